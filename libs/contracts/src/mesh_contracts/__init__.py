@@ -31,6 +31,7 @@ from mesh_contracts.registry import (
     Lease,
     ManifestAgent,
     ManifestCapability,
+    RegisterRequest,
 )
 from mesh_contracts.results import TaskRequest, WorkerResult
 from mesh_contracts.sse import (
@@ -64,6 +65,7 @@ __all__ = [
     "PlanError",
     "PlanNode",
     "ProgressEvent",
+    "RegisterRequest",
     "Requirements",
     "ResourceSpec",
     "ResultEvent",

@@ -67,3 +67,12 @@ class CapabilitiesManifest(BaseModel):
 
     def names(self) -> list[str]:
         return [c.name for c in self.capabilities]
+
+
+class RegisterRequest(BaseModel):
+    """Body of ``POST /v1/agents``: an idempotent upsert keyed by ``descriptor.instance_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    descriptor: AgentDescriptor
+    ttl_seconds: float = Field(default=15.0, gt=0, le=3600)

@@ -1,0 +1,156 @@
+"""Helpers for tests that start real processes on loopback ports and read real SSE streams.
+
+Used by every package's tests and by the root end-to-end tests; never imported by a service.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mesh_contracts import SSEMessage, aiter_sse
+
+__all__ = ["ServiceProcess", "free_port", "read_sse", "running", "wait_until"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until(predicate: Any, *, timeout: float = 10.0, interval: float = 0.05, what: str = "") -> Any:
+    """Poll ``predicate()`` until it returns something truthy; raise on the deadline."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # the service may not be up yet
+            last_exc = exc
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}: {last_exc!r}")
+
+
+class ServiceProcess:
+    """``python -m <module>`` in a child process with its own env and a log file.
+
+    ``start()`` waits until ``GET {url}{health_path}`` answers 200 (or the process dies,
+    in which case the log is in the error). ``stop()`` sends SIGTERM so lifespans run
+    (deregistration, flushes), then SIGKILL after a grace period; ``kill()`` is SIGKILL.
+    """
+
+    def __init__(
+        self,
+        module: str,
+        port: int,
+        env: Mapping[str, str] | None = None,
+        *,
+        health_path: str = "/health",
+        startup_timeout: float = 60.0,
+        args: list[str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> None:
+        self.module = module
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, **(env or {})}
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.health_path = health_path
+        self.startup_timeout = startup_timeout
+        self.args = args or []
+        self.cwd = str(cwd) if cwd else None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix=f"{module}-", suffix=".log", delete=False)
+
+    @property
+    def log_path(self) -> str:
+        return self._log.name
+
+    def log(self) -> str:
+        return Path(self._log.name).read_text(errors="replace")
+
+    def start(self) -> ServiceProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module, *self.args],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=self.cwd,
+            start_new_session=True,
+        )
+
+        def healthy() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.module} exited with {self.proc.returncode}:\n{self.log()}")
+            return httpx.get(self.url + self.health_path, timeout=2.0).status_code == 200
+
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            try:
+                if healthy():
+                    return self
+            except RuntimeError:
+                raise
+            except Exception:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise TimeoutError(f"{self.module} not healthy in {self.startup_timeout}s:\n{self.log()}")
+            time.sleep(0.1)
+
+    def stop(self, grace: float = 10.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@contextmanager
+def running(module: str, port: int, env: Mapping[str, str] | None = None, **kw: Any) -> Iterator[ServiceProcess]:
+    """Start a service for the duration of a ``with`` block; always stopped afterwards."""
+    svc = ServiceProcess(module, port, env, **kw)
+    svc.start()
+    try:
+        yield svc
+    finally:
+        svc.stop()
+
+
+async def read_sse(
+    client: httpx.AsyncClient, method: str, url: str, **kw: Any
+) -> AsyncIterator[SSEMessage]:
+    """Open a streaming request and yield its SSE messages as they arrive."""
+    async with client.stream(method, url, **kw) as resp:
+        resp.raise_for_status()
+        async for msg in aiter_sse(resp.aiter_bytes()):
+            yield msg
