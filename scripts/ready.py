@@ -1,0 +1,51 @@
+"""Run by `make run` beside the services: waits until every service answers /health, then
+prints where to send requests. Stays alive (honcho stops the whole mesh when any process exits)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+
+SERVICES = {
+    "discovery": int(os.environ.get("DISCOVERY_PORT", 9000)),
+    "orchestrator": int(os.environ.get("ORCH_PORT", 8000)),
+    "writer": 8001,
+    "analyst": 8002,
+    "lookup": 8003,
+    "image-gen": 8004,
+    "lora-trainer": 8005,
+}
+
+
+def main() -> None:
+    pending = dict(SERVICES)
+    deadline = time.monotonic() + 300
+    with httpx.Client(timeout=2.0) as client:
+        while pending and time.monotonic() < deadline:
+            for name, port in list(pending.items()):
+                try:
+                    if client.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                        print(f"  {name:<13} up   http://127.0.0.1:{port}", flush=True)
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.5)
+    for name, port in pending.items():
+        print(f"  {name:<13} NOT UP after 300 s (port {port}); see its log lines above", flush=True)
+    print(
+        "\nThe mesh is up. Try:\n"
+        "  curl -s localhost:9000/v1/agents | python -m json.tool\n"
+        "  curl -N -X POST localhost:8000/orchestrate/stream -H 'content-type: application/json' \\\n"
+        "       -d '{\"query\": \"Search for how discovery works and then summarize it\"}'\n"
+        "  .venv/bin/mesh ask \"Write a haiku about rivers\"\n"
+        "Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    signal.pause()
+
+
+if __name__ == "__main__":
+    main()
