@@ -41,7 +41,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(foreach p,$(PRESENT),$(p)/src)
+	$(BIN)/mypy $(foreach p,$(PRESENT),-p $(subst -,_,$(shell sed -n 's/^packages = \["src\/\(.*\)"\]/\1/p' $(p)/pyproject.toml)))
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

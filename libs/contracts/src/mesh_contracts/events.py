@@ -66,7 +66,13 @@ class DoneEvent(_WorkerEventBase):
 
 
 WorkerEvent = Annotated[
-    TokenEvent | MessageEvent | ProgressEvent | ArtifactEvent | ResultEvent | ErrorEvent | DoneEvent,
+    TokenEvent
+    | MessageEvent
+    | ProgressEvent
+    | ArtifactEvent
+    | ResultEvent
+    | ErrorEvent
+    | DoneEvent,
     Field(discriminator="type"),
 ]
 _worker_event_adapter: TypeAdapter[WorkerEvent] = TypeAdapter(WorkerEvent)

@@ -84,7 +84,7 @@ def _find_cycle(tasks: list[SubTask]) -> list[str] | None:
                 stack.append((node, i + 1))
                 child = children[i]
                 if colour.get(child) == 1:
-                    return path[path.index(child) :] + [child]
+                    return [*path[path.index(child) :], child]
                 if not colour.get(child):
                     stack.append((child, 0))
             else:

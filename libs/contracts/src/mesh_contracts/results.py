@@ -19,7 +19,9 @@ class TaskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12], min_length=1, max_length=128)
+    task_id: str = Field(
+        default_factory=lambda: uuid.uuid4().hex[:12], min_length=1, max_length=128
+    )
     run_id: str | None = None
     input: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)

@@ -150,9 +150,8 @@ class SSEDecoder:
         elif field == "id":
             if "\0" not in value:
                 self._last_id = value
-        elif field == "retry":
-            if value.isdigit():
-                self._retry = int(value)
+        elif field == "retry" and value.isdigit():
+            self._retry = int(value)
         return None
 
     def _dispatch(self) -> SSEMessage | None:

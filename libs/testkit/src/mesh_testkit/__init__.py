@@ -32,7 +32,9 @@ def free_port() -> int:
         return port
 
 
-def wait_until(predicate: Any, *, timeout: float = 10.0, interval: float = 0.05, what: str = "") -> Any:
+def wait_until(
+    predicate: Any, *, timeout: float = 10.0, interval: float = 0.05, what: str = ""
+) -> Any:
     """Poll ``predicate()`` until it returns something truthy; raise on the deadline."""
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None
@@ -76,7 +78,9 @@ class ServiceProcess:
         self.args = args or []
         self.cwd = str(cwd) if cwd else None
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix=f"{module}-", suffix=".log", delete=False)
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
+            prefix=f"{module}-", suffix=".log", delete=False
+        )
 
     @property
     def log_path(self) -> str:
@@ -98,7 +102,9 @@ class ServiceProcess:
         def healthy() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.module} exited with {self.proc.returncode}:\n{self.log()}")
+                raise RuntimeError(
+                    f"{self.module} exited with {self.proc.returncode}:\n{self.log()}"
+                )
             return httpx.get(self.url + self.health_path, timeout=2.0).status_code == 200
 
         deadline = time.monotonic() + self.startup_timeout
@@ -112,7 +118,9 @@ class ServiceProcess:
                 pass
             if time.monotonic() > deadline:
                 self.kill()
-                raise TimeoutError(f"{self.module} not healthy in {self.startup_timeout}s:\n{self.log()}")
+                raise TimeoutError(
+                    f"{self.module} not healthy in {self.startup_timeout}s:\n{self.log()}"
+                )
             time.sleep(0.1)
 
     def stop(self, grace: float = 10.0) -> int | None:
@@ -136,7 +144,9 @@ class ServiceProcess:
 
 
 @contextmanager
-def running(module: str, port: int, env: Mapping[str, str] | None = None, **kw: Any) -> Iterator[ServiceProcess]:
+def running(
+    module: str, port: int, env: Mapping[str, str] | None = None, **kw: Any
+) -> Iterator[ServiceProcess]:
     """Start a service for the duration of a ``with`` block; always stopped afterwards."""
     svc = ServiceProcess(module, port, env, **kw)
     svc.start()

@@ -1,0 +1,206 @@
+"""The LLM planner: asks a chat model for an ExecutionPlan and checks it before anyone runs it.
+
+Framework-free apart from langchain-core's chat-model interface, so it works with any
+``BaseChatModel`` (``ChatOpenAI`` against OpenAI, vLLM, Ollama, llama.cpp or the local writer;
+langchain's fake chat models in tests). The graph decides what to do with a failure (retry
+once, then the deterministic planner): this module only says *why* a plan was refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Literal
+
+import jsonschema
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import ValidationError
+
+from mesh_contracts import CapabilitiesManifest, ExecutionPlan
+
+StructuredMethod = Literal["json_schema", "json_mode", "prompt"]
+
+# What the model is asked to produce. Kept smaller than ExecutionPlan's full schema: small
+# models follow a short schema better, and ExecutionPlan validation runs on the result anyway.
+PLAN_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "reasoning": {"type": "string"},
+        "tasks": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "task_id": {"type": "string"},
+                    "description": {"type": "string"},
+                    "capability": {"type": "string"},
+                    "input": {"type": "object"},
+                    "depends_on": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["task_id", "capability", "input", "depends_on"],
+            },
+        },
+    },
+    "required": ["tasks"],
+}
+
+SYSTEM_PROMPT = """You plan work for a mesh of worker agents.
+Split the user's request into the fewest sub-tasks that answer it. Each sub-task uses exactly one
+capability from the manifest below, and its "input" must fit the input schema of an agent that
+serves that capability. When a sub-task needs another's output, list that task_id in
+"depends_on" (the output is passed to it automatically). Use short task_ids like "t1", "t2".
+Answer with ONE JSON object and nothing else, of this shape:
+{"reasoning": "...", "tasks": [{"task_id": "t1", "description": "...", "capability": "...",
+  "input": {...}, "depends_on": []}]}
+
+Capabilities manifest:
+"""
+
+
+class PlanRejected(Exception):
+    """The model's answer is not a usable plan. ``reason`` is shown to the client."""
+
+    def __init__(self, reason: str, raw: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.raw = raw
+
+
+def manifest_for_prompt(manifest: CapabilitiesManifest) -> str:
+    """The manifest as compact JSON: capabilities, their agents, modes, skills, inputs, GPUs."""
+    caps = []
+    for cap in manifest.capabilities:
+        agents = []
+        for a in cap.agents:
+            entry: dict[str, Any] = {
+                "agent": a.agent_id,
+                "description": a.description,
+                "mode": a.streaming_mode.value,
+                "input_schema": _compact_schema(a.input_schema),
+            }
+            if a.skills:
+                entry["skills"] = [
+                    {"id": s.id, "description": s.description, "examples": s.examples[:2]}
+                    for s in a.skills
+                ]
+            if a.resources.gpu:
+                entry["gpu"] = {"model": a.resources.gpu_model, "vram_mb": a.resources.vram_mb}
+            agents.append(entry)
+        caps.append({"capability": cap.name, "agents": agents})
+    return json.dumps(caps, separators=(",", ":"), ensure_ascii=False)
+
+
+def _compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Property names, types and required fields: enough to fill an input, far fewer tokens."""
+    props = schema.get("properties", {})
+    out: dict[str, Any] = {}
+    for name, spec in props.items():
+        if isinstance(spec, dict):
+            out[name] = spec.get("type") or [s.get("type") for s in spec.get("anyOf", [])]
+    return {"properties": out, "required": schema.get("required", [])}
+
+
+def build_messages(query: str, manifest: CapabilitiesManifest) -> list[BaseMessage]:
+    return [
+        SystemMessage(SYSTEM_PROMPT + manifest_for_prompt(manifest)),
+        HumanMessage(query),
+    ]
+
+
+def extract_json(text: str) -> Any:
+    """The first complete JSON object in ``text`` (models wrap JSON in prose or fences)."""
+    start = text.find("{")
+    if start < 0:
+        raise PlanRejected("the model's answer holds no JSON object", text)
+    decoder = json.JSONDecoder()
+    while start >= 0:
+        try:
+            obj, _ = decoder.raw_decode(text[start:])
+            return obj
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+    raise PlanRejected("the model's JSON is malformed or truncated", text)
+
+
+def check_plan(raw: Any, manifest: CapabilitiesManifest) -> ExecutionPlan:
+    """Turn the model's JSON into a plan that is safe to execute, or raise ``PlanRejected``.
+
+    Checks, in order: the shape, the DAG (ids, dependencies, cycles), that every capability is
+    served by a healthy agent, and that every input fits at least one such agent's schema.
+    """
+    if not isinstance(raw, dict):
+        raise PlanRejected("the model's answer is not a JSON object")
+    try:
+        plan = ExecutionPlan.model_validate({**raw, "planner": "llm"})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'plan'}: {e['msg']}" for e in exc.errors()
+        )
+        raise PlanRejected(f"invalid plan: {problems}") from None
+    served = {
+        c.name: c for c in manifest.capabilities if any(a.healthy_instances for a in c.agents)
+    }
+    for task in plan.tasks:
+        cap = served.get(task.capability)
+        if cap is None:
+            raise PlanRejected(
+                f"task {task.task_id!r} uses capability {task.capability!r}, which no healthy "
+                f"agent serves (available: {', '.join(sorted(served)) or 'none'})"
+            )
+        errors = []
+        for agent in cap.agents:
+            try:
+                jsonschema.validate(task.input, agent.input_schema)
+                break
+            except jsonschema.ValidationError as exc:
+                errors.append(f"{agent.agent_id}: {exc.message}")
+            except jsonschema.SchemaError:
+                break  # an agent with a broken schema is the agent's problem, not the plan's
+        else:
+            raise PlanRejected(
+                f"task {task.task_id!r} input does not fit {task.capability!r}: "
+                + "; ".join(errors)
+            )
+    return plan
+
+
+class LLMPlanner:
+    """One attempt at an LLM plan. Raises ``PlanRejected`` on garbage, a timeout or no LLM."""
+
+    def __init__(
+        self,
+        llm: BaseChatModel,
+        *,
+        timeout_seconds: float = 30.0,
+        method: StructuredMethod = "json_schema",
+    ) -> None:
+        self.llm = llm
+        self.timeout_seconds = timeout_seconds
+        self.method = method
+
+    def _bound(self) -> Any:
+        if self.method == "json_schema":
+            return self.llm.bind(
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "ExecutionPlan", "schema": PLAN_JSON_SCHEMA},
+                }
+            )
+        if self.method == "json_mode":
+            return self.llm.bind(response_format={"type": "json_object"})
+        return self.llm
+
+    async def plan(self, query: str, manifest: CapabilitiesManifest) -> ExecutionPlan:
+        if not manifest.capabilities:
+            raise PlanRejected("no agents are registered, so there is nothing to plan with")
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                reply = await self._bound().ainvoke(build_messages(query, manifest))
+        except TimeoutError:
+            raise PlanRejected(f"the LLM did not answer within {self.timeout_seconds:g}s") from None
+        except Exception as exc:  # connection refused, 5xx, auth: all mean "no LLM plan"
+            raise PlanRejected(f"the LLM is unreachable: {type(exc).__name__}: {exc}") from None
+        text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+        return check_plan(extract_json(text), manifest)

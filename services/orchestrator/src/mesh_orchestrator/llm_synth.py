@@ -1,0 +1,110 @@
+"""Streamed LLM synthesis: the final answer written by a chat model from the sub-task results.
+
+Tokens go out through ``on_token`` while the model generates them. A failed sub-task is put
+in front of the model as a failure so the answer acknowledges it instead of hiding it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+SYSTEM_PROMPT = (
+    "You write the final answer to the user's request from the results of sub-tasks that "
+    "worker agents ran. Use only those results. Be concise. If a sub-task failed or was "
+    "skipped, say so plainly and answer with what is available."
+)
+MAX_RESULT_CHARS = 1500  # per sub-task: small local models have short contexts
+
+
+class SynthesisUnavailable(Exception):
+    """The LLM could not start an answer (unreachable, timeout before the first token)."""
+
+
+class SynthesisInterrupted(Exception):
+    """The LLM stopped mid-answer; ``partial`` is what had been streamed."""
+
+    def __init__(self, reason: str, partial: str) -> None:
+        super().__init__(reason)
+        self.partial = partial
+
+
+def _render_output(output: Any) -> str:
+    text = (
+        output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, default=str)
+    )
+    if len(text) > MAX_RESULT_CHARS:
+        text = text[:MAX_RESULT_CHARS] + " …(truncated)"
+    return text
+
+
+def build_messages(query: str, results: Mapping[str, Mapping[str, Any]]) -> list[BaseMessage]:
+    """``results`` maps task_id to {"status", "output", "error", "description"?, "agent_id"?}."""
+    lines = [f"Request: {query}", "", "Sub-task results:"]
+    for task_id, r in results.items():
+        label = f"[{task_id}] {r.get('description') or ''}".strip()
+        status = r.get("status")
+        if status == "completed":
+            lines.append(
+                f"{label} (by {r.get('agent_id') or 'an agent'}):\n{_render_output(r.get('output'))}"
+            )
+        else:
+            lines.append(f"{label}: {str(status).upper()}: {r.get('error') or 'no result'}")
+    lines += ["", "Write the answer."]
+    return [SystemMessage(SYSTEM_PROMPT), HumanMessage("\n".join(lines))]
+
+
+async def stream_synthesis(
+    llm: BaseChatModel,
+    query: str,
+    results: Mapping[str, Mapping[str, Any]],
+    on_token: Callable[[str], Awaitable[None]],
+    *,
+    first_token_timeout: float = 30.0,
+    total_timeout: float = 300.0,
+) -> str:
+    """Stream the answer through ``on_token`` and return it whole.
+
+    Raises ``SynthesisUnavailable`` when nothing was generated (the caller falls back to the
+    deterministic synthesis) and ``SynthesisInterrupted`` when generation broke off midway.
+    Cancellation (the run was cancelled) propagates and closes the model's stream.
+    """
+    parts: list[str] = []
+    stream = llm.astream(build_messages(query, results))
+    try:
+        async with asyncio.timeout(total_timeout):
+            iterator = aiter(stream)
+            while True:
+                try:
+                    if parts:
+                        chunk = await anext(iterator)
+                    else:
+                        chunk = await asyncio.wait_for(anext(iterator), first_token_timeout)
+                except StopAsyncIteration:
+                    break
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text:
+                    parts.append(text)
+                    await on_token(text)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            reason = "the LLM took too long"
+        if not parts:
+            raise SynthesisUnavailable(reason) from None
+        raise SynthesisInterrupted(reason, "".join(parts)) from None
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    answer = "".join(parts).strip()
+    if not answer:
+        raise SynthesisUnavailable("the LLM returned an empty answer")
+    return answer

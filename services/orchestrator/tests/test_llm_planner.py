@@ -1,0 +1,181 @@
+"""The LLM planner, driven by langchain's fake chat models (no network, no model)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import BaseMessage
+
+from mesh_contracts import CapabilitiesManifest, ManifestAgent, ManifestCapability, StreamingMode
+from mesh_orchestrator.llm_planner import (
+    LLMPlanner,
+    PlanRejected,
+    build_messages,
+    check_plan,
+    extract_json,
+)
+
+
+def _agent(agent_id: str, mode: StreamingMode, schema: dict[str, Any], **kw: Any) -> ManifestAgent:
+    return ManifestAgent(
+        agent_id=agent_id,
+        description=f"the {agent_id}",
+        streaming_mode=mode,
+        healthy_instances=1,
+        input_schema=schema,
+        **kw,
+    )
+
+
+PROMPT_SCHEMA = {
+    "type": "object",
+    "properties": {"prompt": {"type": "string"}, "max_tokens": {"type": "integer"}},
+    "required": ["prompt"],
+}
+QUERY_SCHEMA = {
+    "type": "object",
+    "properties": {"query": {"type": "string"}},
+    "required": ["query"],
+}
+
+MANIFEST = CapabilitiesManifest(
+    index=3,
+    capabilities=[
+        ManifestCapability(
+            name="search", agents=[_agent("lookup", StreamingMode.STATIC, QUERY_SCHEMA)]
+        ),
+        ManifestCapability(
+            name="summarization",
+            agents=[_agent("writer", StreamingMode.DYNAMIC_EVENTS, PROMPT_SCHEMA)],
+        ),
+    ],
+)
+
+GOOD = {
+    "reasoning": "look it up, then summarize",
+    "tasks": [
+        {
+            "task_id": "t1",
+            "capability": "search",
+            "input": {"query": "discovery"},
+            "depends_on": [],
+        },
+        {
+            "task_id": "t2",
+            "capability": "summarization",
+            "input": {"prompt": "Summarize the passages"},
+            "depends_on": ["t1"],
+        },
+    ],
+}
+
+
+def _planner(*replies: str, **kw: Any) -> LLMPlanner:
+    return LLMPlanner(FakeListChatModel(responses=list(replies)), **kw)
+
+
+async def test_valid_llm_plan_is_accepted_and_marked_llm() -> None:
+    plan = await _planner("Here is the plan:\n```json\n" + json.dumps(GOOD) + "\n```").plan(
+        "find and summarize", MANIFEST
+    )
+    assert plan.planner == "llm"
+    assert [t.task_id for t in plan.tasks] == ["t1", "t2"]
+    assert plan.task("t2").depends_on == ["t1"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("I cannot help with that.", "no JSON object"),
+        ('{"tasks": [{"task_id": "t1", "capability": "search", "inp', "malformed or truncated"),
+        ("[1, 2, 3]", "no JSON object"),
+    ],
+)
+async def test_garbage_or_truncated_json_is_rejected_with_the_reason(
+    reply: str, reason: str
+) -> None:
+    with pytest.raises(PlanRejected, match=reason):
+        await _planner(reply).plan("q", MANIFEST)
+
+
+async def test_plan_with_a_cycle_never_reaches_the_executor() -> None:
+    cyclic = json.loads(json.dumps(GOOD))
+    cyclic["tasks"][0]["depends_on"] = ["t2"]
+    with pytest.raises(PlanRejected, match=r"cycle: t1 -> t2 -> t1|cycle: t2 -> t1 -> t2"):
+        await _planner(json.dumps(cyclic)).plan("q", MANIFEST)
+
+
+async def test_duplicate_ids_and_unknown_dependencies_are_named() -> None:
+    bad = json.loads(json.dumps(GOOD))
+    bad["tasks"][1]["task_id"] = "t1"
+    with pytest.raises(PlanRejected, match="duplicate task_id 't1'"):
+        check_plan(bad, MANIFEST)
+    bad = json.loads(json.dumps(GOOD))
+    bad["tasks"][1]["depends_on"] = ["t9"]
+    with pytest.raises(PlanRejected, match="unknown task 't9'"):
+        check_plan(bad, MANIFEST)
+
+
+async def test_invented_capability_is_rejected_listing_the_real_ones() -> None:
+    bad = json.loads(json.dumps(GOOD))
+    bad["tasks"][0]["capability"] = "time_travel"
+    with pytest.raises(PlanRejected, match=r"'time_travel'.*available: search, summarization"):
+        await _planner(json.dumps(bad)).plan("q", MANIFEST)
+
+
+async def test_input_that_does_not_fit_the_agent_schema_is_rejected() -> None:
+    bad = json.loads(json.dumps(GOOD))
+    bad["tasks"][1]["input"] = {"max_tokens": "many"}
+    with pytest.raises(PlanRejected, match=r"input does not fit 'summarization'.*prompt"):
+        check_plan(bad, MANIFEST)
+
+
+async def test_capability_whose_agents_are_all_unhealthy_counts_as_invented() -> None:
+    sick = MANIFEST.model_copy(deep=True)
+    sick.capabilities[0].agents[0].healthy_instances = 0
+    with pytest.raises(PlanRejected, match="'search', which no healthy agent serves"):
+        check_plan(GOOD, sick)
+
+
+class _SlowModel(FakeListChatModel):
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(30)
+        return await super()._agenerate(*args, **kwargs)
+
+
+async def test_timeout_is_reported_as_a_rejection() -> None:
+    planner = LLMPlanner(_SlowModel(responses=[json.dumps(GOOD)]), timeout_seconds=0.05)
+    with pytest.raises(PlanRejected, match=r"did not answer within 0\.05s"):
+        await planner.plan("q", MANIFEST)
+
+
+class _DownModel(FakeListChatModel):
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("connection refused")
+
+
+async def test_unreachable_llm_is_reported_as_a_rejection() -> None:
+    with pytest.raises(PlanRejected, match="unreachable: ConnectionError: connection refused"):
+        await LLMPlanner(_DownModel(responses=["x"])).plan("q", MANIFEST)
+
+
+async def test_empty_manifest_is_rejected_without_calling_the_model() -> None:
+    empty = CapabilitiesManifest(index=0, capabilities=[])
+    with pytest.raises(PlanRejected, match="no agents are registered"):
+        await LLMPlanner(_DownModel(responses=["x"])).plan("q", empty)
+
+
+def test_prompt_carries_the_manifest_with_skills_and_schemas() -> None:
+    messages: list[BaseMessage] = build_messages("find it", MANIFEST)
+    system = str(messages[0].content)
+    assert '"capability":"search"' in system and '"agent":"lookup"' in system
+    assert '"required":["prompt"]' in system
+    assert messages[1].content == "find it"
+
+
+def test_extract_json_skips_braces_in_prose() -> None:
+    assert extract_json('Use {braces} like this: {"tasks": []} ok') == {"tasks": []}
