@@ -119,6 +119,7 @@ class ExecutionPlan(BaseModel):
         if not problems:
             cycle = _find_cycle(self.tasks)
             if cycle:
+                # read "a -> b" as "a depends on b"
                 problems.append("dependency cycle: " + " -> ".join(cycle))
         if problems:
             raise PlanError(problems)

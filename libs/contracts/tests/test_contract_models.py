@@ -1,0 +1,118 @@
+"""Validation of descriptors, plans and events: bad input is refused, naming what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from mesh_contracts import (
+    AgentDescriptor,
+    ExecutionPlan,
+    MessageEvent,
+    StreamingMode,
+    TokenEvent,
+    parse_worker_event,
+)
+
+
+def _desc(**kw: Any) -> AgentDescriptor:
+    base: dict[str, Any] = {
+        "agent_id": "writer",
+        "endpoint": "http://127.0.0.1:8001",
+        "capabilities": ["text_generation"],
+        "streaming_mode": "dynamic_events",
+    }
+    return AgentDescriptor.model_validate({**base, **kw})
+
+
+def test_descriptor_defaults_instance_id_and_name_to_agent_id() -> None:
+    d = _desc()
+    assert (d.instance_id, d.name, d.url("/stream")) == (
+        "writer",
+        "writer",
+        "http://127.0.0.1:8001/stream",
+    )
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://x", "localhost:8001", "http://", "http://a b"])
+def test_descriptor_endpoint_must_be_an_http_url(endpoint: str) -> None:
+    with pytest.raises(ValidationError, match="endpoint"):
+        _desc(endpoint=endpoint)
+
+
+@pytest.mark.parametrize("cap", ["Text", "text-generation", "1abc", ""])
+def test_capability_names_are_lowercase_identifiers(cap: str) -> None:
+    with pytest.raises(ValidationError, match="lowercase identifier"):
+        _desc(capabilities=[cap])
+
+
+def test_static_agent_needs_a_static_response_or_an_invoke_endpoint() -> None:
+    with pytest.raises(ValidationError, match="static_response"):
+        AgentDescriptor(
+            agent_id="faq", capabilities=["search"], streaming_mode=StreamingMode.STATIC
+        )
+    declared = AgentDescriptor(agent_id="faq", capabilities=["search"], static_response={"a": 1})
+    assert not declared.has_process
+
+
+def test_streaming_agent_needs_an_endpoint() -> None:
+    with pytest.raises(ValidationError, match="needs an endpoint"):
+        _desc(endpoint=None)
+
+
+def test_unknown_descriptor_fields_are_refused() -> None:
+    with pytest.raises(ValidationError, match="gpu_cores"):
+        _desc(gpu_cores=3)
+
+
+def _plan(*tasks: dict[str, Any]) -> ExecutionPlan:
+    return ExecutionPlan.model_validate({"tasks": list(tasks)})
+
+
+def _t(task_id: str, *deps: str) -> dict[str, Any]:
+    return {"task_id": task_id, "capability": "search", "depends_on": list(deps)}
+
+
+def test_plan_rejects_duplicates_unknown_deps_and_self_loops_naming_ids() -> None:
+    with pytest.raises(ValidationError, match="duplicate task_id 'a'"):
+        _plan(_t("a"), _t("a"))
+    with pytest.raises(ValidationError, match="'b' depends on unknown task 'zz'"):
+        _plan(_t("a"), _t("b", "zz"))
+    with pytest.raises(ValidationError, match="'a' depends on itself"):
+        _plan(_t("a", "a"))
+
+
+def test_plan_rejects_a_cycle_naming_its_path() -> None:
+    with pytest.raises(ValidationError, match="cycle: b -> d -> c -> b"):
+        _plan(_t("a"), _t("b", "a", "d"), _t("c", "b"), _t("d", "c"))
+
+
+def test_plan_dependents_and_topological_order() -> None:
+    plan = _plan(_t("a"), _t("b", "a"), _t("c"), _t("d", "b", "c"))
+    assert plan.dependents("a") == ["b", "d"]
+    assert plan.dependents("d") == []
+    order = plan.topological_order()
+    assert order.index("a") < order.index("b") < order.index("d")
+    assert order.index("c") < order.index("d")
+
+
+def test_plan_is_plain_json_round_trip() -> None:
+    plan = _plan(_t("a"), _t("b", "a"))
+    assert ExecutionPlan.model_validate_json(plan.model_dump_json()) == plan
+
+
+def test_empty_plan_is_refused() -> None:
+    with pytest.raises(ValidationError, match="tasks"):
+        ExecutionPlan.model_validate({"tasks": []})
+
+
+def test_worker_events_are_a_union_on_type() -> None:
+    assert isinstance(parse_worker_event({"type": "token", "token": "a"}), TokenEvent)
+    msg = parse_worker_event({"role": "assistant", "content": "hi"})
+    assert isinstance(msg, MessageEvent) and msg.content == "hi"
+    with pytest.raises(ValidationError):
+        parse_worker_event({"type": "telepathy"})
+    with pytest.raises(ValidationError):
+        parse_worker_event({"type": "token"})
