@@ -1,0 +1,56 @@
+"""``python -m mesh_discovery``: serve the registry on DISCOVERY_HOST:DISCOVERY_PORT."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from types import FrameType
+
+import uvicorn
+from pydantic import ValidationError
+
+from mesh_discovery.app import create_app
+from mesh_discovery.declared import AgentsFileError
+from mesh_discovery.settings import Settings
+
+
+def main() -> int:
+    try:
+        settings = Settings()
+        app = create_app(settings)
+    except (AgentsFileError, ValidationError) as exc:
+        print(f"mesh_discovery: cannot start: {exc}", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+    _DrainingServer(config, app.state.draining).run()
+    return 0
+
+
+class _DrainingServer(uvicorn.Server):
+    """On SIGTERM/SIGINT, first release open blocking queries, then shut down as usual."""
+
+    def __init__(self, config: uvicorn.Config, draining: asyncio.Event) -> None:
+        super().__init__(config)
+        self._draining = draining
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._loop is not None:
+            # Signal handlers run between bytecodes of the loop's thread: schedule, do not set.
+            self._loop.call_soon_threadsafe(self._draining.set)
+        super().handle_exit(sig, frame)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""HTTP routes of the discovery service (the API in the service README).
+
+Routes only: the store lives on ``app.state.store`` (set by the lifespan in ``app.py``).
+Errors leave as JSON: 404 unknown instance, 409 declared instance, 422 bad input (naming
+the field), 503 backend unavailable; never a bare 500 with a trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
+
+from mesh_contracts import AgentRecord, CapabilitiesManifest, Lease, RegisterRequest
+from mesh_contracts.capabilities import Capability
+from mesh_discovery.durations import DEFAULT_WAIT_SECONDS, parse_wait
+from mesh_discovery.manifest import build_manifest
+from mesh_discovery.registry import (
+    AgentFilter,
+    DeclaredInstance,
+    StoreUnavailable,
+    UnknownInstance,
+)
+from mesh_discovery.registry import Store as StoreProtocol
+
+log = logging.getLogger(__name__)
+
+INDEX_HEADER = "X-Mesh-Index"
+_RECORDS = TypeAdapter(list[AgentRecord])
+
+
+def _store(request: Request) -> StoreProtocol:
+    store: StoreProtocol = request.app.state.store
+    return store
+
+
+Store = Annotated[StoreProtocol, Depends(_store)]
+
+
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """A Consul-style blocking query: wait while the registry index equals ``index``."""
+
+    index: int | None
+    wait: float
+
+
+def _blocking(
+    index: Annotated[
+        int | None, Query(ge=0, description="block while the index equals this")
+    ] = None,
+    wait: Annotated[
+        str | None, Query(description="how long to block: 500ms, 10s, 1m; max 5m")
+    ] = None,
+) -> Blocking:
+    seconds = DEFAULT_WAIT_SECONDS
+    if wait is not None:
+        try:
+            seconds = parse_wait(wait)
+        except ValueError as exc:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("query", "wait"), "msg": str(exc), "input": wait}]
+            ) from None
+    return Blocking(index, seconds)
+
+
+async def _current_index(request: Request, store: StoreProtocol, blocking: Blocking) -> int:
+    """The index to answer with, after blocking if the query asks to.
+
+    A blocking query also ends when the server starts draining (``app.state.draining``), so
+    a shutdown answers watchers with the current state instead of cutting them off.
+    """
+    if blocking.index is None:
+        return await store.index()
+    draining: asyncio.Event = request.app.state.draining
+    if draining.is_set():
+        return await store.index()
+    waiter = asyncio.ensure_future(store.wait_for_change(blocking.index, blocking.wait))
+    drained = asyncio.ensure_future(draining.wait())
+    try:
+        await asyncio.wait({waiter, drained}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        drained.cancel()
+        if not waiter.done():
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+    return waiter.result() if not waiter.cancelled() else await store.index()
+
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health(store: Store) -> dict[str, Any]:
+    return {"status": "ok", "index": await store.index(), "store": store.name}
+
+
+@router.post("/v1/agents", response_model=Lease)
+async def register(body: RegisterRequest, store: Store) -> Lease:
+    return await store.register(body.descriptor, body.ttl_seconds)
+
+
+@router.put("/v1/agents/{instance_id}/heartbeat", response_model=Lease)
+async def heartbeat(instance_id: str, store: Store) -> Lease:
+    return await store.heartbeat(instance_id)
+
+
+@router.delete("/v1/agents/{instance_id}", status_code=204)
+async def deregister(instance_id: str, store: Store) -> Response:
+    await store.deregister(instance_id)
+    return Response(status_code=204)
+
+
+@router.get("/v1/agents/{instance_id}", response_model=AgentRecord)
+async def get_agent(instance_id: str, store: Store) -> Response:
+    record = await store.get(instance_id)
+    return Response(record.model_dump_json(), media_type="application/json")
+
+
+@router.get("/v1/agents", response_model=list[AgentRecord])
+async def list_agents(
+    request: Request,
+    store: Store,
+    blocking: Annotated[Blocking, Depends(_blocking)],
+    capability: Annotated[Capability | None, Query()] = None,
+    tag: Annotated[str | None, Query(min_length=1)] = None,
+    agent_id: Annotated[str | None, Query(min_length=1)] = None,
+    healthy: Annotated[bool | None, Query()] = None,
+) -> Response:
+    # The index is read before the list, so a watcher never holds an index newer than the
+    # data it saw: at worst its next blocking query returns at once.
+    index = await _current_index(request, store, blocking)
+    records = await store.list(AgentFilter(capability, tag, agent_id, healthy))
+    return Response(
+        _RECORDS.dump_json(records),
+        media_type="application/json",
+        headers={INDEX_HEADER: str(index)},
+    )
+
+
+@router.get("/v1/manifest", response_model=CapabilitiesManifest)
+async def manifest(
+    request: Request,
+    store: Store,
+    blocking: Annotated[Blocking, Depends(_blocking)],
+    healthy: Annotated[bool, Query()] = True,
+) -> Response:
+    index = await _current_index(request, store, blocking)
+    records = await store.list(AgentFilter(healthy=True) if healthy else None)
+    return Response(
+        build_manifest(records, index).model_dump_json(),
+        media_type="application/json",
+        headers={INDEX_HEADER: str(index)},
+    )
+
+
+def _field(err: Any) -> str:
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") == "json_invalid" or len(loc) < 2:
+        return str(loc[0]) if loc else "request"
+    return ".".join(str(p) for p in loc[1:])
+
+
+def _detail(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map registry errors and bad input to JSON answers."""
+
+    async def unknown(_: Request, exc: Exception) -> JSONResponse:
+        return _detail(404, str(exc))
+
+    async def declared(_: Request, exc: Exception) -> JSONResponse:
+        return _detail(409, str(exc))
+
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("store unavailable: %s", exc)
+        return _detail(503, f"registry store unavailable: {exc}")
+
+    async def invalid(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        # Only loc/msg/type: pydantic's ``ctx`` may hold exception objects that are not JSON.
+        errors = [
+            {
+                "loc": list(err.get("loc", ())),
+                "field": _field(err),
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+            for err in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _detail(500, "internal error")
+
+    app.add_exception_handler(UnknownInstance, unknown)
+    app.add_exception_handler(DeclaredInstance, declared)
+    app.add_exception_handler(StoreUnavailable, unavailable)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,95 @@
+"""Application factory: the store, the declared agents and the sweeper live in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from mesh_contracts import AgentDescriptor
+from mesh_discovery.api import install_error_handlers, router
+from mesh_discovery.declared import load_agents_file
+from mesh_discovery.registry import Clock, Store
+from mesh_discovery.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_store(settings: Settings, clock: Clock = time.time) -> Store:
+    """The store named by ``settings.store``, not yet opened."""
+    if settings.store == "consul":
+        # Imported here so the embedded default never loads the Consul client.
+        from mesh_discovery.consul_store import ConsulStore
+
+        return ConsulStore(
+            settings.consul_url,
+            service=settings.consul_service,
+            kv_prefix=settings.consul_kv_prefix,
+            reap_after_seconds=settings.reap_after_seconds,
+            clock=clock,
+        )
+    from mesh_discovery.embedded import EmbeddedStore
+
+    return EmbeddedStore(
+        settings.db_path, reap_after_seconds=settings.reap_after_seconds, clock=clock
+    )
+
+
+async def sweep_forever(store: Store, interval: float) -> None:
+    """Run ``store.sweep()`` every ``interval`` seconds until cancelled; errors are logged."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await store.sweep()
+        except Exception:
+            log.exception("registry sweep failed")
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """The discovery ASGI app.
+
+    The agents file is read and validated here, so a malformed file fails before serving
+    (``AgentsFileError`` names the entry and field). ``store`` overrides the one built from
+    settings (tests inject a store with a fake clock); the lifespan opens and closes it.
+    """
+    settings = settings or Settings()
+    declared: list[AgentDescriptor] = (
+        load_agents_file(settings.agents_file) if settings.agents_file else []
+    )
+    the_store = store or make_store(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await the_store.open()
+        sweeper: asyncio.Task[None] | None = None
+        try:
+            await the_store.declare(declared)
+            app.state.store = the_store
+            sweeper = asyncio.create_task(
+                sweep_forever(the_store, settings.sweep_interval_seconds), name="registry-sweeper"
+            )
+            log.info(
+                "discovery ready: store=%s declared=%d index=%d",
+                the_store.name,
+                len(declared),
+                await the_store.index(),
+            )
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await the_store.close()
+
+    app = FastAPI(title="mesh discovery", version="0.1.0", lifespan=lifespan)
+    # Set when the server starts shutting down: open blocking queries answer at once.
+    app.state.draining = asyncio.Event()
+    app.include_router(router)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,136 @@
+"""The registry's store interface, its errors, and the filters every store applies alike.
+
+A store keeps AgentRecords keyed by ``descriptor.instance_id`` and a monotonically increasing
+index. The index increases on every change a reader could see (register, deregister, a lease
+lapsing, a heartbeat reviving a critical instance, reaping) and never on a heartbeat that only
+extends a passing lease, so watchers wake only when something changed.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, Lease
+
+# ``timeout`` in ``wait_for_change`` is the blocking-query contract (answer when it elapses),
+# not a cancellation deadline, hence the ASYNC109 exemptions.
+
+Clock = Callable[[], float]
+"""Seconds since the epoch; injectable so tests drive lease expiry without sleeping."""
+
+SOURCE_API = "api"
+SOURCE_FILE = "file"
+
+
+class RegistryError(Exception):
+    """Base of the errors a store raises on a request it cannot honour."""
+
+
+class UnknownInstance(RegistryError, KeyError):
+    """No instance with this id is registered (it was never, or was deregistered or reaped)."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(instance_id)
+        self.instance_id = instance_id
+
+    def __str__(self) -> str:
+        return f"unknown instance {self.instance_id!r}"
+
+
+class DeclaredInstance(RegistryError):
+    """The instance is declared in the agents file: it holds no lease to renew."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(instance_id)
+        self.instance_id = instance_id
+
+    def __str__(self) -> str:
+        return f"instance {self.instance_id!r} is declared in the agents file and never expires"
+
+
+class StoreUnavailable(RegistryError):
+    """The backend (e.g. Consul) cannot be reached or answered an error."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFilter:
+    """What ``Store.list`` keeps; every field left ``None`` matches everything.
+
+    ``tag`` matches the descriptor's tags; ``healthy=True`` keeps passing instances only,
+    ``healthy=False`` keeps critical ones only.
+    """
+
+    capability: str | None = None
+    tag: str | None = None
+    agent_id: str | None = None
+    healthy: bool | None = None
+
+    def matches(self, record: AgentRecord) -> bool:
+        d = record.descriptor
+        if self.capability is not None and self.capability not in d.capabilities:
+            return False
+        if self.tag is not None and self.tag not in d.tags:
+            return False
+        if self.agent_id is not None and self.agent_id != d.agent_id:
+            return False
+        return self.healthy is None or self.healthy == (record.status is HealthStatus.PASSING)
+
+
+def select(
+    records: Iterable[AgentRecord], filters: AgentFilter | None
+) -> builtins.list[AgentRecord]:
+    """Records matching ``filters`` in a stable order: by agent_id, then instance_id."""
+    keep = filters or AgentFilter()
+    chosen = [r for r in records if keep.matches(r)]
+    chosen.sort(key=lambda r: (r.descriptor.agent_id, r.descriptor.instance_id))
+    return chosen
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A registry backend. Every method is safe to call concurrently from one event loop.
+
+    Implementations: ``EmbeddedStore`` (SQLite, the default) and ``ConsulStore``; both pass
+    ``tests/test_store_conformance.py``.
+    """
+
+    name: str
+
+    async def open(self) -> None:
+        """Connect / load state; raise ``StoreUnavailable`` when the backend is unusable."""
+
+    async def close(self) -> None:
+        """Release connections; wakes nothing and loses nothing already committed."""
+
+    async def register(self, descriptor: AgentDescriptor, ttl_seconds: float) -> Lease:
+        """Upsert by ``descriptor.instance_id``: replace the descriptor, renew the lease."""
+
+    async def declare(self, descriptors: Iterable[AgentDescriptor]) -> None:
+        """Make exactly these the file-declared agents (never expire, always passing).
+
+        Previously declared agents missing from ``descriptors`` are removed.
+        """
+
+    async def heartbeat(self, instance_id: str) -> Lease:
+        """Renew the lease; revive a critical instance. Raises ``UnknownInstance``."""
+
+    async def deregister(self, instance_id: str) -> None:
+        """Remove the instance. Raises ``UnknownInstance``."""
+
+    async def get(self, instance_id: str) -> AgentRecord:
+        """The instance's record. Raises ``UnknownInstance``."""
+
+    async def list(self, filters: AgentFilter | None = None) -> builtins.list[AgentRecord]:
+        """Matching records ordered by (agent_id, instance_id)."""
+
+    async def index(self) -> int:
+        """The current registry index."""
+
+    async def wait_for_change(self, index: int, timeout: float) -> int:  # noqa: ASYNC109
+        """Return the current index as soon as it differs from ``index``, or after ``timeout``."""
+
+    async def sweep(self, now: float | None = None) -> int:
+        """Mark lapsed leases critical and reap long-critical instances; return changes made."""

@@ -1,0 +1,30 @@
+"""Settings of the discovery service, read from ``DISCOVERY_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the discovery service; ``Settings()`` reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="DISCOVERY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9000, ge=0, le=65535)
+    store: Literal["embedded", "consul"] = "embedded"
+    db_path: Path = Path("var/discovery.sqlite3")
+    agents_file: Path | None = None
+    reap_after_seconds: float = Field(default=300.0, ge=0)
+    sweep_interval_seconds: float = Field(default=1.0, gt=0)
+    consul_url: str = "http://127.0.0.1:8500"
+    consul_service: str = "mesh-agent"
+    consul_kv_prefix: str = "mesh/agents"
+    # Blocking queries hold requests open for up to 5 minutes; on SIGTERM uvicorn waits for
+    # them, so cap that wait instead of hanging the shutdown.
+    shutdown_grace_seconds: int = Field(default=3, ge=1)
+    log_level: str = "info"
