@@ -133,7 +133,10 @@ def _outliers(f: Findings, focus: list[str]) -> list[str]:
         return [f"No outliers by the IQR rule in {', '.join(focus)}."]
     return [
         f"{name} has {o.count} outlier{'s' if o.count > 1 else ''} by the IQR rule: "
-        + ", ".join(f"{row_name(f.table, r)} = {fmt(v)}" for r, v in zip(o.rows[:5], o.values[:5], strict=True))
+        + ", ".join(
+            f"{row_name(f.table, r)} = {fmt(v)}"
+            for r, v in zip(o.rows[:5], o.values[:5], strict=True)
+        )
         + ("." if o.count <= 5 else ", …")
         for name, o in flagged
     ]

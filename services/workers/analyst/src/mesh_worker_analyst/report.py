@@ -15,7 +15,7 @@ from mesh_worker_analyst.table import Column, Table
 def fmt(x: float | None) -> str:
     """A number as a person would write it: integers plain, others to 4 significant places."""
     if x is None:
-        return "–"
+        return "-"
     if float(x).is_integer() and abs(x) < 1e15:
         return str(int(x))
     if abs(x) >= 1e6 or abs(x) < 1:
@@ -44,7 +44,7 @@ def shape_message(table: Table) -> str:
     lines = [
         "### Shape",
         "",
-        f"{table.n_rows} rows × {len(table.columns)} columns (read as {table.source.upper()}; "
+        f"{table.n_rows} rows x {len(table.columns)} columns (read as {table.source.upper()}; "
         "rows are numbered from 0 below the header).",
         "",
         "| column | type | missing | first value |",
@@ -52,7 +52,7 @@ def shape_message(table: Table) -> str:
     ]
     for col in table.columns:
         first = next((v for v in col.values if v is not None), None)
-        shown = "–" if first is None else fmt(first) if col.numeric else _cell(str(first))
+        shown = "-" if first is None else fmt(first) if col.numeric else _cell(str(first))
         lines.append(f"| {_cell(col.name)} | {col.type} | {col.missing} | {shown} |")
     return "\n".join(lines)
 
@@ -70,7 +70,9 @@ def stats_message(summaries: dict[str, Summary]) -> str:
     for name, s in summaries.items():
         nums = [s.mean, s.std, s.min, s.q1, s.median, s.q3, s.max]
         lines.append(
-            f"| {_cell(name)} | {s.count} | {s.missing} | " + " | ".join(fmt(v) for v in nums) + " |"
+            f"| {_cell(name)} | {s.count} | {s.missing} | "
+            + " | ".join(fmt(v) for v in nums)
+            + " |"
         )
     return "\n".join(lines)
 
@@ -79,7 +81,7 @@ def outliers_message(table: Table, found: dict[str, Outliers | None]) -> str:
     lines = [
         "### Outliers",
         "",
-        f"Method: IQR rule (Tukey's fences): a value is an outlier below Q1 − {IQR_FACTOR}·IQR "
+        f"Method: IQR rule (Tukey's fences): a value is an outlier below Q1 - {IQR_FACTOR}·IQR "
         f"or above Q3 + {IQR_FACTOR}·IQR.",
         "",
     ]
@@ -92,7 +94,8 @@ def outliers_message(table: Table, found: dict[str, Outliers | None]) -> str:
             clean.append(name)
         else:
             listed = ", ".join(
-                f"{row_name(table, r)} = {fmt(v)}" for r, v in zip(out.rows, out.values, strict=True)
+                f"{row_name(table, r)} = {fmt(v)}"
+                for r, v in zip(out.rows, out.values, strict=True)
             )
             more = f" (first {len(out.rows)} listed)" if out.count > len(out.rows) else ""
             noun = "outlier" if out.count == 1 else "outliers"

@@ -130,7 +130,9 @@ def iqr_outliers(col: Column, summary: Summary) -> Outliers | None:
 def pearson(a: Column, b: Column) -> Correlation | None:
     """Pearson's r over rows where both are present; ``None`` if undefined (n < 3 or constant)."""
     pairs = [
-        (float(x), float(y)) for x, y in zip(a.values, b.values, strict=True) if x is not None and y is not None
+        (float(x), float(y))
+        for x, y in zip(a.values, b.values, strict=True)
+        if x is not None and y is not None
     ]
     n = len(pairs)
     if n < 3:
@@ -151,10 +153,7 @@ def correlations(columns: list[Column]) -> list[Correlation]:
     first (ties keep column order, so the order is deterministic)."""
     cols = columns[:MAX_CORRELATED_COLUMNS]
     found = [
-        c
-        for i, a in enumerate(cols)
-        for b in cols[i + 1 :]
-        if (c := pearson(a, b)) is not None
+        c for i, a in enumerate(cols) for b in cols[i + 1 :] if (c := pearson(a, b)) is not None
     ]
     return sorted(found, key=lambda c: -abs(c.r))
 

@@ -146,7 +146,7 @@ def _from_csv(text: str, *, max_rows: int) -> Table:
         columns: list[list[str | None]] = [[] for _ in names]
         n_rows = 0
         for fields in reader:
-            if not fields or all(not f.strip() for f in fields) and len(fields) <= 1:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
                 continue  # blank line
             if len(fields) != len(names):
                 raise TableError(
@@ -187,8 +187,8 @@ def _typed(name: str, raw: list[str | None]) -> Column:
         return Column(name, "integer" if is_int else "number", values)
     lowered = {v.lower() for v in present}
     kind: ColumnType = "boolean" if lowered <= _TRUE | _FALSE else "text"
-    values = [None if v is None or v.strip().lower() in MISSING else v.strip() for v in raw]
-    return Column(name, kind, values)
+    texts = [None if v is None or v.strip().lower() in MISSING else v.strip() for v in raw]
+    return Column(name, kind, texts)
 
 
 def _number(text: str) -> float | None:

@@ -12,6 +12,8 @@ from mesh_worker_lookup.kb import Passage, bundled_dir, load_passages
 from mesh_worker_lookup.settings import LookupSettings
 from mesh_worker_lookup.text import tokenize
 
+SCORE_DECIMALS = 4
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -23,7 +25,7 @@ class Hit:
             "source": self.passage.source,
             "title": self.passage.title,
             "passage": self.passage.text,
-            "score": round(self.score, 4),
+            "score": self.score,
         }
 
 
@@ -35,7 +37,7 @@ class SearchIndex:
     ) -> None:
         self.passages = passages
         self.documents = documents
-        # The title counts as part of the passage: "Discovery registry › Watching" should
+        # The title counts as part of the passage: "Discovery registry > Watching" should
         # match a query about discovery even if the paragraph never repeats the word.
         self.bm25 = BM25Index([tokenize(f"{p.title}\n{p.text}") for p in passages], k1=k1, b=b)
 
@@ -49,6 +51,10 @@ class SearchIndex:
         return cls(passages, documents, k1=settings.k1, b=settings.b)
 
     def search(self, query: str, top_k: int = 3, min_score: float = 0.0) -> list[Hit]:
-        """The best passages for ``query``, best first; empty when no word matches."""
-        ranked = self.bm25.search(tokenize(query), top_k, min_score)
-        return [Hit(self.passages[i], score) for i, score in ranked]
+        """The best passages for ``query``, best first; empty when no word matches.
+
+        Scores are rounded to 4 decimals, and ``min_score`` applies to the rounded score, so
+        a caller that passes back a score it was shown gets that passage again."""
+        ranked = self.bm25.search(tokenize(query), self.bm25.n_docs)
+        hits = [Hit(self.passages[i], round(s, SCORE_DECIMALS)) for i, s in ranked]
+        return [h for h in hits if h.score >= min_score][:top_k]

@@ -86,7 +86,7 @@ def _markdown_passages(name: str, text: str, max_words: int) -> list[Passage]:
             sections[-1][1].append(line)
     out: list[Passage] = []
     for heading, lines in sections:
-        title = f"{doc_title} › {heading}" if heading else doc_title
+        title = f"{doc_title} > {heading}" if heading else doc_title
         out += _chunks(name, title, "\n".join(lines), max_words)
     return out
 
@@ -104,7 +104,7 @@ def _json_passages(name: str, data: Any, max_words: int) -> list[Passage]:
             if not isinstance(section, dict) or not isinstance(section.get("text"), str):
                 raise KnowledgeBaseError(f"{name}: item {n} section {s} needs a string 'text'")
             heading = section.get("heading")
-            full = f"{title} › {heading}" if isinstance(heading, str) and heading else title
+            full = f"{title} > {heading}" if isinstance(heading, str) and heading else title
             out += _chunks(name, full, section["text"], max_words)
     return out
 

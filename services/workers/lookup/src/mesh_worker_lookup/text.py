@@ -11,8 +11,7 @@ import re
 _WORD = re.compile(r"[^\W_]+")
 _VOWELS = frozenset("aeiouy")
 
-STOP_WORDS = frozenset(
-    """
+_STOP = """
     a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each
     few for from further had has have having he her here hers him his how i if in into is
@@ -20,8 +19,8 @@ STOP_WORDS = frozenset(
     own same she should so some such than that the their theirs them then there these they
     this those through to too under until up very was we were what when where which while
     who whom why will with would you your yours
-    """.split()
-)
+"""
+STOP_WORDS = frozenset(_STOP.split())
 
 # Tried in order after the plural is removed; a stem keeps at least 3 letters.
 _SUFFIXES = ("ingly", "edly", "ness", "ments", "ment", "ing", "ed", "ly")
