@@ -11,6 +11,8 @@ from mesh_worker_analyst.stats import (
 )
 from mesh_worker_analyst.table import Column, Table
 
+LISTED_IN_MESSAGE = 10  # outliers per column in the message; the output lists up to 50
+
 
 def fmt(x: float | None) -> str:
     """A number as a person would write it: integers plain, others to 4 significant places."""
@@ -93,11 +95,9 @@ def outliers_message(table: Table, found: dict[str, Outliers | None]) -> str:
         elif out.count == 0:
             clean.append(name)
         else:
-            listed = ", ".join(
-                f"{row_name(table, r)} = {fmt(v)}"
-                for r, v in zip(out.rows, out.values, strict=True)
-            )
-            more = f" (first {len(out.rows)} listed)" if out.count > len(out.rows) else ""
+            shown = list(zip(out.rows, out.values, strict=True))[:LISTED_IN_MESSAGE]
+            listed = ", ".join(f"{row_name(table, r)} = {fmt(v)}" for r, v in shown)
+            more = f" (first {len(shown)} listed)" if out.count > len(shown) else ""
             noun = "outlier" if out.count == 1 else "outliers"
             lines.append(
                 f"- **{name}**: {out.count} {noun} outside [{fmt(out.lower_fence)}, "
