@@ -153,8 +153,8 @@ def test_descriptor_declares_a_message_streaming_data_analyst():
 
 
 async def test_many_outliers_are_counted_in_full_but_listed_briefly():
-    records = [{"v": 0} for _ in range(30)] + [{"v": i + 1} for i in range(12)]
+    records = [{"v": 0} for _ in range(40)] + [{"v": i + 1} for i in range(12)]  # IQR is 0
     out, rec = await analyse(records)
     assert "**v**: 12 outliers outside [0, 0] (first 10 listed)" in rec.contents[2]
     assert out["outliers"]["columns"]["v"]["count"] == 12
-    assert out["outliers"]["columns"]["v"]["rows"] == list(range(30, 42))
+    assert out["outliers"]["columns"]["v"]["rows"] == list(range(40, 52))
