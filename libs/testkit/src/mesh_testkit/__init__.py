@@ -90,6 +90,8 @@ class ServiceProcess:
         return Path(self._log.name).read_text(errors="replace")
 
     def start(self) -> ServiceProcess:
+        if self._log.closed:  # restarted after a stop: append to the same log
+            self._log = open(self._log.name, "ab")  # noqa: SIM115 - closed by stop()/kill()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args],
             env=self.env,
@@ -132,11 +134,14 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             self.kill()
             return None
+        finally:
+            self._log.close()
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
+        self._log.close()
 
     @property
     def alive(self) -> bool:
