@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -78,7 +78,7 @@ class ServiceProcess:
         self.args = args or []
         self.cwd = str(cwd) if cwd else None
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
+        self._log: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
             prefix=f"{module}-", suffix=".log", delete=False
         )
 
