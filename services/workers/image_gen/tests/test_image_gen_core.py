@@ -14,12 +14,11 @@ import torch
 from PIL import Image
 from pydantic import ValidationError
 
-from mesh_contracts import ArtifactEvent, ProgressEvent, TaskRequest, WorkerEvent
+from mesh_contracts import ArtifactEvent, ErrorEvent, ProgressEvent, TaskRequest, WorkerEvent
 from mesh_worker.worker import InputError
 from mesh_worker_image_gen import ImageGenInput, ImageGenSettings, ImageGenWorker
 from mesh_worker_image_gen.pipeline import (
     GenerationCancelled,
-    GpuOutOfMemory,
     ImagePipeline,
     ImageRequest,
     ModelLoadError,
@@ -149,8 +148,11 @@ async def test_cuda_out_of_memory_is_reported_and_the_worker_keeps_serving(
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     monkeypatch.setattr(tiny_pipeline, "pipe", oom)
-    with pytest.raises(GpuOutOfMemory, match="out of memory"):
-        await _generate(worker, prompt="a huge cat", steps=1, seed=1)
+    events, out = await _generate(worker, prompt="a huge cat", steps=1, seed=1)
+    assert out is None
+    [error] = events
+    assert isinstance(error, ErrorEvent) and error.code == "out_of_memory" and error.retryable
+    assert "out of memory" in error.error
     monkeypatch.setattr(tiny_pipeline, "pipe", real)
     _, out = await _generate(worker, prompt="a small cat", steps=1, seed=1)
     assert out["size_bytes"] > 0

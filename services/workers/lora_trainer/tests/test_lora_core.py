@@ -16,12 +16,12 @@ from peft import PeftModel
 from pydantic import ValidationError
 from safetensors.torch import load_file
 
-from mesh_contracts import ArtifactEvent, ProgressEvent, TaskRequest, WorkerEvent
+from mesh_contracts import ArtifactEvent, ErrorEvent, ProgressEvent, TaskRequest, WorkerEvent
 from mesh_worker.worker import InputError
 from mesh_worker_lora_trainer import LoraSettings, LoraTrainerWorker, LoraTrainInput
 from mesh_worker_lora_trainer.base_model import LoadedModel, ModelLoadError, load_base_model
 from mesh_worker_lora_trainer.dataset import Example
-from mesh_worker_lora_trainer.trainer import GpuOutOfMemory, TrainConfig, train_lora
+from mesh_worker_lora_trainer.trainer import TrainConfig, train_lora
 
 PUBLIC = "http://lora.test:8005"
 EXAMPLES = ["the cat sat on the mat", "the dog sat on the log", "a bird sat on a word"]
@@ -146,7 +146,7 @@ async def test_a_cancelled_job_stops_early_and_leaves_a_partial_adapter(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    [adapter] = worker.store.list()
+    [adapter] = worker.store.summaries()
     assert adapter["status"] == "partial"
     assert 1 <= adapter["steps_done"] < 10_000
 
@@ -184,7 +184,7 @@ async def test_unusable_input_is_an_input_error_and_saves_nothing(
 ) -> None:
     with pytest.raises(InputError, match=message):
         await _train(worker, steps=1, **inp)
-    assert worker.store.list() == []
+    assert worker.store.summaries() == []
 
 
 async def test_datasets_load_from_txt_and_jsonl_files(
@@ -208,10 +208,12 @@ async def test_cuda_out_of_memory_is_reported_and_the_worker_keeps_serving(
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
 
     monkeypatch.setattr(tiny_base.model, "forward", oom)
-    with pytest.raises(GpuOutOfMemory, match="out of memory"):
-        await _train(worker, examples=EXAMPLES, steps=2)
+    events, out = await _train(worker, examples=EXAMPLES, steps=2)
+    assert out is None
+    [error] = events
+    assert isinstance(error, ErrorEvent) and error.code == "out_of_memory" and error.retryable
     monkeypatch.undo()
-    assert worker.store.list() == []
+    assert worker.store.summaries() == []
     _, out = await _train(worker, examples=EXAMPLES, steps=1)
     assert out["steps_done"] == 1
 

@@ -23,5 +23,3 @@ class ImageGenSettings(BaseSettings):
     inline_max_bytes: int = Field(default=64 * 1024, ge=0)
     # Largest width/height accepted; unset: 1024 for a real model, 256 for the tiny one.
     max_side: int | None = Field(default=None, ge=8)
-    # Unset: one job per GPU (one on CPU).
-    max_concurrency: int | None = Field(default=None, ge=1)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mesh_contracts import (
     AgentDescriptor,
     ArtifactEvent,
+    ErrorEvent,
     ProgressEvent,
     ResourceSpec,
     Skill,
@@ -22,9 +23,9 @@ from mesh_contracts import (
 from mesh_contracts.capabilities import IMAGE_GENERATION
 from mesh_worker.worker import Emit, InputError, Worker
 from mesh_worker_image_gen.bridge import Post, run_in_thread
-from mesh_worker_image_gen.hardware import detect_resources
+from mesh_worker_image_gen.hardware import resources_for
 from mesh_worker_image_gen.images import ImageStore
-from mesh_worker_image_gen.pipeline import ImagePipeline, ImageRequest
+from mesh_worker_image_gen.pipeline import GpuOutOfMemory, ImagePipeline, ImageRequest
 from mesh_worker_image_gen.settings import ImageGenSettings
 
 AGENT_ID = "image-gen"
@@ -74,12 +75,11 @@ class ImageGenWorker(Worker):
             ImagePipeline.load, s.model_path, device=s.device, max_side=s.max_side
         )
         self.pipeline = pipe
-        self.resources = detect_resources(pipe.device)
+        self.resources = resources_for(pipe.device)
 
     @property
     def max_concurrency(self) -> int:
-        if self.settings.max_concurrency is not None:
-            return int(self.settings.max_concurrency)
+        """One job per GPU (one on CPU); ``WORKER_MAX_CONCURRENCY`` overrides it."""
         return max(1, int(self.resources.gpu_count))
 
     def describe(self) -> AgentDescriptor:
@@ -144,8 +144,8 @@ class ImageGenWorker(Worker):
     async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
         """Emit ``progress`` per step and one ``artifact``; return the image's facts.
 
-        Cancellation stops the pipeline between steps. CUDA OOM raises ``GpuOutOfMemory``
-        after emptying the cache.
+        Cancellation stops the pipeline between steps. CUDA OOM ends the job with an
+        ``error`` event (code ``out_of_memory``, retryable) after the cache was emptied.
         """
         assert isinstance(inp, ImageGenInput)
         req = self.request_for(inp)
@@ -183,6 +183,9 @@ class ImageGenWorker(Worker):
         self._running += 1
         try:
             return await run_in_thread(job, emit)
+        except GpuOutOfMemory as exc:
+            await emit(ErrorEvent(error=str(exc), code="out_of_memory", retryable=True))
+            return None
         finally:
             self._running -= 1
 

@@ -69,7 +69,7 @@ class AdapterStore:
             "files": sorted(p.name for p in folder.iterdir() if p.is_file()),
         }
 
-    def list(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[dict[str, Any]]:
         """One summary per adapter, newest first."""
         out: list[dict[str, Any]] = []
         if not self.root.is_dir():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -28,5 +27,3 @@ class LoraSettings(BaseSettings):
     dataset_dir: Path | None = None
     device: Literal["auto", "cuda", "cpu"] = "auto"
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
-    # Unset: one job per GPU (one on CPU).
-    max_concurrency: int | None = Field(default=None, ge=1)

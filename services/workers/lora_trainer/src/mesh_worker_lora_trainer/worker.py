@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mesh_contracts import (
     AgentDescriptor,
     ArtifactEvent,
+    ErrorEvent,
     ProgressEvent,
     ResourceSpec,
     Skill,
@@ -24,9 +25,15 @@ from mesh_worker_lora_trainer.adapters import AdapterStore
 from mesh_worker_lora_trainer.base_model import LoadedModel, load_base_model
 from mesh_worker_lora_trainer.bridge import Post, run_in_thread
 from mesh_worker_lora_trainer.dataset import Example, from_file, from_items, resolve_dataset
-from mesh_worker_lora_trainer.hardware import detect_resources
+from mesh_worker_lora_trainer.hardware import resources_for
 from mesh_worker_lora_trainer.settings import LoraSettings
-from mesh_worker_lora_trainer.trainer import StepReport, TrainConfig, TrainResult, train_lora
+from mesh_worker_lora_trainer.trainer import (
+    GpuOutOfMemory,
+    StepReport,
+    TrainConfig,
+    TrainResult,
+    train_lora,
+)
 
 AGENT_ID = "lora-trainer"
 
@@ -96,12 +103,11 @@ class LoraTrainerWorker(Worker):
         """Load the base model (raises ``ModelLoadError`` with the reason), read the hardware."""
         base: LoadedModel = await asyncio.to_thread(load_base_model, self.settings)
         self.base = base
-        self.resources = detect_resources(base.device)
+        self.resources = resources_for(base.device)
 
     @property
     def max_concurrency(self) -> int:
-        if self.settings.max_concurrency is not None:
-            return int(self.settings.max_concurrency)
+        """One job per GPU (one on CPU); ``WORKER_MAX_CONCURRENCY`` overrides it."""
         return max(1, int(self.resources.gpu_count))
 
     def describe(self) -> AgentDescriptor:
@@ -160,7 +166,8 @@ class LoraTrainerWorker(Worker):
         """Emit ``progress`` per step and one ``artifact`` (the adapter zip); return its facts.
 
         On cancellation the adapter so far is saved with ``status: partial`` in its
-        ``mesh_job.json`` before the cancellation propagates.
+        ``mesh_job.json`` before the cancellation propagates. CUDA OOM ends the job with an
+        ``error`` event (code ``out_of_memory``, retryable) and saves nothing.
         """
         assert isinstance(inp, LoraTrainInput)
         base = self._loaded()
@@ -219,6 +226,7 @@ class LoraTrainerWorker(Worker):
                 "partial": result.partial,
                 "steps_done": result.steps_done,
                 "final_loss": result.final_loss,
+                "tokens": result.tokens,
                 "base_model": base.name,
             }
             post(
@@ -234,6 +242,9 @@ class LoraTrainerWorker(Worker):
         self._running += 1
         try:
             return await run_in_thread(job, emit)
+        except GpuOutOfMemory as exc:
+            await emit(ErrorEvent(error=str(exc), code="out_of_memory", retryable=True))
+            return None
         finally:
             self._running -= 1
 
