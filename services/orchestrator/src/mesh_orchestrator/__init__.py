@@ -1,0 +1,1 @@
+"""The orchestrator of the agent mesh: plan -> resolve -> execute -> synthesize, streamed."""

@@ -1,0 +1,151 @@
+"""Routes of the orchestrator API (see the service README for the contract)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from mesh_contracts import StreamEvent
+from mesh_orchestrator.api.models import OrchestrateRequest
+from mesh_orchestrator.api.sse import SSEResponse, with_pings
+from mesh_orchestrator.services import Services
+
+router = APIRouter()
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+Svc = Annotated[Services, Depends(_services)]
+
+
+def _not_found(run_id: str) -> JSONResponse:
+    return JSONResponse(status_code=404, content={"detail": f"unknown run {run_id!r}"})
+
+
+@router.get("/health")
+async def health(svc: Svc) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "discovery": svc.discovery.status,
+        "registry_index": svc.discovery.index,
+        "agents": len(svc.discovery.records),
+        "live_runs": len(svc.runs.tasks),
+        "store": "postgres" if svc.settings.database_url else "sqlite",
+        "planner": getattr(svc.planner, "name", type(svc.planner).__name__),
+    }
+
+
+@router.get("/v1/agents")
+async def agents(svc: Svc) -> JSONResponse:
+    body = [r.model_dump(mode="json") for r in svc.discovery.records]
+    return JSONResponse(body, headers={"X-Mesh-Index": str(svc.discovery.index)})
+
+
+@router.post("/orchestrate/stream")
+async def orchestrate_stream(body: OrchestrateRequest, svc: Svc) -> SSEResponse:
+    record = await svc.runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
+    run_id = record.run_id
+    events = svc.mux.subscribe(run_id, 0)
+
+    def left() -> None:
+        if body.options.on_disconnect == "cancel":
+            svc.runs.cancel(run_id)
+
+    return SSEResponse(
+        with_pings(events, svc.settings.ping_seconds),
+        headers={"Content-Location": f"/v1/runs/{run_id}"},
+        on_disconnect=left,
+    )
+
+
+@router.post("/orchestrate")
+async def orchestrate(body: OrchestrateRequest, svc: Svc) -> dict[str, Any]:
+    record = await svc.runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
+    result: dict[str, Any] = {}
+    status = "failed"
+    async for e in svc.mux.subscribe(record.run_id, 0):
+        if e.type == "result" and e.task_id is None:
+            result = e.data
+        elif e.type == "done":
+            status = e.data.get("status", status)
+    live = svc.mux.record(record.run_id) or await svc.store.get_run(record.run_id)
+    return {
+        "run_id": record.run_id,
+        "status": status,
+        "plan": (live.plan if live else None) or [],
+        "results": result.get("results", {}),
+        "answer": result.get("answer"),
+    }
+
+
+@router.get("/v1/runs")
+async def list_runs(svc: Svc, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> list[Any]:
+    runs = await svc.store.list_runs(limit)
+    out = []
+    for r in runs:
+        live = svc.mux.record(r.run_id)
+        out.append((live or r).summary())
+    return out
+
+
+@router.get("/v1/runs/{run_id}", response_model=None)
+async def get_run(run_id: str, svc: Svc) -> dict[str, Any] | JSONResponse:
+    run = svc.mux.record(run_id) or await svc.store.get_run(run_id)
+    if run is None:
+        return _not_found(run_id)
+    return run.model_dump(
+        include={
+            "run_id",
+            "query",
+            "status",
+            "created_at",
+            "finished_at",
+            "plan",
+            "answer",
+            "last_seq",
+        }
+    )
+
+
+@router.get("/v1/runs/{run_id}/events", response_model=None)
+async def run_events(
+    run_id: str,
+    svc: Svc,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> SSEResponse | JSONResponse:
+    if svc.mux.record(run_id) is None and await svc.store.get_run(run_id) is None:
+        return _not_found(run_id)
+    start = after if after is not None else 0
+    if last_event_id is not None:
+        if not last_event_id.strip().isdigit():
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "detail": [
+                        {"loc": ["header", "Last-Event-ID"], "msg": "must be an integer seq"}
+                    ]
+                },
+            )
+        start = int(last_event_id.strip())
+    events: AsyncIterator[StreamEvent] = svc.mux.subscribe(run_id, start)
+    return SSEResponse(with_pings(events, svc.settings.ping_seconds))
+
+
+@router.post("/v1/runs/{run_id}/cancel", response_model=None)
+async def cancel_run(run_id: str, svc: Svc) -> JSONResponse:
+    if svc.runs.cancel(run_id):
+        return JSONResponse(status_code=202, content={"run_id": run_id, "status": "cancelling"})
+    run = svc.mux.record(run_id) or await svc.store.get_run(run_id)
+    if run is None:
+        return _not_found(run_id)
+    return JSONResponse(
+        status_code=409,
+        content={"detail": f"run {run_id!r} already finished ({run.status})", "status": run.status},
+    )

@@ -1,0 +1,143 @@
+"""``create_app(settings)``: the orchestrator's FastAPI app and its lifespan.
+
+The lifespan builds every long-lived resource once: the pooled HTTP client (no read
+timeout, since worker streams may be quiet for long), the discovery watch, the run store
+and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
+runs are cancelled (their workers stop), pending events are flushed, and all is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import aiosqlite
+import httpx
+from fastapi import FastAPI
+
+from mesh_orchestrator.api import install_error_handlers, router
+from mesh_orchestrator.discovery import DiscoveryClient
+from mesh_orchestrator.executor import Executor
+from mesh_orchestrator.graph import GraphDeps, build_graph
+from mesh_orchestrator.mux import EventMux
+from mesh_orchestrator.planner import DeterministicPlanner, Planner
+from mesh_orchestrator.resolver import Resolver
+from mesh_orchestrator.runs import RunManager
+from mesh_orchestrator.services import Services
+from mesh_orchestrator.settings import Settings
+from mesh_orchestrator.store import open_store
+from mesh_orchestrator.synthesizer import DeterministicSynthesizer, Synthesizer
+
+log = logging.getLogger(__name__)
+
+
+async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
+    if settings.database_url:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        saver = await stack.enter_async_context(
+            AsyncPostgresSaver.from_conn_string(settings.database_url)
+        )
+        await saver.setup()
+        return saver
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    path = settings.checkpoints_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(path)
+    stack.push_async_callback(conn.close)
+    return AsyncSqliteSaver(conn)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    planner: Planner | None = None,
+    synthesizer: Synthesizer | None = None,
+) -> FastAPI:
+    """The app. ``planner``/``synthesizer`` replace the deterministic ones (LLM variants)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(None, connect=settings.connect_timeout_seconds),
+                    limits=httpx.Limits(
+                        max_connections=settings.max_connections,
+                        max_keepalive_connections=settings.max_keepalive_connections,
+                    ),
+                )
+            )
+            discovery = DiscoveryClient(
+                settings.discovery_url,
+                http,
+                wait_seconds=settings.watch_wait_seconds,
+                retry_seconds=settings.discovery_retry_seconds,
+            )
+            await discovery.refresh(request_timeout=settings.connect_timeout_seconds)
+            watch = asyncio.create_task(discovery.watch(), name="discovery-watch")
+
+            async def stop_watch() -> None:
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
+
+            stack.push_async_callback(stop_watch)
+            store = open_store(settings.database_url, settings.db_path)
+            await store.open()
+            stack.push_async_callback(store.close)
+            interrupted = await store.mark_interrupted()
+            if interrupted:
+                log.warning("runs interrupted by the last shutdown: %s", ", ".join(interrupted))
+            mux = EventMux(
+                store, interval=settings.flush_interval_seconds, batch=settings.flush_batch
+            )
+            await mux.start()
+            stack.push_async_callback(mux.stop)
+            resolver = Resolver(discovery.healthy)
+            executor = Executor(
+                http,
+                resolver,
+                max_retry_after=settings.max_retry_after_seconds,
+                max_context_chars=settings.max_context_chars,
+            )
+            fallback = DeterministicPlanner()
+            chosen_planner = planner or fallback
+            chosen_synth = synthesizer or DeterministicSynthesizer()
+            deps = GraphDeps(
+                manifest=discovery.manifest,
+                resolver=resolver,
+                executor=executor,
+                planner=chosen_planner,
+                synthesizer=chosen_synth,
+                fallback_planner=fallback,
+            )
+            graph = build_graph(deps, await _checkpointer(settings, stack))
+            runs = RunManager(graph, mux, store, max_replans=settings.max_replans)
+            stack.push_async_callback(runs.shutdown)
+            app.state.services = Services(
+                settings=settings,
+                http=http,
+                discovery=discovery,
+                resolver=resolver,
+                executor=executor,
+                planner=chosen_planner,
+                synthesizer=chosen_synth,
+                store=store,
+                mux=mux,
+                runs=runs,
+                graph=graph,
+                stack=stack,
+            )
+            yield
+
+    app = FastAPI(title="mesh orchestrator", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(router)
+    return app

@@ -1,0 +1,134 @@
+"""The orchestrator's view of the registry: a cache of agent records kept fresh by a watch.
+
+``DiscoveryClient.watch()`` runs for the life of the app: a Consul-style blocking query on
+``GET /v1/agents?index=N&wait=...`` that returns as soon as the registry changes. When
+discovery is down, the last known records stay in use (``reachable`` turns False) and the
+watch retries with a back-off. The planner's manifest is built from the same cache, so
+planning and resolving never disagree about what exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from mesh_contracts import (
+    AgentDescriptor,
+    AgentRecord,
+    CapabilitiesManifest,
+    ManifestAgent,
+    ManifestCapability,
+)
+
+log = logging.getLogger(__name__)
+_records = TypeAdapter(list[AgentRecord])
+
+
+class DiscoveryClient:
+    """Cached registry. Callers read ``records``/``healthy()``/``manifest()``; never block."""
+
+    def __init__(
+        self,
+        base_url: str,
+        http: httpx.AsyncClient,
+        *,
+        wait_seconds: float = 30.0,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+        self.wait_seconds = wait_seconds
+        self.retry_seconds = retry_seconds
+        self.records: list[AgentRecord] = []
+        self.index = 0
+        self.reachable = False
+        self.loaded = False  # at least one successful answer since start
+        self.changed = asyncio.Event()  # set on every applied update (tests wait on it)
+
+    def set_records(self, records: list[AgentRecord], index: int) -> None:
+        """Replace the cache (used by the watch, and by tests with fake data)."""
+        self.records = records
+        self.index = index
+        self.loaded = True
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def refresh(self, *, index: int | None = None, request_timeout: float = 5.0) -> bool:
+        """One (possibly blocking) query. Returns True when discovery answered."""
+        params: dict[str, str] = {}
+        if index is not None:
+            params = {"index": str(index), "wait": f"{self.wait_seconds:g}s"}
+        try:
+            resp = await self.http.get(
+                f"{self.base_url}/v1/agents", params=params, timeout=request_timeout
+            )
+            resp.raise_for_status()
+            records = _records.validate_python(resp.json())
+            new_index = int(resp.headers.get("X-Mesh-Index", self.index))
+        except (httpx.HTTPError, ValidationError, ValueError) as exc:
+            if self.reachable or not self.loaded:
+                log.warning("discovery at %s unreachable: %s", self.base_url, exc)
+            self.reachable = False
+            return False
+        self.reachable = True
+        if new_index != self.index or not self.loaded or records != self.records:
+            self.set_records(records, new_index)
+        return True
+
+    async def watch(self) -> None:
+        """Follow the registry until cancelled. Never raises (except CancelledError)."""
+        delay = self.retry_seconds
+        while True:
+            blocking = self.index if self.loaded and self.reachable else None
+            ok = await self.refresh(index=blocking, request_timeout=self.wait_seconds + 10.0)
+            if ok:
+                delay = self.retry_seconds
+                continue
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    @property
+    def status(self) -> str:
+        if self.reachable:
+            return "ok"
+        return "unreachable (using cached registry)"
+
+    def healthy(self) -> list[AgentDescriptor]:
+        """Descriptors of every passing instance, in registry order."""
+        return [r.descriptor for r in self.records if r.healthy]
+
+    def manifest(self) -> CapabilitiesManifest:
+        """The planner's manifest, built from the cached healthy instances."""
+        return build_manifest(self.healthy(), self.index)
+
+
+def build_manifest(descriptors: list[AgentDescriptor], index: int = 0) -> CapabilitiesManifest:
+    """Group instances by capability, then by logical agent (counting healthy replicas)."""
+    by_cap: dict[str, dict[str, list[AgentDescriptor]]] = defaultdict(dict)
+    for d in descriptors:
+        for cap in d.capabilities:
+            by_cap[cap].setdefault(d.agent_id, []).append(d)
+    caps = []
+    for name in sorted(by_cap):
+        agents = []
+        for agent_id, replicas in sorted(by_cap[name].items()):
+            first = max(replicas, key=lambda r: r.priority)
+            agents.append(
+                ManifestAgent(
+                    agent_id=agent_id,
+                    description=first.description,
+                    streaming_mode=first.streaming_mode,
+                    healthy_instances=len(replicas),
+                    skills=first.skills,
+                    tags=first.tags,
+                    input_schema=first.input_schema,
+                    resources=first.resources,
+                    priority=first.priority,
+                )
+            )
+        caps.append(ManifestCapability(name=name, agents=agents))
+    return CapabilitiesManifest(index=index, capabilities=caps)

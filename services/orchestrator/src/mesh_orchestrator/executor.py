@@ -1,0 +1,272 @@
+"""Runs a plan's DAG at full parallelism and reports every step as it happens.
+
+Each sub-task is an asyncio task that awaits its dependencies' futures, so it starts the
+moment the last of them finishes: a fast branch never waits for a slow sibling (LangGraph
+supersteps would hold it back, langgraph issue 6320, hence this scheduler inside one node).
+Events leave through ``emit`` while they arrive. A failure stays local: the failed task's
+dependents are skipped with a reason, independent tasks carry on.
+
+Emitted drafts are plain dicts ``{"type", "task_id", "agent_id", "data"}``; the run's
+multiplexer numbers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mesh_contracts import (
+    AgentDescriptor,
+    ArtifactEvent,
+    DoneEvent,
+    ErrorEvent,
+    ExecutionPlan,
+    MessageEvent,
+    ProgressEvent,
+    ResultEvent,
+    SubTask,
+    TaskRequest,
+    TokenEvent,
+)
+from mesh_orchestrator.resolver import Resolver
+from mesh_orchestrator.worker_client import (
+    WorkerBusy,
+    WorkerFailed,
+    WorkerUnreachable,
+    call_worker,
+)
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class TaskOutcome:
+    """How one sub-task ended."""
+
+    status: str  # completed | failed | skipped
+    output: Any = None
+    error: str | None = None
+    agent_id: str | None = None
+    instance_id: str | None = None
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """The shape of ``result.data.results[task_id]`` on the wire."""
+        return {
+            "status": self.status,
+            "output": self.output,
+            "error": self.error,
+            "agent_id": self.agent_id,
+        }
+
+
+def draft(
+    type_: str, data: dict[str, Any], task_id: str | None = None, agent_id: str | None = None
+) -> dict[str, Any]:
+    return {"type": type_, "task_id": task_id, "agent_id": agent_id, "data": data}
+
+
+def render(output: Any) -> str:
+    """Upstream output as text for a downstream prompt."""
+    if isinstance(output, str):
+        return output
+    if isinstance(output, dict):
+        for key in ("text", "answer", "conclusion", "summary", "content"):
+            if isinstance(output.get(key), str):
+                return str(output[key])
+    return json.dumps(output, ensure_ascii=False, default=str)
+
+
+class Executor:
+    """Shared by all runs (one HTTP client, one resolver); ``run`` is per plan."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        resolver: Resolver,
+        *,
+        max_retry_after: float = 5.0,
+        max_context_chars: int = 6000,
+    ) -> None:
+        self.http = http
+        self.resolver = resolver
+        self.max_retry_after = max_retry_after
+        self.max_context_chars = max_context_chars
+
+    async def run(
+        self,
+        plan: ExecutionPlan,
+        emit: Emit,
+        *,
+        run_id: str | None = None,
+        timeout_seconds: float | None = None,
+    ) -> dict[str, TaskOutcome]:
+        """Run every task; return outcomes keyed by task_id, in plan order.
+
+        Cancellation (the run was cancelled, the client left) cancels every in-flight call,
+        which closes the workers' streams; the caller reports what was left undone.
+        """
+        loop = asyncio.get_running_loop()
+        futures: dict[str, asyncio.Future[TaskOutcome]] = {
+            t.task_id: loop.create_future() for t in plan.tasks
+        }
+        async with asyncio.TaskGroup() as group:
+            for t in plan.tasks:
+                group.create_task(self._node(t, futures, emit, run_id, timeout_seconds))
+        return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
+
+    async def _node(
+        self,
+        t: SubTask,
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        emit: Emit,
+        run_id: str | None,
+        timeout_seconds: float | None,
+    ) -> None:
+        upstream = {d: await futures[d] for d in t.depends_on}
+        broken = [(d, o) for d, o in upstream.items() if o.status != "completed"]
+        if broken:
+            d, o = broken[0]
+            reason = f"upstream task {d!r} {o.status}"
+            emit(draft("status", {"status": "skipped", "reason": reason}, t.task_id))
+            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+            return
+        try:
+            outcome = await self._execute(t, upstream, emit, run_id, timeout_seconds)
+        except Exception as exc:  # a bug here must not take the other tasks down
+            outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
+        futures[t.task_id].set_result(outcome)
+
+    def _input(self, t: SubTask, upstream: dict[str, TaskOutcome]) -> dict[str, Any]:
+        inp = dict(t.input)
+        prompt = inp.get("prompt")
+        if upstream and isinstance(prompt, str):
+            text = "\n\n".join(render(o.output) for o in upstream.values())
+            inp["prompt"] = f"{prompt}\n\n{text[: self.max_context_chars]}"
+        return inp
+
+    def _fail(
+        self, t: SubTask, d: AgentDescriptor | None, emit: Emit, error: str, code: str
+    ) -> TaskOutcome:
+        agent = d.agent_id if d else None
+        emit(draft("error", {"error": error, "code": code}, t.task_id, agent))
+        emit(draft("status", {"status": "failed", "reason": error}, t.task_id, agent))
+        return TaskOutcome(
+            "failed", error=error, agent_id=agent, instance_id=d.instance_id if d else None
+        )
+
+    async def _execute(
+        self,
+        t: SubTask,
+        upstream: dict[str, TaskOutcome],
+        emit: Emit,
+        run_id: str | None,
+        timeout_seconds: float | None,
+    ) -> TaskOutcome:
+        first = self.resolver.pick(t)
+        if first is None:
+            return self._fail(t, None, emit, self.resolver.why_not(t), "unresolvable")
+        request = TaskRequest(
+            task_id=t.task_id,
+            run_id=run_id,
+            input=self._input(t, upstream),
+            context={d: o.output for d, o in upstream.items()},
+        )
+        limit = timeout_seconds or first.timeout_seconds
+        current: list[AgentDescriptor] = [first]
+        try:
+            async with asyncio.timeout(limit):
+                return await self._attempts(t, request, emit, current)
+        except TimeoutError:
+            return self._fail(t, current[-1], emit, f"timed out after {limit:g}s", "timeout")
+
+    async def _attempts(
+        self, t: SubTask, request: TaskRequest, emit: Emit, current: list[AgentDescriptor]
+    ) -> TaskOutcome:
+        """Try replicas in preference order; when all are busy, wait Retry-After and retry."""
+        tried: set[str] = set()
+        unreachable: list[str] = []
+        busy_wait: float | None = None
+        while True:
+            d = self.resolver.pick(t, exclude=tried)
+            if d is None:
+                if busy_wait is None:
+                    error = "; ".join(unreachable) or self.resolver.why_not(t)
+                    return self._fail(t, current[-1], emit, error, "unreachable")
+                await asyncio.sleep(min(busy_wait, self.max_retry_after))
+                tried.clear()
+                unreachable.clear()
+                busy_wait = None
+                continue
+            tried.add(d.instance_id)
+            current.append(d)
+            try:
+                return await self._call(t, d, request, emit)
+            except WorkerBusy as busy:
+                busy_wait = min(busy_wait or busy.retry_after, busy.retry_after)
+            except WorkerUnreachable as exc:
+                unreachable.append(str(exc))
+
+    async def _call(
+        self, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emit
+    ) -> TaskOutcome:
+        agent = d.agent_id
+        tokens: list[str] = []
+        messages: list[str] = []
+        artifacts: list[dict[str, Any]] = []
+        result: list[Any] = []
+        failure: ErrorEvent | None = None
+
+        def accepted() -> None:
+            data = {
+                "status": "running",
+                "agent_id": agent,
+                "instance_id": d.instance_id,
+                "endpoint": d.endpoint,
+                "started_at": time.time(),
+            }
+            emit(draft("status", data, t.task_id, agent))
+
+        self.resolver.acquire(d.instance_id)
+        try:
+            async with aclosing(call_worker(self.http, d, request, accepted)) as events:
+                async for ev in events:
+                    body = ev.model_dump(mode="json", exclude={"type"})
+                    if isinstance(ev, DoneEvent):
+                        break
+                    if isinstance(ev, TokenEvent):
+                        tokens.append(ev.token)
+                    elif isinstance(ev, MessageEvent):
+                        messages.append(ev.content)
+                    elif isinstance(ev, ArtifactEvent):
+                        artifacts.append(body)
+                    elif isinstance(ev, ResultEvent):
+                        result[:] = [ev.output]
+                    elif isinstance(ev, ErrorEvent):
+                        failure = ev
+                    elif not isinstance(ev, ProgressEvent):
+                        continue
+                    emit(draft(ev.type, body, t.task_id, agent))
+        except WorkerFailed as exc:
+            return self._fail(t, d, emit, str(exc), exc.code)
+        finally:
+            self.resolver.release(d.instance_id)
+        if failure is not None:
+            emit(draft("status", {"status": "failed", "reason": failure.error}, t.task_id, agent))
+            return TaskOutcome("failed", error=failure.error, agent_id=agent)
+        if result:
+            output = result[0]
+        else:
+            output = "".join(tokens) if tokens else "\n\n".join(messages) if messages else None
+            if output is None and artifacts:
+                output = {"artifacts": artifacts}
+            emit(draft("result", {"output": output}, t.task_id, agent))
+        emit(draft("status", {"status": "completed"}, t.task_id, agent))
+        return TaskOutcome("completed", output, None, agent, d.instance_id, artifacts)

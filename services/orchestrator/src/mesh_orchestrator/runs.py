@@ -1,0 +1,119 @@
+"""Runs: start one, drive its graph in the background, cancel it, answer for it later.
+
+A run lives in its own asyncio task, not in the HTTP request that started it, so a client
+may leave and come back (``/v1/runs/{id}/events``). ``RunManager.start`` returns once the
+``run`` event is published; the graph's custom stream is relayed into the multiplexer as it
+arrives. Cancelling the task cancels the executor's calls, which closes every worker
+stream (the workers then stop generating); unfinished nodes are reported ``skipped`` and
+the run ends with ``done {"status": "cancelled"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from mesh_contracts import ExecutionPlan
+from mesh_orchestrator.graph import RunState
+from mesh_orchestrator.mux import EventMux
+from mesh_orchestrator.store.base import RunRecord, RunStore
+
+log = logging.getLogger(__name__)
+
+
+class RunManager:
+    """Owns the live runs of this process."""
+
+    def __init__(self, graph: Any, mux: EventMux, store: RunStore, *, max_replans: int = 1):
+        self.graph = graph
+        self.mux = mux
+        self.store = store
+        self.max_replans = max_replans
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def start(
+        self, query: str, plan: ExecutionPlan | None, options: dict[str, Any]
+    ) -> RunRecord:
+        run_id = uuid.uuid4().hex
+        record = RunRecord(run_id=run_id, query=query, created_at=time.time(), options=options)
+        if plan is not None:
+            record.plan = [t.model_dump(mode="json") for t in plan.tasks]
+        await self.store.save_run(record)
+        self.mux.open(record)
+        self.mux.publish(run_id, "run", {"run_id": run_id, "query": query, "status": "running"})
+        state: RunState = {
+            "run_id": run_id,
+            "query": query,
+            "client_plan": plan.model_dump(mode="json") if plan else None,
+            "timeout_seconds": options.get("timeout_seconds"),
+            "replans": 0,
+            "max_replans": self.max_replans,
+        }
+        self.tasks[run_id] = asyncio.create_task(self._drive(run_id, state), name=f"run-{run_id}")
+        return record
+
+    def is_live(self, run_id: str) -> bool:
+        return run_id in self.tasks
+
+    def cancel(self, run_id: str) -> bool:
+        """Request cancellation; False when the run is not live here."""
+        task = self.tasks.get(run_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    async def wait(self, run_id: str) -> None:
+        task = self.tasks.get(run_id)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+
+    async def shutdown(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    async def _drive(self, run_id: str, state: RunState) -> None:
+        status, answer = "failed", None
+        config = {"configurable": {"thread_id": run_id}}
+        try:
+            final: dict[str, Any] = {}
+            async for mode, chunk in self.graph.astream(
+                state, config, stream_mode=["custom", "values"]
+            ):
+                if mode == "custom":
+                    self.mux.publish(run_id, **chunk)
+                else:
+                    final = chunk
+            status = final.get("status", "failed")
+            answer = final.get("answer")
+        except asyncio.CancelledError:
+            status = "cancelled"
+            self._skip_unfinished(run_id, "run cancelled")
+        except Exception as exc:
+            log.exception("run %s crashed", run_id)
+            self.mux.publish(
+                run_id, "error", {"error": f"internal error: {exc}", "code": "internal"}
+            )
+            self._skip_unfinished(run_id, "run failed")
+        finally:
+            self.mux.publish(run_id, "done", {"status": status})
+            self.mux.close(run_id, status, answer)
+            self.tasks.pop(run_id, None)
+
+    def _skip_unfinished(self, run_id: str, reason: str) -> None:
+        ch = self.mux.channels[run_id]
+        for node in list(ch.nodes.values()):
+            if not node.status.terminal:
+                self.mux.publish(
+                    run_id,
+                    "status",
+                    {"status": "skipped", "reason": reason},
+                    task_id=node.task_id,
+                    agent_id=node.assigned_agent,
+                )

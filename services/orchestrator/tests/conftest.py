@@ -1,0 +1,49 @@
+"""Fixtures of the orchestrator's tests; the fakes live in ``orch_fakes``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from orch_fakes import Mesh, Served, fake_discovery_app, fake_worker_app, serve, stop
+
+from mesh_orchestrator.app import create_app
+from mesh_orchestrator.settings import Settings
+
+MeshFactory = Callable[..., Awaitable[Mesh]]
+
+
+@pytest.fixture
+async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
+    started: list[Served] = []
+
+    async def make(**settings: Any) -> Mesh:
+        disc = await serve(fake_discovery_app())
+        workers = [await serve(fake_worker_app("w0")), await serve(fake_worker_app("w1"))]
+        started.extend([disc, *workers])
+        s = Settings(
+            discovery_url=disc.url,
+            db_path=tmp_path / "orch.sqlite3",
+            ping_seconds=settings.pop("ping_seconds", 5.0),
+            watch_wait_seconds=1.0,
+            discovery_retry_seconds=0.05,
+            **settings,
+        )
+        orch = await serve(create_app(s))
+        started.append(orch)
+        return Mesh(disc, workers, orch)
+
+    yield make
+    for s in reversed(started):
+        await stop(s)
+
+
+@pytest.fixture
+async def mesh(mesh_factory: MeshFactory) -> Mesh:
+    return await mesh_factory()
