@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from mesh_contracts import AgentDescriptor, TaskRequest, WorkerEvent
 
@@ -36,6 +36,10 @@ class Worker(ABC):
     """
 
     Input: ClassVar[type[BaseModel]]
+    #: Set True in a GPU worker: the SDK then imports torch (lazily, at start-up, off the
+    #: event loop) to fill the descriptor's ``resources`` when ``describe`` left them default.
+    #: Text workers leave it False and never pay torch's import time.
+    detect_gpu: ClassVar[bool] = False
 
     async def startup(self) -> None:  # noqa: B027 - optional hook
         """Load models and open resources. Runs once before the first request."""
@@ -58,3 +62,21 @@ class Worker(ABC):
     def health(self) -> dict[str, Any]:
         """Extra facts for ``GET /health`` (model loaded, queue depth ...)."""
         return {}
+
+
+class AnyInput(BaseModel):
+    """An input model that accepts any JSON object (the default of ``StaticWorker``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class StaticWorker(Worker):
+    """A worker whose answer is its descriptor's ``static_response``: only ``describe`` to write.
+
+    ``run`` returns ``describe().static_response``; ``POST /invoke`` answers with it.
+    """
+
+    Input: ClassVar[type[BaseModel]] = AnyInput
+
+    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+        return self.describe().static_response

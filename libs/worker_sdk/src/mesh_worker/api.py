@@ -1,0 +1,155 @@
+"""HTTP in front of a ``WorkerRuntime``: the worker API every mesh worker serves.
+
+``GET /health``, ``GET /descriptor``, ``POST /invoke`` (JSON ``WorkerResult``) and
+``POST /stream`` (SSE worker events ending in ``done``). See ``create_worker_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from mesh_contracts import (
+    AgentDescriptor,
+    DoneEvent,
+    ErrorEvent,
+    TaskRequest,
+    WorkerResult,
+    encode_comment,
+    encode_event,
+)
+from mesh_worker.execution import InvalidInput, collect_result, stream_events, validate_input
+from mesh_worker.runtime import WorkerRuntime
+from mesh_worker.streaming import EventStreamResponse
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+def _runtime(request: Request) -> WorkerRuntime:
+    runtime: WorkerRuntime = request.app.state.runtime
+    return runtime
+
+
+def _busy(runtime: WorkerRuntime) -> JSONResponse:
+    seconds = runtime.settings.retry_after_seconds
+    return JSONResponse(
+        {
+            "detail": f"busy: {runtime.slots.in_flight} of {runtime.slots.limit} slots in use",
+            "retry_after": seconds,
+        },
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _invalid(exc: InvalidInput) -> JSONResponse:
+    return JSONResponse({"detail": exc.errors}, status_code=422)
+
+
+def _failed(status: int, message: str) -> JSONResponse:
+    # "detail" too, so that callers reading FastAPI's error shape find the message.
+    return JSONResponse({"error": message, "detail": message}, status_code=status)
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    """Liveness and load: ``status``, ids, ``in_flight``, ``max_concurrency``, worker facts."""
+    return _runtime(request).health()
+
+
+@router.get("/descriptor")
+async def descriptor(request: Request) -> AgentDescriptor:
+    """The descriptor this instance registers."""
+    return _runtime(request).describe()
+
+
+@router.post(
+    "/invoke",
+    response_model=WorkerResult,
+    responses={422: {"description": "input outside the schema"}, 429: {"description": "busy"}},
+)
+async def invoke(task: TaskRequest, request: Request) -> Response:
+    """Run to completion and answer one ``WorkerResult``.
+
+    422 for input the worker refuses, 429 (``Retry-After``) when every slot is taken,
+    500 ``{"error"}`` when ``run`` raises, 504 past the descriptor's ``timeout_seconds``.
+    """
+    runtime = _runtime(request)
+    try:
+        inp = validate_input(runtime.worker, task)
+    except InvalidInput as exc:
+        return _invalid(exc)
+    d = runtime.describe()
+    if not runtime.slots.try_acquire():
+        return _busy(runtime)
+    try:
+        result = await collect_result(
+            runtime.worker,
+            task,
+            inp,
+            agent_id=d.agent_id,
+            time_limit=d.timeout_seconds,
+            static_response=d.static_response,
+        )
+    except InvalidInput as exc:
+        return _invalid(exc)
+    except TimeoutError:
+        return _failed(504, f"the task ran longer than {d.timeout_seconds:g}s")
+    except Exception as exc:
+        log.exception("task %s failed", task.task_id)
+        return _failed(500, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    finally:
+        runtime.slots.release()
+    return JSONResponse(result.model_dump(mode="json"))
+
+
+@router.post(
+    "/stream",
+    response_class=EventStreamResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "worker events, then done"},
+        429: {"description": "busy"},
+    },
+)
+async def stream(task: TaskRequest, request: Request) -> Response:
+    """Stream the run as SSE: one frame per event, ``result`` if ``run`` returned something,
+    then ``done``. Refused input and failures are ``error`` frames (the stream is the
+    contract: HTTP 200); a body that is not a ``TaskRequest`` is a 422. Idle streams get
+    ``:ping`` comments. A client disconnect cancels ``run``.
+    """
+    runtime = _runtime(request)
+    try:
+        inp = validate_input(runtime.worker, task)
+    except InvalidInput as exc:
+        return EventStreamResponse(_refused(exc))
+    if not runtime.slots.try_acquire():
+        return _busy(runtime)
+    d = runtime.describe()
+    events = stream_events(
+        runtime.worker,
+        task,
+        inp,
+        time_limit=d.timeout_seconds,
+        idle=runtime.settings.ping_interval,
+    )
+    return EventStreamResponse(_frames(events), on_close=runtime.slots.release)
+
+
+async def _frames(events: AsyncGenerator[Any, None]) -> AsyncIterator[bytes]:
+    try:
+        async for event in events:
+            yield encode_comment("ping") if event is None else encode_event(event)
+        yield encode_event(DoneEvent())
+    finally:
+        await events.aclose()  # cancels run() if still going
+
+
+async def _refused(exc: InvalidInput) -> AsyncIterator[bytes]:
+    yield encode_event(ErrorEvent(error=exc.message, code="invalid_input"))
+    yield encode_event(DoneEvent())

@@ -1,0 +1,88 @@
+"""``create_worker_app``: a ``Worker`` as a FastAPI service with its lifespan.
+
+The lifespan runs ``worker.startup()``, then registers with discovery in the background
+(the worker serves meanwhile) and heartbeats; at shutdown it deregisters, closes its HTTP
+client and runs ``worker.shutdown()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+import httpx
+from fastapi import APIRouter, FastAPI
+
+from mesh_worker import api
+from mesh_worker.registration import Registrar
+from mesh_worker.runtime import WorkerRuntime
+from mesh_worker.settings import WorkerSettings
+from mesh_worker.telemetry import TracingMiddleware, make_tracer_provider
+from mesh_worker.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def create_worker_app(
+    worker: Worker,
+    settings: WorkerSettings | None = None,
+    *,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """The worker API (``/health``, ``/descriptor``, ``/invoke``, ``/stream``) for ``worker``,
+    plus ``routers`` (e.g. an OpenAI-compatible API, artifact downloads).
+
+    ``settings`` defaults to ``WorkerSettings()`` (the ``WORKER_*`` environment). The app's
+    state holds ``runtime`` (the ``WorkerRuntime``) and, while registration is on,
+    ``registrar`` (the ``Registrar``).
+    """
+    settings = settings or WorkerSettings()
+    runtime = WorkerRuntime(worker, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        agent = runtime.describe()
+        provider = None
+        if settings.otlp_endpoint:
+            provider = make_tracer_provider(agent.agent_id, settings.otlp_endpoint)
+            app.state.tracer = provider.get_tracer("mesh_worker")
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+            registrar: Registrar | None = None
+            if settings.discovery_url:
+                registrar = Registrar(
+                    client,
+                    settings.discovery_url,
+                    runtime.describe,
+                    ttl_seconds=settings.lease_ttl_seconds,
+                    heartbeat_interval=settings.heartbeat_every,
+                )
+                app.state.registrar = registrar
+                registrar.start()
+            else:
+                log.info("WORKER_DISCOVERY_URL is empty: not registering")
+            try:
+                yield
+            finally:
+                if registrar is not None:
+                    await registrar.stop()
+                await runtime.stop()
+                if provider is not None:
+                    app.state.tracer = None
+                    provider.shutdown()
+
+    app = FastAPI(
+        title=f"mesh worker {type(worker).__name__}",
+        description=(type(worker).__doc__ or "").strip(),
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.tracer = None
+    app.state.registrar = None
+    app.add_middleware(TracingMiddleware)
+    app.include_router(api.router)
+    for extra in routers:
+        app.include_router(extra)
+    return app

@@ -1,0 +1,203 @@
+"""Running one request through a ``Worker``: input validation, the event pipeline, collection.
+
+Framework-free. ``stream_events`` turns a ``run`` into an async stream of worker events
+(what ``POST /stream`` sends); ``collect_result`` turns it into a ``WorkerResult`` (what
+``POST /invoke`` answers). Neither sends ``done``: that is the transport's terminal frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from mesh_contracts import (
+    ArtifactEvent,
+    DoneEvent,
+    ErrorEvent,
+    MessageEvent,
+    ResultEvent,
+    TaskRequest,
+    TokenEvent,
+    WorkerEvent,
+    WorkerResult,
+    parse_worker_event,
+)
+from mesh_worker.worker import InputError, Worker
+
+log = logging.getLogger(__name__)
+
+#: Events a ``run`` may emit before ``emit`` blocks (back-pressure from a slow client).
+QUEUE_SIZE = 64
+
+
+class InvalidInput(Exception):
+    """The request's input does not fit the worker's ``Input`` (or ``run`` raised ``InputError``).
+
+    ``errors`` has FastAPI's shape: ``[{"loc": [...], "msg": ..., "type": ...}]``.
+    """
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'input'}: {e['msg']}" for e in self.errors
+        )
+
+    @classmethod
+    def from_input_error(cls, exc: InputError) -> InvalidInput:
+        return cls([{"loc": ["body", "input"], "msg": str(exc), "type": "invalid_input"}])
+
+
+def validate_input(worker: Worker, task: TaskRequest) -> BaseModel:
+    """``task.input`` as the worker's ``Input`` model; ``InvalidInput`` naming the fields."""
+    try:
+        return worker.Input.model_validate(task.input)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", "input", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        raise InvalidInput(errors) from None
+
+
+def _as_event(event: WorkerEvent | dict[str, Any]) -> WorkerEvent:
+    # Lenient with authors who emit plain dicts; the wire only ever sees validated events.
+    return parse_worker_event(event) if isinstance(event, dict) else event
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def stream_events(
+    worker: Worker,
+    task: TaskRequest,
+    inp: BaseModel,
+    *,
+    time_limit: float | None = None,
+    idle: float = 15.0,
+) -> AsyncGenerator[WorkerEvent | None, None]:
+    """Yield what ``run`` emits as it emits it, then a ``ResultEvent`` if it returned
+    something other than None, or an ``ErrorEvent`` if it failed (``invalid_input`` for
+    ``InputError``, ``timeout`` past ``time_limit`` seconds, ``worker_error`` otherwise; the
+    trace is logged here, never sent). Yields ``None`` after ``idle`` seconds without an
+    event so the caller can send a keep-alive. ``done`` is not yielded, and a ``done``
+    emitted by ``run`` is dropped. Closing the generator, or cancelling the task iterating
+    it, cancels ``run`` at once.
+    """
+    queue: asyncio.Queue[WorkerEvent | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
+
+    async def emit(event: WorkerEvent) -> None:
+        event = _as_event(event)
+        if not isinstance(event, DoneEvent):
+            await queue.put(event)
+
+    async def drive() -> None:
+        try:
+            async with asyncio.timeout(time_limit) as deadline:
+                output = await worker.run(task, inp, emit)
+            if output is not None:
+                await queue.put(ResultEvent(output=output))
+        except InputError as exc:
+            await queue.put(ErrorEvent(error=str(exc), code="invalid_input"))
+        except TimeoutError as exc:
+            if not deadline.expired():
+                log.exception("task %s failed", task.task_id)
+                await queue.put(ErrorEvent(error=_error_text(exc)))
+            else:
+                msg = f"the task ran longer than {time_limit:g}s"
+                await queue.put(ErrorEvent(error=msg, code="timeout", retryable=True))
+        except Exception as exc:
+            log.exception("task %s failed", task.task_id)
+            await queue.put(ErrorEvent(error=_error_text(exc)))
+        await queue.put(None)  # end of the run
+
+    runner = asyncio.create_task(drive(), name=f"run-{task.task_id}")
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(idle):
+                    event = await queue.get()
+            except TimeoutError:
+                yield None
+                continue
+            if event is None:
+                break
+            yield event
+        await runner  # already finished; surfaces a bug in drive() instead of hiding it
+    finally:
+        if not runner.done():
+            runner.cancel()
+            log.info("task %s cancelled: its caller went away", task.task_id)
+
+
+async def collect_result(
+    worker: Worker,
+    task: TaskRequest,
+    inp: BaseModel,
+    *,
+    agent_id: str,
+    time_limit: float | None = None,
+    static_response: Any = None,
+) -> WorkerResult:
+    """Run to completion and gather a ``WorkerResult``.
+
+    ``output`` is ``run``'s return value; if that is None: the last emitted result, else the
+    joined tokens, else the messages joined by blank lines, else ``static_response``.
+    Emitted messages and artifacts are listed; an emitted ``error`` makes the result
+    ``failed``. Raises ``InvalidInput`` for ``InputError``, ``TimeoutError`` past
+    ``time_limit``, and whatever else ``run`` raises.
+    """
+    tokens: list[str] = []
+    messages: list[str] = []
+    artifacts: list[ArtifactEvent] = []
+    results: list[ResultEvent] = []
+    errors: list[ErrorEvent] = []
+
+    async def emit(event: WorkerEvent) -> None:
+        event = _as_event(event)
+        if isinstance(event, TokenEvent):
+            tokens.append(event.token)
+        elif isinstance(event, MessageEvent):
+            messages.append(event.content)
+        elif isinstance(event, ArtifactEvent):
+            artifacts.append(event)
+        elif isinstance(event, ResultEvent):
+            results.append(event)
+        elif isinstance(event, ErrorEvent):
+            errors.append(event)
+
+    started = time.time()
+    try:
+        async with asyncio.timeout(time_limit):
+            output = await worker.run(task, inp, emit)
+    except InputError as exc:
+        raise InvalidInput.from_input_error(exc) from None
+    if output is None:
+        if results:
+            output = results[-1].output
+        elif tokens:
+            output = "".join(tokens)
+        elif messages:
+            output = "\n\n".join(messages)
+        else:
+            output = static_response
+    return WorkerResult(
+        task_id=task.task_id,
+        agent_id=agent_id,
+        status="failed" if errors else "completed",
+        output=output,
+        messages=messages,
+        artifacts=artifacts,
+        error="; ".join(e.error for e in errors) or None,
+        started_at=started,
+        finished_at=time.time(),
+    )

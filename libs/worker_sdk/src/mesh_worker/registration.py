@@ -1,0 +1,149 @@
+"""Self-registration with the discovery service: register, heartbeat, deregister.
+
+Framework-free (httpx only). ``Registrar.start`` runs a background task that registers
+with capped exponential backoff until discovery answers, then heartbeats within the lease,
+registering again whenever discovery no longer knows the instance (404: it restarted or
+reaped us). ``Registrar.stop`` ends the task and deregisters. Discovery being down is
+logged, never raised: a worker serves whether or not it is registered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from urllib.parse import quote
+
+import httpx
+
+from mesh_contracts import AgentDescriptor, Lease, RegisterRequest
+
+log = logging.getLogger(__name__)
+
+
+class Registrar:
+    """Keeps one instance registered while it runs.
+
+    ``describe`` is called before every registration, so a re-registration carries the
+    worker's current descriptor. ``client`` is owned by the caller (created and closed in the
+    app's lifespan). ``registered`` is set while discovery holds a lease for the instance.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        discovery_url: str,
+        describe: Callable[[], AgentDescriptor],
+        *,
+        ttl_seconds: float = 15.0,
+        heartbeat_interval: float | None = None,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 5.0,
+    ) -> None:
+        self._client = client
+        self._base = discovery_url.rstrip("/")
+        self._describe = describe
+        self.ttl_seconds = ttl_seconds
+        self.heartbeat_interval = heartbeat_interval or ttl_seconds / 3
+        self._backoff_initial = backoff_initial
+        # Never back off past the heartbeat interval: a retry must still land within the lease.
+        self._backoff_max = min(backoff_max, self.heartbeat_interval)
+        self.registered = asyncio.Event()
+        self.lease: Lease | None = None
+        self.registrations = 0
+        self._instance_id: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin registering in the background (returns at once)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="mesh-worker-registrar")
+
+    async def stop(self, grace: float = 3.0) -> None:
+        """Stop heartbeating and deregister (``DELETE``), waiting at most ``grace`` seconds."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._instance_id is None:
+            return
+        self.registered.clear()
+        try:
+            resp = await self._client.delete(self._url(self._instance_id), timeout=grace)
+            if resp.status_code not in (204, 404):
+                log.warning(
+                    "deregister %s: discovery answered %s", self._instance_id, resp.status_code
+                )
+            else:
+                log.info("deregistered %s from %s", self._instance_id, self._base)
+        except httpx.HTTPError as exc:
+            log.warning("deregister %s failed: %s", self._instance_id, _why(exc))
+
+    async def _run(self) -> None:
+        while True:
+            await self._register_until_done()
+            await self._heartbeat_until_lost()
+
+    async def _register_until_done(self) -> None:
+        delay = self._backoff_initial
+        while True:
+            try:
+                await self._register()
+                return
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning(
+                    "cannot register with discovery at %s (%s); retrying in %.1fs",
+                    self._base,
+                    _why(exc),
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._backoff_max)
+
+    async def _register(self) -> None:
+        descriptor = self._describe()
+        body = RegisterRequest(descriptor=descriptor, ttl_seconds=self.ttl_seconds)
+        resp = await self._client.post(
+            f"{self._base}/v1/agents", content=body.model_dump_json(), headers=_JSON
+        )
+        resp.raise_for_status()
+        self.lease = Lease.model_validate_json(resp.content)
+        self._instance_id = descriptor.instance_id
+        self.registrations += 1
+        self.registered.set()
+        log.info(
+            "registered %s at %s (lease %gs)", descriptor.instance_id, self._base, self.ttl_seconds
+        )
+
+    async def _heartbeat_until_lost(self) -> None:
+        """Heartbeat every interval; return when discovery answers 404 (register again)."""
+        assert self._instance_id is not None
+        delay = self.heartbeat_interval
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                resp = await self._client.put(self._url(self._instance_id) + "/heartbeat")
+                if resp.status_code == 404:
+                    log.warning("discovery forgot %s; registering again", self._instance_id)
+                    self.registered.clear()
+                    return
+                resp.raise_for_status()
+                self.lease = Lease.model_validate_json(resp.content)
+                self.registered.set()
+                delay = self.heartbeat_interval
+            except (httpx.HTTPError, ValueError) as exc:
+                # Retry sooner than the interval so a short outage does not lapse the lease.
+                delay = self._backoff_max
+                log.warning("heartbeat for %s failed: %s", self._instance_id, _why(exc))
+
+    def _url(self, instance_id: str) -> str:
+        return f"{self._base}/v1/agents/{quote(instance_id, safe='')}"
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _why(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

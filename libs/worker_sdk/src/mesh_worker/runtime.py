@@ -1,0 +1,107 @@
+"""One worker inside its service: start-up, the effective descriptor, the concurrency slots.
+
+Framework-free; ``mesh_worker.api`` puts HTTP in front of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from mesh_contracts import AgentDescriptor, ResourceSpec
+from mesh_worker.resources import detect_resources
+from mesh_worker.settings import WorkerSettings
+from mesh_worker.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class Slots:
+    """A non-blocking concurrency limit: a request either gets a slot now or is refused.
+
+    Refusing (429 with Retry-After) rather than queueing keeps a busy worker's latency
+    bounded and lets the caller pick another replica.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+
+    def try_acquire(self) -> bool:
+        if self.in_flight >= self.limit:
+            return False
+        self.in_flight += 1
+        return True
+
+    def release(self) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+
+
+class WorkerRuntime:
+    """Owns a ``Worker`` for the life of the service.
+
+    ``start`` (in the lifespan) detects the hardware if the worker asks for it
+    (``Worker.detect_gpu``), runs ``worker.startup()`` and sizes the slots from the
+    descriptor; ``describe`` gives the descriptor with the deployment's facts filled in.
+    """
+
+    def __init__(self, worker: Worker, settings: WorkerSettings) -> None:
+        self.worker = worker
+        self.settings = settings
+        self.resources: ResourceSpec | None = None
+        self.slots = Slots(settings.max_concurrency or 1)
+        self.started = False
+
+    async def start(self) -> None:
+        if self.worker.detect_gpu:
+            # Importing torch takes seconds: keep the event loop free meanwhile.
+            self.resources = await asyncio.to_thread(detect_resources)
+        await self.worker.startup()
+        self.started = True
+        descriptor = self.describe()
+        self.slots.limit = descriptor.max_concurrency
+        log.info(
+            "worker %s ready at %s (%s, max_concurrency=%d)",
+            descriptor.instance_id,
+            descriptor.endpoint,
+            descriptor.streaming_mode.value,
+            descriptor.max_concurrency,
+        )
+
+    async def stop(self) -> None:
+        if self.started:
+            self.started = False
+            await self.worker.shutdown()
+
+    def describe(self) -> AgentDescriptor:
+        """``worker.describe()`` completed from the settings and the machine.
+
+        ``endpoint`` is always the settings' public URL (the address this process serves);
+        ``instance_id`` is ``WORKER_INSTANCE_ID``, else the one ``describe`` set, else
+        ``{agent_id}-{hostname}-{port}``; ``input_schema`` defaults to ``Input``'s JSON
+        Schema; ``resources`` to the detected hardware; ``max_concurrency`` is
+        ``WORKER_MAX_CONCURRENCY`` when set.
+        """
+        d = self.worker.describe()
+        update: dict[str, Any] = {"endpoint": self.settings.base_url}
+        if self.settings.instance_id or d.instance_id == d.agent_id:
+            update["instance_id"] = self.settings.instance_id_for(d.agent_id)
+        if "input_schema" not in d.model_fields_set:
+            update["input_schema"] = self.worker.Input.model_json_schema()
+        if "resources" not in d.model_fields_set and self.resources is not None:
+            update["resources"] = self.resources.model_dump()
+        if self.settings.max_concurrency is not None:
+            update["max_concurrency"] = self.settings.max_concurrency
+        return AgentDescriptor.model_validate({**d.model_dump(), **update})
+
+    def health(self) -> dict[str, Any]:
+        d = self.describe()
+        return {
+            "status": "ok",
+            "agent_id": d.agent_id,
+            "instance_id": d.instance_id,
+            "in_flight": self.slots.in_flight,
+            "max_concurrency": self.slots.limit,
+            **self.worker.health(),
+        }

@@ -1,0 +1,46 @@
+"""``serve``: run a worker service under uvicorn (what a worker's ``__main__.py`` calls)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import uvicorn
+from fastapi import APIRouter
+
+from mesh_worker.app import create_worker_app
+from mesh_worker.settings import WorkerSettings
+from mesh_worker.worker import Worker
+
+
+def serve(
+    worker: Worker,
+    *,
+    default_port: int,
+    settings: WorkerSettings | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> None:
+    """Serve ``worker`` on ``WORKER_HOST``:``WORKER_PORT`` (``default_port`` unless set).
+
+    Blocks until SIGTERM/SIGINT; then open requests get ``WORKER_SHUTDOWN_GRACE_SECONDS``
+    to finish (streams still open after that are cancelled, which cancels their runs), and
+    the lifespan's shutdown deregisters from discovery and runs ``worker.shutdown()``.
+    Pass ``settings`` when the worker needs them before serving (e.g. its public URL):
+    ``WorkerSettings.for_port(default_port)``.
+    """
+    settings = settings or WorkerSettings.for_port(default_port)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app = create_worker_app(worker, settings, routers=routers)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,65 @@
+"""Settings every worker process shares, read from ``WORKER_*`` environment variables."""
+
+from __future__ import annotations
+
+import re
+import socket
+from typing import Self
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    """Where the worker listens, how it registers, how it reports.
+
+    ``public_url`` is what discovery hands to callers (default ``http://{host}:{port}``);
+    an empty ``discovery_url`` turns registration off (tests, a worker run alone).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+    instance_id: str | None = Field(default=None, max_length=256)
+    discovery_url: str = "http://127.0.0.1:9000"
+    lease_ttl_seconds: float = Field(default=15.0, gt=0, le=3600)
+    heartbeat_interval: float | None = Field(default=None, gt=0)
+    max_concurrency: int | None = Field(default=None, ge=1)
+    retry_after_seconds: int = Field(default=1, ge=0)
+    ping_interval: float = Field(default=15.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    log_level: str = "info"
+    otlp_endpoint: str | None = None
+
+    @classmethod
+    def for_port(cls, default_port: int) -> Self:
+        """Settings from the environment, with ``default_port`` unless ``WORKER_PORT`` is set."""
+        settings = cls()
+        if "port" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"port": default_port})
+        return settings
+
+    @property
+    def base_url(self) -> str:
+        """The URL callers reach this instance at (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        # A wildcard bind address is not reachable as such: advertise the host name instead.
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def heartbeat_every(self) -> float:
+        """Seconds between heartbeats: the setting, else a third of the lease."""
+        return self.heartbeat_interval or self.lease_ttl_seconds / 3
+
+    def instance_id_for(self, agent_id: str) -> str:
+        """``WORKER_INSTANCE_ID``, else ``{agent_id}-{hostname}-{port}``."""
+        if self.instance_id:
+            return self.instance_id
+        host = re.sub(r"[^a-z0-9.-]+", "-", socket.gethostname().lower()).strip("-") or "host"
+        return f"{agent_id}-{host}-{self.port}"
