@@ -1,3 +1,5 @@
+import statistics
+
 import pytest
 from pydantic import ValidationError
 
@@ -83,7 +85,7 @@ async def test_questions_get_answers_derived_from_the_numbers():
     )
     out, _ = await analyse(SALES, "Is sales correlated with units?")
     assert (
-        "sales and units show a strong positive relationship (r = 0.95, n = 6)."
+        "sales and units show a strong positive relationship (r = 0.949, n = 6)."
         in out["conclusion"]
     )
     out, _ = await analyse(SALES, "What is the total of units?")
@@ -158,3 +160,9 @@ async def test_many_outliers_are_counted_in_full_but_listed_briefly():
     assert "**v**: 12 outliers outside [0, 0] (first 10 listed)" in rec.contents[2]
     assert out["outliers"]["columns"]["v"]["count"] == 12
     assert out["outliers"]["columns"]["v"]["rows"] == list(range(40, 52))
+
+
+async def test_a_trend_question_is_answered_with_the_correlation_to_row_order():
+    out, _ = await analyse("t,v\n1,1\n2,3\n3,2\n4,5\n5,6\n", "Does v increase?")
+    r = statistics.correlation([0, 1, 2, 3, 4], [1, 3, 2, 5, 6])
+    assert f"v rises down the rows (r = {r:.3f} with row order)." in out["conclusion"]

@@ -149,7 +149,7 @@ def _relation(f: Findings, focus: list[str]) -> list[str]:
     if not pairs:
         return ["There is no pair of numeric columns with a defined correlation to compare."]
     return [
-        f"{c.a} and {c.b} show a {c.strength} relationship (r = {c.r:.2f}, n = {c.n})."
+        f"{c.a} and {c.b} show a {c.strength} relationship (r = {c.r:.3f}, n = {c.n})."
         for c in pairs[:3]
     ]
 
@@ -161,10 +161,10 @@ def _trend(f: Findings, focus: list[str]) -> list[str]:
         if t is None:
             continue
         if abs(t.r) < 0.2:
-            out.append(f"{name} shows no clear trend down the rows (r = {t.r:.2f} with row order).")
+            out.append(f"{name} shows no clear trend down the rows (r = {t.r:.3f} with row order).")
         else:
             way = "rises" if t.r > 0 else "falls"
-            out.append(f"{name} {way} down the rows (r = {t.r:.2f} with row order).")
+            out.append(f"{name} {way} down the rows (r = {t.r:.3f} with row order).")
     return out
 
 
