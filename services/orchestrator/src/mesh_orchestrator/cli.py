@@ -1,0 +1,315 @@
+"""``mesh``: the command-line client of the agent mesh. HTTP only; never imports the server.
+
+Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``):
+
+* ``mesh ask "QUERY" [--plan plan.json] [--json]``: run a request and show each sub-task as
+  a live lane; ``--resume RUN_ID`` follows an existing run instead. Ctrl-C cancels the run
+  and exits 130 (a second Ctrl-C stops waiting for the cancellation to finish).
+* ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
+  ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
+
+Exit status: 0 success (a run that ended ``completed`` or ``partial``), 1 a failed run or an
+error (one line on stderr), 2 bad usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.live import Live
+
+from mesh_contracts import ExecutionPlan, StreamEvent
+from mesh_orchestrator.cli_board import LaneBoard
+from mesh_orchestrator.cli_http import CliError, MeshClient, StreamLost
+from mesh_orchestrator.cli_view import (
+    agents_table,
+    render_answer,
+    render_board,
+    run_view,
+    runs_table,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_DISCOVERY_URL = "http://127.0.0.1:9000"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+RECONNECTS = 3  # a dropped stream is resumed with Last-Event-ID this many times
+CANCEL_DRAIN_SECONDS = 5.0  # after a cancel, how long to wait for the run's `done`
+REFRESH_SECONDS = 0.1  # the live view redraws at most this often, however fast tokens come
+
+
+class Interrupt:
+    """Ctrl-C as the ``ask`` loop sees it: the first asks for a cancel, the second forces."""
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+        self.forced = asyncio.Event()
+
+    def signal(self) -> None:
+        if self.requested.is_set():
+            self.forced.set()
+        self.requested.set()
+
+
+class Sink(Protocol):
+    def event(self, ev: StreamEvent, board: LaneBoard) -> None: ...
+    def finish(self, board: LaneBoard) -> None: ...
+
+
+class JsonSink:
+    """``--json``: every StreamEvent as one JSON line (NDJSON), written as it arrives."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+
+    def event(self, ev: StreamEvent, board: LaneBoard) -> None:
+        self.out.write(ev.model_dump_json() + "\n")
+        self.out.flush()
+
+    def finish(self, board: LaneBoard) -> None:
+        pass
+
+
+class LiveSink:
+    """The rich live view: lanes redrawn at most every ``REFRESH_SECONDS``, then the answer."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = Live(console=console, auto_refresh=False, transient=False)
+        self.live.start()
+        self._last = 0.0
+
+    def event(self, ev: StreamEvent, board: LaneBoard) -> None:
+        now = time.monotonic()
+        if now - self._last >= REFRESH_SECONDS or ev.type in ("plan", "status", "done"):
+            self._last = now
+            self.live.update(render_board(board), refresh=True)
+
+    def finish(self, board: LaneBoard) -> None:
+        self.live.update(render_board(board), refresh=True)
+        self.live.stop()
+        if board.answer is not None or board.done:
+            self.console.print(render_answer(board))
+
+
+async def _consume(
+    client: MeshClient, first: AsyncGenerator[StreamEvent, None], board: LaneBoard, sink: Sink
+) -> None:
+    """Feed the board until ``done``, resuming a dropped stream from the last seq seen."""
+    stream = first
+    attempts = 0
+    while True:
+        try:
+            async with contextlib.aclosing(stream) as events:
+                async for ev in events:
+                    if board.apply(ev):
+                        sink.event(ev, board)
+                    if board.done:
+                        return
+            raise StreamLost("the orchestrator closed the event stream before the run's end")
+        except StreamLost:
+            if board.run_id is None or attempts >= RECONNECTS:
+                raise
+            attempts += 1
+            stream = client.follow(board.run_id, board.last_seq)
+
+
+def _exit_status(board: LaneBoard) -> int:
+    return EXIT_OK if board.final_status in ("completed", "partial") else EXIT_FAILED
+
+
+async def ask(
+    client: MeshClient,
+    *,
+    body: dict[str, Any] | None,
+    resume: str | None,
+    after: int,
+    sink: Sink,
+    interrupt: Interrupt,
+    err: Console,
+) -> int:
+    """Run (or, with ``resume``, follow) one request to its ``done`` event.
+
+    Returns the exit status. On ``interrupt``: POST the cancel, wait up to
+    ``CANCEL_DRAIN_SECONDS`` for ``done`` (unless forced), return 130. Raises ``CliError``.
+    """
+    board = LaneBoard()
+    stream = client.follow(resume, after) if resume else client.orchestrate(body or {})
+    reader = asyncio.create_task(_consume(client, stream, board, sink))
+    stop = asyncio.create_task(interrupt.requested.wait())
+    try:
+        await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if reader.done():
+            reader.result()  # a CliError surfaces here
+            sink.finish(board)
+            return _exit_status(board)
+        run_id = board.run_id or resume
+        if run_id is not None:
+            err.print(f"[magenta]cancelling run {run_id}…[/]")
+            with contextlib.suppress(CliError):
+                await client.cancel(run_id)
+            force = asyncio.create_task(interrupt.forced.wait())
+            await asyncio.wait(
+                {reader, force}, timeout=CANCEL_DRAIN_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            force.cancel()
+        sink.finish(board)
+        err.print(f"[magenta]run {run_id or '(not started)'} cancelled[/]")
+        return EXIT_INTERRUPTED
+    finally:
+        for task in (reader, stop):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, CliError):
+            await reader
+
+
+def _load_plan(path: str) -> dict[str, Any]:
+    try:
+        raw = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise CliError(f"cannot read plan {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise CliError(f"plan {path} is not JSON: {exc}") from None
+    try:
+        return ExecutionPlan.model_validate(raw).model_dump(mode="json")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise CliError(
+            f"plan {path} is invalid: {loc + ': ' if loc else ''}{first['msg']}"
+        ) from None
+
+
+async def _run_ask(args: argparse.Namespace, client: MeshClient, out: Console, err: Console) -> int:
+    body: dict[str, Any] | None = None
+    if not args.resume:
+        options: dict[str, Any] = {"on_disconnect": args.on_disconnect}
+        if args.timeout is not None:
+            options["timeout_seconds"] = args.timeout
+        plan = _load_plan(args.plan) if args.plan else None
+        body = {"query": args.query or "", "plan": plan, "options": options}
+    sink: Sink = JsonSink(out.file) if args.json else LiveSink(out)
+    interrupt = Interrupt()
+    loop = asyncio.get_running_loop()
+    handled = False
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals off main thread
+        loop.add_signal_handler(signal.SIGINT, interrupt.signal)
+        handled = True
+    try:
+        return await ask(
+            client,
+            body=body,
+            resume=args.resume,
+            after=args.after,
+            sink=sink,
+            interrupt=interrupt,
+            err=err,
+        )
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def _print_json(out: Console, data: Any) -> None:
+    out.file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
+    async with MeshClient(args.url, args.discovery) as client:
+        if args.command == "ask":
+            return await _run_ask(args, client, out, err)
+        if args.command == "agents":
+            healthy = True if args.healthy else None
+            data = await client.agents(capability=args.capability, healthy=healthy)
+            _print_json(out, data) if args.json else out.print(agents_table(data))
+        elif args.command == "runs":
+            data = await client.runs(args.limit)
+            _print_json(out, data) if args.json else out.print(runs_table(data))
+        elif args.command == "run":
+            data = await client.run(args.run_id)
+            _print_json(out, data) if args.json else out.print(run_view(data))
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; defaults of ``--url``/``--discovery`` come from the environment."""
+    parser = argparse.ArgumentParser(prog="mesh", description="Client of the agent mesh.")
+    # The connection flags are accepted before or after the command; SUPPRESS keeps a
+    # subcommand's absent flag from overwriting one given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    for target, default in ((parser, True), (common, False)):
+        target.add_argument(
+            "--url",
+            default=os.environ.get("MESH_URL", DEFAULT_URL) if default else argparse.SUPPRESS,
+            help="orchestrator base URL (env MESH_URL, default %(default)s)",
+        )
+        target.add_argument(
+            "--discovery",
+            default=os.environ.get("MESH_DISCOVERY_URL", DEFAULT_DISCOVERY_URL)
+            if default
+            else argparse.SUPPRESS,
+            help="discovery base URL (env MESH_DISCOVERY_URL, default %(default)s)",
+        )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_ask = sub.add_parser("ask", parents=[common], help="run a request, streaming its lanes")
+    p_ask.add_argument("query", nargs="?", help="what to do (optional with --plan or --resume)")
+    p_ask.add_argument("--plan", metavar="FILE", help="an ExecutionPlan JSON file (skips planning)")
+    p_ask.add_argument("--json", action="store_true", help="print each event as a JSON line")
+    p_ask.add_argument("--resume", metavar="RUN_ID", help="follow an existing run instead")
+    p_ask.add_argument("--after", type=int, default=0, help="with --resume: Last-Event-ID")
+    p_ask.add_argument("--timeout", type=float, help="run timeout in seconds")
+    p_ask.add_argument(
+        "--on-disconnect",
+        choices=("cancel", "continue"),
+        default="cancel",
+        help="what the run does if this client goes away (default cancel)",
+    )
+
+    p_agents = sub.add_parser("agents", parents=[common], help="list registered agent instances")
+    p_agents.add_argument("--capability", help="only instances with this capability")
+    p_agents.add_argument("--healthy", action="store_true", help="only passing instances")
+    p_agents.add_argument("--json", action="store_true", help="print the raw JSON")
+
+    p_runs = sub.add_parser("runs", parents=[common], help="list recent runs")
+    p_runs.add_argument("--limit", type=int, default=20)
+    p_runs.add_argument("--json", action="store_true", help="print the raw JSON")
+
+    p_run = sub.add_parser("run", parents=[common], help="show one run's plan and outcome")
+    p_run.add_argument("run_id")
+    p_run.add_argument("--json", action="store_true", help="print the raw JSON")
+    return parser
+
+
+def main(
+    argv: list[str] | None = None, *, out: Console | None = None, err: Console | None = None
+) -> int:
+    """Entry point of the ``mesh`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "ask" and not (args.query or args.plan or args.resume):
+        parser.error("ask needs a QUERY, a --plan or a --resume RUN_ID")
+    out = out or Console()
+    err = err or Console(stderr=True)
+    try:
+        return asyncio.run(_dispatch(args, out, err))
+    except CliError as exc:
+        err.print(f"mesh: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_FAILED
+    except KeyboardInterrupt:  # Ctrl-C outside `ask`, where nothing needs cancelling
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

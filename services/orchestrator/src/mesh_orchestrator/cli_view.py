@@ -1,0 +1,223 @@
+"""How ``mesh`` draws things: pure functions from data to rich renderables, no I/O.
+
+``render_board`` is the live view of ``mesh ask`` (one panel per sub-task lane);
+``agents_table``, ``runs_table`` and ``run_view`` draw the other commands' answers.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from mesh_orchestrator.cli_board import Lane, LaneBoard
+
+STATUS_STYLE = {
+    "pending": "dim",
+    "running": "cyan",
+    "completed": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "skipped": "yellow",
+    "cancelled": "magenta",
+    "cancelling": "magenta",
+    "connecting": "dim",
+}
+TAIL_LINES = 4
+
+
+def _status(status: str | None) -> Text:
+    value = status or "?"
+    return Text(value, style=STATUS_STYLE.get(value, "white"))
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tail(text: str, lines: int = TAIL_LINES, width: int = 400) -> str:
+    return "\n".join(text[-width:].splitlines()[-lines:])
+
+
+def render_lane(lane: Lane) -> Panel:
+    """One sub-task: agent, status, streamed text, last message, progress, artifacts."""
+    head = Text()
+    head.append(lane.agent_id or "unassigned", style="bold")
+    if lane.instance_id and lane.instance_id != lane.agent_id:
+        head.append(f" ({lane.instance_id})", style="dim")
+    head.append("  ")
+    head.append_text(_status(lane.status))
+    if lane.tokens:
+        head.append(f"  {lane.tokens} tokens", style="dim")
+    if lane.messages:
+        head.append(f"  {lane.messages} messages", style="dim")
+    if lane.reason:
+        head.append(f"  ({lane.reason})", style="dim")
+    parts: list[RenderableType] = [head]
+    if lane.text_tail:
+        parts.append(Text(_tail(lane.text_tail)))
+    if lane.last_message:
+        parts.append(Text("» " + _short(lane.last_message, 200), style="italic"))
+    if lane.progress is not None:
+        row = Table.grid(padding=(0, 1))
+        row.add_column(width=30)
+        row.add_column()
+        p = lane.progress
+        bar = ProgressBar(total=float(p.total) if p.total else None, completed=float(p.step or 0))
+        label = f"{p.step}/{p.total}" if p.total else str(p.step or "")
+        if p.message:
+            label += f" {p.message}"
+        row.add_row(bar, Text(label, style="dim"))
+        parts.append(row)
+    for art in lane.artifacts:
+        line = Text("↳ ")
+        target = art.url or art.name
+        line.append(art.name, style=f"link {art.url}" if art.url else "bold")
+        if art.url and art.url != art.name:
+            line.append(f"  {target}", style="blue underline")
+        if art.size_bytes is not None:
+            line.append(f"  {art.size_bytes} B", style="dim")
+        parts.append(line)
+    if lane.error:
+        code = f"[{lane.error_code}] " if lane.error_code else ""
+        parts.append(Text(f"✗ {code}{lane.error}", style="red"))
+    elif lane.status == "completed" and not lane.text_tail and lane.output is not None:
+        parts.append(Text(_short(lane.output, 200), style="green"))
+    title = Text(lane.task_id, style="bold")
+    if lane.capability:
+        title.append(f" · {lane.capability}", style="dim")
+    return Panel(Group(*parts), title=title, title_align="left", border_style=_border(lane))
+
+
+def _border(lane: Lane) -> str:
+    return STATUS_STYLE.get(lane.status, "white") if lane.status != "pending" else "bright_black"
+
+
+def render_header(board: LaneBoard) -> Text:
+    head = Text("run ", style="dim")
+    head.append(board.run_id or "…", style="bold")
+    head.append("  ")
+    head.append_text(_status(board.status))
+    if board.planner:
+        head.append(f"  planner: {board.planner}", style="dim")
+    done = sum(1 for lane in board.lanes.values() if lane.finished)
+    if board.lanes:
+        head.append(f"  {done}/{len(board.lanes)} tasks finished", style="dim")
+    return head
+
+
+def render_board(board: LaneBoard) -> Group:
+    """The whole live view: a header line, one panel per lane, run-level errors."""
+    parts: list[RenderableType] = [render_header(board)]
+    parts.extend(render_lane(lane) for lane in board.lanes.values())
+    parts.extend(Text(f"✗ {err}", style="red") for err in board.errors)
+    return Group(*parts)
+
+
+def render_answer(board: LaneBoard) -> Panel:
+    """The final answer, titled with the run's outcome."""
+    status = board.final_status or board.result_status or board.status
+    title = Text("answer · ")
+    title.append_text(_status(status))
+    body = Text(board.answer) if board.answer else Text("(no answer)", style="dim")
+    return Panel(body, title=title, title_align="left", border_style=STATUS_STYLE.get(status, ""))
+
+
+def _gpu(resources: dict[str, Any]) -> str:
+    if not resources.get("gpu"):
+        return "-"
+    label = str(resources.get("gpu_model") or resources.get("device") or "gpu")
+    if (resources.get("gpu_count") or 1) > 1:
+        label += f" x{resources['gpu_count']}"
+    if resources.get("vram_mb"):
+        label += f" {int(resources['vram_mb']) // 1024} GiB"
+    return label
+
+
+def agents_table(records: list[dict[str, Any]]) -> Table:
+    """Discovery's ``GET /v1/agents`` answer (AgentRecord JSON) as a table."""
+    table = Table(title=f"{len(records)} agent instance(s)", title_justify="left")
+    for col in ("agent", "instance", "mode", "capabilities", "health", "GPU", "endpoint"):
+        table.add_column(col, overflow="fold")
+    for rec in sorted(
+        records, key=lambda r: (r["descriptor"]["agent_id"], r["descriptor"]["instance_id"])
+    ):
+        d = rec["descriptor"]
+        health = str(rec.get("status", "?"))
+        table.add_row(
+            d["agent_id"],
+            d.get("instance_id", ""),
+            d.get("streaming_mode", ""),
+            ", ".join(d.get("capabilities", [])),
+            Text(health, style="green" if health == "passing" else "red"),
+            _gpu(d.get("resources") or {}),
+            d.get("endpoint") or "(declared)",
+        )
+    return table
+
+
+def _when(ts: Any) -> str:
+    if ts is None:
+        return "-"
+    try:
+        if isinstance(ts, int | float):
+            return datetime.fromtimestamp(float(ts)).strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromisoformat(str(ts)).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, OSError, OverflowError):
+        return str(ts)
+
+
+def runs_table(runs: list[dict[str, Any]]) -> Table:
+    """``GET /v1/runs`` as a table, newest first as the orchestrator sent it."""
+    table = Table(title=f"{len(runs)} run(s)", title_justify="left")
+    for col in ("run", "status", "created", "finished", "query"):
+        table.add_column(col, overflow="fold")
+    for run in runs:
+        table.add_row(
+            str(run.get("run_id", "")),
+            _status(run.get("status")),
+            _when(run.get("created_at")),
+            _when(run.get("finished_at")),
+            _short(run.get("query") or "", 60),
+        )
+    return table
+
+
+def run_view(run: dict[str, Any]) -> Group:
+    """``GET /v1/runs/{id}``: header, the plan with each node's status and output, answer."""
+    head = Text("run ", style="dim")
+    head.append(str(run.get("run_id")), style="bold")
+    head.append("  ")
+    head.append_text(_status(run.get("status")))
+    head.append(f"  created {_when(run.get('created_at'))}", style="dim")
+    head.append(f"  finished {_when(run.get('finished_at'))}", style="dim")
+    table = Table(title=_short(run.get("query") or "", 100), title_justify="left")
+    for col in ("task", "capability", "depends on", "agent", "status", "output / error"):
+        table.add_column(col, overflow="fold")
+    for node in run.get("plan") or []:
+        outcome: Text
+        if node.get("error"):
+            outcome = Text(_short(node["error"], 120), style="red")
+        else:
+            outcome = Text(_short(node.get("output") or "", 120))
+        table.add_row(
+            str(node.get("task_id")),
+            str(node.get("capability", "")),
+            ", ".join(node.get("depends_on") or []) or "-",
+            str(node.get("assigned_agent") or node.get("agent_id") or "-"),
+            _status(node.get("status")),
+            outcome,
+        )
+    answer = run.get("answer")
+    parts: list[RenderableType] = [head, table]
+    if answer:
+        parts.append(Panel(Text(str(answer)), title="answer", title_align="left"))
+    return Group(*parts)
