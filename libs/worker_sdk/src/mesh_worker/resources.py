@@ -6,7 +6,6 @@ nothing, and text workers (which never call it) never pay torch's import time.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 from mesh_contracts import ResourceSpec
@@ -23,9 +22,10 @@ def detect_resources() -> ResourceSpec:
     Never raises: a broken CUDA setup is logged and reported as CPU. Slow (imports torch):
     call it off the event loop.
     """
-    if importlib.util.find_spec("torch") is None:
+    try:
+        import torch  # lazy on purpose: see the module docstring
+    except ImportError:
         return ResourceSpec()
-    import torch  # lazy on purpose: see the module docstring
 
     torch_version = str(torch.__version__)
     try:
