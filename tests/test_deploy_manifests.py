@@ -196,13 +196,14 @@ def test_dockerfile_pins_its_base_runs_unprivileged_and_keeps_no_secrets(dockerf
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
 def test_image_build_installs_the_service_package_with_the_right_torch(
-    service: MeshService, compose: dict[str, Any]
+    service: MeshService, compose: dict[str, Any], compose_cpu: dict[str, Any]
 ) -> None:
     build = compose["services"][service.name]["build"]
     assert build["args"]["SERVICE_DIR"] == service.directory
     assert build["args"]["SERVICE_MODULE"] == service.module
     assert build["args"]["SERVICE_PORT"] == str(service.port)
     assert build["dockerfile"] == ("docker/Dockerfile.gpu" if service.gpu else "docker/Dockerfile")
+    assert compose_cpu["services"][service.name]["build"]["dockerfile"] == "docker/Dockerfile"
     pyproject = REPO / service.directory / "pyproject.toml"
     if not pyproject.exists():
         pytest.skip(f"{service.directory} has no pyproject.toml yet")
@@ -210,8 +211,10 @@ def test_image_build_installs_the_service_package_with_the_right_torch(
     # The dependency layer copies pyproject.toml alone, so a readme file would be missing.
     assert not re.search(r"^readme\s*=", text, re.MULTILINE)
     # A CPU image must preinstall CPU torch, or pip pulls the multi-GB CUDA build from PyPI.
-    if re.search(r'"torch[\s>=<~!,\d.]*"', text) and not service.gpu:
-        assert build["args"].get("WITH_TORCH") == "1"
+    if re.search(r'"torch[\s>=<~!,\d.]*"', text):
+        assert compose_cpu["services"][service.name]["build"]["args"].get("WITH_TORCH") == "1"
+        if not service.gpu:
+            assert build["args"].get("WITH_TORCH") == "1"
 
 
 # --- compose -------------------------------------------------------------------------------
