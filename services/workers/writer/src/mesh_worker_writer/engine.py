@@ -1,0 +1,140 @@
+"""The one loaded model and its generations, streamed as text deltas. No web framework.
+
+Concurrency: the model is used by one generation at a time (a ``threading.Lock`` taken by
+the generation thread), because LoRA adapters switch shared model state and the CPU gains
+nothing from interleaving. Callers may open several streams; the extra ones wait for the
+lock. Admission (how many may wait) is the callers' business: the SDK limits ``/stream``
+and ``/invoke`` to the descriptor's ``max_concurrency``, the OpenAI routes check
+``open_streams``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from mesh_worker_writer.adapters import LoraAdapters
+from mesh_worker_writer.generation import GenerationParams, GenerationStats, GenerationStream
+from mesh_worker_writer.settings import WriterSettings
+
+log = logging.getLogger(__name__)
+
+
+class PromptTooLong(ValueError):
+    """The prompt alone does not fit the model's context window."""
+
+
+class TextGenerator:
+    """Loads the model once (``load``), then serves ``open(messages, params)`` streams."""
+
+    def __init__(self, settings: WriterSettings) -> None:
+        self.settings = settings
+        self.model_id = settings.model_id
+        self.device = "cpu"
+        self.adapters = LoraAdapters(settings.adapters_dir, settings.adapter_cache_size)
+        self.stats = GenerationStats()
+        self.model_lock = threading.Lock()
+        self.open_streams = 0
+        self.tokenizer: Any = None
+        self.model: Any = None
+        self.context_window = 2048
+
+    @property
+    def loaded(self) -> bool:
+        return self.model is not None
+
+    def load(self) -> None:
+        """Load tokenizer and model (blocking, tens of seconds: run it off the event loop)."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        if self.settings.threads:
+            torch.set_num_threads(self.settings.threads)
+        folder, gguf_file = self.settings.model_source()
+        kw: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
+        log.info("loading model from %s %s", folder, gguf_file or "")
+        tokenizer = AutoTokenizer.from_pretrained(folder, **kw)
+        model: Any = AutoModelForCausalLM.from_pretrained(folder, **kw)
+        self.device = self.settings.resolved_device()
+        model.to(self.device).eval()
+        self.context_window = int(getattr(model.config, "max_position_embeddings", 2048))
+        self.tokenizer, self.model = tokenizer, model
+        log.info("model %s ready on %s", self.model_id, self.device)
+
+    def close(self) -> None:
+        self.model = self.tokenizer = None
+
+    def check_adapter(self, adapter_id: str | None) -> None:
+        """Raise ``UnknownAdapter`` unless ``adapter_id`` is None or an adapter folder."""
+        if adapter_id is not None:
+            self.adapters.resolve(adapter_id)
+
+    def encode(self, messages: Sequence[dict[str, str]]) -> Any:
+        """The chat template applied to ``messages``: a BatchEncoding on the model's device."""
+        if self.tokenizer is None:
+            raise RuntimeError("the model is not loaded")
+        enc = self.tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        return enc.to(self.device)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def open(
+        self, messages: Sequence[dict[str, str]], params: GenerationParams
+    ) -> GenerationStream:
+        """A not-yet-started stream of text deltas; use it as ``async with``.
+
+        Raises ``UnknownAdapter`` or ``PromptTooLong`` before anything starts. The answer is
+        cut to fit the context window.
+        """
+        self.check_adapter(params.adapter)
+        enc = self.encode(messages)
+        prompt_tokens = int(enc["input_ids"].shape[1])
+        room = self.context_window - prompt_tokens
+        if room < 1:
+            raise PromptTooLong(
+                f"the prompt is {prompt_tokens} tokens; the model's context is "
+                f"{self.context_window} tokens"
+            )
+        params = GenerationParams(
+            max_new_tokens=min(params.max_new_tokens, room),
+            temperature=params.temperature,
+            top_p=params.top_p,
+            stop=params.stop,
+            adapter=params.adapter,
+        )
+        return GenerationStream(
+            model=self.model,
+            tokenizer=self.tokenizer,
+            adapters=self.adapters,
+            model_lock=self.model_lock,
+            stats=self.stats,
+            encoding=enc,
+            prompt_tokens=prompt_tokens,
+            params=params,
+            loop=asyncio.get_running_loop(),
+            on_open=self._stream_opened,
+            on_close=self._stream_closed,
+        )
+
+    def _stream_opened(self) -> None:
+        self.open_streams += 1
+
+    def _stream_closed(self) -> None:
+        self.open_streams -= 1
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "model": self.model_id,
+            "model_loaded": self.loaded,
+            "device": self.device,
+            "generations": self.stats.as_dict(),
+            "adapters_loaded": self.adapters.loaded(),
+        }

@@ -1,0 +1,272 @@
+"""One generation: ``model.generate`` on its own thread, bridged to an async iterator of
+text deltas. The event loop never runs model code; a cancelled stream stops the thread at
+the next token through a stopping criterion that reads a ``threading.Event``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+
+from mesh_worker_writer.adapters import LoraAdapters
+from mesh_worker_writer.decoding import IncrementalDecoder, StopMatcher
+
+FinishReason = Literal["stop", "length"]
+log = logging.getLogger(__name__)
+_LOCK_POLL_S = 0.05  # how often a queued generation checks whether it was cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """How to sample one answer. ``temperature == 0`` means greedy decoding."""
+
+    max_new_tokens: int
+    temperature: float = 0.7
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    adapter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOutcome:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: FinishReason
+
+
+@dataclass(slots=True)
+class GenerationStats:
+    """Counters for ``/health``: ``active`` generations hold the model, ``waiting`` ones
+    queue for it; ``cancelled`` counts generation threads stopped early by their caller."""
+
+    active: int = 0
+    waiting: int = 0
+    started: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def as_dict(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "active": self.active,
+                "waiting": self.waiting,
+                "started": self.started,
+                "completed": self.completed,
+                "cancelled": self.cancelled,
+                "failed": self.failed,
+            }
+
+
+class _HaltWhenSet(StoppingCriteria):  # type: ignore[misc]
+    def __init__(self, halt: threading.Event) -> None:
+        self._halt = halt
+
+    def __call__(
+        self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any
+    ) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self._halt.is_set(), device=input_ids.device)
+
+
+class GenerationStream:
+    """``async with stream: async for delta in stream: ...`` then ``stream.outcome``.
+
+    Deltas are non-empty text pieces whose concatenation is the answer (cut before any stop
+    string). Leaving the ``async with`` early (break, error, task cancellation) cancels the
+    generation; the thread ends at its next token. An error on the thread is raised from
+    the iteration.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: Any,
+        tokenizer: Any,
+        adapters: LoraAdapters,
+        model_lock: threading.Lock,
+        stats: GenerationStats,
+        encoding: Any,
+        prompt_tokens: int,
+        params: GenerationParams,
+        loop: asyncio.AbstractEventLoop,
+        on_open: Callable[[], None],
+        on_close: Callable[[], None],
+    ) -> None:
+        self._model, self._tokenizer, self._adapters = model, tokenizer, adapters
+        self._lock, self._stats, self._encoding = model_lock, stats, encoding
+        self.prompt_tokens, self.params = prompt_tokens, params
+        self._loop, self._on_open, self._on_close = loop, on_open, on_close
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._halt = threading.Event()
+        self._cancelled = False
+        self._decoder = IncrementalDecoder(tokenizer)
+        self._stopper = StopMatcher(params.stop)
+        self._text: list[str] = []
+        self._prompt_seen = False
+        self._last_token: int | None = None
+        self._thread = threading.Thread(target=self._run, name="writer-generate", daemon=True)
+        self.exited = asyncio.Event()  # set on the loop once the thread has ended
+        self.outcome: GenerationOutcome | None = None
+
+    # ---- loop side -------------------------------------------------------------------
+    async def __aenter__(self) -> GenerationStream:
+        self._on_open()
+        self._thread.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the generation if it is still running (idempotent, never blocks)."""
+        if self.outcome is None and not self.exited.is_set():
+            self._cancelled = True
+            self._halt.set()
+
+    def __aiter__(self) -> GenerationStream:
+        return self
+
+    async def __anext__(self) -> str:
+        if self.outcome is not None:
+            raise StopAsyncIteration
+        kind, value = await self._queue.get()
+        if kind == "delta":
+            return str(value)
+        if kind == "error":
+            raise value
+        self.outcome = value
+        raise StopAsyncIteration
+
+    async def collect(self) -> GenerationOutcome:
+        """Run to the end, discarding the deltas; the outcome."""
+        async for _ in self:
+            pass
+        assert self.outcome is not None
+        return self.outcome
+
+    def _exit_on_loop(self) -> None:
+        self.exited.set()
+        self._on_close()
+
+    def _send(self, kind: str, value: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, (kind, value))
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            self._halt.set()
+
+    # ---- generation thread -----------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            if self._acquire():
+                try:
+                    self._generate_holding_lock()
+                finally:
+                    self._lock.release()
+            else:
+                self._count("cancelled")
+                self._send("end", self._outcome())
+        finally:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._exit_on_loop)
+
+    def _acquire(self) -> bool:
+        with self._stats.lock:
+            self._stats.waiting += 1
+        try:
+            while not self._lock.acquire(timeout=_LOCK_POLL_S):
+                if self._halt.is_set():
+                    return False
+            return True
+        finally:
+            with self._stats.lock:
+                self._stats.waiting -= 1
+
+    def _generate_holding_lock(self) -> None:
+        with self._stats.lock:
+            self._stats.active += 1
+            self._stats.started += 1
+        outcome: str = "failed"
+        error: BaseException | None = None
+        try:
+            self._generate()
+            tail = self._stopper.feed(self._decoder.flush()) + self._stopper.flush()
+            self._emit(tail)
+            outcome = "cancelled" if self._cancelled else "completed"
+        except Exception as exc:  # reported to the caller, who turns it into an error
+            log.exception("generation failed")
+            error = exc
+        finally:
+            with self._stats.lock:
+                self._stats.active -= 1
+            self._count(outcome)
+        # counters first: a caller that sees the end also sees them in /health
+        if error is not None:
+            self._send("error", error)
+        else:
+            self._send("end", self._outcome())
+
+    def _generate(self) -> None:
+        p = self.params
+        kwargs: dict[str, Any] = {
+            **self._encoding,
+            "max_new_tokens": p.max_new_tokens,
+            "streamer": self,
+            "stopping_criteria": StoppingCriteriaList([_HaltWhenSet(self._halt)]),
+        }
+        if p.temperature > 0:
+            kwargs.update(do_sample=True, temperature=p.temperature, top_p=p.top_p)
+        else:
+            kwargs.update(do_sample=False)
+        with torch.inference_mode(), self._adapters.select(self._model, p.adapter) as model:
+            if not self._halt.is_set():
+                model.generate(**kwargs)
+
+    def put(self, value: torch.Tensor) -> None:
+        """Streamer hook called by ``generate``: first the prompt, then each new token."""
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        for token_id in value.flatten().tolist():
+            self._last_token = int(token_id)
+            self._emit(self._stopper.feed(self._decoder.push(int(token_id))))
+            if self._stopper.stopped:
+                self._halt.set()
+
+    def end(self) -> None:
+        """Streamer hook; the tail is flushed after ``generate`` returns instead."""
+
+    def _emit(self, delta: str) -> None:
+        if delta:
+            self._text.append(delta)
+            self._send("delta", delta)
+
+    def _count(self, outcome: str) -> None:
+        with self._stats.lock:
+            setattr(self._stats, outcome, getattr(self._stats, outcome) + 1)
+
+    def _outcome(self) -> GenerationOutcome:
+        eos = self._model.generation_config.eos_token_id
+        eos_ids = set(eos) if isinstance(eos, list) else {eos}
+        ended = self._stopper.stopped or self._last_token in eos_ids
+        length = self._decoder.token_count >= self.params.max_new_tokens
+        return GenerationOutcome(
+            text="".join(self._text),
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self._decoder.token_count,
+            finish_reason="length" if length and not ended else "stop",
+        )

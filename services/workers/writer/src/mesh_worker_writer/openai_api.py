@@ -1,0 +1,261 @@
+"""OpenAI-compatible routes: ``GET /v1/models`` and ``POST /v1/chat/completions``
+(JSON, or ``chat.completion.chunk`` SSE frames ending in ``data: [DONE]``).
+
+Errors have OpenAI's shape (``{"error": {...}}``, 400/404/429) instead of FastAPI's 422:
+the body is validated here, not by FastAPI. A client that disconnects cancels its
+generation, streaming or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from starlette.types import Receive, Scope, Send
+
+from mesh_contracts import SSE_HEADERS, encode_event
+from mesh_worker_writer.adapters import UnknownAdapter
+from mesh_worker_writer.engine import PromptTooLong, TextGenerator
+from mesh_worker_writer.generation import GenerationParams, GenerationStream
+from mesh_worker_writer.openai_models import (
+    ChatCompletionRequest,
+    OpenAIError,
+    completion_id,
+    now,
+    usage,
+)
+
+DEFAULT_TEMPERATURE = 0.7
+JSON_INSTRUCTION = "Respond with one valid JSON object and nothing else."
+_DONE = b"data: [DONE]\n\n"
+
+
+class _ClosingStreamingResponse(StreamingResponse):
+    """Closes its body generator when the response ends for any reason, so a client that
+    went away mid-stream stops the generation now, not when the generator is collected."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def _error(exc: OpenAIError) -> JSONResponse:
+    headers = {"Retry-After": "1"} if exc.status == 429 else None
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+async def _parse(request: Request) -> ChatCompletionRequest:
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise OpenAIError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise OpenAIError("the body must be a JSON object", code="invalid_json")
+    try:
+        req = ChatCompletionRequest.model_validate(body)
+    except ValidationError as exc:
+        raise OpenAIError.from_validation(exc) from None
+    req.check_supported()
+    return req
+
+
+def _messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
+    # The chat template knows system/user/assistant; developer is OpenAI's new "system".
+    roles = {"developer": "system", "tool": "user"}
+    messages = [{"role": roles.get(m.role, m.role), "content": m.text()} for m in req.messages]
+    if req.response_format is not None and req.response_format.type != "text":
+        instruction = JSON_INSTRUCTION
+        if req.response_format.json_schema:
+            schema = req.response_format.json_schema.get("schema", req.response_format.json_schema)
+            instruction += " It must fit this JSON Schema: " + json.dumps(schema)
+        if messages[0]["role"] == "system":
+            messages[0] = {"role": "system", "content": f"{messages[0]['content']}\n{instruction}"}
+        else:
+            messages.insert(0, {"role": "system", "content": instruction})
+    return messages
+
+
+def _params(engine: TextGenerator, req: ChatCompletionRequest) -> GenerationParams:
+    limit = engine.settings.max_new_tokens_limit
+    max_tokens = req.max_completion_tokens or req.max_tokens or engine.settings.max_new_tokens
+    if max_tokens > limit:
+        param = "max_completion_tokens" if req.max_completion_tokens else "max_tokens"
+        raise OpenAIError(f"{param}: at most {limit} tokens", param=param, code="invalid_value")
+    adapter = None
+    base, sep, suffix = req.model.partition(":")
+    if sep and base == engine.model_id:
+        adapter = suffix
+        try:
+            engine.check_adapter(adapter)
+        except UnknownAdapter as exc:
+            raise OpenAIError(
+                f"The model {req.model!r} does not exist ({exc})",
+                status=404,
+                param="model",
+                code="model_not_found",
+            ) from None
+    temperature = DEFAULT_TEMPERATURE if req.temperature is None else req.temperature
+    return GenerationParams(
+        max_new_tokens=max_tokens,
+        temperature=temperature,
+        top_p=1.0 if req.top_p is None else req.top_p,
+        stop=req.stop_strings(),
+        adapter=adapter,
+    )
+
+
+def _best_effort_json(text: str) -> str:
+    """The outermost ``{...}`` of ``text`` when that parses as JSON, else ``text``."""
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        try:
+            json.loads(text[start : end + 1])
+            return text[start : end + 1]
+        except ValueError:
+            pass
+    return text
+
+
+async def _until_disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _complete(
+    request: Request, stream: GenerationStream, req: ChatCompletionRequest
+) -> Response:
+    async with stream:
+        collect = asyncio.ensure_future(stream.collect())
+        gone = asyncio.ensure_future(_until_disconnected(request))
+        try:
+            await asyncio.wait({collect, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not collect.done():
+                collect.cancel()  # the client left: leaving ``async with`` stops the thread
+        if not collect.done() or collect.cancelled():
+            return Response(status_code=499)
+        outcome = collect.result()
+    text = outcome.text
+    if req.response_format is not None and req.response_format.type != "text":
+        text = _best_effort_json(text)
+    return JSONResponse(
+        {
+            "id": completion_id(),
+            "object": "chat.completion",
+            "created": now(),
+            "model": req.model,
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": outcome.finish_reason,
+                }
+            ],
+            "usage": usage(outcome.prompt_tokens, outcome.completion_tokens),
+        }
+    )
+
+
+async def _chunks(stream: GenerationStream, req: ChatCompletionRequest) -> AsyncIterator[bytes]:
+    """The SSE body: a role chunk, one chunk per delta, a finish chunk, usage, ``[DONE]``."""
+    include_usage = req.stream_options is not None and req.stream_options.include_usage
+    base: dict[str, Any] = {
+        "id": completion_id(),
+        "object": "chat.completion.chunk",
+        "created": now(),
+        "model": req.model,
+        "system_fingerprint": None,
+    }
+    extra: dict[str, Any] = {"usage": None} if include_usage else {}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return encode_event({**base, "choices": [choice], **extra})
+
+    async with stream:
+        yield chunk({"role": "assistant", "content": ""})
+        try:
+            async for delta in stream:
+                yield chunk({"content": delta})
+        except Exception as exc:  # the generation failed after the 200 went out
+            yield encode_event(
+                OpenAIError(str(exc), type="server_error", code="generation_failed").body()
+            )
+            yield _DONE
+            return
+        outcome = stream.outcome
+        assert outcome is not None
+        yield chunk({}, outcome.finish_reason)
+        if include_usage:
+            usage_chunk = {**base, "choices": []}
+            usage_chunk["usage"] = usage(outcome.prompt_tokens, outcome.completion_tokens)
+            yield encode_event(usage_chunk)
+        yield _DONE
+
+
+def create_openai_router(engine: TextGenerator) -> APIRouter:
+    """Routes under ``/v1`` serving ``engine`` (which must be loaded before requests)."""
+    router = APIRouter(prefix="/v1", tags=["openai"])
+    created = now()
+
+    @router.get("/models")
+    async def list_models() -> dict[str, Any]:
+        """The base model, then one ``<base>:<adapter>`` entry per adapter folder."""
+        ids = [engine.model_id] + [f"{engine.model_id}:{a}" for a in engine.adapters.available()]
+        return {
+            "object": "list",
+            "data": [
+                {"id": i, "object": "model", "created": created, "owned_by": "mesh"} for i in ids
+            ],
+        }
+
+    @router.post(
+        "/chat/completions",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": ChatCompletionRequest.model_json_schema()}
+                },
+            }
+        },
+    )
+    async def chat_completions(request: Request) -> Response:
+        """OpenAI's chat completions; ``stream: true`` answers with SSE chunks."""
+        try:
+            req = await _parse(request)
+            params = _params(engine, req)
+            if engine.open_streams >= engine.settings.max_concurrency:
+                raise OpenAIError(
+                    "the writer is busy; retry shortly",
+                    status=429,
+                    type="rate_limit_error",
+                    code="rate_limit_exceeded",
+                )
+            try:
+                stream = engine.open(_messages(req), params)
+            except PromptTooLong as exc:
+                raise OpenAIError(
+                    str(exc), param="messages", code="context_length_exceeded"
+                ) from None
+        except OpenAIError as exc:
+            return _error(exc)
+        if req.stream:
+            return _ClosingStreamingResponse(
+                _chunks(stream, req), media_type="text/event-stream", headers=SSE_HEADERS
+            )
+        return await _complete(request, stream, req)
+
+    return router

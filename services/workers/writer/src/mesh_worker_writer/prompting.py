@@ -1,0 +1,50 @@
+"""Chat messages for one writer task: the system prompt, the upstream material, the ask."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_SYSTEM = (
+    "You are a helpful writing assistant. Follow the instructions exactly and answer "
+    "directly, without preamble."
+)
+#: Upstream material beyond this many characters is cut: a small model's context is short
+#: and the tail of a long document rarely changes a summary.
+MAX_CONTEXT_CHARS = 12_000
+
+
+def render_value(value: Any) -> str:
+    """An upstream output as text: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value.strip()
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def render_context(context: Mapping[str, Any], limit: int = MAX_CONTEXT_CHARS) -> str:
+    """Upstream outputs, one section per task id, within ``limit`` characters in all."""
+    sections = [(task_id, render_value(v)) for task_id, v in context.items()]
+    sections = [(t, text) for t, text in sections if text]
+    if not sections:
+        return ""
+    share = max(limit // len(sections), 1)
+    parts = []
+    for task_id, text in sections:
+        if len(text) > share:
+            text = text[:share].rstrip() + " [...]"
+        parts.append(f"[{task_id}]\n{text}")
+    return "\n\n".join(parts)
+
+
+def build_messages(
+    prompt: str, system: str | None = None, context: Mapping[str, Any] | None = None
+) -> list[dict[str, str]]:
+    """System + user messages; upstream material (if any) comes before the instruction so
+    that "summarize it" refers to it."""
+    material = render_context(context or {})
+    user = f"Material from earlier steps:\n\n{material}\n\nTask: {prompt}" if material else prompt
+    return [
+        {"role": "system", "content": system or DEFAULT_SYSTEM},
+        {"role": "user", "content": user},
+    ]

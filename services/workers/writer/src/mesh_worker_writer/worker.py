@@ -1,0 +1,119 @@
+"""The writer as a mesh ``Worker``: a task's prompt (plus upstream context) in, tokens out."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mesh_contracts import AgentDescriptor, Skill, StreamingMode, TaskRequest, TokenEvent
+from mesh_contracts.capabilities import SUMMARIZATION, TEXT_GENERATION, TRANSLATION
+from mesh_worker import Emit, InputError, Worker
+from mesh_worker_writer.adapters import UnknownAdapter
+from mesh_worker_writer.engine import PromptTooLong, TextGenerator
+from mesh_worker_writer.generation import GenerationParams
+from mesh_worker_writer.prompting import build_messages
+
+DEFAULT_PORT = 8001
+
+
+class WriterInput(BaseModel):
+    """A writer task's ``input``. ``adapter`` names a LoRA folder under the adapters dir."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=8000, description="what to write")
+    system: str | None = Field(default=None, max_length=8000, description="system prompt")
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=1024, description="most tokens to generate (default 256)"
+    )
+    temperature: float = Field(default=0.7, ge=0, le=2, description="0 means greedy")
+    stop: list[str] | None = Field(default=None, max_length=4, description="stop strings")
+    adapter: str | None = Field(default=None, max_length=128, description="LoRA adapter id")
+
+
+_SKILLS = [
+    Skill(
+        id="write",
+        description="Write or rewrite text: answers, drafts, stories, marketing copy.",
+        tags=["writing", "llm"],
+        examples=["Write a haiku about distributed systems", "Draft a product announcement"],
+    ),
+    Skill(
+        id="summarize",
+        description="Summarize text given in the prompt or produced by earlier steps.",
+        tags=["summary"],
+        examples=["Summarize the findings in three bullet points", "TL;DR of this article"],
+    ),
+    Skill(
+        id="translate",
+        description="Translate short texts between common languages.",
+        tags=["translation"],
+        examples=["Translate 'good morning' into French"],
+    ),
+]
+
+
+class WriterWorker(Worker):
+    """Streams one ``token`` event per decoded text piece and returns the whole text.
+
+    Generation is serialized on the one model (see ``engine``); the descriptor admits
+    ``max_concurrency`` requests, the rest are refused by the SDK with 429.
+    """
+
+    Input: ClassVar[type[BaseModel]] = WriterInput
+    detect_gpu: ClassVar[bool] = True
+
+    def __init__(self, engine: TextGenerator, endpoint: str = f"http://127.0.0.1:{DEFAULT_PORT}"):
+        self.engine = engine
+        self.endpoint = endpoint
+
+    async def startup(self) -> None:
+        if not self.engine.loaded:
+            await asyncio.to_thread(self.engine.load)
+
+    async def shutdown(self) -> None:
+        self.engine.close()
+
+    def describe(self) -> AgentDescriptor:
+        return AgentDescriptor(
+            agent_id="writer",
+            name="Writer",
+            description=(
+                "A small local LLM (SmolLM2-135M-Instruct) that writes, summarizes and "
+                "translates short texts, streaming tokens; optional LoRA adapters."
+            ),
+            endpoint=self.endpoint,
+            capabilities=[TEXT_GENERATION, SUMMARIZATION, TRANSLATION],
+            skills=_SKILLS,
+            streaming_mode=StreamingMode.DYNAMIC_EVENTS,
+            timeout_seconds=300.0,
+            max_concurrency=self.engine.settings.max_concurrency,
+            tags=["llm", "lora"],
+            metadata={"model": self.engine.model_id, "adapters": self.engine.adapters.available()},
+        )
+
+    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+        assert isinstance(inp, WriterInput)
+        params = GenerationParams(
+            max_new_tokens=min(
+                inp.max_tokens or self.engine.settings.max_new_tokens,
+                self.engine.settings.max_new_tokens_limit,
+            ),
+            temperature=inp.temperature,
+            stop=tuple(inp.stop or ()),
+            adapter=inp.adapter,
+        )
+        try:
+            stream = self.engine.open(build_messages(inp.prompt, inp.system, task.context), params)
+        except (UnknownAdapter, PromptTooLong) as exc:
+            raise InputError(str(exc)) from exc
+        async with stream:
+            async for delta in stream:
+                await emit(TokenEvent(token=delta))
+        assert stream.outcome is not None
+        return stream.outcome.text
+
+    def health(self) -> dict[str, Any]:
+        return self.engine.health()
