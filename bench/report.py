@@ -1,0 +1,181 @@
+"""The bench's verdict: a table of figures and relay/direct ratios against the targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+TARGET_TTFT_P50_MS = 2.0  # relay may add this much to the first token, unloaded, at p50
+TARGET_TTFT_P99_MS = 5.0
+TARGET_EVENTS_PER_S = 20_000.0  # relayed, per orchestrator process
+TARGET_KB_PER_STREAM = 64.0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    name: str
+    value: float | None
+    target: str
+    ok: bool | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "target": self.target, "ok": self.ok}
+
+
+def _ratio(relay: float | None, direct: float | None) -> str:
+    if relay is None or not direct:
+        return "-"
+    return f"{relay / direct:.2f}x"
+
+
+def _f(value: float | None, fmt: str = "{:.2f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def verdicts(results: dict[str, Any]) -> list[Verdict]:
+    out: list[Verdict] = []
+    ft = results.get("first_token")
+    if ft:
+        d, r = ft["unloaded"]["direct"], ft["unloaded"]["relay"]
+        p50 = r["p50_ms"] - d["p50_ms"]
+        p99 = r["p99_ms"] - d["p99_ms"]
+        out.append(
+            Verdict(
+                "first token p50 overhead (ms)",
+                p50,
+                f"<= +{TARGET_TTFT_P50_MS:g} ms",
+                p50 <= TARGET_TTFT_P50_MS,
+            )
+        )
+        out.append(
+            Verdict(
+                "first token p99 overhead (ms)",
+                p99,
+                f"<= +{TARGET_TTFT_P99_MS:g} ms",
+                p99 <= TARGET_TTFT_P99_MS,
+            )
+        )
+    relay = [t for t in results.get("throughput", {}).get("relay", [])]
+    if relay:
+        best = max(t["events_per_s"] for t in relay)
+        out.append(
+            Verdict(
+                "relayed events/s (best)",
+                best,
+                f">= {TARGET_EVENTS_PER_S:,.0f}/s",
+                best >= TARGET_EVENTS_PER_S,
+            )
+        )
+    mem = results.get("memory")
+    if mem and mem.get("orchestrator_kb_per_stream") is not None:
+        kb = mem["orchestrator_kb_per_stream"]
+        out.append(
+            Verdict(
+                f"orchestrator KB per open stream ({mem['streams_open']} open)",
+                kb,
+                f"<= {TARGET_KB_PER_STREAM:g} KB",
+                kb <= TARGET_KB_PER_STREAM,
+            )
+        )
+    return out  # fmt: skip
+
+
+def figures_table(results: dict[str, Any]) -> Table:
+    """Every figure side by side: direct, relay, relay/direct."""
+    table = Table(title="relay (through the orchestrator) vs direct (worker's own /stream)",
+                  box=box.ASCII2, title_justify="left")  # fmt: skip
+    for col, justify in (("measurement", "left"), ("direct", "right"), ("relay", "right"),
+                         ("relay/direct", "right"), ("relay - direct", "right")):  # fmt: skip
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    ft = results.get("first_token")
+    if ft:
+        conc = ft["concurrency"]
+        for load, label in (("unloaded", "alone"), ("loaded", f"{conc} concurrent")):
+            d, r = ft[load]["direct"], ft[load]["relay"]
+            for p in ("p50", "p99"):
+                dv, rv = d[f"{p}_ms"], r[f"{p}_ms"]
+                table.add_row(
+                    f"first token {p}, {label} (ms)",
+                    _f(dv),
+                    _f(rv),
+                    _ratio(rv, dv),
+                    f"{rv - dv:+.2f} ms",
+                )
+    tp = results.get("throughput")
+    if tp:
+        for d, r in zip(tp["direct"], tp["relay"], strict=True):
+            label = f"events/s, {r['streams']} stream{'s' if r['streams'] > 1 else ''} x {r['tokens_per_stream']:,}"
+            table.add_row(
+                label,
+                _f(d["events_per_s"], "{:,.0f}"),
+                _f(r["events_per_s"], "{:,.0f}"),
+                _ratio(r["events_per_s"], d["events_per_s"]),
+                "",
+            )
+            table.add_row(
+                "  orchestrator events per CPU-second",
+                "",
+                _f(r["orchestrator_events_per_cpu_s"], "{:,.0f}"),
+                "",
+                "",
+            )
+    mem = results.get("memory")
+    if mem:
+        table.add_row(
+            f"KB per open stream ({mem['streams_open']} open; direct = worker)",
+            _f(mem["worker_kb_per_stream"], "{:.1f}"),
+            _f(mem["orchestrator_kb_per_stream"], "{:.1f}"),
+            "",
+            "",
+        )
+        table.add_row(
+            "  orchestrator RSS base / open / closed (MB)",
+            "",
+            f"{mem['orchestrator_rss_base_mb']:.0f} / {mem['orchestrator_rss_open_mb']:.0f} / {mem['orchestrator_rss_after_close_mb']:.0f}",
+            "",
+            "",
+        )
+    return table  # fmt: skip
+
+
+def clients_table(results: dict[str, Any]) -> Table:
+    """The loaded first token and one-stream events/s once per HTTP client of the bench."""
+    table = Table(title="the bench's HTTP client as a factor", box=box.ASCII2, title_justify="left")
+    for col in ("client", "direct p50/p99 @20 (ms)", "relay p50/p99 @20 (ms)",
+                "direct events/s", "relay events/s"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "client" else "right")  # type: ignore[arg-type]
+    for row in results.get("clients", []):
+        d, r = row["direct_loaded"], row["relay_loaded"]
+        table.add_row(
+            row["client"],
+            f"{d['p50_ms']:.1f} / {d['p99_ms']:.1f}",
+            f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}",
+            f"{row['direct_events_per_s']:,.0f}",
+            f"{row['relay_events_per_s']:,.0f}",
+        )
+    return table
+
+
+def verdict_table(items: list[Verdict]) -> Table:
+    table = Table(title="targets", box=box.ASCII2, title_justify="left")
+    for col in ("target", "measured", "wanted", "met"):
+        table.add_column(col)
+    for v in items:
+        met = "n/a" if v.ok is None else ("yes" if v.ok else "NO")
+        table.add_row(v.name, _f(v.value, "{:,.2f}"), v.target, met)
+    return table
+
+
+def print_report(results: dict[str, Any], console: Console) -> list[Verdict]:
+    items = verdicts(results)
+    console.print(figures_table(results))
+    if results.get("clients"):
+        console.print(clients_table(results))
+    console.print(verdict_table(items))
+    for extra in results.get("notes", []):
+        console.print(f"note: {extra}")
+    return items

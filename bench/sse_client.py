@@ -1,0 +1,194 @@
+"""Timed reads of SSE streams, light enough that the client is not what gets measured.
+
+Frames are not decoded: token frames are counted by their ``"type":"token"`` marker
+(pydantic writes compact JSON, the worker and the orchestrator alike), which lets one
+client process read far more events per second than either server sends. Only the last
+frame is parsed, to learn how the stream ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+TOKEN = b'"type":"token"'
+ERROR = b'"type":"error"'
+
+
+@dataclass(slots=True)
+class StreamTiming:
+    """One stream: when it was asked for, its first and last token, how it ended."""
+
+    started: float
+    first_token: float | None = None
+    last_token: float | None = None
+    ended: float | None = None
+    tokens: int = 0
+    errors: int = 0
+    end: str = "open"  # the last frame's status: "completed" | "done" | "cancelled" | ...
+
+    @property
+    def ttft(self) -> float | None:
+        return None if self.first_token is None else self.first_token - self.started
+
+
+class _Counter:
+    """Counts a marker across chunk boundaries without buffering the stream."""
+
+    def __init__(self, marker: bytes) -> None:
+        self.marker = marker
+        self.carry = b""
+
+    def feed(self, chunk: bytes) -> int:
+        data = self.carry + chunk
+        self.carry = data[-(len(self.marker) - 1) :]
+        return data.count(self.marker)
+
+
+def _end_status(tail: bytes) -> str:
+    frames = [f for f in tail.replace(b"\r\n", b"\n").split(b"\n\n") if b"data:" in f]
+    if not frames:
+        return "no frames"
+    data = b"".join(
+        line[5:].strip() for line in frames[-1].split(b"\n") if line.startswith(b"data:")
+    )
+    try:
+        obj: dict[str, Any] = json.loads(data)
+    except ValueError:
+        return "unparsable end"
+    if obj.get("type") != "done":
+        return f"ended on {obj.get('type')}"
+    status = (obj.get("data") or {}).get("status", "done")
+    return str(status)
+
+
+class _Reading:
+    """The timing of one stream, fed its raw chunks as they arrive."""
+
+    def __init__(self) -> None:
+        self.timing = StreamTiming(started=time.perf_counter())
+        self._tokens, self._errors = _Counter(TOKEN), _Counter(ERROR)
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> bool:
+        """Count the chunk; True when it held the stream's first token."""
+        t = self.timing
+        n = self._tokens.feed(chunk)
+        first = False
+        if n:
+            now = time.perf_counter()
+            first = t.first_token is None
+            if first:
+                t.first_token = now
+            t.last_token = now
+            t.tokens += n
+        t.errors += self._errors.feed(chunk)
+        self._tail = (self._tail + chunk)[-4096:]
+        return first
+
+    def finish(self, end: str | None = None) -> StreamTiming:
+        self.timing.ended = time.perf_counter()
+        self.timing.end = end or _end_status(self._tail)
+        return self.timing
+
+
+class Streamer(Protocol):
+    """Opens one SSE stream and times it (see ``HttpxStreamer``)."""
+
+    name: str
+
+    async def __call__(
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        on_first_token: Callable[[], None] | None = None,
+        release: asyncio.Event | None = None,
+    ) -> StreamTiming: ...
+
+
+class HttpxStreamer:
+    """POST with an ``httpx.AsyncClient`` and read the SSE answer to its end, timing it.
+
+    With ``release``, the stream is closed (by this client) once the first token arrived
+    and ``release`` is set: how the memory measurement holds streams open, then drops them.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, name: str = "httpx") -> None:
+        self.client = client
+        self.name = name
+
+    async def __call__(
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        on_first_token: Callable[[], None] | None = None,
+        release: asyncio.Event | None = None,
+    ) -> StreamTiming:
+        reading = _Reading()
+        async with self.client.stream("POST", url, json=body) as resp:
+            if resp.status_code != 200:
+                return reading.finish(f"HTTP {resp.status_code}: {(await resp.aread())[:200]!r}")
+            async for chunk in resp.aiter_raw():
+                if reading.feed(chunk):
+                    if on_first_token is not None:
+                        on_first_token()
+                    if release is not None:
+                        await release.wait()
+                        return reading.finish("released")
+        return reading.finish()
+
+
+class RawStreamer:
+    """The same over a bare asyncio socket: one HTTP/1.1 request per connection, no pool.
+
+    The floor of what any client library could do; the bench compares httpx with it to
+    tell the client's overhead from the servers'. The chunked framing is not decoded (the
+    marker counts are unaffected: the servers send each SSE frame as whole chunks).
+    """
+
+    name = "raw asyncio"
+
+    async def __call__(
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        on_first_token: Callable[[], None] | None = None,
+        release: asyncio.Event | None = None,
+    ) -> StreamTiming:
+        u = httpx.URL(url)
+        payload = json.dumps(body).encode()
+        reading = _Reading()
+        reader, writer = await asyncio.open_connection(u.host, u.port)
+        try:
+            writer.write(
+                f"POST {u.raw_path.decode()} HTTP/1.1\r\nHost: {u.host}:{u.port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+                "Accept: text/event-stream\r\nConnection: close\r\n\r\n".encode()
+                + payload
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = head.split(b" ", 2)[1].decode()
+            if status != "200":
+                return reading.finish(f"HTTP {status}")
+            while chunk := await reader.read(65536):
+                if reading.feed(chunk):
+                    if on_first_token is not None:
+                        on_first_token()
+                    if release is not None:
+                        await release.wait()
+                        return reading.finish("released")
+            return reading.finish()
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()

@@ -1,0 +1,42 @@
+"""``python -m bench --quick`` against real processes produces all three measurements.
+
+No timing assertions: the figures depend on the machine; this checks the bench runs end to
+end (discovery, the fast worker and the orchestrator started, streams read both ways) and
+reports every figure it promises.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_bench_reports_first_token_throughput_and_memory(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--streams", "20", "--samples", "5",
+         "--out", str(out), "--time-limit", "240"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+
+    ft = results["first_token"]
+    for load in ("unloaded", "loaded"):
+        for ep in ("direct", "relay"):
+            assert ft[load][ep]["n"] > 0 and ft[load][ep]["p50_ms"] > 0, (load, ep)
+    for ep in ("direct", "relay"):
+        runs = results["throughput"][ep]
+        assert runs and all(r["events"] == r["streams"] * r["tokens_per_stream"] for r in runs)
+    mem = results["memory"]
+    assert mem["streams_open"] == 20 and mem["failures"] == 0
+    assert mem["orchestrator_kb_per_stream"] is not None
+    assert {t["name"].split(" (")[0] for t in results["targets"]} >= {
+        "first token p50 overhead", "first token p99 overhead", "relayed events/s",
+        "orchestrator KB per open stream",
+    }  # fmt: skip
+    assert "relay/direct" in proc.stdout and "targets" in proc.stdout
