@@ -85,7 +85,7 @@ async def invoke(task: TaskRequest, request: Request) -> Response:
         inp = validate_input(runtime.worker, task)
     except InvalidInput as exc:
         return _invalid(exc)
-    d = runtime.describe()
+    d = runtime.descriptor
     if not runtime.slots.try_acquire():
         return _busy(runtime)
     try:
@@ -130,7 +130,7 @@ async def stream(task: TaskRequest, request: Request) -> Response:
         return EventStreamResponse(_refused(exc))
     if not runtime.slots.try_acquire():
         return _busy(runtime)
-    d = runtime.describe()
+    d = runtime.descriptor
     events = stream_events(
         runtime.worker,
         task,

@@ -146,4 +146,6 @@ _JSON = {"Content-Type": "application/json"}
 
 
 def _why(exc: Exception) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):  # discovery refused: say what it said
+        return f"{exc.response.status_code} {exc.response.text[:300]}"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

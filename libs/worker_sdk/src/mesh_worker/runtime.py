@@ -52,6 +52,7 @@ class WorkerRuntime:
         self.resources: ResourceSpec | None = None
         self.slots = Slots(settings.max_concurrency or 1)
         self.started = False
+        self._descriptor: AgentDescriptor | None = None
 
     async def start(self) -> None:
         if self.worker.detect_gpu:
@@ -68,6 +69,11 @@ class WorkerRuntime:
             descriptor.streaming_mode.value,
             descriptor.max_concurrency,
         )
+
+    @property
+    def descriptor(self) -> AgentDescriptor:
+        """The descriptor as last built by ``describe`` (cheap: for the per-request path)."""
+        return self._descriptor or self.describe()
 
     async def stop(self) -> None:
         if self.started:
@@ -93,10 +99,11 @@ class WorkerRuntime:
             update["resources"] = self.resources.model_dump()
         if self.settings.max_concurrency is not None:
             update["max_concurrency"] = self.settings.max_concurrency
-        return AgentDescriptor.model_validate({**d.model_dump(), **update})
+        self._descriptor = AgentDescriptor.model_validate({**d.model_dump(), **update})
+        return self._descriptor
 
     def health(self) -> dict[str, Any]:
-        d = self.describe()
+        d = self.descriptor
         return {
             "status": "ok",
             "agent_id": d.agent_id,
