@@ -149,7 +149,9 @@ class Executor:
         prompt = inp.get("prompt")
         if upstream and isinstance(prompt, str):
             text = "\n\n".join(render(o.output) for o in upstream.values())
-            inp["prompt"] = f"{prompt}\n\n{text[: self.max_context_chars]}"
+            # Workers cap prompts (the writer at 8000 chars): the upstream text gives way.
+            room = max(0, min(self.max_context_chars, 7900 - len(prompt)))
+            inp["prompt"] = f"{prompt}\n\n{text[:room]}"
         return inp
 
     def _fail(

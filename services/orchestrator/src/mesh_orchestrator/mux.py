@@ -172,6 +172,8 @@ class EventMux:
         """Write pending events and dirty runs; forget closed runs once they are stored."""
         events, self._pending = self._pending, []
         dirty, self._dirty = self._dirty, set()
+        # Only runs already closed at the snapshot are fully captured by this flush.
+        closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
         try:
             if events:
                 await self.store.append_events(events)
@@ -184,9 +186,9 @@ class EventMux:
             self._pending[:0] = events
             self._dirty |= dirty
             return
-        for run_id in dirty:
+        for run_id in closed:
             ch = self.channels.get(run_id)
-            if ch is not None and ch.closed and not ch.subscribers:
+            if ch is not None and not ch.subscribers and run_id not in self._dirty:
                 del self.channels[run_id]
 
     async def _flush_loop(self) -> None:

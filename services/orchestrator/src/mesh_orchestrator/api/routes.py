@@ -86,12 +86,10 @@ async def orchestrate(body: OrchestrateRequest, svc: Svc) -> dict[str, Any]:
 
 @router.get("/v1/runs")
 async def list_runs(svc: Svc, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> list[Any]:
+    # Snapshot the live runs first: a run leaves memory only after its final row is stored.
+    live = {run_id: svc.mux.record(run_id) for run_id in list(svc.mux.channels)}
     runs = await svc.store.list_runs(limit)
-    out = []
-    for r in runs:
-        live = svc.mux.record(r.run_id)
-        out.append((live or r).summary())
-    return out
+    return [(live.get(r.run_id) or r).summary() for r in runs]
 
 
 @router.get("/v1/runs/{run_id}", response_model=None)
