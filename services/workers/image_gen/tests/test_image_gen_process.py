@@ -51,7 +51,8 @@ async def _events(url: str, inp: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def _idle(client: httpx.AsyncClient, url: str, within: float = 60) -> None:
     deadline = time.monotonic() + within
-    while (await client.get(f"{url}/health")).json()["in_flight"] != 0:
+    # "running" counts jobs until their thread is done.
+    while (await client.get(f"{url}/health")).json()["running"] != 0:
         assert time.monotonic() < deadline, "the worker never went idle"
         await asyncio.sleep(0.05)
 

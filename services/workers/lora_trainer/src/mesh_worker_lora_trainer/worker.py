@@ -98,6 +98,9 @@ class LoraTrainerWorker(Worker):
         self.base: LoadedModel | None = None
         self.resources = ResourceSpec()
         self._running = 0
+        # The SDK frees its slot as soon as it cancels a run, while the job thread may still
+        # be finishing its step (and saving); the next job waits here, not on the GPU.
+        self._device_lock = asyncio.Lock()
 
     async def startup(self) -> None:
         """Load the base model (raises ``ModelLoadError`` with the reason), read the hardware."""
@@ -107,8 +110,9 @@ class LoraTrainerWorker(Worker):
 
     @property
     def max_concurrency(self) -> int:
-        """One job per GPU (one on CPU); ``WORKER_MAX_CONCURRENCY`` overrides it."""
-        return max(1, int(self.resources.gpu_count))
+        """One job at a time: the model is loaded once, on one device. Use one replica per
+        GPU (``CUDA_VISIBLE_DEVICES``) to use several."""
+        return 1
 
     def describe(self) -> AgentDescriptor:
         base = self.base
@@ -241,7 +245,8 @@ class LoraTrainerWorker(Worker):
 
         self._running += 1
         try:
-            return await run_in_thread(job, emit)
+            async with self._device_lock:
+                return await run_in_thread(job, emit)
         except GpuOutOfMemory as exc:
             await emit(ErrorEvent(error=str(exc), code="out_of_memory", retryable=True))
             return None
