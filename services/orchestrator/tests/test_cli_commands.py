@@ -84,7 +84,12 @@ class FakeOrchestrator:
             query = body.get("query") or ""
             if not query.strip() and not body.get("plan"):
                 return JSONResponse(
-                    {"detail": [{"loc": ["body", "query"], "msg": "must not be blank"}]}, 422
+                    {
+                        "detail": [
+                            {"loc": ["body", "query"], "msg": "Value error, must not be blank"}
+                        ]
+                    },
+                    422,
                 )
             run_id = f"run-{len(self.bodies)}"
             events = self._events(run_id, query, body.get("plan"))
@@ -224,6 +229,7 @@ def test_ask_shows_lanes_and_the_final_answer(orch) -> None:
     assert rc == 0
     for needle in ("draft", "writer", "Hello", "image-gen", "2/4", "card.png", "Hello, world"):
         assert needle in out, needle
+    assert any(line.startswith("╭─ answer · completed") for line in out.splitlines()), out
 
 
 def test_ask_with_a_plan_file_sends_the_validated_plan(orch, tmp_path: Path) -> None:

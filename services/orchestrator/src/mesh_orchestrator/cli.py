@@ -99,6 +99,8 @@ class LiveSink:
     def finish(self, board: LaneBoard) -> None:
         self.live.update(render_board(board), refresh=True)
         self.live.stop()
+        if not self.console.is_terminal:
+            self.console.line()  # off a terminal, Live leaves its last line unterminated
         if board.answer is not None or board.done:
             self.console.print(render_answer(board))
 

@@ -36,7 +36,7 @@ def _detail_line(body: Any) -> str:
         for item in detail:
             if isinstance(item, dict):
                 loc = ".".join(str(x) for x in item.get("loc", []) if x != "body")
-                msg = str(item.get("msg", item))
+                msg = str(item.get("msg", item)).removeprefix("Value error, ")
                 parts.append(f"{loc}: {msg}" if loc else msg)
             else:
                 parts.append(str(item))
