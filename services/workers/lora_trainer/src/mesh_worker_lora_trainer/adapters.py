@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 import uuid
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,11 @@ class AdapterStore:
         final = self.root / adapter_id
         tmp = self.root / f".{adapter_id}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(str(tmp))
+        with warnings.catch_warnings():
+            # A GGUF base folder has no config.json; peft then warns that it assumes the
+            # vocabulary unchanged, which is true: LoRA never touches the embeddings here.
+            warnings.filterwarnings("ignore", message="Could not find a config file")
+            model.save_pretrained(str(tmp))
         job = {"adapter_id": adapter_id, "created_at": time.time(), **job}
         (tmp / JOB_FILE).write_text(json.dumps(job, indent=2))
         shutil.rmtree(final, ignore_errors=True)
