@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mesh_orchestrator import diagram
 from mesh_orchestrator.graph import (
+    GraphDeps,
     RunState,
-    route_after_execute,
+    make_routers,
+    route_after_llm_plan,
     route_after_plan,
     route_after_resolve,
+    route_after_synthesis,
 )
 
 
@@ -27,7 +32,16 @@ def test_every_routing_predicate_appears_as_an_edge_label() -> None:
         "should_replan",
         "replans_exhausted",
         "run_failed",
-        "has_results",
+        "has_client_plan",
+        "llm_planner_configured",
+        "no_llm_planner",
+        "llm_plan_is_valid",
+        "llm_attempt_left",
+        "llm_plan_failed",
+        "llm_synthesis_configured",
+        "deterministic_synthesis",
+        "synthesis_streamed",
+        "synthesis_unavailable",
     ):
         assert label in text
 
@@ -40,5 +54,38 @@ def test_routes_follow_the_named_predicates() -> None:
     assert route_after_resolve({**missing, "replans": 1, "max_replans": 1}) == "replans_exhausted"
     assert route_after_resolve({**missing, "planner": "client"}) == "replans_exhausted"
     assert route_after_resolve({"unresolvable": {}}) == "all_tasks_resolvable"
-    assert route_after_execute({"results": {"t1": {"status": "failed"}}}) == "run_failed"
-    assert route_after_execute({"results": {"t1": {"status": "completed"}}}) == "has_results"
+    assert route_after_llm_plan({"plan": {"tasks": []}}) == "llm_plan_is_valid"
+    rejected: RunState = {"plan": None, "plan_error": "cycle", "max_llm_attempts": 2}
+    assert route_after_llm_plan({**rejected, "llm_attempts": 1}) == "llm_attempt_left"
+    assert route_after_llm_plan({**rejected, "llm_attempts": 2}) == "llm_plan_failed"
+    assert route_after_synthesis({"synthesis_error": "down"}) == "synthesis_unavailable"
+    assert route_after_synthesis({"synthesis_error": None}) == "synthesis_streamed"
+
+
+def _deps(llm: bool) -> GraphDeps:
+    sentinel: Any = object()
+    return GraphDeps(
+        manifest=None,
+        resolver=sentinel,
+        executor=sentinel,
+        planner=sentinel,
+        synthesizer=sentinel,
+        llm_planner=sentinel if llm else None,
+        llm_synthesizer=sentinel if llm else None,
+    )
+
+
+def test_planner_and_synthesis_routes_depend_on_whether_an_llm_is_configured() -> None:
+    with_llm, without = make_routers(_deps(True)), make_routers(_deps(False))
+    fresh: RunState = {"query": "q"}
+    assert with_llm["route_planner"](fresh) == "llm_planner_configured"
+    assert without["route_planner"](fresh) == "no_llm_planner"
+    client: RunState = {"client_plan": {"tasks": []}}
+    assert with_llm["route_planner"](client) == "has_client_plan"
+    # a replan of a client plan is never routed back to the client's plan
+    assert with_llm["route_planner"]({**client, "replans": 1}) == "llm_planner_configured"
+    done: RunState = {"results": {"t1": {"status": "completed"}}}
+    assert with_llm["route_after_execute"](done) == "llm_synthesis_configured"
+    assert without["route_after_execute"](done) == "deterministic_synthesis"
+    failed: RunState = {"results": {"t1": {"status": "failed"}}}
+    assert with_llm["route_after_execute"](failed) == "run_failed"

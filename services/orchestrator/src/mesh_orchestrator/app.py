@@ -23,6 +23,9 @@ from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.discovery import DiscoveryClient
 from mesh_orchestrator.executor import Executor
 from mesh_orchestrator.graph import GraphDeps, build_graph
+from mesh_orchestrator.llm import build_chat_model
+from mesh_orchestrator.llm_planner import LLMPlanner
+from mesh_orchestrator.llm_synth import LLMSynthesizer
 from mesh_orchestrator.mux import EventMux
 from mesh_orchestrator.planner import DeterministicPlanner, Planner
 from mesh_orchestrator.resolver import Resolver
@@ -51,6 +54,30 @@ async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
     conn = await aiosqlite.connect(path)
     stack.push_async_callback(conn.close)
     return AsyncSqliteSaver(conn)
+
+
+def _llm_nodes(settings: Settings) -> tuple[LLMPlanner | None, LLMSynthesizer | None]:
+    """The LLM planner and synthesizer when an LLM is configured (and each is enabled)."""
+    if not settings.llm_configured:
+        log.info("no LLM configured (ORCH_LLM_BASE_URL / OPENAI_API_KEY): deterministic planning")
+        return None, None
+    log.info("LLM %s at %s", settings.llm_model, settings.llm_base_url or "api.openai.com")
+    planner = None
+    if settings.llm_planning:
+        planner = LLMPlanner(
+            build_chat_model(settings, max_tokens=settings.llm_plan_max_tokens),
+            timeout_seconds=settings.llm_timeout_seconds,
+            method=settings.llm_structured_output,
+        )
+    synth = None
+    if settings.llm_synthesis:
+        synth = LLMSynthesizer(
+            build_chat_model(settings, max_tokens=settings.llm_synthesis_max_tokens),
+            model_name=settings.llm_model,
+            first_token_timeout=settings.llm_timeout_seconds,
+            total_timeout=settings.llm_timeout_seconds * 5,
+        )
+    return planner, synth
 
 
 def create_app(
@@ -107,19 +134,26 @@ def create_app(
                 max_retry_after=settings.max_retry_after_seconds,
                 max_context_chars=settings.max_context_chars,
             )
-            fallback = DeterministicPlanner()
-            chosen_planner = planner or fallback
+            chosen_planner = planner or DeterministicPlanner()
             chosen_synth = synthesizer or DeterministicSynthesizer()
+            llm_planner, llm_synth = _llm_nodes(settings)
             deps = GraphDeps(
                 manifest=discovery.manifest,
                 resolver=resolver,
                 executor=executor,
                 planner=chosen_planner,
                 synthesizer=chosen_synth,
-                fallback_planner=fallback,
+                llm_planner=llm_planner,
+                llm_synthesizer=llm_synth,
             )
             graph = build_graph(deps, await _checkpointer(settings, stack))
-            runs = RunManager(graph, mux, store, max_replans=settings.max_replans)
+            runs = RunManager(
+                graph,
+                mux,
+                store,
+                max_replans=settings.max_replans,
+                max_llm_attempts=settings.llm_plan_attempts,
+            )
             stack.push_async_callback(runs.shutdown)
             app.state.services = Services(
                 settings=settings,

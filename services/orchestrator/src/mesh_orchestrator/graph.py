@@ -3,12 +3,17 @@
 Every routing decision is a conditional edge with a named predicate, so the Mermaid diagram
 drawn from the compiled graph (``python -m mesh_orchestrator.diagram``) is the whole policy:
 
-* ``plan_is_valid`` / ``plan_is_invalid`` after ``plan``;
-* ``all_tasks_resolvable``, ``should_replan`` (some task has no healthy agent and a replan
-  is left: plan again with only the available capabilities), ``replans_exhausted`` (go
-  through ``accept_partial``: the unresolvable tasks fail in place, the rest complete)
-  after ``resolve``;
-* ``run_failed`` / ``has_results`` after ``execute``.
+* from ``START`` and after ``replan``: ``has_client_plan`` (skip planning),
+  ``llm_planner_configured`` or ``no_llm_planner``;
+* after ``plan_llm``: ``llm_plan_is_valid``, ``llm_attempt_left`` (ask the LLM once more),
+  ``llm_plan_failed`` (fall back to ``plan_deterministic``);
+* after ``plan_deterministic``: ``plan_is_valid`` / ``plan_is_invalid``;
+* after ``resolve``: ``all_tasks_resolvable``, ``should_replan`` (some task has no healthy
+  agent and a replan is left: plan again with only the available capabilities),
+  ``replans_exhausted`` (through ``accept_partial``: unresolvable tasks fail in place);
+* after ``execute``: ``run_failed``, ``llm_synthesis_configured`` or ``deterministic_synthesis``;
+* after ``synthesize_llm``: ``synthesis_streamed`` or ``synthesis_unavailable`` (fall back to
+  the deterministic merge).
 
 Nodes never route; they do one job and write the state keys they own. Worker events leave
 through LangGraph's custom stream (``get_stream_writer``) while ``execute`` runs.
@@ -16,6 +21,7 @@ through LangGraph's custom stream (``get_stream_writer``) while ``execute`` runs
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -25,9 +31,13 @@ from langgraph.types import Checkpointer
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestCapability
 from mesh_orchestrator.executor import Executor, draft
+from mesh_orchestrator.llm_planner import LLMPlanner, PlanRejected
+from mesh_orchestrator.llm_synth import LLMSynthesizer, SynthesisUnavailable
 from mesh_orchestrator.planner import DeterministicPlanner, Planner, PlanningFailed
 from mesh_orchestrator.resolver import Resolver
 from mesh_orchestrator.synthesizer import Synthesizer, run_status
+
+SYNTHESIS_TASK = "synthesis"
 
 
 class RunState(TypedDict, total=False):
@@ -39,24 +49,29 @@ class RunState(TypedDict, total=False):
     planner: str
     reason: str
     plan_error: str | None
+    llm_attempts: int
+    max_llm_attempts: int
+    llm_rejections: list[str]
     replans: int
     max_replans: int
     unresolvable: dict[str, str]
     results: dict[str, dict[str, Any]]
+    synthesis_error: str | None
     status: str
     answer: str
 
 
 @dataclass
 class GraphDeps:
-    """What the nodes use; shared by every run."""
+    """What the nodes use; shared by every run. ``llm_*`` are None when no LLM is set up."""
 
     manifest: Any  # Callable[[], CapabilitiesManifest]
     resolver: Resolver
     executor: Executor
-    planner: Planner
-    synthesizer: Synthesizer
-    fallback_planner: Planner
+    planner: Planner  # the deterministic planner (or a test's), also the LLM's fallback
+    synthesizer: Synthesizer  # the deterministic synthesis, also the LLM's fallback
+    llm_planner: LLMPlanner | None = None
+    llm_synthesizer: LLMSynthesizer | None = None
 
 
 # ---- predicates (the policy) -------------------------------------------------------------
@@ -64,6 +79,10 @@ class GraphDeps:
 
 def plan_is_valid(state: RunState) -> bool:
     return state.get("plan") is not None and not state.get("plan_error")
+
+
+def llm_attempt_left(state: RunState) -> bool:
+    return state.get("llm_attempts", 0) < state.get("max_llm_attempts", 2)
 
 
 def all_tasks_resolvable(state: RunState) -> bool:
@@ -84,6 +103,30 @@ def run_failed(state: RunState) -> bool:
     return not any(r.get("status") == "completed" for r in results.values())
 
 
+def make_routers(deps: GraphDeps | None) -> dict[str, Any]:
+    """Routing functions; those that depend on configuration close over ``deps``."""
+    llm_plans = deps is not None and deps.llm_planner is not None
+    llm_synth = deps is not None and deps.llm_synthesizer is not None
+
+    def route_planner(state: RunState) -> str:
+        if state.get("client_plan") and not state.get("replans"):
+            return "has_client_plan"
+        return "llm_planner_configured" if llm_plans else "no_llm_planner"
+
+    def route_after_execute(state: RunState) -> str:
+        if run_failed(state):
+            return "run_failed"
+        return "llm_synthesis_configured" if llm_synth else "deterministic_synthesis"
+
+    return {"route_planner": route_planner, "route_after_execute": route_after_execute}
+
+
+def route_after_llm_plan(state: RunState) -> str:
+    if plan_is_valid(state):
+        return "llm_plan_is_valid"
+    return "llm_attempt_left" if llm_attempt_left(state) else "llm_plan_failed"
+
+
 def route_after_plan(state: RunState) -> str:
     return "plan_is_valid" if plan_is_valid(state) else "plan_is_invalid"
 
@@ -94,8 +137,8 @@ def route_after_resolve(state: RunState) -> str:
     return "should_replan" if should_replan(state) else "replans_exhausted"
 
 
-def route_after_execute(state: RunState) -> str:
-    return "run_failed" if run_failed(state) else "has_results"
+def route_after_synthesis(state: RunState) -> str:
+    return "synthesis_unavailable" if state.get("synthesis_error") else "synthesis_streamed"
 
 
 # ---- nodes ---------------------------------------------------------------------------------
@@ -107,58 +150,97 @@ def _available(manifest: CapabilitiesManifest, resolver: Resolver) -> Capabiliti
     return CapabilitiesManifest(index=manifest.index, capabilities=caps)
 
 
-async def _make_plan(deps: GraphDeps, query: str) -> tuple[ExecutionPlan, str]:
-    """The planner's plan, or the deterministic one when it fails (reason says so)."""
-    manifest = _available(deps.manifest(), deps.resolver)
-    if deps.planner is not deps.fallback_planner:
-        try:
-            plan = await deps.planner.plan(query, manifest)
-            return plan, plan.reasoning or "planned by the LLM"
-        except Exception as exc:
-            plan = await deps.fallback_planner.plan(query, manifest)
-            return plan, f"LLM planner failed ({exc}); deterministic plan: {plan.reasoning}"
-    plan = await deps.fallback_planner.plan(query, manifest)
-    return plan, plan.reasoning
+def _replan_note(state: RunState) -> str:
+    if not state.get("replans"):
+        return ""
+    missing = ", ".join(f"{k}: {v}" for k, v in (state.get("unresolvable") or {}).items())
+    return f"replanned with the capabilities available now ({missing}); "
 
 
 def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None) -> Any:
-    """Compile the run graph. ``deps`` may be None only to draw the diagram."""
+    """Compile the run graph. ``deps`` may be None only to draw the diagram (every optional
+    node is drawn, since the diagram documents the policy, not one configuration)."""
 
     def need() -> GraphDeps:
         assert deps is not None, "graph built without dependencies"
         return deps
 
-    async def plan(state: RunState) -> RunState:
-        if state.get("client_plan"):
-            return {
-                "plan": state["client_plan"],
-                "planner": "client",
-                "reason": "plan supplied by the client",
-                "plan_error": None,
-            }
+    async def use_client_plan(state: RunState) -> RunState:
+        return {
+            "plan": state["client_plan"],
+            "planner": "client",
+            "reason": "plan supplied by the client",
+            "plan_error": None,
+        }
+
+    async def plan_llm(state: RunState) -> RunState:
+        d = need()
+        assert d.llm_planner is not None
+        attempt = state.get("llm_attempts", 0) + 1
+        writer = get_stream_writer()
+        writer(
+            draft(
+                "status",
+                {"phase": "plan", "planner": "llm", "attempt": attempt, "status": "running"},
+            )
+        )
         try:
-            p, reason = await _make_plan(need(), state["query"])
+            p = await d.llm_planner.plan(state["query"], _available(d.manifest(), d.resolver))
+        except PlanRejected as exc:
+            writer(
+                draft(
+                    "status",
+                    {
+                        "phase": "plan",
+                        "planner": "llm",
+                        "attempt": attempt,
+                        "status": "rejected",
+                        "reason": exc.reason,
+                    },
+                )
+            )
+            rejections = [*state.get("llm_rejections", []), f"attempt {attempt}: {exc.reason}"]
+            return {
+                "plan": None,
+                "plan_error": exc.reason,
+                "llm_attempts": attempt,
+                "llm_rejections": rejections,
+            }
+        reason = _replan_note(state) + (p.reasoning or "planned by the LLM")
+        return {
+            "plan": p.model_dump(mode="json"),
+            "planner": "llm",
+            "reason": reason,
+            "plan_error": None,
+            "llm_attempts": attempt,
+        }
+
+    async def plan_deterministic(state: RunState) -> RunState:
+        d = need()
+        try:
+            p = await d.planner.plan(state["query"], _available(d.manifest(), d.resolver))
         except PlanningFailed as exc:
             return {"plan": None, "plan_error": str(exc)}
-        return {"plan": p.model_dump(mode="json"), "planner": p.planner, "reason": reason}
+        reason = _replan_note(state) + p.reasoning
+        if state.get("llm_rejections"):
+            reason = "LLM plan rejected (" + "; ".join(state["llm_rejections"]) + "); " + reason
+        return {
+            "plan": p.model_dump(mode="json"),
+            "planner": p.planner,
+            "reason": reason,
+            "plan_error": None,
+        }
 
     async def resolve(state: RunState) -> RunState:
         p = ExecutionPlan.model_validate(state["plan"])
         return {"unresolvable": need().resolver.unresolvable(p)}
 
     async def replan(state: RunState) -> RunState:
-        replans = state.get("replans", 0) + 1
         missing = ", ".join(f"{k}: {v}" for k, v in (state.get("unresolvable") or {}).items())
-        try:
-            p, reason = await _make_plan(need(), state["query"])
-        except PlanningFailed as exc:
-            return {"replans": replans, "reason": f"replan failed ({exc}); {missing}"}
-        return {
-            "plan": p.model_dump(mode="json"),
-            "planner": p.planner,
-            "reason": f"replanned with available capabilities ({missing}): {reason}",
-            "replans": replans,
-        }
+        get_stream_writer()(
+            draft("status", {"phase": "plan", "status": "replanning", "reason": missing})
+        )
+        return {"replans": state.get("replans", 0) + 1, "llm_attempts": 0, "llm_rejections": []}
 
     async def accept_partial(state: RunState) -> RunState:
         missing = "; ".join(f"{k}: {v}" for k, v in (state.get("unresolvable") or {}).items())
@@ -180,17 +262,60 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         )
         return {"results": {k: o.public() for k, o in outcomes.items()}}
 
+    async def synthesize_llm(state: RunState) -> RunState:
+        d = need()
+        assert d.llm_synthesizer is not None
+        writer = get_stream_writer()
+        p = ExecutionPlan.model_validate(state["plan"])
+        results = state.get("results") or {}
+        model = d.llm_synthesizer.model_name
+
+        def status(s: str, **extra: Any) -> None:
+            writer(
+                draft("status", {"status": s, "agent_id": model, **extra}, SYNTHESIS_TASK, model)
+            )
+
+        async def on_token(token: str) -> None:
+            writer(draft("token", {"token": token}, SYNTHESIS_TASK, model))
+
+        status("running")
+        try:
+            answer = await d.llm_synthesizer.synthesize(state["query"], p, results, on_token)
+        except SynthesisUnavailable as exc:
+            status(
+                "failed", reason=f"LLM synthesis unavailable ({exc}); using the deterministic merge"
+            )
+            return {"synthesis_error": str(exc)}
+        status("completed")
+        out = run_status(results)
+        writer(
+            draft(
+                "result", {"answer": answer, "status": out, "results": results, "synthesis": "llm"}
+            )
+        )
+        return {"answer": answer, "status": out, "synthesis_error": None}
+
     async def synthesize(state: RunState) -> RunState:
         writer = get_stream_writer()
         p = ExecutionPlan.model_validate(state["plan"])
         results = state.get("results") or {}
 
         async def on_token(token: str) -> None:
-            writer(draft("token", {"token": token}))
+            writer(draft("token", {"token": token}, SYNTHESIS_TASK))
 
         answer = await need().synthesizer.synthesize(state["query"], p, results, on_token)
         status = run_status(results)
-        writer(draft("result", {"answer": answer, "status": status, "results": results}))
+        writer(
+            draft(
+                "result",
+                {
+                    "answer": answer,
+                    "status": status,
+                    "results": results,
+                    "synthesis": "deterministic",
+                },
+            )
+        )
         return {"answer": answer, "status": status}
 
     async def fail(state: RunState) -> RunState:
@@ -205,17 +330,41 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         writer(draft("result", {"answer": answer, "status": "failed", "results": results}))
         return {"answer": answer, "status": "failed"}
 
+    routers = make_routers(deps)
+    planners: dict[Hashable, str] = {
+        "has_client_plan": "use_client_plan",
+        "llm_planner_configured": "plan_llm",
+        "no_llm_planner": "plan_deterministic",
+    }
     g: StateGraph[RunState] = StateGraph(RunState)
-    g.add_node("plan", plan)
-    g.add_node("resolve", resolve)
-    g.add_node("replan", replan)
-    g.add_node("accept_partial", accept_partial)
-    g.add_node("execute", execute)
-    g.add_node("synthesize", synthesize)
-    g.add_node("fail", fail)
-    g.add_edge(START, "plan")
+    for name, fn in [
+        ("use_client_plan", use_client_plan),
+        ("plan_llm", plan_llm),
+        ("plan_deterministic", plan_deterministic),
+        ("resolve", resolve),
+        ("replan", replan),
+        ("accept_partial", accept_partial),
+        ("execute", execute),
+        ("synthesize_llm", synthesize_llm),
+        ("synthesize", synthesize),
+        ("fail", fail),
+    ]:
+        g.add_node(name, fn)  # type: ignore[call-overload]
+    g.add_conditional_edges(START, routers["route_planner"], planners)
+    g.add_edge("use_client_plan", "resolve")
     g.add_conditional_edges(
-        "plan", route_after_plan, {"plan_is_valid": "resolve", "plan_is_invalid": "fail"}
+        "plan_llm",
+        route_after_llm_plan,
+        {
+            "llm_plan_is_valid": "resolve",
+            "llm_attempt_left": "plan_llm",
+            "llm_plan_failed": "plan_deterministic",
+        },
+    )
+    g.add_conditional_edges(
+        "plan_deterministic",
+        route_after_plan,
+        {"plan_is_valid": "resolve", "plan_is_invalid": "fail"},
     )
     g.add_conditional_edges(
         "resolve",
@@ -226,10 +375,25 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
             "replans_exhausted": "accept_partial",
         },
     )
-    g.add_edge("replan", "resolve")
+    g.add_conditional_edges(
+        "replan",
+        routers["route_planner"],
+        {k: v for k, v in planners.items() if k != "has_client_plan"},
+    )
     g.add_edge("accept_partial", "execute")
     g.add_conditional_edges(
-        "execute", route_after_execute, {"has_results": "synthesize", "run_failed": "fail"}
+        "execute",
+        routers["route_after_execute"],
+        {
+            "run_failed": "fail",
+            "llm_synthesis_configured": "synthesize_llm",
+            "deterministic_synthesis": "synthesize",
+        },
+    )
+    g.add_conditional_edges(
+        "synthesize_llm",
+        route_after_synthesis,
+        {"synthesis_streamed": END, "synthesis_unavailable": "synthesize"},
     )
     g.add_edge("synthesize", END)
     g.add_edge("fail", END)
@@ -240,8 +404,14 @@ __all__ = [
     "DeterministicPlanner",
     "GraphDeps",
     "RunState",
+    "SYNTHESIS_TASK",
     "build_graph",
+    "make_routers",
     "plan_is_valid",
+    "route_after_llm_plan",
+    "route_after_plan",
+    "route_after_resolve",
+    "route_after_synthesis",
     "run_failed",
     "should_replan",
 ]

@@ -14,6 +14,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from mesh_contracts import ExecutionPlan
+
 SYSTEM_PROMPT = (
     "You write the final answer to the user's request from the results of sub-tasks that "
     "worker agents ran. Use only those results. Be concise. If a sub-task failed or was "
@@ -108,3 +110,54 @@ async def stream_synthesis(
     if not answer:
         raise SynthesisUnavailable("the LLM returned an empty answer")
     return answer
+
+
+class LLMSynthesizer:
+    """The ``Synthesizer`` protocol on top of ``stream_synthesis``.
+
+    An answer cut off midway is kept, with a note saying so; nothing generated at all raises
+    ``SynthesisUnavailable`` so the graph can take its fallback edge.
+    """
+
+    name = "llm"
+
+    def __init__(
+        self,
+        llm: BaseChatModel,
+        *,
+        model_name: str = "llm",
+        first_token_timeout: float = 30.0,
+        total_timeout: float = 300.0,
+    ) -> None:
+        self.llm = llm
+        self.model_name = model_name
+        self.first_token_timeout = first_token_timeout
+        self.total_timeout = total_timeout
+
+    async def synthesize(
+        self,
+        query: str,
+        plan: ExecutionPlan,
+        results: Mapping[str, Mapping[str, Any]],
+        on_token: Callable[[str], Awaitable[None]],
+    ) -> str:
+        described = {
+            t.task_id: {
+                **results.get(t.task_id, {"status": "skipped"}),
+                "description": t.description,
+            }
+            for t in plan.tasks
+        }
+        try:
+            return await stream_synthesis(
+                self.llm,
+                query,
+                described,
+                on_token,
+                first_token_timeout=self.first_token_timeout,
+                total_timeout=self.total_timeout,
+            )
+        except SynthesisInterrupted as exc:
+            note = f"\n\n(The answer was cut off: {exc}.)"
+            await on_token(note)
+            return exc.partial + note

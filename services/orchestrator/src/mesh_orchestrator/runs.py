@@ -28,11 +28,20 @@ log = logging.getLogger(__name__)
 class RunManager:
     """Owns the live runs of this process."""
 
-    def __init__(self, graph: Any, mux: EventMux, store: RunStore, *, max_replans: int = 1):
+    def __init__(
+        self,
+        graph: Any,
+        mux: EventMux,
+        store: RunStore,
+        *,
+        max_replans: int = 1,
+        max_llm_attempts: int = 2,
+    ):
         self.graph = graph
         self.mux = mux
         self.store = store
         self.max_replans = max_replans
+        self.max_llm_attempts = max_llm_attempts
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
     async def start(
@@ -52,6 +61,7 @@ class RunManager:
             "timeout_seconds": options.get("timeout_seconds"),
             "replans": 0,
             "max_replans": self.max_replans,
+            "max_llm_attempts": self.max_llm_attempts,
         }
         self.tasks[run_id] = asyncio.create_task(self._drive(run_id, state), name=f"run-{run_id}")
         return record

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     """Every knob of the orchestrator; ``Settings()`` reads the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="ORCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ORCH_", extra="ignore", populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -35,6 +36,31 @@ class Settings(BaseSettings):
     # How much upstream text is appended to a downstream prompt.
     max_context_chars: int = Field(default=6000, ge=100)
     shutdown_grace_seconds: int = Field(default=3, ge=1)
+    # OpenTelemetry: spans for runs and sub-tasks exported over OTLP/HTTP when set.
+    otlp_endpoint: str | None = None
+    # An OpenAI-compatible LLM for planning and synthesis (OpenAI, vLLM, Ollama, llama.cpp,
+    # or the writer worker's /v1). No base URL and no key: deterministic planning/synthesis.
+    llm_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_LLM_BASE_URL", "OPENAI_BASE_URL")
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_model: str = "smollm2-135m-instruct"
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    llm_plan_max_tokens: int = Field(default=400, ge=16)
+    llm_synthesis_max_tokens: int = Field(default=256, ge=16)
+    # Planning attempts before the deterministic fallback (2 = retry once).
+    llm_plan_attempts: int = Field(default=2, ge=1, le=5)
+    llm_structured_output: Literal["json_schema", "json_mode", "prompt"] = "json_schema"
+    llm_planning: bool = True
+    llm_synthesis: bool = True
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url or self.llm_api_key)
+
     log_level: str = "info"
 
     def checkpoints_file(self) -> Path:

@@ -1,0 +1,28 @@
+"""The one chat-model client of the orchestrator, built in the lifespan from settings."""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+
+from mesh_orchestrator.settings import Settings
+
+
+def build_chat_model(settings: Settings, *, max_tokens: int) -> BaseChatModel:
+    """A streaming ``ChatOpenAI`` for any OpenAI-compatible endpoint.
+
+    ``max_retries=0``: the graph owns retry policy (one more planning attempt, then the
+    deterministic fallback), and a silent client-side retry would double every timeout.
+    """
+    from langchain_openai import ChatOpenAI
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return ChatOpenAI(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        api_key=key,  # type: ignore[arg-type]
+        timeout=settings.llm_timeout_seconds,
+        max_retries=0,
+        temperature=settings.llm_temperature,
+        max_tokens=max_tokens,  # type: ignore[call-arg]
+        streaming=True,
+    )
