@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 SSE_MEDIA_TYPE = "text/event-stream"
+_EOL = re.compile(r"\r\n|\r|\n")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
@@ -103,29 +105,20 @@ class SSEDecoder:
             self._pending_cr = False
             if text.startswith("\n"):
                 text = text[1:]
-        self._buf += text
+        buf = self._buf + text if self._buf else text
         out: list[SSEMessage] = []
+        pos, end = 0, len(buf)
         while True:
-            idx = -1
-            for i, ch in enumerate(self._buf):
-                if ch == "\n" or ch == "\r":
-                    idx = i
-                    break
-            if idx < 0:
+            m = _EOL.search(buf, pos)
+            if m is None:
                 break
-            line = self._buf[:idx]
-            if self._buf[idx] == "\r":
-                if idx + 1 < len(self._buf):
-                    skip = 2 if self._buf[idx + 1] == "\n" else 1
-                else:
-                    skip = 1
-                    self._pending_cr = True  # a LF may open the next chunk
-            else:
-                skip = 1
-            self._buf = self._buf[idx + skip :]
-            msg = self._line(line)
+            if m.end() == end and m.group() == "\r":
+                self._pending_cr = True  # a LF may open the next chunk: CRLF split in two
+            msg = self._line(buf[pos : m.start()])
+            pos = m.end()
             if msg is not None:
                 out.append(msg)
+        self._buf = buf[pos:]
         return out
 
     def close(self) -> list[SSEMessage]:
