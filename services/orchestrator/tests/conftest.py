@@ -27,6 +27,7 @@ async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
         disc = await serve(fake_discovery_app())
         workers = [await serve(fake_worker_app("w0")), await serve(fake_worker_app("w1"))]
         started.extend([disc, *workers])
+        llm = settings.pop("llm", None)  # a langchain fake chat model, for the LLM graph paths
         s = Settings(
             discovery_url=disc.url,
             db_path=tmp_path / "orch.sqlite3",
@@ -35,7 +36,7 @@ async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
             discovery_retry_seconds=0.05,
             **settings,
         )
-        orch = await serve(create_app(s))
+        orch = await serve(create_app(s, llm=llm))
         started.append(orch)
         return Mesh(disc, workers, orch)
 

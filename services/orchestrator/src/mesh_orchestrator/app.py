@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 import httpx
 from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
 
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.discovery import DiscoveryClient
@@ -56,23 +57,25 @@ async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
     return AsyncSqliteSaver(conn)
 
 
-def _llm_nodes(settings: Settings) -> tuple[LLMPlanner | None, LLMSynthesizer | None]:
+def _llm_nodes(
+    settings: Settings, llm: BaseChatModel | None
+) -> tuple[LLMPlanner | None, LLMSynthesizer | None]:
     """The LLM planner and synthesizer when an LLM is configured (and each is enabled)."""
-    if not settings.llm_configured:
+    if llm is None and not settings.llm_configured:
         log.info("no LLM configured (ORCH_LLM_BASE_URL / OPENAI_API_KEY): deterministic planning")
         return None, None
     log.info("LLM %s at %s", settings.llm_model, settings.llm_base_url or "api.openai.com")
     planner = None
     if settings.llm_planning:
         planner = LLMPlanner(
-            build_chat_model(settings, max_tokens=settings.llm_plan_max_tokens),
+            llm or build_chat_model(settings, max_tokens=settings.llm_plan_max_tokens),
             timeout_seconds=settings.llm_timeout_seconds,
             method=settings.llm_structured_output,
         )
     synth = None
     if settings.llm_synthesis:
         synth = LLMSynthesizer(
-            build_chat_model(settings, max_tokens=settings.llm_synthesis_max_tokens),
+            llm or build_chat_model(settings, max_tokens=settings.llm_synthesis_max_tokens),
             model_name=settings.llm_model,
             first_token_timeout=settings.llm_timeout_seconds,
             total_timeout=settings.llm_timeout_seconds * 5,
@@ -85,8 +88,10 @@ def create_app(
     *,
     planner: Planner | None = None,
     synthesizer: Synthesizer | None = None,
+    llm: BaseChatModel | None = None,
 ) -> FastAPI:
-    """The app. ``planner``/``synthesizer`` replace the deterministic ones (LLM variants)."""
+    """The app. ``planner``/``synthesizer`` replace the deterministic ones; ``llm`` replaces
+    the ``ChatOpenAI`` built from settings (tests pass langchain's fake chat models)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -136,7 +141,7 @@ def create_app(
             )
             chosen_planner = planner or DeterministicPlanner()
             chosen_synth = synthesizer or DeterministicSynthesizer()
-            llm_planner, llm_synth = _llm_nodes(settings)
+            llm_planner, llm_synth = _llm_nodes(settings, llm)
             deps = GraphDeps(
                 manifest=discovery.manifest,
                 resolver=resolver,
