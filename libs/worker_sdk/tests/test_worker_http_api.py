@@ -36,7 +36,9 @@ class FakeInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1)
-    mode: Literal["tokens", "messages", "artifact", "fail", "refuse", "hold", "quiet"] = "tokens"
+    mode: Literal[
+        "tokens", "messages", "artifact", "fail", "refuse", "hold", "quiet", "stubborn"
+    ] = "tokens"
 
 
 class FakeWorker(Worker):
@@ -83,6 +85,8 @@ class FakeWorker(Worker):
         if inp.mode == "quiet":
             await asyncio.to_thread(self.proceed.wait, DEADLINE)
             return "ok"
+        if inp.mode == "stubborn":
+            return await self._stubborn(emit)
         await emit(ProgressEvent(message="holding"))
         self.holding.set()
         try:
@@ -91,6 +95,19 @@ class FakeWorker(Worker):
             self.cancelled.set()
             raise
         return None
+
+    async def _stubborn(self, emit: Emit) -> Any:
+        """Blocking work in a thread that does not stop when cancelled: ``run`` only ends
+        (re-raising the cancellation) once the thread is done, i.e. once ``proceed`` is set."""
+        await emit(ProgressEvent(message="working"))
+        work = asyncio.ensure_future(asyncio.to_thread(self.proceed.wait, DEADLINE))
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            await work
+            raise
+        return "finished"
 
 
 def settings(**kw: Any) -> WorkerSettings:
@@ -284,6 +301,30 @@ async def test_a_client_disconnect_cancels_the_run(
     assert await asyncio.to_thread(fake.holding.wait, DEADLINE)
     assert await asyncio.to_thread(fake.cancelled.wait, DEADLINE), "run() was not cancelled"
     await wait_for(lambda: httpx.get(url + "/health").json()["in_flight"] == 0)
+
+
+async def test_a_cancelled_run_keeps_its_slot_until_it_has_really_ended(
+    client: httpx.AsyncClient,
+) -> None:
+    fake = FakeWorker(max_concurrency=1)
+    with serving(create_worker_app(fake, settings(ping_interval=0.1))) as url:
+        stubborn = {"input": {"text": "x", "mode": "stubborn"}}
+        async with client.stream("POST", url + "/stream", json=stubborn) as resp:
+            decoder = SSEDecoder()
+            async for chunk in resp.aiter_bytes():
+                if decoder.feed(chunk):
+                    break  # the run is going; hang up
+        assert await asyncio.to_thread(fake.cancelled.wait, DEADLINE), "run() was not cancelled"
+        # Cancelled, but its thread still works: nothing may start beside it.
+        assert (await client.post(url + "/stream", json=stubborn)).status_code == 429
+        assert (
+            await client.post(url + "/invoke", json={"input": {"text": "x"}})
+        ).status_code == 429
+        assert (await client.get(url + "/health")).json()["in_flight"] == 1
+        fake.proceed.set()
+        await wait_for(lambda: httpx.get(url + "/health").json()["in_flight"] == 0)
+        ok = await client.post(url + "/invoke", json={"input": {"text": "x"}})
+        assert (ok.status_code, ok.json()["output"]) == (200, "x")
 
 
 def test_health_reports_ids_load_and_the_worker_facts(url: str) -> None:

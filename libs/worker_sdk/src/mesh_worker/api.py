@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
@@ -86,17 +87,24 @@ async def invoke(task: TaskRequest, request: Request) -> Response:
     except InvalidInput as exc:
         return _invalid(exc)
     d = runtime.descriptor
-    if not runtime.slots.try_acquire():
+    slot = runtime.slots.try_acquire(f"task {task.task_id}")
+    if slot is None:
         return _busy(runtime)
-    try:
-        result = await collect_result(
+    # A task of its own, so the slot can outlive this handler if it is cancelled mid-run.
+    run = asyncio.create_task(
+        collect_result(
             runtime.worker,
             task,
             inp,
             agent_id=d.agent_id,
             time_limit=d.timeout_seconds,
             static_response=d.static_response,
-        )
+        ),
+        name=f"invoke-{task.task_id}",
+    )
+    slot.hold_until_done(run)
+    try:
+        result = await run
     except InvalidInput as exc:
         return _invalid(exc)
     except TimeoutError:
@@ -105,7 +113,7 @@ async def invoke(task: TaskRequest, request: Request) -> Response:
         log.exception("task %s failed", task.task_id)
         return _failed(500, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     finally:
-        runtime.slots.release()
+        slot.release()
     return JSONResponse(result.model_dump(mode="json"))
 
 
@@ -121,14 +129,16 @@ async def stream(task: TaskRequest, request: Request) -> Response:
     """Stream the run as SSE: one frame per event, ``result`` if ``run`` returned something,
     then ``done``. Refused input and failures are ``error`` frames (the stream is the
     contract: HTTP 200); a body that is not a ``TaskRequest`` is a 422. Idle streams get
-    ``:ping`` comments. A client disconnect cancels ``run``.
+    ``:ping`` comments. A client disconnect cancels ``run``; its slot stays taken until
+    ``run`` has actually ended.
     """
     runtime = _runtime(request)
     try:
         inp = validate_input(runtime.worker, task)
     except InvalidInput as exc:
         return EventStreamResponse(_refused(exc))
-    if not runtime.slots.try_acquire():
+    slot = runtime.slots.try_acquire(f"task {task.task_id}")
+    if slot is None:
         return _busy(runtime)
     d = runtime.descriptor
     events = stream_events(
@@ -137,8 +147,9 @@ async def stream(task: TaskRequest, request: Request) -> Response:
         inp,
         time_limit=d.timeout_seconds,
         idle=runtime.settings.ping_interval,
+        slot=slot,
     )
-    return EventStreamResponse(_frames(events), on_close=runtime.slots.release)
+    return EventStreamResponse(_frames(events), on_close=slot.release)
 
 
 async def _frames(events: AsyncGenerator[Any, None]) -> AsyncIterator[bytes]:

@@ -27,6 +27,7 @@ from mesh_contracts import (
     WorkerResult,
     parse_worker_event,
 )
+from mesh_worker.slots import Slot
 from mesh_worker.worker import InputError, Worker
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ async def stream_events(
     *,
     time_limit: float | None = None,
     idle: float = 15.0,
+    slot: Slot | None = None,
 ) -> AsyncGenerator[WorkerEvent | None, None]:
     """Yield what ``run`` emits as it emits it, then a ``ResultEvent`` if it returned
     something other than None, or an ``ErrorEvent`` if it failed (``invalid_input`` for
@@ -91,7 +93,8 @@ async def stream_events(
     trace is logged here, never sent). Yields ``None`` after ``idle`` seconds without an
     event so the caller can send a keep-alive. ``done`` is not yielded, and a ``done``
     emitted by ``run`` is dropped. Closing the generator, or cancelling the task iterating
-    it, cancels ``run`` at once.
+    it, cancels ``run`` at once; ``slot`` (if given) stays taken until ``run`` has ended,
+    however long its cancellation takes.
     """
     queue: asyncio.Queue[WorkerEvent | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
 
@@ -121,6 +124,8 @@ async def stream_events(
         await queue.put(None)  # end of the run
 
     runner = asyncio.create_task(drive(), name=f"run-{task.task_id}")
+    if slot is not None:
+        slot.hold_until_done(runner)
     try:
         while True:
             try:
@@ -135,6 +140,7 @@ async def stream_events(
         await runner  # already finished; surfaces a bug in drive() instead of hiding it
     finally:
         if not runner.done():
+            # Not awaited here (this may run inside a cancelled scope): the slot waits instead.
             runner.cancel()
             log.info("task %s cancelled: its caller went away", task.task_id)
 

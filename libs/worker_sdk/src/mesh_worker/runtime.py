@@ -12,30 +12,10 @@ from typing import Any
 from mesh_contracts import AgentDescriptor, ResourceSpec
 from mesh_worker.resources import detect_resources
 from mesh_worker.settings import WorkerSettings
+from mesh_worker.slots import Slots
 from mesh_worker.worker import Worker
 
 log = logging.getLogger(__name__)
-
-
-class Slots:
-    """A non-blocking concurrency limit: a request either gets a slot now or is refused.
-
-    Refusing (429 with Retry-After) rather than queueing keeps a busy worker's latency
-    bounded and lets the caller pick another replica.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.in_flight = 0
-
-    def try_acquire(self) -> bool:
-        if self.in_flight >= self.limit:
-            return False
-        self.in_flight += 1
-        return True
-
-    def release(self) -> None:
-        self.in_flight = max(0, self.in_flight - 1)
 
 
 class WorkerRuntime:
@@ -50,7 +30,7 @@ class WorkerRuntime:
         self.worker = worker
         self.settings = settings
         self.resources: ResourceSpec | None = None
-        self.slots = Slots(settings.max_concurrency or 1)
+        self.slots = Slots(settings.max_concurrency or 1, grace=settings.cancel_grace_seconds)
         self.started = False
         self._descriptor: AgentDescriptor | None = None
 

@@ -30,6 +30,9 @@ class WorkerSettings(BaseSettings):
     retry_after_seconds: int = Field(default=1, ge=0)
     ping_interval: float = Field(default=15.0, gt=0)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    # How long a cancelled run may take to end before a warning is logged (its slot stays
+    # taken until it does end, however long that is).
+    cancel_grace_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     otlp_endpoint: str | None = None
 
