@@ -11,6 +11,7 @@ from mesh_worker.registration import Registrar
 from mesh_worker.resources import detect_resources
 from mesh_worker.serve import serve
 from mesh_worker.settings import WorkerSettings
+from mesh_worker.threads import ThreadEmit, run_in_thread
 from mesh_worker.worker import AnyInput, Emit, InputError, StaticWorker, Worker
 
 __all__ = [
@@ -24,4 +25,6 @@ __all__ = [
     "serve",
     "Registrar",
     "detect_resources",
+    "run_in_thread",
+    "ThreadEmit",
 ]
