@@ -49,13 +49,24 @@ def test_importing_the_sdk_does_not_import_torch() -> None:
 
 
 def _fake_torch(cuda: bool) -> types.ModuleType:
+    """torch with two GPUs: device 0 an 80 GB card, device 1 a 24 GB one (the current one)."""
     torch = types.ModuleType("torch")
     torch.__version__ = "9.9.9"  # type: ignore[attr-defined]
-    props = types.SimpleNamespace(name="Fake GPU 80GB", total_memory=80 * 1024**3)
+    gpus = [
+        types.SimpleNamespace(name="Fake GPU 80GB", total_memory=80 * 1024**3),
+        types.SimpleNamespace(name="Fake GPU 24GB", total_memory=24 * 1024**3),
+    ]
+
+    def get_device_properties(index: int) -> types.SimpleNamespace:
+        if not 0 <= index < len(gpus):
+            raise AssertionError(f"Invalid device id {index}")
+        return gpus[index]
+
     torch.cuda = types.SimpleNamespace(  # type: ignore[attr-defined]
         is_available=lambda: cuda,
-        device_count=lambda: 2,
-        get_device_properties=lambda index: props,
+        device_count=lambda: len(gpus),
+        current_device=lambda: 1,
+        get_device_properties=get_device_properties,
     )
     torch.version = types.SimpleNamespace(cuda="12.4")  # type: ignore[attr-defined]
     return torch
@@ -77,6 +88,48 @@ def test_detect_resources_reports_the_gpus_torch_sees(monkeypatch: pytest.Monkey
 def test_detect_resources_reports_cpu_without_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", _fake_torch(cuda=False))
     assert detect_resources() == ResourceSpec(gpu=False, device="cpu", torch_version="9.9.9")
+
+
+def test_a_worker_on_the_cpu_of_a_gpu_machine_reports_no_gpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", _fake_torch(cuda=True))
+    assert detect_resources(device="cpu") == ResourceSpec(
+        gpu=False, device="cpu", torch_version="9.9.9"
+    )
+
+
+@pytest.mark.parametrize(
+    ("device", "model", "vram_gb"),
+    [
+        ("cuda:0", "Fake GPU 80GB", 80),
+        ("cuda:1", "Fake GPU 24GB", 24),
+        ("cuda", "Fake GPU 24GB", 24),
+    ],
+)
+def test_a_worker_on_one_gpu_reports_that_gpus_facts(
+    monkeypatch: pytest.MonkeyPatch, device: str, model: str, vram_gb: int
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", _fake_torch(cuda=True))
+    assert detect_resources(device=device) == ResourceSpec(
+        gpu=True,
+        gpu_count=1,
+        gpu_model=model,
+        vram_mb=vram_gb * 1024,
+        device=device,
+        cuda_version="12.4",
+        torch_version="9.9.9",
+    )
+
+
+@pytest.mark.parametrize(("device", "cuda"), [("cuda:7", True), ("cuda", False)])
+def test_a_cuda_device_that_cannot_be_used_is_reported_as_cpu_without_raising(
+    monkeypatch: pytest.MonkeyPatch, device: str, cuda: bool
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", _fake_torch(cuda=cuda))
+    assert detect_resources(device=device) == ResourceSpec(
+        gpu=False, device="cpu", torch_version="9.9.9"
+    )
 
 
 class FakeGpuWorker(Worker):
