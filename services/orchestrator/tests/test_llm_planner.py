@@ -142,9 +142,10 @@ async def test_capability_whose_agents_are_all_unhealthy_counts_as_invented() ->
 
 
 class _SlowModel(FakeListChatModel):
-    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+    async def _astream(self, *args: Any, **kwargs: Any) -> Any:
         await asyncio.sleep(30)
-        return await super()._agenerate(*args, **kwargs)
+        async for chunk in super()._astream(*args, **kwargs):
+            yield chunk
 
 
 async def test_timeout_is_reported_as_a_rejection() -> None:
@@ -154,8 +155,9 @@ async def test_timeout_is_reported_as_a_rejection() -> None:
 
 
 class _DownModel(FakeListChatModel):
-    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+    async def _astream(self, *args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("connection refused")
+        yield  # pragma: no cover - makes this an async generator
 
 
 async def test_unreachable_llm_is_reported_as_a_rejection() -> None:
@@ -179,3 +181,18 @@ def test_prompt_carries_the_manifest_with_skills_and_schemas() -> None:
 
 def test_extract_json_skips_braces_in_prose() -> None:
     assert extract_json('Use {braces} like this: {"tasks": []} ok') == {"tasks": []}
+
+
+async def test_prose_is_refused_after_a_few_words_without_reading_the_whole_answer() -> None:
+    consumed: list[str] = []
+
+    class _Chatty(FakeListChatModel):
+        async def _astream(self, *args: Any, **kwargs: Any) -> Any:
+            async for chunk in super()._astream(*args, **kwargs):
+                consumed.append(str(chunk.message.content))
+                yield chunk
+
+    essay = "The discovery process is a web-based service that allows users to search. " * 20
+    with pytest.raises(PlanRejected, match="answered in prose, not JSON: 'The discovery process"):
+        await LLMPlanner(_Chatty(responses=[essay])).plan("q", MANIFEST)
+    assert 80 <= len("".join(consumed)) < len(essay) / 4

@@ -59,6 +59,10 @@ Capabilities manifest:
 """
 
 
+# Characters of an answer without a "{" after which it is refused as prose.
+PROSE_LIMIT = 80
+
+
 class PlanRejected(Exception):
     """The model's answer is not a usable plan. ``reason`` is shown to the client."""
 
@@ -197,10 +201,34 @@ class LLMPlanner:
             raise PlanRejected("no agents are registered, so there is nothing to plan with")
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                reply = await self._bound().ainvoke(build_messages(query, manifest))
+                text = await self._answer(build_messages(query, manifest))
         except TimeoutError:
             raise PlanRejected(f"the LLM did not answer within {self.timeout_seconds:g}s") from None
+        except PlanRejected:
+            raise
         except Exception as exc:  # connection refused, 5xx, auth: all mean "no LLM plan"
             raise PlanRejected(f"the LLM is unreachable: {type(exc).__name__}: {exc}") from None
-        text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
         return check_plan(extract_json(text), manifest)
+
+    async def _answer(self, messages: list[BaseMessage]) -> str:
+        """The model's answer, streamed so that prose is refused after a few words.
+
+        A small local model often answers in prose; waiting for all of it would cost the full
+        generation time, twice with the retry. Closing the stream early also makes the
+        server stop generating.
+        """
+        parts: list[str] = []
+        stream = self._bound().astream(messages)
+        try:
+            async for chunk in stream:
+                if isinstance(chunk.content, str):
+                    parts.append(chunk.content)
+                text = "".join(parts)
+                head = text.lstrip()
+                if len(head) >= PROSE_LIMIT and "{" not in head[:PROSE_LIMIT]:
+                    raise PlanRejected(
+                        f"the model answered in prose, not JSON: {head[:PROSE_LIMIT]!r}...", text
+                    )
+        finally:
+            await stream.aclose()
+        return "".join(parts)
