@@ -196,3 +196,16 @@ async def test_prose_is_refused_after_a_few_words_without_reading_the_whole_answ
     with pytest.raises(PlanRejected, match="answered in prose, not JSON: 'The discovery process"):
         await LLMPlanner(_Chatty(responses=[essay])).plan("q", MANIFEST)
     assert 80 <= len("".join(consumed)) < len(essay) / 4
+
+
+def test_the_schema_sent_to_the_model_limits_capabilities_to_the_manifest() -> None:
+    from mesh_orchestrator.llm_planner import plan_schema
+
+    items = plan_schema(MANIFEST)["properties"]["tasks"]["items"]
+    assert items["properties"]["capability"]["enum"] == ["search", "summarization"]
+    assert (
+        "enum"
+        not in plan_schema(CapabilitiesManifest(index=0, capabilities=[]))["properties"]["tasks"][
+            "items"
+        ]["properties"]["capability"]
+    )

@@ -46,6 +46,20 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
     "required": ["tasks"],
 }
 
+
+def plan_schema(manifest: CapabilitiesManifest) -> dict[str, Any]:
+    """``PLAN_JSON_SCHEMA`` with the capability names limited to the ones on offer.
+
+    A server that enforces the schema while decoding (the writer worker does, as do vLLM and
+    OpenAI) then cannot produce an invented capability at all.
+    """
+    schema = json.loads(json.dumps(PLAN_JSON_SCHEMA))
+    names = sorted(c.name for c in manifest.capabilities)
+    if names:
+        schema["properties"]["tasks"]["items"]["properties"]["capability"]["enum"] = names
+    return schema
+
+
 SYSTEM_PROMPT = """You plan work for a mesh of worker agents.
 Split the user's request into the fewest sub-tasks that answer it. Each sub-task uses exactly one
 capability from the manifest below, and its "input" must fit the input schema of an agent that
@@ -184,12 +198,12 @@ class LLMPlanner:
         self.timeout_seconds = timeout_seconds
         self.method = method
 
-    def _bound(self) -> Any:
+    def _bound(self, manifest: CapabilitiesManifest) -> Any:
         if self.method == "json_schema":
             return self.llm.bind(
                 response_format={
                     "type": "json_schema",
-                    "json_schema": {"name": "ExecutionPlan", "schema": PLAN_JSON_SCHEMA},
+                    "json_schema": {"name": "ExecutionPlan", "schema": plan_schema(manifest)},
                 }
             )
         if self.method == "json_mode":
@@ -201,7 +215,7 @@ class LLMPlanner:
             raise PlanRejected("no agents are registered, so there is nothing to plan with")
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                text = await self._answer(build_messages(query, manifest))
+                text = await self._answer(build_messages(query, manifest), manifest)
         except TimeoutError:
             raise PlanRejected(f"the LLM did not answer within {self.timeout_seconds:g}s") from None
         except PlanRejected:
@@ -210,7 +224,7 @@ class LLMPlanner:
             raise PlanRejected(f"the LLM is unreachable: {type(exc).__name__}: {exc}") from None
         return check_plan(extract_json(text), manifest)
 
-    async def _answer(self, messages: list[BaseMessage]) -> str:
+    async def _answer(self, messages: list[BaseMessage], manifest: CapabilitiesManifest) -> str:
         """The model's answer, streamed so that prose is refused after a few words.
 
         A small local model often answers in prose; waiting for all of it would cost the full
@@ -218,7 +232,7 @@ class LLMPlanner:
         server stop generating.
         """
         parts: list[str] = []
-        stream = self._bound().astream(messages)
+        stream = self._bound(manifest).astream(messages)
         try:
             async for chunk in stream:
                 if isinstance(chunk.content, str):
