@@ -53,7 +53,7 @@ def plan_schema(manifest: CapabilitiesManifest) -> dict[str, Any]:
     A server that enforces the schema while decoding (the writer worker does, as do vLLM and
     OpenAI) then cannot produce an invented capability at all.
     """
-    schema = json.loads(json.dumps(PLAN_JSON_SCHEMA))
+    schema: dict[str, Any] = json.loads(json.dumps(PLAN_JSON_SCHEMA))
     names = sorted(c.name for c in manifest.capabilities)
     if names:
         schema["properties"]["tasks"]["items"]["properties"]["capability"]["enum"] = names
