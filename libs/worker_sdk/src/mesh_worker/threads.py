@@ -68,15 +68,23 @@ async def run_in_thread(job: ThreadJob[T], emit: Emit, *, name: str | None = Non
     def put(item: Any) -> None:
         call_soon(queue.put_nowait, item)
 
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.done():  # defensive: ``done`` is shielded, so nothing else settles it
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
     def target() -> None:
+        result: Any = None
+        error: BaseException | None = None
         try:
             result = job(put, cancel)
         except BaseException as exc:  # re-raised on the event loop
-            put(_END)
-            call_soon(done.set_exception, exc)
-        else:
-            put(_END)
-            call_soon(done.set_result, result)
+            error = exc
+        put(_END)
+        call_soon(settle, result, error)
 
     # contextvars travel with the job, as with asyncio.to_thread (trace spans, log context).
     context = contextvars.copy_context()
@@ -87,19 +95,22 @@ async def run_in_thread(job: ThreadJob[T], emit: Emit, *, name: str | None = Non
     try:
         while (item := await queue.get()) is not _END:
             await emit(item)
-        return await done
+        # Shielded: cancelling this coroutine must not cancel ``done`` (the thread's end).
+        result: T = await asyncio.shield(done)
+        return result
     except BaseException:
         cancel.set()
         await _wait_ignoring_cancellation(done)
         raise
+    finally:
+        # ``done`` is settled as the job's last act: the thread only has to unwind now
+        # (microseconds), so this join makes "the thread has stopped" literally true.
+        thread.join()
 
 
 async def _wait_ignoring_cancellation(done: asyncio.Future[Any]) -> None:
     """Wait until the thread has ended; further cancellations only make us wait on."""
     while not done.done():
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait([done])
-        except asyncio.CancelledError:
-            continue
-    if not done.cancelled():
-        done.exception()  # retrieved: the original exception is the one that propagates
+    done.exception()  # retrieved: the exception already propagating is the one that counts
