@@ -170,24 +170,21 @@ async def test_startup_builds_the_tiny_model_and_describes_the_hardware(tmp_path
     assert w.health()["model_loaded"] is True
 
 
-async def test_a_cancelled_run_stops_the_thread_before_returning() -> None:
-    from mesh_worker_image_gen.bridge import Post, run_in_thread
-
-    started = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    finished = threading.Event()
-
-    def job(post: Post, stop: threading.Event) -> None:
-        post(ProgressEvent(step=1, total=2))
-        stop.wait(30)
-        finished.set()
+async def test_a_cancelled_run_returns_only_after_its_generation_thread_has_stopped(
+    worker: ImageGenWorker,
+) -> None:
+    first_step = asyncio.Event()
 
     async def emit(event: WorkerEvent) -> None:
-        loop.call_soon(started.set)
+        if isinstance(event, ProgressEvent):
+            first_step.set()
 
-    task = asyncio.create_task(run_in_thread(job, emit))
-    await asyncio.wait_for(started.wait(), 10)
-    task.cancel()
+    inp = ImageGenInput(prompt="a slow cat", steps=150, seed=1)
+    run = asyncio.create_task(worker.run(TaskRequest(task_id="slow-cat", input={}), inp, emit))
+    await asyncio.wait_for(first_step.wait(), 60)
+    run.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await task
-    assert finished.is_set()
+        await run
+    assert [t for t in threading.enumerate() if t.name == "image-gen-slow-cat"] == []
+    assert worker.health()["running"] == 0
+    assert list(worker.store.root.iterdir()) == []  # stopped before the image was saved

@@ -51,10 +51,11 @@ async def _events(url: str, inp: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def _idle(client: httpx.AsyncClient, url: str, within: float = 60) -> None:
     deadline = time.monotonic() + within
-    # "running" counts jobs until their thread is done.
-    while (await client.get(f"{url}/health")).json()["running"] != 0:
+    # The SDK frees its slot only once the job's thread is done ("running" counts those).
+    while (health := (await client.get(f"{url}/health")).json())["in_flight"] != 0:
         assert time.monotonic() < deadline, "the worker never went idle"
         await asyncio.sleep(0.05)
+    assert health["running"] == 0
 
 
 async def test_stream_sends_progress_then_a_png_artifact_that_downloads(

@@ -141,11 +141,13 @@ async def test_a_cancelled_job_stops_early_and_leaves_a_partial_adapter(
             first_step.set()
 
     inp = LoraTrainInput(examples=EXAMPLES, steps=10_000)
-    task = asyncio.create_task(worker.run(TaskRequest(), inp, emit))
+    task = asyncio.create_task(worker.run(TaskRequest(task_id="drop-me"), inp, emit))
     await asyncio.wait_for(first_step.wait(), 60)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    # run() ends only once the training thread has stopped (and saved the checkpoint).
+    assert [t for t in threading.enumerate() if t.name == "lora-trainer-drop-me"] == []
     [adapter] = worker.store.summaries()
     assert adapter["status"] == "partial"
     assert 1 <= adapter["steps_done"] < 10_000

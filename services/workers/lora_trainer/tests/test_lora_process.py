@@ -82,10 +82,11 @@ async def test_a_busy_trainer_refuses_a_second_job_and_a_dropped_job_leaves_a_ch
             assert second.status_code == 429 and "retry-after" in second.headers
             break  # leaving the stream drops the connection: the job is cancelled
         deadline = time.monotonic() + 60
-        # "running" counts jobs until their thread is done (checkpoint saved).
-        while (await client.get(f"{service.url}/health")).json()["running"] != 0:
+        # The SDK frees its slot only once the job's thread is done (checkpoint saved).
+        while (health := (await client.get(f"{service.url}/health")).json())["in_flight"] != 0:
             assert time.monotonic() < deadline, "the trainer never went idle"
             await asyncio.sleep(0.05)
+        assert health["running"] == 0
         listing = (await client.get(f"{service.url}/adapters")).json()["adapters"]
     [dropped] = [a for a in listing if a["adapter_id"].startswith("dropped-")]
     assert dropped["status"] == "partial"

@@ -21,9 +21,9 @@ from mesh_contracts import (
     TaskRequest,
 )
 from mesh_contracts.capabilities import IMAGE_GENERATION
+from mesh_worker.resources import detect_resources
+from mesh_worker.threads import ThreadEmit, run_in_thread
 from mesh_worker.worker import Emit, InputError, Worker
-from mesh_worker_image_gen.bridge import Post, run_in_thread
-from mesh_worker_image_gen.hardware import resources_for
 from mesh_worker_image_gen.images import ImageStore
 from mesh_worker_image_gen.pipeline import GpuOutOfMemory, ImagePipeline, ImageRequest
 from mesh_worker_image_gen.settings import ImageGenSettings
@@ -67,9 +67,11 @@ class ImageGenWorker(Worker):
         self.pipeline: ImagePipeline | None = None
         self.resources = ResourceSpec()
         self._running = 0
-        # The SDK frees its slot as soon as it cancels a run, while the job thread may still
-        # be finishing its step (and saving); the next job waits here, not on the GPU.
-        self._device_lock = asyncio.Lock()
+        # The SDK already runs one job at a time (max_concurrency 1, and a cancelled job keeps
+        # its slot until its thread has stopped). This lock keeps that true if an operator
+        # raises WORKER_MAX_CONCURRENCY: the pipeline is not safe for concurrent calls (its
+        # scheduler holds per-call state), so extra jobs take turns instead of corrupting it.
+        self._model_lock = asyncio.Lock()
 
     async def startup(self) -> None:
         """Load the model (raises ``ModelLoadError`` with the reason) and read the hardware."""
@@ -78,7 +80,7 @@ class ImageGenWorker(Worker):
             ImagePipeline.load, s.model_path, device=s.device, max_side=s.max_side
         )
         self.pipeline = pipe
-        self.resources = resources_for(pipe.device)
+        self.resources = await asyncio.to_thread(detect_resources, pipe.device)
 
     @property
     def max_concurrency(self) -> int:
@@ -155,7 +157,7 @@ class ImageGenWorker(Worker):
         req = self.request_for(inp)
         pipe = self._loaded()
 
-        def job(post: Post, stop: threading.Event) -> dict[str, Any]:
+        def job(post: ThreadEmit, stop: threading.Event) -> dict[str, Any]:
             def on_step(step: int, total: int, elapsed: float) -> None:
                 post(ProgressEvent(step=step, total=total, elapsed_s=round(elapsed, 4)))
 
@@ -186,8 +188,8 @@ class ImageGenWorker(Worker):
 
         self._running += 1
         try:
-            async with self._device_lock:
-                return await run_in_thread(job, emit)
+            async with self._model_lock:
+                return await run_in_thread(job, emit, name=f"image-gen-{task.task_id}")
         except GpuOutOfMemory as exc:
             await emit(ErrorEvent(error=str(exc), code="out_of_memory", retryable=True))
             return None

@@ -20,12 +20,12 @@ from mesh_contracts import (
     TaskRequest,
 )
 from mesh_contracts.capabilities import LORA_TRAINING
+from mesh_worker.resources import detect_resources
+from mesh_worker.threads import ThreadEmit, run_in_thread
 from mesh_worker.worker import Emit, Worker
 from mesh_worker_lora_trainer.adapters import AdapterStore
 from mesh_worker_lora_trainer.base_model import LoadedModel, load_base_model
-from mesh_worker_lora_trainer.bridge import Post, run_in_thread
 from mesh_worker_lora_trainer.dataset import Example, from_file, from_items, resolve_dataset
-from mesh_worker_lora_trainer.hardware import resources_for
 from mesh_worker_lora_trainer.settings import LoraSettings
 from mesh_worker_lora_trainer.trainer import (
     GpuOutOfMemory,
@@ -98,15 +98,17 @@ class LoraTrainerWorker(Worker):
         self.base: LoadedModel | None = None
         self.resources = ResourceSpec()
         self._running = 0
-        # The SDK frees its slot as soon as it cancels a run, while the job thread may still
-        # be finishing its step (and saving); the next job waits here, not on the GPU.
-        self._device_lock = asyncio.Lock()
+        # The SDK already runs one job at a time (max_concurrency 1, and a cancelled job keeps
+        # its slot until its thread has stopped). This lock keeps that true if an operator
+        # raises WORKER_MAX_CONCURRENCY: peft attaches LoRA layers to the shared base model in
+        # place, so two jobs at once would train each other's layers; extra jobs take turns.
+        self._model_lock = asyncio.Lock()
 
     async def startup(self) -> None:
         """Load the base model (raises ``ModelLoadError`` with the reason), read the hardware."""
         base: LoadedModel = await asyncio.to_thread(load_base_model, self.settings)
         self.base = base
-        self.resources = resources_for(base.device)
+        self.resources = await asyncio.to_thread(detect_resources, base.device)
 
     @property
     def max_concurrency(self) -> int:
@@ -205,7 +207,7 @@ class LoraTrainerWorker(Worker):
                 },
             )
 
-        def job(post: Post, stop: threading.Event) -> dict[str, Any]:
+        def job(post: ThreadEmit, stop: threading.Event) -> dict[str, Any]:
             data = from_file(dataset) if dataset is not None else examples
             examples[:] = data
 
@@ -245,8 +247,8 @@ class LoraTrainerWorker(Worker):
 
         self._running += 1
         try:
-            async with self._device_lock:
-                return await run_in_thread(job, emit)
+            async with self._model_lock:
+                return await run_in_thread(job, emit, name=f"lora-trainer-{task.task_id}")
         except GpuOutOfMemory as exc:
             await emit(ErrorEvent(error=str(exc), code="out_of_memory", retryable=True))
             return None
