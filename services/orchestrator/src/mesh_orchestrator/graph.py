@@ -21,10 +21,11 @@ through LangGraph's custom stream (``get_stream_writer``) while ``execute`` runs
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Checkpointer
@@ -38,6 +39,10 @@ from mesh_orchestrator.resolver import Resolver
 from mesh_orchestrator.synthesizer import Synthesizer, run_status
 
 SYNTHESIS_TASK = "synthesis"
+# A run's live channel (an ``Emit``) in its config's ``configurable``: ``execute`` hands it
+# to the executor, so worker events go straight to the run's multiplexer, not through
+# LangGraph's stream queue (a loop wake-up per event). Without it, the custom stream.
+LIVE_EMIT = "mesh_live_emit"
 
 
 class RunState(TypedDict, total=False):
@@ -144,6 +149,17 @@ def route_after_synthesis(state: RunState) -> str:
 # ---- nodes ---------------------------------------------------------------------------------
 
 
+def _inline(route: Callable[[RunState], str]) -> Callable[[RunState], Awaitable[str]]:
+    """A router LangGraph runs on the event loop: a sync one goes through a thread pool
+    (a thread hop per edge, ~1 ms on a busy machine, before the first worker call)."""
+
+    async def run(state: RunState) -> str:
+        return route(state)
+
+    run.__name__ = route.__name__
+    return run
+
+
 def _available(manifest: CapabilitiesManifest, resolver: Resolver) -> CapabilitiesManifest:
     keep = resolver.available_capabilities()
     caps: list[ManifestCapability] = [c for c in manifest.capabilities if c.name in keep]
@@ -247,9 +263,9 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         reason = state.get("reason", "")
         return {"reason": f"{reason} (running without unresolvable tasks: {missing})".strip()}
 
-    async def execute(state: RunState) -> RunState:
+    async def execute(state: RunState, config: RunnableConfig) -> RunState:
         d = need()
-        writer = get_stream_writer()
+        writer = (config.get("configurable") or {}).get(LIVE_EMIT) or get_stream_writer()
         p = ExecutionPlan.model_validate(state["plan"])
         data = {
             "plan": state["plan"],
@@ -350,11 +366,11 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         ("fail", fail),
     ]:
         g.add_node(name, fn)  # type: ignore[call-overload]
-    g.add_conditional_edges(START, routers["route_planner"], planners)
+    g.add_conditional_edges(START, _inline(routers["route_planner"]), planners)
     g.add_edge("use_client_plan", "resolve")
     g.add_conditional_edges(
         "plan_llm",
-        route_after_llm_plan,
+        _inline(route_after_llm_plan),
         {
             "llm_plan_is_valid": "resolve",
             "llm_attempt_left": "plan_llm",
@@ -363,12 +379,12 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
     )
     g.add_conditional_edges(
         "plan_deterministic",
-        route_after_plan,
+        _inline(route_after_plan),
         {"plan_is_valid": "resolve", "plan_is_invalid": "fail"},
     )
     g.add_conditional_edges(
         "resolve",
-        route_after_resolve,
+        _inline(route_after_resolve),
         {
             "all_tasks_resolvable": "execute",
             "should_replan": "replan",
@@ -377,13 +393,13 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
     )
     g.add_conditional_edges(
         "replan",
-        routers["route_planner"],
+        _inline(routers["route_planner"]),
         {k: v for k, v in planners.items() if k != "has_client_plan"},
     )
     g.add_edge("accept_partial", "execute")
     g.add_conditional_edges(
         "execute",
-        routers["route_after_execute"],
+        _inline(routers["route_after_execute"]),
         {
             "run_failed": "fail",
             "llm_synthesis_configured": "synthesize_llm",
@@ -392,7 +408,7 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
     )
     g.add_conditional_edges(
         "synthesize_llm",
-        route_after_synthesis,
+        _inline(route_after_synthesis),
         {"synthesis_streamed": END, "synthesis_unavailable": "synthesize"},
     )
     g.add_edge("synthesize", END)
