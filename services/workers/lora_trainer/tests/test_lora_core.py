@@ -19,7 +19,13 @@ from safetensors.torch import load_file
 from mesh_contracts import ArtifactEvent, ErrorEvent, ProgressEvent, TaskRequest, WorkerEvent
 from mesh_worker.worker import InputError
 from mesh_worker_lora_trainer import LoraSettings, LoraTrainerWorker, LoraTrainInput
-from mesh_worker_lora_trainer.base_model import LoadedModel, ModelLoadError, load_base_model
+from mesh_worker_lora_trainer.base_model import (
+    LoadedModel,
+    ModelLoadError,
+    load_base_model,
+    tiny_model,
+    tiny_tokenizer,
+)
 from mesh_worker_lora_trainer.dataset import Example
 from mesh_worker_lora_trainer.trainer import TrainConfig, train_lora
 
@@ -105,6 +111,45 @@ async def test_the_same_seed_trains_the_same_adapter(worker: LoraTrainerWorker) 
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+def test_the_first_step_loss_is_the_base_models_own_loss_on_the_completions() -> None:
+    # LoRA starts as a no-op (B = 0), so step 1's loss must be what the base model itself
+    # gives the completion tokens, however the batch pads, masks and labels them. A random
+    # tiny model predicts almost uniformly (every token costs ~ln(vocab)), which would hide
+    # a mislabelled token: sharpen its output layer so that tokens cost different amounts.
+    tok = tiny_tokenizer()
+    model = tiny_model(len(tok), seed=1)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(200)
+    base = LoadedModel(model=model, tokenizer=tok, name="sharp", source="test", device="cpu")
+    examples = [
+        Example("", "the cat sat on the mat"),
+        Example("", "a much longer line, so that the others are padded to its length"),
+        Example("Q: hi\nA:", " ahoy"),
+    ]
+    total, count = 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for ex in examples:
+            prompt = tok(ex.prompt, add_special_tokens=False)["input_ids"] if ex.prompt else []
+            target = [*tok(ex.completion, add_special_tokens=False)["input_ids"], tok.eos_token_id]
+            ids = torch.tensor([prompt + target])
+            labels = torch.tensor([[-100] * len(prompt) + target])
+            scored = len(target) if prompt else len(target) - 1  # the first token has no context
+            total += float(model(input_ids=ids, labels=labels).loss) * scored
+            count += scored
+    losses: list[float] = []
+    cfg = TrainConfig(1, 1e-3, 4, 8, 0.0, ("q_proj", "v_proj"), len(examples), 64, 0)
+    train_lora(
+        base,
+        examples,
+        cfg,
+        threading.Event(),
+        lambda m, r: None,
+        lambda r: losses.append(r.loss),
+    )
+    assert losses == [pytest.approx(total / count, rel=1e-4)]
 
 
 def test_stopping_saves_a_partial_checkpoint_at_the_current_step(
