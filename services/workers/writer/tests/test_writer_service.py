@@ -159,8 +159,9 @@ async def test_a_dropped_stream_stops_the_generation_thread(writer: ServiceProce
 
 
 @pytest.fixture
-def client(writer: ServiceProcess) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{writer.url}/v1", api_key="x", max_retries=0)
+def client(writer: ServiceProcess) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=f"{writer.url}/v1", api_key="x", max_retries=0) as c:
+        yield c
 
 
 def test_openai_client_gets_a_chat_completion_with_usage(client: openai.OpenAI) -> None:
@@ -234,9 +235,33 @@ def test_closing_an_openai_stream_cancels_the_generation(
     assert generations(writer.url)["active"] == 0
 
 
+def test_an_abandoned_non_streaming_request_cancels_the_generation(
+    writer: ServiceProcess,
+) -> None:
+    before = generations(writer.url)["cancelled"]
+    body = {
+        "model": DEFAULT_MODEL_ID,
+        "messages": [{"role": "user", "content": LONG_PROMPT}],
+        "max_tokens": 1024,
+        "temperature": 0,
+    }
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and hangs up
+        httpx.post(f"{writer.url}/v1/chat/completions", json=body, timeout=1.0)
+    wait_until(
+        lambda: generations(writer.url)["cancelled"] == before + 1, timeout=30, what="a cancel"
+    )
+
+
 def test_langchain_chat_openai_streams_and_invokes(writer: ServiceProcess) -> None:
+    # our own HTTP client, closed here: langchain's cached default would leak its sockets
+    with httpx.Client() as http_client:
+        run_chat_openai(writer.url, http_client)
+
+
+def run_chat_openai(url: str, http_client: httpx.Client) -> None:
     llm = ChatOpenAI(
-        base_url=f"{writer.url}/v1",
+        base_url=f"{url}/v1",
+        http_client=http_client,
         api_key="x",  # type: ignore[arg-type]
         model=DEFAULT_MODEL_ID,
         temperature=0,
