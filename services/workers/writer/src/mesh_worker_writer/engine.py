@@ -11,6 +11,7 @@ and ``/invoke`` to the descriptor's ``max_concurrency``, the OpenAI routes check
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from typing import Any
 
 from mesh_worker_writer.adapters import LoraAdapters
 from mesh_worker_writer.generation import GenerationParams, GenerationStats, GenerationStream
+from mesh_worker_writer.json_constraint import JsonConstraint
 from mesh_worker_writer.settings import WriterSettings
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class TextGenerator:
         self.open_streams = 0
         self.tokenizer: Any = None
         self.model: Any = None
+        self.json: JsonConstraint | None = None
         self.context_window = 2048
 
     @property
@@ -63,11 +66,20 @@ class TextGenerator:
         self.device = self.settings.resolved_device()
         model.to(self.device).eval()
         self.context_window = int(getattr(model.config, "max_position_embeddings", 2048))
-        self.tokenizer, self.model = tokenizer, model
+        eos = model.generation_config.eos_token_id
+        json_constraint = JsonConstraint(
+            tokenizer,
+            eos if isinstance(eos, list) else [eos],
+            max_string_chars=self.settings.json_max_string_chars,
+            required_order=self.settings.json_required_order,
+        )
+        # built now rather than on the first JSON request, which would wait for it (~1 s)
+        json_constraint.prepare()
+        self.tokenizer, self.model, self.json = tokenizer, model, json_constraint
         log.info("model %s ready on %s", self.model_id, self.device)
 
     def close(self) -> None:
-        self.model = self.tokenizer = None
+        self.model = self.tokenizer = self.json = None
 
     def check_adapter(self, adapter_id: str | None) -> None:
         """Raise ``UnknownAdapter`` unless ``adapter_id`` is None or an adapter folder."""
@@ -91,10 +103,16 @@ class TextGenerator:
     ) -> GenerationStream:
         """A not-yet-started stream of text deltas; use it as ``async with``.
 
-        Raises ``UnknownAdapter`` or ``PromptTooLong`` before anything starts. The answer is
-        cut to fit the context window.
+        Raises ``UnknownAdapter``, ``PromptTooLong`` or ``UnsupportedSchema`` (a
+        ``params.json_schema`` the JSON enforcer cannot follow) before anything starts. The
+        answer is cut to fit the context window.
         """
         self.check_adapter(params.adapter)
+        enforcer = None
+        if params.json_schema is not None:
+            if self.json is None:
+                raise RuntimeError("the model is not loaded")
+            enforcer = self.json.enforcer(params.json_schema)
         enc = self.encode(messages)
         prompt_tokens = int(enc["input_ids"].shape[1])
         room = self.context_window - prompt_tokens
@@ -103,13 +121,7 @@ class TextGenerator:
                 f"the prompt is {prompt_tokens} tokens; the model's context is "
                 f"{self.context_window} tokens"
             )
-        params = GenerationParams(
-            max_new_tokens=min(params.max_new_tokens, room),
-            temperature=params.temperature,
-            top_p=params.top_p,
-            stop=params.stop,
-            adapter=params.adapter,
-        )
+        params = dataclasses.replace(params, max_new_tokens=min(params.max_new_tokens, room))
         return GenerationStream(
             model=self.model,
             tokenizer=self.tokenizer,
@@ -122,6 +134,7 @@ class TextGenerator:
             loop=asyncio.get_running_loop(),
             on_open=self._stream_opened,
             on_close=self._stream_closed,
+            json_enforcer=enforcer,
         )
 
     def _stream_opened(self) -> None:
@@ -137,4 +150,5 @@ class TextGenerator:
             "device": self.device,
             "generations": self.stats.as_dict(),
             "adapters_loaded": self.adapters.loaded(),
+            "json_constraint_build_s": self.json.build_seconds if self.json else None,
         }

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
@@ -18,21 +18,31 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 
 from mesh_worker_writer.adapters import LoraAdapters
 from mesh_worker_writer.decoding import IncrementalDecoder, StopMatcher
+from mesh_worker_writer.json_constraint import JsonEnforcer, StopWhenJsonComplete
 
 FinishReason = Literal["stop", "length"]
 log = logging.getLogger(__name__)
 _LOCK_POLL_S = 0.05  # how often a queued generation checks whether it was cancelled
+#: How long leaving a stream waits for its thread to end. The thread checks the halt flag at
+#: every token, so this only runs out if one forward pass (a long prompt's prefill on a slow
+#: CPU) outlasts it; then the wait is given up with a warning and the thread ends later.
+EXIT_WAIT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationParams:
-    """How to sample one answer. ``temperature == 0`` means greedy decoding."""
+    """How to sample one answer. ``temperature == 0`` means greedy decoding.
+
+    ``json_schema``: constrain the answer to JSON fitting this schema (``{"type": "object"}``
+    for any object); None for free text.
+    """
 
     max_new_tokens: int
     temperature: float = 0.7
     top_p: float = 1.0
     stop: tuple[str, ...] = ()
     adapter: str | None = None
+    json_schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +92,12 @@ class GenerationStream:
     """``async with stream: async for delta in stream: ...`` then ``stream.outcome``.
 
     Deltas are non-empty text pieces whose concatenation is the answer (cut before any stop
-    string). Leaving the ``async with`` early (break, error, task cancellation) cancels the
-    generation; the thread ends at its next token. An error on the thread is raised from
-    the iteration.
+    string). With a ``json_enforcer`` only tokens that keep the answer valid JSON are
+    sampled, and the generation ends once the JSON value is complete. Leaving the
+    ``async with`` early (break, error, task cancellation) cancels the generation and waits
+    (at most ``exit_wait_s``) until the thread has stopped, so whoever limits concurrency
+    around a stream really bounds the work on the model. An error on the thread is raised
+    from the iteration.
     """
 
     def __init__(
@@ -101,11 +114,14 @@ class GenerationStream:
         loop: asyncio.AbstractEventLoop,
         on_open: Callable[[], None],
         on_close: Callable[[], None],
+        json_enforcer: JsonEnforcer | None = None,
+        exit_wait_s: float = EXIT_WAIT_S,
     ) -> None:
         self._model, self._tokenizer, self._adapters = model, tokenizer, adapters
         self._lock, self._stats, self._encoding = model_lock, stats, encoding
         self.prompt_tokens, self.params = prompt_tokens, params
         self._loop, self._on_open, self._on_close = loop, on_open, on_close
+        self._json, self._exit_wait_s = json_enforcer, exit_wait_s
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._halt = threading.Event()
         self._cancelled = False
@@ -131,12 +147,39 @@ class GenerationStream:
         tb: TracebackType | None,
     ) -> None:
         self.cancel()
+        await self._wait_for_thread()
 
     def cancel(self) -> None:
         """Stop the generation if it is still running (idempotent, never blocks)."""
         if self.outcome is None and not self.exited.is_set():
             self._cancelled = True
             self._halt.set()
+
+    async def _wait_for_thread(self) -> None:
+        """Wait until the thread has ended (bounded). A cancellation meanwhile does not cut
+        the wait short; it is raised once the wait is over."""
+        if self.exited.is_set():
+            return
+        waiter = asyncio.ensure_future(self.exited.wait())
+        deadline = self._loop.time() + self._exit_wait_s
+        cancelled = False
+        try:
+            while not waiter.done():
+                remaining = deadline - self._loop.time()
+                if remaining <= 0:
+                    log.warning(
+                        "generation thread still running %.0fs after its stream closed",
+                        self._exit_wait_s,
+                    )
+                    break
+                try:
+                    await asyncio.wait({waiter}, timeout=remaining)
+                except asyncio.CancelledError:
+                    cancelled = True
+        finally:
+            waiter.cancel()
+        if cancelled:
+            raise asyncio.CancelledError
 
     def __aiter__(self) -> GenerationStream:
         return self
@@ -222,12 +265,17 @@ class GenerationStream:
 
     def _generate(self) -> None:
         p = self.params
+        criteria = StoppingCriteriaList([_HaltWhenSet(self._halt)])
         kwargs: dict[str, Any] = {
             **self._encoding,
             "max_new_tokens": p.max_new_tokens,
             "streamer": self,
-            "stopping_criteria": StoppingCriteriaList([_HaltWhenSet(self._halt)]),
+            "stopping_criteria": criteria,
         }
+        if self._json is not None:
+            # applied before temperature/top-p, so sampling only ever sees allowed tokens
+            kwargs["prefix_allowed_tokens_fn"] = self._json.allowed_tokens
+            criteria.append(StopWhenJsonComplete(self._json))
         if p.temperature > 0:
             kwargs.update(do_sample=True, temperature=p.temperature, top_p=p.top_p)
         else:
@@ -262,7 +310,8 @@ class GenerationStream:
     def _outcome(self) -> GenerationOutcome:
         eos = self._model.generation_config.eos_token_id
         eos_ids = set(eos) if isinstance(eos, list) else {eos}
-        ended = self._stopper.stopped or self._last_token in eos_ids
+        json_done = self._json is not None and self._json.completed
+        ended = self._stopper.stopped or json_done or self._last_token in eos_ids
         length = self._decoder.token_count >= self.params.max_new_tokens
         return GenerationOutcome(
             text="".join(self._text),

@@ -1,6 +1,9 @@
 """OpenAI-compatible routes: ``GET /v1/models`` and ``POST /v1/chat/completions``
 (JSON, or ``chat.completion.chunk`` SSE frames ending in ``data: [DONE]``).
 
+``response_format`` ``json_object`` / ``json_schema`` is enforced while decoding (see
+``json_constraint``): the answer is JSON (fitting the schema) unless cut by ``max_tokens``.
+
 Errors have OpenAI's shape (``{"error": {...}}``, 400/404/429) instead of FastAPI's 422:
 the body is validated here, not by FastAPI. A client that disconnects cancels its
 generation, streaming or not.
@@ -22,6 +25,7 @@ from mesh_contracts import SSE_HEADERS, encode_event
 from mesh_worker_writer.adapters import UnknownAdapter
 from mesh_worker_writer.engine import PromptTooLong, TextGenerator
 from mesh_worker_writer.generation import GenerationParams, GenerationStream
+from mesh_worker_writer.json_constraint import UnsupportedSchema
 from mesh_worker_writer.openai_models import (
     ChatCompletionRequest,
     OpenAIError,
@@ -29,9 +33,9 @@ from mesh_worker_writer.openai_models import (
     now,
     usage,
 )
+from mesh_worker_writer.prompting import json_instruction
 
 DEFAULT_TEMPERATURE = 0.7
-JSON_INSTRUCTION = "Respond with one valid JSON object and nothing else."
 _DONE = b"data: [DONE]\n\n"
 
 
@@ -72,16 +76,18 @@ def _messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
     # The chat template knows system/user/assistant; developer is OpenAI's new "system".
     roles = {"developer": "system", "tool": "user"}
     messages = [{"role": roles.get(m.role, m.role), "content": m.text()} for m in req.messages]
-    if req.response_format is not None and req.response_format.type != "text":
-        instruction = JSON_INSTRUCTION
-        if req.response_format.json_schema:
-            schema = req.response_format.json_schema.get("schema", req.response_format.json_schema)
-            instruction += " It must fit this JSON Schema: " + json.dumps(schema)
+    schema = _schema(req)
+    if schema is not None:
+        instruction = json_instruction(schema)
         if messages[0]["role"] == "system":
             messages[0] = {"role": "system", "content": f"{messages[0]['content']}\n{instruction}"}
         else:
             messages.insert(0, {"role": "system", "content": instruction})
     return messages
+
+
+def _schema(req: ChatCompletionRequest) -> dict[str, Any] | None:
+    return None if req.response_format is None else req.response_format.schema_to_enforce()
 
 
 def _params(engine: TextGenerator, req: ChatCompletionRequest) -> GenerationParams:
@@ -110,19 +116,8 @@ def _params(engine: TextGenerator, req: ChatCompletionRequest) -> GenerationPara
         top_p=1.0 if req.top_p is None else req.top_p,
         stop=req.stop_strings(),
         adapter=adapter,
+        json_schema=_schema(req),
     )
-
-
-def _best_effort_json(text: str) -> str:
-    """The outermost ``{...}`` of ``text`` when that parses as JSON, else ``text``."""
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end:
-        try:
-            json.loads(text[start : end + 1])
-            return text[start : end + 1]
-        except ValueError:
-            pass
-    return text
 
 
 async def _until_disconnected(request: Request) -> None:
@@ -145,9 +140,6 @@ async def _complete(
         if not collect.done() or collect.cancelled():
             return Response(status_code=499)
         outcome = collect.result()
-    text = outcome.text
-    if req.response_format is not None and req.response_format.type != "text":
-        text = _best_effort_json(text)
     return JSONResponse(
         {
             "id": completion_id(),
@@ -158,7 +150,7 @@ async def _complete(
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "message": {"role": "assistant", "content": outcome.text, "refusal": None},
                     "logprobs": None,
                     "finish_reason": outcome.finish_reason,
                 }
@@ -249,6 +241,12 @@ def create_openai_router(engine: TextGenerator) -> APIRouter:
             except PromptTooLong as exc:
                 raise OpenAIError(
                     str(exc), param="messages", code="context_length_exceeded"
+                ) from None
+            except UnsupportedSchema as exc:
+                raise OpenAIError(
+                    f"response_format: the JSON schema cannot be enforced: {exc}",
+                    param="response_format",
+                    code="invalid_json_schema",
                 ) from None
         except OpenAIError as exc:
             return _error(exc)

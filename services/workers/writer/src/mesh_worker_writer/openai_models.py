@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mesh_worker_writer.json_constraint import ANY_JSON_OBJECT
+
 
 class OpenAIError(Exception):
     """An error answered as ``{"error": {"message", "type", "param", "code"}}``."""
@@ -73,11 +75,33 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+class JsonSchemaFormat(BaseModel):
+    """``response_format.json_schema``: ``{"name", "schema", "strict", "description"}``.
+
+    Without ``schema`` any JSON object is allowed. ``strict`` is accepted and moot: the
+    schema is always enforced while decoding.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    name: str | None = Field(default=None, max_length=64)
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
 class ResponseFormat(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+    json_schema: JsonSchemaFormat | None = None
+
+    def schema_to_enforce(self) -> dict[str, Any] | None:
+        """The JSON Schema the answer must fit, or None for free text."""
+        if self.type == "text":
+            return None
+        if self.type == "json_schema" and self.json_schema and self.json_schema.schema_:
+            return self.json_schema.schema_
+        return dict(ANY_JSON_OBJECT)
 
 
 class ChatCompletionRequest(BaseModel):
@@ -103,6 +127,13 @@ class ChatCompletionRequest(BaseModel):
         """Raise ``OpenAIError`` for valid requests this server cannot honour."""
         if self.n not in (None, 1):
             raise OpenAIError("n: only n=1 is supported", param="n", code="unsupported_value")
+        fmt = self.response_format
+        if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is None:
+            raise OpenAIError(
+                "response_format.json_schema: required when type is 'json_schema'",
+                param="response_format.json_schema",
+                code="missing_required_parameter",
+            )
         if self.tools:
             raise OpenAIError(
                 "tools: tool calling is not supported by this model",

@@ -10,6 +10,7 @@ DEFAULT_SYSTEM = (
     "You are a helpful writing assistant. Follow the instructions exactly and answer "
     "directly, without preamble."
 )
+JSON_INSTRUCTION = "Respond with one valid JSON object and nothing else."
 #: Upstream material beyond this many characters is cut: a small model's context is short
 #: and the tail of a long document rarely changes a summary.
 MAX_CONTEXT_CHARS = 12_000
@@ -48,3 +49,17 @@ def build_messages(
         {"role": "system", "content": system or DEFAULT_SYSTEM},
         {"role": "user", "content": user},
     ]
+
+
+def json_instruction(schema: Mapping[str, Any] | None) -> str:
+    """What to add to the system prompt when the answer is constrained to JSON: the
+    enforcer makes it valid JSON anyway; told about it, the model also fills it sensibly."""
+    if schema and schema.get("type", "object") != "object":
+        return f"Respond with JSON only, fitting this JSON Schema: {_compact(schema)}"
+    if not schema or dict(schema) == {"type": "object"}:
+        return JSON_INSTRUCTION
+    return f"{JSON_INSTRUCTION} It must fit this JSON Schema: {_compact(schema)}"
+
+
+def _compact(schema: Mapping[str, Any]) -> str:
+    return json.dumps(schema, separators=(",", ":"), ensure_ascii=False)

@@ -44,6 +44,15 @@ class WriterSettings(BaseSettings):
     adapters_dir: Path = Field(default=Path("var/adapters"), description="LoRA adapter folders")
     adapter_cache_size: int = Field(default=4, ge=1, description="adapters kept loaded at once")
     threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
+    json_max_string_chars: int = Field(
+        default=256,
+        ge=0,
+        description="constrained JSON: cap on strings the schema leaves unbounded (0: none)",
+    )
+    json_required_order: bool = Field(
+        default=True,
+        description="constrained JSON: required keys first, in the schema's order",
+    )
     max_concurrency: int = Field(
         default=2, ge=1, description="requests admitted at once; generation itself is serialized"
     )

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mesh_contracts import AgentDescriptor, Skill, StreamingMode, TaskRequest, TokenEvent
+from mesh_contracts import (
+    AgentDescriptor,
+    ErrorEvent,
+    Skill,
+    StreamingMode,
+    TaskRequest,
+    TokenEvent,
+)
 from mesh_contracts.capabilities import SUMMARIZATION, TEXT_GENERATION, TRANSLATION
 from mesh_worker import Emit, InputError, Worker
 from mesh_worker_writer.adapters import UnknownAdapter
 from mesh_worker_writer.engine import PromptTooLong, TextGenerator
 from mesh_worker_writer.generation import GenerationParams
-from mesh_worker_writer.prompting import build_messages
+from mesh_worker_writer.json_constraint import UnsupportedSchema
+from mesh_worker_writer.prompting import DEFAULT_SYSTEM, build_messages, json_instruction
 
 DEFAULT_PORT = 8001
 
@@ -31,6 +40,13 @@ class WriterInput(BaseModel):
     temperature: float = Field(default=0.7, ge=0, le=2, description="0 means greedy")
     stop: list[str] | None = Field(default=None, max_length=4, description="stop strings")
     adapter: str | None = Field(default=None, max_length=128, description="LoRA adapter id")
+    json_schema: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "answer with JSON fitting this JSON Schema (enforced while decoding; "
+            '{"type": "object"} for any object); the output is then the parsed value'
+        ),
+    )
 
 
 _SKILLS = [
@@ -104,16 +120,35 @@ class WriterWorker(Worker):
             temperature=inp.temperature,
             stop=tuple(inp.stop or ()),
             adapter=inp.adapter,
+            json_schema=inp.json_schema,
         )
+        system = inp.system
+        if inp.json_schema is not None:
+            system = f"{system or DEFAULT_SYSTEM}\n{json_instruction(inp.json_schema)}"
         try:
-            stream = self.engine.open(build_messages(inp.prompt, inp.system, task.context), params)
+            stream = self.engine.open(build_messages(inp.prompt, system, task.context), params)
         except (UnknownAdapter, PromptTooLong) as exc:
             raise InputError(str(exc)) from exc
+        except UnsupportedSchema as exc:
+            raise InputError(f"json_schema: the schema cannot be enforced: {exc}") from exc
         async with stream:
             async for delta in stream:
                 await emit(TokenEvent(token=delta))
-        assert stream.outcome is not None
-        return stream.outcome.text
+        outcome = stream.outcome
+        assert outcome is not None
+        if inp.json_schema is None:
+            return outcome.text
+        try:
+            return json.loads(outcome.text)
+        except ValueError:
+            # only an answer cut by max_tokens is incomplete JSON: say so, keep the text
+            await emit(
+                ErrorEvent(
+                    error=f"the JSON answer was cut at max_tokens={params.max_new_tokens}",
+                    code="truncated",
+                )
+            )
+            return outcome.text
 
     def health(self) -> dict[str, Any]:
         return self.engine.health()
