@@ -39,8 +39,8 @@ def main() -> None:
         "\nThe mesh is up. Try:\n"
         "  curl -s localhost:9000/v1/agents | python -m json.tool\n"
         "  curl -N -X POST localhost:8000/orchestrate/stream -H 'content-type: application/json' \\\n"
-        "       -d '{\"query\": \"Search for how discovery works and then summarize it\"}'\n"
-        "  .venv/bin/mesh ask \"Write a haiku about rivers\"\n"
+        '       -d \'{"query": "Search for how discovery works and then summarize it"}\'\n'
+        '  .venv/bin/mesh ask "Write a haiku about rivers"\n'
         "Ctrl-C stops everything.\n",
         flush=True,
     )
