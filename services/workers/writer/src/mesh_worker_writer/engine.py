@@ -72,6 +72,7 @@ class TextGenerator:
             eos if isinstance(eos, list) else [eos],
             max_string_chars=self.settings.json_max_string_chars,
             required_order=self.settings.json_required_order,
+            wrap_up_tokens=self.settings.json_wrap_up_tokens,
         )
         # built now rather than on the first JSON request, which would wait for it (~1 s)
         json_constraint.prepare()
@@ -108,11 +109,6 @@ class TextGenerator:
         answer is cut to fit the context window.
         """
         self.check_adapter(params.adapter)
-        enforcer = None
-        if params.json_schema is not None:
-            if self.json is None:
-                raise RuntimeError("the model is not loaded")
-            enforcer = self.json.enforcer(params.json_schema)
         enc = self.encode(messages)
         prompt_tokens = int(enc["input_ids"].shape[1])
         room = self.context_window - prompt_tokens
@@ -122,6 +118,10 @@ class TextGenerator:
                 f"{self.context_window} tokens"
             )
         params = dataclasses.replace(params, max_new_tokens=min(params.max_new_tokens, room))
+        enforcer = None
+        if params.json_schema is not None:
+            assert self.json is not None  # loaded with the tokenizer that encode() used
+            enforcer = self.json.enforcer(params.json_schema, params.max_new_tokens)
         return GenerationStream(
             model=self.model,
             tokenizer=self.tokenizer,

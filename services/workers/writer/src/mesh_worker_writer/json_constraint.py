@@ -80,7 +80,9 @@ class JsonConstraint:
 
     Thread-safe: built under a lock; afterwards only read (generations are serialized on
     the model lock anyway). ``max_string_chars`` caps free-text strings (0: no cap);
-    ``required_order`` makes an object's required keys come first, in the schema's order.
+    ``required_order`` makes an object's required keys come first, in the schema's order;
+    ``wrap_up_tokens``: how many of the last tokens before ``max_new_tokens`` steer the
+    answer to a close (see ``JsonEnforcer``).
     """
 
     def __init__(
@@ -90,9 +92,13 @@ class JsonConstraint:
         *,
         max_string_chars: int = 0,
         required_order: bool = False,
+        wrap_up_tokens: int = 0,
     ) -> None:
         self._tokenizer = tokenizer
         self.max_string_chars, self.required_order = max_string_chars, required_order
+        self.wrap_up_tokens = wrap_up_tokens
+        self._whitespace_ids: frozenset[int] = frozenset()
+        self._closing_ids: frozenset[int] = frozenset()
         self.eos_token_ids = sorted(set(eos_token_ids))
         self._data: TokenEnforcerTokenizerData | None = None
         self._lock = threading.Lock()
@@ -104,8 +110,17 @@ class JsonConstraint:
             if self._data is None:
                 started = time.perf_counter()
                 tokenizer = self._tokenizer
+                regular = _regular_tokens(tokenizer)
+                self._whitespace_ids = frozenset(
+                    token_id for token_id, text, _ in regular if text and not text.strip()
+                )
+                self._closing_ids = frozenset(
+                    token_id
+                    for token_id, text, _ in regular
+                    if text.strip() and set(text.strip()) <= _CLOSERS
+                )
                 self._data = TokenEnforcerTokenizerData(
-                    _regular_tokens(tokenizer),
+                    regular,
                     lambda ids: tokenizer.decode(ids).rstrip("\ufffd"),
                     self.eos_token_ids,
                     False,  # token id lists, not bitmasks: what prefix_allowed_tokens_fn takes
@@ -115,14 +130,40 @@ class JsonConstraint:
                 log.info("JSON constraint tables built in %.2fs", self.build_seconds)
             return self._data
 
-    def enforcer(self, schema: Mapping[str, Any]) -> JsonEnforcer:
-        """A new enforcer for one generation; raises ``UnsupportedSchema``."""
+    def enforcer(self, schema: Mapping[str, Any], max_new_tokens: int) -> JsonEnforcer:
+        """A new enforcer for one generation of at most ``max_new_tokens`` tokens; raises
+        ``UnsupportedSchema``."""
+        data = self.prepare()
+        wrap_up = _WrapUp(
+            start=max_new_tokens - min(self.wrap_up_tokens, max_new_tokens // 4),
+            closing=self._closing_ids,
+            whitespace=self._whitespace_ids,
+        )
         return JsonEnforcer(
-            self.prepare(),
+            data,
             parser_for(schema, self.max_string_chars),
             self.eos_token_ids,
             required_order=self.required_order,
+            wrap_up=wrap_up,
         )
+
+
+_CLOSERS = frozenset('"}]')
+
+
+class _WrapUp:
+    """Near the end of the token budget, prefer tokens that close strings, arrays and
+    objects (then any non-whitespace token): an answer that rambled inside a free-form
+    object still ends as complete JSON instead of being cut by ``max_tokens``."""
+
+    def __init__(self, start: int, closing: frozenset[int], whitespace: frozenset[int]) -> None:
+        self.start, self._closing, self._whitespace = start, closing, whitespace
+
+    def filter(self, allowed: list[int]) -> list[int]:
+        closing = [t for t in allowed if t in self._closing]
+        if closing:
+            return closing
+        return [t for t in allowed if t not in self._whitespace] or allowed
 
 
 class JsonEnforcer:
@@ -136,8 +177,11 @@ class JsonEnforcer:
         eos: Sequence[int],
         *,
         required_order: bool = False,
+        wrap_up: _WrapUp | None = None,
     ) -> None:
         self._enforcer = TokenEnforcer(data, parser)
+        self._wrap_up = wrap_up
+        self._prompt_tokens: int | None = None
         # TokenEnforcer gives the parser a fresh config (read from LMFE_* variables); every
         # parser state derived from it shares that object, so setting it here is enough.
         parser.config.force_json_field_order = required_order
@@ -146,7 +190,13 @@ class JsonEnforcer:
 
     def allowed_tokens(self, batch_id: int, sent: torch.Tensor) -> list[int]:
         """Token ids allowed after ``sent`` (the prompt plus what was generated so far)."""
-        allowed: list[int] = self._enforcer.get_allowed_tokens(sent.tolist()).allowed_tokens
+        token_ids = sent.tolist()
+        if self._prompt_tokens is None:
+            self._prompt_tokens = len(token_ids)  # the first call sees the prompt alone
+        allowed: list[int] = self._enforcer.get_allowed_tokens(token_ids).allowed_tokens
+        wrap_up = self._wrap_up
+        if wrap_up is not None and len(token_ids) - self._prompt_tokens >= wrap_up.start:
+            allowed = wrap_up.filter(allowed)
         return allowed
 
     def is_complete(self, token_ids: list[int]) -> bool:

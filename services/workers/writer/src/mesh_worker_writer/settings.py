@@ -53,6 +53,14 @@ class WriterSettings(BaseSettings):
         default=True,
         description="constrained JSON: required keys first, in the schema's order",
     )
+    json_wrap_up_tokens: int = Field(
+        default=48,
+        ge=0,
+        description=(
+            "constrained JSON: the last tokens of max_tokens (at most a quarter of them) "
+            "steer the answer to close its JSON (0: off)"
+        ),
+    )
     max_concurrency: int = Field(
         default=2, ge=1, description="requests admitted at once; generation itself is serialized"
     )
