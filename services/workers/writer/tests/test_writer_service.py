@@ -1,6 +1,7 @@
 """The writer as a real process: token streaming, context, adapters, cancellation, and the
-OpenAI-compatible API through the official clients. One process for the whole module (the
-model takes ~30 s to load); greedy decoding and few tokens keep it deterministic and short."""
+OpenAI-compatible API through the official clients. One process for the whole session (the
+``writer`` fixture in conftest.py); greedy decoding and few tokens keep it deterministic and
+short."""
 
 from __future__ import annotations
 
@@ -15,31 +16,10 @@ import pytest
 from langchain_openai import ChatOpenAI
 
 from mesh_contracts import aiter_sse
-from mesh_testkit import ServiceProcess, free_port, wait_until
+from mesh_testkit import ServiceProcess, wait_until
 from mesh_worker_writer.settings import DEFAULT_MODEL_ID, WriterSettings
 
 LONG_PROMPT = "Count from 1 to 1000, separated by commas."
-
-
-@pytest.fixture(scope="module")
-def adapters_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("adapters")
-
-
-@pytest.fixture(scope="module")
-def writer(adapters_dir: Path) -> Iterator[ServiceProcess]:
-    port = free_port()
-    env = {
-        "WORKER_PORT": str(port),
-        "WORKER_DISCOVERY_URL": "",
-        "WRITER_ADAPTERS_DIR": str(adapters_dir),
-    }
-    svc = ServiceProcess("mesh_worker_writer", port, env, startup_timeout=180)
-    svc.start()
-    try:
-        yield svc
-    finally:
-        svc.stop()
 
 
 def generations(url: str) -> dict[str, int]:

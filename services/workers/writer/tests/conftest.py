@@ -1,0 +1,32 @@
+"""One writer process for the whole test session (the model takes ~30 s to load), shared by
+the service and structured-output tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mesh_testkit import ServiceProcess, free_port
+
+
+@pytest.fixture(scope="session")
+def adapters_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("adapters")
+
+
+@pytest.fixture(scope="session")
+def writer(adapters_dir: Path) -> Iterator[ServiceProcess]:
+    port = free_port()
+    env = {
+        "WORKER_PORT": str(port),
+        "WORKER_DISCOVERY_URL": "",
+        "WRITER_ADAPTERS_DIR": str(adapters_dir),
+    }
+    svc = ServiceProcess("mesh_worker_writer", port, env, startup_timeout=180)
+    svc.start()
+    try:
+        yield svc
+    finally:
+        svc.stop()
