@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jsonschema
 
 from mesh_worker_writer.schema_bounds import any_value, bound_strings
 
 
 def test_unbounded_strings_get_a_max_length_and_bounded_ones_keep_theirs() -> None:
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "free": {"type": "string"},

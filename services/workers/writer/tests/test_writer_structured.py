@@ -12,6 +12,8 @@ import httpx
 import jsonschema
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 from mesh_contracts import aiter_sse
 from mesh_testkit import ServiceProcess
@@ -25,11 +27,13 @@ MOOD_SCHEMA: dict[str, Any] = {
     },
     "required": ["mood", "reason"],
 }
-MOOD_FORMAT: dict[str, Any] = {
+MOOD_FORMAT: ResponseFormatJSONSchema = {
     "type": "json_schema",
     "json_schema": {"name": "Mood", "schema": MOOD_SCHEMA},
 }
-ASK = [{"role": "user", "content": "How do you feel about sunny days?"}]
+ASK: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "How do you feel about sunny days?"}
+]
 
 
 @pytest.fixture
@@ -41,10 +45,10 @@ def client(writer: ServiceProcess) -> Iterator[openai.OpenAI]:
 def test_a_json_schema_answer_parses_and_fits_the_schema(client: openai.OpenAI) -> None:
     done = client.chat.completions.create(
         model=DEFAULT_MODEL_ID,
-        messages=ASK,  # type: ignore[arg-type]
+        messages=ASK,
         max_tokens=48,
         temperature=0,
-        response_format=MOOD_FORMAT,  # type: ignore[arg-type]
+        response_format=MOOD_FORMAT,
     )
     choice = done.choices[0]
     assert choice.finish_reason == "stop"  # ended by the complete object, not by max_tokens
@@ -56,10 +60,10 @@ def test_a_streamed_json_schema_answer_parses_and_fits_the_schema(client: openai
     chunks = list(
         client.chat.completions.create(
             model=DEFAULT_MODEL_ID,
-            messages=ASK,  # type: ignore[arg-type]
+            messages=ASK,
             max_tokens=48,
             temperature=0.7,  # sampled: the constraint holds whatever is drawn
-            response_format=MOOD_FORMAT,  # type: ignore[arg-type]
+            response_format=MOOD_FORMAT,
             stream=True,
         )
     )
@@ -89,10 +93,10 @@ def test_an_answer_cut_by_max_tokens_ends_with_finish_reason_length(
 ) -> None:
     done = client.chat.completions.create(
         model=DEFAULT_MODEL_ID,
-        messages=ASK,  # type: ignore[arg-type]
+        messages=ASK,
         max_tokens=4,
         temperature=0,
-        response_format=MOOD_FORMAT,  # type: ignore[arg-type]
+        response_format=MOOD_FORMAT,
     )
     assert done.choices[0].finish_reason == "length"
     assert (done.choices[0].message.content or "").lstrip().startswith("{")
@@ -117,11 +121,11 @@ def test_a_schema_that_cannot_be_enforced_is_an_openai_400(
     client: openai.OpenAI, response_format: dict[str, Any], param: str | None
 ) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(
+        client.chat.completions.create(  # type: ignore[call-overload]  # deliberately bad
             model=DEFAULT_MODEL_ID,
-            messages=ASK,  # type: ignore[arg-type]
+            messages=ASK,
             max_tokens=4,
-            response_format=response_format,  # type: ignore[arg-type]
+            response_format=response_format,
         )
     error = caught.value.body
     assert isinstance(error, dict)
