@@ -198,14 +198,35 @@ async def test_prose_is_refused_after_a_few_words_without_reading_the_whole_answ
     assert 80 <= len("".join(consumed)) < len(essay) / 4
 
 
-def test_the_schema_sent_to_the_model_limits_capabilities_to_the_manifest() -> None:
+def test_the_schema_sent_to_the_model_offers_each_capability_with_its_required_input() -> None:
     from mesh_orchestrator.llm_planner import plan_schema
 
-    items = plan_schema(MANIFEST)["properties"]["tasks"]["items"]
-    assert items["properties"]["capability"]["enum"] == ["search", "summarization"]
-    assert (
-        "enum"
-        not in plan_schema(CapabilitiesManifest(index=0, capabilities=[]))["properties"]["tasks"][
-            "items"
-        ]["properties"]["capability"]
-    )
+    variants = plan_schema(MANIFEST)["properties"]["tasks"]["items"]["anyOf"]
+    by_cap = {v["properties"]["capability"]["enum"][0]: v["properties"]["input"] for v in variants}
+    assert by_cap == {
+        "search": {
+            "type": "object",
+            "properties": {"query": {"type": "string"}},
+            "required": ["query"],
+        },
+        "summarization": {
+            "type": "object",
+            "properties": {"prompt": {"type": "string"}},
+            "required": ["prompt"],
+        },
+    }
+    generic = plan_schema(CapabilitiesManifest(index=0, capabilities=[]))
+    assert generic["properties"]["tasks"]["items"]["properties"]["input"] == {"type": "object"}
+
+
+def test_schema_fits_a_good_plan_and_refuses_an_invented_capability() -> None:
+    import jsonschema
+
+    from mesh_orchestrator.llm_planner import plan_schema
+
+    schema = plan_schema(MANIFEST)
+    jsonschema.validate(GOOD, schema)
+    bad = json.loads(json.dumps(GOOD))
+    bad["tasks"][0]["capability"] = "time_travel"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)

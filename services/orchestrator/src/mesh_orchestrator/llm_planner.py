@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
 
-from mesh_contracts import CapabilitiesManifest, ExecutionPlan
+from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestCapability
 
 StructuredMethod = Literal["json_schema", "json_mode", "prompt"]
 
@@ -48,16 +48,67 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
 
 
 def plan_schema(manifest: CapabilitiesManifest) -> dict[str, Any]:
-    """``PLAN_JSON_SCHEMA`` with the capability names limited to the ones on offer.
+    """The JSON schema the model must follow, made from what is on offer.
 
-    A server that enforces the schema while decoding (the writer worker does, as do vLLM and
-    OpenAI) then cannot produce an invented capability at all.
+    Each task is one of the offered capabilities, with an ``input`` that has the fields its
+    agent requires. A server that enforces the schema while decoding (the writer worker does,
+    as do vLLM and OpenAI) then cannot produce an invented capability or an input with the
+    wrong fields; with nothing on offer the generic schema is used.
     """
     schema: dict[str, Any] = json.loads(json.dumps(PLAN_JSON_SCHEMA))
-    names = sorted(c.name for c in manifest.capabilities)
-    if names:
-        schema["properties"]["tasks"]["items"]["properties"]["capability"]["enum"] = names
+    variants = [_task_variant(c) for c in sorted(manifest.capabilities, key=lambda c: c.name)]
+    if variants:
+        schema["properties"]["tasks"]["items"] = (
+            variants[0] if len(variants) == 1 else {"anyOf": variants}
+        )
     return schema
+
+
+_SIMPLE = ("string", "integer", "number", "boolean")
+
+
+def _simple_type(spec: Any) -> dict[str, Any] | None:
+    """A property's schema reduced to a scalar type, or None when it is not a simple one."""
+    if not isinstance(spec, dict):
+        return None
+    if spec.get("type") in _SIMPLE:
+        return {"type": spec["type"]}
+    for option in spec.get("anyOf", []):
+        if isinstance(option, dict) and option.get("type") in _SIMPLE:
+            return {"type": option["type"]}
+    return None
+
+
+def _task_variant(cap: ManifestCapability) -> dict[str, Any]:
+    agent = next(
+        (a for a in cap.agents if a.healthy_instances), cap.agents[0] if cap.agents else None
+    )
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    if agent is not None:
+        input_schema: dict[str, Any] = dict(agent.input_schema)
+        all_props: dict[str, Any] = input_schema.get("properties") or {}
+        names = [n for n in input_schema.get("required") or [] if n in all_props]
+        if (
+            not names
+        ):  # nothing required: ask for the first simple field so the input says something
+            names = [n for n, spec in all_props.items() if _simple_type(spec)][:1]
+        for name in names:
+            simple = _simple_type(all_props[name])
+            if simple is not None:
+                props[name] = simple
+                required.append(name)
+    return {
+        "type": "object",
+        "properties": {
+            "task_id": {"type": "string"},
+            "description": {"type": "string"},
+            "capability": {"type": "string", "enum": [cap.name]},
+            "input": {"type": "object", "properties": props, "required": required},
+            "depends_on": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["task_id", "capability", "input", "depends_on"],
+    }
 
 
 SYSTEM_PROMPT = """You plan work for a mesh of worker agents.
@@ -221,6 +272,8 @@ class LLMPlanner:
         except PlanRejected:
             raise
         except Exception as exc:  # connection refused, 5xx, auth: all mean "no LLM plan"
+            if type(exc).__name__ == "LengthFinishReasonError":  # openai: hit max_tokens
+                raise PlanRejected("the LLM's answer was cut off at its token limit") from None
             raise PlanRejected(f"the LLM is unreachable: {type(exc).__name__}: {exc}") from None
         return check_plan(extract_json(text), manifest)
 
