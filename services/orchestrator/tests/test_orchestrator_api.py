@@ -409,3 +409,24 @@ async def test_a_restarted_orchestrator_answers_for_past_and_interrupted_runs(
             assert (await c.get(f"{again.url}/v1/runs/crashed")).json()["status"] == "interrupted"
     finally:
         await stop(again)
+
+
+async def test_a_run_is_listed_and_readable_before_its_row_is_first_stored(
+    mesh_factory: Any,
+) -> None:
+    mesh = await mesh_factory(flush_interval_seconds=60, flush_batch=10_000)
+    await mesh.register(writer_like(mesh.workers[0].url))
+    body = {"plan": plan({"task_id": "t", "input": {"gate": "listed"}})}
+    async with httpx.AsyncClient(timeout=30) as c:
+
+        async def list_when_running(e: dict[str, Any]) -> bool:
+            if e["type"] == "status" and e["data"]["status"] == "running":
+                runs = (await c.get(mesh.url + "/v1/runs")).json()
+                assert runs[0]["run_id"] == e["run_id"] and runs[0]["status"] == "running"
+                one = (await c.get(f"{mesh.url}/v1/runs/{e['run_id']}")).json()
+                assert one["plan"][0]["status"] == "running"
+                await c.post(mesh.workers[0].url + "/release/listed")
+            return False
+
+        events = await collect(mesh.url, body, until=list_when_running)
+    assert events[-1]["data"]["status"] == "completed"

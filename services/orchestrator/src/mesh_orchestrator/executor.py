@@ -7,7 +7,9 @@ Events leave through ``emit`` while they arrive. A failure stays local: the fail
 dependents are skipped with a reason, independent tasks carry on.
 
 Emitted drafts are plain dicts ``{"type", "task_id", "agent_id", "data"}``; the run's
-multiplexer numbers them.
+multiplexer numbers them. The ``execute`` node passes the run's live channel (the
+multiplexer itself) when the run has one, so a relayed token costs one dict and one
+``publish``, not a trip through LangGraph's stream queue.
 """
 
 from __future__ import annotations
@@ -22,20 +24,9 @@ from typing import Any
 
 import httpx
 
-from mesh_contracts import (
-    AgentDescriptor,
-    ArtifactEvent,
-    DoneEvent,
-    ErrorEvent,
-    ExecutionPlan,
-    MessageEvent,
-    ProgressEvent,
-    ResultEvent,
-    SubTask,
-    TaskRequest,
-    TokenEvent,
-)
+from mesh_contracts import AgentDescriptor, ExecutionPlan, SubTask, TaskRequest
 from mesh_orchestrator.resolver import Resolver
+from mesh_orchestrator.stream_client import StreamClient
 from mesh_orchestrator.worker_client import (
     WorkerBusy,
     WorkerFailed,
@@ -85,7 +76,12 @@ def render(output: Any) -> str:
 
 
 class Executor:
-    """Shared by all runs (one HTTP client, one resolver); ``run`` is per plan."""
+    """Shared by all runs (the HTTP clients, one resolver); ``run`` is per plan.
+
+    Worker streams over plain HTTP go through the executor's own ``StreamClient`` (at most
+    ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
+    connections. Everything else goes through ``http``.
+    """
 
     def __init__(
         self,
@@ -94,11 +90,17 @@ class Executor:
         *,
         max_retry_after: float = 5.0,
         max_context_chars: int = 6000,
+        max_streams: int = 256,
+        connect_timeout: float = 5.0,
     ) -> None:
         self.http = http
         self.resolver = resolver
         self.max_retry_after = max_retry_after
         self.max_context_chars = max_context_chars
+        self.streams = StreamClient(max_connections=max_streams, connect_timeout=connect_timeout)
+
+    async def aclose(self) -> None:
+        await self.streams.aclose()
 
     async def run(
         self,
@@ -220,11 +222,12 @@ class Executor:
         self, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emit
     ) -> TaskOutcome:
         agent = d.agent_id
+        task_id = t.task_id
         tokens: list[str] = []
         messages: list[str] = []
         artifacts: list[dict[str, Any]] = []
         result: list[Any] = []
-        failure: ErrorEvent | None = None
+        failure: str | None = None
 
         def accepted() -> None:
             data = {
@@ -234,41 +237,42 @@ class Executor:
                 "endpoint": d.endpoint,
                 "started_at": time.time(),
             }
-            emit(draft("status", data, t.task_id, agent))
+            emit(draft("status", data, task_id, agent))
 
         self.resolver.acquire(d.instance_id)
         try:
-            async with aclosing(call_worker(self.http, d, request, accepted)) as events:
-                async for ev in events:
-                    body = ev.model_dump(mode="json", exclude={"type"})
-                    if isinstance(ev, DoneEvent):
+            calls = call_worker(self.http, d, request, accepted, self.streams)
+            async with aclosing(calls) as events:
+                # The hot loop: one (type, body) pair per worker event, relabelled as is.
+                async for type_, body in events:
+                    if type_ == "token":
+                        tokens.append(body["token"])
+                    elif type_ == "done":
                         break
-                    if isinstance(ev, TokenEvent):
-                        tokens.append(ev.token)
-                    elif isinstance(ev, MessageEvent):
-                        messages.append(ev.content)
-                    elif isinstance(ev, ArtifactEvent):
+                    elif type_ == "message":
+                        messages.append(body["content"])
+                    elif type_ == "artifact":
                         artifacts.append(body)
-                    elif isinstance(ev, ResultEvent):
-                        result[:] = [ev.output]
-                    elif isinstance(ev, ErrorEvent):
-                        failure = ev
-                    elif not isinstance(ev, ProgressEvent):
+                    elif type_ == "result":
+                        result[:] = [body.get("output")]
+                    elif type_ == "error":
+                        failure = body["error"]
+                    elif type_ != "progress":
                         continue
-                    emit(draft(ev.type, body, t.task_id, agent))
+                    emit({"type": type_, "task_id": task_id, "agent_id": agent, "data": body})
         except WorkerFailed as exc:
             return self._fail(t, d, emit, str(exc), exc.code)
         finally:
             self.resolver.release(d.instance_id)
         if failure is not None:
-            emit(draft("status", {"status": "failed", "reason": failure.error}, t.task_id, agent))
-            return TaskOutcome("failed", error=failure.error, agent_id=agent)
+            emit(draft("status", {"status": "failed", "reason": failure}, task_id, agent))
+            return TaskOutcome("failed", error=failure, agent_id=agent)
         if result:
             output = result[0]
         else:
             output = "".join(tokens) if tokens else "\n\n".join(messages) if messages else None
             if output is None and artifacts:
                 output = {"artifacts": artifacts}
-            emit(draft("result", {"output": output}, t.task_id, agent))
-        emit(draft("status", {"status": "completed"}, t.task_id, agent))
+            emit(draft("result", {"output": output}, task_id, agent))
+        emit(draft("status", {"status": "completed"}, task_id, agent))
         return TaskOutcome("completed", output, None, agent, d.instance_id, artifacts)

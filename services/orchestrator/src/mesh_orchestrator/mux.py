@@ -1,11 +1,16 @@
 """The stream multiplexer: numbers a run's events, fans them out live, persists them in batches.
 
 ``publish`` is synchronous and cheap (the hot path): it assigns the next ``seq``, appends the
-event to the run's in-memory log, hands it to every subscriber's queue and queues it for the
+event to the run's in-memory log, appends it to every subscription and queues it for the
 background flusher, which writes batches to the run store every ``interval`` seconds or as
-soon as ``batch`` events are waiting. Because ``publish`` and ``subscribe``'s snapshot never
-await, a subscriber sees every event exactly once, in seq order, with no gap between its
-replay and the live tail.
+soon as ``batch`` events are waiting. A subscription's listener takes everything queued at
+once (one write per batch, not per event), so a slow reader costs fewer writes, never a
+delay: nothing waits for a batch to fill. Because ``publish`` and ``subscribe``'s snapshot
+never await, a subscriber sees every event exactly once, in seq order, with no gap between
+its replay and the live tail.
+
+A run's channel leaves memory once the run has ended, its last events and final row are
+stored and nobody listens; later readers are answered from the store.
 """
 
 from __future__ import annotations
@@ -14,13 +19,62 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from mesh_contracts import NodeStatus, PlanNode, StreamEvent, StreamEventType
+from mesh_contracts import NodeStatus, PlanNode, StreamEventType
+from mesh_orchestrator.relayed import RelayedEvent
 from mesh_orchestrator.store.base import RunRecord, RunStore
 
 log = logging.getLogger(__name__)
+
+# Event types that change a plan node or the run's row (the rest only append to the log).
+_STATEFUL = frozenset({"plan", "status", "result", "error", "done"})
+
+
+class Subscription:
+    """One listener's share of a run: events queued by ``publish``, taken in batches."""
+
+    __slots__ = ("closed", "pending", "waiter")
+
+    def __init__(self, backlog: list[RelayedEvent], *, closed: bool = False) -> None:
+        self.pending = backlog
+        self.closed = closed
+        self.waiter: asyncio.Future[None] | None = None
+
+    def push(self, e: RelayedEvent) -> None:
+        self.pending.append(e)
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def close(self) -> None:
+        self.closed = True
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def take(self, within: float | None = None) -> list[RelayedEvent] | None:
+        """Every event queued now, waiting up to ``within`` seconds for the first one.
+
+        Returns ``[]`` when the wait timed out, ``None`` once the run has ended and all of
+        its events were taken.
+        """
+        if not self.pending:
+            if self.closed:
+                return None
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(within):
+                    await self.waiter
+            except TimeoutError:
+                return []
+            finally:
+                self.waiter = None
+            if not self.pending:
+                return None if self.closed else []
+        batch, self.pending = self.pending, []
+        return batch
 
 
 class RunChannel:
@@ -28,12 +82,12 @@ class RunChannel:
 
     def __init__(self, record: RunRecord) -> None:
         self.record = record
-        self.events: list[StreamEvent] = []
+        self.events: list[RelayedEvent] = []
         self.nodes: dict[str, PlanNode] = {}
-        self.subscribers: set[asyncio.Queue[StreamEvent | None]] = set()
+        self.subscribers: set[Subscription] = set()
         self.closed = False
 
-    def apply(self, e: StreamEvent) -> None:
+    def apply(self, e: RelayedEvent) -> None:
         """Keep the plan's per-node status, output, error and timings current."""
         if e.type == "plan":
             tasks = e.data.get("plan", {}).get("tasks", [])
@@ -75,7 +129,7 @@ class EventMux:
         self.interval = interval
         self.batch = batch
         self.channels: dict[str, RunChannel] = {}
-        self._pending: list[StreamEvent] = []
+        self._pending: list[RelayedEvent] = []
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
@@ -91,8 +145,11 @@ class EventMux:
         await self.flush()
 
     def open(self, record: RunRecord) -> RunChannel:
+        """Hold a new run in memory; its row is stored by the next flush (not awaited here:
+        the first event must not wait for a database round trip)."""
         ch = RunChannel(record)
         self.channels[record.run_id] = ch
+        self._dirty.add(record.run_id)
         return ch
 
     def publish(
@@ -102,28 +159,32 @@ class EventMux:
         data: dict[str, Any] | None = None,
         task_id: str | None = None,
         agent_id: str | None = None,
-    ) -> StreamEvent:
+    ) -> RelayedEvent:
         ch = self.channels[run_id]
-        event = StreamEvent.model_construct(
-            run_id=run_id,
-            seq=len(ch.events) + 1,
-            type=type,
-            task_id=task_id,
-            agent_id=agent_id,
-            data=data or {},
-            ts=time.time(),
+        event = RelayedEvent(
+            run_id, len(ch.events) + 1, type, task_id, agent_id, data or {}, time.time()
         )
         ch.events.append(event)
         ch.record.last_seq = event.seq
-        ch.apply(event)
-        for q in ch.subscribers:
-            q.put_nowait(event)
-        self._pending.append(event)
-        if event.type in ("plan", "status", "result", "done"):
+        if type in _STATEFUL:
+            ch.apply(event)
             self._dirty.add(run_id)
+        for sub in ch.subscribers:
+            sub.push(event)
+        self._pending.append(event)
         if len(self._pending) >= self.batch:
             self._wake.set()
         return event
+
+    def emitter(self, run_id: str) -> Callable[[dict[str, Any]], None]:
+        """``publish`` for one run, taking the executor's drafts (``type``, ``data``,
+        ``task_id``, ``agent_id``): the live channel of the ``execute`` node."""
+        publish = self.publish
+
+        def emit(d: dict[str, Any]) -> None:
+            publish(run_id, d["type"], d["data"], d.get("task_id"), d.get("agent_id"))
+
+        return emit
 
     def close(self, run_id: str, status: str, answer: str | None) -> None:
         """The run ended (after its ``done`` event): release listeners, persist it soon."""
@@ -132,8 +193,8 @@ class EventMux:
         ch.record.answer = answer
         ch.record.finished_at = time.time()
         ch.closed = True
-        for q in ch.subscribers:
-            q.put_nowait(None)
+        for sub in ch.subscribers:
+            sub.close()
         ch.subscribers.clear()
         self._dirty.add(run_id)
         self._wake.set()
@@ -146,27 +207,34 @@ class EventMux:
         ch.record.plan = ch.plan_snapshot()
         return ch.record
 
-    async def subscribe(self, run_id: str, after: int = 0) -> AsyncIterator[StreamEvent]:
-        """Events with seq > ``after``: replayed, then live until the run's end."""
+    async def subscribe(self, run_id: str, after: int = 0) -> Subscription:
+        """Events with seq > ``after``: replayed, then live until the run's end.
+
+        Call ``unsubscribe`` when done listening to a live run.
+        """
         ch = self.channels.get(run_id)
         if ch is None:
-            for e in await self.store.events_after(run_id, after):
-                yield e
-            return
-        backlog = [e for e in ch.events if e.seq > after]
-        if ch.closed:
-            for e in backlog:
-                yield e
-            return
-        queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
-        ch.subscribers.add(queue)
+            stored = await self.store.events_after(run_id, after)
+            return Subscription([RelayedEvent.of(e) for e in stored], closed=True)
+        sub = Subscription(ch.events[max(0, after) :], closed=ch.closed)
+        if not ch.closed:
+            ch.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, run_id: str, sub: Subscription) -> None:
+        ch = self.channels.get(run_id)
+        if ch is not None:
+            ch.subscribers.discard(sub)
+
+    async def events(self, run_id: str, after: int = 0) -> AsyncIterator[RelayedEvent]:
+        """``subscribe`` as one event at a time, until the run's end."""
+        sub = await self.subscribe(run_id, after)
         try:
-            for e in backlog:
-                yield e
-            while (e2 := await queue.get()) is not None:
-                yield e2
+            while (batch := await sub.take()) is not None:
+                for e in batch:
+                    yield e
         finally:
-            ch.subscribers.discard(queue)
+            self.unsubscribe(run_id, sub)
 
     async def flush(self) -> None:
         """Write pending events and dirty runs; forget closed runs once they are stored."""

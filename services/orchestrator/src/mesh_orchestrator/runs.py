@@ -2,8 +2,12 @@
 
 A run lives in its own asyncio task, not in the HTTP request that started it, so a client
 may leave and come back (``/v1/runs/{id}/events``). ``RunManager.start`` returns once the
-``run`` event is published; the graph's custom stream is relayed into the multiplexer as it
-arrives. Cancelling the task cancels the executor's calls, which closes every worker
+``run`` event is published. Worker events take the live channel straight into the
+multiplexer (``LIVE_EMIT`` in the run's config, which the ``execute`` node hands to the
+executor); what other nodes write to LangGraph's custom stream is relayed as it arrives.
+LangGraph checkpoints the run when its graph ends (``durability="exit"``): a checkpoint
+per step cost ~5 ms before the first worker call, and nothing resumes a run mid-graph.
+Cancelling the task cancels the executor's calls, which closes every worker
 stream (the workers then stop generating); unfinished nodes are reported ``skipped`` and
 the run ends with ``done {"status": "cancelled"}``.
 """
@@ -18,7 +22,7 @@ import uuid
 from typing import Any
 
 from mesh_contracts import ExecutionPlan
-from mesh_orchestrator.graph import RunState
+from mesh_orchestrator.graph import LIVE_EMIT, RunState
 from mesh_orchestrator.mux import EventMux
 from mesh_orchestrator.store.base import RunRecord, RunStore
 
@@ -49,15 +53,15 @@ class RunManager:
     ) -> RunRecord:
         run_id = uuid.uuid4().hex
         record = RunRecord(run_id=run_id, query=query, created_at=time.time(), options=options)
-        if plan is not None:
-            record.plan = [t.model_dump(mode="json") for t in plan.tasks]
-        await self.store.save_run(record)
-        self.mux.open(record)
+        client_plan = plan.model_dump(mode="json") if plan is not None else None
+        if client_plan is not None:
+            record.plan = client_plan["tasks"]
+        self.mux.open(record)  # stored by the multiplexer's next flush
         self.mux.publish(run_id, "run", {"run_id": run_id, "query": query, "status": "running"})
         state: RunState = {
             "run_id": run_id,
             "query": query,
-            "client_plan": plan.model_dump(mode="json") if plan else None,
+            "client_plan": client_plan,
             "timeout_seconds": options.get("timeout_seconds"),
             "replans": 0,
             "max_replans": self.max_replans,
@@ -90,16 +94,20 @@ class RunManager:
 
     async def _drive(self, run_id: str, state: RunState) -> None:
         status, answer = "failed", None
-        config = {"configurable": {"thread_id": run_id}}
+        config = {"configurable": {"thread_id": run_id, LIVE_EMIT: self.mux.emitter(run_id)}}
         try:
             final: dict[str, Any] = {}
+            # "updates" (what each node returned), not "values" (the whole state after every
+            # step): status and answer are all this needs of it.
             async for mode, chunk in self.graph.astream(
-                state, config, stream_mode=["custom", "values"]
+                state, config, stream_mode=["custom", "updates"], durability="exit"
             ):
                 if mode == "custom":
                     self.mux.publish(run_id, **chunk)
                 else:
-                    final = chunk
+                    for update in chunk.values():
+                        if isinstance(update, dict):
+                            final.update(update)
             status = final.get("status", "failed")
             answer = final.get("answer")
         except asyncio.CancelledError:

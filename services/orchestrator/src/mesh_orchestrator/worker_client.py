@@ -1,20 +1,28 @@
 """One call to one worker instance, as an async stream of validated worker events.
 
-Whatever the worker's mode, the caller sees the same thing: events as they arrive, ending
-with ``DoneEvent``. Streaming workers are read frame by frame from ``POST {stream_path}``
-(nothing is buffered); static workers answer ``POST {invoke_path}`` with a WorkerResult,
-turned into one ``ResultEvent``; declared static agents answer from ``static_response``
-without any network call. Closing the generator closes the HTTP stream, which is how the
-worker learns that its caller went away and cancels the generation.
+Whatever the worker's mode, the caller sees the same thing: ``(type, body)`` pairs as they
+arrive, ``body`` being what ``parse_worker_event(frame).model_dump(mode="json",
+exclude={"type"})`` gives, ending with ``("done", {})``. A plain token frame
+(``{"type": "token", "token": str}``) is checked by hand, not by pydantic: it is nearly
+every frame a streaming worker sends, and the relay's cost per token is what matters.
+
+Streaming workers are read frame by frame from ``POST {stream_path}`` (nothing is
+buffered); static workers answer ``POST {invoke_path}`` with a WorkerResult, turned into
+one ``result`` event; declared static agents answer from ``static_response`` without any
+network call. Closing the generator closes the HTTP stream, which is how the worker learns
+that its caller went away and cancels the generation. Plain-HTTP streams are read with the
+executor's ``StreamClient`` (see there why); others (TLS, a proxy) with httpx.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any
+from contextlib import aclosing
+from typing import Any, NoReturn
 
 import httpx
+import orjson
 from pydantic import ValidationError
 
 from mesh_contracts import (
@@ -26,11 +34,15 @@ from mesh_contracts import (
     TaskRequest,
     WorkerEvent,
     WorkerResult,
-    aiter_sse,
     parse_worker_event,
 )
+from mesh_orchestrator.sse_frames import DataFrames
+from mesh_orchestrator.stream_client import StreamClient
 
 BUSY_STATUS = (429, 503)
+
+# (type, body): a worker event without its "type" key.
+Relayable = tuple[str, dict[str, Any]]
 
 
 class WorkerBusy(Exception):
@@ -53,24 +65,66 @@ class WorkerFailed(Exception):
         self.code = code
 
 
-def _retry_after(resp: httpx.Response) -> float:
+def relayable(raw: Any) -> Relayable:
+    """One decoded frame as ``(type, body)``; raises ``ValueError``/``ValidationError``."""
+    if (
+        type(raw) is dict
+        and len(raw) == 2
+        and raw.get("type") == "token"
+        and type(raw.get("token")) is str
+    ):
+        del raw["type"]
+        return "token", raw
+    if not isinstance(raw, dict):
+        raise ValueError("not a JSON object")
+    return from_model(parse_worker_event(raw))
+
+
+def from_model(ev: WorkerEvent) -> Relayable:
+    return ev.type, ev.model_dump(mode="json", exclude={"type"})
+
+
+def _parse(payload: bytes | str, d: AgentDescriptor) -> Relayable:
     try:
-        return max(0.0, float(resp.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
+        try:
+            raw = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            if not isinstance(payload, bytes):
+                raise
+            # What the text decoder would have made of it: bad UTF-8 becomes U+FFFD.
+            raw = orjson.loads(payload.decode("utf-8", errors="replace"))
+        return relayable(raw)
+    except (ValueError, ValidationError) as exc:
+        text = payload if isinstance(payload, str) else payload.decode(errors="replace")
+        raise WorkerFailed(
+            f"{d.agent_id} sent a malformed event {text[:200]!r}: {exc}".splitlines()[0],
+            "malformed_stream",
+        ) from None
 
 
-async def _refuse(resp: httpx.Response, d: AgentDescriptor) -> None:
+async def _refuse(
+    status: int, retry_after: str | None, body: bytes, d: AgentDescriptor
+) -> NoReturn:
     """Raise the right exception for a non-2xx answer."""
-    if resp.status_code in BUSY_STATUS:
-        raise WorkerBusy(d.instance_id, _retry_after(resp))
-    body = (await resp.aread()).decode(errors="replace")[:500]
+    if status in BUSY_STATUS:
+        try:
+            wait = max(0.0, float(retry_after or "1"))
+        except ValueError:
+            wait = 1.0
+        raise WorkerBusy(d.instance_id, wait)
+    text = body.decode(errors="replace")[:500]
     try:
-        detail: Any = json.loads(body).get("detail", body)
+        detail: Any = json.loads(text).get("detail", text)
     except (ValueError, AttributeError):
-        detail = body
-    code = "invalid_input" if resp.status_code in (400, 422) else "worker_error"
-    raise WorkerFailed(f"{d.agent_id} answered {resp.status_code}: {detail}", code)
+        detail = text
+    code = "invalid_input" if status in (400, 422) else "worker_error"
+    raise WorkerFailed(f"{d.agent_id} answered {status}: {detail}", code)
+
+
+async def _refuse_httpx(resp: httpx.Response, d: AgentDescriptor) -> NoReturn:
+    busy = resp.status_code in BUSY_STATUS
+    body = b"" if busy else await resp.aread()
+    await _refuse(resp.status_code, resp.headers.get("Retry-After"), body, d)
 
 
 async def call_worker(
@@ -78,54 +132,73 @@ async def call_worker(
     d: AgentDescriptor,
     request: TaskRequest,
     on_accepted: Callable[[], None] = lambda: None,
-) -> AsyncGenerator[WorkerEvent]:
-    """Yield the worker's events for ``request``; the last one is always ``DoneEvent``.
+    streams: StreamClient | None = None,
+) -> AsyncGenerator[Relayable]:
+    """Yield the worker's events for ``request``; the last one is always ``("done", {})``.
 
     ``on_accepted`` is called once the worker has taken the call (2xx headers), before any
     event. Raises ``WorkerBusy``/``WorkerUnreachable`` before acceptance, ``WorkerFailed``
-    at any point. A worker ``error`` event is yielded, not raised.
+    at any point. A worker ``error`` event is yielded, not raised. Streams go through
+    ``streams`` where it ``handles`` the URL, else through ``http``.
     """
     if not d.has_process:
         on_accepted()
-        yield ResultEvent(output=d.static_response)
-        yield DoneEvent()
+        yield from_model(ResultEvent(output=d.static_response))
+        yield "done", {}
         return
     body = request.model_dump(mode="json")
     if d.streaming_mode is StreamingMode.STATIC or d.stream_path is None:
         assert d.invoke_path is not None  # guaranteed by AgentDescriptor's validator
-        async for event in _invoke(http, d, body, on_accepted):
-            yield event
+        async for answer in _invoke(http, d, body, on_accepted):
+            yield from_model(answer)
         return
+    url = httpx.URL(d.url(d.stream_path))
+    finished = False
     try:
-        async with http.stream("POST", d.url(d.stream_path), json=body) as resp:
-            if resp.status_code >= 300:
-                await _refuse(resp, d)
-            on_accepted()
-            async for event in _read_stream(resp, d):
-                yield event
-                if isinstance(event, DoneEvent):
-                    return
+        if streams is not None and streams.handles(url):
+            async with streams.post(url, orjson.dumps(body)) as resp:
+                if resp.status_code >= 300:
+                    busy = resp.status_code in BUSY_STATUS
+                    raw = b"" if busy else await resp.read()
+                    await _refuse(resp.status_code, resp.headers.get("retry-after"), raw, d)
+                on_accepted()
+                frames = DataFrames()
+                async with aclosing(resp.blocks()) as blocks:
+                    async for block in blocks:
+                        for payload in frames.feed(block):
+                            event = _parse(payload, d)
+                            if event[0] == "done":
+                                finished = True
+                                break
+                            yield event
+                        if finished:
+                            break
+        else:
+            async with http.stream("POST", url, json=body) as hresp:
+                if hresp.status_code >= 300:
+                    await _refuse_httpx(hresp, d)
+                on_accepted()
+                frames = DataFrames()
+                async for block in hresp.aiter_bytes():
+                    for payload in frames.feed(block):
+                        event = _parse(payload, d)
+                        if event[0] == "done":
+                            finished = True
+                            break
+                        yield event
+                    if finished:
+                        break
     except httpx.ConnectError as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
     except httpx.HTTPError as exc:
         raise WorkerFailed(
             f"{d.agent_id} stream broke off: {type(exc).__name__}: {exc}", "stream_lost"
         ) from None
-    raise WorkerFailed(f"{d.agent_id} closed its stream without a done event", "stream_lost")
-
-
-async def _read_stream(resp: httpx.Response, d: AgentDescriptor) -> AsyncIterator[WorkerEvent]:
-    async for msg in aiter_sse(resp.aiter_bytes()):
-        try:
-            raw = msg.json()
-            if not isinstance(raw, dict):
-                raise ValueError("not a JSON object")
-            yield parse_worker_event(raw)
-        except (ValueError, ValidationError) as exc:
-            raise WorkerFailed(
-                f"{d.agent_id} sent a malformed event {msg.data[:200]!r}: {exc}".splitlines()[0],
-                "malformed_stream",
-            ) from None
+    if not finished:
+        raise WorkerFailed(f"{d.agent_id} closed its stream without a done event", "stream_lost")
+    # Yielded once the response is released (its connection back in the pool, or closing):
+    # the caller stops reading at ``done``.
+    yield "done", {}
 
 
 async def _invoke(
@@ -142,7 +215,7 @@ async def _invoke(
     except httpx.HTTPError as exc:
         raise WorkerFailed(f"{d.agent_id} call failed: {type(exc).__name__}: {exc}") from None
     if resp.status_code >= 300:
-        await _refuse(resp, d)
+        await _refuse_httpx(resp, d)
     on_accepted()
     try:
         result = WorkerResult.model_validate(resp.json())

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from mesh_contracts import StreamEvent
 from mesh_orchestrator.api.models import OrchestrateRequest
-from mesh_orchestrator.api.sse import SSEResponse, with_pings
+from mesh_orchestrator.api.sse import SSEResponse, frames
 from mesh_orchestrator.services import Services
 
 router = APIRouter()
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop per
+    # request before the run can start.
     services: Services = request.app.state.services
     return services
 
@@ -51,14 +51,14 @@ async def agents(svc: Svc) -> JSONResponse:
 async def orchestrate_stream(body: OrchestrateRequest, svc: Svc) -> SSEResponse:
     record = await svc.runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
     run_id = record.run_id
-    events = svc.mux.subscribe(run_id, 0)
+    sub = await svc.mux.subscribe(run_id, 0)
 
     def left() -> None:
         if body.options.on_disconnect == "cancel":
             svc.runs.cancel(run_id)
 
     return SSEResponse(
-        with_pings(events, svc.settings.ping_seconds),
+        frames(sub, svc.settings.ping_seconds, lambda: svc.mux.unsubscribe(run_id, sub)),
         headers={"Content-Location": f"/v1/runs/{run_id}"},
         on_disconnect=left,
     )
@@ -69,7 +69,7 @@ async def orchestrate(body: OrchestrateRequest, svc: Svc) -> dict[str, Any]:
     record = await svc.runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
     result: dict[str, Any] = {}
     status = "failed"
-    async for e in svc.mux.subscribe(record.run_id, 0):
+    async for e in svc.mux.events(record.run_id, 0):
         if e.type == "result" and e.task_id is None:
             result = e.data
         elif e.type == "done":
@@ -86,10 +86,13 @@ async def orchestrate(body: OrchestrateRequest, svc: Svc) -> dict[str, Any]:
 
 @router.get("/v1/runs")
 async def list_runs(svc: Svc, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> list[Any]:
-    # Snapshot the live runs first: a run leaves memory only after its final row is stored.
+    # Snapshot the live runs first: a run leaves memory only after its final row is stored,
+    # and a run just started may not be stored yet.
     live = {run_id: svc.mux.record(run_id) for run_id in list(svc.mux.channels)}
-    runs = await svc.store.list_runs(limit)
-    return [(live.get(r.run_id) or r).summary() for r in runs]
+    stored = await svc.store.list_runs(limit)
+    runs = {r.run_id: r for r in stored} | {k: r for k, r in live.items() if r is not None}
+    newest = sorted(runs.values(), key=lambda r: r.created_at, reverse=True)[:limit]
+    return [r.summary() for r in newest]
 
 
 @router.get("/v1/runs/{run_id}", response_model=None)
@@ -132,8 +135,10 @@ async def run_events(
                 },
             )
         start = int(last_event_id.strip())
-    events: AsyncIterator[StreamEvent] = svc.mux.subscribe(run_id, start)
-    return SSEResponse(with_pings(events, svc.settings.ping_seconds))
+    sub = await svc.mux.subscribe(run_id, start)
+    return SSEResponse(
+        frames(sub, svc.settings.ping_seconds, lambda: svc.mux.unsubscribe(run_id, sub))
+    )
 
 
 @router.post("/v1/runs/{run_id}/cancel", response_model=None)

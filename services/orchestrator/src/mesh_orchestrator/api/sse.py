@@ -9,45 +9,34 @@ a client's departure cancels its run's workers within a second.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mesh_contracts import SSE_HEADERS, SSE_MEDIA_TYPE, StreamEvent, encode_comment, encode_event
+from mesh_contracts import SSE_HEADERS, SSE_MEDIA_TYPE, encode_comment
+from mesh_orchestrator.mux import Subscription
+
+PING = encode_comment("ping")
 
 
-def frame(e: StreamEvent) -> bytes:
-    return encode_event(e.model_dump_json(), id=e.seq)
-
-
-async def with_pings(events: AsyncIterator[StreamEvent], every: float) -> AsyncIterator[bytes]:
-    """Frames of ``events``, with a ``:ping`` comment after ``every`` idle seconds."""
-    it = aiter(events)
-    pending: asyncio.Task[StreamEvent] | None = None
+async def frames(
+    sub: Subscription, every: float, on_end: Callable[[], None] = lambda: None
+) -> AsyncIterator[bytes]:
+    """The subscription's events as SSE frames, everything queued at once as one chunk (a
+    reader that falls behind costs fewer writes; nothing waits to fill a batch), with a
+    ``:ping`` comment after ``every`` idle seconds. Ends after the run's last event;
+    ``on_end`` runs however it ends."""
     try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(it))
-            done, _ = await asyncio.wait({pending}, timeout=every)
-            if not done:
-                yield encode_comment("ping")
-                continue
-            try:
-                event = pending.result()
-            except StopAsyncIteration:
-                return
-            pending = None
-            yield frame(event)
+        while (batch := await sub.take(every)) is not None:
+            if not batch:
+                yield PING
+            elif len(batch) == 1:
+                yield batch[0].frame()
+            else:
+                yield b"".join([e.frame() for e in batch])
     finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                await pending
-        aclose = getattr(it, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        on_end()
 
 
 class SSEResponse(Response):
@@ -67,36 +56,46 @@ class SSEResponse(Response):
         self.on_disconnect = on_disconnect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The body is written by this task; one listener task waits for the client to
+        # leave, then calls ``on_disconnect`` and cancels the writing wherever it waits.
+        # (One extra task per stream, not two and an ``asyncio.wait``: a response lives as
+        # long as its run, a thousand of them at a time.)
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
-        writer = asyncio.ensure_future(self._write(send))
-        listener = asyncio.ensure_future(self._listen(receive))
-        try:
-            done, _ = await asyncio.wait({writer, listener}, return_when=asyncio.FIRST_COMPLETED)
-            if listener in done and not writer.done():
-                if self.on_disconnect is not None:
-                    self.on_disconnect()
-                writer.cancel()
-        finally:
-            for t in (writer, listener):
-                t.cancel()
-            for t in (writer, listener):
-                with contextlib.suppress(asyncio.CancelledError, OSError):
-                    await t
-        if writer.done() and not writer.cancelled() and writer.exception() is None:
-            with contextlib.suppress(OSError):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        writer = asyncio.current_task()
+        assert writer is not None
+        left = False
 
-    async def _write(self, send: Send) -> None:
-        try:
-            async for chunk in self.body_iter:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:
-            aclose = getattr(self.body_iter, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        async def listen() -> None:
+            nonlocal left
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            left = True
+            if self.on_disconnect is not None:
+                self.on_disconnect()
+            writer.cancel()
 
-    async def _listen(self, receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
+        listener = asyncio.ensure_future(listen())
+        listener.add_done_callback(_retrieve)
+        try:
+            try:
+                async for chunk in self.body_iter:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            finally:
+                listener.cancel()
+                aclose = getattr(self.body_iter, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not left:
+                raise
+            writer.uncancel()  # our own cancellation, handled: the client left
+        except OSError:
+            pass  # the client went away mid-send
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -9,6 +9,10 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from mesh_contracts import StreamEvent
+from mesh_orchestrator.relayed import RelayedEvent
+
+# What ``append_events`` takes: the contract model, or the multiplexer's own record of it.
+StoredEvent = StreamEvent | RelayedEvent
 
 TERMINAL = ("completed", "partial", "failed", "cancelled", "interrupted")
 
@@ -45,7 +49,7 @@ class RunStore(Protocol):
         """Insert or replace the run's row."""
         ...
 
-    async def append_events(self, events: Sequence[StreamEvent]) -> None:
+    async def append_events(self, events: Sequence[StoredEvent]) -> None:
         """Store a batch of events (any runs); re-appending a (run_id, seq) is a no-op."""
         ...
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.store.base import RunRecord
+from mesh_orchestrator.store.base import RunRecord, StoredEvent
 from mesh_orchestrator.store.sqlite import event_from_row, event_row, run_from_row, run_row
 
 SCHEMA = """
@@ -51,7 +51,7 @@ class PostgresRunStore:
                 run_row(run),
             )
 
-    async def append_events(self, events: Sequence[StreamEvent]) -> None:
+    async def append_events(self, events: Sequence[StoredEvent]) -> None:
         if not events:
             return
         async with self._pool.connection() as conn, conn.cursor() as cur:

@@ -11,7 +11,8 @@ from typing import Any
 import aiosqlite
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.store.base import RunRecord
+from mesh_orchestrator.relayed import RelayedEvent
+from mesh_orchestrator.store.base import RunRecord, StoredEvent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -56,8 +57,9 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
     )
 
 
-def event_row(e: StreamEvent) -> tuple[Any, ...]:
-    return (e.run_id, e.seq, e.type, e.task_id, e.agent_id, json.dumps(e.data, default=str), e.ts)
+def event_row(e: StoredEvent) -> tuple[Any, ...]:
+    data = e.data_json() if isinstance(e, RelayedEvent) else json.dumps(e.data, default=str)
+    return (e.run_id, e.seq, e.type, e.task_id, e.agent_id, data, e.ts)
 
 
 def event_from_row(row: Sequence[Any]) -> StreamEvent:
@@ -104,7 +106,7 @@ class SQLiteRunStore:
         )
         await self.db.commit()
 
-    async def append_events(self, events: Sequence[StreamEvent]) -> None:
+    async def append_events(self, events: Sequence[StoredEvent]) -> None:
         if not events:
             return
         await self.db.executemany(

@@ -1,0 +1,85 @@
+"""One numbered event of a run, encoded for the wire and the run store without pydantic.
+
+``StreamEvent`` (mesh_contracts) is the wire contract; building and dumping a pydantic model
+per relayed token cost more than the rest of the relay, so the multiplexer keeps this
+slotted record instead and encodes it with orjson: byte for byte what
+``encode_event(StreamEvent(...).model_dump_json(), id=seq)`` writes (a test holds the two
+together). Anything orjson cannot encode (non-string keys, integers past 64 bits, exotic
+types) takes the pydantic path, so the wire never changes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+from mesh_contracts import StreamEvent, StreamEventType, encode_event
+
+
+class RelayedEvent:
+    """A ``StreamEvent``'s fields. The frame is made when written, not kept: a live run's
+    log stays in memory, and most events are written once, to one listener."""
+
+    __slots__ = ("agent_id", "data", "run_id", "seq", "task_id", "ts", "type")
+
+    def __init__(
+        self,
+        run_id: str,
+        seq: int,
+        type: StreamEventType,
+        task_id: str | None,
+        agent_id: str | None,
+        data: dict[str, Any],
+        ts: float,
+    ) -> None:
+        self.run_id = run_id
+        self.seq = seq
+        self.type: StreamEventType = type
+        self.task_id = task_id
+        self.agent_id = agent_id
+        self.data = data
+        self.ts = ts
+
+    @classmethod
+    def of(cls, e: StreamEvent) -> RelayedEvent:
+        return cls(e.run_id, e.seq, e.type, e.task_id, e.agent_id, e.data, e.ts)
+
+    def model(self) -> StreamEvent:
+        """The contract model of this event (validated)."""
+        return StreamEvent(
+            run_id=self.run_id,
+            seq=self.seq,
+            type=self.type,
+            task_id=self.task_id,
+            agent_id=self.agent_id,
+            data=self.data,
+            ts=self.ts,
+        )
+
+    def frame(self) -> bytes:
+        """``id: <seq>`` + ``data: <StreamEvent JSON>``: one SSE frame."""
+        try:
+            body = orjson.dumps(
+                {
+                    "run_id": self.run_id,
+                    "seq": self.seq,
+                    "type": self.type,
+                    "task_id": self.task_id,
+                    "agent_id": self.agent_id,
+                    "data": self.data,
+                    "ts": self.ts,
+                }
+            )
+        except TypeError:
+            return encode_event(self.model().model_dump_json(), id=self.seq)
+        # Compact JSON has no raw line breaks: one ``data:`` line.
+        return b"id: %d\ndata: %b\n\n" % (self.seq, body)
+
+    def data_json(self) -> str:
+        """``data`` as JSON text, for the run store."""
+        try:
+            return orjson.dumps(self.data).decode()
+        except TypeError:
+            return json.dumps(self.data, default=str)

@@ -1,0 +1,313 @@
+"""A pooled HTTP/1.1 client for one job: POST to a worker and read its SSE answer fast.
+
+httpx reads a chunked body one chunk at a time through h11, httpcore and httpx's own
+iterators, ~14 µs of CPU per chunk, and a worker sends each event as its own chunk: at
+20,000 tokens/s that alone would fill half a core. Here the response is parsed by
+httptools (C, the parser uvicorn uses) in an asyncio protocol, and ``blocks()`` hands the
+reader every body byte that has arrived since it last asked, in one piece, so a busy relay
+pays per read, not per event.
+
+Only plain ``http://`` URLs with no proxy in the environment are served (``handles``);
+the executor calls everything else (TLS, proxies) through its httpx client. Errors are
+httpx's exception types (``ConnectError`` before the request was sent, ``ReadError``/
+``RemoteProtocolError`` after), so a caller handles both clients alike. A response read to
+its end leaves its connection to the pool (kept ``IDLE_SECONDS``, under the worker's
+keep-alive timeout); any other goes down with the connection, which is how a worker learns
+that its caller left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import urllib.request
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
+
+import httptools
+import httpx
+
+IDLE_SECONDS = 4.0  # uvicorn closes an idle keep-alive connection after 5 s
+HIGH_WATER = 1 << 20  # unread body bytes past which reading from the socket pauses
+FINISH_SECONDS = 1.0  # how long a response left before its end may take to end
+
+
+class _Connection(asyncio.Protocol):
+    """One socket and the response being read on it (httptools calls the ``on_*``)."""
+
+    __slots__ = (
+        "body",
+        "buffered",
+        "complete",
+        "error",
+        "got_bytes",
+        "headers",
+        "headers_done",
+        "idle_since",
+        "keep_alive",
+        "lost",
+        "parser",
+        "paused",
+        "status",
+        "transport",
+        "waiter",
+    )
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.body: list[bytes] = []
+        self.buffered = 0
+        self.paused = False
+        self.got_bytes = False
+        self.headers_done = False
+        self.complete = False
+        self.keep_alive = False
+        self.lost = False
+        self.error: Exception | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.idle_since = 0.0
+
+    # -- asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.got_bytes = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self.error = httpx.RemoteProtocolError(f"malformed HTTP response: {exc}")
+            self.close()
+        if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        if self.headers_done and not self.complete and self._until_close():
+            self.complete = True  # a body delimited by the end of the connection
+        self._wake()
+
+    # -- httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+        self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        # Asked here: once the parser has moved past the message it answers False.
+        self.keep_alive = self.parser.should_keep_alive()
+        self.complete = True
+
+    # -- helpers
+    def _until_close(self) -> bool:
+        return "content-length" not in self.headers and "chunked" not in self.headers.get(
+            "transfer-encoding", ""
+        )
+
+    def _wake(self) -> None:
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def wait(self) -> None:
+        self.waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
+
+    def take(self) -> list[bytes]:
+        """The body bytes received so far (reading resumes if it was paused)."""
+        parts, self.body, self.buffered = self.body, [], 0
+        if self.paused and not self.lost and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        return parts
+
+    def failure(self) -> Exception:
+        if self.error is not None:
+            return self.error
+        return httpx.RemoteProtocolError("the worker closed the connection mid-response")
+
+    def reusable(self) -> bool:
+        return (
+            self.complete
+            and not self.lost
+            and self.error is None
+            and self.transport is not None
+            and not self.transport.is_closing()
+            and self.keep_alive
+        )
+
+    def reset(self) -> None:
+        """Ready for the next request on the same socket."""
+        self.parser = httptools.HttpResponseParser(self)
+        self.status, self.headers, self.body, self.buffered = 0, {}, [], 0
+        self.paused = False
+        self.got_bytes = self.headers_done = self.complete = self.keep_alive = False
+        self.idle_since = time.monotonic()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class StreamResponse:
+    """Status and headers of a worker's answer; its body through ``blocks`` or ``read``."""
+
+    def __init__(self, conn: _Connection) -> None:
+        self._conn = conn
+        self.status_code = conn.status
+        self.headers = conn.headers
+
+    async def blocks(self) -> AsyncGenerator[bytes]:
+        """The body as it arrives: everything received since the last block, joined."""
+        conn = self._conn
+        while True:
+            if conn.body:
+                parts = conn.take()
+                yield parts[0] if len(parts) == 1 else b"".join(parts)
+            elif conn.complete:
+                return
+            elif conn.lost or conn.error is not None:
+                raise conn.failure()
+            else:
+                await conn.wait()
+
+    async def read(self) -> bytes:
+        return b"".join([b async for b in self.blocks()])
+
+
+class StreamClient:
+    """Pooled connections per ``host:port``; at most ``max_connections`` busy at once."""
+
+    def __init__(self, *, max_connections: int = 256, connect_timeout: float = 5.0) -> None:
+        self.connect_timeout = connect_timeout
+        self._slots = asyncio.Semaphore(max_connections)
+        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._finishing: set[asyncio.Task[None]] = set()
+        self._closed = False
+        proxies = urllib.request.getproxies_environment()  # what httpx would honour too
+        self._proxied = bool(proxies.get("http") or proxies.get("all"))
+
+    def handles(self, url: httpx.URL) -> bool:
+        """Plain HTTP that no proxy setting in the environment would route elsewhere."""
+        if url.scheme != "http":
+            return False
+        return not self._proxied or bool(urllib.request.proxy_bypass(url.host))
+
+    @contextlib.asynccontextmanager
+    async def post(
+        self, url: httpx.URL, body: bytes, headers: dict[str, str] | None = None
+    ) -> AsyncIterator[StreamResponse]:
+        """POST ``body`` (JSON) and yield the response once its headers are in."""
+        key = (url.host, url.port or 80)
+        host = url.netloc.decode("ascii")
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        head = (
+            f"POST {url.raw_path.decode('ascii')} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"Accept: text/event-stream\r\n{extra}\r\n"
+        ).encode("latin-1")
+        async with self._slots:
+            conn = await self._send(key, head + body)
+            try:
+                yield StreamResponse(conn)
+            except BaseException:
+                conn.close()
+                raise
+        if conn.complete or conn.lost or conn.error is not None:
+            self._release(key, conn)
+        else:
+            # Left early (the worker's ``done`` came before the chunked terminator): let the
+            # rest arrive in the background, so the connection can be used again.
+            task = asyncio.get_running_loop().create_task(self._finish(key, conn))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
+
+    def _release(self, key: tuple[str, int], conn: _Connection) -> None:
+        if conn.reusable() and not self._closed:
+            conn.reset()
+            self._idle.setdefault(key, []).append(conn)
+        else:
+            conn.close()
+
+    async def _finish(self, key: tuple[str, int], conn: _Connection) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FINISH_SECONDS):
+                while not (conn.complete or conn.lost or conn.error is not None):
+                    conn.take()
+                    await conn.wait()
+        self._release(key, conn)
+
+    async def _send(self, key: tuple[str, int], request: bytes) -> _Connection:
+        """A connection whose response headers have arrived. A pooled connection the
+        worker closed while idle is replaced by a new one (nothing was read from it)."""
+        while (conn := self._pooled(key)) is not None:
+            try:
+                await self._exchange(conn, request)
+                return conn
+            except httpx.TransportError:
+                conn.close()
+                if conn.got_bytes:
+                    raise
+        conn = await self._connect(key)
+        await self._exchange(conn, request)
+        return conn
+
+    def _pooled(self, key: tuple[str, int]) -> _Connection | None:
+        idle = self._idle.get(key)
+        now = time.monotonic()
+        while idle:
+            conn = idle.pop()
+            transport = conn.transport
+            if now - conn.idle_since < IDLE_SECONDS and transport and not transport.is_closing():
+                return conn
+            conn.close()
+        return None
+
+    async def _connect(self, key: tuple[str, int]) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                _, conn = await loop.create_connection(_Connection, *key)
+        except (OSError, TimeoutError) as exc:
+            raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from None
+        return conn
+
+    async def _exchange(self, conn: _Connection, request: bytes) -> None:
+        assert conn.transport is not None
+        try:
+            conn.transport.write(request)
+            while not conn.headers_done:
+                if conn.lost or conn.error is not None:
+                    raise conn.failure()
+                await conn.wait()
+        except BaseException:
+            conn.close()
+            raise
+
+    async def aclose(self) -> None:
+        """Close every pooled connection (busy ones close with their response)."""
+        self._closed = True
+        for task in list(self._finishing):
+            task.cancel()
+        await asyncio.gather(*self._finishing, return_exceptions=True)
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.close()
+        self._idle.clear()
+        await asyncio.sleep(0)  # let the transports finish closing

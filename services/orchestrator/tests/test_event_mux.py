@@ -1,0 +1,90 @@
+"""The multiplexer: live batches, replay without gaps, persistence, forgetting finished runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mesh_orchestrator.mux import EventMux
+from mesh_orchestrator.store import RunRecord, SQLiteRunStore
+
+
+@pytest.fixture
+async def mux(tmp_path: Path) -> AsyncIterator[EventMux]:
+    store = SQLiteRunStore(tmp_path / "runs.sqlite3")
+    await store.open()
+    m = EventMux(store, interval=3600)  # flushed by hand in these tests
+    yield m
+    await store.close()
+
+
+def opened(mux: EventMux, run_id: str = "r1") -> str:
+    mux.open(RunRecord(run_id=run_id, query="q", created_at=time.time()))
+    return run_id
+
+
+async def test_events_published_while_a_listener_is_busy_arrive_as_one_batch_in_order(
+    mux: EventMux,
+) -> None:
+    run = opened(mux)
+    sub = await mux.subscribe(run)
+    for tok in "abc":
+        mux.publish(run, "token", {"token": tok}, "t1", "w")
+    batch = await sub.take(1.0)
+    assert batch is not None
+    assert [(e.seq, e.data["token"]) for e in batch] == [(1, "a"), (2, "b"), (3, "c")]
+
+
+async def test_a_waiting_listener_gets_one_event_at_once_and_nothing_on_idle(
+    mux: EventMux,
+) -> None:
+    run = opened(mux)
+    sub = await mux.subscribe(run)
+    assert await sub.take(0.01) == []  # idle: the writer sends a ping
+    waiting = asyncio.create_task(sub.take(30))
+    await asyncio.sleep(0)
+    mux.publish(run, "token", {"token": "x"})
+    async with asyncio.timeout(5):  # a batch is never held back to grow
+        batch = await waiting
+    assert batch is not None and [e.seq for e in batch] == [1]
+    mux.publish(run, "done", {"status": "completed"})
+    mux.close(run, "completed", None)
+    last = await sub.take(1)
+    assert last is not None and [e.type for e in last] == ["done"]
+    assert await sub.take(1) is None
+
+
+async def test_a_late_subscriber_replays_after_its_seq_then_follows_live(mux: EventMux) -> None:
+    run = opened(mux)
+    for i in range(4):
+        mux.publish(run, "token", {"token": str(i)})
+    sub = await mux.subscribe(run, after=2)
+    mux.publish(run, "token", {"token": "4"})
+    batch = await sub.take(1)
+    assert batch is not None and [e.seq for e in batch] == [3, 4, 5]
+
+
+async def test_a_finished_run_leaves_memory_once_stored_and_replays_from_the_store(
+    mux: EventMux,
+) -> None:
+    run = opened(mux)
+    mux.publish(run, "run", {"run_id": run})
+    mux.publish(run, "token", {"token": "é"}, "t1", "w")
+    mux.publish(run, "done", {"status": "completed"})
+    mux.close(run, "completed", "answer")
+    await mux.flush()
+    assert run not in mux.channels
+    stored = await mux.store.get_run(run)
+    assert stored is not None and stored.status == "completed" and stored.last_seq == 3
+    sub = await mux.subscribe(run, after=1)
+    batch = await sub.take(1)
+    assert batch is not None
+    assert [(e.seq, e.type, e.data) for e in batch] == [
+        (2, "token", {"token": "é"}),
+        (3, "done", {"status": "completed"}),
+    ]
+    assert await sub.take(1) is None
