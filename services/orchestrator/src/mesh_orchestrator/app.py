@@ -138,7 +138,10 @@ def create_app(
                 resolver,
                 max_retry_after=settings.max_retry_after_seconds,
                 max_context_chars=settings.max_context_chars,
+                max_streams=settings.max_connections,
+                connect_timeout=settings.connect_timeout_seconds,
             )
+            stack.push_async_callback(executor.aclose)
             chosen_planner = planner or DeterministicPlanner()
             chosen_synth = synthesizer or DeterministicSynthesizer()
             llm_planner, llm_synth = _llm_nodes(settings, llm)
