@@ -57,6 +57,7 @@ def plan_schema(manifest: CapabilitiesManifest) -> dict[str, Any]:
     """
     schema: dict[str, Any] = json.loads(json.dumps(PLAN_JSON_SCHEMA))
     variants = [_task_variant(c) for c in sorted(manifest.capabilities, key=lambda c: c.name)]
+    schema["properties"]["tasks"]["maxItems"] = MAX_LLM_TASKS
     if variants:
         schema["properties"]["tasks"]["items"] = (
             variants[0] if len(variants) == 1 else {"anyOf": variants}
@@ -65,6 +66,9 @@ def plan_schema(manifest: CapabilitiesManifest) -> dict[str, Any]:
 
 
 _SIMPLE = ("string", "integer", "number", "boolean")
+# Plans the LLM writes are small: ids t1..t6 keep a small model from inventing references.
+MAX_LLM_TASKS = 6
+TASK_IDS = [f"t{i}" for i in range(1, MAX_LLM_TASKS + 1)]
 
 
 def _simple_type(spec: Any) -> dict[str, Any] | None:
@@ -101,11 +105,15 @@ def _task_variant(cap: ManifestCapability) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "task_id": {"type": "string"},
+            "task_id": {"type": "string", "enum": TASK_IDS},
             "description": {"type": "string"},
             "capability": {"type": "string", "enum": [cap.name]},
             "input": {"type": "object", "properties": props, "required": required},
-            "depends_on": {"type": "array", "items": {"type": "string"}},
+            "depends_on": {
+                "type": "array",
+                "items": {"type": "string", "enum": TASK_IDS},
+                "maxItems": MAX_LLM_TASKS - 1,
+            },
         },
         "required": ["task_id", "capability", "input", "depends_on"],
     }
@@ -116,9 +124,12 @@ Split the user's request into the fewest sub-tasks that answer it. Each sub-task
 capability from the manifest below, and its "input" must fit the input schema of an agent that
 serves that capability. When a sub-task needs another's output, list that task_id in
 "depends_on" (the output is passed to it automatically). Use short task_ids like "t1", "t2".
-Answer with ONE JSON object and nothing else, of this shape:
-{"reasoning": "...", "tasks": [{"task_id": "t1", "description": "...", "capability": "...",
-  "input": {...}, "depends_on": []}]}
+Answer with ONE JSON object and nothing else. Fill every input with real values taken from the
+request. For example, "Find facts about the Moon and then summarize them" becomes:
+{"tasks": [{"task_id": "t1", "description": "find facts about the Moon", "capability": "search",
+  "input": {"query": "facts about the Moon"}, "depends_on": []},
+ {"task_id": "t2", "description": "summarize the facts", "capability": "summarization",
+  "input": {"prompt": "Summarize the facts about the Moon"}, "depends_on": ["t1"]}]}
 
 Capabilities manifest:
 """
