@@ -21,13 +21,16 @@ WORKERS = {
     "lookup": "mesh_worker_lookup",
     "analyst": "mesh_worker_analyst",
     "writer": "mesh_worker_writer",
+    "image-gen": "mesh_worker_image_gen",
 }
 CSV = "city,temp,rain\nOslo,4,80\nRome,18,40\nCairo,30,2\nLima,19,1\n"
 
 
 class Mesh:
-    def __init__(self, orch: ServiceProcess, workers: dict[str, ServiceProcess]) -> None:
-        self.orch, self.workers = orch, workers
+    def __init__(
+        self, orch: ServiceProcess, workers: dict[str, ServiceProcess], llm_orch: ServiceProcess
+    ) -> None:
+        self.orch, self.workers, self.llm_orch = orch, workers, llm_orch
         self.url = orch.url
 
     def need(self, *names: str) -> None:
@@ -58,6 +61,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
                 "WORKER_DISCOVERY_URL": disc.url,
                 "WRITER_MAX_NEW_TOKENS": "12",
                 "WRITER_THREADS": "1",
+                "IMAGEGEN_OUTPUT_DIR": str(tmp / "images"),
             }
             workers[name] = ServiceProcess(module, port, env, startup_timeout=180).start()
             started.append(workers[name])
@@ -72,22 +76,38 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
             },
         ).start()
         started.append(orch)
+        # A second orchestrator on the same registry, planning and synthesizing with the
+        # real local model through the writer's OpenAI-compatible API.
+        lport = free_port()
+        llm_env = {
+            "ORCH_PORT": str(lport),
+            "ORCH_DISCOVERY_URL": disc.url,
+            "ORCH_DB_PATH": str(tmp / "orchestrator-llm.sqlite3"),
+            "ORCH_LLM_SYNTHESIS_MAX_TOKENS": "24",
+            "ORCH_LLM_TIMEOUT_SECONDS": "120",
+        }
+        if "writer" in workers:
+            llm_env["ORCH_LLM_BASE_URL"] = workers["writer"].url + "/v1"
+        llm_orch = ServiceProcess("mesh_orchestrator", lport, llm_env).start()
+        started.append(llm_orch)
 
         def registered() -> bool:
             agents = httpx.get(orch.url + "/v1/agents", timeout=2).json()
             return {a["descriptor"]["agent_id"] for a in agents} >= set(workers)
 
         wait_until(registered, timeout=30, what="workers visible to the orchestrator")
-        yield Mesh(orch, workers)
+        yield Mesh(orch, workers, llm_orch)
     finally:
         for svc in reversed(started):
             svc.stop()
 
 
-async def stream(mesh: Mesh, body: dict[str, Any], on_event: Any = None) -> list[dict[str, Any]]:
+async def stream(
+    mesh: Mesh, body: dict[str, Any], on_event: Any = None, *, url: str | None = None
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    async with asyncio.timeout(240), httpx.AsyncClient(timeout=60) as c:
-        async for msg in read_sse(c, "POST", mesh.url + "/orchestrate/stream", json=body):
+    async with asyncio.timeout(400), httpx.AsyncClient(timeout=60) as c:
+        async for msg in read_sse(c, "POST", (url or mesh.url) + "/orchestrate/stream", json=body):
             out.append(msg.json())
             if on_event is not None:
                 await on_event(c, out[-1])
@@ -159,3 +179,46 @@ async def test_cancelling_a_run_stops_the_writers_generation(mesh: Mesh) -> None
             if gens["cancelled"] > before and gens["active"] == 0:
                 break
             await asyncio.sleep(0.1)
+
+
+async def test_an_image_and_a_text_answer_stream_side_by_side(mesh: Mesh) -> None:
+    mesh.need("image-gen", "writer")
+    query = "Draw a picture of a red lighthouse and write a haiku about the sea"
+    events = await stream(mesh, {"query": query})
+    tasks = {t["task_id"]: t["capability"] for t in events[1]["data"]["plan"]["tasks"]}
+    image = next(t for t, c in tasks.items() if c == "image_generation")
+    text = next(t for t, c in tasks.items() if c == "text_generation")
+    progress = [e for e in events if e["task_id"] == image and e["type"] == "progress"]
+    assert len(progress) >= 2 and progress[-1]["data"]["step"] == progress[-1]["data"]["total"]
+    [artifact] = [e for e in events if e["task_id"] == image and e["type"] == "artifact"]
+    assert any(e["task_id"] == text and e["type"] == "token" for e in events)
+    async with httpx.AsyncClient() as c:
+        png = await c.get(artifact["data"]["url"])
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert png.headers["content-type"] == "image/png"
+    assert events[-1]["data"]["status"] == "completed", events[-2]["data"]
+
+
+async def test_the_real_local_model_plans_or_is_refused_and_streams_the_synthesis(
+    mesh: Mesh,
+) -> None:
+    """Issue 4's end-to-end check on SmolLM2 through the writer's /v1: the stream says which
+    planner made the plan and why, then the workers' streams, then the synthesis token by
+    token. Whether the 135M model's plan is accepted is up to the model; either way is valid
+    as long as the stream says so."""
+    mesh.need("lookup", "writer")
+    events = await stream(mesh, {"query": "Look up the speed of light"}, url=mesh.llm_orch.url)
+    planning = [e["data"] for e in events if e["type"] == "status" and e["data"].get("phase")]
+    assert planning and planning[0]["planner"] == "llm" and planning[0]["status"] == "running"
+    plan = next(e["data"] for e in events if e["type"] == "plan")
+    if plan["planner"] == "deterministic":
+        assert plan["reason"].startswith("LLM plan rejected (attempt 1: ")
+    else:
+        assert plan["planner"] == "llm"
+    synthesis = [e for e in events if e["task_id"] == "synthesis" and e["type"] == "token"]
+    result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)
+    assert len(synthesis) >= 2, "the synthesis arrives token by token"
+    assert synthesis[-1]["seq"] < result["seq"]
+    assert result["data"]["synthesis"] == "llm"
+    assert result["data"]["answer"].strip()
+    assert events[-1]["data"]["status"] in ("completed", "partial")
