@@ -29,6 +29,11 @@ class Hit:
         }
 
 
+TITLE_WEIGHT = 3
+# Words that say what to do rather than what to find ("look up how discovery works").
+INSTRUCTION_TERMS = frozenset(tokenize("look search find tell explain show give lookup"))
+
+
 class SearchIndex:
     """Built once (``build``), then queried concurrently; nothing mutates after build."""
 
@@ -37,9 +42,11 @@ class SearchIndex:
     ) -> None:
         self.passages = passages
         self.documents = documents
-        # The title counts as part of the passage: "Discovery registry > Watching" should
-        # match a query about discovery even if the paragraph never repeats the word.
-        self.bm25 = BM25Index([tokenize(f"{p.title}\n{p.text}") for p in passages], k1=k1, b=b)
+        # The title counts as part of the passage, TITLE_WEIGHT times (a poor man's BM25F):
+        # "Discovery registry > Watching" should beat a paragraph that mentions discovery once.
+        self.bm25 = BM25Index(
+            [tokenize(f"{p.title}\n" * TITLE_WEIGHT + p.text) for p in passages], k1=k1, b=b
+        )
 
     @classmethod
     def build(cls, settings: LookupSettings) -> SearchIndex:
@@ -55,6 +62,7 @@ class SearchIndex:
 
         Scores are rounded to 4 decimals, and ``min_score`` applies to the rounded score, so
         a caller that passes back a score it was shown gets that passage again."""
-        ranked = self.bm25.search(tokenize(query), self.bm25.n_docs)
+        terms = [t for t in tokenize(query) if t not in INSTRUCTION_TERMS] or tokenize(query)
+        ranked = self.bm25.search(terms, self.bm25.n_docs)
         hits = [Hit(self.passages[i], round(s, SCORE_DECIMALS)) for i, s in ranked]
         return [h for h in hits if h.score >= min_score][:top_k]
