@@ -1,0 +1,34 @@
+"""Optional OpenTelemetry tracing shared by the mesh's services (worker SDK, discovery,
+orchestrator): spans exported over OTLP/HTTP, one SERVER span per request, W3C
+``traceparent`` on outgoing calls.
+
+Importing this package imports no OpenTelemetry module; that happens only once
+``start_tracing`` is given an endpoint (or an exporter), so an untraced service pays nothing.
+
+```python
+tracing = start_tracing("discovery", settings.otlp_endpoint)  # None when unset
+app.state.tracer = tracing.tracer if tracing else None         # read by TracingMiddleware
+...
+await tracing.shutdown()                                       # in the lifespan's exit
+```
+"""
+
+from mesh_telemetry.middleware import TracingMiddleware
+from mesh_telemetry.propagation import traceparent_headers
+from mesh_telemetry.provider import (
+    Tracing,
+    make_tracer_provider,
+    service_name,
+    start_tracing,
+    traces_url,
+)
+
+__all__ = [
+    "Tracing",
+    "start_tracing",
+    "make_tracer_provider",
+    "service_name",
+    "traces_url",
+    "TracingMiddleware",
+    "traceparent_headers",
+]
