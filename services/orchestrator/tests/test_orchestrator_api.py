@@ -207,6 +207,23 @@ async def test_upstream_output_reaches_the_dependent_in_context_and_prompt(mesh:
     assert out["prompt"].startswith("summarize") and "alpha" in out["prompt"]
 
 
+async def test_an_agent_that_reads_context_gets_its_prompt_unchanged(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url, metadata={"reads_context": True}))
+    body = {
+        "plan": plan(
+            {"task_id": "a", "input": {"tokens": ["alpha"]}},
+            {
+                "task_id": "b",
+                "input": {"prompt": "summarize", "echo_context": True},
+                "depends_on": ["a"],
+            },
+        )
+    }
+    events = await collect(mesh.url, body)
+    out = of(events, "b", "result")[0]["data"]["output"]
+    assert out == {"prompt": "summarize", "context": {"a": "alpha"}}
+
+
 async def test_static_agents_answer_from_the_descriptor_or_invoke(mesh: Mesh) -> None:
     await mesh.register(
         record(agent_id="faq", capabilities=["search"], static_response={"answer": 42}),

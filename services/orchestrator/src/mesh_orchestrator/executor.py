@@ -146,10 +146,15 @@ class Executor:
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
         futures[t.task_id].set_result(outcome)
 
-    def _input(self, t: SubTask, upstream: dict[str, TaskOutcome]) -> dict[str, Any]:
+    def _input(
+        self, t: SubTask, upstream: dict[str, TaskOutcome], agent: AgentDescriptor
+    ) -> dict[str, Any]:
+        """The worker's input. Upstream outputs always travel in ``context``; they are also
+        appended to a ``prompt`` unless the agent says it reads ``context`` itself
+        (``metadata.reads_context``), which would show a small model everything twice."""
         inp = dict(t.input)
         prompt = inp.get("prompt")
-        if upstream and isinstance(prompt, str):
+        if upstream and isinstance(prompt, str) and not agent.metadata.get("reads_context"):
             text = "\n\n".join(render(o.output) for o in upstream.values())
             # Workers cap prompts (the writer at 8000 chars): the upstream text gives way.
             room = max(0, min(self.max_context_chars, 7900 - len(prompt)))
@@ -180,7 +185,7 @@ class Executor:
         request = TaskRequest(
             task_id=t.task_id,
             run_id=run_id,
-            input=self._input(t, upstream),
+            input=self._input(t, upstream, first),
             context={d: o.output for d, o in upstream.items()},
         )
         limit = timeout_seconds or first.timeout_seconds

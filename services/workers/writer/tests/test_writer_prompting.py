@@ -50,3 +50,23 @@ def test_settings_default_to_the_bundled_gguf_model(monkeypatch: pytest.MonkeyPa
 def test_a_default_above_the_token_limit_is_refused() -> None:
     with pytest.raises(ValidationError, match="max_new_tokens_limit"):
         WriterSettings(max_new_tokens=300, max_new_tokens_limit=200)
+
+
+def test_upstream_search_results_become_their_passages_and_an_analysis_its_conclusion() -> None:
+    from mesh_worker_writer.prompting import render_value
+
+    lookup = {
+        "query": "discovery",
+        "results": [
+            {
+                "source": "discovery.md",
+                "title": "Discovery",
+                "passage": "Keeps a registry.",
+                "score": 4.1,
+            },
+            {"source": "api.md", "title": "API", "passage": "Has a watch.", "score": 2.0},
+        ],
+    }
+    assert render_value(lookup) == "Discovery: Keeps a registry.\n\nAPI: Has a watch."
+    assert render_value({"shape": [3, 2], "conclusion": "Rome is warmest."}) == "Rome is warmest."
+    assert render_value({"results": []}) == '{"results": []}'

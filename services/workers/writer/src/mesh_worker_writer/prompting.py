@@ -17,9 +17,23 @@ MAX_CONTEXT_CHARS = 12_000
 
 
 def render_value(value: Any) -> str:
-    """An upstream output as text: strings as they are, anything else as compact JSON."""
+    """An upstream output as text a small model can use: strings as they are, search
+    results as their passages, an analysis as its conclusion, anything else as JSON."""
     if isinstance(value, str):
         return value.strip()
+    if isinstance(value, dict):
+        results = value.get("results")
+        if isinstance(results, list) and results and all(isinstance(r, dict) for r in results):
+            passages = [
+                f"{r.get('title') or r.get('source') or 'passage'}: {r['passage']}".strip()
+                for r in results
+                if isinstance(r.get("passage"), str)
+            ]
+            if passages:
+                return "\n\n".join(passages)
+        for key in ("text", "answer", "conclusion", "summary", "content"):
+            if isinstance(value.get(key), str):
+                return str(value[key]).strip()
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

@@ -107,7 +107,13 @@ class WriterWorker(Worker):
             timeout_seconds=300.0,
             max_concurrency=self.engine.settings.max_concurrency,
             tags=["llm", "lora"],
-            metadata={"model": self.engine.model_id, "adapters": self.engine.adapters.available()},
+            metadata={
+                "model": self.engine.model_id,
+                "adapters": self.engine.adapters.available(),
+                # Upstream outputs are read from the task's context (see prompting.py), so
+                # the orchestrator does not also paste them into the prompt.
+                "reads_context": True,
+            },
         )
 
     async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
