@@ -112,7 +112,7 @@ def _task_variant(cap: ManifestCapability) -> dict[str, Any]:
             "depends_on": {
                 "type": "array",
                 "items": {"type": "string", "enum": TASK_IDS},
-                "maxItems": MAX_LLM_TASKS - 1,
+                "maxItems": 3,  # more is rare; a small model otherwise lists every id
             },
         },
         "required": ["task_id", "capability", "input", "depends_on"],
