@@ -4,8 +4,8 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 # Every deployable unit, in dependency order; a folder that does not exist yet is skipped.
-PACKAGES := libs/contracts libs/testkit libs/worker_sdk services/discovery services/orchestrator \
-	services/workers/writer services/workers/analyst services/workers/lookup \
+PACKAGES := libs/contracts libs/telemetry libs/testkit libs/worker_sdk services/discovery \
+	services/orchestrator services/workers/writer services/workers/analyst services/workers/lookup \
 	services/workers/image_gen services/workers/lora_trainer
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
