@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Sequence
 import httpx
 from fastapi import APIRouter, FastAPI
 
+from mesh_telemetry import TracingMiddleware, start_tracing
 from mesh_worker import api
 from mesh_worker.registration import Registrar
 from mesh_worker.runtime import WorkerRuntime
 from mesh_worker.settings import WorkerSettings
-from mesh_worker.telemetry import TracingMiddleware, make_tracer_provider
 from mesh_worker.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,12 @@ def create_worker_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         agent = runtime.describe()
-        provider = None
-        if settings.otlp_endpoint:
-            provider = make_tracer_provider(agent.agent_id, settings.otlp_endpoint)
-            app.state.tracer = provider.get_tracer("mesh_worker")
+        # Named by OTEL_SERVICE_NAME when set, else by the agent id.
+        tracing = start_tracing(
+            agent.agent_id, settings.otlp_endpoint, instrumentation="mesh_worker"
+        )
+        if tracing is not None:
+            app.state.tracer = tracing.tracer
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
             registrar: Registrar | None = None
             if settings.discovery_url:
@@ -68,9 +70,9 @@ def create_worker_app(
                 if registrar is not None:
                     await registrar.stop()
                 await runtime.stop()
-                if provider is not None:
+                if tracing is not None:
                     app.state.tracer = None
-                    provider.shutdown()
+                    await tracing.shutdown()  # exports the spans still batched
 
     app = FastAPI(
         title=f"mesh worker {type(worker).__name__}",
