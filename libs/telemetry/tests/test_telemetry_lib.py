@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.applications import Starlette
@@ -31,25 +26,6 @@ from mesh_telemetry import (
 from mesh_telemetry.testing import OTLPCollector
 
 CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-
-
-@contextmanager
-def serving(app: Starlette) -> Iterator[str]:
-    with __import__("socket").socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 def traced_app(tracing: Tracing | None) -> Starlette:
@@ -135,7 +111,7 @@ def test_traceparent_headers_name_the_span_as_parent() -> None:
 
 async def test_spans_reach_the_otlp_http_collector_by_shutdown() -> None:
     collector = OTLPCollector()
-    with serving(collector.app) as url:
+    with collector.serving() as url:
         tracing = start_tracing("exporting-svc", url, instrumentation="test")
         assert tracing is not None
         with tracing.tracer.start_as_current_span("work", attributes={"n": 3}):

@@ -2,22 +2,24 @@
 
 ```python
 collector = OTLPCollector()
-with serving(collector.app) as url:        # any loopback ASGI server
+with collector.serving() as url:           # uvicorn on a free loopback port, in a thread
     ...                                    # services export to ``url``
     collector.wait_for(lambda spans: any(s.name == "run" for s in spans))
 ```
 
 Never imported by a service. Needs ``opentelemetry-proto`` (a dependency of the OTLP
-exporter) for the protobuf messages.
+exporter) for the protobuf messages and, for ``serving``, uvicorn.
 """
 
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +107,31 @@ class OTLPCollector:
         with self._lock:
             self._spans.extend(spans)
         return Response(b"", media_type="application/x-protobuf")
+
+    @contextmanager
+    def serving(self, *, timeout: float = 15.0) -> Iterator[str]:
+        """Serve ``app`` on a free ``127.0.0.1`` port in a thread; yield its base URL (the
+        OTLP endpoint to give a service); stop it on exit."""
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name=f"otlp-collector-{port}", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                raise RuntimeError(f"the fake OTLP collector did not start on port {port}")
+            time.sleep(0.02)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout)
 
     def spans(self) -> list[CollectedSpan]:
         with self._lock:
