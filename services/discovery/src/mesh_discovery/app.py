@@ -1,4 +1,5 @@
-"""Application factory: the store, the declared agents and the sweeper live in the lifespan."""
+"""Application factory: the store, the declared agents, the sweeper and (when an OTLP
+endpoint is set) the tracer provider live in the lifespan."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from mesh_discovery.api import install_error_handlers, router
 from mesh_discovery.declared import load_agents_file
 from mesh_discovery.registry import Clock, Store
 from mesh_discovery.settings import Settings
+from mesh_telemetry import TracingMiddleware, start_tracing
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await the_store.open()
         sweeper: asyncio.Task[None] | None = None
+        tracing = start_tracing(
+            "discovery", settings.otlp_endpoint, instrumentation="mesh_discovery"
+        )
+        app.state.tracer = tracing.tracer if tracing is not None else None
         try:
             await the_store.declare(declared)
             app.state.store = the_store
@@ -86,10 +92,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
             await the_store.close()
+            if tracing is not None:
+                app.state.tracer = None
+                await tracing.shutdown()  # exports the spans still batched
 
     app = FastAPI(title="mesh discovery", version="0.1.0", lifespan=lifespan)
     # Set when the server starts shutting down: open blocking queries answer at once.
     app.state.draining = asyncio.Event()
+    app.state.tracer = None  # TracingMiddleware: a server span per request while set
+    app.add_middleware(TracingMiddleware)
     app.include_router(router)
     install_error_handlers(app)
     return app

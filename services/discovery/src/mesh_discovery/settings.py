@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     """Every knob of the discovery service; ``Settings()`` reads the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="DISCOVERY_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DISCOVERY_", extra="ignore", populate_by_name=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=9000, ge=0, le=65535)
@@ -28,3 +30,9 @@ class Settings(BaseSettings):
     # them, so cap that wait instead of hanging the shutdown.
     shutdown_grace_seconds: int = Field(default=3, ge=1)
     log_level: str = "info"
+    # OpenTelemetry: a server span per request, exported over OTLP/HTTP, when set. Compose
+    # and Kubernetes give discovery only the standard OTEL_EXPORTER_OTLP_ENDPOINT.
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DISCOVERY_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    )
