@@ -43,6 +43,7 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     adapter: str | None = None
     json_schema: Mapping[str, Any] | None = None
+    repetition_penalty: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +277,9 @@ class GenerationStream:
             # applied before temperature/top-p, so sampling only ever sees allowed tokens
             kwargs["prefix_allowed_tokens_fn"] = self._json.allowed_tokens
             criteria.append(StopWhenJsonComplete(self._json))
+        if p.repetition_penalty != 1.0 and self._json is None:
+            # not under a JSON constraint: braces and quotes must repeat there
+            kwargs["repetition_penalty"] = p.repetition_penalty
         if p.temperature > 0:
             kwargs.update(do_sample=True, temperature=p.temperature, top_p=p.top_p)
         else:

@@ -117,6 +117,7 @@ def _params(engine: TextGenerator, req: ChatCompletionRequest) -> GenerationPara
         stop=req.stop_strings(),
         adapter=adapter,
         json_schema=_schema(req),
+        repetition_penalty=engine.settings.repetition_penalty,
     )
 
 

@@ -43,6 +43,12 @@ class WriterSettings(BaseSettings):
     max_new_tokens_limit: int = Field(default=1024, ge=1, description="most tokens per answer")
     adapters_dir: Path = Field(default=Path("var/adapters"), description="LoRA adapter folders")
     adapter_cache_size: int = Field(default=4, ge=1, description="adapters kept loaded at once")
+    repetition_penalty: float = Field(
+        default=1.15,
+        ge=1.0,
+        le=2.0,
+        description="penalty on repeating tokens (1.0: none); small models loop without it",
+    )
     threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
     json_max_string_chars: int = Field(
         default=256,

@@ -127,6 +127,7 @@ class WriterWorker(Worker):
             stop=tuple(inp.stop or ()),
             adapter=inp.adapter,
             json_schema=inp.json_schema,
+            repetition_penalty=self.engine.settings.repetition_penalty,
         )
         system = inp.system
         if inp.json_schema is not None:
