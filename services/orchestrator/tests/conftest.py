@@ -28,6 +28,7 @@ async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
         workers = [await serve(fake_worker_app("w0")), await serve(fake_worker_app("w1"))]
         started.extend([disc, *workers])
         llm = settings.pop("llm", None)  # a langchain fake chat model, for the LLM graph paths
+        exporter = settings.pop("span_exporter", None)  # tracing into an in-memory exporter
         s = Settings(
             discovery_url=disc.url,
             db_path=tmp_path / "orch.sqlite3",
@@ -36,7 +37,7 @@ async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
             discovery_retry_seconds=0.05,
             **settings,
         )
-        orch = await serve(create_app(s, llm=llm))
+        orch = await serve(create_app(s, llm=llm, span_exporter=exporter))
         started.append(orch)
         return Mesh(disc, workers, orch)
 

@@ -57,6 +57,7 @@ class FakeWorkerState:
         self.started: list[str] = []
         self.cancelled: list[str] = []
         self.busy_left: dict[str, int] = {}
+        self.traceparents: list[str | None] = []  # the header of each call, in order
 
     def gate(self, name: str) -> asyncio.Event:
         return self.gates.setdefault(name, asyncio.Event())
@@ -80,8 +81,9 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
         return None
 
     @app.post("/stream", response_model=None)
-    async def stream(task: TaskRequest) -> Any:
+    async def stream(task: TaskRequest, request: Request) -> Any:
         st.calls.append(task.task_id)
+        st.traceparents.append(request.headers.get("traceparent"))
         refusal = busy(task)
         if refusal is not None:
             return refusal
@@ -121,8 +123,9 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
         return StreamingResponse(gen(), media_type="text/event-stream")
 
     @app.post("/invoke")
-    async def invoke(task: TaskRequest) -> Any:
+    async def invoke(task: TaskRequest, request: Request) -> Any:
         st.calls.append(task.task_id)
+        st.traceparents.append(request.headers.get("traceparent"))
         refusal = busy(task)
         if refusal is not None:
             return refusal

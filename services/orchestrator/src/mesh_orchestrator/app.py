@@ -4,6 +4,8 @@ The lifespan builds every long-lived resource once: the pooled HTTP client (no r
 timeout, since worker streams may be quiet for long), the discovery watch, the run store
 and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
 runs are cancelled (their workers stop), pending events are flushed, and all is closed.
+With ``ORCH_OTLP_ENDPOINT`` set it also starts tracing (a span per HTTP request, a trace per
+run); the tracer provider is shut down last, exporting the spans of the runs just ended.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 import httpx
@@ -35,6 +37,11 @@ from mesh_orchestrator.services import Services
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.store import open_store
 from mesh_orchestrator.synthesizer import DeterministicSynthesizer, Synthesizer
+from mesh_orchestrator.tracing import RunTracer
+from mesh_telemetry import TracingMiddleware, start_tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +96,33 @@ def create_app(
     planner: Planner | None = None,
     synthesizer: Synthesizer | None = None,
     llm: BaseChatModel | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
     """The app. ``planner``/``synthesizer`` replace the deterministic ones; ``llm`` replaces
-    the ``ChatOpenAI`` built from settings (tests pass langchain's fake chat models)."""
+    the ``ChatOpenAI`` built from settings (tests pass langchain's fake chat models);
+    ``span_exporter`` turns tracing on with it instead of OTLP (tests pass the SDK's
+    ``InMemorySpanExporter``)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            tracing = start_tracing(
+                "orchestrator",
+                settings.otlp_endpoint,
+                instrumentation="mesh_orchestrator",
+                exporter=span_exporter,
+            )
+            tracer = None
+            if tracing is not None:
+                app.state.tracer = tracing.tracer
+                tracer = RunTracer(tracing.tracer)
+
+                async def stop_tracing() -> None:
+                    app.state.tracer = None
+                    await tracing.shutdown()
+
+                stack.push_async_callback(stop_tracing)  # the first pushed runs last
             http = await stack.enter_async_context(
                 httpx.AsyncClient(
                     timeout=httpx.Timeout(None, connect=settings.connect_timeout_seconds),
@@ -140,6 +166,7 @@ def create_app(
                 max_context_chars=settings.max_context_chars,
                 max_streams=settings.max_connections,
                 connect_timeout=settings.connect_timeout_seconds,
+                tracer=tracer,
             )
             stack.push_async_callback(executor.aclose)
             chosen_planner = planner or DeterministicPlanner()
@@ -153,6 +180,7 @@ def create_app(
                 synthesizer=chosen_synth,
                 llm_planner=llm_planner,
                 llm_synthesizer=llm_synth,
+                tracer=tracer,
             )
             graph = build_graph(deps, await _checkpointer(settings, stack))
             runs = RunManager(
@@ -161,6 +189,7 @@ def create_app(
                 store,
                 max_replans=settings.max_replans,
                 max_llm_attempts=settings.llm_plan_attempts,
+                tracer=tracer,
             )
             stack.push_async_callback(runs.shutdown)
             app.state.services = Services(
@@ -180,6 +209,8 @@ def create_app(
             yield
 
     app = FastAPI(title="mesh orchestrator", version="0.1.0", lifespan=lifespan)
+    app.state.tracer = None  # TracingMiddleware: a server span per request while set
+    app.add_middleware(TracingMiddleware)
     install_error_handlers(app)
     app.include_router(router)
     return app

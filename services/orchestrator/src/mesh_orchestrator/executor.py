@@ -27,6 +27,7 @@ import httpx
 from mesh_contracts import AgentDescriptor, ExecutionPlan, SubTask, TaskRequest
 from mesh_orchestrator.resolver import Resolver
 from mesh_orchestrator.stream_client import StreamClient
+from mesh_orchestrator.tracing import RunTracer, WorkerCall
 from mesh_orchestrator.worker_client import (
     WorkerBusy,
     WorkerFailed,
@@ -80,7 +81,8 @@ class Executor:
 
     Worker streams over plain HTTP go through the executor's own ``StreamClient`` (at most
     ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
-    connections. Everything else goes through ``http``.
+    connections. Everything else goes through ``http``. With a ``tracer`` each call to a
+    worker is a CLIENT span whose trace context goes out with the request.
     """
 
     def __init__(
@@ -92,8 +94,10 @@ class Executor:
         max_context_chars: int = 6000,
         max_streams: int = 256,
         connect_timeout: float = 5.0,
+        tracer: RunTracer | None = None,
     ) -> None:
         self.http = http
+        self.tracer = tracer
         self.resolver = resolver
         self.max_retry_after = max_retry_after
         self.max_context_chars = max_context_chars
@@ -217,14 +221,29 @@ class Executor:
             tried.add(d.instance_id)
             current.append(d)
             try:
-                return await self._call(t, d, request, emit)
+                if self.tracer is None:
+                    return await self._call(t, d, request, emit)
+                return await self._traced_call(self.tracer, t, d, request, emit)
             except WorkerBusy as busy:
                 busy_wait = min(busy_wait or busy.retry_after, busy.retry_after)
             except WorkerUnreachable as exc:
                 unreachable.append(str(exc))
 
+    async def _traced_call(
+        self, tracer: RunTracer, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emit
+    ) -> TaskOutcome:
+        with tracer.worker_call(t, d) as call:
+            outcome = await self._call(t, d, request, emit, call)
+            call.finish(outcome.status, outcome.error)
+            return outcome
+
     async def _call(
-        self, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emit
+        self,
+        t: SubTask,
+        d: AgentDescriptor,
+        request: TaskRequest,
+        emit: Emit,
+        call: WorkerCall | None = None,
     ) -> TaskOutcome:
         agent = d.agent_id
         task_id = t.task_id
@@ -246,7 +265,12 @@ class Executor:
 
         self.resolver.acquire(d.instance_id)
         try:
-            calls = call_worker(self.http, d, request, accepted, self.streams)
+            if call is None:
+                calls = call_worker(self.http, d, request, accepted, self.streams)
+            else:  # traced: the trace context goes along, the events are counted
+                calls = call.counted(
+                    call_worker(self.http, d, request, accepted, self.streams, call.headers)
+                )
             async with aclosing(calls) as events:
                 # The hot loop: one (type, body) pair per worker event, relabelled as is.
                 async for type_, body in events:

@@ -37,6 +37,7 @@ from mesh_orchestrator.llm_synth import LLMSynthesizer, SynthesisUnavailable
 from mesh_orchestrator.planner import DeterministicPlanner, Planner, PlanningFailed
 from mesh_orchestrator.resolver import Resolver
 from mesh_orchestrator.synthesizer import Synthesizer, run_status
+from mesh_orchestrator.tracing import RunTracer
 
 SYNTHESIS_TASK = "synthesis"
 # A run's live channel (an ``Emit``) in its config's ``configurable``: ``execute`` hands it
@@ -77,6 +78,7 @@ class GraphDeps:
     synthesizer: Synthesizer  # the deterministic synthesis, also the LLM's fallback
     llm_planner: LLMPlanner | None = None
     llm_synthesizer: LLMSynthesizer | None = None
+    tracer: RunTracer | None = None  # phase spans (plan, execute, synthesize) when set
 
 
 # ---- predicates (the policy) -------------------------------------------------------------
@@ -365,6 +367,8 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         ("synthesize", synthesize),
         ("fail", fail),
     ]:
+        if deps is not None and deps.tracer is not None:
+            fn = deps.tracer.node(name, fn)
         g.add_node(name, fn)  # type: ignore[call-overload]
     g.add_conditional_edges(START, _inline(routers["route_planner"]), planners)
     g.add_edge("use_client_plan", "resolve")

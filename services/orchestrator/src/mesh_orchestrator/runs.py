@@ -9,7 +9,8 @@ LangGraph checkpoints the run when its graph ends (``durability="exit"``): a che
 per step cost ~5 ms before the first worker call, and nothing resumes a run mid-graph.
 Cancelling the task cancels the executor's calls, which closes every worker
 stream (the workers then stop generating); unfinished nodes are reported ``skipped`` and
-the run ends with ``done {"status": "cancelled"}``.
+the run ends with ``done {"status": "cancelled"}``. With a ``tracer`` the run is one trace,
+its root span open while the graph runs (see ``tracing``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mesh_contracts import ExecutionPlan
 from mesh_orchestrator.graph import LIVE_EMIT, RunState
 from mesh_orchestrator.mux import EventMux
 from mesh_orchestrator.store.base import RunRecord, RunStore
+from mesh_orchestrator.tracing import RunSpan, RunTracer
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,10 @@ class RunManager:
         *,
         max_replans: int = 1,
         max_llm_attempts: int = 2,
+        tracer: RunTracer | None = None,
     ):
         self.graph = graph
+        self.tracer = tracer
         self.mux = mux
         self.store = store
         self.max_replans = max_replans
@@ -67,7 +71,8 @@ class RunManager:
             "max_replans": self.max_replans,
             "max_llm_attempts": self.max_llm_attempts,
         }
-        self.tasks[run_id] = asyncio.create_task(self._drive(run_id, state), name=f"run-{run_id}")
+        drive = self._drive(run_id, state) if self.tracer is None else self._traced(run_id, state)
+        self.tasks[run_id] = asyncio.create_task(drive, name=f"run-{run_id}")
         return record
 
     def is_live(self, run_id: str) -> bool:
@@ -92,11 +97,18 @@ class RunManager:
             task.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
-    async def _drive(self, run_id: str, state: RunState) -> None:
+    async def _traced(self, run_id: str, state: RunState) -> None:
+        assert self.tracer is not None
+        # This task started with a copy of the starting request's context: its span is current.
+        link = self.tracer.request_link()
+        with self.tracer.run(run_id, state["query"], link) as span:
+            await self._drive(run_id, state, span)
+
+    async def _drive(self, run_id: str, state: RunState, span: RunSpan | None = None) -> None:
         status, answer = "failed", None
+        final: dict[str, Any] = {}
         config = {"configurable": {"thread_id": run_id, LIVE_EMIT: self.mux.emitter(run_id)}}
         try:
-            final: dict[str, Any] = {}
             # "updates" (what each node returned), not "values" (the whole state after every
             # step): status and answer are all this needs of it.
             async for mode, chunk in self.graph.astream(
@@ -115,11 +127,15 @@ class RunManager:
             self._skip_unfinished(run_id, "run cancelled")
         except Exception as exc:
             log.exception("run %s crashed", run_id)
+            if span is not None:
+                span.crashed(exc)
             self.mux.publish(
                 run_id, "error", {"error": f"internal error: {exc}", "code": "internal"}
             )
             self._skip_unfinished(run_id, "run failed")
         finally:
+            if span is not None:
+                span.finish(status, final.get("planner"))
             self.mux.publish(run_id, "done", {"status": status})
             self.mux.close(run_id, status, answer)
             self.tasks.pop(run_id, None)

@@ -133,13 +133,15 @@ async def call_worker(
     request: TaskRequest,
     on_accepted: Callable[[], None] = lambda: None,
     streams: StreamClient | None = None,
+    headers: dict[str, str] | None = None,
 ) -> AsyncGenerator[Relayable]:
     """Yield the worker's events for ``request``; the last one is always ``("done", {})``.
 
     ``on_accepted`` is called once the worker has taken the call (2xx headers), before any
     event. Raises ``WorkerBusy``/``WorkerUnreachable`` before acceptance, ``WorkerFailed``
     at any point. A worker ``error`` event is yielded, not raised. Streams go through
-    ``streams`` where it ``handles`` the URL, else through ``http``.
+    ``streams`` where it ``handles`` the URL, else through ``http``. ``headers`` go out
+    with the request (the trace context, when the call is traced).
     """
     if not d.has_process:
         on_accepted()
@@ -149,14 +151,14 @@ async def call_worker(
     body = request.model_dump(mode="json")
     if d.streaming_mode is StreamingMode.STATIC or d.stream_path is None:
         assert d.invoke_path is not None  # guaranteed by AgentDescriptor's validator
-        async for answer in _invoke(http, d, body, on_accepted):
+        async for answer in _invoke(http, d, body, on_accepted, headers):
             yield from_model(answer)
         return
     url = httpx.URL(d.url(d.stream_path))
     finished = False
     try:
         if streams is not None and streams.handles(url):
-            async with streams.post(url, orjson.dumps(body)) as resp:
+            async with streams.post(url, orjson.dumps(body), headers) as resp:
                 if resp.status_code >= 300:
                     busy = resp.status_code in BUSY_STATUS
                     raw = b"" if busy else await resp.read()
@@ -174,7 +176,7 @@ async def call_worker(
                         if finished:
                             break
         else:
-            async with http.stream("POST", url, json=body) as hresp:
+            async with http.stream("POST", url, json=body, headers=headers) as hresp:
                 if hresp.status_code >= 300:
                     await _refuse_httpx(hresp, d)
                 on_accepted()
@@ -206,10 +208,11 @@ async def _invoke(
     d: AgentDescriptor,
     body: dict[str, Any],
     on_accepted: Callable[[], None],
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[WorkerEvent]:
     assert d.invoke_path is not None
     try:
-        resp = await http.post(d.url(d.invoke_path), json=body)
+        resp = await http.post(d.url(d.invoke_path), json=body, headers=headers)
     except httpx.ConnectError as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
     except httpx.HTTPError as exc:

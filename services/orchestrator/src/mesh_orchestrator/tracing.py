@@ -1,0 +1,205 @@
+"""The spans of a run, when the orchestrator traces (``ORCH_OTLP_ENDPOINT`` is set).
+
+One trace per run: a root ``run`` span (run_id, query length, planner, final status), a
+child span per graph phase that does real work (``plan``, ``execute``, ``synthesize``), and
+under ``execute`` one CLIENT span per call to a worker (task, agent, instance, endpoint,
+status, events received) whose W3C ``traceparent`` travels in the request, so the worker's
+SERVER span lands beneath it. The run span links to the HTTP request that started the run
+(that request's span is in its own trace: a run outlives a ``POST /orchestrate``).
+
+The lifespan builds a ``RunTracer`` only when tracing is on; the run manager, the graph and
+the executor hold ``RunTracer | None`` and skip all of this when None: no OpenTelemetry
+import, and nothing per relayed event either way (a call's events are counted by wrapping
+its stream, and only when traced). Spans never go per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from contextlib import aclosing, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from mesh_contracts import AgentDescriptor, SubTask
+from mesh_telemetry import traceparent_headers
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Link, Span, Tracer
+
+# Graph node -> the phase span it runs in; other nodes (routing, resolve) are not traced.
+PHASES = {
+    "use_client_plan": "plan",
+    "plan_llm": "plan",
+    "plan_deterministic": "plan",
+    "execute": "execute",
+    "synthesize_llm": "synthesize",
+    "synthesize": "synthesize",
+}
+
+Node = Callable[..., Awaitable[Any]]
+
+
+def _error(span: Span, message: str) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_status(Status(StatusCode.ERROR, message))
+
+
+class RunSpan:
+    """The open ``run`` span; ``crashed``/``finish`` record how the run ended."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def crashed(self, exc: BaseException) -> None:
+        self.span.record_exception(exc)
+
+    def finish(self, status: str, planner: str | None) -> None:
+        if planner:
+            self.span.set_attribute("mesh.planner", planner)
+        self.span.set_attribute("mesh.status", status)
+        if status == "failed":
+            _error(self.span, "run failed")
+
+
+class WorkerCall:
+    """The open CLIENT span of one call to a worker."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self.events = 0
+        # The worker's server span becomes a child of this one.
+        self.headers = traceparent_headers(span)
+
+    async def counted(
+        self, events: AsyncGenerator[tuple[str, dict[str, Any]]]
+    ) -> AsyncGenerator[tuple[str, dict[str, Any]]]:
+        """``events`` as they come, counted; closing this closes ``events``."""
+        async with aclosing(events) as inner:
+            async for event in inner:
+                self.events += 1
+                yield event
+
+    def finish(self, status: str, error: str | None) -> None:
+        self.span.set_attribute("mesh.status", status)
+        if error is not None:
+            _error(self.span, error)
+
+
+class RunTracer:
+    """Starts a run's spans with ``tracer`` (the orchestrator's ``Tracing.tracer``)."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    def request_link(self) -> Link | None:
+        """A link to the span current now (the HTTP request starting a run), if any."""
+        from opentelemetry.trace import Link, get_current_span
+
+        ctx = get_current_span().get_span_context()
+        return Link(ctx) if ctx.is_valid else None
+
+    @contextmanager
+    def run(self, run_id: str, query: str, link: Link | None) -> Iterator[RunSpan]:
+        """The root ``run`` span, current for the block (graph nodes and the executor's
+        tasks inherit it through the context)."""
+        from opentelemetry.context import Context
+        from opentelemetry.trace import use_span
+
+        span = self.tracer.start_span(
+            "run",
+            context=Context(),  # a root: one trace per run
+            attributes={"mesh.run_id": run_id, "mesh.query_length": len(query)},
+            links=[link] if link is not None else None,
+        )
+        with use_span(span, end_on_exit=True):
+            yield RunSpan(span)
+
+    def node(self, name: str, fn: Any) -> Any:
+        """``fn`` (the graph node ``name``) run inside its phase's span; ``fn`` itself when
+        the node belongs to no phase. The wrapper keeps ``fn``'s parameters, which
+        LangGraph reads to decide whether to pass the run's config."""
+        phase = PHASES.get(name)
+        if phase is None:
+            return fn
+
+        @contextmanager
+        def spanned() -> Iterator[Span]:
+            with self.tracer.start_as_current_span(phase, attributes={"mesh.node": name}) as span:
+                yield span
+
+        if "config" in inspect.signature(fn).parameters:
+
+            async def with_config(state: Any, config: Any) -> Any:
+                with spanned() as span:
+                    update = await fn(state, config)
+                    _describe(span, phase, update)
+                    return update
+
+            wrapped: Node = with_config
+        else:
+
+            async def plain(state: Any) -> Any:
+                with spanned() as span:
+                    update = await fn(state)
+                    _describe(span, phase, update)
+                    return update
+
+            wrapped = plain
+        functools.update_wrapper(wrapped, fn, assigned=("__name__", "__qualname__", "__doc__"))
+        return wrapped
+
+    @contextmanager
+    def worker_call(self, t: SubTask, d: AgentDescriptor) -> Iterator[WorkerCall]:
+        """A CLIENT span around one call to instance ``d`` for sub-task ``t``, a child of
+        the current span (``execute``). A busy or unreachable instance, or an exception,
+        marks it as an error; a cancelled call (the run was) is marked ``cancelled``."""
+        from opentelemetry.trace import SpanKind
+
+        span = self.tracer.start_span(
+            f"call {d.agent_id}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "mesh.task_id": t.task_id,
+                "mesh.agent_id": d.agent_id,
+                "mesh.instance_id": d.instance_id,
+                "mesh.endpoint": d.endpoint or "",
+            },
+        )
+        call = WorkerCall(span)
+        try:
+            yield call
+        except asyncio.CancelledError:
+            span.set_attribute("mesh.status", "cancelled")
+            raise
+        except BaseException as exc:
+            span.set_attribute("mesh.status", type(exc).__name__)
+            span.record_exception(exc)
+            _error(span, str(exc))
+            raise
+        finally:
+            span.set_attribute("mesh.events", call.events)
+            span.end()
+
+
+def _describe(span: Span, phase: str, update: Any) -> None:
+    """What a phase decided, from the state update its node returned."""
+    if not isinstance(update, dict):
+        return
+    if phase == "plan":
+        if update.get("planner"):
+            span.set_attribute("mesh.planner", update["planner"])
+        plan = update.get("plan")
+        if isinstance(plan, dict):
+            span.set_attribute("mesh.tasks", len(plan.get("tasks") or []))
+        if update.get("plan_error"):
+            span.set_attribute("mesh.plan_error", str(update["plan_error"])[:500])
+    elif phase == "execute":
+        results = update.get("results") or {}
+        for status in ("completed", "failed", "skipped"):
+            n = sum(1 for r in results.values() if r.get("status") == status)
+            span.set_attribute(f"mesh.tasks_{status}", n)
+    elif phase == "synthesize" and update.get("status"):
+        span.set_attribute("mesh.status", update["status"])

@@ -1,0 +1,146 @@
+"""Tracing of runs: one trace per run (run -> phases -> worker calls), the trace context sent
+to the workers, and nothing at all when tracing is off. Spans go to the SDK's in-memory
+exporter here; tests/test_e2e_tracing.py checks the same over OTLP/HTTP with real processes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from conftest import MeshFactory
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from orch_fakes import Mesh, writer_like
+
+from mesh_testkit import read_sse
+
+
+def client_plan(*tasks: dict[str, Any]) -> dict[str, Any]:
+    return {"tasks": [{"capability": "text_generation", **t} for t in tasks]}
+
+
+async def run_to_done(url: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    async with asyncio.timeout(20), httpx.AsyncClient(timeout=30) as c:
+        async for msg in read_sse(c, "POST", url + "/orchestrate/stream", json=body):
+            out.append(msg.json())
+            if out[-1]["type"] == "done":
+                return out
+    raise AssertionError("the stream ended without done")
+
+
+async def spans_once(exporter: InMemorySpanExporter, name: str) -> list[ReadableSpan]:
+    """Every finished span, once one named ``name`` has ended (the run span ends last)."""
+    async with asyncio.timeout(10):
+        while True:
+            spans = list(exporter.get_finished_spans())
+            if any(s.name == name for s in spans):
+                return spans
+            await asyncio.sleep(0.02)
+
+
+def span_id(s: ReadableSpan) -> int:
+    assert s.context is not None
+    return int(s.context.span_id)
+
+
+def parent_id(s: ReadableSpan) -> int | None:
+    return s.parent.span_id if s.parent is not None else None
+
+
+async def test_a_run_is_one_trace_of_run_phases_and_worker_calls_joined_by_traceparent(
+    mesh_factory: MeshFactory,
+) -> None:
+    exporter = InMemorySpanExporter()
+    mesh = await mesh_factory(span_exporter=exporter)
+    await mesh.register(writer_like(mesh.workers[0].url))
+    body = {
+        "query": "a traced run",
+        "plan": client_plan(
+            {"task_id": "a", "input": {"prompt": "ok"}},
+            {"task_id": "b", "input": {"prompt": "no", "fail": True}},
+        ),
+    }
+    events = await run_to_done(mesh.url, body)
+    spans = await spans_once(exporter, "run")
+
+    (run,) = [s for s in spans if s.name == "run"]
+    assert run.parent is None and run.context is not None
+    assert run.attributes == {
+        "mesh.run_id": events[0]["run_id"],
+        "mesh.query_length": len("a traced run"),
+        "mesh.planner": "client",
+        "mesh.status": events[-1]["data"]["status"],
+    }
+    traced = [s for s in spans if s.kind is not SpanKind.SERVER]
+    assert {s.context.trace_id for s in traced if s.context} == {run.context.trace_id}
+
+    phases = {s.name: s for s in spans if s.name in ("plan", "execute", "synthesize")}
+    assert set(phases) == {"plan", "execute", "synthesize"}
+    assert {parent_id(s) for s in phases.values()} == {span_id(run)}
+    assert phases["plan"].attributes == {
+        "mesh.node": "use_client_plan",
+        "mesh.planner": "client",
+        "mesh.tasks": 2,
+    }
+    assert phases["execute"].attributes is not None
+    assert phases["execute"].attributes["mesh.tasks_failed"] == 1
+
+    calls = {
+        s.attributes["mesh.task_id"]: s for s in spans if s.attributes and s.kind is SpanKind.CLIENT
+    }
+    assert set(calls) == {"a", "b"}
+    for call in calls.values():
+        assert call.name == "call fakewriter"
+        assert parent_id(call) == span_id(phases["execute"])
+        assert call.attributes is not None
+        assert call.attributes["mesh.instance_id"] == "fakewriter"
+        assert call.attributes["mesh.endpoint"] == mesh.workers[0].url
+    a, b = calls["a"].attributes, calls["b"].attributes
+    assert a is not None and b is not None
+    assert (a["mesh.status"], a["mesh.events"]) == ("completed", 3)  # 2 tokens, done
+    assert (b["mesh.status"], b["mesh.events"]) == ("failed", 4)  # 2 tokens, error, done
+    assert calls["a"].status.status_code is StatusCode.UNSET
+    assert calls["b"].status.status_code is StatusCode.ERROR
+
+    # Each worker request carried its call span as the parent.
+    trace = f"{run.context.trace_id:032x}"
+    sent = sorted(str(h)[:52] for h in mesh.worker(0).traceparents)  # less the flags
+    assert sent == sorted(f"00-{trace}-{span_id(c):016x}" for c in calls.values())
+
+    # The request that started the run has its own server span, linked from the run span.
+    (server,) = [s for s in spans if s.name == "POST /orchestrate/stream"]
+    assert server.kind is SpanKind.SERVER
+    assert [link.context.span_id for link in run.links] == [span_id(server)]
+
+
+async def test_a_busy_worker_call_is_an_error_span_and_the_retry_its_sibling(
+    mesh_factory: MeshFactory,
+) -> None:
+    exporter = InMemorySpanExporter()
+    mesh = await mesh_factory(span_exporter=exporter)
+    await mesh.register(writer_like(mesh.workers[0].url))
+    body = {"query": "q", "plan": client_plan({"task_id": "a", "input": {"busy": 1}})}
+    events = await run_to_done(mesh.url, body)
+    assert events[-1]["data"]["status"] == "completed"
+    spans = await spans_once(exporter, "run")
+    calls = [s for s in spans if s.kind is SpanKind.CLIENT]
+    assert [s.attributes["mesh.status"] for s in calls if s.attributes] == [
+        "WorkerBusy",
+        "completed",
+    ]
+    assert [s.status.status_code for s in calls] == [StatusCode.ERROR, StatusCode.UNSET]
+    assert len({parent_id(s) for s in calls}) == 1
+
+
+async def test_without_tracing_nothing_is_traced_and_no_traceparent_is_sent(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    body = {"query": "q", "plan": client_plan({"task_id": "a", "input": {"prompt": "p"}})}
+    events = await run_to_done(mesh.url, body)
+    assert events[-1]["data"]["status"] == "completed"
+    services = mesh.orch.app.state.services
+    assert mesh.orch.app.state.tracer is None
+    assert services.runs.tracer is None and services.executor.tracer is None
+    assert mesh.worker(0).traceparents == [None]
