@@ -1,0 +1,137 @@
+"""Tracing end to end on real processes: discovery, the analyst worker and the orchestrator
+export OTLP/HTTP to a fake collector, and one run is one trace across the mesh.
+
+The collector (``mesh_telemetry.testing.OTLPCollector``) decodes every ``POST /v1/traces``
+body as an ``ExportTraceServiceRequest``. Spans are batched in each process, so the test
+stops the processes with SIGTERM (their lifespans shut the tracer providers down, which
+exports the rest) and then waits on the collector with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mesh_telemetry.testing import CollectedSpan, OTLPCollector
+from mesh_testkit import ServiceProcess, free_port, read_sse, wait_until
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("mesh_worker_analyst") is None, reason="analyst not installed"
+)
+CSV = "city,temp,rain\nOslo,4,80\nRome,18,40\nCairo,30,2\nLima,19,1\n"
+
+
+async def run_once(url: str) -> list[dict[str, Any]]:
+    """One run with a client plan for the analyst, read to its ``done`` event."""
+    body = {
+        "query": "which city is the driest?",
+        "plan": {
+            "tasks": [
+                {
+                    "task_id": "t1",
+                    "capability": "data_analysis",
+                    "input": {"data": CSV, "question": "driest city"},
+                }
+            ]
+        },
+    }
+    out: list[dict[str, Any]] = []
+    async with asyncio.timeout(60), httpx.AsyncClient(timeout=30) as c:
+        async for msg in read_sse(c, "POST", url + "/orchestrate/stream", json=body):
+            out.append(msg.json())
+            if out[-1]["type"] == "done":
+                break
+    return out
+
+
+def one(spans: list[CollectedSpan], service: str, name: str) -> CollectedSpan:
+    found = [s for s in spans if s.service == service and s.name == name]
+    assert len(found) == 1, (service, name, sorted({(s.service, s.name) for s in spans}))
+    return found[0]
+
+
+def has_run_and_worker_span(spans: list[CollectedSpan]) -> bool:
+    names = {(s.service, s.name) for s in spans}
+    return {("orchestrator", "run"), ("analyst", "POST /stream")} <= names
+
+
+async def test_a_run_is_one_trace_from_the_orchestrator_into_the_worker(tmp_path: Path) -> None:
+    collector = OTLPCollector()
+    started: list[ServiceProcess] = []
+    with collector.serving() as otlp:
+        try:
+            dport = free_port()
+            disc = ServiceProcess(
+                "mesh_discovery",
+                dport,
+                {
+                    "DISCOVERY_PORT": str(dport),
+                    "DISCOVERY_DB_PATH": str(tmp_path / "discovery.sqlite3"),
+                    "DISCOVERY_OTLP_ENDPOINT": otlp,
+                    "OTEL_SERVICE_NAME": "discovery",
+                },
+            ).start()
+            started.append(disc)
+            wport = free_port()
+            worker_env = {
+                "WORKER_PORT": str(wport),
+                "WORKER_DISCOVERY_URL": disc.url,
+                "WORKER_OTLP_ENDPOINT": otlp,
+                "OTEL_SERVICE_NAME": "analyst",
+            }
+            started.append(ServiceProcess("mesh_worker_analyst", wport, worker_env).start())
+            oport = free_port()
+            orch = ServiceProcess(
+                "mesh_orchestrator",
+                oport,
+                {
+                    "ORCH_PORT": str(oport),
+                    "ORCH_DISCOVERY_URL": disc.url,
+                    "ORCH_DB_PATH": str(tmp_path / "orchestrator.sqlite3"),
+                    "ORCH_OTLP_ENDPOINT": otlp,
+                    "OTEL_SERVICE_NAME": "orchestrator",
+                },
+            ).start()
+            started.append(orch)
+
+            def analyst_visible() -> bool:
+                agents = httpx.get(orch.url + "/v1/agents", timeout=2).json()
+                return any(a["descriptor"]["agent_id"] == "analyst" for a in agents)
+
+            wait_until(analyst_visible, timeout=30, what="the analyst visible to the orchestrator")
+            events = await run_once(orch.url)
+            assert events[-1]["data"]["status"] == "completed", events[-3:]
+        finally:
+            # SIGTERM: each lifespan shuts its tracer provider down, exporting the batch.
+            for svc in reversed(started):
+                svc.stop()
+        spans = collector.wait_for(has_run_and_worker_span, timeout=20)
+
+    run = one(spans, "orchestrator", "run")
+    assert run.parent_span_id == ""  # the root of the run's trace
+    assert run.attributes["mesh.run_id"] == events[0]["run_id"]
+    assert run.attributes["mesh.status"] == "completed"
+    execute = one(spans, "orchestrator", "execute")
+    assert (execute.trace_id, execute.parent_span_id) == (run.trace_id, run.span_id)
+    call = one(spans, "orchestrator", "call analyst")
+    assert call.kind == "client"
+    assert (call.trace_id, call.parent_span_id) == (run.trace_id, execute.span_id)
+    assert call.attributes["mesh.task_id"] == "t1"
+    assert call.attributes["mesh.status"] == "completed"
+    assert call.attributes["mesh.events"] >= 2  # the analyst's messages, its result, done
+
+    served = one(spans, "analyst", "POST /stream")
+    assert served.kind == "server"
+    assert served.trace_id == run.trace_id  # the worker joined the run's trace
+    assert served.parent_span_id == call.span_id  # beneath the orchestrator's call
+
+    # Discovery traced too: the worker's registration is one of its server spans.
+    assert any(s.service == "discovery" and s.name == "POST /v1/agents" for s in spans)
+    # The request that started the run is the orchestrator's own server span.
+    request = one(spans, "orchestrator", "POST /orchestrate/stream")
+    assert request.kind == "server" and run.links == ((request.trace_id, request.span_id),)
