@@ -128,7 +128,7 @@ async def test_a_busy_worker_call_is_an_error_span_and_the_retry_its_sibling(
     spans = await spans_once(exporter, "run")
     calls = [s for s in spans if s.kind is SpanKind.CLIENT]
     assert [s.attributes["mesh.status"] for s in calls if s.attributes] == [
-        "WorkerBusy",
+        "busy",
         "completed",
     ]
     assert [s.status.status_code for s in calls] == [StatusCode.ERROR, StatusCode.UNSET]

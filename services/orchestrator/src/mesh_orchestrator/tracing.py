@@ -41,6 +41,10 @@ PHASES = {
 Node = Callable[..., Awaitable[Any]]
 
 
+# How a call that raised ended (the executor then tries another replica, or waits).
+_REFUSALS = {"WorkerBusy": "busy", "WorkerUnreachable": "unreachable"}
+
+
 def _error(span: Span, message: str) -> None:
     from opentelemetry.trace import Status, StatusCode
 
@@ -155,7 +159,8 @@ class RunTracer:
     def worker_call(self, t: SubTask, d: AgentDescriptor) -> Iterator[WorkerCall]:
         """A CLIENT span around one call to instance ``d`` for sub-task ``t``, a child of
         the current span (``execute``). A busy or unreachable instance, or an exception,
-        marks it as an error; a cancelled call (the run was) is marked ``cancelled``."""
+        marks it as an error; a call cut off (the run cancelled, the task past its
+        timeout) is marked ``cancelled``."""
         from opentelemetry.trace import SpanKind
 
         span = self.tracer.start_span(
@@ -175,7 +180,7 @@ class RunTracer:
             span.set_attribute("mesh.status", "cancelled")
             raise
         except BaseException as exc:
-            span.set_attribute("mesh.status", type(exc).__name__)
+            span.set_attribute("mesh.status", _REFUSALS.get(type(exc).__name__, "error"))
             span.record_exception(exc)
             _error(span, str(exc))
             raise
