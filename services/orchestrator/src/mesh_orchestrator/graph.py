@@ -3,8 +3,8 @@
 Every routing decision is a conditional edge with a named predicate, so the Mermaid diagram
 drawn from the compiled graph (``python -m mesh_orchestrator.diagram``) is the whole policy:
 
-* from ``START`` and after ``replan``: ``has_client_plan`` (skip planning),
-  ``llm_planner_configured`` or ``no_llm_planner``;
+* from ``START`` and after ``replan``: ``has_client_plan`` (the run starts with the client's
+  plan in its state: straight to ``resolve``), ``llm_planner_configured`` or ``no_llm_planner``;
 * after ``plan_llm``: ``llm_plan_is_valid``, ``llm_attempt_left`` (ask the LLM once more),
   ``llm_plan_failed`` (fall back to ``plan_deterministic``);
 * after ``plan_deterministic``: ``plan_is_valid`` / ``plan_is_invalid``;
@@ -183,14 +183,6 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         assert deps is not None, "graph built without dependencies"
         return deps
 
-    async def use_client_plan(state: RunState) -> RunState:
-        return {
-            "plan": state["client_plan"],
-            "planner": "client",
-            "reason": "plan supplied by the client",
-            "plan_error": None,
-        }
-
     async def plan_llm(state: RunState) -> RunState:
         d = need()
         assert d.llm_planner is not None
@@ -350,13 +342,12 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
 
     routers = make_routers(deps)
     planners: dict[Hashable, str] = {
-        "has_client_plan": "use_client_plan",
+        "has_client_plan": "resolve",
         "llm_planner_configured": "plan_llm",
         "no_llm_planner": "plan_deterministic",
     }
     g: StateGraph[RunState] = StateGraph(RunState)
     for name, fn in [
-        ("use_client_plan", use_client_plan),
         ("plan_llm", plan_llm),
         ("plan_deterministic", plan_deterministic),
         ("resolve", resolve),
@@ -371,7 +362,6 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
             fn = deps.tracer.node(name, fn)
         g.add_node(name, fn)  # type: ignore[call-overload]
     g.add_conditional_edges(START, _inline(routers["route_planner"]), planners)
-    g.add_edge("use_client_plan", "resolve")
     g.add_conditional_edges(
         "plan_llm",
         _inline(route_after_llm_plan),

@@ -71,6 +71,10 @@ class RunManager:
             "max_replans": self.max_replans,
             "max_llm_attempts": self.max_llm_attempts,
         }
+        if client_plan is not None:  # no planning step: the graph goes straight to resolve
+            state["plan"] = client_plan
+            state["planner"] = "client"
+            state["reason"] = "plan supplied by the client"
         drive = self._drive(run_id, state) if self.tracer is None else self._traced(run_id, state)
         self.tasks[run_id] = asyncio.create_task(drive, name=f"run-{run_id}")
         return record
@@ -106,7 +110,7 @@ class RunManager:
 
     async def _drive(self, run_id: str, state: RunState, span: RunSpan | None = None) -> None:
         status, answer = "failed", None
-        final: dict[str, Any] = {}
+        final: dict[str, Any] = {"planner": state.get("planner")}  # set here for a client plan
         config = {"configurable": {"thread_id": run_id, LIVE_EMIT: self.mux.emitter(run_id)}}
         try:
             # "updates" (what each node returned), not "values" (the whole state after every

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 # Graph node -> the phase span it runs in; other nodes (routing, resolve) are not traced.
 PHASES = {
-    "use_client_plan": "plan",
     "plan_llm": "plan",
     "plan_deterministic": "plan",
     "execute": "execute",
