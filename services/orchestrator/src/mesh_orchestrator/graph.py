@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
@@ -35,6 +35,16 @@ from mesh_orchestrator.executor import Executor, draft
 from mesh_orchestrator.llm_planner import LLMPlanner, PlanRejected
 from mesh_orchestrator.llm_synth import LLMSynthesizer, SynthesisUnavailable
 from mesh_orchestrator.planner import DeterministicPlanner, Planner, PlanningFailed
+from mesh_orchestrator.policy import (
+    RunState,
+    plan_is_valid,
+    route_after_llm_plan,
+    route_after_plan,
+    route_after_resolve,
+    route_after_synthesis,
+    run_failed,
+    should_replan,
+)
 from mesh_orchestrator.resolver import Resolver
 from mesh_orchestrator.synthesizer import Synthesizer, run_status
 from mesh_orchestrator.tracing import RunTracer
@@ -44,27 +54,6 @@ SYNTHESIS_TASK = "synthesis"
 # to the executor, so worker events go straight to the run's multiplexer, not through
 # LangGraph's stream queue (a loop wake-up per event). Without it, the custom stream.
 LIVE_EMIT = "mesh_live_emit"
-
-
-class RunState(TypedDict, total=False):
-    run_id: str
-    query: str
-    client_plan: dict[str, Any] | None
-    timeout_seconds: float | None
-    plan: dict[str, Any] | None
-    planner: str
-    reason: str
-    plan_error: str | None
-    llm_attempts: int
-    max_llm_attempts: int
-    llm_rejections: list[str]
-    replans: int
-    max_replans: int
-    unresolvable: dict[str, str]
-    results: dict[str, dict[str, Any]]
-    synthesis_error: str | None
-    status: str
-    answer: str
 
 
 @dataclass
@@ -79,35 +68,6 @@ class GraphDeps:
     llm_planner: LLMPlanner | None = None
     llm_synthesizer: LLMSynthesizer | None = None
     tracer: RunTracer | None = None  # phase spans (plan, execute, synthesize) when set
-
-
-# ---- predicates (the policy) -------------------------------------------------------------
-
-
-def plan_is_valid(state: RunState) -> bool:
-    return state.get("plan") is not None and not state.get("plan_error")
-
-
-def llm_attempt_left(state: RunState) -> bool:
-    return state.get("llm_attempts", 0) < state.get("max_llm_attempts", 2)
-
-
-def all_tasks_resolvable(state: RunState) -> bool:
-    return not state.get("unresolvable")
-
-
-def should_replan(state: RunState) -> bool:
-    """Unresolvable tasks, a planner-made plan, and a replan left."""
-    return (
-        not all_tasks_resolvable(state)
-        and state.get("planner") != "client"
-        and state.get("replans", 0) < state.get("max_replans", 1)
-    )
-
-
-def run_failed(state: RunState) -> bool:
-    results = state.get("results") or {}
-    return not any(r.get("status") == "completed" for r in results.values())
 
 
 def make_routers(deps: GraphDeps | None) -> dict[str, Any]:
@@ -126,26 +86,6 @@ def make_routers(deps: GraphDeps | None) -> dict[str, Any]:
         return "llm_synthesis_configured" if llm_synth else "deterministic_synthesis"
 
     return {"route_planner": route_planner, "route_after_execute": route_after_execute}
-
-
-def route_after_llm_plan(state: RunState) -> str:
-    if plan_is_valid(state):
-        return "llm_plan_is_valid"
-    return "llm_attempt_left" if llm_attempt_left(state) else "llm_plan_failed"
-
-
-def route_after_plan(state: RunState) -> str:
-    return "plan_is_valid" if plan_is_valid(state) else "plan_is_invalid"
-
-
-def route_after_resolve(state: RunState) -> str:
-    if all_tasks_resolvable(state):
-        return "all_tasks_resolvable"
-    return "should_replan" if should_replan(state) else "replans_exhausted"
-
-
-def route_after_synthesis(state: RunState) -> str:
-    return "synthesis_unavailable" if state.get("synthesis_error") else "synthesis_streamed"
 
 
 # ---- nodes ---------------------------------------------------------------------------------

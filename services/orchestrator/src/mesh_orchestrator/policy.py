@@ -1,0 +1,78 @@
+"""The run graph's policy: its state and the named predicates its edges route on.
+
+Each predicate reads the state and nothing else, so it is tested on plain dicts, and the
+``route_*`` functions return the predicate's name, which LangGraph prints on the edge of the
+Mermaid diagram. ``graph.py`` wires them; routes that depend on configuration (is an LLM set
+up?) are built there by ``make_routers``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class RunState(TypedDict, total=False):
+    run_id: str
+    query: str
+    client_plan: dict[str, Any] | None
+    timeout_seconds: float | None
+    plan: dict[str, Any] | None
+    planner: str
+    reason: str
+    plan_error: str | None
+    llm_attempts: int
+    max_llm_attempts: int
+    llm_rejections: list[str]
+    replans: int
+    max_replans: int
+    unresolvable: dict[str, str]
+    results: dict[str, dict[str, Any]]
+    synthesis_error: str | None
+    status: str
+    answer: str
+
+
+def plan_is_valid(state: RunState) -> bool:
+    return state.get("plan") is not None and not state.get("plan_error")
+
+
+def llm_attempt_left(state: RunState) -> bool:
+    return state.get("llm_attempts", 0) < state.get("max_llm_attempts", 2)
+
+
+def all_tasks_resolvable(state: RunState) -> bool:
+    return not state.get("unresolvable")
+
+
+def should_replan(state: RunState) -> bool:
+    """Unresolvable tasks, a planner-made plan, and a replan left."""
+    return (
+        not all_tasks_resolvable(state)
+        and state.get("planner") != "client"
+        and state.get("replans", 0) < state.get("max_replans", 1)
+    )
+
+
+def run_failed(state: RunState) -> bool:
+    results = state.get("results") or {}
+    return not any(r.get("status") == "completed" for r in results.values())
+
+
+def route_after_llm_plan(state: RunState) -> str:
+    if plan_is_valid(state):
+        return "llm_plan_is_valid"
+    return "llm_attempt_left" if llm_attempt_left(state) else "llm_plan_failed"
+
+
+def route_after_plan(state: RunState) -> str:
+    return "plan_is_valid" if plan_is_valid(state) else "plan_is_invalid"
+
+
+def route_after_resolve(state: RunState) -> str:
+    if all_tasks_resolvable(state):
+        return "all_tasks_resolvable"
+    return "should_replan" if should_replan(state) else "replans_exhausted"
+
+
+def route_after_synthesis(state: RunState) -> str:
+    return "synthesis_unavailable" if state.get("synthesis_error") else "synthesis_streamed"
