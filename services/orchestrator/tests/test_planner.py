@@ -62,6 +62,12 @@ def test_inline_csv_is_lifted_out_whole_and_given_to_the_analyst() -> None:
     assert p.tasks[1].capability == "text_generation"
 
 
+def test_a_csv_header_on_the_same_line_as_the_request_is_still_found() -> None:
+    p = plan("Write a poem about rain and analyze this CSV: city,temp\nOslo,4\nRome,18")
+    assert [t.capability for t in p.tasks] == ["text_generation", "data_analysis"]
+    assert p.tasks[1].input["data"] == "city,temp\nOslo,4\nRome,18"
+
+
 def test_a_query_for_three_workers_gets_three_tasks_with_their_inputs() -> None:
     p = plan(
         'Look up the capital of France. Analyze [{"a": 1, "b": 2}, {"a": 2, "b": 4}] '

@@ -107,7 +107,13 @@ def extract_data(query: str) -> tuple[str, list[str]]:
         while j < len(lines) and "," in lines[j] and lines[j].strip():
             j += 1
         if j - i >= 2 and _is_csv_block([ln.strip() for ln in lines[i:j]]):
-            out.append(keep("\n".join(ln.strip() for ln in lines[i:j])))
+            rows = [ln.strip() for ln in lines[i:j]]
+            # "Analyze this CSV: city,temp" -- the request runs into the header row
+            cut = rows[0].split(",")[0].rfind(":")
+            if cut >= 0:
+                out.append(rows[0][: cut + 1])
+                rows[0] = rows[0][cut + 1 :].strip()
+            out.append(keep("\n".join(rows)))
             i = j
         else:
             out.append(lines[i])
