@@ -189,8 +189,12 @@ async def test_a_busy_worker_is_retried_on_another_replica_then_after_retry_afte
     assert len(of(events, "t1")) == 2  # one "running" (the accepted call), one "completed"
 
 
-async def test_upstream_output_reaches_the_dependent_in_context_and_prompt(mesh: Mesh) -> None:
-    await mesh.register(writer_like(mesh.workers[0].url))
+@pytest.mark.parametrize("reads_context", [False, True])
+async def test_upstream_output_reaches_the_dependent_in_context_and_prompt(
+    mesh: Mesh, reads_context: bool
+) -> None:
+    """Always in ``context``; pasted into the prompt too unless the agent reads context."""
+    await mesh.register(writer_like(mesh.workers[0].url, metadata={"reads_context": reads_context}))
     body = {
         "plan": plan(
             {"task_id": "a", "input": {"tokens": ["alpha"]}},
@@ -204,24 +208,10 @@ async def test_upstream_output_reaches_the_dependent_in_context_and_prompt(mesh:
     events = await collect(mesh.url, body)
     out = of(events, "b", "result")[0]["data"]["output"]
     assert out["context"] == {"a": "alpha"}
-    assert out["prompt"].startswith("summarize") and "alpha" in out["prompt"]
-
-
-async def test_an_agent_that_reads_context_gets_its_prompt_unchanged(mesh: Mesh) -> None:
-    await mesh.register(writer_like(mesh.workers[0].url, metadata={"reads_context": True}))
-    body = {
-        "plan": plan(
-            {"task_id": "a", "input": {"tokens": ["alpha"]}},
-            {
-                "task_id": "b",
-                "input": {"prompt": "summarize", "echo_context": True},
-                "depends_on": ["a"],
-            },
-        )
-    }
-    events = await collect(mesh.url, body)
-    out = of(events, "b", "result")[0]["data"]["output"]
-    assert out == {"prompt": "summarize", "context": {"a": "alpha"}}
+    if reads_context:
+        assert out["prompt"] == "summarize"
+    else:
+        assert out["prompt"].startswith("summarize") and "alpha" in out["prompt"]
 
 
 async def test_static_agents_answer_from_the_descriptor_or_invoke(mesh: Mesh) -> None:
