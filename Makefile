@@ -47,5 +47,14 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The GPU workers on CUDA against diffusers/peft called directly (prints a note and exits 0
+# on a machine without CUDA).
+gpu-check: $(STAMP)
+	$(BIN)/python bench/gpu.py
+
+# Regenerate the orchestrator graph's Mermaid diagram in its README (a test checks it).
+diagram: $(STAMP)
+	$(BIN)/python -m mesh_orchestrator.diagram
+
 clean:
 	rm -rf $(VENV) var
