@@ -155,7 +155,6 @@ async def call_worker(
             yield from_model(answer)
         return
     url = httpx.URL(d.url(d.stream_path))
-    finished = False
     try:
         if streams is not None and streams.handles(url):
             async with streams.post(url, orjson.dumps(body), headers) as resp:
@@ -164,43 +163,40 @@ async def call_worker(
                     raw = b"" if busy else await resp.read()
                     await _refuse(resp.status_code, resp.headers.get("retry-after"), raw, d)
                 on_accepted()
-                frames = DataFrames()
                 async with aclosing(resp.blocks()) as blocks:
-                    async for block in blocks:
-                        for payload in frames.feed(block):
-                            event = _parse(payload, d)
-                            if event[0] == "done":
-                                finished = True
-                                break
-                            yield event
-                        if finished:
-                            break
+                    async for event in _until_done(blocks, d):
+                        yield event
         else:
             async with http.stream("POST", url, json=body, headers=headers) as hresp:
                 if hresp.status_code >= 300:
                     await _refuse_httpx(hresp, d)
                 on_accepted()
-                frames = DataFrames()
-                async for block in hresp.aiter_bytes():
-                    for payload in frames.feed(block):
-                        event = _parse(payload, d)
-                        if event[0] == "done":
-                            finished = True
-                            break
-                        yield event
-                    if finished:
-                        break
+                async for event in _until_done(hresp.aiter_bytes(), d):
+                    yield event
     except httpx.ConnectError as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
     except httpx.HTTPError as exc:
         raise WorkerFailed(
             f"{d.agent_id} stream broke off: {type(exc).__name__}: {exc}", "stream_lost"
         ) from None
-    if not finished:
-        raise WorkerFailed(f"{d.agent_id} closed its stream without a done event", "stream_lost")
     # Yielded once the response is released (its connection back in the pool, or closing):
     # the caller stops reading at ``done``.
     yield "done", {}
+
+
+async def _until_done(
+    blocks: AsyncIterator[bytes], d: AgentDescriptor
+) -> AsyncGenerator[Relayable]:
+    """The events of a worker's SSE body, whichever transport read it, up to (not including)
+    ``done``; a body that ends without ``done`` is a lost stream."""
+    frames = DataFrames()
+    async for block in blocks:
+        for payload in frames.feed(block):
+            event = _parse(payload, d)
+            if event[0] == "done":
+                return
+            yield event
+    raise WorkerFailed(f"{d.agent_id} closed its stream without a done event", "stream_lost")
 
 
 async def _invoke(
