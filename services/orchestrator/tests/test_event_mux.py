@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator.mux import EventMux
-from mesh_orchestrator.store import RunRecord, SQLiteRunStore
+from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.store import RunRecord, SQLiteRunStore
 
 
 @pytest.fixture

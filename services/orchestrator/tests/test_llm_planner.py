@@ -11,7 +11,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
 
 from mesh_contracts import CapabilitiesManifest, ManifestAgent, ManifestCapability, StreamingMode
-from mesh_orchestrator.llm_planner import (
+from mesh_orchestrator.planning.llm import (
     LLMPlanner,
     PlanRejected,
     build_messages,
@@ -199,7 +199,7 @@ async def test_prose_is_refused_after_a_few_words_without_reading_the_whole_answ
 
 
 def test_the_schema_sent_to_the_model_offers_each_capability_with_its_required_input() -> None:
-    from mesh_orchestrator.llm_planner import plan_schema
+    from mesh_orchestrator.planning.llm import plan_schema
 
     variants = plan_schema(MANIFEST)["properties"]["tasks"]["items"]["anyOf"]
     by_cap = {v["properties"]["capability"]["enum"][0]: v["properties"]["input"] for v in variants}
@@ -222,7 +222,7 @@ def test_the_schema_sent_to_the_model_offers_each_capability_with_its_required_i
 def test_schema_fits_a_good_plan_and_refuses_an_invented_capability() -> None:
     import jsonschema
 
-    from mesh_orchestrator.llm_planner import plan_schema
+    from mesh_orchestrator.planning.llm import plan_schema
 
     schema = plan_schema(MANIFEST)
     jsonschema.validate(GOOD, schema)

@@ -8,7 +8,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from mesh_orchestrator.llm_synth import (
+from mesh_orchestrator.synthesis.llm import (
     SynthesisInterrupted,
     SynthesisUnavailable,
     build_messages,

@@ -12,8 +12,8 @@ import pytest
 from orch_fakes import Mesh, record, serve, stop, writer_like
 
 from mesh_orchestrator.app import create_app
+from mesh_orchestrator.runs.store import RunRecord, SQLiteRunStore
 from mesh_orchestrator.settings import Settings
-from mesh_orchestrator.store import RunRecord, SQLiteRunStore
 from mesh_testkit import read_sse
 
 

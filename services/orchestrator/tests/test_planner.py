@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mesh_contracts import AgentDescriptor, Skill
-from mesh_orchestrator.clauses import split_clauses
-from mesh_orchestrator.discovery import build_manifest
-from mesh_orchestrator.planner import DeterministicPlanner, PlanningFailed
+from mesh_orchestrator.planning.clauses import split_clauses
+from mesh_orchestrator.planning.deterministic import DeterministicPlanner, PlanningFailed
+from mesh_orchestrator.routing.registry import build_manifest
 
 WRITER = AgentDescriptor(
     agent_id="writer",

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from mesh_contracts import SSEDecoder, StreamEvent, encode_event, parse_worker_event
-from mesh_orchestrator.relayed import RelayedEvent
-from mesh_orchestrator.sse_frames import DataFrames
-from mesh_orchestrator.worker_client import relayable
+from mesh_orchestrator.relay.frames import DataFrames
+from mesh_orchestrator.relay.worker_client import relayable
+from mesh_orchestrator.runs.events import RelayedEvent
 
 DATA: list[dict[str, Any]] = [
     {"token": "x"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_contracts import AgentDescriptor, ExecutionPlan, SubTask
-from mesh_orchestrator.resolver import Resolver
+from mesh_orchestrator.routing.resolver import Resolver
 
 
 def agent(instance: str, **kw: Any) -> AgentDescriptor:

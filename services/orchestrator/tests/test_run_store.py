@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.store import PostgresRunStore, RunRecord, RunStore, SQLiteRunStore
+from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord, RunStore, SQLiteRunStore
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from orch_fakes import Served, serve, stop
 
-from mesh_orchestrator.stream_client import StreamClient
+from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_testkit import free_port
 
 

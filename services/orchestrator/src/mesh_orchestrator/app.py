@@ -23,20 +23,20 @@ from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
 from mesh_orchestrator.api import install_error_handlers, router
-from mesh_orchestrator.discovery import DiscoveryClient
-from mesh_orchestrator.executor import Executor
-from mesh_orchestrator.graph import GraphDeps, build_graph
+from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.llm import build_chat_model
-from mesh_orchestrator.llm_planner import LLMPlanner
-from mesh_orchestrator.llm_synth import LLMSynthesizer
-from mesh_orchestrator.mux import EventMux
-from mesh_orchestrator.planner import DeterministicPlanner, Planner
-from mesh_orchestrator.resolver import Resolver
-from mesh_orchestrator.runs import RunManager
+from mesh_orchestrator.planning.deterministic import DeterministicPlanner, Planner
+from mesh_orchestrator.planning.llm import LLMPlanner
+from mesh_orchestrator.relay.executor import Executor
+from mesh_orchestrator.routing.registry import DiscoveryClient
+from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.manager import RunManager
+from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.services import Services
 from mesh_orchestrator.settings import Settings
-from mesh_orchestrator.store import open_store
-from mesh_orchestrator.synthesizer import DeterministicSynthesizer, Synthesizer
+from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
+from mesh_orchestrator.synthesis.llm import LLMSynthesizer
 from mesh_orchestrator.tracing import RunTracer
 from mesh_telemetry import TracingMiddleware, start_tracing
 

@@ -8,15 +8,15 @@ from typing import Any
 
 import httpx
 
-from mesh_orchestrator.discovery import DiscoveryClient
-from mesh_orchestrator.executor import Executor
-from mesh_orchestrator.mux import EventMux
-from mesh_orchestrator.planner import Planner
-from mesh_orchestrator.resolver import Resolver
-from mesh_orchestrator.runs import RunManager
+from mesh_orchestrator.planning.deterministic import Planner
+from mesh_orchestrator.relay.executor import Executor
+from mesh_orchestrator.routing.registry import DiscoveryClient
+from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.manager import RunManager
+from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.store.base import RunStore
 from mesh_orchestrator.settings import Settings
-from mesh_orchestrator.store.base import RunStore
-from mesh_orchestrator.synthesizer import Synthesizer
+from mesh_orchestrator.synthesis.deterministic import Synthesizer
 
 
 @dataclass

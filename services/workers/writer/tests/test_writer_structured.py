@@ -175,7 +175,7 @@ async def test_the_llm_planner_gets_a_plan_it_judges_on_its_merits(
         StreamingMode,
     )
     from mesh_orchestrator.llm import build_chat_model
-    from mesh_orchestrator.llm_planner import LLMPlanner, PlanRejected
+    from mesh_orchestrator.planning.llm import LLMPlanner, PlanRejected
     from mesh_orchestrator.settings import Settings
 
     def agent(agent_id: str, field: str) -> ManifestAgent:

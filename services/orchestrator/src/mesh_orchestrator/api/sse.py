@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mesh_contracts import SSE_HEADERS, SSE_MEDIA_TYPE, encode_comment
-from mesh_orchestrator.mux import Subscription
+from mesh_orchestrator.runs.mux import Subscription
 
 PING = encode_comment("ping")
 

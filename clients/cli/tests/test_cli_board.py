@@ -7,9 +7,9 @@ from typing import Any
 
 from rich.console import Console
 
+from mesh_cli.board import TEXT_TAIL_CHARS, LaneBoard
+from mesh_cli.view import agents_table, render_answer, render_board, run_view
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.cli_board import TEXT_TAIL_CHARS, LaneBoard
-from mesh_orchestrator.cli_view import agents_table, render_answer, render_board, run_view
 
 RUN = "run-abc"
 PLAN = {

@@ -22,11 +22,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from rich.console import Console
 
+from mesh_cli.board import LaneBoard
+from mesh_cli.client import MeshClient
+from mesh_cli.commands import Interrupt, JsonSink, main
+from mesh_cli.commands import ask as ask_command
 from mesh_contracts import SSE_HEADERS, AgentDescriptor, AgentRecord, StreamEvent, encode_event
-from mesh_orchestrator.cli import Interrupt, JsonSink, main
-from mesh_orchestrator.cli import ask as ask_command
-from mesh_orchestrator.cli_board import LaneBoard
-from mesh_orchestrator.cli_http import MeshClient
 from mesh_testkit import free_port, wait_until
 
 DEFAULT_PLAN = {"tasks": [
@@ -305,7 +305,7 @@ async def test_interrupt_cancels_the_run_and_exits_130(orch) -> None:
 def test_ctrl_c_on_the_real_process_posts_the_cancel(orch) -> None:
     fake, url = orch
     with subprocess.Popen(
-        [sys.executable, "-m", "mesh_orchestrator.cli", "--url", url, "ask", "hang", "--json"],
+        [sys.executable, "-m", "mesh_cli.commands", "--url", url, "ask", "hang", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
     ) as proc:  # fmt: skip
         try:

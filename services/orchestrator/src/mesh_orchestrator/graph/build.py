@@ -31,11 +31,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Checkpointer
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestCapability
-from mesh_orchestrator.executor import Executor, draft
-from mesh_orchestrator.llm_planner import LLMPlanner, PlanRejected
-from mesh_orchestrator.llm_synth import LLMSynthesizer, SynthesisUnavailable
-from mesh_orchestrator.planner import DeterministicPlanner, Planner, PlanningFailed
-from mesh_orchestrator.policy import (
+from mesh_orchestrator.graph.policy import (
     RunState,
     plan_is_valid,
     route_after_llm_plan,
@@ -45,8 +41,12 @@ from mesh_orchestrator.policy import (
     run_failed,
     should_replan,
 )
-from mesh_orchestrator.resolver import Resolver
-from mesh_orchestrator.synthesizer import Synthesizer, run_status
+from mesh_orchestrator.planning.deterministic import DeterministicPlanner, Planner, PlanningFailed
+from mesh_orchestrator.planning.llm import LLMPlanner, PlanRejected
+from mesh_orchestrator.relay.executor import Executor, draft
+from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
+from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable
 from mesh_orchestrator.tracing import RunTracer
 
 SYNTHESIS_TASK = "synthesis"

@@ -30,16 +30,16 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 
-from mesh_contracts import ExecutionPlan, StreamEvent
-from mesh_orchestrator.cli_board import LaneBoard
-from mesh_orchestrator.cli_http import CliError, MeshClient, StreamLost
-from mesh_orchestrator.cli_view import (
+from mesh_cli.board import LaneBoard
+from mesh_cli.client import CliError, MeshClient, StreamLost
+from mesh_cli.view import (
     agents_table,
     render_answer,
     render_board,
     run_view,
     runs_table,
 )
+from mesh_contracts import ExecutionPlan, StreamEvent
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_DISCOVERY_URL = "http://127.0.0.1:9000"

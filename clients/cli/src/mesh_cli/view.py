@@ -16,7 +16,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from mesh_orchestrator.cli_board import Lane, LaneBoard
+from mesh_cli.board import Lane, LaneBoard
 
 STATUS_STYLE = {
     "pending": "dim",

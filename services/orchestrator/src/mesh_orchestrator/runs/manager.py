@@ -23,9 +23,9 @@ import uuid
 from typing import Any
 
 from mesh_contracts import ExecutionPlan
-from mesh_orchestrator.graph import LIVE_EMIT, RunState
-from mesh_orchestrator.mux import EventMux
-from mesh_orchestrator.store.base import RunRecord, RunStore
+from mesh_orchestrator.graph.build import LIVE_EMIT, RunState
+from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 from mesh_orchestrator.tracing import RunSpan, RunTracer
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.relayed import RelayedEvent
+from mesh_orchestrator.runs.events import RelayedEvent
 
 # What ``append_events`` takes: the contract model, or the multiplexer's own record of it.
 StoredEvent = StreamEvent | RelayedEvent
@@ -71,9 +71,9 @@ class RunStore(Protocol):
 def open_store(database_url: str | None, db_path: Path) -> RunStore:
     """Postgres when ``database_url`` is a postgresql:// URL, else embedded SQLite."""
     if database_url:
-        from mesh_orchestrator.store.postgres import PostgresRunStore
+        from mesh_orchestrator.runs.store.postgres import PostgresRunStore
 
         return PostgresRunStore(database_url)
-    from mesh_orchestrator.store.sqlite import SQLiteRunStore
+    from mesh_orchestrator.runs.store.sqlite import SQLiteRunStore
 
     return SQLiteRunStore(db_path)

@@ -36,8 +36,8 @@ from mesh_contracts import (
     WorkerResult,
     parse_worker_event,
 )
-from mesh_orchestrator.sse_frames import DataFrames
-from mesh_orchestrator.stream_client import StreamClient
+from mesh_orchestrator.relay.frames import DataFrames
+from mesh_orchestrator.relay.stream_client import StreamClient
 
 BUSY_STATUS = (429, 503)
 

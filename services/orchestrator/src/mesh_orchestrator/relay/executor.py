@@ -25,15 +25,15 @@ from typing import Any
 import httpx
 
 from mesh_contracts import AgentDescriptor, ExecutionPlan, SubTask, TaskRequest
-from mesh_orchestrator.resolver import Resolver
-from mesh_orchestrator.stream_client import StreamClient
-from mesh_orchestrator.tracing import RunTracer, WorkerCall
-from mesh_orchestrator.worker_client import (
+from mesh_orchestrator.relay.stream_client import StreamClient
+from mesh_orchestrator.relay.worker_client import (
     WorkerBusy,
     WorkerFailed,
     WorkerUnreachable,
     call_worker,
 )
+from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.tracing import RunTracer, WorkerCall
 
 Emit = Callable[[dict[str, Any]], None]
 

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any, Protocol
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, SubTask
-from mesh_orchestrator.clauses import Clause, split_clauses
+from mesh_orchestrator.planning.clauses import Clause, split_clauses
 
 
 class PlanningFailed(Exception):

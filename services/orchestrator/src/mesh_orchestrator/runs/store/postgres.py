@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.store.base import RunRecord, StoredEvent
-from mesh_orchestrator.store.sqlite import event_from_row, event_row, run_from_row, run_row
+from mesh_orchestrator.runs.store.base import RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.sqlite import event_from_row, event_row, run_from_row, run_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS mesh_runs (

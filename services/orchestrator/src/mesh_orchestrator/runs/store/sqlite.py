@@ -11,8 +11,8 @@ from typing import Any
 import aiosqlite
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.relayed import RelayedEvent
-from mesh_orchestrator.store.base import RunRecord, StoredEvent
+from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.store.base import RunRecord, StoredEvent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

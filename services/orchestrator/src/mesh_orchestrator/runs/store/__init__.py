@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
-from mesh_orchestrator.store.base import RunRecord, RunStore, open_store
-from mesh_orchestrator.store.postgres import PostgresRunStore
-from mesh_orchestrator.store.sqlite import SQLiteRunStore
+from mesh_orchestrator.runs.store.base import RunRecord, RunStore, open_store
+from mesh_orchestrator.runs.store.postgres import PostgresRunStore
+from mesh_orchestrator.runs.store.sqlite import SQLiteRunStore
 
 __all__ = ["PostgresRunStore", "RunRecord", "RunStore", "SQLiteRunStore", "open_store"]

@@ -23,8 +23,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from mesh_contracts import NodeStatus, PlanNode, StreamEventType
-from mesh_orchestrator.relayed import RelayedEvent
-from mesh_orchestrator.store.base import RunRecord, RunStore
+from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 
 log = logging.getLogger(__name__)
 

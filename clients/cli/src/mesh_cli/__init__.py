@@ -1,0 +1,1 @@
+"""``mesh``: the command-line client of the agent mesh (HTTP only)."""
