@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mesh_contracts import AgentDescriptor, Skill
+from mesh_contracts import AgentDescriptor, Skill, manifest_of
 from mesh_orchestrator.planning.clauses import split_clauses
 from mesh_orchestrator.planning.deterministic import DeterministicPlanner, PlanningFailed
-from mesh_orchestrator.routing.registry import build_manifest
 
 WRITER = AgentDescriptor(
     agent_id="writer",
@@ -33,7 +32,7 @@ LOOKUP = AgentDescriptor(
     description="Looks up facts in a small knowledge base.",
     input_schema={"type": "object", "properties": {"query": {"type": "string"}}},
 )
-MANIFEST = build_manifest([WRITER, ANALYST, LOOKUP])
+MANIFEST = manifest_of([WRITER, ANALYST, LOOKUP])
 
 
 def plan(query: str):  # type: ignore[no-untyped-def]
@@ -110,13 +109,13 @@ def test_the_same_query_always_gives_the_same_plan() -> None:
 
 
 def test_only_manifest_capabilities_are_used() -> None:
-    only_lookup = build_manifest([LOOKUP])
+    only_lookup = manifest_of([LOOKUP])
     p = DeterministicPlanner().plan_sync("write a poem and draw a cat", only_lookup)
     assert {t.capability for t in p.tasks} == {"search"}
 
 
 def test_an_empty_registry_or_request_cannot_be_planned() -> None:
     with pytest.raises(PlanningFailed, match="no agents"):
-        DeterministicPlanner().plan_sync("write a poem", build_manifest([]))
+        DeterministicPlanner().plan_sync("write a poem", manifest_of([]))
     with pytest.raises(PlanningFailed, match="empty"):
         plan(" ;; ")

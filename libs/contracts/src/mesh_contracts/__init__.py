@@ -16,6 +16,7 @@ from mesh_contracts.events import (
     WorkerEvent,
     parse_worker_event,
 )
+from mesh_contracts.manifest import build_manifest, manifest_of
 from mesh_contracts.plan import (
     ExecutionPlan,
     NodeStatus,
@@ -33,7 +34,7 @@ from mesh_contracts.registry import (
     ManifestCapability,
     RegisterRequest,
 )
-from mesh_contracts.results import TaskRequest, WorkerResult
+from mesh_contracts.results import OutputFold, TaskRequest, WorkerResult, fold_events
 from mesh_contracts.sse import (
     SSE_HEADERS,
     SSE_MEDIA_TYPE,
@@ -62,6 +63,7 @@ __all__ = [
     "ManifestCapability",
     "MessageEvent",
     "NodeStatus",
+    "OutputFold",
     "PlanError",
     "PlanNode",
     "ProgressEvent",
@@ -81,8 +83,11 @@ __all__ = [
     "WorkerEvent",
     "WorkerResult",
     "aiter_sse",
+    "build_manifest",
     "capabilities",
     "encode_comment",
     "encode_event",
+    "fold_events",
+    "manifest_of",
     "parse_worker_event",
 ]

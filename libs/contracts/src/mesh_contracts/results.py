@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,3 +46,67 @@ class WorkerResult(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status == "completed"
+
+
+class OutputFold:
+    """Folds one sub-task's worker events into its output, the same way everywhere.
+
+    Used by the worker SDK (``/invoke`` runs a worker to completion) and by the
+    orchestrator's executor (a relayed stream), so a task's output never depends on which
+    path carried it. ``add`` takes the event's ``type`` and its JSON body (no pydantic: the
+    executor calls it once per relayed token).
+
+    The output is: the last ``result`` event's ``output``; else the tokens joined; else the
+    messages joined by blank lines; else ``default``; else ``{"artifacts": [...]}`` when
+    artifacts were sent. Any ``error`` event makes the task failed.
+    """
+
+    __slots__ = ("artifacts", "errors", "messages", "results", "tokens")
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.messages: list[str] = []
+        self.artifacts: list[dict[str, Any]] = []
+        self.results: list[Any] = []
+        self.errors: list[str] = []
+
+    def add(self, type_: str, body: Mapping[str, Any]) -> None:
+        if type_ == "token":
+            self.tokens.append(body["token"])
+        elif type_ == "message":
+            self.messages.append(body["content"])
+        elif type_ == "artifact":
+            self.artifacts.append(dict(body))
+        elif type_ == "result":
+            self.results.append(body.get("output"))
+        elif type_ == "error":
+            self.errors.append(str(body.get("error")))
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.errors) or None
+
+    def output(self, default: Any = None) -> Any:
+        if self.results:
+            return self.results[-1]
+        if self.tokens:
+            return "".join(self.tokens)
+        if self.messages:
+            return "\n\n".join(self.messages)
+        if default is not None:
+            return default
+        if self.artifacts:
+            return {"artifacts": self.artifacts}
+        return None
+
+
+def fold_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> OutputFold:
+    """``OutputFold`` over ``(type, body)`` pairs."""
+    fold = OutputFold()
+    for type_, body in events:
+        fold.add(type_, body)
+    return fold

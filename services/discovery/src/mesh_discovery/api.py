@@ -18,10 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
-from mesh_contracts import AgentRecord, CapabilitiesManifest, Lease, RegisterRequest
+from mesh_contracts import AgentRecord, CapabilitiesManifest, Lease, RegisterRequest, build_manifest
 from mesh_contracts.capabilities import Capability
 from mesh_discovery.durations import DEFAULT_WAIT_SECONDS, parse_wait
-from mesh_discovery.manifest import build_manifest
 from mesh_discovery.registry import (
     AgentFilter,
     DeclaredInstance,

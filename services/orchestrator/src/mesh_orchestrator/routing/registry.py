@@ -11,18 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from mesh_contracts import (
-    AgentDescriptor,
-    AgentRecord,
-    CapabilitiesManifest,
-    ManifestAgent,
-    ManifestCapability,
-)
+from mesh_contracts import AgentDescriptor, AgentRecord, CapabilitiesManifest, build_manifest
 
 log = logging.getLogger(__name__)
 _records = TypeAdapter(list[AgentRecord])
@@ -103,32 +96,4 @@ class DiscoveryClient:
 
     def manifest(self) -> CapabilitiesManifest:
         """The planner's manifest, built from the cached healthy instances."""
-        return build_manifest(self.healthy(), self.index)
-
-
-def build_manifest(descriptors: list[AgentDescriptor], index: int = 0) -> CapabilitiesManifest:
-    """Group instances by capability, then by logical agent (counting healthy replicas)."""
-    by_cap: dict[str, dict[str, list[AgentDescriptor]]] = defaultdict(dict)
-    for d in descriptors:
-        for cap in d.capabilities:
-            by_cap[cap].setdefault(d.agent_id, []).append(d)
-    caps = []
-    for name in sorted(by_cap):
-        agents = []
-        for agent_id, replicas in sorted(by_cap[name].items()):
-            first = max(replicas, key=lambda r: r.priority)
-            agents.append(
-                ManifestAgent(
-                    agent_id=agent_id,
-                    description=first.description,
-                    streaming_mode=first.streaming_mode,
-                    healthy_instances=len(replicas),
-                    skills=first.skills,
-                    tags=first.tags,
-                    input_schema=first.input_schema,
-                    resources=first.resources,
-                    priority=first.priority,
-                )
-            )
-        caps.append(ManifestCapability(name=name, agents=agents))
-    return CapabilitiesManifest(index=index, capabilities=caps)
+        return build_manifest([r for r in self.records if r.healthy], self.index)

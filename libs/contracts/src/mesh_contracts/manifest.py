@@ -1,10 +1,16 @@
-"""The planner's view of the registry: capabilities and the logical agents serving them."""
+"""The planner's view of the registry: capabilities and the logical agents serving them.
+
+One builder for everyone: discovery serves it at ``GET /v1/manifest``; the orchestrator
+builds the same manifest from its cached records (only what it may route to), so a planner
+sees one shape whichever side made it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mesh_contracts import (
+from mesh_contracts.descriptor import AgentDescriptor
+from mesh_contracts.registry import (
     AgentRecord,
     CapabilitiesManifest,
     ManifestAgent,
@@ -48,4 +54,12 @@ def build_manifest(records: Iterable[AgentRecord], index: int) -> CapabilitiesMa
             )
             for name, agents in sorted(by_capability.items())
         ],
+    )
+
+
+def manifest_of(descriptors: Iterable[AgentDescriptor], index: int = 0) -> CapabilitiesManifest:
+    """``build_manifest`` over passing instances given by their descriptors alone."""
+    return build_manifest(
+        (AgentRecord(descriptor=d, registered_at=0.0, last_heartbeat=0.0) for d in descriptors),
+        index,
     )
