@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,6 +41,8 @@ class FakeOrchestrator:
 
     Query ``hang``: one token, then waits for ``POST /cancel`` and ends ``cancelled``.
     Query ``drop``: the stream closes after seq 5 (no ``done``); the rest is replayable.
+    Query ``not sse``: a 200 JSON answer instead of an event stream.
+    Query ``garbled``: one frame whose data is not a StreamEvent.
     """
 
     def __init__(self) -> None:
@@ -91,6 +94,8 @@ class FakeOrchestrator:
                     },
                     422,
                 )
+            if query == "not sse":
+                return JSONResponse({"answer": "no stream here"})
             run_id = f"run-{len(self.bodies)}"
             events = self._events(run_id, query, body.get("plan"))
             self.runs[run_id] = events
@@ -148,6 +153,9 @@ class FakeOrchestrator:
                  ("done", None, {"status": "cancelled"})], start=5):  # fmt: skip
                 ev = StreamEvent(run_id=run_id, seq=seq, type=t, task_id=task, data=data)  # type: ignore[arg-type]
                 yield encode_event(ev, id=seq)
+            return
+        if query == "garbled":
+            yield encode_event({"type": "token", "seq": "first"}, id=1)
             return
         for ev in events[:5] if query == "drop" else events:
             yield encode_event(ev, id=ev.seq)
@@ -261,6 +269,23 @@ def test_a_422_from_the_orchestrator_is_reported_in_one_line_naming_the_field(or
     assert err.strip() == "mesh: error: orchestrator answered 422: query: must not be blank"
 
 
+def test_an_answer_that_is_not_an_event_stream_is_one_line_not_a_retry(orch) -> None:
+    fake, url = orch
+    rc, _, err = cli("ask", "not sse", url=url)
+    assert rc == 1 and err.count("\n") == 1
+    assert err.startswith("mesh: error: orchestrator answered ") and "no event stream" in err
+    assert "'application/json'" in err and fake.bodies[-1]["query"] == "not sse"
+
+
+def test_a_frame_that_is_not_a_stream_event_is_one_line_naming_the_field(orch) -> None:
+    fake, url = orch
+    follows_before = len(fake.follows)
+    rc, _, err = cli("ask", "garbled", "--json", url=url)
+    assert rc == 1 and err.count("\n") == 1
+    assert err.startswith("mesh: error: orchestrator sent a malformed event: ('run_id',)")
+    assert len(fake.follows) == follows_before  # not resumed: the same frame would come back
+
+
 def test_an_unreachable_orchestrator_is_one_clear_line(orch) -> None:
     rc, _, err = cli("runs", url=f"http://127.0.0.1:{free_port()}")
     assert rc == 1 and err.count("\n") == 1
@@ -305,7 +330,7 @@ async def test_interrupt_cancels_the_run_and_exits_130(orch) -> None:
 def test_ctrl_c_on_the_real_process_posts_the_cancel(orch) -> None:
     fake, url = orch
     with subprocess.Popen(
-        [sys.executable, "-m", "mesh_cli.commands", "--url", url, "ask", "hang", "--json"],
+        [sys.executable, "-m", "mesh_cli", "--url", url, "ask", "hang", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
     ) as proc:  # fmt: skip
         try:
@@ -366,3 +391,19 @@ def test_an_unknown_run_is_a_404_line(orch) -> None:
     _, url = orch
     rc, _, err = cli("run", "nope", url=url)
     assert rc == 1 and err.strip() == "mesh: error: orchestrator answered 404: run 'nope' not found"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [sys.executable, "-m", "mesh_cli", "--help"],
+        [str(Path(sys.executable).parent / "mesh"), "--help"],
+    ],
+    ids=["python -m mesh_cli", "mesh console script"],
+)
+def test_the_cli_starts_as_a_module_and_as_the_console_script(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: mesh ")
+    commands = re.findall(r"^ {4}(\w+) ", done.stdout, re.MULTILINE)
+    assert commands == ["ask", "agents", "runs", "run"]

@@ -12,9 +12,10 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
+from httpx_sse import SSEError, aconnect_sse
 from pydantic import ValidationError
 
-from mesh_contracts import StreamEvent, aiter_sse
+from mesh_contracts import StreamEvent
 
 STREAM_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=10.0, pool=5.0)
 REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -131,19 +132,31 @@ class MeshClient:
     async def _events(self, method: str, url: str, **kw: Any) -> AsyncGenerator[StreamEvent, None]:
         started = False
         try:
-            async with self._http.stream(method, url, timeout=STREAM_TIMEOUT, **kw) as resp:
+            async with aconnect_sse(
+                self._http, method, url, timeout=STREAM_TIMEOUT, **kw
+            ) as source:
+                resp = source.response
                 if resp.status_code >= 400:
                     raise _refusal("orchestrator", resp, await resp.aread())
                 started = True
-                async for msg in aiter_sse(resp.aiter_bytes()):
-                    try:
-                        yield StreamEvent.model_validate_json(msg.data)
-                    except ValidationError as exc:
-                        first = exc.errors()[0]
-                        raise CliError(
-                            f"orchestrator sent a malformed event: {first['loc']}: {first['msg']}"
-                        ) from None
+                async for msg in source.aiter_sse():
+                    if msg.data:  # a frame with no data (a bare ``id:`` or ``event:``) is no event
+                        yield _event(msg.data)
+        except SSEError as exc:  # before TransportError: httpx-sse derives it from that
+            raise CliError(f"orchestrator answered {url} with no event stream: {exc}") from None
         except httpx.TransportError as exc:
             if started:
                 raise StreamLost(f"lost the event stream from {self.url}: {exc!r}") from None
             raise _transport("orchestrator", self.url, exc) from None
+
+
+def _event(data: str) -> StreamEvent:
+    """One frame's data as a StreamEvent; anything else is a ``CliError`` (not a lost
+    stream: resuming would only fetch the same frame again)."""
+    try:
+        return StreamEvent.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(
+            f"orchestrator sent a malformed event: {first['loc']}: {first['msg']}"
+        ) from None
