@@ -407,3 +407,15 @@ def test_the_cli_starts_as_a_module_and_as_the_console_script(argv: list[str]) -
     assert done.stdout.startswith("usage: mesh ")
     commands = re.findall(r"^ {4}(\w+) ", done.stdout, re.MULTILINE)
     assert commands == ["ask", "agents", "runs", "run"]
+
+
+@pytest.mark.parametrize("command", ["ask", "agents", "runs", "run"])
+def test_every_command_has_help_naming_the_url_it_would_use(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESH_URL", "http://orch.example:8000")
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert out.startswith(f"usage: mesh {command} ") and "http://orch.example:8000" in out

@@ -248,20 +248,23 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; defaults of ``--url``/``--discovery`` come from the environment."""
     parser = argparse.ArgumentParser(prog="mesh", description="Client of the agent mesh.")
     # The connection flags are accepted before or after the command; SUPPRESS keeps a
-    # subcommand's absent flag from overwriting one given before it.
+    # subcommand's absent flag from overwriting one given before it. The help text names the
+    # default itself: ``%(default)s`` would show SUPPRESS (and crash ``mesh ask --help``).
+    url = os.environ.get("MESH_URL", DEFAULT_URL)
+    discovery = os.environ.get("MESH_DISCOVERY_URL", DEFAULT_DISCOVERY_URL)
     common = argparse.ArgumentParser(add_help=False)
-    for target, default in ((parser, True), (common, False)):
+    for target, top in ((parser, True), (common, False)):
         target.add_argument(
             "--url",
-            default=os.environ.get("MESH_URL", DEFAULT_URL) if default else argparse.SUPPRESS,
-            help="orchestrator base URL (env MESH_URL, default %(default)s)",
+            default=url if top else argparse.SUPPRESS,
+            help=f"orchestrator base URL (env MESH_URL, default {url})".replace("%", "%%"),
         )
         target.add_argument(
             "--discovery",
-            default=os.environ.get("MESH_DISCOVERY_URL", DEFAULT_DISCOVERY_URL)
-            if default
-            else argparse.SUPPRESS,
-            help="discovery base URL (env MESH_DISCOVERY_URL, default %(default)s)",
+            default=discovery if top else argparse.SUPPRESS,
+            help=f"discovery base URL (env MESH_DISCOVERY_URL, default {discovery})".replace(
+                "%", "%%"
+            ),
         )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
