@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from httpx_sse import aconnect_sse
 from langchain_openai import ChatOpenAI
 
-from mesh_contracts import aiter_sse
 from mesh_testkit import ServiceProcess, wait_until
 from mesh_worker_writer.settings import DEFAULT_MODEL_ID, WriterSettings
 
@@ -35,10 +35,12 @@ async def test_tokens_stream_one_by_one_while_the_model_generates(writer: Servic
     events: list[dict[str, Any]] = []
     async with (
         httpx.AsyncClient(timeout=60) as client,
-        client.stream("POST", f"{writer.url}/stream", json=task(prompt="Describe the sea.")) as r,
+        aconnect_sse(
+            client, "POST", f"{writer.url}/stream", json=task(prompt="Describe the sea.")
+        ) as source,
     ):
-        assert r.headers["content-type"].startswith("text/event-stream")
-        async for msg in aiter_sse(r.aiter_bytes()):
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        async for msg in source.aiter_sse():
             events.append(msg.json())
             if len(events) == 1:
                 # the first token is here while the generation is still running
@@ -65,8 +67,8 @@ async def test_bad_input_is_an_error_event_on_stream_and_422_on_invoke(
     writer: ServiceProcess,
 ) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
-        resp = await client.post(f"{writer.url}/stream", json=task(prompt=""))
-        events = [m.json() async for m in aiter_sse(resp.aiter_bytes())]
+        async with aconnect_sse(client, "POST", f"{writer.url}/stream", json=task(prompt="")) as s:
+            events = [m.json() async for m in s.aiter_sse()]
         invoke = await client.post(f"{writer.url}/invoke", json=task(prompt="x", temperature=3))
     assert [e["type"] for e in events] == ["error", "done"]
     assert events[0]["code"] == "invalid_input" and "prompt" in events[0]["error"]
@@ -122,9 +124,9 @@ async def test_a_dropped_stream_stops_the_generation_thread(writer: ServiceProce
     before = generations(writer.url)
     async with httpx.AsyncClient(timeout=60) as client:
         body = task(prompt=LONG_PROMPT, max_tokens=1024)
-        async with client.stream("POST", f"{writer.url}/stream", json=body) as r:
+        async with aconnect_sse(client, "POST", f"{writer.url}/stream", json=body) as source:
             tokens = 0
-            async for msg in aiter_sse(r.aiter_bytes()):
+            async for msg in source.aiter_sse():
                 tokens += msg.json()["type"] == "token"
                 if tokens == 3:
                     break  # leaving the block closes the connection

@@ -12,10 +12,10 @@ import httpx
 import jsonschema
 import openai
 import pytest
+from httpx_sse import aconnect_sse
 from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 
-from mesh_contracts import aiter_sse
 from mesh_testkit import ServiceProcess
 from mesh_worker_writer.settings import DEFAULT_MODEL_ID
 
@@ -154,9 +154,11 @@ async def test_the_worker_stream_refuses_a_schema_it_cannot_enforce(
     writer: ServiceProcess,
 ) -> None:
     body = {"input": {"prompt": "hi", "json_schema": {"type": "nope"}}}
-    async with httpx.AsyncClient(timeout=30) as http:
-        resp = await http.post(f"{writer.url}/stream", json=body)
-        events = [m.json() async for m in aiter_sse(resp.aiter_bytes())]
+    async with (
+        httpx.AsyncClient(timeout=30) as http,
+        aconnect_sse(http, "POST", f"{writer.url}/stream", json=body) as source,
+    ):
+        events = [m.json() async for m in source.aiter_sse()]
     assert [e["type"] for e in events] == ["error", "done"]
     assert events[0]["code"] == "invalid_input" and "json_schema" in events[0]["error"]
 
