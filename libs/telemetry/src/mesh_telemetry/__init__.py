@@ -1,18 +1,21 @@
 """Optional OpenTelemetry tracing shared by the mesh's services (worker SDK, discovery,
-orchestrator): spans exported over OTLP/HTTP, one SERVER span per request, W3C
-``traceparent`` on outgoing calls.
+orchestrator): spans exported over OTLP/HTTP, one SERVER span per request (OpenTelemetry's
+FastAPI instrumentation), W3C ``traceparent`` on outgoing calls.
 
 Importing this package imports no OpenTelemetry module; that happens only once
 ``start_tracing`` is given an endpoint (or an exporter), so an untraced service pays nothing.
 
 ```python
-tracing = start_tracing("discovery", settings.otlp_endpoint)  # None when unset
-app.state.tracer = tracing.tracer if tracing else None         # read by TracingMiddleware
+instrument_app(app, enabled=bool(settings.otlp_endpoint))      # in create_app
+...
+tracing = start_tracing("discovery", settings.otlp_endpoint)  # in the lifespan; None when unset
+app.state.tracer = tracing.tracer if tracing else None         # what the request spans use
 ...
 await tracing.shutdown()                                       # in the lifespan's exit
 ```
 """
 
+from mesh_telemetry.instrumentation import instrument_app, instrument_client
 from mesh_telemetry.middleware import TracingMiddleware
 from mesh_telemetry.propagation import traceparent_headers
 from mesh_telemetry.provider import (
@@ -29,6 +32,8 @@ __all__ = [
     "make_tracer_provider",
     "service_name",
     "traces_url",
+    "instrument_app",
+    "instrument_client",
     "TracingMiddleware",
     "traceparent_headers",
 ]
