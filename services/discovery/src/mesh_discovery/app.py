@@ -17,7 +17,7 @@ from mesh_discovery.api import install_error_handlers, router
 from mesh_discovery.declared import load_agents_file
 from mesh_discovery.registry import Clock, Store
 from mesh_discovery.settings import Settings
-from mesh_telemetry import TracingMiddleware, start_tracing
+from mesh_telemetry import instrument_app, start_tracing
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app = FastAPI(title="mesh discovery", version="0.1.0", lifespan=lifespan)
     # Set when the server starts shutting down: open blocking queries answer at once.
     app.state.draining = asyncio.Event()
-    app.state.tracer = None  # TracingMiddleware: a server span per request while set
-    app.add_middleware(TracingMiddleware)
+    app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
+    instrument_app(app, enabled=bool(settings.otlp_endpoint))
     app.include_router(router)
     install_error_handlers(app)
     return app
