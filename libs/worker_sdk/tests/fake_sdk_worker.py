@@ -22,19 +22,17 @@ class FakeEchoInput(BaseModel):
     text: str
 
 
-class FakeEchoWorker(Worker):
+class FakeEchoWorker(Worker[FakeEchoInput]):
     Input = FakeEchoInput
 
     def describe(self) -> AgentDescriptor:
-        return AgentDescriptor(
+        return self.descriptor(
             agent_id="fake-echo",
-            endpoint="http://placeholder.invalid",
             capabilities=["text_generation"],
             streaming_mode=StreamingMode.DYNAMIC_EVENTS,
         )
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
-        assert isinstance(inp, FakeEchoInput)
+    async def run(self, task: TaskRequest, inp: FakeEchoInput, emit: Emit) -> Any:
         await emit(TokenEvent(token=inp.text))
 
     async def shutdown(self) -> None:

@@ -41,7 +41,7 @@ class FakeInput(BaseModel):
     ] = "tokens"
 
 
-class FakeWorker(Worker):
+class FakeWorker(Worker[FakeInput]):
     """Does what ``mode`` says, and lets the test watch it through threading events."""
 
     Input = FakeInput
@@ -64,8 +64,7 @@ class FakeWorker(Worker):
     def health(self) -> dict[str, Any]:
         return {"model_loaded": True}
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
-        assert isinstance(inp, FakeInput)
+    async def run(self, task: TaskRequest, inp: FakeInput, emit: Emit) -> Any:
         if inp.mode == "tokens":
             for ch in inp.text:
                 await emit(TokenEvent(token=ch))

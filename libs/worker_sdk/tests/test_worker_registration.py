@@ -64,18 +64,17 @@ class FakeDiscovery:
             self.agents.clear()
 
 
-class FakeQuietWorker(Worker):
+class FakeQuietWorker(Worker[TaskRequest]):
     Input = TaskRequest  # any object with optional fields will do
 
     def describe(self) -> AgentDescriptor:
-        return AgentDescriptor(
+        return self.descriptor(
             agent_id="fake-quiet",
-            endpoint="http://placeholder.invalid",
             capabilities=["search"],
             streaming_mode=StreamingMode.DYNAMIC_MESSAGES,
         )
 
-    async def run(self, task: TaskRequest, inp: Any, emit: Emit) -> Any:
+    async def run(self, task: TaskRequest, inp: TaskRequest, emit: Emit) -> Any:
         return "quiet"
 
 

@@ -9,7 +9,6 @@ import types
 from typing import Any, ClassVar
 
 import pytest
-from pydantic import BaseModel
 
 from mesh_contracts import AgentDescriptor, ResourceSpec, TaskRequest
 from mesh_worker import AnyInput, Emit, Worker, WorkerSettings, detect_resources
@@ -132,7 +131,7 @@ def test_a_cuda_device_that_cannot_be_used_is_reported_as_cpu_without_raising(
     )
 
 
-class FakeGpuWorker(Worker):
+class FakeGpuWorker(Worker[AnyInput]):
     Input = AnyInput
     detect_gpu: ClassVar[bool] = True
 
@@ -141,7 +140,7 @@ class FakeGpuWorker(Worker):
             agent_id="fake-gpu", capabilities=["image_generation"], static_response="ok"
         )
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+    async def run(self, task: TaskRequest, inp: AnyInput, emit: Emit) -> Any:
         return None
 
 

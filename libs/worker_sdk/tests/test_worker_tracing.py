@@ -6,25 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
 
 from mesh_contracts import AgentDescriptor, TaskRequest
 from mesh_telemetry.testing import OTLPCollector
 from mesh_worker import AnyInput, Emit, Worker, WorkerSettings, create_worker_app
-from mesh_worker.telemetry import TracingMiddleware, make_tracer_provider  # re-exported
+from mesh_worker.telemetry import instrument_app, make_tracer_provider  # re-exported
 from mesh_worker.testing import serving
 
 CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 CALLER_SPAN = "b7ad6b7169203331"
 
 
-class FakeTracedWorker(Worker):
+class FakeTracedWorker(Worker[AnyInput]):
     Input = AnyInput
 
     def describe(self) -> AgentDescriptor:
         return AgentDescriptor(agent_id="fake-traced", capabilities=["search"], static_response=1)
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+    async def run(self, task: TaskRequest, inp: AnyInput, emit: Emit) -> Any:
         return "traced"
 
 
@@ -54,5 +53,5 @@ def test_without_an_otlp_endpoint_the_worker_has_no_tracer() -> None:
 
 
 def test_the_sdk_still_exports_its_tracing_names() -> None:
-    assert TracingMiddleware.__module__ == "mesh_telemetry.middleware"
+    assert instrument_app.__module__ == "mesh_telemetry.instrumentation"
     assert callable(make_tracer_provider)

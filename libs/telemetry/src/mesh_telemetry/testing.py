@@ -8,13 +8,12 @@ with collector.serving() as url:           # uvicorn on a free loopback port, in
 ```
 
 Never imported by a service. Needs ``opentelemetry-proto`` (a dependency of the OTLP
-exporter) for the protobuf messages and, for ``serving``, uvicorn.
+exporter) for the protobuf messages and, for ``serving``, the test kit (``mesh_testkit``).
 """
 
 from __future__ import annotations
 
 import gzip
-import socket
 import threading
 import time
 import zlib
@@ -112,26 +111,10 @@ class OTLPCollector:
     def serving(self, *, timeout: float = 15.0) -> Iterator[str]:
         """Serve ``app`` on a free ``127.0.0.1`` port in a thread; yield its base URL (the
         OTLP endpoint to give a service); stop it on exit."""
-        import uvicorn
+        from mesh_testkit import serving  # the test kit's thread server; tests only
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port: int = s.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=f"otlp-collector-{port}", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                raise RuntimeError(f"the fake OTLP collector did not start on port {port}")
-            time.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout)
+        with serving(self.app, timeout=timeout, name="otlp-collector") as url:
+            yield url
 
     def spans(self) -> list[CollectedSpan]:
         with self._lock:

@@ -20,8 +20,9 @@ from typing import IO, Any
 import httpx
 
 from mesh_contracts import SSEMessage, aiter_sse
+from mesh_testkit.asgi import serving
 
-__all__ = ["ServiceProcess", "free_port", "read_sse", "running", "wait_until"]
+__all__ = ["ServiceProcess", "free_port", "read_sse", "running", "serving", "wait_until"]
 
 
 def free_port() -> int:

@@ -13,19 +13,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sse_starlette import EventSourceResponse
 
 from mesh_contracts import (
     AgentDescriptor,
     DoneEvent,
     ErrorEvent,
     TaskRequest,
+    WorkerEvent,
     WorkerResult,
-    encode_comment,
     encode_event,
 )
 from mesh_worker.execution import InvalidInput, collect_result, stream_events, validate_input
 from mesh_worker.runtime import WorkerRuntime
-from mesh_worker.streaming import EventStreamResponse
+from mesh_worker.slots import Slot
+from mesh_worker.sse import event_stream
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,7 @@ async def invoke(task: TaskRequest, request: Request) -> Response:
 
 @router.post(
     "/stream",
-    response_class=EventStreamResponse,
+    response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "worker events, then done"},
         429: {"description": "busy"},
@@ -128,37 +130,38 @@ async def invoke(task: TaskRequest, request: Request) -> Response:
 async def stream(task: TaskRequest, request: Request) -> Response:
     """Stream the run as SSE: one frame per event, ``result`` if ``run`` returned something,
     then ``done``. Refused input and failures are ``error`` frames (the stream is the
-    contract: HTTP 200); a body that is not a ``TaskRequest`` is a 422. Idle streams get
-    ``:ping`` comments. A client disconnect cancels ``run``; its slot stays taken until
-    ``run`` has actually ended.
+    contract: HTTP 200); a body that is not a ``TaskRequest`` is a 422. A ``: ping`` comment
+    goes out every ``WORKER_PING_INTERVAL`` seconds. A client disconnect cancels ``run``;
+    its slot stays taken until ``run`` has actually ended.
     """
     runtime = _runtime(request)
+    settings = runtime.settings
     try:
         inp = validate_input(runtime.worker, task)
     except InvalidInput as exc:
-        return EventStreamResponse(_refused(exc))
+        return event_stream(_refused(exc), ping_seconds=settings.ping_interval)
     slot = runtime.slots.try_acquire(f"task {task.task_id}")
     if slot is None:
         return _busy(runtime)
-    d = runtime.descriptor
     events = stream_events(
-        runtime.worker,
-        task,
-        inp,
-        time_limit=d.timeout_seconds,
-        idle=runtime.settings.ping_interval,
-        slot=slot,
+        runtime.worker, task, inp, time_limit=runtime.descriptor.timeout_seconds, slot=slot
     )
-    return EventStreamResponse(_frames(events), on_close=slot.release)
+    return event_stream(
+        _frames(events, slot),
+        ping_seconds=settings.ping_interval,
+        on_close=slot.release,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
+    )
 
 
-async def _frames(events: AsyncGenerator[Any, None]) -> AsyncIterator[bytes]:
+async def _frames(events: AsyncGenerator[WorkerEvent, None], slot: Slot) -> AsyncIterator[bytes]:
     try:
         async for event in events:
-            yield encode_comment("ping") if event is None else encode_event(event)
+            yield encode_event(event)
         yield encode_event(DoneEvent())
     finally:
         await events.aclose()  # cancels run() if still going
+        slot.release()  # idempotent; the slot then waits for run() to end
 
 
 async def _refused(exc: InvalidInput) -> AsyncIterator[bytes]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI
 
-from mesh_telemetry import TracingMiddleware, start_tracing
+from mesh_telemetry import instrument_app, instrument_client, start_tracing
 from mesh_worker import api
 from mesh_worker.registration import Registrar
 from mesh_worker.runtime import WorkerRuntime
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def create_worker_app(
-    worker: Worker,
+    worker: Worker[Any],
     settings: WorkerSettings | None = None,
     *,
     routers: Sequence[APIRouter] = (),
@@ -51,6 +52,7 @@ def create_worker_app(
         if tracing is not None:
             app.state.tracer = tracing.tracer
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+            instrument_client(client, tracing)  # registration and heartbeat spans
             registrar: Registrar | None = None
             if settings.discovery_url:
                 registrar = Registrar(
@@ -83,7 +85,7 @@ def create_worker_app(
     app.state.settings = settings
     app.state.tracer = None
     app.state.registrar = None
-    app.add_middleware(TracingMiddleware)
+    instrument_app(app, enabled=bool(settings.otlp_endpoint))
     app.include_router(api.router)
     for extra in routers:
         app.include_router(extra)

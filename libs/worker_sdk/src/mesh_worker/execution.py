@@ -13,22 +13,21 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from mesh_contracts import (
     ArtifactEvent,
     DoneEvent,
     ErrorEvent,
-    MessageEvent,
+    OutputFold,
     ResultEvent,
     TaskRequest,
-    TokenEvent,
     WorkerEvent,
     WorkerResult,
     parse_worker_event,
 )
 from mesh_worker.slots import Slot
-from mesh_worker.worker import InputError, Worker
+from mesh_worker.worker import InputError, InputT, Worker
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ class InvalidInput(Exception):
         return cls([{"loc": ["body", "input"], "msg": str(exc), "type": "invalid_input"}])
 
 
-def validate_input(worker: Worker, task: TaskRequest) -> BaseModel:
+def validate_input(worker: Worker[InputT], task: TaskRequest) -> InputT:
     """``task.input`` as the worker's ``Input`` model; ``InvalidInput`` naming the fields."""
     try:
         return worker.Input.model_validate(task.input)
@@ -79,20 +78,18 @@ def _error_text(exc: BaseException) -> str:
 
 
 async def stream_events(
-    worker: Worker,
+    worker: Worker[InputT],
     task: TaskRequest,
-    inp: BaseModel,
+    inp: InputT,
     *,
     time_limit: float | None = None,
-    idle: float = 15.0,
     slot: Slot | None = None,
-) -> AsyncGenerator[WorkerEvent | None, None]:
+) -> AsyncGenerator[WorkerEvent, None]:
     """Yield what ``run`` emits as it emits it, then a ``ResultEvent`` if it returned
     something other than None, or an ``ErrorEvent`` if it failed (``invalid_input`` for
     ``InputError``, ``timeout`` past ``time_limit`` seconds, ``worker_error`` otherwise; the
-    trace is logged here, never sent). Yields ``None`` after ``idle`` seconds without an
-    event so the caller can send a keep-alive. ``done`` is not yielded, and a ``done``
-    emitted by ``run`` is dropped. Closing the generator, or cancelling the task iterating
+    trace is logged here, never sent). Keep-alive pings are the transport's business.
+    ``done`` is not yielded, and a ``done`` emitted by ``run`` is dropped. Closing the generator, or cancelling the task iterating
     it, cancels ``run`` at once; ``slot`` (if given) stays taken until ``run`` has ended,
     however long its cancellation takes.
     """
@@ -127,15 +124,7 @@ async def stream_events(
     if slot is not None:
         slot.hold_until_done(runner)
     try:
-        while True:
-            try:
-                async with asyncio.timeout(idle):
-                    event = await queue.get()
-            except TimeoutError:
-                yield None
-                continue
-            if event is None:
-                break
+        while (event := await queue.get()) is not None:
             yield event
         await runner  # already finished; surfaces a bug in drive() instead of hiding it
     finally:
@@ -146,9 +135,9 @@ async def stream_events(
 
 
 async def collect_result(
-    worker: Worker,
+    worker: Worker[InputT],
     task: TaskRequest,
-    inp: BaseModel,
+    inp: InputT,
     *,
     agent_id: str,
     time_limit: float | None = None,
@@ -156,30 +145,18 @@ async def collect_result(
 ) -> WorkerResult:
     """Run to completion and gather a ``WorkerResult``.
 
-    ``output`` is ``run``'s return value; if that is None: the last emitted result, else the
-    joined tokens, else the messages joined by blank lines, else ``static_response``.
-    Emitted messages and artifacts are listed; an emitted ``error`` makes the result
-    ``failed``. Raises ``InvalidInput`` for ``InputError``, ``TimeoutError`` past
-    ``time_limit``, and whatever else ``run`` raises.
+    ``output`` is ``run``'s return value; if that is None, what ``mesh_contracts.OutputFold``
+    makes of the emitted events (the last result, else the joined tokens, else the messages
+    joined by blank lines, else ``static_response``, else the artifacts), the same rule the
+    orchestrator applies to a relayed stream. Emitted messages and artifacts are listed; an
+    emitted ``error`` makes the result ``failed``. Raises ``InvalidInput`` for
+    ``InputError``, ``TimeoutError`` past ``time_limit``, and whatever else ``run`` raises.
     """
-    tokens: list[str] = []
-    messages: list[str] = []
-    artifacts: list[ArtifactEvent] = []
-    results: list[ResultEvent] = []
-    errors: list[ErrorEvent] = []
+    fold = OutputFold()
 
     async def emit(event: WorkerEvent) -> None:
         event = _as_event(event)
-        if isinstance(event, TokenEvent):
-            tokens.append(event.token)
-        elif isinstance(event, MessageEvent):
-            messages.append(event.content)
-        elif isinstance(event, ArtifactEvent):
-            artifacts.append(event)
-        elif isinstance(event, ResultEvent):
-            results.append(event)
-        elif isinstance(event, ErrorEvent):
-            errors.append(event)
+        fold.add(event.type, event.model_dump(mode="json"))
 
     started = time.time()
     try:
@@ -187,23 +164,14 @@ async def collect_result(
             output = await worker.run(task, inp, emit)
     except InputError as exc:
         raise InvalidInput.from_input_error(exc) from None
-    if output is None:
-        if results:
-            output = results[-1].output
-        elif tokens:
-            output = "".join(tokens)
-        elif messages:
-            output = "\n\n".join(messages)
-        else:
-            output = static_response
     return WorkerResult(
         task_id=task.task_id,
         agent_id=agent_id,
-        status="failed" if errors else "completed",
-        output=output,
-        messages=messages,
-        artifacts=artifacts,
-        error="; ".join(e.error for e in errors) or None,
+        status="failed" if fold.failed else "completed",
+        output=fold.output(static_response) if output is None else output,
+        messages=fold.messages,
+        artifacts=[ArtifactEvent.model_validate(a) for a in fold.artifacts],
+        error=fold.error,
         started_at=started,
         finished_at=time.time(),
     )

@@ -1,7 +1,8 @@
 """Self-registration with the discovery service: register, heartbeat, deregister.
 
-Framework-free (httpx only). ``Registrar.start`` runs a background task that registers
-with capped exponential backoff until discovery answers, then heartbeats within the lease,
+Framework-free (httpx, and tenacity for the retries). ``Registrar.start`` runs a
+background task that registers with capped exponential backoff until discovery answers,
+then heartbeats within the lease (a failed heartbeat is retried sooner than the interval),
 registering again whenever discovery no longer knows the instance (404: it restarted or
 reaped us). ``Registrar.stop`` ends the task and deregisters. Discovery being down is
 logged, never raised: a worker serves whether or not it is registered.
@@ -16,6 +17,13 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential,
+    wait_fixed,
+)
 
 from mesh_contracts import AgentDescriptor, Lease, RegisterRequest
 
@@ -87,20 +95,15 @@ class Registrar:
             await self._heartbeat_until_lost()
 
     async def _register_until_done(self) -> None:
-        delay = self._backoff_initial
-        while True:
-            try:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_FAILURES),
+            wait=wait_exponential(multiplier=self._backoff_initial, max=self._backoff_max),
+            before_sleep=self._log_failure("cannot register with discovery"),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 await self._register()
-                return
-            except (httpx.HTTPError, ValueError) as exc:
-                log.warning(
-                    "cannot register with discovery at %s (%s); retrying in %.1fs",
-                    self._base,
-                    _why(exc),
-                    delay,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._backoff_max)
 
     async def _register(self) -> None:
         descriptor = self._describe()
@@ -118,31 +121,55 @@ class Registrar:
         )
 
     async def _heartbeat_until_lost(self) -> None:
-        """Heartbeat every interval; return when discovery answers 404 (register again)."""
+        """Heartbeat every interval; return when discovery answers 404 (register again).
+
+        A failed heartbeat is retried every ``backoff_max`` seconds (sooner than the
+        interval, so a short outage does not lapse the lease) until one gets through."""
         assert self._instance_id is not None
-        delay = self.heartbeat_interval
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_FAILURES),
+            wait=wait_fixed(self._backoff_max),
+            before_sleep=self._log_failure(f"heartbeat for {self._instance_id} failed"),
+            reraise=True,
+        )
         while True:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(self.heartbeat_interval)
             try:
-                resp = await self._client.put(self._url(self._instance_id) + "/heartbeat")
-                if resp.status_code == 404:
-                    log.warning("discovery forgot %s; registering again", self._instance_id)
-                    self.registered.clear()
-                    return
-                resp.raise_for_status()
-                self.lease = Lease.model_validate_json(resp.content)
-                self.registered.set()
-                delay = self.heartbeat_interval
-            except (httpx.HTTPError, ValueError) as exc:
-                # Retry sooner than the interval so a short outage does not lapse the lease.
-                delay = self._backoff_max
-                log.warning("heartbeat for %s failed: %s", self._instance_id, _why(exc))
+                async for attempt in retrying:
+                    with attempt:
+                        await self._heartbeat(self._instance_id)
+            except _Forgotten:
+                log.warning("discovery forgot %s; registering again", self._instance_id)
+                self.registered.clear()
+                return
+
+    async def _heartbeat(self, instance_id: str) -> None:
+        resp = await self._client.put(self._url(instance_id) + "/heartbeat")
+        if resp.status_code == 404:
+            raise _Forgotten
+        resp.raise_for_status()
+        self.lease = Lease.model_validate_json(resp.content)
+        self.registered.set()
+
+    def _log_failure(self, what: str) -> Callable[[RetryCallState], None]:
+        def log_it(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            delay = state.next_action.sleep if state.next_action is not None else 0.0
+            why = _why(exc) if isinstance(exc, Exception) else "?"
+            log.warning("%s at %s (%s); retrying in %.1fs", what, self._base, why, delay)
+
+        return log_it
 
     def _url(self, instance_id: str) -> str:
         return f"{self._base}/v1/agents/{quote(instance_id, safe='')}"
 
 
 _JSON = {"Content-Type": "application/json"}
+_FAILURES = (httpx.HTTPError, ValueError)  # unreachable, refused, or an answer we cannot read
+
+
+class _Forgotten(Exception):
+    """Discovery answered 404 to a heartbeat: it no longer holds the instance."""
 
 
 def _why(exc: Exception) -> str:

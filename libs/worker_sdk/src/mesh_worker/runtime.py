@@ -21,13 +21,16 @@ log = logging.getLogger(__name__)
 class WorkerRuntime:
     """Owns a ``Worker`` for the life of the service.
 
-    ``start`` (in the lifespan) detects the hardware if the worker asks for it
+    Binds ``worker.endpoint`` to the settings' public URL at once. ``start`` (in the
+    lifespan) detects the hardware if the worker asks for it
     (``Worker.detect_gpu``), runs ``worker.startup()`` and sizes the slots from the
     descriptor; ``describe`` gives the descriptor with the deployment's facts filled in.
     """
 
-    def __init__(self, worker: Worker, settings: WorkerSettings) -> None:
+    def __init__(self, worker: Worker[Any], settings: WorkerSettings) -> None:
         self.worker = worker
+        # Bound before startup: a worker builds artifact URLs (and its descriptor) from it.
+        worker.endpoint = settings.base_url
         self.settings = settings
         self.resources: ResourceSpec | None = None
         self.slots = Slots(settings.max_concurrency or 1, grace=settings.cancel_grace_seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter
@@ -15,7 +16,7 @@ from mesh_worker.worker import Worker
 
 
 def serve(
-    worker: Worker,
+    worker: Worker[Any],
     *,
     default_port: int,
     settings: WorkerSettings | None = None,

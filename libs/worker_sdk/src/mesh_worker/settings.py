@@ -28,7 +28,9 @@ class WorkerSettings(BaseSettings):
     heartbeat_interval: float | None = Field(default=None, gt=0)
     max_concurrency: int | None = Field(default=None, ge=1)
     retry_after_seconds: int = Field(default=1, ge=0)
-    ping_interval: float = Field(default=15.0, gt=0)
+    # Seconds between ``: ping`` comments on an open stream (WORKER_PING_INTERVAL): well under
+    # the orchestrator's idle timeout and the usual proxy read timeouts.
+    ping_interval: float = Field(default=5.0, gt=0)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # How long a cancelled run may take to end before a warning is logged (its slot stays
     # taken until it does end, however long that is).

@@ -1,4 +1,5 @@
-"""Optional OpenTelemetry tracing of a worker: one SERVER span per HTTP request.
+"""Optional OpenTelemetry tracing of a worker: one SERVER span per HTTP request (OpenTelemetry's
+FastAPI instrumentation) and a CLIENT span per registration or heartbeat call (its httpx one).
 
 The implementation is the shared ``mesh_telemetry`` library; these names are re-exported
 for code written against the SDK. Tracing is on when ``WORKER_OTLP_ENDPOINT`` is set (no
@@ -8,6 +9,12 @@ child of the caller's (the orchestrator's sub-task span), so one run is one trac
 
 from __future__ import annotations
 
-from mesh_telemetry import Tracing, TracingMiddleware, make_tracer_provider, start_tracing
+from mesh_telemetry import (
+    Tracing,
+    instrument_app,
+    instrument_client,
+    make_tracer_provider,
+    start_tracing,
+)
 
-__all__ = ["Tracing", "TracingMiddleware", "make_tracer_provider", "start_tracing"]
+__all__ = ["Tracing", "instrument_app", "instrument_client", "make_tracer_provider", "start_tracing"]

@@ -8,11 +8,17 @@ heartbeats, a concurrency limit and cancellation on client disconnect.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from mesh_contracts import AgentDescriptor, TaskRequest, WorkerEvent
+
+InputT = TypeVar("InputT", bound=BaseModel)
+"""The worker's input model: what ``run`` receives, validated from the request's ``input``."""
+
+#: What ``Worker.endpoint`` says until the runtime has bound the worker to its address.
+UNBOUND_ENDPOINT = "http://127.0.0.1"
 
 
 class Emit(Protocol):
@@ -26,42 +32,58 @@ class InputError(ValueError):
     ``error`` event with code ``invalid_input``), e.g. an unknown adapter id."""
 
 
-class Worker(ABC):
-    """Subclass, set ``Input`` (a pydantic model: the request's ``input``), implement ``run``.
+class Worker(ABC, Generic[InputT]):
+    """Subclass as ``Worker[MyInput]``, set ``Input = MyInput``, implement ``describe`` and
+    ``run``; ``run`` receives the request's ``input`` already validated as ``MyInput``.
 
-    Lifecycle: the SDK calls ``startup`` once in the app's lifespan (load models there),
-    ``describe`` to build the descriptor it registers, ``run`` per request, and ``shutdown``
-    once at exit. ``run`` is cancelled (``asyncio.CancelledError``) when the client goes away;
-    blocking work must run off the event loop (``asyncio.to_thread``) and check a flag.
+    Lifecycle: the SDK binds ``endpoint`` (the address this instance serves at), calls
+    ``startup`` once in the app's lifespan (load models there), ``describe`` to build the
+    descriptor it registers, ``run`` per request, and ``shutdown`` once at exit. ``run`` is
+    cancelled (``asyncio.CancelledError``) when the client goes away; blocking work must
+    run off the event loop (``mesh_worker.run_in_thread``) and check a flag.
     """
 
-    Input: ClassVar[type[BaseModel]]
+    Input: type[InputT]
     #: Set True in a GPU worker: the SDK then imports torch (lazily, at start-up, off the
     #: event loop) to fill the descriptor's ``resources`` when ``describe`` left them default.
     #: Text workers leave it False and never pay torch's import time.
     detect_gpu: ClassVar[bool] = False
+    #: The public base URL of this instance (``WORKER_PUBLIC_URL``, else ``http://host:port``),
+    #: set by the SDK's runtime before ``startup``. Read it (artifact URLs); never set it.
+    endpoint: str = UNBOUND_ENDPOINT
 
-    async def startup(self) -> None:  # noqa: B027 - optional hook
+    async def startup(self) -> None:
         """Load models and open resources. Runs once before the first request."""
 
-    async def shutdown(self) -> None:  # noqa: B027 - optional hook
+    async def shutdown(self) -> None:
         """Release what ``startup`` took."""
 
     @abstractmethod
     def describe(self) -> AgentDescriptor:
-        """The descriptor to register. ``endpoint`` and ``instance_id`` may be left unset:
-        the SDK fills them from its settings. ``input_schema`` defaults to ``Input``'s."""
+        """The descriptor to register, usually ``self.descriptor(agent_id=..., ...)``.
+
+        Whatever ``endpoint`` it carries is replaced by the runtime's; ``instance_id`` may
+        be left unset (the SDK fills it from its settings); ``input_schema`` defaults to
+        ``Input``'s."""
 
     @abstractmethod
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
-        """Do the work. Stream progress through ``emit`` (tokens, messages, progress,
-        artifacts); return the final output (text or JSON-able data). Raise ``InputError``
-        for input the worker cannot serve; any other exception becomes an ``error`` event.
-        The SDK sends the terminal ``done`` event; ``run`` must not."""
+    async def run(self, task: TaskRequest, inp: InputT, emit: Emit) -> Any:
+        """Do the work on ``inp`` (``task.input`` validated as ``Input``). Stream progress
+        through ``emit`` (tokens, messages, progress, artifacts); return the final output
+        (text or JSON-able data). Raise ``InputError`` for input the worker cannot serve;
+        any other exception becomes an ``error`` event. The SDK sends the terminal ``done``
+        event; ``run`` must not."""
 
     def health(self) -> dict[str, Any]:
         """Extra facts for ``GET /health`` (model loaded, queue depth ...)."""
         return {}
+
+    def descriptor(self, **fields: Any) -> AgentDescriptor:
+        """An ``AgentDescriptor`` of ``fields`` with ``endpoint`` (the bound address) and
+        ``input_schema`` (``Input``'s JSON Schema) filled in unless given."""
+        fields.setdefault("endpoint", self.endpoint)
+        fields.setdefault("input_schema", self.Input.model_json_schema())
+        return AgentDescriptor(**fields)
 
 
 class AnyInput(BaseModel):
@@ -70,13 +92,13 @@ class AnyInput(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class StaticWorker(Worker):
+class StaticWorker(Worker[AnyInput]):
     """A worker whose answer is its descriptor's ``static_response``: only ``describe`` to write.
 
     ``run`` returns ``describe().static_response``; ``POST /invoke`` answers with it.
     """
 
-    Input: ClassVar[type[BaseModel]] = AnyInput
+    Input = AnyInput
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+    async def run(self, task: TaskRequest, inp: AnyInput, emit: Emit) -> Any:
         return self.describe().static_response
