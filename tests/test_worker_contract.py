@@ -1,6 +1,6 @@
-"""The worker contract: every mesh worker, started as its own process, must pass this module.
+"""The worker contract suite (``mesh_testkit.conformance``) on every mesh worker, as a process.
 
-Each worker runs once (a module-scoped fixture per parameter) as ``python -m <module>`` on a
+Each worker runs once (a class-scoped fixture per parameter) as ``python -m <module>`` on a
 free loopback port with registration off (``WORKER_DISCOVERY_URL=""``). A worker whose package
 is not installed is skipped, with the reason. To add a worker, add a ``WorkerCase``.
 """
@@ -13,22 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from mesh_contracts import (
-    AgentDescriptor,
-    DoneEvent,
-    ErrorEvent,
-    SSEDecoder,
-    StreamingMode,
-    WorkerEvent,
-    WorkerResult,
-    parse_worker_event,
-)
+from mesh_contracts import StreamingMode
 from mesh_testkit import free_port, running
-
-TIMEOUT = httpx.Timeout(120.0, connect=5.0)
+from mesh_testkit.conformance.worker_contract import WorkerContract, WorkerUnderTest
 
 
 @dataclass(frozen=True)
@@ -89,100 +78,19 @@ CASES = [
 ]
 
 
-@dataclass(frozen=True)
-class RunningWorker:
-    case: WorkerCase
-    url: str
-
-
-@pytest.fixture(scope="module", params=CASES, ids=lambda c: c.module.removeprefix("mesh_worker_"))
-def worker(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningWorker]:
-    case: WorkerCase = request.param
-    if importlib.util.find_spec(case.module) is None:
-        pytest.skip(f"{case.module} is not installed (pip install -e services/workers/<name>)")
-    tmp = tmp_path_factory.mktemp(case.module)
-    port = free_port()
-    env = {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": "", **case.env(tmp)}
-    with running(case.module, port, env, startup_timeout=case.startup_timeout) as svc:
-        yield RunningWorker(case, svc.url)
-
-
-def stream(url: str, body: Any) -> tuple[httpx.Response, list[WorkerEvent]]:
-    """POST /stream and parse every frame as a worker event (raises on a malformed one)."""
-    decoder = SSEDecoder()
-    events: list[WorkerEvent] = []
-    with httpx.stream("POST", url + "/stream", json=body, timeout=TIMEOUT) as resp:
-        for chunk in resp.iter_bytes():
-            events += [parse_worker_event(m.json()) for m in decoder.feed(chunk)]
-    return resp, events
-
-
-def test_health_answers_ok_with_the_instance_and_its_load(worker: RunningWorker) -> None:
-    resp = httpx.get(worker.url + "/health", timeout=TIMEOUT)
-    assert resp.status_code == 200
-    body = resp.json()
-    assert body["status"] == "ok"
-    assert body["agent_id"] and body["instance_id"]
-    assert 0 <= body["in_flight"] <= body["max_concurrency"]
-
-
-def test_descriptor_is_valid_with_the_workers_streaming_mode(worker: RunningWorker) -> None:
-    resp = httpx.get(worker.url + "/descriptor", timeout=TIMEOUT)
-    assert resp.status_code == 200
-    d = AgentDescriptor.model_validate(resp.json())
-    assert d.streaming_mode is worker.case.mode
-    assert d.endpoint == worker.url
-    assert d.input_schema.get("type") == "object"
-    assert d.capabilities
-
-
-def test_stream_yields_worker_events_ending_in_done(worker: RunningWorker) -> None:
-    resp, events = stream(worker.url, {"task_id": "contract-stream", "input": worker.case.valid})
-    assert resp.status_code == 200
-    assert resp.headers["content-type"].startswith("text/event-stream")
-    assert events, "no events"
-    assert isinstance(events[-1], DoneEvent)
-    assert sum(isinstance(e, DoneEvent) for e in events) == 1
-    errors = [e for e in events if isinstance(e, ErrorEvent)]
-    assert not errors, errors
-    assert len(events) >= 2, "nothing but done"
-
-
-def test_invoke_returns_a_completed_worker_result(worker: RunningWorker) -> None:
-    body = {"task_id": "contract-invoke", "input": worker.case.valid}
-    resp = httpx.post(worker.url + "/invoke", json=body, timeout=TIMEOUT)
-    assert resp.status_code == 200, resp.text
-    result = WorkerResult.model_validate(resp.json())
-    assert result.task_id == "contract-invoke"
-    assert result.status == "completed", result.error
-    descriptor = httpx.get(worker.url + "/descriptor", timeout=TIMEOUT).json()
-    assert result.agent_id == descriptor["agent_id"]
-
-
-def test_invoke_refuses_invalid_input_with_a_422(worker: RunningWorker) -> None:
-    body = {"input": worker.case.invalid}
-    resp = httpx.post(worker.url + "/invoke", json=body, timeout=TIMEOUT)
-    assert resp.status_code == 422, resp.text
-    assert resp.json()["detail"]
-
-
-def test_stream_refuses_invalid_input_with_an_error_event_then_done(worker: RunningWorker) -> None:
-    resp, events = stream(worker.url, {"input": worker.case.invalid})
-    assert resp.status_code == 200
-    assert [e.type for e in events] == ["error", "done"]
-    assert isinstance(events[0], ErrorEvent)
-    assert events[0].code == "invalid_input"
-
-
-@pytest.mark.parametrize("path", ["/invoke", "/stream"])
-def test_malformed_json_is_a_422(worker: RunningWorker, path: str) -> None:
-    resp = httpx.post(
-        worker.url + path,
-        content=b'{"input": {',
-        headers={"Content-Type": "application/json"},
-        timeout=TIMEOUT,
+class TestMeshWorkers(WorkerContract):
+    @pytest.fixture(
+        scope="class", params=CASES, ids=lambda c: c.module.removeprefix("mesh_worker_")
     )
-    assert resp.status_code == 422
-    assert resp.json()["detail"]
+    @classmethod
+    def worker(
+        cls, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[WorkerUnderTest]:
+        case: WorkerCase = request.param
+        if importlib.util.find_spec(case.module) is None:
+            pytest.skip(f"{case.module} is not installed (pip install -e services/workers/<name>)")
+        tmp = tmp_path_factory.mktemp(case.module)
+        port = free_port()
+        env = {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": "", **case.env(tmp)}
+        with running(case.module, port, env, startup_timeout=case.startup_timeout) as svc:
+            yield WorkerUnderTest(svc.url, case.mode, case.valid, case.invalid)

@@ -1,0 +1,171 @@
+"""The run store conformance suite: what every orchestrator run store backend must do.
+
+Subclass ``RunStoreConformance`` in a test module and override two fixtures: ``store`` (an
+open store, closed by the fixture afterwards) and ``record_factory`` (the run record type,
+or any callable taking its keyword fields)::
+
+    from mesh_orchestrator.runs.store import RunRecord
+    from mesh_testkit.conformance.run_store import RunStoreConformance
+
+    class TestMyRunStore(RunStoreConformance):
+        @pytest.fixture
+        def record_factory(self):
+            return RunRecord
+
+        @pytest_asyncio.fixture
+        async def store(self, tmp_path):
+            store = MyRunStore(tmp_path / "runs")
+            await store.open()
+            yield store
+            await store.close()
+
+The suite calls only the store's public methods (the ``RunStoreLike`` protocol) and builds
+events with ``mesh_contracts``. A backend on a shared database may hold runs other tests
+left; the suite's checks allow for that.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import pytest
+
+from mesh_contracts import StreamEvent
+
+__all__ = ["RecordFactory", "RunRecordLike", "RunStoreConformance", "RunStoreLike"]
+
+
+class RunRecordLike(Protocol):
+    """What the suite reads of a run record (``mesh_orchestrator.runs.store.RunRecord``)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def created_at(self) -> float: ...
+
+    @property
+    def finished_at(self) -> float | None: ...
+
+
+RecordFactory = Callable[..., RunRecordLike]
+"""Builds a run record from its keyword fields: run_id, query, created_at (required), status,
+answer, last_seq, plan (a list of PlanNode dicts) and options."""
+
+
+class RunStoreLike(Protocol):
+    """The public methods of a run store that the suite calls (``RunStore``)."""
+
+    async def save_run(self, run: Any) -> None: ...
+
+    async def append_events(self, events: Sequence[StreamEvent]) -> None: ...
+
+    async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]: ...
+
+    async def get_run(self, run_id: str) -> Any: ...
+
+    async def list_runs(self, limit: int = 20) -> Sequence[RunRecordLike]: ...
+
+    async def mark_interrupted(self) -> list[str]: ...
+
+
+def _ev(run_id: str, seq: int, type_: str = "token") -> StreamEvent:
+    return StreamEvent.model_validate(
+        {"run_id": run_id, "seq": seq, "type": type_, "data": {"token": str(seq)}}
+    )
+
+
+@pytest.mark.asyncio
+class RunStoreConformance:
+    """Every run store backend passes these tests. Override ``store`` and ``record_factory``."""
+
+    @pytest.fixture
+    def store(self) -> RunStoreLike:
+        raise NotImplementedError(
+            f"{type(self).__name__} must override the `store` fixture of RunStoreConformance"
+        )
+
+    @pytest.fixture
+    def record_factory(self) -> RecordFactory:
+        raise NotImplementedError(
+            f"{type(self).__name__} must override the `record_factory` fixture of "
+            "RunStoreConformance"
+        )
+
+    @pytest.fixture
+    def new_run(self, record_factory: RecordFactory) -> RecordFactory:
+        """A record with a fresh run_id, query "q" and created now, unless ``fields`` say."""
+
+        def new_run(**fields: Any) -> RunRecordLike:
+            defaults: dict[str, Any] = {
+                "run_id": uuid.uuid4().hex,
+                "query": "q",
+                "created_at": time.time(),
+            }
+            return record_factory(**(defaults | fields))
+
+        return new_run
+
+    async def test_a_saved_run_reads_back_and_updates_in_place(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        r = new_run(options={"on_disconnect": "cancel"})
+        await store.save_run(r)
+        assert await store.get_run(r.run_id) == r
+        updated = new_run(
+            run_id=r.run_id,
+            created_at=r.created_at,
+            options={"on_disconnect": "cancel"},
+            status="completed",
+            answer="done",
+            last_seq=7,
+            plan=[{"task_id": "t1", "status": "completed", "output": {"x": 1}}],
+        )
+        await store.save_run(updated)
+        assert await store.get_run(r.run_id) == updated
+        assert await store.get_run("unknown") is None
+
+    async def test_events_replay_after_a_seq_in_order_and_duplicates_are_ignored(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        r = new_run()
+        await store.save_run(r)
+        await store.append_events([_ev(r.run_id, 3), _ev(r.run_id, 1), _ev(r.run_id, 2)])
+        await store.append_events([_ev(r.run_id, 2), _ev(r.run_id, 4, "done")])
+        assert [e.seq for e in await store.events_after(r.run_id, 0)] == [1, 2, 3, 4]
+        later = await store.events_after(r.run_id, 2)
+        assert [(e.seq, e.type, e.data) for e in later] == [
+            (3, "token", {"token": "3"}),
+            (4, "done", {"token": "4"}),
+        ]
+        assert await store.events_after("unknown", 0) == []
+
+    async def test_runs_are_listed_newest_first(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        base = time.time() + 1000  # after anything an earlier test left in a shared database
+        ids = []
+        for i in range(3):
+            r = new_run(query=f"q{i}", created_at=base + i)
+            await store.save_run(r)
+            ids.append(r.run_id)
+        listed = [r.run_id for r in await store.list_runs(2)]
+        assert listed == [ids[2], ids[1]]
+
+    async def test_runs_left_running_are_marked_interrupted(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        live, done = new_run(), new_run(status="completed")
+        await store.save_run(live)
+        await store.save_run(done)
+        assert live.run_id in await store.mark_interrupted()
+        got = await store.get_run(live.run_id)
+        assert got is not None and got.status == "interrupted" and got.finished_at is not None
+        finished = await store.get_run(done.run_id)
+        assert finished is not None and finished.status == "completed"
