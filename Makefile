@@ -43,6 +43,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(foreach p,$(PRESENT),-p $(subst -,_,$(shell sed -n 's/^packages = \["src\/\(.*\)"\]/\1/p' $(p)/pyproject.toml)))
+	$(BIN)/lint-imports --no-logo --no-cache
+# deptry per package against its own pyproject ([tool.deptry] there): every import of src/
+# declared, nothing declared unused. Tests are not scanned: their tools (pytest, uvicorn for
+# fakes, mesh_testkit) come from the dev list of `setup`. Every package runs; any failure fails.
+	@rc=0; for p in $(PRESENT); do echo "deptry $$p"; \
+		(cd $$p && $(CURDIR)/$(BIN)/deptry src --no-ansi) || rc=1; done; exit $$rc
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
