@@ -38,7 +38,7 @@ from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer
 from mesh_orchestrator.tracing import RunTracer
-from mesh_telemetry import TracingMiddleware, start_tracing
+from mesh_telemetry import instrument_app, start_tracing
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -209,8 +209,8 @@ def create_app(
             yield
 
     app = FastAPI(title="mesh orchestrator", version="0.1.0", lifespan=lifespan)
-    app.state.tracer = None  # TracingMiddleware: a server span per request while set
-    app.add_middleware(TracingMiddleware)
+    app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
+    instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
     install_error_handlers(app)
     app.include_router(router)
     return app
