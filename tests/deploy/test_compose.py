@@ -1,0 +1,102 @@
+"""The compose model (``compose/render.py`` merges the files as ``docker compose config`` does),
+validated against the Compose Specification's JSON schema when jsonschema is installed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deploy_model import (
+    COMPOSE_CPU_FILES,
+    COMPOSE_FILES,
+    REPO,
+    SERVICES,
+    WORKERS,
+    MeshService,
+    find,
+    render_compose,
+)
+
+
+@pytest.mark.parametrize("files", [COMPOSE_FILES, COMPOSE_CPU_FILES], ids=["gpu", "cpu"])
+def test_compose_model_is_valid_against_the_compose_specification(files: list[Path]) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema not installed")
+    schema = json.loads((REPO / "tests" / "data" / "compose-spec.json").read_text())
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}"
+        for e in validator.iter_errors(render_compose(files))
+    ]
+    assert not errors
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_compose_service_listens_on_its_default_port_with_a_health_check(
+    service: MeshService, compose: dict[str, Any]
+) -> None:
+    spec = compose["services"][service.name]
+    assert spec["environment"][f"{service.prefix}PORT"] == str(service.port)
+    assert spec["environment"][f"{service.prefix}HOST"] == "0.0.0.0"
+    assert f"{service.port}:{service.port}" in spec["ports"]
+    assert "/usr/local/bin/mesh-healthcheck" in spec["healthcheck"]["test"]
+    assert spec["environment"]["OTEL_SERVICE_NAME"] == service.name
+    assert spec["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
+
+
+def test_compose_waits_only_on_health_checks_that_exist(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, spec in services.items():
+        for target, rule in spec.get("depends_on", {}).items():
+            assert target in services, f"{name} depends on unknown {target}"
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits on {target}"
+
+
+@pytest.mark.parametrize("service", WORKERS, ids=lambda s: s.name)
+def test_compose_worker_registers_a_url_other_containers_can_reach(
+    service: MeshService, compose: dict[str, Any]
+) -> None:
+    env = compose["services"][service.name]["environment"]
+    assert env["WORKER_PUBLIC_URL"] == f"http://{service.name}:{service.port}"
+    assert env["WORKER_DISCOVERY_URL"] == "http://discovery:9000"
+
+
+def test_compose_gpu_workers_reserve_a_gpu_and_the_cpu_override_releases_it(
+    compose: dict[str, Any], compose_cpu: dict[str, Any]
+) -> None:
+    for service in SERVICES:
+        gpu_spec = compose["services"][service.name]
+        devices = gpu_spec.get("deploy", {}).get("resources", {}).get("reservations", {})
+        cpu_spec = compose_cpu["services"][service.name]
+        cpu_devices = cpu_spec.get("deploy", {}).get("resources", {}).get("reservations", {})
+        assert not cpu_devices.get("devices"), service.name
+        assert "cuda" not in cpu_spec["image"]
+        if service.gpu:
+            assert devices["devices"] == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
+        else:
+            assert "devices" not in devices, service.name
+
+
+def test_writer_and_lora_trainer_share_the_adapters_volume(
+    compose: dict[str, Any], compose_cpu: dict[str, Any], k8s_base: list[dict[str, Any]]
+) -> None:
+    for model in (compose, compose_cpu):
+        writer, trainer = model["services"]["writer"], model["services"]["lora-trainer"]
+        mount = f"adapters:{writer['environment']['WRITER_ADAPTERS_DIR']}"
+        assert mount in writer["volumes"] and mount in trainer["volumes"]
+        assert (
+            trainer["environment"]["LORA_ADAPTERS_DIR"]
+            == writer["environment"]["WRITER_ADAPTERS_DIR"]
+        )
+    claims = {}
+    for name in ("writer", "lora-trainer"):
+        pod = find(k8s_base, "Deployment", name)["spec"]["template"]["spec"]
+        claims[name] = {
+            v["persistentVolumeClaim"]["claimName"]
+            for v in pod["volumes"]
+            if "persistentVolumeClaim" in v
+        }
+    assert "mesh-adapters" in claims["writer"] & claims["lora-trainer"]
