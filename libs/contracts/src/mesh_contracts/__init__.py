@@ -35,6 +35,21 @@ from mesh_contracts.registry import (
     RegisterRequest,
 )
 from mesh_contracts.results import OutputFold, TaskRequest, WorkerResult, fold_events
+from mesh_contracts.run_events import (
+    PhaseStatus,
+    PlanChosen,
+    RunAnswer,
+    RunEnded,
+    RunFailure,
+    RunPayload,
+    RunStarted,
+    RunStatus,
+    TaskFailure,
+    TaskOutcomeData,
+    TaskOutput,
+    TaskStatus,
+    parse_run_payload,
+)
 from mesh_contracts.sse import (
     SSE_HEADERS,
     SSE_MEDIA_TYPE,
@@ -90,4 +105,17 @@ __all__ = [
     "fold_events",
     "manifest_of",
     "parse_worker_event",
+    "RunStatus",
+    "RunPayload",
+    "RunStarted",
+    "PlanChosen",
+    "PhaseStatus",
+    "TaskStatus",
+    "TaskOutput",
+    "TaskFailure",
+    "TaskOutcomeData",
+    "RunAnswer",
+    "RunFailure",
+    "RunEnded",
+    "parse_run_payload",
 ]

@@ -30,8 +30,8 @@ from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.runs.manager import RunManager
 from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.services import Services
 from mesh_orchestrator.settings import Settings
@@ -150,9 +150,6 @@ def create_app(
             store = open_store(settings.database_url, settings.db_path)
             await store.open()
             stack.push_async_callback(store.close)
-            interrupted = await store.mark_interrupted()
-            if interrupted:
-                log.warning("runs interrupted by the last shutdown: %s", ", ".join(interrupted))
             mux = EventMux(
                 store, interval=settings.flush_interval_seconds, batch=settings.flush_batch
             )
@@ -183,7 +180,7 @@ def create_app(
                 tracer=tracer,
             )
             graph = build_graph(deps, await _checkpointer(settings, stack))
-            runs = RunManager(
+            runs = RunService(
                 graph,
                 mux,
                 store,
@@ -191,6 +188,7 @@ def create_app(
                 max_llm_attempts=settings.llm_plan_attempts,
                 tracer=tracer,
             )
+            await runs.recover()
             stack.push_async_callback(runs.shutdown)
             app.state.services = Services(
                 settings=settings,
@@ -200,8 +198,6 @@ def create_app(
                 executor=executor,
                 planner=chosen_planner,
                 synthesizer=chosen_synth,
-                store=store,
-                mux=mux,
                 runs=runs,
                 graph=graph,
                 stack=stack,

@@ -1,4 +1,8 @@
-"""The long-lived objects of one orchestrator process, built and closed by the lifespan."""
+"""The long-lived objects of one orchestrator process, built and closed by the lifespan.
+
+Routes reach runs only through ``runs`` (the ``RunService``, which owns the multiplexer
+and the run store); ``discovery`` is the registry cache behind ``/v1/agents``.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,7 @@ from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.runs.manager import RunManager
-from mesh_orchestrator.runs.mux import EventMux
-from mesh_orchestrator.runs.store.base import RunStore
+from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import Synthesizer
 
@@ -28,8 +30,6 @@ class Services:
     executor: Executor
     planner: Planner
     synthesizer: Synthesizer
-    store: RunStore
-    mux: EventMux
-    runs: RunManager
+    runs: RunService
     graph: Any
     stack: AsyncExitStack

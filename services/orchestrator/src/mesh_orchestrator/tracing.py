@@ -26,6 +26,7 @@ from mesh_contracts import AgentDescriptor, SubTask
 from mesh_telemetry import traceparent_headers
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
     from opentelemetry.trace import Link, Span, Tracer
 
 # Graph node -> the phase span it runs in; other nodes (routing, resolve) are not traced.
@@ -62,7 +63,7 @@ class RunSpan:
     def finish(self, status: str, planner: str | None) -> None:
         if planner:
             self.span.set_attribute("mesh.planner", planner)
-        self.span.set_attribute("mesh.status", status)
+        self.span.set_attribute("mesh.status", str(status))
         if status == "failed":
             _error(self.span, "run failed")
 
@@ -135,7 +136,7 @@ class RunTracer:
 
         if "config" in inspect.signature(fn).parameters:
 
-            async def with_config(state: Any, config: Any) -> Any:
+            async def with_config(state: Any, config: RunnableConfig) -> Any:
                 with spanned() as span:
                     update = await fn(state, config)
                     _describe(span, phase, update)
@@ -196,8 +197,8 @@ def _describe(span: Span, phase: str, update: Any) -> None:
         if update.get("planner"):
             span.set_attribute("mesh.planner", update["planner"])
         plan = update.get("plan")
-        if isinstance(plan, dict):
-            span.set_attribute("mesh.tasks", len(plan.get("tasks") or []))
+        if plan is not None:
+            span.set_attribute("mesh.tasks", len(plan.tasks))
         if update.get("plan_error"):
             span.set_attribute("mesh.plan_error", str(update["plan_error"])[:500])
     elif phase == "execute":
@@ -206,4 +207,4 @@ def _describe(span: Span, phase: str, update: Any) -> None:
             n = sum(1 for r in results.values() if r.get("status") == status)
             span.set_attribute(f"mesh.tasks_{status}", n)
     elif phase == "synthesize" and update.get("status"):
-        span.set_attribute("mesh.status", update["status"])
+        span.set_attribute("mesh.status", str(update["status"]))

@@ -1,4 +1,7 @@
-"""Routes of the orchestrator API (see the service README for the contract)."""
+"""Routes of the orchestrator API (see the service README for the contract).
+
+Run routes call only the ``RunService``; the registry routes read the discovery cache.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
 
 from mesh_orchestrator.api.models import OrchestrateRequest
-from mesh_orchestrator.api.sse import SSEResponse, frames
+from mesh_orchestrator.api.sse import event_stream, frames
+from mesh_orchestrator.runs.service import CancelOutcome, RunService
 from mesh_orchestrator.services import Services
 
 router = APIRouter()
+
+# What GET /v1/runs/{id} shows of a run's record.
+RUN_FIELDS = {
+    "run_id",
+    "query",
+    "status",
+    "created_at",
+    "finished_at",
+    "plan",
+    "answer",
+    "last_seq",
+}
 
 
 async def _services(request: Request) -> Services:
@@ -28,6 +45,16 @@ def _not_found(run_id: str) -> JSONResponse:
     return JSONResponse(status_code=404, content={"detail": f"unknown run {run_id!r}"})
 
 
+def _stream(
+    runs: RunService, run_id: str, sub: Any, svc: Services, **kw: Any
+) -> EventSourceResponse:
+    return event_stream(
+        frames(sub, lambda: runs.unsubscribe(run_id, sub)),
+        ping_seconds=svc.settings.ping_seconds,
+        **kw,
+    )
+
+
 @router.get("/health")
 async def health(svc: Svc) -> dict[str, Any]:
     return {
@@ -35,7 +62,7 @@ async def health(svc: Svc) -> dict[str, Any]:
         "discovery": svc.discovery.status,
         "registry_index": svc.discovery.index,
         "agents": len(svc.discovery.records),
-        "live_runs": len(svc.runs.tasks),
+        "live_runs": svc.runs.live_count,
         "store": "postgres" if svc.settings.database_url else "sqlite",
         "planner": getattr(svc.planner, "name", type(svc.planner).__name__),
     }
@@ -48,17 +75,22 @@ async def agents(svc: Svc) -> JSONResponse:
 
 
 @router.post("/orchestrate/stream")
-async def orchestrate_stream(body: OrchestrateRequest, svc: Svc) -> SSEResponse:
-    record = await svc.runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
+async def orchestrate_stream(body: OrchestrateRequest, svc: Svc) -> EventSourceResponse:
+    runs = svc.runs
+    record = await runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
     run_id = record.run_id
-    sub = await svc.mux.subscribe(run_id, 0)
+    sub = await runs.events(run_id, 0)
+    assert sub is not None  # just started: it is live
 
     def left() -> None:
         if body.options.on_disconnect == "cancel":
-            svc.runs.cancel(run_id)
+            runs.cancel_now(run_id)
 
-    return SSEResponse(
-        frames(sub, svc.settings.ping_seconds, lambda: svc.mux.unsubscribe(run_id, sub)),
+    return _stream(
+        runs,
+        run_id,
+        sub,
+        svc,
         headers={"Content-Location": f"/v1/runs/{run_id}"},
         on_disconnect=left,
     )
@@ -66,52 +98,31 @@ async def orchestrate_stream(body: OrchestrateRequest, svc: Svc) -> SSEResponse:
 
 @router.post("/orchestrate")
 async def orchestrate(body: OrchestrateRequest, svc: Svc) -> dict[str, Any]:
-    record = await svc.runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
-    result: dict[str, Any] = {}
-    status = "failed"
-    async for e in svc.mux.events(record.run_id, 0):
-        if e.type == "result" and e.task_id is None:
-            result = e.data
-        elif e.type == "done":
-            status = e.data.get("status", status)
-    live = svc.mux.record(record.run_id) or await svc.store.get_run(record.run_id)
+    runs = svc.runs
+    record = await runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
+    done = await runs.outcome(record.run_id)
+    assert done is not None
+    answer = done.answer
     return {
         "run_id": record.run_id,
-        "status": status,
-        "plan": (live.plan if live else None) or [],
-        "results": result.get("results", {}),
-        "answer": result.get("answer"),
+        "status": done.status,
+        "plan": done.record.plan or [],
+        "results": answer.data()["results"] if answer is not None else {},
+        "answer": answer.answer if answer is not None else None,
     }
 
 
 @router.get("/v1/runs")
 async def list_runs(svc: Svc, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> list[Any]:
-    # Snapshot the live runs first: a run leaves memory only after its final row is stored,
-    # and a run just started may not be stored yet.
-    live = {run_id: svc.mux.record(run_id) for run_id in list(svc.mux.channels)}
-    stored = await svc.store.list_runs(limit)
-    runs = {r.run_id: r for r in stored} | {k: r for k, r in live.items() if r is not None}
-    newest = sorted(runs.values(), key=lambda r: r.created_at, reverse=True)[:limit]
-    return [r.summary() for r in newest]
+    return [r.summary() for r in await svc.runs.list(limit)]
 
 
 @router.get("/v1/runs/{run_id}", response_model=None)
 async def get_run(run_id: str, svc: Svc) -> dict[str, Any] | JSONResponse:
-    run = svc.mux.record(run_id) or await svc.store.get_run(run_id)
+    run = await svc.runs.get(run_id)
     if run is None:
         return _not_found(run_id)
-    return run.model_dump(
-        include={
-            "run_id",
-            "query",
-            "status",
-            "created_at",
-            "finished_at",
-            "plan",
-            "answer",
-            "last_seq",
-        }
-    )
+    return run.model_dump(mode="json", include=RUN_FIELDS)
 
 
 @router.get("/v1/runs/{run_id}/events", response_model=None)
@@ -120,9 +131,7 @@ async def run_events(
     svc: Svc,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> SSEResponse | JSONResponse:
-    if svc.mux.record(run_id) is None and await svc.store.get_run(run_id) is None:
-        return _not_found(run_id)
+) -> EventSourceResponse | JSONResponse:
     start = after if after is not None else 0
     if last_event_id is not None:
         if not last_event_id.strip().isdigit():
@@ -135,20 +144,23 @@ async def run_events(
                 },
             )
         start = int(last_event_id.strip())
-    sub = await svc.mux.subscribe(run_id, start)
-    return SSEResponse(
-        frames(sub, svc.settings.ping_seconds, lambda: svc.mux.unsubscribe(run_id, sub))
-    )
+    sub = await svc.runs.events(run_id, start)
+    if sub is None:
+        return _not_found(run_id)
+    return _stream(svc.runs, run_id, sub, svc)
 
 
 @router.post("/v1/runs/{run_id}/cancel", response_model=None)
 async def cancel_run(run_id: str, svc: Svc) -> JSONResponse:
-    if svc.runs.cancel(run_id):
+    outcome, run = await svc.runs.cancel(run_id)
+    if outcome is CancelOutcome.CANCELLING:
         return JSONResponse(status_code=202, content={"run_id": run_id, "status": "cancelling"})
-    run = svc.mux.record(run_id) or await svc.store.get_run(run_id)
     if run is None:
         return _not_found(run_id)
     return JSONResponse(
         status_code=409,
-        content={"detail": f"run {run_id!r} already finished ({run.status})", "status": run.status},
+        content={
+            "detail": f"run {run_id!r} already finished ({run.status})",
+            "status": run.status,
+        },
     )

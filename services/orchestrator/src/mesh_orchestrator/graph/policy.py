@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from mesh_contracts import ExecutionPlan, RunStatus
+
+# Where a run's emitter (``runs.emitter.RunEvents``) sits in its config's ``configurable``:
+# every node emits through it, so events leave on one path, numbered as they happen.
+EMITTER = "mesh_emitter"
+
 
 class RunState(TypedDict, total=False):
+    """The graph's state. ``plan`` is validated once, where it is made (a planner, the
+    client's request), and travels typed from there."""
+
     run_id: str
     query: str
-    client_plan: dict[str, Any] | None
+    client_plan: ExecutionPlan | None
     timeout_seconds: float | None
-    plan: dict[str, Any] | None
+    plan: ExecutionPlan | None
     planner: str
     reason: str
     plan_error: str | None
@@ -28,7 +37,7 @@ class RunState(TypedDict, total=False):
     unresolvable: dict[str, str]
     results: dict[str, dict[str, Any]]
     synthesis_error: str | None
-    status: str
+    status: RunStatus
     answer: str
 
 

@@ -6,10 +6,11 @@ supersteps would hold it back, langgraph issue 6320, hence this scheduler inside
 Events leave through ``emit`` while they arrive. A failure stays local: the failed task's
 dependents are skipped with a reason, independent tasks carry on.
 
-Emitted drafts are plain dicts ``{"type", "task_id", "agent_id", "data"}``; the run's
-multiplexer numbers them. The ``execute`` node passes the run's live channel (the
-multiplexer itself) when the run has one, so a relayed token costs one dict and one
-``publish``, not a trip through LangGraph's stream queue.
+Everything goes out through the run's ``Emitter``: typed payloads (``TaskStatus``,
+``TaskOutput``, ``TaskFailure``) for what the executor decides, ``relay`` for the worker's
+own events as read, so a relayed token costs one tuple and one ``publish``, no pydantic.
+A task's output is folded from its events by ``mesh_contracts.OutputFold``, the same fold
+the worker SDK uses for ``/invoke``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,23 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from mesh_contracts import AgentDescriptor, ExecutionPlan, SubTask, TaskRequest
+from mesh_contracts import (
+    AgentDescriptor,
+    ExecutionPlan,
+    NodeStatus,
+    OutputFold,
+    SubTask,
+    TaskFailure,
+    TaskOutput,
+    TaskRequest,
+    TaskStatus,
+)
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
     WorkerBusy,
@@ -33,9 +43,11 @@ from mesh_orchestrator.relay.worker_client import (
     call_worker,
 )
 from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.tracing import RunTracer, WorkerCall
 
-Emit = Callable[[dict[str, Any]], None]
+# What a worker sends that the client sees as is (``done`` ends the call, never relayed).
+_RELAYED = frozenset({"token", "message", "progress", "artifact", "result", "error"})
 
 
 @dataclass
@@ -57,12 +69,6 @@ class TaskOutcome:
             "error": self.error,
             "agent_id": self.agent_id,
         }
-
-
-def draft(
-    type_: str, data: dict[str, Any], task_id: str | None = None, agent_id: str | None = None
-) -> dict[str, Any]:
-    return {"type": type_, "task_id": task_id, "agent_id": agent_id, "data": data}
 
 
 def render(output: Any) -> str:
@@ -109,7 +115,7 @@ class Executor:
     async def run(
         self,
         plan: ExecutionPlan,
-        emit: Emit,
+        emit: Emitter,
         *,
         run_id: str | None = None,
         timeout_seconds: float | None = None,
@@ -132,7 +138,7 @@ class Executor:
         self,
         t: SubTask,
         futures: dict[str, asyncio.Future[TaskOutcome]],
-        emit: Emit,
+        emit: Emitter,
         run_id: str | None,
         timeout_seconds: float | None,
     ) -> None:
@@ -141,7 +147,7 @@ class Executor:
         if broken:
             d, o = broken[0]
             reason = f"upstream task {d!r} {o.status}"
-            emit(draft("status", {"status": "skipped", "reason": reason}, t.task_id))
+            emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
             futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
             return
         try:
@@ -166,11 +172,11 @@ class Executor:
         return inp
 
     def _fail(
-        self, t: SubTask, d: AgentDescriptor | None, emit: Emit, error: str, code: str
+        self, t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
     ) -> TaskOutcome:
         agent = d.agent_id if d else None
-        emit(draft("error", {"error": error, "code": code}, t.task_id, agent))
-        emit(draft("status", {"status": "failed", "reason": error}, t.task_id, agent))
+        emit.emit(TaskFailure(error=error, code=code), t.task_id, agent)
+        emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=error), t.task_id, agent)
         return TaskOutcome(
             "failed", error=error, agent_id=agent, instance_id=d.instance_id if d else None
         )
@@ -179,7 +185,7 @@ class Executor:
         self,
         t: SubTask,
         upstream: dict[str, TaskOutcome],
-        emit: Emit,
+        emit: Emitter,
         run_id: str | None,
         timeout_seconds: float | None,
     ) -> TaskOutcome:
@@ -201,7 +207,7 @@ class Executor:
             return self._fail(t, current[-1], emit, f"timed out after {limit:g}s", "timeout")
 
     async def _attempts(
-        self, t: SubTask, request: TaskRequest, emit: Emit, current: list[AgentDescriptor]
+        self, t: SubTask, request: TaskRequest, emit: Emitter, current: list[AgentDescriptor]
     ) -> TaskOutcome:
         """Try replicas in preference order; when all are busy, wait Retry-After and retry."""
         tried: set[str] = set()
@@ -230,7 +236,7 @@ class Executor:
                 unreachable.append(str(exc))
 
     async def _traced_call(
-        self, tracer: RunTracer, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emit
+        self, tracer: RunTracer, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emitter
     ) -> TaskOutcome:
         with tracer.worker_call(t, d) as call:
             outcome = await self._call(t, d, request, emit, call)
@@ -242,26 +248,24 @@ class Executor:
         t: SubTask,
         d: AgentDescriptor,
         request: TaskRequest,
-        emit: Emit,
+        emit: Emitter,
         call: WorkerCall | None = None,
     ) -> TaskOutcome:
         agent = d.agent_id
         task_id = t.task_id
-        tokens: list[str] = []
-        messages: list[str] = []
-        artifacts: list[dict[str, Any]] = []
-        result: list[Any] = []
-        failure: str | None = None
+        fold = OutputFold()
+        add = fold.add
+        relay = emit.relay
 
         def accepted() -> None:
-            data = {
-                "status": "running",
-                "agent_id": agent,
-                "instance_id": d.instance_id,
-                "endpoint": d.endpoint,
-                "started_at": time.time(),
-            }
-            emit(draft("status", data, task_id, agent))
+            status = TaskStatus(
+                status=NodeStatus.RUNNING,
+                agent_id=agent,
+                instance_id=d.instance_id,
+                endpoint=d.endpoint,
+                started_at=time.time(),
+            )
+            emit.emit(status, task_id, agent)
 
         self.resolver.acquire(d.instance_id)
         try:
@@ -274,34 +278,21 @@ class Executor:
             async with aclosing(calls) as events:
                 # The hot loop: one (type, body) pair per worker event, relabelled as is.
                 async for type_, body in events:
-                    if type_ == "token":
-                        tokens.append(body["token"])
-                    elif type_ == "done":
+                    if type_ == "done":
                         break
-                    elif type_ == "message":
-                        messages.append(body["content"])
-                    elif type_ == "artifact":
-                        artifacts.append(body)
-                    elif type_ == "result":
-                        result[:] = [body.get("output")]
-                    elif type_ == "error":
-                        failure = body["error"]
-                    elif type_ != "progress":
-                        continue
-                    emit({"type": type_, "task_id": task_id, "agent_id": agent, "data": body})
+                    if type_ in _RELAYED:
+                        add(type_, body)
+                        relay(type_, body, task_id, agent)
         except WorkerFailed as exc:
             return self._fail(t, d, emit, str(exc), exc.code)
         finally:
             self.resolver.release(d.instance_id)
-        if failure is not None:
-            emit(draft("status", {"status": "failed", "reason": failure}, task_id, agent))
+        if fold.failed:
+            failure = fold.errors[-1]
+            emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=failure), task_id, agent)
             return TaskOutcome("failed", error=failure, agent_id=agent)
-        if result:
-            output = result[0]
-        else:
-            output = "".join(tokens) if tokens else "\n\n".join(messages) if messages else None
-            if output is None and artifacts:
-                output = {"artifacts": artifacts}
-            emit(draft("result", {"output": output}, task_id, agent))
-        emit(draft("status", {"status": "completed"}, task_id, agent))
-        return TaskOutcome("completed", output, None, agent, d.instance_id, artifacts)
+        output = fold.output()
+        if not fold.results:  # a worker's own result event was relayed already
+            emit.emit(TaskOutput(output=output), task_id, agent)
+        emit.emit(TaskStatus(status=NodeStatus.COMPLETED), task_id, agent)
+        return TaskOutcome("completed", output, None, agent, d.instance_id, fold.artifacts)

@@ -1,5 +1,8 @@
 """The stream multiplexer: numbers a run's events, fans them out live, persists them in batches.
 
+It knows nothing of what events mean: the run service's projection (``runs.projection``)
+keeps a run's record and node states, and calls ``touch`` when the row must be stored again.
+
 ``publish`` is synchronous and cheap (the hot path): it assigns the next ``seq``, appends the
 event to the run's in-memory log, appends it to every subscription and queues it for the
 background flusher, which writes batches to the run store every ``interval`` seconds or as
@@ -19,17 +22,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-from mesh_contracts import NodeStatus, PlanNode, StreamEventType
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+
+from mesh_contracts import RunStatus, StreamEventType
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 
 log = logging.getLogger(__name__)
-
-# Event types that change a plan node or the run's row (the rest only append to the log).
-_STATEFUL = frozenset({"plan", "status", "result", "error", "done"})
+MAX_BACKOFF = 5.0
 
 
 class Subscription:
@@ -78,47 +81,15 @@ class Subscription:
 
 
 class RunChannel:
-    """One run in memory: its record, its event log, its plan's node states, its listeners."""
+    """One run in memory: its record, its event log, its listeners."""
+
+    __slots__ = ("closed", "events", "record", "subscribers")
 
     def __init__(self, record: RunRecord) -> None:
         self.record = record
         self.events: list[RelayedEvent] = []
-        self.nodes: dict[str, PlanNode] = {}
         self.subscribers: set[Subscription] = set()
         self.closed = False
-
-    def apply(self, e: RelayedEvent) -> None:
-        """Keep the plan's per-node status, output, error and timings current."""
-        if e.type == "plan":
-            tasks = e.data.get("plan", {}).get("tasks", [])
-            self.nodes = {t["task_id"]: PlanNode.model_validate(t) for t in tasks}
-            return
-        node = self.nodes.get(e.task_id or "")
-        if node is None:
-            return
-        if e.type == "status":
-            node.status = NodeStatus(e.data.get("status", node.status))
-            if node.status is NodeStatus.RUNNING:
-                node.assigned_agent = e.data.get("agent_id")
-                node.assigned_instance = e.data.get("instance_id")
-                node.started_at = e.ts
-            elif node.status.terminal:
-                node.finished_at = e.ts
-                if (
-                    e.data.get("reason")
-                    and node.error is None
-                    and node.status is not NodeStatus.COMPLETED
-                ):
-                    node.error = e.data["reason"]
-        elif e.type == "result":
-            node.output = e.data.get("output")
-        elif e.type == "error":
-            node.error = e.data.get("error")
-
-    def plan_snapshot(self) -> list[dict[str, Any]] | None:
-        if not self.nodes:
-            return self.record.plan
-        return [n.model_dump(mode="json") for n in self.nodes.values()]
 
 
 class EventMux:
@@ -166,9 +137,6 @@ class EventMux:
         )
         ch.events.append(event)
         ch.record.last_seq = event.seq
-        if type in _STATEFUL:
-            ch.apply(event)
-            self._dirty.add(run_id)
         for sub in ch.subscribers:
             sub.push(event)
         self._pending.append(event)
@@ -176,17 +144,11 @@ class EventMux:
             self._wake.set()
         return event
 
-    def emitter(self, run_id: str) -> Callable[[dict[str, Any]], None]:
-        """``publish`` for one run, taking the executor's drafts (``type``, ``data``,
-        ``task_id``, ``agent_id``): the live channel of the ``execute`` node."""
-        publish = self.publish
+    def touch(self, run_id: str) -> None:
+        """The run's record changed: store it with the next flush."""
+        self._dirty.add(run_id)
 
-        def emit(d: dict[str, Any]) -> None:
-            publish(run_id, d["type"], d["data"], d.get("task_id"), d.get("agent_id"))
-
-        return emit
-
-    def close(self, run_id: str, status: str, answer: str | None) -> None:
+    def close(self, run_id: str, status: RunStatus, answer: str | None) -> None:
         """The run ended (after its ``done`` event): release listeners, persist it soon."""
         ch = self.channels[run_id]
         ch.record.status = status
@@ -200,12 +162,10 @@ class EventMux:
         self._wake.set()
 
     def record(self, run_id: str) -> RunRecord | None:
-        """The live record (plan included) of a run in memory, else None."""
+        """The live record of a run in memory, else None (read-only: the run service's
+        projection keeps it current)."""
         ch = self.channels.get(run_id)
-        if ch is None:
-            return None
-        ch.record.plan = ch.plan_snapshot()
-        return ch.record
+        return None if ch is None else ch.record
 
     async def subscribe(self, run_id: str, after: int = 0) -> Subscription:
         """Events with seq > ``after``: replayed, then live until the run's end.
@@ -236,8 +196,21 @@ class EventMux:
         finally:
             self.unsubscribe(run_id, sub)
 
-    async def flush(self) -> None:
-        """Write pending events and dirty runs; forget closed runs once they are stored."""
+    async def flush(self) -> bool:
+        """Write pending events and dirty runs once; False (logged, all kept for the next
+        try) when the store refused."""
+        try:
+            await self._flush_once()
+        except Exception:
+            log.exception(
+                "could not persist %d events; kept for the next flush", len(self._pending)
+            )
+            return False
+        return True
+
+    async def _flush_once(self) -> None:
+        """Write pending events and dirty runs; forget closed runs once they are stored.
+        On a store error everything taken is put back first, then the error is raised."""
         events, self._pending = self._pending, []
         dirty, self._dirty = self._dirty, set()
         # Only runs already closed at the snapshot are fully captured by this flush.
@@ -249,20 +222,31 @@ class EventMux:
                 record = self.record(run_id)
                 if record is not None:
                     await self.store.save_run(record)
-        except Exception:
-            log.exception("could not persist %d events; retrying", len(events))
+        except BaseException:
             self._pending[:0] = events
             self._dirty |= dirty
-            return
+            raise
         for run_id in closed:
             ch = self.channels.get(run_id)
             if ch is not None and not ch.subscribers and run_id not in self._dirty:
                 del self.channels[run_id]
 
     async def _flush_loop(self) -> None:
+        # A store that refuses is retried with exponential back-off and jitter (up to
+        # ``MAX_BACKOFF`` s between tries); events wait in memory meanwhile.
+        retrying = AsyncRetrying(
+            wait=wait_exponential_jitter(multiplier=self.interval, max=MAX_BACKOFF),
+            retry=retry_if_exception_type(Exception),
+            before_sleep=_log_retry,
+        )
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
             self._wake.clear()
-            await self.flush()
+            await retrying(self._flush_once)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    log.warning("run store refused a flush (try %d): %r; retrying", state.attempt_number, exc)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from mesh_contracts import ExecutionPlan
+from mesh_contracts import ExecutionPlan, RunStatus
 
 OnToken = Callable[[str], Awaitable[None]]
 
@@ -28,12 +28,12 @@ class Synthesizer(Protocol):
         ...
 
 
-def run_status(results: Mapping[str, Mapping[str, Any]]) -> str:
+def run_status(results: Mapping[str, Mapping[str, Any]]) -> RunStatus:
     """completed when every task completed, failed when none did, partial otherwise."""
     done = sum(1 for r in results.values() if r.get("status") == "completed")
     if results and done == len(results):
-        return "completed"
-    return "partial" if done else "failed"
+        return RunStatus.COMPLETED
+    return RunStatus.PARTIAL if done else RunStatus.FAILED
 
 
 def _text(output: Any) -> str:

@@ -8,13 +8,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from mesh_contracts import StreamEvent
+from mesh_contracts import RunStatus, StreamEvent
 from mesh_orchestrator.runs.events import RelayedEvent
 
 # What ``append_events`` takes: the contract model, or the multiplexer's own record of it.
 StoredEvent = StreamEvent | RelayedEvent
-
-TERMINAL = ("completed", "partial", "failed", "cancelled", "interrupted")
 
 
 class RunRecord(BaseModel):
@@ -22,7 +20,7 @@ class RunRecord(BaseModel):
 
     run_id: str
     query: str
-    status: str = "running"
+    status: RunStatus = RunStatus.RUNNING
     created_at: float
     finished_at: float | None = None
     plan: list[dict[str, Any]] | None = None
@@ -32,10 +30,12 @@ class RunRecord(BaseModel):
 
     @property
     def finished(self) -> bool:
-        return self.status in TERMINAL
+        return self.status.terminal
 
     def summary(self) -> dict[str, Any]:
-        return self.model_dump(include={"run_id", "query", "status", "created_at", "finished_at"})
+        return self.model_dump(
+            mode="json", include={"run_id", "query", "status", "created_at", "finished_at"}
+        )
 
 
 class RunStore(Protocol):

@@ -1,0 +1,186 @@
+"""The orchestrator's own events: what a run says about itself, typed.
+
+A ``StreamEvent`` carries either a relayed worker event (``token``, ``message``,
+``progress``, ``artifact``, a worker's ``result`` or ``error``: see ``events``) or one of
+the payloads below as its ``data``. On the wire nothing distinguishes them but the event's
+``type`` and a field or two, so ``parse_run_payload`` tells them apart by the same rules a
+client would use:
+
+* ``run``: ``RunStarted``; ``plan``: ``PlanChosen``; ``done``: ``RunEnded``;
+* ``status`` with ``phase`` set: ``PhaseStatus`` (planning, replanning); without:
+  ``TaskStatus`` (one plan node changed state);
+* ``result`` with no ``task_id``: ``RunAnswer`` (the synthesis); with a ``task_id``:
+  ``TaskOutput`` (one node's output);
+* ``error`` with no ``task_id``: ``RunFailure``; with one: a task's ``TaskFailure``.
+
+The orchestrator builds these models on its cold paths only (a handful per task); relayed
+tokens never become pydantic objects.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mesh_contracts.plan import ExecutionPlan, NodeStatus
+
+
+class RunStatus(StrEnum):
+    """A run's state. ``RUNNING`` until it ends; every other value is final."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"  # every sub-task completed
+    PARTIAL = "partial"  # some completed, some failed or were skipped
+    FAILED = "failed"  # nothing completed, or the request could not be planned
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # its orchestrator stopped while it ran
+
+    @property
+    def terminal(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
+class _Payload(BaseModel):
+    """A run event's ``data``. ``TYPE`` is the ``StreamEvent.type`` it travels under."""
+
+    model_config = ConfigDict(extra="allow")
+    TYPE: ClassVar[str]
+
+    def data(self) -> dict[str, Any]:
+        """The JSON body as it goes on the wire (unset optional fields left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class RunStarted(_Payload):
+    TYPE: ClassVar[str] = "run"
+    run_id: str
+    query: str
+    status: RunStatus = RunStatus.RUNNING
+
+
+class PlanChosen(_Payload):
+    """The plan the run executes, which planner wrote it and why."""
+
+    TYPE: ClassVar[str] = "plan"
+    plan: ExecutionPlan
+    planner: str
+    reason: str = ""
+
+
+class PhaseStatus(_Payload):
+    """Progress of a run-level phase (``plan``): an LLM attempt, a rejection, a replan."""
+
+    TYPE: ClassVar[str] = "status"
+    phase: Literal["plan"]
+    status: Literal["running", "rejected", "replanning"]
+    planner: str | None = None
+    attempt: int | None = None
+    reason: str | None = None
+
+
+class TaskStatus(_Payload):
+    """A plan node changed state. ``running`` names the instance that took it."""
+
+    TYPE: ClassVar[str] = "status"
+    status: NodeStatus
+    reason: str | None = None
+    agent_id: str | None = None
+    instance_id: str | None = None
+    endpoint: str | None = None
+    started_at: float | None = None
+
+
+class TaskOutput(_Payload):
+    """A node's output (a streaming worker's folded tokens or messages, or its result)."""
+
+    TYPE: ClassVar[str] = "result"
+    output: Any = None
+
+
+class TaskFailure(_Payload):
+    TYPE: ClassVar[str] = "error"
+    error: str
+    code: str = "worker_error"
+    retryable: bool | None = None
+
+
+class TaskOutcomeData(BaseModel):
+    """``RunAnswer.results[task_id]``: how one sub-task ended."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: NodeStatus
+    output: Any = None
+    error: str | None = None
+    agent_id: str | None = None
+
+
+class RunAnswer(_Payload):
+    """The run's answer: the synthesis, the run's status and every sub-task's outcome."""
+
+    TYPE: ClassVar[str] = "result"
+    answer: str
+    status: RunStatus
+    results: dict[str, TaskOutcomeData] = Field(default_factory=dict)
+    synthesis: Literal["llm", "deterministic"] | None = None
+
+    def data(self) -> dict[str, Any]:
+        body = super().data()
+        # A sub-task's outcome keeps its keys even when empty (clients index them).
+        body["results"] = {k: v.model_dump(mode="json") for k, v in self.results.items()}
+        return body
+
+
+class RunFailure(_Payload):
+    """A run-level error (planning failed, an internal error)."""
+
+    TYPE: ClassVar[str] = "error"
+    error: str
+    code: str
+
+
+class RunEnded(_Payload):
+    """The run's last event."""
+
+    TYPE: ClassVar[str] = "done"
+    status: RunStatus
+
+
+RunPayload = (
+    RunStarted
+    | PlanChosen
+    | PhaseStatus
+    | TaskStatus
+    | TaskOutput
+    | TaskFailure
+    | RunAnswer
+    | RunFailure
+    | RunEnded
+)
+
+
+def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> RunPayload | None:
+    """The typed payload of an orchestrator event, or None for a relayed worker event
+    (``token``, ``message``, ``progress``, ``artifact``). Raises ``ValidationError`` when
+    the data does not fit its type."""
+    if type_ == "run":
+        return RunStarted.model_validate(data)
+    if type_ == "plan":
+        return PlanChosen.model_validate(data)
+    if type_ == "done":
+        return RunEnded.model_validate(data)
+    if type_ == "status":
+        if "phase" in data:
+            return PhaseStatus.model_validate(data)
+        return TaskStatus.model_validate(data)
+    if type_ == "result":
+        if task_id is None:
+            return RunAnswer.model_validate(data)
+        return TaskOutput.model_validate(data)
+    if type_ == "error":
+        if task_id is None:
+            return RunFailure.model_validate(data)
+        return TaskFailure.model_validate(data)
+    return None

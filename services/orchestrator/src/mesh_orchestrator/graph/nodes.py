@@ -1,0 +1,225 @@
+"""The run graph's nodes: each does one job, writes the state keys it owns, never routes.
+
+Every node emits through the run's emitter (``EMITTER`` in the run's config): typed
+payloads for what the run says about itself, ``relay`` for worker events (the executor).
+The plan arrives typed in the state (validated where it was made), so no node re-checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from mesh_contracts import (
+    CapabilitiesManifest,
+    ManifestCapability,
+    NodeStatus,
+    PhaseStatus,
+    PlanChosen,
+    RunAnswer,
+    RunFailure,
+    RunStatus,
+    TaskOutcomeData,
+    TaskStatus,
+)
+from mesh_orchestrator.graph.policy import EMITTER, RunState
+from mesh_orchestrator.planning.deterministic import Planner, PlanningFailed
+from mesh_orchestrator.planning.llm import LLMPlanner, PlanRejected
+from mesh_orchestrator.relay.executor import Executor
+from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.emitter import Emitter
+from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
+from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable
+from mesh_orchestrator.tracing import RunTracer
+
+SYNTHESIS_TASK = "synthesis"
+Node = Callable[[RunState, RunnableConfig], Awaitable[RunState]]
+
+
+@dataclass
+class GraphDeps:
+    """What the nodes use; shared by every run. ``llm_*`` are None when no LLM is set up."""
+
+    manifest: Callable[[], CapabilitiesManifest]
+    resolver: Resolver
+    executor: Executor
+    planner: Planner  # the planner that needs no LLM (or a test's), also the LLM's fallback
+    synthesizer: Synthesizer  # the deterministic synthesis, also the LLM's fallback
+    llm_planner: LLMPlanner | None = None
+    llm_synthesizer: LLMSynthesizer | None = None
+    tracer: RunTracer | None = None  # phase spans (plan, execute, synthesize) when set
+
+
+def emitter(config: RunnableConfig) -> Emitter:
+    """The run's emitter; every run's config carries one (``RunService`` puts it there)."""
+    events: Emitter = (config.get("configurable") or {})[EMITTER]
+    return events
+
+
+def _available(manifest: CapabilitiesManifest, resolver: Resolver) -> CapabilitiesManifest:
+    keep = resolver.available_capabilities()
+    caps: list[ManifestCapability] = [c for c in manifest.capabilities if c.name in keep]
+    return CapabilitiesManifest(index=manifest.index, capabilities=caps)
+
+
+def _missing(state: RunState, sep: str) -> str:
+    return sep.join(f"{k}: {v}" for k, v in (state.get("unresolvable") or {}).items())
+
+
+def _replan_note(state: RunState) -> str:
+    if not state.get("replans"):
+        return ""
+    return f"replanned with the capabilities available now ({_missing(state, ', ')}); "
+
+
+def _outcomes(state: RunState) -> dict[str, TaskOutcomeData]:
+    return {k: TaskOutcomeData.model_validate(r) for k, r in (state.get("results") or {}).items()}
+
+
+def make_nodes(d: GraphDeps) -> dict[str, Node]:
+    """The graph's nodes by name, closing over ``d``."""
+
+    async def plan_llm(state: RunState, config: RunnableConfig) -> RunState:
+        assert d.llm_planner is not None
+        events = emitter(config)
+        attempt = state.get("llm_attempts", 0) + 1
+        events.emit(PhaseStatus(phase="plan", planner="llm", attempt=attempt, status="running"))
+        try:
+            p = await d.llm_planner.plan(state["query"], _available(d.manifest(), d.resolver))
+        except PlanRejected as exc:
+            events.emit(
+                PhaseStatus(
+                    phase="plan",
+                    planner="llm",
+                    attempt=attempt,
+                    status="rejected",
+                    reason=exc.reason,
+                )
+            )
+            rejections = [*state.get("llm_rejections", []), f"attempt {attempt}: {exc.reason}"]
+            return {
+                "plan": None,
+                "plan_error": exc.reason,
+                "llm_attempts": attempt,
+                "llm_rejections": rejections,
+            }
+        reason = _replan_note(state) + (p.reasoning or "planned by the LLM")
+        return {
+            "plan": p,
+            "planner": "llm",
+            "reason": reason,
+            "plan_error": None,
+            "llm_attempts": attempt,
+        }
+
+    async def plan_deterministic(state: RunState, config: RunnableConfig) -> RunState:
+        try:
+            p = await d.planner.plan(state["query"], _available(d.manifest(), d.resolver))
+        except PlanningFailed as exc:
+            return {"plan": None, "plan_error": str(exc)}
+        reason = _replan_note(state) + p.reasoning
+        if state.get("llm_rejections"):
+            reason = "LLM plan rejected (" + "; ".join(state["llm_rejections"]) + "); " + reason
+        return {"plan": p, "planner": p.planner, "reason": reason, "plan_error": None}
+
+    async def resolve(state: RunState, config: RunnableConfig) -> RunState:
+        plan = state.get("plan")
+        assert plan is not None
+        return {"unresolvable": d.resolver.unresolvable(plan)}
+
+    async def replan(state: RunState, config: RunnableConfig) -> RunState:
+        emitter(config).emit(
+            PhaseStatus(phase="plan", status="replanning", reason=_missing(state, ", "))
+        )
+        return {"replans": state.get("replans", 0) + 1, "llm_attempts": 0, "llm_rejections": []}
+
+    async def accept_partial(state: RunState, config: RunnableConfig) -> RunState:
+        reason = state.get("reason", "")
+        missing = _missing(state, "; ")
+        return {"reason": f"{reason} (running without unresolvable tasks: {missing})".strip()}
+
+    async def execute(state: RunState, config: RunnableConfig) -> RunState:
+        events = emitter(config)
+        plan = state.get("plan")
+        assert plan is not None
+        planner = state.get("planner") or plan.planner
+        events.emit(PlanChosen(plan=plan, planner=planner, reason=state.get("reason", "")))
+        outcomes = await d.executor.run(
+            plan, events, run_id=state.get("run_id"), timeout_seconds=state.get("timeout_seconds")
+        )
+        return {"results": {k: o.public() for k, o in outcomes.items()}}
+
+    async def synthesize_llm(state: RunState, config: RunnableConfig) -> RunState:
+        assert d.llm_synthesizer is not None
+        events = emitter(config)
+        plan = state.get("plan")
+        assert plan is not None
+        results = state.get("results") or {}
+        model = d.llm_synthesizer.model_name
+
+        def status(s: NodeStatus, reason: str | None = None) -> None:
+            events.emit(TaskStatus(status=s, agent_id=model, reason=reason), SYNTHESIS_TASK, model)
+
+        async def on_token(token: str) -> None:
+            events.relay("token", {"token": token}, SYNTHESIS_TASK, model)
+
+        status(NodeStatus.RUNNING)
+        try:
+            answer = await d.llm_synthesizer.synthesize(state["query"], plan, results, on_token)
+        except SynthesisUnavailable as exc:
+            status(
+                NodeStatus.FAILED,
+                f"LLM synthesis unavailable ({exc}); using the deterministic merge",
+            )
+            return {"synthesis_error": str(exc)}
+        status(NodeStatus.COMPLETED)
+        out = run_status(results)
+        events.emit(RunAnswer(answer=answer, status=out, results=_outcomes(state), synthesis="llm"))
+        return {"answer": answer, "status": out, "synthesis_error": None}
+
+    async def synthesize(state: RunState, config: RunnableConfig) -> RunState:
+        events = emitter(config)
+        plan = state.get("plan")
+        assert plan is not None
+        results = state.get("results") or {}
+
+        async def on_token(token: str) -> None:
+            events.relay("token", {"token": token}, SYNTHESIS_TASK, None)
+
+        answer = await d.synthesizer.synthesize(state["query"], plan, results, on_token)
+        out = run_status(results)
+        events.emit(
+            RunAnswer(
+                answer=answer, status=out, results=_outcomes(state), synthesis="deterministic"
+            )
+        )
+        return {"answer": answer, "status": out}
+
+    async def fail(state: RunState, config: RunnableConfig) -> RunState:
+        events = emitter(config)
+        if state.get("plan_error"):
+            answer = f"The request could not be planned: {state['plan_error']}"
+            events.emit(RunFailure(error=answer, code="planning_failed"))
+        else:
+            errors = "; ".join(
+                f"{k}: {r.get('error')}" for k, r in (state.get("results") or {}).items()
+            )
+            answer = f"Every sub-task failed. {errors}"
+        events.emit(RunAnswer(answer=answer, status=RunStatus.FAILED, results=_outcomes(state)))
+        return {"answer": answer, "status": RunStatus.FAILED}
+
+    nodes: dict[str, Any] = {
+        "plan_llm": plan_llm,
+        "plan_deterministic": plan_deterministic,
+        "resolve": resolve,
+        "replan": replan,
+        "accept_partial": accept_partial,
+        "execute": execute,
+        "synthesize_llm": synthesize_llm,
+        "synthesize": synthesize,
+        "fail": fail,
+    }
+    return nodes

@@ -1,0 +1,67 @@
+"""A run's state as its events describe it: the plan's nodes, their status, output and timing.
+
+The multiplexer only numbers, fans out and stores events; this projection is the one place
+that reads their meaning. The run service applies every event that changes state (``plan``,
+``status``, ``result``, ``error``) as it is emitted, so ``GET /v1/runs/{id}`` and the stored
+row always show the nodes as the stream has told them, and reading a run changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_contracts import NodeStatus, PlanNode
+from mesh_orchestrator.runs.store.base import RunRecord
+
+# Event types that change a plan node or the run's row (the rest only append to the log).
+STATEFUL = frozenset({"plan", "status", "result", "error"})
+
+
+class RunProjection:
+    """Keeps ``record.plan`` (a list of PlanNode dicts) current for one run."""
+
+    __slots__ = ("nodes", "record")
+
+    def __init__(self, record: RunRecord) -> None:
+        self.record = record
+        self.nodes: dict[str, PlanNode] = {}
+        if record.plan:
+            self.nodes = {n["task_id"]: PlanNode.model_validate(n) for n in record.plan}
+
+    def apply(self, type_: str, data: dict[str, Any], task_id: str | None, ts: float) -> bool:
+        """Fold one event in; True when the record changed."""
+        if type_ == "plan":
+            tasks = data.get("plan", {}).get("tasks", [])
+            self.nodes = {t["task_id"]: PlanNode.model_validate(t) for t in tasks}
+            self._snapshot()
+            return True
+        node = self.nodes.get(task_id or "")
+        if node is None:
+            return False
+        if type_ == "status":
+            if "phase" in data:
+                return False
+            node.status = NodeStatus(data.get("status", node.status))
+            if node.status is NodeStatus.RUNNING:
+                node.assigned_agent = data.get("agent_id")
+                node.assigned_instance = data.get("instance_id")
+                node.started_at = ts
+            elif node.status.terminal:
+                node.finished_at = ts
+                reason = data.get("reason")
+                if reason and node.error is None and node.status is not NodeStatus.COMPLETED:
+                    node.error = reason
+        elif type_ == "result":
+            node.output = data.get("output")
+        elif type_ == "error":
+            node.error = data.get("error")
+        else:
+            return False
+        self._snapshot()
+        return True
+
+    def unfinished(self) -> list[PlanNode]:
+        return [n for n in self.nodes.values() if not n.status.terminal]
+
+    def _snapshot(self) -> None:
+        self.record.plan = [n.model_dump(mode="json") for n in self.nodes.values()]
