@@ -34,8 +34,9 @@ def tiny_pipeline() -> ImagePipeline:
 
 @pytest.fixture
 def worker(tiny_pipeline: ImagePipeline, tmp_path: Path) -> ImageGenWorker:
-    w = ImageGenWorker(ImageGenSettings(output_dir=tmp_path, device="cpu"), PUBLIC)
-    w.pipeline = tiny_pipeline  # share the loaded model across tests; startup is tested below
+    w = ImageGenWorker(ImageGenSettings(output_dir=tmp_path, device="cpu"))
+    w.endpoint = PUBLIC  # what the SDK's runtime binds
+    w.model, w.device = tiny_pipeline, "cpu"  # shared across tests; startup is tested below
     return w
 
 
@@ -159,7 +160,7 @@ async def test_cuda_out_of_memory_is_reported_and_the_worker_keeps_serving(
 
 
 async def test_startup_builds_the_tiny_model_and_describes_the_hardware(tmp_path: Path) -> None:
-    w = ImageGenWorker(ImageGenSettings(output_dir=tmp_path, device="cpu"), PUBLIC)
+    w = ImageGenWorker(ImageGenSettings(output_dir=tmp_path, device="cpu"))
     await w.startup()
     d = w.describe()
     assert d.metadata["model"] == "tiny-random"

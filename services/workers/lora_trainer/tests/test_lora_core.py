@@ -41,8 +41,9 @@ def tiny_base() -> LoadedModel:
 @pytest.fixture
 def worker(tiny_base: LoadedModel, tmp_path: Path) -> LoraTrainerWorker:
     settings = LoraSettings(base_model="tiny", device="cpu", adapters_dir=tmp_path / "adapters")
-    w = LoraTrainerWorker(settings, PUBLIC)
-    w.base = tiny_base  # share the loaded model across tests; startup is tested below
+    w = LoraTrainerWorker(settings)
+    w.endpoint = PUBLIC  # what the SDK's runtime binds
+    w.model, w.device = tiny_base, "cpu"  # shared across tests; startup is tested below
     return w
 
 
@@ -272,7 +273,7 @@ def test_a_base_model_path_that_does_not_exist_fails_with_the_path(tmp_path: Pat
 
 
 async def test_startup_loads_the_tiny_model_and_describes_the_hardware(tmp_path: Path) -> None:
-    w = LoraTrainerWorker(LoraSettings(base_model="tiny", device="cpu"), PUBLIC)
+    w = LoraTrainerWorker(LoraSettings(base_model="tiny", device="cpu"))
     await w.startup()
     d = w.describe()
     assert d.metadata["model"] == "tiny-random"

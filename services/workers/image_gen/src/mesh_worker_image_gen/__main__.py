@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from mesh_worker import serve
 from mesh_worker_image_gen.api import artifact_router
-from mesh_worker_image_gen.app import DEFAULT_PORT, build_worker
+from mesh_worker_image_gen.app import DEFAULT_PORT
+from mesh_worker_image_gen.settings import ImageGenSettings
+from mesh_worker_image_gen.worker import ImageGenWorker
 
 
 def main() -> None:
-    worker, ws = build_worker()
-    serve(worker, default_port=DEFAULT_PORT, settings=ws, routers=[artifact_router(worker.store)])
+    worker = ImageGenWorker(ImageGenSettings())
+    serve(worker, default_port=DEFAULT_PORT, routers=[artifact_router(worker.store)])
 
 
 if __name__ == "__main__":

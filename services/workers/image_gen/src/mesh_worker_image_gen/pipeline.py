@@ -6,7 +6,6 @@ through a callback and stops between steps when its ``threading.Event`` is set.
 
 from __future__ import annotations
 
-import gc
 import io
 import threading
 import time
@@ -18,22 +17,17 @@ from typing import Any
 import torch
 from diffusers import AutoPipelineForText2Image
 
-from mesh_worker_image_gen.tiny import TINY_MODEL_NAME, build_tiny_pipeline
+from mesh_worker.models import TINY_MODEL_NAME, ModelLoadError, OutOfMemory, choose_device
+from mesh_worker_image_gen.tiny import build_tiny_pipeline
+
+__all__ = ["GenerationCancelled", "ImagePipeline", "ImageRequest", "ModelLoadError"]
 
 StepCallback = Callable[[int, int, float], None]
 """Called after each denoising step with (step, total, elapsed seconds)."""
 
 
-class ModelLoadError(RuntimeError):
-    """The configured model cannot be loaded (missing folder, not a diffusers pipeline)."""
-
-
 class GenerationCancelled(Exception):
     """Raised inside the pipeline's step callback to stop between steps."""
-
-
-class GpuOutOfMemory(RuntimeError):
-    """CUDA ran out of memory; the cache was emptied and the worker can keep serving."""
 
 
 @dataclass(frozen=True)
@@ -57,15 +51,6 @@ class GeneratedImage:
     elapsed_s: float
 
 
-def pick_device(preference: str) -> str:
-    """``auto`` means CUDA when torch sees a GPU, else CPU."""
-    if preference == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if preference == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError("IMAGEGEN_DEVICE=cuda but torch sees no CUDA device")
-    return preference
-
-
 class ImagePipeline:
     """One loaded text-to-image pipeline on one device. Not safe for concurrent ``generate``
     calls: the worker runs one job per GPU."""
@@ -83,7 +68,7 @@ class ImagePipeline:
     ) -> ImagePipeline:
         """Load ``model_path`` (float16 on CUDA, float32 on CPU), or build the tiny random
         pipeline when it is ``None``. Raises ``ModelLoadError`` with the reason."""
-        dev = pick_device(device)
+        dev = choose_device(device, setting="IMAGEGEN_DEVICE")
         if model_path is None:
             pipe: Any = build_tiny_pipeline()
             name = TINY_MODEL_NAME
@@ -115,7 +100,8 @@ class ImagePipeline:
     ) -> GeneratedImage:
         """Run the pipeline; ``stop`` is a ``threading.Event`` checked after every step.
 
-        Raises ``GenerationCancelled`` when stopped, ``GpuOutOfMemory`` on CUDA OOM.
+        Raises ``GenerationCancelled`` when stopped, ``OutOfMemory`` on CUDA OOM (the cache
+        emptied: the worker answers a retryable error and keeps serving).
         """
         started = time.perf_counter()
 
@@ -142,9 +128,8 @@ class ImagePipeline:
                     callback_on_step_end=step_end,
                     output_type="pil",
                 )
-        except torch.cuda.OutOfMemoryError as exc:
-            free_cuda_memory()
-            raise GpuOutOfMemory(f"CUDA out of memory at {req.width}x{req.height}: {exc}") from exc
+        except torch.cuda.OutOfMemoryError as exc:  # the worker empties the cache
+            raise OutOfMemory(f"CUDA out of memory at {req.width}x{req.height}: {exc}") from exc
         image = out.images[0]
         buf = io.BytesIO()
         image.save(buf, format="PNG")
@@ -156,10 +141,3 @@ class ImagePipeline:
             steps=req.steps,
             elapsed_s=time.perf_counter() - started,
         )
-
-
-def free_cuda_memory() -> None:
-    """Drop what a failed job left behind so the next one starts clean."""
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()

@@ -19,7 +19,9 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-TINY_MODEL_NAME = "tiny-random"
+from mesh_worker.models import TINY_MODEL_NAME, tiny_transformer
+
+__all__ = ["TINY_MODEL_NAME", "build_tiny_pipeline"]
 
 
 def _tiny_tokenizer() -> CLIPTokenizer:
@@ -67,19 +69,9 @@ def build_tiny_pipeline(seed: int = 0) -> StableDiffusionPipeline:
         norm_num_groups=4,
         sample_size=32,
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=1000,
-            hidden_size=16,
-            intermediate_size=32,
-            num_attention_heads=2,
-            num_hidden_layers=2,
-            max_position_embeddings=77,
-            layer_norm_eps=1e-5,
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-        )
+    # seed=None: one seed above for the whole pipeline, so its weights are as before.
+    text_encoder = tiny_transformer(
+        CLIPTextModel, CLIPTextConfig, vocab_size=1000, seed=None, layer_norm_eps=1e-5
     )
     scheduler = DDIMScheduler(  # type: ignore[no-untyped-call]
         beta_start=0.00085,

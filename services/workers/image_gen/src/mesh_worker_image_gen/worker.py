@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 import threading
@@ -13,19 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mesh_contracts import (
     AgentDescriptor,
     ArtifactEvent,
-    ErrorEvent,
     ProgressEvent,
-    ResourceSpec,
     Skill,
     StreamingMode,
     TaskRequest,
 )
 from mesh_contracts.capabilities import IMAGE_GENERATION
-from mesh_worker.resources import detect_resources
-from mesh_worker.threads import ThreadEmit, run_in_thread
-from mesh_worker.worker import Emit, InputError, Worker
+from mesh_worker import Emit, InputError, ModelWorker, ThreadEmit
 from mesh_worker_image_gen.images import ImageStore
-from mesh_worker_image_gen.pipeline import GpuOutOfMemory, ImagePipeline, ImageRequest
+from mesh_worker_image_gen.pipeline import ImagePipeline, ImageRequest
 from mesh_worker_image_gen.settings import ImageGenSettings
 
 AGENT_ID = "image-gen"
@@ -55,47 +50,32 @@ class ImageGenInput(BaseModel):
         return value
 
 
-class ImageGenWorker(Worker):
-    """Loads the pipeline once in ``startup``; runs one generation per ``run`` in a thread."""
+class ImageGenWorker(ModelWorker[ImageGenInput, ImagePipeline]):
+    """Loads the pipeline once at start-up (``ModelWorker``: on ``IMAGEGEN_DEVICE``); runs one
+    generation per ``run`` in a thread, one at a time."""
 
     Input = ImageGenInput
 
-    def __init__(self, settings: ImageGenSettings, public_url: str) -> None:
+    def __init__(self, settings: ImageGenSettings) -> None:
+        super().__init__(settings.device, setting="IMAGEGEN_DEVICE")
         self.settings = settings
-        self.public_url = public_url.rstrip("/")
         self.store = ImageStore(settings.output_dir)
-        self.pipeline: ImagePipeline | None = None
-        self.resources = ResourceSpec()
-        self._running = 0
-        # The SDK already runs one job at a time (max_concurrency 1, and a cancelled job keeps
-        # its slot until its thread has stopped). This lock keeps that true if an operator
-        # raises WORKER_MAX_CONCURRENCY: the pipeline is not safe for concurrent calls (its
-        # scheduler holds per-call state), so extra jobs take turns instead of corrupting it.
-        self._model_lock = asyncio.Lock()
 
-    async def startup(self) -> None:
-        """Load the model (raises ``ModelLoadError`` with the reason) and read the hardware."""
+    def load_model(self, device: str) -> ImagePipeline:
+        """The configured pipeline, or the tiny random one (raises ``ModelLoadError``)."""
         s = self.settings
-        pipe: ImagePipeline = await asyncio.to_thread(
-            ImagePipeline.load, s.model_path, device=s.device, max_side=s.max_side
-        )
-        self.pipeline = pipe
-        self.resources = await asyncio.to_thread(detect_resources, pipe.device)
+        return ImagePipeline.load(s.model_path, device=device, max_side=s.max_side)
 
-    @property
-    def max_concurrency(self) -> int:
-        """One job at a time: the model is loaded once, on one device. Use one replica per
-        GPU (``CUDA_VISIBLE_DEVICES``) to use several."""
-        return 1
+    def model_name(self, model: ImagePipeline) -> str:
+        return model.model
 
     def describe(self) -> AgentDescriptor:
-        pipe = self.pipeline
-        return AgentDescriptor(
+        pipe = self.model
+        return self.descriptor(
             agent_id=AGENT_ID,
             name="Image generator",
             description="Text-to-image with a diffusers pipeline: progress per denoising "
             "step, then a PNG artifact.",
-            endpoint=self.public_url,
             capabilities=[IMAGE_GENERATION],
             skills=[
                 Skill(
@@ -106,31 +86,16 @@ class ImageGenWorker(Worker):
                 )
             ],
             streaming_mode=StreamingMode.DYNAMIC_EVENTS,
-            input_schema=ImageGenInput.model_json_schema(),
             timeout_seconds=600,
-            max_concurrency=self.max_concurrency,
-            resources=self.resources,
-            tags=["gpu"] if self.resources.gpu else [],
             metadata={
-                "model": pipe.model if pipe else None,
-                "device": pipe.device if pipe else None,
                 "max_side": pipe.max_side if pipe else None,
                 "default_side": pipe.default_side if pipe else None,
             },
         )
 
-    def health(self) -> dict[str, Any]:
-        pipe = self.pipeline
-        return {
-            "model_loaded": pipe is not None,
-            "model": pipe.model if pipe else None,
-            "device": pipe.device if pipe else None,
-            "running": self._running,
-        }
-
     def request_for(self, inp: ImageGenInput) -> ImageRequest:
         """Resolve defaults and check the model's limits; ``InputError`` before any GPU work."""
-        pipe = self._loaded()
+        pipe = self.loaded()
         width = inp.width or pipe.default_side
         height = inp.height or pipe.default_side
         for field, value in (("width", width), ("height", height)):
@@ -147,15 +112,14 @@ class ImageGenWorker(Worker):
             seed=seed,
         )
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+    async def run(self, task: TaskRequest, inp: ImageGenInput, emit: Emit) -> Any:
         """Emit ``progress`` per step and one ``artifact``; return the image's facts.
 
         Cancellation stops the pipeline between steps. CUDA OOM ends the job with an
         ``error`` event (code ``out_of_memory``, retryable) after the cache was emptied.
         """
-        assert isinstance(inp, ImageGenInput)
         req = self.request_for(inp)
-        pipe = self._loaded()
+        pipe = self.loaded()
 
         def job(post: ThreadEmit, stop: threading.Event) -> dict[str, Any]:
             def on_step(step: int, total: int, elapsed: float) -> None:
@@ -164,7 +128,7 @@ class ImageGenWorker(Worker):
             image = pipe.generate(req, stop, on_step)
             name = self.store.save(image.png)
             facts: dict[str, Any] = {
-                "url": f"{self.public_url}/artifacts/{name}",
+                "url": f"{self.endpoint}/artifacts/{name}",
                 "width": image.width,
                 "height": image.height,
                 "seed": image.seed,
@@ -186,17 +150,4 @@ class ImageGenWorker(Worker):
             )
             return {"name": name, "size_bytes": len(image.png), **facts}
 
-        self._running += 1
-        try:
-            async with self._model_lock:
-                return await run_in_thread(job, emit, name=f"image-gen-{task.task_id}")
-        except GpuOutOfMemory as exc:
-            await emit(ErrorEvent(error=str(exc), code="out_of_memory", retryable=True))
-            return None
-        finally:
-            self._running -= 1
-
-    def _loaded(self) -> ImagePipeline:
-        if self.pipeline is None:
-            raise RuntimeError("the model is not loaded yet (startup has not run)")
-        return self.pipeline
+        return await self.run_on_model(job, emit, name=f"image-gen-{task.task_id}")

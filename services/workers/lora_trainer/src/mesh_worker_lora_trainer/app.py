@@ -12,18 +12,11 @@ from mesh_worker_lora_trainer.worker import LoraTrainerWorker
 DEFAULT_PORT = 8005
 
 
-def build_worker(
-    settings: LoraSettings | None = None, worker_settings: WorkerSettings | None = None
-) -> tuple[LoraTrainerWorker, WorkerSettings]:
-    """The worker (base model not loaded yet: the lifespan loads it) and its ``WORKER_*``
-    settings; artifact URLs use ``worker_settings.base_url`` (``WORKER_PUBLIC_URL``)."""
-    ws = worker_settings or WorkerSettings.for_port(DEFAULT_PORT)
-    return LoraTrainerWorker(settings or LoraSettings(), ws.base_url), ws
-
-
 def create_app(
     settings: LoraSettings | None = None, worker_settings: WorkerSettings | None = None
 ) -> FastAPI:
-    """The worker API plus ``/artifacts/{adapter_id}.zip``, ``/adapters``, ``/adapters/{id}``."""
-    worker, ws = build_worker(settings, worker_settings)
+    """The worker API plus ``/artifacts/{adapter_id}.zip``, ``/adapters``, ``/adapters/{id}``;
+    the base model loads in the lifespan. Artifact URLs start with the worker's public URL."""
+    worker = LoraTrainerWorker(settings or LoraSettings())
+    ws = worker_settings or WorkerSettings.for_port(DEFAULT_PORT)
     return create_worker_app(worker, ws, routers=[adapter_router(worker.store)])

@@ -17,13 +17,10 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from mesh_worker.models import TINY_MODEL_NAME, ModelLoadError, choose_device, tiny_transformer
 from mesh_worker_lora_trainer.settings import SMOLLM2_GGUF, LoraSettings
 
-TINY_MODEL_NAME = "tiny-random"
-
-
-class ModelLoadError(RuntimeError):
-    """The configured base model cannot be loaded; the message says which and why."""
+__all__ = ["TINY_MODEL_NAME", "LoadedModel", "ModelLoadError", "load_base_model"]
 
 
 @dataclass
@@ -35,14 +32,6 @@ class LoadedModel:
     name: str
     source: str
     device: str
-
-
-def pick_device(preference: str) -> str:
-    if preference == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if preference == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError("LORA_DEVICE=cuda but torch sees no CUDA device")
-    return preference
 
 
 def tiny_tokenizer() -> Any:
@@ -60,20 +49,18 @@ def tiny_tokenizer() -> Any:
 
 def tiny_model(vocab_size: int, seed: int = 0) -> LlamaForCausalLM:
     """A 2-layer Llama with the usual module names (q_proj, v_proj, ...), ~40k parameters."""
-    torch.manual_seed(seed)
-    config = LlamaConfig(
+    return tiny_transformer(
+        LlamaForCausalLM,
+        LlamaConfig,
         vocab_size=vocab_size,
+        seed=seed,
         hidden_size=32,
         intermediate_size=64,
-        num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=512,
-        bos_token_id=0,
         eos_token_id=0,
-        pad_token_id=1,
     )
-    return LlamaForCausalLM(config)
 
 
 def smollm2_dir() -> Path:
@@ -87,12 +74,13 @@ def smollm2_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def load_base_model(settings: LoraSettings) -> LoadedModel:
-    """Load the base model named by ``settings`` onto its device (blocking, seconds).
+def load_base_model(settings: LoraSettings, device: str | None = None) -> LoadedModel:
+    """Load the base model named by ``settings`` onto ``device`` (default: the one
+    ``LORA_DEVICE`` picks) (blocking, seconds).
 
     Raises ``ModelLoadError`` for a missing folder or file, or one transformers rejects.
     """
-    device = pick_device(settings.device)
+    device = device or choose_device(settings.device, setting="LORA_DEVICE")
     dtype = getattr(torch, settings.dtype)
     if settings.base_model == "tiny":
         tok: Any = tiny_tokenizer()

@@ -8,7 +8,6 @@ unloaded) whatever happens, so the next job starts from the same weights.
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 import warnings
@@ -19,15 +18,12 @@ from typing import Any
 import torch
 from peft import LoraConfig, get_peft_model
 
+from mesh_worker.models import OutOfMemory, free_device_memory
 from mesh_worker.worker import InputError
 from mesh_worker_lora_trainer.base_model import LoadedModel
 from mesh_worker_lora_trainer.dataset import Example
 
 IGNORE = -100  # label value the loss skips (prompt and padding positions)
-
-
-class GpuOutOfMemory(RuntimeError):
-    """CUDA ran out of memory; the cache was emptied and the worker can keep serving."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +129,7 @@ def train_lora(
     """Train a LoRA adapter for ``cfg.steps`` steps (or until ``stop``), then ``save`` it.
 
     Raises ``InputError`` for examples or target modules that cannot be trained,
-    ``GpuOutOfMemory`` on CUDA OOM (nothing saved).
+    ``OutOfMemory`` on CUDA OOM (nothing saved).
     """
     rows = encode(base.tokenizer, examples, cfg.max_length)
     pad_id = base.tokenizer.pad_token_id
@@ -195,9 +191,7 @@ def train_lora(
         save(model, result)
         return result
     except torch.cuda.OutOfMemoryError as exc:
-        raise GpuOutOfMemory(f"CUDA out of memory at step {steps_done + 1}: {exc}") from exc
+        raise OutOfMemory(f"CUDA out of memory at step {steps_done + 1}: {exc}") from exc
     finally:
         model.unload()  # restores the base modules in place for the next job
-        gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        free_device_memory()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from pathlib import Path
 from typing import Any, Self
@@ -12,23 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mesh_contracts import (
     AgentDescriptor,
     ArtifactEvent,
-    ErrorEvent,
     ProgressEvent,
-    ResourceSpec,
     Skill,
     StreamingMode,
     TaskRequest,
 )
 from mesh_contracts.capabilities import LORA_TRAINING
-from mesh_worker.resources import detect_resources
-from mesh_worker.threads import ThreadEmit, run_in_thread
-from mesh_worker.worker import Emit, Worker
+from mesh_worker import Emit, ModelWorker, ThreadEmit
 from mesh_worker_lora_trainer.adapters import AdapterStore
 from mesh_worker_lora_trainer.base_model import LoadedModel, load_base_model
 from mesh_worker_lora_trainer.dataset import Example, from_file, from_items, resolve_dataset
 from mesh_worker_lora_trainer.settings import LoraSettings
 from mesh_worker_lora_trainer.trainer import (
-    GpuOutOfMemory,
     StepReport,
     TrainConfig,
     TrainResult,
@@ -86,44 +80,32 @@ class LoraTrainInput(BaseModel):
         return self
 
 
-class LoraTrainerWorker(Worker):
-    """Loads the base model once in ``startup``; trains one adapter per ``run`` in a thread."""
+class LoraTrainerWorker(ModelWorker[LoraTrainInput, LoadedModel]):
+    """Loads the base model once at start-up (``ModelWorker``: on ``LORA_DEVICE``); trains one
+    adapter per ``run`` in a thread, one at a time (peft attaches LoRA layers to the shared
+    base model in place)."""
 
     Input = LoraTrainInput
 
-    def __init__(self, settings: LoraSettings, public_url: str) -> None:
+    def __init__(self, settings: LoraSettings) -> None:
+        super().__init__(settings.device, setting="LORA_DEVICE")
         self.settings = settings
-        self.public_url = public_url.rstrip("/")
         self.store = AdapterStore(settings.adapters_dir)
-        self.base: LoadedModel | None = None
-        self.resources = ResourceSpec()
-        self._running = 0
-        # The SDK already runs one job at a time (max_concurrency 1, and a cancelled job keeps
-        # its slot until its thread has stopped). This lock keeps that true if an operator
-        # raises WORKER_MAX_CONCURRENCY: peft attaches LoRA layers to the shared base model in
-        # place, so two jobs at once would train each other's layers; extra jobs take turns.
-        self._model_lock = asyncio.Lock()
 
-    async def startup(self) -> None:
-        """Load the base model (raises ``ModelLoadError`` with the reason), read the hardware."""
-        base: LoadedModel = await asyncio.to_thread(load_base_model, self.settings)
-        self.base = base
-        self.resources = await asyncio.to_thread(detect_resources, base.device)
+    def load_model(self, device: str) -> LoadedModel:
+        """The configured base model (raises ``ModelLoadError`` with the reason)."""
+        return load_base_model(self.settings, device)
 
-    @property
-    def max_concurrency(self) -> int:
-        """One job at a time: the model is loaded once, on one device. Use one replica per
-        GPU (``CUDA_VISIBLE_DEVICES``) to use several."""
-        return 1
+    def model_name(self, model: LoadedModel) -> str:
+        return model.name
 
     def describe(self) -> AgentDescriptor:
-        base = self.base
-        return AgentDescriptor(
+        base = self.model
+        return self.descriptor(
             agent_id=AGENT_ID,
             name="LoRA trainer",
             description="Fine-tunes a LoRA adapter on a causal LM from example texts: "
             "progress per step (loss, tokens/s), then the adapter as an artifact.",
-            endpoint=self.public_url,
             capabilities=[LORA_TRAINING],
             skills=[
                 Skill(
@@ -134,26 +116,9 @@ class LoraTrainerWorker(Worker):
                 )
             ],
             streaming_mode=StreamingMode.DYNAMIC_EVENTS,
-            input_schema=LoraTrainInput.model_json_schema(),
             timeout_seconds=7200,
-            max_concurrency=self.max_concurrency,
-            resources=self.resources,
-            tags=["gpu"] if self.resources.gpu else [],
-            metadata={
-                "model": base.name if base else None,
-                "model_source": base.source if base else None,
-                "device": base.device if base else None,
-            },
+            metadata={"model_source": base.source if base else None},
         )
-
-    def health(self) -> dict[str, Any]:
-        base = self.base
-        return {
-            "model_loaded": base is not None,
-            "model": base.name if base else None,
-            "device": base.device if base else None,
-            "running": self._running,
-        }
 
     def config_for(self, inp: LoraTrainInput) -> TrainConfig:
         return TrainConfig(
@@ -168,15 +133,14 @@ class LoraTrainerWorker(Worker):
             seed=inp.seed,
         )
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
+    async def run(self, task: TaskRequest, inp: LoraTrainInput, emit: Emit) -> Any:
         """Emit ``progress`` per step and one ``artifact`` (the adapter zip); return its facts.
 
         On cancellation the adapter so far is saved with ``status: partial`` in its
         ``mesh_job.json`` before the cancellation propagates. CUDA OOM ends the job with an
         ``error`` event (code ``out_of_memory``, retryable) and saves nothing.
         """
-        assert isinstance(inp, LoraTrainInput)
-        base = self._loaded()
+        base = self.loaded()
         dataset: Path | None = None
         examples: list[Example] = []
         if inp.dataset_path is not None:
@@ -227,7 +191,7 @@ class LoraTrainerWorker(Worker):
             archive = self.store.zip_bytes(adapter_id) or b""
             facts: dict[str, Any] = {
                 "adapter_id": adapter_id,
-                "url": f"{self.public_url}/artifacts/{adapter_id}.zip",
+                "url": f"{self.endpoint}/artifacts/{adapter_id}.zip",
                 "path": str(self.settings.adapters_dir / adapter_id),
                 "partial": result.partial,
                 "steps_done": result.steps_done,
@@ -245,17 +209,4 @@ class LoraTrainerWorker(Worker):
             )
             return facts
 
-        self._running += 1
-        try:
-            async with self._model_lock:
-                return await run_in_thread(job, emit, name=f"lora-trainer-{task.task_id}")
-        except GpuOutOfMemory as exc:
-            await emit(ErrorEvent(error=str(exc), code="out_of_memory", retryable=True))
-            return None
-        finally:
-            self._running -= 1
-
-    def _loaded(self) -> LoadedModel:
-        if self.base is None:
-            raise RuntimeError("the base model is not loaded yet (startup has not run)")
-        return self.base
+        return await self.run_on_model(job, emit, name=f"lora-trainer-{task.task_id}")
