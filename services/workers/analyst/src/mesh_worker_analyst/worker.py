@@ -33,18 +33,15 @@ class AnalystInput(BaseModel):
     max_rows: int = Field(default=MAX_ROWS, ge=1, le=MAX_ROWS)
 
 
-class AnalystWorker(Worker):
+class AnalystWorker(Worker[AnalystInput]):
     """Streams: shape, summary statistics, outliers, correlations (with >= 2 numeric
     columns), conclusion, one complete ``MessageEvent`` each, then returns the findings
     as one dict. Bad data raises ``InputError`` before any message is sent."""
 
     Input = AnalystInput
 
-    def __init__(self, endpoint: str = f"http://127.0.0.1:{DEFAULT_PORT}") -> None:
-        self.endpoint = endpoint
-
     def describe(self) -> AgentDescriptor:
-        return AgentDescriptor(
+        return self.descriptor(
             agent_id="analyst",
             name="Data Analyst",
             description=(
@@ -53,7 +50,6 @@ class AnalystWorker(Worker):
                 "that answers a question about the data. Uses an upstream task's table when "
                 "no data is given."
             ),
-            endpoint=self.endpoint,
             capabilities=[DATA_ANALYSIS],
             streaming_mode=StreamingMode.DYNAMIC_MESSAGES,
             skills=[
@@ -81,8 +77,7 @@ class AnalystWorker(Worker):
             max_concurrency=4,
         )
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> dict[str, Any]:
-        assert isinstance(inp, AnalystInput)
+    async def run(self, task: TaskRequest, inp: AnalystInput, emit: Emit) -> dict[str, Any]:
         table, origin = await asyncio.to_thread(_load, inp, task.context)
         await emit(MessageEvent(content=report.shape_message(table) + origin))
 

@@ -34,7 +34,7 @@ class LookupInput(BaseModel):
         return value
 
 
-class LookupWorker(Worker):
+class LookupWorker(Worker[LookupInput]):
     """Static worker: ``run`` returns ``{"query", "results", "message"}`` and emits nothing.
 
     ``results`` holds up to ``top_k`` ``{"source", "title", "passage", "score"}`` objects,
@@ -43,13 +43,8 @@ class LookupWorker(Worker):
 
     Input = LookupInput
 
-    def __init__(
-        self,
-        settings: LookupSettings | None = None,
-        endpoint: str = f"http://127.0.0.1:{DEFAULT_PORT}",
-    ) -> None:
+    def __init__(self, settings: LookupSettings | None = None) -> None:
         self.settings = settings or LookupSettings()
-        self.endpoint = endpoint
         self._index: SearchIndex | None = None
 
     @property
@@ -68,7 +63,7 @@ class LookupWorker(Worker):
         return {"documents": len(self._index.documents), "passages": len(self._index.passages)}
 
     def describe(self) -> AgentDescriptor:
-        return AgentDescriptor(
+        return self.descriptor(
             agent_id="lookup",
             name="Knowledge Lookup",
             description=(
@@ -76,7 +71,6 @@ class LookupWorker(Worker):
                 "science, geography and computing history) and returns the best-matching "
                 "passages ranked by BM25, with their source and score."
             ),
-            endpoint=self.endpoint,
             capabilities=[SEARCH],
             streaming_mode=StreamingMode.STATIC,
             skills=[
@@ -103,8 +97,7 @@ class LookupWorker(Worker):
             max_concurrency=16,
         )
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> dict[str, Any]:
-        assert isinstance(inp, LookupInput)
+    async def run(self, task: TaskRequest, inp: LookupInput, emit: Emit) -> dict[str, Any]:
         hits = self.index.search(inp.query, inp.top_k, inp.min_score or 0.0)
         results = [h.as_dict() for h in hits]
         if results:
