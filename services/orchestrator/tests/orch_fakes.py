@@ -64,7 +64,7 @@ class FakeWorkerState:
 
 
 def fake_worker_app(name: str = "fake") -> FastAPI:
-    """Streams tokens; ``input`` steers it: tokens, gate, hang, fail, malformed, die, busy."""
+    """Streams tokens; ``input`` steers it: tokens, gate, hang, fail, malformed, huge, die, busy."""
     app = FastAPI()
     st = FakeWorkerState()
     app.state.fake = st
@@ -103,6 +103,9 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
                     await asyncio.sleep(0)
                 if inp.get("malformed"):
                     yield b"data: {not json\n\n"
+                if inp.get("huge"):  # one frame that never ends, past the relay's bound
+                    yield b"data: " + b"x" * (17 << 20)
+                    await asyncio.Event().wait()
                 if inp.get("die"):
                     raise RuntimeError("worker died mid-stream")
                 if inp.get("fail"):

@@ -133,6 +133,7 @@ async def test_a_failed_task_skips_its_dependents_while_independent_tasks_comple
     ("flags", "code"),
     [
         ({"malformed": True}, "malformed_stream"),
+        ({"huge": True}, "malformed_stream"),
         ({"die": True}, "stream_lost"),
         ({"no_done": True}, "stream_lost"),
         ({"reject": True}, "invalid_input"),

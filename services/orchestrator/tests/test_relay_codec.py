@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mesh_contracts import SSEDecoder, StreamEvent, encode_event, parse_worker_event
-from mesh_orchestrator.relay.frames import DataFrames
+from mesh_contracts import DataFrames, SSEDecoder, StreamEvent, encode_event, parse_worker_event
 from mesh_orchestrator.relay.worker_client import relayable
 from mesh_orchestrator.runs.events import RelayedEvent
 

@@ -53,6 +53,8 @@ from mesh_contracts.run_events import (
 from mesh_contracts.sse import (
     SSE_HEADERS,
     SSE_MEDIA_TYPE,
+    DataFrames,
+    FrameTooLarge,
     SSEDecoder,
     SSEMessage,
     aiter_sse,
@@ -87,6 +89,8 @@ __all__ = [
     "ResourceSpec",
     "ResultEvent",
     "SSEDecoder",
+    "DataFrames",
+    "FrameTooLarge",
     "SSEMessage",
     "Skill",
     "StreamEvent",

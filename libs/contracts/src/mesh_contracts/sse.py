@@ -2,7 +2,10 @@
 
 ``encode_event`` writes one frame; ``SSEDecoder`` parses a byte stream incrementally as the
 WHATWG spec says: LF, CRLF or CR line ends (also split across chunks), multi-line ``data:``,
-``event:``, ``id:``, ``retry:``, comments (``:ping``) and a leading BOM.
+``event:``, ``id:``, ``retry:``, comments (``:ping``) and a leading BOM. ``DataFrames`` is
+the same decoder with a fast path for the frames every mesh worker writes (one ``data:``
+line, LF ends), for the orchestrator's relay. Both take a ``max_frame_bytes`` bound: a
+frame that grows past it raises ``FrameTooLarge`` instead of buffering without end.
 """
 
 from __future__ import annotations
@@ -77,10 +80,24 @@ def encode_comment(text: str = "ping") -> bytes:
     return (":" + text.replace("\n", " ") + "\n\n").encode()
 
 
-class SSEDecoder:
-    """Incremental SSE parser: ``feed`` bytes as they arrive, get the completed messages."""
+class FrameTooLarge(ValueError):
+    """An SSE frame grew past the decoder's ``max_frame_bytes`` before it ended."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an SSE frame exceeded {limit} bytes without ending")
+        self.limit = limit
+
+
+class SSEDecoder:
+    """Incremental SSE parser: ``feed`` bytes as they arrive, get the completed messages.
+
+    With ``max_frame_bytes`` set, ``feed`` raises ``FrameTooLarge`` once the frame being
+    read (its buffered line plus its data lines so far) is larger than that.
+    """
+
+    def __init__(self, max_frame_bytes: int | None = None) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self._frame_size = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buf = ""
         self._pending_cr = False
@@ -119,6 +136,9 @@ class SSEDecoder:
             if msg is not None:
                 out.append(msg)
         self._buf = buf[pos:]
+        limit = self.max_frame_bytes
+        if limit is not None and self._frame_size + len(self._buf) > limit:
+            raise FrameTooLarge(limit)
         return out
 
     def close(self) -> list[SSEMessage]:
@@ -138,6 +158,7 @@ class SSEDecoder:
             value = value[1:]
         if field == "data":
             self._data.append(value)
+            self._frame_size += len(value)
         elif field == "event":
             self._event = value
         elif field == "id":
@@ -148,6 +169,7 @@ class SSEDecoder:
         return None
 
     def _dispatch(self) -> SSEMessage | None:
+        self._frame_size = 0
         if not self._data:
             self._event = ""
             return None
@@ -158,8 +180,78 @@ class SSEDecoder:
             retry=self._retry,
         )
         self._data = []
+        self._frame_size = 0
         self._event = ""
         return msg
+
+
+class DataFrames:
+    """``SSEDecoder`` with a fast path: feed raw chunks, get each completed event's data
+    (bytes on the fast path, str after a hand-over), for a caller that wants only data.
+
+    Workers write each event as ``data: <json>\\n\\n`` (``encode_event``). Such frames are
+    cut out of the raw bytes directly, the payload left as bytes for a JSON parser. The
+    first frame of any other shape (several lines, ``event:``/``id:`` fields, comments, CR
+    line ends, a byte-order mark) hands the stream, from that frame on, to ``SSEDecoder``,
+    which reads it to the end: the switch happens at a frame boundary, where a fresh
+    decoder is in the same state the old one would be. An unfinished frame is scanned once
+    (only the newly arrived bytes are searched for its end), so the cost stays linear, and
+    it may not grow past ``max_frame_bytes``.
+    """
+
+    __slots__ = ("_buf", "_decoder", "_parts", "_size", "max_frame_bytes")
+
+    def __init__(self, max_frame_bytes: int | None = None) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self._buf = b""  # the unfinished frame's start, when it has no more parts
+        self._parts: list[bytes] = []  # the unfinished frame, when it took several chunks
+        self._size = 0
+        self._decoder: SSEDecoder | None = None
+
+    def feed(self, chunk: bytes) -> list[bytes | str]:
+        if self._decoder is not None:
+            return [m.data for m in self._decoder.feed(chunk)]
+        if self._buf or self._parts:
+            last = self._parts[-1] if self._parts else self._buf
+            # Only the new bytes (and the one before them) can complete the frame: an
+            # unfinished frame is kept as parts, never copied or searched again.
+            if b"\n\n" not in last[-1:] + chunk and b"\r" not in chunk:
+                if not self._parts:
+                    self._parts.append(self._buf)
+                    self._buf = b""
+                self._parts.append(chunk)
+                self._size += len(chunk)
+                self._check(self._size)
+                return []
+            data = b"".join([*self._parts, chunk]) if self._parts else self._buf + chunk
+            self._parts = []
+        else:
+            data = chunk
+        if b"\r" in data:
+            self._buf = b""
+            return self._hand_over(data)
+        frames = data.split(b"\n\n")
+        self._buf = frames.pop()
+        self._size = len(self._buf)
+        out: list[bytes | str] = []
+        for i, frame in enumerate(frames):
+            if frame.startswith(b"data:") and b"\n" not in frame:
+                out.append(frame[6:] if frame.startswith(b"data: ") else frame[5:])
+            else:
+                rest = b"\n\n".join(frames[i:]) + b"\n\n" + self._buf
+                self._buf = b""
+                out.extend(self._hand_over(rest))
+                return out
+        self._check(self._size)
+        return out
+
+    def _check(self, size: int) -> None:
+        if self.max_frame_bytes is not None and size > self.max_frame_bytes:
+            raise FrameTooLarge(self.max_frame_bytes)
+
+    def _hand_over(self, data: bytes) -> list[bytes | str]:
+        self._decoder = SSEDecoder(self.max_frame_bytes)
+        return [m.data for m in self._decoder.feed(data)]
 
 
 async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEMessage]:

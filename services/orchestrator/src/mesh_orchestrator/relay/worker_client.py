@@ -27,8 +27,10 @@ from pydantic import ValidationError
 
 from mesh_contracts import (
     AgentDescriptor,
+    DataFrames,
     DoneEvent,
     ErrorEvent,
+    FrameTooLarge,
     ResultEvent,
     StreamingMode,
     TaskRequest,
@@ -36,10 +38,10 @@ from mesh_contracts import (
     WorkerResult,
     parse_worker_event,
 )
-from mesh_orchestrator.relay.frames import DataFrames
 from mesh_orchestrator.relay.stream_client import StreamClient
 
 BUSY_STATUS = (429, 503)
+MAX_FRAME_BYTES = 16 << 20  # one worker event; an image artifact inlined as base64 fits
 
 # (type, body): a worker event without its "type" key.
 Relayable = tuple[str, dict[str, Any]]
@@ -134,6 +136,7 @@ async def call_worker(
     on_accepted: Callable[[], None] = lambda: None,
     streams: StreamClient | None = None,
     headers: dict[str, str] | None = None,
+    max_frame_bytes: int | None = MAX_FRAME_BYTES,
 ) -> AsyncGenerator[Relayable]:
     """Yield the worker's events for ``request``; the last one is always ``("done", {})``.
 
@@ -141,7 +144,8 @@ async def call_worker(
     event. Raises ``WorkerBusy``/``WorkerUnreachable`` before acceptance, ``WorkerFailed``
     at any point. A worker ``error`` event is yielded, not raised. Streams go through
     ``streams`` where it ``handles`` the URL, else through ``http``. ``headers`` go out
-    with the request (the trace context, when the call is traced).
+    with the request (the trace context, when the call is traced). A frame larger than
+    ``max_frame_bytes`` fails the call as a malformed stream.
     """
     if not d.has_process:
         on_accepted()
@@ -164,14 +168,14 @@ async def call_worker(
                     await _refuse(resp.status_code, resp.headers.get("retry-after"), raw, d)
                 on_accepted()
                 async with aclosing(resp.blocks()) as blocks:
-                    async for event in _until_done(blocks, d):
+                    async for event in _until_done(blocks, d, max_frame_bytes):
                         yield event
         else:
             async with http.stream("POST", url, json=body, headers=headers) as hresp:
                 if hresp.status_code >= 300:
                     await _refuse_httpx(hresp, d)
                 on_accepted()
-                async for event in _until_done(hresp.aiter_bytes(), d):
+                async for event in _until_done(hresp.aiter_bytes(), d, max_frame_bytes):
                     yield event
     except httpx.ConnectError as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
@@ -185,13 +189,19 @@ async def call_worker(
 
 
 async def _until_done(
-    blocks: AsyncIterator[bytes], d: AgentDescriptor
+    blocks: AsyncIterator[bytes], d: AgentDescriptor, max_frame_bytes: int | None
 ) -> AsyncGenerator[Relayable]:
     """The events of a worker's SSE body, whichever transport read it, up to (not including)
     ``done``; a body that ends without ``done`` is a lost stream."""
-    frames = DataFrames()
+    frames = DataFrames(max_frame_bytes)
     async for block in blocks:
-        for payload in frames.feed(block):
+        try:
+            payloads = frames.feed(block)
+        except FrameTooLarge as exc:
+            raise WorkerFailed(
+                f"{d.agent_id} sent a malformed stream: {exc}", "malformed_stream"
+            ) from None
+        for payload in payloads:
             event = _parse(payload, d)
             if event[0] == "done":
                 return
