@@ -3,7 +3,7 @@
 ``DiscoveryClient.watch()`` runs for the life of the app: a Consul-style blocking query on
 ``GET /v1/agents?index=N&wait=...`` that returns as soon as the registry changes. When
 discovery is down, the last known records stay in use (``reachable`` turns False) and the
-watch retries with a back-off. The planner's manifest is built from the same cache, so
+watch retries with a jittered exponential back-off (tenacity). The planner's manifest is built from the same cache, so
 planning and resolving never disagree about what exists.
 """
 
@@ -14,11 +14,30 @@ import logging
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_result,
+    wait_exponential_jitter,
+)
 
 from mesh_contracts import AgentDescriptor, AgentRecord, CapabilitiesManifest, build_manifest
 
 log = logging.getLogger(__name__)
 _records = TypeAdapter(list[AgentRecord])
+MAX_RETRY_SECONDS = 10.0  # the longest wait between two tries while discovery is down
+
+
+def _unanswered(answered: bool) -> bool:
+    return not answered
+
+
+def _log_crash(state: RetryCallState) -> None:
+    """Before sleeping: an exception (a bug, since ``refresh`` turns every failure of
+    discovery into False) is logged; the watch carries on."""
+    if state.outcome is not None and state.outcome.failed:
+        log.error("discovery watch failed; retrying", exc_info=state.outcome.exception())
 
 
 class DiscoveryClient:
@@ -73,16 +92,29 @@ class DiscoveryClient:
         return True
 
     async def watch(self) -> None:
-        """Follow the registry until cancelled. Never raises (except CancelledError)."""
-        delay = self.retry_seconds
+        """Follow the registry until cancelled. Never raises (except CancelledError).
+
+        While discovery is down the cached records stay in use and the query is tried
+        again after ``retry_seconds``, then twice as long each time (plus up to
+        ``retry_seconds`` of jitter, so replicas do not retry in step), at most
+        ``MAX_RETRY_SECONDS``; the first answer ends the back-off and the next outage starts
+        it afresh. Once the cache is fresh each query blocks until the registry changes."""
         while True:
-            blocking = self.index if self.loaded and self.reachable else None
-            ok = await self.refresh(index=blocking, request_timeout=self.wait_seconds + 10.0)
-            if ok:
-                delay = self.retry_seconds
-                continue
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            backoff = AsyncRetrying(
+                retry=retry_if_result(_unanswered) | retry_if_exception_type(Exception),
+                wait=wait_exponential_jitter(
+                    multiplier=self.retry_seconds,
+                    max=MAX_RETRY_SECONDS,
+                    jitter=self.retry_seconds,
+                ),
+                before_sleep=_log_crash,
+            )
+            await backoff(self._query)
+
+    async def _query(self) -> bool:
+        """One query: a blocking one on the cached index once the cache is fresh."""
+        blocking = self.index if self.loaded and self.reachable else None
+        return await self.refresh(index=blocking, request_timeout=self.wait_seconds + 10.0)
 
     @property
     def status(self) -> str:
