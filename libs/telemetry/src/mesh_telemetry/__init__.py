@@ -2,8 +2,9 @@
 orchestrator): spans exported over OTLP/HTTP, one SERVER span per request (OpenTelemetry's
 FastAPI instrumentation), W3C ``traceparent`` on outgoing calls.
 
-Importing this package imports no OpenTelemetry module; that happens only once
-``start_tracing`` is given an endpoint (or an exporter), so an untraced service pays nothing.
+Importing this package imports no OpenTelemetry module; that happens only once tracing is
+on (``start_tracing`` given an endpoint or an exporter, ``instrument_app(enabled=True)``), so
+an untraced service pays nothing.
 
 ```python
 instrument_app(app, enabled=bool(settings.otlp_endpoint))      # in create_app
@@ -16,7 +17,6 @@ await tracing.shutdown()                                       # in the lifespan
 """
 
 from mesh_telemetry.instrumentation import instrument_app, instrument_client
-from mesh_telemetry.middleware import TracingMiddleware
 from mesh_telemetry.propagation import traceparent_headers
 from mesh_telemetry.provider import (
     Tracing,
@@ -34,6 +34,5 @@ __all__ = [
     "traces_url",
     "instrument_app",
     "instrument_client",
-    "TracingMiddleware",
     "traceparent_headers",
 ]
