@@ -96,6 +96,10 @@ async def run(args: argparse.Namespace, mesh: Mesh, log: Console) -> dict[str, A
                     await measure.throughput(mesh, stream, ep, streams=n, tokens=args.tp_tokens)
                 )
         results["throughput"] = tp
+        log.print("[dim]the relay's stream client: httptools vs httpx …[/]")
+        results["stream_clients"] = await measure.stream_clients(
+            mesh, stream, samples=args.samples, tokens=args.tokens, tp_tokens=args.tp_tokens
+        )
     log.print("[dim]the same through other HTTP clients …[/]")
     async with (
         httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=60.0, pool=None)) as default,

@@ -97,11 +97,19 @@ async def first_token(
 
 
 async def throughput(
-    mesh: Mesh, stream: Streamer, ep: Endpoint, *, streams: int, tokens: int
+    mesh: Mesh,
+    stream: Streamer,
+    ep: Endpoint,
+    *,
+    streams: int,
+    tokens: int,
+    orchestrator_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Token events per second over ``streams`` simultaneous streams of ``tokens`` each."""
+    """Token events per second over ``streams`` simultaneous streams of ``tokens`` each
+    (the orchestrator's CPU read from ``orchestrator_pid``, by default the main one's)."""
     mesh.settle()
-    orch0, work0 = cpu_seconds(mesh.orchestrator_pid), cpu_seconds(mesh.worker_pid)
+    opid = orchestrator_pid or mesh.orchestrator_pid
+    orch0, work0 = cpu_seconds(opid), cpu_seconds(mesh.worker_pid)
     client0 = time.process_time()
     t0 = time.perf_counter()
     batch = await asyncio.gather(*(stream(ep.url, ep.body(tokens)) for _ in range(streams)))
@@ -112,7 +120,7 @@ async def throughput(
     # client experiences it; for long streams that cost is small.
     span = max(t.last_token or t.started for t in batch) - min(t.started for t in batch)
     events = sum(t.tokens for t in batch)
-    orch_cpu = cpu_seconds(mesh.orchestrator_pid) - orch0
+    orch_cpu = cpu_seconds(opid) - orch0
     work_cpu = cpu_seconds(mesh.worker_pid) - work0
     return {
         "streams": streams,
@@ -216,3 +224,30 @@ async def client_alternatives(
             row[f"{ep.name}_client_cpu_s"] = tp["client_cpu_s"]
         out.append(row)
     return out
+
+
+async def stream_clients(
+    mesh: Mesh, stream: Streamer, *, samples: int, tokens: int, tp_tokens: int
+) -> dict[str, Any]:
+    """The relay read worker streams with the httptools client and with httpx (two
+    orchestrators, one each), side by side: unloaded first token and 1-stream events/s."""
+    assert mesh.orchestrator is not None and mesh.orchestrator_httpx is not None
+    eps = (
+        Endpoint("httptools", mesh.orchestrator.url + "/orchestrate/stream", relay=True),
+        Endpoint("httpx", mesh.orchestrator_httpx.url + "/orchestrate/stream", relay=True),
+    )
+    for ep in eps:
+        for _ in range(3):
+            _check(await stream(ep.url, ep.body(tokens)), ep)
+    alone: dict[str, list[float]] = {ep.name: [] for ep in eps}
+    for _ in range(samples):
+        for ep in eps:
+            alone[ep.name].append(_check(await stream(ep.url, ep.body(tokens)), ep))
+    pids = {"httptools": mesh.orchestrator_pid, "httpx": mesh.orchestrator_httpx_pid}
+    tp = {
+        ep.name: await throughput(
+            mesh, stream, ep, streams=1, tokens=tp_tokens, orchestrator_pid=pids[ep.name]
+        )
+        for ep in eps
+    }
+    return {"first_token": {k: summary_ms(v) for k, v in alone.items()}, "throughput": tp}

@@ -60,6 +60,9 @@ class Mesh:
         self.discovery: ServiceProcess | None = None
         self.worker: ServiceProcess | None = None
         self.orchestrator: ServiceProcess | None = None
+        # A second orchestrator reading worker streams with httpx (ORCH_STREAM_CLIENT), to
+        # weigh the httptools stream client against the library it stands in for.
+        self.orchestrator_httpx: ServiceProcess | None = None
 
     def __enter__(self) -> Mesh:
         try:
@@ -89,28 +92,35 @@ class Mesh:
              "WORKER_LOG_LEVEL": quiet},
             cwd=ROOT,
         ).start()  # fmt: skip
+        self.orchestrator = self._orchestrator(slots, quiet, "httptools")
+        self.orchestrator_httpx = self._orchestrator(slots, quiet, "httpx")
+
+        for orch in (self.orchestrator, self.orchestrator_httpx):
+
+            def sees_worker(orch: ServiceProcess = orch) -> bool:
+                agents = httpx.get(orch.url + "/v1/agents", timeout=2).json()
+                return any(a["descriptor"]["agent_id"] == AGENT_ID for a in agents)
+
+            wait_until(sees_worker, timeout=30, what="the orchestrators to see the fast worker")
+
+    def _orchestrator(self, slots: str, quiet: str, stream_client: str) -> ServiceProcess:
+        assert self.discovery is not None
         oport = free_port()
-        self.orchestrator = ServiceProcess(
+        return ServiceProcess(
             "mesh_orchestrator",
             oport,
             {"ORCH_PORT": str(oport), "ORCH_DISCOVERY_URL": self.discovery.url,
-             "ORCH_DB_PATH": str(self.tmp / "orchestrator.sqlite3"), "ORCH_LOG_LEVEL": quiet,
+             "ORCH_DB_PATH": str(self.tmp / f"orchestrator-{stream_client}.sqlite3"),
+             "ORCH_LOG_LEVEL": quiet, "ORCH_STREAM_CLIENT": stream_client,
              # The default pool (256) would queue the 1,000-stream measurement.
              "ORCH_MAX_CONNECTIONS": slots},
             cwd=ROOT,
         ).start()  # fmt: skip
 
-        def sees_worker() -> bool:
-            assert self.orchestrator is not None
-            agents = httpx.get(self.orchestrator.url + "/v1/agents", timeout=2).json()
-            return any(a["descriptor"]["agent_id"] == AGENT_ID for a in agents)
-
-        wait_until(sees_worker, timeout=30, what="the orchestrator to see the fast worker")
-
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for svc in (self.orchestrator, self.worker, self.discovery):
+        for svc in (self.orchestrator_httpx, self.orchestrator, self.worker, self.discovery):
             if svc is not None:
                 svc.stop(grace=5)
         self._stack.close()
@@ -119,6 +129,11 @@ class Mesh:
     def orchestrator_pid(self) -> int:
         assert self.orchestrator is not None and self.orchestrator.proc is not None
         return self.orchestrator.proc.pid
+
+    @property
+    def orchestrator_httpx_pid(self) -> int:
+        assert self.orchestrator_httpx is not None and self.orchestrator_httpx.proc is not None
+        return self.orchestrator_httpx.proc.pid
 
     @property
     def worker_pid(self) -> int:

@@ -13,6 +13,10 @@ TARGET_TTFT_P50_MS = 2.0  # relay may add this much to the first token, unloaded
 TARGET_TTFT_P99_MS = 5.0
 TARGET_EVENTS_PER_S = 20_000.0  # relayed, per orchestrator process
 TARGET_KB_PER_STREAM = 64.0
+# The httptools stream client stays on the hot path only while httpx relays this much fewer
+# events/s, or adds this much to the first token (p50), in the same run.
+KEEP_IF_HTTPX_EVENTS_LOWER = 0.20
+KEEP_IF_HTTPX_ADDS_P50_MS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,21 @@ def verdicts(results: dict[str, Any]) -> list[Verdict]:
                 best,
                 f">= {TARGET_EVENTS_PER_S:,.0f}/s",
                 best >= TARGET_EVENTS_PER_S,
+            )
+        )
+    sc = results.get("stream_clients")
+    if sc:
+        fast, lib = sc["throughput"]["httptools"], sc["throughput"]["httpx"]
+        lower = 1 - lib["events_per_s"] / fast["events_per_s"]
+        adds = sc["first_token"]["httpx"]["p50_ms"] - sc["first_token"]["httptools"]["p50_ms"]
+        keep = lower >= KEEP_IF_HTTPX_EVENTS_LOWER or adds >= KEEP_IF_HTTPX_ADDS_P50_MS
+        out.append(
+            Verdict(
+                "httptools client kept: httpx events/s lower by (%)",
+                100 * lower,
+                f">= {100 * KEEP_IF_HTTPX_EVENTS_LOWER:g}% or httpx p50 >= +{KEEP_IF_HTTPX_ADDS_P50_MS:g} ms"
+                f" (measured {adds:+.2f} ms)",
+                keep,
             )
         )
     mem = results.get("memory")
@@ -160,6 +179,25 @@ def clients_table(results: dict[str, Any]) -> Table:
     return table
 
 
+def stream_clients_table(results: dict[str, Any]) -> Table:
+    """The relay's worker-stream client: httptools vs httpx, two orchestrators, one run."""
+    sc = results["stream_clients"]
+    table = Table(title="the relay's stream client (worker -> orchestrator)", box=box.ASCII2,
+                  title_justify="left")  # fmt: skip
+    for col in ("client", "first token p50 / p99, alone (ms)", "events/s, 1 stream",
+                "orchestrator events per CPU-second"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "client" else "right")  # type: ignore[arg-type]
+    for name in ("httptools", "httpx"):
+        ft, tp = sc["first_token"][name], sc["throughput"][name]
+        table.add_row(
+            name,
+            f"{ft['p50_ms']:.2f} / {ft['p99_ms']:.2f}",
+            f"{tp['events_per_s']:,.0f}",
+            _f(tp["orchestrator_events_per_cpu_s"], "{:,.0f}"),
+        )
+    return table
+
+
 def verdict_table(items: list[Verdict]) -> Table:
     table = Table(title="targets", box=box.ASCII2, title_justify="left")
     for col in ("target", "measured", "wanted", "met"):
@@ -173,6 +211,8 @@ def verdict_table(items: list[Verdict]) -> Table:
 def print_report(results: dict[str, Any], console: Console) -> list[Verdict]:
     items = verdicts(results)
     console.print(figures_table(results))
+    if results.get("stream_clients"):
+        console.print(stream_clients_table(results))
     if results.get("clients"):
         console.print(clients_table(results))
     console.print(verdict_table(items))

@@ -32,6 +32,11 @@ def test_quick_bench_reports_first_token_throughput_and_memory(tmp_path: Path) -
     for ep in ("direct", "relay"):
         runs = results["throughput"][ep]
         assert runs and all(r["events"] == r["streams"] * r["tokens_per_stream"] for r in runs)
+    sc = results["stream_clients"]
+    for client in ("httptools", "httpx"):
+        assert sc["first_token"][client]["n"] > 0
+        tp = sc["throughput"][client]
+        assert tp["events"] == tp["tokens_per_stream"]
     mem = results["memory"]
     assert mem["streams_open"] == 20 and mem["failures"] == 0
     assert mem["orchestrator_kb_per_stream"] is not None

@@ -163,6 +163,7 @@ def create_app(
                 max_context_chars=settings.max_context_chars,
                 max_streams=settings.max_connections,
                 connect_timeout=settings.connect_timeout_seconds,
+                stream_client=settings.stream_client,
                 tracer=tracer,
             )
             stack.push_async_callback(executor.aclose)

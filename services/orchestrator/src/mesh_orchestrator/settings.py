@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     discovery_retry_seconds: float = Field(default=1.0, gt=0)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=256, ge=1)
+    # How worker streams over plain http:// are read: the httptools client (relay/
+    # stream_client.py) or httpx, which the executor uses for everything else. `make bench`
+    # measures both side by side (bench/README.md, "the relay's stream client").
+    stream_client: Literal["httptools", "httpx"] = "httptools"
     max_keepalive_connections: int = Field(default=64, ge=0)
     # A busy worker's Retry-After is honoured up to this long per wait.
     max_retry_after_seconds: float = Field(default=5.0, gt=0)

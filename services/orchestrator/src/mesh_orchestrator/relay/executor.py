@@ -100,6 +100,7 @@ class Executor:
         max_context_chars: int = 6000,
         max_streams: int = 256,
         connect_timeout: float = 5.0,
+        stream_client: str = "httptools",
         tracer: RunTracer | None = None,
     ) -> None:
         self.http = http
@@ -107,10 +108,16 @@ class Executor:
         self.resolver = resolver
         self.max_retry_after = max_retry_after
         self.max_context_chars = max_context_chars
-        self.streams = StreamClient(max_connections=max_streams, connect_timeout=connect_timeout)
+        # "httpx": every stream through ``http`` (no StreamClient), for the bench's comparison.
+        self.streams: StreamClient | None = None
+        if stream_client == "httptools":
+            self.streams = StreamClient(
+                max_connections=max_streams, connect_timeout=connect_timeout
+            )
 
     async def aclose(self) -> None:
-        await self.streams.aclose()
+        if self.streams is not None:
+            await self.streams.aclose()
 
     async def run(
         self,
