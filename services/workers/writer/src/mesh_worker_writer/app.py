@@ -19,8 +19,8 @@ def build(
     The SDK's lifespan calls ``worker.startup()``, which loads the model once.
     """
     engine = TextGenerator(settings)
-    worker = WriterWorker(engine, endpoint=worker_settings.base_url)
-    return worker, [create_openai_router(engine)]
+    worker = WriterWorker(engine)
+    return worker, [create_openai_router(engine, ping_seconds=worker_settings.ping_interval)]
 
 
 def create_app(

@@ -6,7 +6,9 @@
 
 Errors have OpenAI's shape (``{"error": {...}}``, 400/404/429) instead of FastAPI's 422:
 the body is validated here, not by FastAPI. A client that disconnects cancels its
-generation, streaming or not.
+generation, streaming or not. Streams are the SDK's sse-starlette response
+(``mesh_worker.sse.event_stream``): ``: ping`` comments every ``WORKER_PING_INTERVAL``
+seconds while the model is quiet (a long prefill), and a disconnect noticed at once.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from starlette.types import Receive, Scope, Send
 
-from mesh_contracts import SSE_HEADERS, encode_event
+from mesh_contracts import encode_event
+from mesh_worker.sse import event_stream
 from mesh_worker_writer.adapters import UnknownAdapter
 from mesh_worker_writer.engine import PromptTooLong, TextGenerator
 from mesh_worker_writer.generation import GenerationParams, GenerationStream
@@ -37,19 +40,6 @@ from mesh_worker_writer.prompting import json_instruction
 
 DEFAULT_TEMPERATURE = 0.7
 _DONE = b"data: [DONE]\n\n"
-
-
-class _ClosingStreamingResponse(StreamingResponse):
-    """Closes its body generator when the response ends for any reason, so a client that
-    went away mid-stream stops the generation now, not when the generator is collected."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            aclose = getattr(self.body_iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
 
 def _error(exc: OpenAIError) -> JSONResponse:
@@ -177,7 +167,8 @@ async def _chunks(stream: GenerationStream, req: ChatCompletionRequest) -> Async
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return encode_event({**base, "choices": [choice], **extra})
 
-    async with stream:
+    await stream.__aenter__()
+    try:
         yield chunk({"role": "assistant", "content": ""})
         try:
             async for delta in stream:
@@ -196,10 +187,16 @@ async def _chunks(stream: GenerationStream, req: ChatCompletionRequest) -> Async
             usage_chunk["usage"] = usage(outcome.prompt_tokens, outcome.completion_tokens)
             yield encode_event(usage_chunk)
         yield _DONE
+    finally:
+        # A client that left cancels this generator from the response's task group; the
+        # shield lets the stream stop its thread and wait for it (bounded) in one go.
+        with anyio.CancelScope(shield=True):
+            await stream.__aexit__(None, None, None)
 
 
-def create_openai_router(engine: TextGenerator) -> APIRouter:
-    """Routes under ``/v1`` serving ``engine`` (which must be loaded before requests)."""
+def create_openai_router(engine: TextGenerator, *, ping_seconds: float = 5.0) -> APIRouter:
+    """Routes under ``/v1`` serving ``engine`` (which must be loaded before requests);
+    streams send a ``: ping`` comment every ``ping_seconds``."""
     router = APIRouter(prefix="/v1", tags=["openai"])
     created = now()
 
@@ -252,9 +249,7 @@ def create_openai_router(engine: TextGenerator) -> APIRouter:
         except OpenAIError as exc:
             return _error(exc)
         if req.stream:
-            return _ClosingStreamingResponse(
-                _chunks(stream, req), media_type="text/event-stream", headers=SSE_HEADERS
-            )
+            return event_stream(_chunks(stream, req), ping_seconds=ping_seconds)
         return await _complete(request, stream, req)
 
     return router

@@ -71,19 +71,18 @@ _SKILLS = [
 ]
 
 
-class WriterWorker(Worker):
+class WriterWorker(Worker[WriterInput]):
     """Streams one ``token`` event per decoded text piece and returns the whole text.
 
     Generation is serialized on the one model (see ``engine``); the descriptor admits
     ``max_concurrency`` requests, the rest are refused by the SDK with 429.
     """
 
-    Input: ClassVar[type[BaseModel]] = WriterInput
+    Input = WriterInput
     detect_gpu: ClassVar[bool] = True
 
-    def __init__(self, engine: TextGenerator, endpoint: str = f"http://127.0.0.1:{DEFAULT_PORT}"):
+    def __init__(self, engine: TextGenerator) -> None:
         self.engine = engine
-        self.endpoint = endpoint
 
     async def startup(self) -> None:
         if not self.engine.loaded:
@@ -93,14 +92,13 @@ class WriterWorker(Worker):
         self.engine.close()
 
     def describe(self) -> AgentDescriptor:
-        return AgentDescriptor(
+        return self.descriptor(
             agent_id="writer",
             name="Writer",
             description=(
                 "A small local LLM (SmolLM2-135M-Instruct) that writes, summarizes and "
                 "translates short texts, streaming tokens; optional LoRA adapters."
             ),
-            endpoint=self.endpoint,
             capabilities=[TEXT_GENERATION, SUMMARIZATION, TRANSLATION],
             skills=_SKILLS,
             streaming_mode=StreamingMode.DYNAMIC_EVENTS,
@@ -116,8 +114,7 @@ class WriterWorker(Worker):
             },
         )
 
-    async def run(self, task: TaskRequest, inp: BaseModel, emit: Emit) -> Any:
-        assert isinstance(inp, WriterInput)
+    async def run(self, task: TaskRequest, inp: WriterInput, emit: Emit) -> Any:
         params = GenerationParams(
             max_new_tokens=min(
                 inp.max_tokens or self.engine.settings.max_new_tokens,
