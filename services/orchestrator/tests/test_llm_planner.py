@@ -198,10 +198,21 @@ async def test_prose_is_refused_after_a_few_words_without_reading_the_whole_answ
     assert 80 <= len("".join(consumed)) < len(essay) / 4
 
 
+def _keyed(plan: dict[str, Any]) -> dict[str, Any]:
+    """``plan`` in the schema's form: tasks keyed by id, ``t1`` without ``depends_on``."""
+    tasks = {}
+    for t in plan["tasks"]:
+        body = {k: v for k, v in t.items() if k != "task_id"}
+        if t["task_id"] == "t1":
+            body.pop("depends_on", None)
+        tasks[t["task_id"]] = body
+    return {**plan, "tasks": tasks}
+
+
 def test_the_schema_sent_to_the_model_offers_each_capability_with_its_required_input() -> None:
     from mesh_orchestrator.planning.llm import plan_schema
 
-    variants = plan_schema(MANIFEST)["properties"]["tasks"]["items"]["anyOf"]
+    variants = plan_schema(MANIFEST)["$defs"]["t2"]["anyOf"]
     by_cap = {v["properties"]["capability"]["enum"][0]: v["properties"]["input"] for v in variants}
     assert by_cap == {
         "search": {
@@ -216,7 +227,7 @@ def test_the_schema_sent_to_the_model_offers_each_capability_with_its_required_i
         },
     }
     generic = plan_schema(CapabilitiesManifest(index=0, capabilities=[]))
-    assert generic["properties"]["tasks"]["items"]["properties"]["input"] == {"type": "object"}
+    assert generic["$defs"]["t1"]["properties"]["input"] == {"type": "object"}
 
 
 def test_schema_fits_a_good_plan_and_refuses_an_invented_capability() -> None:
@@ -225,8 +236,41 @@ def test_schema_fits_a_good_plan_and_refuses_an_invented_capability() -> None:
     from mesh_orchestrator.planning.llm import plan_schema
 
     schema = plan_schema(MANIFEST)
-    jsonschema.validate(GOOD, schema)
-    bad = json.loads(json.dumps(GOOD))
-    bad["tasks"][0]["capability"] = "time_travel"
+    jsonschema.validate(_keyed(GOOD), schema)
+    bad = _keyed(GOOD)
+    bad["tasks"]["t1"]["capability"] = "time_travel"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+@pytest.mark.parametrize(
+    ("edit", "what"),
+    [
+        (lambda p: p["tasks"]["t1"].update(depends_on=["t2"]), "a cycle"),
+        (lambda p: p["tasks"]["t2"].update(depends_on=["t2"]), "a self-dependency"),
+        (lambda p: p["tasks"]["t2"].update(depends_on=["t9"]), "an unknown id"),
+        (lambda p: p["tasks"].update(t4=p["tasks"].pop("t2")), "a gap in the ids"),
+        (lambda p: p["tasks"].update(x=p["tasks"].pop("t2")), "an id of its own"),
+    ],
+)
+def test_the_schema_cannot_express_an_invalid_dag(edit: Any, what: str) -> None:
+    import jsonschema
+
+    from mesh_orchestrator.planning.llm import plan_schema
+
+    bad = _keyed(GOOD)
+    edit(bad)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, plan_schema(MANIFEST))
+
+
+def test_a_plan_in_the_schemas_keyed_form_is_accepted() -> None:
+    plan = check_plan(_keyed(GOOD), MANIFEST)
+    assert [(t.task_id, t.depends_on) for t in plan.tasks] == [("t1", []), ("t2", ["t1"])]
+
+
+def test_an_input_outside_the_agents_schema_is_still_refused_in_keyed_form() -> None:
+    bad = _keyed(GOOD)
+    bad["tasks"]["t2"]["input"] = {"max_tokens": "many"}
+    with pytest.raises(PlanRejected, match=r"input does not fit 'summarization'.*prompt"):
+        check_plan(bad, MANIFEST)

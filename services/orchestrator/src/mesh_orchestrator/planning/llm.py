@@ -21,54 +21,73 @@ from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestCapabili
 
 StructuredMethod = Literal["json_schema", "json_mode", "prompt"]
 
-# What the model is asked to produce. Kept smaller than ExecutionPlan's full schema: small
-# models follow a short schema better, and ExecutionPlan validation runs on the result anyway.
-PLAN_JSON_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "reasoning": {"type": "string"},
-        "tasks": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "task_id": {"type": "string"},
-                    "description": {"type": "string"},
-                    "capability": {"type": "string"},
-                    "input": {"type": "object"},
-                    "depends_on": {"type": "array", "items": {"type": "string"}},
-                },
-                "required": ["task_id", "capability", "input", "depends_on"],
-            },
-        },
-    },
-    "required": ["tasks"],
-}
+# Plans the LLM writes are small: ids t1..t6 keep a small model from inventing references.
+MAX_LLM_TASKS = 6
+TASK_IDS = [f"t{i}" for i in range(1, MAX_LLM_TASKS + 1)]
+_SIMPLE = ("string", "integer", "number", "boolean")
 
 
 def plan_schema(manifest: CapabilitiesManifest) -> dict[str, Any]:
     """The JSON schema the model must follow, made from what is on offer.
 
-    Each task is one of the offered capabilities, with an ``input`` that has the fields its
-    agent requires. A server that enforces the schema while decoding (the writer worker does,
-    as do vLLM and OpenAI) then cannot produce an invented capability or an input with the
-    wrong fields; with nothing on offer the generic schema is used.
+    ``tasks`` is an object keyed by fixed ids: one of "t1", "t1 and t2", ... up to
+    ``MAX_LLM_TASKS``, every key of the chosen size required. Task ``tk`` may depend only on
+    ``t1``..``t(k-1)`` (an enum; ``t1`` has no ``depends_on`` at all), so a server that
+    enforces the schema while decoding (the writer worker does, as do vLLM and OpenAI)
+    cannot produce a cycle, a self-dependency or an unknown id. Each task is one of the
+    offered capabilities, with an ``input`` that has the fields its agent requires; with
+    nothing on offer any capability name and any input object are allowed. The definitions
+    of ``t1``..``tN`` sit once in ``$defs``, so the schema grows linearly with N.
     """
-    schema: dict[str, Any] = json.loads(json.dumps(PLAN_JSON_SCHEMA))
-    variants = [_task_variant(c) for c in sorted(manifest.capabilities, key=lambda c: c.name)]
-    schema["properties"]["tasks"]["maxItems"] = MAX_LLM_TASKS
-    if variants:
-        schema["properties"]["tasks"]["items"] = (
-            variants[0] if len(variants) == 1 else {"anyOf": variants}
-        )
-    return schema
+    caps = sorted(manifest.capabilities, key=lambda c: c.name)
+    defs: dict[str, Any] = {}
+    for k, task_id in enumerate(TASK_IDS):
+        earlier = TASK_IDS[:k]
+        variants = [_task_variant(c, earlier) for c in caps] or [_generic_task(earlier)]
+        defs[task_id] = variants[0] if len(variants) == 1 else {"anyOf": variants}
+    sizes = [
+        {
+            "type": "object",
+            "properties": {t: {"$ref": f"#/$defs/{t}"} for t in TASK_IDS[:n]},
+            "required": TASK_IDS[:n],
+            "additionalProperties": False,
+        }
+        for n in range(1, MAX_LLM_TASKS + 1)
+    ]
+    return {
+        "type": "object",
+        "properties": {"reasoning": {"type": "string"}, "tasks": {"anyOf": sizes}},
+        "required": ["tasks"],
+        "$defs": defs,
+    }
 
 
-_SIMPLE = ("string", "integer", "number", "boolean")
-# Plans the LLM writes are small: ids t1..t6 keep a small model from inventing references.
-MAX_LLM_TASKS = 6
-TASK_IDS = [f"t{i}" for i in range(1, MAX_LLM_TASKS + 1)]
+def _task_shape(
+    capability: dict[str, Any], input_schema: dict[str, Any], earlier: list[str]
+) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "description": {"type": "string"},
+        "capability": capability,
+        "input": input_schema,
+    }
+    required = ["capability", "input"]
+    if earlier:
+        props["depends_on"] = {
+            "type": "array",
+            "items": {"type": "string", "enum": earlier},
+            "maxItems": min(3, len(earlier)),  # more is rare; a small model lists every id
+        }
+        required.append("depends_on")
+    return {
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _generic_task(earlier: list[str]) -> dict[str, Any]:
+    return _task_shape({"type": "string"}, {"type": "object"}, earlier)
 
 
 def _simple_type(spec: Any) -> dict[str, Any] | None:
@@ -83,7 +102,7 @@ def _simple_type(spec: Any) -> dict[str, Any] | None:
     return None
 
 
-def _task_variant(cap: ManifestCapability) -> dict[str, Any]:
+def _task_variant(cap: ManifestCapability, earlier: list[str]) -> dict[str, Any]:
     agent = next(
         (a for a in cap.agents if a.healthy_instances), cap.agents[0] if cap.agents else None
     )
@@ -102,34 +121,40 @@ def _task_variant(cap: ManifestCapability) -> dict[str, Any]:
             if simple is not None:
                 props[name] = simple
                 required.append(name)
-    return {
-        "type": "object",
-        "properties": {
-            "task_id": {"type": "string", "enum": TASK_IDS},
-            "description": {"type": "string"},
-            "capability": {"type": "string", "enum": [cap.name]},
-            "input": {"type": "object", "properties": props, "required": required},
-            "depends_on": {
-                "type": "array",
-                "items": {"type": "string", "enum": TASK_IDS},
-                "maxItems": 3,  # more is rare; a small model otherwise lists every id
-            },
-        },
-        "required": ["task_id", "capability", "input", "depends_on"],
-    }
+    return _task_shape(
+        {"type": "string", "enum": [cap.name]},
+        {"type": "object", "properties": props, "required": required},
+        earlier,
+    )
+
+
+def tasks_as_list(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with ``tasks`` as ExecutionPlan's list: the schema's keyed form
+    (``{"t1": {...}, "t2": {...}}``) becomes ``[{"task_id": "t1", ...}, ...]``."""
+    tasks = raw.get("tasks")
+    if not isinstance(tasks, dict):
+        return raw
+    listed = []
+    for task_id, body in tasks.items():
+        task = dict(body) if isinstance(body, dict) else {"input": body}
+        task.setdefault("depends_on", [])
+        if isinstance(task["depends_on"], list):
+            task["depends_on"] = list(dict.fromkeys(task["depends_on"]))
+        listed.append({"task_id": task_id, **task})
+    return {**raw, "tasks": listed}
 
 
 SYSTEM_PROMPT = """You plan work for a mesh of worker agents.
 Split the user's request into the fewest sub-tasks that answer it. Each sub-task uses exactly one
 capability from the manifest below, and its "input" must fit the input schema of an agent that
 serves that capability. When a sub-task needs another's output, list that task_id in
-"depends_on" (the output is passed to it automatically). Use short task_ids like "t1", "t2".
-Answer with ONE JSON object and nothing else. Fill every input with real values taken from the
-request. For example, "Find facts about the Moon and then summarize them" becomes:
-{"tasks": [{"task_id": "t1", "description": "find facts about the Moon", "capability": "search",
-  "input": {"query": "facts about the Moon"}, "depends_on": []},
- {"task_id": "t2", "description": "summarize the facts", "capability": "summarization",
-  "input": {"prompt": "Summarize the facts about the Moon"}, "depends_on": ["t1"]}]}
+"depends_on" (the output is passed to it automatically). "tasks" maps the ids "t1", "t2", ... in order to the sub-tasks; a task may depend only on
+tasks before it. Answer with ONE JSON object and nothing else. Fill every input with real values
+taken from the request. For example, "Find facts about the Moon and then summarize them" becomes:
+{"tasks": {"t1": {"description": "find facts about the Moon", "capability": "search",
+  "input": {"query": "facts about the Moon"}},
+ "t2": {"description": "summarize the facts", "capability": "summarization",
+  "input": {"prompt": "Summarize the facts about the Moon"}, "depends_on": ["t1"]}}}
 
 Capabilities manifest:
 """
@@ -207,13 +232,15 @@ def extract_json(text: str) -> Any:
 def check_plan(raw: Any, manifest: CapabilitiesManifest) -> ExecutionPlan:
     """Turn the model's JSON into a plan that is safe to execute, or raise ``PlanRejected``.
 
-    Checks, in order: the shape, the DAG (ids, dependencies, cycles), that every capability is
-    served by a healthy agent, and that every input fits at least one such agent's schema.
+    Checks, in order: the shape (``tasks`` as a list, or keyed by id as ``plan_schema`` asks),
+    the DAG (ids, dependencies, cycles), that every capability is served by a healthy agent,
+    and that every input fits at least one such agent's schema. A schema-enforcing server
+    cannot fail the DAG check; a model answering in JSON mode or free text still can.
     """
     if not isinstance(raw, dict):
         raise PlanRejected("the model's answer is not a JSON object")
     try:
-        plan = ExecutionPlan.model_validate({**raw, "planner": "llm"})
+        plan = ExecutionPlan.model_validate({**tasks_as_list(raw), "planner": "llm"})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'plan'}: {e['msg']}" for e in exc.errors()
