@@ -1,11 +1,26 @@
-"""The resolver against fake registry data: capability, pin, hardware, priority, load."""
+"""The resolver against fake registry data: capability, pin, hardware, health, breakers,
+priority and load."""
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from typing import Any
 
-from mesh_contracts import AgentDescriptor, ExecutionPlan, SubTask
-from mesh_orchestrator.routing.resolver import Resolver
+from mesh_contracts import AgentDescriptor, AgentRecord, ExecutionPlan, InstanceLoad, SubTask
+from mesh_orchestrator.routing.breakers import BreakerState
+from mesh_orchestrator.routing.resolver import Resolver as _Resolver
+
+
+def records(pool: list[AgentDescriptor]) -> list[AgentRecord]:
+    now = time.time()
+    return [AgentRecord(descriptor=d, registered_at=now, last_heartbeat=now) for d in pool]
+
+
+def Resolver(source: Callable[[], list[AgentDescriptor]], **kw: Any) -> _Resolver:
+    """The resolver over passing records of ``source``'s descriptors."""
+    return _Resolver(lambda: records(source()), **kw)
 
 
 def agent(instance: str, **kw: Any) -> AgentDescriptor:
@@ -79,3 +94,72 @@ def test_unresolvable_tasks_are_named_with_a_reason() -> None:
     missing = r.unresolvable(plan)
     assert list(missing) == ["img"]
     assert "image_generation" in missing["img"] and "text_generation" in missing["img"]
+
+
+def test_consecutive_failures_eject_an_instance_until_one_trial_succeeds() -> None:
+    pool = [agent("a", priority=1), agent("b")]
+    r = Resolver(lambda: pool, fail_max=3, base_ejection_seconds=0.05)
+    for _ in range(2):
+        r.failed("a", "answered 500")
+    assert r.pick(task()).instance_id == "a"  # type: ignore[union-attr]  # 2 of 3: still in
+    r.succeeded("a")  # a success resets the count
+    for _ in range(3):
+        r.failed("a", "answered 500")
+    assert r.breaker("a").state is BreakerState.OPEN
+    assert r.pick(task()).instance_id == "b"  # type: ignore[union-attr]  # skipped, lease or not
+    time.sleep(0.06)
+    assert r.pick(task()).instance_id == "a"  # type: ignore[union-attr]  # time up: one trial
+    r.acquire("a")  # the trial goes out...
+    assert r.breaker("a").state is BreakerState.HALF_OPEN
+    assert r.pick(task()).instance_id == "b"  # type: ignore[union-attr]  # ...and only one
+    r.release("a")
+    r.succeeded("a")
+    assert r.breaker("a").state is BreakerState.CLOSED
+
+
+def test_a_failed_trial_ejects_again_for_longer() -> None:
+    r = Resolver(lambda: [agent("a")], fail_max=1, base_ejection_seconds=0.05)
+    r.failed("a", "refused")
+    assert r.breaker("a").breaker.timeout_duration.total_seconds() == 0.05
+    time.sleep(0.06)
+    r.acquire("a")
+    r.failed("a", "refused again")
+    b = r.breaker("a")
+    assert b.state is BreakerState.OPEN and b.ejections == 2
+    assert b.breaker.timeout_duration.total_seconds() == 0.1
+    assert r.pick(task()) is None
+    assert "ejected by its circuit breaker" in r.why_not(task())
+    snap = b.snapshot()
+    assert snap["state"] == "open" and snap["last_failure"] == "refused again"
+
+
+def test_reported_load_steers_the_choice_between_two_replicas() -> None:
+    now = time.time()
+    busy = AgentRecord(
+        descriptor=agent("busy", max_concurrency=4),
+        registered_at=now,
+        last_heartbeat=now,
+        load=InstanceLoad(slots_in_use=3, queue_depth=1),
+    )
+    idle = AgentRecord(
+        descriptor=agent("idle", max_concurrency=4), registered_at=now, last_heartbeat=now
+    )
+    r = _Resolver(lambda: [busy, idle])
+    assert r.pick(task()).instance_id == "idle"  # type: ignore[union-attr]
+    assert r.load(busy) == 1.0
+
+
+def test_power_of_two_choices_spreads_picks_over_many_equal_replicas() -> None:
+    pool = [agent(f"w{i}") for i in range(6)]
+    r = Resolver(lambda: pool, rng=random.Random(1))
+    picks = {r.pick(task()).instance_id for _ in range(60)}  # type: ignore[union-attr]
+    assert len(picks) >= 4  # not always the lowest id, as a plain sort would do
+
+
+def test_critical_instances_are_never_candidates() -> None:
+    now = time.time()
+    down = AgentRecord(
+        descriptor=agent("down"), registered_at=now, last_heartbeat=now, status="critical"
+    )
+    r = _Resolver(lambda: [down])
+    assert r.pick(task()) is None and "no healthy agent" in r.why_not(task())

@@ -72,6 +72,9 @@ class AgentDescriptor(BaseModel):
     priority: int = 0
     timeout_seconds: float = Field(default=60.0, gt=0, le=86_400)
     max_concurrency: int = Field(default=8, ge=1)
+    # May a sub-task that broke off mid-stream be run again on another replica? None: yes,
+    # unless the agent trains models (a half-done training run is not repeated silently).
+    retry_safe: bool | None = None
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -118,6 +121,12 @@ class AgentDescriptor(BaseModel):
                     f"a {self.streaming_mode.value} agent needs an endpoint and a stream_path"
                 )
         return self
+
+    @property
+    def safe_to_retry(self) -> bool:
+        if self.retry_safe is not None:
+            return self.retry_safe
+        return "lora_training" not in self.capabilities
 
     @property
     def has_process(self) -> bool:

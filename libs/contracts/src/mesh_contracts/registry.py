@@ -14,6 +14,30 @@ class HealthStatus(StrEnum):
     CRITICAL = "critical"  # lease lapsed; left out of healthy results, reaped later
 
 
+class InstanceLoad(BaseModel):
+    """How busy an instance is, as it last reported with its heartbeat.
+
+    The orchestrator routes by it (power of two choices), so replicas of the orchestrator
+    that never see each other's calls still spread them by what the workers say.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    slots_in_use: int = Field(default=0, ge=0)
+    queue_depth: int = Field(default=0, ge=0)  # calls waiting for a slot
+    max_concurrency: int | None = Field(default=None, ge=1)
+    gpu_free_mb: int | None = Field(default=None, ge=0)
+    reported_at: float | None = None
+
+
+class HeartbeatRequest(BaseModel):
+    """Optional body of ``PUT /v1/agents/{instance_id}/heartbeat``: the instance's load."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    load: InstanceLoad | None = None
+
+
 class AgentRecord(BaseModel):
     """One registered instance as the registry reports it."""
 
@@ -25,6 +49,7 @@ class AgentRecord(BaseModel):
     last_heartbeat: float
     lease_expires_at: float | None = None  # None: declared in a file, never expires
     source: str = "api"  # "api" | "file"
+    load: InstanceLoad | None = None  # from the last heartbeat that carried one
 
     @property
     def healthy(self) -> bool:

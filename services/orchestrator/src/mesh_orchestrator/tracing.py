@@ -42,7 +42,7 @@ Node = Callable[..., Awaitable[Any]]
 
 
 # How a call that raised ended (the executor then tries another replica, or waits).
-_REFUSALS = {"WorkerBusy": "busy", "WorkerUnreachable": "unreachable"}
+_REFUSALS = {"WorkerBusy": "busy", "WorkerUnreachable": "unreachable", "AttemptFailed": "failed"}
 
 
 def _error(span: Span, message: str) -> None:
@@ -156,7 +156,7 @@ class RunTracer:
         return wrapped
 
     @contextmanager
-    def worker_call(self, t: SubTask, d: AgentDescriptor) -> Iterator[WorkerCall]:
+    def worker_call(self, t: SubTask, d: AgentDescriptor, attempt: int = 1) -> Iterator[WorkerCall]:
         """A CLIENT span around one call to instance ``d`` for sub-task ``t``, a child of
         the current span (``execute``). A busy or unreachable instance, or an exception,
         marks it as an error; a call cut off (the run cancelled, the task past its
@@ -171,6 +171,7 @@ class RunTracer:
                 "mesh.agent_id": d.agent_id,
                 "mesh.instance_id": d.instance_id,
                 "mesh.endpoint": d.endpoint or "",
+                "mesh.attempt": attempt,
             },
         )
         call = WorkerCall(span)

@@ -70,7 +70,15 @@ async def health(svc: Svc) -> dict[str, Any]:
 
 @router.get("/v1/agents")
 async def agents(svc: Svc) -> JSONResponse:
-    body = [r.model_dump(mode="json") for r in svc.discovery.records]
+    """The registry as this orchestrator routes by it: each record with its circuit
+    breaker's state and this process's calls in flight."""
+    body = []
+    for r in svc.discovery.records:
+        row = r.model_dump(mode="json")
+        iid = r.descriptor.instance_id
+        row["breaker"] = svc.resolver.breaker(iid).snapshot()
+        row["inflight"] = svc.resolver.inflight.get(iid, 0)
+        body.append(row)
     return JSONResponse(body, headers={"X-Mesh-Index": str(svc.discovery.index)})
 
 

@@ -11,6 +11,16 @@ Everything goes out through the run's ``Emitter``: typed payloads (``TaskStatus`
 own events as read, so a relayed token costs one tuple and one ``publish``, no pydantic.
 A task's output is folded from its events by ``mesh_contracts.OutputFold``, the same fold
 the worker SDK uses for ``/invoke``.
+
+Failures of an instance (it refused the connection, timed out, answered 5xx, broke its
+stream off, sent a malformed or oversized frame, or went silent past ``stream_idle``) are
+reported to the resolver, whose circuit breakers eject an instance that keeps failing.
+Before the first event the task moves to the next replica at once; after events were
+relayed, it runs again elsewhere only when the agent is ``safe_to_retry``, as a new
+``attempt`` (announced by a ``retrying`` status; every relayed event carries its attempt
+in ``data.attempt``; the output is the last attempt's alone). Between tries the executor
+backs off exponentially with jitter (tenacity), inside the task's deadline; a task fails
+only when every replica failed or ``max_attempts`` ran out, naming each attempt.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from mesh_contracts import (
     AgentDescriptor,
@@ -33,6 +44,7 @@ from mesh_contracts import (
     TaskFailure,
     TaskOutput,
     TaskRequest,
+    TaskRetrying,
     TaskStatus,
 )
 from mesh_orchestrator.relay.stream_client import StreamClient
@@ -48,6 +60,29 @@ from mesh_orchestrator.tracing import RunTracer, WorkerCall
 
 # What a worker sends that the client sees as is (``done`` ends the call, never relayed).
 _RELAYED = frozenset({"token", "message", "progress", "artifact", "result", "error"})
+# WorkerFailed codes that say the instance is at fault (the rest: the input, the task).
+_INSTANCE_FAULTS = frozenset(
+    {"worker_error", "stream_lost", "malformed_stream", "malformed_result", "stalled", "timeout"}
+)
+
+
+class AttemptFailed(Exception):
+    """One attempt on one instance failed; ``relayed`` events had already gone out."""
+
+    def __init__(self, instance_id: str, reason: str, code: str, relayed: int) -> None:
+        super().__init__(reason)
+        self.instance_id = instance_id
+        self.reason = reason
+        self.code = code
+        self.relayed = relayed
+
+
+class _TryAgain(Exception):
+    """Inside the retry loop: go round again after ``busy_wait`` (all busy) or a back-off."""
+
+    def __init__(self, busy_wait: float | None = None) -> None:
+        super().__init__("try again")
+        self.busy_wait = busy_wait
 
 
 @dataclass
@@ -101,9 +136,18 @@ class Executor:
         max_streams: int = 256,
         connect_timeout: float = 5.0,
         stream_client: str = "httptools",
+        stream_idle: float | None = 15.0,
+        max_attempts: int = 3,
+        backoff_initial: float = 0.05,
+        backoff_max: float = 2.0,
         tracer: RunTracer | None = None,
     ) -> None:
         self.http = http
+        self.stream_idle = stream_idle
+        self.max_attempts = max_attempts
+        self._backoff = wait_exponential_jitter(
+            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
+        )
         self.tracer = tracer
         self.resolver = resolver
         self.max_retry_after = max_retry_after
@@ -211,42 +255,108 @@ class Executor:
             async with asyncio.timeout(limit):
                 return await self._attempts(t, request, emit, current)
         except TimeoutError:
-            return self._fail(t, current[-1], emit, f"timed out after {limit:g}s", "timeout")
+            reason = f"timed out after {limit:g}s"
+            if len(current) > 1:  # a call was out when the deadline came
+                self.resolver.failed(current[-1].instance_id, reason)
+            return self._fail(t, current[-1], emit, reason, "timeout")
 
     async def _attempts(
         self, t: SubTask, request: TaskRequest, emit: Emitter, current: list[AgentDescriptor]
     ) -> TaskOutcome:
-        """Try replicas in preference order; when all are busy, wait Retry-After and retry."""
+        """Try replicas in preference order until one answers the task.
+
+        A busy replica (429/503) passes the task on; when all are busy the loop waits their
+        Retry-After and tries again. A failed attempt is reported to the resolver and the
+        next replica is tried after a jittered back-off; after relayed events only if the
+        agent is safe to retry, as a new attempt. Ends with the task's outcome, failed
+        (naming each attempt) when every replica failed or the attempts ran out.
+        """
         tried: set[str] = set()
-        unreachable: list[str] = []
-        busy_wait: float | None = None
-        while True:
-            d = self.resolver.pick(t, exclude=tried)
-            if d is None:
-                if busy_wait is None:
-                    error = "; ".join(unreachable) or self.resolver.why_not(t)
-                    return self._fail(t, current[-1], emit, error, "unreachable")
-                await asyncio.sleep(min(busy_wait, self.max_retry_after))
-                tried.clear()
-                unreachable.clear()
-                busy_wait = None
-                continue
-            tried.add(d.instance_id)
-            current.append(d)
-            try:
-                if self.tracer is None:
-                    return await self._call(t, d, request, emit)
-                return await self._traced_call(self.tracer, t, d, request, emit)
-            except WorkerBusy as busy:
-                busy_wait = min(busy_wait or busy.retry_after, busy.retry_after)
-            except WorkerUnreachable as exc:
-                unreachable.append(str(exc))
+        failures: list[str] = []
+        last_code = "unreachable"
+        busy: list[float] = []
+        attempt = 0
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_TryAgain),
+            wait=self._wait,
+            reraise=True,
+        )
+        async for round_ in retrying:
+            with round_:
+                d = self.resolver.pick(t, exclude=tried)
+                if d is None:
+                    if busy:
+                        wait = min(min(busy), self.max_retry_after)
+                        tried.clear()
+                        busy.clear()
+                        raise _TryAgain(busy_wait=wait)
+                    if not failures:
+                        error = self.resolver.why_not(t)
+                        return self._fail(t, current[-1], emit, error, "unreachable")
+                    if len(failures) == 1:
+                        error = failures[0].split(": ", 1)[1]
+                    else:
+                        error = f"every replica failed ({len(failures)} tries): " + "; ".join(
+                            failures
+                        )
+                    return self._fail(t, current[-1], emit, error, last_code)
+                tried.add(d.instance_id)
+                current.append(d)
+                attempt += 1
+                try:
+                    if self.tracer is None:
+                        return await self._call(t, d, request, emit, attempt)
+                    return await self._traced_call(self.tracer, t, d, request, emit, attempt)
+                except WorkerBusy as refusal:
+                    attempt -= 1  # nothing ran: not an attempt
+                    busy.append(refusal.retry_after)
+                    raise _TryAgain(busy_wait=0.0) from None
+                except WorkerUnreachable as exc:
+                    self.resolver.failed(d.instance_id, str(exc))
+                    failures.append(f"attempt {attempt} on {d.instance_id}: {exc}")
+                    last_code = "unreachable"
+                    attempt -= 1  # never reached the worker: the next one is the same attempt
+                    raise _TryAgain() from None
+                except AttemptFailed as exc:
+                    failures.append(f"attempt {attempt} on {d.instance_id}: {exc.reason}")
+                    last_code = exc.code
+                    if exc.relayed and not d.safe_to_retry:
+                        return self._fail(t, d, emit, exc.reason, exc.code)
+                    if attempt >= self.max_attempts:
+                        error = f"gave up after {attempt} attempts: " + "; ".join(failures)
+                        return self._fail(t, d, emit, error, exc.code)
+                    if exc.relayed:  # the client saw events of this attempt: say so
+                        nxt = self.resolver.pick(t, exclude=tried)
+                        retry = TaskRetrying(
+                            attempt=attempt + 1,
+                            reason=exc.reason,
+                            failed_instance=d.instance_id,
+                            next_instance=nxt.instance_id if nxt else None,
+                        )
+                        emit.emit(retry, t.task_id, d.agent_id)
+                    else:
+                        attempt -= 1  # nothing reached the client: the same attempt, elsewhere
+                    raise _TryAgain() from None
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Seconds before the next round: the busy wait, else the jittered back-off."""
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, _TryAgain) and exc.busy_wait is not None:
+            return exc.busy_wait
+        return float(self._backoff(state))
 
     async def _traced_call(
-        self, tracer: RunTracer, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emitter
+        self,
+        tracer: RunTracer,
+        t: SubTask,
+        d: AgentDescriptor,
+        request: TaskRequest,
+        emit: Emitter,
+        attempt: int,
     ) -> TaskOutcome:
-        with tracer.worker_call(t, d) as call:
-            outcome = await self._call(t, d, request, emit, call)
+        with tracer.worker_call(t, d, attempt) as call:
+            outcome = await self._call(t, d, request, emit, attempt, call)
             call.finish(outcome.status, outcome.error)
             return outcome
 
@@ -256,13 +366,18 @@ class Executor:
         d: AgentDescriptor,
         request: TaskRequest,
         emit: Emitter,
+        attempt: int = 1,
         call: WorkerCall | None = None,
     ) -> TaskOutcome:
+        """One attempt on instance ``d``: relay its events and fold them into the outcome.
+        Raises ``WorkerBusy``/``WorkerUnreachable`` before the worker took the call, and
+        ``AttemptFailed`` when the instance failed it (reported to the resolver)."""
         agent = d.agent_id
         task_id = t.task_id
         fold = OutputFold()
         add = fold.add
         relay = emit.relay
+        relayed = 0
 
         def accepted() -> None:
             status = TaskStatus(
@@ -271,17 +386,18 @@ class Executor:
                 instance_id=d.instance_id,
                 endpoint=d.endpoint,
                 started_at=time.time(),
+                attempt=attempt,
             )
             emit.emit(status, task_id, agent)
 
         self.resolver.acquire(d.instance_id)
         try:
-            if call is None:
-                calls = call_worker(self.http, d, request, accepted, self.streams)
-            else:  # traced: the trace context goes along, the events are counted
-                calls = call.counted(
-                    call_worker(self.http, d, request, accepted, self.streams, call.headers)
-                )
+            headers = call.headers if call is not None else None
+            calls = call_worker(
+                self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
+            )
+            if call is not None:  # traced: the events are counted
+                calls = call.counted(calls)
             async with aclosing(calls) as events:
                 # The hot loop: one (type, body) pair per worker event, relabelled as is.
                 async for type_, body in events:
@@ -289,11 +405,20 @@ class Executor:
                         break
                     if type_ in _RELAYED:
                         add(type_, body)
+                        body["attempt"] = attempt
                         relay(type_, body, task_id, agent)
+                        relayed += 1
         except WorkerFailed as exc:
-            return self._fail(t, d, emit, str(exc), exc.code)
+            if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
+                self.resolver.succeeded(d.instance_id)
+                return self._fail(t, d, emit, str(exc), exc.code)
+            self.resolver.failed(d.instance_id, str(exc))
+            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed) from None
+        except WorkerUnreachable:
+            raise
         finally:
             self.resolver.release(d.instance_id)
+        self.resolver.succeeded(d.instance_id)
         if fold.failed:
             failure = fold.errors[-1]
             emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=failure), task_id, agent)

@@ -16,6 +16,7 @@ executor's ``StreamClient`` (see there why); others (TLS, a proxy) with httpx.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
@@ -137,6 +138,7 @@ async def call_worker(
     streams: StreamClient | None = None,
     headers: dict[str, str] | None = None,
     max_frame_bytes: int | None = MAX_FRAME_BYTES,
+    idle: float | None = None,
 ) -> AsyncGenerator[Relayable]:
     """Yield the worker's events for ``request``; the last one is always ``("done", {})``.
 
@@ -145,7 +147,8 @@ async def call_worker(
     at any point. A worker ``error`` event is yielded, not raised. Streams go through
     ``streams`` where it ``handles`` the URL, else through ``http``. ``headers`` go out
     with the request (the trace context, when the call is traced). A frame larger than
-    ``max_frame_bytes`` fails the call as a malformed stream.
+    ``max_frame_bytes`` fails the call as a malformed stream; a stream that sends nothing
+    (not even a ping) for ``idle`` seconds fails it as ``stalled``.
     """
     if not d.has_process:
         on_accepted()
@@ -168,16 +171,16 @@ async def call_worker(
                     await _refuse(resp.status_code, resp.headers.get("retry-after"), raw, d)
                 on_accepted()
                 async with aclosing(resp.blocks()) as blocks:
-                    async for event in _until_done(blocks, d, max_frame_bytes):
+                    async for event in _until_done(blocks, d, max_frame_bytes, idle):
                         yield event
         else:
             async with http.stream("POST", url, json=body, headers=headers) as hresp:
                 if hresp.status_code >= 300:
                     await _refuse_httpx(hresp, d)
                 on_accepted()
-                async for event in _until_done(hresp.aiter_bytes(), d, max_frame_bytes):
+                async for event in _until_done(hresp.aiter_bytes(), d, max_frame_bytes, idle):
                     yield event
-    except httpx.ConnectError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
     except httpx.HTTPError as exc:
         raise WorkerFailed(
@@ -189,12 +192,26 @@ async def call_worker(
 
 
 async def _until_done(
-    blocks: AsyncIterator[bytes], d: AgentDescriptor, max_frame_bytes: int | None
+    blocks: AsyncIterator[bytes],
+    d: AgentDescriptor,
+    max_frame_bytes: int | None,
+    idle: float | None = None,
 ) -> AsyncGenerator[Relayable]:
     """The events of a worker's SSE body, whichever transport read it, up to (not including)
-    ``done``; a body that ends without ``done`` is a lost stream."""
+    ``done``; a body that ends without ``done`` is a lost stream, one silent for ``idle``
+    seconds a stalled one (the worker SDK pings while a run is quiet)."""
     frames = DataFrames(max_frame_bytes)
-    async for block in blocks:
+    reading = aiter(blocks)
+    while True:
+        try:
+            async with asyncio.timeout(idle):
+                block = await anext(reading)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise WorkerFailed(
+                f"{d.agent_id} sent nothing for {idle:g}s (stalled)", "stalled"
+            ) from None
         try:
             payloads = frames.feed(block)
         except FrameTooLarge as exc:
@@ -219,7 +236,7 @@ async def _invoke(
     assert d.invoke_path is not None
     try:
         resp = await http.post(d.url(d.invoke_path), json=body, headers=headers)
-    except httpx.ConnectError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
     except httpx.HTTPError as exc:
         raise WorkerFailed(f"{d.agent_id} call failed: {type(exc).__name__}: {exc}") from None

@@ -1,50 +1,138 @@
-"""Which instance runs a sub-task: capability (or pinned agent), hardware, priority, load.
+"""Which instance runs a sub-task: capability (or pinned agent), hardware, health, priority, load.
 
-The executor reports in-flight calls through ``acquire``/``release`` so that replicas of one
-agent share the work: among equally preferred instances the least loaded (relative to its
-``max_concurrency``) wins. Ties break on ``instance_id`` so choices are deterministic.
+Only passing instances whose circuit breaker admits a call are candidates (``breakers``:
+an instance that keeps failing is ejected before its lease lapses). Among the candidates of
+the highest priority, the choice is by load with the power of two choices (Ray Serve's
+router does the same): two instances are drawn at random and the less loaded one wins, so
+several orchestrators (each seeing the others' work only through the workers' reports)
+spread their calls instead of piling onto the one that looks idlest. Load is the larger of
+what the instance last reported with its heartbeat (slots in use and queue depth, over its
+``max_concurrency``) and this process's own calls in flight to it. With two candidates the
+less loaded always wins; ties break on ``instance_id``.
+
+The executor reports every call's start and end (``acquire``/``release``) and how it went
+(``succeeded``/``failed``), which drives the breakers.
 """
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Callable, Collection
+from typing import Any
 
-from mesh_contracts import AgentDescriptor, ExecutionPlan, SubTask
+from mesh_contracts import AgentDescriptor, AgentRecord, ExecutionPlan, SubTask
+from mesh_orchestrator.routing.breakers import InstanceBreaker
 
 
 class Resolver:
-    """Picks healthy instances from a live source of descriptors (the discovery cache)."""
+    """Picks instances from a live source of records (the discovery cache)."""
 
-    def __init__(self, source: Callable[[], list[AgentDescriptor]]) -> None:
+    def __init__(
+        self,
+        source: Callable[[], list[AgentRecord]],
+        *,
+        fail_max: int = 3,
+        base_ejection_seconds: float = 5.0,
+        max_ejection_seconds: float = 60.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self._source = source
         self.inflight: dict[str, int] = defaultdict(int)
+        self.breakers: dict[str, InstanceBreaker] = {}
+        self._fail_max = fail_max
+        self._ejection = (base_ejection_seconds, max_ejection_seconds)
+        self._rng = rng or random.Random()
+
+    def _healthy(self) -> list[AgentRecord]:
+        return [r for r in self._source() if r.healthy]
+
+    def breaker(self, instance_id: str) -> InstanceBreaker:
+        b = self.breakers.get(instance_id)
+        if b is None:
+            base, most = self._ejection
+            b = InstanceBreaker(
+                instance_id, fail_max=self._fail_max, base_ejection=base, max_ejection=most
+            )
+            self.breakers[instance_id] = b
+        return b
 
     def acquire(self, instance_id: str) -> None:
         self.inflight[instance_id] += 1
+        self.breaker(instance_id).begin()
 
     def release(self, instance_id: str) -> None:
         self.inflight[instance_id] = max(0, self.inflight[instance_id] - 1)
 
+    def succeeded(self, instance_id: str) -> None:
+        self.breaker(instance_id).succeeded()
+
+    def failed(self, instance_id: str, reason: str) -> None:
+        self.breaker(instance_id).failed(reason)
+
+    def load(self, record: AgentRecord) -> float:
+        """How busy the instance is, 0 = idle, 1 = every slot taken (may exceed 1)."""
+        d = record.descriptor
+        own = self.inflight.get(d.instance_id, 0)
+        reported = 0.0
+        if record.load is not None:
+            reported = record.load.slots_in_use + record.load.queue_depth
+        return max(own, reported) / d.max_concurrency
+
     def candidates(self, task: SubTask) -> list[AgentDescriptor]:
-        """Every healthy instance able to run ``task``, best first."""
-        out = [d for d in self._source() if serves(d, task) and fits(d, task)]
+        """Every instance able to run ``task`` now, best first (priority, then load)."""
+        return [r.descriptor for r in self._ranked(task)]
+
+    def _ranked(self, task: SubTask, exclude: Collection[str] = ()) -> list[AgentRecord]:
+        out = [
+            r
+            for r in self._healthy()
+            if r.descriptor.instance_id not in exclude
+            and serves(r.descriptor, task)
+            and fits(r.descriptor, task)
+            and self.breaker(r.descriptor.instance_id).available()
+        ]
         return sorted(out, key=self._rank)
 
     def pick(self, task: SubTask, exclude: Collection[str] = ()) -> AgentDescriptor | None:
-        """The best instance not in ``exclude`` (instance ids), or None."""
-        for d in self.candidates(task):
-            if d.instance_id not in exclude:
-                return d
-        return None
+        """The instance to call, not in ``exclude`` (instance ids), or None."""
+        ranked = self._ranked(task, exclude)
+        if not ranked:
+            return None
+        top = [r for r in ranked if r.descriptor.priority == ranked[0].descriptor.priority]
+        if len(top) <= 2:
+            return top[0].descriptor
+        a, b = self._rng.sample(top, 2)
+        return min((a, b), key=self._rank).descriptor
 
-    def _rank(self, d: AgentDescriptor) -> tuple[int, float, str]:
-        load = self.inflight.get(d.instance_id, 0) / d.max_concurrency
-        return (-d.priority, load, d.instance_id)
+    def _rank(self, r: AgentRecord) -> tuple[int, float, str]:
+        d = r.descriptor
+        return (-d.priority, self.load(r), d.instance_id)
+
+    def explain(self, task: SubTask) -> list[dict[str, Any]]:
+        """Every instance serving the task's capability with why it is or is not a
+        candidate: for the routing status event and the trace."""
+        out = []
+        for r in self._source():
+            d = r.descriptor
+            if not serves(d, task):
+                continue
+            b = self.breaker(d.instance_id)
+            out.append(
+                {
+                    "instance_id": d.instance_id,
+                    "healthy": r.healthy,
+                    "fits": fits(d, task),
+                    "priority": d.priority,
+                    "load": round(self.load(r), 3),
+                    "breaker": b.state.value,
+                }
+            )
+        return out
 
     def why_not(self, task: SubTask) -> str:
         """A plain-words reason why ``task`` has no candidate (for the error event)."""
-        available = self._source()
+        available = [r.descriptor for r in self._healthy()]
         what = f"agent {task.agent_id!r}" if task.agent_id else f"capability {task.capability!r}"
         serving = [d for d in available if serves(d, task)]
         if not serving:
@@ -53,6 +141,10 @@ class Resolver:
                 f"no healthy agent serves {what} "
                 f"(available capabilities: {', '.join(caps) or 'none'})"
             )
+        fitting = [d for d in serving if fits(d, task)]
+        if fitting:
+            ejected = ", ".join(d.instance_id for d in fitting)
+            return f"every instance serving {what} is ejected by its circuit breaker ({ejected})"
         need = "a GPU" if task.requires.gpu else ""
         if task.requires.min_vram_mb:
             need = f"a GPU with at least {task.requires.min_vram_mb} MB of VRAM"
@@ -63,7 +155,7 @@ class Resolver:
         return {t.task_id: self.why_not(t) for t in plan.tasks if not self.candidates(t)}
 
     def available_capabilities(self) -> set[str]:
-        return {c for d in self._source() for c in d.capabilities}
+        return {c for r in self._healthy() for c in r.descriptor.capabilities}
 
 
 def serves(d: AgentDescriptor, task: SubTask) -> bool:

@@ -235,7 +235,9 @@ class EventMux:
         # A store that refuses is retried with exponential back-off and jitter (up to
         # ``MAX_BACKOFF`` s between tries); events wait in memory meanwhile.
         retrying = AsyncRetrying(
-            wait=wait_exponential_jitter(multiplier=self.interval, max=MAX_BACKOFF),
+            wait=wait_exponential_jitter(
+                multiplier=self.interval, max=MAX_BACKOFF, jitter=self.interval
+            ),
             retry=retry_if_exception_type(Exception),
             before_sleep=_log_retry,
         )

@@ -41,6 +41,11 @@ class RunProjection:
         if type_ == "status":
             if "phase" in data:
                 return False
+            if data.get("status") == "retrying":  # still running, on another attempt
+                node.error = None
+                node.output = None
+                self._snapshot()
+                return True
             node.status = NodeStatus(data.get("status", node.status))
             if node.status is NodeStatus.RUNNING:
                 node.assigned_agent = data.get("agent_id")
