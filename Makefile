@@ -10,7 +10,7 @@ PACKAGES := libs/contracts libs/telemetry libs/testkit libs/worker_sdk services/
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench diagram gpu-check clean
+.PHONY: setup run test lint bench bench-plan diagram gpu-check clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Planners on bench/planning/requests.yaml against the shipped workers' manifest (add
+# ARGS="--llm http://127.0.0.1:8001/v1" to include the LLM planner; minutes with SmolLM2).
+bench-plan: $(STAMP)
+	$(BIN)/python -m bench.planning $(ARGS)
 
 # The GPU workers on CUDA against diffusers/peft called directly (prints a note and exits 0
 # on a machine without CUDA).
