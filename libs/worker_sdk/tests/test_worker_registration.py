@@ -13,7 +13,15 @@ import httpx
 import pytest
 from fastapi import FastAPI, Response
 
-from mesh_contracts import AgentDescriptor, Lease, RegisterRequest, StreamingMode, TaskRequest
+from mesh_contracts import (
+    AgentDescriptor,
+    HeartbeatRequest,
+    InstanceLoad,
+    Lease,
+    RegisterRequest,
+    StreamingMode,
+    TaskRequest,
+)
 from mesh_testkit import ServiceProcess, free_port, wait_until
 from mesh_worker import Emit, Worker, WorkerSettings, create_worker_app
 from mesh_worker.testing import serving
@@ -28,6 +36,7 @@ class FakeDiscovery:
     def __init__(self) -> None:
         self.agents: dict[str, AgentDescriptor] = {}
         self.calls: list[str] = []
+        self.loads: list[InstanceLoad] = []
         self.lock = threading.Lock()
         self.app = FastAPI()
         app = self.app
@@ -41,9 +50,11 @@ class FakeDiscovery:
             return Lease(instance_id=iid, ttl_seconds=body.ttl_seconds, expires_at=0, index=1)
 
         @app.put("/v1/agents/{iid}/heartbeat", response_model=None)
-        async def heartbeat(iid: str) -> Lease | Response:
+        async def heartbeat(iid: str, body: HeartbeatRequest | None = None) -> Lease | Response:
             with self.lock:
                 self.calls.append(f"heartbeat {iid}")
+                if body is not None and body.load is not None:
+                    self.loads.append(body.load)
                 if iid not in self.agents:
                     return Response('{"detail": "unknown"}', status_code=404)
             return Lease(instance_id=iid, ttl_seconds=1, expires_at=0, index=1)
@@ -118,6 +129,15 @@ def test_worker_heartbeats_within_its_lease(discovery: tuple[FakeDiscovery, str]
     with serving(create_worker_app(FakeQuietWorker(), worker_settings(url))):
         wait_until(lambda: fake.count("heartbeat fake-quiet-1") >= 2, timeout=DEADLINE)
         assert fake.count("register fake-quiet-1") == 1
+
+
+def test_every_heartbeat_reports_the_instance_load(discovery: tuple[FakeDiscovery, str]) -> None:
+    fake, url = discovery
+    with serving(create_worker_app(FakeQuietWorker(), worker_settings(url, max_concurrency=3))):
+        wait_until(lambda: len(fake.loads) >= 1, timeout=DEADLINE, what="a load report")
+    load = fake.loads[0]
+    assert (load.slots_in_use, load.queue_depth, load.max_concurrency) == (0, 0, 3)
+    assert load.reported_at is not None
 
 
 def test_worker_registers_again_when_discovery_has_forgotten_it(

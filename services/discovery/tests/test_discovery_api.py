@@ -74,6 +74,22 @@ async def test_heartbeat_renews_and_delete_removes(
     assert (await client.get("/v1/agents/w-1")).status_code == 404
 
 
+async def test_a_heartbeat_with_a_load_report_shows_on_the_record_and_wakes_watchers(
+    client: httpx.AsyncClient, make_descriptor
+):
+    await client.post("/v1/agents", json=body(make_descriptor("w-1"), ttl=10))
+    index = int((await client.get("/v1/agents")).headers["X-Mesh-Index"])
+    load = {"slots_in_use": 2, "queue_depth": 1, "max_concurrency": 4}
+    assert (await client.put("/v1/agents/w-1/heartbeat", json={"load": load})).status_code == 200
+    listed = await client.get("/v1/agents")
+    assert listed.json()[0]["load"]["slots_in_use"] == 2
+    assert int(listed.headers["X-Mesh-Index"]) == index + 1  # routers learn it by the watch
+    await client.put("/v1/agents/w-1/heartbeat", json={"load": load})  # the same load again
+    assert int((await client.get("/v1/agents")).headers["X-Mesh-Index"]) == index + 1
+    bad = await client.put("/v1/agents/w-1/heartbeat", json={"load": {"slots_in_use": -1}})
+    assert bad.status_code == 422
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [

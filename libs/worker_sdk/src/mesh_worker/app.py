@@ -61,6 +61,7 @@ def create_worker_app(
                     runtime.describe,
                     ttl_seconds=settings.lease_ttl_seconds,
                     heartbeat_interval=settings.heartbeat_every,
+                    load=runtime.load,
                 )
                 app.state.registrar = registrar
                 registrar.start()

@@ -190,6 +190,16 @@ class ModelWorker(Worker[InputT], Generic[InputT, ModelT]):
             "running": self.running,
         }
 
+    def load_facts(self) -> dict[str, Any]:
+        """Jobs waiting for the model, and the device's free memory on a GPU."""
+        facts: dict[str, Any] = {"queue_depth": max(0, self.running - 1)}
+        if self.device is not None and self.device.startswith("cuda"):
+            import torch  # lazy: see the module docstring; loaded already on a GPU worker
+
+            free, _total = torch.cuda.mem_get_info(torch.device(self.device))
+            facts["gpu_free_mb"] = int(free // (1 << 20))
+        return facts
+
     def descriptor(self, **fields: Any) -> AgentDescriptor:
         """``Worker.descriptor`` plus ``max_concurrency``, the device's ``resources``, a
         ``gpu`` tag on a GPU and the model facts in ``metadata`` (``fields`` win)."""

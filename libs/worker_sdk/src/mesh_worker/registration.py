@@ -25,7 +25,7 @@ from tenacity import (
     wait_fixed,
 )
 
-from mesh_contracts import AgentDescriptor, Lease, RegisterRequest
+from mesh_contracts import AgentDescriptor, HeartbeatRequest, InstanceLoad, Lease, RegisterRequest
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,10 @@ class Registrar:
         heartbeat_interval: float | None = None,
         backoff_initial: float = 0.2,
         backoff_max: float = 5.0,
+        load: Callable[[], InstanceLoad] | None = None,
     ) -> None:
         self._client = client
+        self._load = load
         self._base = discovery_url.rstrip("/")
         self._describe = describe
         self.ttl_seconds = ttl_seconds
@@ -144,7 +146,10 @@ class Registrar:
                 return
 
     async def _heartbeat(self, instance_id: str) -> None:
-        resp = await self._client.put(self._url(instance_id) + "/heartbeat")
+        body = None
+        if self._load is not None:  # routers spread calls by it (power of two choices)
+            body = HeartbeatRequest(load=self._load()).model_dump(mode="json", exclude_none=True)
+        resp = await self._client.put(self._url(instance_id) + "/heartbeat", json=body)
         if resp.status_code == 404:
             raise _Forgotten
         resp.raise_for_status()

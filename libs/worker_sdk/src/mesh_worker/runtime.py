@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
-from mesh_contracts import AgentDescriptor, ResourceSpec
+from mesh_contracts import AgentDescriptor, InstanceLoad, ResourceSpec
 from mesh_worker.resources import detect_resources
 from mesh_worker.settings import WorkerSettings
 from mesh_worker.slots import Slots
@@ -51,6 +52,17 @@ class WorkerRuntime:
             descriptor.endpoint,
             descriptor.streaming_mode.value,
             descriptor.max_concurrency,
+        )
+
+    def load(self) -> InstanceLoad:
+        """This instance's load as heartbeats report it: the SDK's slots in use plus what
+        the worker says of itself (``Worker.load_facts``)."""
+        facts = self.worker.load_facts() if self.started else {}
+        return InstanceLoad(
+            slots_in_use=self.slots.in_flight,
+            max_concurrency=self.slots.limit,
+            reported_at=time.time(),
+            **facts,
         )
 
     @property

@@ -78,6 +78,11 @@ class Worker(ABC, Generic[InputT]):
         """Extra facts for ``GET /health`` (model loaded, queue depth ...)."""
         return {}
 
+    def load_facts(self) -> dict[str, Any]:
+        """What the worker knows of its own load beyond the SDK's slots, sent with every
+        heartbeat: ``queue_depth`` (jobs waiting inside the worker), ``gpu_free_mb``."""
+        return {}
+
     def descriptor(self, **fields: Any) -> AgentDescriptor:
         """An ``AgentDescriptor`` of ``fields`` with ``endpoint`` (the bound address) and
         ``input_schema`` (``Input``'s JSON Schema) filled in unless given."""

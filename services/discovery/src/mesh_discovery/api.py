@@ -18,7 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
-from mesh_contracts import AgentRecord, CapabilitiesManifest, Lease, RegisterRequest, build_manifest
+from mesh_contracts import (
+    AgentRecord,
+    CapabilitiesManifest,
+    HeartbeatRequest,
+    Lease,
+    RegisterRequest,
+    build_manifest,
+)
 from mesh_contracts.capabilities import Capability
 from mesh_discovery.durations import DEFAULT_WAIT_SECONDS, parse_wait
 from mesh_discovery.registry import (
@@ -108,8 +115,10 @@ async def register(body: RegisterRequest, store: Store) -> Lease:
 
 
 @router.put("/v1/agents/{instance_id}/heartbeat", response_model=Lease)
-async def heartbeat(instance_id: str, store: Store) -> Lease:
-    return await store.heartbeat(instance_id)
+async def heartbeat(instance_id: str, store: Store, body: HeartbeatRequest | None = None) -> Lease:
+    """Renew the lease; the optional body carries the instance's load (slots in use,
+    queue depth, free GPU memory), which the registry shows on its record."""
+    return await store.heartbeat(instance_id, body.load if body is not None else None)
 
 
 @router.delete("/v1/agents/{instance_id}", status_code=204)

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import consul
 
-from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, Lease
+from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, InstanceLoad, Lease
 from mesh_discovery.registry import (
     SOURCE_API,
     SOURCE_FILE,
@@ -76,6 +76,7 @@ class ConsulStore:
         self._polls = ThreadPoolExecutor(max_workers=64, thread_name_prefix="consul-watch")
         # Consul keeps no heartbeat time; what this process saw is the best it can report.
         self._last_beat: dict[str, float] = {}
+        self._load: dict[str, InstanceLoad] = {}
         self._ttl: dict[str, float] = {}
         self._last_gc = float("-inf")
 
@@ -190,7 +191,11 @@ class ConsulStore:
             if doc["source"] == SOURCE_FILE and iid not in wanted:
                 await self._remove(iid)
 
-    async def heartbeat(self, instance_id: str) -> Lease:
+    async def heartbeat(self, instance_id: str, load: InstanceLoad | None = None) -> Lease:
+        # Load reports stay in this process's memory (Consul's index does not move for
+        # them): the records this store lists carry the last one it received.
+        if load is not None:
+            self._load[instance_id] = load
         try:
             passed = await self._call(
                 self._client.agent.check.ttl_pass, self._check_id(instance_id)
@@ -221,6 +226,7 @@ class ConsulStore:
         await self._call(self._client.agent.service.deregister, instance_id)
         await self._call(self._client.kv.delete, self._key(instance_id))
         self._last_beat.pop(instance_id, None)
+        self._load.pop(instance_id, None)
         self._ttl.pop(instance_id, None)
 
     async def deregister(self, instance_id: str) -> None:
@@ -259,6 +265,7 @@ class ConsulStore:
             last_heartbeat=beat,
             lease_expires_at=None if ttl is None else beat + float(ttl),
             source=doc["source"],
+            load=self._load.get(iid),
         )
 
     async def list(self, filters: AgentFilter | None = None) -> builtins.list[AgentRecord]:

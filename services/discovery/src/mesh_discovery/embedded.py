@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, Lease
+from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, InstanceLoad, Lease
 from mesh_discovery.registry import (
     SOURCE_API,
     SOURCE_FILE,
@@ -222,7 +222,7 @@ class EmbeddedStore:
             del self._entries[iid]
         self._publish(index)
 
-    async def heartbeat(self, instance_id: str) -> Lease:
+    async def heartbeat(self, instance_id: str, load: InstanceLoad | None = None) -> Lease:
         old = self._entries.get(instance_id)
         if old is None:
             raise UnknownInstance(instance_id)
@@ -230,25 +230,26 @@ class EmbeddedStore:
             raise DeclaredInstance(instance_id)
         now = self._clock()
         revived = old.record.status is not HealthStatus.PASSING
-        entry = _Entry(
-            old.record.model_copy(
-                update={
-                    "status": HealthStatus.PASSING,
-                    "last_heartbeat": now,
-                    "lease_expires_at": now + old.ttl_seconds,
-                }
-            ),
-            old.ttl_seconds,
-        )
+        update: dict[str, object] = {
+            "status": HealthStatus.PASSING,
+            "last_heartbeat": now,
+            "lease_expires_at": now + old.ttl_seconds,
+        }
+        # A load report is kept in memory only (it is stale after a restart anyway); a
+        # changed one is a change watchers see, so routers learn it at heartbeat pace.
+        reloaded = load is not None and _busy(load) != _busy(old.record.load)
+        if load is not None:
+            update["load"] = load
+        entry = _Entry(old.record.model_copy(update=update), old.ttl_seconds)
         with self._tx() as db:
             db.execute(
                 "UPDATE agents SET status = ?, last_heartbeat = ?, lease_expires_at = ?"
                 " WHERE instance_id = ?",
                 (HealthStatus.PASSING.value, now, entry.record.lease_expires_at, instance_id),
             )
-            index = self._write_index(db) if revived else self._index
+            index = self._write_index(db) if revived or reloaded else self._index
         self._entries[instance_id] = entry
-        if revived:
+        if revived or reloaded:
             self._publish(index)
         return self._lease(entry)
 
@@ -312,3 +313,8 @@ class EmbeddedStore:
     async def wait_for_change(self, index: int, timeout: float) -> int:  # noqa: ASYNC109
         await self.sweep()
         return await self._watch.wait(lambda: self._index, index, timeout)
+
+
+def _busy(load: InstanceLoad | None) -> tuple[int, int] | None:
+    """What of a load report changes routing (not its timestamp)."""
+    return None if load is None else (load.slots_in_use, load.queue_depth)

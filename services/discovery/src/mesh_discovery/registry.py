@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, Lease
+from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, InstanceLoad, Lease
 
 # ``timeout`` in ``wait_for_change`` is the blocking-query contract (answer when it elapses),
 # not a cancellation deadline, hence the ASYNC109 exemptions.
@@ -114,8 +114,9 @@ class Store(Protocol):
         Previously declared agents missing from ``descriptors`` are removed.
         """
 
-    async def heartbeat(self, instance_id: str) -> Lease:
-        """Renew the lease; revive a critical instance. Raises ``UnknownInstance``."""
+    async def heartbeat(self, instance_id: str, load: InstanceLoad | None = None) -> Lease:
+        """Renew the lease; revive a critical instance; keep ``load`` (when given) on its
+        record. Raises ``UnknownInstance``."""
 
     async def deregister(self, instance_id: str) -> None:
         """Remove the instance. Raises ``UnknownInstance``."""
