@@ -158,3 +158,21 @@ def test_tables_render_agents_gpu_and_a_runs_plan() -> None:
                 "error": "CUDA out of memory", "depends_on": ["draft"]}]}  # fmt: skip
     text = render(run_view(run))
     assert "writer" in text and "CUDA out of memory" in text and "draft" in text
+
+
+def test_a_retried_task_shows_only_its_last_attempts_output() -> None:
+    board = LaneBoard()
+    rows: list[tuple[str, dict[str, Any]]] = [
+        ("status", {"status": "running", "instance_id": "writer-1", "attempt": 1}),
+        ("token", {"token": "lost ", "attempt": 1}),
+        ("status", {"status": "retrying", "attempt": 2, "reason": "writer-1 stream broke off",
+                    "next_instance": "writer-2"}),
+        ("token", {"token": "late", "attempt": 1}),  # the given-up attempt, arriving late
+        ("status", {"status": "running", "instance_id": "writer-2", "attempt": 2}),
+        ("token", {"token": "kept", "attempt": 2}),
+    ]  # fmt: skip
+    for seq, (type_, data) in enumerate(rows, 1):
+        board.apply(StreamEvent(run_id=RUN, seq=seq, type=type_, task_id="t1", data=data))
+    lane = board.lanes["t1"]
+    assert (lane.text_tail, lane.tokens, lane.attempt) == ("kept", 1, 2)
+    assert lane.instance_id == "writer-2" and lane.status == "running"

@@ -88,3 +88,20 @@ async def test_a_finished_run_leaves_memory_once_stored_and_replays_from_the_sto
         (3, "done", {"status": "completed"}),
     ]
     assert await sub.take(1) is None
+
+
+async def test_a_reader_that_falls_too_far_behind_is_let_go_and_resumes_from_the_log(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteRunStore(tmp_path / "runs.sqlite3")
+    await store.open()
+    m = EventMux(store, interval=3600, max_backlog=5)
+    run = opened(m)
+    slow = await m.subscribe(run)
+    for i in range(6):  # one more than the reader may fall behind by
+        m.publish(run, "token", {"token": str(i)})
+    assert slow.overflowed and await slow.take() is None  # its stream ends, no done
+    again = await m.subscribe(run, after=0)  # the reconnect with Last-Event-ID: 0
+    assert [e.seq for e in await again.take() or []] == [1, 2, 3, 4, 5, 6]
+    m.unsubscribe(run, again)
+    await store.close()

@@ -62,6 +62,7 @@ class Lane:
     output: Any = None
     error: str | None = None
     error_code: str | None = None
+    attempt: int = 1
 
     @property
     def finished(self) -> bool:
@@ -70,6 +71,13 @@ class Lane:
     def add_text(self, text: str) -> None:
         self.text_chars += len(text)
         self.text_tail = (self.text_tail + text)[-TEXT_TAIL_CHARS:]
+
+    def restart(self, attempt: int) -> None:
+        """The task runs again (another replica): only the new attempt's output counts."""
+        self.attempt = attempt
+        self.text_tail, self.text_chars, self.tokens = "", 0, 0
+        self.messages, self.last_message, self.progress = 0, None, None
+        self.artifacts, self.output, self.error, self.error_code = [], None, None, None
 
 
 @dataclass(slots=True)
@@ -141,15 +149,22 @@ class LaneBoard:
         if lane is None:
             self.status = str(ev.data.get("status", self.status))
             return
+        if ev.data.get("status") == "retrying":
+            lane.restart(_int_or_none(ev.data.get("attempt")) or lane.attempt + 1)
         lane.status = str(ev.data.get("status", lane.status))
         lane.agent_id = ev.data.get("agent_id") or lane.agent_id
         lane.instance_id = ev.data.get("instance_id") or lane.instance_id
         if ev.data.get("reason"):
             lane.reason = str(ev.data["reason"])
 
+    def _stale(self, lane: Lane, ev: StreamEvent) -> bool:
+        """An event of an attempt that was given up (it may still arrive late)."""
+        attempt = _int_or_none(ev.data.get("attempt"))
+        return attempt is not None and attempt < lane.attempt
+
     def _on_token(self, ev: StreamEvent) -> None:
         lane = self._task_lane(ev)
-        if lane is not None:
+        if lane is not None and not self._stale(lane, ev):
             lane.tokens += 1
             lane.add_text(str(ev.data.get("token", "")))
 

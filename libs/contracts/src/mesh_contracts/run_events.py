@@ -92,6 +92,9 @@ class TaskStatus(_Payload):
     endpoint: str | None = None
     started_at: float | None = None
     attempt: int | None = None
+    # ``running``: every instance that could serve the task and why it was or was not
+    # chosen (health, fit, priority, load, circuit breaker state).
+    candidates: list[dict[str, Any]] | None = None
 
 
 class TaskRetrying(_Payload):

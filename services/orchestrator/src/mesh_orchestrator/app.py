@@ -1,7 +1,8 @@
 """``create_app(settings)``: the orchestrator's FastAPI app and its lifespan.
 
-The lifespan builds every long-lived resource once: the pooled HTTP client (no read
-timeout, since worker streams may be quiet for long), the discovery watch, the run store
+The lifespan builds every long-lived resource once: the pooled HTTP client (a read
+timeout of ``ORCH_READ_TIMEOUT_SECONDS``; quiet worker streams are cut sooner, by the
+relay's idle timeout), the discovery watch, the run store
 and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
 runs are cancelled (their workers stop), pending events are flushed, and all is closed.
 With ``ORCH_OTLP_ENDPOINT`` set it also starts tracing (a span per HTTP request, a trace per
@@ -126,7 +127,9 @@ def create_app(
                 stack.push_async_callback(stop_tracing)  # the first pushed runs last
             http = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    timeout=httpx.Timeout(None, connect=settings.connect_timeout_seconds),
+                    timeout=httpx.Timeout(
+                        settings.read_timeout_seconds, connect=settings.connect_timeout_seconds
+                    ),
                     limits=httpx.Limits(
                         max_connections=settings.max_connections,
                         max_keepalive_connections=settings.max_keepalive_connections,
@@ -152,7 +155,10 @@ def create_app(
             await store.open()
             stack.push_async_callback(store.close)
             mux = EventMux(
-                store, interval=settings.flush_interval_seconds, batch=settings.flush_batch
+                store,
+                interval=settings.flush_interval_seconds,
+                batch=settings.flush_batch,
+                max_backlog=settings.max_subscriber_backlog,
             )
             await mux.start()
             stack.push_async_callback(mux.stop)

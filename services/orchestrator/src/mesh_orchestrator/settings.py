@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     ping_seconds: float = Field(default=10.0, gt=0)
     flush_interval_seconds: float = Field(default=0.05, gt=0)
     flush_batch: int = Field(default=200, ge=1)
+    # Live events a client may fall behind by before its stream is ended (it resumes with
+    # Last-Event-ID): a slow reader never makes the orchestrator buffer without bound.
+    max_subscriber_backlog: int = Field(default=10_000, ge=10)
+    # Every HTTP call to a worker or discovery reads with this timeout (a quiet worker
+    # stream is cut sooner, by ORCH_STREAM_IDLE_SECONDS).
+    read_timeout_seconds: float = Field(default=120.0, gt=0)
     watch_wait_seconds: float = Field(default=30.0, gt=0, le=300)
     discovery_retry_seconds: float = Field(default=1.0, gt=0)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)

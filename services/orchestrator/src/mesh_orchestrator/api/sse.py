@@ -21,6 +21,11 @@ from mesh_orchestrator.runs.mux import Subscription
 SEP = "\n"
 
 
+# What a reader that fell too far behind gets before its stream ends (no ``done``): a
+# browser's EventSource reconnects by itself a second later with Last-Event-ID.
+SLOW_READER = b"retry: 1000\n: this reader fell behind: resume with Last-Event-ID\n\n"
+
+
 async def frames(sub: Subscription, on_end: Callable[[], None]) -> AsyncIterator[bytes]:
     """The subscription's events as SSE frames until the run's last event; ``on_end``
     runs however it ends (the run finished, the client left, the server stopped)."""
@@ -30,6 +35,8 @@ async def frames(sub: Subscription, on_end: Callable[[], None]) -> AsyncIterator
                 yield batch[0].frame()
             elif batch:
                 yield b"".join([e.frame() for e in batch])
+        if sub.overflowed:
+            yield SLOW_READER
     finally:
         on_end()
 

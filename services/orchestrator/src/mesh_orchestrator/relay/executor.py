@@ -387,6 +387,7 @@ class Executor:
                 endpoint=d.endpoint,
                 started_at=time.time(),
                 attempt=attempt,
+                candidates=self.resolver.explain(t),
             )
             emit.emit(status, task_id, agent)
 

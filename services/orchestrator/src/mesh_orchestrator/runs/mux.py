@@ -36,16 +36,35 @@ MAX_BACKOFF = 5.0
 
 
 class Subscription:
-    """One listener's share of a run: events queued by ``publish``, taken in batches."""
+    """One listener's share of a run: events queued by ``publish``, taken in batches.
 
-    __slots__ = ("closed", "pending", "waiter")
+    At most ``limit`` live events wait for a reader: one that falls further behind (a
+    client that reads slower than the run writes) is let go, ``overflowed`` set, and its
+    stream ends without ``done``; the client resumes with ``Last-Event-ID`` from the log,
+    which costs the run nothing while the client was away.
+    """
 
-    def __init__(self, backlog: list[RelayedEvent], *, closed: bool = False) -> None:
+    __slots__ = ("closed", "limit", "live", "overflowed", "pending", "waiter")
+
+    def __init__(
+        self, backlog: list[RelayedEvent], *, closed: bool = False, limit: int | None = None
+    ) -> None:
         self.pending = backlog
         self.closed = closed
+        self.limit = limit
+        self.live = 0  # events pushed since the reader last took
+        self.overflowed = False
         self.waiter: asyncio.Future[None] | None = None
 
     def push(self, e: RelayedEvent) -> None:
+        if self.closed:
+            return
+        self.live += 1
+        if self.limit is not None and self.live > self.limit:
+            self.overflowed = True
+            self.pending = []
+            self.close()
+            return
         self.pending.append(e)
         w = self.waiter
         if w is not None and not w.done():
@@ -77,6 +96,7 @@ class Subscription:
             if not self.pending:
                 return None if self.closed else []
         batch, self.pending = self.pending, []
+        self.live = 0
         return batch
 
 
@@ -95,8 +115,16 @@ class RunChannel:
 class EventMux:
     """Every live run's channel plus the batch flusher. Start it, then ``open`` runs."""
 
-    def __init__(self, store: RunStore, *, interval: float = 0.05, batch: int = 200) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        *,
+        interval: float = 0.05,
+        batch: int = 200,
+        max_backlog: int | None = 10_000,
+    ) -> None:
         self.store = store
+        self.max_backlog = max_backlog
         self.interval = interval
         self.batch = batch
         self.channels: dict[str, RunChannel] = {}
@@ -176,7 +204,7 @@ class EventMux:
         if ch is None:
             stored = await self.store.events_after(run_id, after)
             return Subscription([RelayedEvent.of(e) for e in stored], closed=True)
-        sub = Subscription(ch.events[max(0, after) :], closed=ch.closed)
+        sub = Subscription(ch.events[max(0, after) :], closed=ch.closed, limit=self.max_backlog)
         if not ch.closed:
             ch.subscribers.add(sub)
         return sub
