@@ -4,7 +4,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 # Every deployable unit, in dependency order; a folder that does not exist yet is skipped.
-PACKAGES := libs/contracts libs/telemetry libs/testkit libs/worker_sdk services/discovery \
+PACKAGES := libs/contracts libs/auth libs/telemetry libs/testkit libs/worker_sdk services/discovery \
 	services/orchestrator clients/cli services/workers/writer services/workers/analyst services/workers/lookup \
 	services/workers/image_gen services/workers/lora_trainer
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))

@@ -69,10 +69,12 @@ class MeshClient:
     on exit.
     """
 
-    def __init__(self, url: str, discovery_url: str) -> None:
+    def __init__(self, url: str, discovery_url: str, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.discovery_url = discovery_url.rstrip("/")
-        self._http = httpx.AsyncClient(timeout=REQUEST_TIMEOUT)
+        # The bearer token goes to both services; httpx follows no redirect, so nowhere else.
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.AsyncClient(timeout=REQUEST_TIMEOUT, headers=headers)
 
     async def __aenter__(self) -> MeshClient:
         return self

@@ -7,6 +7,11 @@ Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``)
   and exits 130 (a second Ctrl-C stops waiting for the cancellation to finish).
 * ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
   ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
+* ``mesh token issue --agent NAME | --client NAME | --orchestrator | --admin [--ttl 12h]``:
+  mint a token with the mesh secret (``MESH_AUTH_SECRET`` or ``MESH_AUTH_SECRET_FILE``).
+
+Every request carries ``--token`` (else ``MESH_TOKEN``, else the file ``MESH_TOKEN_FILE``)
+as ``Authorization: Bearer``; with none, nothing is sent (a mesh running open on loopback).
 
 Exit status: 0 success (a run that ended ``completed`` or ``partial``), 1 a failed run or an
 error (one line on stderr), 2 bad usage, 130 interrupted.
@@ -30,6 +35,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 
+from mesh_auth import DEFAULT_TTL_SECONDS, AuthSettings, SecretError, parse_ttl, scope_of
 from mesh_cli.board import LaneBoard
 from mesh_cli.client import CliError, MeshClient, StreamLost
 from mesh_cli.view import (
@@ -227,8 +233,45 @@ def _print_json(out: Console, data: Any) -> None:
     out.file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def _issue(args: argparse.Namespace, out: Console) -> int:
+    """``mesh token issue``: print one token (and nothing else) on stdout."""
+    kind, name = (
+        ("agent", args.agent)
+        if args.agent
+        else ("client", args.client)
+        if args.client
+        else ("orchestrator", None)
+        if args.orchestrator
+        else ("admin", None)
+    )
+    try:
+        scope = scope_of(kind, name)
+        ttl = parse_ttl(args.ttl) if args.ttl else DEFAULT_TTL_SECONDS
+        keys = AuthSettings().keys()
+    except (ValueError, SecretError) as exc:
+        raise CliError(str(exc)) from None
+    if keys is None:
+        raise CliError(
+            "no mesh secret: set MESH_AUTH_SECRET or MESH_AUTH_SECRET_FILE to the secret the"
+            " services use"
+        )
+    out.file.write(keys.issue(scope, ttl) + "\n")
+    return EXIT_OK
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    if getattr(args, "token", None):
+        return str(args.token)
+    try:
+        return AuthSettings().static_token()
+    except SecretError as exc:
+        raise CliError(str(exc)) from None
+
+
 async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
-    async with MeshClient(args.url, args.discovery) as client:
+    if args.command == "token":
+        return _issue(args, out)
+    async with MeshClient(args.url, args.discovery, _token(args)) as client:
         if args.command == "ask":
             return await _run_ask(args, client, out, err)
         if args.command == "agents":
@@ -266,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
                 "%", "%%"
             ),
         )
+        target.add_argument(
+            "--token",
+            default=None if top else argparse.SUPPRESS,
+            help="bearer token (default: env MESH_TOKEN, else the file MESH_TOKEN_FILE)",
+        )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p_ask = sub.add_parser("ask", parents=[common], help="run a request, streaming its lanes")
@@ -294,6 +342,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", parents=[common], help="show one run's plan and outcome")
     p_run.add_argument("run_id")
     p_run.add_argument("--json", action="store_true", help="print the raw JSON")
+
+    p_token = sub.add_parser("token", help="mint tokens with the mesh secret")
+    token_sub = p_token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    p_issue = token_sub.add_parser(
+        "issue", help="print a token for one scope (needs MESH_AUTH_SECRET[_FILE])"
+    )
+    who = p_issue.add_mutually_exclusive_group(required=True)
+    who.add_argument("--agent", metavar="NAME", help="may register instances of this agent id")
+    who.add_argument("--client", metavar="NAME", help="may orchestrate; sees only its own runs")
+    who.add_argument(
+        "--orchestrator", action="store_true", help="may read the registry and call workers"
+    )
+    who.add_argument("--admin", action="store_true", help="may do anything, see every run")
+    p_issue.add_argument("--ttl", help="lifetime: 3600, 15m, 12h, 30d (default 12h)")
     return parser
 
 

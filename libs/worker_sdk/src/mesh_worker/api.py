@@ -2,6 +2,8 @@
 
 ``GET /health``, ``GET /descriptor``, ``POST /invoke`` (JSON ``WorkerResult``) and
 ``POST /stream`` (SSE worker events ending in ``done``). See ``create_worker_app``.
+With a mesh secret, ``/invoke`` and ``/stream`` take only an orchestrator (or admin) token:
+401/403 JSON otherwise (``mesh_auth``); ``/health`` and ``/descriptor`` stay open for probes.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
+from mesh_auth.http import require
 from mesh_contracts import (
     AgentDescriptor,
     DoneEvent,
@@ -32,6 +35,8 @@ from mesh_worker.sse import event_stream
 log = logging.getLogger(__name__)
 
 router = APIRouter()
+# Who may make a worker work: the orchestrator (and admin).
+CALLERS = [Depends(require("orchestrator", "admin"))]
 
 
 def _runtime(request: Request) -> WorkerRuntime:
@@ -74,6 +79,7 @@ async def descriptor(request: Request) -> AgentDescriptor:
 
 @router.post(
     "/invoke",
+    dependencies=CALLERS,
     response_model=WorkerResult,
     responses={422: {"description": "input outside the schema"}, 429: {"description": "busy"}},
 )
@@ -121,6 +127,7 @@ async def invoke(task: TaskRequest, request: Request) -> Response:
 
 @router.post(
     "/stream",
+    dependencies=CALLERS,
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "worker events, then done"},

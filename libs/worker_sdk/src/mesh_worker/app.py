@@ -15,8 +15,13 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI
 
+from mesh_auth import AuthSettings, Keys, TokenSource, scope_of
+from mesh_auth.bearer import BearerAuth
+from mesh_auth.http import protect
 from mesh_telemetry import instrument_app, instrument_client, start_tracing
+from mesh_telemetry.metrics import install_metrics
 from mesh_worker import api
+from mesh_worker.metrics import watch as watch_metrics
 from mesh_worker.registration import Registrar
 from mesh_worker.runtime import WorkerRuntime
 from mesh_worker.settings import WorkerSettings
@@ -30,6 +35,7 @@ def create_worker_app(
     settings: WorkerSettings | None = None,
     *,
     routers: Sequence[APIRouter] = (),
+    auth: AuthSettings | None = None,
 ) -> FastAPI:
     """The worker API (``/health``, ``/descriptor``, ``/invoke``, ``/stream``) for ``worker``,
     plus ``routers`` (e.g. an OpenAI-compatible API, artifact downloads).
@@ -40,6 +46,8 @@ def create_worker_app(
     """
     settings = settings or WorkerSettings()
     runtime = WorkerRuntime(worker, settings)
+    auth = auth or AuthSettings()
+    keys: Keys | None = auth.keys()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,7 +59,12 @@ def create_worker_app(
         )
         if tracing is not None:
             app.state.tracer = tracing.tracer
-        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+        # The agent's token (MESH_TOKEN/MESH_TOKEN_FILE, else minted from the mesh secret)
+        # on every registration, heartbeat and deregistration; none while the mesh is open.
+        token = TokenSource(
+            static=auth.static_token(), keys=keys, scope=scope_of("agent", agent.agent_id)
+        )
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), auth=BearerAuth(token)) as client:
             instrument_client(client, tracing)  # registration and heartbeat spans
             registrar: Registrar | None = None
             if settings.discovery_url:
@@ -87,6 +100,8 @@ def create_worker_app(
     app.state.tracer = None
     app.state.registrar = None
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
+    watch_metrics(install_metrics(app), runtime)
+    protect(app, keys, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     for extra in routers:
         app.include_router(extra)

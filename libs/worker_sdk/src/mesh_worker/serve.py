@@ -10,6 +10,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter
 
+from mesh_auth import AuthSettings, guard_bind
 from mesh_worker.app import create_worker_app
 from mesh_worker.settings import WorkerSettings
 from mesh_worker.worker import Worker
@@ -35,7 +36,10 @@ def serve(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_worker_app(worker, settings, routers=routers)
+    auth = AuthSettings()
+    # Exits on a non-loopback bind without MESH_AUTH_SECRET (secure by default once exposed).
+    guard_bind(f"worker {type(worker).__name__}", settings.host, auth.keys())
+    app = create_worker_app(worker, settings, routers=routers, auth=auth)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -37,6 +37,9 @@ class WorkerSettings(BaseSettings):
     cancel_grace_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     otlp_endpoint: str | None = None
+    # A task's input carries its upstream outputs (an artifact may be inlined): larger than
+    # the services' 1 MB, the size of the relay's frame bound. Larger bodies get 413.
+    max_body_bytes: int = Field(default=16 << 20, ge=1024)
 
     @classmethod
     def for_port(cls, default_port: int) -> Self:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import sys
 from types import FrameType
@@ -10,6 +11,7 @@ from types import FrameType
 import uvicorn
 from pydantic import ValidationError
 
+from mesh_auth import AuthSettings, SecretError, guard_bind
 from mesh_discovery.app import create_app
 from mesh_discovery.declared import AgentsFileError
 from mesh_discovery.settings import Settings
@@ -18,10 +20,13 @@ from mesh_discovery.settings import Settings
 def main() -> int:
     try:
         settings = Settings()
-        app = create_app(settings)
-    except (AgentsFileError, ValidationError) as exc:
+        keys = AuthSettings().keys()
+        app = create_app(settings, keys=keys)
+    except (AgentsFileError, ValidationError, SecretError) as exc:
         print(f"mesh_discovery: cannot start: {exc}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+    guard_bind("mesh_discovery", settings.host, keys)  # exits on 0.0.0.0 without a secret
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -1,8 +1,10 @@
 """HTTP routes of the discovery service (the API in the service README).
 
 Routes only: the store lives on ``app.state.store`` (set by the lifespan in ``app.py``).
-Errors leave as JSON: 404 unknown instance, 409 declared instance, 422 bad input (naming
-the field), 503 backend unavailable; never a bare 500 with a trace.
+Errors leave as JSON: 401/403 (``mesh_auth``: writes need the agent's own token, reads any
+valid token, ``/health`` none), 404 unknown instance, 409 declared instance, 413 body too
+large, 422 bad input (naming the field, never echoing more than a few hundred characters)
+or a refused endpoint, 503 backend unavailable; never a bare 500 with a trace.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
+from mesh_auth import Principal
+from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
+from mesh_auth.http import forbidden, require, trim, validation_errors
 from mesh_contracts import (
     AgentRecord,
     CapabilitiesManifest,
@@ -29,6 +34,7 @@ from mesh_contracts import (
 from mesh_contracts.capabilities import Capability
 from mesh_discovery.durations import DEFAULT_WAIT_SECONDS, parse_wait
 from mesh_discovery.registry import (
+    SOURCE_FILE,
     AgentFilter,
     DeclaredInstance,
     StoreUnavailable,
@@ -48,6 +54,9 @@ def _store(request: Request) -> StoreProtocol:
 
 
 Store = Annotated[StoreProtocol, Depends(_store)]
+# Registry reads: any valid token. Writes: the agent's own token (checked per route) or admin.
+Reader = Annotated[Principal, Depends(require("*"))]
+Writer = Annotated[Principal, Depends(require("agent:*", "admin"))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,26 +118,85 @@ async def health(store: Store) -> dict[str, Any]:
     return {"status": "ok", "index": await store.index(), "store": store.name}
 
 
+def _refused_endpoint(message: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "detail": [
+                {
+                    "loc": ["body", "descriptor", "endpoint"],
+                    "field": "descriptor.endpoint",
+                    "msg": trim(message, 300),
+                    "type": "endpoint_refused",
+                }
+            ]
+        },
+        status_code=422,
+    )
+
+
+async def _owned(store: StoreProtocol, instance_id: str, caller: Principal) -> AgentRecord:
+    """The instance's record, if ``caller`` may write it (its agent's token, or admin)."""
+    record = await store.get(instance_id)
+    if not caller.may_act_as_agent(record.descriptor.agent_id):
+        raise forbidden(
+            f"instance {trim(instance_id, 100)!r} belongs to agent"
+            f" {record.descriptor.agent_id!r}; your token is {caller.scope}"
+        )
+    return record
+
+
 @router.post("/v1/agents", response_model=Lease)
-async def register(body: RegisterRequest, store: Store) -> Lease:
-    return await store.register(body.descriptor, body.ttl_seconds)
+async def register(
+    body: RegisterRequest, store: Store, caller: Writer, request: Request
+) -> Lease | JSONResponse:
+    """Upsert an instance. The caller's token must be ``agent:<descriptor.agent_id>`` (or
+    admin); an existing instance of another agent, or one declared in the agents file,
+    cannot be overwritten (403, 409); a priority above ``DISCOVERY_MAX_AGENT_PRIORITY``
+    needs admin (403); the endpoint must resolve only into admitted networks (422)."""
+    d = body.descriptor
+    if not caller.may_act_as_agent(d.agent_id):
+        raise forbidden(f"your token is {caller.scope}; it may not register agent {d.agent_id!r}")
+    ceiling: int = request.app.state.max_agent_priority
+    if d.priority > ceiling and not caller.is_admin:
+        raise forbidden(f"priority {d.priority} is above {ceiling}; only an admin token may set it")
+    with contextlib.suppress(UnknownInstance):
+        existing = await store.get(d.instance_id)
+        if existing.source == SOURCE_FILE:
+            raise DeclaredInstance(d.instance_id)
+        if existing.descriptor.agent_id != d.agent_id and not caller.is_admin:
+            raise forbidden(
+                f"instance {d.instance_id!r} belongs to agent {existing.descriptor.agent_id!r}"
+            )
+    if d.endpoint is not None:
+        policy: EndpointPolicy = request.app.state.endpoints
+        try:
+            await policy.check(d.endpoint)
+        except EndpointRefused as exc:
+            return _refused_endpoint(str(exc))
+    return await store.register(d, body.ttl_seconds)
 
 
 @router.put("/v1/agents/{instance_id}/heartbeat", response_model=Lease)
-async def heartbeat(instance_id: str, store: Store, body: HeartbeatRequest | None = None) -> Lease:
+async def heartbeat(
+    instance_id: str, store: Store, caller: Writer, body: HeartbeatRequest | None = None
+) -> Lease:
     """Renew the lease; the optional body carries the instance's load (slots in use,
     queue depth, free GPU memory), which the registry shows on its record."""
+    await _owned(store, instance_id, caller)
     return await store.heartbeat(instance_id, body.load if body is not None else None)
 
 
 @router.delete("/v1/agents/{instance_id}", status_code=204)
-async def deregister(instance_id: str, store: Store) -> Response:
+async def deregister(instance_id: str, store: Store, caller: Writer) -> Response:
+    record = await _owned(store, instance_id, caller)
+    if record.source == SOURCE_FILE:
+        raise DeclaredInstance(instance_id)
     await store.deregister(instance_id)
     return Response(status_code=204)
 
 
 @router.get("/v1/agents/{instance_id}", response_model=AgentRecord)
-async def get_agent(instance_id: str, store: Store) -> Response:
+async def get_agent(instance_id: str, store: Store, _: Reader) -> Response:
     record = await store.get(instance_id)
     return Response(record.model_dump_json(), media_type="application/json")
 
@@ -137,6 +205,7 @@ async def get_agent(instance_id: str, store: Store) -> Response:
 async def list_agents(
     request: Request,
     store: Store,
+    _: Reader,
     blocking: Annotated[Blocking, Depends(_blocking)],
     capability: Annotated[Capability | None, Query()] = None,
     tag: Annotated[str | None, Query(min_length=1)] = None,
@@ -158,6 +227,7 @@ async def list_agents(
 async def manifest(
     request: Request,
     store: Store,
+    _: Reader,
     blocking: Annotated[Blocking, Depends(_blocking)],
     healthy: Annotated[bool, Query()] = True,
 ) -> Response:
@@ -185,10 +255,10 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map registry errors and bad input to JSON answers."""
 
     async def unknown(_: Request, exc: Exception) -> JSONResponse:
-        return _detail(404, str(exc))
+        return _detail(404, trim(str(exc), 300))
 
     async def declared(_: Request, exc: Exception) -> JSONResponse:
-        return _detail(409, str(exc))
+        return _detail(409, trim(str(exc), 300))
 
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:
         log.warning("store unavailable: %s", exc)
@@ -196,15 +266,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        # Only loc/msg/type: pydantic's ``ctx`` may hold exception objects that are not JSON.
+        # Only loc/msg/type, trimmed: pydantic's ``ctx`` may hold exception objects that are
+        # not JSON, and a message may quote a megabyte of input.
+        raw = exc.errors()
         errors = [
-            {
-                "loc": list(err.get("loc", ())),
-                "field": _field(err),
-                "msg": str(err.get("msg", "")),
-                "type": str(err.get("type", "")),
-            }
-            for err in exc.errors()
+            {**trimmed, "field": trim(_field(err), 100)}
+            for err, trimmed in zip(raw, validation_errors(raw, with_input=False), strict=False)
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 

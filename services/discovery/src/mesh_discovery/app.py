@@ -9,9 +9,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import FastAPI
 
+from mesh_auth import AuthSettings, Keys
+from mesh_auth.endpoints import EndpointPolicy, Resolver, default_networks, parse_networks
+from mesh_auth.endpoints import system_resolver as _system_resolver
+from mesh_auth.http import protect
 from mesh_contracts import AgentDescriptor
 from mesh_discovery.api import install_error_handlers, router
 from mesh_discovery.declared import load_agents_file
@@ -34,6 +39,7 @@ def make_store(settings: Settings, clock: Clock = time.time) -> Store:
             kv_prefix=settings.consul_kv_prefix,
             reap_after_seconds=settings.reap_after_seconds,
             clock=clock,
+            token=settings.consul_token.get_secret_value() if settings.consul_token else None,
         )
     from mesh_discovery.embedded import EmbeddedStore
 
@@ -52,14 +58,23 @@ async def sweep_forever(store: Store, interval: float) -> None:
             log.exception("registry sweep failed")
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    keys: Keys | Literal["env"] | None = "env",
+    resolver: Resolver = _system_resolver,
+) -> FastAPI:
     """The discovery ASGI app.
 
     The agents file is read and validated here, so a malformed file fails before serving
     (``AgentsFileError`` names the entry and field). ``store`` overrides the one built from
     settings (tests inject a store with a fake clock); the lifespan opens and closes it.
+    ``keys``: the mesh secret (default: ``MESH_AUTH_SECRET*`` from the environment; None:
+    open). ``resolver`` resolves registered endpoints' hosts (tests inject one).
     """
     settings = settings or Settings()
+    auth_keys = AuthSettings().keys() if keys == "env" else keys
     declared: list[AgentDescriptor] = (
         load_agents_file(settings.agents_file) if settings.agents_file else []
     )
@@ -101,6 +116,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.draining = asyncio.Event()
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
+    protect(app, auth_keys, max_body_bytes=settings.max_body_bytes)
+    networks = parse_networks(settings.allowed_networks) or default_networks(settings.host)
+    app.state.endpoints = EndpointPolicy(networks, resolver=resolver, cache_seconds=0)
+    app.state.max_agent_priority = settings.max_agent_priority
     app.include_router(router)
     install_error_handlers(app)
     return app

@@ -62,6 +62,7 @@ class ConsulStore:
         kv_prefix: str = "mesh/agents",
         reap_after_seconds: float = 300.0,
         clock: Clock = time.time,
+        token: str | None = None,
     ) -> None:
         parts = urlsplit(url if "//" in url else f"//{url}")
         self.url = url
@@ -69,6 +70,7 @@ class ConsulStore:
         self._port = parts.port or 8500
         self._scheme = parts.scheme or "http"
         self.service = service
+        self._token = token  # Consul ACL token; never logged
         self.kv_prefix = kv_prefix.strip("/")
         self.reap_after_seconds = reap_after_seconds
         self._clock = clock
@@ -81,7 +83,9 @@ class ConsulStore:
         self._last_gc = float("-inf")
 
     def _new_client(self) -> Any:
-        return consul.Consul(host=self._host, port=self._port, scheme=self._scheme)
+        return consul.Consul(
+            host=self._host, port=self._port, scheme=self._scheme, token=self._token
+        )
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     consul_url: str = "http://127.0.0.1:8500"
     consul_service: str = "mesh-agent"
     consul_kv_prefix: str = "mesh/agents"
+    # Consul's ACL token (Consul runs with default-deny ACLs in compose and Kubernetes).
+    consul_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DISCOVERY_CONSUL_TOKEN", "CONSUL_HTTP_TOKEN"),
+    )
+    # Auth (MESH_AUTH_SECRET is read by mesh_auth): requests larger than this are answered 413;
+    # networks a registered endpoint may resolve into besides public addresses (comma-separated
+    # CIDRs; unset: loopback when discovery listens on loopback, none otherwise); the highest
+    # priority an agent token may register (up to 100 with an admin token).
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    allowed_networks: str | None = None
+    max_agent_priority: int = Field(default=10, ge=0, le=100)
     # Blocking queries hold requests open for up to 5 minutes; on SIGTERM uvicorn waits for
     # them, so cap that wait instead of hanging the shutdown.
     shutdown_grace_seconds: int = Field(default=3, ge=1)

@@ -1,0 +1,236 @@
+"""FastAPI side: ``protect(app, keys)`` once in ``create_app``, ``require(...)`` per route.
+
+```python
+from mesh_auth.http import Caller, require, protect
+
+protect(app, keys, max_body_bytes=settings.max_body_bytes)   # in create_app
+@router.post("/v1/things", dependencies=[Depends(require("client:*", "admin"))])
+async def route(...): ...                                     # or, to know who called:
+async def route(caller: Annotated[Principal, Depends(require("client:*", "admin"))]): ...
+```
+
+``require`` answers 401 with ``WWW-Authenticate: Bearer`` for no, malformed, badly signed or
+expired tokens and 403 for a valid token of the wrong scope; bodies are short JSON,
+``{"detail": "...", "error": "missing_token" | "invalid_token" | "expired_token" |
+"insufficient_scope"}``. With no keys (the service runs open on loopback) every caller is
+``OPEN`` (an unauthenticated admin). The token itself is never logged or echoed.
+
+``BodyLimit`` (installed by ``protect``) answers 413 ``{"detail": ..., "error":
+"body_too_large"}`` for a request whose ``Content-Length`` or streamed body passes the limit,
+without reading the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mesh_auth.tokens import OPEN, InvalidToken, Keys, Principal
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+MAX_ECHO_CHARS = 200  # how much of a caller's input an error body may quote
+
+
+class AuthError(HTTPException):
+    """401/403 raised by ``require``; ``protect`` installs the handler that answers it."""
+
+    def __init__(self, status_code: int, code: str, detail: str) -> None:
+        headers = None
+        if status_code == 401:
+            value = 'Bearer realm="mesh"'
+            if code != "missing_token":
+                value += f', error="invalid_token", error_description="{detail}"'
+            headers = {"WWW-Authenticate": value}
+        elif code == "insufficient_scope":
+            headers = {"WWW-Authenticate": 'Bearer realm="mesh", error="insufficient_scope"'}
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
+        self.code = code
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
+        self.limit = limit
+
+
+def forbidden(detail: str) -> AuthError:
+    """A 403 for a route's own check (an agent token acting for another agent, ...)."""
+    return AuthError(403, "insufficient_scope", detail)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError(401, "invalid_token", "Authorization must be 'Bearer <token>'")
+    return token.strip()
+
+
+def caller(request: Request) -> Principal:
+    """The request's principal (any valid token), as ``require("*")`` gives it."""
+    keys: Keys | None = _keys(request)
+    if keys is None:
+        return OPEN
+    token = bearer_token(request)
+    if token is None:
+        raise AuthError(401, "missing_token", "missing bearer token")
+    try:
+        return keys.verify(token)
+    except InvalidToken as exc:
+        raise AuthError(401, exc.code, str(exc)) from None
+
+
+def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency admitting tokens of any of ``scopes`` (``"agent:*"``, ``"client:*"``,
+    ``"orchestrator"``, ``"admin"``, an exact ``"agent:writer"``, or ``"*"`` for any valid
+    token); it returns the caller's ``Principal``."""
+    if not scopes:
+        raise ValueError("require() needs at least one scope (use '*' for any valid token)")
+    wanted = " or ".join(scopes)
+
+    async def dependency(request: Request) -> Principal:
+        principal = caller(request)
+        if not principal.authenticated or any(principal.matches(s) for s in scopes):
+            return principal
+        raise forbidden(f"this route needs a {wanted} token; yours is {principal.scope}")
+
+    return dependency
+
+
+def _keys(request: Request) -> Keys | None:
+    state = request.app.state
+    if not hasattr(state, "mesh_keys"):
+        raise RuntimeError("mesh_auth.http.protect(app, keys) was not called on this app")
+    keys: Keys | None = state.mesh_keys
+    return keys
+
+
+async def _auth_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthError | BodyTooLarge)
+    code = exc.code if isinstance(exc, AuthError) else "body_too_large"
+    return JSONResponse(
+        {"detail": exc.detail, "error": code}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def protect(
+    app: FastAPI, keys: Keys | None, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> None:
+    """Make ``require`` work on ``app`` (``keys`` None: open) and bound request bodies."""
+    app.state.mesh_keys = keys
+    app.add_exception_handler(AuthError, _auth_error)
+    app.add_exception_handler(BodyTooLarge, _auth_error)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+
+
+class BodyLimit:
+    """ASGI middleware: at most ``max_bytes`` of request body per HTTP request.
+
+    A ``Content-Length`` past the limit is answered 413 before the app runs; a body without
+    one (chunked) is counted as it is received and the read that passes the limit raises
+    ``BodyTooLarge``, which the app answers 413 (or, if nothing was sent yet, this does)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.max_bytes or declared < 0:
+                    await _send_413(send, self.max_bytes)
+                    return
+        seen = 0
+        started = False
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting, watching)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _send_413(send, self.max_bytes)
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    response = JSONResponse(
+        {"detail": f"request body larger than {limit} bytes", "error": "body_too_large"},
+        status_code=413,
+        headers={"Connection": "close"},
+    )
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def trim(value: Any, limit: int = MAX_ECHO_CHARS) -> str:
+    """``value`` as text of at most ``limit`` characters (error bodies never echo more)."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def validation_errors(errors: Any, *, with_input: bool = True) -> list[dict[str, Any]]:
+    """pydantic/FastAPI errors as JSON-safe dicts, each ``msg``/``input`` trimmed, so a 422
+    never echoes more than a few hundred characters of what was sent."""
+    out: list[dict[str, Any]] = []
+    for err in list(errors)[:20]:
+        item: dict[str, Any] = {
+            "type": str(err.get("type", "")),
+            "loc": [p if isinstance(p, int) else trim(str(p), 64) for p in err.get("loc", ())],
+            "msg": trim(str(err.get("msg", "")), 300),
+        }
+        if with_input and "input" in err:
+            raw = err["input"]
+            item["input"] = raw if _small_scalar(raw) else trim(raw)
+        out.append(item)
+    return out
+
+
+def _small_scalar(value: Any) -> bool:
+    if value is None or isinstance(value, bool | int | float):
+        return True
+    return isinstance(value, str) and len(value) <= MAX_ECHO_CHARS
+
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "AuthError",
+    "BodyLimit",
+    "BodyTooLarge",
+    "caller",
+    "forbidden",
+    "protect",
+    "require",
+    "trim",
+    "validation_errors",
+]

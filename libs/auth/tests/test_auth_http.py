@@ -1,0 +1,122 @@
+"""The FastAPI side: 401/403 bodies and headers, the body limit, trimmed 422s."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI, Request
+
+from mesh_auth import Keys, Principal
+from mesh_auth.http import protect, require, validation_errors
+
+KEYS = Keys(b"k" * 48)
+
+
+def make_app(keys: Keys | None, limit: int = 1024) -> FastAPI:
+    app = FastAPI()
+    protect(app, keys, max_body_bytes=limit)
+
+    @app.post("/workers")
+    async def work(who: Annotated[Principal, Depends(require("orchestrator", "admin"))]) -> Any:
+        return {"scope": who.scope, "authenticated": who.authenticated}
+
+    @app.post("/echo")
+    async def echo(request: Request, _: Annotated[Principal, Depends(require("*"))]) -> Any:
+        return {"bytes": len(await request.body())}
+
+    return app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=make_app(KEYS))
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
+        yield c
+
+
+def bearer(scope: str, keys: Keys = KEYS, **kw: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys.issue(scope, **kw)}"}
+
+
+async def test_no_token_is_a_401_with_a_bearer_challenge(client: httpx.AsyncClient) -> None:
+    r = await client.post("/workers")
+    assert r.status_code == 401
+    assert r.json() == {"detail": "missing bearer token", "error": "missing_token"}
+    assert r.headers["www-authenticate"] == 'Bearer realm="mesh"'
+
+
+async def test_a_forged_token_is_a_401_that_does_not_echo_it(client: httpx.AsyncClient) -> None:
+    headers = bearer("admin", Keys(b"x" * 48))
+    r = await client.post("/workers", headers=headers)
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    assert 'error="invalid_token"' in r.headers["www-authenticate"]
+    assert headers["Authorization"].split()[1] not in r.text
+
+
+async def test_an_expired_token_is_a_401_that_says_expired(client: httpx.AsyncClient) -> None:
+    import time
+
+    r = await client.post(
+        "/workers", headers=bearer("admin", ttl_seconds=60, now=time.time() - 999)
+    )
+    assert r.status_code == 401 and r.json() == {
+        "detail": "token expired",
+        "error": "expired_token",
+    }
+
+
+async def test_a_wrong_scope_is_a_403_naming_both(client: httpx.AsyncClient) -> None:
+    r = await client.post("/workers", headers=bearer("client:alice"))
+    assert r.status_code == 403
+    assert r.json() == {
+        "detail": "this route needs a orchestrator or admin token; yours is client:alice",
+        "error": "insufficient_scope",
+    }
+
+
+async def test_the_right_scope_passes_with_its_principal(client: httpx.AsyncClient) -> None:
+    r = await client.post("/workers", headers=bearer("orchestrator"))
+    assert r.status_code == 200 and r.json() == {"scope": "orchestrator", "authenticated": True}
+
+
+async def test_a_non_bearer_authorization_is_a_401(client: httpx.AsyncClient) -> None:
+    r = await client.post("/workers", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+
+
+async def test_without_keys_every_caller_is_an_open_admin() -> None:
+    transport = httpx.ASGITransport(app=make_app(None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
+        r = await c.post("/workers")
+    assert r.status_code == 200 and r.json() == {"scope": "admin", "authenticated": False}
+
+
+async def test_a_declared_oversized_body_is_a_413_before_the_route(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post("/echo", content=b"x" * 2048, headers=bearer("admin"))
+    assert r.status_code == 413
+    assert r.json() == {"detail": "request body larger than 1024 bytes", "error": "body_too_large"}
+
+
+async def test_a_streamed_body_is_counted_and_cut_at_the_limit(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            yield b"y" * 512
+
+    r = await client.post("/echo", content=chunks(), headers=bearer("admin"))
+    assert r.status_code == 413 and r.json()["error"] == "body_too_large"
+    small = await client.post("/echo", content=b"z" * 1000, headers=bearer("admin"))
+    assert small.status_code == 200 and small.json() == {"bytes": 1000}
+
+
+def test_validation_errors_never_echo_more_than_a_few_hundred_characters() -> None:
+    huge = "A" * 50_000
+    out = validation_errors(
+        [{"type": "value_error", "loc": ("body", "q"), "msg": huge, "input": huge}]
+    )
+    assert len(str(out)) < 800
+    assert out[0]["msg"].endswith("(50000 chars)") and out[0]["input"].startswith("AAA")

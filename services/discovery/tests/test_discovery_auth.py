@@ -1,0 +1,226 @@
+"""Discovery with a mesh secret: who may write what, SSRF-safe endpoints, bounded bodies.
+
+Every refusal is checked three ways: the status, the JSON error, and a registry left as it
+was (read back with an admin token)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mesh_auth import Keys
+from mesh_discovery import EmbeddedStore, Settings, create_app
+
+KEYS = Keys(b"d" * 48)
+DNS = {"writer.mesh.test": ["127.0.0.1"], "sneaky.mesh.test": ["169.254.169.254"]}
+
+
+def auth(scope: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS.issue(scope, 60)}"}
+
+
+ADMIN, WRITER, ANALYST, CLIENT = (
+    auth("admin"),
+    auth("agent:writer"),
+    auth("agent:analyst"),
+    auth("client:alice"),
+)
+
+
+async def fake_resolve(host: str, port: int) -> list[str]:
+    if host not in DNS:
+        raise OSError("unknown host")
+    return DNS[host]
+
+
+@pytest.fixture
+async def client(tmp_path: Path, clock) -> AsyncIterator[httpx.AsyncClient]:
+    store = EmbeddedStore(tmp_path / "reg.sqlite3", reap_after_seconds=60, clock=clock)
+    agents = tmp_path / "agents.yaml"
+    agents.write_text(
+        "- agent_id: facts\n  capabilities: [search]\n  streaming_mode: static\n"
+        "  endpoint: null\n  invoke_path: null\n  static_response: Paris.\n"
+    )
+    settings = Settings(db_path=store.path, sweep_interval_seconds=3600, agents_file=agents)
+    app = create_app(settings, store=store, keys=KEYS, resolver=fake_resolve)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as c:
+            yield c
+
+
+def reg(make_descriptor, instance_id: str = "writer-1", **fields: Any) -> dict[str, Any]:
+    return {"descriptor": make_descriptor(instance_id, **fields).model_dump(mode="json")}
+
+
+def raw(instance_id: str = "writer-vm-8001", **fields: Any) -> dict[str, Any]:
+    d = {
+        "agent_id": "writer",
+        "instance_id": instance_id,
+        "endpoint": "http://127.0.0.1:8001",
+        "capabilities": ["text_generation"],
+        "streaming_mode": "dynamic_events",
+        **fields,
+    }
+    return {"descriptor": d}
+
+
+async def registry(client: httpx.AsyncClient) -> list[tuple[str, str, str | None, int]]:
+    r = await client.get("/v1/agents", headers=ADMIN)
+    assert r.status_code == 200
+    return [
+        (
+            x["descriptor"]["instance_id"],
+            x["descriptor"]["agent_id"],
+            x["descriptor"]["endpoint"],
+            x["descriptor"]["priority"],
+        )
+        for x in r.json()
+    ]
+
+
+async def test_reads_need_a_token_and_health_does_not(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).status_code == 200
+    r = await client.get("/v1/agents")
+    assert r.status_code == 401 and r.json()["error"] == "missing_token"
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert (await client.get("/v1/manifest")).status_code == 401
+    assert (await client.get("/v1/agents", headers=CLIENT)).status_code == 200
+
+
+async def test_registering_without_a_token_is_refused_and_changes_nothing(
+    client, make_descriptor
+) -> None:
+    before = await registry(client)
+    r = await client.post("/v1/agents", json=reg(make_descriptor))
+    assert r.status_code == 401 and r.json() == {
+        "detail": "missing bearer token",
+        "error": "missing_token",
+    }
+    assert await registry(client) == before
+
+
+async def test_registering_with_another_agents_token_is_a_403(client, make_descriptor) -> None:
+    before = await registry(client)
+    for token in (ANALYST, CLIENT, auth("orchestrator")):
+        r = await client.post("/v1/agents", json=reg(make_descriptor), headers=token)
+        assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+    assert await registry(client) == before
+
+
+async def test_an_agent_may_write_only_its_own_instances(client, make_descriptor) -> None:
+    assert (
+        await client.post("/v1/agents", json=reg(make_descriptor), headers=WRITER)
+    ).status_code == 200
+    before = await registry(client)
+    hb = await client.put("/v1/agents/writer-1/heartbeat", headers=ANALYST)
+    assert hb.status_code == 403 and "belongs to agent 'writer'" in hb.json()["detail"]
+    gone = await client.delete("/v1/agents/writer-1", headers=ANALYST)
+    assert gone.status_code == 403 and gone.json()["error"] == "insufficient_scope"
+    anon = await client.delete("/v1/agents/writer-1")
+    assert anon.status_code == 401
+    # Another agent's token cannot take the instance id over under its own agent id either.
+    takeover = await client.post(
+        "/v1/agents", json=reg(make_descriptor, agent_id="analyst"), headers=ANALYST
+    )
+    assert takeover.status_code == 403 and "belongs to agent 'writer'" in takeover.json()["detail"]
+    assert await registry(client) == before
+    assert (await client.put("/v1/agents/writer-1/heartbeat", headers=WRITER)).status_code == 200
+    assert (await client.delete("/v1/agents/writer-1", headers=WRITER)).status_code == 204
+
+
+async def test_priority_is_bounded_and_high_values_need_admin(client) -> None:
+    before = await registry(client)
+    huge = await client.post("/v1/agents", json=raw(priority=1_000_000_000), headers=ADMIN)
+    assert huge.status_code == 422 and huge.json()["detail"][0]["field"] == "descriptor.priority"
+    high = await client.post("/v1/agents", json=raw(priority=90), headers=WRITER)
+    assert high.status_code == 403 and "only an admin token" in high.json()["detail"]
+    assert await registry(client) == before
+    assert (
+        await client.post("/v1/agents", json=raw(priority=90), headers=ADMIN)
+    ).status_code == 200
+    assert (
+        await client.post("/v1/agents", json=raw("writer-2", priority=10), headers=WRITER)
+    ).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "why"),
+    [
+        ("http://169.254.169.254", "169.254.0.0/16"),
+        ("http://[fd00:ec2::254]:80", "fd00:ec2::254"),
+        ("http://[::ffff:169.254.169.254]", "169.254.0.0/16"),
+        ("http://sneaky.mesh.test:8001", "sneaky.mesh.test -> 169.254.169.254"),
+        ("http://10.0.0.7:8001", "allowed networks do not admit"),
+        ("http://0.0.0.0:8001", "0.0.0.0/8"),
+        ("http://nowhere.mesh.test:8001", "cannot resolve"),
+    ],
+)
+async def test_endpoints_into_metadata_or_unadmitted_networks_are_refused(
+    client, endpoint: str, why: str
+) -> None:
+    before = await registry(client)
+    r = await client.post("/v1/agents", json=raw(endpoint=endpoint), headers=WRITER)
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["detail"]
+    assert err["type"] == "endpoint_refused" and err["field"] == "descriptor.endpoint"
+    assert why in err["msg"]
+    assert await registry(client) == before
+
+
+async def test_a_name_resolving_to_loopback_is_admitted_on_a_loopback_discovery(client) -> None:
+    r = await client.post(
+        "/v1/agents", json=raw(endpoint="http://writer.mesh.test:8001"), headers=WRITER
+    )
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"endpoint": "http://169.254.169.254/latest/meta-data/iam/security-credentials?x="},
+        {"endpoint": "http://127.0.0.1:8001#frag"},
+        {"stream_path": "/stream?redirect=http://elsewhere"},
+        {"instance_id": "../../mesh/agents/writer"},
+        {"instance_id": "writer\r\nX-Injected: 1"},
+        {"description": "d" * 5000},
+        {"static_response": "s" * 70_000},
+    ],
+)
+async def test_malformed_descriptor_fields_are_422_without_echoing_them(client, fields) -> None:
+    before = await registry(client)
+    r = await client.post("/v1/agents", json=raw(**fields), headers=WRITER)
+    assert r.status_code == 422
+    assert len(r.content) < 2000
+    assert await registry(client) == before
+
+
+async def test_declared_agents_cannot_be_overwritten_or_removed(client) -> None:
+    before = await registry(client)
+    assert ("facts", "facts", None, 0) in before
+    body = raw("facts", agent_id="facts", capabilities=["search"])
+    over = await client.post("/v1/agents", json=body, headers=auth("agent:facts"))
+    assert over.status_code == 409 and "declared in the agents file" in over.json()["detail"]
+    assert (await client.post("/v1/agents", json=body, headers=ADMIN)).status_code == 409
+    gone = await client.delete("/v1/agents/facts", headers=ADMIN)
+    assert gone.status_code == 409
+    assert await registry(client) == before
+
+
+async def test_an_oversized_body_is_a_413_and_changes_nothing(client) -> None:
+    before = await registry(client)
+    body = raw(description="x")
+    payload = httpx.Request("POST", "/", json=body).content[:-2] + b" " * (2 << 20) + b"}}"
+    r = await client.post(
+        "/v1/agents", content=payload, headers={**WRITER, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 413
+    assert r.json() == {
+        "detail": "request body larger than 1048576 bytes",
+        "error": "body_too_large",
+    }
+    assert await registry(client) == before
