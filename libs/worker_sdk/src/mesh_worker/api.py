@@ -1,6 +1,7 @@
 """HTTP in front of a ``WorkerRuntime``: the worker API every mesh worker serves.
 
-``GET /health``, ``GET /descriptor``, ``POST /invoke`` (JSON ``WorkerResult``) and
+``GET /health``, ``GET /descriptor`` (and the same as an A2A card at
+``/.well-known/agent-card.json``), ``POST /invoke`` (JSON ``WorkerResult``) and
 ``POST /stream`` (SSE worker events ending in ``done``). See ``create_worker_app``.
 With a mesh secret, ``/invoke`` and ``/stream`` take only an orchestrator (or admin) token:
 401/403 JSON otherwise (``mesh_auth``); ``/health`` and ``/descriptor`` stay open for probes.
@@ -27,6 +28,7 @@ from mesh_contracts import (
     WorkerResult,
     encode_event,
 )
+from mesh_contracts.a2a import AGENT_CARD_PATH, descriptor_card
 from mesh_worker.execution import InvalidInput, collect_result, stream_events, validate_input
 from mesh_worker.runtime import WorkerRuntime
 from mesh_worker.slots import Slot
@@ -75,6 +77,12 @@ async def health(request: Request) -> dict[str, Any]:
 async def descriptor(request: Request) -> AgentDescriptor:
     """The descriptor this instance registers."""
     return _runtime(request).describe()
+
+
+@router.get(AGENT_CARD_PATH)
+async def agent_card(request: Request) -> dict[str, Any]:
+    """The descriptor as an A2A agent card (``mesh_contracts.a2a.descriptor_card``)."""
+    return descriptor_card(_runtime(request).describe(), str(request.base_url))
 
 
 @router.post(

@@ -18,6 +18,7 @@ from mesh_auth.endpoints import EndpointPolicy, Resolver, default_networks, pars
 from mesh_auth.endpoints import system_resolver as _system_resolver
 from mesh_auth.http import protect
 from mesh_contracts import AgentDescriptor
+from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
 from mesh_discovery.declared import load_agents_file
 from mesh_discovery.registry import Clock, Store
@@ -121,5 +122,6 @@ def create_app(
     app.state.endpoints = EndpointPolicy(networks, resolver=resolver, cache_seconds=0)
     app.state.max_agent_priority = settings.max_agent_priority
     app.include_router(router)
+    app.include_router(a2a_router(settings))  # A2A agents by card URL (after the store opens)
     install_error_handlers(app)
     return app

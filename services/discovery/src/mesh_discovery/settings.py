@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # them, so cap that wait instead of hanging the shutdown.
     shutdown_grace_seconds: int = Field(default=3, ge=1)
     log_level: str = "info"
+    # A2A agents registered by card URL (POST /v1/agents/a2a): their cards are fetched again
+    # this often (an answer renews the lease, which lasts three checks), each fetch bounded.
+    a2a_check_seconds: float = Field(default=10.0, gt=0)
+    a2a_card_timeout_seconds: float = Field(default=5.0, gt=0)
+    a2a_card_max_bytes: int = Field(default=256 * 1024, ge=1024)
     # OpenTelemetry: a server span per request, exported over OTLP/HTTP, when set. Compose
     # and Kubernetes give discovery only the standard OTEL_EXPORTER_OTLP_ENDPOINT.
     otlp_endpoint: str | None = Field(

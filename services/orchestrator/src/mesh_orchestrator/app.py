@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
 from mesh_orchestrator.api import install_error_handlers, router
+from mesh_orchestrator.api.a2a import mount_a2a
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.planning.choice import llm_plans, no_llm_planner
@@ -226,4 +227,5 @@ def create_app(
     instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
     install_error_handlers(app)
     app.include_router(router)
+    mount_a2a(app)  # the mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py)
     return app

@@ -39,6 +39,7 @@ from mesh_contracts import (
     WorkerResult,
     parse_worker_event,
 )
+from mesh_contracts.a2a import speaks_a2a
 from mesh_orchestrator.relay.stream_client import StreamClient
 
 BUSY_STATUS = (429, 503)
@@ -154,6 +155,13 @@ async def call_worker(
         on_accepted()
         yield from_model(ResultEvent(output=d.static_response))
         yield "done", {}
+        return
+    if speaks_a2a(d):  # an external A2A agent (discovery registered it from its card)
+        from mesh_orchestrator.relay.a2a_client import call_a2a
+
+        async with aclosing(call_a2a(http, d, request, on_accepted, headers, idle)) as a2a:
+            async for event in a2a:
+                yield event
         return
     body = request.model_dump(mode="json")
     if d.streaming_mode is StreamingMode.STATIC or d.stream_path is None:

@@ -1,0 +1,249 @@
+"""External A2A agents in the registry: registered by their card URL, kept by their card.
+
+``POST /v1/agents/a2a {"card_url": ..., "agent_id"?: ..., "ttl_seconds"?: ...}`` fetches the
+agent card (at most ``DISCOVERY_A2A_CARD_MAX_BYTES``, within
+``DISCOVERY_A2A_CARD_TIMEOUT_SECONDS``), parses it with the a2a-sdk (v1.0 cards, and v0.3
+cards through the SDK's compatibility mapping) and stores a descriptor for it:
+
+* ``capabilities``: each skill's id and tags that are well-known capability names
+  (``text_generation``, ``summarization``, ...); a skill with none of them becomes a
+  capability named after its id (``Write Poems`` → ``write_poems``);
+* ``endpoint``/``stream_path``: the card's JSON-RPC interface; ``streaming_mode``
+  ``dynamic_events`` when the card says it streams, else ``static`` (``SendMessage``);
+* ``metadata``: ``protocol: "a2a"``, the card URL, the JSON-RPC URL and protocol version
+  (``mesh_contracts.a2a``): the orchestrator calls such an agent with A2A.
+
+The agent holds no process of ours, so discovery keeps its lease itself: every
+``DISCOVERY_A2A_CHECK_SECONDS`` it fetches each A2A agent's card again; an answer renews the
+lease (and a changed card replaces the descriptor), a failure leaves the lease to lapse, so
+the instance turns critical and routers stop choosing it; a card that answers again
+revives it. A critical instance is reaped like any other (``DISCOVERY_REAP_AFTER_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from a2a.client.card_resolver import parse_agent_card
+from a2a.types.a2a_pb2 import AgentCard
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from google.protobuf.json_format import ParseError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mesh_contracts import WELL_KNOWN, AgentDescriptor, Skill, StreamingMode
+from mesh_contracts.a2a import (
+    A2A,
+    A2A_CARD_URL,
+    A2A_URL,
+    A2A_VERSION,
+    AGENT_CARD_PATH,
+    PROTOCOL_KEY,
+    speaks_a2a,
+)
+from mesh_discovery.registry import Store, UnknownInstance
+from mesh_discovery.settings import Settings
+
+log = logging.getLogger(__name__)
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class CardError(Exception):
+    """The card cannot be used: unreachable (``status`` 502) or unusable (422)."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class A2ARegisterRequest(BaseModel):
+    """Body of ``POST /v1/agents/a2a``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    card_url: str = Field(pattern=r"^https?://\S+$")
+    agent_id: str | None = None  # default: the card's name, as a slug
+    ttl_seconds: float | None = Field(default=None, gt=0, le=3600)
+
+
+def card_location(url: str) -> str:
+    """The card's URL: ``url`` itself, or the well-known path when ``url`` is a bare origin."""
+    parts = urlsplit(url)
+    if parts.path in ("", "/"):
+        return url.rstrip("/") + AGENT_CARD_PATH
+    return url
+
+
+async def fetch_card(http: httpx.AsyncClient, url: str, *, max_bytes: int) -> AgentCard:
+    """GET the card (bounded in size; the client's timeout bounds the time) and parse it."""
+    body = bytearray()
+    try:
+        async with http.stream("GET", url, headers={"Accept": "application/json"}) as resp:
+            if resp.status_code != 200:
+                raise CardError(f"{url} answered {resp.status_code}", 502)
+            async for chunk in resp.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise CardError(f"{url}: the card is larger than {max_bytes} bytes")
+    except httpx.HTTPError as exc:
+        raise CardError(f"cannot fetch {url}: {type(exc).__name__}: {exc}", 502) from None
+    try:
+        return parse_agent_card(json.loads(body))
+    except (ValueError, ParseError) as exc:
+        raise CardError(f"{url} is not an A2A agent card: {exc}") from None
+
+
+def _slug(text: str, sep: str) -> str:
+    return _SLUG.sub(sep, text.lower()).strip(sep)
+
+
+def _capabilities(card: AgentCard) -> list[str]:
+    caps: list[str] = []
+    for s in card.skills:
+        known = [c for c in [s.id, *s.tags] if c in WELL_KNOWN]
+        if not known:
+            name = _slug(s.id or s.name, "_")
+            known = [name if name[:1].isalpha() else f"skill_{name}"]
+        caps += [c[:64] for c in known if c and c not in caps]
+    return caps
+
+
+def descriptor_from_card(card: AgentCard, card_url: str, agent_id: str | None) -> AgentDescriptor:
+    """The registry's descriptor for the agent ``card`` describes (raises ``CardError``)."""
+    rpc = next((i for i in card.supported_interfaces if i.protocol_binding == "JSONRPC"), None)
+    if rpc is None:
+        bindings = ", ".join(i.protocol_binding for i in card.supported_interfaces) or "none"
+        raise CardError(f"the card names no JSON-RPC interface (bindings: {bindings})")
+    caps = _capabilities(card)
+    if not caps:
+        raise CardError("the card lists no skills: nothing to route to it")
+    url = urlsplit(rpc.url)
+    endpoint = f"{url.scheme}://{url.netloc}"
+    path = url.path or "/"
+    name = agent_id or _slug(card.name, "-")[:128] or url.hostname or "a2a-agent"
+    streams = card.capabilities.streaming
+    try:
+        return AgentDescriptor(
+            agent_id=name,
+            instance_id=f"{name}-{_slug(url.netloc, '-')}"[:200],  # one per interface
+            name=card.name or name,
+            description=card.description,
+            version=card.version or "0",
+            endpoint=endpoint,
+            health_path=urlsplit(card_url).path or AGENT_CARD_PATH,
+            invoke_path=path,
+            stream_path=path,
+            capabilities=caps,
+            skills=[
+                Skill(
+                    id=s.id[:128] or _slug(s.name, "_"),
+                    description=s.description,
+                    tags=list(s.tags),
+                    examples=list(s.examples),
+                )
+                for s in card.skills
+            ],
+            streaming_mode=StreamingMode.DYNAMIC_EVENTS if streams else StreamingMode.STATIC,
+            input_schema={"type": "object", "properties": {"prompt": {"type": "string"}}},
+            tags=[A2A],
+            metadata={
+                PROTOCOL_KEY: A2A,
+                A2A_CARD_URL: card_url,
+                A2A_URL: rpc.url,
+                A2A_VERSION: rpc.protocol_version or "1.0",
+            },
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CardError(f"the card does not make a descriptor: {first['msg']}") from None
+
+
+class CardChecker:
+    """Re-reads every A2A agent's card: an answer renews its lease, silence lets it lapse."""
+
+    def __init__(self, store: Store, http: httpx.AsyncClient, settings: Settings) -> None:
+        self.store, self.http, self.settings = store, http, settings
+
+    def ttl(self, asked: float | None) -> float:
+        return asked or self.settings.a2a_check_seconds * 3
+
+    async def register(self, body: A2ARegisterRequest) -> dict[str, Any]:
+        url = card_location(body.card_url)
+        card = await fetch_card(self.http, url, max_bytes=self.settings.a2a_card_max_bytes)
+        d = descriptor_from_card(card, url, body.agent_id)
+        lease = await self.store.register(d, self.ttl(body.ttl_seconds))
+        return {"lease": lease.model_dump(mode="json"), "descriptor": d.model_dump(mode="json")}
+
+    async def check_once(self) -> int:
+        """Check every A2A agent's card once; returns how many answered."""
+        records = [r for r in await self.store.list() if speaks_a2a(r.descriptor)]
+        answered = await asyncio.gather(*(self._check(r.descriptor) for r in records))
+        return sum(answered)
+
+    async def _check(self, d: AgentDescriptor) -> bool:
+        url = str(d.metadata[A2A_CARD_URL])
+        try:
+            card = await fetch_card(self.http, url, max_bytes=self.settings.a2a_card_max_bytes)
+            fresh = descriptor_from_card(card, url, d.agent_id)
+        except CardError as exc:
+            log.warning("A2A agent %s: %s (its lease lapses)", d.instance_id, exc)
+            return False
+        try:
+            if fresh.instance_id != d.instance_id or fresh != d:
+                ttl = self.settings.a2a_check_seconds * 3
+                if fresh.instance_id != d.instance_id:  # the card moved its interface
+                    await self.store.deregister(d.instance_id)
+                await self.store.register(fresh, ttl)
+            else:
+                await self.store.heartbeat(d.instance_id)
+        except UnknownInstance:  # deregistered meanwhile: leave it gone
+            return False
+        return True
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.a2a_check_seconds)
+            try:
+                await self.check_once()
+            except Exception:
+                log.exception("A2A card check failed")
+
+
+def a2a_router(settings: Settings) -> APIRouter:
+    """``POST /v1/agents/a2a`` and, in its lifespan, the card checker (after the store opens)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        timeout = httpx.Timeout(settings.a2a_card_timeout_seconds)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            checker = CardChecker(app.state.store, http, settings)
+            app.state.a2a_cards = checker
+            task = asyncio.create_task(checker.run_forever(), name="a2a-card-checker")
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    router = APIRouter(lifespan=lifespan)
+
+    @router.post("/v1/agents/a2a", status_code=201)
+    async def register_a2a(body: A2ARegisterRequest, request: Request) -> JSONResponse:
+        """Register an A2A agent by its card URL: 201 with its lease and descriptor, 502 when
+        the card cannot be fetched, 422 when it cannot be used (the detail says why)."""
+        checker: CardChecker = request.app.state.a2a_cards
+        try:
+            return JSONResponse(await checker.register(body), status_code=201)
+        except CardError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    return router

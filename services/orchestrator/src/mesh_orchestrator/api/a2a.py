@@ -1,0 +1,354 @@
+"""The mesh as one A2A agent (protocol v1.0, and v0.3 method names): its card and its
+operations, mapped onto runs (``a2a_mapping``) by the a2a-sdk's own route factories.
+
+* ``GET /.well-known/agent-card.json``: the card, built per request from the registry cache:
+  one skill per capability (``orchestrate`` for the whole mesh first), the GPU instances as
+  the ``urn:agent-mesh:a2a:gpu:v1`` extension, interfaces ``JSONRPC`` at ``/a2a`` and
+  ``HTTP+JSON`` at ``/a2a/rest``, ``securitySchemes`` from ``mount_a2a(security=...)``.
+* ``POST /a2a``: JSON-RPC (``SendStreamingMessage``/``message/stream``, ``SendMessage``,
+  ``GetTask``, ``ListTasks``, ``CancelTask``, ``SubscribeToTask``/``tasks/resubscribe``);
+  ``/a2a/rest/...``: the same over the REST binding. Errors are JSON-RPC error objects
+  (REST: A2A error bodies), never a trace. Push notifications are not supported.
+
+A message is a run: its text parts are the query; a data part (or the request's metadata)
+may carry ``{"plan": ExecutionPlan, "options": RunOptions}``. The run outlives the stream:
+a client that leaves may ``SubscribeToTask`` later. That stream sends the task snapshot
+first, then replays every event after the ``Last-Event-ID`` header (the ``metadata.mesh.seq``
+of the last event the client saw; none: only what happens from now on), then follows the
+run live. A finished run answers with the snapshot and the replay, then ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncGenerator, Callable, Mapping
+from typing import Any
+
+from a2a.server.context import ServerCallContext
+from a2a.server.request_handlers.request_handler import RequestHandler
+from a2a.server.request_handlers.response_helpers import agent_card_to_dict
+from a2a.server.routes import add_a2a_routes_to_fastapi, create_jsonrpc_routes, create_rest_routes
+from a2a.types.a2a_pb2 import (
+    AgentCapabilities,
+    AgentCard,
+    AgentExtension,
+    AgentInterface,
+    AgentProvider,
+    AgentSkill,
+    CancelTaskRequest,
+    DeleteTaskPushNotificationConfigRequest,
+    GetExtendedAgentCardRequest,
+    GetTaskPushNotificationConfigRequest,
+    GetTaskRequest,
+    ListTaskPushNotificationConfigsRequest,
+    ListTaskPushNotificationConfigsResponse,
+    ListTasksRequest,
+    ListTasksResponse,
+    Message,
+    SecurityScheme,
+    SendMessageRequest,
+    SubscribeToTaskRequest,
+    Task,
+    TaskPushNotificationConfig,
+)
+from a2a.utils.errors import (
+    InvalidParamsError,
+    PushNotificationNotSupportedError,
+    TaskNotCancelableError,
+    TaskNotFoundError,
+    UnsupportedOperationError,
+)
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from google.protobuf.json_format import MessageToDict
+from pydantic import ValidationError
+from starlette.routing import Mount
+
+from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, gpu_extension, gpu_facts
+from mesh_orchestrator.api.a2a_mapping import (
+    CONTEXT_OPTION,
+    A2AEvent,
+    EventTranslator,
+    context_of,
+    run_status,
+    snapshot,
+)
+from mesh_orchestrator.api.models import OrchestrateRequest
+from mesh_orchestrator.runs.service import CancelOutcome, RunService
+from mesh_orchestrator.services import Services
+
+RPC_PATH = "/a2a"
+REST_PATH = "/a2a/rest"
+CANCEL_WAIT_SECONDS = 10.0  # CancelTask answers once the run has ended, or after this
+DEFAULT_PAGE = 50
+
+
+def _cursor(context: ServerCallContext) -> int | None:
+    headers: Mapping[str, str] = context.state.get("headers", {})
+    raw = headers.get("last-event-id") or headers.get("Last-Event-ID")
+    if raw is None:
+        return None
+    try:  # JSON clients read metadata.mesh.seq as a number: "12" and "12.0" both do
+        seq = float(raw.strip())
+    except ValueError:
+        seq = -1.0
+    if seq < 0 or not seq.is_integer():
+        raise InvalidParamsError(message="Last-Event-ID must be a run event's seq (an integer)")
+    return int(seq)
+
+
+def _request_of(message: Message, metadata: dict[str, Any]) -> OrchestrateRequest:
+    """The run a message asks for: text parts → query; ``plan``/``options`` from a data part
+    or the request metadata."""
+    text = "\n".join(p.text for p in message.parts if p.WhichOneof("content") == "text")
+    extra: dict[str, Any] = {k: metadata[k] for k in ("plan", "options") if k in metadata}
+    for p in message.parts:
+        if p.WhichOneof("content") == "data":
+            data = MessageToDict(p.data)
+            if isinstance(data, dict):
+                extra |= {k: data[k] for k in ("plan", "options") if k in data}
+    try:
+        return OrchestrateRequest.model_validate({"query": text or None, **extra})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise InvalidParamsError(message=f"{where}: {first['msg']}") from None
+
+
+class MeshRequestHandler(RequestHandler):
+    """A2A operations over the ``RunService`` (found on the app once its lifespan ran)."""
+
+    def __init__(self, services: Callable[[], Services]) -> None:
+        self._services = services
+
+    @property
+    def runs(self) -> RunService:
+        return self._services().runs
+
+    async def _start(self, params: SendMessageRequest) -> Task:
+        if params.message.task_id:
+            raise UnsupportedOperationError(
+                message="each message starts a new run; continuing a task is not supported"
+            )
+        body = _request_of(params.message, MessageToDict(params.metadata))
+        options = body.options.model_dump(mode="json") | {
+            "on_disconnect": "continue",  # an A2A client may come back with SubscribeToTask
+            CONTEXT_OPTION: params.message.context_id or uuid.uuid4().hex,
+        }
+        record = await self.runs.start(body.query or "", body.plan, options)
+        return snapshot(record)
+
+    async def _follow(self, task: Task, after: int) -> AsyncGenerator[A2AEvent]:
+        """The run's events with seq > ``after`` (translated from seq 1, so ``append`` is
+        right), until its end."""
+        runs = self.runs
+        record = await runs.get(task.id)
+        sub = await runs.events(task.id, 0)
+        if record is None or sub is None:
+            raise TaskNotFoundError
+        translate = EventTranslator(record).translate
+        try:
+            while (batch := await sub.take()) is not None:
+                for e in batch:
+                    event = translate(e)
+                    if e.seq > after:
+                        yield event
+        finally:
+            runs.unsubscribe(task.id, sub)
+
+    async def on_message_send_stream(
+        self, params: SendMessageRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Any]:
+        task = await self._start(params)
+        yield task
+        async for event in self._follow(task, 0):
+            yield event
+
+    async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
+        task = await self._start(params)
+        if params.configuration.return_immediately:
+            return task
+        done = await self.runs.outcome(task.id)
+        assert done is not None
+        return snapshot(done.record)
+
+    async def on_subscribe_to_task(
+        self, params: SubscribeToTaskRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Any]:
+        cursor = _cursor(context)
+        record = await self.runs.get(params.id)
+        if record is None:
+            raise TaskNotFoundError
+        task = snapshot(record)
+        yield task
+        after = record.last_seq if cursor is None else cursor
+        async for event in self._follow(task, after):
+            yield event
+
+    async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
+        record = await self.runs.get(params.id)
+        return None if record is None else snapshot(record)
+
+    async def on_list_tasks(
+        self, params: ListTasksRequest, context: ServerCallContext
+    ) -> ListTasksResponse:
+        size = params.page_size or DEFAULT_PAGE
+        offset = int(params.page_token) if params.page_token.isdigit() else 0
+        wanted = run_status(params.status) if params.status else None
+        after = (
+            params.status_timestamp_after.ToSeconds()
+            if params.HasField("status_timestamp_after")
+            else None
+        )
+        records = [
+            r
+            for r in await self.runs.list(500)
+            if (not params.context_id or context_of(r) == params.context_id)
+            and (wanted is None or r.status is wanted)
+            and (after is None or (r.finished_at or r.created_at) >= after)
+        ]
+        page = records[offset : offset + size]
+        more = offset + size < len(records)
+        return ListTasksResponse(
+            tasks=[snapshot(r) for r in page],
+            next_page_token=str(offset + size) if more else "",
+            page_size=size,
+            total_size=len(records),
+        )
+
+    async def on_cancel_task(
+        self, params: CancelTaskRequest, context: ServerCallContext
+    ) -> Task | None:
+        outcome, record = await self.runs.cancel(params.id)
+        if outcome is CancelOutcome.UNKNOWN or record is None:
+            return None
+        if outcome is CancelOutcome.FINISHED:
+            raise TaskNotCancelableError(
+                message=f"task {params.id} already ended ({record.status.value})"
+            )
+        try:
+            async with asyncio.timeout(CANCEL_WAIT_SECONDS):
+                done = await self.runs.outcome(params.id)
+        except TimeoutError:
+            done = None
+        latest = done.record if done is not None else await self.runs.get(params.id)
+        return snapshot(latest or record)
+
+    async def on_create_task_push_notification_config(
+        self, params: TaskPushNotificationConfig, context: ServerCallContext
+    ) -> TaskPushNotificationConfig:
+        raise PushNotificationNotSupportedError
+
+    async def on_get_task_push_notification_config(
+        self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
+    ) -> TaskPushNotificationConfig:
+        raise PushNotificationNotSupportedError
+
+    async def on_list_task_push_notification_configs(
+        self, params: ListTaskPushNotificationConfigsRequest, context: ServerCallContext
+    ) -> ListTaskPushNotificationConfigsResponse:
+        raise PushNotificationNotSupportedError
+
+    async def on_delete_task_push_notification_config(
+        self, params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext
+    ) -> None:
+        raise PushNotificationNotSupportedError
+
+    async def on_get_extended_agent_card(
+        self, params: GetExtendedAgentCardRequest, context: ServerCallContext
+    ) -> AgentCard:
+        raise UnsupportedOperationError(message="the mesh has no extended agent card")
+
+
+def build_card(
+    svc: Services, base_url: str, security: Mapping[str, SecurityScheme] | None = None
+) -> AgentCard:
+    """The mesh's card from the registry cache as it is now."""
+    base = base_url.rstrip("/")
+    skills = [
+        AgentSkill(
+            id="orchestrate",
+            name="orchestrate",
+            description="Plans a request into sub-tasks, runs them on the mesh's agents in "
+            "parallel and streams their output, ending with one synthesized answer.",
+            tags=["orchestration", *svc.discovery.manifest().names()],
+            examples=["Write a haiku about rain and summarize the history of umbrellas"],
+        )
+    ]
+    for cap in svc.discovery.manifest().capabilities:
+        agents = ", ".join(f"{a.agent_id} ({a.description})" for a in cap.agents)
+        examples = [x for a in cap.agents for s in a.skills for x in s.examples][:5]
+        tags = sorted({cap.name, *(t for a in cap.agents for t in a.tags)})
+        skills.append(
+            AgentSkill(
+                id=cap.name,
+                name=cap.name.replace("_", " "),
+                description=f"served by {agents}"[:1000],
+                tags=tags,
+                examples=examples,
+            )
+        )
+    gpus = [
+        gpu_facts(r.descriptor.agent_id, r.descriptor.instance_id, r.descriptor.resources)
+        | ({"gpuFreeMb": r.load.gpu_free_mb} if r.load and r.load.gpu_free_mb is not None else {})
+        for r in svc.discovery.records
+        if r.healthy and r.descriptor.resources.gpu
+    ]
+    extensions = []
+    if (gpu := gpu_extension(gpus)) is not None:
+        ext = AgentExtension(uri=gpu["uri"], description=gpu["description"])
+        ext.params.update(gpu["params"])
+        extensions.append(ext)
+    card = AgentCard(
+        name="agent mesh",
+        description="An orchestrator over a mesh of agents: one request, planned into a DAG "
+        "of sub-tasks, every worker's stream relayed as it arrives.",
+        version="0.1.0",
+        provider=AgentProvider(organization="agent mesh", url=base),
+        supported_interfaces=[
+            AgentInterface(
+                url=base + RPC_PATH,
+                protocol_binding="JSONRPC",
+                protocol_version=A2A_PROTOCOL_VERSION,
+            ),
+            AgentInterface(
+                url=base + REST_PATH,
+                protocol_binding="HTTP+JSON",
+                protocol_version=A2A_PROTOCOL_VERSION,
+            ),
+        ],
+        capabilities=AgentCapabilities(
+            streaming=True, push_notifications=False, extensions=extensions
+        ),
+        default_input_modes=["text/plain", "application/json"],
+        default_output_modes=["text/plain", "application/json"],
+        skills=skills,
+    )
+    for name, scheme in (security or {}).items():
+        card.security_schemes[name].CopyFrom(scheme)
+    return card
+
+
+def mount_a2a(app: FastAPI, *, security: Mapping[str, SecurityScheme] | None = None) -> None:
+    """Add the card, the JSON-RPC endpoint and the REST binding to ``app``. ``security``
+    fills the card's ``securitySchemes`` (the schemes the API checks)."""
+
+    def services() -> Services:
+        svc: Services = app.state.services
+        return svc
+
+    handler = MeshRequestHandler(services)
+
+    async def agent_card(request: Request) -> JSONResponse:
+        card = build_card(services(), str(request.base_url), security)
+        return JSONResponse(agent_card_to_dict(card))
+
+    app.add_api_route(AGENT_CARD_PATH, agent_card, methods=["GET"], tags=["A2A: Agent Card"])
+    # The REST binding in a Mount of its own: its tenant routes (``/{tenant}/...``) would
+    # otherwise match every two-segment path of the app.
+    add_a2a_routes_to_fastapi(
+        app,
+        jsonrpc_routes=create_jsonrpc_routes(handler, RPC_PATH, enable_v0_3_compat=True),
+        rest_routes=[Mount(REST_PATH, routes=create_rest_routes(handler))],
+    )

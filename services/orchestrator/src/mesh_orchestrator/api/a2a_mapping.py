@@ -1,0 +1,259 @@
+"""Runs as A2A tasks: a run's record as a ``Task``, its events as A2A stream events.
+
+The A2A task id is the run id. Every run event becomes exactly one A2A event, and each
+carries the run event's ``seq`` (with its type, sub-task and agent) in
+``metadata.mesh``: the cursor a subscriber hands back in ``Last-Event-ID`` to resume.
+
+* ``run`` → status ``submitted``; ``plan``, ``status``, ``progress``, a sub-task's
+  ``error``, a run ``error`` → status ``working`` with a one-line text message (the mesh
+  payload in ``metadata.mesh.data``);
+* ``token`` and ``message`` → an artifact update of the sub-task's artifact
+  (``artifactId`` = the task id, ``<task>#<attempt>`` for a retried attempt): the first
+  chunk with ``append: false``, the rest ``append: true``;
+* a sub-task's ``result`` closes its artifact (``lastChunk: true``; a text or data part
+  when nothing streamed before, an empty text part when it did);
+* a worker ``artifact`` (an image, a LoRA adapter) → its own artifact ``<task>/<name>``;
+* the run's ``result`` (the synthesis) → the artifact ``answer``, the last one;
+* ``done`` → the final status: ``completed`` (also for ``partial``, named in metadata),
+  ``failed``, ``canceled``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from a2a.types.a2a_pb2 import (
+    Artifact,
+    Message,
+    Part,
+    Role,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskState,
+    TaskStatus,
+    TaskStatusUpdateEvent,
+)
+from google.protobuf.json_format import ParseDict
+from google.protobuf.struct_pb2 import Struct, Value
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from mesh_contracts import RunStatus
+from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.store.base import RunRecord
+
+A2AEvent = TaskStatusUpdateEvent | TaskArtifactUpdateEvent
+ANSWER = "answer"
+CONTEXT_OPTION = "a2a_context_id"  # where a run keeps its A2A context id (record.options)
+
+STATES = {
+    RunStatus.RUNNING: TaskState.TASK_STATE_WORKING,
+    RunStatus.COMPLETED: TaskState.TASK_STATE_COMPLETED,
+    RunStatus.PARTIAL: TaskState.TASK_STATE_COMPLETED,
+    RunStatus.FAILED: TaskState.TASK_STATE_FAILED,
+    RunStatus.CANCELLED: TaskState.TASK_STATE_CANCELED,
+    RunStatus.INTERRUPTED: TaskState.TASK_STATE_FAILED,
+}
+
+
+def run_status(state: TaskState) -> RunStatus | None:
+    """The run status an A2A ``ListTasks`` state filter selects (None: any)."""
+    for status, s in STATES.items():
+        if s == state and status is not RunStatus.PARTIAL:
+            return status
+    return None
+
+
+def struct(d: Mapping[str, Any]) -> Struct:
+    s = Struct()
+    ParseDict(dict(d), s)
+    return s
+
+
+def _value(v: Any) -> Value:
+    out = Value()
+    ParseDict(v, out)
+    return out
+
+
+def context_of(record: RunRecord) -> str:
+    return str(record.options.get(CONTEXT_OPTION) or record.run_id)
+
+
+def _stamp(ts: float) -> Timestamp:
+    t = Timestamp()
+    t.FromNanoseconds(int(ts * 1e9))
+    return t
+
+
+def _agent_text(text: str, run_id: str, ctx: str, message_id: str) -> Message:
+    return Message(
+        message_id=message_id,
+        context_id=ctx,
+        task_id=run_id,
+        role=Role.ROLE_AGENT,
+        parts=[Part(text=text)],
+    )
+
+
+def snapshot(record: RunRecord, *, history: bool = True) -> Task:
+    """The run as an A2A task now: its state, its answer (the ``answer`` artifact once the
+    run has one), the query as the first history message; ``metadata.mesh`` holds the
+    run's ``seq`` (the cursor to resume from), status and plan with node states."""
+    ctx = context_of(record)
+    state = STATES.get(record.status, TaskState.TASK_STATE_WORKING)
+    if record.status is RunStatus.RUNNING and record.last_seq <= 1:
+        state = TaskState.TASK_STATE_SUBMITTED
+    task = Task(
+        id=record.run_id,
+        context_id=ctx,
+        status=TaskStatus(state=state, timestamp=_stamp(record.finished_at or time.time())),
+        metadata=struct(
+            {
+                "mesh": {
+                    "seq": record.last_seq,
+                    "status": record.status.value,
+                    "plan": record.plan or [],
+                }
+            }
+        ),
+    )
+    if record.answer is not None:
+        task.artifacts.append(
+            Artifact(artifact_id=ANSWER, name=ANSWER, parts=[Part(text=record.answer)])
+        )
+    if history and record.query:
+        task.history.append(
+            Message(
+                message_id=f"{record.run_id}-query",
+                context_id=ctx,
+                task_id=record.run_id,
+                role=Role.ROLE_USER,
+                parts=[Part(text=record.query)],
+            )
+        )
+    return task
+
+
+def _line(e: RelayedEvent) -> str:
+    """A one-line text for a status-like run event."""
+    d, who = e.data, e.task_id
+    if e.type == "plan":
+        tasks = d.get("plan", {}).get("tasks", [])
+        return "plan: " + ", ".join(f"{t.get('task_id')} ({t.get('capability')})" for t in tasks)
+    if e.type == "status":
+        if "phase" in d:
+            return f"planning: {d.get('status')}" + (f" ({d['reason']})" if d.get("reason") else "")
+        bits = [f"{who}: {d.get('status')}"]
+        if d.get("agent_id") or e.agent_id:
+            bits.append(f"on {d.get('instance_id') or d.get('agent_id') or e.agent_id}")
+        if d.get("reason"):
+            bits.append(f"({d['reason']})")
+        return " ".join(bits)
+    if e.type == "progress":
+        step = f"{d.get('step')}/{d.get('total')}" if d.get("step") is not None else None
+        return " ".join(x for x in (f"{who}: progress", step, d.get("message")) if x)
+    if e.type == "error":
+        return f"{who}: {d.get('error')}" if who else f"error: {d.get('error')}"
+    return e.type
+
+
+class EventTranslator:
+    """One reader's translation of a run's events, in seq order from seq 1 (it remembers
+    which artifacts have started, so ``append`` is right for every chunk)."""
+
+    def __init__(self, record: RunRecord) -> None:
+        self.run_id = record.run_id
+        self.ctx = context_of(record)
+        self.started: set[str] = set()
+
+    def _meta(self, e: RelayedEvent, full: bool) -> Struct:
+        mesh: dict[str, Any] = {"seq": e.seq, "type": e.type}
+        if e.task_id is not None:
+            mesh["taskId"] = e.task_id
+        if e.agent_id is not None:
+            mesh["agentId"] = e.agent_id
+        if full:
+            mesh["data"] = e.data
+        elif "attempt" in e.data:
+            mesh["attempt"] = e.data["attempt"]
+        return struct({"mesh": mesh})
+
+    def _status(self, e: RelayedEvent, state: TaskState, text: str | None) -> TaskStatusUpdateEvent:
+        status = TaskStatus(state=state, timestamp=_stamp(e.ts))
+        if text:
+            status.message.CopyFrom(
+                _agent_text(text, self.run_id, self.ctx, f"{self.run_id}-{e.seq}")
+            )
+        return TaskStatusUpdateEvent(
+            task_id=self.run_id, context_id=self.ctx, status=status, metadata=self._meta(e, True)
+        )
+
+    def _chunk(
+        self, e: RelayedEvent, artifact_id: str, parts: list[Part], *, last: bool
+    ) -> TaskArtifactUpdateEvent:
+        append = artifact_id in self.started
+        self.started.add(artifact_id)
+        name = f"{e.task_id} ({e.agent_id})" if e.agent_id else str(e.task_id)
+        return TaskArtifactUpdateEvent(
+            task_id=self.run_id,
+            context_id=self.ctx,
+            artifact=Artifact(artifact_id=artifact_id, name=name, parts=parts),
+            append=append,
+            last_chunk=last,
+            metadata=self._meta(e, e.type not in ("token", "message")),
+        )
+
+    def _task_artifact(self, e: RelayedEvent) -> str:
+        attempt = e.data.get("attempt")
+        base = str(e.task_id)
+        return base if attempt in (None, 1) else f"{base}#{attempt}"
+
+    def translate(self, e: RelayedEvent) -> A2AEvent:
+        d = e.data
+        if e.type == "run":
+            return self._status(e, TaskState.TASK_STATE_SUBMITTED, None)
+        if e.type == "done":
+            status = RunStatus(d.get("status", RunStatus.FAILED))
+            return self._status(e, STATES[status], f"run {status.value}")
+        if e.task_id is None and e.type == "result":
+            return TaskArtifactUpdateEvent(
+                task_id=self.run_id,
+                context_id=self.ctx,
+                artifact=Artifact(
+                    artifact_id=ANSWER, name=ANSWER, parts=[Part(text=str(d.get("answer", "")))]
+                ),
+                append=False,
+                last_chunk=True,
+                metadata=self._meta(e, True),
+            )
+        if e.task_id is not None:
+            art = self._task_artifact(e)
+            if e.type == "token":
+                return self._chunk(e, art, [Part(text=str(d.get("token", "")))], last=False)
+            if e.type == "message":
+                sep = "\n\n" if art in self.started else ""
+                text = sep + str(d.get("content", ""))
+                return self._chunk(e, art, [Part(text=text)], last=False)
+            if e.type == "result":
+                out = d.get("output")
+                if art in self.started:
+                    part = Part(text="")
+                elif isinstance(out, str):
+                    part = Part(text=out)
+                else:
+                    part = Part(data=_value(out), media_type="application/json")
+                return self._chunk(e, art, [part], last=True)
+            if e.type == "artifact":
+                name = str(d.get("name") or "artifact")
+                part = Part(filename=name, media_type=str(d.get("content_type") or ""))
+                if d.get("url"):
+                    part.url = str(d["url"])
+                elif d.get("data_base64"):
+                    part.raw = base64.b64decode(str(d["data_base64"]))
+                else:
+                    part.data.CopyFrom(_value({k: v for k, v in d.items() if k != "attempt"}))
+                return self._chunk(e, f"{e.task_id}/{name}", [part], last=True)
+        return self._status(e, TaskState.TASK_STATE_WORKING, _line(e))

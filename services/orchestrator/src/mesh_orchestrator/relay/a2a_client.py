@@ -1,0 +1,295 @@
+"""One call to an external A2A agent, as the same ``(type, body)`` worker events as
+``call_worker`` yields for a mesh worker.
+
+An A2A descriptor (``mesh_contracts.a2a.speaks_a2a``: discovery registered it from its card)
+names the agent's JSON-RPC URL and protocol version in its metadata. The sub-task goes out
+as one A2A message (its prompt as a text part, the whole input and the upstream context as a
+data part, ``contextId`` = the run id) over ``SendStreamingMessage`` (``message/stream`` for
+a v0.3 agent), or ``SendMessage`` for an agent that does not stream; the a2a-sdk's JSON-RPC
+transport speaks the wire, over the executor's pooled httpx client.
+
+What comes back is relayed as it arrives: a text part of an artifact update is a ``token``,
+a data part a ``result``, a file part an ``artifact``; a working task's status message is
+``progress`` (commentary), a completed task's or a direct reply's text a ``message``; a
+failed, rejected or cancelled task is an ``error``; ``input-required``/``auth-required``
+is an ``error`` too (a sub-task cannot be answered mid-run). The call ends with ``done``
+once the agent's task reaches a terminal state. If the call ends before that (the run was
+cancelled, the stream broke off, the deadline passed) the agent's task is cancelled with
+``CancelTask``: closing the stream alone does not stop an A2A agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
+
+import httpx
+from a2a.client import A2AClientError, A2AClientTimeoutError, ClientCallContext
+from a2a.client.transports.base import ClientTransport
+from a2a.client.transports.jsonrpc import JsonRpcTransport
+from a2a.types.a2a_pb2 import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    Artifact,
+    CancelTaskRequest,
+    Message,
+    SendMessageRequest,
+    StreamResponse,
+    TaskState,
+)
+from a2a.utils.errors import A2AError, InvalidParamsError
+from google.protobuf.json_format import MessageToDict, ParseDict
+
+from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest
+from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, A2A_URL, A2A_VERSION
+from mesh_orchestrator.relay.worker_client import (
+    BUSY_STATUS,
+    Relayable,
+    WorkerBusy,
+    WorkerFailed,
+    WorkerUnreachable,
+)
+
+log = logging.getLogger(__name__)
+CANCEL_TIMEOUT = 5.0  # seconds a CancelTask may take on the way out
+_FAILED = {
+    TaskState.TASK_STATE_FAILED: "failed",
+    TaskState.TASK_STATE_REJECTED: "rejected",
+    TaskState.TASK_STATE_CANCELED: "cancelled",
+}
+_ASKS = {
+    TaskState.TASK_STATE_INPUT_REQUIRED: "input",
+    TaskState.TASK_STATE_AUTH_REQUIRED: "authentication",
+}
+_cancels: set[asyncio.Task[None]] = set()  # CancelTask calls outliving their stream
+
+
+def _transport(http: httpx.AsyncClient, d: AgentDescriptor) -> tuple[ClientTransport, str]:
+    url = str(d.metadata.get(A2A_URL) or d.url(d.stream_path or "/"))
+    version = str(d.metadata.get(A2A_VERSION) or A2A_PROTOCOL_VERSION)
+    card = AgentCard(
+        name=d.name,
+        supported_interfaces=[
+            AgentInterface(url=url, protocol_binding="JSONRPC", protocol_version=version)
+        ],
+        capabilities=AgentCapabilities(streaming=d.streaming_mode is not StreamingMode.STATIC),
+    )
+    if version.startswith("0."):
+        from a2a.compat.v0_3.jsonrpc_transport import CompatJsonRpcTransport
+
+        return CompatJsonRpcTransport(http, card, url, is_shared_httpx=True), version
+    return JsonRpcTransport(http, card, url, is_shared_httpx=True), version
+
+
+def a2a_message(request: TaskRequest) -> Message:
+    """The sub-task as one A2A user message."""
+    inp = request.input
+    text = next((inp[k] for k in ("prompt", "query", "text") if isinstance(inp.get(k), str)), None)
+    parts: list[dict[str, Any]] = [{"text": text}] if text else []
+    if not text or set(inp) - {"prompt"} or request.context:
+        parts.append(
+            {"data": {"input": inp, "context": request.context}, "mediaType": "application/json"}
+        )
+    body = {
+        "messageId": uuid.uuid4().hex,
+        "role": "ROLE_USER",
+        "parts": parts,
+        "metadata": {"mesh": {"runId": request.run_id, "taskId": request.task_id}},
+    }
+    if request.run_id:
+        body["contextId"] = request.run_id
+    msg = Message()
+    ParseDict(body, msg)
+    return msg
+
+
+def _part_events(parts: Any, name: str) -> list[Relayable]:
+    out: list[Relayable] = []
+    for p in parts:
+        kind = p.WhichOneof("content")
+        if kind == "text":
+            if p.text:
+                out.append(("token", {"token": p.text}))
+        elif kind == "data":
+            out.append(("result", {"output": MessageToDict(p.data)}))
+        elif kind in ("url", "raw"):
+            art: dict[str, Any] = {
+                "name": p.filename or name,
+                "content_type": p.media_type or "application/octet-stream",
+            }
+            if kind == "url":
+                art["url"] = p.url
+            else:
+                art["data_base64"] = base64.b64encode(p.raw).decode()
+                art["size_bytes"] = len(p.raw)
+            out.append(("artifact", art))
+    return out
+
+
+def _text(m: Message) -> str:
+    return "".join(p.text for p in m.parts if p.WhichOneof("content") == "text")
+
+
+class _Call:
+    """What one call has learnt so far: the agent's task id and whether it ended."""
+
+    def __init__(self, d: AgentDescriptor) -> None:
+        self.d = d
+        self.task_id: str | None = None
+        self.ended = False
+
+    def _status(self, state: TaskState, message: Message | None) -> list[Relayable]:
+        text = _text(message) if message is not None else ""
+        if state == TaskState.TASK_STATE_COMPLETED:
+            self.ended = True
+            return [("message", {"role": "assistant", "content": text})] if text else []
+        if state in _FAILED:
+            self.ended = True
+            why = text or f"the A2A task was {_FAILED[state]}"
+            return [("error", {"error": f"{self.d.agent_id}: {why}", "code": "worker_error"})]
+        if state in _ASKS:  # the mesh cannot answer mid-run: a failure (and cancelled)
+            why = f"{self.d.agent_id} asks for {_ASKS[state]}" + (f": {text}" if text else "")
+            return [("error", {"error": why, "code": "input_required"})]
+        # A working task's status message is commentary, not output: progress.
+        return [("progress", {"message": text})] if text else []
+
+    def _artifact(self, a: Artifact) -> list[Relayable]:
+        return _part_events(a.parts, a.name or a.artifact_id)
+
+    def events(self, r: StreamResponse) -> list[Relayable]:
+        """One A2A stream response as worker events."""
+        kind = r.WhichOneof("payload")
+        if kind == "task":
+            self.task_id = r.task.id
+            out: list[Relayable] = []
+            for a in r.task.artifacts:
+                out += self._artifact(a)
+            msg = r.task.status.message if r.task.status.HasField("message") else None
+            return out + self._status(r.task.status.state, msg)
+        if kind == "status_update":
+            self.task_id = self.task_id or r.status_update.task_id
+            s = r.status_update.status
+            return self._status(s.state, s.message if s.HasField("message") else None)
+        if kind == "artifact_update":
+            self.task_id = self.task_id or r.artifact_update.task_id
+            return self._artifact(r.artifact_update.artifact)
+        if kind == "message":  # a direct answer: no task follows
+            self.ended = True
+            m = r.message
+            text = _text(m)
+            out = [("message", {"role": "assistant", "content": text})] if text else []
+            return out + [e for e in _part_events(m.parts, "message") if e[0] != "token"]
+        return []
+
+
+def _failure(exc: BaseException, d: AgentDescriptor) -> Exception:
+    """The worker-client exception for an A2A client error."""
+    cause = exc.__cause__
+    if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return WorkerUnreachable(f"cannot connect to {d.endpoint}: {cause}")
+    if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code in BUSY_STATUS:
+        try:
+            wait = max(0.0, float(cause.response.headers.get("Retry-After") or "1"))
+        except ValueError:
+            wait = 1.0
+        return WorkerBusy(d.instance_id, wait)
+    if isinstance(exc, A2AClientTimeoutError):
+        return WorkerFailed(f"{d.agent_id} timed out: {exc}", "timeout")
+    if isinstance(exc, InvalidParamsError):
+        return WorkerFailed(f"{d.agent_id} refused the message: {exc}", "invalid_input")
+    if isinstance(exc, A2AClientError):
+        return WorkerFailed(f"{d.agent_id} A2A call failed: {exc}", "stream_lost")
+    return WorkerFailed(f"{d.agent_id} answered an A2A error: {type(exc).__name__}: {exc}")
+
+
+def _cancel_later(transport: ClientTransport, ctx: ClientCallContext, task_id: str) -> None:
+    async def cancel() -> None:
+        try:
+            async with asyncio.timeout(CANCEL_TIMEOUT):
+                await transport.cancel_task(CancelTaskRequest(id=task_id), context=ctx)
+        except (A2AError, TimeoutError, httpx.HTTPError) as exc:
+            log.info("CancelTask %s was not accepted: %s", task_id, exc)
+
+    task = asyncio.get_running_loop().create_task(cancel(), name=f"a2a-cancel-{task_id}")
+    _cancels.add(task)
+    task.add_done_callback(_cancels.discard)
+
+
+async def settle_cancels() -> None:
+    """Wait for CancelTask calls still on their way (the app's shutdown, the tests)."""
+    if _cancels:
+        await asyncio.gather(*list(_cancels), return_exceptions=True)
+
+
+async def call_a2a(
+    http: httpx.AsyncClient,
+    d: AgentDescriptor,
+    request: TaskRequest,
+    on_accepted: Callable[[], None] = lambda: None,
+    headers: dict[str, str] | None = None,
+    idle: float | None = None,
+) -> AsyncGenerator[Relayable]:
+    """``call_worker``'s contract for an A2A agent: its events, then ``("done", {})``.
+    ``on_accepted`` runs at the agent's first answer; ``idle`` bounds the silence between
+    two answers (``stalled``)."""
+    transport, version = _transport(http, d)
+    ctx = ClientCallContext(service_parameters={"A2A-Version": version, **(headers or {})})
+    call = _Call(d)
+    send = SendMessageRequest(message=a2a_message(request))
+    answers: AsyncIterator[StreamResponse]
+    if d.streaming_mode is StreamingMode.STATIC:
+        answers = _one(transport, send, ctx)
+    else:
+        answers = transport.send_message_streaming(send, context=ctx)
+    accepted = asks = False
+    try:
+        while not call.ended:
+            try:
+                async with asyncio.timeout(idle):
+                    r = await anext(answers)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise WorkerFailed(
+                    f"{d.agent_id} sent nothing for {idle:g}s (stalled)", "stalled"
+                ) from None
+            except A2AError as exc:
+                raise _failure(exc, d) from None
+            if not accepted:
+                accepted = True
+                on_accepted()
+            asks = False
+            for event in call.events(r):
+                yield event
+                asks = asks or event[1].get("code") == "input_required"
+            if asks:
+                break  # ``finally`` cancels the agent's waiting task
+        if not call.ended and not asks:
+            raise WorkerFailed(
+                f"{d.agent_id} ended its A2A stream before its task ended", "stream_lost"
+            )
+    finally:
+        with contextlib.suppress(Exception):
+            await answers.aclose()  # type: ignore[attr-defined]
+        if call.task_id and not call.ended:
+            _cancel_later(transport, ctx, call.task_id)
+    yield "done", {}
+
+
+async def _one(
+    transport: ClientTransport, send: SendMessageRequest, ctx: ClientCallContext
+) -> AsyncGenerator[StreamResponse]:
+    """``SendMessage``'s one answer as a stream of one."""
+    resp = await transport.send_message(send, context=ctx)
+    r = StreamResponse()
+    if resp.HasField("task"):
+        r.task.CopyFrom(resp.task)
+    else:
+        r.message.CopyFrom(resp.message)
+    yield r
