@@ -124,6 +124,15 @@ async def test_a_run_is_one_trace_from_the_orchestrator_into_the_worker(tmp_path
     assert call.attributes["mesh.task_id"] == "t1"
     assert call.attributes["mesh.status"] == "completed"
     assert call.attributes["mesh.events"] >= 2  # the analyst's messages, its result, done
+    # The stream's run event names the trace; the call span says why the analyst was chosen.
+    assert events[0]["type"] == "run" and events[0]["data"]["trace_id"] == run.trace_id
+    (route,) = call.events_named("mesh.route")
+    instance = call.attributes["mesh.instance_id"]
+    assert route["mesh.chosen"] == instance and route["mesh.capability"] == "data_analysis"
+    assert route["mesh.candidates"] == route["mesh.eligible"] == 1
+    (candidate,) = call.events_named("mesh.candidate")
+    assert candidate["mesh.instance_id"] == instance and candidate["mesh.chosen"] is True
+    assert candidate["mesh.breaker"] == "closed" and candidate["mesh.healthy"] is True
 
     served = one(spans, "analyst", "POST /stream")
     assert served.kind == "server"

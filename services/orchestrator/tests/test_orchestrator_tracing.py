@@ -140,3 +140,61 @@ async def test_without_tracing_nothing_is_traced_and_no_traceparent_is_sent(mesh
     assert mesh.orch.app.state.tracer is None
     assert services.runs.tracer is None and services.executor.tracer is None
     assert mesh.worker(0).traceparents == [None]
+
+
+def events_named(s: ReadableSpan, name: str) -> list[dict[str, Any]]:
+    return [dict(e.attributes or {}) for e in s.events if e.name == name]
+
+
+async def test_the_run_event_names_its_trace_and_each_call_span_says_why_its_instance_won(
+    mesh_factory: MeshFactory,
+) -> None:
+    exporter = InMemorySpanExporter()
+    mesh = await mesh_factory(span_exporter=exporter)
+    await mesh.register(
+        writer_like(mesh.workers[0].url, instance="wa", priority=5),
+        writer_like(mesh.workers[1].url, instance="wb", priority=1),
+    )
+    # Both replicas refuse the first call (429): wa, then wb, then wa again takes it.
+    body = {"query": "q", "plan": client_plan({"task_id": "a", "input": {"busy": 1}})}
+    events = await run_to_done(mesh.url, body)
+    assert events[-1]["data"]["status"] == "completed"
+    spans = await spans_once(exporter, "run")
+    (run,) = [s for s in spans if s.name == "run"]
+    assert run.context is not None
+    assert events[0]["type"] == "run"
+    assert events[0]["data"]["trace_id"] == f"{run.context.trace_id:032x}"
+
+    calls = [s for s in spans if s.kind is SpanKind.CLIENT]
+    chosen = [s.attributes["mesh.instance_id"] for s in calls if s.attributes]
+    assert chosen == ["wa", "wb", "wa"]
+    for call, instance in zip(calls, chosen, strict=True):
+        (route,) = events_named(call, "mesh.route")
+        assert route["mesh.chosen"] == instance
+        assert route["mesh.capability"] == "text_generation"
+        assert route["mesh.candidates"] == 2
+        assert "priority" in str(route["mesh.reason"])
+        candidates = {c["mesh.instance_id"]: c for c in events_named(call, "mesh.candidate")}
+        assert set(candidates) == {"wa", "wb"}
+        assert candidates[instance]["mesh.chosen"] is True
+        assert (candidates["wa"]["mesh.priority"], candidates["wb"]["mesh.priority"]) == (5, 1)
+        assert all(c["mesh.breaker"] == "closed" and c["mesh.healthy"] for c in candidates.values())
+    # The second call was the failover from wa, tried already in this task.
+    (second,) = events_named(calls[1], "mesh.route")
+    assert second["mesh.eligible"] == 1
+    assert events_named(calls[1], "mesh.candidate")[0]["mesh.excluded"] is True
+    # Each refusal is an event on its own span, and the next call says what it follows.
+    for refused in calls[:2]:
+        (failed,) = events_named(refused, "mesh.attempt_failed")
+        assert failed["mesh.outcome"] == "busy"
+    assert events_named(calls[0], "mesh.failover") == []
+    assert "wa busy (429)" in str(events_named(calls[1], "mesh.failover")[0]["mesh.previous"])
+    assert "wb busy (429)" in str(events_named(calls[2], "mesh.failover")[0]["mesh.previous"])
+    assert events_named(calls[2], "mesh.attempt_failed") == []
+
+
+async def test_a_run_started_without_tracing_names_no_trace(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    body = {"query": "q", "plan": client_plan({"task_id": "a", "input": {"prompt": "p"}})}
+    events = await run_to_done(mesh.url, body)
+    assert events[0]["type"] == "run" and "trace_id" not in events[0]["data"]

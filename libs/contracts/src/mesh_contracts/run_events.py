@@ -55,10 +55,14 @@ class _Payload(BaseModel):
 
 
 class RunStarted(_Payload):
+    """The run's first event. ``trace_id`` (32 hex digits) names the run's trace when the
+    orchestrator traces: open it in Jaeger as ``/trace/<trace_id>``."""
+
     TYPE: ClassVar[str] = "run"
     run_id: str
     query: str
     status: RunStatus = RunStatus.RUNNING
+    trace_id: str | None = None
 
 
 class PlanChosen(_Payload):

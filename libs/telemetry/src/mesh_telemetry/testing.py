@@ -45,6 +45,11 @@ class CollectedSpan:
     status: str
     attributes: dict[str, Any] = field(default_factory=dict)
     links: tuple[tuple[str, str], ...] = ()  # (trace_id, span_id) of each link
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()  # (name, attributes), in order
+
+    def events_named(self, name: str) -> list[dict[str, Any]]:
+        """The attributes of each of this span's events called ``name``."""
+        return [attrs for n, attrs in self.events if n == name]
 
 
 def _value(v: Any) -> Any:
@@ -79,6 +84,10 @@ def decode(body: bytes) -> list[CollectedSpan]:
                         status=STATUSES.get(s.status.code, str(s.status.code)),
                         attributes={a.key: _value(a.value) for a in s.attributes},
                         links=tuple((ln.trace_id.hex(), ln.span_id.hex()) for ln in s.links),
+                        events=tuple(
+                            (e.name, {a.key: _value(a.value) for a in e.attributes})
+                            for e in s.events
+                        ),
                     )
                 )
     return out

@@ -47,6 +47,7 @@ def _runtime(request: Request) -> WorkerRuntime:
 
 
 def _busy(runtime: WorkerRuntime) -> JSONResponse:
+    runtime.refused += 1
     seconds = runtime.settings.retry_after_seconds
     return JSONResponse(
         {
@@ -119,16 +120,22 @@ async def invoke(task: TaskRequest, request: Request) -> Response:
         name=f"invoke-{task.task_id}",
     )
     slot.hold_until_done(run)
+    outcome = "cancelled"  # the caller went away
     try:
         result = await run
+        outcome = result.status
     except InvalidInput as exc:
+        outcome = "invalid_input"
         return _invalid(exc)
     except TimeoutError:
+        outcome = "timeout"
         return _failed(504, f"the task ran longer than {d.timeout_seconds:g}s")
     except Exception as exc:
+        outcome = "failed"
         log.exception("task %s failed", task.task_id)
         return _failed(500, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     finally:
+        runtime.ended(outcome)
         slot.release()
     return JSONResponse(result.model_dump(mode="json"))
 
@@ -159,7 +166,12 @@ async def stream(task: TaskRequest, request: Request) -> Response:
     if slot is None:
         return _busy(runtime)
     events = stream_events(
-        runtime.worker, task, inp, time_limit=runtime.descriptor.timeout_seconds, slot=slot
+        runtime.worker,
+        task,
+        inp,
+        time_limit=runtime.descriptor.timeout_seconds,
+        slot=slot,
+        on_end=runtime.ended,
     )
     return event_stream(
         _frames(events, slot),

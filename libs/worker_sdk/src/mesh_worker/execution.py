@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -84,6 +84,7 @@ async def stream_events(
     *,
     time_limit: float | None = None,
     slot: Slot | None = None,
+    on_end: Callable[[str], None] | None = None,
 ) -> AsyncGenerator[WorkerEvent, None]:
     """Yield what ``run`` emits as it emits it, then a ``ResultEvent`` if it returned
     something other than None, or an ``ErrorEvent`` if it failed (``invalid_input`` for
@@ -91,33 +92,49 @@ async def stream_events(
     trace is logged here, never sent). Keep-alive pings are the transport's business.
     ``done`` is not yielded, and a ``done`` emitted by ``run`` is dropped. Closing the generator, or cancelling the task iterating
     it, cancels ``run`` at once; ``slot`` (if given) stays taken until ``run`` has ended,
-    however long its cancellation takes.
+    however long its cancellation takes. ``on_end`` (if given) is told once how the run
+    ended: ``completed``, ``failed`` (it raised or emitted an error), ``invalid_input``,
+    ``timeout`` or ``cancelled``.
     """
     queue: asyncio.Queue[WorkerEvent | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
+    outcome = "cancelled"
+    errored = False
 
     async def emit(event: WorkerEvent) -> None:
+        nonlocal errored
         event = _as_event(event)
+        if isinstance(event, ErrorEvent):
+            errored = True
         if not isinstance(event, DoneEvent):
             await queue.put(event)
 
     async def drive() -> None:
+        nonlocal outcome
         try:
             async with asyncio.timeout(time_limit) as deadline:
                 output = await worker.run(task, inp, emit)
             if output is not None:
                 await queue.put(ResultEvent(output=output))
+            outcome = "failed" if errored else "completed"
         except InputError as exc:
+            outcome = "invalid_input"
             await queue.put(ErrorEvent(error=str(exc), code="invalid_input"))
         except TimeoutError as exc:
+            outcome = "failed"
             if not deadline.expired():
                 log.exception("task %s failed", task.task_id)
                 await queue.put(ErrorEvent(error=_error_text(exc)))
             else:
+                outcome = "timeout"
                 msg = f"the task ran longer than {time_limit:g}s"
                 await queue.put(ErrorEvent(error=msg, code="timeout", retryable=True))
         except Exception as exc:
+            outcome = "failed"
             log.exception("task %s failed", task.task_id)
             await queue.put(ErrorEvent(error=_error_text(exc)))
+        finally:
+            if on_end is not None:
+                on_end(outcome)
         await queue.put(None)  # end of the run
 
     runner = asyncio.create_task(drive(), name=f"run-{task.task_id}")

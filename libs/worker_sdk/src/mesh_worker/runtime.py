@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from mesh_contracts import AgentDescriptor, InstanceLoad, ResourceSpec
@@ -37,6 +38,10 @@ class WorkerRuntime:
         self.slots = Slots(settings.max_concurrency or 1, grace=settings.cancel_grace_seconds)
         self.started = False
         self._descriptor: AgentDescriptor | None = None
+        # For the metrics, read at scrape time: requests refused busy (429), and runs by
+        # how they ended (completed, failed, invalid_input, timeout, cancelled).
+        self.refused = 0
+        self.runs: Counter[str] = Counter()
 
     async def start(self) -> None:
         if self.worker.detect_gpu:
@@ -64,6 +69,10 @@ class WorkerRuntime:
             reported_at=time.time(),
             **facts,
         )
+
+    def ended(self, outcome: str) -> None:
+        """A run ended (``stream_events``' ``on_end``; ``/invoke`` says it itself)."""
+        self.runs[outcome] += 1
 
     @property
     def descriptor(self) -> AgentDescriptor:

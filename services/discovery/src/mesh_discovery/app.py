@@ -21,9 +21,11 @@ from mesh_contracts import AgentDescriptor
 from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
 from mesh_discovery.declared import load_agents_file
+from mesh_discovery.metrics import watch as watch_metrics
 from mesh_discovery.registry import Clock, Store
 from mesh_discovery.settings import Settings
 from mesh_telemetry import instrument_app, start_tracing
+from mesh_telemetry.metrics import install_metrics
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,7 @@ def create_app(
     app.state.draining = asyncio.Event()
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
+    watch_metrics(install_metrics(app), lambda: getattr(app.state, "store", None))
     protect(app, auth_keys, max_body_bytes=settings.max_body_bytes)
     networks = parse_networks(settings.allowed_networks) or default_networks(settings.host)
     app.state.endpoints = EndpointPolicy(networks, resolver=resolver, cache_seconds=0)

@@ -40,6 +40,7 @@ from mesh_discovery.registry import (
     AgentFilter,
     Clock,
     DeclaredInstance,
+    StoreCounts,
     StoreUnavailable,
     UnknownInstance,
     select,
@@ -78,6 +79,8 @@ class ConsulStore:
         self._polls = ThreadPoolExecutor(max_workers=64, thread_name_prefix="consul-watch")
         # Consul keeps no heartbeat time; what this process saw is the best it can report.
         self._last_beat: dict[str, float] = {}
+        # Consul lapses and reaps by its TTL checks: only calls are counted here.
+        self.counts = StoreCounts(counts_lapses=False)
         self._load: dict[str, InstanceLoad] = {}
         self._ttl: dict[str, float] = {}
         self._last_gc = float("-inf")
@@ -167,6 +170,7 @@ class ConsulStore:
 
     async def register(self, descriptor: AgentDescriptor, ttl_seconds: float) -> Lease:
         iid = descriptor.instance_id
+        self.counts.registrations += 1
         await self._put(descriptor, SOURCE_API, ttl_seconds)
         await self._register_service(descriptor, ttl_seconds, SOURCE_API)
         # Re-registering an existing check keeps its status; a pass makes the renewal explicit.
@@ -198,6 +202,7 @@ class ConsulStore:
     async def heartbeat(self, instance_id: str, load: InstanceLoad | None = None) -> Lease:
         # Load reports stay in this process's memory (Consul's index does not move for
         # them): the records this store lists carry the last one it received.
+        self.counts.heartbeats += 1
         if load is not None:
             self._load[instance_id] = load
         try:

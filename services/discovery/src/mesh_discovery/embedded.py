@@ -24,6 +24,7 @@ from mesh_discovery.registry import (
     AgentFilter,
     Clock,
     DeclaredInstance,
+    StoreCounts,
     UnknownInstance,
     select,
 )
@@ -79,6 +80,7 @@ class EmbeddedStore:
         self._entries: dict[str, _Entry] = {}
         self._index = 0
         self._watch = IndexWatch()
+        self.counts = StoreCounts()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -164,6 +166,7 @@ class EmbeddedStore:
     # -- writes ----------------------------------------------------------------------------
 
     async def register(self, descriptor: AgentDescriptor, ttl_seconds: float) -> Lease:
+        self.counts.registrations += 1
         now = self._clock()
         old = self._entries.get(descriptor.instance_id)
         entry = _Entry(
@@ -228,6 +231,7 @@ class EmbeddedStore:
             raise UnknownInstance(instance_id)
         if old.ttl_seconds is None:
             raise DeclaredInstance(instance_id)
+        self.counts.heartbeats += 1
         now = self._clock()
         revived = old.record.status is not HealthStatus.PASSING
         update: dict[str, object] = {
@@ -289,6 +293,8 @@ class EmbeddedStore:
         for iid in reaped:
             del self._entries[iid]
         self._publish(index)
+        self.counts.lapses += len(lapsed)
+        self.counts.reaps += len(reaped)
         return len(lapsed) + len(reaped)
 
     # -- reads -----------------------------------------------------------------------------

@@ -25,6 +25,19 @@ SOURCE_API = "api"
 SOURCE_FILE = "file"
 
 
+@dataclass
+class StoreCounts:
+    """What a store did since this process started, as plain ints (the metrics read them
+    at scrape time). ``counts_lapses`` is False for a backend that lapses and reaps leases
+    itself (Consul): its ``lapses``/``reaps`` stay 0 and are not reported."""
+
+    registrations: int = 0
+    heartbeats: int = 0
+    lapses: int = 0  # leases that ran out: the instance went critical
+    reaps: int = 0  # instances removed after ``reap_after_seconds`` critical
+    counts_lapses: bool = True
+
+
 class RegistryError(Exception):
     """Base of the errors a store raises on a request it cannot honour."""
 

@@ -24,9 +24,11 @@ from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
 from mesh_orchestrator.api import install_error_handlers, router
+from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.a2a import mount_a2a
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.llm import build_chat_model
+from mesh_orchestrator.metrics import CallMetrics, watch
 from mesh_orchestrator.planning.choice import llm_plans, no_llm_planner
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
@@ -42,6 +44,7 @@ from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, 
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer
 from mesh_orchestrator.tracing import RunTracer
 from mesh_telemetry import instrument_app, start_tracing
+from mesh_telemetry.metrics import Metrics, install_metrics
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -106,6 +109,8 @@ def create_app(
     ``span_exporter`` turns tracing on with it instead of OTLP (tests pass the SDK's
     ``InMemorySpanExporter``)."""
     settings = settings or Settings()
+    metrics = Metrics()  # this app's registry: GET /metrics
+    call_metrics = CallMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -182,6 +187,7 @@ def create_app(
                 backoff_initial=settings.retry_backoff_seconds,
                 backoff_max=settings.retry_backoff_max_seconds,
                 tracer=tracer,
+                metrics=call_metrics,
             )
             stack.push_async_callback(executor.aclose)
             chosen_planner = planner or no_llm_planner(settings)

@@ -18,7 +18,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+import json
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import aclosing, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +66,20 @@ class RunSpan:
     def __init__(self, span: Span) -> None:
         self.span = span
 
+    @property
+    def trace_id(self) -> str:
+        """The run's trace id as Jaeger shows it (32 hex digits)."""
+        return f"{self.span.get_span_context().trace_id:032x}"
+
+    @contextmanager
+    def current(self) -> Iterator[RunSpan]:
+        """The span current for the block (graph nodes and the executor's tasks inherit it
+        through the context); it ends with the block."""
+        from opentelemetry.trace import use_span
+
+        with use_span(self.span, end_on_exit=True):
+            yield self
+
     def crashed(self, exc: BaseException) -> None:
         self.span.record_exception(exc)
 
@@ -89,6 +112,9 @@ class WorkerCall:
     def finish(self, status: str, error: str | None) -> None:
         self.span.set_attribute("mesh.status", status)
         if error is not None:
+            self.span.add_event(
+                "mesh.attempt_failed", {"mesh.outcome": status, "mesh.reason": error[:500]}
+            )
             _error(self.span, error)
 
 
@@ -105,21 +131,21 @@ class RunTracer:
         ctx = get_current_span().get_span_context()
         return Link(ctx) if ctx.is_valid else None
 
-    @contextmanager
-    def run(self, run_id: str, query: str, link: Link | None) -> Iterator[RunSpan]:
-        """The root ``run`` span, current for the block (graph nodes and the executor's
-        tasks inherit it through the context)."""
+    def start_run(self, run_id: str, query: str) -> RunSpan:
+        """Start the root ``run`` span of a new run, linked to the span current now (the
+        HTTP request starting the run). Started before the run's first event, so the
+        ``run`` event can name its trace; ``RunSpan.current`` then makes it current for the
+        run's task and ends it."""
         from opentelemetry.context import Context
-        from opentelemetry.trace import use_span
 
+        link = self.request_link()
         span = self.tracer.start_span(
             "run",
             context=Context(),  # a root: one trace per run
             attributes={"mesh.run_id": run_id, "mesh.query_length": len(query)},
             links=[link] if link is not None else None,
         )
-        with use_span(span, end_on_exit=True):
-            yield RunSpan(span)
+        return RunSpan(span)
 
     def node(self, name: str, fn: Any) -> Any:
         """``fn`` (the graph node ``name``) run inside its phase's span; ``fn`` itself when
@@ -156,10 +182,24 @@ class RunTracer:
         return wrapped
 
     @contextmanager
-    def worker_call(self, t: SubTask, d: AgentDescriptor, attempt: int = 1) -> Iterator[WorkerCall]:
+    def worker_call(
+        self,
+        t: SubTask,
+        d: AgentDescriptor,
+        attempt: int = 1,
+        *,
+        candidates: Sequence[Mapping[str, Any]] = (),
+        excluded: Collection[str] = (),
+        previous: str | None = None,
+    ) -> Iterator[WorkerCall]:
         """A CLIENT span around one call to instance ``d`` for sub-task ``t``, a child of
-        the current span (``execute``). A busy or unreachable instance, or an exception,
-        marks it as an error; a call cut off (the run cancelled, the task past its
+        the current span (``execute``). Its events say why ``d`` was chosen: one
+        ``mesh.route`` (what the task asked for, the choice and the rule that made it) and
+        one ``mesh.candidate`` per instance serving the task (``Resolver.explain``: health,
+        fit, priority, load, breaker state; ``excluded`` ones were tried already in this
+        task), and ``mesh.failover`` when an earlier try failed (``previous`` says how). A
+        busy or unreachable instance, or an exception, marks it as an error with a
+        ``mesh.attempt_failed`` event; a call cut off (the run cancelled, the task past its
         timeout) is marked ``cancelled``."""
         from opentelemetry.trace import SpanKind
 
@@ -174,6 +214,9 @@ class RunTracer:
                 "mesh.attempt": attempt,
             },
         )
+        _route_events(span, t, d, candidates, excluded)
+        if previous is not None:
+            span.add_event("mesh.failover", {"mesh.previous": previous[:500]})
         call = WorkerCall(span)
         try:
             yield call
@@ -181,13 +224,70 @@ class RunTracer:
             span.set_attribute("mesh.status", "cancelled")
             raise
         except BaseException as exc:
-            span.set_attribute("mesh.status", _REFUSALS.get(type(exc).__name__, "error"))
+            outcome = _REFUSALS.get(type(exc).__name__, "error")
+            span.set_attribute("mesh.status", outcome)
+            span.add_event(
+                "mesh.attempt_failed", {"mesh.outcome": outcome, "mesh.reason": str(exc)[:500]}
+            )
             span.record_exception(exc)
             _error(span, str(exc))
             raise
         finally:
             span.set_attribute("mesh.events", call.events)
             span.end()
+
+
+def _route_events(
+    span: Span,
+    t: SubTask,
+    d: AgentDescriptor,
+    candidates: Sequence[Mapping[str, Any]],
+    excluded: Collection[str],
+) -> None:
+    """The routing decision of one call as span events (see ``RunTracer.worker_call``)."""
+    eligible = [
+        c
+        for c in candidates
+        if c.get("healthy")
+        and c.get("fits")
+        and c.get("admits", c.get("breaker") != "open")
+        and c.get("instance_id") not in excluded
+    ]
+    chosen = next((c for c in candidates if c.get("instance_id") == d.instance_id), {})
+    wanted = f"agent {t.agent_id}" if t.agent_id else f"capability {t.capability}"
+    rule = (
+        f"{wanted}: {len(eligible)} of {len(candidates)} serving instances eligible "
+        "(healthy, fit, breaker admits, not tried yet); the highest priority wins, "
+        f"then the lower load (power of two choices): priority {d.priority}, "
+        f"load {chosen.get('load', 'unknown')}"
+    )
+    span.add_event(
+        "mesh.route",
+        {
+            "mesh.capability": t.capability or "",
+            "mesh.pinned_agent": t.agent_id or "",
+            "mesh.requires": json.dumps(t.requires.model_dump(exclude_defaults=True)),
+            "mesh.chosen": d.instance_id,
+            "mesh.candidates": len(candidates),
+            "mesh.eligible": len(eligible),
+            "mesh.reason": rule,
+        },
+    )
+    for c in candidates:
+        iid = str(c.get("instance_id", ""))
+        span.add_event(
+            "mesh.candidate",
+            {
+                "mesh.instance_id": iid,
+                "mesh.healthy": bool(c.get("healthy")),
+                "mesh.fits": bool(c.get("fits")),
+                "mesh.priority": int(c.get("priority", 0)),
+                "mesh.load": float(c.get("load", 0.0)),
+                "mesh.breaker": str(c.get("breaker", "")),
+                "mesh.excluded": iid in excluded,
+                "mesh.chosen": iid == d.instance_id,
+            },
+        )
 
 
 def _describe(span: Span, phase: str, update: Any) -> None:

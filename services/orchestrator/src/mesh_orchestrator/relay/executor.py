@@ -47,6 +47,7 @@ from mesh_contracts import (
     TaskRetrying,
     TaskStatus,
 )
+from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
     WorkerBusy,
@@ -141,8 +142,10 @@ class Executor:
         backoff_initial: float = 0.05,
         backoff_max: float = 2.0,
         tracer: RunTracer | None = None,
+        metrics: CallMetrics | None = None,
     ) -> None:
         self.http = http
+        self.metrics = metrics
         self.stream_idle = stream_idle
         self.max_attempts = max_attempts
         self._backoff = wait_exponential_jitter(
@@ -201,10 +204,14 @@ class Executor:
             emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
             futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
             return
+        started = time.perf_counter()
         try:
             outcome = await self._execute(t, upstream, emit, run_id, timeout_seconds)
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
+        if self.metrics is not None:
+            seconds = time.perf_counter() - started
+            self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
         futures[t.task_id].set_result(outcome)
 
     def _input(
@@ -275,6 +282,7 @@ class Executor:
         failures: list[str] = []
         last_code = "unreachable"
         busy: list[float] = []
+        previous: str | None = None  # how the last try went wrong, for the next call's span
         attempt = 0
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_TryAgain),
@@ -306,19 +314,25 @@ class Executor:
                 try:
                     if self.tracer is None:
                         return await self._call(t, d, request, emit, attempt)
-                    return await self._traced_call(self.tracer, t, d, request, emit, attempt)
+                    others = tried - {d.instance_id}
+                    return await self._traced_call(
+                        self.tracer, t, d, request, emit, attempt, others, previous
+                    )
                 except WorkerBusy as refusal:
                     attempt -= 1  # nothing ran: not an attempt
+                    previous = f"{d.instance_id} busy (429), retry after {refusal.retry_after:g}s"
                     busy.append(refusal.retry_after)
                     raise _TryAgain(busy_wait=0.0) from None
                 except WorkerUnreachable as exc:
                     self.resolver.failed(d.instance_id, str(exc))
                     failures.append(f"attempt {attempt} on {d.instance_id}: {exc}")
+                    previous = failures[-1]
                     last_code = "unreachable"
                     attempt -= 1  # never reached the worker: the next one is the same attempt
                     raise _TryAgain() from None
                 except AttemptFailed as exc:
                     failures.append(f"attempt {attempt} on {d.instance_id}: {exc.reason}")
+                    previous = failures[-1]
                     last_code = exc.code
                     if exc.relayed and not d.safe_to_retry:
                         return self._fail(t, d, emit, exc.reason, exc.code)
@@ -354,8 +368,13 @@ class Executor:
         request: TaskRequest,
         emit: Emitter,
         attempt: int,
+        excluded: set[str],
+        previous: str | None,
     ) -> TaskOutcome:
-        with tracer.worker_call(t, d, attempt) as call:
+        candidates = self.resolver.explain(t)
+        with tracer.worker_call(
+            t, d, attempt, candidates=candidates, excluded=excluded, previous=previous
+        ) as call:
             outcome = await self._call(t, d, request, emit, attempt, call)
             call.finish(outcome.status, outcome.error)
             return outcome
@@ -419,6 +438,8 @@ class Executor:
             raise
         finally:
             self.resolver.release(d.instance_id)
+            if self.metrics is not None and relayed:  # once per call, never per event
+                self.metrics.relayed(agent, relayed)
         self.resolver.succeeded(d.instance_id)
         if fold.failed:
             failure = fold.errors[-1]

@@ -126,6 +126,7 @@ class Resolver:
                     "priority": d.priority,
                     "load": round(self.load(r), 3),
                     "breaker": b.state.value,
+                    "admits": b.available(),  # the breaker lets a call through now
                 }
             )
         return out

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -82,6 +83,7 @@ class RunService:
         self.max_llm_attempts = max_llm_attempts
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, RunEvents] = {}
+        self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -118,7 +120,11 @@ class RunService:
         self.mux.open(record)  # stored by the multiplexer's next flush
         events = RunEvents(run_id, self.mux, RunProjection(record))
         self._live[run_id] = events
-        events.emit(RunStarted(run_id=run_id, query=query))
+        # Traced, the run span starts here, in the request's context (its link), so that
+        # the ``run`` event can carry the trace id; the run's task makes it current.
+        span = self.tracer.start_run(run_id, query) if self.tracer is not None else None
+        trace_id = span.trace_id if span is not None else None
+        events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id))
         state: RunState = {
             "run_id": run_id,
             "query": query,
@@ -132,7 +138,7 @@ class RunService:
             state["plan"] = plan
             state["planner"] = "client"
             state["reason"] = "plan supplied by the client"
-        drive = self._drive(events, state) if self.tracer is None else self._traced(events, state)
+        drive = self._drive(events, state) if span is None else self._traced(events, state, span)
         self._tasks[run_id] = asyncio.create_task(drive, name=f"run-{run_id}")
         return record
 
@@ -200,11 +206,8 @@ class RunService:
 
     # ---- driving a run -----------------------------------------------------------------
 
-    async def _traced(self, events: RunEvents, state: RunState) -> None:
-        assert self.tracer is not None
-        # This task started with a copy of the starting request's context: its span is current.
-        link = self.tracer.request_link()
-        with self.tracer.run(events.run_id, state["query"], link) as span:
+    async def _traced(self, events: RunEvents, state: RunState, span: RunSpan) -> None:
+        with span.current():
             await self._drive(events, state, span)
 
     async def _drive(self, events: RunEvents, state: RunState, span: RunSpan | None = None) -> None:
@@ -237,6 +240,7 @@ class RunService:
             if span is not None:
                 span.finish(status, planner)
             events.emit(RunEnded(status=status))
+            self.ended[str(status)] += 1
             self.mux.close(run_id, status, answer)
             self._tasks.pop(run_id, None)
             self._live.pop(run_id, None)

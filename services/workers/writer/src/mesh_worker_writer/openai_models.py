@@ -1,78 +1,38 @@
-"""Request and response shapes of the OpenAI-compatible chat API (the subset we serve)."""
+"""Request and response shapes of the OpenAI-compatible chat API (the subset we serve).
+
+The shapes shared with the orchestrator's OpenAI API live in ``mesh_contracts.openai_wire``;
+this module adds the writer's own: ``response_format`` and the request with its limits."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+# The wire shapes every OpenAI server of the mesh shares (the orchestrator serves one too).
+from mesh_contracts.openai_wire import (
+    ChatMessage,
+    OpenAIError,
+    StreamOptions,
+    TextPart,
+    completion_id,
+    now,
+    usage,
+)
 from mesh_worker_writer.json_constraint import ANY_JSON_OBJECT
 
-
-class OpenAIError(Exception):
-    """An error answered as ``{"error": {"message", "type", "param", "code"}}``."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int = 400,
-        param: str | None = None,
-        code: str | None = None,
-        type: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.message, self.status, self.param, self.code, self.type = (
-            message,
-            status,
-            param,
-            code,
-            type,
-        )
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
-
-    @classmethod
-    def from_validation(cls, exc: ValidationError) -> OpenAIError:
-        """The first problem of a pydantic error, naming the field like OpenAI does."""
-        first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        return cls(f"{param or 'body'}: {first['msg']}", param=param, code="invalid_value")
-
-
-class TextPart(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    type: Literal["text"]
-    text: str
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # name, tool_call_id ... are accepted, unused
-
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextPart] | None = None
-
-    def text(self) -> str:
-        if isinstance(self.content, list):
-            return "".join(part.text for part in self.content)
-        return self.content or ""
-
-
-class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    include_usage: bool = False
+__all__ = [
+    "ChatCompletionRequest",
+    "ChatMessage",
+    "JsonSchemaFormat",
+    "OpenAIError",
+    "ResponseFormat",
+    "StreamOptions",
+    "TextPart",
+    "completion_id",
+    "now",
+    "usage",
+]
 
 
 class JsonSchemaFormat(BaseModel):
@@ -146,19 +106,3 @@ class ChatCompletionRequest(BaseModel):
         if len(stops) > 4:
             raise OpenAIError("stop: at most 4 stop sequences", param="stop")
         return tuple(s for s in stops if s)
-
-
-def completion_id() -> str:
-    return "chatcmpl-" + uuid.uuid4().hex
-
-
-def now() -> int:
-    return int(time.time())
-
-
-def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }

@@ -1,0 +1,356 @@
+"""The mesh as an OpenAI model: ``GET /v1/models`` and ``POST /v1/chat/completions``.
+
+The last ``user`` message is the run's query (earlier messages are accepted and not used:
+the planner plans one request); the model id is ``mesh``. A request is one run, started and
+read through the ``RunService`` like ``/orchestrate``:
+
+* ``stream: false``: a ``chat.completion`` whose message is the run's answer, ``usage``
+  (counted in whitespace-separated words, as the mesh's models tokenize differently) and an
+  extra ``mesh`` object (``run_id``, ``status``, ``trace_id`` when traced).
+* ``stream: true``: ``chat.completion.chunk`` SSE frames ending in ``data: [DONE]``: a role
+  chunk, the synthesis as it is written (the run's ``token`` events of task ``synthesis``;
+  the deterministic synthesis writes no tokens, so its answer is sent in word chunks when the
+  run's result arrives), a finish chunk, the usage chunk if ``stream_options.include_usage``.
+  The client leaving cancels the run.
+* ``mesh_events: true`` in the body (the OpenAI SDKs' ``extra_body``) or the header
+  ``X-Mesh-Events: true`` adds the run's progress to the stream: chunks with no ``choices``
+  and a ``mesh`` object ``{"run_id", "seq", "type", "task_id", "agent_id", "data"}`` for each
+  run event but tokens (the plan, each sub-task's status with its routing candidates, its
+  messages, progress, artifacts, results and errors); the role chunk's ``mesh`` names the
+  ``run_id`` and ``trace_id``. Without it a stream is plain OpenAI.
+
+Errors have OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``: 400 for a
+body that is not JSON or does not validate (FastAPI's 422 is not used here), or a request
+the mesh cannot honour (``n`` > 1, tools, no user message, a query past 8000 characters);
+404 ``model_not_found`` for another model; 500 when a run ended with no answer at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mesh_contracts import encode_event
+from mesh_contracts.openai_wire import (
+    ChatMessage,
+    OpenAIError,
+    StreamOptions,
+    completion_id,
+    now,
+    usage,
+)
+from mesh_orchestrator.api.models import MAX_QUERY, RunOptions
+from mesh_orchestrator.api.sse import event_stream
+from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.mux import Subscription
+from mesh_orchestrator.runs.service import RunService
+from mesh_orchestrator.services import Services
+
+MODEL_ID = "mesh"
+SYNTHESIS_TASK = "synthesis"  # the task id of the synthesis' token events
+_DONE = b"data: [DONE]\n\n"
+_WORDS = re.compile(r"\s*\S+\s*")
+_CREATED = now()
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+class MeshChatRequest(BaseModel):
+    """``POST /v1/chat/completions``. Unknown fields are ignored (OpenAI's SDKs add new ones
+    often); ``temperature``, ``max_tokens`` and the like are accepted and left to the
+    workers' own settings."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1, max_length=256)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=256)
+    n: int | None = Field(default=None, ge=1)
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    tools: list[dict[str, Any]] | None = None
+    mesh_events: bool = False
+
+    def query(self) -> str:
+        """The last user message's text; raises ``OpenAIError`` when there is none usable."""
+        users = [m for m in self.messages if m.role == "user"]
+        if not users or not users[-1].text().strip():
+            raise OpenAIError(
+                "messages: the last user message is the query, and there is none with text",
+                param="messages",
+                code="invalid_value",
+            )
+        text = users[-1].text().strip()
+        if len(text) > MAX_QUERY:
+            raise OpenAIError(
+                f"messages: the query is {len(text)} characters; at most {MAX_QUERY}",
+                param="messages",
+                code="context_length_exceeded",
+            )
+        return text
+
+
+async def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+Svc = Annotated[Services, Depends(_services)]
+
+
+def _model(created: int = _CREATED) -> dict[str, Any]:
+    return {"id": MODEL_ID, "object": "model", "created": created, "owned_by": "mesh"}
+
+
+def _error(exc: OpenAIError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def _unknown_model(model: str) -> OpenAIError:
+    return OpenAIError(
+        f"The model {model!r} does not exist; this server serves {MODEL_ID!r}",
+        status=404,
+        param="model",
+        code="model_not_found",
+    )
+
+
+async def _parse(request: Request) -> MeshChatRequest:
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise OpenAIError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise OpenAIError("the body must be a JSON object", code="invalid_json")
+    try:
+        req = MeshChatRequest.model_validate(body)
+    except ValidationError as exc:
+        raise OpenAIError.from_validation(exc) from None
+    if req.model != MODEL_ID:
+        raise _unknown_model(req.model)
+    if req.n not in (None, 1):
+        raise OpenAIError("n: only n=1 is supported", param="n", code="unsupported_value")
+    if req.tools:
+        raise OpenAIError(
+            "tools: tool calling is not supported by the mesh",
+            param="tools",
+            code="unsupported_parameter",
+        )
+    return req
+
+
+class RunReading:
+    """What a chat completion needs of a run's events, folded as they are read."""
+
+    def __init__(self) -> None:
+        self.streamed: list[str] = []  # synthesis tokens, as sent
+        self.answer: str | None = None
+        self.status = "failed"
+        self.failure: str | None = None
+        self.trace_id: str | None = None
+
+    def text(self) -> str:
+        return self.answer if self.answer is not None else "".join(self.streamed)
+
+    def rest(self) -> str:
+        """What of the answer the synthesis' tokens did not already send: all of it when
+        none came (the deterministic synthesis), nothing when the answer is not what they
+        wrote (an LLM synthesis broke off and the deterministic one replaced it)."""
+        sent = "".join(self.streamed)
+        if self.answer is None or not self.answer.startswith(sent):
+            return ""
+        return self.answer[len(sent) :]
+
+    def add(self, e: RelayedEvent) -> str | None:
+        """Fold ``e``; the synthesis token it carries, if any."""
+        if e.type == "token":
+            if e.task_id == SYNTHESIS_TASK:
+                token = str(e.data.get("token", ""))
+                self.streamed.append(token)
+                return token
+        elif e.task_id is None:
+            if e.type == "run":
+                self.trace_id = e.data.get("trace_id")
+            elif e.type == "result":
+                self.answer = str(e.data.get("answer", ""))
+            elif e.type == "error":
+                self.failure = str(e.data.get("error", ""))
+            elif e.type == "done":
+                self.status = str(e.data.get("status", self.status))
+        return None
+
+    def mesh(self, run_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"run_id": run_id, "status": self.status}
+        if self.trace_id:
+            out["trace_id"] = self.trace_id
+        return out
+
+    def no_answer(self) -> OpenAIError:
+        why = self.failure or f"the run ended {self.status} without an answer"
+        return OpenAIError(why, status=500, type="server_error", code="run_failed")
+
+
+def _words(query: str) -> int:
+    return len(query.split())
+
+
+def _mesh_event(e: RelayedEvent) -> dict[str, Any]:
+    return {
+        "run_id": e.run_id,
+        "seq": e.seq,
+        "type": e.type,
+        "task_id": e.task_id,
+        "agent_id": e.agent_id,
+        "data": e.data,
+    }
+
+
+async def _chunks(
+    runs: RunService,
+    run_id: str,
+    sub: Subscription,
+    req: MeshChatRequest,
+    query: str,
+    with_events: bool,
+) -> AsyncIterator[bytes]:
+    """The SSE body of a streamed completion (see the module); ends the subscription."""
+    include_usage = req.stream_options is not None and req.stream_options.include_usage
+    base: dict[str, Any] = {
+        "id": completion_id(),
+        "object": "chat.completion.chunk",
+        "created": now(),
+        "model": MODEL_ID,
+        "system_fingerprint": None,
+    }
+    extra: dict[str, Any] = {"usage": None} if include_usage else {}
+    reading = RunReading()
+
+    def chunk(
+        delta: dict[str, Any], finish: str | None = None, mesh: dict[str, Any] | None = None
+    ) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        more = {"mesh": mesh} if mesh is not None else {}
+        return encode_event({**base, "choices": [choice], **extra, **more})
+
+    def progress(e: RelayedEvent) -> bytes:
+        return encode_event({**base, "choices": [], **extra, "mesh": _mesh_event(e)})
+
+    try:
+        started = False
+        while (batch := await sub.take()) is not None:
+            for e in batch:
+                token = reading.add(e)
+                if not started:  # the first event is the run's: it names the trace
+                    started = True
+                    named = {"run_id": run_id, "trace_id": reading.trace_id}
+                    yield chunk(
+                        {"role": "assistant", "content": ""}, None, named if with_events else None
+                    )
+                if token:
+                    yield chunk({"content": token})
+                elif e.type == "result" and e.task_id is None:
+                    for word in _WORDS.findall(reading.rest()):
+                        yield chunk({"content": word})
+                if with_events and e.type != "token":
+                    yield progress(e)
+        if reading.answer is None and not reading.streamed:
+            yield encode_event(reading.no_answer().body())
+            yield _DONE
+            return
+        yield chunk({}, "stop")
+        if include_usage:
+            counts = usage(_words(query), _words(reading.text()))
+            yield encode_event({**base, "choices": [], "usage": counts})
+        yield _DONE
+    finally:
+        runs.unsubscribe(run_id, sub)
+
+
+async def _complete(runs: RunService, run_id: str, sub: Subscription, query: str) -> Response:
+    reading = RunReading()
+    try:
+        while (batch := await sub.take()) is not None:
+            for e in batch:
+                reading.add(e)
+    finally:
+        runs.unsubscribe(run_id, sub)
+    if reading.answer is None:
+        return _error(reading.no_answer())
+    text = reading.answer
+    return JSONResponse(
+        {
+            "id": completion_id(),
+            "object": "chat.completion",
+            "created": now(),
+            "model": MODEL_ID,
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": usage(_words(query), _words(text)),
+            "mesh": reading.mesh(run_id),
+        }
+    )
+
+
+@router.get("/models")
+async def list_models() -> dict[str, Any]:
+    """The one model this server is: the whole mesh."""
+    return {"object": "list", "data": [_model()]}
+
+
+@router.get("/models/{model}", response_model=None)
+async def get_model(model: str) -> dict[str, Any] | JSONResponse:
+    if model != MODEL_ID:
+        return _error(_unknown_model(model))
+    return _model()
+
+
+@router.post(
+    "/chat/completions",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": MeshChatRequest.model_json_schema()}},
+        }
+    },
+)
+async def chat_completions(
+    request: Request,
+    svc: Svc,
+    x_mesh_events: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A run of the mesh as a chat completion; ``stream: true`` answers with SSE chunks."""
+    try:
+        req = await _parse(request)
+        query = req.query()
+    except OpenAIError as exc:
+        return _error(exc)
+    runs = svc.runs
+    record = await runs.start(query, None, RunOptions().model_dump(mode="json"))
+    run_id = record.run_id
+    sub = await runs.events(run_id, 0)
+    assert sub is not None  # just started: it is live
+    if not req.stream:
+        return await _complete(runs, run_id, sub, query)
+
+    def left() -> None:
+        runs.cancel_now(run_id)
+
+    with_events = req.mesh_events or (x_mesh_events or "").strip().lower() in ("1", "true")
+    return event_stream(
+        _chunks(runs, run_id, sub, req, query, with_events),
+        ping_seconds=svc.settings.ping_seconds,
+        headers={"Content-Location": f"/v1/runs/{run_id}"},
+        on_disconnect=left,
+    )
