@@ -232,6 +232,9 @@ def create_app(
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
     install_error_handlers(app)
+    install_metrics(app, metrics)
+    watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)
     mount_a2a(app)  # the mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py)
+    app.include_router(openai_router)
     return app
