@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from bench import measure
+from bench import faults, measure
 from bench.procs import Mesh
 from bench.report import print_report
 from bench.sse_client import HttpxStreamer, RawStreamer, Streamer
@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.loaded_tokens = 50 if q else 200
     args.tp_tokens = 2_000 if q else 20_000
     args.tp_streams = [1, 2] if q else [1, 4]
+    args.failovers = 3 if q else 20
+    args.stalls = 2 if q else 10
     return args  # fmt: skip
 
 
@@ -154,6 +156,17 @@ def main(argv: list[str] | None = None) -> int:
                 markup=False,
             )
             return 1
+    log.print(
+        f"[dim]failover and stall detection ({args.failovers} kills, {args.stalls} stops) …[/]"
+    )
+    try:
+        left = max(60.0, args.time_limit - (time.time() - started))
+        results["faults"] = faults.run(
+            failovers=args.failovers, stalls=args.stalls, time_limit=left
+        )
+    except Exception as exc:
+        log.print(f"bench failed (faults): {type(exc).__name__}: {exc}", markup=False)
+        return 1
     results["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
     results["seconds"] = time.time() - started
     results["machine"] = machine()

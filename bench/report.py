@@ -17,6 +17,10 @@ TARGET_KB_PER_STREAM = 64.0
 # events/s, or adds this much to the first token (p50), in the same run.
 KEEP_IF_HTTPX_EVENTS_LOWER = 0.20
 KEEP_IF_HTTPX_ADDS_P50_MS = 1.0
+# Faults (bench/faults.py): kill -9 of the serving replica to the retry's first event; a
+# stopped replica detected (its retrying status) within the idle time plus this.
+TARGET_FAILOVER_MS = 1000.0
+TARGET_STALL_OVER_IDLE_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,27 @@ def verdicts(results: dict[str, Any]) -> list[Verdict]:
                 kb,
                 f"<= {TARGET_KB_PER_STREAM:g} KB",
                 kb <= TARGET_KB_PER_STREAM,
+            )
+        )
+    fl = results.get("faults")
+    if fl:
+        p99 = fl["failover"]["p99_ms"]
+        out.append(
+            Verdict(
+                "failover p99, kill -9 to the retry's first event (ms)",
+                p99,
+                f"< {TARGET_FAILOVER_MS:g} ms",
+                p99 < TARGET_FAILOVER_MS,
+            )
+        )
+        idle, stall = fl["idle_seconds"], fl["stall"]["p99_ms"] / 1000
+        wanted = idle + TARGET_STALL_OVER_IDLE_S
+        out.append(
+            Verdict(
+                f"stall detection p99, SIGSTOP to retrying (s; idle {idle:g} s)",
+                stall,
+                f"<= {wanted:g} s (idle + {TARGET_STALL_OVER_IDLE_S:g} s)",
+                stall <= wanted,
             )
         )
     return out  # fmt: skip
@@ -198,6 +223,24 @@ def stream_clients_table(results: dict[str, Any]) -> Table:
     return table
 
 
+def faults_table(results: dict[str, Any]) -> Table:
+    """Failover and stall detection (bench/faults.py), p50/p99 over the repetitions."""
+    fl = results["faults"]
+    table = Table(title=f"faults (a fresh replica killed or stopped mid-stream; ORCH_STREAM_IDLE_SECONDS={fl['idle_seconds']:g})",
+                  box=box.ASCII2, title_justify="left")  # fmt: skip
+    for col in ("measurement", "n", "p50 (ms)", "p99 (ms)", "max (ms)"):
+        table.add_column(col, justify="left" if col == "measurement" else "right")  # type: ignore[arg-type]
+    for key, label in (("failover", "kill -9 -> first event of the retry"),
+                       ("failover_to_retrying_status", "kill -9 -> retrying status"),
+                       ("stall", "SIGSTOP -> retrying status (stall detected)"),
+                       ("stall_over_idle", "  of which past the idle time"),
+                       ("stall_to_first_event", "SIGSTOP -> first event of the retry")):  # fmt: skip
+        row = fl[key]
+        table.add_row(label, str(row["n"]), f"{row['p50_ms']:,.1f}", f"{row['p99_ms']:,.1f}",
+                      f"{row['max_ms']:,.1f}")  # fmt: skip
+    return table
+
+
 def verdict_table(items: list[Verdict]) -> Table:
     table = Table(title="targets", box=box.ASCII2, title_justify="left")
     for col in ("target", "measured", "wanted", "met"):
@@ -215,6 +258,8 @@ def print_report(results: dict[str, Any], console: Console) -> list[Verdict]:
         console.print(stream_clients_table(results))
     if results.get("clients"):
         console.print(clients_table(results))
+    if results.get("faults"):
+        console.print(faults_table(results))
     console.print(verdict_table(items))
     for extra in results.get("notes", []):
         console.print(f"note: {extra}")

@@ -1,4 +1,4 @@
-"""``python -m bench --quick`` against real processes produces all three measurements.
+"""``python -m bench --quick`` against real processes produces every measurement.
 
 No timing assertions: the figures depend on the machine; this checks the bench runs end to
 end (discovery, the fast worker and the orchestrator started, streams read both ways) and
@@ -15,7 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_bench_reports_first_token_throughput_and_memory(tmp_path: Path) -> None:
+def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--streams", "20", "--samples", "5",
@@ -42,6 +44,15 @@ def test_quick_bench_reports_first_token_throughput_and_memory(tmp_path: Path) -
     assert mem["orchestrator_kb_per_stream"] is not None
     assert {t["name"].split(" (")[0] for t in results["targets"]} >= {
         "first token p50 overhead", "first token p99 overhead", "relayed events/s",
-        "orchestrator KB per open stream",
+        "orchestrator KB per open stream", "failover p99, kill -9 to the retry's first event",
+        "stall detection p99, SIGSTOP to retrying",
     }  # fmt: skip
+    fl = results["faults"]
+    assert fl["idle_seconds"] > 0
+    for key in ("failover", "failover_to_retrying_status", "stall", "stall_over_idle",
+                "stall_to_first_event"):  # fmt: skip
+        # stall_over_idle may be slightly negative: the idle clock starts at the victim's
+        # last bytes, which may leave it just before the stop.
+        assert fl[key]["n"] > 0 and fl[key]["p99_ms"] >= fl[key]["p50_ms"], key
+    assert fl["failover"]["p50_ms"] > 0 and fl["stall"]["p50_ms"] > 0
     assert "relay/direct" in proc.stdout and "targets" in proc.stdout
