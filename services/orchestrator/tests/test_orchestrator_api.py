@@ -295,7 +295,7 @@ async def test_post_orchestrate_answers_json_and_the_run_is_listed(mesh: Mesh) -
         assert health["status"] == "ok" and health["discovery"] == "ok"
 
 
-async def test_a_restarted_orchestrator_answers_for_past_and_interrupted_runs(
+async def test_a_restarted_orchestrator_answers_for_past_runs_and_resumes_a_left_one(
     mesh: Mesh, tmp_path: Path
 ) -> None:
     await mesh.register(writer_like(mesh.workers[0].url))
@@ -316,7 +316,17 @@ async def test_a_restarted_orchestrator_answers_for_past_and_interrupted_runs(
                 m.json() async for m in read_sse(c, "GET", f"{again.url}/v1/runs/{run_id}/events")
             ]
             assert replay == events
-            assert (await c.get(f"{again.url}/v1/runs/crashed")).json()["status"] == "interrupted"
+
+            async def resumed_and_ended() -> bool:
+                run = (await c.get(f"{again.url}/v1/runs/crashed")).json()
+                return bool(run["status"] != "running")
+
+            # Left running with nothing stored but its row: planned again from its query.
+            await wait_for(resumed_and_ended, "the left run to be resumed and end")
+            log = [
+                m.json() async for m in read_sse(c, "GET", f"{again.url}/v1/runs/crashed/events")
+            ]
+            assert log[0]["data"]["status"] == "resumed" and log[-1]["type"] == "done"
     finally:
         await stop(again)
 

@@ -39,7 +39,7 @@ def task(**kw: Any) -> SubTask:
 
 
 def test_higher_priority_wins_then_the_least_loaded_replica() -> None:
-    pool = [agent("a"), agent("b"), agent("c", priority=-1)]
+    pool = [agent("a", priority=1), agent("b", priority=1), agent("c")]
     r = Resolver(lambda: pool)
     assert r.pick(task()).instance_id == "a"  # type: ignore[union-attr]
     r.acquire("a")

@@ -8,8 +8,9 @@ client would use:
 
 * ``run``: ``RunStarted``; ``plan``: ``PlanChosen``; ``done``: ``RunEnded``;
 * ``status`` with ``phase`` set: ``PhaseStatus`` (planning, replanning); ``retrying``:
-  ``TaskRetrying`` (a sub-task moves to another replica); otherwise ``TaskStatus`` (one plan
-  node changed state);
+  ``TaskRetrying`` (a sub-task moves to another replica); ``resumed``: ``RunResumed`` (the
+  run was taken up again by an orchestrator); otherwise ``TaskStatus`` (one plan node
+  changed state);
 * ``result`` with no ``task_id``: ``RunAnswer`` (the synthesis); with a ``task_id``:
   ``TaskOutput`` (one node's output);
 * ``error`` with no ``task_id``: ``RunFailure``; with one: a task's ``TaskFailure``.
@@ -101,6 +102,22 @@ class TaskStatus(_Payload):
     candidates: list[dict[str, Any]] | None = None
 
 
+class RunResumed(_Payload):
+    """The run was taken up again (its orchestrator died, or handed it over): ``kept`` are
+    the sub-tasks whose completed results stay (never run again), ``restarted`` those that
+    run again. ``first_seq`` is this event's id; ids between the last stored one and it were
+    never stored (they may have reached a client, so they are not used again)."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["resumed"] = "resumed"
+    owner: str
+    epoch: int
+    kept: list[str] = Field(default_factory=list)
+    restarted: list[str] = Field(default_factory=list)
+    last_stored_seq: int
+    first_seq: int
+
+
 class TaskRetrying(_Payload):
     """A sub-task's attempt failed and it runs again: ``attempt`` is the one starting now,
     ``next_instance`` where (None: the instances are being tried again after a back-off).
@@ -176,6 +193,7 @@ RunPayload = (
     | PlanChosen
     | PhaseStatus
     | TaskStatus
+    | RunResumed
     | TaskRetrying
     | TaskOutput
     | TaskFailure
@@ -200,6 +218,8 @@ def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> 
             return PhaseStatus.model_validate(data)
         if data.get("status") == "retrying":
             return TaskRetrying.model_validate(data)
+        if data.get("status") == "resumed":
+            return RunResumed.model_validate(data)
         return TaskStatus.model_validate(data)
     if type_ == "result":
         if task_id is None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
+from mesh_auth import AuthSettings, SecretError, guard_bind
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.settings import Settings
 
@@ -14,11 +16,14 @@ from mesh_orchestrator.settings import Settings
 def main() -> int:
     try:
         settings = Settings()
-    except ValidationError as exc:
+        keys = AuthSettings().keys()
+    except (ValidationError, SecretError) as exc:
         print(f"mesh_orchestrator: bad settings: {exc}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+    guard_bind("mesh_orchestrator", settings.host, keys)  # exits on 0.0.0.0 without a secret
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, keys=keys),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

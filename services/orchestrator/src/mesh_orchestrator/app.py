@@ -16,16 +16,20 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 import httpx
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
+from mesh_auth import AuthSettings, Keys, TokenSource
+from mesh_auth.bearer import BearerAuth
+from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
+from mesh_auth.http import protect
 from mesh_orchestrator.api import install_error_handlers, router
-from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.a2a import mount_a2a
+from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.metrics import CallMetrics, watch
@@ -103,12 +107,27 @@ def create_app(
     synthesizer: Synthesizer | None = None,
     llm: BaseChatModel | None = None,
     span_exporter: SpanExporter | None = None,
+    keys: Keys | Literal["env"] | None = "env",
+    endpoints: EndpointPolicy | None = None,
 ) -> FastAPI:
     """The app. ``planner``/``synthesizer`` replace the deterministic ones; ``llm`` replaces
     the ``ChatOpenAI`` built from settings (tests pass langchain's fake chat models);
     ``span_exporter`` turns tracing on with it instead of OTLP (tests pass the SDK's
-    ``InMemorySpanExporter``)."""
+    ``InMemorySpanExporter``). ``keys``: the mesh secret (default ``MESH_AUTH_SECRET*`` from
+    the environment; None: open); ``endpoints`` replaces the worker endpoint policy built
+    from ``ORCH_ALLOWED_NETWORKS`` (tests inject one with a fake resolver)."""
     settings = settings or Settings()
+    auth_keys = AuthSettings().keys() if keys == "env" else keys
+    # The orchestrator's own token (MESH_TOKEN/MESH_TOKEN_FILE, else minted from the secret)
+    # goes with every call to discovery and to workers; none while the mesh runs open.
+    token = TokenSource(
+        static=AuthSettings().static_token() if keys == "env" else None,
+        keys=auth_keys,
+        scope="orchestrator",
+    )
+    policy = endpoints or EndpointPolicy(
+        parse_networks(settings.allowed_networks) or default_networks(settings.host)
+    )
     metrics = Metrics()  # this app's registry: GET /metrics
     call_metrics = CallMetrics(metrics.registry)
 
@@ -140,6 +159,8 @@ def create_app(
                         max_connections=settings.max_connections,
                         max_keepalive_connections=settings.max_keepalive_connections,
                     ),
+                    auth=BearerAuth(token),
+                    follow_redirects=False,  # a worker's 3xx is its answer, never followed
                 )
             )
             discovery = DiscoveryClient(
@@ -188,6 +209,8 @@ def create_app(
                 backoff_max=settings.retry_backoff_max_seconds,
                 tracer=tracer,
                 metrics=call_metrics,
+                auth_headers=token.headers,
+                endpoints=policy,
             )
             stack.push_async_callback(executor.aclose)
             chosen_planner = planner or no_llm_planner(settings)
@@ -211,6 +234,8 @@ def create_app(
                 max_replans=settings.max_replans,
                 max_llm_attempts=settings.llm_plan_attempts,
                 tracer=tracer,
+                replica_id=settings.replica(),
+                lease_seconds=settings.run_lease_seconds,
             )
             await runs.recover()
             stack.push_async_callback(runs.shutdown)
@@ -232,6 +257,7 @@ def create_app(
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
     install_error_handlers(app)
+    protect(app, auth_keys, max_body_bytes=settings.max_body_bytes)
     install_metrics(app, metrics)
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     discovery_url: str = "http://127.0.0.1:9000"
+    # Runs outlive their orchestrator (README "Runs across replicas"): each is held by one
+    # replica through a lease renewed every third of this; when its owner dies another
+    # replica (or this one restarted) claims it within the lease time and resumes it.
+    # The replica id names this process in leases; a restart with the same id takes up
+    # its own runs at once (default: host name and port; in Kubernetes, the pod name).
+    replica_id: str | None = None
+    run_lease_seconds: float = Field(default=10.0, gt=0.5, le=300)
     # Run store: embedded SQLite unless a postgresql:// URL is given.
     db_path: Path = Path("var/orchestrator.sqlite3")
     database_url: str | None = None
@@ -91,6 +99,18 @@ class Settings(BaseSettings):
         return bool(self.llm_base_url or self.llm_api_key)
 
     log_level: str = "info"
+    # Auth (MESH_AUTH_SECRET/MESH_TOKEN are read by mesh_auth; see the README's "Auth"):
+    # bodies past max_body_bytes get 413; a client token may have max_runs_per_client runs
+    # live here at once (429 with Retry-After past it); worker endpoints must resolve into
+    # public addresses or allowed_networks (comma-separated CIDRs; unset: loopback when the
+    # orchestrator listens on loopback).
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    max_runs_per_client: int = Field(default=8, ge=1)
+    runs_retry_after_seconds: int = Field(default=5, ge=1)
+    allowed_networks: str | None = None
+
+    def replica(self) -> str:
+        return self.replica_id or f"{socket.gethostname()}-{self.port}"
 
     def checkpoints_file(self) -> Path:
         if self.checkpoint_path is not None:

@@ -64,7 +64,9 @@ class RunStoreLike(Protocol):
 
     async def save_run(self, run: Any) -> None: ...
 
-    async def append_events(self, events: Sequence[StreamEvent]) -> None: ...
+    async def append_events(
+        self, events: Sequence[StreamEvent], epochs: Any = None
+    ) -> set[str] | None: ...
 
     async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]: ...
 
@@ -73,6 +75,18 @@ class RunStoreLike(Protocol):
     async def list_runs(self, limit: int = 20) -> Sequence[RunRecordLike]: ...
 
     async def mark_interrupted(self) -> list[str]: ...
+
+    async def claim(self, run_id: str, owner: str, lease_seconds: float) -> Any: ...
+
+    async def renew(
+        self, epochs: Any, owner: str, lease_seconds: float
+    ) -> tuple[set[str], set[str]]: ...
+
+    async def release(self, run_id: str, epoch: int) -> None: ...
+
+    async def orphans(self, owner: str, limit: int = 100) -> list[str]: ...
+
+    async def request_cancel(self, run_id: str) -> bool: ...
 
 
 def _ev(run_id: str, seq: int, type_: str = "token") -> StreamEvent:
@@ -169,3 +183,63 @@ class RunStoreConformance:
         assert got is not None and got.status == "interrupted" and got.finished_at is not None
         finished = await store.get_run(done.run_id)
         assert finished is not None and finished.status == "completed"
+
+    # ---- leases and fencing (a run outlives its replica) ---------------------------------
+
+    async def test_an_orphaned_run_is_claimed_once_with_a_new_epoch(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        r = new_run(lease_owner="a", epoch=1, lease_expires_at=time.time() - 1, seq_reserved=10)
+        await store.save_run(r)
+        assert r.run_id in await store.orphans("b")
+        won = await store.claim(r.run_id, "b", 30)
+        assert won is not None and won.epoch == 2 and won.lease_owner == "b"
+        assert won.seq_reserved == 10
+        assert await store.claim(r.run_id, "c", 30) is None  # b holds it now
+        assert r.run_id not in await store.orphans("c")
+        assert r.run_id in await store.orphans("b")  # b's own (e.g. after b restarted)
+
+    async def test_a_live_lease_is_not_taken_and_a_released_one_is(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        r = new_run(lease_owner="a", epoch=1, lease_expires_at=time.time() + 60)
+        await store.save_run(r)
+        assert await store.claim(r.run_id, "b", 30) is None
+        await store.release(r.run_id, 1)
+        won = await store.claim(r.run_id, "b", 30)
+        assert won is not None and won.epoch == 2
+
+    async def test_a_stale_owner_cannot_write_the_run_or_its_events(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        r = new_run(lease_owner="a", epoch=1, lease_expires_at=time.time() - 1)
+        await store.save_run(r)
+        await store.append_events([_ev(r.run_id, 1)], {r.run_id: 1})
+        assert await store.claim(r.run_id, "b", 30) is not None  # epoch 2 is b's
+        fenced = await store.append_events([_ev(r.run_id, 2)], {r.run_id: 1})
+        assert fenced == {r.run_id}
+        assert [e.seq for e in await store.events_after(r.run_id)] == [1]
+        stale = new_run(
+            run_id=r.run_id, created_at=r.created_at, epoch=1, status="completed", answer="x"
+        )
+        with pytest.raises(Exception, match="fenced"):
+            await store.save_run(stale)
+        got = await store.get_run(r.run_id)
+        assert got is not None and got.status == "running" and got.answer is None
+        lost, _ = await store.renew({r.run_id: 1}, "a", 30)
+        assert lost == {r.run_id}
+        kept, _ = await store.renew({r.run_id: 2}, "b", 30)
+        assert kept == set()
+        assert await store.append_events([_ev(r.run_id, 2)], {r.run_id: 2}) == set()
+
+    async def test_a_cancel_asked_anywhere_reaches_the_owner_with_its_renewal(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        r = new_run(lease_owner="a", epoch=1, lease_expires_at=time.time() + 60)
+        await store.save_run(r)
+        assert await store.request_cancel(r.run_id)
+        _, cancels = await store.renew({r.run_id: 1}, "a", 30)
+        assert cancels == {r.run_id}
+        done = new_run(status="completed")
+        await store.save_run(done)
+        assert not await store.request_cancel(done.run_id)

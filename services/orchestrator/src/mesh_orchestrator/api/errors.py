@@ -9,6 +9,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from mesh_auth.http import validation_errors
+from mesh_orchestrator.runs.service import Draining
+
 log = logging.getLogger(__name__)
 
 
@@ -16,14 +19,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        detail = [
-            {k: v for k, v in e.items() if k in ("type", "loc", "msg", "input")}
-            for e in exc.errors()
-        ]
-        for e in detail:  # the DAG check's ValueError arrives as ctx; the msg already says it
-            if isinstance(e.get("input"), (dict, list)) and len(str(e["input"])) > 500:
-                e.pop("input")
+        # type/loc/msg/input only, each trimmed: a 422 never echoes more than a few hundred
+        # characters of what was sent (a 1 MB query is not answered with a 1 MB error).
+        detail = validation_errors(exc.errors())
         return JSONResponse(status_code=422, content={"detail": jsonable_encoder(detail)})
+
+    @app.exception_handler(Draining)
+    async def draining(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "this orchestrator replica is shutting down; try another"},
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

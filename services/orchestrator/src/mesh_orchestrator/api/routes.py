@@ -1,6 +1,8 @@
 """Routes of the orchestrator API (see the service README for the contract).
 
 Run routes call only the ``RunService``; the registry routes read the discovery cache.
+Run routes take a client (or admin) token and show a client only its own runs; the
+registry view takes any valid token; ``/health`` none (``api/access.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
+from mesh_auth.http import trim
+from mesh_orchestrator.api.access import (
+    RegistryReader,
+    RunCaller,
+    check_quota,
+    may_see,
+    owner_of,
+)
 from mesh_orchestrator.api.models import OrchestrateRequest
 from mesh_orchestrator.api.sse import event_stream, frames
 from mesh_orchestrator.runs.service import CancelOutcome, RunService
@@ -20,6 +30,7 @@ router = APIRouter()
 
 # What GET /v1/runs/{id} shows of a run's record.
 RUN_FIELDS = {
+    "cancel_requested",
     "run_id",
     "query",
     "status",
@@ -28,6 +39,7 @@ RUN_FIELDS = {
     "plan",
     "answer",
     "last_seq",
+    "owner",
 }
 
 
@@ -42,7 +54,7 @@ Svc = Annotated[Services, Depends(_services)]
 
 
 def _not_found(run_id: str) -> JSONResponse:
-    return JSONResponse(status_code=404, content={"detail": f"unknown run {run_id!r}"})
+    return JSONResponse(status_code=404, content={"detail": f"unknown run {trim(run_id, 80)!r}"})
 
 
 def _stream(
@@ -68,8 +80,16 @@ async def health(svc: Svc) -> dict[str, Any]:
     }
 
 
+@router.get("/ready", response_model=None)
+async def ready(svc: Svc) -> dict[str, Any] | JSONResponse:
+    """Readiness: 503 while this replica drains (a rolling update sends no new runs here)."""
+    if svc.runs.draining:
+        return JSONResponse(status_code=503, content={"status": "draining"})
+    return {"status": "ready", "replica": svc.runs.replica_id}
+
+
 @router.get("/v1/agents")
-async def agents(svc: Svc) -> JSONResponse:
+async def agents(svc: Svc, _: RegistryReader) -> JSONResponse:
     """The registry as this orchestrator routes by it: each record with its circuit
     breaker's state and this process's calls in flight."""
     body = []
@@ -83,9 +103,14 @@ async def agents(svc: Svc) -> JSONResponse:
 
 
 @router.post("/orchestrate/stream")
-async def orchestrate_stream(body: OrchestrateRequest, svc: Svc) -> EventSourceResponse:
+async def orchestrate_stream(
+    body: OrchestrateRequest, svc: Svc, caller: RunCaller
+) -> EventSourceResponse:
     runs = svc.runs
-    record = await runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
+    check_quota(svc, caller)
+    record = await runs.start(
+        body.query or "", body.plan, body.options.model_dump(mode="json"), owner=owner_of(caller)
+    )
     run_id = record.run_id
     sub = await runs.events(run_id, 0)
     assert sub is not None  # just started: it is live
@@ -105,9 +130,12 @@ async def orchestrate_stream(body: OrchestrateRequest, svc: Svc) -> EventSourceR
 
 
 @router.post("/orchestrate")
-async def orchestrate(body: OrchestrateRequest, svc: Svc) -> dict[str, Any]:
+async def orchestrate(body: OrchestrateRequest, svc: Svc, caller: RunCaller) -> dict[str, Any]:
     runs = svc.runs
-    record = await runs.start(body.query or "", body.plan, body.options.model_dump(mode="json"))
+    check_quota(svc, caller)
+    record = await runs.start(
+        body.query or "", body.plan, body.options.model_dump(mode="json"), owner=owner_of(caller)
+    )
     done = await runs.outcome(record.run_id)
     assert done is not None
     answer = done.answer
@@ -121,22 +149,28 @@ async def orchestrate(body: OrchestrateRequest, svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/v1/runs")
-async def list_runs(svc: Svc, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> list[Any]:
-    return [r.summary() for r in await svc.runs.list(limit)]
+async def list_runs(
+    svc: Svc, caller: RunCaller, limit: Annotated[int, Query(ge=1, le=500)] = 20
+) -> list[Any]:
+    """Newest first: a client's own runs; every run for admin (or an open mesh)."""
+    owner = None if caller.is_admin else caller.scope
+    return [r.summary() for r in await svc.runs.list(limit, owner)]
 
 
 @router.get("/v1/runs/{run_id}", response_model=None)
-async def get_run(run_id: str, svc: Svc) -> dict[str, Any] | JSONResponse:
+async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | JSONResponse:
     run = await svc.runs.get(run_id)
-    if run is None:
+    if run is None or not may_see(caller, run):
         return _not_found(run_id)
-    return run.model_dump(mode="json", include=RUN_FIELDS)
+    # ``lease``: the replica executing it (owner), its epoch and lease expiry.
+    return run.model_dump(mode="json", include=RUN_FIELDS) | {"lease": run.lease()}
 
 
 @router.get("/v1/runs/{run_id}/events", response_model=None)
 async def run_events(
     run_id: str,
     svc: Svc,
+    caller: RunCaller,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse | JSONResponse:
@@ -152,6 +186,8 @@ async def run_events(
                 },
             )
         start = int(last_event_id.strip())
+    if not may_see(caller, await svc.runs.get(run_id)):
+        return _not_found(run_id)
     sub = await svc.runs.events(run_id, start)
     if sub is None:
         return _not_found(run_id)
@@ -159,7 +195,9 @@ async def run_events(
 
 
 @router.post("/v1/runs/{run_id}/cancel", response_model=None)
-async def cancel_run(run_id: str, svc: Svc) -> JSONResponse:
+async def cancel_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
+    if not may_see(caller, await svc.runs.get(run_id)):
+        return _not_found(run_id)
     outcome, run = await svc.runs.cancel(run_id)
     if outcome is CancelOutcome.CANCELLING:
         return JSONResponse(status_code=202, content={"run_id": run_id, "status": "cancelling"})

@@ -28,7 +28,7 @@ from mesh_contracts import (
 from mesh_orchestrator.graph.policy import EMITTER, RunState
 from mesh_orchestrator.planning.deterministic import Planner, PlanningFailed
 from mesh_orchestrator.planning.llm import LLMPlanner, PlanRejected
-from mesh_orchestrator.relay.executor import Executor
+from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
@@ -128,7 +128,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
     async def resolve(state: RunState, config: RunnableConfig) -> RunState:
         plan = state.get("plan")
         assert plan is not None
-        return {"unresolvable": d.resolver.unresolvable(plan)}
+        done = state.get("resume_done") or {}
+        missing = d.resolver.unresolvable(plan)
+        return {"unresolvable": {k: v for k, v in missing.items() if k not in done}}
 
     async def replan(state: RunState, config: RunnableConfig) -> RunState:
         emitter(config).emit(
@@ -146,9 +148,17 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         plan = state.get("plan")
         assert plan is not None
         planner = state.get("planner") or plan.planner
-        events.emit(PlanChosen(plan=plan, planner=planner, reason=state.get("reason", "")))
+        resumed = state.get("resume_done")
+        if resumed is None:  # a resumed run's plan event is in its log already
+            events.emit(PlanChosen(plan=plan, planner=planner, reason=state.get("reason", "")))
+        done = {k: TaskOutcome.of(r) for k, r in (resumed or {}).items()}
         outcomes = await d.executor.run(
-            plan, events, run_id=state.get("run_id"), timeout_seconds=state.get("timeout_seconds")
+            plan,
+            events,
+            run_id=state.get("run_id"),
+            timeout_seconds=state.get("timeout_seconds"),
+            done=done,
+            attempts_before=state.get("resume_attempts"),
         )
         return {"results": {k: o.public() for k, o in outcomes.items()}}
 

@@ -39,6 +39,10 @@ class RunState(TypedDict, total=False):
     synthesis_error: str | None
     status: RunStatus
     answer: str
+    # A resumed run (``RunService`` after a crash or a handover): the sub-tasks that had
+    # completed (task_id -> their ``results`` entry) and the attempts each task had had.
+    resume_done: dict[str, dict[str, Any]]
+    resume_attempts: dict[str, int]
 
 
 def plan_is_valid(state: RunState) -> bool:

@@ -173,28 +173,54 @@ class PlanRejected(Exception):
         self.raw = raw
 
 
-def manifest_for_prompt(manifest: CapabilitiesManifest) -> str:
-    """The manifest as compact JSON: capabilities, their agents, modes, skills, inputs, GPUs."""
+# The manifest text a prompt carries: registrants write descriptions and skills, and a
+# registry of many (or verbose) agents must not grow the planner's prompt without bound.
+MAX_MANIFEST_CHARS = 24_000
+_BRIEF = {"description": 300, "skill": 200, "example": 160, "skills": 8}
+
+
+def manifest_for_prompt(manifest: CapabilitiesManifest, max_chars: int = MAX_MANIFEST_CHARS) -> str:
+    """The manifest as compact JSON: capabilities, their agents, modes, skills, inputs, GPUs.
+
+    At most ``max_chars``: descriptions, skills and examples are cut first, then agents past
+    the first (highest priority) of each capability, then whole capabilities from the end."""
+    caps = _prompt_caps(manifest)
+    text = json.dumps(caps, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > max_chars:
+        for cap in caps:
+            del cap["agents"][1:]
+        text = json.dumps(caps, separators=(",", ":"), ensure_ascii=False)
+    while len(text) > max_chars and len(caps) > 1:
+        caps.pop()
+        text = json.dumps(caps, separators=(",", ":"), ensure_ascii=False)
+    return text[:max_chars]
+
+
+def _prompt_caps(manifest: CapabilitiesManifest) -> list[dict[str, Any]]:
     caps = []
     for cap in manifest.capabilities:
         agents = []
         for a in cap.agents:
             entry: dict[str, Any] = {
                 "agent": a.agent_id,
-                "description": a.description,
+                "description": a.description[: _BRIEF["description"]],
                 "mode": a.streaming_mode.value,
                 "input_schema": _compact_schema(a.input_schema),
             }
             if a.skills:
                 entry["skills"] = [
-                    {"id": s.id, "description": s.description, "examples": s.examples[:2]}
-                    for s in a.skills
+                    {
+                        "id": s.id,
+                        "description": s.description[: _BRIEF["skill"]],
+                        "examples": [x[: _BRIEF["example"]] for x in s.examples[:2]],
+                    }
+                    for s in a.skills[: _BRIEF["skills"]]
                 ]
             if a.resources.gpu:
                 entry["gpu"] = {"model": a.resources.gpu_model, "vram_mb": a.resources.vram_mb}
             agents.append(entry)
         caps.append({"capability": cap.name, "agents": agents})
-    return json.dumps(caps, separators=(",", ":"), ensure_ascii=False)
+    return caps
 
 
 def _compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
+from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
 from mesh_contracts import (
     AgentDescriptor,
     ExecutionPlan,
@@ -97,6 +99,16 @@ class TaskOutcome:
     instance_id: str | None = None
     artifacts: list[dict[str, Any]] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, public: dict[str, Any]) -> TaskOutcome:
+        """Back from ``public()`` (a resumed run's completed tasks)."""
+        return cls(
+            str(public.get("status", "completed")),
+            public.get("output"),
+            public.get("error"),
+            public.get("agent_id"),
+        )
+
     def public(self) -> dict[str, Any]:
         """The shape of ``result.data.results[task_id]`` on the wire."""
         return {
@@ -143,8 +155,15 @@ class Executor:
         backoff_max: float = 2.0,
         tracer: RunTracer | None = None,
         metrics: CallMetrics | None = None,
+        auth_headers: Callable[[], dict[str, str]] = dict,
+        endpoints: EndpointPolicy | None = None,
     ) -> None:
         self.http = http
+        # The orchestrator's token on every worker call (the httptools stream client does
+        # not go through ``http``'s auth); each endpoint is checked (resolved) before it is
+        # called: a name may point elsewhere than when it was registered.
+        self.auth_headers = auth_headers
+        self.endpoints = endpoints
         self.metrics = metrics
         self.stream_idle = stream_idle
         self.max_attempts = max_attempts
@@ -173,8 +192,14 @@ class Executor:
         *,
         run_id: str | None = None,
         timeout_seconds: float | None = None,
+        done: dict[str, TaskOutcome] | None = None,
+        attempts_before: dict[str, int] | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
+
+        ``done`` (a resumed run): tasks that completed before, with their outputs; they are
+        not run again and emit nothing. ``attempts_before``: attempts a task already had, so
+        a re-run's events carry the next attempt number.
 
         Cancellation (the run was cancelled, the client left) cancels every in-flight call,
         which closes the workers' streams; the caller reports what was left undone.
@@ -183,9 +208,15 @@ class Executor:
         futures: dict[str, asyncio.Future[TaskOutcome]] = {
             t.task_id: loop.create_future() for t in plan.tasks
         }
+        for task_id, outcome in (done or {}).items():
+            if task_id in futures:
+                futures[task_id].set_result(outcome)
+        before = attempts_before or {}
         async with asyncio.TaskGroup() as group:
             for t in plan.tasks:
-                group.create_task(self._node(t, futures, emit, run_id, timeout_seconds))
+                if not futures[t.task_id].done():
+                    first = before.get(t.task_id, 0)
+                    group.create_task(self._node(t, futures, emit, run_id, timeout_seconds, first))
         return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
 
     async def _node(
@@ -195,6 +226,7 @@ class Executor:
         emit: Emitter,
         run_id: str | None,
         timeout_seconds: float | None,
+        attempts_before: int = 0,
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
         broken = [(d, o) for d, o in upstream.items() if o.status != "completed"]
@@ -206,7 +238,9 @@ class Executor:
             return
         started = time.perf_counter()
         try:
-            outcome = await self._execute(t, upstream, emit, run_id, timeout_seconds)
+            outcome = await self._execute(
+                t, upstream, emit, run_id, timeout_seconds, attempts_before
+            )
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
         if self.metrics is not None:
@@ -246,6 +280,7 @@ class Executor:
         emit: Emitter,
         run_id: str | None,
         timeout_seconds: float | None,
+        attempts_before: int = 0,
     ) -> TaskOutcome:
         first = self.resolver.pick(t)
         if first is None:
@@ -260,7 +295,7 @@ class Executor:
         current: list[AgentDescriptor] = [first]
         try:
             async with asyncio.timeout(limit):
-                return await self._attempts(t, request, emit, current)
+                return await self._attempts(t, request, emit, current, attempts_before)
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
@@ -268,7 +303,12 @@ class Executor:
             return self._fail(t, current[-1], emit, reason, "timeout")
 
     async def _attempts(
-        self, t: SubTask, request: TaskRequest, emit: Emitter, current: list[AgentDescriptor]
+        self,
+        t: SubTask,
+        request: TaskRequest,
+        emit: Emitter,
+        current: list[AgentDescriptor],
+        attempts_before: int = 0,
     ) -> TaskOutcome:
         """Try replicas in preference order until one answers the task.
 
@@ -283,7 +323,7 @@ class Executor:
         last_code = "unreachable"
         busy: list[float] = []
         previous: str | None = None  # how the last try went wrong, for the next call's span
-        attempt = 0
+        attempt = attempts_before  # a resumed task goes on counting
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_TryAgain),
             wait=self._wait,
@@ -336,7 +376,7 @@ class Executor:
                     last_code = exc.code
                     if exc.relayed and not d.safe_to_retry:
                         return self._fail(t, d, emit, exc.reason, exc.code)
-                    if attempt >= self.max_attempts:
+                    if attempt - attempts_before >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
                         return self._fail(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so
@@ -412,7 +452,12 @@ class Executor:
 
         self.resolver.acquire(d.instance_id)
         try:
-            headers = call.headers if call is not None else None
+            if self.endpoints is not None and d.endpoint is not None:
+                try:
+                    await self.endpoints.check(d.endpoint)
+                except EndpointRefused as exc:
+                    raise WorkerUnreachable(f"{d.instance_id}: {exc}") from None
+            headers = {**(call.headers if call is not None else {}), **self.auth_headers()}
             calls = call_worker(
                 self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
             )

@@ -43,6 +43,7 @@ from mesh_contracts.a2a import speaks_a2a
 from mesh_orchestrator.relay.stream_client import StreamClient
 
 BUSY_STATUS = (429, 503)
+MAX_ERROR_CHARS = 200  # of a worker's error answer relayed to the client (never its output)
 MAX_FRAME_BYTES = 16 << 20  # one worker event; an image artifact inlined as base64 fits
 
 # (type, body): a worker event without its "type" key.
@@ -116,11 +117,14 @@ async def _refuse(
         except ValueError:
             wait = 1.0
         raise WorkerBusy(d.instance_id, wait)
-    text = body.decode(errors="replace")[:500]
+    text = body[:4096].decode(errors="replace")
     try:
         detail: Any = json.loads(text).get("detail", text)
     except (ValueError, AttributeError):
         detail = text
+    detail = str(detail)
+    if len(detail) > MAX_ERROR_CHARS:
+        detail = detail[:MAX_ERROR_CHARS] + "..."
     code = "invalid_input" if status in (400, 422) else "worker_error"
     raise WorkerFailed(f"{d.agent_id} answered {status}: {detail}", code)
 

@@ -15,6 +15,11 @@ from mesh_contracts import RunPayload
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 
+# Events one run may record: past it the worker chatter of the run (tokens, messages,
+# progress) is no longer numbered or stored; state changes, results and the end still are.
+MAX_RUN_EVENTS = 50_000
+_CHATTER = frozenset({"token", "message", "progress"})
+
 
 class Emitter(Protocol):
     """What the graph's nodes and the executor emit through (tests pass a recording fake)."""
@@ -31,12 +36,21 @@ class Emitter(Protocol):
 class RunEvents:
     """``Emitter`` of one run: numbers through ``mux``, folds state into ``projection``."""
 
-    __slots__ = ("_mux", "projection", "run_id")
+    __slots__ = ("_mux", "dropped", "max_events", "projection", "published", "run_id")
 
-    def __init__(self, run_id: str, mux: EventMux, projection: RunProjection) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        mux: EventMux,
+        projection: RunProjection,
+        max_events: int = MAX_RUN_EVENTS,
+    ) -> None:
         self.run_id = run_id
         self._mux = mux
         self.projection = projection
+        self.max_events = max_events
+        self.published = 0
+        self.dropped = 0  # chatter left out past max_events
 
     def emit(
         self, payload: RunPayload, task_id: str | None = None, agent_id: str | None = None
@@ -46,6 +60,10 @@ class RunEvents:
     def relay(
         self, type_: str, body: dict[str, Any], task_id: str | None, agent_id: str | None
     ) -> None:
+        self.published += 1
+        if self.published > self.max_events and type_ in _CHATTER:
+            self.dropped += 1
+            return
         e = self._mux.publish(self.run_id, type_, body, task_id, agent_id)  # type: ignore[arg-type]
         if type_ in STATEFUL and self.projection.apply(type_, body, task_id, e.ts):
             self._mux.touch(self.run_id)

@@ -14,6 +14,14 @@ its replay and the live tail.
 
 A run's channel leaves memory once the run has ended, its last events and final row are
 stored and nobody listens; later readers are answered from the store.
+
+Event ids survive the process: the run's row carries ``seq_reserved``, the highest id this
+owner may hand out, reserved ``RESERVE`` ids at a time ahead of use. An event past the last
+reservation known to be stored is held back from subscribers until the flush that stores
+the next one (in practice never: a reservation is renewed half-way), so no id a client has
+seen can be handed out again by whoever resumes the run after a crash. Every write names
+the run's epoch; a refused one (``Fenced``: another replica owns the run now) is reported
+to ``on_fenced`` and the run is dropped from memory.
 """
 
 from __future__ import annotations
@@ -22,17 +30,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from mesh_contracts import RunStatus, StreamEventType
 from mesh_orchestrator.runs.events import RelayedEvent
-from mesh_orchestrator.runs.store.base import RunRecord, RunStore
+from mesh_orchestrator.runs.store.base import Fenced, RunRecord, RunStore
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 5.0
+RESERVE = 1000  # event ids reserved at a time (see the module docstring)
 
 
 class Subscription:
@@ -101,15 +110,20 @@ class Subscription:
 
 
 class RunChannel:
-    """One run in memory: its record, its event log, its listeners."""
+    """One run in memory: its record, its event log since ``base`` (the events before it,
+    of a resumed run, are in the store), its listeners."""
 
-    __slots__ = ("closed", "events", "record", "subscribers")
+    __slots__ = ("base", "closed", "durable", "events", "held", "record", "subscribers")
 
-    def __init__(self, record: RunRecord) -> None:
+    def __init__(self, record: RunRecord, base: int = 0, durable: int | None = None) -> None:
         self.record = record
+        self.base = base
         self.events: list[RelayedEvent] = []
         self.subscribers: set[Subscription] = set()
         self.closed = False
+        # The reservation known to be stored; events past it wait in ``held``.
+        self.durable = record.seq_reserved if durable is None else durable
+        self.held: list[RelayedEvent] = []
 
 
 class EventMux:
@@ -122,9 +136,11 @@ class EventMux:
         interval: float = 0.05,
         batch: int = 200,
         max_backlog: int | None = 10_000,
+        on_fenced: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store = store
         self.max_backlog = max_backlog
+        self.on_fenced = on_fenced
         self.interval = interval
         self.batch = batch
         self.channels: dict[str, RunChannel] = {}
@@ -145,10 +161,26 @@ class EventMux:
 
     def open(self, record: RunRecord) -> RunChannel:
         """Hold a new run in memory; its row is stored by the next flush (not awaited here:
-        the first event must not wait for a database round trip)."""
+        the first event must not wait for a database round trip). Its first ``RESERVE`` ids
+        go out at once: until its row is stored nobody could resume the run."""
+        record.seq_reserved = max(record.seq_reserved, RESERVE)
         ch = RunChannel(record)
         self.channels[record.run_id] = ch
         self._dirty.add(record.run_id)
+        return ch
+
+    def reopen(self, record: RunRecord) -> RunChannel:
+        """Hold a claimed (resumed) run: its ids continue past every id its previous owner
+        may have handed out (``seq_reserved``), held back until the new reservation is
+        stored. Returns the channel; ``base`` is the last id the run can have used."""
+        base = max(record.seq_reserved, record.last_seq)
+        durable = base
+        record.seq_reserved = base + RESERVE
+        record.last_seq = base
+        ch = RunChannel(record, base=base, durable=durable)
+        self.channels[record.run_id] = ch
+        self._dirty.add(record.run_id)
+        self._wake.set()
         return ch
 
     def publish(
@@ -160,13 +192,20 @@ class EventMux:
         agent_id: str | None = None,
     ) -> RelayedEvent:
         ch = self.channels[run_id]
-        event = RelayedEvent(
-            run_id, len(ch.events) + 1, type, task_id, agent_id, data or {}, time.time()
-        )
+        seq = ch.base + len(ch.events) + 1
+        event = RelayedEvent(run_id, seq, type, task_id, agent_id, data or {}, time.time())
         ch.events.append(event)
-        ch.record.last_seq = event.seq
-        for sub in ch.subscribers:
-            sub.push(event)
+        ch.record.last_seq = seq
+        if seq > ch.durable:  # its id is not reserved in the store yet: hold it back
+            ch.held.append(event)
+            self._wake.set()
+        else:
+            for sub in ch.subscribers:
+                sub.push(event)
+        if seq > ch.record.seq_reserved - RESERVE // 2:  # renew the reservation half-way
+            ch.record.seq_reserved += RESERVE
+            self._dirty.add(run_id)
+            self._wake.set()
         self._pending.append(event)
         if len(self._pending) >= self.batch:
             self._wake.set()
@@ -176,16 +215,32 @@ class EventMux:
         """The run's record changed: store it with the next flush."""
         self._dirty.add(run_id)
 
+    def drop(self, run_id: str) -> None:
+        """Forget a run without storing anything more of it (another replica owns it now,
+        or this one let it go): its listeners' streams end without ``done``, so they
+        reconnect and follow it wherever it runs."""
+        ch = self.channels.pop(run_id, None)
+        if ch is None:
+            return
+        for sub in ch.subscribers:
+            sub.close()
+        ch.subscribers.clear()
+        self._pending = [e for e in self._pending if e.run_id != run_id]
+        self._dirty.discard(run_id)
+
     def close(self, run_id: str, status: RunStatus, answer: str | None) -> None:
         """The run ended (after its ``done`` event): release listeners, persist it soon."""
-        ch = self.channels[run_id]
+        ch = self.channels.get(run_id)
+        if ch is None:  # dropped (fenced): someone else finishes it
+            return
         ch.record.status = status
         ch.record.answer = answer
         ch.record.finished_at = time.time()
         ch.closed = True
-        for sub in ch.subscribers:
-            sub.close()
-        ch.subscribers.clear()
+        if not ch.held:
+            for sub in ch.subscribers:
+                sub.close()
+            ch.subscribers.clear()
         self._dirty.add(run_id)
         self._wake.set()
 
@@ -204,8 +259,15 @@ class EventMux:
         if ch is None:
             stored = await self.store.events_after(run_id, after)
             return Subscription([RelayedEvent.of(e) for e in stored], closed=True)
-        sub = Subscription(ch.events[max(0, after) :], closed=ch.closed, limit=self.max_backlog)
-        if not ch.closed:
+        earlier: list[RelayedEvent] = []
+        if after < ch.base:  # a resumed run: what came before is in the store
+            stored = await self.store.events_after(run_id, after)
+            earlier = [RelayedEvent.of(e) for e in stored if e.seq <= ch.base]
+            ch = self.channels.get(run_id) or ch
+        start = max(0, after - ch.base)
+        sent = ch.events[start : len(ch.events) - len(ch.held)]
+        sub = Subscription(earlier + sent, closed=ch.closed and not ch.held, limit=self.max_backlog)
+        if not ch.closed or ch.held:
             ch.subscribers.add(sub)
         return sub
 
@@ -237,27 +299,66 @@ class EventMux:
         return True
 
     async def _flush_once(self) -> None:
-        """Write pending events and dirty runs; forget closed runs once they are stored.
-        On a store error everything taken is put back first, then the error is raised."""
+        """Write dirty runs, then pending events (a new run's row first); forget closed
+        runs once they are stored; release held events whose ids are now reserved. On a
+        store error everything taken is put back first, then the error is raised."""
         events, self._pending = self._pending, []
         dirty, self._dirty = self._dirty, set()
         # Only runs already closed at the snapshot are fully captured by this flush.
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
+        reserved: dict[str, int] = {}
+        fenced: set[str] = set()
         try:
-            if events:
-                await self.store.append_events(events)
             for run_id in dirty:
                 record = self.record(run_id)
-                if record is not None:
+                if record is None:
+                    continue
+                try:
                     await self.store.save_run(record)
+                except Fenced as exc:
+                    fenced |= exc.run_ids
+                    continue
+                reserved[run_id] = record.seq_reserved
+            if events:
+                epochs = {
+                    e.run_id: ch.record.epoch
+                    for e in events
+                    if (ch := self.channels.get(e.run_id)) is not None
+                }
+                fenced |= await self.store.append_events(events, epochs)
         except BaseException:
             self._pending[:0] = events
             self._dirty |= dirty
             raise
+        for run_id, upto in reserved.items():
+            ch = self.channels.get(run_id)
+            if ch is not None and upto > ch.durable:
+                ch.durable = upto
+                self._release(ch)
+        if fenced:
+            for run_id in fenced:
+                self.drop(run_id)
+            if self.on_fenced is not None:
+                self.on_fenced(fenced)
         for run_id in closed:
             ch = self.channels.get(run_id)
             if ch is not None and not ch.subscribers and run_id not in self._dirty:
                 del self.channels[run_id]
+
+    @staticmethod
+    def _release(ch: RunChannel) -> None:
+        """Hand held events to the listeners once their ids are reserved in the store."""
+        if not ch.held:
+            return
+        ready = [e for e in ch.held if e.seq <= ch.durable]
+        ch.held = ch.held[len(ready) :]
+        for e in ready:
+            for sub in ch.subscribers:
+                sub.push(e)
+        if ch.closed and not ch.held:
+            for sub in ch.subscribers:
+                sub.close()
+            ch.subscribers.clear()
 
     async def _flush_loop(self) -> None:
         # A store that refuses is retried with exponential back-off and jitter (up to

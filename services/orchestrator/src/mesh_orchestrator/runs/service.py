@@ -19,6 +19,8 @@ open while the graph runs (see ``tracing``).
 from __future__ import annotations
 
 import asyncio
+import builtins
+import contextlib
 import logging
 import time
 import uuid
@@ -33,14 +35,17 @@ from mesh_contracts import (
     RunAnswer,
     RunEnded,
     RunFailure,
+    RunResumed,
     RunStarted,
     RunStatus,
     TaskStatus,
 )
 from mesh_orchestrator.graph.policy import EMITTER, RunState
 from mesh_orchestrator.runs.emitter import RunEvents
+from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.mux import EventMux, Subscription
 from mesh_orchestrator.runs.projection import RunProjection
+from mesh_orchestrator.runs.resume import recover
 from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 from mesh_orchestrator.tracing import RunSpan, RunTracer
 
@@ -62,8 +67,22 @@ class RunOutcome:
     answer: RunAnswer | None
 
 
+class Draining(Exception):
+    """This replica is shutting down and takes no new runs (another replica will)."""
+
+
 class RunService:
-    """Runs of this process and of its store. Build it, ``await recover()``, then serve."""
+    """Runs of this process and of its store. Build it, ``await recover()``, then serve.
+
+    Each run this replica executes is held by a lease in the store (``replica_id``, an
+    epoch, an expiry ``lease_seconds`` ahead, renewed every third of that by the keeper).
+    The keeper also claims orphaned runs (their owner's lease lapsed; or this replica's
+    previous incarnation held them) and resumes them from their stored log: completed
+    sub-tasks keep their outputs and are not run again, ids continue past every id the
+    previous owner may have handed out. A write refused because another replica took the
+    run over (fencing) stops the run here without a word. ``shutdown`` drains: no new
+    runs, leases released so another replica (or this one restarted) resumes them.
+    """
 
     def __init__(
         self,
@@ -74,8 +93,21 @@ class RunService:
         max_replans: int = 1,
         max_llm_attempts: int = 2,
         tracer: RunTracer | None = None,
+        replica_id: str = "orchestrator",
+        lease_seconds: float = 10.0,
+        follow_poll_seconds: float = 0.2,
     ):
         self.graph = graph
+        self.replica_id = replica_id
+        self.lease_seconds = lease_seconds
+        self.follow_poll_seconds = follow_poll_seconds
+        self.draining = False
+        self._silenced: set[str] = set()  # stopped here without ending (fenced, drained)
+        self._keeper: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._wakeups: dict[str, set[asyncio.Event]] = {}  # followers of remote runs
+        self._followers: set[asyncio.Task[None]] = set()
+        mux.on_fenced = self._fenced
         self.tracer = tracer
         self.mux = mux
         self.store = store
@@ -88,17 +120,38 @@ class RunService:
     # ---- lifecycle ---------------------------------------------------------------------
 
     async def recover(self) -> list[str]:
-        """At start-up: runs left ``running`` by a previous process become ``interrupted``."""
-        interrupted = await self.store.mark_interrupted()
-        if interrupted:
-            log.warning("runs interrupted by the last shutdown: %s", ", ".join(interrupted))
-        return interrupted
+        """At start-up: take up the runs this replica's previous incarnation left running
+        (and any orphan), then keep leases and watch for orphans until ``shutdown``.
+        Returns the ids of the runs resumed now."""
+        resumed = await self._claim_orphans()
+        self._keeper = asyncio.create_task(self._keep(), name="run-leases")
+        listen = getattr(self.store, "listen", None)
+        if listen is not None:
+            self._listener = asyncio.create_task(self._listen(listen), name="run-notifies")
+        return resumed
 
     async def shutdown(self) -> None:
-        """Cancel every live run (their workers stop) and wait for them to end."""
-        for task in list(self._tasks.values()):
+        """Drain: take no new runs, stop this replica's runs without ending them, store
+        what they produced and release their leases, so they resume elsewhere (or here
+        after a restart) with nothing completed run again."""
+        self.draining = True
+        for bg in (self._keeper, self._listener):
+            if bg is not None:
+                bg.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await bg
+        live = list(self._tasks.items())
+        for run_id, task in live:
+            self._silenced.add(run_id)
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*(task for _, task in live), return_exceptions=True)
+        await self.mux.flush()
+        for run_id, _ in live:
+            record = self.mux.record(run_id)
+            if record is not None:
+                with contextlib.suppress(Exception):
+                    await self.store.release(run_id, record.epoch)
+                self.mux.drop(run_id)
 
     @property
     def live_count(self) -> int:
@@ -107,16 +160,42 @@ class RunService:
     def is_live(self, run_id: str) -> bool:
         return run_id in self._tasks
 
+    def live_runs_of(self, owner: str) -> int:
+        """How many runs ``owner`` has live in this process (the per-client bound)."""
+        return sum(
+            1
+            for run_id in list(self._tasks)
+            if (r := self.mux.record(run_id)) is not None and r.owner == owner
+        )
+
     # ---- the API -----------------------------------------------------------------------
 
     async def start(
-        self, query: str, plan: ExecutionPlan | None, options: dict[str, Any]
+        self,
+        query: str,
+        plan: ExecutionPlan | None,
+        options: dict[str, Any],
+        owner: str | None = None,
     ) -> RunRecord:
-        """Create a run and start driving it; returns once its ``run`` event is out."""
+        """Create a run and start driving it; returns once its ``run`` event is out.
+        Raises ``Draining`` while this replica shuts down."""
+        if self.draining:
+            raise Draining
         run_id = uuid.uuid4().hex
-        record = RunRecord(run_id=run_id, query=query, created_at=time.time(), options=options)
-        if plan is not None:
+        now = time.time()
+        record = RunRecord(
+            run_id=run_id,
+            query=query,
+            created_at=now,
+            options=options,
+            owner=owner,
+            lease_owner=self.replica_id,
+            epoch=1,
+            lease_expires_at=now + self.lease_seconds,
+        )
+        if plan is not None:  # kept on the row: a resume before its plan event is stored
             record.plan = [t.model_dump(mode="json") for t in plan.tasks]
+            record.options = {**options, "client_plan": True}
         self.mux.open(record)  # stored by the multiplexer's next flush
         events = RunEvents(run_id, self.mux, RunProjection(record))
         self._live[run_id] = events
@@ -146,24 +225,37 @@ class RunService:
         """The run's record (plan with node states), live or stored; None if unknown."""
         return self.mux.record(run_id) or await self.store.get_run(run_id)
 
-    async def list(self, limit: int = 20) -> list[RunRecord]:
-        """Newest first, live and stored."""
+    async def list(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:
+        """Newest first, live and stored; with ``owner``, only the runs it started."""
         # Snapshot the live runs first: a run leaves memory only after its final row is
         # stored, and a run just started may not be stored yet.
         live = {run_id: self.mux.record(run_id) for run_id in list(self.mux.channels)}
-        stored = await self.store.list_runs(limit)
-        runs = {r.run_id: r for r in stored} | {k: r for k, r in live.items() if r is not None}
+        stored = await self.store.list_runs(limit, owner)
+        runs = {r.run_id: r for r in stored} | {
+            k: r for k, r in live.items() if r is not None and (owner is None or r.owner == owner)
+        }
         return sorted(runs.values(), key=lambda r: r.created_at, reverse=True)[:limit]
 
     async def events(self, run_id: str, after: int = 0) -> Subscription | None:
         """Events with seq > ``after``: replayed, then live until the run's end. None for an
         unknown run. Call ``unsubscribe`` when done listening."""
-        if self.mux.record(run_id) is None and await self.store.get_run(run_id) is None:
+        if self.mux.record(run_id) is not None:
+            return await self.mux.subscribe(run_id, after)
+        record = await self.store.get_run(run_id)
+        if record is None:
             return None
-        return await self.mux.subscribe(run_id, after)
+        if record.finished:
+            return await self.mux.subscribe(run_id, after)
+        # Executed by another replica (or about to be resumed): followed through the store.
+        sub = Subscription([], limit=self.mux.max_backlog)
+        follower = asyncio.create_task(self._follow(run_id, sub, after), name=f"follow-{run_id}")
+        self._followers.add(follower)
+        follower.add_done_callback(self._followers.discard)
+        return sub
 
     def unsubscribe(self, run_id: str, sub: Subscription) -> None:
         self.mux.unsubscribe(run_id, sub)
+        sub.close()  # a follower of a remote run stops with it
 
     def cancel_now(self, run_id: str) -> bool:
         """Cancel a run live in this process (no await: a client's departure calls it);
@@ -182,6 +274,8 @@ class RunService:
         record = await self.get(run_id)
         if record is None:
             return CancelOutcome.UNKNOWN, None
+        if not record.finished and await self.store.request_cancel(run_id):
+            return CancelOutcome.CANCELLING, record  # its owner stops it (notify / renew)
         return CancelOutcome.FINISHED, record
 
     async def outcome(self, run_id: str) -> RunOutcome | None:
@@ -214,7 +308,10 @@ class RunService:
         run_id = events.run_id
         status, answer = RunStatus.FAILED, None
         planner = state.get("planner")  # set here for a client plan
-        config = {"configurable": {"thread_id": run_id, EMITTER: events}}
+        # One checkpoint thread per run and epoch: a resumed run starts from its stored log,
+        # never from what its previous owner checkpointed.
+        epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
+        config = {"configurable": {"thread_id": f"{run_id}:{epoch}", EMITTER: events}}
         try:
             # "updates" (what each node returned), not "values" (the whole state after every
             # step): status, answer and planner are all this needs of it.
@@ -227,6 +324,11 @@ class RunService:
                         answer = update.get("answer", answer)
                         planner = update.get("planner", planner)
         except asyncio.CancelledError:
+            if run_id in self._silenced:  # drained or fenced: it goes on elsewhere
+                self._tasks.pop(run_id, None)
+                self._live.pop(run_id, None)
+                self._silenced.discard(run_id)
+                raise
             status = RunStatus.CANCELLED
             self._skip_unfinished(events, "run cancelled")
         except Exception as exc:
@@ -237,13 +339,15 @@ class RunService:
             events.emit(RunFailure(error=f"internal error: {exc}", code="internal"))
             self._skip_unfinished(events, "run failed")
         finally:
-            if span is not None:
-                span.finish(status, planner)
-            events.emit(RunEnded(status=status))
-            self.ended[str(status)] += 1
-            self.mux.close(run_id, status, answer)
-            self._tasks.pop(run_id, None)
-            self._live.pop(run_id, None)
+            if run_id in self._tasks:  # not silenced (drained or fenced)
+                if span is not None:
+                    span.finish(status, planner)
+                if run_id in self.mux.channels:
+                    events.emit(RunEnded(status=status))
+                self.ended[str(status)] += 1
+                self.mux.close(run_id, status, answer)
+                self._tasks.pop(run_id, None)
+                self._live.pop(run_id, None)
 
     @staticmethod
     def _skip_unfinished(events: RunEvents, reason: str) -> None:
@@ -253,3 +357,163 @@ class RunService:
                 task_id=node.task_id,
                 agent_id=node.assigned_agent,
             )
+
+    # ---- leases, resuming, following -----------------------------------------------------
+
+    def _fenced(self, run_ids: set[str]) -> None:
+        """The store refused writes of these runs: another replica owns them now."""
+        for run_id in run_ids:
+            log.warning("run %s is now owned by another replica: stopping it here", run_id)
+            task = self._tasks.get(run_id)
+            if task is not None and not task.done():
+                self._silenced.add(run_id)
+                task.cancel()
+
+    async def _keep(self) -> None:
+        """Renew this replica's leases every third of the lease time; stop fenced runs and
+        runs whose cancel was asked for elsewhere; claim orphans. Never raises."""
+        every = self.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                epochs = {
+                    run_id: rec.epoch
+                    for run_id in list(self._tasks)
+                    if (rec := self.mux.record(run_id)) is not None
+                }
+                fenced, cancels = await self.store.renew(
+                    epochs, self.replica_id, self.lease_seconds
+                )
+                if fenced:
+                    for run_id in fenced:
+                        self.mux.drop(run_id)
+                    self._fenced(fenced)
+                for run_id in cancels:
+                    self.cancel_now(run_id)
+                await self._claim_orphans()
+            except Exception:
+                log.exception("lease keeping failed; trying again in %.1fs", every)
+
+    async def _claim_orphans(self) -> builtins.list[str]:
+        if self.draining:
+            return []
+        resumed: builtins.list[str] = []
+        for run_id in await self.store.orphans(self.replica_id):
+            if run_id in self._tasks:
+                continue
+            record = await self.store.claim(run_id, self.replica_id, self.lease_seconds)
+            if record is not None:
+                await self._resume(record)
+                resumed.append(run_id)
+        return resumed
+
+    async def _resume(self, record: RunRecord) -> None:
+        """Take up a claimed run from its stored log (see ``runs.resume``)."""
+        run_id = record.run_id
+        stored = await self.store.events_after(run_id, 0)
+        rec, projection = recover(record, stored)
+        record.last_seq = max(record.last_seq, rec.last_seq)
+        self.mux.reopen(record)
+        events = RunEvents(run_id, self.mux, projection)
+        if rec.ended or rec.answered:
+            # Only the end was missing: say how it ended (its answer is in the log).
+            result = next(
+                (e for e in reversed(stored) if e.type == "result" and e.task_id is None), None
+            )
+            data = result.data if result is not None else {}
+            status = RunStatus(data.get("status", RunStatus.FAILED))
+            if not rec.ended:
+                events.emit(RunEnded(status=status))
+            self.mux.close(run_id, status, data.get("answer"))
+            return
+        events.emit(
+            RunResumed(
+                owner=self.replica_id,
+                epoch=record.epoch,
+                kept=sorted(rec.done),
+                restarted=rec.restarted,
+                last_stored_seq=rec.last_seq,
+                first_seq=record.last_seq + 1,
+            )
+        )
+        log.info(
+            "resumed run %s (epoch %d): kept %s, restarting %s",
+            run_id,
+            record.epoch,
+            sorted(rec.done) or "-",
+            rec.restarted or "-",
+        )
+        self._live[run_id] = events
+        options = record.options
+        state: RunState = {
+            "run_id": run_id,
+            "query": record.query,
+            "client_plan": None,
+            "timeout_seconds": options.get("timeout_seconds"),
+            "replans": 0,
+            "max_replans": self.max_replans,
+            "max_llm_attempts": self.max_llm_attempts,
+        }
+        if rec.plan is not None:  # planned already: straight to resolve, then execute
+            state["client_plan"] = rec.plan
+            state["plan"] = rec.plan
+            state["planner"] = rec.planner or rec.plan.planner
+            state["reason"] = rec.reason
+            state["resume_attempts"] = rec.attempts
+            if rec.plan_stored:  # else the plan event goes out now
+                state["resume_done"] = rec.done
+        self._tasks[run_id] = asyncio.create_task(self._drive(events, state), name=f"run-{run_id}")
+
+    async def _follow(self, run_id: str, sub: Subscription, after: int) -> None:
+        """Feed ``sub`` with a run executed elsewhere, from the store, until its ``done``
+        (woken by the store's notifications where it has them, else by polling)."""
+        wake = asyncio.Event()
+        self._wakeups.setdefault(run_id, set()).add(wake)
+        last = after
+        try:
+            while not sub.closed:
+                for e in await self.store.events_after(run_id, last):
+                    last = e.seq
+                    sub.push(RelayedEvent.of(e))
+                    if e.type == "done":
+                        sub.close()
+                        return
+                if sub.closed:
+                    return
+                record = await self.store.get_run(run_id)
+                if record is None or (record.finished and last >= record.last_seq):
+                    sub.close()
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.follow_poll_seconds):
+                        await wake.wait()
+                wake.clear()
+        except Exception:
+            log.exception("following run %s failed", run_id)
+            sub.close()
+        finally:
+            waiting = self._wakeups.get(run_id)
+            if waiting is not None:
+                waiting.discard(wake)
+                if not waiting:
+                    del self._wakeups[run_id]
+
+    async def _listen(self, listen: Any) -> None:
+        """Postgres notifications: wake the followers of a run when its events are stored;
+        stop a run live here when its cancel was asked for on another replica."""
+        from mesh_orchestrator.runs.store.postgres import CANCEL_CHANNEL, EVENTS_CHANNEL
+
+        while True:
+            try:
+                async for channel, payload in listen(EVENTS_CHANNEL, CANCEL_CHANNEL):
+                    if channel == CANCEL_CHANNEL:
+                        self.cancel_now(payload)
+                        continue
+                    for run_id in payload.split(","):
+                        for wake in self._wakeups.get(run_id, ()):
+                            wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("listening for run notifications failed; again in 1s")
+                await asyncio.sleep(1.0)

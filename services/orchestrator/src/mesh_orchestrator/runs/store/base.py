@@ -1,8 +1,18 @@
-"""The run store interface and the record it keeps per run."""
+"""The run store interface and the record it keeps per run.
+
+Runs outlive the process that executes them: each running run is held by one orchestrator
+replica through a lease (``lease_owner``, ``epoch``, ``lease_expires_at``) kept in its row.
+``claim`` takes an orphaned run (its lease lapsed, or it was held by this replica's previous
+incarnation) and bumps its epoch; every later write of the run names the epoch it was made
+under, and a write under an older epoch is refused (``Fenced``), so a replica that was
+paused past its lease and woke up cannot corrupt a run someone else now executes.
+``seq_reserved`` is the highest event id the owner may have handed out: a new owner numbers
+past it, so no id a client may have seen is ever reused.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +37,23 @@ class RunRecord(BaseModel):
     answer: str | None = None
     last_seq: int = 0
     options: dict[str, Any] = Field(default_factory=dict)
+    # The token scope that started it (``client:alice``, ``admin``); None on a mesh running
+    # open. A client token sees only the runs it owns (api/routes.py).
+    owner: str | None = None
+    # Who executes it (see the module docstring); written by claim/renew/release, not save.
+    lease_owner: str | None = None
+    epoch: int = 0
+    lease_expires_at: float | None = None
+    seq_reserved: int = 0
+    cancel_requested: bool = False
+
+    def lease(self) -> dict[str, Any]:
+        """What ``GET /v1/runs/{id}`` shows of the lease."""
+        return {
+            "owner": self.lease_owner,
+            "epoch": self.epoch,
+            "expires_at": self.lease_expires_at,
+        }
 
     @property
     def finished(self) -> bool:
@@ -38,6 +65,14 @@ class RunRecord(BaseModel):
         )
 
 
+class Fenced(Exception):
+    """A write under an epoch that is no longer the run's: another replica owns it now."""
+
+    def __init__(self, run_ids: Collection[str]) -> None:
+        super().__init__("fenced: " + ", ".join(sorted(run_ids)))
+        self.run_ids = set(run_ids)
+
+
 class RunStore(Protocol):
     """Async persistence of runs and event logs. Writes are idempotent upserts."""
 
@@ -46,11 +81,42 @@ class RunStore(Protocol):
     async def close(self) -> None: ...
 
     async def save_run(self, run: RunRecord) -> None:
-        """Insert or replace the run's row."""
+        """Insert the run's row, or update it when ``run.epoch`` is still the stored one;
+        raises ``Fenced`` otherwise. The lease columns are kept as stored (only ``claim``,
+        ``renew`` and ``release`` change them) except on the first insert."""
         ...
 
-    async def append_events(self, events: Sequence[StoredEvent]) -> None:
-        """Store a batch of events (any runs); re-appending a (run_id, seq) is a no-op."""
+    async def append_events(
+        self, events: Sequence[StoredEvent], epochs: Mapping[str, int] | None = None
+    ) -> set[str]:
+        """Store a batch of events (any runs); re-appending a (run_id, seq) is a no-op.
+
+        With ``epochs`` (run_id -> the writer's epoch), events of a run whose stored epoch
+        differs are not stored; their run ids are returned (the writer is fenced)."""
+        ...
+
+    async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
+        """Take the running run ``run_id`` when its lease lapsed (or ``owner`` held it):
+        its epoch goes up by one. None when someone else holds it or it ended."""
+        ...
+
+    async def renew(
+        self, epochs: Mapping[str, int], owner: str, lease_seconds: float
+    ) -> tuple[set[str], set[str]]:
+        """Extend the leases of the runs this owner executes; returns (fenced run ids,
+        run ids whose cancel was requested on another replica)."""
+        ...
+
+    async def release(self, run_id: str, epoch: int) -> None:
+        """Let the lease lapse now (graceful drain): another replica may claim the run."""
+        ...
+
+    async def orphans(self, owner: str, limit: int = 100) -> list[str]:
+        """Running runs someone may claim: lease lapsed, never leased, or held by ``owner``."""
+        ...
+
+    async def request_cancel(self, run_id: str) -> bool:
+        """Flag a running run for cancellation by whoever owns it; False if not running."""
         ...
 
     async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]:
@@ -59,8 +125,8 @@ class RunStore(Protocol):
 
     async def get_run(self, run_id: str) -> RunRecord | None: ...
 
-    async def list_runs(self, limit: int = 20) -> list[RunRecord]:
-        """Newest first."""
+    async def list_runs(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:
+        """Newest first; with ``owner``, only the runs it owns."""
         ...
 
     async def mark_interrupted(self) -> list[str]:

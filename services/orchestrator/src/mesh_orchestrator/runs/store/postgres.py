@@ -1,15 +1,36 @@
-"""Production run store on Postgres (psycopg 3, async pool)."""
+"""Production run store on Postgres (psycopg 3, async pool): any number of replicas.
+
+Fencing is done by the database: an event batch is written in one transaction that first
+locks the rows of its runs (``FOR SHARE``) and keeps only the runs whose epoch is still the
+writer's, and a claim (``UPDATE ... epoch = epoch + 1``) waits for that lock, so a claim
+and a stale owner's write can never interleave. Each stored batch sends a
+``NOTIFY mesh_run_events`` (payload: the run ids) in the same transaction, and a cancel on
+any replica a ``NOTIFY mesh_run_cancel``: other replicas ``listen`` to follow a run live or
+to stop one they execute.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.store.base import RunRecord, StoredEvent
-from mesh_orchestrator.runs.store.sqlite import event_from_row, event_row, run_from_row, run_row
+from mesh_orchestrator.runs.store.base import Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.sqlite import (
+    _COLUMNS,
+    _SAVED,
+    ADDED_COLUMNS,
+    event_from_row,
+    event_row,
+    run_from_row,
+    run_row,
+)
+
+EVENTS_CHANNEL = "mesh_run_events"
+CANCEL_CHANNEL = "mesh_run_cancel"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS mesh_runs (
@@ -24,7 +45,7 @@ CREATE TABLE IF NOT EXISTS mesh_run_events (
     agent_id TEXT, data TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, PRIMARY KEY (run_id, seq)
 );
 """
-_COLUMNS = "run_id, query, status, created_at, finished_at, plan, answer, last_seq, options"
+_PG_TYPES = {"REAL": "DOUBLE PRECISION"}
 
 
 class PostgresRunStore:
@@ -38,27 +59,127 @@ class PostgresRunStore:
         await self._pool.open(wait=True, timeout=5.0)
         async with self._pool.connection() as conn:
             await conn.execute(SCHEMA)
+            for name, kind in ADDED_COLUMNS:
+                kind = _PG_TYPES.get(kind, kind)
+                await conn.execute(f"ALTER TABLE mesh_runs ADD COLUMN IF NOT EXISTS {name} {kind}")
 
     async def close(self) -> None:
         await self._pool.close()
 
     async def save_run(self, run: RunRecord) -> None:
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS.split(", ")[1:])
+        n = len(_COLUMNS.split(", "))
+        row = run_row(run)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _SAVED.split(", ")[1:])
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"INSERT INTO mesh_runs ({_COLUMNS}) VALUES ({','.join(['%s'] * n)}) "
+                f"ON CONFLICT (run_id) DO UPDATE SET {updates} "
+                "WHERE mesh_runs.epoch = EXCLUDED.epoch RETURNING run_id",
+                row,
+            )
+            saved = await cur.fetchone()
+        if saved is None:
+            raise Fenced([run.run_id])
+
+    async def append_events(
+        self, events: Sequence[StoredEvent], epochs: Mapping[str, int] | None = None
+    ) -> set[str]:
+        if not events:
+            return set()
+        fenced: set[str] = set()
+        async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            if epochs:
+                ids = sorted({e.run_id for e in events if e.run_id in epochs})
+                await cur.execute(
+                    "SELECT run_id, epoch FROM mesh_runs WHERE run_id = ANY(%s) FOR SHARE",
+                    (ids,),
+                )
+                stored = {r[0]: r[1] for r in await cur.fetchall()}
+                fenced = {r for r in ids if r in stored and stored[r] != epochs[r]}
+                if fenced:
+                    events = [e for e in events if e.run_id not in fenced]
+            if events:
+                await cur.executemany(
+                    "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) "
+                    "ON CONFLICT DO NOTHING",
+                    [event_row(e) for e in events],
+                )
+                runs = ",".join(sorted({e.run_id for e in events}))
+                await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, runs[:7900]))
+        return fenced
+
+    async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
+        now = time.time()
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE mesh_runs SET lease_owner = %s, epoch = epoch + 1, "
+                "lease_expires_at = %s WHERE run_id = %s AND status = 'running' AND "
+                "(lease_expires_at IS NULL OR lease_expires_at < %s OR lease_owner = %s) "
+                f"RETURNING {_COLUMNS}",
+                (owner, now + lease_seconds, run_id, now, owner),
+            )
+            row = await cur.fetchone()
+        return None if row is None else run_from_row(row)
+
+    async def renew(
+        self, epochs: Mapping[str, int], owner: str, lease_seconds: float
+    ) -> tuple[set[str], set[str]]:
+        if not epochs:
+            return set(), set()
+        until = time.time() + lease_seconds
+        ids = list(epochs)
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE mesh_runs AS r SET lease_expires_at = %s FROM "
+                "unnest(%s::text[], %s::int[]) AS l(run_id, epoch) "
+                "WHERE r.run_id = l.run_id AND r.epoch = l.epoch AND r.lease_owner = %s "
+                "RETURNING r.run_id, r.cancel_requested",
+                (until, ids, [epochs[i] for i in ids], owner),
+            )
+            rows = await cur.fetchall()
+        kept = {r[0] for r in rows}
+        return set(ids) - kept, {r[0] for r in rows if r[1]}
+
+    async def release(self, run_id: str, epoch: int) -> None:
         async with self._pool.connection() as conn:
             await conn.execute(
-                f"INSERT INTO mesh_runs ({_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-                f"ON CONFLICT (run_id) DO UPDATE SET {updates}",
-                run_row(run),
+                "UPDATE mesh_runs SET lease_expires_at = 0 WHERE run_id = %s AND epoch = %s",
+                (run_id, epoch),
             )
 
-    async def append_events(self, events: Sequence[StoredEvent]) -> None:
-        if not events:
-            return
-        async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.executemany(
-                "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-                [event_row(e) for e in events],
+    async def orphans(self, owner: str, limit: int = 100) -> list[str]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT run_id FROM mesh_runs WHERE status = 'running' AND "
+                "(lease_expires_at IS NULL OR lease_expires_at < %s OR lease_owner = %s) "
+                "ORDER BY created_at LIMIT %s",
+                (time.time(), owner, limit),
             )
+            return [r[0] for r in await cur.fetchall()]
+
+    async def request_cancel(self, run_id: str) -> bool:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE mesh_runs SET cancel_requested = 1 WHERE run_id = %s "
+                "AND status = 'running' RETURNING run_id",
+                (run_id,),
+            )
+            found = await cur.fetchone() is not None
+            if found:
+                await conn.execute("SELECT pg_notify(%s, %s)", (CANCEL_CHANNEL, run_id))
+        return found
+
+    async def listen(self, *channels: str) -> AsyncIterator[tuple[str, str]]:
+        """``(channel, payload)`` of every notification on ``channels`` until closed. Its
+        own connection (LISTEN needs one that stays), not one from the pool."""
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        try:
+            for channel in channels:
+                await conn.execute(f"LISTEN {channel}")
+            async for note in conn.notifies():
+                yield note.channel, note.payload
+        finally:
+            await conn.close()
 
     async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]:
         async with self._pool.connection() as conn:
@@ -76,12 +197,13 @@ class PostgresRunStore:
             row = await cur.fetchone()
         return None if row is None else run_from_row(row)
 
-    async def list_runs(self, limit: int = 20) -> list[RunRecord]:
+    async def list_runs(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:
+        where, args = ("WHERE owner = %s ", (owner, limit)) if owner else ("", (limit,))
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM mesh_runs ORDER BY created_at DESC, inserted DESC "
-                "LIMIT %s",
-                (limit,),
+                f"SELECT {_COLUMNS} FROM mesh_runs {where}ORDER BY created_at DESC, "
+                "inserted DESC LIMIT %s",
+                args,
             )
             return [run_from_row(r) for r in await cur.fetchall()]
 

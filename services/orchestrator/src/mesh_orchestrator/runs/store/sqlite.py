@@ -1,10 +1,15 @@
-"""Embedded run store on SQLite (aiosqlite), the default."""
+"""Embedded run store on SQLite (aiosqlite), the default: one orchestrator replica.
+
+Leases work here as on Postgres (one code path), but one process holds the file: a
+restarted orchestrator with the same ``ORCH_REPLICA_ID`` claims its previous incarnation's
+runs at once, without waiting for their leases to lapse.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +17,7 @@ import aiosqlite
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.events import RelayedEvent
-from mesh_orchestrator.runs.store.base import RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.base import Fenced, RunRecord, StoredEvent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -26,10 +31,26 @@ CREATE TABLE IF NOT EXISTS events (
     agent_id TEXT, data TEXT NOT NULL, ts REAL NOT NULL, PRIMARY KEY (run_id, seq)
 );
 """
-_COLUMNS = "run_id, query, status, created_at, finished_at, plan, answer, last_seq, options"
+# Columns added after the first schema, each (name, SQL type with default): a database
+# made by an older version gets them on open (ALTER TABLE ADD COLUMN), nothing is lost.
+ADDED_COLUMNS = [
+    ("lease_owner", "TEXT"),
+    ("epoch", "INTEGER NOT NULL DEFAULT 0"),
+    ("lease_expires_at", "REAL"),
+    ("seq_reserved", "INTEGER NOT NULL DEFAULT 0"),
+    ("cancel_requested", "INTEGER NOT NULL DEFAULT 0"),
+    ("owner", "TEXT"),  # written on insert only: a run never changes hands
+]
+# What save_run writes (the lease columns only on insert).
+_SAVED = (
+    "run_id, query, status, created_at, finished_at, plan, answer, last_seq, options, seq_reserved"
+)
+_LEASE = "lease_owner, epoch, lease_expires_at, cancel_requested"
+_COLUMNS = f"{_SAVED}, {_LEASE}, owner"
 
 
 def run_row(run: RunRecord) -> tuple[Any, ...]:
+    """The values of ``_COLUMNS``, in order."""
     return (
         run.run_id,
         run.query,
@@ -40,6 +61,12 @@ def run_row(run: RunRecord) -> tuple[Any, ...]:
         run.answer,
         run.last_seq,
         json.dumps(run.options),
+        run.seq_reserved,
+        run.lease_owner,
+        run.epoch,
+        run.lease_expires_at,
+        int(run.cancel_requested),
+        run.owner,
     )
 
 
@@ -54,6 +81,12 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
         answer=row[6],
         last_seq=row[7],
         options=json.loads(row[8] or "{}"),
+        seq_reserved=row[9] or 0,
+        lease_owner=row[10],
+        epoch=row[11] or 0,
+        lease_expires_at=row[12],
+        cancel_requested=bool(row[13]),
+        owner=row[14],
     )
 
 
@@ -93,6 +126,11 @@ class SQLiteRunStore:
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.executescript(SCHEMA)
+        async with self._db.execute("PRAGMA table_info(runs)") as cur:
+            have = {r[1] for r in await cur.fetchall()}
+        for name, kind in ADDED_COLUMNS:
+            if name not in have:
+                await self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         await self._db.commit()
 
     async def close(self) -> None:
@@ -101,18 +139,94 @@ class SQLiteRunStore:
             self._db = None
 
     async def save_run(self, run: RunRecord) -> None:
-        await self.db.execute(
-            f"INSERT OR REPLACE INTO runs ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", run_row(run)
+        n = len(_COLUMNS.split(", "))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _SAVED.split(", ")[1:])
+        cur = await self.db.execute(
+            f"INSERT INTO runs ({_COLUMNS}) VALUES ({','.join('?' * n)}) "
+            f"ON CONFLICT (run_id) DO UPDATE SET {updates} WHERE runs.epoch = excluded.epoch",
+            run_row(run),
         )
+        changed = cur.rowcount
         await self.db.commit()
+        if changed == 0:
+            raise Fenced([run.run_id])
 
-    async def append_events(self, events: Sequence[StoredEvent]) -> None:
+    async def append_events(
+        self, events: Sequence[StoredEvent], epochs: Mapping[str, int] | None = None
+    ) -> set[str]:
         if not events:
-            return
+            return set()
+        fenced: set[str] = set()
+        if epochs:
+            ids = sorted({e.run_id for e in events if e.run_id in epochs})
+            marks = ",".join("?" * len(ids))
+            async with self.db.execute(
+                f"SELECT run_id, epoch FROM runs WHERE run_id IN ({marks})", ids
+            ) as cur:
+                stored = {r[0]: r[1] for r in await cur.fetchall()}
+            fenced = {r for r in ids if r in stored and stored[r] != epochs[r]}
+            if fenced:
+                events = [e for e in events if e.run_id not in fenced]
         await self.db.executemany(
             "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)", [event_row(e) for e in events]
         )
         await self.db.commit()
+        return fenced
+
+    async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
+        now = time.time()
+        async with self.db.execute(
+            "UPDATE runs SET lease_owner = ?, epoch = epoch + 1, lease_expires_at = ? "
+            "WHERE run_id = ? AND status = 'running' AND (lease_expires_at IS NULL "
+            f"OR lease_expires_at < ? OR lease_owner = ?) RETURNING {_COLUMNS}",
+            (owner, now + lease_seconds, run_id, now, owner),
+        ) as cur:
+            row = await cur.fetchone()
+        await self.db.commit()
+        return None if row is None else run_from_row(row)
+
+    async def renew(
+        self, epochs: Mapping[str, int], owner: str, lease_seconds: float
+    ) -> tuple[set[str], set[str]]:
+        fenced: set[str] = set()
+        cancel: set[str] = set()
+        until = time.time() + lease_seconds
+        for run_id, epoch in epochs.items():
+            async with self.db.execute(
+                "UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND epoch = ? "
+                "AND lease_owner = ? RETURNING cancel_requested",
+                (until, run_id, epoch, owner),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                fenced.add(run_id)
+            elif row[0]:
+                cancel.add(run_id)
+        await self.db.commit()
+        return fenced, cancel
+
+    async def release(self, run_id: str, epoch: int) -> None:
+        await self.db.execute(
+            "UPDATE runs SET lease_expires_at = 0 WHERE run_id = ? AND epoch = ?", (run_id, epoch)
+        )
+        await self.db.commit()
+
+    async def orphans(self, owner: str, limit: int = 100) -> list[str]:
+        async with self.db.execute(
+            "SELECT run_id FROM runs WHERE status = 'running' AND (lease_expires_at IS NULL "
+            "OR lease_expires_at < ? OR lease_owner = ?) ORDER BY created_at LIMIT ?",
+            (time.time(), owner, limit),
+        ) as cur:
+            return [r[0] for r in await cur.fetchall()]
+
+    async def request_cancel(self, run_id: str) -> bool:
+        cur = await self.db.execute(
+            "UPDATE runs SET cancel_requested = 1 WHERE run_id = ? AND status = 'running'",
+            (run_id,),
+        )
+        changed = cur.rowcount
+        await self.db.commit()
+        return changed > 0
 
     async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]:
         async with self.db.execute(
@@ -127,9 +241,11 @@ class SQLiteRunStore:
             row = await cur.fetchone()
         return None if row is None else run_from_row(row)
 
-    async def list_runs(self, limit: int = 20) -> list[RunRecord]:
+    async def list_runs(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:
+        where, args = ("WHERE owner = ? ", (owner, limit)) if owner else ("", (limit,))
         async with self.db.execute(
-            f"SELECT {_COLUMNS} FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+            f"SELECT {_COLUMNS} FROM runs {where}ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            args,
         ) as cur:
             return [run_from_row(r) for r in await cur.fetchall()]
 

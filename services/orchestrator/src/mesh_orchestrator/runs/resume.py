@@ -1,0 +1,104 @@
+"""What a run's stored event log says about how far it got: the basis of resuming it.
+
+When a replica claims a run whose owner died (or handed it over), it reads the run's log
+and rebuilds from it, never from the previous owner's memory: the plan it ran, the sub-tasks
+that completed (their outputs are kept and never run again), how many attempts each other
+task had (a re-run continues the count, so its events carry a newer attempt number), the
+node states (replayed through the projection), and whether the answer was already sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from mesh_contracts import ExecutionPlan, StreamEvent, SubTask
+from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
+from mesh_orchestrator.runs.store.base import RunRecord
+
+
+@dataclass
+class Recovered:
+    """A run as its log tells it (see the module docstring)."""
+
+    plan: ExecutionPlan | None = None
+    plan_stored: bool = False  # its ``plan`` event is in the log (else it is sent again)
+    planner: str | None = None
+    reason: str = ""
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    answered: bool = False  # the run-level result was stored: only ``done`` is missing
+    ended: bool = False  # its ``done`` event was stored
+    last_seq: int = 0
+
+    @property
+    def restarted(self) -> list[str]:
+        if self.plan is None:
+            return []
+        return [t.task_id for t in self.plan.tasks if t.task_id not in self.done]
+
+
+def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, RunProjection]:
+    """Read ``events`` (the run's whole stored log, in seq order) into ``Recovered`` and a
+    projection of the node states they describe (``record.plan`` is rebuilt by it)."""
+    out = Recovered()
+    client_plan = _client_plan(record)
+    record.plan = None
+    projection = RunProjection(record)
+    status: dict[str, str] = {}
+    outputs: dict[str, Any] = {}
+    agents: dict[str, str | None] = {}
+    for e in events:
+        out.last_seq = max(out.last_seq, e.seq)
+        data = e.data
+        if e.type == "plan":
+            try:
+                out.plan = ExecutionPlan.model_validate(data.get("plan"))
+                out.plan_stored = True
+            except ValidationError:
+                out.plan = None
+            out.planner = data.get("planner")
+            out.reason = str(data.get("reason") or "")
+        elif e.type == "done":
+            out.ended = True
+        elif e.type == "result" and e.task_id is None:
+            out.answered = True
+        elif e.task_id is not None:
+            attempt = data.get("attempt")
+            if isinstance(attempt, int):
+                out.attempts[e.task_id] = max(out.attempts.get(e.task_id, 0), attempt)
+            if e.type == "status" and "phase" not in data:
+                status[e.task_id] = str(data.get("status"))
+                if data.get("agent_id"):
+                    agents[e.task_id] = data.get("agent_id")
+            elif e.type == "result":
+                outputs[e.task_id] = data.get("output")
+        if e.type in STATEFUL:
+            projection.apply(e.type, data, e.task_id, e.ts)
+    if out.plan is None and client_plan is not None:  # the client's, its event not stored
+        out.plan, out.planner, out.reason = client_plan, "client", "plan supplied by the client"
+    for task_id, s in status.items():
+        if s == "completed":
+            out.done[task_id] = {
+                "status": "completed",
+                "output": outputs.get(task_id),
+                "error": None,
+                "agent_id": agents.get(task_id),
+            }
+    return out, projection
+
+
+def _client_plan(record: RunRecord) -> ExecutionPlan | None:
+    """The plan a client sent with the run (kept on its row from the start), if any."""
+    if not record.plan or not record.options.get("client_plan"):
+        return None
+    fields = set(SubTask.model_fields)
+    try:
+        return ExecutionPlan(
+            tasks=[SubTask.model_validate({k: v for k, v in n.items() if k in fields})
+                   for n in record.plan]
+        )  # fmt: skip
+    except (ValidationError, ValueError):
+        return None

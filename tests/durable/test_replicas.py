@@ -1,0 +1,265 @@
+"""Runs that outlive their orchestrator, on real processes and the local Postgres: two
+orchestrator replicas share one run store; the owner of a run is killed (kill -9) or
+paused past its lease (SIGSTOP) while a client follows the run on the other replica.
+
+Each test gets a database of its own (created and dropped here), so no run another test
+left is claimed. Workers are the bench's fault worker (a real SDK worker that streams
+``tokens`` at ``rate`` and counts its calls at ``/health``): ``quick`` answers the first
+sub-task at once, ``slow`` streams the second for seconds, long enough to kill its owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from mesh_contracts import parse_run_payload
+from mesh_testkit import ServiceProcess, free_port, read_sse, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_URL = os.environ.get("MESH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+LEASE = 2.0
+
+
+def _postgres() -> bool:
+    try:
+        with psycopg.connect(ADMIN_URL, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+pytestmark = pytest.mark.skipif(
+    not _postgres(), reason=f"no Postgres at {ADMIN_URL} (set MESH_TEST_POSTGRES)"
+)
+
+
+class Cluster:
+    def __init__(self, db_url: str, tmp: Path) -> None:
+        self.db_url, self.tmp = db_url, tmp
+        self.procs: list[ServiceProcess] = []
+        dport = free_port()
+        self.discovery = self._start(
+            "mesh_discovery",
+            dport,
+            {"DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "disc.sqlite3")},
+        )
+        self.quick = self._worker("quick")
+        self.slow = self._worker("slow")
+        self.a = self.orchestrator("orch-a")
+        self.b = self.orchestrator("orch-b")
+        for orch in (self.a, self.b):
+
+            def sees_both(o: ServiceProcess = orch) -> bool:
+                agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
+                return {a["descriptor"]["agent_id"] for a in agents} >= {"quick", "slow"}
+
+            wait_until(sees_both, timeout=30, what="the orchestrators to see both workers")
+
+    def _start(self, module: str, port: int, env: dict[str, str]) -> ServiceProcess:
+        proc = ServiceProcess(module, port, env, cwd=ROOT).start()
+        self.procs.append(proc)
+        return proc
+
+    def _worker(self, agent: str) -> ServiceProcess:
+        port = free_port()
+        return self._start(
+            "bench.fault_worker",
+            port,
+            {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": self.discovery.url,
+             "WORKER_INSTANCE_ID": f"{agent}-1", "FAULT_AGENT_ID": agent,
+             "WORKER_LEASE_TTL_SECONDS": "3"},
+        )  # fmt: skip
+
+    def orchestrator(self, replica: str) -> ServiceProcess:
+        port = free_port()
+        return self._start(
+            "mesh_orchestrator",
+            port,
+            {"ORCH_PORT": str(port), "ORCH_DISCOVERY_URL": self.discovery.url,
+             "ORCH_DATABASE_URL": self.db_url, "ORCH_REPLICA_ID": replica,
+             "ORCH_RUN_LEASE_SECONDS": str(LEASE), "ORCH_WATCH_WAIT_SECONDS": "1",
+             "ORCH_DB_PATH": str(self.tmp / f"{replica}.sqlite3"),
+             # Client plans only: no embedding model loading beside the leases (its load
+             # holds the GIL for seconds on this 2-core machine).
+             "ORCH_PLANNER": "deterministic"},
+        )  # fmt: skip
+
+    def calls(self, worker: ServiceProcess) -> int:
+        return int(httpx.get(worker.url + "/health", timeout=2).json()["calls"])
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.proc is not None and proc.proc.poll() is None:
+                with_cont(proc)
+                proc.stop(grace=3)
+
+
+def with_cont(proc: ServiceProcess) -> None:
+    """A stopped (SIGSTOP) process cannot die of SIGTERM until it runs again."""
+    assert proc.proc is not None
+    os.kill(proc.proc.pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    name = f"mesh_durable_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    c = Cluster(url, tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+PLAN = {
+    "tasks": [
+        {"task_id": "t1", "capability": "text_generation", "agent_id": "quick",
+         "input": {"tokens": 3}},
+        {"task_id": "t2", "capability": "text_generation", "agent_id": "slow",
+         "input": {"tokens": 60, "rate": 10}},
+    ]
+}  # fmt: skip
+
+
+async def start_run(orch: ServiceProcess) -> str:
+    """POST a run on ``orch`` and leave once its first event arrived (it runs on)."""
+    body = {"plan": PLAN, "options": {"on_disconnect": "continue"}}
+    async with httpx.AsyncClient(timeout=30) as c:
+        async for msg in read_sse(c, "POST", orch.url + "/orchestrate/stream", json=body):
+            return str(msg.json()["run_id"])
+    raise AssertionError("no run event")
+
+
+async def follow(
+    orch: ServiceProcess | list[ServiceProcess], run_id: str, out: list[dict[str, Any]]
+) -> None:
+    """Every event of the run through /events, reconnecting with Last-Event-ID when a
+    stream ends early (to the next replica of ``orch`` when one is down), until ``done``,
+    as a browser's EventSource behind a load balancer would."""
+    replicas = orch if isinstance(orch, list) else [orch]
+    turn = 0
+    async with httpx.AsyncClient(timeout=60) as c:
+        for _ in range(200):  # reconnections, bounded
+            after = {"Last-Event-ID": str(out[-1]["seq"])} if out else {}
+            url = f"{replicas[turn % len(replicas)].url}/v1/runs/{run_id}/events"
+            try:
+                async for msg in read_sse(c, "GET", url, headers=after):
+                    out.append(msg.json())
+                    if out[-1]["type"] == "done":
+                        return
+            except httpx.HTTPError:
+                turn += 1
+            await asyncio.sleep(0.1)
+    tail = [(e["seq"], e["type"], e["task_id"], e["data"].get("status")) for e in out[-6:]]
+    raise AssertionError(f"run {run_id} did not end: {len(out)} events, last {tail}")
+
+
+async def until(pred: Any, what: str, deadline: float = 20.0) -> None:
+    async with asyncio.timeout(deadline):
+        while not pred():  # noqa: ASYNC110 - the state is another task's list: poll it
+            await asyncio.sleep(0.05)
+
+
+def check_log(events: list[dict[str, Any]]) -> None:
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs)), "ids strictly increasing, none twice"
+    assert sum(1 for e in events if e["type"] == "done") == 1
+    for e in events:  # every event fits its typed payload
+        parse_run_payload(e["type"], e["data"], e["task_id"])
+
+
+async def test_killing_the_owner_mid_run_hands_the_run_to_the_other_replica(
+    cluster: Cluster,
+) -> None:
+    run_id = await start_run(cluster.a)
+    seen: list[dict[str, Any]] = []
+    follower = asyncio.create_task(follow(cluster.b, run_id, seen))
+    # t1 done, t2 streaming: kill its owner for real
+    await until(
+        lambda: sum(1 for e in seen if e["task_id"] == "t2" and e["type"] == "token") >= 5,
+        "t2 to stream on replica a",
+    )
+    assert any(e["task_id"] == "t1" and e["data"].get("status") == "completed" for e in seen)
+    cluster.a.kill()
+    async with asyncio.timeout(LEASE + 30):
+        await follower
+    check_log(seen)
+    resumed = [e for e in seen if e["data"].get("status") == "resumed"]
+    assert len(resumed) == 1 and resumed[0]["data"]["owner"] == "orch-b"
+    assert resumed[0]["data"]["kept"] == ["t1"] and resumed[0]["data"]["restarted"] == ["t2"]
+    assert seen[-1]["data"]["status"] == "completed"
+    assert cluster.calls(cluster.quick) == 1, "the completed task ran once"
+    async with httpx.AsyncClient() as c:
+        run = (await c.get(f"{cluster.b.url}/v1/runs/{run_id}")).json()
+        result = next(e for e in seen if e["type"] == "result" and e["task_id"] is None)
+    assert run["lease"]["owner"] == "orch-b" and run["lease"]["epoch"] == 2
+    t2 = result["data"]["results"]["t2"]["output"]
+    assert t2.count("slow-1:") == 60  # the output is the new attempt's alone
+
+
+async def test_a_paused_owner_is_fenced_when_it_wakes(cluster: Cluster) -> None:
+    run_id = await start_run(cluster.a)
+    seen: list[dict[str, Any]] = []
+    follower = asyncio.create_task(follow(cluster.b, run_id, seen))
+    await until(
+        lambda: sum(1 for e in seen if e["task_id"] == "t2" and e["type"] == "token") >= 3,
+        "t2 to stream on replica a",
+    )
+    assert cluster.a.proc is not None
+    os.kill(cluster.a.proc.pid, signal.SIGSTOP)
+    try:
+        await until(
+            lambda: any(e["data"].get("status") == "resumed" for e in seen),
+            "replica b to take the run over",
+            deadline=LEASE + 20,
+        )
+    finally:
+        os.kill(cluster.a.proc.pid, signal.SIGCONT)  # a wakes up and writes late
+    async with asyncio.timeout(30):
+        await follower
+    async with httpx.AsyncClient() as c:
+        stored = [
+            m.json() async for m in read_sse(c, "GET", f"{cluster.b.url}/v1/runs/{run_id}/events")
+        ]
+    check_log(stored)
+    resumed = next(e for e in stored if e["data"].get("status") == "resumed")
+    # nothing replica a wrote after it woke reached the log: b's epoch fenced it out (a's
+    # events are attempt 1 of t2; b's resumed run streams attempt 2)
+    late = [e for e in stored if e["seq"] > resumed["seq"] and e["data"].get("attempt") == 1]
+    assert late == []
+    assert stored[-1]["type"] == "done" and stored[-1]["data"]["status"] == "completed"
+    assert "fenced" in cluster.a.log() or "owned by another replica" in cluster.a.log()
+
+
+async def test_a_rolling_restart_of_both_replicas_loses_no_run(cluster: Cluster) -> None:
+    runs = [await start_run(cluster.a) for _ in range(10)]
+    logs: dict[str, list[dict[str, Any]]] = {r: [] for r in runs}
+    pool = [cluster.b, cluster.a]  # behind the load balancer; the new pod replaces a
+    followers = [asyncio.create_task(follow(pool, r, logs[r])) for r in runs]
+    await until(
+        lambda: all(any(e["type"] == "token" for e in log) for log in logs.values()),
+        "every run to stream",
+    )
+    await asyncio.to_thread(cluster.a.stop, 15)  # SIGTERM: drain, leases released
+    cluster.a = pool[1] = cluster.orchestrator("orch-a")  # the new pod
+    await asyncio.to_thread(cluster.b.stop, 15)  # then the other one
+    async with asyncio.timeout(90):
+        await asyncio.gather(*followers)
+    for run_id, log in logs.items():
+        check_log(log)
+        assert log[-1]["data"]["status"] == "completed", run_id
+    assert cluster.calls(cluster.quick) == 10, "no completed t1 ran again"
