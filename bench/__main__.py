@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from bench import faults, measure
+from bench import durable, faults, measure
 from bench.procs import Mesh
 from bench.report import print_report
 from bench.sse_client import HttpxStreamer, RawStreamer, Streamer
@@ -58,6 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.tp_streams = [1, 2] if q else [1, 4]
     args.failovers = 3 if q else 20
     args.stalls = 2 if q else 10
+    args.handovers = 2 if q else 5
     return args  # fmt: skip
 
 
@@ -166,6 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     except Exception as exc:
         log.print(f"bench failed (faults): {type(exc).__name__}: {exc}", markup=False)
+        return 1
+    log.print(f"[dim]runs across replicas on Postgres ({args.handovers} handovers) …[/]")
+    try:
+        left = max(60.0, args.time_limit - (time.time() - started))
+        results["durable"] = durable.run(handovers=args.handovers, time_limit=left)
+    except Exception as exc:
+        log.print(f"bench failed (durable): {type(exc).__name__}: {exc}", markup=False)
         return 1
     results["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
     results["seconds"] = time.time() - started

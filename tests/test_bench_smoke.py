@@ -39,6 +39,10 @@ def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
         assert sc["first_token"][client]["n"] > 0
         tp = sc["throughput"][client]
         assert tp["events"] == tp["tokens_per_stream"]
+    du = results["durable"]
+    if "skipped" not in du:  # no Postgres: the bench says so instead
+        assert du["cross_replica"]["seen_on_b"] == du["cross_replica"]["tokens"] > 0
+        assert du["handover"]["n"] == 2 and set(du["handover_runs_ended"]) == {"completed"}
     mem = results["memory"]
     assert mem["streams_open"] == 20 and mem["failures"] == 0
     assert mem["orchestrator_kb_per_stream"] is not None
