@@ -224,3 +224,22 @@ async def test_an_oversized_body_is_a_413_and_changes_nothing(client) -> None:
         "error": "body_too_large",
     }
     assert await registry(client) == before
+
+
+async def test_a2a_registration_needs_the_agents_token_and_an_admitted_card_url(client) -> None:
+    before = await registry(client)
+    card = {"card_url": "http://127.0.0.1:1/.well-known/agent-card.json", "agent_id": "poet"}
+    anon = await client.post("/v1/agents/a2a", json=card)
+    assert anon.status_code == 401 and anon.json()["error"] == "missing_token"
+    other = await client.post("/v1/agents/a2a", json=card, headers=WRITER)
+    assert other.status_code == 403 and other.json()["error"] == "insufficient_scope"
+    unnamed = await client.post(
+        "/v1/agents/a2a", json={"card_url": card["card_url"]}, headers=auth("agent:poet")
+    )
+    assert unnamed.status_code == 403
+    meta = {"card_url": "http://169.254.169.254/latest/meta-data", "agent_id": "poet"}
+    refused = await client.post("/v1/agents/a2a", json=meta, headers=auth("agent:poet"))
+    assert refused.status_code == 422
+    (err,) = refused.json()["detail"]
+    assert err["type"] == "endpoint_refused" and err["field"] == "card_url"
+    assert await registry(client) == before

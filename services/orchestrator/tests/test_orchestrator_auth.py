@@ -293,3 +293,18 @@ async def test_no_span_records_a_token(tmp_path: Path) -> None:
         text = repr(dict(span.attributes or {})) + repr([e.attributes for e in span.events])
         assert "authorization" not in text.lower()
         assert not any(t in text for t in tokens), span.name
+
+
+async def test_the_a2a_and_openai_routes_need_a_client_token_too(mesh: Mesh) -> None:
+    rpc = {"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {}}
+    chat = {"model": "mesh", "messages": [{"role": "user", "content": "hello"}]}
+    async with httpx.AsyncClient(base_url=mesh.url, timeout=DEADLINE) as c:
+        for path, body in (("/a2a", rpc), ("/v1/chat/completions", chat)):
+            anon = await c.post(path, json=body)
+            assert anon.status_code == 401 and anon.json()["error"] == "missing_token", path
+            wrong = await c.post(path, json=body, headers=auth("agent:streamer"))
+            assert wrong.status_code == 403, path
+        assert (await c.get("/v1/models")).status_code == 401
+        assert (await c.get("/.well-known/agent-card.json")).status_code == 200
+        assert await runs_of(c, mesh.url, ADMIN) == []
+    assert mesh.seen.calls == 0

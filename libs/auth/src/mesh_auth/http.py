@@ -193,6 +193,52 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+class ScopeGuard:
+    """ASGI middleware: requests whose path is one of ``paths`` (or below one ending in
+    ``/``) need a token of one of ``scopes``, answered 401/403 like ``require``. For routes
+    mounted without FastAPI dependencies (the A2A SDK's Starlette routes). Needs
+    ``protect(app, ...)`` on the app."""
+
+    def __init__(self, app: ASGIApp, paths: tuple[str, ...], scopes: tuple[str, ...]) -> None:
+        self.app = app
+        self.paths = paths
+        self.check = require(*scopes)
+
+    def _guarded(self, path: str) -> bool:
+        return any(path == p or (p.endswith("/") and path.startswith(p)) for p in self.paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._guarded(scope.get("path", "")):
+            request = Request(scope)
+            try:
+                await self.check(request)
+            except AuthError as exc:
+                response = await _auth_error(request, exc)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def principal_from_headers(keys: Keys | None, headers: Any) -> Principal:
+    """The principal of a request whose headers a framework handed over as a mapping
+    (``Authorization`` in any case); ``OPEN`` without keys. Raises ``AuthError``."""
+    if keys is None:
+        return OPEN
+    header = None
+    for name, value in dict(headers).items():
+        if str(name).lower() == "authorization":
+            header = str(value)
+    if header is None:
+        raise AuthError(401, "missing_token", "missing bearer token")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError(401, "invalid_token", "Authorization must be 'Bearer <token>'")
+    try:
+        return keys.verify(token.strip())
+    except InvalidToken as exc:
+        raise AuthError(401, exc.code, str(exc)) from None
+
+
 def trim(value: Any, limit: int = MAX_ECHO_CHARS) -> str:
     """``value`` as text of at most ``limit`` characters (error bodies never echo more)."""
     text = value if isinstance(value, str) else repr(value)
@@ -227,7 +273,9 @@ __all__ = [
     "AuthError",
     "BodyLimit",
     "BodyTooLarge",
+    "ScopeGuard",
     "caller",
+    "principal_from_headers",
     "forbidden",
     "protect",
     "require",

@@ -27,18 +27,21 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import httpx
 from a2a.client.card_resolver import parse_agent_card
 from a2a.types.a2a_pb2 import AgentCard
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from google.protobuf.json_format import ParseError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mesh_auth import Principal
+from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
+from mesh_auth.http import forbidden, require, trim
 from mesh_contracts import WELL_KNOWN, AgentDescriptor, Skill, StreamingMode
 from mesh_contracts.a2a import (
     A2A,
@@ -49,6 +52,7 @@ from mesh_contracts.a2a import (
     PROTOCOL_KEY,
     speaks_a2a,
 )
+from mesh_discovery.api import admit, refused_endpoint
 from mesh_discovery.registry import Store, UnknownInstance
 from mesh_discovery.settings import Settings
 
@@ -171,14 +175,25 @@ class CardChecker:
 
     def __init__(self, store: Store, http: httpx.AsyncClient, settings: Settings) -> None:
         self.store, self.http, self.settings = store, http, settings
+        # Set by the lifespan: every re-read card's URL and interface pass it again (a card,
+        # or the name it is served under, may point elsewhere since it was registered).
+        self.policy: EndpointPolicy | None = None
 
     def ttl(self, asked: float | None) -> float:
         return asked or self.settings.a2a_check_seconds * 3
 
-    async def register(self, body: A2ARegisterRequest) -> dict[str, Any]:
+    async def register(
+        self,
+        body: A2ARegisterRequest,
+        admit: Callable[[AgentDescriptor], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """Fetch, describe, store. ``admit`` (the registration checks: token, endpoint
+        policy) sees the descriptor before it is stored and raises to refuse it."""
         url = card_location(body.card_url)
         card = await fetch_card(self.http, url, max_bytes=self.settings.a2a_card_max_bytes)
         d = descriptor_from_card(card, url, body.agent_id)
+        if admit is not None:
+            await admit(d)
         lease = await self.store.register(d, self.ttl(body.ttl_seconds))
         return {"lease": lease.model_dump(mode="json"), "descriptor": d.model_dump(mode="json")}
 
@@ -191,9 +206,13 @@ class CardChecker:
     async def _check(self, d: AgentDescriptor) -> bool:
         url = str(d.metadata[A2A_CARD_URL])
         try:
+            if self.policy is not None:
+                await self.policy.check(url)
             card = await fetch_card(self.http, url, max_bytes=self.settings.a2a_card_max_bytes)
             fresh = descriptor_from_card(card, url, d.agent_id)
-        except CardError as exc:
+            if self.policy is not None and fresh.endpoint is not None:
+                await self.policy.check(fresh.endpoint)
+        except (CardError, EndpointRefused) as exc:
             log.warning("A2A agent %s: %s (its lease lapses)", d.instance_id, exc)
             return False
         try:
@@ -225,6 +244,7 @@ def a2a_router(settings: Settings) -> APIRouter:
         timeout = httpx.Timeout(settings.a2a_card_timeout_seconds)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
             checker = CardChecker(app.state.store, http, settings)
+            checker.policy = app.state.endpoints
             app.state.a2a_cards = checker
             task = asyncio.create_task(checker.run_forever(), name="a2a-card-checker")
             try:
@@ -237,13 +257,34 @@ def a2a_router(settings: Settings) -> APIRouter:
     router = APIRouter(lifespan=lifespan)
 
     @router.post("/v1/agents/a2a", status_code=201)
-    async def register_a2a(body: A2ARegisterRequest, request: Request) -> JSONResponse:
+    async def register_a2a(
+        body: A2ARegisterRequest,
+        request: Request,
+        caller: Annotated[Principal, Depends(require("agent:*", "admin"))],
+    ) -> JSONResponse:
         """Register an A2A agent by its card URL: 201 with its lease and descriptor, 502 when
-        the card cannot be fetched, 422 when it cannot be used (the detail says why)."""
+        the card cannot be fetched, 422 when it cannot be used (the detail says why).
+
+        With a mesh secret: an agent token registers under its own name (``agent_id`` in
+        the body, 403 otherwise); the card URL is checked against the endpoint policy
+        before it is fetched, the card's interface like any endpoint (422 refused)."""
         checker: CardChecker = request.app.state.a2a_cards
+        if not caller.is_admin and not (
+            body.agent_id is not None and caller.may_act_as_agent(body.agent_id)
+        ):
+            raise forbidden(
+                f"your token is {caller.scope}: register the A2A agent under that name"
+                " (agent_id in the body)"
+            )
+        policy: EndpointPolicy = request.app.state.endpoints
+        store = request.app.state.store
         try:
-            return JSONResponse(await checker.register(body), status_code=201)
+            await policy.check(card_location(body.card_url))
+            registered = await checker.register(body, lambda d: admit(request, store, d, caller))
+        except EndpointRefused as exc:
+            return refused_endpoint(str(exc), "card_url")
         except CardError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+            return JSONResponse({"detail": trim(str(exc), 300)}, status_code=exc.status)
+        return JSONResponse(registered, status_code=201)
 
     return router

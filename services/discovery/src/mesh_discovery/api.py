@@ -24,6 +24,7 @@ from mesh_auth import Principal
 from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
 from mesh_auth.http import forbidden, require, trim, validation_errors
 from mesh_contracts import (
+    AgentDescriptor,
     AgentRecord,
     CapabilitiesManifest,
     HeartbeatRequest,
@@ -118,13 +119,13 @@ async def health(store: Store) -> dict[str, Any]:
     return {"status": "ok", "index": await store.index(), "store": store.name}
 
 
-def _refused_endpoint(message: str) -> JSONResponse:
+def refused_endpoint(message: str, field: str = "descriptor.endpoint") -> JSONResponse:
     return JSONResponse(
         {
             "detail": [
                 {
-                    "loc": ["body", "descriptor", "endpoint"],
-                    "field": "descriptor.endpoint",
+                    "loc": ["body", *field.split(".")],
+                    "field": field,
                     "msg": trim(message, 300),
                     "type": "endpoint_refused",
                 }
@@ -154,6 +155,18 @@ async def register(
     cannot be overwritten (403, 409); a priority above ``DISCOVERY_MAX_AGENT_PRIORITY``
     needs admin (403); the endpoint must resolve only into admitted networks (422)."""
     d = body.descriptor
+    try:
+        await admit(request, store, d, caller)
+    except EndpointRefused as exc:
+        return refused_endpoint(str(exc))
+    return await store.register(d, body.ttl_seconds)
+
+
+async def admit(
+    request: Request, store: StoreProtocol, d: AgentDescriptor, caller: Principal
+) -> None:
+    """What every registration passes (``POST /v1/agents``, the A2A route): raises
+    ``AuthError`` 403, ``DeclaredInstance`` or ``EndpointRefused``."""
     if not caller.may_act_as_agent(d.agent_id):
         raise forbidden(f"your token is {caller.scope}; it may not register agent {d.agent_id!r}")
     ceiling: int = request.app.state.max_agent_priority
@@ -169,11 +182,7 @@ async def register(
             )
     if d.endpoint is not None:
         policy: EndpointPolicy = request.app.state.endpoints
-        try:
-            await policy.check(d.endpoint)
-        except EndpointRefused as exc:
-            return _refused_endpoint(str(exc))
-    return await store.register(d, body.ttl_seconds)
+        await policy.check(d.endpoint)
 
 
 @router.put("/v1/agents/{instance_id}/heartbeat", response_model=Lease)

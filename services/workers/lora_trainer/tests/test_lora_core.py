@@ -40,7 +40,9 @@ def tiny_base() -> LoadedModel:
 
 @pytest.fixture
 def worker(tiny_base: LoadedModel, tmp_path: Path) -> LoraTrainerWorker:
-    settings = LoraSettings(base_model="tiny", device="cpu", adapters_dir=tmp_path / "adapters")
+    settings = LoraSettings(
+        base_model="tiny", device="cpu", adapters_dir=tmp_path / "adapters", dataset_dir=tmp_path
+    )
     w = LoraTrainerWorker(settings)
     w.endpoint = PUBLIC  # what the SDK's runtime binds
     w.model, w.device = tiny_base, "cpu"  # shared across tests; startup is tested below
@@ -221,8 +223,10 @@ def test_out_of_range_input_is_rejected_by_the_schema(bad: dict[str, Any]) -> No
 @pytest.mark.parametrize(
     ("inp", "message"),
     [
-        ({"dataset_path": "/no/such/file.txt"}, "does not exist"),
-        ({"dataset_path": "/etc/passwd"}, ".txt or .jsonl"),
+        ({"dataset_path": "no-such-file.txt"}, "does not exist"),
+        ({"dataset_path": "notes.csv"}, ".txt or .jsonl"),
+        ({"dataset_path": "/etc/passwd"}, "outside LORA_DATASET_DIR"),
+        ({"dataset_path": "../../etc/hosts.txt"}, "outside LORA_DATASET_DIR"),
         ({"examples": ["   ", ""]}, "every example is empty"),
         ({"examples": EXAMPLES, "target_modules": ["nope_proj"]}, "nope_proj"),
     ],
@@ -247,6 +251,20 @@ async def test_datasets_load_from_txt_and_jsonl_files(
         _, out = await _train(worker, dataset_path=str(path), steps=1)
         job = worker.store.config(out["adapter_id"])
         assert job is not None and job["job"]["examples"] == count
+
+
+async def test_without_a_dataset_dir_no_file_is_read(
+    tiny_base: LoadedModel, tmp_path: Path
+) -> None:
+    (tmp_path / "d.txt").write_text("one line\n")
+    w = LoraTrainerWorker(
+        LoraSettings(base_model="tiny", device="cpu", adapters_dir=tmp_path / "adapters")
+    )
+    w.endpoint = PUBLIC
+    w.model, w.device = tiny_base, "cpu"
+    with pytest.raises(InputError, match="reads no files unless LORA_DATASET_DIR"):
+        await _train(w, dataset_path=str(tmp_path / "d.txt"), steps=1)
+    assert w.store.summaries() == []
 
 
 async def test_cuda_out_of_memory_is_reported_and_the_worker_keeps_serving(

@@ -101,7 +101,7 @@ async def test_bad_input_is_refused_before_training(service: ServiceProcess) -> 
         missing = await client.post(url, json={"input": {"dataset_path": "/no/such.jsonl"}})
     assert steps.status_code == 422 and "steps" in steps.text
     assert empty.status_code == 422 and "examples" in empty.text
-    assert missing.status_code == 422 and "does not exist" in missing.text
+    assert missing.status_code == 422 and "LORA_DATASET_DIR" in missing.text
 
     events = await _events(service.url, {"dataset_path": "/no/such.txt"})
     assert [e["type"] for e in events] == ["error", "done"]

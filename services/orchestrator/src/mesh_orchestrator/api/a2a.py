@@ -65,6 +65,8 @@ from google.protobuf.json_format import MessageToDict
 from pydantic import ValidationError
 from starlette.routing import Mount
 
+from mesh_auth import Keys, Principal
+from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers
 from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, gpu_extension, gpu_facts
 from mesh_orchestrator.api.a2a_mapping import (
     CONTEXT_OPTION,
@@ -74,8 +76,10 @@ from mesh_orchestrator.api.a2a_mapping import (
     run_status,
     snapshot,
 )
+from mesh_orchestrator.api.access import check_quota, may_see, owner_of
 from mesh_orchestrator.api.models import OrchestrateRequest
 from mesh_orchestrator.runs.service import CancelOutcome, RunService
+from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.services import Services
 
 RPC_PATH = "/a2a"
@@ -119,14 +123,29 @@ def _request_of(message: Message, metadata: dict[str, Any]) -> OrchestrateReques
 class MeshRequestHandler(RequestHandler):
     """A2A operations over the ``RunService`` (found on the app once its lifespan ran)."""
 
-    def __init__(self, services: Callable[[], Services]) -> None:
+    def __init__(
+        self, services: Callable[[], Services], keys: Callable[[], Keys | None] = lambda: None
+    ) -> None:
         self._services = services
+        self._keys = keys
+
+    def _caller(self, context: ServerCallContext) -> Principal:
+        """Who calls (the HTTP layer already refused anyone but a client or admin token)."""
+        try:
+            return principal_from_headers(self._keys(), context.state.get("headers", {}))
+        except AuthError:
+            raise TaskNotFoundError from None
+
+    async def _visible(self, task_id: str, context: ServerCallContext) -> RunRecord | None:
+        """The run, if this caller may see it (a client sees only its own runs)."""
+        record = await self.runs.get(task_id)
+        return record if may_see(self._caller(context), record) else None
 
     @property
     def runs(self) -> RunService:
         return self._services().runs
 
-    async def _start(self, params: SendMessageRequest) -> Task:
+    async def _start(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
         if params.message.task_id:
             raise UnsupportedOperationError(
                 message="each message starts a new run; continuing a task is not supported"
@@ -136,7 +155,9 @@ class MeshRequestHandler(RequestHandler):
             "on_disconnect": "continue",  # an A2A client may come back with SubscribeToTask
             CONTEXT_OPTION: params.message.context_id or uuid.uuid4().hex,
         }
-        record = await self.runs.start(body.query or "", body.plan, options)
+        caller = self._caller(context)
+        check_quota(self._services(), caller)
+        record = await self.runs.start(body.query or "", body.plan, options, owner=owner_of(caller))
         return snapshot(record)
 
     async def _follow(self, task: Task, after: int) -> AsyncGenerator[A2AEvent]:
@@ -160,13 +181,13 @@ class MeshRequestHandler(RequestHandler):
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Any]:
-        task = await self._start(params)
+        task = await self._start(params, context)
         yield task
         async for event in self._follow(task, 0):
             yield event
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
-        task = await self._start(params)
+        task = await self._start(params, context)
         if params.configuration.return_immediately:
             return task
         done = await self.runs.outcome(task.id)
@@ -177,7 +198,7 @@ class MeshRequestHandler(RequestHandler):
         self, params: SubscribeToTaskRequest, context: ServerCallContext
     ) -> AsyncGenerator[Any]:
         cursor = _cursor(context)
-        record = await self.runs.get(params.id)
+        record = await self._visible(params.id, context)
         if record is None:
             raise TaskNotFoundError
         task = snapshot(record)
@@ -187,7 +208,7 @@ class MeshRequestHandler(RequestHandler):
             yield event
 
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
-        record = await self.runs.get(params.id)
+        record = await self._visible(params.id, context)
         return None if record is None else snapshot(record)
 
     async def on_list_tasks(
@@ -203,7 +224,7 @@ class MeshRequestHandler(RequestHandler):
         )
         records = [
             r
-            for r in await self.runs.list(500)
+            for r in await self.runs.list(500, _owner_filter(self._caller(context)))
             if (not params.context_id or context_of(r) == params.context_id)
             and (wanted is None or r.status is wanted)
             and (after is None or (r.finished_at or r.created_at) >= after)
@@ -220,6 +241,8 @@ class MeshRequestHandler(RequestHandler):
     async def on_cancel_task(
         self, params: CancelTaskRequest, context: ServerCallContext
     ) -> Task | None:
+        if await self._visible(params.id, context) is None:
+            return None
         outcome, record = await self.runs.cancel(params.id)
         if outcome is CancelOutcome.UNKNOWN or record is None:
             return None
@@ -330,6 +353,10 @@ def build_card(
     return card
 
 
+def _owner_filter(caller: Principal) -> str | None:
+    return None if caller.is_admin else caller.scope
+
+
 def mount_a2a(app: FastAPI, *, security: Mapping[str, SecurityScheme] | None = None) -> None:
     """Add the card, the JSON-RPC endpoint and the REST binding to ``app``. ``security``
     fills the card's ``securitySchemes`` (the schemes the API checks)."""
@@ -338,7 +365,10 @@ def mount_a2a(app: FastAPI, *, security: Mapping[str, SecurityScheme] | None = N
         svc: Services = app.state.services
         return svc
 
-    handler = MeshRequestHandler(services)
+    handler = MeshRequestHandler(services, lambda: getattr(app.state, "mesh_keys", None))
+    # The SDK's routes take no FastAPI dependency: the token is checked in front of them
+    # (a client or admin token; 401/403 JSON like every other run route).
+    app.add_middleware(ScopeGuard, paths=(RPC_PATH, REST_PATH + "/"), scopes=("client:*", "admin"))
 
     async def agent_card(request: Request) -> JSONResponse:
         card = build_card(services(), str(request.base_url), security)

@@ -45,6 +45,7 @@ from mesh_contracts.openai_wire import (
     now,
     usage,
 )
+from mesh_orchestrator.api.access import RegistryReader, RunCaller, check_quota, owner_of
 from mesh_orchestrator.api.models import MAX_QUERY, RunOptions
 from mesh_orchestrator.api.sse import event_stream
 from mesh_orchestrator.runs.events import RelayedEvent
@@ -304,13 +305,13 @@ async def _complete(runs: RunService, run_id: str, sub: Subscription, query: str
 
 
 @router.get("/models")
-async def list_models() -> dict[str, Any]:
+async def list_models(_: RegistryReader) -> dict[str, Any]:
     """The one model this server is: the whole mesh."""
     return {"object": "list", "data": [_model()]}
 
 
 @router.get("/models/{model}", response_model=None)
-async def get_model(model: str) -> dict[str, Any] | JSONResponse:
+async def get_model(model: str, _: RegistryReader) -> dict[str, Any] | JSONResponse:
     if model != MODEL_ID:
         return _error(_unknown_model(model))
     return _model()
@@ -328,6 +329,7 @@ async def get_model(model: str) -> dict[str, Any] | JSONResponse:
 async def chat_completions(
     request: Request,
     svc: Svc,
+    caller: RunCaller,
     x_mesh_events: Annotated[str | None, Header()] = None,
 ) -> Response:
     """A run of the mesh as a chat completion; ``stream: true`` answers with SSE chunks."""
@@ -337,7 +339,9 @@ async def chat_completions(
     except OpenAIError as exc:
         return _error(exc)
     runs = svc.runs
-    record = await runs.start(query, None, RunOptions().model_dump(mode="json"))
+    check_quota(svc, caller)
+    options = RunOptions().model_dump(mode="json")
+    record = await runs.start(query, None, options, owner=owner_of(caller))
     run_id = record.run_id
     sub = await runs.events(run_id, 0)
     assert sub is not None  # just started: it is live

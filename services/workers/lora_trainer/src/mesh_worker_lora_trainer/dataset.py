@@ -48,11 +48,19 @@ def from_items(items: list[Any]) -> list[Example]:
 
 
 def resolve_dataset(path_text: str, allowed_root: Path | None) -> Path:
-    """The dataset file for ``dataset_path``; ``InputError`` if missing, of another kind,
-    or outside ``allowed_root`` (``LORA_DATASET_DIR``) when one is set."""
-    path = Path(path_text).expanduser().resolve()
-    if allowed_root is not None and not path.is_relative_to(allowed_root.resolve()):
-        raise InputError(f"dataset_path {path_text!r} is outside LORA_DATASET_DIR")
+    """The dataset file for ``dataset_path`` inside ``allowed_root`` (``LORA_DATASET_DIR``;
+    a relative path is taken from there); ``InputError`` when no folder is set (the worker
+    then reads no file: examples come inline), when the path resolves (symlinks, ``..``)
+    outside it, or when the file is missing or of another kind."""
+    if allowed_root is None:
+        raise InputError(
+            "dataset_path is off: this worker reads no files unless LORA_DATASET_DIR is set;"
+            " send the examples inline"
+        )
+    root = allowed_root.resolve()
+    path = (root / path_text).resolve()
+    if not path.is_relative_to(root):
+        raise InputError(f"dataset_path {path_text[:200]!r} is outside LORA_DATASET_DIR")
     if path.suffix not in (".txt", ".jsonl"):
         raise InputError(f"dataset_path {path_text!r} must be a .txt or .jsonl file")
     if not path.is_file():

@@ -23,7 +23,8 @@ class LoraSettings(BaseSettings):
     # With base_model_path: a .gguf file inside that folder to load instead of safetensors.
     gguf_file: str | None = None
     adapters_dir: Path = Path("var/adapters")
-    # When set, dataset_path must lie inside this folder.
+    # The only folder dataset_path may read from (relative paths start here); unset, the
+    # worker reads no dataset file at all and takes examples inline only.
     dataset_dir: Path | None = None
     device: Literal["auto", "cuda", "cpu"] = "auto"
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
