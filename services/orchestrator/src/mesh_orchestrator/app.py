@@ -54,16 +54,35 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
+CHECKPOINT_SCHEMA_LOCK = 0x6D657369  # advisory lock while LangGraph's tables are made
 
 
 async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
     if settings.database_url:
+        import psycopg
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
         saver = await stack.enter_async_context(
             AsyncPostgresSaver.from_conn_string(settings.database_url)
         )
-        await saver.setup()
+        # Replicas starting together would race on the checkpointer's migrations. The lock
+        # is tried, not waited for: a waiting statement is an open transaction, and the
+        # migrations' CREATE INDEX CONCURRENTLY waits for every open transaction.
+        async with await psycopg.AsyncConnection.connect(
+            settings.database_url, autocommit=True
+        ) as lock:
+            for _ in range(600):  # at most a minute
+                got = await lock.execute(
+                    "SELECT pg_try_advisory_lock(%s)", (CHECKPOINT_SCHEMA_LOCK,)
+                )
+                row = await got.fetchone()
+                if row is not None and row[0]:
+                    break
+                await asyncio.sleep(0.1)
+            try:
+                await saver.setup()
+            finally:
+                await lock.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_SCHEMA_LOCK,))
         return saver
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 

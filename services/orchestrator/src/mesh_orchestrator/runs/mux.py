@@ -113,7 +113,7 @@ class RunChannel:
     """One run in memory: its record, its event log since ``base`` (the events before it,
     of a resumed run, are in the store), its listeners."""
 
-    __slots__ = ("base", "closed", "durable", "events", "held", "record", "subscribers")
+    __slots__ = ("base", "closed", "durable", "events", "held", "record", "stored", "subscribers")
 
     def __init__(self, record: RunRecord, base: int = 0, durable: int | None = None) -> None:
         self.record = record
@@ -124,6 +124,7 @@ class RunChannel:
         # The reservation known to be stored; events past it wait in ``held``.
         self.durable = record.seq_reserved if durable is None else durable
         self.held: list[RelayedEvent] = []
+        self.stored = durable is not None  # its row exists in the store (a claimed run's does)
 
 
 class EventMux:
@@ -210,6 +211,11 @@ class EventMux:
         if len(self._pending) >= self.batch:
             self._wake.set()
         return event
+
+    def stored(self, run_id: str) -> bool:
+        """The run's row has been written at least once (a lease can be renewed)."""
+        ch = self.channels.get(run_id)
+        return ch is not None and ch.stored
 
     def touch(self, run_id: str) -> None:
         """The run's record changed: store it with the next flush."""
@@ -319,6 +325,8 @@ class EventMux:
                     fenced |= exc.run_ids
                     continue
                 reserved[run_id] = record.seq_reserved
+                if (stored := self.channels.get(run_id)) is not None:
+                    stored.stored = True
             if events:
                 epochs = {
                     e.run_id: ch.record.epoch

@@ -376,10 +376,12 @@ class RunService:
         while True:
             await asyncio.sleep(every)
             try:
+                # Only runs whose row is stored: a run started less than a flush ago has
+                # none yet, which a renewal would take for a lost lease.
                 epochs = {
                     run_id: rec.epoch
                     for run_id in list(self._tasks)
-                    if (rec := self.mux.record(run_id)) is not None
+                    if (rec := self.mux.record(run_id)) is not None and self.mux.stored(run_id)
                 }
                 fenced, cancels = await self.store.renew(
                     epochs, self.replica_id, self.lease_seconds

@@ -30,6 +30,7 @@ from mesh_orchestrator.runs.store.sqlite import (
 )
 
 EVENTS_CHANNEL = "mesh_run_events"
+SCHEMA_LOCK = 0x6D657368  # "mesh": the advisory lock held while the schema is made
 CANCEL_CHANNEL = "mesh_run_cancel"
 
 SCHEMA = """
@@ -57,7 +58,10 @@ class PostgresRunStore:
 
     async def open(self) -> None:
         await self._pool.open(wait=True, timeout=5.0)
-        async with self._pool.connection() as conn:
+        # Replicas start together: one creates or migrates the schema at a time (CREATE
+        # TABLE IF NOT EXISTS is not safe against a concurrent one in Postgres).
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             await conn.execute(SCHEMA)
             for name, kind in ADDED_COLUMNS:
                 kind = _PG_TYPES.get(kind, kind)
