@@ -26,9 +26,7 @@ PLAN = plan(
 
 def ev(seq: int, type_: str, data: dict[str, Any], task_id: str | None = None) -> StreamEvent:
     agent = "fakewriter" if task_id else None
-    return StreamEvent(
-        run_id="r1", seq=seq, type=type_, task_id=task_id, agent_id=agent, data=data
-    )
+    return StreamEvent(run_id="r1", seq=seq, type=type_, task_id=task_id, agent_id=agent, data=data)
 
 
 async def crash_state(db: Path, *, lease_owner: str) -> None:
@@ -81,9 +79,7 @@ async def test_a_restarted_orchestrator_resumes_its_run_keeping_what_completed(
                 return bool(run["status"] != "running")
 
             await wait_for(finished, "the resumed run to end")
-            events = [
-                m.json() async for m in read_sse(c, "GET", f"{again.url}/v1/runs/r1/events")
-            ]
+            events = [m.json() async for m in read_sse(c, "GET", f"{again.url}/v1/runs/r1/events")]
             run = (await c.get(f"{again.url}/v1/runs/r1")).json()
     finally:
         await stop(again)
