@@ -17,6 +17,7 @@ from deploy_model import REPO, SERVICES, load_file_module
 # architecture brief documents). The settings class is the truth when it imports; the
 # documented names are the fallback while a package is still being written.
 SETTINGS = {
+    "MESH_": ("mesh_auth.config", {"AUTH_SECRET", "AUTH_SECRET_FILE", "TOKEN", "TOKEN_FILE"}),
     "DISCOVERY_": (
         "mesh_discovery.settings",
         {"HOST", "PORT", "STORE", "DB_PATH", "CONSUL_URL", "AGENTS_FILE"},

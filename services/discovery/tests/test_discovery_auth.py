@@ -243,3 +243,10 @@ async def test_a2a_registration_needs_the_agents_token_and_an_admitted_card_url(
     (err,) = refused.json()["detail"]
     assert err["type"] == "endpoint_refused" and err["field"] == "card_url"
     assert await registry(client) == before
+
+
+def test_the_consul_token_comes_from_the_setting_or_a_mounted_file(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("3f1c-token\n")
+    assert Settings(consul_token_file=tmp_path / "token").consul_acl_token() == "3f1c-token"
+    assert Settings(consul_token="direct").consul_acl_token() == "direct"
+    assert Settings().consul_acl_token() is None

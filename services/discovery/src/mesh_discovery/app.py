@@ -42,7 +42,7 @@ def make_store(settings: Settings, clock: Clock = time.time) -> Store:
             kv_prefix=settings.consul_kv_prefix,
             reap_after_seconds=settings.reap_after_seconds,
             clock=clock,
-            token=settings.consul_token.get_secret_value() if settings.consul_token else None,
+            token=settings.consul_acl_token(),
         )
     from mesh_discovery.embedded import EmbeddedStore
 

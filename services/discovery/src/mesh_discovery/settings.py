@@ -31,6 +31,7 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("DISCOVERY_CONSUL_TOKEN", "CONSUL_HTTP_TOKEN"),
     )
+    consul_token_file: Path | None = None  # the same from a mounted secret (compose)
     # Auth (MESH_AUTH_SECRET is read by mesh_auth): requests larger than this are answered 413;
     # networks a registered endpoint may resolve into besides public addresses (comma-separated
     # CIDRs; unset: loopback when discovery listens on loopback, none otherwise); the highest
@@ -53,3 +54,11 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("DISCOVERY_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
     )
+
+    def consul_acl_token(self) -> str | None:
+        """``DISCOVERY_CONSUL_TOKEN``, else the content of ``DISCOVERY_CONSUL_TOKEN_FILE``."""
+        if self.consul_token is not None:
+            return self.consul_token.get_secret_value()
+        if self.consul_token_file is not None:
+            return self.consul_token_file.read_text(encoding="utf-8").strip() or None
+        return None
