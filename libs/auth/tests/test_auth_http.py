@@ -72,7 +72,7 @@ async def test_a_wrong_scope_is_a_403_naming_both(client: httpx.AsyncClient) -> 
     r = await client.post("/workers", headers=bearer("client:alice"))
     assert r.status_code == 403
     assert r.json() == {
-        "detail": "this route needs a orchestrator or admin token; yours is client:alice",
+        "detail": "this route needs a token of scope orchestrator or admin; yours is client:alice",
         "error": "insufficient_scope",
     }
 

@@ -99,7 +99,7 @@ def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
         principal = caller(request)
         if not principal.authenticated or any(principal.matches(s) for s in scopes):
             return principal
-        raise forbidden(f"this route needs a {wanted} token; yours is {principal.scope}")
+        raise forbidden(f"this route needs a token of scope {wanted}; yours is {principal.scope}")
 
     return dependency
 
