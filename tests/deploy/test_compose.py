@@ -100,3 +100,23 @@ def test_writer_and_lora_trainer_share_the_adapters_volume(
             if "persistentVolumeClaim" in v
         }
     assert "mesh-adapters" in claims["writer"] & claims["lora-trainer"]
+
+
+def test_compose_runs_two_orchestrator_replicas_on_postgres_behind_one_address(
+    compose: dict[str, Any],
+) -> None:
+    a, b = compose["services"]["orchestrator"], compose["services"]["orchestrator-b"]
+    assert a["image"] == b["image"] and a["build"] == b["build"]
+    assert a["build"]["args"]["WITH_TORCH"] == "1"
+    ids = {a["environment"]["ORCH_REPLICA_ID"], b["environment"]["ORCH_REPLICA_ID"]}
+    assert len(ids) == 2
+    assert a["environment"]["ORCH_DATABASE_URL"] == b["environment"]["ORCH_DATABASE_URL"]
+    assert a["environment"]["ORCH_DATABASE_URL"].startswith("postgresql://")
+    lb = compose["services"]["orchestrator-lb"]
+    assert "8080:8080" in [str(p) for p in lb["ports"]] or any(
+        str(p.get("published")) == "8080" for p in lb["ports"] if isinstance(p, dict)
+    )
+    conf = (Path(__file__).resolve().parents[2] / "compose" / "nginx-orchestrator.conf").read_text()
+    assert "server orchestrator:8000" in conf and "server orchestrator-b:8000" in conf
+    assert "ip_hash" not in conf and "sticky" not in conf  # no session affinity
+    assert "proxy_buffering off" in conf and "http_503" in conf  # SSE through, drain aside

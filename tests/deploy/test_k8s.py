@@ -51,7 +51,11 @@ def test_deployment_and_service_expose_the_default_port_and_probe_health(
     c = container(k8s_base, service.name)
     assert c["ports"] == [{"name": "http", "containerPort": service.port}]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}, probe
+        # The orchestrator's readiness is /ready: 503 while it drains (a rolling update).
+        path = (
+            "/ready" if probe == "readinessProbe" and service.name == "orchestrator" else "/health"
+        )
+        assert c[probe]["httpGet"] == {"path": path, "port": "http"}, probe
     svc = find(k8s_base, "Service", service.name)
     assert svc["spec"]["ports"] == [{"name": "http", "port": service.port, "targetPort": "http"}]
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -135,3 +139,23 @@ def test_manifests_keep_no_credentials(k8s_base: list[dict[str, Any]]) -> None:
     assert not [o for o in k8s_base if o["kind"] == "Secret"]
     orchestrator = k8s_env(k8s_base, "orchestrator")
     assert "secretKeyRef" in orchestrator["ORCH_DATABASE_URL"]
+
+
+def test_two_orchestrator_replicas_share_runs_without_affinity_and_drain_on_update(
+    k8s_base: list[dict[str, Any]],
+) -> None:
+    deployment = find(k8s_base, "Deployment", "orchestrator")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] >= 20
+    env = container(k8s_base, "orchestrator")["env"]
+    replica = next(e for e in env if e["name"] == "ORCH_REPLICA_ID")
+    assert replica["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert "secretKeyRef" in k8s_env(k8s_base, "orchestrator")["ORCH_DATABASE_URL"]
+    svc = find(k8s_base, "Service", "orchestrator")
+    assert svc["spec"].get("sessionAffinity", "None") == "None"
+    pdb = find(k8s_base, "PodDisruptionBudget", "orchestrator")
+    assert pdb["spec"]["minAvailable"] == 1
+    hpa = find(k8s_base, "HorizontalPodAutoscaler", "orchestrator")
+    assert hpa["spec"]["minReplicas"] >= 2

@@ -27,8 +27,12 @@ def test_prometheus_scrapes_every_mesh_service_at_its_compose_address(
     jobs = scrape_targets()
     assert set(jobs) == {s.name for s in SERVICES}
     for service in SERVICES:
-        assert jobs[service.name] == [f"{service.name}:{service.port}"]
-        assert service.name in compose["services"]  # a container Prometheus can reach
+        want = [f"{service.name}:{service.port}"]
+        if service.name == "orchestrator":  # both replicas
+            want.append(f"orchestrator-b:{service.port}")
+        assert jobs[service.name] == want
+        for target in want:  # a container Prometheus can reach
+            assert target.split(":")[0] in compose["services"]
 
 
 def test_compose_runs_prometheus_with_the_scrape_config(compose: dict[str, Any]) -> None:
