@@ -88,6 +88,8 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
             # The default (auto) does not plan with the embedded 135M model: it measured
             # worse than the semantic planner (bench/planning). This test is about the LLM.
             "ORCH_PLANNER": "llm",
+            # Likewise the synthesis (auto: the deterministic merge measured better).
+            "ORCH_SYNTHESIS": "llm",
         }
         if "writer" in workers:
             llm_env["ORCH_LLM_BASE_URL"] = workers["writer"].url + "/v1"
