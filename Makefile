@@ -10,7 +10,7 @@ PACKAGES := libs/contracts libs/auth libs/telemetry libs/testkit libs/worker_sdk
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench bench-plan diagram gpu-check clean
+.PHONY: setup ui-setup run test lint bench bench-plan diagram gpu-check clean
 
 setup: $(STAMP)
 
@@ -34,9 +34,28 @@ run: $(STAMP)
 	@mkdir -p var
 	@echo "Starting the mesh: discovery :9000, orchestrator :8000, writer :8001, analyst :8002,"
 	@echo "lookup :8003, image-gen :8004, lora-trainer :8005 (state in ./var). Ctrl-C stops all."
+	@echo "Dashboard: http://127.0.0.1:8000/ui/ (the banner below says when everything answers)."
 	@$(BIN)/honcho -f Procfile start
 
-test: $(STAMP)
+# The dashboard's browser tests (tests/ui): Debian's Chromium and playwright-core from the
+# lockfile in tests/ui. Installed where they can be (root with apt-get; npm on PATH); where
+# not, this says so and those tests skip with the reason.
+ui-setup:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "ui-setup: installing chromium with apt-get (the dashboard's browser tests)"; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				chromium >/dev/null; } \
+				|| echo "ui-setup: chromium not installed; the browser tests will skip"; \
+		else echo "ui-setup: no /usr/bin/chromium and no root apt-get; the browser tests will skip"; fi; \
+	fi
+	@if ! command -v npm >/dev/null; then echo "ui-setup: no npm; the browser tests will skip"; \
+	elif [ ! tests/ui/node_modules/.package-lock.json -nt tests/ui/package-lock.json ]; then \
+		(cd tests/ui && npm ci --no-audit --no-fund --loglevel=error) \
+			|| echo "ui-setup: npm ci failed; the browser tests will skip"; \
+	fi
+
+test: $(STAMP) ui-setup
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -68,4 +87,4 @@ diagram: $(STAMP)
 	$(BIN)/python scripts/diagram.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var tests/ui/node_modules

@@ -35,8 +35,10 @@ def main() -> None:
             time.sleep(0.5)
     for name, port in pending.items():
         print(f"  {name:<13} NOT UP after 300 s (port {port}); see its log lines above", flush=True)
+    orch = SERVICES["orchestrator"]
+    print(f"\n  dashboard     http://127.0.0.1:{orch}/ui/", flush=True)
     print(
-        "\nThe mesh is up. Try:\n"
+        "\nThe mesh is up. Watch runs live in the dashboard above, or try:\n"
         "  curl -s localhost:9000/v1/agents | python -m json.tool\n"
         "  curl -N -X POST localhost:8000/orchestrate/stream -H 'content-type: application/json' \\\n"
         '       -d \'{"query": "Search for how discovery works and then summarize it"}\'\n'

@@ -30,6 +30,7 @@ from mesh_auth.http import protect
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import mount_a2a
 from mesh_orchestrator.api.openai import router as openai_router
+from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.metrics import CallMetrics, watch
@@ -282,4 +283,5 @@ def create_app(
     app.include_router(router)
     mount_a2a(app)  # the mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py)
     app.include_router(openai_router)
+    install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything
     return app

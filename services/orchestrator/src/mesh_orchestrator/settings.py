@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: int = Field(default=3, ge=1)
     # OpenTelemetry: spans for runs and sub-tasks exported over OTLP/HTTP when set.
     otlp_endpoint: str | None = None
+    # The dashboard at /ui (api/ui.py): a run's trace id links to ``<jaeger_url>/trace/<id>``
+    # when set (e.g. http://localhost:16686); cors_origins (comma-separated origins, or *)
+    # lets pages on other origins call the API; unset: no CORS headers at all.
+    jaeger_url: str | None = None
+    cors_origins: str | None = None
     # An OpenAI-compatible LLM for planning and synthesis (OpenAI, vLLM, Ollama, llama.cpp,
     # or the writer worker's /v1). No base URL and no key: deterministic planning/synthesis.
     llm_base_url: str | None = Field(
