@@ -98,10 +98,14 @@ class Mesh:
         for orch in (self.orchestrator, self.orchestrator_httpx):
 
             def sees_worker(orch: ServiceProcess = orch) -> bool:
+                # ...and has loaded its planner's model (a thread that holds the GIL for
+                # seconds at start-up: measuring during it would measure the load).
+                health = httpx.get(orch.url + "/health", timeout=2).json()
                 agents = httpx.get(orch.url + "/v1/agents", timeout=2).json()
-                return any(a["descriptor"]["agent_id"] == AGENT_ID for a in agents)
+                seen = any(a["descriptor"]["agent_id"] == AGENT_ID for a in agents)
+                return seen and bool(health.get("planner_ready", True))
 
-            wait_until(sees_worker, timeout=30, what="the orchestrators to see the fast worker")
+            wait_until(sees_worker, timeout=60, what="the orchestrators to be ready")
 
     def _orchestrator(self, slots: str, quiet: str, stream_client: str) -> ServiceProcess:
         assert self.discovery is not None

@@ -99,6 +99,13 @@ async def main() -> int:
     ap.add_argument("--llm-model", default="smollm2-135m-instruct")
     ap.add_argument("--only", choices=["deterministic", "semantic", "llm"], action="append")
     ap.add_argument("--show", action="store_true", help="print every plan that is not exact")
+    ap.add_argument(
+        "--synthesis",
+        action="store_true",
+        help="also run the analyst/lookup requests end to end and score the syntheses",
+    )
+    ap.add_argument("--synthesis-llm", metavar="URL", help="with --synthesis: the LLM's /v1")
+    ap.add_argument("--synthesis-llm-limit", type=int, default=None, metavar="N")
     args = ap.parse_args()
     manifest, requests = load_manifest(), load_requests()
     planners: dict[str, Planner] = {"deterministic": DeterministicPlanner()}
@@ -143,6 +150,17 @@ async def main() -> int:
         s = summaries["semantic"]
         missed = [k for k, v in TARGETS.items() if (s[k] > v if k == "p50_ms" else s[k] < v)]
         print("\nsemantic targets: " + ("all met" if not missed else "missed " + ", ".join(missed)))
+    if args.synthesis:
+        from bench.planning import synthesis
+
+        results["synthesis"] = await synthesis.run(
+            requests,
+            manifest,
+            semantic,
+            llm_url=args.synthesis_llm,
+            llm_model=args.llm_model,
+            llm_limit=args.synthesis_llm_limit,
+        )
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(HERE.parent.parent)}")
     return 0

@@ -43,6 +43,8 @@ class FakeOrchestrator:
     Query ``drop``: the stream closes after seq 5 (no ``done``); the rest is replayable.
     Query ``not sse``: a 200 JSON answer instead of an event stream.
     Query ``garbled``: one frame whose data is not a StreamEvent.
+    Option ``approval: required``: the stream ends after ``run``, ``plan`` and the
+    ``awaiting_approval`` status; ``/approve`` adds the rest of the run, ``/reject`` its end.
     """
 
     def __init__(self) -> None:
@@ -51,6 +53,8 @@ class FakeOrchestrator:
         self.follows: list[str | None] = []
         self.runs: dict[str, list[StreamEvent]] = {}
         self.cancelled: dict[str, asyncio.Event] = {}
+        self.decisions: list[tuple[str, str]] = []
+        self.parked: dict[str, list[StreamEvent]] = {}  # what an approval would add
         self.app = self._build()
 
     def _events(self, run_id: str, query: str, plan: dict[str, Any] | None) -> list[StreamEvent]:
@@ -98,6 +102,13 @@ class FakeOrchestrator:
                 return JSONResponse({"answer": "no stream here"})
             run_id = f"run-{len(self.bodies)}"
             events = self._events(run_id, query, body.get("plan"))
+            if (body.get("options") or {}).get("approval") == "required":
+                waiting = StreamEvent(run_id=run_id, seq=3, type="status",
+                                      data={"phase": "approval", "status": "awaiting_approval"})  # fmt: skip
+                self.parked[run_id] = [
+                    ev.model_copy(update={"seq": ev.seq + 1}) for ev in events[2:]
+                ]
+                events = [*events[:2], waiting]
             self.runs[run_id] = events
             self.cancelled[run_id] = asyncio.Event()
             return StreamingResponse(
@@ -113,6 +124,21 @@ class FakeOrchestrator:
             self.cancels.append(run_id)
             self.cancelled[run_id].set()
             return JSONResponse({"run_id": run_id, "status": "cancelling"}, 202)
+
+        @app.post("/v1/runs/{run_id}/{action}")
+        async def decide(run_id: str, action: str) -> Any:
+            rest = self.parked.pop(run_id, None)
+            if rest is None:
+                return JSONResponse({"detail": "does not await approval", "status": "x"}, 409)
+            self.decisions.append((run_id, action))
+            if action == "reject":
+                rest = [
+                    StreamEvent(run_id=run_id, seq=4, type="status",
+                                data={"phase": "approval", "status": "rejected"}),
+                    StreamEvent(run_id=run_id, seq=5, type="done", data={"status": "rejected"}),
+                ]  # fmt: skip
+            self.runs[run_id] = [*self.runs[run_id], *rest]
+            return JSONResponse({"run_id": run_id, "status": "running"}, 202)
 
         @app.get("/v1/runs/{run_id}/events")
         async def follow(run_id: str, request: Request) -> Any:
@@ -419,3 +445,31 @@ def test_every_command_has_help_naming_the_url_it_would_use(
     out = capsys.readouterr().out
     assert exited.value.code == 0
     assert out.startswith(f"usage: mesh {command} ") and "http://orch.example:8000" in out
+
+
+def test_ask_approve_yes_shows_the_plan_approves_and_follows_the_run_to_its_end(orch) -> None:
+    fake, url = orch
+    rc, out, err = cli("ask", "say hello", "--approve", "--yes", "--json", url=url)
+    assert rc == 0, err
+    assert fake.bodies[-1]["options"]["approval"] == "required"
+    run_id = f"run-{len(fake.bodies)}"
+    assert fake.decisions[-1] == (run_id, "approve")
+    assert "draft" in err and "text_generation" in err and "approved (--yes)" in err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[2]["data"]["status"] == "awaiting_approval"
+    assert events[-1]["type"] == "done" and events[-1]["data"]["status"] == "completed"
+    assert [e["seq"] for e in events] == sorted({e["seq"] for e in events})  # none twice
+
+
+@pytest.mark.parametrize(
+    ("answer", "decision", "rc"), [("y\n", "approve", 0), ("n\n", "reject", 1), ("", "reject", 1)]
+)
+def test_ask_approve_asks_and_a_no_rejects_the_run(orch, monkeypatch, answer, decision, rc) -> None:
+    fake, url = orch
+    monkeypatch.setattr("sys.stdin", io.StringIO(answer))
+    got, out, err = cli("ask", "say hello", "--approve", url=url)
+    assert got == rc, err
+    assert "run this plan? [y/N]" in err
+    assert fake.decisions[-1] == (f"run-{len(fake.bodies)}", decision)
+    final = "completed" if decision == "approve" else "rejected"
+    assert any(line.startswith(f"╭─ answer · {final}") for line in out.splitlines()), out

@@ -92,12 +92,16 @@ PLAN = ExecutionPlan.model_validate({"tasks": [{"task_id": "t1", "capability": "
     [
         (PlanChosen(plan=PLAN, planner="semantic", reason="r"), None),
         (PhaseStatus(phase="plan", status="rejected", reason="cycle"), None),
+        (PhaseStatus(phase="approval", status="awaiting_approval", reason="asked"), None),
+        (PhaseStatus(phase="approval", status="approved", edited=True), None),
+        (PhaseStatus(phase="approval", status="rejected", reason="not now"), None),
         (TaskStatus(status=NodeStatus.RUNNING, agent_id="w", instance_id="w-1"), "t1"),
         (TaskOutput(output={"x": 1}), "t1"),
         (TaskFailure(error="boom", code="timeout"), "t1"),
         (RunAnswer(answer="a", status=RunStatus.PARTIAL, results={}), None),
         (RunFailure(error="no plan", code="planning_failed"), None),
         (RunEnded(status=RunStatus.CANCELLED), None),
+        (RunEnded(status=RunStatus.REJECTED), None),
     ],
 )
 def test_each_run_payload_round_trips_through_its_wire_form(payload, task_id) -> None:
@@ -111,3 +115,14 @@ def test_relayed_worker_events_are_not_run_payloads_and_bad_data_is_refused() ->
     with pytest.raises(ValidationError):
         parse_run_payload("done", {"status": "sort of"}, None)
     assert RunStatus.RUNNING.terminal is False and RunStatus.PARTIAL.terminal is True
+
+
+def test_a_run_awaiting_approval_is_not_ended_and_a_rejected_one_is() -> None:
+    assert RunStatus.AWAITING_APPROVAL.terminal is False
+    assert RunStatus.REJECTED.terminal is True
+    waiting = parse_run_payload(
+        "status", {"phase": "approval", "status": "awaiting_approval"}, None
+    )
+    assert isinstance(waiting, PhaseStatus) and waiting.phase == "approval"
+    with pytest.raises(ValidationError):  # an approval phase has no "replan running" state
+        parse_run_payload("status", {"phase": "approval", "status": "thinking"}, None)

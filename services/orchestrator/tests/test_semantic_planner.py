@@ -157,3 +157,32 @@ async def test_a_loaded_planner_plans_in_well_under_50_ms(planner: SemanticPlann
         ("text_generation", ["t1"]),
     ]
     assert sorted(times)[2] < 0.05
+
+
+def _plan(planner: SemanticPlanner, query: str) -> list[tuple[str, list[str]]]:
+    p = planner.plan_sync(query, MANIFEST)
+    return [(t.capability, t.depends_on) for t in p.tasks]
+
+
+def test_a_restyling_of_the_previous_output_is_part_of_that_task(
+    planner: SemanticPlanner,
+) -> None:
+    p = planner.plan_sync("Draft a toast for my sister's wedding, then make it funnier.", MANIFEST)
+    [task] = p.tasks
+    assert task.capability == "text_generation"
+    assert "make it funnier" in task.input["prompt"]
+
+
+def test_a_clause_without_data_after_a_poem_is_not_sent_to_the_analyst(
+    planner: SemanticPlanner,
+) -> None:
+    p = planner.plan_sync("Write a haiku about snow and book a table for four.", MANIFEST)
+    assert [t.capability for t in p.tasks] == ["text_generation"]
+    assert "unresolvable" in p.reasoning and "book a table" in p.reasoning
+
+
+def test_explaining_an_earlier_answer_is_writing_not_another_search(
+    planner: SemanticPlanner,
+) -> None:
+    got = _plan(planner, "Look up how tides work and describe it for a ten-year-old.")
+    assert got == [("search", []), ("text_generation", ["t1"])]

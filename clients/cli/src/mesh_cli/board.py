@@ -98,6 +98,12 @@ class LaneBoard:
     events: int = 0
     done: bool = False
     final_status: str | None = None
+    plan_tasks: list[dict[str, Any]] = field(default_factory=list)  # the last plan event's
+
+    @property
+    def awaiting_approval(self) -> bool:
+        """The run is parked until approved or rejected (its stream ends without done)."""
+        return self.status == "awaiting_approval" and not self.done
 
     def apply(self, event: StreamEvent) -> bool:
         """Fold one event in. Returns False (and changes nothing) for an already-seen seq."""
@@ -129,6 +135,7 @@ class LaneBoard:
         plan = ev.data.get("plan") or {}
         self.planner = ev.data.get("planner") or plan.get("planner")
         self.plan_reason = str(ev.data.get("reason") or plan.get("reasoning") or "")
+        self.plan_tasks = list(plan.get("tasks", []))
         for task in plan.get("tasks", []):
             lane = self.lane(str(task["task_id"]))
             lane.capability = str(task.get("capability", ""))

@@ -121,6 +121,18 @@ class MeshClient:
             raise _refusal("orchestrator", resp, resp.content)
         return str(resp.json().get("status", "cancelling"))
 
+    async def decide(self, run_id: str, approve: bool) -> str:
+        """``POST /v1/runs/{id}/approve`` (or ``/reject``) for a run awaiting approval;
+        returns the status it answered (``running``, ``rejected``)."""
+        action = "approve" if approve else "reject"
+        try:
+            resp = await self._http.post(f"{self.url}/v1/runs/{run_id}/{action}")
+        except httpx.TransportError as exc:
+            raise _transport("orchestrator", self.url, exc) from None
+        if resp.status_code >= 400:
+            raise _refusal("orchestrator", resp, resp.content)
+        return str(resp.json().get("status", ""))
+
     def orchestrate(self, body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """``POST /orchestrate/stream``: the run's events as they arrive, ending at ``done``."""
         return self._events("POST", f"{self.url}/orchestrate/stream", json=body)

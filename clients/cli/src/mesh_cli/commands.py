@@ -5,6 +5,8 @@ Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``)
 * ``mesh ask "QUERY" [--plan plan.json] [--json]``: run a request and show each sub-task as
   a live lane; ``--resume RUN_ID`` follows an existing run instead. Ctrl-C cancels the run
   and exits 130 (a second Ctrl-C stops waiting for the cancellation to finish).
+  ``--approve``: the run stops after planning; the plan is shown and ``y`` approves it (it
+  runs), anything else rejects it (exit 1); ``--yes`` approves without asking.
 * ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
   ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
 * ``mesh token issue --agent NAME | --client NAME | --orchestrator | --admin [--ttl 12h]``:
@@ -26,8 +28,9 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -42,6 +45,7 @@ from mesh_cli.view import (
     agents_table,
     render_answer,
     render_board,
+    render_plan,
     run_view,
     runs_table,
 )
@@ -71,6 +75,11 @@ class Interrupt:
 class Sink(Protocol):
     def event(self, ev: StreamEvent, board: LaneBoard) -> None: ...
     def finish(self, board: LaneBoard) -> None: ...
+    def pause(self, board: LaneBoard) -> None: ...  # before a prompt; the next event resumes
+
+
+# Asked with the board of a run awaiting approval: True approves it, False rejects it.
+Decide = Callable[[LaneBoard], Awaitable[bool]]
 
 
 class JsonSink:
@@ -86,6 +95,9 @@ class JsonSink:
     def finish(self, board: LaneBoard) -> None:
         pass
 
+    def pause(self, board: LaneBoard) -> None:
+        pass
+
 
 class LiveSink:
     """The rich live view: lanes redrawn at most every ``REFRESH_SECONDS``, then the answer."""
@@ -96,13 +108,23 @@ class LiveSink:
         self.live.start()
         self._last = 0.0
 
+    def pause(self, board: LaneBoard) -> None:
+        if self.live.is_started:
+            self.live.update(render_board(board), refresh=True)
+            self.live.stop()
+            self.live = Live(console=self.console, auto_refresh=False, transient=False)
+
     def event(self, ev: StreamEvent, board: LaneBoard) -> None:
+        if not self.live.is_started:
+            self.live.start()
         now = time.monotonic()
         if now - self._last >= REFRESH_SECONDS or ev.type in ("plan", "status", "done"):
             self._last = now
             self.live.update(render_board(board), refresh=True)
 
     def finish(self, board: LaneBoard) -> None:
+        if not self.live.is_started:
+            self.live.start()
         self.live.update(render_board(board), refresh=True)
         self.live.stop()
         if not self.console.is_terminal:
@@ -112,9 +134,15 @@ class LiveSink:
 
 
 async def _consume(
-    client: MeshClient, first: AsyncGenerator[StreamEvent, None], board: LaneBoard, sink: Sink
+    client: MeshClient,
+    first: AsyncGenerator[StreamEvent, None],
+    board: LaneBoard,
+    sink: Sink,
+    *,
+    until_approval: bool = True,
 ) -> None:
-    """Feed the board until ``done``, resuming a dropped stream from the last seq seen."""
+    """Feed the board until ``done`` (or, ``until_approval``, until the run awaits
+    approval), resuming a dropped stream from the last seq seen."""
     stream = first
     attempts = 0
     while True:
@@ -123,7 +151,7 @@ async def _consume(
                 async for ev in events:
                     if board.apply(ev):
                         sink.event(ev, board)
-                    if board.done:
+                    if board.done or (until_approval and board.awaiting_approval):
                         return
             raise StreamLost("the orchestrator closed the event stream before the run's end")
         except StreamLost:
@@ -131,6 +159,58 @@ async def _consume(
                 raise
             attempts += 1
             stream = client.follow(board.run_id, board.last_seq)
+
+
+async def _session(
+    client: MeshClient,
+    first: AsyncGenerator[StreamEvent, None],
+    board: LaneBoard,
+    sink: Sink,
+    decide: Decide | None,
+) -> None:
+    """The run to its ``done``; a run that stops awaiting approval is approved or rejected
+    as ``decide`` says (rejected when nobody can be asked), then followed on."""
+    await _consume(client, first, board, sink)
+    if board.awaiting_approval and board.run_id is not None:
+        sink.pause(board)
+        approve = await decide(board) if decide is not None else False
+        await client.decide(board.run_id, approve)
+        follow = client.follow(board.run_id, board.last_seq)
+        await _consume(client, follow, board, sink, until_approval=False)
+
+
+def ask_on_terminal(err: Console, *, yes: bool = False, read: Callable[[], str] = input) -> Decide:
+    """The ``--approve`` prompt: the plan on stderr, then ``run this plan? [y/N]``; ``yes``
+    approves without asking. The answer is read in a daemon thread, so Ctrl-C still
+    cancels (and an unanswered prompt never holds the process at exit)."""
+
+    async def decide(board: LaneBoard) -> bool:
+        err.print(render_plan(board))
+        if board.plan_reason:
+            err.print(f"[dim]{board.plan_reason}[/]", highlight=False)
+        if yes:
+            err.print("approved (--yes)")
+            return True
+        err.print("run this plan? [y/N] ", end="", markup=False)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[str] = loop.create_future()
+
+        def reader() -> None:
+            try:
+                line = read()
+            except (EOFError, OSError):
+                line = ""
+            loop.call_soon_threadsafe(_settle, answer, line)
+
+        threading.Thread(target=reader, name="approve-prompt", daemon=True).start()
+        return (await answer).strip().lower() in ("y", "yes")
+
+    return decide
+
+
+def _settle(future: asyncio.Future[str], value: str) -> None:
+    if not future.done():  # the run may have been cancelled meanwhile
+        future.set_result(value)
 
 
 def _exit_status(board: LaneBoard) -> int:
@@ -146,15 +226,17 @@ async def ask(
     sink: Sink,
     interrupt: Interrupt,
     err: Console,
+    decide: Decide | None = None,
 ) -> int:
-    """Run (or, with ``resume``, follow) one request to its ``done`` event.
+    """Run (or, with ``resume``, follow) one request to its ``done`` event; a run that
+    awaits approval is put to ``decide`` (rejected without one).
 
     Returns the exit status. On ``interrupt``: POST the cancel, wait up to
     ``CANCEL_DRAIN_SECONDS`` for ``done`` (unless forced), return 130. Raises ``CliError``.
     """
     board = LaneBoard()
     stream = client.follow(resume, after) if resume else client.orchestrate(body or {})
-    reader = asyncio.create_task(_consume(client, stream, board, sink))
+    reader = asyncio.create_task(_session(client, stream, board, sink, decide))
     stop = asyncio.create_task(interrupt.requested.wait())
     try:
         await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -205,6 +287,8 @@ async def _run_ask(args: argparse.Namespace, client: MeshClient, out: Console, e
         options: dict[str, Any] = {"on_disconnect": args.on_disconnect}
         if args.timeout is not None:
             options["timeout_seconds"] = args.timeout
+        if args.approve or args.yes:
+            options["approval"] = "required"
         plan = _load_plan(args.plan) if args.plan else None
         body = {"query": args.query or "", "plan": plan, "options": options}
     sink: Sink = JsonSink(out.file) if args.json else LiveSink(out)
@@ -223,6 +307,7 @@ async def _run_ask(args: argparse.Namespace, client: MeshClient, out: Console, e
             sink=sink,
             interrupt=interrupt,
             err=err,
+            decide=ask_on_terminal(err, yes=args.yes),
         )
     finally:
         if handled:
@@ -323,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("--resume", metavar="RUN_ID", help="follow an existing run instead")
     p_ask.add_argument("--after", type=int, default=0, help="with --resume: Last-Event-ID")
     p_ask.add_argument("--timeout", type=float, help="run timeout in seconds")
+    p_ask.add_argument(
+        "--approve",
+        action="store_true",
+        help="stop after planning, show the plan and ask before running it (y/N)",
+    )
+    p_ask.add_argument("--yes", action="store_true", help="with --approve: approve without asking")
     p_ask.add_argument(
         "--on-disconnect",
         choices=("cancel", "continue"),

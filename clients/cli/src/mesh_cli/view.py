@@ -122,6 +122,22 @@ def render_board(board: LaneBoard) -> Group:
     return Group(*parts)
 
 
+def render_plan(board: LaneBoard) -> Table:
+    """The plan a run awaits approval for: each task, its capability, what it reads, its
+    input (shortened)."""
+    table = Table(title=f"plan by {board.planner or '?'}", title_justify="left")
+    for col in ("task", "capability", "after", "input"):
+        table.add_column(col, overflow="fold")
+    for t in board.plan_tasks:
+        table.add_row(
+            str(t.get("task_id")),
+            str(t.get("agent_id") or t.get("capability")),
+            ", ".join(t.get("depends_on") or []) or "-",
+            _short(json.dumps(t.get("input") or {}, ensure_ascii=False), 120),
+        )
+    return table
+
+
 def render_answer(board: LaneBoard) -> Panel:
     """The final answer, titled with the run's outcome."""
     status = board.final_status or board.result_status or board.status

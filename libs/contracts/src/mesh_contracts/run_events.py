@@ -7,7 +7,8 @@ the payloads below as its ``data``. On the wire nothing distinguishes them but t
 client would use:
 
 * ``run``: ``RunStarted``; ``plan``: ``PlanChosen``; ``done``: ``RunEnded``;
-* ``status`` with ``phase`` set: ``PhaseStatus`` (planning, replanning); ``retrying``:
+* ``status`` with ``phase`` set: ``PhaseStatus`` (planning, replanning; ``phase:
+  "approval"``: the run waits for a person's approval, was approved or rejected); ``retrying``:
   ``TaskRetrying`` (a sub-task moves to another replica); ``resumed``: ``RunResumed`` (the
   run was taken up again by an orchestrator); otherwise ``TaskStatus`` (one plan node
   changed state);
@@ -30,18 +31,21 @@ from mesh_contracts.plan import ExecutionPlan, NodeStatus
 
 
 class RunStatus(StrEnum):
-    """A run's state. ``RUNNING`` until it ends; every other value is final."""
+    """A run's state. ``RUNNING`` until it ends, or ``AWAITING_APPROVAL`` while it waits
+    for a person to approve its plan; every other value is final."""
 
     RUNNING = "running"
+    AWAITING_APPROVAL = "awaiting_approval"  # planned, paused until approved or rejected
     COMPLETED = "completed"  # every sub-task completed
     PARTIAL = "partial"  # some completed, some failed or were skipped
     FAILED = "failed"  # nothing completed, or the request could not be planned
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # its orchestrator stopped while it ran
+    REJECTED = "rejected"  # its plan was rejected while it awaited approval
 
     @property
     def terminal(self) -> bool:
-        return self is not RunStatus.RUNNING
+        return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
 
 
 class _Payload(BaseModel):
@@ -76,11 +80,16 @@ class PlanChosen(_Payload):
 
 
 class PhaseStatus(_Payload):
-    """Progress of a run-level phase (``plan``): an LLM attempt, a rejection, a replan."""
+    """Progress of a run-level phase. ``plan``: an LLM attempt (``running``), its rejection
+    (``rejected``), a replan. ``approval`` (``options.approval = "required"``): the plan
+    event went out and the run waits (``awaiting_approval``) until ``POST
+    /v1/runs/{id}/approve`` (``approved``; ``edited`` when a new plan came with it) or
+    ``/reject`` (``rejected``, then ``done`` with status ``rejected``)."""
 
     TYPE: ClassVar[str] = "status"
-    phase: Literal["plan"]
-    status: Literal["running", "rejected", "replanning"]
+    phase: Literal["plan", "approval"]
+    status: Literal["running", "rejected", "replanning", "awaiting_approval", "approved"]
+    edited: bool | None = None
     planner: str | None = None
     attempt: int | None = None
     reason: str | None = None

@@ -32,9 +32,15 @@ from mesh_orchestrator.api.a2a import mount_a2a
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
+from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.metrics import CallMetrics, watch
-from mesh_orchestrator.planning.choice import llm_plans, no_llm_planner
+from mesh_orchestrator.planning.choice import (
+    llm_plans,
+    llm_synthesizes,
+    no_llm_planner,
+    synthesis_reason,
+)
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.relay.executor import Executor
@@ -94,6 +100,18 @@ async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
     return AsyncSqliteSaver(conn)
 
 
+async def _keep_warm(planner: Planner, discovery: DiscoveryClient) -> None:
+    """Build the semantic planner's capability vectors for every new registry content in the
+    background (the model loads first), so a request plans in milliseconds."""
+    prepare = getattr(planner, "prepare", None)
+    if prepare is None:
+        return
+    while True:
+        changed = discovery.changed
+        await asyncio.to_thread(prepare, discovery.manifest())
+        await changed.wait()
+
+
 def _llm_nodes(
     settings: Settings, llm: BaseChatModel | None
 ) -> tuple[LLMPlanner | None, LLMSynthesizer | None]:
@@ -110,7 +128,7 @@ def _llm_nodes(
             method=settings.llm_structured_output,
         )
     synth = None
-    if settings.llm_synthesis:
+    if settings.llm_synthesis and llm_synthesizes(settings, injected=llm is not None):
         synth = LLMSynthesizer(
             llm or build_chat_model(settings, max_tokens=settings.llm_synthesis_max_tokens),
             model_name=settings.llm_model,
@@ -234,6 +252,14 @@ def create_app(
             )
             stack.push_async_callback(executor.aclose)
             chosen_planner = planner or no_llm_planner(settings)
+            warm = asyncio.create_task(_keep_warm(chosen_planner, discovery), name="plan-warm")
+
+            async def stop_warm() -> None:
+                warm.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await warm
+
+            stack.push_async_callback(stop_warm)
             chosen_synth = synthesizer or DeterministicSynthesizer()
             llm_planner, llm_synth = _llm_nodes(settings, llm)
             deps = GraphDeps(
@@ -270,6 +296,9 @@ def create_app(
                 runs=runs,
                 graph=graph,
                 stack=stack,
+                plans=PlanPreview(deps, max_llm_attempts=settings.llm_plan_attempts),
+                synthesis="llm" if llm_synth is not None else "deterministic",
+                synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )
             yield
 

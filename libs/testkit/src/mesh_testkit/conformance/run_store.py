@@ -88,6 +88,8 @@ class RunStoreLike(Protocol):
 
     async def request_cancel(self, run_id: str) -> bool: ...
 
+    async def claim_waiting(self, run_id: str, owner: str, lease_seconds: float) -> Any: ...
+
 
 def _ev(run_id: str, seq: int, type_: str = "token") -> StreamEvent:
     return StreamEvent.model_validate(
@@ -198,6 +200,27 @@ class RunStoreConformance:
         assert await store.claim(r.run_id, "c", 30) is None  # b holds it now
         assert r.run_id not in await store.orphans("c")
         assert r.run_id in await store.orphans("b")  # b's own (e.g. after b restarted)
+
+    async def test_a_run_awaiting_approval_is_no_orphan_and_is_taken_once_to_run_again(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        # paused by replica a, whose lease then lapsed (a died): nobody resumes it on their own
+        r = new_run(
+            status="awaiting_approval",
+            lease_owner="a",
+            epoch=1,
+            lease_expires_at=time.time() - 1,
+            finished_at=None,
+        )
+        await store.save_run(r)
+        assert r.run_id not in await store.orphans("b")
+        assert await store.claim(r.run_id, "b", 30) is None
+        assert r.run_id not in await store.mark_interrupted()
+        won = await store.claim_waiting(r.run_id, "b", 30)  # approved on replica b
+        assert won is not None and won.status == "running" and won.epoch == 2
+        assert won.lease_owner == "b" and won.finished_at is None
+        assert await store.claim_waiting(r.run_id, "c", 30) is None  # approved only once
+        assert await store.claim_waiting(uuid.uuid4().hex, "c", 30) is None
 
     async def test_a_live_lease_is_not_taken_and_a_released_one_is(
         self, store: RunStoreLike, new_run: RecordFactory

@@ -16,6 +16,8 @@ class RunOptions(BaseModel):
 
     on_disconnect: Literal["cancel", "continue"] = "cancel"
     timeout_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    # "required": the run stops after planning, awaiting POST /v1/runs/{id}/approve
+    approval: Literal["none", "required"] = "none"
 
 
 class OrchestrateRequest(BaseModel):
@@ -32,3 +34,33 @@ class OrchestrateRequest(BaseModel):
         if self.plan is None and (self.query is None or not self.query.strip()):
             raise ValueError("query must not be empty or blank unless a plan is given")
         return self
+
+
+class PlanRequest(BaseModel):
+    """``POST /v1/plans``: the query a run would be started with (and its options)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY)
+    options: RunOptions = Field(default_factory=RunOptions)
+
+    @model_validator(mode="after")
+    def _not_blank(self) -> Self:
+        if not self.query.strip():
+            raise ValueError("query must not be blank")
+        return self
+
+
+class ApproveRequest(BaseModel):
+    """``POST /v1/runs/{id}/approve``: optionally a replacement plan, validated like a
+    client's plan (a DAG of known ids; 422 otherwise)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan: ExecutionPlan | None = None
+
+
+class RejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="rejected", min_length=1, max_length=500)

@@ -1,6 +1,7 @@
 """Routes of the orchestrator API (see the service README for the contract).
 
-Run routes call only the ``RunService``; the registry routes read the discovery cache.
+Run routes call only the ``RunService``; the registry routes read the discovery cache;
+``POST /v1/plans`` calls only the plan preview (``graph.preview``).
 Run routes take a client (or admin) token and show a client only its own runs; the
 registry view takes any valid token; ``/health`` none (``api/access.py``).
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
@@ -21,9 +22,16 @@ from mesh_orchestrator.api.access import (
     may_see,
     owner_of,
 )
-from mesh_orchestrator.api.models import OrchestrateRequest
+from mesh_orchestrator.api.models import (
+    ApproveRequest,
+    OrchestrateRequest,
+    PlanRequest,
+    RejectRequest,
+)
 from mesh_orchestrator.api.sse import event_stream, frames
-from mesh_orchestrator.runs.service import CancelOutcome, RunService
+from mesh_orchestrator.planning.deterministic import PlanningFailed
+from mesh_orchestrator.runs.service import ApprovalOutcome, CancelOutcome, RunService
+from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.services import Services
 
 router = APIRouter()
@@ -77,6 +85,10 @@ async def health(svc: Svc) -> dict[str, Any]:
         "live_runs": svc.runs.live_count,
         "store": "postgres" if svc.settings.database_url else "sqlite",
         "planner": getattr(svc.planner, "name", type(svc.planner).__name__),
+        # the semantic planner's model is loaded (a plan costs milliseconds, not seconds)
+        "planner_ready": bool(getattr(svc.planner, "ready", True)),
+        "synthesis": svc.synthesis,
+        "synthesis_reason": svc.synthesis_reason,
     }
 
 
@@ -210,3 +222,64 @@ async def cancel_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
             "status": run.status,
         },
     )
+
+
+@router.post("/v1/plans", response_model=None)
+async def plan_only(
+    body: PlanRequest, svc: Svc, caller: RunCaller
+) -> dict[str, Any] | JSONResponse:
+    """The plan a run of ``query`` would execute, with its planner, reasons, unresolvable
+    clauses and each task's candidate instances; nothing runs and nothing is stored."""
+    try:
+        preview = await svc.plans.plan(body.query)
+    except PlanningFailed as exc:
+        return JSONResponse(
+            status_code=422, content={"detail": trim(str(exc), 500), "code": "planning_failed"}
+        )
+    return preview.body()
+
+
+def _approval_answer(
+    run_id: str, outcome: ApprovalOutcome, run: RunRecord | None, now: str
+) -> JSONResponse:
+    if outcome is ApprovalOutcome.DONE:
+        return JSONResponse(status_code=202, content={"run_id": run_id, "status": now})
+    if run is None:
+        return _not_found(run_id)
+    return JSONResponse(
+        status_code=409,
+        content={
+            "detail": f"run {run_id!r} does not await approval ({run.status})",
+            "status": run.status,
+        },
+    )
+
+
+@router.post("/v1/runs/{run_id}/approve", response_model=None)
+async def approve_run(
+    run_id: str,
+    svc: Svc,
+    caller: RunCaller,
+    body: Annotated[ApproveRequest | None, Body()] = None,
+) -> JSONResponse:
+    """Approve a run awaiting approval (on any replica): it runs its announced plan, or
+    ``body.plan``. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``."""
+    if not may_see(caller, await svc.runs.get(run_id)):
+        return _not_found(run_id)
+    outcome, run = await svc.runs.approve(run_id, body.plan if body is not None else None)
+    return _approval_answer(run_id, outcome, run, "running")
+
+
+@router.post("/v1/runs/{run_id}/reject", response_model=None)
+async def reject_run(
+    run_id: str,
+    svc: Svc,
+    caller: RunCaller,
+    body: Annotated[RejectRequest | None, Body()] = None,
+) -> JSONResponse:
+    """End a run awaiting approval: ``done`` with status ``rejected``."""
+    if not may_see(caller, await svc.runs.get(run_id)):
+        return _not_found(run_id)
+    reason = body.reason if body is not None else "rejected"
+    outcome, run = await svc.runs.reject(run_id, reason)
+    return _approval_answer(run_id, outcome, run, "rejected")

@@ -10,7 +10,10 @@ drawn from the compiled graph (``python -m mesh_orchestrator.diagram``) is the w
 * after ``plan_deterministic``: ``plan_is_valid`` / ``plan_is_invalid``;
 * after ``resolve``: ``all_tasks_resolvable``, ``should_replan`` (some task has no healthy
   agent and a replan is left: plan again with only the available capabilities),
-  ``replans_exhausted`` (through ``accept_partial``: unresolvable tasks fail in place);
+  ``replans_exhausted`` (through ``accept_partial``: unresolvable tasks fail in place),
+  ``approval_required`` (``options.approval = "required"``: to ``await_approval``, which
+  announces the plan and interrupts the graph; the run is taken up again on approval);
+* after ``accept_partial``: ``approval_required`` or ``run_what_resolves``;
 * after ``execute``: ``run_failed``, ``llm_synthesis_configured`` or ``deterministic_synthesis``;
 * after ``synthesize_llm``: ``synthesis_streamed`` or ``synthesis_unavailable`` (fall back to
   the deterministic merge).
@@ -33,6 +36,7 @@ from mesh_orchestrator.graph.policy import (
     RunState,
     plan_is_valid,
     route_after_llm_plan,
+    route_after_partial,
     route_after_plan,
     route_after_resolve,
     route_after_synthesis,
@@ -46,6 +50,7 @@ NODE_NAMES = (
     "resolve",
     "replan",
     "accept_partial",
+    "await_approval",
     "execute",
     "synthesize_llm",
     "synthesize",
@@ -128,6 +133,7 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         _inline(route_after_resolve),
         {
             "all_tasks_resolvable": "execute",
+            "approval_required": "await_approval",
             "should_replan": "replan",
             "replans_exhausted": "accept_partial",
         },
@@ -137,7 +143,12 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         _inline(routers["route_planner"]),
         {k: v for k, v in planners.items() if k != "has_client_plan"},
     )
-    g.add_edge("accept_partial", "execute")
+    g.add_conditional_edges(
+        "accept_partial",
+        _inline(route_after_partial),
+        {"approval_required": "await_approval", "run_what_resolves": "execute"},
+    )
+    g.add_edge("await_approval", "execute")
     g.add_conditional_edges(
         "execute",
         _inline(routers["route_after_execute"]),
@@ -165,6 +176,7 @@ __all__ = [
     "make_routers",
     "plan_is_valid",
     "route_after_llm_plan",
+    "route_after_partial",
     "route_after_plan",
     "route_after_resolve",
     "route_after_synthesis",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import interrupt
 
 from mesh_contracts import (
     CapabilitiesManifest,
@@ -59,7 +60,7 @@ def emitter(config: RunnableConfig) -> Emitter:
     return events
 
 
-def _available(manifest: CapabilitiesManifest, resolver: Resolver) -> CapabilitiesManifest:
+def available_manifest(manifest: CapabilitiesManifest, resolver: Resolver) -> CapabilitiesManifest:
     keep = resolver.available_capabilities()
     caps: list[ManifestCapability] = [c for c in manifest.capabilities if c.name in keep]
     return CapabilitiesManifest(index=manifest.index, capabilities=caps)
@@ -88,7 +89,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         attempt = state.get("llm_attempts", 0) + 1
         events.emit(PhaseStatus(phase="plan", planner="llm", attempt=attempt, status="running"))
         try:
-            p = await d.llm_planner.plan(state["query"], _available(d.manifest(), d.resolver))
+            p = await d.llm_planner.plan(
+                state["query"], available_manifest(d.manifest(), d.resolver)
+            )
         except PlanRejected as exc:
             events.emit(
                 PhaseStatus(
@@ -117,7 +120,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
 
     async def plan_deterministic(state: RunState, config: RunnableConfig) -> RunState:
         try:
-            p = await d.planner.plan(state["query"], _available(d.manifest(), d.resolver))
+            p = await d.planner.plan(state["query"], available_manifest(d.manifest(), d.resolver))
         except PlanningFailed as exc:
             return {"plan": None, "plan_error": str(exc)}
         reason = _replan_note(state) + p.reasoning
@@ -143,13 +146,35 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         missing = _missing(state, "; ")
         return {"reason": f"{reason} (running without unresolvable tasks: {missing})".strip()}
 
+    async def await_approval(state: RunState, config: RunnableConfig) -> RunState:
+        """Announce the plan, say the run awaits approval, and interrupt the graph: its
+        ``astream`` ends here and ``RunService`` parks the run (``awaiting_approval`` in the
+        store). Approval takes the run up again from its stored plan (``approved`` set), so
+        this node is never resumed in place."""
+        events = emitter(config)
+        plan = state.get("plan")
+        assert plan is not None
+        planner = state.get("planner") or plan.planner
+        events.emit(PlanChosen(plan=plan, planner=planner, reason=state.get("reason", "")))
+        missing = _missing(state, "; ")
+        events.emit(
+            PhaseStatus(
+                phase="approval",
+                status="awaiting_approval",
+                reason="POST /v1/runs/{id}/approve or /reject"
+                + (f" (unresolvable now: {missing})" if missing else ""),
+            )
+        )
+        interrupt({"awaiting": "approval", "run_id": state.get("run_id")})
+        return {"plan_announced": True}  # not reached: approval restarts the graph
+
     async def execute(state: RunState, config: RunnableConfig) -> RunState:
         events = emitter(config)
         plan = state.get("plan")
         assert plan is not None
         planner = state.get("planner") or plan.planner
         resumed = state.get("resume_done")
-        if resumed is None:  # a resumed run's plan event is in its log already
+        if resumed is None and not state.get("plan_announced"):  # else it is in the log
             events.emit(PlanChosen(plan=plan, planner=planner, reason=state.get("reason", "")))
         done = {k: TaskOutcome.of(r) for k, r in (resumed or {}).items()}
         outcomes = await d.executor.run(
@@ -227,6 +252,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         "resolve": resolve,
         "replan": replan,
         "accept_partial": accept_partial,
+        "await_approval": await_approval,
         "execute": execute,
         "synthesize_llm": synthesize_llm,
         "synthesize": synthesize,

@@ -43,6 +43,12 @@ class RunState(TypedDict, total=False):
     # completed (task_id -> their ``results`` entry) and the attempts each task had had.
     resume_done: dict[str, dict[str, Any]]
     resume_attempts: dict[str, int]
+    # ``options.approval``: "required" pauses the run after planning (``await_approval``)
+    # until a person approves it; ``approved`` is set when the run is taken up again after
+    # approval, and ``plan_announced`` when its plan event is in its log already.
+    approval: str | None
+    approved: bool
+    plan_announced: bool
 
 
 def plan_is_valid(state: RunState) -> bool:
@@ -66,6 +72,11 @@ def should_replan(state: RunState) -> bool:
     )
 
 
+def approval_required(state: RunState) -> bool:
+    """The run asked for a person's approval of its plan and has not had it yet."""
+    return state.get("approval") == "required" and not state.get("approved")
+
+
 def run_failed(state: RunState) -> bool:
     results = state.get("results") or {}
     return not any(r.get("status") == "completed" for r in results.values())
@@ -83,8 +94,12 @@ def route_after_plan(state: RunState) -> str:
 
 def route_after_resolve(state: RunState) -> str:
     if all_tasks_resolvable(state):
-        return "all_tasks_resolvable"
+        return "approval_required" if approval_required(state) else "all_tasks_resolvable"
     return "should_replan" if should_replan(state) else "replans_exhausted"
+
+
+def route_after_partial(state: RunState) -> str:
+    return "approval_required" if approval_required(state) else "run_what_resolves"
 
 
 def route_after_synthesis(state: RunState) -> str:

@@ -6,6 +6,10 @@ semantic planner's and took tens of seconds); a capable LLM (any other ``ORCH_LL
 ``ORCH_LLM_BASE_URL``) plans first, with the semantic planner as its fallback.
 ``semantic``/``deterministic`` never ask an LLM to plan; ``llm`` always does when one is
 configured, whatever the model.
+
+``llm_synthesizes`` is the same choice for the answer (``ORCH_SYNTHESIS``), measured by
+``bench/planning --synthesis``: with the embedded SmolLM2 the deterministic merge carried
+more of the sub-tasks' facts, so ``auto`` merges; a capable LLM synthesizes.
 """
 
 from __future__ import annotations
@@ -62,3 +66,27 @@ def llm_plans(settings: Any, injected: bool = False) -> bool:
     if choice != "auto":
         return False
     return injected or not _embedded(str(getattr(settings, "llm_model", "")))
+
+
+def llm_synthesizes(settings: Any, injected: bool = False) -> bool:
+    """Whether the LLM writes the answer: ``llm`` always, ``deterministic`` never, ``auto``
+    unless the only LLM is the embedded SmolLM2 (an injected LLM, as in tests, always)."""
+    choice = getattr(settings, "synthesis", "auto")
+    if choice != "auto":
+        return bool(choice == "llm")
+    return injected or not _embedded(str(getattr(settings, "llm_model", "")))
+
+
+def synthesis_reason(settings: Any, llm_synthesis: bool) -> str:
+    """Why this synthesis runs, for ``/health``."""
+    choice = getattr(settings, "synthesis", "auto")
+    if llm_synthesis:
+        return f"ORCH_SYNTHESIS={choice}: the LLM {getattr(settings, 'llm_model', '')}"
+    if not getattr(settings, "llm_configured", False):
+        return "no LLM configured"
+    if choice == "auto":
+        return (
+            "ORCH_SYNTHESIS=auto with the embedded SmolLM2: the deterministic merge carried "
+            "more of the sub-tasks' facts (bench/planning --synthesis)"
+        )
+    return f"ORCH_SYNTHESIS={choice}"

@@ -22,6 +22,7 @@ GLOSSES: dict[str, list[str]] = {
         "draft an email or a message",
         "write an email to someone",
         "write text about a topic",
+        "explain or describe something to a reader",
         "come up with a slogan, a name or a joke",
     ],
     "code_generation": [
@@ -72,6 +73,7 @@ OUT_OF_SCOPE: list[str] = [
     "send a message or an email to someone",
     "pay a bill or transfer money",
     "control a device at home",
+    "print, scan or fax a document on a printer",
     "set a reminder or an alarm",
     "play music or a video",
     "schedule a meeting in my calendar",

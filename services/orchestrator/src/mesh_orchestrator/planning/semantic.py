@@ -15,6 +15,7 @@ plan then costs one forward pass over its clauses, a few milliseconds on a lapto
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections import OrderedDict
@@ -52,6 +53,16 @@ DATA_BONUS = 0.15
 QUESTION_BONUS = 0.3
 # An out-of-scope action must beat the best capability by this much to refuse a clause.
 REJECT_MARGIN = 0.05
+# A clause that carries no data, reads no earlier output and follows no task that returns
+# facts (a lookup, an analysis) has no table for the capabilities whose agents analyse a
+# ``data`` table: "write a poem and book a table" holds no data analysis.
+NO_DATA_PENALTY = 0.3
+# A clause that works on an earlier task's output ("explain the findings") and is not a
+# question leans away from the question-answering capabilities (search) as much as a
+# question leans to them: its object is that output, not a fact to look up.
+# "make it rhyme", "keep it under 50 words": a restyling of the previous output by the same
+# capability is part of that task, not a second one.
+_RESTYLE = re.compile(r"^(?:and\s+)?(?:make|keep|turn|have|get)\s+(?:it|them|this|that)\b", re.I)
 _QUESTION = re.compile(
     r"^(what|who|whom|whose|when|where|why|how|which|is|are|does|do|did|was|were|can|could)\b|\?$",
     re.IGNORECASE,
@@ -204,6 +215,25 @@ class SemanticPlanner:
             self.unavailable = str(exc)
             log.warning("semantic planner unavailable, planning with BM25: %s", exc)
 
+    @property
+    def ready(self) -> bool:
+        """The model is loaded (or known to be unavailable: BM25 plans at once)."""
+        return self.unavailable is not None or self.embedder.loaded
+
+    def prepare(self, manifest: CapabilitiesManifest) -> None:
+        """Load the model and build ``manifest``'s capability vectors now (blocking), so the
+        next request after a registry change does not pay for them. Never raises."""
+        if not any(any(a.healthy_instances for a in c.agents) for c in manifest.capabilities):
+            self.warm()
+            return
+        try:
+            self.embedder.warm()
+            self._index(manifest)
+        except EmbeddingUnavailable as exc:
+            self.unavailable = str(exc)
+        except Exception:  # a warm-up is best effort: the request builds it again
+            log.exception("could not prepare the semantic planner's capability vectors")
+
     async def plan(self, query: str, manifest: CapabilitiesManifest) -> ExecutionPlan:
         """A validated plan (planner ``semantic``), off the event loop; ``PlanningFailed``
         when nothing is registered, the request is empty, or nothing in it can be served."""
@@ -226,13 +256,19 @@ class SemanticPlanner:
         return p
 
     def _index(self, manifest: CapabilitiesManifest) -> CapabilityIndex:
-        key = (
-            manifest.index,
-            tuple(
-                (c.name, a.agent_id, a.healthy_instances > 0, a.description)
-                for c in manifest.capabilities
-                for a in c.agents
-            ),
+        # What the vectors are made of, not the registry index: a heartbeat that reports a
+        # new load bumps the index and changes none of these.
+        key = tuple(
+            (
+                c.name,
+                a.agent_id,
+                a.healthy_instances > 0,
+                a.description,
+                tuple((k.id, k.description, tuple(k.examples)) for k in a.skills),
+                json.dumps(a.input_schema, sort_keys=True, default=str),
+            )
+            for c in manifest.capabilities
+            for a in c.agents
         )
         index = self._indexes.get(key)
         if index is None:
@@ -298,14 +334,28 @@ class _Plan:
         scores = (full + np.maximum(full, short)) / 2
         rejects = (full_reject + np.maximum(full_reject, short_reject)) / 2
         noun_vectors = dict(zip(nouns, vectors[2 * n :], strict=True))
+        takes_data = np.array(
+            [
+                "data" in (self.index.schemas[name].get("properties") or {})
+                for name in self.index.names
+            ]
+        )
         for i, clause in enumerate(self.clauses):
-            row = scores[i].copy()
+            # A clause that reads an earlier output is routed by its verb phrase as much as
+            # by the whole clause: its object names that output, not a topic.
+            reads_earlier = refs[i].any and i > 0
+            row = (np.maximum(full[i], short[i]) if reads_earlier else scores[i]).copy()
             if clause.data:
-                for c, name in enumerate(self.index.names):
-                    if "data" in (self.index.schemas[name].get("properties") or {}):
-                        row[c] += DATA_BONUS
-            if _QUESTION.search(clause.instruction.strip()) and not _QUOTED.search(clause.text):
+                row[takes_data] += DATA_BONUS
+            elif not clause.payload and not reads_earlier and not self._facts_upstream():
+                row[takes_data] -= NO_DATA_PENALTY
+            question = _QUESTION.search(clause.instruction.strip()) and not _QUOTED.search(
+                clause.text
+            )
+            if question:
                 row += QUESTION_BONUS * self.index.questions
+            elif reads_earlier:
+                row -= QUESTION_BONUS * self.index.questions
             best = int(np.argmax(row))
             score = float(row[best])
             if score < self.planner.threshold or float(rejects[i]) > score + REJECT_MARGIN:
@@ -342,6 +392,16 @@ class _Plan:
         noun_vectors: dict[str, Vectors],
     ) -> None:
         schema = self.index.schemas[cap]
+        last = self.groups[-1] if self.groups else []
+        if (
+            len(last) == 1
+            and last[0].capability == cap
+            and ref.last
+            and not (clause.data or clause.payload)
+            and _RESTYLE.match(clause.instruction)
+        ):
+            self._restyle(last[0], clause, schema)
+            return
         deps = [] if (clause.data or clause.payload) else self._dependencies(ref, noun_vectors)
         takes_data = "data" in (schema.get("properties") or {})
         if takes_data and not clause.data and not deps and self.groups:
@@ -371,6 +431,28 @@ class _Plan:
                 note += " (inline data)"
             self.notes.append(note + _fit(schema, task.input))
         self.groups.append(group)
+
+    def _facts_upstream(self) -> bool:
+        """Whether the last task routed so far returns facts a table can be made of: a
+        lookup (its agents answer questions) or an analysis (its agents take data)."""
+        if not self.groups or not self.groups[-1]:
+            return False
+        c = self.caps[self.groups[-1][-1].task_id]
+        name = self.index.names[c]
+        return bool(self.index.questions[c] > 0) or "data" in (
+            self.index.schemas[name].get("properties") or {}
+        )
+
+    def _restyle(self, task: SubTask, clause: Clause, schema: dict[str, Any]) -> None:
+        """Fold "make it ..." into the task whose output it restyles (same capability)."""
+        for key in ("prompt", "text", "query", "question"):
+            if isinstance(task.input.get(key), str):
+                task.input[key] = f"{task.input[key]}; {clause.instruction}"
+                break
+        task.description = f"{task.description}; {clause.instruction}"[:200]
+        self.notes.append(
+            f"{task.task_id} also: {clause.instruction[:60]!r}" + _fit(schema, task.input)
+        )
 
     def _dependencies(self, ref: Reference, noun_vectors: dict[str, Vectors]) -> list[str]:
         if not self.tasks or not ref.any:

@@ -65,5 +65,7 @@ class RunEvents:
             self.dropped += 1
             return
         e = self._mux.publish(self.run_id, type_, body, task_id, agent_id)  # type: ignore[arg-type]
+        if e is None:  # the run was dropped here (fenced or drained)
+            return
         if type_ in STATEFUL and self.projection.apply(type_, body, task_id, e.ts):
             self._mux.touch(self.run_id)

@@ -136,7 +136,7 @@ class EventMux:
         *,
         interval: float = 0.05,
         batch: int = 200,
-        max_backlog: int | None = 10_000,
+        max_backlog: int | None = 100_000,
         on_fenced: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store = store
@@ -191,8 +191,10 @@ class EventMux:
         data: dict[str, Any] | None = None,
         task_id: str | None = None,
         agent_id: str | None = None,
-    ) -> RelayedEvent:
-        ch = self.channels[run_id]
+    ) -> RelayedEvent | None:
+        ch = self.channels.get(run_id)
+        if ch is None:  # dropped (another replica owns the run now): nothing goes out
+            return None
         seq = ch.base + len(ch.events) + 1
         event = RelayedEvent(run_id, seq, type, task_id, agent_id, data or {}, time.time())
         ch.events.append(event)
@@ -235,13 +237,16 @@ class EventMux:
         self._dirty.discard(run_id)
 
     def close(self, run_id: str, status: RunStatus, answer: str | None) -> None:
-        """The run ended (after its ``done`` event): release listeners, persist it soon."""
+        """The run ended (after its ``done`` event), or was parked awaiting approval:
+        release listeners, persist it soon."""
         ch = self.channels.get(run_id)
         if ch is None:  # dropped (fenced): someone else finishes it
             return
         ch.record.status = status
         ch.record.answer = answer
-        ch.record.finished_at = time.time()
+        # A run parked awaiting approval has not finished: its listeners are let go all
+        # the same (their streams end without ``done``; approval takes it up again).
+        ch.record.finished_at = time.time() if RunStatus(status).terminal else None
         ch.closed = True
         if not ch.held:
             for sub in ch.subscribers:

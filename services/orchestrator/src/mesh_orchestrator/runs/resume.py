@@ -31,6 +31,7 @@ class Recovered:
     attempts: dict[str, int] = field(default_factory=dict)
     answered: bool = False  # the run-level result was stored: only ``done`` is missing
     ended: bool = False  # its ``done`` event was stored
+    approved: bool = False  # it awaited approval and was approved (never asked again)
     last_seq: int = 0
 
     @property
@@ -65,6 +66,8 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
             out.ended = True
         elif e.type == "result" and e.task_id is None:
             out.answered = True
+        elif e.type == "status" and data.get("phase") == "approval":
+            out.approved = out.approved or data.get("status") == "approved"
         elif e.task_id is not None:
             attempt = data.get("attempt")
             if isinstance(attempt, int):

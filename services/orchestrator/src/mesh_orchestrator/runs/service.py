@@ -14,6 +14,14 @@ cancels the executor's calls, which closes every worker stream (the workers then
 generating); unfinished nodes are reported ``skipped`` and the run ends with
 ``done {"status": "cancelled"}``. With a ``tracer`` the run is one trace, its root span
 open while the graph runs (see ``tracing``).
+
+A run started with ``options.approval = "required"`` is parked after planning: the graph's
+``await_approval`` node announces the plan and interrupts, the graph's stream ends, the run's
+row says ``awaiting_approval`` and its task ends (nothing of it stays in memory, no lease is
+kept, the keeper never resumes it). ``approve`` (on any replica) takes the row back to
+``running`` under a new epoch and starts the graph again from the plan in the run's stored
+log, the way a resumed run starts (approved, so it does not stop again); ``reject`` ends it
+with ``done {"status": "rejected"}``. A restart while it waits loses nothing.
 """
 
 from __future__ import annotations
@@ -32,12 +40,15 @@ from typing import Any
 from mesh_contracts import (
     ExecutionPlan,
     NodeStatus,
+    PhaseStatus,
+    PlanChosen,
     RunAnswer,
     RunEnded,
     RunFailure,
     RunResumed,
     RunStarted,
     RunStatus,
+    StreamEvent,
     TaskStatus,
 )
 from mesh_orchestrator.graph.policy import EMITTER, RunState
@@ -45,7 +56,7 @@ from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.mux import EventMux, Subscription
 from mesh_orchestrator.runs.projection import RunProjection
-from mesh_orchestrator.runs.resume import recover
+from mesh_orchestrator.runs.resume import Recovered, recover
 from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 from mesh_orchestrator.tracing import RunSpan, RunTracer
 
@@ -55,6 +66,12 @@ log = logging.getLogger(__name__)
 class CancelOutcome(StrEnum):
     CANCELLING = "cancelling"  # the run was live here; its task is being cancelled
     FINISHED = "finished"  # the run had already ended
+    UNKNOWN = "unknown"
+
+
+class ApprovalOutcome(StrEnum):
+    DONE = "done"  # approved (running again) or rejected (ended)
+    NOT_WAITING = "not_waiting"  # the run exists but does not await approval
     UNKNOWN = "unknown"
 
 
@@ -116,6 +133,7 @@ class RunService:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, RunEvents] = {}
         self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
+        self.keeper_passes = 0  # lease renewals and orphan scans done (tests wait on it)
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -212,6 +230,7 @@ class RunService:
             "replans": 0,
             "max_replans": self.max_replans,
             "max_llm_attempts": self.max_llm_attempts,
+            "approval": options.get("approval"),
         }
         if plan is not None:  # no planning step: the graph goes straight to resolve
             state["plan"] = plan
@@ -274,6 +293,10 @@ class RunService:
         record = await self.get(run_id)
         if record is None:
             return CancelOutcome.UNKNOWN, None
+        if record.status is RunStatus.AWAITING_APPROVAL:  # nothing runs: it ends now
+            outcome, ended = await self.reject(run_id, "cancelled", RunStatus.CANCELLED)
+            if outcome is ApprovalOutcome.DONE:
+                return CancelOutcome.CANCELLING, ended
         if not record.finished and await self.store.request_cancel(run_id):
             return CancelOutcome.CANCELLING, record  # its owner stops it (notify / renew)
         return CancelOutcome.FINISHED, record
@@ -290,6 +313,8 @@ class RunService:
                 for e in batch:
                     if e.type == "result" and e.task_id is None:
                         answer = RunAnswer.model_validate(e.data)
+                    elif e.data.get("status") == "awaiting_approval":  # its stream ends here
+                        status = RunStatus.AWAITING_APPROVAL
                     elif e.type == "done":
                         status = RunStatus(e.data.get("status", status))
         finally:
@@ -297,6 +322,93 @@ class RunService:
         record = await self.get(run_id)
         assert record is not None
         return RunOutcome(record, status, answer)
+
+    # ---- approval ----------------------------------------------------------------------
+
+    async def approve(
+        self, run_id: str, plan: ExecutionPlan | None = None
+    ) -> tuple[ApprovalOutcome, RunRecord | None]:
+        """Approve a run awaiting approval, on whichever replica parked it: it runs from
+        its announced plan, or from ``plan`` (already validated like a client's plan; its
+        ``plan`` event goes out first, so a later resume runs it too). Returns the outcome
+        and the run's record. Raises ``Draining`` while this replica shuts down."""
+        taken = await self._take_waiting(run_id)
+        if isinstance(taken, ApprovalOutcome):
+            return taken, await self.get(run_id)
+        record, rec, events = taken
+        if plan is not None:
+            events.emit(PlanChosen(plan=plan, planner="client", reason="plan edited at approval"))
+            rec.plan, rec.planner, rec.reason = plan, "client", "plan edited at approval"
+        events.emit(PhaseStatus(phase="approval", status="approved", edited=True if plan else None))
+        if rec.plan is None:  # its log lost the plan: nothing to run
+            events.emit(RunFailure(error="the approved run has no plan", code="internal"))
+            self._end(events, RunStatus.FAILED)
+            await self.mux.flush()
+            return ApprovalOutcome.DONE, record
+        self._live[run_id] = events
+        state: RunState = {
+            "run_id": run_id,
+            "query": record.query,
+            "client_plan": rec.plan,
+            "plan": rec.plan,
+            "planner": rec.planner or rec.plan.planner,
+            "reason": rec.reason,
+            "timeout_seconds": record.options.get("timeout_seconds"),
+            "replans": 0,
+            "max_replans": 0,  # what was approved runs; it is not replanned behind one's back
+            "max_llm_attempts": self.max_llm_attempts,
+            "approval": record.options.get("approval"),
+            "approved": True,
+            "plan_announced": True,
+        }
+        self._tasks[run_id] = asyncio.create_task(self._drive(events, state), name=f"run-{run_id}")
+        return ApprovalOutcome.DONE, record
+
+    async def reject(
+        self, run_id: str, reason: str = "rejected", status: RunStatus = RunStatus.REJECTED
+    ) -> tuple[ApprovalOutcome, RunRecord | None]:
+        """End a run awaiting approval: its nodes ``skipped``, then ``done`` with ``status``
+        (``rejected``; ``cancelled`` when it was cancelled while waiting)."""
+        taken = await self._take_waiting(run_id)
+        if isinstance(taken, ApprovalOutcome):
+            return taken, await self.get(run_id)
+        record, _, events = taken
+        events.emit(PhaseStatus(phase="approval", status="rejected", reason=reason))
+        self._skip_unfinished(events, f"plan {reason}")
+        self._end(events, status)
+        await self.mux.flush()
+        return ApprovalOutcome.DONE, record
+
+    async def _take_waiting(
+        self, run_id: str
+    ) -> ApprovalOutcome | tuple[RunRecord, Recovered, RunEvents]:
+        """Claim a run awaiting approval for this replica and reopen it from its log."""
+        if self.draining:
+            raise Draining
+        if run_id in self.mux.channels:  # parked here just now: its row may not be stored
+            await self.mux.flush()
+        record = await self.store.claim_waiting(run_id, self.replica_id, self.lease_seconds)
+        if record is None:
+            known = await self.get(run_id)
+            return ApprovalOutcome.UNKNOWN if known is None else ApprovalOutcome.NOT_WAITING
+        rec, events, _ = await self._reopen(record)
+        return record, rec, events
+
+    async def _reopen(
+        self, record: RunRecord
+    ) -> tuple[Recovered, RunEvents, builtins.list[StreamEvent]]:
+        """Hold a claimed run in memory again, rebuilt from its stored log (returned too)."""
+        stored = await self.store.events_after(record.run_id, 0)
+        rec, projection = recover(record, stored)
+        record.last_seq = max(record.last_seq, rec.last_seq)
+        self.mux.reopen(record)
+        return rec, RunEvents(record.run_id, self.mux, projection), stored
+
+    def _end(self, events: RunEvents, status: RunStatus) -> None:
+        """End a run that is not driven by a task here (rejected while parked)."""
+        events.emit(RunEnded(status=status))
+        self.ended[str(status)] += 1
+        self.mux.close(events.run_id, status, None)
 
     # ---- driving a run -----------------------------------------------------------------
 
@@ -318,6 +430,9 @@ class RunService:
             async for chunk in self.graph.astream(
                 state, config, stream_mode="updates", durability="exit"
             ):
+                if "__interrupt__" in chunk:  # await_approval: the run is parked
+                    status = RunStatus.AWAITING_APPROVAL
+                    continue
                 for update in chunk.values():
                     if isinstance(update, dict):
                         status = update.get("status", status)
@@ -342,12 +457,16 @@ class RunService:
             if run_id in self._tasks:  # not silenced (drained or fenced)
                 if span is not None:
                     span.finish(status, planner)
-                if run_id in self.mux.channels:
+                if run_id in self.mux.channels and status.terminal:
                     events.emit(RunEnded(status=status))
-                self.ended[str(status)] += 1
+                if status.terminal:
+                    self.ended[str(status)] += 1
                 self.mux.close(run_id, status, answer)
                 self._tasks.pop(run_id, None)
                 self._live.pop(run_id, None)
+        if status is RunStatus.AWAITING_APPROVAL:
+            # Stored now: a client that saw awaiting_approval may approve on any replica.
+            await self.mux.flush()
 
     @staticmethod
     def _skip_unfinished(events: RunEvents, reason: str) -> None:
@@ -393,6 +512,7 @@ class RunService:
                 for run_id in cancels:
                     self.cancel_now(run_id)
                 await self._claim_orphans()
+                self.keeper_passes += 1
             except Exception:
                 log.exception("lease keeping failed; trying again in %.1fs", every)
 
@@ -412,11 +532,7 @@ class RunService:
     async def _resume(self, record: RunRecord) -> None:
         """Take up a claimed run from its stored log (see ``runs.resume``)."""
         run_id = record.run_id
-        stored = await self.store.events_after(run_id, 0)
-        rec, projection = recover(record, stored)
-        record.last_seq = max(record.last_seq, rec.last_seq)
-        self.mux.reopen(record)
-        events = RunEvents(run_id, self.mux, projection)
+        rec, events, stored = await self._reopen(record)
         if rec.ended or rec.answered:
             # Only the end was missing: say how it ended (its answer is in the log).
             result = next(
@@ -455,6 +571,9 @@ class RunService:
             "replans": 0,
             "max_replans": self.max_replans,
             "max_llm_attempts": self.max_llm_attempts,
+            # a run that had asked for approval asks again unless its log says it had it
+            "approval": options.get("approval"),
+            "approved": rec.approved,
         }
         if rec.plan is not None:  # planned already: straight to resolve, then execute
             state["client_plan"] = rec.plan
@@ -483,8 +602,9 @@ class RunService:
                 if sub.closed:
                     return
                 record = await self.store.get_run(run_id)
-                if record is None or (record.finished and last >= record.last_seq):
-                    sub.close()
+                parked = record is not None and record.status is RunStatus.AWAITING_APPROVAL
+                if record is None or ((record.finished or parked) and last >= record.last_seq):
+                    sub.close()  # a parked run's stream ends too (no done): see approve
                     return
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.follow_poll_seconds):

@@ -100,6 +100,14 @@ class RunStore(Protocol):
         its epoch goes up by one. None when someone else holds it or it ended."""
         ...
 
+    async def claim_waiting(
+        self, run_id: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        """Take the run ``run_id`` that awaits approval (whoever paused it, on any replica):
+        it becomes ``running`` again under ``owner``'s lease, its epoch up by one. None when
+        it does not await approval (unknown, running, ended, or taken by another caller)."""
+        ...
+
     async def renew(
         self, epochs: Mapping[str, int], owner: str, lease_seconds: float
     ) -> tuple[set[str], set[str]]:

@@ -125,6 +125,20 @@ class PostgresRunStore:
             row = await cur.fetchone()
         return None if row is None else run_from_row(row)
 
+    async def claim_waiting(
+        self, run_id: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE mesh_runs SET status = 'running', finished_at = NULL, "
+                "lease_owner = %s, epoch = epoch + 1, lease_expires_at = %s, "
+                "cancel_requested = 0 WHERE run_id = %s AND status = 'awaiting_approval' "
+                f"RETURNING {_COLUMNS}",
+                (owner, time.time() + lease_seconds, run_id),
+            )
+            row = await cur.fetchone()
+        return None if row is None else run_from_row(row)
+
     async def renew(
         self, epochs: Mapping[str, int], owner: str, lease_seconds: float
     ) -> tuple[set[str], set[str]]:

@@ -7,11 +7,13 @@ runs at once, without waiting for their leases to lapse.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -47,6 +49,22 @@ _SAVED = (
 )
 _LEASE = "lease_owner, epoch, lease_expires_at, cancel_requested"
 _COLUMNS = f"{_SAVED}, {_LEASE}, owner"
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _one_at_a_time(method: F) -> F:
+    """One statement sequence on the connection at a time: aiosqlite runs each call in its
+    thread, but coroutines interleave between calls, and SQLite refuses a commit while
+    another coroutine's statement (a cursor not yet read to its end) is in progress."""
+
+    @functools.wraps(method)
+    async def serialized(self: SQLiteRunStore, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock:
+            return await method(self, *args, **kwargs)
+
+    return cast(F, serialized)
 
 
 def run_row(run: RunRecord) -> tuple[Any, ...]:
@@ -113,6 +131,7 @@ class SQLiteRunStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -138,6 +157,7 @@ class SQLiteRunStore:
             await self._db.close()
             self._db = None
 
+    @_one_at_a_time
     async def save_run(self, run: RunRecord) -> None:
         n = len(_COLUMNS.split(", "))
         updates = ", ".join(f"{c} = excluded.{c}" for c in _SAVED.split(", ")[1:])
@@ -151,6 +171,7 @@ class SQLiteRunStore:
         if changed == 0:
             raise Fenced([run.run_id])
 
+    @_one_at_a_time
     async def append_events(
         self, events: Sequence[StoredEvent], epochs: Mapping[str, int] | None = None
     ) -> set[str]:
@@ -173,6 +194,7 @@ class SQLiteRunStore:
         await self.db.commit()
         return fenced
 
+    @_one_at_a_time
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
         now = time.time()
         async with self.db.execute(
@@ -185,6 +207,21 @@ class SQLiteRunStore:
         await self.db.commit()
         return None if row is None else run_from_row(row)
 
+    @_one_at_a_time
+    async def claim_waiting(
+        self, run_id: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        async with self.db.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, lease_owner = ?, "
+            "epoch = epoch + 1, lease_expires_at = ?, cancel_requested = 0 "
+            f"WHERE run_id = ? AND status = 'awaiting_approval' RETURNING {_COLUMNS}",
+            (owner, time.time() + lease_seconds, run_id),
+        ) as cur:
+            row = await cur.fetchone()
+        await self.db.commit()
+        return None if row is None else run_from_row(row)
+
+    @_one_at_a_time
     async def renew(
         self, epochs: Mapping[str, int], owner: str, lease_seconds: float
     ) -> tuple[set[str], set[str]]:
@@ -205,12 +242,14 @@ class SQLiteRunStore:
         await self.db.commit()
         return fenced, cancel
 
+    @_one_at_a_time
     async def release(self, run_id: str, epoch: int) -> None:
         await self.db.execute(
             "UPDATE runs SET lease_expires_at = 0 WHERE run_id = ? AND epoch = ?", (run_id, epoch)
         )
         await self.db.commit()
 
+    @_one_at_a_time
     async def orphans(self, owner: str, limit: int = 100) -> list[str]:
         async with self.db.execute(
             "SELECT run_id FROM runs WHERE status = 'running' AND (lease_expires_at IS NULL "
@@ -219,6 +258,7 @@ class SQLiteRunStore:
         ) as cur:
             return [r[0] for r in await cur.fetchall()]
 
+    @_one_at_a_time
     async def request_cancel(self, run_id: str) -> bool:
         cur = await self.db.execute(
             "UPDATE runs SET cancel_requested = 1 WHERE run_id = ? AND status = 'running'",
@@ -228,12 +268,14 @@ class SQLiteRunStore:
         await self.db.commit()
         return changed > 0
 
+    @_one_at_a_time
     async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]:
         async with self.db.execute(
             "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after)
         ) as cur:
             return [event_from_row(r) for r in await cur.fetchall()]
 
+    @_one_at_a_time
     async def get_run(self, run_id: str) -> RunRecord | None:
         async with self.db.execute(
             f"SELECT {_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
@@ -241,6 +283,7 @@ class SQLiteRunStore:
             row = await cur.fetchone()
         return None if row is None else run_from_row(row)
 
+    @_one_at_a_time
     async def list_runs(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:
         where, args = ("WHERE owner = ? ", (owner, limit)) if owner else ("", (limit,))
         async with self.db.execute(
@@ -249,6 +292,7 @@ class SQLiteRunStore:
         ) as cur:
             return [run_from_row(r) for r in await cur.fetchall()]
 
+    @_one_at_a_time
     async def mark_interrupted(self) -> list[str]:
         async with self.db.execute("SELECT run_id FROM runs WHERE status = 'running'") as cur:
             ids = [r[0] for r in await cur.fetchall()]
