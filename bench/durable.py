@@ -9,6 +9,8 @@ for the measurement and dropped after it, with ``ORCH_RUN_LEASE_SECONDS`` = ``LE
   by LISTEN/NOTIFY per stored batch). For each token event: the time it reached the
   ``b`` client minus the time the same event (same id) reached the ``a`` client. Target:
   <= 100 ms p50.
+* **cancel elsewhere**: a cancel sent to ``b`` for a run ``a`` executes; the time until the
+  worker's call ended (its cancelled count at ``/health``). Target: < 1 s.
 * **handover**: a run starts on ``a``, a client follows it on ``b``; after a few tokens
   ``a`` is killed (kill -9). The figure is the time from the kill to the first event from
   the new owner (``b``'s ``resumed`` status) at the client. Target: <= lease + 2 s. ``a`` is
@@ -150,6 +152,29 @@ async def _latency(mesh: _Mesh) -> dict[str, Any]:
     }
 
 
+async def _cancel(mesh: _Mesh) -> float:
+    """A cancel sent to ``b`` for a run ``a`` executes: seconds until the worker's call
+    ended (its ``cancelled`` count at /health went up)."""
+    worker = mesh.procs[1]
+    async with httpx.AsyncClient(timeout=30) as c:
+        before = int((await c.get(worker.url + "/health")).json()["cancelled"])
+        run_id = ""
+        async for msg in read_sse(
+            c, "POST", mesh.a.url + "/orchestrate/stream", json=_plan(200, RATE)
+        ):
+            e = msg.json()
+            run_id = e["run_id"]
+            if e["type"] == "token":
+                break
+        await _stored(c, mesh.b, run_id)
+        sent = time.perf_counter()
+        await c.post(f"{mesh.b.url}/v1/runs/{run_id}/cancel")
+        async with asyncio.timeout(30):
+            while int((await c.get(worker.url + "/health")).json()["cancelled"]) <= before:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+        return time.perf_counter() - sent
+
+
 async def _handover(mesh: _Mesh) -> dict[str, Any]:
     arrivals: dict[int, float] = {}
     async with httpx.AsyncClient(timeout=120) as c:
@@ -206,6 +231,7 @@ def run(*, handovers: int = 3, time_limit: float = 300.0) -> dict[str, Any]:
         async def measure() -> dict[str, Any]:
             assert mesh is not None
             latency = await _latency(mesh)
+            cancels = [await _cancel(mesh) for _ in range(max(2, handovers))]
             takes = []
             for _ in range(handovers):
                 takes.append(await _handover(mesh))
@@ -213,6 +239,7 @@ def run(*, handovers: int = 3, time_limit: float = 300.0) -> dict[str, Any]:
             return {
                 "lease_seconds": LEASE,
                 "cross_replica": latency,
+                "cancel_other_replica": summary_ms(cancels),
                 "handover": summary_ms([t["seconds"] for t in takes]),
                 "handover_runs_ended": [t["ended"] for t in takes],
             }

@@ -119,6 +119,16 @@ def verdicts(results: dict[str, Any]) -> list[Verdict]:
                 p50 <= TARGET_CROSS_REPLICA_P50_MS,
             )
         )
+        if "cancel_other_replica" in du:
+            c99 = du["cancel_other_replica"]["p99_ms"]
+            out.append(
+                Verdict(
+                    "cancel on the other replica to the owner's worker stopping p99 (ms)",
+                    c99,
+                    "< 1000 ms",
+                    c99 < 1000,
+                )
+            )
         worst = du["handover"]["max_ms"] / 1000
         wanted = du["lease_seconds"] + TARGET_HANDOVER_OVER_LEASE_S
         out.append(
@@ -276,6 +286,10 @@ def durable_table(results: dict[str, Any]) -> Table:
     lat, ho = du["cross_replica"]["latency"], du["handover"]
     table.add_row("event latency, other replica - owner (ms)", str(lat["n"]),
                   f"{lat['p50_ms']:.1f}", f"{lat['p99_ms']:.1f}", f"{lat['max_ms']:.1f}")  # fmt: skip
+    if "cancel_other_replica" in du:
+        cc = du["cancel_other_replica"]
+        table.add_row("cancel on the other replica -> worker stopped (ms)", str(cc["n"]),
+                      f"{cc['p50_ms']:.1f}", f"{cc['p99_ms']:.1f}", f"{cc['max_ms']:.1f}")  # fmt: skip
     table.add_row("handover, kill -9 to new owner's first event (s)", str(ho["n"]),
                   f"{ho['p50_ms'] / 1000:.2f}", f"{ho['p99_ms'] / 1000:.2f}",
                   f"{ho['max_ms'] / 1000:.2f}")  # fmt: skip

@@ -263,3 +263,31 @@ async def test_a_rolling_restart_of_both_replicas_loses_no_run(cluster: Cluster)
         check_log(log)
         assert log[-1]["data"]["status"] == "completed", run_id
     assert cluster.calls(cluster.quick) == 10, "no completed t1 ran again"
+
+
+async def test_a_cancel_sent_to_the_other_replica_stops_the_owners_worker_within_a_second(
+    cluster: Cluster,
+) -> None:
+    run_id = await start_run(cluster.a)
+    seen: list[dict[str, Any]] = []
+    follower = asyncio.create_task(follow(cluster.b, run_id, seen))
+    await until(
+        lambda: sum(1 for e in seen if e["task_id"] == "t2" and e["type"] == "token") >= 3,
+        "t2 to stream on replica a",
+    )
+    async with httpx.AsyncClient(timeout=10) as c:
+        answer = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/cancel")
+        assert answer.status_code == 202 and answer.json()["status"] == "cancelling"
+
+        async def worker_cancelled() -> int:
+            health = (await c.get(cluster.slow.url + "/health")).json()
+            return int(health["cancelled"])
+
+        # (how fast: bench/durable.py measures it; here only that it happens)
+        async with asyncio.timeout(10):
+            while await worker_cancelled() < 1:  # noqa: ASYNC110 - another process's state
+                await asyncio.sleep(0.02)
+    async with asyncio.timeout(20):
+        await follower
+    assert seen[-1]["type"] == "done" and seen[-1]["data"]["status"] == "cancelled"
+    check_log(seen)
