@@ -235,8 +235,20 @@ async def test_a_run_parked_by_one_replica_is_approved_on_another(
     finally:
         for s in reversed(replicas):
             await stop(s)
-    assert rest[-1]["data"]["status"] == "completed", (
-        run,
-        [(e["seq"], e["type"], e["data"]) for e in rest],
-    )
+    assert rest[-1]["data"]["status"] == "completed"
     assert run["lease"]["owner"] == "orch-b" and run["lease"]["epoch"] == 2
+
+
+async def test_a_client_leaving_at_awaiting_approval_does_not_cancel_the_run(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    body = {"plan": TWO, "options": {**APPROVAL, "on_disconnect": "cancel"}}
+    async with asyncio.timeout(20), httpx.AsyncClient(timeout=30) as c:
+        async for msg in read_sse(c, "POST", mesh.url + "/orchestrate/stream", json=body):
+            e = msg.json()
+            if e["data"].get("status") == "awaiting_approval":
+                break  # leave as soon as the plan waits (before the server ends the stream)
+    run_id = e["run_id"]
+    await wait_for(lambda: _is(mesh.url, run_id, "awaiting_approval"), "the run to be parked")
+    assert (await post(f"{mesh.url}/v1/runs/{run_id}/approve")).status_code == 202
+    rest = await follow(mesh.url, run_id, e["seq"])
+    assert rest[-1]["data"]["status"] == "completed"

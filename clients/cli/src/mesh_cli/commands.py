@@ -112,6 +112,8 @@ class LiveSink:
         if self.live.is_started:
             self.live.update(render_board(board), refresh=True)
             self.live.stop()
+            if not self.console.is_terminal:
+                self.console.line()  # off a terminal, Live leaves its last line unterminated
             self.live = Live(console=self.console, auto_refresh=False, transient=False)
 
     def event(self, ev: StreamEvent, board: LaneBoard) -> None:
@@ -151,8 +153,10 @@ async def _consume(
                 async for ev in events:
                     if board.apply(ev):
                         sink.event(ev, board)
-                    if board.done or (until_approval and board.awaiting_approval):
+                    if board.done:
                         return
+            if until_approval and board.awaiting_approval:
+                return  # the orchestrator ends a waiting run's stream without done
             raise StreamLost("the orchestrator closed the event stream before the run's end")
         except StreamLost:
             if board.run_id is None or attempts >= RECONNECTS:

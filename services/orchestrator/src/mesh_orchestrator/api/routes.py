@@ -128,8 +128,8 @@ async def orchestrate_stream(
     assert sub is not None  # just started: it is live
 
     def left() -> None:
-        if body.options.on_disconnect == "cancel":
-            runs.cancel_now(run_id)
+        if body.options.on_disconnect == "cancel":  # a run awaiting approval waits on
+            runs.cancel_now(run_id, unless_parked=True)
 
     return _stream(
         runs,

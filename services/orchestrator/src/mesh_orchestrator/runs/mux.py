@@ -319,8 +319,10 @@ class EventMux:
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
         reserved: dict[str, int] = {}
         fenced: set[str] = set()
-        try:
-            for run_id in dirty:
+
+        async def save(run_ids: set[str]) -> None:
+            nonlocal fenced
+            for run_id in run_ids:
                 record = self.record(run_id)
                 if record is None:
                     continue
@@ -332,6 +334,12 @@ class EventMux:
                 reserved[run_id] = record.seq_reserved
                 if (stored := self.channels.get(run_id)) is not None:
                     stored.stored = True
+
+        try:
+            # Rows of runs still going first (a new run's row before its events); the final
+            # row of a run that ended after its last events, so a reader on another replica
+            # that sees the run ended finds every one of its events stored.
+            await save(dirty - closed)
             if events:
                 epochs = {
                     e.run_id: ch.record.epoch
@@ -339,6 +347,7 @@ class EventMux:
                     if (ch := self.channels.get(e.run_id)) is not None
                 }
                 fenced |= await self.store.append_events(events, epochs)
+            await save(closed)
         except BaseException:
             self._pending[:0] = events
             self._dirty |= dirty

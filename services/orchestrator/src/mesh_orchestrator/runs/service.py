@@ -69,6 +69,11 @@ class CancelOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
+# How long approve/reject wait for a run that is still running to be parked (see
+# ``_take_waiting``) before answering that it does not await approval.
+PARK_WAIT_SECONDS = 2.0
+
+
 class ApprovalOutcome(StrEnum):
     DONE = "done"  # approved (running again) or rejected (ended)
     NOT_WAITING = "not_waiting"  # the run exists but does not await approval
@@ -276,14 +281,22 @@ class RunService:
         self.mux.unsubscribe(run_id, sub)
         sub.close()  # a follower of a remote run stops with it
 
-    def cancel_now(self, run_id: str) -> bool:
+    def cancel_now(self, run_id: str, *, unless_parked: bool = False) -> bool:
         """Cancel a run live in this process (no await: a client's departure calls it);
-        False when it is not live here."""
+        False when it is not live here. ``unless_parked``: not a run whose last event says
+        it awaits approval (its client leaving then is expected: it approves later)."""
         task = self._tasks.get(run_id)
         if task is None or task.done():
             return False
+        if unless_parked and self._parking(run_id):
+            return False
         task.cancel()
         return True
+
+    def _parking(self, run_id: str) -> bool:
+        ch = self.mux.channels.get(run_id)
+        last = ch.events[-1] if ch is not None and ch.events else None
+        return last is not None and last.data.get("status") == "awaiting_approval"
 
     async def cancel(self, run_id: str) -> tuple[CancelOutcome, RunRecord | None]:
         """Cancel the run; says whether it was cancelling, had already finished, or is
@@ -385,12 +398,26 @@ class RunService:
         """Claim a run awaiting approval for this replica and reopen it from its log."""
         if self.draining:
             raise Draining
-        if run_id in self.mux.channels:  # parked here just now: its row may not be stored
-            await self.mux.flush()
-        record = await self.store.claim_waiting(run_id, self.replica_id, self.lease_seconds)
-        if record is None:
+        # A client acts on the awaiting_approval event, which goes out just before the run
+        # is parked (its task ends, its row is stored): give a run that is still running a
+        # moment (PARK_WAIT_SECONDS) to be parked, here or on the replica executing it.
+        deadline = time.monotonic() + PARK_WAIT_SECONDS
+        while True:
+            task = self._tasks.get(run_id)
+            if task is not None:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(asyncio.shield(task), PARK_WAIT_SECONDS)
+            if run_id in self.mux.channels:  # parked here just now: store its row first
+                await self.mux.flush()
+            record = await self.store.claim_waiting(run_id, self.replica_id, self.lease_seconds)
+            if record is not None:
+                break
             known = await self.get(run_id)
-            return ApprovalOutcome.UNKNOWN if known is None else ApprovalOutcome.NOT_WAITING
+            if known is None:
+                return ApprovalOutcome.UNKNOWN
+            if known.status is not RunStatus.RUNNING or time.monotonic() > deadline:
+                return ApprovalOutcome.NOT_WAITING
+            await asyncio.sleep(0.05)
         rec, events, _ = await self._reopen(record)
         return record, rec, events
 
@@ -438,6 +465,12 @@ class RunService:
                         status = update.get("status", status)
                         answer = update.get("answer", answer)
                         planner = update.get("planner", planner)
+            if status is RunStatus.AWAITING_APPROVAL and (rec := self.mux.record(run_id)):
+                # Its row says so before its listeners are let go: whoever saw
+                # awaiting_approval may approve it at once, on any replica.
+                rec.status = RunStatus.AWAITING_APPROVAL
+                self.mux.touch(run_id)
+                await self.mux.flush()
         except asyncio.CancelledError:
             if run_id in self._silenced:  # drained or fenced: it goes on elsewhere
                 self._tasks.pop(run_id, None)
@@ -464,9 +497,6 @@ class RunService:
                 self.mux.close(run_id, status, answer)
                 self._tasks.pop(run_id, None)
                 self._live.pop(run_id, None)
-        if status is RunStatus.AWAITING_APPROVAL:
-            # Stored now: a client that saw awaiting_approval may approve on any replica.
-            await self.mux.flush()
 
     @staticmethod
     def _skip_unfinished(events: RunEvents, reason: str) -> None:
@@ -521,7 +551,9 @@ class RunService:
             return []
         resumed: builtins.list[str] = []
         for run_id in await self.store.orphans(self.replica_id):
-            if run_id in self._tasks:
+            # Live here, or just ended here and its final row not stored yet (its channel
+            # is still in memory): not an orphan, whatever the stored row says.
+            if run_id in self._tasks or run_id in self.mux.channels:
                 continue
             record = await self.store.claim(run_id, self.replica_id, self.lease_seconds)
             if record is not None:
