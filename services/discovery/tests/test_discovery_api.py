@@ -203,6 +203,37 @@ async def test_blocking_list_returns_the_unchanged_index_when_the_wait_elapses(
     assert int(response.headers["X-Mesh-Index"]) == index
 
 
+async def test_a_conditional_read_answers_304_with_no_body_until_the_registry_changes(
+    client: httpx.AsyncClient, make_descriptor
+):
+    await client.post("/v1/agents", json=body(make_descriptor("w-1")))
+    first = await client.get("/v1/agents")
+    tag = first.headers["ETag"]
+    assert tag == '"{}"'.format(first.headers["X-Mesh-Index"])
+
+    same = await client.get("/v1/agents", headers={"If-None-Match": tag})
+    assert (same.status_code, same.content) == (304, b"")
+    assert (same.headers["ETag"], same.headers["X-Mesh-Index"]) == (
+        tag,
+        first.headers["X-Mesh-Index"],
+    )
+    # A list of tags (one weak), and the manifest, by the same rule.
+    assert (
+        await client.get("/v1/agents", headers={"If-None-Match": f'"0", W/{tag}'})
+    ).status_code == 304
+    manifest = await client.get("/v1/manifest", headers={"If-None-Match": tag})
+    assert manifest.status_code == 304
+
+    await client.post("/v1/agents", json=body(make_descriptor("w-2")))
+    changed = await client.get("/v1/agents", headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    assert [r["descriptor"]["instance_id"] for r in changed.json()] == ["w-1", "w-2"]
+    # A blocking query with the tag: 304 when the wait elapses with nothing changed.
+    tag, index = changed.headers["ETag"], changed.headers["X-Mesh-Index"]
+    quiet = await client.get(f"/v1/agents?index={index}&wait=50ms", headers={"If-None-Match": tag})
+    assert quiet.status_code == 304
+
+
 async def test_manifest_groups_logical_agents_by_capability(
     client: httpx.AsyncClient, make_descriptor, clock
 ):

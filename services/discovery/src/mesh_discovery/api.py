@@ -49,6 +49,31 @@ INDEX_HEADER = "X-Mesh-Index"
 _RECORDS = TypeAdapter(list[AgentRecord])
 
 
+def entity_tag(index: int) -> str:
+    """The ``ETag`` of a registry read at ``index``: every change a reader could see bumps
+    the index, so one URL read at one index always gives the same body."""
+    return f'"{index}"'
+
+
+def _unchanged(request: Request, index: int) -> bool:
+    """Whether the request's ``If-None-Match`` names the tag of ``index`` (RFC 9110
+    conditional GET; the orchestrator's per-run read and its watch send it)."""
+    wanted = request.headers.get("if-none-match")
+    if wanted is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    return entity_tag(index) in tags or "*" in tags
+
+
+def _read(index: int, body: bytes | str | None) -> Response:
+    """A registry read at ``index``: ``body``, or 304 with none when ``body`` is None.
+    Both carry the index and its tag."""
+    headers = {INDEX_HEADER: str(index), "ETag": entity_tag(index)}
+    if body is None:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
 def _store(request: Request) -> StoreProtocol:
     store: StoreProtocol = request.app.state.store
     return store
@@ -224,12 +249,10 @@ async def list_agents(
     # The index is read before the list, so a watcher never holds an index newer than the
     # data it saw: at worst its next blocking query returns at once.
     index = await _current_index(request, store, blocking)
+    if _unchanged(request, index):
+        return _read(index, None)  # not even listed
     records = await store.list(AgentFilter(capability, tag, agent_id, healthy))
-    return Response(
-        _RECORDS.dump_json(records),
-        media_type="application/json",
-        headers={INDEX_HEADER: str(index)},
-    )
+    return _read(index, _RECORDS.dump_json(records))
 
 
 @router.get("/v1/manifest", response_model=CapabilitiesManifest)
@@ -241,12 +264,10 @@ async def manifest(
     healthy: Annotated[bool, Query()] = True,
 ) -> Response:
     index = await _current_index(request, store, blocking)
+    if _unchanged(request, index):
+        return _read(index, None)
     records = await store.list(AgentFilter(healthy=True) if healthy else None)
-    return Response(
-        build_manifest(records, index).model_dump_json(),
-        media_type="application/json",
-        headers={INDEX_HEADER: str(index)},
-    )
+    return _read(index, build_manifest(records, index).model_dump_json())
 
 
 def _field(err: Any) -> str:
