@@ -20,7 +20,9 @@ DNS = {"writer.mesh.test": ["127.0.0.1"], "sneaky.mesh.test": ["169.254.169.254"
 
 
 def auth(scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {KEYS.issue(scope, 60)}"}
+    # A day: the module's tokens are made when it is imported (collection), and a whole
+    # suite may reach its tests many minutes later.
+    return {"Authorization": f"Bearer {KEYS.issue(scope, 86400)}"}
 
 
 ADMIN, WRITER, ANALYST, CLIENT = (
