@@ -1,5 +1,6 @@
 """Tracing end to end on real processes: discovery, the analyst worker and the orchestrator
-export OTLP/HTTP to a fake collector, and one run is one trace across the mesh.
+export OTLP/HTTP to a fake collector, and one run is one trace across the mesh: from the run
+through discovery (the run's read of the registry) to the worker.
 
 The collector (``mesh_telemetry.testing.OTLPCollector``) decodes every ``POST /v1/traces``
 body as an ``ExportTraceServiceRequest``. Spans are batched in each process, so the test
@@ -58,6 +59,12 @@ def one(spans: list[CollectedSpan], service: str, name: str) -> CollectedSpan:
 def has_run_and_worker_span(spans: list[CollectedSpan]) -> bool:
     names = {(s.service, s.name) for s in spans}
     return {("orchestrator", "run"), ("analyst", "POST /stream")} <= names
+
+
+def in_trace(spans: list[CollectedSpan], trace_id: str, service: str, name: str) -> CollectedSpan:
+    found = [s for s in spans if (s.trace_id, s.service, s.name) == (trace_id, service, name)]
+    assert len(found) == 1, (service, name, sorted({(s.service, s.name) for s in spans}))
+    return found[0]
 
 
 async def test_a_run_is_one_trace_from_the_orchestrator_into_the_worker(tmp_path: Path) -> None:
@@ -139,7 +146,16 @@ async def test_a_run_is_one_trace_from_the_orchestrator_into_the_worker(tmp_path
     assert served.trace_id == run.trace_id  # the worker joined the run's trace
     assert served.parent_span_id == call.span_id  # beneath the orchestrator's call
 
-    # Discovery traced too: the worker's registration is one of its server spans.
+    # Through discovery: the run's read of the registry is a CLIENT span beneath the run,
+    # and discovery's server span for it is in the run's trace, beneath that read.
+    read = one(spans, "orchestrator", "read registry")
+    assert read.kind == "client"
+    assert (read.trace_id, read.parent_span_id) == (run.trace_id, run.span_id)
+    assert read.attributes["mesh.registry.outcome"] == "current"  # a 304: nothing changed
+    listed = in_trace(spans, run.trace_id, "discovery", "GET /v1/agents")
+    assert listed.kind == "server" and listed.parent_span_id == read.span_id
+    assert listed.attributes["http.response.status_code"] == 304
+    # Discovery traced otherwise too: the worker's registration is one of its server spans.
     assert any(s.service == "discovery" and s.name == "POST /v1/agents" for s in spans)
     # The request that started the run is the orchestrator's own server span.
     request = one(spans, "orchestrator", "POST /orchestrate/stream")

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from mesh_contracts import (
     AgentDescriptor,
@@ -58,6 +58,7 @@ class FakeWorkerState:
         self.cancelled: list[str] = []
         self.busy_left: dict[str, int] = {}
         self.traceparents: list[str | None] = []  # the header of each call, in order
+        self.hang_all = False  # every stream hangs, whatever its input (a planned task's)
 
     def gate(self, name: str) -> asyncio.Event:
         return self.gates.setdefault(name, asyncio.Event())
@@ -96,7 +97,7 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
             try:
                 if inp.get("gate"):
                     await st.gate(inp["gate"]).wait()
-                if inp.get("hang"):
+                if inp.get("hang") or st.hang_all:
                     await asyncio.Event().wait()
                 for tok in inp.get("tokens", ["hello", " world"]):
                     yield encode_event({"type": "token", "token": tok})
@@ -145,11 +146,19 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
 
 
 def fake_discovery_app() -> FastAPI:
-    """GET /v1/agents with Consul-style blocking; tests replace ``app.state.records``."""
+    """GET /v1/agents with Consul-style blocking and conditional reads (``If-None-Match``
+    with the index's tag answers 304), as discovery serves it; tests ``publish`` records.
+
+    ``app.state.hold``, when set to an ``asyncio.Event``, holds answers until it is set:
+    blocking queries (the watch) with ``hold_kind="watch"``, every read with ``"all"``.
+    ``app.state.reads`` keeps the ``traceparent`` header of each non-blocking read."""
     app = FastAPI()
     app.state.records = []
     app.state.index = 1
     app.state.changed = asyncio.Event()
+    app.state.hold = None
+    app.state.hold_kind = "watch"
+    app.state.reads = []
 
     def publish(records: list[AgentRecord]) -> None:
         app.state.records = records
@@ -164,13 +173,22 @@ def fake_discovery_app() -> FastAPI:
         return {"status": "ok", "index": app.state.index}
 
     @app.get("/v1/agents")
-    async def agents(request: Request, index: int | None = None) -> JSONResponse:
-        if index is not None and index == app.state.index:
+    async def agents(request: Request, index: int | None = None) -> Response:
+        if index is None:
+            app.state.reads.append(request.headers.get("traceparent"))
+        elif index == app.state.index:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await app.state.changed.wait()
+        hold: asyncio.Event | None = app.state.hold
+        if hold is not None and (index is not None or app.state.hold_kind == "all"):
+            await hold.wait()
+        tag = f'"{app.state.index}"'
+        headers = {"X-Mesh-Index": str(app.state.index), "ETag": tag}
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers=headers)
         body = [r.model_dump(mode="json") for r in app.state.records]
-        return JSONResponse(body, headers={"X-Mesh-Index": str(app.state.index)})
+        return JSONResponse(body, headers=headers)
 
     return app
 

@@ -98,3 +98,71 @@ async def test_cancelling_the_watch_during_its_back_off_ends_it() -> None:
             with pytest.raises(asyncio.CancelledError):
                 await watch
         assert discovery.failures == 1
+
+
+class ConditionalDiscovery:
+    """``GET /v1/agents`` as discovery answers it: 304 to ``If-None-Match`` naming the
+    current index's tag, else the records; each request is kept."""
+
+    def __init__(self, records: list[AgentRecord], index: int) -> None:
+        self.records, self.index = records, index
+        self.requests: list[httpx.Request] = []
+        self.down = False
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.down:
+            raise httpx.ConnectError("refused")
+        headers = {"X-Mesh-Index": str(self.index), "ETag": f'"{self.index}"'}
+        if request.headers.get("if-none-match") == f'"{self.index}"':
+            return httpx.Response(304, headers=headers)
+        body = [r.model_dump(mode="json") for r in self.records]
+        return httpx.Response(200, json=body, headers=headers)
+
+
+async def test_a_runs_read_is_a_conditional_get_that_takes_a_newer_registry_only() -> None:
+    discovery = ConditionalDiscovery([record("writer")], index=4)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(discovery)) as http:
+        cache = DiscoveryClient("http://discovery", http)
+        assert await cache.refresh()  # the start-up read: unconditional
+        assert "if-none-match" not in discovery.requests[-1].headers
+
+        assert (
+            await cache.sync(1.0, {"traceparent": "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"})
+            == "current"
+        )
+        sent = discovery.requests[-1]
+        assert sent.headers["if-none-match"] == '"4"' and "index" not in sent.url.params
+        assert sent.headers["traceparent"].startswith("00-abab")  # the run's trace context
+
+        discovery.records, discovery.index = [record("writer"), record("analyst")], 5
+        assert await cache.sync(1.0) == "changed"
+        assert (cache.index, [d.agent_id for d in cache.healthy()]) == (5, ["writer", "analyst"])
+
+        # An answer older than the cache (a read crossing the watch's newer one) is dropped.
+        discovery.records, discovery.index = [record("writer")], 3
+        assert await cache.sync(1.0) == "current"
+        assert cache.index == 5 and len(cache.healthy()) == 2
+
+        # A failed read leaves the cache, and reachability (the watch's call), as they were.
+        discovery.down = True
+        assert await cache.sync(1.0) == "unreachable"
+        assert cache.reachable and cache.index == 5
+        # Once the watch knows discovery is down, runs do not pay for a read.
+        cache.reachable = False
+        tried = len(discovery.requests)
+        assert await cache.sync(1.0) == "skipped"
+        assert len(discovery.requests) == tried
+        assert dict(cache.reads) == {"current": 2, "changed": 1, "unreachable": 1, "skipped": 1}
+
+
+async def test_the_watch_sends_the_cached_tag_and_keeps_the_cache_on_304() -> None:
+    discovery = ConditionalDiscovery([record("writer")], index=9)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(discovery)) as http:
+        cache = DiscoveryClient("http://discovery", http)
+        assert await cache.refresh()
+        changed = cache.changed
+        assert await cache.refresh(index=9)  # a blocking query whose wait elapsed
+        assert discovery.requests[-1].headers["if-none-match"] == '"9"'
+        assert cache.changed is changed and not changed.is_set()  # nothing applied
+        assert [d.agent_id for d in cache.healthy()] == ["writer"]

@@ -85,7 +85,9 @@ async def test_a_run_is_one_trace_of_run_phases_and_worker_calls_joined_by_trace
     assert phases["execute"].attributes["mesh.tasks_failed"] == 1
 
     calls = {
-        s.attributes["mesh.task_id"]: s for s in spans if s.attributes and s.kind is SpanKind.CLIENT
+        s.attributes["mesh.task_id"]: s
+        for s in spans
+        if s.attributes and s.name.startswith("call ")
     }
     assert set(calls) == {"a", "b"}
     for call in calls.values():
@@ -106,6 +108,19 @@ async def test_a_run_is_one_trace_of_run_phases_and_worker_calls_joined_by_trace
     sent = sorted(str(h)[:52] for h in mesh.worker(0).traceparents)  # less the flags
     assert sent == sorted(f"00-{trace}-{span_id(c):016x}" for c in calls.values())
 
+    # The run's read of discovery is a CLIENT span beneath the run (it may end after the
+    # run: a run never waits for it when the cache can place its tasks), and discovery got
+    # its trace context.
+    (read,) = [s for s in await spans_once(exporter, "read registry") if s.name == "read registry"]
+    assert read.kind is SpanKind.CLIENT and parent_id(read) == span_id(run)
+    assert read.attributes is not None
+    assert read.attributes["url.full"] == mesh.disc.url + "/v1/agents"
+    assert read.attributes["mesh.registry.outcome"] == "current"  # a 304
+    assert read.attributes["mesh.registry.index"] == read.attributes["mesh.registry.cached_index"]
+    assert f"00-{trace}-{span_id(read):016x}" in [
+        str(h)[:52] for h in mesh.disc.app.state.reads if h
+    ]
+
     # The request that started the run has its own server span, linked from the run span.
     (server,) = [s for s in spans if s.name == "POST /orchestrate/stream"]
     assert server.kind is SpanKind.SERVER
@@ -122,7 +137,7 @@ async def test_a_busy_worker_call_is_an_error_span_and_the_retry_its_sibling(
     events = await run_to_done(mesh.url, body)
     assert events[-1]["data"]["status"] == "completed"
     spans = await spans_once(exporter, "run")
-    calls = [s for s in spans if s.kind is SpanKind.CLIENT]
+    calls = [s for s in spans if s.kind is SpanKind.CLIENT and s.name.startswith("call ")]
     assert [s.attributes["mesh.status"] for s in calls if s.attributes] == [
         "busy",
         "completed",
@@ -165,7 +180,7 @@ async def test_the_run_event_names_its_trace_and_each_call_span_says_why_its_ins
     assert events[0]["type"] == "run"
     assert events[0]["data"]["trace_id"] == f"{run.context.trace_id:032x}"
 
-    calls = [s for s in spans if s.kind is SpanKind.CLIENT]
+    calls = [s for s in spans if s.kind is SpanKind.CLIENT and s.name.startswith("call ")]
     chosen = [s.attributes["mesh.instance_id"] for s in calls if s.attributes]
     assert chosen == ["wa", "wb", "wa"]
     for call, instance in zip(calls, chosen, strict=True):

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -44,7 +45,7 @@ from mesh_orchestrator.planning.choice import (
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.relay.executor import Executor
-from mesh_orchestrator.routing.registry import DiscoveryClient
+from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.service import RunService
@@ -110,6 +111,19 @@ async def _keep_warm(planner: Planner, discovery: DiscoveryClient) -> None:
         changed = discovery.changed
         await asyncio.to_thread(prepare, discovery.manifest())
         await changed.wait()
+
+
+def _registry_read(
+    discovery: DiscoveryClient, tracer: RunTracer | None, settings: Settings
+) -> Callable[[], Awaitable[Sync]] | None:
+    """A run's read of discovery (``ORCH_REGISTRY_READ``; off: None), traced beneath the
+    run span when tracing is on."""
+    seconds = settings.registry_read_seconds
+    if settings.registry_read == "off":
+        return None
+    if tracer is None:
+        return functools.partial(discovery.sync, seconds)
+    return functools.partial(tracer.registry_read, discovery, seconds)
 
 
 def _llm_nodes(
@@ -282,6 +296,8 @@ def create_app(
                 tracer=tracer,
                 replica_id=settings.replica(),
                 lease_seconds=settings.run_lease_seconds,
+                registry_read=_registry_read(discovery, tracer, settings),
+                read_every_run=settings.registry_read == "always",
             )
             await runs.recover()
             stack.push_async_callback(runs.shutdown)

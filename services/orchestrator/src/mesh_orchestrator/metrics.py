@@ -16,6 +16,7 @@ copied on the hot path.
 | ``mesh_relayed_events_total`` | counter | ``agent`` |
 | ``mesh_breaker_state`` | gauge (0 closed, 1 half-open, 2 open) | ``instance_id`` |
 | ``mesh_registry_instances`` | gauge | ``agent``, ``healthy`` |
+| ``mesh_registry_reads_total`` | counter | ``outcome`` (current, changed, unreachable, skipped) |
 """
 
 from __future__ import annotations
@@ -94,6 +95,18 @@ def watch(metrics: Metrics, services: Callable[[], Services | None]) -> None:
         )
         return [(key, n) for key, n in sorted(counts.items())]
 
+    def reads() -> Samples:
+        svc = services()
+        if svc is None:
+            return []
+        return [((str(k),), n) for k, n in sorted(svc.discovery.reads.items())]
+
+    metrics.counter_of(
+        "mesh_registry_reads",
+        "The runs' own reads of discovery, by outcome (current: a 304).",
+        reads,
+        ["outcome"],
+    )
     metrics.counter_of(
         "mesh_runs", "Runs ended in this process, by final status.", runs, ["status"]
     )

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     read_timeout_seconds: float = Field(default=120.0, gt=0)
     watch_wait_seconds: float = Field(default=30.0, gt=0, le=300)
     discovery_retry_seconds: float = Field(default=1.0, gt=0)
+    # A run's own read of discovery (routing/registry.py; a conditional GET, a 304 while
+    # nothing changed): auto, when the cached registry cannot place one of its tasks, and at
+    # the start of a traced run (in its trace); always, at every run's start; off, never.
+    registry_read: Literal["auto", "always", "off"] = "auto"
+    registry_read_seconds: float = Field(default=1.0, gt=0, le=30)  # the read's timeout
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=256, ge=1)
     # How worker streams over plain http:// are read: the httptools client (relay/

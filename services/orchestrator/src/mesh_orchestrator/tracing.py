@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
     from opentelemetry.trace import Link, Span, Tracer
 
+    from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
+
 # Graph node -> the phase span it runs in; other nodes (routing, resolve) are not traced.
 PHASES = {
     "plan_llm": "plan",
@@ -79,6 +81,11 @@ class RunSpan:
 
         with use_span(self.span, end_on_exit=True):
             yield self
+
+    @property
+    def recording(self) -> bool:
+        """Whether the run is traced (its span sampled and recorded)."""
+        return self.span.is_recording()
 
     def crashed(self, exc: BaseException) -> None:
         self.span.record_exception(exc)
@@ -146,6 +153,29 @@ class RunTracer:
             links=[link] if link is not None else None,
         )
         return RunSpan(span)
+
+    async def registry_read(self, discovery: DiscoveryClient, seconds: float) -> Sync:
+        """The run's read of discovery (``DiscoveryClient.sync``) as a CLIENT span beneath
+        the ``run`` span (``read registry``: the cached index, the outcome, the index
+        after). Its trace context travels in the request, so discovery's server span joins
+        the run's trace: the trace goes from the run through discovery to the workers."""
+        from opentelemetry.trace import SpanKind
+
+        with self.tracer.start_as_current_span(
+            "read registry",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "GET",
+                "url.full": f"{discovery.base_url}/v1/agents",
+                "mesh.registry.cached_index": discovery.index,
+            },
+        ) as span:
+            outcome = await discovery.sync(seconds, traceparent_headers(span))
+            span.set_attribute("mesh.registry.outcome", str(outcome))
+            span.set_attribute("mesh.registry.index", discovery.index)
+            if outcome == "unreachable":
+                _error(span, f"discovery did not answer within {seconds:g} s")
+        return outcome
 
     def node(self, name: str, fn: Any) -> Any:
         """``fn`` (the graph node ``name``) run inside its phase's span; ``fn`` itself when

@@ -26,10 +26,11 @@ from mesh_contracts import (
     TaskOutcomeData,
     TaskStatus,
 )
-from mesh_orchestrator.graph.policy import EMITTER, RunState
+from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
 from mesh_orchestrator.planning.deterministic import Planner, PlanningFailed
 from mesh_orchestrator.planning.llm import LLMPlanner, PlanRejected
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
+from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
@@ -132,8 +133,14 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         plan = state.get("plan")
         assert plan is not None
         done = state.get("resume_done") or {}
-        missing = d.resolver.unresolvable(plan)
-        return {"unresolvable": {k: v for k, v in missing.items() if k not in done}}
+        missing = {k: v for k, v in d.resolver.unresolvable(plan).items() if k not in done}
+        read: RunRead | None = (config.get("configurable") or {}).get(REGISTRY_READ)
+        if missing and read is not None:
+            # The cache falls short: take the run's own read of discovery (bounded by its
+            # timeout; it never raises) before replanning or failing.
+            await read.wait()
+            missing = {k: v for k, v in d.resolver.unresolvable(plan).items() if k not in done}
+        return {"unresolvable": missing}
 
     async def replan(state: RunState, config: RunnableConfig) -> RunState:
         emitter(config).emit(

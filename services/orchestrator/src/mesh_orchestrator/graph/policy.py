@@ -15,6 +15,10 @@ from mesh_contracts import ExecutionPlan, RunStatus
 # Where a run's emitter (``runs.emitter.RunEvents``) sits in its config's ``configurable``:
 # every node emits through it, so events leave on one path, numbered as they happen.
 EMITTER = "mesh_emitter"
+# Where the run's read of discovery (``routing.registry.RunRead``) sits, when reads are on:
+# ``resolve`` makes it (or waits for the one a traced run started) only if the cached
+# registry cannot place a task.
+REGISTRY_READ = "mesh_registry_read"
 
 
 class RunState(TypedDict, total=False):

@@ -5,12 +5,25 @@
 discovery is down, the last known records stay in use (``reachable`` turns False) and the
 watch retries with a jittered exponential back-off (tenacity). The planner's manifest is built from the same cache, so
 planning and resolving never disagree about what exists.
+
+A run may also read discovery itself (``sync``, one per run: ``RunRead``): a conditional GET
+(``If-None-Match`` with the cached index's tag) that discovery answers with 304 and no body
+while nothing changed. A run whose cache cannot place a task (an instance registered a
+moment ago, a watch in back-off) makes that read and takes its answer before it replans or
+fails. A traced run makes it at its start, alongside planning, in its trace (the trace then
+goes from the run through discovery to the workers, and shows whether the cache the run
+routed from was behind discovery), and never waits for it otherwise. An untraced run whose
+cache suffices makes none: a read costs a run ~1.5 ms of first token and of CPU
+(bench/README.md, "each run's read of discovery"); ``ORCH_REGISTRY_READ=always`` pays that.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -40,6 +53,20 @@ def _log_crash(state: RetryCallState) -> None:
         log.error("discovery watch failed; retrying", exc_info=state.outcome.exception())
 
 
+class Sync(enum.StrEnum):
+    """How one per-run read of discovery went."""
+
+    CURRENT = "current"  # 304: the cache was up to date
+    CHANGED = "changed"  # a newer registry, now in the cache
+    UNREACHABLE = "unreachable"  # no answer in time: the cache stays as it was
+    SKIPPED = "skipped"  # the watch already knows discovery is down: not tried
+
+
+def entity_tag(index: int) -> str:
+    """Discovery's ``ETag`` for a read at ``index`` (``mesh_discovery.api.entity_tag``)."""
+    return f'"{index}"'
+
+
 class DiscoveryClient:
     """Cached registry. Callers read ``records``/``healthy()``/``manifest()``; never block."""
 
@@ -60,6 +87,7 @@ class DiscoveryClient:
         self.reachable = False
         self.loaded = False  # at least one successful answer since start
         self.changed = asyncio.Event()  # set on every applied update (tests wait on it)
+        self.reads: Counter[Sync] = Counter()  # the runs' reads by outcome (metrics)
 
     def set_records(self, records: list[AgentRecord], index: int) -> None:
         """Replace the cache (used by the watch, and by tests with fake data)."""
@@ -69,27 +97,67 @@ class DiscoveryClient:
         self.changed.set()
         self.changed = asyncio.Event()
 
+    async def _read(
+        self, params: dict[str, str], seconds: float, headers: Mapping[str, str] | None = None
+    ) -> tuple[list[AgentRecord] | None, int]:
+        """One ``GET /v1/agents``, conditional on the cached index once something is cached:
+        (records, index), records None when discovery answered 304 (nothing changed).
+        Raises what the request or the body raises."""
+        sent = dict(headers or {})
+        if self.loaded:
+            sent["If-None-Match"] = entity_tag(self.index)
+        resp = await self.http.get(
+            f"{self.base_url}/v1/agents", params=params, headers=sent, timeout=seconds
+        )
+        index = int(resp.headers.get("X-Mesh-Index", self.index))
+        if resp.status_code == 304:
+            return None, index
+        resp.raise_for_status()
+        return _records.validate_python(resp.json()), index
+
+    def _apply(self, records: list[AgentRecord] | None, index: int) -> bool:
+        """Take an answer into the cache unless it is older than the cache (a run's read
+        and the watch may cross). Returns whether the cache changed."""
+        if records is None or index < self.index:
+            return False
+        if index != self.index or not self.loaded or records != self.records:
+            self.set_records(records, index)
+            return True
+        return False
+
     async def refresh(self, *, index: int | None = None, request_timeout: float = 5.0) -> bool:
         """One (possibly blocking) query. Returns True when discovery answered."""
         params: dict[str, str] = {}
         if index is not None:
             params = {"index": str(index), "wait": f"{self.wait_seconds:g}s"}
         try:
-            resp = await self.http.get(
-                f"{self.base_url}/v1/agents", params=params, timeout=request_timeout
-            )
-            resp.raise_for_status()
-            records = _records.validate_python(resp.json())
-            new_index = int(resp.headers.get("X-Mesh-Index", self.index))
+            records, new_index = await self._read(params, request_timeout)
         except (httpx.HTTPError, ValidationError, ValueError) as exc:
             if self.reachable or not self.loaded:
                 log.warning("discovery at %s unreachable: %s", self.base_url, exc)
             self.reachable = False
             return False
         self.reachable = True
-        if new_index != self.index or not self.loaded or records != self.records:
-            self.set_records(records, new_index)
+        self._apply(records, new_index)
         return True
+
+    async def sync(self, seconds: float, headers: Mapping[str, str] | None = None) -> Sync:
+        """A run's read of discovery (non-blocking, conditional, at most ``seconds``
+        seconds; ``headers`` carry the run's trace context). Never raises but for
+        cancellation; the watch alone decides whether discovery is reachable."""
+        outcome = await self._sync(seconds, headers)
+        self.reads[outcome] += 1
+        return outcome
+
+    async def _sync(self, seconds: float, headers: Mapping[str, str] | None) -> Sync:
+        if self.loaded and not self.reachable:
+            return Sync.SKIPPED
+        try:
+            records, index = await self._read({}, seconds, headers)
+        except (httpx.HTTPError, ValidationError, ValueError) as exc:
+            log.debug("a run's read of discovery failed: %s", exc)
+            return Sync.UNREACHABLE
+        return Sync.CHANGED if self._apply(records, index) else Sync.CURRENT
 
     async def watch(self) -> None:
         """Follow the registry until cancelled. Never raises (except CancelledError).
@@ -129,3 +197,26 @@ class DiscoveryClient:
     def manifest(self) -> CapabilitiesManifest:
         """The planner's manifest, built from the cached healthy instances."""
         return build_manifest([r for r in self.records if r.healthy], self.index)
+
+
+class RunRead:
+    """One run's read of discovery, made at most once: at the run's start (``start``) or
+    when resolving needs it (``wait``, which starts it if need be). ``pending`` holds the
+    reads in flight (a read outlives a run that ends first, bounded by its timeout)."""
+
+    def __init__(
+        self, read: Callable[[], Awaitable[object]], pending: set[asyncio.Future[object]]
+    ) -> None:
+        self._read, self._pending = read, pending
+        self._future: asyncio.Future[object] | None = None
+
+    def start(self) -> asyncio.Future[object]:
+        if self._future is None:
+            self._future = asyncio.ensure_future(self._read())
+            self._pending.add(self._future)
+            self._future.add_done_callback(self._pending.discard)
+        return self._future
+
+    async def wait(self) -> None:
+        """Until the read has ended (it never raises but for cancellation)."""
+        await asyncio.wait({self.start()})

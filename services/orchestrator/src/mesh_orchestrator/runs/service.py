@@ -33,6 +33,7 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -51,7 +52,8 @@ from mesh_contracts import (
     StreamEvent,
     TaskStatus,
 )
-from mesh_orchestrator.graph.policy import EMITTER, RunState
+from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
+from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.mux import EventMux, Subscription
@@ -118,8 +120,15 @@ class RunService:
         replica_id: str = "orchestrator",
         lease_seconds: float = 10.0,
         follow_poll_seconds: float = 0.2,
+        registry_read: Callable[[], Awaitable[object]] | None = None,
+        read_every_run: bool = False,
     ):
         self.graph = graph
+        # A run's read of discovery (``REGISTRY_READ``): at its start when it is traced (or
+        # ``read_every_run``), else only if resolving needs it. None: runs never read.
+        self.registry_read = registry_read
+        self.read_every_run = read_every_run
+        self._reads: set[asyncio.Future[object]] = set()
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
         self.follow_poll_seconds = follow_poll_seconds
@@ -168,6 +177,8 @@ class RunService:
             self._silenced.add(run_id)
             task.cancel()
         await asyncio.gather(*(task for _, task in live), return_exceptions=True)
+        for read in list(self._reads):
+            read.cancel()
         await self.mux.flush()
         for run_id, _ in live:
             record = self.mux.record(run_id)
@@ -451,6 +462,11 @@ class RunService:
         # never from what its previous owner checkpointed.
         epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
         config = {"configurable": {"thread_id": f"{run_id}:{epoch}", EMITTER: events}}
+        if self.registry_read is not None:
+            read = RunRead(self.registry_read, self._reads)
+            config["configurable"][REGISTRY_READ] = read
+            if self.read_every_run or (span is not None and span.recording):
+                read.start()  # alongside planning, in the run's trace
         try:
             # "updates" (what each node returned), not "values" (the whole state after every
             # step): status, answer and planner are all this needs of it.
