@@ -4,6 +4,7 @@ scripted fake LLM where the synthesis must stream token by token)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 from orch_fakes import Mesh, writer_like
+from test_orchestrator_api import _is, wait_for
 
 from mesh_testkit import read_sse
 
@@ -72,6 +74,27 @@ async def test_a_completion_answers_the_last_user_message_with_usage_and_the_run
     async with httpx.AsyncClient() as h:
         run = (await h.get(f"{mesh.url}/v1/runs/{mesh_info['run_id']}")).json()
     assert run["query"] == "write a poem about the sea"  # the last user message only
+
+
+async def test_a_client_leaving_a_completion_without_stream_cancels_its_run(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    mesh.worker(0).hang_all = True
+    async with client(mesh) as c:
+        asking = asyncio.create_task(
+            c.chat.completions.create(
+                model="mesh", messages=[{"role": "user", "content": "write a poem"}]
+            )
+        )
+        await wait_for(lambda: mesh.worker(0).started, "the worker called")
+        asking.cancel()  # the client gives up: its connection is closed
+        with pytest.raises(asyncio.CancelledError):
+            await asking
+    await wait_for(lambda: mesh.worker(0).cancelled, "the worker's call cancelled")
+    async with httpx.AsyncClient() as h:
+        (run,) = (await h.get(mesh.url + "/v1/runs")).json()
+        await wait_for(
+            lambda: _is(h, f"{mesh.url}/v1/runs/{run['run_id']}", "cancelled"), "run cancelled"
+        )
 
 
 async def test_a_stream_of_the_deterministic_synthesis_sends_its_answer_in_chunks(

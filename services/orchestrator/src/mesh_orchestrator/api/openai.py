@@ -6,7 +6,8 @@ read through the ``RunService`` like ``/orchestrate``:
 
 * ``stream: false``: a ``chat.completion`` whose message is the run's answer, ``usage``
   (counted in whitespace-separated words, as the mesh's models tokenize differently) and an
-  extra ``mesh`` object (``run_id``, ``status``, ``trace_id`` when traced).
+  extra ``mesh`` object (``run_id``, ``status``, ``trace_id`` when traced). The client
+  leaving before the answer cancels the run, as with a stream.
 * ``stream: true``: ``chat.completion.chunk`` SSE frames ending in ``data: [DONE]``: a role
   chunk, the synthesis as it is written (the run's ``token`` events of task ``synthesis``;
   the deterministic synthesis writes no tokens, so its answer is sent in word chunks when the
@@ -27,6 +28,7 @@ the mesh cannot honour (``n`` > 1, tools, no user message, a query past 8000 cha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -272,14 +274,39 @@ async def _chunks(
         runs.unsubscribe(run_id, sub)
 
 
-async def _complete(runs: RunService, run_id: str, sub: Subscription, query: str) -> Response:
+async def _gone(request: Request) -> None:
+    """Returns when the client has closed its connection: its body read, the next ASGI
+    message a request gets is ``http.disconnect``."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _complete(
+    request: Request, runs: RunService, run_id: str, sub: Subscription, query: str
+) -> Response:
+    """The run read to its end; a client leaving first cancels it (answered 499, nginx's
+    "client closed request", which only the logs and metrics see)."""
     reading = RunReading()
-    try:
+
+    async def read() -> None:
         while (batch := await sub.take()) is not None:
             for e in batch:
                 reading.add(e)
+
+    reader = asyncio.ensure_future(read())
+    gone = asyncio.ensure_future(_gone(request))
+    try:
+        await asyncio.wait({reader, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in (reader, gone):
+            task.cancel()
         runs.unsubscribe(run_id, sub)
+    if not reader.done() or reader.cancelled():
+        runs.cancel_now(run_id)
+        return _error(
+            OpenAIError("the client closed the request", status=499, code="client_closed")
+        )
+    reader.result()  # what the reading raised, if it did
     if reading.answer is None:
         return _error(reading.no_answer())
     text = reading.answer
@@ -346,7 +373,7 @@ async def chat_completions(
     sub = await runs.events(run_id, 0)
     assert sub is not None  # just started: it is live
     if not req.stream:
-        return await _complete(runs, run_id, sub, query)
+        return await _complete(request, runs, run_id, sub, query)
 
     def left() -> None:
         runs.cancel_now(run_id)
