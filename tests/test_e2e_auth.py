@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from mesh_auth import Keys
-from mesh_testkit import ServiceProcess, free_port, wait_until
+from mesh_testkit import ServiceProcess, free_port
+from mesh_testkit.mesh import process_mesh
 
 pytestmark = pytest.mark.skipif(
     any(
@@ -47,60 +48,17 @@ class Mesh:
     orch: ServiceProcess
 
 
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESH_")}
-    env["MESH_AUTH_SECRET"] = SECRET
-    return env
-
-
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    tmp = tmp_path_factory.mktemp("auth-mesh")
-    started: list[ServiceProcess] = []
-    try:
-        dport, lport, oport = free_port(), free_port(), free_port()
-        base = _clean_env()
-        disc = ServiceProcess(
-            "mesh_discovery",
-            dport,
-            {**base, "DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "d.sqlite3")},
-        ).start()
-        started.append(disc)
-        lookup = ServiceProcess(
-            "mesh_worker_lookup",
-            lport,
-            {
-                **base,
-                "WORKER_PORT": str(lport),
-                "WORKER_DISCOVERY_URL": disc.url,
-                "WORKER_INSTANCE_ID": "lookup-e2e",
-            },
-            startup_timeout=120,
-        ).start()
-        started.append(lookup)
-        orch = ServiceProcess(
-            "mesh_orchestrator",
-            oport,
-            {
-                **base,
-                "ORCH_PORT": str(oport),
-                "ORCH_DISCOVERY_URL": disc.url,
-                "ORCH_DB_PATH": str(tmp / "o.sqlite3"),
-                "ORCH_PLANNER": "deterministic",
-            },
-            startup_timeout=180,
-        ).start()
-        started.append(orch)
-
-        def visible() -> bool:
-            r = httpx.get(orch.url + "/v1/agents", headers=ADMIN, timeout=2)
-            return any(a["descriptor"]["agent_id"] == "lookup" for a in r.json())
-
-        wait_until(visible, timeout=30, what="the lookup worker, registered with its own token")
-        yield Mesh(disc, lookup, orch)
-    finally:
-        for svc in reversed(started):
-            svc.stop()
+    with process_mesh(
+        tmp_path_factory.mktemp("auth-mesh"),
+        {"lookup": ("mesh_worker_lookup", {"WORKER_INSTANCE_ID": "lookup-e2e"})},
+        env={"MESH_AUTH_SECRET": SECRET},
+        orchestrator_env={"ORCH_PLANNER": "deterministic"},
+        headers=ADMIN,  # the lookup worker is visible once it registered with its own token
+        ready_timeout=30,
+    ) as m:
+        yield Mesh(m.discovery, m.workers["lookup"], m.orch)
 
 
 def registry(mesh: Mesh) -> list[tuple[str, str, str | None]]:

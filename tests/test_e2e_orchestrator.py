@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mesh_testkit import ServiceProcess, free_port, read_sse, wait_until
+from mesh_testkit import ServiceProcess, read_sse
+from mesh_testkit.mesh import process_mesh
 
 WORKERS = {
     "lookup": "mesh_worker_lookup",
@@ -42,47 +43,16 @@ class Mesh:
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     tmp: Path = tmp_path_factory.mktemp("e2e-orch")
-    started: list[ServiceProcess] = []
-    try:
-        dport = free_port()
-        disc = ServiceProcess(
-            "mesh_discovery",
-            dport,
-            {"DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "discovery.sqlite3")},
-        ).start()
-        started.append(disc)
-        workers: dict[str, ServiceProcess] = {}
-        for name, module in WORKERS.items():
-            if importlib.util.find_spec(module) is None:
-                continue
-            port = free_port()
-            env = {
-                "WORKER_PORT": str(port),
-                "WORKER_DISCOVERY_URL": disc.url,
-                "WRITER_MAX_NEW_TOKENS": "12",
-                "WRITER_THREADS": "1",
-                "IMAGEGEN_OUTPUT_DIR": str(tmp / "images"),
-            }
-            workers[name] = ServiceProcess(module, port, env, startup_timeout=180).start()
-            started.append(workers[name])
-        oport = free_port()
-        orch = ServiceProcess(
-            "mesh_orchestrator",
-            oport,
-            {
-                "ORCH_PORT": str(oport),
-                "ORCH_DISCOVERY_URL": disc.url,
-                "ORCH_DB_PATH": str(tmp / "orchestrator.sqlite3"),
-            },
-        ).start()
-        started.append(orch)
+    present = {n: m for n, m in WORKERS.items() if importlib.util.find_spec(m) is not None}
+    worker_env = {
+        "WRITER_MAX_NEW_TOKENS": "12",
+        "WRITER_THREADS": "1",
+        "IMAGEGEN_OUTPUT_DIR": str(tmp / "images"),
+    }
+    with process_mesh(tmp, present, worker_env=worker_env) as m:
         # A second orchestrator on the same registry, planning and synthesizing with the
         # real local model through the writer's OpenAI-compatible API.
-        lport = free_port()
         llm_env = {
-            "ORCH_PORT": str(lport),
-            "ORCH_DISCOVERY_URL": disc.url,
-            "ORCH_DB_PATH": str(tmp / "orchestrator-llm.sqlite3"),
             "ORCH_LLM_SYNTHESIS_MAX_TOKENS": "24",
             "ORCH_LLM_TIMEOUT_SECONDS": "120",
             # The default (auto) does not plan with the embedded 135M model: it measured
@@ -91,20 +61,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
             # Likewise the synthesis (auto: the deterministic merge measured better).
             "ORCH_SYNTHESIS": "llm",
         }
-        if "writer" in workers:
-            llm_env["ORCH_LLM_BASE_URL"] = workers["writer"].url + "/v1"
-        llm_orch = ServiceProcess("mesh_orchestrator", lport, llm_env).start()
-        started.append(llm_orch)
-
-        def registered() -> bool:
-            agents = httpx.get(orch.url + "/v1/agents", timeout=2).json()
-            return {a["descriptor"]["agent_id"] for a in agents} >= set(workers)
-
-        wait_until(registered, timeout=30, what="workers visible to the orchestrator")
-        yield Mesh(orch, workers, llm_orch)
-    finally:
-        for svc in reversed(started):
-            svc.stop()
+        if "writer" in m.workers:
+            llm_env["ORCH_LLM_BASE_URL"] = m.workers["writer"].url + "/v1"
+        llm_orch = m.add_orchestrator("orchestrator-llm", llm_env)
+        yield Mesh(m.orch, m.workers, llm_orch)
 
 
 async def stream(

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from mesh_telemetry.testing import CollectedSpan, OTLPCollector
-from mesh_testkit import ServiceProcess, free_port, read_sse, wait_until
+from mesh_testkit import read_sse
+from mesh_testkit.mesh import process_mesh
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("mesh_worker_analyst") is None, reason="analyst not installed"
@@ -69,54 +70,20 @@ def in_trace(spans: list[CollectedSpan], trace_id: str, service: str, name: str)
 
 async def test_a_run_is_one_trace_from_the_orchestrator_into_the_worker(tmp_path: Path) -> None:
     collector = OTLPCollector()
-    started: list[ServiceProcess] = []
     with collector.serving() as otlp:
-        try:
-            dport = free_port()
-            disc = ServiceProcess(
-                "mesh_discovery",
-                dport,
-                {
-                    "DISCOVERY_PORT": str(dport),
-                    "DISCOVERY_DB_PATH": str(tmp_path / "discovery.sqlite3"),
-                    "DISCOVERY_OTLP_ENDPOINT": otlp,
-                    "OTEL_SERVICE_NAME": "discovery",
-                },
-            ).start()
-            started.append(disc)
-            wport = free_port()
-            worker_env = {
-                "WORKER_PORT": str(wport),
-                "WORKER_DISCOVERY_URL": disc.url,
-                "WORKER_OTLP_ENDPOINT": otlp,
-                "OTEL_SERVICE_NAME": "analyst",
-            }
-            started.append(ServiceProcess("mesh_worker_analyst", wport, worker_env).start())
-            oport = free_port()
-            orch = ServiceProcess(
-                "mesh_orchestrator",
-                oport,
-                {
-                    "ORCH_PORT": str(oport),
-                    "ORCH_DISCOVERY_URL": disc.url,
-                    "ORCH_DB_PATH": str(tmp_path / "orchestrator.sqlite3"),
-                    "ORCH_OTLP_ENDPOINT": otlp,
-                    "OTEL_SERVICE_NAME": "orchestrator",
-                },
-            ).start()
-            started.append(orch)
-
-            def analyst_visible() -> bool:
-                agents = httpx.get(orch.url + "/v1/agents", timeout=2).json()
-                return any(a["descriptor"]["agent_id"] == "analyst" for a in agents)
-
-            wait_until(analyst_visible, timeout=30, what="the analyst visible to the orchestrator")
-            events = await run_once(orch.url)
-            assert events[-1]["data"]["status"] == "completed", events[-3:]
-        finally:
-            # SIGTERM: each lifespan shuts its tracer provider down, exporting the batch.
-            for svc in reversed(started):
-                svc.stop()
+        with process_mesh(
+            tmp_path,
+            {"analyst": ("mesh_worker_analyst", {"OTEL_SERVICE_NAME": "analyst"})},
+            discovery_env={"DISCOVERY_OTLP_ENDPOINT": otlp, "OTEL_SERVICE_NAME": "discovery"},
+            worker_env={"WORKER_OTLP_ENDPOINT": otlp},
+            orchestrator_env={"ORCH_OTLP_ENDPOINT": otlp, "OTEL_SERVICE_NAME": "orchestrator"},
+            ready_timeout=30,
+        ) as mesh:
+            try:
+                events = await run_once(mesh.url)
+                assert events[-1]["data"]["status"] == "completed", events[-3:]
+            finally:
+                mesh.stop()  # SIGTERM: each lifespan shuts its tracer provider down, exporting
         spans = collector.wait_for(has_run_and_worker_span, timeout=20)
 
     run = one(spans, "orchestrator", "run")

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from mesh_auth import Keys
-from mesh_testkit import ServiceProcess, free_port, wait_until
+from mesh_testkit.mesh import process_mesh
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -86,51 +86,15 @@ def test_the_run_state_folds_retries_approval_and_resumption_as_the_page_shows_t
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("ui-mesh")
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("MESH_", "ORCH_"))}
-    base["MESH_AUTH_SECRET"] = SECRET
-    started: list[ServiceProcess] = []
-    try:
-        dport = free_port()
-        disc = ServiceProcess(
-            "mesh_discovery",
-            dport,
-            {**base, "DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "d.sqlite3")},
-        ).start()
-        started.append(disc)
-        for module in WORKERS.values():
-            port = free_port()
-            env = {
-                **base,
-                "WORKER_PORT": str(port),
-                "WORKER_DISCOVERY_URL": disc.url,
-                "IMAGEGEN_OUTPUT_DIR": str(tmp / "images"),
-            }
-            started.append(ServiceProcess(module, port, env, startup_timeout=180).start())
-        oport = free_port()
-        orch = ServiceProcess(
-            "mesh_orchestrator",
-            oport,
-            {
-                **base,
-                "ORCH_PORT": str(oport),
-                "ORCH_DISCOVERY_URL": disc.url,
-                "ORCH_DB_PATH": str(tmp / "o.sqlite3"),
-                "ORCH_PLANNER": "semantic",
-            },
-            startup_timeout=180,
-        ).start()
-        started.append(orch)
-        admin = {"Authorization": f"Bearer {KEYS.issue('admin', 600)}"}
-
-        def registered() -> bool:
-            agents = httpx.get(orch.url + "/v1/agents", headers=admin, timeout=2).json()
-            return {a["descriptor"]["agent_id"] for a in agents} >= set(WORKERS)
-
-        wait_until(registered, timeout=60, what="the workers visible to the orchestrator")
-        yield orch.url
-    finally:
-        for svc in reversed(started):
-            svc.stop()
+    with process_mesh(
+        tmp,
+        WORKERS,
+        env={"MESH_AUTH_SECRET": SECRET},
+        worker_env={"IMAGEGEN_OUTPUT_DIR": str(tmp / "images")},
+        orchestrator_env={"ORCH_PLANNER": "semantic"},
+        headers={"Authorization": f"Bearer {KEYS.issue('admin', 600)}"},
+    ) as m:
+        yield m.url
 
 
 @browser

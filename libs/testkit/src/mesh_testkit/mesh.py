@@ -1,0 +1,133 @@
+"""A whole mesh as real processes on loopback: discovery, workers registered with it, and
+orchestrators on it, for the root end-to-end tests (auth, tracing, the dashboard, the
+orchestrator with every worker).
+
+``process_mesh`` starts discovery (its embedded SQLite store in ``tmp``), each worker, one
+orchestrator, and waits until that orchestrator's registry cache shows every worker's
+agent; on exit (or ``ProcessMesh.stop``, for a test that must stop the processes before
+its checks, as the tracing test does) each process gets SIGTERM, the last started first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from mesh_testkit import ServiceProcess, free_port, wait_until
+
+# A worker is its module, or its module and the environment only it gets.
+Worker = str | tuple[str, Mapping[str, str]]
+
+
+@dataclass
+class ProcessMesh:
+    """The started processes: ``workers`` by agent id, ``orchestrator`` the first one."""
+
+    tmp: Path
+    env: dict[str, str]
+    discovery: ServiceProcess
+    workers: dict[str, ServiceProcess] = field(default_factory=dict)
+    orchestrator: ServiceProcess | None = None
+    started: list[ServiceProcess] = field(default_factory=list)
+
+    @property
+    def orch(self) -> ServiceProcess:
+        assert self.orchestrator is not None
+        return self.orchestrator
+
+    @property
+    def url(self) -> str:
+        """The first orchestrator's base URL."""
+        return self.orch.url
+
+    def start(self, svc: ServiceProcess) -> ServiceProcess:
+        self.started.append(svc)
+        return svc.start()
+
+    def add_orchestrator(
+        self, name: str, env: Mapping[str, str] | None = None, *, startup_timeout: float = 180
+    ) -> ServiceProcess:
+        """Another orchestrator on the same discovery (its run store ``<tmp>/<name>.sqlite3``),
+        stopped with the rest."""
+        port = free_port()
+        return self.start(
+            ServiceProcess(
+                "mesh_orchestrator",
+                port,
+                {
+                    **self.env,
+                    "ORCH_PORT": str(port),
+                    "ORCH_DISCOVERY_URL": self.discovery.url,
+                    "ORCH_DB_PATH": str(self.tmp / f"{name}.sqlite3"),
+                    **(env or {}),
+                },
+                startup_timeout=startup_timeout,
+            )
+        )
+
+    def stop(self) -> None:
+        """SIGTERM to every process, the last started first (idempotent)."""
+        for svc in reversed(self.started):
+            svc.stop()
+
+
+@contextmanager
+def process_mesh(
+    tmp: Path,
+    workers: Mapping[str, Worker],
+    *,
+    env: Mapping[str, str] | None = None,
+    discovery_env: Mapping[str, str] | None = None,
+    worker_env: Mapping[str, str] | None = None,
+    orchestrator_env: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    startup_timeout: float = 180,
+    ready_timeout: float = 60,
+) -> Iterator[ProcessMesh]:
+    """Discovery, ``workers`` (agent id -> module, or module and its own env) and one
+    orchestrator, with ``env`` for all of them and ``*_env`` for each kind; ready once the
+    orchestrator's ``GET /v1/agents`` (sent with ``headers``: a token where auth is on)
+    lists every worker's agent id."""
+    base = dict(env or {})
+    dport = free_port()
+    disc = ServiceProcess(
+        "mesh_discovery",
+        dport,
+        {
+            **base,
+            "DISCOVERY_PORT": str(dport),
+            "DISCOVERY_DB_PATH": str(tmp / "discovery.sqlite3"),
+            **(discovery_env or {}),
+        },
+    )
+    mesh = ProcessMesh(tmp, base, disc)
+    try:
+        mesh.start(disc)
+        for agent_id, worker in workers.items():
+            module, own = (worker, {}) if isinstance(worker, str) else worker
+            port = free_port()
+            wenv = {
+                **base,
+                "WORKER_PORT": str(port),
+                "WORKER_DISCOVERY_URL": disc.url,
+                **(worker_env or {}),
+                **own,
+            }
+            svc = ServiceProcess(module, port, wenv, startup_timeout=startup_timeout)
+            mesh.workers[agent_id] = mesh.start(svc)
+        mesh.orchestrator = mesh.add_orchestrator(
+            "orchestrator", orchestrator_env, startup_timeout=startup_timeout
+        )
+
+        def visible() -> bool:
+            r = httpx.get(mesh.url + "/v1/agents", headers=dict(headers or {}), timeout=2)
+            return {a["descriptor"]["agent_id"] for a in r.json()} >= set(workers)
+
+        wait_until(visible, timeout=ready_timeout, what="every worker visible to the orchestrator")
+        yield mesh
+    finally:
+        mesh.stop()
