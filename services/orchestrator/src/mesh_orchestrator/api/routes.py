@@ -211,16 +211,8 @@ async def cancel_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
     if not may_see(caller, await svc.runs.get(run_id)):
         return _not_found(run_id)
     outcome, run = await svc.runs.cancel(run_id)
-    if outcome is CancelOutcome.CANCELLING:
-        return JSONResponse(status_code=202, content={"run_id": run_id, "status": "cancelling"})
-    if run is None:
-        return _not_found(run_id)
-    return JSONResponse(
-        status_code=409,
-        content={
-            "detail": f"run {run_id!r} already finished ({run.status})",
-            "status": run.status,
-        },
+    return _acted(
+        run_id, outcome is CancelOutcome.CANCELLING, run, "cancelling", "already finished"
     )
 
 
@@ -239,20 +231,23 @@ async def plan_only(
     return preview.body()
 
 
-def _approval_answer(
-    run_id: str, outcome: ApprovalOutcome, run: RunRecord | None, now: str
-) -> JSONResponse:
-    if outcome is ApprovalOutcome.DONE:
+def _acted(run_id: str, done: bool, run: RunRecord | None, now: str, refusal: str) -> JSONResponse:
+    """How a cancel, an approval or a rejection went: 202 with the run's status ``now``;
+    404 for a run that is not there; 409 saying why not (``refusal``) and its status."""
+    if done:
         return JSONResponse(status_code=202, content={"run_id": run_id, "status": now})
     if run is None:
         return _not_found(run_id)
     return JSONResponse(
         status_code=409,
-        content={
-            "detail": f"run {run_id!r} does not await approval ({run.status})",
-            "status": run.status,
-        },
+        content={"detail": f"run {run_id!r} {refusal} ({run.status})", "status": run.status},
     )
+
+
+def _approval_answer(
+    run_id: str, outcome: ApprovalOutcome, run: RunRecord | None, now: str
+) -> JSONResponse:
+    return _acted(run_id, outcome is ApprovalOutcome.DONE, run, now, "does not await approval")
 
 
 @router.post("/v1/runs/{run_id}/approve", response_model=None)
