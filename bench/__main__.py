@@ -103,6 +103,10 @@ async def run(args: argparse.Namespace, mesh: Mesh, log: Console) -> dict[str, A
         results["stream_clients"] = await measure.stream_clients(
             mesh, stream, samples=args.samples, tokens=args.tokens, tp_tokens=args.tp_tokens
         )
+        log.print("[dim]a run's own read of discovery: always vs auto …[/]")
+        results["registry_read"] = await measure.registry_read(
+            mesh, stream, samples=args.samples, tokens=args.tokens, runs=2 * args.samples
+        )
     log.print("[dim]the same through other HTTP clients …[/]")
     async with (
         httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=60.0, pool=None)) as default,

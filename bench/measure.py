@@ -226,6 +226,21 @@ async def client_alternatives(
     return out
 
 
+async def _alternating(
+    stream: Streamer, eps: tuple[Endpoint, ...], *, samples: int, tokens: int
+) -> dict[str, list[float]]:
+    """Unloaded first token of each endpoint, ``samples`` each, alternating so drift hits
+    all alike, after 3 warm-up streams each."""
+    for ep in eps:
+        for _ in range(3):
+            _check(await stream(ep.url, ep.body(tokens)), ep)
+    alone: dict[str, list[float]] = {ep.name: [] for ep in eps}
+    for _ in range(samples):
+        for ep in eps:
+            alone[ep.name].append(_check(await stream(ep.url, ep.body(tokens)), ep))
+    return alone
+
+
 async def stream_clients(
     mesh: Mesh, stream: Streamer, *, samples: int, tokens: int, tp_tokens: int
 ) -> dict[str, Any]:
@@ -236,13 +251,7 @@ async def stream_clients(
         Endpoint("httptools", mesh.orchestrator.url + "/orchestrate/stream", relay=True),
         Endpoint("httpx", mesh.orchestrator_httpx.url + "/orchestrate/stream", relay=True),
     )
-    for ep in eps:
-        for _ in range(3):
-            _check(await stream(ep.url, ep.body(tokens)), ep)
-    alone: dict[str, list[float]] = {ep.name: [] for ep in eps}
-    for _ in range(samples):
-        for ep in eps:
-            alone[ep.name].append(_check(await stream(ep.url, ep.body(tokens)), ep))
+    alone = await _alternating(stream, eps, samples=samples, tokens=tokens)
     pids = {"httptools": mesh.orchestrator_pid, "httpx": mesh.orchestrator_httpx_pid}
     tp = {
         ep.name: await throughput(
@@ -251,3 +260,31 @@ async def stream_clients(
         for ep in eps
     }
     return {"first_token": {k: summary_ms(v) for k, v in alone.items()}, "throughput": tp}
+
+
+async def registry_read(
+    mesh: Mesh, stream: Streamer, *, samples: int, tokens: int, runs: int
+) -> dict[str, Any]:
+    """A run's own read of discovery (a conditional GET, answered 304 here: the registry is
+    quiet) made by every run (``ORCH_REGISTRY_READ=always``) against the default, which
+    makes none while its cache can place the run's tasks, side by side: unloaded first
+    token (alternating), then the CPU seconds the orchestrator and discovery spend per run
+    over ``runs`` runs of each, one after the other."""
+    assert mesh.orchestrator is not None and mesh.orchestrator_reads is not None
+    eps = (
+        Endpoint("always", mesh.orchestrator_reads.url + "/orchestrate/stream", relay=True),
+        Endpoint("auto", mesh.orchestrator.url + "/orchestrate/stream", relay=True),
+    )
+    alone = await _alternating(stream, eps, samples=samples, tokens=tokens)
+    pids = {"always": mesh.orchestrator_reads_pid, "auto": mesh.orchestrator_pid}
+    cpu: dict[str, dict[str, float]] = {}
+    for ep in eps:
+        before = cpu_seconds(pids[ep.name]), cpu_seconds(mesh.discovery_pid)
+        for _ in range(runs):
+            _check(await stream(ep.url, ep.body(tokens)), ep)
+        after = cpu_seconds(pids[ep.name]), cpu_seconds(mesh.discovery_pid)
+        cpu[ep.name] = {
+            "orchestrator_ms_per_run": (after[0] - before[0]) * 1000 / runs,
+            "discovery_ms_per_run": (after[1] - before[1]) * 1000 / runs,
+        }
+    return {"first_token": {k: summary_ms(v) for k, v in alone.items()}, "cpu": cpu, "runs": runs}

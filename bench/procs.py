@@ -48,6 +48,12 @@ def cpu_seconds(pid: int) -> float:
     return float(t.user + t.system)
 
 
+def pid_of(svc: ServiceProcess | None) -> int:
+    """The process id of a started service."""
+    assert svc is not None and svc.proc is not None
+    return svc.proc.pid
+
+
 class Mesh:
     """The three processes; a context manager that always stops them."""
 
@@ -63,6 +69,10 @@ class Mesh:
         # A second orchestrator reading worker streams with httpx (ORCH_STREAM_CLIENT), to
         # weigh the httptools stream client against the library it stands in for.
         self.orchestrator_httpx: ServiceProcess | None = None
+        # A third that reads discovery at every run's start (ORCH_REGISTRY_READ=always; the
+        # default reads only when its cache falls short, or in a traced run), to weigh what
+        # a read costs a run's first token and CPU.
+        self.orchestrator_reads: ServiceProcess | None = None
 
     def __enter__(self) -> Mesh:
         try:
@@ -94,8 +104,11 @@ class Mesh:
         ).start()  # fmt: skip
         self.orchestrator = self._orchestrator(slots, quiet, "httptools")
         self.orchestrator_httpx = self._orchestrator(slots, quiet, "httpx")
+        self.orchestrator_reads = self._orchestrator(
+            slots, quiet, "httptools", name="reads", env={"ORCH_REGISTRY_READ": "always"}
+        )
 
-        for orch in (self.orchestrator, self.orchestrator_httpx):
+        for orch in (self.orchestrator, self.orchestrator_httpx, self.orchestrator_reads):
 
             def sees_worker(orch: ServiceProcess = orch) -> bool:
                 # ...and has loaded its planner's model (a thread that holds the GIL for
@@ -107,42 +120,53 @@ class Mesh:
 
             wait_until(sees_worker, timeout=60, what="the orchestrators to be ready")
 
-    def _orchestrator(self, slots: str, quiet: str, stream_client: str) -> ServiceProcess:
+    def _orchestrator(
+        self, slots: str, quiet: str, stream_client: str, *, name: str = "",
+        env: dict[str, str] | None = None,
+    ) -> ServiceProcess:  # fmt: skip
         assert self.discovery is not None
         oport = free_port()
         return ServiceProcess(
             "mesh_orchestrator",
             oport,
             {"ORCH_PORT": str(oport), "ORCH_DISCOVERY_URL": self.discovery.url,
-             "ORCH_DB_PATH": str(self.tmp / f"orchestrator-{stream_client}.sqlite3"),
+             "ORCH_DB_PATH": str(self.tmp / f"orchestrator-{name or stream_client}.sqlite3"),
              "ORCH_LOG_LEVEL": quiet, "ORCH_STREAM_CLIENT": stream_client,
              # The default pool (256) would queue the 1,000-stream measurement.
-             "ORCH_MAX_CONNECTIONS": slots},
+             "ORCH_MAX_CONNECTIONS": slots, **(env or {})},
             cwd=ROOT,
         ).start()  # fmt: skip
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for svc in (self.orchestrator_httpx, self.orchestrator, self.worker, self.discovery):
+        for svc in (
+            self.orchestrator_reads, self.orchestrator_httpx, self.orchestrator, self.worker,
+            self.discovery,
+        ):  # fmt: skip
             if svc is not None:
                 svc.stop(grace=5)
         self._stack.close()
 
     @property
     def orchestrator_pid(self) -> int:
-        assert self.orchestrator is not None and self.orchestrator.proc is not None
-        return self.orchestrator.proc.pid
+        return pid_of(self.orchestrator)
+
+    @property
+    def discovery_pid(self) -> int:
+        return pid_of(self.discovery)
+
+    @property
+    def orchestrator_reads_pid(self) -> int:
+        return pid_of(self.orchestrator_reads)
 
     @property
     def orchestrator_httpx_pid(self) -> int:
-        assert self.orchestrator_httpx is not None and self.orchestrator_httpx.proc is not None
-        return self.orchestrator_httpx.proc.pid
+        return pid_of(self.orchestrator_httpx)
 
     @property
     def worker_pid(self) -> int:
-        assert self.worker is not None and self.worker.proc is not None
-        return self.worker.proc.pid
+        return pid_of(self.worker)
 
     def settle(self, timeout: float = 5.0) -> None:
         """Wait until the orchestrator is idle (its CPU time stops moving: event-log flushes

@@ -258,6 +258,26 @@ def stream_clients_table(results: dict[str, Any]) -> Table:
     return table
 
 
+def registry_read_table(results: dict[str, Any]) -> Table:
+    """Each run's read of discovery: on (the default) vs off, two orchestrators, one run."""
+    rr = results["registry_read"]
+    table = Table(title="a run's own read of discovery (ORCH_REGISTRY_READ; a 304: the registry is quiet)",
+                  box=box.ASCII2, title_justify="left")  # fmt: skip
+    for col in ("orchestrator", "first token p50 / p99, alone (ms)",
+                f"orchestrator CPU ms per run ({rr['runs']} runs)", "discovery CPU ms per run"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "orchestrator" else "right")  # type: ignore[arg-type]
+    for name, label in (("always", "always: every run reads"),
+                        ("auto", "auto (default): cache suffices, no read")):  # fmt: skip
+        ft, cpu = rr["first_token"][name], rr["cpu"][name]
+        table.add_row(
+            label,
+            f"{ft['p50_ms']:.2f} / {ft['p99_ms']:.2f}",
+            f"{cpu['orchestrator_ms_per_run']:.2f}",
+            f"{cpu['discovery_ms_per_run']:.2f}",
+        )
+    return table
+
+
 def faults_table(results: dict[str, Any]) -> Table:
     """Failover and stall detection (bench/faults.py), p50/p99 over the repetitions."""
     fl = results["faults"]
@@ -311,6 +331,8 @@ def print_report(results: dict[str, Any], console: Console) -> list[Verdict]:
     console.print(figures_table(results))
     if results.get("stream_clients"):
         console.print(stream_clients_table(results))
+    if results.get("registry_read"):
+        console.print(registry_read_table(results))
     if results.get("clients"):
         console.print(clients_table(results))
     if results.get("faults"):
