@@ -285,7 +285,7 @@ async def _complete(
     request: Request, runs: RunService, run_id: str, sub: Subscription, query: str
 ) -> Response:
     """The run read to its end; a client leaving first cancels it (answered 499, nginx's
-    "client closed request", which only the logs and metrics see)."""
+    "client closed request", which nobody reads but the HTTP metrics count)."""
     reading = RunReading()
 
     async def read() -> None:
