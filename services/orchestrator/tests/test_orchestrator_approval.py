@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from conftest import MeshFactory
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from orch_fakes import Mesh, Served, serve, stop, writer_like
 from test_orchestrator_api import plan, wait_for
+from test_orchestrator_tracing import spans_once
 
 from mesh_contracts import PhaseStatus, parse_run_payload
 from mesh_orchestrator.app import create_app
@@ -252,3 +255,34 @@ async def test_a_client_leaving_at_awaiting_approval_does_not_cancel_the_run(mes
     assert (await post(f"{mesh.url}/v1/runs/{run_id}/approve")).status_code == 202
     rest = await follow(mesh.url, run_id, e["seq"])
     assert rest[-1]["data"]["status"] == "completed"
+
+
+async def test_an_approved_run_goes_on_in_its_own_trace(mesh_factory: MeshFactory) -> None:
+    exporter = InMemorySpanExporter()
+    mesh = await mesh_factory(span_exporter=exporter)
+    await mesh.register(writer_like(mesh.workers[0].url))
+    run_id, events = await parked(mesh.url, {"query": "write a poem about the sea"})
+    first = next(s for s in await spans_once(exporter, "run") if s.name == "run")
+    assert first.attributes is not None
+    assert first.attributes["mesh.status"] == "awaiting_approval"
+    assert first.context is not None
+    assert events[0]["data"]["span_id"] == f"{first.context.span_id:016x}"
+
+    assert (await post(f"{mesh.url}/v1/runs/{run_id}/approve")).status_code == 202
+    rest = await follow(mesh.url, run_id, events[-1]["seq"])
+    assert rest[-1]["data"]["status"] == "completed"
+
+    async def both_run_spans() -> bool:
+        return len([s for s in exporter.get_finished_spans() if s.name == "run"]) == 2
+
+    await wait_for(both_run_spans, "the approved run's span")
+    spans = list(exporter.get_finished_spans())
+    (second,) = [s for s in spans if s.name == "run" and s is not first]
+    assert second.context is not None and second.parent is not None
+    assert second.context.trace_id == first.context.trace_id
+    assert second.parent.span_id == first.context.span_id
+    assert second.attributes is not None
+    assert second.attributes["mesh.continued"] == "approved"
+    assert second.attributes["mesh.status"] == "completed"
+    (call,) = [s for s in spans if s.name == "call fakewriter"]
+    assert call.context is not None and call.context.trace_id == first.context.trace_id

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from orch_fakes import Mesh, serve, stop, writer_like
 from test_orchestrator_api import plan, wait_for
+from test_orchestrator_tracing import spans_once
 
 from mesh_contracts import StreamEvent, parse_run_payload
 from mesh_orchestrator.app import create_app
@@ -29,9 +31,16 @@ def ev(seq: int, type_: str, data: dict[str, Any], task_id: str | None = None) -
     return StreamEvent(run_id="r1", seq=seq, type=type_, task_id=task_id, agent_id=agent, data=data)
 
 
-async def crash_state(db: Path, *, lease_owner: str) -> None:
+TRACE, ROOT = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+async def crash_state(db: Path, *, lease_owner: str, traced: bool = False) -> None:
     """What a process that died mid-run leaves: task a completed, b streaming (attempt 1),
-    events up to 8 stored, ids up to 1000 reserved, the lease its own."""
+    events up to 8 stored, ids up to 1000 reserved, the lease its own; ``traced``, its
+    ``run`` event names the run's trace and root span."""
+    started: dict[str, Any] = {"run_id": "r1", "query": "two things", "status": "running"}
+    if traced:
+        started |= {"trace_id": TRACE, "span_id": ROOT}
     store = SQLiteRunStore(db)
     await store.open()
     await store.save_run(
@@ -49,7 +58,7 @@ async def crash_state(db: Path, *, lease_owner: str) -> None:
     running = {"status": "running", "agent_id": "fakewriter", "instance_id": "fakewriter"}
     await store.append_events(
         [
-            ev(1, "run", {"run_id": "r1", "query": "two things", "status": "running"}),
+            ev(1, "run", started),
             ev(2, "plan", {"plan": PLAN, "planner": "client", "reason": "client plan"}),
             ev(3, "status", {**running, "attempt": 1}, "a"),
             ev(4, "token", {"token": "kept", "attempt": 1}, "a"),
@@ -120,3 +129,35 @@ async def test_a_run_held_by_a_live_lease_of_another_replica_is_not_taken(
     finally:
         await stop(again)
     assert mesh.worker(0).calls == []
+
+
+async def test_a_resumed_run_goes_on_in_its_own_trace_beneath_its_first_run_span(
+    mesh: Mesh, tmp_path: Path
+) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    await stop(mesh.orch)
+    db = tmp_path / "orch.sqlite3"
+    await crash_state(db, lease_owner="orch-1", traced=True)
+    exporter = InMemorySpanExporter()
+    settings = Settings(discovery_url=mesh.disc.url, db_path=db, replica_id="orch-1")
+    again = await serve(create_app(settings, span_exporter=exporter))
+    try:
+        async with httpx.AsyncClient(timeout=30) as c:
+
+            async def finished() -> bool:
+                run = (await c.get(f"{again.url}/v1/runs/r1")).json()
+                return bool(run["status"] == "completed")
+
+            await wait_for(finished, "the resumed run to end")
+        spans = await spans_once(exporter, "run")
+    finally:
+        await stop(again)
+    (run,) = [s for s in spans if s.name == "run"]
+    assert run.context is not None and run.parent is not None
+    assert f"{run.context.trace_id:032x}" == TRACE  # the trace the run event names
+    assert f"{run.parent.span_id:016x}" == ROOT  # beneath the first owner's run span
+    assert run.attributes is not None
+    assert (run.attributes["mesh.continued"], run.attributes["mesh.epoch"]) == ("resumed", 2)
+    (call,) = [s for s in spans if s.name == "call fakewriter"]
+    assert call.context is not None and call.context.trace_id == run.context.trace_id
+    assert call.attributes is not None and call.attributes["mesh.task_id"] == "b"

@@ -61,13 +61,16 @@ class _Payload(BaseModel):
 
 class RunStarted(_Payload):
     """The run's first event. ``trace_id`` (32 hex digits) names the run's trace when the
-    orchestrator traces: open it in Jaeger as ``/trace/<trace_id>``."""
+    orchestrator traces: open it in Jaeger as ``/trace/<trace_id>``. ``span_id`` (16 hex
+    digits) is its root ``run`` span: a replica that resumes the run, or runs it once
+    approved, continues the same trace beneath it."""
 
     TYPE: ClassVar[str] = "run"
     run_id: str
     query: str
     status: RunStatus = RunStatus.RUNNING
     trace_id: str | None = None
+    span_id: str | None = None
 
 
 class PlanChosen(_Payload):

@@ -83,6 +83,11 @@ class RunSpan:
             yield self
 
     @property
+    def span_id(self) -> str:
+        """The ``run`` span's id (16 hex digits), kept in the ``run`` event."""
+        return f"{self.span.get_span_context().span_id:016x}"
+
+    @property
     def recording(self) -> bool:
         """Whether the run is traced (its span sampled and recorded)."""
         return self.span.is_recording()
@@ -176,6 +181,46 @@ class RunTracer:
             if outcome == "unreachable":
                 _error(span, f"discovery did not answer within {seconds:g} s")
         return outcome
+
+    def continue_run(
+        self, run_id: str, query: str, trace: tuple[str, str] | None, *, epoch: int, why: str
+    ) -> RunSpan:
+        """A ``run`` span for a run taken up again (``why``: resumed, approved) under
+        ``epoch``: in the run's own trace, beneath its first ``run`` span (``trace``: the
+        ids its ``run`` event keeps), so Jaeger shows every owner's work in one trace; a
+        new root when the run was not traced before."""
+        from opentelemetry.context import Context
+        from opentelemetry.trace import (
+            NonRecordingSpan,
+            SpanContext,
+            TraceFlags,
+            set_span_in_context,
+        )
+
+        context = Context()
+        if trace is not None:
+            try:
+                parent = SpanContext(
+                    int(trace[0], 16),
+                    int(trace[1], 16),
+                    is_remote=True,
+                    trace_flags=TraceFlags(TraceFlags.SAMPLED),
+                )
+            except ValueError:  # not hex: a new root
+                parent = None
+            if parent is not None and parent.is_valid:
+                context = set_span_in_context(NonRecordingSpan(parent))
+        span = self.tracer.start_span(
+            "run",
+            context=context,
+            attributes={
+                "mesh.run_id": run_id,
+                "mesh.query_length": len(query),
+                "mesh.epoch": epoch,
+                "mesh.continued": why,
+            },
+        )
+        return RunSpan(span)
 
     def node(self, name: str, fn: Any) -> Any:
         """``fn`` (the graph node ``name``) run inside its phase's span; ``fn`` itself when

@@ -33,6 +33,7 @@ class Recovered:
     ended: bool = False  # its ``done`` event was stored
     approved: bool = False  # it awaited approval and was approved (never asked again)
     last_seq: int = 0
+    trace: tuple[str, str] | None = None  # the run's trace and root span, when traced
 
     @property
     def restarted(self) -> list[str]:
@@ -62,6 +63,10 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
                 out.plan = None
             out.planner = data.get("planner")
             out.reason = str(data.get("reason") or "")
+        elif e.type == "run":
+            trace_id, span_id = data.get("trace_id"), data.get("span_id")
+            if isinstance(trace_id, str) and isinstance(span_id, str):
+                out.trace = (trace_id, span_id)
         elif e.type == "done":
             out.ended = True
         elif e.type == "result" and e.task_id is None:

@@ -237,7 +237,8 @@ class RunService:
         # the ``run`` event can carry the trace id; the run's task makes it current.
         span = self.tracer.start_run(run_id, query) if self.tracer is not None else None
         trace_id = span.trace_id if span is not None else None
-        events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id))
+        span_id = span.span_id if span is not None else None
+        events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id))
         state: RunState = {
             "run_id": run_id,
             "query": query,
@@ -252,9 +253,21 @@ class RunService:
             state["plan"] = plan
             state["planner"] = "client"
             state["reason"] = "plan supplied by the client"
-        drive = self._drive(events, state) if span is None else self._traced(events, state, span)
-        self._tasks[run_id] = asyncio.create_task(drive, name=f"run-{run_id}")
+        self._go(events, state, span)
         return record
+
+    def _go(self, events: RunEvents, state: RunState, span: RunSpan | None) -> None:
+        """Drive the run in its own task (inside ``span`` when traced)."""
+        drive = self._drive(events, state) if span is None else self._traced(events, state, span)
+        self._tasks[events.run_id] = asyncio.create_task(drive, name=f"run-{events.run_id}")
+
+    def _continued(self, record: RunRecord, rec: Recovered, why: str) -> RunSpan | None:
+        """The span of a run taken up again here, in its own trace (None untraced)."""
+        if self.tracer is None:
+            return None
+        return self.tracer.continue_run(
+            record.run_id, record.query, rec.trace, epoch=record.epoch, why=why
+        )
 
     async def get(self, run_id: str) -> RunRecord | None:
         """The run's record (plan with node states), live or stored; None if unknown."""
@@ -385,7 +398,7 @@ class RunService:
             "approved": True,
             "plan_announced": True,
         }
-        self._tasks[run_id] = asyncio.create_task(self._drive(events, state), name=f"run-{run_id}")
+        self._go(events, state, self._continued(record, rec, "approved"))
         return ApprovalOutcome.DONE, record
 
     async def reject(
@@ -631,7 +644,7 @@ class RunService:
             state["resume_attempts"] = rec.attempts
             if rec.plan_stored:  # else the plan event goes out now
                 state["resume_done"] = rec.done
-        self._tasks[run_id] = asyncio.create_task(self._drive(events, state), name=f"run-{run_id}")
+        self._go(events, state, self._continued(record, rec, "resumed"))
 
     async def _follow(self, run_id: str, sub: Subscription, after: int) -> None:
         """Feed ``sub`` with a run executed elsewhere, from the store, until its ``done``
