@@ -1,0 +1,224 @@
+"""Runs across replicas: leases, fencing, taking up orphans, following runs executed elsewhere.
+
+Each run this replica executes is held by a lease in the store (``replica_id``, an epoch, an
+expiry ``lease_seconds`` ahead, renewed every third of that by the keeper). The keeper also
+claims orphaned runs (their owner's lease lapsed; or this replica's previous incarnation
+held them) and resumes them from their stored log (``runs.resume``): completed sub-tasks
+keep their outputs and are not run again, ids continue past every id the previous owner may
+have handed out. A write refused because another replica took the run over (fencing) stops
+the run here without a word (``RunDriver._fenced``). A run executed by another replica is
+followed through the store, woken by its notifications (Postgres LISTEN/NOTIFY) where it
+has them; a cancel asked for on another replica reaches the owner the same way. ``shutdown``
+drains: no new runs, leases released so another replica (or this one restarted) resumes
+them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from mesh_contracts import RunEnded, RunResumed, RunStatus
+from mesh_orchestrator.graph.policy import RunState
+from mesh_orchestrator.runs.driving import RunDriver
+from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.mux import Subscription
+from mesh_orchestrator.runs.store.base import RunRecord
+
+log = logging.getLogger(__name__)
+
+
+class LeasedRuns(RunDriver):
+    """Lease keeping, resuming and following (see the module docstring)."""
+
+    async def recover(self) -> list[str]:
+        """At start-up: take up the runs this replica's previous incarnation left running
+        (and any orphan), then keep leases and watch for orphans until ``shutdown``.
+        Returns the ids of the runs resumed now."""
+        resumed = await self._claim_orphans()
+        self._keeper = asyncio.create_task(self._keep(), name="run-leases")
+        listen = getattr(self.store, "listen", None)
+        if listen is not None:
+            self._listener = asyncio.create_task(self._listen(listen), name="run-notifies")
+        return resumed
+
+    async def shutdown(self) -> None:
+        """Drain: take no new runs, stop this replica's runs without ending them, store
+        what they produced and release their leases, so they resume elsewhere (or here
+        after a restart) with nothing completed run again."""
+        self.draining = True
+        for bg in (self._keeper, self._listener):
+            if bg is not None:
+                bg.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await bg
+        live = list(self._tasks.items())
+        for run_id, task in live:
+            self._silenced.add(run_id)
+            task.cancel()
+        await asyncio.gather(*(task for _, task in live), return_exceptions=True)
+        for read in list(self._reads):
+            read.cancel()
+        await self.mux.flush()
+        for run_id, _ in live:
+            record = self.mux.record(run_id)
+            if record is not None:
+                with contextlib.suppress(Exception):
+                    await self.store.release(run_id, record.epoch)
+                self.mux.drop(run_id)
+
+    async def _keep(self) -> None:
+        """Renew this replica's leases every third of the lease time; stop fenced runs and
+        runs whose cancel was asked for elsewhere; claim orphans. Never raises."""
+        every = self.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                # Only runs whose row is stored: a run started less than a flush ago has
+                # none yet, which a renewal would take for a lost lease.
+                epochs = {
+                    run_id: rec.epoch
+                    for run_id in list(self._tasks)
+                    if (rec := self.mux.record(run_id)) is not None and self.mux.stored(run_id)
+                }
+                fenced, cancels = await self.store.renew(
+                    epochs, self.replica_id, self.lease_seconds
+                )
+                if fenced:
+                    for run_id in fenced:
+                        self.mux.drop(run_id)
+                    self._fenced(fenced)
+                for run_id in cancels:
+                    self.cancel_now(run_id)
+                await self._claim_orphans()
+                self.keeper_passes += 1
+            except Exception:
+                log.exception("lease keeping failed; trying again in %.1fs", every)
+
+    async def _claim_orphans(self) -> list[str]:
+        if self.draining:
+            return []
+        resumed: list[str] = []
+        for run_id in await self.store.orphans(self.replica_id):
+            # Live here, or just ended here and its final row not stored yet (its channel
+            # is still in memory): not an orphan, whatever the stored row says.
+            if run_id in self._tasks or run_id in self.mux.channels:
+                continue
+            record = await self.store.claim(run_id, self.replica_id, self.lease_seconds)
+            if record is not None:
+                await self._resume(record)
+                resumed.append(run_id)
+        return resumed
+
+    async def _resume(self, record: RunRecord) -> None:
+        """Take up a claimed run from its stored log (see ``runs.resume``)."""
+        run_id = record.run_id
+        rec, events, stored = await self._reopen(record)
+        if rec.ended or rec.answered:
+            # Only the end was missing: say how it ended (its answer is in the log).
+            result = next(
+                (e for e in reversed(stored) if e.type == "result" and e.task_id is None), None
+            )
+            data = result.data if result is not None else {}
+            status = RunStatus(data.get("status", RunStatus.FAILED))
+            if not rec.ended:
+                events.emit(RunEnded(status=status))
+            self.mux.close(run_id, status, data.get("answer"))
+            return
+        events.emit(
+            RunResumed(
+                owner=self.replica_id,
+                epoch=record.epoch,
+                kept=sorted(rec.done),
+                restarted=rec.restarted,
+                last_stored_seq=rec.last_seq,
+                first_seq=record.last_seq + 1,
+            )
+        )
+        log.info(
+            "resumed run %s (epoch %d): kept %s, restarting %s",
+            run_id,
+            record.epoch,
+            sorted(rec.done) or "-",
+            rec.restarted or "-",
+        )
+        self._live[run_id] = events
+        options = record.options
+        state: RunState = {
+            "run_id": run_id,
+            "query": record.query,
+            "client_plan": None,
+            "timeout_seconds": options.get("timeout_seconds"),
+            "replans": 0,
+            "max_replans": self.max_replans,
+            "max_llm_attempts": self.max_llm_attempts,
+            # a run that had asked for approval asks again unless its log says it had it
+            "approval": options.get("approval"),
+            "approved": rec.approved,
+        }
+        if rec.plan is not None:  # planned already: straight to resolve, then execute
+            state["client_plan"] = rec.plan
+            state["plan"] = rec.plan
+            state["planner"] = rec.planner or rec.plan.planner
+            state["reason"] = rec.reason
+            state["resume_attempts"] = rec.attempts
+            if rec.plan_stored:  # else the plan event goes out now
+                state["resume_done"] = rec.done
+        self._go(events, state, self._continued(record, rec, "resumed"))
+
+    async def _follow(self, run_id: str, sub: Subscription, after: int) -> None:
+        """Feed ``sub`` with a run executed elsewhere, from the store, until its ``done``
+        (woken by the store's notifications where it has them, else by polling)."""
+        wake = asyncio.Event()
+        self._wakeups.setdefault(run_id, set()).add(wake)
+        last = after
+        try:
+            while not sub.closed:
+                for e in await self.store.events_after(run_id, last):
+                    last = e.seq
+                    sub.push(RelayedEvent.of(e))
+                    if e.type == "done":
+                        sub.close()
+                        return
+                if sub.closed:
+                    return
+                record = await self.store.get_run(run_id)
+                parked = record is not None and record.status is RunStatus.AWAITING_APPROVAL
+                if record is None or ((record.finished or parked) and last >= record.last_seq):
+                    sub.close()  # a parked run's stream ends too (no done): see approve
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.follow_poll_seconds):
+                        await wake.wait()
+                wake.clear()
+        except Exception:
+            log.exception("following run %s failed", run_id)
+            sub.close()
+        finally:
+            waiting = self._wakeups.get(run_id)
+            if waiting is not None:
+                waiting.discard(wake)
+                if not waiting:
+                    del self._wakeups[run_id]
+
+    async def _listen(self, listen: Any) -> None:
+        """Postgres notifications: wake the followers of a run when its events are stored;
+        stop a run live here when its cancel was asked for on another replica."""
+        from mesh_orchestrator.runs.store.postgres import CANCEL_CHANNEL, EVENTS_CHANNEL
+
+        while True:
+            try:
+                async for channel, payload in listen(EVENTS_CHANNEL, CANCEL_CHANNEL):
+                    if channel == CANCEL_CHANNEL:
+                        self.cancel_now(payload)
+                        continue
+                    for run_id in payload.split(","):
+                        for wake in self._wakeups.get(run_id, ()):
+                            wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("listening for run notifications failed; again in 1s")
+                await asyncio.sleep(1.0)
