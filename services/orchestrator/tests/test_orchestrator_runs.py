@@ -4,13 +4,17 @@ continue), and the cancel endpoint, against fake workers served on loopback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import httpx
 from orch_fakes import Mesh, writer_like
 from test_orchestrator_api import _is, collect, final_status, plan, wait_for
+from test_orchestrator_metrics import key, scrape
 
 from mesh_testkit import read_sse
+
+HTTP = "mesh_http_requests_total"
 
 
 async def test_reconnecting_with_last_event_id_returns_exactly_the_later_events(mesh: Mesh) -> None:
@@ -109,3 +113,44 @@ async def test_the_cancel_endpoint_stops_a_run_and_refuses_a_finished_one(mesh: 
         assert again.status_code == 409
         assert (await c.post(f"{mesh.url}/v1/runs/nope/cancel")).status_code == 404
     await wait_for(lambda: "long" in mesh.worker(0).cancelled, "worker cancelled")
+
+
+async def leave_orchestrate(mesh: Mesh, options: dict[str, Any]) -> str:
+    """POST /orchestrate for a task that hangs, and leave once the worker is called; the
+    run's id, as the run list has it."""
+    body = {"plan": plan({"task_id": "long", "input": {"hang": True}}), "options": options}
+    async with httpx.AsyncClient(timeout=30) as c:
+        asking = asyncio.create_task(c.post(mesh.url + "/orchestrate", json=body))
+        await wait_for(lambda: "long" in mesh.worker(0).started, "the worker called")
+        asking.cancel()  # the client gives up: its connection is closed
+        with contextlib.suppress(asyncio.CancelledError):
+            await asking
+        (run,) = (await c.get(mesh.url + "/v1/runs")).json()
+
+    async def noticed() -> bool:  # the handler saw the client go (and answered 499)
+        got = await scrape(mesh.url)
+        return bool(got.get(key(HTTP, method="POST", route="/orchestrate", status="499")))
+
+    await wait_for(noticed, "the server to notice the client leaving")
+    run_id: str = run["run_id"]
+    return run_id
+
+
+async def test_a_client_leaving_a_waiting_orchestrate_cancels_the_run(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    run_id = await leave_orchestrate(mesh, {})
+    await wait_for(lambda: "long" in mesh.worker(0).cancelled, "worker cancelled")
+    async with httpx.AsyncClient() as c:
+        await wait_for(lambda: _is(c, f"{mesh.url}/v1/runs/{run_id}", "cancelled"), "cancelled")
+
+
+async def test_on_disconnect_continue_keeps_a_left_orchestrate_running(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    run_id = await leave_orchestrate(mesh, {"on_disconnect": "continue"})
+    async with httpx.AsyncClient() as c:
+        run = f"{mesh.url}/v1/runs/{run_id}"
+        assert (await c.get(run)).json()["status"] == "running"
+        assert mesh.worker(0).cancelled == []
+        assert (await c.post(run + "/cancel")).status_code == 202  # ends it, and the worker
+    await wait_for(lambda: "long" in mesh.worker(0).cancelled, "worker cancelled")
+    assert mesh.worker(0).calls == ["long"]

@@ -28,7 +28,6 @@ the mesh cannot honour (``n`` > 1, tools, no user message, a query past 8000 cha
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -48,6 +47,7 @@ from mesh_contracts.openai_wire import (
     usage,
 )
 from mesh_orchestrator.api.access import RegistryReader, RunCaller, check_quota, owner_of
+from mesh_orchestrator.api.disconnect import CLIENT_CLOSED, ClientGone, unless_gone
 from mesh_orchestrator.api.models import MAX_QUERY, RunOptions
 from mesh_orchestrator.api.sse import event_stream
 from mesh_orchestrator.runs.events import RelayedEvent
@@ -274,39 +274,28 @@ async def _chunks(
         runs.unsubscribe(run_id, sub)
 
 
-async def _gone(request: Request) -> None:
-    """Returns when the client has closed its connection: its body read, the next ASGI
-    message a request gets is ``http.disconnect``."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
 async def _complete(
     request: Request, runs: RunService, run_id: str, sub: Subscription, query: str
 ) -> Response:
-    """The run read to its end; a client leaving first cancels it (answered 499, nginx's
-    "client closed request", which nobody reads but the HTTP metrics count)."""
+    """The run read to its end; a client leaving first cancels it (answered 499, which
+    nobody reads but the HTTP metrics count)."""
     reading = RunReading()
 
     async def read() -> None:
-        while (batch := await sub.take()) is not None:
-            for e in batch:
-                reading.add(e)
+        try:
+            while (batch := await sub.take()) is not None:
+                for e in batch:
+                    reading.add(e)
+        finally:
+            runs.unsubscribe(run_id, sub)
 
-    reader = asyncio.ensure_future(read())
-    gone = asyncio.ensure_future(_gone(request))
     try:
-        await asyncio.wait({reader, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (reader, gone):
-            task.cancel()
-        runs.unsubscribe(run_id, sub)
-    if not reader.done() or reader.cancelled():
+        await unless_gone(request, read())
+    except ClientGone:
         runs.cancel_now(run_id)
         return _error(
-            OpenAIError("the client closed the request", status=499, code="client_closed")
+            OpenAIError("the client closed the request", status=CLIENT_CLOSED, code="client_closed")
         )
-    reader.result()  # what the reading raised, if it did
     if reading.answer is None:
         return _error(reading.no_answer())
     text = reading.answer

@@ -22,6 +22,7 @@ from mesh_orchestrator.api.access import (
     may_see,
     owner_of,
 )
+from mesh_orchestrator.api.disconnect import CLIENT_CLOSED, ClientGone, unless_gone
 from mesh_orchestrator.api.models import (
     ApproveRequest,
     OrchestrateRequest,
@@ -141,14 +142,26 @@ async def orchestrate_stream(
     )
 
 
-@router.post("/orchestrate")
-async def orchestrate(body: OrchestrateRequest, svc: Svc, caller: RunCaller) -> dict[str, Any]:
+@router.post("/orchestrate", response_model=None)
+async def orchestrate(
+    request: Request, body: OrchestrateRequest, svc: Svc, caller: RunCaller
+) -> dict[str, Any] | JSONResponse:
+    """One run, answered when it ends. A client leaving first cancels it, as a stream's
+    does (``options.on_disconnect``: ``continue`` keeps it running)."""
     runs = svc.runs
     check_quota(svc, caller)
     record = await runs.start(
         body.query or "", body.plan, body.options.model_dump(mode="json"), owner=owner_of(caller)
     )
-    done = await runs.outcome(record.run_id)
+    try:
+        done = await unless_gone(request, runs.outcome(record.run_id))
+    except ClientGone:
+        if body.options.on_disconnect == "cancel":
+            runs.cancel_now(record.run_id, unless_parked=True)
+        return JSONResponse(
+            status_code=CLIENT_CLOSED,
+            content={"detail": "the client closed the request", "run_id": record.run_id},
+        )
     assert done is not None
     answer = done.answer
     return {
