@@ -5,9 +5,10 @@ error body, ids and usage. Each server adds its own request model on top of thes
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -59,6 +60,24 @@ class OpenAIError(Exception):
         first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
         param = ".".join(str(p) for p in first["loc"]) or None
         return cls(f"{param or 'body'}: {first['msg']}", param=param, code="invalid_value")
+
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+
+
+def parse_request(raw: bytes, model: type[RequestT]) -> RequestT:
+    """A request body as ``model``; else the ``OpenAIError`` (400) that says what is wrong:
+    not JSON, not an object, or the first field that does not validate."""
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise OpenAIError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise OpenAIError("the body must be a JSON object", code="invalid_json")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise OpenAIError.from_validation(exc) from None
 
 
 class TextPart(BaseModel):

@@ -28,14 +28,13 @@ the mesh cannot honour (``n`` > 1, tools, no user message, a query past 8000 cha
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from mesh_contracts import encode_event
 from mesh_contracts.openai_wire import (
@@ -44,6 +43,7 @@ from mesh_contracts.openai_wire import (
     StreamOptions,
     completion_id,
     now,
+    parse_request,
     usage,
 )
 from mesh_orchestrator.api.access import RegistryReader, RunCaller, check_quota, owner_of
@@ -124,16 +124,7 @@ def _unknown_model(model: str) -> OpenAIError:
 
 
 async def _parse(request: Request) -> MeshChatRequest:
-    try:
-        body = json.loads(await request.body())
-    except ValueError as exc:
-        raise OpenAIError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise OpenAIError("the body must be a JSON object", code="invalid_json")
-    try:
-        req = MeshChatRequest.model_validate(body)
-    except ValidationError as exc:
-        raise OpenAIError.from_validation(exc) from None
+    req = parse_request(await request.body(), MeshChatRequest)
     if req.model != MODEL_ID:
         raise _unknown_model(req.model)
     if req.n not in (None, 1):

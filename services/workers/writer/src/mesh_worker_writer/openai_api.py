@@ -14,14 +14,12 @@ seconds while the model is quiet (a long prefill), and a disconnect noticed at o
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
 
 from mesh_contracts import encode_event
 from mesh_worker.sse import event_stream
@@ -34,6 +32,7 @@ from mesh_worker_writer.openai_models import (
     OpenAIError,
     completion_id,
     now,
+    parse_request,
     usage,
 )
 from mesh_worker_writer.prompting import json_instruction
@@ -48,16 +47,7 @@ def _error(exc: OpenAIError) -> JSONResponse:
 
 
 async def _parse(request: Request) -> ChatCompletionRequest:
-    try:
-        body = json.loads(await request.body())
-    except ValueError as exc:
-        raise OpenAIError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise OpenAIError("the body must be a JSON object", code="invalid_json")
-    try:
-        req = ChatCompletionRequest.model_validate(body)
-    except ValidationError as exc:
-        raise OpenAIError.from_validation(exc) from None
+    req = parse_request(await request.body(), ChatCompletionRequest)
     req.check_supported()
     return req
 

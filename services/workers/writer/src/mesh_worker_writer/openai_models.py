@@ -17,6 +17,7 @@ from mesh_contracts.openai_wire import (
     TextPart,
     completion_id,
     now,
+    parse_request,
     usage,
 )
 from mesh_worker_writer.json_constraint import ANY_JSON_OBJECT
@@ -31,6 +32,7 @@ __all__ = [
     "TextPart",
     "completion_id",
     "now",
+    "parse_request",
     "usage",
 ]
 
