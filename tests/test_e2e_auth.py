@@ -35,7 +35,9 @@ KEYS = Keys(SECRET.encode())
 
 
 def auth(scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {KEYS.issue(scope, 600)}"}
+    # A day: the module's tokens are made when it is imported (collection), and a whole
+    # suite may reach its tests many minutes later (a fresh clone's CI took 21 minutes).
+    return {"Authorization": f"Bearer {KEYS.issue(scope, 86400)}"}
 
 
 ADMIN, ALICE, BOB = auth("admin"), auth("client:alice"), auth("client:bob")
