@@ -23,10 +23,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from rich.console import Console
 
+from mesh_cli.ask import Interrupt, JsonSink
+from mesh_cli.ask import ask as ask_command
 from mesh_cli.board import LaneBoard
 from mesh_cli.client import MeshClient
-from mesh_cli.commands import Interrupt, JsonSink, main
-from mesh_cli.commands import ask as ask_command
+from mesh_cli.commands import main
 from mesh_contracts import SSE_HEADERS, AgentDescriptor, AgentRecord, StreamEvent, encode_event
 from mesh_testkit import free_port, wait_until
 
