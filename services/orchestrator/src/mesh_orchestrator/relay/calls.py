@@ -1,0 +1,261 @@
+"""One call of a sub-task to one worker instance: relay its events, fold them into the task's
+outcome, and say how the instance did.
+
+``WorkerCalls`` holds what a call needs (the HTTP clients, the resolver, the endpoint
+policy, the orchestrator's token, the stall bound, the tracer and the metrics) and makes
+one attempt (``_call``; ``_traced_call`` inside a CLIENT span whose trace context goes out
+with the request). The executor (``relay.executor``) builds the DAG and the attempts on it.
+
+Everything goes out through the run's ``Emitter``: typed payloads (``TaskStatus``,
+``TaskOutput``, ``TaskFailure``) for what the executor decides, ``relay`` for the worker's
+own events as read, so a relayed token costs one tuple and one ``publish``, no pydantic.
+A task's output is folded from its events by ``mesh_contracts.OutputFold``, the same fold
+the worker SDK uses for ``/invoke``. Failures of an instance (it refused the connection,
+timed out, answered 5xx, broke its stream off, sent a malformed or oversized frame, or went
+silent past ``stream_idle``) are reported to the resolver, whose circuit breakers eject an
+instance that keeps failing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tenacity import wait_exponential_jitter
+
+from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
+from mesh_contracts import (
+    AgentDescriptor,
+    NodeStatus,
+    OutputFold,
+    SubTask,
+    TaskFailure,
+    TaskOutput,
+    TaskRequest,
+    TaskStatus,
+)
+from mesh_orchestrator.metrics import CallMetrics
+from mesh_orchestrator.relay.stream_client import StreamClient
+from mesh_orchestrator.relay.worker_client import (
+    WorkerFailed,
+    WorkerUnreachable,
+    call_worker,
+)
+from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.emitter import Emitter
+from mesh_orchestrator.tracing import RunTracer, WorkerCall
+
+# What a worker sends that the client sees as is (``done`` ends the call, never relayed).
+_RELAYED = frozenset({"token", "message", "progress", "artifact", "result", "error"})
+# WorkerFailed codes that say the instance is at fault (the rest: the input, the task).
+_INSTANCE_FAULTS = frozenset(
+    {"worker_error", "stream_lost", "malformed_stream", "malformed_result", "stalled", "timeout"}
+)
+
+
+class AttemptFailed(Exception):
+    """One attempt on one instance failed; ``relayed`` events had already gone out."""
+
+    def __init__(self, instance_id: str, reason: str, code: str, relayed: int) -> None:
+        super().__init__(reason)
+        self.instance_id = instance_id
+        self.reason = reason
+        self.code = code
+        self.relayed = relayed
+
+
+@dataclass
+class TaskOutcome:
+    """How one sub-task ended."""
+
+    status: str  # completed | failed | skipped
+    output: Any = None
+    error: str | None = None
+    agent_id: str | None = None
+    instance_id: str | None = None
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, public: dict[str, Any]) -> TaskOutcome:
+        """Back from ``public()`` (a resumed run's completed tasks)."""
+        return cls(
+            str(public.get("status", "completed")),
+            public.get("output"),
+            public.get("error"),
+            public.get("agent_id"),
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The shape of ``result.data.results[task_id]`` on the wire."""
+        return {
+            "status": self.status,
+            "output": self.output,
+            "error": self.error,
+            "agent_id": self.agent_id,
+        }
+
+
+class WorkerCalls:
+    """Shared by all runs (the HTTP clients, one resolver): one attempt on one instance.
+
+    Worker streams over plain HTTP go through its own ``StreamClient`` (at most
+    ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
+    connections. Everything else goes through ``http``. With a ``tracer`` each call to a
+    worker is a CLIENT span whose trace context goes out with the request.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        resolver: Resolver,
+        *,
+        max_retry_after: float = 5.0,
+        max_context_chars: int = 6000,
+        max_streams: int = 256,
+        connect_timeout: float = 5.0,
+        stream_client: str = "httptools",
+        stream_idle: float | None = 15.0,
+        max_attempts: int = 3,
+        backoff_initial: float = 0.05,
+        backoff_max: float = 2.0,
+        tracer: RunTracer | None = None,
+        metrics: CallMetrics | None = None,
+        auth_headers: Callable[[], dict[str, str]] = dict,
+        endpoints: EndpointPolicy | None = None,
+    ) -> None:
+        self.http = http
+        # The orchestrator's token on every worker call (the httptools stream client does
+        # not go through ``http``'s auth); each endpoint is checked (resolved) before it is
+        # called: a name may point elsewhere than when it was registered.
+        self.auth_headers = auth_headers
+        self.endpoints = endpoints
+        self.metrics = metrics
+        self.stream_idle = stream_idle
+        self.max_attempts = max_attempts
+        self._backoff = wait_exponential_jitter(
+            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
+        )
+        self.tracer = tracer
+        self.resolver = resolver
+        self.max_retry_after = max_retry_after
+        self.max_context_chars = max_context_chars
+        # "httpx": every stream through ``http`` (no StreamClient), for the bench's comparison.
+        self.streams: StreamClient | None = None
+        if stream_client == "httptools":
+            self.streams = StreamClient(
+                max_connections=max_streams, connect_timeout=connect_timeout
+            )
+
+    async def aclose(self) -> None:
+        if self.streams is not None:
+            await self.streams.aclose()
+
+    def _fail(
+        self, t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
+    ) -> TaskOutcome:
+        agent = d.agent_id if d else None
+        emit.emit(TaskFailure(error=error, code=code), t.task_id, agent)
+        emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=error), t.task_id, agent)
+        return TaskOutcome(
+            "failed", error=error, agent_id=agent, instance_id=d.instance_id if d else None
+        )
+
+    async def _traced_call(
+        self,
+        tracer: RunTracer,
+        t: SubTask,
+        d: AgentDescriptor,
+        request: TaskRequest,
+        emit: Emitter,
+        attempt: int,
+        excluded: set[str],
+        previous: str | None,
+    ) -> TaskOutcome:
+        candidates = self.resolver.explain(t)
+        with tracer.worker_call(
+            t, d, attempt, candidates=candidates, excluded=excluded, previous=previous
+        ) as call:
+            outcome = await self._call(t, d, request, emit, attempt, call)
+            call.finish(outcome.status, outcome.error)
+            return outcome
+
+    async def _call(
+        self,
+        t: SubTask,
+        d: AgentDescriptor,
+        request: TaskRequest,
+        emit: Emitter,
+        attempt: int = 1,
+        call: WorkerCall | None = None,
+    ) -> TaskOutcome:
+        """One attempt on instance ``d``: relay its events and fold them into the outcome.
+        Raises ``WorkerBusy``/``WorkerUnreachable`` before the worker took the call, and
+        ``AttemptFailed`` when the instance failed it (reported to the resolver)."""
+        agent = d.agent_id
+        task_id = t.task_id
+        fold = OutputFold()
+        add = fold.add
+        relay = emit.relay
+        relayed = 0
+
+        def accepted() -> None:
+            status = TaskStatus(
+                status=NodeStatus.RUNNING,
+                agent_id=agent,
+                instance_id=d.instance_id,
+                endpoint=d.endpoint,
+                started_at=time.time(),
+                attempt=attempt,
+                candidates=self.resolver.explain(t),
+            )
+            emit.emit(status, task_id, agent)
+
+        self.resolver.acquire(d.instance_id)
+        try:
+            if self.endpoints is not None and d.endpoint is not None:
+                try:
+                    await self.endpoints.check(d.endpoint)
+                except EndpointRefused as exc:
+                    raise WorkerUnreachable(f"{d.instance_id}: {exc}") from None
+            headers = {**(call.headers if call is not None else {}), **self.auth_headers()}
+            calls = call_worker(
+                self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
+            )
+            if call is not None:  # traced: the events are counted
+                calls = call.counted(calls)
+            async with aclosing(calls) as events:
+                # The hot loop: one (type, body) pair per worker event, relabelled as is.
+                async for type_, body in events:
+                    if type_ == "done":
+                        break
+                    if type_ in _RELAYED:
+                        add(type_, body)
+                        body["attempt"] = attempt
+                        relay(type_, body, task_id, agent)
+                        relayed += 1
+        except WorkerFailed as exc:
+            if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
+                self.resolver.succeeded(d.instance_id)
+                return self._fail(t, d, emit, str(exc), exc.code)
+            self.resolver.failed(d.instance_id, str(exc))
+            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed) from None
+        except WorkerUnreachable:
+            raise
+        finally:
+            self.resolver.release(d.instance_id)
+            if self.metrics is not None and relayed:  # once per call, never per event
+                self.metrics.relayed(agent, relayed)
+        self.resolver.succeeded(d.instance_id)
+        if fold.failed:
+            failure = fold.errors[-1]
+            emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=failure), task_id, agent)
+            return TaskOutcome("failed", error=failure, agent_id=agent)
+        output = fold.output()
+        if not fold.results:  # a worker's own result event was relayed already
+            emit.emit(TaskOutput(output=output), task_id, agent)
+        emit.emit(TaskStatus(status=NodeStatus.COMPLETED), task_id, agent)
+        return TaskOutcome("completed", output, None, agent, d.instance_id, fold.artifacts)
