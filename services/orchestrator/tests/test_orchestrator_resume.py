@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from orch_fakes import Mesh, serve, stop, writer_like
+from orch_fakes import Mesh, Served, serve, stop, writer_like
 from test_orchestrator_api import plan, wait_for
 from test_orchestrator_tracing import spans_once
 
@@ -71,23 +71,35 @@ async def crash_state(db: Path, *, lease_owner: str, traced: bool = False) -> No
     await store.close()
 
 
-async def test_a_restarted_orchestrator_resumes_its_run_keeping_what_completed(
-    mesh: Mesh, tmp_path: Path
-) -> None:
+async def restarted(
+    mesh: Mesh, tmp_path: Path, *, traced: bool = False, exporter: Any = None
+) -> Served:
+    """The mesh's orchestrator stopped, the crash state of its previous incarnation
+    (``orch-1``) in its store, and a new orchestrator ``orch-1`` on that store."""
     await mesh.register(writer_like(mesh.workers[0].url))
     await stop(mesh.orch)
     db = tmp_path / "orch.sqlite3"
+    await crash_state(db, lease_owner="orch-1", traced=traced)  # no lease to wait out
     settings = Settings(discovery_url=mesh.disc.url, db_path=db, replica_id="orch-1")
-    await crash_state(db, lease_owner="orch-1")  # its own previous incarnation: no waiting
-    again = await serve(create_app(settings))
+    return await serve(create_app(settings, span_exporter=exporter))
+
+
+async def ended(c: httpx.AsyncClient, url: str) -> None:
+    """Until run r1 at ``url`` is no longer running."""
+
+    async def finished() -> bool:
+        return bool((await c.get(f"{url}/v1/runs/r1")).json()["status"] != "running")
+
+    await wait_for(finished, "the resumed run to end")
+
+
+async def test_a_restarted_orchestrator_resumes_its_run_keeping_what_completed(
+    mesh: Mesh, tmp_path: Path
+) -> None:
+    again = await restarted(mesh, tmp_path)
     try:
         async with httpx.AsyncClient(timeout=30) as c:
-
-            async def finished() -> bool:
-                run = (await c.get(f"{again.url}/v1/runs/r1")).json()
-                return bool(run["status"] != "running")
-
-            await wait_for(finished, "the resumed run to end")
+            await ended(c, again.url)
             events = [m.json() async for m in read_sse(c, "GET", f"{again.url}/v1/runs/r1/events")]
             run = (await c.get(f"{again.url}/v1/runs/r1")).json()
     finally:
@@ -134,21 +146,12 @@ async def test_a_run_held_by_a_live_lease_of_another_replica_is_not_taken(
 async def test_a_resumed_run_goes_on_in_its_own_trace_beneath_its_first_run_span(
     mesh: Mesh, tmp_path: Path
 ) -> None:
-    await mesh.register(writer_like(mesh.workers[0].url))
-    await stop(mesh.orch)
-    db = tmp_path / "orch.sqlite3"
-    await crash_state(db, lease_owner="orch-1", traced=True)
     exporter = InMemorySpanExporter()
-    settings = Settings(discovery_url=mesh.disc.url, db_path=db, replica_id="orch-1")
-    again = await serve(create_app(settings, span_exporter=exporter))
+    again = await restarted(mesh, tmp_path, traced=True, exporter=exporter)
     try:
         async with httpx.AsyncClient(timeout=30) as c:
-
-            async def finished() -> bool:
-                run = (await c.get(f"{again.url}/v1/runs/r1")).json()
-                return bool(run["status"] == "completed")
-
-            await wait_for(finished, "the resumed run to end")
+            await ended(c, again.url)
+            assert (await c.get(f"{again.url}/v1/runs/r1")).json()["status"] == "completed"
         spans = await spans_once(exporter, "run")
     finally:
         await stop(again)
