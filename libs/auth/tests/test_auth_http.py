@@ -17,7 +17,7 @@ KEYS = Keys(b"k" * 48)
 
 def make_app(keys: Keys | None, limit: int = 1024) -> FastAPI:
     app = FastAPI()
-    protect(app, keys, max_body_bytes=limit)
+    protect(app, keys, audience="workers", max_body_bytes=limit)
 
     @app.post("/workers")
     async def work(who: Annotated[Principal, Depends(require("orchestrator", "admin"))]) -> Any:
@@ -120,3 +120,25 @@ def test_validation_errors_never_echo_more_than_a_few_hundred_characters() -> No
     )
     assert len(str(out)) < 800
     assert out[0]["msg"].endswith("(50000 chars)") and out[0]["input"].startswith("AAA")
+
+
+async def test_a_token_for_another_service_is_a_401_here() -> None:
+    from mesh_auth import Issuer
+
+    issuer = Issuer.generate()
+    transport = httpx.ASGITransport(app=make_app(issuer.keys()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
+        elsewhere = issuer.issue("orchestrator", audience=["discovery"])
+        r = await c.post("/workers", headers={"Authorization": f"Bearer {elsewhere}"})
+        assert r.status_code == 401 and r.json() == {
+            "detail": "token is not for this service (workers)",
+            "error": "invalid_token",
+        }
+        ours = issuer.issue("orchestrator")
+        ok = await c.post("/workers", headers={"Authorization": f"Bearer {ours}"})
+        assert ok.status_code == 200 and ok.json()["scope"] == "orchestrator"
+
+
+def test_protect_needs_a_known_audience() -> None:
+    with pytest.raises(ValueError, match="audience"):
+        protect(FastAPI(), None, audience="everyone")

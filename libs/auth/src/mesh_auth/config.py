@@ -1,17 +1,23 @@
-"""Where the mesh secret and a service's own token come from, and the bind guard.
+"""Where a service's verification keys and its own token come from, and the bind guard.
 
 Environment (the same names in every service, compose and Kubernetes):
 
-* ``MESH_AUTH_SECRET`` or ``MESH_AUTH_SECRET_FILE`` (a mounted Secret): the signing key;
-* ``MESH_AUTH_SECRET_PREVIOUS`` or ``MESH_AUTH_SECRET_PREVIOUS_FILE``: the key before a
-  rotation, still accepted for verification;
+* ``MESH_AUTH_JWKS_FILE`` or ``MESH_AUTH_JWKS_URL``: the issuer's public keys (a JWKS; the
+  file is re-read when it changes, the URL re-fetched every few minutes). With them auth is
+  on, and no service can mint a token: only the operator's ``mesh token issue`` holds the
+  private key (``mesh keys init``).
+* ``MESH_AUTH_REVOKED_FILE``: revoked token ids, one per line (re-read when it changes).
 * ``MESH_TOKEN`` or ``MESH_TOKEN_FILE``: the token a process sends (a worker's agent token,
-  the orchestrator's, the CLI's). A service that holds the secret and has no token mints its
-  own (``TokenSource``), so ``make run`` needs no extra step.
+  the orchestrator's, the CLI's). The orchestrator and every worker need one when auth is on.
+* ``MESH_AUTH_SECRET`` or ``MESH_AUTH_SECRET_FILE`` (and ``MESH_AUTH_SECRET_PREVIOUS[_FILE]``
+  during a rotation): the single-host development mode, HS256. Every process holding the
+  secret can mint any token, so a service with only a secret serves on loopback only; it
+  mints its own token (``TokenSource``), which is what lets ``make run`` turn auth on with
+  one variable.
 
 Secure by default once exposed (Redis's protected mode): ``guard_bind`` lets a service with
-no secret serve only on loopback, and says so at start-up; any other bind address without
-a secret is refused with a message that says how to set one.
+no keys serve only on loopback, and says so at start-up; any other bind address without
+public keys is refused with a message that says how to set them up.
 """
 
 from __future__ import annotations
@@ -19,25 +25,37 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mesh_auth.tokens import Keys, SecretError
+from mesh_auth.keys import Keys, KeySet
+from mesh_auth.revocation import RevocationList
+from mesh_auth.tls import TlsSettings
+from mesh_auth.tokens import SecretError
 
 log = logging.getLogger(__name__)
 
 REFRESH_FRACTION = 0.5  # a minted token is renewed once half its lifetime has passed
 SELF_TOKEN_TTL = 3600.0
+SETUP = (
+    "`mesh keys init DIR` (the issuer's key and DIR/jwks.json), then give every service"
+    " MESH_AUTH_JWKS_FILE=DIR/jwks.json and each worker and the orchestrator its token"
+    " (MESH_TOKEN_FILE, from `mesh token issue`)"
+)
 
 
 class AuthSettings(BaseSettings):
-    """``MESH_AUTH_*`` and ``MESH_TOKEN*`` from the environment; ``keys()`` and ``token()``
-    turn them into what services use."""
+    """``MESH_AUTH_*`` and ``MESH_TOKEN*`` from the environment; ``keys()`` and
+    ``static_token()`` turn them into what services use."""
 
     model_config = SettingsConfigDict(env_prefix="MESH_", extra="ignore")
 
+    auth_jwks_file: Path | None = None
+    auth_jwks_url: str | None = None
+    auth_revoked_file: Path | None = None
     auth_secret: SecretStr | None = None
     auth_secret_file: Path | None = None
     auth_secret_previous: SecretStr | None = None
@@ -46,15 +64,23 @@ class AuthSettings(BaseSettings):
     token_file: Path | None = None
 
     def keys(self) -> Keys | None:
-        """The signing keys, or None when no secret is set (the service runs open).
-        Raises ``SecretError`` for a secret that is too short or a file that cannot be read."""
+        """The verification keys, or None when none are set (the service runs open).
+        Raises ``SecretError`` for a JWKS that cannot be read, a secret that is too short
+        or a file that cannot be read."""
+        public: KeySet | None = None
+        if self.auth_jwks_file is not None:
+            public = KeySet.from_file(self.auth_jwks_file)
+        elif self.auth_jwks_url:
+            tls = TlsSettings().client_context()
+            public = KeySet.from_url(self.auth_jwks_url, verify=tls if tls is not None else True)
         current = _secret(self.auth_secret, self.auth_secret_file, "MESH_AUTH_SECRET")
-        if current is None:
+        if public is None and current is None:
             return None
         previous = _secret(
             self.auth_secret_previous, self.auth_secret_previous_file, "MESH_AUTH_SECRET_PREVIOUS"
         )
-        return Keys(current, previous)
+        revoked = RevocationList(self.auth_revoked_file) if self.auth_revoked_file else None
+        return Keys(current, previous, public=public, revoked=revoked)
 
     def static_token(self) -> str | None:
         """``MESH_TOKEN``, else the content of ``MESH_TOKEN_FILE``, else None."""
@@ -85,16 +111,25 @@ def _secret(value: SecretStr | None, path: Path | None, name: str) -> bytes | No
 class TokenSource:
     """The token a process sends with its calls.
 
-    ``static`` (``MESH_TOKEN``/``MESH_TOKEN_FILE``) wins; else, with ``keys``, a token for
-    ``scope`` is minted and renewed before it expires; else ``token()`` is None (the mesh
-    runs open). ``token()`` is cheap: call it per request."""
+    ``static`` (``MESH_TOKEN``/``MESH_TOKEN_FILE``) wins; else, in the development mode
+    (``keys`` with a secret), a token for ``scope`` (with ``caps`` and ``priority`` for an
+    agent) is minted and renewed before it expires; else ``token()`` is None. ``token()``
+    is cheap: call it per request."""
 
     def __init__(
-        self, *, static: str | None = None, keys: Keys | None = None, scope: str | None = None
+        self,
+        *,
+        static: str | None = None,
+        keys: Keys | None = None,
+        scope: str | None = None,
+        caps: Iterable[str] | None = None,
+        priority: tuple[int, int] | None = None,
     ) -> None:
         self._static = static
-        self._keys = keys
+        self._keys = keys if keys is not None and keys.development else None
         self._scope = scope
+        self._caps = list(caps) if caps is not None else None
+        self._priority = priority
         self._minted: str | None = None
         self._renew_at = 0.0
 
@@ -106,6 +141,11 @@ class TokenSource:
     def __repr__(self) -> str:  # never the token
         return f"TokenSource(scope={self._scope!r}, static={self._static is not None})"
 
+    @property
+    def available(self) -> bool:
+        """Whether ``token()`` gives a token (a static one, or minted in development)."""
+        return self._static is not None or (self._keys is not None and self._scope is not None)
+
     def token(self) -> str | None:
         if self._static is not None:
             return self._static
@@ -113,7 +153,13 @@ class TokenSource:
             return None
         now = time.time()
         if self._minted is None or now >= self._renew_at:
-            self._minted = self._keys.issue(self._scope, SELF_TOKEN_TTL, now=now)
+            self._minted = self._keys.issue(
+                self._scope,
+                SELF_TOKEN_TTL,
+                caps=self._caps if self._scope.startswith("agent:") else None,
+                priority=self._priority if self._scope.startswith("agent:") else None,
+                now=now,
+            )
             self._renew_at = now + SELF_TOKEN_TTL * REFRESH_FRACTION
         return self._minted
 
@@ -137,26 +183,56 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def guard_bind(service: str, host: str, keys: Keys | None) -> None:
-    """Refuse to serve on a non-loopback ``host`` without a secret; log the open mode.
+def guard_bind(
+    service: str, host: str, keys: Keys | None, token: TokenSource | None = None
+) -> None:
+    """Refuse what would expose the mesh; log the mode it runs in.
 
-    Call before binding (``python -m ...``). Raises ``ExposedWithoutSecret`` (a
-    ``SystemExit`` whose message is printed, exit status 1)."""
-    if keys is not None:
-        log.info("%s: auth on (tokens signed with the mesh secret)", service)
-        return
-    if is_loopback(host):
-        log.warning(
-            "%s: no MESH_AUTH_SECRET: running open (no tokens checked) on loopback %s only",
-            service,
-            host,
+    Refused (``ExposedWithoutSecret``, a ``SystemExit`` whose message is printed, exit
+    status 1): a non-loopback ``host`` without public keys (open, or only the development
+    secret, which every process holding it could mint tokens with); a service that sends
+    calls (``token`` given) with keys on but no token to send. Call before binding."""
+    if keys is not None and token is not None and not token.available:
+        raise ExposedWithoutSecret(
+            f"{service}: auth is on but this service has no token to send: set MESH_TOKEN_FILE"
+            f" (or MESH_TOKEN) to the token `mesh token issue` printed for it. Set-up: {SETUP}."
         )
+    if keys is not None and keys.public is not None:
+        log.info(
+            "%s: auth on (public keys %s%s)",
+            service,
+            ", ".join(keys.public.kids),
+            f", {len(keys.revoked)} revoked ids" if keys.revoked is not None else "",
+        )
+        if keys.development:
+            log.warning("%s: MESH_AUTH_SECRET is also set: HS256 tokens are accepted too", service)
+        if not keys.development or is_loopback(host):
+            return
+        raise ExposedWithoutSecret(
+            f"{service}: refusing to listen on {host} with MESH_AUTH_SECRET set: whoever holds"
+            " that secret can mint any token. Drop it (public keys are enough) or bind 127.0.0.1."
+        )
+    if is_loopback(host):
+        if keys is None:
+            log.warning(
+                "%s: no MESH_AUTH_JWKS_FILE: running open (no tokens checked) on loopback %s only",
+                service,
+                host,
+            )
+        else:
+            log.warning(
+                "%s: development auth (HS256, MESH_AUTH_SECRET) on loopback %s only: every"
+                " process holding the secret can mint any token",
+                service,
+                host,
+            )
         return
+    what = "without public keys" if keys is None else "with only the development secret"
     raise ExposedWithoutSecret(
-        f"{service}: refusing to listen on {host} without a mesh secret: every caller could"
-        " register, read and call anything. Set MESH_AUTH_SECRET (32+ characters, e.g."
-        " `export MESH_AUTH_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')`)"
-        " or MESH_AUTH_SECRET_FILE=/path/to/secret, or bind 127.0.0.1 to run open locally."
+        f"{service}: refusing to listen on {host} {what}: every caller could register, read"
+        f" and call anything. Set MESH_AUTH_JWKS_FILE (or MESH_AUTH_JWKS_URL): {SETUP}; or"
+        " bind 127.0.0.1 to run open (or with MESH_AUTH_SECRET/MESH_AUTH_SECRET_FILE, the"
+        " development mode) locally."
     )
 
 

@@ -3,15 +3,16 @@
 ```python
 from mesh_auth.http import Caller, require, protect
 
-protect(app, keys, max_body_bytes=settings.max_body_bytes)   # in create_app
+protect(app, keys, audience="workers", max_body_bytes=...)   # in create_app
 @router.post("/v1/things", dependencies=[Depends(require("client:*", "admin"))])
 async def route(...): ...                                     # or, to know who called:
 async def route(caller: Annotated[Principal, Depends(require("client:*", "admin"))]): ...
 ```
 
-``require`` answers 401 with ``WWW-Authenticate: Bearer`` for no, malformed, badly signed or
-expired tokens and 403 for a valid token of the wrong scope; bodies are short JSON,
-``{"detail": "...", "error": "missing_token" | "invalid_token" | "expired_token" |
+``require`` answers 401 with ``WWW-Authenticate: Bearer`` for no, malformed, badly signed,
+expired or revoked tokens, and tokens for another service (``audience``); 403 for a valid
+token of the wrong scope. Bodies are short JSON, ``{"detail": "...", "error":
+"missing_token" | "invalid_token" | "expired_token" | "revoked_token" |
 "insufficient_scope"}``. With no keys (the service runs open on loopback) every caller is
 ``OPEN`` (an unauthenticated admin). The token itself is never logged or echoed.
 
@@ -30,7 +31,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mesh_auth.tokens import OPEN, InvalidToken, Keys, Principal
+from mesh_auth.keys import Keys
+from mesh_auth.tokens import AUDIENCES, OPEN, InvalidToken, Principal
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 MAX_ECHO_CHARS = 200  # how much of a caller's input an error body may quote
@@ -82,7 +84,7 @@ def caller(request: Request) -> Principal:
     if token is None:
         raise AuthError(401, "missing_token", "missing bearer token")
     try:
-        return keys.verify(token)
+        return keys.verify(token, request.app.state.mesh_audience)
     except InvalidToken as exc:
         raise AuthError(401, exc.code, str(exc)) from None
 
@@ -121,10 +123,18 @@ async def _auth_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def protect(
-    app: FastAPI, keys: Keys | None, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    app: FastAPI,
+    keys: Keys | None,
+    *,
+    audience: str,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
-    """Make ``require`` work on ``app`` (``keys`` None: open) and bound request bodies."""
+    """Make ``require`` work on ``app`` (``keys`` None: open), accepting only tokens for
+    ``audience`` (``orchestrator``, ``discovery``, ``workers``), and bound request bodies."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
     app.state.mesh_keys = keys
+    app.state.mesh_audience = audience
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(BodyTooLarge, _auth_error)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -219,9 +229,10 @@ class ScopeGuard:
         await self.app(scope, receive, send)
 
 
-def principal_from_headers(keys: Keys | None, headers: Any) -> Principal:
+def principal_from_headers(keys: Keys | None, headers: Any, audience: str) -> Principal:
     """The principal of a request whose headers a framework handed over as a mapping
-    (``Authorization`` in any case); ``OPEN`` without keys. Raises ``AuthError``."""
+    (``Authorization`` in any case), for ``audience``; ``OPEN`` without keys. Raises
+    ``AuthError``."""
     if keys is None:
         return OPEN
     header = None
@@ -234,7 +245,7 @@ def principal_from_headers(keys: Keys | None, headers: Any) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError(401, "invalid_token", "Authorization must be 'Bearer <token>'")
     try:
-        return keys.verify(token.strip())
+        return keys.verify(token.strip(), audience)
     except InvalidToken as exc:
         raise AuthError(401, exc.code, str(exc)) from None
 

@@ -1,18 +1,19 @@
-"""Scoped service tokens: JWTs (HS256) signed with the mesh secret, checked by PyJWT.
+"""What a mesh token says and how long it may say it: scopes, audiences, lifetimes, claims.
 
 A token says who its holder is, as one scope:
 
-* ``agent:<name>``: may register, heartbeat and deregister instances of agent ``name`` only;
-* ``client:<name>``: may orchestrate and see only its own runs;
+* ``agent:<name>``: may register, heartbeat and deregister instances of agent ``name`` only,
+  with the capabilities (``caps``) and in the priority range (``prio``) the token states;
+* ``client:<name>``: may orchestrate and see only its own runs, adapters and artifacts;
 * ``orchestrator``: may read the registry and call workers;
 * ``admin``: everything, every run.
 
-``Keys`` holds the current secret and, during a rotation, the previous one: tokens are
-signed with the current key and verified against both, so a rotation is "add the new key as
-current, keep the old as previous until the old tokens expired, then drop it". Signature
-checks are PyJWT's (``hmac.compare_digest``); every token carries an expiry, and a token
-without one is refused. A token is never put in a log line, an exception message or a
-``repr`` by this module: ``Principal`` holds the scope, not the token.
+and which services it is for (``aud``: ``orchestrator``, ``discovery``, ``workers``; each
+service accepts only tokens naming it). Every token has an issuer, an issue time, an expiry
+and an id (``jti``, what a revocation list names); ``verify`` refuses a lifetime longer than
+its scope's cap (``MAX_TTL_SECONDS``), however it was signed. Signing and the keys are in
+``mesh_auth.keys``. A token is never put in a log line, an exception message or a ``repr``
+by this package: ``Principal`` holds the claims, not the token.
 """
 
 from __future__ import annotations
@@ -20,24 +21,47 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
-
-import jwt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 ISSUER = "agent-mesh"
-ALGORITHM = "HS256"
-MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
+KINDS = ("agent", "client", "orchestrator", "admin")
+# The services a token may be for; each verifies that its own name is in ``aud``.
+AUDIENCES = ("orchestrator", "discovery", "workers")
+DEFAULT_AUDIENCE: dict[str, tuple[str, ...]] = {
+    "agent": ("discovery",),  # registers itself; calls nothing else
+    # the API, the registry (``mesh agents``), and its own artifacts on the workers
+    "client": ("orchestrator", "discovery", "workers"),
+    "orchestrator": ("discovery", "workers"),  # reads the registry, calls workers
+    "admin": AUDIENCES,
+}
+DAY = 86400
+# Lifetimes: people's tokens are short, deployed services' long (and revocable by jti).
+MAX_TTL_SECONDS: dict[str, int] = {
+    "admin": DAY,
+    "client": 30 * DAY,
+    "orchestrator": 366 * DAY,
+    "agent": 366 * DAY,
+}
+DEFAULT_TTL: dict[str, int] = {
+    "admin": 12 * 3600,
+    "client": 12 * 3600,
+    "orchestrator": 90 * DAY,
+    "agent": 90 * DAY,
+}
 DEFAULT_TTL_SECONDS = 12 * 3600
-MAX_TTL_SECONDS = 366 * 86400
+MAX_TTL_ANY = max(MAX_TTL_SECONDS.values())
 LEEWAY_SECONDS = 30  # clock skew between hosts
+MAX_CAPS = 64
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
-KINDS = ("agent", "client", "orchestrator", "admin")
+_CAP = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 
 
 class InvalidToken(Exception):
-    """The token cannot be used: ``code`` is ``expired_token`` or ``invalid_token``; the
-    message says why without quoting the token."""
+    """The token cannot be used: ``code`` is ``expired_token``, ``revoked_token`` or
+    ``invalid_token``; the message says why without quoting the token."""
 
     def __init__(self, message: str, code: str = "invalid_token") -> None:
         super().__init__(message)
@@ -45,7 +69,7 @@ class InvalidToken(Exception):
 
 
 class SecretError(ValueError):
-    """The configured secret cannot sign tokens (too short, unreadable file)."""
+    """Key material that cannot be used (too short, unreadable, not a key)."""
 
 
 def scope_of(kind: str, name: str | None = None) -> str:
@@ -62,14 +86,26 @@ def scope_of(kind: str, name: str | None = None) -> str:
     return f"{kind}:{name}"
 
 
+def kind_of(scope: str) -> str:
+    """The kind of a scope string, validating it (``ValueError`` otherwise)."""
+    kind, _, name = scope.partition(":")
+    scope_of(kind, name or None)
+    return kind
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request comes from. ``authenticated`` is False only on a service running open
-    (no secret, loopback), where every caller is treated as ``admin``."""
+    (no keys, loopback), where every caller is treated as ``admin``. ``caps`` and
+    ``priority`` bound what an agent token may register (None: no capabilities stated)."""
 
     scope: str
     authenticated: bool = True
     expires_at: float | None = None
+    audience: tuple[str, ...] = ()
+    jti: str | None = None
+    caps: tuple[str, ...] | None = None
+    priority: tuple[int, int] = (0, 0)
 
     @property
     def kind(self) -> str:
@@ -93,88 +129,128 @@ class Principal:
         return pattern.endswith(":*") and self.kind == pattern[:-2] and self.name is not None
 
 
-OPEN = Principal(scope="admin", authenticated=False)
+OPEN = Principal(scope="admin", authenticated=False, audience=AUDIENCES)
 
 
-@dataclass(frozen=True)
-class Keys:
-    """The mesh secret (``current``) and, during a rotation, the one before it."""
+def claims_for(
+    scope: str,
+    ttl_seconds: float | None = None,
+    *,
+    audience: Iterable[str] | None = None,
+    caps: Iterable[str] | None = None,
+    priority: tuple[int, int] | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The claims of a new token (``ValueError`` for a bad scope, audience, lifetime or
+    capability). Defaults: the scope's audience and lifetime (``DEFAULT_AUDIENCE``,
+    ``DEFAULT_TTL``); an agent token states ``caps`` (what it may register) and ``priority``
+    (default 0 to 0)."""
+    kind = kind_of(scope)
+    ttl = DEFAULT_TTL[kind] if ttl_seconds is None else int(ttl_seconds)
+    cap = MAX_TTL_SECONDS[kind]
+    if not 0 < ttl <= cap:
+        raise ValueError(f"a {kind} token lives between 1 second and {_days(cap)}")
+    aud = list(DEFAULT_AUDIENCE[kind] if audience is None else dict.fromkeys(audience))
+    unknown = [a for a in aud if a not in AUDIENCES]
+    if not aud or unknown:
+        raise ValueError(f"audience must be one or more of {', '.join(AUDIENCES)}")
+    issued = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "sub": scope,
+        "aud": aud,
+        "iat": issued,
+        "exp": issued + ttl,
+        "jti": uuid.uuid4().hex,
+    }
+    if kind == "agent":
+        claims["caps"] = _caps(caps or ())
+        lo, hi = priority or (0, 0)
+        if not 0 <= lo <= hi <= 100:
+            raise ValueError("priority range must be LO:HI with 0 <= LO <= HI <= 100")
+        claims["prio"] = [lo, hi]
+    elif caps or priority:
+        raise ValueError("only agent tokens state capabilities and a priority range")
+    return claims
 
-    current: bytes = field(repr=False)
-    previous: bytes | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        for which, key in (("MESH_AUTH_SECRET", self.current), ("previous", self.previous)):
-            if key is not None and len(key) < MIN_SECRET_BYTES:
-                raise SecretError(
-                    f"{which} is {len(key)} bytes; the mesh secret needs at least"
-                    f" {MIN_SECRET_BYTES} (make one with: python -c 'import secrets;"
-                    " print(secrets.token_urlsafe(48))')"
-                )
+def _caps(caps: Iterable[str]) -> list[str]:
+    out = list(dict.fromkeys(caps))
+    if len(out) > MAX_CAPS or not all(isinstance(c, str) and _CAP.match(c) for c in out):
+        raise ValueError(f"capabilities: at most {MAX_CAPS} lowercase names")
+    return out
 
-    def issue(
-        self,
-        scope: str,
-        ttl_seconds: float = DEFAULT_TTL_SECONDS,
-        *,
-        now: float | None = None,
-    ) -> str:
-        """A token for ``scope`` valid ``ttl_seconds`` from ``now``, signed with ``current``."""
-        kind, _, name = scope.partition(":")
-        scope_of(kind, name or None)  # validates the scope string
-        if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
-            raise ValueError(f"ttl must be between 1 second and {MAX_TTL_SECONDS // 86400} days")
-        issued = int(time.time() if now is None else now)
-        claims = {
-            "iss": ISSUER,
-            "sub": scope,
-            "iat": issued,
-            "exp": issued + int(ttl_seconds),
-            "jti": uuid.uuid4().hex,
-        }
-        return jwt.encode(claims, self.current, algorithm=ALGORITHM)
 
-    def verify(self, token: str) -> Principal:
-        """The token's principal; raises ``InvalidToken`` (``expired_token`` for an expired
-        one) when neither key signed it, it expired, or its claims are not a mesh scope."""
-        last: InvalidToken | None = None
-        for key in (self.current, self.previous):
-            if key is None:
-                continue
-            try:
-                claims = jwt.decode(
-                    token,
-                    key,
-                    algorithms=[ALGORITHM],
-                    issuer=ISSUER,
-                    leeway=LEEWAY_SECONDS,
-                    options={"require": ["exp", "iat", "sub", "iss"]},
-                )
-            except jwt.ExpiredSignatureError:
-                # The signature was good (PyJWT checks it first): no point trying the other key.
-                raise InvalidToken("token expired", "expired_token") from None
-            except jwt.InvalidSignatureError:
-                last = InvalidToken("token signature does not match the mesh secret")
-                continue
-            except jwt.PyJWTError as exc:
-                raise InvalidToken(f"malformed token ({type(exc).__name__})") from None
-            scope = claims.get("sub")
-            kind, _, name = scope.partition(":") if isinstance(scope, str) else ("", "", "")
-            try:
-                scope_of(kind, name or None)
-            except ValueError:
-                raise InvalidToken("token scope is not a mesh scope") from None
-            return Principal(scope=str(scope), expires_at=float(claims["exp"]))
-        raise last or InvalidToken("no key to verify tokens with")
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """The principal of verified claims; ``InvalidToken`` for a scope that is not a mesh
+    scope, a lifetime past its scope's cap, or malformed agent bounds."""
+    scope = claims.get("sub")
+    try:
+        kind = kind_of(scope) if isinstance(scope, str) else ""
+    except ValueError:
+        kind = ""
+    if not kind:
+        raise InvalidToken("token scope is not a mesh scope")
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+        raise InvalidToken("token has no numeric iat/exp")
+    if expires - issued > MAX_TTL_SECONDS[kind]:
+        raise InvalidToken(
+            f"token lives longer than {kind} tokens may ({_days(MAX_TTL_SECONDS[kind])})"
+        )
+    aud = claims.get("aud")
+    audience = (aud,) if isinstance(aud, str) else tuple(str(a) for a in aud or ())
+    caps: tuple[str, ...] | None = None
+    priority = (0, 0)
+    if kind == "agent" and "caps" in claims:
+        try:
+            caps = tuple(_caps(claims["caps"]))
+        except (ValueError, TypeError):
+            raise InvalidToken("token capabilities are malformed") from None
+    if kind == "agent" and "prio" in claims:
+        prio = claims["prio"]
+        if not (
+            isinstance(prio, list)
+            and len(prio) == 2
+            and all(isinstance(p, int) for p in prio)
+            and 0 <= prio[0] <= prio[1] <= 100
+        ):
+            raise InvalidToken("token priority range is malformed")
+        priority = (prio[0], prio[1])
+    jti = claims.get("jti")
+    return Principal(
+        scope=str(scope),
+        expires_at=float(expires),
+        audience=audience,
+        jti=str(jti) if jti is not None else None,
+        caps=caps,
+        priority=priority,
+    )
+
+
+def _days(seconds: int) -> str:
+    return f"{seconds // DAY} day{'s' if seconds // DAY != 1 else ''}"
 
 
 def parse_ttl(text: str) -> int:
-    """``3600``, ``90s``, ``15m``, ``12h``, ``30d`` as seconds."""
+    """``3600``, ``90s``, ``15m``, ``12h``, ``30d`` as seconds (at most the longest cap)."""
     match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
     if match is None:
         raise ValueError(f"ttl {text!r}: expected a number with an optional s, m, h or d")
     value, unit = int(match.group(1)), match.group(2) or "s"
     seconds = value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
-    if not 0 < seconds <= MAX_TTL_SECONDS:
-        raise ValueError(f"ttl must be between 1 second and {MAX_TTL_SECONDS // 86400} days")
+    if not 0 < seconds <= MAX_TTL_ANY:
+        raise ValueError(f"ttl must be between 1 second and {_days(MAX_TTL_ANY)}")
     return seconds
+
+
+def parse_priority(text: str) -> tuple[int, int]:
+    """``5`` (0 to 5) or ``2:5`` as a priority range."""
+    lo, sep, hi = text.partition(":")
+    try:
+        low, high = (int(lo), int(hi)) if sep else (0, int(lo))
+    except ValueError:
+        raise ValueError(f"priority {text!r}: expected N or LO:HI") from None
+    if not 0 <= low <= high <= 100:
+        raise ValueError("priority range must be LO:HI with 0 <= LO <= HI <= 100")
+    return low, high

@@ -19,12 +19,18 @@ import uvicorn
 
 @contextmanager
 def serving(
-    app: Any, port: int | None = None, *, timeout: float = 30.0, name: str = "uvicorn"
+    app: Any,
+    port: int | None = None,
+    *,
+    timeout: float = 30.0,
+    name: str = "uvicorn",
+    **options: Any,
 ) -> Iterator[str]:
     """Run ``app`` under uvicorn on ``127.0.0.1:port`` (a free port by default) and yield its
     base URL once it accepts requests; on exit, shut it down (lifespan shutdown included)
     and wait for the thread. Raises ``RuntimeError`` if it does not start within ``timeout``.
-    ``name`` prefixes the thread's name.
+    ``name`` prefixes the thread's name; ``options`` go to ``uvicorn.Config`` (``ssl_*``:
+    the URL is then ``https``).
     """
     from mesh_testkit import free_port  # the package's __init__ imports this module
 
@@ -36,6 +42,7 @@ def serving(
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=2,
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"{name}-{port}", daemon=True)
@@ -50,7 +57,7 @@ def serving(
             raise RuntimeError(f"the app on port {port} did not start within {timeout}s")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if options.get('ssl_certfile') else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout)
