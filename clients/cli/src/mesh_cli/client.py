@@ -8,6 +8,7 @@ an unreachable service, a timeout, or a 4xx/5xx answer with the body's ``detail`
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -69,12 +70,22 @@ class MeshClient:
     on exit.
     """
 
-    def __init__(self, url: str, discovery_url: str, token: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        discovery_url: str,
+        token: str | None = None,
+        *,
+        verify: ssl.SSLContext | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.discovery_url = discovery_url.rstrip("/")
         # The bearer token goes to both services; httpx follows no redirect, so nowhere else.
+        # ``verify``: under mTLS, the mesh's CA and this client's certificate.
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.AsyncClient(timeout=REQUEST_TIMEOUT, headers=headers)
+        self._http = httpx.AsyncClient(
+            timeout=REQUEST_TIMEOUT, headers=headers, verify=verify if verify is not None else True
+        )
 
     async def __aenter__(self) -> MeshClient:
         return self

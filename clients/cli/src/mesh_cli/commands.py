@@ -9,11 +9,13 @@ Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``)
   runs), anything else rejects it (exit 1); ``--yes`` approves without asking.
 * ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
   ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
-* ``mesh token issue --agent NAME | --client NAME | --orchestrator | --admin [--ttl 12h]``:
-  mint a token with the mesh secret (``MESH_AUTH_SECRET`` or ``MESH_AUTH_SECRET_FILE``).
+* ``mesh keys init|rotate``, ``mesh token issue|revoke``, ``mesh certs init``: the
+  operator's credentials (``mesh_cli.credentials``).
 
 Every request carries ``--token`` (else ``MESH_TOKEN``, else the file ``MESH_TOKEN_FILE``)
 as ``Authorization: Bearer``; with none, nothing is sent (a mesh running open on loopback).
+With ``MESH_TLS_CERT_FILE``/``MESH_TLS_KEY_FILE``/``MESH_TLS_CA_FILE`` set it presents that
+certificate and trusts only that CA (a mesh in mTLS mode).
 
 Exit status: 0 success (a run that ended ``completed`` or ``partial``), 1 a failed run or an
 error (one line on stderr), 2 bad usage, 130 interrupted.
@@ -30,7 +32,8 @@ from typing import Any
 
 from rich.console import Console
 
-from mesh_auth import DEFAULT_TTL_SECONDS, AuthSettings, SecretError, parse_ttl, scope_of
+from mesh_auth import AuthSettings, SecretError, TlsSettings
+from mesh_cli import credentials
 from mesh_cli.ask import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -52,32 +55,6 @@ def _print_json(out: Console, data: Any) -> None:
     out.file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _issue(args: argparse.Namespace, out: Console) -> int:
-    """``mesh token issue``: print one token (and nothing else) on stdout."""
-    kind, name = (
-        ("agent", args.agent)
-        if args.agent
-        else ("client", args.client)
-        if args.client
-        else ("orchestrator", None)
-        if args.orchestrator
-        else ("admin", None)
-    )
-    try:
-        scope = scope_of(kind, name)
-        ttl = parse_ttl(args.ttl) if args.ttl else DEFAULT_TTL_SECONDS
-        keys = AuthSettings().keys()
-    except (ValueError, SecretError) as exc:
-        raise CliError(str(exc)) from None
-    if keys is None:
-        raise CliError(
-            "no mesh secret: set MESH_AUTH_SECRET or MESH_AUTH_SECRET_FILE to the secret the"
-            " services use"
-        )
-    out.file.write(keys.issue(scope, ttl) + "\n")
-    return EXIT_OK
-
-
 def _token(args: argparse.Namespace) -> str | None:
     if getattr(args, "token", None):
         return str(args.token)
@@ -88,9 +65,13 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
-    if args.command == "token":
-        return _issue(args, out)
-    async with MeshClient(args.url, args.discovery, _token(args)) as client:
+    if args.command in ("keys", "token", "certs"):
+        return credentials.run(args, out.file, err.file)
+    try:
+        tls = TlsSettings().client_context()
+    except SecretError as exc:
+        raise CliError(str(exc)) from None
+    async with MeshClient(args.url, args.discovery, _token(args), verify=tls) as client:
         if args.command == "ask":
             return await run_ask(args, client, out, err)
         if args.command == "agents":
@@ -168,19 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("run_id")
     p_run.add_argument("--json", action="store_true", help="print the raw JSON")
 
-    p_token = sub.add_parser("token", help="mint tokens with the mesh secret")
-    token_sub = p_token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    p_issue = token_sub.add_parser(
-        "issue", help="print a token for one scope (needs MESH_AUTH_SECRET[_FILE])"
-    )
-    who = p_issue.add_mutually_exclusive_group(required=True)
-    who.add_argument("--agent", metavar="NAME", help="may register instances of this agent id")
-    who.add_argument("--client", metavar="NAME", help="may orchestrate; sees only its own runs")
-    who.add_argument(
-        "--orchestrator", action="store_true", help="may read the registry and call workers"
-    )
-    who.add_argument("--admin", action="store_true", help="may do anything, see every run")
-    p_issue.add_argument("--ttl", help="lifetime: 3600, 15m, 12h, 30d (default 12h)")
+    credentials.add_commands(sub)
     return parser
 
 
