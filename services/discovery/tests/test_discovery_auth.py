@@ -14,6 +14,7 @@ import pytest
 
 from mesh_auth import Keys
 from mesh_discovery import EmbeddedStore, Settings, create_app
+from mesh_discovery.quota import AgentQuota
 
 KEYS = Keys(b"d" * 48)
 DNS = {"writer.mesh.test": ["127.0.0.1"], "sneaky.mesh.test": ["169.254.169.254"]}
@@ -135,19 +136,72 @@ async def test_an_agent_may_write_only_its_own_instances(client, make_descriptor
     assert (await client.delete("/v1/agents/writer-1", headers=WRITER)).status_code == 204
 
 
-async def test_priority_is_bounded_and_high_values_need_admin(client) -> None:
+async def test_an_agent_token_cannot_capture_tasks_by_priority_or_a_capability_it_was_not_issued(
+    client,
+) -> None:
+    """Attack: a writer token registers priority 10 (outranking every writer) or claims
+    image_generation (receiving every client's image prompts). Its token states
+    text_generation and priority 0: both refused, the registry unchanged."""
+    issued = {
+        "Authorization": "Bearer "
+        + KEYS.issue("agent:writer", 86400, caps=["text_generation"], priority=(0, 0))
+    }
     before = await registry(client)
     huge = await client.post("/v1/agents", json=raw(priority=1_000_000_000), headers=ADMIN)
     assert huge.status_code == 422 and huge.json()["detail"][0]["field"] == "descriptor.priority"
-    high = await client.post("/v1/agents", json=raw(priority=90), headers=WRITER)
-    assert high.status_code == 403 and "only an admin token" in high.json()["detail"]
+    high = await client.post("/v1/agents", json=raw(priority=10), headers=issued)
+    assert high.status_code == 403 and high.json()["detail"].startswith(
+        "priority 10 is outside your token's range 0 to 0"
+    )
+    other = await client.post(
+        "/v1/agents",
+        json=raw(capabilities=["text_generation", "image_generation"]),
+        headers=issued,
+    )
+    assert other.status_code == 403
+    assert other.json()["detail"] == "your token may register text_generation; not image_generation"
     assert await registry(client) == before
+    ranked = {"Authorization": "Bearer " + KEYS.issue("agent:writer", 86400, priority=(0, 5))}
+    assert (
+        await client.post("/v1/agents", json=raw("writer-2", priority=5), headers=ranked)
+    ).status_code == 200
     assert (
         await client.post("/v1/agents", json=raw(priority=90), headers=ADMIN)
     ).status_code == 200
-    assert (
-        await client.post("/v1/agents", json=raw("writer-2", priority=10), headers=WRITER)
-    ).status_code == 200
+
+
+async def test_an_agent_may_hold_only_so_many_instances_and_heartbeat_only_so_fast(
+    tmp_path: Path, clock
+) -> None:
+    store = EmbeddedStore(tmp_path / "reg.sqlite3", reap_after_seconds=60, clock=clock)
+    settings = Settings(db_path=store.path, sweep_interval_seconds=3600)
+    app = create_app(settings, store=store, keys=KEYS, resolver=fake_resolve)
+    now = [0.0]
+    app.state.quota = AgentQuota(2, 1.0, clock=lambda: now[0])
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://d") as c:
+            for i in (1, 2):
+                now[0] += 1
+                r = await c.post("/v1/agents", json=raw(f"writer-{i}"), headers=WRITER)
+                assert r.status_code == 200
+            now[0] += 1
+            third = await c.post("/v1/agents", json=raw("writer-3"), headers=WRITER)
+            assert third.status_code == 429 and third.json()["error"] == "quota_exceeded"
+            assert "already has 2 instances" in third.json()["detail"]
+            assert third.headers["retry-after"] == "30"
+            now[0] += 1
+            assert (await c.put("/v1/agents/writer-1/heartbeat", headers=WRITER)).status_code == 200
+            fast = await c.put("/v1/agents/writer-2/heartbeat", headers=WRITER)  # same instant
+            assert fast.status_code == 429 and fast.headers["retry-after"] == "1"
+            assert (await c.put("/v1/agents/writer-2/heartbeat", headers=ADMIN)).status_code == 200
+            now[0] += 1
+            assert (await c.delete("/v1/agents/writer-1", headers=WRITER)).status_code == 204
+            r = await c.post("/v1/agents", json=raw("writer-3"), headers=WRITER)
+            assert r.status_code == 200
+            listed = await c.get("/v1/agents", headers=ADMIN)
+            ids = [x["descriptor"]["instance_id"] for x in listed.json()]
+            assert ids == ["writer-2", "writer-3"]
 
 
 @pytest.mark.parametrize(

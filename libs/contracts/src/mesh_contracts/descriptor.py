@@ -110,8 +110,8 @@ class AgentDescriptor(BaseModel):
     streaming_mode: StreamingMode = StreamingMode.STATIC
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
     static_response: Any = None
-    # 0-100; discovery admits a value above its DISCOVERY_MAX_AGENT_PRIORITY only from an
-    # admin token, so one registration cannot capture every task of a capability.
+    # 0-100; discovery admits only a value in the range the agent's token states (0 unless
+    # issued otherwise), so one registration cannot capture every task of a capability.
     priority: int = Field(default=0, ge=0, le=MAX_PRIORITY)
     timeout_seconds: float = Field(default=60.0, gt=0, le=86_400)
     max_concurrency: int = Field(default=8, ge=1)

@@ -11,7 +11,7 @@ from types import FrameType
 import uvicorn
 from pydantic import ValidationError
 
-from mesh_auth import AuthSettings, SecretError, guard_bind
+from mesh_auth import AuthSettings, SecretError, TlsSettings, guard_bind
 from mesh_discovery.app import create_app
 from mesh_discovery.declared import AgentsFileError
 from mesh_discovery.settings import Settings
@@ -21,18 +21,20 @@ def main() -> int:
     try:
         settings = Settings()
         keys = AuthSettings().keys()
+        tls = TlsSettings().server_options()  # mTLS: serve TLS, require client certificates
         app = create_app(settings, keys=keys)
     except (AgentsFileError, ValidationError, SecretError) as exc:
         print(f"mesh_discovery: cannot start: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
-    guard_bind("mesh_discovery", settings.host, keys)  # exits on 0.0.0.0 without a secret
+    guard_bind("mesh_discovery", settings.host, keys)  # exits on 0.0.0.0 without public keys
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        **tls,
     )
     _DrainingServer(config, app.state.draining).run()
     return 0

@@ -1,10 +1,12 @@
 """HTTP routes of the discovery service (the API in the service README).
 
 Routes only: the store lives on ``app.state.store`` (set by the lifespan in ``app.py``).
-Errors leave as JSON: 401/403 (``mesh_auth``: writes need the agent's own token, reads any
-valid token, ``/health`` none), 404 unknown instance, 409 declared instance, 413 body too
-large, 422 bad input (naming the field, never echoing more than a few hundred characters)
-or a refused endpoint, 503 backend unavailable; never a bare 500 with a trace.
+Errors leave as JSON: 401/403 (``mesh_auth``: writes need the agent's own token, within
+the capabilities and priority range it states; reads any valid token; ``/health`` none),
+404 unknown instance, 409 declared instance, 413 body too large, 422 bad input (naming the
+field, never echoing more than a few hundred characters) or a refused endpoint, 429 an
+agent past its instances or write rate (``quota``), 503 backend unavailable; never a bare
+500 with a trace.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from mesh_contracts import (
 )
 from mesh_contracts.capabilities import Capability
 from mesh_discovery.durations import DEFAULT_WAIT_SECONDS, parse_wait
+from mesh_discovery.quota import AgentQuota, QuotaExceeded, retry_after_header
 from mesh_discovery.registry import (
     SOURCE_FILE,
     AgentFilter,
@@ -176,9 +179,10 @@ async def register(
     body: RegisterRequest, store: Store, caller: Writer, request: Request
 ) -> Lease | JSONResponse:
     """Upsert an instance. The caller's token must be ``agent:<descriptor.agent_id>`` (or
-    admin); an existing instance of another agent, or one declared in the agents file,
-    cannot be overwritten (403, 409); a priority above ``DISCOVERY_MAX_AGENT_PRIORITY``
-    needs admin (403); the endpoint must resolve only into admitted networks (422)."""
+    admin), its capabilities among the token's and its priority in the token's range
+    (403); an existing instance of another agent, or one declared in the agents file,
+    cannot be overwritten (403, 409); past the agent's instances or write rate, 429; the
+    endpoint must resolve only into admitted networks (422)."""
     d = body.descriptor
     try:
         await admit(request, store, d, caller)
@@ -191,12 +195,14 @@ async def admit(
     request: Request, store: StoreProtocol, d: AgentDescriptor, caller: Principal
 ) -> None:
     """What every registration passes (``POST /v1/agents``, the A2A route): raises
-    ``AuthError`` 403, ``DeclaredInstance`` or ``EndpointRefused``."""
+    ``AuthError`` 403, ``QuotaExceeded``, ``DeclaredInstance`` or ``EndpointRefused``."""
     if not caller.may_act_as_agent(d.agent_id):
         raise forbidden(f"your token is {caller.scope}; it may not register agent {d.agent_id!r}")
-    ceiling: int = request.app.state.max_agent_priority
-    if d.priority > ceiling and not caller.is_admin:
-        raise forbidden(f"priority {d.priority} is above {ceiling}; only an admin token may set it")
+    if not caller.is_admin:
+        within_token(d, caller)
+        quota: AgentQuota = request.app.state.quota
+        quota.write(d.agent_id)
+        await quota.admit_instance(store, d.agent_id, d.instance_id)
     with contextlib.suppress(UnknownInstance):
         existing = await store.get(d.instance_id)
         if existing.source == SOURCE_FILE:
@@ -210,13 +216,42 @@ async def admit(
         await policy.check(d.endpoint)
 
 
+def within_token(d: AgentDescriptor, caller: Principal) -> None:
+    """403 unless ``d``'s capabilities are among those ``caller``'s token states (when it
+    states any) and its priority is in the token's range (default 0 to 0): an agent token
+    cannot capture other agents' tasks by claiming their capability or outranking them."""
+    if caller.caps is not None:
+        extra = [c for c in d.capabilities if c not in caller.caps]
+        if extra:
+            raise forbidden(
+                trim(
+                    f"your token may register {', '.join(caller.caps) or 'no capability'};"
+                    f" not {', '.join(extra)}",
+                    300,
+                )
+            )
+    low, high = caller.priority
+    if not low <= d.priority <= high:
+        raise forbidden(
+            f"priority {d.priority} is outside your token's range {low} to {high}"
+            " (`mesh token issue --agent NAME --priority N`)"
+        )
+
+
 @router.put("/v1/agents/{instance_id}/heartbeat", response_model=Lease)
 async def heartbeat(
-    instance_id: str, store: Store, caller: Writer, body: HeartbeatRequest | None = None
+    instance_id: str,
+    store: Store,
+    caller: Writer,
+    request: Request,
+    body: HeartbeatRequest | None = None,
 ) -> Lease:
     """Renew the lease; the optional body carries the instance's load (slots in use,
-    queue depth, free GPU memory), which the registry shows on its record."""
-    await _owned(store, instance_id, caller)
+    queue depth, free GPU memory), which the registry shows on its record. Past the agent's
+    write rate, 429."""
+    record = await _owned(store, instance_id, caller)
+    if not caller.is_admin:
+        request.app.state.quota.write(record.descriptor.agent_id)
     return await store.heartbeat(instance_id, body.load if body is not None else None)
 
 
@@ -290,6 +325,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def declared(_: Request, exc: Exception) -> JSONResponse:
         return _detail(409, trim(str(exc), 300))
 
+    async def over_quota(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, QuotaExceeded)
+        return JSONResponse(
+            {"detail": trim(str(exc), 300), "error": "quota_exceeded"},
+            status_code=429,
+            headers={"Retry-After": retry_after_header(exc.retry_after)},
+        )
+
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:
         log.warning("store unavailable: %s", exc)
         return _detail(503, f"registry store unavailable: {exc}")
@@ -312,5 +355,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnknownInstance, unknown)
     app.add_exception_handler(DeclaredInstance, declared)
     app.add_exception_handler(StoreUnavailable, unavailable)
+    app.add_exception_handler(QuotaExceeded, over_quota)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(Exception, unexpected)

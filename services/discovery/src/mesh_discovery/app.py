@@ -22,6 +22,7 @@ from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
 from mesh_discovery.declared import load_agents_file
 from mesh_discovery.metrics import watch as watch_metrics
+from mesh_discovery.quota import AgentQuota
 from mesh_discovery.registry import Clock, Store
 from mesh_discovery.settings import Settings
 from mesh_telemetry import instrument_app, start_tracing
@@ -73,7 +74,7 @@ def create_app(
     The agents file is read and validated here, so a malformed file fails before serving
     (``AgentsFileError`` names the entry and field). ``store`` overrides the one built from
     settings (tests inject a store with a fake clock); the lifespan opens and closes it.
-    ``keys``: the mesh secret (default: ``MESH_AUTH_SECRET*`` from the environment; None:
+    ``keys``: the verification keys (default: ``MESH_AUTH_*`` from the environment; None:
     open). ``resolver`` resolves registered endpoints' hosts (tests inject one).
     """
     settings = settings or Settings()
@@ -120,10 +121,10 @@ def create_app(
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
     watch_metrics(install_metrics(app), lambda: getattr(app.state, "store", None))
-    protect(app, auth_keys, max_body_bytes=settings.max_body_bytes)
+    protect(app, auth_keys, audience="discovery", max_body_bytes=settings.max_body_bytes)
     networks = parse_networks(settings.allowed_networks) or default_networks(settings.host)
     app.state.endpoints = EndpointPolicy(networks, resolver=resolver, cache_seconds=0)
-    app.state.max_agent_priority = settings.max_agent_priority
+    app.state.quota = AgentQuota(settings.max_instances_per_agent, settings.agent_writes_per_second)
     app.include_router(router)
     app.include_router(a2a_router(settings))  # A2A agents by card URL (after the store opens)
     install_error_handlers(app)

@@ -32,13 +32,16 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DISCOVERY_CONSUL_TOKEN", "CONSUL_HTTP_TOKEN"),
     )
     consul_token_file: Path | None = None  # the same from a mounted secret (compose)
-    # Auth (MESH_AUTH_SECRET is read by mesh_auth): requests larger than this are answered 413;
-    # networks a registered endpoint may resolve into besides public addresses (comma-separated
-    # CIDRs; unset: loopback when discovery listens on loopback, none otherwise); the highest
-    # priority an agent token may register (up to 100 with an admin token).
+    # Auth (MESH_AUTH_JWKS_FILE and the rest are read by mesh_auth): requests larger than this
+    # are answered 413; networks a registered endpoint may resolve into besides public
+    # addresses (comma-separated CIDRs; unset: loopback when discovery listens on loopback,
+    # none otherwise). An agent token registers within the capabilities and priority range
+    # it states, at most max_instances_per_agent passing instances, and writes (registers,
+    # heartbeats) at most agent_writes_per_second times a second (429 past either).
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     allowed_networks: str | None = None
-    max_agent_priority: int = Field(default=10, ge=0, le=100)
+    max_instances_per_agent: int = Field(default=32, ge=1)
+    agent_writes_per_second: float = Field(default=20.0, gt=0)
     # Blocking queries hold requests open for up to 5 minutes; on SIGTERM uvicorn waits for
     # them, so cap that wait instead of hanging the shutdown.
     shutdown_grace_seconds: int = Field(default=3, ge=1)
