@@ -30,6 +30,7 @@ class EchoWorker(Worker[TaskRequest]):
 
     def __init__(self) -> None:
         self.runs = 0
+        self.on_run: Any = lambda owner: None
 
     def describe(self) -> AgentDescriptor:
         return self.descriptor(
@@ -40,6 +41,7 @@ class EchoWorker(Worker[TaskRequest]):
 
     async def run(self, task: TaskRequest, inp: TaskRequest, emit: Emit) -> Any:
         self.runs += 1
+        self.on_run(task.owner)
         await emit(TokenEvent(token="hi"))
         return "done"
 
@@ -67,9 +69,11 @@ def test_only_an_orchestrator_token_makes_a_worker_work(worker, path: str) -> No
     anon = httpx.post(url + path, json=TASK)
     assert anon.status_code == 401 and anon.json()["error"] == "missing_token"
     assert anon.headers["www-authenticate"].startswith("Bearer")
-    for scope in ("client:alice", "agent:fake-echo"):
-        wrong = httpx.post(url + path, json=TASK, headers=bearer(scope))
-        assert wrong.status_code == 403 and wrong.json()["error"] == "insufficient_scope"
+    wrong = httpx.post(url + path, json=TASK, headers=bearer("client:alice"))
+    assert wrong.status_code == 403 and wrong.json()["error"] == "insufficient_scope"
+    agent = httpx.post(url + path, json=TASK, headers=bearer("agent:fake-echo"))
+    assert agent.status_code == 401  # an agent token is for discovery, not the workers
+    assert agent.json()["detail"] == "token is not for this service (workers)"
     assert w.runs == 0
     ok = httpx.post(url + path, json=TASK, headers=bearer("orchestrator"))
     assert ok.status_code == 200 and w.runs == 1
@@ -137,5 +141,46 @@ def test_a_worker_exposed_without_a_secret_refuses_to_start() -> None:
         check=False,
     )
     assert done.returncode == 1
-    assert "refusing to listen on 0.0.0.0 without a mesh secret" in done.stderr
-    assert "MESH_AUTH_SECRET" in done.stderr
+    assert "refusing to listen on 0.0.0.0 without public keys" in done.stderr
+    assert "MESH_AUTH_JWKS_FILE" in done.stderr
+
+
+def test_a_worker_with_public_keys_but_no_agent_token_refuses_to_start(tmp_path: Path) -> None:
+    from mesh_auth.keyfiles import init_keys
+
+    init_keys(tmp_path)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WORKER_HOST": "0.0.0.0",
+        "WORKER_PORT": str(free_port()),
+        "WORKER_DISCOVERY_URL": "",
+        "FAKE_SHUTDOWN_MARKER": "/dev/null",
+        "MESH_AUTH_JWKS_FILE": str(tmp_path / "jwks.json"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "fake_sdk_worker"],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "auth is on but this service has no token to send" in done.stderr
+
+
+def test_the_task_owner_is_the_runs_owner_only_when_the_orchestrator_names_it(worker) -> None:
+    w, url = worker
+    seen: list[str | None] = []
+    w.on_run = seen.append
+    calls = [
+        ("orchestrator", "client:alice"),
+        ("orchestrator", None),
+        ("admin", None),
+        ("admin", "client:bob"),
+    ]
+    for scope, owner in calls:
+        r = httpx.post(url + "/invoke", json={**TASK, "owner": owner}, headers=bearer(scope))
+        assert r.status_code == 200
+    assert seen == ["client:alice", "orchestrator", "admin", "client:bob"]

@@ -143,8 +143,9 @@ class TokenSource:
 
     @property
     def available(self) -> bool:
-        """Whether ``token()`` gives a token (a static one, or minted in development)."""
-        return self._static is not None or (self._keys is not None and self._scope is not None)
+        """Whether there is a token to send: a static one, or a development secret to mint
+        one with."""
+        return self._static is not None or self._keys is not None
 
     def token(self) -> str | None:
         if self._static is not None:

@@ -97,7 +97,8 @@ def kind_of(scope: str) -> str:
 class Principal:
     """Who a request comes from. ``authenticated`` is False only on a service running open
     (no keys, loopback), where every caller is treated as ``admin``. ``caps`` and
-    ``priority`` bound what an agent token may register (None: no capabilities stated)."""
+    ``priority`` bound what an agent token may register: ``caps`` None (the token states
+    none) admits the capabilities the agent declares, ``priority`` defaults to 0 to 0."""
 
     scope: str
     authenticated: bool = True
@@ -143,8 +144,8 @@ def claims_for(
 ) -> dict[str, Any]:
     """The claims of a new token (``ValueError`` for a bad scope, audience, lifetime or
     capability). Defaults: the scope's audience and lifetime (``DEFAULT_AUDIENCE``,
-    ``DEFAULT_TTL``); an agent token states ``caps`` (what it may register) and ``priority``
-    (default 0 to 0)."""
+    ``DEFAULT_TTL``); an agent token states ``caps`` (what it may register; ``mesh token
+    issue`` always states them) and ``priority`` (default 0 to 0)."""
     kind = kind_of(scope)
     ttl = DEFAULT_TTL[kind] if ttl_seconds is None else int(ttl_seconds)
     cap = MAX_TTL_SECONDS[kind]
@@ -164,7 +165,8 @@ def claims_for(
         "jti": uuid.uuid4().hex,
     }
     if kind == "agent":
-        claims["caps"] = _caps(caps or ())
+        if caps is not None:  # without: the capabilities it declares (``Principal.caps``)
+            claims["caps"] = _caps(caps)
         lo, hi = priority or (0, 0)
         if not 0 <= lo <= hi <= 100:
             raise ValueError("priority range must be LO:HI with 0 <= LO <= HI <= 100")

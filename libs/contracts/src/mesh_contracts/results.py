@@ -15,7 +15,10 @@ class TaskRequest(BaseModel):
     """Body of a worker's ``POST /invoke`` and ``POST /stream``.
 
     ``input`` must fit the worker's ``input_schema``; ``context`` carries the outputs of the
-    sub-tasks this one depends on, keyed by their task ids.
+    sub-tasks this one depends on, keyed by their task ids. ``owner``: who the task runs for
+    (the run's owner, ``client:<name>`` or ``admin``; None on a mesh running open), set by
+    the orchestrator; a worker keeps what it makes for that owner only (the worker SDK
+    replaces it with the caller's own scope when the caller is not the orchestrator).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -24,6 +27,7 @@ class TaskRequest(BaseModel):
         default_factory=lambda: uuid.uuid4().hex[:12], min_length=1, max_length=128
     )
     run_id: str | None = None
+    owner: str | None = Field(default=None, max_length=200)
     input: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
 

@@ -3,8 +3,10 @@
 ``GET /health``, ``GET /descriptor`` (and the same as an A2A card at
 ``/.well-known/agent-card.json``), ``POST /invoke`` (JSON ``WorkerResult``) and
 ``POST /stream`` (SSE worker events ending in ``done``). See ``create_worker_app``.
-With a mesh secret, ``/invoke`` and ``/stream`` take only an orchestrator (or admin) token:
-401/403 JSON otherwise (``mesh_auth``); ``/health`` and ``/descriptor`` stay open for probes.
+With auth on, ``/invoke`` and ``/stream`` take only an orchestrator (or admin) token for the
+workers (401/403 JSON otherwise, ``mesh_auth``); the task's ``owner`` is the run's owner the
+orchestrator names (``mesh_worker.access``). ``/health``, ``/descriptor`` and the agent card
+stay open for probes.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
+from mesh_auth import Principal
 from mesh_auth.http import require
 from mesh_contracts import (
     AgentDescriptor,
@@ -29,6 +32,7 @@ from mesh_contracts import (
     encode_event,
 )
 from mesh_contracts.a2a import AGENT_CARD_PATH, descriptor_card
+from mesh_worker.access import owner_for
 from mesh_worker.execution import InvalidInput, collect_result, stream_events, validate_input
 from mesh_worker.runtime import WorkerRuntime
 from mesh_worker.slots import Slot
@@ -38,7 +42,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter()
 # Who may make a worker work: the orchestrator (and admin).
-CALLERS = [Depends(require("orchestrator", "admin"))]
+Caller = Annotated[Principal, Depends(require("orchestrator", "admin"))]
 
 
 def _runtime(request: Request) -> WorkerRuntime:
@@ -88,16 +92,16 @@ async def agent_card(request: Request) -> dict[str, Any]:
 
 @router.post(
     "/invoke",
-    dependencies=CALLERS,
     response_model=WorkerResult,
     responses={422: {"description": "input outside the schema"}, 429: {"description": "busy"}},
 )
-async def invoke(task: TaskRequest, request: Request) -> Response:
+async def invoke(task: TaskRequest, request: Request, caller: Caller) -> Response:
     """Run to completion and answer one ``WorkerResult``.
 
     422 for input the worker refuses, 429 (``Retry-After``) when every slot is taken,
     500 ``{"error"}`` when ``run`` raises, 504 past the descriptor's ``timeout_seconds``.
     """
+    task.owner = owner_for(caller, task.owner)
     runtime = _runtime(request)
     try:
         inp = validate_input(runtime.worker, task)
@@ -142,20 +146,20 @@ async def invoke(task: TaskRequest, request: Request) -> Response:
 
 @router.post(
     "/stream",
-    dependencies=CALLERS,
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "worker events, then done"},
         429: {"description": "busy"},
     },
 )
-async def stream(task: TaskRequest, request: Request) -> Response:
+async def stream(task: TaskRequest, request: Request, caller: Caller) -> Response:
     """Stream the run as SSE: one frame per event, ``result`` if ``run`` returned something,
     then ``done``. Refused input and failures are ``error`` frames (the stream is the
     contract: HTTP 200); a body that is not a ``TaskRequest`` is a 422. A ``: ping`` comment
     goes out every ``WORKER_PING_INTERVAL`` seconds. A client disconnect cancels ``run``;
     its slot stays taken until ``run`` has actually ended.
     """
+    task.owner = owner_for(caller, task.owner)
     runtime = _runtime(request)
     settings = runtime.settings
     try:

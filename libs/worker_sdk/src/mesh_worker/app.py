@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI
 
-from mesh_auth import AuthSettings, Keys, TokenSource, scope_of
+from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource, scope_of
 from mesh_auth.bearer import BearerAuth
 from mesh_auth.http import protect
 from mesh_telemetry import instrument_app, instrument_client, start_tracing
@@ -48,6 +48,7 @@ def create_worker_app(
     runtime = WorkerRuntime(worker, settings)
     auth = auth or AuthSettings()
     keys: Keys | None = auth.keys()
+    tls = TlsSettings().client_context()  # mTLS: this worker's certificate to discovery
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,12 +60,21 @@ def create_worker_app(
         )
         if tracing is not None:
             app.state.tracer = tracing.tracer
-        # The agent's token (MESH_TOKEN/MESH_TOKEN_FILE, else minted from the mesh secret)
-        # on every registration, heartbeat and deregistration; none while the mesh is open.
+        # The agent's token (MESH_TOKEN/MESH_TOKEN_FILE; in the development mode minted from
+        # the secret, stating what the agent declares) on every registration, heartbeat and
+        # deregistration; none while the mesh is open.
         token = TokenSource(
-            static=auth.static_token(), keys=keys, scope=scope_of("agent", agent.agent_id)
+            static=auth.static_token(),
+            keys=keys,
+            scope=scope_of("agent", agent.agent_id),
+            caps=agent.capabilities,
+            priority=(0, agent.priority),
         )
-        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), auth=BearerAuth(token)) as client:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(5.0),
+            auth=BearerAuth(token),
+            verify=tls if tls is not None else True,
+        ) as client:
             instrument_client(client, tracing)  # registration and heartbeat spans
             registrar: Registrar | None = None
             if settings.discovery_url:
@@ -101,7 +111,7 @@ def create_worker_app(
     app.state.registrar = None
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
     watch_metrics(install_metrics(app), runtime)
-    protect(app, keys, max_body_bytes=settings.max_body_bytes)
+    protect(app, keys, audience="workers", max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     for extra in routers:
         app.include_router(extra)

@@ -10,7 +10,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter
 
-from mesh_auth import AuthSettings, guard_bind
+from mesh_auth import AuthSettings, TlsSettings, TokenSource, guard_bind
 from mesh_worker.app import create_worker_app
 from mesh_worker.settings import WorkerSettings
 from mesh_worker.worker import Worker
@@ -37,8 +37,12 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     auth = AuthSettings()
-    # Exits on a non-loopback bind without MESH_AUTH_SECRET (secure by default once exposed).
-    guard_bind(f"worker {type(worker).__name__}", settings.host, auth.keys())
+    keys = auth.keys()
+    # Exits on a non-loopback bind without public keys (secure by default once exposed), and
+    # when auth is on but there is no agent token to register with.
+    token = TokenSource(static=auth.static_token(), keys=keys)
+    guard_bind(f"worker {type(worker).__name__}", settings.host, keys, token)
+    tls = TlsSettings().server_options()  # mTLS: serve TLS, require client certificates
     app = create_worker_app(worker, settings, routers=routers, auth=auth)
     config = uvicorn.Config(
         app,
@@ -47,5 +51,6 @@ def serve(
         log_level=settings.log_level.lower(),
         lifespan="on",
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+        **tls,
     )
     uvicorn.Server(config).run()

@@ -9,6 +9,8 @@ from typing import Self
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mesh_auth.tls import TlsSettings
+
 
 class WorkerSettings(BaseSettings):
     """Where the worker listens, how it registers, how it reports.
@@ -58,7 +60,7 @@ class WorkerSettings(BaseSettings):
         host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{TlsSettings().scheme()}://{host}:{self.port}"  # https under mTLS
 
     @property
     def heartbeat_every(self) -> float:
