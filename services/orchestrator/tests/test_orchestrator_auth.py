@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from orch_fakes import Served, fake_discovery_app, record, serve, stop
 
-from mesh_auth import Keys
+from mesh_auth import AUDIENCES, Keys
 from mesh_auth.endpoints import EndpointPolicy, default_networks
 from mesh_contracts import TaskRequest, WorkerResult, encode_event
 from mesh_orchestrator.app import create_app
@@ -32,8 +32,9 @@ DEADLINE = 10.0
 
 def auth(scope: str) -> dict[str, str]:
     # A day: the module's tokens are made when it is imported (collection), and a whole
-    # suite may reach its tests many minutes later.
-    return {"Authorization": f"Bearer {KEYS.issue(scope, 86400)}"}
+    # suite may reach its tests many minutes later. Every audience: these tests check
+    # scopes (tests/test_e2e_trust.py checks audiences).
+    return {"Authorization": f"Bearer {KEYS.issue(scope, 86400, audience=AUDIENCES)}"}
 
 
 ALICE, BOB, ADMIN = auth("client:alice"), auth("client:bob"), auth("admin")

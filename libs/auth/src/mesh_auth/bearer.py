@@ -16,12 +16,16 @@ from mesh_auth.config import TokenSource
 
 
 class BearerAuth(httpx.Auth):
-    def __init__(self, source: TokenSource) -> None:
+    """``replace``: overwrite an ``Authorization`` the caller set (an SDK that always sends
+    its own API key, such as the OpenAI client, when the key is the mesh token)."""
+
+    def __init__(self, source: TokenSource, *, replace: bool = False) -> None:
         self.source = source
+        self.replace = replace
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.source.token()
-        if token and "authorization" not in request.headers:
+        if token and (self.replace or "authorization" not in request.headers):
             request.headers["Authorization"] = f"Bearer {token}"
         yield request
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -54,7 +55,8 @@ class ServiceProcess:
     """``python -m <module>`` in a child process with its own env and a log file.
 
     ``start()`` waits until ``GET {url}{health_path}`` answers 200 (or the process dies,
-    in which case the log is in the error). ``stop()`` sends SIGTERM so lifespans run
+    in which case the log is in the error). ``tls``: the process serves mTLS; the URL is
+    ``https`` and the health check presents this context's client certificate. ``stop()`` sends SIGTERM so lifespans run
     (deregistration, flushes), then SIGKILL after a grace period; ``kill()`` is SIGKILL.
     """
 
@@ -68,10 +70,12 @@ class ServiceProcess:
         startup_timeout: float = 60.0,
         args: list[str] | None = None,
         cwd: str | Path | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.module = module
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         self.env = {**os.environ, **(env or {})}
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.health_path = health_path
@@ -108,7 +112,9 @@ class ServiceProcess:
                 raise RuntimeError(
                     f"{self.module} exited with {self.proc.returncode}:\n{self.log()}"
                 )
-            return httpx.get(self.url + self.health_path, timeout=2.0).status_code == 200
+            verify = self.tls if self.tls is not None else True
+            r = httpx.get(self.url + self.health_path, timeout=2.0, verify=verify)
+            return r.status_code == 200
 
         deadline = time.monotonic() + self.startup_timeout
         while True:

@@ -10,6 +10,7 @@ its checks, as the tracing test does) each process gets SIGTERM, the last starte
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ class ProcessMesh:
     tmp: Path
     env: dict[str, str]
     discovery: ServiceProcess
+    tls: ssl.SSLContext | None = None
     workers: dict[str, ServiceProcess] = field(default_factory=dict)
     orchestrator: ServiceProcess | None = None
     started: list[ServiceProcess] = field(default_factory=list)
@@ -66,6 +68,7 @@ class ProcessMesh:
                     **(env or {}),
                 },
                 startup_timeout=startup_timeout,
+                tls=self.tls,
             )
         )
 
@@ -87,11 +90,13 @@ def process_mesh(
     headers: Mapping[str, str] | None = None,
     startup_timeout: float = 180,
     ready_timeout: float = 60,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[ProcessMesh]:
     """Discovery, ``workers`` (agent id -> module, or module and its own env) and one
     orchestrator, with ``env`` for all of them and ``*_env`` for each kind; ready once the
     orchestrator's ``GET /v1/agents`` (sent with ``headers``: a token where auth is on)
-    lists every worker's agent id."""
+    lists every worker's agent id. ``tls``: the processes serve mTLS (``env`` names their
+    certificates; a worker's ``own`` env its own); the checks present this context's."""
     base = dict(env or {})
     dport = free_port()
     disc = ServiceProcess(
@@ -103,8 +108,9 @@ def process_mesh(
             "DISCOVERY_DB_PATH": str(tmp / "discovery.sqlite3"),
             **(discovery_env or {}),
         },
+        tls=tls,
     )
-    mesh = ProcessMesh(tmp, base, disc)
+    mesh = ProcessMesh(tmp, base, disc, tls=tls)
     try:
         mesh.start(disc)
         for agent_id, worker in workers.items():
@@ -117,14 +123,21 @@ def process_mesh(
                 **(worker_env or {}),
                 **own,
             }
-            svc = ServiceProcess(module, port, wenv, startup_timeout=startup_timeout)
+            if tls is not None:  # what discovery hands the orchestrator: an https endpoint
+                wenv.setdefault("WORKER_PUBLIC_URL", f"https://127.0.0.1:{port}")
+            svc = ServiceProcess(module, port, wenv, startup_timeout=startup_timeout, tls=tls)
             mesh.workers[agent_id] = mesh.start(svc)
         mesh.orchestrator = mesh.add_orchestrator(
             "orchestrator", orchestrator_env, startup_timeout=startup_timeout
         )
 
         def visible() -> bool:
-            r = httpx.get(mesh.url + "/v1/agents", headers=dict(headers or {}), timeout=2)
+            r = httpx.get(
+                mesh.url + "/v1/agents",
+                headers=dict(headers or {}),
+                timeout=2,
+                verify=tls if tls is not None else True,
+            )
             return {a["descriptor"]["agent_id"] for a in r.json()} >= set(workers)
 
         wait_until(visible, timeout=ready_timeout, what="every worker visible to the orchestrator")

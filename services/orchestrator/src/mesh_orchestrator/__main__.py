@@ -8,7 +8,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from mesh_auth import AuthSettings, SecretError, guard_bind
+from mesh_auth import AuthSettings, SecretError, TlsSettings, TokenSource, guard_bind
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.settings import Settings
 
@@ -16,18 +16,23 @@ from mesh_orchestrator.settings import Settings
 def main() -> int:
     try:
         settings = Settings()
-        keys = AuthSettings().keys()
+        auth = AuthSettings()
+        keys = auth.keys()
+        token = TokenSource(static=auth.static_token(), keys=keys)
+        tls = TlsSettings().server_options()  # mTLS: serve TLS, require client certificates
     except (ValidationError, SecretError) as exc:
         print(f"mesh_orchestrator: bad settings: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
-    guard_bind("mesh_orchestrator", settings.host, keys)  # exits on 0.0.0.0 without a secret
+    # Exits on 0.0.0.0 without public keys, or with auth on and no orchestrator token.
+    guard_bind("mesh_orchestrator", settings.host, keys, token)
     uvicorn.run(
         create_app(settings, keys=keys),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        **tls,
     )
     return 0
 

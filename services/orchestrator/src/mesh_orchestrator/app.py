@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,7 +25,7 @@ import httpx
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
-from mesh_auth import AuthSettings, Keys, TokenSource
+from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource
 from mesh_auth.bearer import BearerAuth
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import protect
@@ -127,9 +128,10 @@ def _registry_read(
 
 
 def _llm_nodes(
-    settings: Settings, llm: BaseChatModel | None
+    settings: Settings, llm: BaseChatModel | None, http: httpx.AsyncClient | None = None
 ) -> tuple[LLMPlanner | None, LLMSynthesizer | None]:
-    """The LLM planner and synthesizer when an LLM is configured (and each is enabled)."""
+    """The LLM planner and synthesizer when an LLM is configured (and each is enabled);
+    ``http``: the client their calls go through (``_llm_client``)."""
     if llm is None and not settings.llm_configured:
         log.info("no LLM configured (ORCH_LLM_BASE_URL / OPENAI_API_KEY): deterministic planning")
         return None, None
@@ -137,19 +139,39 @@ def _llm_nodes(
     planner = None
     if llm_plans(settings, injected=llm is not None):
         planner = LLMPlanner(
-            llm or build_chat_model(settings, max_tokens=settings.llm_plan_max_tokens),
+            llm or build_chat_model(settings, max_tokens=settings.llm_plan_max_tokens, http=http),
             timeout_seconds=settings.llm_timeout_seconds,
             method=settings.llm_structured_output,
         )
     synth = None
     if settings.llm_synthesis and llm_synthesizes(settings, injected=llm is not None):
         synth = LLMSynthesizer(
-            llm or build_chat_model(settings, max_tokens=settings.llm_synthesis_max_tokens),
+            llm
+            or build_chat_model(settings, max_tokens=settings.llm_synthesis_max_tokens, http=http),
             model_name=settings.llm_model,
             first_token_timeout=settings.llm_timeout_seconds,
             total_timeout=settings.llm_timeout_seconds * 5,
         )
     return planner, synth
+
+
+def _llm_client(
+    settings: Settings, token: TokenSource, tls: ssl.SSLContext | None
+) -> httpx.AsyncClient | None:
+    """The LLM's HTTP client when it is the mesh's own (no ``ORCH_LLM_API_KEY``) and the mesh
+    has auth or mTLS on: the orchestrator's token goes as the API key (the writer's OpenAI
+    routes take it), with this service's certificate. An LLM with its own key never sees
+    the mesh's token."""
+    if not settings.llm_configured or settings.llm_api_key is not None:
+        return None
+    if not token.available and tls is None:
+        return None
+    return httpx.AsyncClient(
+        auth=BearerAuth(token, replace=True),
+        verify=tls if tls is not None else True,
+        timeout=httpx.Timeout(settings.llm_timeout_seconds * 5, connect=10.0),
+        follow_redirects=False,
+    )
 
 
 def create_app(
@@ -165,18 +187,20 @@ def create_app(
     """The app. ``planner``/``synthesizer`` replace the deterministic ones; ``llm`` replaces
     the ``ChatOpenAI`` built from settings (tests pass langchain's fake chat models);
     ``span_exporter`` turns tracing on with it instead of OTLP (tests pass the SDK's
-    ``InMemorySpanExporter``). ``keys``: the mesh secret (default ``MESH_AUTH_SECRET*`` from
+    ``InMemorySpanExporter``). ``keys``: the verification keys (default ``MESH_AUTH_*`` from
     the environment; None: open); ``endpoints`` replaces the worker endpoint policy built
     from ``ORCH_ALLOWED_NETWORKS`` (tests inject one with a fake resolver)."""
     settings = settings or Settings()
     auth_keys = AuthSettings().keys() if keys == "env" else keys
-    # The orchestrator's own token (MESH_TOKEN/MESH_TOKEN_FILE, else minted from the secret)
-    # goes with every call to discovery and to workers; none while the mesh runs open.
+    # The orchestrator's own token (MESH_TOKEN/MESH_TOKEN_FILE; in the development mode minted
+    # from the secret), for discovery and the workers, goes with every call to them; none
+    # while the mesh runs open. Under mTLS every call presents this service's certificate.
     token = TokenSource(
         static=AuthSettings().static_token() if keys == "env" else None,
         keys=auth_keys,
         scope="orchestrator",
     )
+    tls = TlsSettings().client_context()
     policy = endpoints or EndpointPolicy(
         parse_networks(settings.allowed_networks) or default_networks(settings.host)
     )
@@ -213,6 +237,7 @@ def create_app(
                     ),
                     auth=BearerAuth(token),
                     follow_redirects=False,  # a worker's 3xx is its answer, never followed
+                    verify=tls if tls is not None else True,
                 )
             )
             discovery = DiscoveryClient(
@@ -275,7 +300,10 @@ def create_app(
 
             stack.push_async_callback(stop_warm)
             chosen_synth = synthesizer or DeterministicSynthesizer()
-            llm_planner, llm_synth = _llm_nodes(settings, llm)
+            llm_http = _llm_client(settings, token, tls) if llm is None else None
+            if llm_http is not None:
+                stack.push_async_callback(llm_http.aclose)
+            llm_planner, llm_synth = _llm_nodes(settings, llm, llm_http)
             deps = GraphDeps(
                 manifest=discovery.manifest,
                 resolver=resolver,
@@ -322,7 +350,7 @@ def create_app(
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
     install_error_handlers(app)
-    protect(app, auth_keys, max_body_bytes=settings.max_body_bytes)
+    protect(app, auth_keys, audience="orchestrator", max_body_bytes=settings.max_body_bytes)
     install_metrics(app, metrics)
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import httpx
 from langchain_core.language_models import BaseChatModel
 
 from mesh_orchestrator.settings import Settings
 
 
-def build_chat_model(settings: Settings, *, max_tokens: int) -> BaseChatModel:
+def build_chat_model(
+    settings: Settings, *, max_tokens: int, http: httpx.AsyncClient | None = None
+) -> BaseChatModel:
     """A streaming ``ChatOpenAI`` for any OpenAI-compatible endpoint.
 
     ``max_retries=0``: the graph owns retry policy (one more planning attempt, then the
     deterministic fallback), and a silent client-side retry would double every timeout.
+    ``http``: the client to call through (the mesh's own writer: it sends the orchestrator's
+    token as the API key, and its certificate under mTLS).
     """
     from langchain_openai import ChatOpenAI
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    extra = {"http_async_client": http} if http is not None else {}
     return ChatOpenAI(
         model=settings.llm_model,
         base_url=settings.llm_base_url,
@@ -25,4 +31,5 @@ def build_chat_model(settings: Settings, *, max_tokens: int) -> BaseChatModel:
         temperature=settings.llm_temperature,
         max_tokens=max_tokens,  # type: ignore[call-arg]
         streaming=True,
+        **extra,
     )

@@ -1,4 +1,6 @@
-"""The image worker as a real process on a loopback port (tiny model, CPU)."""
+"""The image worker as a real process on a loopback port (tiny model, CPU), with auth on as
+deployed: public keys, its own agent token, and images kept for the client whose run made
+them."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from PIL import Image
 
 from mesh_testkit import ServiceProcess, free_port, read_sse, running
+from mesh_testkit.trust import Credentials, credentials
 
 MODULE = "mesh_worker_image_gen"
 
@@ -36,17 +39,33 @@ def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def service(out_dir: Path) -> Iterator[ServiceProcess]:
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
+    return credentials(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="module")
+def service(out_dir: Path, creds: Credentials) -> Iterator[ServiceProcess]:
     port = free_port()
-    with running(MODULE, port, _env(port, out_dir), startup_timeout=120) as svc:
+    env = _env(port, out_dir) | creds.env()
+    env["MESH_TOKEN_FILE"] = str(creds.token_file("image-gen", "agent:image-gen"))
+    with running(MODULE, port, env, startup_timeout=120) as svc:
         yield svc
 
 
-async def _events(url: str, inp: dict[str, Any]) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        return [
-            m.json() async for m in read_sse(client, "POST", f"{url}/stream", json={"input": inp})
-        ]
+@pytest.fixture(scope="module")
+def as_(creds: Credentials) -> dict[str, dict[str, str]]:
+    """Headers by who: the orchestrator (the only one who makes it work), alice, bob."""
+    return {
+        "orchestrator": creds.bearer("orchestrator"),
+        "alice": creds.bearer("client:alice"),
+        "bob": creds.bearer("client:bob"),
+    }
+
+
+async def _events(url: str, inp: dict[str, Any], headers: dict[str, str]) -> list[dict[str, Any]]:
+    body = {"input": inp, "owner": "client:alice"}  # the orchestrator names the run's owner
+    async with httpx.AsyncClient(timeout=60, headers=headers) as client:
+        return [m.json() async for m in read_sse(client, "POST", f"{url}/stream", json=body)]
 
 
 async def _idle(client: httpx.AsyncClient, url: str, within: float = 60) -> None:
@@ -59,14 +78,15 @@ async def _idle(client: httpx.AsyncClient, url: str, within: float = 60) -> None
 
 
 async def test_stream_sends_progress_then_a_png_artifact_that_downloads(
-    service: ServiceProcess,
+    service: ServiceProcess, as_: dict[str, dict[str, str]]
 ) -> None:
-    events = await _events(service.url, {"prompt": "a red fox", "steps": 3, "seed": 3})
+    inp = {"prompt": "a red fox", "steps": 3, "seed": 3}
+    events = await _events(service.url, inp, as_["orchestrator"])
 
     assert [e["type"] for e in events] == ["progress"] * 3 + ["artifact", "result", "done"]
     artifact = events[3]
     assert artifact["url"].startswith(service.url + "/artifacts/")
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers=as_["alice"]) as client:  # alice's run made it
         resp = await client.get(artifact["url"])
         missing = await client.get(f"{service.url}/artifacts/nope.png")
         descriptor = (await client.get(f"{service.url}/descriptor")).json()
@@ -80,12 +100,27 @@ async def test_stream_sends_progress_then_a_png_artifact_that_downloads(
     assert descriptor["streaming_mode"] == "dynamic_events"
 
 
+async def test_an_image_downloads_only_for_its_owner(
+    service: ServiceProcess, as_: dict[str, dict[str, str]]
+) -> None:
+    """Attack: bob, and anyone without a token, fetch alice's image by its URL."""
+    events = await _events(service.url, {"prompt": "a cat", "steps": 1}, as_["orchestrator"])
+    url = next(e for e in events if e["type"] == "artifact")["url"]
+    async with httpx.AsyncClient(timeout=30) as client:
+        anon = await client.get(url)
+        assert anon.status_code == 401 and anon.json()["error"] == "missing_token"
+        theirs = await client.get(url, headers=as_["bob"])
+        assert theirs.status_code == 404 and "no artifact named" in theirs.json()["detail"]
+        assert (await client.get(url, headers=as_["alice"])).status_code == 200
+        assert (await client.get(url, headers=as_["orchestrator"])).status_code == 404
+
+
 async def test_a_busy_worker_refuses_a_second_job_and_a_dropped_job_stops_early(
-    service: ServiceProcess, out_dir: Path
+    service: ServiceProcess, out_dir: Path, as_: dict[str, dict[str, str]]
 ) -> None:
     before = set(out_dir.iterdir())  # noqa: ASYNC240 - a tmp dir listing
     body = {"input": {"prompt": "a slow cat", "steps": 150, "width": 128, "height": 128}}
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=as_["orchestrator"]) as client:
         async for msg in read_sse(client, "POST", f"{service.url}/stream", json=body):
             assert msg.json()["type"] == "progress"
             second = await client.post(f"{service.url}/stream", json=body)
@@ -96,8 +131,10 @@ async def test_a_busy_worker_refuses_a_second_job_and_a_dropped_job_stops_early(
     assert set(out_dir.iterdir()) == before  # noqa: ASYNC240 - no image: it never finished
 
 
-async def test_bad_input_is_refused_with_the_field_named(service: ServiceProcess) -> None:
-    async with httpx.AsyncClient(timeout=60) as client:
+async def test_bad_input_is_refused_with_the_field_named(
+    service: ServiceProcess, as_: dict[str, dict[str, str]]
+) -> None:
+    async with httpx.AsyncClient(timeout=60, headers=as_["orchestrator"]) as client:
         url = f"{service.url}/invoke"
         steps = await client.post(url, json={"input": {"prompt": "a cat", "steps": 0}})
         blank = await client.post(url, json={"input": {"prompt": "  "}})
@@ -108,7 +145,7 @@ async def test_bad_input_is_refused_with_the_field_named(service: ServiceProcess
     assert odd.status_code == 422 and "width" in odd.text
     assert huge.status_code == 422 and "width=1024" in huge.text
 
-    events = await _events(service.url, {"prompt": "", "steps": 3})
+    events = await _events(service.url, {"prompt": "", "steps": 3}, as_["orchestrator"])
     assert [e["type"] for e in events] == ["error", "done"]
     assert events[0]["code"] == "invalid_input" and "prompt" in events[0]["error"]
 

@@ -1,4 +1,6 @@
-"""The LoRA trainer as a real process on a loopback port (tiny random Llama, CPU)."""
+"""The LoRA trainer as a real process on a loopback port (tiny random Llama, CPU), with auth
+on as deployed: public keys, its own agent token, and adapters kept for the client whose
+run trained them."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import httpx
 import pytest
 
 from mesh_testkit import ServiceProcess, free_port, read_sse, running
+from mesh_testkit.trust import Credentials, credentials
 
 MODULE = "mesh_worker_lora_trainer"
 EXAMPLES = ["the cat sat on the mat", {"prompt": "Q: hi\nA:", "completion": " ahoy"}]
@@ -31,30 +34,55 @@ def _env(port: int, adapters: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
+    return credentials(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="module")
+def service(
+    tmp_path_factory: pytest.TempPathFactory, creds: Credentials
+) -> Iterator[ServiceProcess]:
     port = free_port()
     env = _env(port, tmp_path_factory.mktemp("adapters"), LORA_BASE_MODEL="tiny")
+    env |= creds.env()
+    env["MESH_TOKEN_FILE"] = str(creds.token_file("lora", "agent:lora-trainer"))
     with running(MODULE, port, env, startup_timeout=120) as svc:
         yield svc
 
 
-async def _events(url: str, inp: dict[str, Any]) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        return [
-            m.json() async for m in read_sse(client, "POST", f"{url}/stream", json={"input": inp})
-        ]
+@pytest.fixture(scope="module")
+def as_(creds: Credentials) -> dict[str, dict[str, str]]:
+    """Headers by who: the orchestrator (the only one who makes it train), alice, bob, admin."""
+    return {
+        who: creds.bearer(scope)
+        for who, scope in (
+            ("orchestrator", "orchestrator"),
+            ("alice", "client:alice"),
+            ("bob", "client:bob"),
+            ("admin", "admin"),
+        )
+    }
+
+
+async def _events(
+    url: str, inp: dict[str, Any], headers: dict[str, str], owner: str = "client:alice"
+) -> list[dict[str, Any]]:
+    body = {"input": inp, "owner": owner}  # the orchestrator names the run's owner
+    async with httpx.AsyncClient(timeout=60, headers=headers) as client:
+        return [m.json() async for m in read_sse(client, "POST", f"{url}/stream", json=body)]
 
 
 async def test_stream_sends_progress_then_an_adapter_zip_that_downloads(
-    service: ServiceProcess,
+    service: ServiceProcess, as_: dict[str, dict[str, str]]
 ) -> None:
-    events = await _events(service.url, {"examples": EXAMPLES, "steps": 2, "rank": 4})
+    inp = {"examples": EXAMPLES, "steps": 2, "rank": 4}
+    events = await _events(service.url, inp, as_["orchestrator"])
 
     assert [e["type"] for e in events] == ["progress"] * 2 + ["artifact", "result", "done"]
     assert {"loss", "learning_rate", "tokens_per_s"} <= events[0].keys()
     artifact = events[2]
     adapter_id = artifact["adapter_id"]
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers=as_["alice"]) as client:  # alice's run trained it
         archive = await client.get(artifact["url"])
         listing = (await client.get(f"{service.url}/adapters")).json()["adapters"]
         detail = (await client.get(f"{service.url}/adapters/{adapter_id}")).json()
@@ -66,16 +94,17 @@ async def test_stream_sends_progress_then_an_adapter_zip_that_downloads(
     assert "adapter_config.json" in names and "adapter_model.safetensors" in names
     assert adapter_id in [a["adapter_id"] for a in listing]
     assert detail["config"]["r"] == 4 and detail["job"]["status"] == "complete"
+    assert detail["job"]["owner"] == "client:alice"
     assert missing.status_code == 404
     assert descriptor["metadata"]["model"] == "tiny-random"
     assert descriptor["capabilities"] == ["lora_training"]
 
 
 async def test_a_busy_trainer_refuses_a_second_job_and_a_dropped_job_leaves_a_checkpoint(
-    service: ServiceProcess,
+    service: ServiceProcess, as_: dict[str, dict[str, str]]
 ) -> None:
     body = {"input": {"examples": EXAMPLES, "steps": 10_000, "adapter_name": "dropped"}}
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=as_["orchestrator"]) as client:
         async for msg in read_sse(client, "POST", f"{service.url}/stream", json=body):
             assert msg.json()["type"] == "progress"
             second = await client.post(f"{service.url}/stream", json=body)
@@ -87,14 +116,17 @@ async def test_a_busy_trainer_refuses_a_second_job_and_a_dropped_job_leaves_a_ch
             assert time.monotonic() < deadline, "the trainer never went idle"
             await asyncio.sleep(0.05)
         assert health["running"] == 0
-        listing = (await client.get(f"{service.url}/adapters")).json()["adapters"]
+        listing = (await client.get(f"{service.url}/adapters", headers=as_["admin"])).json()
+    listing = listing["adapters"]
     [dropped] = [a for a in listing if a["adapter_id"].startswith("dropped-")]
     assert dropped["status"] == "partial"
     assert 1 <= dropped["steps_done"] < 10_000
 
 
-async def test_bad_input_is_refused_before_training(service: ServiceProcess) -> None:
-    async with httpx.AsyncClient(timeout=60) as client:
+async def test_bad_input_is_refused_before_training(
+    service: ServiceProcess, as_: dict[str, dict[str, str]]
+) -> None:
+    async with httpx.AsyncClient(timeout=60, headers=as_["orchestrator"]) as client:
         url = f"{service.url}/invoke"
         steps = await client.post(url, json={"input": {"examples": ["a"], "steps": 0}})
         empty = await client.post(url, json={"input": {"examples": []}})
@@ -103,9 +135,37 @@ async def test_bad_input_is_refused_before_training(service: ServiceProcess) -> 
     assert empty.status_code == 422 and "examples" in empty.text
     assert missing.status_code == 422 and "LORA_DATASET_DIR" in missing.text
 
-    events = await _events(service.url, {"dataset_path": "/no/such.txt"})
+    events = await _events(service.url, {"dataset_path": "/no/such.txt"}, as_["orchestrator"])
     assert [e["type"] for e in events] == ["error", "done"]
     assert events[0]["code"] == "invalid_input"
+
+
+async def test_an_adapter_is_listed_and_downloaded_only_by_its_owner(
+    service: ServiceProcess, as_: dict[str, dict[str, str]]
+) -> None:
+    """Attack: bob lists the trainer's adapters and downloads alice's; anyone without a token
+    tries the same. Only alice (and admin) see it; the others get 401, or 404 as if it did
+    not exist."""
+    inp = {"examples": EXAMPLES, "steps": 1, "rank": 2, "adapter_name": "alices"}
+    events = await _events(service.url, inp, as_["orchestrator"])
+    adapter_id = next(e for e in events if e["type"] == "artifact")["adapter_id"]
+    routes = ["/adapters", f"/adapters/{adapter_id}", f"/artifacts/{adapter_id}.zip"]
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as c:
+        for path in routes:
+            anon = await c.get(path)
+            assert anon.status_code == 401 and anon.json()["error"] == "missing_token", path
+        listed = (await c.get("/adapters", headers=as_["bob"])).json()["adapters"]
+        assert adapter_id not in [a["adapter_id"] for a in listed]
+        for path in routes[1:]:
+            theirs = await c.get(path, headers=as_["bob"])
+            assert theirs.status_code == 404, path
+            assert adapter_id in theirs.json()["detail"]  # the same answer as an unknown id
+        for who in ("alice", "admin"):
+            assert (await c.get(routes[2], headers=as_[who])).status_code == 200
+            listed = (await c.get("/adapters", headers=as_[who])).json()["adapters"]
+            assert adapter_id in [a["adapter_id"] for a in listed]
+        client_call = await c.post("/invoke", json={"input": inp}, headers=as_["alice"])
+        assert client_call.status_code == 403  # a client never makes a worker work itself
 
 
 def test_a_base_model_path_that_does_not_exist_stops_the_worker_with_a_clear_error(

@@ -132,7 +132,8 @@ class MeshRequestHandler(RequestHandler):
     def _caller(self, context: ServerCallContext) -> Principal:
         """Who calls (the HTTP layer already refused anyone but a client or admin token)."""
         try:
-            return principal_from_headers(self._keys(), context.state.get("headers", {}))
+            headers = context.state.get("headers", {})
+            return principal_from_headers(self._keys(), headers, "orchestrator")
         except AuthError:
             raise TaskNotFoundError from None
 

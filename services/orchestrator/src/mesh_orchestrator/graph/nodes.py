@@ -191,6 +191,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             timeout_seconds=state.get("timeout_seconds"),
             done=done,
             attempts_before=state.get("resume_attempts"),
+            owner=state.get("owner"),
         )
         return {"results": {k: o.public() for k, o in outcomes.items()}}
 

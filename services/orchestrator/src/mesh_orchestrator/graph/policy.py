@@ -26,6 +26,9 @@ class RunState(TypedDict, total=False):
     client's request), and travels typed from there."""
 
     run_id: str
+    # Who started the run (``client:<name>``, ``admin``; None on an open mesh): worker calls
+    # name it, so what a worker makes for the run is kept for that owner alone.
+    owner: str | None
     query: str
     client_plan: ExecutionPlan | None
     timeout_seconds: float | None

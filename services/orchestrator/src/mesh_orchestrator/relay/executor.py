@@ -73,8 +73,12 @@ class Executor(WorkerCalls):
         timeout_seconds: float | None = None,
         done: dict[str, TaskOutcome] | None = None,
         attempts_before: dict[str, int] | None = None,
+        owner: str | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
+
+        ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
+        what a worker makes for the run is that client's alone.
 
         ``done`` (a resumed run): tasks that completed before, with their outputs; they are
         not run again and emit nothing. ``attempts_before``: attempts a task already had, so
@@ -95,7 +99,9 @@ class Executor(WorkerCalls):
             for t in plan.tasks:
                 if not futures[t.task_id].done():
                     first = before.get(t.task_id, 0)
-                    group.create_task(self._node(t, futures, emit, run_id, timeout_seconds, first))
+                    group.create_task(
+                        self._node(t, futures, emit, run_id, timeout_seconds, first, owner=owner)
+                    )
         return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
 
     async def _node(
@@ -106,6 +112,8 @@ class Executor(WorkerCalls):
         run_id: str | None,
         timeout_seconds: float | None,
         attempts_before: int = 0,
+        *,
+        owner: str | None = None,
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
         broken = [(d, o) for d, o in upstream.items() if o.status != "completed"]
@@ -118,7 +126,7 @@ class Executor(WorkerCalls):
         started = time.perf_counter()
         try:
             outcome = await self._execute(
-                t, upstream, emit, run_id, timeout_seconds, attempts_before
+                t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner
             )
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
@@ -150,6 +158,8 @@ class Executor(WorkerCalls):
         run_id: str | None,
         timeout_seconds: float | None,
         attempts_before: int = 0,
+        *,
+        owner: str | None = None,
     ) -> TaskOutcome:
         first = self.resolver.pick(t)
         if first is None:
@@ -157,6 +167,7 @@ class Executor(WorkerCalls):
         request = TaskRequest(
             task_id=t.task_id,
             run_id=run_id,
+            owner=owner,
             input=self._input(t, upstream, first),
             context={d: o.output for d, o in upstream.items()},
         )

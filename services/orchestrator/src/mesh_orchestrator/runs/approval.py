@@ -60,6 +60,7 @@ class ApprovedRuns(RunDriver):
         self._live[run_id] = events
         state: RunState = {
             "run_id": run_id,
+            "owner": record.owner,
             "query": record.query,
             "client_plan": rec.plan,
             "plan": rec.plan,

@@ -148,6 +148,7 @@ class LeasedRuns(RunDriver):
         options = record.options
         state: RunState = {
             "run_id": run_id,
+            "owner": record.owner,
             "query": record.query,
             "client_plan": None,
             "timeout_seconds": options.get("timeout_seconds"),

@@ -85,6 +85,7 @@ class RunService(ApprovedRuns, LeasedRuns):
         events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id))
         state: RunState = {
             "run_id": run_id,
+            "owner": owner,
             "query": query,
             "client_plan": plan,
             "timeout_seconds": options.get("timeout_seconds"),

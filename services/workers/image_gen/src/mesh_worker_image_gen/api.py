@@ -1,22 +1,28 @@
-"""HTTP routes the image worker adds to the SDK's worker API: artifact downloads."""
+"""HTTP routes the image worker adds to the SDK's worker API: artifact downloads.
+
+A client's, the orchestrator's or admin's token (``mesh_worker.access``); an image belongs
+to the owner of the run that made it, and another client's answers 404 like an unknown one.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
+from mesh_worker.access import Acting, may_access
 from mesh_worker_image_gen.images import ImageStore
 
 
 def artifact_router(store: ImageStore) -> APIRouter:
-    """``GET /artifacts/{name}``: a generated PNG (``image/png``), 404 for unknown names."""
+    """``GET /artifacts/{name}``: a generated PNG (``image/png``), 404 for unknown names and
+    other owners' images."""
     router = APIRouter(tags=["artifacts"])
 
     @router.get("/artifacts/{name}", response_class=FileResponse)
-    def get_artifact(name: str) -> FileResponse:
+    def get_artifact(name: str, acting: Acting) -> FileResponse:
         path = store.path(name)
-        if path is None:
-            raise HTTPException(status_code=404, detail=f"no artifact named {name!r}")
+        if path is None or not may_access(store.owner(name), acting):
+            raise HTTPException(status_code=404, detail=f"no artifact named {name[:200]!r}")
         return FileResponse(path, media_type="image/png")
 
     return router

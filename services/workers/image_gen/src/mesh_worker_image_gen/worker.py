@@ -126,7 +126,7 @@ class ImageGenWorker(ModelWorker[ImageGenInput, ImagePipeline]):
                 post(ProgressEvent(step=step, total=total, elapsed_s=round(elapsed, 4)))
 
             image = pipe.generate(req, stop, on_step)
-            name = self.store.save(image.png)
+            name = self.store.save(image.png, owner=task.owner)  # its run owner's alone
             facts: dict[str, Any] = {
                 "url": f"{self.endpoint}/artifacts/{name}",
                 "width": image.width,

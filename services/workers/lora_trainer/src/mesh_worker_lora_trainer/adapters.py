@@ -1,8 +1,9 @@
 """The adapter folder: ``<root>/<adapter_id>/`` in peft ``save_pretrained`` layout.
 
 Each adapter folder holds ``adapter_config.json``, the weights
-(``adapter_model.safetensors``) and ``mesh_job.json`` (how it was trained, and whether it
-is ``complete`` or a ``partial`` checkpoint of a cancelled job). Other workers (the writer)
+(``adapter_model.safetensors``) and ``mesh_job.json`` (how it was trained, for whom
+(``owner``, the run's owner; absent on a mesh running open), and whether it is
+``complete`` or a ``partial`` checkpoint of a cancelled job). Other workers (the writer)
 load adapters by id from this layout, so it must stay plain peft.
 """
 
@@ -61,6 +62,11 @@ class AdapterStore:
         folder = self.root / adapter_id
         return folder if (folder / CONFIG_FILE).is_file() else None
 
+    def owner(self, adapter_id: str) -> str | None:
+        """Who the adapter was trained for (``mesh_job.json``'s ``owner``), or None."""
+        folder = self.path(adapter_id)
+        return _job(folder / JOB_FILE).get("owner") if folder is not None else None
+
     def config(self, adapter_id: str) -> dict[str, Any] | None:
         """``adapter_config.json`` and ``mesh_job.json`` of one adapter, or ``None``."""
         folder = self.path(adapter_id)
@@ -82,11 +88,11 @@ class AdapterStore:
         for folder in self.root.iterdir():
             if not folder.is_dir() or self.path(folder.name) is None:
                 continue
-            job_file = folder / JOB_FILE
-            job = json.loads(job_file.read_text()) if job_file.is_file() else {}
+            job = _job(folder / JOB_FILE)
             out.append(
                 {
                     "adapter_id": folder.name,
+                    "owner": job.get("owner"),
                     "status": job.get("status", "unknown"),
                     "base_model": job.get("base_model"),
                     "steps_done": job.get("steps_done"),
@@ -108,3 +114,12 @@ class AdapterStore:
                 if file.is_file():
                     zf.write(file, arcname=file.name)
         return buf.getvalue()
+
+
+def _job(path: Path) -> dict[str, Any]:
+    """A ``mesh_job.json`` (``{}`` when there is none or it cannot be read)."""
+    try:
+        job = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return job if isinstance(job, dict) else {}

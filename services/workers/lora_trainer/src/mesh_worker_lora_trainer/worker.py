@@ -159,6 +159,8 @@ class LoraTrainerWorker(ModelWorker[LoraTrainInput, LoadedModel]):
                 {
                     "status": "partial" if result.partial else "complete",
                     "task_id": task.task_id,
+                    # Only this owner (or admin) lists, downloads or uses it (writer too).
+                    "owner": task.owner,
                     "base_model": base.name,
                     "base_model_source": base.source,
                     "steps_done": result.steps_done,

@@ -1,12 +1,15 @@
 """LoRA adapters saved by peft under ``<adapters_dir>/<id>/``, loaded on demand.
 
-Ids are checked against the folder before any generation starts (``resolve``); the peft
+Ids are checked against the folder before any generation starts (``resolve``), and against
+who may use them (``check_owner``: the owner the lora-trainer wrote into ``mesh_job.json``,
+or admin; another client's adapter is refused exactly like an unknown one); the peft
 wrapping happens lazily on the generation thread (``select``), which holds the model lock,
 because loading and switching adapters mutate the one shared model.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -14,8 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mesh_worker.access import may_access
+
 _ADAPTER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _CONFIG = "adapter_config.json"
+_JOB = "mesh_job.json"  # written by the lora-trainer: who the adapter belongs to
 
 
 class UnknownAdapter(ValueError):
@@ -38,14 +44,30 @@ class LoraAdapters:
             raise UnknownAdapter(f"unknown adapter {adapter_id!r}: not a valid adapter id")
         folder = self.root / adapter_id
         if not (folder / _CONFIG).is_file():
-            raise UnknownAdapter(f"unknown adapter {adapter_id!r}: no {_CONFIG} in {folder}")
+            raise UnknownAdapter(f"unknown adapter {adapter_id!r}")
         return folder
 
-    def available(self) -> list[str]:
-        """Ids of every adapter folder under the root, sorted."""
+    def owner(self, adapter_id: str) -> str | None:
+        """Who the adapter was trained for (``mesh_job.json``'s ``owner``), or None."""
+        try:
+            job = json.loads((self.resolve(adapter_id) / _JOB).read_text())
+        except (OSError, ValueError, UnknownAdapter):
+            return None
+        owner = job.get("owner") if isinstance(job, dict) else None
+        return owner if isinstance(owner, str) else None
+
+    def check_owner(self, adapter_id: str | None, acting: str | None) -> None:
+        """``UnknownAdapter`` (the same as for an unknown id) unless ``acting`` (a scope; None
+        on a mesh running open) may use ``adapter_id``."""
+        if adapter_id is not None and not may_access(self.owner(adapter_id), acting):
+            raise UnknownAdapter(f"unknown adapter {adapter_id!r}")
+
+    def available(self, acting: str | None = None) -> list[str]:
+        """Ids of the adapter folders under the root that ``acting`` may use, sorted."""
         if not self.root.is_dir():
             return []
-        return sorted(p.parent.name for p in self.root.glob(f"*/{_CONFIG}"))
+        ids = sorted(p.parent.name for p in self.root.glob(f"*/{_CONFIG}"))
+        return [i for i in ids if may_access(self.owner(i), acting)]
 
     def loaded(self) -> list[str]:
         return list(self._loaded)

@@ -4,6 +4,10 @@
 ``response_format`` ``json_object`` / ``json_schema`` is enforced while decoding (see
 ``json_constraint``): the answer is JSON (fitting the schema) unless cut by ``max_tokens``.
 
+Both routes take a token (``mesh_worker.access``: a client's, the orchestrator's, which it
+sends as its API key, or admin's): 401/403 otherwise. A ``<base>:<adapter>`` model is the
+caller's own adapter only; another's answers 404 like an unknown one.
+
 Errors have OpenAI's shape (``{"error": {...}}``, 400/404/429) instead of FastAPI's 422:
 the body is validated here, not by FastAPI. A client that disconnects cancels its
 generation, streaming or not. Streams are the SDK's sse-starlette response
@@ -22,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from mesh_contracts import encode_event
+from mesh_worker.access import Acting
 from mesh_worker.sse import event_stream
 from mesh_worker_writer.adapters import UnknownAdapter
 from mesh_worker_writer.engine import PromptTooLong, TextGenerator
@@ -70,7 +75,9 @@ def _schema(req: ChatCompletionRequest) -> dict[str, Any] | None:
     return None if req.response_format is None else req.response_format.schema_to_enforce()
 
 
-def _params(engine: TextGenerator, req: ChatCompletionRequest) -> GenerationParams:
+def _params(
+    engine: TextGenerator, req: ChatCompletionRequest, acting: str | None
+) -> GenerationParams:
     limit = engine.settings.max_new_tokens_limit
     max_tokens = req.max_completion_tokens or req.max_tokens or engine.settings.max_new_tokens
     if max_tokens > limit:
@@ -82,6 +89,7 @@ def _params(engine: TextGenerator, req: ChatCompletionRequest) -> GenerationPara
         adapter = suffix
         try:
             engine.check_adapter(adapter)
+            engine.adapters.check_owner(adapter, acting)
         except UnknownAdapter as exc:
             raise OpenAIError(
                 f"The model {req.model!r} does not exist ({exc})",
@@ -191,9 +199,10 @@ def create_openai_router(engine: TextGenerator, *, ping_seconds: float = 5.0) ->
     created = now()
 
     @router.get("/models")
-    async def list_models() -> dict[str, Any]:
-        """The base model, then one ``<base>:<adapter>`` entry per adapter folder."""
-        ids = [engine.model_id] + [f"{engine.model_id}:{a}" for a in engine.adapters.available()]
+    async def list_models(acting: Acting) -> dict[str, Any]:
+        """The base model, then one ``<base>:<adapter>`` entry per adapter the caller owns."""
+        ids = [engine.model_id]
+        ids += [f"{engine.model_id}:{a}" for a in engine.adapters.available(acting)]
         return {
             "object": "list",
             "data": [
@@ -212,11 +221,11 @@ def create_openai_router(engine: TextGenerator, *, ping_seconds: float = 5.0) ->
             }
         },
     )
-    async def chat_completions(request: Request) -> Response:
+    async def chat_completions(request: Request, acting: Acting) -> Response:
         """OpenAI's chat completions; ``stream: true`` answers with SSE chunks."""
         try:
             req = await _parse(request)
-            params = _params(engine, req)
+            params = _params(engine, req, acting)
             if engine.open_streams >= engine.settings.max_concurrency:
                 raise OpenAIError(
                     "the writer is busy; retry shortly",

@@ -107,7 +107,8 @@ class WriterWorker(Worker[WriterInput]):
             tags=["llm", "lora"],
             metadata={
                 "model": self.engine.model_id,
-                "adapters": self.engine.adapters.available(),
+                # Adapter ids are not listed here: the registry is read by every client, and an
+                # adapter is its owner's (GET /v1/models lists the caller's own).
                 # Upstream outputs are read from the task's context (see prompting.py), so
                 # the orchestrator does not also paste them into the prompt.
                 "reads_context": True,
@@ -130,6 +131,7 @@ class WriterWorker(Worker[WriterInput]):
         if inp.json_schema is not None:
             system = f"{system or DEFAULT_SYSTEM}\n{json_instruction(inp.json_schema)}"
         try:
+            self.engine.adapters.check_owner(inp.adapter, task.owner)  # the run owner's only
             stream = self.engine.open(build_messages(inp.prompt, system, task.context), params)
         except (UnknownAdapter, PromptTooLong) as exc:
             raise InputError(str(exc)) from exc
