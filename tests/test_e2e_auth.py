@@ -1,6 +1,7 @@
-"""Auth across real processes on loopback: discovery, a lookup worker and the orchestrator,
-all with one mesh secret; then discovery and the orchestrator asked to listen on 0.0.0.0
-without one, which they refuse.
+"""Auth across real processes on loopback in the single-host development mode: discovery, a
+lookup worker and the orchestrator all with one HS256 secret (each mints its own token);
+then discovery and the orchestrator asked to listen on 0.0.0.0 without public keys, which
+they refuse. The deployment mode (one issuer, public keys, mTLS) is tests/test_e2e_trust.py.
 
 Every refusal asserts the status, the JSON error and that the registry or the run store is
 as it was."""
@@ -201,5 +202,5 @@ def test_a_service_exposed_without_a_secret_refuses_to_start(
         check=False,
     )
     assert done.returncode == 1, done.stderr[-2000:]
-    assert f"{module}: refusing to listen on 0.0.0.0 without a mesh secret" in done.stderr
-    assert "MESH_AUTH_SECRET" in done.stderr and "MESH_AUTH_SECRET_FILE" in done.stderr
+    assert f"{module}: refusing to listen on 0.0.0.0 without public keys" in done.stderr
+    assert "MESH_AUTH_JWKS_FILE" in done.stderr and "mesh keys init" in done.stderr

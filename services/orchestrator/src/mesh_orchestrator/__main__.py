@@ -18,7 +18,7 @@ def main() -> int:
         settings = Settings()
         auth = AuthSettings()
         keys = auth.keys()
-        token = TokenSource(static=auth.static_token(), keys=keys)
+        token = TokenSource(static=auth.static_token(), keys=keys, scope="orchestrator")
         tls = TlsSettings().server_options()  # mTLS: serve TLS, require client certificates
     except (ValidationError, SecretError) as exc:
         print(f"mesh_orchestrator: bad settings: {exc}", file=sys.stderr)
@@ -27,7 +27,7 @@ def main() -> int:
     # Exits on 0.0.0.0 without public keys, or with auth on and no orchestrator token.
     guard_bind("mesh_orchestrator", settings.host, keys, token)
     uvicorn.run(
-        create_app(settings, keys=keys),
+        create_app(settings, keys=keys, token=token),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

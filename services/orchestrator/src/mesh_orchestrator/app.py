@@ -183,19 +183,22 @@ def create_app(
     span_exporter: SpanExporter | None = None,
     keys: Keys | Literal["env"] | None = "env",
     endpoints: EndpointPolicy | None = None,
+    token: TokenSource | None = None,
 ) -> FastAPI:
     """The app. ``planner``/``synthesizer`` replace the deterministic ones; ``llm`` replaces
     the ``ChatOpenAI`` built from settings (tests pass langchain's fake chat models);
     ``span_exporter`` turns tracing on with it instead of OTLP (tests pass the SDK's
     ``InMemorySpanExporter``). ``keys``: the verification keys (default ``MESH_AUTH_*`` from
     the environment; None: open); ``endpoints`` replaces the worker endpoint policy built
-    from ``ORCH_ALLOWED_NETWORKS`` (tests inject one with a fake resolver)."""
+    from ``ORCH_ALLOWED_NETWORKS`` (tests inject one with a fake resolver); ``token``: what it
+    sends (default: ``MESH_TOKEN*`` with ``keys="env"``, else minted from a development
+    secret)."""
     settings = settings or Settings()
     auth_keys = AuthSettings().keys() if keys == "env" else keys
     # The orchestrator's own token (MESH_TOKEN/MESH_TOKEN_FILE; in the development mode minted
     # from the secret), for discovery and the workers, goes with every call to them; none
     # while the mesh runs open. Under mTLS every call presents this service's certificate.
-    token = TokenSource(
+    token = token or TokenSource(
         static=AuthSettings().static_token() if keys == "env" else None,
         keys=auth_keys,
         scope="orchestrator",
