@@ -1,30 +1,55 @@
 #!/bin/sh
-# Makes the secrets compose mounts (compose/secrets/, git-ignored), once; a second run keeps
-# them. The mesh secret signs every service token; the Consul token is Consul's ACL
-# management token, which discovery uses (ACLs deny everything else).
+# Makes what compose mounts (compose/secrets/, git-ignored), once; a second run keeps what is
+# there. Needs the mesh CLI (`make setup`, or MESH=/path/to/mesh):
+#   keys/issuer.pem       the issuer's private key: stays here, never mounted into a service
+#   public/jwks.json      its public keys (MESH_AUTH_JWKS_FILE), mounted read-only into all
+#   public/revoked        revoked token ids (MESH_AUTH_REVOKED_FILE; `mesh token revoke`)
+#   tokens/<service>      each worker's agent token and the orchestrator's (MESH_TOKEN_FILE),
+#                         and Prometheus's (a client token: /metrics takes any valid one)
+#   consul-token          Consul's management token (Consul alone holds it)
+#   discovery-consul-token  discovery's Consul token (policy mesh-discovery, made at start)
+#   consul-acl.hcl        Consul's ACL config (on, default deny)
 #   sh compose/make-secrets.sh
 set -eu
-dir="$(cd "$(dirname "$0")" && pwd)/secrets"
+here="$(cd "$(dirname "$0")" && pwd)"
+dir="$here/secrets"
+mesh="${MESH:-$here/../.venv/bin/mesh}"
+[ -x "$mesh" ] || { echo "make-secrets: no mesh CLI at $mesh (run make setup, or set MESH)" >&2; exit 1; }
 umask 077
-mkdir -p "$dir"
+mkdir -p "$dir/keys" "$dir/public" "$dir/tokens"
 chmod 700 "$dir" # the files must be readable by the containers' user: the folder guards them
-if [ ! -s "$dir/mesh-auth-secret" ]; then
-    python3 -c 'import secrets; print(secrets.token_urlsafe(48))' >"$dir/mesh-auth-secret"
+if [ ! -s "$dir/keys/issuer.pem" ]; then
+    "$mesh" keys init "$dir/keys" --jwks "$dir/public/jwks.json"
 fi
-if [ ! -s "$dir/consul-token" ]; then
-    python3 -c 'import uuid; print(uuid.uuid4())' >"$dir/consul-token"
-fi
-token="$(cat "$dir/consul-token")"
+[ -e "$dir/public/revoked" ] || printf '# revoked token ids, one per line (mesh token revoke)\n' >"$dir/public/revoked"
+issue() { # name, then `mesh token issue` arguments
+    name="$1"
+    shift
+    if [ ! -s "$dir/tokens/$name" ]; then
+        "$mesh" token issue --key "$dir/keys/issuer.pem" --ttl 366d "$@" >"$dir/tokens/$name"
+    fi
+}
+issue orchestrator --orchestrator
+issue prometheus --client prometheus # scrapes /metrics, which takes any valid token
+for agent in writer analyst lookup image-gen lora-trainer; do
+    issue "$agent" --agent "$agent" # the capabilities that agent declares, priority 0
+done
+for token in consul-token discovery-consul-token; do
+    [ -s "$dir/$token" ] || python3 -c 'import uuid; print(uuid.uuid4())' >"$dir/$token"
+done
 cat >"$dir/consul-acl.hcl" <<HCL
 acl {
   enabled = true
   default_policy = "deny"
   enable_token_persistence = true
   tokens {
-    initial_management = "$token"
-    agent = "$token"
+    initial_management = "$(cat "$dir/consul-token")"
+    agent = "$(cat "$dir/consul-token")"
   }
 }
 HCL
-chmod 644 "$dir/mesh-auth-secret" "$dir/consul-token" "$dir/consul-acl.hcl"
-echo "secrets in $dir: mesh-auth-secret, consul-token, consul-acl.hcl"
+chmod 755 "$dir/public"
+chmod 644 "$dir/public/"* "$dir/tokens/"* "$dir/consul-token" "$dir/discovery-consul-token" \
+    "$dir/consul-acl.hcl"
+chmod 755 "$dir/tokens"
+echo "secrets in $dir: keys/issuer.pem (not mounted), public/, tokens/, Consul's tokens"

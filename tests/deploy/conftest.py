@@ -13,7 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from deploy_model import COMPOSE_CPU_FILES, COMPOSE_FILES, kustomize, render_compose
+from deploy_model import (
+    COMPOSE_CPU_FILES,
+    COMPOSE_FILES,
+    COMPOSE_MTLS_FILES,
+    kustomize,
+    render_compose,
+)
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +40,13 @@ def k8s_base() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def k8s_cpu() -> list[dict[str, Any]]:
     return kustomize("overlays/cpu-only")
+
+
+@pytest.fixture(scope="session")
+def compose_mtls() -> dict[str, Any]:
+    return render_compose(COMPOSE_MTLS_FILES)
+
+
+@pytest.fixture(scope="session")
+def k8s_mtls() -> list[dict[str, Any]]:
+    return kustomize("overlays/mtls")

@@ -23,7 +23,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "agent-mesh"
-OVERLAYS = ["base", "overlays/cpu-only"]
+OVERLAYS = ["base", "overlays/cpu-only", "overlays/mtls"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ def load_file_module(path: Path) -> ModuleType:
 compose_render = load_file_module(REPO / "compose" / "render.py")
 COMPOSE_FILES = [REPO / "compose" / "docker-compose.yml"]
 COMPOSE_CPU_FILES = [*COMPOSE_FILES, REPO / "compose" / "docker-compose.cpu.yml"]
+COMPOSE_MTLS_FILES = [*COMPOSE_CPU_FILES, REPO / "compose" / "docker-compose.mtls.yml"]
 
 
 def render_compose(files: list[Path]) -> dict[str, Any]:

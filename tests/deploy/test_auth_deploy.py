@@ -1,5 +1,6 @@
-"""Deployments run with auth on: the mesh secret from a compose secret / Kubernetes Secret in
-every mesh service, Consul with ACLs that deny by default and its token in discovery, and in
+"""Deployments run with auth on: one issuer whose key no service holds, public keys and a
+revocation list in every mesh service, one token per service that sends calls, Consul with
+ACLs that deny by default and a token scoped to the mesh's service for discovery, and in
 Kubernetes default-deny NetworkPolicies that open only the mesh's own paths. Offline: the
 compose model from compose/render.py, the objects from ``kubectl kustomize``."""
 
@@ -8,43 +9,113 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from deploy_model import REPO, SERVICES, container, find, k8s_env
+from deploy_model import REPO, SERVICES, WORKERS, container, find, k8s_env
 
 MESH = [s.name for s in SERVICES]
+SENDERS = [s.name for s in SERVICES if s.name != "discovery"]  # they call others: a token
+# What signs tokens: the development secret, the issuer's key. No service may hold either.
+SIGNING_ENV = ("MESH_AUTH_SECRET", "MESH_AUTH_ISSUER_KEY")
+
+
+def _compose_models(
+    compose: dict[str, Any], compose_cpu: dict[str, Any], compose_mtls: dict[str, Any]
+) -> list[dict[str, Any]]:
+    return [compose, compose_cpu, compose_mtls]
 
 
 @pytest.mark.parametrize("name", MESH)
-def test_compose_gives_every_mesh_service_the_secret_file(
+def test_compose_gives_every_mesh_service_the_public_keys_and_the_revocation_list(
     compose: dict[str, Any], name: str
 ) -> None:
     spec = compose["services"][name]
-    assert spec["environment"]["MESH_AUTH_SECRET_FILE"] == "/run/secrets/mesh_auth_secret"
-    assert "mesh_auth_secret" in spec["secrets"]
-    assert "MESH_AUTH_SECRET" not in spec["environment"]  # never the value itself
+    assert spec["environment"]["MESH_AUTH_JWKS_FILE"] == "/run/mesh/public/jwks.json"
+    assert spec["environment"]["MESH_AUTH_REVOKED_FILE"] == "/run/mesh/public/revoked"
+    # The folder, not the files: a rotation or a revocation reaches running services.
+    assert "./secrets/public:/run/mesh/public:ro" in spec["volumes"]
+
+
+def test_no_compose_service_carries_signing_material(
+    compose: dict[str, Any], compose_cpu: dict[str, Any], compose_mtls: dict[str, Any]
+) -> None:
+    for model in _compose_models(compose, compose_cpu, compose_mtls):
+        files = {k: v["file"] for k, v in model["secrets"].items()}
+        assert not [f for f in files.values() if "keys/" in f or "issuer" in f]
+        for name, spec in model["services"].items():
+            env = spec.get("environment", {})
+            assert not [k for k in env if k.startswith(SIGNING_ENV)], name
+            mounts = [str(v) for v in spec.get("volumes", [])]
+            assert not [m for m in mounts if "secrets/keys" in m or "issuer" in m], name
+
+
+@pytest.mark.parametrize("name", SENDERS)
+def test_compose_gives_each_caller_its_own_token_and_nothing_else_secret(
+    compose: dict[str, Any], name: str
+) -> None:
+    spec = compose["services"][name]
+    own = "token_" + ("orchestrator" if name.startswith("orchestrator") else name.replace("-", "_"))
+    assert spec["secrets"] == [own]
+    assert spec["environment"]["MESH_TOKEN_FILE"] == f"/run/secrets/{own}"
+    assert "MESH_TOKEN" not in spec["environment"]  # never the value itself
 
 
 def test_compose_secrets_come_from_files_the_script_makes(compose: dict[str, Any]) -> None:
     files = {k: v["file"] for k, v in compose["secrets"].items()}
-    assert set(files) == {"mesh_auth_secret", "consul_token", "consul_acl"}
+    tokens = {f"token_{w.name.replace('-', '_')}" for w in WORKERS}
+    assert set(files) == {
+        "consul_token",
+        "discovery_consul_token",
+        "consul_acl",
+        "token_orchestrator",
+        "token_prometheus",
+        *tokens,
+    }
     script = (REPO / "compose" / "make-secrets.sh").read_text()
     for path in files.values():
-        assert path.startswith("./secrets/") and path.removeprefix("./secrets/") in script
+        assert path.startswith("./secrets/")
+        base = path.removeprefix("./secrets/").removeprefix("tokens/")
+        assert base in script or f"issue {base} " in script, path
+    loop = "for agent in " + " ".join(w.name for w in WORKERS) + "; do"
+    assert loop in script  # every worker's token
+    assert 'keys init "$dir/keys" --jwks "$dir/public/jwks.json"' in script
     assert "/compose/secrets/" in (REPO / ".gitignore").read_text()
 
 
-def test_compose_consul_denies_by_default_and_only_loopback_reaches_it(
+def test_compose_publishes_no_worker_port(
+    compose: dict[str, Any], compose_cpu: dict[str, Any], compose_mtls: dict[str, Any]
+) -> None:
+    for model in _compose_models(compose, compose_cpu, compose_mtls):
+        for w in WORKERS:
+            assert not model["services"][w.name].get("ports"), w.name
+
+
+def test_compose_consul_denies_by_default_and_discovery_holds_a_scoped_token(
     compose: dict[str, Any],
 ) -> None:
     consul = compose["services"]["consul"]
     assert "-config-file=/run/secrets/consul_acl" in consul["command"]
     assert "-dev" in consul["command"]
+    assert consul["entrypoint"] == ["/bin/sh", "/consul-acl/start.sh"]
     assert consul["ports"] == ["127.0.0.1:8500:8500"]
-    assert consul["environment"]["CONSUL_HTTP_TOKEN_FILE"] == "/run/secrets/consul_token"
+    assert consul["environment"]["CONSUL_MGMT_TOKEN_FILE"] == "/run/secrets/consul_token"
     script = (REPO / "compose" / "make-secrets.sh").read_text()
     assert 'default_policy = "deny"' in script and "enabled = true" in script
     disc = compose["services"]["discovery"]
-    assert disc["environment"]["DISCOVERY_CONSUL_TOKEN_FILE"] == "/run/secrets/consul_token"
-    assert "consul_token" in disc["secrets"]
+    assert (
+        disc["environment"]["DISCOVERY_CONSUL_TOKEN_FILE"] == "/run/secrets/discovery_consul_token"
+    )
+    assert disc["secrets"] == ["discovery_consul_token"]  # not Consul's management token
+    holders = [n for n, s in compose["services"].items() if "consul_token" in s.get("secrets", [])]
+    assert holders == ["consul"]
+    assert "-token-file=/run/secrets/discovery_consul_token" in consul["healthcheck"]["test"]
+
+
+def test_consuls_start_script_and_policy_are_the_same_in_compose_and_kubernetes() -> None:
+    for name in ("start.sh", "mesh-discovery.hcl"):
+        compose_copy = (REPO / "compose" / "consul" / name).read_text()
+        assert compose_copy == (REPO / "k8s" / "base" / "consul-acl" / name).read_text(), name
+    policy = (REPO / "compose" / "consul" / "mesh-discovery.hcl").read_text()
+    assert 'service_prefix "mesh-agent"' in policy and 'key_prefix "mesh/agents/"' in policy
+    assert "acl" not in policy.split("#")[-1]  # no ACL rights: it cannot mint Consul tokens
 
 
 @pytest.mark.parametrize("name", ["discovery", "orchestrator"])
@@ -58,24 +129,72 @@ def test_endpoint_allow_lists_admit_private_ranges_never_link_local(
 
 
 @pytest.mark.parametrize("name", MESH)
-def test_k8s_gives_every_mesh_service_the_secret_from_a_secret(
+def test_k8s_gives_every_mesh_service_the_public_keys_from_a_configmap(
     k8s_base: list[dict[str, Any]], name: str
 ) -> None:
     env = k8s_env(k8s_base, name)
-    assert env["MESH_AUTH_SECRET"] == {"secretKeyRef": {"name": "mesh-auth", "key": "secret"}}
+    assert env["MESH_AUTH_JWKS_FILE"] == "/etc/mesh/public/jwks.json"
+    assert env["MESH_AUTH_REVOKED_FILE"] == "/etc/mesh/public/revoked"
+    pod = find(k8s_base, "Deployment", name)["spec"]["template"]["spec"]
+    assert {"name": "public", "configMap": {"name": "mesh-public"}} in pod["volumes"]
+    token = env.get("MESH_TOKEN")
+    if name == "discovery":
+        assert token is None
+    else:
+        assert token == {"secretKeyRef": {"name": f"mesh-token-{name}", "key": "token"}}
 
 
-def test_k8s_consul_runs_acls_deny_by_default_with_discovery_holding_the_token(
+@pytest.mark.parametrize("overlay", ["base", "cpu", "mtls"])
+def test_no_k8s_manifest_carries_signing_material(
+    k8s_base: list[dict[str, Any]],
+    k8s_cpu: list[dict[str, Any]],
+    k8s_mtls: list[dict[str, Any]],
+    overlay: str,
+) -> None:
+    objects = {"base": k8s_base, "cpu": k8s_cpu, "mtls": k8s_mtls}[overlay]
+    for o in objects:
+        if o["kind"] != "Deployment":
+            continue
+        pod = o["spec"]["template"]["spec"]
+        name = o["metadata"]["name"]
+        for c in pod["containers"]:
+            assert not [e for e in c.get("env", []) if e["name"].startswith(SIGNING_ENV)], name
+            refs = [
+                e["valueFrom"]["secretKeyRef"]["name"]
+                for e in c.get("env", [])
+                if "secretKeyRef" in e.get("valueFrom", {})
+            ]
+            assert "mesh-auth" not in refs and "mesh-issuer" not in refs, name
+        secrets = [v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v]
+        assert not [s for s in secrets if "issuer" in s or s == "mesh-auth"], name
+
+
+def test_k8s_consul_runs_acls_deny_by_default_with_discovery_holding_a_scoped_token(
     k8s_base: list[dict[str, Any]],
 ) -> None:
     consul = container(k8s_base, "consul")
     args = " ".join(consul["args"])
     assert 'default_policy = "deny"' in args and "enabled = true" in args
     assert "$(CONSUL_MGMT_TOKEN)" in args
+    assert consul["command"] == ["/bin/sh", "/consul-acl/start.sh"]
     env = {e["name"]: e.get("valueFrom", e.get("value")) for e in consul["env"]}
-    token = {"secretKeyRef": {"name": "mesh-consul", "key": "token"}}
-    assert env["CONSUL_MGMT_TOKEN"] == token
-    assert k8s_env(k8s_base, "discovery")["DISCOVERY_CONSUL_TOKEN"] == token
+    assert env["CONSUL_MGMT_TOKEN"] == {"secretKeyRef": {"name": "mesh-consul", "key": "token"}}
+    scoped = {"secretKeyRef": {"name": "mesh-consul-discovery", "key": "token"}}
+    assert env["DISCOVERY_CONSUL_TOKEN"] == scoped
+    assert k8s_env(k8s_base, "discovery")["DISCOVERY_CONSUL_TOKEN"] == scoped
+    holders = [
+        o["metadata"]["name"]
+        for o in k8s_base
+        if o["kind"] == "Deployment"
+        and "mesh-consul"
+        in [
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for c in o["spec"]["template"]["spec"]["containers"]
+            for e in c.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        ]
+    ]
+    assert holders == ["consul"]
 
 
 def _policies(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -105,11 +224,14 @@ def _ingress_sources(objects: list[dict[str, Any]], target: str) -> list[dict[st
     return peers
 
 
-@pytest.mark.parametrize("overlay", ["base", "cpu"])
+@pytest.mark.parametrize("overlay", ["base", "cpu", "mtls"])
 def test_k8s_denies_all_traffic_by_default(
-    k8s_base: list[dict[str, Any]], k8s_cpu: list[dict[str, Any]], overlay: str
+    k8s_base: list[dict[str, Any]],
+    k8s_cpu: list[dict[str, Any]],
+    k8s_mtls: list[dict[str, Any]],
+    overlay: str,
 ) -> None:
-    objects = k8s_base if overlay == "base" else k8s_cpu
+    objects = {"base": k8s_base, "cpu": k8s_cpu, "mtls": k8s_mtls}[overlay]
     deny = find(objects, "NetworkPolicy", "default-deny")["spec"]
     assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
     assert "ingress" not in deny and "egress" not in deny

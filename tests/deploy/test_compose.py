@@ -11,6 +11,7 @@ import pytest
 from deploy_model import (
     COMPOSE_CPU_FILES,
     COMPOSE_FILES,
+    COMPOSE_MTLS_FILES,
     REPO,
     SERVICES,
     WORKERS,
@@ -20,7 +21,9 @@ from deploy_model import (
 )
 
 
-@pytest.mark.parametrize("files", [COMPOSE_FILES, COMPOSE_CPU_FILES], ids=["gpu", "cpu"])
+@pytest.mark.parametrize(
+    "files", [COMPOSE_FILES, COMPOSE_CPU_FILES, COMPOSE_MTLS_FILES], ids=["gpu", "cpu", "mtls"]
+)
 def test_compose_model_is_valid_against_the_compose_specification(files: list[Path]) -> None:
     jsonschema = pytest.importorskip("jsonschema", reason="jsonschema not installed")
     schema = json.loads((REPO / "tests" / "data" / "compose-spec.json").read_text())
@@ -40,7 +43,8 @@ def test_compose_service_listens_on_its_default_port_with_a_health_check(
     spec = compose["services"][service.name]
     assert spec["environment"][f"{service.prefix}PORT"] == str(service.port)
     assert spec["environment"][f"{service.prefix}HOST"] == "0.0.0.0"
-    assert f"{service.port}:{service.port}" in spec["ports"]
+    if service.prefix != "WORKER_":  # workers are reached inside the compose network only
+        assert f"{service.port}:{service.port}" in spec["ports"]
     assert "/usr/local/bin/mesh-healthcheck" in spec["healthcheck"]["test"]
     assert spec["environment"]["OTEL_SERVICE_NAME"] == service.name
     assert spec["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
@@ -120,3 +124,37 @@ def test_compose_runs_two_orchestrator_replicas_on_postgres_behind_one_address(
     assert "server orchestrator:8000" in conf and "server orchestrator-b:8000" in conf
     assert "ip_hash" not in conf and "sticky" not in conf  # no session affinity
     assert "proxy_buffering off" in conf and "http_503" in conf  # SSE through, drain aside
+
+
+def test_the_mtls_overlay_gives_every_mesh_service_its_own_certificate_and_https_urls(
+    compose_mtls: dict[str, Any],
+) -> None:
+    secrets = compose_mtls["secrets"]
+    for name in [s.name for s in SERVICES] + ["orchestrator-b"]:
+        spec = compose_mtls["services"][name]
+        env = spec["environment"]
+        assert env["MESH_TLS_CERT_FILE"] == "/run/secrets/tls_cert", name
+        assert env["MESH_TLS_KEY_FILE"] == "/run/secrets/tls_key", name
+        assert env["MESH_TLS_CA_FILE"] == "/run/secrets/tls_ca", name
+        mounted = {
+            m["target"]: secrets[m["source"]]["file"]
+            for m in spec["secrets"]
+            if isinstance(m, dict)
+        }
+        own = "orchestrator" if name.startswith("orchestrator") else name
+        assert mounted == {
+            "tls_ca": "./secrets/tls/ca.pem",
+            "tls_cert": f"./secrets/tls/{own}.pem",
+            "tls_key": f"./secrets/tls/{own}-key.pem",
+        }, name
+        mesh_urls = ("WORKER_PUBLIC_URL", "WORKER_DISCOVERY_URL", "ORCH_DISCOVERY_URL")
+        for key in (*mesh_urls, "ORCH_LLM_BASE_URL"):
+            assert env.get(key, "https://").startswith("https://"), (name, key)
+    for w in WORKERS:
+        assert compose_mtls["services"][w.name]["environment"]["WORKER_PUBLIC_URL"] == (
+            f"https://{w.name}:{w.port}"
+        )
+    conf = (REPO / "compose" / "nginx-orchestrator.mtls.conf").read_text()
+    assert "ssl_verify_client on;" in conf and "proxy_ssl_verify on;" in conf
+    lb = compose_mtls["services"]["orchestrator-lb"]
+    assert "./nginx-orchestrator.mtls.conf:/etc/nginx/conf.d/default.conf:ro" in lb["volumes"]

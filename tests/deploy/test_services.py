@@ -17,7 +17,11 @@ from deploy_model import REPO, SERVICES, load_file_module
 # architecture brief documents). The settings class is the truth when it imports; the
 # documented names are the fallback while a package is still being written.
 SETTINGS = {
-    "MESH_": ("mesh_auth.config", {"AUTH_SECRET", "AUTH_SECRET_FILE", "TOKEN", "TOKEN_FILE"}),
+    "MESH_": (
+        "mesh_auth.config",
+        {"AUTH_JWKS_FILE", "AUTH_REVOKED_FILE", "TOKEN", "TOKEN_FILE"}
+        | {"TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"},
+    ),
     "DISCOVERY_": (
         "mesh_discovery.settings",
         {"HOST", "PORT", "STORE", "DB_PATH", "CONSUL_URL", "AGENTS_FILE"},
@@ -92,13 +96,15 @@ def test_manifests_set_only_environment_the_services_read(
     k8s_base: list[dict[str, Any]],
     k8s_cpu: list[dict[str, Any]],
     compose: dict[str, Any],
+    compose_mtls: dict[str, Any],
+    k8s_mtls: list[dict[str, Any]],
 ) -> None:
     module_name, documented = SETTINGS[prefix]
     used: set[str] = set()
-    for model in (compose, compose_cpu):
+    for model in (compose, compose_cpu, compose_mtls):
         for spec in model["services"].values():
             used |= set(spec.get("environment", {}))
-    for objects in (k8s_base, k8s_cpu):
+    for objects in (k8s_base, k8s_cpu, k8s_mtls):
         for obj in objects:
             if obj["kind"] == "ConfigMap":
                 used |= set(obj["data"])

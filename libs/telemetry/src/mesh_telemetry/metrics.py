@@ -142,10 +142,12 @@ def _route(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED
 
 
-def install_metrics(app: FastAPI, metrics: Metrics | None = None) -> Metrics:
+def install_metrics(
+    app: FastAPI, metrics: Metrics | None = None, *, dependencies: Sequence[Any] = ()
+) -> Metrics:
     """Count ``app``'s requests and serve ``GET /metrics`` (Prometheus text format).
     Call it in ``create_app``, before the app serves; returns the app's ``Metrics``, also
-    kept in ``app.state.metrics``."""
+    kept in ``app.state.metrics``. ``dependencies``: the route's (a token check)."""
     m = metrics or Metrics()
     app.state.metrics = m
     app.add_middleware(MetricsMiddleware, metrics=m)
@@ -154,5 +156,11 @@ def install_metrics(app: FastAPI, metrics: Metrics | None = None) -> Metrics:
         return Response(await m.render(), media_type=CONTENT_TYPE_LATEST)
 
     # A FastAPI route, so the request is labelled ``/metrics`` like any other.
-    app.add_api_route("/metrics", scrape, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/metrics",
+        scrape,
+        methods=["GET"],
+        include_in_schema=False,
+        dependencies=list(dependencies),
+    )
     return m

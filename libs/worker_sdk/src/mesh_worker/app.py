@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource, scope_of
 from mesh_auth.bearer import BearerAuth
-from mesh_auth.http import protect
+from mesh_auth.http import protect, require
 from mesh_telemetry import instrument_app, instrument_client, start_tracing
 from mesh_telemetry.metrics import install_metrics
 from mesh_worker import api
@@ -110,7 +110,8 @@ def create_worker_app(
     app.state.tracer = None
     app.state.registrar = None
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
-    watch_metrics(install_metrics(app), runtime)
+    # /metrics takes any valid token when auth is on (Prometheus gets one of its own).
+    watch_metrics(install_metrics(app, dependencies=[Depends(require("*"))]), runtime)
     protect(app, keys, audience="workers", max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     for extra in routers:

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from mesh_auth import AuthSettings, Keys
 from mesh_auth.endpoints import EndpointPolicy, Resolver, default_networks, parse_networks
 from mesh_auth.endpoints import system_resolver as _system_resolver
-from mesh_auth.http import protect
+from mesh_auth.http import protect, require
 from mesh_contracts import AgentDescriptor
 from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
@@ -120,7 +120,10 @@ def create_app(
     app.state.draining = asyncio.Event()
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
-    watch_metrics(install_metrics(app), lambda: getattr(app.state, "store", None))
+    watch_metrics(
+        install_metrics(app, dependencies=[Depends(require("*"))]),  # any valid token
+        lambda: getattr(app.state, "store", None),
+    )
     protect(app, auth_keys, audience="discovery", max_body_bytes=settings.max_body_bytes)
     networks = parse_networks(settings.allowed_networks) or default_networks(settings.host)
     app.state.endpoints = EndpointPolicy(networks, resolver=resolver, cache_seconds=0)

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from langchain_core.language_models import BaseChatModel
 
 from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource
 from mesh_auth.bearer import BearerAuth
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
-from mesh_auth.http import protect
+from mesh_auth.http import protect, require
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import mount_a2a
 from mesh_orchestrator.api.openai import router as openai_router
@@ -354,7 +354,7 @@ def create_app(
     instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
     install_error_handlers(app)
     protect(app, auth_keys, audience="orchestrator", max_body_bytes=settings.max_body_bytes)
-    install_metrics(app, metrics)
+    install_metrics(app, metrics, dependencies=[Depends(require("*"))])  # any valid token
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)
     mount_a2a(app)  # the mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py)
