@@ -15,7 +15,10 @@ import hashlib
 import hmac
 import importlib.util
 import json
+import os
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -293,3 +296,26 @@ def test_a_revoked_token_is_refused_by_every_service_without_rekeying(trust: Tru
     r = trust.get(trust.mesh.url + "/v1/runs", headers=bearer)
     assert r.json() == {"detail": "token was revoked", "error": "revoked_token"}
     assert trust.get(trust.mesh.url + "/v1/runs", headers=kept).status_code == 200
+
+
+def test_the_images_health_check_speaks_mtls_with_the_services_own_certificate(
+    trust: Trust,
+) -> None:
+    """What compose's health checks and the Kubernetes mTLS overlay's probes run."""
+    port = str(trust.mesh.discovery.port)
+    script = str(Path(__file__).resolve().parents[1] / "docker" / "healthcheck.py")
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("MESH_TLS_")}
+
+    def probe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, script, *args],
+            env={**env, "DISCOVERY_PORT": port},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    assert probe({**plain, **tls_env(trust.certs, "discovery")}).returncode == 0
+    refused = probe(plain)  # plain http to a TLS port
+    assert refused.returncode == 1 and "unhealthy" in refused.stderr
