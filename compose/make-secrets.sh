@@ -1,6 +1,7 @@
 #!/bin/sh
 # Makes what compose mounts (compose/secrets/, git-ignored), once; a second run keeps what is
-# there. Needs the mesh CLI (`make setup`, or MESH=/path/to/mesh):
+# there, but issues again a token within a week of its expiry (services: a year; Prometheus's
+# client token: 30 days). Needs the mesh CLI (`make setup`, or MESH=/path/to/mesh):
 #   keys/issuer.pem       the issuer's private key: stays here, never mounted into a service
 #   public/jwks.json      its public keys (MESH_AUTH_JWKS_FILE), mounted read-only into all
 #   public/revoked        revoked token ids (MESH_AUTH_REVOKED_FILE; `mesh token revoke`)
@@ -22,17 +23,22 @@ if [ ! -s "$dir/keys/issuer.pem" ]; then
     "$mesh" keys init "$dir/keys" --jwks "$dir/public/jwks.json"
 fi
 [ -e "$dir/public/revoked" ] || printf '# revoked token ids, one per line (mesh token revoke)\n' >"$dir/public/revoked"
-issue() { # name, then `mesh token issue` arguments
+issue() { # name, lifetime in days, then `mesh token issue` arguments
     name="$1"
-    shift
-    if [ ! -s "$dir/tokens/$name" ]; then
-        "$mesh" token issue --key "$dir/keys/issuer.pem" --ttl 366d "$@" >"$dir/tokens/$name"
+    days="$2"
+    shift 2
+    file="$dir/tokens/$name"
+    # A missing token, or one within a week of its expiry, is issued (again): restart the
+    # service it belongs to afterwards (Prometheus reads its token on every scrape).
+    if [ ! -s "$file" ] || [ -n "$(find "$file" -mtime +$((days - 7)))" ]; then
+        "$mesh" token issue --key "$dir/keys/issuer.pem" --ttl "${days}d" "$@" >"$file.new"
+        mv "$file.new" "$file"
     fi
 }
-issue orchestrator --orchestrator
-issue prometheus --client prometheus # scrapes /metrics, which takes any valid token
+issue orchestrator 366 --orchestrator
+issue prometheus 30 --client prometheus # scrapes /metrics, which takes any valid token
 for agent in writer analyst lookup image-gen lora-trainer; do
-    issue "$agent" --agent "$agent" # the capabilities that agent declares, priority 0
+    issue "$agent" 366 --agent "$agent" # the capabilities that agent declares, priority 0
 done
 for token in consul-token discovery-consul-token; do
     [ -s "$dir/$token" ] || python3 -c 'import uuid; print(uuid.uuid4())' >"$dir/$token"

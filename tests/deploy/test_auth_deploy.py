@@ -6,10 +6,17 @@ compose model from compose/render.py, the objects from ``kubectl kustomize``."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from deploy_model import REPO, SERVICES, WORKERS, container, find, k8s_env
+
+from mesh_auth import Keys, KeySet
 
 MESH = [s.name for s in SERVICES]
 SENDERS = [s.name for s in SERVICES if s.name != "discovery"]  # they call others: a token
@@ -264,3 +271,44 @@ def test_k8s_opens_only_the_mesh_paths(
 
 def test_k8s_orchestrator_is_the_one_front_door(k8s_base: list[dict[str, Any]]) -> None:
     assert None in _ingress_sources(k8s_base, "orchestrator")
+
+
+def test_make_secrets_issues_tokens_the_services_accept_and_mounts_no_key(
+    tmp_path: Path, compose: dict[str, Any]
+) -> None:
+    """Runs compose/make-secrets.sh (in a copy of compose/) and reads back what each
+    service's compose secrets and folders would hold."""
+    mesh = Path(sys.executable).parent / "mesh"
+    if not mesh.exists():
+        pytest.skip("needs the mesh CLI (make setup)")
+    (tmp_path / "compose").mkdir()
+    shutil.copy(REPO / "compose" / "make-secrets.sh", tmp_path / "compose")
+    done = subprocess.run(
+        ["sh", "compose/make-secrets.sh"],
+        cwd=tmp_path,
+        env={**os.environ, "MESH": str(mesh)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    base = tmp_path / "compose"
+    keys = Keys(public=KeySet.from_file(base / "secrets" / "public" / "jwks.json"))
+    files = {k: base / v["file"] for k, v in compose["secrets"].items()}
+    for name, spec in compose["services"].items():
+        mounted = [files[s] for s in spec.get("secrets", [])]
+        for v in spec.get("volumes", []):
+            source = str(v).split(":")[0]
+            if source.startswith("./secrets"):
+                mounted += sorted((base / source).iterdir())
+        assert not [p for p in mounted if b"PRIVATE KEY" in p.read_bytes()], name
+    for w in WORKERS:
+        p = keys.verify(files[f"token_{w.name.replace('-', '_')}"].read_text().strip(), "discovery")
+        assert p.scope == f"agent:{w.name}" and p.priority == (0, 0) and p.caps
+    orchestrator = keys.verify(files["token_orchestrator"].read_text().strip(), "workers")
+    assert orchestrator.scope == "orchestrator" and "orchestrator" not in orchestrator.audience
+    assert keys.verify(files["token_prometheus"].read_text().strip(), "workers").scope == (
+        "client:prometheus"
+    )
+    assert (base / "secrets" / "keys" / "issuer.pem").stat().st_mode & 0o777 == 0o600

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 from pathlib import Path
@@ -181,8 +182,14 @@ def _issue(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             )
         token = keys.issue(scope, ttl, audience=args.audience, caps=caps, priority=priority)
     claims = jwt.decode(token, options={"verify_signature": False})
+    bounds = ""
+    if kind == "agent":
+        low, high = claims["prio"]
+        bounds = f" may register {', '.join(claims['caps'])} at priority {low}-{high};"
+    expires = datetime.datetime.fromtimestamp(claims["exp"], datetime.UTC)
     err.write(
-        f"{scope}: jti {claims['jti']}, for {', '.join(claims['aud'])}, exp {claims['exp']}\n"
+        f"{scope}:{bounds} for {', '.join(claims['aud'])}; expires"
+        f" {expires:%Y-%m-%d %H:%M} UTC; jti {claims['jti']}\n"
     )
     out.write(token + "\n")
     return 0

@@ -228,12 +228,16 @@ def guard_bind(
                 host,
             )
         return
-    what = "without public keys" if keys is None else "with only the development secret"
+    why = (
+        "without public keys: every caller could register, read and call anything"
+        if keys is None
+        else "with only the development secret (MESH_AUTH_SECRET): every process holding it,"
+        " a worker included, could mint any token"
+    )
     raise ExposedWithoutSecret(
-        f"{service}: refusing to listen on {host} {what}: every caller could register, read"
-        f" and call anything. Set MESH_AUTH_JWKS_FILE (or MESH_AUTH_JWKS_URL): {SETUP}; or"
-        " bind 127.0.0.1 to run open (or with MESH_AUTH_SECRET/MESH_AUTH_SECRET_FILE, the"
-        " development mode) locally."
+        f"{service}: refusing to listen on {host} {why}. Set MESH_AUTH_JWKS_FILE (or"
+        f" MESH_AUTH_JWKS_URL): {SETUP}; or bind 127.0.0.1 to run open (or with"
+        " MESH_AUTH_SECRET/MESH_AUTH_SECRET_FILE, the development mode) locally."
     )
 
 

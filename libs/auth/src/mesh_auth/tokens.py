@@ -150,7 +150,7 @@ def claims_for(
     ttl = DEFAULT_TTL[kind] if ttl_seconds is None else int(ttl_seconds)
     cap = MAX_TTL_SECONDS[kind]
     if not 0 < ttl <= cap:
-        raise ValueError(f"a {kind} token lives between 1 second and {_days(cap)}")
+        raise ValueError(f"{kind} tokens live between 1 second and {_days(cap)}")
     aud = list(DEFAULT_AUDIENCE[kind] if audience is None else dict.fromkeys(audience))
     unknown = [a for a in aud if a not in AUDIENCES]
     if not aud or unknown:
