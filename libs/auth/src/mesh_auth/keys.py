@@ -205,6 +205,17 @@ class Keys:
         raise last
 
 
+def unverified_claims(token: str) -> dict[str, Any]:
+    """A token's claims, its signature NOT checked: for showing what a token says (``mesh
+    token issue``'s summary) or finding its ``jti`` to revoke it. ``InvalidToken`` when it
+    is not a JWT."""
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise InvalidToken("malformed token") from None
+    return claims
+
+
 class _BadSignature(InvalidToken):
     """The key did not sign it (during a rotation the next key is tried)."""
 
@@ -231,4 +242,4 @@ def _decode(token: str, key: Any, alg: str, audience: str | None) -> dict[str, A
     return claims
 
 
-__all__ = ["Issuer", "KeySet", "Keys", "MIN_SECRET_BYTES"]
+__all__ = ["Issuer", "KeySet", "Keys", "MIN_SECRET_BYTES", "unverified_claims"]
