@@ -142,3 +142,25 @@ async def test_a_token_for_another_service_is_a_401_here() -> None:
 def test_protect_needs_a_known_audience() -> None:
     with pytest.raises(ValueError, match="audience"):
         protect(FastAPI(), None, audience="everyone")
+
+
+async def test_a_hostile_token_header_is_a_401_never_a_broken_response(
+    client: httpx.AsyncClient,
+) -> None:
+    import base64
+    import json
+
+    def b64(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    for header in (
+        {"alg": 'a"\r\nX-I: 1', "typ": "JWT"},
+        {"alg": "x" * 10_000},
+        {"alg": "EdDSA", "kid": "\r\n" * 50},
+        {"alg": ["EdDSA"]},
+    ):
+        token = f"{b64(header)}.{b64({'sub': 'admin'})}.c2ln"
+        r = await client.post("/workers", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and r.json()["error"] == "invalid_token", header
+        challenge = r.headers["www-authenticate"]
+        assert "\r" not in challenge and "\n" not in challenge and len(challenge) < 200

@@ -186,7 +186,9 @@ class Keys:
         elif alg == "HS256" and self.current is not None:
             claims = self._decode_hs256(token, audience)
         else:
-            shown = alg if isinstance(alg, str) and len(alg) <= 16 else "?"
+            # The header is the caller's: quote it only when it is a plain short name (the
+            # message also goes into a WWW-Authenticate header).
+            shown = alg if isinstance(alg, str) and alg.isalnum() and len(alg) <= 16 else "?"
             raise InvalidToken(f"tokens signed with {shown} are not accepted here")
         principal = principal_from_claims(claims)
         if self.revoked is not None and principal.jti in self.revoked:
