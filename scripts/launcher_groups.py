@@ -85,9 +85,22 @@ def live_groups(pgids: Iterable[int]) -> set[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2 :].split()  # state, ppid, pgrp, ...
-        if len(fields) > 2 and int(fields[2]) in maybe and fields[0] not in (b"Z", b"X"):
+        if len(fields) > 2 and int(fields[2]) in maybe and _running(entry.name, fields[0]):
             live.add(int(fields[2]))
     return live
+
+
+def _running(pid: str, state: bytes) -> bool:
+    if state == b"X":
+        return False
+    if state != b"Z":
+        return True
+    # A zombie leader whose other threads still run (a model's threads tearing down, or hung)
+    # is a live process: it holds its sockets until the last thread ends.
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 def _sleep(timeout: float) -> bool:

@@ -4,14 +4,21 @@ PIDFILE and serves until it is stopped.
 ``--stubborn``: ignores SIGTERM (only SIGKILL ends it).
 ``--forks``: forks a grandchild that keeps the listening socket and ignores SIGTERM, while
 the service itself dies on SIGTERM; the port stays bound until its group gets SIGKILL.
+``--lingers``: on SIGTERM only its main thread ends (the raw exit syscall): /proc shows a
+zombie while a second thread keeps serving the port, until SIGKILL.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import signal
 import socket
 import sys
+import threading
+
+SYS_EXIT = {"x86_64": 60, "aarch64": 93}  # exit(2): this thread only, not exit_group
 
 
 def main() -> None:
@@ -23,6 +30,9 @@ def main() -> None:
     pids = [os.getpid()]
     if "--stubborn" in sys.argv:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if "--lingers" in sys.argv:
+        threading.Thread(target=serve, args=(listener,), daemon=True).start()
+        signal.signal(signal.SIGTERM, lambda *_: end_main_thread())
     if "--forks" in sys.argv:
         child = os.fork()
         if child == 0:
@@ -34,6 +44,10 @@ def main() -> None:
     os.rename(pidfile + ".tmp", pidfile)  # whole, or not there yet
     print(f"listening on {port} as {pids}", flush=True)
     serve(listener)
+
+
+def end_main_thread() -> None:
+    ctypes.CDLL(None).syscall(SYS_EXIT[platform.machine()], 0)
 
 
 def serve(listener: socket.socket) -> None:

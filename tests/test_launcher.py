@@ -1,9 +1,9 @@
 """``scripts/launcher.py`` (``make run``) on real processes: a Procfile of tiny services
 (tests/launcher_service.py) on free ports, never the mesh's own ports or its models.
 
-One service stops on SIGTERM, one ignores it, and one forks a grandchild that ignores it and
-keeps the port: the last two end only when their whole process group gets SIGKILL after the
-grace period.
+One service stops on SIGTERM, one ignores it, one forks a grandchild that ignores it and
+keeps the port, and one ends only its main thread while another thread keeps the port: the
+last three end only when their whole process group gets SIGKILL after the grace period.
 """
 
 from __future__ import annotations
@@ -25,19 +25,21 @@ ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = ROOT / "scripts" / "launcher.py"
 SERVICE = Path(__file__).with_name("launcher_service.py")
 GRACE = 2.0
-FLAGS = {"plain": "", "stubborn": "--stubborn", "forks": "--forks"}
+FLAGS = {"plain": "", "stubborn": "--stubborn", "forks": "--forks", "lingers": "--lingers"}
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the launcher uses Linux /proc")
 
 
 def alive(pid: int) -> bool:
-    """A process that exists and is not a zombie."""
+    """A process that exists and is not a zombie (a zombie main thread with live threads is
+    a live process)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
+        state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+        return state not in (b"Z", b"X") or len(os.listdir(f"/proc/{pid}/task")) > 1
     except OSError:
         return False
-    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] not in (b"Z", b"X")
 
 
 def listening(port: int) -> bool:
@@ -70,7 +72,7 @@ class Mesh:
 
     def up(self) -> bool:
         assert self.proc is not None and self.proc.poll() is None, self.output()
-        return len(self.pids()) == 4 and all(listening(p) for p in self.ports.values())
+        return len(self.pids()) == 5 and all(listening(p) for p in self.ports.values())
 
     def pids(self) -> list[int]:
         found = []
@@ -115,7 +117,9 @@ def mesh(tmp_path: Path) -> Iterator[Mesh]:
             pass
 
 
-@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGHUP, signal.SIGTERM, signal.SIGKILL], ids=["SIGHUP", "SIGTERM", "SIGKILL"]
+)
 def test_a_signal_to_the_launcher_leaves_no_service_and_no_bound_port(mesh, signum):
     mesh.start()
     assert mesh.proc is not None
@@ -124,7 +128,7 @@ def test_a_signal_to_the_launcher_leaves_no_service_and_no_bound_port(mesh, sign
     if signum != signal.SIGKILL:  # the launcher stopped them itself, and says so
         assert mesh.proc.wait(timeout=10) == 0
         out = mesh.output()
-        assert "stubborn, forks; SIGKILL to their process groups" in out
+        assert "stubborn, forks, lingers; SIGKILL to their process groups" in out
         assert "every service stopped" in out
 
 
@@ -132,7 +136,7 @@ def test_a_stop_like_a_ci_job_term_then_kill_to_the_group_leaves_nothing(mesh):
     mesh.start()
     assert mesh.proc is not None
     os.killpg(mesh.proc.pid, signal.SIGTERM)
-    wait_until(lambda: "stopping 3 services" in mesh.output(), what="the launcher stopping")
+    wait_until(lambda: "stopping 4 services" in mesh.output(), what="the launcher stopping")
     os.killpg(mesh.proc.pid, signal.SIGKILL)  # in the grace: the watchdog finishes the job
     wait_until(mesh.gone, timeout=GRACE + 1.0, what="no service process and no bound port")
 
@@ -162,7 +166,7 @@ def test_services_log_lines_come_prefixed_with_their_names(mesh):
     assert "system   | stubborn started (pid " in out
     mesh.proc.send_signal(signal.SIGINT)
     assert mesh.proc.wait(timeout=GRACE + 10) == 0
-    assert "stopping 3 services (SIGINT received)" in mesh.output()
+    assert "stopping 4 services (SIGINT received)" in mesh.output()
 
 
 def test_a_port_in_use_is_named_with_its_holder_and_nothing_starts(mesh):
@@ -191,7 +195,7 @@ def test_a_second_launcher_names_the_running_mesh_and_how_to_stop_it(mesh):
     done = subprocess.run(mesh.command(), cwd=mesh.dir, capture_output=True, timeout=60)
     err = done.stderr.decode()
     assert done.returncode == 1
-    assert "cannot start the mesh: 3 of its ports are in use" in err
+    assert "cannot start the mesh: 4 of its ports are in use" in err
     assert f"started by pid {first.proc.pid}" in err
     assert f"Stop it with Ctrl-C in its terminal, or: kill {first.proc.pid}" in err
     assert done.stdout == b"" and "Traceback" not in err
