@@ -53,21 +53,28 @@ class Mesh:
     ports: dict[str, int]
     procfile: Path
     proc: subprocess.Popen[bytes] | None = None
+    watchdog: int | None = None
 
     def command(self) -> list[str]:
         ports = ",".join(str(p) for p in self.ports.values())
         return [sys.executable, str(LAUNCHER), "-f", str(self.procfile), "--ports", ports]
 
-    def start(self) -> Mesh:
+    def start(self, grace: float = GRACE) -> Mesh:
         with open(self.dir / "launcher.log", "wb") as log:
             self.proc = subprocess.Popen(
-                [*self.command(), "--grace", str(GRACE)],
+                [*self.command(), "--grace", str(grace)],
                 cwd=self.dir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own group, as a terminal's job would be
             )
         wait_until(self.up, timeout=60, what="every test service listening")
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        self.watchdog = next(
+            pid
+            for pid in map(int, children.split())
+            if "--watchdog" in Path(f"/proc/{pid}/cmdline").read_text()
+        )
         return self
 
     def up(self) -> bool:
@@ -115,6 +122,15 @@ def mesh(tmp_path: Path) -> Iterator[Mesh]:
                 os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    if made.watchdog is not None:  # it ends once its groups are gone; if not, the test failed
+        try:
+            wait_until(lambda: not alive(made.watchdog), timeout=10, what="the watchdog ending")
+        finally:
+            if (
+                alive(made.watchdog)
+                and "--watchdog" in Path(f"/proc/{made.watchdog}/cmdline").read_text()
+            ):
+                os.kill(made.watchdog, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
@@ -141,17 +157,21 @@ def test_a_stop_like_a_ci_job_term_then_kill_to_the_group_leaves_nothing(mesh):
     wait_until(mesh.gone, timeout=GRACE + 1.0, what="no service process and no bound port")
 
 
+def test_a_second_ctrl_c_cuts_the_grace_short(mesh):
+    mesh.start(grace=120.0)
+    assert mesh.proc is not None
+    mesh.proc.send_signal(signal.SIGINT)
+    wait_until(lambda: "stopping 4 services" in mesh.output(), what="the launcher stopping")
+    mesh.proc.send_signal(signal.SIGINT)
+    wait_until(mesh.gone, timeout=30, what="no service process and no bound port")
+    assert mesh.proc.wait(timeout=10) == 0
+
+
 def test_services_hear_of_the_launchers_death_without_the_watchdog(mesh):
     mesh.start()
     assert mesh.proc is not None
-    watchdog = next(
-        pid
-        for pid in map(
-            int, Path(f"/proc/{mesh.proc.pid}/task/{mesh.proc.pid}/children").read_text().split()
-        )
-        if "--watchdog" in Path(f"/proc/{pid}/cmdline").read_text()
-    )
-    os.kill(watchdog, signal.SIGKILL)
+    assert mesh.watchdog is not None
+    os.kill(mesh.watchdog, signal.SIGKILL)
     mesh.proc.kill()
     plain = int((mesh.dir / "plain.pid").read_text())
     wait_until(lambda: not alive(plain), timeout=GRACE + 1.0, what="the parent-death signal")
