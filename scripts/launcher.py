@@ -206,18 +206,27 @@ class Mesh:
         return len(self.signals) > heard
 
 
+def _ports(text: str) -> list[int]:
+    try:
+        ports = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of ports: {text[:60]!r}") from None
+    if not all(0 < p < 65536 for p in ports):
+        raise argparse.ArgumentTypeError(f"a port is out of range: {text[:60]!r}")
+    return ports
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-f", "--procfile", default="Procfile")
-    parser.add_argument("--ports", default="", help="comma-separated ports that must be free")
+    parser.add_argument("--ports", type=_ports, default=[], help="comma-separated, must be free")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds from SIGTERM to SIGKILL")
     parser.add_argument("--check", action="store_true", help="only check the ports")
     parser.add_argument("--watchdog", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.watchdog:
         return launcher_groups.watch(args.grace)
-    ports = [int(p) for p in args.ports.split(",") if p.strip()]
-    busy = launcher_ports.taken(ports)
+    busy = launcher_ports.taken(args.ports)
     if busy:
         sys.stderr.write(launcher_ports.explain(busy))
         return 1
