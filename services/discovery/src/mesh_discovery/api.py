@@ -228,7 +228,12 @@ async def renew(
     before it changes anything (the fast path hands a request that raised to the route,
     which runs it again to answer the error). Raises ``AuthError`` 403, ``UnknownInstance``,
     ``DeclaredInstance``."""
-    await _owned(store, instance_id, caller)
+    agent_id = await store.agent_of(instance_id)
+    if not caller.may_act_as_agent(agent_id):
+        raise forbidden(
+            f"instance {trim(instance_id, 100)!r} belongs to agent {agent_id!r};"
+            f" your token is {caller.scope}"
+        )
     return await store.heartbeat(instance_id, load)
 
 

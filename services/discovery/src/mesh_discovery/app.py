@@ -20,14 +20,14 @@ from mesh_auth.http import protect
 from mesh_contracts import AgentDescriptor
 from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
-from mesh_discovery.beats import HeartbeatPath
+from mesh_discovery.beats import install as serve_heartbeats
 from mesh_discovery.declared import load_agents_file
 from mesh_discovery.metrics import watch as watch_metrics
 from mesh_discovery.registry import Clock, Store
 from mesh_discovery.settings import Settings
 from mesh_discovery.tokens import VerifiedTokens
 from mesh_telemetry import instrument_app, start_tracing
-from mesh_telemetry.metrics import install_metrics
+from mesh_telemetry.metrics import Metrics, install_metrics
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +123,13 @@ def create_app(
     # Set when the server starts shutting down: open blocking queries answer at once.
     app.state.draining = asyncio.Event()
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
-    # Added first, so it runs inside the tracing, metrics and body-limit middlewares.
-    app.add_middleware(HeartbeatPath)
-    instrument_app(app, enabled=bool(settings.otlp_endpoint))
-    watch_metrics(install_metrics(app), lambda: getattr(app.state, "store", None))
+    metrics = Metrics()
+    # Before instrument_app: heartbeats are served ahead of the middleware stack, inside
+    # the tracing middleware when tracing is on (beats.py).
+    traced = bool(settings.otlp_endpoint)
+    serve_heartbeats(app, metrics, settings.max_body_bytes, traced=traced)
+    instrument_app(app, enabled=traced)
+    watch_metrics(install_metrics(app, metrics), lambda: getattr(app.state, "store", None))
     protect(app, auth_keys, max_body_bytes=settings.max_body_bytes)
     if auth_keys is not None:  # the verifier every route's ``require`` uses, remembering
         app.state.mesh_keys = VerifiedTokens(auth_keys)

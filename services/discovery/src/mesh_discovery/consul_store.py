@@ -300,6 +300,9 @@ class ConsulStore:
         records = await self.list()
         return changes_body(index, True, (r.model_dump_json() for r in records), [])
 
+    async def agent_of(self, instance_id: str) -> str:
+        return (await self.get(instance_id)).descriptor.agent_id
+
     async def get(self, instance_id: str) -> AgentRecord:
         for record in await self.list(AgentFilter()):
             if record.descriptor.instance_id == instance_id:

@@ -359,6 +359,12 @@ class EmbeddedStore:
             raise UnknownInstance(instance_id)
         return entry.record()
 
+    async def agent_of(self, instance_id: str) -> str:
+        entry = self._index_entries.get(instance_id)
+        if entry is None:
+            raise UnknownInstance(instance_id)
+        return entry.descriptor.agent_id
+
     async def list(self, filters: AgentFilter | None = None) -> builtins.list[AgentRecord]:
         await self.sweep()
         return [e.record() for e in self._index_entries.select(filters)]

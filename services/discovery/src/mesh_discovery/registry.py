@@ -151,6 +151,9 @@ class Store(Protocol):
     async def get(self, instance_id: str) -> AgentRecord:
         """The instance's record. Raises ``UnknownInstance``."""
 
+    async def agent_of(self, instance_id: str) -> str:
+        """The instance's agent id (who may heartbeat it). Raises ``UnknownInstance``."""
+
     async def list(self, filters: AgentFilter | None = None) -> builtins.list[AgentRecord]:
         """Matching records ordered by (agent_id, instance_id)."""
 
