@@ -74,8 +74,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--instances", type=int, default=3000)
     p.add_argument("--more", type=int, default=10_000, help="instances for the second list figure")
     p.add_argument("--seconds", type=float, default=10.0, help="each wrk run")
-    p.add_argument("--before", default="auto",
-                   help="commit to compare with ('auto': the one before the in-memory index; 'none')")
+    p.add_argument(
+        "--before",
+        default="auto",
+        help="commit to compare with ('auto': the one before the in-memory index; 'none')",
+    )
     p.add_argument("--quick", action="store_true", help="300 / 1,000 instances, 2 s runs")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
@@ -183,9 +186,9 @@ def heartbeat_script(folder: Path, instances: int, tokens: list[str]) -> Path:
         f"local paths = {{{paths}}}\nlocal tokens = {{{auth}}}\n"
         f"local body = '{LOAD_BODY}'\nlocal n = 0\n"
         "request = function()\n  local k = n % #paths\n  n = n + 1\n"
-        "  local h = {[\"Authorization\"] = tokens[(k % " + str(AGENTS) + ") + 1],"
-        " [\"Content-Type\"] = \"application/json\"}\n"
-        "  return wrk.format(\"PUT\", paths[k + 1], h, body)\nend\n" + _DONE_LUA
+        '  local h = {["Authorization"] = tokens[(k % ' + str(AGENTS) + ") + 1],"
+        ' ["Content-Type"] = "application/json"}\n'
+        '  return wrk.format("PUT", paths[k + 1], h, body)\nend\n' + _DONE_LUA
     )
     return script
 
@@ -215,8 +218,7 @@ def wrk(url: str, script: Path, *, connections: int, seconds: float, pid: int) -
         per_s=summary["requests"] / wall,
         server_cpu_s=server,
         server_cpu_share=server / wall,
-        wrk_cpu_share=(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-        / wall,
+        wrk_cpu_share=(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / wall,
         per_server_cpu_s=summary["requests"] / server if server > 0 else None,
     )
     return summary

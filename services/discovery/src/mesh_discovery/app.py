@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Literal
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from mesh_auth import AuthSettings, Keys
 from mesh_auth.endpoints import EndpointPolicy, Resolver, default_networks, parse_networks
@@ -118,7 +119,7 @@ def create_app(
 
     # FastAPI's own OpenTelemetry bridge looks up the global providers on every request;
     # the mesh traces through mesh_telemetry (instrument_app below), so it is off.
-    off = {"tracing": False, "metrics": False, "logs": False}
+    off = TelemetryConfig(tracing=False, metrics=False, logs=False)
     app = FastAPI(title="mesh discovery", version="0.1.0", lifespan=lifespan, telemetry=off)
     # Set when the server starts shutting down: open blocking queries answer at once.
     app.state.draining = asyncio.Event()

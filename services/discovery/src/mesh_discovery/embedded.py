@@ -70,7 +70,9 @@ ON CONFLICT (instance_id) DO UPDATE SET
     lease_expires_at = excluded.lease_expires_at, ttl_seconds = excluded.ttl_seconds,
     source = excluded.source
 """
-_RENEW = "UPDATE agents SET status = ?, last_heartbeat = ?, lease_expires_at = ? WHERE instance_id = ?"
+_RENEW = (
+    "UPDATE agents SET status = ?, last_heartbeat = ?, lease_expires_at = ? WHERE instance_id = ?"
+)
 _DELETE = "DELETE FROM agents WHERE instance_id = ?"
 
 
@@ -247,9 +249,7 @@ class EmbeddedStore:
             old = self._index_entries.get(d.instance_id)
             if old and old.source == SOURCE_FILE and old.descriptor == d:
                 continue
-            upserts.append(
-                Entry(d, HealthStatus.PASSING, now, now, None, None, source=SOURCE_FILE)
-            )
+            upserts.append(Entry(d, HealthStatus.PASSING, now, now, None, None, source=SOURCE_FILE))
         removals = [
             e.instance_id
             for e in self._index_entries.entries()

@@ -155,7 +155,9 @@ class DiscoveryClient:
             by_id.pop(iid, None)
         for r in changes.upserts:
             by_id[r.descriptor.instance_id] = r
-        order = sorted(by_id.values(), key=lambda r: (r.descriptor.agent_id, r.descriptor.instance_id))
+        order = sorted(
+            by_id.values(), key=lambda r: (r.descriptor.agent_id, r.descriptor.instance_id)
+        )
         self.set_records(order, changes.index)
         return True
 
