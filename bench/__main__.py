@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.failovers = 3 if q else 20
     args.stalls = 2 if q else 10
     args.handovers = 2 if q else 5
-    args.runs = 32 if q else 400
+    args.runs = 16 if q else 400
     return args  # fmt: skip
 
 

@@ -26,12 +26,12 @@ The token is checked through the verifier ``create_app`` keeps in ``app.state.me
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mesh_auth import Principal
 from mesh_auth.http import AuthError
@@ -40,6 +40,13 @@ from mesh_contracts import HeartbeatRequest
 from mesh_discovery.api import renew
 from mesh_discovery.registry import RegistryError, Store
 from mesh_telemetry.metrics import Metrics
+
+# ASGI's types (as starlette.types spells them; starlette is fastapi's to declare).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PREFIX = "/v1/agents/"
 SUFFIX = "/heartbeat"
