@@ -88,6 +88,7 @@ class Mesh:
         self.out = out
         self.services: list[Service] = []
         self.signals: list[int] = []
+        self.heard = 0  # signals that _pump does not count as new (the one that began a stop)
         self.selector = selectors.DefaultSelector()
 
     def run(self) -> int:
@@ -146,9 +147,10 @@ class Mesh:
 
     def _stop_all(self, why: str) -> None:
         names = {svc.proc.pid: svc.name for svc in self.services}
+        self.heard = min(len(self.signals), 1)  # a signal from here on cuts the grace short
         self.out.system(
             f"stopping {len(names)} services ({why}): SIGTERM, SIGKILL after {self.grace:g} s"
-            + (" or a second signal" if self.signals else "")
+            + (" or a second signal" if self.heard else " or a signal")
         )
 
         def killing(left: set[int]) -> None:
@@ -172,8 +174,8 @@ class Mesh:
             self.out.system("every service stopped")
 
     def _pump(self, timeout: float) -> bool:
-        """Print what the services wrote, report exits; True if a signal came meanwhile."""
-        heard = len(self.signals)
+        """Print what the services wrote, report exits; True once a signal came that did not
+        begin the stop."""
         for key, _ in self.selector.select(timeout):
             if key.data is None:
                 while True:
@@ -203,7 +205,7 @@ class Mesh:
                 svc.reported = True
                 how = f"code {rc}" if rc >= 0 else signal.Signals(-rc).name
                 self.out.system(f"{svc.name} exited ({how})")
-        return len(self.signals) > heard
+        return len(self.signals) > self.heard
 
 
 def _ports(text: str) -> list[int]:

@@ -8,6 +8,7 @@ last three end only when their whole process group gets SIGKILL after the grace 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -40,6 +41,22 @@ def alive(pid: int) -> bool:
         return state not in (b"Z", b"X") or len(os.listdir(f"/proc/{pid}/task")) > 1
     except OSError:
         return False
+
+
+def ours(pid: int) -> bool:
+    """One of this file's services: any of its threads runs launcher_service.py (a zombie main
+    thread shows an empty command line)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            if SERVICE.name in Path(f"/proc/{pid}/task/{task}/cmdline").read_text(errors="replace"):
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def listening(port: int) -> bool:
@@ -116,12 +133,10 @@ def mesh(tmp_path: Path) -> Iterator[Mesh]:
         made.proc.kill()
     if made.proc is not None:
         made.proc.wait(timeout=10)
-    for pid in made.pids():  # only if a test failed: what it left, checked to be ours
-        try:
-            if SERVICE.name in Path(f"/proc/{pid}/cmdline").read_text():
+    for pid in made.pids():  # what a test left on purpose or by failing, checked to be ours
+        if ours(pid):
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     if made.watchdog is not None:  # it ends once its groups are gone; if not, the test failed
         try:
             wait_until(lambda: not alive(made.watchdog), timeout=10, what="the watchdog ending")
