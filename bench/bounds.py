@@ -1,10 +1,12 @@
 """``python -m bench.bounds``: the requests that froze a service, measured on real processes.
 
-Each payload is sent while another client reads a stream from the same service; the figures
-are the time until the payload's answer and the longest gap between two of the stream's
-events around it (the event loop's freeze, as a client sees it; a free loop shows the
-stream's own pace: a token every 20 ms for the orchestrator, the model's speed for the
-writer).
+Each payload is sent while another client reads a stream from the same service and a third
+asks ``GET /health`` every 50 ms; the figures are the time until the payload's answer, the
+longest gap between two of the stream's events around it (the freeze as a streaming client
+sees it; a free service shows the stream's own pace: a token every 20 ms for the
+orchestrator, the model's speed on a busy CPU for the writer) and the slowest ``/health``
+answer meanwhile (the event loop's own lag). The first row, ``(none)``, is the same
+measured over two seconds with no payload: the baseline.
 
 * orchestrator (discovery, one ``bench.fault_worker`` streaming 50 tokens a second, one
   orchestrator): a plan whose task names another task 8,000 times in ``depends_on``; a 1 MB
@@ -80,6 +82,7 @@ async def _attack(
 ) -> list[dict[str, Any]]:
     """Follow ``stream`` (method, path, body) and send each payload (name, path, body)."""
     arrivals: list[float] = []
+    health: list[tuple[float, float]] = []  # (sent, answered)
     rows: list[dict[str, Any]] = []
     method, path, sent = stream
 
@@ -87,11 +90,32 @@ async def _attack(
         async for _ in read_sse(c, method, url + path, json=sent):
             arrivals.append(time.monotonic())
 
-    async with httpx.AsyncClient(timeout=GIVE_UP) as c:
-        reader = asyncio.create_task(follow(c))
+    asked: list[float] = []  # when the probe's current request went out
+
+    async def probe(c: httpx.AsyncClient) -> None:
+        while True:
+            asked[:] = [time.monotonic()]
+            await c.get(url + "/health")
+            health.append((asked.pop(), time.monotonic()))
+            await asyncio.sleep(0.05)
+
+    def lag(began: float, ended: float) -> float:
+        """The slowest /health answer overlapping [began, ended], one still awaited too."""
+        waiting = [ended - a for a in asked if a <= ended]
+        done = [b - a for a, b in health if a <= ended and b >= began]
+        return max(done + waiting, default=0.0)
+
+    async with httpx.AsyncClient(timeout=GIVE_UP) as c, httpx.AsyncClient(timeout=GIVE_UP) as h:
+        reader, prober = asyncio.create_task(follow(c)), asyncio.create_task(probe(h))
         async with asyncio.timeout(120):
             while len(arrivals) < 10:  # noqa: ASYNC110 - the reader's list
                 await asyncio.sleep(0.01)
+        began = time.monotonic()
+        await asyncio.sleep(2.0)  # the baseline: the stream and the probe alone
+        ended = time.monotonic()
+        rows.append({"payload": "(none)", "bytes": 0, "status": "-", "answer_s": "-",
+                     "stream_gap_s": round(_gap(arrivals, began, ended), 3),
+                     "health_s": round(lag(began, ended), 3)})  # fmt: skip
         for name, target, body in payloads:
             began = time.monotonic()
             try:
@@ -101,13 +125,15 @@ async def _attack(
             except httpx.TimeoutException:
                 status = f"no answer in {GIVE_UP:.0f} s"
             ended = time.monotonic()
-            await asyncio.sleep(0.3)  # the stream's next events, to close the last gap
+            await asyncio.sleep(0.5)  # the stream's next events, to close the last gap
             rows.append({"payload": name, "bytes": len(body), "status": status,
                          "answer_s": round(ended - began, 3),
-                         "stream_gap_s": round(_gap(arrivals, began, ended), 3)})  # fmt: skip
+                         "stream_gap_s": round(_gap(arrivals, began, ended), 3),
+                         "health_s": round(lag(began, ended), 3)})  # fmt: skip
             if not status.isdigit():
                 break  # the service is still busy with it: nothing after it means anything
         reader.cancel()
+        prober.cancel()
     return rows
 
 

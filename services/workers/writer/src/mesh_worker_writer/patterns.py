@@ -88,13 +88,19 @@ class PatternCompiler:
         self.budget = budget
         self._child: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+        self._spawning = asyncio.Lock()
+        self._respawn: asyncio.Task[None] | None = None
         self._refused: OrderedDict[str, str] = OrderedDict()
         self._compiled: OrderedDict[str, None] = OrderedDict()
         self.killed = 0  # children killed past the budget (health)
 
     async def start(self) -> None:
         """Start the child and wait until it is ready (a few tenths of a second): at start-up,
-        so that the first pattern does not wait for it, and again after a kill."""
+        so that the first pattern does not wait for it, and again right after a kill."""
+        async with self._spawning:
+            await self._spawn()
+
+    async def _spawn(self) -> None:
         if self._child is None or self._child.returncode is not None:
             child = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -116,6 +122,10 @@ class PatternCompiler:
             self._child = child
 
     async def close(self) -> None:
+        if self._respawn is not None:
+            self._respawn.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._respawn
         child, self._child = self._child, None
         if child is not None and child.returncode is None:
             assert child.stdin is not None
@@ -174,11 +184,19 @@ class PatternCompiler:
         return answers
 
     def _kill(self) -> None:
-        """Kill the child (asyncio's child watcher reaps it); the next request starts one."""
+        """Kill the child (asyncio's child watcher reaps it) and start another at once, so
+        that the next schema does not wait for it."""
         child, self._child = self._child, None
         if child is not None and child.returncode is None:
             child.kill()
         self.killed += 1
+        self._respawn = asyncio.get_running_loop().create_task(self._start_quietly())
+
+    async def _start_quietly(self) -> None:
+        try:
+            await self.start()
+        except Exception:  # the next request tries again, and says why if it fails
+            log.exception("could not start the pattern compiler")
 
     def _remember(self, pattern: str, reason: str) -> None:
         self._refused[pattern] = reason
