@@ -70,10 +70,6 @@ class Wakeups:
     def wake_all(self) -> None:
         self.wake(list(self._waiting))
 
-    @property
-    def followers(self) -> int:
-        return sum(len(w) for w in self._waiting.values())
-
 
 class StoredLog:
     """The events of ``run_id`` with seq > ``after`` (and <= ``upto`` when given), read from
