@@ -10,7 +10,7 @@ PACKAGES := libs/contracts libs/auth libs/telemetry libs/testkit libs/worker_sdk
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: setup ui-setup run test lint bench bench-plan bench-bounds diagram gpu-check clean
+.PHONY: setup ui-setup run test lint bench bench-plan bench-registry bench-peers bench-bounds diagram gpu-check clean
 
 setup: $(STAMP)
 
@@ -72,6 +72,26 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# One discovery process under wrk: heartbeats/s at 3,000 instances, filtered lists at 3,000
+# and 10,000, this tree beside the commit before the in-memory index (a temporary git
+# worktree). wrk is Debian's package, installed here where apt-get can (root).
+bench-registry: $(STAMP)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; } \
+		|| echo "bench-registry: no wrk (apt-get install wrk)"
+	$(BIN)/python -m bench.registry $(ARGS)
+
+# A peer side by side: LiteLLM's proxy (its own venv, .venv-peers; the product never imports
+# it) and the orchestrator relaying the same fast token stream, in one run.
+PEERS := .venv-peers
+$(PEERS)/.installed: bench/peers-requirements.txt
+	$(PY) -m venv $(PEERS)
+	$(PEERS)/bin/pip install -q -r bench/peers-requirements.txt
+	@touch $@
+
+bench-peers: $(STAMP) $(PEERS)/.installed
+	$(BIN)/python -m bench.peers --litellm $(PEERS)/bin/litellm $(ARGS)
+
 # Planners on bench/planning/requests.yaml against the shipped workers' manifest (add
 # ARGS="--llm http://127.0.0.1:8001/v1" to include the LLM planner; minutes with SmolLM2).
 bench-plan: $(STAMP)
@@ -93,4 +113,4 @@ diagram: $(STAMP)
 	$(BIN)/python scripts/diagram.py
 
 clean:
-	rm -rf $(VENV) var tests/ui/node_modules
+	rm -rf $(VENV) $(PEERS) var tests/ui/node_modules

@@ -37,6 +37,7 @@ from mesh_contracts.registry import (
     ManifestAgent,
     ManifestCapability,
     RegisterRequest,
+    RegistryChanges,
 )
 from mesh_contracts.results import OutputFold, TaskRequest, WorkerResult, fold_events
 from mesh_contracts.run_events import (
@@ -95,6 +96,7 @@ __all__ = [
     "PlanNode",
     "ProgressEvent",
     "RegisterRequest",
+    "RegistryChanges",
     "Requirements",
     "ResourceSpec",
     "ResultEvent",
