@@ -235,7 +235,9 @@ def pg_url() -> AsyncIterator[str]:
 
 @needs_postgres
 async def test_two_replicas_share_a_clients_runs_in_progress_and_its_bucket(
-    pg_url: str, mesh: Orchestrators, tmp_path: Path  # the database outlives the replicas
+    pg_url: str,
+    mesh: Orchestrators,
+    tmp_path: Path,  # the database outlives the replicas
 ) -> None:
     limits = {"max_runs_per_client": 1, "client_burst": 3, "client_rate_per_second": 0.01}
     a = await mesh.add(database_url=pg_url, replica_id="a", db_path=tmp_path / "a", **limits)
