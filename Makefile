@@ -10,7 +10,7 @@ PACKAGES := libs/contracts libs/auth libs/telemetry libs/testkit libs/worker_sdk
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: setup ui-setup run test lint bench bench-plan bench-registry bench-peers diagram gpu-check clean
+.PHONY: setup ui-setup run test lint bench bench-plan bench-registry bench-peers bench-bounds diagram gpu-check clean
 
 setup: $(STAMP)
 
@@ -104,6 +104,12 @@ bench-peers: $(STAMP) $(PEERS)/.installed
 # ARGS="--llm http://127.0.0.1:8001/v1" to include the LLM planner; minutes with SmolLM2).
 bench-plan: $(STAMP)
 	$(BIN)/python -m bench.planning $(ARGS)
+
+# The requests that froze a service (issue 20), answered while a stream flows: the answer's
+# time, the stream's longest gap, /health's lag (bench/README.md; ARGS=--no-writer skips
+# the model).
+bench-bounds: $(STAMP)
+	$(BIN)/python -m bench.bounds $(ARGS)
 
 # The GPU workers on CUDA against diffusers/peft called directly (prints a note and exits 0
 # on a machine without CUDA).

@@ -18,6 +18,8 @@ from mesh_contracts.events import (
 )
 from mesh_contracts.manifest import build_manifest, manifest_of
 from mesh_contracts.plan import (
+    MAX_DEPENDS_ON,
+    MAX_PLAN_TASKS,
     ExecutionPlan,
     NodeStatus,
     PlanError,
@@ -68,6 +70,8 @@ from mesh_contracts.sse import (
 )
 
 __all__ = [
+    "MAX_DEPENDS_ON",
+    "MAX_PLAN_TASKS",
     "WELL_KNOWN",
     "SSE_HEADERS",
     "SSE_MEDIA_TYPE",
