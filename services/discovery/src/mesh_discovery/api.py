@@ -20,7 +20,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter
 
 from mesh_auth import Principal
 from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
@@ -30,8 +29,10 @@ from mesh_contracts import (
     AgentRecord,
     CapabilitiesManifest,
     HeartbeatRequest,
+    InstanceLoad,
     Lease,
     RegisterRequest,
+    RegistryChanges,
     build_manifest,
 )
 from mesh_contracts.capabilities import Capability
@@ -49,7 +50,6 @@ from mesh_discovery.registry import Store as StoreProtocol
 log = logging.getLogger(__name__)
 
 INDEX_HEADER = "X-Mesh-Index"
-_RECORDS = TypeAdapter(list[AgentRecord])
 
 
 def entity_tag(index: int) -> str:
@@ -248,11 +248,34 @@ async def heartbeat(
 ) -> Lease:
     """Renew the lease; the optional body carries the instance's load (slots in use,
     queue depth, free GPU memory), which the registry shows on its record. Past the agent's
-    write rate, 429."""
-    record = await _owned(store, instance_id, caller)
+    write rate, 429. (Served by ``beats.HeartbeatPath`` when the request is well formed;
+    this route answers the rest.)"""
+    load = body.load if body is not None else None
+    return await renew(store, instance_id, caller, load, request.app.state.quota)
+
+
+async def renew(
+    store: StoreProtocol,
+    instance_id: str,
+    caller: Principal,
+    load: InstanceLoad | None,
+    quota: AgentQuota,
+) -> Lease:
+    """What every heartbeat passes, on this route and on its fast path (``beats.py``): the
+    caller owns the instance, the agent is within its write rate (admin: not bounded), then
+    the lease is renewed. A check added here must raise before it changes anything (the
+    fast path hands a request that raised to the route, which runs it again to answer the
+    error; a refused write takes nothing from the agent's bucket). Raises ``AuthError`` 403,
+    ``QuotaExceeded``, ``UnknownInstance``, ``DeclaredInstance``."""
+    agent_id = await store.agent_of(instance_id)
+    if not caller.may_act_as_agent(agent_id):
+        raise forbidden(
+            f"instance {trim(instance_id, 100)!r} belongs to agent {agent_id!r};"
+            f" your token is {caller.scope}"
+        )
     if not caller.is_admin:
-        request.app.state.quota.write(record.descriptor.agent_id)
-    return await store.heartbeat(instance_id, body.load if body is not None else None)
+        quota.write(agent_id)
+    return await store.heartbeat(instance_id, load)
 
 
 @router.delete("/v1/agents/{instance_id}", status_code=204)
@@ -286,8 +309,26 @@ async def list_agents(
     index = await _current_index(request, store, blocking)
     if _unchanged(request, index):
         return _read(index, None)  # not even listed
-    records = await store.list(AgentFilter(capability, tag, agent_id, healthy))
-    return _read(index, _RECORDS.dump_json(records))
+    return _read(index, await store.list_json(AgentFilter(capability, tag, agent_id, healthy)))
+
+
+@router.get("/v1/changes", response_model=RegistryChanges)
+async def changes(
+    request: Request,
+    store: Store,
+    _: Reader,
+    blocking: Annotated[Blocking, Depends(_blocking)],
+) -> Response:
+    """The watch: blocks while the registry index equals ``index`` (as ``GET /v1/agents``
+    does), then answers what changed after it: the records registered or changed since,
+    and the ids removed. ``full`` (the whole registry, to replace what the reader had) when
+    discovery no longer knows the changes since ``index`` (too old, or it restarted) or no
+    ``index`` was given. 304 to an ``If-None-Match`` naming the current index."""
+    index = await _current_index(request, store, blocking)
+    if _unchanged(request, index):
+        return _read(index, None)
+    since = blocking.index if blocking.index is not None else -1
+    return _read(index, await store.changes_json(since))
 
 
 @router.get("/v1/manifest", response_model=CapabilitiesManifest)

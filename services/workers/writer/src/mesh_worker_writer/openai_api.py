@@ -3,6 +3,9 @@
 
 ``response_format`` ``json_object`` / ``json_schema`` is enforced while decoding (see
 ``json_constraint``): the answer is JSON (fitting the schema) unless cut by ``max_tokens``.
+A schema past the bounds of ``schema_guard`` (depth, size, a pattern's length, repeats,
+nesting, or a pattern that does not compile within ``WRITER_JSON_PATTERN_SECONDS``) is a
+400 ``invalid_json_schema`` at once.
 
 Both routes take a token (``mesh_worker.access``: a client's, the orchestrator's, which it
 sends as its API key, or admin's): 401/403 otherwise. A ``<base>:<adapter>`` model is the
@@ -234,6 +237,8 @@ def create_openai_router(engine: TextGenerator, *, ping_seconds: float = 5.0) ->
                     code="rate_limit_exceeded",
                 )
             try:
+                if params.json_schema is not None:
+                    await engine.check_schema(params.json_schema)
                 stream = engine.open(_messages(req), params)
             except PromptTooLong as exc:
                 raise OpenAIError(
