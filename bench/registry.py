@@ -121,6 +121,9 @@ class Discovery:
             "DISCOVERY_DB_PATH": str(tmp / f"discovery-{port}.sqlite3"),
             "DISCOVERY_LOG_LEVEL": "warning",
             "MESH_AUTH_SECRET": secret,
+            # The heartbeat rate is the measurement: no per-agent write bound (a setting
+            # the revisions before it ignore).
+            "DISCOVERY_AGENT_WRITES_PER_SECOND": "1000000000",
             "PYTHONPATH": os.pathsep.join(str(tree / s) for s in SOURCES),
         }
         self.proc = ServiceProcess("mesh_discovery", port, env, cwd=tmp)
