@@ -28,6 +28,16 @@ from mesh_worker_writer.settings import WriterSettings
 from mesh_worker_writer.worker import WriterWorker
 
 
+class _NoPatterns:
+    """The JSON Schema pattern compiler's stand-in: these tests send no schema."""
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
 class FakeEngine:
     """A stand-in for ``TextGenerator``: no model. ``open`` records the adapter a request
     reached generation with, then refuses (so a test sees which requests got that far)."""
@@ -35,6 +45,7 @@ class FakeEngine:
     loaded = True
     model_id = "tiny-model"
     open_streams = 0
+    patterns = _NoPatterns()
 
     def __init__(self, root: Path) -> None:
         self.settings = WriterSettings(adapters_dir=root)
