@@ -44,7 +44,6 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.procs import cpu_seconds, pid_of
-from mesh_auth import Keys
 from mesh_testkit import ServiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,12 +226,26 @@ def wrk(url: str, script: Path, *, connections: int, seconds: float, pid: int) -
     return summary
 
 
+def tokens_from(tree: Path, secret: str, scopes: list[str]) -> list[str]:
+    """Tokens for ``scopes`` minted by ``tree``'s own ``mesh_auth`` (a token's claims are
+    that revision's: one with an audience is refused by a revision before audiences)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(tree / s) for s in SOURCES)}
+    code = (
+        "import sys; from mesh_auth import Keys; k = Keys(sys.argv[1].encode());"
+        " print('\\n'.join(k.issue(s, 3600) for s in sys.argv[2:]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, secret, *scopes],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return out.stdout.split()
+
+
 def measure(
     tree: Path, args: argparse.Namespace, secret: str, folder: Path, log: Console
 ) -> dict[str, Any]:
-    keys = Keys(secret.encode())
-    admin, reader = keys.issue("admin"), keys.issue("orchestrator")
-    agents = [keys.issue(f"agent:agent{a:02d}") for a in range(AGENTS)]
+    scopes = ["admin", "orchestrator", *(f"agent:agent{a:02d}" for a in range(AGENTS))]
+    admin, reader, *agents = tokens_from(tree, secret, scopes)
     out: dict[str, Any] = {"imports": imported_from(tree)}
     with Discovery(tree, secret, folder) as d:
         t0 = time.perf_counter()
