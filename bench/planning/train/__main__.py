@@ -36,6 +36,8 @@ def openers() -> list[str]:
                 words = tokens(template.split("{")[0] if template.startswith("{") else template)
                 if not words or words[0] in _NOT_OPENERS or len(words[0]) < 3:
                     continue
+                if words[0].split("'")[0] in lx.QUESTION:
+                    continue
                 out.add(words[0].split("-")[0][:5])
     return sorted(out)
 

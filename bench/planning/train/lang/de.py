@@ -101,3 +101,7 @@ TEMPLATES['summarization'] += ['eine Zusammenfassung davon {p}', 'eine kurze Zus
 TEMPLATES['search'] += ['gib mir Fakten über {t}']
 TEMPLATES['none'] += ['hier sind ein paar Beispiele {d}', 'das sind die Zahlen {d}', 'das ist der Text {p}', 'ich bereite eine Präsentation vor', 'mein Chef hat mich danach gefragt', 'ich weiß nicht mehr, wie das geht']
 TOPICS += ['einen LoRA-Adapter', 'maschinelle Übersetzung', 'Bildgenerierung', 'Datenanalyse']
+# Added: small talk, pictures asked for by their noun, data handed over with a remark.
+TEMPLATES['text_generation'] += ['danke, das hilft mir sehr', 'guten Abend', 'gute Nacht', 'du bist super', 'bis später', 'ein paar nette Worte für {w}', 'etwas Lustiges für die Karte', 'alles klar bei dir?']
+TEMPLATES['image_generation'] += ['ein Plakat mit {t}', 'ein Logo für {t}', 'ein Icon von {t}', 'ein Gemälde von {t}', 'eine Illustration von {t}', 'ein Banner mit {t}']
+TEMPLATES['none'] += ['hier sind die Ergebnisse {d}', 'das sind meine Messwerte {d}', 'unten stehen die Zahlen {d}']

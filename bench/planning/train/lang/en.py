@@ -157,3 +157,7 @@ TEMPLATES['translation'] += ['a translation of {q} into {l}', '{q} into {l}']
 TEMPLATES['search'] += ['what is the history of {t}?', 'give me facts about {t}', 'briefly, how does {t} work?']
 TEMPLATES['none'] += ['here are a few examples {d}', 'these are the numbers {d}', 'this is the text {p}', "I'm preparing a presentation for my team", 'my boss asked me about this yesterday', 'we have a meeting tomorrow', "I don't remember how it works", "I'm new here", 'it has to be ready by Monday', "so I'm writing a report about {t}", 'for context, we sell {t}']
 TOPICS += ['a LoRA adapter', 'machine translation', 'image generation', 'data analysis', 'text summaries', 'search engines']
+# Added: small talk, pictures asked for by their noun, data handed over with a remark.
+TEMPLATES['text_generation'] += ['thanks, that helps!', 'great job, thank you', 'good evening', 'good night!', "you're awesome", 'bye for now', "lol that's funny", 'something warm for {w}', 'something funny for the card', 'a few kind words for {w}', 'a farewell message for {w}']
+TEMPLATES['image_generation'] += ['a poster with {t}', 'a logo for {t}', 'an icon of {t}', 'a painting of {t}', 'a sketch of {t}', 'an illustration of {t}', 'a cartoon of {t}', 'a banner with {t}']
+TEMPLATES['none'] += ['here are the results {d}', 'here are our answers {d}', 'below are the scores {d}', "these are last month's figures {d}", 'I got these measurements {d}']

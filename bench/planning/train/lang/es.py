@@ -98,3 +98,7 @@ TEMPLATES['summarization'] += ['un resumen de esto {p}', 'un resumen corto']
 TEMPLATES['search'] += ['dame datos sobre {t}']
 TEMPLATES['none'] += ['aquí tienes unos ejemplos {d}', 'estos son los números {d}', 'este es el texto {p}', 'estoy preparando una presentación', 'mi jefe me preguntó por esto', 'no me acuerdo de cómo funciona']
 TOPICS += ['un adaptador LoRA', 'la traducción automática', 'la generación de imágenes', 'el análisis de datos']
+# Added: small talk, pictures asked for by their noun, data handed over with a remark.
+TEMPLATES['text_generation'] += ['gracias, me ayudó mucho', 'buenas noches', 'buenas tardes', 'eres genial', 'hasta luego', 'unas palabras para {w}', 'algo bonito para la tarjeta']
+TEMPLATES['image_generation'] += ['un póster con {t}', 'un logo para {t}', 'un icono de {t}', 'un cuadro de {t}', 'una ilustración de {t}', 'un cartel con {t}']
+TEMPLATES['none'] += ['aquí están los resultados {d}', 'estas son mis cifras {d}', 'te paso las medidas {d}']

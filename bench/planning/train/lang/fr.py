@@ -98,3 +98,7 @@ TEMPLATES['summarization'] += ['un résumé de ceci {p}', 'un court résumé']
 TEMPLATES['search'] += ['donne-moi des faits sur {t}']
 TEMPLATES['none'] += ['voici quelques exemples {d}', 'voici les chiffres {d}', 'voici le texte {p}', 'je prépare une présentation', "mon chef m'a posé la question", 'je ne me souviens plus comment ça marche']
 TOPICS += ['un adaptateur LoRA', 'la traduction automatique', "la génération d'images", "l'analyse de données"]
+# Added: small talk, pictures asked for by their noun, data handed over with a remark.
+TEMPLATES['text_generation'] += ["merci, ça m'aide beaucoup", 'bonsoir', 'bonne nuit', "t'es génial", 'à plus tard', 'quelques mots gentils pour {w}', 'un petit mot pour la carte']
+TEMPLATES['image_generation'] += ['une affiche avec {t}', 'un logo pour {t}', 'une icône de {t}', 'un tableau de {t}', 'une illustration de {t}', 'une bannière avec {t}']
+TEMPLATES['none'] += ['voici les résultats {d}', 'voici mes mesures {d}', 'ci-dessous les scores {d}']

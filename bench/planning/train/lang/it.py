@@ -89,3 +89,7 @@ TEMPLATES['summarization'] += ['un riassunto di questo {p}', 'un breve riassunto
 TEMPLATES['search'] += ['dammi dei fatti su {t}']
 TEMPLATES['none'] += ['ecco alcuni esempi {d}', 'questi sono i numeri {d}', 'questo è il testo {p}', 'sto preparando una presentazione', "il mio capo me l'ha chiesto"]
 TOPICS += ['un adattatore LoRA', 'la traduzione automatica', 'la generazione di immagini', "l'analisi dei dati"]
+# Added: small talk, pictures asked for by their noun, data handed over with a remark.
+TEMPLATES['text_generation'] += ['grazie, mi hai aiutato', 'buonasera', 'buonanotte', 'sei fantastico', 'a dopo', 'qualche parola gentile per {w}', 'qualcosa di carino per il biglietto']
+TEMPLATES['image_generation'] += ['un poster con {t}', 'un logo per {t}', "un'icona di {t}", 'un dipinto di {t}', "un'illustrazione di {t}"]
+TEMPLATES['none'] += ['ecco i risultati {d}', 'queste sono le mie misure {d}', 'qui sotto i numeri {d}']

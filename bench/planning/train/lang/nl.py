@@ -91,3 +91,7 @@ TEMPLATES['summarization'] += ['een samenvatting hiervan {p}', 'een korte samenv
 TEMPLATES['search'] += ['geef me feiten over {t}']
 TEMPLATES['none'] += ['hier zijn een paar voorbeelden {d}', 'dit zijn de getallen {d}', 'dit is de tekst {p}', 'ik bereid een presentatie voor', 'mijn baas vroeg me ernaar']
 TOPICS += ['een LoRA-adapter', 'automatisch vertalen', 'beeldgeneratie', 'data-analyse']
+# Added: small talk, pictures asked for by their noun, data handed over with a remark.
+TEMPLATES['text_generation'] += ['bedankt, dat helpt echt', 'goedenavond', 'welterusten', 'je bent top', 'tot later', 'een paar lieve woorden voor {w}', 'iets leuks voor de kaart']
+TEMPLATES['image_generation'] += ['een poster met {t}', 'een logo voor {t}', 'een icoon van {t}', 'een schilderij van {t}', 'een illustratie van {t}']
+TEMPLATES['none'] += ['hier zijn de resultaten {d}', 'dit zijn mijn metingen {d}', 'hieronder de cijfers {d}']

@@ -89,3 +89,7 @@ TEMPLATES['summarization'] += ['um resumo disto {p}', 'um resumo curto']
 TEMPLATES['search'] += ['dá-me factos sobre {t}']
 TEMPLATES['none'] += ['aqui estão alguns exemplos {d}', 'estes são os números {d}', 'este é o texto {p}', 'estou a preparar uma apresentação', 'o meu chefe perguntou-me isto']
 TOPICS += ['um adaptador LoRA', 'a tradução automática', 'a geração de imagens', 'a análise de dados']
+# Added: small talk, pictures asked for by their noun, data handed over with a remark.
+TEMPLATES['text_generation'] += ['obrigado, ajudou muito', 'boa noite', 'boa tarde', 'és o maior', 'até logo', 'umas palavras simpáticas para {w}', 'algo bonito para o cartão']
+TEMPLATES['image_generation'] += ['um cartaz com {t}', 'um logótipo para {t}', 'um ícone de {t}', 'uma pintura de {t}', 'uma ilustração de {t}']
+TEMPLATES['none'] += ['aqui estão os resultados {d}', 'estas são as minhas medições {d}', 'seguem os números {d}']

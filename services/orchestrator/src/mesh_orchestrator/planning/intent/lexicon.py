@@ -64,7 +64,7 @@ POLITE = frozenset(
 # Everything (both/all) of the earlier results.
 ALL = re.compile(
     r"\b(?:both|all of (?:them|these|those|that|this|the above)|all (?:three|four|the results|"
-    r"the answers)|everything(?: above)?|the above|each of them|combine|merge|"
+    r"the answers)|the two|the three|these two|those two|everything(?: above)?|the above|each of them|combine|merge|"
     r"ambos|ambas|los dos|las dos|todo eso|les deux|tous les deux|tout ca|beide|beides|alles|"
     r"os dois|as duas|entrambi|entrambe|tutti e due|tutto cio|allebei|alle twee|beiden)\b"
 )
@@ -72,12 +72,14 @@ ALL = re.compile(
 # Clitics attached to a verb ("traducelo", "resume-o", "traduis-la") are found separately.
 PRONOUN = re.compile(
     r"\b(?:it|them|that|this|those|these|ello|eso|esto|ca|cela|ceci|es|das|dies|davon|darauf|"
-    r"daraus|damit|isso|isto|cio|questo|questa|quello|het|dat|dit|daarvan|ervan)\b"
+    r"daraus|damit|isso|isto|cio|questo|questa|quello|het|dat|dit|daarvan|ervan|lui|lei|loro|"
+    r"ele|ela|eles|elas|el|ella|ellos|lui|elle|eux|ihm|ihr|ihnen|hem|haar|hen)\b"
     r"(?=\s*(?:$|[.,;!?:]|into|to|in|as|for|with|and|please|up|down|out|briefly|again|al|a|en|au|"
     r"ins|auf|zu|para|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|"
-    r"in plain|to me|for me|moi|mir|me))"
+    r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois))"
+    r"|\b(?:it|them)\b"
     r"|\bwhat (?:you|it|they|we) (?:find|found|get|got|learn|learned|say|says|said|return)\b"
-    r"|\bwhatever\b|\blo que (?:encuentres|descubras|salga)\b|\bce que tu (?:trouves|trouveras)\b"
+    r"|\bwhatever\b|\bdaar\w* (?:\w+ ){0,4}(?:over|van|mee|uit)\b|\bdar(?:uber|aus|an)\b|\blo que (?:encuentres|descubras|salga)\b|\bce que tu (?:trouves|trouveras)\b"
     r"|\bwas du (?:findest|herausfindest)\b|\bo que (?:encontrares|descobrires)\b"
     r"|\bquello che (?:trovi|scopri)\b|\bwat je (?:vindt|ontdekt)\b"
     r"|\b(?:le|la|les|lo|los|las|li|lo|het|es|ihn|sie|o|a|os|as)\s+(?=(?:en|al|in|ins|naar|para|"
@@ -172,3 +174,16 @@ LANGUAGES: dict[str, str] = {
     for line in _LANGUAGE_NAMES.strip().splitlines()
     for form in line.split(":")[1].split()
 }
+
+# Function words of four letters or more: no subject of a segment's own.
+FUNCTION = frozenset(
+    "into onto with from about over under after before than that what which there their them "
+    "then also just very some more most much many such each every your yours mine ours "
+    "para sobre desde hasta entre como pero este esta esto todo toda todos muy tambien "
+    "pour avec dans sans sous vers chez entre comme mais tout toute tous tres aussi "
+    "uber unter nach fur vor seit wenn dass oder aber auch sehr noch alle einen einem einer "
+    "para pelo pela pelos como mais muito toda todo todos tambem "
+    "dalla dallo dello della degli delle nella nello negli sulla sullo come anche molto tutto "
+    "naar voor over onder door zonder tegen maar ook heel alle deze "
+    "daar hier where when samen zusammen down".split()
+) | frozenset(w for w in THEN.replace("\\", "").split("|") if " " not in w)

@@ -29,6 +29,16 @@ META = frozenset(
     "zin zinnen regel regels woorden punten alinea korte kort eenvoudig gewone".split()
 )
 TRANSFORMS = frozenset(["summarization", "translation"])
+PRODUCERS = frozenset(["search", "data_analysis"])
+GENERIC = frozenset(
+    "answer result results output findings respuesta resultado reponse resultat antwort ergebnis "
+    "resposta risposta risultato antwoord resultaat".split()
+)
+CONSUMERS = frozenset(["text_generation", "summarization", "translation", "image_generation"])
+
+
+def _result(noun: str) -> bool:
+    return any(n in lx.RESULT_NOUNS for n in (noun, noun.rstrip("s"), noun + "s"))
 
 
 def _content(words: list[str], opener: bool) -> int:
@@ -38,6 +48,8 @@ def _content(words: list[str], opener: bool) -> int:
         if len(w) < 4 or w in META or w in lx.LANGUAGES or w in lx.LANGUAGE_WORDS:
             continue
         if w in lx.POLITE or w in lx.QUESTION or w in lx.DETERMINER or w in lx.NUMBERS:
+            continue
+        if w in lx.FUNCTION:
             continue
         if i == 0 and opener:
             continue
@@ -74,28 +86,43 @@ class Links:
         last = self._ids(self.groups[-1])
         if lx.ALL.search(text):
             return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
-        if lx.PRONOUN.search(text) or (words and lx.CLITIC.match(words[0])):
+        if cap == "search":  # a question's "it" is its topic, never an earlier answer
+            return self._named_result(words) or []
+        if seg.joined != "item" and (
+            lx.PRONOUN.search(text) or (words and lx.CLITIC.match(words[0]))
+        ):  # list items are parallel jobs: "a poster with cupcakes on it" reads nothing
             return last
         for i, w in enumerate(words[:-1]):
             if w not in lx.DETERMINER:
                 continue
             for noun in words[i + 1 : i + 3]:
-                if noun in lx.RESULT_NOUNS or noun.rstrip("s") in lx.RESULT_NOUNS:
+                if _result(noun):
                     return self._naming(noun) or last
-                if w in lx.DEMONSTRATIVE and len(noun) > 3:
-                    named = self._naming(noun)
+                if len(noun) > 3 and noun not in lx.FUNCTION:
+                    # "that turtle" names any earlier task's words; "the moral", the last's
+                    named = self._naming(noun, None if w in lx.DEMONSTRATIVE else 1)
                     if named:
                         return named
         if cap in TRANSFORMS and not seg.quoted and _content(words, True) <= 1:
             return last
+        producer = any(t.capability in PRODUCERS for t in self.groups[-1])
+        if seg.joined == "then" and producer and cap in CONSUMERS:
+            return last  # "look up X, then write ...": what was looked up is the material
         if takes_data:
             return last
         return []
 
-    def _naming(self, noun: str) -> list[str]:
-        """The last task whose own words hold ``noun``."""
+    def _named_result(self, words: list[str]) -> list[str]:
+        """"the answer", "the result": the last group, for a search too."""
+        for i, w in enumerate(words[:-1]):
+            if w in lx.DETERMINER and words[i + 1] in GENERIC:
+                return self._ids(self.groups[-1])
+        return []
+
+    def _naming(self, noun: str, depth: int | None = None) -> list[str]:
+        """The last task (of the last ``depth`` groups) whose own words hold ``noun``."""
         stem = noun.rstrip("s")
-        for group in reversed(self.groups):
+        for group in list(reversed(self.groups))[:depth]:
             for t in group:
                 if any(w.rstrip("s") == stem for w in self.words[t.task_id]):
                     return [t.task_id]

@@ -72,6 +72,9 @@ def features(text: str) -> npt.NDArray[np.int64]:
         out.append("f:" + words[0])
         if len(words) > 1:
             out.append("f2:" + words[0] + "_" + words[1])
+        for w in words[:2]:  # the head of a request says what to do: its letters count twice
+            padded = f"<{w}>"
+            out.extend("h:" + padded[k : k + 4] for k in range(max(1, len(padded) - 3)))
     else:
         out.append("empty")
     for i, w in enumerate(words):
@@ -104,10 +107,13 @@ class IntentModel:
             )
 
     def logits(self, texts: list[str]) -> Floats:
+        """Features never seen in training have no weight; the sum is scaled by the number
+        of known ones, so a long topic the model never saw does not wash out the ask."""
         out = np.empty((len(texts), len(CLASSES)), dtype=np.float32)
         for i, text in enumerate(texts):
-            ids = features(text)
-            out[i] = self.weights[ids].sum(axis=0) / np.sqrt(len(ids)) + self.bias
+            rows = self.weights[features(text)]
+            known = max(1, int(np.count_nonzero(np.any(rows != 0, axis=1))))
+            out[i] = rows.sum(axis=0) / np.sqrt(known) + self.bias
         return out
 
     def probabilities(self, texts: list[str]) -> Floats:

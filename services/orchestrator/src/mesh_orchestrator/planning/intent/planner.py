@@ -141,7 +141,9 @@ class IntentPlanner:
                     out.append(Routed(seg, alt, p[alt], probs=p))
                 else:
                     out.append(Routed(seg, None, p[top], f"{top}: no healthy agent serves it", p))
-        _constraints(out)
+        _constraints(out, self._segmenter)
+        _context(out, self._segmenter)
+        _questions_about_data(out, self._model)
         return out
 
 
@@ -150,17 +152,19 @@ def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None
     before the question, a table at the end of "Analyze this table and then ...") moves to
     the first segment that, given a table, asks for an analysis of it."""
     data_at = CLASSES.index("data_analysis")
-    loose = [
-        i
-        for i, s in enumerate(segments)
-        if s.data and CLASSES[int(np.argmax(probs[i]))] not in TAKES_DATA
-    ]
-    if not loose:
-        return
+    carriers = [i for i, s in enumerate(segments) if s.data]
+    loose = [i for i in carriers if CLASSES[int(np.argmax(probs[i]))] not in TAKES_DATA]
     bare = [i for i, s in enumerate(segments) if not s.data and not s.payload and s.instruction]
-    if not bare:
+    if not bare or not carriers:
         return
     given = model.probabilities([_model_text(segments[i]) + " ddd" for i in bare])
+    if not loose:  # "Analyze this table and then explain the findings: <table>"
+        last = carriers[-1]
+        for i, row in zip(bare, given, strict=True):
+            if i < last and int(np.argmax(row)) == data_at and row[data_at] > probs[last][data_at]:
+                segments[i].data, segments[last].data = segments[last].data, []
+                return
+        return
     for i, row in zip(bare, given, strict=True):
         if int(np.argmax(row)) == data_at:
             blocks = [b for k in loose for b in segments[k].data]
@@ -168,6 +172,43 @@ def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None
                 segments[k].data = []
             segments[i].data = blocks
             return
+
+
+def _context(routed: list[Routed], segmenter: Segmenter) -> None:
+    """A remark that opens no job and that the model is unsure of ("Our accountant retires on
+    Friday.", "My colleague forwarded me this") is context for the job after it."""
+    for r, nxt in zip(routed, routed[1:], strict=False):
+        if r.capability is None and r.why != "an action in the world no agent performs":
+            continue
+        if nxt.capability is None or r.segment.data or r.segment.payload:
+            continue
+        if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
+            continue
+        if r.capability is not None and r.score >= UNSURE:
+            continue
+        nxt.segment.text = f"{r.segment.text}. {nxt.segment.text}"
+        r.capability, r.why = None, "none"
+
+
+def _asks(seg: Segment) -> bool:
+    words = _lead(seg)
+    return seg.instruction.rstrip().endswith("?") or bool(
+        words and (words[0] in lx.ARTICLES or words[0] in ("i", "we", "ich", "je", "ik", "io", "eu", "yo"))
+    )
+
+
+def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
+    """A question next to a table that, given the table, asks for an analysis of it ("Which
+    branch sells most?" beside the rows) is part of that analysis, not a lookup."""
+    for i, r in enumerate(routed):
+        if r.capability != "search" or r.segment.data:
+            continue
+        near = [routed[j] for j in (i - 1, i + 1) if 0 <= j < len(routed)]
+        if not any(n.capability == "data_analysis" and n.segment.data for n in near):
+            continue
+        row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
+        if CLASSES[int(np.argmax(row))] == "data_analysis":
+            r.capability = "data_analysis"
 
 
 def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
@@ -178,11 +219,12 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
     prev: Routed | None = None
     for r in routed:
         words = tokens(r.segment.instruction)
+        greeting = prev is not None and len(tokens(prev.segment.instruction)) <= 3
         if (
             prev is not None
             and prev.capability == "text_generation"
             and r.capability is not None
-            and len(words) <= 3
+            and len(words) <= (6 if greeting else 3)
             and not (r.segment.data or r.segment.payload)
             and not segmenter.is_opener(words[0] if words else "")
         ):
@@ -223,17 +265,33 @@ def _model_text(seg: Segment) -> str:
     return text.strip() or "ddd"
 
 
+def _plain_noun(word: str) -> bool:
+    return word in lx.DETERMINER or word in lx.ARTICLES or word in lx.JOB_NOUNS
+
+
 def _lead(seg: Segment) -> list[str]:
     from mesh_orchestrator.planning.intent.model import tokens
 
     return [w for w in tokens(seg.instruction) if w not in lx.POLITE][:3]
 
 
-def _constraints(routed: list[Routed]) -> None:
-    """Negated and "only" segments are constraints on the rest when the rest holds a job."""
+def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
+    """Negated and "only" segments are constraints on the rest when the rest holds a job;
+    the line that introduces a list ("For the newsletter I need:") is no job either."""
+    for r in routed:
+        if r.segment.intro:
+            r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
     negated = [any(w in lx.NEGATION for w in words) for words in lead]
-    only = [bool(words) and words[0] in lx.ONLY for words in lead]
+    # "only the picture" constrains; "just translate this" is a job said plainly
+    only = [
+        len(words) > 1
+        and words[0] in lx.ONLY
+        and r.capability is not None
+        and _plain_noun(words[1])
+        and not segmenter.is_opener(words[1])
+        for words, r in zip(lead, routed, strict=True)
+    ]
     jobs = [
         r.capability is not None and not (negated[i] or only[i]) for i, r in enumerate(routed)
     ]
@@ -297,7 +355,8 @@ class _Build:
         if (
             len(last) == 1
             and last[0].capability == cap
-            and cap not in ("translation",)
+            and cap in ("text_generation", "image_generation")
+            and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
             and deps == [last[0].task_id]
             and not (seg.data or seg.payload)
         ):

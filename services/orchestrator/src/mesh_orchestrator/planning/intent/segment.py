@@ -50,6 +50,7 @@ class Segment:
     payload: str = ""
     joined: str = "start"
     quoted: bool = False
+    intro: bool = False  # "For the newsletter I need:" before a list: it names no job itself
 
 
 def _lift_numbers(text: str, blocks: list[str]) -> str:
@@ -118,7 +119,10 @@ class Segmenter:
             parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
             for k, (how, part) in enumerate(parts):
                 out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
-        return _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
+        out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
+        for a, b in zip(out, out[1:], strict=False):
+            a.intro = b.joined == "item" and a.joined != "item" and not a.data and not a.payload
+        return out
 
     def _units(self, text: str) -> list[tuple[str, str]]:
         """List items and lines; lines of one paragraph that run on are joined."""
@@ -179,8 +183,8 @@ class Segmenter:
         for start, end, kind in spans:
             if start < last:
                 continue
-            if kind == "but" and not self.opens_job(part[end:]):
-                continue
+            if not self.opens_job(part[end:]):
+                continue  # "übersetze sie danach ins Italienische": no new step after it
             out.append((how, part[last:start]))
             last, how = end, kind
         out.append((how, part[last:]))
