@@ -146,7 +146,7 @@ def _planners(args: argparse.Namespace) -> tuple[dict[str, Planner], dict[str, A
     except ImportError:
         pass
     if args.semantic:
-        from mesh_orchestrator.planning.semantic import SemanticPlanner
+        from bench.planning.baseline.semantic import SemanticPlanner
 
         semantic = SemanticPlanner()
         started = time.perf_counter()

@@ -29,7 +29,7 @@ from typing import Any
 from bench.planning.score import Expected
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, TaskRequest, WorkerEvent
 from mesh_orchestrator.planning.deterministic import PlanningFailed
-from mesh_orchestrator.planning.semantic import SemanticPlanner
+from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 
 SERVED = frozenset({"search", "data_analysis"})
@@ -101,7 +101,7 @@ async def _workers() -> dict[str, Any]:
 
 
 async def run_requests(
-    requests: list[Expected], manifest: CapabilitiesManifest, planner: SemanticPlanner
+    requests: list[Expected], manifest: CapabilitiesManifest, planner: Planner
 ) -> list[Ran]:
     """Plan and run every request the analyst and lookup serve alone."""
     workers = await _workers()
@@ -197,7 +197,7 @@ def llm_synthesizer(url: str, model: str) -> Synthesizer:
 async def run(
     requests: list[Expected],
     manifest: CapabilitiesManifest,
-    planner: SemanticPlanner,
+    planner: Planner,
     *,
     llm_url: str | None,
     llm_model: str,

@@ -37,6 +37,7 @@ from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.metrics import CallMetrics, watch
 from mesh_orchestrator.planning.choice import (
+    build_planning,
     llm_plans,
     llm_synthesizes,
     no_llm_planner,
@@ -102,8 +103,8 @@ async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
 
 
 async def _keep_warm(planner: Planner, discovery: DiscoveryClient) -> None:
-    """Build the semantic planner's capability vectors for every new registry content in the
-    background (the model loads first), so a request plans in milliseconds."""
+    """Let a planner that keeps per-registry state (``prepare``) build it for every new
+    registry content in the background, so a request does not pay for it."""
     prepare = getattr(planner, "prepare", None)
     if prepare is None:
         return
@@ -131,7 +132,7 @@ def _llm_nodes(
 ) -> tuple[LLMPlanner | None, LLMSynthesizer | None]:
     """The LLM planner and synthesizer when an LLM is configured (and each is enabled)."""
     if llm is None and not settings.llm_configured:
-        log.info("no LLM configured (ORCH_LLM_BASE_URL / OPENAI_API_KEY): deterministic planning")
+        log.info("no LLM configured (ORCH_LLM_BASE_URL / OPENAI_API_KEY): no-LLM planning")
         return None, None
     log.info("LLM %s at %s", settings.llm_model, settings.llm_base_url or "api.openai.com")
     planner = None
@@ -142,7 +143,7 @@ def _llm_nodes(
             method=settings.llm_structured_output,
         )
     synth = None
-    if settings.llm_synthesis and llm_synthesizes(settings, injected=llm is not None):
+    if llm_synthesizes(settings, injected=llm is not None):
         synth = LLMSynthesizer(
             llm or build_chat_model(settings, max_tokens=settings.llm_synthesis_max_tokens),
             model_name=settings.llm_model,
@@ -162,7 +163,8 @@ def create_app(
     keys: Keys | Literal["env"] | None = "env",
     endpoints: EndpointPolicy | None = None,
 ) -> FastAPI:
-    """The app. ``planner``/``synthesizer`` replace the deterministic ones; ``llm`` replaces
+    """The app. ``planner`` replaces the no-LLM planner, ``synthesizer`` the deterministic
+    synthesis; ``llm`` replaces
     the ``ChatOpenAI`` built from settings (tests pass langchain's fake chat models);
     ``span_exporter`` turns tracing on with it instead of OTLP (tests pass the SDK's
     ``InMemorySpanExporter``). ``keys``: the mesh secret (default ``MESH_AUTH_SECRET*`` from
@@ -276,13 +278,15 @@ def create_app(
             stack.push_async_callback(stop_warm)
             chosen_synth = synthesizer or DeterministicSynthesizer()
             llm_planner, llm_synth = _llm_nodes(settings, llm)
+            planning = build_planning(
+                settings, chosen_planner, llm_planner, settings.llm_plan_attempts
+            )
             deps = GraphDeps(
                 manifest=discovery.manifest,
                 resolver=resolver,
                 executor=executor,
-                planner=chosen_planner,
+                planning=planning,
                 synthesizer=chosen_synth,
-                llm_planner=llm_planner,
                 llm_synthesizer=llm_synth,
                 tracer=tracer,
             )
@@ -307,12 +311,12 @@ def create_app(
                 discovery=discovery,
                 resolver=resolver,
                 executor=executor,
-                planner=chosen_planner,
+                planning=planning,
                 synthesizer=chosen_synth,
                 runs=runs,
                 graph=graph,
                 stack=stack,
-                plans=PlanPreview(deps, max_llm_attempts=settings.llm_plan_attempts),
+                plans=PlanPreview(deps),
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )

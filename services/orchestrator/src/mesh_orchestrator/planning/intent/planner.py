@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
-from mesh_orchestrator.planning.deterministic import PlanningFailed, _Index
+from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.fanout import fan_out
 from mesh_orchestrator.planning.intent.links import Links
@@ -87,11 +87,20 @@ class IntentPlanner:
         self.warm()
 
     async def plan(self, query: str, manifest: CapabilitiesManifest) -> ExecutionPlan:
-        return await asyncio.to_thread(self.plan_sync, query, manifest)
+        return (await self.draft(query, manifest)).plan
+
+    async def draft(self, query: str, manifest: CapabilitiesManifest) -> Draft:
+        """The plan with its notes and the parts left out, for the planning facade (in a
+        thread: a request of thousands of lines must not hold the event loop)."""
+        return await asyncio.to_thread(self.draft_sync, query, manifest)
 
     def plan_sync(self, query: str, manifest: CapabilitiesManifest) -> ExecutionPlan:
+        return self.draft_sync(query, manifest).plan
+
+    def draft_sync(self, query: str, manifest: CapabilitiesManifest) -> Draft:
         """A validated plan (planner ``intent``); ``PlanningFailed`` when nothing is
-        registered, the request is empty, or no part of it can be served."""
+        registered, the request is empty, or no part of it can be served. Small talk and a
+        request that asks nothing an agent could name ("hello", "thanks!") go to the writer."""
         served = {
             c.name: c for c in manifest.capabilities if any(a.healthy_instances for a in c.agents)
         }
@@ -105,7 +114,7 @@ class IntentPlanner:
         routed = self._route(segments, served, manifest)
         _continuations(routed, self._segmenter)
         _merge_analyses(routed)
-        return _Build(routed, served).plan()
+        return _Build(routed, served, query).plan()
 
     def _route(
         self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest
@@ -305,8 +314,9 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
 class _Build:
     """Turn routed segments into tasks: fan-outs, links, data and inputs."""
 
-    def __init__(self, routed: list[Routed], served: dict[str, Any]) -> None:
+    def __init__(self, routed: list[Routed], served: dict[str, Any], query: str) -> None:
         self.routed = routed
+        self.query = query
         self.schemas = {
             name: dict(_best_agent([a for a in c.agents if a.healthy_instances]).input_schema)
             for name, c in served.items()
@@ -315,7 +325,7 @@ class _Build:
         self.notes: list[str] = []
         self.unresolvable: list[str] = []
 
-    def plan(self) -> ExecutionPlan:
+    def plan(self) -> Draft:
         links = Links()
         handed: list[Segment] = []  # data handed over before the segment that uses it
         for r in self.routed:
@@ -333,17 +343,21 @@ class _Build:
             self._add(r, links)
         if handed:
             self._late(handed)
+        if not self.tasks and not self.unresolvable and "text_generation" in self.schemas:
+            self._chat()
         if not self.tasks:
             raise PlanningFailed(
                 "unresolvable: no registered capability serves "
-                + ("; ".join(self.unresolvable) or "this request")
+                + ("; ".join(self.unresolvable) or "this request"),
+                self.unresolvable or ["this request"],
             )
         reasoning = "intent: " + "; ".join(self.notes)
         if self.unresolvable:
             reasoning += "; unresolvable (no capability serves it, left out): " + "; ".join(
                 self.unresolvable
             )
-        return ExecutionPlan(tasks=self.tasks, reasoning=reasoning, planner="intent")
+        plan = ExecutionPlan(tasks=self.tasks, reasoning=reasoning, planner="intent")
+        return Draft(plan, list(self.notes), list(self.unresolvable))
 
     def _add(self, r: Routed, links: Links) -> None:
         seg, cap = r.segment, r.capability
@@ -382,6 +396,19 @@ class _Build:
                 note += " (inline data)"
             self.notes.append(note)
         links.add(seg, group)
+
+    def _chat(self) -> None:
+        """Nothing asked that an agent could name, nothing refused: the writer answers."""
+        text = self.query.strip()[:2000]
+        self.tasks.append(
+            SubTask(
+                task_id="t1",
+                description=text[:200],
+                capability="text_generation",
+                input=fill_input(self.schemas["text_generation"], text, text, []),
+            )
+        )
+        self.notes.append("t1 text_generation: no job named, the writer answers")
 
     def _fold(self, task: SubTask, seg: Segment) -> None:
         """"make it rhyme" after a poem: a restyling of that task, not a second one."""
