@@ -12,7 +12,7 @@ language or kind), and writes ``results.json``.
 the model; the default is the embedded SmolLM2 served by the writer): ``llm`` is the model's
 own plans (a refused answer is no plan), ``llm+fallback`` what a run does with it (the
 planning facade: the LLM first with the no-LLM plan as its hint, that plan when the LLM's is
-refused). ``--llm-limit N`` runs the LLM on the first N requests of each split only (SmolLM2
+refused). ``--llm-limit N`` runs the LLM on N requests spread over each split only (SmolLM2
 takes tens of seconds a plan on this CPU); the other planners are then scored on the same
 subset in extra columns.
 """
@@ -172,6 +172,7 @@ async def main() -> int:
     ap.add_argument("--only", action="append", metavar="PLANNER")
     ap.add_argument("--by", choices=["lang", "kind"], action="append", default=[])
     ap.add_argument("--show", action="store_true", help="print every plan that is not exact")
+    ap.add_argument("--out", default=str(RESULTS), help="where to write the results JSON")
     ap.add_argument(
         "--synthesis",
         action="store_true",
@@ -201,8 +202,9 @@ async def main() -> int:
         limited = name.startswith("llm") and args.llm_limit is not None
         for split in splits:
             todo = [r for r in requests if r.split == split]
-            if limited:
-                todo = todo[: args.llm_limit]
+            if limited:  # every k-th request: a spread over the split, not its first lines
+                step = max(1, len(todo) // max(1, args.llm_limit))
+                todo = todo[::step][: args.llm_limit]
             outs = await run_planner(planner, manifest, todo)
             col = f"{name} {split}"
             columns[col] = summarize(outs)
@@ -248,8 +250,9 @@ async def main() -> int:
             llm_model=args.llm_model,
             llm_limit=args.synthesis_llm_limit,
         )
-    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {RESULTS.relative_to(HERE.parent.parent)}")
+    out = Path(args.out)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {args.out}")
     return 0
 
 

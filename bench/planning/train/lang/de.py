@@ -105,3 +105,6 @@ TOPICS += ['einen LoRA-Adapter', 'maschinelle Übersetzung', 'Bildgenerierung', 
 TEMPLATES['text_generation'] += ['danke, das hilft mir sehr', 'guten Abend', 'gute Nacht', 'du bist super', 'bis später', 'ein paar nette Worte für {w}', 'etwas Lustiges für die Karte', 'alles klar bei dir?']
 TEMPLATES['image_generation'] += ['ein Plakat mit {t}', 'ein Logo für {t}', 'ein Icon von {t}', 'ein Gemälde von {t}', 'eine Illustration von {t}', 'ein Banner mit {t}']
 TEMPLATES['none'] += ['hier sind die Ergebnisse {d}', 'das sind meine Messwerte {d}', 'unten stehen die Zahlen {d}']
+# Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
+TEMPLATES['search'] += ['die Einwohnerzahl von {t}', 'die Höhe von {t}', 'sag mir, wer {t} erfunden hat', 'sag mir, wann {t} war']
+TEMPLATES['action'] += ['trag es in meinen Kalender ein', 'kauf Tickets für {t}', 'speicher es in meinen Notizen']

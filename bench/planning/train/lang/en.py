@@ -161,3 +161,6 @@ TOPICS += ['a LoRA adapter', 'machine translation', 'image generation', 'data an
 TEMPLATES['text_generation'] += ['thanks, that helps!', 'great job, thank you', 'good evening', 'good night!', "you're awesome", 'bye for now', "lol that's funny", 'something warm for {w}', 'something funny for the card', 'a few kind words for {w}', 'a farewell message for {w}']
 TEMPLATES['image_generation'] += ['a poster with {t}', 'a logo for {t}', 'an icon of {t}', 'a painting of {t}', 'a sketch of {t}', 'an illustration of {t}', 'a cartoon of {t}', 'a banner with {t}']
 TEMPLATES['none'] += ['here are the results {d}', 'here are our answers {d}', 'below are the scores {d}', "these are last month's figures {d}", 'I got these measurements {d}']
+# Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
+TEMPLATES['search'] += ['the population of {t}', 'the height of {t}', 'the capital of {t}', 'the year {t} was invented', 'tell me who invented {t}', 'tell me when {t} happened']
+TEMPLATES['action'] += ['add it to my calendar', 'put it in my calendar', 'save it in my notes', 'buy tickets for {t}', 'book tickets for {t}', 'share it with my team on Slack']

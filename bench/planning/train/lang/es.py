@@ -102,3 +102,6 @@ TOPICS += ['un adaptador LoRA', 'la traducción automática', 'la generación de
 TEMPLATES['text_generation'] += ['gracias, me ayudó mucho', 'buenas noches', 'buenas tardes', 'eres genial', 'hasta luego', 'unas palabras para {w}', 'algo bonito para la tarjeta']
 TEMPLATES['image_generation'] += ['un póster con {t}', 'un logo para {t}', 'un icono de {t}', 'un cuadro de {t}', 'una ilustración de {t}', 'un cartel con {t}']
 TEMPLATES['none'] += ['aquí están los resultados {d}', 'estas son mis cifras {d}', 'te paso las medidas {d}']
+# Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
+TEMPLATES['search'] += ['la población de {t}', 'la altura de {t}', 'dime quién inventó {t}', 'dime cuándo pasó {t}']
+TEMPLATES['action'] += ['ponlo en mi calendario', 'añádelo a mi agenda', 'compra entradas para {t}']

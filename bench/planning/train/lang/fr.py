@@ -102,3 +102,6 @@ TOPICS += ['un adaptateur LoRA', 'la traduction automatique', "la génération d
 TEMPLATES['text_generation'] += ["merci, ça m'aide beaucoup", 'bonsoir', 'bonne nuit', "t'es génial", 'à plus tard', 'quelques mots gentils pour {w}', 'un petit mot pour la carte']
 TEMPLATES['image_generation'] += ['une affiche avec {t}', 'un logo pour {t}', 'une icône de {t}', 'un tableau de {t}', 'une illustration de {t}', 'une bannière avec {t}']
 TEMPLATES['none'] += ['voici les résultats {d}', 'voici mes mesures {d}', 'ci-dessous les scores {d}']
+# Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
+TEMPLATES['search'] += ['la population de {t}', 'la hauteur de {t}', 'dis-moi qui a inventé {t}', 'dis-moi quand {t} a eu lieu']
+TEMPLATES['action'] += ['mets-le dans mon agenda', 'ajoute-le à mon calendrier', 'achète des billets pour {t}']

@@ -93,3 +93,6 @@ TOPICS += ['un adattatore LoRA', 'la traduzione automatica', 'la generazione di 
 TEMPLATES['text_generation'] += ['grazie, mi hai aiutato', 'buonasera', 'buonanotte', 'sei fantastico', 'a dopo', 'qualche parola gentile per {w}', 'qualcosa di carino per il biglietto']
 TEMPLATES['image_generation'] += ['un poster con {t}', 'un logo per {t}', "un'icona di {t}", 'un dipinto di {t}', "un'illustrazione di {t}"]
 TEMPLATES['none'] += ['ecco i risultati {d}', 'queste sono le mie misure {d}', 'qui sotto i numeri {d}']
+# Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
+TEMPLATES['search'] += ['la popolazione di {t}', "l'altezza di {t}", 'dimmi chi ha inventato {t}', 'dimmi quando è successo {t}']
+TEMPLATES['action'] += ['mettilo nel mio calendario', 'compra i biglietti per {t}']

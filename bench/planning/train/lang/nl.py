@@ -95,3 +95,6 @@ TOPICS += ['een LoRA-adapter', 'automatisch vertalen', 'beeldgeneratie', 'data-a
 TEMPLATES['text_generation'] += ['bedankt, dat helpt echt', 'goedenavond', 'welterusten', 'je bent top', 'tot later', 'een paar lieve woorden voor {w}', 'iets leuks voor de kaart']
 TEMPLATES['image_generation'] += ['een poster met {t}', 'een logo voor {t}', 'een icoon van {t}', 'een schilderij van {t}', 'een illustratie van {t}']
 TEMPLATES['none'] += ['hier zijn de resultaten {d}', 'dit zijn mijn metingen {d}', 'hieronder de cijfers {d}']
+# Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
+TEMPLATES['search'] += ['het aantal inwoners van {t}', 'de hoogte van {t}', 'vertel me wie {t} heeft uitgevonden', 'vertel me wanneer {t} was']
+TEMPLATES['action'] += ['zet het in mijn agenda', 'koop kaartjes voor {t}']

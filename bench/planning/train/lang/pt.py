@@ -93,3 +93,6 @@ TOPICS += ['um adaptador LoRA', 'a tradução automática', 'a geração de imag
 TEMPLATES['text_generation'] += ['obrigado, ajudou muito', 'boa noite', 'boa tarde', 'és o maior', 'até logo', 'umas palavras simpáticas para {w}', 'algo bonito para o cartão']
 TEMPLATES['image_generation'] += ['um cartaz com {t}', 'um logótipo para {t}', 'um ícone de {t}', 'uma pintura de {t}', 'uma ilustração de {t}']
 TEMPLATES['none'] += ['aqui estão os resultados {d}', 'estas são as minhas medições {d}', 'seguem os números {d}']
+# Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
+TEMPLATES['search'] += ['a população de {t}', 'a altura de {t}', 'diz-me quem inventou {t}', 'diz-me quando foi {t}']
+TEMPLATES['action'] += ['põe isso no meu calendário', 'compra bilhetes para {t}']

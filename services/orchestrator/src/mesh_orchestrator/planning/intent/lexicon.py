@@ -94,7 +94,7 @@ DETERMINER = frozenset(
     "der die das dem den diese dieser dieses deren "
     "o os essa esse essas esses aquela aquele "
     "il lo gli quel quella quello quei quelle questo questa "
-    "de het die dat deze dit hun zijn".split()
+    "het die dat deze dit hun zijn".split()
 )
 DEMONSTRATIVE = frozenset(
     "that this those these ese esa esos esas este esta estos estas ce cet cette ces "
@@ -187,3 +187,11 @@ FUNCTION = frozenset(
     "naar voor over onder door zonder tegen maar ook heel alle deze "
     "daar hier where when samen zusammen down".split()
 ) | frozenset(w for w in THEN.replace("\\", "").split("|") if " " not in w)
+# Words that point at what follows ("the text below"): the next paragraph is its payload.
+FORWARD = re.compile(
+    r"\b(?:below|following|underneath|abajo|siguiente|siguientes|ci-dessous|suivant|suivante|"
+    r"unten|folgende|folgenden|folgendes|abaixo|seguinte|seguintes|sotto|seguente|seguenti|"
+    r"hieronder|volgende|onderstaande)\b"
+)
+# Elisions that glue an article to its noun ("l'immagine", "quell'haiku", "d'un").
+ELISION = re.compile(r"\b(?:l|d|qu|quell|dell|nell|all|sull|un|c|j|n|s|m|t)'")

@@ -81,8 +81,8 @@ class Links:
     def reads(self, seg: Segment, cap: str, takes_data: bool) -> list[str]:
         if not self.groups or seg.data or seg.payload:
             return []
-        text = normalize(seg.instruction)
-        words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+        text = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(seg.instruction))
+        words = [w for w in tokens(text) if w not in lx.POLITE]
         last = self._ids(self.groups[-1])
         if lx.ALL.search(text):
             return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
@@ -98,6 +98,8 @@ class Links:
             for noun in words[i + 1 : i + 3]:
                 if _result(noun):
                     return self._naming(noun) or last
+                if seg.joined == "item" and w not in lx.DEMONSTRATIVE:
+                    continue  # list items are parallel: "a picture of a train" names no item
                 if len(noun) > 3 and noun not in lx.FUNCTION:
                     # "that turtle" names any earlier task's words; "the moral", the last's
                     named = self._naming(noun, None if w in lx.DEMONSTRATIVE else 1)

@@ -43,6 +43,7 @@ STAND_IN = {
     "translation": "text_generation",
 }
 TAKES_DATA = frozenset(["data_analysis", "lora_training"])
+TRANSFORMS = frozenset(["summarization", "translation"])
 # A capability the model does not know wins a segment on BM25 when the model is this unsure.
 UNSURE = 0.5
 
@@ -112,6 +113,7 @@ class IntentPlanner:
         if not segments:
             raise PlanningFailed("the request is empty")
         routed = self._route(segments, served, manifest)
+        _material_first(routed)
         _continuations(routed, self._segmenter)
         _merge_analyses(routed)
         return _Build(routed, served, query).plan()
@@ -220,6 +222,19 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
             r.capability = "data_analysis"
 
 
+def _material_first(routed: list[Routed]) -> None:
+    """"Summarize in one sentence and then translate into English: <text>": the text is the
+    material of the first step of the chain; the later one reads its output."""
+    jobs = [r for r in routed if r.capability is not None]
+    for prev, r in zip(jobs, jobs[1:], strict=False):
+        a, b = prev.segment, r.segment
+        if not b.payload or a.payload or a.data or b.data or b.joined not in ("then", "and"):
+            continue
+        if prev.capability in TRANSFORMS and r.capability in TRANSFORMS:
+            a.payload, b.payload = b.payload, ""
+            a.text, b.text = f"{a.text}: {a.payload}", b.instruction
+
+
 def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
     """A few words after a piece of writing that start no job of their own ("Hello! How are
     you?", "Olá, tudo bem contigo?") belong to it."""
@@ -235,7 +250,10 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             and r.capability is not None
             and len(words) <= (6 if greeting else 3)
             and not (r.segment.data or r.segment.payload)
-            and not segmenter.is_opener(words[0] if words else "")
+            and (
+                not segmenter.is_opener(words[0] if words else "")
+                or (greeting and r.capability == "text_generation")
+            )
         ):
             prev.segment.instruction += " " + r.segment.instruction
             prev.segment.text += " " + r.segment.text
@@ -254,7 +272,7 @@ def _merge_analyses(routed: list[Routed]) -> None:
         if (
             prev is not None
             and prev.capability == r.capability == "data_analysis"
-            and r.segment.joined in ("and", "sentence")
+            and r.segment.joined in ("and", "sentence", "para")
             and not (prev.segment.data and r.segment.data)
         ):
             prev.segment.instruction += "; " + r.segment.instruction

@@ -129,13 +129,16 @@ class Segmenter:
         units: list[tuple[str, str]] = []
         for line in text.split("\n"):
             if not line.strip():
-                units.append(("sentence", ""))
+                units.append(("para", ""))
                 continue
             m = _ITEM.match(line)
             if m:
                 units.append(("item", line[m.end() :].strip()))
                 continue
             line = line.strip()
+            if units and not units[-1][1] and units[-1][0] == "para":
+                units[-1] = ("para", line)  # the first line of a new paragraph
+                continue
             if units and units[-1][1] and units[-1][0] != "item" and not re.search(
                 r"[.!?:\u27e7\u27eb]$", units[-1][1]
             ) and not line[:1].isupper():
@@ -194,15 +197,26 @@ class Segmenter:
         """Sentences after "...: " that do not hand the word back stay with that piece."""
         merged: list[tuple[str, str]] = []
         open_payload = False
+        pointer: int | None = None  # the piece that announced "the text below"
+        pasting = False
         for joined, piece in pieces:
             words = tokens(piece)
             back = joined in ("then", "item") or (words and words[0] in lx.BACK)
             long_quote = _only_long_quote(piece, quotes)
+            if pointer is not None and (joined == "para" or pasting) and not back:
+                head, body = merged[pointer]
+                glue = ": " if self._payload_start(body) < 0 and not pasting else " "
+                merged[pointer] = (head, body.rstrip(" :") + glue + piece)
+                pasting = True
+                continue
+            pasting = False
             if merged and (long_quote or (open_payload and not back)):
                 merged[-1] = (merged[-1][0], merged[-1][1] + (": " if long_quote else " ") + piece)
                 continue
             merged.append((joined, piece))
             open_payload = self._payload_start(piece) >= 0 or piece.rstrip().endswith(":")
+            if lx.FORWARD.search(normalize(piece)) and not open_payload:
+                pointer = len(merged) - 1
         return merged
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
