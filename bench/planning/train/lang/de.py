@@ -108,3 +108,5 @@ TEMPLATES['none'] += ['hier sind die Ergebnisse {d}', 'das sind meine Messwerte 
 # Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
 TEMPLATES['search'] += ['die Einwohnerzahl von {t}', 'die Höhe von {t}', 'sag mir, wer {t} erfunden hat', 'sag mir, wann {t} war']
 TEMPLATES['action'] += ['trag es in meinen Kalender ein', 'kauf Tickets für {t}', 'speicher es in meinen Notizen']
+# Added: a reply to pasted text is writing, not a summary.
+TEMPLATES['text_generation'] += ['antworte kurz darauf {p}', 'schreib eine kurze Antwort auf diese Nachricht {p}', 'antworte ihm für mich {p}']

@@ -164,3 +164,5 @@ TEMPLATES['none'] += ['here are the results {d}', 'here are our answers {d}', 'b
 # Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
 TEMPLATES['search'] += ['the population of {t}', 'the height of {t}', 'the capital of {t}', 'the year {t} was invented', 'tell me who invented {t}', 'tell me when {t} happened']
 TEMPLATES['action'] += ['add it to my calendar', 'put it in my calendar', 'save it in my notes', 'buy tickets for {t}', 'book tickets for {t}', 'share it with my team on Slack']
+# Added: a reply to pasted text is writing, not a summary.
+TEMPLATES['text_generation'] += ['reply briefly to this {p}', 'draft a short answer to this {p}', 'write a quick response to this message {p}', 'answer this for me {p}', 'respond to this in a friendly way {p}', 'write back to them {p}', 'draft a reply saying yes {p}']

@@ -105,3 +105,5 @@ TEMPLATES['none'] += ['aquí están los resultados {d}', 'estas son mis cifras {
 # Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
 TEMPLATES['search'] += ['la población de {t}', 'la altura de {t}', 'dime quién inventó {t}', 'dime cuándo pasó {t}']
 TEMPLATES['action'] += ['ponlo en mi calendario', 'añádelo a mi agenda', 'compra entradas para {t}']
+# Added: a reply to pasted text is writing, not a summary.
+TEMPLATES['text_generation'] += ['responde brevemente a esto {p}', 'redacta una respuesta corta a este mensaje {p}', 'contéstale por mí {p}']

@@ -105,3 +105,5 @@ TEMPLATES['none'] += ['voici les résultats {d}', 'voici mes mesures {d}', 'ci-d
 # Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
 TEMPLATES['search'] += ['la population de {t}', 'la hauteur de {t}', 'dis-moi qui a inventé {t}', 'dis-moi quand {t} a eu lieu']
 TEMPLATES['action'] += ['mets-le dans mon agenda', 'ajoute-le à mon calendrier', 'achète des billets pour {t}']
+# Added: a reply to pasted text is writing, not a summary.
+TEMPLATES['text_generation'] += ['réponds brièvement à ceci {p}', 'rédige une courte réponse à ce message {p}', 'réponds-lui pour moi {p}']

@@ -96,3 +96,5 @@ TEMPLATES['none'] += ['ecco i risultati {d}', 'queste sono le mie misure {d}', '
 # Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
 TEMPLATES['search'] += ['la popolazione di {t}', "l'altezza di {t}", 'dimmi chi ha inventato {t}', 'dimmi quando è successo {t}']
 TEMPLATES['action'] += ['mettilo nel mio calendario', 'compra i biglietti per {t}']
+# Added: a reply to pasted text is writing, not a summary.
+TEMPLATES['text_generation'] += ['rispondi brevemente a questo {p}', 'scrivi una breve risposta a questo messaggio {p}']

@@ -98,3 +98,5 @@ TEMPLATES['none'] += ['hier zijn de resultaten {d}', 'dit zijn mijn metingen {d}
 # Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
 TEMPLATES['search'] += ['het aantal inwoners van {t}', 'de hoogte van {t}', 'vertel me wie {t} heeft uitgevonden', 'vertel me wanneer {t} was']
 TEMPLATES['action'] += ['zet het in mijn agenda', 'koop kaartjes voor {t}']
+# Added: a reply to pasted text is writing, not a summary.
+TEMPLATES['text_generation'] += ['antwoord hier kort op {p}', 'schrijf een kort antwoord op dit bericht {p}']

@@ -96,3 +96,5 @@ TEMPLATES['none'] += ['aqui estão os resultados {d}', 'estas são as minhas med
 # Added: knowledge asked for by its noun, "tell me who", actions on a calendar or tickets.
 TEMPLATES['search'] += ['a população de {t}', 'a altura de {t}', 'diz-me quem inventou {t}', 'diz-me quando foi {t}']
 TEMPLATES['action'] += ['põe isso no meu calendário', 'compra bilhetes para {t}']
+# Added: a reply to pasted text is writing, not a summary.
+TEMPLATES['text_generation'] += ['responde brevemente a isto {p}', 'escreve uma resposta curta a esta mensagem {p}']

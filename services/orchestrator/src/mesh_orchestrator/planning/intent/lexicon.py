@@ -39,9 +39,9 @@ BACK = frozenset(
 QUESTION = frozenset(
     "what who whom whose when where why how which "
     "que quien quienes cuando donde por cual cuanto cuantos como "
-    "qu quel quelle quels quelles qui quand ou pourquoi comment combien "
+    "quel quelle quels quelles qui quand pourquoi comment combien "
     "was wer wen wem wann wo warum wie welche welcher welches wieviel "
-    "o quem quando onde porque qual quanto "
+    "quem quando onde porque qual quanto "
     "che chi quando dove perche quale quanto come cosa "
     "wat wie wanneer waar waarom hoe welke hoeveel".split()
 )
@@ -99,7 +99,7 @@ DETERMINER = frozenset(
 DEMONSTRATIVE = frozenset(
     "that this those these ese esa esos esas este esta estos estas ce cet cette ces "
     "diese dieser dieses jene jener essa esse essas esses aquela aquele quel quella quello quei "
-    "quelle questo questa questi queste die dat deze dit".split()
+    "quelle questo questa questi queste quell quest die dat deze dit".split()
 )
 RESULT_NOUNS = frozenset(
     "result results output answer answers response finding findings summary translation story "

@@ -95,11 +95,11 @@ class Links:
         for i, w in enumerate(words[:-1]):
             if w not in lx.DETERMINER:
                 continue
+            if seg.joined == "item" and w not in lx.DEMONSTRATIVE:
+                continue  # list items are parallel: "the translation of ..." names no item
             for noun in words[i + 1 : i + 3]:
                 if _result(noun):
                     return self._naming(noun) or last
-                if seg.joined == "item" and w not in lx.DEMONSTRATIVE:
-                    continue  # list items are parallel: "a picture of a train" names no item
                 if len(noun) > 3 and noun not in lx.FUNCTION:
                     # "that turtle" names any earlier task's words; "the moral", the last's
                     named = self._naming(noun, None if w in lx.DEMONSTRATIVE else 1)

@@ -137,6 +137,11 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
+            announced = seg.joined in ("then", "item")  # "then ...", "- ...": a step is meant
+            if top == "none" and announced:
+                job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
+                if job is not None and p[job] >= MOVE_MIN:
+                    top = job
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":

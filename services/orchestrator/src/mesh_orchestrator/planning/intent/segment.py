@@ -211,7 +211,8 @@ class Segmenter:
                 continue
             pasting = False
             if merged and (long_quote or (open_payload and not back)):
-                merged[-1] = (merged[-1][0], merged[-1][1] + (": " if long_quote else " ") + piece)
+                head, body = merged[-1]
+                merged[-1] = (head, body.rstrip(" :") + ": " + piece if long_quote else f"{body} {piece}")
                 continue
             merged.append((joined, piece))
             open_payload = self._payload_start(piece) >= 0 or piece.rstrip().endswith(":")
@@ -243,6 +244,9 @@ class Segmenter:
         ]
         if long_quotes and not payload:
             payload = " ".join(q.strip("\"'\u201c\u201d\u00ab\u00bb\u201e") for q in long_quotes)
+            head = _QUOTE_RE.sub(
+                lambda m: "" if quotes[int(m.group(1))] in long_quotes else m.group(0), head
+            )
         return Segment(
             instruction=_tidy(_restore(head, quotes, short_only=True)),
             text=_tidy(_restore(piece, quotes)),
