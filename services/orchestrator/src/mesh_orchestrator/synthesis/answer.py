@@ -16,7 +16,7 @@ from typing import Any
 
 from mesh_contracts import ExecutionPlan, SubTask
 
-BRIEF_CHARS = 240
+BRIEF_CHARS = 400
 
 
 @dataclass

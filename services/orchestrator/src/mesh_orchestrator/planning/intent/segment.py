@@ -30,7 +30,9 @@ _QUOTED = re.compile(
     r"\"[^\"\n]{1,2000}\"|\u201c[^\u201d]{1,2000}\u201d|\u00ab[^\u00bb]{1,2000}\u00bb|"
     r"\u201e[^\u201c\u201d]{1,2000}[\u201c\u201d]|(?<![\w'])'[^'\n]{1,400}'(?!\w)"
 )
-_NUMBERS = re.compile(r"(?<![\w.])(?:-?\d+(?:[.,]\d+)?[ \t]*[,;/|\t ][ \t]*){3,}-?\d+(?:[.,]\d+)?(?![\w.])")
+_NUMBERS = re.compile(
+    r"(?<![\w.])(?:-?\d+(?:[.,]\d+)?[ \t]*[,;/|\t ][ \t]*){3,}-?\d+(?:[.,]\d+)?(?!\w|[.,]\d)"
+)
 _ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\))\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])")
@@ -54,8 +56,13 @@ class Segment:
 
 
 def _lift_numbers(text: str, blocks: list[str]) -> str:
+    """A run of numbers ("12, 15, 11, 19, 42") becomes a one-column table the analyst reads."""
+
     def keep(m: re.Match[str]) -> str:
-        blocks.append(m.group(0).strip())
+        numbers = re.findall(r"-?\d+(?:[.,]\d+)?", m.group(0))
+        if "," in m.group(0) and any("," in n for n in numbers):  # "7,5" is no list item
+            numbers = re.findall(r"-?\d+(?:\.\d+)?", m.group(0))
+        blocks.append("value\n" + "\n".join(n.replace(",", ".") for n in numbers))
         return f" \u27e6data{len(blocks) - 1}\u27e7 "
 
     return _NUMBERS.sub(keep, text)
