@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import platform
 import time
@@ -185,10 +186,8 @@ async def main() -> int:
     splits = [s for s in ("dev", "test") if any(r.split == s for r in requests)]
     planners, info = _planners(args)
     for p in planners.values():  # the capability index of each planner, built once
-        try:
+        with contextlib.suppress(PlanningFailed, PlanRejected):
             await p.plan("write a poem", manifest)
-        except (PlanningFailed, PlanRejected):
-            pass
     results: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": _cpus()},
         "requests": {s: sum(r.split == s for r in requests) for s in splits},
@@ -238,7 +237,10 @@ async def main() -> int:
         if col in columns:
             s = columns[col]
             missed = [k for k, v in TARGETS.items() if (s[k] > v if k == "p50_ms" else s[k] < v)]
-            print(f"\nintent {split} targets: " + ("all met" if not missed else "missed " + ", ".join(missed)))
+            print(
+                f"\nintent {split} targets: "
+                + ("all met" if not missed else "missed " + ", ".join(missed))
+            )
     if args.synthesis:
         from bench.planning import synthesis
 
@@ -250,10 +252,13 @@ async def main() -> int:
             llm_model=args.llm_model,
             llm_limit=args.synthesis_llm_limit,
         )
-    out = Path(args.out)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    _write(args.out, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
     return 0
+
+
+def _write(path: str, text: str) -> None:
+    Path(path).write_text(text)
 
 
 def _cpus() -> int:

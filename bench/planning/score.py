@@ -18,10 +18,22 @@ from mesh_contracts import ExecutionPlan
 
 _TASK = re.compile(r"^\s*([a-z_]+(?:\s*\|\s*[a-z_]+)*)\s*(?:<-\s*([\d,\s]+))?\s*$")
 KINDS = frozenset(
-    "single chain fan-out enumeration reference inline-csv inline-json inline-text negation "
-    "unservable partly-servable smalltalk".split()
+    [
+        "single",
+        "chain",
+        "fan-out",
+        "enumeration",
+        "reference",
+        "inline-csv",
+        "inline-json",
+        "inline-text",
+        "negation",
+        "unservable",
+        "partly-servable",
+        "smalltalk",
+    ]
 )
-LANGS = frozenset("en es fr de pt it nl".split())
+LANGS = frozenset(["en", "es", "fr", "de", "pt", "it", "nl"])
 
 
 @dataclass

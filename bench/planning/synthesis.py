@@ -31,8 +31,7 @@ from typing import Any
 
 from bench.planning.score import Expected
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, TaskRequest, WorkerEvent
-from mesh_orchestrator.planning.deterministic import PlanningFailed
-from mesh_orchestrator.planning.deterministic import Planner
+from mesh_orchestrator.planning.deterministic import Planner, PlanningFailed
 from mesh_orchestrator.synthesis.answer import as_text, ordered
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 
@@ -132,7 +131,11 @@ class _PlanOrder:
     name = "plan order"
 
     async def synthesize(
-        self, query: str, plan: ExecutionPlan, results: Mapping[str, Mapping[str, Any]], on_token: Any
+        self,
+        query: str,
+        plan: ExecutionPlan,
+        results: Mapping[str, Mapping[str, Any]],
+        on_token: Any,
     ) -> str:
         return plan_order_merge(plan, results)
 

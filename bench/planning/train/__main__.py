@@ -20,8 +20,37 @@ from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.model import CLASSES, DIMENSIONS, WEIGHTS, features, tokens
 
 # First words that are no verb: articles, courtesy, question words, joiners.
-_NOT_OPENERS = lx.ARTICLES | lx.POLITE | lx.QUESTION | lx.DETERMINER | lx.NEGATION | frozenset(
-    "i we my mi ma mon mein meu il ik je ich eu io you it is this ddd ppp qqq".split()
+_NOT_OPENERS = (
+    lx.ARTICLES
+    | lx.POLITE
+    | lx.QUESTION
+    | lx.DETERMINER
+    | lx.NEGATION
+    | frozenset(
+        [
+            "i",
+            "we",
+            "my",
+            "mi",
+            "ma",
+            "mon",
+            "mein",
+            "meu",
+            "il",
+            "ik",
+            "je",
+            "ich",
+            "eu",
+            "io",
+            "you",
+            "it",
+            "is",
+            "this",
+            "ddd",
+            "ppp",
+            "qqq",
+        ]
+    )
 )
 
 

@@ -16,7 +16,28 @@ from types import ModuleType
 
 LANGS = ("en", "es", "fr", "de", "pt", "it", "nl")
 _ARTICLES = frozenset(
-    "a an un une una uno un' ein eine einen um uma een de het le la el il lo".split()
+    [
+        "a",
+        "an",
+        "un",
+        "une",
+        "una",
+        "uno",
+        "un'",
+        "ein",
+        "eine",
+        "einen",
+        "um",
+        "uma",
+        "een",
+        "de",
+        "het",
+        "le",
+        "la",
+        "el",
+        "il",
+        "lo",
+    ]
 )
 _QUOTES = ('"{}"', "\u201c{}\u201d", "'{}'", "\u00ab{}\u00bb")
 

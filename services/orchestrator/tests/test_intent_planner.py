@@ -46,7 +46,9 @@ def test_a_french_lookup_then_an_explanation_of_it_is_a_chain() -> None:
 
 
 def test_a_dutch_request_with_three_jobs_keeps_all_three() -> None:
-    shape = _shape("Teken een zeilboot, zoek op wie de eerste marathon liep en schrijf een limerick.")
+    shape = _shape(
+        "Teken een zeilboot, zoek op wie de eerste marathon liep en schrijf een limerick."
+    )
     assert sorted(c for c, _ in shape) == ["image_generation", "search", "text_generation"]
 
 
@@ -83,7 +85,9 @@ def test_lines_of_a_list_are_separate_jobs() -> None:
 
 
 def test_the_parts_no_agent_serves_are_named_and_left_out() -> None:
-    draft = PLANNER.draft_sync("Write a haiku about tea and then buy me some green tea", _manifest())
+    draft = PLANNER.draft_sync(
+        "Write a haiku about tea and then buy me some green tea", _manifest()
+    )
     assert [t.capability for t in draft.plan.tasks] == ["text_generation"]
     assert any("buy me some green tea" in p for p in draft.unresolvable)
 

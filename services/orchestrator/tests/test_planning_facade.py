@@ -166,7 +166,7 @@ async def test_an_unservable_run_completes_with_an_honest_answer_not_a_failure(
 async def test_small_talk_is_answered_by_the_writer(mesh: Mesh) -> None:
     await mesh.register(writer_like(mesh.workers[0].url))
     events = await collect(mesh.url, {"query": "Hello!"})
-    plan = [e for e in events if e["type"] == "plan"][0]["data"]["plan"]
+    plan = next(e for e in events if e["type"] == "plan")["data"]["plan"]
     assert [t["capability"] for t in plan["tasks"]] == ["text_generation"]
     assert len(mesh.worker(0).calls) == 1
 

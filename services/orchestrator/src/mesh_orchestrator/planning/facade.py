@@ -23,6 +23,7 @@ from mesh_orchestrator.planning.llm import PlanRejected
 
 log = logging.getLogger(__name__)
 
+
 class HintedPlanner(Protocol):
     """An LLM planner: one attempt, with the no-LLM draft as a hint (or None)."""
 

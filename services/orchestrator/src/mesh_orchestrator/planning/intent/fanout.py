@@ -42,7 +42,9 @@ def _languages(text: str) -> list[tuple[str, str]]:
 
 def _keep_one(text: str, keep: str, others: list[str]) -> str:
     for form in others:
-        text = re.sub(rf"{_JOIN}?(?:{_PREP}\s+)?(?:het\s+)?\b{re.escape(form)}\b", "", text, count=1)
+        text = re.sub(
+            rf"{_JOIN}?(?:{_PREP}\s+)?(?:het\s+)?\b{re.escape(form)}\b", "", text, count=1
+        )
     return re.sub(r"\s+", " ", text).strip(" ,")
 
 

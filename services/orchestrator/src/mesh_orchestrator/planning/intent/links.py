@@ -19,20 +19,114 @@ from mesh_orchestrator.planning.intent.segment import Segment
 
 # Words about the form of an answer, not its subject: "in two sentences", "in plain words".
 META = frozenset(
-    "sentence sentences line lines word words bullet bullets point points paragraph short brief "
-    "simple simply plain friendly polite quick quickly version again please thanks languages "
-    "frase frases linea lineas palabra palabras puntos parrafo corto breve sencillo sencillas "
-    "phrase phrases ligne lignes mots points paragraphe court simple simples simplement "
-    "satz satze zeile zeilen worter worten punkte absatz kurz einfach einfachen "
-    "linha linhas palavras pontos curto simples "
-    "frasi riga righe parole punti breve semplice semplici "
-    "zin zinnen regel regels woorden punten alinea korte kort eenvoudig gewone".split()
+    [
+        "sentence",
+        "sentences",
+        "line",
+        "lines",
+        "word",
+        "words",
+        "bullet",
+        "bullets",
+        "point",
+        "points",
+        "paragraph",
+        "short",
+        "brief",
+        "simple",
+        "simply",
+        "plain",
+        "friendly",
+        "polite",
+        "quick",
+        "quickly",
+        "version",
+        "again",
+        "please",
+        "thanks",
+        "languages",
+        "frase",
+        "frases",
+        "linea",
+        "lineas",
+        "palabra",
+        "palabras",
+        "puntos",
+        "parrafo",
+        "corto",
+        "breve",
+        "sencillo",
+        "sencillas",
+        "phrase",
+        "phrases",
+        "ligne",
+        "lignes",
+        "mots",
+        "points",
+        "paragraphe",
+        "court",
+        "simple",
+        "simples",
+        "simplement",
+        "satz",
+        "satze",
+        "zeile",
+        "zeilen",
+        "worter",
+        "worten",
+        "punkte",
+        "absatz",
+        "kurz",
+        "einfach",
+        "einfachen",
+        "linha",
+        "linhas",
+        "palavras",
+        "pontos",
+        "curto",
+        "simples",
+        "frasi",
+        "riga",
+        "righe",
+        "parole",
+        "punti",
+        "breve",
+        "semplice",
+        "semplici",
+        "zin",
+        "zinnen",
+        "regel",
+        "regels",
+        "woorden",
+        "punten",
+        "alinea",
+        "korte",
+        "kort",
+        "eenvoudig",
+        "gewone",
+    ]
 )
 TRANSFORMS = frozenset(["summarization", "translation"])
 PRODUCERS = frozenset(["search", "data_analysis"])
 GENERIC = frozenset(
-    "answer result results output findings respuesta resultado reponse resultat antwort ergebnis "
-    "resposta risposta risultato antwoord resultaat".split()
+    [
+        "answer",
+        "result",
+        "results",
+        "output",
+        "findings",
+        "respuesta",
+        "resultado",
+        "reponse",
+        "resultat",
+        "antwort",
+        "ergebnis",
+        "resposta",
+        "risposta",
+        "risultato",
+        "antwoord",
+        "resultaat",
+    ]
 )
 CONSUMERS = frozenset(["text_generation", "summarization", "translation", "image_generation"])
 
@@ -115,7 +209,7 @@ class Links:
         return []
 
     def _named_result(self, words: list[str]) -> list[str]:
-        """"the answer", "the result": the last group, for a search too."""
+        """ "the answer", "the result": the last group, for a search too."""
         for i, w in enumerate(words[:-1]):
             if w in lx.DETERMINER and words[i + 1] in GENERIC:
                 return self._ids(self.groups[-1])

@@ -18,6 +18,7 @@ No torch, no network: numpy and a few MB of weights. Same request and manifest, 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ class IntentPlanner:
     def _route(
         self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest
     ) -> list[Routed]:
-        assert self._model is not None
+        assert self._model is not None and self._segmenter is not None
         texts = [_model_text(s) for s in segments]
         probs = self._model.probabilities(texts)
         _claim_data(segments, probs, self._model)
@@ -193,7 +194,7 @@ def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None
 def _context(routed: list[Routed], segmenter: Segmenter) -> None:
     """A remark that opens no job and that the model is unsure of ("Our accountant retires on
     Friday.", "My colleague forwarded me this") is context for the job after it."""
-    for r, nxt in zip(routed, routed[1:], strict=False):
+    for r, nxt in itertools.pairwise(routed):
         if r.capability is None and r.why != "an action in the world no agent performs":
             continue
         if nxt.capability is None or r.segment.data or r.segment.payload:
@@ -209,7 +210,10 @@ def _context(routed: list[Routed], segmenter: Segmenter) -> None:
 def _asks(seg: Segment) -> bool:
     words = _lead(seg)
     return seg.instruction.rstrip().endswith("?") or bool(
-        words and (words[0] in lx.ARTICLES or words[0] in ("i", "we", "ich", "je", "ik", "io", "eu", "yo"))
+        words
+        and (
+            words[0] in lx.ARTICLES or words[0] in ("i", "we", "ich", "je", "ik", "io", "eu", "yo")
+        )
     )
 
 
@@ -228,10 +232,10 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
 
 
 def _material_first(routed: list[Routed]) -> None:
-    """"Summarize in one sentence and then translate into English: <text>": the text is the
+    """ "Summarize in one sentence and then translate into English: <text>": the text is the
     material of the first step of the chain; the later one reads its output."""
     jobs = [r for r in routed if r.capability is not None]
-    for prev, r in zip(jobs, jobs[1:], strict=False):
+    for prev, r in itertools.pairwise(jobs):
         a, b = prev.segment, r.segment
         if not b.payload or a.payload or a.data or b.data or b.joined not in ("then", "and"):
             continue
@@ -324,9 +328,7 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
         and not segmenter.is_opener(words[1])
         for words, r in zip(lead, routed, strict=True)
     ]
-    jobs = [
-        r.capability is not None and not (negated[i] or only[i]) for i, r in enumerate(routed)
-    ]
+    jobs = [r.capability is not None and not (negated[i] or only[i]) for i, r in enumerate(routed)]
     if not any(jobs):
         return
     for i, r in enumerate(routed):
@@ -340,7 +342,7 @@ class _Build:
     def __init__(self, routed: list[Routed], served: dict[str, Any], query: str) -> None:
         self.routed = routed
         self.query = query
-        self.schemas = {
+        self.schemas: dict[str, dict[str, Any]] = {
             name: dict(_best_agent([a for a in c.agents if a.healthy_instances]).input_schema)
             for name, c in served.items()
         }
@@ -434,7 +436,7 @@ class _Build:
         self.notes.append("t1 text_generation: no job named, the writer answers")
 
     def _fold(self, task: SubTask, seg: Segment) -> None:
-        """"make it rhyme" after a poem: a restyling of that task, not a second one."""
+        """ "make it rhyme" after a poem: a restyling of that task, not a second one."""
         for key in ("prompt", "text", "query", "question"):
             if isinstance(task.input.get(key), str):
                 task.input[key] = f"{task.input[key]}; {seg.instruction}"

@@ -13,6 +13,7 @@ introduced them as its ``payload``.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -127,7 +128,7 @@ class Segmenter:
             for k, (how, part) in enumerate(parts):
                 out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
-        for a, b in zip(out, out[1:], strict=False):
+        for a, b in itertools.pairwise(out):
             a.intro = b.joined == "item" and a.joined != "item" and not a.data and not a.payload
         return out
 
@@ -146,9 +147,13 @@ class Segmenter:
             if units and not units[-1][1] and units[-1][0] == "para":
                 units[-1] = ("para", line)  # the first line of a new paragraph
                 continue
-            if units and units[-1][1] and units[-1][0] != "item" and not re.search(
-                r"[.!?:\u27e7\u27eb]$", units[-1][1]
-            ) and not line[:1].isupper():
+            if (
+                units
+                and units[-1][1]
+                and units[-1][0] != "item"
+                and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
+                and not line[:1].isupper()
+            ):
                 units[-1] = (units[-1][0], units[-1][1] + " " + line)
             else:
                 units.append(("sentence", line))
@@ -219,7 +224,10 @@ class Segmenter:
             pasting = False
             if merged and (long_quote or (open_payload and not back)):
                 head, body = merged[-1]
-                merged[-1] = (head, body.rstrip(" :") + ": " + piece if long_quote else f"{body} {piece}")
+                merged[-1] = (
+                    head,
+                    body.rstrip(" :") + ": " + piece if long_quote else f"{body} {piece}",
+                )
                 continue
             merged.append((joined, piece))
             open_payload = self._payload_start(piece) >= 0 or piece.rstrip().endswith(":")
@@ -262,7 +270,6 @@ class Segmenter:
             joined=joined,
             quoted=bool(_QUOTE_RE.search(head)),
         )
-
 
     def _payload_start(self, piece: str) -> int:
         """Where prose pasted after a colon begins (-1: none, or a list of jobs follows)."""
