@@ -67,8 +67,13 @@ def load_requests(split: str = "all") -> list[Expected]:
 
 
 async def run_planner(
-    planner: Planner, manifest: CapabilitiesManifest, requests: list[Expected]
+    planner: Planner,
+    manifest: CapabilitiesManifest,
+    requests: list[Expected],
+    progress: str | None = None,
 ) -> list[Outcome]:
+    """Score ``planner`` on ``requests``; ``progress`` names it in a line per request (for
+    slow planners: a run cut short still shows what it had)."""
     out = []
     for req in requests:
         started = time.perf_counter()
@@ -85,6 +90,13 @@ async def run_planner(
             except PlanRejected as exc:
                 problem = exc.reason
         out.append(score_outcome(req, plan, refusal, problem, ms))
+        if progress:
+            o = out[-1]
+            print(
+                f"[{progress}] {o.id}: {'exact' if o.exact else 'not exact'}, "
+                f"{'valid' if o.valid else 'invalid'}, {ms / 1000:.1f}s: {o.got}",
+                flush=True,
+            )
     return out
 
 
@@ -204,7 +216,7 @@ async def main() -> int:
             if limited:  # every k-th request: a spread over the split, not its first lines
                 step = max(1, len(todo) // max(1, args.llm_limit))
                 todo = todo[::step][: args.llm_limit]
-            outs = await run_planner(planner, manifest, todo)
+            outs = await run_planner(planner, manifest, todo, name if limited else None)
             col = f"{name} {split}"
             columns[col] = summarize(outs)
             outcomes[col] = outs
