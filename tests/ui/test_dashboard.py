@@ -91,7 +91,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         WORKERS,
         env={"MESH_AUTH_SECRET": SECRET},
         worker_env={"IMAGEGEN_OUTPUT_DIR": str(tmp / "images")},
-        orchestrator_env={"ORCH_PLANNER": "semantic"},
+        orchestrator_env={"ORCH_PLANNER": "intent"},
         headers={"Authorization": f"Bearer {KEYS.issue('admin', 600)}"},
     ) as m:
         yield m.url
