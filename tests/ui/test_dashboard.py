@@ -138,7 +138,7 @@ def test_the_dashboard_follows_a_three_worker_run_through_a_dropped_stream(mesh:
     assert result["proxy"]["cuts"] == 1 and int(result["page"]["reconnects"]) >= 1
     assert all(0 < int(seq) < run["last_seq"] for seq in result["resumedFrom"])
     assert result["image"]["w"] > 0
-    assert result["planner"] == "semantic"
+    assert result["planner"] == "intent"
     # Approval: driven through the page where the orchestrator offers it, else the page
     # said it does not (the option was refused) and showed no approval buttons.
     assert result["approvalOutcome"] in ("approved", "unsupported")

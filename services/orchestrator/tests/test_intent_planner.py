@@ -110,3 +110,8 @@ def test_a_request_of_ten_thousand_lines_plans_without_a_task_per_line() -> None
     rows = "\n".join(f"{i},{i % 7}" for i in range(10_000))
     plan = PLANNER.plan_sync(f"Any outliers here?\nid,value\n{rows}", _manifest())
     assert [t.capability for t in plan.tasks] == ["data_analysis"]
+
+
+def test_a_lookup_beside_a_table_stays_a_lookup() -> None:
+    shape = _shape("Find out who founded Oslo. Analyze this:\nyear,visitors\n2021,10\n2022,12\n")
+    assert sorted(c for c, _ in shape) == ["data_analysis", "search"]

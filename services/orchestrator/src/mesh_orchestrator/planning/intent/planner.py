@@ -223,6 +223,9 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
     for i, r in enumerate(routed):
         if r.capability != "search" or r.segment.data:
             continue
+        lead = _lead(r.segment)
+        if not (r.segment.instruction.rstrip().endswith("?") or (lead and lead[0] in lx.QUESTION)):
+            continue  # "Look up X" beside a table is a lookup; only a question may be about it
         near = [routed[j] for j in (i - 1, i + 1) if 0 <= j < len(routed)]
         if not any(n.capability == "data_analysis" and n.segment.data for n in near):
             continue
