@@ -30,6 +30,7 @@ from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import protect
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import mount_a2a
+from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
@@ -317,6 +318,11 @@ def create_app(
                 graph=graph,
                 stack=stack,
                 plans=PlanPreview(deps),
+                streams=StreamCaps(
+                    settings.max_streams_per_client,
+                    settings.max_streams_per_run,
+                    settings.runs_retry_after_seconds,
+                ),
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )
