@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from mesh_auth import AuthSettings, Keys
 from mesh_auth.endpoints import EndpointPolicy, Resolver, default_networks, parse_networks
 from mesh_auth.endpoints import system_resolver as _system_resolver
-from mesh_auth.http import protect
+from mesh_auth.http import api_docs, protect, trusted_hosts
 from mesh_contracts import AgentDescriptor
 from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
@@ -114,13 +114,18 @@ def create_app(
                 app.state.tracer = None
                 await tracing.shutdown()  # exports the spans still batched
 
-    app = FastAPI(title="mesh discovery", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="mesh discovery", version="0.1.0", lifespan=lifespan, **api_docs(auth_keys))
     # Set when the server starts shutting down: open blocking queries answer at once.
     app.state.draining = asyncio.Event()
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
     watch_metrics(install_metrics(app), lambda: getattr(app.state, "store", None))
-    protect(app, auth_keys, max_body_bytes=settings.max_body_bytes)
+    protect(
+        app,
+        auth_keys,
+        max_body_bytes=settings.max_body_bytes,
+        hosts=trusted_hosts(settings.host, settings.trusted_hosts or ""),
+    )
     networks = parse_networks(settings.allowed_networks) or default_networks(settings.host)
     app.state.endpoints = EndpointPolicy(networks, resolver=resolver, cache_seconds=0)
     app.state.max_agent_priority = settings.max_agent_priority
