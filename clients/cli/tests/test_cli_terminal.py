@@ -29,9 +29,7 @@ ATTACKS = {
     "unterminated OSC": "\x1b]2;still going",
 }
 MARKUP = "[red]boom[/red] [link=http://evil.example]here[/link]"
-UNSAFE = {chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))} | {
-    "\u202e"
-}
+UNSAFE = {chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))} | {"\u202e"}
 
 
 def printed(renderable: Any) -> str:
@@ -75,7 +73,12 @@ def test_worker_text_reaches_the_terminal_without_escapes_or_controls(attack: st
         "answer": text,
         "plan": [{"task_id": "t1", "capability": "c", "status": "failed", "error": text}],
     }
-    for renderable in (render_board(board), render_plan(board), render_answer(board), run_view(run)):
+    for renderable in (
+        render_board(board),
+        render_plan(board),
+        render_answer(board),
+        run_view(run),
+    ):
         out = printed(renderable)
         assert not UNSAFE & set(out), f"{attack}: {out!r}"
         assert "before" in out and "after" in out
