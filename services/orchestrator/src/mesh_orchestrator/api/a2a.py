@@ -96,8 +96,7 @@ BEARER_SECURITY: Mapping[str, SecurityScheme] = {
         http_auth_security_scheme=HTTPAuthSecurityScheme(
             scheme="Bearer",
             bearer_format="JWT",
-            description="A mesh client token (scope client:<name>, or admin): "
-            "mesh token issue --client NAME",
+            description="A JWT the mesh issues to a client (scope client:<name>) or an admin",
         )
     )
 }
