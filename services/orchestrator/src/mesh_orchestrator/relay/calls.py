@@ -3,8 +3,9 @@ outcome, and say how the instance did.
 
 ``WorkerCalls`` holds what a call needs (the HTTP clients, the resolver, the endpoint
 policy, the orchestrator's token, external A2A agents' credentials, the stall bound, the
-tracer and the metrics) and makes one attempt (``_call``; ``_traced_call`` inside a CLIENT span whose trace context goes out
-with the request). The executor (``relay.executor``) builds the DAG and the attempts on it.
+tracer and the metrics) and makes one attempt (``_call``; ``_traced_call`` inside a CLIENT
+span whose trace context goes out with the request). The executor (``relay.executor``)
+builds the DAG and the attempts on it.
 
 Everything goes out through the run's ``Emitter``: typed payloads (``TaskStatus``,
 ``TaskOutput``, ``TaskFailure``) for what the executor decides, ``relay`` for the worker's
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 from tenacity import wait_exponential_jitter
 
+from mesh_auth.dialing import pinned_transport
 from mesh_auth.endpoints import EndpointPolicy
 from mesh_contracts import (
     AgentDescriptor,
@@ -143,7 +145,10 @@ class WorkerCalls:
         self.auth_headers = auth_headers
         self.endpoints = endpoints
         self._own_a2a = a2a_http is None
-        self.a2a_http = a2a_http or httpx.AsyncClient(follow_redirects=False)
+        self.a2a_http = a2a_http or httpx.AsyncClient(
+            follow_redirects=False,
+            transport=pinned_transport(endpoints) if endpoints is not None else None,
+        )
         self.a2a_credentials = a2a_credentials or A2ACredentials()
         self.metrics = metrics
         self.stream_idle = stream_idle
