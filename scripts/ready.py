@@ -1,5 +1,6 @@
 """Run by `make run` beside the services: waits until every service answers /health, then
-prints where to send requests. Stays alive (honcho stops the whole mesh when any process exits)."""
+prints where to send requests. Stays alive (the launcher, scripts/launcher.py, stops the
+whole mesh when any process exits)."""
 
 from __future__ import annotations
 

@@ -8,13 +8,17 @@ reports every figure it promises.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.timeout(540)  # the whole bench, run throughput on both stores included
 def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
     tmp_path: Path,
 ) -> None:
@@ -22,7 +26,7 @@ def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--streams", "20", "--samples", "5",
          "--out", str(out), "--time-limit", "240"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, timeout=500,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(out.read_text())
@@ -60,3 +64,30 @@ def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
         assert fl[key]["n"] > 0 and fl[key]["p99_ms"] >= fl[key]["p50_ms"], key
     assert fl["failover"]["p50_ms"] > 0 and fl["stall"]["p50_ms"] > 0
     assert "relay/direct" in proc.stdout and "targets" in proc.stdout
+    rt = results["run_throughput"]
+    for store in ("sqlite", "postgres"):
+        if "skipped" in rt[store]:  # no Postgres: the bench says so instead
+            continue
+        for kind in ("pinned", "planned"):
+            r = rt[store][kind]
+            assert r["failures"] == 0 and r["runs_per_s"] > 0, (store, kind, r)
+            assert r["orchestrator_cpu_ms_per_run"] > 0, (store, kind)
+    assert "run throughput" in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="no wrk (make bench-registry installs it)")
+def test_quick_registry_bench_reports_heartbeats_and_lists_at_both_sizes(tmp_path: Path) -> None:
+    out = tmp_path / "registry.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.registry", "--quick", "--before", "none", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = json.loads(out.read_text())["after"]
+    assert after["heartbeats"]["requests"] > 0
+    assert after["heartbeats"]["non_2xx"] == after["heartbeats"]["socket_errors"] == 0
+    for size in ("300", "1000"):
+        assert after["list"][size]["alone"]["non_2xx"] == 0
+        assert after["list"][size]["alone"]["p50_us"] > 0
+    assert after["list_records"] == 150
+    assert after["imports"].startswith(str(ROOT))

@@ -8,6 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from mesh_contracts import (
+    MAX_DEPENDS_ON,
+    MAX_PLAN_TASKS,
     AgentDescriptor,
     ArtifactEvent,
     ExecutionPlan,
@@ -88,6 +90,28 @@ def test_plan_rejects_duplicates_unknown_deps_and_self_loops_naming_ids() -> Non
 def test_plan_rejects_a_cycle_naming_its_path() -> None:
     with pytest.raises(ValidationError, match="cycle: b -> d -> c -> b"):
         _plan(_t("a"), _t("b", "a", "d"), _t("c", "b"), _t("d", "c"))
+
+
+def test_plan_rejects_a_dependency_named_twice() -> None:
+    with pytest.raises(ValidationError, match="'b' depends on 'a' twice"):
+        _plan(_t("a"), _t("b", "a", "a"))
+
+
+def test_plan_bounds_its_tasks_and_each_tasks_dependencies() -> None:
+    ids = [f"t{i}" for i in range(MAX_PLAN_TASKS)]
+    _plan(*(_t(i) for i in ids[:-1]), _t(ids[-1], *ids[:-1]))  # the most a plan may hold
+    with pytest.raises(ValidationError, match="at most 64 items"):
+        _plan(*(_t(i) for i in ids), _t("one-more"))
+    # 8,000 entries naming known tasks: refused by its length, before any graph is walked
+    with pytest.raises(ValidationError, match=f"at most {MAX_DEPENDS_ON} items"):
+        _plan(_t("a"), _t("b", *["a"] * 8000))
+
+
+def test_plan_finds_the_cycle_at_the_end_of_the_longest_chain() -> None:
+    chain = [_t("t0", f"t{MAX_PLAN_TASKS - 1}")]
+    chain += [_t(f"t{i}", f"t{i - 1}") for i in range(1, MAX_PLAN_TASKS)]
+    with pytest.raises(ValidationError, match=r"cycle: t0 -> t63 -> t62 -> .* -> t1 -> t0"):
+        _plan(*chain)
 
 
 def test_plan_dependents_and_topological_order() -> None:

@@ -50,6 +50,25 @@ def test_a_restarted_process_keeps_registrations_and_the_index(tmp_path: Path):
         assert ids == {"w-1", "capital-facts", "key-points"}
 
 
+def test_a_registration_answered_before_a_kill_9_is_there_after_a_restart(tmp_path: Path):
+    """Registrations are committed before they are answered (heartbeats write behind):
+    the process killed with SIGKILL right after the answer loses none of them, and its
+    index starts above the one it gave out."""
+    port = free_port()
+    env = _env(tmp_path, port)
+    with running("mesh_discovery", port, env) as svc:
+        for n in range(5):
+            assert _register(svc.url, f"w-{n}").status_code == 200
+        assert httpx.put(f"{svc.url}/v1/agents/w-0/heartbeat").status_code == 200
+        index = httpx.get(f"{svc.url}/health").json()["index"]
+        svc.kill()
+
+    with running("mesh_discovery", port, env) as svc:
+        assert httpx.get(f"{svc.url}/health").json()["index"] >= index
+        ids = {r["descriptor"]["instance_id"] for r in httpx.get(f"{svc.url}/v1/agents").json()}
+        assert ids == {f"w-{n}" for n in range(5)}
+
+
 async def test_a_watch_wakes_on_another_clients_register_and_is_released_on_shutdown(
     tmp_path: Path,
 ):

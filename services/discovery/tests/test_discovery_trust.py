@@ -211,3 +211,24 @@ async def test_with_keys_any_host_gets_the_token_check_and_docs_are_off(
     assert r.status_code == 401  # the tokens guard it, whatever the Host
     assert (await client.get("/docs")).status_code == 404  # Swagger's CDN scripts: off
     assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_open_mode_heartbeats_from_a_foreign_host_are_refused_too(tmp_path: Path) -> None:
+    # Heartbeats are served ahead of the middleware stack (beats.py): the Host check holds
+    # for them as for every other route.
+    app, _ = await discovery(tmp_path, keys=None)
+    descriptor = {
+        "agent_id": "poet",
+        "endpoint": "http://127.0.0.1:8001",
+        "capabilities": ["poetry"],
+        "streaming_mode": "static",
+    }
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
+            assert (await c.post("/v1/agents", json={"descriptor": descriptor})).status_code == 200
+            beat = "/v1/agents/poet/heartbeat"
+            foreign = await c.put(beat, json={}, headers={"Host": "evil.example"})
+            own = await c.put(beat, json={}, headers={"Host": "127.0.0.1:9000"})
+    assert foreign.status_code == 400
+    assert own.status_code == 200

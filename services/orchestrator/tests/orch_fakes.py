@@ -65,7 +65,8 @@ class FakeWorkerState:
 
 
 def fake_worker_app(name: str = "fake") -> FastAPI:
-    """Streams tokens; ``input`` steers it: tokens, gate, hang, fail, malformed, huge, die, busy."""
+    """Streams tokens; ``input`` steers it: tokens (``interval`` seconds apart), gate, hang,
+    fail, malformed, huge, die, busy."""
     app = FastAPI()
     st = FakeWorkerState()
     app.state.fake = st
@@ -101,7 +102,7 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
                     await asyncio.Event().wait()
                 for tok in inp.get("tokens", ["hello", " world"]):
                     yield encode_event({"type": "token", "token": tok})
-                    await asyncio.sleep(0)
+                    await asyncio.sleep(float(inp.get("interval", 0)))
                 if inp.get("malformed"):
                     yield b"data: {not json\n\n"
                 if inp.get("huge"):  # one frame that never ends, past the relay's bound

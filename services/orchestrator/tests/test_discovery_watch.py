@@ -166,3 +166,78 @@ async def test_the_watch_sends_the_cached_tag_and_keeps_the_cache_on_304() -> No
         assert discovery.requests[-1].headers["if-none-match"] == '"9"'
         assert cache.changed is changed and not changed.is_set()  # nothing applied
         assert [d.agent_id for d in cache.healthy()] == ["writer"]
+
+
+class ChangingDiscovery:
+    """Discovery as the watch sees it: ``GET /v1/agents`` answers the whole list at
+    ``index``; ``GET /v1/changes?index=N`` answers the next queued answer (or 404 when
+    ``deltas`` is False, as a discovery from before the route does)."""
+
+    def __init__(self, records: list[AgentRecord], index: int, *, deltas: bool = True) -> None:
+        self.records, self.index, self.deltas = records, index, deltas
+        self.answers: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        self.paths: list[str] = []
+        self.listed_twice = asyncio.Event()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        if self.paths.count("/v1/agents") == 2:
+            self.listed_twice.set()
+        headers = {"X-Mesh-Index": str(self.index)}
+        if request.url.path == "/v1/changes":
+            if not self.deltas:
+                return httpx.Response(404, json={"detail": "Not Found"})
+            body = await self.answers.get()
+            return httpx.Response(200, json=body, headers=headers)
+        if "index" in request.url.params:
+            await asyncio.Event().wait()
+        body_list = [r.model_dump(mode="json") for r in self.records]
+        return httpx.Response(200, json=body_list, headers=headers)
+
+
+async def test_the_watch_applies_upserts_and_removals_and_takes_a_full_answer_whole() -> None:
+    discovery = ChangingDiscovery([record("analyst"), record("writer")], index=3)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(discovery)) as http:
+        cache = DiscoveryClient("http://discovery", http, retry_seconds=0.01)
+        watch = asyncio.create_task(cache.watch())
+        async with asyncio.timeout(5):
+            while not cache.loaded:
+                changed = cache.changed
+                await changed.wait()
+            assert [d.agent_id for d in cache.healthy()] == ["analyst", "writer"]
+
+            changed = cache.changed
+            upsert = record("lookup").model_dump(mode="json")
+            await discovery.answers.put(
+                {"index": 5, "full": False, "upserts": [upsert], "removals": ["writer"]}
+            )
+            await changed.wait()
+            assert [d.agent_id for d in cache.healthy()] == ["analyst", "lookup"]
+            assert cache.index == 5
+
+            changed = cache.changed
+            stale = record("stale").model_dump(mode="json")
+            await discovery.answers.put({"index": 4, "full": True, "upserts": [stale]})
+            whole = record("coder").model_dump(mode="json")
+            await discovery.answers.put({"index": 9, "full": True, "upserts": [whole]})
+            await changed.wait()
+        assert [d.agent_id for d in cache.healthy()] == ["coder"]  # the older one dropped
+        assert cache.index == 9 and cache.status == "ok"
+        assert discovery.paths[0] == "/v1/agents" and set(discovery.paths[1:]) == {"/v1/changes"}
+        watch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await watch
+
+
+async def test_a_discovery_without_the_changes_route_is_watched_with_whole_lists() -> None:
+    discovery = ChangingDiscovery([record("writer")], index=2, deltas=False)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(discovery)) as http:
+        cache = DiscoveryClient("http://discovery", http, retry_seconds=0.01)
+        watch = asyncio.create_task(cache.watch())
+        async with asyncio.timeout(5):
+            await discovery.listed_twice.wait()  # the start, then a blocking list
+        assert not cache.deltas and cache.reachable
+        assert discovery.paths == ["/v1/agents", "/v1/changes", "/v1/agents"]
+        watch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await watch

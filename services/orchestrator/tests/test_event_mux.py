@@ -6,11 +6,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.mux import EventMux
-from mesh_orchestrator.runs.store import RunRecord, SQLiteRunStore
+from mesh_orchestrator.runs.replay import PAGE_EVENTS
+from mesh_orchestrator.runs.store import RunRecord, RunStore, SQLiteRunStore
 
 
 @pytest.fixture
@@ -105,3 +108,49 @@ async def test_a_reader_that_falls_too_far_behind_is_let_go_and_resumes_from_the
     assert [e.seq for e in await again.take() or []] == [1, 2, 3, 4, 5, 6]
     m.unsubscribe(run, again)
     await store.close()
+
+
+class CountingStore:
+    """A store that notes how many events each read of a log returned (this test's spy)."""
+
+    def __init__(self, store: SQLiteRunStore) -> None:
+        self.store = store
+        self.pages: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def events_after(self, *args: Any, **kw: Any) -> list[StreamEvent]:
+        events = await self.store.events_after(*args, **kw)
+        self.pages.append(len(events))
+        return events
+
+
+async def test_a_long_finished_log_is_replayed_a_page_at_a_time_as_the_reader_takes(
+    tmp_path: Path,
+) -> None:
+    sqlite = SQLiteRunStore(tmp_path / "runs.sqlite3")
+    await sqlite.open()
+    store = CountingStore(sqlite)
+    try:
+        mux = EventMux(cast(RunStore, store), interval=3600)
+        run = opened(mux)
+        total = PAGE_EVENTS * 4 + 7
+        for i in range(total - 1):
+            mux.publish(run, "token", {"token": str(i)})
+        mux.publish(run, "done", {"status": "completed"})
+        mux.close(run, "completed", None)
+        await mux.flush()
+        assert run not in mux.channels  # finished and stored: replayed from the store
+        sub = await mux.subscribe(run, 3)
+        assert store.pages == []  # nothing read before the reader asks
+        first = await sub.take()
+        assert first is not None and [e.seq for e in first] == list(range(4, 4 + PAGE_EVENTS))
+        assert store.pages == [PAGE_EVENTS]  # one page in memory, not the log
+        seqs = [e.seq for e in first]
+        while (batch := await sub.take()) is not None:
+            seqs += [e.seq for e in batch]
+        assert seqs == list(range(4, total + 1))
+        assert max(store.pages) == PAGE_EVENTS
+    finally:
+        await sqlite.close()

@@ -162,7 +162,22 @@ def protect(
     app.add_exception_handler(BodyTooLarge, _auth_error)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if keys is None:
+        app.state.mesh_trusted_hosts = list(hosts)  # for paths served ahead of the stack
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts), www_redirect=False)
+
+
+def host_trusted(host_header: str | None, hosts: Sequence[str]) -> bool:
+    """Whether ``Host: host_header`` names one of ``hosts`` (as ``TrustedHostMiddleware``
+    decides it: the port dropped, ``*.name`` patterns), for a fast path that answers
+    before the middleware stack."""
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[: host.find("]") + 1] if "]" in host else ""
+    else:
+        host = host.rsplit(":", 1)[0]
+    return any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in hosts)
 
 
 class BodyLimit:
@@ -307,6 +322,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "LOOPBACK_HOSTS",
     "api_docs",
+    "host_trusted",
     "trusted_hosts",
     "AuthError",
     "BodyLimit",

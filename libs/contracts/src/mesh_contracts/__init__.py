@@ -18,6 +18,8 @@ from mesh_contracts.events import (
 )
 from mesh_contracts.manifest import build_manifest, manifest_of
 from mesh_contracts.plan import (
+    MAX_DEPENDS_ON,
+    MAX_PLAN_TASKS,
     ExecutionPlan,
     NodeStatus,
     PlanError,
@@ -35,6 +37,7 @@ from mesh_contracts.registry import (
     ManifestAgent,
     ManifestCapability,
     RegisterRequest,
+    RegistryChanges,
 )
 from mesh_contracts.results import OutputFold, TaskRequest, WorkerResult, fold_events
 from mesh_contracts.run_events import (
@@ -67,6 +70,8 @@ from mesh_contracts.sse import (
 )
 
 __all__ = [
+    "MAX_DEPENDS_ON",
+    "MAX_PLAN_TASKS",
     "WELL_KNOWN",
     "SSE_HEADERS",
     "SSE_MEDIA_TYPE",
@@ -91,6 +96,7 @@ __all__ = [
     "PlanNode",
     "ProgressEvent",
     "RegisterRequest",
+    "RegistryChanges",
     "Requirements",
     "ResourceSpec",
     "ResultEvent",

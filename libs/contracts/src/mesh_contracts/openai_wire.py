@@ -5,12 +5,13 @@ error body, ids and usage. Each server adds its own request model on top of thes
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+_JSON: TypeAdapter[Any] = TypeAdapter(Any)
 
 __all__ = [
     "ChatMessage",
@@ -68,10 +69,11 @@ RequestT = TypeVar("RequestT", bound=BaseModel)
 def parse_request(raw: bytes, model: type[RequestT]) -> RequestT:
     """A request body as ``model``; else the ``OpenAIError`` (400) that says what is wrong:
     not JSON, not an object, or the first field that does not validate."""
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise OpenAIError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    try:  # pydantic's JSON parser: nesting past 200 levels is an error, not a RecursionError
+        body = _JSON.validate_json(raw)
+    except ValidationError as exc:
+        problem = exc.errors(include_input=False)[0]["msg"][:200]
+        raise OpenAIError(f"the body is not valid JSON: {problem}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise OpenAIError("the body must be a JSON object", code="invalid_json")
     try:

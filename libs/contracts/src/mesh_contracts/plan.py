@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections import deque
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mesh_contracts.capabilities import Capability
+
+#: A plan holds at most this many tasks, and a task depends on at most this many others
+#: (no task may name one twice). Bounds, not budgets: validating a plan costs time linear
+#: in its size, and its size is bounded, whatever a client sends.
+MAX_PLAN_TASKS = 64
+MAX_DEPENDS_ON = MAX_PLAN_TASKS
+
+TaskId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 class NodeStatus(StrEnum):
@@ -36,11 +45,11 @@ class SubTask(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    task_id: TaskId
     description: str = Field(default="", max_length=4000)
     capability: Capability
     input: dict[str, Any] = Field(default_factory=dict)
-    depends_on: list[str] = Field(default_factory=list)
+    depends_on: list[TaskId] = Field(default_factory=list, max_length=MAX_DEPENDS_ON)
     requires: Requirements = Field(default_factory=Requirements)
     agent_id: str | None = None  # pin to one logical agent, skipping capability matching
 
@@ -66,31 +75,33 @@ class PlanError(ValueError):
 
 
 def _find_cycle(tasks: list[SubTask]) -> list[str] | None:
-    """Return the ids along one cycle, or None. Iterative DFS, colours white/grey/black."""
+    """Return the ids along one cycle, or None. Kahn's algorithm, linear in tasks plus
+    dependencies: what it cannot order lies on a cycle or behind one, and one cycle is
+    found among those by walking dependencies until an id comes back."""
     deps = {t.task_id: t.depends_on for t in tasks}
-    colour: dict[str, int] = {}
-    for root in deps:
-        if colour.get(root):
-            continue
-        stack: list[tuple[str, int]] = [(root, 0)]
-        path: list[str] = []
-        while stack:
-            node, i = stack.pop()
-            if i == 0:
-                colour[node] = 1
-                path.append(node)
-            children = [d for d in deps.get(node, []) if d in deps]
-            if i < len(children):
-                stack.append((node, i + 1))
-                child = children[i]
-                if colour.get(child) == 1:
-                    return [*path[path.index(child) :], child]
-                if not colour.get(child):
-                    stack.append((child, 0))
-            else:
-                colour[node] = 2
-                path.pop()
-    return None
+    waiting = {t.task_id: len(t.depends_on) for t in tasks}
+    dependents: dict[str, list[str]] = {t.task_id: [] for t in tasks}
+    for t in tasks:
+        for d in t.depends_on:
+            dependents[d].append(t.task_id)
+    ready = deque(task_id for task_id, n in waiting.items() if n == 0)
+    while ready:
+        for child in dependents[ready.popleft()]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    stuck = {task_id for task_id, n in waiting.items() if n > 0}
+    if not stuck:
+        return None
+    # Every stuck task waits on a stuck one: follow those until an id repeats.
+    node = next(t.task_id for t in tasks if t.task_id in stuck)  # the first, in plan order
+    path: list[str] = []
+    at: dict[str, int] = {}
+    while node not in at:
+        at[node] = len(path)
+        path.append(node)
+        node = next(d for d in deps[node] if d in stuck)
+    return [*path[at[node] :], node]
 
 
 class ExecutionPlan(BaseModel):
@@ -98,7 +109,7 @@ class ExecutionPlan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tasks: list[SubTask] = Field(min_length=1, max_length=64)
+    tasks: list[SubTask] = Field(min_length=1, max_length=MAX_PLAN_TASKS)
     reasoning: str = ""
     planner: str = "client"  # which planner wrote it: client | deterministic | llm
 
@@ -111,7 +122,11 @@ class ExecutionPlan(BaseModel):
                 problems.append(f"duplicate task_id {t.task_id!r}")
             seen.add(t.task_id)
         for t in self.tasks:
+            named: set[str] = set()
             for d in t.depends_on:
+                if d in named:
+                    problems.append(f"task {t.task_id!r} depends on {d!r} twice")
+                named.add(d)
                 if d not in seen:
                     problems.append(f"task {t.task_id!r} depends on unknown task {d!r}")
                 if d == t.task_id:

@@ -65,6 +65,17 @@ class Lease(BaseModel):
     index: int
 
 
+class RegistryChanges(BaseModel):
+    """Discovery's answer to a watch (``GET /v1/changes?index=N``): what changed after
+    index ``N``. ``full``: discovery no longer knows the changes since ``N`` (too old, or it
+    restarted), so ``upserts`` is the whole registry and a reader drops what it had."""
+
+    index: int
+    full: bool = False
+    upserts: list[AgentRecord] = Field(default_factory=list)
+    removals: list[str] = Field(default_factory=list)  # instance ids
+
+
 class ManifestAgent(BaseModel):
     """One logical agent serving a capability, as a planner sees it."""
 

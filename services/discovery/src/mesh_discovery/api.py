@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter
 
 from mesh_auth import Principal
 from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
@@ -28,8 +27,10 @@ from mesh_contracts import (
     AgentRecord,
     CapabilitiesManifest,
     HeartbeatRequest,
+    InstanceLoad,
     Lease,
     RegisterRequest,
+    RegistryChanges,
     build_manifest,
 )
 from mesh_contracts.a2a import a2a_keys
@@ -47,7 +48,6 @@ from mesh_discovery.registry import Store as StoreProtocol
 log = logging.getLogger(__name__)
 
 INDEX_HEADER = "X-Mesh-Index"
-_RECORDS = TypeAdapter(list[AgentRecord])
 
 
 def entity_tag(index: int) -> str:
@@ -228,9 +228,26 @@ async def heartbeat(
     instance_id: str, store: Store, caller: Writer, body: HeartbeatRequest | None = None
 ) -> Lease:
     """Renew the lease; the optional body carries the instance's load (slots in use,
-    queue depth, free GPU memory), which the registry shows on its record."""
-    await _owned(store, instance_id, caller)
-    return await store.heartbeat(instance_id, body.load if body is not None else None)
+    queue depth, free GPU memory), which the registry shows on its record. (Served by
+    ``beats.HeartbeatPath`` when the request is well formed; this route answers the rest.)"""
+    return await renew(store, instance_id, caller, body.load if body is not None else None)
+
+
+async def renew(
+    store: StoreProtocol, instance_id: str, caller: Principal, load: InstanceLoad | None
+) -> Lease:
+    """What every heartbeat passes, on this route and on its fast path (``beats.py``): the
+    caller owns the instance, then the lease is renewed. A check added here must raise
+    before it changes anything (the fast path hands a request that raised to the route,
+    which runs it again to answer the error). Raises ``AuthError`` 403, ``UnknownInstance``,
+    ``DeclaredInstance``."""
+    agent_id = await store.agent_of(instance_id)
+    if not caller.may_act_as_agent(agent_id):
+        raise forbidden(
+            f"instance {trim(instance_id, 100)!r} belongs to agent {agent_id!r};"
+            f" your token is {caller.scope}"
+        )
+    return await store.heartbeat(instance_id, load)
 
 
 @router.delete("/v1/agents/{instance_id}", status_code=204)
@@ -264,8 +281,26 @@ async def list_agents(
     index = await _current_index(request, store, blocking)
     if _unchanged(request, index):
         return _read(index, None)  # not even listed
-    records = await store.list(AgentFilter(capability, tag, agent_id, healthy))
-    return _read(index, _RECORDS.dump_json(records))
+    return _read(index, await store.list_json(AgentFilter(capability, tag, agent_id, healthy)))
+
+
+@router.get("/v1/changes", response_model=RegistryChanges)
+async def changes(
+    request: Request,
+    store: Store,
+    _: Reader,
+    blocking: Annotated[Blocking, Depends(_blocking)],
+) -> Response:
+    """The watch: blocks while the registry index equals ``index`` (as ``GET /v1/agents``
+    does), then answers what changed after it: the records registered or changed since,
+    and the ids removed. ``full`` (the whole registry, to replace what the reader had) when
+    discovery no longer knows the changes since ``index`` (too old, or it restarted) or no
+    ``index`` was given. 304 to an ``If-None-Match`` naming the current index."""
+    index = await _current_index(request, store, blocking)
+    if _unchanged(request, index):
+        return _read(index, None)
+    since = blocking.index if blocking.index is not None else -1
+    return _read(index, await store.changes_json(since))
 
 
 @router.get("/v1/manifest", response_model=CapabilitiesManifest)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Literal
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from mesh_auth import AuthSettings, Keys
 from mesh_auth.endpoints import EndpointPolicy, Resolver, default_networks, parse_networks
@@ -20,12 +21,14 @@ from mesh_auth.http import api_docs, protect, trusted_hosts
 from mesh_contracts import AgentDescriptor
 from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
+from mesh_discovery.beats import install as serve_heartbeats
 from mesh_discovery.declared import load_agents_file
 from mesh_discovery.metrics import watch as watch_metrics
 from mesh_discovery.registry import Clock, Store
 from mesh_discovery.settings import Settings
+from mesh_discovery.tokens import VerifiedTokens
 from mesh_telemetry import instrument_app, start_tracing
-from mesh_telemetry.metrics import install_metrics
+from mesh_telemetry.metrics import Metrics, install_metrics
 
 log = logging.getLogger(__name__)
 
@@ -114,18 +117,34 @@ def create_app(
                 app.state.tracer = None
                 await tracing.shutdown()  # exports the spans still batched
 
-    app = FastAPI(title="mesh discovery", version="0.1.0", lifespan=lifespan, **api_docs(auth_keys))
+    # FastAPI's own OpenTelemetry bridge looks up the global providers on every request;
+    # the mesh traces through mesh_telemetry (instrument_app below), so it is off.
+    off = TelemetryConfig(tracing=False, metrics=False, logs=False)
+    app = FastAPI(
+        title="mesh discovery",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry=off,
+        **api_docs(auth_keys),
+    )
     # Set when the server starts shutting down: open blocking queries answer at once.
     app.state.draining = asyncio.Event()
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
-    instrument_app(app, enabled=bool(settings.otlp_endpoint))
-    watch_metrics(install_metrics(app), lambda: getattr(app.state, "store", None))
+    metrics = Metrics()
+    # Before instrument_app: heartbeats are served ahead of the middleware stack, inside
+    # the tracing middleware when tracing is on (beats.py).
+    traced = bool(settings.otlp_endpoint)
+    serve_heartbeats(app, metrics, settings.max_body_bytes, traced=traced)
+    instrument_app(app, enabled=traced)
+    watch_metrics(install_metrics(app, metrics), lambda: getattr(app.state, "store", None))
     protect(
         app,
         auth_keys,
         max_body_bytes=settings.max_body_bytes,
         hosts=trusted_hosts(settings.host, settings.trusted_hosts or ""),
     )
+    if auth_keys is not None:  # the verifier every route's ``require`` uses, remembering
+        app.state.mesh_keys = VerifiedTokens(auth_keys)
     networks = parse_networks(settings.allowed_networks) or default_networks(settings.host)
     app.state.endpoints = EndpointPolicy(networks, resolver=resolver, cache_seconds=0)
     app.state.max_agent_priority = settings.max_agent_priority

@@ -43,6 +43,8 @@ from mesh_discovery.registry import (
     StoreCounts,
     StoreUnavailable,
     UnknownInstance,
+    changes_body,
+    list_body,
     select,
 )
 
@@ -286,6 +288,20 @@ class ConsulStore:
             if node["Service"]["ID"] in docs
         ]
         return select(records, filters)
+
+    async def list_json(self, filters: AgentFilter | None = None) -> bytes:
+        return list_body(r.model_dump_json() for r in await self.list(filters))
+
+    async def changes_json(self, since: int) -> bytes:
+        """Always the whole registry (``full``): Consul keeps no journal of its changes,
+        and its index is read before the list, so a reader never holds an index newer
+        than what it saw."""
+        index = await self.index()
+        records = await self.list()
+        return changes_body(index, True, (r.model_dump_json() for r in records), [])
+
+    async def agent_of(self, instance_id: str) -> str:
+        return (await self.get(instance_id)).descriptor.agent_id
 
     async def get(self, instance_id: str) -> AgentRecord:
         for record in await self.list(AgentFilter()):

@@ -1,10 +1,24 @@
-"""The embedded registry store: SQLite on local disk, mirrored in memory for cheap reads.
+"""The embedded registry store: SQLite on local disk behind an in-memory index.
 
-Every write runs in one SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on
-any error) and the in-memory mirror is updated only after the commit succeeds, so a failed
-write leaves both untouched. Registrations and the index survive restarts. Reads (list, get,
-index) never touch the disk. WAL with ``synchronous=NORMAL`` keeps a heartbeat's commit cheap:
-a crash can lose the last few commits but never corrupts the file.
+Reads (get, list, index, watch) and heartbeats touch only the index (``index.py``). What is
+written, and when:
+
+* **registrations, deregistrations, declarations and lapses** commit before they are
+  answered or published (one ``BEGIN IMMEDIATE`` ... ``COMMIT`` each, rolled back on any
+  error, and the index changes only after the commit): an acknowledged registration
+  survives a crash, ``kill -9`` included.
+* **heartbeats** change memory only; the renewed leases are written in one transaction per
+  ``flush_seconds`` (by the sweeper's tick, and at ``close``). A crash loses the renewals of
+  the last flush interval or two: after a restart those leases end that much earlier than
+  they should, which a worker heartbeating every third of its TTL never notices. Load
+  reports are never written (stale after a restart anyway).
+* **the index** is stored as a ceiling: every stored value is at least the index any
+  reader was given (a heartbeat that bumps it past the ceiling stores a new one, ``1024``
+  higher), and ``close`` stores it exactly. So after a crash the index starts above
+  everything a watcher saw, and never goes back.
+
+WAL with ``synchronous=NORMAL``: a commit does not wait for the disk, so a power cut (not
+a process crash) can lose the last commits, never corrupt the file.
 """
 
 from __future__ import annotations
@@ -14,10 +28,10 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, InstanceLoad, Lease
+from mesh_discovery.index import Entry, RegistryIndex
 from mesh_discovery.registry import (
     SOURCE_API,
     SOURCE_FILE,
@@ -26,9 +40,12 @@ from mesh_discovery.registry import (
     DeclaredInstance,
     StoreCounts,
     UnknownInstance,
-    select,
+    changes_body,
+    list_body,
 )
 from mesh_discovery.watch import IndexWatch
+
+INDEX_BLOCK = 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -53,12 +70,10 @@ ON CONFLICT (instance_id) DO UPDATE SET
     lease_expires_at = excluded.lease_expires_at, ttl_seconds = excluded.ttl_seconds,
     source = excluded.source
 """
-
-
-@dataclass(slots=True)
-class _Entry:
-    record: AgentRecord
-    ttl_seconds: float | None  # None: declared in the agents file
+_RENEW = (
+    "UPDATE agents SET status = ?, last_heartbeat = ?, lease_expires_at = ? WHERE instance_id = ?"
+)
+_DELETE = "DELETE FROM agents WHERE instance_id = ?"
 
 
 class EmbeddedStore:
@@ -71,14 +86,23 @@ class EmbeddedStore:
     name = "embedded"
 
     def __init__(
-        self, path: str | Path, *, reap_after_seconds: float = 300.0, clock: Clock = time.time
+        self,
+        path: str | Path,
+        *,
+        reap_after_seconds: float = 300.0,
+        clock: Clock = time.time,
+        flush_seconds: float = 1.0,
     ) -> None:
         self.path = Path(path)
         self.reap_after_seconds = reap_after_seconds
+        self.flush_seconds = flush_seconds
         self._clock = clock
         self._db: sqlite3.Connection | None = None
-        self._entries: dict[str, _Entry] = {}
+        self._index_entries = RegistryIndex(reap_after_seconds)
         self._index = 0
+        self._ceiling = 0  # the index as stored: never below ``_index``
+        self._dirty: set[str] = set()  # renewed in memory, not yet written
+        self._flushed_at = time.monotonic()
         self._watch = IndexWatch()
         self.counts = StoreCounts()
 
@@ -92,25 +116,31 @@ class EmbeddedStore:
         db.executescript(_SCHEMA)
         self._db = db
         row = db.execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
-        self._index = int(row[0]) if row else 0
-        self._entries = {}
+        self._index = self._ceiling = int(row[0]) if row else 0
+        self._index_entries = RegistryIndex(self.reap_after_seconds)
+        self._dirty.clear()
         for r in db.execute(
             "SELECT descriptor, status, registered_at, last_heartbeat, lease_expires_at,"
             " ttl_seconds, source FROM agents"
         ):
-            descriptor = AgentDescriptor.model_validate_json(r[0])
-            record = AgentRecord(
-                descriptor=descriptor,
-                status=HealthStatus(r[1]),
-                registered_at=r[2],
-                last_heartbeat=r[3],
-                lease_expires_at=r[4],
-                source=r[6],
+            self._index_entries.put(
+                Entry(
+                    AgentDescriptor.model_validate_json(r[0]),
+                    HealthStatus(r[1]),
+                    registered_at=r[2],
+                    last_heartbeat=r[3],
+                    lease_expires_at=r[4],
+                    ttl_seconds=r[5],
+                    source=r[6],
+                )
             )
-            self._entries[descriptor.instance_id] = _Entry(record, r[5])
+        self._index_entries.start_journal(self._index)
 
     async def close(self) -> None:
         if self._db is not None:
+            self.flush()
+            with self._tx() as db:
+                self._store_index(db, self._index)
             self._db.close()
             self._db = None
 
@@ -127,39 +157,53 @@ class EmbeddedStore:
             raise
         db.execute("COMMIT")
 
-    def _write_index(self, db: sqlite3.Connection) -> int:
-        new = self._index + 1
+    def _store_index(self, db: sqlite3.Connection, value: int) -> None:
         db.execute(
             "INSERT INTO meta (key, value) VALUES ('index', ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (new,),
+            (value,),
         )
+        self._ceiling = value
+
+    def _write_index(self, db: sqlite3.Connection) -> int:
+        """The next index, inside a write's transaction (stored with it, as a ceiling)."""
+        new = self._index + 1
+        self._store_index(db, new + INDEX_BLOCK)
         return new
 
-    def _publish(self, index: int) -> None:
+    def _publish(self, index: int, changed: Iterable[str]) -> None:
         self._index = index
+        self._index_entries.record_change(index, changed)
         self._watch.changed()
 
+    def _bump(self, changed: Iterable[str]) -> None:
+        """A change seen only in memory (a revival, a load report): no write unless the
+        index passes the stored ceiling."""
+        new = self._index + 1
+        if new > self._ceiling:
+            with self._tx() as db:
+                self._store_index(db, new + INDEX_BLOCK)
+        self._publish(new, changed)
+
     @staticmethod
-    def _row(entry: _Entry) -> tuple[object, ...]:
-        r = entry.record
+    def _row(e: Entry) -> tuple[object, ...]:
         return (
-            r.descriptor.instance_id,
-            r.descriptor.model_dump_json(),
-            r.status.value,
-            r.registered_at,
-            r.last_heartbeat,
-            r.lease_expires_at,
-            entry.ttl_seconds,
-            r.source,
+            e.instance_id,
+            e.descriptor.model_dump_json(),
+            e.status.value,
+            e.registered_at,
+            e.last_heartbeat,
+            e.lease_expires_at,
+            e.ttl_seconds,
+            e.source,
         )
 
-    def _lease(self, entry: _Entry) -> Lease:
-        assert entry.ttl_seconds is not None and entry.record.lease_expires_at is not None
-        return Lease(
-            instance_id=entry.record.descriptor.instance_id,
-            ttl_seconds=entry.ttl_seconds,
-            expires_at=entry.record.lease_expires_at,
+    def _lease(self, e: Entry) -> Lease:
+        assert e.ttl_seconds is not None and e.lease_expires_at is not None
+        return Lease.model_construct(
+            instance_id=e.instance_id,
+            ttl_seconds=e.ttl_seconds,
+            expires_at=e.lease_expires_at,
             index=self._index,
         )
 
@@ -168,149 +212,171 @@ class EmbeddedStore:
     async def register(self, descriptor: AgentDescriptor, ttl_seconds: float) -> Lease:
         self.counts.registrations += 1
         now = self._clock()
-        old = self._entries.get(descriptor.instance_id)
-        entry = _Entry(
-            AgentRecord(
-                descriptor=descriptor,
-                status=HealthStatus.PASSING,
-                registered_at=old.record.registered_at if old else now,
-                last_heartbeat=now,
-                lease_expires_at=now + ttl_seconds,
-                source=SOURCE_API,
-            ),
-            ttl_seconds,
+        old = self._index_entries.get(descriptor.instance_id)
+        entry = Entry(
+            descriptor,
+            HealthStatus.PASSING,
+            registered_at=old.registered_at if old else now,
+            last_heartbeat=now,
+            lease_expires_at=now + ttl_seconds,
+            ttl_seconds=ttl_seconds,
+            source=SOURCE_API,
         )
         # Re-registering the same passing instance unchanged only renews its lease, which a
         # reader cannot see: like a heartbeat, it does not wake the watchers.
         visible = not (
             old is not None
-            and old.record.status is HealthStatus.PASSING
-            and old.record.source == SOURCE_API
-            and old.record.descriptor == descriptor
+            and old.status is HealthStatus.PASSING
+            and old.source == SOURCE_API
+            and old.descriptor == descriptor
         )
+        if old is not None and not visible:
+            entry.set_load(old.load)
         with self._tx() as db:
             db.execute(_UPSERT, self._row(entry))
             index = self._write_index(db) if visible else self._index
-        self._entries[descriptor.instance_id] = entry
+        self._dirty.discard(descriptor.instance_id)
+        self._index_entries.put(entry)
         if visible:
-            self._publish(index)
+            self._publish(index, [descriptor.instance_id])
         return self._lease(entry)
 
     async def declare(self, descriptors: Iterable[AgentDescriptor]) -> None:
         now = self._clock()
         wanted = {d.instance_id: d for d in descriptors}
-        upserts: list[_Entry] = []
+        upserts: list[Entry] = []
         for d in wanted.values():
-            old = self._entries.get(d.instance_id)
-            if old and old.record.source == SOURCE_FILE and old.record.descriptor == d:
+            old = self._index_entries.get(d.instance_id)
+            if old and old.source == SOURCE_FILE and old.descriptor == d:
                 continue
-            record = AgentRecord(
-                descriptor=d, registered_at=now, last_heartbeat=now, source=SOURCE_FILE
-            )
-            upserts.append(_Entry(record, None))
+            upserts.append(Entry(d, HealthStatus.PASSING, now, now, None, None, source=SOURCE_FILE))
         removals = [
-            iid
-            for iid, e in self._entries.items()
-            if e.record.source == SOURCE_FILE and iid not in wanted
+            e.instance_id
+            for e in self._index_entries.entries()
+            if e.source == SOURCE_FILE and e.instance_id not in wanted
         ]
         if not upserts and not removals:
             return
         with self._tx() as db:
             db.executemany(_UPSERT, [self._row(e) for e in upserts])
-            db.executemany("DELETE FROM agents WHERE instance_id = ?", [(i,) for i in removals])
+            db.executemany(_DELETE, [(i,) for i in removals])
             index = self._write_index(db)
         for e in upserts:
-            self._entries[e.record.descriptor.instance_id] = e
+            self._index_entries.put(e)
         for iid in removals:
-            del self._entries[iid]
-        self._publish(index)
+            self._index_entries.remove(iid)
+        self._publish(index, [e.instance_id for e in upserts] + removals)
 
     async def heartbeat(self, instance_id: str, load: InstanceLoad | None = None) -> Lease:
-        old = self._entries.get(instance_id)
-        if old is None:
+        entry = self._index_entries.get(instance_id)
+        if entry is None:
             raise UnknownInstance(instance_id)
-        if old.ttl_seconds is None:
+        if entry.ttl_seconds is None:
             raise DeclaredInstance(instance_id)
         self.counts.heartbeats += 1
         now = self._clock()
-        revived = old.record.status is not HealthStatus.PASSING
-        update: dict[str, object] = {
-            "status": HealthStatus.PASSING,
-            "last_heartbeat": now,
-            "lease_expires_at": now + old.ttl_seconds,
-        }
-        # A load report is kept in memory only (it is stale after a restart anyway); a
-        # changed one is a change watchers see, so routers learn it at heartbeat pace.
-        reloaded = load is not None and _busy(load) != _busy(old.record.load)
+        revived = entry.status is not HealthStatus.PASSING
+        # A changed load report is a change watchers see, so routers learn it at heartbeat
+        # pace (its timestamp alone is not).
+        reloaded = load is not None and _busy(load) != _busy(entry.load)
+        entry.renew(now)
         if load is not None:
-            update["load"] = load
-        entry = _Entry(old.record.model_copy(update=update), old.ttl_seconds)
-        with self._tx() as db:
-            db.execute(
-                "UPDATE agents SET status = ?, last_heartbeat = ?, lease_expires_at = ?"
-                " WHERE instance_id = ?",
-                (HealthStatus.PASSING.value, now, entry.record.lease_expires_at, instance_id),
-            )
-            index = self._write_index(db) if revived or reloaded else self._index
-        self._entries[instance_id] = entry
+            entry.set_load(load)
+        self._dirty.add(instance_id)
+        if revived:
+            self._index_entries.schedule(entry)  # its heap item is at the old reap time
         if revived or reloaded:
-            self._publish(index)
+            self._bump([instance_id])
         return self._lease(entry)
 
     async def deregister(self, instance_id: str) -> None:
-        if instance_id not in self._entries:
+        if instance_id not in self._index_entries:
             raise UnknownInstance(instance_id)
         with self._tx() as db:
-            db.execute("DELETE FROM agents WHERE instance_id = ?", (instance_id,))
+            db.execute(_DELETE, (instance_id,))
             index = self._write_index(db)
-        del self._entries[instance_id]
-        self._publish(index)
+        self._dirty.discard(instance_id)
+        self._index_entries.remove(instance_id)
+        self._publish(index, [instance_id])
+
+    def flush(self) -> int:
+        """Write the leases renewed since the last flush, in one transaction."""
+        self._flushed_at = time.monotonic()
+        if not self._dirty:
+            return 0
+        rows = []
+        for iid in self._dirty:
+            e = self._index_entries.get(iid)
+            if e is not None:
+                rows.append((e.status.value, e.last_heartbeat, e.lease_expires_at, iid))
+        with self._tx() as db:
+            db.executemany(_RENEW, rows)
+        self._dirty.clear()
+        return len(rows)
 
     async def sweep(self, now: float | None = None) -> int:
+        if self._dirty and time.monotonic() - self._flushed_at >= self.flush_seconds:
+            self.flush()
         now = self._clock() if now is None else now
-        lapsed: list[_Entry] = []
+        lapsed: list[Entry] = []
         reaped: list[str] = []
-        for iid, e in self._entries.items():
-            expires = e.record.lease_expires_at
-            if e.ttl_seconds is None or expires is None or expires > now:
-                continue
-            if now - expires >= self.reap_after_seconds:
-                reaped.append(iid)
-            elif e.record.status is HealthStatus.PASSING:
-                update = {"status": HealthStatus.CRITICAL}
-                lapsed.append(_Entry(e.record.model_copy(update=update), e.ttl_seconds))
+        for e in self._index_entries.due(now):
+            assert e.lease_expires_at is not None
+            if now - e.lease_expires_at >= self.reap_after_seconds:
+                reaped.append(e.instance_id)
+            elif e.status is HealthStatus.PASSING:
+                lapsed.append(e)
+        reaped = list(dict.fromkeys(reaped))
+        lapsed = [e for e in dict.fromkeys(lapsed) if e.instance_id not in reaped]
         if not lapsed and not reaped:
             return 0
         with self._tx() as db:
             db.executemany(
                 "UPDATE agents SET status = ? WHERE instance_id = ?",
-                [(HealthStatus.CRITICAL.value, e.record.descriptor.instance_id) for e in lapsed],
+                [(HealthStatus.CRITICAL.value, e.instance_id) for e in lapsed],
             )
-            db.executemany("DELETE FROM agents WHERE instance_id = ?", [(i,) for i in reaped])
+            db.executemany(_DELETE, [(i,) for i in reaped])
             index = self._write_index(db)
         for e in lapsed:
-            self._entries[e.record.descriptor.instance_id] = e
+            e.lapse()
+            self._index_entries.schedule(e)
         for iid in reaped:
-            del self._entries[iid]
-        self._publish(index)
+            self._dirty.discard(iid)
+            self._index_entries.remove(iid)
+        self._publish(index, [e.instance_id for e in lapsed] + reaped)
         self.counts.lapses += len(lapsed)
         self.counts.reaps += len(reaped)
         return len(lapsed) + len(reaped)
 
     # -- reads -----------------------------------------------------------------------------
-    # Each read first applies lapses that are due, so what it reports matches the index even
-    # between two runs of the background sweeper.
+    # Each read first applies lapses that are due (a heap peek when none is), so what it
+    # reports matches the index even between two runs of the background sweeper.
 
     async def get(self, instance_id: str) -> AgentRecord:
         await self.sweep()
-        entry = self._entries.get(instance_id)
+        entry = self._index_entries.get(instance_id)
         if entry is None:
             raise UnknownInstance(instance_id)
-        return entry.record
+        return entry.record()
+
+    async def agent_of(self, instance_id: str) -> str:
+        entry = self._index_entries.get(instance_id)
+        if entry is None:
+            raise UnknownInstance(instance_id)
+        return entry.descriptor.agent_id
 
     async def list(self, filters: AgentFilter | None = None) -> builtins.list[AgentRecord]:
         await self.sweep()
-        return select((e.record for e in self._entries.values()), filters)
+        return [e.record() for e in self._index_entries.select(filters)]
+
+    async def list_json(self, filters: AgentFilter | None = None) -> bytes:
+        await self.sweep()
+        return list_body(e.json() for e in self._index_entries.select(filters))
+
+    async def changes_json(self, since: int) -> bytes:
+        await self.sweep()
+        c = self._index_entries.changes(since, self._index)
+        return changes_body(c.index, c.full, (e.json() for e in c.upserts), c.removals)
 
     async def index(self) -> int:
         await self.sweep()

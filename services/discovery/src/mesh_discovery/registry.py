@@ -9,6 +9,7 @@ extends a passing lease, so watchers wake only when something changed.
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -102,6 +103,19 @@ def select(
     return chosen
 
 
+def list_body(records: Iterable[str]) -> bytes:
+    """The JSON array ``GET /v1/agents`` answers, from each record's JSON."""
+    return ("[" + ",".join(records) + "]").encode()
+
+
+def changes_body(index: int, full: bool, upserts: Iterable[str], removals: Iterable[str]) -> bytes:
+    """``RegistryChanges`` as JSON (``GET /v1/changes``), from each upserted record's JSON."""
+    return (
+        f'{{"index":{index},"full":{"true" if full else "false"},'
+        f'"upserts":[{",".join(upserts)}],"removals":{json.dumps(list(removals))}}}'
+    ).encode()
+
+
 @runtime_checkable
 class Store(Protocol):
     """A registry backend. Every method is safe to call concurrently from one event loop.
@@ -137,8 +151,19 @@ class Store(Protocol):
     async def get(self, instance_id: str) -> AgentRecord:
         """The instance's record. Raises ``UnknownInstance``."""
 
+    async def agent_of(self, instance_id: str) -> str:
+        """The instance's agent id (who may heartbeat it). Raises ``UnknownInstance``."""
+
     async def list(self, filters: AgentFilter | None = None) -> builtins.list[AgentRecord]:
         """Matching records ordered by (agent_id, instance_id)."""
+
+    async def list_json(self, filters: AgentFilter | None = None) -> bytes:
+        """``list(filters)`` as the JSON array the API sends (a store may keep each
+        record's JSON at hand)."""
+
+    async def changes_json(self, since: int) -> bytes:
+        """``RegistryChanges`` after index ``since`` as JSON: the records upserted and the
+        ids removed since then, or everything (``full``) when the store cannot tell."""
 
     async def index(self) -> int:
         """The current registry index."""

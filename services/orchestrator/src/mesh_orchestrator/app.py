@@ -4,8 +4,8 @@ The lifespan builds every long-lived resource once: the pooled HTTP clients (a r
 timeout of ``ORCH_READ_TIMEOUT_SECONDS``; quiet worker streams are cut sooner, by the
 relay's idle timeout): one for discovery and one for workers, both with the orchestrator's
 token, and one for external A2A agents with none; the two that call registered URLs dial
-only addresses the endpoint policy checked at connect time. Then the discovery watch, the run store
-and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
+only addresses the endpoint policy checked at connect time. Then the discovery watch, the
+run store and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
 runs are cancelled (their workers stop), pending events are flushed, and all is closed.
 With ``ORCH_OTLP_ENDPOINT`` set it also starts tracing (a span per HTTP request, a trace per
 run); the tracer provider is shut down last, exporting the spans of the runs just ended.
@@ -33,6 +33,7 @@ from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a
+from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
@@ -335,6 +336,11 @@ def create_app(
                 graph=graph,
                 stack=stack,
                 plans=PlanPreview(deps, max_llm_attempts=settings.llm_plan_attempts),
+                streams=StreamCaps(
+                    settings.max_streams_per_client,
+                    settings.max_streams_per_run,
+                    settings.runs_retry_after_seconds,
+                ),
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )

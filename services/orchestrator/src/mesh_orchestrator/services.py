@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.relay.executor import Executor
@@ -35,5 +36,6 @@ class Services:
     graph: Any
     stack: AsyncExitStack
     plans: PlanPreview  # POST /v1/plans
+    streams: StreamCaps  # SSE streams open here, per client and per run
     synthesis: str = "deterministic"  # which synthesis writes answers (llm | deterministic)
     synthesis_reason: str = ""

@@ -114,14 +114,23 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
     # Auth (MESH_AUTH_SECRET/MESH_TOKEN are read by mesh_auth; see the README's "Auth"):
-    # bodies past max_body_bytes get 413; a client token may have max_runs_per_client runs
-    # live here at once (429 with Retry-After past it); worker endpoints must resolve into
-    # public addresses or allowed_networks (comma-separated CIDRs; unset: loopback when the
+    # bodies past max_body_bytes get 413; worker endpoints must resolve into public
+    # addresses or allowed_networks (comma-separated CIDRs; unset: loopback when the
     # orchestrator listens on loopback).
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    allowed_networks: str | None = None
+    # What one client token may hold (README "Bounds and quotas"; 429 with Retry-After past
+    # each; admin and an open mesh are not bounded per client). Counted in the run store,
+    # so every replica shares them: runs in progress (running or parked awaiting approval),
+    # and a token bucket of starts (runs created and plans previewed: client_burst at once,
+    # refilled at client_rate_per_second; 0 turns it off). Counted on each replica: SSE
+    # streams open per client token and per run (every caller).
     max_runs_per_client: int = Field(default=8, ge=1)
     runs_retry_after_seconds: int = Field(default=5, ge=1)
-    allowed_networks: str | None = None
+    client_rate_per_second: float = Field(default=2.0, ge=0)
+    client_burst: int = Field(default=20, ge=1)
+    max_streams_per_client: int = Field(default=32, ge=1)
+    max_streams_per_run: int = Field(default=64, ge=1)
     # External A2A agents' own credentials (relay/a2a_credentials.py): a JSON file
     # {"https://agent.example:443": {"<security scheme name in its card>": "<credential>"}};
     # unset: they are called with none. The orchestrator's token never goes to them.

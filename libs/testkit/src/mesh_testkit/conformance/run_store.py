@@ -26,6 +26,7 @@ left; the suite's checks allow for that.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -68,7 +69,9 @@ class RunStoreLike(Protocol):
         self, events: Sequence[StreamEvent], epochs: Any = None
     ) -> set[str] | None: ...
 
-    async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]: ...
+    async def events_after(
+        self, run_id: str, after: int = 0, limit: int | None = None, max_bytes: int | None = None
+    ) -> list[StreamEvent]: ...
 
     async def get_run(self, run_id: str) -> Any: ...
 
@@ -90,10 +93,16 @@ class RunStoreLike(Protocol):
 
     async def claim_waiting(self, run_id: str, owner: str, lease_seconds: float) -> Any: ...
 
+    async def admit(self, run: Any, limit: int) -> bool: ...
 
-def _ev(run_id: str, seq: int, type_: str = "token") -> StreamEvent:
+    async def runs_in_progress(self, owner: str) -> int: ...
+
+    async def take_token(self, key: str, rate: float, burst: int) -> float: ...
+
+
+def _ev(run_id: str, seq: int, type_: str = "token", token: str | None = None) -> StreamEvent:
     return StreamEvent.model_validate(
-        {"run_id": run_id, "seq": seq, "type": type_, "data": {"token": str(seq)}}
+        {"run_id": run_id, "seq": seq, "type": type_, "data": {"token": token or str(seq)}}
     )
 
 
@@ -266,3 +275,71 @@ class RunStoreConformance:
         done = new_run(status="completed")
         await store.save_run(done)
         assert not await store.request_cancel(done.run_id)
+
+    # ---- what a client holds, counted for every replica ----------------------------------
+
+    async def test_a_clients_runs_in_progress_count_parked_ones_and_stop_at_the_limit(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        owner = f"client:{uuid.uuid4().hex}"  # its own: a shared database holds others' runs
+        first, second = new_run(owner=owner), new_run(owner=owner)
+        assert await store.admit(first, 2) and await store.admit(second, 2)
+        assert await store.get_run(first.run_id) == first  # admitted: stored at once
+        parked = new_run(
+            run_id=second.run_id, created_at=second.created_at, owner=owner,
+            status="awaiting_approval",
+        )  # fmt: skip
+        await store.save_run(parked)
+        third = new_run(owner=owner)
+        assert await store.runs_in_progress(owner) == 2
+        assert not await store.admit(third, 2)  # a parked run still counts
+        assert await store.get_run(third.run_id) is None  # refused: nothing stored
+        ended = new_run(
+            run_id=first.run_id, created_at=first.created_at, owner=owner, status="completed"
+        )
+        await store.save_run(ended)
+        assert await store.runs_in_progress(owner) == 1
+        assert await store.admit(third, 2)
+        assert await store.admit(new_run(owner=f"client:{uuid.uuid4().hex}"), 1)  # another's
+
+    async def test_admissions_at_once_never_pass_the_limit(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        owner = f"client:{uuid.uuid4().hex}"
+        admitted = await asyncio.gather(*(store.admit(new_run(owner=owner), 3) for _ in range(12)))
+        assert sum(admitted) == 3
+        assert await store.runs_in_progress(owner) == 3
+
+    async def test_a_token_bucket_gives_its_burst_then_says_how_long_to_wait(
+        self, store: RunStoreLike
+    ) -> None:
+        key = f"starts:client:{uuid.uuid4().hex}"
+        taken = await asyncio.gather(*(store.take_token(key, 0.5, 3) for _ in range(8)))
+        assert sorted(taken)[:3] == [0.0, 0.0, 0.0]  # the burst, however the takers interleave
+        refused = [w for w in taken if w > 0]
+        assert len(refused) == 5
+        assert all(0 < w <= 2.0 for w in refused)  # one token every 2 s at 0.5/s
+        assert await store.take_token(f"{key}-other", 0.5, 3) == 0.0  # buckets are per key
+        # refilled with time: a fast bucket has a token again once its wait has passed
+        fast = f"{key}-fast"
+        assert await store.take_token(fast, 1000.0, 1) == 0.0
+        wait = await store.take_token(fast, 1000.0, 1)
+        await asyncio.sleep(wait + 0.01)
+        assert await store.take_token(fast, 1000.0, 1) == 0.0
+
+    async def test_a_log_is_read_in_pages_bounded_by_count_and_by_size(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        r = new_run()
+        await store.save_run(r)
+        sizes = [10, 10, 10, 5000, 10, 10]
+        await store.append_events(
+            [_ev(r.run_id, i + 1, token="x" * n) for i, n in enumerate(sizes)]
+        )
+        assert [e.seq for e in await store.events_after(r.run_id, 0, 2)] == [1, 2]
+        assert [e.seq for e in await store.events_after(r.run_id, 2, 10)] == [3, 4, 5, 6]
+        # by size: the page ends before the event that would take it past the bound ...
+        assert [e.seq for e in await store.events_after(r.run_id, 0, 10, 200)] == [1, 2, 3]
+        # ... but a page holds at least one event, however large
+        assert [e.seq for e in await store.events_after(r.run_id, 3, 10, 200)] == [4]
+        assert [e.seq for e in await store.events_after(r.run_id, 4, 1, 200)] == [5]

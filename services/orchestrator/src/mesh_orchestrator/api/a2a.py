@@ -17,7 +17,9 @@ may carry ``{"plan": ExecutionPlan, "options": RunOptions}``. The run outlives t
 a client that leaves may ``SubscribeToTask`` later. That stream sends the task snapshot
 first, then replays every event after the ``Last-Event-ID`` header (the ``metadata.mesh.seq``
 of the last event the client saw; none: only what happens from now on), then follows the
-run live. A finished run answers with the snapshot and the replay, then ends.
+run live. A finished run answers with the snapshot and the replay, then ends. A client past
+its quotas (``api/limits.py``) gets ``InvalidRequestError`` saying so, with
+``data.retryAfter`` in seconds.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from a2a.types.a2a_pb2 import (
 )
 from a2a.utils.errors import (
     InvalidParamsError,
+    InvalidRequestError,
     PushNotificationNotSupportedError,
     TaskNotCancelableError,
     TaskNotFoundError,
@@ -79,7 +82,8 @@ from mesh_orchestrator.api.a2a_mapping import (
     run_status,
     snapshot,
 )
-from mesh_orchestrator.api.access import check_quota, may_see, owner_of
+from mesh_orchestrator.api.access import may_see
+from mesh_orchestrator.api.limits import StreamSlot, TooMany, start_run
 from mesh_orchestrator.api.models import OrchestrateRequest
 from mesh_orchestrator.runs.service import CancelOutcome, RunService
 from mesh_orchestrator.runs.store.base import RunRecord
@@ -131,7 +135,12 @@ def _request_of(message: Message, metadata: dict[str, Any]) -> OrchestrateReques
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise InvalidParamsError(message=f"{where}: {first['msg']}") from None
+        raise InvalidParamsError(message=f"{where}: {first['msg']}"[:500]) from None
+
+
+def _refused(exc: TooMany) -> InvalidRequestError:
+    """A client's quota refusal (a 429 over HTTP) as an A2A error."""
+    return InvalidRequestError(message=str(exc.detail), data={"retryAfter": exc.retry_after})
 
 
 class MeshRequestHandler(RequestHandler):
@@ -170,9 +179,18 @@ class MeshRequestHandler(RequestHandler):
             CONTEXT_OPTION: params.message.context_id or uuid.uuid4().hex,
         }
         caller = self._caller(context)
-        check_quota(self._services(), caller)
-        record = await self.runs.start(body.query or "", body.plan, options, owner=owner_of(caller))
+        try:
+            record = await start_run(self._services(), caller, body.query or "", body.plan, options)
+        except TooMany as exc:
+            raise _refused(exc) from None
         return snapshot(record)
+
+    def _slot(self, context: ServerCallContext, run_id: str | None = None) -> StreamSlot:
+        """A stream of this caller's counted (per client, per run; A2A error past a cap)."""
+        try:
+            return self._services().streams.open(self._caller(context), run_id)
+        except TooMany as exc:
+            raise _refused(exc) from None
 
     async def _follow(self, task: Task, after: int) -> AsyncGenerator[A2AEvent]:
         """The run's events with seq > ``after`` (translated from seq 1, so ``append`` is
@@ -195,10 +213,15 @@ class MeshRequestHandler(RequestHandler):
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Any]:
-        task = await self._start(params, context)
-        yield task
-        async for event in self._follow(task, 0):
-            yield event
+        slot = self._slot(context)
+        try:
+            task = await self._start(params, context)
+            slot.join(task.id)  # a new run: nobody else streams it yet
+            yield task
+            async for event in self._follow(task, 0):
+                yield event
+        finally:
+            slot.close()
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
         task = await self._start(params, context)
@@ -216,10 +239,14 @@ class MeshRequestHandler(RequestHandler):
         if record is None:
             raise TaskNotFoundError
         task = snapshot(record)
-        yield task
-        after = record.last_seq if cursor is None else cursor
-        async for event in self._follow(task, after):
-            yield event
+        slot = self._slot(context, task.id)
+        try:
+            yield task
+            after = record.last_seq if cursor is None else cursor
+            async for event in self._follow(task, after):
+                yield event
+        finally:
+            slot.close()
 
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
         record = await self._visible(params.id, context)

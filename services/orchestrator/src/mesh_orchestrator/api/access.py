@@ -10,8 +10,7 @@ A new route that starts or shows runs (A2A, OpenAI) needs one parameter and one 
 
 ```python
 async def route(..., svc: Svc, caller: RunCaller) -> ...:
-    check_quota(svc, caller)                                  # before starting a run (429)
-    record = await svc.runs.start(query, plan, options, owner=owner_of(caller))
+    record = await start_run(svc, caller, query, plan, options)  # api/limits.py: 429s
     ...
     if not may_see(caller, await svc.runs.get(run_id)): 404   # before showing one
 ```
@@ -21,14 +20,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends
 
 from mesh_auth import Principal
 from mesh_auth.http import require
 
 if TYPE_CHECKING:
     from mesh_orchestrator.runs.store.base import RunRecord
-    from mesh_orchestrator.services import Services
 
 RunCaller = Annotated[Principal, Depends(require("client:*", "admin"))]
 """A run route's caller: a client token or admin (401/403 otherwise)."""
@@ -47,23 +45,3 @@ def may_see(caller: Principal, record: RunRecord | None) -> bool:
     if record is None:
         return False
     return not caller.authenticated or caller.is_admin or record.owner == caller.scope
-
-
-class TooManyRuns(HTTPException):
-    def __init__(self, limit: int, retry_after: int) -> None:
-        super().__init__(
-            429,
-            f"this client already has {limit} runs in progress; wait for one to end",
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
-def check_quota(svc: Services, caller: Principal) -> None:
-    """Raise 429 (``Retry-After``) when a client token already has
-    ``ORCH_MAX_RUNS_PER_CLIENT`` runs live on this replica. Admin and open callers are not
-    bounded."""
-    if not caller.authenticated or caller.is_admin:
-        return
-    limit = svc.settings.max_runs_per_client
-    if svc.runs.live_runs_of(caller.scope) >= limit:
-        raise TooManyRuns(limit, svc.settings.runs_retry_after_seconds)

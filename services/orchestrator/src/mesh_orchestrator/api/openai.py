@@ -23,7 +23,9 @@ read through the ``RunService`` like ``/orchestrate``:
 Errors have OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``: 400 for a
 body that is not JSON or does not validate (FastAPI's 422 is not used here), or a request
 the mesh cannot honour (``n`` > 1, tools, no user message, a query past 8000 characters);
-404 ``model_not_found`` for another model; 500 when a run ended with no answer at all.
+404 ``model_not_found`` for another model; 429 ``rate_limit_exceeded`` (with
+``Retry-After``) past the client's quotas (``api/limits.py``); 500 when a run ended with no
+answer at all.
 """
 
 from __future__ import annotations
@@ -46,12 +48,13 @@ from mesh_contracts.openai_wire import (
     parse_request,
     usage,
 )
-from mesh_orchestrator.api.access import RegistryReader, RunCaller, check_quota, owner_of
+from mesh_orchestrator.api.access import RegistryReader, RunCaller
 from mesh_orchestrator.api.disconnect import CLIENT_CLOSED, ClientGone, unless_gone
+from mesh_orchestrator.api.limits import StreamSlot, TooMany, start_run
 from mesh_orchestrator.api.models import MAX_QUERY, RunOptions
 from mesh_orchestrator.api.sse import event_stream
 from mesh_orchestrator.runs.events import RelayedEvent
-from mesh_orchestrator.runs.mux import Subscription
+from mesh_orchestrator.runs.replay import Feed
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.services import Services
 
@@ -110,8 +113,15 @@ def _model(created: int = _CREATED) -> dict[str, Any]:
     return {"id": MODEL_ID, "object": "model", "created": created, "owned_by": "mesh"}
 
 
-def _error(exc: OpenAIError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status)
+def _error(exc: OpenAIError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+def _too_many(exc: TooMany) -> JSONResponse:
+    error = OpenAIError(
+        str(exc.detail), status=429, type="rate_limit_error", code="rate_limit_exceeded"
+    )
+    return _error(error, {"Retry-After": str(exc.retry_after)})
 
 
 def _unknown_model(model: str) -> OpenAIError:
@@ -207,10 +217,11 @@ def _mesh_event(e: RelayedEvent) -> dict[str, Any]:
 async def _chunks(
     runs: RunService,
     run_id: str,
-    sub: Subscription,
+    sub: Feed,
     req: MeshChatRequest,
     query: str,
     with_events: bool,
+    slot: StreamSlot,
 ) -> AsyncIterator[bytes]:
     """The SSE body of a streamed completion (see the module); ends the subscription."""
     include_usage = req.stream_options is not None and req.stream_options.include_usage
@@ -263,10 +274,11 @@ async def _chunks(
         yield _DONE
     finally:
         runs.unsubscribe(run_id, sub)
+        slot.close()
 
 
 async def _complete(
-    request: Request, runs: RunService, run_id: str, sub: Subscription, query: str
+    request: Request, runs: RunService, run_id: str, sub: Feed, query: str
 ) -> Response:
     """The run read to its end; a client leaving first cancels it (answered 499, which
     nobody reads but the HTTP metrics count)."""
@@ -346,21 +358,32 @@ async def chat_completions(
     except OpenAIError as exc:
         return _error(exc)
     runs = svc.runs
-    check_quota(svc, caller)
     options = RunOptions().model_dump(mode="json")
-    record = await runs.start(query, None, options, owner=owner_of(caller))
+    try:
+        slot = svc.streams.open(caller) if req.stream else None
+        try:
+            record = await start_run(svc, caller, query, None, options)
+        except BaseException:
+            if slot is not None:
+                slot.close()
+            raise
+    except TooMany as exc:
+        return _too_many(exc)
     run_id = record.run_id
     sub = await runs.events(run_id, 0)
     assert sub is not None  # just started: it is live
-    if not req.stream:
+    if slot is None:
         return await _complete(request, runs, run_id, sub, query)
+    slot.join(run_id)  # a new run: nobody else streams it yet
 
     def left() -> None:
         runs.cancel_now(run_id)
 
     with_events = req.mesh_events or (x_mesh_events or "").strip().lower() in ("1", "true")
+    body = _chunks(runs, run_id, sub, req, query, with_events, slot)
+    slot.close_with(body)
     return event_stream(
-        _chunks(runs, run_id, sub, req, query, with_events),
+        body,
         ping_seconds=svc.settings.ping_seconds,
         headers={"Content-Location": f"/v1/runs/{run_id}"},
         on_disconnect=left,

@@ -3,7 +3,9 @@
 Run routes call only the ``RunService``; the registry routes read the discovery cache;
 ``POST /v1/plans`` calls only the plan preview (``graph.preview``).
 Run routes take a client (or admin) token and show a client only its own runs; the
-registry view takes any valid token; ``/health`` none (``api/access.py``).
+registry view takes any valid token; ``/health`` none (``api/access.py``). What a client
+may start and hold (runs, plans, streams) is bounded by ``api/limits.py`` (429s); JSON
+bodies are parsed by ``api/bodies.py``.
 """
 
 from __future__ import annotations
@@ -15,14 +17,10 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from mesh_auth.http import trim
-from mesh_orchestrator.api.access import (
-    RegistryReader,
-    RunCaller,
-    check_quota,
-    may_see,
-    owner_of,
-)
+from mesh_orchestrator.api.access import RegistryReader, RunCaller, may_see
+from mesh_orchestrator.api.bodies import BoundedJSONRoute
 from mesh_orchestrator.api.disconnect import CLIENT_CLOSED, ClientGone, unless_gone
+from mesh_orchestrator.api.limits import StreamSlot, check_approval, check_rate, start_run
 from mesh_orchestrator.api.models import (
     ApproveRequest,
     OrchestrateRequest,
@@ -31,11 +29,12 @@ from mesh_orchestrator.api.models import (
 )
 from mesh_orchestrator.api.sse import event_stream, frames
 from mesh_orchestrator.planning.deterministic import PlanningFailed
+from mesh_orchestrator.runs.replay import Feed
 from mesh_orchestrator.runs.service import ApprovalOutcome, CancelOutcome, RunService
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.services import Services
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJSONRoute)
 
 # What GET /v1/runs/{id} shows of a run's record.
 RUN_FIELDS = {
@@ -67,13 +66,15 @@ def _not_found(run_id: str) -> JSONResponse:
 
 
 def _stream(
-    runs: RunService, run_id: str, sub: Any, svc: Services, **kw: Any
+    runs: RunService, run_id: str, sub: Feed, svc: Services, slot: StreamSlot, **kw: Any
 ) -> EventSourceResponse:
-    return event_stream(
-        frames(sub, lambda: runs.unsubscribe(run_id, sub)),
-        ping_seconds=svc.settings.ping_seconds,
-        **kw,
-    )
+    def ended() -> None:
+        runs.unsubscribe(run_id, sub)
+        slot.close()
+
+    body = frames(sub, ended)
+    slot.close_with(body)
+    return event_stream(body, ping_seconds=svc.settings.ping_seconds, **kw)
 
 
 @router.get("/health")
@@ -120,11 +121,16 @@ async def orchestrate_stream(
     body: OrchestrateRequest, svc: Svc, caller: RunCaller
 ) -> EventSourceResponse:
     runs = svc.runs
-    check_quota(svc, caller)
-    record = await runs.start(
-        body.query or "", body.plan, body.options.model_dump(mode="json"), owner=owner_of(caller)
-    )
+    slot = svc.streams.open(caller)
+    try:
+        record = await start_run(
+            svc, caller, body.query or "", body.plan, body.options.model_dump(mode="json")
+        )
+    except BaseException:
+        slot.close()
+        raise
     run_id = record.run_id
+    slot.join(run_id)
     sub = await runs.events(run_id, 0)
     assert sub is not None  # just started: it is live
 
@@ -137,6 +143,7 @@ async def orchestrate_stream(
         run_id,
         sub,
         svc,
+        slot,
         headers={"Content-Location": f"/v1/runs/{run_id}"},
         on_disconnect=left,
     )
@@ -149,9 +156,8 @@ async def orchestrate(
     """One run, answered when it ends. A client leaving first cancels it, as a stream's
     does (``options.on_disconnect``: ``continue`` keeps it running)."""
     runs = svc.runs
-    check_quota(svc, caller)
-    record = await runs.start(
-        body.query or "", body.plan, body.options.model_dump(mode="json"), owner=owner_of(caller)
+    record = await start_run(
+        svc, caller, body.query or "", body.plan, body.options.model_dump(mode="json")
     )
     try:
         done = await unless_gone(request, runs.outcome(record.run_id))
@@ -213,10 +219,12 @@ async def run_events(
         start = int(last_event_id.strip())
     if not may_see(caller, await svc.runs.get(run_id)):
         return _not_found(run_id)
+    slot = svc.streams.open(caller, run_id)
     sub = await svc.runs.events(run_id, start)
     if sub is None:
+        slot.close()
         return _not_found(run_id)
-    return _stream(svc.runs, run_id, sub, svc)
+    return _stream(svc.runs, run_id, sub, svc, slot)
 
 
 @router.post("/v1/runs/{run_id}/cancel", response_model=None)
@@ -234,7 +242,9 @@ async def plan_only(
     body: PlanRequest, svc: Svc, caller: RunCaller
 ) -> dict[str, Any] | JSONResponse:
     """The plan a run of ``query`` would execute, with its planner, reasons, unresolvable
-    clauses and each task's candidate instances; nothing runs and nothing is stored."""
+    clauses and each task's candidate instances; nothing runs and nothing is stored.
+    Each takes a start from the client's token bucket, as a run does (429 past it)."""
+    await check_rate(svc, caller)
     try:
         preview = await svc.plans.plan(body.query)
     except PlanningFailed as exc:
@@ -271,9 +281,12 @@ async def approve_run(
     body: Annotated[ApproveRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Approve a run awaiting approval (on any replica): it runs its announced plan, or
-    ``body.plan``. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``."""
-    if not may_see(caller, await svc.runs.get(run_id)):
+    ``body.plan``. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``;
+    429 while its client has more runs in progress than it may."""
+    record = await svc.runs.get(run_id)
+    if record is None or not may_see(caller, record):
         return _not_found(run_id)
+    await check_approval(svc, record)
     outcome, run = await svc.runs.approve(run_id, body.plan if body is not None else None)
     return _approval_answer(run_id, outcome, run, "running")
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Message
 
-from mesh_orchestrator.runs.mux import Subscription
+from mesh_orchestrator.runs.replay import Feed
 
 # Frames end in "\n\n", the separator every decoder of ours takes on its fast path.
 SEP = "\n"
@@ -26,7 +26,7 @@ SEP = "\n"
 SLOW_READER = b"retry: 1000\n: this reader fell behind: resume with Last-Event-ID\n\n"
 
 
-async def frames(sub: Subscription, on_end: Callable[[], None]) -> AsyncIterator[bytes]:
+async def frames(sub: Feed, on_end: Callable[[], None]) -> AsyncIterator[bytes]:
     """The subscription's events as SSE frames until the run's last event; ``on_end``
     runs however it ends (the run finished, the client left, the server stopped)."""
     try:

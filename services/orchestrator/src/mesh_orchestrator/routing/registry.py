@@ -1,7 +1,11 @@
 """The orchestrator's view of the registry: a cache of agent records kept fresh by a watch.
 
 ``DiscoveryClient.watch()`` runs for the life of the app: a Consul-style blocking query on
-``GET /v1/agents?index=N&wait=...`` that returns as soon as the registry changes. When
+``GET /v1/changes?index=N&wait=...`` that returns as soon as the registry changes, with what
+changed after index N (the records upserted and the ids removed), which the cache applies;
+discovery sends the whole registry instead (``full``) when it no longer knows the changes
+since N, and a discovery without that route (404) is followed with blocking queries on
+``GET /v1/agents`` (the whole list each time) instead. The first read is a whole list. When
 discovery is down, the last known records stay in use (``reachable`` turns False) and the
 watch retries with a jittered exponential back-off (tenacity). The planner's manifest is built from the same cache, so
 planning and resolving never disagree about what exists.
@@ -35,7 +39,13 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from mesh_contracts import AgentDescriptor, AgentRecord, CapabilitiesManifest, build_manifest
+from mesh_contracts import (
+    AgentDescriptor,
+    AgentRecord,
+    CapabilitiesManifest,
+    RegistryChanges,
+    build_manifest,
+)
 
 log = logging.getLogger(__name__)
 _records = TypeAdapter(list[AgentRecord])
@@ -88,6 +98,7 @@ class DiscoveryClient:
         self.loaded = False  # at least one successful answer since start
         self.changed = asyncio.Event()  # set on every applied update (tests wait on it)
         self.reads: Counter[Sync] = Counter()  # the runs' reads by outcome (metrics)
+        self.deltas = True  # discovery serves GET /v1/changes (False after a 404)
 
     def set_records(self, records: list[AgentRecord], index: int) -> None:
         """Replace the cache (used by the watch, and by tests with fake data)."""
@@ -124,6 +135,56 @@ class DiscoveryClient:
             self.set_records(records, index)
             return True
         return False
+
+    def _merge(self, changes: RegistryChanges) -> bool:
+        """Apply a watch's answer: the whole registry when ``full``, else its upserts and
+        removals over the cached records. Dropped when older than the cache (a run's read
+        may have taken a newer registry meanwhile; applying changes since an older index
+        to a newer cache is safe, since upserts are current records). Returns whether the
+        cache changed."""
+        if changes.index < self.index:
+            return False
+        if changes.full:
+            return self._apply(changes.upserts, changes.index)
+        if not changes.upserts and not changes.removals:
+            if changes.index != self.index:
+                self.index = changes.index
+            return False
+        by_id = {r.descriptor.instance_id: r for r in self.records}
+        for iid in changes.removals:
+            by_id.pop(iid, None)
+        for r in changes.upserts:
+            by_id[r.descriptor.instance_id] = r
+        order = sorted(
+            by_id.values(), key=lambda r: (r.descriptor.agent_id, r.descriptor.instance_id)
+        )
+        self.set_records(order, changes.index)
+        return True
+
+    async def follow(self, request_timeout: float) -> bool:
+        """One blocking query for the changes after the cached index (``GET /v1/changes``).
+        Returns True when discovery answered."""
+        params = {"index": str(self.index), "wait": f"{self.wait_seconds:g}s"}
+        headers = {"If-None-Match": entity_tag(self.index)}
+        try:
+            resp = await self.http.get(
+                f"{self.base_url}/v1/changes", params=params, headers=headers,
+                timeout=request_timeout,
+            )  # fmt: skip
+            if resp.status_code == 404:  # a discovery from before the route: whole lists
+                log.info("discovery at %s has no /v1/changes; watching whole lists", self.base_url)
+                self.deltas = False
+                return True
+            if resp.status_code != 304:
+                resp.raise_for_status()
+                self._merge(RegistryChanges.model_validate_json(resp.content))
+        except (httpx.HTTPError, ValidationError, ValueError) as exc:
+            if self.reachable:
+                log.warning("discovery at %s unreachable: %s", self.base_url, exc)
+            self.reachable = False
+            return False
+        self.reachable = True
+        return True
 
     async def refresh(self, *, index: int | None = None, request_timeout: float = 5.0) -> bool:
         """One (possibly blocking) query. Returns True when discovery answered."""
@@ -180,9 +241,14 @@ class DiscoveryClient:
             await backoff(self._query)
 
     async def _query(self) -> bool:
-        """One query: a blocking one on the cached index once the cache is fresh."""
-        blocking = self.index if self.loaded and self.reachable else None
-        return await self.refresh(index=blocking, request_timeout=self.wait_seconds + 10.0)
+        """One query: a whole list at first (and after an outage), then blocking queries
+        for what changed after the cached index."""
+        timeout = self.wait_seconds + 10.0
+        if not (self.loaded and self.reachable):
+            return await self.refresh(request_timeout=timeout)
+        if self.deltas:
+            return await self.follow(timeout)
+        return await self.refresh(index=self.index, request_timeout=timeout)
 
     @property
     def status(self) -> str:

@@ -29,6 +29,7 @@ from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.replay import Wakeups
 from mesh_orchestrator.runs.resume import Recovered, recover
 from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 from mesh_orchestrator.tracing import RunSpan, RunTracer
@@ -71,8 +72,10 @@ class RunDriver:
         self._silenced: set[str] = set()  # stopped here without ending (fenced, drained)
         self._keeper: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
-        self._wakeups: dict[str, set[asyncio.Event]] = {}  # followers of remote runs
-        self._followers: set[asyncio.Task[None]] = set()
+        # Followers of runs executed elsewhere, woken as the store gets their events: by
+        # this process's flushes, and (Postgres) every replica's notifications once heard.
+        self.wakeups = Wakeups(listening=getattr(store, "listen", None) is None)
+        mux.on_stored = self.wakeups.wake
         mux.on_fenced = self._fenced  # a store refusing this replica's writes stops runs
         self.tracer = tracer
         self.mux = mux
@@ -90,14 +93,6 @@ class RunDriver:
 
     def is_live(self, run_id: str) -> bool:
         return run_id in self._tasks
-
-    def live_runs_of(self, owner: str) -> int:
-        """How many runs ``owner`` has live in this process (the per-client bound)."""
-        return sum(
-            1
-            for run_id in list(self._tasks)
-            if (r := self.mux.record(run_id)) is not None and r.owner == owner
-        )
 
     def cancel_now(self, run_id: str, *, unless_parked: bool = False) -> bool:
         """Cancel a run live in this process (no await: a client's departure calls it);

@@ -7,8 +7,9 @@ held them) and resumes them from their stored log (``runs.resume``): completed s
 keep their outputs and are not run again, ids continue past every id the previous owner may
 have handed out. A write refused because another replica took the run over (fencing) stops
 the run here without a word (``RunDriver._fenced``). A run executed by another replica is
-followed through the store, woken by its notifications (Postgres LISTEN/NOTIFY) where it
-has them; a cancel asked for on another replica reaches the owner the same way. ``shutdown``
+followed through the store (``runs.replay``), its followers woken by the store's
+notifications (Postgres LISTEN/NOTIFY); a cancel asked for on another replica reaches the
+owner the same way. ``shutdown``
 drains: no new runs, leases released so another replica (or this one restarted) resumes
 them.
 """
@@ -23,8 +24,6 @@ from typing import Any
 from mesh_contracts import RunEnded, RunResumed, RunStatus
 from mesh_orchestrator.graph.policy import RunState
 from mesh_orchestrator.runs.driving import RunDriver
-from mesh_orchestrator.runs.events import RelayedEvent
-from mesh_orchestrator.runs.mux import Subscription
 from mesh_orchestrator.runs.store.base import RunRecord
 
 log = logging.getLogger(__name__)
@@ -168,57 +167,27 @@ class LeasedRuns(RunDriver):
                 state["resume_done"] = rec.done
         self._go(events, state, self._continued(record, rec, "resumed"))
 
-    async def _follow(self, run_id: str, sub: Subscription, after: int) -> None:
-        """Feed ``sub`` with a run executed elsewhere, from the store, until its ``done``
-        (woken by the store's notifications where it has them, else by polling)."""
-        wake = asyncio.Event()
-        self._wakeups.setdefault(run_id, set()).add(wake)
-        last = after
-        try:
-            while not sub.closed:
-                for e in await self.store.events_after(run_id, last):
-                    last = e.seq
-                    sub.push(RelayedEvent.of(e))
-                    if e.type == "done":
-                        sub.close()
-                        return
-                if sub.closed:
-                    return
-                record = await self.store.get_run(run_id)
-                parked = record is not None and record.status is RunStatus.AWAITING_APPROVAL
-                if record is None or ((record.finished or parked) and last >= record.last_seq):
-                    sub.close()  # a parked run's stream ends too (no done): see approve
-                    return
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.follow_poll_seconds):
-                        await wake.wait()
-                wake.clear()
-        except Exception:
-            log.exception("following run %s failed", run_id)
-            sub.close()
-        finally:
-            waiting = self._wakeups.get(run_id)
-            if waiting is not None:
-                waiting.discard(wake)
-                if not waiting:
-                    del self._wakeups[run_id]
-
     async def _listen(self, listen: Any) -> None:
-        """Postgres notifications: wake the followers of a run when its events are stored;
-        stop a run live here when its cancel was asked for on another replica."""
+        """Postgres notifications: wake the followers of a run when its events (or its
+        parked or final row) are stored; stop a run live here when its cancel was asked for
+        on another replica. While the connection is down, followers poll."""
         from mesh_orchestrator.runs.store.postgres import CANCEL_CHANNEL, EVENTS_CHANNEL
 
+        wakeups = self.wakeups
         while True:
             try:
                 async for channel, payload in listen(EVENTS_CHANNEL, CANCEL_CHANNEL):
                     if channel == CANCEL_CHANNEL:
                         self.cancel_now(payload)
-                        continue
-                    for run_id in payload.split(","):
-                        for wake in self._wakeups.get(run_id, ()):
-                            wake.set()
+                    elif channel == EVENTS_CHANNEL:
+                        wakeups.wake(payload.split(","))
+                    else:  # listening (again): whatever was missed meanwhile is read now
+                        wakeups.listening = True
+                        wakeups.wake_all()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("listening for run notifications failed; again in 1s")
-                await asyncio.sleep(1.0)
+            finally:
+                wakeups.listening = False
+            await asyncio.sleep(1.0)

@@ -13,7 +13,10 @@ never await, a subscriber sees every event exactly once, in seq order, with no g
 its replay and the live tail.
 
 A run's channel leaves memory once the run has ended, its last events and final row are
-stored and nobody listens; later readers are answered from the store.
+stored and nobody listens; later readers are answered from the store a page at a time
+(``runs.replay``), as is the part of a resumed run's log from before this replica took it.
+After each flush ``on_stored`` hears which runs got events or rows stored (the followers
+of those runs on this replica are woken).
 
 Event ids survive the process: the run's row carries ``seq_reserved``, the highest id this
 owner may hand out, reserved ``RESERVE`` ids at a time ahead of use. An event past the last
@@ -37,6 +40,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 
 from mesh_contracts import RunStatus, StreamEventType
 from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.replay import StoredLog
 from mesh_orchestrator.runs.store.base import Fenced, RunRecord, RunStore
 
 log = logging.getLogger(__name__)
@@ -50,17 +54,25 @@ class Subscription:
     At most ``limit`` live events wait for a reader: one that falls further behind (a
     client that reads slower than the run writes) is let go, ``overflowed`` set, and its
     stream ends without ``done``; the client resumes with ``Last-Event-ID`` from the log,
-    which costs the run nothing while the client was away.
+    which costs the run nothing while the client was away. ``prefix``: the stored events
+    that come before ``backlog`` (a resumed run's log from before this replica had it),
+    read a page at a time as the reader takes them.
     """
 
-    __slots__ = ("closed", "limit", "live", "overflowed", "pending", "waiter")
+    __slots__ = ("closed", "limit", "live", "overflowed", "pending", "prefix", "waiter")
 
     def __init__(
-        self, backlog: list[RelayedEvent], *, closed: bool = False, limit: int | None = None
+        self,
+        backlog: list[RelayedEvent],
+        *,
+        closed: bool = False,
+        limit: int | None = None,
+        prefix: StoredLog | None = None,
     ) -> None:
         self.pending = backlog
         self.closed = closed
         self.limit = limit
+        self.prefix = prefix
         self.live = 0  # events pushed since the reader last took
         self.overflowed = False
         self.waiter: asyncio.Future[None] | None = None
@@ -91,6 +103,10 @@ class Subscription:
         Returns ``[]`` when the wait timed out, ``None`` once the run has ended and all of
         its events were taken.
         """
+        if self.prefix is not None:
+            if page := await self.prefix.take():
+                return page
+            self.prefix = None
         if not self.pending:
             if self.closed:
                 return None
@@ -138,10 +154,12 @@ class EventMux:
         batch: int = 200,
         max_backlog: int | None = 100_000,
         on_fenced: Callable[[set[str]], None] | None = None,
+        on_stored: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store = store
         self.max_backlog = max_backlog
         self.on_fenced = on_fenced
+        self.on_stored = on_stored
         self.interval = interval
         self.batch = batch
         self.channels: dict[str, RunChannel] = {}
@@ -160,12 +178,14 @@ class EventMux:
                 await self._flusher
         await self.flush()
 
-    def open(self, record: RunRecord) -> RunChannel:
+    def open(self, record: RunRecord, *, stored: bool = False) -> RunChannel:
         """Hold a new run in memory; its row is stored by the next flush (not awaited here:
         the first event must not wait for a database round trip). Its first ``RESERVE`` ids
-        go out at once: until its row is stored nobody could resume the run."""
-        record.seq_reserved = max(record.seq_reserved, RESERVE)
+        go out at once: until its row is stored nobody could resume the run. ``stored``:
+        its row was stored already (an admission counted it), with ``reserve(record)``."""
+        reserve(record)
         ch = RunChannel(record)
+        ch.stored = stored
         self.channels[record.run_id] = ch
         self._dirty.add(record.run_id)
         return ch
@@ -267,17 +287,16 @@ class EventMux:
         Call ``unsubscribe`` when done listening to a live run.
         """
         ch = self.channels.get(run_id)
-        if ch is None:
-            stored = await self.store.events_after(run_id, after)
-            return Subscription([RelayedEvent.of(e) for e in stored], closed=True)
-        earlier: list[RelayedEvent] = []
+        if ch is None:  # replayed from the store, a page at a time
+            return Subscription([], closed=True, prefix=StoredLog(self.store, run_id, after))
+        earlier = None
         if after < ch.base:  # a resumed run: what came before is in the store
-            stored = await self.store.events_after(run_id, after)
-            earlier = [RelayedEvent.of(e) for e in stored if e.seq <= ch.base]
-            ch = self.channels.get(run_id) or ch
+            earlier = StoredLog(self.store, run_id, after, upto=ch.base)
         start = max(0, after - ch.base)
         sent = ch.events[start : len(ch.events) - len(ch.held)]
-        sub = Subscription(earlier + sent, closed=ch.closed and not ch.held, limit=self.max_backlog)
+        sub = Subscription(
+            sent, closed=ch.closed and not ch.held, limit=self.max_backlog, prefix=earlier
+        )
         if not ch.closed or ch.held:
             ch.subscribers.add(sub)
         return sub
@@ -362,6 +381,8 @@ class EventMux:
                 self.drop(run_id)
             if self.on_fenced is not None:
                 self.on_fenced(fenced)
+        if self.on_stored is not None:
+            self.on_stored({e.run_id for e in events} | set(reserved))
         for run_id in closed:
             ch = self.channels.get(run_id)
             if ch is not None and not ch.subscribers and run_id not in self._dirty:
@@ -398,6 +419,11 @@ class EventMux:
                     await self._wake.wait()
             self._wake.clear()
             await retrying(self._flush_once)
+
+
+def reserve(record: RunRecord) -> None:
+    """Reserve a new run's first ``RESERVE`` event ids on its record (see ``open``)."""
+    record.seq_reserved = max(record.seq_reserved, RESERVE)
 
 
 def _log_retry(state: RetryCallState) -> None:

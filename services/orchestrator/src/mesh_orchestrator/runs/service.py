@@ -6,11 +6,15 @@ live run's projection (node states, ``runs.projection``) and the run store. How 
 driven is ``runs.driving``; leases, resuming and following runs of other replicas are
 ``runs.leases``; approval is ``runs.approval``. ``start`` returns once the ``run`` event is
 published.
+
+What a client holds is counted in the store, for every replica alike: ``start`` admits a
+client's run only while it has fewer than ``max_in_progress`` runs in progress (running or
+parked), ``check_approval`` refuses to run a parked one while it has more, and
+``take_start`` draws from its token bucket of starts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,11 +27,27 @@ from mesh_orchestrator.runs.approval import ApprovalOutcome, ApprovedRuns
 from mesh_orchestrator.runs.driving import Draining
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.leases import LeasedRuns
-from mesh_orchestrator.runs.mux import Subscription
+from mesh_orchestrator.runs.mux import Subscription, reserve
 from mesh_orchestrator.runs.projection import RunProjection
+from mesh_orchestrator.runs.replay import Feed, StoredLog
 from mesh_orchestrator.runs.store.base import RunRecord
 
-__all__ = ["ApprovalOutcome", "CancelOutcome", "Draining", "RunOutcome", "RunService"]
+__all__ = [
+    "ApprovalOutcome",
+    "CancelOutcome",
+    "Draining",
+    "OverQuota",
+    "RunOutcome",
+    "RunService",
+]
+
+
+class OverQuota(Exception):
+    """The client already has ``limit`` runs in progress (running or parked)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} runs in progress")
+        self.limit = limit
 
 
 class CancelOutcome(StrEnum):
@@ -54,9 +74,11 @@ class RunService(ApprovedRuns, LeasedRuns):
         plan: ExecutionPlan | None,
         options: dict[str, Any],
         owner: str | None = None,
+        max_in_progress: int | None = None,
     ) -> RunRecord:
         """Create a run and start driving it; returns once its ``run`` event is out.
-        Raises ``Draining`` while this replica shuts down."""
+        Raises ``Draining`` while this replica shuts down, ``OverQuota`` when ``owner``
+        already has ``max_in_progress`` runs in progress (None: not bounded)."""
         if self.draining:
             raise Draining
         run_id = uuid.uuid4().hex
@@ -74,7 +96,12 @@ class RunService(ApprovedRuns, LeasedRuns):
         if plan is not None:  # kept on the row: a resume before its plan event is stored
             record.plan = [t.model_dump(mode="json") for t in plan.tasks]
             record.options = {**options, "client_plan": True}
-        self.mux.open(record)  # stored by the multiplexer's next flush
+        admitted = max_in_progress is not None and owner is not None
+        if admitted:  # its row is stored now, counted with the owner's other runs
+            reserve(record)
+            if not await self.store.admit(record, max_in_progress or 0):
+                raise OverQuota(max_in_progress or 0)
+        self.mux.open(record, stored=admitted)  # else stored by the next flush
         events = RunEvents(run_id, self.mux, RunProjection(record))
         self._live[run_id] = events
         # Traced, the run span starts here, in the request's context (its link), so that
@@ -111,7 +138,7 @@ class RunService(ApprovedRuns, LeasedRuns):
         }
         return sorted(runs.values(), key=lambda r: r.created_at, reverse=True)[:limit]
 
-    async def events(self, run_id: str, after: int = 0) -> Subscription | None:
+    async def events(self, run_id: str, after: int = 0) -> Feed | None:
         """Events with seq > ``after``: replayed, then live until the run's end. None for an
         unknown run. Call ``unsubscribe`` when done listening."""
         if self.mux.record(run_id) is not None:
@@ -122,15 +149,33 @@ class RunService(ApprovedRuns, LeasedRuns):
         if record.finished:
             return await self.mux.subscribe(run_id, after)
         # Executed by another replica (or about to be resumed): followed through the store.
-        sub = Subscription([], limit=self.mux.max_backlog)
-        follower = asyncio.create_task(self._follow(run_id, sub, after), name=f"follow-{run_id}")
-        self._followers.add(follower)
-        follower.add_done_callback(self._followers.discard)
-        return sub
+        return StoredLog(
+            self.store,
+            run_id,
+            after,
+            follow=self.wakeups,
+            poll=self.follow_poll_seconds,
+            safety=self.lease_seconds,
+        )
 
-    def unsubscribe(self, run_id: str, sub: Subscription) -> None:
-        self.mux.unsubscribe(run_id, sub)
+    def unsubscribe(self, run_id: str, sub: Feed) -> None:
+        if isinstance(sub, Subscription):
+            self.mux.unsubscribe(run_id, sub)
         sub.close()  # a follower of a remote run stops with it
+
+    async def check_approval(self, record: RunRecord, max_in_progress: int | None) -> None:
+        """Raise ``OverQuota`` when approving the parked run ``record`` would leave its
+        owner with more than ``max_in_progress`` runs in progress (it counts already, so
+        only a client over its limit, e.g. after the limit was lowered, is refused)."""
+        if max_in_progress is None or record.owner is None:
+            return
+        if await self.store.runs_in_progress(record.owner) > max_in_progress:
+            raise OverQuota(max_in_progress)
+
+    async def take_start(self, client: str, rate: float, burst: int) -> float:
+        """Take a start (a run or a plan) from ``client``'s token bucket, shared by every
+        replica: 0 when taken, else the seconds until one is there."""
+        return await self.store.take_token(f"starts:{client}", rate, burst)
 
     async def cancel(self, run_id: str) -> tuple[CancelOutcome, RunRecord | None]:
         """Cancel the run; says whether it was cancelling, had already finished, or is

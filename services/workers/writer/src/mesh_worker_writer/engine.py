@@ -14,12 +14,14 @@ import asyncio
 import dataclasses
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mesh_worker_writer.adapters import LoraAdapters
 from mesh_worker_writer.generation import GenerationParams, GenerationStats, GenerationStream
-from mesh_worker_writer.json_constraint import JsonConstraint
+from mesh_worker_writer.json_constraint import JsonConstraint, UnsupportedSchema
+from mesh_worker_writer.patterns import PatternCompiler
+from mesh_worker_writer.schema_guard import SchemaRefused, patterns_in
 from mesh_worker_writer.settings import WriterSettings
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,8 @@ class TextGenerator:
         self.model: Any = None
         self.json: JsonConstraint | None = None
         self.context_window = 2048
+        # a JSON schema's patterns, compiled apart (``check_schema``)
+        self.patterns = PatternCompiler(settings.json_pattern_seconds)
 
     @property
     def loaded(self) -> bool:
@@ -82,6 +86,18 @@ class TextGenerator:
     def close(self) -> None:
         self.model = self.tokenizer = self.json = None
 
+    async def check_schema(self, schema: Mapping[str, Any]) -> None:
+        """Make ``schema`` safe to ``open`` with: its shape within bounds and its patterns
+        compiled (in a separate process, within ``WRITER_JSON_PATTERN_SECONDS``), so the
+        enforcer never compiles one itself, neither on the event loop nor holding the model
+        lock; raises ``UnsupportedSchema`` saying what is refused (``schema_guard``)."""
+        if not isinstance(schema, Mapping):
+            return  # ``open`` refuses it
+        try:
+            await self.patterns.prepare(patterns_in(schema))
+        except SchemaRefused as exc:
+            raise UnsupportedSchema(str(exc)) from None
+
     def check_adapter(self, adapter_id: str | None) -> None:
         """Raise ``UnknownAdapter`` unless ``adapter_id`` is None or an adapter folder."""
         if adapter_id is not None:
@@ -106,7 +122,8 @@ class TextGenerator:
 
         Raises ``UnknownAdapter``, ``PromptTooLong`` or ``UnsupportedSchema`` (a
         ``params.json_schema`` the JSON enforcer cannot follow) before anything starts. The
-        answer is cut to fit the context window.
+        answer is cut to fit the context window. A schema must have passed ``check_schema``
+        first.
         """
         self.check_adapter(params.adapter)
         enc = self.encode(messages)
@@ -151,4 +168,5 @@ class TextGenerator:
             "generations": self.stats.as_dict(),
             "adapters_loaded": self.adapters.loaded(),
             "json_constraint_build_s": self.json.build_seconds if self.json else None,
+            "json_patterns_killed": self.patterns.killed,
         }

@@ -3,6 +3,9 @@
 
 ``response_format`` ``json_object`` / ``json_schema`` is enforced while decoding (see
 ``json_constraint``): the answer is JSON (fitting the schema) unless cut by ``max_tokens``.
+A schema past the bounds of ``schema_guard`` (depth, size, a pattern's length, repeats,
+nesting, or a pattern that does not compile within ``WRITER_JSON_PATTERN_SECONDS``) is a
+400 ``invalid_json_schema`` at once.
 
 Errors have OpenAI's shape (``{"error": {...}}``, 400/404/429) instead of FastAPI's 422:
 the body is validated here, not by FastAPI. A client that disconnects cancels its
@@ -225,6 +228,8 @@ def create_openai_router(engine: TextGenerator, *, ping_seconds: float = 5.0) ->
                     code="rate_limit_exceeded",
                 )
             try:
+                if params.json_schema is not None:
+                    await engine.check_schema(params.json_schema)
                 stream = engine.open(_messages(req), params)
             except PromptTooLong as exc:
                 raise OpenAIError(

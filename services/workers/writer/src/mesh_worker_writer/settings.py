@@ -67,6 +67,15 @@ class WriterSettings(BaseSettings):
             "steer the answer to close its JSON (0: off)"
         ),
     )
+    json_pattern_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=30,
+        description=(
+            "constrained JSON: time budget to compile a schema's regex patterns (in a "
+            "separate process; past it the schema is refused)"
+        ),
+    )
     max_concurrency: int = Field(
         default=2, ge=1, description="requests admitted at once; generation itself is serialized"
     )

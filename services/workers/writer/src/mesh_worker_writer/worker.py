@@ -87,8 +87,10 @@ class WriterWorker(Worker[WriterInput]):
     async def startup(self) -> None:
         if not self.engine.loaded:
             await asyncio.to_thread(self.engine.load)
+        await self.engine.patterns.start()
 
     async def shutdown(self) -> None:
+        await self.engine.patterns.close()
         self.engine.close()
 
     def describe(self) -> AgentDescriptor:
@@ -130,6 +132,8 @@ class WriterWorker(Worker[WriterInput]):
         if inp.json_schema is not None:
             system = f"{system or DEFAULT_SYSTEM}\n{json_instruction(inp.json_schema)}"
         try:
+            if inp.json_schema is not None:
+                await self.engine.check_schema(inp.json_schema)
             stream = self.engine.open(build_messages(inp.prompt, system, task.context), params)
         except (UnknownAdapter, PromptTooLong) as exc:
             raise InputError(str(exc)) from exc

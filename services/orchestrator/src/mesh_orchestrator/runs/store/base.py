@@ -8,6 +8,10 @@ under, and a write under an older epoch is refused (``Fenced``), so a replica th
 paused past its lease and woke up cannot corrupt a run someone else now executes.
 ``seq_reserved`` is the highest event id the owner may have handed out: a new owner numbers
 past it, so no id a client may have seen is ever reused.
+
+What a client may hold is counted here too, so every replica sees the same figures: the
+runs a client has in progress (``admit``: running or parked, whichever replica holds them)
+and its token buckets (``take_token``: how fast it may start runs and plans).
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from mesh_orchestrator.runs.events import RelayedEvent
 
 # What ``append_events`` takes: the contract model, or the multiplexer's own record of it.
 StoredEvent = StreamEvent | RelayedEvent
+
+#: The statuses of a run in progress (running, or parked: awaiting approval and any later
+#: parked state): what counts against a client's ``ORCH_MAX_RUNS_PER_CLIENT``.
+IN_PROGRESS = tuple(s.value for s in RunStatus if not s.terminal)
 
 
 class RunRecord(BaseModel):
@@ -127,8 +135,28 @@ class RunStore(Protocol):
         """Flag a running run for cancellation by whoever owns it; False if not running."""
         ...
 
-    async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]:
-        """Events of ``run_id`` with ``seq > after``, in seq order."""
+    async def events_after(
+        self, run_id: str, after: int = 0, limit: int | None = None, max_bytes: int | None = None
+    ) -> list[StreamEvent]:
+        """Events of ``run_id`` with ``seq > after``, in seq order: at most ``limit`` of
+        them, and no more than ``max_bytes`` of stored ``data`` (but always the first one):
+        one page of the log (``runs.replay``)."""
+        ...
+
+    async def admit(self, run: RunRecord, limit: int) -> bool:
+        """Store the new run's row unless its ``owner`` already has ``limit`` runs in
+        progress (``IN_PROGRESS``), atomically for every replica; False (nothing stored)
+        when it has."""
+        ...
+
+    async def runs_in_progress(self, owner: str) -> int:
+        """How many runs ``owner`` has in progress (``IN_PROGRESS``), on every replica."""
+        ...
+
+    async def take_token(self, key: str, rate: float, burst: int) -> float:
+        """Take one token from the bucket ``key`` (``burst`` tokens at most, refilled at
+        ``rate`` per second), shared by every replica: 0 when taken, else the seconds until
+        one is there (nothing taken)."""
         ...
 
     async def get_run(self, run_id: str) -> RunRecord | None: ...

@@ -4,9 +4,11 @@ Fencing is done by the database: an event batch is written in one transaction th
 locks the rows of its runs (``FOR SHARE``) and keeps only the runs whose epoch is still the
 writer's, and a claim (``UPDATE ... epoch = epoch + 1``) waits for that lock, so a claim
 and a stale owner's write can never interleave. Each stored batch sends a
-``NOTIFY mesh_run_events`` (payload: the run ids) in the same transaction, and a cancel on
-any replica a ``NOTIFY mesh_run_cancel``: other replicas ``listen`` to follow a run live or
-to stop one they execute.
+``NOTIFY mesh_run_events`` (payload: the run ids) in the same transaction, as does a run's
+row saved parked or ended, and a cancel on any replica a ``NOTIFY mesh_run_cancel``: other
+replicas ``listen`` to follow a run live (woken, never polling) or to stop one they execute.
+An admission (``admit``) holds a transaction lock on its owner's name while it counts, so
+two replicas admitting runs of one client at once cannot both take its last place.
 """
 
 from __future__ import annotations
@@ -18,19 +20,23 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.store.base import Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
 from mesh_orchestrator.runs.store.sqlite import (
     _COLUMNS,
     _SAVED,
     ADDED_COLUMNS,
+    INDEXES,
     event_from_row,
     event_row,
+    page_query,
     run_from_row,
     run_row,
+    token_wait,
 )
 
 EVENTS_CHANNEL = "mesh_run_events"
 SCHEMA_LOCK = 0x6D657368  # "mesh": the advisory lock held while the schema is made
+ADMIT_LOCK = 0x6D657371  # with hashtext(owner): one admission per client at a time
 CANCEL_CHANNEL = "mesh_run_cancel"
 
 SCHEMA = """
@@ -45,6 +51,21 @@ CREATE TABLE IF NOT EXISTS mesh_run_events (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, task_id TEXT,
     agent_id TEXT, data TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, PRIMARY KEY (run_id, seq)
 );
+CREATE TABLE IF NOT EXISTS mesh_rate_buckets (
+    key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at DOUBLE PRECISION NOT NULL
+);
+"""
+# One token from a bucket, or nothing, in one statement (see the SQLite store's TAKE_TOKEN):
+# the conflicting row is locked, so replicas taking at once never both get the last token.
+TAKE_TOKEN = """
+INSERT INTO mesh_rate_buckets (key, tokens, at) VALUES (%(key)s, %(burst)s - 1, %(now)s)
+ON CONFLICT (key) DO UPDATE SET
+    tokens = LEAST(%(burst)s, mesh_rate_buckets.tokens
+                   + GREATEST(0, %(now)s - mesh_rate_buckets.at) * %(rate)s) - 1,
+    at = %(now)s
+WHERE LEAST(%(burst)s, mesh_rate_buckets.tokens
+            + GREATEST(0, %(now)s - mesh_rate_buckets.at) * %(rate)s) >= 1
+RETURNING key
 """
 _PG_TYPES = {"REAL": "DOUBLE PRECISION"}
 
@@ -66,6 +87,7 @@ class PostgresRunStore:
             for name, kind in ADDED_COLUMNS:
                 kind = _PG_TYPES.get(kind, kind)
                 await conn.execute(f"ALTER TABLE mesh_runs ADD COLUMN IF NOT EXISTS {name} {kind}")
+            await conn.execute(INDEXES.format(runs="mesh_runs"))
 
     async def close(self) -> None:
         await self._pool.close()
@@ -82,6 +104,9 @@ class PostgresRunStore:
                 row,
             )
             saved = await cur.fetchone()
+            if saved is not None and run.status != "running":
+                # parked or ended: whoever follows the run elsewhere learns it now
+                await conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, run.run_id))
         if saved is None:
             raise Fenced([run.run_id])
 
@@ -188,24 +213,62 @@ class PostgresRunStore:
         return found
 
     async def listen(self, *channels: str) -> AsyncIterator[tuple[str, str]]:
-        """``(channel, payload)`` of every notification on ``channels`` until closed. Its
-        own connection (LISTEN needs one that stays), not one from the pool."""
+        """``(channel, payload)`` of every notification on ``channels`` until closed, after
+        ``("", "")`` once listening (what was sent before is not heard). Its own connection
+        (LISTEN needs one that stays), not one from the pool."""
         conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         try:
             for channel in channels:
                 await conn.execute(f"LISTEN {channel}")
+            yield "", ""
             async for note in conn.notifies():
                 yield note.channel, note.payload
         finally:
             await conn.close()
 
-    async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]:
+    async def events_after(
+        self, run_id: str, after: int = 0, limit: int | None = None, max_bytes: int | None = None
+    ) -> list[StreamEvent]:
+        sql, args = page_query("mesh_run_events", "%s", run_id, after, limit, max_bytes)
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(sql, args)
+            return [event_from_row(r) for r in await cur.fetchall()]
+
+    async def admit(self, run: RunRecord, limit: int) -> bool:
+        n = len(_COLUMNS.split(", "))
+        async with self._pool.connection() as conn, conn.transaction():
+            # Held to the commit: the next admission of this owner counts this run.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", (ADMIT_LOCK, run.owner or "")
+            )
+            cur = await conn.execute(
+                f"INSERT INTO mesh_runs ({_COLUMNS}) SELECT {','.join(['%s'] * n)} "
+                "WHERE (SELECT count(*) FROM mesh_runs WHERE owner = %s "
+                "AND status = ANY(%s)) < %s RETURNING run_id",
+                (*run_row(run), run.owner, list(IN_PROGRESS), limit),
+            )
+            return await cur.fetchone() is not None
+
+    async def runs_in_progress(self, owner: str) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT * FROM mesh_run_events WHERE run_id = %s AND seq > %s ORDER BY seq",
-                (run_id, after),
+                "SELECT count(*) FROM mesh_runs WHERE owner = %s AND status = ANY(%s)",
+                (owner, list(IN_PROGRESS)),
             )
-            return [event_from_row(r) for r in await cur.fetchall()]
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def take_token(self, key: str, rate: float, burst: int) -> float:
+        now = time.time()
+        args = {"key": key, "now": now, "rate": rate, "burst": burst}
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(TAKE_TOKEN, args)
+            if await cur.fetchone() is not None:
+                return 0.0
+            cur = await conn.execute(
+                "SELECT tokens, at FROM mesh_rate_buckets WHERE key = %s", (key,)
+            )
+            return token_wait(await cur.fetchone(), now, rate, burst)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         async with self._pool.connection() as conn:

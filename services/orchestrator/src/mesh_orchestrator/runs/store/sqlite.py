@@ -19,7 +19,7 @@ import aiosqlite
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.events import RelayedEvent
-from mesh_orchestrator.runs.store.base import Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -32,7 +32,12 @@ CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, task_id TEXT,
     agent_id TEXT, data TEXT NOT NULL, ts REAL NOT NULL, PRIMARY KEY (run_id, seq)
 );
+CREATE TABLE IF NOT EXISTS rate_buckets (
+    key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL
+);
 """
+# Made after ADDED_COLUMNS (they index added columns).
+INDEXES = "CREATE INDEX IF NOT EXISTS {runs}_owner ON {runs} (owner, status)"
 # Columns added after the first schema, each (name, SQL type with default): a database
 # made by an older version gets them on open (ALTER TABLE ADD COLUMN), nothing is lost.
 ADDED_COLUMNS = [
@@ -125,6 +130,47 @@ def event_from_row(row: Sequence[Any]) -> StreamEvent:
     )
 
 
+# Take one token from a bucket (refilled since ``at``, at most ``burst``), or nothing: the
+# conditional upsert is one statement, so concurrent takers never both get the last token.
+TAKE_TOKEN = """
+INSERT INTO rate_buckets (key, tokens, at) VALUES (:key, :burst - 1, :now)
+ON CONFLICT (key) DO UPDATE SET
+    tokens = min(:burst, rate_buckets.tokens + max(0, :now - rate_buckets.at) * :rate) - 1,
+    at = :now
+WHERE min(:burst, rate_buckets.tokens + max(0, :now - rate_buckets.at) * :rate) >= 1
+"""
+
+
+def token_wait(row: Sequence[Any] | None, now: float, rate: float, burst: int) -> float:
+    """Seconds until the bucket (``tokens``, ``at``) holds a whole token again."""
+    if row is None:
+        return 0.0
+    tokens = min(float(burst), float(row[0]) + max(0.0, now - float(row[1])) * rate)
+    return max(0.0, (1.0 - tokens) / rate)
+
+
+def page_query(
+    table: str, mark: str, run_id: str, after: int, limit: int | None, max_bytes: int | None
+) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of one page of a run's log (``RunStore.events_after``), with ``mark`` as the
+    driver's placeholder. With ``max_bytes``, the page ends before the event whose ``data``
+    would take the page past it (the first event always comes)."""
+    columns = "run_id, seq, type, task_id, agent_id, data, ts"
+    base = f"SELECT {columns} FROM {table} WHERE run_id = {mark} AND seq > {mark} ORDER BY seq"
+    args: tuple[Any, ...] = (run_id, after)
+    if limit is not None:
+        base += f" LIMIT {mark}"
+        args += (limit,)
+    if max_bytes is None:
+        return base, args
+    sized = (
+        f"SELECT {columns}, SUM(length(data)) OVER (ORDER BY seq) AS upto, "
+        f"ROW_NUMBER() OVER (ORDER BY seq) AS n FROM ({base}) AS page"
+    )
+    sql = f"SELECT {columns} FROM ({sized}) AS sized WHERE n = 1 OR upto <= {mark} ORDER BY seq"
+    return sql, (*args, max_bytes)
+
+
 class SQLiteRunStore:
     """One aiosqlite connection (its own thread) in WAL mode."""
 
@@ -150,6 +196,7 @@ class SQLiteRunStore:
         for name, kind in ADDED_COLUMNS:
             if name not in have:
                 await self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        await self._db.execute(INDEXES.format(runs="runs"))
         await self._db.commit()
 
     async def close(self) -> None:
@@ -269,11 +316,52 @@ class SQLiteRunStore:
         return changed > 0
 
     @_one_at_a_time
-    async def events_after(self, run_id: str, after: int = 0) -> list[StreamEvent]:
-        async with self.db.execute(
-            "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after)
-        ) as cur:
+    async def events_after(
+        self, run_id: str, after: int = 0, limit: int | None = None, max_bytes: int | None = None
+    ) -> list[StreamEvent]:
+        sql, args = page_query("events", "?", run_id, after, limit, max_bytes)
+        async with self.db.execute(sql, args) as cur:
             return [event_from_row(r) for r in await cur.fetchall()]
+
+    @_one_at_a_time
+    async def admit(self, run: RunRecord, limit: int) -> bool:
+        # One connection, one statement at a time: the count and the insert cannot
+        # interleave with another admission.
+        n = len(_COLUMNS.split(", "))
+        marks = ",".join("?" * len(IN_PROGRESS))
+        cur = await self.db.execute(
+            f"INSERT INTO runs ({_COLUMNS}) SELECT {','.join('?' * n)} WHERE (SELECT count(*) "
+            f"FROM runs WHERE owner = ? AND status IN ({marks})) < ?",
+            (*run_row(run), run.owner, *IN_PROGRESS, limit),
+        )
+        admitted = cur.rowcount == 1
+        await self.db.commit()
+        return admitted
+
+    @_one_at_a_time
+    async def runs_in_progress(self, owner: str) -> int:
+        marks = ",".join("?" * len(IN_PROGRESS))
+        async with self.db.execute(
+            f"SELECT count(*) FROM runs WHERE owner = ? AND status IN ({marks})",
+            (owner, *IN_PROGRESS),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    @_one_at_a_time
+    async def take_token(self, key: str, rate: float, burst: int) -> float:
+        now = time.time()
+        args = {"key": key, "now": now, "rate": rate, "burst": burst}
+        cur = await self.db.execute(TAKE_TOKEN, args)
+        taken = cur.rowcount == 1
+        await self.db.commit()
+        if taken:
+            return 0.0
+        async with self.db.execute(
+            "SELECT tokens, at FROM rate_buckets WHERE key = ?", (key,)
+        ) as cur:
+            row = await cur.fetchone()
+        return token_wait(row, now, rate, burst)
 
     @_one_at_a_time
     async def get_run(self, run_id: str) -> RunRecord | None:

@@ -1,0 +1,201 @@
+"""The heartbeat route's fast path: ``PUT /v1/agents/{instance_id}/heartbeat`` in plain ASGI.
+
+Heartbeats are nearly all of discovery's traffic (every instance, every third of its TTL).
+Through FastAPI each one paid for routing, dependency solving, a ``Request``, the optional
+body's validation through FastAPI's layers and the response model's encoding, several
+times what the renewal itself costs (bench/README.md, "the registry"). This middleware
+answers a well-formed heartbeat itself, with the same checks as the route (``api.renew``:
+the token, the instance's owner, then the lease), and hands anything else to the route
+untouched: no or a bad token, an unknown or declared instance, another agent's instance,
+a body that does not validate. Those answers stay the route's (401/403/404/409/422),
+so one place says what an error looks like.
+
+It wraps the app's whole middleware stack (``install``; inside OpenTelemetry's middleware
+when tracing is on, so heartbeats are still traced): past it, each request went through
+seven ASGI layers (error handling, FastAPI's own telemetry and body limit, ours, metrics)
+that cost more than the heartbeat itself (py-spy: the fast path's own work was a quarter
+of the process's time inside them). So it does what those layers did for a heartbeat: it
+counts the request in ``mesh_http_requests_total`` and its duration under the route's
+template, takes only a body whose ``Content-Length`` is within the limit (anything else
+goes to the stack, which answers 413), and hands any unexpected error to the stack.
+
+The token is checked through the verifier ``create_app`` keeps in ``app.state.mesh_keys``
+(``tokens.VerifiedTokens``: a worker sends the same token with every heartbeat).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from mesh_auth import Principal
+from mesh_auth.http import AuthError, host_trusted
+from mesh_auth.tokens import OPEN, InvalidToken
+from mesh_contracts import HeartbeatRequest
+from mesh_discovery.api import renew
+from mesh_discovery.registry import RegistryError, Store
+from mesh_telemetry.metrics import Metrics
+
+# ASGI's types (as starlette.types spells them; starlette is fastapi's to declare).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PREFIX = "/v1/agents/"
+SUFFIX = "/heartbeat"
+TEMPLATE = PREFIX + "{instance_id}" + SUFFIX
+
+
+_HEADERS = [(b"content-type", b"application/json")]
+
+
+def install(app: FastAPI, metrics: Metrics, max_body_bytes: int, *, traced: bool) -> None:
+    """Serve heartbeats ahead of ``app``'s middleware stack; call it before
+    ``instrument_app``. ``traced``: OpenTelemetry's instrumentation takes the stack apart
+    (it expects Starlette's error middleware outermost), so the fast path goes inside the
+    stack instead, as the innermost middleware, and the metrics middleware counts it."""
+    if traced:
+        app.add_middleware(HeartbeatPath, metrics=None, max_body_bytes=max_body_bytes)
+        return
+    build = app.build_middleware_stack
+
+    def build_with_heartbeats() -> ASGIApp:
+        return HeartbeatPath(build(), metrics, max_body_bytes)
+
+    app.build_middleware_stack = build_with_heartbeats  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What the metrics middleware reads from ``scope["route"]``: the template."""
+
+    path: str
+
+
+_ROUTE = _Route(TEMPLATE)
+
+
+class _Uncounted:
+    def inc(self) -> None:
+        pass
+
+    def observe(self, _: float) -> None:
+        pass
+
+
+class HeartbeatPath:
+    """ASGI middleware: serve well-formed heartbeats, pass everything else to ``app``."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None, max_body_bytes: int) -> None:
+        """``metrics`` None: a metrics middleware outside counts the requests."""
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self._counted: Any = _Uncounted()
+        self._timed: Any = _Uncounted()
+        if metrics is not None:
+            self._counted = metrics.requests.labels(TEMPLATE, "PUT", "200")
+            self._timed = metrics.latency.labels(TEMPLATE, "PUT")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "PUT"
+            or not path.startswith(PREFIX)
+            or not path.endswith(SUFFIX)
+            or "/" in path[len(PREFIX) : -len(SUFFIX)]
+        ):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        if not self._sized(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        answer = await self._renew(scope, path[len(PREFIX) : -len(SUFFIX)], body)
+        if answer is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        scope["route"] = _ROUTE
+        headers = [*_HEADERS, (b"content-length", str(len(answer)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+        self._counted.inc()
+        self._timed.observe(time.perf_counter() - started)
+
+    def _sized(self, scope: Scope) -> bool:
+        """Whether the request declares a body within the limit (none: chunked, left to
+        the stack's body limit)."""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                return value.isdigit() and int(value) <= self.max_body_bytes
+        return False
+
+    async def _renew(self, scope: Scope, instance_id: str, body: bytes) -> bytes | None:
+        """The lease's JSON, or None to let the route answer."""
+        state = scope["app"].state
+        store: Store | None = getattr(state, "store", None)
+        if store is None or not instance_id:
+            return None
+        try:
+            principal = _principal(
+                state.mesh_keys, scope["headers"], getattr(state, "mesh_trusted_hosts", ())
+            )
+            if principal is None:
+                return None
+            load = None
+            if body.strip() not in (b"", b"null"):
+                load = HeartbeatRequest.model_validate_json(body).load
+            lease = await renew(store, instance_id, principal, load)
+        except (InvalidToken, AuthError, RegistryError, ValidationError):
+            return None
+        except Exception:  # the stack's handlers answer it (JSON 500), and log it
+            return None
+        return lease.model_dump_json().encode()
+
+
+def _principal(keys: Any, headers: list[tuple[bytes, bytes]], hosts: Any = ()) -> Principal | None:
+    """The caller's principal (``OPEN`` when the service runs open and the ``Host`` is one
+    it answers), or None when its ``Authorization`` header is missing or not ``Bearer
+    <token>``, or, open, its ``Host`` is foreign (the stack answers those). Raises
+    ``InvalidToken``."""
+    if keys is None:
+        host = next((v.decode("latin-1") for n, v in headers if n == b"host"), None)
+        return OPEN if host_trusted(host, hosts) else None
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return None
+            principal: Principal = keys.verify(token.strip())
+            return principal
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body already read once, then defers to ``receive``."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
