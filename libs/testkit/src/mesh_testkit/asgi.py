@@ -19,19 +19,25 @@ import uvicorn
 
 @contextmanager
 def serving(
-    app: Any, port: int | None = None, *, timeout: float = 30.0, name: str = "uvicorn"
+    app: Any,
+    port: int | None = None,
+    *,
+    timeout: float = 30.0,
+    name: str = "uvicorn",
+    host: str = "127.0.0.1",
 ) -> Iterator[str]:
-    """Run ``app`` under uvicorn on ``127.0.0.1:port`` (a free port by default) and yield its
-    base URL once it accepts requests; on exit, shut it down (lifespan shutdown included)
-    and wait for the thread. Raises ``RuntimeError`` if it does not start within ``timeout``.
-    ``name`` prefixes the thread's name.
+    """Run ``app`` under uvicorn on ``host:port`` (127.0.0.1 and a free port by default) and
+    yield its base URL once it accepts requests; on exit, shut it down (lifespan shutdown
+    included) and wait for the thread. Raises ``RuntimeError`` if it does not start within
+    ``timeout``. ``name`` prefixes the thread's name; ``host`` may be another loopback
+    address (127.0.0.2: a second listener on the same port, for DNS-rebinding tests).
     """
     from mesh_testkit import free_port  # the package's __init__ imports this module
 
     port = port or free_port()
     config = uvicorn.Config(
         app,
-        host="127.0.0.1",
+        host=host,
         port=port,
         log_level="warning",
         lifespan="on",
@@ -50,7 +56,7 @@ def serving(
             raise RuntimeError(f"the app on port {port} did not start within {timeout}s")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout)

@@ -33,6 +33,7 @@ from mesh_contracts import (
     RegistryChanges,
     build_manifest,
 )
+from mesh_contracts.a2a import a2a_keys
 from mesh_contracts.capabilities import Capability
 from mesh_discovery.durations import DEFAULT_WAIT_SECONDS, parse_wait
 from mesh_discovery.registry import (
@@ -144,7 +145,9 @@ async def health(store: Store) -> dict[str, Any]:
     return {"status": "ok", "index": await store.index(), "store": store.name}
 
 
-def refused_endpoint(message: str, field: str = "descriptor.endpoint") -> JSONResponse:
+def refused_endpoint(
+    message: str, field: str = "descriptor.endpoint", kind: str = "endpoint_refused"
+) -> JSONResponse:
     return JSONResponse(
         {
             "detail": [
@@ -152,7 +155,7 @@ def refused_endpoint(message: str, field: str = "descriptor.endpoint") -> JSONRe
                     "loc": ["body", *field.split(".")],
                     "field": field,
                     "msg": trim(message, 300),
-                    "type": "endpoint_refused",
+                    "type": kind,
                 }
             ]
         },
@@ -178,8 +181,18 @@ async def register(
     """Upsert an instance. The caller's token must be ``agent:<descriptor.agent_id>`` (or
     admin); an existing instance of another agent, or one declared in the agents file,
     cannot be overwritten (403, 409); a priority above ``DISCOVERY_MAX_AGENT_PRIORITY``
-    needs admin (403); the endpoint must resolve only into admitted networks (422)."""
+    needs admin (403); the endpoint must resolve only into admitted networks (422);
+    ``protocol``/``a2a_*`` metadata is set only by ``POST /v1/agents/a2a``, from a card it
+    fetched and checked (422 here, whoever asks)."""
     d = body.descriptor
+    reserved = a2a_keys(d.metadata)
+    if reserved:
+        return refused_endpoint(
+            f"metadata {', '.join(trim(k, 40) for k in reserved[:5])} is set only by"
+            " POST /v1/agents/a2a (register an A2A agent by its card URL)",
+            "descriptor.metadata",
+            "reserved_metadata",
+        )
     try:
         await admit(request, store, d, caller)
     except EndpointRefused as exc:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     allowed_networks: str | None = None
     max_agent_priority: int = Field(default=10, ge=0, le=100)
+    # Open mode (no mesh secret, loopback only) answers only requests whose Host is
+    # localhost, 127.0.0.1, [::1] or the bind address, plus these names (comma-separated).
+    trusted_hosts: str | None = None
     # Blocking queries hold requests open for up to 5 minutes; on SIGTERM uvicorn waits for
     # them, so cap that wait instead of hanging the shutdown.
     shutdown_grace_seconds: int = Field(default=3, ge=1)

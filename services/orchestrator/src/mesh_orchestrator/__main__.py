@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from mesh_auth import AuthSettings, SecretError, guard_bind
 from mesh_orchestrator.app import create_app
+from mesh_orchestrator.relay.a2a_credentials import CredentialsError
 from mesh_orchestrator.settings import Settings
 
 
@@ -22,8 +23,13 @@ def main() -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     guard_bind("mesh_orchestrator", settings.host, keys)  # exits on 0.0.0.0 without a secret
+    try:
+        app = create_app(settings, keys=keys)
+    except CredentialsError as exc:
+        print(f"mesh_orchestrator: bad ORCH_A2A_CREDENTIALS_FILE: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
-        create_app(settings, keys=keys),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

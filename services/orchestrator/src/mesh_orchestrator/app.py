@@ -1,9 +1,11 @@
 """``create_app(settings)``: the orchestrator's FastAPI app and its lifespan.
 
-The lifespan builds every long-lived resource once: the pooled HTTP client (a read
+The lifespan builds every long-lived resource once: the pooled HTTP clients (a read
 timeout of ``ORCH_READ_TIMEOUT_SECONDS``; quiet worker streams are cut sooner, by the
-relay's idle timeout), the discovery watch, the run store
-and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
+relay's idle timeout): one for discovery and one for workers, both with the orchestrator's
+token, and one for external A2A agents with none; the two that call registered URLs dial
+only addresses the endpoint policy checked at connect time. Then the discovery watch, the
+run store and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
 runs are cancelled (their workers stop), pending events are flushed, and all is closed.
 With ``ORCH_OTLP_ENDPOINT`` set it also starts tracing (a span per HTTP request, a trace per
 run); the tracer provider is shut down last, exporting the spans of the runs just ended.
@@ -26,10 +28,11 @@ from langchain_core.language_models import BaseChatModel
 
 from mesh_auth import AuthSettings, Keys, TokenSource
 from mesh_auth.bearer import BearerAuth
+from mesh_auth.dialing import pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
-from mesh_auth.http import protect
+from mesh_auth.http import api_docs, protect, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
-from mesh_orchestrator.api.a2a import mount_a2a
+from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a
 from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.ui import install_ui
@@ -46,6 +49,7 @@ from mesh_orchestrator.planning.choice import (
 )
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
+from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
@@ -183,6 +187,7 @@ def create_app(
     policy = endpoints or EndpointPolicy(
         parse_networks(settings.allowed_networks) or default_networks(settings.host)
     )
+    a2a_credentials = A2ACredentials.from_file(settings.a2a_credentials_file)
     metrics = Metrics()  # this app's registry: GET /metrics
     call_metrics = CallMetrics(metrics.registry)
 
@@ -205,17 +210,32 @@ def create_app(
                     await tracing.shutdown()
 
                 stack.push_async_callback(stop_tracing)  # the first pushed runs last
+            timeout = httpx.Timeout(
+                settings.read_timeout_seconds, connect=settings.connect_timeout_seconds
+            )
+            limits = httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_keepalive_connections,
+            )
+            # A worker's (or an A2A agent's) 3xx is its answer, never followed.
             http = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    timeout=httpx.Timeout(
-                        settings.read_timeout_seconds, connect=settings.connect_timeout_seconds
-                    ),
-                    limits=httpx.Limits(
-                        max_connections=settings.max_connections,
-                        max_keepalive_connections=settings.max_keepalive_connections,
-                    ),
+                    timeout=timeout, limits=limits, auth=BearerAuth(token), follow_redirects=False
+                )
+            )
+            workers_http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    timeout=timeout,
                     auth=BearerAuth(token),
-                    follow_redirects=False,  # a worker's 3xx is its answer, never followed
+                    follow_redirects=False,
+                    transport=pinned_transport(policy, limits=limits),
+                )
+            )
+            a2a_http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    timeout=timeout,
+                    follow_redirects=False,
+                    transport=pinned_transport(policy, limits=limits),
                 )
             )
             discovery = DiscoveryClient(
@@ -251,7 +271,7 @@ def create_app(
                 max_ejection_seconds=settings.breaker_max_ejection_seconds,
             )
             executor = Executor(
-                http,
+                workers_http,
                 resolver,
                 max_retry_after=settings.max_retry_after_seconds,
                 max_context_chars=settings.max_context_chars,
@@ -266,6 +286,8 @@ def create_app(
                 metrics=call_metrics,
                 auth_headers=token.headers,
                 endpoints=policy,
+                a2a_http=a2a_http,
+                a2a_credentials=a2a_credentials,
             )
             stack.push_async_callback(executor.aclose)
             chosen_planner = planner or no_llm_planner(settings)
@@ -328,15 +350,24 @@ def create_app(
             )
             yield
 
-    app = FastAPI(title="mesh orchestrator", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="mesh orchestrator", version="0.1.0", lifespan=lifespan, **api_docs(auth_keys)
+    )
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
     install_error_handlers(app)
-    protect(app, auth_keys, max_body_bytes=settings.max_body_bytes)
+    protect(
+        app,
+        auth_keys,
+        max_body_bytes=settings.max_body_bytes,
+        hosts=trusted_hosts(settings.host, settings.trusted_hosts or ""),
+    )
     install_metrics(app, metrics)
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)
-    mount_a2a(app)  # the mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py)
+    # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py); with auth on, its card
+    # declares the bearer scheme every A2A route checks.
+    mount_a2a(app, security=BEARER_SECURITY if auth_keys is not None else None)
     app.include_router(openai_router)
     install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything
     return app

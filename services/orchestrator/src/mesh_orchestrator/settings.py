@@ -158,6 +158,14 @@ class Settings(BaseSettings):
     client_burst: int = Field(default=20, ge=1)
     max_streams_per_client: int = Field(default=32, ge=1)
     max_streams_per_run: int = Field(default=64, ge=1)
+    # External A2A agents' own credentials (relay/a2a_credentials.py): a JSON file
+    # {"https://agent.example:443": {"<security scheme name in its card>": "<credential>"}};
+    # unset: they are called with none. The orchestrator's token never goes to them.
+    a2a_credentials_file: Path | None = None
+    # Open mode (no mesh secret, loopback only) answers only requests whose Host is
+    # localhost, 127.0.0.1, [::1] or the bind address, plus these names (comma-separated):
+    # a web page that rebinds its own name to 127.0.0.1 gets 400 (README "Auth").
+    trusted_hosts: str | None = None
 
     def replica(self) -> str:
         return self.replica_id or f"{socket.gethostname()}-{self.port}"
