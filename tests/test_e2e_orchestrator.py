@@ -56,7 +56,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
             "ORCH_LLM_SYNTHESIS_MAX_TOKENS": "24",
             "ORCH_LLM_TIMEOUT_SECONDS": "120",
             # The default (auto) does not plan with the embedded 135M model: it measured
-            # worse than the semantic planner (bench/planning). This test is about the LLM.
+            # worse than the intent planner (bench/planning). This test is about the LLM.
             "ORCH_PLANNER": "llm",
             # Likewise the synthesis (auto: the deterministic merge measured better).
             "ORCH_SYNTHESIS": "llm",
@@ -177,7 +177,7 @@ async def test_the_real_local_model_plans_or_is_refused_and_streams_the_synthesi
     assert planning and planning[0]["planner"] == "llm" and planning[0]["status"] == "running"
     plan = next(e["data"] for e in events if e["type"] == "plan")
     if plan["planner"] != "llm":  # refused twice: the no-LLM planner took over
-        assert plan["planner"] == "semantic"
+        assert plan["planner"] == "intent"
         assert plan["reason"].startswith("LLM plan rejected (attempt 1: ")
     else:
         assert plan["planner"] == "llm"

@@ -1,17 +1,27 @@
-"""``python -m bench.planning [--llm URL] [--only NAME]``: the planning benchmark.
+"""``python -m bench.planning``: the planning benchmark, dev and test splits side by side.
 
-Plans every request of ``requests.yaml`` against the five shipped workers' manifest
-(``manifest.json``, written by ``snapshot.py``) with each planner, compares each plan with
-the expected capabilities and dependencies, prints node F1, edge F1, valid-plan rate,
-honest refusals and plan latency side by side, and writes ``results.json``. The LLM planner
-runs only with ``--llm`` (an OpenAI-compatible base URL, e.g. the writer's
-``http://127.0.0.1:8001/v1``): the embedded SmolLM2 takes minutes for the whole set.
+Plans every request of the dev split (``requests.yaml`` and ``dev/*.yaml``) and, when it is
+there, the test split (``test.yaml``, written by someone else and scored once at the end of
+a change, never tuned to) against the five shipped workers' manifest (``manifest.json``,
+written by ``snapshot.py``) with each planner, compares each plan with the expected
+capabilities and dependencies, prints node F1, edge F1, valid plans, exact plans, honest
+refusals and plan latency per planner and split (``--by lang`` / ``--by kind`` add a table per
+language or kind), and writes ``results.json``.
+
+``--llm URL`` adds the LLM planner against any OpenAI-compatible ``/v1`` (``--llm-model`` names
+the model; the default is the embedded SmolLM2 served by the writer): ``llm`` is the model's
+own plans (a refused answer is no plan), ``llm+fallback`` what a run does with it (the
+planning facade: the LLM first with the no-LLM plan as its hint, that plan when the LLM's is
+refused). ``--llm-limit N`` runs the LLM on N requests spread over each split only (SmolLM2
+takes tens of seconds a plan on this CPU); the other planners are then scored on the same
+subset in extra columns.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import platform
 import time
@@ -22,13 +32,13 @@ import yaml
 
 from bench.planning.score import Expected, Outcome, score_outcome, summarize
 from mesh_contracts import AgentDescriptor, CapabilitiesManifest, manifest_of
-from mesh_orchestrator.planning.deterministic import DeterministicPlanner, Planner, PlanningFailed
+from mesh_orchestrator.planning.deterministic import Planner, PlanningFailed
 from mesh_orchestrator.planning.llm import PlanRejected, check_plan
-from mesh_orchestrator.planning.semantic import SemanticPlanner
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
-TARGETS = {"node_f1": 0.95, "edge_f1": 0.9, "valid_rate": 1.0, "p50_ms": 50.0}
+TEST = HERE / "test.yaml"
+TARGETS = {"node_f1": 0.95, "edge_f1": 0.9, "valid_rate": 1.0, "p50_ms": 25.0}
 
 
 def load_manifest() -> CapabilitiesManifest:
@@ -36,13 +46,34 @@ def load_manifest() -> CapabilitiesManifest:
     return manifest_of([AgentDescriptor.model_validate(d) for d in body], index=1)
 
 
-def load_requests() -> list[Expected]:
-    return [Expected.parse(item) for item in yaml.safe_load((HERE / "requests.yaml").read_text())]
+def _read(path: Path, split: str) -> list[Expected]:
+    return [Expected.parse(item, split) for item in yaml.safe_load(path.read_text()) or []]
+
+
+def load_requests(split: str = "all") -> list[Expected]:
+    """The dev split (``requests.yaml`` + ``dev/*.yaml``) and/or the test split."""
+    out: list[Expected] = []
+    if split in ("dev", "all"):
+        out += _read(HERE / "requests.yaml", "dev")
+        for path in sorted((HERE / "dev").glob("*.yaml")):
+            out += _read(path, "dev")
+    if split in ("test", "all") and TEST.is_file():
+        out += _read(TEST, "test")
+    ids = [r.id for r in out]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise ValueError(f"duplicate request ids: {sorted(dupes)}")
+    return out
 
 
 async def run_planner(
-    name: str, planner: Planner, manifest: CapabilitiesManifest, requests: list[Expected]
+    planner: Planner,
+    manifest: CapabilitiesManifest,
+    requests: list[Expected],
+    progress: str | None = None,
 ) -> list[Outcome]:
+    """Score ``planner`` on ``requests``; ``progress`` names it in a line per request (for
+    slow planners: a run cut short still shows what it had)."""
     out = []
     for req in requests:
         started = time.perf_counter()
@@ -59,46 +90,102 @@ async def run_planner(
             except PlanRejected as exc:
                 problem = exc.reason
         out.append(score_outcome(req, plan, refusal, problem, ms))
+        if progress:
+            o = out[-1]
+            print(
+                f"[{progress}] {o.id}: {'exact' if o.exact else 'not exact'}, "
+                f"{'valid' if o.valid else 'invalid'}, {ms / 1000:.1f}s: {o.got}",
+                flush=True,
+            )
     return out
 
 
-def _llm_planner(url: str, model: str) -> Planner:
-    from mesh_orchestrator.llm import build_chat_model
-    from mesh_orchestrator.planning.llm import LLMPlanner
-    from mesh_orchestrator.settings import Settings
+ROWS = [
+    ("requests", "requests", "{}"),
+    ("node F1", "node_f1", "{:.3f}"),
+    ("edge F1", "edge_f1", "{:.3f}"),
+    ("valid plans", "valid_rate", "{:.1%}"),
+    ("exact plans", "exact_rate", "{:.1%}"),
+    ("honest refusals", "refusals", "{}"),
+    ("inline data in input.data", "data_placed", "{}"),
+    ("plan latency p50 (ms)", "p50_ms", "{:.1f}"),
+    ("plan latency p99 (ms)", "p99_ms", "{:.1f}"),
+]
 
-    settings = Settings(llm_base_url=url, llm_model=model, llm_temperature=0.0)
-    return LLMPlanner(
-        build_chat_model(settings, max_tokens=settings.llm_plan_max_tokens),
-        timeout_seconds=settings.llm_timeout_seconds,
-    )
 
-
-def print_table(summaries: dict[str, dict[str, Any]]) -> None:
-    rows = [
-        ("node F1", "node_f1", "{:.3f}"),
-        ("edge F1", "edge_f1", "{:.3f}"),
-        ("valid plans", "valid_rate", "{:.1%}"),
-        ("exact plans", "exact_rate", "{:.1%}"),
-        ("honest refusals", "refusals", "{}"),
-        ("inline data in input.data", "data_placed", "{}"),
-        ("plan latency p50 (ms)", "p50_ms", "{:.1f}"),
-        ("plan latency p99 (ms)", "p99_ms", "{:.1f}"),
-    ]
-    names = list(summaries)
-    width = max(14, *(len(n) + 2 for n in names))
+def print_table(columns: dict[str, dict[str, Any]], rows: list[tuple[str, str, str]]) -> None:
+    names = list(columns)
+    width = max(12, *(len(n) + 2 for n in names))
     print(f"{'':28}" + "".join(f"{n:>{width}}" for n in names))
     for label, key, fmt in rows:
-        cells = "".join(f"{fmt.format(summaries[n][key]):>{width}}" for n in names)
+        cells = "".join(f"{fmt.format(columns[n][key]):>{width}}" for n in names)
         print(f"{label:28}{cells}")
+
+
+def print_groups(outcomes: dict[str, list[Outcome]], by: str) -> None:
+    """node F1 / edge F1 / exact per language or kind, one column per planner and split."""
+    groups = sorted({getattr(o, by) for outs in outcomes.values() for o in outs})
+    names = list(outcomes)
+    width = max(18, *(len(n) + 2 for n in names))
+    print(f"\nby {by} (node F1 / edge F1 / exact of n)")
+    print(f"{'':18}" + "".join(f"{n:>{width}}" for n in names))
+    for g in groups:
+        cells = []
+        for n in names:
+            sub = [o for o in outcomes[n] if getattr(o, by) == g]
+            if not sub:
+                cells.append(f"{'-':>{width}}")
+                continue
+            s = summarize(sub)
+            exact = sum(o.exact for o in sub)
+            cells.append(f"{s['node_f1']:.2f}/{s['edge_f1']:.2f}/{exact}of{len(sub)}".rjust(width))
+        print(f"{g:18}" + "".join(cells))
+
+
+def _planners(args: argparse.Namespace) -> tuple[dict[str, Planner], dict[str, Any]]:
+    from mesh_orchestrator.planning.deterministic import DeterministicPlanner
+
+    planners: dict[str, Planner] = {"deterministic": DeterministicPlanner()}
+    info: dict[str, Any] = {}
+    intent: Any = None
+    try:
+        from mesh_orchestrator.planning.intent import IntentPlanner
+
+        started = time.perf_counter()
+        intent = IntentPlanner()
+        intent.warm()
+        info["intent_model_load_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        planners["intent"] = intent
+    except ImportError:
+        pass
+    if args.semantic:
+        from bench.planning.baseline.semantic import SemanticPlanner
+
+        semantic = SemanticPlanner()
+        started = time.perf_counter()
+        semantic.warm()
+        info["semantic_model_load_s"] = round(time.perf_counter() - started, 2)
+        planners["semantic"] = semantic
+    if args.llm:
+        from bench.planning.llm import llm_planners
+
+        planners.update(llm_planners(args.llm, args.llm_model, intent))
+    if args.only:
+        planners = {k: v for k, v in planners.items() if k in args.only}
+    return planners, info
 
 
 async def main() -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.planning")
+    ap.add_argument("--split", choices=["dev", "test", "all"], default="all")
     ap.add_argument("--llm", metavar="URL", help="also run the LLM planner against this /v1")
     ap.add_argument("--llm-model", default="smollm2-135m-instruct")
-    ap.add_argument("--only", choices=["deterministic", "semantic", "llm"], action="append")
+    ap.add_argument("--llm-limit", type=int, default=None, metavar="N")
+    ap.add_argument("--semantic", action="store_true", help="also the MiniLM semantic planner")
+    ap.add_argument("--only", action="append", metavar="PLANNER")
+    ap.add_argument("--by", choices=["lang", "kind"], action="append", default=[])
     ap.add_argument("--show", action="store_true", help="print every plan that is not exact")
+    ap.add_argument("--out", default=str(RESULTS), help="where to write the results JSON")
     ap.add_argument(
         "--synthesis",
         action="store_true",
@@ -107,63 +194,86 @@ async def main() -> int:
     ap.add_argument("--synthesis-llm", metavar="URL", help="with --synthesis: the LLM's /v1")
     ap.add_argument("--synthesis-llm-limit", type=int, default=None, metavar="N")
     args = ap.parse_args()
-    manifest, requests = load_manifest(), load_requests()
-    planners: dict[str, Planner] = {"deterministic": DeterministicPlanner()}
-    semantic = SemanticPlanner()
-    started = time.perf_counter()
-    semantic.warm()
-    load_s = time.perf_counter() - started
-    started = time.perf_counter()
-    await semantic.plan("write a poem", manifest)  # builds the capability vectors once
-    index_ms = (time.perf_counter() - started) * 1000
-    planners["semantic"] = semantic
-    if args.llm:
-        planners["llm"] = _llm_planner(args.llm, args.llm_model)
-    if args.only:
-        planners = {k: v for k, v in planners.items() if k in args.only}
+    manifest, requests = load_manifest(), load_requests(args.split)
+    splits = [s for s in ("dev", "test") if any(r.split == s for r in requests)]
+    if not splits:
+        print(f"no requests in the {args.split} split (the test split is {TEST.name}, absent here)")
+        return 0
+    planners, info = _planners(args)
+    for p in planners.values():  # the capability index of each planner, built once
+        with contextlib.suppress(PlanningFailed, PlanRejected):
+            await p.plan("write a poem", manifest)
     results: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": _cpus()},
-        "requests": len(requests),
-        "semantic_model_load_s": round(load_s, 2),
-        "semantic_index_build_ms": round(index_ms, 1),
+        "requests": {s: sum(r.split == s for r in requests) for s in splits},
+        **info,
         "targets": TARGETS,
         "planners": {},
     }
-    summaries = {}
+    columns: dict[str, dict[str, Any]] = {}
+    outcomes: dict[str, list[Outcome]] = {}
     for name, planner in planners.items():
-        outcomes = await run_planner(name, planner, manifest, requests)
-        summaries[name] = summarize(outcomes)
-        results["planners"][name] = {
-            "summary": summaries[name],
-            "requests": [o.as_dict() for o in outcomes],
-        }
-        if args.show:
-            for o in outcomes:
-                if not o.exact:
-                    print(f"[{name}] {o.id}: expected {o.expected} got {o.got}  {o.note[:160]}")
+        limited = name.startswith("llm") and args.llm_limit is not None
+        for split in splits:
+            todo = [r for r in requests if r.split == split]
+            if limited:  # every k-th request: a spread over the split, not its first lines
+                step = max(1, len(todo) // max(1, args.llm_limit))
+                todo = todo[::step][: args.llm_limit]
+            outs = await run_planner(planner, manifest, todo, name if limited else None)
+            col = f"{name} {split}"
+            columns[col] = summarize(outs)
+            outcomes[col] = outs
+            results["planners"][col] = {
+                "summary": columns[col],
+                "requests": [o.as_dict() for o in outs],
+            }
+            if args.show:
+                for o in outs:
+                    if not o.exact:
+                        print(f"[{col}] {o.id}: expected {o.expected} got {o.got}  {o.note[:200]}")
+    if args.llm and args.llm_limit is not None:  # the others on the LLM's subset, to compare
+        for name in [n for n in planners if not n.startswith("llm")]:
+            for split in splits:
+                ids = {o.id for o in outcomes.get(f"llm {split}", [])}
+                sub = [o for o in outcomes[f"{name} {split}"] if o.id in ids]
+                columns[f"{name} {split}/llm"] = summarize(sub)
     print(
-        f"{len(requests)} requests; semantic model load {load_s:.1f}s, "
-        f"capability vectors {index_ms:.0f} ms (once per registry change)\n"
+        ", ".join(f"{n} {s} requests" for s, n in results["requests"].items())
+        + (" (no test.yaml: the test split is not here)" if "test" not in splits else "")
+        + "; "
+        + ", ".join(f"{k} {v}" for k, v in info.items())
+        + "\n"
     )
-    print_table(summaries)
-    if "semantic" in summaries:
-        s = summaries["semantic"]
-        missed = [k for k, v in TARGETS.items() if (s[k] > v if k == "p50_ms" else s[k] < v)]
-        print("\nsemantic targets: " + ("all met" if not missed else "missed " + ", ".join(missed)))
+    print_table(columns, ROWS)
+    for by in args.by:
+        print_groups(outcomes, by)
+    for split in splits:
+        col = f"intent {split}"
+        if col in columns:
+            s = columns[col]
+            missed = [k for k, v in TARGETS.items() if (s[k] > v if k == "p50_ms" else s[k] < v)]
+            print(
+                f"\nintent {split} targets: "
+                + ("all met" if not missed else "missed " + ", ".join(missed))
+            )
     if args.synthesis:
         from bench.planning import synthesis
 
         results["synthesis"] = await synthesis.run(
-            requests,
+            [r for r in requests if r.split == "dev"],
             manifest,
-            semantic,
+            planners.get("intent") or next(iter(planners.values())),
             llm_url=args.synthesis_llm,
             llm_model=args.llm_model,
             llm_limit=args.synthesis_llm_limit,
         )
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(HERE.parent.parent)}")
+    _write(args.out, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {args.out}")
     return 0
+
+
+def _write(path: str, text: str) -> None:
+    Path(path).write_text(text)
 
 
 def _cpus() -> int:

@@ -1,7 +1,9 @@
 """Scoring one plan against the expected one: node and edge matches, validity, refusals.
 
 Expected tasks are matched to planned tasks in request order by capability (the first
-unmatched planned task with the same capability), so two translations pair up in order.
+unmatched planned task with the same capability), so two translations pair up in order. An
+expected task may allow alternatives (``translation|text_generation``: "explain it in French"
+is right as either); any of them matches.
 Edges count through that matching: a planned edge is right when both ends are matched and
 the expected plan has the same edge. Totals are micro-averaged over all requests.
 """
@@ -14,7 +16,24 @@ from typing import Any
 
 from mesh_contracts import ExecutionPlan
 
-_TASK = re.compile(r"^\s*([a-z_]+)\s*(?:<-\s*([\d,\s]+))?\s*$")
+_TASK = re.compile(r"^\s*([a-z_]+(?:\s*\|\s*[a-z_]+)*)\s*(?:<-\s*([\d,\s]+))?\s*$")
+KINDS = frozenset(
+    [
+        "single",
+        "chain",
+        "fan-out",
+        "enumeration",
+        "reference",
+        "inline-csv",
+        "inline-json",
+        "inline-text",
+        "negation",
+        "unservable",
+        "partly-servable",
+        "smalltalk",
+    ]
+)
+LANGS = frozenset(["en", "es", "fr", "de", "pt", "it", "nl"])
 
 
 @dataclass
@@ -22,29 +41,52 @@ class Expected:
     id: str
     kind: str
     request: str
-    caps: list[str]
+    caps: list[str]  # the first alternative of each task, for display
     edges: set[tuple[int, int]]  # (task, the task it reads), 0-based
     data: int | None  # 0-based task that must carry the inline table
+    lang: str = "en"
+    split: str = "dev"
+    options: list[frozenset[str]] = field(default_factory=list)  # each task's right answers
 
     @classmethod
-    def parse(cls, item: dict[str, Any]) -> Expected:
+    def parse(cls, item: dict[str, Any], split: str = "dev") -> Expected:
         caps: list[str] = []
+        options: list[frozenset[str]] = []
         edges: set[tuple[int, int]] = set()
         for i, spec in enumerate(item["expect"]):
-            m = _TASK.match(spec)
+            m = _TASK.match(str(spec))
             if m is None:
                 raise ValueError(f"{item['id']}: cannot read task {spec!r}")
-            caps.append(m.group(1))
+            alternatives = [a.strip() for a in m.group(1).split("|")]
+            caps.append(alternatives[0])
+            options.append(frozenset(alternatives))
             for dep in (m.group(2) or "").replace(",", " ").split():
                 edges.add((i, int(dep) - 1))
+        if item["kind"] not in KINDS:
+            raise ValueError(f"{item['id']}: unknown kind {item['kind']!r}")
+        lang = item.get("lang", "en")
+        if lang not in LANGS:
+            raise ValueError(f"{item['id']}: unknown lang {lang!r}")
         data = item.get("data")
-        return cls(item["id"], item["kind"], item["request"], caps, edges, data and data - 1)
+        return cls(
+            item["id"],
+            item["kind"],
+            item["request"],
+            caps,
+            edges,
+            data and data - 1,
+            lang=lang,
+            split=split,
+            options=options,
+        )
 
 
 @dataclass
 class Outcome:
     id: str
     kind: str
+    lang: str
+    split: str
     expected: list[str]
     got: list[str]
     node_tp: int
@@ -76,9 +118,9 @@ def score_outcome(
     got = [t.capability for t in tasks]
     match: dict[int, int] = {}  # planned index -> expected index
     used: set[int] = set()
-    for e, cap in enumerate(req.caps):
+    for e, allowed in enumerate(req.options or [frozenset([c]) for c in req.caps]):
         for p, t in enumerate(tasks):
-            if p not in used and t.capability == cap:
+            if p not in used and t.capability in allowed:
                 match[p] = e
                 used.add(p)
                 break
@@ -102,7 +144,9 @@ def score_outcome(
     return Outcome(
         id=req.id,
         kind=req.kind,
-        expected=req.caps,
+        lang=req.lang,
+        split=req.split,
+        expected=["|".join(sorted(o)) for o in req.options] if req.options else req.caps,
         got=got,
         node_tp=node_tp,
         node_fp=len(tasks) - node_tp,
@@ -133,13 +177,14 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
-    n = len(outcomes)
+    n = max(1, len(outcomes))
     tot = {k: sum(getattr(o, k) for o in outcomes) for k in ("node_tp", "node_fp", "node_fn")}
     etot = {k: sum(getattr(o, k) for o in outcomes) for k in ("edge_tp", "edge_fp", "edge_fn")}
     unservable = [o for o in outcomes if not o.expected]
     with_data = [o for o in outcomes if o.data_ok is not None]
-    ms = [o.ms for o in outcomes]
+    ms = [o.ms for o in outcomes] or [0.0]
     return {
+        "requests": len(outcomes),
         "node_f1": round(_f1(tot["node_tp"], tot["node_fp"], tot["node_fn"]), 4),
         "edge_f1": round(_f1(etot["edge_tp"], etot["edge_fp"], etot["edge_fn"]), 4),
         "valid_rate": round(sum(o.valid for o in outcomes) / n, 4),

@@ -1,20 +1,23 @@
-"""``make bench-plan ARGS=--synthesis``: does the answer carry what the sub-tasks found?
+"""``make bench-plan ARGS=--synthesis``: does the answer lead with the final step's output, and
+does it carry what the sub-tasks found?
 
-On the benchmark's requests that the shipped analyst and lookup workers serve end to end
-(every expected task is ``search`` or ``data_analysis``), each request is planned by the
-semantic planner and its tasks run in plan order by the real worker classes, in process
-(``LookupWorker`` over its shipped knowledge base, ``AnalystWorker``; upstream outputs go
-in ``context`` as the relay sends them). The results are then merged by the deterministic
-synthesis and, with ``--synthesis-llm URL``, by the LLM synthesis (the orchestrator's
-``LLMSynthesizer`` against an OpenAI-compatible ``/v1``, e.g. the writer's SmolLM2), on the
-first ``--synthesis-llm-limit`` requests (SmolLM2 takes seconds per answer here).
+On the dev split's requests that the shipped analyst and lookup serve, alone or followed by
+writing steps (summaries, translations, text), each request is planned by the intent planner
+and its tasks run in plan order: search and analysis by the real worker classes in process
+(``LookupWorker`` over its shipped knowledge base, ``AnalystWorker``; upstream outputs go in
+``context`` as the relay sends them), writing steps by ``StandInWriter`` (a marked sentence:
+SmolLM2 would add minutes and measure nothing about synthesis). The results are then merged
+by the deterministic synthesis, by the merge it replaced (plan order, raw JSON: the
+baseline) and, with ``--synthesis-llm URL``, by the LLM synthesis (the orchestrator's
+``LLMSynthesizer`` against an OpenAI-compatible ``/v1``, e.g. the writer's SmolLM2) on the
+first ``--synthesis-llm-limit`` requests.
 
-A sub-task's **key facts** are the salient tokens of what it found (``key_facts``): the
-numbers and proper names, else the longest words, of the analyst's conclusion or of the
-lookup's best passage, at most five. An answer **carries** a sub-task when at least 60% of
-its facts appear in it (case-insensitive); a request counts when its answer carries every
-completed sub-task. Writer tasks are left out: their output is free text with no facts to
-check, and SmolLM2 writing them would add minutes without measuring synthesis.
+An answer **leads with a final step** when its first line of content is the start of the
+output of one of the plan's sinks (the tasks no other task reads). A sub-task's **key facts**
+are the salient tokens of what it found (``key_facts``): the numbers and proper names, else
+the longest words, of the analyst's conclusion or of the lookup's best passage, at most
+five. An answer **carries** a sub-task when at least 60% of its facts appear in it
+(case-insensitive); a request counts when its answer carries every completed sub-task.
 """
 
 from __future__ import annotations
@@ -28,11 +31,16 @@ from typing import Any
 
 from bench.planning.score import Expected
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, TaskRequest, WorkerEvent
-from mesh_orchestrator.planning.deterministic import PlanningFailed
-from mesh_orchestrator.planning.semantic import SemanticPlanner
+from mesh_orchestrator.planning.deterministic import Planner, PlanningFailed
+from mesh_orchestrator.synthesis.answer import as_text, ordered
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 
 SERVED = frozenset({"search", "data_analysis"})
+# Writer tasks run on a stand-in (bench only): the sink-first measure needs chains that end in
+# writing ("find X, then explain it in French"), and SmolLM2 would add minutes measuring
+# nothing about synthesis. Its output is a marked sentence, so whether an answer leads with
+# it is plain to see.
+WRITTEN = frozenset({"text_generation", "summarization", "translation"})
 CARRIED = 0.6  # share of a sub-task's key facts an answer must hold
 MAX_FACTS = 5
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?%?")
@@ -67,6 +75,8 @@ def _prose(output: Any) -> str:
         if isinstance(output.get("conclusion"), str):
             return str(output["conclusion"])
         hits = output.get("results")
+        if isinstance(hits, list) and not hits:
+            return str(output.get("message") or "")  # found nothing: no facts to carry
         if isinstance(hits, list) and hits and isinstance(hits[0], dict):
             top = hits[0]
             return f"{top.get('title', '')}. {str(top.get('passage', ''))[:400]}"
@@ -91,29 +101,86 @@ class Ran:
     facts: dict[str, list[str]] = field(default_factory=dict)
 
 
+class StandInWriter:
+    """Not the writer: returns a marked sentence for a writing task (bench only)."""
+
+    class Input:
+        @staticmethod
+        def model_validate(value: Any) -> Any:
+            return value
+
+    async def run(self, task: TaskRequest, inp: Any, emit: Any) -> str:
+        return f"WRITTEN-{task.task_id}: the writer's answer for {task.task_id} goes here."
+
+
+def plan_order_merge(plan: ExecutionPlan, results: Mapping[str, Mapping[str, Any]]) -> str:
+    """The merge before answers led with the final steps (one section per task in plan
+    order, raw JSON for structured outputs), kept here as the baseline."""
+    sections = []
+    for t in plan.tasks:
+        r = results.get(t.task_id, {})
+        out = r.get("output")
+        text = out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=2)
+        if isinstance(out, dict) and isinstance(out.get("conclusion"), str):
+            text = out["conclusion"]
+        sections.append(f"## {t.task_id}: {t.description or t.capability}\n\n{text}")
+    return "\n\n".join(sections)
+
+
+class _PlanOrder:
+    name = "plan order"
+
+    async def synthesize(
+        self,
+        query: str,
+        plan: ExecutionPlan,
+        results: Mapping[str, Mapping[str, Any]],
+        on_token: Any,
+    ) -> str:
+        return plan_order_merge(plan, results)
+
+
+def sink_first(answer: str, ran: Ran) -> bool:
+    """Whether the answer's first line of content is the start of a final step's output."""
+    sinks = [t.task_id for t in ordered(ran.plan).sinks]
+    lines = [ln for ln in answer.strip().splitlines() if ln.strip()]
+    first = next((ln for ln in lines if not ln.startswith("[")), "")
+    for k in sinks:
+        r = ran.results.get(k, {})
+        if r.get("status") != "completed":
+            continue
+        head = " ".join(as_text(r.get("output")).split())[:40].lower()
+        if head and " ".join(first.split()).lower().startswith(head[: len(first)][:40]):
+            return True
+    return False
+
+
 async def _workers() -> dict[str, Any]:
     from mesh_worker_analyst.worker import AnalystWorker
     from mesh_worker_lookup.worker import LookupWorker
 
     lookup = LookupWorker()
     await lookup.startup()
-    return {"search": lookup, "data_analysis": AnalystWorker()}
+    writer = StandInWriter()
+    return {"search": lookup, "data_analysis": AnalystWorker(), **dict.fromkeys(WRITTEN, writer)}
 
 
 async def run_requests(
-    requests: list[Expected], manifest: CapabilitiesManifest, planner: SemanticPlanner
+    requests: list[Expected], manifest: CapabilitiesManifest, planner: Planner
 ) -> list[Ran]:
-    """Plan and run every request the analyst and lookup serve alone."""
+    """Plan and run every request the analyst and lookup serve (with the writer's stand-in
+    for writing steps), at least one analyst or lookup task in each."""
     workers = await _workers()
     out: list[Ran] = []
     for req in requests:
-        if not req.caps or not set(req.caps) <= SERVED:
+        caps = set(req.caps)
+        if not caps & SERVED or not caps <= SERVED | WRITTEN:
             continue
         try:
             plan = await planner.plan(req.request, manifest)
         except PlanningFailed:
             continue
-        if not {t.capability for t in plan.tasks} <= SERVED:
+        if not {t.capability for t in plan.tasks} <= SERVED | WRITTEN:
             continue
         results: dict[str, dict[str, Any]] = {}
         for t in plan.tasks:
@@ -160,6 +227,7 @@ async def score(
         rows.append(
             {
                 "id": ran.id,
+                "sink_first": sink_first(answer, ran),
                 "carries_all": all(s >= CARRIED for s in shares.values()),
                 "fact_share": sum(shares.values()) / max(1, len(shares)),
                 "ms": round(ms, 1),
@@ -174,6 +242,7 @@ async def score(
         "synthesis": name,
         "requests": len(rows),
         "carries_all_rate": sum(r["carries_all"] for r in rows) / n,
+        "sink_first_rate": sum(r["sink_first"] for r in rows) / n,
         "mean_fact_share": sum(r["fact_share"] for r in rows) / n,
         "p50_ms": ms[len(ms) // 2],
         "rows": rows,
@@ -197,7 +266,7 @@ def llm_synthesizer(url: str, model: str) -> Synthesizer:
 async def run(
     requests: list[Expected],
     manifest: CapabilitiesManifest,
-    planner: SemanticPlanner,
+    planner: Planner,
     *,
     llm_url: str | None,
     llm_model: str,
@@ -209,7 +278,8 @@ async def run(
     tasks = sum(len(r.results) for r in runs)
     done = sum(1 for r in runs for x in r.results.values() if x["status"] == "completed")
     table: dict[str, Mapping[str, Any]] = {
-        "deterministic": await score("deterministic", DeterministicSynthesizer(), runs)
+        "deterministic": await score("deterministic", DeterministicSynthesizer(), runs),
+        "plan order (before)": await score("plan order", _PlanOrder(), runs),
     }
     if llm_url:
         llm = llm_synthesizer(llm_url, llm_model)
@@ -219,13 +289,14 @@ async def run(
             "deterministic", DeterministicSynthesizer(), runs, llm_limit
         )
     show(
-        f"\nsynthesis: {len(runs)} requests run end to end by analyst + lookup "
+        f"\nsynthesis: {len(runs)} requests run end to end by analyst + lookup (+ writer stand-in) "
         f"({done}/{tasks} sub-tasks completed)"
     )
     width = max(16, *(len(n) + 2 for n in table))
     show(f"{'':40}" + "".join(f"{n:>{width}}" for n in table))
     for label, key, fmt in (
         ("requests scored", "requests", "{}"),
+        ("answers leading with a final step", "sink_first_rate", "{:.1%}"),
         ("answers carrying every result's facts", "carries_all_rate", "{:.1%}"),
         ("mean share of facts carried", "mean_fact_share", "{:.1%}"),
         ("synthesis p50 (ms)", "p50_ms", "{:.0f}"),

@@ -6,6 +6,8 @@ send its token on every request, the event stream included. ``dashboard.mjs`` (N
 playwright-core driving Debian's Chromium, headless) puts a proxy between the browser and
 the orchestrator that cuts the run page's event stream once, mid-run; it prints one JSON
 line with what it saw, which this test checks. Screenshots go to ``var/ui-screenshots/``.
+``artifacts.mjs`` shows an open orchestrator's page a run of hostile artifacts (script,
+file and HTML URLs, an SVG image): none may become a link or an image, none may run.
 
 Skips, saying why, when Chromium or the npm packages are missing: ``make ui-setup`` (part
 of ``make test``) installs both where it can (root with apt, and npm).
@@ -91,7 +93,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         WORKERS,
         env={"MESH_AUTH_SECRET": SECRET},
         worker_env={"IMAGEGEN_OUTPUT_DIR": str(tmp / "images")},
-        orchestrator_env={"ORCH_PLANNER": "semantic"},
+        orchestrator_env={"ORCH_PLANNER": "intent"},
         headers={"Authorization": f"Bearer {KEYS.issue('admin', 600)}"},
     ) as m:
         yield m.url
@@ -138,9 +140,50 @@ def test_the_dashboard_follows_a_three_worker_run_through_a_dropped_stream(mesh:
     assert result["proxy"]["cuts"] == 1 and int(result["page"]["reconnects"]) >= 1
     assert all(0 < int(seq) < run["last_seq"] for seq in result["resumedFrom"])
     assert result["image"]["w"] > 0
-    assert result["planner"] == "semantic"
+    assert result["planner"] == "intent"
     # Approval: driven through the page where the orchestrator offers it, else the page
     # said it does not (the option was refused) and showed no approval buttons.
     assert result["approvalOutcome"] in ("approved", "unsupported")
     for name in ("agents.png", "run-live.png", "run-done.png", "runs.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name
+
+
+@pytest.fixture(scope="module")
+def open_orchestrator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An orchestrator alone, open on loopback (its dashboard and CSP are what is tested)."""
+    from mesh_orchestrator.app import create_app
+    from mesh_orchestrator.settings import Settings
+    from mesh_testkit import serving
+
+    tmp = tmp_path_factory.mktemp("ui-open")
+    settings = Settings(
+        discovery_url="http://127.0.0.1:9", db_path=tmp / "orch.sqlite3", planner="deterministic"
+    )
+    with serving(create_app(settings, keys=None), name="orchestrator") as url:
+        yield url
+
+
+@browser
+def test_the_dashboard_never_links_or_shows_a_workers_script_or_file_url(
+    open_orchestrator: str,
+) -> None:
+    proc = subprocess.run(
+        ["node", str(HERE / "artifacts.mjs")],
+        env={**os.environ, "ORCH_URL": open_orchestrator, "CHROMIUM": CHROMIUM},
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert lines, f"artifacts.mjs printed nothing (rc {proc.returncode}):\n{proc.stderr}"
+    seen = json.loads(lines[-1])
+    assert seen["ok"], seen
+    # Only the https link is a link, only the inline PNG an image; the rest shows as names.
+    assert seen["links"] == ["https://example.com/report.zip"]
+    assert [src.split(";")[0] for src in seen["images"]] == ["data:image/png"]
+    for name in ("js-link", "file-link", "html-data", "svg-image", "typed-js"):
+        assert any(name in text for text in seen["names"]), name
+    assert seen["pwned"] is None  # no script ran, whatever was clicked
+    assert "default-src 'self'" in seen["csp"] and "frame-ancestors 'none'" in seen["csp"]

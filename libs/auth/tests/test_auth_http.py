@@ -33,7 +33,7 @@ def make_app(keys: Keys | None, limit: int = 1024) -> FastAPI:
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=make_app(KEYS))
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         yield c
 
 
@@ -89,7 +89,7 @@ async def test_a_non_bearer_authorization_is_a_401(client: httpx.AsyncClient) ->
 
 async def test_without_keys_every_caller_is_an_open_admin() -> None:
     transport = httpx.ASGITransport(app=make_app(None))
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         r = await c.post("/workers")
     assert r.status_code == 200 and r.json() == {"scope": "admin", "authenticated": False}
 

@@ -11,6 +11,7 @@ from mesh_contracts import (
     MAX_DEPENDS_ON,
     MAX_PLAN_TASKS,
     AgentDescriptor,
+    ArtifactEvent,
     ExecutionPlan,
     MessageEvent,
     StreamingMode,
@@ -140,3 +141,40 @@ def test_worker_events_are_a_union_on_type() -> None:
         parse_worker_event({"type": "telepathy"})
     with pytest.raises(ValidationError):
         parse_worker_event({"type": "token"})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "file:///etc/passwd",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "data:image/svg+xml;base64,PHN2Zy8+",
+        "data:image/png,not-base64",
+        "vbscript:msgbox",
+        "//evil.example/x.png",
+        "http://w/a.png\x1b]8;;http://evil\x07",
+    ],
+)
+def test_an_artifact_url_that_is_not_a_web_link_or_inline_png_jpeg_is_malformed(
+    url: str,
+) -> None:
+    with pytest.raises(ValidationError, match="artifact URL"):
+        parse_worker_event({"type": "artifact", "name": "a", "url": url})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://writer:8001/artifacts/a.zip",
+        "https://cdn.example/x.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "data:image/jpeg;base64,/9j/4AAQ",
+    ],
+)
+def test_web_links_and_inline_png_jpeg_are_artifact_urls(url: str) -> None:
+    event = parse_worker_event({"type": "artifact", "name": "a", "url": url})
+    assert isinstance(event, ArtifactEvent) and event.url == url

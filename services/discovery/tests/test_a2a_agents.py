@@ -79,7 +79,7 @@ async def discovery(store: EmbeddedStore) -> AsyncIterator[tuple[httpx.AsyncClie
     app = create_app(settings, store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
             yield c, app
 
 

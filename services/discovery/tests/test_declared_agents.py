@@ -65,7 +65,7 @@ async def test_declared_agents_are_served_passing_from_the_file(tmp_path: Path):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://d") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             records = (await client.get("/v1/agents?capability=search&healthy=true")).json()
             assert [(r["descriptor"]["agent_id"], r["source"]) for r in records] == [
                 ("capital-facts", "file")

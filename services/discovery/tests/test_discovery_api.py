@@ -25,7 +25,7 @@ async def client(tmp_path: Path, store: EmbeddedStore) -> AsyncIterator[httpx.As
     app = create_app(settings, store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
             yield c
 
 

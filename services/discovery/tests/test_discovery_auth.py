@@ -52,7 +52,7 @@ async def client(tmp_path: Path, clock) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, store=store, keys=KEYS, resolver=fake_resolve)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
             yield c
 
 

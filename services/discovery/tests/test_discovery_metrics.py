@@ -22,7 +22,7 @@ async def client(tmp_path: Path, clock: Any) -> AsyncIterator[httpx.AsyncClient]
     app = create_app(Settings(db_path=store.path, sweep_interval_seconds=3600), store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
             yield c
 
 

@@ -11,7 +11,6 @@ from mesh_orchestrator.graph.build import (
     GraphDeps,
     RunState,
     make_routers,
-    route_after_llm_plan,
     route_after_plan,
     route_after_resolve,
     route_after_synthesis,
@@ -43,11 +42,8 @@ def test_every_routing_predicate_appears_as_an_edge_label() -> None:
         "replans_exhausted",
         "run_failed",
         "has_client_plan",
-        "llm_planner_configured",
-        "no_llm_planner",
-        "llm_plan_is_valid",
-        "llm_attempt_left",
-        "llm_plan_failed",
+        "needs_plan",
+        "request_unservable",
         "llm_synthesis_configured",
         "deterministic_synthesis",
         "synthesis_streamed",
@@ -58,16 +54,14 @@ def test_every_routing_predicate_appears_as_an_edge_label() -> None:
 
 def test_routes_follow_the_named_predicates() -> None:
     assert route_after_plan({"plan": None, "plan_error": "x"}) == "plan_is_invalid"
+    unservable: RunState = {"plan": None, "plan_error": "x", "unservable": ["'book a table'"]}
+    assert route_after_plan(unservable) == "request_unservable"
     assert route_after_plan({"plan": {"tasks": []}}) == "plan_is_valid"
     missing: RunState = {"unresolvable": {"t1": "no agent"}, "planner": "deterministic"}
     assert route_after_resolve({**missing, "replans": 0, "max_replans": 1}) == "should_replan"
     assert route_after_resolve({**missing, "replans": 1, "max_replans": 1}) == "replans_exhausted"
     assert route_after_resolve({**missing, "planner": "client"}) == "replans_exhausted"
     assert route_after_resolve({"unresolvable": {}}) == "all_tasks_resolvable"
-    assert route_after_llm_plan({"plan": {"tasks": []}}) == "llm_plan_is_valid"
-    rejected: RunState = {"plan": None, "plan_error": "cycle", "max_llm_attempts": 2}
-    assert route_after_llm_plan({**rejected, "llm_attempts": 1}) == "llm_attempt_left"
-    assert route_after_llm_plan({**rejected, "llm_attempts": 2}) == "llm_plan_failed"
     assert route_after_synthesis({"synthesis_error": "down"}) == "synthesis_unavailable"
     assert route_after_synthesis({"synthesis_error": None}) == "synthesis_streamed"
 
@@ -78,22 +72,21 @@ def _deps(llm: bool) -> GraphDeps:
         manifest=None,
         resolver=sentinel,
         executor=sentinel,
-        planner=sentinel,
+        planning=sentinel,
         synthesizer=sentinel,
-        llm_planner=sentinel if llm else None,
         llm_synthesizer=sentinel if llm else None,
     )
 
 
-def test_planner_and_synthesis_routes_depend_on_whether_an_llm_is_configured() -> None:
+def test_synthesis_routes_depend_on_whether_an_llm_is_configured() -> None:
     with_llm, without = make_routers(_deps(True)), make_routers(_deps(False))
     fresh: RunState = {"query": "q"}
-    assert with_llm["route_planner"](fresh) == "llm_planner_configured"
-    assert without["route_planner"](fresh) == "no_llm_planner"
+    assert with_llm["route_planner"](fresh) == "needs_plan"
+    assert without["route_planner"](fresh) == "needs_plan"  # the facade picks the planner
     client: RunState = {"client_plan": {"tasks": []}}
     assert with_llm["route_planner"](client) == "has_client_plan"
     # a replan of a client plan is never routed back to the client's plan
-    assert with_llm["route_planner"]({**client, "replans": 1}) == "llm_planner_configured"
+    assert with_llm["route_planner"]({**client, "replans": 1}) == "needs_plan"
     done: RunState = {"results": {"t1": {"status": "completed"}}}
     assert with_llm["route_after_execute"](done) == "llm_synthesis_configured"
     assert without["route_after_execute"](done) == "deterministic_synthesis"

@@ -59,7 +59,7 @@ async def test_llm_plan_runs_and_the_synthesis_streams_token_by_token(mesh_facto
     assert _of(events, "result", "t1")[0]["seq"] < seqs[0] and seqs[-1] < result["seq"]
 
 
-async def test_garbage_is_retried_once_then_the_deterministic_planner_takes_over(
+async def test_garbage_is_retried_once_then_the_no_llm_plan_takes_over(
     mesh_factory: Any,
 ) -> None:
     mesh = await _mesh(mesh_factory, "no idea", '{"tasks": [', "Answer.")
@@ -69,7 +69,7 @@ async def test_garbage_is_retried_once_then_the_deterministic_planner_takes_over
     assert "no JSON object" in rejected[0]["reason"]
     assert "malformed or truncated" in rejected[1]["reason"]
     plan = _of(events, "plan")[0]["data"]
-    assert plan["planner"] == "semantic"  # the no-LLM fallback (ORCH_PLANNER=auto)
+    assert plan["planner"] == "intent"  # the no-LLM fallback (ORCH_PLANNER=auto)
     assert plan["reason"].startswith("LLM plan rejected (attempt 1: ")
     assert events[-1]["data"]["status"] == "completed"
 
@@ -92,7 +92,7 @@ async def test_an_invented_capability_never_reaches_the_executor(mesh_factory: A
         "teleportation" in d["reason"] for d in _planning(events) if d["status"] == "rejected"
     )
     plan = _of(events, "plan")[0]["data"]
-    assert plan["planner"] == "semantic"  # the no-LLM fallback (ORCH_PLANNER=auto)
+    assert plan["planner"] == "intent"  # the no-LLM fallback (ORCH_PLANNER=auto)
     assert all(t["capability"] != "teleportation" for t in plan["plan"]["tasks"])
 
 
@@ -125,7 +125,7 @@ async def test_unreachable_llm_falls_back_for_both_planning_and_synthesis(
     mesh: Mesh = await mesh_factory(llm=_DownLLM(responses=["unused"]))
     await mesh.register(writer_like(mesh.workers[0].url))
     events = await collect(mesh.url, {"query": "write a poem about the sea"})
-    assert _of(events, "plan")[0]["data"]["planner"] == "semantic"
+    assert _of(events, "plan")[0]["data"]["planner"] == "intent"
     synth = [e["data"] for e in _of(events, "status", "synthesis")]
     assert [d["status"] for d in synth] == ["running", "failed"]
     assert "deterministic merge" in synth[-1]["reason"]

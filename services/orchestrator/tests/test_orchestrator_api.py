@@ -66,7 +66,7 @@ async def test_a_query_streams_run_plan_worker_events_result_and_done(mesh: Mesh
     events = await collect(mesh.url, {"query": "write a poem about the sea"})
     types = [e["type"] for e in events]
     assert types[0] == "run" and types[1] == "plan"
-    assert events[1]["data"]["planner"] == "semantic"  # the default without an LLM
+    assert events[1]["data"]["planner"] == "intent"  # the default without an LLM
     assert types[-2:] == ["result", "done"]
     assert [e["data"]["token"] for e in events if e["type"] == "token"] == ["hello", " world"]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))

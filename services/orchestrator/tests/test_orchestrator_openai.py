@@ -112,9 +112,10 @@ async def test_a_stream_of_the_deterministic_synthesis_sends_its_answer_in_chunk
     assert all(c.object == "chat.completion.chunk" for c in chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
     deltas = [c.choices[0].delta.content or "" for c in chunks if c.choices]
-    assert len([d for d in deltas if d]) > 2  # word chunks, not one blob
     text = "".join(deltas)
-    assert "hello world" in text
+    assert text.startswith("hello world")  # the answer leads with the task's own output
+    words = [d for d in deltas if d]
+    assert len(words) >= 2 and len(words) == len(text.split())  # word chunks, not one blob
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
     assert finishes[-1] == "stop" and finishes.count("stop") == 1
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == len(text.split())
@@ -156,7 +157,7 @@ async def test_langchain_chat_openai_streams_and_invokes_the_mesh(mesh: Mesh) ->
     await mesh.register(writer_like(mesh.workers[0].url))
     llm = ChatOpenAI(model="mesh", base_url=mesh.url + "/v1", api_key="unused", max_retries=0)
     parts = [c.content async for c in llm.astream([HumanMessage("write a poem about the sea")])]
-    assert len([p for p in parts if p]) > 2
+    assert len([p for p in parts if p]) >= 2  # streamed word by word
     assert "hello world" in "".join(str(p) for p in parts)
     reply = await llm.ainvoke("write a poem about the sea")
     assert "hello world" in str(reply.content)

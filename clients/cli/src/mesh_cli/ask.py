@@ -23,6 +23,7 @@ from rich.live import Live
 
 from mesh_cli.board import LaneBoard
 from mesh_cli.client import CliError, MeshClient, StreamLost
+from mesh_cli.terminal import json_safe, plain
 from mesh_cli.view import render_answer, render_board, render_plan
 from mesh_contracts import ExecutionPlan, StreamEvent
 
@@ -62,7 +63,7 @@ class JsonSink:
         self.out = out
 
     def event(self, ev: StreamEvent, board: LaneBoard) -> None:
-        self.out.write(ev.model_dump_json() + "\n")
+        self.out.write(json_safe(ev.model_dump_json()) + "\n")
         self.out.flush()
 
     def finish(self, board: LaneBoard) -> None:
@@ -164,7 +165,7 @@ def ask_on_terminal(err: Console, *, yes: bool = False, read: Callable[[], str] 
     async def decide(board: LaneBoard) -> bool:
         err.print(render_plan(board))
         if board.plan_reason:
-            err.print(f"[dim]{board.plan_reason}[/]", highlight=False)
+            err.print(plain(board.plan_reason, style="dim"), highlight=False)
         if yes:
             err.print("approved (--yes)")
             return True
@@ -223,7 +224,7 @@ async def ask(
             return _exit_status(board)
         run_id = board.run_id or resume
         if run_id is not None:
-            err.print(f"[magenta]cancelling run {run_id}…[/]")
+            err.print(plain(f"cancelling run {run_id}…", style="magenta"))
             with contextlib.suppress(CliError):
                 await client.cancel(run_id)
             force = asyncio.create_task(interrupt.forced.wait())
@@ -232,7 +233,7 @@ async def ask(
             )
             force.cancel()
         sink.finish(board)
-        err.print(f"[magenta]run {run_id or '(not started)'} cancelled[/]")
+        err.print(plain(f"run {run_id or '(not started)'} cancelled", style="magenta"))
         return EXIT_INTERRUPTED
     finally:
         for task in (reader, stop):

@@ -41,6 +41,7 @@ from mesh_cli.ask import (
     run_ask,
 )
 from mesh_cli.client import CliError, MeshClient
+from mesh_cli.terminal import json_safe, plain
 from mesh_cli.view import (
     agents_table,
     run_view,
@@ -52,7 +53,7 @@ DEFAULT_DISCOVERY_URL = "http://127.0.0.1:9000"
 
 
 def _print_json(out: Console, data: Any) -> None:
-    out.file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    out.file.write(json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -166,7 +167,7 @@ def main(
     try:
         return asyncio.run(_dispatch(args, out, err))
     except CliError as exc:
-        err.print(f"mesh: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err.print(plain(f"mesh: error: {exc}"), highlight=False, soft_wrap=True)
         return EXIT_FAILED
     except KeyboardInterrupt:  # Ctrl-C outside `ask`, where nothing needs cancelling
         return EXIT_INTERRUPTED

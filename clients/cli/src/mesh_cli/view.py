@@ -2,6 +2,10 @@
 
 ``render_board`` is the live view of ``mesh ask`` (one panel per sub-task lane);
 ``agents_table``, ``runs_table`` and ``run_view`` draw the other commands' answers.
+
+Every string that came from the mesh (worker text, names, errors, URLs) reaches Rich only
+through ``terminal.plain``: escape sequences and control characters removed, never read as
+markup; links are ``Style(link=...)`` objects, never parsed from a style string.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
 from mesh_cli.board import Lane, LaneBoard
+from mesh_cli.terminal import clean, plain
 
 STATUS_STYLE = {
     "pending": "dim",
@@ -33,13 +39,13 @@ TAIL_LINES = 4
 
 
 def _status(status: str | None) -> Text:
-    value = status or "?"
+    value = clean(status or "?")
     return Text(value, style=STATUS_STYLE.get(value, "white"))
 
 
 def _short(value: Any, limit: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
+    text = " ".join(clean(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -50,9 +56,9 @@ def _tail(text: str, lines: int = TAIL_LINES, width: int = 400) -> str:
 def render_lane(lane: Lane) -> Panel:
     """One sub-task: agent, status, streamed text, last message, progress, artifacts."""
     head = Text()
-    head.append(lane.agent_id or "unassigned", style="bold")
+    head.append(clean(lane.agent_id or "unassigned"), style="bold")
     if lane.instance_id and lane.instance_id != lane.agent_id:
-        head.append(f" ({lane.instance_id})", style="dim")
+        head.append(f" ({clean(lane.instance_id)})", style="dim")
     head.append("  ")
     head.append_text(_status(lane.status))
     if lane.tokens:
@@ -60,10 +66,10 @@ def render_lane(lane: Lane) -> Panel:
     if lane.messages:
         head.append(f"  {lane.messages} messages", style="dim")
     if lane.reason:
-        head.append(f"  ({lane.reason})", style="dim")
+        head.append(f"  ({clean(lane.reason)})", style="dim")
     parts: list[RenderableType] = [head]
     if lane.text_tail:
-        parts.append(Text(_tail(lane.text_tail)))
+        parts.append(plain(_tail(clean(lane.text_tail))))
     if lane.last_message:
         parts.append(Text("» " + _short(lane.last_message, 200), style="italic"))
     if lane.progress is not None:
@@ -74,26 +80,27 @@ def render_lane(lane: Lane) -> Panel:
         bar = ProgressBar(total=float(p.total) if p.total else None, completed=float(p.step or 0))
         label = f"{p.step}/{p.total}" if p.total else str(p.step or "")
         if p.message:
-            label += f" {p.message}"
+            label += f" {clean(p.message)}"
         row.add_row(bar, Text(label, style="dim"))
         parts.append(row)
     for art in lane.artifacts:
         line = Text("↳ ")
-        target = art.url or art.name
-        line.append(art.name, style=f"link {art.url}" if art.url else "bold")
-        if art.url and art.url != art.name:
-            line.append(f"  {target}", style="blue underline")
+        url = clean(art.url) if art.url else None
+        link = url if url and url.startswith(("http://", "https://")) else None
+        line.append(clean(art.name), style=Style(bold=True, link=link))
+        if url and url != art.name:
+            line.append(f"  {url[:300]}", style="blue underline")
         if art.size_bytes is not None:
             line.append(f"  {art.size_bytes} B", style="dim")
         parts.append(line)
     if lane.error:
-        code = f"[{lane.error_code}] " if lane.error_code else ""
-        parts.append(Text(f"✗ {code}{lane.error}", style="red"))
+        code = f"[{clean(lane.error_code)}] " if lane.error_code else ""
+        parts.append(Text(f"✗ {code}{clean(lane.error)}", style="red"))
     elif lane.status == "completed" and not lane.text_tail and lane.output is not None:
         parts.append(Text(_short(lane.output, 200), style="green"))
-    title = Text(lane.task_id, style="bold")
+    title = Text(clean(lane.task_id), style="bold")
     if lane.capability:
-        title.append(f" · {lane.capability}", style="dim")
+        title.append(f" · {clean(lane.capability)}", style="dim")
     return Panel(Group(*parts), title=title, title_align="left", border_style=_border(lane))
 
 
@@ -103,11 +110,11 @@ def _border(lane: Lane) -> str:
 
 def render_header(board: LaneBoard) -> Text:
     head = Text("run ", style="dim")
-    head.append(board.run_id or "…", style="bold")
+    head.append(clean(board.run_id or "…"), style="bold")
     head.append("  ")
     head.append_text(_status(board.status))
     if board.planner:
-        head.append(f"  planner: {board.planner}", style="dim")
+        head.append(f"  planner: {clean(board.planner)}", style="dim")
     done = sum(1 for lane in board.lanes.values() if lane.finished)
     if board.lanes:
         head.append(f"  {done}/{len(board.lanes)} tasks finished", style="dim")
@@ -118,22 +125,22 @@ def render_board(board: LaneBoard) -> Group:
     """The whole live view: a header line, one panel per lane, run-level errors."""
     parts: list[RenderableType] = [render_header(board)]
     parts.extend(render_lane(lane) for lane in board.lanes.values())
-    parts.extend(Text(f"✗ {err}", style="red") for err in board.errors)
+    parts.extend(Text(f"✗ {clean(err)}", style="red") for err in board.errors)
     return Group(*parts)
 
 
 def render_plan(board: LaneBoard) -> Table:
     """The plan a run awaits approval for: each task, its capability, what it reads, its
     input (shortened)."""
-    table = Table(title=f"plan by {board.planner or '?'}", title_justify="left")
+    table = Table(title=plain(f"plan by {board.planner or '?'}"), title_justify="left")
     for col in ("task", "capability", "after", "input"):
         table.add_column(col, overflow="fold")
     for t in board.plan_tasks:
         table.add_row(
-            str(t.get("task_id")),
-            str(t.get("agent_id") or t.get("capability")),
-            ", ".join(t.get("depends_on") or []) or "-",
-            _short(json.dumps(t.get("input") or {}, ensure_ascii=False), 120),
+            plain(t.get("task_id")),
+            plain(t.get("agent_id") or t.get("capability")),
+            plain(", ".join(str(x) for x in t.get("depends_on") or []) or "-"),
+            plain(_short(json.dumps(t.get("input") or {}, ensure_ascii=False), 120)),
         )
     return table
 
@@ -143,14 +150,14 @@ def render_answer(board: LaneBoard) -> Panel:
     status = board.final_status or board.result_status or board.status
     title = Text("answer · ")
     title.append_text(_status(status))
-    body = Text(board.answer) if board.answer else Text("(no answer)", style="dim")
+    body = plain(board.answer) if board.answer else Text("(no answer)", style="dim")
     return Panel(body, title=title, title_align="left", border_style=STATUS_STYLE.get(status, ""))
 
 
 def _gpu(resources: dict[str, Any]) -> str:
     if not resources.get("gpu"):
         return "-"
-    label = str(resources.get("gpu_model") or resources.get("device") or "gpu")
+    label = clean(resources.get("gpu_model") or resources.get("device") or "gpu")
     if (resources.get("gpu_count") or 1) > 1:
         label += f" x{resources['gpu_count']}"
     if resources.get("vram_mb"):
@@ -169,13 +176,13 @@ def agents_table(records: list[dict[str, Any]]) -> Table:
         d = rec["descriptor"]
         health = str(rec.get("status", "?"))
         table.add_row(
-            d["agent_id"],
-            d.get("instance_id", ""),
-            d.get("streaming_mode", ""),
-            ", ".join(d.get("capabilities", [])),
-            Text(health, style="green" if health == "passing" else "red"),
-            _gpu(d.get("resources") or {}),
-            d.get("endpoint") or "(declared)",
+            plain(d["agent_id"]),
+            plain(d.get("instance_id", "")),
+            plain(d.get("streaming_mode", "")),
+            plain(", ".join(str(c) for c in d.get("capabilities", []))),
+            plain(health, style="green" if health == "passing" else "red"),
+            plain(_gpu(d.get("resources") or {})),
+            plain(d.get("endpoint") or "(declared)"),
         )
     return table
 
@@ -198,11 +205,11 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
         table.add_column(col, overflow="fold")
     for run in runs:
         table.add_row(
-            str(run.get("run_id", "")),
+            plain(run.get("run_id", "")),
             _status(run.get("status")),
-            _when(run.get("created_at")),
-            _when(run.get("finished_at")),
-            _short(run.get("query") or "", 60),
+            plain(_when(run.get("created_at"))),
+            plain(_when(run.get("finished_at"))),
+            plain(_short(run.get("query") or "", 60)),
         )
     return table
 
@@ -210,12 +217,12 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
 def run_view(run: dict[str, Any]) -> Group:
     """``GET /v1/runs/{id}``: header, the plan with each node's status and output, answer."""
     head = Text("run ", style="dim")
-    head.append(str(run.get("run_id")), style="bold")
+    head.append(clean(run.get("run_id")), style="bold")
     head.append("  ")
     head.append_text(_status(run.get("status")))
-    head.append(f"  created {_when(run.get('created_at'))}", style="dim")
-    head.append(f"  finished {_when(run.get('finished_at'))}", style="dim")
-    table = Table(title=_short(run.get("query") or "", 100), title_justify="left")
+    head.append(f"  created {clean(_when(run.get('created_at')))}", style="dim")
+    head.append(f"  finished {clean(_when(run.get('finished_at')))}", style="dim")
+    table = Table(title=plain(_short(run.get("query") or "", 100)), title_justify="left")
     for col in ("task", "capability", "depends on", "agent", "status", "output / error"):
         table.add_column(col, overflow="fold")
     for node in run.get("plan") or []:
@@ -225,15 +232,15 @@ def run_view(run: dict[str, Any]) -> Group:
         else:
             outcome = Text(_short(node.get("output") or "", 120))
         table.add_row(
-            str(node.get("task_id")),
-            str(node.get("capability", "")),
-            ", ".join(node.get("depends_on") or []) or "-",
-            str(node.get("assigned_agent") or node.get("agent_id") or "-"),
+            plain(node.get("task_id")),
+            plain(node.get("capability", "")),
+            plain(", ".join(str(x) for x in node.get("depends_on") or []) or "-"),
+            plain(node.get("assigned_agent") or node.get("agent_id") or "-"),
             _status(node.get("status")),
             outcome,
         )
     answer = run.get("answer")
     parts: list[RenderableType] = [head, table]
     if answer:
-        parts.append(Panel(Text(str(answer)), title="answer", title_align="left"))
+        parts.append(Panel(plain(answer), title="answer", title_align="left"))
     return Group(*parts)

@@ -6,13 +6,22 @@ host (a resolver can be injected, so tests map a name to the metadata address) a
 
 * always: link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10,
   fd00:ec2::254, 100.100.100.200), multicast, unspecified (0.0.0.0, ::), broadcast and
-  reserved ranges, the same addresses mapped into IPv6 (``::ffff:a.b.c.d``, NAT64);
+  reserved ranges;
 * unless ``allowed`` admits them: loopback and private ranges (10/8, 172.16/12,
-  192.168/16, 100.64/10, fc00::/7);
+  192.168/16, 100.64/10, fc00::/7, the local-use NAT64 prefix 64:ff9b:1::/48);
+* an IPv6 address that embeds an IPv4 address is judged as that IPv4 address too:
+  IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, SIIT ``::ffff:0:a.b.c.d``,
+  NAT64 ``64:ff9b::a.b.c.d``, 6to4 ``2002:AABB:CCDD::/48`` and Teredo ``2001::/32`` (its
+  server and its client address);
 * a URL with user info, a query string or a fragment, or a scheme other than http(s).
 
 Public addresses pass. ``default_networks(bind_host)``: loopback when the service itself
 listens on loopback, nothing otherwise (a deployment names its pod/compose networks).
+
+Checking is half of it: the address checked must be the address connected to, or a name
+that answers differently the second time (DNS rebinding) walks past the check.
+``EndpointPolicy.address(host, port)`` resolves, checks and returns the address to connect
+to; ``mesh_auth.dialing`` connects there (httpx) and the orchestrator's stream client too.
 """
 
 from __future__ import annotations
@@ -51,9 +60,15 @@ RESTRICTED: tuple[IPNetwork, ...] = (
     _net("192.168.0.0/16"),
     _net("100.64.0.0/10"),
     _net("fc00::/7"),
+    _net("64:ff9b:1::/48"),  # local-use NAT64 (RFC 8215): translates to private IPv4
 )
 LOOPBACK: tuple[IPNetwork, ...] = (_net("127.0.0.0/8"), _net("::1/128"))
-_NAT64 = _net("64:ff9b::/96")
+# IPv6 forms whose last 32 bits are an IPv4 address (mapped has its own property).
+_LOW_32 = (
+    _net("::/96"),  # IPv4-compatible (deprecated); :: and ::1 are judged as themselves
+    _net("::ffff:0:0:0/96"),  # SIIT, IPv4-translated
+    _net("64:ff9b::/96"),  # NAT64, well-known prefix
+)
 
 
 class EndpointRefused(ValueError):
@@ -75,18 +90,34 @@ def default_networks(bind_host: str) -> list[IPNetwork]:
     return list(LOOPBACK) if is_loopback(bind_host) else []
 
 
-def _unwrap(ip: IPAddress) -> IPAddress:
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip in _NAT64:
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
+def embedded(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, SIIT, NAT64, 6to4,
+    Teredo's server and client); none for an IPv4 address or a plain IPv6 one."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if int(ip) > 1 and any(ip in net for net in _LOW_32):
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
 
 
 def address_problem(ip: IPAddress, allowed: Iterable[IPNetwork]) -> str | None:
-    """Why ``ip`` may not be called, or None when it may."""
-    ip = _unwrap(ip)
+    """Why ``ip`` may not be called, or None when it may. An IPv6 form that embeds an IPv4
+    address is refused when that address would be."""
+    allowed = list(allowed)
+    for v4 in embedded(ip):
+        why = _problem(v4, allowed)
+        if why is not None:
+            return f"{ip} embeds {why}"
+    return _problem(ip, allowed)
+
+
+def _problem(ip: IPAddress, allowed: list[IPNetwork]) -> str | None:
     for net in ALWAYS_REFUSED:
         if ip.version == net.version and ip in net:
             return f"{ip} is in {net} (link-local, metadata, multicast or reserved)"
@@ -122,8 +153,9 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 
 class EndpointPolicy:
-    """``check(url)`` refuses what this module's docstring lists. Resolutions are cached for
-    ``cache_seconds`` (the orchestrator checks before every call)."""
+    """``check(url)`` refuses what this module's docstring lists; ``address(host, port)``
+    also says where to connect. Resolutions are cached for ``cache_seconds`` (each new
+    connection asks; a cached answer is one that was checked, so the cache opens no gap)."""
 
     def __init__(
         self,
@@ -144,9 +176,15 @@ class EndpointPolicy:
         if problem is not None:
             raise EndpointRefused(f"endpoint refused: {problem}")
         parts = urlsplit(url)
-        host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        for address in await self._resolve(host, port):
+        await self.address(parts.hostname or "", port)
+
+    async def address(self, host: str, port: int) -> str:
+        """The address to connect to for ``host``: its first, once every address it resolves
+        to passed (else ``EndpointRefused``). Connect to this one, not to ``host``: a second
+        resolution may answer something else."""
+        addresses = await self._resolve(host.strip("[]"), port)
+        for address in addresses:
             try:
                 ip = ipaddress.ip_address(address.split("%", 1)[0])
             except ValueError:
@@ -154,6 +192,7 @@ class EndpointPolicy:
             why = address_problem(ip, self.allowed)
             if why is not None:
                 raise EndpointRefused(f"endpoint refused: {host} -> {why}")
+        return addresses[0]
 
     async def _resolve(self, host: str, port: int) -> list[str]:
         try:
@@ -184,6 +223,7 @@ __all__ = [
     "Resolver",
     "address_problem",
     "default_networks",
+    "embedded",
     "parse_networks",
     "system_resolver",
     "url_problem",

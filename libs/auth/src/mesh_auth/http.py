@@ -19,16 +19,25 @@ token of the wrong scope. Bodies are short JSON, ``{"detail": "...", "error":
 ``BodyLimit`` (installed by ``protect``) answers 413 ``{"detail": ..., "error":
 "body_too_large"}`` for a request whose ``Content-Length`` or streamed body passes the limit,
 without reading the rest.
+
+Open mode (no keys: loopback only, every caller an admin) also checks ``Host``
+(Starlette's ``TrustedHostMiddleware``): only ``trusted_hosts(bind_host, configured)``
+(localhost, 127.0.0.1, [::1], the bind address and the configured names) are answered,
+anything else gets 400. A web page whose own name an attacker rebinds to 127.0.0.1 sends
+its own name as ``Host``, so it cannot drive an open service from a browser. With keys
+the tokens do that job (a page on another origin holds none), and ``api_docs`` turns off
+``/docs``, whose Swagger UI loads scripts from a CDN onto the service's origin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mesh_auth.keys import Keys
@@ -36,6 +45,7 @@ from mesh_auth.tokens import AUDIENCES, OPEN, InvalidToken, Principal
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 MAX_ECHO_CHARS = 200  # how much of a caller's input an error body may quote
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 class AuthError(HTTPException):
@@ -122,15 +132,36 @@ async def _auth_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def trusted_hosts(bind_host: str = "127.0.0.1", configured: str | Iterable[str] = ()) -> list[str]:
+    """The ``Host`` names an open service answers: loopback's, the bind address (an IPv6
+    one in brackets) and ``configured`` (a comma-separated setting or a list)."""
+    names = [configured] if isinstance(configured, str) else list(configured)
+    extra = [n.strip().lower() for part in names for n in part.split(",") if n.strip()]
+    bind = bind_host.strip().lower()
+    if ":" in bind and not bind.startswith("["):
+        bind = f"[{bind}]"
+    return list(dict.fromkeys([*LOOPBACK_HOSTS, bind, *extra]))
+
+
+def api_docs(keys: Keys | None) -> dict[str, Any]:
+    """``FastAPI(**api_docs(keys))``: no ``/docs`` or ``/redoc`` when auth is on (their pages
+    load scripts from a CDN onto the origin a browser keeps its token for); the OpenAPI
+    document itself stays."""
+    return {"docs_url": None, "redoc_url": None} if keys is not None else {}
+
+
 def protect(
     app: FastAPI,
     keys: Keys | None,
     *,
     audience: str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    hosts: Sequence[str] = LOOPBACK_HOSTS,
 ) -> None:
     """Make ``require`` work on ``app`` (``keys`` None: open), accepting only tokens for
-    ``audience`` (``orchestrator``, ``discovery``, ``workers``), and bound request bodies."""
+    ``audience`` (``orchestrator``, ``discovery``, ``workers``), and bound request bodies.
+    Open, it answers only requests whose ``Host`` is one of ``hosts``
+    (``trusted_hosts(...)``)."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
     app.state.mesh_keys = keys
@@ -138,6 +169,23 @@ def protect(
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(BodyTooLarge, _auth_error)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if keys is None:
+        app.state.mesh_trusted_hosts = list(hosts)  # for paths served ahead of the stack
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts), www_redirect=False)
+
+
+def host_trusted(host_header: str | None, hosts: Sequence[str]) -> bool:
+    """Whether ``Host: host_header`` names one of ``hosts`` (as ``TrustedHostMiddleware``
+    decides it: the port dropped, ``*.name`` patterns), for a fast path that answers
+    before the middleware stack."""
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[: host.find("]") + 1] if "]" in host else ""
+    else:
+        host = host.rsplit(":", 1)[0]
+    return any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in hosts)
 
 
 class BodyLimit:
@@ -281,6 +329,10 @@ def _small_scalar(value: Any) -> bool:
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "LOOPBACK_HOSTS",
+    "api_docs",
+    "host_trusted",
+    "trusted_hosts",
     "AuthError",
     "BodyLimit",
     "BodyTooLarge",

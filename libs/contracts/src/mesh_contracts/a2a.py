@@ -34,11 +34,22 @@ A2A = "a2a"
 A2A_CARD_URL = "a2a_card_url"
 A2A_URL = "a2a_url"  # the JSON-RPC interface's URL
 A2A_VERSION = "a2a_protocol_version"
+# The card's ``securitySchemes`` and ``securityRequirements`` (card JSON): how the agent
+# wants its own credentials sent (the orchestrator never sends it the mesh's token).
+A2A_SECURITY_SCHEMES = "a2a_security_schemes"
+A2A_SECURITY_REQUIREMENTS = "a2a_security_requirements"
 
 
 def speaks_a2a(d: AgentDescriptor) -> bool:
     """True for an external A2A agent (called with A2A JSON-RPC, cancelled with CancelTask)."""
     return d.metadata.get(PROTOCOL_KEY) == A2A
+
+
+def a2a_keys(metadata: dict[str, Any]) -> list[str]:
+    """The keys of ``metadata`` that only discovery's A2A registration may set (``protocol``
+    and ``a2a_*``): a plain registration carrying them is refused, or it could make the
+    orchestrator speak A2A to a URL nobody checked."""
+    return sorted(k for k in metadata if k == PROTOCOL_KEY or k.startswith("a2a_"))
 
 
 def gpu_facts(agent_id: str, instance_id: str, r: ResourceSpec) -> dict[str, Any]:

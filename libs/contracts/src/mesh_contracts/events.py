@@ -10,10 +10,12 @@ Two families:
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 
 class _WorkerEventBase(BaseModel):
@@ -38,6 +40,28 @@ class ProgressEvent(_WorkerEventBase):
     message: str | None = None
 
 
+# What an artifact's ``url`` may be: a web link, or an inline PNG/JPEG image. Anything else
+# (``javascript:``, ``file:``, ``data:text/html``, ...) would be a script or a local file in
+# the dashboard's ``href``/``img src``: the event is malformed and the relay refuses it.
+_DATA_IMAGE = re.compile(r"(?i:data:image/(?:png|jpeg);base64,)[A-Za-z0-9+/]*={0,2}")
+_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def link_problem(url: str) -> str | None:
+    """Why ``url`` may not be an artifact's link, or None: http(s) with a host, or a
+    ``data:image/png`` / ``data:image/jpeg`` base64 URL; no spaces or control characters."""
+    if _SPACE_OR_CONTROL.search(url):
+        return "an artifact URL must not contain spaces or control characters"
+    if url[:5].lower() == "data:":
+        if _DATA_IMAGE.fullmatch(url):
+            return None
+        return "a data: artifact URL must be a base64 data:image/png or data:image/jpeg"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"an artifact URL must be http(s), not {parts.scheme or 'relative'!r}"[:120]
+    return None
+
+
 class ArtifactEvent(_WorkerEventBase):
     type: Literal["artifact"] = "artifact"
     name: str
@@ -45,6 +69,15 @@ class ArtifactEvent(_WorkerEventBase):
     content_type: str = "application/octet-stream"
     size_bytes: int | None = None
     data_base64: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _a_safe_link(cls, value: str | None) -> str | None:
+        if value is not None:
+            problem = link_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
 
 
 class ResultEvent(_WorkerEventBase):

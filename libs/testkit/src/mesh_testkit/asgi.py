@@ -24,20 +24,22 @@ def serving(
     *,
     timeout: float = 30.0,
     name: str = "uvicorn",
+    host: str = "127.0.0.1",
     **options: Any,
 ) -> Iterator[str]:
-    """Run ``app`` under uvicorn on ``127.0.0.1:port`` (a free port by default) and yield its
-    base URL once it accepts requests; on exit, shut it down (lifespan shutdown included)
-    and wait for the thread. Raises ``RuntimeError`` if it does not start within ``timeout``.
-    ``name`` prefixes the thread's name; ``options`` go to ``uvicorn.Config`` (``ssl_*``:
-    the URL is then ``https``).
+    """Run ``app`` under uvicorn on ``host:port`` (127.0.0.1 and a free port by default) and
+    yield its base URL once it accepts requests; on exit, shut it down (lifespan shutdown
+    included) and wait for the thread. Raises ``RuntimeError`` if it does not start within
+    ``timeout``. ``name`` prefixes the thread's name; ``host`` may be another loopback
+    address (127.0.0.2: a second listener on the same port, for DNS-rebinding tests);
+    ``options`` go to ``uvicorn.Config`` (``ssl_*``: the URL is then ``https``).
     """
     from mesh_testkit import free_port  # the package's __init__ imports this module
 
     port = port or free_port()
     config = uvicorn.Config(
         app,
-        host="127.0.0.1",
+        host=host,
         port=port,
         log_level="warning",
         lifespan="on",
@@ -57,7 +59,7 @@ def serving(
             raise RuntimeError(f"the app on port {port} did not start within {timeout}s")
         time.sleep(0.02)
     try:
-        yield f"{'https' if options.get('ssl_certfile') else 'http'}://127.0.0.1:{port}"
+        yield f"{'https' if options.get('ssl_certfile') else 'http'}://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout)

@@ -11,13 +11,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI
 
 from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource, scope_of
 from mesh_auth.bearer import BearerAuth
-from mesh_auth.http import protect, require
+from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_telemetry import instrument_app, instrument_client, start_tracing
 from mesh_telemetry.metrics import install_metrics
 from mesh_worker import api
@@ -104,6 +105,7 @@ def create_worker_app(
         title=f"mesh worker {type(worker).__name__}",
         description=(type(worker).__doc__ or "").strip(),
         lifespan=lifespan,
+        **api_docs(keys),
     )
     app.state.runtime = runtime
     app.state.settings = settings
@@ -112,7 +114,9 @@ def create_worker_app(
     instrument_app(app, enabled=bool(settings.otlp_endpoint))
     # /metrics takes any valid token when auth is on (Prometheus gets one of its own).
     watch_metrics(install_metrics(app, dependencies=[Depends(require("*"))]), runtime)
-    protect(app, keys, audience="workers", max_body_bytes=settings.max_body_bytes)
+    public = urlsplit(settings.base_url).hostname or settings.host
+    hosts = trusted_hosts(settings.host, [public, settings.trusted_hosts or ""])
+    protect(app, keys, audience="workers", max_body_bytes=settings.max_body_bytes, hosts=hosts)
     app.include_router(api.router)
     for extra in routers:
         app.include_router(extra)

@@ -42,6 +42,10 @@ class WorkerSettings(BaseSettings):
     # A task's input carries its upstream outputs (an artifact may be inlined): larger than
     # the services' 1 MB, the size of the relay's frame bound. Larger bodies get 413.
     max_body_bytes: int = Field(default=16 << 20, ge=1024)
+    # Open mode (no mesh secret, loopback only) answers only requests whose Host is
+    # localhost, 127.0.0.1, [::1], the bind address or public_url's host, plus these names
+    # (comma-separated).
+    trusted_hosts: str | None = None
 
     @classmethod
     def for_port(cls, default_port: int) -> Self:

@@ -10,8 +10,14 @@ cards through the SDK's compatibility mapping) and stores a descriptor for it:
   capability named after its id (``Write Poems`` → ``write_poems``);
 * ``endpoint``/``stream_path``: the card's JSON-RPC interface; ``streaming_mode``
   ``dynamic_events`` when the card says it streams, else ``static`` (``SendMessage``);
-* ``metadata``: ``protocol: "a2a"``, the card URL, the JSON-RPC URL and protocol version
-  (``mesh_contracts.a2a``): the orchestrator calls such an agent with A2A.
+* ``metadata``: ``protocol: "a2a"``, the card URL, the JSON-RPC URL and protocol version,
+  the card's security schemes and requirements (``mesh_contracts.a2a``): the orchestrator
+  calls such an agent with A2A, with the agent's own credentials. Only this route sets
+  these keys (``POST /v1/agents`` refuses them).
+
+Every card is fetched through ``mesh_auth.dialing``: the connection goes to the address the
+endpoint policy checked, so a card URL whose name answers differently the second time
+(DNS rebinding) reaches nothing the policy refuses.
 
 The agent holds no process of ours, so discovery keeps its lease itself: every
 ``DISCOVERY_A2A_CHECK_SECONDS`` it fetches each A2A agent's card again; an answer renews the
@@ -36,16 +42,19 @@ from a2a.client.card_resolver import parse_agent_card
 from a2a.types.a2a_pb2 import AgentCard
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from google.protobuf.json_format import ParseError
+from google.protobuf.json_format import MessageToDict, ParseError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mesh_auth import Principal
+from mesh_auth.dialing import pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
 from mesh_auth.http import forbidden, require, trim
 from mesh_contracts import WELL_KNOWN, AgentDescriptor, Skill, StreamingMode
 from mesh_contracts.a2a import (
     A2A,
     A2A_CARD_URL,
+    A2A_SECURITY_REQUIREMENTS,
+    A2A_SECURITY_SCHEMES,
     A2A_URL,
     A2A_VERSION,
     AGENT_CARD_PATH,
@@ -134,6 +143,15 @@ def descriptor_from_card(card: AgentCard, card_url: str, agent_id: str | None) -
     path = url.path or "/"
     name = agent_id or _slug(card.name, "-")[:128] or url.hostname or "a2a-agent"
     streams = card.capabilities.streaming
+    as_json = MessageToDict(card)
+    security = {
+        key: as_json[field]
+        for key, field in (
+            (A2A_SECURITY_SCHEMES, "securitySchemes"),
+            (A2A_SECURITY_REQUIREMENTS, "securityRequirements"),
+        )
+        if as_json.get(field)
+    }
     try:
         return AgentDescriptor(
             agent_id=name,
@@ -163,6 +181,7 @@ def descriptor_from_card(card: AgentCard, card_url: str, agent_id: str | None) -
                 A2A_CARD_URL: card_url,
                 A2A_URL: rpc.url,
                 A2A_VERSION: rpc.protocol_version or "1.0",
+                **security,
             },
         )
     except ValidationError as exc:
@@ -242,7 +261,10 @@ def a2a_router(settings: Settings) -> APIRouter:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = httpx.Timeout(settings.a2a_card_timeout_seconds)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+        transport = pinned_transport(app.state.endpoints)
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, transport=transport
+        ) as http:
             checker = CardChecker(app.state.store, http, settings)
             checker.policy = app.state.endpoints
             app.state.a2a_cards = checker

@@ -35,6 +35,7 @@ from mesh_contracts import (
     RegistryChanges,
     build_manifest,
 )
+from mesh_contracts.a2a import a2a_keys
 from mesh_contracts.capabilities import Capability
 from mesh_discovery.durations import DEFAULT_WAIT_SECONDS, parse_wait
 from mesh_discovery.quota import AgentQuota, QuotaExceeded, retry_after_header
@@ -147,7 +148,9 @@ async def health(store: Store) -> dict[str, Any]:
     return {"status": "ok", "index": await store.index(), "store": store.name}
 
 
-def refused_endpoint(message: str, field: str = "descriptor.endpoint") -> JSONResponse:
+def refused_endpoint(
+    message: str, field: str = "descriptor.endpoint", kind: str = "endpoint_refused"
+) -> JSONResponse:
     return JSONResponse(
         {
             "detail": [
@@ -155,7 +158,7 @@ def refused_endpoint(message: str, field: str = "descriptor.endpoint") -> JSONRe
                     "loc": ["body", *field.split(".")],
                     "field": field,
                     "msg": trim(message, 300),
-                    "type": "endpoint_refused",
+                    "type": kind,
                 }
             ]
         },
@@ -182,8 +185,18 @@ async def register(
     admin), its capabilities among the token's and its priority in the token's range
     (403); an existing instance of another agent, or one declared in the agents file,
     cannot be overwritten (403, 409); past the agent's instances or write rate, 429; the
-    endpoint must resolve only into admitted networks (422)."""
+    endpoint must resolve only into admitted networks (422); ``protocol``/``a2a_*``
+    metadata is set only by ``POST /v1/agents/a2a``, from a card it fetched and checked
+    (422 here, whoever asks)."""
     d = body.descriptor
+    reserved = a2a_keys(d.metadata)
+    if reserved:
+        return refused_endpoint(
+            f"metadata {', '.join(trim(k, 40) for k in reserved[:5])} is set only by"
+            " POST /v1/agents/a2a (register an A2A agent by its card URL)",
+            "descriptor.metadata",
+            "reserved_metadata",
+        )
     try:
         await admit(request, store, d, caller)
     except EndpointRefused as exc:

@@ -17,7 +17,7 @@ from fastapi.telemetry import TelemetryConfig
 from mesh_auth import AuthSettings, Keys
 from mesh_auth.endpoints import EndpointPolicy, Resolver, default_networks, parse_networks
 from mesh_auth.endpoints import system_resolver as _system_resolver
-from mesh_auth.http import protect, require
+from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_contracts import AgentDescriptor
 from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
@@ -121,7 +121,13 @@ def create_app(
     # FastAPI's own OpenTelemetry bridge looks up the global providers on every request;
     # the mesh traces through mesh_telemetry (instrument_app below), so it is off.
     off = TelemetryConfig(tracing=False, metrics=False, logs=False)
-    app = FastAPI(title="mesh discovery", version="0.1.0", lifespan=lifespan, telemetry=off)
+    app = FastAPI(
+        title="mesh discovery",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry=off,
+        **api_docs(auth_keys),
+    )
     # Set when the server starts shutting down: open blocking queries answer at once.
     app.state.draining = asyncio.Event()
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
@@ -135,7 +141,13 @@ def create_app(
         install_metrics(app, metrics, dependencies=[Depends(require("*"))]),  # any token
         lambda: getattr(app.state, "store", None),
     )
-    protect(app, auth_keys, audience="discovery", max_body_bytes=settings.max_body_bytes)
+    protect(
+        app,
+        auth_keys,
+        audience="discovery",
+        max_body_bytes=settings.max_body_bytes,
+        hosts=trusted_hosts(settings.host, settings.trusted_hosts or ""),
+    )
     if auth_keys is not None:  # the verifier every route's ``require`` uses, remembering
         app.state.mesh_keys = VerifiedTokens(auth_keys)
     networks = parse_networks(settings.allowed_networks) or default_networks(settings.host)

@@ -34,7 +34,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from mesh_auth import Principal
-from mesh_auth.http import AuthError
+from mesh_auth.http import AuthError, host_trusted
 from mesh_auth.tokens import OPEN, InvalidToken
 from mesh_contracts import HeartbeatRequest
 from mesh_discovery.api import renew
@@ -153,7 +153,12 @@ class HeartbeatPath:
         if store is None or not instance_id:
             return None
         try:
-            principal = _principal(state.mesh_keys, scope["headers"], state.mesh_audience)
+            principal = _principal(
+                state.mesh_keys,
+                scope["headers"],
+                state.mesh_audience,
+                getattr(state, "mesh_trusted_hosts", ()),
+            )
             if principal is None:
                 return None
             load = None
@@ -167,12 +172,16 @@ class HeartbeatPath:
         return lease.model_dump_json().encode()
 
 
-def _principal(keys: Any, headers: list[tuple[bytes, bytes]], audience: str) -> Principal | None:
-    """The caller's principal for ``audience`` (``OPEN`` when the service runs open), or None
-    when its ``Authorization`` header is missing or not ``Bearer <token>`` (the route
-    answers those). Raises ``InvalidToken``."""
+def _principal(
+    keys: Any, headers: list[tuple[bytes, bytes]], audience: str, hosts: Any = ()
+) -> Principal | None:
+    """The caller's principal for ``audience`` (``OPEN`` when the service runs open and the
+    ``Host`` is one it answers), or None when its ``Authorization`` header is missing or not
+    ``Bearer <token>``, or, open, its ``Host`` is foreign (the stack answers those). Raises
+    ``InvalidToken``."""
     if keys is None:
-        return OPEN
+        host = next((v.decode("latin-1") for n, v in headers if n == b"host"), None)
+        return OPEN if host_trusted(host, hosts) else None
     for name, value in headers:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     allowed_networks: str | None = None
     max_instances_per_agent: int = Field(default=32, ge=1)
     agent_writes_per_second: float = Field(default=20.0, gt=0)
+    # Open mode (no mesh secret, loopback only) answers only requests whose Host is
+    # localhost, 127.0.0.1, [::1] or the bind address, plus these names (comma-separated).
+    trusted_hosts: str | None = None
     # Blocking queries hold requests open for up to 5 minutes; on SIGTERM uvicorn waits for
     # them, so cap that wait instead of hanging the shutdown.
     shutdown_grace_seconds: int = Field(default=3, ge=1)

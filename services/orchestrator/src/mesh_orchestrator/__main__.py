@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from mesh_auth import AuthSettings, SecretError, TlsSettings, TokenSource, guard_bind
 from mesh_orchestrator.app import create_app
+from mesh_orchestrator.relay.a2a_credentials import CredentialsError
 from mesh_orchestrator.settings import Settings
 
 
@@ -26,8 +27,13 @@ def main() -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     # Exits on 0.0.0.0 without public keys, or with auth on and no orchestrator token.
     guard_bind("mesh_orchestrator", settings.host, keys, token)
+    try:
+        app = create_app(settings, keys=keys, token=token)
+    except CredentialsError as exc:
+        print(f"mesh_orchestrator: bad ORCH_A2A_CREDENTIALS_FILE: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
-        create_app(settings, keys=keys, token=token),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -1,9 +1,11 @@
 """``create_app(settings)``: the orchestrator's FastAPI app and its lifespan.
 
-The lifespan builds every long-lived resource once: the pooled HTTP client (a read
+The lifespan builds every long-lived resource once: the pooled HTTP clients (a read
 timeout of ``ORCH_READ_TIMEOUT_SECONDS``; quiet worker streams are cut sooner, by the
-relay's idle timeout), the discovery watch, the run store
-and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
+relay's idle timeout): one for discovery and one for workers, both with the orchestrator's
+token, and one for external A2A agents with none; the two that call registered URLs dial
+only addresses the endpoint policy checked at connect time. Then the discovery watch, the
+run store and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
 runs are cancelled (their workers stop), pending events are flushed, and all is closed.
 With ``ORCH_OTLP_ENDPOINT`` set it also starts tracing (a span per HTTP request, a trace per
 run); the tracer provider is shut down last, exporting the spans of the runs just ended.
@@ -27,10 +29,11 @@ from langchain_core.language_models import BaseChatModel
 
 from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource
 from mesh_auth.bearer import BearerAuth
+from mesh_auth.dialing import pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
-from mesh_auth.http import protect, require
+from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
-from mesh_orchestrator.api.a2a import mount_a2a
+from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a
 from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.ui import install_ui
@@ -39,6 +42,7 @@ from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.metrics import CallMetrics, watch
 from mesh_orchestrator.planning.choice import (
+    build_planning,
     llm_plans,
     llm_synthesizes,
     no_llm_planner,
@@ -46,6 +50,7 @@ from mesh_orchestrator.planning.choice import (
 )
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
+from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
@@ -104,8 +109,8 @@ async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
 
 
 async def _keep_warm(planner: Planner, discovery: DiscoveryClient) -> None:
-    """Build the semantic planner's capability vectors for every new registry content in the
-    background (the model loads first), so a request plans in milliseconds."""
+    """Let a planner that keeps per-registry state (``prepare``) build it for every new
+    registry content in the background, so a request does not pay for it."""
     prepare = getattr(planner, "prepare", None)
     if prepare is None:
         return
@@ -134,7 +139,7 @@ def _llm_nodes(
     """The LLM planner and synthesizer when an LLM is configured (and each is enabled);
     ``http``: the client their calls go through (``_llm_client``)."""
     if llm is None and not settings.llm_configured:
-        log.info("no LLM configured (ORCH_LLM_BASE_URL / OPENAI_API_KEY): deterministic planning")
+        log.info("no LLM configured (ORCH_LLM_BASE_URL / OPENAI_API_KEY): no-LLM planning")
         return None, None
     log.info("LLM %s at %s", settings.llm_model, settings.llm_base_url or "api.openai.com")
     planner = None
@@ -145,7 +150,7 @@ def _llm_nodes(
             method=settings.llm_structured_output,
         )
     synth = None
-    if settings.llm_synthesis and llm_synthesizes(settings, injected=llm is not None):
+    if llm_synthesizes(settings, injected=llm is not None):
         synth = LLMSynthesizer(
             llm
             or build_chat_model(settings, max_tokens=settings.llm_synthesis_max_tokens, http=http),
@@ -186,7 +191,8 @@ def create_app(
     endpoints: EndpointPolicy | None = None,
     token: TokenSource | None = None,
 ) -> FastAPI:
-    """The app. ``planner``/``synthesizer`` replace the deterministic ones; ``llm`` replaces
+    """The app. ``planner`` replaces the no-LLM planner, ``synthesizer`` the deterministic
+    synthesis; ``llm`` replaces
     the ``ChatOpenAI`` built from settings (tests pass langchain's fake chat models);
     ``span_exporter`` turns tracing on with it instead of OTLP (tests pass the SDK's
     ``InMemorySpanExporter``). ``keys``: the verification keys (default ``MESH_AUTH_*`` from
@@ -208,6 +214,7 @@ def create_app(
     policy = endpoints or EndpointPolicy(
         parse_networks(settings.allowed_networks) or default_networks(settings.host)
     )
+    a2a_credentials = A2ACredentials.from_file(settings.a2a_credentials_file)
     metrics = Metrics()  # this app's registry: GET /metrics
     call_metrics = CallMetrics(metrics.registry)
 
@@ -230,18 +237,39 @@ def create_app(
                     await tracing.shutdown()
 
                 stack.push_async_callback(stop_tracing)  # the first pushed runs last
+            timeout = httpx.Timeout(
+                settings.read_timeout_seconds, connect=settings.connect_timeout_seconds
+            )
+            limits = httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_keepalive_connections,
+            )
+            # A worker's (or an A2A agent's) 3xx is its answer, never followed.
+            # Under mTLS the mesh's clients present this service's certificate and trust the
+            # mesh's CA (discovery's and the workers'); the A2A client keeps the public CAs.
+            verify: ssl.SSLContext | bool = tls if tls is not None else True
             http = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    timeout=httpx.Timeout(
-                        settings.read_timeout_seconds, connect=settings.connect_timeout_seconds
-                    ),
-                    limits=httpx.Limits(
-                        max_connections=settings.max_connections,
-                        max_keepalive_connections=settings.max_keepalive_connections,
-                    ),
+                    timeout=timeout,
+                    limits=limits,
                     auth=BearerAuth(token),
-                    follow_redirects=False,  # a worker's 3xx is its answer, never followed
-                    verify=tls if tls is not None else True,
+                    follow_redirects=False,
+                    verify=verify,
+                )
+            )
+            workers_http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    timeout=timeout,
+                    auth=BearerAuth(token),
+                    follow_redirects=False,
+                    transport=pinned_transport(policy, limits=limits, ssl_context=tls),
+                )
+            )
+            a2a_http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    timeout=timeout,
+                    follow_redirects=False,
+                    transport=pinned_transport(policy, limits=limits),
                 )
             )
             discovery = DiscoveryClient(
@@ -277,7 +305,7 @@ def create_app(
                 max_ejection_seconds=settings.breaker_max_ejection_seconds,
             )
             executor = Executor(
-                http,
+                workers_http,
                 resolver,
                 max_retry_after=settings.max_retry_after_seconds,
                 max_context_chars=settings.max_context_chars,
@@ -292,6 +320,8 @@ def create_app(
                 metrics=call_metrics,
                 auth_headers=token.headers,
                 endpoints=policy,
+                a2a_http=a2a_http,
+                a2a_credentials=a2a_credentials,
             )
             stack.push_async_callback(executor.aclose)
             chosen_planner = planner or no_llm_planner(settings)
@@ -308,13 +338,15 @@ def create_app(
             if llm_http is not None:
                 stack.push_async_callback(llm_http.aclose)
             llm_planner, llm_synth = _llm_nodes(settings, llm, llm_http)
+            planning = build_planning(
+                settings, chosen_planner, llm_planner, settings.llm_plan_attempts
+            )
             deps = GraphDeps(
                 manifest=discovery.manifest,
                 resolver=resolver,
                 executor=executor,
-                planner=chosen_planner,
+                planning=planning,
                 synthesizer=chosen_synth,
-                llm_planner=llm_planner,
                 llm_synthesizer=llm_synth,
                 tracer=tracer,
             )
@@ -339,12 +371,12 @@ def create_app(
                 discovery=discovery,
                 resolver=resolver,
                 executor=executor,
-                planner=chosen_planner,
+                planning=planning,
                 synthesizer=chosen_synth,
                 runs=runs,
                 graph=graph,
                 stack=stack,
-                plans=PlanPreview(deps, max_llm_attempts=settings.llm_plan_attempts),
+                plans=PlanPreview(deps),
                 streams=StreamCaps(
                     settings.max_streams_per_client,
                     settings.max_streams_per_run,
@@ -355,15 +387,25 @@ def create_app(
             )
             yield
 
-    app = FastAPI(title="mesh orchestrator", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="mesh orchestrator", version="0.1.0", lifespan=lifespan, **api_docs(auth_keys)
+    )
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
     instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
     install_error_handlers(app)
-    protect(app, auth_keys, audience="orchestrator", max_body_bytes=settings.max_body_bytes)
+    protect(
+        app,
+        auth_keys,
+        audience="orchestrator",
+        max_body_bytes=settings.max_body_bytes,
+        hosts=trusted_hosts(settings.host, settings.trusted_hosts or ""),
+    )
     install_metrics(app, metrics, dependencies=[Depends(require("*"))])  # any valid token
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)
-    mount_a2a(app)  # the mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py)
+    # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py); with auth on, its card
+    # declares the bearer scheme every A2A route checks.
+    mount_a2a(app, security=BEARER_SECURITY if auth_keys is not None else None)
     app.include_router(openai_router)
     install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything
     return app

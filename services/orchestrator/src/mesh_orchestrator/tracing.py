@@ -42,8 +42,7 @@ if TYPE_CHECKING:
 
 # Graph node -> the phase span it runs in; other nodes (routing, resolve) are not traced.
 PHASES = {
-    "plan_llm": "plan",
-    "plan_deterministic": "plan",
+    "plan": "plan",
     "execute": "execute",
     "synthesize_llm": "synthesize",
     "synthesize": "synthesize",

@@ -4,7 +4,9 @@ operations, mapped onto runs (``a2a_mapping``) by the a2a-sdk's own route factor
 * ``GET /.well-known/agent-card.json``: the card, built per request from the registry cache:
   one skill per capability (``orchestrate`` for the whole mesh first), the GPU instances as
   the ``urn:agent-mesh:a2a:gpu:v1`` extension, interfaces ``JSONRPC`` at ``/a2a`` and
-  ``HTTP+JSON`` at ``/a2a/rest``, ``securitySchemes`` from ``mount_a2a(security=...)``.
+  ``HTTP+JSON`` at ``/a2a/rest``, ``securitySchemes`` from ``mount_a2a(security=...)`` (with
+  auth on: ``BEARER_SECURITY``, the mesh's client tokens) and one security requirement
+  naming them all, so an A2A client knows to send ``Authorization: Bearer``.
 * ``POST /a2a``: JSON-RPC (``SendStreamingMessage``/``message/stream``, ``SendMessage``,
   ``GetTask``, ``ListTasks``, ``CancelTask``, ``SubscribeToTask``/``tasks/resubscribe``);
   ``/a2a/rest/...``: the same over the REST binding. Errors are JSON-RPC error objects
@@ -43,6 +45,7 @@ from a2a.types.a2a_pb2 import (
     GetExtendedAgentCardRequest,
     GetTaskPushNotificationConfigRequest,
     GetTaskRequest,
+    HTTPAuthSecurityScheme,
     ListTaskPushNotificationConfigsRequest,
     ListTaskPushNotificationConfigsResponse,
     ListTasksRequest,
@@ -90,6 +93,17 @@ RPC_PATH = "/a2a"
 REST_PATH = "/a2a/rest"
 CANCEL_WAIT_SECONDS = 10.0  # CancelTask answers once the run has ended, or after this
 DEFAULT_PAGE = 50
+# The scheme the A2A routes check when the mesh has keys: a client (or admin) token as a
+# bearer JWT (``mesh token issue --client NAME``).
+BEARER_SECURITY: Mapping[str, SecurityScheme] = {
+    "bearer": SecurityScheme(
+        http_auth_security_scheme=HTTPAuthSecurityScheme(
+            scheme="Bearer",
+            bearer_format="JWT",
+            description="A JWT the mesh issues to a client (scope client:<name>) or an admin",
+        )
+    )
+}
 
 
 def _cursor(context: ServerCallContext) -> int | None:
@@ -378,6 +392,10 @@ def build_card(
     )
     for name, scheme in (security or {}).items():
         card.security_schemes[name].CopyFrom(scheme)
+    if security:
+        requirement = card.security_requirements.add()
+        for name in security:
+            requirement.schemes[name].SetInParent()
     return card
 
 

@@ -28,7 +28,6 @@ from mesh_orchestrator.api.models import (
     RejectRequest,
 )
 from mesh_orchestrator.api.sse import event_stream, frames
-from mesh_orchestrator.planning.deterministic import PlanningFailed
 from mesh_orchestrator.runs.replay import Feed
 from mesh_orchestrator.runs.service import ApprovalOutcome, CancelOutcome, RunService
 from mesh_orchestrator.runs.store.base import RunRecord
@@ -86,9 +85,9 @@ async def health(svc: Svc) -> dict[str, Any]:
         "agents": len(svc.discovery.records),
         "live_runs": svc.runs.live_count,
         "store": "postgres" if svc.settings.database_url else "sqlite",
-        "planner": getattr(svc.planner, "name", type(svc.planner).__name__),
-        # the semantic planner's model is loaded (a plan costs milliseconds, not seconds)
-        "planner_ready": bool(getattr(svc.planner, "ready", True)),
+        "planner": svc.planning.name,
+        # the no-LLM planner's model is loaded (a plan costs milliseconds)
+        "planner_ready": bool(getattr(svc.planning.draft, "ready", True)),
         "synthesis": svc.synthesis,
         "synthesis_reason": svc.synthesis_reason,
     }
@@ -245,11 +244,11 @@ async def plan_only(
     clauses and each task's candidate instances; nothing runs and nothing is stored.
     Each takes a start from the client's token bucket, as a run does (429 past it)."""
     await check_rate(svc, caller)
-    try:
-        preview = await svc.plans.plan(body.query)
-    except PlanningFailed as exc:
+    preview = await svc.plans.plan(body.query)
+    error = preview.outcome.error
+    if preview.outcome.plan is None and error is not None:
         return JSONResponse(
-            status_code=422, content={"detail": trim(str(exc), 500), "code": "planning_failed"}
+            status_code=422, content={"detail": trim(error, 500), "code": "planning_failed"}
         )
     return preview.body()
 

@@ -7,6 +7,13 @@ and, where the run waits for one, ``approve``/``reject``. Nothing here reads run
 registry: the page is static, and ``GET /ui/config.json`` tells it only what the settings
 say (whether tokens are needed, where Jaeger is).
 
+Every file under ``/ui/`` is served with a Content-Security-Policy (``CSP``): scripts,
+styles and requests only from this origin, images from it or inline ``data:`` (the PNG and
+JPEG artifacts a worker inlines), no plugins, no ``<base>``, no framing
+(``frame-ancestors 'none'``). The page never writes a worker's URL into an ``href`` or
+``src`` unless it is http(s) (links) or a ``data:image/png|jpeg`` (images); the CSP is the
+line behind that check.
+
 ``ORCH_CORS_ORIGINS`` (comma-separated origins, or ``*``) installs Starlette's
 ``CORSMiddleware`` outermost, so preflights are answered before auth or the body limit and
 401/413 answers carry the CORS headers a page needs to read them. Unset, no CORS header is
@@ -21,6 +28,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mesh_orchestrator.settings import Settings
 
@@ -30,6 +38,32 @@ UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 # the headers that name a new run (Content-Location) and the registry's index.
 CORS_HEADERS = ["Authorization", "Content-Type", "Last-Event-ID"]
 CORS_EXPOSE = ["Content-Location", "X-Mesh-Index", "Retry-After"]
+
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none';"
+    " form-action 'self'; frame-ancestors 'none'"
+)
+UI_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),  # a run's URL never leaves with a link followed
+]
+
+
+class _WithHeaders:
+    """ASGI wrapper adding ``UI_HEADERS`` to every response of the app it wraps."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *UI_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def cors_origins(value: str | None) -> list[str]:
@@ -62,7 +96,7 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the dashboard at ``/ui`` and, with ``ORCH_CORS_ORIGINS``, answer CORS. Call it
     last in ``create_app``: the CORS middleware must wrap every other one."""
     app.include_router(_router(settings))
-    app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")
+    app.mount("/ui", _WithHeaders(StaticFiles(directory=UI_DIR, html=True)), name="ui")
     origins = cors_origins(settings.cors_origins)
     if origins:
         app.add_middleware(

@@ -3,11 +3,12 @@
 Every routing decision is a conditional edge with a named predicate, so the Mermaid diagram
 drawn from the compiled graph (``python -m mesh_orchestrator.diagram``) is the whole policy:
 
-* from ``START`` and after ``replan``: ``has_client_plan`` (the run starts with the client's
-  plan in its state: straight to ``resolve``), ``llm_planner_configured`` or ``no_llm_planner``;
-* after ``plan_llm``: ``llm_plan_is_valid``, ``llm_attempt_left`` (ask the LLM once more),
-  ``llm_plan_failed`` (fall back to ``plan_deterministic``);
-* after ``plan_deterministic``: ``plan_is_valid`` / ``plan_is_invalid``;
+* from ``START``: ``has_client_plan`` (the run starts with the client's plan in its state:
+  straight to ``resolve``) or ``needs_plan``; ``replan`` goes back to ``plan``;
+* after ``plan`` (the planning facade: the planner choice, the LLM's attempts and the fallback
+  are inside it, ``planning/facade.py``): ``plan_is_valid``, ``request_unservable`` (no agent
+  serves any part of it: ``decline`` answers honestly, saying what the mesh can do) or
+  ``plan_is_invalid`` (nothing registered, an empty request: ``fail``);
 * after ``resolve``: ``all_tasks_resolvable``, ``should_replan`` (some task has no healthy
   agent and a replan is left: plan again with only the available capabilities),
   ``replans_exhausted`` (through ``accept_partial``: unresolvable tasks fail in place),
@@ -35,7 +36,6 @@ from mesh_orchestrator.graph.nodes import SYNTHESIS_TASK, GraphDeps, Node, make_
 from mesh_orchestrator.graph.policy import (
     RunState,
     plan_is_valid,
-    route_after_llm_plan,
     route_after_partial,
     route_after_plan,
     route_after_resolve,
@@ -45,8 +45,8 @@ from mesh_orchestrator.graph.policy import (
 )
 
 NODE_NAMES = (
-    "plan_llm",
-    "plan_deterministic",
+    "plan",
+    "decline",
     "resolve",
     "replan",
     "accept_partial",
@@ -60,13 +60,12 @@ NODE_NAMES = (
 
 def make_routers(deps: GraphDeps | None) -> dict[str, Any]:
     """Routing functions; those that depend on configuration close over ``deps``."""
-    llm_plans = deps is not None and deps.llm_planner is not None
     llm_synth = deps is not None and deps.llm_synthesizer is not None
 
     def route_planner(state: RunState) -> str:
         if state.get("client_plan") and not state.get("replans"):
             return "has_client_plan"
-        return "llm_planner_configured" if llm_plans else "no_llm_planner"
+        return "needs_plan"
 
     def route_after_execute(state: RunState) -> str:
         if run_failed(state):
@@ -103,11 +102,7 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
 
     nodes = make_nodes(deps) if deps is not None else _placeholders()
     routers = make_routers(deps)
-    planners: dict[Hashable, str] = {
-        "has_client_plan": "resolve",
-        "llm_planner_configured": "plan_llm",
-        "no_llm_planner": "plan_deterministic",
-    }
+    planners: dict[Hashable, str] = {"has_client_plan": "resolve", "needs_plan": "plan"}
     g: StateGraph[RunState] = StateGraph(RunState)
     for name, fn in nodes.items():
         if deps is not None and deps.tracer is not None:
@@ -115,18 +110,9 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         g.add_node(name, fn)  # type: ignore[call-overload]
     g.add_conditional_edges(START, _inline(routers["route_planner"]), planners)
     g.add_conditional_edges(
-        "plan_llm",
-        _inline(route_after_llm_plan),
-        {
-            "llm_plan_is_valid": "resolve",
-            "llm_attempt_left": "plan_llm",
-            "llm_plan_failed": "plan_deterministic",
-        },
-    )
-    g.add_conditional_edges(
-        "plan_deterministic",
+        "plan",
         _inline(route_after_plan),
-        {"plan_is_valid": "resolve", "plan_is_invalid": "fail"},
+        {"plan_is_valid": "resolve", "request_unservable": "decline", "plan_is_invalid": "fail"},
     )
     g.add_conditional_edges(
         "resolve",
@@ -138,11 +124,7 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
             "replans_exhausted": "accept_partial",
         },
     )
-    g.add_conditional_edges(
-        "replan",
-        _inline(routers["route_planner"]),
-        {k: v for k, v in planners.items() if k != "has_client_plan"},
-    )
+    g.add_edge("replan", "plan")
     g.add_conditional_edges(
         "accept_partial",
         _inline(route_after_partial),
@@ -164,6 +146,7 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
         {"synthesis_streamed": END, "synthesis_unavailable": "synthesize"},
     )
     g.add_edge("synthesize", END)
+    g.add_edge("decline", END)
     g.add_edge("fail", END)
     return g.compile(checkpointer=checkpointer)
 
@@ -175,7 +158,6 @@ __all__ = [
     "build_graph",
     "make_routers",
     "plan_is_valid",
-    "route_after_llm_plan",
     "route_after_partial",
     "route_after_plan",
     "route_after_resolve",

@@ -27,12 +27,12 @@ from mesh_contracts import (
     TaskStatus,
 )
 from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
-from mesh_orchestrator.planning.deterministic import Planner, PlanningFailed
-from mesh_orchestrator.planning.llm import LLMPlanner, PlanRejected
+from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.emitter import Emitter
+from mesh_orchestrator.synthesis.decline import decline_answer
 from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable
 from mesh_orchestrator.tracing import RunTracer
@@ -43,14 +43,13 @@ Node = Callable[[RunState, RunnableConfig], Awaitable[RunState]]
 
 @dataclass
 class GraphDeps:
-    """What the nodes use; shared by every run. ``llm_*`` are None when no LLM is set up."""
+    """What the nodes use; shared by every run. ``llm_synthesizer`` is None without an LLM."""
 
     manifest: Callable[[], CapabilitiesManifest]
     resolver: Resolver
     executor: Executor
-    planner: Planner  # the planner that needs no LLM (or a test's), also the LLM's fallback
+    planning: Planning  # the planning facade: planner choice, LLM attempts, fallback
     synthesizer: Synthesizer  # the deterministic synthesis, also the LLM's fallback
-    llm_planner: LLMPlanner | None = None
     llm_synthesizer: LLMSynthesizer | None = None
     tracer: RunTracer | None = None  # phase spans (plan, execute, synthesize) when set
 
@@ -84,50 +83,43 @@ def _outcomes(state: RunState) -> dict[str, TaskOutcomeData]:
 def make_nodes(d: GraphDeps) -> dict[str, Node]:
     """The graph's nodes by name, closing over ``d``."""
 
-    async def plan_llm(state: RunState, config: RunnableConfig) -> RunState:
-        assert d.llm_planner is not None
+    async def plan(state: RunState, config: RunnableConfig) -> RunState:
+        """Ask the planning facade; LLM attempts and refusals leave as ``status`` events."""
         events = emitter(config)
-        attempt = state.get("llm_attempts", 0) + 1
-        events.emit(PhaseStatus(phase="plan", planner="llm", attempt=attempt, status="running"))
-        try:
-            p = await d.llm_planner.plan(
-                state["query"], available_manifest(d.manifest(), d.resolver)
-            )
-        except PlanRejected as exc:
+
+        def attempt(n: int, status: str, reason: str | None) -> None:
             events.emit(
                 PhaseStatus(
                     phase="plan",
                     planner="llm",
-                    attempt=attempt,
-                    status="rejected",
-                    reason=exc.reason,
+                    attempt=n,
+                    status="running" if status == "running" else "rejected",
+                    reason=reason,
                 )
             )
-            rejections = [*state.get("llm_rejections", []), f"attempt {attempt}: {exc.reason}"]
+
+        manifest = available_manifest(d.manifest(), d.resolver)
+        outcome = await d.planning.plan(state["query"], manifest, attempt)
+        if outcome.plan is None:
             return {
                 "plan": None,
-                "plan_error": exc.reason,
-                "llm_attempts": attempt,
-                "llm_rejections": rejections,
+                "plan_error": outcome.error or "nothing in the request can be served",
+                "unservable": outcome.unresolvable,
             }
-        reason = _replan_note(state) + (p.reasoning or "planned by the LLM")
         return {
-            "plan": p,
-            "planner": "llm",
-            "reason": reason,
+            "plan": outcome.plan,
+            "planner": outcome.planner or outcome.plan.planner,
+            "reason": _replan_note(state) + outcome.summary(),
             "plan_error": None,
-            "llm_attempts": attempt,
+            "unservable": outcome.unresolvable,
         }
 
-    async def plan_deterministic(state: RunState, config: RunnableConfig) -> RunState:
-        try:
-            p = await d.planner.plan(state["query"], available_manifest(d.manifest(), d.resolver))
-        except PlanningFailed as exc:
-            return {"plan": None, "plan_error": str(exc)}
-        reason = _replan_note(state) + p.reasoning
-        if state.get("llm_rejections"):
-            reason = "LLM plan rejected (" + "; ".join(state["llm_rejections"]) + "); " + reason
-        return {"plan": p, "planner": p.planner, "reason": reason, "plan_error": None}
+    async def decline(state: RunState, config: RunnableConfig) -> RunState:
+        """No agent serves any part of the request: say so, and what the mesh can do."""
+        events = emitter(config)
+        answer = decline_answer(state.get("unservable") or [], d.manifest())
+        events.emit(RunAnswer(answer=answer, status=RunStatus.COMPLETED, results={}))
+        return {"answer": answer, "status": RunStatus.COMPLETED}
 
     async def resolve(state: RunState, config: RunnableConfig) -> RunState:
         plan = state.get("plan")
@@ -146,7 +138,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         emitter(config).emit(
             PhaseStatus(phase="plan", status="replanning", reason=_missing(state, ", "))
         )
-        return {"replans": state.get("replans", 0) + 1, "llm_attempts": 0, "llm_rejections": []}
+        return {"replans": state.get("replans", 0) + 1}
 
     async def accept_partial(state: RunState, config: RunnableConfig) -> RunState:
         reason = state.get("reason", "")
@@ -255,8 +247,8 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         return {"answer": answer, "status": RunStatus.FAILED}
 
     nodes: dict[str, Any] = {
-        "plan_llm": plan_llm,
-        "plan_deterministic": plan_deterministic,
+        "plan": plan,
+        "decline": decline,
         "resolve": resolve,
         "replan": replan,
         "accept_partial": accept_partial,

@@ -36,9 +36,8 @@ class RunState(TypedDict, total=False):
     planner: str
     reason: str
     plan_error: str | None
-    llm_attempts: int
-    max_llm_attempts: int
-    llm_rejections: list[str]
+    unservable: list[str]  # parts of the request no agent serves (left out, or all of it)
+    max_llm_attempts: int  # set by RunService; the planning facade owns its LLM attempts
     replans: int
     max_replans: int
     unresolvable: dict[str, str]
@@ -62,8 +61,9 @@ def plan_is_valid(state: RunState) -> bool:
     return state.get("plan") is not None and not state.get("plan_error")
 
 
-def llm_attempt_left(state: RunState) -> bool:
-    return state.get("llm_attempts", 0) < state.get("max_llm_attempts", 2)
+def request_unservable(state: RunState) -> bool:
+    """No plan, because no agent serves any part of the request (not an error)."""
+    return state.get("plan") is None and bool(state.get("unservable"))
 
 
 def all_tasks_resolvable(state: RunState) -> bool:
@@ -89,14 +89,10 @@ def run_failed(state: RunState) -> bool:
     return not any(r.get("status") == "completed" for r in results.values())
 
 
-def route_after_llm_plan(state: RunState) -> str:
-    if plan_is_valid(state):
-        return "llm_plan_is_valid"
-    return "llm_attempt_left" if llm_attempt_left(state) else "llm_plan_failed"
-
-
 def route_after_plan(state: RunState) -> str:
-    return "plan_is_valid" if plan_is_valid(state) else "plan_is_invalid"
+    if plan_is_valid(state):
+        return "plan_is_valid"
+    return "request_unservable" if request_unservable(state) else "plan_is_invalid"
 
 
 def route_after_resolve(state: RunState) -> str:

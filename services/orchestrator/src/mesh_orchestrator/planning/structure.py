@@ -1,6 +1,6 @@
 """The shape of a plan around its clauses: enumerations, references, and workers' inputs.
 
-Used by the semantic planner once each clause has a capability:
+Used by the planners once each clause has a capability:
 
 * ``fan_out``: "into French and into Korean" is two tasks, "one about cats and one about
   dogs" too; each copy keeps the clause's words with one item in place of the list;

@@ -6,7 +6,10 @@ names the agent's JSON-RPC URL and protocol version in its metadata. The sub-tas
 as one A2A message (its prompt as a text part, the whole input and the upstream context as a
 data part, ``contextId`` = the run id) over ``SendStreamingMessage`` (``message/stream`` for
 a v0.3 agent), or ``SendMessage`` for an agent that does not stream; the a2a-sdk's JSON-RPC
-transport speaks the wire, over the executor's pooled httpx client.
+transport speaks the wire, over the executor's A2A client: an httpx client that carries no
+mesh token and dials only addresses the endpoint policy checked at connect time
+(``mesh_auth.dialing``). The agent's own credentials, if configured, go as its card asks
+(``a2a_credentials``); the orchestrator's token never goes to an external agent.
 
 What comes back is relayed as it arrives: a text part of an artifact update is a ``token``,
 a data part a ``result``, a file part an ``artifact``; a working task's status message is
@@ -44,10 +47,18 @@ from a2a.types.a2a_pb2 import (
     TaskState,
 )
 from a2a.utils.errors import A2AError, InvalidParamsError
-from google.protobuf.json_format import MessageToDict, ParseDict
+from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from pydantic import ValidationError
 
-from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest
-from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, A2A_URL, A2A_VERSION
+from mesh_contracts import AgentDescriptor, ArtifactEvent, StreamingMode, TaskRequest
+from mesh_contracts.a2a import (
+    A2A_PROTOCOL_VERSION,
+    A2A_SECURITY_REQUIREMENTS,
+    A2A_SECURITY_SCHEMES,
+    A2A_URL,
+    A2A_VERSION,
+)
+from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.worker_client import (
     BUSY_STATUS,
     Relayable,
@@ -70,21 +81,36 @@ _ASKS = {
 _cancels: set[asyncio.Task[None]] = set()  # CancelTask calls outliving their stream
 
 
-def _transport(http: httpx.AsyncClient, d: AgentDescriptor) -> tuple[ClientTransport, str]:
-    url = str(d.metadata.get(A2A_URL) or d.url(d.stream_path or "/"))
-    version = str(d.metadata.get(A2A_VERSION) or A2A_PROTOCOL_VERSION)
-    card = AgentCard(
-        name=d.name,
-        supported_interfaces=[
-            AgentInterface(url=url, protocol_binding="JSONRPC", protocol_version=version)
-        ],
-        capabilities=AgentCapabilities(streaming=d.streaming_mode is not StreamingMode.STATIC),
-    )
-    if version.startswith("0."):
-        from a2a.compat.v0_3.jsonrpc_transport import CompatJsonRpcTransport
+class _Agent:
+    """What a call needs to know of the agent: its card (as discovery kept it), URL, version."""
 
-        return CompatJsonRpcTransport(http, card, url, is_shared_httpx=True), version
-    return JsonRpcTransport(http, card, url, is_shared_httpx=True), version
+    def __init__(self, d: AgentDescriptor) -> None:
+        self.url = str(d.metadata.get(A2A_URL) or d.url(d.stream_path or "/"))
+        self.version = str(d.metadata.get(A2A_VERSION) or A2A_PROTOCOL_VERSION)
+        self.card = AgentCard(
+            name=d.name,
+            supported_interfaces=[
+                AgentInterface(
+                    url=self.url, protocol_binding="JSONRPC", protocol_version=self.version
+                )
+            ],
+            capabilities=AgentCapabilities(streaming=d.streaming_mode is not StreamingMode.STATIC),
+        )
+        security = {
+            "securitySchemes": d.metadata.get(A2A_SECURITY_SCHEMES) or {},
+            "securityRequirements": d.metadata.get(A2A_SECURITY_REQUIREMENTS) or [],
+        }
+        try:
+            ParseDict(security, self.card, ignore_unknown_fields=True)
+        except (ParseError, TypeError, ValueError):
+            log.warning("A2A agent %s: its card's security schemes do not parse", d.agent_id)
+
+    def transport(self, http: httpx.AsyncClient) -> ClientTransport:
+        if self.version.startswith("0."):
+            from a2a.compat.v0_3.jsonrpc_transport import CompatJsonRpcTransport
+
+            return CompatJsonRpcTransport(http, self.card, self.url, is_shared_httpx=True)
+        return JsonRpcTransport(http, self.card, self.url, is_shared_httpx=True)
 
 
 def a2a_message(request: TaskRequest) -> Message:
@@ -128,6 +154,13 @@ def _part_events(parts: Any, name: str) -> list[Relayable]:
             else:
                 art["data_base64"] = base64.b64encode(p.raw).decode()
                 art["size_bytes"] = len(p.raw)
+            try:  # the contract a worker's artifact meets (no javascript: URL, ...)
+                ArtifactEvent.model_validate(art)
+            except ValidationError as exc:
+                first = exc.errors()[0]["msg"]
+                raise WorkerFailed(
+                    f"sent a malformed artifact: {first}"[:300], "malformed_stream"
+                ) from None
             out.append(("artifact", art))
     return out
 
@@ -234,12 +267,19 @@ async def call_a2a(
     on_accepted: Callable[[], None] = lambda: None,
     headers: dict[str, str] | None = None,
     idle: float | None = None,
+    credentials: A2ACredentials | None = None,
 ) -> AsyncGenerator[Relayable]:
     """``call_worker``'s contract for an A2A agent: its events, then ``("done", {})``.
     ``on_accepted`` runs at the agent's first answer; ``idle`` bounds the silence between
-    two answers (``stalled``)."""
-    transport, version = _transport(http, d)
-    ctx = ClientCallContext(service_parameters={"A2A-Version": version, **(headers or {})})
+    two answers (``stalled``). ``http`` must carry no mesh token; ``headers`` (the trace
+    context) go out as service parameters, an ``Authorization`` among them never does;
+    ``credentials`` add the agent's own, as its card asks."""
+    agent = _Agent(d)
+    transport = agent.transport(http)
+    sent = {k: v for k, v in (headers or {}).items() if k.lower() != "authorization"}
+    ctx = ClientCallContext(service_parameters={"A2A-Version": agent.version, **sent})
+    if credentials is not None:
+        await credentials.apply(agent.card, agent.url, ctx)
     call = _Call(d)
     send = SendMessageRequest(message=a2a_message(request))
     answers: AsyncIterator[StreamResponse]
@@ -265,7 +305,11 @@ async def call_a2a(
                 accepted = True
                 on_accepted()
             asks = False
-            for event in call.events(r):
+            try:
+                events = call.events(r)
+            except WorkerFailed as exc:
+                raise WorkerFailed(f"{d.agent_id} {exc}", exc.code) from None
+            for event in events:
                 yield event
                 asks = asks or event[1].get("code") == "input_required"
             if asks:

@@ -2,9 +2,10 @@
 outcome, and say how the instance did.
 
 ``WorkerCalls`` holds what a call needs (the HTTP clients, the resolver, the endpoint
-policy, the orchestrator's token, the stall bound, the tracer and the metrics) and makes
-one attempt (``_call``; ``_traced_call`` inside a CLIENT span whose trace context goes out
-with the request). The executor (``relay.executor``) builds the DAG and the attempts on it.
+policy, the orchestrator's token, external A2A agents' credentials, the stall bound, the
+tracer and the metrics) and makes one attempt (``_call``; ``_traced_call`` inside a CLIENT
+span whose trace context goes out with the request). The executor (``relay.executor``)
+builds the DAG and the attempts on it.
 
 Everything goes out through the run's ``Emitter``: typed payloads (``TaskStatus``,
 ``TaskOutput``, ``TaskFailure``) for what the executor decides, ``relay`` for the worker's
@@ -27,7 +28,8 @@ from typing import Any
 import httpx
 from tenacity import wait_exponential_jitter
 
-from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
+from mesh_auth.dialing import pinned_transport
+from mesh_auth.endpoints import EndpointPolicy
 from mesh_contracts import (
     AgentDescriptor,
     NodeStatus,
@@ -38,7 +40,10 @@ from mesh_contracts import (
     TaskRequest,
     TaskStatus,
 )
+from mesh_contracts.a2a import speaks_a2a
 from mesh_orchestrator.metrics import CallMetrics
+from mesh_orchestrator.relay.a2a_client import call_a2a
+from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
     WorkerFailed,
@@ -104,8 +109,13 @@ class WorkerCalls:
 
     Worker streams over plain HTTP go through its own ``StreamClient`` (at most
     ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
-    connections. Everything else goes through ``http``. With a ``tracer`` each call to a
-    worker is a CLIENT span whose trace context goes out with the request.
+    connections. Other worker calls go through ``http`` with ``auth_headers`` (the
+    orchestrator's token); external A2A agents through ``a2a_http``, which must carry no
+    mesh token, with their own ``a2a_credentials``. Every connection goes to an address
+    ``endpoints`` checked when it was made: the stream client asks it, and ``http`` and
+    ``a2a_http`` must dial through ``mesh_auth.dialing.pinned_transport(endpoints)``. With
+    a ``tracer`` each call to a worker is a CLIENT span whose trace context goes out with
+    the request.
     """
 
     def __init__(
@@ -126,13 +136,20 @@ class WorkerCalls:
         metrics: CallMetrics | None = None,
         auth_headers: Callable[[], dict[str, str]] = dict,
         endpoints: EndpointPolicy | None = None,
+        a2a_http: httpx.AsyncClient | None = None,
+        a2a_credentials: A2ACredentials | None = None,
     ) -> None:
         self.http = http
-        # The orchestrator's token on every worker call (the httptools stream client does
-        # not go through ``http``'s auth); each endpoint is checked (resolved) before it is
-        # called: a name may point elsewhere than when it was registered.
+        # The orchestrator's token on every call to a mesh worker (the httptools stream
+        # client does not go through ``http``'s auth), never on a call to an A2A agent.
         self.auth_headers = auth_headers
         self.endpoints = endpoints
+        self._own_a2a = a2a_http is None
+        self.a2a_http = a2a_http or httpx.AsyncClient(
+            follow_redirects=False,
+            transport=pinned_transport(endpoints) if endpoints is not None else None,
+        )
+        self.a2a_credentials = a2a_credentials or A2ACredentials()
         self.metrics = metrics
         self.stream_idle = stream_idle
         self.max_attempts = max_attempts
@@ -147,12 +164,16 @@ class WorkerCalls:
         self.streams: StreamClient | None = None
         if stream_client == "httptools":
             self.streams = StreamClient(
-                max_connections=max_streams, connect_timeout=connect_timeout
+                max_connections=max_streams,
+                connect_timeout=connect_timeout,
+                dial=endpoints.address if endpoints is not None else None,
             )
 
     async def aclose(self) -> None:
         if self.streams is not None:
             await self.streams.aclose()
+        if self._own_a2a:
+            await self.a2a_http.aclose()
 
     def _fail(
         self, t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
@@ -216,15 +237,22 @@ class WorkerCalls:
 
         self.resolver.acquire(d.instance_id)
         try:
-            if self.endpoints is not None and d.endpoint is not None:
-                try:
-                    await self.endpoints.check(d.endpoint)
-                except EndpointRefused as exc:
-                    raise WorkerUnreachable(f"{d.instance_id}: {exc}") from None
-            headers = {**(call.headers if call is not None else {}), **self.auth_headers()}
-            calls = call_worker(
-                self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
-            )
+            traced = call.headers if call is not None else {}
+            if speaks_a2a(d):  # an external agent: no mesh token, its own credentials
+                calls = call_a2a(
+                    self.a2a_http,
+                    d,
+                    request,
+                    accepted,
+                    traced,
+                    self.stream_idle,
+                    self.a2a_credentials,
+                )
+            else:
+                headers = {**traced, **self.auth_headers()}
+                calls = call_worker(
+                    self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
+                )
             if call is not None:  # traced: the events are counted
                 calls = call.counted(calls)
             async with aclosing(calls) as events:

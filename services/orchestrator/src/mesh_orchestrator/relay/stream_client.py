@@ -14,6 +14,10 @@ httpx's exception types (``ConnectError`` before the request was sent, ``ReadErr
 its end leaves its connection to the pool (kept ``IDLE_SECONDS``, under the worker's
 keep-alive timeout); any other goes down with the connection, which is how a worker learns
 that its caller left.
+
+With ``dial`` (the endpoint policy's ``address``) each new connection goes to the address
+that was checked for the URL's host, not to a second resolution of the name (DNS
+rebinding); a refused address is a ``ConnectError`` and nothing is sent.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import asyncio
 import contextlib
 import time
 import urllib.request
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import cast
 
 import httptools
 import httpx
+
+from mesh_auth.endpoints import EndpointRefused
 
 IDLE_SECONDS = 4.0  # uvicorn closes an idle keep-alive connection after 5 s
 HIGH_WATER = 1 << 20  # unread body bytes past which reading from the socket pauses
@@ -194,8 +200,15 @@ class StreamResponse:
 class StreamClient:
     """Pooled connections per ``host:port``; at most ``max_connections`` busy at once."""
 
-    def __init__(self, *, max_connections: int = 256, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int = 256,
+        connect_timeout: float = 5.0,
+        dial: Callable[[str, int], Awaitable[str]] | None = None,
+    ) -> None:
         self.connect_timeout = connect_timeout
+        self.dial = dial
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
         self._finishing: set[asyncio.Task[None]] = set()
@@ -281,9 +294,14 @@ class StreamClient:
 
     async def _connect(self, key: tuple[str, int]) -> _Connection:
         loop = asyncio.get_running_loop()
+        host, port = key
         try:
             async with asyncio.timeout(self.connect_timeout):
-                _, conn = await loop.create_connection(_Connection, *key)
+                if self.dial is not None:
+                    host = await self.dial(host, port)
+                _, conn = await loop.create_connection(_Connection, host, port)
+        except EndpointRefused as exc:
+            raise httpx.ConnectError(str(exc)) from None
         except (OSError, TimeoutError) as exc:
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from None
         return conn

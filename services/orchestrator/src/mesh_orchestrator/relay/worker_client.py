@@ -101,8 +101,13 @@ def _parse(payload: bytes | str, d: AgentDescriptor) -> Relayable:
         return relayable(raw)
     except (ValueError, ValidationError) as exc:
         text = payload if isinstance(payload, str) else payload.decode(errors="replace")
+        why = str(exc)
+        if isinstance(exc, ValidationError):  # the field and the reason, not pydantic's title
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"][1:]) or "event"
+            why = f"{where}: {first['msg']}"
         raise WorkerFailed(
-            f"{d.agent_id} sent a malformed event {text[:200]!r}: {exc}".splitlines()[0],
+            f"{d.agent_id} sent a malformed event {text[:200]!r}: {why}".splitlines()[0],
             "malformed_stream",
         ) from None
 
@@ -160,13 +165,8 @@ async def call_worker(
         yield from_model(ResultEvent(output=d.static_response))
         yield "done", {}
         return
-    if speaks_a2a(d):  # an external A2A agent (discovery registered it from its card)
-        from mesh_orchestrator.relay.a2a_client import call_a2a
-
-        async with aclosing(call_a2a(http, d, request, on_accepted, headers, idle)) as a2a:
-            async for event in a2a:
-                yield event
-        return
+    if speaks_a2a(d):  # never the worker API (and this client's token) to an A2A agent
+        raise WorkerFailed(f"{d.agent_id} is an A2A agent: call it with call_a2a")
     body = request.model_dump(mode="json")
     if d.streaming_mode is StreamingMode.STATIC or d.stream_path is None:
         assert d.invoke_path is not None  # guaranteed by AgentDescriptor's validator

@@ -1,17 +1,18 @@
 """The final answer of a run, merged from its sub-task results.
 
 ``Synthesizer`` is the protocol (an LLM synthesizer streams its answer through
-``on_token`` and plugs in here); ``DeterministicSynthesizer`` writes a structured merge in
-plan order and states failures plainly, with no model.
+``on_token`` and plugs in here); ``DeterministicSynthesizer`` answers with no model: the
+output of the plan's final steps first, upstream results after it as short sources, and
+failures stated plainly.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from mesh_contracts import ExecutionPlan, RunStatus
+from mesh_orchestrator.synthesis.answer import as_text, brief, label, ordered
 
 OnToken = Callable[[str], Awaitable[None]]
 
@@ -36,18 +37,8 @@ def run_status(results: Mapping[str, Mapping[str, Any]]) -> RunStatus:
     return RunStatus.PARTIAL if done else RunStatus.FAILED
 
 
-def _text(output: Any) -> str:
-    if output is None:
-        return "(no output)"
-    if isinstance(output, str):
-        return output.strip() or "(empty output)"
-    if isinstance(output, dict) and isinstance(output.get("conclusion"), str):
-        return str(output["conclusion"])
-    return json.dumps(output, ensure_ascii=False, indent=2, default=str)
-
-
 class DeterministicSynthesizer:
-    """One section per sub-task, in plan order; failed/skipped tasks say why."""
+    """The answer with no model: the final steps' output first, the rest as sources."""
 
     name = "deterministic"
 
@@ -62,22 +53,34 @@ class DeterministicSynthesizer:
 
 
 def merge(plan: ExecutionPlan, results: Mapping[str, Mapping[str, Any]]) -> str:
-    sections: list[str] = []
-    for t in plan.tasks:
+    """Lead with what the plan's final steps (its sinks) made, in plain text, each under a
+    short label when there are several; then the upstream steps as labelled one-line
+    sources (a lookup as its best passage and source, an analysis as its conclusion); then
+    what did not complete."""
+    order = ordered(plan)
+    lead: list[str] = []
+    for t in order.sinks:
         r = results.get(t.task_id, {"status": "skipped", "error": "not run"})
-        title = t.description or t.capability
-        who = f" ({r['agent_id']})" if r.get("agent_id") else ""
-        status = r.get("status")
-        if status == "completed":
-            sections.append(f"## {t.task_id}: {title}{who}\n\n{_text(r.get('output'))}")
-        else:
-            reason = r.get("error") or "no result"
-            sections.append(f"## {t.task_id}: {title}{who}\n\n{str(status).upper()}: {reason}")
-    failed = [t for t, r in results.items() if r.get("status") != "completed"]
+        if r.get("status") == "completed":
+            text = as_text(r.get("output"))
+            lead.append(f"{label(t)}\n{text}" if len(order.sinks) > 1 else text)
+    sources = []
+    for t in order.upstream:
+        r = results.get(t.task_id, {})
+        if r.get("status") == "completed":
+            sources.append(f"- [{t.task_id} {t.capability}] {brief(r.get('output'))}")
+    sections = ["\n\n".join(lead)] if lead else []
+    if sources:
+        sections.append("Sources:\n" + "\n".join(sources))
+    failed = [
+        f"- {t.task_id} ({t.description or t.capability}): "
+        f"{str(results.get(t.task_id, {}).get('status', 'skipped')).upper()}: "
+        f"{results.get(t.task_id, {}).get('error') or 'not run'}"
+        for t in plan.tasks
+        if results.get(t.task_id, {}).get("status") != "completed"
+    ]
     if failed:
         sections.append(
-            f"{len(failed)} of {len(results)} sub-tasks did not complete: "
-            + ", ".join(failed)
-            + "."
+            f"{len(failed)} of {len(plan.tasks)} sub-tasks did not complete:\n" + "\n".join(failed)
         )
-    return "\n\n".join(sections)
+    return "\n\n".join(s for s in sections if s) or "(no output)"

@@ -7,7 +7,6 @@ in front of the model as a failure so the answer acknowledges it instead of hidi
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -15,11 +14,14 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from mesh_contracts import ExecutionPlan
+from mesh_orchestrator.synthesis.answer import as_text, ordered
 
 SYSTEM_PROMPT = (
     "You write the final answer to the user's request from the results of sub-tasks that "
-    "worker agents ran. Use only those results. Be concise. If a sub-task failed or was "
-    "skipped, say so plainly and answer with what is available."
+    "worker agents ran. Use only those results. Start with the final results (what the user "
+    "asked for last, e.g. the translation or the poem), in their language; mention the "
+    "sources they came from only after. Be concise. If a sub-task failed or was skipped, say "
+    "so plainly and answer with what is available."
 )
 MAX_RESULT_CHARS = 1500  # per sub-task: small local models have short contexts
 
@@ -37,17 +39,28 @@ class SynthesisInterrupted(Exception):
 
 
 def _render_output(output: Any) -> str:
-    text = (
-        output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, default=str)
-    )
+    text = as_text(output)
     if len(text) > MAX_RESULT_CHARS:
         text = text[:MAX_RESULT_CHARS] + " …(truncated)"
     return text
 
 
 def build_messages(query: str, results: Mapping[str, Mapping[str, Any]]) -> list[BaseMessage]:
-    """``results`` maps task_id to {"status", "output", "error", "description"?, "agent_id"?}."""
-    lines = [f"Request: {query}", "", "Sub-task results:"]
+    """``results`` maps task_id to {"status", "output", "error", "description"?, "agent_id"?,
+    "source"?}: the final steps first, then the ones marked ``source`` (their inputs)."""
+    finals = {k: r for k, r in results.items() if not r.get("source")}
+    sources = {k: r for k, r in results.items() if r.get("source")}
+    lines = [f"Request: {query}", "", "Final results (the answer starts with these):"]
+    lines += _lines(finals)
+    if sources:
+        lines += ["", "Sources they were made from:"]
+        lines += _lines(sources)
+    lines += ["", "Write the answer."]
+    return [SystemMessage(SYSTEM_PROMPT), HumanMessage("\n".join(lines))]
+
+
+def _lines(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    lines = []
     for task_id, r in results.items():
         label = f"[{task_id}] {r.get('description') or ''}".strip()
         status = r.get("status")
@@ -57,8 +70,7 @@ def build_messages(query: str, results: Mapping[str, Mapping[str, Any]]) -> list
             )
         else:
             lines.append(f"{label}: {str(status).upper()}: {r.get('error') or 'no result'}")
-    lines += ["", "Write the answer."]
-    return [SystemMessage(SYSTEM_PROMPT), HumanMessage("\n".join(lines))]
+    return lines
 
 
 async def stream_synthesis(
@@ -141,12 +153,14 @@ class LLMSynthesizer:
         results: Mapping[str, Mapping[str, Any]],
         on_token: Callable[[str], Awaitable[None]],
     ) -> str:
+        order = ordered(plan)
         described = {
             t.task_id: {
                 **results.get(t.task_id, {"status": "skipped"}),
                 "description": t.description,
+                "source": t in order.upstream,
             }
-            for t in plan.tasks
+            for t in [*order.sinks, *order.upstream]
         }
         try:
             return await stream_synthesis(

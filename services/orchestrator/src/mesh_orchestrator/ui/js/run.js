@@ -14,9 +14,33 @@ const MAX_TEXT = 20000; // characters of a lane's text kept on screen
 const REPLAY_SPEED = 4;
 const REPLAY_MAX_GAP_S = 0.4;
 
-function imageSrc(a) {
-  if (a.data_base64) return `data:${a.content_type || "image/png"};base64,${a.data_base64}`;
-  return a.url;
+// What a worker sends reaches the page only as a web link or an inline PNG/JPEG image:
+// a javascript:, file: or other data: URL is never put in an href or src (the relay refuses
+// such artifacts too; this is the page's own check, and the CSP its last line).
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const INLINE_IMAGE = /^data:image\/(png|jpeg);base64,[A-Za-z0-9+/]*={0,2}$/i;
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg"]);
+
+export function safeLink(url) {
+  if (typeof url !== "string") return null;
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export function imageSrc(a) {
+  if (typeof a.data_base64 === "string" && IMAGE_TYPES.has(a.content_type) && BASE64.test(a.data_base64)) {
+    return `data:${a.content_type};base64,${a.data_base64}`;
+  }
+  return typeof a.url === "string" && INLINE_IMAGE.test(a.url) ? a.url : null;
+}
+
+function artifactName(a) {
+  const href = safeLink(a.url);
+  return href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, a.name) : a.name;
 }
 
 function preview(value) {
@@ -126,17 +150,16 @@ class Lane {
       this.shown.artifacts = 0;
     }
     for (const a of node.artifacts.slice(this.shown.artifacts)) {
-      const isImage = (a.content_type || "").startsWith("image/");
       const src = imageSrc(a);
       this.artifacts.append(
-        isImage && src
+        src
           ? h(
               "figure",
               {},
               h("img", { src, alt: `${node.id}: ${a.name}`, width: a.width, height: a.height, class: "artifact-img" }),
-              h("figcaption", { class: "small muted" }, a.url ? h("a", { href: a.url, target: "_blank", rel: "noopener" }, a.name) : a.name),
+              h("figcaption", { class: "small muted" }, artifactName(a)),
             )
-          : h("p", {}, "artifact: ", a.url ? h("a", { href: a.url, target: "_blank", rel: "noopener" }, a.name) : a.name, a.size_bytes ? ` (${a.size_bytes} bytes)` : ""),
+          : h("p", {}, "artifact: ", artifactName(a), a.size_bytes ? ` (${a.size_bytes} bytes)` : ""),
       );
     }
     this.shown.artifacts = node.artifacts.length;

@@ -26,11 +26,11 @@ from typing import Any
 import jsonschema
 import numpy as np
 
+from bench.planning.baseline.embedding import Embedder, EmbeddingUnavailable, Vectors, shared
+from bench.planning.baseline.glosses import GLOSSES, OUT_OF_SCOPE
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
 from mesh_orchestrator.planning.clauses import Clause, split_clauses
 from mesh_orchestrator.planning.deterministic import DeterministicPlanner, PlanningFailed
-from mesh_orchestrator.planning.embedding import Embedder, EmbeddingUnavailable, Vectors, shared
-from mesh_orchestrator.planning.glosses import GLOSSES, OUT_OF_SCOPE
 from mesh_orchestrator.planning.structure import (
     DEICTIC,
     Reference,

@@ -1,0 +1,103 @@
+"""Connect to the address the endpoint policy checked, never to a second answer of DNS.
+
+Checking a URL and then handing it to an HTTP client leaves a gap: the client resolves the
+name again, and a name that answers a public address to the check and 169.254.169.254 or
+127.0.0.1 to the connection (DNS rebinding) walks past the check. Here the check is the
+resolution: every new connection asks ``EndpointPolicy.address(host, port)`` (resolve,
+check every address, pick one) and the socket is opened to that address.
+
+``pinned_transport(policy)`` is an ``httpx.AsyncHTTPTransport`` that does so for every
+connection of its pool; requests keep their URL, so the ``Host`` header, the TLS server
+name (SNI) and the certificate check are the name's while the socket goes to the checked
+address. A refused address fails the request as ``httpx.ConnectError`` (message
+"endpoint refused: ..."), before anything is sent; a unix socket is never dialed. No proxy
+from the environment applies to it (a proxy would connect elsewhere). A pooled connection
+is reused for its origin without asking again: it is connected to a checked address.
+
+Cost: one policy lookup per new connection, none per request (``bench/README.md``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
+
+
+class PolicyBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, dialing only addresses ``policy`` checked at connect time."""
+
+    def __init__(
+        self, policy: EndpointPolicy, inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
+        self.policy = policy
+        self.inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                address = await self.policy.address(host, port)
+        except EndpointRefused as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout}s") from None
+        return await self.inner.connect_tcp(
+            address,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("endpoint refused: unix sockets are not dialed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def pinned_transport(
+    policy: EndpointPolicy,
+    *,
+    limits: httpx.Limits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    inner: httpcore.AsyncNetworkBackend | None = None,
+) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose connections go only to addresses ``policy`` admits, checked
+    when each connection is made (``httpx.AsyncClient(transport=pinned_transport(p))``).
+    ``ssl_context``: default, httpx's (certifi, ``SSL_CERT_FILE``); ``inner`` replaces the
+    socket layer (tests record where connections go)."""
+    limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # httpx's transport takes no network backend, its httpcore pool does: the pool is
+    # replaced by one with the same limits and ours (httpx and httpcore are pinned in
+    # constraints.txt; tests/.../test_dialing.py fails if connections stop coming here).
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context or httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=PolicyBackend(policy, inner),
+    )
+    return transport
+
+
+__all__ = ["PolicyBackend", "pinned_transport"]

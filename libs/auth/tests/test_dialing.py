@@ -1,0 +1,114 @@
+"""Connections pinned to the checked address: a name that answers an allowed address to the
+check and another to the connection (DNS rebinding) never gets a socket to the second.
+
+A real listener on 127.0.0.1; the resolver is the test's (the name does not exist), and the
+socket layer under the pinned transport is wrapped to record where connections go."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import httpcore
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+
+from mesh_auth.dialing import pinned_transport
+from mesh_auth.endpoints import EndpointPolicy, default_networks
+from mesh_testkit import serving
+
+
+class RebindingDNS:
+    """Answers ``first`` for ``rebind.mesh.test`` the first time, ``then`` every time after."""
+
+    def __init__(self, first: str, then: str) -> None:
+        self.first, self.then = first, then
+        self.asked = 0
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        if host != "rebind.mesh.test":
+            raise OSError("unknown name")
+        self.asked += 1
+        return [self.first if self.asked == 1 else self.then]
+
+
+class RecordingSockets(httpcore.AsyncNetworkBackend):
+    """A fake socket layer for the test: notes each address dialed, then dials it for real."""
+
+    def __init__(self) -> None:
+        self.dialed: list[str] = []
+        self.real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.dialed.append(host)
+        return await self.real.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.real.sleep(seconds)
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[tuple[str, list[str]]]:
+    hosts: list[str] = []
+    app = FastAPI()
+
+    @app.get("/card")
+    async def card(request: Request) -> dict[str, str]:
+        hosts.append(request.headers.get("host", ""))
+        return {"name": "poet"}
+
+    with serving(app) as url:
+        yield url, hosts
+
+
+async def test_a_rebinding_name_is_refused_at_connect_time_and_never_dialed(
+    listener: tuple[str, list[str]],
+) -> None:
+    url, _ = listener
+    port = httpx.URL(url).port
+    dns = RebindingDNS("127.0.0.1", "169.254.169.254")
+    policy = EndpointPolicy(default_networks("127.0.0.1"), resolver=dns, cache_seconds=0)
+    target = f"http://rebind.mesh.test:{port}/card"
+    await policy.check(target)  # the registration's check sees 127.0.0.1
+    sockets = RecordingSockets()
+    async with httpx.AsyncClient(transport=pinned_transport(policy, inner=sockets)) as c:
+        with pytest.raises(httpx.ConnectError, match=r"endpoint refused.*169\.254\.169\.254"):
+            await c.get(target)
+    assert sockets.dialed == []  # refused before any socket was opened
+
+
+async def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
+    listener: tuple[str, list[str]],
+) -> None:
+    url, hosts = listener
+    port = httpx.URL(url).port
+    # The check at connect time sees 127.0.0.1 and the cache keeps that answer: the second
+    # answer (the metadata address) is never used for this connection or the next.
+    dns = RebindingDNS("127.0.0.1", "169.254.169.254")
+    policy = EndpointPolicy(default_networks("127.0.0.1"), resolver=dns, cache_seconds=60)
+    sockets = RecordingSockets()
+    async with httpx.AsyncClient(transport=pinned_transport(policy, inner=sockets)) as c:
+        for _ in range(2):
+            r = await c.get(f"http://rebind.mesh.test:{port}/card")
+            assert r.json() == {"name": "poet"}
+    assert sockets.dialed == ["127.0.0.1"]  # one connection, pooled, to the checked address
+    assert hosts[-2:] == [f"rebind.mesh.test:{port}"] * 2  # the name stays the Host
+    assert dns.asked == 1
+
+
+async def test_addresses_outside_the_allowed_networks_are_never_dialed() -> None:
+    policy = EndpointPolicy()  # nothing private or loopback admitted
+    sockets = RecordingSockets()
+    async with httpx.AsyncClient(transport=pinned_transport(policy, inner=sockets)) as c:
+        for url in ("http://127.0.0.1:9/", "http://[::ffff:0:a9fe:a9fe]/", "http://10.0.0.1/"):
+            with pytest.raises(httpx.ConnectError, match="endpoint refused"):
+                await c.get(url)
+    assert sockets.dialed == []

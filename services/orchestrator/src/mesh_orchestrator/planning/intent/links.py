@@ -1,0 +1,225 @@
+"""Which earlier tasks a segment reads, in any of the seven languages.
+
+A segment reads the previous job's output when it says so: a pronoun or demonstrative ("it",
+"that", "lo", "ça", "es", "isso", "het"), a pronoun attached to its verb ("tradúcelo",
+"riassumila", "resume-o"), a phrase naming a result ("the answer", "la respuesta", "das
+Ergebnis", "essa pessoa"), or a demonstrative before a word of an earlier segment ("that
+turtle"); "both"/"all" read every result nobody has read yet. It also reads the previous
+output when it says nothing of its own: a summary or a translation with no text, quotation
+or data of its own ("then translate into German", "vat het samen in drie zinnen"), and an
+analysis with no table of its own (its table comes from upstream).
+"""
+
+from __future__ import annotations
+
+from mesh_contracts import SubTask
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.model import normalize, tokens
+from mesh_orchestrator.planning.intent.segment import Segment
+
+# Words about the form of an answer, not its subject: "in two sentences", "in plain words".
+META = frozenset(
+    [
+        "sentence",
+        "sentences",
+        "line",
+        "lines",
+        "word",
+        "words",
+        "bullet",
+        "bullets",
+        "point",
+        "points",
+        "paragraph",
+        "short",
+        "brief",
+        "simple",
+        "simply",
+        "plain",
+        "friendly",
+        "polite",
+        "quick",
+        "quickly",
+        "version",
+        "again",
+        "please",
+        "thanks",
+        "languages",
+        "frase",
+        "frases",
+        "linea",
+        "lineas",
+        "palabra",
+        "palabras",
+        "puntos",
+        "parrafo",
+        "corto",
+        "breve",
+        "sencillo",
+        "sencillas",
+        "phrase",
+        "phrases",
+        "ligne",
+        "lignes",
+        "mots",
+        "points",
+        "paragraphe",
+        "court",
+        "simple",
+        "simples",
+        "simplement",
+        "satz",
+        "satze",
+        "zeile",
+        "zeilen",
+        "worter",
+        "worten",
+        "punkte",
+        "absatz",
+        "kurz",
+        "einfach",
+        "einfachen",
+        "linha",
+        "linhas",
+        "palavras",
+        "pontos",
+        "curto",
+        "simples",
+        "frasi",
+        "riga",
+        "righe",
+        "parole",
+        "punti",
+        "breve",
+        "semplice",
+        "semplici",
+        "zin",
+        "zinnen",
+        "regel",
+        "regels",
+        "woorden",
+        "punten",
+        "alinea",
+        "korte",
+        "kort",
+        "eenvoudig",
+        "gewone",
+    ]
+)
+TRANSFORMS = frozenset(["summarization", "translation"])
+PRODUCERS = frozenset(["search", "data_analysis"])
+GENERIC = frozenset(
+    [
+        "answer",
+        "result",
+        "results",
+        "output",
+        "findings",
+        "respuesta",
+        "resultado",
+        "reponse",
+        "resultat",
+        "antwort",
+        "ergebnis",
+        "resposta",
+        "risposta",
+        "risultato",
+        "antwoord",
+        "resultaat",
+    ]
+)
+CONSUMERS = frozenset(["text_generation", "summarization", "translation", "image_generation"])
+
+
+def _result(noun: str) -> bool:
+    return any(n in lx.RESULT_NOUNS for n in (noun, noun.rstrip("s"), noun + "s"))
+
+
+def _content(words: list[str], opener: bool) -> int:
+    """Words of ``words`` that name a subject of the segment's own."""
+    n = 0
+    for i, w in enumerate(words):
+        if len(w) < 4 or w in META or w in lx.LANGUAGES or w in lx.LANGUAGE_WORDS:
+            continue
+        if w in lx.POLITE or w in lx.QUESTION or w in lx.DETERMINER or w in lx.NUMBERS:
+            continue
+        if w in lx.FUNCTION:
+            continue
+        if i == 0 and opener:
+            continue
+        n += 1
+    return n
+
+
+class Links:
+    """The tasks made so far, grouped by the segment that made them."""
+
+    def __init__(self, is_opener: object = None) -> None:
+        self.groups: list[list[SubTask]] = []
+        self.words: dict[str, frozenset[str]] = {}
+        self.read: set[str] = set()
+
+    @property
+    def last_group(self) -> list[SubTask]:
+        return self.groups[-1] if self.groups else []
+
+    def add(self, seg: Segment, group: list[SubTask]) -> None:
+        self.groups.append(group)
+        for t in group:
+            self.words[t.task_id] = frozenset(tokens(seg.instruction))
+            self.read.update(t.depends_on)
+
+    def _ids(self, group: list[SubTask]) -> list[str]:
+        return [t.task_id for t in group]
+
+    def reads(self, seg: Segment, cap: str, takes_data: bool) -> list[str]:
+        if not self.groups or seg.data or seg.payload:
+            return []
+        text = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(seg.instruction))
+        words = [w for w in tokens(text) if w not in lx.POLITE]
+        last = self._ids(self.groups[-1])
+        if lx.ALL.search(text):
+            return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
+        if cap == "search":  # a question's "it" is its topic, never an earlier answer
+            return self._named_result(words) or []
+        if seg.joined != "item" and (
+            lx.PRONOUN.search(text) or (words and lx.CLITIC.match(words[0]))
+        ):  # list items are parallel jobs: "a poster with cupcakes on it" reads nothing
+            return last
+        for i, w in enumerate(words[:-1]):
+            if w not in lx.DETERMINER:
+                continue
+            if seg.joined == "item" and w not in lx.DEMONSTRATIVE:
+                continue  # list items are parallel: "the translation of ..." names no item
+            for noun in words[i + 1 : i + 3]:
+                if _result(noun):
+                    return self._naming(noun) or last
+                if len(noun) > 3 and noun not in lx.FUNCTION:
+                    # "that turtle" names any earlier task's words; "the moral", the last's
+                    named = self._naming(noun, None if w in lx.DEMONSTRATIVE else 1)
+                    if named:
+                        return named
+        if cap in TRANSFORMS and not seg.quoted and _content(words, True) <= 1:
+            return last
+        producer = any(t.capability in PRODUCERS for t in self.groups[-1])
+        if seg.joined == "then" and producer and cap in CONSUMERS:
+            return last  # "look up X, then write ...": what was looked up is the material
+        if takes_data:
+            return last
+        return []
+
+    def _named_result(self, words: list[str]) -> list[str]:
+        """ "the answer", "the result": the last group, for a search too."""
+        for i, w in enumerate(words[:-1]):
+            if w in lx.DETERMINER and words[i + 1] in GENERIC:
+                return self._ids(self.groups[-1])
+        return []
+
+    def _naming(self, noun: str, depth: int | None = None) -> list[str]:
+        """The last task (of the last ``depth`` groups) whose own words hold ``noun``."""
+        stem = noun.rstrip("s")
+        for group in list(reversed(self.groups))[:depth]:
+            for t in group:
+                if any(w.rstrip("s") == stem for w in self.words[t.task_id]):
+                    return [t.task_id]
+        return []

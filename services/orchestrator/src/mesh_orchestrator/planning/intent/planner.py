@@ -1,0 +1,283 @@
+"""The intent planner: segments routed by a small trained model, linked by multilingual rules.
+
+``IntentPlanner.plan`` splits the request into segments (``segment``), asks the intent model
+(``model``) which job each one is (one of the well-known capabilities, a world ``action`` no
+agent performs, or ``none``: a constraint, a remark, context), and builds the plan:
+
+* a segment that starts with a negation ("no need to look anything up", "sin texto") or an
+  "only" constrains the others and is no task; so is ``none``;
+* ``action`` and a job no healthy agent serves are *unresolvable*: left out and named
+  (``PlanningFailed`` when nothing is left), a capability the model does not know (an agent's
+  own) is matched on the manifest's words (``deterministic``'s BM25);
+* enumerations fan out (``fanout``); references and jobs that work on an earlier result link
+  to it (``links``); inline data goes to the task that uses it; inputs fit the agent's schema.
+
+No torch, no network: numpy and a few MB of weights. Same request and manifest, same plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
+from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import fan_out
+from mesh_orchestrator.planning.intent.links import Links
+from mesh_orchestrator.planning.intent.model import CLASSES, JOBS, WEIGHTS, IntentModel, shared
+from mesh_orchestrator.planning.intent.rules import (
+    UNSURE,
+    Routed,
+    _claim_data,
+    _constraints,
+    _context,
+    _continuations,
+    _lead,
+    _material_first,
+    _merge_analyses,
+    _model_text,
+    _questions_about_data,
+)
+from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
+from mesh_orchestrator.planning.structure import fill_input
+
+# Below this probability a job the manifest cannot serve is not moved to the next best one.
+MOVE_MIN = 0.15
+# Who does a job when its own capability is not served: the writer writes code, summaries
+# and translations too (a weaker answer beats none).
+STAND_IN = {
+    "code_generation": "text_generation",
+    "summarization": "text_generation",
+    "translation": "text_generation",
+}
+
+
+def _best_agent(agents: list[ManifestAgent]) -> ManifestAgent:
+    return max(agents, key=lambda a: (a.priority, a.healthy_instances))
+
+
+class IntentPlanner:
+    """The planner that needs no LLM (``ORCH_PLANNER=intent``, the default)."""
+
+    name = "intent"
+
+    def __init__(self, weights: str | Path | None = None) -> None:
+        self.path = Path(weights) if weights else WEIGHTS
+        self._model: IntentModel | None = None
+        self._segmenter: Segmenter | None = None
+
+    def warm(self) -> None:
+        """Load the weights (milliseconds)."""
+        if self._model is None:
+            model = shared(self.path)
+            self._segmenter = Segmenter(model.openers)
+            self._model = model
+
+    @property
+    def ready(self) -> bool:
+        return self._model is not None
+
+    def prepare(self, manifest: CapabilitiesManifest) -> None:
+        self.warm()
+
+    async def plan(self, query: str, manifest: CapabilitiesManifest) -> ExecutionPlan:
+        return (await self.draft(query, manifest)).plan
+
+    async def draft(self, query: str, manifest: CapabilitiesManifest) -> Draft:
+        """The plan with its notes and the parts left out, for the planning facade (in a
+        thread: a request of thousands of lines must not hold the event loop)."""
+        return await asyncio.to_thread(self.draft_sync, query, manifest)
+
+    def plan_sync(self, query: str, manifest: CapabilitiesManifest) -> ExecutionPlan:
+        return self.draft_sync(query, manifest).plan
+
+    def draft_sync(self, query: str, manifest: CapabilitiesManifest) -> Draft:
+        """A validated plan (planner ``intent``); ``PlanningFailed`` when nothing is
+        registered, the request is empty, or no part of it can be served. Small talk and a
+        request that asks nothing an agent could name ("hello", "thanks!") go to the writer."""
+        served = {
+            c.name: c for c in manifest.capabilities if any(a.healthy_instances for a in c.agents)
+        }
+        if not served:
+            raise PlanningFailed("no agents are registered, so there is nothing to plan with")
+        self.warm()
+        assert self._model is not None and self._segmenter is not None
+        segments = self._segmenter.split(query)
+        if not segments:
+            raise PlanningFailed("the request is empty")
+        routed = self._route(segments, served, manifest)
+        _material_first(routed)
+        _continuations(routed, self._segmenter)
+        _merge_analyses(routed)
+        return _Build(routed, served, query).plan()
+
+    def _route(
+        self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest
+    ) -> list[Routed]:
+        assert self._model is not None and self._segmenter is not None
+        texts = [_model_text(s) for s in segments]
+        probs = self._model.probabilities(texts)
+        _claim_data(segments, probs, self._model)
+        probs = self._model.probabilities([_model_text(s) for s in segments])
+        own = [c for c in served if c not in CLASSES]
+        index = _Index(manifest) if own else None
+        out: list[Routed] = []
+        for seg, row in zip(segments, probs, strict=True):
+            p = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+            top = max(p, key=lambda c: p[c])
+            if index is not None:
+                cap, bm25 = index.best(seg.instruction)
+                if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
+                    out.append(Routed(seg, cap, bm25, probs=p))
+                    continue
+            announced = seg.joined in ("then", "item")  # "then ...", "- ...": a step is meant
+            if top == "none" and announced:
+                job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
+                if job is not None and p[job] >= MOVE_MIN:
+                    top = job
+            if top == "none":
+                out.append(Routed(seg, None, p[top], "none", p))
+            elif top == "action":
+                out.append(Routed(seg, None, p[top], "an action in the world no agent performs", p))
+            elif top in served:
+                out.append(Routed(seg, top, p[top], probs=p))
+            elif STAND_IN.get(top) in served:
+                out.append(Routed(seg, STAND_IN[top], p[top], probs=p))
+            else:
+                jobs = [c for c in JOBS if c in served]
+                alt = max(jobs, key=lambda c: p[c]) if jobs else None
+                if alt is not None and p[alt] >= MOVE_MIN:
+                    out.append(Routed(seg, alt, p[alt], probs=p))
+                else:
+                    out.append(Routed(seg, None, p[top], f"{top}: no healthy agent serves it", p))
+        _constraints(out, self._segmenter)
+        _context(out, self._segmenter)
+        _questions_about_data(out, self._model)
+        return out
+
+
+class _Build:
+    """Turn routed segments into tasks: fan-outs, links, data and inputs."""
+
+    def __init__(self, routed: list[Routed], served: dict[str, Any], query: str) -> None:
+        self.routed = routed
+        self.query = query
+        self.schemas: dict[str, dict[str, Any]] = {
+            name: dict(_best_agent([a for a in c.agents if a.healthy_instances]).input_schema)
+            for name, c in served.items()
+        }
+        self.tasks: list[SubTask] = []
+        self.notes: list[str] = []
+        self.unresolvable: list[str] = []
+
+    def plan(self) -> Draft:
+        links = Links()
+        handed: list[Segment] = []  # data handed over before the segment that uses it
+        for r in self.routed:
+            seg = r.segment
+            if r.capability is None:
+                if r.why not in ("none", "constraint", "continuation"):
+                    self.unresolvable.append(f"{seg.instruction[:80]!r} ({r.why})")
+                elif (seg.data or seg.payload) and r.why == "none":
+                    handed.append(seg)
+                continue
+            if handed and not seg.data and not seg.payload:
+                seg.data = [b for h in handed for b in h.data]
+                seg.payload = " ".join(h.payload for h in handed if h.payload)
+                handed = []
+            self._add(r, links)
+        if handed:
+            self._late(handed)
+        if not self.tasks and not self.unresolvable and "text_generation" in self.schemas:
+            self._chat()
+        if not self.tasks:
+            raise PlanningFailed(
+                "unresolvable: no registered capability serves "
+                + ("; ".join(self.unresolvable) or "this request"),
+                self.unresolvable or ["this request"],
+            )
+        reasoning = "intent: " + "; ".join(self.notes)
+        if self.unresolvable:
+            reasoning += "; unresolvable (no capability serves it, left out): " + "; ".join(
+                self.unresolvable
+            )
+        plan = ExecutionPlan(tasks=self.tasks, reasoning=reasoning, planner="intent")
+        return Draft(plan, list(self.notes), list(self.unresolvable))
+
+    def _add(self, r: Routed, links: Links) -> None:
+        seg, cap = r.segment, r.capability
+        assert cap is not None
+        schema = self.schemas[cap]
+        takes_data = "data" in (schema.get("properties") or {})
+        deps = links.reads(seg, cap, takes_data)
+        last = links.last_group
+        if (
+            len(last) == 1
+            and last[0].capability == cap
+            and cap in ("text_generation", "image_generation")
+            and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
+            and deps == [last[0].task_id]
+            and not (seg.data or seg.payload)
+        ):
+            self._fold(last[0], seg)
+            return
+        variants = fan_out(seg.text, seg.instruction, cap)
+        group: list[SubTask] = []
+        for text, instruction in variants:
+            body = f"{text}: {seg.payload}" if seg.payload and seg.payload not in text else text
+            task = SubTask(
+                task_id=f"t{len(self.tasks) + 1}",
+                description=text[:200] or cap,
+                capability=cap,
+                input=fill_input(schema, body, instruction, seg.data),
+                depends_on=deps,
+            )
+            self.tasks.append(task)
+            group.append(task)
+            note = f"{task.task_id} {cap} {r.score:.2f}"
+            if deps:
+                note += f" after {', '.join(deps)}"
+            if seg.data:
+                note += " (inline data)"
+            self.notes.append(note)
+        links.add(seg, group)
+
+    def _chat(self) -> None:
+        """Nothing asked that an agent could name, nothing refused: the writer answers."""
+        text = self.query.strip()[:2000]
+        self.tasks.append(
+            SubTask(
+                task_id="t1",
+                description=text[:200],
+                capability="text_generation",
+                input=fill_input(self.schemas["text_generation"], text, text, []),
+            )
+        )
+        self.notes.append("t1 text_generation: no job named, the writer answers")
+
+    def _fold(self, task: SubTask, seg: Segment) -> None:
+        """ "make it rhyme" after a poem: a restyling of that task, not a second one."""
+        for key in ("prompt", "text", "query", "question"):
+            if isinstance(task.input.get(key), str):
+                task.input[key] = f"{task.input[key]}; {seg.instruction}"
+                break
+        task.description = f"{task.description}; {seg.instruction}"[:200]
+        self.notes.append(f"{task.task_id} also: {seg.instruction[:60]!r}")
+
+    def _late(self, handed: list[Segment]) -> None:
+        """Data handed after every instruction goes to the first data task without any."""
+        blocks = [b for h in handed for b in h.data]
+        for task in self.tasks:
+            props = self.schemas[task.capability].get("properties") or {}
+            if "data" in props or "examples" in props:
+                if blocks and "data" not in task.input:
+                    task.input = fill_input(
+                        self.schemas[task.capability], task.description, task.description, blocks
+                    )
+                    task.depends_on = []
+                return
+
+
+__all__ = ["IntentPlanner", "PlanningFailed"]

@@ -1,0 +1,206 @@
+"""The rules that adjust what the intent model said of each segment, before the plan is built.
+
+Each works on the routed segments in request order and says why in its docstring: data that
+moves to the step that analyses it, negations and "only" as constraints, remarks as context,
+questions about a table, the material of a chain, greetings and second questions that belong
+to the segment before them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, tokens
+from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
+
+TAKES_DATA = frozenset(["data_analysis", "lora_training"])
+TRANSFORMS = frozenset(["summarization", "translation"])
+# A capability the model does not know wins a segment on BM25 when the model is this unsure.
+UNSURE = 0.5
+
+
+@dataclass
+class Routed:
+    """A segment and what it became: a capability, or why it is no task."""
+
+    segment: Segment
+    capability: str | None
+    score: float
+    why: str = ""  # "constraint", "none", or why it is unresolvable
+    probs: dict[str, float] = field(default_factory=dict)
+
+
+def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None:
+    """Data a segment carries without asking anything of it ("here's last week's signups"
+    before the question, a table at the end of "Analyze this table and then ...") moves to
+    the first segment that, given a table, asks for an analysis of it."""
+    data_at = CLASSES.index("data_analysis")
+    carriers = [i for i, s in enumerate(segments) if s.data]
+    loose = [i for i in carriers if CLASSES[int(np.argmax(probs[i]))] not in TAKES_DATA]
+    bare = [i for i, s in enumerate(segments) if not s.data and not s.payload and s.instruction]
+    if not bare or not carriers:
+        return
+    given = model.probabilities([_model_text(segments[i]) + " ddd" for i in bare])
+    if not loose:  # "Analyze this table and then explain the findings: <table>"
+        last = carriers[-1]
+        for i, row in zip(bare, given, strict=True):
+            if i < last and int(np.argmax(row)) == data_at and row[data_at] > probs[last][data_at]:
+                segments[i].data, segments[last].data = segments[last].data, []
+                return
+        return
+    for i, row in zip(bare, given, strict=True):
+        if int(np.argmax(row)) == data_at:
+            blocks = [b for k in loose for b in segments[k].data]
+            for k in loose:
+                segments[k].data = []
+            segments[i].data = blocks
+            return
+
+
+def _context(routed: list[Routed], segmenter: Segmenter) -> None:
+    """A remark that opens no job and that the model is unsure of ("Our accountant retires on
+    Friday.", "My colleague forwarded me this") is context for the job after it."""
+    for r, nxt in itertools.pairwise(routed):
+        if r.capability is None and r.why != "an action in the world no agent performs":
+            continue
+        if nxt.capability is None or r.segment.data or r.segment.payload:
+            continue
+        if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
+            continue
+        if r.capability is not None and r.score >= UNSURE:
+            continue
+        nxt.segment.text = f"{r.segment.text}. {nxt.segment.text}"
+        r.capability, r.why = None, "none"
+
+
+def _asks(seg: Segment) -> bool:
+    words = _lead(seg)
+    return seg.instruction.rstrip().endswith("?") or bool(
+        words
+        and (
+            words[0] in lx.ARTICLES or words[0] in ("i", "we", "ich", "je", "ik", "io", "eu", "yo")
+        )
+    )
+
+
+def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
+    """A question next to a table that, given the table, asks for an analysis of it ("Which
+    branch sells most?" beside the rows) is part of that analysis, not a lookup."""
+    for i, r in enumerate(routed):
+        if r.capability != "search" or r.segment.data:
+            continue
+        lead = _lead(r.segment)
+        if not (r.segment.instruction.rstrip().endswith("?") or (lead and lead[0] in lx.QUESTION)):
+            continue  # "Look up X" beside a table is a lookup; only a question may be about it
+        near = [routed[j] for j in (i - 1, i + 1) if 0 <= j < len(routed)]
+        if not any(n.capability == "data_analysis" and n.segment.data for n in near):
+            continue
+        row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
+        if CLASSES[int(np.argmax(row))] == "data_analysis":
+            r.capability = "data_analysis"
+
+
+def _material_first(routed: list[Routed]) -> None:
+    """ "Summarize in one sentence and then translate into English: <text>": the text is the
+    material of the first step of the chain; the later one reads its output."""
+    jobs = [r for r in routed if r.capability is not None]
+    for prev, r in itertools.pairwise(jobs):
+        a, b = prev.segment, r.segment
+        if not b.payload or a.payload or a.data or b.data or b.joined not in ("then", "and"):
+            continue
+        if prev.capability in TRANSFORMS and r.capability in TRANSFORMS:
+            a.payload, b.payload = b.payload, ""
+            a.text, b.text = f"{a.text}: {a.payload}", b.instruction
+
+
+def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
+    """A few words after a piece of writing that start no job of their own ("Hello! How are
+    you?", "Olá, tudo bem contigo?") belong to it."""
+    prev: Routed | None = None
+    for r in routed:
+        words = tokens(r.segment.instruction)
+        greeting = prev is not None and len(tokens(prev.segment.instruction)) <= 3
+        if (
+            prev is not None
+            and prev.capability == "text_generation"
+            and r.capability is not None
+            and len(words) <= (6 if greeting else 3)
+            and not (r.segment.data or r.segment.payload)
+            and (
+                not segmenter.is_opener(words[0] if words else "")
+                or (greeting and r.capability == "text_generation")
+            )
+        ):
+            prev.segment.instruction += " " + r.segment.instruction
+            prev.segment.text += " " + r.segment.text
+            r.capability, r.why = None, "continuation"
+            continue
+        if r.capability is not None:
+            prev = r
+
+
+def _merge_analyses(routed: list[Routed]) -> None:
+    """Two questions about one table ("which sells most, and any odd value?") are one analysis."""
+    prev: Routed | None = None
+    for r in routed:
+        if r.capability is None:
+            continue
+        if (
+            prev is not None
+            and prev.capability == r.capability == "data_analysis"
+            and r.segment.joined in ("and", "sentence", "para")
+            and not (prev.segment.data and r.segment.data)
+        ):
+            prev.segment.instruction += "; " + r.segment.instruction
+            prev.segment.text += "; " + r.segment.text
+            prev.segment.data = prev.segment.data + r.segment.data
+            r.capability, r.why = None, "continuation"
+            continue
+        prev = r
+
+
+def _model_text(seg: Segment) -> str:
+    text = seg.instruction or ""
+    if seg.data:
+        text += " ddd"
+    if seg.payload:
+        text += " ppp"
+    return text.strip() or "ddd"
+
+
+def _plain_noun(word: str) -> bool:
+    return word in lx.DETERMINER or word in lx.ARTICLES or word in lx.JOB_NOUNS
+
+
+def _lead(seg: Segment) -> list[str]:
+    return [w for w in tokens(seg.instruction) if w not in lx.POLITE][:3]
+
+
+def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
+    """Negated and "only" segments are constraints on the rest when the rest holds a job;
+    the line that introduces a list ("For the newsletter I need:") is no job either."""
+    for r in routed:
+        if r.segment.intro:
+            r.capability, r.why = None, "none"
+    lead = [_lead(r.segment) for r in routed]
+    negated = [any(w in lx.NEGATION for w in words) for words in lead]
+    # "only the picture" constrains; "just translate this" is a job said plainly
+    only = [
+        len(words) > 1
+        and words[0] in lx.ONLY
+        and r.capability is not None
+        and _plain_noun(words[1])
+        and not segmenter.is_opener(words[1])
+        for words, r in zip(lead, routed, strict=True)
+    ]
+    jobs = [r.capability is not None and not (negated[i] or only[i]) for i, r in enumerate(routed)]
+    if not any(jobs):
+        return
+    for i, r in enumerate(routed):
+        if negated[i] or only[i]:
+            r.capability, r.why = None, "constraint"

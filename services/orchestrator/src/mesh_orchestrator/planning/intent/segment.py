@@ -1,0 +1,314 @@
+"""Split a request into segments, one per job it may hold, in any of the seven languages.
+
+Inline data (fenced blocks, JSON, CSV, a run of numbers) and quotations are lifted out
+first, so nothing inside them splits a request or starts a job. Then, in order: lines of a
+list (``-``, ``*``, ``1.``, ``a)``, ``(b)``) and lettered or numbered parts inside a line are
+segments; sentences are; "then" and its kin in seven languages (``lexicon.THEN``), "but",
+and semicolons split; and "and" or a comma splits when a job starts right after it: a verb
+that opens a job (``openers``, learned with the model from its training phrasings), a
+question word, an article and a job noun ("..., and a picture of ..."), a negation or an
+"only". Prose pasted after a colon, and a long quotation, stay with the segment that
+introduced them as its ``payload``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+from mesh_orchestrator.planning.clauses import (
+    _PLACEHOLDER_RE,
+    SHORT_QUOTE_WORDS,
+    extract_data,
+)
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.model import normalize, tokens
+
+_QUOTE = "\u27ea{}\u27eb"
+_QUOTE_RE = re.compile("\u27ea(\\d+)\u27eb")
+_QUOTED = re.compile(
+    r"\"[^\"\n]{1,2000}\"|\u201c[^\u201d]{1,2000}\u201d|\u00ab[^\u00bb]{1,2000}\u00bb|"
+    r"\u201e[^\u201c\u201d]{1,2000}[\u201c\u201d]|(?<![\w'])'[^'\n]{1,400}'(?!\w)"
+)
+_NUMBERS = re.compile(
+    r"(?<![\w.])(?:-?\d+(?:[.,]\d+)?[ \t]*[,;/|\t ][ \t]*){3,}-?\d+(?:[.,]\d+)?(?!\w|[.,]\d)"
+)
+_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\))\s+")
+_INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])")
+_COLON = re.compile(r":\s+(?=\S)")
+
+
+@dataclass
+class Segment:
+    """One possible job. ``instruction``: the words that say what to do (short quotations
+    kept, long ones as "the text"); ``text``: the whole segment with quotations; ``data``: the
+    inline blocks it carries; ``payload``: prose pasted with it; ``joined``: how it follows
+    the one before (``start``, ``then``, ``and``, ``but``, ``sentence``, ``item``)."""
+
+    instruction: str
+    text: str = ""
+    data: list[str] = field(default_factory=list)
+    payload: str = ""
+    joined: str = "start"
+    quoted: bool = False
+    intro: bool = False  # "For the newsletter I need:" before a list: it names no job itself
+
+
+def _lift_numbers(text: str, blocks: list[str]) -> str:
+    """A run of numbers ("12, 15, 11, 19, 42") becomes a one-column table the analyst reads."""
+
+    def keep(m: re.Match[str]) -> str:
+        numbers = re.findall(r"-?\d+(?:[.,]\d+)?", m.group(0))
+        if "," in m.group(0) and any("," in n for n in numbers):  # "7,5" is no list item
+            numbers = re.findall(r"-?\d+(?:\.\d+)?", m.group(0))
+        blocks.append("value\n" + "\n".join(n.replace(",", ".") for n in numbers))
+        return f" \u27e6data{len(blocks) - 1}\u27e7 "
+
+    return _NUMBERS.sub(keep, text)
+
+
+class Segmenter:
+    """``split(query)``; ``openers`` are the normalized first words (prefixes) of jobs."""
+
+    def __init__(self, openers: frozenset[str]) -> None:
+        self.openers = openers
+        self._and = re.compile(rf"\s*,?\s+(?:{lx.AND})\s+|\s*,\s+|\s+/\s+", re.I)
+        self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
+        self._but = re.compile(rf"\s*,?\s*\b(?:{lx.BUT})\b\s*,?\s*", re.I)
+
+    # ---- how a piece starts ---------------------------------------------------------------
+
+    def opens_job(self, piece: str, questions: bool = True) -> bool:
+        """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
+        a question word counts (not after a bare comma: "find out, how ..." in German)."""
+        words = [w for w in tokens(piece) if w not in lx.POLITE]
+        if not words:
+            return False
+        first = words[0]
+        if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
+            return True
+        if first in lx.ARTICLES and len(words) > 1:
+            return words[1] in lx.JOB_NOUNS or words[1].rstrip("s") in lx.JOB_NOUNS
+        return self.is_opener(first)
+
+    def is_opener(self, word: str) -> bool:
+        word = word.split("-")[0]
+        return len(word) >= 3 and any(word.startswith(o) for o in self._prefixes(word))
+
+    def _prefixes(self, word: str) -> list[str]:
+        return [p for p in (word[:5], word[:4], word[:3]) if p in self.openers]
+
+    # ---- splitting ------------------------------------------------------------------------
+
+    def split(self, query: str) -> list[Segment]:
+        text, blocks = extract_data(query)
+        text = _lift_numbers(text, blocks)
+        quotes: list[str] = []
+
+        def keep_quote(m: re.Match[str]) -> str:
+            quotes.append(m.group(0))
+            return _QUOTE.format(len(quotes) - 1)
+
+        text = _QUOTED.sub(keep_quote, text)
+        pieces: list[tuple[str, str]] = []  # (joined, piece)
+        for joined, unit in self._units(text):
+            first = True
+            for sep, piece in self._sentences(unit):
+                pieces.append((joined if first else sep, piece))
+                first = False
+        merged = self._payloads(pieces, quotes)
+        out: list[Segment] = []
+        for joined, piece in merged:
+            cut = self._payload_start(piece)
+            head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
+            parts = self._split_and(head)
+            parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
+            for k, (how, part) in enumerate(parts):
+                out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
+        out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
+        for a, b in itertools.pairwise(out):
+            a.intro = b.joined == "item" and a.joined != "item" and not a.data and not a.payload
+        return out
+
+    def _units(self, text: str) -> list[tuple[str, str]]:
+        """List items and lines; lines of one paragraph that run on are joined."""
+        units: list[tuple[str, str]] = []
+        for line in text.split("\n"):
+            if not line.strip():
+                units.append(("para", ""))
+                continue
+            m = _ITEM.match(line)
+            if m:
+                units.append(("item", line[m.end() :].strip()))
+                continue
+            line = line.strip()
+            if units and not units[-1][1] and units[-1][0] == "para":
+                units[-1] = ("para", line)  # the first line of a new paragraph
+                continue
+            if (
+                units
+                and units[-1][1]
+                and units[-1][0] != "item"
+                and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
+                and not line[:1].isupper()
+            ):
+                units[-1] = (units[-1][0], units[-1][1] + " " + line)
+            else:
+                units.append(("sentence", line))
+        out: list[tuple[str, str]] = []
+        for joined, unit in units:
+            if not unit:
+                continue
+            marks = list(_INLINE_ITEM.finditer(unit))
+            if len(marks) >= 2:
+                head = unit[: marks[0].start()].strip()
+                if head:
+                    out.append((joined, head))
+                for k, m in enumerate(marks):
+                    end = marks[k + 1].start() if k + 1 < len(marks) else len(unit)
+                    out.append(("item", unit[m.end() : end].strip(" ,;")))
+            else:
+                out.append((joined, unit))
+        return out
+
+    def _sentences(self, unit: str) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for k, sentence in enumerate(_SENTENCE.split(unit)):
+            sep = "sentence"
+            for part in re.split(r"\s*;\s*", sentence):
+                out += self._connectors(part, sep if k or out else "sentence")
+                sep = "and"
+        return [(s, p) for s, p in out if p.strip(" ,.")]
+
+    def _connectors(self, part: str, joined: str) -> list[tuple[str, str]]:
+        """Split on "then" and "but" (each kept only where a piece follows)."""
+        out: list[tuple[str, str]] = []
+        spans: list[tuple[int, int, str]] = []
+        low = normalize(part)
+        if len(low) != len(part):  # accents that do not fold one-to-one: no splitting
+            return [(joined, part)]
+        for regex, how in ((self._then, "then"), (self._but, "but")):
+            for m in regex.finditer(low):
+                if m.start() > 0 and m.end() < len(low):
+                    spans.append((m.start(), m.end(), how))
+        spans.sort()
+        last, how = 0, joined
+        for start, end, kind in spans:
+            if start < last:
+                continue
+            if not self.opens_job(part[end:]):
+                continue  # "übersetze sie danach ins Italienische": no new step after it
+            out.append((how, part[last:start]))
+            last, how = end, kind
+        out.append((how, part[last:]))
+        return [(h, p.strip()) for h, p in out if p.strip(" ,.")]
+
+    def _payloads(self, pieces: list[tuple[str, str]], quotes: list[str]) -> list[tuple[str, str]]:
+        """Sentences after "...: " that do not hand the word back stay with that piece."""
+        merged: list[tuple[str, str]] = []
+        open_payload = False
+        pointer: int | None = None  # the piece that announced "the text below"
+        pasting = False
+        for joined, piece in pieces:
+            words = tokens(piece)
+            back = joined in ("then", "item") or (words and words[0] in lx.BACK)
+            long_quote = _only_long_quote(piece, quotes)
+            if pointer is not None and (joined == "para" or pasting) and not back:
+                head, body = merged[pointer]
+                glue = ": " if self._payload_start(body) < 0 and not pasting else " "
+                merged[pointer] = (head, body.rstrip(" :") + glue + piece)
+                pasting = True
+                continue
+            pasting = False
+            if merged and (long_quote or (open_payload and not back)):
+                head, body = merged[-1]
+                merged[-1] = (
+                    head,
+                    body.rstrip(" :") + ": " + piece if long_quote else f"{body} {piece}",
+                )
+                continue
+            merged.append((joined, piece))
+            open_payload = self._payload_start(piece) >= 0 or piece.rstrip().endswith(":")
+            if lx.FORWARD.search(normalize(piece)) and not open_payload:
+                pointer = len(merged) - 1
+        return merged
+
+    def _split_and(self, head: str) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        start = 0
+        for m in self._and.finditer(head):
+            bare = not m.group(0).strip(" ,")
+            if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
+                out.append(("and", head[start : m.start()]))
+                start = m.end()
+        out.append(("and", head[start:]))
+        parts = [(h, p.strip()) for h, p in out if p.strip()]
+        return parts or [("and", head)]
+
+    def _segment(self, piece: str, joined: str, blocks: list[str], quotes: list[str]) -> Segment:
+        ids = [int(m) for m in _PLACEHOLDER_RE.findall(piece)]
+        cut = self._payload_start(piece)
+        payload = _tidy(_restore(piece[cut:], quotes)) if cut >= 0 else ""
+        head = piece[:cut] if cut >= 0 else piece
+        long_quotes = [
+            quotes[int(i)]
+            for i in _QUOTE_RE.findall(head)
+            if len(quotes[int(i)].split()) > SHORT_QUOTE_WORDS
+        ]
+        if long_quotes and not payload:
+            payload = " ".join(q.strip("\"'\u201c\u201d\u00ab\u00bb\u201e") for q in long_quotes)
+            head = _QUOTE_RE.sub(
+                lambda m: "" if quotes[int(m.group(1))] in long_quotes else m.group(0), head
+            )
+        return Segment(
+            instruction=_tidy(_restore(head, quotes, short_only=True)),
+            text=_tidy(_restore(piece, quotes)),
+            data=[blocks[i] for i in ids],
+            payload=payload,
+            joined=joined,
+            quoted=bool(_QUOTE_RE.search(head)),
+        )
+
+    def _payload_start(self, piece: str) -> int:
+        """Where prose pasted after a colon begins (-1: none, or a list of jobs follows)."""
+        m = _COLON.search(piece)
+        if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
+            return -1
+        rest = piece[m.end() :]
+        if len(rest.split()) < 4 or self.opens_job(rest):
+            return -1  # "in two languages: French and Dutch", "two things: a ..., a ..."
+        return m.end()
+
+
+def _attach_bare_data(segments: list[Segment]) -> list[Segment]:
+    """A table on its own after a question belongs to that question ("Any outliers?\n<csv>")."""
+    out: list[Segment] = []
+    for seg in segments:
+        prev = out[-1] if out else None
+        if not seg.instruction and not seg.payload and prev and not prev.data and not prev.payload:
+            prev.data = prev.data + seg.data
+            continue
+        out.append(seg)
+    return out
+
+
+def _only_long_quote(piece: str, quotes: list[str]) -> bool:
+    m = _QUOTE_RE.fullmatch(piece.strip(" .:"))
+    return m is not None and len(quotes[int(m.group(1))].split()) > SHORT_QUOTE_WORDS
+
+
+def _restore(text: str, quotes: list[str], short_only: bool = False) -> str:
+    def put(m: re.Match[str]) -> str:
+        quote = quotes[int(m.group(1))]
+        if short_only and len(quote.split()) > SHORT_QUOTE_WORDS:
+            return "the text"
+        return quote
+
+    return _QUOTE_RE.sub(put, text)
+
+
+def _tidy(text: str) -> str:
+    text = _PLACEHOLDER_RE.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip(" ,.:;-")
