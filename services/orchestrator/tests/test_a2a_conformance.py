@@ -121,7 +121,12 @@ async def test_subscribing_to_a_finished_task_is_an_unsupported_operation(mesh: 
     async with asyncio.timeout(DEADLINE), httpx.AsyncClient(timeout=30) as c:
         r = await c.post(
             mesh.url + "/a2a",
-            json={"jsonrpc": "2.0", "id": 1, "method": "SubscribeToTask", "params": {"id": task_id}},
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "SubscribeToTask",
+                "params": {"id": task_id},
+            },
             headers=HEADERS,
         )
     assert f'"code":{UNSUPPORTED}' in r.text.replace(" ", ""), r.text
