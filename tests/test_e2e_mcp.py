@@ -200,8 +200,8 @@ async def test_an_mcp_cancel_cancels_the_run_and_the_servers_tool_call(world: Wo
     started = asyncio.Event()
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
-        if message and "waiting" in message:
-            started.set()
+        if message and message.startswith("t1: progress") and message.endswith("waiting"):
+            started.set()  # relayed from the tool server: its tool is running
 
     async with asyncio.timeout(DEADLINE), mcp_session(world, ALICE) as mcp:
         call = asyncio.create_task(

@@ -31,7 +31,7 @@ import functools
 import json
 import logging
 import re
-import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -49,6 +49,7 @@ from starlette.routing import Route
 from mesh_auth import Keys, Principal
 from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers, trim
 from mesh_contracts import RunAnswer, RunStatus
+from mesh_contracts.mcp import speaks_mcp, tool_for
 from mesh_orchestrator.api.a2a_mapping import event_line
 from mesh_orchestrator.api.access import may_see
 from mesh_orchestrator.api.limits import TooMany, start_run
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
 RUN_SCHEME = "mesh://runs/"
 ORCHESTRATE = "orchestrate"
+MAX_SESSIONS = 1024  # sessions told of tool list changes, the newest
 LISTED_RUNS = 20  # resources/list: the caller's newest runs
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 ORCHESTRATE_SCHEMA: dict[str, Any] = {
@@ -91,7 +93,9 @@ class MeshMCP:
     def __init__(self, services: Callable[[], Services], keys: Callable[[], Keys | None]) -> None:
         self._services = services
         self._keys = keys
-        self.sessions: weakref.WeakSet[ServerSession] = weakref.WeakSet()
+        # The sessions that listed the tools, by MCP session id, the latest request's
+        # handle of each (it notifies on the session's own stream); the oldest go first.
+        self.sessions: OrderedDict[str, ServerSession] = OrderedDict()
         self.bus = InMemorySubscriptionBus()
         self._listed: list[str] = []
 
@@ -117,7 +121,7 @@ class MeshMCP:
             if cap.name == ORCHESTRATE:
                 continue
             first = cap.agents[0]
-            schema = dict(first.input_schema) or {"type": "object"}
+            schema = self._schema(cap.name, first.agent_id) or dict(first.input_schema)
             if schema.get("type") != "object":  # MCP tools take an object of arguments
                 schema = {"type": "object"}
             agents = ", ".join(f"{a.agent_id} ({a.description})" for a in cap.agents)
@@ -130,10 +134,25 @@ class MeshMCP:
             )
         return tools
 
+    def _schema(self, capability: str, agent_id: str) -> dict[str, Any] | None:
+        """An MCP server's input schema for the tool serving ``capability`` (its
+        descriptor's own schema covers all its tools at once)."""
+        for r in self._services().discovery.records:
+            d = r.descriptor
+            if d.agent_id == agent_id and speaks_mcp(d):
+                tool = tool_for(d, capability)
+                return dict(tool["input_schema"]) if tool is not None else None
+        return None
+
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        self.sessions.add(ctx.session)
+        sid = getattr(ctx.request, "headers", {}).get("mcp-session-id")
+        if sid:
+            self.sessions[sid] = ctx.session
+            self.sessions.move_to_end(sid)
+            while len(self.sessions) > MAX_SESSIONS:
+                self.sessions.popitem(last=False)
         tools = self.tools()
         self._listed = [t.name for t in tools]
         return types.ListToolsResult(tools=tools)
@@ -297,11 +316,11 @@ class MeshMCP:
                 continue
             self._listed = names
             await self.bus.publish(ToolsListChanged())
-            for session in list(self.sessions):
+            for sid, session in list(self.sessions.items()):
                 try:
                     await session.send_tool_list_changed()
                 except Exception:  # a session that went away: forget it
-                    self.sessions.discard(session)
+                    self.sessions.pop(sid, None)
 
 
 def mount_mcp(app: FastAPI) -> Callable[[], contextlib.AbstractAsyncContextManager[None]]:

@@ -83,7 +83,11 @@ def _result(result: types.CallToolResult, agent: str) -> Relayable:
     if result.is_error:
         why = (text or "the tool failed")[:MAX_ERROR_CHARS]
         return "error", {"error": f"{agent}: {why}", "code": "worker_error"}
-    output: Any = result.structured_content if result.structured_content is not None else text
+    output: Any = result.structured_content
+    if output is None:
+        output = text
+    elif isinstance(output, dict) and list(output) == ["result"]:
+        output = output["result"]  # a plain value, wrapped as MCP's structured content wants
     return "result", {"output": output}
 
 
