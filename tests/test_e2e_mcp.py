@@ -237,7 +237,10 @@ async def test_a_new_mcp_server_changes_the_tool_list_and_clients_hear_it(world:
         if isinstance(message, types.ToolListChangedNotification):
             heard.set()
 
-    async with asyncio.timeout(DEADLINE), mcp_session(world, ALICE, message_handler=messages) as mcp:
+    async with (
+        asyncio.timeout(DEADLINE),
+        mcp_session(world, ALICE, message_handler=messages) as mcp,
+    ):
         assert "summarization" not in {t.name for t in (await mcp.list_tools()).tools}
         # Registered without a mapping: capabilities from each tool's name and description.
         d = await asyncio.to_thread(register, world, "summarizer", None)
