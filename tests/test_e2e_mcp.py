@@ -141,7 +141,7 @@ async def test_the_mcp_client_lists_the_mesh_tools_and_orchestrate_answers_with_
 
     async with asyncio.timeout(DEADLINE), mcp_session(world, ALICE) as mcp:
         tools = {t.name: t for t in (await mcp.list_tools()).tools}
-        assert list(tools)[0] == "orchestrate"
+        assert next(iter(tools)) == "orchestrate"
         assert {"search", "shouting", "waiting"} <= set(tools)
         assert tools["shouting"].input_schema["properties"]["text"]["type"] == "string"
         result = await mcp.call_tool(
@@ -159,9 +159,11 @@ async def test_the_mcp_client_lists_the_mesh_tools_and_orchestrate_answers_with_
     assert any("reading" in n for n in notes) and any("shouting" in n for n in notes)
     resource = json.loads(read.contents[0].text)  # type: ignore[union-attr]
     assert resource["status"] == "completed" and "HELLO MESH" in resource["answer"]
-    mine = httpx.get(f"{world.orch}/v1/runs/{run_id}", headers=ALICE, timeout=5)
+    async with httpx.AsyncClient(timeout=5) as c:
+        mine = await c.get(f"{world.orch}/v1/runs/{run_id}", headers=ALICE)
+        theirs = await c.get(f"{world.orch}/v1/runs/{run_id}", headers=BOB)
     assert mine.status_code == 200 and mine.json()["owner"] == "client:alice"
-    assert httpx.get(f"{world.orch}/v1/runs/{run_id}", headers=BOB, timeout=5).status_code == 404
+    assert theirs.status_code == 404
     async with asyncio.timeout(DEADLINE), mcp_session(world, BOB) as mcp:
         with pytest.raises(MCPError, match="unknown resource"):
             await mcp.read_resource(f"mesh://runs/{run_id}")
@@ -220,7 +222,8 @@ async def test_an_mcp_cancel_cancels_the_run_and_the_servers_tool_call(world: Wo
         return (world.tmp / "cancelled").exists()
 
     await asyncio.to_thread(wait_until, cancelled, timeout=DEADLINE, what="the tool cancelled")
-    runs = httpx.get(world.orch + "/v1/runs", headers=ALICE, timeout=5).json()
+    async with httpx.AsyncClient(timeout=5) as c:
+        runs = (await c.get(world.orch + "/v1/runs", headers=ALICE)).json()
     waited = next(r for r in runs if r["query"] == "wait")
 
     def ended() -> bool:

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from mesh_auth.endpoints import EndpointPolicy, default_networks
-from mesh_discovery import EmbeddedStore, Settings, create_app
+from mesh_discovery import Settings, create_app
 from mesh_discovery.mcp import MCPRegisterRequest, capabilities_of, descriptor_from_tools
 
 
@@ -44,7 +44,7 @@ async def discovery(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Fa
 async def test_an_mcp_url_at_the_metadata_address_is_refused_before_it_is_dialed(
     discovery: tuple[httpx.AsyncClient, FastAPI],
 ) -> None:
-    c, app = discovery
+    c, _ = discovery
     body = {"url": "http://metadata.mesh.test/mcp", "agent_id": "evil"}
     r = await c.post("/v1/agents/mcp", json=body)
     assert r.status_code == 422, r.text
