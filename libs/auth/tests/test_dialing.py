@@ -11,10 +11,11 @@ from typing import Any
 
 import httpcore
 import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI, Request
 
-from mesh_auth.dialing import pinned_transport
+from mesh_auth.dialing import pinned_transport, pinned_transport2
 from mesh_auth.endpoints import EndpointPolicy, default_networks
 from mesh_testkit import serving
 
@@ -112,3 +113,27 @@ async def test_addresses_outside_the_allowed_networks_are_never_dialed() -> None
             with pytest.raises(httpx.ConnectError, match="endpoint refused"):
                 await c.get(url)
     assert sockets.dialed == []
+
+
+async def test_the_httpx2_transport_refuses_a_rebinding_name_and_dials_the_checked_address(
+    listener: tuple[str, list[str]],
+) -> None:
+    """The client the MCP SDK speaks (httpx2) is pinned the same way."""
+    url, hosts = listener
+    port = httpx.URL(url).port
+    policy = EndpointPolicy(
+        default_networks("127.0.0.1"),
+        resolver=RebindingDNS("127.0.0.1", "169.254.169.254"),
+        cache_seconds=0,
+    )
+    target = f"http://rebind.mesh.test:{port}/card"
+    await policy.check(target)  # sees 127.0.0.1
+    async with httpx2.AsyncClient(transport=pinned_transport2(policy)) as c:
+        with pytest.raises(httpx2.ConnectError, match=r"endpoint refused.*169\.254\.169\.254"):
+            await c.get(target)
+    honest = EndpointPolicy(
+        default_networks("127.0.0.1"), resolver=RebindingDNS("127.0.0.1", "127.0.0.1")
+    )
+    async with httpx2.AsyncClient(transport=pinned_transport2(honest)) as c:
+        assert (await c.get(target)).json() == {"name": "poet"}
+    assert hosts[-1] == f"rebind.mesh.test:{port}"

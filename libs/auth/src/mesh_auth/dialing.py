@@ -14,6 +14,9 @@ address. A refused address fails the request as ``httpx.ConnectError`` (message
 from the environment applies to it (a proxy would connect elsewhere). A pooled connection
 is reused for its origin without asking again: it is connected to a checked address.
 
+``pinned_transport2(policy)`` is the same for httpx2 (the client the MCP SDK speaks): its
+httpcore2 pool dials through ``PolicyBackend2``.
+
 Cost: one policy lookup per new connection, none per request (``bench/README.md``).
 """
 
@@ -25,9 +28,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import httpcore
+import httpcore2
 import httpx
+import httpx2
 
 from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
+
+
+async def _checked(policy: EndpointPolicy, host: str, port: int, within: float | None) -> str:
+    """The address to dial for ``host``; raises ``EndpointRefused`` or ``TimeoutError``."""
+    async with asyncio.timeout(within):
+        return await policy.address(host, port)
 
 
 class PolicyBackend(httpcore.AsyncNetworkBackend):
@@ -48,8 +59,7 @@ class PolicyBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
-            async with asyncio.timeout(timeout):
-                address = await self.policy.address(host, port)
+            address = await _checked(self.policy, host, port, timeout)
         except EndpointRefused as exc:
             raise httpcore.ConnectError(str(exc)) from exc
         except TimeoutError:
@@ -100,4 +110,70 @@ def pinned_transport(
     return transport
 
 
-__all__ = ["PolicyBackend", "pinned_transport"]
+class PolicyBackend2(httpcore2.AsyncNetworkBackend):
+    """``PolicyBackend`` for httpcore2 (httpx2's pool)."""
+
+    def __init__(
+        self, policy: EndpointPolicy, inner: httpcore2.AsyncNetworkBackend | None = None
+    ) -> None:
+        self.policy = policy
+        self.inner = inner or httpcore2.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore2's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        try:
+            address = await _checked(self.policy, host, port, timeout)
+        except EndpointRefused as exc:
+            raise httpcore2.ConnectError(str(exc)) from exc
+        except TimeoutError:
+            raise httpcore2.ConnectTimeout(f"resolving {host} took over {timeout}s") from None
+        return await self.inner.connect_tcp(
+            address,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore2's interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        raise httpcore2.ConnectError("endpoint refused: unix sockets are not dialed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def pinned_transport2(
+    policy: EndpointPolicy,
+    *,
+    limits: httpx2.Limits | None = None,
+    inner: httpcore2.AsyncNetworkBackend | None = None,
+) -> httpx2.AsyncHTTPTransport:
+    """``pinned_transport`` for httpx2: ``httpx2.AsyncClient(transport=pinned_transport2(p))``
+    dials only addresses ``policy`` admits, checked when each connection is made."""
+    limits = limits or httpx2.Limits(max_connections=100, max_keepalive_connections=20)
+    transport = httpx2.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # As above: the pool is replaced by one with the same limits and our backend (httpx2
+    # and httpcore2 are pinned in constraints.txt; test_dialing.py checks it).
+    ssl_context = transport._pool._ssl_context
+    transport._pool = httpcore2.AsyncConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=PolicyBackend2(policy, inner),
+    )
+    return transport
+
+
+__all__ = ["PolicyBackend", "PolicyBackend2", "pinned_transport", "pinned_transport2"]

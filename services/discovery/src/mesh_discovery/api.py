@@ -35,8 +35,8 @@ from mesh_contracts import (
     RegistryChanges,
     build_manifest,
 )
-from mesh_contracts.a2a import a2a_keys
 from mesh_contracts.capabilities import Capability
+from mesh_contracts.mcp import reserved_keys
 from mesh_discovery.durations import DEFAULT_WAIT_SECONDS, parse_wait
 from mesh_discovery.quota import AgentQuota, QuotaExceeded, retry_after_header
 from mesh_discovery.registry import (
@@ -185,15 +185,16 @@ async def register(
     admin), its capabilities among the token's and its priority in the token's range
     (403); an existing instance of another agent, or one declared in the agents file,
     cannot be overwritten (403, 409); past the agent's instances or write rate, 429; the
-    endpoint must resolve only into admitted networks (422); ``protocol``/``a2a_*``
-    metadata is set only by ``POST /v1/agents/a2a``, from a card it fetched and checked
-    (422 here, whoever asks)."""
+    endpoint must resolve only into admitted networks (422); ``protocol``/``a2a_*``/
+    ``mcp_*`` metadata is set only by ``POST /v1/agents/a2a`` and ``POST /v1/agents/mcp``,
+    from what they fetched and checked (422 here, whoever asks)."""
     d = body.descriptor
-    reserved = a2a_keys(d.metadata)
+    reserved = reserved_keys(d.metadata)
     if reserved:
         return refused_endpoint(
             f"metadata {', '.join(trim(k, 40) for k in reserved[:5])} is set only by"
-            " POST /v1/agents/a2a (register an A2A agent by its card URL)",
+            " POST /v1/agents/a2a or /v1/agents/mcp (register an A2A agent by its card URL,"
+            " an MCP server by its URL)",
             "descriptor.metadata",
             "reserved_metadata",
         )

@@ -23,6 +23,7 @@ from mesh_discovery.a2a import a2a_router
 from mesh_discovery.api import install_error_handlers, router
 from mesh_discovery.beats import install as serve_heartbeats
 from mesh_discovery.declared import load_agents_file
+from mesh_discovery.mcp import mcp_router
 from mesh_discovery.metrics import watch as watch_metrics
 from mesh_discovery.quota import AgentQuota
 from mesh_discovery.registry import Clock, Store
@@ -155,5 +156,6 @@ def create_app(
     app.state.quota = AgentQuota(settings.max_instances_per_agent, settings.agent_writes_per_second)
     app.include_router(router)
     app.include_router(a2a_router(settings))  # A2A agents by card URL (after the store opens)
+    app.include_router(mcp_router(settings))  # MCP servers by URL (mcp.py)
     install_error_handlers(app)
     return app

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # A2A agents registered by card URL (POST /v1/agents/a2a): their cards are fetched again
     # this often (an answer renews the lease, which lasts three checks), each fetch bounded.
+    # MCP servers registered by URL (POST /v1/agents/mcp) are listed on the same schedule,
+    # each listing within the same timeout.
     a2a_check_seconds: float = Field(default=10.0, gt=0)
     a2a_card_timeout_seconds: float = Field(default=5.0, gt=0)
     a2a_card_max_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -35,6 +35,7 @@ from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a
 from mesh_orchestrator.api.limits import StreamCaps
+from mesh_orchestrator.api.mcp import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
@@ -385,6 +386,7 @@ def create_app(
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )
+            await stack.enter_async_context(serve_mcp())  # MCP sessions end before the runs
             yield
 
     app = FastAPI(
@@ -407,5 +409,6 @@ def create_app(
     # declares the bearer scheme every A2A route checks.
     mount_a2a(app, security=BEARER_SECURITY if auth_keys is not None else None)
     app.include_router(openai_router)
+    serve_mcp = mount_mcp(app)  # the mesh as an MCP server at /mcp (api/mcp.py)
     install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything
     return app

@@ -25,6 +25,7 @@ its quotas (``api/limits.py``) gets ``InvalidRequestError`` saying so, with
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
@@ -58,6 +59,7 @@ from a2a.types.a2a_pb2 import (
     TaskPushNotificationConfig,
 )
 from a2a.utils.errors import (
+    ContentTypeNotSupportedError,
     InvalidParamsError,
     InvalidRequestError,
     PushNotificationNotSupportedError,
@@ -93,6 +95,11 @@ RPC_PATH = "/a2a"
 REST_PATH = "/a2a/rest"
 CANCEL_WAIT_SECONDS = 10.0  # CancelTask answers once the run has ended, or after this
 DEFAULT_PAGE = 50
+MAX_PAGE = 100  # ListTasks: pageSize must be 1..100 (A2A 1.0, 3.1.4)
+LISTED = 500  # ListTasks looks at this caller's newest runs, at most
+# What a message may carry (the card's defaultInputModes) and what an answer can be.
+INPUT_MODES = ("text/plain", "application/json")
+OUTPUT_MODES = ("text/plain", "application/json")
 # The scheme the A2A routes check when the mesh has keys: a client (or admin) token as a
 # bearer JWT (``mesh token issue --client NAME``).
 BEARER_SECURITY: Mapping[str, SecurityScheme] = {
@@ -120,22 +127,71 @@ def _cursor(context: ServerCallContext) -> int | None:
     return int(seq)
 
 
+def _media(media_type: str) -> str:
+    return media_type.split(";", 1)[0].strip().lower()
+
+
+def _check_modes(params: SendMessageRequest) -> None:
+    """``ContentTypeNotSupported`` for a part of a media type the mesh does not take, or
+    for a client that accepts none of the answer's media types."""
+    for p in params.message.parts:
+        media = _media(p.media_type)
+        if media and media not in INPUT_MODES:
+            raise ContentTypeNotSupportedError(
+                message=f"Incompatible content types: a part of type {media[:100]!r};"
+                f" the mesh takes {', '.join(INPUT_MODES)}"
+            )
+    accepted = [_media(m) for m in params.configuration.accepted_output_modes]
+    if accepted and not any(
+        m in ("*/*", *OUTPUT_MODES)
+        or (m.endswith("/*") and any(o.startswith(m[:-1]) for o in OUTPUT_MODES))
+        for m in accepted
+    ):
+        raise ContentTypeNotSupportedError(
+            message="Incompatible content types: the mesh answers in "
+            f"{', '.join(OUTPUT_MODES)}, none of the accepted output modes"
+        )
+
+
 def _request_of(message: Message, metadata: dict[str, Any]) -> OrchestrateRequest:
-    """The run a message asks for: text parts → query; ``plan``/``options`` from a data part
-    or the request metadata."""
-    text = "\n".join(p.text for p in message.parts if p.WhichOneof("content") == "text")
+    """The run a message asks for: text parts (and inline ``text/plain`` files) → query;
+    ``plan``/``options`` from a data part (or an inline JSON file) or the request metadata.
+    A file by URL is refused: the mesh fetches nothing a message points at."""
+    texts: list[str] = []
     extra: dict[str, Any] = {k: metadata[k] for k in ("plan", "options") if k in metadata}
     for p in message.parts:
-        if p.WhichOneof("content") == "data":
+        kind = p.WhichOneof("content")
+        data: Any = None
+        if kind == "text":
+            texts.append(p.text)
+        elif kind == "url":
+            raise InvalidParamsError(message="a file by URL is not fetched: send it inline")
+        elif kind == "raw" and _media(p.media_type) == "application/json":
+            try:
+                data = json.loads(p.raw)
+            except ValueError:
+                raise InvalidParamsError(message="an application/json part is not JSON") from None
+        elif kind == "raw":
+            texts.append(p.raw.decode("utf-8", errors="replace"))
+        elif kind == "data":
             data = MessageToDict(p.data)
-            if isinstance(data, dict):
-                extra |= {k: data[k] for k in ("plan", "options") if k in data}
+        if isinstance(data, dict):
+            extra |= {k: data[k] for k in ("plan", "options") if k in data}
+    text = "\n".join(texts)
     try:
         return OrchestrateRequest.model_validate({"query": text or None, **extra})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
         raise InvalidParamsError(message=f"{where}: {first['msg']}"[:500]) from None
+
+
+def _history(requested: int | None) -> bool:
+    """Whether a task is shown with its history, for a request's ``historyLength`` (None:
+    not given); a negative one is refused. The history is one message, the query."""
+    if requested is not None and requested < 0:
+        raise InvalidParamsError(message="historyLength must not be negative")
+    return requested != 0
 
 
 def _refused(exc: TooMany) -> InvalidRequestError:
@@ -170,10 +226,15 @@ class MeshRequestHandler(RequestHandler):
         return self._services().runs
 
     async def _start(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
+        if not params.message.message_id:
+            raise InvalidParamsError(message="message.messageId is required")
         if params.message.task_id:
+            if await self._visible(params.message.task_id, context) is None:
+                raise TaskNotFoundError
             raise UnsupportedOperationError(
                 message="each message starts a new run; continuing a task is not supported"
             )
+        _check_modes(params)
         body = _request_of(params.message, MessageToDict(params.metadata))
         options = body.options.model_dump(mode="json") | {
             "on_disconnect": "continue",  # an A2A client may come back with SubscribeToTask
@@ -225,12 +286,16 @@ class MeshRequestHandler(RequestHandler):
             slot.close()
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
+        config = params.configuration
+        history = _history(config.history_length if config.HasField("history_length") else None)
         task = await self._start(params, context)
-        if params.configuration.return_immediately:
+        if config.return_immediately:
+            if not history:
+                task.ClearField("history")
             return task
         done = await self.runs.outcome(task.id)
         assert done is not None
-        return snapshot(done.record)
+        return snapshot(done.record, history=history)
 
     async def on_subscribe_to_task(
         self, params: SubscribeToTaskRequest, context: ServerCallContext
@@ -239,6 +304,11 @@ class MeshRequestHandler(RequestHandler):
         record = await self._visible(params.id, context)
         if record is None:
             raise TaskNotFoundError
+        if record.finished:  # A2A 1.0: no subscription to a task in a terminal state
+            raise UnsupportedOperationError(
+                message=f"task {params.id} already ended ({record.status.value}): GetTask"
+                " answers its final state"
+            )
         task = snapshot(record)
         slot = self._slot(context, task.id)
         try:
@@ -250,14 +320,18 @@ class MeshRequestHandler(RequestHandler):
             slot.close()
 
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
+        history = _history(params.history_length if params.HasField("history_length") else None)
         record = await self._visible(params.id, context)
-        return None if record is None else snapshot(record)
+        return None if record is None else snapshot(record, history=history)
 
     async def on_list_tasks(
         self, params: ListTasksRequest, context: ServerCallContext
     ) -> ListTasksResponse:
-        size = params.page_size or DEFAULT_PAGE
-        offset = int(params.page_token) if params.page_token.isdigit() else 0
+        size = params.page_size if params.HasField("page_size") else DEFAULT_PAGE
+        if not 1 <= size <= MAX_PAGE:
+            raise InvalidParamsError(message=f"pageSize must be between 1 and {MAX_PAGE}")
+        history = _history(params.history_length if params.HasField("history_length") else None)
+        offset = _offset(params.page_token)
         wanted = run_status(params.status) if params.status else None
         after = (
             params.status_timestamp_after.ToSeconds()
@@ -266,15 +340,17 @@ class MeshRequestHandler(RequestHandler):
         )
         records = [
             r
-            for r in await self.runs.list(500, _owner_filter(self._caller(context)))
+            for r in await self.runs.list(LISTED, _owner_filter(self._caller(context)))
             if (not params.context_id or context_of(r) == params.context_id)
             and (wanted is None or r.status is wanted)
             and (after is None or (r.finished_at or r.created_at) >= after)
         ]
+        if offset > len(records):
+            raise InvalidParamsError(message="pageToken is not one this server gave")
         page = records[offset : offset + size]
         more = offset + size < len(records)
         return ListTasksResponse(
-            tasks=[snapshot(r) for r in page],
+            tasks=[snapshot(r, history=history) for r in page],
             next_page_token=str(offset + size) if more else "",
             page_size=size,
             total_size=len(records),
@@ -397,6 +473,16 @@ def build_card(
         for name in security:
             requirement.schemes[name].SetInParent()
     return card
+
+
+def _offset(token: str) -> int:
+    """Where a ``pageToken`` starts (the first page for none); a token this server did not
+    give is refused, never read as the first page."""
+    if not token:
+        return 0
+    if not token.isdigit() or len(token) > 6:
+        raise InvalidParamsError(message="pageToken is not one this server gave")
+    return int(token)
 
 
 def _owner_filter(caller: Principal) -> str | None:

@@ -139,7 +139,7 @@ def snapshot(record: RunRecord, *, history: bool = True) -> Task:
     return task
 
 
-def _line(e: RelayedEvent) -> str:
+def event_line(e: RelayedEvent) -> str:
     """A one-line text for a status-like run event."""
     d, who = e.data, e.task_id
     if e.type == "plan":
@@ -258,4 +258,4 @@ class EventTranslator:
                 else:
                     part.data.CopyFrom(_value({k: v for k, v in d.items() if k != "attempt"}))
                 return self._chunk(e, f"{e.task_id}/{name}", [part], last=True)
-        return self._status(e, TaskState.TASK_STATE_WORKING, _line(e))
+        return self._status(e, TaskState.TASK_STATE_WORKING, event_line(e))

@@ -11,7 +11,8 @@ card to the credential::
 The card's ``securitySchemes`` and ``securityRequirements`` (discovery keeps them in the
 descriptor's metadata) say how it goes: HTTP bearer, OAuth2 and OpenID Connect as
 ``Authorization: Bearer``, an API key in the header the scheme names. The a2a-sdk's
-``AuthInterceptor`` applies them. Keyed by origin, a credential only ever goes to the
+``AuthInterceptor`` applies them. An MCP server worker (``relay/mcp_client.py``) takes its
+origin's ``bearer`` entry as ``Authorization: Bearer``. Keyed by origin, a credential only ever goes to the
 origin it was configured for, whatever agent id a registration claims.
 """
 
@@ -85,6 +86,11 @@ class A2ACredentials(CredentialService):
     ) -> str | None:
         origin = context.state.get(_ORIGIN) if context is not None else None
         return self._table.get(str(origin), {}).get(security_scheme_name)
+
+    def credential(self, url: str, scheme: str) -> str | None:
+        """The credential configured for ``url``'s origin under ``scheme`` (an MCP server's
+        ``bearer``), if any."""
+        return self._table.get(origin_of(url), {}).get(scheme)
 
     async def apply(self, card: AgentCard, url: str, context: ClientCallContext) -> None:
         """Add to ``context`` the credential the card asks for at ``url``'s origin, if one

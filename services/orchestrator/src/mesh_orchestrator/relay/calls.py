@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import httpx2
 from tenacity import wait_exponential_jitter
 
-from mesh_auth.dialing import pinned_transport
+from mesh_auth.dialing import pinned_transport, pinned_transport2
 from mesh_auth.endpoints import EndpointPolicy
 from mesh_contracts import (
     AgentDescriptor,
@@ -41,9 +42,11 @@ from mesh_contracts import (
     TaskStatus,
 )
 from mesh_contracts.a2a import speaks_a2a
+from mesh_contracts.mcp import speaks_mcp
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.a2a_client import call_a2a
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
     WorkerFailed,
@@ -107,15 +110,16 @@ class TaskOutcome:
 class WorkerCalls:
     """Shared by all runs (the HTTP clients, one resolver): one attempt on one instance.
 
-    Worker streams over plain HTTP go through its own ``StreamClient`` (at most
-    ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
-    connections. Other worker calls go through ``http`` with ``auth_headers`` (the
-    orchestrator's token); external A2A agents through ``a2a_http``, which must carry no
-    mesh token, with their own ``a2a_credentials``. Every connection goes to an address
-    ``endpoints`` checked when it was made: the stream client asks it, and ``http`` and
-    ``a2a_http`` must dial through ``mesh_auth.dialing.pinned_transport(endpoints)``. With
-    a ``tracer`` each call to a worker is a CLIENT span whose trace context goes out with
-    the request.
+        Worker streams over plain HTTP go through its own ``StreamClient`` (at most
+        ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
+        connections. Other worker calls go through ``http`` with ``auth_headers`` (the
+        orchestrator's token); external A2A agents through ``a2a_http``, which must carry no
+        mesh token, with their own ``a2a_credentials``; MCP servers through ``mcp_http`` (httpx2,
+    pinned the same way), with their own bearer credential from the same file. Every connection goes to an address
+        ``endpoints`` checked when it was made: the stream client asks it, and ``http`` and
+        ``a2a_http`` must dial through ``mesh_auth.dialing.pinned_transport(endpoints)``. With
+        a ``tracer`` each call to a worker is a CLIENT span whose trace context goes out with
+        the request.
     """
 
     def __init__(
@@ -150,6 +154,14 @@ class WorkerCalls:
             transport=pinned_transport(endpoints) if endpoints is not None else None,
         )
         self.a2a_credentials = a2a_credentials or A2ACredentials()
+        # MCP servers as workers: httpx2 (the MCP SDK's client), pinned like the others,
+        # with no token but the called server's own (``CallHeaders``); the SDK's timeouts.
+        self.mcp_http = httpx2.AsyncClient(
+            timeout=httpx2.Timeout(30.0, read=300.0),
+            follow_redirects=False,
+            auth=CallHeaders(),
+            transport=pinned_transport2(endpoints) if endpoints is not None else None,
+        )
         self.metrics = metrics
         self.stream_idle = stream_idle
         self.max_attempts = max_attempts
@@ -174,6 +186,7 @@ class WorkerCalls:
             await self.streams.aclose()
         if self._own_a2a:
             await self.a2a_http.aclose()
+        await self.mcp_http.aclose()
 
     def _fail(
         self, t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
@@ -246,6 +259,16 @@ class WorkerCalls:
                     accepted,
                     traced,
                     self.stream_idle,
+                    self.a2a_credentials,
+                )
+            elif speaks_mcp(d):  # an MCP server: a tools/call, no mesh token
+                calls = call_mcp(
+                    self.mcp_http,
+                    d,
+                    t.capability,
+                    request,
+                    accepted,
+                    traced,
                     self.a2a_credentials,
                 )
             else:

@@ -40,6 +40,7 @@ from mesh_contracts import (
     parse_worker_event,
 )
 from mesh_contracts.a2a import speaks_a2a
+from mesh_contracts.mcp import speaks_mcp
 from mesh_orchestrator.relay.stream_client import StreamClient
 
 BUSY_STATUS = (429, 503)
@@ -167,6 +168,8 @@ async def call_worker(
         return
     if speaks_a2a(d):  # never the worker API (and this client's token) to an A2A agent
         raise WorkerFailed(f"{d.agent_id} is an A2A agent: call it with call_a2a")
+    if speaks_mcp(d):  # nor to an MCP server
+        raise WorkerFailed(f"{d.agent_id} is an MCP server: call it with call_mcp")
     body = request.model_dump(mode="json")
     if d.streaming_mode is StreamingMode.STATIC or d.stream_path is None:
         assert d.invoke_path is not None  # guaranteed by AgentDescriptor's validator

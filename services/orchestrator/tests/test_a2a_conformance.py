@@ -1,0 +1,133 @@
+"""What the A2A conformance kit (a2a-tck) found, each as our own test over raw JSON-RPC:
+the requests the A2A 1.0 specification says a server must refuse, and the errors it names."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from orch_fakes import Mesh, writer_like
+
+HEADERS = {"A2A-Version": "1.0"}
+DEADLINE = 20.0
+INVALID_PARAMS, TASK_NOT_FOUND, UNSUPPORTED, CONTENT_TYPE = -32602, -32001, -32004, -32005
+
+
+async def rpc(mesh: Mesh, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as c:
+        r = await c.post(
+            mesh.url + "/a2a",
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+            headers=HEADERS,
+        )
+    assert "Traceback" not in r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def code(answer: dict[str, Any]) -> int | None:
+    error = answer.get("error")
+    return error["code"] if error else None
+
+
+def message(text: str = "hi", **extra: Any) -> dict[str, Any]:
+    plan = {"tasks": [{"task_id": "t1", "capability": "text_generation", "input": {"prompt": "x"}}]}
+    return {
+        "messageId": "m1",
+        "role": "ROLE_USER",
+        "parts": [{"text": text}, {"data": {"plan": plan}}],
+        **extra,
+    }
+
+
+async def finished_task(mesh: Mesh) -> str:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    answer = await rpc(mesh, "SendMessage", {"message": message()})
+    task = answer["result"]["task"]
+    assert task["status"]["state"] == "TASK_STATE_COMPLETED", answer
+    return str(task["id"])
+
+
+async def test_list_tasks_refuses_a_page_size_outside_one_to_a_hundred(mesh: Mesh) -> None:
+    await finished_task(mesh)
+    for size in (0, -1, 101):
+        answer = await rpc(mesh, "ListTasks", {"pageSize": size})
+        assert code(answer) == INVALID_PARAMS, (size, answer)
+    for size in (1, 100):
+        answer = await rpc(mesh, "ListTasks", {"pageSize": size})
+        assert answer["result"]["pageSize"] == size and len(answer["result"]["tasks"]) == 1
+
+
+async def test_a_negative_history_length_is_refused_and_zero_omits_the_history(
+    mesh: Mesh,
+) -> None:
+    task_id = await finished_task(mesh)
+    assert code(await rpc(mesh, "GetTask", {"id": task_id, "historyLength": -1})) == INVALID_PARAMS
+    assert code(await rpc(mesh, "ListTasks", {"historyLength": -1})) == INVALID_PARAMS
+    none = await rpc(mesh, "GetTask", {"id": task_id, "historyLength": 0})
+    assert "history" not in none["result"]
+    some = await rpc(mesh, "GetTask", {"id": task_id, "historyLength": 5})
+    assert some["result"]["history"][0]["parts"][0]["text"] == "hi"
+
+
+async def test_an_invalid_page_token_is_refused_not_read_as_the_first_page(mesh: Mesh) -> None:
+    await finished_task(mesh)
+    await rpc(mesh, "SendMessage", {"message": message("second")})
+    first = (await rpc(mesh, "ListTasks", {"pageSize": 1}))["result"]
+    token = first["nextPageToken"]
+    second = (await rpc(mesh, "ListTasks", {"pageSize": 1, "pageToken": token}))["result"]
+    assert [t["id"] for t in second["tasks"]] != [t["id"] for t in first["tasks"]]
+    for bad in ("invalid-token-xyz", "-1", "99999", "1" * 40):
+        answer = await rpc(mesh, "ListTasks", {"pageSize": 1, "pageToken": bad})
+        assert code(answer) == INVALID_PARAMS, (bad, answer)
+
+
+async def test_a_message_without_a_message_id_is_refused(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    body = message()
+    del body["messageId"]
+    assert code(await rpc(mesh, "SendMessage", {"message": body})) == INVALID_PARAMS
+    async with httpx.AsyncClient(timeout=30) as c:  # nothing ran
+        assert (await c.get(mesh.url + "/v1/runs")).json() == []
+
+
+async def test_a_message_naming_an_unknown_task_is_task_not_found(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    answer = await rpc(mesh, "SendMessage", {"message": message(taskId="no-such-task")})
+    assert code(answer) == TASK_NOT_FOUND, answer
+    answer = await rpc(mesh, "SendStreamingMessage", {"message": message(taskId="no-such-task")})
+    assert code(answer) == TASK_NOT_FOUND, answer
+
+
+async def test_an_unsupported_media_type_is_content_type_not_supported(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    file_only = {
+        "messageId": "m2",
+        "role": "ROLE_USER",
+        "parts": [{"raw": "VGVzdA==", "mediaType": "application/x-unsupported", "filename": "a.x"}],
+    }
+    answer = await rpc(mesh, "SendMessage", {"message": file_only})
+    assert code(answer) == CONTENT_TYPE, answer
+    assert "incompatible" in answer["error"]["message"].lower()
+    output = {"message": message(), "configuration": {"acceptedOutputModes": ["image/png"]}}
+    assert code(await rpc(mesh, "SendMessage", output)) == CONTENT_TYPE
+    fine = {"message": message(), "configuration": {"acceptedOutputModes": ["text/*"]}}
+    assert "result" in await rpc(mesh, "SendMessage", fine)
+
+
+async def test_subscribing_to_a_finished_task_is_an_unsupported_operation(mesh: Mesh) -> None:
+    task_id = await finished_task(mesh)
+    async with asyncio.timeout(DEADLINE), httpx.AsyncClient(timeout=30) as c:
+        r = await c.post(
+            mesh.url + "/a2a",
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "SubscribeToTask",
+                "params": {"id": task_id},
+            },
+            headers=HEADERS,
+        )
+    assert f'"code":{UNSUPPORTED}' in r.text.replace(" ", ""), r.text
+    assert "TASK_STATE" not in r.text  # no snapshot, no replay
