@@ -102,7 +102,7 @@ class MeshMCP:
     def _caller(self, ctx: ServerRequestContext[Any, Any]) -> Principal:
         headers: Mapping[str, str] = getattr(ctx.request, "headers", None) or {}
         try:
-            return principal_from_headers(self._keys(), headers)
+            return principal_from_headers(self._keys(), headers, "orchestrator")
         except AuthError as exc:  # ScopeGuard checked it already: a token that just expired
             raise MCPError(types.INVALID_REQUEST, str(exc.detail)) from None
 
