@@ -27,7 +27,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from mesh_auth import Keys
+from mesh_auth import AUDIENCES, Keys
 from mesh_testkit import ServiceProcess, free_port, read_sse, wait_until
 from mesh_testkit.mesh import process_mesh
 
@@ -174,8 +174,12 @@ async def test_the_mcp_route_takes_only_client_or_admin_tokens(world: World) -> 
     async with httpx.AsyncClient(timeout=10) as c:
         anon = await c.post(world.orch + "/mcp", json=body)
         agent = await c.post(world.orch + "/mcp", json=body, headers=auth("agent:lookup"))
+        # An agent token for the orchestrator too (its own is for discovery only: a 401).
+        anywhere = {"Authorization": f"Bearer {KEYS.issue('agent:lookup', audience=AUDIENCES)}"}
+        scoped = await c.post(world.orch + "/mcp", json=body, headers=anywhere)
     assert anon.status_code == 401 and anon.json()["error"] == "missing_token"
-    assert agent.status_code == 403 and agent.json()["error"] == "insufficient_scope"
+    assert agent.status_code == 401 and "not for this service" in agent.json()["detail"]
+    assert scoped.status_code == 403 and scoped.json()["error"] == "insufficient_scope"
 
 
 async def test_an_mcp_server_in_discovery_serves_a_sub_task_with_its_own_credential(
