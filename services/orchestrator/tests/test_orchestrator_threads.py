@@ -5,6 +5,7 @@ workers served on loopback."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import httpx
@@ -300,7 +301,8 @@ async def test_a_thread_of_queued_runs_keeps_their_order(mesh: Mesh) -> None:
         runs = (await c.get(f"{mesh.url}/v1/threads/{thread_id}")).json()["runs"]
     assert all(a.json()["status"] == "completed" for a in answers)
     assert len(runs) == 3
-    # each ran after the one before it on the thread ended
-    records = [r for r in runs]
-    for before, after in zip(records, records[1:], strict=False):
+    # started at once, they were ordered on the thread: each after the one before it
+    assert runs[0]["after_run"] is None
+    for before, after in itertools.pairwise(runs):
+        assert after["after_run"] == before["run_id"]
         assert before["finished_at"] <= after["finished_at"]

@@ -116,7 +116,7 @@ class Deliverer:
                 if d.delivery_id in self._inflight:  # ours, being posted right now
                     continue
                 self._inflight.add(d.delivery_id)
-                task = asyncio.create_task(self.deliver(d), name=f"webhook-{d.delivery_id}")
+                task = asyncio.create_task(self._guarded(d), name=f"webhook-{d.delivery_id}")
                 self._posting.add(task)
                 task.add_done_callback(self._posting.discard)
                 task.add_done_callback(lambda _, i=d.delivery_id: self._inflight.discard(i))
@@ -126,6 +126,15 @@ class Deliverer:
         base = min(self.max_backoff, self.backoff * 2 ** max(0, attempts - 1))
         return base + random.uniform(0, self.backoff)
 
+    async def _guarded(self, d: Delivery) -> bool:
+        """``deliver``, with a store error logged: the row's lease lapses and it is taken
+        again later."""
+        try:
+            return await self.deliver(d)
+        except Exception:
+            log.exception("webhook %s: could not record the delivery", d.delivery_id)
+            return False
+
     async def deliver(self, d: Delivery) -> bool:
         """Post ``d`` (retrying within this claim); True once delivered."""
         attempts = d.attempts
@@ -133,7 +142,7 @@ class Deliverer:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(room),
             wait=wait_exponential_jitter(
-                initial=self.backoff, max=self.max_backoff, jitter=self.backoff
+                multiplier=self.backoff, max=self.max_backoff, jitter=self.backoff
             ),
             reraise=False,
         )
