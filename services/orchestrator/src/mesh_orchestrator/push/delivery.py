@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
@@ -119,11 +120,14 @@ class Deliverer:
                 task = asyncio.create_task(self._guarded(d), name=f"webhook-{d.delivery_id}")
                 self._posting.add(task)
                 task.add_done_callback(self._posting.discard)
-                task.add_done_callback(lambda _, i=d.delivery_id: self._inflight.discard(i))
+                task.add_done_callback(functools.partial(self._posted, d.delivery_id))
+
+    def _posted(self, delivery_id: str, _: asyncio.Task[bool]) -> None:
+        self._inflight.discard(delivery_id)
 
     def _wait(self, attempts: int) -> float:
         """The pause after ``attempts`` failed tries: exponential, capped, jittered."""
-        base = min(self.max_backoff, self.backoff * 2 ** max(0, attempts - 1))
+        base = min(self.max_backoff, self.backoff * float(2 ** max(0, attempts - 1)))
         return base + random.uniform(0, self.backoff)
 
     async def _guarded(self, d: Delivery) -> bool:

@@ -106,7 +106,7 @@ class SQLiteThreads:
             cur = await self.store.db.execute(
                 f"INSERT OR IGNORE INTO threads ({_COLUMNS}) VALUES (?,?,?,?,?,?)", _row(thread)
             )
-            created = cur.rowcount == 1
+            created = bool(cur.rowcount == 1)
             await self.store.db.commit()
         return created
 
