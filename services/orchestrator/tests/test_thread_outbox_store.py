@@ -1,7 +1,8 @@
 """The thread and outbox tables on SQLite and Postgres: one suite for both backends.
 
-Postgres runs when 127.0.0.1:5432 answers (db ``test``, trust auth); its rows use fresh
-ids, so engineers running it at once share the tables without meeting.
+Postgres runs when 127.0.0.1:5432 answers (db ``test``, trust auth), each test in a
+database of its own (made and dropped here): a claim takes the oldest due rows, so rows
+another test left would crowd this one's out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from test_run_store import PG_URL, _pg_reachable
 
@@ -26,16 +28,23 @@ async def run_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     s: RunStore
     if request.param == "sqlite":
         s = SQLiteRunStore(tmp_path / "runs.sqlite3")
-    else:
-        if not _pg_reachable():
-            pytest.skip("Postgres is not reachable at 127.0.0.1:5432 (db 'test', trust auth)")
-        s = PostgresRunStore(PG_URL)
+        await s.open()
+        yield s
+        await s.close()
+        return
+    if not _pg_reachable():
+        pytest.skip("Postgres is not reachable at 127.0.0.1:5432 (db 'test', trust auth)")
+    name = f"mesh_outbox_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    s = PostgresRunStore(PG_URL.rsplit("/", 1)[0] + f"/{name}")
     try:
         await s.open()
-    except Exception as exc:
-        pytest.skip(f"Postgres at {PG_URL} unusable: {exc}")
-    yield s
-    await s.close()
+        yield s
+        await s.close()
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

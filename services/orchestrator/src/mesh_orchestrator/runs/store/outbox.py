@@ -205,15 +205,17 @@ class _SQL:
         self.delete_default = f"DELETE FROM {p}webhook_defaults WHERE owner = {m} RETURNING owner"
 
 
-class SQLiteOutbox:
-    """The outbox tables in the SQLite run store's database (one process: no row locks)."""
+class SQLiteTables:
+    """How the outbox reaches the SQLite run store's database (its connection and lock)."""
 
     sql = _SQL("", "?")
+    schema = SQLITE_SCHEMA
+    skip_locked = ""  # one process holds the file: nobody else takes rows
 
     def __init__(self, store: Any) -> None:
         self.store = store
 
-    async def _all(self, statement: str, args: Sequence[Any], commit: bool = False) -> list[Any]:
+    async def run(self, statement: str, args: Sequence[Any], commit: bool = False) -> list[Any]:
         async with self.store.lock:
             async with self.store.db.execute(statement, args) as cur:
                 rows = list(await cur.fetchall())
@@ -221,91 +223,103 @@ class SQLiteOutbox:
                 await self.store.db.commit()
         return rows
 
-    async def open(self) -> None:
-        async with self.store.lock:
-            await self.store.db.executescript(SQLITE_SCHEMA)
-            await self.store.db.commit()
-
-    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+    async def insert(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
         n = 0
         async with self.store.lock:
-            for d in deliveries:
-                cur = await self.store.db.execute(self.sql.enqueue, _delivery_row(d))
+            for row in rows:
+                cur = await self.store.db.execute(statement, row)
                 n += cur.rowcount
             await self.store.db.commit()
         return n
 
-    async def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[Delivery]:
-        now = time.time()
-        take = self.sql.take.format(due=self.sql.due)
-        args = (owner, now + lease_seconds, now, now, owner, limit)
-        rows = await self._all(take, args, commit=True)
-        return [_delivery(r) for r in rows]
-
-    async def delivered(self, delivery_id: str, attempts: int) -> None:
-        await self._all(self.sql.delivered, (time.time(), attempts, delivery_id), commit=True)
-
-    async def retry_later(
-        self, delivery_id: str, attempts: int, next_at: float | None, error: str
-    ) -> None:
-        await self._all(self.sql.retry, (attempts, next_at, error[:500], delivery_id), True)
-
-    async def deliveries(self, run_id: str) -> list[Delivery]:
-        return [_delivery(r) for r in await self._all(self.sql.deliveries, (run_id,))]
-
-    async def set_push(self, config: PushConfig) -> None:
-        await self._all(self.sql.set_push, _push_row(config), commit=True)
-
-    async def get_push(self, task_id: str, config_id: str) -> PushConfig | None:
-        rows = await self._all(self.sql.get_push, (task_id, config_id))
-        return _push(rows[0]) if rows else None
-
-    async def list_push(self, task_id: str) -> list[PushConfig]:
-        return [_push(r) for r in await self._all(self.sql.list_push, (task_id,))]
-
-    async def delete_push(self, task_id: str, config_id: str) -> bool:
-        return bool(await self._all(self.sql.delete_push, (task_id, config_id), commit=True))
-
-    async def set_default(self, owner: str, url: str, secret: str | None) -> None:
-        await self._all(self.sql.set_default, (owner, url, secret), commit=True)
-
-    async def get_default(self, owner: str) -> tuple[str, str | None] | None:
-        rows = await self._all(self.sql.get_default, (owner,))
-        return (rows[0][0], rows[0][1]) if rows else None
-
-    async def delete_default(self, owner: str) -> bool:
-        return bool(await self._all(self.sql.delete_default, (owner,), commit=True))
+    async def create(self) -> None:
+        async with self.store.lock:
+            await self.store.db.executescript(self.schema)
+            await self.store.db.commit()
 
 
-class PostgresOutbox(SQLiteOutbox):
-    """The outbox tables beside ``mesh_runs``; ``claim`` skips rows another replica is
-    taking (``FOR UPDATE SKIP LOCKED``)."""
+class PostgresTables:
+    """How the outbox reaches Postgres (the run store's pool); rows another replica is
+    taking are skipped (``FOR UPDATE SKIP LOCKED``)."""
 
     sql = _SQL("mesh_", "%s")
+    schema = PG_SCHEMA
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    async def _all(self, statement: str, args: Sequence[Any], commit: bool = False) -> list[Any]:
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    async def run(self, statement: str, args: Sequence[Any], commit: bool = False) -> list[Any]:
         async with self.store.pool.connection() as conn:
             cur = await conn.execute(statement, args)
             return list(await cur.fetchall()) if cur.description else []
 
-    async def open(self) -> None:
-        async with self.store.pool.connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (OUTBOX_LOCK,))
-            await conn.execute(PG_SCHEMA)
-
-    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+    async def insert(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
         n = 0
         async with self.store.pool.connection() as conn, conn.transaction():
-            for d in deliveries:
-                cur = await conn.execute(self.sql.enqueue, _delivery_row(d))
+            for row in rows:
+                cur = await conn.execute(statement, row)
                 n += cur.rowcount
         return n
 
+    async def create(self) -> None:
+        async with self.store.pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (OUTBOX_LOCK,))
+            await conn.execute(self.schema)
+
+
+class SQLOutbox:
+    """The ``Outbox`` over either backend's tables (``SQLiteTables``, ``PostgresTables``)."""
+
+    def __init__(self, tables: SQLiteTables | PostgresTables) -> None:
+        self.tables = tables
+        self.sql = tables.sql
+
+    async def open(self) -> None:
+        await self.tables.create()
+
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+        return await self.tables.insert(self.sql.enqueue, [_delivery_row(d) for d in deliveries])
+
     async def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[Delivery]:
         now = time.time()
-        take = self.sql.take.format(due=self.sql.due + " FOR UPDATE SKIP LOCKED")
-        rows = await self._all(take, (owner, now + lease_seconds, now, now, owner, limit))
-        return [_delivery(r) for r in rows]
+        take = self.sql.take.format(due=self.sql.due + self.tables.skip_locked)
+        args = (owner, now + lease_seconds, now, now, owner, limit)
+        return [_delivery(r) for r in await self.tables.run(take, args, commit=True)]
+
+    async def delivered(self, delivery_id: str, attempts: int) -> None:
+        await self.tables.run(self.sql.delivered, (time.time(), attempts, delivery_id), True)
+
+    async def retry_later(
+        self, delivery_id: str, attempts: int, next_at: float | None, error: str
+    ) -> None:
+        await self.tables.run(self.sql.retry, (attempts, next_at, error[:500], delivery_id), True)
+
+    async def deliveries(self, run_id: str) -> list[Delivery]:
+        return [_delivery(r) for r in await self.tables.run(self.sql.deliveries, (run_id,))]
+
+    async def set_push(self, config: PushConfig) -> None:
+        await self.tables.run(self.sql.set_push, _push_row(config), commit=True)
+
+    async def get_push(self, task_id: str, config_id: str) -> PushConfig | None:
+        rows = await self.tables.run(self.sql.get_push, (task_id, config_id))
+        return _push(rows[0]) if rows else None
+
+    async def list_push(self, task_id: str) -> list[PushConfig]:
+        return [_push(r) for r in await self.tables.run(self.sql.list_push, (task_id,))]
+
+    async def delete_push(self, task_id: str, config_id: str) -> bool:
+        return bool(await self.tables.run(self.sql.delete_push, (task_id, config_id), True))
+
+    async def set_default(self, owner: str, url: str, secret: str | None) -> None:
+        await self.tables.run(self.sql.set_default, (owner, url, secret), commit=True)
+
+    async def get_default(self, owner: str) -> tuple[str, str | None] | None:
+        rows = await self.tables.run(self.sql.get_default, (owner,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    async def delete_default(self, owner: str) -> bool:
+        return bool(await self.tables.run(self.sql.delete_default, (owner,), commit=True))
 
 
 def outbox_store(store: RunStore) -> Outbox:
@@ -313,5 +327,5 @@ def outbox_store(store: RunStore) -> Outbox:
     from mesh_orchestrator.runs.store.postgres import PostgresRunStore
 
     if isinstance(store, PostgresRunStore):
-        return PostgresOutbox(store)
-    return SQLiteOutbox(store)
+        return SQLOutbox(PostgresTables(store))
+    return SQLOutbox(SQLiteTables(store))
