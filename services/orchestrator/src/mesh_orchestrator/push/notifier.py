@@ -67,7 +67,7 @@ def webhook_body(run: RunRecord, did: str) -> str:
             "answer": run.answer,
             "created_at": run.created_at,
             "finished_at": run.finished_at,
-            "sent_at": time.time(),
+            "enqueued_at": time.time(),
         }
     )
 
