@@ -7,6 +7,10 @@ Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``)
   and exits 130 (a second Ctrl-C stops waiting for the cancellation to finish).
   ``--approve``: the run stops after planning; the plan is shown and ``y`` approves it (it
   runs), anything else rejects it (exit 1); ``--yes`` approves without asking.
+  ``--thread ID`` (or ``new``): the run is a turn of that thread and sees the earlier ones
+  ("now translate that into German"); ``--multitask`` says what happens while the thread's
+  last run still runs (``enqueue``, ``reject``, ``interrupt``).
+* ``mesh thread ID``: a thread's runs, oldest first.
 * ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
   ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
 * ``mesh keys init|rotate``, ``mesh token issue|revoke``, ``mesh certs init``: the
@@ -46,6 +50,7 @@ from mesh_cli.view import (
     agents_table,
     run_view,
     runs_table,
+    thread_table,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -85,6 +90,9 @@ async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int
         elif args.command == "run":
             data = await client.run(args.run_id)
             _print_json(out, data) if args.json else out.print(run_view(data))
+        elif args.command == "thread":
+            data = await client.thread(args.thread_id)
+            _print_json(out, data) if args.json else out.print(thread_table(data))
         return EXIT_OK
 
 
@@ -137,6 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the run does if this client goes away (default cancel)",
     )
 
+    p_ask.add_argument(
+        "--thread",
+        metavar="THREAD_ID",
+        help="run on this thread (new: start one), seeing its earlier runs",
+    )
+    p_ask.add_argument(
+        "--multitask",
+        choices=("enqueue", "reject", "interrupt"),
+        default="enqueue",
+        help="with --thread, while its last run still runs (default enqueue)",
+    )
+
     p_agents = sub.add_parser("agents", parents=[common], help="list registered agent instances")
     p_agents.add_argument("--capability", help="only instances with this capability")
     p_agents.add_argument("--healthy", action="store_true", help="only passing instances")
@@ -149,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", parents=[common], help="show one run's plan and outcome")
     p_run.add_argument("run_id")
     p_run.add_argument("--json", action="store_true", help="print the raw JSON")
+
+    p_thread = sub.add_parser("thread", parents=[common], help="show a thread's runs")
+    p_thread.add_argument("thread_id")
+    p_thread.add_argument("--json", action="store_true", help="print the raw JSON")
 
     credentials.add_commands(sub)
     return parser

@@ -214,6 +214,25 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
     return table
 
 
+def thread_table(thread: dict[str, Any]) -> Table:
+    """``GET /v1/threads/{id}``: its runs, oldest first, each with its answer's start."""
+    runs = thread.get("runs") or []
+    title = f"thread {clean(thread.get('thread_id'))}: {len(runs)} run(s)"
+    table = Table(title=plain(title), title_justify="left")
+    for col in ("#", "run", "status", "finished", "query", "answer"):
+        table.add_column(col, overflow="fold")
+    for n, run in enumerate(runs, 1):
+        table.add_row(
+            plain(str(n)),
+            plain(run.get("run_id", "")),
+            _status(run.get("status")),
+            plain(_when(run.get("finished_at"))),
+            plain(_short(run.get("query") or "", 50)),
+            plain(_short(run.get("answer") or "", 60)),
+        )
+    return table
+
+
 def run_view(run: dict[str, Any]) -> Group:
     """``GET /v1/runs/{id}``: header, the plan with each node's status and output, answer."""
     head = Text("run ", style="dim")

@@ -33,10 +33,11 @@ from mesh_auth.dialing import pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
-from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a
+from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a, push_body
 from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.mcp import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
+from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.graph.preview import PlanPreview
@@ -51,6 +52,8 @@ from mesh_orchestrator.planning.choice import (
 )
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
+from mesh_orchestrator.push.delivery import Deliverer
+from mesh_orchestrator.push.notifier import Notifier
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
@@ -58,6 +61,9 @@ from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
+from mesh_orchestrator.runs.store.outbox import outbox_store
+from mesh_orchestrator.runs.store.threads import thread_store
+from mesh_orchestrator.runs.threads import Threads
 from mesh_orchestrator.services import Services
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
@@ -299,6 +305,23 @@ def create_app(
             )
             await mux.start()
             stack.push_async_callback(mux.stop)
+            # Webhooks and A2A push notifications: an outbox in the run store, delivered
+            # by every replica through the endpoint policy (push/).
+            threads_store, outbox = thread_store(store), outbox_store(store)
+            await threads_store.open()
+            await outbox.open()
+            deliverer = Deliverer(
+                outbox,
+                a2a_http,
+                owner=settings.replica(),
+                backoff_seconds=settings.webhook_backoff_seconds,
+                max_attempts=settings.webhook_max_attempts,
+            )
+            await deliverer.start()
+            stack.push_async_callback(deliverer.stop)
+            notifier = Notifier(outbox, deliverer, policy)
+            notifier.a2a_body = push_body  # A2A push notifications: the task, as A2A says
+            mux.on_changed = notifier.changed
             resolver = Resolver(
                 lambda: discovery.records,
                 fail_max=settings.breaker_failures,
@@ -364,6 +387,7 @@ def create_app(
                 registry_read=_registry_read(discovery, tracer, settings),
                 read_every_run=settings.registry_read == "always",
             )
+            threads = Threads(runs, threads_store)  # before recover: resumed runs' prelude
             await runs.recover()
             stack.push_async_callback(runs.shutdown)
             app.state.services = Services(
@@ -383,6 +407,8 @@ def create_app(
                     settings.max_streams_per_run,
                     settings.runs_retry_after_seconds,
                 ),
+                threads=threads,
+                notifier=notifier,
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )
@@ -405,6 +431,7 @@ def create_app(
     install_metrics(app, metrics, dependencies=[Depends(require("*"))])  # any valid token
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)
+    app.include_router(threads_router)
     # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py); with auth on, its card
     # declares the bearer scheme every A2A route checks.
     mount_a2a(app, security=BEARER_SECURITY if auth_keys is not None else None)

@@ -15,10 +15,12 @@ import httpx
 from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.planning.facade import Planning
+from mesh_orchestrator.push.notifier import Notifier
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.service import RunService
+from mesh_orchestrator.runs.threads import Threads
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import Synthesizer
 
@@ -37,5 +39,7 @@ class Services:
     stack: AsyncExitStack
     plans: PlanPreview  # POST /v1/plans
     streams: StreamCaps  # SSE streams open here, per client and per run
+    threads: Threads  # threads of runs (api/threads.py, and runs started on one)
+    notifier: Notifier  # webhooks and A2A push notifications (push/)
     synthesis: str = "deterministic"  # which synthesis writes answers (llm | deterministic)
     synthesis_reason: str = ""

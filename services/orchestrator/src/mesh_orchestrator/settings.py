@@ -166,6 +166,11 @@ class Settings(BaseSettings):
     # localhost, 127.0.0.1, [::1] or the bind address, plus these names (comma-separated):
     # a web page that rebinds its own name to 127.0.0.1 gets 400 (README "Auth").
     trusted_hosts: str | None = None
+    # Webhooks and A2A push notifications (README "Webhooks"): a failed delivery is tried
+    # again after webhook_backoff_seconds, doubling with jitter up to 5 minutes, and given
+    # up after webhook_max_attempts tries in all.
+    webhook_backoff_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
 
     def replica(self) -> str:
         return self.replica_id or f"{socket.gethostname()}-{self.port}"

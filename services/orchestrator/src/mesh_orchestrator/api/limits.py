@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING, Any
 from fastapi import HTTPException
 
 from mesh_auth import Principal
+from mesh_auth.http import trim
 from mesh_contracts import ExecutionPlan
-from mesh_orchestrator.api.access import owner_of
+from mesh_orchestrator.api.access import may_see, owner_of
+from mesh_orchestrator.push.notifier import WEBHOOK_OPTION, BadWebhook, webhook_option
 from mesh_orchestrator.runs.service import OverQuota
+from mesh_orchestrator.runs.threads import Strategy, ThreadBusy, ThreadMissing
 
 if TYPE_CHECKING:
     from mesh_orchestrator.runs.store.base import RunRecord
@@ -82,16 +85,48 @@ async def start_run(
     query: str,
     plan: ExecutionPlan | None,
     options: dict[str, Any],
+    *,
+    thread_id: str | None = None,
+    strategy: str = "enqueue",
 ) -> RunRecord:
     """Start a run for ``caller`` within its quotas (429 past its starts or its runs in
-    progress); the one way every route (HTTP, A2A, OpenAI) starts runs."""
+    progress); the one way every route (HTTP, A2A, OpenAI) starts runs. With
+    ``thread_id``, on that thread of the caller's (404 for another's or none; 409 when it
+    is busy and ``strategy`` is ``reject``). A webhook in ``options`` must pass the
+    endpoint policy (422) and gets a secret when it has none."""
     await check_rate(svc, caller)
+    options = await _webhook_checked(svc, options)
+    owner, limit = owner_of(caller), runs_limit(svc, caller)
     try:
-        return await svc.runs.start(
-            query, plan, options, owner=owner_of(caller), max_in_progress=runs_limit(svc, caller)
+        if thread_id is None:
+            return await svc.runs.start(query, plan, options, owner=owner, max_in_progress=limit)
+        thread = await svc.threads.get(thread_id)
+        if thread is None or not may_see(caller, thread):
+            raise HTTPException(404, f"unknown thread {trim(thread_id, 80)!r}")
+        return await svc.threads.start(
+            thread, query, plan, options, Strategy(strategy), owner=owner, max_in_progress=limit
         )
     except OverQuota as exc:
         raise _over_quota(svc, exc) from None
+    except ThreadBusy as exc:
+        raise HTTPException(
+            409,
+            f"thread {trim(thread_id or '', 80)!r} is busy with run {exc.run_id} "
+            "(multitask_strategy reject)",
+        ) from None
+    except ThreadMissing:
+        raise HTTPException(404, f"unknown thread {trim(thread_id or '', 80)!r}") from None
+
+
+async def _webhook_checked(svc: Services, options: dict[str, Any]) -> dict[str, Any]:
+    hook = options.get(WEBHOOK_OPTION)
+    if not hook:
+        return {k: v for k, v in options.items() if k != WEBHOOK_OPTION}
+    try:
+        await svc.notifier.check(hook["url"])
+    except BadWebhook as exc:
+        raise HTTPException(422, f"options.webhook.url: {exc}") from None
+    return options | {WEBHOOK_OPTION: webhook_option(hook["url"], hook.get("secret"))}
 
 
 async def check_approval(svc: Services, record: RunRecord) -> None:

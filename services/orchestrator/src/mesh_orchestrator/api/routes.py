@@ -123,7 +123,13 @@ async def orchestrate_stream(
     slot = svc.streams.open(caller)
     try:
         record = await start_run(
-            svc, caller, body.query or "", body.plan, body.options.model_dump(mode="json")
+            svc,
+            caller,
+            body.query or "",
+            body.plan,
+            body.options.model_dump(mode="json"),
+            thread_id=body.thread_id,
+            strategy=body.multitask_strategy,
         )
     except BaseException:
         slot.close()
@@ -156,7 +162,13 @@ async def orchestrate(
     does (``options.on_disconnect``: ``continue`` keeps it running)."""
     runs = svc.runs
     record = await start_run(
-        svc, caller, body.query or "", body.plan, body.options.model_dump(mode="json")
+        svc,
+        caller,
+        body.query or "",
+        body.plan,
+        body.options.model_dump(mode="json"),
+        thread_id=body.thread_id,
+        strategy=body.multitask_strategy,
     )
     try:
         done = await unless_gone(request, runs.outcome(record.run_id))
@@ -171,6 +183,7 @@ async def orchestrate(
     answer = done.answer
     return {
         "run_id": record.run_id,
+        "thread_id": body.thread_id,
         "status": done.status,
         "plan": done.record.plan or [],
         "results": answer.data()["results"] if answer is not None else {},
@@ -192,8 +205,13 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     run = await svc.runs.get(run_id)
     if run is None or not may_see(caller, run):
         return _not_found(run_id)
-    # ``lease``: the replica executing it (owner), its epoch and lease expiry.
-    return run.model_dump(mode="json", include=RUN_FIELDS) | {"lease": run.lease()}
+    # ``lease``: the replica executing it (owner), its epoch and lease expiry; its thread
+    # and webhook (with its secret: only its owner and admin see a run).
+    return run.model_dump(mode="json", include=RUN_FIELDS) | {
+        "lease": run.lease(),
+        "thread_id": run.options.get("thread_id"),
+        "webhook": run.options.get("webhook"),
+    }
 
 
 @router.get("/v1/runs/{run_id}/events", response_model=None)

@@ -27,6 +27,7 @@ from mesh_contracts import (
     TaskStatus,
 )
 from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
+from mesh_orchestrator.planning.conversation import Conversation
 from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.registry import RunRead
@@ -76,6 +77,13 @@ def _replan_note(state: RunState) -> str:
     return f"replanned with the capabilities available now ({_missing(state, ', ')}); "
 
 
+def conversation(state: RunState) -> Conversation | None:
+    """The thread's earlier turns this run sees (None off a thread, or on a new one)."""
+    raw = state.get("conversation")
+    found = Conversation.model_validate(raw) if raw else None
+    return found if found is not None and found.turns else None
+
+
 def _outcomes(state: RunState) -> dict[str, TaskOutcomeData]:
     return {k: TaskOutcomeData.model_validate(r) for k, r in (state.get("results") or {}).items()}
 
@@ -99,7 +107,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             )
 
         manifest = available_manifest(d.manifest(), d.resolver)
-        outcome = await d.planning.plan(state["query"], manifest, attempt)
+        outcome = await d.planning.plan(state["query"], manifest, attempt, conversation(state))
         if outcome.plan is None:
             return {
                 "plan": None,
@@ -184,6 +192,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             done=done,
             attempts_before=state.get("resume_attempts"),
             owner=state.get("owner"),
+            conversation=conversation(state),
         )
         return {"results": {k: o.public() for k, o in outcomes.items()}}
 
@@ -203,7 +212,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
 
         status(NodeStatus.RUNNING)
         try:
-            answer = await d.llm_synthesizer.synthesize(state["query"], plan, results, on_token)
+            answer = await d.llm_synthesizer.synthesize(
+                state["query"], plan, results, on_token, conversation(state)
+            )
         except SynthesisUnavailable as exc:
             status(
                 NodeStatus.FAILED,

@@ -55,6 +55,12 @@ class RunState(TypedDict, total=False):
     approval: str | None
     approved: bool
     plan_announced: bool
+    # On a thread (``runs.threads``): the thread, the run it waits for before it plans
+    # (double-texting ``enqueue``/``interrupt``), and the earlier turns it sees as context
+    # (``planning.conversation.Conversation`` as JSON; set once its turn came).
+    thread_id: str | None
+    after_run: str | None
+    conversation: dict[str, Any] | None
 
 
 def plan_is_valid(state: RunState) -> bool:

@@ -34,11 +34,16 @@ from mesh_contracts import (
     TaskRetrying,
     TaskStatus,
 )
+from mesh_orchestrator.planning.conversation import Conversation
 from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.runs.emitter import Emitter
 
 __all__ = ["AttemptFailed", "Executor", "TaskOutcome", "render"]
+
+# The capabilities whose workers are sent a thread's conversation: text writers. Others
+# (search, analysis) read their context as data.
+CONVERSING = frozenset({"text_generation", "summarization", "translation", "code_generation"})
 
 
 class _TryAgain(Exception):
@@ -74,8 +79,13 @@ class Executor(WorkerCalls):
         done: dict[str, TaskOutcome] | None = None,
         attempts_before: dict[str, int] | None = None,
         owner: str | None = None,
+        conversation: Conversation | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
+
+        ``conversation`` (a run on a thread): the earlier turns, sent to the text writers'
+        workers (``CONVERSING``) in their ``context`` under ``conversation`` beside the
+        upstream outputs (the writer shows its context to the model).
 
         ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
         what a worker makes for the run is that client's alone.
@@ -95,12 +105,22 @@ class Executor(WorkerCalls):
             if task_id in futures:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
+        talk = conversation.render(self.max_context_chars) if conversation is not None else ""
         async with asyncio.TaskGroup() as group:
             for t in plan.tasks:
                 if not futures[t.task_id].done():
                     first = before.get(t.task_id, 0)
                     group.create_task(
-                        self._node(t, futures, emit, run_id, timeout_seconds, first, owner=owner)
+                        self._node(
+                            t,
+                            futures,
+                            emit,
+                            run_id,
+                            timeout_seconds,
+                            first,
+                            owner=owner,
+                            conversation=talk,
+                        )
                     )
         return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
 
@@ -114,6 +134,7 @@ class Executor(WorkerCalls):
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        conversation: str = "",
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
         broken = [(d, o) for d, o in upstream.items() if o.status != "completed"]
@@ -126,7 +147,14 @@ class Executor(WorkerCalls):
         started = time.perf_counter()
         try:
             outcome = await self._execute(
-                t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner
+                t,
+                upstream,
+                emit,
+                run_id,
+                timeout_seconds,
+                attempts_before,
+                owner=owner,
+                conversation=conversation,
             )
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
@@ -160,6 +188,7 @@ class Executor(WorkerCalls):
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        conversation: str = "",
     ) -> TaskOutcome:
         first = self.resolver.pick(t)
         if first is None:
@@ -169,7 +198,12 @@ class Executor(WorkerCalls):
             run_id=run_id,
             owner=owner,
             input=self._input(t, upstream, first),
-            context={d: o.output for d, o in upstream.items()},
+            context=(
+                {"conversation": conversation}
+                if conversation and t.capability in CONVERSING
+                else {}
+            )
+            | {d: o.output for d, o in upstream.items()},
         )
         limit = timeout_seconds or first.timeout_seconds
         current: list[AgentDescriptor] = [first]

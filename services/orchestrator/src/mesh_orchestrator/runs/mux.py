@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
@@ -157,6 +157,9 @@ class EventMux:
         on_stored: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store = store
+        # Called with the runs whose row a flush stored in a state other than running
+        # (ended or parked), after the flush: webhooks enqueue their deliveries there.
+        self.on_changed: Callable[[list[RunRecord]], Awaitable[None]] | None = None
         self.max_backlog = max_backlog
         self.on_fenced = on_fenced
         self.on_stored = on_stored
@@ -338,6 +341,7 @@ class EventMux:
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
         reserved: dict[str, int] = {}
         fenced: set[str] = set()
+        changed: list[RunRecord] = []
 
         async def save(run_ids: set[str]) -> None:
             nonlocal fenced
@@ -351,6 +355,8 @@ class EventMux:
                     fenced |= exc.run_ids
                     continue
                 reserved[run_id] = record.seq_reserved
+                if record.status != RunStatus.RUNNING:
+                    changed.append(record.model_copy())
                 if (stored := self.channels.get(run_id)) is not None:
                     stored.stored = True
 
@@ -387,6 +393,8 @@ class EventMux:
             ch = self.channels.get(run_id)
             if ch is not None and not ch.subscribers and run_id not in self._dirty:
                 del self.channels[run_id]
+        if changed and self.on_changed is not None:
+            await self.on_changed(changed)
 
     @staticmethod
     def _release(ch: RunChannel) -> None:

@@ -92,6 +92,11 @@ class PostgresRunStore:
     async def close(self) -> None:
         await self._pool.close()
 
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        """The connection pool (the thread and outbox tables share it)."""
+        return self._pool
+
     async def save_run(self, run: RunRecord) -> None:
         n = len(_COLUMNS.split(", "))
         row = run_row(run)

@@ -185,6 +185,12 @@ class SQLiteRunStore:
             raise RuntimeError("SQLiteRunStore is not open")
         return self._db
 
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held around each statement sequence on ``db`` (the thread and outbox tables
+        share the connection: ``runs.store.threads``, ``runs.store.outbox``)."""
+        return self._lock
+
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path)
