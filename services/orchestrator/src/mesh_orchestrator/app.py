@@ -34,14 +34,14 @@ from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a
-from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.mcp import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.ui import install_ui
+from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
-from mesh_orchestrator.metrics import CallMetrics, watch
+from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.planning.choice import (
     build_planning,
     llm_plans,
@@ -58,7 +58,7 @@ from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
-from mesh_orchestrator.services import Services
+from mesh_orchestrator.services import Services, watch
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer

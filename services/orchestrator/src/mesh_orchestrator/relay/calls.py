@@ -43,6 +43,7 @@ from mesh_contracts import (
 )
 from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.a2a_client import call_a2a
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
@@ -54,7 +55,6 @@ from mesh_orchestrator.relay.worker_client import (
     call_worker,
 )
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.tracing import RunTracer, WorkerCall
 
 # What a worker sends that the client sees as is (``done`` ends the call, never relayed).

@@ -34,9 +34,9 @@ from mesh_contracts import (
     TaskRetrying,
     TaskStatus,
 )
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
-from mesh_orchestrator.runs.emitter import Emitter
 
 __all__ = ["AttemptFailed", "Executor", "TaskOutcome", "render"]
 
