@@ -2,7 +2,13 @@
 
 from mesh_contracts import capabilities
 from mesh_contracts.capabilities import WELL_KNOWN, Capability
-from mesh_contracts.descriptor import AgentDescriptor, ResourceSpec, Skill, StreamingMode
+from mesh_contracts.descriptor import (
+    MAX_PROMPT_CHARS,
+    AgentDescriptor,
+    ResourceSpec,
+    Skill,
+    StreamingMode,
+)
 from mesh_contracts.events import (
     ArtifactEvent,
     DoneEvent,
@@ -76,6 +82,7 @@ __all__ = [
     "SSE_HEADERS",
     "SSE_MEDIA_TYPE",
     "AgentDescriptor",
+    "MAX_PROMPT_CHARS",
     "AgentRecord",
     "ArtifactEvent",
     "CapabilitiesManifest",

@@ -139,14 +139,14 @@ class Executor(WorkerCalls):
         self, t: SubTask, upstream: dict[str, TaskOutcome], agent: AgentDescriptor
     ) -> dict[str, Any]:
         """The worker's input. Upstream outputs always travel in ``context``; they are also
-        appended to a ``prompt`` unless the agent says it reads ``context`` itself
-        (``metadata.reads_context``), which would show a small model everything twice."""
+        appended to a ``prompt``, up to the agent's ``max_prompt_chars``, unless the agent
+        says it reads ``context`` itself (``reads_context``)."""
         inp = dict(t.input)
         prompt = inp.get("prompt")
-        if upstream and isinstance(prompt, str) and not agent.metadata.get("reads_context"):
+        if upstream and isinstance(prompt, str) and not agent.reads_context:
             text = "\n\n".join(render(o.output) for o in upstream.values())
-            # Workers cap prompts (the writer at 8000 chars): the upstream text gives way.
-            room = max(0, min(self.max_context_chars, 7900 - len(prompt)))
+            # Workers cap prompts: the upstream text gives way.
+            room = max(0, min(self.max_context_chars, agent.max_prompt_chars - len(prompt) - 2))
             inp["prompt"] = f"{prompt}\n\n{text[:room]}"
         return inp
 
