@@ -97,10 +97,15 @@ def next_steps(worker: ListedWorker) -> str:
             "  make setup   # installs it (the Makefile reads the list)",
             f"  .venv/bin/python -m pytest -q {worker.path}",
             "for deployment (tests/deploy and tests/test_workers_list.py fail until these are done):",
-            f"  compose/docker-compose.yml: a `{worker.name}` service (copy `analyst`)",
-            f"  compose/prometheus.yml: a `{worker.name}` job on {worker.name}:{worker.port}",
-            f"  k8s/base/{worker.name}.yaml and its line in k8s/base/kustomization.yaml",
-            f"  pyproject.toml [tool.importlinter] root_packages: {worker.module}",
+            f"  compose/docker-compose.yml (and .mtls.yml): a `{worker.name}` service, as"
+            " `analyst` has",
+            f"  compose/prometheus.yml (and .mtls.yml): a `{worker.name}` job on"
+            f" {worker.name}:{worker.port}",
+            f"  compose/make-secrets.sh: `{worker.name}` in the agents' token loop",
+            f"  k8s/base/{worker.name}.yaml, its line in k8s/base/kustomization.yaml, and"
+            " k8s/overlays/mtls/tls.yaml",
+            f"  pyproject.toml [tool.importlinter]: {worker.module} in root_packages and in"
+            " the services' independence contract",
         ]
     )
 
