@@ -94,7 +94,7 @@ def test_new_worker_is_listed_and_seen_by_every_reader_of_the_list(tree: Path, c
     assert main(["new-worker", "demo-echo", "--root", str(tree)]) == 0
     printed = capsys.readouterr().out  # what is left to do by hand
     assert "compose/docker-compose.yml" in printed
-    assert "[tool.importlinter] root_packages: mesh_worker_demo_echo" in printed
+    assert "[tool.importlinter]: mesh_worker_demo_echo in root_packages" in printed
 
     added = read_workers(tree)[-1]
     assert (added.name, added.port, added.module) == ("demo-echo", 8006, "mesh_worker_demo_echo")
