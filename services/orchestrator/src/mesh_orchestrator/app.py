@@ -52,6 +52,7 @@ from mesh_orchestrator.planning.choice import (
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
@@ -305,26 +306,30 @@ def create_app(
                 base_ejection_seconds=settings.breaker_ejection_seconds,
                 max_ejection_seconds=settings.breaker_max_ejection_seconds,
             )
-            executor = Executor(
+            calls = WorkerCalls(
                 workers_http,
                 resolver,
-                max_retry_after=settings.max_retry_after_seconds,
-                max_context_chars=settings.max_context_chars,
                 max_streams=settings.max_connections,
                 connect_timeout=settings.connect_timeout_seconds,
                 stream_client=settings.stream_client,
                 stream_idle=settings.stream_idle_seconds,
-                max_attempts=settings.max_task_attempts,
-                backoff_initial=settings.retry_backoff_seconds,
-                backoff_max=settings.retry_backoff_max_seconds,
-                tracer=tracer,
                 metrics=call_metrics,
                 auth_headers=token.headers,
                 endpoints=policy,
                 a2a_http=a2a_http,
                 a2a_credentials=a2a_credentials,
             )
-            stack.push_async_callback(executor.aclose)
+            stack.push_async_callback(calls.aclose)
+            executor = Executor(
+                calls,
+                max_retry_after=settings.max_retry_after_seconds,
+                max_context_chars=settings.max_context_chars,
+                max_attempts=settings.max_task_attempts,
+                backoff_initial=settings.retry_backoff_seconds,
+                backoff_max=settings.retry_backoff_max_seconds,
+                tracer=tracer,
+                metrics=call_metrics,
+            )
             chosen_planner = planner or no_llm_planner(settings)
             warm = asyncio.create_task(_keep_warm(chosen_planner, discovery), name="plan-warm")
 

@@ -23,7 +23,12 @@ import json
 import time
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
 
 from mesh_contracts import (
     AgentDescriptor,
@@ -35,8 +40,10 @@ from mesh_contracts import (
     TaskStatus,
 )
 from mesh_orchestrator.emitter import Emitter
-from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls
+from mesh_orchestrator.metrics import CallMetrics
+from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls, fail_task
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
+from mesh_orchestrator.tracing import RunTracer
 
 __all__ = ["AttemptFailed", "Executor", "TaskOutcome", "render"]
 
@@ -60,9 +67,33 @@ def render(output: Any) -> str:
     return json.dumps(output, ensure_ascii=False, default=str)
 
 
-class Executor(WorkerCalls):
+class Executor:
     """Runs plans (``run``): the DAG at full parallelism, each task's attempts across the
-    replicas; one call is ``WorkerCalls``."""
+    replicas, by its own policy (attempts, back-off, busy waits, upstream context); each
+    call to one instance is made by its member ``calls`` (``WorkerCalls``), built apart."""
+
+    def __init__(
+        self,
+        calls: WorkerCalls,
+        *,
+        max_retry_after: float = 5.0,
+        max_context_chars: int = 6000,
+        max_attempts: int = 3,
+        backoff_initial: float = 0.05,
+        backoff_max: float = 2.0,
+        tracer: RunTracer | None = None,
+        metrics: CallMetrics | None = None,
+    ) -> None:
+        self.calls = calls
+        self.resolver = calls.resolver
+        self.max_retry_after = max_retry_after
+        self.max_context_chars = max_context_chars
+        self.max_attempts = max_attempts
+        self._backoff = wait_exponential_jitter(
+            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
+        )
+        self.tracer = tracer
+        self.metrics = metrics
 
     async def run(
         self,
@@ -129,7 +160,7 @@ class Executor(WorkerCalls):
                 t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner
             )
         except Exception as exc:  # a bug here must not take the other tasks down
-            outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
+            outcome = fail_task(t, None, emit, f"internal error: {exc!r}", "internal")
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
@@ -163,7 +194,7 @@ class Executor(WorkerCalls):
     ) -> TaskOutcome:
         first = self.resolver.pick(t)
         if first is None:
-            return self._fail(t, None, emit, self.resolver.why_not(t), "unresolvable")
+            return fail_task(t, None, emit, self.resolver.why_not(t), "unresolvable")
         request = TaskRequest(
             task_id=t.task_id,
             run_id=run_id,
@@ -180,7 +211,7 @@ class Executor(WorkerCalls):
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
                 self.resolver.failed(current[-1].instance_id, reason)
-            return self._fail(t, current[-1], emit, reason, "timeout")
+            return fail_task(t, current[-1], emit, reason, "timeout")
 
     async def _attempts(
         self,
@@ -220,22 +251,22 @@ class Executor(WorkerCalls):
                         raise _TryAgain(busy_wait=wait)
                     if not failures:
                         error = self.resolver.why_not(t)
-                        return self._fail(t, current[-1], emit, error, "unreachable")
+                        return fail_task(t, current[-1], emit, error, "unreachable")
                     if len(failures) == 1:
                         error = failures[0].split(": ", 1)[1]
                     else:
                         error = f"every replica failed ({len(failures)} tries): " + "; ".join(
                             failures
                         )
-                    return self._fail(t, current[-1], emit, error, last_code)
+                    return fail_task(t, current[-1], emit, error, last_code)
                 tried.add(d.instance_id)
                 current.append(d)
                 attempt += 1
                 try:
                     if self.tracer is None:
-                        return await self._call(t, d, request, emit, attempt)
+                        return await self.calls.call(t, d, request, emit, attempt)
                     others = tried - {d.instance_id}
-                    return await self._traced_call(
+                    return await self.calls.traced_call(
                         self.tracer, t, d, request, emit, attempt, others, previous
                     )
                 except WorkerBusy as refusal:
@@ -255,10 +286,10 @@ class Executor(WorkerCalls):
                     previous = failures[-1]
                     last_code = exc.code
                     if exc.relayed and not d.safe_to_retry:
-                        return self._fail(t, d, emit, exc.reason, exc.code)
+                        return fail_task(t, d, emit, exc.reason, exc.code)
                     if attempt - attempts_before >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
-                        return self._fail(t, d, emit, error, exc.code)
+                        return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so
                         nxt = self.resolver.pick(t, exclude=tried)
                         retry = TaskRetrying(
