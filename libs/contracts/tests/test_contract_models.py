@@ -186,3 +186,14 @@ def test_the_capability_vocabulary_covers_exactly_the_well_known_capabilities() 
     assert set(VOCABULARY) == WELL_KNOWN
     for vocabulary in VOCABULARY.values():
         assert vocabulary.words.split() and vocabulary.phrases
+
+
+def test_output_text_renders_strings_passages_known_keys_and_the_rest_as_json() -> None:
+    from mesh_contracts import output_text
+
+    assert output_text("  hi  ") == "hi"
+    hits = {"results": [{"title": "A", "passage": "one"}, {"source": "b.md", "passage": "two"}]}
+    assert output_text(hits) == "A: one\n\nb.md: two"
+    assert output_text({"shape": [3, 2], "conclusion": "Rome is warmest."}) == "Rome is warmest."
+    assert output_text({"results": []}) == '{"results": []}'
+    assert output_text([1, "é"]) == '[1, "é"]'

@@ -74,8 +74,10 @@ from mesh_contracts.sse import (
     encode_comment,
     encode_event,
 )
+from mesh_contracts.text import output_text
 
 __all__ = [
+    "output_text",
     "MAX_DEPENDS_ON",
     "MAX_PLAN_TASKS",
     "WELL_KNOWN",

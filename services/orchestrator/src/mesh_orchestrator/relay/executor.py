@@ -19,7 +19,6 @@ only when every replica failed or ``max_attempts`` ran out, naming each attempt.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -38,6 +37,7 @@ from mesh_contracts import (
     TaskRequest,
     TaskRetrying,
     TaskStatus,
+    output_text,
 )
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
@@ -57,14 +57,8 @@ class _TryAgain(Exception):
 
 
 def render(output: Any) -> str:
-    """Upstream output as text for a downstream prompt."""
-    if isinstance(output, str):
-        return output
-    if isinstance(output, dict):
-        for key in ("text", "answer", "conclusion", "summary", "content"):
-            if isinstance(output.get(key), str):
-                return str(output[key])
-    return json.dumps(output, ensure_ascii=False, default=str)
+    """Upstream output as text for a downstream prompt (``mesh_contracts.output_text``)."""
+    return output_text(output)
 
 
 class Executor:
