@@ -51,6 +51,7 @@ from mesh_orchestrator.planning.choice import (
 )
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
+from mesh_orchestrator.relay.a2a_client import settle_cancels
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
@@ -320,6 +321,9 @@ def create_app(
                 a2a_credentials=a2a_credentials,
             )
             stack.push_async_callback(calls.aclose)
+            # Runs first: CancelTask calls to A2A agents still on their way finish (each
+            # bounded) before the clients close.
+            stack.push_async_callback(settle_cancels)
             executor = Executor(
                 calls,
                 max_retry_after=settings.max_retry_after_seconds,
@@ -373,15 +377,11 @@ def create_app(
             stack.push_async_callback(runs.shutdown)
             app.state.services = Services(
                 settings=settings,
-                http=http,
                 discovery=discovery,
                 resolver=resolver,
                 executor=executor,
                 planning=planning,
-                synthesizer=chosen_synth,
                 runs=runs,
-                graph=graph,
-                stack=stack,
                 plans=PlanPreview(deps),
                 streams=StreamCaps(
                     settings.max_streams_per_client,

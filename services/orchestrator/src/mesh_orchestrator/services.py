@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
 
 from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.graph.preview import PlanPreview
@@ -23,22 +19,17 @@ from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.settings import Settings
-from mesh_orchestrator.synthesis.deterministic import Synthesizer
 from mesh_telemetry.metrics import Metrics
 
 
 @dataclass
 class Services:
     settings: Settings
-    http: httpx.AsyncClient
     discovery: DiscoveryClient
     resolver: Resolver
     executor: Executor
     planning: Planning  # the planning facade (the graph and POST /v1/plans use it)
-    synthesizer: Synthesizer
     runs: RunService
-    graph: Any
-    stack: AsyncExitStack
     plans: PlanPreview  # POST /v1/plans
     streams: StreamCaps  # SSE streams open here, per client and per run
     synthesis: str = "deterministic"  # which synthesis writes answers (llm | deterministic)

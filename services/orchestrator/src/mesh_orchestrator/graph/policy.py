@@ -2,7 +2,7 @@
 
 Each predicate reads the state and nothing else, so it is tested on plain dicts, and the
 ``route_*`` functions return the predicate's name, which LangGraph prints on the edge of the
-Mermaid diagram. ``graph.py`` wires them; routes that depend on configuration (is an LLM set
+Mermaid diagram. ``build.py`` wires them; routes that depend on configuration (is an LLM set
 up?) are built there by ``make_routers``.
 """
 
