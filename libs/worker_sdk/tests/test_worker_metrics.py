@@ -66,7 +66,7 @@ def fake() -> FakeWorker:
 
 @pytest.fixture
 def url(fake: FakeWorker) -> Iterator[str]:
-    settings = WorkerSettings(discovery_url="", ping_interval=0.1)
+    settings = WorkerSettings(discovery_url="", ping_seconds=0.1)
     with serving(create_worker_app(fake, settings)) as base:
         yield base
 

@@ -6,7 +6,7 @@ import re
 import socket
 from typing import Self
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mesh_auth.tls import TlsSettings
@@ -19,7 +19,7 @@ class WorkerSettings(BaseSettings):
     an empty ``discovery_url`` turns registration off (tests, a worker run alone).
     """
 
-    model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore", populate_by_name=True)
 
     host: str = Field(default="127.0.0.1", description="bind address")
     port: int = Field(
@@ -40,18 +40,23 @@ class WorkerSettings(BaseSettings):
     lease_ttl_seconds: float = Field(
         default=15.0, gt=0, le=3600, description="lease asked for at registration"
     )
-    heartbeat_interval: float | None = Field(
-        default=None, gt=0, description="seconds between heartbeats; unset: a third of the lease"
+    # Durations are named ``*_seconds`` here as in every service; the older names
+    # (WORKER_HEARTBEAT_INTERVAL, WORKER_PING_INTERVAL) are still read.
+    heartbeat_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=AliasChoices("WORKER_HEARTBEAT_SECONDS", "WORKER_HEARTBEAT_INTERVAL"),
+        description="seconds between heartbeats; unset: a third of the lease",
     )
     max_concurrency: int | None = Field(
         default=None, ge=1, description="requests in flight before 429; unset: the descriptor's"
     )
     retry_after_seconds: int = Field(default=1, ge=0, description="`Retry-After` of a 429")
-    # Seconds between ``: ping`` comments on an open stream (WORKER_PING_INTERVAL): well under
-    # the orchestrator's idle timeout and the usual proxy read timeouts.
-    ping_interval: float = Field(
+    # Well under the orchestrator's idle timeout and the usual proxy read timeouts.
+    ping_seconds: float = Field(
         default=5.0,
         gt=0,
+        validation_alias=AliasChoices("WORKER_PING_SECONDS", "WORKER_PING_INTERVAL"),
         description="seconds between `: ping` comments on an open stream, so a quiet stream is not taken for a dead one",
     )
     shutdown_grace_seconds: float = Field(
@@ -106,7 +111,7 @@ class WorkerSettings(BaseSettings):
     @property
     def heartbeat_every(self) -> float:
         """Seconds between heartbeats: the setting, else a third of the lease."""
-        return self.heartbeat_interval or self.lease_ttl_seconds / 3
+        return self.heartbeat_seconds or self.lease_ttl_seconds / 3
 
     def instance_id_for(self, agent_id: str) -> str:
         """``WORKER_INSTANCE_ID``, else ``{agent_id}-{hostname}-{port}``."""
