@@ -9,6 +9,7 @@ generated tests (the worker contract suite among them).
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import shutil
@@ -58,6 +59,23 @@ def test_the_list_names_every_worker_folder_and_each_folder_is_listed() -> None:
         for p in ROOT.glob("services/workers/*/pyproject.toml")
     }
     assert listed == folders
+
+
+def test_every_worker_package_has_the_one_layout_and_its_listed_port() -> None:
+    """``worker.py`` holds the ``Worker`` and ``DEFAULT_PORT`` (the port of the list),
+    ``__main__.py`` serves it; read from the source, without importing a model library."""
+    for worker in read_workers(ROOT):
+        package = ROOT / worker.path / "src" / worker.module
+        assert (package / "__main__.py").is_file(), worker.name
+        tree = ast.parse((package / "worker.py").read_text())
+        ports = [
+            node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["DEFAULT_PORT"]
+            and isinstance(node.value, ast.Constant)
+        ]
+        assert ports == [worker.port], f"{worker.name}: DEFAULT_PORT in worker.py"
 
 
 def test_import_linter_knows_every_listed_worker() -> None:
