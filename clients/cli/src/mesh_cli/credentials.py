@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 from pathlib import Path
 from typing import IO
@@ -38,6 +37,7 @@ from mesh_auth.keys import unverified_claims
 from mesh_auth.revocation import parse as parse_revoked
 from mesh_auth.tokens import AUDIENCES
 from mesh_cli.client import CliError
+from mesh_cli.settings import CliSettings
 
 # What the mesh's own agents declare (their descriptors' capabilities): the default of
 # ``--capability`` for their tokens. tests/test_cli_credentials.py holds it to the workers.
@@ -174,7 +174,7 @@ def _issue(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         priority = parse_priority(args.priority) if args.priority else (0, 0)
     elif args.capability or args.priority:
         raise CliError("--capability and --priority are for agent tokens")
-    key = args.key or os.environ.get("MESH_AUTH_ISSUER_KEY_FILE")
+    key = args.key or CliSettings().auth_issuer_key_file
     if key:
         token = Issuer.from_file(Path(key)).issue(
             scope, ttl, audience=args.audience, caps=caps, priority=priority
@@ -203,7 +203,7 @@ def _issue(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _revoke(args: argparse.Namespace, out: IO[str]) -> int:
-    path = args.list or os.environ.get("MESH_AUTH_REVOKED_FILE")
+    path = args.list or AuthSettings().auth_revoked_file
     if not path:
         raise CliError("no revocation list: pass --list FILE or set MESH_AUTH_REVOKED_FILE")
     jti = args.token

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mesh_auth.keys import Keys, KeySet
@@ -53,15 +53,30 @@ class AuthSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MESH_", extra="ignore")
 
-    auth_jwks_file: Path | None = None
-    auth_jwks_url: str | None = None
-    auth_revoked_file: Path | None = None
-    auth_secret: SecretStr | None = None
-    auth_secret_file: Path | None = None
-    auth_secret_previous: SecretStr | None = None
-    auth_secret_previous_file: Path | None = None
-    token: SecretStr | None = None
-    token_file: Path | None = None
+    auth_jwks_file: Path | None = Field(
+        default=None,
+        description="the issuer's public keys (a JWKS file, re-read when it changes): auth on",
+    )
+    auth_jwks_url: str | None = Field(
+        default=None, description="the same from a URL (re-fetched every few minutes)"
+    )
+    auth_revoked_file: Path | None = Field(
+        default=None, description="revoked token ids, one per line (re-read when it changes)"
+    )
+    auth_secret: SecretStr | None = Field(
+        default=None,
+        description="development mode (HS256, loopback only): the shared secret every process mints tokens with",
+    )
+    auth_secret_file: Path | None = Field(default=None, description="the same from a file")
+    auth_secret_previous: SecretStr | None = Field(
+        default=None, description="the previous secret, still accepted during a rotation"
+    )
+    auth_secret_previous_file: Path | None = Field(default=None, description="the same from a file")
+    token: SecretStr | None = Field(
+        default=None,
+        description="the token this process sends (a worker's agent token, the orchestrator's, the CLI's)",
+    )
+    token_file: Path | None = Field(default=None, description="the same from a file")
 
     def keys(self) -> Keys | None:
         """The verification keys, or None when none are set (the service runs open).

@@ -34,15 +34,15 @@ from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a, push_body
-from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.mcp import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
+from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
-from mesh_orchestrator.metrics import CallMetrics, watch
+from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.planning.choice import (
     build_planning,
     llm_plans,
@@ -54,7 +54,9 @@ from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.push.delivery import Deliverer
 from mesh_orchestrator.push.notifier import Notifier
+from mesh_orchestrator.relay.a2a_client import settle_cancels
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
@@ -64,7 +66,7 @@ from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.runs.store.outbox import outbox_store
 from mesh_orchestrator.runs.store.threads import thread_store
 from mesh_orchestrator.runs.threads import Threads
-from mesh_orchestrator.services import Services
+from mesh_orchestrator.services import Services, watch
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer
@@ -328,26 +330,33 @@ def create_app(
                 base_ejection_seconds=settings.breaker_ejection_seconds,
                 max_ejection_seconds=settings.breaker_max_ejection_seconds,
             )
-            executor = Executor(
+            calls = WorkerCalls(
                 workers_http,
                 resolver,
-                max_retry_after=settings.max_retry_after_seconds,
-                max_context_chars=settings.max_context_chars,
                 max_streams=settings.max_connections,
                 connect_timeout=settings.connect_timeout_seconds,
                 stream_client=settings.stream_client,
                 stream_idle=settings.stream_idle_seconds,
-                max_attempts=settings.max_task_attempts,
-                backoff_initial=settings.retry_backoff_seconds,
-                backoff_max=settings.retry_backoff_max_seconds,
-                tracer=tracer,
                 metrics=call_metrics,
                 auth_headers=token.headers,
                 endpoints=policy,
                 a2a_http=a2a_http,
                 a2a_credentials=a2a_credentials,
             )
-            stack.push_async_callback(executor.aclose)
+            stack.push_async_callback(calls.aclose)
+            # Runs first: CancelTask calls to A2A agents still on their way finish (each
+            # bounded) before the clients close.
+            stack.push_async_callback(settle_cancels)
+            executor = Executor(
+                calls,
+                max_retry_after=settings.max_retry_after_seconds,
+                max_context_chars=settings.max_context_chars,
+                max_attempts=settings.max_task_attempts,
+                backoff_initial=settings.retry_backoff_seconds,
+                backoff_max=settings.retry_backoff_max_seconds,
+                tracer=tracer,
+                metrics=call_metrics,
+            )
             chosen_planner = planner or no_llm_planner(settings)
             warm = asyncio.create_task(_keep_warm(chosen_planner, discovery), name="plan-warm")
 
@@ -392,15 +401,11 @@ def create_app(
             stack.push_async_callback(runs.shutdown)
             app.state.services = Services(
                 settings=settings,
-                http=http,
                 discovery=discovery,
                 resolver=resolver,
                 executor=executor,
                 planning=planning,
-                synthesizer=chosen_synth,
                 runs=runs,
-                graph=graph,
-                stack=stack,
                 plans=PlanPreview(deps),
                 streams=StreamCaps(
                     settings.max_streams_per_client,

@@ -27,7 +27,6 @@ from typing import Any
 
 import httpx
 import httpx2
-from tenacity import wait_exponential_jitter
 
 from mesh_auth.dialing import pinned_transport, pinned_transport2
 from mesh_auth.endpoints import EndpointPolicy
@@ -43,6 +42,7 @@ from mesh_contracts import (
 )
 from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.a2a_client import call_a2a
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
@@ -54,7 +54,6 @@ from mesh_orchestrator.relay.worker_client import (
     call_worker,
 )
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.tracing import RunTracer, WorkerCall
 
 # What a worker sends that the client sees as is (``done`` ends the call, never relayed).
@@ -107,8 +106,21 @@ class TaskOutcome:
         }
 
 
+def fail_task(
+    t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
+) -> TaskOutcome:
+    """Emit ``t``'s failure (its ``task_failure`` and ``failed`` status) and return it."""
+    agent = d.agent_id if d else None
+    emit.emit(TaskFailure(error=error, code=code), t.task_id, agent)
+    emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=error), t.task_id, agent)
+    return TaskOutcome(
+        "failed", error=error, agent_id=agent, instance_id=d.instance_id if d else None
+    )
+
+
 class WorkerCalls:
-    """Shared by all runs (the HTTP clients, one resolver): one attempt on one instance.
+    """Shared by all runs (the HTTP clients, one resolver): one attempt on one instance,
+    the ``Executor``'s member for every call it makes.
 
         Worker streams over plain HTTP go through its own ``StreamClient`` (at most
         ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
@@ -127,16 +139,10 @@ class WorkerCalls:
         http: httpx.AsyncClient,
         resolver: Resolver,
         *,
-        max_retry_after: float = 5.0,
-        max_context_chars: int = 6000,
         max_streams: int = 256,
         connect_timeout: float = 5.0,
         stream_client: str = "httptools",
         stream_idle: float | None = 15.0,
-        max_attempts: int = 3,
-        backoff_initial: float = 0.05,
-        backoff_max: float = 2.0,
-        tracer: RunTracer | None = None,
         metrics: CallMetrics | None = None,
         auth_headers: Callable[[], dict[str, str]] = dict,
         endpoints: EndpointPolicy | None = None,
@@ -164,14 +170,7 @@ class WorkerCalls:
         )
         self.metrics = metrics
         self.stream_idle = stream_idle
-        self.max_attempts = max_attempts
-        self._backoff = wait_exponential_jitter(
-            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
-        )
-        self.tracer = tracer
         self.resolver = resolver
-        self.max_retry_after = max_retry_after
-        self.max_context_chars = max_context_chars
         # "httpx": every stream through ``http`` (no StreamClient), for the bench's comparison.
         self.streams: StreamClient | None = None
         if stream_client == "httptools":
@@ -188,17 +187,7 @@ class WorkerCalls:
             await self.a2a_http.aclose()
         await self.mcp_http.aclose()
 
-    def _fail(
-        self, t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
-    ) -> TaskOutcome:
-        agent = d.agent_id if d else None
-        emit.emit(TaskFailure(error=error, code=code), t.task_id, agent)
-        emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=error), t.task_id, agent)
-        return TaskOutcome(
-            "failed", error=error, agent_id=agent, instance_id=d.instance_id if d else None
-        )
-
-    async def _traced_call(
+    async def traced_call(
         self,
         tracer: RunTracer,
         t: SubTask,
@@ -213,11 +202,11 @@ class WorkerCalls:
         with tracer.worker_call(
             t, d, attempt, candidates=candidates, excluded=excluded, previous=previous
         ) as call:
-            outcome = await self._call(t, d, request, emit, attempt, call)
+            outcome = await self.call(t, d, request, emit, attempt, call)
             call.finish(outcome.status, outcome.error)
             return outcome
 
-    async def _call(
+    async def call(
         self,
         t: SubTask,
         d: AgentDescriptor,
@@ -291,7 +280,7 @@ class WorkerCalls:
         except WorkerFailed as exc:
             if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
                 self.resolver.succeeded(d.instance_id)
-                return self._fail(t, d, emit, str(exc), exc.code)
+                return fail_task(t, d, emit, str(exc), exc.code)
             self.resolver.failed(d.instance_id, str(exc))
             raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed) from None
         except WorkerUnreachable:

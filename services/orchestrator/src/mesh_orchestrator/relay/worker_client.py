@@ -20,7 +20,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 import orjson
@@ -206,6 +206,20 @@ async def call_worker(
     yield "done", {}
 
 
+T = TypeVar("T")
+
+
+async def next_or_stall(reading: AsyncIterator[T], idle: float | None, agent_id: str) -> T:
+    """The next item of ``reading`` (``StopAsyncIteration`` at its end), or ``WorkerFailed``
+    (``stalled``) when none comes within ``idle`` seconds: how every worker stream, SSE or
+    A2A, tells a hung worker or a cut link from a quiet one (the worker SDK pings)."""
+    try:
+        async with asyncio.timeout(idle):
+            return await anext(reading)
+    except TimeoutError:
+        raise WorkerFailed(f"{agent_id} sent nothing for {idle:g}s (stalled)", "stalled") from None
+
+
 async def _until_done(
     blocks: AsyncIterator[bytes],
     d: AgentDescriptor,
@@ -219,14 +233,9 @@ async def _until_done(
     reading = aiter(blocks)
     while True:
         try:
-            async with asyncio.timeout(idle):
-                block = await anext(reading)
+            block = await next_or_stall(reading, idle, d.agent_id)
         except StopAsyncIteration:
             break
-        except TimeoutError:
-            raise WorkerFailed(
-                f"{d.agent_id} sent nothing for {idle:g}s (stalled)", "stalled"
-            ) from None
         try:
             payloads = frames.feed(block)
         except FrameTooLarge as exc:

@@ -9,9 +9,10 @@ the multiplexer and, when it changes state, fold it into the run's projection.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from mesh_contracts import RunPayload
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 
@@ -20,17 +21,7 @@ from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 MAX_RUN_EVENTS = 50_000
 _CHATTER = frozenset({"token", "message", "progress"})
 
-
-class Emitter(Protocol):
-    """What the graph's nodes and the executor emit through (tests pass a recording fake)."""
-
-    def emit(
-        self, payload: RunPayload, task_id: str | None = None, agent_id: str | None = None
-    ) -> None: ...
-
-    def relay(
-        self, type_: str, body: dict[str, Any], task_id: str | None, agent_id: str | None
-    ) -> None: ...
+__all__ = ["MAX_RUN_EVENTS", "Emitter", "RunEvents"]
 
 
 class RunEvents:
