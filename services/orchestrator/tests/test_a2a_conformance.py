@@ -199,3 +199,32 @@ async def test_the_card_says_how_long_to_keep_it_and_answers_an_unchanged_one_wi
         changed = await c.get("/.well-known/agent-card.json", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert "text_generation" in [s["id"] for s in changed.json()["skills"]]
+
+
+async def test_a_task_awaiting_approval_is_the_same_snapshot_to_every_reader(mesh: Mesh) -> None:
+    # STREAM-ORDER-003: two SubscribeToTask streams of one task see the same events; the
+    # status timestamp is when the status was recorded (A2A 1.0 4.1.2), not the read's time.
+    await mesh.register(writer_like(mesh.workers[0].url))
+    parked = {
+        "message": {"messageId": "m4", "role": "ROLE_USER", "parts": [{"text": "wait"}]},
+        "metadata": {
+            "plan": {"tasks": [{"task_id": "t1", "capability": "text_generation", "input": {}}]},
+            "options": {"approval": "required"},
+        },
+    }
+    task = (await rpc(mesh, "SendMessage", parked))["result"]["task"]
+    assert task["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", task
+    first = (await rpc(mesh, "GetTask", {"id": task["id"]}))["result"]
+    second = (await rpc(mesh, "GetTask", {"id": task["id"]}))["result"]
+    assert first["status"]["timestamp"] == second["status"]["timestamp"]
+    subscribe = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "SubscribeToTask",
+        "params": {"id": task["id"]},
+    }
+    async with asyncio.timeout(DEADLINE), httpx.AsyncClient(timeout=30) as c:
+        streams = await asyncio.gather(
+            *(c.post(mesh.url + "/a2a", json=subscribe, headers=HEADERS) for _ in range(2))
+        )
+    assert streams[0].text == streams[1].text and "TASK_STATE_INPUT_REQUIRED" in streams[0].text
