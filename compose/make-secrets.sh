@@ -3,6 +3,9 @@
 # there, but issues again a token within a week of its expiry (services: a year; Prometheus's
 # client token: 30 days). Needs the mesh CLI (`make setup`, or MESH=/path/to/mesh):
 #   keys/issuer.pem       the issuer's private key: stays here, never mounted into a service
+#   delegated/orchestrator.pem  the orchestrator's delegated key (MESH_TOKEN_KEY_FILE): it
+#                         signs only the orchestrator's own 10-minute tokens for single
+#                         workers; public/jwks.json lists it as such
 #   public/jwks.json      its public keys (MESH_AUTH_JWKS_FILE), mounted read-only into all
 #   public/revoked        revoked token ids (MESH_AUTH_REVOKED_FILE; `mesh token revoke`)
 #   tokens/<service>      each worker's agent token and the orchestrator's (MESH_TOKEN_FILE),
@@ -17,10 +20,13 @@ dir="$here/secrets"
 mesh="${MESH:-$here/../.venv/bin/mesh}"
 [ -x "$mesh" ] || { echo "make-secrets: no mesh CLI at $mesh (run make setup, or set MESH)" >&2; exit 1; }
 umask 077
-mkdir -p "$dir/keys" "$dir/public" "$dir/tokens"
+mkdir -p "$dir/keys" "$dir/public" "$dir/tokens" "$dir/delegated"
 chmod 700 "$dir" # the files must be readable by the containers' user: the folder guards them
 if [ ! -s "$dir/keys/issuer.pem" ]; then
     "$mesh" keys init "$dir/keys" --jwks "$dir/public/jwks.json"
+fi
+if [ ! -s "$dir/delegated/orchestrator.pem" ]; then
+    "$mesh" keys delegate "$dir/delegated" --jwks "$dir/public/jwks.json"
 fi
 [ -e "$dir/public/revoked" ] || printf '# revoked token ids, one per line (mesh token revoke)\n' >"$dir/public/revoked"
 issue() { # name, lifetime in days, then `mesh token issue` arguments
@@ -56,6 +62,6 @@ acl {
 HCL
 chmod 755 "$dir/public"
 chmod 644 "$dir/public/"* "$dir/tokens/"* "$dir/consul-token" "$dir/discovery-consul-token" \
-    "$dir/consul-acl.hcl"
-chmod 755 "$dir/tokens"
-echo "secrets in $dir: keys/issuer.pem (not mounted), public/, tokens/, Consul's tokens"
+    "$dir/consul-acl.hcl" "$dir/delegated/orchestrator.pem"
+chmod 755 "$dir/tokens" "$dir/delegated"
+echo "secrets in $dir: keys/issuer.pem (not mounted), delegated/ (the orchestrator's), public/, tokens/, Consul's tokens"
