@@ -41,7 +41,7 @@ issue() { # name, lifetime in days, then `mesh token issue` arguments
         mv "$file.new" "$file"
     fi
 }
-issue orchestrator 366 --orchestrator
+issue orchestrator 366 --orchestrator --audience discovery # its worker calls: the delegated key
 issue prometheus 30 --client prometheus # scrapes /metrics, which takes any valid token
 for agent in writer analyst lookup image-gen lora-trainer; do
     issue "$agent" 366 --agent "$agent" # the capabilities that agent declares, priority 0

@@ -321,8 +321,12 @@ def test_make_secrets_issues_tokens_the_services_accept_and_mounts_no_key_but_a_
     for w in WORKERS:
         p = keys.verify(files[f"token_{w.name.replace('-', '_')}"].read_text().strip(), "discovery")
         assert p.scope == f"agent:{w.name}" and p.priority == (0, 0) and p.caps
-    orchestrator = keys.verify(files["token_orchestrator"].read_text().strip(), "workers")
-    assert orchestrator.scope == "orchestrator" and "orchestrator" not in orchestrator.audience
+    # The orchestrator's own token is for discovery alone: its worker calls carry the tokens
+    # its delegated key signs, one per worker.
+    own = files["token_orchestrator"].read_text().strip()
+    assert keys.verify(own, "discovery").audience == ("discovery",)
+    with pytest.raises(InvalidToken):
+        keys.verify(own, "workers")
     assert keys.verify(files["token_prometheus"].read_text().strip(), "workers").scope == (
         "client:prometheus"
     )
