@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from orch_fakes import Served, fake_discovery_app, record, serve, stop
 
 from mesh_auth import InvalidToken, Keys
+from mesh_auth.certs import init_certs
 from mesh_contracts import encode_event
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.settings import Settings
@@ -395,6 +396,24 @@ async def test_with_auth_the_card_declares_the_bearer_scheme_and_docs_are_off(
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
     assert docs.status_code == 404
+
+
+async def test_under_mtls_the_card_declares_the_client_certificate_with_the_token(
+    mesh: Mesh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client reading the card of an orchestrator that requires client certificates learns
+    # it must present one (A2A MutualTlsSecurityScheme), besides its bearer token.
+    certs = tmp_path / "certs"
+    init_certs(certs, ["orchestrator"])
+    monkeypatch.setenv("MESH_TLS_CERT_FILE", str(certs / "orchestrator.pem"))
+    monkeypatch.setenv("MESH_TLS_KEY_FILE", str(certs / "orchestrator-key.pem"))
+    monkeypatch.setenv("MESH_TLS_CA_FILE", str(certs / "ca.pem"))
+    await mesh.start(tmp_path)  # served plainly here: the card is what is looked at
+    async with httpx.AsyncClient(base_url=mesh.url, timeout=DEADLINE) as c:
+        card = (await c.get("/.well-known/agent-card.json")).json()
+    assert set(card["securitySchemes"]) == {"bearer", "mtls"}
+    assert "mtlsSecurityScheme" in card["securitySchemes"]["mtls"]
+    assert card["securityRequirements"] == [{"schemes": {"bearer": {}, "mtls": {}}}]
 
 
 async def test_open_the_card_declares_no_scheme(mesh: Mesh, tmp_path: Path) -> None:

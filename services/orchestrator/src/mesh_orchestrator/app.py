@@ -34,7 +34,7 @@ from mesh_auth.dialing import pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
-from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a
+from mesh_orchestrator.api.a2a import BEARER_SECURITY, MTLS_SECURITY, mount_a2a
 from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.mcp import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
@@ -443,7 +443,13 @@ def create_app(
     app.include_router(router)
     # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py); with auth on, its card
     # declares the bearer scheme every A2A route checks.
-    mount_a2a(app, security=BEARER_SECURITY if auth_keys is not None else None)
+    # The card's security schemes are what the routes check: a bearer token with keys on, a
+    # client certificate under mTLS (both, in one requirement, when both are on).
+    security = {
+        **(BEARER_SECURITY if auth_keys is not None else {}),
+        **(MTLS_SECURITY if tls is not None else {}),
+    }
+    mount_a2a(app, security=security or None)
     app.include_router(openai_router)
     serve_mcp = mount_mcp(app)  # the mesh as an MCP server at /mcp (api/mcp.py)
     install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything

@@ -52,6 +52,7 @@ from a2a.types.a2a_pb2 import (
     ListTasksRequest,
     ListTasksResponse,
     Message,
+    MutualTlsSecurityScheme,
     SecurityScheme,
     SendMessageRequest,
     SubscribeToTaskRequest,
@@ -109,6 +110,14 @@ BEARER_SECURITY: Mapping[str, SecurityScheme] = {
             scheme="Bearer",
             bearer_format="JWT",
             description="A JWT the mesh issues to a client (scope client:<name>) or an admin",
+        )
+    )
+}
+# Under mTLS (MESH_TLS_*) the A2A routes also need a client certificate from the mesh's CA.
+MTLS_SECURITY: Mapping[str, SecurityScheme] = {
+    "mtls": SecurityScheme(
+        mtls_security_scheme=MutualTlsSecurityScheme(
+            description="A client certificate signed by the mesh's CA (mesh certs init)"
         )
     )
 }
