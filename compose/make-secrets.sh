@@ -13,6 +13,7 @@
 #   consul-token          Consul's management token (Consul alone holds it)
 #   discovery-consul-token  discovery's Consul token (policy mesh-discovery, made at start)
 #   consul-acl.hcl        Consul's ACL config (on, default deny)
+# and compose/.env (read by compose): POSTGRES_PASSWORD, random, unless one is set there.
 #   sh compose/make-secrets.sh
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -49,6 +50,12 @@ done
 for token in consul-token discovery-consul-token; do
     [ -s "$dir/$token" ] || python3 -c 'import uuid; print(uuid.uuid4())' >"$dir/$token"
 done
+# Postgres's password: random, once, in compose/.env (compose reads it; no default in the
+# compose file, where every container on the network could use a published one).
+if ! grep -q '^POSTGRES_PASSWORD=' "$here/.env" 2>/dev/null; then
+    printf 'POSTGRES_PASSWORD=%s\n' "$(python3 -c 'import secrets; print(secrets.token_hex(24))')" >>"$here/.env"
+fi
+chmod 600 "$here/.env"
 cat >"$dir/consul-acl.hcl" <<HCL
 acl {
   enabled = true
@@ -64,4 +71,4 @@ chmod 755 "$dir/public"
 chmod 644 "$dir/public/"* "$dir/tokens/"* "$dir/consul-token" "$dir/discovery-consul-token" \
     "$dir/consul-acl.hcl" "$dir/delegated/orchestrator.pem"
 chmod 755 "$dir/tokens" "$dir/delegated"
-echo "secrets in $dir: keys/issuer.pem (not mounted), delegated/ (the orchestrator's), public/, tokens/, Consul's tokens"
+echo "secrets in $dir: keys/issuer.pem (not mounted), delegated/ (the orchestrator's), public/, tokens/, Consul's tokens; POSTGRES_PASSWORD in $here/.env"

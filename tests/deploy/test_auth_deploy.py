@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_model import REPO, SERVICES, WORKERS, container, find, k8s_env
+from deploy_model import (
+    COMPOSE_FILES,
+    REPO,
+    SERVICES,
+    WORKERS,
+    compose_render,
+    container,
+    find,
+    k8s_env,
+)
 
 from mesh_auth import InvalidToken, Issuer, Keys, KeySet
 
@@ -90,6 +99,18 @@ def test_compose_secrets_come_from_files_the_script_makes(compose: dict[str, Any
     assert 'keys init "$dir/keys" --jwks "$dir/public/jwks.json"' in script
     assert 'keys delegate "$dir/delegated" --jwks "$dir/public/jwks.json"' in script
     assert "/compose/secrets/" in (REPO / ".gitignore").read_text()
+
+
+def test_compose_has_no_default_database_password() -> None:
+    # Every container on the compose network reaches Postgres: a password every reader of
+    # this repository knows would let a compromised worker rewrite every run.
+    with pytest.raises(compose_render.MissingVariable, match="make-secrets"):
+        compose_render.render(COMPOSE_FILES, env={})
+    model = compose_render.render(COMPOSE_FILES, env={"POSTGRES_PASSWORD": "chosen"})
+    assert model["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == "chosen"
+    assert (
+        ":chosen@postgres" in model["services"]["orchestrator"]["environment"]["ORCH_DATABASE_URL"]
+    )
 
 
 def test_compose_publishes_no_worker_port(
@@ -331,6 +352,20 @@ def test_make_secrets_issues_tokens_the_services_accept_and_mounts_no_key_but_a_
         "client:prometheus"
     )
     assert (base / "secrets" / "keys" / "issuer.pem").stat().st_mode & 0o777 == 0o600
+    # Postgres's password: random, in compose/.env (compose reads it), kept by a second run.
+    env = (base / ".env").read_text()
+    password = env.split("POSTGRES_PASSWORD=", 1)[1].split()[0]
+    assert len(password) >= 32 and (base / ".env").stat().st_mode & 0o777 == 0o600
+    again = subprocess.run(
+        ["sh", "compose/make-secrets.sh"],
+        cwd=tmp_path,
+        env={**os.environ, "MESH": str(mesh)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0 and (base / ".env").read_text() == env
     # Whoever takes the orchestrator's key signs nothing but orchestrator tokens for single
     # workers, for an hour at most: no admin, no agent, no token for discovery.
     delegated = Issuer.from_file(files["orchestrator_key"])
