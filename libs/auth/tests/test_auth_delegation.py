@@ -9,10 +9,12 @@ import json
 import time
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 
 from mesh_auth import AudienceTokens, Issuer, Keys, KeySet, TokenSource, worker_audience
+from mesh_auth.bearer import AudienceAuth
 from mesh_auth.keyfiles import delegate_key, init_keys, rotate_keys
 from mesh_auth.tokens import InvalidToken
 
@@ -135,3 +137,27 @@ def test_the_delegated_key_file_comes_from_the_environment(
     monkeypatch.setenv("MESH_TOKEN_KEY_FILE", str(tmp_path / "orchestrator.pem"))
     tokens = AudienceTokens.from_env("orchestrator", keys, None)
     assert keys.verify(tokens.token("worker:lookup") or "", ("workers", "worker:lookup"))
+
+
+def test_audience_auth_sends_the_token_of_the_worker_a_url_names_else_the_own_one() -> None:
+    # The orchestrator's LLM client: the writer's OpenAI routes get the writer's own token,
+    # replacing the API key an SDK sets; a URL no worker serves gets the process's own.
+    dev = Keys(b"d" * 48)
+    own = TokenSource(static="the-orchestrators-own-token")
+    served = {"writer.mesh:8001": "worker:writer"}
+    auth = AudienceAuth(
+        AudienceTokens("orchestrator", signer=dev),
+        lambda url: served.get(f"{url.host}:{url.port}"),
+        own,
+    )
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["authorization"].removeprefix("Bearer "))
+        return httpx.Response(200)
+
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(handler)) as c:
+        c.post("http://writer.mesh:8001/v1/chat/completions", headers={"Authorization": "k"})
+        c.post("http://llm.example:443/v1/chat/completions")
+    assert dev.verify(sent[0], WRITER).audience == ("worker:writer",)
+    assert sent[1] == "the-orchestrators-own-token"
