@@ -69,9 +69,13 @@ COMPOSE_CPU_FILES = [*COMPOSE_FILES, REPO / "compose" / "docker-compose.cpu.yml"
 COMPOSE_MTLS_FILES = [*COMPOSE_CPU_FILES, REPO / "compose" / "docker-compose.mtls.yml"]
 
 
+MADE_ENV = {"POSTGRES_PASSWORD": "from-make-secrets"}
+
+
 def render_compose(files: list[Path]) -> dict[str, Any]:
-    """The merged compose model of ``files``, interpolated from an empty environment."""
-    model: dict[str, Any] = compose_render.render(files, env={})
+    """The merged compose model of ``files``, interpolated from an environment holding only
+    what make-secrets.sh writes to compose/.env."""
+    model: dict[str, Any] = compose_render.render(files, env=MADE_ENV)
     return model
 
 

@@ -2,7 +2,9 @@
 
 * ``mesh keys init DIR [--jwks PATH]``: the issuer's private key (``DIR/issuer.pem``) and
   the public JWKS services verify with; ``mesh keys rotate DIR`` replaces the key, keeping
-  the previous public key in the JWKS.
+  the previous public key in the JWKS. ``mesh keys delegate DIR``: the orchestrator's own
+  signing key (``DIR/orchestrator.pem``, its ``MESH_TOKEN_KEY_FILE``), added to the JWKS as
+  a key that signs only orchestrator tokens for single workers, an hour at most.
 * ``mesh token issue --agent NAME | --client NAME | --orchestrator | --admin``: one token on
   stdout, signed with ``--key`` (else ``MESH_AUTH_ISSUER_KEY_FILE``; else, the development
   mode, ``MESH_AUTH_SECRET[_FILE]``). ``--ttl``, ``--audience``; for an agent
@@ -32,7 +34,7 @@ from mesh_auth import (
     scope_of,
 )
 from mesh_auth.certs import SERVICES, init_certs
-from mesh_auth.keyfiles import ISSUER_FILE, init_keys, rotate_keys
+from mesh_auth.keyfiles import ISSUER_FILE, delegate_key, init_keys, rotate_keys
 from mesh_auth.keys import unverified_claims
 from mesh_auth.revocation import parse as parse_revoked
 from mesh_auth.tokens import AUDIENCES
@@ -57,9 +59,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     for action, text in (
         ("init", "write DIR/issuer.pem (private) and the public JWKS"),
         ("rotate", "a new issuer key; the JWKS keeps the previous public key"),
+        ("delegate", "the orchestrator's key for its per-worker tokens (DIR/orchestrator.pem)"),
     ):
         p = keys_sub.add_parser(action, help=text)
-        p.add_argument("dir", type=Path, help="where issuer.pem lives")
+        p.add_argument("dir", type=Path, help="where issuer.pem (and orchestrator.pem) live")
         p.add_argument("--jwks", type=Path, help="the JWKS file (default DIR/jwks.json)")
         if action == "rotate":
             p.add_argument("--keep", type=int, default=2, help="keys in the JWKS (default 2)")
@@ -144,6 +147,14 @@ def _keys(args: argparse.Namespace, out: IO[str]) -> int:
             f"issuer key {args.dir / ISSUER_FILE} (private: keep it off every service)\n"
             f"public keys {jwks} (kid {issuer.kid}): give it to every service as"
             " MESH_AUTH_JWKS_FILE\n"
+        )
+        return 0
+    if args.keys_command == "delegate":
+        key, path = delegate_key(args.dir, "orchestrator", jwks)
+        out.write(
+            f"orchestrator key {path} (kid {key.kid}): give it to the orchestrator alone as"
+            f" MESH_TOKEN_KEY_FILE; {jwks} now lists it, for orchestrator tokens to single"
+            " workers only\n"
         )
         return 0
     issuer, kids = rotate_keys(args.dir, jwks, keep=args.keep)

@@ -8,7 +8,14 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from mesh_auth import AuthSettings, SecretError, TlsSettings, TokenSource, guard_bind
+from mesh_auth import (
+    AudienceTokens,
+    AuthSettings,
+    SecretError,
+    TlsSettings,
+    TokenSource,
+    guard_bind,
+)
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.relay.a2a_credentials import CredentialsError
 from mesh_orchestrator.settings import Settings
@@ -20,6 +27,8 @@ def main() -> int:
         auth = AuthSettings()
         keys = auth.keys()
         token = TokenSource(static=auth.static_token(), keys=keys, scope="orchestrator")
+        # Per-worker tokens, signed with MESH_TOKEN_KEY_FILE (else the development secret).
+        worker_tokens = AudienceTokens.from_env("orchestrator", keys, token, auth)
         tls = TlsSettings().server_options()  # mTLS: serve TLS, require client certificates
     except (ValidationError, SecretError) as exc:
         print(f"mesh_orchestrator: bad settings: {exc}", file=sys.stderr)
@@ -28,7 +37,7 @@ def main() -> int:
     # Exits on 0.0.0.0 without public keys, or with auth on and no orchestrator token.
     guard_bind("mesh_orchestrator", settings.host, keys, token)
     try:
-        app = create_app(settings, keys=keys, token=token)
+        app = create_app(settings, keys=keys, token=token, worker_tokens=worker_tokens)
     except CredentialsError as exc:
         print(f"mesh_orchestrator: bad ORCH_A2A_CREDENTIALS_FILE: {exc}", file=sys.stderr)
         return 2

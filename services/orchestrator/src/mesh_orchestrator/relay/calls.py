@@ -124,8 +124,9 @@ class WorkerCalls:
 
         Worker streams over plain HTTP go through its own ``StreamClient`` (at most
         ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
-        connections. Other worker calls go through ``http`` with ``auth_headers`` (the
-        orchestrator's token); external A2A agents through ``a2a_http``, which must carry no
+        connections. Other worker calls go through ``http``. Every call to a mesh worker
+        carries ``auth_headers(agent_id)``: the orchestrator's token for that worker alone
+        (``AudienceTokens``, audience ``worker:<agent id>``); external A2A agents through ``a2a_http``, which must carry no
         mesh token, with their own ``a2a_credentials``; MCP servers through ``mcp_http`` (httpx2,
     pinned the same way), with their own bearer credential from the same file. Every connection goes to an address
         ``endpoints`` checked when it was made: the stream client asks it, and ``http`` and
@@ -144,14 +145,15 @@ class WorkerCalls:
         stream_client: str = "httptools",
         stream_idle: float | None = 15.0,
         metrics: CallMetrics | None = None,
-        auth_headers: Callable[[], dict[str, str]] = dict,
+        auth_headers: Callable[[str], dict[str, str]] = lambda _agent: {},
         endpoints: EndpointPolicy | None = None,
         a2a_http: httpx.AsyncClient | None = None,
         a2a_credentials: A2ACredentials | None = None,
     ) -> None:
         self.http = http
-        # The orchestrator's token on every call to a mesh worker (the httptools stream
-        # client does not go through ``http``'s auth), never on a call to an A2A agent.
+        # The orchestrator's token for the called worker on every call to a mesh worker (the
+        # httptools stream client does not go through ``http``'s auth), never on a call to
+        # an A2A agent or an MCP server.
         self.auth_headers = auth_headers
         self.endpoints = endpoints
         self._own_a2a = a2a_http is None
@@ -261,7 +263,7 @@ class WorkerCalls:
                     self.a2a_credentials,
                 )
             else:
-                headers = {**traced, **self.auth_headers()}
+                headers = {**traced, **self.auth_headers(agent)}
                 calls = call_worker(
                     self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
                 )
