@@ -41,7 +41,7 @@ from rich.table import Table
 
 from bench.fast_worker import AGENT_ID
 from bench.measure import Endpoint, memory, summary_ms, throughput
-from bench.procs import cpu_seconds, pid_of, rss_bytes
+from bench.procs import cpu_seconds, pid_of
 from bench.runs import _load, _pinned
 from bench.sse_client import HttpxStreamer, RawStreamer, StreamTiming
 from mesh_testkit import ServiceProcess, free_port, wait_until
@@ -218,7 +218,9 @@ def report(res: dict[str, Any], console: Console) -> None:
     n = mem["after"]["streams_open"]
     row(f"KB per open stream ({n} open)", None, kb["before"], kb["after"], "{:,.1f}")
     base = {k: mem[k]["orchestrator_rss_base_mb"] for k in ("before", "after")}
-    row("  orchestrator RSS before the streams (MB)", None, base["before"], base["after"], "{:,.0f}")
+    row(
+        "  orchestrator RSS before the streams (MB)", None, base["before"], base["after"], "{:,.0f}"
+    )
     ms = {k: cpu[k]["orchestrator_cpu_ms_per_run"] for k in ("before", "after")}
     row("CPU ms per run (pinned, 16 in flight)", None, ms["before"], ms["after"])
     rps = {k: cpu[k]["runs_per_s"] for k in ("before", "after")}
