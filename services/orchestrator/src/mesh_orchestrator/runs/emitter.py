@@ -32,6 +32,10 @@ class Emitter(Protocol):
         self, type_: str, body: dict[str, Any], task_id: str | None, agent_id: str | None
     ) -> None: ...
 
+    def relay_many(
+        self, items: list[tuple[str, dict[str, Any]]], task_id: str | None, agent_id: str | None
+    ) -> None: ...
+
 
 class RunEvents:
     """``Emitter`` of one run: numbers through ``mux``, folds state into ``projection``."""
@@ -69,3 +73,16 @@ class RunEvents:
             return
         if type_ in STATEFUL and self.projection.apply(type_, body, task_id, e.ts):
             self._mux.touch(self.run_id)
+
+    def relay_many(
+        self, items: list[tuple[str, dict[str, Any]]], task_id: str | None, agent_id: str | None
+    ) -> None:
+        """``relay`` of the events of one block a worker sent, in order, at once."""
+        if self.published + len(items) > self.max_events:  # near the cap: one at a time
+            for type_, body in items:
+                self.relay(type_, body, task_id, agent_id)
+            return
+        self.published += len(items)
+        for e in self._mux.publish_many(self.run_id, items, task_id, agent_id):
+            if e.type in STATEFUL and self.projection.apply(e.type, e.data, task_id, e.ts):
+                self._mux.touch(self.run_id)
