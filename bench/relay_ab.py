@@ -10,8 +10,9 @@ worker called directly, before and after, taken in the same minutes:
 * events/s and events per orchestrator CPU-second: one stream of ``--tokens`` tokens,
   ``--repeats`` times each, before and after alternating (the median is reported);
 * KB per open stream: ``--streams`` relayed streams held open, orchestrator RSS growth;
-* CPU per run: ``--runs`` runs of a one-task plan pinned to the worker, 16 in flight,
-  the orchestrator's CPU seconds (``/proc``) over them.
+* CPU per run: ``--runs`` runs of a one-task plan pinned to the worker, 16 in flight, in
+  rounds of 64 alternating between the sides, the orchestrator's CPU seconds (``/proc``)
+  over them.
 
 Small counts suit a shared machine; read the after/before ratios, which the machine's load
 touches alike. Every process is started on a free loopback port and stopped by its id.
@@ -173,11 +174,26 @@ async def measure(
                 )  # fmt: skip
         out["throughput"] = tp
     log.print(f"[dim]CPU per run, {args.runs} pinned runs, 16 in flight, each side …[/]")
-    out["cpu_per_run"] = {}
+    # In rounds of 64 runs, the sides alternating, so the machine's load hits both alike.
+    loads: dict[str, list[dict[str, Any]]] = {s.name: [] for s in sides}
     for side in sides:
-        url = side.url + "/orchestrate/stream"
-        await _load(url, _pinned(), 16, 16, side.pid)  # warm-up
-        out["cpu_per_run"][side.name] = await _load(url, _pinned(), args.runs, 16, side.pid)
+        await _load(side.url + "/orchestrate/stream", _pinned(), 16, 16, side.pid)  # warm-up
+    for _ in range(max(1, args.runs // 64)):
+        for side in sides:
+            url = side.url + "/orchestrate/stream"
+            loads[side.name].append(await _load(url, _pinned(), 64, 16, side.pid))
+    out["cpu_per_run"] = {
+        name: {
+            "runs": sum(r["runs"] for r in rows),
+            "runs_per_s": sum(r["runs"] for r in rows) / sum(r["seconds"] for r in rows),
+            "orchestrator_cpu_ms_per_run": sum(
+                r["orchestrator_cpu_ms_per_run"] * r["runs"] for r in rows
+            )
+            / sum(r["runs"] for r in rows),
+            "failures": sum(r["failures"] for r in rows),
+        }
+        for name, rows in loads.items()
+    }
     log.print(f"[dim]memory, {args.streams} open streams, each side …[/]")
     out["memory"] = {}
     for side in sides:
