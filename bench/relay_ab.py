@@ -3,7 +3,7 @@
 One discovery and one fast worker (this tree), and two orchestrators on them: **before**
 (``--before``, default ``HEAD``: the commit's sources extracted with ``git archive`` into a
 temporary folder and put first on ``PYTHONPATH``; the run prints where each imported
-``mesh_orchestrator`` from) and **after** (this working tree). Then, each figure for the
+``mesh_orchestrator`` from) and **after** (this working tree, or ``--after`` the same way). Then, each figure for the
 worker called directly, before and after, taken in the same minutes:
 
 * first token, alone: ``--samples`` streams of 16 tokens each, the three alternating;
@@ -62,6 +62,7 @@ QUIET = "warning"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.relay_ab", description=__doc__)
     p.add_argument("--before", default="HEAD", help="the commit to compare with")
+    p.add_argument("--after", default=None, help="a commit instead of the working tree")
     p.add_argument("--samples", type=int, default=100)
     p.add_argument("--tokens", type=int, default=20_000)
     p.add_argument("--repeats", type=int, default=3)
@@ -147,6 +148,21 @@ async def measure(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     eps = [direct, *(s.endpoint() for s in sides)]
+    # First, on fresh processes: memory freed by the measurements below stays in RSS.
+    log.print(f"[dim]memory, {args.streams} open streams, each side …[/]")
+    out["memory"] = {}
+    for side in sides:
+        for _ in range(3):  # warm-up: whatever a process makes at its first runs
+            _ok(
+                await RawStreamer()(side.url + "/orchestrate/stream", side.endpoint().body(16)),
+                side.name,
+            )
+        mesh = _Pids(side.pid, worker_pid)
+        out["memory"][side.name] = await memory(
+            mesh,  # type: ignore[arg-type]
+            RawStreamer(), side.endpoint(), streams=args.streams, open_at_once=64,
+            deadline_s=120.0,
+        )  # fmt: skip
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0, pool=None)) as c:
         stream = HttpxStreamer(c, "httpx")
@@ -194,15 +210,6 @@ async def measure(
         }
         for name, rows in loads.items()
     }
-    log.print(f"[dim]memory, {args.streams} open streams, each side …[/]")
-    out["memory"] = {}
-    for side in sides:
-        mesh = _Pids(side.pid, worker_pid)
-        out["memory"][side.name] = await memory(
-            mesh,  # type: ignore[arg-type]
-            RawStreamer(), side.endpoint(), streams=args.streams, open_at_once=64,
-            deadline_s=120.0,
-        )  # fmt: skip
     return out
 
 
@@ -212,7 +219,10 @@ def _median(rows: list[dict[str, Any]], key: str) -> float:
 
 def report(res: dict[str, Any], console: Console) -> None:
     ft, tp, mem, cpu = res["first_token"], res["throughput"], res["memory"], res["cpu_per_run"]
-    t = Table(title=f"the relay, before ({res['before'][:7]}) and after, one run", box=box.ASCII)
+    after = res["after"][:7] if res["after"] != "working tree" else "this tree"
+    t = Table(
+        title=f"the relay, before ({res['before'][:7]}) and after ({after}), one run", box=box.ASCII
+    )
     for col in ("measurement", "direct", "before", "after", "after/before"):
         t.add_column(col, justify="left" if col == "measurement" else "right")
 
@@ -257,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(folder)
         before_tree = tmp / "before"
         sha = extract(args.before, before_tree)
+        after_tree, after_sha = None, "working tree"
+        if args.after is not None:
+            after_tree = tmp / "after"
+            after_sha = extract(args.after, after_tree)
         procs: list[ServiceProcess] = []
         try:
             dport = free_port()
@@ -272,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             procs.append(worker)
             sides = [
                 Side("before", before_tree, discovery.url, tmp, slots),
-                Side("after", None, discovery.url, tmp, slots),
+                Side("after", after_tree, discovery.url, tmp, slots),
             ]
             where = {s.name: s.imported_from() for s in sides}
             for name, path in where.items():
@@ -292,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             for proc in reversed(procs):
                 proc.stop(grace=5)
     res["before"] = sha
+    res["after"] = after_sha
     res["imported_from"] = where
     res["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     res["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
