@@ -125,10 +125,11 @@ class RunStream(Response):
             _exits.forget(loop, self)
             if self._ping is not None:
                 self._ping.cancel()
-            listener.cancel()
             for task in (listener, self._pinging):
                 if task is not None:
-                    with contextlib.suppress(asyncio.CancelledError):
+                    task.cancel()
+                    # A ping that failed to go out ends with the stream, as the stream does.
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
 
     async def _write(self, body: bytes) -> None:
@@ -173,12 +174,15 @@ class _ExitWatch:
         self._open: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[RunStream]] = (
             weakref.WeakKeyDictionary()
         )
+        self._polls: set[asyncio.Task[None]] = set()
 
     def watch(self, loop: asyncio.AbstractEventLoop, stream: RunStream) -> None:
         streams = self._open.get(loop)
         if streams is None:
             streams = self._open[loop] = set()
-            loop.create_task(self._poll(loop, streams), name="sse-exit-watch")
+            task = loop.create_task(self._poll(loop, streams), name="sse-exit-watch")
+            self._polls.add(task)  # held while it runs (the loop keeps only a weak one)
+            task.add_done_callback(self._polls.discard)
         streams.add(stream)
         if _exiting():
             stream.stop()
