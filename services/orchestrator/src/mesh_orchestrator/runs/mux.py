@@ -389,6 +389,7 @@ class EventMux:
         store error everything taken is put back first, then the error is raised."""
         events, self._pending = self._pending, []
         dirty, self._dirty = self._dirty, set()
+        runs = {e.run_id for e in events}  # the runs these events are of (a few)
         # Only runs already closed at the snapshot are fully captured by this flush.
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
         reserved: dict[str, int] = {}
@@ -416,9 +417,9 @@ class EventMux:
             await save(dirty - closed)
             if events:
                 epochs = {
-                    e.run_id: ch.record.epoch
-                    for e in events
-                    if (ch := self.channels.get(e.run_id)) is not None
+                    run_id: ch.record.epoch
+                    for run_id in runs
+                    if (ch := self.channels.get(run_id)) is not None
                 }
                 fenced |= await self.store.append_events(events, epochs)
             await save(closed)
@@ -437,7 +438,7 @@ class EventMux:
             if self.on_fenced is not None:
                 self.on_fenced(fenced)
         if self.on_stored is not None:
-            self.on_stored({e.run_id for e in events} | set(reserved))
+            self.on_stored(runs | set(reserved))
         for run_id in closed:
             ch = self.channels.get(run_id)
             if ch is not None and not ch.subscribers and run_id not in self._dirty:
