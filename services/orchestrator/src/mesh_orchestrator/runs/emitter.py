@@ -2,9 +2,10 @@
 
 Two doors, one path. ``emit`` takes a typed payload (``mesh_contracts.run_events``) and is
 used on the cold paths (a run's start, its plan, a node's status, the answer). ``relay``
-takes a worker event as the executor read it, ``(type, body)`` with no pydantic: it is
-called once per relayed token, and a token costs one ``publish``. Both number the event in
-the multiplexer and, when it changes state, fold it into the run's projection.
+takes a worker event as the executor read it, ``(type, body)`` with no pydantic, and
+``relay_many`` the events of one block read from a worker at once (the executor's hot path:
+one ``publish_many`` per block). All number the events in the multiplexer and, when one
+changes state, fold it into the run's projection.
 """
 
 from __future__ import annotations
