@@ -246,6 +246,10 @@ class BodyLimit:
                 if declared > self.max_bytes or declared < 0:
                     await _send_413(send, self.max_bytes)
                     return
+                # The server reads no more than the declared length: nothing to count, and
+                # nothing wraps the response (a stream's every message would pass through).
+                await self.app(scope, receive, send)
+                return
         seen = 0
         started = False
 
@@ -258,11 +262,11 @@ class BodyLimit:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        async def watching(message: Message) -> None:
+        def watching(message: Message) -> Awaitable[None]:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, counting, watching)

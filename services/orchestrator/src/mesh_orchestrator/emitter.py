@@ -24,3 +24,7 @@ class Emitter(Protocol):
     def relay(
         self, type_: str, body: dict[str, Any], task_id: str | None, agent_id: str | None
     ) -> None: ...
+
+    def relay_many(
+        self, items: list[tuple[str, dict[str, Any]]], task_id: str | None, agent_id: str | None
+    ) -> None: ...

@@ -20,7 +20,7 @@ instance that keeps failing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,9 +49,10 @@ from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
+    Relayable,
     WorkerFailed,
     WorkerUnreachable,
-    call_worker,
+    call_worker_batches,
 )
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.tracing import RunTracer, WorkerCall
@@ -224,7 +225,7 @@ class WorkerCalls:
         task_id = t.task_id
         fold = OutputFold()
         add = fold.add
-        relay = emit.relay
+        relay_many = emit.relay_many
         relayed = 0
 
         def accepted() -> None:
@@ -242,43 +243,57 @@ class WorkerCalls:
         self.resolver.acquire(d.instance_id)
         try:
             traced = call.headers if call is not None else {}
+            batches: AsyncGenerator[list[Relayable]]
             if speaks_a2a(d):  # an external agent: no mesh token, its own credentials
-                calls = call_a2a(
-                    self.a2a_http,
-                    d,
-                    request,
-                    accepted,
-                    traced,
-                    self.stream_idle,
-                    self.a2a_credentials,
+                batches = _singly(
+                    call_a2a(
+                        self.a2a_http,
+                        d,
+                        request,
+                        accepted,
+                        traced,
+                        self.stream_idle,
+                        self.a2a_credentials,
+                    )
                 )
             elif speaks_mcp(d):  # an MCP server: a tools/call, no mesh token
-                calls = call_mcp(
-                    self.mcp_http,
-                    d,
-                    t.capability,
-                    request,
-                    accepted,
-                    traced,
-                    self.a2a_credentials,
+                batches = _singly(
+                    call_mcp(
+                        self.mcp_http,
+                        d,
+                        t.capability,
+                        request,
+                        accepted,
+                        traced,
+                        self.a2a_credentials,
+                    )
                 )
             else:
                 headers = {**traced, **self.auth_headers(agent)}
-                calls = call_worker(
+                batches = call_worker_batches(
                     self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
                 )
-            if call is not None:  # traced: the events are counted
-                calls = call.counted(calls)
-            async with aclosing(calls) as events:
-                # The hot loop: one (type, body) pair per worker event, relabelled as is.
-                async for type_, body in events:
-                    if type_ == "done":
+            async with aclosing(batches) as reading:
+                # The hot loop: the events of one block read from the worker at a time, each
+                # a (type, body) pair relabelled as is, relayed together.
+                done = False
+                async for batch in reading:
+                    if call is not None:  # traced: the events are counted
+                        call.events += len(batch)
+                    out: list[Relayable] = []
+                    for type_, body in batch:
+                        if type_ == "done":
+                            done = True
+                            break
+                        if type_ in _RELAYED:
+                            add(type_, body)
+                            body["attempt"] = attempt
+                            out.append((type_, body))
+                    if out:
+                        relay_many(out, task_id, agent)
+                        relayed += len(out)
+                    if done:
                         break
-                    if type_ in _RELAYED:
-                        add(type_, body)
-                        body["attempt"] = attempt
-                        relay(type_, body, task_id, agent)
-                        relayed += 1
         except WorkerFailed as exc:
             if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
                 self.resolver.succeeded(d.instance_id)
@@ -301,3 +316,11 @@ class WorkerCalls:
             emit.emit(TaskOutput(output=output), task_id, agent)
         emit.emit(TaskStatus(status=NodeStatus.COMPLETED), task_id, agent)
         return TaskOutcome("completed", output, None, agent, d.instance_id, fold.artifacts)
+
+
+async def _singly(events: AsyncGenerator[Relayable]) -> AsyncGenerator[list[Relayable]]:
+    """A client that yields one event at a time (A2A, MCP) as ``call_worker_batches``
+    yields them; closing this closes ``events``."""
+    async with aclosing(events) as reading:
+        async for event in reading:
+            yield [event]
