@@ -104,6 +104,47 @@ META = frozenset(
         "kort",
         "eenvoudig",
         "gewone",
+        "version",
+        "versions",
+        "version",
+        "versiones",
+        "versao",
+        "versoes",
+        "versione",
+        "versioni",
+        "fassung",
+        "versie",
+        "versies",
+    ]
+)
+# "the same ad", "el mismo texto", "dasselbe": the thing made before.
+SAME = frozenset(
+    [
+        "same",
+        "mismo",
+        "misma",
+        "mismos",
+        "mismas",
+        "meme",
+        "memes",
+        "selbe",
+        "selben",
+        "gleiche",
+        "gleichen",
+        "dasselbe",
+        "denselben",
+        "dieselbe",
+        "mesmo",
+        "mesma",
+        "mesmos",
+        "mesmas",
+        "stesso",
+        "stessa",
+        "stessi",
+        "stesse",
+        "zelfde",
+        "hetzelfde",
+        "dezelfde",
     ]
 )
 TRANSFORMS = frozenset(["summarization", "translation"])
@@ -158,6 +199,8 @@ class Links:
         self.groups: list[list[SubTask]] = []
         self.words: dict[str, frozenset[str]] = {}
         self.read: set[str] = set()
+        self.last_reads: list[str] = []  # what the last segment read through a reference
+        self._referred = False
 
     @property
     def last_group(self) -> list[SubTask]:
@@ -165,6 +208,8 @@ class Links:
 
     def add(self, seg: Segment, group: list[SubTask]) -> None:
         self.groups.append(group)
+        self.last_reads = list(group[0].depends_on) if group and self._referred else []
+        self._referred = False
         for t in group:
             self.words[t.task_id] = frozenset(tokens(seg.instruction))
             self.read.update(t.depends_on)
@@ -180,12 +225,24 @@ class Links:
         last = self._ids(self.groups[-1])
         if lx.ALL.search(text):
             return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
+        words = self._past_then(words)
+        if cap != "search" and any(w in SAME for w in words):
+            return self._source(last, cap)
         if cap == "search":  # a question's "it" is its topic, never an earlier answer
             return self._named_result(words) or []
+        head = words[0].split("'")[0] + "'" if words and "'" in words[0] else ""
+        if (
+            seg.joined == "and"
+            and words
+            and (words[0] in lx.ARTICLES or head in lx.ARTICLES)
+            and self.last_reads
+        ):  # "make me a summary of it and a picture": the "of it" holds for both
+            return list(self.last_reads)
         if seg.joined != "item" and (
             lx.PRONOUN.search(text) or (words and lx.CLITIC.match(words[0]))
         ):  # list items are parallel jobs: "a poster with cupcakes on it" reads nothing
-            return last
+            self._referred = True
+            return self._source(last, cap)
         for i, w in enumerate(words[:-1]):
             if w not in lx.DETERMINER:
                 continue
@@ -207,6 +264,29 @@ class Links:
         if takes_data:
             return last
         return []
+
+    @staticmethod
+    def _past_then(words: list[str]) -> list[str]:
+        """Without the "then", "also" that open it ("Poi disegnalo": the verb is "disegnalo")."""
+        k = 0
+        while k < len(words) - 1 and (words[k] in lx.BACK or words[k] in lx.FUNCTION):
+            k += 1
+        return words[k:]
+
+    def _source(self, last: list[str], cap: str) -> list[str]:
+        """ "it" after a fan-out of translations of one text, for a job that is no
+        translation or summary ("... in Spanish and Italian, and a picture to go with it"):
+        that text, not its copies."""
+        group = self.groups[-1] if self.groups else []
+        if (
+            len(group) > 1
+            and cap not in TRANSFORMS
+            and all(t.capability in TRANSFORMS for t in group)
+        ):
+            deps = {tuple(t.depends_on) for t in group}
+            if len(deps) == 1 and len(next(iter(deps))) == 1:
+                return list(next(iter(deps)))
+        return last
 
     def _named_result(self, words: list[str]) -> list[str]:
         """ "the answer", "the result": the last group, for a search too."""

@@ -24,9 +24,16 @@ from typing import Any
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.fanout import fan_out
-from mesh_orchestrator.planning.intent.links import Links
-from mesh_orchestrator.planning.intent.model import CLASSES, JOBS, WEIGHTS, IntentModel, shared
+from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
+from mesh_orchestrator.planning.intent.links import Links, _content
+from mesh_orchestrator.planning.intent.model import (
+    CLASSES,
+    JOBS,
+    WEIGHTS,
+    IntentModel,
+    shared,
+    tokens,
+)
 from mesh_orchestrator.planning.intent.rules import (
     UNSURE,
     Routed,
@@ -52,6 +59,15 @@ STAND_IN = {
     "summarization": "text_generation",
     "translation": "text_generation",
 }
+
+
+def _retells_in_languages(seg: Segment) -> bool:
+    """An earlier result asked for again in named languages, with no subject of its own
+    ("an English and a German version of it", "the same in Spanish")."""
+    if not _languages(seg.instruction) or seg.quoted:
+        return False
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return _content(words, True) <= 1
 
 
 def _best_agent(agents: list[ManifestAgent]) -> ManifestAgent:
@@ -212,6 +228,14 @@ class _Build:
         schema = self.schemas[cap]
         takes_data = "data" in (schema.get("properties") or {})
         deps = links.reads(seg, cap, takes_data)
+        if (
+            deps
+            and cap == "text_generation"
+            and "translation" in self.schemas
+            and _retells_in_languages(seg)  # "fais-en une version anglaise": a translation
+        ):
+            cap, schema, takes_data = "translation", self.schemas["translation"], False
+            self.notes.append(f"{seg.instruction[:40]!r}: its own text in other languages")
         last = links.last_group
         if (
             len(last) == 1

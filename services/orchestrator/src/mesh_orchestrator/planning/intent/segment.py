@@ -93,6 +93,20 @@ class Segmenter:
             return words[1] in lx.JOB_NOUNS or words[1].rstrip("s") in lx.JOB_NOUNS
         return self.is_opener(first)
 
+    def opens_step(self, piece: str) -> bool:
+        """After "then": a verb with a pronoun attached ("fammene", "tradúcelo") or a noun
+        phrase ("then a much shorter version of it") is a step of its own as well."""
+        words = [w for w in tokens(piece) if w not in lx.POLITE]
+        if not words:
+            return False
+        first = words[0].split("'")[0] + ("'" if "'" in words[0] else "")
+        return bool(
+            lx.CLITIC.match(words[0])
+            or words[0] in lx.ARTICLES
+            or first in lx.ARTICLES
+            or words[0] in lx.DEMONSTRATIVE
+        )
+
     def is_opener(self, word: str) -> bool:
         word = word.split("-")[0]
         return len(word) >= 3 and any(word.startswith(o) for o in self._prefixes(word))
@@ -141,7 +155,11 @@ class Segmenter:
                 continue
             m = _ITEM.match(line)
             if m:
-                units.append(("item", line[m.end() :].strip()))
+                rest = line[m.end() :].strip()
+                if _INLINE_ITEM.search(rest) and _INLINE_ITEM.match(line.lstrip()):
+                    units.append(("item", line.strip()))  # "(1) ... (2) ...": split below
+                else:
+                    units.append(("item", rest))
                 continue
             line = line.strip()
             if units and not units[-1][1] and units[-1][0] == "para":
@@ -153,6 +171,7 @@ class Segmenter:
                 and units[-1][0] != "item"
                 and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
                 and not line[:1].isupper()
+                and (_wrapped(units[-1][1]) or not _listy(line))
             ):
                 units[-1] = (units[-1][0], units[-1][1] + " " + line)
             else:
@@ -162,7 +181,7 @@ class Segmenter:
             if not unit:
                 continue
             marks = list(_INLINE_ITEM.finditer(unit))
-            if len(marks) >= 2:
+            if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
                 head = unit[: marks[0].start()].strip()
                 if head:
                     out.append((joined, head))
@@ -198,7 +217,7 @@ class Segmenter:
         for start, end, kind in spans:
             if start < last:
                 continue
-            if not self.opens_job(part[end:]):
+            if not (self.opens_job(part[end:]) or (kind == "then" and self.opens_step(part[end:]))):
                 continue  # "übersetze sie danach ins Italienische": no new step after it
             out.append((how, part[last:start]))
             last, how = end, kind
@@ -280,6 +299,104 @@ class Segmenter:
         if len(rest.split()) < 4 or self.opens_job(rest):
             return -1  # "in two languages: French and Dutch", "two things: a ..., a ..."
         return m.end()
+
+
+# Words a hard-wrapped line may end on: the sentence goes on in the next line.
+_RUNS_ON = frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "for",
+        "with",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "that",
+        "which",
+        "y",
+        "o",
+        "el",
+        "la",
+        "los",
+        "las",
+        "de",
+        "del",
+        "en",
+        "con",
+        "para",
+        "por",
+        "et",
+        "ou",
+        "le",
+        "les",
+        "des",
+        "du",
+        "au",
+        "aux",
+        "pour",
+        "avec",
+        "und",
+        "oder",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "ein",
+        "eine",
+        "mit",
+        "fur",
+        "von",
+        "zu",
+        "im",
+        "e",
+        "ou",
+        "os",
+        "as",
+        "do",
+        "da",
+        "dos",
+        "das",
+        "em",
+        "com",
+        "para",
+        "il",
+        "lo",
+        "gli",
+        "di",
+        "del",
+        "della",
+        "per",
+        "con",
+        "en",
+        "of",
+        "het",
+        "de",
+        "van",
+        "met",
+        "voor",
+    ]
+)
+
+
+def _wrapped(line: str) -> bool:
+    """A line that looks cut by a hard wrap: long, or ending on a comma or a word that needs
+    more ("... and", "... of the")."""
+    words = tokens(line)
+    return len(words) >= 9 or line.rstrip().endswith(",") or (bool(words) and words[-1] in _RUNS_ON)
+
+
+def _listy(line: str) -> bool:
+    """A short line of its own (a list written without markers: one job a line)."""
+    return len(tokens(line)) <= 10
 
 
 def _attach_bare_data(segments: list[Segment]) -> list[Segment]:

@@ -75,7 +75,8 @@ french: french frances francais franzosisch franzosische frances francese frans
 german: german aleman allemand deutsch deutsche alemao tedesco duits
 italian: italian italiano italien italienisch italienische italiano italiaans
 portuguese: portuguese portugues portugais portugiesisch portugiesische portoghese portugees
-dutch: dutch neerlandes holandes neerlandais hollandais niederlandisch niederlandische olandese nederlands hollands
+dutch: dutch neerlandes holandes neerlandais hollandais niederlandisch niederlandische olandese
+dutch: nederlands hollands
 japanese: japanese japones japonais japanisch japanische japones giapponese japans
 korean: korean coreano coreen koreanisch koreanische coreano koreaans
 chinese: chinese chino mandarin chinois chinesisch chinesische chines cinese chinees
@@ -87,6 +88,14 @@ greek: greek griego grec griechisch griechische grego greco grieks
 hindi: hindi
 turkish: turkish turco turc turkisch turkische turco turks
 korean2: korean
+english: inglesa anglaise englischen englischer englisches engelse
+spanish: espanola espagnole spanischen spanischer spanisches espanhola spagnola spaanse
+french: francesa francaise franzosischen franzosischer franzosisches franse
+german: alemana allemande deutschen deutscher deutsches alema tedesca tedesche duitse
+italian: italiana italienne italienischen italienischer italienisches italiaanse
+portuguese: portuguesa portugaise portugiesischen portugiesischer portoghesi portugese
+dutch: neerlandesa holandesa neerlandaise hollandaise niederlandischen olandesi nederlandse
+dutch: hollandse niederlandischer
 """
 
 LANGUAGES: dict[str, str] = {
