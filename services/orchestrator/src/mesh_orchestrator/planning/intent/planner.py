@@ -41,6 +41,7 @@ from mesh_orchestrator.planning.intent.rules import (
     _constraints,
     _context,
     _continuations,
+    _hand_data,
     _lead,
     _material_first,
     _merge_analyses,
@@ -135,6 +136,8 @@ class IntentPlanner:
         assert self._model is not None and self._segmenter is not None
         texts = [_model_text(s) for s in segments]
         probs = self._model.probabilities(texts)
+        segments = _hand_data(segments, self._model, self._segmenter)
+        probs = self._model.probabilities([_model_text(s) for s in segments])
         _claim_data(segments, probs, self._model)
         probs = self._model.probabilities([_model_text(s) for s in segments])
         own = [c for c in served if c not in CLASSES]

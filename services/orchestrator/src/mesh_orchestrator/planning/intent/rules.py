@@ -35,6 +35,38 @@ class Routed:
     probs: dict[str, float] = field(default_factory=dict)
 
 
+def _hand_data(segments: list[Segment], model: IntentModel, segmenter: Segmenter) -> list[Segment]:
+    """Data that comes with no ask of its own (a table alone, "resting heart rate this week
+    <numbers>") goes to the first segment without data that, given it, asks for an analysis
+    ("look at this", "give me the stats", "which supplier is late?"), after the data or, when
+    none follows, before it; the data's own words become that segment's context."""
+    data_at = CLASSES.index("data_analysis")
+    out = list(segments)
+    for carrier in [s for s in segments if s.data and not s.payload]:
+        if carrier.instruction and (
+            segmenter.opens_job(carrier.instruction) or carrier.instruction.rstrip().endswith("?")
+        ):
+            continue
+        k = out.index(carrier)
+        bare = [i for i, s in enumerate(out) if not s.data and not s.payload and s.instruction]
+        if not bare:
+            continue
+        given = model.probabilities([_model_text(out[i]) + " ddd" for i in bare])
+        askers = [i for i, row in zip(bare, given, strict=True) if int(np.argmax(row)) == data_at]
+        after = [i for i in askers if i > k]
+        target = after[0] if after else (askers[-1] if askers else None)
+        if target is None:
+            continue
+        asker = out[target]
+        asker.data = list(carrier.data)
+        if carrier.instruction:
+            asker.text = f"{carrier.instruction}: {asker.text}"
+        if target > k and carrier.joined in ("start", "sentence", "para") and asker.joined == "and":
+            asker.joined = carrier.joined
+        out.remove(carrier)
+    return out
+
+
 def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None:
     """Data a segment carries without asking anything of it ("here's last week's signups"
     before the question, a table at the end of "Analyze this table and then ...") moves to
