@@ -21,6 +21,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
 from mesh_orchestrator.planning.intent import lexicon as lx
@@ -53,6 +55,9 @@ from mesh_orchestrator.planning.structure import fill_input
 
 # Below this probability a job the manifest cannot serve is not moved to the next best one.
 MOVE_MIN = 0.15
+# A lookup the model is this unsure of, in a clause that is no question and starts with no
+# verb, is none (small talk, a remark): "search" is where the model puts what it cannot place.
+WEAK_SEARCH = 0.4
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
 STAND_IN = {
@@ -60,6 +65,18 @@ STAND_IN = {
     "summarization": "text_generation",
     "translation": "text_generation",
 }
+
+
+# Stems of "translate" in the seven languages.
+_TRANSLATE = ("transl", "tradu", "ubersetz", "uberset", "vertaal", "vertal", "traslat")
+
+
+def _names_language(text: str) -> bool:
+    """A translation says where to: a language, "two languages", or a translating verb."""
+    words = tokens(text)
+    return any(
+        w in lx.LANGUAGES or w in lx.LANGUAGE_WORDS or w.startswith(_TRANSLATE) for w in words
+    )
 
 
 def _retells_in_languages(seg: Segment) -> bool:
@@ -130,6 +147,16 @@ class IntentPlanner:
         _merge_analyses(routed)
         return _Build(routed, served, query).plan()
 
+    def _verb_first(self, seg: Segment) -> bool:
+        assert self._segmenter is not None
+        words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+        return bool(words) and words[0] not in lx.QUESTION and self._segmenter.is_opener(words[0])
+
+    def _asks_or_opens(self, seg: Segment) -> bool:
+        """A question, or a clause that starts with a verb of a job, or a list item."""
+        assert self._segmenter is not None
+        return _question(seg) or seg.joined == "item" or self._segmenter.opens_job(seg.instruction)
+
     def _route(
         self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest
     ) -> list[Routed]:
@@ -151,6 +178,17 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
+            if top == "translation" and not _names_language(seg.instruction):
+                # "put it in a rhyming couplet": no language named, no translating verb
+                top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])
+            if top == "search" and seg.instruction.rstrip().endswith("?") and self._verb_first(seg):
+                # "Draft that for me?": a request put as a question; its verb decides
+                row = self._model.probabilities([_model_text(seg).replace("?", " ")])[0]
+                alt = CLASSES[int(np.argmax(row))]
+                if alt in JOBS and alt != "search":
+                    top, p = alt, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+            if top == "search" and p[top] < WEAK_SEARCH and not self._asks_or_opens(seg):
+                top = "none"  # "tô entediado hoje": no question, no verb that looks anything up
             announced = seg.joined in ("then", "item")  # "then ...", "- ...": a step is meant
             if top == "none" and announced:
                 job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
@@ -175,6 +213,11 @@ class IntentPlanner:
         _context(out, self._segmenter)
         _questions_about_data(out, self._model)
         return out
+
+
+def _question(seg: Segment) -> bool:
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return "?" in seg.instruction or bool(words and words[0] in lx.QUESTION)
 
 
 class _Build:

@@ -105,6 +105,8 @@ class Segmenter:
             or words[0] in lx.ARTICLES
             or first in lx.ARTICLES
             or words[0] in lx.DEMONSTRATIVE
+            # "then use that year in ...", "dann nimm das Ergebnis": a verb and a reference
+            or (len(words) > 2 and any(w in lx.DEMONSTRATIVE or w in _REFERS for w in words[1:3]))
         )
 
     def is_opener(self, word: str) -> bool:
@@ -301,6 +303,35 @@ class Segmenter:
         return m.end()
 
 
+# Pronouns that, right after a verb, make it work on an earlier result ("use whatever ...").
+_REFERS = frozenset(
+    [
+        "it",
+        "them",
+        "whatever",
+        "lo",
+        "la",
+        "los",
+        "las",
+        "le",
+        "les",
+        "ca",
+        "cela",
+        "es",
+        "sie",
+        "ihn",
+        "isso",
+        "o",
+        "a",
+        "os",
+        "as",
+        "ne",
+        "lo",
+        "li",
+        "het",
+        "ze",
+    ]
+)
 # Words a hard-wrapped line may end on: the sentence goes on in the next line.
 _RUNS_ON = frozenset(
     [
