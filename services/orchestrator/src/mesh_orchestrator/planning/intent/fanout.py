@@ -18,7 +18,10 @@ from mesh_orchestrator.planning.intent.model import normalize, tokens
 _PREP = r"(?:into|to|in|al|a|en|au|ins|auf|para|pro|em|naar|het|le|el|lo|il|l')"
 _JOIN = r"(?:,\s*(?:and\s+|y\s+|et\s+|und\s+|e\s+|en\s+)?|\s+(?:and|y|et|und|e|en|&|or|ou|oder|of|o)\s+)"
 _ONE = r"(?:one|uno|una|un|une|eins|einen|eine|um|uma|een)"
-_ABOUT = r"(?:about|on|of|for|sobre|sur|de|uber|ueber|su|di|over|van|com|with|mit|avec|con|met)"
+_ABOUT = (
+    r"(?:about|on|of|for|to|sobre|sur|de|uber|ueber|su|di|over|van|com|with|mit|avec|con|met|"
+    r"a|para|pour|an|fur|per|voor|aan)"
+)
 _OTHER = (
     r"(?:another|one|otro|otra|un autre|une autre|un|une|eins|einen|eine|ein anderes|"
     r"outro|outra|um|uma|un altro|un'altra|uno|una|een|nog een|een ander)"

@@ -50,7 +50,7 @@ from mesh_orchestrator.planning.intent.rules import (
     _model_text,
     _questions_about_data,
 )
-from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
 from mesh_orchestrator.planning.structure import fill_input
 
 # Below this probability a job the manifest cannot serve is not moved to the next best one.
@@ -152,6 +152,14 @@ class IntentPlanner:
         words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
         return bool(words) and words[0] not in lx.QUESTION and self._segmenter.is_opener(words[0])
 
+    def _works_on_result(self, seg: Segment) -> bool:
+        """A clause that starts with a job's verb and names an earlier result by a pronoun."""
+        assert self._segmenter is not None
+        words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+        if not words or not self._segmenter.is_opener(words[0]) or words[0] in lx.NEGATION:
+            return False
+        return bool(lx.CLITIC.match(words[0]) or any(w in _REFERS for w in words[1:4]))
+
     def _asks_or_opens(self, seg: Segment) -> bool:
         """A question, or a clause that starts with a verb of a job, or a list item."""
         assert self._segmenter is not None
@@ -181,7 +189,12 @@ class IntentPlanner:
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])
-            if top == "search" and seg.instruction.rstrip().endswith("?") and self._verb_first(seg):
+            if (
+                top == "search"
+                and seg.instruction.rstrip().endswith("?")
+                and not any(s.data for s in segments)  # beside a table, a question is about it
+                and self._verb_first(seg)
+            ):
                 # "Draft that for me?": a request put as a question; its verb decides
                 row = self._model.probabilities([_model_text(seg).replace("?", " ")])[0]
                 alt = CLASSES[int(np.argmax(row))]
@@ -190,6 +203,8 @@ class IntentPlanner:
             if top == "search" and p[top] < WEAK_SEARCH and not self._asks_or_opens(seg):
                 top = "none"  # "tô entediado hoje": no question, no verb that looks anything up
             announced = seg.joined in ("then", "item")  # "then ...", "- ...": a step is meant
+            if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
+                announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
             if top == "none" and announced:
                 job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
                 if job is not None and p[job] >= MOVE_MIN:

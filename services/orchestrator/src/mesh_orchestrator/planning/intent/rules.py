@@ -80,8 +80,16 @@ def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None
     given = model.probabilities([_model_text(segments[i]) + " ddd" for i in bare])
     if not loose:  # "Analyze this table and then explain the findings: <table>"
         last = carriers[-1]
+        alone = model.probabilities([segments[last].instruction or "ddd"])[0]
         for i, row in zip(bare, given, strict=True):
-            if i < last and int(np.argmax(row)) == data_at and row[data_at] > probs[last][data_at]:
+            if i >= last:
+                continue
+            asked = int(np.argmax(row))
+            if asked == data_at and row[data_at] > probs[last][data_at]:
+                segments[i].data, segments[last].data = segments[last].data, []
+                return
+            if CLASSES[asked] in TAKES_DATA and CLASSES[int(np.argmax(alone))] not in TAKES_DATA:
+                # "Fine-tune on these pairs ..., then use it to write ...: <pairs>"
                 segments[i].data, segments[last].data = segments[last].data, []
                 return
         return

@@ -89,9 +89,17 @@ class Segmenter:
         first = words[0]
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
-        if first in lx.ARTICLES and len(words) > 1:
-            return words[1] in lx.JOB_NOUNS or words[1].rstrip("s") in lx.JOB_NOUNS
-        return self.is_opener(first)
+        if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
+            return any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+        if (
+            len(words) > 1
+            and words[1] in _REFERS
+            and len(first) >= 3
+            and first not in _PREPS
+            and first not in lx.FUNCTION
+        ):
+            return True  # "shrink it to a tweet", "make them shorter": a verb on a result
+        return self.is_opener(first) or bool(lx.CLITIC.match(first))
 
     def opens_step(self, piece: str) -> bool:
         """After "then": a verb with a pronoun attached ("fammene", "tradúcelo") or a noun
@@ -219,8 +227,19 @@ class Segmenter:
         for start, end, kind in spans:
             if start < last:
                 continue
-            if not (self.opens_job(part[end:]) or (kind == "then" and self.opens_step(part[end:]))):
-                continue  # "übersetze sie danach ins Italienische": no new step after it
+            before = tokens(part[last:start])
+            if (
+                before
+                and (before[-1] in _REFERS or before[-1] == "er")
+                and "," not in part[start:end]
+            ):
+                continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
+            stands = len(before) >= 3
+            if not (
+                self.opens_job(part[end:])
+                or (kind == "then" and stands and self.opens_step(part[end:]))
+            ):
+                continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
             out.append((how, part[last:start]))
             last, how = end, kind
         out.append((how, part[last:]))
@@ -266,6 +285,12 @@ class Segmenter:
                 start = m.end()
         out.append(("and", head[start:]))
         parts = [(h, p.strip()) for h, p in out if p.strip()]
+        for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
+            m = _REF_TAIL.search(parts[k][1])
+            if m and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in tokens(m.group(1))):
+                parts[k] = (parts[k][0], parts[k][1][: m.start()].strip())
+                parts[k + 1] = (parts[k + 1][0], f"{m.group(1)} {parts[k + 1][1]}")
+        parts = [(h, p) for h, p in parts if p]
         return parts or [("and", head)]
 
     def _segment(self, piece: str, joined: str, blocks: list[str], quotes: list[str]) -> Segment:
@@ -331,6 +356,40 @@ _REFERS = frozenset(
         "het",
         "ze",
     ]
+)
+# Prepositions that start a phrase of reference ("with that", "com isso"), never a step.
+_PREPS = frozenset(
+    [
+        "with",
+        "from",
+        "based",
+        "after",
+        "using",
+        "con",
+        "com",
+        "avec",
+        "mit",
+        "met",
+        "per",
+        "por",
+        "para",
+        "pour",
+        "for",
+        "des",
+        "depuis",
+        "nach",
+        "aus",
+        "van",
+        "uit",
+        "into",
+        "onto",
+        "naar",
+        "the",
+    ]
+)
+# A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
+_REF_TAIL = re.compile(
+    r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
 )
 # Words a hard-wrapped line may end on: the sentence goes on in the next line.
 _RUNS_ON = frozenset(

@@ -23,7 +23,8 @@ discurso cancao resumo traducao imagem desenho cartaz pintura titulo anuncio pia
 storia saggio lettera biglietto discorso canzone riassunto traduzione immagine disegno
 illustrazione poster dipinto titolo annuncio barzelletta gedicht verhaal opstel brief
 briefje toespraak lied samenvatting vertaling plaatje afbeelding tekening illustratie poster
-schilderij titel advertentie grap
+schilderij titel advertentie grap text texts texto textos texte textes testo testi tekst teksten message
+mensaje nachricht mensagem messaggio bericht caption legenda legende didascalia bijschrift
 """
 )
 
@@ -88,6 +89,17 @@ greek: greek griego grec griechisch griechische grego greco grieks
 hindi: hindi
 turkish: turkish turco turc turkisch turkische turco turks
 korean2: korean
+catalan: catalan catalan catala catalana catalane katalanisch katalanische catalao catalano catalaans
+basque: basque vasco euskera baskisch basco baskisch
+galician: galician gallego galicien galicisch galego galiciano galicisch
+ukrainian: ukrainian ucraniano ukrainien ukrainisch ucraino oekraiens
+czech: czech checo tcheque tschechisch checo ceco tsjechisch
+danish: danish danes danois danisch dinamarques danese deens
+norwegian: norwegian noruego norvegien norwegisch noruegues norvegese noors
+finnish: finnish finlandes finnois finnisch finlandese fins
+hungarian: hungarian hungaro hongrois ungarisch ungherese hongaars
+romanian: romanian rumano roumain rumanisch romeno rumeno roemeens
+vietnamese: vietnamese vietnamita vietnamien vietnamesisch vietnamees
 english: inglesa anglaise englischen englischer englisches engelse
 spanish: espanola espagnole spanischen spanischer spanisches espanhola spagnola spaanse
 french: francesa francaise franzosischen franzosischer franzosisches franse

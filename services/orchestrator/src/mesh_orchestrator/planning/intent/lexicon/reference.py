@@ -28,6 +28,7 @@ PRONOUN = re.compile(
     r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois))"
     r"|\b(?:it|them)\b"
     r"|\bwhat (?:you|it|they|we) (?:find|found|get|got|learn|learned|say|says|said|return)\b"
+    r"|\ber (?:\w+ ){0,5}(?:bij|van|mee|over|uit|op|aan)\b"  # Dutch "maak er ... bij"
     r"|\bwhatever\b|\bdaar\w* (?:\w+ ){0,4}(?:over|van|mee|uit)\b|\bdar(?:uber|aus|an)\b|\blo que (?:encuentres|descubras|salga)\b|\bce que tu (?:trouves|trouveras)\b"
     r"|\bwas du (?:findest|herausfindest)\b|\bo que (?:encontrares|descobrires)\b"
     r"|\bquello che (?:trovi|scopri)\b|\bwat je (?:vindt|ontdekt)\b"
