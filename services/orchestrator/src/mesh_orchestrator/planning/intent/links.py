@@ -231,6 +231,7 @@ class Links:
         self.words: dict[str, frozenset[str]] = {}
         self.read: set[str] = set()
         self.last_reads: list[str] = []  # what the last segment read through a reference
+        self.last_joined = ""
         self._referred = False
 
     @property
@@ -240,10 +241,15 @@ class Links:
     def add(self, seg: Segment, group: list[SubTask]) -> None:
         self.groups.append(group)
         self.last_reads = list(group[0].depends_on) if group and self._referred else []
+        self.last_joined = seg.joined
         self._referred = False
         for t in group:
             self.words[t.task_id] = frozenset(tokens(seg.instruction))
             self.read.update(t.depends_on)
+
+    def named(self) -> frozenset[str]:
+        """The words (singular) of every task so far."""
+        return frozenset(w.rstrip("s") for ws in self.words.values() for w in ws)
 
     def _ids(self, group: list[SubTask]) -> list[str]:
         return [t.task_id for t in group]
@@ -256,6 +262,8 @@ class Links:
         last = self._ids(self.groups[-1])
         if lx.ALL.search(text):
             return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
+        if seg.joined == "part" and self.last_joined == "part":
+            return list(self.last_reads)  # "write (a) ... and (b) ...": both read the same
         words = self._past_then(words)
         if cap != "search" and any(w in SAME for w in words):
             return self._source(last, cap)

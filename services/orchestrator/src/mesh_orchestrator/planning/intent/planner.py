@@ -27,6 +27,7 @@ from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, S
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
+from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import (
     CLASSES,
@@ -79,12 +80,17 @@ def _names_language(text: str) -> bool:
     )
 
 
-def _retells_in_languages(seg: Segment) -> bool:
+def _retells_in_languages(seg: Segment, named: frozenset[str]) -> bool:
     """An earlier result asked for again in named languages, with no subject of its own
-    ("an English and a German version of it", "the same in Spanish")."""
+    ("an English and a German version of it", "that same slogan in German": words the
+    earlier tasks said (``named``) are no subject of its own)."""
     if not _languages(seg.instruction) or seg.quoted:
         return False
-    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    words = [
+        w
+        for w in tokens(seg.instruction)
+        if w not in lx.POLITE and w not in _SAME and w.rstrip("s") not in named
+    ]
     return _content(words, True) <= 1
 
 
@@ -156,7 +162,11 @@ class IntentPlanner:
         """A clause that starts with a job's verb and names an earlier result by a pronoun."""
         assert self._segmenter is not None
         words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
-        if not words or not self._segmenter.is_opener(words[0]) or words[0] in lx.NEGATION:
+        if not words or words[0] in lx.NEGATION or words[0] in lx.FUNCTION:
+            return False
+        if len(words) > 1 and words[1] in _REFERS and len(words[0]) >= 4:
+            return True  # "simplify it", "shrink it": a verb on the result
+        if not self._segmenter.is_opener(words[0]):
             return False
         return bool(lx.CLITIC.match(words[0]) or any(w in _REFERS for w in words[1:4]))
 
@@ -200,8 +210,15 @@ class IntentPlanner:
                 alt = CLASSES[int(np.argmax(row))]
                 if alt in JOBS and alt != "search":
                     top, p = alt, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
-            if top == "search" and p[top] < WEAK_SEARCH and not self._asks_or_opens(seg):
-                top = "none"  # "tô entediado hoje": no question, no verb that looks anything up
+            if (
+                top == "search"
+                and p[top] < WEAK_SEARCH
+                and (not self._asks_or_opens(seg) or _small_talk(seg))
+                and not any(
+                    self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
+                )
+            ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
+                top = "none"
             announced = seg.joined in ("then", "item")  # "then ...", "- ...": a step is meant
             if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
@@ -228,6 +245,51 @@ class IntentPlanner:
         _context(out, self._segmenter)
         _questions_about_data(out, self._model)
         return out
+
+
+# "you" in the seven languages: a question about the assistant itself is small talk.
+_YOU = frozenset(
+    [
+        "you",
+        "your",
+        "yours",
+        "u",
+        "tu",
+        "te",
+        "ti",
+        "toi",
+        "vous",
+        "votre",
+        "du",
+        "dich",
+        "dir",
+        "dein",
+        "deine",
+        "voce",
+        "teu",
+        "tua",
+        "tuo",
+        "jij",
+        "je",
+        "jou",
+        "jouw",
+        "usted",
+        "ustedes",
+        "vos",
+    ]
+)
+
+
+def _small_talk(seg: Segment) -> bool:
+    """A short question to the assistant about itself ("you still there?", "what's your
+    name?"): fewer than two words of a subject of its own."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE and w != "?"]
+    if not any(w in _YOU for w in words):
+        return False
+    return (
+        _content([w for w in words if w not in _YOU and w.split("'")[0] not in lx.QUESTION], False)
+        <= 1
+    )
 
 
 def _question(seg: Segment) -> bool:
@@ -293,7 +355,7 @@ class _Build:
             deps
             and cap == "text_generation"
             and "translation" in self.schemas
-            and _retells_in_languages(seg)  # "fais-en une version anglaise": a translation
+            and _retells_in_languages(seg, links.named())  # "fais-en une version anglaise"
         ):
             cap, schema, takes_data = "translation", self.schemas["translation"], False
             self.notes.append(f"{seg.instruction[:40]!r}: its own text in other languages")

@@ -15,13 +15,15 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, tokens
+from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
 
 TAKES_DATA = frozenset(["data_analysis", "lora_training"])
 TRANSFORMS = frozenset(["summarization", "translation"])
 # A capability the model does not know wins a segment on BM25 when the model is this unsure.
 UNSURE = 0.5
+# A clause before " - " that the model is this unsure of introduces what follows.
+INTRO_MAX = 0.35
 
 
 @dataclass
@@ -108,14 +110,50 @@ def _context(routed: list[Routed], segmenter: Segmenter) -> None:
     for r, nxt in itertools.pairwise(routed):
         if r.capability is None and r.why != "an action in the world no agent performs":
             continue
-        if nxt.capability is None or r.segment.data or r.segment.payload:
+        if nxt.capability is None or r.segment.data:
             continue
         if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
             continue
-        if r.capability is not None and r.score >= UNSURE:
+        if r.capability == "search" and _points_back(nxt.segment):
+            continue  # "grab the definition of X, simplify it": the next step reads this one
+        if r.segment.payload:  # "From the family group chat: <message>" before the ask
+            if r.capability is None or nxt.capability != "text_generation":
+                continue
+            nxt.segment.payload = r.segment.payload
+            r.segment.payload = ""
+        elif r.capability is not None and r.score >= UNSURE:
             continue
         nxt.segment.text = f"{r.segment.text}. {nxt.segment.text}"
         r.capability, r.why = None, "none"
+
+
+_SAME = frozenset(
+    [
+        "same",
+        "mismo",
+        "misma",
+        "meme",
+        "selbe",
+        "gleiche",
+        "mesmo",
+        "mesma",
+        "stesso",
+        "stessa",
+        "zelfde",
+    ]
+)
+
+
+def _points_back(seg: Segment) -> bool:
+    """A clause that names an earlier result: "that same slogan", "simplify it", "tradúcelo"."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if not words:
+        return False
+    return bool(
+        any(w in _SAME for w in words[:3])
+        or lx.CLITIC.match(words[0])
+        or lx.PRONOUN.search(normalize(seg.instruction))
+    )
 
 
 def _asks(seg: Segment) -> bool:
@@ -129,16 +167,15 @@ def _asks(seg: Segment) -> bool:
 
 
 def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
-    """A question next to a table that, given the table, asks for an analysis of it ("Which
-    branch sells most?" beside the rows) is part of that analysis, not a lookup."""
-    for i, r in enumerate(routed):
+    """A question in a request with a table that, given the table, asks for an analysis of it
+    ("Which branch sells most?" beside the rows) is part of that analysis, not a lookup."""
+    for r in routed:
         if r.capability != "search" or r.segment.data:
             continue
         lead = _lead(r.segment)
         if not (r.segment.instruction.rstrip().endswith("?") or (lead and lead[0] in lx.QUESTION)):
             continue  # "Look up X" beside a table is a lookup; only a question may be about it
-        near = [routed[j] for j in (i - 1, i + 1) if 0 <= j < len(routed)]
-        if not any(n.capability == "data_analysis" and n.segment.data for n in near):
+        if not any(n.capability == "data_analysis" and n.segment.data for n in routed):
             continue
         row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
         if CLASSES[int(np.argmax(row))] == "data_analysis":
@@ -224,8 +261,14 @@ def _lead(seg: Segment) -> list[str]:
 def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
     """Negated and "only" segments are constraints on the rest when the rest holds a job;
     the line that introduces a list ("For the newsletter I need:") is no job either."""
-    for r in routed:
-        if r.segment.intro:
+    for r, nxt in itertools.pairwise([*routed, None]):
+        dash_intro = (  # "Help with a few unrelated things - what's ...?"
+            nxt is not None
+            and nxt.segment.joined == "dash"
+            and r.score < INTRO_MAX
+            and not (r.segment.data or r.segment.payload)
+        )
+        if r.segment.intro or dash_intro:
             r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
     negated = [any(w in lx.NEGATION for w in words) for words in lead]
@@ -238,6 +281,9 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
         and not segmenter.is_opener(words[1])
         for words, r in zip(lead, routed, strict=True)
     ]
+    for i, nxt in enumerate(routed[1:]):  # "Just a quick slogan, plus that same slogan in
+        if only[i] and _points_back(nxt.segment):  # German": a later step reads it, a job
+            only[i] = False
     jobs = [r.capability is not None and not (negated[i] or only[i]) for i, r in enumerate(routed)]
     if not any(jobs):
         return

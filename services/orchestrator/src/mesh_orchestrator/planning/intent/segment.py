@@ -34,9 +34,13 @@ _QUOTED = re.compile(
 _NUMBERS = re.compile(
     r"(?<![\w.])(?:-?\d+(?:[.,]\d+)?[ \t]*[,;/|\t ][ \t]*){3,}-?\d+(?:[.,]\d+)?(?!\w|[.,]\d)"
 )
-_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\))\s+")
+_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\)|[A-H]\.)\s+")
+# "1. ... 2. ... 3. ..." inside one line: numbers that count up from 1.
+_INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])")
+_SENTENCE = re.compile(
+    r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])|(?<=[?!])\s+(?=[a-z])"
+)
 _COLON = re.compile(r":\s+(?=\S)")
 
 
@@ -74,7 +78,9 @@ class Segmenter:
 
     def __init__(self, openers: frozenset[str]) -> None:
         self.openers = openers
-        self._and = re.compile(rf"\s*,?\s+(?:{lx.AND})\s+|\s*,\s+|\s+/\s+", re.I)
+        self._and = re.compile(
+            rf"\s*,?\s+(?:{lx.AND})\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+", re.I
+        )
         self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
         self._but = re.compile(rf"\s*,?\s*\b(?:{lx.BUT})\b\s*,?\s*", re.I)
 
@@ -83,10 +89,15 @@ class Segmenter:
     def opens_job(self, piece: str, questions: bool = True) -> bool:
         """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
         a question word counts (not after a bare comma: "find out, how ..." in German)."""
+        lead = re.match(r"([^,]{1,40}),\s*(\S.*)$", piece, re.S)
+        if lead and _reference_only(lead.group(1)):  # "Based on that, write ..."
+            piece = lead.group(2)
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         if not words:
             return False
         first = words[0]
+        if questions and first.split("'")[0] in lx.QUESTION:  # "what's", "who's"
+            return True
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
@@ -99,7 +110,9 @@ class Segmenter:
             and first not in lx.FUNCTION
         ):
             return True  # "shrink it to a tweet", "make them shorter": a verb on a result
-        return self.is_opener(first) or bool(lx.CLITIC.match(first))
+        if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
+            return True  # "plus that same slogan in German"
+        return self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE)
 
     def opens_step(self, piece: str) -> bool:
         """After "then": a verb with a pronoun attached ("fammene", "tradúcelo") or a noun
@@ -166,7 +179,9 @@ class Segmenter:
             m = _ITEM.match(line)
             if m:
                 rest = line[m.end() :].strip()
-                if _INLINE_ITEM.search(rest) and _INLINE_ITEM.match(line.lstrip()):
+                if (_INLINE_ITEM.search(rest) and _INLINE_ITEM.match(line.lstrip())) or len(
+                    _counted(line.strip())
+                ) >= 2:
                     units.append(("item", line.strip()))  # "(1) ... (2) ...": split below
                 else:
                     units.append(("item", rest))
@@ -190,14 +205,24 @@ class Segmenter:
         for joined, unit in units:
             if not unit:
                 continue
-            marks = list(_INLINE_ITEM.finditer(unit))
+            marks = list(_INLINE_ITEM.finditer(unit)) or _counted(unit)
             if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
                 head = unit[: marks[0].start()].strip()
-                if head:
+                shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
+                if shared:  # earlier sentences of the head stand alone
+                    *before, head = _SENTENCE.split(head)
+                    for sentence in before:
+                        out.append((joined, sentence))
+                        joined = "sentence"
+                if head and not shared:
                     out.append((joined, head))
                 for k, m in enumerate(marks):
                     end = marks[k + 1].start() if k + 1 < len(marks) else len(unit)
-                    out.append(("item", unit[m.end() : end].strip(" ,;")))
+                    item = re.sub(rf"\s*,?\s*\b(?:{lx.AND})$", "", unit[m.end() : end].strip(" ,;"))
+                    if shared:  # "With that in hand, write (a) a note and (b) a message"
+                        out.append(("part", f"{head} {item}"))
+                    else:
+                        out.append(("item", item))
             else:
                 out.append((joined, unit))
         return out
@@ -206,7 +231,7 @@ class Segmenter:
         out: list[tuple[str, str]] = []
         for k, sentence in enumerate(_SENTENCE.split(unit)):
             sep = "sentence"
-            for part in re.split(r"\s*;\s*", sentence):
+            for part in re.split(r"\s*;\s+|\s+;\s*", sentence):  # not "tl;dr"
                 out += self._connectors(part, sep if k or out else "sentence")
                 sep = "and"
         return [(s, p) for s, p in out if p.strip(" ,.")]
@@ -277,14 +302,19 @@ class Segmenter:
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
-        start = 0
+        start, how = 0, "and"
         for m in self._and.finditer(head):
             bare = not m.group(0).strip(" ,")
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
-                out.append(("and", head[start : m.start()]))
+                out.append((how, head[start : m.start()]))
+                how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
                 start = m.end()
-        out.append(("and", head[start:]))
+        out.append((how, head[start:]))
         parts = [(h, p.strip()) for h, p in out if p.strip()]
+        if len(parts) > 1 and _reference_only(parts[0][1]):
+            # "With that in hand, write ...", "Based on that, ...": the reference leads the step
+            parts[1] = (parts[0][0], f"{parts[0][1]}, {parts[1][1]}")
+            parts = parts[1:]
         for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
             m = _REF_TAIL.search(parts[k][1])
             if m and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in tokens(m.group(1))):
@@ -355,6 +385,25 @@ _REFERS = frozenset(
         "li",
         "het",
         "ze",
+    ]
+)
+# "use": a step that works on an earlier result ("use whatever name you find as ...").
+_USE = ("use", "usa", "utilis", "benutz", "nutz", "verwend", "gebruik", "utiliz", "adopera")
+_SAME = frozenset(
+    [
+        "same",
+        "mismo",
+        "misma",
+        "meme",
+        "selbe",
+        "selben",
+        "gleiche",
+        "gleichen",
+        "mesmo",
+        "mesma",
+        "stesso",
+        "stessa",
+        "zelfde",
     ]
 )
 # Prepositions that start a phrase of reference ("with that", "com isso"), never a step.
@@ -487,6 +536,20 @@ def _wrapped(line: str) -> bool:
 def _listy(line: str) -> bool:
     """A short line of its own (a list written without markers: one job a line)."""
     return len(tokens(line)) <= 10
+
+
+def _reference_only(piece: str) -> bool:
+    """A short phrase that only points at an earlier result ("Based on that", "com isso")."""
+    words = tokens(piece)
+    return 0 < len(words) <= 4 and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words)
+
+
+def _counted(unit: str) -> list[re.Match[str]]:
+    """ "1. ... 2. ... 3. ..." marks in a line, when they count up from 1."""
+    marks = list(_INLINE_NUMBER.finditer(unit))
+    if len(marks) < 2 or [int(m.group(1)) for m in marks] != list(range(1, len(marks) + 1)):
+        return []
+    return marks
 
 
 def _attach_bare_data(segments: list[Segment]) -> list[Segment]:
