@@ -219,7 +219,7 @@ class IntentPlanner:
                 )
             ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
                 top = "none"
-            announced = seg.joined in ("then", "item")  # "then ...", "- ...": a step is meant
+            announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
             if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
             if top == "none" and announced:
@@ -353,7 +353,7 @@ class _Build:
         deps = links.reads(seg, cap, takes_data)
         if (
             deps
-            and cap == "text_generation"
+            and cap in ("text_generation", "image_generation")
             and "translation" in self.schemas
             and _retells_in_languages(seg, links.named())  # "fais-en une version anglaise"
         ):

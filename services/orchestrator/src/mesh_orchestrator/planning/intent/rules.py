@@ -110,7 +110,7 @@ def _context(routed: list[Routed], segmenter: Segmenter) -> None:
     for r, nxt in itertools.pairwise(routed):
         if r.capability is None and r.why != "an action in the world no agent performs":
             continue
-        if nxt.capability is None or r.segment.data:
+        if nxt.capability is None or r.segment.data or r.segment.joined in ("item", "line"):
             continue
         if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
             continue
@@ -208,6 +208,8 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             and r.capability is not None
             and len(words) <= (6 if greeting else 3)
             and not (r.segment.data or r.segment.payload)
+            and r.segment.joined not in ("then", "item", "line")
+            and not lx.CLITIC.match(words[0] if words else "")
             and (
                 not segmenter.is_opener(words[0] if words else "")
                 or (greeting and r.capability == "text_generation")
@@ -262,9 +264,10 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
     """Negated and "only" segments are constraints on the rest when the rest holds a job;
     the line that introduces a list ("For the newsletter I need:") is no job either."""
     for r, nxt in itertools.pairwise([*routed, None]):
-        dash_intro = (  # "Help with a few unrelated things - what's ...?"
+        dash_intro = (  # "Help with a few unrelated things - what's ...?", a list's first line
             nxt is not None
-            and nxt.segment.joined == "dash"
+            and nxt.segment.joined in ("dash", "line")
+            and r.segment.joined != "line"
             and r.score < INTRO_MAX
             and not (r.segment.data or r.segment.payload)
         )

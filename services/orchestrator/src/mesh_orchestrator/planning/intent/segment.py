@@ -199,6 +199,8 @@ class Segmenter:
                 and (_wrapped(units[-1][1]) or not _listy(line))
             ):
                 units[-1] = (units[-1][0], units[-1][1] + " " + line)
+            elif units and units[-1][1] and not line[:1].isupper() and units[-1][0] != "item":
+                units.append(("line", line))  # a list written one short line a job
             else:
                 units.append(("sentence", line))
         out: list[tuple[str, str]] = []
@@ -259,6 +261,9 @@ class Segmenter:
                 and "," not in part[start:end]
             ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
+            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
+            if len(tokens(tail)) == 1:
+                continue  # "und schreib danach ein Gedicht": a lone verb before it (V2)
             stands = len(before) >= 3
             if not (
                 self.opens_job(part[end:])
