@@ -207,9 +207,9 @@ class IntentPlanner:
             ):
                 # "Draft that for me?": a request put as a question; its verb decides
                 row = self._model.probabilities([_model_text(seg).replace("?", " ")])[0]
-                alt = CLASSES[int(np.argmax(row))]
-                if alt in JOBS and alt != "search":
-                    top, p = alt, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+                verb_job = CLASSES[int(np.argmax(row))]
+                if verb_job in JOBS and verb_job != "search":
+                    top, p = verb_job, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
             if (
                 top == "search"
                 and p[top] < WEAK_SEARCH

@@ -263,7 +263,8 @@ def _lead(seg: Segment) -> list[str]:
 def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
     """Negated and "only" segments are constraints on the rest when the rest holds a job;
     the line that introduces a list ("For the newsletter I need:") is no job either."""
-    for r, nxt in itertools.pairwise([*routed, None]):
+    for k, r in enumerate(routed):
+        nxt = routed[k + 1] if k + 1 < len(routed) else None
         dash_intro = (  # "Help with a few unrelated things - what's ...?", a list's first line
             nxt is not None
             and nxt.segment.joined in ("dash", "line")

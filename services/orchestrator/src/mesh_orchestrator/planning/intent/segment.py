@@ -321,10 +321,10 @@ class Segmenter:
             parts[1] = (parts[0][0], f"{parts[0][1]}, {parts[1][1]}")
             parts = parts[1:]
         for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
-            m = _REF_TAIL.search(parts[k][1])
-            if m and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in tokens(m.group(1))):
-                parts[k] = (parts[k][0], parts[k][1][: m.start()].strip())
-                parts[k + 1] = (parts[k + 1][0], f"{m.group(1)} {parts[k + 1][1]}")
+            tail = _REF_TAIL.search(parts[k][1])
+            if tail and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in tokens(tail.group(1))):
+                parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
+                parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)} {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
         return parts or [("and", head)]
 
