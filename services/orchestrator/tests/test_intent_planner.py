@@ -185,3 +185,18 @@ def test_a_short_question_to_the_assistant_is_small_talk() -> None:
 def test_a_translation_needs_a_language() -> None:
     shape = _shape("Find out who built the first lighthouse, then put it in a limerick")
     assert shape == [("search", []), ("text_generation", ["1"])]
+
+
+def test_one_of_each_kind_fans_out() -> None:
+    shape = _shape(
+        "Look up when the Eiffel Tower opened, then write two captions about it, one witty and one plain"
+    )
+    assert shape == [("search", []), ("text_generation", ["1"]), ("text_generation", ["1"])]
+
+
+def test_a_new_thing_to_make_after_a_writing_step_is_a_step_of_its_own() -> None:
+    shape = _shape("Write a short speech for my sister's graduation, then a limerick about it.")
+    assert shape == [("text_generation", []), ("text_generation", ["1"])]
+    assert _shape("Write a short speech for my sister's graduation, then make it rhyme.") == [
+        ("text_generation", [])
+    ]

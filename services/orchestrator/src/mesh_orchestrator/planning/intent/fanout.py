@@ -31,6 +31,8 @@ _ONE_AND_ONE = re.compile(
     re.IGNORECASE,
 )
 _ANOTHER = re.compile(r"^(\W*[\w-]+)\s+(.+?)\s*,?\s+and\s+another\s+(.+)$", re.IGNORECASE)
+# "two tweets, one funny and one serious": one copy per kind
+_ONE_EACH = re.compile(r",?\s*\bone\s+([\w-]+)\s+and\s+one\s+([\w-]+)\s*$", re.IGNORECASE)
 
 
 def _languages(text: str) -> list[tuple[str, str]]:
@@ -76,6 +78,10 @@ def fan_out(text: str, instruction: str, cap: str) -> list[tuple[str, str]]:
             (f"{head}{m.group(1)} {m.group(2)}", f"{head}{m.group(1)} {m.group(2)}"),
             (f"{head}{m.group(1)} {m.group(3)}", f"{head}{m.group(1)} {m.group(3)}"),
         ]
+    m = _ONE_EACH.search(instruction)
+    if m:
+        head = instruction[: m.start()]
+        return [(f"{head} ({m.group(1)})",) * 2, (f"{head} ({m.group(2)})",) * 2]
     m = _ANOTHER.match(instruction)
     if m:
         a, b = f"{m.group(1)} {m.group(2)}", f"{m.group(1)} another {m.group(3)}"

@@ -94,6 +94,16 @@ def _retells_in_languages(seg: Segment, named: frozenset[str]) -> bool:
     return _content(words, True) <= 1
 
 
+def _new_deliverable(seg: Segment, before: frozenset[str]) -> bool:
+    """A thing of its own to make ("then a poem about that person"), not a restyling of the
+    last one ("make it rhyme", "make the poem shorter")."""
+    named = {w.rstrip("s") for w in before}
+    return any(
+        (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.rstrip("s") not in named
+        for w in tokens(seg.instruction)
+    )
+
+
 def _best_agent(agents: list[ManifestAgent]) -> ManifestAgent:
     return max(agents, key=lambda a: (a.priority, a.healthy_instances))
 
@@ -367,6 +377,7 @@ class _Build:
             and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
             and deps == [last[0].task_id]
             and not (seg.data or seg.payload)
+            and not _new_deliverable(seg, links.words.get(last[0].task_id, frozenset()))
         ):
             self._fold(last[0], seg)
             return

@@ -26,7 +26,7 @@ PRONOUN = re.compile(
     r"(?=\s*(?:$|[.,;!?:]|into|to|in|as|for|with|and|please|up|down|out|briefly|again|al|a|en|au|"
     r"ins|auf|zu|para|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|"
     r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois))"
-    r"|\b(?:it|them)\b"
+    r"|\b(?:it|them|dele|dela|deles|delas|disso|nisso)\b"  # pt "de + ele": of it
     r"|\bwhat (?:you|it|they|we) (?:find|found|get|got|learn|learned|say|says|said|return)\b"
     r"|\ber (?:\w+ ){0,5}(?:bij|van|mee|over|uit|op|aan)\b"  # Dutch "maak er ... bij"
     r"|\bwhatever\b|\bdaar\w* (?:\w+ ){0,4}(?:over|van|mee|uit)\b|\bdar(?:uber|aus|an)\b|\blo que (?:encuentres|descubras|salga)\b|\bce que tu (?:trouves|trouveras)\b"
