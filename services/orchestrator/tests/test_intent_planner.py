@@ -200,3 +200,12 @@ def test_a_new_thing_to_make_after_a_writing_step_is_a_step_of_its_own() -> None
     assert _shape("Write a short speech for my sister's graduation, then make it rhyme.") == [
         ("text_generation", [])
     ]
+
+
+def test_labelled_values_are_a_table_and_a_reference_phrase_leads_a_step() -> None:
+    shape = _shape(
+        "visits: mon 120, tue 135, wed 410, thu 128\nwhich day is odd? then write a line about it"
+    )
+    assert shape == [("data_analysis", []), ("text_generation", ["1"])]
+    shape = _shape("Busca la altura del Teide y con eso escribe una adivinanza para niños.")
+    assert shape[-1] == ("text_generation", ["1"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 from mesh_contracts import SubTask
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.model import normalize, tokens
-from mesh_orchestrator.planning.intent.segment import Segment
+from mesh_orchestrator.planning.intent.segment import _PREPS, _REFERS, Segment
 
 # Words about the form of an answer, not its subject: "in two sentences", "in plain words".
 META = frozenset(
@@ -265,6 +265,13 @@ class Links:
         if seg.joined == "part" and self.last_joined == "part":
             return list(self.last_reads)  # "write (a) ... and (b) ...": both read the same
         words = self._past_then(words)
+        if (
+            len(words) > 2
+            and words[0] in _PREPS
+            and (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE)
+        ):
+            self._referred = True  # "con eso escribe ...", "with that, write ..."
+            return self._source(last, cap)
         if cap != "search" and any(w in SAME for w in words):
             return self._source(last, cap)
         if cap == "search":  # a question's "it" is its topic, never an earlier answer

@@ -60,8 +60,22 @@ class Segment:
     intro: bool = False  # "For the newsletter I need:" before a list: it names no job itself
 
 
+_PAIRS = re.compile(
+    r"(?<![\w.])(?:[A-Za-z\u00c0-\u017f]{2,15}:?[ \t]+-?\d+(?:[.,]\d+)?[ \t]*[,;][ \t]*){2,}"
+    r"[A-Za-z\u00c0-\u017f]{2,15}:?[ \t]+-?\d+(?:[.,]\d+)?(?![\w.])"
+)
+
+
 def _lift_numbers(text: str, blocks: list[str]) -> str:
-    """A run of numbers ("12, 15, 11, 19, 42") becomes a one-column table the analyst reads."""
+    """A run of numbers ("12, 15, 11, 19, 42") becomes a one-column table the analyst reads;
+    labelled values ("jan 10, feb 12, mar 30") a two-column one."""
+
+    def pairs(m: re.Match[str]) -> str:
+        rows = re.findall(r"([A-Za-z\u00c0-\u017f]+):?\s+(-?\d+(?:[.,]\d+)?)", m.group(0))
+        blocks.append("label,value\n" + "\n".join(f"{k},{v.replace(',', '.')}" for k, v in rows))
+        return f" \u27e6data{len(blocks) - 1}\u27e7 "
+
+    text = _PAIRS.sub(pairs, text)
 
     def keep(m: re.Match[str]) -> str:
         numbers = re.findall(r"-?\d+(?:[.,]\d+)?", m.group(0))
@@ -102,6 +116,13 @@ class Segmenter:
             return True
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
             return any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+        if (
+            len(words) > 2
+            and first in _PREPS
+            and (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE)
+            and self.is_opener(words[2])
+        ):
+            return True  # "y con eso escribe ...", "and with that write ..."
         if (
             len(words) > 1
             and words[1] in _REFERS
@@ -255,11 +276,7 @@ class Segmenter:
             if start < last:
                 continue
             before = tokens(part[last:start])
-            if (
-                before
-                and (before[-1] in _REFERS or before[-1] == "er")
-                and "," not in part[start:end]
-            ):
+            if before and before[-1] in _V2 and "," not in part[start:end]:
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
             if len(tokens(tail)) == 1:
@@ -390,6 +407,45 @@ _REFERS = frozenset(
         "li",
         "het",
         "ze",
+        "isto",
+        "that",
+        "this",
+        "eso",
+        "esto",
+        "dies",
+        "das",
+        "dat",
+        "dit",
+        "cio",
+        "questo",
+    ]
+)
+# Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
+# "erklär es dann", "maak er daarna") and in Romance clitic order.
+_V2 = frozenset(
+    [
+        "it",
+        "them",
+        "lo",
+        "la",
+        "los",
+        "las",
+        "le",
+        "les",
+        "ca",
+        "es",
+        "sie",
+        "ihn",
+        "isso",
+        "o",
+        "a",
+        "os",
+        "as",
+        "ne",
+        "li",
+        "het",
+        "ze",
+        "er",
     ]
 )
 # "use": a step that works on an earlier result ("use whatever name you find as ...").
