@@ -23,6 +23,7 @@ from rich.text import Text
 
 from mesh_cli.board import Lane, LaneBoard
 from mesh_cli.terminal import clean, plain
+from mesh_contracts.readable import brief
 
 STATUS_STYLE = {
     "pending": "dim",
@@ -97,7 +98,8 @@ def render_lane(lane: Lane) -> Panel:
         code = f"[{clean(lane.error_code)}] " if lane.error_code else ""
         parts.append(Text(f"✗ {code}{clean(lane.error)}", style="red"))
     elif lane.status == "completed" and not lane.text_tail and lane.output is not None:
-        parts.append(Text(_short(lane.output, 200), style="green"))
+        # as the user reads it: a lookup's best passage and source, never its JSON
+        parts.append(Text(clean(brief(lane.output, 200)), style="green"))
     title = Text(clean(lane.task_id), style="bold")
     if lane.capability:
         title.append(f" · {clean(lane.capability)}", style="dim")
@@ -249,7 +251,8 @@ def run_view(run: dict[str, Any]) -> Group:
         if node.get("error"):
             outcome = Text(_short(node["error"], 120), style="red")
         else:
-            outcome = Text(_short(node.get("output") or "", 120))
+            out = node.get("output")
+            outcome = Text(clean(brief(out, 120)) if out not in (None, "") else "")
         table.add_row(
             plain(node.get("task_id")),
             plain(node.get("capability", "")),
