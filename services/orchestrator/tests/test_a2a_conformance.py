@@ -223,11 +223,18 @@ async def test_a_task_awaiting_approval_is_the_same_snapshot_to_every_reader(mes
         "method": "SubscribeToTask",
         "params": {"id": task["id"]},
     }
+
+    async def first_event(c: httpx.AsyncClient) -> str:
+        # the stream stays open while the task awaits its client: its first event
+        async with c.stream("POST", mesh.url + "/a2a", json=subscribe, headers=HEADERS) as r:
+            async for line in r.aiter_lines():
+                if line.startswith("data:"):
+                    return line
+        raise AssertionError("the stream ended without an event")
+
     async with asyncio.timeout(DEADLINE), httpx.AsyncClient(timeout=30) as c:
-        streams = await asyncio.gather(
-            *(c.post(mesh.url + "/a2a", json=subscribe, headers=HEADERS) for _ in range(2))
-        )
-    assert streams[0].text == streams[1].text and "TASK_STATE_INPUT_REQUIRED" in streams[0].text
+        firsts = await asyncio.gather(first_event(c), first_event(c))
+    assert firsts[0] == firsts[1] and "TASK_STATE_INPUT_REQUIRED" in firsts[0]
 
 
 def parked(text: str = "wait", message_id: str = "m5") -> dict[str, Any]:
@@ -311,3 +318,33 @@ async def test_a_follow_up_with_another_context_or_to_a_running_task_is_refused(
     assert code(await rpc(mesh, "SendMessage", bad_plan)) == INVALID_PARAMS
     still = (await rpc(mesh, "GetTask", {"id": task["id"]}))["result"]
     assert still["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", still
+
+
+async def test_a_subscriber_of_a_task_awaiting_input_stays_until_a_follow_up_ends_it(
+    mesh: Mesh,
+) -> None:
+    # STREAM-SUB-002: SubscribeToTask on an INPUT_REQUIRED task follows it to its end.
+    await mesh.register(writer_like(mesh.workers[0].url))
+    task = (await rpc(mesh, "SendMessage", parked()))["result"]["task"]
+    subscribe = {"jsonrpc": "2.0", "id": 1, "method": "SubscribeToTask"}
+
+    async def follow() -> str:
+        async with httpx.AsyncClient(timeout=30) as c:
+            r = await c.post(
+                mesh.url + "/a2a", json={**subscribe, "params": {"id": task["id"]}}, headers=HEADERS
+            )
+        return r.text
+
+    async with asyncio.timeout(DEADLINE):
+        stream = asyncio.create_task(follow())
+        await asyncio.sleep(0.5)
+        assert not stream.done()  # still open while the task awaits its client
+        answer = await rpc(mesh, "SendMessage", follow_up(task["id"]))
+        assert answer["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+        text = await stream
+    results = [
+        json.loads(line[5:])["result"] for line in text.splitlines() if line.startswith("data:")
+    ]
+    assert results[0]["task"]["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", results[0]
+    last = results[-1].get("statusUpdate") or results[-1].get("task")
+    assert last["status"]["state"] == "TASK_STATE_COMPLETED", results[-1]

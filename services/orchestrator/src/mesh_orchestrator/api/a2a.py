@@ -109,6 +109,7 @@ REST_PATH = "/a2a/rest"
 CANCEL_WAIT_SECONDS = 10.0  # CancelTask answers once the run has ended, or after this
 DEFAULT_PAGE = 50
 MAX_PAGE = 100  # ListTasks: pageSize must be 1..100 (A2A 1.0, 3.1.4)
+WAIT_POLL_SECONDS = 0.25  # a subscriber of a task awaiting its client looks this often
 LISTED = 500  # ListTasks looks at this caller's newest runs, at most
 # What a message may carry (the card's defaultInputModes) and what an answer can be.
 INPUT_MODES = ("text/plain", "application/json")
@@ -389,23 +390,45 @@ class MeshRequestHandler(RequestHandler):
         except TooMany as exc:
             raise _refused(exc) from None
 
-    async def _follow(self, task: Task, after: int) -> AsyncGenerator[A2AEvent]:
+    async def _follow(
+        self, task: Task, after: int, *, through_waits: bool = False
+    ) -> AsyncGenerator[A2AEvent]:
         """The run's events with seq > ``after`` (translated from seq 1, so ``append`` is
-        right), until its end."""
+        right), until its end. ``through_waits``: a run that stops to await its client
+        (its log ends there, without ``done``) is waited for, and followed again once a
+        reply set it going (a subscriber stays until the task is terminal, A2A 1.0 3.1.6)."""
         runs = self.runs
         record = await runs.get(task.id)
-        sub = await runs.events(task.id, 0)
-        if record is None or sub is None:
+        if record is None:
             raise TaskNotFoundError
         translate = EventTranslator(record).translate
-        try:
-            while (batch := await sub.take()) is not None:
-                for e in batch:
-                    event = translate(e)
-                    if e.seq > after:
-                        yield event
-        finally:
-            runs.unsubscribe(task.id, sub)
+        seen = 0  # translated up to here
+        while True:
+            sub = await runs.events(task.id, seen)
+            if sub is None:
+                raise TaskNotFoundError
+            try:
+                while (batch := await sub.take()) is not None:
+                    for e in batch:
+                        seen = max(seen, e.seq)
+                        event = translate(e)
+                        if e.seq > after:
+                            yield event
+            finally:
+                runs.unsubscribe(task.id, sub)
+            if not through_waits or not await self._until_answered(task.id, seen):
+                return
+
+    async def _until_answered(self, task_id: str, seen: int) -> bool:
+        """Wait while the run awaits its client with nothing new logged; True once it has
+        more to follow (answered), False once it ended or is gone."""
+        while True:
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            record = await self.runs.get(task_id)
+            if record is None or (record.finished and record.last_seq <= seen):
+                return False
+            if not continuation.awaits_reply(record) or record.last_seq > seen:
+                return True
 
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
@@ -453,7 +476,7 @@ class MeshRequestHandler(RequestHandler):
         try:
             yield task
             after = record.last_seq if cursor is None else cursor
-            async for event in self._follow(task, after):
+            async for event in self._follow(task, after, through_waits=True):
                 yield event
         finally:
             slot.close()
