@@ -223,8 +223,128 @@ async def test_a_task_awaiting_approval_is_the_same_snapshot_to_every_reader(mes
         "method": "SubscribeToTask",
         "params": {"id": task["id"]},
     }
+
+    async def first_event(c: httpx.AsyncClient) -> str:
+        # the stream stays open while the task awaits its client: its first event
+        async with c.stream("POST", mesh.url + "/a2a", json=subscribe, headers=HEADERS) as r:
+            async for line in r.aiter_lines():
+                if line.startswith("data:"):
+                    return line
+        raise AssertionError("the stream ended without an event")
+
     async with asyncio.timeout(DEADLINE), httpx.AsyncClient(timeout=30) as c:
-        streams = await asyncio.gather(
-            *(c.post(mesh.url + "/a2a", json=subscribe, headers=HEADERS) for _ in range(2))
+        firsts = await asyncio.gather(first_event(c), first_event(c))
+    assert firsts[0] == firsts[1] and "TASK_STATE_INPUT_REQUIRED" in firsts[0]
+
+
+def parked(text: str = "wait", message_id: str = "m5") -> dict[str, Any]:
+    """A message whose run awaits the client's approval (A2A INPUT_REQUIRED)."""
+    return {
+        "message": {"messageId": message_id, "role": "ROLE_USER", "parts": [{"text": text}]},
+        "metadata": {
+            "plan": {"tasks": [{"task_id": "t1", "capability": "text_generation", "input": {}}]},
+            "options": {"approval": "required"},
+        },
+    }
+
+
+def follow_up(task_id: str, text: str = "go on", **extra: Any) -> dict[str, Any]:
+    return {
+        "message": {
+            "messageId": "m6",
+            "role": "ROLE_USER",
+            "parts": [{"text": text}],
+            "taskId": task_id,
+            **extra,
+        }
+    }
+
+
+async def test_a_message_naming_a_task_awaiting_input_answers_it_and_the_task_goes_on(
+    mesh: Mesh,
+) -> None:
+    # CORE-MULTI-005: a message with only the taskId continues the task, in its context.
+    await mesh.register(writer_like(mesh.workers[0].url))
+    task = (await rpc(mesh, "SendMessage", parked()))["result"]["task"]
+    assert task["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", task
+    answer = await rpc(mesh, "SendMessage", follow_up(task["id"]))
+    done = answer["result"]["task"]
+    assert done["id"] == task["id"] and done["contextId"] == task["contextId"], answer
+    assert done["status"]["state"] == "TASK_STATE_COMPLETED", done
+    assert done["artifacts"], done
+    # ended: the task takes no more messages (A2A 1.0 3.1.1: UnsupportedOperation)
+    again = await rpc(mesh, "SendMessage", follow_up(task["id"], "once more"))
+    assert code(again) == UNSUPPORTED, again
+
+
+async def test_a_streamed_follow_up_streams_the_continued_task_to_its_end(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    task = (await rpc(mesh, "SendMessage", parked()))["result"]["task"]
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendStreamingMessage"}
+    async with asyncio.timeout(DEADLINE), httpx.AsyncClient(timeout=30) as c:
+        r = await c.post(
+            mesh.url + "/a2a", json={**body, "params": follow_up(task["id"])}, headers=HEADERS
         )
-    assert streams[0].text == streams[1].text and "TASK_STATE_INPUT_REQUIRED" in streams[0].text
+    states = [
+        json.loads(line[5:])["result"] for line in r.text.splitlines() if line.startswith("data:")
+    ]
+    assert states[0]["task"]["id"] == task["id"], states[0]
+    last = states[-1].get("statusUpdate") or states[-1].get("task")
+    assert last["status"]["state"] == "TASK_STATE_COMPLETED", states[-1]
+
+
+async def test_a_rejecting_follow_up_ends_the_task_rejected(mesh: Mesh) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    task = (await rpc(mesh, "SendMessage", parked()))["result"]["task"]
+    reply = follow_up(task["id"])
+    reply["message"]["parts"] = [{"data": {"approve": False, "reason": "not today"}}]
+    done = (await rpc(mesh, "SendMessage", reply))["result"]["task"]
+    assert done["status"]["state"] == "TASK_STATE_REJECTED", done
+    assert mesh.worker(0).calls == []  # nothing of it ran
+
+
+async def test_a_follow_up_with_another_context_or_to_a_running_task_is_refused(
+    mesh: Mesh,
+) -> None:
+    # CORE-MULTI-006: a contextId that is not the task's is refused; the task still waits.
+    await mesh.register(writer_like(mesh.workers[0].url))
+    task = (await rpc(mesh, "SendMessage", parked()))["result"]["task"]
+    wrong = await rpc(mesh, "SendMessage", follow_up(task["id"], contextId="someone-else"))
+    assert code(wrong) == INVALID_PARAMS, wrong
+    still = (await rpc(mesh, "GetTask", {"id": task["id"]}))["result"]
+    assert still["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", still
+    bad_plan = follow_up(task["id"])
+    bad_plan["message"]["parts"] = [{"data": {"plan": {"tasks": "nope"}}}]
+    assert code(await rpc(mesh, "SendMessage", bad_plan)) == INVALID_PARAMS
+    still = (await rpc(mesh, "GetTask", {"id": task["id"]}))["result"]
+    assert still["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", still
+
+
+async def test_a_subscriber_of_a_task_awaiting_input_stays_until_a_follow_up_ends_it(
+    mesh: Mesh,
+) -> None:
+    # STREAM-SUB-002: SubscribeToTask on an INPUT_REQUIRED task follows it to its end.
+    await mesh.register(writer_like(mesh.workers[0].url))
+    task = (await rpc(mesh, "SendMessage", parked()))["result"]["task"]
+    subscribe = {"jsonrpc": "2.0", "id": 1, "method": "SubscribeToTask"}
+
+    async def follow() -> str:
+        async with httpx.AsyncClient(timeout=30) as c:
+            r = await c.post(
+                mesh.url + "/a2a", json={**subscribe, "params": {"id": task["id"]}}, headers=HEADERS
+            )
+        return r.text
+
+    async with asyncio.timeout(DEADLINE):
+        stream = asyncio.create_task(follow())
+        await asyncio.sleep(0.5)
+        assert not stream.done()  # still open while the task awaits its client
+        answer = await rpc(mesh, "SendMessage", follow_up(task["id"]))
+        assert answer["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+        text = await stream
+    results = [
+        json.loads(line[5:])["result"] for line in text.splitlines() if line.startswith("data:")
+    ]
+    assert results[0]["task"]["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", results[0]
+    last = results[-1].get("statusUpdate") or results[-1].get("task")
+    assert last["status"]["state"] == "TASK_STATE_COMPLETED", results[-1]

@@ -85,6 +85,7 @@ from mesh_auth import Keys, Principal
 from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers
 from mesh_contracts import RunStatus
 from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, gpu_extension, gpu_facts
+from mesh_orchestrator.api import continuation
 from mesh_orchestrator.api.a2a_http import A2AContentType, A2ARestStatus, CardCache
 from mesh_orchestrator.api.a2a_mapping import (
     CONTEXT_OPTION,
@@ -108,6 +109,7 @@ REST_PATH = "/a2a/rest"
 CANCEL_WAIT_SECONDS = 10.0  # CancelTask answers once the run has ended, or after this
 DEFAULT_PAGE = 50
 MAX_PAGE = 100  # ListTasks: pageSize must be 1..100 (A2A 1.0, 3.1.4)
+WAIT_POLL_SECONDS = 0.25  # a subscriber of a task awaiting its client looks this often
 LISTED = 500  # ListTasks looks at this caller's newest runs, at most
 # What a message may carry (the card's defaultInputModes) and what an answer can be.
 INPUT_MODES = ("text/plain", "application/json")
@@ -206,6 +208,33 @@ def _request_of(message: Message, metadata: dict[str, Any]) -> OrchestrateReques
         raise InvalidParamsError(message=f"{where}: {first['msg']}"[:500]) from None
 
 
+def _reply_of(message: Message, metadata: dict[str, Any]) -> continuation.Reply:
+    """What a follow-up message says to a waiting run: its text parts, and its data (a
+    data part or inline JSON object, over the request metadata's ``approve``, ``reason``,
+    ``plan``)."""
+    texts: list[str] = []
+    data: dict[str, Any] = {k: metadata[k] for k in ("approve", "reason", "plan") if k in metadata}
+    for p in message.parts:
+        kind = p.WhichOneof("content")
+        found: Any = None
+        if kind == "text":
+            texts.append(p.text)
+        elif kind == "url":
+            raise InvalidParamsError(message="a file by URL is not fetched: send it inline")
+        elif kind == "raw" and _media(p.media_type) == "application/json":
+            try:
+                found = json.loads(p.raw)
+            except ValueError:
+                raise InvalidParamsError(message="an application/json part is not JSON") from None
+        elif kind == "raw":
+            texts.append(p.raw.decode("utf-8", errors="replace"))
+        elif kind == "data":
+            found = MessageToDict(p.data)
+        if isinstance(found, dict):
+            data |= found
+    return continuation.Reply(text="\n".join(texts), data=data)
+
+
 def _history(requested: int | None) -> bool:
     """Whether a task is shown with its history, for a request's ``historyLength`` (None:
     not given); a negative one is refused. The history is one message, the query."""
@@ -249,11 +278,7 @@ class MeshRequestHandler(RequestHandler):
         if not params.message.message_id:
             raise InvalidParamsError(message="message.messageId is required")
         if params.message.task_id:
-            if await self._visible(params.message.task_id, context) is None:
-                raise TaskNotFoundError
-            raise UnsupportedOperationError(
-                message="each message starts a new run; continuing a task is not supported"
-            )
+            return await self._continue(params, context)
         _check_modes(params)
         body = _request_of(params.message, MessageToDict(params.metadata))
         context_id = params.message.context_id or uuid.uuid4().hex
@@ -283,6 +308,43 @@ class MeshRequestHandler(RequestHandler):
         if params.configuration.HasField("task_push_notification_config"):
             await self._set_push(record.run_id, push, caller)
         return snapshot(record)
+
+    async def _continue(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
+        """A message naming one of the caller's tasks (A2A 1.0 3.4): an answer to a run
+        awaiting its client (``continuation.answer``), which then goes on. Another
+        client's task or none: ``TaskNotFound``; a contextId not the task's:
+        ``InvalidParams``; a task in a terminal state: ``UnsupportedOperation``; a run
+        awaiting nothing (running): ``UnsupportedOperation``."""
+        message = params.message
+        record = await self._visible(message.task_id, context)
+        if record is None:
+            raise TaskNotFoundError
+        if message.context_id and message.context_id != context_of(record):
+            raise InvalidParamsError(message="contextId is not the context of the task")
+        if record.finished:
+            raise UnsupportedOperationError(
+                message=f"task {record.run_id} already ended ({record.status.value}):"
+                " a task in a terminal state takes no more messages"
+            )
+        _check_modes(params)
+        if params.configuration.HasField("task_push_notification_config"):
+            await self._check_push_url(params.configuration.task_push_notification_config.url)
+        try:
+            await continuation.answer(
+                self._services(), record, _reply_of(message, MessageToDict(params.metadata))
+            )
+        except continuation.NotAwaiting as exc:
+            raise UnsupportedOperationError(
+                message=f"{exc}: a message continues a task only while it is input-required"
+            ) from None
+        except continuation.BadReply as exc:
+            raise InvalidParamsError(message=str(exc)) from None
+        except TooMany as exc:
+            raise _refused(exc) from None
+        if params.configuration.HasField("task_push_notification_config"):
+            push = params.configuration.task_push_notification_config
+            await self._set_push(record.run_id, push, self._caller(context))
+        return snapshot(await self.runs.get(record.run_id) or record)
 
     async def _thread(self, context_id: str, caller: Principal) -> None:
         """The context's thread (a contextId is a thread id): made for this caller on its
@@ -328,33 +390,59 @@ class MeshRequestHandler(RequestHandler):
         except TooMany as exc:
             raise _refused(exc) from None
 
-    async def _follow(self, task: Task, after: int) -> AsyncGenerator[A2AEvent]:
+    async def _follow(
+        self, task: Task, after: int, *, through_waits: bool = False
+    ) -> AsyncGenerator[A2AEvent]:
         """The run's events with seq > ``after`` (translated from seq 1, so ``append`` is
-        right), until its end."""
+        right), until its end. ``through_waits``: a run that stops to await its client
+        (its log ends there, without ``done``) is waited for, and followed again once a
+        reply set it going (a subscriber stays until the task is terminal, A2A 1.0 3.1.6)."""
         runs = self.runs
         record = await runs.get(task.id)
-        sub = await runs.events(task.id, 0)
-        if record is None or sub is None:
+        if record is None:
             raise TaskNotFoundError
         translate = EventTranslator(record).translate
-        try:
-            while (batch := await sub.take()) is not None:
-                for e in batch:
-                    event = translate(e)
-                    if e.seq > after:
-                        yield event
-        finally:
-            runs.unsubscribe(task.id, sub)
+        seen = 0  # translated up to here
+        while True:
+            sub = await runs.events(task.id, seen)
+            if sub is None:
+                raise TaskNotFoundError
+            try:
+                while (batch := await sub.take()) is not None:
+                    for e in batch:
+                        seen = max(seen, e.seq)
+                        event = translate(e)
+                        if e.seq > after:
+                            yield event
+            finally:
+                runs.unsubscribe(task.id, sub)
+            if not through_waits or not await self._until_answered(task.id, seen):
+                return
+
+    async def _until_answered(self, task_id: str, seen: int) -> bool:
+        """Wait while the run awaits its client with nothing new logged; True once it has
+        more to follow (answered), False once it ended or is gone."""
+        while True:
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            record = await self.runs.get(task_id)
+            if record is None or (record.finished and record.last_seq <= seen):
+                return False
+            if not continuation.awaits_reply(record) or record.last_seq > seen:
+                return True
 
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Any]:
-        slot = self._slot(context)
+        continued = params.message.task_id or None
+        slot = self._slot(context, continued)
         try:
             task = await self._start(params, context)
-            slot.join(task.id)  # a new run: nobody else streams it yet
+            if continued is None:
+                slot.join(task.id)  # a new run: nobody else streams it yet
             yield task
-            async for event in self._follow(task, 0):
+            # a continued task: what happens after the answer; a new one: all of it
+            after = int(task.metadata["mesh"]["seq"]) if continued else 0
+            async for event in self._follow(task, after):
                 yield event
         finally:
             slot.close()
@@ -388,7 +476,7 @@ class MeshRequestHandler(RequestHandler):
         try:
             yield task
             after = record.last_seq if cursor is None else cursor
-            async for event in self._follow(task, after):
+            async for event in self._follow(task, after, through_waits=True):
                 yield event
         finally:
             slot.close()
