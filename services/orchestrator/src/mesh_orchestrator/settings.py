@@ -171,6 +171,15 @@ class Settings(BaseSettings):
     # up after webhook_max_attempts tries in all.
     webhook_backoff_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    # How long a replica holds the outbox rows it takes (renewed at each try): a replica
+    # killed while it holds a delivery leaves it to another replica once this lapses.
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds a replica holds a webhook delivery it took; another replica "
+        "takes it once this lapses (a killed replica's pending deliveries)",
+    )
 
     def replica(self) -> str:
         return self.replica_id or f"{socket.gethostname()}-{self.port}"

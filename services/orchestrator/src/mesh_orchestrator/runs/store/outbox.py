@@ -81,7 +81,7 @@ class PushConfig(BaseModel):
     created_at: float = Field(default_factory=time.time)
 
 
-def _delivery_row(d: Delivery) -> tuple[Any, ...]:
+def delivery_row(d: Delivery) -> tuple[Any, ...]:
     return (
         d.delivery_id,
         d.run_id,
@@ -132,6 +132,14 @@ class Outbox(Protocol):
 
     async def delivered(self, delivery_id: str, attempts: int) -> None: ...
 
+    async def attempt(
+        self, delivery_id: str, owner: str, attempts: int, error: str | None, lease_seconds: float
+    ) -> bool:
+        """A try is about to be made: store its count (and the previous try's error), and
+        hold the row ``lease_seconds`` more, while ``owner`` still holds it (False if not).
+        A replica killed mid-retries leaves the count it reached."""
+        ...
+
     async def retry_later(
         self, delivery_id: str, attempts: int, next_at: float | None, error: str
     ) -> None:
@@ -174,6 +182,10 @@ class _SQL:
             f"UPDATE {p}webhook_outbox SET attempts = {m}, next_at = {m}, last_error = {m}, "
             f"lease_owner = NULL, lease_until = NULL WHERE delivery_id = {m}"
         )
+        self.attempt = (
+            f"UPDATE {p}webhook_outbox SET attempts = {m}, last_error = {m}, lease_until = {m} "
+            f"WHERE delivery_id = {m} AND lease_owner = {m} RETURNING delivery_id"
+        )
         self.deliveries = (
             f"SELECT {_D} FROM {p}webhook_outbox WHERE run_id = {m} ORDER BY created_at"
         )
@@ -203,6 +215,11 @@ class _SQL:
         )
         self.get_default = f"SELECT url, secret FROM {p}webhook_defaults WHERE owner = {m}"
         self.delete_default = f"DELETE FROM {p}webhook_defaults WHERE owner = {m} RETURNING owner"
+
+
+# What a run store's ``save_run`` runs in the transaction that stores the run's new state.
+SQLITE_ENQUEUE = _SQL("", "?").enqueue
+PG_ENQUEUE = _SQL("mesh_", "%s").enqueue
 
 
 class SQLiteTables:
@@ -279,7 +296,7 @@ class SQLOutbox:
         await self.tables.create()
 
     async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
-        return await self.tables.insert(self.sql.enqueue, [_delivery_row(d) for d in deliveries])
+        return await self.tables.insert(self.sql.enqueue, [delivery_row(d) for d in deliveries])
 
     async def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[Delivery]:
         now = time.time()
@@ -289,6 +306,13 @@ class SQLOutbox:
 
     async def delivered(self, delivery_id: str, attempts: int) -> None:
         await self.tables.run(self.sql.delivered, (time.time(), attempts, delivery_id), True)
+
+    async def attempt(
+        self, delivery_id: str, owner: str, attempts: int, error: str | None, lease_seconds: float
+    ) -> bool:
+        until = time.time() + lease_seconds
+        args = (attempts, None if error is None else error[:500], until, delivery_id, owner)
+        return bool(await self.tables.run(self.sql.attempt, args, commit=True))
 
     async def retry_later(
         self, delivery_id: str, attempts: int, next_at: float | None, error: str

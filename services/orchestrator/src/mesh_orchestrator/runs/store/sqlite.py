@@ -20,6 +20,7 @@ import aiosqlite
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.outbox import SQLITE_ENQUEUE, Delivery, delivery_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -211,16 +212,23 @@ class SQLiteRunStore:
             self._db = None
 
     @_one_at_a_time
-    async def save_run(self, run: RunRecord) -> None:
+    async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
         n = len(_COLUMNS.split(", "))
         updates = ", ".join(f"{c} = excluded.{c}" for c in _SAVED.split(", ")[1:])
-        cur = await self.db.execute(
-            f"INSERT INTO runs ({_COLUMNS}) VALUES ({','.join('?' * n)}) "
-            f"ON CONFLICT (run_id) DO UPDATE SET {updates} WHERE runs.epoch = excluded.epoch",
-            run_row(run),
-        )
-        changed = cur.rowcount
-        await self.db.commit()
+        try:
+            cur = await self.db.execute(
+                f"INSERT INTO runs ({_COLUMNS}) VALUES ({','.join('?' * n)}) "
+                f"ON CONFLICT (run_id) DO UPDATE SET {updates} WHERE runs.epoch = excluded.epoch",
+                run_row(run),
+            )
+            changed = cur.rowcount
+            if changed:  # the state and its webhook deliveries: one transaction
+                for d in outbox:
+                    await self.db.execute(SQLITE_ENQUEUE, delivery_row(d))
+            await self.db.commit()
+        except BaseException:
+            await self.db.rollback()
+            raise
         if changed == 0:
             raise Fenced([run.run_id])
 
