@@ -16,26 +16,24 @@ healthy, so it registers and looks alive like the real thing:
 
 ``GET /health`` counts the calls: ``calls`` (every POST to a work endpoint, faulty or not),
 ``started``, ``completed`` and ``cancelled`` runs and ``active`` ones. Settings: the SDK's
-``WORKER_*`` plus ``FAULT_AGENT_ID`` (default ``fault``), ``FAULT_CAPABILITY``
-(``text_generation``) and ``FAULT_PRIORITY`` (0). ``python -m bench.fault_worker`` serves it
-on ``WORKER_PORT`` (default 8091).
+``WORKER_*`` plus ``FaultSettings`` (``FAULT_*``). ``python -m bench.fault_worker`` serves it
+with the SDK's ``serve`` on ``WORKER_PORT`` (default 8091).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.middleware import Middleware
 
 from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest, TokenEvent, encode_event
-from mesh_worker import Emit, Worker, WorkerSettings, create_worker_app
+from mesh_worker import Emit, Worker, WorkerSettings, serve
 
 DEFAULT_PORT = 8091
 MODES = ("ok", "error500", "huge_frame", "garbage")
@@ -73,6 +71,7 @@ class FaultWorker(Worker[FaultInput]):
         self.capability = capability
         self.priority = priority
         self.instance_id = ""
+        self.mode = "ok"  # what FAULT_MODE made of its work endpoints (shown by /health)
 
     def describe(self) -> AgentDescriptor:
         return self.descriptor(
@@ -89,7 +88,7 @@ class FaultWorker(Worker[FaultInput]):
     def health(self) -> dict[str, Any]:
         c = self.counters
         return {
-            "mode": os.environ.get("FAULT_MODE", "ok"),
+            "mode": self.mode,
             "calls": c.calls,
             "started": c.started,
             "completed": c.completed,
@@ -188,37 +187,37 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
+class FaultSettings(BaseSettings):
+    """The fault worker's own knobs (``FAULT_*``); the SDK's ``WORKER_*`` apply too."""
+
+    model_config = SettingsConfigDict(env_prefix="FAULT_", extra="ignore")
+
+    mode: str = Field(default="ok", description="ok, error500, huge_frame or garbage")
+    agent_id: str = Field(default="fault", description="the agent id it registers")
+    capability: str = Field(default="text_generation", description="its one capability")
+    priority: int = Field(default=0, description="its priority in the registry")
+    lead_tokens: int = Field(default=0, ge=0, description="good frames before a bad one")
+    frame_mb: int = Field(default=64, ge=1, description="size of huge_frame's endless frame")
+
+
 def main() -> None:
-    mode = os.environ.get("FAULT_MODE", "ok")
-    if mode not in MODES:
-        raise SystemExit(f"FAULT_MODE must be one of {', '.join(MODES)}, not {mode!r}")
+    fault = FaultSettings()
+    if fault.mode not in MODES:
+        raise SystemExit(f"FAULT_MODE must be one of {', '.join(MODES)}, not {fault.mode!r}")
     settings = WorkerSettings.for_port(DEFAULT_PORT)
     counters = Counters()
-    worker = FaultWorker(
-        counters,
-        os.environ.get("FAULT_AGENT_ID", "fault"),
-        os.environ.get("FAULT_CAPABILITY", "text_generation"),
-        int(os.environ.get("FAULT_PRIORITY", "0")),
-    )
+    worker = FaultWorker(counters, fault.agent_id, fault.capability, fault.priority)
     worker.instance_id = settings.instance_id_for(worker.agent_id)
-    app = create_worker_app(worker, settings)
-    app.add_middleware(
+    worker.mode = fault.mode
+    inject = Middleware(
         FaultMiddleware,
-        mode=mode,
+        mode=fault.mode,
         counters=counters,
         instance_id=worker.instance_id,
-        lead=int(os.environ.get("FAULT_LEAD_TOKENS", "0")),
-        frame_mb=int(os.environ.get("FAULT_FRAME_MB", "64")),
+        lead=fault.lead_tokens,
+        frame_mb=fault.frame_mb,
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        lifespan="on",
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
-    )
-    uvicorn.Server(config).run()
+    serve(worker, default_port=DEFAULT_PORT, settings=settings, middleware=[inject])
 
 
 if __name__ == "__main__":

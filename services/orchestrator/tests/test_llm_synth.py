@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage
 from pydantic import Field
 
 from mesh_contracts import ExecutionPlan, SubTask
-from mesh_orchestrator.planning.conversation import Conversation, Turn
+from mesh_orchestrator.conversation import Conversation, Turn
 from mesh_orchestrator.synthesis.llm import (
     LLMSynthesizer,
     SynthesisInterrupted,

@@ -4,7 +4,7 @@ paragraph") resolved into the inputs of the tasks that mention them."""
 from __future__ import annotations
 
 from mesh_contracts import ExecutionPlan, SubTask
-from mesh_orchestrator.planning.conversation import Conversation, Output, Turn, turn_of
+from mesh_orchestrator.conversation import Conversation, Output, Turn, turn_of
 from mesh_orchestrator.planning.references import attach, find
 
 ESSAY = "Rain falls softly.\n\nThe sun comes back.\n\nNight falls."

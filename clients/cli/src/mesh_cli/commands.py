@@ -30,14 +30,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from mesh_auth import AuthSettings, SecretError, TlsSettings
-from mesh_cli import credentials
+from mesh_cli import credentials, scaffold
 from mesh_cli.ask import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -45,6 +45,7 @@ from mesh_cli.ask import (
     run_ask,
 )
 from mesh_cli.client import CliError, MeshClient
+from mesh_cli.settings import CliSettings
 from mesh_cli.terminal import json_safe, plain
 from mesh_cli.view import (
     agents_table,
@@ -52,9 +53,6 @@ from mesh_cli.view import (
     runs_table,
     thread_table,
 )
-
-DEFAULT_URL = "http://127.0.0.1:8000"
-DEFAULT_DISCOVERY_URL = "http://127.0.0.1:9000"
 
 
 def _print_json(out: Console, data: Any) -> None:
@@ -73,6 +71,10 @@ def _token(args: argparse.Namespace) -> str | None:
 async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.command in ("keys", "token", "certs"):
         return credentials.run(args, out.file, err.file)
+    if args.command == "new-worker":
+        added = scaffold.new_worker(Path(args.root), args.name, args.port)
+        out.print(scaffold.next_steps(added), markup=False, highlight=False, soft_wrap=True)
+        return EXIT_OK
     try:
         tls = TlsSettings().client_context()
     except SecretError as exc:
@@ -102,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The connection flags are accepted before or after the command; SUPPRESS keeps a
     # subcommand's absent flag from overwriting one given before it. The help text names the
     # default itself: ``%(default)s`` would show SUPPRESS (and crash ``mesh ask --help``).
-    url = os.environ.get("MESH_URL", DEFAULT_URL)
-    discovery = os.environ.get("MESH_DISCOVERY_URL", DEFAULT_DISCOVERY_URL)
+    settings = CliSettings()
+    url, discovery = settings.url, settings.discovery_url
     common = argparse.ArgumentParser(add_help=False)
     for target, top in ((parser, True), (common, False)):
         target.add_argument(
@@ -175,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_thread.add_argument("--json", action="store_true", help="print the raw JSON")
 
     credentials.add_commands(sub)
+
+    p_new = sub.add_parser(
+        "new-worker", help="scaffold a worker package and add it to services/workers/workers.txt"
+    )
+    p_new.add_argument("name", help="the worker's name: lowercase words joined by '-'")
+    p_new.add_argument("--port", type=int, help="its default port (default: the next free one)")
+    p_new.add_argument("--root", default=".", help="the repository's root (default: .)")
     return parser
 
 

@@ -59,6 +59,7 @@ from a2a.types.a2a_pb2 import (
     ListTasksRequest,
     ListTasksResponse,
     Message,
+    MutualTlsSecurityScheme,
     SecurityScheme,
     SendMessageRequest,
     StreamResponse,
@@ -75,7 +76,7 @@ from a2a.utils.errors import (
     UnsupportedOperationError,
 )
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from google.protobuf.json_format import MessageToDict
 from pydantic import ValidationError
 from starlette.routing import Mount
@@ -84,6 +85,7 @@ from mesh_auth import Keys, Principal
 from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers
 from mesh_contracts import RunStatus
 from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, gpu_extension, gpu_facts
+from mesh_orchestrator.api.a2a_http import A2AContentType, A2ARestStatus, CardCache
 from mesh_orchestrator.api.a2a_mapping import (
     CONTEXT_OPTION,
     A2AEvent,
@@ -118,6 +120,14 @@ BEARER_SECURITY: Mapping[str, SecurityScheme] = {
             scheme="Bearer",
             bearer_format="JWT",
             description="A JWT the mesh issues to a client (scope client:<name>) or an admin",
+        )
+    )
+}
+# Under mTLS (MESH_TLS_*) the A2A routes also need a client certificate from the mesh's CA.
+MTLS_SECURITY: Mapping[str, SecurityScheme] = {
+    "mtls": SecurityScheme(
+        mtls_security_scheme=MutualTlsSecurityScheme(
+            description="A client certificate signed by the mesh's CA (mesh certs init)"
         )
     )
 }
@@ -592,13 +602,19 @@ def mount_a2a(app: FastAPI, *, security: Mapping[str, SecurityScheme] | None = N
         return svc
 
     handler = MeshRequestHandler(services, lambda: getattr(app.state, "mesh_keys", None))
+    # A JSON body only (415 otherwise), and the REST errors' statuses of A2A 1.0 5.4; both
+    # inside the token check below, so a caller without a token learns nothing more.
+    app.add_middleware(A2ARestStatus, rest_path=REST_PATH)
+    app.add_middleware(A2AContentType, rpc_path=RPC_PATH, rest_path=REST_PATH)
     # The SDK's routes take no FastAPI dependency: the token is checked in front of them
     # (a client or admin token; 401/403 JSON like every other run route).
     app.add_middleware(ScopeGuard, paths=(RPC_PATH, REST_PATH + "/"), scopes=("client:*", "admin"))
 
-    async def agent_card(request: Request) -> JSONResponse:
+    cache = CardCache()
+
+    async def agent_card(request: Request) -> Response:
         card = build_card(services(), str(request.base_url), security)
-        return JSONResponse(agent_card_to_dict(card))
+        return cache.respond(agent_card_to_dict(card), request)  # with its caching headers
 
     app.add_api_route(AGENT_CARD_PATH, agent_card, methods=["GET"], tags=["A2A: Agent Card"])
     # The REST binding in a Mount of its own: its tenant routes (``/{tenant}/...``) would

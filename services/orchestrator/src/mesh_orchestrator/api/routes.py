@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
 
 from mesh_auth.http import trim
 from mesh_orchestrator.api.access import RegistryReader, RunCaller, may_see
@@ -27,7 +26,7 @@ from mesh_orchestrator.api.models import (
     PlanRequest,
     RejectRequest,
 )
-from mesh_orchestrator.api.sse import event_stream, frames
+from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.runs.replay import Feed
 from mesh_orchestrator.runs.service import ApprovalOutcome, CancelOutcome, RunService
 from mesh_orchestrator.runs.store.base import RunRecord
@@ -66,14 +65,14 @@ def _not_found(run_id: str) -> JSONResponse:
 
 def _stream(
     runs: RunService, run_id: str, sub: Feed, svc: Services, slot: StreamSlot, **kw: Any
-) -> EventSourceResponse:
+) -> RunStream:
     def ended() -> None:
         runs.unsubscribe(run_id, sub)
         slot.close()
 
-    body = frames(sub, ended)
-    slot.close_with(body)
-    return event_stream(body, ping_seconds=svc.settings.ping_seconds, **kw)
+    response = RunStream(sub, ping_seconds=svc.settings.ping_seconds, on_end=ended, **kw)
+    slot.close_with(response)
+    return response
 
 
 @router.get("/health")
@@ -116,9 +115,7 @@ async def agents(svc: Svc, _: RegistryReader) -> JSONResponse:
 
 
 @router.post("/orchestrate/stream")
-async def orchestrate_stream(
-    body: OrchestrateRequest, svc: Svc, caller: RunCaller
-) -> EventSourceResponse:
+async def orchestrate_stream(body: OrchestrateRequest, svc: Svc, caller: RunCaller) -> RunStream:
     runs = svc.runs
     slot = svc.streams.open(caller)
     try:
@@ -221,7 +218,7 @@ async def run_events(
     caller: RunCaller,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> EventSourceResponse | JSONResponse:
+) -> RunStream | JSONResponse:
     start = after if after is not None else 0
     if last_event_id is not None:
         if not last_event_id.strip().isdigit():

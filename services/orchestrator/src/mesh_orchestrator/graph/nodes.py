@@ -26,13 +26,13 @@ from mesh_contracts import (
     TaskOutcomeData,
     TaskStatus,
 )
+from mesh_orchestrator.conversation import Conversation
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
-from mesh_orchestrator.planning.conversation import Conversation
 from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.synthesis.decline import decline_answer
 from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan
+from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.planning import references
-from mesh_orchestrator.planning.conversation import Conversation
 from mesh_orchestrator.planning.deterministic import Draft, Planner, PlanningFailed
 from mesh_orchestrator.planning.llm import PlanRejected
 

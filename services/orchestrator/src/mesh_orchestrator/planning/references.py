@@ -2,7 +2,7 @@
 
 A follow-up on a thread ("now translate that into German", "summarize the second one",
 "translate the second paragraph") names something an earlier run made. ``find`` reads the
-request for such phrases against the conversation (``planning.conversation``) and gives
+request for such phrases against the conversation (``mesh_orchestrator.conversation``) and gives
 each one's text and source (the run, the sub-task, which part); ``attach`` makes it the
 input of the task that mentions it: its ``text``, and, for a worker that takes a
 ``prompt``, the prompt with the phrase replaced by "the following text" and the text after
@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from mesh_contracts import ExecutionPlan, SubTask
-from mesh_orchestrator.planning.conversation import Conversation, Turn
+from mesh_orchestrator.conversation import Conversation, Turn
 
 ORDINALS = {
     "first": 1,

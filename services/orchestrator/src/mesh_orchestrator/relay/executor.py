@@ -19,11 +19,15 @@ only when every replica failed or ``max_attempts`` ran out, naming each attempt.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
 
 from mesh_contracts import (
     AgentDescriptor,
@@ -33,11 +37,14 @@ from mesh_contracts import (
     TaskRequest,
     TaskRetrying,
     TaskStatus,
+    output_text,
 )
-from mesh_orchestrator.planning.conversation import Conversation
-from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls
+from mesh_orchestrator.conversation import Conversation
+from mesh_orchestrator.emitter import Emitter
+from mesh_orchestrator.metrics import CallMetrics
+from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls, fail_task
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
-from mesh_orchestrator.runs.emitter import Emitter
+from mesh_orchestrator.tracing import RunTracer
 
 __all__ = ["AttemptFailed", "Executor", "TaskOutcome", "render"]
 
@@ -55,19 +62,37 @@ class _TryAgain(Exception):
 
 
 def render(output: Any) -> str:
-    """Upstream output as text for a downstream prompt."""
-    if isinstance(output, str):
-        return output
-    if isinstance(output, dict):
-        for key in ("text", "answer", "conclusion", "summary", "content"):
-            if isinstance(output.get(key), str):
-                return str(output[key])
-    return json.dumps(output, ensure_ascii=False, default=str)
+    """Upstream output as text for a downstream prompt (``mesh_contracts.output_text``)."""
+    return output_text(output)
 
 
-class Executor(WorkerCalls):
+class Executor:
     """Runs plans (``run``): the DAG at full parallelism, each task's attempts across the
-    replicas; one call is ``WorkerCalls``."""
+    replicas, by its own policy (attempts, back-off, busy waits, upstream context); each
+    call to one instance is made by its member ``calls`` (``WorkerCalls``), built apart."""
+
+    def __init__(
+        self,
+        calls: WorkerCalls,
+        *,
+        max_retry_after: float = 5.0,
+        max_context_chars: int = 6000,
+        max_attempts: int = 3,
+        backoff_initial: float = 0.05,
+        backoff_max: float = 2.0,
+        tracer: RunTracer | None = None,
+        metrics: CallMetrics | None = None,
+    ) -> None:
+        self.calls = calls
+        self.resolver = calls.resolver
+        self.max_retry_after = max_retry_after
+        self.max_context_chars = max_context_chars
+        self.max_attempts = max_attempts
+        self._backoff = wait_exponential_jitter(
+            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
+        )
+        self.tracer = tracer
+        self.metrics = metrics
 
     async def run(
         self,
@@ -157,7 +182,7 @@ class Executor(WorkerCalls):
                 conversation=conversation,
             )
         except Exception as exc:  # a bug here must not take the other tasks down
-            outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
+            outcome = fail_task(t, None, emit, f"internal error: {exc!r}", "internal")
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
@@ -167,14 +192,14 @@ class Executor(WorkerCalls):
         self, t: SubTask, upstream: dict[str, TaskOutcome], agent: AgentDescriptor
     ) -> dict[str, Any]:
         """The worker's input. Upstream outputs always travel in ``context``; they are also
-        appended to a ``prompt`` unless the agent says it reads ``context`` itself
-        (``metadata.reads_context``), which would show a small model everything twice."""
+        appended to a ``prompt``, up to the agent's ``max_prompt_chars``, unless the agent
+        says it reads ``context`` itself (``reads_context``)."""
         inp = dict(t.input)
         prompt = inp.get("prompt")
-        if upstream and isinstance(prompt, str) and not agent.metadata.get("reads_context"):
+        if upstream and isinstance(prompt, str) and not agent.reads_context:
             text = "\n\n".join(render(o.output) for o in upstream.values())
-            # Workers cap prompts (the writer at 8000 chars): the upstream text gives way.
-            room = max(0, min(self.max_context_chars, 7900 - len(prompt)))
+            # Workers cap prompts: the upstream text gives way.
+            room = max(0, min(self.max_context_chars, agent.max_prompt_chars - len(prompt) - 2))
             inp["prompt"] = f"{prompt}\n\n{text[:room]}"
         return inp
 
@@ -192,7 +217,7 @@ class Executor(WorkerCalls):
     ) -> TaskOutcome:
         first = self.resolver.pick(t)
         if first is None:
-            return self._fail(t, None, emit, self.resolver.why_not(t), "unresolvable")
+            return fail_task(t, None, emit, self.resolver.why_not(t), "unresolvable")
         request = TaskRequest(
             task_id=t.task_id,
             run_id=run_id,
@@ -214,7 +239,7 @@ class Executor(WorkerCalls):
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
                 self.resolver.failed(current[-1].instance_id, reason)
-            return self._fail(t, current[-1], emit, reason, "timeout")
+            return fail_task(t, current[-1], emit, reason, "timeout")
 
     async def _attempts(
         self,
@@ -254,22 +279,22 @@ class Executor(WorkerCalls):
                         raise _TryAgain(busy_wait=wait)
                     if not failures:
                         error = self.resolver.why_not(t)
-                        return self._fail(t, current[-1], emit, error, "unreachable")
+                        return fail_task(t, current[-1], emit, error, "unreachable")
                     if len(failures) == 1:
                         error = failures[0].split(": ", 1)[1]
                     else:
                         error = f"every replica failed ({len(failures)} tries): " + "; ".join(
                             failures
                         )
-                    return self._fail(t, current[-1], emit, error, last_code)
+                    return fail_task(t, current[-1], emit, error, last_code)
                 tried.add(d.instance_id)
                 current.append(d)
                 attempt += 1
                 try:
                     if self.tracer is None:
-                        return await self._call(t, d, request, emit, attempt)
+                        return await self.calls.call(t, d, request, emit, attempt)
                     others = tried - {d.instance_id}
-                    return await self._traced_call(
+                    return await self.calls.traced_call(
                         self.tracer, t, d, request, emit, attempt, others, previous
                     )
                 except WorkerBusy as refusal:
@@ -289,10 +314,10 @@ class Executor(WorkerCalls):
                     previous = failures[-1]
                     last_code = exc.code
                     if exc.relayed and not d.safe_to_retry:
-                        return self._fail(t, d, emit, exc.reason, exc.code)
+                        return fail_task(t, d, emit, exc.reason, exc.code)
                     if attempt - attempts_before >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
-                        return self._fail(t, d, emit, error, exc.code)
+                        return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so
                         nxt = self.resolver.pick(t, exclude=tried)
                         retry = TaskRetrying(

@@ -92,6 +92,21 @@ class Subscription:
         if w is not None and not w.done():
             w.set_result(None)
 
+    def push_many(self, events: list[RelayedEvent]) -> None:
+        """``push`` of several events at once (one wake-up)."""
+        if self.closed:
+            return
+        self.live += len(events)
+        if self.limit is not None and self.live > self.limit:
+            self.overflowed = True
+            self.pending = []
+            self.close()
+            return
+        self.pending.extend(events)
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
     def close(self) -> None:
         self.closed = True
         w = self.waiter
@@ -241,6 +256,46 @@ class EventMux:
             self._wake.set()
         return event
 
+    def publish_many(
+        self,
+        run_id: str,
+        items: list[tuple[str, dict[str, Any]]],
+        task_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> list[RelayedEvent]:
+        """``publish`` of several ``(type, data)`` events of one task at once, as a worker's
+        block of events arrives: numbered in order, one timestamp, one append to each
+        listener. Returns the events (none when the run was dropped)."""
+        ch = self.channels.get(run_id)
+        if ch is None or not items:
+            return []
+        first = ch.base + len(ch.events) + 1
+        now = time.time()
+        events = [
+            RelayedEvent(run_id, seq, type_, task_id, agent_id, data, now)  # type: ignore[arg-type]
+            for seq, (type_, data) in enumerate(items, first)
+        ]
+        ch.events.extend(events)
+        last = first + len(events) - 1
+        ch.record.last_seq = last
+        ready = events
+        if last > ch.durable:  # ids not reserved in the store yet: held back
+            cut = max(0, ch.durable - first + 1)
+            ready, held = events[:cut], events[cut:]
+            ch.held.extend(held)
+            self._wake.set()
+        if ready:
+            for sub in ch.subscribers:
+                sub.push_many(ready)
+        while last > ch.record.seq_reserved - RESERVE // 2:  # renew the reservation half-way
+            ch.record.seq_reserved += RESERVE
+            self._dirty.add(run_id)
+            self._wake.set()
+        self._pending.extend(events)
+        if len(self._pending) >= self.batch:
+            self._wake.set()
+        return events
+
     def stored(self, run_id: str) -> bool:
         """The run's row has been written at least once (a lease can be renewed)."""
         ch = self.channels.get(run_id)
@@ -341,6 +396,7 @@ class EventMux:
         store error everything taken is put back first, then the error is raised."""
         events, self._pending = self._pending, []
         dirty, self._dirty = self._dirty, set()
+        runs = {e.run_id for e in events}  # the runs these events are of (a few)
         # Only runs already closed at the snapshot are fully captured by this flush.
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
         reserved: dict[str, int] = {}
@@ -377,9 +433,9 @@ class EventMux:
             await save(dirty - closed)
             if events:
                 epochs = {
-                    e.run_id: ch.record.epoch
-                    for e in events
-                    if (ch := self.channels.get(e.run_id)) is not None
+                    run_id: ch.record.epoch
+                    for run_id in runs
+                    if (ch := self.channels.get(run_id)) is not None
                 }
                 fenced |= await self.store.append_events(events, epochs)
             await save(closed)
@@ -398,7 +454,7 @@ class EventMux:
             if self.on_fenced is not None:
                 self.on_fenced(fenced)
         if self.on_stored is not None:
-            self.on_stored({e.run_id for e in events} | set(reserved))
+            self.on_stored(runs | set(reserved))
         for run_id in closed:
             ch = self.channels.get(run_id)
             if ch is not None and not ch.subscribers and run_id not in self._dirty:

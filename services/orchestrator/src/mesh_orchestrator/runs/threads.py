@@ -32,8 +32,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from mesh_contracts import ExecutionPlan, PhaseStatus, RunStatus
+from mesh_orchestrator.conversation import Conversation, Turn, turn_of
 from mesh_orchestrator.graph.policy import RunState
-from mesh_orchestrator.planning.conversation import Conversation, Turn, turn_of
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.runs.store.threads import ThreadRecord, ThreadStore

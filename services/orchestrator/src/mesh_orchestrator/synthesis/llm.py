@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from mesh_contracts import ExecutionPlan
-from mesh_orchestrator.planning.conversation import Conversation
+from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.synthesis.answer import as_text, ordered
 
 SYSTEM_PROMPT = (
