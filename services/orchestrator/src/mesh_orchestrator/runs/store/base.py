@@ -25,7 +25,7 @@ from mesh_contracts import RunStatus, StreamEvent
 from mesh_orchestrator.runs.events import RelayedEvent
 
 if TYPE_CHECKING:
-    from mesh_orchestrator.runs.store.outbox import Delivery
+    from mesh_orchestrator.runs.store.deliveries import Delivery
 
 # What ``append_events`` takes: the contract model, or the multiplexer's own record of it.
 StoredEvent = StreamEvent | RelayedEvent

@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
-from mesh_orchestrator.runs.store.outbox import PG_ENQUEUE, Delivery, delivery_row
+from mesh_orchestrator.runs.store.deliveries import PG_ENQUEUE, Delivery, delivery_row
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,

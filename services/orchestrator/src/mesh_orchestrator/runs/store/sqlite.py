@@ -18,7 +18,7 @@ import aiosqlite
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
-from mesh_orchestrator.runs.store.outbox import SQLITE_ENQUEUE, Delivery, delivery_row
+from mesh_orchestrator.runs.store.deliveries import SQLITE_ENQUEUE, Delivery, delivery_row
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
