@@ -172,6 +172,8 @@ async def test_enqueue_waits_for_the_running_run_then_plans_against_its_answer(
         }
         await _start(c, mesh.url, gated)
         first = await _run_id_of(c, mesh.url, thread_id, 1)
+        # its task reached the worker (and waits at the gate) before the follow-up is sent
+        await wait_for(lambda: mesh.worker(0).started, "the first run's task to start")
 
         async def queued(e: dict[str, Any]) -> bool:
             return e["type"] == "status" and e["data"].get("status") == "queued"

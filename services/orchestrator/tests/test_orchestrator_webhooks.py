@@ -1,23 +1,31 @@
 """Webhooks and A2A push notifications: a real receiver on loopback that fails, signed
 deliveries with one id each, the endpoint policy, and an orchestrator process killed
-between a run's state change and its delivery (its restart delivers it)."""
+between a run's state change and its delivery (its restart delivers it; another replica,
+a process of its own on the same store, delivers it once the killed one's lease lapses)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from conftest import MeshFactory
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from orch_fakes import Served, fake_discovery_app, serve, stop, writer_like
 from test_orchestrator_api import plan, wait_for
+from test_run_store import PG_URL, _pg_reachable
 
 from mesh_orchestrator.push.delivery import verify
 from mesh_testkit import ServiceProcess, free_port
@@ -36,6 +44,7 @@ class Receiver:
         self.posts: list[dict[str, Any]] = []
         self.accepted: dict[str, dict[str, Any]] = {}
         self.repeats = 0
+        self.on_post: Callable[[], None] | None = None
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -45,6 +54,8 @@ class Receiver:
             body = await request.body()
             post = {"headers": dict(request.headers), "body": body}
             self.posts.append(post)
+            if self.on_post is not None:
+                self.on_post()
             if self.down:
                 return JSONResponse({"detail": "down"}, status_code=503)
             if self.fail > 0:
@@ -279,3 +290,112 @@ async def test_a_replica_killed_after_the_state_change_loses_no_delivery(
     assert len(receiver.posts) > tried  # posted again by the restarted replica
     [row] = rows
     assert row["delivered_at"] is not None
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """What two replicas share: a SQLite file, or a Postgres database of its own."""
+    if request.param == "sqlite":
+        yield {"ORCH_DB_PATH": str(tmp_path / "shared.sqlite3")}
+        return
+    if not _pg_reachable():
+        pytest.skip(f"no Postgres at {PG_URL}")
+    name = f"mesh_hooks_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield {
+            "ORCH_DATABASE_URL": PG_URL.rsplit("/", 1)[0] + f"/{name}",
+            "ORCH_DB_PATH": str(tmp_path / "unused.sqlite3"),
+        }
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _outbox_row(store: dict[str, str], delivery_id: str) -> tuple[Any, ...]:
+    """(lease_owner, lease_until, attempts, delivered_at) of a delivery, read from the
+    store itself (no replica running)."""
+    columns = "lease_owner, lease_until, attempts, delivered_at"
+    if "ORCH_DATABASE_URL" in store:
+        with psycopg.connect(store["ORCH_DATABASE_URL"]) as conn:
+            sql = f"SELECT {columns} FROM mesh_webhook_outbox WHERE delivery_id = %s"
+            row = conn.execute(sql, (delivery_id,)).fetchone()
+    else:
+        with contextlib.closing(sqlite3.connect(store["ORCH_DB_PATH"])) as db:
+            sql = f"SELECT {columns} FROM webhook_outbox WHERE delivery_id = ?"
+            row = db.execute(sql, (delivery_id,)).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+async def test_a_killed_replicas_delivery_is_posted_by_another_replica_once_its_lease_lapses(
+    receiver_factory: Any, shared_store: dict[str, str]
+) -> None:
+    """Replica A (a process) stores a run's end and its delivery, tries it once against a
+    receiver that is down, and is killed (SIGKILL) while it holds the row. Replica B (another
+    process, another replica id, the same store) takes the row once A's lease lapses and
+    posts it: the receiver accepts the delivery id exactly once, after the lease."""
+    receiver, url = await receiver_factory()
+    receiver.down = True
+    times: list[float] = []
+    receiver.on_post = lambda: times.append(time.time())
+    disc = await serve(fake_discovery_app())
+    lease = 3.0
+
+    def replica(name: str) -> ServiceProcess:
+        port = free_port()
+        env = {
+            "ORCH_PORT": str(port),
+            "ORCH_DISCOVERY_URL": disc.url,
+            "ORCH_REPLICA_ID": name,
+            "ORCH_PLANNER": "deterministic",
+            # A's second try would come at least 2 s after its first: it is killed between.
+            "ORCH_WEBHOOK_BACKOFF_SECONDS": "2",
+            "ORCH_WEBHOOK_MAX_ATTEMPTS": "50",
+            "ORCH_WEBHOOK_LEASE_SECONDS": str(lease),
+            "ORCH_LOG_LEVEL": "warning",
+            **shared_store,
+        }
+        env = {k: v for k, v in {**os.environ, **env}.items() if not k.startswith("MESH_AUTH")}
+        return ServiceProcess("mesh_orchestrator", port, env, startup_timeout=120)
+
+    a, b = replica("replica-a"), replica("replica-b")
+    try:
+        await asyncio.to_thread(a.start)
+        async with httpx.AsyncClient(timeout=30) as c:
+            body = {
+                "plan": plan({"task_id": "t", "capability": "nobody_serves_this"}),
+                "options": {"webhook": {"url": url, "secret": SECRET}},
+            }
+            r = await c.post(a.url + "/orchestrate", json=body)
+            assert r.json()["status"] == "failed", r.text
+            run_id = r.json()["run_id"]
+            await wait_for(lambda: receiver.posts, "replica A's first try", 20)
+            assert a.proc is not None
+            os.killpg(a.proc.pid, signal.SIGKILL)
+            await asyncio.to_thread(a.proc.wait, 5)
+            tried = len(receiver.posts)
+            did = receiver.posts[0]["headers"]["x-mesh-delivery"]
+            owner, lease_until, attempts, delivered = _outbox_row(shared_store, did)
+            assert owner == "replica-a" and delivered is None  # A held it when killed
+            assert tried <= attempts <= tried + 1  # each of A's tries was counted
+            receiver.down = False
+            await asyncio.to_thread(b.start)
+            await wait_for(lambda: receiver.accepted, "replica B's delivery", 60)
+            await wait_for(lambda: _delivered(c, b.url, run_id), "the outbox to say delivered")
+            rows = (await c.get(f"{b.url}/v1/runs/{run_id}/webhooks")).json()
+    finally:
+        a.kill()
+        b.kill()
+        await stop(disc)
+    assert receiver.repeats == 0
+    [(accepted_id, post)] = receiver.accepted.items()
+    assert accepted_id == did
+    assert {p["headers"]["x-mesh-delivery"] for p in receiver.posts} == {did}
+    assert json.loads(post["body"])["event"] == "run.failed"
+    assert verify(SECRET, post["body"], post["headers"]["x-mesh-signature"])
+    # B took it only once A's lease had lapsed (one clock: this host's)
+    assert times[tried] >= lease_until
+    [row] = rows
+    assert row["delivered_at"] is not None and row["attempts"] == attempts + 1

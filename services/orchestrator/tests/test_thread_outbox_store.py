@@ -14,11 +14,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from orch_fakes import serve, stop
 from test_run_store import PG_URL, _pg_reachable
 
+from mesh_contracts import RunStatus
+from mesh_orchestrator.push.delivery import Deliverer
 from mesh_orchestrator.runs.store import PostgresRunStore, RunStore, SQLiteRunStore
+from mesh_orchestrator.runs.store.base import Fenced, RunRecord
 from mesh_orchestrator.runs.store.outbox import Delivery, Outbox, PushConfig, outbox_store
 from mesh_orchestrator.runs.store.threads import ThreadRecord, ThreadStore, thread_store
 
@@ -168,3 +175,96 @@ async def test_push_configs_and_default_webhooks_are_kept(outbox: Outbox) -> Non
     assert await outbox.get_default(owner) == ("http://hook2", "sec2")
     assert await outbox.delete_default(owner)
     assert await outbox.get_default(owner) is None
+
+
+async def test_a_runs_state_and_its_deliveries_are_stored_together_or_not_at_all(
+    run_store: RunStore, outbox: Outbox
+) -> None:
+    """``save_run`` with the state's deliveries: one transaction. A failure between the two
+    writes (here the second delivery's insert fails: no body) leaves neither stored."""
+    run = RunRecord(run_id=_id(), query="q", created_at=time.time())
+    await run_store.save_run(run)
+    done = run.model_copy(update={"status": RunStatus.COMPLETED, "answer": "a"})
+    good = _delivery(run.run_id)
+    bad = Delivery.model_construct(**{**_delivery(run.run_id).model_dump(), "body": None})
+    with pytest.raises(Exception, match=r"(?i)null"):
+        await run_store.save_run(done, [good, bad])
+    stored = await run_store.get_run(run.run_id)
+    assert stored is not None and stored.status == RunStatus.RUNNING and stored.answer is None
+    assert await outbox.deliveries(run.run_id) == []
+    await run_store.save_run(done, [good])  # the flush tried again
+    stored = await run_store.get_run(run.run_id)
+    assert stored is not None and stored.status == RunStatus.COMPLETED
+    assert [d.delivery_id for d in await outbox.deliveries(run.run_id)] == [good.delivery_id]
+    await run_store.save_run(done, [good])  # stored again by a later flush: still one row
+    assert len(await outbox.deliveries(run.run_id)) == 1
+    # a fenced writer (an older epoch) stores neither its row nor its deliveries
+    stale = done.model_copy(update={"epoch": done.epoch + 7, "status": RunStatus.FAILED})
+    with pytest.raises(Fenced):
+        await run_store.save_run(stale, [_delivery(run.run_id, last_error="stale")])
+    assert [d.delivery_id for d in await outbox.deliveries(run.run_id)] == [good.delivery_id]
+
+
+class _FailingReceiver:
+    """A webhook receiver on loopback answering 500 (``fail`` true), else 200; its
+    ``hang_at``-th post never answers (the replica posting it is killed meanwhile)."""
+
+    def __init__(self, hang_at: int) -> None:
+        self.posts: list[str] = []
+        self.fail = True
+        self.hang_at = hang_at
+        self.hanging = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/hook")
+        async def hook(request: Request) -> JSONResponse:
+            self.posts.append(request.headers["x-mesh-delivery"])
+            if len(self.posts) == self.hang_at:
+                self.hanging.set()
+                await self.release.wait()
+            return JSONResponse({}, status_code=500 if self.fail else 200)
+
+        return app
+
+
+async def test_each_try_is_counted_in_the_store_before_it_is_posted(outbox: Outbox) -> None:
+    """A replica killed in the middle of its tries (its deliverer cancelled during the
+    third POST) leaves the count it reached; another replica goes on from it."""
+    receiver = _FailingReceiver(hang_at=3)
+    served = await serve(receiver.app())
+    run_id = _id()
+    d = _delivery(run_id)
+    d.url = served.url + "/hook"
+    await outbox.enqueue([d])
+    a = b = None
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            a = Deliverer(
+                outbox, http, owner="replica-a", backoff_seconds=0.01, attempts_per_claim=10,
+                lease_seconds=0.5, poll_seconds=0.05,
+            )  # fmt: skip
+            await a.start()
+            await asyncio.wait_for(receiver.hanging.wait(), 30)
+            await a.stop()  # killed during its third try
+            [row] = await outbox.deliveries(run_id)
+            assert row.attempts == 3 and row.last_error == "HTTP 500"
+            assert row.lease_owner == "replica-a" and row.delivered_at is None
+            receiver.fail = False
+            b = Deliverer(outbox, http, owner="replica-b", backoff_seconds=0.01, poll_seconds=0.05)
+            await b.start()
+            for _ in range(600):
+                [row] = await outbox.deliveries(run_id)
+                if row.delivered_at is not None:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        for x in (a, b):
+            if x is not None:
+                await x.stop()
+        receiver.release.set()
+        await stop(served)
+    assert row.delivered_at is not None and row.attempts == 4  # 3 by a, then b's first
+    assert receiver.posts == [d.delivery_id] * 4

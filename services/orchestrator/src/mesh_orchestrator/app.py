@@ -352,12 +352,14 @@ def create_app(
                 owner=settings.replica(),
                 backoff_seconds=settings.webhook_backoff_seconds,
                 max_attempts=settings.webhook_max_attempts,
+                lease_seconds=settings.webhook_lease_seconds,
             )
             await deliverer.start()
             stack.push_async_callback(deliverer.stop)
             notifier = Notifier(outbox, deliverer, policy)
             notifier.a2a_body = push_body  # A2A push notifications: the task, as A2A says
-            mux.on_changed = notifier.changed
+            mux.outbox_for = notifier.deliveries  # stored with the state, one transaction
+            mux.on_changed = notifier.stored
             resolver = Resolver(
                 lambda: discovery.records,
                 fail_max=settings.breaker_failures,

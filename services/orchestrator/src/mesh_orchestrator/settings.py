@@ -322,6 +322,12 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         default=12, ge=1, le=100, description="a webhook delivery is given up after that many tries"
     )
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds a replica holds a webhook delivery it took (renewed at each try); another replica takes it once this lapses",
+    )
 
     def replica(self) -> str:
         return self.replica_id or f"{socket.gethostname()}-{self.port}"

@@ -4,7 +4,8 @@
 (``Outbox.claim``; on Postgres ``FOR UPDATE SKIP LOCKED``, so two replicas never post the
 same row at once), posts each one, and marks it delivered on a 2xx answer. A failure is
 retried within the claim with tenacity's exponential backoff and jitter
-(``attempts_per_claim`` tries); after that the row is let go until a later time on the
+(``attempts_per_claim`` tries, each counted in the row before it is posted, the lease
+renewed with it: a replica killed mid-retries leaves the count it reached); after that the row is let go until a later time on the
 same curve, and given up after ``max_attempts`` tries in all (``last_error`` says why). A
 replica that dies holding a row leaves it to its lease: whichever replica looks next (or
 this one restarted) posts it. So a receiver may see a delivery twice (a crash after its
@@ -150,11 +151,17 @@ class Deliverer:
             ),
             reraise=False,
         )
-        error = ""
+        error = d.last_error or ""
         try:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
+                    # Stored before the POST: a replica killed mid-retries keeps the count.
+                    if not await self.outbox.attempt(
+                        d.delivery_id, self.owner, attempts, error or None, self.lease_seconds
+                    ):
+                        log.warning("webhook %s: taken by another replica", d.delivery_id)
+                        return False
                     try:
                         await self._post(d)
                     except DeliveryFailed as exc:

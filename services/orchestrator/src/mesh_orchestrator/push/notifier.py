@@ -14,9 +14,11 @@ state, the run's epoch and the subscription, so enqueueing it again is a no-op):
   task), its ``token`` in ``X-A2A-Notification-Token`` and its ``authentication`` as
   ``Authorization``.
 
-Enqueueing happens right after the state is stored and before anything is posted, so a
-replica killed in between loses nothing: the row waits in the store for any replica's
-``Deliverer``. URLs are checked against the endpoint policy when they are given (the API
+The multiplexer asks ``deliveries`` for a run's rows before it stores a state other than
+``running`` and hands them to ``RunStore.save_run``, which stores the state and its rows in
+one transaction: a replica killed at any point stores both or neither (a run whose state was
+not stored is taken again by another replica, with the same delivery ids). The rows then
+wait in the store for any replica's ``Deliverer``; ``stored`` wakes this one's. URLs are checked against the endpoint policy when they are given (the API
 answers 422) and again at connect time.
 """
 
@@ -31,6 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
+from mesh_contracts import RunStatus
 from mesh_orchestrator.push.delivery import Deliverer
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.runs.store.outbox import Delivery, Outbox, PushConfig
@@ -95,10 +98,20 @@ class Notifier:
         await self.outbox.set_default(owner, url, secret)
         return secret
 
+    async def deliveries(self, run: RunRecord) -> list[Delivery]:
+        """The outbox rows of ``run``'s state now (one per subscription), for the store to
+        write with the state (``RunStore.save_run``). A store error is raised: the caller's
+        flush is tried again, state and rows together."""
+        return await self._deliveries(run) if run.status != RunStatus.RUNNING else []
+
+    async def stored(self, runs: Sequence[RunRecord]) -> None:
+        """Rows may have been stored with these runs' states: deliver them now."""
+        if runs:
+            self.deliverer.wake()
+
     async def changed(self, runs: Sequence[RunRecord]) -> None:
-        """Enqueue a delivery per subscription of each run (called after their rows were
-        stored in a state other than running); errors are logged, never raised into the
-        caller's flush."""
+        """Enqueue a delivery per subscription of each run whose state is stored already
+        (an A2A config set on a parked or ended task); errors are logged, never raised."""
         rows: list[Delivery] = []
         for run in runs:
             try:
@@ -135,7 +148,11 @@ class Notifier:
         if self.a2a_body is not None:
             configs = await self.outbox.list_push(run.run_id)
             if configs:
-                body = self.a2a_body(run)
+                try:
+                    body = self.a2a_body(run)
+                except Exception:  # a formatter's bug must not keep the state from the store
+                    log.exception("could not format the A2A push body of run %s", run.run_id)
+                    return out
                 out += [self._a2a(run, c, event, body) for c in configs]
         return out
 

@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
@@ -42,6 +42,7 @@ from mesh_contracts import RunStatus, StreamEventType
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.replay import StoredLog
 from mesh_orchestrator.runs.store.base import Fenced, RunRecord, RunStore
+from mesh_orchestrator.runs.store.outbox import Delivery
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 5.0
@@ -175,6 +176,9 @@ class EventMux:
         # Called with the runs whose row a flush stored in a state other than running
         # (ended or parked), after the flush: webhooks enqueue their deliveries there.
         self.on_changed: Callable[[list[RunRecord]], Awaitable[None]] | None = None
+        # The webhook outbox rows of a run's state other than running, stored by save_run
+        # in the same transaction as the run's row (push.notifier.Notifier.deliveries).
+        self.outbox_for: Callable[[RunRecord], Awaitable[Sequence[Delivery]]] | None = None
         self.max_backlog = max_backlog
         self.on_fenced = on_fenced
         self.on_stored = on_stored
@@ -405,8 +409,14 @@ class EventMux:
                 record = self.record(run_id)
                 if record is None:
                     continue
+                rows: Sequence[Delivery] = ()
+                if self.outbox_for is not None and record.status != RunStatus.RUNNING:
+                    rows = await self.outbox_for(record)
                 try:
-                    await self.store.save_run(record)
+                    if rows:
+                        await self.store.save_run(record, rows)
+                    else:
+                        await self.store.save_run(record)
                 except Fenced as exc:
                     fenced |= exc.run_ids
                     continue

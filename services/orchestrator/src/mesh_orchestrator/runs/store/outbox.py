@@ -1,7 +1,8 @@
 """The webhook outbox and push subscriptions in the run store.
 
-A run's state change that someone subscribed to becomes a row of the outbox (``enqueue``)
-right after the state is stored; a deliverer on any replica (``push.delivery``) takes due
+A run's state change that someone subscribed to becomes a row of the outbox, stored by
+``RunStore.save_run`` in the transaction that stores the state (the row's model and codec
+are ``runs.store.deliveries``; ``enqueue`` stores rows on their own); a deliverer on any replica (``push.delivery``) takes due
 rows with a lease (``claim``: Postgres ``FOR UPDATE SKIP LOCKED``, so replicas never take
 the same row; SQLite has one process), posts them and marks them ``delivered`` or due again
 later. A replica that dies holding a row lets its lease lapse; another (or its restart)
@@ -22,6 +23,15 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from mesh_orchestrator.runs.store.base import RunStore
+from mesh_orchestrator.runs.store.deliveries import (
+    DELIVERY_COLUMNS,
+    Delivery,
+    delivery_from_row,
+    delivery_row,
+    enqueue_sql,
+)
+
+__all__ = ["Delivery", "Outbox", "PushConfig", "SQLOutbox", "delivery_row", "outbox_store"]
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS {p}webhook_outbox (
@@ -43,30 +53,8 @@ CREATE TABLE IF NOT EXISTS {p}webhook_defaults (
 SQLITE_SCHEMA = _TABLES.format(p="", real="REAL")
 PG_SCHEMA = _TABLES.format(p="mesh_", real="DOUBLE PRECISION")
 OUTBOX_LOCK = 0x6D657375  # "mesu": the advisory lock held while the tables are made
-_D = (
-    "delivery_id, run_id, event, url, secret, headers, body, created_at, attempts, next_at, "
-    "lease_owner, lease_until, delivered_at, last_error"
-)
+_D = DELIVERY_COLUMNS
 _P = "task_id, config_id, owner, url, token, auth, created_at"
-
-
-class Delivery(BaseModel):
-    """One webhook delivery: what is posted where, and how far it got."""
-
-    delivery_id: str
-    run_id: str
-    event: str  # the run's new status: completed, failed, awaiting_approval, ...
-    url: str
-    secret: str | None = None  # the subscription's HMAC key (None: unsigned, A2A token auth)
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str
-    created_at: float = Field(default_factory=time.time)
-    attempts: int = 0
-    next_at: float | None = Field(default_factory=time.time)  # None: given up or delivered
-    lease_owner: str | None = None
-    lease_until: float | None = None
-    delivered_at: float | None = None
-    last_error: str | None = None
 
 
 class PushConfig(BaseModel):
@@ -79,32 +67,6 @@ class PushConfig(BaseModel):
     token: str | None = None
     auth: dict[str, Any] = Field(default_factory=dict)  # {"scheme", "credentials"}
     created_at: float = Field(default_factory=time.time)
-
-
-def _delivery_row(d: Delivery) -> tuple[Any, ...]:
-    return (
-        d.delivery_id,
-        d.run_id,
-        d.event,
-        d.url,
-        d.secret,
-        json.dumps(d.headers),
-        d.body,
-        d.created_at,
-        d.attempts,
-        d.next_at,
-        d.lease_owner,
-        d.lease_until,
-        d.delivered_at,
-        d.last_error,
-    )
-
-
-def _delivery(row: Sequence[Any]) -> Delivery:
-    names = _D.split(", ")
-    values = dict(zip(names, row, strict=True))
-    values["headers"] = json.loads(values["headers"] or "{}")
-    return Delivery.model_validate(values)
 
 
 def _push_row(c: PushConfig) -> tuple[Any, ...]:
@@ -131,6 +93,14 @@ class Outbox(Protocol):
         ...
 
     async def delivered(self, delivery_id: str, attempts: int) -> None: ...
+
+    async def attempt(
+        self, delivery_id: str, owner: str, attempts: int, error: str | None, lease_seconds: float
+    ) -> bool:
+        """A try is about to be made: store its count (and the previous try's error), and
+        hold the row ``lease_seconds`` more, while ``owner`` still holds it (False if not).
+        A replica killed mid-retries leaves the count it reached."""
+        ...
 
     async def retry_later(
         self, delivery_id: str, attempts: int, next_at: float | None, error: str
@@ -162,10 +132,7 @@ class _SQL:
 
     def __init__(self, prefix: str, mark: str) -> None:
         m, p = mark, prefix
-        self.enqueue = (
-            f"INSERT INTO {p}webhook_outbox ({_D}) VALUES ({','.join([m] * 14)}) "
-            "ON CONFLICT (delivery_id) DO NOTHING"
-        )
+        self.enqueue = enqueue_sql(p, m)
         self.delivered = (
             f"UPDATE {p}webhook_outbox SET delivered_at = {m}, attempts = {m}, next_at = NULL, "
             f"lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE delivery_id = {m}"
@@ -173,6 +140,10 @@ class _SQL:
         self.retry = (
             f"UPDATE {p}webhook_outbox SET attempts = {m}, next_at = {m}, last_error = {m}, "
             f"lease_owner = NULL, lease_until = NULL WHERE delivery_id = {m}"
+        )
+        self.attempt = (
+            f"UPDATE {p}webhook_outbox SET attempts = {m}, last_error = {m}, lease_until = {m} "
+            f"WHERE delivery_id = {m} AND lease_owner = {m} RETURNING delivery_id"
         )
         self.deliveries = (
             f"SELECT {_D} FROM {p}webhook_outbox WHERE run_id = {m} ORDER BY created_at"
@@ -279,16 +250,23 @@ class SQLOutbox:
         await self.tables.create()
 
     async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
-        return await self.tables.insert(self.sql.enqueue, [_delivery_row(d) for d in deliveries])
+        return await self.tables.insert(self.sql.enqueue, [delivery_row(d) for d in deliveries])
 
     async def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[Delivery]:
         now = time.time()
         take = self.sql.take.format(due=self.sql.due + self.tables.skip_locked)
         args = (owner, now + lease_seconds, now, now, owner, limit)
-        return [_delivery(r) for r in await self.tables.run(take, args, commit=True)]
+        return [delivery_from_row(r) for r in await self.tables.run(take, args, commit=True)]
 
     async def delivered(self, delivery_id: str, attempts: int) -> None:
         await self.tables.run(self.sql.delivered, (time.time(), attempts, delivery_id), True)
+
+    async def attempt(
+        self, delivery_id: str, owner: str, attempts: int, error: str | None, lease_seconds: float
+    ) -> bool:
+        until = time.time() + lease_seconds
+        args = (attempts, None if error is None else error[:500], until, delivery_id, owner)
+        return bool(await self.tables.run(self.sql.attempt, args, commit=True))
 
     async def retry_later(
         self, delivery_id: str, attempts: int, next_at: float | None, error: str
@@ -296,7 +274,7 @@ class SQLOutbox:
         await self.tables.run(self.sql.retry, (attempts, next_at, error[:500], delivery_id), True)
 
     async def deliveries(self, run_id: str) -> list[Delivery]:
-        return [_delivery(r) for r in await self.tables.run(self.sql.deliveries, (run_id,))]
+        return [delivery_from_row(r) for r in await self.tables.run(self.sql.deliveries, (run_id,))]
 
     async def set_push(self, config: PushConfig) -> None:
         await self.tables.run(self.sql.set_push, _push_row(config), commit=True)

@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.deliveries import PG_ENQUEUE, Delivery, delivery_row
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
@@ -97,11 +98,12 @@ class PostgresRunStore:
         """The connection pool (the thread and outbox tables share it)."""
         return self._pool
 
-    async def save_run(self, run: RunRecord) -> None:
+    async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
         n = len(COLUMNS.split(", "))
         row = run_row(run)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in SAVED.split(", ")[1:])
-        async with self._pool.connection() as conn:
+        # The row, its webhook deliveries and the notify: one transaction.
+        async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)}) "
                 f"ON CONFLICT (run_id) DO UPDATE SET {updates} "
@@ -109,6 +111,9 @@ class PostgresRunStore:
                 row,
             )
             saved = await cur.fetchone()
+            if saved is not None and outbox:
+                async with conn.cursor() as c:
+                    await c.executemany(PG_ENQUEUE, [delivery_row(d) for d in outbox])
             if saved is not None and run.status != "running":
                 # parked or ended: whoever follows the run elsewhere learns it now
                 await conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, run.run_id))

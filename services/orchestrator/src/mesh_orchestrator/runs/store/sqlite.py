@@ -18,6 +18,7 @@ import aiosqlite
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.deliveries import SQLITE_ENQUEUE, Delivery, delivery_row
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
@@ -113,16 +114,23 @@ class SQLiteRunStore:
             self._db = None
 
     @_one_at_a_time
-    async def save_run(self, run: RunRecord) -> None:
+    async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
         n = len(COLUMNS.split(", "))
         updates = ", ".join(f"{c} = excluded.{c}" for c in SAVED.split(", ")[1:])
-        cur = await self.db.execute(
-            f"INSERT INTO runs ({COLUMNS}) VALUES ({','.join('?' * n)}) "
-            f"ON CONFLICT (run_id) DO UPDATE SET {updates} WHERE runs.epoch = excluded.epoch",
-            run_row(run),
-        )
-        changed = cur.rowcount
-        await self.db.commit()
+        try:
+            cur = await self.db.execute(
+                f"INSERT INTO runs ({COLUMNS}) VALUES ({','.join('?' * n)}) "
+                f"ON CONFLICT (run_id) DO UPDATE SET {updates} WHERE runs.epoch = excluded.epoch",
+                run_row(run),
+            )
+            changed = cur.rowcount
+            if changed:  # the state and its webhook deliveries: one transaction
+                for d in outbox:
+                    await self.db.execute(SQLITE_ENQUEUE, delivery_row(d))
+            await self.db.commit()
+        except BaseException:
+            await self.db.rollback()
+            raise
         if changed == 0:
             raise Fenced([run.run_id])
 
