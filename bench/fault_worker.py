@@ -15,7 +15,11 @@ healthy, so it registers and looks alive like the real thing:
 - ``garbage``: ``FAULT_LEAD_TOKENS`` good token frames, then frames that are not JSON.
 
 ``GET /health`` counts the calls: ``calls`` (every POST to a work endpoint, faulty or not),
-``started``, ``completed`` and ``cancelled`` runs and ``active`` ones. Settings: the SDK's
+``started``, ``completed`` and ``cancelled`` runs and ``active`` ones; and, by the calls'
+idempotency keys (``<run>:<task>:<attempt>``, the SDK's ``execution_key``): ``keys_twice``
+(keys whose run started more than once here), ``overlaps`` (runs started while another
+run of the same run's task was active here) and ``tasks_rerun`` (run tasks run here under
+more than one key). ``FAULT_RETRY_SAFE=0`` declares the agent not safe to retry. Settings: the SDK's
 ``WORKER_*`` plus ``FAULT_AGENT_ID`` (default ``fault``), ``FAULT_CAPABILITY``
 (``text_generation``) and ``FAULT_PRIORITY`` (0). ``python -m bench.fault_worker`` serves it
 on ``WORKER_PORT`` (default 8091).
@@ -27,15 +31,16 @@ import asyncio
 import contextlib
 import math
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 from pydantic import BaseModel, Field
 
 from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest, TokenEvent, encode_event
-from mesh_worker import Emit, Worker, WorkerSettings, create_worker_app
+from mesh_worker import Emit, Worker, WorkerSettings, create_worker_app, execution_key
 
 DEFAULT_PORT = 8091
 MODES = ("ok", "error500", "huge_frame", "garbage")
@@ -60,6 +65,33 @@ class Counters:
     completed: int = 0
     cancelled: int = 0
     active: int = 0
+    keys: Counter[str] = field(default_factory=Counter)  # runs started, by key
+    running: Counter[str] = field(default_factory=Counter)  # active runs, by run:task
+    tasks: dict[str, set[str]] = field(default_factory=dict)  # run:task -> its keys
+    overlaps: int = 0
+
+    def began(self, key: str | None) -> str | None:
+        if key is None:
+            return None
+        self.keys[key] += 1
+        task = key.rsplit(":", 1)[0]
+        if self.running[task]:
+            self.overlaps += 1
+        self.running[task] += 1
+        self.tasks.setdefault(task, set()).add(key)
+        return task
+
+    def ended(self, task: str | None) -> None:
+        if task is not None:
+            self.running[task] -= 1
+
+    def facts(self) -> dict[str, int]:
+        return {
+            "keys": len(self.keys),
+            "keys_twice": sum(1 for n in self.keys.values() if n > 1),
+            "overlaps": self.overlaps,
+            "tasks_rerun": sum(1 for keys in self.tasks.values() if len(keys) > 1),
+        }
 
 
 class FaultWorker(Worker[FaultInput]):
@@ -84,6 +116,7 @@ class FaultWorker(Worker[FaultInput]):
             max_concurrency=64,
             timeout_seconds=300,
             tags=["test"],
+            retry_safe=os.environ.get("FAULT_RETRY_SAFE", "1") != "0",
         )
 
     def health(self) -> dict[str, Any]:
@@ -95,12 +128,14 @@ class FaultWorker(Worker[FaultInput]):
             "completed": c.completed,
             "cancelled": c.cancelled,
             "active": c.active,
+            **c.facts(),
         }
 
     async def run(self, task: TaskRequest, inp: FaultInput, emit: Emit) -> Any:
         c = self.counters
         c.started += 1
         c.active += 1
+        running = c.began(execution_key())
         try:
             for i in range(inp.tokens):
                 await emit(TokenEvent(token=f"{self.instance_id}:{i} "))
@@ -112,6 +147,7 @@ class FaultWorker(Worker[FaultInput]):
             raise
         finally:
             c.active -= 1
+            c.ended(running)
         return None
 
 

@@ -37,6 +37,12 @@ class WorkerSettings(BaseSettings):
     # How long a cancelled run may take to end before a warning is logged (its slot stays
     # taken until it does end, however long that is).
     cancel_grace_seconds: float = Field(default=30.0, gt=0)
+    # Calls with an ``Idempotency-Key`` (``mesh_worker.executions``): how long a finished
+    # execution's key is remembered (a repeat replays it instead of running again), and how
+    # long a keyed run whose callers all left waits for one to come back before it is
+    # cancelled (0: at once, like an unkeyed call).
+    key_ttl_seconds: float = Field(default=900.0, gt=0, le=86400)
+    detach_grace_seconds: float = Field(default=0.0, ge=0, le=3600)
     log_level: str = "info"
     otlp_endpoint: str | None = None
     # A task's input carries its upstream outputs (an artifact may be inlined): larger than
