@@ -96,6 +96,10 @@ class PhaseStatus(_Payload):
     planner: str | None = None
     attempt: int | None = None
     reason: str | None = None
+    # ``awaiting_approval`` because tasks are in doubt: those tasks; ``approved``: what was
+    # decided for them (``rerun`` or ``fail``).
+    in_doubt: list[str] | None = None
+    decision: Literal["rerun", "fail"] | None = None
 
 
 class TaskStatus(_Payload):

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # its own runs at once (default: host name and port; in Kubernetes, the pod name).
     replica_id: str | None = None
     run_lease_seconds: float = Field(default=10.0, gt=0.5, le=300)
+    # A resumed run's task that was running on an agent not safe to retry, whose worker
+    # does not know its idempotency key, is in doubt: park the run for a person's decision
+    # (approve with rerun / fail), or fail the task at once.
+    in_doubt: Literal["park", "fail"] = "park"
     # Run store: embedded SQLite unless a postgresql:// URL is given.
     db_path: Path = Path("var/orchestrator.sqlite3")
     database_url: str | None = None

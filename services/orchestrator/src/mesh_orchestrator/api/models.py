@@ -58,6 +58,9 @@ class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     plan: ExecutionPlan | None = None
+    # A run parked for tasks in doubt (README "Failures"): run them again as new attempts
+    # (``rerun``, the default), or fail them and go on without them (``fail``).
+    decision: Literal["rerun", "fail"] = "rerun"
 
 
 class RejectRequest(BaseModel):

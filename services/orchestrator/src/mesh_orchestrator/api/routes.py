@@ -280,13 +280,18 @@ async def approve_run(
     body: Annotated[ApproveRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Approve a run awaiting approval (on any replica): it runs its announced plan, or
-    ``body.plan``. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``;
+    ``body.plan``. A run parked for tasks in doubt takes ``body.decision``: ``rerun`` them
+    (the default) or ``fail`` them. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``;
     429 while its client has more runs in progress than it may."""
     record = await svc.runs.get(run_id)
     if record is None or not may_see(caller, record):
         return _not_found(run_id)
     await check_approval(svc, record)
-    outcome, run = await svc.runs.approve(run_id, body.plan if body is not None else None)
+    outcome, run = await svc.runs.approve(
+        run_id,
+        body.plan if body is not None else None,
+        decision=body.decision if body is not None else "rerun",
+    )
     return _approval_answer(run_id, outcome, run, "running")
 
 

@@ -184,6 +184,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             done=done,
             attempts_before=state.get("resume_attempts"),
             owner=state.get("owner"),
+            pinned=state.get("resume_pinned"),
         )
         return {"results": {k: o.public() for k, o in outcomes.items()}}
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import httpx2
@@ -63,6 +64,17 @@ _RELAYED = frozenset({"token", "message", "progress", "artifact", "result", "err
 _INSTANCE_FAULTS = frozenset(
     {"worker_error", "stream_lost", "malformed_stream", "malformed_result", "stalled", "timeout"}
 )
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key(run_id: str, task_id: str, attempt: int) -> str:
+    """The key of one attempt of a run's task (``Idempotency-Key``, see the worker SDK's
+    ``mesh_worker.executions``): the same for a retry after a lost response and for a
+    replica that takes the run up and asks again; a new attempt (a re-run that was
+    decided) is a new key. Attempts are counted per run, across replicas (``runs.resume``)."""
+    return f"{run_id}:{task_id}:{attempt}"
 
 
 class AttemptFailed(Exception):
@@ -188,6 +200,20 @@ class WorkerCalls:
             await self.a2a_http.aclose()
         await self.mcp_http.aclose()
 
+    async def execution_state(self, d: AgentDescriptor, key: str) -> str:
+        """What instance ``d`` knows of the call made with ``key`` (``GET /executions/{key}``
+        of the worker SDK): ``running``, ``finished``, or ``unknown`` (it never had it, forgot
+        it, cannot be reached or does not answer keys)."""
+        if not d.has_process or speaks_a2a(d) or speaks_mcp(d):
+            return "unknown"
+        url = d.url(f"/executions/{quote(key, safe='')}")
+        try:
+            resp = await self.http.get(url, headers=self.auth_headers(), timeout=5.0)
+            state = resp.json().get("state") if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return "unknown"
+        return state if state in ("running", "finished") else "unknown"
+
     def _fail(
         self, t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
     ) -> TaskOutcome:
@@ -273,6 +299,8 @@ class WorkerCalls:
                 )
             else:
                 headers = {**traced, **self.auth_headers()}
+                if request.run_id is not None:
+                    headers[IDEMPOTENCY_HEADER] = idempotency_key(request.run_id, task_id, attempt)
                 calls = call_worker(
                     self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
                 )

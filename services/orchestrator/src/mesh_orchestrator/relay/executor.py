@@ -34,7 +34,7 @@ from mesh_contracts import (
     TaskRetrying,
     TaskStatus,
 )
-from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls
+from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls, idempotency_key
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.runs.emitter import Emitter
 
@@ -74,6 +74,7 @@ class Executor(WorkerCalls):
         done: dict[str, TaskOutcome] | None = None,
         attempts_before: dict[str, int] | None = None,
         owner: str | None = None,
+        pinned: dict[str, tuple[str, int]] | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
@@ -82,7 +83,12 @@ class Executor(WorkerCalls):
 
         ``done`` (a resumed run): tasks that completed before, with their outputs; they are
         not run again and emit nothing. ``attempts_before``: attempts a task already had, so
-        a re-run's events carry the next attempt number.
+        a re-run's events carry the next attempt number; a task's attempts are counted for
+        the run as a whole (``max_attempts`` in all, whichever replicas made them).
+        ``pinned``: tasks whose call was out when the run changed hands, to an instance that
+        still knows its key (``in_flight``): task_id -> (instance_id, attempt). They are not
+        run again: the call is made again with the same key, which re-attaches to the
+        running execution or replays its result.
 
         Cancellation (the run was cancelled, the client left) cancels every in-flight call,
         which closes the workers' streams; the caller reports what was left undone.
@@ -99,8 +105,11 @@ class Executor(WorkerCalls):
             for t in plan.tasks:
                 if not futures[t.task_id].done():
                     first = before.get(t.task_id, 0)
+                    pin = (pinned or {}).get(t.task_id)
                     group.create_task(
-                        self._node(t, futures, emit, run_id, timeout_seconds, first, owner=owner)
+                        self._node(
+                            t, futures, emit, run_id, timeout_seconds, first, owner=owner, pin=pin
+                        )
                     )
         return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
 
@@ -114,6 +123,7 @@ class Executor(WorkerCalls):
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        pin: tuple[str, int] | None = None,
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
         broken = [(d, o) for d, o in upstream.items() if o.status != "completed"]
@@ -126,7 +136,7 @@ class Executor(WorkerCalls):
         started = time.perf_counter()
         try:
             outcome = await self._execute(
-                t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner
+                t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner, pin=pin
             )
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
@@ -160,8 +170,12 @@ class Executor(WorkerCalls):
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        pin: tuple[str, int] | None = None,
     ) -> TaskOutcome:
-        first = self.resolver.pick(t)
+        first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
+        if first is None and pin is not None:
+            error = f"in doubt: instance {pin[0]} that ran attempt {pin[1]} left the registry"
+            return self._fail(t, None, emit, error, "in_doubt")
         if first is None:
             return self._fail(t, None, emit, self.resolver.why_not(t), "unresolvable")
         request = TaskRequest(
@@ -175,12 +189,47 @@ class Executor(WorkerCalls):
         current: list[AgentDescriptor] = [first]
         try:
             async with asyncio.timeout(limit):
+                if pin is not None:
+                    return await self._reattach(t, first, request, emit, pin[1])
                 return await self._attempts(t, request, emit, current, attempts_before)
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
                 self.resolver.failed(current[-1].instance_id, reason)
             return self._fail(t, current[-1], emit, reason, "timeout")
+
+    async def in_flight(
+        self,
+        run_id: str,
+        task_id: str,
+        agent_id: str | None,
+        instance_id: str | None,
+        attempt: int,
+    ) -> str:
+        """What to do with a task whose call was out when its run changed hands:
+        ``restart`` (its agent is safe to retry: a new attempt), ``reattach`` (the instance
+        knows the attempt's key: call it again with that key, see ``run``'s ``pinned``), or
+        ``in_doubt`` (not safe to retry, and nobody can say whether it ran)."""
+        d = self.resolver.instance(instance_id) if instance_id else None
+        agent = d or (self.resolver.agent(agent_id) if agent_id else None)
+        if agent is not None and agent.safe_to_retry:
+            return "restart"
+        if d is None:
+            return "in_doubt"
+        state = await self.execution_state(d, idempotency_key(run_id, task_id, attempt))
+        return "reattach" if state in ("running", "finished") else "in_doubt"
+
+    async def _reattach(
+        self, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emitter, attempt: int
+    ) -> TaskOutcome:
+        """The call of ``attempt`` made again with its key: its events from the first,
+        live or replayed by the worker; never a second run, so never retried elsewhere."""
+        try:
+            return await self._call(t, d, request, emit, attempt)
+        except (WorkerBusy, WorkerUnreachable, AttemptFailed) as exc:
+            code = exc.code if isinstance(exc, AttemptFailed) else "in_doubt"
+            error = f"re-attaching to attempt {attempt} on {d.instance_id} failed: {exc}"
+            return self._fail(t, d, emit, error, code)
 
     async def _attempts(
         self,
@@ -228,6 +277,11 @@ class Executor(WorkerCalls):
                             failures
                         )
                     return self._fail(t, current[-1], emit, error, last_code)
+                if attempt >= self.max_attempts:  # the run's budget, across replicas
+                    error = f"the run's {self.max_attempts} attempts at this task are spent"
+                    if failures:
+                        error += ": " + "; ".join(failures)
+                    return self._fail(t, d, emit, error, last_code if failures else "attempts")
                 tried.add(d.instance_id)
                 current.append(d)
                 attempt += 1
@@ -256,7 +310,7 @@ class Executor(WorkerCalls):
                     last_code = exc.code
                     if exc.relayed and not d.safe_to_retry:
                         return self._fail(t, d, emit, exc.reason, exc.code)
-                    if attempt - attempts_before >= self.max_attempts:
+                    if attempt >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
                         return self._fail(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so
