@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mesh_contracts import Budget
+
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +34,9 @@ class Settings(BaseSettings):
     # does not know its idempotency key, is in doubt: park the run for a person's decision
     # (approve with rerun / fail), or fail the task at once.
     in_doubt: Literal["park", "fail"] = "park"
+    # Default run budgets by client (JSON: {"client:<name>": {"tokens": 20000}, "*": {...}};
+    # "*" for every other client): bounds a run's options.budget leaves unset.
+    budget_defaults: dict[str, Budget] = Field(default_factory=dict)
     # Run store: embedded SQLite unless a postgresql:// URL is given.
     db_path: Path = Path("var/orchestrator.sqlite3")
     database_url: str | None = None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import HTTPException
 
 from mesh_auth import Principal
-from mesh_contracts import ExecutionPlan
+from mesh_contracts import Budget, ExecutionPlan
 from mesh_orchestrator.api.access import owner_of
 from mesh_orchestrator.runs.service import OverQuota
 
@@ -86,12 +86,26 @@ async def start_run(
     """Start a run for ``caller`` within its quotas (429 past its starts or its runs in
     progress); the one way every route (HTTP, A2A, OpenAI) starts runs."""
     await check_rate(svc, caller)
+    options = with_budget(svc.settings.budget_defaults, owner_of(caller), options)
     try:
         return await svc.runs.start(
             query, plan, options, owner=owner_of(caller), max_in_progress=runs_limit(svc, caller)
         )
     except OverQuota as exc:
         raise _over_quota(svc, exc) from None
+
+
+def with_budget(
+    defaults: dict[str, Budget], owner: str | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    """``options`` with ``budget`` completed from the client's default (``defaults[owner]``,
+    else ``defaults["*"]``): each bound the request leaves unset takes the default's."""
+    default = defaults.get(owner or "") or defaults.get("*")
+    asked = {k: v for k, v in (options.get("budget") or {}).items() if v is not None}
+    if default is None:
+        return {**options, "budget": asked or None}
+    merged = default.model_dump(mode="json", exclude_none=True) | asked
+    return {**options, "budget": merged or None}
 
 
 async def check_approval(svc: Services, record: RunRecord) -> None:

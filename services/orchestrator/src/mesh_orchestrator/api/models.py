@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mesh_contracts import ExecutionPlan
+from mesh_contracts import Budget, ExecutionPlan
 
 MAX_QUERY = 8000
 
@@ -18,6 +18,9 @@ class RunOptions(BaseModel):
     timeout_seconds: float | None = Field(default=None, gt=0, le=86_400)
     # "required": the run stops after planning, awaiting POST /v1/runs/{id}/approve
     approval: Literal["none", "required"] = "none"
+    # What the run may spend across its DAG (README "Runs"); unset bounds fall back to the
+    # client's default (ORCH_BUDGET_DEFAULTS).
+    budget: Budget | None = None
 
 
 class OrchestrateRequest(BaseModel):

@@ -20,7 +20,7 @@ instance that keeps failing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +47,7 @@ from mesh_contracts.mcp import speaks_mcp
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.a2a_client import call_a2a
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.budget import CURRENT, RunBudget
 from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
@@ -75,6 +76,23 @@ def idempotency_key(run_id: str, task_id: str, attempt: int) -> str:
     replica that takes the run up and asks again; a new attempt (a re-run that was
     decided) is a new key. Attempts are counted per run, across replicas (``runs.resume``)."""
     return f"{run_id}:{task_id}:{attempt}"
+
+
+async def _accounted(
+    calls: AsyncGenerator[tuple[str, dict[str, Any]]], budget: RunBudget
+) -> AsyncGenerator[tuple[str, dict[str, Any]]]:
+    """The call's events, each token counted against the run's budget as it arrives and
+    the worker's final ``usage`` (on its ``result``) in place of that count."""
+    streamed = 0
+    async with aclosing(calls) as events:
+        async for type_, body in events:
+            if type_ == "token":
+                streamed += 1
+                budget.streamed(1)
+            elif type_ == "result" and "usage" in body:
+                budget.reported(streamed, body["usage"])
+                streamed = 0
+            yield type_, body
 
 
 class AttemptFailed(Exception):
@@ -306,6 +324,9 @@ class WorkerCalls:
                 )
             if call is not None:  # traced: the events are counted
                 calls = call.counted(calls)
+            budget = CURRENT.get()
+            if budget is not None and budget.bounded:
+                calls = _accounted(calls, budget)
             async with aclosing(calls) as events:
                 # The hot loop: one (type, body) pair per worker event, relabelled as is.
                 async for type_, body in events:

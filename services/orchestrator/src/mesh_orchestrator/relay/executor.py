@@ -27,6 +27,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from mesh_contracts import (
     AgentDescriptor,
+    BudgetStatus,
     ExecutionPlan,
     NodeStatus,
     SubTask,
@@ -34,6 +35,7 @@ from mesh_contracts import (
     TaskRetrying,
     TaskStatus,
 )
+from mesh_orchestrator.relay.budget import CURRENT, RunBudget
 from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls, idempotency_key
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.runs.emitter import Emitter
@@ -75,6 +77,7 @@ class Executor(WorkerCalls):
         attempts_before: dict[str, int] | None = None,
         owner: str | None = None,
         pinned: dict[str, tuple[str, int]] | None = None,
+        budget: RunBudget | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
@@ -90,6 +93,10 @@ class Executor(WorkerCalls):
         run again: the call is made again with the same key, which re-attaches to the
         running execution or replays its result.
 
+        ``budget``: what the run may spend (``relay.budget``); a task past ``max_tasks`` is
+        skipped, and when tokens, GPU time or wall time run out every unfinished task is
+        stopped (``skipped``, naming the bound); a ``budget`` status goes out after each task.
+
         Cancellation (the run was cancelled, the client left) cancels every in-flight call,
         which closes the workers' streams; the caller reports what was left undone.
         """
@@ -101,17 +108,63 @@ class Executor(WorkerCalls):
             if task_id in futures:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
-        async with asyncio.TaskGroup() as group:
-            for t in plan.tasks:
-                if not futures[t.task_id].done():
-                    first = before.get(t.task_id, 0)
-                    pin = (pinned or {}).get(t.task_id)
-                    group.create_task(
-                        self._node(
+        budget = budget or RunBudget()
+        token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
+        try:
+            async with asyncio.TaskGroup() as group:
+                nodes: list[asyncio.Task[None]] = []
+                for t in plan.tasks:
+                    if not futures[t.task_id].done():
+                        first = before.get(t.task_id, 0)
+                        pin = (pinned or {}).get(t.task_id)
+                        node = self._node(
                             t, futures, emit, run_id, timeout_seconds, first, owner=owner, pin=pin
                         )
-                    )
+                        nodes.append(group.create_task(node))
+                if budget.bounded and nodes:
+                    group.create_task(self._enforce(budget, nodes, emit))
+        finally:
+            CURRENT.reset(token)
+        for t in plan.tasks:  # stopped by the budget: never finished
+            f = futures[t.task_id]
+            if not f.done() or f.cancelled():  # (a cancelled waiter cancels its future)
+                reason = f"budget exhausted: {budget.describe()}"
+                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+                futures[t.task_id] = loop.create_future()
+                futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+        if self.metrics is not None and budget.bounded:
+            self.metrics.budget_ended(budget.used(), budget.exhausted)
         return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
+
+    async def _enforce(
+        self, budget: RunBudget, nodes: list[asyncio.Task[None]], emit: Emitter
+    ) -> None:
+        """Wait for the budget to run out (tokens, GPU time: ``stop``; wall time: a timer)
+        or every task to end; when it runs out, cancel the unfinished tasks (which closes
+        their worker streams) and say which bound it was."""
+        stop: asyncio.Future[Any] = asyncio.ensure_future(budget.stop.wait())
+        try:
+            pending: set[asyncio.Future[Any]] = set(nodes)
+            while pending and not budget.stop.is_set():
+                _, pending = await asyncio.wait(
+                    {*pending, stop}, timeout=budget.wall_left(), return_when="FIRST_COMPLETED"
+                )
+                pending.discard(stop)
+                budget.check_wall()
+        finally:
+            stop.cancel()
+        if not budget.stop.is_set():
+            return
+        emit.emit(
+            BudgetStatus(
+                status="exhausted",
+                used=budget.used(),
+                limits=budget.limit_values(),
+                exhausted=budget.exhausted,
+            )
+        )
+        for node in nodes:
+            node.cancel()
 
     async def _node(
         self,
@@ -133,6 +186,12 @@ class Executor(WorkerCalls):
             emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
             futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
             return
+        budget = CURRENT.get()
+        if budget is not None and budget.bounded and not budget.take_task():
+            reason = f"budget exhausted: {budget.describe()}"
+            emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+            return
         started = time.perf_counter()
         try:
             outcome = await self._execute(
@@ -143,6 +202,9 @@ class Executor(WorkerCalls):
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
+        if budget is not None and budget.bounded:
+            budget.check_wall()
+            emit.emit(BudgetStatus(used=budget.used(), limits=budget.limit_values()))
         futures[t.task_id].set_result(outcome)
 
     def _input(

@@ -87,6 +87,8 @@ class ApprovedRuns(RunDriver):
             "approval": record.options.get("approval"),
             "approved": True,
             "plan_announced": True,
+            "budget": record.options.get("budget"),
+            "budget_used": rec.budget_used,
         }
         if doubted:  # go on from the log: what completed stays, the rest as decided
             done: dict[str, dict[str, Any]] = dict(rec.done)

@@ -81,7 +81,9 @@ def announce(events: RunEvents, run_id: str, doubt: dict[str, InFlight]) -> None
         )
 
 
-def fail_doubted(events: RunEvents, doubt: dict[str, InFlight], why: str) -> dict[str, dict[str, object]]:
+def fail_doubted(
+    events: RunEvents, doubt: dict[str, InFlight], why: str
+) -> dict[str, dict[str, object]]:
     """Fail the tasks in doubt (``why`` says who decided); their ``results`` entries, for
     the executor's ``done`` (their dependents are then skipped, nothing runs them again)."""
     out: dict[str, dict[str, object]] = {}

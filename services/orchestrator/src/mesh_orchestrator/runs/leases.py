@@ -203,6 +203,8 @@ class LeasedRuns(RunDriver):
             # a run that had asked for approval asks again unless its log says it had it
             "approval": options.get("approval"),
             "approved": rec.approved,
+            "budget": options.get("budget"),
+            "budget_used": rec.budget_used,
         }
         if rec.plan is not None:  # planned already: straight to resolve, then execute
             state["client_plan"] = rec.plan

@@ -47,6 +47,7 @@ class Recovered:
     # Sub-tasks whose last status is ``running`` (a call was out when the owner stopped),
     # and those whose last status is ``in_doubt`` (the run parked for a decision on them).
     running: dict[str, InFlight] = field(default_factory=dict)
+    budget_used: dict[str, float] = field(default_factory=dict)  # the last ``budget`` status
     in_doubt: dict[str, InFlight] = field(default_factory=dict)
 
     @property
@@ -86,6 +87,10 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
             out.ended = True
         elif e.type == "result" and e.task_id is None:
             out.answered = True
+        elif e.type == "status" and data.get("phase") == "budget":
+            used = data.get("used")
+            if isinstance(used, dict):
+                out.budget_used = {k: v for k, v in used.items() if isinstance(v, int | float)}
         elif e.type == "status" and data.get("phase") == "approval":
             out.approved = out.approved or data.get("status") == "approved"
         elif e.task_id is not None:

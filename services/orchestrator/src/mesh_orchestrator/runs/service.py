@@ -120,6 +120,7 @@ class RunService(ApprovedRuns, LeasedRuns):
             "max_replans": self.max_replans,
             "max_llm_attempts": self.max_llm_attempts,
             "approval": options.get("approval"),
+            "budget": options.get("budget"),
         }
         if plan is not None:  # no planning step: the graph goes straight to resolve
             state["plan"] = plan
