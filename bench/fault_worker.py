@@ -19,7 +19,9 @@ healthy, so it registers and looks alive like the real thing:
 idempotency keys (``<run>:<task>:<attempt>``, the SDK's ``execution_key``): ``keys_twice``
 (keys whose run started more than once here), ``overlaps`` (runs started while another
 run of the same run's task was active here) and ``tasks_rerun`` (run tasks run here under
-more than one key). ``FAULT_RETRY_SAFE=0`` declares the agent not safe to retry. Settings: the SDK's
+more than one key). ``FAULT_RETRY_SAFE=0`` declares the agent not safe to retry;
+``FAULT_KEYS_LOG`` (a file) gets one line per run started, ``<instance> <key>``, appended at
+once, so the count survives the process being killed (the chaos bench reads it). Settings: the SDK's
 ``WORKER_*`` plus ``FAULT_AGENT_ID`` (default ``fault``), ``FAULT_CAPABILITY``
 (``text_generation``) and ``FAULT_PRIORITY`` (0). ``python -m bench.fault_worker`` serves it
 on ``WORKER_PORT`` (default 8091).
@@ -135,7 +137,11 @@ class FaultWorker(Worker[FaultInput]):
         c = self.counters
         c.started += 1
         c.active += 1
-        running = c.began(execution_key())
+        key = execution_key()
+        running = c.began(key)
+        if log_path := os.environ.get("FAULT_KEYS_LOG"):
+            with open(log_path, "a") as log:  # noqa: ASYNC230 - one short line, flushed now
+                log.write(f"{self.instance_id} {key}\n")
         try:
             for i in range(inp.tokens):
                 await emit(TokenEvent(token=f"{self.instance_id}:{i} "))

@@ -98,12 +98,15 @@ async def _accounted(
 class AttemptFailed(Exception):
     """One attempt on one instance failed; ``relayed`` events had already gone out."""
 
-    def __init__(self, instance_id: str, reason: str, code: str, relayed: int) -> None:
+    def __init__(
+        self, instance_id: str, reason: str, code: str, relayed: int, accepted: bool = True
+    ) -> None:
         super().__init__(reason)
         self.instance_id = instance_id
         self.reason = reason
         self.code = code
         self.relayed = relayed
+        self.accepted = accepted  # the worker took the call (it may have started running)
 
 
 @dataclass
@@ -279,8 +282,11 @@ class WorkerCalls:
         add = fold.add
         relay = emit.relay
         relayed = 0
+        took = False
 
         def accepted() -> None:
+            nonlocal took
+            took = True
             status = TaskStatus(
                 status=NodeStatus.RUNNING,
                 agent_id=agent,
@@ -342,7 +348,7 @@ class WorkerCalls:
                 self.resolver.succeeded(d.instance_id)
                 return self._fail(t, d, emit, str(exc), exc.code)
             self.resolver.failed(d.instance_id, str(exc))
-            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed) from None
+            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed, took) from None
         except WorkerUnreachable:
             raise
         finally:

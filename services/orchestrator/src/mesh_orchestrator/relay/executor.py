@@ -370,7 +370,8 @@ class Executor(WorkerCalls):
                     failures.append(f"attempt {attempt} on {d.instance_id}: {exc.reason}")
                     previous = failures[-1]
                     last_code = exc.code
-                    if exc.relayed and not d.safe_to_retry:
+                    if (exc.relayed or exc.accepted) and not d.safe_to_retry:
+                        # It may have started running: never a second time elsewhere.
                         return self._fail(t, d, emit, exc.reason, exc.code)
                     if attempt >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
