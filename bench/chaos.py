@@ -39,7 +39,6 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,17 +119,18 @@ class ChaosMesh:
                     os.kill(proc.proc.pid, signal.SIGCONT)
                 proc.stop(grace=3)
 
-    def started_twice(self, run_ids: set[str]) -> int:
-        """``train`` tasks of ``run_ids`` whose run started more than once, at any worker."""
+    def started_twice(self, run_ids: set[str]) -> list[str]:
+        """``train`` tasks of ``run_ids`` whose run started more than once, at any worker:
+        each as ``<run>:<task>`` with where and under which keys it started."""
         if not self.keys_log.exists():
-            return 0
-        starts: Counter[str] = Counter()
+            return []
+        starts: dict[str, list[str]] = {}
         for line in self.keys_log.read_text().splitlines():
-            key = line.split(" ", 1)[-1]
+            instance, key = line.split(" ", 1)
             run_task = key.rsplit(":", 1)[0]
             if run_task.split(":")[0] in run_ids:
-                starts[run_task] += 1
-        return sum(1 for n in starts.values() if n > 1)
+                starts.setdefault(run_task, []).append(f"{instance} {key.rsplit(':', 1)[1]}")
+        return [f"{rt} ({', '.join(s)})" for rt, s in starts.items() if len(s) > 1]
 
 
 @dataclass
@@ -143,6 +143,10 @@ class Phase:
     results_lost: int = 0
     executed_twice: int = 0
     faults: list[str] = field(default_factory=list)
+    # what went wrong, for a look: stuck runs (id, last status seen: "unknown" when no
+    # replica knows it) and tasks started twice (where, which attempt)
+    stuck_runs: list[str] = field(default_factory=list)
+    twice: list[str] = field(default_factory=list)
     p50_ms: float | None = None
     p99_ms: float | None = None
     statuses: dict[str, int] = field(default_factory=dict)
@@ -254,6 +258,9 @@ async def run_phase(mesh: ChaosMesh, name: str, n: int, in_flight: int, deadline
             await chaos_task  # its last fault undone
         phase.seconds = round(time.monotonic() - t0, 1)
         phase.stuck = len(started) - len(ended) + (n - len(started))
+        for run_id in [r for r in started if r not in ended][:10]:
+            rec = await _any(mesh, c, "GET", f"/v1/runs/{run_id}")
+            phase.stuck_runs.append(f"{run_id} {(rec or {}).get('status', 'unknown')}")
         for rec in ended.values():
             status = rec["status"]
             phase.statuses[status] = phase.statuses.get(status, 0) + 1
@@ -261,7 +268,8 @@ async def run_phase(mesh: ChaosMesh, name: str, n: int, in_flight: int, deadline
             phase.failed_clearly += status != "completed"
         for run_id in ended:
             phase.results_lost += await _lost(mesh, c, run_id)
-    phase.executed_twice = mesh.started_twice(set(started))
+    phase.twice = mesh.started_twice(set(started))
+    phase.executed_twice = len(phase.twice)
     times = [1000 * (r["finished_at"] - r["created_at"]) for r in ended.values()
              if r.get("finished_at") and r.get("created_at")]  # fmt: skip
     if times:
@@ -305,6 +313,9 @@ def report(result: dict[str, Any]) -> str:
     lines += [f"{k:16}{base[k]!s:>12}{wild[k]!s:>12}" for k in rows]
     lines.append(f"final statuses under chaos: {wild['statuses']}")
     lines.append("faults: " + "; ".join(wild["faults"]))
+    for what in ("stuck_runs", "twice"):
+        if wild[what]:
+            lines.append(f"{what}: " + "; ".join(wild[what]))
     return "\n".join(lines)
 
 

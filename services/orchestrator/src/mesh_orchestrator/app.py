@@ -364,7 +364,7 @@ def create_app(
                 lease_seconds=settings.run_lease_seconds,
                 registry_read=_registry_read(discovery, tracer, settings),
                 read_every_run=settings.registry_read == "always",
-                in_flight_check=executor.in_flight,
+                in_flight_check=executor,
                 in_doubt=InDoubtPolicy(settings.in_doubt),
             )
             await runs.recover()

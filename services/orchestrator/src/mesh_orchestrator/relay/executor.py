@@ -281,6 +281,18 @@ class Executor(WorkerCalls):
         state = await self.execution_state(d, idempotency_key(run_id, task_id, attempt))
         return "reattach" if state in ("running", "finished") else "in_doubt"
 
+    async def unlogged(self, run_id: str, t: SubTask, attempt: int) -> str | None:
+        """An instance of ``t``'s agent that knows the key of ``attempt`` although the run's
+        log never said the task started (its owner died before storing the ``running``
+        status): where to re-attach. Only asked for agents not safe to retry; None when no
+        instance knows it (then the task starts as that attempt, with that key)."""
+        candidates = [d for d in self.resolver.candidates(t) if not d.safe_to_retry]
+        key = idempotency_key(run_id, t.task_id, attempt)
+        for d in candidates:
+            if await self.execution_state(d, key) in ("running", "finished"):
+                return d.instance_id
+        return None
+
     async def _reattach(
         self, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emitter, attempt: int
     ) -> TaskOutcome:

@@ -14,16 +14,30 @@ task fails at once, clearly.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
-from mesh_contracts import NodeStatus, TaskStatus
+from mesh_contracts import NodeStatus, SubTask, TaskStatus
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.resume import InFlight, Recovered
 
-# (run_id, task_id, agent_id, instance_id, attempt) -> "restart" | "reattach" | "in_doubt"
-InFlightCheck = Callable[[str, str, str | None, str | None, int], Awaitable[str]]
+
+class InFlightCheck(Protocol):
+    """What the executor answers about a resumed run's tasks (``relay.executor``)."""
+
+    async def in_flight(
+        self, run_id: str, task_id: str, agent_id: str | None, instance_id: str | None,
+        attempt: int,
+    ) -> str:  # fmt: skip
+        """``restart``, ``reattach`` or ``in_doubt`` for a task the log shows running."""
+        ...
+
+    async def unlogged(self, run_id: str, t: SubTask, attempt: int) -> str | None:
+        """The instance that knows the key of ``attempt`` of ``t`` although the log never
+        said it started (its owner died before storing that), for an agent not safe to
+        retry; else None."""
+        ...
 
 
 class InDoubtPolicy(StrEnum):
@@ -51,11 +65,18 @@ async def settle(check: InFlightCheck | None, run_id: str, rec: Recovered) -> Se
     if check is None:
         return out
     for task_id, f in rec.running.items():
-        verdict = await check(run_id, task_id, f.agent_id, f.instance_id, f.attempt)
+        verdict = await check.in_flight(run_id, task_id, f.agent_id, f.instance_id, f.attempt)
         if verdict == "reattach" and f.instance_id is not None:
             out.pinned[task_id] = (f.instance_id, f.attempt)
         elif verdict == "in_doubt":
             out.in_doubt[task_id] = f
+    seen = set(rec.done) | set(rec.running) | set(rec.in_doubt)
+    for t in rec.plan.tasks if rec.plan is not None else []:
+        if t.task_id not in seen:  # a call may be out that the log never heard of
+            attempt = rec.attempts.get(t.task_id, 0) + 1
+            instance = await check.unlogged(run_id, t, attempt)
+            if instance is not None:
+                out.pinned[t.task_id] = (instance, attempt)
     return out
 
 
