@@ -324,9 +324,9 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=200)
     p.add_argument("--in-flight", type=int, default=40)
     p.add_argument("--deadline", type=float, default=120.0, help="seconds after the last start")
-    p.add_argument("--chaos-every", type=float, default=1.0)
+    p.add_argument("--chaos-every", type=float, default=0.5)
     p.add_argument("--max-faults", type=int, default=12)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=4)
     p.add_argument("--json", type=Path, help="also write the figures here")
     a = p.parse_args()
     runs, in_flight = max(1, min(a.runs, 2000)), max(1, min(a.in_flight, 500))  # bounded
