@@ -53,6 +53,11 @@ async def test_tokens_past_the_budget_stop_the_run_and_name_the_bound(mesh: Mesh
     assert len(of(events, "runaway", "token")) < 400
     async with httpx.AsyncClient() as c:
         metrics = (await c.get(mesh.url + "/metrics")).text
+        run = (await c.get(f"{mesh.url}/v1/runs/{events[0]['data']['run_id']}")).json()
+    assert run["status"] == "budget_exhausted"
+    assert run["budget"]["limits"] == {"tokens": 50}
+    used = run["budget"]["used"]
+    assert used["tokens"] == exhausted[0]["used"]["tokens"] and used["max_tasks"] == 2
     assert 'mesh_runs_budget_exhausted_total{bound="tokens"} 1.0' in metrics
     assert 'mesh_run_budget_used_total{kind="tokens"}' in metrics
 

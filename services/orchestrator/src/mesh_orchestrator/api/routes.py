@@ -192,8 +192,12 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     run = await svc.runs.get(run_id)
     if run is None or not may_see(caller, run):
         return _not_found(run_id)
-    # ``lease``: the replica executing it (owner), its epoch and lease expiry.
-    return run.model_dump(mode="json", include=RUN_FIELDS) | {"lease": run.lease()}
+    # ``lease``: the replica executing it (owner), its epoch and lease expiry; ``budget``
+    # (with a budget): its limits and, once its execution ended, what it used.
+    body = run.model_dump(mode="json", include=RUN_FIELDS) | {"lease": run.lease()}
+    if run.options.get("budget"):
+        body["budget"] = {"limits": run.options["budget"], "used": run.options.get("budget_used")}
+    return body
 
 
 @router.get("/v1/runs/{run_id}/events", response_model=None)

@@ -195,7 +195,8 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         )
         results = {k: o.public() for k, o in outcomes.items()}
         stopped = budget.describe() if budget.exhausted else None
-        return {"results": results, "budget_exhausted": stopped}
+        used = budget.used() if budget.bounded else None
+        return {"results": results, "budget_exhausted": stopped, "budget_used": used}
 
     async def synthesize_llm(state: RunState, config: RunnableConfig) -> RunState:
         assert d.llm_synthesizer is not None

@@ -56,7 +56,7 @@ class RunState(TypedDict, total=False):
     # what earlier owners of the run used of it, and the bound that ran out (the run
     # then ends ``budget_exhausted``).
     budget: dict[str, Any] | None
-    budget_used: dict[str, float]
+    budget_used: dict[str, float] | None
     budget_exhausted: str | None
     # ``options.approval``: "required" pauses the run after planning (``await_approval``)
     # until a person approves it; ``approved`` is set when the run is taken up again after
