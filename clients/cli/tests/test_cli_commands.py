@@ -448,7 +448,7 @@ def test_the_cli_starts_as_a_module_and_as_the_console_script(argv: list[str]) -
     ]
 
 
-@pytest.mark.parametrize("command", ["ask", "agents", "runs", "run"])
+@pytest.mark.parametrize("command", ["ask", "agents", "runs", "run", "approve", "reject"])
 def test_every_command_has_help_naming_the_url_it_would_use(
     command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
