@@ -151,6 +151,20 @@ class FakeOrchestrator:
             frames = [encode_event(ev, id=ev.seq) for ev in events]
             return StreamingResponse(iter(frames), media_type="text/event-stream")
 
+        @app.post("/v1/threads")
+        async def new_thread() -> Any:
+            return JSONResponse({"thread_id": "th-1", "owner": None, "created_at": 1.0}, 201)
+
+        @app.get("/v1/threads/{thread_id}")
+        async def thread(thread_id: str) -> Any:
+            if thread_id != "th-1":
+                return JSONResponse({"detail": f"unknown thread {thread_id!r}"}, 404)
+            mine = [b for b in self.bodies if b.get("thread_id") == thread_id]
+            return {"thread_id": thread_id, "runs": [
+                {"run_id": f"run-{n}", "query": b["query"], "status": "completed",
+                 "created_at": 1.0, "finished_at": 2.0, "answer": "Hello, world"}
+                for n, b in enumerate(mine, 1)]}  # fmt: skip
+
         @app.get("/v1/runs")
         async def runs(limit: int = 20) -> Any:
             return [
@@ -416,6 +430,23 @@ def test_runs_and_run_show_the_orchestrators_records(orch) -> None:
     assert json.loads(out)["last_seq"] == 13
 
 
+def test_ask_on_a_new_thread_then_a_follow_up_and_the_thread_shows_both(orch) -> None:
+    fake, url = orch
+    rc, _, err = cli("ask", "write two paragraphs", "--thread", "new", "--json", url=url)
+    assert rc == 0 and "thread th-1" in err
+    assert fake.bodies[-1]["thread_id"] == "th-1"
+    assert fake.bodies[-1]["multitask_strategy"] == "enqueue"
+    rc, _, _ = cli(
+        "ask", "translate that", "--thread", "th-1", "--multitask", "reject", "--json", url=url
+    )
+    assert rc == 0 and fake.bodies[-1]["multitask_strategy"] == "reject"
+    rc, out, _ = cli("thread", "th-1", url=url)
+    assert rc == 0 and "2 run(s)" in out
+    assert "write two paragraphs" in out and "translate that" in out
+    rc, _, err = cli("thread", "nope", url=url)
+    assert rc == 1 and "404" in err
+
+
 def test_an_unknown_run_is_a_404_line(orch) -> None:
     _, url = orch
     rc, _, err = cli("run", "nope", url=url)
@@ -442,6 +473,7 @@ def test_the_cli_starts_as_a_module_and_as_the_console_script(argv: list[str]) -
         "run",
         "approve",
         "reject",
+        "thread",
         "keys",
         "token",
         "certs",

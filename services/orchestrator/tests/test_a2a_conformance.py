@@ -4,6 +4,7 @@ the requests the A2A 1.0 specification says a server must refuse, and the errors
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -131,3 +132,99 @@ async def test_subscribing_to_a_finished_task_is_an_unsupported_operation(mesh: 
         )
     assert f'"code":{UNSUPPORTED}' in r.text.replace(" ", ""), r.text
     assert "TASK_STATE" not in r.text  # no snapshot, no replay
+
+
+async def test_a_body_that_is_not_json_by_its_content_type_is_refused_before_anything_runs(
+    mesh: Mesh,
+) -> None:
+    # A web page may POST text/plain (or a form, or a typeless Blob) across origins with no
+    # CORS preflight: were such a body read as JSON, any page could start runs on an open
+    # mesh. A2A 1.0 wants JSON (9.1, 11.1), and the error for the rest is 415.
+    await mesh.register(writer_like(mesh.workers[0].url))
+    body = {"jsonrpc": "2.0", "id": 7, "method": "SendMessage", "params": {"message": message()}}
+    raw = json.dumps(body).encode()
+    rest_raw = json.dumps({"message": message()}).encode()
+    async with httpx.AsyncClient(timeout=30) as c:
+        for media in ("text/plain", "application/x-www-form-urlencoded", None):
+            sent = {**HEADERS, **({"Content-Type": media} if media else {})}
+            r = await c.post(mesh.url + "/a2a", content=raw, headers=sent)
+            assert r.status_code == 415, (media, r.text)
+            assert r.json()["error"]["code"] == CONTENT_TYPE and r.json()["id"] is None
+            assert r.json()["error"]["data"][0]["reason"] == "CONTENT_TYPE_NOT_SUPPORTED"
+            rest = await c.post(mesh.url + "/a2a/rest/message:send", content=rest_raw, headers=sent)
+            assert rest.status_code == 415, (media, rest.text)
+            assert rest.json()["error"]["details"][0]["reason"] == "CONTENT_TYPE_NOT_SUPPORTED"
+        assert (await c.get(mesh.url + "/v1/runs")).json() == []  # nothing ran
+        for media in ("application/json", "application/a2a+json; charset=utf-8"):
+            sent = {**HEADERS, "Content-Type": media}
+            ok = await c.post(mesh.url + "/a2a", content=raw, headers=sent)
+            assert ok.status_code == 200 and "result" in ok.json(), ok.text
+
+
+async def test_rest_errors_carry_the_http_status_of_the_specification(mesh: Mesh) -> None:
+    # A2A 1.0 5.4: TaskNotCancelableError is 409, ContentTypeNotSupportedError 415 (the
+    # a2a-sdk's REST routes answer 400 for both); TaskNotFoundError stays 404.
+    task_id = await finished_task(mesh)
+    unsupported = {
+        "message": {
+            "messageId": "m3",
+            "role": "ROLE_USER",
+            "parts": [{"raw": "VGVzdA==", "mediaType": "application/x-unsupported"}],
+        }
+    }
+    async with httpx.AsyncClient(base_url=mesh.url + "/a2a/rest", timeout=30) as c:
+        cancel = await c.post(f"/tasks/{task_id}:cancel", json={}, headers=HEADERS)
+        media = await c.post("/message:send", json=unsupported, headers=HEADERS)
+        missing = await c.get("/tasks/no-such-task", headers=HEADERS)
+    assert cancel.status_code == 409, cancel.text
+    assert cancel.json()["error"]["code"] == 409
+    assert cancel.json()["error"]["details"][0]["reason"] == "TASK_NOT_CANCELABLE"
+    assert media.status_code == 415 and media.json()["error"]["code"] == 415, media.text
+    assert missing.status_code == 404, missing.text
+
+
+async def test_the_card_says_how_long_to_keep_it_and_answers_an_unchanged_one_with_304(
+    mesh: Mesh,
+) -> None:
+    # A2A 1.0 8.6: Cache-Control with max-age and an ETag (SHOULD), Last-Modified (MAY).
+    async with httpx.AsyncClient(base_url=mesh.url, timeout=30) as c:
+        first = await c.get("/.well-known/agent-card.json")
+        assert first.status_code == 200 and first.json()["name"] == "agent mesh"
+        assert "max-age=" in first.headers["cache-control"]
+        etag = first.headers["etag"]
+        assert first.headers["last-modified"].endswith("GMT")
+        same = await c.get("/.well-known/agent-card.json", headers={"If-None-Match": etag})
+        assert same.status_code == 304 and same.content == b""
+        await mesh.register(writer_like(mesh.workers[0].url))  # a new skill: a new card
+        changed = await c.get("/.well-known/agent-card.json", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert "text_generation" in [s["id"] for s in changed.json()["skills"]]
+
+
+async def test_a_task_awaiting_approval_is_the_same_snapshot_to_every_reader(mesh: Mesh) -> None:
+    # STREAM-ORDER-003: two SubscribeToTask streams of one task see the same events; the
+    # status timestamp is when the status was recorded (A2A 1.0 4.1.2), not the read's time.
+    await mesh.register(writer_like(mesh.workers[0].url))
+    parked = {
+        "message": {"messageId": "m4", "role": "ROLE_USER", "parts": [{"text": "wait"}]},
+        "metadata": {
+            "plan": {"tasks": [{"task_id": "t1", "capability": "text_generation", "input": {}}]},
+            "options": {"approval": "required"},
+        },
+    }
+    task = (await rpc(mesh, "SendMessage", parked))["result"]["task"]
+    assert task["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", task
+    first = (await rpc(mesh, "GetTask", {"id": task["id"]}))["result"]
+    second = (await rpc(mesh, "GetTask", {"id": task["id"]}))["result"]
+    assert first["status"]["timestamp"] == second["status"]["timestamp"]
+    subscribe = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "SubscribeToTask",
+        "params": {"id": task["id"]},
+    }
+    async with asyncio.timeout(DEADLINE), httpx.AsyncClient(timeout=30) as c:
+        streams = await asyncio.gather(
+            *(c.post(mesh.url + "/a2a", json=subscribe, headers=HEADERS) for _ in range(2))
+        )
+    assert streams[0].text == streams[1].text and "TASK_STATE_INPUT_REQUIRED" in streams[0].text

@@ -119,6 +119,20 @@ class MeshClient:
     async def run(self, run_id: str) -> Any:
         return await self._get_json("orchestrator", self.url, f"/v1/runs/{run_id}")
 
+    async def thread(self, thread_id: str) -> Any:
+        """``GET /v1/threads/{id}``: the thread with its runs, oldest first."""
+        return await self._get_json("orchestrator", self.url, f"/v1/threads/{thread_id}")
+
+    async def new_thread(self) -> str:
+        """``POST /v1/threads``; returns the new thread's id."""
+        try:
+            resp = await self._http.post(f"{self.url}/v1/threads", json={})
+        except httpx.TransportError as exc:
+            raise _transport("orchestrator", self.url, exc) from None
+        if resp.status_code >= 400:
+            raise _refusal("orchestrator", resp, resp.content)
+        return str(resp.json()["thread_id"])
+
     async def cancel(self, run_id: str) -> str:
         """``POST /v1/runs/{id}/cancel``; returns the status (``cancelling``, or ``finished``
         when the run ended first, which is not an error for a client that wanted it over)."""

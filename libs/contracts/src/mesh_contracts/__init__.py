@@ -2,7 +2,13 @@
 
 from mesh_contracts import capabilities
 from mesh_contracts.capabilities import WELL_KNOWN, Capability
-from mesh_contracts.descriptor import AgentDescriptor, ResourceSpec, Skill, StreamingMode
+from mesh_contracts.descriptor import (
+    MAX_PROMPT_CHARS,
+    AgentDescriptor,
+    ResourceSpec,
+    Skill,
+    StreamingMode,
+)
 from mesh_contracts.events import (
     ArtifactEvent,
     DoneEvent,
@@ -70,14 +76,17 @@ from mesh_contracts.sse import (
     encode_comment,
     encode_event,
 )
+from mesh_contracts.text import output_text
 
 __all__ = [
+    "output_text",
     "MAX_DEPENDS_ON",
     "MAX_PLAN_TASKS",
     "WELL_KNOWN",
     "SSE_HEADERS",
     "SSE_MEDIA_TYPE",
     "AgentDescriptor",
+    "MAX_PROMPT_CHARS",
     "AgentRecord",
     "ArtifactEvent",
     "CapabilitiesManifest",

@@ -88,11 +88,13 @@ class PhaseStatus(_Payload):
     (``rejected``), a replan. ``approval`` (``options.approval = "required"``): the plan
     event went out and the run waits (``awaiting_approval``) until ``POST
     /v1/runs/{id}/approve`` (``approved``; ``edited`` when a new plan came with it) or
-    ``/reject`` (``rejected``, then ``done`` with status ``rejected``)."""
+    ``/reject`` (``rejected``, then ``done`` with status ``rejected``). ``thread``: a run
+    started on a thread while another ran there waits (``queued``, ``reason`` naming that
+    run) until it ends (``running``)."""
 
     TYPE: ClassVar[str] = "status"
-    phase: Literal["plan", "approval"]
-    status: Literal["running", "rejected", "replanning", "awaiting_approval", "approved"]
+    phase: Literal["plan", "approval", "thread"]
+    status: Literal["running", "rejected", "replanning", "awaiting_approval", "approved", "queued"]
     edited: bool | None = None
     planner: str | None = None
     attempt: int | None = None

@@ -176,7 +176,7 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
     """Stream the run as SSE: one frame per event, ``result`` if ``run`` returned something,
     then ``done``. Refused input and failures are ``error`` frames (the stream is the
     contract: HTTP 200); a body that is not a ``TaskRequest`` is a 422. A ``: ping`` comment
-    goes out every ``WORKER_PING_INTERVAL`` seconds. A client disconnect cancels ``run``;
+    goes out every ``WORKER_PING_SECONDS`` seconds. A client disconnect cancels ``run``;
     its slot stays taken until ``run`` has actually ended.
     """
     task.owner = owner_for(caller, task.owner)
@@ -193,13 +193,13 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
         runtime.executions.repeated += 1
         return event_stream(
             _followed(runtime, known),
-            ping_seconds=settings.ping_interval,
+            ping_seconds=settings.ping_seconds,
             shutdown_grace_seconds=settings.shutdown_grace_seconds,
         )
     try:
         inp = validate_input(runtime.worker, task)
     except InvalidInput as exc:
-        return event_stream(_refused(exc), ping_seconds=settings.ping_interval)
+        return event_stream(_refused(exc), ping_seconds=settings.ping_seconds)
     slot = runtime.slots.try_acquire(f"task {task.task_id}")
     if slot is None:
         return _busy(runtime)
@@ -216,7 +216,7 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
         slot.release()  # given back when the run ends
         return event_stream(
             _followed(runtime, ex),
-            ping_seconds=settings.ping_interval,
+            ping_seconds=settings.ping_seconds,
             shutdown_grace_seconds=settings.shutdown_grace_seconds,
         )
     events = stream_events(
@@ -229,7 +229,7 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
     )
     return event_stream(
         _frames(events, slot),
-        ping_seconds=settings.ping_interval,
+        ping_seconds=settings.ping_seconds,
         on_close=slot.release,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )

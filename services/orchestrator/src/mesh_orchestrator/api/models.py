@@ -11,6 +11,16 @@ from mesh_contracts import Budget, ExecutionPlan
 MAX_QUERY = 8000
 
 
+class Webhook(BaseModel):
+    """Where a run's state changes are posted (README "Webhooks"); ``secret`` signs each
+    delivery (a new one is made when none is given, shown in ``GET /v1/runs/{id}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2000)
+    secret: str | None = Field(default=None, min_length=8, max_length=200)
+
+
 class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -21,6 +31,7 @@ class RunOptions(BaseModel):
     # What the run may spend across its DAG (README "Runs"); unset bounds fall back to the
     # client's default (ORCH_BUDGET_DEFAULTS).
     budget: Budget | None = None
+    webhook: Webhook | None = None
 
 
 class OrchestrateRequest(BaseModel):
@@ -31,6 +42,10 @@ class OrchestrateRequest(BaseModel):
     query: str | None = Field(default=None, max_length=MAX_QUERY)
     plan: ExecutionPlan | None = None
     options: RunOptions = Field(default_factory=RunOptions)
+    # A run on a thread (``POST /v1/threads``) sees its earlier turns; while the thread's
+    # last run still runs, ``multitask_strategy`` says what happens (``runs.threads``).
+    thread_id: str | None = Field(default=None, min_length=1, max_length=128)
+    multitask_strategy: Literal["reject", "enqueue", "interrupt"] = "enqueue"
 
     @model_validator(mode="after")
     def _query_or_plan(self) -> Self:
@@ -70,3 +85,14 @@ class RejectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(default="rejected", min_length=1, max_length=500)
+
+
+class ThreadRequest(BaseModel):
+    """``POST /v1/threads``: optionally the id to give it and metadata to keep with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    thread_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$"
+    )
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=32)

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
 
 from mesh_auth.http import trim
 from mesh_orchestrator.api.access import RegistryReader, RunCaller, may_see
@@ -27,7 +26,7 @@ from mesh_orchestrator.api.models import (
     PlanRequest,
     RejectRequest,
 )
-from mesh_orchestrator.api.sse import event_stream, frames
+from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.runs.replay import Feed
 from mesh_orchestrator.runs.service import ApprovalOutcome, CancelOutcome, RunService
 from mesh_orchestrator.runs.store.base import RunRecord
@@ -66,14 +65,14 @@ def _not_found(run_id: str) -> JSONResponse:
 
 def _stream(
     runs: RunService, run_id: str, sub: Feed, svc: Services, slot: StreamSlot, **kw: Any
-) -> EventSourceResponse:
+) -> RunStream:
     def ended() -> None:
         runs.unsubscribe(run_id, sub)
         slot.close()
 
-    body = frames(sub, ended)
-    slot.close_with(body)
-    return event_stream(body, ping_seconds=svc.settings.ping_seconds, **kw)
+    response = RunStream(sub, ping_seconds=svc.settings.ping_seconds, on_end=ended, **kw)
+    slot.close_with(response)
+    return response
 
 
 @router.get("/health")
@@ -116,14 +115,18 @@ async def agents(svc: Svc, _: RegistryReader) -> JSONResponse:
 
 
 @router.post("/orchestrate/stream")
-async def orchestrate_stream(
-    body: OrchestrateRequest, svc: Svc, caller: RunCaller
-) -> EventSourceResponse:
+async def orchestrate_stream(body: OrchestrateRequest, svc: Svc, caller: RunCaller) -> RunStream:
     runs = svc.runs
     slot = svc.streams.open(caller)
     try:
         record = await start_run(
-            svc, caller, body.query or "", body.plan, body.options.model_dump(mode="json")
+            svc,
+            caller,
+            body.query or "",
+            body.plan,
+            body.options.model_dump(mode="json"),
+            thread_id=body.thread_id,
+            strategy=body.multitask_strategy,
         )
     except BaseException:
         slot.close()
@@ -156,7 +159,13 @@ async def orchestrate(
     does (``options.on_disconnect``: ``continue`` keeps it running)."""
     runs = svc.runs
     record = await start_run(
-        svc, caller, body.query or "", body.plan, body.options.model_dump(mode="json")
+        svc,
+        caller,
+        body.query or "",
+        body.plan,
+        body.options.model_dump(mode="json"),
+        thread_id=body.thread_id,
+        strategy=body.multitask_strategy,
     )
     try:
         done = await unless_gone(request, runs.outcome(record.run_id))
@@ -171,6 +180,7 @@ async def orchestrate(
     answer = done.answer
     return {
         "run_id": record.run_id,
+        "thread_id": body.thread_id,
         "status": done.status,
         "plan": done.record.plan or [],
         "results": answer.data()["results"] if answer is not None else {},
@@ -192,9 +202,14 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     run = await svc.runs.get(run_id)
     if run is None or not may_see(caller, run):
         return _not_found(run_id)
-    # ``lease``: the replica executing it (owner), its epoch and lease expiry; ``budget``
-    # (with a budget): its limits and, once its execution ended, what it used.
-    body = run.model_dump(mode="json", include=RUN_FIELDS) | {"lease": run.lease()}
+    # ``lease``: the replica executing it (owner), its epoch and lease expiry; its thread
+    # and webhook (with its secret: only its owner and admin see a run); ``budget`` (with a
+    # budget): its limits and, once its execution ended, what it used.
+    body = run.model_dump(mode="json", include=RUN_FIELDS) | {
+        "lease": run.lease(),
+        "thread_id": run.options.get("thread_id"),
+        "webhook": run.options.get("webhook"),
+    }
     if run.options.get("budget"):
         body["budget"] = {"limits": run.options["budget"], "used": run.options.get("budget_used")}
     return body
@@ -207,7 +222,7 @@ async def run_events(
     caller: RunCaller,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> EventSourceResponse | JSONResponse:
+) -> RunStream | JSONResponse:
     start = after if after is not None else 0
     if last_event_id is not None:
         if not last_event_id.strip().isdigit():

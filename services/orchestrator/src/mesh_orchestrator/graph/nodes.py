@@ -27,13 +27,14 @@ from mesh_contracts import (
     TaskOutcomeData,
     TaskStatus,
 )
+from mesh_orchestrator.conversation import Conversation
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
 from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.budget import RunBudget
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.synthesis.decline import decline_answer
 from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable
@@ -78,6 +79,13 @@ def _replan_note(state: RunState) -> str:
     return f"replanned with the capabilities available now ({_missing(state, ', ')}); "
 
 
+def conversation(state: RunState) -> Conversation | None:
+    """The thread's earlier turns this run sees (None off a thread, or on a new one)."""
+    raw = state.get("conversation")
+    found = Conversation.model_validate(raw) if raw else None
+    return found if found is not None and found.turns else None
+
+
 def _outcomes(state: RunState) -> dict[str, TaskOutcomeData]:
     return {k: TaskOutcomeData.model_validate(r) for k, r in (state.get("results") or {}).items()}
 
@@ -101,7 +109,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             )
 
         manifest = available_manifest(d.manifest(), d.resolver)
-        outcome = await d.planning.plan(state["query"], manifest, attempt)
+        outcome = await d.planning.plan(state["query"], manifest, attempt, conversation(state))
         if outcome.plan is None:
             return {
                 "plan": None,
@@ -192,6 +200,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             owner=state.get("owner"),
             pinned=state.get("resume_pinned"),
             budget=budget,
+            conversation=conversation(state),
         )
         results = {k: o.public() for k, o in outcomes.items()}
         stopped = budget.describe() if budget.exhausted else None
@@ -214,7 +223,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
 
         status(NodeStatus.RUNNING)
         try:
-            answer = await d.llm_synthesizer.synthesize(state["query"], plan, results, on_token)
+            answer = await d.llm_synthesizer.synthesize(
+                state["query"], plan, results, on_token, conversation(state)
+            )
         except SynthesisUnavailable as exc:
             status(
                 NodeStatus.FAILED,

@@ -2,7 +2,7 @@
 
 Each predicate reads the state and nothing else, so it is tested on plain dicts, and the
 ``route_*`` functions return the predicate's name, which LangGraph prints on the edge of the
-Mermaid diagram. ``graph.py`` wires them; routes that depend on configuration (is an LLM set
+Mermaid diagram. ``build.py`` wires them; routes that depend on configuration (is an LLM set
 up?) are built there by ``make_routers``.
 """
 
@@ -64,6 +64,12 @@ class RunState(TypedDict, total=False):
     approval: str | None
     approved: bool
     plan_announced: bool
+    # On a thread (``runs.threads``): the thread, the run it waits for before it plans
+    # (double-texting ``enqueue``/``interrupt``), and the earlier turns it sees as context
+    # (``conversation.Conversation`` as JSON; set once its turn came).
+    thread_id: str | None
+    after_run: str | None
+    conversation: dict[str, Any] | None
 
 
 def plan_is_valid(state: RunState) -> bool:

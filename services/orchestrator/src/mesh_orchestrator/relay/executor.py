@@ -19,11 +19,15 @@ only when every replica failed or ``max_attempts`` ran out, naming each attempt.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
 
 from mesh_contracts import (
     AgentDescriptor,
@@ -34,13 +38,27 @@ from mesh_contracts import (
     TaskRequest,
     TaskRetrying,
     TaskStatus,
+    output_text,
 )
+from mesh_orchestrator.conversation import Conversation
+from mesh_orchestrator.emitter import Emitter
+from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.budget import CURRENT, RunBudget
-from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls, idempotency_key
+from mesh_orchestrator.relay.calls import (
+    AttemptFailed,
+    TaskOutcome,
+    WorkerCalls,
+    fail_task,
+    idempotency_key,
+)
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
-from mesh_orchestrator.runs.emitter import Emitter
+from mesh_orchestrator.tracing import RunTracer
 
 __all__ = ["AttemptFailed", "Executor", "TaskOutcome", "render"]
+
+# The capabilities whose workers are sent a thread's conversation: text writers. Others
+# (search, analysis) read their context as data.
+CONVERSING = frozenset({"text_generation", "summarization", "translation", "code_generation"})
 
 
 class _TryAgain(Exception):
@@ -52,19 +70,37 @@ class _TryAgain(Exception):
 
 
 def render(output: Any) -> str:
-    """Upstream output as text for a downstream prompt."""
-    if isinstance(output, str):
-        return output
-    if isinstance(output, dict):
-        for key in ("text", "answer", "conclusion", "summary", "content"):
-            if isinstance(output.get(key), str):
-                return str(output[key])
-    return json.dumps(output, ensure_ascii=False, default=str)
+    """Upstream output as text for a downstream prompt (``mesh_contracts.output_text``)."""
+    return output_text(output)
 
 
-class Executor(WorkerCalls):
+class Executor:
     """Runs plans (``run``): the DAG at full parallelism, each task's attempts across the
-    replicas; one call is ``WorkerCalls``."""
+    replicas, by its own policy (attempts, back-off, busy waits, upstream context); each
+    call to one instance is made by its member ``calls`` (``WorkerCalls``), built apart."""
+
+    def __init__(
+        self,
+        calls: WorkerCalls,
+        *,
+        max_retry_after: float = 5.0,
+        max_context_chars: int = 6000,
+        max_attempts: int = 3,
+        backoff_initial: float = 0.05,
+        backoff_max: float = 2.0,
+        tracer: RunTracer | None = None,
+        metrics: CallMetrics | None = None,
+    ) -> None:
+        self.calls = calls
+        self.resolver = calls.resolver
+        self.max_retry_after = max_retry_after
+        self.max_context_chars = max_context_chars
+        self.max_attempts = max_attempts
+        self._backoff = wait_exponential_jitter(
+            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
+        )
+        self.tracer = tracer
+        self.metrics = metrics
 
     async def run(
         self,
@@ -78,8 +114,13 @@ class Executor(WorkerCalls):
         owner: str | None = None,
         pinned: dict[str, tuple[str, int]] | None = None,
         budget: RunBudget | None = None,
+        conversation: Conversation | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
+
+        ``conversation`` (a run on a thread): the earlier turns, sent to the text writers'
+        workers (``CONVERSING``) in their ``context`` under ``conversation`` beside the
+        upstream outputs (the writer shows its context to the model).
 
         ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
         what a worker makes for the run is that client's alone.
@@ -108,6 +149,7 @@ class Executor(WorkerCalls):
             if task_id in futures:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
+        talk = conversation.render(self.max_context_chars) if conversation is not None else ""
         budget = budget or RunBudget()
         token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
         try:
@@ -118,7 +160,15 @@ class Executor(WorkerCalls):
                         first = before.get(t.task_id, 0)
                         pin = (pinned or {}).get(t.task_id)
                         node = self._node(
-                            t, futures, emit, run_id, timeout_seconds, first, owner=owner, pin=pin
+                            t,
+                            futures,
+                            emit,
+                            run_id,
+                            timeout_seconds,
+                            first,
+                            owner=owner,
+                            pin=pin,
+                            conversation=talk,
                         )
                         nodes.append(group.create_task(node))
                 if budget.bounded and nodes:
@@ -177,6 +227,7 @@ class Executor(WorkerCalls):
         *,
         owner: str | None = None,
         pin: tuple[str, int] | None = None,
+        conversation: str = "",
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
         broken = [(d, o) for d, o in upstream.items() if o.status != "completed"]
@@ -195,10 +246,18 @@ class Executor(WorkerCalls):
         started = time.perf_counter()
         try:
             outcome = await self._execute(
-                t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner, pin=pin
+                t,
+                upstream,
+                emit,
+                run_id,
+                timeout_seconds,
+                attempts_before,
+                owner=owner,
+                pin=pin,
+                conversation=conversation,
             )
         except Exception as exc:  # a bug here must not take the other tasks down
-            outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
+            outcome = fail_task(t, None, emit, f"internal error: {exc!r}", "internal")
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
@@ -211,14 +270,14 @@ class Executor(WorkerCalls):
         self, t: SubTask, upstream: dict[str, TaskOutcome], agent: AgentDescriptor
     ) -> dict[str, Any]:
         """The worker's input. Upstream outputs always travel in ``context``; they are also
-        appended to a ``prompt`` unless the agent says it reads ``context`` itself
-        (``metadata.reads_context``), which would show a small model everything twice."""
+        appended to a ``prompt``, up to the agent's ``max_prompt_chars``, unless the agent
+        says it reads ``context`` itself (``reads_context``)."""
         inp = dict(t.input)
         prompt = inp.get("prompt")
-        if upstream and isinstance(prompt, str) and not agent.metadata.get("reads_context"):
+        if upstream and isinstance(prompt, str) and not agent.reads_context:
             text = "\n\n".join(render(o.output) for o in upstream.values())
-            # Workers cap prompts (the writer at 8000 chars): the upstream text gives way.
-            room = max(0, min(self.max_context_chars, 7900 - len(prompt)))
+            # Workers cap prompts: the upstream text gives way.
+            room = max(0, min(self.max_context_chars, agent.max_prompt_chars - len(prompt) - 2))
             inp["prompt"] = f"{prompt}\n\n{text[:room]}"
         return inp
 
@@ -233,19 +292,25 @@ class Executor(WorkerCalls):
         *,
         owner: str | None = None,
         pin: tuple[str, int] | None = None,
+        conversation: str = "",
     ) -> TaskOutcome:
         first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
         if first is None and pin is not None:
             error = f"in doubt: instance {pin[0]} that ran attempt {pin[1]} left the registry"
-            return self._fail(t, None, emit, error, "in_doubt")
+            return fail_task(t, None, emit, error, "in_doubt")
         if first is None:
-            return self._fail(t, None, emit, self.resolver.why_not(t), "unresolvable")
+            return fail_task(t, None, emit, self.resolver.why_not(t), "unresolvable")
         request = TaskRequest(
             task_id=t.task_id,
             run_id=run_id,
             owner=owner,
             input=self._input(t, upstream, first),
-            context={d: o.output for d, o in upstream.items()},
+            context=(
+                {"conversation": conversation}
+                if conversation and t.capability in CONVERSING
+                else {}
+            )
+            | {d: o.output for d, o in upstream.items()},
         )
         limit = timeout_seconds or first.timeout_seconds
         current: list[AgentDescriptor] = [first]
@@ -258,7 +323,7 @@ class Executor(WorkerCalls):
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
                 self.resolver.failed(current[-1].instance_id, reason)
-            return self._fail(t, current[-1], emit, reason, "timeout")
+            return fail_task(t, current[-1], emit, reason, "timeout")
 
     async def in_flight(
         self,
@@ -278,7 +343,7 @@ class Executor(WorkerCalls):
             return "restart"
         if d is None:
             return "in_doubt"
-        state = await self.execution_state(d, idempotency_key(run_id, task_id, attempt))
+        state = await self.calls.execution_state(d, idempotency_key(run_id, task_id, attempt))
         return "reattach" if state in ("running", "finished") else "in_doubt"
 
     async def unlogged(self, run_id: str, t: SubTask, attempt: int) -> str | None:
@@ -289,7 +354,7 @@ class Executor(WorkerCalls):
         candidates = [d for d in self.resolver.candidates(t) if not d.safe_to_retry]
         key = idempotency_key(run_id, t.task_id, attempt)
         for d in candidates:
-            if await self.execution_state(d, key) in ("running", "finished"):
+            if await self.calls.execution_state(d, key) in ("running", "finished"):
                 return d.instance_id
         return None
 
@@ -299,11 +364,11 @@ class Executor(WorkerCalls):
         """The call of ``attempt`` made again with its key: its events from the first,
         live or replayed by the worker; never a second run, so never retried elsewhere."""
         try:
-            return await self._call(t, d, request, emit, attempt)
+            return await self.calls.call(t, d, request, emit, attempt)
         except (WorkerBusy, WorkerUnreachable, AttemptFailed) as exc:
             code = exc.code if isinstance(exc, AttemptFailed) else "in_doubt"
             error = f"re-attaching to attempt {attempt} on {d.instance_id} failed: {exc}"
-            return self._fail(t, d, emit, error, code)
+            return fail_task(t, d, emit, error, code)
 
     async def _attempts(
         self,
@@ -343,27 +408,27 @@ class Executor(WorkerCalls):
                         raise _TryAgain(busy_wait=wait)
                     if not failures:
                         error = self.resolver.why_not(t)
-                        return self._fail(t, current[-1], emit, error, "unreachable")
+                        return fail_task(t, current[-1], emit, error, "unreachable")
                     if len(failures) == 1:
                         error = failures[0].split(": ", 1)[1]
                     else:
                         error = f"every replica failed ({len(failures)} tries): " + "; ".join(
                             failures
                         )
-                    return self._fail(t, current[-1], emit, error, last_code)
+                    return fail_task(t, current[-1], emit, error, last_code)
                 if attempt >= self.max_attempts:  # the run's budget, across replicas
                     error = f"the run's {self.max_attempts} attempts at this task are spent"
                     if failures:
                         error += ": " + "; ".join(failures)
-                    return self._fail(t, d, emit, error, last_code if failures else "attempts")
+                    return fail_task(t, d, emit, error, last_code if failures else "attempts")
                 tried.add(d.instance_id)
                 current.append(d)
                 attempt += 1
                 try:
                     if self.tracer is None:
-                        return await self._call(t, d, request, emit, attempt)
+                        return await self.calls.call(t, d, request, emit, attempt)
                     others = tried - {d.instance_id}
-                    return await self._traced_call(
+                    return await self.calls.traced_call(
                         self.tracer, t, d, request, emit, attempt, others, previous
                     )
                 except WorkerBusy as refusal:
@@ -384,10 +449,10 @@ class Executor(WorkerCalls):
                     last_code = exc.code
                     if (exc.relayed or exc.accepted) and not d.safe_to_retry:
                         # It may have started running: never a second time elsewhere.
-                        return self._fail(t, d, emit, exc.reason, exc.code)
+                        return fail_task(t, d, emit, exc.reason, exc.code)
                     if attempt >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
-                        return self._fail(t, d, emit, error, exc.code)
+                        return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so
                         nxt = self.resolver.pick(t, exclude=tried)
                         retry = TaskRetrying(

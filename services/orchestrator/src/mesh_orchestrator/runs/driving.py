@@ -37,6 +37,14 @@ from mesh_orchestrator.tracing import RunSpan, RunTracer
 
 log = logging.getLogger(__name__)
 
+# What a run does before its graph: given its state and emitter, the state keys to add
+# (``runs.threads.Threads.prepare``: wait its turn on a thread, read the conversation).
+Prelude = Callable[[RunState, RunEvents], Awaitable[RunState]]
+
+
+async def no_prelude(state: RunState, events: RunEvents) -> RunState:
+    return {}
+
 
 class Draining(Exception):
     """This replica is shutting down and takes no new runs (another replica will)."""
@@ -95,6 +103,7 @@ class RunDriver:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, RunEvents] = {}
         self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
+        self.prelude: Prelude = no_prelude  # threads set theirs (``runs.threads``)
         self.keeper_passes = 0  # lease renewals and orphan scans done (tests wait on it)
 
     @property
@@ -147,6 +156,7 @@ class RunDriver:
             if self.read_every_run or (span is not None and span.recording):
                 read.start()  # alongside planning, in the run's trace
         try:
+            state = {**state, **await self.prelude(state, events)}
             # "updates" (what each node returned), not "values" (the whole state after every
             # step): status, answer and planner are all this needs of it.
             async for chunk in self.graph.astream(

@@ -78,13 +78,15 @@ class RunService(ApprovedRuns, LeasedRuns):
         options: dict[str, Any],
         owner: str | None = None,
         max_in_progress: int | None = None,
+        run_id: str | None = None,
     ) -> RunRecord:
         """Create a run and start driving it; returns once its ``run`` event is out.
         Raises ``Draining`` while this replica shuts down, ``OverQuota`` when ``owner``
-        already has ``max_in_progress`` runs in progress (None: not bounded)."""
+        already has ``max_in_progress`` runs in progress (None: not bounded). ``run_id``:
+        an id reserved by the caller (a thread's), else a new one."""
         if self.draining:
             raise Draining
-        run_id = uuid.uuid4().hex
+        run_id = run_id or uuid.uuid4().hex
         now = time.time()
         record = RunRecord(
             run_id=run_id,

@@ -17,7 +17,6 @@ and its token buckets (``take_token``: how fast it may start runs and plans).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -168,14 +167,3 @@ class RunStore(Protocol):
     async def mark_interrupted(self) -> list[str]:
         """At start-up: every run still ``running`` becomes ``interrupted``; returns their ids."""
         ...
-
-
-def open_store(database_url: str | None, db_path: Path) -> RunStore:
-    """Postgres when ``database_url`` is a postgresql:// URL, else embedded SQLite."""
-    if database_url:
-        from mesh_orchestrator.runs.store.postgres import PostgresRunStore
-
-        return PostgresRunStore(database_url)
-    from mesh_orchestrator.runs.store.sqlite import SQLiteRunStore
-
-    return SQLiteRunStore(db_path)

@@ -315,6 +315,9 @@ export function runView(root, ui, runId) {
   function drawMeta() {
     const rows = [["query", h("div", { class: "query" }, run.query || record?.query || "")]];
     if (run.planner) rows.push(["planner", `${run.planner}${run.reason ? " · " + run.reason : ""}`]);
+    if (record?.thread_id) {
+      rows.push(["thread", h("a", { href: `#/thread/${encodeURIComponent(record.thread_id)}`, id: "thread-link" }, record.thread_id)]);
+    }
     const lease = record?.lease;
     if (lease?.owner) rows.push(["owner", `${lease.owner} (epoch ${lease.epoch})`]);
     if (run.t0) rows.push(["took", seconds((run.tEnd ?? run.tLast ?? run.t0) - run.t0) + (run.done ? "" : " so far")]);
