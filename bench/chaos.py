@@ -12,8 +12,8 @@ re-attach to it by its idempotency key). Every run's plan: ``gen`` on the fast w
 Two phases of the same load, ``--runs`` runs started (alternating replicas) with at most
 ``--in-flight`` unfinished at once: first without chaos (the baseline), then with a bounded
 chaos loop (a fault every ``--chaos-every`` seconds while the load lasts, at most
-``--max-faults``): first kill -9 replica ``b`` (restarted 2 s later; once per phase), then
-kill -9 discovery (restarted 1 s later), then at random: kill -9 a worker (restarted 1 s
+``--max-faults``): first kill -9 replica ``b`` and discovery together (both restarted 2 s
+later; ``b`` once per phase), then at random: kill -9 a worker (restarted 1 s
 later), SIGSTOP a worker for 3 s, or discovery again. Each fault is undone before the next.
 
 Reported per phase: runs completed, failed clearly (ended with any other final status), stuck
@@ -183,10 +183,20 @@ async def _chaos(mesh: ChaosMesh, every: float, limit: int, out: list[str],
             await asyncio.wait_for(load_done.wait(), every)
         if load_done.is_set():
             return
-        kinds = ["kill_worker", "stop_worker", "kill_discovery"] + ([] if killed_b else ["kill_b"])
-        # the replica and discovery first, so every phase has both, then anything
-        kind = ("kill_b", "kill_discovery")[n] if n < 2 else rng.choice(kinds)
         t = time.monotonic()
+        if n == 0:  # the replica and discovery at once first, so every phase has both
+            for name in ("b", "discovery"):
+                mesh.procs[name].kill()
+            killed_b = True
+            await asyncio.sleep(2.0)
+            await asyncio.gather(
+                *(asyncio.to_thread(mesh.procs[p].start) for p in ("b", "discovery"))
+            )
+            took = f" ({time.monotonic() - t:.1f}s)"
+            out.extend([f"kill_orchestrator_b{took}", f"kill_discovery{took}"])
+            continue
+        kinds = ["kill_worker", "stop_worker", "kill_discovery"] + ([] if killed_b else ["kill_b"])
+        kind = rng.choice(kinds)
         if kind in ("kill_worker", "stop_worker"):
             name = rng.choice(["fast-1", "fast-2", "careful-1", "careful-2"])
             proc = mesh.procs[name]
