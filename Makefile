@@ -14,7 +14,7 @@ PACKAGES := libs/contracts libs/auth libs/telemetry libs/testkit libs/worker_sdk
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: setup ui-setup run test lint docs bench bench-plan bench-registry bench-peers bench-bounds diagram gpu-check clean
+.PHONY: setup ui-setup run test lint docs bench bench-plan bench-registry bench-peers bench-bounds bench-chaos diagram gpu-check clean
 
 setup: $(STAMP)
 
@@ -120,6 +120,12 @@ bench-plan: $(STAMP)
 # the model).
 bench-bounds: $(STAMP)
 	$(BIN)/python -m bench.bounds $(ARGS)
+
+# Chaos under load (issue 20): two orchestrator replicas on Postgres, discovery, two replicas
+# of a fast and of a non-retry-safe worker; --runs (200) runs while replica b, discovery and
+# random workers are killed or stopped, against the same load without chaos (bench/README.md).
+bench-chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(ARGS)
 
 # The GPU workers on CUDA against diffusers/peft called directly (prints a note and exits 0
 # on a machine without CUDA).

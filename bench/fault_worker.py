@@ -15,7 +15,13 @@ healthy, so it registers and looks alive like the real thing:
 - ``garbage``: ``FAULT_LEAD_TOKENS`` good token frames, then frames that are not JSON.
 
 ``GET /health`` counts the calls: ``calls`` (every POST to a work endpoint, faulty or not),
-``started``, ``completed`` and ``cancelled`` runs and ``active`` ones. Settings: the SDK's
+``started``, ``completed`` and ``cancelled`` runs and ``active`` ones; and, by the calls'
+idempotency keys (``<run>:<task>:<attempt>``, the SDK's ``execution_key``): ``keys_twice``
+(keys whose run started more than once here), ``overlaps`` (runs started while another
+run of the same run's task was active here) and ``tasks_rerun`` (run tasks run here under
+more than one key). ``FAULT_RETRY_SAFE=0`` declares the agent not safe to retry;
+``FAULT_KEYS_LOG`` (a file) gets one line per run started, ``<instance> <key>``, appended at
+once, so the count survives the process being killed (the chaos bench reads it). Settings: the SDK's
 ``WORKER_*`` plus ``FaultSettings`` (``FAULT_*``). ``python -m bench.fault_worker`` serves it
 with the SDK's ``serve`` on ``WORKER_PORT`` (default 8091).
 """
@@ -24,8 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -33,7 +40,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.middleware import Middleware
 
 from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest, TokenEvent, encode_event
-from mesh_worker import Emit, Worker, WorkerSettings, serve
+from mesh_worker import Emit, Worker, WorkerSettings, execution_key, serve
 
 DEFAULT_PORT = 8091
 MODES = ("ok", "error500", "huge_frame", "garbage")
@@ -58,6 +65,33 @@ class Counters:
     completed: int = 0
     cancelled: int = 0
     active: int = 0
+    keys: Counter[str] = field(default_factory=Counter)  # runs started, by key
+    running: Counter[str] = field(default_factory=Counter)  # active runs, by run:task
+    tasks: dict[str, set[str]] = field(default_factory=dict)  # run:task -> its keys
+    overlaps: int = 0
+
+    def began(self, key: str | None) -> str | None:
+        if key is None:
+            return None
+        self.keys[key] += 1
+        task = key.rsplit(":", 1)[0]
+        if self.running[task]:
+            self.overlaps += 1
+        self.running[task] += 1
+        self.tasks.setdefault(task, set()).add(key)
+        return task
+
+    def ended(self, task: str | None) -> None:
+        if task is not None:
+            self.running[task] -= 1
+
+    def facts(self) -> dict[str, int]:
+        return {
+            "keys": len(self.keys),
+            "keys_twice": sum(1 for n in self.keys.values() if n > 1),
+            "overlaps": self.overlaps,
+            "tasks_rerun": sum(1 for keys in self.tasks.values() if len(keys) > 1),
+        }
 
 
 class FaultWorker(Worker[FaultInput]):
@@ -65,8 +99,19 @@ class FaultWorker(Worker[FaultInput]):
 
     Input = FaultInput
 
-    def __init__(self, counters: Counters, agent_id: str, capability: str, priority: int) -> None:
+    def __init__(
+        self,
+        counters: Counters,
+        agent_id: str,
+        capability: str,
+        priority: int,
+        *,
+        retry_safe: bool = True,
+        keys_log: str | None = None,
+    ) -> None:
         self.counters = counters
+        self.retry_safe = retry_safe
+        self.keys_log = keys_log
         self.agent_id = agent_id
         self.capability = capability
         self.priority = priority
@@ -83,6 +128,7 @@ class FaultWorker(Worker[FaultInput]):
             max_concurrency=64,
             timeout_seconds=300,
             tags=["test"],
+            retry_safe=self.retry_safe,
         )
 
     def health(self) -> dict[str, Any]:
@@ -94,12 +140,18 @@ class FaultWorker(Worker[FaultInput]):
             "completed": c.completed,
             "cancelled": c.cancelled,
             "active": c.active,
+            **c.facts(),
         }
 
     async def run(self, task: TaskRequest, inp: FaultInput, emit: Emit) -> Any:
         c = self.counters
         c.started += 1
         c.active += 1
+        key = execution_key()
+        running = c.began(key)
+        if log_path := self.keys_log:
+            with open(log_path, "a") as log:  # noqa: ASYNC230 - one short line, flushed now
+                log.write(f"{self.instance_id} {key}\n")
         try:
             for i in range(inp.tokens):
                 await emit(TokenEvent(token=f"{self.instance_id}:{i} "))
@@ -111,6 +163,7 @@ class FaultWorker(Worker[FaultInput]):
             raise
         finally:
             c.active -= 1
+            c.ended(running)
         return None
 
 
@@ -198,6 +251,12 @@ class FaultSettings(BaseSettings):
     priority: int = Field(default=0, description="its priority in the registry")
     lead_tokens: int = Field(default=0, ge=0, description="good frames before a bad one")
     frame_mb: int = Field(default=64, ge=1, description="size of huge_frame's endless frame")
+    retry_safe: bool = Field(
+        default=True, description="false: the agent declares it is not safe to retry"
+    )
+    keys_log: str | None = Field(
+        default=None, description="a file that gets one line per run started, `<instance> <key>`"
+    )
 
 
 def main() -> None:
@@ -206,7 +265,14 @@ def main() -> None:
         raise SystemExit(f"FAULT_MODE must be one of {', '.join(MODES)}, not {fault.mode!r}")
     settings = WorkerSettings.for_port(DEFAULT_PORT)
     counters = Counters()
-    worker = FaultWorker(counters, fault.agent_id, fault.capability, fault.priority)
+    worker = FaultWorker(
+        counters,
+        fault.agent_id,
+        fault.capability,
+        fault.priority,
+        retry_safe=fault.retry_safe,
+        keys_log=fault.keys_log,
+    )
     worker.instance_id = settings.instance_id_for(worker.agent_id)
     worker.mode = fault.mode
     inject = Middleware(

@@ -55,6 +55,7 @@ class FakeOrchestrator:
         self.runs: dict[str, list[StreamEvent]] = {}
         self.cancelled: dict[str, asyncio.Event] = {}
         self.decisions: list[tuple[str, str]] = []
+        self.decision_bodies: list[bytes] = []
         self.parked: dict[str, list[StreamEvent]] = {}  # what an approval would add
         self.app = self._build()
 
@@ -127,7 +128,8 @@ class FakeOrchestrator:
             return JSONResponse({"run_id": run_id, "status": "cancelling"}, 202)
 
         @app.post("/v1/runs/{run_id}/{action}")
-        async def decide(run_id: str, action: str) -> Any:
+        async def decide(run_id: str, action: str, request: Request) -> Any:
+            self.decision_bodies.append(await request.body())
             rest = self.parked.pop(run_id, None)
             if rest is None:
                 return JSONResponse({"detail": "does not await approval", "status": "x"}, 409)
@@ -464,10 +466,21 @@ def test_the_cli_starts_as_a_module_and_as_the_console_script(argv: list[str]) -
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: mesh ")
     commands = re.findall(r"^ {4}(\w+) ", done.stdout, re.MULTILINE)
-    assert commands == ["ask", "agents", "runs", "run", "thread", "keys", "token", "certs"]
+    assert commands == [
+        "ask",
+        "agents",
+        "runs",
+        "run",
+        "approve",
+        "reject",
+        "thread",
+        "keys",
+        "token",
+        "certs",
+    ]
 
 
-@pytest.mark.parametrize("command", ["ask", "agents", "runs", "run"])
+@pytest.mark.parametrize("command", ["ask", "agents", "runs", "run", "approve", "reject"])
 def test_every_command_has_help_naming_the_url_it_would_use(
     command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -477,6 +490,21 @@ def test_every_command_has_help_naming_the_url_it_would_use(
     out = capsys.readouterr().out
     assert exited.value.code == 0
     assert out.startswith(f"usage: mesh {command} ") and "http://orch.example:8000" in out
+
+
+def test_approve_sends_the_decision_on_tasks_in_doubt_and_reject_ends_the_run(orch) -> None:
+    fake, url = orch
+    for run_id in ("r-doubt", "r-other"):
+        fake.runs[run_id], fake.parked[run_id] = [], []
+    rc, out, err = cli("approve", "r-doubt", "--decision", "fail", url=url)
+    assert rc == 0, err
+    assert "r-doubt: running" in out
+    assert json.loads(fake.decision_bodies[-1]) == {"decision": "fail"}
+    rc, out, err = cli("reject", "r-other", url=url)
+    assert rc == 0, err
+    assert fake.decisions[-1] == ("r-other", "reject") and fake.decision_bodies[-1] == b""
+    rc, _, err = cli("approve", "r-doubt", url=url)  # no longer parked: the 409 is said
+    assert rc == 1 and "does not await approval" in err
 
 
 def test_ask_approve_yes_shows_the_plan_approves_and_follows_the_run_to_its_end(orch) -> None:

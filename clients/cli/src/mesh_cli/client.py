@@ -146,12 +146,14 @@ class MeshClient:
             raise _refusal("orchestrator", resp, resp.content)
         return str(resp.json().get("status", "cancelling"))
 
-    async def decide(self, run_id: str, approve: bool) -> str:
+    async def decide(self, run_id: str, approve: bool, decision: str | None = None) -> str:
         """``POST /v1/runs/{id}/approve`` (or ``/reject``) for a run awaiting approval;
-        returns the status it answered (``running``, ``rejected``)."""
+        returns the status it answered (``running``, ``rejected``). ``decision`` (``rerun``
+        or ``fail``): what becomes of the tasks in doubt of a run parked for them."""
         action = "approve" if approve else "reject"
+        body = {"decision": decision} if approve and decision else None
         try:
-            resp = await self._http.post(f"{self.url}/v1/runs/{run_id}/{action}")
+            resp = await self._http.post(f"{self.url}/v1/runs/{run_id}/{action}", json=body)
         except httpx.TransportError as exc:
             raise _transport("orchestrator", self.url, exc) from None
         if resp.status_code >= 400:

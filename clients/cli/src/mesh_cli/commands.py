@@ -92,6 +92,10 @@ async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int
         elif args.command == "run":
             data = await client.run(args.run_id)
             _print_json(out, data) if args.json else out.print(run_view(data))
+        elif args.command in ("approve", "reject"):
+            decision = getattr(args, "decision", None)
+            status = await client.decide(args.run_id, args.command == "approve", decision)
+            out.print(plain(f"{args.run_id}: {status}"), highlight=False)
         elif args.command == "thread":
             data = await client.thread(args.thread_id)
             _print_json(out, data) if args.json else out.print(thread_table(data))
@@ -172,6 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("run_id")
     p_run.add_argument("--json", action="store_true", help="print the raw JSON")
 
+    p_approve = sub.add_parser(
+        "approve", parents=[common], help="approve a run awaiting approval (plan or tasks in doubt)"
+    )
+    p_approve.add_argument("run_id")
+    p_approve.add_argument(
+        "--decision",
+        choices=("rerun", "fail"),
+        default=None,
+        help="for a run parked with tasks in doubt: run them again (default) or mark them failed",
+    )
+    p_reject = sub.add_parser("reject", parents=[common], help="reject a run awaiting approval")
+    p_reject.add_argument("run_id")
     p_thread = sub.add_parser("thread", parents=[common], help="show a thread's runs")
     p_thread.add_argument("thread_id")
     p_thread.add_argument("--json", action="store_true", help="print the raw JSON")

@@ -47,6 +47,8 @@ from mesh_contracts.registry import (
 )
 from mesh_contracts.results import OutputFold, TaskRequest, WorkerResult, fold_events
 from mesh_contracts.run_events import (
+    Budget,
+    BudgetStatus,
     PhaseStatus,
     PlanChosen,
     RunAnswer,
@@ -131,6 +133,8 @@ __all__ = [
     "manifest_of",
     "parse_worker_event",
     "RunStatus",
+    "Budget",
+    "BudgetStatus",
     "RunPayload",
     "RunStarted",
     "RunResumed",

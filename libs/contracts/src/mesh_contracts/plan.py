@@ -25,6 +25,9 @@ class NodeStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Found running by a replica that took the run over, on an agent that is not safe to
+    # retry, and its worker does not know the call: it may have run. A person decides.
+    IN_DOUBT = "in_doubt"
 
     @property
     def terminal(self) -> bool:

@@ -42,6 +42,7 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # its orchestrator stopped while it ran
     REJECTED = "rejected"  # its plan was rejected while it awaited approval
+    BUDGET_EXHAUSTED = "budget_exhausted"  # options.budget ran out; the rest was stopped
 
     @property
     def terminal(self) -> bool:
@@ -98,6 +99,10 @@ class PhaseStatus(_Payload):
     planner: str | None = None
     attempt: int | None = None
     reason: str | None = None
+    # ``awaiting_approval`` because tasks are in doubt: those tasks; ``approved``: what was
+    # decided for them (``rerun`` or ``fail``).
+    in_doubt: list[str] | None = None
+    decision: Literal["rerun", "fail"] | None = None
 
 
 class TaskStatus(_Payload):
@@ -195,6 +200,33 @@ class RunFailure(_Payload):
     code: str
 
 
+class Budget(BaseModel):
+    """``options.budget``: bounds on what a run may spend across its whole DAG (None: not
+    bounded). ``max_tasks``: sub-tasks started; ``wall_s``: seconds from its execution's
+    start; ``tokens``: tokens generated; ``gpu_s``: GPU-seconds (both as workers report
+    them in their final ``result`` event's ``usage``, tokens counted as streamed meanwhile)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tasks: int | None = Field(default=None, ge=1, le=10_000)
+    wall_s: float | None = Field(default=None, gt=0, le=7 * 86_400)
+    tokens: int | None = Field(default=None, ge=1, le=10**12)
+    gpu_s: float | None = Field(default=None, gt=0, le=10**9)
+
+
+class BudgetStatus(_Payload):
+    """What a run with a budget has used (``used``, against ``limits``), after each
+    sub-task; ``exhausted`` names the bound that ran out (the run then stops its remaining
+    work and ends ``budget_exhausted``)."""
+
+    TYPE: ClassVar[str] = "status"
+    phase: Literal["budget"] = "budget"
+    status: Literal["used", "exhausted"] = "used"
+    used: dict[str, float]
+    limits: dict[str, float]
+    exhausted: str | None = None
+
+
 class RunEnded(_Payload):
     """The run's last event."""
 
@@ -206,6 +238,7 @@ RunPayload = (
     RunStarted
     | PlanChosen
     | PhaseStatus
+    | BudgetStatus
     | TaskStatus
     | RunResumed
     | TaskRetrying
@@ -228,6 +261,8 @@ def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> 
     if type_ == "done":
         return RunEnded.model_validate(data)
     if type_ == "status":
+        if data.get("phase") == "budget":
+            return BudgetStatus.model_validate(data)
         if "phase" in data:
             return PhaseStatus.model_validate(data)
         if data.get("status") == "retrying":

@@ -69,6 +69,18 @@ class WorkerSettings(BaseSettings):
         gt=0,
         description="a cancelled run still going after this long is logged as a warning (its slot stays taken until it ends)",
     )
+    key_ttl_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        le=86400,
+        description="calls with an `Idempotency-Key`: how long a finished execution's key is remembered (a repeat replays it instead of running again)",
+    )
+    detach_grace_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=3600,
+        description="how long a keyed run whose callers all left waits for one to come back before it is cancelled (0: at once, like an unkeyed call)",
+    )
     log_level: str = Field(default="info", description="log level")
     otlp_endpoint: str | None = Field(
         default=None,

@@ -61,6 +61,7 @@ from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.in_doubt import InDoubtPolicy
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
@@ -433,6 +434,8 @@ def create_app(
                 lease_seconds=settings.run_lease_seconds,
                 registry_read=_registry_read(discovery, tracer, settings),
                 read_every_run=settings.registry_read == "always",
+                in_flight_check=executor,
+                in_doubt=InDoubtPolicy(settings.in_doubt),
             )
             threads = Threads(runs, threads_store)  # before recover: resumed runs' prelude
             await runs.recover()

@@ -47,6 +47,25 @@ class CallMetrics:
             ["agent"],
             registry=registry,
         )
+        self._budget_used = Counter(
+            "mesh_run_budget_used",
+            "What runs with a budget used (sub-tasks, wall seconds, tokens, GPU-seconds).",
+            ["kind"],
+            registry=registry,
+        )
+        self._exhausted = Counter(
+            "mesh_runs_budget_exhausted",
+            "Runs stopped because a bound of their budget ran out, by bound.",
+            ["bound"],
+            registry=registry,
+        )
+
+    def budget_ended(self, used: dict[str, float], exhausted: str | None) -> None:
+        """A run with a budget ended its execution: what it used, and which bound ran out."""
+        for kind, amount in used.items():
+            self._budget_used.labels(kind).inc(amount)
+        if exhausted is not None:
+            self._exhausted.labels(exhausted).inc()
 
     def task_ended(self, capability: str, agent: str | None, status: str, seconds: float) -> None:
         self._tasks.labels(capability, agent or NO_AGENT, status).observe(seconds)

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mesh_contracts import Budget
+
 log = logging.getLogger(__name__)
 
 
@@ -34,7 +36,15 @@ class Settings(BaseSettings):
         default=10.0,
         gt=0.5,
         le=300,
-        description="a run's lease, renewed every third of it; a dead owner's runs move within it (README \"Runs across replicas\")",
+        description="a run's lease, renewed every third of it; a dead owner's runs move within it, and a replica whose renewals fail for 3/4 of it stops its runs itself (README \"Runs across replicas\")",
+    )
+    in_doubt: Literal["park", "fail"] = Field(
+        default="park",
+        description="a resumed run's task, running on an agent not safe to retry, whose worker does not know its idempotency key: `park` the run for a decision (approve with rerun / fail), or `fail` the task",
+    )
+    budget_defaults: dict[str, Budget] = Field(
+        default_factory=dict,
+        description='default run budgets by client, JSON: `{"client:<name>": {"tokens": 20000}, "*": {...}}`; bounds a run\'s `options.budget` leaves unset',
     )
     # Run store: embedded SQLite unless a postgresql:// URL is given.
     db_path: Path = Field(

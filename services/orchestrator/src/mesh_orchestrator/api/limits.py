@@ -24,7 +24,7 @@ from fastapi import HTTPException
 
 from mesh_auth import Principal
 from mesh_auth.http import trim
-from mesh_contracts import ExecutionPlan
+from mesh_contracts import Budget, ExecutionPlan
 from mesh_orchestrator.api.access import may_see, owner_of
 from mesh_orchestrator.caps import StreamCaps, StreamSlot, TooMany, bounded
 from mesh_orchestrator.push.notifier import WEBHOOK_OPTION, BadWebhook, webhook_option
@@ -79,6 +79,7 @@ async def start_run(
     is busy and ``strategy`` is ``reject``). A webhook in ``options`` must pass the
     endpoint policy (422) and gets a secret when it has none."""
     await check_rate(svc, caller)
+    options = with_budget(svc.settings.budget_defaults, owner_of(caller), options)
     options = await _webhook_checked(svc, options)
     owner, limit = owner_of(caller), runs_limit(svc, caller)
     try:
@@ -111,6 +112,19 @@ async def _webhook_checked(svc: Services, options: dict[str, Any]) -> dict[str, 
     except BadWebhook as exc:
         raise HTTPException(422, f"options.webhook.url: {exc}") from None
     return options | {WEBHOOK_OPTION: webhook_option(hook["url"], hook.get("secret"))}
+
+
+def with_budget(
+    defaults: dict[str, Budget], owner: str | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    """``options`` with ``budget`` completed from the client's default (``defaults[owner]``,
+    else ``defaults["*"]``): each bound the request leaves unset takes the default's."""
+    default = defaults.get(owner or "") or defaults.get("*")
+    asked = {k: v for k, v in (options.get("budget") or {}).items() if v is not None}
+    if default is None:
+        return {**options, "budget": asked or None}
+    merged = default.model_dump(mode="json", exclude_none=True) | asked
+    return {**options, "budget": merged or None}
 
 
 async def check_approval(svc: Services, record: RunRecord) -> None:

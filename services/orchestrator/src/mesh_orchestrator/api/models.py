@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mesh_contracts import ExecutionPlan
+from mesh_contracts import Budget, ExecutionPlan
 
 MAX_QUERY = 8000
 
@@ -28,6 +28,9 @@ class RunOptions(BaseModel):
     timeout_seconds: float | None = Field(default=None, gt=0, le=86_400)
     # "required": the run stops after planning, awaiting POST /v1/runs/{id}/approve
     approval: Literal["none", "required"] = "none"
+    # What the run may spend across its DAG (README "Runs"); unset bounds fall back to the
+    # client's default (ORCH_BUDGET_DEFAULTS).
+    budget: Budget | None = None
     webhook: Webhook | None = None
 
 
@@ -73,6 +76,9 @@ class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     plan: ExecutionPlan | None = None
+    # A run parked for tasks in doubt (README "Failures"): run them again as new attempts
+    # (``rerun``, the default), or fail them and go on without them (``fail``).
+    decision: Literal["rerun", "fail"] = "rerun"
 
 
 class RejectRequest(BaseModel):

@@ -203,12 +203,16 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     if run is None or not may_see(caller, run):
         return _not_found(run_id)
     # ``lease``: the replica executing it (owner), its epoch and lease expiry; its thread
-    # and webhook (with its secret: only its owner and admin see a run).
-    return run.model_dump(mode="json", include=RUN_FIELDS) | {
+    # and webhook (with its secret: only its owner and admin see a run); ``budget`` (with a
+    # budget): its limits and, once its execution ended, what it used.
+    body = run.model_dump(mode="json", include=RUN_FIELDS) | {
         "lease": run.lease(),
         "thread_id": run.options.get("thread_id"),
         "webhook": run.options.get("webhook"),
     }
+    if run.options.get("budget"):
+        body["budget"] = {"limits": run.options["budget"], "used": run.options.get("budget_used")}
+    return body
 
 
 @router.get("/v1/runs/{run_id}/events", response_model=None)
@@ -295,13 +299,18 @@ async def approve_run(
     body: Annotated[ApproveRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Approve a run awaiting approval (on any replica): it runs its announced plan, or
-    ``body.plan``. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``;
+    ``body.plan``. A run parked for tasks in doubt takes ``body.decision``: ``rerun`` them
+    (the default) or ``fail`` them. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``;
     429 while its client has more runs in progress than it may."""
     record = await svc.runs.get(run_id)
     if record is None or not may_see(caller, record):
         return _not_found(run_id)
     await check_approval(svc, record)
-    outcome, run = await svc.runs.approve(run_id, body.plan if body is not None else None)
+    outcome, run = await svc.runs.approve(
+        run_id,
+        body.plan if body is not None else None,
+        decision=body.decision if body is not None else "rerun",
+    )
     return _approval_answer(run_id, outcome, run, "running")
 
 

@@ -15,6 +15,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
 from mesh_contracts import (
+    Budget,
     CapabilitiesManifest,
     ManifestCapability,
     NodeStatus,
@@ -30,6 +31,7 @@ from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
 from mesh_orchestrator.planning.facade import Planning
+from mesh_orchestrator.relay.budget import RunBudget
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.routing.resolver import Resolver
@@ -184,6 +186,10 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         if resumed is None and not state.get("plan_announced"):  # else it is in the log
             events.emit(PlanChosen(plan=plan, planner=planner, reason=state.get("reason", "")))
         done = {k: TaskOutcome.of(r) for k, r in (resumed or {}).items()}
+        limits = state.get("budget")
+        budget = RunBudget(
+            Budget.model_validate(limits) if limits else None, state.get("budget_used")
+        )
         outcomes = await d.executor.run(
             plan,
             events,
@@ -192,9 +198,14 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             done=done,
             attempts_before=state.get("resume_attempts"),
             owner=state.get("owner"),
+            pinned=state.get("resume_pinned"),
+            budget=budget,
             conversation=conversation(state),
         )
-        return {"results": {k: o.public() for k, o in outcomes.items()}}
+        results = {k: o.public() for k, o in outcomes.items()}
+        stopped = budget.describe() if budget.exhausted else None
+        used = budget.used() if budget.bounded else None
+        return {"results": results, "budget_exhausted": stopped, "budget_used": used}
 
     async def synthesize_llm(state: RunState, config: RunnableConfig) -> RunState:
         assert d.llm_synthesizer is not None
@@ -222,7 +233,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             )
             return {"synthesis_error": str(exc)}
         status(NodeStatus.COMPLETED)
-        out = run_status(results)
+        out = _status(state, results)
         events.emit(RunAnswer(answer=answer, status=out, results=_outcomes(state), synthesis="llm"))
         return {"answer": answer, "status": out, "synthesis_error": None}
 
@@ -236,7 +247,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             events.relay("token", {"token": token}, SYNTHESIS_TASK, None)
 
         answer = await d.synthesizer.synthesize(state["query"], plan, results, on_token)
-        out = run_status(results)
+        out = _status(state, results)
         events.emit(
             RunAnswer(
                 answer=answer, status=out, results=_outcomes(state), synthesis="deterministic"
@@ -254,8 +265,12 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
                 f"{k}: {r.get('error')}" for k, r in (state.get("results") or {}).items()
             )
             answer = f"Every sub-task failed. {errors}"
-        events.emit(RunAnswer(answer=answer, status=RunStatus.FAILED, results=_outcomes(state)))
-        return {"answer": answer, "status": RunStatus.FAILED}
+        status = RunStatus.FAILED
+        if state.get("budget_exhausted"):
+            status = RunStatus.BUDGET_EXHAUSTED
+            answer = f"The run's budget ran out: {state['budget_exhausted']}. {answer}"
+        events.emit(RunAnswer(answer=answer, status=status, results=_outcomes(state)))
+        return {"answer": answer, "status": status}
 
     nodes: dict[str, Any] = {
         "plan": plan,
@@ -270,3 +285,10 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         "fail": fail,
     }
     return nodes
+
+
+def _status(state: RunState, results: dict[str, dict[str, Any]]) -> RunStatus:
+    """The run's status from its results, ``budget_exhausted`` when its budget stopped it."""
+    if state.get("budget_exhausted"):
+        return RunStatus.BUDGET_EXHAUSTED
+    return run_status(results)

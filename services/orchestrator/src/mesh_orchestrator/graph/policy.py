@@ -49,6 +49,15 @@ class RunState(TypedDict, total=False):
     # completed (task_id -> their ``results`` entry) and the attempts each task had had.
     resume_done: dict[str, dict[str, Any]]
     resume_attempts: dict[str, int]
+    # Tasks whose call was out when the run changed hands, to an instance that knows its
+    # idempotency key: task_id -> (instance_id, attempt); called again with that key.
+    resume_pinned: dict[str, tuple[str, int]]
+    # ``options.budget`` (or its client's default; ``mesh_contracts.Budget`` as a dict),
+    # what earlier owners of the run used of it, and the bound that ran out (the run
+    # then ends ``budget_exhausted``).
+    budget: dict[str, Any] | None
+    budget_used: dict[str, float] | None
+    budget_exhausted: str | None
     # ``options.approval``: "required" pauses the run after planning (``await_approval``)
     # until a person approves it; ``approved`` is set when the run is taken up again after
     # approval, and ``plan_announced`` when its plan event is in its log already.

@@ -24,6 +24,7 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import httpx2
@@ -46,6 +47,7 @@ from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.a2a_client import call_a2a
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.budget import CURRENT, RunBudget
 from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
@@ -65,15 +67,47 @@ _INSTANCE_FAULTS = frozenset(
 )
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key(run_id: str, task_id: str, attempt: int) -> str:
+    """The key of one attempt of a run's task (``Idempotency-Key``, see the worker SDK's
+    ``mesh_worker.executions``): the same for a retry after a lost response and for a
+    replica that takes the run up and asks again; a new attempt (a re-run that was
+    decided) is a new key. Attempts are counted per run, across replicas (``runs.resume``)."""
+    return f"{run_id}:{task_id}:{attempt}"
+
+
+async def _accounted(
+    batches: AsyncGenerator[list[Relayable]], budget: RunBudget
+) -> AsyncGenerator[list[Relayable]]:
+    """The call's blocks of events, each token counted against the run's budget as it
+    arrives and the worker's final ``usage`` (on its ``result``) in place of that count."""
+    streamed = 0
+    async with aclosing(batches) as reading:
+        async for batch in reading:
+            for type_, body in batch:
+                if type_ == "token":
+                    streamed += 1
+                    budget.streamed(1)
+                elif type_ == "result" and "usage" in body:
+                    budget.reported(streamed, body["usage"])
+                    streamed = 0
+            yield batch
+
+
 class AttemptFailed(Exception):
     """One attempt on one instance failed; ``relayed`` events had already gone out."""
 
-    def __init__(self, instance_id: str, reason: str, code: str, relayed: int) -> None:
+    def __init__(
+        self, instance_id: str, reason: str, code: str, relayed: int, accepted: bool = True
+    ) -> None:
         super().__init__(reason)
         self.instance_id = instance_id
         self.reason = reason
         self.code = code
         self.relayed = relayed
+        self.accepted = accepted  # the worker took the call (it may have started running)
 
 
 @dataclass
@@ -190,6 +224,20 @@ class WorkerCalls:
             await self.a2a_http.aclose()
         await self.mcp_http.aclose()
 
+    async def execution_state(self, d: AgentDescriptor, key: str) -> str:
+        """What instance ``d`` knows of the call made with ``key`` (``GET /executions/{key}``
+        of the worker SDK): ``running``, ``finished``, or ``unknown`` (it never had it, forgot
+        it, cannot be reached or does not answer keys)."""
+        if not d.has_process or speaks_a2a(d) or speaks_mcp(d):
+            return "unknown"
+        url = d.url(f"/executions/{quote(key, safe='')}")
+        try:
+            resp = await self.http.get(url, headers=self.auth_headers(d.agent_id), timeout=5.0)
+            state = resp.json().get("state") if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return "unknown"
+        return state if state in ("running", "finished") else "unknown"
+
     async def traced_call(
         self,
         tracer: RunTracer,
@@ -227,8 +275,11 @@ class WorkerCalls:
         add = fold.add
         relay_many = emit.relay_many
         relayed = 0
+        took = False
 
         def accepted() -> None:
+            nonlocal took
+            took = True
             status = TaskStatus(
                 status=NodeStatus.RUNNING,
                 agent_id=agent,
@@ -270,9 +321,14 @@ class WorkerCalls:
                 )
             else:
                 headers = {**traced, **self.auth_headers(agent)}
+                if request.run_id is not None:
+                    headers[IDEMPOTENCY_HEADER] = idempotency_key(request.run_id, task_id, attempt)
                 batches = call_worker_batches(
                     self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
                 )
+            budget = CURRENT.get()
+            if budget is not None and budget.bounded:
+                batches = _accounted(batches, budget)
             async with aclosing(batches) as reading:
                 # The hot loop: the events of one block read from the worker at a time, each
                 # a (type, body) pair relabelled as is, relayed together.
@@ -299,7 +355,7 @@ class WorkerCalls:
                 self.resolver.succeeded(d.instance_id)
                 return fail_task(t, d, emit, str(exc), exc.code)
             self.resolver.failed(d.instance_id, str(exc))
-            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed) from None
+            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed, took) from None
         except WorkerUnreachable:
             raise
         finally:

@@ -31,6 +31,7 @@ from tenacity import (
 
 from mesh_contracts import (
     AgentDescriptor,
+    BudgetStatus,
     ExecutionPlan,
     NodeStatus,
     SubTask,
@@ -42,7 +43,14 @@ from mesh_contracts import (
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
-from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls, fail_task
+from mesh_orchestrator.relay.budget import CURRENT, RunBudget
+from mesh_orchestrator.relay.calls import (
+    AttemptFailed,
+    TaskOutcome,
+    WorkerCalls,
+    fail_task,
+    idempotency_key,
+)
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.tracing import RunTracer
 
@@ -104,6 +112,8 @@ class Executor:
         done: dict[str, TaskOutcome] | None = None,
         attempts_before: dict[str, int] | None = None,
         owner: str | None = None,
+        pinned: dict[str, tuple[str, int]] | None = None,
+        budget: RunBudget | None = None,
         conversation: Conversation | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
@@ -117,7 +127,16 @@ class Executor:
 
         ``done`` (a resumed run): tasks that completed before, with their outputs; they are
         not run again and emit nothing. ``attempts_before``: attempts a task already had, so
-        a re-run's events carry the next attempt number.
+        a re-run's events carry the next attempt number; a task's attempts are counted for
+        the run as a whole (``max_attempts`` in all, whichever replicas made them).
+        ``pinned``: tasks whose call was out when the run changed hands, to an instance that
+        still knows its key (``in_flight``): task_id -> (instance_id, attempt). They are not
+        run again: the call is made again with the same key, which re-attaches to the
+        running execution or replays its result.
+
+        ``budget``: what the run may spend (``relay.budget``); a task past ``max_tasks`` is
+        skipped, and when tokens, GPU time or wall time run out every unfinished task is
+        stopped (``skipped``, naming the bound); a ``budget`` status goes out after each task.
 
         Cancellation (the run was cancelled, the client left) cancels every in-flight call,
         which closes the workers' streams; the caller reports what was left undone.
@@ -131,12 +150,16 @@ class Executor:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
         talk = conversation.render(self.max_context_chars) if conversation is not None else ""
-        async with asyncio.TaskGroup() as group:
-            for t in plan.tasks:
-                if not futures[t.task_id].done():
-                    first = before.get(t.task_id, 0)
-                    group.create_task(
-                        self._node(
+        budget = budget or RunBudget()
+        token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
+        try:
+            async with asyncio.TaskGroup() as group:
+                nodes: list[asyncio.Task[None]] = []
+                for t in plan.tasks:
+                    if not futures[t.task_id].done():
+                        first = before.get(t.task_id, 0)
+                        pin = (pinned or {}).get(t.task_id)
+                        node = self._node(
                             t,
                             futures,
                             emit,
@@ -144,10 +167,54 @@ class Executor:
                             timeout_seconds,
                             first,
                             owner=owner,
+                            pin=pin,
                             conversation=talk,
                         )
-                    )
+                        nodes.append(group.create_task(node))
+                if budget.bounded and nodes:
+                    group.create_task(self._enforce(budget, nodes, emit))
+        finally:
+            CURRENT.reset(token)
+        for t in plan.tasks:  # stopped by the budget: never finished
+            f = futures[t.task_id]
+            if not f.done() or f.cancelled():  # (a cancelled waiter cancels its future)
+                reason = f"budget exhausted: {budget.describe()}"
+                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+                futures[t.task_id] = loop.create_future()
+                futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+        if self.metrics is not None and budget.bounded:
+            self.metrics.budget_ended(budget.used(), budget.exhausted)
         return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
+
+    async def _enforce(
+        self, budget: RunBudget, nodes: list[asyncio.Task[None]], emit: Emitter
+    ) -> None:
+        """Wait for the budget to run out (tokens, GPU time: ``stop``; wall time: a timer)
+        or every task to end; when it runs out, cancel the unfinished tasks (which closes
+        their worker streams) and say which bound it was."""
+        stop: asyncio.Future[Any] = asyncio.ensure_future(budget.stop.wait())
+        try:
+            pending: set[asyncio.Future[Any]] = set(nodes)
+            while pending and not budget.stop.is_set():
+                _, pending = await asyncio.wait(
+                    {*pending, stop}, timeout=budget.wall_left(), return_when="FIRST_COMPLETED"
+                )
+                pending.discard(stop)
+                budget.check_wall()
+        finally:
+            stop.cancel()
+        if not budget.stop.is_set():
+            return
+        emit.emit(
+            BudgetStatus(
+                status="exhausted",
+                used=budget.used(),
+                limits=budget.limit_values(),
+                exhausted=budget.exhausted,
+            )
+        )
+        for node in nodes:
+            node.cancel()
 
     async def _node(
         self,
@@ -159,6 +226,7 @@ class Executor:
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        pin: tuple[str, int] | None = None,
         conversation: str = "",
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
@@ -166,6 +234,12 @@ class Executor:
         if broken:
             d, o = broken[0]
             reason = f"upstream task {d!r} {o.status}"
+            emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+            return
+        budget = CURRENT.get()
+        if budget is not None and budget.bounded and not budget.take_task():
+            reason = f"budget exhausted: {budget.describe()}"
             emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
             futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
             return
@@ -179,6 +253,7 @@ class Executor:
                 timeout_seconds,
                 attempts_before,
                 owner=owner,
+                pin=pin,
                 conversation=conversation,
             )
         except Exception as exc:  # a bug here must not take the other tasks down
@@ -186,6 +261,9 @@ class Executor:
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
+        if budget is not None and budget.bounded:
+            budget.check_wall()
+            emit.emit(BudgetStatus(used=budget.used(), limits=budget.limit_values()))
         futures[t.task_id].set_result(outcome)
 
     def _input(
@@ -213,9 +291,13 @@ class Executor:
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        pin: tuple[str, int] | None = None,
         conversation: str = "",
     ) -> TaskOutcome:
-        first = self.resolver.pick(t)
+        first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
+        if first is None and pin is not None:
+            error = f"in doubt: instance {pin[0]} that ran attempt {pin[1]} left the registry"
+            return fail_task(t, None, emit, error, "in_doubt")
         if first is None:
             return fail_task(t, None, emit, self.resolver.why_not(t), "unresolvable")
         request = TaskRequest(
@@ -234,12 +316,59 @@ class Executor:
         current: list[AgentDescriptor] = [first]
         try:
             async with asyncio.timeout(limit):
+                if pin is not None:
+                    return await self._reattach(t, first, request, emit, pin[1])
                 return await self._attempts(t, request, emit, current, attempts_before)
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
                 self.resolver.failed(current[-1].instance_id, reason)
             return fail_task(t, current[-1], emit, reason, "timeout")
+
+    async def in_flight(
+        self,
+        run_id: str,
+        task_id: str,
+        agent_id: str | None,
+        instance_id: str | None,
+        attempt: int,
+    ) -> str:
+        """What to do with a task whose call was out when its run changed hands:
+        ``restart`` (its agent is safe to retry: a new attempt), ``reattach`` (the instance
+        knows the attempt's key: call it again with that key, see ``run``'s ``pinned``), or
+        ``in_doubt`` (not safe to retry, and nobody can say whether it ran)."""
+        d = self.resolver.instance(instance_id) if instance_id else None
+        agent = d or (self.resolver.agent(agent_id) if agent_id else None)
+        if agent is not None and agent.safe_to_retry:
+            return "restart"
+        if d is None:
+            return "in_doubt"
+        state = await self.calls.execution_state(d, idempotency_key(run_id, task_id, attempt))
+        return "reattach" if state in ("running", "finished") else "in_doubt"
+
+    async def unlogged(self, run_id: str, t: SubTask, attempt: int) -> str | None:
+        """An instance of ``t``'s agent that knows the key of ``attempt`` although the run's
+        log never said the task started (its owner died before storing the ``running``
+        status): where to re-attach. Only asked for agents not safe to retry; None when no
+        instance knows it (then the task starts as that attempt, with that key)."""
+        candidates = [d for d in self.resolver.candidates(t) if not d.safe_to_retry]
+        key = idempotency_key(run_id, t.task_id, attempt)
+        for d in candidates:
+            if await self.calls.execution_state(d, key) in ("running", "finished"):
+                return d.instance_id
+        return None
+
+    async def _reattach(
+        self, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emitter, attempt: int
+    ) -> TaskOutcome:
+        """The call of ``attempt`` made again with its key: its events from the first,
+        live or replayed by the worker; never a second run, so never retried elsewhere."""
+        try:
+            return await self.calls.call(t, d, request, emit, attempt)
+        except (WorkerBusy, WorkerUnreachable, AttemptFailed) as exc:
+            code = exc.code if isinstance(exc, AttemptFailed) else "in_doubt"
+            error = f"re-attaching to attempt {attempt} on {d.instance_id} failed: {exc}"
+            return fail_task(t, d, emit, error, code)
 
     async def _attempts(
         self,
@@ -287,6 +416,11 @@ class Executor:
                             failures
                         )
                     return fail_task(t, current[-1], emit, error, last_code)
+                if attempt >= self.max_attempts:  # the run's budget, across replicas
+                    error = f"the run's {self.max_attempts} attempts at this task are spent"
+                    if failures:
+                        error += ": " + "; ".join(failures)
+                    return fail_task(t, d, emit, error, last_code if failures else "attempts")
                 tried.add(d.instance_id)
                 current.append(d)
                 attempt += 1
@@ -313,9 +447,10 @@ class Executor:
                     failures.append(f"attempt {attempt} on {d.instance_id}: {exc.reason}")
                     previous = failures[-1]
                     last_code = exc.code
-                    if exc.relayed and not d.safe_to_retry:
+                    if (exc.relayed or exc.accepted) and not d.safe_to_retry:
+                        # It may have started running: never a second time elsewhere.
                         return fail_task(t, d, emit, exc.reason, exc.code)
-                    if attempt - attempts_before >= self.max_attempts:
+                    if attempt >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
                         return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so

@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 
+UNBOUNDED = 2**31 - 1  # the runs in progress ``admit`` allows an owner without a limit
+
+
 class OverQuota(Exception):
     """The client already has ``limit`` runs in progress (running or parked)."""
 
@@ -98,12 +101,14 @@ class RunService(ApprovedRuns, LeasedRuns):
         if plan is not None:  # kept on the row: a resume before its plan event is stored
             record.plan = [t.model_dump(mode="json") for t in plan.tasks]
             record.options = {**options, "client_plan": True}
-        admitted = max_in_progress is not None and owner is not None
-        if admitted:  # its row is stored now, counted with the owner's other runs
-            reserve(record)
-            if not await self.store.admit(record, max_in_progress or 0):
-                raise OverQuota(max_in_progress or 0)
-        self.mux.open(record, stored=admitted)  # else stored by the next flush
+        # Its row is stored before its ``run`` event goes out (counted with the owner's
+        # other runs when bounded): a replica that dies right after handing out the id
+        # leaves a run that another replica resumes, never an id that names nothing.
+        limit = max_in_progress if max_in_progress is not None and owner is not None else None
+        reserve(record)
+        if not await self.store.admit(record, UNBOUNDED if limit is None else limit):
+            raise OverQuota(max_in_progress or 0)
+        self.mux.open(record, stored=True)
         events = RunEvents(run_id, self.mux, RunProjection(record))
         self._live[run_id] = events
         # Traced, the run span starts here, in the request's context (its link), so that
@@ -122,6 +127,7 @@ class RunService(ApprovedRuns, LeasedRuns):
             "max_replans": self.max_replans,
             "max_llm_attempts": self.max_llm_attempts,
             "approval": options.get("approval"),
+            "budget": options.get("budget"),
         }
         if plan is not None:  # no planning step: the graph goes straight to resolve
             state["plan"] = plan

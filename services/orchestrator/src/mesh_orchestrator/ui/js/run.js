@@ -256,6 +256,10 @@ export function runView(root, ui, runId) {
     }
     if (approval.dataset.drawn) return;
     approval.dataset.drawn = "1";
+    if (run.inDoubt?.length) {
+      drawInDoubt();
+      return;
+    }
     const edit = h("textarea", { id: "plan-edit", rows: 10, spellcheck: "false" }, JSON.stringify(planOf(run), null, 2));
     const msg = h("p", { class: "form-msg", role: "alert" });
     const approve = async (withEdits) => {
@@ -283,6 +287,28 @@ export function runView(root, ui, runId) {
         button("Reject", () => act(`/v1/runs/${runId}/reject`, {}, "reject"), { id: "reject", class: "danger" }),
       ),
       msg,
+    );
+  }
+
+  // A run parked because tasks of an agent that is not safe to retry may have run when
+  // the run changed replicas: run them again, mark them failed, or reject the run.
+  function drawInDoubt() {
+    const decide = (decision) => act(`/v1/runs/${runId}/approve`, { decision }, "approve");
+    clear(approval).append(
+      h("h2", {}, "Tasks in doubt wait for your decision"),
+      h(
+        "p",
+        { class: "muted", id: "in-doubt" },
+        `${run.inDoubt.join(", ")} may have run when the run changed replicas, and no worker knows the call. ` +
+          "Run them again, mark them failed (the rest goes on without them), or reject the run.",
+      ),
+      h(
+        "div",
+        { class: "row" },
+        button("Run again", () => decide("rerun"), { id: "rerun", class: "primary" }),
+        button("Mark failed", () => decide("fail"), { id: "mark-failed" }),
+        button("Reject", () => act(`/v1/runs/${runId}/reject`, {}, "reject"), { id: "reject", class: "danger" }),
+      ),
     );
   }
 
