@@ -318,6 +318,8 @@ async def list_agents(
     agent_id: Annotated[str | None, Query(min_length=1)] = None,
     healthy: Annotated[bool | None, Query()] = None,
 ) -> Response:
+    # (A plain list, no blocking query, is answered by ``reads.ListPath`` ahead of the
+    # stack; this route answers the rest.)
     # The index is read before the list, so a watcher never holds an index newer than the
     # data it saw: at worst its next blocking query returns at once.
     index = await _current_index(request, store, blocking)

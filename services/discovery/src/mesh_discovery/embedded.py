@@ -371,7 +371,7 @@ class EmbeddedStore:
 
     async def list_json(self, filters: AgentFilter | None = None) -> bytes:
         await self.sweep()
-        return list_body(e.json() for e in self._index_entries.select(filters))
+        return list_body(e.json() for e in self._index_entries.select(filters, self._index))
 
     async def changes_json(self, since: int) -> bytes:
         await self.sweep()
