@@ -209,3 +209,17 @@ def test_kept_selections_are_bounded(make_descriptor):
         assert [e.instance_id for e in index.select(AgentFilter(tag=f"t{n}"), 1)] == []
     assert len(index._selections) <= SELECTIONS
     assert [e.instance_id for e in index.select(None, 1)] == ["w-1"]
+
+
+async def test_a_heartbeats_json_is_the_lease_heartbeat_answers(
+    tmp_path: Path, clock, make_descriptor
+):
+    store = EmbeddedStore(tmp_path / "reg.sqlite3", clock=clock)
+    await store.open()
+    await store.register(make_descriptor("w-1"), 12.5)
+    clock.advance(3.25)
+    answered = await store.heartbeat_json("w-1", InstanceLoad(slots_in_use=1))
+    lease = await store.heartbeat("w-1")  # the same instant: the same lease and index
+    assert answered == lease.model_dump_json().encode()
+    assert json.loads(answered)["expires_at"] == clock.now + 12.5
+    await store.close()
