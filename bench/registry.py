@@ -1,8 +1,8 @@
 """``python -m bench.registry``: what one discovery process sustains, this commit and a
 previous one side by side (``make bench-registry``).
 
-For each code version (``after``: this tree; ``before``: a commit checked out in a temporary
-``git worktree`` and put first on ``PYTHONPATH``) one discovery process is started with a
+For each code version (``after``: this tree; ``before``: a commit's sources extracted with
+``git archive`` into a temporary folder and put first on ``PYTHONPATH``) one discovery process is started with a
 mesh secret (tokens are checked, as in production), ``--instances`` instances are registered
 (20 agents, each with its own agent token; each instance serves one of ``cap000``,
 ``cap001``, ... with 150 instances per capability, and a one-hour lease), and then:
@@ -16,7 +16,7 @@ mesh secret (tokens are checked, as in production), ``--instances`` instances ar
   eight (requests/s);
 
 then ``--more`` instances in all are registered and the list is measured again. Every
-process is stopped by its id; the worktree is removed. Without ``wrk`` on PATH the run says
+process is stopped by its id; the extracted sources are removed. Without ``wrk`` on PATH the run says
 so and exits 1 (``make bench-registry`` installs it with apt-get where it can).
 """
 
@@ -100,13 +100,19 @@ def default_before() -> str | None:
 
 @contextmanager
 def checkout(rev: str) -> Iterator[Path]:
-    """``rev`` in a temporary detached worktree, removed afterwards."""
+    """``rev``'s files (``git archive``, no worktree: nothing in the repository's own git
+    state changes) in a temporary folder, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="mesh-bench-before-"))
-    _git("worktree", "add", "--detach", str(folder), rev)
     try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", rev, *SOURCES],
+            cwd=ROOT, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        subprocess.run(
+            ["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True, timeout=120
+        )
         yield folder
     finally:
-        _git("worktree", "remove", "--force", str(folder))
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -331,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         if before is not None:
             rev = _git("rev-parse", "--short", before)
-            log.print(f"[dim]before: {rev} (a worktree of it) …[/]")
+            log.print(f"[dim]before: {rev} (git archive of it) …[/]")
             with checkout(before) as tree:
                 results["before"] = {"rev": rev, **measure(tree, args, secret, folder, log)}
         rev = _git("rev-parse", "--short", "HEAD")

@@ -91,3 +91,12 @@ def test_quick_registry_bench_reports_heartbeats_and_lists_at_both_sizes(tmp_pat
         assert after["list"][size]["alone"]["p50_us"] > 0
     assert after["list_records"] == 150
     assert after["imports"].startswith(str(ROOT))
+
+
+def test_the_registry_benchs_before_is_extracted_with_git_archive_and_removed() -> None:
+    from bench.registry import checkout
+
+    with checkout("HEAD") as tree:
+        assert (tree / "services/discovery/src/mesh_discovery/__init__.py").is_file()
+        assert not (tree / ".git").exists()  # files only: no worktree, no git state
+    assert not tree.exists()

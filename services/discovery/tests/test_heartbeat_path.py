@@ -15,7 +15,7 @@ import pytest
 from mesh_auth import Issuer, Keys, Principal, RevocationList
 from mesh_auth.tokens import LEEWAY_SECONDS, InvalidToken
 from mesh_contracts import RegistryChanges
-from mesh_discovery import EmbeddedStore, Settings, create_app
+from mesh_discovery import AgentFilter, EmbeddedStore, Settings, create_app
 from mesh_discovery.tokens import MAX_AGE_SECONDS, MAX_TOKENS, VerifiedTokens
 from mesh_testkit import wait_until
 
@@ -211,3 +211,113 @@ async def test_the_fast_path_refuses_a_token_for_another_service_like_the_route(
         r.status_code == 401 and r.json()["detail"] == "token is not for this service (discovery)"
     )
     assert (await client.put("/v1/agents/w-1/heartbeat", headers=WRITER)).status_code == 200
+
+
+def test_the_hand_written_lease_is_what_pydantic_writes():
+    from mesh_contracts import Lease
+    from mesh_discovery.beats import lease_json
+
+    for lease in (
+        Lease(instance_id="w-1", ttl_seconds=30, expires_at=1_800_000_030.123456, index=7),
+        Lease(instance_id="a.b_c-9", ttl_seconds=0.5, expires_at=1e9, index=0),
+        Lease(instance_id="w-2", ttl_seconds=3600.25, expires_at=1796119172.632894, index=2**40),
+    ):
+        assert lease_json(lease) == lease.model_dump_json().encode()
+
+
+async def test_a_plain_list_answered_ahead_of_the_stack_is_the_routes_answer(
+    client: httpx.AsyncClient, make_descriptor, clock
+):
+    await register(client, make_descriptor, "w-1", "writer")
+    await register(client, make_descriptor, "a-1", "analyst")
+    assert (await client.put("/v1/agents/w-1/heartbeat", headers=WRITER)).status_code == 200
+    # ``healthy=true`` is the fast path's; ``healthy=yes`` (pydantic's too) only the route's.
+    fast = await client.get("/v1/agents?capability=text_generation&healthy=true", headers=READER)
+    route = await client.get("/v1/agents?capability=text_generation&healthy=yes", headers=READER)
+    assert fast.status_code == route.status_code == 200
+    assert fast.content == route.content
+    assert [r["descriptor"]["instance_id"] for r in fast.json()] == ["a-1", "w-1"]
+    for name in ("x-mesh-index", "etag", "content-type", "content-length"):
+        assert fast.headers[name] == route.headers[name], name
+    tagged = {"If-None-Match": f'W/"0", {fast.headers["etag"]}', **READER}
+    quiet = await client.get("/v1/agents?agent_id=writer", headers=tagged)
+    assert quiet.status_code == 304 and quiet.content == b""
+    assert quiet.headers["x-mesh-index"] == fast.headers["x-mesh-index"]
+    # What the fast path does not take is the route's: no token, a bad value, a bad token.
+    assert (await client.get("/v1/agents")).status_code == 401
+    bad = await client.get("/v1/agents?capability=Not-A-Cap", headers=READER)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "capability"
+    forged = bearer(Keys(b"z" * 48).issue("orchestrator", 60))
+    assert (await client.get("/v1/agents", headers=forged)).status_code == 401
+
+
+def test_the_list_fast_path_takes_only_queries_the_route_would_answer_the_same():
+    from mesh_discovery.reads import parse_filter
+
+    assert parse_filter(b"") == AgentFilter()
+    assert parse_filter(b"capability=search&tag=gpu&agent_id=w&healthy=FALSE") == AgentFilter(
+        "search", "gpu", "w", False
+    )
+    assert parse_filter(b"tag=a%20b") == AgentFilter(tag="a b")
+    for query in (
+        b"index=3",  # a blocking query
+        b"wait=1s",
+        b"healthy=yes",  # the route takes it; left to the route
+        b"healthy=",
+        b"tag=",
+        b"tag=a&tag=b",
+        b"capability=Bad-Name",
+        b"other=1",
+        b"tag",
+    ):
+        assert parse_filter(query) is None, query
+
+
+async def test_the_list_fast_path_hands_anything_else_to_the_stack(
+    tmp_path: Path, clock, make_descriptor
+):
+    """ListPath alone in front of a fake stack (a unit test: the fake only answers 418)."""
+    from types import SimpleNamespace
+
+    from mesh_discovery.reads import ListPath
+
+    store = EmbeddedStore(tmp_path / "reg.sqlite3", clock=clock)
+    await store.open()
+    await store.register(make_descriptor("w-1"), 30)
+    handed: list[str] = []
+
+    async def fake_stack(scope, receive, send) -> None:
+        handed.append(f"{scope['method']} {scope['path']}?{scope['query_string'].decode()}")
+        await send({"type": "http.response.start", "status": 418, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    state = SimpleNamespace(store=store, mesh_keys=VerifiedTokens(KEYS), mesh_audience="discovery")
+    path = ListPath(fake_stack, None)
+
+    async def app(scope, receive, send) -> None:
+        scope["app"] = SimpleNamespace(state=state)
+        await path(scope, receive, send)
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as c:
+        served = await c.get("/v1/agents?capability=text_generation", headers=READER)
+        assert served.status_code == 200 and served.json()[0]["descriptor"]["instance_id"] == "w-1"
+        assert served.content == await store.list_json(AgentFilter(capability="text_generation"))
+        for url, headers in (
+            ("/v1/agents", {}),
+            ("/v1/agents?index=1&wait=1s", READER),
+            ("/v1/agents?healthy=maybe", READER),
+            ("/v1/agents/w-1", READER),
+            ("/v1/manifest", READER),
+        ):
+            assert (await c.get(url, headers=headers)).status_code == 418, url
+        assert (await c.delete("/v1/agents", headers=READER)).status_code == 418
+    assert handed == [
+        "GET /v1/agents?",
+        "GET /v1/agents?index=1&wait=1s",
+        "GET /v1/agents?healthy=maybe",
+        "GET /v1/agents/w-1?",
+        "GET /v1/manifest?",
+        "DELETE /v1/agents?",
+    ]
+    await store.close()

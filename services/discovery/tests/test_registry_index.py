@@ -151,3 +151,75 @@ async def test_after_a_crash_the_index_starts_above_every_index_a_reader_was_giv
     assert [r.descriptor.instance_id for r in await again.list()] == ["w-1"]
     await again.close()
     await store.close()
+
+
+def _ids(body: bytes) -> list[tuple[str, str]]:
+    return [(r["descriptor"]["instance_id"], r["status"]) for r in json.loads(body)]
+
+
+async def test_a_kept_selection_is_used_again_only_while_nothing_it_depends_on_changed(
+    tmp_path: Path, clock, make_descriptor
+):
+    store = EmbeddedStore(tmp_path / "reg.sqlite3", clock=clock)
+    await store.open()
+    kept = store._index_entries  # the in-memory index: its count of kept answers
+    await store.register(make_descriptor("w-1", capabilities=("search",)), 30)
+    await store.register(make_descriptor("w-2", capabilities=("search",)), 60)
+    await store.register(make_descriptor("w-3", capabilities=("translation",)), 30)
+    await store.heartbeat("w-1", InstanceLoad(slots_in_use=0))  # a first load report
+    search = AgentFilter(capability="search", healthy=True)
+
+    assert _ids(await store.list_json(search)) == [("w-1", "passing"), ("w-2", "passing")]
+    assert _ids(await store.list_json(search)) == [("w-1", "passing"), ("w-2", "passing")]
+    assert kept.selection_hits == 1
+
+    # A heartbeat (its load as busy as before) moves no index: the kept selection serves,
+    # with the renewed lease and the new load in it.
+    clock.advance(5)
+    renewed = await store.heartbeat("w-1", InstanceLoad(slots_in_use=0, gpu_free_mb=7))
+    body = json.loads(await store.list_json(search))
+    assert kept.selection_hits == 2
+    assert body[0]["lease_expires_at"] == renewed.expires_at
+    assert body[0]["last_heartbeat"] == clock.now and body[0]["load"]["gpu_free_mb"] == 7
+
+    # A registration, a lapse, a revival, a deregistration: each is seen at once.
+    await store.register(make_descriptor("w-4", capabilities=("search",)), 30)
+    assert [i for i, _ in _ids(await store.list_json(search))] == ["w-1", "w-2", "w-4"]
+    clock.advance(31)  # w-1 (renewed at +5) and w-4 lapse; w-2 has 60 s
+    assert [i for i, _ in _ids(await store.list_json(search))] == ["w-2"]
+    await store.heartbeat("w-4")
+    assert [i for i, _ in _ids(await store.list_json(search))] == ["w-2", "w-4"]
+    await store.deregister("w-2")
+    assert [i for i, _ in _ids(await store.list_json(search))] == ["w-4"]
+    # A re-registration that changes nothing a reader sees (no index bump) replaces the
+    # entry: the kept selection is dropped, so the list shows the new lease.
+    clock.advance(1)
+    again = await store.register(make_descriptor("w-4", capabilities=("search",)), 30)
+    body = json.loads(await store.list_json(search))
+    assert [r["lease_expires_at"] for r in body] == [again.expires_at]
+    await store.close()
+
+
+def test_kept_selections_are_bounded(make_descriptor):
+    from mesh_discovery.index import SELECTIONS
+
+    index = RegistryIndex(reap_after_seconds=60)
+    index.put(Entry(make_descriptor("w-1"), HealthStatus.PASSING, 0.0, 0.0, 30.0, 30.0, "api"))
+    for n in range(SELECTIONS + 5):
+        assert [e.instance_id for e in index.select(AgentFilter(tag=f"t{n}"), 1)] == []
+    assert len(index._selections) <= SELECTIONS
+    assert [e.instance_id for e in index.select(None, 1)] == ["w-1"]
+
+
+async def test_a_heartbeats_json_is_the_lease_heartbeat_answers(
+    tmp_path: Path, clock, make_descriptor
+):
+    store = EmbeddedStore(tmp_path / "reg.sqlite3", clock=clock)
+    await store.open()
+    await store.register(make_descriptor("w-1"), 12.5)
+    clock.advance(3.25)
+    answered = await store.heartbeat_json("w-1", InstanceLoad(slots_in_use=1))
+    lease = await store.heartbeat("w-1")  # the same instant: the same lease and index
+    assert answered == lease.model_dump_json().encode()
+    assert json.loads(answered)["expires_at"] == clock.now + 12.5
+    await store.close()

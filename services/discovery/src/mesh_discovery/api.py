@@ -281,6 +281,15 @@ async def renew(
     fast path hands a request that raised to the route, which runs it again to answer the
     error; a refused write takes nothing from the agent's bucket). Raises ``AuthError`` 403,
     ``QuotaExceeded``, ``UnknownInstance``, ``DeclaredInstance``."""
+    await may_renew(store, instance_id, caller, quota)
+    return await store.heartbeat(instance_id, load)
+
+
+async def may_renew(
+    store: StoreProtocol, instance_id: str, caller: Principal, quota: AgentQuota
+) -> None:
+    """``renew``'s checks, before the store renews (the fast path then asks the store for
+    the lease's JSON: ``EmbeddedStore.heartbeat_json``)."""
     agent_id = await store.agent_of(instance_id)
     if not caller.may_act_as_agent(agent_id):
         raise forbidden(
@@ -289,7 +298,6 @@ async def renew(
         )
     if not caller.is_admin:
         quota.write(agent_id)
-    return await store.heartbeat(instance_id, load)
 
 
 @router.delete("/v1/agents/{instance_id}", status_code=204)
@@ -318,6 +326,8 @@ async def list_agents(
     agent_id: Annotated[str | None, Query(min_length=1)] = None,
     healthy: Annotated[bool | None, Query()] = None,
 ) -> Response:
+    # (A plain list, no blocking query, is answered by ``reads.ListPath`` ahead of the
+    # stack; this route answers the rest.)
     # The index is read before the list, so a watcher never holds an index newer than the
     # data it saw: at worst its next blocking query returns at once.
     index = await _current_index(request, store, blocking)

@@ -33,12 +33,12 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from mesh_auth import Principal
-from mesh_auth.http import AuthError, host_trusted
-from mesh_auth.tokens import OPEN, InvalidToken
-from mesh_contracts import HeartbeatRequest
-from mesh_discovery.api import renew
-from mesh_discovery.registry import RegistryError, Store
+from mesh_auth.http import AuthError
+from mesh_auth.tokens import InvalidToken
+from mesh_contracts import HeartbeatRequest, Lease
+from mesh_discovery.api import may_renew, renew
+from mesh_discovery.reads import ListPath, principal_of
+from mesh_discovery.registry import RegistryError, Store, lease_body
 from mesh_telemetry.metrics import Metrics
 
 # ASGI's types (as starlette.types spells them; starlette is fastapi's to declare).
@@ -57,17 +57,19 @@ _HEADERS = [(b"content-type", b"application/json")]
 
 
 def install(app: FastAPI, metrics: Metrics, max_body_bytes: int, *, traced: bool) -> None:
-    """Serve heartbeats ahead of ``app``'s middleware stack; call it before
+    """Serve heartbeats, and plain filtered lists (``reads.ListPath``), ahead of ``app``'s
+    middleware stack; call it before
     ``instrument_app``. ``traced``: OpenTelemetry's instrumentation takes the stack apart
     (it expects Starlette's error middleware outermost), so the fast path goes inside the
     stack instead, as the innermost middleware, and the metrics middleware counts it."""
     if traced:
+        app.add_middleware(ListPath, metrics=None)
         app.add_middleware(HeartbeatPath, metrics=None, max_body_bytes=max_body_bytes)
         return
     build = app.build_middleware_stack
 
     def build_with_heartbeats() -> ASGIApp:
-        return HeartbeatPath(build(), metrics, max_body_bytes)
+        return HeartbeatPath(ListPath(build(), metrics), metrics, max_body_bytes)
 
     app.build_middleware_stack = build_with_heartbeats  # type: ignore[method-assign]
 
@@ -153,7 +155,7 @@ class HeartbeatPath:
         if store is None or not instance_id:
             return None
         try:
-            principal = _principal(
+            principal = principal_of(
                 state.mesh_keys,
                 scope["headers"],
                 state.mesh_audience,
@@ -164,32 +166,21 @@ class HeartbeatPath:
             load = None
             if body.strip() not in (b"", b"null"):
                 load = HeartbeatRequest.model_validate_json(body).load
-            lease = await renew(store, instance_id, principal, load, state.quota)
+            fast = getattr(store, "heartbeat_json", None)
+            if fast is None:
+                return lease_json(await renew(store, instance_id, principal, load, state.quota))
+            await may_renew(store, instance_id, principal, state.quota)
+            answer: bytes = await fast(instance_id, load)
         except (InvalidToken, AuthError, RegistryError, ValidationError):
             return None
         except Exception:  # the stack's handlers answer it (JSON 500), and log it
             return None
-        return lease.model_dump_json().encode()
+        return answer
 
 
-def _principal(
-    keys: Any, headers: list[tuple[bytes, bytes]], audience: str, hosts: Any = ()
-) -> Principal | None:
-    """The caller's principal for ``audience`` (``OPEN`` when the service runs open and the
-    ``Host`` is one it answers), or None when its ``Authorization`` header is missing or not
-    ``Bearer <token>``, or, open, its ``Host`` is foreign (the stack answers those). Raises
-    ``InvalidToken``."""
-    if keys is None:
-        host = next((v.decode("latin-1") for n, v in headers if n == b"host"), None)
-        return OPEN if host_trusted(host, hosts) else None
-    for name, value in headers:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                return None
-            principal: Principal = keys.verify(token.strip(), audience)
-            return principal
-    return None
+def lease_json(lease: Lease) -> bytes:
+    """``lease.model_dump_json()``, by hand (``registry.lease_body``)."""
+    return lease_body(lease.instance_id, lease.ttl_seconds, lease.expires_at, lease.index)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

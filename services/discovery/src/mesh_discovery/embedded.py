@@ -41,6 +41,7 @@ from mesh_discovery.registry import (
     StoreCounts,
     UnknownInstance,
     changes_body,
+    lease_body,
     list_body,
 )
 from mesh_discovery.watch import IndexWatch
@@ -268,6 +269,16 @@ class EmbeddedStore:
         self._publish(index, [e.instance_id for e in upserts] + removals)
 
     async def heartbeat(self, instance_id: str, load: InstanceLoad | None = None) -> Lease:
+        return self._lease(self._renew(instance_id, load))
+
+    async def heartbeat_json(self, instance_id: str, load: InstanceLoad | None = None) -> bytes:
+        """``heartbeat``, answering the lease's JSON without building the model (the
+        heartbeat fast path's answer, ``beats.py``)."""
+        e = self._renew(instance_id, load)
+        assert e.ttl_seconds is not None and e.lease_expires_at is not None
+        return lease_body(e.instance_id, e.ttl_seconds, e.lease_expires_at, self._index)
+
+    def _renew(self, instance_id: str, load: InstanceLoad | None) -> Entry:
         entry = self._index_entries.get(instance_id)
         if entry is None:
             raise UnknownInstance(instance_id)
@@ -287,7 +298,7 @@ class EmbeddedStore:
             self._index_entries.schedule(entry)  # its heap item is at the old reap time
         if revived or reloaded:
             self._bump([instance_id])
-        return self._lease(entry)
+        return entry
 
     async def deregister(self, instance_id: str) -> None:
         if instance_id not in self._index_entries:
@@ -371,7 +382,7 @@ class EmbeddedStore:
 
     async def list_json(self, filters: AgentFilter | None = None) -> bytes:
         await self.sweep()
-        return list_body(e.json() for e in self._index_entries.select(filters))
+        return list_body(e.json() for e in self._index_entries.select(filters, self._index))
 
     async def changes_json(self, since: int) -> bytes:
         await self.sweep()

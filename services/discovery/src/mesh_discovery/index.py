@@ -13,6 +13,11 @@ for: 1,522 heartbeats/s and ~15 ms per filtered list at 3,000 instances before.
   while passing, its reap time while critical). A heartbeat does not touch the heap: an
   item that comes due for a renewed lease is pushed again at the new deadline, so the heap
   stays one item per instance and a sweep costs what is due.
+* Selections: which entries a filter picks changes only when an entry is put or removed
+  or changes status, and each of those bumps the registry index; so ``select`` keeps its
+  answer per filter (at most ``SELECTIONS`` filters) for as long as the index and this
+  index's own count of puts and removals stay the same. What it keeps are the entries
+  themselves, whose JSON a heartbeat renews in place, so a kept selection is never stale.
 * The journal keeps, for the last ``JOURNAL`` index bumps, which instances each one
   changed, so a watcher at index N gets the records changed since N (``changes``) instead
   of the whole registry; older than the journal, it gets everything.
@@ -30,6 +35,7 @@ from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, InstanceL
 from mesh_discovery.registry import AgentFilter
 
 JOURNAL = 65_536  # index bumps remembered for deltas (each one instance id or a few)
+SELECTIONS = 1_024  # filtered selections kept (``select``); emptied when full
 
 
 def _num(value: float | None) -> str:
@@ -51,7 +57,7 @@ class Entry:
     load: InstanceLoad | None = None
     _head: str = field(default="", repr=False)  # '{"descriptor":{...},"status":"'
     _source: str = field(default="", repr=False)  # the source as a JSON string
-    _load_json: str = field(default="null", repr=False)
+    _load_json: str | None = field(default="null", repr=False)  # None: not yet encoded
     _json: str | None = field(default=None, repr=False)  # json(), until the next change
 
     def __post_init__(self) -> None:
@@ -64,8 +70,10 @@ class Entry:
         return self.descriptor.instance_id
 
     def set_load(self, load: InstanceLoad | None) -> None:
+        """A new load report; encoded when a read first wants the record's JSON (a worker
+        reports its load with every heartbeat, far more often than it is read)."""
         self.load = load
-        self._load_json = "null" if load is None else load.model_dump_json()
+        self._load_json = "null" if load is None else None
         self._json = None
 
     def renew(self, now: float) -> None:
@@ -96,6 +104,8 @@ class Entry:
         equal), from the descriptor's JSON encoded at registration; kept until the entry
         changes (a list of records that did not change costs a join)."""
         if self._json is None:
+            if self._load_json is None:
+                self._load_json = "null" if self.load is None else self.load.model_dump_json()
             self._json = (
                 f'{self._head}{self.status}","registered_at":{float(self.registered_at)!r},'
                 f'"last_heartbeat":{float(self.last_heartbeat)!r},'
@@ -128,6 +138,9 @@ class RegistryIndex:
         self._heap: list[tuple[float, str]] = []
         self._journal: deque[tuple[int, str]] = deque(maxlen=JOURNAL)
         self._journal_floor = 0  # deltas are known for any index >= this
+        self._layout = 0  # puts and removals so far (a kept selection's key)
+        self._selections: dict[AgentFilter | None, tuple[int, int, list[Entry]]] = {}
+        self.selection_hits = 0  # selections answered from what was kept (tests read it)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -157,6 +170,7 @@ class RegistryIndex:
         if old is not None:
             self._unlink(old)
         self._entries[iid] = entry
+        self._layout += 1
         for kind, key in self._keys(entry.descriptor):
             self._by[kind].setdefault(key, set()).add(iid)
         if old is None or old.descriptor.agent_id != entry.descriptor.agent_id:
@@ -168,6 +182,7 @@ class RegistryIndex:
         if entry is not None:
             self._unlink(entry)
             self._order = None
+            self._layout += 1
         return entry
 
     def _unlink(self, entry: Entry) -> None:
@@ -245,9 +260,25 @@ class RegistryIndex:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def select(self, filters: AgentFilter | None) -> list[Entry]:
+    def select(self, filters: AgentFilter | None, index: int | None = None) -> list[Entry]:
         """Entries matching ``filters``, by (agent_id, instance_id): candidates come from
-        the smallest of the lookups the filter names."""
+        the smallest of the lookups the filter names. With ``index`` (the registry's
+        current one) the answer is kept and given again while neither ``index`` nor the
+        entries put or removed change (the module says why that is exact); the caller
+        must not change the list it gets."""
+        if index is None:
+            return self._select(filters)
+        kept = self._selections.get(filters)
+        if kept is not None and kept[0] == index and kept[1] == self._layout:
+            self.selection_hits += 1
+            return kept[2]
+        chosen = self._select(filters)
+        if len(self._selections) >= SELECTIONS:
+            self._selections.clear()
+        self._selections[filters] = (index, self._layout, chosen)
+        return chosen
+
+    def _select(self, filters: AgentFilter | None) -> list[Entry]:
         f = filters or AgentFilter()
         pools = [
             self._by[kind].get(key, set())

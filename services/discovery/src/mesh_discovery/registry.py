@@ -103,6 +103,16 @@ def select(
     return chosen
 
 
+def lease_body(instance_id: str, ttl_seconds: float, expires_at: float, index: int) -> bytes:
+    """``Lease(...).model_dump_json()`` written by hand (a test holds them byte-equal): the
+    answer to every heartbeat, where building and dumping the model was a measurable share
+    of the heartbeat's own CPU."""
+    return (
+        f'{{"instance_id":{json.dumps(instance_id)},"ttl_seconds":{float(ttl_seconds)!r},'
+        f'"expires_at":{float(expires_at)!r},"index":{int(index)}}}'
+    ).encode()
+
+
 def list_body(records: Iterable[str]) -> bytes:
     """The JSON array ``GET /v1/agents`` answers, from each record's JSON."""
     return ("[" + ",".join(records) + "]").encode()
