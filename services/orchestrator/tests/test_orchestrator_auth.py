@@ -205,8 +205,10 @@ async def test_a_client_sees_only_its_own_runs(mesh: Mesh) -> None:
 async def test_the_orchestrator_sends_its_own_token_to_discovery_and_workers(mesh: Mesh) -> None:
     async with httpx.AsyncClient(base_url=mesh.url, timeout=DEADLINE) as c:
         for agent in ("streamer", "static"):
+            # One run at a time for this client (max_runs_per_client=1): the second starts
+            # only because the first's end is stored when its answer comes back.
             r = await c.post("/orchestrate", json=plan(agent), headers=ALICE)
-            assert r.json()["status"] == "completed", r.text
+            assert r.status_code == 200 and r.json()["status"] == "completed", r.text
     sent = [*mesh.disc_auth, *mesh.seen.auth]
     assert sent and all(h is not None and h.startswith("Bearer ") for h in sent)
     assert {KEYS.verify(h.split()[1]).scope for h in sent if h} == {"orchestrator"}

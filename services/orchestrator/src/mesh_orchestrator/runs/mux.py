@@ -378,6 +378,22 @@ class EventMux:
         finally:
             self.unsubscribe(run_id, sub)
 
+    async def settled(self, run_id: str, within: float = 5.0) -> None:
+        """Wait, at most ``within`` seconds, until the store holds the run past running
+        (its final or parked row): a client told that a run ended finds it ended in the
+        store too, where its quota is counted and other replicas read it. A run's
+        ``done`` can reach its listeners before its final row is written."""
+        deadline = time.monotonic() + within
+        while True:
+            stored = await self.store.get_run(run_id)
+            if stored is None or stored.status != RunStatus.RUNNING:
+                return
+            if time.monotonic() >= deadline:
+                log.warning("run %s: its end not stored after %gs", run_id, within)
+                return
+            self._wake.set()
+            await asyncio.sleep(0.01)
+
     async def flush(self) -> bool:
         """Write pending events and dirty runs once; False (logged, all kept for the next
         try) when the store refused."""

@@ -220,6 +220,7 @@ class RunService(ApprovedRuns, LeasedRuns):
                         status = RunStatus(e.data.get("status", status))
         finally:
             self.unsubscribe(run_id, sub)
+        await self.mux.settled(run_id)  # its end stored: quotas and other replicas see it
         record = await self.get(run_id)
         assert record is not None
         return RunOutcome(record, status, answer)
