@@ -2,6 +2,12 @@
 
 from mesh_contracts import capabilities
 from mesh_contracts.capabilities import WELL_KNOWN, Capability
+from mesh_contracts.conditions import (
+    MAX_EXPRESSION_CHARS,
+    Condition,
+    ConditionError,
+    parse_condition,
+)
 from mesh_contracts.descriptor import AgentDescriptor, ResourceSpec, Skill, StreamingMode
 from mesh_contracts.events import (
     ArtifactEvent,
@@ -19,6 +25,7 @@ from mesh_contracts.events import (
 from mesh_contracts.manifest import build_manifest, manifest_of
 from mesh_contracts.plan import (
     MAX_DEPENDS_ON,
+    MAX_ITERATIONS,
     MAX_PLAN_TASKS,
     ExecutionPlan,
     NodeStatus,
@@ -50,7 +57,9 @@ from mesh_contracts.run_events import (
     RunResumed,
     RunStarted,
     RunStatus,
+    TaskCondition,
     TaskFailure,
+    TaskIteration,
     TaskOutcomeData,
     TaskOutput,
     TaskRetrying,
@@ -71,6 +80,13 @@ from mesh_contracts.sse import (
 
 __all__ = [
     "MAX_DEPENDS_ON",
+    "MAX_ITERATIONS",
+    "MAX_EXPRESSION_CHARS",
+    "Condition",
+    "ConditionError",
+    "parse_condition",
+    "TaskCondition",
+    "TaskIteration",
     "MAX_PLAN_TASKS",
     "WELL_KNOWN",
     "SSE_HEADERS",

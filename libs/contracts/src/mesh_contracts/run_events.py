@@ -10,7 +10,9 @@ client would use:
 * ``status`` with ``phase`` set: ``PhaseStatus`` (planning, replanning; ``phase:
   "approval"``: the run waits for a person's approval, was approved or rejected); ``retrying``:
   ``TaskRetrying`` (a sub-task moves to another replica); ``resumed``: ``RunResumed`` (the
-  run was taken up again by an orchestrator); otherwise ``TaskStatus`` (one plan node
+  run was taken up again by an orchestrator); ``condition``: ``TaskCondition`` (a ``when``
+  or ``repeat_until`` was evaluated, with what it read); ``iterating``: ``TaskIteration``
+  (a loop's task runs again); otherwise ``TaskStatus`` (one plan node
   changed state);
 * ``result`` with no ``task_id``: ``RunAnswer`` (the synthesis); with a ``task_id``:
   ``TaskOutput`` (one node's output);
@@ -144,6 +146,37 @@ class TaskRetrying(_Payload):
     next_instance: str | None = None
 
 
+class TaskCondition(_Payload):
+    """A condition of the plan language was evaluated for a task: ``kind`` ``when`` (before
+    it runs: false means the branch is not taken, a ``skipped`` status follows) or
+    ``repeat_until`` (after an iteration: false means another one follows, unless
+    ``max_iterations`` ran out). ``values``: what each path of ``expression`` read."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["condition"] = "condition"
+    kind: Literal["when", "repeat_until"]
+    expression: str
+    result: bool
+    values: dict[str, Any] = Field(default_factory=dict)
+    iteration: int | None = None
+    exhausted: bool | None = None  # repeat_until false at the last allowed iteration
+
+
+class TaskIteration(_Payload):
+    """A task of a loop runs again: ``iteration`` is the one starting now (2, 3, ...),
+    ``attempt`` the attempt number its events will carry, ``loop`` the task whose
+    ``repeat_until`` asked for it (itself, or the check of a group loop). The output of the
+    last iteration is the task's output."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["iterating"] = "iterating"
+    iteration: int = Field(ge=2)
+    max_iterations: int
+    attempt: int
+    loop: str
+    reason: str
+
+
 class TaskOutput(_Payload):
     """A node's output (a streaming worker's folded tokens or messages, or its result)."""
 
@@ -207,6 +240,8 @@ RunPayload = (
     | TaskStatus
     | RunResumed
     | TaskRetrying
+    | TaskCondition
+    | TaskIteration
     | TaskOutput
     | TaskFailure
     | RunAnswer
@@ -232,6 +267,10 @@ def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> 
             return TaskRetrying.model_validate(data)
         if data.get("status") == "resumed":
             return RunResumed.model_validate(data)
+        if data.get("status") == "condition":
+            return TaskCondition.model_validate(data)
+        if data.get("status") == "iterating":
+            return TaskIteration.model_validate(data)
         return TaskStatus.model_validate(data)
     if type_ == "result":
         if task_id is None:

@@ -315,6 +315,7 @@ def create_app(
                 stream_client=settings.stream_client,
                 stream_idle=settings.stream_idle_seconds,
                 max_attempts=settings.max_task_attempts,
+                max_iterations=settings.max_iterations,
                 backoff_initial=settings.retry_backoff_seconds,
                 backoff_max=settings.retry_backoff_max_seconds,
                 tracer=tracer,

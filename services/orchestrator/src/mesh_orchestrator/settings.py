@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # many attempts; between tries the executor backs off exponentially with jitter.
     stream_idle_seconds: float = Field(default=15.0, gt=0)
     max_task_attempts: int = Field(default=3, ge=1, le=10)
+    # A loop of the plan language (``repeat_until``) runs at most this many iterations,
+    # whatever its plan's ``max_iterations`` says.
+    max_iterations: int = Field(default=10, ge=1, le=10)
     retry_backoff_seconds: float = Field(default=0.05, ge=0)
     retry_backoff_max_seconds: float = Field(default=2.0, ge=0)
     # Circuit breakers, one per instance: this many failures in a row eject it for the base

@@ -86,6 +86,8 @@ class TaskOutcome:
     agent_id: str | None = None
     instance_id: str | None = None
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    attempt: int = 0  # the attempt that made it (a loop's next iteration counts on)
+    not_taken: bool = False  # skipped because a ``when`` was false (a branch not taken)
 
     @classmethod
     def of(cls, public: dict[str, Any]) -> TaskOutcome:
@@ -95,16 +97,21 @@ class TaskOutcome:
             public.get("output"),
             public.get("error"),
             public.get("agent_id"),
+            not_taken=bool(public.get("not_taken")),
         )
 
     def public(self) -> dict[str, Any]:
-        """The shape of ``result.data.results[task_id]`` on the wire."""
-        return {
+        """The shape of ``result.data.results[task_id]`` on the wire (``not_taken`` only
+        on a branch a false ``when`` skipped)."""
+        out = {
             "status": self.status,
             "output": self.output,
             "error": self.error,
             "agent_id": self.agent_id,
         }
+        if self.not_taken:
+            out["not_taken"] = True
+        return out
 
 
 class WorkerCalls:
@@ -134,6 +141,7 @@ class WorkerCalls:
         stream_client: str = "httptools",
         stream_idle: float | None = 15.0,
         max_attempts: int = 3,
+        max_iterations: int = 10,
         backoff_initial: float = 0.05,
         backoff_max: float = 2.0,
         tracer: RunTracer | None = None,
@@ -165,6 +173,7 @@ class WorkerCalls:
         self.metrics = metrics
         self.stream_idle = stream_idle
         self.max_attempts = max_attempts
+        self.max_iterations = max_iterations  # the executor's cap on a loop's iterations
         self._backoff = wait_exponential_jitter(
             multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
         )
@@ -309,4 +318,6 @@ class WorkerCalls:
         if not fold.results:  # a worker's own result event was relayed already
             emit.emit(TaskOutput(output=output), task_id, agent)
         emit.emit(TaskStatus(status=NodeStatus.COMPLETED), task_id, agent)
-        return TaskOutcome("completed", output, None, agent, d.instance_id, fold.artifacts)
+        return TaskOutcome(
+            "completed", output, None, agent, d.instance_id, fold.artifacts, attempt=attempt
+        )

@@ -14,6 +14,15 @@ relayed, it runs again elsewhere only when the agent is ``safe_to_retry``, as a 
 in ``data.attempt``; the output is the last attempt's alone). Between tries the executor
 backs off exponentially with jitter (tenacity), inside the task's deadline; a task fails
 only when every replica failed or ``max_attempts`` ran out, naming each attempt.
+
+The plan language lives here too. A task's ``when`` is evaluated once its dependencies
+finished, over their outputs (a ``condition`` status says what it read and how it came
+out); false skips the task as a branch not taken (``not_taken``), and its dependents with
+it unless they ``accept_skipped``. A task with ``repeat_until`` runs again while that is
+false over its own output, at most ``max_iterations`` times (and never more than the
+executor's ``max_iterations``); with ``repeat_tasks`` the named upstream tasks run again
+first, in plan order, each given the check's last output. Every iteration is a new
+attempt (an ``iterating`` status first); the last one's output is the task's.
 """
 
 from __future__ import annotations
@@ -30,15 +39,59 @@ from mesh_contracts import (
     ExecutionPlan,
     NodeStatus,
     SubTask,
+    TaskCondition,
+    TaskIteration,
     TaskRequest,
     TaskRetrying,
     TaskStatus,
+    parse_condition,
 )
 from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.runs.emitter import Emitter
 
-__all__ = ["AttemptFailed", "Executor", "TaskOutcome", "render"]
+__all__ = ["LOOP_CONTEXT", "AttemptFailed", "Executor", "TaskOutcome", "render"]
+
+
+#: The key of ``TaskRequest.context`` that tells a loop's task which iteration it runs
+#: (``iteration``, ``max_iterations``) and what the previous one made (``previous``). Never
+#: a task id (``@`` is not allowed in one).
+LOOP_CONTEXT = "@loop"
+
+
+class _Loops:
+    """What the loops of one run share: the tasks, each group loop's members (in plan
+    order), and the latest outcome and attempt count of a member that ran again."""
+
+    def __init__(self, tasks: dict[str, SubTask], groups: dict[str, list[str]]) -> None:
+        self.tasks = tasks
+        self.groups = groups
+        self.latest: dict[str, TaskOutcome] = {}
+        self.attempts: dict[str, int] = {}
+
+    def outcome(self, task_id: str, futures: dict[str, asyncio.Future[TaskOutcome]]) -> TaskOutcome:
+        return self.latest.get(task_id) or futures[task_id].result()
+
+    def env(
+        self,
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        own: Any = None,
+        iteration: int | None = None,
+    ) -> dict[str, Any]:
+        """What a condition reads: every finished task (a validated condition reads only
+        upstream tasks, all finished), and for ``repeat_until`` the task's own output."""
+        tasks: dict[str, Any] = {}
+        for task_id, f in futures.items():
+            if f.done():
+                o = self.outcome(task_id, futures)
+                text = render(o.output) if o.status == "completed" else ""
+                tasks[task_id] = {
+                    "output": o.output,
+                    "text": text,
+                    "lower": text.lower(),
+                    "status": o.status,
+                }
+        return {"tasks": tasks, "output": own, "iteration": iteration}
 
 
 class _TryAgain(Exception):
@@ -95,14 +148,32 @@ class Executor(WorkerCalls):
             if task_id in futures:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
+        order = plan.topological_order()
+        groups = {
+            t.task_id: sorted(t.repeat_tasks, key=order.index) for t in plan.tasks if t.repeat_tasks
+        }
+        loops = _Loops({t.task_id: t for t in plan.tasks}, groups)
         async with asyncio.TaskGroup() as group:
             for t in plan.tasks:
                 if not futures[t.task_id].done():
                     first = before.get(t.task_id, 0)
                     group.create_task(
-                        self._node(t, futures, emit, run_id, timeout_seconds, first, owner=owner)
+                        self._node(
+                            t,
+                            futures,
+                            emit,
+                            run_id,
+                            timeout_seconds,
+                            first,
+                            owner=owner,
+                            loops=loops,
+                        )
                     )
-        return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
+        # A group loop's tasks ran again: their last iteration's outcome counts.
+        return {
+            t.task_id: loops.latest.get(t.task_id) or futures[t.task_id].result()
+            for t in plan.tasks
+        }
 
     async def _node(
         self,
@@ -114,19 +185,43 @@ class Executor(WorkerCalls):
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        loops: _Loops | None = None,
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
-        broken = [(d, o) for d, o in upstream.items() if o.status != "completed"]
+        broken = [
+            (d, o)
+            for d, o in upstream.items()
+            if o.status != "completed" and not (t.accept_skipped and o.status == "skipped")
+        ]
         if broken:
             d, o = broken[0]
             reason = f"upstream task {d!r} {o.status}"
             emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
-            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+            # Behind a branch not taken, the task is not taken either (not a failure).
+            not_taken = all(o.not_taken for _, o in broken)
+            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=not_taken))
             return
+        loops = loops or _Loops({t.task_id: t}, {})
+        if t.when is not None:
+            cond = parse_condition(t.when)
+            env = loops.env(futures)
+            taken = cond.evaluate(env)
+            emit.emit(
+                TaskCondition(
+                    kind="when", expression=t.when, result=taken, values=cond.values(env)
+                ),
+                t.task_id,
+            )
+            if not taken:
+                reason = f"condition false: {t.when}"
+                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+                futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=True))
+                return
+        upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
         started = time.perf_counter()
         try:
-            outcome = await self._execute(
-                t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner
+            outcome = await self._iterate(
+                t, upstream, futures, loops, emit, run_id, timeout_seconds, attempts_before, owner
             )
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
@@ -134,6 +229,113 @@ class Executor(WorkerCalls):
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
         futures[t.task_id].set_result(outcome)
+
+    async def _iterate(
+        self,
+        t: SubTask,
+        upstream: dict[str, TaskOutcome],
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        loops: _Loops,
+        emit: Emitter,
+        run_id: str | None,
+        timeout_seconds: float | None,
+        attempts_before: int,
+        owner: str | None,
+    ) -> TaskOutcome:
+        """Run ``t`` once, or (``repeat_until``) until its condition holds or its iterations
+        ran out; a group loop's tasks run again before each new iteration."""
+        limit = min(t.iterations, self.max_iterations)
+        cond = parse_condition(t.repeat_until) if t.repeat_until is not None else None
+        iteration, attempt = 1, attempts_before
+        loop: dict[str, Any] | None = None
+        while True:
+            outcome = await self._execute(
+                t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop
+            )
+            if cond is None or outcome.status != "completed":
+                return outcome
+            env = loops.env(futures, own=outcome.output, iteration=iteration)
+            holds = cond.evaluate(env)
+            assert t.repeat_until is not None
+            emit.emit(
+                TaskCondition(
+                    kind="repeat_until",
+                    expression=t.repeat_until,
+                    result=holds,
+                    values=cond.values(env),
+                    iteration=iteration,
+                    exhausted=not holds and iteration >= limit,
+                ),
+                t.task_id,
+            )
+            if holds or iteration >= limit:
+                return outcome
+            iteration += 1
+            reason = f"repeat_until false: {t.repeat_until}"
+            for g in loops.groups.get(t.task_id, []):
+                failed = await self._again(
+                    loops.tasks[g], t, outcome, futures, loops, emit, iteration, limit, reason,
+                    run_id, timeout_seconds, owner,
+                )  # fmt: skip
+                if failed is not None:
+                    error = f"iteration {iteration}: task {g!r} failed: {failed}"
+                    return self._fail(t, None, emit, error, "loop_failed")
+            upstream = {d: loops.outcome(d, futures) for d in t.depends_on}
+            upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+            attempt = max(attempt, outcome.attempt)
+            emit.emit(
+                TaskIteration(
+                    iteration=iteration,
+                    max_iterations=limit,
+                    attempt=attempt + 1,
+                    loop=t.task_id,
+                    reason=reason,
+                ),
+                t.task_id,
+                outcome.agent_id,
+            )
+            loop = {"iteration": iteration, "max_iterations": limit, "previous": outcome.output}
+
+    async def _again(
+        self,
+        g: SubTask,
+        check: SubTask,
+        feedback: TaskOutcome,
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        loops: _Loops,
+        emit: Emitter,
+        iteration: int,
+        limit: int,
+        reason: str,
+        run_id: str | None,
+        timeout_seconds: float | None,
+        owner: str | None,
+    ) -> str | None:
+        """Run the group task ``g`` again for ``check``'s next iteration, with the check's
+        last output as one more upstream; None when it completed, else its error."""
+        before = loops.outcome(g.task_id, futures)
+        upstream = {d: loops.outcome(d, futures) for d in g.depends_on}
+        upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+        upstream[check.task_id] = feedback
+        attempt = loops.attempts.get(g.task_id, before.attempt)
+        emit.emit(
+            TaskIteration(
+                iteration=iteration,
+                max_iterations=limit,
+                attempt=attempt + 1,
+                loop=check.task_id,
+                reason=reason,
+            ),
+            g.task_id,
+            before.agent_id,
+        )
+        loop = {"iteration": iteration, "max_iterations": limit, "previous": before.output}
+        outcome = await self._execute(
+            g, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop
+        )
+        loops.latest[g.task_id] = outcome
+        loops.attempts[g.task_id] = max(attempt + 1, outcome.attempt)
+        return None if outcome.status == "completed" else outcome.error or outcome.status
 
     def _input(
         self, t: SubTask, upstream: dict[str, TaskOutcome], agent: AgentDescriptor
@@ -160,6 +362,7 @@ class Executor(WorkerCalls):
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        loop: dict[str, Any] | None = None,
     ) -> TaskOutcome:
         first = self.resolver.pick(t)
         if first is None:
@@ -171,6 +374,8 @@ class Executor(WorkerCalls):
             input=self._input(t, upstream, first),
             context={d: o.output for d, o in upstream.items()},
         )
+        if loop is not None:  # which iteration this is, and the one before's output
+            request.context[LOOP_CONTEXT] = loop
         limit = timeout_seconds or first.timeout_seconds
         current: list[AgentDescriptor] = [first]
         try:

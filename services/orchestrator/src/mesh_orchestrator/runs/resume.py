@@ -77,7 +77,7 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
             attempt = data.get("attempt")
             if isinstance(attempt, int):
                 out.attempts[e.task_id] = max(out.attempts.get(e.task_id, 0), attempt)
-            if e.type == "status" and "phase" not in data:
+            if e.type == "status" and "phase" not in data and data.get("status") != "condition":
                 status[e.task_id] = str(data.get("status"))
                 if data.get("agent_id"):
                     agents[e.task_id] = data.get("agent_id")

@@ -65,7 +65,7 @@ class Lane {
     this.artifacts = h("div", { class: "artifacts" });
     this.output = h("details", { class: "output", hidden: true }, h("summary", {}, "output"), h("pre"));
     this.error = h("p", { class: "error", hidden: true });
-    this.shown = { messages: 0, artifacts: 0, losses: -1, retries: -1, previous: -1 };
+    this.shown = { messages: 0, artifacts: 0, losses: -1, retries: -1, previous: -1, condition: null };
     this.el = h(
       "article",
       { class: "lane", id: `lane-${node.id}`, tabindex: -1, "data-task": node.id, "aria-label": `lane ${node.id}` },
@@ -100,12 +100,15 @@ class Lane {
     this.who.textContent = node.agent ? `${node.agent}${node.instance ? " · " + node.instance : ""}` : "";
     if (node.attempt > 1) this.who.textContent += ` · attempt ${node.attempt}`;
     this.time.textContent = node.startedAt ? seconds((node.finishedAt || now) - node.startedAt) : "";
-    if (this.shown.retries !== node.retries.length) {
+    const cond = node.condition ? conditionLine(node.condition) : "";
+    if (this.shown.retries !== node.retries.length || this.shown.condition !== cond) {
       this.shown.retries = node.retries.length;
+      this.shown.condition = cond;
       clear(this.retries).append(
         ...node.retries.map((r) =>
           h("li", { class: "retry" }, `↻ attempt ${r.attempt}: ${r.reason}`, r.failed ? ` (was ${r.failed})` : ""),
         ),
+        ...(cond ? [h("li", { class: "condition" }, cond)] : []),
       );
     }
     if (this.shown.previous !== node.previous.length) {
@@ -170,6 +173,14 @@ class Lane {
     this.error.hidden = !node.error && !(node.status === "skipped" && node.reason);
     this.error.textContent = node.error || (node.status === "skipped" ? `skipped: ${node.reason}` : "");
   }
+}
+
+// Why a branch was (not) taken or a loop went on: "⑂ when <expr>: false (path = value)".
+function conditionLine(c) {
+  const read = Object.entries(c.values || {}).slice(0, 4).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ");
+  const at = c.iteration ? ` at iteration ${c.iteration}` : "";
+  const verdict = `${c.result ? "true" : "false"}${c.exhausted ? ", max_iterations reached" : ""}`;
+  return `⑂ ${c.kind} ${c.expression}${at}: ${verdict}${read ? " (" + read + ")" : ""}`;
 }
 
 export function runView(root, ui, runId) {

@@ -53,6 +53,8 @@ function newNode(task, index) {
     reason: null,
     retries: [], // {attempt, reason, failed, next, ts}
     previous: [], // what earlier attempts had streamed (given up)
+    condition: task.condition || null, // the last when / repeat_until evaluated
+    iteration: task.iteration || null, // a loop's iteration
     events: 0,
   };
 }
@@ -157,6 +159,18 @@ function status(run, ev, node) {
     return;
   }
   if (!node) return;
+  // The plan language: a when / repeat_until was evaluated (why a branch was or was not
+  // taken, why a loop goes on), or a loop runs the task again as a new attempt.
+  if (d.status === "condition") {
+    node.condition = { kind: d.kind, expression: d.expression, result: d.result, values: d.values || {},
+                       iteration: d.iteration ?? null, exhausted: Boolean(d.exhausted) };
+    return;
+  }
+  if (d.status === "iterating") {
+    restart(node, { ...d, reason: `iteration ${d.iteration} of at most ${d.max_iterations}: ${d.reason}` }, ev.ts);
+    node.iteration = d.iteration;
+    return;
+  }
   if (d.status === "retrying") restart(node, d, ev.ts);
   else taskStatus(run, node, d, ev.ts);
 }

@@ -1,0 +1,167 @@
+"""The plan language end to end on real processes: discovery, a scripted worker
+(``bench.script_worker``) and the orchestrator on loopback, plans sent over HTTP, the run
+read back from its SSE stream and from ``GET /v1/runs/{id}``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mesh_contracts import TaskCondition, TaskIteration, parse_run_payload
+from mesh_testkit import ServiceProcess, read_sse
+from mesh_testkit.mesh import process_mesh
+
+ORCH_ENV = {"ORCH_PLANNER": "deterministic", "ORCH_LOG_LEVEL": "warning"}
+WORKER_ENV = {"WORKER_LOG_LEVEL": "warning"}
+
+
+@pytest.fixture(scope="module")
+def orch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    tmp: Path = tmp_path_factory.mktemp("e2e-workflows")
+    workers = {"script": "bench.script_worker"}
+    with process_mesh(tmp, workers, orchestrator_env=ORCH_ENV, worker_env=WORKER_ENV) as mesh:
+        yield mesh.orch
+
+
+async def run_plan(url: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    plan = {"tasks": [{"capability": "data_analysis", **t} for t in tasks]}
+    out: list[dict[str, Any]] = []
+    async with asyncio.timeout(120), httpx.AsyncClient(timeout=60) as c:
+        async for msg in read_sse(c, "POST", url + "/orchestrate/stream", json={"plan": plan}):
+            out.append(msg.json())
+            if out[-1]["type"] == "done":
+                break
+    return out
+
+
+def payloads(events: list[dict[str, Any]], kind: type[Any], task_id: str) -> list[Any]:
+    typed = [(e, parse_run_payload(e["type"], e["data"], e["task_id"])) for e in events]
+    return [p for e, p in typed if isinstance(p, kind) and e["task_id"] == task_id]
+
+
+def statuses(events: list[dict[str, Any]], task_id: str) -> list[str]:
+    return [
+        e["data"]["status"]
+        for e in events
+        if e["type"] == "status" and e["task_id"] == task_id and "phase" not in e["data"]
+    ]
+
+
+def branching(approved: bool) -> list[dict[str, Any]]:
+    return [
+        {"task_id": "review", "input": {"reply": {"approved": approved, "notes": "ok"}}},
+        {"task_id": "characters", "depends_on": ["review"], "input": {"prompt": "characters"},
+         "when": "$.review.output.approved == true"},
+        {"task_id": "revise", "depends_on": ["review"], "input": {"prompt": "revise"},
+         "when": "not $.review.output.approved"},
+        {"task_id": "publish", "depends_on": ["characters", "revise"], "accept_skipped": True,
+         "input": {"prompt": "publish"}},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("approved", "taken", "not_taken"),
+    [(True, "characters", "revise"), (False, "revise", "characters")],
+)
+async def test_a_conditional_plan_takes_each_branch_by_output(
+    orch: ServiceProcess, approved: bool, taken: str, not_taken: str
+) -> None:
+    events = await run_plan(orch.url, branching(approved))
+    assert events[-1]["data"]["status"] == "completed", events[-2]["data"]
+    # The stream says why: each condition, its result and the value it read.
+    [cond_taken] = payloads(events, TaskCondition, taken)
+    [cond_not] = payloads(events, TaskCondition, not_taken)
+    assert cond_taken.result is True and cond_not.result is False
+    assert cond_taken.values == {"$.review.output.approved": approved}
+    assert statuses(events, taken)[-1] == "completed"
+    assert statuses(events, not_taken) == ["condition", "skipped"]
+    skipped = next(
+        e for e in events if e["task_id"] == not_taken and e["data"].get("status") == "skipped"
+    )
+    assert skipped["data"]["reason"].startswith("condition false: ")
+    # The join ran with the branch that was taken as its input.
+    result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["publish"]["output"]["saw"] == [taken]
+    assert result["results"][not_taken]["not_taken"] is True
+    async with httpx.AsyncClient() as c:
+        run = (await c.get(f"{orch.url}/v1/runs/{events[0]['run_id']}")).json()
+    nodes = {n["task_id"]: n for n in run["plan"]}
+    assert nodes[not_taken]["status"] == "skipped"
+    assert nodes[not_taken]["condition"]["result"] is False
+    assert nodes[taken]["condition"]["result"] is True
+
+
+async def test_dependents_of_a_branch_not_taken_skip_unless_they_accept_skipped(
+    orch: ServiceProcess,
+) -> None:
+    tasks = branching(True)
+    tasks[3]["accept_skipped"] = False
+    events = await run_plan(orch.url, tasks)
+    assert statuses(events, "publish") == ["skipped"]
+    result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["publish"]["error"] == "upstream task 'revise' skipped"
+    assert result["results"]["publish"]["not_taken"] is True
+    assert events[-1]["data"]["status"] == "completed"
+
+
+async def test_a_loop_stops_when_its_condition_holds(orch: ServiceProcess) -> None:
+    tasks = [{"task_id": "check", "input": {"approve_at": 2}, "max_iterations": 5,
+              "repeat_until": "output.approved"}]  # fmt: skip
+    events = await run_plan(orch.url, tasks)
+    conds = payloads(events, TaskCondition, "check")
+    assert [(c.iteration, c.result) for c in conds] == [(1, False), (2, True)]
+    [again] = payloads(events, TaskIteration, "check")
+    assert (again.iteration, again.attempt, again.max_iterations) == (2, 2, 5)
+    # Each iteration is its own attempt in the stream; the last one's output counts.
+    running = [e["data"]["attempt"] for e in events
+               if e["task_id"] == "check" and e["data"].get("status") == "running"]  # fmt: skip
+    assert running == [1, 2]
+    result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["check"]["output"]["iteration"] == 2
+    assert events[-1]["data"]["status"] == "completed"
+
+
+async def test_a_loop_stops_at_its_bound(orch: ServiceProcess) -> None:
+    tasks = [{"task_id": "check", "input": {"approve_at": 50}, "max_iterations": 3,
+              "repeat_until": "output.approved"}]  # fmt: skip
+    events = await run_plan(orch.url, tasks)
+    conds = payloads(events, TaskCondition, "check")
+    assert [(c.iteration, c.result, c.exhausted) for c in conds] == [
+        (1, False, False), (2, False, False), (3, False, True)
+    ]  # fmt: skip
+    result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["check"]["output"]["iteration"] == 3
+
+
+async def test_a_group_loop_revises_until_the_reviewer_approves(orch: ServiceProcess) -> None:
+    tasks = [
+        {"task_id": "draft", "input": {"prompt": "a story"}},
+        {"task_id": "revise", "depends_on": ["draft"], "input": {"prompt": "revised"}},
+        {"task_id": "review", "depends_on": ["revise"], "input": {"approve_at": 3},
+         "repeat_until": "$.review.output.approved == true or output.approved",
+         "repeat_tasks": ["revise"], "max_iterations": 3},
+        {"task_id": "publish", "depends_on": ["review"], "input": {"prompt": "publish"}},
+    ]  # fmt: skip
+    # review's own output is ``output``; naming itself through $.review is not upstream.
+    async with httpx.AsyncClient() as c:
+        bad = await c.post(orch.url + "/orchestrate/stream", json={"plan": {"tasks": [
+            {"capability": "data_analysis", **t} for t in tasks]}})  # fmt: skip
+    assert bad.status_code == 422 and "not upstream" in bad.text
+    tasks[2]["repeat_until"] = "output.approved"
+    events = await run_plan(orch.url, tasks)
+    assert [i.iteration for i in payloads(events, TaskIteration, "revise")] == [2, 3]
+    assert [i.loop for i in payloads(events, TaskIteration, "revise")] == ["review", "review"]
+    assert [c.result for c in payloads(events, TaskCondition, "review")] == [False, False, True]
+    result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)["data"]
+    # The last revision saw the reviewer's feedback; draft ran once; publish once, after.
+    revise = result["results"]["revise"]["output"]
+    assert revise["iteration"] == 3 and revise["saw"] == ["@loop", "draft", "review"]
+    assert statuses(events, "draft").count("running") == 1
+    assert statuses(events, "publish").count("running") == 1
+    assert result["results"]["review"]["output"]["approved"] is True
+    assert events[-1]["data"]["status"] == "completed"
