@@ -11,6 +11,7 @@ import json
 import ssl
 from collections.abc import AsyncGenerator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
@@ -118,6 +119,43 @@ class MeshClient:
 
     async def run(self, run_id: str) -> Any:
         return await self._get_json("orchestrator", self.url, f"/v1/runs/{run_id}")
+
+    async def _send_json(self, method: str, path: str, body: Any = None) -> Any:
+        """An orchestrator request with a JSON body; its JSON answer (None for 204)."""
+        try:
+            resp = await self._http.request(method, self.url + path, json=body)
+        except httpx.TransportError as exc:
+            raise _transport("orchestrator", self.url, exc) from None
+        if resp.status_code >= 400:
+            raise _refusal("orchestrator", resp, resp.content)
+        if resp.status_code == 204:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise CliError(
+                f"orchestrator answered {path} with something that is not JSON"
+            ) from None
+
+    async def workflows(self) -> Any:
+        """``GET /v1/workflows``: the latest version of each saved workflow."""
+        return await self._get_json("orchestrator", self.url, "/v1/workflows")
+
+    async def workflow(self, name: str, version: int | None = None) -> Any:
+        return await self._get_json(
+            "orchestrator", self.url, f"/v1/workflows/{quote(name, safe='')}", version=version
+        )
+
+    async def save_workflow(self, spec: dict[str, Any]) -> Any:
+        """``POST /v1/workflows``: the stored version (name, version, ...)."""
+        return await self._send_json("POST", "/v1/workflows", spec)
+
+    async def delete_workflow(self, name: str) -> None:
+        await self._send_json("DELETE", f"/v1/workflows/{quote(name, safe='')}")
+
+    async def start_workflow(self, name: str, body: dict[str, Any]) -> Any:
+        """``POST /v1/workflows/{name}/runs``: ``{"run_id", "workflow", ...}``."""
+        return await self._send_json("POST", f"/v1/workflows/{quote(name, safe='')}/runs", body)
 
     async def cancel(self, run_id: str) -> str:
         """``POST /v1/runs/{id}/cancel``; returns the status (``cancelling``, or ``finished``

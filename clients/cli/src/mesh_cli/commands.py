@@ -9,6 +9,8 @@ Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``)
   runs), anything else rejects it (exit 1); ``--yes`` approves without asking.
 * ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
   ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
+* ``mesh workflow save|list|show|delete|start``: saved workflows (``mesh_cli.workflows``);
+  ``start NAME --arg KEY=VALUE`` runs one and follows it as ``ask`` does.
 * ``mesh keys init|rotate``, ``mesh token issue|revoke``, ``mesh certs init``: the
   operator's credentials (``mesh_cli.credentials``).
 
@@ -33,7 +35,7 @@ from typing import Any
 from rich.console import Console
 
 from mesh_auth import AuthSettings, SecretError, TlsSettings
-from mesh_cli import credentials
+from mesh_cli import credentials, workflows
 from mesh_cli.ask import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -47,6 +49,7 @@ from mesh_cli.view import (
     run_view,
     runs_table,
 )
+from mesh_cli.workflows import run_workflow_command
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_DISCOVERY_URL = "http://127.0.0.1:9000"
@@ -75,6 +78,8 @@ async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int
     async with MeshClient(args.url, args.discovery, _token(args), verify=tls) as client:
         if args.command == "ask":
             return await run_ask(args, client, out, err)
+        if args.command == "workflow":
+            return await run_workflow_command(args, client, out, err)
         if args.command == "agents":
             healthy = True if args.healthy else None
             data = await client.agents(capability=args.capability, healthy=healthy)
@@ -150,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("run_id")
     p_run.add_argument("--json", action="store_true", help="print the raw JSON")
 
+    workflows.add_commands(sub, common)
     credentials.add_commands(sub)
     return parser
 

@@ -38,6 +38,7 @@ from mesh_orchestrator.api.limits import StreamCaps
 from mesh_orchestrator.api.mcp import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.ui import install_ui
+from mesh_orchestrator.api.workflows import router as workflows_router
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
@@ -63,6 +64,7 @@ from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer
 from mesh_orchestrator.tracing import RunTracer
+from mesh_orchestrator.workflows.store import open_workflow_store
 from mesh_telemetry import instrument_app, start_tracing
 from mesh_telemetry.metrics import Metrics, install_metrics
 
@@ -291,6 +293,9 @@ def create_app(
             store = open_store(settings.database_url, settings.db_path)
             await store.open()
             stack.push_async_callback(store.close)
+            workflows = open_workflow_store(settings.database_url, settings.db_path)
+            await workflows.open()
+            stack.push_async_callback(workflows.close)
             mux = EventMux(
                 store,
                 interval=settings.flush_interval_seconds,
@@ -384,6 +389,7 @@ def create_app(
                     settings.max_streams_per_run,
                     settings.runs_retry_after_seconds,
                 ),
+                workflows=workflows,
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )
@@ -406,6 +412,7 @@ def create_app(
     install_metrics(app, metrics, dependencies=[Depends(require("*"))])  # any valid token
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)
+    app.include_router(workflows_router)  # saved workflows (api/workflows.py)
     # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py); with auth on, its card
     # declares the bearer scheme every A2A route checks.
     mount_a2a(app, security=BEARER_SECURITY if auth_keys is not None else None)

@@ -21,6 +21,7 @@ from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import Synthesizer
+from mesh_orchestrator.workflows.store import WorkflowStore
 
 
 @dataclass
@@ -37,5 +38,6 @@ class Services:
     stack: AsyncExitStack
     plans: PlanPreview  # POST /v1/plans
     streams: StreamCaps  # SSE streams open here, per client and per run
+    workflows: WorkflowStore  # saved workflows (api/workflows.py)
     synthesis: str = "deterministic"  # which synthesis writes answers (llm | deterministic)
     synthesis_reason: str = ""

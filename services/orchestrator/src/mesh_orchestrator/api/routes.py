@@ -192,8 +192,13 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     run = await svc.runs.get(run_id)
     if run is None or not may_see(caller, run):
         return _not_found(run_id)
-    # ``lease``: the replica executing it (owner), its epoch and lease expiry.
-    return run.model_dump(mode="json", include=RUN_FIELDS) | {"lease": run.lease()}
+    # ``lease``: the replica executing it (owner), its epoch and lease expiry; ``workflow``:
+    # the saved workflow (name, version) it was started from, if any.
+    workflow = run.options.get("workflow")
+    return run.model_dump(mode="json", include=RUN_FIELDS) | {
+        "lease": run.lease(),
+        "workflow": workflow if isinstance(workflow, dict) else None,
+    }
 
 
 @router.get("/v1/runs/{run_id}/events", response_model=None)
