@@ -5,6 +5,9 @@ read back from its SSE stream and from ``GET /v1/runs/{id}``."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from mesh_contracts import TaskCondition, TaskIteration, parse_run_payload
+from mesh_contracts import (
+    RunPaused,
+    RunResumed,
+    TaskCondition,
+    TaskIteration,
+    parse_run_payload,
+)
 from mesh_testkit import ServiceProcess, read_sse
 from mesh_testkit.mesh import process_mesh
 
@@ -23,7 +32,10 @@ WORKER_ENV = {"WORKER_LOG_LEVEL": "warning"}
 @pytest.fixture(scope="module")
 def orch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     tmp: Path = tmp_path_factory.mktemp("e2e-workflows")
-    workers = {"script": "bench.script_worker"}
+    workers = {
+        "script": "bench.script_worker",
+        "slow": ("bench.fault_worker", {"FAULT_AGENT_ID": "slow"}),
+    }
     with process_mesh(tmp, workers, orchestrator_env=ORCH_ENV, worker_env=WORKER_ENV) as mesh:
         yield mesh.orch
 
@@ -165,3 +177,52 @@ async def test_a_group_loop_revises_until_the_reviewer_approves(orch: ServicePro
     assert statuses(events, "publish").count("running") == 1
     assert result["results"]["review"]["output"]["approved"] is True
     assert events[-1]["data"]["status"] == "completed"
+
+
+async def test_the_cli_pauses_and_resumes_a_run_and_its_stream_says_so(
+    orch: ServiceProcess,
+) -> None:
+    """``mesh pause`` while a sub-task streams: it finishes, the next one waits; the run's
+    row and stream say ``paused``; ``mesh resume`` runs the rest, nothing twice."""
+    plan = {"tasks": [
+        {"task_id": "slow", "capability": "text_generation", "agent_id": "slow",
+         "input": {"tokens": 30, "rate": 15}},
+        {"task_id": "after", "depends_on": ["slow"], "capability": "data_analysis",
+         "input": {"prompt": "after"}},
+    ]}  # fmt: skip
+    env = {**os.environ, "MESH_URL": orch.url}
+
+    def mesh(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mesh_cli", *argv], env=env, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+
+    events: list[dict[str, Any]] = []
+    body = {"plan": plan, "options": {"on_disconnect": "continue"}}
+    async with asyncio.timeout(60), httpx.AsyncClient(timeout=60) as c:
+        async for msg in read_sse(c, "POST", orch.url + "/orchestrate/stream", json=body):
+            events.append(msg.json())
+            tokens = sum(1 for e in events if e["type"] == "token")
+            if tokens == 3:
+                paused = await asyncio.to_thread(mesh, "pause", events[0]["run_id"])
+                assert paused.returncode == 0 and "pausing" in paused.stdout, paused.stderr
+        run_id = events[0]["run_id"]
+        # The stream ended without done: the run is parked, its row says so.
+        assert events[-1]["data"] == {"status": "paused", "cancel_running": False, "stopped": []}
+        assert statuses(events, "slow")[-1] == "completed" and statuses(events, "after") == []
+        assert (await c.get(f"{orch.url}/v1/runs/{run_id}")).json()["status"] == "paused"
+        resumed = await asyncio.to_thread(mesh, "resume", run_id)
+        assert resumed.returncode == 0 and "running" in resumed.stdout, resumed.stderr
+        rest = [m.json() async for m in read_sse(
+            c, "GET", f"{orch.url}/v1/runs/{run_id}/events", headers={"Last-Event-ID": str(events[-1]["seq"])}
+        )]  # fmt: skip
+    again = [e["data"] for e in rest if e["data"].get("status") == "resumed"]
+    assert again[0]["kept"] == ["slow"] and again[0]["restarted"] == ["after"]
+    assert rest[-1]["type"] == "done" and rest[-1]["data"]["status"] == "completed"
+    assert statuses(rest, "slow") == []  # never run again
+    refused = await asyncio.to_thread(mesh, "resume", run_id)
+    assert refused.returncode == 1 and "is not paused" in refused.stderr
+    paused_payload = parse_run_payload("status", events[-1]["data"], None)
+    assert isinstance(paused_payload, RunPaused) and paused_payload.stopped == []
+    assert isinstance(parse_run_payload("status", again[0], None), RunResumed)

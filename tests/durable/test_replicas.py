@@ -287,3 +287,94 @@ async def test_a_cancel_sent_to_the_other_replica_stops_the_owners_worker(
         await follower
     assert seen[-1]["type"] == "done" and seen[-1]["data"]["status"] == "cancelled"
     check_log(seen)
+
+
+PAUSE_PLAN = {
+    "tasks": [
+        {"task_id": "t1", "capability": "text_generation", "agent_id": "quick",
+         "input": {"tokens": 3}},
+        {"task_id": "t2", "capability": "text_generation", "agent_id": "slow",
+         "input": {"tokens": 40, "rate": 20}},
+        {"task_id": "t3", "capability": "text_generation", "agent_id": "quick",
+         "depends_on": ["t2"], "input": {"tokens": 3}},
+    ]
+}  # fmt: skip
+
+
+async def paused_on_b(
+    cluster: Cluster, cancel_running: bool
+) -> tuple[str, list[dict[str, Any]], asyncio.Task[None]]:
+    """A run started on a, t2 streaming; its pause asked for on b (not its owner)."""
+    body = {"plan": PAUSE_PLAN, "options": {"on_disconnect": "continue"}}
+    async with httpx.AsyncClient(timeout=30) as c:
+        async for msg in read_sse(c, "POST", cluster.a.url + "/orchestrate/stream", json=body):
+            run_id = str(msg.json()["run_id"])
+            break
+        seen: list[dict[str, Any]] = []
+        follower = asyncio.create_task(follow(cluster.b, run_id, seen))
+        await until(
+            lambda: sum(1 for e in seen if e["task_id"] == "t2" and e["type"] == "token") >= 5,
+            "t2 to stream on replica a",
+        )
+        r = await c.post(
+            f"{cluster.b.url}/v1/runs/{run_id}/pause", json={"cancel_running": cancel_running}
+        )
+        assert r.status_code == 202 and r.json()["status"] == "pausing"
+        await until(
+            lambda: any(e["data"].get("status") == "paused" and e["task_id"] is None for e in seen),
+            "the run to be paused by its owner",
+        )
+        run = (await c.get(f"{cluster.b.url}/v1/runs/{run_id}")).json()
+        assert run["status"] == "paused"
+    return run_id, seen, follower
+
+
+async def test_pause_lets_running_tasks_finish_and_resume_on_another_replica_after_a_restart(
+    cluster: Cluster,
+) -> None:
+    run_id, seen, follower = await paused_on_b(cluster, cancel_running=False)
+    [paused] = [e["data"] for e in seen if e["data"].get("status") == "paused"]
+    assert paused["stopped"] == [] and paused["cancel_running"] is False
+    # t2 was running: it finished; t3 was not started.
+    assert any(e["task_id"] == "t2" and e["data"].get("status") == "completed" for e in seen)
+    assert not any(e["task_id"] == "t3" and e["data"].get("status") == "running" for e in seen)
+    assert not any(e["type"] == "done" for e in seen)
+    cluster.a.kill()  # the replica that paused it dies: the paused run is in the store
+    async with httpx.AsyncClient(timeout=30) as c:
+        again = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/pause")
+        assert again.status_code == 409 and again.json()["status"] == "paused"
+        r = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/resume")
+        assert r.status_code == 202 and r.json()["status"] == "running"
+        async with asyncio.timeout(30):
+            await follower
+        twice = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/resume")
+        assert twice.status_code == 409
+    check_log(seen)
+    [resumed] = [e["data"] for e in seen if e["data"].get("status") == "resumed"]
+    assert resumed["owner"] == "orch-b" and resumed["reason"] == "resumed after pause"
+    assert resumed["kept"] == ["t1", "t2"] and resumed["restarted"] == ["t3"]
+    assert seen[-1]["data"]["status"] == "completed"
+    assert cluster.calls(cluster.slow) == 1, "t2 finished before the pause: never run again"
+    assert cluster.calls(cluster.quick) == 2  # t1 before, t3 after
+
+
+async def test_pause_with_cancel_running_stops_the_running_task_and_resume_runs_it_again(
+    cluster: Cluster,
+) -> None:
+    run_id, seen, follower = await paused_on_b(cluster, cancel_running=True)
+    [paused] = [e["data"] for e in seen if e["data"].get("status") == "paused"]
+    assert paused["stopped"] == ["t2"] and paused["cancel_running"] is True
+    t2 = [e["data"].get("status") for e in seen if e["task_id"] == "t2" and e["type"] == "status"]
+    assert t2[-1] == "pending"
+    async with httpx.AsyncClient(timeout=30) as c:
+        run = (await c.get(f"{cluster.a.url}/v1/runs/{run_id}")).json()
+        assert {n["task_id"]: n["status"] for n in run["plan"]}["t2"] == "pending"
+        r = await c.post(f"{cluster.a.url}/v1/runs/{run_id}/resume")
+        assert r.status_code == 202
+        async with asyncio.timeout(30):
+            await follower
+    check_log(seen)
+    [resumed] = [e["data"] for e in seen if e["data"].get("status") == "resumed"]
+    assert resumed["kept"] == ["t1"] and resumed["restarted"] == ["t2", "t3"]
+    assert seen[-1]["data"]["status"] == "completed"
+    assert cluster.calls(cluster.slow) == 2  # stopped once, run again in full

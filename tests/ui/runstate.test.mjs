@@ -117,3 +117,16 @@ test("a branch not taken keeps its condition, and a loop's iteration is a new at
   assert.equal(c.previous[0].text, "first");
   assert.match(c.retries[0].reason, /^iteration 2 of at most 3: repeat_until false/);
 });
+
+test("a paused run says so, and a resume takes it back to running", () => {
+  seq = 0;
+  const run = newRun("r");
+  apply(run, ev("plan", { plan, planner: "client" }));
+  apply(run, ev("status", { status: "paused", cancel_running: true, stopped: ["b"] }));
+  assert.equal(run.status, "paused");
+  assert.equal(run.notes.at(-1).kind, "paused");
+  assert.equal(run.notes.at(-1).reason, "stopped b");
+  apply(run, ev("status", { status: "resumed", owner: "o", epoch: 2, kept: ["a"], restarted: ["b"],
+                            last_stored_seq: 2, first_seq: 3, reason: "resumed after pause" }));
+  assert.equal(run.status, "running");
+});

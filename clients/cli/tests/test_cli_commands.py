@@ -433,7 +433,9 @@ def test_the_cli_starts_as_a_module_and_as_the_console_script(argv: list[str]) -
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: mesh ")
     commands = re.findall(r"^ {4}(\w+) ", done.stdout, re.MULTILINE)
-    assert commands == ["ask", "agents", "runs", "run", "workflow", "keys", "token", "certs"]
+    assert commands == [
+        "ask", "agents", "runs", "run", "pause", "resume", "workflow", "keys", "token", "certs"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["ask", "agents", "runs", "run"])

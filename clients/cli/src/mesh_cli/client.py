@@ -137,6 +137,18 @@ class MeshClient:
                 f"orchestrator answered {path} with something that is not JSON"
             ) from None
 
+    async def pause(self, run_id: str, cancel_running: bool = False) -> str:
+        """``POST /v1/runs/{id}/pause``; the status it answered (``pausing``)."""
+        body = await self._send_json(
+            "POST", f"/v1/runs/{quote(run_id, safe='')}/pause", {"cancel_running": cancel_running}
+        )
+        return str(body.get("status", ""))
+
+    async def resume(self, run_id: str) -> str:
+        """``POST /v1/runs/{id}/resume``; the status it answered (``running``)."""
+        body = await self._send_json("POST", f"/v1/runs/{quote(run_id, safe='')}/resume")
+        return str(body.get("status", ""))
+
     async def workflows(self) -> Any:
         """``GET /v1/workflows``: the latest version of each saved workflow."""
         return await self._get_json("orchestrator", self.url, "/v1/workflows")

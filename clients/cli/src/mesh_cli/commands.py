@@ -9,6 +9,8 @@ Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``)
   runs), anything else rejects it (exit 1); ``--yes`` approves without asking.
 * ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
   ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
+* ``mesh pause RUN_ID [--cancel-running]`` / ``mesh resume RUN_ID``: pause a run (nothing
+  new starts; ``--cancel-running`` stops its running sub-tasks too) and resume it.
 * ``mesh workflow save|list|show|delete|start``: saved workflows (``mesh_cli.workflows``);
   ``start NAME --arg KEY=VALUE`` runs one and follows it as ``ask`` does.
 * ``mesh keys init|rotate``, ``mesh token issue|revoke``, ``mesh certs init``: the
@@ -87,6 +89,12 @@ async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int
         elif args.command == "runs":
             data = await client.runs(args.limit)
             _print_json(out, data) if args.json else out.print(runs_table(data))
+        elif args.command == "pause":
+            status = await client.pause(args.run_id, args.cancel_running)
+            out.print(plain(f"run {args.run_id} {status}"))
+        elif args.command == "resume":
+            status = await client.resume(args.run_id)
+            out.print(plain(f"run {args.run_id} {status}"))
         elif args.command == "run":
             data = await client.run(args.run_id)
             _print_json(out, data) if args.json else out.print(run_view(data))
@@ -154,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", parents=[common], help="show one run's plan and outcome")
     p_run.add_argument("run_id")
     p_run.add_argument("--json", action="store_true", help="print the raw JSON")
+
+    p_pause = sub.add_parser("pause", parents=[common], help="pause a run (nothing new starts)")
+    p_pause.add_argument("run_id")
+    p_pause.add_argument(
+        "--cancel-running", action="store_true", help="stop its running sub-tasks too"
+    )
+    p_resume = sub.add_parser("resume", parents=[common], help="resume a paused run")
+    p_resume.add_argument("run_id")
 
     workflows.add_commands(sub, common)
     credentials.add_commands(sub)

@@ -33,11 +33,13 @@ from mesh_contracts.plan import ExecutionPlan, NodeStatus
 
 
 class RunStatus(StrEnum):
-    """A run's state. ``RUNNING`` until it ends, or ``AWAITING_APPROVAL`` while it waits
-    for a person to approve its plan; every other value is final."""
+    """A run's state. ``RUNNING`` until it ends, ``AWAITING_APPROVAL`` while it waits
+    for a person to approve its plan, ``PAUSED`` while it is paused; every other value is
+    final."""
 
     RUNNING = "running"
     AWAITING_APPROVAL = "awaiting_approval"  # planned, paused until approved or rejected
+    PAUSED = "paused"  # POST /v1/runs/{id}/pause: parked until /resume (starts nothing)
     COMPLETED = "completed"  # every sub-task completed
     PARTIAL = "partial"  # some completed, some failed or were skipped
     FAILED = "failed"  # nothing completed, or the request could not be planned
@@ -47,7 +49,7 @@ class RunStatus(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
+        return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL, RunStatus.PAUSED)
 
 
 class _Payload(BaseModel):
@@ -130,6 +132,19 @@ class RunResumed(_Payload):
     restarted: list[str] = Field(default_factory=list)
     last_stored_seq: int
     first_seq: int
+    reason: str | None = None  # "resumed after pause" when a client resumed a paused run
+
+
+class RunPaused(_Payload):
+    """The run is paused (``POST /v1/runs/{id}/pause``): nothing new starts; the sub-tasks
+    that were running finished first (``finished``), or were stopped (``cancel_running``:
+    ``stopped``, they run again on resume). Its stream ends here without ``done``; ``POST
+    /v1/runs/{id}/resume`` (any replica) takes it up again with a ``resumed`` status."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["paused"] = "paused"
+    cancel_running: bool = False
+    stopped: list[str] = Field(default_factory=list)
 
 
 class TaskRetrying(_Payload):
@@ -239,6 +254,7 @@ RunPayload = (
     | PhaseStatus
     | TaskStatus
     | RunResumed
+    | RunPaused
     | TaskRetrying
     | TaskCondition
     | TaskIteration
@@ -267,6 +283,8 @@ def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> 
             return TaskRetrying.model_validate(data)
         if data.get("status") == "resumed":
             return RunResumed.model_validate(data)
+        if data.get("status") == "paused" and task_id is None:
+            return RunPaused.model_validate(data)
         if data.get("status") == "condition":
             return TaskCondition.model_validate(data)
         if data.get("status") == "iterating":

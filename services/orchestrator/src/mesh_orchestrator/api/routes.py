@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sse_starlette import EventSourceResponse
 
 from mesh_auth.http import trim
@@ -29,7 +30,12 @@ from mesh_orchestrator.api.models import (
 )
 from mesh_orchestrator.api.sse import event_stream, frames
 from mesh_orchestrator.runs.replay import Feed
-from mesh_orchestrator.runs.service import ApprovalOutcome, CancelOutcome, RunService
+from mesh_orchestrator.runs.service import (
+    ApprovalOutcome,
+    CancelOutcome,
+    PauseOutcome,
+    RunService,
+)
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.services import Services
 
@@ -308,3 +314,40 @@ async def reject_run(
     reason = body.reason if body is not None else "rejected"
     outcome, run = await svc.runs.reject(run_id, reason)
     return _approval_answer(run_id, outcome, run, "rejected")
+
+
+class PauseRequest(BaseModel):
+    """``POST /v1/runs/{id}/pause``: ``cancel_running`` stops the running sub-tasks at once
+    (they run again on resume) instead of letting them finish."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cancel_running: bool = False
+
+
+@router.post("/v1/runs/{run_id}/pause", response_model=None)
+async def pause_run(
+    run_id: str,
+    svc: Svc,
+    caller: RunCaller,
+    body: Annotated[PauseRequest | None, Body()] = None,
+) -> JSONResponse:
+    """Pause a running run (on any replica): nothing new starts; 202 ``pausing``, then the
+    run's ``paused`` event; 409 when it is not running (parked or ended)."""
+    if not may_see(caller, await svc.runs.get(run_id)):
+        return _not_found(run_id)
+    cancel_running = body.cancel_running if body is not None else False
+    outcome, run = await svc.runs.pause(run_id, cancel_running)
+    return _acted(run_id, outcome is PauseOutcome.DONE, run, "pausing", "is not running")
+
+
+@router.post("/v1/runs/{run_id}/resume", response_model=None)
+async def resume_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
+    """Resume a paused run (on any replica): 202 ``running``, then a ``resumed`` status;
+    409 when it is not paused; 429 while its client has more runs in progress than it may."""
+    record = await svc.runs.get(run_id)
+    if record is None or not may_see(caller, record):
+        return _not_found(run_id)
+    await check_approval(svc, record)
+    outcome, run = await svc.runs.resume_paused(run_id)
+    return _acted(run_id, outcome is PauseOutcome.DONE, run, "running", "is not paused")

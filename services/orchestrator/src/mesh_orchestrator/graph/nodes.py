@@ -26,7 +26,7 @@ from mesh_contracts import (
     TaskOutcomeData,
     TaskStatus,
 )
-from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
+from mesh_orchestrator.graph.policy import EMITTER, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.registry import RunRead
@@ -184,6 +184,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             done=done,
             attempts_before=state.get("resume_attempts"),
             owner=state.get("owner"),
+            gate=config["configurable"].get(GATE),
         )
         return {"results": {k: o.public() for k, o in outcomes.items()}}
 

@@ -19,6 +19,9 @@ EMITTER = "mesh_emitter"
 # ``resolve`` makes it (or waits for the one a traced run started) only if the cached
 # registry cannot place a task.
 REGISTRY_READ = "mesh_registry_read"
+# Where the run's gate (``relay.gate.Gate``) sits: ``execute`` passes it to the executor, so
+# a paused run starts no new sub-task.
+GATE = "mesh_gate"
 
 
 class RunState(TypedDict, total=False):

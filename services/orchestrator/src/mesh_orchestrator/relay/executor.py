@@ -47,6 +47,7 @@ from mesh_contracts import (
     parse_condition,
 )
 from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls
+from mesh_orchestrator.relay.gate import OPEN, Gate
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.runs.emitter import Emitter
 
@@ -127,8 +128,12 @@ class Executor(WorkerCalls):
         done: dict[str, TaskOutcome] | None = None,
         attempts_before: dict[str, int] | None = None,
         owner: str | None = None,
+        gate: Gate | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
+
+        ``gate``: the run's ``relay.gate.Gate``; a task waits at it (closed: the run
+        pauses) once its dependencies finished, before it starts.
 
         ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
         what a worker makes for the run is that client's alone.
@@ -167,6 +172,7 @@ class Executor(WorkerCalls):
                             first,
                             owner=owner,
                             loops=loops,
+                            gate=gate or OPEN,
                         )
                     )
         # A group loop's tasks ran again: their last iteration's outcome counts.
@@ -186,6 +192,7 @@ class Executor(WorkerCalls):
         *,
         owner: str | None = None,
         loops: _Loops | None = None,
+        gate: Gate = OPEN,
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
         broken = [
@@ -218,6 +225,7 @@ class Executor(WorkerCalls):
                 futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=True))
                 return
         upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+        await gate.enter(t.task_id)  # a paused run holds the task here
         started = time.perf_counter()
         try:
             outcome = await self._iterate(
@@ -225,6 +233,8 @@ class Executor(WorkerCalls):
             )
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
+        finally:
+            gate.leave(t.task_id)
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)

@@ -91,6 +91,7 @@ class LeasedRuns(RunDriver):
                     self._fenced(fenced)
                 for run_id in cancels:
                     self.cancel_now(run_id)
+                await self._pause_requested(list(epochs))  # pauses asked for elsewhere
                 await self._claim_orphans()
                 self.keeper_passes += 1
             except Exception:
@@ -111,8 +112,9 @@ class LeasedRuns(RunDriver):
                 resumed.append(run_id)
         return resumed
 
-    async def _resume(self, record: RunRecord) -> None:
-        """Take up a claimed run from its stored log (see ``runs.resume``)."""
+    async def _resume(self, record: RunRecord, reason: str | None = None) -> None:
+        """Take up a claimed run from its stored log (see ``runs.resume``); ``reason``: why,
+        when a client asked for it (``resumed after pause``)."""
         run_id = record.run_id
         rec, events, stored = await self._reopen(record)
         if rec.ended or rec.answered:
@@ -134,6 +136,7 @@ class LeasedRuns(RunDriver):
                 restarted=rec.restarted,
                 last_stored_seq=rec.last_seq,
                 first_seq=record.last_seq + 1,
+                reason=reason,
             )
         )
         log.info(

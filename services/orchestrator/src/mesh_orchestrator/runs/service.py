@@ -28,6 +28,7 @@ from mesh_orchestrator.runs.driving import Draining
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.leases import LeasedRuns
 from mesh_orchestrator.runs.mux import Subscription, reserve
+from mesh_orchestrator.runs.pausing import PausedRuns, PauseOutcome
 from mesh_orchestrator.runs.projection import RunProjection
 from mesh_orchestrator.runs.replay import Feed, StoredLog
 from mesh_orchestrator.runs.store.base import RunRecord
@@ -37,6 +38,7 @@ __all__ = [
     "CancelOutcome",
     "Draining",
     "OverQuota",
+    "PauseOutcome",
     "RunOutcome",
     "RunService",
 ]
@@ -65,7 +67,7 @@ class RunOutcome:
     answer: RunAnswer | None
 
 
-class RunService(ApprovedRuns, LeasedRuns):
+class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
     """Runs of this process and of its store. Build it, ``await recover()``, then serve."""
 
     async def start(
@@ -189,6 +191,10 @@ class RunService(ApprovedRuns, LeasedRuns):
         if record.status is RunStatus.AWAITING_APPROVAL:  # nothing runs: it ends now
             outcome, ended = await self.reject(run_id, "cancelled", RunStatus.CANCELLED)
             if outcome is ApprovalOutcome.DONE:
+                return CancelOutcome.CANCELLING, ended
+        if record.status is RunStatus.PAUSED:  # nothing runs: it ends now
+            ended = await self.cancel_paused(run_id)
+            if ended is not None:
                 return CancelOutcome.CANCELLING, ended
         if not record.finished and await self.store.request_cancel(run_id):
             return CancelOutcome.CANCELLING, record  # its owner stops it (notify / renew)

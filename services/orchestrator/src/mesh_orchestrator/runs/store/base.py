@@ -116,6 +116,27 @@ class RunStore(Protocol):
         it does not await approval (unknown, running, ended, or taken by another caller)."""
         ...
 
+    async def claim_parked(
+        self, run_id: str, status: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        """Take the run ``run_id`` parked with ``status`` (``paused``; any replica parked
+        it) as ``claim_waiting`` does: ``running`` under ``owner``'s lease, epoch up by one,
+        any pause request of it dropped. None when it is not parked so."""
+        ...
+
+    async def request_pause(self, run_id: str, cancel_running: bool) -> bool:
+        """Ask whoever executes the running run ``run_id`` to pause it (its keeper reads
+        ``pause_requests``); False when it is not running."""
+        ...
+
+    async def pause_requests(self, run_ids: Sequence[str]) -> dict[str, bool]:
+        """Of ``run_ids``, those whose pause was asked for: run id -> ``cancel_running``."""
+        ...
+
+    async def clear_pause(self, run_id: str) -> None:
+        """Forget the pause request of ``run_id`` (it was paused, or it ended)."""
+        ...
+
     async def renew(
         self, epochs: Mapping[str, int], owner: str, lease_seconds: float
     ) -> tuple[set[str], set[str]]:

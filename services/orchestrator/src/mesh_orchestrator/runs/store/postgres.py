@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS mesh_run_events (
 CREATE TABLE IF NOT EXISTS mesh_rate_buckets (
     key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mesh_run_pauses (
+    run_id TEXT PRIMARY KEY, cancel_running INTEGER NOT NULL, at DOUBLE PRECISION NOT NULL
+);
 """
 # One token from a bucket, or nothing, in one statement (see the SQLite store's TAKE_TOKEN):
 # the conflicting row is locked, so replicas taking at once never both get the last token.
@@ -211,6 +214,47 @@ class PostgresRunStore:
             if found:
                 await conn.execute("SELECT pg_notify(%s, %s)", (CANCEL_CHANNEL, run_id))
         return found
+
+    async def claim_parked(
+        self, run_id: str, status: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "UPDATE mesh_runs SET status = 'running', finished_at = NULL, "
+                "lease_owner = %s, epoch = epoch + 1, lease_expires_at = %s, "
+                "cancel_requested = 0 WHERE run_id = %s AND status = %s "
+                f"RETURNING {_COLUMNS}",
+                (owner, time.time() + lease_seconds, run_id, status),
+            )
+            row = await cur.fetchone()
+            await conn.execute("DELETE FROM mesh_run_pauses WHERE run_id = %s", (run_id,))
+        return None if row is None else run_from_row(row)
+
+    async def request_pause(self, run_id: str, cancel_running: bool) -> bool:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO mesh_run_pauses (run_id, cancel_running, at) "
+                "SELECT %s, %s, %s WHERE EXISTS "
+                "(SELECT 1 FROM mesh_runs WHERE run_id = %s AND status = 'running') "
+                "ON CONFLICT (run_id) DO UPDATE SET cancel_running = EXCLUDED.cancel_running "
+                "RETURNING run_id",
+                (run_id, int(cancel_running), time.time(), run_id),
+            )
+            return await cur.fetchone() is not None
+
+    async def pause_requests(self, run_ids: Sequence[str]) -> dict[str, bool]:
+        if not run_ids:
+            return {}
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT run_id, cancel_running FROM mesh_run_pauses WHERE run_id = ANY(%s)",
+                (list(run_ids),),
+            )
+            return {r[0]: bool(r[1]) for r in await cur.fetchall()}
+
+    async def clear_pause(self, run_id: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute("DELETE FROM mesh_run_pauses WHERE run_id = %s", (run_id,))
 
     async def listen(self, *channels: str) -> AsyncIterator[tuple[str, str]]:
         """``(channel, payload)`` of every notification on ``channels`` until closed, after

@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS rate_buckets (
     key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS run_pauses (
+    run_id TEXT PRIMARY KEY, cancel_running INTEGER NOT NULL, at REAL NOT NULL
+);
 """
 # Made after ADDED_COLUMNS (they index added columns).
 INDEXES = "CREATE INDEX IF NOT EXISTS {runs}_owner ON {runs} (owner, status)"
@@ -314,6 +317,49 @@ class SQLiteRunStore:
         changed = cur.rowcount
         await self.db.commit()
         return changed > 0
+
+    @_one_at_a_time
+    async def claim_parked(
+        self, run_id: str, status: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        async with self.db.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, lease_owner = ?, "
+            "epoch = epoch + 1, lease_expires_at = ?, cancel_requested = 0 "
+            f"WHERE run_id = ? AND status = ? RETURNING {_COLUMNS}",
+            (owner, time.time() + lease_seconds, run_id, status),
+        ) as cur:
+            row = await cur.fetchone()
+        await self.db.execute("DELETE FROM run_pauses WHERE run_id = ?", (run_id,))
+        await self.db.commit()
+        return None if row is None else run_from_row(row)
+
+    @_one_at_a_time
+    async def request_pause(self, run_id: str, cancel_running: bool) -> bool:
+        cur = await self.db.execute(
+            "INSERT INTO run_pauses (run_id, cancel_running, at) SELECT ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND status = 'running') "
+            "ON CONFLICT (run_id) DO UPDATE SET cancel_running = excluded.cancel_running",
+            (run_id, int(cancel_running), time.time(), run_id),
+        )
+        changed = cur.rowcount
+        await self.db.commit()
+        return changed > 0
+
+    @_one_at_a_time
+    async def pause_requests(self, run_ids: Sequence[str]) -> dict[str, bool]:
+        if not run_ids:
+            return {}
+        marks = ",".join("?" * len(run_ids))
+        async with self.db.execute(
+            f"SELECT run_id, cancel_running FROM run_pauses WHERE run_id IN ({marks})",
+            tuple(run_ids),
+        ) as cur:
+            return {r[0]: bool(r[1]) for r in await cur.fetchall()}
+
+    @_one_at_a_time
+    async def clear_pause(self, run_id: str) -> None:
+        await self.db.execute("DELETE FROM run_pauses WHERE run_id = ?", (run_id,))
+        await self.db.commit()
 
     @_one_at_a_time
     async def events_after(

@@ -9,7 +9,7 @@ import { newRun, apply, planOf } from "./runstate.js";
 import { dag, gantt, lossCurve } from "./graphics.js";
 import { h, pill, clear, seconds } from "./dom.js";
 
-const LIVE = new Set(["running", "awaiting_approval"]);
+const LIVE = new Set(["running", "awaiting_approval", "paused"]);
 const MAX_TEXT = 20000; // characters of a lane's text kept on screen
 const REPLAY_SPEED = 4;
 const REPLAY_MAX_GAP_S = 0.4;
@@ -246,10 +246,20 @@ export function runView(root, ui, runId) {
 
   function drawActions() {
     const live = !run.done && LIVE.has(run.status);
-    const want = `${live}|${run.done}|${Boolean(replaying)}`;
+    const want = `${live}|${run.status}|${run.done}|${Boolean(replaying)}`;
     if (actions.dataset.want === want) return;
     actions.dataset.want = want;
     clear(actions);
+    if (live && run.status === "running") {
+      // Pause: nothing new starts (running sub-tasks finish, or are stopped and run again on resume).
+      actions.append(
+        button("Pause", () => act(`/v1/runs/${runId}/pause`, {}, "pause"), { id: "pause" }),
+        button("Pause, stop running tasks", () => act(`/v1/runs/${runId}/pause`, { cancel_running: true }, "pause"), { id: "pause-stop" }),
+      );
+    }
+    if (live && run.status === "paused") {
+      actions.append(button("Resume", () => act(`/v1/runs/${runId}/resume`, undefined, "resume"), { id: "resume", class: "primary" }));
+    }
     if (live) {
       actions.append(
         button("Cancel run", () => act(`/v1/runs/${runId}/cancel`, undefined, "cancel"), { id: "cancel", class: "danger" }),

@@ -145,6 +145,13 @@ function status(run, ev, node) {
   }
   if (d.status === "resumed") {
     run.notes.push({ kind: "resumed", ts: ev.ts, ...d });
+    if (run.status === "paused") run.status = "running";
+    return;
+  }
+  if (d.status === "paused" && !ev.task_id) {
+    // POST /v1/runs/{id}/pause: parked until resumed (its stream ends without done).
+    run.notes.push({ kind: "paused", ts: ev.ts, ...d, reason: d.stopped?.length ? `stopped ${d.stopped.join(", ")}` : "" });
+    run.status = "paused";
     return;
   }
   if (!ev.task_id) {

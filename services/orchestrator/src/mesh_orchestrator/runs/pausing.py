@@ -1,0 +1,147 @@
+"""Pausing and resuming runs: ``POST /v1/runs/{id}/pause`` and ``/resume``, from any replica.
+
+A pause closes the run's gate (``relay.gate``): no sub-task starts from then on. The
+sub-tasks running finish first (or, ``cancel_running``, are stopped at once: their worker
+calls are cancelled and they go back to ``pending``); then the run is parked like a run
+awaiting approval: a ``paused`` status goes out, its row says ``paused``, its task ends
+and nothing of it stays in memory or holds a lease. A pause asked for on a replica that does
+not execute the run is stored (``RunStore.request_pause``) and applied by the executing
+replica's keeper at its next pass (a third of the lease time at most).
+
+``resume`` (any replica) claims the paused row (``claim_parked``: ``running`` under a new
+epoch) and takes the run up from its stored log exactly as a replica takes up an orphan
+(``LeasedRuns._resume``): completed sub-tasks keep their outputs and never run again, a
+``resumed`` status with ``reason: "resumed after pause"`` says what was kept and what runs.
+A restart while paused loses nothing: the row stays ``paused`` until someone resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from enum import StrEnum
+
+from mesh_contracts import RunStatus
+from mesh_orchestrator.runs.driving import Draining
+from mesh_orchestrator.runs.leases import LeasedRuns
+from mesh_orchestrator.runs.store.base import RunRecord
+
+# How long resume waits for a run being paused (still running here or elsewhere) to be
+# parked before answering that it is not paused.
+PARK_WAIT_SECONDS = 5.0
+
+
+class PauseOutcome(StrEnum):
+    DONE = "done"  # pausing (or paused), or resumed
+    NOT_RUNNING = "not_running"  # pause: the run is parked or ended
+    NOT_PAUSED = "not_paused"  # resume: the run is not paused
+    UNKNOWN = "unknown"
+
+
+class PausedRuns(LeasedRuns):
+    """Pause, resume and cancel-while-paused (see the module docstring)."""
+
+    async def pause(
+        self, run_id: str, cancel_running: bool = False
+    ) -> tuple[PauseOutcome, RunRecord | None]:
+        """Pause the running run ``run_id`` wherever it runs; returns once the pause is
+        under way (the ``paused`` event says when it is parked)."""
+        if self._pause_here(run_id, cancel_running):
+            return PauseOutcome.DONE, self.mux.record(run_id)
+        record = await self.get(run_id)
+        if record is None:
+            return PauseOutcome.UNKNOWN, None
+        if record.status is RunStatus.RUNNING and await self.store.request_pause(
+            run_id, cancel_running
+        ):
+            return PauseOutcome.DONE, record
+        return PauseOutcome.NOT_RUNNING, record
+
+    def _pause_here(self, run_id: str, cancel_running: bool) -> bool:
+        """Pause a run live in this process; False when it is not live here."""
+        task = self._tasks.get(run_id)
+        gate = self._gates.get(run_id)
+        if task is None or task.done() or gate is None:
+            return False
+        if run_id in self._pausing:  # already pausing: a cancel_running hurries it
+            if cancel_running and not self._pausing[run_id]:
+                self._pausing[run_id] = True
+                task.cancel()
+            return True
+        self._pausing[run_id] = cancel_running
+        gate.close()
+        if cancel_running:
+            task.cancel()
+        else:
+            waiter = asyncio.create_task(self._park_when_idle(run_id, task), name=f"pause-{run_id}")
+            self._pauses.add(waiter)
+            waiter.add_done_callback(self._pauses.discard)
+        return True
+
+    async def _park_when_idle(self, run_id: str, task: asyncio.Task[None]) -> None:
+        """Park the run once its running sub-tasks finished (nothing new starts meanwhile);
+        a run that ends first just ends."""
+        gate = self._gates.get(run_id)
+        if gate is None:
+            return
+        idle = asyncio.create_task(gate.idle())
+        await asyncio.wait({idle, task}, return_when=asyncio.FIRST_COMPLETED)
+        idle.cancel()
+        if not task.done():
+            task.cancel()
+        else:
+            with contextlib.suppress(Exception):
+                await self.store.clear_pause(run_id)
+
+    async def _pause_requested(self, run_ids: list[str]) -> None:
+        """The keeper's pass: pause the runs executed here whose pause was asked for on
+        another replica."""
+        for run_id, cancel_running in (await self.store.pause_requests(run_ids)).items():
+            self._pause_here(run_id, cancel_running)
+
+    async def resume_paused(self, run_id: str) -> tuple[PauseOutcome, RunRecord | None]:
+        """Take up the paused run ``run_id`` here (whoever paused it). Raises ``Draining``
+        while this replica shuts down."""
+        if self.draining:
+            raise Draining
+        record = await self._claim_paused(run_id)
+        if isinstance(record, PauseOutcome):
+            return record, await self.get(run_id)
+        await self._resume(record, reason="resumed after pause")
+        return PauseOutcome.DONE, record
+
+    async def cancel_paused(self, run_id: str) -> RunRecord | None:
+        """End a paused run as ``cancelled`` (its unfinished sub-tasks ``skipped``); None
+        when it is not paused."""
+        record = await self._claim_paused(run_id, wait=False)
+        if isinstance(record, PauseOutcome):
+            return None
+        _, events, _ = await self._reopen(record)
+        self._skip_unfinished(events, "run cancelled while paused")
+        self._end(events, RunStatus.CANCELLED)
+        await self.mux.flush()
+        return record
+
+    async def _claim_paused(self, run_id: str, *, wait: bool = True) -> RunRecord | PauseOutcome:
+        # A client acts on the ``paused`` event, which goes out just before the run is
+        # parked here or on the replica executing it: give it a moment to be stored.
+        deadline = time.monotonic() + (PARK_WAIT_SECONDS if wait else 0.0)
+        while True:
+            task = self._tasks.get(run_id)
+            if task is not None and wait:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(asyncio.shield(task), PARK_WAIT_SECONDS)
+            if run_id in self.mux.channels:
+                await self.mux.flush()
+            record = await self.store.claim_parked(
+                run_id, RunStatus.PAUSED, self.replica_id, self.lease_seconds
+            )
+            if record is not None:
+                return record
+            known = await self.get(run_id)
+            if known is None:
+                return PauseOutcome.UNKNOWN
+            if known.status is not RunStatus.RUNNING or time.monotonic() > deadline:
+                return PauseOutcome.NOT_PAUSED
+            await asyncio.sleep(0.05)
