@@ -8,6 +8,8 @@ A real worker on the worker SDK (registration, heartbeats, ``/stream``). What it
   none) and ``saw`` the context keys it was given (upstream task ids, ``@loop``): a reviewer
   that approves at its n-th look;
 - ``reply: <any JSON>``: that value, as is;
+- ``ask: [question, ...]`` (and ``choices``): asks the user each question in turn through
+  the SDK's ``Asker``, then answers ``{"answers": [...], "calls": n}``;
 - otherwise ``{"text": "<prompt> #<iteration>", "iteration": ..., "saw": [...]}``.
 
 ``GET /health`` counts the calls by task id (``calls``). Settings: the SDK's ``WORKER_*``
@@ -24,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest
-from mesh_worker import Emit, Worker, serve
+from mesh_worker import Asker, Emit, Worker, serve
 
 DEFAULT_PORT = 8092
 
@@ -35,6 +37,8 @@ class ScriptInput(BaseModel):
     prompt: str = Field(default="", max_length=8000)
     reply: Any = None
     approve_at: int | None = Field(default=None, ge=1, le=100)
+    ask: list[str] = Field(default_factory=list, max_length=5)  # questions, asked in turn
+    choices: list[str] | None = None
 
 
 class ScriptWorker(Worker[ScriptInput]):
@@ -66,6 +70,10 @@ class ScriptWorker(Worker[ScriptInput]):
         loop = task.context.get("@loop") or {}
         iteration = int(loop.get("iteration", 1))
         saw = sorted(task.context)
+        if inp.ask:  # asks the user each question (the SDK's Asker), then says the answers
+            ctx = Asker(task, emit)
+            answers = [await ctx.ask(q, choices=inp.choices) for q in inp.ask]
+            return {"answers": answers, "calls": self.calls[task.task_id]}
         if inp.approve_at is not None:
             return {"approved": iteration >= inp.approve_at, "iteration": iteration, "saw": saw}
         if inp.reply is not None:

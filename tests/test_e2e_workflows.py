@@ -19,6 +19,7 @@ from mesh_contracts import (
     RunPaused,
     RunResumed,
     TaskCondition,
+    TaskInputRequired,
     TaskIteration,
     parse_run_payload,
 )
@@ -226,3 +227,81 @@ async def test_the_cli_pauses_and_resumes_a_run_and_its_stream_says_so(
     paused_payload = parse_run_payload("status", events[-1]["data"], None)
     assert isinstance(paused_payload, RunPaused) and paused_payload.stopped == []
     assert isinstance(parse_run_payload("status", again[0], None), RunResumed)
+
+
+async def read_until_parked_or_done(
+    c: httpx.AsyncClient, url: str, after: int = 0
+) -> list[dict[str, Any]]:
+    """A run's events from ``after`` until its stream ends (parked: no ``done``)."""
+    out: list[dict[str, Any]] = []
+    async with asyncio.timeout(60):
+        async for msg in read_sse(c, "GET", url, headers={"Last-Event-ID": str(after)}):
+            out.append(msg.json())
+            last = out[-1]
+            if last["type"] == "done" or (
+                last["task_id"] is None and last["data"].get("status") == "input_required"
+            ):
+                break
+    return out
+
+
+async def test_a_workers_questions_are_answered_through_the_api_and_the_run_completes(
+    orch: ServiceProcess,
+) -> None:
+    tasks = [
+        {"task_id": "asker", "input": {"ask": ["Which style?", "How long?"],
+                                       "choices": ["haiku", "limerick"]}},
+        {"task_id": "after", "depends_on": ["asker"], "input": {"prompt": "then"}},
+    ]  # fmt: skip
+    events = await run_plan_until_parked(orch.url, tasks)
+    run_id = events[0]["run_id"]
+    [asked] = payloads(events, TaskInputRequired, "asker")
+    assert (asked.question, asked.choices, asked.input_id) == (
+        "Which style?", ["haiku", "limerick"], 1
+    )  # fmt: skip
+    assert events[-1]["data"] == {"status": "input_required", "tasks": ["asker"]}
+    url = f"{orch.url}/v1/runs/{run_id}"
+    async with httpx.AsyncClient(timeout=30) as c:
+        run = (await c.get(url)).json()
+        assert run["status"] == "input_required"
+        assert {n["task_id"]: n["status"] for n in run["plan"]}["asker"] == "input_required"
+        bad = await c.post(url + "/input", json={"task_id": "asker", "answer": "sonnet"})
+        assert bad.status_code == 422 and bad.json() == {
+            "detail": "the answer must be one of: haiku, limerick", "code": "bad_answer"
+        }  # fmt: skip
+        nothing = await c.post(url + "/input", json={"task_id": "after", "answer": "x"})
+        assert nothing.status_code == 409
+        ok = await c.post(url + "/input", json={"task_id": "asker", "answer": "haiku"})
+        assert ok.status_code == 202 and ok.json()["status"] == "running"
+        second = await read_until_parked_or_done(c, url + "/events", events[-1]["seq"])
+        [again] = payloads(second, TaskInputRequired, "asker")
+        assert (again.question, again.input_id) == ("How long?", 2)
+        ok2 = await c.post(url + "/input", json={"task_id": "asker", "answer": "limerick"})
+        assert ok2.status_code == 202
+        rest = await read_until_parked_or_done(c, url + "/events", second[-1]["seq"])
+    assert rest[-1]["type"] == "done" and rest[-1]["data"]["status"] == "completed"
+    answered = [e["data"] for e in second + rest if e["data"].get("status") == "answered"]
+    assert answered == [
+        {"status": "answered", "input_id": 1, "answer": "haiku"},
+        {"status": "answered", "input_id": 2, "answer": "limerick"},
+    ]
+    resumed = [e["data"] for e in rest if e["data"].get("status") == "resumed"]
+    assert resumed[0]["reason"] == "input answered" and resumed[0]["restarted"] == [
+        "asker",
+        "after",
+    ]
+    result = next(e for e in rest if e["type"] == "result" and e["task_id"] is None)["data"]
+    # Called three times: asked, asked again with the first answer, then with both.
+    assert result["results"]["asker"]["output"] == {"answers": ["haiku", "limerick"], "calls": 3}
+
+
+async def run_plan_until_parked(url: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    plan = {"tasks": [{"capability": "data_analysis", **t} for t in tasks]}
+    body = {"plan": plan, "options": {"on_disconnect": "continue"}}
+    out: list[dict[str, Any]] = []
+    async with asyncio.timeout(60), httpx.AsyncClient(timeout=60) as c:
+        async for msg in read_sse(c, "POST", url + "/orchestrate/stream", json=body):
+            out.append(msg.json())
+            if out[-1]["type"] == "done":
+                break
+    return out

@@ -29,6 +29,7 @@ class NodeStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    INPUT_REQUIRED = "input_required"  # its worker asked the user; answered via the API
 
     @property
     def terminal(self) -> bool:

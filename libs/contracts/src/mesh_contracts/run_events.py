@@ -40,6 +40,7 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     AWAITING_APPROVAL = "awaiting_approval"  # planned, paused until approved or rejected
     PAUSED = "paused"  # POST /v1/runs/{id}/pause: parked until /resume (starts nothing)
+    INPUT_REQUIRED = "input_required"  # a worker asked; parked until POST /v1/runs/{id}/input
     COMPLETED = "completed"  # every sub-task completed
     PARTIAL = "partial"  # some completed, some failed or were skipped
     FAILED = "failed"  # nothing completed, or the request could not be planned
@@ -49,7 +50,12 @@ class RunStatus(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL, RunStatus.PAUSED)
+        return self not in (
+            RunStatus.RUNNING,
+            RunStatus.AWAITING_APPROVAL,
+            RunStatus.PAUSED,
+            RunStatus.INPUT_REQUIRED,
+        )
 
 
 class _Payload(BaseModel):
@@ -192,6 +198,39 @@ class TaskIteration(_Payload):
     reason: str
 
 
+class TaskInputRequired(_Payload):
+    """A sub-task's worker asked the user (``question``, optional ``choices`` or
+    ``answer_schema``): the task waits; the run parks (``input_required``) once nothing else
+    runs, until ``POST /v1/runs/{id}/input`` answers; ``input_id`` counts the task's
+    questions (1, 2, ...)."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["input_required"] = "input_required"
+    question: str
+    choices: list[str] | None = None
+    answer_schema: dict[str, Any] | None = None
+    input_id: int = 1
+    attempt: int | None = None
+
+
+class TaskInputAnswered(_Payload):
+    """The answer to a sub-task's question (``input_id``); the task runs again with it."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["answered"] = "answered"
+    input_id: int
+    answer: Any = None
+
+
+class RunAwaitingInput(_Payload):
+    """The run is parked until its open questions (``tasks``) are answered; its stream ends
+    here without ``done``."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["input_required"] = "input_required"
+    tasks: list[str] = Field(default_factory=list)
+
+
 class TaskOutput(_Payload):
     """A node's output (a streaming worker's folded tokens or messages, or its result)."""
 
@@ -255,6 +294,9 @@ RunPayload = (
     | TaskStatus
     | RunResumed
     | RunPaused
+    | RunAwaitingInput
+    | TaskInputRequired
+    | TaskInputAnswered
     | TaskRetrying
     | TaskCondition
     | TaskIteration
@@ -285,6 +327,12 @@ def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> 
             return RunResumed.model_validate(data)
         if data.get("status") == "paused" and task_id is None:
             return RunPaused.model_validate(data)
+        if data.get("status") == "input_required":
+            if task_id is None:
+                return RunAwaitingInput.model_validate(data)
+            return TaskInputRequired.model_validate(data)
+        if data.get("status") == "answered":
+            return TaskInputAnswered.model_validate(data)
         if data.get("status") == "condition":
             return TaskCondition.model_validate(data)
         if data.get("status") == "iterating":

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
 from mesh_auth.http import trim
@@ -32,6 +32,7 @@ from mesh_orchestrator.api.sse import event_stream, frames
 from mesh_orchestrator.runs.replay import Feed
 from mesh_orchestrator.runs.service import (
     ApprovalOutcome,
+    BadAnswer,
     CancelOutcome,
     PauseOutcome,
     RunService,
@@ -351,3 +352,36 @@ async def resume_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
     await check_approval(svc, record)
     outcome, run = await svc.runs.resume_paused(run_id)
     return _acted(run_id, outcome is PauseOutcome.DONE, run, "running", "is not paused")
+
+
+class InputAnswer(BaseModel):
+    """``POST /v1/runs/{id}/input``: the answer to the open question of ``task_id`` (one of
+    its ``choices``, or fitting its ``answer_schema``, else text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str = Field(min_length=1, max_length=64)
+    answer: Any
+
+
+@router.post("/v1/runs/{run_id}/input", response_model=None)
+async def answer_run(run_id: str, body: InputAnswer, svc: Svc, caller: RunCaller) -> JSONResponse:
+    """Answer a worker's question (on any replica): 202 ``running`` (the task runs again
+    with the answer); 422 when the answer does not fit; 409 when the task asks nothing."""
+    record = await svc.runs.get(run_id)
+    if record is None or not may_see(caller, record):
+        return _not_found(run_id)
+    await check_approval(svc, record)
+    try:
+        outcome, run = await svc.runs.answer(run_id, body.task_id, body.answer)
+    except BadAnswer as exc:
+        return JSONResponse(status_code=422, content={"detail": str(exc), "code": "bad_answer"})
+    if outcome is PauseOutcome.NOT_ASKING and run is not None:
+        return JSONResponse(
+            status_code=409,
+            content={
+                "detail": f"task {trim(body.task_id, 64)!r} of run {run_id!r} asks nothing",
+                "status": run.status,
+            },
+        )
+    return _acted(run_id, outcome is PauseOutcome.DONE, run, "running", "awaits no input")

@@ -185,6 +185,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             attempts_before=state.get("resume_attempts"),
             owner=state.get("owner"),
             gate=config["configurable"].get(GATE),
+            inputs=state.get("resume_inputs"),
         )
         return {"results": {k: o.public() for k, o in outcomes.items()}}
 

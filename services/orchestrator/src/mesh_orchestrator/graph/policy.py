@@ -52,6 +52,7 @@ class RunState(TypedDict, total=False):
     # completed (task_id -> their ``results`` entry) and the attempts each task had had.
     resume_done: dict[str, dict[str, Any]]
     resume_attempts: dict[str, int]
+    resume_inputs: dict[str, list[Any]]  # answers to workers' questions, per task
     # ``options.approval``: "required" pauses the run after planning (``await_approval``)
     # until a person approves it; ``approved`` is set when the run is taken up again after
     # approval, and ``plan_announced`` when its plan event is in its log already.

@@ -244,6 +244,7 @@ class WorkerCalls:
         add = fold.add
         relay = emit.relay
         relayed = 0
+        asked: dict[str, Any] | None = None  # the worker's input_required, if it asked
 
         def accepted() -> None:
             status = TaskStatus(
@@ -292,6 +293,9 @@ class WorkerCalls:
                 async for type_, body in events:
                     if type_ == "done":
                         break
+                    if type_ == "input_required":  # it asks the user: the call ends
+                        asked = body
+                        continue
                     if type_ in _RELAYED:
                         add(type_, body)
                         body["attempt"] = attempt
@@ -310,6 +314,8 @@ class WorkerCalls:
             if self.metrics is not None and relayed:  # once per call, never per event
                 self.metrics.relayed(agent, relayed)
         self.resolver.succeeded(d.instance_id)
+        if asked is not None and not fold.failed:
+            return TaskOutcome("input_required", asked, None, agent, d.instance_id, attempt=attempt)
         if fold.failed:
             failure = fold.errors[-1]
             emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=failure), task_id, agent)

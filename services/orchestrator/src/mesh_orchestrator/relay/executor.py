@@ -40,6 +40,7 @@ from mesh_contracts import (
     NodeStatus,
     SubTask,
     TaskCondition,
+    TaskInputRequired,
     TaskIteration,
     TaskRequest,
     TaskRetrying,
@@ -58,6 +59,9 @@ __all__ = ["LOOP_CONTEXT", "AttemptFailed", "Executor", "TaskOutcome", "render"]
 #: (``iteration``, ``max_iterations``) and what the previous one made (``previous``). Never
 #: a task id (``@`` is not allowed in one).
 LOOP_CONTEXT = "@loop"
+#: The key of ``TaskRequest.context`` carrying the answers to a worker's questions (the
+#: worker SDK's ``Asker`` reads it).
+INPUT_CONTEXT = "@input"
 
 
 class _Loops:
@@ -69,6 +73,7 @@ class _Loops:
         self.groups = groups
         self.latest: dict[str, TaskOutcome] = {}
         self.attempts: dict[str, int] = {}
+        self.inputs: dict[str, list[Any]] = {}  # answers to each task's questions, in order
 
     def outcome(self, task_id: str, futures: dict[str, asyncio.Future[TaskOutcome]]) -> TaskOutcome:
         return self.latest.get(task_id) or futures[task_id].result()
@@ -129,11 +134,14 @@ class Executor(WorkerCalls):
         attempts_before: dict[str, int] | None = None,
         owner: str | None = None,
         gate: Gate | None = None,
+        inputs: dict[str, list[Any]] | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
         ``gate``: the run's ``relay.gate.Gate``; a task waits at it (closed: the run
-        pauses) once its dependencies finished, before it starts.
+        pauses) once its dependencies finished, before it starts. ``inputs``: the answers
+        each task's questions got (a run taken up again after ``input_required``); they go
+        to its worker in ``context["@input"]``.
 
         ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
         what a worker makes for the run is that client's alone.
@@ -158,6 +166,7 @@ class Executor(WorkerCalls):
             t.task_id: sorted(t.repeat_tasks, key=order.index) for t in plan.tasks if t.repeat_tasks
         }
         loops = _Loops({t.task_id: t for t in plan.tasks}, groups)
+        loops.inputs = dict(inputs or {})
         async with asyncio.TaskGroup() as group:
             for t in plan.tasks:
                 if not futures[t.task_id].done():
@@ -235,10 +244,37 @@ class Executor(WorkerCalls):
             outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
         finally:
             gate.leave(t.task_id)
+        if outcome.status == "input_required":
+            outcome = await self._asked(t, outcome, gate, loops, emit)
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
         futures[t.task_id].set_result(outcome)
+
+    async def _asked(
+        self, t: SubTask, outcome: TaskOutcome, gate: Gate, loops: _Loops, emit: Emitter
+    ) -> TaskOutcome:
+        """The task's worker asked the user: say so, and wait (the run is parked around this
+        wait and taken up again with the answer); with nobody to ask, the task fails."""
+        asked = outcome.output if isinstance(outcome.output, dict) else {}
+        if gate.on_input is None:
+            return self._fail(
+                t, None, emit, "the worker asked for input; nobody can answer", "input"
+            )
+        emit.emit(
+            TaskInputRequired(
+                question=str(asked.get("question") or "?"),
+                choices=asked.get("choices"),
+                answer_schema=asked.get("answer_schema"),
+                input_id=len(loops.inputs.get(t.task_id, [])) + 1,
+                attempt=outcome.attempt or None,
+            ),
+            t.task_id,
+            outcome.agent_id,
+        )
+        gate.on_input(t.task_id)
+        await asyncio.Event().wait()  # cancelled when the run is parked
+        raise AssertionError("unreachable")
 
     async def _iterate(
         self,
@@ -260,8 +296,9 @@ class Executor(WorkerCalls):
         loop: dict[str, Any] | None = None
         while True:
             outcome = await self._execute(
-                t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop
-            )
+                t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
+                answers=loops.inputs.get(t.task_id),
+            )  # fmt: skip
             if cond is None or outcome.status != "completed":
                 return outcome
             env = loops.env(futures, own=outcome.output, iteration=iteration)
@@ -373,6 +410,7 @@ class Executor(WorkerCalls):
         *,
         owner: str | None = None,
         loop: dict[str, Any] | None = None,
+        answers: list[Any] | None = None,
     ) -> TaskOutcome:
         first = self.resolver.pick(t)
         if first is None:
@@ -386,6 +424,8 @@ class Executor(WorkerCalls):
         )
         if loop is not None:  # which iteration this is, and the one before's output
             request.context[LOOP_CONTEXT] = loop
+        if answers:  # what the user answered the worker's questions, in order
+            request.context[INPUT_CONTEXT] = {"answers": answers}
         limit = timeout_seconds or first.timeout_seconds
         current: list[AgentDescriptor] = [first]
         try:

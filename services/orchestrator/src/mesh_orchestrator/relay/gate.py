@@ -10,6 +10,7 @@ A run with no gate of its own uses ``OPEN``, which never closes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 
 class Gate:
@@ -21,6 +22,9 @@ class Gate:
         self._idle = asyncio.Event()
         self._idle.set()
         self.running: set[str] = set()
+        # Called with a task id when its worker asked the user (``input_required``): the
+        # run's driver parks the run once nothing else runs. None: nobody can answer.
+        self.on_input: Callable[[str], None] | None = None
 
     @property
     def closed(self) -> bool:

@@ -27,6 +27,7 @@ from typing import Any
 
 from mesh_contracts import (
     NodeStatus,
+    RunAwaitingInput,
     RunEnded,
     RunFailure,
     RunPaused,
@@ -99,6 +100,7 @@ class RunDriver:
         self._gates: dict[str, Gate] = {}
         self._pausing: dict[str, bool] = {}
         self._pauses: set[asyncio.Task[None]] = set()  # waiting for running sub-tasks
+        self._asking: set[str] = set()  # parking because a worker asked the user
         self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
         self.keeper_passes = 0  # lease renewals and orphan scans done (tests wait on it)
 
@@ -146,6 +148,7 @@ class RunDriver:
         # never from what its previous owner checkpointed.
         epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
         gate = self._gates.setdefault(run_id, Gate())
+        gate.on_input = lambda task_id: self._input_asked(run_id, task_id)
         config = {"configurable": {"thread_id": f"{run_id}:{epoch}", EMITTER: events, GATE: gate}}
         if self.registry_read is not None:
             read = RunRead(self.registry_read, self._reads)
@@ -179,8 +182,9 @@ class RunDriver:
                 self._silenced.discard(run_id)
                 raise
             if run_id in self._pausing:  # paused: parked, taken up again by resume
-                status = RunStatus.PAUSED
-                await self._park_paused(events, self._pausing[run_id])
+                asking = run_id in self._asking
+                status = RunStatus.INPUT_REQUIRED if asking else RunStatus.PAUSED
+                await self._park_paused(events, self._pausing[run_id], asking=asking)
             else:
                 status = RunStatus.CANCELLED
                 self._skip_unfinished(events, "run cancelled")
@@ -204,11 +208,15 @@ class RunDriver:
                 self._live.pop(run_id, None)
             self._gates.pop(run_id, None)
             self._pausing.pop(run_id, None)
+            self._asking.discard(run_id)
 
-    async def _park_paused(self, events: RunEvents, cancel_running: bool) -> None:
+    async def _park_paused(
+        self, events: RunEvents, cancel_running: bool, *, asking: bool = False
+    ) -> None:
         """A paused run's end here: the sub-tasks that were stopped go back to ``pending``
-        (they run again on resume), ``paused`` goes out and its row says so before its
-        listeners are let go (anyone may resume it at once, on any replica)."""
+        (they run again on resume), ``paused`` (``input_required`` when a worker asked the
+        user) goes out and its row says so before its listeners are let go (anyone may
+        resume or answer it at once, on any replica)."""
         run_id = events.run_id
         stopped = [n for n in events.projection.nodes.values() if n.status is NodeStatus.RUNNING]
         for node in stopped:
@@ -218,13 +226,21 @@ class RunDriver:
                 agent_id=node.assigned_agent,
             )
         stopped_ids = [n.task_id for n in stopped]
-        events.emit(RunPaused(cancel_running=cancel_running, stopped=stopped_ids))
+        if asking:
+            nodes = events.projection.nodes.values()
+            open_ = [n.task_id for n in nodes if n.status is NodeStatus.INPUT_REQUIRED]
+            events.emit(RunAwaitingInput(tasks=open_))
+        else:
+            events.emit(RunPaused(cancel_running=cancel_running, stopped=stopped_ids))
         if (rec := self.mux.record(run_id)) is not None:
-            rec.status = RunStatus.PAUSED
+            rec.status = RunStatus.INPUT_REQUIRED if asking else RunStatus.PAUSED
             self.mux.touch(run_id)
             await self.mux.flush()
         with contextlib.suppress(Exception):
             await self.store.clear_pause(run_id)
+
+    def _input_asked(self, run_id: str, task_id: str) -> None:
+        """A worker of the run asked the user (``runs.pausing`` parks the run)."""
 
     async def _pause_requested(self, run_ids: list[str]) -> None:
         """The keeper's hook for pauses asked for on other replicas (``runs.pausing``)."""

@@ -19,11 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from mesh_contracts import RunEnded, RunResumed, RunStatus
 from mesh_orchestrator.graph.policy import RunState
 from mesh_orchestrator.runs.driving import RunDriver
+from mesh_orchestrator.runs.emitter import RunEvents
+from mesh_orchestrator.runs.resume import Recovered
 from mesh_orchestrator.runs.store.base import RunRecord
 
 log = logging.getLogger(__name__)
@@ -112,11 +115,19 @@ class LeasedRuns(RunDriver):
                 resumed.append(run_id)
         return resumed
 
-    async def _resume(self, record: RunRecord, reason: str | None = None) -> None:
+    async def _resume(
+        self,
+        record: RunRecord,
+        reason: str | None = None,
+        before: Callable[[RunEvents, Recovered], None] | None = None,
+    ) -> None:
         """Take up a claimed run from its stored log (see ``runs.resume``); ``reason``: why,
-        when a client asked for it (``resumed after pause``)."""
+        when a client asked for it (``resumed after pause``); ``before`` is called once the
+        run is reopened, before it goes on (an answer to a question goes into its log)."""
         run_id = record.run_id
         rec, events, stored = await self._reopen(record)
+        if before is not None:
+            before(events, rec)
         if rec.ended or rec.answered:
             # Only the end was missing: say how it ended (its answer is in the log).
             result = next(
@@ -167,6 +178,7 @@ class LeasedRuns(RunDriver):
             state["planner"] = rec.planner or rec.plan.planner
             state["reason"] = rec.reason
             state["resume_attempts"] = rec.attempts
+            state["resume_inputs"] = rec.inputs
             if rec.plan_stored:  # else the plan event goes out now
                 state["resume_done"] = rec.done
         self._go(events, state, self._continued(record, rec, "resumed"))

@@ -21,11 +21,18 @@ import asyncio
 import contextlib
 import time
 from enum import StrEnum
+from typing import Any
 
-from mesh_contracts import RunStatus
+import jsonschema
+
+from mesh_contracts import RunStatus, StreamEvent, TaskInputAnswered, TaskInputRequired
 from mesh_orchestrator.runs.driving import Draining
+from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.leases import LeasedRuns
+from mesh_orchestrator.runs.resume import Recovered
 from mesh_orchestrator.runs.store.base import RunRecord
+
+MAX_ANSWER_CHARS = 8000
 
 # How long resume waits for a run being paused (still running here or elsewhere) to be
 # parked before answering that it is not paused.
@@ -33,10 +40,48 @@ PARK_WAIT_SECONDS = 5.0
 
 
 class PauseOutcome(StrEnum):
-    DONE = "done"  # pausing (or paused), or resumed
+    DONE = "done"  # pausing (or paused), resumed, or answered
     NOT_RUNNING = "not_running"  # pause: the run is parked or ended
-    NOT_PAUSED = "not_paused"  # resume: the run is not paused
+    NOT_PAUSED = "not_paused"  # resume: the run is not paused; input: it awaits no input
+    NOT_ASKING = "not_asking"  # input: that task has no open question
     UNKNOWN = "unknown"
+
+
+class BadAnswer(ValueError):
+    """The answer does not fit the question (not one of its choices, or not its schema)."""
+
+
+def open_question(events: list[StreamEvent], task_id: str) -> TaskInputRequired | None:
+    """The task's last question in the run's log, unless it was answered."""
+    asked: TaskInputRequired | None = None
+    for e in events:
+        if e.task_id != task_id or e.type != "status":
+            continue
+        if e.data.get("status") == "input_required":
+            asked = TaskInputRequired.model_validate(e.data)
+        elif (
+            e.data.get("status") == "answered"
+            and asked is not None
+            and e.data.get("input_id") == asked.input_id
+        ):
+            asked = None
+    return asked
+
+
+def check_answer(question: TaskInputRequired, answer: Any) -> None:
+    """Raise ``BadAnswer`` (a short reason) unless ``answer`` fits ``question``."""
+    if question.choices is not None:
+        if answer not in question.choices:
+            raise BadAnswer("the answer must be one of: " + ", ".join(question.choices)[:300])
+    elif question.answer_schema is not None:
+        try:
+            jsonschema.validate(answer, question.answer_schema)
+        except jsonschema.ValidationError as exc:
+            raise BadAnswer(f"the answer does not fit its schema: {exc.message[:200]}") from None
+        except jsonschema.SchemaError:
+            raise BadAnswer("the question's answer schema is not valid") from None
+    elif not isinstance(answer, str) or not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
+        raise BadAnswer(f"the answer must be text (1..{MAX_ANSWER_CHARS} characters)")
 
 
 class PausedRuns(LeasedRuns):
@@ -94,6 +139,12 @@ class PausedRuns(LeasedRuns):
             with contextlib.suppress(Exception):
                 await self.store.clear_pause(run_id)
 
+    def _input_asked(self, run_id: str, task_id: str) -> None:
+        """A worker asked the user: park the run as ``input_required`` once its other
+        running sub-tasks finished (nothing new starts meanwhile)."""
+        self._asking.add(run_id)
+        self._pause_here(run_id, False)
+
     async def _pause_requested(self, run_ids: list[str]) -> None:
         """The keeper's pass: pause the runs executed here whose pause was asked for on
         another replica."""
@@ -111,10 +162,38 @@ class PausedRuns(LeasedRuns):
         await self._resume(record, reason="resumed after pause")
         return PauseOutcome.DONE, record
 
+    async def answer(
+        self, run_id: str, task_id: str, answer: Any
+    ) -> tuple[PauseOutcome, RunRecord | None]:
+        """Answer the open question of ``task_id`` of a run parked ``input_required`` (any
+        replica, whoever parked it): the answer goes into the run's log and the run goes on,
+        the task called again with it. Raises ``BadAnswer`` when it does not fit the
+        question, ``Draining`` while this replica shuts down."""
+        if self.draining:
+            raise Draining
+        if await self.get(run_id) is None:
+            return PauseOutcome.UNKNOWN, None
+        question = open_question(await self.store.events_after(run_id, 0), task_id)
+        if question is None:
+            return PauseOutcome.NOT_ASKING, await self.get(run_id)
+        check_answer(question, answer)
+        record = await self._claim_paused(run_id, status=RunStatus.INPUT_REQUIRED)
+        if isinstance(record, PauseOutcome):
+            return record, await self.get(run_id)
+
+        def answered(events: RunEvents, rec: Recovered) -> None:
+            events.emit(TaskInputAnswered(input_id=question.input_id, answer=answer), task_id)
+            rec.inputs.setdefault(task_id, []).append(answer)
+
+        await self._resume(record, reason="input answered", before=answered)
+        return PauseOutcome.DONE, record
+
     async def cancel_paused(self, run_id: str) -> RunRecord | None:
         """End a paused run as ``cancelled`` (its unfinished sub-tasks ``skipped``); None
         when it is not paused."""
         record = await self._claim_paused(run_id, wait=False)
+        if isinstance(record, PauseOutcome):
+            record = await self._claim_paused(run_id, wait=False, status=RunStatus.INPUT_REQUIRED)
         if isinstance(record, PauseOutcome):
             return None
         _, events, _ = await self._reopen(record)
@@ -123,7 +202,9 @@ class PausedRuns(LeasedRuns):
         await self.mux.flush()
         return record
 
-    async def _claim_paused(self, run_id: str, *, wait: bool = True) -> RunRecord | PauseOutcome:
+    async def _claim_paused(
+        self, run_id: str, *, wait: bool = True, status: RunStatus = RunStatus.PAUSED
+    ) -> RunRecord | PauseOutcome:
         # A client acts on the ``paused`` event, which goes out just before the run is
         # parked here or on the replica executing it: give it a moment to be stored.
         deadline = time.monotonic() + (PARK_WAIT_SECONDS if wait else 0.0)
@@ -135,7 +216,7 @@ class PausedRuns(LeasedRuns):
             if run_id in self.mux.channels:
                 await self.mux.flush()
             record = await self.store.claim_parked(
-                run_id, RunStatus.PAUSED, self.replica_id, self.lease_seconds
+                run_id, status, self.replica_id, self.lease_seconds
             )
             if record is not None:
                 return record

@@ -52,6 +52,10 @@ class RunProjection:
                 }
                 self._snapshot()
                 return True
+            if data.get("status") == "answered":  # its question was answered: it runs again
+                node.status = NodeStatus.PENDING
+                self._snapshot()
+                return True
             if data.get("status") == "iterating":  # a loop runs it again
                 node.iteration = data.get("iteration")
                 node.status = NodeStatus.RUNNING

@@ -28,13 +28,14 @@ from mesh_orchestrator.runs.driving import Draining
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.leases import LeasedRuns
 from mesh_orchestrator.runs.mux import Subscription, reserve
-from mesh_orchestrator.runs.pausing import PausedRuns, PauseOutcome
+from mesh_orchestrator.runs.pausing import BadAnswer, PausedRuns, PauseOutcome
 from mesh_orchestrator.runs.projection import RunProjection
 from mesh_orchestrator.runs.replay import Feed, StoredLog
 from mesh_orchestrator.runs.store.base import RunRecord
 
 __all__ = [
     "ApprovalOutcome",
+    "BadAnswer",
     "CancelOutcome",
     "Draining",
     "OverQuota",
@@ -192,7 +193,7 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
             outcome, ended = await self.reject(run_id, "cancelled", RunStatus.CANCELLED)
             if outcome is ApprovalOutcome.DONE:
                 return CancelOutcome.CANCELLING, ended
-        if record.status is RunStatus.PAUSED:  # nothing runs: it ends now
+        if record.status in (RunStatus.PAUSED, RunStatus.INPUT_REQUIRED):  # it ends now
             ended = await self.cancel_paused(run_id)
             if ended is not None:
                 return CancelOutcome.CANCELLING, ended
