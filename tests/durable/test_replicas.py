@@ -378,3 +378,56 @@ async def test_pause_with_cancel_running_stops_the_running_task_and_resume_runs_
     assert resumed["kept"] == ["t1"] and resumed["restarted"] == ["t2", "t3"]
     assert seen[-1]["data"]["status"] == "completed"
     assert cluster.calls(cluster.slow) == 2  # stopped once, run again in full
+
+
+async def test_a_workers_question_is_answered_on_another_replica_after_its_owner_died(
+    cluster: Cluster,
+) -> None:
+    """The worker asks (the SDK's ``Asker``); the run parks ``input_required`` on replica a;
+    a is killed; the answer goes to b, which takes the run up and the worker goes on."""
+    port = free_port()
+    asker = cluster._start(
+        "bench.script_worker",
+        port,
+        {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": cluster.discovery.url,
+         "SCRIPT_AGENT_ID": "asker", "WORKER_LEASE_TTL_SECONDS": "30"},
+    )  # fmt: skip
+    for orch in (cluster.a, cluster.b):
+
+        def sees(o: ServiceProcess = orch) -> bool:
+            agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
+            return "asker" in {a["descriptor"]["agent_id"] for a in agents}
+
+        wait_until(sees, timeout=30, what="the orchestrators to see the asking worker")
+    plan = {"tasks": [
+        {"task_id": "t1", "capability": "text_generation", "agent_id": "quick",
+         "input": {"tokens": 3}},
+        {"task_id": "ask", "capability": "data_analysis", "agent_id": "asker",
+         "depends_on": ["t1"], "input": {"ask": ["Which colour?"], "choices": ["red", "blue"]}},
+    ]}  # fmt: skip
+    body = {"plan": plan, "options": {"on_disconnect": "continue"}}
+    seen: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(timeout=30) as c:
+        async for msg in read_sse(c, "POST", cluster.a.url + "/orchestrate/stream", json=body):
+            seen.append(msg.json())
+        run_id = seen[0]["run_id"]
+        assert seen[-1]["data"] == {"status": "input_required", "tasks": ["ask"]}
+        cluster.a.kill()
+        run = (await c.get(f"{cluster.b.url}/v1/runs/{run_id}")).json()
+        assert run["status"] == "input_required"
+        r = await c.post(
+            f"{cluster.b.url}/v1/runs/{run_id}/input", json={"task_id": "ask", "answer": "blue"}
+        )
+        assert r.status_code == 202, r.text
+    async with asyncio.timeout(30):
+        await follow(cluster.b, run_id, seen)
+    check_log(seen)
+    [resumed] = [e["data"] for e in seen if e["data"].get("status") == "resumed"]
+    assert resumed["owner"] == "orch-b" and resumed["kept"] == ["t1"]
+    result = next(e for e in seen if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["ask"]["output"] == {"answers": ["blue"], "calls": 2}
+    assert seen[-1]["data"]["status"] == "completed"
+    assert cluster.calls(cluster.quick) == 1
+    async with httpx.AsyncClient(timeout=5) as c:
+        health = (await c.get(asker.url + "/health")).json()
+    assert health["calls"] == {"ask": 2}  # asked, then called again with the answer
