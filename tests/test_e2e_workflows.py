@@ -5,6 +5,7 @@ read back from its SSE stream and from ``GET /v1/runs/{id}``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -305,3 +306,25 @@ async def run_plan_until_parked(url: str, tasks: list[dict[str, Any]]) -> list[d
             if out[-1]["type"] == "done":
                 break
     return out
+
+
+def test_the_cli_puts_a_workers_question_to_the_user_and_answers_it(
+    orch: ServiceProcess, tmp_path: Path
+) -> None:
+    """``mesh ask --plan``: the question and its numbered choices on stderr, the user types
+    ``2``, the run goes on and ends with the answer in the worker's output."""
+    plan = {"tasks": [{"task_id": "asker", "capability": "data_analysis",
+                       "input": {"ask": ["Which colour?"], "choices": ["red", "blue"]}}]}  # fmt: skip
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    done = subprocess.run(
+        [sys.executable, "-m", "mesh_cli", "ask", "--plan", str(path), "--json"],
+        env={**os.environ, "MESH_URL": orch.url}, input="2\n", capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "asker asks: Which colour?" in done.stderr and "2. blue" in done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)
+    assert result["data"]["results"]["asker"]["output"] == {"answers": ["blue"], "calls": 2}
+    assert events[-1]["data"]["status"] == "completed"

@@ -130,3 +130,21 @@ test("a paused run says so, and a resume takes it back to running", () => {
                             last_stored_seq: 2, first_seq: 3, reason: "resumed after pause" }));
   assert.equal(run.status, "running");
 });
+
+test("a worker's question is an open question until it is answered", () => {
+  seq = 0;
+  const run = newRun("r");
+  apply(run, ev("plan", { plan, planner: "client" }));
+  apply(run, ev("status", { status: "input_required", question: "Which?", choices: ["x", "y"], input_id: 1 }, "a"));
+  apply(run, ev("status", { status: "input_required", tasks: ["a"] }));
+  const a = run.nodes.get("a");
+  assert.equal(a.status, "input_required");
+  assert.deepEqual(a.question.choices, ["x", "y"]);
+  assert.equal(run.status, "input_required");
+  apply(run, ev("status", { status: "answered", input_id: 1, answer: "y" }, "a"));
+  apply(run, ev("status", { status: "resumed", owner: "o", epoch: 2, kept: [], restarted: ["a"],
+                            last_stored_seq: 3, first_seq: 5, reason: "input answered" }));
+  assert.equal(a.question, null);
+  assert.equal(a.status, "pending");
+  assert.equal(run.status, "running");
+});

@@ -67,6 +67,8 @@ class Lane:
     # ("when $.review.output.approved == true: false (…)"), and the loop's iteration.
     condition: str | None = None
     iteration: int | None = None
+    # The worker's open question (``input_required``: question, choices, answer_schema).
+    question: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:
@@ -103,6 +105,19 @@ class LaneBoard:
     done: bool = False
     final_status: str | None = None
     plan_tasks: list[dict[str, Any]] = field(default_factory=list)  # the last plan event's
+
+    @property
+    def awaiting_input(self) -> bool:
+        """A worker asked the user: the run is parked until answered (no done)."""
+        return self.status == "input_required" and not self.done
+
+    def open_questions(self) -> list[Lane]:
+        """The lanes whose worker asked and got no answer yet, in plan order."""
+        return [
+            lane
+            for lane in self.lanes.values()
+            if lane.question is not None and lane.status == "input_required"
+        ]
 
     @property
     def awaiting_approval(self) -> bool:
@@ -159,6 +174,12 @@ class LaneBoard:
         lane = self._task_lane(ev)
         if lane is None:
             self.status = str(ev.data.get("status", self.status))
+            return
+        if ev.data.get("status") == "input_required":  # the worker asks the user
+            lane.question = dict(ev.data)
+        elif ev.data.get("status") == "answered":
+            lane.question = None
+            lane.status = "pending"
             return
         if ev.data.get("status") == "condition":  # a when / repeat_until: not a state change
             lane.condition = _condition_line(ev.data)

@@ -149,6 +149,15 @@ class MeshClient:
         body = await self._send_json("POST", f"/v1/runs/{quote(run_id, safe='')}/resume")
         return str(body.get("status", ""))
 
+    async def answer(self, run_id: str, task_id: str, answer: Any) -> str:
+        """``POST /v1/runs/{id}/input``: answer the worker's question of ``task_id``."""
+        body = await self._send_json(
+            "POST",
+            f"/v1/runs/{quote(run_id, safe='')}/input",
+            {"task_id": task_id, "answer": answer},
+        )
+        return str(body.get("status", ""))
+
     async def workflows(self) -> Any:
         """``GET /v1/workflows``: the latest version of each saved workflow."""
         return await self._get_json("orchestrator", self.url, "/v1/workflows")

@@ -201,6 +201,7 @@ export function runView(root, ui, runId) {
   const connEl = h("span", { class: "muted small", role: "status", "aria-live": "polite" });
   const notes = h("ul", { class: "notes" });
   const approval = h("section", { class: "panel approval", hidden: true, "aria-label": "plan approval" });
+  const questions = h("section", { class: "panel approval questions", hidden: true, "aria-label": "open questions" });
   const dagWrap = h("div", { class: "dag-wrap" });
   const ganttWrap = h("div", { class: "gantt-wrap" });
   const lanesEl = h("div", { class: "lanes" });
@@ -211,6 +212,7 @@ export function runView(root, ui, runId) {
     { class: "run-page", "data-run": runId },
     h("section", { class: "panel run-head" }, h("div", { class: "row" }, title, statusEl, connEl, actions), meta, notes),
     approval,
+    questions,
     h(
       "div",
       { class: "run-top" },
@@ -307,6 +309,48 @@ export function runView(root, ui, runId) {
     );
   }
 
+  // A worker asked the user (input_required): one form per open question; a choice is a
+  // button, otherwise a text field (JSON when the question has an answer schema).
+  function drawQuestions() {
+    const open = [...run.nodes.values()].filter((n) => n.question && n.status === "input_required");
+    const want = open.map((n) => `${n.id}:${n.question.input_id}`).join("|");
+    questions.hidden = !open.length;
+    if (questions.dataset.want === want) return;
+    questions.dataset.want = want;
+    clear(questions);
+    if (!open.length) return;
+    questions.append(h("h2", {}, "A worker asks you"));
+    for (const n of open) {
+      const q = n.question;
+      const msg = h("p", { class: "form-msg", role: "alert" });
+      const send = async (answer) => {
+        try {
+          await postJSON(`/v1/runs/${runId}/input`, { task_id: n.id, answer });
+          ui.note("answer: sent");
+        } catch (err) {
+          msg.textContent = `not accepted: ${err.message}`;
+        }
+      };
+      const field = h("input", { type: "text", id: `answer-${n.id}`, "aria-label": `answer to ${n.id}` });
+      const controls = q.choices
+        ? q.choices.map((c) => button(c, () => send(c), { class: "choice", "data-choice": c }))
+        : [field, button("Answer", () => {
+            if (!q.answer_schema) return send(field.value);
+            try {
+              return send(JSON.parse(field.value));
+            } catch (err) {
+              msg.textContent = `the answer is not JSON: ${err.message}`;
+            }
+          }, { class: "primary" })];
+      questions.append(
+        h("form", { class: "question", "data-task": n.id, onsubmit: (e) => e.preventDefault() },
+          h("p", {}, h("strong", {}, n.id), `: ${q.question}`),
+          h("div", { class: "row" }, ...controls),
+          msg),
+      );
+    }
+  }
+
   function drawMeta() {
     const rows = [["query", h("div", { class: "query" }, run.query || record?.query || "")]];
     if (run.planner) rows.push(["planner", `${run.planner}${run.reason ? " · " + run.reason : ""}`]);
@@ -355,6 +399,7 @@ export function runView(root, ui, runId) {
             : conn.state;
     drawActions();
     drawApproval();
+    drawQuestions();
     drawMeta();
     // The DAG is redrawn whole; keep the keyboard focus on the node that had it.
     const focused = document.activeElement?.closest?.(".dag .node")?.dataset.task;

@@ -55,6 +55,7 @@ function newNode(task, index) {
     previous: [], // what earlier attempts had streamed (given up)
     condition: task.condition || null, // the last when / repeat_until evaluated
     iteration: task.iteration || null, // a loop's iteration
+    question: null, // a worker's open question: {question, choices, answer_schema, input_id}
     events: 0,
   };
 }
@@ -145,7 +146,12 @@ function status(run, ev, node) {
   }
   if (d.status === "resumed") {
     run.notes.push({ kind: "resumed", ts: ev.ts, ...d });
-    if (run.status === "paused") run.status = "running";
+    if (run.status === "paused" || run.status === "input_required") run.status = "running";
+    return;
+  }
+  if (d.status === "input_required" && !ev.task_id) {
+    run.notes.push({ kind: "input required", ts: ev.ts, reason: (d.tasks || []).join(", ") });
+    run.status = "input_required";
     return;
   }
   if (d.status === "paused" && !ev.task_id) {
@@ -176,6 +182,13 @@ function status(run, ev, node) {
   if (d.status === "iterating") {
     restart(node, { ...d, reason: `iteration ${d.iteration} of at most ${d.max_iterations}: ${d.reason}` }, ev.ts);
     node.iteration = d.iteration;
+    return;
+  }
+  if (d.status === "input_required") {
+    node.question = { question: d.question, choices: d.choices || null, answer_schema: d.answer_schema || null, input_id: d.input_id };
+  } else if (d.status === "answered") {
+    node.question = null;
+    node.status = "pending";
     return;
   }
   if (d.status === "retrying") restart(node, d, ev.ts);
