@@ -57,6 +57,7 @@ from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.retention import Retention, parse_clients
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.services import Services
@@ -372,6 +373,15 @@ def create_app(
             )
             await runs.recover()
             stack.push_async_callback(runs.shutdown)
+            retention = Retention(
+                store,
+                runs.replica_id,
+                seconds=settings.retention_seconds,
+                clients=parse_clients(settings.retention_clients),
+                every=settings.retention_every_seconds,
+            )
+            retention.start()
+            stack.push_async_callback(retention.stop)
             app.state.services = Services(
                 settings=settings,
                 http=http,
@@ -390,6 +400,7 @@ def create_app(
                     settings.runs_retry_after_seconds,
                 ),
                 workflows=workflows,
+                retention=retention,
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )

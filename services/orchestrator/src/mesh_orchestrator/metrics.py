@@ -17,6 +17,7 @@ copied on the hot path.
 | ``mesh_breaker_state`` | gauge (0 closed, 1 half-open, 2 open) | ``instance_id`` |
 | ``mesh_registry_instances`` | gauge | ``agent``, ``healthy`` |
 | ``mesh_registry_reads_total`` | counter | ``outcome`` (current, changed, unreachable, skipped) |
+| ``mesh_retention_removed_total`` | counter | ``kind`` (runs, events) |
 """
 
 from __future__ import annotations
@@ -109,6 +110,19 @@ def watch(metrics: Metrics, services: Callable[[], Services | None]) -> None:
     )
     metrics.counter_of(
         "mesh_runs", "Runs ended in this process, by final status.", runs, ["status"]
+    )
+
+    def removed() -> Samples:
+        svc = services()
+        if svc is None:
+            return []
+        return [((kind,), n) for kind, n in sorted(svc.retention.removed.items())]
+
+    metrics.counter_of(
+        "mesh_retention_removed",
+        "Finished runs and their events removed by retention on this replica.",
+        removed,
+        ["kind"],
     )
     metrics.gauge_of("mesh_live_runs", "Runs being driven by this process now.", live)
     metrics.gauge_of(

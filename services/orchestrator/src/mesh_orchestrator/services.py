@@ -18,6 +18,7 @@ from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.retention import Retention
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import Synthesizer
@@ -39,5 +40,6 @@ class Services:
     plans: PlanPreview  # POST /v1/plans
     streams: StreamCaps  # SSE streams open here, per client and per run
     workflows: WorkflowStore  # saved workflows (api/workflows.py)
+    retention: Retention  # removes old finished runs (one replica at a time)
     synthesis: str = "deterministic"  # which synthesis writes answers (llm | deterministic)
     synthesis_reason: str = ""

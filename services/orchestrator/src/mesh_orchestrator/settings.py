@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     # A loop of the plan language (``repeat_until``) runs at most this many iterations,
     # whatever its plan's ``max_iterations`` says.
     max_iterations: int = Field(default=10, ge=1, le=10)
+    # Retention: finished runs (and their events) older than this many seconds are removed
+    # by one replica at a time, every retention_every_seconds (unset: kept forever);
+    # retention_clients overrides it per client ("client:alice=3600,client:bob=86400").
+    # A pinned run is kept (POST /v1/runs/{id}/pin).
+    retention_seconds: float | None = Field(default=None, ge=0)
+    retention_clients: str = ""
+    retention_every_seconds: float = Field(default=60.0, gt=0)
     retry_backoff_seconds: float = Field(default=0.05, ge=0)
     retry_backoff_max_seconds: float = Field(default=2.0, ge=0)
     # Circuit breakers, one per instance: this many failures in a row eject it for the base

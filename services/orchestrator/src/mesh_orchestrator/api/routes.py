@@ -205,6 +205,7 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     return run.model_dump(mode="json", include=RUN_FIELDS) | {
         "lease": run.lease(),
         "workflow": workflow if isinstance(workflow, dict) else None,
+        "pinned": await svc.runs.pinned(run_id),  # kept from retention
     }
 
 
@@ -385,3 +386,22 @@ async def answer_run(run_id: str, body: InputAnswer, svc: Svc, caller: RunCaller
             },
         )
     return _acted(run_id, outcome is PauseOutcome.DONE, run, "running", "awaits no input")
+
+
+@router.post("/v1/runs/{run_id}/pin", response_model=None)
+async def pin_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
+    """Keep the run from retention (``DELETE`` lets it go again): 200 ``{"pinned": true}``."""
+    return await _pin(run_id, svc, caller, True)
+
+
+@router.delete("/v1/runs/{run_id}/pin", response_model=None)
+async def unpin_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
+    return await _pin(run_id, svc, caller, False)
+
+
+async def _pin(run_id: str, svc: Svc, caller: RunCaller, pinned: bool) -> JSONResponse:
+    if not may_see(caller, await svc.runs.get(run_id)):
+        return _not_found(run_id)
+    if not await svc.runs.pin(run_id, pinned):
+        return _not_found(run_id)
+    return JSONResponse({"run_id": run_id, "pinned": pinned})

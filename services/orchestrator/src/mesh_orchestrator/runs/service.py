@@ -201,6 +201,15 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
             return CancelOutcome.CANCELLING, record  # its owner stops it (notify / renew)
         return CancelOutcome.FINISHED, record
 
+    async def pin(self, run_id: str, pinned: bool) -> bool:
+        """Keep the run from retention (or let it go again); False for an unknown run."""
+        if run_id in self.mux.channels:  # a run just started is stored before it is pinned
+            await self.mux.flush()
+        return await self.store.pin(run_id, pinned)
+
+    async def pinned(self, run_id: str) -> bool:
+        return await self.store.pinned(run_id)
+
     async def outcome(self, run_id: str) -> RunOutcome | None:
         """Wait for the run's end (following its events) and say how it ended."""
         sub = await self.events(run_id, 0)

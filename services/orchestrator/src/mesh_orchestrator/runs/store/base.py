@@ -137,6 +137,26 @@ class RunStore(Protocol):
         """Forget the pause request of ``run_id`` (it was paused, or it ended)."""
         ...
 
+    async def pin(self, run_id: str, pinned: bool) -> bool:
+        """Keep the run from retention (``pinned``) or let it go again; False for an
+        unknown run."""
+        ...
+
+    async def pinned(self, run_id: str) -> bool: ...
+
+    async def take_singleton(self, name: str, owner: str, seconds: float) -> bool:
+        """Hold the lease ``name`` (one holder among every replica) for ``seconds`` more:
+        True when ``owner`` holds it now (it was free, lapsed, or already ``owner``'s)."""
+        ...
+
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> tuple[int, int]:
+        """Remove at most ``limit`` finished, unpinned runs that finished before ``before``
+        (owned by one of ``owners``; None: any owner not in ``exclude``), with their
+        events; returns (runs, events) removed."""
+        ...
+
     async def renew(
         self, epochs: Mapping[str, int], owner: str, lease_seconds: float
     ) -> tuple[set[str], set[str]]:
