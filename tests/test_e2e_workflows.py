@@ -328,3 +328,35 @@ def test_the_cli_puts_a_workers_question_to_the_user_and_answers_it(
     result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)
     assert result["data"]["results"]["asker"]["output"] == {"answers": ["blue"], "calls": 2}
     assert events[-1]["data"]["status"] == "completed"
+
+
+async def test_a2a_input_required_maps_both_ways_and_a_message_on_the_task_answers_it(
+    orch: ServiceProcess,
+) -> None:
+    """Over A2A (JSON-RPC): the parked run's task is ``TASK_STATE_INPUT_REQUIRED``; a
+    message naming that task answers the open question, and the run completes."""
+    events = await run_plan_until_parked(
+        orch.url, [{"task_id": "asker", "input": {"ask": ["Your name?"]}}]
+    )
+    run_id = events[0]["run_id"]
+    headers = {"A2A-Version": "1.0"}
+
+    def rpc(n: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": n, "method": method, "params": params}
+
+    async with httpx.AsyncClient(timeout=30) as c:
+        got = (await c.post(orch.url + "/a2a", json=rpc(1, "GetTask", {"id": run_id}),
+                            headers=headers)).json()  # fmt: skip
+        assert got["result"]["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", got
+        message = {"messageId": "m2", "role": "ROLE_USER", "taskId": run_id,
+                   "parts": [{"text": "Ada"}]}  # fmt: skip
+        sent = await c.post(
+            orch.url + "/a2a", json=rpc(2, "SendMessage", {"message": message}), headers=headers
+        )
+        assert "result" in sent.json(), sent.json()
+        rest = await read_until_parked_or_done(
+            c, f"{orch.url}/v1/runs/{run_id}/events", events[-1]["seq"]
+        )
+    result = next(e for e in rest if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["asker"]["output"] == {"answers": ["Ada"], "calls": 2}
+    assert rest[-1]["data"]["status"] == "completed"

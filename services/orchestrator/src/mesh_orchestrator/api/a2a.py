@@ -75,6 +75,7 @@ from starlette.routing import Mount
 
 from mesh_auth import Keys, Principal
 from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers
+from mesh_contracts import RunStatus
 from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, gpu_extension, gpu_facts
 from mesh_orchestrator.api.a2a_mapping import (
     CONTEXT_OPTION,
@@ -87,7 +88,7 @@ from mesh_orchestrator.api.a2a_mapping import (
 from mesh_orchestrator.api.access import may_see
 from mesh_orchestrator.api.limits import StreamSlot, TooMany, start_run
 from mesh_orchestrator.api.models import OrchestrateRequest
-from mesh_orchestrator.runs.service import CancelOutcome, RunService
+from mesh_orchestrator.runs.service import BadAnswer, CancelOutcome, RunService
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.services import Services
 
@@ -229,10 +230,14 @@ class MeshRequestHandler(RequestHandler):
         if not params.message.message_id:
             raise InvalidParamsError(message="message.messageId is required")
         if params.message.task_id:
-            if await self._visible(params.message.task_id, context) is None:
+            record = await self._visible(params.message.task_id, context)
+            if record is None:
                 raise TaskNotFoundError
+            if record.status is RunStatus.INPUT_REQUIRED:  # A2A input-required: the answer
+                return await self._answer(record, params)
             raise UnsupportedOperationError(
                 message="each message starts a new run; continuing a task is not supported"
+                " (except answering a task in input-required)"
             )
         _check_modes(params)
         body = _request_of(params.message, MessageToDict(params.metadata))
@@ -246,6 +251,20 @@ class MeshRequestHandler(RequestHandler):
         except TooMany as exc:
             raise _refused(exc) from None
         return snapshot(record)
+
+    async def _answer(self, record: RunRecord, params: SendMessageRequest) -> Task:
+        """A message on a task in ``input-required``: its text answers the run's (first)
+        open question, as ``POST /v1/runs/{id}/input`` would."""
+        body = _request_of(params.message, MessageToDict(params.metadata))
+        asking = await self.runs.open_questions(record.run_id)
+        task_id = asking[0] if asking else None
+        if task_id is None:
+            raise UnsupportedOperationError(message="the task asks nothing")
+        try:
+            await self.runs.answer(record.run_id, task_id, (body.query or "").strip())
+        except BadAnswer as exc:
+            raise InvalidParamsError(message=str(exc)) from None
+        return snapshot(await self.runs.get(record.run_id) or record)
 
     def _slot(self, context: ServerCallContext, run_id: str | None = None) -> StreamSlot:
         """A stream of this caller's counted (per client, per run; A2A error past a cap)."""

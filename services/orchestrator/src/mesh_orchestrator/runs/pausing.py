@@ -188,6 +188,14 @@ class PausedRuns(LeasedRuns):
         await self._resume(record, reason="input answered", before=answered)
         return PauseOutcome.DONE, record
 
+    async def open_questions(self, run_id: str) -> list[str]:
+        """The tasks of the run whose question is not answered yet, in the order asked."""
+        log = await self.store.events_after(run_id, 0)
+        asking = dict.fromkeys(
+            e.task_id for e in log if e.task_id and e.data.get("status") == "input_required"
+        )
+        return [t for t in asking if t is not None and open_question(log, t) is not None]
+
     async def cancel_paused(self, run_id: str) -> RunRecord | None:
         """End a paused run as ``cancelled`` (its unfinished sub-tasks ``skipped``); None
         when it is not paused."""
