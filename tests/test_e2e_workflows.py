@@ -25,21 +25,32 @@ from mesh_contracts import (
     parse_run_payload,
 )
 from mesh_testkit import ServiceProcess, read_sse
-from mesh_testkit.mesh import process_mesh
+from mesh_testkit.mesh import ProcessMesh, process_mesh
 
 ORCH_ENV = {"ORCH_PLANNER": "deterministic", "ORCH_LOG_LEVEL": "warning"}
 WORKER_ENV = {"WORKER_LOG_LEVEL": "warning"}
 
 
 @pytest.fixture(scope="module")
-def orch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessMesh]:
     tmp: Path = tmp_path_factory.mktemp("e2e-workflows")
     workers = {
         "script": "bench.script_worker",
         "slow": ("bench.fault_worker", {"FAULT_AGENT_ID": "slow"}),
     }
-    with process_mesh(tmp, workers, orchestrator_env=ORCH_ENV, worker_env=WORKER_ENV) as mesh:
-        yield mesh.orch
+    with process_mesh(tmp, workers, orchestrator_env=ORCH_ENV, worker_env=WORKER_ENV) as m:
+        yield m
+
+
+@pytest.fixture(scope="module")
+def orch(mesh: ProcessMesh) -> ServiceProcess:
+    return mesh.orch
+
+
+@pytest.fixture(scope="module")
+def capped(mesh: ProcessMesh) -> ServiceProcess:
+    """Another orchestrator on the same mesh whose loops run at most 2 iterations."""
+    return mesh.add_orchestrator("capped", {**ORCH_ENV, "ORCH_MAX_ITERATIONS": "2"})
 
 
 async def run_plan(url: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -360,3 +371,23 @@ async def test_a2a_input_required_maps_both_ways_and_a_message_on_the_task_answe
     result = next(e for e in rest if e["type"] == "result" and e["task_id"] is None)["data"]
     assert result["results"]["asker"]["output"] == {"answers": ["Ada"], "calls": 2}
     assert rest[-1]["data"]["status"] == "completed"
+
+
+async def test_the_orchestrators_iteration_cap_bounds_every_loop(capped: ServiceProcess) -> None:
+    tasks = [{"task_id": "check", "input": {"approve_at": 50}, "max_iterations": 10,
+              "repeat_until": "output.approved"}]  # fmt: skip
+    events = await run_plan(capped.url, tasks)
+    conds = payloads(events, TaskCondition, "check")
+    assert [(c.iteration, c.exhausted) for c in conds] == [(1, False), (2, True)]
+    assert payloads(events, TaskIteration, "check")[0].max_iterations == 2
+
+
+async def test_post_orchestrate_answers_a_run_that_parks_with_its_parked_status(
+    orch: ServiceProcess,
+) -> None:
+    plan = {"tasks": [{"task_id": "q", "capability": "data_analysis",
+                       "input": {"ask": ["Sure?"], "choices": ["yes", "no"]}}]}  # fmt: skip
+    body = {"plan": plan, "options": {"on_disconnect": "continue"}}
+    async with httpx.AsyncClient(timeout=60) as c:
+        r = await c.post(orch.url + "/orchestrate", json=body)
+    assert r.status_code == 200 and r.json()["status"] == "input_required"

@@ -45,6 +45,10 @@ __all__ = [
 ]
 
 
+# Run-level statuses after which a run's stream ends without ``done`` (besides approval).
+PARKED = (RunStatus.PAUSED.value, RunStatus.INPUT_REQUIRED.value)
+
+
 class OverQuota(Exception):
     """The client already has ``limit`` runs in progress (running or parked)."""
 
@@ -224,6 +228,8 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
                         answer = RunAnswer.model_validate(e.data)
                     elif e.data.get("status") == "awaiting_approval":  # its stream ends here
                         status = RunStatus.AWAITING_APPROVAL
+                    elif e.task_id is None and e.data.get("status") in PARKED:  # and here
+                        status = RunStatus(e.data["status"])
                     elif e.type == "done":
                         status = RunStatus(e.data.get("status", status))
         finally:
