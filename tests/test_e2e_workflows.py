@@ -391,3 +391,29 @@ async def test_post_orchestrate_answers_a_run_that_parks_with_its_parked_status(
     async with httpx.AsyncClient(timeout=60) as c:
         r = await c.post(orch.url + "/orchestrate", json=body)
     assert r.status_code == 200 and r.json()["status"] == "input_required"
+
+
+async def test_a_question_survives_a_restart_of_the_only_replica_and_cancel_ends_a_parked_run(
+    capped: ServiceProcess,
+) -> None:
+    """The embedded store (SQLite, one replica): the parked run is in the file; after a
+    restart of the orchestrator the answer is taken and the run completes. A parked run that
+    is cancelled ends at once."""
+    ask = [{"task_id": "q", "input": {"ask": ["Sure?"], "choices": ["yes", "no"]}}]
+    first = await run_plan_until_parked(capped.url, ask)
+    second = await run_plan_until_parked(capped.url, ask)
+    await asyncio.to_thread(capped.stop)
+    await asyncio.to_thread(capped.start)
+    url = f"{capped.url}/v1/runs/{first[0]['run_id']}"
+    async with httpx.AsyncClient(timeout=30) as c:
+        assert (await c.get(url)).json()["status"] == "input_required"
+        ok = await c.post(url + "/input", json={"task_id": "q", "answer": "yes"})
+        assert ok.status_code == 202, ok.text
+        rest = await read_until_parked_or_done(c, url + "/events", first[-1]["seq"])
+        assert rest[-1]["data"] == {"status": "completed"}
+        other = f"{capped.url}/v1/runs/{second[0]['run_id']}"
+        cancelled = await c.post(other + "/cancel")
+        assert cancelled.status_code == 202
+        run = (await c.get(other)).json()
+        assert run["status"] == "cancelled"
+        assert {n["task_id"]: n["status"] for n in run["plan"]} == {"q": "skipped"}
