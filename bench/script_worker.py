@@ -9,7 +9,8 @@ A real worker on the worker SDK (registration, heartbeats, ``/stream``). What it
   that approves at its n-th look;
 - ``reply: <any JSON>``: that value, as is;
 - ``ask: [question, ...]`` (and ``choices``): asks the user each question in turn through
-  the SDK's ``Asker``, then answers ``{"answers": [...], "calls": n}``;
+  the SDK's ``Asker``, then answers ``{"answers": [...], "calls": n}`` (``n``: the calls of
+  this task in this run);
 - otherwise ``{"text": "<prompt> #<iteration>", "iteration": ..., "saw": [...]}``.
 
 ``GET /health`` counts the calls by task id (``calls``). Settings: the SDK's ``WORKER_*``
@@ -49,7 +50,8 @@ class ScriptWorker(Worker[ScriptInput]):
     def __init__(self, agent_id: str, capability: str) -> None:
         self.agent_id = agent_id
         self.capability = capability
-        self.calls: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()  # by task id (``/health``)
+        self.per_run: Counter[tuple[str | None, str]] = Counter()  # by run and task
 
     def describe(self) -> AgentDescriptor:
         return self.descriptor(
@@ -67,13 +69,14 @@ class ScriptWorker(Worker[ScriptInput]):
 
     async def run(self, task: TaskRequest, inp: ScriptInput, emit: Emit) -> Any:
         self.calls[task.task_id] += 1
+        self.per_run[(task.run_id, task.task_id)] += 1
         loop = task.context.get("@loop") or {}
         iteration = int(loop.get("iteration", 1))
         saw = sorted(task.context)
         if inp.ask:  # asks the user each question (the SDK's Asker), then says the answers
             ctx = Asker(task, emit)
             answers = [await ctx.ask(q, choices=inp.choices) for q in inp.ask]
-            return {"answers": answers, "calls": self.calls[task.task_id]}
+            return {"answers": answers, "calls": self.per_run[(task.run_id, task.task_id)]}
         if inp.approve_at is not None:
             return {"approved": iteration >= inp.approve_at, "iteration": iteration, "saw": saw}
         if inp.reply is not None:

@@ -199,7 +199,7 @@ async def test_the_cli_pauses_and_resumes_a_run_and_its_stream_says_so(
     row and stream say ``paused``; ``mesh resume`` runs the rest, nothing twice."""
     plan = {"tasks": [
         {"task_id": "slow", "capability": "text_generation", "agent_id": "slow",
-         "input": {"tokens": 30, "rate": 15}},
+         "input": {"tokens": 120, "rate": 20}},  # 6 s: time for the CLI to start
         {"task_id": "after", "depends_on": ["slow"], "capability": "data_analysis",
          "input": {"prompt": "after"}},
     ]}  # fmt: skip
