@@ -301,6 +301,16 @@ PAUSE_PLAN = {
 }  # fmt: skip
 
 
+async def finished(follower: asyncio.Task[None], seen: list[dict[str, Any]]) -> None:
+    """Wait for a follower to see ``done``; say what it saw last if it does not."""
+    try:
+        async with asyncio.timeout(60):
+            await follower
+    except TimeoutError:
+        tail = [(e["seq"], e["type"], e["task_id"], e["data"].get("status")) for e in seen[-8:]]
+        raise AssertionError(f"the run did not end; last events seen: {tail}") from None
+
+
 async def paused_on_b(
     cluster: Cluster, cancel_running: bool
 ) -> tuple[str, list[dict[str, Any]], asyncio.Task[None]]:
@@ -345,8 +355,7 @@ async def test_pause_lets_running_tasks_finish_and_resume_on_another_replica_aft
         assert again.status_code == 409 and again.json()["status"] == "paused"
         r = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/resume")
         assert r.status_code == 202 and r.json()["status"] == "running"
-        async with asyncio.timeout(30):
-            await follower
+        await finished(follower, seen)
         twice = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/resume")
         assert twice.status_code == 409
     check_log(seen)
@@ -371,8 +380,7 @@ async def test_pause_with_cancel_running_stops_the_running_task_and_resume_runs_
         assert {n["task_id"]: n["status"] for n in run["plan"]}["t2"] == "pending"
         r = await c.post(f"{cluster.a.url}/v1/runs/{run_id}/resume")
         assert r.status_code == 202
-        async with asyncio.timeout(30):
-            await follower
+        await finished(follower, seen)
     check_log(seen)
     [resumed] = [e["data"] for e in seen if e["data"].get("status") == "resumed"]
     assert resumed["kept"] == ["t1"] and resumed["restarted"] == ["t2", "t3"]
