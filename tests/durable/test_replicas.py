@@ -294,7 +294,7 @@ PAUSE_PLAN = {
         {"task_id": "t1", "capability": "text_generation", "agent_id": "quick",
          "input": {"tokens": 3}},
         {"task_id": "t2", "capability": "text_generation", "agent_id": "slow",
-         "input": {"tokens": 40, "rate": 20}},
+         "input": {"tokens": 120, "rate": 20}},  # 6 s: the keeper applies the pause meanwhile
         {"task_id": "t3", "capability": "text_generation", "agent_id": "quick",
          "depends_on": ["t2"], "input": {"tokens": 3}},
     ]
