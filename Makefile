@@ -3,14 +3,18 @@ SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# The workers, one `name port` a line (`mesh new-worker NAME` adds one): their packages are
+# services/workers/<name with _ for ->.
+WORKERS_LIST := services/workers/workers.txt
+WORKER_NAMES := $(shell sed 's/\#.*//' $(WORKERS_LIST) | awk 'NF {print $$1}')
+WORKER_PORTS := $(shell sed 's/\#.*//' $(WORKERS_LIST) | awk 'NF {print $$2}')
 # Every deployable unit, in dependency order; a folder that does not exist yet is skipped.
 PACKAGES := libs/contracts libs/auth libs/telemetry libs/testkit libs/worker_sdk services/discovery \
-	services/orchestrator clients/cli services/workers/writer services/workers/analyst services/workers/lookup \
-	services/workers/image_gen services/workers/lora_trainer
+	services/orchestrator clients/cli $(foreach w,$(WORKER_NAMES),services/workers/$(subst -,_,$(w)))
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: setup ui-setup run test lint bench bench-plan bench-registry bench-peers bench-bounds diagram gpu-check clean
+.PHONY: setup ui-setup run test lint docs bench bench-plan bench-registry bench-peers bench-bounds bench-chaos diagram gpu-check clean
 
 setup: $(STAMP)
 
@@ -31,7 +35,10 @@ $(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproje
 	@touch $(STAMP)
 
 # The ports the mesh listens on; `make run` starts nothing while one of them is taken.
-MESH_PORTS ?= 9000,8000,8001,8002,8003,8004,8005
+comma := ,
+empty :=
+space := $(empty) $(empty)
+MESH_PORTS ?= $(subst $(space),$(comma),9000 8000 $(WORKER_PORTS))
 
 # Every Procfile line as its own process under scripts/launcher.py, logs prefixed by name.
 # Ctrl-C, closing the terminal or stopping the launcher (even with SIGKILL) stops them all:
@@ -40,8 +47,8 @@ MESH_PORTS ?= 9000,8000,8001,8002,8003,8004,8005
 run: $(STAMP)
 	@$(BIN)/python scripts/launcher.py --check --ports $(MESH_PORTS)
 	@mkdir -p var
-	@echo "Starting the mesh: discovery :9000, orchestrator :8000, writer :8001, analyst :8002,"
-	@echo "lookup :8003, image-gen :8004, lora-trainer :8005 (state in ./var)."
+	@echo "Starting the mesh: discovery :9000, orchestrator :8000, $(WORKER_NAMES) on"
+	@echo "$(WORKER_PORTS) (services/workers/workers.txt; state in ./var)."
 	@echo "Ctrl-C (or closing this terminal) stops them all."
 	@echo "Dashboard: http://127.0.0.1:8000/ui/ (the banner below says when everything answers)."
 	@$(BIN)/python scripts/launcher.py -f Procfile --ports $(MESH_PORTS)
@@ -114,6 +121,12 @@ bench-plan: $(STAMP)
 bench-bounds: $(STAMP)
 	$(BIN)/python -m bench.bounds $(ARGS)
 
+# Chaos under load (issue 20): two orchestrator replicas on Postgres, discovery, two replicas
+# of a fast and of a non-retry-safe worker; --runs (200) runs while replica b, discovery and
+# random workers are killed or stopped, against the same load without chaos (bench/README.md).
+bench-chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(ARGS)
+
 # The GPU workers on CUDA against diffusers/peft called directly (prints a note and exits 0
 # on a machine without CUDA).
 gpu-check: $(STAMP)
@@ -122,6 +135,12 @@ gpu-check: $(STAMP)
 # Regenerate the orchestrator graph's Mermaid diagram in its README (a test checks it).
 diagram: $(STAMP)
 	$(BIN)/python scripts/diagram.py
+
+# Regenerate what the READMEs show of the code: every service's settings table from its
+# pydantic settings (scripts/settings_docs.py; tests/test_settings_docs.py checks them) and
+# the graph diagram.
+docs: $(STAMP) diagram
+	$(BIN)/python scripts/settings_docs.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) var tests/ui/node_modules

@@ -15,27 +15,32 @@ healthy, so it registers and looks alive like the real thing:
 - ``garbage``: ``FAULT_LEAD_TOKENS`` good token frames, then frames that are not JSON.
 
 ``GET /health`` counts the calls: ``calls`` (every POST to a work endpoint, faulty or not),
-``started``, ``completed`` and ``cancelled`` runs and ``active`` ones. Settings: the SDK's
-``WORKER_*`` plus ``FAULT_AGENT_ID`` (default ``fault``), ``FAULT_CAPABILITY``
-(``text_generation``) and ``FAULT_PRIORITY`` (0). ``python -m bench.fault_worker`` serves it
-on ``WORKER_PORT`` (default 8091).
+``started``, ``completed`` and ``cancelled`` runs and ``active`` ones; and, by the calls'
+idempotency keys (``<run>:<task>:<attempt>``, the SDK's ``execution_key``): ``keys_twice``
+(keys whose run started more than once here), ``overlaps`` (runs started while another
+run of the same run's task was active here) and ``tasks_rerun`` (run tasks run here under
+more than one key). ``FAULT_RETRY_SAFE=0`` declares the agent not safe to retry;
+``FAULT_KEYS_LOG`` (a file) gets one line per run started, ``<instance> <key>``, appended at
+once, so the count survives the process being killed (the chaos bench reads it). Settings: the SDK's
+``WORKER_*`` plus ``FaultSettings`` (``FAULT_*``). ``python -m bench.fault_worker`` serves it
+with the SDK's ``serve`` on ``WORKER_PORT`` (default 8091).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-import os
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.middleware import Middleware
 
 from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest, TokenEvent, encode_event
-from mesh_worker import Emit, Worker, WorkerSettings, create_worker_app
+from mesh_worker import Emit, Worker, WorkerSettings, execution_key, serve
 
 DEFAULT_PORT = 8091
 MODES = ("ok", "error500", "huge_frame", "garbage")
@@ -60,6 +65,33 @@ class Counters:
     completed: int = 0
     cancelled: int = 0
     active: int = 0
+    keys: Counter[str] = field(default_factory=Counter)  # runs started, by key
+    running: Counter[str] = field(default_factory=Counter)  # active runs, by run:task
+    tasks: dict[str, set[str]] = field(default_factory=dict)  # run:task -> its keys
+    overlaps: int = 0
+
+    def began(self, key: str | None) -> str | None:
+        if key is None:
+            return None
+        self.keys[key] += 1
+        task = key.rsplit(":", 1)[0]
+        if self.running[task]:
+            self.overlaps += 1
+        self.running[task] += 1
+        self.tasks.setdefault(task, set()).add(key)
+        return task
+
+    def ended(self, task: str | None) -> None:
+        if task is not None:
+            self.running[task] -= 1
+
+    def facts(self) -> dict[str, int]:
+        return {
+            "keys": len(self.keys),
+            "keys_twice": sum(1 for n in self.keys.values() if n > 1),
+            "overlaps": self.overlaps,
+            "tasks_rerun": sum(1 for keys in self.tasks.values() if len(keys) > 1),
+        }
 
 
 class FaultWorker(Worker[FaultInput]):
@@ -67,12 +99,24 @@ class FaultWorker(Worker[FaultInput]):
 
     Input = FaultInput
 
-    def __init__(self, counters: Counters, agent_id: str, capability: str, priority: int) -> None:
+    def __init__(
+        self,
+        counters: Counters,
+        agent_id: str,
+        capability: str,
+        priority: int,
+        *,
+        retry_safe: bool = True,
+        keys_log: str | None = None,
+    ) -> None:
         self.counters = counters
+        self.retry_safe = retry_safe
+        self.keys_log = keys_log
         self.agent_id = agent_id
         self.capability = capability
         self.priority = priority
         self.instance_id = ""
+        self.mode = "ok"  # what FAULT_MODE made of its work endpoints (shown by /health)
 
     def describe(self) -> AgentDescriptor:
         return self.descriptor(
@@ -84,23 +128,30 @@ class FaultWorker(Worker[FaultInput]):
             max_concurrency=64,
             timeout_seconds=300,
             tags=["test"],
+            retry_safe=self.retry_safe,
         )
 
     def health(self) -> dict[str, Any]:
         c = self.counters
         return {
-            "mode": os.environ.get("FAULT_MODE", "ok"),
+            "mode": self.mode,
             "calls": c.calls,
             "started": c.started,
             "completed": c.completed,
             "cancelled": c.cancelled,
             "active": c.active,
+            **c.facts(),
         }
 
     async def run(self, task: TaskRequest, inp: FaultInput, emit: Emit) -> Any:
         c = self.counters
         c.started += 1
         c.active += 1
+        key = execution_key()
+        running = c.began(key)
+        if log_path := self.keys_log:
+            with open(log_path, "a") as log:  # noqa: ASYNC230 - one short line, flushed now
+                log.write(f"{self.instance_id} {key}\n")
         try:
             for i in range(inp.tokens):
                 await emit(TokenEvent(token=f"{self.instance_id}:{i} "))
@@ -112,6 +163,7 @@ class FaultWorker(Worker[FaultInput]):
             raise
         finally:
             c.active -= 1
+            c.ended(running)
         return None
 
 
@@ -188,37 +240,50 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
+class FaultSettings(BaseSettings):
+    """The fault worker's own knobs (``FAULT_*``); the SDK's ``WORKER_*`` apply too."""
+
+    model_config = SettingsConfigDict(env_prefix="FAULT_", extra="ignore")
+
+    mode: str = Field(default="ok", description="ok, error500, huge_frame or garbage")
+    agent_id: str = Field(default="fault", description="the agent id it registers")
+    capability: str = Field(default="text_generation", description="its one capability")
+    priority: int = Field(default=0, description="its priority in the registry")
+    lead_tokens: int = Field(default=0, ge=0, description="good frames before a bad one")
+    frame_mb: int = Field(default=64, ge=1, description="size of huge_frame's endless frame")
+    retry_safe: bool = Field(
+        default=True, description="false: the agent declares it is not safe to retry"
+    )
+    keys_log: str | None = Field(
+        default=None, description="a file that gets one line per run started, `<instance> <key>`"
+    )
+
+
 def main() -> None:
-    mode = os.environ.get("FAULT_MODE", "ok")
-    if mode not in MODES:
-        raise SystemExit(f"FAULT_MODE must be one of {', '.join(MODES)}, not {mode!r}")
+    fault = FaultSettings()
+    if fault.mode not in MODES:
+        raise SystemExit(f"FAULT_MODE must be one of {', '.join(MODES)}, not {fault.mode!r}")
     settings = WorkerSettings.for_port(DEFAULT_PORT)
     counters = Counters()
     worker = FaultWorker(
         counters,
-        os.environ.get("FAULT_AGENT_ID", "fault"),
-        os.environ.get("FAULT_CAPABILITY", "text_generation"),
-        int(os.environ.get("FAULT_PRIORITY", "0")),
+        fault.agent_id,
+        fault.capability,
+        fault.priority,
+        retry_safe=fault.retry_safe,
+        keys_log=fault.keys_log,
     )
     worker.instance_id = settings.instance_id_for(worker.agent_id)
-    app = create_worker_app(worker, settings)
-    app.add_middleware(
+    worker.mode = fault.mode
+    inject = Middleware(
         FaultMiddleware,
-        mode=mode,
+        mode=fault.mode,
         counters=counters,
         instance_id=worker.instance_id,
-        lead=int(os.environ.get("FAULT_LEAD_TOKENS", "0")),
-        frame_mb=int(os.environ.get("FAULT_FRAME_MB", "64")),
+        lead=fault.lead_tokens,
+        frame_mb=fault.frame_mb,
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        lifespan="on",
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
-    )
-    uvicorn.Server(config).run()
+    serve(worker, default_port=DEFAULT_PORT, settings=settings, middleware=[inject])
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ class FaultBench:
             "bench.fault_worker", port,
             {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": self.discovery.url,
              "WORKER_INSTANCE_ID": f"{AGENT}-{name}", "WORKER_LOG_LEVEL": QUIET,
-             "WORKER_PING_INTERVAL": "0.5", "WORKER_SHUTDOWN_GRACE_SECONDS": "1",
+             "WORKER_PING_SECONDS": "0.5", "WORKER_SHUTDOWN_GRACE_SECONDS": "1",
              "FAULT_AGENT_ID": AGENT, "FAULT_PRIORITY": str(priority)},
             cwd=ROOT,
         )  # fmt: skip

@@ -44,6 +44,10 @@ from mesh_testkit import free_port, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "peers_results.json"
 TOKEN = b"Zq"
+# A mesh stream is counted by its token frames: the run's plan event carries the worker's
+# input (the token text), and its result and answer the whole output, so counting the text
+# would see the plan as the first token and each token four times.
+MESH_TOKEN = b'"type":"token"'
 KEY = "sk-" + secrets.token_hex(32)  # LiteLLM's master key (it refuses to start without)
 LITELLM_CONFIG = """model_list:
   - model_name: fake
@@ -80,8 +84,8 @@ class Timing:
         self.status = ""
 
 
-async def read(url: str, body: dict[str, Any]) -> Timing:
-    """POST ``body`` over a bare socket (one request per connection) and count ``TOKEN``
+async def read(url: str, body: dict[str, Any], marker: bytes = TOKEN) -> Timing:
+    """POST ``body`` over a bare socket (one request per connection) and count ``marker``
     in what comes back, noting when the first one arrived."""
     u = httpx.URL(url)
     payload = json.dumps(body).encode()
@@ -99,11 +103,11 @@ async def read(url: str, body: dict[str, Any]) -> Timing:
         carry = b""
         while chunk := await reader.read(65536):
             data = carry + chunk
-            found = data.count(TOKEN)
+            found = data.count(marker)
             if found and t.first is None:
                 t.first = time.perf_counter()
             t.tokens += found
-            carry = data[-(len(TOKEN) - 1) :]
+            carry = data[-(len(marker) - 1) :]
     finally:
         writer.close()
     return t
@@ -135,24 +139,26 @@ def process(argv: list[str], health: str, env: dict[str, str], log: Path) -> Ite
 
 
 async def first_tokens(
-    pairs: dict[str, tuple[str, dict[str, Any]]], samples: int
+    pairs: dict[str, tuple[str, dict[str, Any], bytes]], samples: int
 ) -> dict[str, Any]:
-    for url, body in pairs.values():  # warm-up
+    for url, body, marker in pairs.values():  # warm-up
         for _ in range(3):
-            await read(url, body)
+            await read(url, body, marker)
     seen: dict[str, list[float]] = {name: [] for name in pairs}
     for _ in range(samples):
-        for name, (url, body) in pairs.items():
-            t = await read(url, body)
+        for name, (url, body, marker) in pairs.items():
+            t = await read(url, body, marker)
             if t.first is None or t.status != "200":
                 raise RuntimeError(f"{name}: HTTP {t.status}, {t.tokens} tokens")
             seen[name].append(t.first - t.started)
     return {name: summary_ms(v) for name, v in seen.items()}
 
 
-async def per_cpu(url: str, body: dict[str, Any], pid: int, tokens: int) -> dict[str, Any]:
+async def per_cpu(
+    url: str, body: dict[str, Any], pid: int, tokens: int, marker: bytes = TOKEN
+) -> dict[str, Any]:
     cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-    t = await read(url, body)
+    t = await read(url, body, marker)
     wall, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
     return {"tokens": t.tokens, "wanted": tokens, "seconds": wall, "cpu_s": cpu,
             "events_per_s": t.tokens / wall, "events_per_cpu_s": t.tokens / cpu if cpu else None}  # fmt: skip
@@ -198,16 +204,19 @@ def measure(args: argparse.Namespace, log: Console) -> dict[str, Any]:
             worker_url = mesh.worker.url + "/stream"
             log.print(f"[dim]first token, {args.samples} samples each …[/]")
             out["first_token"] = asyncio.run(first_tokens({
-                "openai_direct": (up_url, chat(16)), "litellm": (ll_url, chat(16)),
-                "worker_direct": (worker_url, {"input": plan(16)["plan"]["tasks"][0]["input"]}),
-                "orchestrator": (orch_url, plan(16)),
+                "openai_direct": (up_url, chat(16), TOKEN), "litellm": (ll_url, chat(16), TOKEN),
+                "worker_direct": (worker_url, {"input": plan(16)["plan"]["tasks"][0]["input"]},
+                                  MESH_TOKEN),
+                "orchestrator": (orch_url, plan(16), MESH_TOKEN),
             }, args.samples))  # fmt: skip
             log.print(f"[dim]one stream of {args.tokens:,} tokens through each …[/]")
             mesh.settle()
             out["throughput"] = {
                 "litellm": asyncio.run(per_cpu(ll_url, chat(args.tokens), ll_pid, args.tokens)),
                 "orchestrator": asyncio.run(
-                    per_cpu(orch_url, plan(args.tokens), mesh.orchestrator_pid, args.tokens)
+                    per_cpu(
+                        orch_url, plan(args.tokens), mesh.orchestrator_pid, args.tokens, MESH_TOKEN
+                    )
                 ),
             }
             mesh.settle()

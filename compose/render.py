@@ -9,7 +9,9 @@ rule it does not model fails instead of merging wrong:
 - a plain sequence in an override where the base has one is refused: Compose merges each
   sequence attribute by its own rule (ports, volumes, ...), so overrides must say
   ``!override`` or ``!reset``;
-- ``${NAME}``, ``${NAME:-default}``, ``${NAME-default}`` and ``$$`` interpolation.
+- ``${NAME}``, ``${NAME:-default}``, ``${NAME-default}``, ``${NAME:?error}``,
+  ``${NAME?error}`` and ``$$`` interpolation (a required variable that is missing raises
+  ``MissingVariable`` with its message, as compose refuses to start).
 
 Usage: ``python compose/render.py compose/docker-compose.yml [override.yml ...]`` prints the
 merged model as YAML (interpolated from the current environment).
@@ -107,7 +109,11 @@ def strip_markers(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-_VARIABLE = re.compile(r"\$(?:(\$)|\{(\w+)(?:(:?-)([^}]*))?\})")
+_VARIABLE = re.compile(r"\$(?:(\$)|\{(\w+)(?:(:?[-?])([^}]*))?\})")
+
+
+class MissingVariable(ValueError):
+    """A ``${NAME:?message}`` (or ``${NAME?message}``) whose variable is unset (or empty)."""
 
 
 def interpolate(value: Any, env: Mapping[str, str]) -> Any:
@@ -123,6 +129,8 @@ def interpolate(value: Any, env: Mapping[str, str]) -> Any:
                 return default
             if operator == "-" and current is None:
                 return default
+            if (operator == ":?" and not current) or (operator == "?" and current is None):
+                raise MissingVariable(f"{name}: {default or 'required'}")
             return current or ""
 
         return _VARIABLE.sub(substitute, value)
@@ -148,7 +156,12 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python compose/render.py <compose.yml> [override.yml ...]", file=sys.stderr)
         return 2
-    print(yaml.safe_dump(render([Path(p) for p in argv]), sort_keys=False), end="")
+    try:
+        model = render([Path(p) for p in argv])
+    except MissingVariable as exc:
+        print(f"render: {exc}", file=sys.stderr)
+        return 1
+    print(yaml.safe_dump(model, sort_keys=False), end="")
     return 0
 
 

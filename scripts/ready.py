@@ -4,25 +4,30 @@ whole mesh when any process exits)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
+from pathlib import Path
 
 import httpx
 
-SERVICES = {
-    "discovery": int(os.environ.get("DISCOVERY_PORT", 9000)),
-    "orchestrator": int(os.environ.get("ORCH_PORT", 8000)),
-    "writer": 8001,
-    "analyst": 8002,
-    "lookup": 8003,
-    "image-gen": 8004,
-    "lora-trainer": 8005,
-}
+from mesh_cli.scaffold import read_workers
+from mesh_discovery.settings import Settings as DiscoverySettings
+from mesh_orchestrator.settings import Settings as OrchestratorSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def services(root: Path = ROOT) -> dict[str, int]:
+    """Every service of ``make run`` and its port: the two services' from their settings
+    (``DISCOVERY_PORT``, ``ORCH_PORT``), the workers' from services/workers/workers.txt."""
+    found = {"discovery": DiscoverySettings().port, "orchestrator": OrchestratorSettings().port}
+    found.update({w.name: w.port for w in read_workers(root)})
+    return found
 
 
 def main() -> None:
-    pending = dict(SERVICES)
+    listed = services()
+    pending = dict(listed)
     deadline = time.monotonic() + 300
     with httpx.Client(timeout=2.0) as client:
         while pending and time.monotonic() < deadline:
@@ -36,7 +41,7 @@ def main() -> None:
             time.sleep(0.5)
     for name, port in pending.items():
         print(f"  {name:<13} NOT UP after 300 s (port {port}); see its log lines above", flush=True)
-    orch = SERVICES["orchestrator"]
+    orch = listed["orchestrator"]
     print(f"\n  dashboard     http://127.0.0.1:{orch}/ui/", flush=True)
     print(
         "\nThe mesh is up. Watch runs live in the dashboard above, or try:\n"

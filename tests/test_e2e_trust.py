@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mesh_auth import TlsSettings
+from mesh_auth import Issuer, TlsSettings
 from mesh_auth.certs import init_certs
 from mesh_testkit import wait_until
 from mesh_testkit.mesh import ProcessMesh, process_mesh
@@ -94,9 +94,13 @@ def trust(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trust]:
         "MESH_TOKEN_FILE": str(creds.token_file("lookup", "agent:lookup", caps=["search"])),
         "WORKER_INSTANCE_ID": "lookup-trust",
     }
+    # The orchestrator's own token is for discovery alone: the worker takes only the token
+    # it mints for that worker with its delegated key (a run that completes proves it).
+    own = creds.token_file("orchestrator", "orchestrator", audience=["discovery"])
     orchestrator_env = {
         **tls_env(certs, "orchestrator"),
-        "MESH_TOKEN_FILE": str(creds.token_file("orchestrator", "orchestrator")),
+        "MESH_TOKEN_FILE": str(own),
+        "MESH_TOKEN_KEY_FILE": str(creds.delegated_key()),
         "ORCH_PLANNER": "deterministic",
     }
     client = TlsSettings(
@@ -274,7 +278,24 @@ def test_a_token_for_another_service_is_refused_there(trust: Trust) -> None:
         json={"task_id": "t", "input": {"query": "x"}},
         headers={"Authorization": f"Bearer {agent}"},
     )
-    assert r.status_code == 401 and "not for this service (workers)" in r.json()["detail"]
+    assert r.status_code == 401
+    assert "not for this service (workers or worker:lookup)" in r.json()["detail"]
+    # What the orchestrator minted for the lookup worker (its delegated key: one worker, an
+    # hour at most) is refused by discovery and by the orchestrator's own API.
+    minted = Issuer.from_file(Path(trust.mesh.orch.env["MESH_TOKEN_KEY_FILE"])).issue(
+        "orchestrator", 600, audience=["worker:lookup"]
+    )
+    as_minted = {"Authorization": f"Bearer {minted}"}
+    assert trust.get(trust.mesh.discovery.url + "/v1/agents", headers=as_minted).status_code == 401
+    assert trust.get(trust.mesh.url + "/v1/agents", headers=as_minted).status_code == 401
+    # Nor can whoever holds that key sign an admin token any service takes.
+    forged = Issuer.from_file(Path(trust.mesh.orch.env["MESH_TOKEN_KEY_FILE"])).issue(
+        "admin", 600, audience=["discovery"]
+    )
+    r = trust.get(
+        trust.mesh.discovery.url + "/v1/agents", headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert r.status_code == 401 and "delegated" in r.json()["detail"]
 
 
 def test_a_revoked_token_is_refused_by_every_service_without_rekeying(trust: Trust) -> None:

@@ -94,3 +94,16 @@ class TestMeshWorkers(WorkerContract):
         env = {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": "", **case.env(tmp)}
         with running(case.module, port, env, startup_timeout=case.startup_timeout) as svc:
             yield WorkerUnderTest(svc.url, case.mode, case.valid, case.invalid)
+
+
+def test_every_listed_worker_is_under_the_contract() -> None:
+    """Each worker of services/workers/workers.txt has a case here, or its own tests run the
+    contract suite (as ``mesh new-worker`` writes them)."""
+    from mesh_cli.scaffold import read_workers
+
+    root = Path(__file__).resolve().parents[1]
+    here = {case.module for case in CASES}
+    for worker in read_workers(root):
+        own = root / worker.path / "tests"
+        runs_it = any("WorkerContract" in p.read_text() for p in own.glob("test_*.py"))
+        assert worker.module in here or runs_it, f"{worker.name}: add a WorkerCase"

@@ -50,14 +50,18 @@ def _read(path: Path, split: str) -> list[Expected]:
     return [Expected.parse(item, split) for item in yaml.safe_load(path.read_text()) or []]
 
 
-def load_requests(split: str = "all") -> list[Expected]:
-    """The dev split (``requests.yaml`` + ``dev/*.yaml``) and/or the test split."""
+def load_requests(split: str = "all", files: list[str] | None = None) -> list[Expected]:
+    """The dev split (``requests.yaml`` + ``dev/*.yaml``) and/or the test split; ``files``:
+    only these files of the dev split (a new batch scored alone, at first sight)."""
     out: list[Expected] = []
-    if split in ("dev", "all"):
+    if files:
+        for name in files:
+            out += _read(Path(name), "dev")
+    elif split in ("dev", "all"):
         out += _read(HERE / "requests.yaml", "dev")
         for path in sorted((HERE / "dev").glob("*.yaml")):
             out += _read(path, "dev")
-    if split in ("test", "all") and TEST.is_file():
+    if not files and split in ("test", "all") and TEST.is_file():
         out += _read(TEST, "test")
     ids = [r.id for r in out]
     dupes = {i for i in ids if ids.count(i) > 1}
@@ -183,6 +187,12 @@ async def main() -> int:
     ap.add_argument("--llm-limit", type=int, default=None, metavar="N")
     ap.add_argument("--semantic", action="store_true", help="also the MiniLM semantic planner")
     ap.add_argument("--only", action="append", metavar="PLANNER")
+    ap.add_argument(
+        "--file",
+        action="append",
+        metavar="YAML",
+        help="score only this file of requests (a new dev batch alone, at first sight)",
+    )
     ap.add_argument("--by", choices=["lang", "kind"], action="append", default=[])
     ap.add_argument("--show", action="store_true", help="print every plan that is not exact")
     ap.add_argument("--out", default=str(RESULTS), help="where to write the results JSON")
@@ -194,7 +204,7 @@ async def main() -> int:
     ap.add_argument("--synthesis-llm", metavar="URL", help="with --synthesis: the LLM's /v1")
     ap.add_argument("--synthesis-llm-limit", type=int, default=None, metavar="N")
     args = ap.parse_args()
-    manifest, requests = load_manifest(), load_requests(args.split)
+    manifest, requests = load_manifest(), load_requests(args.split, args.file)
     splits = [s for s in ("dev", "test") if any(r.split == s for r in requests)]
     if not splits:
         print(f"no requests in the {args.split} split (the test split is {TEST.name}, absent here)")

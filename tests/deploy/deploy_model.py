@@ -21,9 +21,13 @@ from typing import Any
 import pytest
 import yaml
 
+from mesh_cli.scaffold import read_workers
+
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "agent-mesh"
 OVERLAYS = ["base", "overlays/cpu-only", "overlays/mtls"]
+# Workers that want a GPU (the cpu-only overlay runs them on a CPU).
+GPU_WORKERS = {"image-gen", "lora-trainer"}
 
 
 @dataclass(frozen=True)
@@ -39,19 +43,10 @@ class MeshService:
 SERVICES = (
     MeshService("discovery", "mesh_discovery", "services/discovery", 9000, "DISCOVERY_"),
     MeshService("orchestrator", "mesh_orchestrator", "services/orchestrator", 8000, "ORCH_"),
-    MeshService("writer", "mesh_worker_writer", "services/workers/writer", 8001, "WORKER_"),
-    MeshService("analyst", "mesh_worker_analyst", "services/workers/analyst", 8002, "WORKER_"),
-    MeshService("lookup", "mesh_worker_lookup", "services/workers/lookup", 8003, "WORKER_"),
-    MeshService(
-        "image-gen", "mesh_worker_image_gen", "services/workers/image_gen", 8004, "WORKER_", True
-    ),
-    MeshService(
-        "lora-trainer",
-        "mesh_worker_lora_trainer",
-        "services/workers/lora_trainer",
-        8005,
-        "WORKER_",
-        True,
+    # The workers come from the one list (services/workers/workers.txt).
+    *(
+        MeshService(w.name, w.module, w.path, w.port, "WORKER_", w.name in GPU_WORKERS)
+        for w in read_workers(REPO)
     ),
 )
 WORKERS = [s for s in SERVICES if s.prefix == "WORKER_"]
@@ -74,9 +69,13 @@ COMPOSE_CPU_FILES = [*COMPOSE_FILES, REPO / "compose" / "docker-compose.cpu.yml"
 COMPOSE_MTLS_FILES = [*COMPOSE_CPU_FILES, REPO / "compose" / "docker-compose.mtls.yml"]
 
 
+MADE_ENV = {"POSTGRES_PASSWORD": "from-make-secrets"}
+
+
 def render_compose(files: list[Path]) -> dict[str, Any]:
-    """The merged compose model of ``files``, interpolated from an empty environment."""
-    model: dict[str, Any] = compose_render.render(files, env={})
+    """The merged compose model of ``files``, interpolated from an environment holding only
+    what make-secrets.sh writes to compose/.env."""
+    model: dict[str, Any] = compose_render.render(files, env=MADE_ENV)
     return model
 
 

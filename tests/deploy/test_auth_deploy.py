@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_model import REPO, SERVICES, WORKERS, container, find, k8s_env
+from deploy_model import (
+    COMPOSE_FILES,
+    REPO,
+    SERVICES,
+    WORKERS,
+    compose_render,
+    container,
+    find,
+    k8s_env,
+)
 
-from mesh_auth import Keys, KeySet
+from mesh_auth import InvalidToken, Issuer, Keys, KeySet
 
 MESH = [s.name for s in SERVICES]
 SENDERS = [s.name for s in SERVICES if s.name != "discovery"]  # they call others: a token
@@ -59,8 +68,11 @@ def test_compose_gives_each_caller_its_own_token_and_nothing_else_secret(
     compose: dict[str, Any], name: str
 ) -> None:
     spec = compose["services"][name]
-    own = "token_" + ("orchestrator" if name.startswith("orchestrator") else name.replace("-", "_"))
-    assert spec["secrets"] == [own]
+    orchestrator = name.startswith("orchestrator")
+    own = "token_" + ("orchestrator" if orchestrator else name.replace("-", "_"))
+    # The orchestrator also holds its delegated key (per-worker tokens), and only it does.
+    assert spec["secrets"] == ([own, "orchestrator_key"] if orchestrator else [own])
+    assert ("MESH_TOKEN_KEY_FILE" in spec["environment"]) is orchestrator
     assert spec["environment"]["MESH_TOKEN_FILE"] == f"/run/secrets/{own}"
     assert "MESH_TOKEN" not in spec["environment"]  # never the value itself
 
@@ -73,6 +85,7 @@ def test_compose_secrets_come_from_files_the_script_makes(compose: dict[str, Any
         "discovery_consul_token",
         "consul_acl",
         "token_orchestrator",
+        "orchestrator_key",
         "token_prometheus",
         *tokens,
     }
@@ -84,7 +97,20 @@ def test_compose_secrets_come_from_files_the_script_makes(compose: dict[str, Any
     loop = "for agent in " + " ".join(w.name for w in WORKERS) + "; do"
     assert loop in script  # every worker's token
     assert 'keys init "$dir/keys" --jwks "$dir/public/jwks.json"' in script
+    assert 'keys delegate "$dir/delegated" --jwks "$dir/public/jwks.json"' in script
     assert "/compose/secrets/" in (REPO / ".gitignore").read_text()
+
+
+def test_compose_has_no_default_database_password() -> None:
+    # Every container on the compose network reaches Postgres: a password every reader of
+    # this repository knows would let a compromised worker rewrite every run.
+    with pytest.raises(compose_render.MissingVariable, match="make-secrets"):
+        compose_render.render(COMPOSE_FILES, env={})
+    model = compose_render.render(COMPOSE_FILES, env={"POSTGRES_PASSWORD": "chosen"})
+    assert model["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == "chosen"
+    assert (
+        ":chosen@postgres" in model["services"]["orchestrator"]["environment"]["ORCH_DATABASE_URL"]
+    )
 
 
 def test_compose_publishes_no_worker_port(
@@ -149,6 +175,13 @@ def test_k8s_gives_every_mesh_service_the_public_keys_from_a_configmap(
         assert token is None
     else:
         assert token == {"secretKeyRef": {"name": f"mesh-token-{name}", "key": "token"}}
+    # Only the orchestrator holds a key: its delegated one, from a secret of its own.
+    delegated = {"name": "delegated-key", "secret": {"secretName": "mesh-orchestrator-key"}}
+    keyed = [v for v in pod["volumes"] if "secret" in v and "key" in v["secret"]["secretName"]]
+    assert [
+        {"name": v["name"], "secret": {"secretName": v["secret"]["secretName"]}} for v in keyed
+    ] == ([delegated] if name == "orchestrator" else [])
+    assert ("MESH_TOKEN_KEY_FILE" in env) is (name == "orchestrator")
 
 
 @pytest.mark.parametrize("overlay", ["base", "cpu", "mtls"])
@@ -273,7 +306,7 @@ def test_k8s_orchestrator_is_the_one_front_door(k8s_base: list[dict[str, Any]]) 
     assert None in _ingress_sources(k8s_base, "orchestrator")
 
 
-def test_make_secrets_issues_tokens_the_services_accept_and_mounts_no_key(
+def test_make_secrets_issues_tokens_the_services_accept_and_mounts_no_key_but_a_delegated_one(
     tmp_path: Path, compose: dict[str, Any]
 ) -> None:
     """Runs compose/make-secrets.sh (in a copy of compose/) and reads back what each
@@ -302,13 +335,42 @@ def test_make_secrets_issues_tokens_the_services_accept_and_mounts_no_key(
             source = str(v).split(":")[0]
             if source.startswith("./secrets"):
                 mounted += sorted((base / source).iterdir())
-        assert not [p for p in mounted if b"PRIVATE KEY" in p.read_bytes()], name
+        held = [p for p in mounted if b"PRIVATE KEY" in p.read_bytes()]
+        # The one private key a service holds: the orchestrator's delegated key.
+        replica = name in ("orchestrator", "orchestrator-b")
+        assert held == ([files["orchestrator_key"]] if replica else []), name
     for w in WORKERS:
         p = keys.verify(files[f"token_{w.name.replace('-', '_')}"].read_text().strip(), "discovery")
         assert p.scope == f"agent:{w.name}" and p.priority == (0, 0) and p.caps
-    orchestrator = keys.verify(files["token_orchestrator"].read_text().strip(), "workers")
-    assert orchestrator.scope == "orchestrator" and "orchestrator" not in orchestrator.audience
+    # The orchestrator's own token is for discovery alone: its worker calls carry the tokens
+    # its delegated key signs, one per worker.
+    own = files["token_orchestrator"].read_text().strip()
+    assert keys.verify(own, "discovery").audience == ("discovery",)
+    with pytest.raises(InvalidToken):
+        keys.verify(own, "workers")
     assert keys.verify(files["token_prometheus"].read_text().strip(), "workers").scope == (
         "client:prometheus"
     )
     assert (base / "secrets" / "keys" / "issuer.pem").stat().st_mode & 0o777 == 0o600
+    # Postgres's password: random, in compose/.env (compose reads it), kept by a second run.
+    env = (base / ".env").read_text()
+    password = env.split("POSTGRES_PASSWORD=", 1)[1].split()[0]
+    assert len(password) >= 32 and (base / ".env").stat().st_mode & 0o777 == 0o600
+    again = subprocess.run(
+        ["sh", "compose/make-secrets.sh"],
+        cwd=tmp_path,
+        env={**os.environ, "MESH": str(mesh)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0 and (base / ".env").read_text() == env
+    # Whoever takes the orchestrator's key signs nothing but orchestrator tokens for single
+    # workers, for an hour at most: no admin, no agent, no token for discovery.
+    delegated = Issuer.from_file(files["orchestrator_key"])
+    for scope, audience in (("admin", ["worker:writer"]), ("orchestrator", ["discovery"])):
+        with pytest.raises(InvalidToken):
+            keys.verify(delegated.issue(scope, 600, audience=audience))
+    worker = delegated.issue("orchestrator", 600, audience=["worker:writer"])
+    assert keys.verify(worker, ("workers", "worker:writer")).scope == "orchestrator"

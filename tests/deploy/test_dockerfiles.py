@@ -65,3 +65,13 @@ def test_image_build_installs_the_service_package_with_the_right_torch(
         assert compose_cpu["services"][service.name]["build"]["args"].get("WITH_TORCH") == "1"
         if not service.gpu:
             assert build["args"].get("WITH_TORCH") == "1"
+    else:  # a service with no torch in its dependencies gets none in its image either
+        assert build["args"].get("WITH_TORCH", "0") == "0"
+        assert (
+            compose_cpu["services"]
+            .get(service.name, {})
+            .get("build", {})
+            .get("args", {})
+            .get("WITH_TORCH", "0")
+            == "0"
+        )

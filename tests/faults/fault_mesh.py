@@ -47,7 +47,7 @@ ORCH_ENV = {
     "ORCH_ALLOWED_NETWORKS": ALLOWED_NETWORKS,
 }
 WORKER_ENV = {
-    "WORKER_PING_INTERVAL": "0.5",  # well under the idle time: a quiet stream is not a stall
+    "WORKER_PING_SECONDS": "0.5",  # well under the idle time: a quiet stream is not a stall
     "WORKER_LEASE_TTL_SECONDS": "30",  # a killed replica stays "passing": the breaker must act
     "WORKER_SHUTDOWN_GRACE_SECONDS": "1",
     "WORKER_LOG_LEVEL": "warning",

@@ -81,6 +81,20 @@ test("a plan awaiting approval shows until the run moves on; a resumed run's id 
   assert.equal(run.notes.at(-1).owner, "o2");
 });
 
+test("tasks in doubt park the run for a decision, and the decision is noted", () => {
+  seq = 0;
+  const run = newRun("r");
+  apply(run, ev("plan", { plan, planner: "client" }));
+  apply(run, ev("status", { status: "running", attempt: 1, instance_id: "t-1" }, "b"));
+  apply(run, ev("status", { status: "in_doubt", attempt: 1, reason: "attempt 1 (key r:b:1) ..." }, "b"));
+  apply(run, ev("status", { phase: "approval", status: "awaiting_approval", in_doubt: ["b"] }));
+  assert.ok(run.awaitingApproval && run.status === "awaiting_approval");
+  assert.deepEqual(run.inDoubt, ["b"]);
+  apply(run, ev("status", { phase: "approval", status: "approved", decision: "fail" }));
+  assert.ok(!run.awaitingApproval && run.inDoubt === null && run.status === "running");
+  assert.equal(run.notes.at(-1).kind, "approved: tasks in doubt marked failed");
+});
+
 test("the DAG is laid out in columns by dependency depth", () => {
   seq = 0;
   const run = newRun("r");

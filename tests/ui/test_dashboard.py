@@ -82,7 +82,7 @@ def test_the_run_state_folds_retries_approval_and_resumption_as_the_page_shows_t
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "# fail 0" in proc.stdout and "# pass 4" in proc.stdout, proc.stdout
+    assert "# fail 0" in proc.stdout and "# pass 5" in proc.stdout, proc.stdout
 
 
 @pytest.fixture(scope="module")

@@ -211,3 +211,32 @@ def test_a_branch_not_taken_and_a_loops_iterations_say_why() -> None:
     text = _console_text(render_board(board))
     assert "repeat_until output.approved at iteration 1: false" in text
     assert "iteration 2" in text
+
+
+def test_a_lookup_lane_and_run_view_show_the_best_passage_not_json() -> None:
+    output = {
+        "query": "heartbeat",
+        "results": [
+            {"source": "discovery.md", "title": "Heartbeats", "score": 7.25,
+             "passage": "A worker that misses its heartbeats is marked critical."},
+            {"source": "other.md", "title": "Other", "score": 1.5, "passage": "second hit"},
+        ],
+    }  # fmt: skip
+    board = LaneBoard()
+    rows: list[tuple[str, dict[str, Any]]] = [
+        ("plan", {"plan": {"tasks": [{"task_id": "t1", "capability": "search"}]}}),
+        ("status", {"status": "running", "instance_id": "lookup-1"}),
+        ("result", {"output": output}),
+        ("status", {"status": "completed"}),
+    ]
+    for seq, (type_, data) in enumerate(rows, 1):
+        task = None if type_ == "plan" else "t1"
+        board.apply(StreamEvent(run_id=RUN, seq=seq, type=type_, task_id=task, data=data))
+    text = render(render_board(board))
+    assert "A worker that misses its heartbeats is marked critical." in text
+    assert "discovery.md" in text
+    assert '"score"' not in text and "7.25" not in text and "second hit" not in text
+    run = {"run_id": RUN, "status": "completed", "query": "q", "plan": [
+        {"task_id": "t1", "capability": "search", "status": "completed", "output": output}]}  # fmt: skip
+    text = render(run_view(run))
+    assert "worker" in text and "misses" in text and '"query"' not in text and "7.25" not in text

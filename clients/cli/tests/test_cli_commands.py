@@ -55,6 +55,7 @@ class FakeOrchestrator:
         self.runs: dict[str, list[StreamEvent]] = {}
         self.cancelled: dict[str, asyncio.Event] = {}
         self.decisions: list[tuple[str, str]] = []
+        self.decision_bodies: list[bytes] = []
         self.parked: dict[str, list[StreamEvent]] = {}  # what an approval would add
         self.app = self._build()
 
@@ -127,7 +128,8 @@ class FakeOrchestrator:
             return JSONResponse({"run_id": run_id, "status": "cancelling"}, 202)
 
         @app.post("/v1/runs/{run_id}/{action}")
-        async def decide(run_id: str, action: str) -> Any:
+        async def decide(run_id: str, action: str, request: Request) -> Any:
+            self.decision_bodies.append(await request.body())
             rest = self.parked.pop(run_id, None)
             if rest is None:
                 return JSONResponse({"detail": "does not await approval", "status": "x"}, 409)
@@ -148,6 +150,20 @@ class FakeOrchestrator:
             events = [ev for ev in self.runs[run_id] if ev.seq > after]
             frames = [encode_event(ev, id=ev.seq) for ev in events]
             return StreamingResponse(iter(frames), media_type="text/event-stream")
+
+        @app.post("/v1/threads")
+        async def new_thread() -> Any:
+            return JSONResponse({"thread_id": "th-1", "owner": None, "created_at": 1.0}, 201)
+
+        @app.get("/v1/threads/{thread_id}")
+        async def thread(thread_id: str) -> Any:
+            if thread_id != "th-1":
+                return JSONResponse({"detail": f"unknown thread {thread_id!r}"}, 404)
+            mine = [b for b in self.bodies if b.get("thread_id") == thread_id]
+            return {"thread_id": thread_id, "runs": [
+                {"run_id": f"run-{n}", "query": b["query"], "status": "completed",
+                 "created_at": 1.0, "finished_at": 2.0, "answer": "Hello, world"}
+                for n, b in enumerate(mine, 1)]}  # fmt: skip
 
         @app.get("/v1/runs")
         async def runs(limit: int = 20) -> Any:
@@ -414,6 +430,23 @@ def test_runs_and_run_show_the_orchestrators_records(orch) -> None:
     assert json.loads(out)["last_seq"] == 13
 
 
+def test_ask_on_a_new_thread_then_a_follow_up_and_the_thread_shows_both(orch) -> None:
+    fake, url = orch
+    rc, _, err = cli("ask", "write two paragraphs", "--thread", "new", "--json", url=url)
+    assert rc == 0 and "thread th-1" in err
+    assert fake.bodies[-1]["thread_id"] == "th-1"
+    assert fake.bodies[-1]["multitask_strategy"] == "enqueue"
+    rc, _, _ = cli(
+        "ask", "translate that", "--thread", "th-1", "--multitask", "reject", "--json", url=url
+    )
+    assert rc == 0 and fake.bodies[-1]["multitask_strategy"] == "reject"
+    rc, out, _ = cli("thread", "th-1", url=url)
+    assert rc == 0 and "2 run(s)" in out
+    assert "write two paragraphs" in out and "translate that" in out
+    rc, _, err = cli("thread", "nope", url=url)
+    assert rc == 1 and "404" in err
+
+
 def test_an_unknown_run_is_a_404_line(orch) -> None:
     _, url = orch
     rc, _, err = cli("run", "nope", url=url)
@@ -434,11 +467,23 @@ def test_the_cli_starts_as_a_module_and_as_the_console_script(argv: list[str]) -
     assert done.stdout.startswith("usage: mesh ")
     commands = re.findall(r"^ {4}(\w+) ", done.stdout, re.MULTILINE)
     assert commands == [
-        "ask", "agents", "runs", "run", "pause", "resume", "workflow", "keys", "token", "certs"
-    ]  # fmt: skip
+        "ask",
+        "agents",
+        "runs",
+        "run",
+        "approve",
+        "reject",
+        "thread",
+        "pause",
+        "resume",
+        "workflow",
+        "keys",
+        "token",
+        "certs",
+    ]
 
 
-@pytest.mark.parametrize("command", ["ask", "agents", "runs", "run"])
+@pytest.mark.parametrize("command", ["ask", "agents", "runs", "run", "approve", "reject"])
 def test_every_command_has_help_naming_the_url_it_would_use(
     command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -448,6 +493,21 @@ def test_every_command_has_help_naming_the_url_it_would_use(
     out = capsys.readouterr().out
     assert exited.value.code == 0
     assert out.startswith(f"usage: mesh {command} ") and "http://orch.example:8000" in out
+
+
+def test_approve_sends_the_decision_on_tasks_in_doubt_and_reject_ends_the_run(orch) -> None:
+    fake, url = orch
+    for run_id in ("r-doubt", "r-other"):
+        fake.runs[run_id], fake.parked[run_id] = [], []
+    rc, out, err = cli("approve", "r-doubt", "--decision", "fail", url=url)
+    assert rc == 0, err
+    assert "r-doubt: running" in out
+    assert json.loads(fake.decision_bodies[-1]) == {"decision": "fail"}
+    rc, out, err = cli("reject", "r-other", url=url)
+    assert rc == 0, err
+    assert fake.decisions[-1] == ("r-other", "reject") and fake.decision_bodies[-1] == b""
+    rc, _, err = cli("approve", "r-doubt", url=url)  # no longer parked: the 409 is said
+    assert rc == 1 and "does not await approval" in err
 
 
 def test_ask_approve_yes_shows_the_plan_approves_and_follows_the_run_to_its_end(orch) -> None:

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 from rich.console import Console
 
-from mesh_auth import Keys, KeySet
+from mesh_auth import InvalidToken, Issuer, Keys, KeySet
 from mesh_auth.revocation import RevocationList
 from mesh_cli.commands import main
 from mesh_cli.credentials import SHIPPED_AGENTS
@@ -71,6 +71,25 @@ def test_keys_init_then_issue_signs_with_the_issuer_key_for_the_public_jwks(
     assert run(["token", "issue", "--client", "bob", "--capability", "search"])[0] == 1
     rc, out, _ = run(["keys", "rotate", str(tmp_path / "keys")])
     assert rc == 0 and out.count(",") == 1  # the new kid and the previous one
+
+
+def test_keys_delegate_writes_the_orchestrators_key_that_signs_only_per_worker_tokens(
+    tmp_path: Path,
+) -> None:
+    keys_dir = tmp_path / "keys"
+    assert run(["keys", "init", str(keys_dir)])[0] == 0
+    rc, out, _ = run(["keys", "delegate", str(keys_dir)])
+    assert rc == 0 and "MESH_TOKEN_KEY_FILE" in out
+    pem = keys_dir / "orchestrator.pem"
+    assert pem.stat().st_mode & 0o777 == 0o600
+    listed = json.loads((keys_dir / "jwks.json").read_text())["keys"]
+    assert [k.get("mesh_sub") for k in listed] == [None, "orchestrator"]
+    keys = Keys(public=KeySet.from_file(keys_dir / "jwks.json"))
+    key = Issuer.from_file(pem)
+    per_worker = key.issue("orchestrator", 600, audience=["worker:writer"])
+    assert keys.verify(per_worker, ("workers", "worker:writer")).scope == "orchestrator"
+    with pytest.raises(InvalidToken):
+        keys.verify(key.issue("admin", 600, audience=["worker:writer"]))
 
 
 def test_token_revoke_appends_the_id_in_place(tmp_path: Path, monkeypatch) -> None:

@@ -164,3 +164,17 @@ async def test_a_hostile_token_header_is_a_401_never_a_broken_response(
         assert r.status_code == 401 and r.json()["error"] == "invalid_token", header
         challenge = r.headers["www-authenticate"]
         assert "\r" not in challenge and "\n" not in challenge and len(challenge) < 200
+
+
+async def test_open_mode_answers_a_foreign_host_with_a_short_json_400() -> None:
+    # A page whose name an attacker rebinds to 127.0.0.1 sends its own name as Host: refused
+    # like any other bad request, a short JSON body that does not echo the name.
+    transport = httpx.ASGITransport(app=make_app(None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
+        foreign = await c.post("/workers", headers={"Host": "rebound.evil.example:8000"})
+        own = await c.post("/workers", headers={"Host": "127.0.0.1:8000"})
+    assert foreign.status_code == 400
+    assert foreign.headers["content-type"] == "application/json"
+    assert foreign.json()["error"] == "untrusted_host"
+    assert "evil" not in foreign.text and len(foreign.content) < 200
+    assert own.status_code == 200 and own.json() == {"scope": "admin", "authenticated": False}

@@ -178,3 +178,22 @@ def test_an_artifact_url_that_is_not_a_web_link_or_inline_png_jpeg_is_malformed(
 def test_web_links_and_inline_png_jpeg_are_artifact_urls(url: str) -> None:
     event = parse_worker_event({"type": "artifact", "name": "a", "url": url})
     assert isinstance(event, ArtifactEvent) and event.url == url
+
+
+def test_the_capability_vocabulary_covers_exactly_the_well_known_capabilities() -> None:
+    from mesh_contracts.capabilities import VOCABULARY, WELL_KNOWN
+
+    assert set(VOCABULARY) == WELL_KNOWN
+    for vocabulary in VOCABULARY.values():
+        assert vocabulary.words.split() and vocabulary.phrases
+
+
+def test_output_text_renders_strings_passages_known_keys_and_the_rest_as_json() -> None:
+    from mesh_contracts import output_text
+
+    assert output_text("  hi  ") == "hi"
+    hits = {"results": [{"title": "A", "passage": "one"}, {"source": "b.md", "passage": "two"}]}
+    assert output_text(hits) == "A: one\n\nb.md: two"
+    assert output_text({"shape": [3, 2], "conclusion": "Rome is warmest."}) == "Rome is warmest."
+    assert output_text({"results": []}) == '{"results": []}'
+    assert output_text([1, "é"]) == '[1, "é"]'

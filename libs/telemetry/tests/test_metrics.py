@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
-from prometheus_client.parser import text_string_to_metric_families
 
 from mesh_telemetry.metrics import UNMATCHED, install_metrics
+from mesh_testkit.metrics import scrape_async as scrape
 
 
 def app_with_metrics() -> FastAPI:
@@ -30,21 +30,6 @@ def app_with_metrics() -> FastAPI:
 
     install_metrics(app)
     return app
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-async def scrape(c: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    r = await c.get("/metrics")
-    assert r.status_code == 200
-    assert r.headers["content-type"].startswith("text/plain")
-    return samples(r.text)
 
 
 def requests(

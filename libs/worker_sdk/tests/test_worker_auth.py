@@ -46,8 +46,8 @@ class EchoWorker(Worker[TaskRequest]):
         return "done"
 
 
-def bearer(scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {KEYS.issue(scope, 60)}"}
+def bearer(scope: str, audience: list[str] | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS.issue(scope, 60, audience=audience)}"}
 
 
 TASK = {"task_id": "t1", "input": {}}
@@ -73,10 +73,16 @@ def test_only_an_orchestrator_token_makes_a_worker_work(worker, path: str) -> No
     assert wrong.status_code == 403 and wrong.json()["error"] == "insufficient_scope"
     agent = httpx.post(url + path, json=TASK, headers=bearer("agent:fake-echo"))
     assert agent.status_code == 401  # an agent token is for discovery, not the workers
-    assert agent.json()["detail"] == "token is not for this service (workers)"
+    detail = "token is not for this service (workers or worker:fake-echo)"
+    assert agent.json()["detail"] == detail
+    # The orchestrator's token for another worker (what that worker was called with).
+    other = bearer("orchestrator", audience=["worker:writer"])
+    assert httpx.post(url + path, json=TASK, headers=other).status_code == 401
     assert w.runs == 0
     ok = httpx.post(url + path, json=TASK, headers=bearer("orchestrator"))
     assert ok.status_code == 200 and w.runs == 1
+    mine = bearer("orchestrator", audience=["worker:fake-echo"])
+    assert httpx.post(url + path, json=TASK, headers=mine).status_code == 200 and w.runs == 2
 
 
 def test_health_and_descriptor_stay_open_for_probes(worker) -> None:

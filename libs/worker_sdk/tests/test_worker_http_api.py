@@ -120,7 +120,7 @@ def fake() -> FakeWorker:
 
 @pytest.fixture
 def url(fake: FakeWorker) -> Iterator[str]:
-    with serving(create_worker_app(fake, settings(ping_interval=0.1))) as base:
+    with serving(create_worker_app(fake, settings(ping_seconds=0.1))) as base:
         yield base
 
 
@@ -306,7 +306,7 @@ async def test_a_cancelled_run_keeps_its_slot_until_it_has_really_ended(
     client: httpx.AsyncClient,
 ) -> None:
     fake = FakeWorker(max_concurrency=1)
-    with serving(create_worker_app(fake, settings(ping_interval=0.1))) as url:
+    with serving(create_worker_app(fake, settings(ping_seconds=0.1))) as url:
         stubborn = {"input": {"text": "x", "mode": "stubborn"}}
         async with client.stream("POST", url + "/stream", json=stubborn) as resp:
             decoder = SSEDecoder()

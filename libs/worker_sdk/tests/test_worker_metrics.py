@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from mesh_contracts import AgentDescriptor, SSEDecoder, StreamingMode, TaskRequest, TokenEvent
 from mesh_testkit import wait_until
+from mesh_testkit.metrics import Key, scrape
 from mesh_worker import Emit, InputError, Worker, WorkerSettings, create_worker_app
 from mesh_worker.metrics import gpu_memory
 from mesh_worker.testing import serving
@@ -59,9 +59,6 @@ class FakeWorker(Worker[FakeInput]):
         return None
 
 
-Key = tuple[str, tuple[tuple[str, str], ...]]
-
-
 @pytest.fixture
 def fake() -> FakeWorker:
     return FakeWorker()
@@ -69,19 +66,9 @@ def fake() -> FakeWorker:
 
 @pytest.fixture
 def url(fake: FakeWorker) -> Iterator[str]:
-    settings = WorkerSettings(discovery_url="", ping_interval=0.1)
+    settings = WorkerSettings(discovery_url="", ping_seconds=0.1)
     with serving(create_worker_app(fake, settings)) as base:
         yield base
-
-
-def scrape(url: str) -> dict[Key, float]:
-    r = httpx.get(url + "/metrics", timeout=DEADLINE)
-    assert r.status_code == 200
-    out: dict[Key, float] = {}
-    for family in text_string_to_metric_families(r.text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
 
 
 def runs(outcome: str) -> Key:

@@ -41,6 +41,17 @@ def test_settings_read_worker_env_and_the_port_env_beats_the_default_port(
     assert s.heartbeat_every == 2
 
 
+def test_durations_are_named_seconds_and_the_old_interval_names_still_read(monkeypatch) -> None:
+    monkeypatch.setenv("WORKER_PING_SECONDS", "0.5")
+    monkeypatch.setenv("WORKER_HEARTBEAT_SECONDS", "3")
+    s = WorkerSettings()
+    assert (s.ping_seconds, s.heartbeat_every) == (0.5, 3)
+    monkeypatch.delenv("WORKER_PING_SECONDS")
+    monkeypatch.setenv("WORKER_PING_INTERVAL", "0.25")  # the name before
+    assert WorkerSettings().ping_seconds == 0.25
+    assert WorkerSettings(ping_seconds=2).ping_seconds == 2
+
+
 def test_importing_the_sdk_does_not_import_torch() -> None:
     code = "import sys, mesh_worker, mesh_worker.resources; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from mesh_discovery import EmbeddedStore, Settings, create_app
-
-Key = tuple[str, tuple[tuple[str, str], ...]]
+from mesh_testkit.metrics import Key
+from mesh_testkit.metrics import scrape_async as scrape
 
 
 @pytest.fixture
@@ -24,16 +23,6 @@ async def client(tmp_path: Path, clock: Any) -> AsyncIterator[httpx.AsyncClient]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
             yield c
-
-
-async def scrape(c: httpx.AsyncClient) -> dict[Key, float]:
-    r = await c.get("/metrics")
-    assert r.status_code == 200
-    out: dict[Key, float] = {}
-    for family in text_string_to_metric_families(r.text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
 
 
 def instances(status: str) -> Key:

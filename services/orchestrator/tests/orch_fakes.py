@@ -58,6 +58,7 @@ class FakeWorkerState:
         self.cancelled: list[str] = []
         self.busy_left: dict[str, int] = {}
         self.traceparents: list[str | None] = []  # the header of each call, in order
+        self.keys: list[str | None] = []  # the Idempotency-Key of each call, in order
         self.hang_all = False  # every stream hangs, whatever its input (a planned task's)
 
     def gate(self, name: str) -> asyncio.Event:
@@ -66,7 +67,7 @@ class FakeWorkerState:
 
 def fake_worker_app(name: str = "fake") -> FastAPI:
     """Streams tokens; ``input`` steers it: tokens (``interval`` seconds apart), gate, hang,
-    fail, malformed, huge, die, busy."""
+    fail, malformed, huge, die, busy, usage (a final result reporting it)."""
     app = FastAPI()
     st = FakeWorkerState()
     app.state.fake = st
@@ -86,6 +87,7 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
     async def stream(task: TaskRequest, request: Request) -> Any:
         st.calls.append(task.task_id)
         st.traceparents.append(request.headers.get("traceparent"))
+        st.keys.append(request.headers.get("idempotency-key"))
         refusal = busy(task)
         if refusal is not None:
             return refusal
@@ -112,6 +114,8 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
                     raise RuntimeError("worker died mid-stream")
                 if inp.get("fail"):
                     yield encode_event({"type": "error", "error": "model exploded"})
+                if inp.get("usage"):  # what it cost, in its final event (run budgets)
+                    yield encode_event({"type": "result", "output": "used", "usage": inp["usage"]})
                 if inp.get("echo_context"):
                     yield encode_event(
                         {

@@ -223,7 +223,8 @@ async def test_bad_requests_are_json_rpc_errors_without_a_trace(mesh: Mesh) -> N
             answer = r.json()
             assert answer["error"]["code"] == code, answer
             assert "Traceback" not in r.text
-        r = await c.post(mesh.url + "/a2a", content=b"{not json", headers=headers)
+        json_body = {**headers, "Content-Type": "application/json"}
+        r = await c.post(mesh.url + "/a2a", content=b"{not json", headers=json_body)
         assert r.json()["error"]["code"] == -32700
 
 

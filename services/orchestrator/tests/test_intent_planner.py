@@ -115,3 +115,97 @@ def test_a_request_of_ten_thousand_lines_plans_without_a_task_per_line() -> None
 def test_a_lookup_beside_a_table_stays_a_lookup() -> None:
     shape = _shape("Find out who founded Oslo. Analyze this:\nyear,visitors\n2021,10\n2022,12\n")
     assert sorted(c for c, _ in shape) == ["data_analysis", "search"]
+
+
+# ---- classes fixed after the blind dev batches 4-6 (worded here afresh) -------------------
+
+
+def test_short_lines_without_markers_are_one_job_each() -> None:
+    # the segmentation: one task a line (what a bare fact line is routed to is the model's
+    # call: "the boiling point of ethanol" alone is not reliably a lookup yet)
+    shape = _shape("a pencil sketch of a fox\nthe boiling point of ethanol\na haiku on rain")
+    assert len(shape) == 3 and all(d == [] for _, d in shape)
+    assert shape[0][0] == "image_generation" and shape[2][0] == "text_generation"
+
+
+def test_numbered_parts_in_one_line_are_one_job_each() -> None:
+    shape = _shape(
+        '1. who painted the Night Watch? 2. a drawing of a kite 3. translate "bonne nuit" to German'
+    )
+    assert [c for c, _ in shape] == ["search", "image_generation", "translation"]
+
+
+def test_a_shared_head_with_lettered_parts_reads_what_it_refers_to() -> None:
+    shape = _shape(
+        "Find out how leases work in the orchestrator. Based on that, write (a) a memo for "
+        "the ops team and (b) a short poem about it."
+    )
+    assert shape[0] == ("search", [])
+    assert [d for _, d in shape[1:]] == [["1"], ["1"]]
+
+
+def test_a_verb_with_a_pronoun_after_a_comma_is_a_step_of_the_chain() -> None:
+    shape = _shape("look up the tallest tree on earth, shorten it, then put that into Spanish")
+    assert [d for _, d in shape] == [[], ["1"], ["2"]]
+    assert shape[0][0] == "search" and shape[2][0] == "translation"
+
+
+def test_an_italian_clitic_of_it_after_then_starts_a_step_and_holds_for_the_next_part() -> None:
+    shape = _shape(
+        "Scrivi una breve storia su un faro e poi fammene un riassunto e un'illustrazione."
+    )
+    assert shape[0] == ("text_generation", [])
+    assert ("summarization", ["1"]) in shape and ("image_generation", ["1"]) in shape
+
+
+def test_a_text_asked_again_in_named_languages_is_translated_from_it() -> None:
+    shape = _shape("Écris une annonce pour notre vide-grenier, puis fais-en une version espagnole.")
+    assert shape == [("text_generation", []), ("translation", ["1"])]
+
+
+def test_data_with_no_ask_of_its_own_goes_to_the_question_about_it() -> None:
+    shape = _shape("steps walked per day 8000 9500 7200 15000 8100, what do the numbers say?")
+    assert shape == [("data_analysis", [])]
+
+
+def test_a_pasted_message_is_the_material_of_the_reply_not_its_tasks() -> None:
+    plan = PLANNER.plan_sync(
+        'My neighbour texted: "Could you look up the bin collection days and draw me a map '
+        'of the street?"\nHelp me write a reply that I will drop by tomorrow.',
+        _manifest(),
+    )
+    assert [t.capability for t in plan.tasks] == ["text_generation"]
+    assert "bin collection" in str(plan.tasks[0].input)
+
+
+def test_a_short_question_to_the_assistant_is_small_talk() -> None:
+    assert _shape("are you awake?") == [("text_generation", [])]
+
+
+def test_a_translation_needs_a_language() -> None:
+    shape = _shape("Find out who built the first lighthouse, then put it in a limerick")
+    assert shape == [("search", []), ("text_generation", ["1"])]
+
+
+def test_one_of_each_kind_fans_out() -> None:
+    shape = _shape(
+        "Look up when the Eiffel Tower opened, then write two captions about it, one witty and one plain"
+    )
+    assert shape == [("search", []), ("text_generation", ["1"]), ("text_generation", ["1"])]
+
+
+def test_a_new_thing_to_make_after_a_writing_step_is_a_step_of_its_own() -> None:
+    shape = _shape("Write a short speech for my sister's graduation, then a limerick about it.")
+    assert shape == [("text_generation", []), ("text_generation", ["1"])]
+    assert _shape("Write a short speech for my sister's graduation, then make it rhyme.") == [
+        ("text_generation", [])
+    ]
+
+
+def test_labelled_values_are_a_table_and_a_reference_phrase_leads_a_step() -> None:
+    shape = _shape(
+        "visits: mon 120, tue 135, wed 410, thu 128\nwhich day is odd? then write a line about it"
+    )
+    assert shape == [("data_analysis", []), ("text_generation", ["1"])]
+    shape = _shape("Busca la altura del Teide y con eso escribe una adivinanza para niños.")
+    assert shape[-1] == ("text_generation", ["1"])

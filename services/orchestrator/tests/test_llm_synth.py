@@ -7,8 +7,12 @@ from typing import Any
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from pydantic import Field
 
+from mesh_contracts import ExecutionPlan, SubTask
+from mesh_orchestrator.conversation import Conversation, Turn
 from mesh_orchestrator.synthesis.llm import (
+    LLMSynthesizer,
     SynthesisInterrupted,
     SynthesisUnavailable,
     build_messages,
@@ -74,3 +78,30 @@ async def test_empty_answer_counts_as_unavailable() -> None:
     llm = GenericFakeChatModel(messages=iter([AIMessage("")]))
     with pytest.raises(SynthesisUnavailable):
         await stream_synthesis(llm, "q", RESULTS, _noop)
+
+
+class _Recording(GenericFakeChatModel):
+    """A fake chat model (unit tests only) that keeps the messages it was sent."""
+
+    seen: list[Any] = Field(default_factory=list)
+
+    async def _astream(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(messages)
+        async for chunk in super()._astream(messages, *args, **kwargs):
+            yield chunk
+
+
+async def test_the_synthesis_of_a_run_on_a_thread_is_shown_the_conversation() -> None:
+    llm = _Recording(messages=iter([AIMessage("Es regnet."), AIMessage("ok")]))
+    synth = LLMSynthesizer(llm)
+    plan = ExecutionPlan(tasks=[SubTask(task_id="t1", capability="translation")])
+    results = {"t1": {"status": "completed", "output": "Es regnet."}}
+    talk = Conversation(turns=[Turn(query="write about rain", answer="It rains.")])
+    await synth.synthesize("now in German", plan, results, _noop, talk)
+    await synth.synthesize("now in German", plan, results, _noop)
+    with_talk, without = (str(m[-1].content) for m in llm.seen)
+    assert with_talk.startswith(
+        "Conversation so far:\nUser: write about rain\nAssistant: It rains."
+    )
+    assert "Request: now in German" in with_talk
+    assert "Conversation so far" not in without

@@ -195,7 +195,7 @@ async def test_upstream_output_reaches_the_dependent_in_context_and_prompt(
     mesh: Mesh, reads_context: bool
 ) -> None:
     """Always in ``context``; pasted into the prompt too unless the agent reads context."""
-    await mesh.register(writer_like(mesh.workers[0].url, metadata={"reads_context": reads_context}))
+    await mesh.register(writer_like(mesh.workers[0].url, reads_context=reads_context))
     body = {
         "plan": plan(
             {"task_id": "a", "input": {"tokens": ["alpha"]}},
@@ -213,6 +213,27 @@ async def test_upstream_output_reaches_the_dependent_in_context_and_prompt(
         assert out["prompt"] == "summarize"
     else:
         assert out["prompt"].startswith("summarize") and "alpha" in out["prompt"]
+
+
+async def test_upstream_text_gives_way_to_the_agents_prompt_limit(mesh: Mesh) -> None:
+    """The prompt with upstream text appended stays within the descriptor's
+    ``max_prompt_chars``; the whole upstream output still travels in ``context``."""
+    await mesh.register(writer_like(mesh.workers[0].url, max_prompt_chars=40))
+    body = {
+        "plan": plan(
+            {"task_id": "a", "input": {"tokens": ["alpha " * 50]}},
+            {
+                "task_id": "b",
+                "input": {"prompt": "summarize", "echo_context": True},
+                "depends_on": ["a"],
+            },
+        )
+    }
+    events = await collect(mesh.url, body)
+    out = of(events, "b", "result")[0]["data"]["output"]
+    assert out["context"] == {"a": "alpha " * 50}
+    assert out["prompt"].startswith("summarize\n\nalpha")
+    assert len(out["prompt"]) == 40
 
 
 async def test_static_agents_answer_from_the_descriptor_or_invoke(mesh: Mesh) -> None:

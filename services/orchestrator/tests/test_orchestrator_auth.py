@@ -311,3 +311,28 @@ async def test_the_a2a_and_openai_routes_need_a_client_token_too(mesh: Mesh) -> 
         assert (await c.get("/.well-known/agent-card.json")).status_code == 200
         assert await runs_of(c, mesh.url, ADMIN) == []
     assert mesh.seen.calls == 0
+
+
+async def test_an_a2a_message_naming_another_clients_task_is_task_not_found(mesh: Mesh) -> None:
+    # A follow-up (taskId) answers a task awaiting input only for the client that owns it.
+    parked = {
+        "message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "wait"}]},
+        "metadata": {**plan(), "options": {"approval": "required"}},
+    }
+
+    def rpc(params: dict[str, Any]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params}
+
+    a2a = {"A2A-Version": "1.0"}
+    async with httpx.AsyncClient(base_url=mesh.url, timeout=DEADLINE) as c:
+        task = (await c.post("/a2a", json=rpc(parked), headers=ALICE | a2a)).json()
+        task_id = task["result"]["task"]["id"]
+        follow = {"messageId": "m2", "role": "ROLE_USER", "parts": [{"text": "go"}]}
+        bob = await c.post(
+            "/a2a", json=rpc({"message": {**follow, "taskId": task_id}}), headers=BOB | a2a
+        )
+        assert bob.json()["error"]["code"] == -32001, bob.text
+        get = {"jsonrpc": "2.0", "id": 2, "method": "GetTask", "params": {"id": task_id}}
+        still = (await c.post("/a2a", json=get, headers=ALICE | a2a)).json()["result"]
+        assert still["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", still
+    assert mesh.seen.calls == 0

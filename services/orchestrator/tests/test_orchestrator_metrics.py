@@ -6,25 +6,10 @@ from __future__ import annotations
 import httpx
 from conftest import MeshFactory
 from orch_fakes import writer_like
-from prometheus_client.parser import text_string_to_metric_families
 from test_orchestrator_tracing import client_plan, run_to_done
 
-Key = tuple[str, tuple[tuple[str, str], ...]]
-
-
-async def scrape(url: str) -> dict[Key, float]:
-    async with httpx.AsyncClient() as c:
-        r = await c.get(url + "/metrics")
-    assert r.status_code == 200
-    out: dict[Key, float] = {}
-    for family in text_string_to_metric_families(r.text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def key(name: str, **labels: str) -> Key:
-    return (name, tuple(sorted(labels.items())))
+from mesh_testkit.metrics import key
+from mesh_testkit.metrics import scrape_async as scrape
 
 
 async def test_metrics_move_with_runs_calls_breakers_and_the_registry(

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from orch_fakes import Served, fake_discovery_app, record, serve, stop
 
-from mesh_auth import Keys
+from mesh_auth import InvalidToken, Keys
+from mesh_auth.certs import init_certs
 from mesh_contracts import encode_event
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.settings import Settings
@@ -180,6 +181,48 @@ async def test_a_worker_name_that_rebinds_after_the_check_never_reaches_the_seco
     assert run["status"] == "completed", run
     assert [s["host"] for s in worker_seen] == [f"{NAME}:{port}"]
     assert worker_seen[0]["authorization"].startswith("Bearer ")
+
+
+async def test_a_worker_gets_a_token_for_itself_alone_that_it_cannot_replay_anywhere(
+    mesh: Mesh, tmp_path: Path
+) -> None:
+    # A compromised writer keeps the token the orchestrator called it with and replays it:
+    # at discovery, at another worker. The token names the writer alone (worker:writer)
+    # and lives minutes: every other service refuses it.
+    writer_seen: list[dict[str, str]] = []
+    analyst_seen: list[dict[str, str]] = []
+    frames = [{"type": "token", "token": "hi"}]
+    writer = await serve(streaming_worker(writer_seen, frames))
+    analyst = await serve(streaming_worker(analyst_seen, frames))
+    mesh.served += [writer, analyst]
+    await mesh.start(tmp_path)
+    await mesh.publish(
+        record(
+            agent_id="writer",
+            endpoint=writer.url,
+            capabilities=["text_generation"],
+            streaming_mode="dynamic_events",
+        ),
+        record(
+            agent_id="analyst",
+            instance_id="analyst-1",
+            endpoint=analyst.url,
+            capabilities=["data_analysis"],
+            streaming_mode="dynamic_events",
+        ),
+    )
+    assert (await mesh.run("writer", "text_generation"))["status"] == "completed"
+    assert (await mesh.run("analyst", "data_analysis"))["status"] == "completed"
+    kept = writer_seen[0]["authorization"].removeprefix("Bearer ")
+    assert KEYS.verify(kept, ("workers", "worker:writer")).scope == "orchestrator"
+    for elsewhere in ("discovery", ("workers", "worker:analyst"), "orchestrator"):
+        with pytest.raises(InvalidToken, match="not for this service"):
+            KEYS.verify(kept, elsewhere)
+    claims = KEYS.verify(kept)
+    assert claims.audience == ("worker:writer",)
+    assert claims.expires_at is not None and claims.expires_at - time.time() <= 600
+    analysts = analyst_seen[0]["authorization"].removeprefix("Bearer ")
+    assert KEYS.verify(analysts).audience == ("worker:analyst",)
 
 
 class Echo(AgentExecutor):
@@ -353,6 +396,24 @@ async def test_with_auth_the_card_declares_the_bearer_scheme_and_docs_are_off(
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
     assert docs.status_code == 404
+
+
+async def test_under_mtls_the_card_declares_the_client_certificate_with_the_token(
+    mesh: Mesh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client reading the card of an orchestrator that requires client certificates learns
+    # it must present one (A2A MutualTlsSecurityScheme), besides its bearer token.
+    certs = tmp_path / "certs"
+    init_certs(certs, ["orchestrator"])
+    monkeypatch.setenv("MESH_TLS_CERT_FILE", str(certs / "orchestrator.pem"))
+    monkeypatch.setenv("MESH_TLS_KEY_FILE", str(certs / "orchestrator-key.pem"))
+    monkeypatch.setenv("MESH_TLS_CA_FILE", str(certs / "ca.pem"))
+    await mesh.start(tmp_path)  # served plainly here: the card is what is looked at
+    async with httpx.AsyncClient(base_url=mesh.url, timeout=DEADLINE) as c:
+        card = (await c.get("/.well-known/agent-card.json")).json()
+    assert set(card["securitySchemes"]) == {"bearer", "mtls"}
+    assert "mtlsSecurityScheme" in card["securitySchemes"]["mtls"]
+    assert card["securityRequirements"] == [{"schemes": {"bearer": {}, "mtls": {}}}]
 
 
 async def test_open_the_card_declares_no_scheme(mesh: Mesh, tmp_path: Path) -> None:

@@ -314,6 +314,10 @@ async def run_ask(args: argparse.Namespace, client: MeshClient, out: Console, er
             options["approval"] = "required"
         plan = _load_plan(args.plan) if args.plan else None
         body = {"query": args.query or "", "plan": plan, "options": options}
+        if args.thread:
+            thread = await client.new_thread() if args.thread == "new" else args.thread
+            err.print(plain(f"thread {thread}", style="dim"))
+            body |= {"thread_id": thread, "multitask_strategy": args.multitask}
     sink: Sink = JsonSink(out.file) if args.json else LiveSink(out)
     interrupt = Interrupt()
     loop = asyncio.get_running_loop()

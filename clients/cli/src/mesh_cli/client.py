@@ -120,6 +120,20 @@ class MeshClient:
     async def run(self, run_id: str) -> Any:
         return await self._get_json("orchestrator", self.url, f"/v1/runs/{run_id}")
 
+    async def thread(self, thread_id: str) -> Any:
+        """``GET /v1/threads/{id}``: the thread with its runs, oldest first."""
+        return await self._get_json("orchestrator", self.url, f"/v1/threads/{thread_id}")
+
+    async def new_thread(self) -> str:
+        """``POST /v1/threads``; returns the new thread's id."""
+        try:
+            resp = await self._http.post(f"{self.url}/v1/threads", json={})
+        except httpx.TransportError as exc:
+            raise _transport("orchestrator", self.url, exc) from None
+        if resp.status_code >= 400:
+            raise _refusal("orchestrator", resp, resp.content)
+        return str(resp.json()["thread_id"])
+
     async def _send_json(self, method: str, path: str, body: Any = None) -> Any:
         """An orchestrator request with a JSON body; its JSON answer (None for 204)."""
         try:
@@ -191,12 +205,14 @@ class MeshClient:
             raise _refusal("orchestrator", resp, resp.content)
         return str(resp.json().get("status", "cancelling"))
 
-    async def decide(self, run_id: str, approve: bool) -> str:
+    async def decide(self, run_id: str, approve: bool, decision: str | None = None) -> str:
         """``POST /v1/runs/{id}/approve`` (or ``/reject``) for a run awaiting approval;
-        returns the status it answered (``running``, ``rejected``)."""
+        returns the status it answered (``running``, ``rejected``). ``decision`` (``rerun``
+        or ``fail``): what becomes of the tasks in doubt of a run parked for them."""
         action = "approve" if approve else "reject"
+        body = {"decision": decision} if approve and decision else None
         try:
-            resp = await self._http.post(f"{self.url}/v1/runs/{run_id}/{action}")
+            resp = await self._http.post(f"{self.url}/v1/runs/{run_id}/{action}", json=body)
         except httpx.TransportError as exc:
             raise _transport("orchestrator", self.url, exc) from None
         if resp.status_code >= 400:

@@ -7,6 +7,10 @@ Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``)
   and exits 130 (a second Ctrl-C stops waiting for the cancellation to finish).
   ``--approve``: the run stops after planning; the plan is shown and ``y`` approves it (it
   runs), anything else rejects it (exit 1); ``--yes`` approves without asking.
+  ``--thread ID`` (or ``new``): the run is a turn of that thread and sees the earlier ones
+  ("now translate that into German"); ``--multitask`` says what happens while the thread's
+  last run still runs (``enqueue``, ``reject``, ``interrupt``).
+* ``mesh thread ID``: a thread's runs, oldest first.
 * ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
   ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
 * ``mesh pause RUN_ID [--cancel-running]`` / ``mesh resume RUN_ID``: pause a run (nothing
@@ -30,14 +34,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from mesh_auth import AuthSettings, SecretError, TlsSettings
-from mesh_cli import credentials, workflows
+from mesh_cli import credentials, scaffold, workflows
 from mesh_cli.ask import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -45,16 +49,15 @@ from mesh_cli.ask import (
     run_ask,
 )
 from mesh_cli.client import CliError, MeshClient
+from mesh_cli.settings import CliSettings
 from mesh_cli.terminal import json_safe, plain
 from mesh_cli.view import (
     agents_table,
     run_view,
     runs_table,
+    thread_table,
 )
 from mesh_cli.workflows import run_workflow_command
-
-DEFAULT_URL = "http://127.0.0.1:8000"
-DEFAULT_DISCOVERY_URL = "http://127.0.0.1:9000"
 
 
 def _print_json(out: Console, data: Any) -> None:
@@ -73,6 +76,10 @@ def _token(args: argparse.Namespace) -> str | None:
 async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.command in ("keys", "token", "certs"):
         return credentials.run(args, out.file, err.file)
+    if args.command == "new-worker":
+        added = scaffold.new_worker(Path(args.root), args.name, args.port)
+        out.print(scaffold.next_steps(added), markup=False, highlight=False, soft_wrap=True)
+        return EXIT_OK
     try:
         tls = TlsSettings().client_context()
     except SecretError as exc:
@@ -98,6 +105,13 @@ async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int
         elif args.command == "run":
             data = await client.run(args.run_id)
             _print_json(out, data) if args.json else out.print(run_view(data))
+        elif args.command in ("approve", "reject"):
+            decision = getattr(args, "decision", None)
+            status = await client.decide(args.run_id, args.command == "approve", decision)
+            out.print(plain(f"{args.run_id}: {status}"), highlight=False)
+        elif args.command == "thread":
+            data = await client.thread(args.thread_id)
+            _print_json(out, data) if args.json else out.print(thread_table(data))
         return EXIT_OK
 
 
@@ -107,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The connection flags are accepted before or after the command; SUPPRESS keeps a
     # subcommand's absent flag from overwriting one given before it. The help text names the
     # default itself: ``%(default)s`` would show SUPPRESS (and crash ``mesh ask --help``).
-    url = os.environ.get("MESH_URL", DEFAULT_URL)
-    discovery = os.environ.get("MESH_DISCOVERY_URL", DEFAULT_DISCOVERY_URL)
+    settings = CliSettings()
+    url, discovery = settings.url, settings.discovery_url
     common = argparse.ArgumentParser(add_help=False)
     for target, top in ((parser, True), (common, False)):
         target.add_argument(
@@ -150,6 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the run does if this client goes away (default cancel)",
     )
 
+    p_ask.add_argument(
+        "--thread",
+        metavar="THREAD_ID",
+        help="run on this thread (new: start one), seeing its earlier runs",
+    )
+    p_ask.add_argument(
+        "--multitask",
+        choices=("enqueue", "reject", "interrupt"),
+        default="enqueue",
+        help="with --thread, while its last run still runs (default enqueue)",
+    )
+
     p_agents = sub.add_parser("agents", parents=[common], help="list registered agent instances")
     p_agents.add_argument("--capability", help="only instances with this capability")
     p_agents.add_argument("--healthy", action="store_true", help="only passing instances")
@@ -163,6 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("run_id")
     p_run.add_argument("--json", action="store_true", help="print the raw JSON")
 
+    p_approve = sub.add_parser(
+        "approve", parents=[common], help="approve a run awaiting approval (plan or tasks in doubt)"
+    )
+    p_approve.add_argument("run_id")
+    p_approve.add_argument(
+        "--decision",
+        choices=("rerun", "fail"),
+        default=None,
+        help="for a run parked with tasks in doubt: run them again (default) or mark them failed",
+    )
+    p_reject = sub.add_parser("reject", parents=[common], help="reject a run awaiting approval")
+    p_reject.add_argument("run_id")
+    p_thread = sub.add_parser("thread", parents=[common], help="show a thread's runs")
+    p_thread.add_argument("thread_id")
+    p_thread.add_argument("--json", action="store_true", help="print the raw JSON")
+
     p_pause = sub.add_parser("pause", parents=[common], help="pause a run (nothing new starts)")
     p_pause.add_argument("run_id")
     p_pause.add_argument(
@@ -173,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     workflows.add_commands(sub, common)
     credentials.add_commands(sub)
+
+    p_new = sub.add_parser(
+        "new-worker", help="scaffold a worker package and add it to services/workers/workers.txt"
+    )
+    p_new.add_argument("name", help="the worker's name: lowercase words joined by '-'")
+    p_new.add_argument("--port", type=int, help="its default port (default: the next free one)")
+    p_new.add_argument("--root", default=".", help="the repository's root (default: .)")
     return parser
 
 

@@ -2,7 +2,9 @@
 
 * ``mesh keys init DIR [--jwks PATH]``: the issuer's private key (``DIR/issuer.pem``) and
   the public JWKS services verify with; ``mesh keys rotate DIR`` replaces the key, keeping
-  the previous public key in the JWKS.
+  the previous public key in the JWKS. ``mesh keys delegate DIR``: the orchestrator's own
+  signing key (``DIR/orchestrator.pem``, its ``MESH_TOKEN_KEY_FILE``), added to the JWKS as
+  a key that signs only orchestrator tokens for single workers, an hour at most.
 * ``mesh token issue --agent NAME | --client NAME | --orchestrator | --admin``: one token on
   stdout, signed with ``--key`` (else ``MESH_AUTH_ISSUER_KEY_FILE``; else, the development
   mode, ``MESH_AUTH_SECRET[_FILE]``). ``--ttl``, ``--audience``; for an agent
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 from pathlib import Path
 from typing import IO
@@ -33,11 +34,12 @@ from mesh_auth import (
     scope_of,
 )
 from mesh_auth.certs import SERVICES, init_certs
-from mesh_auth.keyfiles import ISSUER_FILE, init_keys, rotate_keys
+from mesh_auth.keyfiles import ISSUER_FILE, delegate_key, init_keys, rotate_keys
 from mesh_auth.keys import unverified_claims
 from mesh_auth.revocation import parse as parse_revoked
 from mesh_auth.tokens import AUDIENCES
 from mesh_cli.client import CliError
+from mesh_cli.settings import CliSettings
 
 # What the mesh's own agents declare (their descriptors' capabilities): the default of
 # ``--capability`` for their tokens. tests/test_cli_credentials.py holds it to the workers.
@@ -57,9 +59,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     for action, text in (
         ("init", "write DIR/issuer.pem (private) and the public JWKS"),
         ("rotate", "a new issuer key; the JWKS keeps the previous public key"),
+        ("delegate", "the orchestrator's key for its per-worker tokens (DIR/orchestrator.pem)"),
     ):
         p = keys_sub.add_parser(action, help=text)
-        p.add_argument("dir", type=Path, help="where issuer.pem lives")
+        p.add_argument("dir", type=Path, help="where issuer.pem (and orchestrator.pem) live")
         p.add_argument("--jwks", type=Path, help="the JWKS file (default DIR/jwks.json)")
         if action == "rotate":
             p.add_argument("--keep", type=int, default=2, help="keys in the JWKS (default 2)")
@@ -146,6 +149,14 @@ def _keys(args: argparse.Namespace, out: IO[str]) -> int:
             " MESH_AUTH_JWKS_FILE\n"
         )
         return 0
+    if args.keys_command == "delegate":
+        key, path = delegate_key(args.dir, "orchestrator", jwks)
+        out.write(
+            f"orchestrator key {path} (kid {key.kid}): give it to the orchestrator alone as"
+            f" MESH_TOKEN_KEY_FILE; {jwks} now lists it, for orchestrator tokens to single"
+            " workers only\n"
+        )
+        return 0
     issuer, kids = rotate_keys(args.dir, jwks, keep=args.keep)
     out.write(f"new issuer key {issuer.kid}; {jwks} now holds {', '.join(kids)}\n")
     return 0
@@ -174,7 +185,7 @@ def _issue(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         priority = parse_priority(args.priority) if args.priority else (0, 0)
     elif args.capability or args.priority:
         raise CliError("--capability and --priority are for agent tokens")
-    key = args.key or os.environ.get("MESH_AUTH_ISSUER_KEY_FILE")
+    key = args.key or CliSettings().auth_issuer_key_file
     if key:
         token = Issuer.from_file(Path(key)).issue(
             scope, ttl, audience=args.audience, caps=caps, priority=priority
@@ -203,7 +214,7 @@ def _issue(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _revoke(args: argparse.Namespace, out: IO[str]) -> int:
-    path = args.list or os.environ.get("MESH_AUTH_REVOKED_FILE")
+    path = args.list or AuthSettings().auth_revoked_file
     if not path:
         raise CliError("no revocation list: pass --list FILE or set MESH_AUTH_REVOKED_FILE")
     jti = args.token

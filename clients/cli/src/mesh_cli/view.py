@@ -23,6 +23,7 @@ from rich.text import Text
 
 from mesh_cli.board import Lane, LaneBoard
 from mesh_cli.terminal import clean, plain
+from mesh_contracts.readable import brief
 
 STATUS_STYLE = {
     "pending": "dim",
@@ -101,7 +102,8 @@ def render_lane(lane: Lane) -> Panel:
         code = f"[{clean(lane.error_code)}] " if lane.error_code else ""
         parts.append(Text(f"✗ {code}{clean(lane.error)}", style="red"))
     elif lane.status == "completed" and not lane.text_tail and lane.output is not None:
-        parts.append(Text(_short(lane.output, 200), style="green"))
+        # as the user reads it: a lookup's best passage and source, never its JSON
+        parts.append(Text(clean(brief(lane.output, 200)), style="green"))
     title = Text(clean(lane.task_id), style="bold")
     if lane.capability:
         title.append(f" · {clean(lane.capability)}", style="dim")
@@ -218,6 +220,25 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
     return table
 
 
+def thread_table(thread: dict[str, Any]) -> Table:
+    """``GET /v1/threads/{id}``: its runs, oldest first, each with its answer's start."""
+    runs = thread.get("runs") or []
+    title = f"thread {clean(thread.get('thread_id'))}: {len(runs)} run(s)"
+    table = Table(title=plain(title), title_justify="left")
+    for col in ("#", "run", "status", "finished", "query", "answer"):
+        table.add_column(col, overflow="fold")
+    for n, run in enumerate(runs, 1):
+        table.add_row(
+            plain(str(n)),
+            plain(run.get("run_id", "")),
+            _status(run.get("status")),
+            plain(_when(run.get("finished_at"))),
+            plain(_short(run.get("query") or "", 50)),
+            plain(_short(run.get("answer") or "", 60)),
+        )
+    return table
+
+
 def run_view(run: dict[str, Any]) -> Group:
     """``GET /v1/runs/{id}``: header, the plan with each node's status and output, answer."""
     head = Text("run ", style="dim")
@@ -234,7 +255,8 @@ def run_view(run: dict[str, Any]) -> Group:
         if node.get("error"):
             outcome = Text(_short(node["error"], 120), style="red")
         else:
-            outcome = Text(_short(node.get("output") or "", 120))
+            out = node.get("output")
+            outcome = Text(clean(brief(out, 120)) if out not in (None, "") else "")
         table.add_row(
             plain(node.get("task_id")),
             plain(node.get("capability", "")),

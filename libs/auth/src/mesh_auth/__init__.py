@@ -6,6 +6,7 @@ the body limit, ``mesh_auth.bearer`` the httpx side.
 """
 
 from mesh_auth.config import (
+    AudienceTokens,
     AuthSettings,
     ExposedWithoutSecret,
     TokenSource,
@@ -25,10 +26,12 @@ from mesh_auth.tokens import (
     parse_priority,
     parse_ttl,
     scope_of,
+    worker_audience,
 )
 
 __all__ = [
     "AUDIENCES",
+    "AudienceTokens",
     "AuthSettings",
     "DEFAULT_TTL_SECONDS",
     "ExposedWithoutSecret",
@@ -47,4 +50,5 @@ __all__ = [
     "parse_priority",
     "parse_ttl",
     "scope_of",
+    "worker_audience",
 ]

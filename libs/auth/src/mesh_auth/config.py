@@ -9,6 +9,9 @@ Environment (the same names in every service, compose and Kubernetes):
 * ``MESH_AUTH_REVOKED_FILE``: revoked token ids, one per line (re-read when it changes).
 * ``MESH_TOKEN`` or ``MESH_TOKEN_FILE``: the token a process sends (a worker's agent token,
   the orchestrator's, the CLI's). The orchestrator and every worker need one when auth is on.
+* ``MESH_TOKEN_KEY_FILE``: the orchestrator's delegated key (``mesh keys delegate``), with
+  which it mints a short-lived token per worker it calls (``AudienceTokens``); without it,
+  worker calls carry ``MESH_TOKEN`` itself (audience ``workers``).
 * ``MESH_AUTH_SECRET`` or ``MESH_AUTH_SECRET_FILE`` (and ``MESH_AUTH_SECRET_PREVIOUS[_FILE]``
   during a rotation): the single-host development mode, HS256. Every process holding the
   secret can mint any token, so a service with only a secret serves on loopback only; it
@@ -28,18 +31,20 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mesh_auth.keys import Keys, KeySet
+from mesh_auth.keys import Issuer, Keys, KeySet
 from mesh_auth.revocation import RevocationList
 from mesh_auth.tls import TlsSettings
-from mesh_auth.tokens import SecretError
+from mesh_auth.tokens import DELEGATED_MAX_TTL_SECONDS, SecretError
 
 log = logging.getLogger(__name__)
 
 REFRESH_FRACTION = 0.5  # a minted token is renewed once half its lifetime has passed
 SELF_TOKEN_TTL = 3600.0
+AUDIENCE_TOKEN_TTL = 600.0  # a token for one worker lives 10 minutes (renewed at half)
+MAX_AUDIENCES = 4096  # per-audience tokens cached at most (one per worker agent)
 SETUP = (
     "`mesh keys init DIR` (the issuer's key and DIR/jwks.json), then give every service"
     " MESH_AUTH_JWKS_FILE=DIR/jwks.json and each worker and the orchestrator its token"
@@ -53,15 +58,34 @@ class AuthSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MESH_", extra="ignore")
 
-    auth_jwks_file: Path | None = None
-    auth_jwks_url: str | None = None
-    auth_revoked_file: Path | None = None
-    auth_secret: SecretStr | None = None
-    auth_secret_file: Path | None = None
-    auth_secret_previous: SecretStr | None = None
-    auth_secret_previous_file: Path | None = None
-    token: SecretStr | None = None
-    token_file: Path | None = None
+    auth_jwks_file: Path | None = Field(
+        default=None,
+        description="the issuer's public keys (a JWKS file, re-read when it changes): auth on",
+    )
+    auth_jwks_url: str | None = Field(
+        default=None, description="the same from a URL (re-fetched every few minutes)"
+    )
+    auth_revoked_file: Path | None = Field(
+        default=None, description="revoked token ids, one per line (re-read when it changes)"
+    )
+    auth_secret: SecretStr | None = Field(
+        default=None,
+        description="development mode (HS256, loopback only): the shared secret every process mints tokens with",
+    )
+    auth_secret_file: Path | None = Field(default=None, description="the same from a file")
+    auth_secret_previous: SecretStr | None = Field(
+        default=None, description="the previous secret, still accepted during a rotation"
+    )
+    auth_secret_previous_file: Path | None = Field(default=None, description="the same from a file")
+    token: SecretStr | None = Field(
+        default=None,
+        description="the token this process sends (a worker's agent token, the orchestrator's, the CLI's)",
+    )
+    token_file: Path | None = Field(default=None, description="the same from a file")
+    token_key_file: Path | None = Field(
+        default=None,
+        description="the orchestrator's delegated signing key (`mesh keys delegate`): it mints per-worker tokens",
+    )
 
     def keys(self) -> Keys | None:
         """The verification keys, or None when none are set (the service runs open).
@@ -170,6 +194,77 @@ class TokenSource:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+class AudienceTokens:
+    """A token of ``scope`` for each audience a process calls (the orchestrator: one per
+    worker, ``worker:<agent id>``), minted when first asked for and reused until half its
+    life (``ttl``) has passed, so a worker holds only a token no other service accepts,
+    valid for minutes.
+
+    ``signer``: a delegated key (``MESH_TOKEN_KEY_FILE``; verifiers accept what it signs
+    only for ``scope`` and single workers) or the development ``Keys`` (a secret). Without
+    one, ``token(audience)`` is ``fallback``'s token (the process's own, audience
+    ``workers``): ``minting`` says which. ``token()`` is cheap: call it per request."""
+
+    def __init__(
+        self,
+        scope: str,
+        *,
+        signer: Issuer | Keys | None = None,
+        fallback: TokenSource | None = None,
+        ttl: float = AUDIENCE_TOKEN_TTL,
+    ) -> None:
+        if isinstance(signer, Keys) and not signer.development:
+            signer = None  # public keys only: nothing to sign with
+        if not 0 < ttl <= DELEGATED_MAX_TTL_SECONDS:
+            raise ValueError(f"per-audience tokens live at most {DELEGATED_MAX_TTL_SECONDS}s")
+        self._scope = scope
+        self._signer = signer
+        self._fallback = fallback
+        self._ttl = ttl
+        self._cache: dict[str, tuple[str, float]] = {}
+
+    @classmethod
+    def from_env(
+        cls,
+        scope: str,
+        keys: Keys | None,
+        fallback: TokenSource | None,
+        settings: AuthSettings | None = None,
+    ) -> AudienceTokens:
+        """With ``MESH_TOKEN_KEY_FILE`` (``SecretError`` when it cannot be read), else the
+        development secret of ``keys``, else none."""
+        settings = settings or AuthSettings()
+        path = settings.token_key_file
+        signer: Issuer | Keys | None = Issuer.from_file(path) if path is not None else keys
+        return cls(scope, signer=signer, fallback=fallback)
+
+    def __repr__(self) -> str:  # never a token
+        return f"AudienceTokens(scope={self._scope!r}, minting={self.minting})"
+
+    @property
+    def minting(self) -> bool:
+        """Whether each audience gets a token of its own (else the fallback's)."""
+        return self._signer is not None
+
+    def token(self, audience: str) -> str | None:
+        if self._signer is None:
+            return self._fallback.token() if self._fallback is not None else None
+        now = time.time()
+        cached = self._cache.get(audience)
+        if cached is not None and now < cached[1]:
+            return cached[0]
+        if len(self._cache) >= MAX_AUDIENCES:
+            self._cache.clear()
+        token = self._signer.issue(self._scope, self._ttl, audience=[audience], now=now)
+        self._cache[audience] = (token, now + self._ttl * REFRESH_FRACTION)
+        return token
+
+    def headers(self, audience: str) -> dict[str, str]:
+        """``{"Authorization": "Bearer ..."}`` for ``audience``, or nothing."""
+        token = self.token(audience)
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class ExposedWithoutSecret(SystemExit):
     """Raised by ``guard_bind``: the message says what to do."""
 
@@ -242,6 +337,7 @@ def guard_bind(
 
 
 __all__ = [
+    "AudienceTokens",
     "AuthSettings",
     "ExposedWithoutSecret",
     "SecretError",

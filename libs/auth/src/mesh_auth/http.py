@@ -21,9 +21,10 @@ token of the wrong scope. Bodies are short JSON, ``{"detail": "...", "error":
 without reading the rest.
 
 Open mode (no keys: loopback only, every caller an admin) also checks ``Host``
-(Starlette's ``TrustedHostMiddleware``): only ``trusted_hosts(bind_host, configured)``
-(localhost, 127.0.0.1, [::1], the bind address and the configured names) are answered,
-anything else gets 400. A web page whose own name an attacker rebinds to 127.0.0.1 sends
+(``TrustedHosts``, which decides as Starlette's ``TrustedHostMiddleware`` does): only
+``trusted_hosts(bind_host, configured)`` (localhost, 127.0.0.1, [::1], the bind address and
+the configured names) are answered, anything else gets 400 ``{"detail": ..., "error":
+"untrusted_host"}`` (a WebSocket is closed with 1008). A web page whose own name an attacker rebinds to 127.0.0.1 sends
 its own name as ``Host``, so it cannot drive an open service from a browser. With keys
 the tokens do that job (a page on another origin holds none), and ``api_docs`` turns off
 ``/docs``, whose Swagger UI loads scripts from a CDN onto the service's origin.
@@ -37,11 +38,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mesh_auth.keys import Keys
-from mesh_auth.tokens import AUDIENCES, OPEN, InvalidToken, Principal
+from mesh_auth.tokens import OPEN, InvalidToken, Principal, valid_audience
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 MAX_ECHO_CHARS = 200  # how much of a caller's input an error body may quote
@@ -154,24 +154,26 @@ def protect(
     app: FastAPI,
     keys: Keys | None,
     *,
-    audience: str,
+    audience: str | Sequence[str],
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     hosts: Sequence[str] = LOOPBACK_HOSTS,
 ) -> None:
     """Make ``require`` work on ``app`` (``keys`` None: open), accepting only tokens for
-    ``audience`` (``orchestrator``, ``discovery``, ``workers``), and bound request bodies.
+    ``audience`` (``orchestrator``, ``discovery``, ``workers``; a worker passes
+    ``("workers", "worker:<its agent id>")``, either will do), and bound request bodies.
     Open, it answers only requests whose ``Host`` is one of ``hosts``
     (``trusted_hosts(...)``)."""
-    if audience not in AUDIENCES:
-        raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
+    audiences = [audience] if isinstance(audience, str) else list(audience)
+    if not audiences or not all(valid_audience(a) for a in audiences):
+        raise ValueError("audience must be orchestrator, discovery, workers or worker:<agent id>")
     app.state.mesh_keys = keys
-    app.state.mesh_audience = audience
+    app.state.mesh_audience = audience if isinstance(audience, str) else tuple(audiences)
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(BodyTooLarge, _auth_error)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if keys is None:
         app.state.mesh_trusted_hosts = list(hosts)  # for paths served ahead of the stack
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts), www_redirect=False)
+        app.add_middleware(TrustedHosts, hosts=list(hosts))
 
 
 def host_trusted(host_header: str | None, hosts: Sequence[str]) -> bool:
@@ -185,7 +187,39 @@ def host_trusted(host_header: str | None, hosts: Sequence[str]) -> bool:
         host = host[: host.find("]") + 1] if "]" in host else ""
     else:
         host = host.rsplit(":", 1)[0]
-    return any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in hosts)
+    return any(
+        p == "*" or host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in hosts
+    )
+
+
+UNTRUSTED_HOST = {
+    "detail": "the Host header names no host this service answers (open mode: loopback only)",
+    "error": "untrusted_host",
+}
+
+
+class TrustedHosts:
+    """ASGI middleware: an HTTP request whose ``Host`` is not one of ``hosts``
+    (``host_trusted``) is answered 400 with a short JSON body, like every other 4xx of the
+    mesh (the foreign name is not echoed); a WebSocket is closed (1008)."""
+
+    def __init__(self, app: ASGIApp, hosts: Sequence[str]) -> None:
+        self.app = app
+        self.hosts = [h.lower() for h in hosts]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next(
+            (v.decode("latin-1") for n, v in scope.get("headers", ()) if n == b"host"), None
+        )
+        if host_trusted(host, self.hosts):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            await JSONResponse(UNTRUSTED_HOST, status_code=400)(scope, receive, send)
 
 
 class BodyLimit:
@@ -212,6 +246,10 @@ class BodyLimit:
                 if declared > self.max_bytes or declared < 0:
                     await _send_413(send, self.max_bytes)
                     return
+                # The server reads no more than the declared length: nothing to count, and
+                # nothing wraps the response (a stream's every message would pass through).
+                await self.app(scope, receive, send)
+                return
         seen = 0
         started = False
 
@@ -224,11 +262,11 @@ class BodyLimit:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        async def watching(message: Message) -> None:
+        def watching(message: Message) -> Awaitable[None]:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, counting, watching)
@@ -277,7 +315,9 @@ class ScopeGuard:
         await self.app(scope, receive, send)
 
 
-def principal_from_headers(keys: Keys | None, headers: Any, audience: str) -> Principal:
+def principal_from_headers(
+    keys: Keys | None, headers: Any, audience: str | Sequence[str]
+) -> Principal:
     """The principal of a request whose headers a framework handed over as a mapping
     (``Authorization`` in any case), for ``audience``; ``OPEN`` without keys. Raises
     ``AuthError``."""
@@ -337,6 +377,7 @@ __all__ = [
     "BodyLimit",
     "BodyTooLarge",
     "ScopeGuard",
+    "TrustedHosts",
     "caller",
     "principal_from_headers",
     "forbidden",

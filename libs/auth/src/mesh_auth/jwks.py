@@ -2,6 +2,12 @@
 changes) or a URL (fetched at start, refreshed in the background). Several keys verify
 during a rotation; only EdDSA (OKP/Ed25519) and ES256 (EC/P-256) keys are taken from a JWKS:
 a symmetric ("oct") key in it is skipped, never used as an HMAC secret.
+
+A key may be delegated (``mesh keys delegate``): its JWK names the one subject it signs for
+(``"mesh_sub": "orchestrator"``), and a token it signed is accepted only for that subject,
+for single workers' audiences (``worker:<agent id>``) and for at most an hour
+(``Keys.verify``). The orchestrator holds such a key to mint a token per worker it calls;
+it cannot sign anything else any service accepts.
 """
 
 from __future__ import annotations
@@ -22,9 +28,12 @@ from mesh_auth.tokens import SecretError
 log = logging.getLogger(__name__)
 
 ASYMMETRIC = {"OKP": "EdDSA", "EC": "ES256"}  # JWK kty -> the one algorithm taken for it
+DELEGATED = "mesh_sub"  # the JWK member naming the one subject a delegated key signs for
+
+Parsed = tuple[dict[str, jwt.PyJWK], dict[str, str]]  # keys by kid, delegated kids' subjects
 
 
-def _parse_jwks(text: str | bytes, where: str) -> dict[str, jwt.PyJWK]:
+def _parse_jwks(text: str | bytes, where: str) -> Parsed:
     try:
         data = json.loads(text)
         entries = data["keys"]
@@ -32,19 +41,25 @@ def _parse_jwks(text: str | bytes, where: str) -> dict[str, jwt.PyJWK]:
     except (ValueError, KeyError, TypeError, AssertionError):
         raise SecretError(f"{where}: not a JWKS (a JSON object with a 'keys' list)") from None
     keys: dict[str, jwt.PyJWK] = {}
+    delegated: dict[str, str] = {}
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("kty") not in ASYMMETRIC:
             continue  # symmetric ("oct") and RSA keys are never taken from a JWKS
         alg = ASYMMETRIC[entry["kty"]]
         if entry.get("alg", alg) != alg or not isinstance(entry.get("kid"), str):
             continue
+        subject = entry.get(DELEGATED)
+        if subject is not None and not (isinstance(subject, str) and subject):
+            continue  # a delegation that names no subject is no key at all
         try:
             keys[entry["kid"]] = jwt.PyJWK(entry, algorithm=alg)
         except jwt.PyJWTError:
             continue
-    if not keys:
-        raise SecretError(f"{where}: no EdDSA or ES256 public key with a kid")
-    return keys
+        if subject is not None:
+            delegated[entry["kid"]] = subject
+    if len(keys) == len(delegated):
+        raise SecretError(f"{where}: no EdDSA or ES256 issuer public key with a kid")
+    return keys, delegated
 
 
 class KeySet:
@@ -57,13 +72,13 @@ class KeySet:
 
     def __init__(
         self,
-        keys: dict[str, jwt.PyJWK],
+        parsed: Parsed,
         *,
         path: Path | None = None,
         url: str | None = None,
         refresh_seconds: float = 300.0,
     ) -> None:
-        self._keys = keys
+        self._parsed = parsed  # one reference: a re-read swaps keys and delegations at once
         self.path = path
         self.url = url
         self.refresh_seconds = refresh_seconds
@@ -75,7 +90,7 @@ class KeySet:
         self._verify: ssl.SSLContext | bool = True
 
     def __repr__(self) -> str:
-        return f"KeySet(kids={sorted(self._keys)}, source={self.path or self.url or 'inline'})"
+        return f"KeySet(kids={self.kids}, source={self.path or self.url or 'inline'})"
 
     @classmethod
     def of(cls, jwks: dict[str, Any]) -> KeySet:
@@ -101,20 +116,30 @@ class KeySet:
 
     @property
     def kids(self) -> list[str]:
-        return sorted(self._keys)
+        return sorted(self._parsed[0])
 
     def get(self, kid: str) -> jwt.PyJWK | None:
+        return self.lookup(kid)[0]
+
+    def lookup(self, kid: str) -> tuple[jwt.PyJWK | None, str | None]:
+        """The key ``kid`` and, for a delegated key, the one subject it signs for (None for
+        an issuer key)."""
+        keys, delegated = self._current(kid)
+        return keys.get(kid), delegated.get(kid)
+
+    def _current(self, kid: str) -> Parsed:
+        """The keys as of now, re-reading the file or re-fetching the URL when due."""
         now = time.monotonic()
         if self.path is not None and now - self._checked >= 1.0:
             self._checked = now
             self._reread_file()
-        found = self._keys.get(kid)
+        parsed = self._parsed
         if self.url is not None:
             stale = now - self._fetched >= self.refresh_seconds
-            missed = found is None and now - self._fetched >= self.MISS_REFETCH_SECONDS
+            missed = kid not in parsed[0] and now - self._fetched >= self.MISS_REFETCH_SECONDS
             if stale or missed:
                 self._refetch_in_background()
-        return found
+        return parsed
 
     def _reread_file(self) -> None:
         assert self.path is not None
@@ -122,7 +147,8 @@ class KeySet:
             mtime = self.path.stat().st_mtime_ns
             if mtime == self._mtime:
                 return
-            self._keys = _parse_jwks(self.path.read_bytes(), f"MESH_AUTH_JWKS_FILE {self.path}")
+            parsed = _parse_jwks(self.path.read_bytes(), f"MESH_AUTH_JWKS_FILE {self.path}")
+            self._parsed = parsed
             self._mtime = mtime
             log.info("public keys re-read from %s: %s", self.path, ", ".join(self.kids))
         except (OSError, SecretError) as exc:
@@ -139,12 +165,12 @@ class KeySet:
     def _refetch(self) -> None:
         assert self.url is not None
         try:
-            self._keys = _fetch(self.url, self._verify)
+            self._parsed = _fetch(self.url, self._verify)
         except SecretError as exc:
             log.error("keeping the public keys fetched before: %s", exc)
 
 
-def _fetch(url: str, verify: ssl.SSLContext | bool) -> dict[str, jwt.PyJWK]:
+def _fetch(url: str, verify: ssl.SSLContext | bool) -> Parsed:
     try:
         resp = httpx.get(url, timeout=5.0, follow_redirects=False, verify=verify)
         resp.raise_for_status()
@@ -155,4 +181,4 @@ def _fetch(url: str, verify: ssl.SSLContext | bool) -> dict[str, jwt.PyJWK]:
     return _parse_jwks(resp.content, f"MESH_AUTH_JWKS_URL {url}")
 
 
-__all__ = ["ASYMMETRIC", "KeySet"]
+__all__ = ["ASYMMETRIC", "DELEGATED", "KeySet"]

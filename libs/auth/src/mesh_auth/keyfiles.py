@@ -1,4 +1,4 @@
-"""``mesh keys init`` and ``mesh keys rotate``: the issuer's key and the public JWKS on disk.
+"""``mesh keys init|rotate|delegate``: the issuer's key, delegated keys and the public JWKS.
 
 ``DIR/issuer.pem``: the Ed25519 private key (mode 0600). It stays with whoever issues
 tokens (``mesh token issue --key DIR/issuer.pem``, or ``MESH_AUTH_ISSUER_KEY_FILE``) and is
@@ -6,6 +6,13 @@ never given to a service. ``DIR/jwks.json``: the public keys every service verif
 (``MESH_AUTH_JWKS_FILE``). A rotation makes a new ``issuer.pem`` (the old one moves to
 ``DIR/retired/``) and puts the new public key first in ``jwks.json``, keeping ``keep - 1``
 previous ones, so tokens issued before still verify until the next rotation drops them.
+
+``mesh keys delegate DIR`` (default subject ``orchestrator``): ``DIR/orchestrator.pem``, a
+key of the orchestrator's own (``MESH_TOKEN_KEY_FILE``), whose public JWK in ``jwks.json``
+says it signs for ``orchestrator`` only; every service then accepts what it signs only as
+an orchestrator token for one worker (``worker:<agent id>``) living an hour at most. Run
+again, it makes a new key; the JWKS keeps the one before (its tokens expire within the
+hour). A rotation of the issuer key keeps delegated keys.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mesh_auth.jwks import DELEGATED
 from mesh_auth.keys import Issuer
-from mesh_auth.tokens import SecretError
+from mesh_auth.tokens import KINDS, SecretError
 
 ISSUER_FILE = "issuer.pem"
 JWKS_FILE = "jwks.json"
@@ -67,8 +75,10 @@ def rotate_keys(
     except (OSError, ValueError, KeyError, TypeError):
         current = [old.public_jwk()]
     issuer = Issuer.generate()
-    kept = [k for k in current if isinstance(k, dict) and k.get("kid") != issuer.kid]
-    keys = [issuer.public_jwk(), *kept][:keep]
+    listed = [k for k in current if isinstance(k, dict) and k.get("kid") != issuer.kid]
+    delegated = [k for k in listed if DELEGATED in k]
+    kept = [k for k in listed if DELEGATED not in k]
+    keys = [issuer.public_jwk(), *kept][:keep] + delegated
     retired = directory / "retired"
     retired.mkdir(mode=0o700, exist_ok=True)
     _write(retired / f"issuer-{old.kid}.pem", old.pem(), 0o600)
@@ -77,4 +87,31 @@ def rotate_keys(
     return issuer, [str(k.get("kid")) for k in keys]
 
 
-__all__ = ["ISSUER_FILE", "JWKS_FILE", "init_keys", "rotate_keys"]
+def delegate_key(
+    directory: Path, subject: str = "orchestrator", jwks: Path | None = None
+) -> tuple[Issuer, Path]:
+    """A new key delegated to ``subject`` (``DIR/<subject>.pem``, mode 0600) and its public
+    JWK added to the JWKS (which must exist: ``mesh keys init`` first), keeping the
+    subject's previous delegated key and dropping older ones. Returns it and its file."""
+    if subject not in KINDS or subject in ("admin", "agent", "client"):
+        raise ValueError("only the orchestrator holds a delegated key")
+    jwks = jwks or directory / JWKS_FILE
+    try:
+        current = json.loads(jwks.read_text())["keys"]
+        assert isinstance(current, list)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        raise SecretError(
+            f"{jwks}: no JWKS to add the key to (`mesh keys init DIR` first)"
+        ) from None
+    key = Issuer.generate()
+    own = [k for k in current if isinstance(k, dict) and k.get(DELEGATED) == subject]
+    others = [k for k in current if not (isinstance(k, dict) and k.get(DELEGATED) == subject)]
+    keys = [*others, key.public_jwk(delegated_to=subject), *own[:1]]
+    path = directory / f"{subject}.pem"
+    directory.mkdir(parents=True, exist_ok=True)
+    _write(path, key.pem(), 0o600)
+    _write(jwks, _jwks_bytes(keys), 0o644)
+    return key, path
+
+
+__all__ = ["ISSUER_FILE", "JWKS_FILE", "delegate_key", "init_keys", "rotate_keys"]

@@ -1,7 +1,9 @@
 """Who signs tokens and what services verify them with.
 
 * ``Issuer``: the one Ed25519 private key (EdDSA, PyJWT with ``cryptography``). Only the
-  operator's ``mesh token issue`` loads it; no service does.
+  operator's ``mesh token issue`` loads it; no service does. The same class holds a
+  delegated key (``mesh keys delegate``), whose public JWK names the one subject it signs
+  for: the orchestrator's, with which it mints a short-lived token per worker it calls.
 * ``KeySet`` (``mesh_auth.jwks``): public keys by ``kid``, from a JWKS file or URL.
 * ``Keys``: what a service verifies with: a ``KeySet``, and/or, as the single-host
   development mode, an HS256 secret (and the one before a rotation), plus an optional
@@ -16,7 +18,7 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +27,13 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mesh_auth.jwks import KeySet
+from mesh_auth.jwks import DELEGATED, KeySet
 from mesh_auth.revocation import RevocationList
 from mesh_auth.tokens import (
+    DELEGATED_MAX_TTL_SECONDS,
     ISSUER,
     LEEWAY_SECONDS,
+    WORKER_AUDIENCE,
     InvalidToken,
     Principal,
     SecretError,
@@ -88,8 +92,10 @@ class Issuer:
             serialization.NoEncryption(),
         )
 
-    def public_jwk(self) -> dict[str, str]:
-        return {
+    def public_jwk(self, delegated_to: str | None = None) -> dict[str, str]:
+        """The public key as a JWK; ``delegated_to``: the one subject (scope) a delegated
+        key signs for, which every verifier then holds it to."""
+        jwk = {
             "kty": "OKP",
             "crv": "Ed25519",
             "x": self._x,
@@ -97,6 +103,7 @@ class Issuer:
             "alg": "EdDSA",
             "use": "sig",
         }
+        return jwk | ({DELEGATED: delegated_to} if delegated_to is not None else {})
 
     def issue(
         self,
@@ -167,19 +174,23 @@ class Keys:
         )
         return jwt.encode(claims, self.current, algorithm="HS256")
 
-    def verify(self, token: str, audience: str | None = None) -> Principal:
+    def verify(self, token: str, audience: str | Sequence[str] | None = None) -> Principal:
         """The token's principal; raises ``InvalidToken`` (``expired_token``,
         ``revoked_token``, ``invalid_token``) when no key of this service signed it, it
-        expired, it is not for ``audience`` (None: any), it lives longer than its scope may,
-        it was revoked, or its claims are not a mesh scope."""
+        expired, it is not for ``audience`` (one of them, for a list; None: any), it lives
+        longer than its scope may, it was revoked, or its claims are not a mesh scope. A
+        token signed by a delegated key must also be of that key's subject, for single
+        workers only (``worker:<agent id>``), and live at most
+        ``DELEGATED_MAX_TTL_SECONDS``."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise InvalidToken("malformed token") from None
         alg = header.get("alg")
+        delegated: str | None = None
         if alg in ("EdDSA", "ES256") and self.public is not None:
             kid = header.get("kid")
-            jwk = self.public.get(kid) if isinstance(kid, str) else None
+            jwk, delegated = self.public.lookup(kid) if isinstance(kid, str) else (None, None)
             if jwk is None or jwk.algorithm_name != alg:
                 raise InvalidToken("token signed by a key this service does not know")
             claims = _decode(token, jwk.key, alg, audience)
@@ -191,11 +202,13 @@ class Keys:
             shown = alg if isinstance(alg, str) and alg.isalnum() and len(alg) <= 16 else "?"
             raise InvalidToken(f"tokens signed with {shown} are not accepted here")
         principal = principal_from_claims(claims)
+        if delegated is not None:
+            _check_delegated(principal, delegated, claims)
         if self.revoked is not None and principal.jti in self.revoked:
             raise InvalidToken("token was revoked", "revoked_token")
         return principal
 
-    def _decode_hs256(self, token: str, audience: str | None) -> dict[str, Any]:
+    def _decode_hs256(self, token: str, audience: str | Sequence[str] | None) -> dict[str, Any]:
         last = InvalidToken("token signature does not match the mesh secret")
         for key in (self.current, self.previous):
             if key is None:
@@ -218,18 +231,30 @@ def unverified_claims(token: str) -> dict[str, Any]:
     return claims
 
 
+def _check_delegated(principal: Principal, subject: str, claims: dict[str, Any]) -> None:
+    """A delegated key's token: its key's subject, single workers, an hour at most."""
+    if principal.scope != subject:
+        raise InvalidToken(f"a key delegated to {subject} signed a token for another scope")
+    if not principal.audience or not all(a.startswith(WORKER_AUDIENCE) for a in principal.audience):
+        raise InvalidToken("a delegated key signs tokens for single workers only")
+    if claims["exp"] - claims["iat"] > DELEGATED_MAX_TTL_SECONDS:
+        raise InvalidToken(
+            f"a delegated key's token lives at most {DELEGATED_MAX_TTL_SECONDS} seconds"
+        )
+
+
 class _BadSignature(InvalidToken):
     """The key did not sign it (during a rotation the next key is tried)."""
 
 
-def _decode(token: str, key: Any, alg: str, audience: str | None) -> dict[str, Any]:
+def _decode(token: str, key: Any, alg: str, audience: str | Sequence[str] | None) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=[alg],
             issuer=ISSUER,
-            audience=audience,
+            audience=audience if audience is None or isinstance(audience, str) else list(audience),
             leeway=LEEWAY_SECONDS,
             options={"require": REQUIRED, "verify_aud": audience is not None},
         )
@@ -238,7 +263,8 @@ def _decode(token: str, key: Any, alg: str, audience: str | None) -> dict[str, A
     except jwt.InvalidSignatureError:
         raise _BadSignature("token signature does not verify") from None
     except jwt.InvalidAudienceError:
-        raise InvalidToken(f"token is not for this service ({audience})") from None
+        shown = audience if isinstance(audience, str) else " or ".join(audience or ())
+        raise InvalidToken(f"token is not for this service ({shown})") from None
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"malformed token ({type(exc).__name__})") from None
     return claims

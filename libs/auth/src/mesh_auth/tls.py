@@ -20,6 +20,7 @@ import ssl
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mesh_auth.tokens import SecretError
@@ -30,9 +31,13 @@ class TlsSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MESH_", extra="ignore")
 
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = Field(
+        default=None, description="this process's certificate (PEM); mTLS needs all three files"
+    )
+    tls_key_file: Path | None = Field(default=None, description="its private key (PEM)")
+    tls_ca_file: Path | None = Field(
+        default=None, description="the CA that signs every peer certificate (PEM)"
+    )
 
     @property
     def enabled(self) -> bool:

@@ -8,8 +8,11 @@ A token says who its holder is, as one scope:
 * ``orchestrator``: may read the registry and call workers;
 * ``admin``: everything, every run.
 
-and which services it is for (``aud``: ``orchestrator``, ``discovery``, ``workers``; each
-service accepts only tokens naming it). Every token has an issuer, an issue time, an expiry
+and which services it is for (``aud``: ``orchestrator``, ``discovery``, ``workers``, or one
+worker, ``worker:<agent id>``; each service accepts only tokens naming it). The
+orchestrator's calls to a worker carry a short-lived token for that worker alone
+(``worker_audience``, minted by ``mesh_auth.config.AudienceTokens``), so a worker that
+leaks or replays it reaches nothing else. Every token has an issuer, an issue time, an expiry
 and an id (``jti``, what a revocation list names); ``verify`` refuses a lifetime longer than
 its scope's cap (``MAX_TTL_SECONDS``), however it was signed. Signing and the keys are in
 ``mesh_auth.keys``. A token is never put in a log line, an exception message or a ``repr``
@@ -36,6 +39,10 @@ DEFAULT_AUDIENCE: dict[str, tuple[str, ...]] = {
     "orchestrator": ("discovery", "workers"),  # reads the registry, calls workers
     "admin": AUDIENCES,
 }
+WORKER_AUDIENCE = "worker:"  # + an agent id: one worker's own audience
+# A token signed by a delegated key (``mesh keys delegate``: the orchestrator's, for its
+# per-worker tokens) lives at most this long.
+DELEGATED_MAX_TTL_SECONDS = 3600
 DAY = 86400
 # Lifetimes: people's tokens are short, deployed services' long (and revocable by jti).
 MAX_TTL_SECONDS: dict[str, int] = {
@@ -84,6 +91,21 @@ def scope_of(kind: str, name: str | None = None) -> str:
     if name is None or not _NAME.match(name):
         raise ValueError(f"a {kind} name must be 1-128 lowercase letters, digits, '.', '-' or '_'")
     return f"{kind}:{name}"
+
+
+def worker_audience(agent_id: str) -> str:
+    """The audience of one worker (agent ``agent_id``): what the orchestrator's tokens for
+    calls to it name, and what that worker accepts besides ``workers``."""
+    return WORKER_AUDIENCE + agent_id
+
+
+def valid_audience(audience: str) -> bool:
+    """One of ``AUDIENCES``, or ``worker:<agent id>``."""
+    if audience in AUDIENCES:
+        return True
+    return audience.startswith(WORKER_AUDIENCE) and bool(
+        _NAME.match(audience[len(WORKER_AUDIENCE) :])
+    )
 
 
 def kind_of(scope: str) -> str:
@@ -152,9 +174,11 @@ def claims_for(
     if not 0 < ttl <= cap:
         raise ValueError(f"{kind} tokens live between 1 second and {_days(cap)}")
     aud = list(DEFAULT_AUDIENCE[kind] if audience is None else dict.fromkeys(audience))
-    unknown = [a for a in aud if a not in AUDIENCES]
+    unknown = [a for a in aud if not isinstance(a, str) or not valid_audience(a)]
     if not aud or unknown:
-        raise ValueError(f"audience must be one or more of {', '.join(AUDIENCES)}")
+        raise ValueError(
+            f"audience must be one or more of {', '.join(AUDIENCES)} or worker:<agent id>"
+        )
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "iss": ISSUER,

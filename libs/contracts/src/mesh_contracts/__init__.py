@@ -8,7 +8,13 @@ from mesh_contracts.conditions import (
     ConditionError,
     parse_condition,
 )
-from mesh_contracts.descriptor import AgentDescriptor, ResourceSpec, Skill, StreamingMode
+from mesh_contracts.descriptor import (
+    MAX_PROMPT_CHARS,
+    AgentDescriptor,
+    ResourceSpec,
+    Skill,
+    StreamingMode,
+)
 from mesh_contracts.events import (
     ArtifactEvent,
     DoneEvent,
@@ -49,6 +55,8 @@ from mesh_contracts.registry import (
 )
 from mesh_contracts.results import OutputFold, TaskRequest, WorkerResult, fold_events
 from mesh_contracts.run_events import (
+    Budget,
+    BudgetStatus,
     PhaseStatus,
     PlanChosen,
     RunAnswer,
@@ -82,8 +90,10 @@ from mesh_contracts.sse import (
     encode_comment,
     encode_event,
 )
+from mesh_contracts.text import output_text
 
 __all__ = [
+    "output_text",
     "MAX_DEPENDS_ON",
     "MAX_ITERATIONS",
     "MAX_EXPRESSION_CHARS",
@@ -97,6 +107,7 @@ __all__ = [
     "SSE_HEADERS",
     "SSE_MEDIA_TYPE",
     "AgentDescriptor",
+    "MAX_PROMPT_CHARS",
     "AgentRecord",
     "ArtifactEvent",
     "CapabilitiesManifest",
@@ -143,6 +154,8 @@ __all__ = [
     "manifest_of",
     "parse_worker_event",
     "RunStatus",
+    "Budget",
+    "BudgetStatus",
     "RunPayload",
     "RunStarted",
     "RunResumed",

@@ -23,6 +23,9 @@ MAX_PRIORITY = 100
 MAX_SCHEMA_BYTES = 64 << 10
 MAX_STATIC_RESPONSE_BYTES = 64 << 10
 MAX_METADATA_BYTES = 16 << 10
+MAX_PROMPT_CHARS = 8000
+"""The longest ``prompt`` a text worker takes unless its descriptor says otherwise (the
+writer's input bound); the orchestrator appends upstream text to a prompt only up to it."""
 _SHORT = 128  # names, tags, versions
 
 
@@ -119,6 +122,12 @@ class AgentDescriptor(BaseModel):
     # unless the agent trains models (a half-done training run is not repeated silently).
     retry_safe: bool | None = None
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
+    # What the orchestrator needs to know to build a ``prompt`` input: the longest one this
+    # agent takes (upstream text appended to a prompt gives way to it), and whether the
+    # agent reads upstream outputs from the task's ``context`` itself (then they are not
+    # also appended, which would show a small model everything twice).
+    max_prompt_chars: int = Field(default=MAX_PROMPT_CHARS, ge=1, le=10_000_000)
+    reads_context: bool = False
     tags: list[Annotated[str, Field(max_length=_SHORT)]] = Field(
         default_factory=list, max_length=32
     )

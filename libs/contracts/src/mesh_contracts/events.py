@@ -81,7 +81,10 @@ class ArtifactEvent(_WorkerEventBase):
 
 
 class ResultEvent(_WorkerEventBase):
-    """A whole answer at once (static agents, or a streaming worker's structured output)."""
+    """A whole answer at once (static agents, or a streaming worker's structured output).
+
+    A worker may say what producing it cost in this final event, for run budgets: an extra
+    ``usage`` field, ``{"tokens": int, "gpu_s": float}`` (either left out when unknown)."""
 
     type: Literal["result"] = "result"
     output: Any = None

@@ -30,6 +30,9 @@ class NodeStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     INPUT_REQUIRED = "input_required"  # its worker asked the user; answered via the API
+    # Found running by a replica that took the run over, on an agent that is not safe to
+    # retry, and its worker does not know the call: it may have run. A person decides.
+    IN_DOUBT = "in_doubt"
 
     @property
     def terminal(self) -> bool:

@@ -47,6 +47,7 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # its orchestrator stopped while it ran
     REJECTED = "rejected"  # its plan was rejected while it awaited approval
+    BUDGET_EXHAUSTED = "budget_exhausted"  # options.budget ran out; the rest was stopped
 
     @property
     def terminal(self) -> bool:
@@ -97,15 +98,21 @@ class PhaseStatus(_Payload):
     (``rejected``), a replan. ``approval`` (``options.approval = "required"``): the plan
     event went out and the run waits (``awaiting_approval``) until ``POST
     /v1/runs/{id}/approve`` (``approved``; ``edited`` when a new plan came with it) or
-    ``/reject`` (``rejected``, then ``done`` with status ``rejected``)."""
+    ``/reject`` (``rejected``, then ``done`` with status ``rejected``). ``thread``: a run
+    started on a thread while another ran there waits (``queued``, ``reason`` naming that
+    run) until it ends (``running``)."""
 
     TYPE: ClassVar[str] = "status"
-    phase: Literal["plan", "approval"]
-    status: Literal["running", "rejected", "replanning", "awaiting_approval", "approved"]
+    phase: Literal["plan", "approval", "thread"]
+    status: Literal["running", "rejected", "replanning", "awaiting_approval", "approved", "queued"]
     edited: bool | None = None
     planner: str | None = None
     attempt: int | None = None
     reason: str | None = None
+    # ``awaiting_approval`` because tasks are in doubt: those tasks; ``approved``: what was
+    # decided for them (``rerun`` or ``fail``).
+    in_doubt: list[str] | None = None
+    decision: Literal["rerun", "fail"] | None = None
 
 
 class TaskStatus(_Payload):
@@ -280,6 +287,33 @@ class RunFailure(_Payload):
     code: str
 
 
+class Budget(BaseModel):
+    """``options.budget``: bounds on what a run may spend across its whole DAG (None: not
+    bounded). ``max_tasks``: sub-tasks started; ``wall_s``: seconds from its execution's
+    start; ``tokens``: tokens generated; ``gpu_s``: GPU-seconds (both as workers report
+    them in their final ``result`` event's ``usage``, tokens counted as streamed meanwhile)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tasks: int | None = Field(default=None, ge=1, le=10_000)
+    wall_s: float | None = Field(default=None, gt=0, le=7 * 86_400)
+    tokens: int | None = Field(default=None, ge=1, le=10**12)
+    gpu_s: float | None = Field(default=None, gt=0, le=10**9)
+
+
+class BudgetStatus(_Payload):
+    """What a run with a budget has used (``used``, against ``limits``), after each
+    sub-task; ``exhausted`` names the bound that ran out (the run then stops its remaining
+    work and ends ``budget_exhausted``)."""
+
+    TYPE: ClassVar[str] = "status"
+    phase: Literal["budget"] = "budget"
+    status: Literal["used", "exhausted"] = "used"
+    used: dict[str, float]
+    limits: dict[str, float]
+    exhausted: str | None = None
+
+
 class RunEnded(_Payload):
     """The run's last event."""
 
@@ -291,6 +325,7 @@ RunPayload = (
     RunStarted
     | PlanChosen
     | PhaseStatus
+    | BudgetStatus
     | TaskStatus
     | RunResumed
     | RunPaused
@@ -319,6 +354,8 @@ def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> 
     if type_ == "done":
         return RunEnded.model_validate(data)
     if type_ == "status":
+        if data.get("phase") == "budget":
+            return BudgetStatus.model_validate(data)
         if "phase" in data:
             return PhaseStatus.model_validate(data)
         if data.get("status") == "retrying":

@@ -120,11 +120,13 @@ class MetricsMiddleware:
         started = time.perf_counter()
         status = 500  # an exception before the response started
 
-        async def sending(message: Message) -> None:
+        # A plain function returning ``send``'s awaitable: a streamed response's every body
+        # message passes through here, and a coroutine of our own would add a frame to each.
+        def sending(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, sending)

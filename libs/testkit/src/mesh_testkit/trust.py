@@ -3,7 +3,8 @@ issuer key and public JWKS, tokens signed by that issuer (token files for servic
 empty revocation list, and the ``MESH_AUTH_*`` environment every service gets.
 
 The issuer's key stays with the test (the operator); services get ``env()`` and their own
-token file, never the key.
+token file, never the key; the orchestrator may get its delegated key (``delegated_key()``,
+``mesh keys delegate``), which signs only its per-worker tokens.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mesh_auth import Issuer
-from mesh_auth.keyfiles import init_keys
+from mesh_auth.keyfiles import delegate_key, init_keys
 
 
 @dataclass
@@ -38,6 +39,11 @@ class Credentials:
         path = self.directory / "tokens" / name
         path.parent.mkdir(exist_ok=True)
         path.write_text(self.token(scope, **claims) + "\n")
+        return path
+
+    def delegated_key(self) -> Path:
+        """The orchestrator's delegated key (its ``MESH_TOKEN_KEY_FILE``), added to the JWKS."""
+        _, path = delegate_key(self.directory / "delegated", "orchestrator", self.jwks)
         return path
 
     def env(self) -> dict[str, str]:

@@ -12,6 +12,7 @@ error, health facts).
 
 from mesh_worker.app import create_worker_app
 from mesh_worker.asking import Asker, InputNeeded
+from mesh_worker.executions import execution_key
 from mesh_worker.models import (
     TINY_MODEL_NAME,
     ModelLoadError,
@@ -51,4 +52,5 @@ __all__ = [
     "detect_resources",
     "run_in_thread",
     "ThreadEmit",
+    "execution_key",
 ]

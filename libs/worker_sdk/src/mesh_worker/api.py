@@ -34,6 +34,7 @@ from mesh_contracts import (
 from mesh_contracts.a2a import AGENT_CARD_PATH, descriptor_card
 from mesh_worker.access import owner_for
 from mesh_worker.execution import InvalidInput, collect_result, stream_events, validate_input
+from mesh_worker.executions import HEADER, BadKey, Execution, check_key
 from mesh_worker.runtime import WorkerRuntime
 from mesh_worker.slots import Slot
 from mesh_worker.sse import event_stream
@@ -104,6 +105,17 @@ async def invoke(task: TaskRequest, request: Request, caller: Caller) -> Respons
     task.owner = owner_for(caller, task.owner)
     runtime = _runtime(request)
     try:
+        key = check_key(request.headers.get(HEADER))
+    except BadKey as exc:
+        return _failed(400, str(exc))
+    known = runtime.executions.get(key) if key is not None else None
+    if known is not None:  # a repeat: its answer, never a second run
+        if known.task_id != task.task_id:
+            return _reused(known)
+        runtime.executions.repeated += 1
+        status, body = await runtime.executions.answer(known)
+        return JSONResponse(body, status_code=status)
+    try:
         inp = validate_input(runtime.worker, task)
     except InvalidInput as exc:
         return _invalid(exc)
@@ -111,6 +123,14 @@ async def invoke(task: TaskRequest, request: Request, caller: Caller) -> Respons
     slot = runtime.slots.try_acquire(f"task {task.task_id}")
     if slot is None:
         return _busy(runtime)
+    if key is not None:
+        ex = runtime.executions.open(key, task.task_id)
+        slot.hold_until_done(runtime.executions.run_call(ex, _invoke_answer(runtime, task, inp)))
+        try:
+            status, body = await runtime.executions.answer(ex)
+        finally:
+            slot.release()
+        return JSONResponse(body, status_code=status)
     # A task of its own, so the slot can outlive this handler if it is cancelled mid-run.
     run = asyncio.create_task(
         collect_result(
@@ -156,19 +176,49 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
     """Stream the run as SSE: one frame per event, ``result`` if ``run`` returned something,
     then ``done``. Refused input and failures are ``error`` frames (the stream is the
     contract: HTTP 200); a body that is not a ``TaskRequest`` is a 422. A ``: ping`` comment
-    goes out every ``WORKER_PING_INTERVAL`` seconds. A client disconnect cancels ``run``;
+    goes out every ``WORKER_PING_SECONDS`` seconds. A client disconnect cancels ``run``;
     its slot stays taken until ``run`` has actually ended.
     """
     task.owner = owner_for(caller, task.owner)
     runtime = _runtime(request)
     settings = runtime.settings
     try:
+        key = check_key(request.headers.get(HEADER))
+    except BadKey as exc:
+        return _failed(400, str(exc))
+    known = runtime.executions.get(key) if key is not None else None
+    if known is not None:  # a repeat: re-attached while it runs, replayed after
+        if known.task_id != task.task_id:
+            return _reused(known)
+        runtime.executions.repeated += 1
+        return event_stream(
+            _followed(runtime, known),
+            ping_seconds=settings.ping_seconds,
+            shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        )
+    try:
         inp = validate_input(runtime.worker, task)
     except InvalidInput as exc:
-        return event_stream(_refused(exc), ping_seconds=settings.ping_interval)
+        return event_stream(_refused(exc), ping_seconds=settings.ping_seconds)
     slot = runtime.slots.try_acquire(f"task {task.task_id}")
     if slot is None:
         return _busy(runtime)
+    if key is not None:  # the run belongs to its execution; this call follows it
+        ex = runtime.executions.open(key, task.task_id)
+        run = stream_events(
+            runtime.worker,
+            task,
+            inp,
+            time_limit=runtime.descriptor.timeout_seconds,
+            on_end=runtime.ended,
+        )
+        slot.hold_until_done(runtime.executions.run_stream(ex, run))
+        slot.release()  # given back when the run ends
+        return event_stream(
+            _followed(runtime, ex),
+            ping_seconds=settings.ping_seconds,
+            shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        )
     events = stream_events(
         runtime.worker,
         task,
@@ -179,7 +229,7 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
     )
     return event_stream(
         _frames(events, slot),
-        ping_seconds=settings.ping_interval,
+        ping_seconds=settings.ping_seconds,
         on_close=slot.release,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )
@@ -193,6 +243,72 @@ async def _frames(events: AsyncGenerator[WorkerEvent, None], slot: Slot) -> Asyn
     finally:
         await events.aclose()  # cancels run() if still going
         slot.release()  # idempotent; the slot then waits for run() to end
+
+
+@router.get(
+    "/executions/{key}",
+    responses={404: {"description": "unknown key (never run here, or forgotten)"}},
+)
+async def execution(key: str, request: Request, caller: Caller) -> Response:
+    """What this instance knows of the call made with ``Idempotency-Key: key``:
+    ``{"state": "running" | "finished", "outcome", "events", ...}``, or 404
+    ``{"state": "unknown"}``. A caller that took over a run asks this before deciding
+    whether a task that was running may run again."""
+    runtime = _runtime(request)
+    try:
+        check_key(key)
+    except BadKey as exc:
+        return _failed(400, str(exc))
+    state = runtime.executions.state(key)
+    return JSONResponse(state, status_code=404 if state["state"] == "unknown" else 200)
+
+
+def _reused(known: Execution) -> JSONResponse:
+    message = f"{HEADER} already used for task {known.task_id[:128]!r}"
+    return _failed(409, message)
+
+
+async def _invoke_answer(
+    runtime: WorkerRuntime, task: TaskRequest, inp: Any
+) -> tuple[int, dict[str, Any]]:
+    """One /invoke run as the status and JSON body it answers (a keyed execution's)."""
+    d = runtime.descriptor
+    outcome = "cancelled"
+    try:
+        result = await collect_result(
+            runtime.worker,
+            task,
+            inp,
+            agent_id=d.agent_id,
+            time_limit=d.timeout_seconds,
+            static_response=d.static_response,
+        )
+        outcome = result.status
+        return 200, result.model_dump(mode="json")
+    except InvalidInput as exc:
+        outcome = "invalid_input"
+        return 422, {"detail": exc.errors}
+    except TimeoutError:
+        outcome = "timeout"
+        message = f"the task ran longer than {d.timeout_seconds:g}s"
+        return 504, {"error": message, "detail": message}
+    except Exception as exc:
+        outcome = "failed"
+        log.exception("task %s failed", task.task_id)
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return 500, {"error": message, "detail": message}
+    finally:
+        runtime.ended(outcome)
+
+
+async def _followed(runtime: WorkerRuntime, ex: Execution) -> AsyncIterator[bytes]:
+    follow = runtime.executions.follow(ex)
+    try:
+        async for event in follow:
+            yield encode_event(event)
+        yield encode_event(DoneEvent())
+    finally:
+        await follow.aclose()  # the last follower leaving may cancel the run
 
 
 async def _refused(exc: InvalidInput) -> AsyncIterator[bytes]:

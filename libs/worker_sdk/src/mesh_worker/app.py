@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi import APIRouter, Depends, FastAPI
 
-from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource, scope_of
+from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource, scope_of, worker_audience
 from mesh_auth.bearer import BearerAuth
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_telemetry import instrument_app, instrument_client, start_tracing
@@ -55,6 +55,9 @@ def create_worker_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         agent = runtime.describe()
+        # Tokens for every worker (a client's, for its artifacts) or for this agent alone
+        # (the orchestrator's per-worker tokens, which no other worker accepts).
+        app.state.mesh_audience = ("workers", worker_audience(agent.agent_id))
         # Named by OTEL_SERVICE_NAME when set, else by the agent id.
         tracing = start_tracing(
             agent.agent_id, settings.otlp_endpoint, instrumentation="mesh_worker"

@@ -12,12 +12,15 @@ from collections import Counter
 from typing import Any
 
 from mesh_contracts import AgentDescriptor, InstanceLoad, ResourceSpec
+from mesh_worker.executions import Executions
 from mesh_worker.resources import detect_resources
 from mesh_worker.settings import WorkerSettings
 from mesh_worker.slots import Slots
 from mesh_worker.worker import Worker
 
 log = logging.getLogger(__name__)
+
+KEYS_REMEMBERED = 4096  # finished executions kept for repeats (each holds its events)
 
 
 class WorkerRuntime:
@@ -36,6 +39,12 @@ class WorkerRuntime:
         self.settings = settings
         self.resources: ResourceSpec | None = None
         self.slots = Slots(settings.max_concurrency or 1, grace=settings.cancel_grace_seconds)
+        # Keyed executions (bounded by the slots while running, ``KEYS_REMEMBERED`` after).
+        self.executions = Executions(
+            max_entries=KEYS_REMEMBERED,
+            ttl_seconds=settings.key_ttl_seconds,
+            detach_grace_seconds=settings.detach_grace_seconds,
+        )
         self.started = False
         self._descriptor: AgentDescriptor | None = None
         # For the metrics, read at scrape time: requests refused busy (429), and runs by

@@ -9,6 +9,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter
+from starlette.middleware import Middleware
 
 from mesh_auth import AuthSettings, TlsSettings, TokenSource, guard_bind
 from mesh_worker.app import create_worker_app
@@ -22,6 +23,7 @@ def serve(
     default_port: int,
     settings: WorkerSettings | None = None,
     routers: Sequence[APIRouter] = (),
+    middleware: Sequence[Middleware] = (),
 ) -> None:
     """Serve ``worker`` on ``WORKER_HOST``:``WORKER_PORT`` (``default_port`` unless set).
 
@@ -29,7 +31,8 @@ def serve(
     to finish (streams still open after that are cancelled, which cancels their runs), and
     the lifespan's shutdown deregisters from discovery and runs ``worker.shutdown()``.
     Pass ``settings`` when the worker needs them before serving (e.g. its public URL):
-    ``WorkerSettings.for_port(default_port)``.
+    ``WorkerSettings.for_port(default_port)``. ``middleware`` wraps the worker's app
+    (outermost last), e.g. the fault injection of ``bench.fault_worker``.
     """
     settings = settings or WorkerSettings.for_port(default_port)
     logging.basicConfig(
@@ -44,6 +47,8 @@ def serve(
     guard_bind(f"worker {type(worker).__name__}", settings.host, keys, token)
     tls = TlsSettings().server_options()  # mTLS: serve TLS, require client certificates
     app = create_worker_app(worker, settings, routers=routers, auth=auth)
+    for layer in middleware:
+        app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
     config = uvicorn.Config(
         app,
         host=settings.host,

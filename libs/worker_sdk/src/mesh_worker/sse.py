@@ -4,7 +4,7 @@ Used by ``POST /stream`` and by workers' own streaming routes (the writer's Open
 Frames go out as the caller encoded them (``mesh_contracts.encode_event``: ``data:`` lines
 of JSON), so the wire format is the SDK's; sse-starlette adds what a long-lived stream needs:
 
-- a ``: ping`` comment every ``ping_seconds`` (``WORKER_PING_INTERVAL``), so proxies and
+- a ``: ping`` comment every ``ping_seconds`` (``WORKER_PING_SECONDS``), so proxies and
   the orchestrator's idle timeout see a quiet stream (a long prefill, a model step) alive;
 - a listener for the client's disconnect that cancels the frame iterator at once, even
   while it waits for the worker's next event (a cancelled iterator cancels the run);

@@ -2,8 +2,9 @@
 
 The lifespan builds every long-lived resource once: the pooled HTTP clients (a read
 timeout of ``ORCH_READ_TIMEOUT_SECONDS``; quiet worker streams are cut sooner, by the
-relay's idle timeout): one for discovery and one for workers, both with the orchestrator's
-token, and one for external A2A agents with none; the two that call registered URLs dial
+relay's idle timeout): one for discovery with the orchestrator's token, one for workers,
+whose calls each carry a token for the called worker alone (``AudienceTokens``), and one
+for external A2A agents with none; the two that call registered URLs dial
 only addresses the endpoint policy checked at connect time. Then the discovery watch, the
 run store and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
 runs are cancelled (their workers stop), pending events are flushed, and all is closed.
@@ -27,22 +28,23 @@ import httpx
 from fastapi import Depends, FastAPI
 from langchain_core.language_models import BaseChatModel
 
-from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource
-from mesh_auth.bearer import BearerAuth
+from mesh_auth import AudienceTokens, AuthSettings, Keys, TlsSettings, TokenSource, worker_audience
+from mesh_auth.bearer import AudienceAuth, BearerAuth
 from mesh_auth.dialing import pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
-from mesh_orchestrator.api.a2a import BEARER_SECURITY, mount_a2a
-from mesh_orchestrator.api.limits import StreamCaps
+from mesh_orchestrator.api.a2a import BEARER_SECURITY, MTLS_SECURITY, mount_a2a, push_body
 from mesh_orchestrator.api.mcp import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
+from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.api.workflows import router as workflows_router
+from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
-from mesh_orchestrator.metrics import CallMetrics, watch
+from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.planning.choice import (
     build_planning,
     llm_plans,
@@ -52,15 +54,23 @@ from mesh_orchestrator.planning.choice import (
 )
 from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
+from mesh_orchestrator.push.delivery import Deliverer
+from mesh_orchestrator.push.notifier import Notifier
+from mesh_orchestrator.relay.a2a_client import settle_cancels
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.in_doubt import InDoubtPolicy
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.retention import Retention, parse_clients
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
-from mesh_orchestrator.services import Services
+from mesh_orchestrator.runs.store.outbox import outbox_store
+from mesh_orchestrator.runs.store.threads import thread_store
+from mesh_orchestrator.runs.threads import Threads
+from mesh_orchestrator.services import Services, watch
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer
@@ -166,18 +176,36 @@ def _llm_nodes(
 
 
 def _llm_client(
-    settings: Settings, token: TokenSource, tls: ssl.SSLContext | None
+    settings: Settings,
+    token: TokenSource,
+    tls: ssl.SSLContext | None,
+    per_worker: AudienceTokens,
+    discovery: DiscoveryClient,
 ) -> httpx.AsyncClient | None:
     """The LLM's HTTP client when it is the mesh's own (no ``ORCH_LLM_API_KEY``) and the mesh
-    has auth or mTLS on: the orchestrator's token goes as the API key (the writer's OpenAI
-    routes take it), with this service's certificate. An LLM with its own key never sees
-    the mesh's token."""
+    has auth or mTLS on: a token goes as the API key (the writer's OpenAI routes take it),
+    with this service's certificate: the one for the registered worker serving the LLM's
+    origin (``worker:<agent id>``) when the orchestrator mints per worker, else its own. An
+    LLM with its own key never sees a mesh token."""
     if not settings.llm_configured or settings.llm_api_key is not None:
         return None
     if not token.available and tls is None:
         return None
+
+    def audience_of(url: httpx.URL) -> str | None:
+        for record in discovery.records:
+            if record.descriptor.endpoint is None:
+                continue
+            try:
+                served = httpx.URL(record.descriptor.endpoint)
+            except httpx.InvalidURL:
+                continue
+            if (served.scheme, served.host, served.port) == (url.scheme, url.host, url.port):
+                return worker_audience(record.descriptor.agent_id)
+        return None
+
     return httpx.AsyncClient(
-        auth=BearerAuth(token, replace=True),
+        auth=AudienceAuth(per_worker, audience_of, token),
         verify=tls if tls is not None else True,
         timeout=httpx.Timeout(settings.llm_timeout_seconds * 5, connect=10.0),
         follow_redirects=False,
@@ -194,6 +222,7 @@ def create_app(
     keys: Keys | Literal["env"] | None = "env",
     endpoints: EndpointPolicy | None = None,
     token: TokenSource | None = None,
+    worker_tokens: AudienceTokens | None = None,
 ) -> FastAPI:
     """The app. ``planner`` replaces the no-LLM planner, ``synthesizer`` the deterministic
     synthesis; ``llm`` replaces
@@ -202,8 +231,9 @@ def create_app(
     ``InMemorySpanExporter``). ``keys``: the verification keys (default ``MESH_AUTH_*`` from
     the environment; None: open); ``endpoints`` replaces the worker endpoint policy built
     from ``ORCH_ALLOWED_NETWORKS`` (tests inject one with a fake resolver); ``token``: what it
-    sends (default: ``MESH_TOKEN*`` with ``keys="env"``, else minted from a development
-    secret)."""
+    sends to discovery (default: ``MESH_TOKEN*`` with ``keys="env"``, else minted from a
+    development secret); ``worker_tokens``: the per-worker tokens (default: minted with
+    ``MESH_TOKEN_KEY_FILE`` or the development secret, else ``token`` itself)."""
     settings = settings or Settings()
     auth_keys = AuthSettings().keys() if keys == "env" else keys
     # The orchestrator's own token (MESH_TOKEN/MESH_TOKEN_FILE; in the development mode minted
@@ -214,6 +244,20 @@ def create_app(
         keys=auth_keys,
         scope="orchestrator",
     )
+    # Each worker call carries a token for that worker alone (audience worker:<agent id>,
+    # minutes long), so a worker that replays it reaches neither discovery nor another
+    # worker; without a key to sign them (MESH_TOKEN_KEY_FILE, `mesh keys delegate`, or the
+    # development secret), the orchestrator's own token, as before.
+    per_worker = worker_tokens or (
+        AudienceTokens.from_env("orchestrator", auth_keys, token)
+        if keys == "env"
+        else AudienceTokens("orchestrator", signer=auth_keys, fallback=token)
+    )
+    if auth_keys is not None and not per_worker.minting:
+        log.warning(
+            "orchestrator: no MESH_TOKEN_KEY_FILE (`mesh keys delegate`): worker calls carry"
+            " the orchestrator's own token, which every worker accepts"
+        )
     tls = TlsSettings().client_context()
     policy = endpoints or EndpointPolicy(
         parse_networks(settings.allowed_networks) or default_networks(settings.host)
@@ -262,9 +306,8 @@ def create_app(
                 )
             )
             workers_http = await stack.enter_async_context(
-                httpx.AsyncClient(
+                httpx.AsyncClient(  # no token of its own: each call names its worker's
                     timeout=timeout,
-                    auth=BearerAuth(token),
                     follow_redirects=False,
                     transport=pinned_transport(policy, limits=limits, ssl_context=tls),
                 )
@@ -305,33 +348,59 @@ def create_app(
             )
             await mux.start()
             stack.push_async_callback(mux.stop)
+            # Webhooks and A2A push notifications: an outbox in the run store, delivered
+            # by every replica through the endpoint policy (push/).
+            threads_store, outbox = thread_store(store), outbox_store(store)
+            await threads_store.open()
+            await outbox.open()
+            deliverer = Deliverer(
+                outbox,
+                a2a_http,
+                owner=settings.replica(),
+                backoff_seconds=settings.webhook_backoff_seconds,
+                max_attempts=settings.webhook_max_attempts,
+                lease_seconds=settings.webhook_lease_seconds,
+            )
+            await deliverer.start()
+            stack.push_async_callback(deliverer.stop)
+            notifier = Notifier(outbox, deliverer, policy)
+            notifier.a2a_body = push_body  # A2A push notifications: the task, as A2A says
+            mux.outbox_for = notifier.deliveries  # stored with the state, one transaction
+            mux.on_changed = notifier.stored
             resolver = Resolver(
                 lambda: discovery.records,
                 fail_max=settings.breaker_failures,
                 base_ejection_seconds=settings.breaker_ejection_seconds,
                 max_ejection_seconds=settings.breaker_max_ejection_seconds,
             )
-            executor = Executor(
+            calls = WorkerCalls(
                 workers_http,
                 resolver,
-                max_retry_after=settings.max_retry_after_seconds,
-                max_context_chars=settings.max_context_chars,
                 max_streams=settings.max_connections,
                 connect_timeout=settings.connect_timeout_seconds,
                 stream_client=settings.stream_client,
                 stream_idle=settings.stream_idle_seconds,
+                metrics=call_metrics,
+                auth_headers=lambda agent: per_worker.headers(worker_audience(agent)),
+                endpoints=policy,
+                a2a_http=a2a_http,
+                a2a_credentials=a2a_credentials,
+            )
+            stack.push_async_callback(calls.aclose)
+            # Runs first: CancelTask calls to A2A agents still on their way finish (each
+            # bounded) before the clients close.
+            stack.push_async_callback(settle_cancels)
+            executor = Executor(
+                calls,
+                max_retry_after=settings.max_retry_after_seconds,
+                max_context_chars=settings.max_context_chars,
                 max_attempts=settings.max_task_attempts,
                 max_iterations=settings.max_iterations,
                 backoff_initial=settings.retry_backoff_seconds,
                 backoff_max=settings.retry_backoff_max_seconds,
                 tracer=tracer,
                 metrics=call_metrics,
-                auth_headers=token.headers,
-                endpoints=policy,
-                a2a_http=a2a_http,
-                a2a_credentials=a2a_credentials,
             )
-            stack.push_async_callback(executor.aclose)
             chosen_planner = planner or no_llm_planner(settings)
             warm = asyncio.create_task(_keep_warm(chosen_planner, discovery), name="plan-warm")
 
@@ -342,7 +411,9 @@ def create_app(
 
             stack.push_async_callback(stop_warm)
             chosen_synth = synthesizer or DeterministicSynthesizer()
-            llm_http = _llm_client(settings, token, tls) if llm is None else None
+            llm_http = (
+                _llm_client(settings, token, tls, per_worker, discovery) if llm is None else None
+            )
             if llm_http is not None:
                 stack.push_async_callback(llm_http.aclose)
             llm_planner, llm_synth = _llm_nodes(settings, llm, llm_http)
@@ -370,7 +441,10 @@ def create_app(
                 lease_seconds=settings.run_lease_seconds,
                 registry_read=_registry_read(discovery, tracer, settings),
                 read_every_run=settings.registry_read == "always",
+                in_flight_check=executor,
+                in_doubt=InDoubtPolicy(settings.in_doubt),
             )
+            threads = Threads(runs, threads_store)  # before recover: resumed runs' prelude
             await runs.recover()
             stack.push_async_callback(runs.shutdown)
             retention = Retention(
@@ -384,15 +458,11 @@ def create_app(
             stack.push_async_callback(retention.stop)
             app.state.services = Services(
                 settings=settings,
-                http=http,
                 discovery=discovery,
                 resolver=resolver,
                 executor=executor,
                 planning=planning,
-                synthesizer=chosen_synth,
                 runs=runs,
-                graph=graph,
-                stack=stack,
                 plans=PlanPreview(deps),
                 streams=StreamCaps(
                     settings.max_streams_per_client,
@@ -401,6 +471,8 @@ def create_app(
                 ),
                 workflows=workflows,
                 retention=retention,
+                threads=threads,
+                notifier=notifier,
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )
@@ -424,9 +496,16 @@ def create_app(
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)
     app.include_router(workflows_router)  # saved workflows (api/workflows.py)
+    app.include_router(threads_router)
     # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py); with auth on, its card
     # declares the bearer scheme every A2A route checks.
-    mount_a2a(app, security=BEARER_SECURITY if auth_keys is not None else None)
+    # The card's security schemes are what the routes check: a bearer token with keys on, a
+    # client certificate under mTLS (both, in one requirement, when both are on).
+    security = {
+        **(BEARER_SECURITY if auth_keys is not None else {}),
+        **(MTLS_SECURITY if tls is not None else {}),
+    }
+    mount_a2a(app, security=security or None)
     app.include_router(openai_router)
     serve_mcp = mount_mcp(app)  # the mesh as an MCP server at /mcp (api/mcp.py)
     install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything

@@ -9,8 +9,8 @@ SERVER span lands beneath it. The run span links to the HTTP request that starte
 
 The lifespan builds a ``RunTracer`` only when tracing is on; the run manager, the graph and
 the executor hold ``RunTracer | None`` and skip all of this when None: no OpenTelemetry
-import, and nothing per relayed event either way (a call's events are counted by wrapping
-its stream, and only when traced). Spans never go per token.
+import, and nothing per relayed event either way (a call's events are counted a block at a
+time, and only when traced). Spans never go per token.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import functools
 import inspect
 import json
 from collections.abc import (
-    AsyncGenerator,
     Awaitable,
     Callable,
     Collection,
@@ -28,7 +27,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import aclosing, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mesh_contracts import AgentDescriptor, SubTask
@@ -110,15 +109,6 @@ class WorkerCall:
         self.events = 0
         # The worker's server span becomes a child of this one.
         self.headers = traceparent_headers(span)
-
-    async def counted(
-        self, events: AsyncGenerator[tuple[str, dict[str, Any]]]
-    ) -> AsyncGenerator[tuple[str, dict[str, Any]]]:
-        """``events`` as they come, counted; closing this closes ``events``."""
-        async with aclosing(events) as inner:
-            async for event in inner:
-                self.events += 1
-                yield event
 
     def finish(self, status: str, error: str | None) -> None:
         self.span.set_attribute("mesh.status", status)

@@ -10,7 +10,14 @@ operations, mapped onto runs (``a2a_mapping``) by the a2a-sdk's own route factor
 * ``POST /a2a``: JSON-RPC (``SendStreamingMessage``/``message/stream``, ``SendMessage``,
   ``GetTask``, ``ListTasks``, ``CancelTask``, ``SubscribeToTask``/``tasks/resubscribe``);
   ``/a2a/rest/...``: the same over the REST binding. Errors are JSON-RPC error objects
-  (REST: A2A error bodies), never a trace. Push notifications are not supported.
+  (REST: A2A error bodies), never a trace.
+* Push notifications (``tasks/pushNotificationConfig/set``, ``get``, ``list``, ``delete``;
+  or ``configuration.taskPushNotificationConfig`` with the message): each state change of
+  the task is posted to the config's URL as a ``StreamResponse`` with the task, its
+  ``token`` in ``X-A2A-Notification-Token``, through the webhook outbox (``push/``):
+  retried, each with an ``X-Mesh-Delivery`` id, surviving a replica's crash.
+* ``contextId`` is a thread id (``runs.threads``): messages with the same one are runs on
+  one thread, each seeing the earlier ones' answers and outputs ("translate that").
 
 A message is a run: its text parts are the query; a data part (or the request's metadata)
 may carry ``{"plan": ExecutionPlan, "options": RunOptions}``. The run outlives the stream:
@@ -52,8 +59,10 @@ from a2a.types.a2a_pb2 import (
     ListTasksRequest,
     ListTasksResponse,
     Message,
+    MutualTlsSecurityScheme,
     SecurityScheme,
     SendMessageRequest,
+    StreamResponse,
     SubscribeToTaskRequest,
     Task,
     TaskPushNotificationConfig,
@@ -62,13 +71,12 @@ from a2a.utils.errors import (
     ContentTypeNotSupportedError,
     InvalidParamsError,
     InvalidRequestError,
-    PushNotificationNotSupportedError,
     TaskNotCancelableError,
     TaskNotFoundError,
     UnsupportedOperationError,
 )
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import Response
 from google.protobuf.json_format import MessageToDict
 from pydantic import ValidationError
 from starlette.routing import Mount
@@ -77,6 +85,8 @@ from mesh_auth import Keys, Principal
 from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers
 from mesh_contracts import RunStatus
 from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, gpu_extension, gpu_facts
+from mesh_orchestrator.api import continuation
+from mesh_orchestrator.api.a2a_http import A2AContentType, A2ARestStatus, CardCache
 from mesh_orchestrator.api.a2a_mapping import (
     CONTEXT_OPTION,
     A2AEvent,
@@ -85,11 +95,13 @@ from mesh_orchestrator.api.a2a_mapping import (
     run_status,
     snapshot,
 )
-from mesh_orchestrator.api.access import may_see
+from mesh_orchestrator.api.access import may_see, owner_of
 from mesh_orchestrator.api.limits import StreamSlot, TooMany, start_run
 from mesh_orchestrator.api.models import OrchestrateRequest
-from mesh_orchestrator.runs.service import BadAnswer, CancelOutcome, RunService
+from mesh_orchestrator.push.notifier import BadWebhook
+from mesh_orchestrator.runs.service import CancelOutcome, RunService
 from mesh_orchestrator.runs.store.base import RunRecord
+from mesh_orchestrator.runs.store.outbox import PushConfig
 from mesh_orchestrator.services import Services
 
 RPC_PATH = "/a2a"
@@ -97,6 +109,7 @@ REST_PATH = "/a2a/rest"
 CANCEL_WAIT_SECONDS = 10.0  # CancelTask answers once the run has ended, or after this
 DEFAULT_PAGE = 50
 MAX_PAGE = 100  # ListTasks: pageSize must be 1..100 (A2A 1.0, 3.1.4)
+WAIT_POLL_SECONDS = 0.25  # a subscriber of a task awaiting its client looks this often
 LISTED = 500  # ListTasks looks at this caller's newest runs, at most
 # What a message may carry (the card's defaultInputModes) and what an answer can be.
 INPUT_MODES = ("text/plain", "application/json")
@@ -109,6 +122,14 @@ BEARER_SECURITY: Mapping[str, SecurityScheme] = {
             scheme="Bearer",
             bearer_format="JWT",
             description="A JWT the mesh issues to a client (scope client:<name>) or an admin",
+        )
+    )
+}
+# Under mTLS (MESH_TLS_*) the A2A routes also need a client certificate from the mesh's CA.
+MTLS_SECURITY: Mapping[str, SecurityScheme] = {
+    "mtls": SecurityScheme(
+        mtls_security_scheme=MutualTlsSecurityScheme(
+            description="A client certificate signed by the mesh's CA (mesh certs init)"
         )
     )
 }
@@ -187,6 +208,33 @@ def _request_of(message: Message, metadata: dict[str, Any]) -> OrchestrateReques
         raise InvalidParamsError(message=f"{where}: {first['msg']}"[:500]) from None
 
 
+def _reply_of(message: Message, metadata: dict[str, Any]) -> continuation.Reply:
+    """What a follow-up message says to a waiting run: its text parts, and its data (a
+    data part or inline JSON object, over the request metadata's ``approve``, ``reason``,
+    ``plan``)."""
+    texts: list[str] = []
+    data: dict[str, Any] = {k: metadata[k] for k in ("approve", "reason", "plan") if k in metadata}
+    for p in message.parts:
+        kind = p.WhichOneof("content")
+        found: Any = None
+        if kind == "text":
+            texts.append(p.text)
+        elif kind == "url":
+            raise InvalidParamsError(message="a file by URL is not fetched: send it inline")
+        elif kind == "raw" and _media(p.media_type) == "application/json":
+            try:
+                found = json.loads(p.raw)
+            except ValueError:
+                raise InvalidParamsError(message="an application/json part is not JSON") from None
+        elif kind == "raw":
+            texts.append(p.raw.decode("utf-8", errors="replace"))
+        elif kind == "data":
+            found = MessageToDict(p.data)
+        if isinstance(found, dict):
+            data |= found
+    return continuation.Reply(text="\n".join(texts), data=data)
+
+
 def _history(requested: int | None) -> bool:
     """Whether a task is shown with its history, for a request's ``historyLength`` (None:
     not given); a negative one is refused. The history is one message, the query."""
@@ -230,41 +278,110 @@ class MeshRequestHandler(RequestHandler):
         if not params.message.message_id:
             raise InvalidParamsError(message="message.messageId is required")
         if params.message.task_id:
-            record = await self._visible(params.message.task_id, context)
-            if record is None:
-                raise TaskNotFoundError
-            if record.status is RunStatus.INPUT_REQUIRED:  # A2A input-required: the answer
-                return await self._answer(record, params)
-            raise UnsupportedOperationError(
-                message="each message starts a new run; continuing a task is not supported"
-                " (except answering a task in input-required)"
-            )
+            return await self._continue(params, context)
         _check_modes(params)
         body = _request_of(params.message, MessageToDict(params.metadata))
+        context_id = params.message.context_id or uuid.uuid4().hex
         options = body.options.model_dump(mode="json") | {
             "on_disconnect": "continue",  # an A2A client may come back with SubscribeToTask
-            CONTEXT_OPTION: params.message.context_id or uuid.uuid4().hex,
+            CONTEXT_OPTION: context_id,
         }
         caller = self._caller(context)
+        push = params.configuration.task_push_notification_config
+        if params.configuration.HasField("task_push_notification_config"):
+            await self._check_push_url(push.url)
+        await self._thread(context_id, caller)
         try:
-            record = await start_run(self._services(), caller, body.query or "", body.plan, options)
+            record = await start_run(
+                self._services(),
+                caller,
+                body.query or "",
+                body.plan,
+                options,
+                thread_id=context_id,
+                strategy=body.multitask_strategy,
+            )
         except TooMany as exc:
             raise _refused(exc) from None
+        except HTTPException as exc:
+            raise InvalidRequestError(message=str(exc.detail)) from None
+        if params.configuration.HasField("task_push_notification_config"):
+            await self._set_push(record.run_id, push, caller)
         return snapshot(record)
 
-    async def _answer(self, record: RunRecord, params: SendMessageRequest) -> Task:
-        """A message on a task in ``input-required``: its text answers the run's (first)
-        open question, as ``POST /v1/runs/{id}/input`` would."""
-        body = _request_of(params.message, MessageToDict(params.metadata))
-        asking = await self.runs.open_questions(record.run_id)
-        task_id = asking[0] if asking else None
-        if task_id is None:
-            raise UnsupportedOperationError(message="the task asks nothing")
+    async def _continue(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
+        """A message naming one of the caller's tasks (A2A 1.0 3.4): an answer to a run
+        awaiting its client (``continuation.answer``), which then goes on. Another
+        client's task or none: ``TaskNotFound``; a contextId not the task's:
+        ``InvalidParams``; a task in a terminal state: ``UnsupportedOperation``; a run
+        awaiting nothing (running): ``UnsupportedOperation``."""
+        message = params.message
+        record = await self._visible(message.task_id, context)
+        if record is None:
+            raise TaskNotFoundError
+        if message.context_id and message.context_id != context_of(record):
+            raise InvalidParamsError(message="contextId is not the context of the task")
+        if record.finished:
+            raise UnsupportedOperationError(
+                message=f"task {record.run_id} already ended ({record.status.value}):"
+                " a task in a terminal state takes no more messages"
+            )
+        _check_modes(params)
+        if params.configuration.HasField("task_push_notification_config"):
+            await self._check_push_url(params.configuration.task_push_notification_config.url)
         try:
-            await self.runs.answer(record.run_id, task_id, (body.query or "").strip())
-        except BadAnswer as exc:
+            await continuation.answer(
+                self._services(), record, _reply_of(message, MessageToDict(params.metadata))
+            )
+        except continuation.NotAwaiting as exc:
+            raise UnsupportedOperationError(
+                message=f"{exc}: a message continues a task only while it is input-required"
+            ) from None
+        except continuation.BadReply as exc:
             raise InvalidParamsError(message=str(exc)) from None
+        except TooMany as exc:
+            raise _refused(exc) from None
+        if params.configuration.HasField("task_push_notification_config"):
+            push = params.configuration.task_push_notification_config
+            await self._set_push(record.run_id, push, self._caller(context))
         return snapshot(await self.runs.get(record.run_id) or record)
+
+    async def _thread(self, context_id: str, caller: Principal) -> None:
+        """The context's thread (a contextId is a thread id): made for this caller on its
+        first message; another client's is refused."""
+        threads = self._services().threads
+        thread = await threads.get(context_id)
+        if thread is None:
+            await threads.create(owner_of(caller), context_id)
+            thread = await threads.get(context_id)
+        if thread is None or not may_see(caller, thread):
+            raise InvalidParamsError(message="contextId is not one of this client's contexts")
+
+    async def _check_push_url(self, url: str) -> None:
+        try:
+            await self._services().notifier.check(url)
+        except BadWebhook as exc:
+            raise InvalidParamsError(message=f"pushNotificationConfig.url: {exc}") from None
+
+    async def _set_push(
+        self, task_id: str, config: TaskPushNotificationConfig, caller: Principal
+    ) -> TaskPushNotificationConfig:
+        """Store ``config`` for the task; a task already in a state someone would be told
+        of is announced to it at once (its change came before the config)."""
+        notifier = self._services().notifier
+        stored = PushConfig(
+            task_id=task_id,
+            config_id=config.id or uuid.uuid4().hex,
+            owner=owner_of(caller),
+            url=config.url,
+            token=config.token or None,
+            auth=MessageToDict(config.authentication) if config.HasField("authentication") else {},
+        )
+        await notifier.outbox.set_push(stored)
+        record = await self.runs.get(task_id)
+        if record is not None and record.status is not RunStatus.RUNNING:
+            await notifier.changed([record])
+        return _push_config(stored)
 
     def _slot(self, context: ServerCallContext, run_id: str | None = None) -> StreamSlot:
         """A stream of this caller's counted (per client, per run; A2A error past a cap)."""
@@ -273,33 +390,59 @@ class MeshRequestHandler(RequestHandler):
         except TooMany as exc:
             raise _refused(exc) from None
 
-    async def _follow(self, task: Task, after: int) -> AsyncGenerator[A2AEvent]:
+    async def _follow(
+        self, task: Task, after: int, *, through_waits: bool = False
+    ) -> AsyncGenerator[A2AEvent]:
         """The run's events with seq > ``after`` (translated from seq 1, so ``append`` is
-        right), until its end."""
+        right), until its end. ``through_waits``: a run that stops to await its client
+        (its log ends there, without ``done``) is waited for, and followed again once a
+        reply set it going (a subscriber stays until the task is terminal, A2A 1.0 3.1.6)."""
         runs = self.runs
         record = await runs.get(task.id)
-        sub = await runs.events(task.id, 0)
-        if record is None or sub is None:
+        if record is None:
             raise TaskNotFoundError
         translate = EventTranslator(record).translate
-        try:
-            while (batch := await sub.take()) is not None:
-                for e in batch:
-                    event = translate(e)
-                    if e.seq > after:
-                        yield event
-        finally:
-            runs.unsubscribe(task.id, sub)
+        seen = 0  # translated up to here
+        while True:
+            sub = await runs.events(task.id, seen)
+            if sub is None:
+                raise TaskNotFoundError
+            try:
+                while (batch := await sub.take()) is not None:
+                    for e in batch:
+                        seen = max(seen, e.seq)
+                        event = translate(e)
+                        if e.seq > after:
+                            yield event
+            finally:
+                runs.unsubscribe(task.id, sub)
+            if not through_waits or not await self._until_answered(task.id, seen):
+                return
+
+    async def _until_answered(self, task_id: str, seen: int) -> bool:
+        """Wait while the run awaits its client with nothing new logged; True once it has
+        more to follow (answered), False once it ended or is gone."""
+        while True:
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            record = await self.runs.get(task_id)
+            if record is None or (record.finished and record.last_seq <= seen):
+                return False
+            if not continuation.awaits_reply(record) or record.last_seq > seen:
+                return True
 
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Any]:
-        slot = self._slot(context)
+        continued = params.message.task_id or None
+        slot = self._slot(context, continued)
         try:
             task = await self._start(params, context)
-            slot.join(task.id)  # a new run: nobody else streams it yet
+            if continued is None:
+                slot.join(task.id)  # a new run: nobody else streams it yet
             yield task
-            async for event in self._follow(task, 0):
+            # a continued task: what happens after the answer; a new one: all of it
+            after = int(task.metadata["mesh"]["seq"]) if continued else 0
+            async for event in self._follow(task, after):
                 yield event
         finally:
             slot.close()
@@ -333,7 +476,7 @@ class MeshRequestHandler(RequestHandler):
         try:
             yield task
             after = record.last_seq if cursor is None else cursor
-            async for event in self._follow(task, after):
+            async for event in self._follow(task, after, through_waits=True):
                 yield event
         finally:
             slot.close()
@@ -398,22 +541,37 @@ class MeshRequestHandler(RequestHandler):
     async def on_create_task_push_notification_config(
         self, params: TaskPushNotificationConfig, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
-        raise PushNotificationNotSupportedError
+        if not params.url:
+            raise InvalidParamsError(message="url is required")
+        if await self._visible(params.task_id, context) is None:
+            raise TaskNotFoundError
+        await self._check_push_url(params.url)
+        return await self._set_push(params.task_id, params, self._caller(context))
 
     async def on_get_task_push_notification_config(
         self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
-        raise PushNotificationNotSupportedError
+        if await self._visible(params.task_id, context) is None:
+            raise TaskNotFoundError
+        found = await self._services().notifier.outbox.get_push(params.task_id, params.id)
+        if found is None:
+            raise TaskNotFoundError(message=f"no push notification config {params.id!r}")
+        return _push_config(found)
 
     async def on_list_task_push_notification_configs(
         self, params: ListTaskPushNotificationConfigsRequest, context: ServerCallContext
     ) -> ListTaskPushNotificationConfigsResponse:
-        raise PushNotificationNotSupportedError
+        if await self._visible(params.task_id, context) is None:
+            raise TaskNotFoundError
+        found = await self._services().notifier.outbox.list_push(params.task_id)
+        return ListTaskPushNotificationConfigsResponse(configs=[_push_config(c) for c in found])
 
     async def on_delete_task_push_notification_config(
         self, params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext
     ) -> None:
-        raise PushNotificationNotSupportedError
+        if await self._visible(params.task_id, context) is None:
+            raise TaskNotFoundError
+        await self._services().notifier.outbox.delete_push(params.task_id, params.id)
 
     async def on_get_extended_agent_card(
         self, params: GetExtendedAgentCardRequest, context: ServerCallContext
@@ -479,7 +637,7 @@ def build_card(
             ),
         ],
         capabilities=AgentCapabilities(
-            streaming=True, push_notifications=False, extensions=extensions
+            streaming=True, push_notifications=True, extensions=extensions
         ),
         default_input_modes=["text/plain", "application/json"],
         default_output_modes=["text/plain", "application/json"],
@@ -492,6 +650,21 @@ def build_card(
         for name in security:
             requirement.schemes[name].SetInParent()
     return card
+
+
+def _push_config(c: PushConfig) -> TaskPushNotificationConfig:
+    config = TaskPushNotificationConfig(id=c.config_id, task_id=c.task_id, url=c.url)
+    if c.token:
+        config.token = c.token
+    if c.auth.get("scheme"):
+        config.authentication.scheme = str(c.auth["scheme"])
+        config.authentication.credentials = str(c.auth.get("credentials") or "")
+    return config
+
+
+def push_body(record: RunRecord) -> str:
+    """An A2A push notification's body: a ``StreamResponse`` with the task as it is now."""
+    return json.dumps(MessageToDict(StreamResponse(task=snapshot(record, history=False))))
 
 
 def _offset(token: str) -> int:
@@ -517,13 +690,19 @@ def mount_a2a(app: FastAPI, *, security: Mapping[str, SecurityScheme] | None = N
         return svc
 
     handler = MeshRequestHandler(services, lambda: getattr(app.state, "mesh_keys", None))
+    # A JSON body only (415 otherwise), and the REST errors' statuses of A2A 1.0 5.4; both
+    # inside the token check below, so a caller without a token learns nothing more.
+    app.add_middleware(A2ARestStatus, rest_path=REST_PATH)
+    app.add_middleware(A2AContentType, rpc_path=RPC_PATH, rest_path=REST_PATH)
     # The SDK's routes take no FastAPI dependency: the token is checked in front of them
     # (a client or admin token; 401/403 JSON like every other run route).
     app.add_middleware(ScopeGuard, paths=(RPC_PATH, REST_PATH + "/"), scopes=("client:*", "admin"))
 
-    async def agent_card(request: Request) -> JSONResponse:
+    cache = CardCache()
+
+    async def agent_card(request: Request) -> Response:
         card = build_card(services(), str(request.base_url), security)
-        return JSONResponse(agent_card_to_dict(card))
+        return cache.respond(agent_card_to_dict(card), request)  # with its caching headers
 
     app.add_api_route(AGENT_CARD_PATH, agent_card, methods=["GET"], tags=["A2A: Agent Card"])
     # The REST binding in a Mount of its own: its tenant routes (``/{tenant}/...``) would

@@ -21,7 +21,6 @@ carries the run event's ``seq`` (with its type, sub-task and agent) in
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -106,7 +105,10 @@ def _agent_text(text: str, run_id: str, ctx: str, message_id: str) -> Message:
 def snapshot(record: RunRecord, *, history: bool = True) -> Task:
     """The run as an A2A task now: its state, its answer (the ``answer`` artifact once the
     run has one), the query as the first history message; ``metadata.mesh`` holds the
-    run's ``seq`` (the cursor to resume from), status and plan with node states."""
+    run's ``seq`` (the cursor to resume from), status and plan with node states. The
+    status timestamp is when the run ended, or, in progress, when it began (what
+    ``ListTasks``' ``statusTimestampAfter`` filters on): the same task twice is the same
+    snapshot, so every subscriber of a task sees the same first event."""
     ctx = context_of(record)
     state = STATES.get(record.status, TaskState.TASK_STATE_WORKING)
     if record.status is RunStatus.RUNNING and record.last_seq <= 1:
@@ -114,7 +116,7 @@ def snapshot(record: RunRecord, *, history: bool = True) -> Task:
     task = Task(
         id=record.run_id,
         context_id=ctx,
-        status=TaskStatus(state=state, timestamp=_stamp(record.finished_at or time.time())),
+        status=TaskStatus(state=state, timestamp=_stamp(record.finished_at or record.created_at)),
         metadata=struct(
             {
                 "mesh": {

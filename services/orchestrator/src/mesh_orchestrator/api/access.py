@@ -27,6 +27,7 @@ from mesh_auth.http import require
 
 if TYPE_CHECKING:
     from mesh_orchestrator.runs.store.base import RunRecord
+    from mesh_orchestrator.runs.store.threads import ThreadRecord
 
 RunCaller = Annotated[Principal, Depends(require("client:*", "admin"))]
 """A run route's caller: a client token or admin (401/403 otherwise)."""
@@ -40,8 +41,9 @@ def owner_of(caller: Principal) -> str | None:
     return caller.scope if caller.authenticated else None
 
 
-def may_see(caller: Principal, record: RunRecord | None) -> bool:
-    """Whether ``caller`` may see (read, follow, cancel) ``record``; False for None."""
+def may_see(caller: Principal, record: RunRecord | ThreadRecord | None) -> bool:
+    """Whether ``caller`` may see (read, follow, cancel) ``record`` (a run or a thread);
+    False for None."""
     if record is None:
         return False
     return not caller.authenticated or caller.is_admin or record.owner == caller.scope

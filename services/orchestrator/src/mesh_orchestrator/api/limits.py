@@ -18,35 +18,22 @@ Admin tokens and an open mesh are not bounded per client.
 
 from __future__ import annotations
 
-import math
-import weakref
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
 
 from mesh_auth import Principal
-from mesh_contracts import ExecutionPlan
-from mesh_orchestrator.api.access import owner_of
+from mesh_auth.http import trim
+from mesh_contracts import Budget, ExecutionPlan
+from mesh_orchestrator.api.access import may_see, owner_of
+from mesh_orchestrator.caps import StreamCaps, StreamSlot, TooMany, bounded
+from mesh_orchestrator.push.notifier import WEBHOOK_OPTION, BadWebhook, webhook_option
 from mesh_orchestrator.runs.service import OverQuota
+from mesh_orchestrator.runs.threads import Strategy, ThreadBusy, ThreadMissing
 
 if TYPE_CHECKING:
     from mesh_orchestrator.runs.store.base import RunRecord
     from mesh_orchestrator.services import Services
-
-
-class TooMany(HTTPException):
-    """429 with ``Retry-After`` (whole seconds, at least 1) and a ``detail`` saying why."""
-
-    def __init__(self, detail: str, retry_after: float) -> None:
-        wait = max(1, math.ceil(retry_after))
-        super().__init__(429, detail, headers={"Retry-After": str(wait)})
-        self.retry_after = wait
-
-
-def bounded(caller: Principal) -> str | None:
-    """The client a caller's quotas are counted for; None for admin and an open mesh."""
-    return caller.scope if caller.authenticated and not caller.is_admin else None
 
 
 def runs_limit(svc: Services, caller: Principal) -> int | None:
@@ -82,16 +69,62 @@ async def start_run(
     query: str,
     plan: ExecutionPlan | None,
     options: dict[str, Any],
+    *,
+    thread_id: str | None = None,
+    strategy: str = "enqueue",
 ) -> RunRecord:
     """Start a run for ``caller`` within its quotas (429 past its starts or its runs in
-    progress); the one way every route (HTTP, A2A, OpenAI) starts runs."""
+    progress); the one way every route (HTTP, A2A, OpenAI) starts runs. With
+    ``thread_id``, on that thread of the caller's (404 for another's or none; 409 when it
+    is busy and ``strategy`` is ``reject``). A webhook in ``options`` must pass the
+    endpoint policy (422) and gets a secret when it has none."""
     await check_rate(svc, caller)
+    options = with_budget(svc.settings.budget_defaults, owner_of(caller), options)
+    options = await _webhook_checked(svc, options)
+    owner, limit = owner_of(caller), runs_limit(svc, caller)
     try:
-        return await svc.runs.start(
-            query, plan, options, owner=owner_of(caller), max_in_progress=runs_limit(svc, caller)
+        if thread_id is None:
+            return await svc.runs.start(query, plan, options, owner=owner, max_in_progress=limit)
+        thread = await svc.threads.get(thread_id)
+        if thread is None or not may_see(caller, thread):
+            raise HTTPException(404, f"unknown thread {trim(thread_id, 80)!r}")
+        return await svc.threads.start(
+            thread, query, plan, options, Strategy(strategy), owner=owner, max_in_progress=limit
         )
     except OverQuota as exc:
         raise _over_quota(svc, exc) from None
+    except ThreadBusy as exc:
+        raise HTTPException(
+            409,
+            f"thread {trim(thread_id or '', 80)!r} is busy with run {exc.run_id} "
+            "(multitask_strategy reject)",
+        ) from None
+    except ThreadMissing:
+        raise HTTPException(404, f"unknown thread {trim(thread_id or '', 80)!r}") from None
+
+
+async def _webhook_checked(svc: Services, options: dict[str, Any]) -> dict[str, Any]:
+    hook = options.get(WEBHOOK_OPTION)
+    if not hook:
+        return {k: v for k, v in options.items() if k != WEBHOOK_OPTION}
+    try:
+        await svc.notifier.check(hook["url"])
+    except BadWebhook as exc:
+        raise HTTPException(422, f"options.webhook.url: {exc}") from None
+    return options | {WEBHOOK_OPTION: webhook_option(hook["url"], hook.get("secret"))}
+
+
+def with_budget(
+    defaults: dict[str, Budget], owner: str | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    """``options`` with ``budget`` completed from the client's default (``defaults[owner]``,
+    else ``defaults["*"]``): each bound the request leaves unset takes the default's."""
+    default = defaults.get(owner or "") or defaults.get("*")
+    asked = {k: v for k, v in (options.get("budget") or {}).items() if v is not None}
+    if default is None:
+        return {**options, "budget": asked or None}
+    merged = default.model_dump(mode="json", exclude_none=True) | asked
+    return {**options, "budget": merged or None}
 
 
 async def check_approval(svc: Services, record: RunRecord) -> None:
@@ -105,61 +138,13 @@ async def check_approval(svc: Services, record: RunRecord) -> None:
         raise _over_quota(svc, exc) from None
 
 
-class StreamSlot:
-    """One SSE stream counted by ``StreamCaps``; ``close`` (idempotent) gives it back."""
-
-    def __init__(self, caps: StreamCaps, client: str | None) -> None:
-        self._caps, self._client = caps, client
-        self._run: str | None = None
-        self._open = True
-
-    def join(self, run_id: str) -> None:
-        """Count the stream against ``run_id`` too; 429 (the slot closed) at its cap."""
-        caps = self._caps
-        if caps.runs[run_id] >= caps.per_run:
-            self.close()
-            raise TooMany(
-                f"run {run_id!r} already has {caps.per_run} streams open here", caps.retry_after
-            )
-        caps.runs[run_id] += 1
-        self._run = run_id
-
-    def close(self) -> None:
-        if not self._open:
-            return
-        self._open = False
-        caps = self._caps
-        for counter, key in ((caps.clients, self._client), (caps.runs, self._run)):
-            if key is not None:
-                counter[key] -= 1
-                if counter[key] <= 0:
-                    del counter[key]
-
-    def close_with(self, body: object) -> None:
-        """Give the slot back when ``body`` (a response's body iterator) is collected, in
-        case it is dropped without ever running (its own ``finally`` closes it first)."""
-        weakref.finalize(body, self.close)
-
-
-class StreamCaps:
-    """SSE streams open on this replica, per client token and per run."""
-
-    def __init__(self, per_client: int, per_run: int, retry_after: int) -> None:
-        self.per_client, self.per_run, self.retry_after = per_client, per_run, retry_after
-        self.clients: Counter[str] = Counter()
-        self.runs: Counter[str] = Counter()
-
-    def open(self, caller: Principal, run_id: str | None = None) -> StreamSlot:
-        """Count one more stream of ``caller`` (and of ``run_id``); 429 past a cap."""
-        client = bounded(caller)
-        if client is not None and self.clients[client] >= self.per_client:
-            raise TooMany(
-                f"this client already has {self.per_client} streams open here",
-                self.retry_after,
-            )
-        if client is not None:
-            self.clients[client] += 1
-        slot = StreamSlot(self, client)
-        if run_id is not None:
-            slot.join(run_id)
-        return slot
+__all__ = [
+    "StreamCaps",
+    "StreamSlot",
+    "TooMany",
+    "bounded",
+    "check_approval",
+    "check_rate",
+    "runs_limit",
+    "start_run",
+]

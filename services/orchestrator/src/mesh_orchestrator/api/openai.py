@@ -1,7 +1,9 @@
 """The mesh as an OpenAI model: ``GET /v1/models`` and ``POST /v1/chat/completions``.
 
-The last ``user`` message is the run's query (earlier messages are accepted and not used:
-the planner plans one request); the model id is ``mesh``. A request is one run, started and
+The ``messages`` list is a thread: the last ``user`` message is the run's query, and the
+earlier user/assistant pairs are the thread's earlier turns (``runs.threads``), so "now
+translate that into German" plans against the previous assistant message and the writer and
+synthesis see the conversation; the model id is ``mesh``. A request is one run, started and
 read through the ``RunService`` like ``/orchestrate``:
 
 * ``stream: false``: a ``chat.completion`` whose message is the run's answer, ``usage``
@@ -56,6 +58,7 @@ from mesh_orchestrator.api.sse import event_stream
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.replay import Feed
 from mesh_orchestrator.runs.service import RunService
+from mesh_orchestrator.runs.threads import MESSAGES_OPTION, TURNS
 from mesh_orchestrator.services import Services
 
 MODEL_ID = "mesh"
@@ -63,6 +66,7 @@ SYNTHESIS_TASK = "synthesis"  # the task id of the synthesis' token events
 _DONE = b"data: [DONE]\n\n"
 _WORDS = re.compile(r"\s*\S+\s*")
 _CREATED = now()
+TURN_CHARS = 8000  # an earlier message is cut to this many characters
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -81,6 +85,22 @@ class MeshChatRequest(BaseModel):
     stream_options: StreamOptions | None = None
     tools: list[dict[str, Any]] | None = None
     mesh_events: bool = False
+
+    def earlier_turns(self) -> list[dict[str, str]]:
+        """The turns before the last user message, as ``{"query", "answer"}`` (a user
+        message and the assistant messages after it), the last ``TURNS`` of them."""
+        last = max(i for i, m in enumerate(self.messages) if m.role == "user")
+        turns: list[dict[str, str]] = []
+        for m in self.messages[:last]:
+            text = m.text().strip()[:TURN_CHARS]
+            if m.role == "user":
+                turns.append({"query": text, "answer": ""})
+            elif m.role == "assistant" and text:
+                if not turns:
+                    turns.append({"query": "", "answer": ""})
+                sep = "\n\n" if turns[-1]["answer"] else ""
+                turns[-1]["answer"] = (turns[-1]["answer"] + sep + text)[:TURN_CHARS]
+        return turns[-TURNS:]
 
     def query(self) -> str:
         """The last user message's text; raises ``OpenAIError`` when there is none usable."""
@@ -358,7 +378,7 @@ async def chat_completions(
     except OpenAIError as exc:
         return _error(exc)
     runs = svc.runs
-    options = RunOptions().model_dump(mode="json")
+    options = RunOptions().model_dump(mode="json") | {MESSAGES_OPTION: req.earlier_turns()}
     try:
         slot = svc.streams.open(caller) if req.stream else None
         try:

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sse_starlette import EventSourceResponse
 
 from mesh_auth.http import trim
 from mesh_orchestrator.api.access import RegistryReader, RunCaller, may_see
@@ -28,7 +27,7 @@ from mesh_orchestrator.api.models import (
     PlanRequest,
     RejectRequest,
 )
-from mesh_orchestrator.api.sse import event_stream, frames
+from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.runs.replay import Feed
 from mesh_orchestrator.runs.service import (
     ApprovalOutcome,
@@ -73,14 +72,14 @@ def _not_found(run_id: str) -> JSONResponse:
 
 def _stream(
     runs: RunService, run_id: str, sub: Feed, svc: Services, slot: StreamSlot, **kw: Any
-) -> EventSourceResponse:
+) -> RunStream:
     def ended() -> None:
         runs.unsubscribe(run_id, sub)
         slot.close()
 
-    body = frames(sub, ended)
-    slot.close_with(body)
-    return event_stream(body, ping_seconds=svc.settings.ping_seconds, **kw)
+    response = RunStream(sub, ping_seconds=svc.settings.ping_seconds, on_end=ended, **kw)
+    slot.close_with(response)
+    return response
 
 
 @router.get("/health")
@@ -123,14 +122,18 @@ async def agents(svc: Svc, _: RegistryReader) -> JSONResponse:
 
 
 @router.post("/orchestrate/stream")
-async def orchestrate_stream(
-    body: OrchestrateRequest, svc: Svc, caller: RunCaller
-) -> EventSourceResponse:
+async def orchestrate_stream(body: OrchestrateRequest, svc: Svc, caller: RunCaller) -> RunStream:
     runs = svc.runs
     slot = svc.streams.open(caller)
     try:
         record = await start_run(
-            svc, caller, body.query or "", body.plan, body.options.model_dump(mode="json")
+            svc,
+            caller,
+            body.query or "",
+            body.plan,
+            body.options.model_dump(mode="json"),
+            thread_id=body.thread_id,
+            strategy=body.multitask_strategy,
         )
     except BaseException:
         slot.close()
@@ -163,7 +166,13 @@ async def orchestrate(
     does (``options.on_disconnect``: ``continue`` keeps it running)."""
     runs = svc.runs
     record = await start_run(
-        svc, caller, body.query or "", body.plan, body.options.model_dump(mode="json")
+        svc,
+        caller,
+        body.query or "",
+        body.plan,
+        body.options.model_dump(mode="json"),
+        thread_id=body.thread_id,
+        strategy=body.multitask_strategy,
     )
     try:
         done = await unless_gone(request, runs.outcome(record.run_id))
@@ -178,6 +187,7 @@ async def orchestrate(
     answer = done.answer
     return {
         "run_id": record.run_id,
+        "thread_id": body.thread_id,
         "status": done.status,
         "plan": done.record.plan or [],
         "results": answer.data()["results"] if answer is not None else {},
@@ -199,14 +209,22 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     run = await svc.runs.get(run_id)
     if run is None or not may_see(caller, run):
         return _not_found(run_id)
-    # ``lease``: the replica executing it (owner), its epoch and lease expiry; ``workflow``:
-    # the saved workflow (name, version) it was started from, if any.
+    # ``lease``: the replica executing it (owner), its epoch and lease expiry; its thread
+    # and webhook (with its secret: only its owner and admin see a run); ``workflow``: the
+    # saved workflow (name, version) it was started from, if any; ``pinned``: kept from
+    # retention; ``budget`` (with a budget): its limits and, once its execution ended,
+    # what it used.
     workflow = run.options.get("workflow")
-    return run.model_dump(mode="json", include=RUN_FIELDS) | {
+    body = run.model_dump(mode="json", include=RUN_FIELDS) | {
         "lease": run.lease(),
+        "thread_id": run.options.get("thread_id"),
+        "webhook": run.options.get("webhook"),
         "workflow": workflow if isinstance(workflow, dict) else None,
-        "pinned": await svc.runs.pinned(run_id),  # kept from retention
+        "pinned": await svc.runs.pinned(run_id),
     }
+    if run.options.get("budget"):
+        body["budget"] = {"limits": run.options["budget"], "used": run.options.get("budget_used")}
+    return body
 
 
 @router.get("/v1/runs/{run_id}/events", response_model=None)
@@ -216,7 +234,7 @@ async def run_events(
     caller: RunCaller,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> EventSourceResponse | JSONResponse:
+) -> RunStream | JSONResponse:
     start = after if after is not None else 0
     if last_event_id is not None:
         if not last_event_id.strip().isdigit():
@@ -293,13 +311,18 @@ async def approve_run(
     body: Annotated[ApproveRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Approve a run awaiting approval (on any replica): it runs its announced plan, or
-    ``body.plan``. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``;
+    ``body.plan``. A run parked for tasks in doubt takes ``body.decision``: ``rerun`` them
+    (the default) or ``fail`` them. 202, then follow ``GET /v1/runs/{id}/events?after=<last seq seen>``;
     429 while its client has more runs in progress than it may."""
     record = await svc.runs.get(run_id)
     if record is None or not may_see(caller, record):
         return _not_found(run_id)
     await check_approval(svc, record)
-    outcome, run = await svc.runs.approve(run_id, body.plan if body is not None else None)
+    outcome, run = await svc.runs.approve(
+        run_id,
+        body.plan if body is not None else None,
+        decision=body.decision if body is not None else "rerun",
+    )
     return _approval_answer(run_id, outcome, run, "running")
 
 

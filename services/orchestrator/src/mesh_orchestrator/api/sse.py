@@ -1,44 +1,220 @@
-"""The orchestrator's SSE responses: sse-starlette's ``EventSourceResponse`` over a run's
-subscription.
+"""The orchestrator's SSE responses.
 
-sse-starlette sends the ``:ping`` comments while a run is quiet, notices a client leaving
-at once (it listens for ``http.disconnect`` beside the writer, not only when a write fails),
-and ends the stream on server shutdown. The frames themselves are encoded once by the
-multiplexer's ``RelayedEvent.frame`` and passed through as bytes: everything a subscription
-has queued goes out as one chunk, so a reader that falls behind costs fewer writes.
+A run's stream (``POST /orchestrate/stream``, ``GET /v1/runs/{id}/events``) is the relay's
+hot path, and is written by ``RunStream``: a plain ASGI response over a run's subscription.
+Everything a subscription has queued goes out as one chunk (the frames were encoded once,
+by the multiplexer's ``RelayedEvent.frame``), so a reader that falls behind costs fewer
+writes. It does what sse-starlette's ``EventSourceResponse`` does for these streams, with
+less per stream and per chunk (``bench/README.md``, "The relay's SSE response", has the
+figures that made the change):
+
+* the request's own task writes; **one** more task listens for the client leaving
+  (``http.disconnect``: ``on_disconnect`` runs at once, the stream ends), where
+  sse-starlette runs a task group of four (writer, pinger, shutdown watch, listener) and a
+  cancel scope around every chunk it sends;
+* ``:ping`` comments while the run is quiet come from one timer re-armed once per ping
+  interval (a short task only while a ping is written), not from a task per stream;
+* on server shutdown (sse-starlette's ``AppStatus`` flag, set by its patch of uvicorn's exit
+  handler, or uvicorn's own ``should_exit``) every open stream ends: one watcher per event
+  loop polls for it while streams are open, as sse-starlette's does.
+
+Other SSE answers (the OpenAI route's chunks) keep sse-starlette's ``EventSourceResponse``
+through ``event_stream``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.types import Message
+from sse_starlette.sse import AppStatus
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from mesh_orchestrator.runs.replay import Feed
 
 # Frames end in "\n\n", the separator every decoder of ours takes on its fast path.
 SEP = "\n"
-
+PING = b": ping\n\n"
+EXIT_POLL_SECONDS = 0.5
 
 # What a reader that fell too far behind gets before its stream ends (no ``done``): a
 # browser's EventSource reconnects by itself a second later with Last-Event-ID.
 SLOW_READER = b"retry: 1000\n: this reader fell behind: resume with Last-Event-ID\n\n"
 
+_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"connection", b"keep-alive"),
+    (b"x-accel-buffering", b"no"),
+]
 
-async def frames(sub: Feed, on_end: Callable[[], None]) -> AsyncIterator[bytes]:
-    """The subscription's events as SSE frames until the run's last event; ``on_end``
-    runs however it ends (the run finished, the client left, the server stopped)."""
-    try:
-        while (batch := await sub.take()) is not None:
-            if len(batch) == 1:
-                yield batch[0].frame()
-            elif batch:
-                yield b"".join([e.frame() for e in batch])
-        if sub.overflowed:
-            yield SLOW_READER
-    finally:
-        on_end()
+
+class RunStream(Response):
+    """An ASGI response: ``feed``'s events as SSE frames until the run's last event.
+
+    ``on_end`` runs once however the stream ends (the run finished, the client left, the
+    server stopped, the response was never sent a body); ``on_disconnect`` as soon as the
+    client leaves. ``ping_seconds``: the longest quiet time before a ``:ping`` comment.
+    """
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        ping_seconds: float,
+        on_end: Callable[[], None],
+        headers: Mapping[str, str] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+    ) -> None:
+        self.feed = feed
+        self.ping_seconds = ping_seconds
+        self.on_end = on_end
+        self.on_disconnect = on_disconnect
+        self.raw_headers = _HEADERS + [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
+        ]
+        self.status_code = 200
+        self.media_type = "text/event-stream"
+        self.background: BackgroundTask | None = None  # FastAPI's, run after the stream
+        self.stopping = False  # the client left or the server stops: write nothing more
+        self._wrote = 0.0  # loop time of the last write
+        self._writing = False
+        self._send: Send | None = None
+        self._ping: asyncio.TimerHandle | None = None
+        self._pinging: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            if scope.get("method") == "HEAD":  # headers only: a HEAD never opens a stream
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await self._stream(receive, send)
+        finally:
+            self.on_end()
+        if self.background is not None:
+            await self.background()
+
+    async def _stream(self, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        self._send = send
+        listener = loop.create_task(self._listen(receive))
+        _exits.watch(loop, self)
+        self._wrote = loop.time()
+        if self.ping_seconds > 0:
+            self._ping = loop.call_at(self._wrote + self.ping_seconds, self._ping_due)
+        feed = self.feed
+        try:
+            while (batch := await feed.take()) is not None and not self.stopping:
+                if not batch:
+                    continue
+                body = batch[0].frame() if len(batch) == 1 else b"".join([e.frame() for e in batch])
+                await self._write(body)
+            if self.stopping:
+                return
+            if feed.overflowed:
+                await self._write(SLOW_READER)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            _exits.forget(loop, self)
+            if self._ping is not None:
+                self._ping.cancel()
+            for task in (listener, self._pinging):
+                if task is not None:
+                    task.cancel()
+                    # A ping that failed to go out ends with the stream, as the stream does.
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    async def _write(self, body: bytes) -> None:
+        assert self._send is not None
+        self._writing = True
+        try:
+            await self._send({"type": "http.response.body", "body": body, "more_body": True})
+        finally:
+            self._writing = False
+            self._wrote = asyncio.get_running_loop().time()
+
+    async def _listen(self, receive: Receive) -> None:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                if self.on_disconnect is not None:
+                    self.on_disconnect()
+                self.stop()
+                return
+
+    def stop(self) -> None:
+        """End the stream now (the client left, or the server is shutting down)."""
+        self.stopping = True
+        self.feed.close()
+
+    def _ping_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = self._wrote + self.ping_seconds
+        now = loop.time()
+        if due <= now and not self._writing and not self.stopping:
+            if self._pinging is None or self._pinging.done():
+                self._pinging = loop.create_task(self._write(PING))
+            due = now + self.ping_seconds
+        self._ping = loop.call_at(due, self._ping_due)
+
+
+class _ExitWatch:
+    """One watcher task per event loop, running while streams are open there: on server
+    shutdown it stops them all (uvicorn waits for open responses before it stops)."""
+
+    def __init__(self) -> None:
+        self._open: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[RunStream]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._polls: set[asyncio.Task[None]] = set()
+
+    def watch(self, loop: asyncio.AbstractEventLoop, stream: RunStream) -> None:
+        streams = self._open.get(loop)
+        if streams is None:
+            streams = self._open[loop] = set()
+            task = loop.create_task(self._poll(loop, streams), name="sse-exit-watch")
+            self._polls.add(task)  # held while it runs (the loop keeps only a weak one)
+            task.add_done_callback(self._polls.discard)
+        streams.add(stream)
+        if _exiting():
+            stream.stop()
+
+    def forget(self, loop: asyncio.AbstractEventLoop, stream: RunStream) -> None:
+        streams = self._open.get(loop)
+        if streams is not None:
+            streams.discard(stream)
+
+    async def _poll(self, loop: asyncio.AbstractEventLoop, streams: set[RunStream]) -> None:
+        try:
+            while streams:
+                if _exiting():
+                    for stream in list(streams):
+                        stream.stop()
+                await asyncio.sleep(EXIT_POLL_SECONDS)
+        finally:
+            if self._open.get(loop) is streams:
+                del self._open[loop]
+
+
+_exits = _ExitWatch()
+
+
+def _exiting() -> bool:
+    """The server is shutting down: sse-starlette's flag, or uvicorn's own (its SIGTERM
+    handler is a bound method of the ``Server``), as sse-starlette checks them."""
+    if AppStatus.should_exit:
+        return True
+    handler = signal.getsignal(signal.SIGTERM)
+    server = getattr(handler, "__self__", None)
+    return bool(AppStatus.enable_automatic_graceful_drain and getattr(server, "should_exit", False))
 
 
 def _ping() -> ServerSentEvent:
@@ -52,7 +228,8 @@ def event_stream(
     headers: Mapping[str, str] | None = None,
     on_disconnect: Callable[[], None] | None = None,
 ) -> EventSourceResponse:
-    """``body`` as an SSE response; ``on_disconnect`` runs as soon as the client leaves."""
+    """``body`` as sse-starlette's SSE response; ``on_disconnect`` runs as soon as the
+    client leaves."""
     closed: Callable[[Message], Awaitable[None]] | None = None
     if on_disconnect is not None:
         leave = on_disconnect

@@ -15,6 +15,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
 from mesh_contracts import (
+    Budget,
     CapabilitiesManifest,
     ManifestCapability,
     NodeStatus,
@@ -26,12 +27,14 @@ from mesh_contracts import (
     TaskOutcomeData,
     TaskStatus,
 )
+from mesh_orchestrator.conversation import Conversation
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.graph.policy import EMITTER, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.planning.facade import Planning
+from mesh_orchestrator.relay.budget import RunBudget
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.synthesis.decline import decline_answer
 from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable
@@ -76,6 +79,13 @@ def _replan_note(state: RunState) -> str:
     return f"replanned with the capabilities available now ({_missing(state, ', ')}); "
 
 
+def conversation(state: RunState) -> Conversation | None:
+    """The thread's earlier turns this run sees (None off a thread, or on a new one)."""
+    raw = state.get("conversation")
+    found = Conversation.model_validate(raw) if raw else None
+    return found if found is not None and found.turns else None
+
+
 def _outcomes(state: RunState) -> dict[str, TaskOutcomeData]:
     return {k: TaskOutcomeData.model_validate(r) for k, r in (state.get("results") or {}).items()}
 
@@ -99,7 +109,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             )
 
         manifest = available_manifest(d.manifest(), d.resolver)
-        outcome = await d.planning.plan(state["query"], manifest, attempt)
+        outcome = await d.planning.plan(state["query"], manifest, attempt, conversation(state))
         if outcome.plan is None:
             return {
                 "plan": None,
@@ -176,6 +186,10 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         if resumed is None and not state.get("plan_announced"):  # else it is in the log
             events.emit(PlanChosen(plan=plan, planner=planner, reason=state.get("reason", "")))
         done = {k: TaskOutcome.of(r) for k, r in (resumed or {}).items()}
+        limits = state.get("budget")
+        budget = RunBudget(
+            Budget.model_validate(limits) if limits else None, state.get("budget_used")
+        )
         outcomes = await d.executor.run(
             plan,
             events,
@@ -186,8 +200,14 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             owner=state.get("owner"),
             gate=config["configurable"].get(GATE),
             inputs=state.get("resume_inputs"),
+            pinned=state.get("resume_pinned"),
+            budget=budget,
+            conversation=conversation(state),
         )
-        return {"results": {k: o.public() for k, o in outcomes.items()}}
+        results = {k: o.public() for k, o in outcomes.items()}
+        stopped = budget.describe() if budget.exhausted else None
+        used = budget.used() if budget.bounded else None
+        return {"results": results, "budget_exhausted": stopped, "budget_used": used}
 
     async def synthesize_llm(state: RunState, config: RunnableConfig) -> RunState:
         assert d.llm_synthesizer is not None
@@ -205,7 +225,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
 
         status(NodeStatus.RUNNING)
         try:
-            answer = await d.llm_synthesizer.synthesize(state["query"], plan, results, on_token)
+            answer = await d.llm_synthesizer.synthesize(
+                state["query"], plan, results, on_token, conversation(state)
+            )
         except SynthesisUnavailable as exc:
             status(
                 NodeStatus.FAILED,
@@ -213,7 +235,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             )
             return {"synthesis_error": str(exc)}
         status(NodeStatus.COMPLETED)
-        out = run_status(results)
+        out = _status(state, results)
         events.emit(RunAnswer(answer=answer, status=out, results=_outcomes(state), synthesis="llm"))
         return {"answer": answer, "status": out, "synthesis_error": None}
 
@@ -227,7 +249,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             events.relay("token", {"token": token}, SYNTHESIS_TASK, None)
 
         answer = await d.synthesizer.synthesize(state["query"], plan, results, on_token)
-        out = run_status(results)
+        out = _status(state, results)
         events.emit(
             RunAnswer(
                 answer=answer, status=out, results=_outcomes(state), synthesis="deterministic"
@@ -245,8 +267,12 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
                 f"{k}: {r.get('error')}" for k, r in (state.get("results") or {}).items()
             )
             answer = f"Every sub-task failed. {errors}"
-        events.emit(RunAnswer(answer=answer, status=RunStatus.FAILED, results=_outcomes(state)))
-        return {"answer": answer, "status": RunStatus.FAILED}
+        status = RunStatus.FAILED
+        if state.get("budget_exhausted"):
+            status = RunStatus.BUDGET_EXHAUSTED
+            answer = f"The run's budget ran out: {state['budget_exhausted']}. {answer}"
+        events.emit(RunAnswer(answer=answer, status=status, results=_outcomes(state)))
+        return {"answer": answer, "status": status}
 
     nodes: dict[str, Any] = {
         "plan": plan,
@@ -261,3 +287,10 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         "fail": fail,
     }
     return nodes
+
+
+def _status(state: RunState, results: dict[str, dict[str, Any]]) -> RunStatus:
+    """The run's status from its results, ``budget_exhausted`` when its budget stopped it."""
+    if state.get("budget_exhausted"):
+        return RunStatus.BUDGET_EXHAUSTED
+    return run_status(results)

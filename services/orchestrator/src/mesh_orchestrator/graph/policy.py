@@ -2,7 +2,7 @@
 
 Each predicate reads the state and nothing else, so it is tested on plain dicts, and the
 ``route_*`` functions return the predicate's name, which LangGraph prints on the edge of the
-Mermaid diagram. ``graph.py`` wires them; routes that depend on configuration (is an LLM set
+Mermaid diagram. ``build.py`` wires them; routes that depend on configuration (is an LLM set
 up?) are built there by ``make_routers``.
 """
 
@@ -53,12 +53,27 @@ class RunState(TypedDict, total=False):
     resume_done: dict[str, dict[str, Any]]
     resume_attempts: dict[str, int]
     resume_inputs: dict[str, list[Any]]  # answers to workers' questions, per task
+    # Tasks whose call was out when the run changed hands, to an instance that knows its
+    # idempotency key: task_id -> (instance_id, attempt); called again with that key.
+    resume_pinned: dict[str, tuple[str, int]]
+    # ``options.budget`` (or its client's default; ``mesh_contracts.Budget`` as a dict),
+    # what earlier owners of the run used of it, and the bound that ran out (the run
+    # then ends ``budget_exhausted``).
+    budget: dict[str, Any] | None
+    budget_used: dict[str, float] | None
+    budget_exhausted: str | None
     # ``options.approval``: "required" pauses the run after planning (``await_approval``)
     # until a person approves it; ``approved`` is set when the run is taken up again after
     # approval, and ``plan_announced`` when its plan event is in its log already.
     approval: str | None
     approved: bool
     plan_announced: bool
+    # On a thread (``runs.threads``): the thread, the run it waits for before it plans
+    # (double-texting ``enqueue``/``interrupt``), and the earlier turns it sees as context
+    # (``conversation.Conversation`` as JSON; set once its turn came).
+    thread_id: str | None
+    after_run: str | None
+    conversation: dict[str, Any] | None
 
 
 def plan_is_valid(state: RunState) -> bool:

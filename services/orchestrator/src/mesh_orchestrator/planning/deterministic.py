@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, SubTask
+from mesh_contracts.capabilities import VOCABULARY
 from mesh_orchestrator.planning.clauses import Clause, split_clauses
 
 
@@ -45,18 +46,9 @@ class Planner(Protocol):
         ...
 
 
-# Words people use for the well-known capabilities that agents may not spell out.
-SYNONYMS: dict[str, str] = {
-    "text_generation": "write writer story poem haiku essay explain draft compose text letter",
-    "code_generation": "code program function script python implement",
-    "data_analysis": "analyze analyse analysis statistics stats csv table data mean average "
-    "correlation outliers numbers",
-    "summarization": "summarize summarise summary tldr condense shorten brief",
-    "translation": "translate translation french spanish german italian english language",
-    "search": "look lookup search find fetch facts what who where when capital",
-    "image_generation": "draw image picture paint illustrate illustration render photo art",
-    "lora_training": "train training fine-tune finetune lora adapter",
-}
+# Words people use for the well-known capabilities that agents may not spell out (the one
+# vocabulary, mesh_contracts.capabilities.VOCABULARY).
+SYNONYMS: dict[str, str] = {name: v.words for name, v in VOCABULARY.items()}
 STOPWORDS = frozenset(
     [
         "a",

@@ -8,6 +8,11 @@ gets right wins, else the draft does. A request no agent can serve ends with no 
 ``unresolvable`` saying which parts nobody serves, so the caller can answer honestly instead
 of failing. The graph's ``plan`` node and ``POST /v1/plans`` both call this; nothing reads a
 reason back out of a string.
+
+On a thread, ``conversation`` holds the earlier turns: the planners plan the request as it
+is written, then its references to earlier output ("translate that", "the second
+paragraph") become the inputs of the tasks that mention them (``planning.references``),
+each with a note among the reasons.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan
+from mesh_orchestrator.conversation import Conversation
+from mesh_orchestrator.planning import references
 from mesh_orchestrator.planning.branching import draft_branches
 from mesh_orchestrator.planning.deterministic import Draft, Planner, PlanningFailed
 from mesh_orchestrator.planning.llm import PlanRejected
@@ -111,6 +118,17 @@ class Planning:
         query: str,
         manifest: CapabilitiesManifest,
         on_attempt: OnAttempt | None = None,
+        conversation: Conversation | None = None,
+    ) -> PlanOutcome:
+        outcome = await self._plan(query, manifest, on_attempt)
+        refs = references.find(query, conversation)
+        if outcome.plan is not None and refs:
+            outcome.plan, notes = references.attach(outcome.plan, refs)
+            outcome.reasons += notes
+        return outcome
+
+    async def _plan(
+        self, query: str, manifest: CapabilitiesManifest, on_attempt: OnAttempt | None
     ) -> PlanOutcome:
         drafted: Draft | None = None
         unresolvable: list[str] = []

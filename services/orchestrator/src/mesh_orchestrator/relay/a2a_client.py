@@ -67,6 +67,7 @@ from mesh_orchestrator.relay.worker_client import (
     WorkerBusy,
     WorkerFailed,
     WorkerUnreachable,
+    next_or_stall,
 )
 
 log = logging.getLogger(__name__)
@@ -296,14 +297,9 @@ async def call_a2a(
     try:
         while not call.ended:
             try:
-                async with asyncio.timeout(idle):
-                    r = await anext(answers)
+                r = await next_or_stall(answers, idle, d.agent_id)
             except StopAsyncIteration:
                 break
-            except TimeoutError:
-                raise WorkerFailed(
-                    f"{d.agent_id} sent nothing for {idle:g}s (stalled)", "stalled"
-                ) from None
             except A2AError as exc:
                 raise _failure(exc, d) from None
             if not accepted:

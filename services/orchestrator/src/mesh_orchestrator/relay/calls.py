@@ -20,14 +20,14 @@ instance that keeps failing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import httpx2
-from tenacity import wait_exponential_jitter
 
 from mesh_auth.dialing import pinned_transport, pinned_transport2
 from mesh_auth.endpoints import EndpointPolicy
@@ -43,18 +43,20 @@ from mesh_contracts import (
 )
 from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.a2a_client import call_a2a
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.budget import CURRENT, RunBudget
 from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
+    Relayable,
     WorkerFailed,
     WorkerUnreachable,
-    call_worker,
+    call_worker_batches,
 )
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.runs.emitter import Emitter
 from mesh_orchestrator.tracing import RunTracer, WorkerCall
 
 # What a worker sends that the client sees as is (``done`` ends the call, never relayed).
@@ -65,15 +67,47 @@ _INSTANCE_FAULTS = frozenset(
 )
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key(run_id: str, task_id: str, attempt: int) -> str:
+    """The key of one attempt of a run's task (``Idempotency-Key``, see the worker SDK's
+    ``mesh_worker.executions``): the same for a retry after a lost response and for a
+    replica that takes the run up and asks again; a new attempt (a re-run that was
+    decided) is a new key. Attempts are counted per run, across replicas (``runs.resume``)."""
+    return f"{run_id}:{task_id}:{attempt}"
+
+
+async def _accounted(
+    batches: AsyncGenerator[list[Relayable]], budget: RunBudget
+) -> AsyncGenerator[list[Relayable]]:
+    """The call's blocks of events, each token counted against the run's budget as it
+    arrives and the worker's final ``usage`` (on its ``result``) in place of that count."""
+    streamed = 0
+    async with aclosing(batches) as reading:
+        async for batch in reading:
+            for type_, body in batch:
+                if type_ == "token":
+                    streamed += 1
+                    budget.streamed(1)
+                elif type_ == "result" and "usage" in body:
+                    budget.reported(streamed, body["usage"])
+                    streamed = 0
+            yield batch
+
+
 class AttemptFailed(Exception):
     """One attempt on one instance failed; ``relayed`` events had already gone out."""
 
-    def __init__(self, instance_id: str, reason: str, code: str, relayed: int) -> None:
+    def __init__(
+        self, instance_id: str, reason: str, code: str, relayed: int, accepted: bool = True
+    ) -> None:
         super().__init__(reason)
         self.instance_id = instance_id
         self.reason = reason
         self.code = code
         self.relayed = relayed
+        self.accepted = accepted  # the worker took the call (it may have started running)
 
 
 @dataclass
@@ -114,13 +148,27 @@ class TaskOutcome:
         return out
 
 
+def fail_task(
+    t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
+) -> TaskOutcome:
+    """Emit ``t``'s failure (its ``task_failure`` and ``failed`` status) and return it."""
+    agent = d.agent_id if d else None
+    emit.emit(TaskFailure(error=error, code=code), t.task_id, agent)
+    emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=error), t.task_id, agent)
+    return TaskOutcome(
+        "failed", error=error, agent_id=agent, instance_id=d.instance_id if d else None
+    )
+
+
 class WorkerCalls:
-    """Shared by all runs (the HTTP clients, one resolver): one attempt on one instance.
+    """Shared by all runs (the HTTP clients, one resolver): one attempt on one instance,
+    the ``Executor``'s member for every call it makes.
 
         Worker streams over plain HTTP go through its own ``StreamClient`` (at most
         ``max_streams`` at once, ``connect_timeout`` to connect); ``aclose`` closes its pooled
-        connections. Other worker calls go through ``http`` with ``auth_headers`` (the
-        orchestrator's token); external A2A agents through ``a2a_http``, which must carry no
+        connections. Other worker calls go through ``http``. Every call to a mesh worker
+        carries ``auth_headers(agent_id)``: the orchestrator's token for that worker alone
+        (``AudienceTokens``, audience ``worker:<agent id>``); external A2A agents through ``a2a_http``, which must carry no
         mesh token, with their own ``a2a_credentials``; MCP servers through ``mcp_http`` (httpx2,
     pinned the same way), with their own bearer credential from the same file. Every connection goes to an address
         ``endpoints`` checked when it was made: the stream client asks it, and ``http`` and
@@ -134,26 +182,20 @@ class WorkerCalls:
         http: httpx.AsyncClient,
         resolver: Resolver,
         *,
-        max_retry_after: float = 5.0,
-        max_context_chars: int = 6000,
         max_streams: int = 256,
         connect_timeout: float = 5.0,
         stream_client: str = "httptools",
         stream_idle: float | None = 15.0,
-        max_attempts: int = 3,
-        max_iterations: int = 10,
-        backoff_initial: float = 0.05,
-        backoff_max: float = 2.0,
-        tracer: RunTracer | None = None,
         metrics: CallMetrics | None = None,
-        auth_headers: Callable[[], dict[str, str]] = dict,
+        auth_headers: Callable[[str], dict[str, str]] = lambda _agent: {},
         endpoints: EndpointPolicy | None = None,
         a2a_http: httpx.AsyncClient | None = None,
         a2a_credentials: A2ACredentials | None = None,
     ) -> None:
         self.http = http
-        # The orchestrator's token on every call to a mesh worker (the httptools stream
-        # client does not go through ``http``'s auth), never on a call to an A2A agent.
+        # The orchestrator's token for the called worker on every call to a mesh worker (the
+        # httptools stream client does not go through ``http``'s auth), never on a call to
+        # an A2A agent or an MCP server.
         self.auth_headers = auth_headers
         self.endpoints = endpoints
         self._own_a2a = a2a_http is None
@@ -172,15 +214,7 @@ class WorkerCalls:
         )
         self.metrics = metrics
         self.stream_idle = stream_idle
-        self.max_attempts = max_attempts
-        self.max_iterations = max_iterations  # the executor's cap on a loop's iterations
-        self._backoff = wait_exponential_jitter(
-            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
-        )
-        self.tracer = tracer
         self.resolver = resolver
-        self.max_retry_after = max_retry_after
-        self.max_context_chars = max_context_chars
         # "httpx": every stream through ``http`` (no StreamClient), for the bench's comparison.
         self.streams: StreamClient | None = None
         if stream_client == "httptools":
@@ -197,17 +231,21 @@ class WorkerCalls:
             await self.a2a_http.aclose()
         await self.mcp_http.aclose()
 
-    def _fail(
-        self, t: SubTask, d: AgentDescriptor | None, emit: Emitter, error: str, code: str
-    ) -> TaskOutcome:
-        agent = d.agent_id if d else None
-        emit.emit(TaskFailure(error=error, code=code), t.task_id, agent)
-        emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=error), t.task_id, agent)
-        return TaskOutcome(
-            "failed", error=error, agent_id=agent, instance_id=d.instance_id if d else None
-        )
+    async def execution_state(self, d: AgentDescriptor, key: str) -> str:
+        """What instance ``d`` knows of the call made with ``key`` (``GET /executions/{key}``
+        of the worker SDK): ``running``, ``finished``, or ``unknown`` (it never had it, forgot
+        it, cannot be reached or does not answer keys)."""
+        if not d.has_process or speaks_a2a(d) or speaks_mcp(d):
+            return "unknown"
+        url = d.url(f"/executions/{quote(key, safe='')}")
+        try:
+            resp = await self.http.get(url, headers=self.auth_headers(d.agent_id), timeout=5.0)
+            state = resp.json().get("state") if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return "unknown"
+        return state if state in ("running", "finished") else "unknown"
 
-    async def _traced_call(
+    async def traced_call(
         self,
         tracer: RunTracer,
         t: SubTask,
@@ -222,11 +260,11 @@ class WorkerCalls:
         with tracer.worker_call(
             t, d, attempt, candidates=candidates, excluded=excluded, previous=previous
         ) as call:
-            outcome = await self._call(t, d, request, emit, attempt, call)
+            outcome = await self.call(t, d, request, emit, attempt, call)
             call.finish(outcome.status, outcome.error)
             return outcome
 
-    async def _call(
+    async def call(
         self,
         t: SubTask,
         d: AgentDescriptor,
@@ -242,11 +280,14 @@ class WorkerCalls:
         task_id = t.task_id
         fold = OutputFold()
         add = fold.add
-        relay = emit.relay
+        relay_many = emit.relay_many
         relayed = 0
         asked: dict[str, Any] | None = None  # the worker's input_required, if it asked
+        took = False
 
         def accepted() -> None:
+            nonlocal took
+            took = True
             status = TaskStatus(
                 status=NodeStatus.RUNNING,
                 agent_id=agent,
@@ -261,52 +302,71 @@ class WorkerCalls:
         self.resolver.acquire(d.instance_id)
         try:
             traced = call.headers if call is not None else {}
+            batches: AsyncGenerator[list[Relayable]]
             if speaks_a2a(d):  # an external agent: no mesh token, its own credentials
-                calls = call_a2a(
-                    self.a2a_http,
-                    d,
-                    request,
-                    accepted,
-                    traced,
-                    self.stream_idle,
-                    self.a2a_credentials,
+                batches = _singly(
+                    call_a2a(
+                        self.a2a_http,
+                        d,
+                        request,
+                        accepted,
+                        traced,
+                        self.stream_idle,
+                        self.a2a_credentials,
+                    )
                 )
             elif speaks_mcp(d):  # an MCP server: a tools/call, no mesh token
-                calls = call_mcp(
-                    self.mcp_http,
-                    d,
-                    t.capability,
-                    request,
-                    accepted,
-                    traced,
-                    self.a2a_credentials,
+                batches = _singly(
+                    call_mcp(
+                        self.mcp_http,
+                        d,
+                        t.capability,
+                        request,
+                        accepted,
+                        traced,
+                        self.a2a_credentials,
+                    )
                 )
             else:
-                headers = {**traced, **self.auth_headers()}
-                calls = call_worker(
+                headers = {**traced, **self.auth_headers(agent)}
+                if request.run_id is not None:
+                    headers[IDEMPOTENCY_HEADER] = idempotency_key(request.run_id, task_id, attempt)
+                batches = call_worker_batches(
                     self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
                 )
-            if call is not None:  # traced: the events are counted
-                calls = call.counted(calls)
-            async with aclosing(calls) as events:
-                # The hot loop: one (type, body) pair per worker event, relabelled as is.
-                async for type_, body in events:
-                    if type_ == "done":
+            budget = CURRENT.get()
+            if budget is not None and budget.bounded:
+                batches = _accounted(batches, budget)
+            async with aclosing(batches) as reading:
+                # The hot loop: the events of one block read from the worker at a time, each
+                # a (type, body) pair relabelled as is, relayed together.
+                done = False
+                async for batch in reading:
+                    if call is not None:  # traced: the events are counted
+                        call.events += len(batch)
+                    out: list[Relayable] = []
+                    for type_, body in batch:
+                        if type_ == "done":
+                            done = True
+                            break
+                        if type_ == "input_required":  # it asks the user: the call ends
+                            asked = body
+                            continue
+                        if type_ in _RELAYED:
+                            add(type_, body)
+                            body["attempt"] = attempt
+                            out.append((type_, body))
+                    if out:
+                        relay_many(out, task_id, agent)
+                        relayed += len(out)
+                    if done:
                         break
-                    if type_ == "input_required":  # it asks the user: the call ends
-                        asked = body
-                        continue
-                    if type_ in _RELAYED:
-                        add(type_, body)
-                        body["attempt"] = attempt
-                        relay(type_, body, task_id, agent)
-                        relayed += 1
         except WorkerFailed as exc:
             if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
                 self.resolver.succeeded(d.instance_id)
-                return self._fail(t, d, emit, str(exc), exc.code)
+                return fail_task(t, d, emit, str(exc), exc.code)
             self.resolver.failed(d.instance_id, str(exc))
-            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed) from None
+            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed, took) from None
         except WorkerUnreachable:
             raise
         finally:
@@ -327,3 +387,11 @@ class WorkerCalls:
         return TaskOutcome(
             "completed", output, None, agent, d.instance_id, fold.artifacts, attempt=attempt
         )
+
+
+async def _singly(events: AsyncGenerator[Relayable]) -> AsyncGenerator[list[Relayable]]:
+    """A client that yields one event at a time (A2A, MCP) as ``call_worker_batches``
+    yields them; closing this closes ``events``."""
+    async with aclosing(events) as reading:
+        async for event in reading:
+            yield [event]

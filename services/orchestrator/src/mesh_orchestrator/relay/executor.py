@@ -28,14 +28,19 @@ attempt (an ``iterating`` status first); the last one's output is the task's.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
 
 from mesh_contracts import (
     AgentDescriptor,
+    BudgetStatus,
     ExecutionPlan,
     NodeStatus,
     SubTask,
@@ -45,12 +50,23 @@ from mesh_contracts import (
     TaskRequest,
     TaskRetrying,
     TaskStatus,
+    output_text,
     parse_condition,
 )
-from mesh_orchestrator.relay.calls import AttemptFailed, TaskOutcome, WorkerCalls
+from mesh_orchestrator.conversation import Conversation
+from mesh_orchestrator.emitter import Emitter
+from mesh_orchestrator.metrics import CallMetrics
+from mesh_orchestrator.relay.budget import CURRENT, RunBudget
+from mesh_orchestrator.relay.calls import (
+    AttemptFailed,
+    TaskOutcome,
+    WorkerCalls,
+    fail_task,
+    idempotency_key,
+)
 from mesh_orchestrator.relay.gate import OPEN, Gate
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
-from mesh_orchestrator.runs.emitter import Emitter
+from mesh_orchestrator.tracing import RunTracer
 
 __all__ = ["LOOP_CONTEXT", "AttemptFailed", "Executor", "TaskOutcome", "render"]
 
@@ -100,6 +116,11 @@ class _Loops:
         return {"tasks": tasks, "output": own, "iteration": iteration}
 
 
+# The capabilities whose workers are sent a thread's conversation: text writers. Others
+# (search, analysis) read their context as data.
+CONVERSING = frozenset({"text_generation", "summarization", "translation", "code_generation"})
+
+
 class _TryAgain(Exception):
     """Inside the retry loop: go round again after ``busy_wait`` (all busy) or a back-off."""
 
@@ -109,19 +130,39 @@ class _TryAgain(Exception):
 
 
 def render(output: Any) -> str:
-    """Upstream output as text for a downstream prompt."""
-    if isinstance(output, str):
-        return output
-    if isinstance(output, dict):
-        for key in ("text", "answer", "conclusion", "summary", "content"):
-            if isinstance(output.get(key), str):
-                return str(output[key])
-    return json.dumps(output, ensure_ascii=False, default=str)
+    """Upstream output as text for a downstream prompt (``mesh_contracts.output_text``)."""
+    return output_text(output)
 
 
-class Executor(WorkerCalls):
+class Executor:
     """Runs plans (``run``): the DAG at full parallelism, each task's attempts across the
-    replicas; one call is ``WorkerCalls``."""
+    replicas, by its own policy (attempts, back-off, busy waits, upstream context); each
+    call to one instance is made by its member ``calls`` (``WorkerCalls``), built apart."""
+
+    def __init__(
+        self,
+        calls: WorkerCalls,
+        *,
+        max_retry_after: float = 5.0,
+        max_context_chars: int = 6000,
+        max_attempts: int = 3,
+        max_iterations: int = 10,
+        backoff_initial: float = 0.05,
+        backoff_max: float = 2.0,
+        tracer: RunTracer | None = None,
+        metrics: CallMetrics | None = None,
+    ) -> None:
+        self.calls = calls
+        self.resolver = calls.resolver
+        self.max_retry_after = max_retry_after
+        self.max_context_chars = max_context_chars
+        self.max_attempts = max_attempts
+        self.max_iterations = max_iterations  # the cap on a loop's iterations
+        self._backoff = wait_exponential_jitter(
+            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
+        )
+        self.tracer = tracer
+        self.metrics = metrics
 
     async def run(
         self,
@@ -133,11 +174,17 @@ class Executor(WorkerCalls):
         done: dict[str, TaskOutcome] | None = None,
         attempts_before: dict[str, int] | None = None,
         owner: str | None = None,
+        pinned: dict[str, tuple[str, int]] | None = None,
+        budget: RunBudget | None = None,
+        conversation: Conversation | None = None,
         gate: Gate | None = None,
         inputs: dict[str, list[Any]] | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
+        ``conversation`` (a run on a thread): the earlier turns, sent to the text writers'
+        workers (``CONVERSING``) in their ``context`` under ``conversation`` beside the
+        upstream outputs (the writer shows its context to the model).
         ``gate``: the run's ``relay.gate.Gate``; a task waits at it (closed: the run
         pauses) once its dependencies finished, before it starts. ``inputs``: the answers
         each task's questions got (a run taken up again after ``input_required``); they go
@@ -148,7 +195,16 @@ class Executor(WorkerCalls):
 
         ``done`` (a resumed run): tasks that completed before, with their outputs; they are
         not run again and emit nothing. ``attempts_before``: attempts a task already had, so
-        a re-run's events carry the next attempt number.
+        a re-run's events carry the next attempt number; a task's attempts are counted for
+        the run as a whole (``max_attempts`` in all, whichever replicas made them).
+        ``pinned``: tasks whose call was out when the run changed hands, to an instance that
+        still knows its key (``in_flight``): task_id -> (instance_id, attempt). They are not
+        run again: the call is made again with the same key, which re-attaches to the
+        running execution or replays its result.
+
+        ``budget``: what the run may spend (``relay.budget``); a task past ``max_tasks`` is
+        skipped, and when tokens, GPU time or wall time run out every unfinished task is
+        stopped (``skipped``, naming the bound); a ``budget`` status goes out after each task.
 
         Cancellation (the run was cancelled, the client left) cancels every in-flight call,
         which closes the workers' streams; the caller reports what was left undone.
@@ -161,18 +217,23 @@ class Executor(WorkerCalls):
             if task_id in futures:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
+        talk = conversation.render(self.max_context_chars) if conversation is not None else ""
         order = plan.topological_order()
         groups = {
             t.task_id: sorted(t.repeat_tasks, key=order.index) for t in plan.tasks if t.repeat_tasks
         }
         loops = _Loops({t.task_id: t for t in plan.tasks}, groups)
         loops.inputs = dict(inputs or {})
-        async with asyncio.TaskGroup() as group:
-            for t in plan.tasks:
-                if not futures[t.task_id].done():
-                    first = before.get(t.task_id, 0)
-                    group.create_task(
-                        self._node(
+        budget = budget or RunBudget()
+        token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
+        try:
+            async with asyncio.TaskGroup() as group:
+                nodes: list[asyncio.Task[None]] = []
+                for t in plan.tasks:
+                    if not futures[t.task_id].done():
+                        first = before.get(t.task_id, 0)
+                        pin = (pinned or {}).get(t.task_id)
+                        node = self._node(
                             t,
                             futures,
                             emit,
@@ -180,15 +241,60 @@ class Executor(WorkerCalls):
                             timeout_seconds,
                             first,
                             owner=owner,
+                            pin=pin,
+                            conversation=talk,
                             loops=loops,
                             gate=gate or OPEN,
                         )
-                    )
+                        nodes.append(group.create_task(node))
+                if budget.bounded and nodes:
+                    group.create_task(self._enforce(budget, nodes, emit))
+        finally:
+            CURRENT.reset(token)
+        for t in plan.tasks:  # stopped by the budget: never finished
+            f = futures[t.task_id]
+            if not f.done() or f.cancelled():  # (a cancelled waiter cancels its future)
+                reason = f"budget exhausted: {budget.describe()}"
+                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+                futures[t.task_id] = loop.create_future()
+                futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+        if self.metrics is not None and budget.bounded:
+            self.metrics.budget_ended(budget.used(), budget.exhausted)
         # A group loop's tasks ran again: their last iteration's outcome counts.
         return {
             t.task_id: loops.latest.get(t.task_id) or futures[t.task_id].result()
             for t in plan.tasks
         }
+
+    async def _enforce(
+        self, budget: RunBudget, nodes: list[asyncio.Task[None]], emit: Emitter
+    ) -> None:
+        """Wait for the budget to run out (tokens, GPU time: ``stop``; wall time: a timer)
+        or every task to end; when it runs out, cancel the unfinished tasks (which closes
+        their worker streams) and say which bound it was."""
+        stop: asyncio.Future[Any] = asyncio.ensure_future(budget.stop.wait())
+        try:
+            pending: set[asyncio.Future[Any]] = set(nodes)
+            while pending and not budget.stop.is_set():
+                _, pending = await asyncio.wait(
+                    {*pending, stop}, timeout=budget.wall_left(), return_when="FIRST_COMPLETED"
+                )
+                pending.discard(stop)
+                budget.check_wall()
+        finally:
+            stop.cancel()
+        if not budget.stop.is_set():
+            return
+        emit.emit(
+            BudgetStatus(
+                status="exhausted",
+                used=budget.used(),
+                limits=budget.limit_values(),
+                exhausted=budget.exhausted,
+            )
+        )
+        for node in nodes:
+            node.cancel()
 
     async def _node(
         self,
@@ -200,6 +306,8 @@ class Executor(WorkerCalls):
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        pin: tuple[str, int] | None = None,
+        conversation: str = "",
         loops: _Loops | None = None,
         gate: Gate = OPEN,
     ) -> None:
@@ -216,6 +324,12 @@ class Executor(WorkerCalls):
             # Behind a branch not taken, the task is not taken either (not a failure).
             not_taken = all(o.not_taken for _, o in broken)
             futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=not_taken))
+            return
+        budget = CURRENT.get()
+        if budget is not None and budget.bounded and not budget.take_task():
+            reason = f"budget exhausted: {budget.describe()}"
+            emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
             return
         loops = loops or _Loops({t.task_id: t}, {})
         if t.when is not None:
@@ -238,10 +352,20 @@ class Executor(WorkerCalls):
         started = time.perf_counter()
         try:
             outcome = await self._iterate(
-                t, upstream, futures, loops, emit, run_id, timeout_seconds, attempts_before, owner
+                t,
+                upstream,
+                futures,
+                loops,
+                emit,
+                run_id,
+                timeout_seconds,
+                attempts_before,
+                owner,
+                pin=pin,
+                conversation=conversation,
             )
         except Exception as exc:  # a bug here must not take the other tasks down
-            outcome = self._fail(t, None, emit, f"internal error: {exc!r}", "internal")
+            outcome = fail_task(t, None, emit, f"internal error: {exc!r}", "internal")
         finally:
             gate.leave(t.task_id)
         if outcome.status == "input_required":
@@ -249,6 +373,9 @@ class Executor(WorkerCalls):
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
+        if budget is not None and budget.bounded:
+            budget.check_wall()
+            emit.emit(BudgetStatus(used=budget.used(), limits=budget.limit_values()))
         futures[t.task_id].set_result(outcome)
 
     async def _asked(
@@ -258,7 +385,7 @@ class Executor(WorkerCalls):
         wait and taken up again with the answer); with nobody to ask, the task fails."""
         asked = outcome.output if isinstance(outcome.output, dict) else {}
         if gate.on_input is None:
-            return self._fail(
+            return fail_task(
                 t, None, emit, "the worker asked for input; nobody can answer", "input"
             )
         emit.emit(
@@ -287,6 +414,9 @@ class Executor(WorkerCalls):
         timeout_seconds: float | None,
         attempts_before: int,
         owner: str | None,
+        *,
+        pin: tuple[str, int] | None = None,
+        conversation: str = "",
     ) -> TaskOutcome:
         """Run ``t`` once, or (``repeat_until``) until its condition holds or its iterations
         ran out; a group loop's tasks run again before each new iteration."""
@@ -297,8 +427,9 @@ class Executor(WorkerCalls):
         while True:
             outcome = await self._execute(
                 t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
-                answers=loops.inputs.get(t.task_id),
+                answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
             )  # fmt: skip
+            pin = None  # a later iteration is a new call
             if cond is None or outcome.status != "completed":
                 return outcome
             env = loops.env(futures, own=outcome.output, iteration=iteration)
@@ -326,7 +457,7 @@ class Executor(WorkerCalls):
                 )  # fmt: skip
                 if failed is not None:
                     error = f"iteration {iteration}: task {g!r} failed: {failed}"
-                    return self._fail(t, None, emit, error, "loop_failed")
+                    return fail_task(t, None, emit, error, "loop_failed")
             upstream = {d: loops.outcome(d, futures) for d in t.depends_on}
             upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
             attempt = max(attempt, outcome.attempt)
@@ -388,14 +519,14 @@ class Executor(WorkerCalls):
         self, t: SubTask, upstream: dict[str, TaskOutcome], agent: AgentDescriptor
     ) -> dict[str, Any]:
         """The worker's input. Upstream outputs always travel in ``context``; they are also
-        appended to a ``prompt`` unless the agent says it reads ``context`` itself
-        (``metadata.reads_context``), which would show a small model everything twice."""
+        appended to a ``prompt``, up to the agent's ``max_prompt_chars``, unless the agent
+        says it reads ``context`` itself (``reads_context``)."""
         inp = dict(t.input)
         prompt = inp.get("prompt")
-        if upstream and isinstance(prompt, str) and not agent.metadata.get("reads_context"):
+        if upstream and isinstance(prompt, str) and not agent.reads_context:
             text = "\n\n".join(render(o.output) for o in upstream.values())
-            # Workers cap prompts (the writer at 8000 chars): the upstream text gives way.
-            room = max(0, min(self.max_context_chars, 7900 - len(prompt)))
+            # Workers cap prompts: the upstream text gives way.
+            room = max(0, min(self.max_context_chars, agent.max_prompt_chars - len(prompt) - 2))
             inp["prompt"] = f"{prompt}\n\n{text[:room]}"
         return inp
 
@@ -409,18 +540,28 @@ class Executor(WorkerCalls):
         attempts_before: int = 0,
         *,
         owner: str | None = None,
+        pin: tuple[str, int] | None = None,
+        conversation: str = "",
         loop: dict[str, Any] | None = None,
         answers: list[Any] | None = None,
     ) -> TaskOutcome:
-        first = self.resolver.pick(t)
+        first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
+        if first is None and pin is not None:
+            error = f"in doubt: instance {pin[0]} that ran attempt {pin[1]} left the registry"
+            return fail_task(t, None, emit, error, "in_doubt")
         if first is None:
-            return self._fail(t, None, emit, self.resolver.why_not(t), "unresolvable")
+            return fail_task(t, None, emit, self.resolver.why_not(t), "unresolvable")
         request = TaskRequest(
             task_id=t.task_id,
             run_id=run_id,
             owner=owner,
             input=self._input(t, upstream, first),
-            context={d: o.output for d, o in upstream.items()},
+            context=(
+                {"conversation": conversation}
+                if conversation and t.capability in CONVERSING
+                else {}
+            )
+            | {d: o.output for d, o in upstream.items()},
         )
         if loop is not None:  # which iteration this is, and the one before's output
             request.context[LOOP_CONTEXT] = loop
@@ -430,12 +571,59 @@ class Executor(WorkerCalls):
         current: list[AgentDescriptor] = [first]
         try:
             async with asyncio.timeout(limit):
+                if pin is not None:
+                    return await self._reattach(t, first, request, emit, pin[1])
                 return await self._attempts(t, request, emit, current, attempts_before)
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
                 self.resolver.failed(current[-1].instance_id, reason)
-            return self._fail(t, current[-1], emit, reason, "timeout")
+            return fail_task(t, current[-1], emit, reason, "timeout")
+
+    async def in_flight(
+        self,
+        run_id: str,
+        task_id: str,
+        agent_id: str | None,
+        instance_id: str | None,
+        attempt: int,
+    ) -> str:
+        """What to do with a task whose call was out when its run changed hands:
+        ``restart`` (its agent is safe to retry: a new attempt), ``reattach`` (the instance
+        knows the attempt's key: call it again with that key, see ``run``'s ``pinned``), or
+        ``in_doubt`` (not safe to retry, and nobody can say whether it ran)."""
+        d = self.resolver.instance(instance_id) if instance_id else None
+        agent = d or (self.resolver.agent(agent_id) if agent_id else None)
+        if agent is not None and agent.safe_to_retry:
+            return "restart"
+        if d is None:
+            return "in_doubt"
+        state = await self.calls.execution_state(d, idempotency_key(run_id, task_id, attempt))
+        return "reattach" if state in ("running", "finished") else "in_doubt"
+
+    async def unlogged(self, run_id: str, t: SubTask, attempt: int) -> str | None:
+        """An instance of ``t``'s agent that knows the key of ``attempt`` although the run's
+        log never said the task started (its owner died before storing the ``running``
+        status): where to re-attach. Only asked for agents not safe to retry; None when no
+        instance knows it (then the task starts as that attempt, with that key)."""
+        candidates = [d for d in self.resolver.candidates(t) if not d.safe_to_retry]
+        key = idempotency_key(run_id, t.task_id, attempt)
+        for d in candidates:
+            if await self.calls.execution_state(d, key) in ("running", "finished"):
+                return d.instance_id
+        return None
+
+    async def _reattach(
+        self, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emitter, attempt: int
+    ) -> TaskOutcome:
+        """The call of ``attempt`` made again with its key: its events from the first,
+        live or replayed by the worker; never a second run, so never retried elsewhere."""
+        try:
+            return await self.calls.call(t, d, request, emit, attempt)
+        except (WorkerBusy, WorkerUnreachable, AttemptFailed) as exc:
+            code = exc.code if isinstance(exc, AttemptFailed) else "in_doubt"
+            error = f"re-attaching to attempt {attempt} on {d.instance_id} failed: {exc}"
+            return fail_task(t, d, emit, error, code)
 
     async def _attempts(
         self,
@@ -475,22 +663,27 @@ class Executor(WorkerCalls):
                         raise _TryAgain(busy_wait=wait)
                     if not failures:
                         error = self.resolver.why_not(t)
-                        return self._fail(t, current[-1], emit, error, "unreachable")
+                        return fail_task(t, current[-1], emit, error, "unreachable")
                     if len(failures) == 1:
                         error = failures[0].split(": ", 1)[1]
                     else:
                         error = f"every replica failed ({len(failures)} tries): " + "; ".join(
                             failures
                         )
-                    return self._fail(t, current[-1], emit, error, last_code)
+                    return fail_task(t, current[-1], emit, error, last_code)
+                if attempt >= self.max_attempts:  # the run's budget, across replicas
+                    error = f"the run's {self.max_attempts} attempts at this task are spent"
+                    if failures:
+                        error += ": " + "; ".join(failures)
+                    return fail_task(t, d, emit, error, last_code if failures else "attempts")
                 tried.add(d.instance_id)
                 current.append(d)
                 attempt += 1
                 try:
                     if self.tracer is None:
-                        return await self._call(t, d, request, emit, attempt)
+                        return await self.calls.call(t, d, request, emit, attempt)
                     others = tried - {d.instance_id}
-                    return await self._traced_call(
+                    return await self.calls.traced_call(
                         self.tracer, t, d, request, emit, attempt, others, previous
                     )
                 except WorkerBusy as refusal:
@@ -509,11 +702,12 @@ class Executor(WorkerCalls):
                     failures.append(f"attempt {attempt} on {d.instance_id}: {exc.reason}")
                     previous = failures[-1]
                     last_code = exc.code
-                    if exc.relayed and not d.safe_to_retry:
-                        return self._fail(t, d, emit, exc.reason, exc.code)
-                    if attempt - attempts_before >= self.max_attempts:
+                    if (exc.relayed or exc.accepted) and not d.safe_to_retry:
+                        # It may have started running: never a second time elsewhere.
+                        return fail_task(t, d, emit, exc.reason, exc.code)
+                    if attempt >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
-                        return self._fail(t, d, emit, error, exc.code)
+                        return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so
                         nxt = self.resolver.pick(t, exclude=tried)
                         retry = TaskRetrying(

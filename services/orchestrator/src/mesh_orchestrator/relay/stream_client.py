@@ -39,6 +39,11 @@ HIGH_WATER = 1 << 20  # unread body bytes past which reading from the socket pau
 FINISH_SECONDS = 1.0  # how long a response left before its end may take to end
 
 
+class Stalled(httpx.ReadTimeout):
+    """The worker sent nothing (not even a ping) for the ``idle`` seconds ``blocks`` was
+    given, while its reader waited."""
+
+
 class _Connection(asyncio.Protocol):
     """One socket and the response being read on it (httptools calls the ``on_*``)."""
 
@@ -52,6 +57,7 @@ class _Connection(asyncio.Protocol):
         "headers_done",
         "idle_since",
         "keep_alive",
+        "last_data",
         "lost",
         "parser",
         "paused",
@@ -76,6 +82,7 @@ class _Connection(asyncio.Protocol):
         self.error: Exception | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.idle_since = 0.0
+        self.last_data = 0.0  # time.monotonic() of the last bytes received
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -84,6 +91,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
+        self.last_data = time.monotonic()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -179,22 +187,60 @@ class StreamResponse:
         self.status_code = conn.status
         self.headers = conn.headers
 
-    async def blocks(self) -> AsyncGenerator[bytes]:
-        """The body as it arrives: everything received since the last block, joined."""
+    async def blocks(self, idle: float | None = None) -> AsyncGenerator[bytes]:
+        """The body as it arrives: everything received since the last block, joined.
+
+        With ``idle``, raises ``Stalled`` once it has waited ``idle`` seconds with nothing
+        received. One timer watches that, re-armed when it comes due (at most once per
+        ``idle`` seconds while bytes flow), not a timeout per read: a busy relay reads
+        thousands of blocks a second."""
         conn = self._conn
-        while True:
-            if conn.body:
-                parts = conn.take()
-                yield parts[0] if len(parts) == 1 else b"".join(parts)
-            elif conn.complete:
-                return
-            elif conn.lost or conn.error is not None:
-                raise conn.failure()
-            else:
-                await conn.wait()
+        watch = None if idle is None else _StallWatch(conn, idle)
+        try:
+            while True:
+                if conn.body:
+                    parts = conn.take()
+                    yield parts[0] if len(parts) == 1 else b"".join(parts)
+                elif conn.complete:
+                    return
+                elif conn.lost or conn.error is not None:
+                    raise conn.failure()
+                elif watch is not None and watch.stalled:
+                    raise Stalled(f"nothing received for {idle:g}s")
+                else:
+                    await conn.wait()
+        finally:
+            if watch is not None:
+                watch.cancel()
 
     async def read(self) -> bytes:
         return b"".join([b async for b in self.blocks()])
+
+
+class _StallWatch:
+    """Sets ``stalled`` (and wakes the reader) when ``conn``'s reader has waited ``idle``
+    seconds since the last bytes arrived."""
+
+    __slots__ = ("conn", "handle", "idle", "stalled")
+
+    def __init__(self, conn: _Connection, idle: float) -> None:
+        self.conn, self.idle, self.stalled = conn, idle, False
+        conn.last_data = time.monotonic()
+        self.handle = asyncio.get_running_loop().call_later(idle, self._due)
+
+    def _due(self) -> None:
+        conn, now = self.conn, time.monotonic()
+        due = conn.last_data + self.idle
+        if due <= now:
+            if conn.waiter is not None:  # the reader waits: nothing came for ``idle`` s
+                self.stalled = True
+                conn._wake()
+                return
+            due = now + self.idle  # the reader is busy elsewhere: its wait starts later
+        self.handle = asyncio.get_running_loop().call_later(due - now, self._due)
+
+    def cancel(self) -> None:
+        self.handle.cancel()
 
 
 class StreamClient:

@@ -20,7 +20,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 import orjson
@@ -41,7 +41,7 @@ from mesh_contracts import (
 )
 from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
-from mesh_orchestrator.relay.stream_client import StreamClient
+from mesh_orchestrator.relay.stream_client import Stalled, StreamClient
 
 BUSY_STATUS = (429, 503)
 MAX_ERROR_CHARS = 200  # of a worker's error answer relayed to the client (never its output)
@@ -151,7 +151,29 @@ async def call_worker(
     max_frame_bytes: int | None = MAX_FRAME_BYTES,
     idle: float | None = None,
 ) -> AsyncGenerator[Relayable]:
-    """Yield the worker's events for ``request``; the last one is always ``("done", {})``.
+    """``call_worker_batches`` one event at a time."""
+    batches = call_worker_batches(
+        http, d, request, on_accepted, streams, headers, max_frame_bytes, idle
+    )
+    async with aclosing(batches) as reading:
+        async for batch in reading:
+            for event in batch:
+                yield event
+
+
+async def call_worker_batches(
+    http: httpx.AsyncClient,
+    d: AgentDescriptor,
+    request: TaskRequest,
+    on_accepted: Callable[[], None] = lambda: None,
+    streams: StreamClient | None = None,
+    headers: dict[str, str] | None = None,
+    max_frame_bytes: int | None = MAX_FRAME_BYTES,
+    idle: float | None = None,
+) -> AsyncGenerator[list[Relayable]]:
+    """Yield the worker's events for ``request``, in lists: the events of each block read
+    from the worker together (the relay then pays per block, not per event); the last
+    event is always ``("done", {})``.
 
     ``on_accepted`` is called once the worker has taken the call (2xx headers), before any
     event. Raises ``WorkerBusy``/``WorkerUnreachable`` before acceptance, ``WorkerFailed``
@@ -163,8 +185,8 @@ async def call_worker(
     """
     if not d.has_process:
         on_accepted()
-        yield from_model(ResultEvent(output=d.static_response))
-        yield "done", {}
+        yield [from_model(ResultEvent(output=d.static_response))]
+        yield [("done", {})]
         return
     if speaks_a2a(d):  # never the worker API (and this client's token) to an A2A agent
         raise WorkerFailed(f"{d.agent_id} is an A2A agent: call it with call_a2a")
@@ -173,8 +195,8 @@ async def call_worker(
     body = request.model_dump(mode="json")
     if d.streaming_mode is StreamingMode.STATIC or d.stream_path is None:
         assert d.invoke_path is not None  # guaranteed by AgentDescriptor's validator
-        async for answer in _invoke(http, d, body, on_accepted, headers):
-            yield from_model(answer)
+        # One list: the answer's events, its ``done`` last.
+        yield [from_model(answer) async for answer in _invoke(http, d, body, on_accepted, headers)]
         return
     url = httpx.URL(d.url(d.stream_path))
     try:
@@ -185,16 +207,18 @@ async def call_worker(
                     raw = b"" if busy else await resp.read()
                     await _refuse(resp.status_code, resp.headers.get("retry-after"), raw, d)
                 on_accepted()
-                async with aclosing(resp.blocks()) as blocks:
-                    async for event in _until_done(blocks, d, max_frame_bytes, idle):
-                        yield event
+                # The connection watches for a stall itself (no timer per read).
+                async with aclosing(resp.blocks(idle)) as blocks:
+                    async for batch in _until_done(blocks, d, max_frame_bytes, None, idle):
+                        yield batch
         else:
             async with http.stream("POST", url, json=body, headers=headers) as hresp:
                 if hresp.status_code >= 300:
                     await _refuse_httpx(hresp, d)
                 on_accepted()
-                async for event in _until_done(hresp.aiter_bytes(), d, max_frame_bytes, idle):
-                    yield event
+                chunks = hresp.aiter_bytes()
+                async for batch in _until_done(chunks, d, max_frame_bytes, idle, idle):
+                    yield batch
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
     except httpx.HTTPError as exc:
@@ -203,7 +227,21 @@ async def call_worker(
         ) from None
     # Yielded once the response is released (its connection back in the pool, or closing):
     # the caller stops reading at ``done``.
-    yield "done", {}
+    yield [("done", {})]
+
+
+T = TypeVar("T")
+
+
+async def next_or_stall(reading: AsyncIterator[T], idle: float | None, agent_id: str) -> T:
+    """The next item of ``reading`` (``StopAsyncIteration`` at its end), or ``WorkerFailed``
+    (``stalled``) when none comes within ``idle`` seconds: how every worker stream, SSE or
+    A2A, tells a hung worker or a cut link from a quiet one (the worker SDK pings)."""
+    try:
+        async with asyncio.timeout(idle):
+            return await anext(reading)
+    except TimeoutError:
+        raise WorkerFailed(f"{agent_id} sent nothing for {idle:g}s (stalled)", "stalled") from None
 
 
 async def _until_done(
@@ -211,21 +249,27 @@ async def _until_done(
     d: AgentDescriptor,
     max_frame_bytes: int | None,
     idle: float | None = None,
-) -> AsyncGenerator[Relayable]:
+    stall: float | None = None,
+) -> AsyncGenerator[list[Relayable]]:
     """The events of a worker's SSE body, whichever transport read it, up to (not including)
-    ``done``; a body that ends without ``done`` is a lost stream, one silent for ``idle``
-    seconds a stalled one (the worker SDK pings while a run is quiet)."""
+    ``done``, a list per block read; a body that ends without ``done`` is a lost stream, one
+    silent for ``idle`` seconds (a timeout per read, here) or that ``Stalled`` (the
+    connection's own watch, for ``stall`` seconds) a stalled one (the worker SDK pings while
+    a run is quiet)."""
     frames = DataFrames(max_frame_bytes)
     reading = aiter(blocks)
     while True:
         try:
-            async with asyncio.timeout(idle):
+            if idle is None:
                 block = await anext(reading)
+            else:
+                async with asyncio.timeout(idle):
+                    block = await anext(reading)
         except StopAsyncIteration:
             break
-        except TimeoutError:
+        except (TimeoutError, Stalled):
             raise WorkerFailed(
-                f"{d.agent_id} sent nothing for {idle:g}s (stalled)", "stalled"
+                f"{d.agent_id} sent nothing for {idle or stall:g}s (stalled)", "stalled"
             ) from None
         try:
             payloads = frames.feed(block)
@@ -233,11 +277,16 @@ async def _until_done(
             raise WorkerFailed(
                 f"{d.agent_id} sent a malformed stream: {exc}", "malformed_stream"
             ) from None
+        batch: list[Relayable] = []
         for payload in payloads:
             event = _parse(payload, d)
             if event[0] == "done":
+                if batch:
+                    yield batch
                 return
-            yield event
+            batch.append(event)
+        if batch:
+            yield batch
     raise WorkerFailed(f"{d.agent_id} closed its stream without a done event", "stream_lost")
 
 

@@ -79,6 +79,20 @@ class Resolver:
             reported = record.load.slots_in_use + record.load.queue_depth
         return max(own, reported) / d.max_concurrency
 
+    def instance(self, instance_id: str) -> AgentDescriptor | None:
+        """The registered instance ``instance_id`` (healthy or not), or None."""
+        for r in self._source():
+            if r.descriptor.instance_id == instance_id:
+                return r.descriptor
+        return None
+
+    def agent(self, agent_id: str) -> AgentDescriptor | None:
+        """Any registered instance of ``agent_id`` (for what the agent declares), or None."""
+        for r in self._source():
+            if r.descriptor.agent_id == agent_id:
+                return r.descriptor
+        return None
+
     def candidates(self, task: SubTask) -> list[AgentDescriptor]:
         """Every instance able to run ``task`` now, best first (priority, then load)."""
         return [r.descriptor for r in self._ranked(task)]

@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 import time
 from enum import StrEnum
+from typing import Any
 
 from mesh_contracts import ExecutionPlan, PhaseStatus, PlanChosen, RunFailure, RunStatus
 from mesh_orchestrator.graph.policy import RunState
 from mesh_orchestrator.runs.driving import Draining, RunDriver
 from mesh_orchestrator.runs.emitter import RunEvents
+from mesh_orchestrator.runs.in_doubt import Decision, fail_doubted
 from mesh_orchestrator.runs.resume import Recovered
 from mesh_orchestrator.runs.store.base import RunRecord
 
@@ -38,12 +40,16 @@ class ApprovedRuns(RunDriver):
     """Approving and rejecting parked runs (see the module docstring)."""
 
     async def approve(
-        self, run_id: str, plan: ExecutionPlan | None = None
+        self, run_id: str, plan: ExecutionPlan | None = None, *, decision: str = "rerun"
     ) -> tuple[ApprovalOutcome, RunRecord | None]:
         """Approve a run awaiting approval, on whichever replica parked it: it runs from
         its announced plan, or from ``plan`` (already validated like a client's plan; its
         ``plan`` event goes out first, so a later resume runs it too). Returns the outcome
-        and the run's record. Raises ``Draining`` while this replica shuts down."""
+        and the run's record. Raises ``Draining`` while this replica shuts down.
+
+        A run parked because tasks were in doubt (``runs.in_doubt``) goes on from its log
+        (completed tasks kept): ``decision`` ``rerun`` runs those tasks again as new attempts
+        (new idempotency keys), ``fail`` fails them (their dependents are skipped)."""
         taken = await self._take_waiting(run_id)
         if isinstance(taken, ApprovalOutcome):
             return taken, await self.get(run_id)
@@ -51,7 +57,15 @@ class ApprovedRuns(RunDriver):
         if plan is not None:
             events.emit(PlanChosen(plan=plan, planner="client", reason="plan edited at approval"))
             rec.plan, rec.planner, rec.reason = plan, "client", "plan edited at approval"
-        events.emit(PhaseStatus(phase="approval", status="approved", edited=True if plan else None))
+        doubted = rec.in_doubt if plan is None else {}
+        events.emit(
+            PhaseStatus(
+                phase="approval",
+                status="approved",
+                edited=True if plan else None,
+                decision=decision if doubted else None,
+            )
+        )
         if rec.plan is None:  # its log lost the plan: nothing to run
             events.emit(RunFailure(error="the approved run has no plan", code="internal"))
             self._end(events, RunStatus.FAILED)
@@ -73,7 +87,15 @@ class ApprovedRuns(RunDriver):
             "approval": record.options.get("approval"),
             "approved": True,
             "plan_announced": True,
+            "budget": record.options.get("budget"),
+            "budget_used": rec.budget_used,
         }
+        if doubted:  # go on from the log: what completed stays, the rest as decided
+            done: dict[str, dict[str, Any]] = dict(rec.done)
+            if decision == Decision.FAIL:
+                done |= fail_doubted(events, doubted, "marked failed at approval")
+            state["resume_done"] = done
+            state["resume_attempts"] = rec.attempts
         self._go(events, state, self._continued(record, rec, "approved"))
         return ApprovalOutcome.DONE, record
 

@@ -39,6 +39,7 @@ from mesh_orchestrator.graph.policy import EMITTER, GATE, REGISTRY_READ, RunStat
 from mesh_orchestrator.relay.gate import Gate
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.runs.emitter import RunEvents
+from mesh_orchestrator.runs.in_doubt import InDoubtPolicy, InFlightCheck
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.replay import Wakeups
 from mesh_orchestrator.runs.resume import Recovered, recover
@@ -46,6 +47,14 @@ from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 from mesh_orchestrator.tracing import RunSpan, RunTracer
 
 log = logging.getLogger(__name__)
+
+# What a run does before its graph: given its state and emitter, the state keys to add
+# (``runs.threads.Threads.prepare``: wait its turn on a thread, read the conversation).
+Prelude = Callable[[RunState, RunEvents], Awaitable[RunState]]
+
+
+async def no_prelude(state: RunState, events: RunEvents) -> RunState:
+    return {}
 
 
 class Draining(Exception):
@@ -69,6 +78,8 @@ class RunDriver:
         follow_poll_seconds: float = 0.2,
         registry_read: Callable[[], Awaitable[object]] | None = None,
         read_every_run: bool = False,
+        in_flight_check: InFlightCheck | None = None,
+        in_doubt: InDoubtPolicy = InDoubtPolicy.PARK,
     ):
         self.graph = graph
         # A run's read of discovery (``REGISTRY_READ``): at its start when it is traced (or
@@ -76,12 +87,19 @@ class RunDriver:
         self.registry_read = registry_read
         self.read_every_run = read_every_run
         self._reads: set[asyncio.Future[object]] = set()
+        # A resumed run's tasks whose call was out (``runs.in_doubt``): the executor's
+        # ``in_flight`` asks their workers; None restarts them all.
+        self.in_flight_check = in_flight_check
+        self.in_doubt_policy = InDoubtPolicy(in_doubt)
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
         self.follow_poll_seconds = follow_poll_seconds
         self.draining = False
         self._silenced: set[str] = set()  # stopped here without ending (fenced, drained)
         self._keeper: asyncio.Task[None] | None = None
+        self._fence_watch: asyncio.Task[None] | None = None
+        self._renewed_at = 0.0  # monotonic time of the last successful lease renewal
+        self.self_fenced = 0  # runs this replica stopped itself, cut off from the store
         self._listener: asyncio.Task[None] | None = None
         # Followers of runs executed elsewhere, woken as the store gets their events: by
         # this process's flushes, and (Postgres) every replica's notifications once heard.
@@ -102,6 +120,7 @@ class RunDriver:
         self._pauses: set[asyncio.Task[None]] = set()  # waiting for running sub-tasks
         self._asking: set[str] = set()  # parking because a worker asked the user
         self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
+        self.prelude: Prelude = no_prelude  # threads set theirs (``runs.threads``)
         self.keeper_passes = 0  # lease renewals and orphan scans done (tests wait on it)
 
     @property
@@ -156,6 +175,7 @@ class RunDriver:
             if self.read_every_run or (span is not None and span.recording):
                 read.start()  # alongside planning, in the run's trace
         try:
+            state = {**state, **await self.prelude(state, events)}
             # "updates" (what each node returned), not "values" (the whole state after every
             # step): status, answer and planner are all this needs of it.
             async for chunk in self.graph.astream(
@@ -169,6 +189,9 @@ class RunDriver:
                         status = update.get("status", status)
                         answer = update.get("answer", answer)
                         planner = update.get("planner", planner)
+                        if update.get("budget_used") and (rec := self.mux.record(run_id)):
+                            # kept on its row (options): GET /v1/runs/{id} shows it
+                            rec.options = {**rec.options, "budget_used": update["budget_used"]}
             if status is RunStatus.AWAITING_APPROVAL and (rec := self.mux.record(run_id)):
                 # Its row says so before its listeners are let go: whoever saw
                 # awaiting_approval may approve it at once, on any replica.

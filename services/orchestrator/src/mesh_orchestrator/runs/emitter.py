@@ -2,16 +2,18 @@
 
 Two doors, one path. ``emit`` takes a typed payload (``mesh_contracts.run_events``) and is
 used on the cold paths (a run's start, its plan, a node's status, the answer). ``relay``
-takes a worker event as the executor read it, ``(type, body)`` with no pydantic: it is
-called once per relayed token, and a token costs one ``publish``. Both number the event in
-the multiplexer and, when it changes state, fold it into the run's projection.
+takes a worker event as the executor read it, ``(type, body)`` with no pydantic, and
+``relay_many`` the events of one block read from a worker at once (the executor's hot path:
+one ``publish_many`` per block). All number the events in the multiplexer and, when one
+changes state, fold it into the run's projection.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from mesh_contracts import RunPayload
+from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 
@@ -20,17 +22,7 @@ from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 MAX_RUN_EVENTS = 50_000
 _CHATTER = frozenset({"token", "message", "progress"})
 
-
-class Emitter(Protocol):
-    """What the graph's nodes and the executor emit through (tests pass a recording fake)."""
-
-    def emit(
-        self, payload: RunPayload, task_id: str | None = None, agent_id: str | None = None
-    ) -> None: ...
-
-    def relay(
-        self, type_: str, body: dict[str, Any], task_id: str | None, agent_id: str | None
-    ) -> None: ...
+__all__ = ["MAX_RUN_EVENTS", "Emitter", "RunEvents"]
 
 
 class RunEvents:
@@ -69,3 +61,16 @@ class RunEvents:
             return
         if type_ in STATEFUL and self.projection.apply(type_, body, task_id, e.ts):
             self._mux.touch(self.run_id)
+
+    def relay_many(
+        self, items: list[tuple[str, dict[str, Any]]], task_id: str | None, agent_id: str | None
+    ) -> None:
+        """``relay`` of the events of one block a worker sent, in order, at once."""
+        if self.published + len(items) > self.max_events:  # near the cap: one at a time
+            for type_, body in items:
+                self.relay(type_, body, task_id, agent_id)
+            return
+        self.published += len(items)
+        for e in self._mux.publish_many(self.run_id, items, task_id, agent_id):
+            if e.type in STATEFUL and self.projection.apply(e.type, e.data, task_id, e.ts):
+                self._mux.touch(self.run_id)

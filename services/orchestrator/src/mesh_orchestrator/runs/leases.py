@@ -19,17 +19,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
-from mesh_contracts import RunEnded, RunResumed, RunStatus
+from mesh_contracts import PhaseStatus, RunEnded, RunResumed, RunStatus
 from mesh_orchestrator.graph.policy import RunState
 from mesh_orchestrator.runs.driving import RunDriver
 from mesh_orchestrator.runs.emitter import RunEvents
+from mesh_orchestrator.runs.in_doubt import InDoubtPolicy, announce, fail_doubted, settle
 from mesh_orchestrator.runs.resume import Recovered
 from mesh_orchestrator.runs.store.base import RunRecord
 
 log = logging.getLogger(__name__)
+
+# The share of the lease time without a successful renewal after which a replica stops its
+# own runs: before the lease runs out and another replica may claim them.
+SELF_FENCE = 0.75
 
 
 class LeasedRuns(RunDriver):
@@ -40,7 +46,9 @@ class LeasedRuns(RunDriver):
         (and any orphan), then keep leases and watch for orphans until ``shutdown``.
         Returns the ids of the runs resumed now."""
         resumed = await self._claim_orphans()
+        self._renewed_at = time.monotonic()
         self._keeper = asyncio.create_task(self._keep(), name="run-leases")
+        self._fence_watch = asyncio.create_task(self._watch_renewals(), name="run-self-fence")
         listen = getattr(self.store, "listen", None)
         if listen is not None:
             self._listener = asyncio.create_task(self._listen(listen), name="run-notifies")
@@ -51,7 +59,7 @@ class LeasedRuns(RunDriver):
         what they produced and release their leases, so they resume elsewhere (or here
         after a restart) with nothing completed run again."""
         self.draining = True
-        for bg in (self._keeper, self._listener):
+        for bg in (self._keeper, self._listener, self._fence_watch):
             if bg is not None:
                 bg.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -85,9 +93,13 @@ class LeasedRuns(RunDriver):
                     for run_id in list(self._tasks)
                     if (rec := self.mux.record(run_id)) is not None and self.mux.stored(run_id)
                 }
-                fenced, cancels = await self.store.renew(
-                    epochs, self.replica_id, self.lease_seconds
-                )
+                # Bounded: a store that does not answer must not hold the keeper (the
+                # watchdog fences this replica meanwhile).
+                async with asyncio.timeout(every):
+                    fenced, cancels = await self.store.renew(
+                        epochs, self.replica_id, self.lease_seconds
+                    )
+                self._renewed_at = time.monotonic()
                 if fenced:
                     for run_id in fenced:
                         self.mux.drop(run_id)
@@ -99,6 +111,31 @@ class LeasedRuns(RunDriver):
                 self.keeper_passes += 1
             except Exception:
                 log.exception("lease keeping failed; trying again in %.1fs", every)
+
+    async def _watch_renewals(self) -> None:
+        """Self-fencing: when no renewal has succeeded for ``SELF_FENCE`` of the lease time,
+        this replica may be cut off from the store while its leases run out, and another
+        replica will soon claim its runs: stop them here first (their worker calls are
+        cancelled, which closes the workers' streams), so no task runs on two replicas at
+        once. They are not ended: the replica that claims them resumes them from the log
+        (this one too, once the store answers again)."""
+        limit = self.lease_seconds * SELF_FENCE
+        while True:
+            await asyncio.sleep(self.lease_seconds / 12)
+            stale = time.monotonic() - self._renewed_at
+            if stale <= limit or not self._tasks:
+                continue
+            live = set(self._tasks)
+            log.warning(
+                "no lease renewal for %.1fs (limit %.1fs): fencing myself, stopping %d runs",
+                stale,
+                limit,
+                len(live),
+            )
+            self.self_fenced += len(live)
+            self._fenced(live)
+            for run_id in live:
+                self.mux.drop(run_id)
 
     async def _claim_orphans(self) -> list[str]:
         if self.draining:
@@ -157,6 +194,14 @@ class LeasedRuns(RunDriver):
             sorted(rec.done) or "-",
             rec.restarted or "-",
         )
+        settled = await settle(self.in_flight_check, run_id, rec)
+        failed: dict[str, dict[str, Any]] = {}
+        if settled.in_doubt:
+            announce(events, run_id, settled.in_doubt)
+            if self.in_doubt_policy is InDoubtPolicy.PARK:
+                await self._park_in_doubt(events, sorted(settled.in_doubt))
+                return
+            failed = fail_doubted(events, settled.in_doubt, "ORCH_IN_DOUBT=fail")
         self._live[run_id] = events
         options = record.options
         state: RunState = {
@@ -171,6 +216,8 @@ class LeasedRuns(RunDriver):
             # a run that had asked for approval asks again unless its log says it had it
             "approval": options.get("approval"),
             "approved": rec.approved,
+            "budget": options.get("budget"),
+            "budget_used": rec.budget_used,
         }
         if rec.plan is not None:  # planned already: straight to resolve, then execute
             state["client_plan"] = rec.plan
@@ -180,8 +227,33 @@ class LeasedRuns(RunDriver):
             state["resume_attempts"] = rec.attempts
             state["resume_inputs"] = rec.inputs
             if rec.plan_stored:  # else the plan event goes out now
-                state["resume_done"] = rec.done
+                state["resume_done"] = rec.done | failed
+            if settled.pinned:
+                state["resume_pinned"] = settled.pinned
         self._go(events, state, self._continued(record, rec, "resumed"))
+
+    async def _park_in_doubt(self, events: RunEvents, tasks: list[str]) -> None:
+        """Park a resumed run for a person's decision on its tasks in doubt: its row says
+        ``awaiting_approval`` (counted, kept, resumed by nobody) until approve (``rerun``
+        or ``fail``) or reject."""
+        run_id = events.run_id
+        events.emit(
+            PhaseStatus(
+                phase="approval",
+                status="awaiting_approval",
+                in_doubt=tasks,
+                reason=(
+                    f"tasks in doubt: {', '.join(tasks)}; POST /v1/runs/{{id}}/approve with "
+                    '{"decision": "rerun"} or {"decision": "fail"}, or /reject'
+                ),
+            )
+        )
+        log.warning("run %s parked: tasks in doubt %s", run_id, tasks)
+        if (rec := self.mux.record(run_id)) is not None:
+            rec.status = RunStatus.AWAITING_APPROVAL
+            self.mux.touch(run_id)
+        await self.mux.flush()
+        self.mux.close(run_id, RunStatus.AWAITING_APPROVAL, None)
 
     async def _listen(self, listen: Any) -> None:
         """Postgres notifications: wake the followers of a run when its events (or its

@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
@@ -42,6 +42,7 @@ from mesh_contracts import RunStatus, StreamEventType
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.replay import StoredLog
 from mesh_orchestrator.runs.store.base import Fenced, RunRecord, RunStore
+from mesh_orchestrator.runs.store.outbox import Delivery
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 5.0
@@ -87,6 +88,21 @@ class Subscription:
             self.close()
             return
         self.pending.append(e)
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def push_many(self, events: list[RelayedEvent]) -> None:
+        """``push`` of several events at once (one wake-up)."""
+        if self.closed:
+            return
+        self.live += len(events)
+        if self.limit is not None and self.live > self.limit:
+            self.overflowed = True
+            self.pending = []
+            self.close()
+            return
+        self.pending.extend(events)
         w = self.waiter
         if w is not None and not w.done():
             w.set_result(None)
@@ -157,6 +173,12 @@ class EventMux:
         on_stored: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store = store
+        # Called with the runs whose row a flush stored in a state other than running
+        # (ended or parked), after the flush: webhooks enqueue their deliveries there.
+        self.on_changed: Callable[[list[RunRecord]], Awaitable[None]] | None = None
+        # The webhook outbox rows of a run's state other than running, stored by save_run
+        # in the same transaction as the run's row (push.notifier.Notifier.deliveries).
+        self.outbox_for: Callable[[RunRecord], Awaitable[Sequence[Delivery]]] | None = None
         self.max_backlog = max_backlog
         self.on_fenced = on_fenced
         self.on_stored = on_stored
@@ -233,6 +255,46 @@ class EventMux:
         if len(self._pending) >= self.batch:
             self._wake.set()
         return event
+
+    def publish_many(
+        self,
+        run_id: str,
+        items: list[tuple[str, dict[str, Any]]],
+        task_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> list[RelayedEvent]:
+        """``publish`` of several ``(type, data)`` events of one task at once, as a worker's
+        block of events arrives: numbered in order, one timestamp, one append to each
+        listener. Returns the events (none when the run was dropped)."""
+        ch = self.channels.get(run_id)
+        if ch is None or not items:
+            return []
+        first = ch.base + len(ch.events) + 1
+        now = time.time()
+        events = [
+            RelayedEvent(run_id, seq, type_, task_id, agent_id, data, now)  # type: ignore[arg-type]
+            for seq, (type_, data) in enumerate(items, first)
+        ]
+        ch.events.extend(events)
+        last = first + len(events) - 1
+        ch.record.last_seq = last
+        ready = events
+        if last > ch.durable:  # ids not reserved in the store yet: held back
+            cut = max(0, ch.durable - first + 1)
+            ready, held = events[:cut], events[cut:]
+            ch.held.extend(held)
+            self._wake.set()
+        if ready:
+            for sub in ch.subscribers:
+                sub.push_many(ready)
+        while last > ch.record.seq_reserved - RESERVE // 2:  # renew the reservation half-way
+            ch.record.seq_reserved += RESERVE
+            self._dirty.add(run_id)
+            self._wake.set()
+        self._pending.extend(events)
+        if len(self._pending) >= self.batch:
+            self._wake.set()
+        return events
 
     def stored(self, run_id: str) -> bool:
         """The run's row has been written at least once (a lease can be renewed)."""
@@ -334,10 +396,12 @@ class EventMux:
         store error everything taken is put back first, then the error is raised."""
         events, self._pending = self._pending, []
         dirty, self._dirty = self._dirty, set()
+        runs = {e.run_id for e in events}  # the runs these events are of (a few)
         # Only runs already closed at the snapshot are fully captured by this flush.
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
         reserved: dict[str, int] = {}
         fenced: set[str] = set()
+        changed: list[RunRecord] = []
 
         async def save(run_ids: set[str]) -> None:
             nonlocal fenced
@@ -345,12 +409,20 @@ class EventMux:
                 record = self.record(run_id)
                 if record is None:
                     continue
+                rows: Sequence[Delivery] = ()
+                if self.outbox_for is not None and record.status != RunStatus.RUNNING:
+                    rows = await self.outbox_for(record)
                 try:
-                    await self.store.save_run(record)
+                    if rows:
+                        await self.store.save_run(record, rows)
+                    else:
+                        await self.store.save_run(record)
                 except Fenced as exc:
                     fenced |= exc.run_ids
                     continue
                 reserved[run_id] = record.seq_reserved
+                if record.status != RunStatus.RUNNING:
+                    changed.append(record.model_copy())
                 if (stored := self.channels.get(run_id)) is not None:
                     stored.stored = True
 
@@ -361,9 +433,9 @@ class EventMux:
             await save(dirty - closed)
             if events:
                 epochs = {
-                    e.run_id: ch.record.epoch
-                    for e in events
-                    if (ch := self.channels.get(e.run_id)) is not None
+                    run_id: ch.record.epoch
+                    for run_id in runs
+                    if (ch := self.channels.get(run_id)) is not None
                 }
                 fenced |= await self.store.append_events(events, epochs)
             await save(closed)
@@ -382,11 +454,13 @@ class EventMux:
             if self.on_fenced is not None:
                 self.on_fenced(fenced)
         if self.on_stored is not None:
-            self.on_stored({e.run_id for e in events} | set(reserved))
+            self.on_stored(runs | set(reserved))
         for run_id in closed:
             ch = self.channels.get(run_id)
             if ch is not None and not ch.subscribers and run_id not in self._dirty:
                 del self.channels[run_id]
+        if changed and self.on_changed is not None:
+            await self.on_changed(changed)
 
     @staticmethod
     def _release(ch: RunChannel) -> None:

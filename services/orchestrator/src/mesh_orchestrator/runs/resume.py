@@ -19,6 +19,16 @@ from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 from mesh_orchestrator.runs.store.base import RunRecord
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """A sub-task the log last shows running: the attempt, and the instance that took it."""
+
+    attempt: int
+    agent_id: str | None
+    instance_id: str | None
+    endpoint: str | None
+
+
 @dataclass
 class Recovered:
     """A run as its log tells it (see the module docstring)."""
@@ -37,6 +47,11 @@ class Recovered:
     inputs: dict[str, list[Any]] = field(default_factory=dict)
     last_seq: int = 0
     trace: tuple[str, str] | None = None  # the run's trace and root span, when traced
+    # Sub-tasks whose last status is ``running`` (a call was out when the owner stopped),
+    # and those whose last status is ``in_doubt`` (the run parked for a decision on them).
+    running: dict[str, InFlight] = field(default_factory=dict)
+    budget_used: dict[str, float] = field(default_factory=dict)  # the last ``budget`` status
+    in_doubt: dict[str, InFlight] = field(default_factory=dict)
 
     @property
     def restarted(self) -> list[str]:
@@ -55,6 +70,7 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
     status: dict[str, str] = {}
     outputs: dict[str, Any] = {}
     agents: dict[str, str | None] = {}
+    reasons: dict[str, str] = {}
     for e in events:
         out.last_seq = max(out.last_seq, e.seq)
         data = e.data
@@ -74,6 +90,10 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
             out.ended = True
         elif e.type == "result" and e.task_id is None:
             out.answered = True
+        elif e.type == "status" and data.get("phase") == "budget":
+            used = data.get("used")
+            if isinstance(used, dict):
+                out.budget_used = {k: v for k, v in used.items() if isinstance(v, int | float)}
         elif e.type == "status" and data.get("phase") == "approval":
             out.approved = out.approved or data.get("status") == "approved"
         elif e.task_id is not None:
@@ -86,8 +106,11 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
                 status[e.task_id] = str(data.get("status"))
                 if data.get("agent_id"):
                     agents[e.task_id] = data.get("agent_id")
+                _track(out, e.task_id, data)
             elif e.type == "result":
                 outputs[e.task_id] = data.get("output")
+            if e.type == "status" and data.get("status") == "failed":
+                reasons[e.task_id] = str(data.get("reason") or "")
         if e.type in STATEFUL:
             projection.apply(e.type, data, e.task_id, e.ts)
     if out.plan is None and client_plan is not None:  # the client's, its event not stored
@@ -100,7 +123,34 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
                 "error": None,
                 "agent_id": agents.get(task_id),
             }
+        elif s == "failed" and reasons.get(task_id, "").startswith("in doubt"):
+            # Failed because it was in doubt: it may have run, so it never runs again.
+            out.done[task_id] = {
+                "status": "failed",
+                "output": None,
+                "error": reasons[task_id],
+                "agent_id": agents.get(task_id),
+            }
     return out, projection
+
+
+def _track(out: Recovered, task_id: str, data: dict[str, Any]) -> None:
+    """Keep ``running`` and ``in_doubt`` up to date with one status event of a task."""
+    s = data.get("status")
+    out.running.pop(task_id, None)
+    doubt = out.in_doubt.pop(task_id, None)
+    attempt = data.get("attempt")
+    if s == "running" and isinstance(attempt, int):
+        out.running[task_id] = InFlight(
+            attempt, data.get("agent_id"), data.get("instance_id"), data.get("endpoint")
+        )
+    elif s == "in_doubt":
+        out.in_doubt[task_id] = doubt or InFlight(
+            attempt if isinstance(attempt, int) else 0,
+            data.get("agent_id"),
+            data.get("instance_id"),
+            data.get("endpoint"),
+        )
 
 
 def _client_plan(record: RunRecord) -> ExecutionPlan | None:

@@ -47,6 +47,7 @@ __all__ = [
 
 # Run-level statuses after which a run's stream ends without ``done`` (besides approval).
 PARKED = (RunStatus.PAUSED.value, RunStatus.INPUT_REQUIRED.value)
+UNBOUNDED = 2**31 - 1  # the runs in progress ``admit`` allows an owner without a limit
 
 
 class OverQuota(Exception):
@@ -82,13 +83,15 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
         options: dict[str, Any],
         owner: str | None = None,
         max_in_progress: int | None = None,
+        run_id: str | None = None,
     ) -> RunRecord:
         """Create a run and start driving it; returns once its ``run`` event is out.
         Raises ``Draining`` while this replica shuts down, ``OverQuota`` when ``owner``
-        already has ``max_in_progress`` runs in progress (None: not bounded)."""
+        already has ``max_in_progress`` runs in progress (None: not bounded). ``run_id``:
+        an id reserved by the caller (a thread's), else a new one."""
         if self.draining:
             raise Draining
-        run_id = uuid.uuid4().hex
+        run_id = run_id or uuid.uuid4().hex
         now = time.time()
         record = RunRecord(
             run_id=run_id,
@@ -103,12 +106,14 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
         if plan is not None:  # kept on the row: a resume before its plan event is stored
             record.plan = [t.model_dump(mode="json") for t in plan.tasks]
             record.options = {**options, "client_plan": True}
-        admitted = max_in_progress is not None and owner is not None
-        if admitted:  # its row is stored now, counted with the owner's other runs
-            reserve(record)
-            if not await self.store.admit(record, max_in_progress or 0):
-                raise OverQuota(max_in_progress or 0)
-        self.mux.open(record, stored=admitted)  # else stored by the next flush
+        # Its row is stored before its ``run`` event goes out (counted with the owner's
+        # other runs when bounded): a replica that dies right after handing out the id
+        # leaves a run that another replica resumes, never an id that names nothing.
+        limit = max_in_progress if max_in_progress is not None and owner is not None else None
+        reserve(record)
+        if not await self.store.admit(record, UNBOUNDED if limit is None else limit):
+            raise OverQuota(max_in_progress or 0)
+        self.mux.open(record, stored=True)
         events = RunEvents(run_id, self.mux, RunProjection(record))
         self._live[run_id] = events
         # Traced, the run span starts here, in the request's context (its link), so that
@@ -127,6 +132,7 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
             "max_replans": self.max_replans,
             "max_llm_attempts": self.max_llm_attempts,
             "approval": options.get("approval"),
+            "budget": options.get("budget"),
         }
         if plan is not None:  # no planning step: the graph goes straight to resolve
             state["plan"] = plan

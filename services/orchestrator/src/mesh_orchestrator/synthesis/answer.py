@@ -10,13 +10,12 @@ the dashboard all put an answer in this order.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 from mesh_contracts import ExecutionPlan, SubTask
+from mesh_contracts.readable import BRIEF_CHARS, as_text, brief
 
-BRIEF_CHARS = 400
+__all__ = ["BRIEF_CHARS", "Order", "as_text", "brief", "label", "ordered"]
 
 
 @dataclass
@@ -36,40 +35,3 @@ def ordered(plan: ExecutionPlan) -> Order:
 def label(task: SubTask) -> str:
     words = (task.description or task.capability).strip()
     return f"[{task.task_id} {task.capability}] {words[:80]}"
-
-
-def _hits(output: dict[str, Any]) -> list[dict[str, Any]]:
-    hits = output.get("results")
-    return [h for h in hits if isinstance(h, dict)] if isinstance(hits, list) else []
-
-
-def as_text(output: Any) -> str:
-    """An output as the user reads it."""
-    if output is None:
-        return "(no output)"
-    if isinstance(output, str):
-        return output.strip() or "(empty output)"
-    if isinstance(output, dict):
-        if isinstance(output.get("conclusion"), str):
-            return str(output["conclusion"])
-        hits = _hits(output)
-        if hits:
-            top = hits[0]
-            source = top.get("source") or top.get("title") or ""
-            passage = str(top.get("passage") or top.get("title") or "").strip()
-            return passage + (f"\n(source: {source})" if source else "")
-        if "results" in output and isinstance(output.get("message"), str):
-            return str(output["message"])  # a lookup that found nothing says so
-        for key in ("text", "answer", "content", "message"):
-            if isinstance(output.get(key), str):
-                return str(output[key])
-        if isinstance(output.get("url"), str):
-            kind = "image" if "width" in output else str(output.get("kind") or "artifact")
-            return f"{kind}: {output['url']}"
-    return json.dumps(output, ensure_ascii=False, default=str)
-
-
-def brief(output: Any) -> str:
-    """``as_text`` on one line, at most ``BRIEF_CHARS`` characters."""
-    text = " ".join(as_text(output).split())
-    return text if len(text) <= BRIEF_CHARS else text[: BRIEF_CHARS - 1] + "\u2026"

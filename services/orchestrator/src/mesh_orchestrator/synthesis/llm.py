@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from mesh_contracts import ExecutionPlan
+from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.synthesis.answer import as_text, ordered
 
 SYSTEM_PROMPT = (
@@ -45,12 +46,16 @@ def _render_output(output: Any) -> str:
     return text
 
 
-def build_messages(query: str, results: Mapping[str, Mapping[str, Any]]) -> list[BaseMessage]:
+def build_messages(
+    query: str, results: Mapping[str, Mapping[str, Any]], conversation: str = ""
+) -> list[BaseMessage]:
     """``results`` maps task_id to {"status", "output", "error", "description"?, "agent_id"?,
-    "source"?}: the final steps first, then the ones marked ``source`` (their inputs)."""
+    "source"?}: the final steps first, then the ones marked ``source`` (their inputs).
+    ``conversation``: a thread's earlier turns, rendered (before the request)."""
     finals = {k: r for k, r in results.items() if not r.get("source")}
     sources = {k: r for k, r in results.items() if r.get("source")}
-    lines = [f"Request: {query}", "", "Final results (the answer starts with these):"]
+    lines = [f"Conversation so far:\n{conversation}", ""] if conversation else []
+    lines += [f"Request: {query}", "", "Final results (the answer starts with these):"]
     lines += _lines(finals)
     if sources:
         lines += ["", "Sources they were made from:"]
@@ -81,6 +86,7 @@ async def stream_synthesis(
     *,
     first_token_timeout: float = 30.0,
     total_timeout: float = 300.0,
+    conversation: str = "",
 ) -> str:
     """Stream the answer through ``on_token`` and return it whole.
 
@@ -89,7 +95,7 @@ async def stream_synthesis(
     Cancellation (the run was cancelled) propagates and closes the model's stream.
     """
     parts: list[str] = []
-    stream = llm.astream(build_messages(query, results))
+    stream = llm.astream(build_messages(query, results, conversation))
     try:
         async with asyncio.timeout(total_timeout):
             iterator = aiter(stream)
@@ -152,7 +158,10 @@ class LLMSynthesizer:
         plan: ExecutionPlan,
         results: Mapping[str, Mapping[str, Any]],
         on_token: Callable[[str], Awaitable[None]],
+        conversation: Conversation | None = None,
     ) -> str:
+        """The answer, streamed through ``on_token``; ``conversation``: the thread's earlier
+        turns, shown to the model before the request."""
         order = ordered(plan)
         described = {
             t.task_id: {
@@ -170,6 +179,7 @@ class LLMSynthesizer:
                 on_token,
                 first_token_timeout=self.first_token_timeout,
                 total_timeout=self.total_timeout,
+                conversation=conversation.render() if conversation is not None else "",
             )
         except SynthesisInterrupted as exc:
             note = f"\n\n(The answer was cut off: {exc}.)"

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from mesh_worker import serve
-from mesh_worker_image_gen.api import artifact_router
-from mesh_worker_image_gen.app import DEFAULT_PORT
+from mesh_worker_image_gen.app import build
 from mesh_worker_image_gen.settings import ImageGenSettings
-from mesh_worker_image_gen.worker import ImageGenWorker
+from mesh_worker_image_gen.worker import DEFAULT_PORT
 
 
 def main() -> None:
-    worker = ImageGenWorker(ImageGenSettings())
-    serve(worker, default_port=DEFAULT_PORT, routers=[artifact_router(worker.store)])
+    worker, routers = build(ImageGenSettings())
+    serve(worker, default_port=DEFAULT_PORT, routers=routers)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from mesh_worker_image_gen.images import ImageStore
 from mesh_worker_image_gen.pipeline import ImagePipeline, ImageRequest
 from mesh_worker_image_gen.settings import ImageGenSettings
 
+DEFAULT_PORT = 8004
 AGENT_ID = "image-gen"
 _MAX_SEED = 2**63 - 1
 

@@ -14,7 +14,10 @@ class LookupSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LOOKUP_", extra="ignore")
 
-    kb_dir: Path | None = None
-    k1: float = Field(default=1.5, ge=0)
-    b: float = Field(default=0.75, ge=0, le=1)
+    kb_dir: Path | None = Field(
+        default=None,
+        description="a folder of `.md`/`.markdown`/`.txt`/`.json` documents; a file named like a bundled one replaces it, others are added",
+    )
+    k1: float = Field(default=1.5, ge=0, description="BM25 term-frequency saturation")
+    b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation")
     passage_words: int = Field(default=120, ge=10, description="target words per passage")

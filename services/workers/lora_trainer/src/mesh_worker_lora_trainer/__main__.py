@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from mesh_worker import serve
-from mesh_worker_lora_trainer.api import adapter_router
-from mesh_worker_lora_trainer.app import DEFAULT_PORT
+from mesh_worker_lora_trainer.app import build
 from mesh_worker_lora_trainer.settings import LoraSettings
-from mesh_worker_lora_trainer.worker import LoraTrainerWorker
+from mesh_worker_lora_trainer.worker import DEFAULT_PORT
 
 
 def main() -> None:
-    worker = LoraTrainerWorker(LoraSettings())
-    serve(worker, default_port=DEFAULT_PORT, routers=[adapter_router(worker.store)])
+    worker, routers = build(LoraSettings())
+    serve(worker, default_port=DEFAULT_PORT, routers=routers)
 
 
 if __name__ == "__main__":

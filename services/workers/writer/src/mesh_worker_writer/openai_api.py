@@ -14,7 +14,7 @@ caller's own adapter only; another's answers 404 like an unknown one.
 Errors have OpenAI's shape (``{"error": {...}}``, 400/404/429) instead of FastAPI's 422:
 the body is validated here, not by FastAPI. A client that disconnects cancels its
 generation, streaming or not. Streams are the SDK's sse-starlette response
-(``mesh_worker.sse.event_stream``): ``: ping`` comments every ``WORKER_PING_INTERVAL``
+(``mesh_worker.sse.event_stream``): ``: ping`` comments every ``WORKER_PING_SECONDS``
 seconds while the model is quiet (a long prefill), and a disconnect noticed at once.
 """
 

@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from mesh_contracts import output_text
+
 DEFAULT_SYSTEM = (
     "You are a helpful writing assistant. Follow the instructions exactly and answer "
     "directly, without preamble."
@@ -17,24 +19,8 @@ MAX_CONTEXT_CHARS = 12_000
 
 
 def render_value(value: Any) -> str:
-    """An upstream output as text a small model can use: strings as they are, search
-    results as their passages, an analysis as its conclusion, anything else as JSON."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, dict):
-        results = value.get("results")
-        if isinstance(results, list) and results and all(isinstance(r, dict) for r in results):
-            passages = [
-                f"{r.get('title') or r.get('source') or 'passage'}: {r['passage']}".strip()
-                for r in results
-                if isinstance(r.get("passage"), str)
-            ]
-            if passages:
-                return "\n\n".join(passages)
-        for key in ("text", "answer", "conclusion", "summary", "content"):
-            if isinstance(value.get(key), str):
-                return str(value[key]).strip()
-    return json.dumps(value, ensure_ascii=False, default=str)
+    """An upstream output as text a small model can use (``mesh_contracts.output_text``)."""
+    return output_text(value)
 
 
 def render_context(context: Mapping[str, Any], limit: int = MAX_CONTEXT_CHARS) -> str:

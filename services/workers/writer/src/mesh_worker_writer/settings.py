@@ -47,9 +47,12 @@ class WriterSettings(BaseSettings):
         default=1.15,
         ge=1.0,
         le=2.0,
-        description="penalty on repeating tokens (1.0: none); small models loop without it",
+        description="penalty on repeated tokens for free text (1.0: none; a 135M model loops"
+        " without it); not applied under a JSON constraint",
     )
-    threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
+    threads: int | None = Field(
+        default=None, ge=1, description="torch CPU threads; unset: torch's default"
+    )
     json_max_string_chars: int = Field(
         default=256,
         ge=0,

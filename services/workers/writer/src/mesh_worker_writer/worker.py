@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from mesh_contracts import (
+    MAX_PROMPT_CHARS,
     AgentDescriptor,
     ErrorEvent,
     Skill,
@@ -32,8 +33,10 @@ class WriterInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(min_length=1, max_length=8000, description="what to write")
-    system: str | None = Field(default=None, max_length=8000, description="system prompt")
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="what to write")
+    system: str | None = Field(
+        default=None, max_length=MAX_PROMPT_CHARS, description="system prompt"
+    )
     max_tokens: int | None = Field(
         default=None, ge=1, le=1024, description="most tokens to generate (default 256)"
     )
@@ -107,14 +110,13 @@ class WriterWorker(Worker[WriterInput]):
             timeout_seconds=300.0,
             max_concurrency=self.engine.settings.max_concurrency,
             tags=["llm", "lora"],
-            metadata={
-                "model": self.engine.model_id,
-                # Adapter ids are not listed here: the registry is read by every client, and an
-                # adapter is its owner's (GET /v1/models lists the caller's own).
-                # Upstream outputs are read from the task's context (see prompting.py), so
-                # the orchestrator does not also paste them into the prompt.
-                "reads_context": True,
-            },
+            # Adapter ids are not listed here: the registry is read by every client, and an
+            # adapter is its owner's (GET /v1/models lists the caller's own).
+            metadata={"model": self.engine.model_id},
+            max_prompt_chars=MAX_PROMPT_CHARS,
+            # Upstream outputs are read from the task's context (see prompting.py), so the
+            # orchestrator does not also paste them into the prompt.
+            reads_context=True,
         )
 
     async def run(self, task: TaskRequest, inp: WriterInput, emit: Emit) -> Any:

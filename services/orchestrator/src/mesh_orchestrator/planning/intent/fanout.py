@@ -18,7 +18,10 @@ from mesh_orchestrator.planning.intent.model import normalize, tokens
 _PREP = r"(?:into|to|in|al|a|en|au|ins|auf|para|pro|em|naar|het|le|el|lo|il|l')"
 _JOIN = r"(?:,\s*(?:and\s+|y\s+|et\s+|und\s+|e\s+|en\s+)?|\s+(?:and|y|et|und|e|en|&|or|ou|oder|of|o)\s+)"
 _ONE = r"(?:one|uno|una|un|une|eins|einen|eine|um|uma|een)"
-_ABOUT = r"(?:about|on|of|for|sobre|sur|de|uber|ueber|su|di|over|van|com|with|mit|avec|con|met)"
+_ABOUT = (
+    r"(?:about|on|of|for|to|sobre|sur|de|uber|ueber|su|di|over|van|com|with|mit|avec|con|met|"
+    r"a|para|pour|an|fur|per|voor|aan)"
+)
 _OTHER = (
     r"(?:another|one|otro|otra|un autre|une autre|un|une|eins|einen|eine|ein anderes|"
     r"outro|outra|um|uma|un altro|un'altra|uno|una|een|nog een|een ander)"
@@ -28,6 +31,8 @@ _ONE_AND_ONE = re.compile(
     re.IGNORECASE,
 )
 _ANOTHER = re.compile(r"^(\W*[\w-]+)\s+(.+?)\s*,?\s+and\s+another\s+(.+)$", re.IGNORECASE)
+# "two tweets, one funny and one serious": one copy per kind
+_ONE_EACH = re.compile(r",?\s*\bone\s+([\w-]+)\s+and\s+one\s+([\w-]+)\s*$", re.IGNORECASE)
 
 
 def _languages(text: str) -> list[tuple[str, str]]:
@@ -73,6 +78,10 @@ def fan_out(text: str, instruction: str, cap: str) -> list[tuple[str, str]]:
             (f"{head}{m.group(1)} {m.group(2)}", f"{head}{m.group(1)} {m.group(2)}"),
             (f"{head}{m.group(1)} {m.group(3)}", f"{head}{m.group(1)} {m.group(3)}"),
         ]
+    m = _ONE_EACH.search(instruction)
+    if m:
+        head = instruction[: m.start()]
+        return [(f"{head} ({m.group(1)})",) * 2, (f"{head} ({m.group(2)})",) * 2]
     m = _ANOTHER.match(instruction)
     if m:
         a, b = f"{m.group(1)} {m.group(2)}", f"{m.group(1)} another {m.group(3)}"

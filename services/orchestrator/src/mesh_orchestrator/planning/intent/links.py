@@ -15,7 +15,7 @@ from __future__ import annotations
 from mesh_contracts import SubTask
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.model import normalize, tokens
-from mesh_orchestrator.planning.intent.segment import Segment
+from mesh_orchestrator.planning.intent.segment import _PREPS, _REFERS, Segment
 
 # Words about the form of an answer, not its subject: "in two sentences", "in plain words".
 META = frozenset(
@@ -104,6 +104,78 @@ META = frozenset(
         "kort",
         "eenvoudig",
         "gewone",
+        "version",
+        "versions",
+        "version",
+        "versiones",
+        "versao",
+        "versoes",
+        "versione",
+        "versioni",
+        "fassung",
+        "versie",
+        "versies",
+        # wanting or needing names no subject: "lo necesito también en inglés"
+        "need",
+        "needs",
+        "want",
+        "wants",
+        "necesito",
+        "necesitamos",
+        "quiero",
+        "queremos",
+        "veux",
+        "voudrais",
+        "besoin",
+        "brauche",
+        "brauchen",
+        "mochte",
+        "hatte",
+        "gerne",
+        "voglio",
+        "vorrei",
+        "serve",
+        "preciso",
+        "precisamos",
+        "quero",
+        "queria",
+        "nodig",
+        "graag",
+        "tambien",
+        "aussi",
+        "auch",
+        "tambem",
+        "anche",
+    ]
+)
+# "the same ad", "el mismo texto", "dasselbe": the thing made before.
+SAME = frozenset(
+    [
+        "same",
+        "mismo",
+        "misma",
+        "mismos",
+        "mismas",
+        "meme",
+        "memes",
+        "selbe",
+        "selben",
+        "gleiche",
+        "gleichen",
+        "dasselbe",
+        "denselben",
+        "dieselbe",
+        "mesmo",
+        "mesma",
+        "mesmos",
+        "mesmas",
+        "stesso",
+        "stessa",
+        "stessi",
+        "stesse",
+        "zelfde",
+        "hetzelfde",
+        "dezelfde",
     ]
 )
 TRANSFORMS = frozenset(["summarization", "translation"])
@@ -158,6 +230,9 @@ class Links:
         self.groups: list[list[SubTask]] = []
         self.words: dict[str, frozenset[str]] = {}
         self.read: set[str] = set()
+        self.last_reads: list[str] = []  # what the last segment read through a reference
+        self.last_joined = ""
+        self._referred = False
 
     @property
     def last_group(self) -> list[SubTask]:
@@ -165,9 +240,16 @@ class Links:
 
     def add(self, seg: Segment, group: list[SubTask]) -> None:
         self.groups.append(group)
+        self.last_reads = list(group[0].depends_on) if group and self._referred else []
+        self.last_joined = seg.joined
+        self._referred = False
         for t in group:
             self.words[t.task_id] = frozenset(tokens(seg.instruction))
             self.read.update(t.depends_on)
+
+    def named(self) -> frozenset[str]:
+        """The words (singular) of every task so far."""
+        return frozenset(w.rstrip("s") for ws in self.words.values() for w in ws)
 
     def _ids(self, group: list[SubTask]) -> list[str]:
         return [t.task_id for t in group]
@@ -180,12 +262,33 @@ class Links:
         last = self._ids(self.groups[-1])
         if lx.ALL.search(text):
             return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
+        if seg.joined == "part" and self.last_joined == "part":
+            return list(self.last_reads)  # "write (a) ... and (b) ...": both read the same
+        words = self._past_then(words)
+        if (
+            len(words) > 2
+            and words[0] in _PREPS
+            and (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE)
+        ):
+            self._referred = True  # "con eso escribe ...", "with that, write ..."
+            return self._source(last, cap)
+        if cap != "search" and any(w in SAME for w in words):
+            return self._source(last, cap)
         if cap == "search":  # a question's "it" is its topic, never an earlier answer
             return self._named_result(words) or []
+        head = words[0].split("'")[0] + "'" if words and "'" in words[0] else ""
+        if (
+            seg.joined == "and"
+            and words
+            and (words[0] in lx.ARTICLES or head in lx.ARTICLES)
+            and self.last_reads
+        ):  # "make me a summary of it and a picture": the "of it" holds for both
+            return list(self.last_reads)
         if seg.joined != "item" and (
             lx.PRONOUN.search(text) or (words and lx.CLITIC.match(words[0]))
         ):  # list items are parallel jobs: "a poster with cupcakes on it" reads nothing
-            return last
+            self._referred = True
+            return self._source(last, cap)
         for i, w in enumerate(words[:-1]):
             if w not in lx.DETERMINER:
                 continue
@@ -207,6 +310,29 @@ class Links:
         if takes_data:
             return last
         return []
+
+    @staticmethod
+    def _past_then(words: list[str]) -> list[str]:
+        """Without the "then", "also" that open it ("Poi disegnalo": the verb is "disegnalo")."""
+        k = 0
+        while k < len(words) - 1 and (words[k] in lx.BACK or words[k] in lx.FUNCTION):
+            k += 1
+        return words[k:]
+
+    def _source(self, last: list[str], cap: str) -> list[str]:
+        """ "it" after a fan-out of translations of one text, for a job that is no
+        translation or summary ("... in Spanish and Italian, and a picture to go with it"):
+        that text, not its copies."""
+        group = self.groups[-1] if self.groups else []
+        if (
+            len(group) > 1
+            and cap not in TRANSFORMS
+            and all(t.capability in TRANSFORMS for t in group)
+        ):
+            deps = {tuple(t.depends_on) for t in group}
+            if len(deps) == 1 and len(next(iter(deps))) == 1:
+                return list(next(iter(deps)))
+        return last
 
     def _named_result(self, words: list[str]) -> list[str]:
         """ "the answer", "the result": the last group, for a search too."""

@@ -21,12 +21,22 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.fanout import fan_out
-from mesh_orchestrator.planning.intent.links import Links
-from mesh_orchestrator.planning.intent.model import CLASSES, JOBS, WEIGHTS, IntentModel, shared
+from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
+from mesh_orchestrator.planning.intent.links import SAME as _SAME
+from mesh_orchestrator.planning.intent.links import Links, _content
+from mesh_orchestrator.planning.intent.model import (
+    CLASSES,
+    JOBS,
+    WEIGHTS,
+    IntentModel,
+    shared,
+    tokens,
+)
 from mesh_orchestrator.planning.intent.rules import (
     UNSURE,
     Routed,
@@ -34,17 +44,21 @@ from mesh_orchestrator.planning.intent.rules import (
     _constraints,
     _context,
     _continuations,
+    _hand_data,
     _lead,
     _material_first,
     _merge_analyses,
     _model_text,
     _questions_about_data,
 )
-from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
 from mesh_orchestrator.planning.structure import fill_input
 
 # Below this probability a job the manifest cannot serve is not moved to the next best one.
 MOVE_MIN = 0.15
+# A lookup the model is this unsure of, in a clause that is no question and starts with no
+# verb, is none (small talk, a remark): "search" is where the model puts what it cannot place.
+WEAK_SEARCH = 0.4
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
 STAND_IN = {
@@ -52,6 +66,42 @@ STAND_IN = {
     "summarization": "text_generation",
     "translation": "text_generation",
 }
+
+
+# Stems of "translate" in the seven languages.
+_TRANSLATE = ("transl", "tradu", "ubersetz", "uberset", "vertaal", "vertal", "traslat")
+
+
+def _names_language(text: str) -> bool:
+    """A translation says where to: a language, "two languages", or a translating verb."""
+    words = tokens(text)
+    return any(
+        w in lx.LANGUAGES or w in lx.LANGUAGE_WORDS or w.startswith(_TRANSLATE) for w in words
+    )
+
+
+def _retells_in_languages(seg: Segment, named: frozenset[str]) -> bool:
+    """An earlier result asked for again in named languages, with no subject of its own
+    ("an English and a German version of it", "that same slogan in German": words the
+    earlier tasks said (``named``) are no subject of its own)."""
+    if not _languages(seg.instruction) or seg.quoted:
+        return False
+    words = [
+        w
+        for w in tokens(seg.instruction)
+        if w not in lx.POLITE and w not in _SAME and w.rstrip("s") not in named
+    ]
+    return _content(words, True) <= 1
+
+
+def _new_deliverable(seg: Segment, before: frozenset[str]) -> bool:
+    """A thing of its own to make ("then a poem about that person"), not a restyling of the
+    last one ("make it rhyme", "make the poem shorter")."""
+    named = {w.rstrip("s") for w in before}
+    return any(
+        (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.rstrip("s") not in named
+        for w in tokens(seg.instruction)
+    )
 
 
 def _best_agent(agents: list[ManifestAgent]) -> ManifestAgent:
@@ -113,12 +163,36 @@ class IntentPlanner:
         _merge_analyses(routed)
         return _Build(routed, served, query).plan()
 
+    def _verb_first(self, seg: Segment) -> bool:
+        assert self._segmenter is not None
+        words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+        return bool(words) and words[0] not in lx.QUESTION and self._segmenter.is_opener(words[0])
+
+    def _works_on_result(self, seg: Segment) -> bool:
+        """A clause that starts with a job's verb and names an earlier result by a pronoun."""
+        assert self._segmenter is not None
+        words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+        if not words or words[0] in lx.NEGATION or words[0] in lx.FUNCTION:
+            return False
+        if len(words) > 1 and words[1] in _REFERS and len(words[0]) >= 4:
+            return True  # "simplify it", "shrink it": a verb on the result
+        if not self._segmenter.is_opener(words[0]):
+            return False
+        return bool(lx.CLITIC.match(words[0]) or any(w in _REFERS for w in words[1:4]))
+
+    def _asks_or_opens(self, seg: Segment) -> bool:
+        """A question, or a clause that starts with a verb of a job, or a list item."""
+        assert self._segmenter is not None
+        return _question(seg) or seg.joined == "item" or self._segmenter.opens_job(seg.instruction)
+
     def _route(
         self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest
     ) -> list[Routed]:
         assert self._model is not None and self._segmenter is not None
         texts = [_model_text(s) for s in segments]
         probs = self._model.probabilities(texts)
+        segments = _hand_data(segments, self._model, self._segmenter)
+        probs = self._model.probabilities([_model_text(s) for s in segments])
         _claim_data(segments, probs, self._model)
         probs = self._model.probabilities([_model_text(s) for s in segments])
         own = [c for c in served if c not in CLASSES]
@@ -132,7 +206,32 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
-            announced = seg.joined in ("then", "item")  # "then ...", "- ...": a step is meant
+            if top == "translation" and not _names_language(seg.instruction):
+                # "put it in a rhyming couplet": no language named, no translating verb
+                top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])
+            if (
+                top == "search"
+                and seg.instruction.rstrip().endswith("?")
+                and not any(s.data for s in segments)  # beside a table, a question is about it
+                and self._verb_first(seg)
+            ):
+                # "Draft that for me?": a request put as a question; its verb decides
+                row = self._model.probabilities([_model_text(seg).replace("?", " ")])[0]
+                verb_job = CLASSES[int(np.argmax(row))]
+                if verb_job in JOBS and verb_job != "search":
+                    top, p = verb_job, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+            if (
+                top == "search"
+                and p[top] < WEAK_SEARCH
+                and (not self._asks_or_opens(seg) or _small_talk(seg))
+                and not any(
+                    self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
+                )
+            ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
+                top = "none"
+            announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
+            if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
+                announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
             if top == "none" and announced:
                 job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
                 if job is not None and p[job] >= MOVE_MIN:
@@ -156,6 +255,56 @@ class IntentPlanner:
         _context(out, self._segmenter)
         _questions_about_data(out, self._model)
         return out
+
+
+# "you" in the seven languages: a question about the assistant itself is small talk.
+_YOU = frozenset(
+    [
+        "you",
+        "your",
+        "yours",
+        "u",
+        "tu",
+        "te",
+        "ti",
+        "toi",
+        "vous",
+        "votre",
+        "du",
+        "dich",
+        "dir",
+        "dein",
+        "deine",
+        "voce",
+        "teu",
+        "tua",
+        "tuo",
+        "jij",
+        "je",
+        "jou",
+        "jouw",
+        "usted",
+        "ustedes",
+        "vos",
+    ]
+)
+
+
+def _small_talk(seg: Segment) -> bool:
+    """A short question to the assistant about itself ("you still there?", "what's your
+    name?"): fewer than two words of a subject of its own."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE and w != "?"]
+    if not any(w in _YOU for w in words):
+        return False
+    return (
+        _content([w for w in words if w not in _YOU and w.split("'")[0] not in lx.QUESTION], False)
+        <= 1
+    )
+
+
+def _question(seg: Segment) -> bool:
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return "?" in seg.instruction or bool(words and words[0] in lx.QUESTION)
 
 
 class _Build:
@@ -212,6 +361,14 @@ class _Build:
         schema = self.schemas[cap]
         takes_data = "data" in (schema.get("properties") or {})
         deps = links.reads(seg, cap, takes_data)
+        if (
+            deps
+            and cap in ("text_generation", "image_generation")
+            and "translation" in self.schemas
+            and _retells_in_languages(seg, links.named())  # "fais-en une version anglaise"
+        ):
+            cap, schema, takes_data = "translation", self.schemas["translation"], False
+            self.notes.append(f"{seg.instruction[:40]!r}: its own text in other languages")
         last = links.last_group
         if (
             len(last) == 1
@@ -220,6 +377,7 @@ class _Build:
             and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
             and deps == [last[0].task_id]
             and not (seg.data or seg.payload)
+            and not _new_deliverable(seg, links.words.get(last[0].task_id, frozenset()))
         ):
             self._fold(last[0], seg)
             return

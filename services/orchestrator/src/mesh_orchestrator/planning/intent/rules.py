@@ -15,13 +15,15 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, tokens
+from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
 
 TAKES_DATA = frozenset(["data_analysis", "lora_training"])
 TRANSFORMS = frozenset(["summarization", "translation"])
 # A capability the model does not know wins a segment on BM25 when the model is this unsure.
 UNSURE = 0.5
+# A clause before " - " that the model is this unsure of introduces what follows.
+INTRO_MAX = 0.35
 
 
 @dataclass
@@ -33,6 +35,38 @@ class Routed:
     score: float
     why: str = ""  # "constraint", "none", or why it is unresolvable
     probs: dict[str, float] = field(default_factory=dict)
+
+
+def _hand_data(segments: list[Segment], model: IntentModel, segmenter: Segmenter) -> list[Segment]:
+    """Data that comes with no ask of its own (a table alone, "resting heart rate this week
+    <numbers>") goes to the first segment without data that, given it, asks for an analysis
+    ("look at this", "give me the stats", "which supplier is late?"), after the data or, when
+    none follows, before it; the data's own words become that segment's context."""
+    data_at = CLASSES.index("data_analysis")
+    out = list(segments)
+    for carrier in [s for s in segments if s.data and not s.payload]:
+        if carrier.instruction and (
+            segmenter.opens_job(carrier.instruction) or carrier.instruction.rstrip().endswith("?")
+        ):
+            continue
+        k = out.index(carrier)
+        bare = [i for i, s in enumerate(out) if not s.data and not s.payload and s.instruction]
+        if not bare:
+            continue
+        given = model.probabilities([_model_text(out[i]) + " ddd" for i in bare])
+        askers = [i for i, row in zip(bare, given, strict=True) if int(np.argmax(row)) == data_at]
+        after = [i for i in askers if i > k]
+        target = after[0] if after else (askers[-1] if askers else None)
+        if target is None:
+            continue
+        asker = out[target]
+        asker.data = list(carrier.data)
+        if carrier.instruction:
+            asker.text = f"{carrier.instruction}: {asker.text}"
+        if target > k and carrier.joined in ("start", "sentence", "para") and asker.joined == "and":
+            asker.joined = carrier.joined
+        out.remove(carrier)
+    return out
 
 
 def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None:
@@ -48,8 +82,16 @@ def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None
     given = model.probabilities([_model_text(segments[i]) + " ddd" for i in bare])
     if not loose:  # "Analyze this table and then explain the findings: <table>"
         last = carriers[-1]
+        alone = model.probabilities([segments[last].instruction or "ddd"])[0]
         for i, row in zip(bare, given, strict=True):
-            if i < last and int(np.argmax(row)) == data_at and row[data_at] > probs[last][data_at]:
+            if i >= last:
+                continue
+            asked = int(np.argmax(row))
+            if asked == data_at and row[data_at] > probs[last][data_at]:
+                segments[i].data, segments[last].data = segments[last].data, []
+                return
+            if CLASSES[asked] in TAKES_DATA and CLASSES[int(np.argmax(alone))] not in TAKES_DATA:
+                # "Fine-tune on these pairs ..., then use it to write ...: <pairs>"
                 segments[i].data, segments[last].data = segments[last].data, []
                 return
         return
@@ -68,14 +110,50 @@ def _context(routed: list[Routed], segmenter: Segmenter) -> None:
     for r, nxt in itertools.pairwise(routed):
         if r.capability is None and r.why != "an action in the world no agent performs":
             continue
-        if nxt.capability is None or r.segment.data or r.segment.payload:
+        if nxt.capability is None or r.segment.data or r.segment.joined in ("item", "line"):
             continue
         if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
             continue
-        if r.capability is not None and r.score >= UNSURE:
+        if r.capability == "search" and _points_back(nxt.segment):
+            continue  # "grab the definition of X, simplify it": the next step reads this one
+        if r.segment.payload:  # "From the family group chat: <message>" before the ask
+            if r.capability is None or nxt.capability != "text_generation":
+                continue
+            nxt.segment.payload = r.segment.payload
+            r.segment.payload = ""
+        elif r.capability is not None and r.score >= UNSURE:
             continue
         nxt.segment.text = f"{r.segment.text}. {nxt.segment.text}"
         r.capability, r.why = None, "none"
+
+
+_SAME = frozenset(
+    [
+        "same",
+        "mismo",
+        "misma",
+        "meme",
+        "selbe",
+        "gleiche",
+        "mesmo",
+        "mesma",
+        "stesso",
+        "stessa",
+        "zelfde",
+    ]
+)
+
+
+def _points_back(seg: Segment) -> bool:
+    """A clause that names an earlier result: "that same slogan", "simplify it", "tradúcelo"."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if not words:
+        return False
+    return bool(
+        any(w in _SAME for w in words[:3])
+        or lx.CLITIC.match(words[0])
+        or lx.PRONOUN.search(normalize(seg.instruction))
+    )
 
 
 def _asks(seg: Segment) -> bool:
@@ -89,16 +167,15 @@ def _asks(seg: Segment) -> bool:
 
 
 def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
-    """A question next to a table that, given the table, asks for an analysis of it ("Which
-    branch sells most?" beside the rows) is part of that analysis, not a lookup."""
-    for i, r in enumerate(routed):
+    """A question in a request with a table that, given the table, asks for an analysis of it
+    ("Which branch sells most?" beside the rows) is part of that analysis, not a lookup."""
+    for r in routed:
         if r.capability != "search" or r.segment.data:
             continue
         lead = _lead(r.segment)
         if not (r.segment.instruction.rstrip().endswith("?") or (lead and lead[0] in lx.QUESTION)):
             continue  # "Look up X" beside a table is a lookup; only a question may be about it
-        near = [routed[j] for j in (i - 1, i + 1) if 0 <= j < len(routed)]
-        if not any(n.capability == "data_analysis" and n.segment.data for n in near):
+        if not any(n.capability == "data_analysis" and n.segment.data for n in routed):
             continue
         row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
         if CLASSES[int(np.argmax(row))] == "data_analysis":
@@ -131,6 +208,8 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             and r.capability is not None
             and len(words) <= (6 if greeting else 3)
             and not (r.segment.data or r.segment.payload)
+            and r.segment.joined not in ("then", "item", "line")
+            and not lx.CLITIC.match(words[0] if words else "")
             and (
                 not segmenter.is_opener(words[0] if words else "")
                 or (greeting and r.capability == "text_generation")
@@ -184,8 +263,16 @@ def _lead(seg: Segment) -> list[str]:
 def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
     """Negated and "only" segments are constraints on the rest when the rest holds a job;
     the line that introduces a list ("For the newsletter I need:") is no job either."""
-    for r in routed:
-        if r.segment.intro:
+    for k, r in enumerate(routed):
+        nxt = routed[k + 1] if k + 1 < len(routed) else None
+        dash_intro = (  # "Help with a few unrelated things - what's ...?", a list's first line
+            nxt is not None
+            and nxt.segment.joined in ("dash", "line")
+            and r.segment.joined != "line"
+            and r.score < INTRO_MAX
+            and not (r.segment.data or r.segment.payload)
+        )
+        if r.segment.intro or dash_intro:
             r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
     negated = [any(w in lx.NEGATION for w in words) for words in lead]
@@ -198,6 +285,9 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
         and not segmenter.is_opener(words[1])
         for words, r in zip(lead, routed, strict=True)
     ]
+    for i, nxt in enumerate(routed[1:]):  # "Just a quick slogan, plus that same slogan in
+        if only[i] and _points_back(nxt.segment):  # German": a later step reads it, a job
+            only[i] = False
     jobs = [r.capability is not None and not (negated[i] or only[i]) for i, r in enumerate(routed)]
     if not any(jobs):
         return

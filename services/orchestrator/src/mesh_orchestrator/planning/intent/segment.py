@@ -34,9 +34,13 @@ _QUOTED = re.compile(
 _NUMBERS = re.compile(
     r"(?<![\w.])(?:-?\d+(?:[.,]\d+)?[ \t]*[,;/|\t ][ \t]*){3,}-?\d+(?:[.,]\d+)?(?!\w|[.,]\d)"
 )
-_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\))\s+")
+_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\)|[A-H]\.)\s+")
+# "1. ... 2. ... 3. ..." inside one line: numbers that count up from 1.
+_INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])")
+_SENTENCE = re.compile(
+    r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])|(?<=[?!])\s+(?=[a-z])"
+)
 _COLON = re.compile(r":\s+(?=\S)")
 
 
@@ -56,8 +60,22 @@ class Segment:
     intro: bool = False  # "For the newsletter I need:" before a list: it names no job itself
 
 
+_PAIRS = re.compile(
+    r"(?<![\w.])(?:[A-Za-z\u00c0-\u017f]{2,15}:?[ \t]+-?\d+(?:[.,]\d+)?[ \t]*[,;][ \t]*){2,}"
+    r"[A-Za-z\u00c0-\u017f]{2,15}:?[ \t]+-?\d+(?:[.,]\d+)?(?![\w.])"
+)
+
+
 def _lift_numbers(text: str, blocks: list[str]) -> str:
-    """A run of numbers ("12, 15, 11, 19, 42") becomes a one-column table the analyst reads."""
+    """A run of numbers ("12, 15, 11, 19, 42") becomes a one-column table the analyst reads;
+    labelled values ("jan 10, feb 12, mar 30") a two-column one."""
+
+    def pairs(m: re.Match[str]) -> str:
+        rows = re.findall(r"([A-Za-z\u00c0-\u017f]+):?\s+(-?\d+(?:[.,]\d+)?)", m.group(0))
+        blocks.append("label,value\n" + "\n".join(f"{k},{v.replace(',', '.')}" for k, v in rows))
+        return f" \u27e6data{len(blocks) - 1}\u27e7 "
+
+    text = _PAIRS.sub(pairs, text)
 
     def keep(m: re.Match[str]) -> str:
         numbers = re.findall(r"-?\d+(?:[.,]\d+)?", m.group(0))
@@ -74,7 +92,9 @@ class Segmenter:
 
     def __init__(self, openers: frozenset[str]) -> None:
         self.openers = openers
-        self._and = re.compile(rf"\s*,?\s+(?:{lx.AND})\s+|\s*,\s+|\s+/\s+", re.I)
+        self._and = re.compile(
+            rf"\s*,?\s+(?:{lx.AND})\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+", re.I
+        )
         self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
         self._but = re.compile(rf"\s*,?\s*\b(?:{lx.BUT})\b\s*,?\s*", re.I)
 
@@ -83,15 +103,53 @@ class Segmenter:
     def opens_job(self, piece: str, questions: bool = True) -> bool:
         """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
         a question word counts (not after a bare comma: "find out, how ..." in German)."""
+        lead = re.match(r"([^,]{1,40}),\s*(\S.*)$", piece, re.S)
+        if lead and _reference_only(lead.group(1)):  # "Based on that, write ..."
+            piece = lead.group(2)
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         if not words:
             return False
         first = words[0]
+        if questions and first.split("'")[0] in lx.QUESTION:  # "what's", "who's"
+            return True
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
-        if first in lx.ARTICLES and len(words) > 1:
-            return words[1] in lx.JOB_NOUNS or words[1].rstrip("s") in lx.JOB_NOUNS
-        return self.is_opener(first)
+        if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
+            return any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+        if (
+            len(words) > 2
+            and first in _PREPS
+            and (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE)
+            and self.is_opener(words[2])
+        ):
+            return True  # "y con eso escribe ...", "and with that write ..."
+        if (
+            len(words) > 1
+            and words[1] in _REFERS
+            and len(first) >= 3
+            and first not in _PREPS
+            and first not in lx.FUNCTION
+        ):
+            return True  # "shrink it to a tweet", "make them shorter": a verb on a result
+        if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
+            return True  # "plus that same slogan in German"
+        return self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE)
+
+    def opens_step(self, piece: str) -> bool:
+        """After "then": a verb with a pronoun attached ("fammene", "tradúcelo") or a noun
+        phrase ("then a much shorter version of it") is a step of its own as well."""
+        words = [w for w in tokens(piece) if w not in lx.POLITE]
+        if not words:
+            return False
+        first = words[0].split("'")[0] + ("'" if "'" in words[0] else "")
+        return bool(
+            lx.CLITIC.match(words[0])
+            or words[0] in lx.ARTICLES
+            or first in lx.ARTICLES
+            or words[0] in lx.DEMONSTRATIVE
+            # "then use that year in ...", "dann nimm das Ergebnis": a verb and a reference
+            or (len(words) > 2 and any(w in lx.DEMONSTRATIVE or w in _REFERS for w in words[1:3]))
+        )
 
     def is_opener(self, word: str) -> bool:
         word = word.split("-")[0]
@@ -141,7 +199,13 @@ class Segmenter:
                 continue
             m = _ITEM.match(line)
             if m:
-                units.append(("item", line[m.end() :].strip()))
+                rest = line[m.end() :].strip()
+                if (_INLINE_ITEM.search(rest) and _INLINE_ITEM.match(line.lstrip())) or len(
+                    _counted(line.strip())
+                ) >= 2:
+                    units.append(("item", line.strip()))  # "(1) ... (2) ...": split below
+                else:
+                    units.append(("item", rest))
                 continue
             line = line.strip()
             if units and not units[-1][1] and units[-1][0] == "para":
@@ -153,22 +217,35 @@ class Segmenter:
                 and units[-1][0] != "item"
                 and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
                 and not line[:1].isupper()
+                and (_wrapped(units[-1][1]) or not _listy(line))
             ):
                 units[-1] = (units[-1][0], units[-1][1] + " " + line)
+            elif units and units[-1][1] and not line[:1].isupper() and units[-1][0] != "item":
+                units.append(("line", line))  # a list written one short line a job
             else:
                 units.append(("sentence", line))
         out: list[tuple[str, str]] = []
         for joined, unit in units:
             if not unit:
                 continue
-            marks = list(_INLINE_ITEM.finditer(unit))
-            if len(marks) >= 2:
+            marks = list(_INLINE_ITEM.finditer(unit)) or _counted(unit)
+            if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
                 head = unit[: marks[0].start()].strip()
-                if head:
+                shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
+                if shared:  # earlier sentences of the head stand alone
+                    *before, head = _SENTENCE.split(head)
+                    for sentence in before:
+                        out.append((joined, sentence))
+                        joined = "sentence"
+                if head and not shared:
                     out.append((joined, head))
                 for k, m in enumerate(marks):
                     end = marks[k + 1].start() if k + 1 < len(marks) else len(unit)
-                    out.append(("item", unit[m.end() : end].strip(" ,;")))
+                    item = re.sub(rf"\s*,?\s*\b(?:{lx.AND})$", "", unit[m.end() : end].strip(" ,;"))
+                    if shared:  # "With that in hand, write (a) a note and (b) a message"
+                        out.append(("part", f"{head} {item}"))
+                    else:
+                        out.append(("item", item))
             else:
                 out.append((joined, unit))
         return out
@@ -177,7 +254,7 @@ class Segmenter:
         out: list[tuple[str, str]] = []
         for k, sentence in enumerate(_SENTENCE.split(unit)):
             sep = "sentence"
-            for part in re.split(r"\s*;\s*", sentence):
+            for part in re.split(r"\s*;\s+|\s+;\s*", sentence):  # not "tl;dr"
                 out += self._connectors(part, sep if k or out else "sentence")
                 sep = "and"
         return [(s, p) for s, p in out if p.strip(" ,.")]
@@ -198,8 +275,18 @@ class Segmenter:
         for start, end, kind in spans:
             if start < last:
                 continue
-            if not self.opens_job(part[end:]):
-                continue  # "übersetze sie danach ins Italienische": no new step after it
+            before = tokens(part[last:start])
+            if before and before[-1] in _V2 and "," not in part[start:end]:
+                continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
+            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
+            if len(tokens(tail)) == 1:
+                continue  # "und schreib danach ein Gedicht": a lone verb before it (V2)
+            stands = len(before) >= 3
+            if not (
+                self.opens_job(part[end:])
+                or (kind == "then" and stands and self.opens_step(part[end:]))
+            ):
+                continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
             out.append((how, part[last:start]))
             last, how = end, kind
         out.append((how, part[last:]))
@@ -237,14 +324,25 @@ class Segmenter:
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
-        start = 0
+        start, how = 0, "and"
         for m in self._and.finditer(head):
             bare = not m.group(0).strip(" ,")
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
-                out.append(("and", head[start : m.start()]))
+                out.append((how, head[start : m.start()]))
+                how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
                 start = m.end()
-        out.append(("and", head[start:]))
+        out.append((how, head[start:]))
         parts = [(h, p.strip()) for h, p in out if p.strip()]
+        if len(parts) > 1 and _reference_only(parts[0][1]):
+            # "With that in hand, write ...", "Based on that, ...": the reference leads the step
+            parts[1] = (parts[0][0], f"{parts[0][1]}, {parts[1][1]}")
+            parts = parts[1:]
+        for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
+            tail = _REF_TAIL.search(parts[k][1])
+            if tail and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in tokens(tail.group(1))):
+                parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
+                parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)} {parts[k + 1][1]}")
+        parts = [(h, p) for h, p in parts if p]
         return parts or [("and", head)]
 
     def _segment(self, piece: str, joined: str, blocks: list[str], quotes: list[str]) -> Segment:
@@ -280,6 +378,239 @@ class Segmenter:
         if len(rest.split()) < 4 or self.opens_job(rest):
             return -1  # "in two languages: French and Dutch", "two things: a ..., a ..."
         return m.end()
+
+
+# Pronouns that, right after a verb, make it work on an earlier result ("use whatever ...").
+_REFERS = frozenset(
+    [
+        "it",
+        "them",
+        "whatever",
+        "lo",
+        "la",
+        "los",
+        "las",
+        "le",
+        "les",
+        "ca",
+        "cela",
+        "es",
+        "sie",
+        "ihn",
+        "isso",
+        "o",
+        "a",
+        "os",
+        "as",
+        "ne",
+        "lo",
+        "li",
+        "het",
+        "ze",
+        "isto",
+        "that",
+        "this",
+        "eso",
+        "esto",
+        "dies",
+        "das",
+        "dat",
+        "dit",
+        "cio",
+        "questo",
+    ]
+)
+# Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
+# "erklär es dann", "maak er daarna") and in Romance clitic order.
+_V2 = frozenset(
+    [
+        "it",
+        "them",
+        "lo",
+        "la",
+        "los",
+        "las",
+        "le",
+        "les",
+        "ca",
+        "es",
+        "sie",
+        "ihn",
+        "isso",
+        "o",
+        "a",
+        "os",
+        "as",
+        "ne",
+        "li",
+        "het",
+        "ze",
+        "er",
+    ]
+)
+# "use": a step that works on an earlier result ("use whatever name you find as ...").
+_USE = ("use", "usa", "utilis", "benutz", "nutz", "verwend", "gebruik", "utiliz", "adopera")
+_SAME = frozenset(
+    [
+        "same",
+        "mismo",
+        "misma",
+        "meme",
+        "selbe",
+        "selben",
+        "gleiche",
+        "gleichen",
+        "mesmo",
+        "mesma",
+        "stesso",
+        "stessa",
+        "zelfde",
+    ]
+)
+# Prepositions that start a phrase of reference ("with that", "com isso"), never a step.
+_PREPS = frozenset(
+    [
+        "with",
+        "from",
+        "based",
+        "after",
+        "using",
+        "con",
+        "com",
+        "avec",
+        "mit",
+        "met",
+        "per",
+        "por",
+        "para",
+        "pour",
+        "for",
+        "des",
+        "depuis",
+        "nach",
+        "aus",
+        "van",
+        "uit",
+        "into",
+        "onto",
+        "naar",
+        "the",
+    ]
+)
+# A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
+_REF_TAIL = re.compile(
+    r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
+)
+# Words a hard-wrapped line may end on: the sentence goes on in the next line.
+_RUNS_ON = frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "for",
+        "with",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "that",
+        "which",
+        "y",
+        "o",
+        "el",
+        "la",
+        "los",
+        "las",
+        "de",
+        "del",
+        "en",
+        "con",
+        "para",
+        "por",
+        "et",
+        "ou",
+        "le",
+        "les",
+        "des",
+        "du",
+        "au",
+        "aux",
+        "pour",
+        "avec",
+        "und",
+        "oder",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "ein",
+        "eine",
+        "mit",
+        "fur",
+        "von",
+        "zu",
+        "im",
+        "e",
+        "ou",
+        "os",
+        "as",
+        "do",
+        "da",
+        "dos",
+        "das",
+        "em",
+        "com",
+        "para",
+        "il",
+        "lo",
+        "gli",
+        "di",
+        "del",
+        "della",
+        "per",
+        "con",
+        "en",
+        "of",
+        "het",
+        "de",
+        "van",
+        "met",
+        "voor",
+    ]
+)
+
+
+def _wrapped(line: str) -> bool:
+    """A line that looks cut by a hard wrap: long, or ending on a comma or a word that needs
+    more ("... and", "... of the")."""
+    words = tokens(line)
+    return len(words) >= 9 or line.rstrip().endswith(",") or (bool(words) and words[-1] in _RUNS_ON)
+
+
+def _listy(line: str) -> bool:
+    """A short line of its own (a list written without markers: one job a line)."""
+    return len(tokens(line)) <= 10
+
+
+def _reference_only(piece: str) -> bool:
+    """A short phrase that only points at an earlier result ("Based on that", "com isso")."""
+    words = tokens(piece)
+    return 0 < len(words) <= 4 and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words)
+
+
+def _counted(unit: str) -> list[re.Match[str]]:
+    """ "1. ... 2. ... 3. ..." marks in a line, when they count up from 1."""
+    marks = list(_INLINE_NUMBER.finditer(unit))
+    if len(marks) < 2 or [int(m.group(1)) for m in marks] != list(range(1, len(marks) + 1)):
+        return []
+    return marks
 
 
 def _attach_bare_data(segments: list[Segment]) -> list[Segment]:

@@ -17,13 +17,15 @@ and its token buckets (``take_token``: how fast it may start runs and plans).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from mesh_contracts import RunStatus, StreamEvent
 from mesh_orchestrator.runs.events import RelayedEvent
+
+if TYPE_CHECKING:
+    from mesh_orchestrator.runs.store.deliveries import Delivery
 
 # What ``append_events`` takes: the contract model, or the multiplexer's own record of it.
 StoredEvent = StreamEvent | RelayedEvent
@@ -88,10 +90,12 @@ class RunStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def save_run(self, run: RunRecord) -> None:
+    async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
         """Insert the run's row, or update it when ``run.epoch`` is still the stored one;
         raises ``Fenced`` otherwise. The lease columns are kept as stored (only ``claim``,
-        ``renew`` and ``release`` change them) except on the first insert."""
+        ``renew`` and ``release`` change them) except on the first insert. ``outbox``: the
+        webhook deliveries of this state (``runs.store.outbox``), stored in the same
+        transaction as the row (both or neither; an id already stored is skipped)."""
         ...
 
     async def append_events(
@@ -209,14 +213,3 @@ class RunStore(Protocol):
     async def mark_interrupted(self) -> list[str]:
         """At start-up: every run still ``running`` becomes ``interrupted``; returns their ids."""
         ...
-
-
-def open_store(database_url: str | None, db_path: Path) -> RunStore:
-    """Postgres when ``database_url`` is a postgresql:// URL, else embedded SQLite."""
-    if database_url:
-        from mesh_orchestrator.runs.store.postgres import PostgresRunStore
-
-        return PostgresRunStore(database_url)
-    from mesh_orchestrator.runs.store.sqlite import SQLiteRunStore
-
-    return SQLiteRunStore(db_path)

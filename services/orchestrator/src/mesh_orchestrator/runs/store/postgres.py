@@ -22,11 +22,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
-from mesh_orchestrator.runs.store.sqlite import (
-    _COLUMNS,
-    _SAVED,
+from mesh_orchestrator.runs.store.deliveries import PG_ENQUEUE, Delivery, delivery_row
+from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
+    COLUMNS,
     INDEXES,
+    SAVED,
     event_from_row,
     event_row,
     page_query,
@@ -100,18 +101,27 @@ class PostgresRunStore:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def save_run(self, run: RunRecord) -> None:
-        n = len(_COLUMNS.split(", "))
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        """The connection pool (the thread and outbox tables share it)."""
+        return self._pool
+
+    async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
+        n = len(COLUMNS.split(", "))
         row = run_row(run)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _SAVED.split(", ")[1:])
-        async with self._pool.connection() as conn:
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in SAVED.split(", ")[1:])
+        # The row, its webhook deliveries and the notify: one transaction.
+        async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                f"INSERT INTO mesh_runs ({_COLUMNS}) VALUES ({','.join(['%s'] * n)}) "
+                f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)}) "
                 f"ON CONFLICT (run_id) DO UPDATE SET {updates} "
                 "WHERE mesh_runs.epoch = EXCLUDED.epoch RETURNING run_id",
                 row,
             )
             saved = await cur.fetchone()
+            if saved is not None and outbox:
+                async with conn.cursor() as c:
+                    await c.executemany(PG_ENQUEUE, [delivery_row(d) for d in outbox])
             if saved is not None and run.status != "running":
                 # parked or ended: whoever follows the run elsewhere learns it now
                 await conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, run.run_id))
@@ -152,7 +162,7 @@ class PostgresRunStore:
                 "UPDATE mesh_runs SET lease_owner = %s, epoch = epoch + 1, "
                 "lease_expires_at = %s WHERE run_id = %s AND status = 'running' AND "
                 "(lease_expires_at IS NULL OR lease_expires_at < %s OR lease_owner = %s) "
-                f"RETURNING {_COLUMNS}",
+                f"RETURNING {COLUMNS}",
                 (owner, now + lease_seconds, run_id, now, owner),
             )
             row = await cur.fetchone()
@@ -166,7 +176,7 @@ class PostgresRunStore:
                 "UPDATE mesh_runs SET status = 'running', finished_at = NULL, "
                 "lease_owner = %s, epoch = epoch + 1, lease_expires_at = %s, "
                 "cancel_requested = 0 WHERE run_id = %s AND status = 'awaiting_approval' "
-                f"RETURNING {_COLUMNS}",
+                f"RETURNING {COLUMNS}",
                 (owner, time.time() + lease_seconds, run_id),
             )
             row = await cur.fetchone()
@@ -228,7 +238,7 @@ class PostgresRunStore:
                 "UPDATE mesh_runs SET status = 'running', finished_at = NULL, "
                 "lease_owner = %s, epoch = epoch + 1, lease_expires_at = %s, "
                 "cancel_requested = 0 WHERE run_id = %s AND status = %s "
-                f"RETURNING {_COLUMNS}",
+                f"RETURNING {COLUMNS}",
                 (owner, time.time() + lease_seconds, run_id, status),
             )
             row = await cur.fetchone()
@@ -340,14 +350,14 @@ class PostgresRunStore:
             return [event_from_row(r) for r in await cur.fetchall()]
 
     async def admit(self, run: RunRecord, limit: int) -> bool:
-        n = len(_COLUMNS.split(", "))
+        n = len(COLUMNS.split(", "))
         async with self._pool.connection() as conn, conn.transaction():
             # Held to the commit: the next admission of this owner counts this run.
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", (ADMIT_LOCK, run.owner or "")
             )
             cur = await conn.execute(
-                f"INSERT INTO mesh_runs ({_COLUMNS}) SELECT {','.join(['%s'] * n)} "
+                f"INSERT INTO mesh_runs ({COLUMNS}) SELECT {','.join(['%s'] * n)} "
                 "WHERE (SELECT count(*) FROM mesh_runs WHERE owner = %s "
                 "AND status = ANY(%s)) < %s RETURNING run_id",
                 (*run_row(run), run.owner, list(IN_PROGRESS), limit),
@@ -378,7 +388,7 @@ class PostgresRunStore:
     async def get_run(self, run_id: str) -> RunRecord | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM mesh_runs WHERE run_id = %s", (run_id,)
+                f"SELECT {COLUMNS} FROM mesh_runs WHERE run_id = %s", (run_id,)
             )
             row = await cur.fetchone()
         return None if row is None else run_from_row(row)
@@ -387,7 +397,7 @@ class PostgresRunStore:
         where, args = ("WHERE owner = %s ", (owner, limit)) if owner else ("", (limit,))
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM mesh_runs {where}ORDER BY created_at DESC, "
+                f"SELECT {COLUMNS} FROM mesh_runs {where}ORDER BY created_at DESC, "
                 "inserted DESC LIMIT %s",
                 args,
             )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,8 +17,20 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.deliveries import SQLITE_ENQUEUE, Delivery, delivery_row
+from mesh_orchestrator.runs.store.rows import (
+    ADDED_COLUMNS,
+    COLUMNS,
+    INDEXES,
+    SAVED,
+    event_from_row,
+    event_row,
+    page_query,
+    run_from_row,
+    run_row,
+    token_wait,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -43,26 +54,6 @@ CREATE TABLE IF NOT EXISTS singletons (
     name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
 );
 """
-# Made after ADDED_COLUMNS (they index added columns).
-INDEXES = "CREATE INDEX IF NOT EXISTS {runs}_owner ON {runs} (owner, status)"
-# Columns added after the first schema, each (name, SQL type with default): a database
-# made by an older version gets them on open (ALTER TABLE ADD COLUMN), nothing is lost.
-ADDED_COLUMNS = [
-    ("lease_owner", "TEXT"),
-    ("epoch", "INTEGER NOT NULL DEFAULT 0"),
-    ("lease_expires_at", "REAL"),
-    ("seq_reserved", "INTEGER NOT NULL DEFAULT 0"),
-    ("cancel_requested", "INTEGER NOT NULL DEFAULT 0"),
-    ("owner", "TEXT"),  # written on insert only: a run never changes hands
-]
-# What save_run writes (the lease columns only on insert).
-_SAVED = (
-    "run_id, query, status, created_at, finished_at, plan, answer, last_seq, options, seq_reserved"
-)
-_LEASE = "lease_owner, epoch, lease_expires_at, cancel_requested"
-_COLUMNS = f"{_SAVED}, {_LEASE}, owner"
-
-
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
@@ -79,64 +70,6 @@ def _one_at_a_time(method: F) -> F:
     return cast(F, serialized)
 
 
-def run_row(run: RunRecord) -> tuple[Any, ...]:
-    """The values of ``_COLUMNS``, in order."""
-    return (
-        run.run_id,
-        run.query,
-        run.status,
-        run.created_at,
-        run.finished_at,
-        None if run.plan is None else json.dumps(run.plan, default=str),
-        run.answer,
-        run.last_seq,
-        json.dumps(run.options),
-        run.seq_reserved,
-        run.lease_owner,
-        run.epoch,
-        run.lease_expires_at,
-        int(run.cancel_requested),
-        run.owner,
-    )
-
-
-def run_from_row(row: Sequence[Any]) -> RunRecord:
-    return RunRecord(
-        run_id=row[0],
-        query=row[1],
-        status=row[2],
-        created_at=row[3],
-        finished_at=row[4],
-        plan=None if row[5] is None else json.loads(row[5]),
-        answer=row[6],
-        last_seq=row[7],
-        options=json.loads(row[8] or "{}"),
-        seq_reserved=row[9] or 0,
-        lease_owner=row[10],
-        epoch=row[11] or 0,
-        lease_expires_at=row[12],
-        cancel_requested=bool(row[13]),
-        owner=row[14],
-    )
-
-
-def event_row(e: StoredEvent) -> tuple[Any, ...]:
-    data = e.data_json() if isinstance(e, RelayedEvent) else json.dumps(e.data, default=str)
-    return (e.run_id, e.seq, e.type, e.task_id, e.agent_id, data, e.ts)
-
-
-def event_from_row(row: Sequence[Any]) -> StreamEvent:
-    return StreamEvent(
-        run_id=row[0],
-        seq=row[1],
-        type=row[2],
-        task_id=row[3],
-        agent_id=row[4],
-        data=json.loads(row[5]),
-        ts=row[6],
-    )
-
-
 # Take one token from a bucket (refilled since ``at``, at most ``burst``), or nothing: the
 # conditional upsert is one statement, so concurrent takers never both get the last token.
 TAKE_TOKEN = """
@@ -146,36 +79,6 @@ ON CONFLICT (key) DO UPDATE SET
     at = :now
 WHERE min(:burst, rate_buckets.tokens + max(0, :now - rate_buckets.at) * :rate) >= 1
 """
-
-
-def token_wait(row: Sequence[Any] | None, now: float, rate: float, burst: int) -> float:
-    """Seconds until the bucket (``tokens``, ``at``) holds a whole token again."""
-    if row is None:
-        return 0.0
-    tokens = min(float(burst), float(row[0]) + max(0.0, now - float(row[1])) * rate)
-    return max(0.0, (1.0 - tokens) / rate)
-
-
-def page_query(
-    table: str, mark: str, run_id: str, after: int, limit: int | None, max_bytes: int | None
-) -> tuple[str, tuple[Any, ...]]:
-    """The SQL of one page of a run's log (``RunStore.events_after``), with ``mark`` as the
-    driver's placeholder. With ``max_bytes``, the page ends before the event whose ``data``
-    would take the page past it (the first event always comes)."""
-    columns = "run_id, seq, type, task_id, agent_id, data, ts"
-    base = f"SELECT {columns} FROM {table} WHERE run_id = {mark} AND seq > {mark} ORDER BY seq"
-    args: tuple[Any, ...] = (run_id, after)
-    if limit is not None:
-        base += f" LIMIT {mark}"
-        args += (limit,)
-    if max_bytes is None:
-        return base, args
-    sized = (
-        f"SELECT {columns}, SUM(length(data)) OVER (ORDER BY seq) AS upto, "
-        f"ROW_NUMBER() OVER (ORDER BY seq) AS n FROM ({base}) AS page"
-    )
-    sql = f"SELECT {columns} FROM ({sized}) AS sized WHERE n = 1 OR upto <= {mark} ORDER BY seq"
-    return sql, (*args, max_bytes)
 
 
 class SQLiteRunStore:
@@ -191,6 +94,12 @@ class SQLiteRunStore:
         if self._db is None:
             raise RuntimeError("SQLiteRunStore is not open")
         return self._db
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held around each statement sequence on ``db`` (the thread and outbox tables
+        share the connection: ``runs.store.threads``, ``runs.store.outbox``)."""
+        return self._lock
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,16 +121,23 @@ class SQLiteRunStore:
             self._db = None
 
     @_one_at_a_time
-    async def save_run(self, run: RunRecord) -> None:
-        n = len(_COLUMNS.split(", "))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _SAVED.split(", ")[1:])
-        cur = await self.db.execute(
-            f"INSERT INTO runs ({_COLUMNS}) VALUES ({','.join('?' * n)}) "
-            f"ON CONFLICT (run_id) DO UPDATE SET {updates} WHERE runs.epoch = excluded.epoch",
-            run_row(run),
-        )
-        changed = cur.rowcount
-        await self.db.commit()
+    async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
+        n = len(COLUMNS.split(", "))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in SAVED.split(", ")[1:])
+        try:
+            cur = await self.db.execute(
+                f"INSERT INTO runs ({COLUMNS}) VALUES ({','.join('?' * n)}) "
+                f"ON CONFLICT (run_id) DO UPDATE SET {updates} WHERE runs.epoch = excluded.epoch",
+                run_row(run),
+            )
+            changed = cur.rowcount
+            if changed:  # the state and its webhook deliveries: one transaction
+                for d in outbox:
+                    await self.db.execute(SQLITE_ENQUEUE, delivery_row(d))
+            await self.db.commit()
+        except BaseException:
+            await self.db.rollback()
+            raise
         if changed == 0:
             raise Fenced([run.run_id])
 
@@ -254,7 +170,7 @@ class SQLiteRunStore:
         async with self.db.execute(
             "UPDATE runs SET lease_owner = ?, epoch = epoch + 1, lease_expires_at = ? "
             "WHERE run_id = ? AND status = 'running' AND (lease_expires_at IS NULL "
-            f"OR lease_expires_at < ? OR lease_owner = ?) RETURNING {_COLUMNS}",
+            f"OR lease_expires_at < ? OR lease_owner = ?) RETURNING {COLUMNS}",
             (owner, now + lease_seconds, run_id, now, owner),
         ) as cur:
             row = await cur.fetchone()
@@ -268,7 +184,7 @@ class SQLiteRunStore:
         async with self.db.execute(
             "UPDATE runs SET status = 'running', finished_at = NULL, lease_owner = ?, "
             "epoch = epoch + 1, lease_expires_at = ?, cancel_requested = 0 "
-            f"WHERE run_id = ? AND status = 'awaiting_approval' RETURNING {_COLUMNS}",
+            f"WHERE run_id = ? AND status = 'awaiting_approval' RETURNING {COLUMNS}",
             (owner, time.time() + lease_seconds, run_id),
         ) as cur:
             row = await cur.fetchone()
@@ -329,7 +245,7 @@ class SQLiteRunStore:
         async with self.db.execute(
             "UPDATE runs SET status = 'running', finished_at = NULL, lease_owner = ?, "
             "epoch = epoch + 1, lease_expires_at = ?, cancel_requested = 0 "
-            f"WHERE run_id = ? AND status = ? RETURNING {_COLUMNS}",
+            f"WHERE run_id = ? AND status = ? RETURNING {COLUMNS}",
             (owner, time.time() + lease_seconds, run_id, status),
         ) as cur:
             row = await cur.fetchone()
@@ -439,10 +355,10 @@ class SQLiteRunStore:
     async def admit(self, run: RunRecord, limit: int) -> bool:
         # One connection, one statement at a time: the count and the insert cannot
         # interleave with another admission.
-        n = len(_COLUMNS.split(", "))
+        n = len(COLUMNS.split(", "))
         marks = ",".join("?" * len(IN_PROGRESS))
         cur = await self.db.execute(
-            f"INSERT INTO runs ({_COLUMNS}) SELECT {','.join('?' * n)} WHERE (SELECT count(*) "
+            f"INSERT INTO runs ({COLUMNS}) SELECT {','.join('?' * n)} WHERE (SELECT count(*) "
             f"FROM runs WHERE owner = ? AND status IN ({marks})) < ?",
             (*run_row(run), run.owner, *IN_PROGRESS, limit),
         )
@@ -478,7 +394,7 @@ class SQLiteRunStore:
     @_one_at_a_time
     async def get_run(self, run_id: str) -> RunRecord | None:
         async with self.db.execute(
-            f"SELECT {_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
+            f"SELECT {COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
         ) as cur:
             row = await cur.fetchone()
         return None if row is None else run_from_row(row)
@@ -487,7 +403,7 @@ class SQLiteRunStore:
     async def list_runs(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:
         where, args = ("WHERE owner = ? ", (owner, limit)) if owner else ("", (limit,))
         async with self.db.execute(
-            f"SELECT {_COLUMNS} FROM runs {where}ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            f"SELECT {COLUMNS} FROM runs {where}ORDER BY created_at DESC, rowid DESC LIMIT ?",
             args,
         ) as cur:
             return [run_from_row(r) for r in await cur.fetchall()]

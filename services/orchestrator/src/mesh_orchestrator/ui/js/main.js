@@ -1,11 +1,12 @@
 // The dashboard's entry: the token field, the connection badge and a hash router over the
-// three views (#/agents, #/runs, #/run/<id>). Each view returns a function that stops its
+// four views (#/agents, #/runs, #/run/<id>, #/thread/<id>). Each view returns a function that stops its
 // polls and streams when another view opens.
 
 import { config, token, setToken } from "./api.js";
 import { registryView } from "./registry.js";
 import { runsView } from "./runs.js";
 import { runView } from "./run.js";
+import { threadView } from "./thread.js";
 import { clear } from "./dom.js";
 
 const main = document.getElementById("main");
@@ -39,11 +40,15 @@ function route() {
   const hash = location.hash.replace(/^#\/?/, "");
   const [view, id] = hash.split("/");
   for (const a of document.querySelectorAll("[data-nav]")) {
-    a.toggleAttribute("aria-current", a.dataset.nav === (view === "run" ? "runs" : view || "agents"));
+    const nav = view === "run" || view === "thread" ? "runs" : view || "agents";
+    a.toggleAttribute("aria-current", a.dataset.nav === nav);
   }
   if (view === "run" && id) {
     document.title = `run ${id.slice(0, 8)} · agent mesh`;
     leave = runView(main, ui, decodeURIComponent(id));
+  } else if (view === "thread" && id) {
+    document.title = `thread ${id.slice(0, 8)} · agent mesh`;
+    leave = threadView(main, ui, decodeURIComponent(id));
   } else if (view === "runs") {
     document.title = "runs · agent mesh";
     leave = runsView(main, ui);

@@ -279,6 +279,10 @@ export function runView(root, ui, runId) {
     }
     if (approval.dataset.drawn) return;
     approval.dataset.drawn = "1";
+    if (run.inDoubt?.length) {
+      drawInDoubt();
+      return;
+    }
     const edit = h("textarea", { id: "plan-edit", rows: 10, spellcheck: "false" }, JSON.stringify(planOf(run), null, 2));
     const msg = h("p", { class: "form-msg", role: "alert" });
     const approve = async (withEdits) => {
@@ -351,9 +355,34 @@ export function runView(root, ui, runId) {
     }
   }
 
+  // A run parked because tasks of an agent that is not safe to retry may have run when
+  // the run changed replicas: run them again, mark them failed, or reject the run.
+  function drawInDoubt() {
+    const decide = (decision) => act(`/v1/runs/${runId}/approve`, { decision }, "approve");
+    clear(approval).append(
+      h("h2", {}, "Tasks in doubt wait for your decision"),
+      h(
+        "p",
+        { class: "muted", id: "in-doubt" },
+        `${run.inDoubt.join(", ")} may have run when the run changed replicas, and no worker knows the call. ` +
+          "Run them again, mark them failed (the rest goes on without them), or reject the run.",
+      ),
+      h(
+        "div",
+        { class: "row" },
+        button("Run again", () => decide("rerun"), { id: "rerun", class: "primary" }),
+        button("Mark failed", () => decide("fail"), { id: "mark-failed" }),
+        button("Reject", () => act(`/v1/runs/${runId}/reject`, {}, "reject"), { id: "reject", class: "danger" }),
+      ),
+    );
+  }
+
   function drawMeta() {
     const rows = [["query", h("div", { class: "query" }, run.query || record?.query || "")]];
     if (run.planner) rows.push(["planner", `${run.planner}${run.reason ? " · " + run.reason : ""}`]);
+    if (record?.thread_id) {
+      rows.push(["thread", h("a", { href: `#/thread/${encodeURIComponent(record.thread_id)}`, id: "thread-link" }, record.thread_id)]);
+    }
     const lease = record?.lease;
     if (lease?.owner) rows.push(["owner", `${lease.owner} (epoch ${lease.epoch})`]);
     if (run.t0) rows.push(["took", seconds((run.tEnd ?? run.tLast ?? run.t0) - run.t0) + (run.done ? "" : " so far")]);

@@ -125,12 +125,16 @@ function approval(run, d, ts) {
     run.awaitingApproval = true;
     run.everAwaited = true;
     run.status = "awaiting_approval";
+    // Parked by a replica that took the run over: these tasks may have run (in doubt).
+    run.inDoubt = d.in_doubt || null;
     if (d.plan?.tasks) setPlan(run, d.plan.tasks);
     return;
   }
   run.awaitingApproval = false;
+  run.inDoubt = null;
   if (run.status === "awaiting_approval") run.status = d.status === "rejected" ? "rejected" : "running";
-  const kind = d.status === "approved" && d.edited ? "approved with an edited plan" : d.status;
+  let kind = d.status === "approved" && d.edited ? "approved with an edited plan" : d.status;
+  if (d.decision) kind = `${kind}: tasks in doubt ${d.decision === "fail" ? "marked failed" : "run again"}`;
   run.notes.push({ kind, ts, reason: d.reason });
 }
 

@@ -1,0 +1,321 @@
+"""``python -m bench.relay_ab``: the relay of this tree beside a previous commit's, in one run.
+
+One discovery and one fast worker (this tree), and two orchestrators on them: **before**
+(``--before``, default ``HEAD``: the commit's sources extracted with ``git archive`` into a
+temporary folder and put first on ``PYTHONPATH``; the run prints where each imported
+``mesh_orchestrator`` from) and **after** (this working tree, or ``--after`` the same way). Then, each figure for the
+worker called directly, before and after, taken in the same minutes:
+
+* first token, alone: ``--samples`` streams of 16 tokens each, the three alternating;
+* events/s and events per orchestrator CPU-second: one stream of ``--tokens`` tokens,
+  ``--repeats`` times each, before and after alternating (the median is reported);
+* KB per open stream: ``--streams`` relayed streams held open, orchestrator RSS growth;
+* CPU per run: ``--runs`` runs of a one-task plan pinned to the worker, 16 in flight, in
+  rounds of 64 alternating between the sides, the orchestrator's CPU seconds (``/proc``)
+  over them.
+
+Small counts suit a shared machine; read the after/before ratios, which the machine's load
+touches alike. Every process is started on a free loopback port and stopped by its id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from bench.fast_worker import AGENT_ID
+from bench.measure import Endpoint, memory, summary_ms, throughput
+from bench.procs import cpu_seconds, pid_of
+from bench.runs import _load, _pinned
+from bench.sse_client import HttpxStreamer, RawStreamer, StreamTiming
+from mesh_testkit import ServiceProcess, free_port, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = (
+    "services/orchestrator/src",
+    "libs/contracts/src",
+    "libs/auth/src",
+    "libs/telemetry/src",
+    "libs/worker_sdk/src",
+)
+RESULTS = Path(__file__).resolve().parent / "relay_ab_results.json"
+QUIET = "warning"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.relay_ab", description=__doc__)
+    p.add_argument("--before", default="HEAD", help="the commit to compare with")
+    p.add_argument("--after", default=None, help="a commit instead of the working tree")
+    p.add_argument("--samples", type=int, default=100)
+    p.add_argument("--tokens", type=int, default=20_000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--streams", type=int, default=300)
+    p.add_argument("--runs", type=int, default=200)
+    p.add_argument("--out", type=Path, default=RESULTS)
+    return p.parse_args(argv)
+
+
+def extract(rev: str, into: Path) -> str:
+    """``rev``'s sources under ``into``; returns the full commit id."""
+    sha = subprocess.run(
+        ["git", "rev-parse", rev], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    tar = subprocess.run(
+        ["git", "archive", "--format=tar", sha, *SOURCES], cwd=ROOT, capture_output=True,
+        check=True,
+    ).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(into, filter="data")
+    return sha
+
+
+class Side:
+    """One orchestrator; ``tree`` None runs this working tree."""
+
+    def __init__(self, name: str, tree: Path | None, discovery: str, tmp: Path, slots: str):
+        port = free_port()
+        env = {
+            "ORCH_PORT": str(port), "ORCH_DISCOVERY_URL": discovery,
+            "ORCH_DB_PATH": str(tmp / f"orchestrator-{name}.sqlite3"),
+            "ORCH_LOG_LEVEL": QUIET, "ORCH_MAX_CONNECTIONS": slots,
+        }  # fmt: skip
+        if tree is not None:
+            env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
+        self.name = name
+        self.env = env
+        self.proc = ServiceProcess("mesh_orchestrator", port, env, cwd=ROOT)
+        self.url = self.proc.url
+
+    @property
+    def pid(self) -> int:
+        return pid_of(self.proc)
+
+    def imported_from(self) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", "import mesh_orchestrator; print(mesh_orchestrator.__file__)"],
+            env={**os.environ, **self.env}, cwd=ROOT, capture_output=True, text=True,
+            check=True, timeout=120,
+        )  # fmt: skip
+        return out.stdout.strip()
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(self.name, self.url + "/orchestrate/stream", relay=True)
+
+
+class _Pids:
+    """What ``bench.measure``'s ``throughput`` and ``memory`` read of a mesh, for one side."""
+
+    def __init__(self, orchestrator_pid: int, worker_pid: int) -> None:
+        self.orchestrator_pid = orchestrator_pid
+        self.worker_pid = worker_pid
+
+    def settle(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = cpu_seconds(self.orchestrator_pid)
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = cpu_seconds(self.orchestrator_pid)
+            if now - last < 0.01:
+                return
+            last = now
+
+
+def _ok(t: StreamTiming, name: str) -> float:
+    if t.ttft is None or t.end not in ("completed", "done"):
+        raise RuntimeError(f"{name} stream ended badly: {t.end} after {t.tokens} tokens")
+    return t.ttft
+
+
+async def measure(
+    args: argparse.Namespace, direct: Endpoint, sides: list[Side], worker_pid: int, log: Console
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    eps = [direct, *(s.endpoint() for s in sides)]
+    # First, on fresh processes: memory freed by the measurements below stays in RSS.
+    log.print(f"[dim]memory, {args.streams} open streams, each side …[/]")
+    out["memory"] = {}
+    for side in sides:
+        for _ in range(3):  # warm-up: whatever a process makes at its first runs
+            _ok(
+                await RawStreamer()(side.url + "/orchestrate/stream", side.endpoint().body(16)),
+                side.name,
+            )
+        mesh = _Pids(side.pid, worker_pid)
+        out["memory"][side.name] = await memory(
+            mesh,  # type: ignore[arg-type]
+            RawStreamer(), side.endpoint(), streams=args.streams, open_at_once=64,
+            deadline_s=120.0,
+        )  # fmt: skip
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0, pool=None)) as c:
+        stream = HttpxStreamer(c, "httpx")
+        log.print(f"[dim]first token, {args.samples} alternating samples each …[/]")
+        for ep in eps:
+            for _ in range(3):
+                _ok(await stream(ep.url, ep.body(16)), ep.name)
+        alone: dict[str, list[float]] = {ep.name: [] for ep in eps}
+        for _ in range(args.samples):
+            for ep in eps:
+                alone[ep.name].append(_ok(await stream(ep.url, ep.body(16)), ep.name))
+        out["first_token"] = {k: summary_ms(v) for k, v in alone.items()}
+        log.print(f"[dim]events/s, 1 stream x {args.tokens}, {args.repeats} times each …[/]")
+        tp: dict[str, list[dict[str, Any]]] = {ep.name: [] for ep in eps}
+        pids = {s.name: s.pid for s in sides}
+        for _ in range(args.repeats):
+            for ep in eps:
+                mesh = _Pids(pids.get(ep.name, sides[-1].pid), worker_pid)
+                tp[ep.name].append(
+                    await throughput(
+                        mesh,  # type: ignore[arg-type]
+                        stream, ep, streams=1, tokens=args.tokens,
+                        orchestrator_pid=mesh.orchestrator_pid,
+                    )
+                )  # fmt: skip
+        out["throughput"] = tp
+    log.print(f"[dim]CPU per run, {args.runs} pinned runs, 16 in flight, each side …[/]")
+    # In rounds of 64 runs, the sides alternating, so the machine's load hits both alike.
+    loads: dict[str, list[dict[str, Any]]] = {s.name: [] for s in sides}
+    for side in sides:
+        await _load(side.url + "/orchestrate/stream", _pinned(), 16, 16, side.pid)  # warm-up
+    for _ in range(max(1, args.runs // 64)):
+        for side in sides:
+            url = side.url + "/orchestrate/stream"
+            loads[side.name].append(await _load(url, _pinned(), 64, 16, side.pid))
+    out["cpu_per_run"] = {
+        name: {
+            "runs": sum(r["runs"] for r in rows),
+            "runs_per_s": sum(r["runs"] for r in rows) / sum(r["seconds"] for r in rows),
+            "orchestrator_cpu_ms_per_run": sum(
+                r["orchestrator_cpu_ms_per_run"] * r["runs"] for r in rows
+            )
+            / sum(r["runs"] for r in rows),
+            "failures": sum(r["failures"] for r in rows),
+        }
+        for name, rows in loads.items()
+    }
+    return out
+
+
+def _median(rows: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in rows if r[key] is not None)
+
+
+def report(res: dict[str, Any], console: Console) -> None:
+    ft, tp, mem, cpu = res["first_token"], res["throughput"], res["memory"], res["cpu_per_run"]
+    after = res["after"][:7] if res["after"] != "working tree" else "this tree"
+    t = Table(
+        title=f"the relay, before ({res['before'][:7]}) and after ({after}), one run", box=box.ASCII
+    )
+    for col in ("measurement", "direct", "before", "after", "after/before"):
+        t.add_column(col, justify="left" if col == "measurement" else "right")
+
+    def row(label: str, d: float | None, b: float, a: float, fmt: str = "{:,.2f}") -> None:
+        ratio = f"{a / b:.2f}x" if b else "-"
+        t.add_row(label, "" if d is None else fmt.format(d), fmt.format(b), fmt.format(a), ratio)
+
+    for p in ("p50", "p99"):
+        k = f"{p}_ms"
+        row(f"first token {p}, alone (ms)", ft["direct"][k], ft["before"][k], ft["after"][k])
+        d = ft["direct"][k]
+        row(f"  added over direct, {p} (ms)", None, ft["before"][k] - d, ft["after"][k] - d)
+    eps = {k: _median(v, "events_per_s") for k, v in tp.items()}
+    row("events/s, 1 stream (median)", eps["direct"], eps["before"], eps["after"], "{:,.0f}")
+    row("  relay / direct", None, eps["before"] / eps["direct"], eps["after"] / eps["direct"])
+    per = {k: _median(tp[k], "orchestrator_events_per_cpu_s") for k in ("before", "after")}
+    row("  events per orchestrator CPU-second", None, per["before"], per["after"], "{:,.0f}")
+    kb = {k: mem[k]["orchestrator_kb_per_stream"] for k in ("before", "after")}
+    n = mem["after"]["streams_open"]
+    row(f"KB per open stream ({n} open)", None, kb["before"], kb["after"], "{:,.1f}")
+    base = {k: mem[k]["orchestrator_rss_base_mb"] for k in ("before", "after")}
+    row(
+        "  orchestrator RSS before the streams (MB)", None, base["before"], base["after"], "{:,.0f}"
+    )
+    ms = {k: cpu[k]["orchestrator_cpu_ms_per_run"] for k in ("before", "after")}
+    row("CPU ms per run (pinned, 16 in flight)", None, ms["before"], ms["after"])
+    rps = {k: cpu[k]["runs_per_s"] for k in ("before", "after")}
+    row("  runs/s", None, rps["before"], rps["after"], "{:,.1f}")
+    console.print(t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log = Console(stderr=True)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 4 * args.streams + 1024
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
+    slots = str(args.streams + 64)
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="mesh-bench-ab-") as folder:
+        tmp = Path(folder)
+        before_tree = tmp / "before"
+        sha = extract(args.before, before_tree)
+        after_tree, after_sha = None, "working tree"
+        if args.after is not None:
+            after_tree = tmp / "after"
+            after_sha = extract(args.after, after_tree)
+        procs: list[ServiceProcess] = []
+        try:
+            dport = free_port()
+            discovery = ServiceProcess("mesh_discovery", dport, {
+                "DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "d.sqlite3"),
+                "DISCOVERY_LOG_LEVEL": QUIET}, cwd=ROOT).start()  # fmt: skip
+            procs.append(discovery)
+            wport = free_port()
+            worker = ServiceProcess("bench.fast_worker", wport, {
+                "WORKER_PORT": str(wport), "WORKER_DISCOVERY_URL": discovery.url,
+                "WORKER_INSTANCE_ID": "ab-fast-1", "WORKER_MAX_CONCURRENCY": slots,
+                "WORKER_LOG_LEVEL": QUIET}, cwd=ROOT).start()  # fmt: skip
+            procs.append(worker)
+            sides = [
+                Side("before", before_tree, discovery.url, tmp, slots),
+                Side("after", after_tree, discovery.url, tmp, slots),
+            ]
+            where = {s.name: s.imported_from() for s in sides}
+            for name, path in where.items():
+                log.print(f"[dim]{name}: mesh_orchestrator from {path}[/]", markup=True)
+            for s in sides:
+                s.proc.start()
+                procs.append(s.proc)
+
+                def ready(s: Side = s) -> bool:
+                    agents = httpx.get(s.url + "/v1/agents", timeout=2).json()
+                    return any(a["descriptor"]["agent_id"] == AGENT_ID for a in agents)
+
+                wait_until(ready, timeout=120, what=f"the {s.name} orchestrator to be ready")
+            direct = Endpoint("direct", worker.url + "/stream", relay=False)
+            res = asyncio.run(measure(args, direct, sides, pid_of(worker), log))
+        finally:
+            for proc in reversed(procs):
+                proc.stop(grace=5)
+    res["before"] = sha
+    res["after"] = after_sha
+    res["imported_from"] = where
+    res["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    res["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
+    res["loadavg"] = os.getloadavg()
+    report(res, Console(width=120))
+    print(f"load average at the end: {' / '.join(f'{x:.2f}' for x in res['loadavg'])}")
+    args.out.write_text(json.dumps(res, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""Executions by idempotency key: a repeated call re-attaches or replays, never runs again.
+
+Framework-free. The orchestrator sends every call with an ``Idempotency-Key`` header
+(``<run>:<task>:<attempt>``): the same key for a retry after a lost response, and for a
+replica that takes up the run and asks again. ``Executions`` remembers the recent keys of
+this instance (at most ``max_entries``, each for ``ttl_seconds`` after it ended; a running
+one is never forgotten) with the events each run emitted. A call with a key it knows gets
+those events from the first one (``follow``): live while the run goes on (re-attached),
+replayed once it has ended; the run is never started a second time. ``state`` answers
+``GET /executions/{key}``: ``running``, ``finished`` or ``unknown``.
+
+A keyed run belongs to its execution, not to the request that started it: it goes on while
+at least one caller follows it, and is cancelled when the last one leaves and none comes
+back within ``detach_grace_seconds`` (0: at once, as an unkeyed call is). A cancelled run
+stays remembered as finished (``cancelled``): a later call with its key replays what it
+emitted and its ``cancelled`` error, and does not start it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Coroutine
+from typing import Any
+
+from mesh_contracts import ErrorEvent, WorkerEvent
+
+log = logging.getLogger(__name__)
+
+#: The header that carries the key, and its bounds.
+HEADER = "Idempotency-Key"
+MAX_KEY_CHARS = 256
+#: Events kept per execution for a replay; past it the tokens are dropped (the result and
+#: errors are always kept), so a replay still ends the same way.
+MAX_EVENTS = 4096
+
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "mesh_execution_key", default=None
+)
+
+
+def execution_key() -> str | None:
+    """The idempotency key of the call being run (inside ``Worker.run``), or None."""
+    return _current.get()
+
+
+class BadKey(ValueError):
+    """An ``Idempotency-Key`` that is too long or not printable ASCII."""
+
+
+def check_key(raw: str | None) -> str | None:
+    """The header's value as a key (None when absent); ``BadKey`` when malformed."""
+    if raw is None:
+        return None
+    if not raw or len(raw) > MAX_KEY_CHARS or not raw.isascii() or not raw.isprintable():
+        raise BadKey(f"{HEADER} must be 1 to {MAX_KEY_CHARS} printable ASCII characters")
+    return raw
+
+
+class Execution:
+    """One keyed run: its events so far, whether it has ended, who follows it."""
+
+    def __init__(self, key: str, task_id: str) -> None:
+        self.key = key
+        self.task_id = task_id
+        self.started_at = time.time()
+        self.ended_at: float | None = None
+        self.outcome: str | None = None  # completed | failed | timeout | cancelled | ...
+        self.events: list[WorkerEvent] = []
+        # An /invoke's answer, repeated as is: its HTTP status and JSON body.
+        self.answer: tuple[int, dict[str, Any]] | None = None
+        self.followers = 0
+        self.runner: asyncio.Task[Any] | None = None
+        self._changed = asyncio.Event()
+        self._dropped = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.ended_at is not None
+
+    def add(self, event: WorkerEvent) -> None:
+        if len(self.events) >= MAX_EVENTS and event.type == "token":
+            self._dropped += 1
+        else:
+            self.events.append(event)
+        self._wake()
+
+    def end(self, outcome: str) -> None:
+        if self.ended_at is None:
+            self.ended_at = time.time()
+            self.outcome = outcome
+            self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_change(self) -> None:
+        await self._changed.wait()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "task_id": self.task_id,
+            "state": "finished" if self.finished else "running",
+            "outcome": self.outcome,
+            "events": len(self.events),
+            "followers": self.followers,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+        }
+
+
+class Executions:
+    """This instance's recent keyed executions (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 1024,
+        ttl_seconds: float = 900.0,
+        detach_grace_seconds: float = 0.0,
+    ) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self.detach_grace_seconds = detach_grace_seconds
+        self._entries: OrderedDict[str, Execution] = OrderedDict()
+        self.started = 0  # runs started under a key (metrics, tests)
+        self.repeated = 0  # calls answered from a known key (re-attached or replayed)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Execution | None:
+        self._expire()
+        ex = self._entries.get(key)
+        if ex is not None:
+            self._entries.move_to_end(key)
+        return ex
+
+    def state(self, key: str) -> dict[str, Any]:
+        ex = self.get(key)
+        return ex.describe() if ex is not None else {"key": key, "state": "unknown"}
+
+    def open(self, key: str, task_id: str) -> Execution:
+        """Remember a new execution under ``key`` (the caller starts its runner)."""
+        ex = Execution(key, task_id)
+        self._entries[key] = ex
+        self.started += 1
+        self._expire()
+        return ex
+
+    def _expire(self) -> None:
+        now = time.time()
+        for key in [
+            k
+            for k, ex in self._entries.items()
+            if ex.ended_at is not None and now - ex.ended_at > self.ttl_seconds
+        ]:
+            del self._entries[key]
+        if len(self._entries) <= self.max_entries:
+            return
+        # Oldest finished first; a running execution is never forgotten (the slots bound them).
+        for key in [k for k, ex in self._entries.items() if ex.finished]:
+            if len(self._entries) <= self.max_entries:
+                break
+            del self._entries[key]
+
+    def run_stream(
+        self, ex: Execution, events: AsyncGenerator[WorkerEvent, None]
+    ) -> asyncio.Task[None]:
+        """Drive ``events`` (``stream_events`` of the run) into ``ex`` in a task of its own,
+        with the key visible to the run (``execution_key``)."""
+
+        async def drive() -> None:
+            outcome = "cancelled"
+            try:
+                async for event in events:
+                    ex.add(event)
+                outcome = _stream_outcome(ex)
+            except asyncio.CancelledError:
+                ex.add(ErrorEvent(error="cancelled: its caller went away", code="cancelled"))
+                raise
+            finally:
+                await events.aclose()
+                ex.end(outcome)
+
+        token = _current.set(ex.key)
+        try:
+            ex.runner = asyncio.create_task(drive(), name=f"execution-{ex.key}")
+        finally:
+            _current.reset(token)
+        return ex.runner
+
+    def run_call(
+        self, ex: Execution, call: Coroutine[Any, Any, tuple[int, dict[str, Any]]]
+    ) -> asyncio.Task[None]:
+        """Drive ``call`` (an /invoke: its status and JSON body) into ``ex`` in a task of
+        its own, with the key visible to the run."""
+
+        async def drive() -> None:
+            try:
+                ex.answer = await call
+            except asyncio.CancelledError:
+                ex.answer = (499, _failure("cancelled: its caller went away"))
+                ex.end("cancelled")
+                raise
+            ex.end("completed" if ex.answer[0] == 200 else "failed")
+
+        token = _current.set(ex.key)
+        try:
+            ex.runner = asyncio.create_task(drive(), name=f"execution-{ex.key}")
+        finally:
+            _current.reset(token)
+        return ex.runner
+
+    async def answer(self, ex: Execution) -> tuple[int, dict[str, Any]]:
+        """The /invoke answer of ``ex``, waiting for it while it runs. Leaving (the request
+        cancelled) may cancel the run, as ``follow`` does."""
+        ex.followers += 1
+        try:
+            while not ex.finished:
+                await ex.wait_change()
+        finally:
+            ex.followers -= 1
+            if ex.followers == 0 and not ex.finished:
+                self._detached(ex)
+        return ex.answer or (500, _failure("the execution left no answer"))
+
+    async def follow(self, ex: Execution) -> AsyncGenerator[WorkerEvent, None]:
+        """Every event of ``ex`` from its first, live until it ends. Leaving (closing this
+        iterator) may cancel the run: when no one else follows it, after the grace."""
+        ex.followers += 1
+        sent = 0
+        try:
+            while True:
+                while sent < len(ex.events):
+                    sent += 1
+                    yield ex.events[sent - 1]
+                if ex.finished:
+                    return
+                await ex.wait_change()
+        finally:
+            ex.followers -= 1
+            if ex.followers == 0 and not ex.finished:
+                self._detached(ex)
+
+    def _detached(self, ex: Execution) -> None:
+        runner = ex.runner
+        if runner is None or runner.done():
+            return
+        if self.detach_grace_seconds <= 0:
+            runner.cancel()
+            return
+
+        def maybe_cancel() -> None:
+            if ex.followers == 0 and not runner.done():
+                log.info("execution %s: no caller came back; cancelling it", ex.key)
+                runner.cancel()
+
+        asyncio.get_running_loop().call_later(self.detach_grace_seconds, maybe_cancel)
+
+
+def _failure(message: str) -> dict[str, Any]:
+    return {"error": message, "detail": message}
+
+
+def _stream_outcome(ex: Execution) -> str:
+    errors = [e for e in ex.events if isinstance(e, ErrorEvent)]
+    if not errors:
+        return "completed"
+    code = errors[-1].code
+    return code if code in ("timeout", "invalid_input") else "failed"

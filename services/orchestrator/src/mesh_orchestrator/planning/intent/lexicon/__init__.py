@@ -1,0 +1,57 @@
+"""The words that give a request its shape, in English, Spanish, French, German, Portuguese,
+Italian and Dutch: what joins two jobs, what refers back to an earlier result, what negates,
+what marks a constraint rather than a job. What a clause *asks for* is the model's job
+(``model.py``); these lists only say where clauses begin and end and how they connect.
+
+One module per concept: ``joins`` (then, but, and, also, "below"), ``stance`` (questions,
+negations, "only", courtesy), ``reference`` (pronouns, clitics, determiners, result nouns),
+``nouns`` (job nouns, articles, numbers, language names, function words). Every word is
+matched after ``model.normalize`` (lower case, no accents).
+"""
+
+from __future__ import annotations
+
+from mesh_orchestrator.planning.intent.lexicon.joins import AND, BACK, BUT, FORWARD, THEN
+from mesh_orchestrator.planning.intent.lexicon.nouns import (
+    ARTICLES,
+    FUNCTION,
+    JOB_NOUNS,
+    LANGUAGE_WORDS,
+    LANGUAGES,
+    NUMBERS,
+)
+from mesh_orchestrator.planning.intent.lexicon.reference import (
+    ALL,
+    CLITIC,
+    DEMONSTRATIVE,
+    DETERMINER,
+    ELISION,
+    PRONOUN,
+    RESULT_NOUNS,
+)
+from mesh_orchestrator.planning.intent.lexicon.stance import NEGATION, ONLY, POLITE, QUESTION
+
+__all__ = [
+    "ALL",
+    "AND",
+    "ARTICLES",
+    "BACK",
+    "BUT",
+    "CLITIC",
+    "DEMONSTRATIVE",
+    "DETERMINER",
+    "ELISION",
+    "FORWARD",
+    "FUNCTION",
+    "JOB_NOUNS",
+    "LANGUAGES",
+    "LANGUAGE_WORDS",
+    "NEGATION",
+    "NUMBERS",
+    "ONLY",
+    "POLITE",
+    "PRONOUN",
+    "QUESTION",
+    "RESULT_NOUNS",
+    "THEN",
+]

@@ -1,0 +1,41 @@
+"""How a clause starts: a question, a negation, an "only", or courtesy words before the verb.
+
+Every word is matched after ``model.normalize`` (lower case, no accents)."""
+
+from __future__ import annotations
+
+from mesh_orchestrator.planning.intent.lexicon._words import words
+
+QUESTION = words(
+    """
+what who whom whose when where why how which que quien quienes cuando donde por cual cuanto
+cuantos como quel quelle quels quelles qui quand pourquoi comment combien was wer wen wem
+wann wo warum wie welche welcher welches wieviel quem quando onde porque qual quanto che chi
+quando dove perche quale quanto come cosa wat wie wanneer waar waarom hoe welke hoeveel
+"""
+)
+
+# A negation near the start of a clause makes it a constraint on the others, never a job.
+NEGATION = words(
+    """
+no not don't dont never without nothing skip neither nor none sin nada ni nunca sans pas
+rien aucun aucune ne n nicht kein keine keinen keiner nichts ohne nao sem nenhum nenhuma non
+senza niente nulla nessun nessuna mai niet geen zonder niets nooit
+"""
+)
+
+# "only the picture", "just the text": a constraint on what the request makes.
+ONLY = words(
+    """
+only just solo solamente seulement juste uniquement nur bloss alleen enkel apenas so
+soltanto
+"""
+)
+
+# Courtesy words skipped when looking at how a clause starts.
+POLITE = words(
+    """
+please pls plz kindly hey ok okay so now also and then por favor porfa oye vale bueno s'il
+te plait stp svp bitte mal ja olha per favore dai alsjeblieft graag hoi
+"""
+)

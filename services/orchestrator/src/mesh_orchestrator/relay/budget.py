@@ -1,0 +1,121 @@
+"""A run's budget (``options.budget``, else its client's default): what it may spend across
+its whole DAG, accounted by the executor as events arrive.
+
+``RunBudget`` counts sub-tasks started (``max_tasks``), tokens (each relayed ``token`` event
+as it arrives, then the worker's own ``usage.tokens`` from its final ``result`` event in
+place of that count), GPU-seconds (``usage.gpu_s``) and wall time (``wall_s`` from the
+execution's start, a timer). A sub-task past ``max_tasks`` is skipped; when tokens, GPU
+time or wall time run out, ``exhausted`` is set and ``stop`` wakes the executor, which
+cancels the run's remaining work (its worker calls are closed). A ``RunBudget()``
+without limits counts and never stops anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from typing import Any
+
+from mesh_contracts import Budget
+
+KINDS = ("max_tasks", "wall_s", "tokens", "gpu_s")
+
+
+class RunBudget:
+    """One run's limits and use (see the module docstring)."""
+
+    def __init__(self, limits: Budget | None = None, used: dict[str, float] | None = None):
+        self.limits = limits or Budget()
+        used = used or {}
+        self.tasks = int(used.get("max_tasks", 0))
+        self.tokens = float(used.get("tokens", 0))
+        self.gpu_s = float(used.get("gpu_s", 0))
+        self._wall_before = float(used.get("wall_s", 0))  # spent by earlier owners
+        self._t0 = time.monotonic()
+        self.exhausted: str | None = None
+        self.stop = asyncio.Event()
+
+    @property
+    def bounded(self) -> bool:
+        return any(getattr(self.limits, k) is not None for k in KINDS)
+
+    @property
+    def wall_s(self) -> float:
+        return self._wall_before + time.monotonic() - self._t0
+
+    def wall_left(self) -> float | None:
+        """Seconds until ``wall_s`` runs out (None: no wall bound)."""
+        if self.limits.wall_s is None:
+            return None
+        return max(0.0, self.limits.wall_s - self.wall_s)
+
+    def take_task(self) -> bool:
+        """Count a sub-task about to start; False (and ``exhausted``) past ``max_tasks``."""
+        if self.exhausted is not None:
+            return False
+        limit = self.limits.max_tasks
+        if limit is not None and self.tasks >= limit:
+            self.exhausted = "max_tasks"
+            return False
+        self.tasks += 1
+        return True
+
+    def streamed(self, tokens: int) -> None:
+        """Tokens relayed so far by one call (counted as they arrive)."""
+        self.tokens += tokens
+        self._check()
+
+    def reported(self, streamed: int, usage: Any) -> None:
+        """A call's final ``usage``: its tokens replace the ``streamed`` count, its GPU
+        seconds add up. Anything else is ignored (a worker's report is not trusted to be
+        well formed)."""
+        if not isinstance(usage, dict):
+            return
+        tokens, gpu = usage.get("tokens"), usage.get("gpu_s")
+        if isinstance(tokens, int | float) and tokens >= 0:
+            self.tokens += float(tokens) - streamed
+        if isinstance(gpu, int | float) and gpu >= 0:
+            self.gpu_s += float(gpu)
+        self._check()
+
+    def check_wall(self) -> None:
+        left = self.wall_left()
+        if left is not None and left <= 0:
+            self._exhaust("wall_s")
+
+    def _check(self) -> None:
+        lim = self.limits
+        if lim.tokens is not None and self.tokens > lim.tokens:
+            self._exhaust("tokens")
+        elif lim.gpu_s is not None and self.gpu_s > lim.gpu_s:
+            self._exhaust("gpu_s")
+
+    def _exhaust(self, kind: str) -> None:
+        if self.exhausted is None or self.exhausted == "max_tasks":
+            self.exhausted = kind
+        self.stop.set()
+
+    def used(self) -> dict[str, float]:
+        return {
+            "max_tasks": self.tasks,
+            "wall_s": round(self.wall_s, 3),
+            "tokens": self.tokens,
+            "gpu_s": round(self.gpu_s, 3),
+        }
+
+    def limit_values(self) -> dict[str, float]:
+        return {k: v for k in KINDS if (v := getattr(self.limits, k)) is not None}
+
+    def describe(self) -> str:
+        """``tokens (1203 of 1000)``: the bound that ran out, with its use."""
+        kind = self.exhausted or ""
+        used, limit = self.used().get(kind), self.limit_values().get(kind)
+        return f"{kind} ({used:g} of {limit:g})" if used is not None and limit else kind
+
+
+#: The budget of the run whose executor is running in this context (set by
+#: ``Executor.run``, read by each worker call to count what it relays).
+CURRENT: contextvars.ContextVar[RunBudget | None] = contextvars.ContextVar(
+    "mesh_run_budget", default=None
+)

@@ -1,0 +1,309 @@
+"""The webhook outbox and push subscriptions in the run store.
+
+A run's state change that someone subscribed to becomes a row of the outbox, stored by
+``RunStore.save_run`` in the transaction that stores the state (the row's model and codec
+are ``runs.store.deliveries``; ``enqueue`` stores rows on their own); a deliverer on any replica (``push.delivery``) takes due
+rows with a lease (``claim``: Postgres ``FOR UPDATE SKIP LOCKED``, so replicas never take
+the same row; SQLite has one process), posts them and marks them ``delivered`` or due again
+later. A replica that dies holding a row lets its lease lapse; another (or its restart)
+takes it again. A delivery's id is derived from the run, its state, its epoch and the
+subscription, so the same change enqueued twice (two flushes, two replicas) is one row.
+
+Subscriptions: A2A push-notification configs per task (``push_*``) and a client's default
+webhook (``*_default``). All tables are additive (``CREATE TABLE IF NOT EXISTS``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from mesh_orchestrator.runs.store.base import RunStore
+from mesh_orchestrator.runs.store.deliveries import (
+    DELIVERY_COLUMNS,
+    Delivery,
+    delivery_from_row,
+    delivery_row,
+    enqueue_sql,
+)
+
+__all__ = ["Delivery", "Outbox", "PushConfig", "SQLOutbox", "delivery_row", "outbox_store"]
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS {p}webhook_outbox (
+    delivery_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, event TEXT NOT NULL,
+    url TEXT NOT NULL, secret TEXT, headers TEXT NOT NULL DEFAULT '{{}}', body TEXT NOT NULL,
+    created_at {real} NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at {real},
+    lease_owner TEXT, lease_until {real}, delivered_at {real}, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS {p}webhook_outbox_due ON {p}webhook_outbox (next_at);
+CREATE TABLE IF NOT EXISTS {p}push_configs (
+    task_id TEXT NOT NULL, config_id TEXT NOT NULL, owner TEXT, url TEXT NOT NULL,
+    token TEXT, auth TEXT NOT NULL DEFAULT '{{}}', created_at {real} NOT NULL,
+    PRIMARY KEY (task_id, config_id)
+);
+CREATE TABLE IF NOT EXISTS {p}webhook_defaults (
+    owner TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT
+);
+"""
+SQLITE_SCHEMA = _TABLES.format(p="", real="REAL")
+PG_SCHEMA = _TABLES.format(p="mesh_", real="DOUBLE PRECISION")
+OUTBOX_LOCK = 0x6D657375  # "mesu": the advisory lock held while the tables are made
+_D = DELIVERY_COLUMNS
+_P = "task_id, config_id, owner, url, token, auth, created_at"
+
+
+class PushConfig(BaseModel):
+    """An A2A push-notification config of one task (run): where to post its updates."""
+
+    task_id: str
+    config_id: str
+    owner: str | None = None
+    url: str
+    token: str | None = None
+    auth: dict[str, Any] = Field(default_factory=dict)  # {"scheme", "credentials"}
+    created_at: float = Field(default_factory=time.time)
+
+
+def _push_row(c: PushConfig) -> tuple[Any, ...]:
+    return (c.task_id, c.config_id, c.owner, c.url, c.token, json.dumps(c.auth), c.created_at)
+
+
+def _push(row: Sequence[Any]) -> PushConfig:
+    values = dict(zip(_P.split(", "), row, strict=True))
+    values["auth"] = json.loads(values["auth"] or "{}")
+    return PushConfig.model_validate(values)
+
+
+class Outbox(Protocol):
+    async def open(self) -> None: ...
+
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+        """Store deliveries; one whose id is stored already is skipped. Returns how many
+        were new."""
+        ...
+
+    async def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[Delivery]:
+        """Due deliveries nobody holds (or whose holder's lease lapsed, or held by
+        ``owner``: its previous incarnation's), now held by ``owner`` for ``lease_seconds``."""
+        ...
+
+    async def delivered(self, delivery_id: str, attempts: int) -> None: ...
+
+    async def attempt(
+        self, delivery_id: str, owner: str, attempts: int, error: str | None, lease_seconds: float
+    ) -> bool:
+        """A try is about to be made: store its count (and the previous try's error), and
+        hold the row ``lease_seconds`` more, while ``owner`` still holds it (False if not).
+        A replica killed mid-retries leaves the count it reached."""
+        ...
+
+    async def retry_later(
+        self, delivery_id: str, attempts: int, next_at: float | None, error: str
+    ) -> None:
+        """Let the delivery go (its lease ends) until ``next_at`` (None: given up)."""
+        ...
+
+    async def deliveries(self, run_id: str) -> list[Delivery]:
+        """The run's deliveries, oldest first (``GET /v1/runs/{id}/webhooks``)."""
+        ...
+
+    async def set_push(self, config: PushConfig) -> None: ...
+
+    async def get_push(self, task_id: str, config_id: str) -> PushConfig | None: ...
+
+    async def list_push(self, task_id: str) -> list[PushConfig]: ...
+
+    async def delete_push(self, task_id: str, config_id: str) -> bool: ...
+
+    async def set_default(self, owner: str, url: str, secret: str | None) -> None: ...
+
+    async def get_default(self, owner: str) -> tuple[str, str | None] | None: ...
+
+    async def delete_default(self, owner: str) -> bool: ...
+
+
+class _SQL:
+    """The statements of both backends, with the table prefix and the placeholder."""
+
+    def __init__(self, prefix: str, mark: str) -> None:
+        m, p = mark, prefix
+        self.enqueue = enqueue_sql(p, m)
+        self.delivered = (
+            f"UPDATE {p}webhook_outbox SET delivered_at = {m}, attempts = {m}, next_at = NULL, "
+            f"lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE delivery_id = {m}"
+        )
+        self.retry = (
+            f"UPDATE {p}webhook_outbox SET attempts = {m}, next_at = {m}, last_error = {m}, "
+            f"lease_owner = NULL, lease_until = NULL WHERE delivery_id = {m}"
+        )
+        self.attempt = (
+            f"UPDATE {p}webhook_outbox SET attempts = {m}, last_error = {m}, lease_until = {m} "
+            f"WHERE delivery_id = {m} AND lease_owner = {m} RETURNING delivery_id"
+        )
+        self.deliveries = (
+            f"SELECT {_D} FROM {p}webhook_outbox WHERE run_id = {m} ORDER BY created_at"
+        )
+        self.due = (
+            f"SELECT delivery_id FROM {p}webhook_outbox WHERE delivered_at IS NULL "
+            f"AND next_at <= {m} AND (lease_until IS NULL OR lease_until < {m} "
+            f"OR lease_owner = {m}) "
+            f"ORDER BY next_at LIMIT {m}"
+        )
+        self.take = (
+            f"UPDATE {p}webhook_outbox SET lease_owner = {m}, lease_until = {m} "
+            "WHERE delivery_id IN ({due}) RETURNING " + _D
+        )
+        self.set_push = (
+            f"INSERT INTO {p}push_configs ({_P}) VALUES ({','.join([m] * 7)}) "
+            "ON CONFLICT (task_id, config_id) DO UPDATE SET url = excluded.url, "
+            "token = excluded.token, auth = excluded.auth"
+        )
+        self.get_push = f"SELECT {_P} FROM {p}push_configs WHERE task_id = {m} AND config_id = {m}"
+        self.list_push = f"SELECT {_P} FROM {p}push_configs WHERE task_id = {m} ORDER BY created_at"
+        self.delete_push = (
+            f"DELETE FROM {p}push_configs WHERE task_id = {m} AND config_id = {m} RETURNING task_id"
+        )
+        self.set_default = (
+            f"INSERT INTO {p}webhook_defaults (owner, url, secret) VALUES ({m},{m},{m}) "
+            "ON CONFLICT (owner) DO UPDATE SET url = excluded.url, secret = excluded.secret"
+        )
+        self.get_default = f"SELECT url, secret FROM {p}webhook_defaults WHERE owner = {m}"
+        self.delete_default = f"DELETE FROM {p}webhook_defaults WHERE owner = {m} RETURNING owner"
+
+
+class SQLiteTables:
+    """How the outbox reaches the SQLite run store's database (its connection and lock)."""
+
+    sql = _SQL("", "?")
+    schema = SQLITE_SCHEMA
+    skip_locked = ""  # one process holds the file: nobody else takes rows
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    async def run(self, statement: str, args: Sequence[Any], commit: bool = False) -> list[Any]:
+        async with self.store.lock:
+            async with self.store.db.execute(statement, args) as cur:
+                rows = list(await cur.fetchall())
+            if commit:
+                await self.store.db.commit()
+        return rows
+
+    async def insert(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
+        n = 0
+        async with self.store.lock:
+            for row in rows:
+                cur = await self.store.db.execute(statement, row)
+                n += cur.rowcount
+            await self.store.db.commit()
+        return n
+
+    async def create(self) -> None:
+        async with self.store.lock:
+            await self.store.db.executescript(self.schema)
+            await self.store.db.commit()
+
+
+class PostgresTables:
+    """How the outbox reaches Postgres (the run store's pool); rows another replica is
+    taking are skipped (``FOR UPDATE SKIP LOCKED``)."""
+
+    sql = _SQL("mesh_", "%s")
+    schema = PG_SCHEMA
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    async def run(self, statement: str, args: Sequence[Any], commit: bool = False) -> list[Any]:
+        async with self.store.pool.connection() as conn:
+            cur = await conn.execute(statement, args)
+            return list(await cur.fetchall()) if cur.description else []
+
+    async def insert(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
+        n = 0
+        async with self.store.pool.connection() as conn, conn.transaction():
+            for row in rows:
+                cur = await conn.execute(statement, row)
+                n += cur.rowcount
+        return n
+
+    async def create(self) -> None:
+        async with self.store.pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (OUTBOX_LOCK,))
+            await conn.execute(self.schema)
+
+
+class SQLOutbox:
+    """The ``Outbox`` over either backend's tables (``SQLiteTables``, ``PostgresTables``)."""
+
+    def __init__(self, tables: SQLiteTables | PostgresTables) -> None:
+        self.tables = tables
+        self.sql = tables.sql
+
+    async def open(self) -> None:
+        await self.tables.create()
+
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+        return await self.tables.insert(self.sql.enqueue, [delivery_row(d) for d in deliveries])
+
+    async def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[Delivery]:
+        now = time.time()
+        take = self.sql.take.format(due=self.sql.due + self.tables.skip_locked)
+        args = (owner, now + lease_seconds, now, now, owner, limit)
+        return [delivery_from_row(r) for r in await self.tables.run(take, args, commit=True)]
+
+    async def delivered(self, delivery_id: str, attempts: int) -> None:
+        await self.tables.run(self.sql.delivered, (time.time(), attempts, delivery_id), True)
+
+    async def attempt(
+        self, delivery_id: str, owner: str, attempts: int, error: str | None, lease_seconds: float
+    ) -> bool:
+        until = time.time() + lease_seconds
+        args = (attempts, None if error is None else error[:500], until, delivery_id, owner)
+        return bool(await self.tables.run(self.sql.attempt, args, commit=True))
+
+    async def retry_later(
+        self, delivery_id: str, attempts: int, next_at: float | None, error: str
+    ) -> None:
+        await self.tables.run(self.sql.retry, (attempts, next_at, error[:500], delivery_id), True)
+
+    async def deliveries(self, run_id: str) -> list[Delivery]:
+        return [delivery_from_row(r) for r in await self.tables.run(self.sql.deliveries, (run_id,))]
+
+    async def set_push(self, config: PushConfig) -> None:
+        await self.tables.run(self.sql.set_push, _push_row(config), commit=True)
+
+    async def get_push(self, task_id: str, config_id: str) -> PushConfig | None:
+        rows = await self.tables.run(self.sql.get_push, (task_id, config_id))
+        return _push(rows[0]) if rows else None
+
+    async def list_push(self, task_id: str) -> list[PushConfig]:
+        return [_push(r) for r in await self.tables.run(self.sql.list_push, (task_id,))]
+
+    async def delete_push(self, task_id: str, config_id: str) -> bool:
+        return bool(await self.tables.run(self.sql.delete_push, (task_id, config_id), True))
+
+    async def set_default(self, owner: str, url: str, secret: str | None) -> None:
+        await self.tables.run(self.sql.set_default, (owner, url, secret), commit=True)
+
+    async def get_default(self, owner: str) -> tuple[str, str | None] | None:
+        rows = await self.tables.run(self.sql.get_default, (owner,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    async def delete_default(self, owner: str) -> bool:
+        return bool(await self.tables.run(self.sql.delete_default, (owner,), commit=True))
+
+
+def outbox_store(store: RunStore) -> Outbox:
+    """The outbox tables of ``store``'s database (Postgres or SQLite)."""
+    from mesh_orchestrator.runs.store.postgres import PostgresRunStore
+
+    if isinstance(store, PostgresRunStore):
+        return SQLOutbox(PostgresTables(store))
+    return SQLOutbox(SQLiteTables(store))
