@@ -287,3 +287,155 @@ async def test_a_cancel_sent_to_the_other_replica_stops_the_owners_worker(
         await follower
     assert seen[-1]["type"] == "done" and seen[-1]["data"]["status"] == "cancelled"
     check_log(seen)
+
+
+PAUSE_PLAN = {
+    "tasks": [
+        {"task_id": "t1", "capability": "text_generation", "agent_id": "quick",
+         "input": {"tokens": 3}},
+        {"task_id": "t2", "capability": "text_generation", "agent_id": "slow",
+         "input": {"tokens": 120, "rate": 20}},  # 6 s: the keeper applies the pause meanwhile
+        {"task_id": "t3", "capability": "text_generation", "agent_id": "quick",
+         "depends_on": ["t2"], "input": {"tokens": 3}},
+    ]
+}  # fmt: skip
+
+
+async def finished(follower: asyncio.Task[None], seen: list[dict[str, Any]]) -> None:
+    """Wait for a follower to see ``done``; say what it saw last if it does not."""
+    try:
+        async with asyncio.timeout(60):
+            await follower
+    except TimeoutError:
+        tail = [(e["seq"], e["type"], e["task_id"], e["data"].get("status")) for e in seen[-8:]]
+        raise AssertionError(f"the run did not end; last events seen: {tail}") from None
+
+
+async def paused_on_b(
+    cluster: Cluster, cancel_running: bool
+) -> tuple[str, list[dict[str, Any]], asyncio.Task[None]]:
+    """A run started on a, t2 streaming; its pause asked for on b (not its owner)."""
+    body = {"plan": PAUSE_PLAN, "options": {"on_disconnect": "continue"}}
+    async with httpx.AsyncClient(timeout=30) as c:
+        async for msg in read_sse(c, "POST", cluster.a.url + "/orchestrate/stream", json=body):
+            run_id = str(msg.json()["run_id"])
+            break
+        seen: list[dict[str, Any]] = []
+        follower = asyncio.create_task(follow(cluster.b, run_id, seen))
+        await until(
+            lambda: sum(1 for e in seen if e["task_id"] == "t2" and e["type"] == "token") >= 5,
+            "t2 to stream on replica a",
+        )
+        r = await c.post(
+            f"{cluster.b.url}/v1/runs/{run_id}/pause", json={"cancel_running": cancel_running}
+        )
+        assert r.status_code == 202 and r.json()["status"] == "pausing"
+        await until(
+            lambda: any(e["data"].get("status") == "paused" and e["task_id"] is None for e in seen),
+            "the run to be paused by its owner",
+        )
+        run = (await c.get(f"{cluster.b.url}/v1/runs/{run_id}")).json()
+        assert run["status"] == "paused"
+    return run_id, seen, follower
+
+
+async def test_pause_lets_running_tasks_finish_and_resume_on_another_replica_after_a_restart(
+    cluster: Cluster,
+) -> None:
+    run_id, seen, follower = await paused_on_b(cluster, cancel_running=False)
+    [paused] = [e["data"] for e in seen if e["data"].get("status") == "paused"]
+    assert paused["stopped"] == [] and paused["cancel_running"] is False
+    # t2 was running: it finished; t3 was not started.
+    assert any(e["task_id"] == "t2" and e["data"].get("status") == "completed" for e in seen)
+    assert not any(e["task_id"] == "t3" and e["data"].get("status") == "running" for e in seen)
+    assert not any(e["type"] == "done" for e in seen)
+    cluster.a.kill()  # the replica that paused it dies: the paused run is in the store
+    async with httpx.AsyncClient(timeout=30) as c:
+        again = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/pause")
+        assert again.status_code == 409 and again.json()["status"] == "paused"
+        r = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/resume")
+        assert r.status_code == 202 and r.json()["status"] == "running"
+        await finished(follower, seen)
+        twice = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/resume")
+        assert twice.status_code == 409
+    check_log(seen)
+    [resumed] = [e["data"] for e in seen if e["data"].get("status") == "resumed"]
+    assert resumed["owner"] == "orch-b" and resumed["reason"] == "resumed after pause"
+    assert resumed["kept"] == ["t1", "t2"] and resumed["restarted"] == ["t3"]
+    assert seen[-1]["data"]["status"] == "completed"
+    assert cluster.calls(cluster.slow) == 1, "t2 finished before the pause: never run again"
+    assert cluster.calls(cluster.quick) == 2  # t1 before, t3 after
+
+
+async def test_pause_with_cancel_running_stops_the_running_task_and_resume_runs_it_again(
+    cluster: Cluster,
+) -> None:
+    run_id, seen, follower = await paused_on_b(cluster, cancel_running=True)
+    [paused] = [e["data"] for e in seen if e["data"].get("status") == "paused"]
+    assert paused["stopped"] == ["t2"] and paused["cancel_running"] is True
+    t2 = [e["data"].get("status") for e in seen if e["task_id"] == "t2" and e["type"] == "status"]
+    assert t2[-1] == "pending"
+    async with httpx.AsyncClient(timeout=30) as c:
+        run = (await c.get(f"{cluster.a.url}/v1/runs/{run_id}")).json()
+        assert {n["task_id"]: n["status"] for n in run["plan"]}["t2"] == "pending"
+        r = await c.post(f"{cluster.a.url}/v1/runs/{run_id}/resume")
+        assert r.status_code == 202
+        await finished(follower, seen)
+    check_log(seen)
+    [resumed] = [e["data"] for e in seen if e["data"].get("status") == "resumed"]
+    assert resumed["kept"] == ["t1"] and resumed["restarted"] == ["t2", "t3"]
+    assert seen[-1]["data"]["status"] == "completed"
+    assert cluster.calls(cluster.slow) == 2  # stopped once, run again in full
+
+
+async def test_a_workers_question_is_answered_on_another_replica_after_its_owner_died(
+    cluster: Cluster,
+) -> None:
+    """The worker asks (the SDK's ``Asker``); the run parks ``input_required`` on replica a;
+    a is killed; the answer goes to b, which takes the run up and the worker goes on."""
+    port = free_port()
+    asker = cluster._start(
+        "bench.script_worker",
+        port,
+        {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": cluster.discovery.url,
+         "SCRIPT_AGENT_ID": "asker", "WORKER_LEASE_TTL_SECONDS": "30"},
+    )  # fmt: skip
+    for orch in (cluster.a, cluster.b):
+
+        def sees(o: ServiceProcess = orch) -> bool:
+            agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
+            return "asker" in {a["descriptor"]["agent_id"] for a in agents}
+
+        wait_until(sees, timeout=30, what="the orchestrators to see the asking worker")
+    plan = {"tasks": [
+        {"task_id": "t1", "capability": "text_generation", "agent_id": "quick",
+         "input": {"tokens": 3}},
+        {"task_id": "ask", "capability": "data_analysis", "agent_id": "asker",
+         "depends_on": ["t1"], "input": {"ask": ["Which colour?"], "choices": ["red", "blue"]}},
+    ]}  # fmt: skip
+    body = {"plan": plan, "options": {"on_disconnect": "continue"}}
+    seen: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(timeout=30) as c:
+        async for msg in read_sse(c, "POST", cluster.a.url + "/orchestrate/stream", json=body):
+            seen.append(msg.json())
+        run_id = seen[0]["run_id"]
+        assert seen[-1]["data"] == {"status": "input_required", "tasks": ["ask"]}
+        cluster.a.kill()
+        run = (await c.get(f"{cluster.b.url}/v1/runs/{run_id}")).json()
+        assert run["status"] == "input_required"
+        r = await c.post(
+            f"{cluster.b.url}/v1/runs/{run_id}/input", json={"task_id": "ask", "answer": "blue"}
+        )
+        assert r.status_code == 202, r.text
+    async with asyncio.timeout(30):
+        await follow(cluster.b, run_id, seen)
+    check_log(seen)
+    [resumed] = [e["data"] for e in seen if e["data"].get("status") == "resumed"]
+    assert resumed["owner"] == "orch-b" and resumed["kept"] == ["t1"]
+    result = next(e for e in seen if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["ask"]["output"] == {"answers": ["blue"], "calls": 2}
+    assert seen[-1]["data"]["status"] == "completed"
+    assert cluster.calls(cluster.quick) == 1
+    async with httpx.AsyncClient(timeout=5) as c:
+        health = (await c.get(asker.url + "/health")).json()
+    assert health["calls"] == {"ask": 2}  # asked, then called again with the answer

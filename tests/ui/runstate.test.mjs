@@ -101,3 +101,64 @@ test("the DAG is laid out in columns by dependency depth", () => {
   apply(run, ev("plan", { plan, planner: "semantic" }));
   assert.deepEqual(layers(run), [["a", "c"], ["b"]]);
 });
+
+test("a branch not taken keeps its condition, and a loop's iteration is a new attempt", () => {
+  seq = 0;
+  const run = newRun("r");
+  for (const e of [
+    ev("plan", { plan, planner: "client" }),
+    ev("status", { status: "condition", kind: "when", expression: "$.a.output.ok", result: false,
+                   values: { "$.a.output.ok": false } }, "b"),
+    ev("status", { status: "skipped", reason: "condition false: $.a.output.ok" }, "b"),
+    ev("status", { status: "running", attempt: 1 }, "c"),
+    ev("token", { token: "first", attempt: 1 }, "c"),
+    ev("status", { status: "completed" }, "c"),
+    ev("status", { status: "condition", kind: "repeat_until", expression: "output.ok", result: false,
+                   iteration: 1, values: {} }, "c"),
+    ev("status", { status: "iterating", iteration: 2, max_iterations: 3, attempt: 2, loop: "c",
+                   reason: "repeat_until false: output.ok" }, "c"),
+    ev("status", { status: "running", attempt: 2 }, "c"),
+    ev("token", { token: "second", attempt: 2 }, "c"),
+  ]) apply(run, e);
+  const b = run.nodes.get("b");
+  assert.equal(b.status, "skipped");
+  assert.equal(b.reason, "condition false: $.a.output.ok");
+  assert.deepEqual([b.condition.kind, b.condition.result], ["when", false]);
+  const c = run.nodes.get("c");
+  assert.equal(c.iteration, 2);
+  assert.equal(c.attempt, 2);
+  assert.equal(c.text, "second");
+  assert.equal(c.previous[0].text, "first");
+  assert.match(c.retries[0].reason, /^iteration 2 of at most 3: repeat_until false/);
+});
+
+test("a paused run says so, and a resume takes it back to running", () => {
+  seq = 0;
+  const run = newRun("r");
+  apply(run, ev("plan", { plan, planner: "client" }));
+  apply(run, ev("status", { status: "paused", cancel_running: true, stopped: ["b"] }));
+  assert.equal(run.status, "paused");
+  assert.equal(run.notes.at(-1).kind, "paused");
+  assert.equal(run.notes.at(-1).reason, "stopped b");
+  apply(run, ev("status", { status: "resumed", owner: "o", epoch: 2, kept: ["a"], restarted: ["b"],
+                            last_stored_seq: 2, first_seq: 3, reason: "resumed after pause" }));
+  assert.equal(run.status, "running");
+});
+
+test("a worker's question is an open question until it is answered", () => {
+  seq = 0;
+  const run = newRun("r");
+  apply(run, ev("plan", { plan, planner: "client" }));
+  apply(run, ev("status", { status: "input_required", question: "Which?", choices: ["x", "y"], input_id: 1 }, "a"));
+  apply(run, ev("status", { status: "input_required", tasks: ["a"] }));
+  const a = run.nodes.get("a");
+  assert.equal(a.status, "input_required");
+  assert.deepEqual(a.question.choices, ["x", "y"]);
+  assert.equal(run.status, "input_required");
+  apply(run, ev("status", { status: "answered", input_id: 1, answer: "y" }, "a"));
+  apply(run, ev("status", { status: "resumed", owner: "o", epoch: 2, kept: [], restarted: ["a"],
+                            last_stored_seq: 3, first_seq: 5, reason: "input answered" }));
+  assert.equal(a.question, null);
+  assert.equal(a.status, "pending");
+  assert.equal(run.status, "running");
+});

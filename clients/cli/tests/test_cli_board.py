@@ -178,6 +178,41 @@ def test_a_retried_task_shows_only_its_last_attempts_output() -> None:
     assert lane.instance_id == "writer-2" and lane.status == "running"
 
 
+def _console_text(renderable: Any) -> str:
+    out = io.StringIO()
+    Console(file=out, width=160, color_system=None).print(renderable)
+    return out.getvalue()
+
+
+def test_a_branch_not_taken_and_a_loops_iterations_say_why() -> None:
+    board = LaneBoard()
+    rows: list[tuple[str, str, dict[str, Any]]] = [
+        ("status", "revise", {"status": "condition", "kind": "when", "result": False,
+                              "expression": "not $.review.output.approved",
+                              "values": {"$.review.output.approved": True}}),
+        ("status", "revise", {"status": "skipped",
+                              "reason": "condition false: not $.review.output.approved"}),
+        ("status", "check", {"status": "running", "attempt": 1}),
+        ("status", "check", {"status": "completed"}),
+        ("status", "check", {"status": "condition", "kind": "repeat_until", "result": False,
+                             "expression": "output.approved", "iteration": 1,
+                             "values": {"output.approved": False}}),
+        ("status", "check", {"status": "iterating", "iteration": 2, "attempt": 2,
+                             "max_iterations": 3, "loop": "check", "reason": "repeat_until false"}),
+    ]  # fmt: skip
+    for seq, (type_, task, data) in enumerate(rows, 1):
+        board.apply(StreamEvent(run_id=RUN, seq=seq, type=type_, task_id=task, data=data))
+    revise, check = board.lanes["revise"], board.lanes["check"]
+    assert revise.status == "skipped"
+    assert revise.condition == (
+        "when not $.review.output.approved: false ($.review.output.approved=True)"
+    )
+    assert (check.status, check.iteration, check.attempt) == ("running", 2, 2)
+    text = _console_text(render_board(board))
+    assert "repeat_until output.approved at iteration 1: false" in text
+    assert "iteration 2" in text
+
+
 def test_a_lookup_lane_and_run_view_show_the_best_passage_not_json() -> None:
     output = {
         "query": "heartbeat",

@@ -1,7 +1,8 @@
 """``mesh ask``: run a request (or follow one: ``--resume``) and show each sub-task as a live
 lane, or print its events as JSON lines (``--json``). A dropped stream is resumed with
 ``Last-Event-ID``; Ctrl-C cancels the run; ``--approve`` shows the plan of a run that waits
-for approval and asks before it runs.
+for approval and asks before it runs; a worker's question (``input_required``) is put to
+the user on the terminal (its choices numbered) and answered through the API.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 
-from mesh_cli.board import LaneBoard
+from mesh_cli.board import Lane, LaneBoard
 from mesh_cli.client import CliError, MeshClient, StreamLost
 from mesh_cli.terminal import json_safe, plain
 from mesh_cli.view import render_answer, render_board, render_plan
@@ -54,6 +55,8 @@ class Sink(Protocol):
 
 # Asked with the board of a run awaiting approval: True approves it, False rejects it.
 Decide = Callable[[LaneBoard], Awaitable[bool]]
+# Asked with the lane whose worker asked the user: the answer to its question.
+Answer = Callable[[Lane], Awaitable[Any]]
 
 
 class JsonSink:
@@ -129,7 +132,7 @@ async def _consume(
                         sink.event(ev, board)
                     if board.done:
                         return
-            if until_approval and board.awaiting_approval:
+            if (until_approval and board.awaiting_approval) or board.awaiting_input:
                 return  # the orchestrator ends a waiting run's stream without done
             raise StreamLost("the orchestrator closed the event stream before the run's end")
         except StreamLost:
@@ -145,6 +148,7 @@ async def _session(
     board: LaneBoard,
     sink: Sink,
     decide: Decide | None,
+    answer: Answer | None = None,
 ) -> None:
     """The run to its ``done``; a run that stops awaiting approval is approved or rejected
     as ``decide`` says (rejected when nobody can be asked), then followed on."""
@@ -153,6 +157,16 @@ async def _session(
         sink.pause(board)
         approve = await decide(board) if decide is not None else False
         await client.decide(board.run_id, approve)
+        follow = client.follow(board.run_id, board.last_seq)
+        await _consume(client, follow, board, sink, until_approval=False)
+    # A worker asked the user: answer its question, follow on (it may ask again).
+    while board.awaiting_input and board.run_id is not None and answer is not None:
+        questions = board.open_questions()
+        if not questions:
+            break
+        sink.pause(board)
+        lane = questions[0]
+        await client.answer(board.run_id, lane.task_id, await answer(lane))
         follow = client.follow(board.run_id, board.last_seq)
         await _consume(client, follow, board, sink, until_approval=False)
 
@@ -186,6 +200,36 @@ def ask_on_terminal(err: Console, *, yes: bool = False, read: Callable[[], str] 
     return decide
 
 
+def answer_on_terminal(err: Console, *, read: Callable[[], str] = input) -> Answer:
+    """The prompt for a worker's question: the question and its numbered choices on
+    stderr; a choice's number or text answers (read in a daemon thread, as ``--approve``)."""
+
+    async def answer(lane: Lane) -> Any:
+        q = lane.question or {}
+        choices = [str(c) for c in q.get("choices") or []]
+        err.print(plain(f"{lane.task_id} asks: {q.get('question', '?')}", style="bold"))
+        for i, choice in enumerate(choices, 1):
+            err.print(plain(f"  {i}. {choice}"))
+        err.print("> ", end="", markup=False)
+        loop = asyncio.get_running_loop()
+        line: asyncio.Future[str] = loop.create_future()
+
+        def reader() -> None:
+            try:
+                text = read()
+            except (EOFError, OSError):
+                text = ""
+            loop.call_soon_threadsafe(_settle, line, text)
+
+        threading.Thread(target=reader, name="input-prompt", daemon=True).start()
+        text = (await line).strip()
+        if choices and text.isdigit() and 1 <= int(text) <= len(choices):
+            return choices[int(text) - 1]
+        return text
+
+    return answer
+
+
 def _settle(future: asyncio.Future[str], value: str) -> None:
     if not future.done():  # the run may have been cancelled meanwhile
         future.set_result(value)
@@ -205,6 +249,7 @@ async def ask(
     interrupt: Interrupt,
     err: Console,
     decide: Decide | None = None,
+    answer: Answer | None = None,
 ) -> int:
     """Run (or, with ``resume``, follow) one request to its ``done`` event; a run that
     awaits approval is put to ``decide`` (rejected without one).
@@ -214,7 +259,7 @@ async def ask(
     """
     board = LaneBoard()
     stream = client.follow(resume, after) if resume else client.orchestrate(body or {})
-    reader = asyncio.create_task(_session(client, stream, board, sink, decide))
+    reader = asyncio.create_task(_session(client, stream, board, sink, decide, answer))
     stop = asyncio.create_task(interrupt.requested.wait())
     try:
         await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -290,6 +335,7 @@ async def run_ask(args: argparse.Namespace, client: MeshClient, out: Console, er
             interrupt=interrupt,
             err=err,
             decide=ask_on_terminal(err, yes=args.yes),
+            answer=answer_on_terminal(err),
         )
     finally:
         if handled:

@@ -63,6 +63,12 @@ class Lane:
     error: str | None = None
     error_code: str | None = None
     attempt: int = 1
+    # The plan language: why the branch was (not) taken or the loop went on, in one line
+    # ("when $.review.output.approved == true: false (…)"), and the loop's iteration.
+    condition: str | None = None
+    iteration: int | None = None
+    # The worker's open question (``input_required``: question, choices, answer_schema).
+    question: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:
@@ -99,6 +105,19 @@ class LaneBoard:
     done: bool = False
     final_status: str | None = None
     plan_tasks: list[dict[str, Any]] = field(default_factory=list)  # the last plan event's
+
+    @property
+    def awaiting_input(self) -> bool:
+        """A worker asked the user: the run is parked until answered (no done)."""
+        return self.status == "input_required" and not self.done
+
+    def open_questions(self) -> list[Lane]:
+        """The lanes whose worker asked and got no answer yet, in plan order."""
+        return [
+            lane
+            for lane in self.lanes.values()
+            if lane.question is not None and lane.status == "input_required"
+        ]
 
     @property
     def awaiting_approval(self) -> bool:
@@ -155,6 +174,20 @@ class LaneBoard:
         lane = self._task_lane(ev)
         if lane is None:
             self.status = str(ev.data.get("status", self.status))
+            return
+        if ev.data.get("status") == "input_required":  # the worker asks the user
+            lane.question = dict(ev.data)
+        elif ev.data.get("status") == "answered":
+            lane.question = None
+            lane.status = "pending"
+            return
+        if ev.data.get("status") == "condition":  # a when / repeat_until: not a state change
+            lane.condition = _condition_line(ev.data)
+            return
+        if ev.data.get("status") == "iterating":  # a loop runs it again: a new attempt
+            lane.restart(_int_or_none(ev.data.get("attempt")) or lane.attempt + 1)
+            lane.iteration = _int_or_none(ev.data.get("iteration"))
+            lane.status = "running"
             return
         if ev.data.get("status") == "retrying":
             lane.restart(_int_or_none(ev.data.get("attempt")) or lane.attempt + 1)
@@ -235,6 +268,19 @@ class LaneBoard:
         self.done = True
         self.final_status = str(ev.data.get("status") or self.result_status or "completed")
         self.status = self.final_status
+
+
+def _condition_line(data: dict[str, Any]) -> str:
+    """``when <expr>: true (path=value, ...)``; a loop's says its iteration."""
+    raw = data.get("values")
+    values: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    read = ", ".join(f"{k}={v!r}" for k, v in list(values.items())[:4])
+    kind = str(data.get("kind", "when"))
+    at = f" at iteration {data['iteration']}" if data.get("iteration") else ""
+    verdict = "true" if data.get("result") else "false"
+    if data.get("exhausted"):
+        verdict += ", max_iterations reached"
+    return f"{kind} {data.get('expression', '')}{at}: {verdict}" + (f" ({read})" if read else "")
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -11,6 +11,7 @@ import json
 import ssl
 from collections.abc import AsyncGenerator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
@@ -132,6 +133,64 @@ class MeshClient:
         if resp.status_code >= 400:
             raise _refusal("orchestrator", resp, resp.content)
         return str(resp.json()["thread_id"])
+
+    async def _send_json(self, method: str, path: str, body: Any = None) -> Any:
+        """An orchestrator request with a JSON body; its JSON answer (None for 204)."""
+        try:
+            resp = await self._http.request(method, self.url + path, json=body)
+        except httpx.TransportError as exc:
+            raise _transport("orchestrator", self.url, exc) from None
+        if resp.status_code >= 400:
+            raise _refusal("orchestrator", resp, resp.content)
+        if resp.status_code == 204:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise CliError(
+                f"orchestrator answered {path} with something that is not JSON"
+            ) from None
+
+    async def pause(self, run_id: str, cancel_running: bool = False) -> str:
+        """``POST /v1/runs/{id}/pause``; the status it answered (``pausing``)."""
+        body = await self._send_json(
+            "POST", f"/v1/runs/{quote(run_id, safe='')}/pause", {"cancel_running": cancel_running}
+        )
+        return str(body.get("status", ""))
+
+    async def resume(self, run_id: str) -> str:
+        """``POST /v1/runs/{id}/resume``; the status it answered (``running``)."""
+        body = await self._send_json("POST", f"/v1/runs/{quote(run_id, safe='')}/resume")
+        return str(body.get("status", ""))
+
+    async def answer(self, run_id: str, task_id: str, answer: Any) -> str:
+        """``POST /v1/runs/{id}/input``: answer the worker's question of ``task_id``."""
+        body = await self._send_json(
+            "POST",
+            f"/v1/runs/{quote(run_id, safe='')}/input",
+            {"task_id": task_id, "answer": answer},
+        )
+        return str(body.get("status", ""))
+
+    async def workflows(self) -> Any:
+        """``GET /v1/workflows``: the latest version of each saved workflow."""
+        return await self._get_json("orchestrator", self.url, "/v1/workflows")
+
+    async def workflow(self, name: str, version: int | None = None) -> Any:
+        return await self._get_json(
+            "orchestrator", self.url, f"/v1/workflows/{quote(name, safe='')}", version=version
+        )
+
+    async def save_workflow(self, spec: dict[str, Any]) -> Any:
+        """``POST /v1/workflows``: the stored version (name, version, ...)."""
+        return await self._send_json("POST", "/v1/workflows", spec)
+
+    async def delete_workflow(self, name: str) -> None:
+        await self._send_json("DELETE", f"/v1/workflows/{quote(name, safe='')}")
+
+    async def start_workflow(self, name: str, body: dict[str, Any]) -> Any:
+        """``POST /v1/workflows/{name}/runs``: ``{"run_id", "workflow", ...}``."""
+        return await self._send_json("POST", f"/v1/workflows/{quote(name, safe='')}/runs", body)
 
     async def cancel(self, run_id: str) -> str:
         """``POST /v1/runs/{id}/cancel``; returns the status (``cancelling``, or ``finished``

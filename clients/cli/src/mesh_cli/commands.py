@@ -13,6 +13,10 @@ Commands (global ``--url``/``MESH_URL``, ``--discovery``/``MESH_DISCOVERY_URL``)
 * ``mesh thread ID``: a thread's runs, oldest first.
 * ``mesh agents``: discovery's registered instances. ``mesh runs``: recent runs.
   ``mesh run RUN_ID``: one run's plan with node statuses and outputs.
+* ``mesh pause RUN_ID [--cancel-running]`` / ``mesh resume RUN_ID``: pause a run (nothing
+  new starts; ``--cancel-running`` stops its running sub-tasks too) and resume it.
+* ``mesh workflow save|list|show|delete|start``: saved workflows (``mesh_cli.workflows``);
+  ``start NAME --arg KEY=VALUE`` runs one and follows it as ``ask`` does.
 * ``mesh keys init|rotate``, ``mesh token issue|revoke``, ``mesh certs init``: the
   operator's credentials (``mesh_cli.credentials``).
 
@@ -37,7 +41,7 @@ from typing import Any
 from rich.console import Console
 
 from mesh_auth import AuthSettings, SecretError, TlsSettings
-from mesh_cli import credentials, scaffold
+from mesh_cli import credentials, scaffold, workflows
 from mesh_cli.ask import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -53,6 +57,7 @@ from mesh_cli.view import (
     runs_table,
     thread_table,
 )
+from mesh_cli.workflows import run_workflow_command
 
 
 def _print_json(out: Console, data: Any) -> None:
@@ -82,6 +87,8 @@ async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int
     async with MeshClient(args.url, args.discovery, _token(args), verify=tls) as client:
         if args.command == "ask":
             return await run_ask(args, client, out, err)
+        if args.command == "workflow":
+            return await run_workflow_command(args, client, out, err)
         if args.command == "agents":
             healthy = True if args.healthy else None
             data = await client.agents(capability=args.capability, healthy=healthy)
@@ -89,6 +96,12 @@ async def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int
         elif args.command == "runs":
             data = await client.runs(args.limit)
             _print_json(out, data) if args.json else out.print(runs_table(data))
+        elif args.command == "pause":
+            status = await client.pause(args.run_id, args.cancel_running)
+            out.print(plain(f"run {args.run_id} {status}"))
+        elif args.command == "resume":
+            status = await client.resume(args.run_id)
+            out.print(plain(f"run {args.run_id} {status}"))
         elif args.command == "run":
             data = await client.run(args.run_id)
             _print_json(out, data) if args.json else out.print(run_view(data))
@@ -192,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_thread.add_argument("thread_id")
     p_thread.add_argument("--json", action="store_true", help="print the raw JSON")
 
+    p_pause = sub.add_parser("pause", parents=[common], help="pause a run (nothing new starts)")
+    p_pause.add_argument("run_id")
+    p_pause.add_argument(
+        "--cancel-running", action="store_true", help="stop its running sub-tasks too"
+    )
+    p_resume = sub.add_parser("resume", parents=[common], help="resume a paused run")
+    p_resume.add_argument("run_id")
+
+    workflows.add_commands(sub, common)
     credentials.add_commands(sub)
 
     p_new = sub.add_parser(

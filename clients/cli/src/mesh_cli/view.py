@@ -66,9 +66,13 @@ def render_lane(lane: Lane) -> Panel:
         head.append(f"  {lane.tokens} tokens", style="dim")
     if lane.messages:
         head.append(f"  {lane.messages} messages", style="dim")
+    if lane.iteration:
+        head.append(f"  iteration {lane.iteration}", style="dim")
     if lane.reason:
         head.append(f"  ({clean(lane.reason)})", style="dim")
     parts: list[RenderableType] = [head]
+    if lane.condition:
+        parts.append(Text("⑂ " + _short(lane.condition, 300), style="cyan"))
     if lane.text_tail:
         parts.append(plain(_tail(clean(lane.text_tail))))
     if lane.last_message:

@@ -2,6 +2,12 @@
 
 from mesh_contracts import capabilities
 from mesh_contracts.capabilities import WELL_KNOWN, Capability
+from mesh_contracts.conditions import (
+    MAX_EXPRESSION_CHARS,
+    Condition,
+    ConditionError,
+    parse_condition,
+)
 from mesh_contracts.descriptor import (
     MAX_PROMPT_CHARS,
     AgentDescriptor,
@@ -13,6 +19,7 @@ from mesh_contracts.events import (
     ArtifactEvent,
     DoneEvent,
     ErrorEvent,
+    InputRequiredEvent,
     MessageEvent,
     ProgressEvent,
     ResultEvent,
@@ -25,6 +32,7 @@ from mesh_contracts.events import (
 from mesh_contracts.manifest import build_manifest, manifest_of
 from mesh_contracts.plan import (
     MAX_DEPENDS_ON,
+    MAX_ITERATIONS,
     MAX_PLAN_TASKS,
     ExecutionPlan,
     NodeStatus,
@@ -52,13 +60,19 @@ from mesh_contracts.run_events import (
     PhaseStatus,
     PlanChosen,
     RunAnswer,
+    RunAwaitingInput,
     RunEnded,
     RunFailure,
+    RunPaused,
     RunPayload,
     RunResumed,
     RunStarted,
     RunStatus,
+    TaskCondition,
     TaskFailure,
+    TaskInputAnswered,
+    TaskInputRequired,
+    TaskIteration,
     TaskOutcomeData,
     TaskOutput,
     TaskRetrying,
@@ -81,6 +95,13 @@ from mesh_contracts.text import output_text
 __all__ = [
     "output_text",
     "MAX_DEPENDS_ON",
+    "MAX_ITERATIONS",
+    "MAX_EXPRESSION_CHARS",
+    "Condition",
+    "ConditionError",
+    "parse_condition",
+    "TaskCondition",
+    "TaskIteration",
     "MAX_PLAN_TASKS",
     "WELL_KNOWN",
     "SSE_HEADERS",
@@ -138,6 +159,11 @@ __all__ = [
     "RunPayload",
     "RunStarted",
     "RunResumed",
+    "RunPaused",
+    "RunAwaitingInput",
+    "TaskInputRequired",
+    "TaskInputAnswered",
+    "InputRequiredEvent",
     "PlanChosen",
     "PhaseStatus",
     "TaskStatus",

@@ -97,6 +97,18 @@ class ErrorEvent(_WorkerEventBase):
     retryable: bool = False
 
 
+class InputRequiredEvent(_WorkerEventBase):
+    """The worker needs an answer from the user to go on (A2A's ``input-required``): its
+    call ends after this event (then ``done``); the orchestrator parks the task, and calls
+    the worker again once answered, with every answer so far, in order, in
+    ``TaskRequest.context["@input"]["answers"]`` (the worker SDK's ``Asker`` reads them)."""
+
+    type: Literal["input_required"] = "input_required"
+    question: str = Field(min_length=1, max_length=2000)
+    choices: list[str] | None = Field(default=None, max_length=20)
+    answer_schema: dict[str, Any] | None = None
+
+
 class DoneEvent(_WorkerEventBase):
     type: Literal["done"] = "done"
 
@@ -108,6 +120,7 @@ WorkerEvent = Annotated[
     | ArtifactEvent
     | ResultEvent
     | ErrorEvent
+    | InputRequiredEvent
     | DoneEvent,
     Field(discriminator="type"),
 ]

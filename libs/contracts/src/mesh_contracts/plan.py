@@ -9,12 +9,16 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mesh_contracts.capabilities import Capability
+from mesh_contracts.conditions import MAX_EXPRESSION_CHARS, ConditionError, parse_condition
 
 #: A plan holds at most this many tasks, and a task depends on at most this many others
 #: (no task may name one twice). Bounds, not budgets: validating a plan costs time linear
 #: in its size, and its size is bounded, whatever a client sends.
 MAX_PLAN_TASKS = 64
 MAX_DEPENDS_ON = MAX_PLAN_TASKS
+#: A loop runs at most this many iterations, whatever a plan asks (the orchestrator may cap
+#: it lower: ``ORCH_MAX_ITERATIONS``).
+MAX_ITERATIONS = 10
 
 TaskId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
@@ -25,6 +29,7 @@ class NodeStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    INPUT_REQUIRED = "input_required"  # its worker asked the user; answered via the API
     # Found running by a replica that took the run over, on an agent that is not safe to
     # retry, and its worker does not know the call: it may have run. A person decides.
     IN_DOUBT = "in_doubt"
@@ -55,6 +60,25 @@ class SubTask(BaseModel):
     depends_on: list[TaskId] = Field(default_factory=list, max_length=MAX_DEPENDS_ON)
     requires: Requirements = Field(default_factory=Requirements)
     agent_id: str | None = None  # pin to one logical agent, skipping capability matching
+    # The plan language (``mesh_contracts.conditions``): run only when ``when`` holds over
+    # finished upstream outputs (else ``skipped``, with the reason); run even when an upstream
+    # task was skipped (``accept_skipped``: the join after a branch); run again until
+    # ``repeat_until`` holds over its own ``output``, at most ``max_iterations`` times, and
+    # with ``repeat_tasks`` run those upstream tasks again before each new iteration (a
+    # group loop: "revise until the reviewer approves").
+    when: str | None = Field(default=None, min_length=1, max_length=MAX_EXPRESSION_CHARS)
+    accept_skipped: bool = False
+    repeat_until: str | None = Field(default=None, min_length=1, max_length=MAX_EXPRESSION_CHARS)
+    max_iterations: int | None = Field(default=None, ge=1, le=MAX_ITERATIONS)
+    repeat_tasks: list[TaskId] = Field(default_factory=list, max_length=MAX_PLAN_TASKS)
+
+    @property
+    def iterations(self) -> int:
+        """How many times this task may run: 1 without ``repeat_until``, else
+        ``max_iterations`` (3 when not given)."""
+        if self.repeat_until is None:
+            return 1
+        return self.max_iterations or 3
 
 
 class PlanNode(SubTask):
@@ -65,6 +89,10 @@ class PlanNode(SubTask):
     assigned_instance: str | None = None
     output: Any = None
     error: str | None = None
+    # The last condition evaluated for it (``when`` or ``repeat_until``): its expression,
+    # result and the values it read; and the iteration it is on (loops).
+    condition: dict[str, Any] | None = None
+    iteration: int | None = None
     started_at: float | None = None
     finished_at: float | None = None
 
@@ -107,6 +135,83 @@ def _find_cycle(tasks: list[SubTask]) -> list[str] | None:
     return [*path[at[node] :], node]
 
 
+def _ancestors(tasks: list[SubTask]) -> dict[str, set[str]]:
+    """Every task's transitive dependencies (the plan is acyclic)."""
+    deps = {t.task_id: t.depends_on for t in tasks}
+    memo: dict[str, set[str]] = {}
+
+    def of(task_id: str) -> set[str]:
+        if task_id not in memo:
+            out: set[str] = set()
+            for d in deps[task_id]:
+                out.add(d)
+                out |= of(d)
+            memo[task_id] = out
+        return memo[task_id]
+
+    for t in tasks:
+        of(t.task_id)
+    return memo
+
+
+def _check_language(tasks: list[SubTask]) -> list[str]:
+    """``when``, ``repeat_until`` and ``repeat_tasks`` of every task: each expression parses,
+    and every task it reads is upstream of it (finished when it is evaluated)."""
+    problems: list[str] = []
+    ancestors = _ancestors(tasks)
+    by_id = {t.task_id: t for t in tasks}
+    grouped: dict[str, str] = {}
+    for t in tasks:
+        for kind, text in (("when", t.when), ("repeat_until", t.repeat_until)):
+            if text is None:
+                continue
+            try:
+                cond = parse_condition(text)
+            except ConditionError as exc:
+                problems.append(f"task {t.task_id!r}: {kind}: {exc}")
+                continue
+            for ref in cond.references:
+                if ref.root != "task":
+                    if kind == "when":
+                        problems.append(
+                            f"task {t.task_id!r}: when: {ref.text!r} reads the task's own "
+                            "output, which only repeat_until may"
+                        )
+                elif ref.task_id not in by_id:
+                    problems.append(
+                        f"task {t.task_id!r}: {kind} reads unknown task {ref.task_id!r}"
+                    )
+                elif ref.task_id not in ancestors[t.task_id]:
+                    problems.append(
+                        f"task {t.task_id!r}: {kind} reads {ref.task_id!r}, which is not upstream "
+                        "of it (add it to depends_on)"
+                    )
+        if t.max_iterations is not None and t.repeat_until is None:
+            problems.append(f"task {t.task_id!r}: max_iterations without repeat_until")
+        if t.repeat_tasks and t.repeat_until is None:
+            problems.append(f"task {t.task_id!r}: repeat_tasks without repeat_until")
+        for g in t.repeat_tasks:
+            if g not in by_id or g not in ancestors[t.task_id]:
+                problems.append(f"task {t.task_id!r}: repeat_tasks names {g!r}, not upstream of it")
+            elif g in grouped:
+                problems.append(f"task {g!r} repeats in two loops ({grouped[g]!r}, {t.task_id!r})")
+            elif by_id[g].repeat_until is not None:
+                problems.append(f"task {g!r} has its own repeat_until inside {t.task_id!r}'s loop")
+            else:
+                grouped[g] = t.task_id
+    # A group's members run again after the check: only the group, the check and what comes
+    # after the check may wait on them.
+    for g, check in grouped.items():
+        loop = set(by_id[check].repeat_tasks) | {check}
+        for u in tasks:
+            if g in u.depends_on and u.task_id not in loop and check not in ancestors[u.task_id]:
+                problems.append(
+                    f"task {u.task_id!r} depends on {g!r} of the loop of {check!r}: it must depend on "
+                    f"{check!r} instead"
+                )
+    return problems
+
+
 class ExecutionPlan(BaseModel):
     """A DAG of sub-tasks. Construction validates it: unique ids, known deps, no cycles."""
 
@@ -139,6 +244,8 @@ class ExecutionPlan(BaseModel):
             if cycle:
                 # read "a -> b" as "a depends on b"
                 problems.append("dependency cycle: " + " -> ".join(cycle))
+        if not problems:
+            problems.extend(_check_language(self.tasks))
         if problems:
             raise PlanError(problems)
         return self

@@ -10,7 +10,9 @@ client would use:
 * ``status`` with ``phase`` set: ``PhaseStatus`` (planning, replanning; ``phase:
   "approval"``: the run waits for a person's approval, was approved or rejected); ``retrying``:
   ``TaskRetrying`` (a sub-task moves to another replica); ``resumed``: ``RunResumed`` (the
-  run was taken up again by an orchestrator); otherwise ``TaskStatus`` (one plan node
+  run was taken up again by an orchestrator); ``condition``: ``TaskCondition`` (a ``when``
+  or ``repeat_until`` was evaluated, with what it read); ``iterating``: ``TaskIteration``
+  (a loop's task runs again); otherwise ``TaskStatus`` (one plan node
   changed state);
 * ``result`` with no ``task_id``: ``RunAnswer`` (the synthesis); with a ``task_id``:
   ``TaskOutput`` (one node's output);
@@ -31,11 +33,14 @@ from mesh_contracts.plan import ExecutionPlan, NodeStatus
 
 
 class RunStatus(StrEnum):
-    """A run's state. ``RUNNING`` until it ends, or ``AWAITING_APPROVAL`` while it waits
-    for a person to approve its plan; every other value is final."""
+    """A run's state. ``RUNNING`` until it ends, ``AWAITING_APPROVAL`` while it waits
+    for a person to approve its plan, ``PAUSED`` while it is paused; every other value is
+    final."""
 
     RUNNING = "running"
     AWAITING_APPROVAL = "awaiting_approval"  # planned, paused until approved or rejected
+    PAUSED = "paused"  # POST /v1/runs/{id}/pause: parked until /resume (starts nothing)
+    INPUT_REQUIRED = "input_required"  # a worker asked; parked until POST /v1/runs/{id}/input
     COMPLETED = "completed"  # every sub-task completed
     PARTIAL = "partial"  # some completed, some failed or were skipped
     FAILED = "failed"  # nothing completed, or the request could not be planned
@@ -46,7 +51,12 @@ class RunStatus(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
+        return self not in (
+            RunStatus.RUNNING,
+            RunStatus.AWAITING_APPROVAL,
+            RunStatus.PAUSED,
+            RunStatus.INPUT_REQUIRED,
+        )
 
 
 class _Payload(BaseModel):
@@ -135,6 +145,19 @@ class RunResumed(_Payload):
     restarted: list[str] = Field(default_factory=list)
     last_stored_seq: int
     first_seq: int
+    reason: str | None = None  # "resumed after pause" when a client resumed a paused run
+
+
+class RunPaused(_Payload):
+    """The run is paused (``POST /v1/runs/{id}/pause``): nothing new starts; the sub-tasks
+    that were running finished first (``finished``), or were stopped (``cancel_running``:
+    ``stopped``, they run again on resume). Its stream ends here without ``done``; ``POST
+    /v1/runs/{id}/resume`` (any replica) takes it up again with a ``resumed`` status."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["paused"] = "paused"
+    cancel_running: bool = False
+    stopped: list[str] = Field(default_factory=list)
 
 
 class TaskRetrying(_Payload):
@@ -149,6 +172,70 @@ class TaskRetrying(_Payload):
     reason: str
     failed_instance: str | None = None
     next_instance: str | None = None
+
+
+class TaskCondition(_Payload):
+    """A condition of the plan language was evaluated for a task: ``kind`` ``when`` (before
+    it runs: false means the branch is not taken, a ``skipped`` status follows) or
+    ``repeat_until`` (after an iteration: false means another one follows, unless
+    ``max_iterations`` ran out). ``values``: what each path of ``expression`` read."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["condition"] = "condition"
+    kind: Literal["when", "repeat_until"]
+    expression: str
+    result: bool
+    values: dict[str, Any] = Field(default_factory=dict)
+    iteration: int | None = None
+    exhausted: bool | None = None  # repeat_until false at the last allowed iteration
+
+
+class TaskIteration(_Payload):
+    """A task of a loop runs again: ``iteration`` is the one starting now (2, 3, ...),
+    ``attempt`` the attempt number its events will carry, ``loop`` the task whose
+    ``repeat_until`` asked for it (itself, or the check of a group loop). The output of the
+    last iteration is the task's output."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["iterating"] = "iterating"
+    iteration: int = Field(ge=2)
+    max_iterations: int
+    attempt: int
+    loop: str
+    reason: str
+
+
+class TaskInputRequired(_Payload):
+    """A sub-task's worker asked the user (``question``, optional ``choices`` or
+    ``answer_schema``): the task waits; the run parks (``input_required``) once nothing else
+    runs, until ``POST /v1/runs/{id}/input`` answers; ``input_id`` counts the task's
+    questions (1, 2, ...)."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["input_required"] = "input_required"
+    question: str
+    choices: list[str] | None = None
+    answer_schema: dict[str, Any] | None = None
+    input_id: int = 1
+    attempt: int | None = None
+
+
+class TaskInputAnswered(_Payload):
+    """The answer to a sub-task's question (``input_id``); the task runs again with it."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["answered"] = "answered"
+    input_id: int
+    answer: Any = None
+
+
+class RunAwaitingInput(_Payload):
+    """The run is parked until its open questions (``tasks``) are answered; its stream ends
+    here without ``done``."""
+
+    TYPE: ClassVar[str] = "status"
+    status: Literal["input_required"] = "input_required"
+    tasks: list[str] = Field(default_factory=list)
 
 
 class TaskOutput(_Payload):
@@ -241,7 +328,13 @@ RunPayload = (
     | BudgetStatus
     | TaskStatus
     | RunResumed
+    | RunPaused
+    | RunAwaitingInput
+    | TaskInputRequired
+    | TaskInputAnswered
     | TaskRetrying
+    | TaskCondition
+    | TaskIteration
     | TaskOutput
     | TaskFailure
     | RunAnswer
@@ -269,6 +362,18 @@ def parse_run_payload(type_: str, data: dict[str, Any], task_id: str | None) -> 
             return TaskRetrying.model_validate(data)
         if data.get("status") == "resumed":
             return RunResumed.model_validate(data)
+        if data.get("status") == "paused" and task_id is None:
+            return RunPaused.model_validate(data)
+        if data.get("status") == "input_required":
+            if task_id is None:
+                return RunAwaitingInput.model_validate(data)
+            return TaskInputRequired.model_validate(data)
+        if data.get("status") == "answered":
+            return TaskInputAnswered.model_validate(data)
+        if data.get("status") == "condition":
+            return TaskCondition.model_validate(data)
+        if data.get("status") == "iterating":
+            return TaskIteration.model_validate(data)
         return TaskStatus.model_validate(data)
     if type_ == "result":
         if task_id is None:

@@ -11,6 +11,7 @@ error, health facts).
 """
 
 from mesh_worker.app import create_worker_app
+from mesh_worker.asking import Asker, InputNeeded
 from mesh_worker.executions import execution_key
 from mesh_worker.models import (
     TINY_MODEL_NAME,
@@ -29,6 +30,8 @@ from mesh_worker.threads import ThreadEmit, run_in_thread
 from mesh_worker.worker import AnyInput, Emit, InputError, InputT, StaticWorker, Worker
 
 __all__ = [
+    "Asker",
+    "InputNeeded",
     "Worker",
     "InputT",
     "StaticWorker",

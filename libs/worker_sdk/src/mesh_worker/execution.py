@@ -26,6 +26,7 @@ from mesh_contracts import (
     WorkerResult,
     parse_worker_event,
 )
+from mesh_worker.asking import InputNeeded
 from mesh_worker.slots import Slot
 from mesh_worker.worker import InputError, InputT, Worker
 
@@ -94,7 +95,7 @@ async def stream_events(
     it, cancels ``run`` at once; ``slot`` (if given) stays taken until ``run`` has ended,
     however long its cancellation takes. ``on_end`` (if given) is told once how the run
     ended: ``completed``, ``failed`` (it raised or emitted an error), ``invalid_input``,
-    ``timeout`` or ``cancelled``.
+    ``timeout``, ``cancelled`` or ``input_required`` (it asked the user: ``asking.Asker``).
     """
     queue: asyncio.Queue[WorkerEvent | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
     outcome = "cancelled"
@@ -116,6 +117,8 @@ async def stream_events(
             if output is not None:
                 await queue.put(ResultEvent(output=output))
             outcome = "failed" if errored else "completed"
+        except InputNeeded:  # asked the user (``Asker``): the call ends here, no error
+            outcome = "input_required"
         except InputError as exc:
             outcome = "invalid_input"
             await queue.put(ErrorEvent(error=str(exc), code="invalid_input"))

@@ -39,6 +39,7 @@ from mesh_orchestrator.api.mcp import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
+from mesh_orchestrator.api.workflows import router as workflows_router
 from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.graph.preview import PlanPreview
@@ -63,6 +64,7 @@ from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy
 from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.retention import Retention, parse_clients
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.runs.store.outbox import outbox_store
@@ -73,6 +75,7 @@ from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer
 from mesh_orchestrator.tracing import RunTracer
+from mesh_orchestrator.workflows.store import open_workflow_store
 from mesh_telemetry import instrument_app, start_tracing
 from mesh_telemetry.metrics import Metrics, install_metrics
 
@@ -334,6 +337,9 @@ def create_app(
             store = open_store(settings.database_url, settings.db_path)
             await store.open()
             stack.push_async_callback(store.close)
+            workflows = open_workflow_store(settings.database_url, settings.db_path)
+            await workflows.open()
+            stack.push_async_callback(workflows.close)
             mux = EventMux(
                 store,
                 interval=settings.flush_interval_seconds,
@@ -389,6 +395,7 @@ def create_app(
                 max_retry_after=settings.max_retry_after_seconds,
                 max_context_chars=settings.max_context_chars,
                 max_attempts=settings.max_task_attempts,
+                max_iterations=settings.max_iterations,
                 backoff_initial=settings.retry_backoff_seconds,
                 backoff_max=settings.retry_backoff_max_seconds,
                 tracer=tracer,
@@ -440,6 +447,15 @@ def create_app(
             threads = Threads(runs, threads_store)  # before recover: resumed runs' prelude
             await runs.recover()
             stack.push_async_callback(runs.shutdown)
+            retention = Retention(
+                store,
+                runs.replica_id,
+                seconds=settings.retention_seconds,
+                clients=parse_clients(settings.retention_clients),
+                every=settings.retention_every_seconds,
+            )
+            retention.start()
+            stack.push_async_callback(retention.stop)
             app.state.services = Services(
                 settings=settings,
                 discovery=discovery,
@@ -453,6 +469,8 @@ def create_app(
                     settings.max_streams_per_run,
                     settings.runs_retry_after_seconds,
                 ),
+                workflows=workflows,
+                retention=retention,
                 threads=threads,
                 notifier=notifier,
                 synthesis="llm" if llm_synth is not None else "deterministic",
@@ -477,6 +495,7 @@ def create_app(
     install_metrics(app, metrics, dependencies=[Depends(require("*"))])  # any valid token
     watch(metrics, lambda: getattr(app.state, "services", None))
     app.include_router(router)
+    app.include_router(workflows_router)  # saved workflows (api/workflows.py)
     app.include_router(threads_router)
     # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py); with auth on, its card
     # declares the bearer scheme every A2A route checks.

@@ -18,9 +18,11 @@ from mesh_orchestrator.push.notifier import Notifier
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.retention import Retention
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.threads import Threads
 from mesh_orchestrator.settings import Settings
+from mesh_orchestrator.workflows.store import WorkflowStore
 from mesh_telemetry.metrics import Metrics
 
 
@@ -34,6 +36,8 @@ class Services:
     runs: RunService
     plans: PlanPreview  # POST /v1/plans
     streams: StreamCaps  # SSE streams open here, per client and per run
+    workflows: WorkflowStore  # saved workflows (api/workflows.py)
+    retention: Retention  # removes old finished runs (one replica at a time)
     threads: Threads  # threads of runs (api/threads.py, and runs started on one)
     notifier: Notifier  # webhooks and A2A push notifications (push/)
     synthesis: str = "deterministic"  # which synthesis writes answers (llm | deterministic)
@@ -87,6 +91,19 @@ def watch(metrics: Metrics, services: Callable[[], Services | None]) -> None:
     )
     metrics.counter_of(
         "mesh_runs", "Runs ended in this process, by final status.", runs, ["status"]
+    )
+
+    def removed() -> Samples:
+        svc = services()
+        if svc is None:
+            return []
+        return [((kind,), n) for kind, n in sorted(svc.retention.removed.items())]
+
+    metrics.counter_of(
+        "mesh_retention_removed",
+        "Finished runs and their events removed by retention on this replica.",
+        removed,
+        ["kind"],
     )
     metrics.gauge_of("mesh_live_runs", "Runs being driven by this process now.", live)
     metrics.gauge_of(

@@ -139,6 +139,24 @@ class Settings(BaseSettings):
     max_task_attempts: int = Field(
         default=3, ge=1, le=10, description='attempts of one sub-task (README "Failures")'
     )
+    max_iterations: int = Field(
+        default=10,
+        ge=1,
+        le=10,
+        description="a loop of the plan language (`repeat_until`) runs at most this many iterations, whatever its plan's `max_iterations` says",
+    )
+    retention_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="finished runs (and their events) older than this are removed by one replica at a time; a pinned run is kept; unset: kept forever",
+    )
+    retention_clients: str = Field(
+        default="",
+        description="per-client retention ages in seconds, e.g. `client:alice=3600,client:bob=86400`",
+    )
+    retention_every_seconds: float = Field(
+        default=60.0, gt=0, description="how often the retention sweep runs"
+    )
     retry_backoff_seconds: float = Field(
         default=0.05, ge=0, description="first back-off between attempts (exponential, with jitter)"
     )

@@ -55,6 +55,9 @@ STATES = {
     RunStatus.CANCELLED: TaskState.TASK_STATE_CANCELED,
     RunStatus.INTERRUPTED: TaskState.TASK_STATE_FAILED,
     RunStatus.AWAITING_APPROVAL: TaskState.TASK_STATE_INPUT_REQUIRED,
+    # A2A has no paused state: a paused task is still the server's to finish (resume).
+    RunStatus.PAUSED: TaskState.TASK_STATE_WORKING,
+    RunStatus.INPUT_REQUIRED: TaskState.TASK_STATE_INPUT_REQUIRED,
     RunStatus.REJECTED: TaskState.TASK_STATE_REJECTED,
 }
 

@@ -13,6 +13,10 @@ What a run can await now:
   ``plan`` (data ``{"plan": ExecutionPlan}``), or rejects it (data ``{"approve": false,
   "reason": "..."}``, or the text alone one of ``REJECT_WORDS``). Any other reply
   approves: the client continues the task it asked to hold.
+* **a worker's question** (``input_required``; A2A ``INPUT_REQUIRED`` too): the reply is
+  the answer to the run's first open question, as ``POST /v1/runs/{id}/input`` takes it
+  (data ``{"answer": ...}``, else the text), checked against the question's choices or
+  schema (``BadReply`` when it does not fit).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pydantic import ValidationError
 from mesh_contracts import ExecutionPlan, RunStatus
 from mesh_orchestrator.api.limits import check_approval
 from mesh_orchestrator.runs.approval import ApprovalOutcome
+from mesh_orchestrator.runs.service import BadAnswer
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.services import Services
 
@@ -49,13 +54,28 @@ class BadReply(ValueError):
 
 def awaits_reply(record: RunRecord) -> bool:
     """Whether ``record`` waits for its client (what ``answer`` can act on)."""
-    return record.status is RunStatus.AWAITING_APPROVAL
+    return record.status in (RunStatus.AWAITING_APPROVAL, RunStatus.INPUT_REQUIRED)
+
+
+async def _answer_question(svc: Services, record: RunRecord, reply: Reply) -> RunRecord:
+    """The reply as the answer to the run's first open question."""
+    asking = await svc.runs.open_questions(record.run_id)
+    if not asking:
+        raise NotAwaiting(f"run {record.run_id} asks nothing")
+    given: Any = reply.data["answer"] if "answer" in reply.data else reply.text.strip()
+    try:
+        await svc.runs.answer(record.run_id, asking[0], given)
+    except BadAnswer as exc:
+        raise BadReply(str(exc)[:300]) from None
+    return await svc.runs.get(record.run_id) or record
 
 
 async def answer(svc: Services, record: RunRecord, reply: Reply) -> RunRecord:
     """Apply ``reply`` to ``record``, a run awaiting its client; returns the run's record.
     Raises ``NotAwaiting`` (nothing to answer), ``BadReply`` (the data is not an answer)
     or the quota refusal of approving (``TooMany``)."""
+    if record.status is RunStatus.INPUT_REQUIRED:
+        return await _answer_question(svc, record, reply)
     if record.status is not RunStatus.AWAITING_APPROVAL:
         raise NotAwaiting(f"run {record.run_id} awaits nothing ({record.status.value})")
     data = reply.data

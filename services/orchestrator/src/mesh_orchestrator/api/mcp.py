@@ -210,6 +210,8 @@ class MeshMCP:
                         answer = RunAnswer.model_validate(e.data)
                     elif e.data.get("status") == "awaiting_approval" and e.task_id is None:
                         status = RunStatus.AWAITING_APPROVAL
+                    elif e.task_id is None and e.data.get("status") in ("paused", "input_required"):
+                        status = RunStatus(e.data["status"])  # parked: its stream ends here
                     elif e.type == "done":
                         status = RunStatus(e.data.get("status", status))
         finally:
@@ -231,6 +233,10 @@ class MeshMCP:
         structured: dict[str, Any] = {"run_id": run_id, "status": status.value}
         if status is RunStatus.AWAITING_APPROVAL:
             text = f"run {run_id} awaits approval: POST /v1/runs/{run_id}/approve"
+        elif status is RunStatus.INPUT_REQUIRED:
+            text = f"run {run_id} asks for input: POST /v1/runs/{run_id}/input"
+        elif status is RunStatus.PAUSED:
+            text = f"run {run_id} is paused: POST /v1/runs/{run_id}/resume"
         elif tool == ORCHESTRATE:
             text = answer.answer if answer is not None else f"run {run_id} {status.value}"
             structured["results"] = results
@@ -242,7 +248,7 @@ class MeshMCP:
                 else (str(one.get("error") or f"run {run_id} {status.value}"))
             )
             structured["output"] = one.get("output")
-        failed = status not in (RunStatus.COMPLETED, RunStatus.PARTIAL, RunStatus.AWAITING_APPROVAL)
+        failed = status.terminal and status not in (RunStatus.COMPLETED, RunStatus.PARTIAL)
         return types.CallToolResult(
             content=_text(text), structured_content=structured, is_error=failed
         )

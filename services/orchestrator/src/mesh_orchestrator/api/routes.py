@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from mesh_auth.http import trim
 from mesh_orchestrator.api.access import RegistryReader, RunCaller, may_see
@@ -28,7 +29,13 @@ from mesh_orchestrator.api.models import (
 )
 from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.runs.replay import Feed
-from mesh_orchestrator.runs.service import ApprovalOutcome, CancelOutcome, RunService
+from mesh_orchestrator.runs.service import (
+    ApprovalOutcome,
+    BadAnswer,
+    CancelOutcome,
+    PauseOutcome,
+    RunService,
+)
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.services import Services
 
@@ -203,12 +210,17 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     if run is None or not may_see(caller, run):
         return _not_found(run_id)
     # ``lease``: the replica executing it (owner), its epoch and lease expiry; its thread
-    # and webhook (with its secret: only its owner and admin see a run); ``budget`` (with a
-    # budget): its limits and, once its execution ended, what it used.
+    # and webhook (with its secret: only its owner and admin see a run); ``workflow``: the
+    # saved workflow (name, version) it was started from, if any; ``pinned``: kept from
+    # retention; ``budget`` (with a budget): its limits and, once its execution ended,
+    # what it used.
+    workflow = run.options.get("workflow")
     body = run.model_dump(mode="json", include=RUN_FIELDS) | {
         "lease": run.lease(),
         "thread_id": run.options.get("thread_id"),
         "webhook": run.options.get("webhook"),
+        "workflow": workflow if isinstance(workflow, dict) else None,
+        "pinned": await svc.runs.pinned(run_id),
     }
     if run.options.get("budget"):
         body["budget"] = {"limits": run.options["budget"], "used": run.options.get("budget_used")}
@@ -327,3 +339,92 @@ async def reject_run(
     reason = body.reason if body is not None else "rejected"
     outcome, run = await svc.runs.reject(run_id, reason)
     return _approval_answer(run_id, outcome, run, "rejected")
+
+
+class PauseRequest(BaseModel):
+    """``POST /v1/runs/{id}/pause``: ``cancel_running`` stops the running sub-tasks at once
+    (they run again on resume) instead of letting them finish."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cancel_running: bool = False
+
+
+@router.post("/v1/runs/{run_id}/pause", response_model=None)
+async def pause_run(
+    run_id: str,
+    svc: Svc,
+    caller: RunCaller,
+    body: Annotated[PauseRequest | None, Body()] = None,
+) -> JSONResponse:
+    """Pause a running run (on any replica): nothing new starts; 202 ``pausing``, then the
+    run's ``paused`` event; 409 when it is not running (parked or ended)."""
+    if not may_see(caller, await svc.runs.get(run_id)):
+        return _not_found(run_id)
+    cancel_running = body.cancel_running if body is not None else False
+    outcome, run = await svc.runs.pause(run_id, cancel_running)
+    return _acted(run_id, outcome is PauseOutcome.DONE, run, "pausing", "is not running")
+
+
+@router.post("/v1/runs/{run_id}/resume", response_model=None)
+async def resume_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
+    """Resume a paused run (on any replica): 202 ``running``, then a ``resumed`` status;
+    409 when it is not paused; 429 while its client has more runs in progress than it may."""
+    record = await svc.runs.get(run_id)
+    if record is None or not may_see(caller, record):
+        return _not_found(run_id)
+    await check_approval(svc, record)
+    outcome, run = await svc.runs.resume_paused(run_id)
+    return _acted(run_id, outcome is PauseOutcome.DONE, run, "running", "is not paused")
+
+
+class InputAnswer(BaseModel):
+    """``POST /v1/runs/{id}/input``: the answer to the open question of ``task_id`` (one of
+    its ``choices``, or fitting its ``answer_schema``, else text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str = Field(min_length=1, max_length=64)
+    answer: Any
+
+
+@router.post("/v1/runs/{run_id}/input", response_model=None)
+async def answer_run(run_id: str, body: InputAnswer, svc: Svc, caller: RunCaller) -> JSONResponse:
+    """Answer a worker's question (on any replica): 202 ``running`` (the task runs again
+    with the answer); 422 when the answer does not fit; 409 when the task asks nothing."""
+    record = await svc.runs.get(run_id)
+    if record is None or not may_see(caller, record):
+        return _not_found(run_id)
+    await check_approval(svc, record)
+    try:
+        outcome, run = await svc.runs.answer(run_id, body.task_id, body.answer)
+    except BadAnswer as exc:
+        return JSONResponse(status_code=422, content={"detail": str(exc), "code": "bad_answer"})
+    if outcome is PauseOutcome.NOT_ASKING and run is not None:
+        return JSONResponse(
+            status_code=409,
+            content={
+                "detail": f"task {trim(body.task_id, 64)!r} of run {run_id!r} asks nothing",
+                "status": run.status,
+            },
+        )
+    return _acted(run_id, outcome is PauseOutcome.DONE, run, "running", "awaits no input")
+
+
+@router.post("/v1/runs/{run_id}/pin", response_model=None)
+async def pin_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
+    """Keep the run from retention (``DELETE`` lets it go again): 200 ``{"pinned": true}``."""
+    return await _pin(run_id, svc, caller, True)
+
+
+@router.delete("/v1/runs/{run_id}/pin", response_model=None)
+async def unpin_run(run_id: str, svc: Svc, caller: RunCaller) -> JSONResponse:
+    return await _pin(run_id, svc, caller, False)
+
+
+async def _pin(run_id: str, svc: Svc, caller: RunCaller, pinned: bool) -> JSONResponse:
+    if not may_see(caller, await svc.runs.get(run_id)):
+        return _not_found(run_id)
+    if not await svc.runs.pin(run_id, pinned):
+        return _not_found(run_id)
+    return JSONResponse({"run_id": run_id, "pinned": pinned})

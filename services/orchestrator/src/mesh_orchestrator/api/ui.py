@@ -2,8 +2,9 @@
 
 The page itself (``mesh_orchestrator/ui/``, plain ES modules and SVG, shipped as package
 data) reads only the public API: ``GET /v1/agents``, ``GET /v1/runs``, ``GET /v1/runs/{id}``,
-``GET /v1/runs/{id}/events``, ``POST /orchestrate/stream``, ``POST /v1/runs/{id}/cancel``
-and, where the run waits for one, ``approve``/``reject``. Nothing here reads runs or the
+``GET /v1/runs/{id}/events``, ``POST /orchestrate/stream``, ``POST /v1/runs/{id}/cancel``,
+where the run waits for one, ``approve``/``reject``, and the saved workflows
+(``GET /v1/workflows``, ``POST /v1/workflows/{name}/runs``). Nothing here reads runs or the
 registry: the page is static, and ``GET /ui/config.json`` tells it only what the settings
 say (whether tokens are needed, where Jaeger is).
 

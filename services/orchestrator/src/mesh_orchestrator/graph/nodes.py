@@ -29,7 +29,7 @@ from mesh_contracts import (
 )
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
-from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
+from mesh_orchestrator.graph.policy import EMITTER, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.budget import RunBudget
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
@@ -198,6 +198,8 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             done=done,
             attempts_before=state.get("resume_attempts"),
             owner=state.get("owner"),
+            gate=config["configurable"].get(GATE),
+            inputs=state.get("resume_inputs"),
             pinned=state.get("resume_pinned"),
             budget=budget,
             conversation=conversation(state),

@@ -19,6 +19,9 @@ EMITTER = "mesh_emitter"
 # ``resolve`` makes it (or waits for the one a traced run started) only if the cached
 # registry cannot place a task.
 REGISTRY_READ = "mesh_registry_read"
+# Where the run's gate (``relay.gate.Gate``) sits: ``execute`` passes it to the executor, so
+# a paused run starts no new sub-task.
+GATE = "mesh_gate"
 
 
 class RunState(TypedDict, total=False):
@@ -49,6 +52,7 @@ class RunState(TypedDict, total=False):
     # completed (task_id -> their ``results`` entry) and the attempts each task had had.
     resume_done: dict[str, dict[str, Any]]
     resume_attempts: dict[str, int]
+    resume_inputs: dict[str, list[Any]]  # answers to workers' questions, per task
     # Tasks whose call was out when the run changed hands, to an instance that knows its
     # idempotency key: task_id -> (instance_id, attempt); called again with that key.
     resume_pinned: dict[str, tuple[str, int]]

@@ -25,6 +25,7 @@ from typing import Protocol
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.planning import references
+from mesh_orchestrator.planning.branching import draft_branches
 from mesh_orchestrator.planning.deterministic import Draft, Planner, PlanningFailed
 from mesh_orchestrator.planning.llm import PlanRejected
 
@@ -133,7 +134,10 @@ class Planning:
         unresolvable: list[str] = []
         error: str | None = None
         try:
-            drafted = await _draft(self.draft, query, manifest)
+            # "if ... then ... otherwise ..." is a branch around parts drafted one by one.
+            drafted = await draft_branches(
+                lambda text, m: _draft(self.draft, text, m), query, manifest
+            ) or await _draft(self.draft, query, manifest)
         except PlanningFailed as exc:
             unresolvable = list(exc.unresolvable)
             error = str(exc)

@@ -18,7 +18,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
 
-from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestCapability
+from mesh_contracts import (
+    MAX_EXPRESSION_CHARS,
+    MAX_ITERATIONS,
+    CapabilitiesManifest,
+    ExecutionPlan,
+    ManifestCapability,
+)
 
 StructuredMethod = Literal["json_schema", "json_mode", "prompt"]
 
@@ -79,6 +85,13 @@ def _task_shape(
             "maxItems": min(3, len(earlier)),  # more is rare; a small model lists every id
         }
         required.append("depends_on")
+        # The plan language, optional: a condition over earlier outputs (a branch), and the
+        # join after one; ``check_plan`` refuses an expression that reads a task not upstream.
+        props["when"] = {"type": "string", "maxLength": MAX_EXPRESSION_CHARS}
+        props["accept_skipped"] = {"type": "boolean"}
+    # A loop over the task's own output, always bounded.
+    props["repeat_until"] = {"type": "string", "maxLength": MAX_EXPRESSION_CHARS}
+    props["max_iterations"] = {"type": "integer", "minimum": 1, "maximum": MAX_ITERATIONS}
     return {
         "type": "object",
         "properties": props,
@@ -248,6 +261,10 @@ def hint_for_prompt(hint: ExecutionPlan) -> str:
             "capability": t.capability,
             "input": t.input,
             **({"depends_on": t.depends_on} if t.depends_on else {}),
+            **t.model_dump(
+                include={"when", "accept_skipped", "repeat_until", "max_iterations"},
+                exclude_defaults=True,
+            ),
         }
         for t in hint.tasks[:MAX_LLM_TASKS]
     }

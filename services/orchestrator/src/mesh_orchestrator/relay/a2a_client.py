@@ -14,8 +14,10 @@ mesh token and dials only addresses the endpoint policy checked at connect time
 What comes back is relayed as it arrives: a text part of an artifact update is a ``token``,
 a data part a ``result``, a file part an ``artifact``; a working task's status message is
 ``progress`` (commentary), a completed task's or a direct reply's text a ``message``; a
-failed, rejected or cancelled task is an ``error``; ``input-required``/``auth-required``
-is an ``error`` too (a sub-task cannot be answered mid-run). The call ends with ``done``
+failed, rejected or cancelled task is an ``error``; ``input-required`` is the mesh's own
+``input_required`` (the user is asked, the run parks; once answered the agent gets a new
+message whose data part carries the answers in ``context["@input"]``: its waiting task is
+cancelled, not continued); ``auth-required`` is an ``error``. The call ends with ``done``
 once the agent's task reaches a terminal state. If the call ends before that (the run was
 cancelled, the stream broke off, the deadline passed) the agent's task is cancelled with
 ``CancelTask``: closing the stream alone does not stop an A2A agent.
@@ -187,7 +189,10 @@ class _Call:
             self.ended = True
             why = text or f"the A2A task was {_FAILED[state]}"
             return [("error", {"error": f"{self.d.agent_id}: {why}", "code": "worker_error"})]
-        if state in _ASKS:  # the mesh cannot answer mid-run: a failure (and cancelled)
+        if state == TaskState.TASK_STATE_INPUT_REQUIRED:  # the user is asked (the run parks)
+            question = text or f"{self.d.agent_id} asks for input"
+            return [("input_required", {"question": question[:2000]})]
+        if state in _ASKS:  # authentication cannot be given mid-run: a failure (and cancelled)
             why = f"{self.d.agent_id} asks for {_ASKS[state]}" + (f": {text}" if text else "")
             return [("error", {"error": why, "code": "input_required"})]
         # A working task's status message is commentary, not output: progress.
@@ -307,7 +312,9 @@ async def call_a2a(
                 raise WorkerFailed(f"{d.agent_id} {exc}", exc.code) from None
             for event in events:
                 yield event
-                asks = asks or event[1].get("code") == "input_required"
+                asks = (
+                    asks or event[0] == "input_required" or event[1].get("code") == "input_required"
+                )
             if asks:
                 break  # ``finally`` cancels the agent's waiting task
         if not call.ended and not asks:

@@ -120,6 +120,8 @@ class TaskOutcome:
     agent_id: str | None = None
     instance_id: str | None = None
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    attempt: int = 0  # the attempt that made it (a loop's next iteration counts on)
+    not_taken: bool = False  # skipped because a ``when`` was false (a branch not taken)
 
     @classmethod
     def of(cls, public: dict[str, Any]) -> TaskOutcome:
@@ -129,16 +131,21 @@ class TaskOutcome:
             public.get("output"),
             public.get("error"),
             public.get("agent_id"),
+            not_taken=bool(public.get("not_taken")),
         )
 
     def public(self) -> dict[str, Any]:
-        """The shape of ``result.data.results[task_id]`` on the wire."""
-        return {
+        """The shape of ``result.data.results[task_id]`` on the wire (``not_taken`` only
+        on a branch a false ``when`` skipped)."""
+        out = {
             "status": self.status,
             "output": self.output,
             "error": self.error,
             "agent_id": self.agent_id,
         }
+        if self.not_taken:
+            out["not_taken"] = True
+        return out
 
 
 def fail_task(
@@ -275,6 +282,7 @@ class WorkerCalls:
         add = fold.add
         relay_many = emit.relay_many
         relayed = 0
+        asked: dict[str, Any] | None = None  # the worker's input_required, if it asked
         took = False
 
         def accepted() -> None:
@@ -341,6 +349,9 @@ class WorkerCalls:
                         if type_ == "done":
                             done = True
                             break
+                        if type_ == "input_required":  # it asks the user: the call ends
+                            asked = body
+                            continue
                         if type_ in _RELAYED:
                             add(type_, body)
                             body["attempt"] = attempt
@@ -363,6 +374,8 @@ class WorkerCalls:
             if self.metrics is not None and relayed:  # once per call, never per event
                 self.metrics.relayed(agent, relayed)
         self.resolver.succeeded(d.instance_id)
+        if asked is not None and not fold.failed:
+            return TaskOutcome("input_required", asked, None, agent, d.instance_id, attempt=attempt)
         if fold.failed:
             failure = fold.errors[-1]
             emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=failure), task_id, agent)
@@ -371,7 +384,9 @@ class WorkerCalls:
         if not fold.results:  # a worker's own result event was relayed already
             emit.emit(TaskOutput(output=output), task_id, agent)
         emit.emit(TaskStatus(status=NodeStatus.COMPLETED), task_id, agent)
-        return TaskOutcome("completed", output, None, agent, d.instance_id, fold.artifacts)
+        return TaskOutcome(
+            "completed", output, None, agent, d.instance_id, fold.artifacts, attempt=attempt
+        )
 
 
 async def _singly(events: AsyncGenerator[Relayable]) -> AsyncGenerator[list[Relayable]]:

@@ -14,6 +14,15 @@ relayed, it runs again elsewhere only when the agent is ``safe_to_retry``, as a 
 in ``data.attempt``; the output is the last attempt's alone). Between tries the executor
 backs off exponentially with jitter (tenacity), inside the task's deadline; a task fails
 only when every replica failed or ``max_attempts`` ran out, naming each attempt.
+
+The plan language lives here too. A task's ``when`` is evaluated once its dependencies
+finished, over their outputs (a ``condition`` status says what it read and how it came
+out); false skips the task as a branch not taken (``not_taken``), and its dependents with
+it unless they ``accept_skipped``. A task with ``repeat_until`` runs again while that is
+false over its own output, at most ``max_iterations`` times (and never more than the
+executor's ``max_iterations``); with ``repeat_tasks`` the named upstream tasks run again
+first, in plan order, each given the check's last output. Every iteration is a new
+attempt (an ``iterating`` status first); the last one's output is the task's.
 """
 
 from __future__ import annotations
@@ -35,10 +44,14 @@ from mesh_contracts import (
     ExecutionPlan,
     NodeStatus,
     SubTask,
+    TaskCondition,
+    TaskInputRequired,
+    TaskIteration,
     TaskRequest,
     TaskRetrying,
     TaskStatus,
     output_text,
+    parse_condition,
 )
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
@@ -51,10 +64,57 @@ from mesh_orchestrator.relay.calls import (
     fail_task,
     idempotency_key,
 )
+from mesh_orchestrator.relay.gate import OPEN, Gate
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.tracing import RunTracer
 
-__all__ = ["AttemptFailed", "Executor", "TaskOutcome", "render"]
+__all__ = ["LOOP_CONTEXT", "AttemptFailed", "Executor", "TaskOutcome", "render"]
+
+
+#: The key of ``TaskRequest.context`` that tells a loop's task which iteration it runs
+#: (``iteration``, ``max_iterations``) and what the previous one made (``previous``). Never
+#: a task id (``@`` is not allowed in one).
+LOOP_CONTEXT = "@loop"
+#: The key of ``TaskRequest.context`` carrying the answers to a worker's questions (the
+#: worker SDK's ``Asker`` reads it).
+INPUT_CONTEXT = "@input"
+
+
+class _Loops:
+    """What the loops of one run share: the tasks, each group loop's members (in plan
+    order), and the latest outcome and attempt count of a member that ran again."""
+
+    def __init__(self, tasks: dict[str, SubTask], groups: dict[str, list[str]]) -> None:
+        self.tasks = tasks
+        self.groups = groups
+        self.latest: dict[str, TaskOutcome] = {}
+        self.attempts: dict[str, int] = {}
+        self.inputs: dict[str, list[Any]] = {}  # answers to each task's questions, in order
+
+    def outcome(self, task_id: str, futures: dict[str, asyncio.Future[TaskOutcome]]) -> TaskOutcome:
+        return self.latest.get(task_id) or futures[task_id].result()
+
+    def env(
+        self,
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        own: Any = None,
+        iteration: int | None = None,
+    ) -> dict[str, Any]:
+        """What a condition reads: every finished task (a validated condition reads only
+        upstream tasks, all finished), and for ``repeat_until`` the task's own output."""
+        tasks: dict[str, Any] = {}
+        for task_id, f in futures.items():
+            if f.done():
+                o = self.outcome(task_id, futures)
+                text = render(o.output) if o.status == "completed" else ""
+                tasks[task_id] = {
+                    "output": o.output,
+                    "text": text,
+                    "lower": text.lower(),
+                    "status": o.status,
+                }
+        return {"tasks": tasks, "output": own, "iteration": iteration}
+
 
 # The capabilities whose workers are sent a thread's conversation: text writers. Others
 # (search, analysis) read their context as data.
@@ -86,6 +146,7 @@ class Executor:
         max_retry_after: float = 5.0,
         max_context_chars: int = 6000,
         max_attempts: int = 3,
+        max_iterations: int = 10,
         backoff_initial: float = 0.05,
         backoff_max: float = 2.0,
         tracer: RunTracer | None = None,
@@ -96,6 +157,7 @@ class Executor:
         self.max_retry_after = max_retry_after
         self.max_context_chars = max_context_chars
         self.max_attempts = max_attempts
+        self.max_iterations = max_iterations  # the cap on a loop's iterations
         self._backoff = wait_exponential_jitter(
             multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
         )
@@ -115,12 +177,18 @@ class Executor:
         pinned: dict[str, tuple[str, int]] | None = None,
         budget: RunBudget | None = None,
         conversation: Conversation | None = None,
+        gate: Gate | None = None,
+        inputs: dict[str, list[Any]] | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
         ``conversation`` (a run on a thread): the earlier turns, sent to the text writers'
         workers (``CONVERSING``) in their ``context`` under ``conversation`` beside the
         upstream outputs (the writer shows its context to the model).
+        ``gate``: the run's ``relay.gate.Gate``; a task waits at it (closed: the run
+        pauses) once its dependencies finished, before it starts. ``inputs``: the answers
+        each task's questions got (a run taken up again after ``input_required``); they go
+        to its worker in ``context["@input"]``.
 
         ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
         what a worker makes for the run is that client's alone.
@@ -150,6 +218,12 @@ class Executor:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
         talk = conversation.render(self.max_context_chars) if conversation is not None else ""
+        order = plan.topological_order()
+        groups = {
+            t.task_id: sorted(t.repeat_tasks, key=order.index) for t in plan.tasks if t.repeat_tasks
+        }
+        loops = _Loops({t.task_id: t for t in plan.tasks}, groups)
+        loops.inputs = dict(inputs or {})
         budget = budget or RunBudget()
         token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
         try:
@@ -169,6 +243,8 @@ class Executor:
                             owner=owner,
                             pin=pin,
                             conversation=talk,
+                            loops=loops,
+                            gate=gate or OPEN,
                         )
                         nodes.append(group.create_task(node))
                 if budget.bounded and nodes:
@@ -184,7 +260,11 @@ class Executor:
                 futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
         if self.metrics is not None and budget.bounded:
             self.metrics.budget_ended(budget.used(), budget.exhausted)
-        return {t.task_id: futures[t.task_id].result() for t in plan.tasks}
+        # A group loop's tasks ran again: their last iteration's outcome counts.
+        return {
+            t.task_id: loops.latest.get(t.task_id) or futures[t.task_id].result()
+            for t in plan.tasks
+        }
 
     async def _enforce(
         self, budget: RunBudget, nodes: list[asyncio.Task[None]], emit: Emitter
@@ -228,14 +308,22 @@ class Executor:
         owner: str | None = None,
         pin: tuple[str, int] | None = None,
         conversation: str = "",
+        loops: _Loops | None = None,
+        gate: Gate = OPEN,
     ) -> None:
         upstream = {d: await futures[d] for d in t.depends_on}
-        broken = [(d, o) for d, o in upstream.items() if o.status != "completed"]
+        broken = [
+            (d, o)
+            for d, o in upstream.items()
+            if o.status != "completed" and not (t.accept_skipped and o.status == "skipped")
+        ]
         if broken:
             d, o = broken[0]
             reason = f"upstream task {d!r} {o.status}"
             emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
-            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+            # Behind a branch not taken, the task is not taken either (not a failure).
+            not_taken = all(o.not_taken for _, o in broken)
+            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=not_taken))
             return
         budget = CURRENT.get()
         if budget is not None and budget.bounded and not budget.take_task():
@@ -243,21 +331,45 @@ class Executor:
             emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
             futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
             return
+        loops = loops or _Loops({t.task_id: t}, {})
+        if t.when is not None:
+            cond = parse_condition(t.when)
+            env = loops.env(futures)
+            taken = cond.evaluate(env)
+            emit.emit(
+                TaskCondition(
+                    kind="when", expression=t.when, result=taken, values=cond.values(env)
+                ),
+                t.task_id,
+            )
+            if not taken:
+                reason = f"condition false: {t.when}"
+                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+                futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=True))
+                return
+        upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+        await gate.enter(t.task_id)  # a paused run holds the task here
         started = time.perf_counter()
         try:
-            outcome = await self._execute(
+            outcome = await self._iterate(
                 t,
                 upstream,
+                futures,
+                loops,
                 emit,
                 run_id,
                 timeout_seconds,
                 attempts_before,
-                owner=owner,
+                owner,
                 pin=pin,
                 conversation=conversation,
             )
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = fail_task(t, None, emit, f"internal error: {exc!r}", "internal")
+        finally:
+            gate.leave(t.task_id)
+        if outcome.status == "input_required":
+            outcome = await self._asked(t, outcome, gate, loops, emit)
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
@@ -265,6 +377,143 @@ class Executor:
             budget.check_wall()
             emit.emit(BudgetStatus(used=budget.used(), limits=budget.limit_values()))
         futures[t.task_id].set_result(outcome)
+
+    async def _asked(
+        self, t: SubTask, outcome: TaskOutcome, gate: Gate, loops: _Loops, emit: Emitter
+    ) -> TaskOutcome:
+        """The task's worker asked the user: say so, and wait (the run is parked around this
+        wait and taken up again with the answer); with nobody to ask, the task fails."""
+        asked = outcome.output if isinstance(outcome.output, dict) else {}
+        if gate.on_input is None:
+            return fail_task(
+                t, None, emit, "the worker asked for input; nobody can answer", "input"
+            )
+        emit.emit(
+            TaskInputRequired(
+                question=str(asked.get("question") or "?"),
+                choices=asked.get("choices"),
+                answer_schema=asked.get("answer_schema"),
+                input_id=len(loops.inputs.get(t.task_id, [])) + 1,
+                attempt=outcome.attempt or None,
+            ),
+            t.task_id,
+            outcome.agent_id,
+        )
+        gate.on_input(t.task_id)
+        await asyncio.Event().wait()  # cancelled when the run is parked
+        raise AssertionError("unreachable")
+
+    async def _iterate(
+        self,
+        t: SubTask,
+        upstream: dict[str, TaskOutcome],
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        loops: _Loops,
+        emit: Emitter,
+        run_id: str | None,
+        timeout_seconds: float | None,
+        attempts_before: int,
+        owner: str | None,
+        *,
+        pin: tuple[str, int] | None = None,
+        conversation: str = "",
+    ) -> TaskOutcome:
+        """Run ``t`` once, or (``repeat_until``) until its condition holds or its iterations
+        ran out; a group loop's tasks run again before each new iteration."""
+        limit = min(t.iterations, self.max_iterations)
+        cond = parse_condition(t.repeat_until) if t.repeat_until is not None else None
+        iteration, attempt = 1, attempts_before
+        loop: dict[str, Any] | None = None
+        while True:
+            outcome = await self._execute(
+                t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
+                answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
+            )  # fmt: skip
+            pin = None  # a later iteration is a new call
+            if cond is None or outcome.status != "completed":
+                return outcome
+            env = loops.env(futures, own=outcome.output, iteration=iteration)
+            holds = cond.evaluate(env)
+            assert t.repeat_until is not None
+            emit.emit(
+                TaskCondition(
+                    kind="repeat_until",
+                    expression=t.repeat_until,
+                    result=holds,
+                    values=cond.values(env),
+                    iteration=iteration,
+                    exhausted=not holds and iteration >= limit,
+                ),
+                t.task_id,
+            )
+            if holds or iteration >= limit:
+                return outcome
+            iteration += 1
+            reason = f"repeat_until false: {t.repeat_until}"
+            for g in loops.groups.get(t.task_id, []):
+                failed = await self._again(
+                    loops.tasks[g], t, outcome, futures, loops, emit, iteration, limit, reason,
+                    run_id, timeout_seconds, owner,
+                )  # fmt: skip
+                if failed is not None:
+                    error = f"iteration {iteration}: task {g!r} failed: {failed}"
+                    return fail_task(t, None, emit, error, "loop_failed")
+            upstream = {d: loops.outcome(d, futures) for d in t.depends_on}
+            upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+            attempt = max(attempt, outcome.attempt)
+            emit.emit(
+                TaskIteration(
+                    iteration=iteration,
+                    max_iterations=limit,
+                    attempt=attempt + 1,
+                    loop=t.task_id,
+                    reason=reason,
+                ),
+                t.task_id,
+                outcome.agent_id,
+            )
+            loop = {"iteration": iteration, "max_iterations": limit, "previous": outcome.output}
+
+    async def _again(
+        self,
+        g: SubTask,
+        check: SubTask,
+        feedback: TaskOutcome,
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        loops: _Loops,
+        emit: Emitter,
+        iteration: int,
+        limit: int,
+        reason: str,
+        run_id: str | None,
+        timeout_seconds: float | None,
+        owner: str | None,
+    ) -> str | None:
+        """Run the group task ``g`` again for ``check``'s next iteration, with the check's
+        last output as one more upstream; None when it completed, else its error."""
+        before = loops.outcome(g.task_id, futures)
+        upstream = {d: loops.outcome(d, futures) for d in g.depends_on}
+        upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+        upstream[check.task_id] = feedback
+        attempt = loops.attempts.get(g.task_id, before.attempt)
+        emit.emit(
+            TaskIteration(
+                iteration=iteration,
+                max_iterations=limit,
+                attempt=attempt + 1,
+                loop=check.task_id,
+                reason=reason,
+            ),
+            g.task_id,
+            before.agent_id,
+        )
+        loop = {"iteration": iteration, "max_iterations": limit, "previous": before.output}
+        outcome = await self._execute(
+            g, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop
+        )
+        loops.latest[g.task_id] = outcome
+        loops.attempts[g.task_id] = max(attempt + 1, outcome.attempt)
+        return None if outcome.status == "completed" else outcome.error or outcome.status
 
     def _input(
         self, t: SubTask, upstream: dict[str, TaskOutcome], agent: AgentDescriptor
@@ -293,6 +542,8 @@ class Executor:
         owner: str | None = None,
         pin: tuple[str, int] | None = None,
         conversation: str = "",
+        loop: dict[str, Any] | None = None,
+        answers: list[Any] | None = None,
     ) -> TaskOutcome:
         first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
         if first is None and pin is not None:
@@ -312,6 +563,10 @@ class Executor:
             )
             | {d: o.output for d, o in upstream.items()},
         )
+        if loop is not None:  # which iteration this is, and the one before's output
+            request.context[LOOP_CONTEXT] = loop
+        if answers:  # what the user answered the worker's questions, in order
+            request.context[INPUT_CONTEXT] = {"answers": answers}
         limit = timeout_seconds or first.timeout_seconds
         current: list[AgentDescriptor] = [first]
         try:

@@ -19,13 +19,24 @@ build on it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mesh_contracts import NodeStatus, RunEnded, RunFailure, RunStatus, StreamEvent, TaskStatus
-from mesh_orchestrator.graph.policy import EMITTER, REGISTRY_READ, RunState
+from mesh_contracts import (
+    NodeStatus,
+    RunAwaitingInput,
+    RunEnded,
+    RunFailure,
+    RunPaused,
+    RunStatus,
+    StreamEvent,
+    TaskStatus,
+)
+from mesh_orchestrator.graph.policy import EMITTER, GATE, REGISTRY_READ, RunState
+from mesh_orchestrator.relay.gate import Gate
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy, InFlightCheck
@@ -102,6 +113,12 @@ class RunDriver:
         self.max_llm_attempts = max_llm_attempts
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, RunEvents] = {}
+        # Each live run's gate (a paused run starts no sub-task), and the runs being paused
+        # here: run id -> cancel_running (``runs.pausing``).
+        self._gates: dict[str, Gate] = {}
+        self._pausing: dict[str, bool] = {}
+        self._pauses: set[asyncio.Task[None]] = set()  # waiting for running sub-tasks
+        self._asking: set[str] = set()  # parking because a worker asked the user
         self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
         self.prelude: Prelude = no_prelude  # threads set theirs (``runs.threads``)
         self.keeper_passes = 0  # lease renewals and orphan scans done (tests wait on it)
@@ -149,7 +166,9 @@ class RunDriver:
         # One checkpoint thread per run and epoch: a resumed run starts from its stored log,
         # never from what its previous owner checkpointed.
         epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
-        config = {"configurable": {"thread_id": f"{run_id}:{epoch}", EMITTER: events}}
+        gate = self._gates.setdefault(run_id, Gate())
+        gate.on_input = lambda task_id: self._input_asked(run_id, task_id)
+        config = {"configurable": {"thread_id": f"{run_id}:{epoch}", EMITTER: events, GATE: gate}}
         if self.registry_read is not None:
             read = RunRead(self.registry_read, self._reads)
             config["configurable"][REGISTRY_READ] = read
@@ -185,8 +204,13 @@ class RunDriver:
                 self._live.pop(run_id, None)
                 self._silenced.discard(run_id)
                 raise
-            status = RunStatus.CANCELLED
-            self._skip_unfinished(events, "run cancelled")
+            if run_id in self._pausing:  # paused: parked, taken up again by resume
+                asking = run_id in self._asking
+                status = RunStatus.INPUT_REQUIRED if asking else RunStatus.PAUSED
+                await self._park_paused(events, self._pausing[run_id], asking=asking)
+            else:
+                status = RunStatus.CANCELLED
+                self._skip_unfinished(events, "run cancelled")
         except Exception as exc:
             log.exception("run %s crashed", run_id)
             status = RunStatus.FAILED
@@ -205,6 +229,44 @@ class RunDriver:
                 self.mux.close(run_id, status, answer)
                 self._tasks.pop(run_id, None)
                 self._live.pop(run_id, None)
+            self._gates.pop(run_id, None)
+            self._pausing.pop(run_id, None)
+            self._asking.discard(run_id)
+
+    async def _park_paused(
+        self, events: RunEvents, cancel_running: bool, *, asking: bool = False
+    ) -> None:
+        """A paused run's end here: the sub-tasks that were stopped go back to ``pending``
+        (they run again on resume), ``paused`` (``input_required`` when a worker asked the
+        user) goes out and its row says so before its listeners are let go (anyone may
+        resume or answer it at once, on any replica)."""
+        run_id = events.run_id
+        stopped = [n for n in events.projection.nodes.values() if n.status is NodeStatus.RUNNING]
+        for node in stopped:
+            events.emit(
+                TaskStatus(status=NodeStatus.PENDING, reason="stopped by a pause; runs on resume"),
+                task_id=node.task_id,
+                agent_id=node.assigned_agent,
+            )
+        stopped_ids = [n.task_id for n in stopped]
+        if asking:
+            nodes = events.projection.nodes.values()
+            open_ = [n.task_id for n in nodes if n.status is NodeStatus.INPUT_REQUIRED]
+            events.emit(RunAwaitingInput(tasks=open_))
+        else:
+            events.emit(RunPaused(cancel_running=cancel_running, stopped=stopped_ids))
+        if (rec := self.mux.record(run_id)) is not None:
+            rec.status = RunStatus.INPUT_REQUIRED if asking else RunStatus.PAUSED
+            self.mux.touch(run_id)
+            await self.mux.flush()
+        with contextlib.suppress(Exception):
+            await self.store.clear_pause(run_id)
+
+    def _input_asked(self, run_id: str, task_id: str) -> None:
+        """A worker of the run asked the user (``runs.pausing`` parks the run)."""
+
+    async def _pause_requested(self, run_ids: list[str]) -> None:
+        """The keeper's hook for pauses asked for on other replicas (``runs.pausing``)."""
 
     @staticmethod
     def _skip_unfinished(events: RunEvents, reason: str) -> None:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mesh_contracts import PhaseStatus, RunEnded, RunResumed, RunStatus
@@ -27,6 +28,7 @@ from mesh_orchestrator.graph.policy import RunState
 from mesh_orchestrator.runs.driving import RunDriver
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy, announce, fail_doubted, settle
+from mesh_orchestrator.runs.resume import Recovered
 from mesh_orchestrator.runs.store.base import RunRecord
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ class LeasedRuns(RunDriver):
                     self._fenced(fenced)
                 for run_id in cancels:
                     self.cancel_now(run_id)
+                await self._pause_requested(list(epochs))  # pauses asked for elsewhere
                 await self._claim_orphans()
                 self.keeper_passes += 1
             except Exception:
@@ -149,10 +152,19 @@ class LeasedRuns(RunDriver):
                 resumed.append(run_id)
         return resumed
 
-    async def _resume(self, record: RunRecord) -> None:
-        """Take up a claimed run from its stored log (see ``runs.resume``)."""
+    async def _resume(
+        self,
+        record: RunRecord,
+        reason: str | None = None,
+        before: Callable[[RunEvents, Recovered], None] | None = None,
+    ) -> None:
+        """Take up a claimed run from its stored log (see ``runs.resume``); ``reason``: why,
+        when a client asked for it (``resumed after pause``); ``before`` is called once the
+        run is reopened, before it goes on (an answer to a question goes into its log)."""
         run_id = record.run_id
         rec, events, stored = await self._reopen(record)
+        if before is not None:
+            before(events, rec)
         if rec.ended or rec.answered:
             # Only the end was missing: say how it ended (its answer is in the log).
             result = next(
@@ -172,6 +184,7 @@ class LeasedRuns(RunDriver):
                 restarted=rec.restarted,
                 last_stored_seq=rec.last_seq,
                 first_seq=record.last_seq + 1,
+                reason=reason,
             )
         )
         log.info(
@@ -212,6 +225,7 @@ class LeasedRuns(RunDriver):
             state["planner"] = rec.planner or rec.plan.planner
             state["reason"] = rec.reason
             state["resume_attempts"] = rec.attempts
+            state["resume_inputs"] = rec.inputs
             if rec.plan_stored:  # else the plan event goes out now
                 state["resume_done"] = rec.done | failed
             if settled.pinned:

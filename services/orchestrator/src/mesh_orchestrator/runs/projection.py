@@ -46,6 +46,23 @@ class RunProjection:
                 node.output = None
                 self._snapshot()
                 return True
+            if data.get("status") == "condition":  # a when / repeat_until was evaluated
+                node.condition = {
+                    k: data.get(k) for k in ("kind", "expression", "result", "values", "iteration")
+                }
+                self._snapshot()
+                return True
+            if data.get("status") == "answered":  # its question was answered: it runs again
+                node.status = NodeStatus.PENDING
+                self._snapshot()
+                return True
+            if data.get("status") == "iterating":  # a loop runs it again
+                node.iteration = data.get("iteration")
+                node.status = NodeStatus.RUNNING
+                node.error = None
+                node.output = None
+                self._snapshot()
+                return True
             node.status = NodeStatus(data.get("status", node.status))
             if node.status is NodeStatus.RUNNING:
                 node.assigned_agent = data.get("agent_id")

@@ -42,6 +42,9 @@ class Recovered:
     answered: bool = False  # the run-level result was stored: only ``done`` is missing
     ended: bool = False  # its ``done`` event was stored
     approved: bool = False  # it awaited approval and was approved (never asked again)
+    # The answers each task's questions got, in order (``answered`` events): its worker
+    # gets them again when the task runs again.
+    inputs: dict[str, list[Any]] = field(default_factory=dict)
     last_seq: int = 0
     trace: tuple[str, str] | None = None  # the run's trace and root span, when traced
     # Sub-tasks whose last status is ``running`` (a call was out when the owner stopped),
@@ -97,7 +100,9 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
             attempt = data.get("attempt")
             if isinstance(attempt, int):
                 out.attempts[e.task_id] = max(out.attempts.get(e.task_id, 0), attempt)
-            if e.type == "status" and "phase" not in data:
+            if e.type == "status" and data.get("status") == "answered":
+                out.inputs.setdefault(e.task_id, []).append(data.get("answer"))
+            elif e.type == "status" and "phase" not in data and data.get("status") != "condition":
                 status[e.task_id] = str(data.get("status"))
                 if data.get("agent_id"):
                     agents[e.task_id] = data.get("agent_id")

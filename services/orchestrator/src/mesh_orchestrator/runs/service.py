@@ -28,20 +28,25 @@ from mesh_orchestrator.runs.driving import Draining
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.leases import LeasedRuns
 from mesh_orchestrator.runs.mux import Subscription, reserve
+from mesh_orchestrator.runs.pausing import BadAnswer, PausedRuns, PauseOutcome
 from mesh_orchestrator.runs.projection import RunProjection
 from mesh_orchestrator.runs.replay import Feed, StoredLog
 from mesh_orchestrator.runs.store.base import RunRecord
 
 __all__ = [
     "ApprovalOutcome",
+    "BadAnswer",
     "CancelOutcome",
     "Draining",
     "OverQuota",
+    "PauseOutcome",
     "RunOutcome",
     "RunService",
 ]
 
 
+# Run-level statuses after which a run's stream ends without ``done`` (besides approval).
+PARKED = (RunStatus.PAUSED.value, RunStatus.INPUT_REQUIRED.value)
 UNBOUNDED = 2**31 - 1  # the runs in progress ``admit`` allows an owner without a limit
 
 
@@ -68,7 +73,7 @@ class RunOutcome:
     answer: RunAnswer | None
 
 
-class RunService(ApprovedRuns, LeasedRuns):
+class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
     """Runs of this process and of its store. Build it, ``await recover()``, then serve."""
 
     async def start(
@@ -198,9 +203,22 @@ class RunService(ApprovedRuns, LeasedRuns):
             outcome, ended = await self.reject(run_id, "cancelled", RunStatus.CANCELLED)
             if outcome is ApprovalOutcome.DONE:
                 return CancelOutcome.CANCELLING, ended
+        if record.status in (RunStatus.PAUSED, RunStatus.INPUT_REQUIRED):  # it ends now
+            ended = await self.cancel_paused(run_id)
+            if ended is not None:
+                return CancelOutcome.CANCELLING, ended
         if not record.finished and await self.store.request_cancel(run_id):
             return CancelOutcome.CANCELLING, record  # its owner stops it (notify / renew)
         return CancelOutcome.FINISHED, record
+
+    async def pin(self, run_id: str, pinned: bool) -> bool:
+        """Keep the run from retention (or let it go again); False for an unknown run."""
+        if run_id in self.mux.channels:  # a run just started is stored before it is pinned
+            await self.mux.flush()
+        return await self.store.pin(run_id, pinned)
+
+    async def pinned(self, run_id: str) -> bool:
+        return await self.store.pinned(run_id)
 
     async def outcome(self, run_id: str) -> RunOutcome | None:
         """Wait for the run's end (following its events) and say how it ended."""
@@ -216,6 +234,8 @@ class RunService(ApprovedRuns, LeasedRuns):
                         answer = RunAnswer.model_validate(e.data)
                     elif e.data.get("status") == "awaiting_approval":  # its stream ends here
                         status = RunStatus.AWAITING_APPROVAL
+                    elif e.task_id is None and e.data.get("status") in PARKED:  # and here
+                        status = RunStatus(e.data["status"])
                     elif e.type == "done":
                         status = RunStatus(e.data.get("status", status))
         finally:

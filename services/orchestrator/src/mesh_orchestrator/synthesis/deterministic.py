@@ -30,9 +30,11 @@ class Synthesizer(Protocol):
 
 
 def run_status(results: Mapping[str, Mapping[str, Any]]) -> RunStatus:
-    """completed when every task completed, failed when none did, partial otherwise."""
+    """completed when every task completed (or was a branch not taken: ``not_taken``),
+    failed when none did, partial otherwise."""
     done = sum(1 for r in results.values() if r.get("status") == "completed")
-    if results and done == len(results):
+    not_taken = sum(1 for r in results.values() if r.get("not_taken"))
+    if results and done and done + not_taken == len(results):
         return RunStatus.COMPLETED
     return RunStatus.PARTIAL if done else RunStatus.FAILED
 
@@ -78,9 +80,17 @@ def merge(plan: ExecutionPlan, results: Mapping[str, Mapping[str, Any]]) -> str:
         f"{results.get(t.task_id, {}).get('error') or 'not run'}"
         for t in plan.tasks
         if results.get(t.task_id, {}).get("status") != "completed"
+        and not results.get(t.task_id, {}).get("not_taken")
+    ]
+    not_taken = [
+        f"- {t.task_id}: {results[t.task_id].get('error') or 'not taken'}"
+        for t in plan.tasks
+        if results.get(t.task_id, {}).get("not_taken")
     ]
     if failed:
         sections.append(
             f"{len(failed)} of {len(plan.tasks)} sub-tasks did not complete:\n" + "\n".join(failed)
         )
+    if not_taken:
+        sections.append("Branches not taken:\n" + "\n".join(not_taken))
     return "\n\n".join(s for s in sections if s) or "(no output)"

@@ -120,6 +120,47 @@ class RunStore(Protocol):
         it does not await approval (unknown, running, ended, or taken by another caller)."""
         ...
 
+    async def claim_parked(
+        self, run_id: str, status: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        """Take the run ``run_id`` parked with ``status`` (``paused``; any replica parked
+        it) as ``claim_waiting`` does: ``running`` under ``owner``'s lease, epoch up by one,
+        any pause request of it dropped. None when it is not parked so."""
+        ...
+
+    async def request_pause(self, run_id: str, cancel_running: bool) -> bool:
+        """Ask whoever executes the running run ``run_id`` to pause it (its keeper reads
+        ``pause_requests``); False when it is not running."""
+        ...
+
+    async def pause_requests(self, run_ids: Sequence[str]) -> dict[str, bool]:
+        """Of ``run_ids``, those whose pause was asked for: run id -> ``cancel_running``."""
+        ...
+
+    async def clear_pause(self, run_id: str) -> None:
+        """Forget the pause request of ``run_id`` (it was paused, or it ended)."""
+        ...
+
+    async def pin(self, run_id: str, pinned: bool) -> bool:
+        """Keep the run from retention (``pinned``) or let it go again; False for an
+        unknown run."""
+        ...
+
+    async def pinned(self, run_id: str) -> bool: ...
+
+    async def take_singleton(self, name: str, owner: str, seconds: float) -> bool:
+        """Hold the lease ``name`` (one holder among every replica) for ``seconds`` more:
+        True when ``owner`` holds it now (it was free, lapsed, or already ``owner``'s)."""
+        ...
+
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> tuple[int, int]:
+        """Remove at most ``limit`` finished, unpinned runs that finished before ``before``
+        (owned by one of ``owners``; None: any owner not in ``exclude``), with their
+        events; returns (runs, events) removed."""
+        ...
+
     async def renew(
         self, epochs: Mapping[str, int], owner: str, lease_seconds: float
     ) -> tuple[set[str], set[str]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -54,6 +55,13 @@ CREATE TABLE IF NOT EXISTS mesh_run_events (
 );
 CREATE TABLE IF NOT EXISTS mesh_rate_buckets (
     key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mesh_run_pauses (
+    run_id TEXT PRIMARY KEY, cancel_running INTEGER NOT NULL, at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mesh_run_pins (run_id TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS mesh_singletons (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL
 );
 """
 # One token from a bucket, or nothing, in one statement (see the SQLite store's TAKE_TOKEN):
@@ -221,6 +229,103 @@ class PostgresRunStore:
             if found:
                 await conn.execute("SELECT pg_notify(%s, %s)", (CANCEL_CHANNEL, run_id))
         return found
+
+    async def claim_parked(
+        self, run_id: str, status: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "UPDATE mesh_runs SET status = 'running', finished_at = NULL, "
+                "lease_owner = %s, epoch = epoch + 1, lease_expires_at = %s, "
+                "cancel_requested = 0 WHERE run_id = %s AND status = %s "
+                f"RETURNING {COLUMNS}",
+                (owner, time.time() + lease_seconds, run_id, status),
+            )
+            row = await cur.fetchone()
+            await conn.execute("DELETE FROM mesh_run_pauses WHERE run_id = %s", (run_id,))
+        return None if row is None else run_from_row(row)
+
+    async def request_pause(self, run_id: str, cancel_running: bool) -> bool:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO mesh_run_pauses (run_id, cancel_running, at) "
+                "SELECT %s, %s, %s WHERE EXISTS "
+                "(SELECT 1 FROM mesh_runs WHERE run_id = %s AND status = 'running') "
+                "ON CONFLICT (run_id) DO UPDATE SET cancel_running = EXCLUDED.cancel_running "
+                "RETURNING run_id",
+                (run_id, int(cancel_running), time.time(), run_id),
+            )
+            return await cur.fetchone() is not None
+
+    async def pause_requests(self, run_ids: Sequence[str]) -> dict[str, bool]:
+        if not run_ids:
+            return {}
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT run_id, cancel_running FROM mesh_run_pauses WHERE run_id = ANY(%s)",
+                (list(run_ids),),
+            )
+            return {r[0]: bool(r[1]) for r in await cur.fetchall()}
+
+    async def clear_pause(self, run_id: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute("DELETE FROM mesh_run_pauses WHERE run_id = %s", (run_id,))
+
+    async def pin(self, run_id: str, pinned: bool) -> bool:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT 1 FROM mesh_runs WHERE run_id = %s", (run_id,))
+            if await cur.fetchone() is None:
+                return False
+            if pinned:
+                await conn.execute(
+                    "INSERT INTO mesh_run_pins (run_id, at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                    (run_id, time.time()),
+                )
+            else:
+                await conn.execute("DELETE FROM mesh_run_pins WHERE run_id = %s", (run_id,))
+        return True
+
+    async def pinned(self, run_id: str) -> bool:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT 1 FROM mesh_run_pins WHERE run_id = %s", (run_id,))
+            return await cur.fetchone() is not None
+
+    async def take_singleton(self, name: str, owner: str, seconds: float) -> bool:
+        now = time.time()
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO mesh_singletons (name, owner, expires_at) VALUES (%s, %s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, "
+                "expires_at = EXCLUDED.expires_at WHERE mesh_singletons.owner = EXCLUDED.owner "
+                "OR mesh_singletons.expires_at < %s RETURNING name",
+                (name, owner, now + seconds, now),
+            )
+            return await cur.fetchone() is not None
+
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> tuple[int, int]:
+        sql = (
+            "SELECT run_id FROM mesh_runs WHERE status <> ALL(%s) AND finished_at IS NOT NULL "
+            "AND finished_at < %s AND run_id NOT IN (SELECT run_id FROM mesh_run_pins)"
+        )
+        args: list[Any] = [list(IN_PROGRESS), before]
+        if owners is not None:
+            sql += " AND owner = ANY(%s)"
+            args.append(list(owners))
+        if exclude:
+            sql += " AND (owner IS NULL OR owner <> ALL(%s))"
+            args.append(list(exclude))
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(sql + " ORDER BY finished_at LIMIT %s", (*args, limit))
+            ids = [r[0] for r in await cur.fetchall()]
+            if not ids:
+                return 0, 0
+            cur = await conn.execute("DELETE FROM mesh_run_events WHERE run_id = ANY(%s)", (ids,))
+            events = cur.rowcount
+            await conn.execute("DELETE FROM mesh_run_pauses WHERE run_id = ANY(%s)", (ids,))
+            cur = await conn.execute("DELETE FROM mesh_runs WHERE run_id = ANY(%s)", (ids,))
+            return cur.rowcount, events
 
     async def listen(self, *channels: str) -> AsyncIterator[tuple[str, str]]:
         """``(channel, payload)`` of every notification on ``channels`` until closed, after

@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS rate_buckets (
     key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS run_pauses (
+    run_id TEXT PRIMARY KEY, cancel_running INTEGER NOT NULL, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_pins (run_id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS singletons (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
+);
 """
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -230,6 +237,111 @@ class SQLiteRunStore:
         changed = cur.rowcount
         await self.db.commit()
         return changed > 0
+
+    @_one_at_a_time
+    async def claim_parked(
+        self, run_id: str, status: str, owner: str, lease_seconds: float
+    ) -> RunRecord | None:
+        async with self.db.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, lease_owner = ?, "
+            "epoch = epoch + 1, lease_expires_at = ?, cancel_requested = 0 "
+            f"WHERE run_id = ? AND status = ? RETURNING {COLUMNS}",
+            (owner, time.time() + lease_seconds, run_id, status),
+        ) as cur:
+            row = await cur.fetchone()
+        await self.db.execute("DELETE FROM run_pauses WHERE run_id = ?", (run_id,))
+        await self.db.commit()
+        return None if row is None else run_from_row(row)
+
+    @_one_at_a_time
+    async def request_pause(self, run_id: str, cancel_running: bool) -> bool:
+        cur = await self.db.execute(
+            "INSERT INTO run_pauses (run_id, cancel_running, at) SELECT ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND status = 'running') "
+            "ON CONFLICT (run_id) DO UPDATE SET cancel_running = excluded.cancel_running",
+            (run_id, int(cancel_running), time.time(), run_id),
+        )
+        changed = cur.rowcount
+        await self.db.commit()
+        return changed > 0
+
+    @_one_at_a_time
+    async def pause_requests(self, run_ids: Sequence[str]) -> dict[str, bool]:
+        if not run_ids:
+            return {}
+        marks = ",".join("?" * len(run_ids))
+        async with self.db.execute(
+            f"SELECT run_id, cancel_running FROM run_pauses WHERE run_id IN ({marks})",
+            tuple(run_ids),
+        ) as cur:
+            return {r[0]: bool(r[1]) for r in await cur.fetchall()}
+
+    @_one_at_a_time
+    async def clear_pause(self, run_id: str) -> None:
+        await self.db.execute("DELETE FROM run_pauses WHERE run_id = ?", (run_id,))
+        await self.db.commit()
+
+    @_one_at_a_time
+    async def pin(self, run_id: str, pinned: bool) -> bool:
+        async with self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)) as cur:
+            if await cur.fetchone() is None:
+                return False
+        if pinned:
+            await self.db.execute(
+                "INSERT OR IGNORE INTO run_pins (run_id, at) VALUES (?, ?)", (run_id, time.time())
+            )
+        else:
+            await self.db.execute("DELETE FROM run_pins WHERE run_id = ?", (run_id,))
+        await self.db.commit()
+        return True
+
+    @_one_at_a_time
+    async def pinned(self, run_id: str) -> bool:
+        async with self.db.execute("SELECT 1 FROM run_pins WHERE run_id = ?", (run_id,)) as cur:
+            return await cur.fetchone() is not None
+
+    @_one_at_a_time
+    async def take_singleton(self, name: str, owner: str, seconds: float) -> bool:
+        now = time.time()
+        cur = await self.db.execute(
+            "INSERT INTO singletons (name, owner, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+            "expires_at = excluded.expires_at "
+            "WHERE singletons.owner = excluded.owner OR singletons.expires_at < ?",
+            (name, owner, now + seconds, now),
+        )
+        taken = cur.rowcount > 0
+        await self.db.commit()
+        return taken
+
+    @_one_at_a_time
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> tuple[int, int]:
+        done = ",".join("?" * len(IN_PROGRESS))
+        sql = (
+            f"SELECT run_id FROM runs WHERE status NOT IN ({done}) AND finished_at IS NOT NULL "
+            "AND finished_at < ? AND run_id NOT IN (SELECT run_id FROM run_pins)"
+        )
+        args: list[Any] = [*IN_PROGRESS, before]
+        if owners is not None:
+            sql += f" AND owner IN ({','.join('?' * len(owners))})"
+            args += list(owners)
+        if exclude:
+            sql += f" AND (owner IS NULL OR owner NOT IN ({','.join('?' * len(exclude))}))"
+            args += list(exclude)
+        async with self.db.execute(sql + " ORDER BY finished_at LIMIT ?", (*args, limit)) as cur:
+            ids = [r[0] for r in await cur.fetchall()]
+        if not ids:
+            return 0, 0
+        marks = ",".join("?" * len(ids))
+        cur = await self.db.execute(f"DELETE FROM events WHERE run_id IN ({marks})", ids)
+        events = cur.rowcount
+        await self.db.execute(f"DELETE FROM run_pauses WHERE run_id IN ({marks})", ids)
+        cur = await self.db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", ids)
+        runs = cur.rowcount
+        await self.db.commit()
+        return runs, events
 
     @_one_at_a_time
     async def events_after(

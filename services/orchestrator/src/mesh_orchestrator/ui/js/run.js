@@ -9,7 +9,7 @@ import { newRun, apply, planOf } from "./runstate.js";
 import { dag, gantt, lossCurve } from "./graphics.js";
 import { h, pill, clear, seconds } from "./dom.js";
 
-const LIVE = new Set(["running", "awaiting_approval"]);
+const LIVE = new Set(["running", "awaiting_approval", "paused"]);
 const MAX_TEXT = 20000; // characters of a lane's text kept on screen
 const REPLAY_SPEED = 4;
 const REPLAY_MAX_GAP_S = 0.4;
@@ -65,7 +65,7 @@ class Lane {
     this.artifacts = h("div", { class: "artifacts" });
     this.output = h("details", { class: "output", hidden: true }, h("summary", {}, "output"), h("pre"));
     this.error = h("p", { class: "error", hidden: true });
-    this.shown = { messages: 0, artifacts: 0, losses: -1, retries: -1, previous: -1 };
+    this.shown = { messages: 0, artifacts: 0, losses: -1, retries: -1, previous: -1, condition: null };
     this.el = h(
       "article",
       { class: "lane", id: `lane-${node.id}`, tabindex: -1, "data-task": node.id, "aria-label": `lane ${node.id}` },
@@ -100,12 +100,15 @@ class Lane {
     this.who.textContent = node.agent ? `${node.agent}${node.instance ? " · " + node.instance : ""}` : "";
     if (node.attempt > 1) this.who.textContent += ` · attempt ${node.attempt}`;
     this.time.textContent = node.startedAt ? seconds((node.finishedAt || now) - node.startedAt) : "";
-    if (this.shown.retries !== node.retries.length) {
+    const cond = node.condition ? conditionLine(node.condition) : "";
+    if (this.shown.retries !== node.retries.length || this.shown.condition !== cond) {
       this.shown.retries = node.retries.length;
+      this.shown.condition = cond;
       clear(this.retries).append(
         ...node.retries.map((r) =>
           h("li", { class: "retry" }, `↻ attempt ${r.attempt}: ${r.reason}`, r.failed ? ` (was ${r.failed})` : ""),
         ),
+        ...(cond ? [h("li", { class: "condition" }, cond)] : []),
       );
     }
     if (this.shown.previous !== node.previous.length) {
@@ -172,6 +175,14 @@ class Lane {
   }
 }
 
+// Why a branch was (not) taken or a loop went on: "⑂ when <expr>: false (path = value)".
+function conditionLine(c) {
+  const read = Object.entries(c.values || {}).slice(0, 4).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ");
+  const at = c.iteration ? ` at iteration ${c.iteration}` : "";
+  const verdict = `${c.result ? "true" : "false"}${c.exhausted ? ", max_iterations reached" : ""}`;
+  return `⑂ ${c.kind} ${c.expression}${at}: ${verdict}${read ? " (" + read + ")" : ""}`;
+}
+
 export function runView(root, ui, runId) {
   let run = newRun(runId);
   let log = []; // every event received, for replay
@@ -190,6 +201,7 @@ export function runView(root, ui, runId) {
   const connEl = h("span", { class: "muted small", role: "status", "aria-live": "polite" });
   const notes = h("ul", { class: "notes" });
   const approval = h("section", { class: "panel approval", hidden: true, "aria-label": "plan approval" });
+  const questions = h("section", { class: "panel approval questions", hidden: true, "aria-label": "open questions" });
   const dagWrap = h("div", { class: "dag-wrap" });
   const ganttWrap = h("div", { class: "gantt-wrap" });
   const lanesEl = h("div", { class: "lanes" });
@@ -200,6 +212,7 @@ export function runView(root, ui, runId) {
     { class: "run-page", "data-run": runId },
     h("section", { class: "panel run-head" }, h("div", { class: "row" }, title, statusEl, connEl, actions), meta, notes),
     approval,
+    questions,
     h(
       "div",
       { class: "run-top" },
@@ -235,10 +248,20 @@ export function runView(root, ui, runId) {
 
   function drawActions() {
     const live = !run.done && LIVE.has(run.status);
-    const want = `${live}|${run.done}|${Boolean(replaying)}`;
+    const want = `${live}|${run.status}|${run.done}|${Boolean(replaying)}`;
     if (actions.dataset.want === want) return;
     actions.dataset.want = want;
     clear(actions);
+    if (live && run.status === "running") {
+      // Pause: nothing new starts (running sub-tasks finish, or are stopped and run again on resume).
+      actions.append(
+        button("Pause", () => act(`/v1/runs/${runId}/pause`, {}, "pause"), { id: "pause" }),
+        button("Pause, stop running tasks", () => act(`/v1/runs/${runId}/pause`, { cancel_running: true }, "pause"), { id: "pause-stop" }),
+      );
+    }
+    if (live && run.status === "paused") {
+      actions.append(button("Resume", () => act(`/v1/runs/${runId}/resume`, undefined, "resume"), { id: "resume", class: "primary" }));
+    }
     if (live) {
       actions.append(
         button("Cancel run", () => act(`/v1/runs/${runId}/cancel`, undefined, "cancel"), { id: "cancel", class: "danger" }),
@@ -288,6 +311,48 @@ export function runView(root, ui, runId) {
       ),
       msg,
     );
+  }
+
+  // A worker asked the user (input_required): one form per open question; a choice is a
+  // button, otherwise a text field (JSON when the question has an answer schema).
+  function drawQuestions() {
+    const open = [...run.nodes.values()].filter((n) => n.question && n.status === "input_required");
+    const want = open.map((n) => `${n.id}:${n.question.input_id}`).join("|");
+    questions.hidden = !open.length;
+    if (questions.dataset.want === want) return;
+    questions.dataset.want = want;
+    clear(questions);
+    if (!open.length) return;
+    questions.append(h("h2", {}, "A worker asks you"));
+    for (const n of open) {
+      const q = n.question;
+      const msg = h("p", { class: "form-msg", role: "alert" });
+      const send = async (answer) => {
+        try {
+          await postJSON(`/v1/runs/${runId}/input`, { task_id: n.id, answer });
+          ui.note("answer: sent");
+        } catch (err) {
+          msg.textContent = `not accepted: ${err.message}`;
+        }
+      };
+      const field = h("input", { type: "text", id: `answer-${n.id}`, "aria-label": `answer to ${n.id}` });
+      const controls = q.choices
+        ? q.choices.map((c) => button(c, () => send(c), { class: "choice", "data-choice": c }))
+        : [field, button("Answer", () => {
+            if (!q.answer_schema) return send(field.value);
+            try {
+              return send(JSON.parse(field.value));
+            } catch (err) {
+              msg.textContent = `the answer is not JSON: ${err.message}`;
+            }
+          }, { class: "primary" })];
+      questions.append(
+        h("form", { class: "question", "data-task": n.id, onsubmit: (e) => e.preventDefault() },
+          h("p", {}, h("strong", {}, n.id), `: ${q.question}`),
+          h("div", { class: "row" }, ...controls),
+          msg),
+      );
+    }
   }
 
   // A run parked because tasks of an agent that is not safe to retry may have run when
@@ -363,6 +428,7 @@ export function runView(root, ui, runId) {
             : conn.state;
     drawActions();
     drawApproval();
+    drawQuestions();
     drawMeta();
     // The DAG is redrawn whole; keep the keyboard focus on the node that had it.
     const focused = document.activeElement?.closest?.(".dag .node")?.dataset.task;

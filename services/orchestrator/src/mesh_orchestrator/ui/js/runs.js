@@ -6,6 +6,7 @@
 
 import { getJSON, startRun, SSEParser, headers } from "./api.js";
 import { h, pill, clear, age, seconds } from "./dom.js";
+import { workflowForm } from "./workflows.js";
 
 const EVERY_MS = 2000;
 const LIMIT = 50;
@@ -179,7 +180,7 @@ export function runsView(root, ui) {
     h("thead", {}, h("tr", {}, ["status", "request", "planner", "started", "took", "owner"].map((t) => h("th", { scope: "col" }, t)))),
     body,
   );
-  root.append(startForm(ui), h("section", { class: "panel" }, h("h2", {}, "Runs"), status, table));
+  root.append(startForm(ui), workflowForm(ui), h("section", { class: "panel" }, h("h2", {}, "Runs"), status, table));
   let timer = null;
   let stopped = false;
   let runs = [];

@@ -53,6 +53,9 @@ function newNode(task, index) {
     reason: null,
     retries: [], // {attempt, reason, failed, next, ts}
     previous: [], // what earlier attempts had streamed (given up)
+    condition: task.condition || null, // the last when / repeat_until evaluated
+    iteration: task.iteration || null, // a loop's iteration
+    question: null, // a worker's open question: {question, choices, answer_schema, input_id}
     events: 0,
   };
 }
@@ -147,6 +150,18 @@ function status(run, ev, node) {
   }
   if (d.status === "resumed") {
     run.notes.push({ kind: "resumed", ts: ev.ts, ...d });
+    if (run.status === "paused" || run.status === "input_required") run.status = "running";
+    return;
+  }
+  if (d.status === "input_required" && !ev.task_id) {
+    run.notes.push({ kind: "input required", ts: ev.ts, reason: (d.tasks || []).join(", ") });
+    run.status = "input_required";
+    return;
+  }
+  if (d.status === "paused" && !ev.task_id) {
+    // POST /v1/runs/{id}/pause: parked until resumed (its stream ends without done).
+    run.notes.push({ kind: "paused", ts: ev.ts, ...d, reason: d.stopped?.length ? `stopped ${d.stopped.join(", ")}` : "" });
+    run.status = "paused";
     return;
   }
   if (!ev.task_id) {
@@ -161,6 +176,25 @@ function status(run, ev, node) {
     return;
   }
   if (!node) return;
+  // The plan language: a when / repeat_until was evaluated (why a branch was or was not
+  // taken, why a loop goes on), or a loop runs the task again as a new attempt.
+  if (d.status === "condition") {
+    node.condition = { kind: d.kind, expression: d.expression, result: d.result, values: d.values || {},
+                       iteration: d.iteration ?? null, exhausted: Boolean(d.exhausted) };
+    return;
+  }
+  if (d.status === "iterating") {
+    restart(node, { ...d, reason: `iteration ${d.iteration} of at most ${d.max_iterations}: ${d.reason}` }, ev.ts);
+    node.iteration = d.iteration;
+    return;
+  }
+  if (d.status === "input_required") {
+    node.question = { question: d.question, choices: d.choices || null, answer_schema: d.answer_schema || null, input_id: d.input_id };
+  } else if (d.status === "answered") {
+    node.question = null;
+    node.status = "pending";
+    return;
+  }
   if (d.status === "retrying") restart(node, d, ev.ts);
   else taskStatus(run, node, d, ev.ts);
 }

@@ -1,0 +1,96 @@
+"""A mesh worker whose answers a test writes in the task's input: the controllable side of
+the plan language's end-to-end tests (conditions, loops).
+
+A real worker on the worker SDK (registration, heartbeats, ``/stream``). What it answers:
+
+- ``approve_at: n``: ``{"approved": iteration >= n, "iteration": ..., "saw": [...]}``, where
+  ``iteration`` is the loop iteration the orchestrator names in ``context["@loop"]`` (1 when
+  none) and ``saw`` the context keys it was given (upstream task ids, ``@loop``): a reviewer
+  that approves at its n-th look;
+- ``reply: <any JSON>``: that value, as is;
+- ``ask: [question, ...]`` (and ``choices``): asks the user each question in turn through
+  the SDK's ``Asker``, then answers ``{"answers": [...], "calls": n}`` (``n``: the calls of
+  this task in this run);
+- otherwise ``{"text": "<prompt> #<iteration>", "iteration": ..., "saw": [...]}``.
+
+``GET /health`` counts the calls by task id (``calls``). Settings: the SDK's ``WORKER_*``
+plus ``SCRIPT_AGENT_ID`` (default ``script``) and ``SCRIPT_CAPABILITY`` (``data_analysis``).
+``python -m bench.script_worker`` serves it on ``WORKER_PORT`` (default 8092).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest
+from mesh_worker import Asker, Emit, Worker, serve
+
+DEFAULT_PORT = 8092
+
+
+class ScriptInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(default="", max_length=8000)
+    reply: Any = None
+    approve_at: int | None = Field(default=None, ge=1, le=100)
+    ask: list[str] = Field(default_factory=list, max_length=5)  # questions, asked in turn
+    choices: list[str] | None = None
+
+
+class ScriptWorker(Worker[ScriptInput]):
+    """Answers what its input says (see the module docstring); counts calls per task."""
+
+    Input = ScriptInput
+
+    def __init__(self, agent_id: str, capability: str) -> None:
+        self.agent_id = agent_id
+        self.capability = capability
+        self.calls: Counter[str] = Counter()  # by task id (``/health``)
+        self.per_run: Counter[tuple[str | None, str]] = Counter()  # by run and task
+
+    def describe(self) -> AgentDescriptor:
+        return self.descriptor(
+            agent_id=self.agent_id,
+            description="Test worker: answers what its input scripts.",
+            capabilities=[self.capability],
+            streaming_mode=StreamingMode.DYNAMIC_EVENTS,
+            max_concurrency=64,
+            timeout_seconds=60,
+            tags=["test"],
+        )
+
+    def health(self) -> dict[str, Any]:
+        return {"calls": dict(self.calls)}
+
+    async def run(self, task: TaskRequest, inp: ScriptInput, emit: Emit) -> Any:
+        self.calls[task.task_id] += 1
+        self.per_run[(task.run_id, task.task_id)] += 1
+        loop = task.context.get("@loop") or {}
+        iteration = int(loop.get("iteration", 1))
+        saw = sorted(task.context)
+        if inp.ask:  # asks the user each question (the SDK's Asker), then says the answers
+            ctx = Asker(task, emit)
+            answers = [await ctx.ask(q, choices=inp.choices) for q in inp.ask]
+            return {"answers": answers, "calls": self.per_run[(task.run_id, task.task_id)]}
+        if inp.approve_at is not None:
+            return {"approved": iteration >= inp.approve_at, "iteration": iteration, "saw": saw}
+        if inp.reply is not None:
+            return inp.reply
+        return {"text": f"{inp.prompt} #{iteration}", "iteration": iteration, "saw": saw}
+
+
+def main() -> None:
+    worker = ScriptWorker(
+        os.environ.get("SCRIPT_AGENT_ID", "script"),
+        os.environ.get("SCRIPT_CAPABILITY", "data_analysis"),
+    )
+    serve(worker, default_port=DEFAULT_PORT)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Saved workflows: named, versioned plan templates with declared parameters."""
