@@ -279,7 +279,12 @@ async def _until_done(
             ) from None
         batch: list[Relayable] = []
         for payload in payloads:
-            event = _parse(payload, d)
+            try:
+                event = _parse(payload, d)
+            except WorkerFailed:
+                if batch:  # the good events before a bad one go out first, as they came
+                    yield batch
+                raise
             if event[0] == "done":
                 if batch:
                     yield batch
