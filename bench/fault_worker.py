@@ -251,6 +251,10 @@ class FaultSettings(BaseSettings):
     priority: int = Field(default=0, description="its priority in the registry")
     lead_tokens: int = Field(default=0, ge=0, description="good frames before a bad one")
     frame_mb: int = Field(default=64, ge=1, description="size of huge_frame's endless frame")
+    unguarded: bool = Field(
+        default=False,
+        description="serve open on a non-loopback address (the partition test's network namespace only)",
+    )
     retry_safe: bool = Field(
         default=True, description="false: the agent declares it is not safe to retry"
     )
@@ -283,7 +287,13 @@ def main() -> None:
         lead=fault.lead_tokens,
         frame_mb=fault.frame_mb,
     )
-    serve(worker, default_port=DEFAULT_PORT, settings=settings, middleware=[inject])
+    serve(
+        worker,
+        default_port=DEFAULT_PORT,
+        settings=settings,
+        middleware=[inject],
+        unguarded=fault.unguarded,
+    )
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ def partitioned_replica(namespace: str, mesh: FaultMesh) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, **WORKER_ENV, "WORKER_HOST": NS_ADDR, "WORKER_PORT": str(port),
            "WORKER_DISCOVERY_URL": "", "WORKER_INSTANCE_ID": "fault-i-1",
-           "FAULT_AGENT_ID": "fault-i", "FAULT_PRIORITY": "1"}  # fmt: skip
+           "FAULT_AGENT_ID": "fault-i", "FAULT_PRIORITY": "1",
+           # open on the veth address only this host reaches (the mesh here runs open)
+           "FAULT_UNGUARDED": "1"}  # fmt: skip
     log = tempfile.NamedTemporaryFile(prefix="fault-i-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(
         ["ip", "netns", "exec", namespace, sys.executable, "-m", "bench.fault_worker"],

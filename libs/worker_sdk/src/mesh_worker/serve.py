@@ -24,6 +24,7 @@ def serve(
     settings: WorkerSettings | None = None,
     routers: Sequence[APIRouter] = (),
     middleware: Sequence[Middleware] = (),
+    unguarded: bool = False,
 ) -> None:
     """Serve ``worker`` on ``WORKER_HOST``:``WORKER_PORT`` (``default_port`` unless set).
 
@@ -32,7 +33,9 @@ def serve(
     the lifespan's shutdown deregisters from discovery and runs ``worker.shutdown()``.
     Pass ``settings`` when the worker needs them before serving (e.g. its public URL):
     ``WorkerSettings.for_port(default_port)``. ``middleware`` wraps the worker's app
-    (outermost last), e.g. the fault injection of ``bench.fault_worker``.
+    (outermost last), e.g. the fault injection of ``bench.fault_worker``. ``unguarded``
+    skips the bind guard below: only for a test harness serving open on an address that
+    only its own host reaches (the fault suite's network namespace), never for a service.
     """
     settings = settings or WorkerSettings.for_port(default_port)
     logging.basicConfig(
@@ -44,7 +47,8 @@ def serve(
     # Exits on a non-loopback bind without public keys (secure by default once exposed), and
     # when auth is on but there is no agent token to register with.
     token = TokenSource(static=auth.static_token(), keys=keys)
-    guard_bind(f"worker {type(worker).__name__}", settings.host, keys, token)
+    if not unguarded:
+        guard_bind(f"worker {type(worker).__name__}", settings.host, keys, token)
     tls = TlsSettings().server_options()  # mTLS: serve TLS, require client certificates
     app = create_worker_app(worker, settings, routers=routers, auth=auth)
     for layer in middleware:
