@@ -76,6 +76,50 @@ class RunState(TypedDict, total=False):
     conversation: dict[str, Any] | None
 
 
+def initial_state(
+    run_id: str,
+    owner: str | None,
+    query: str,
+    options: dict[str, Any],
+    *,
+    max_replans: int,
+    max_llm_attempts: int,
+    plan: ExecutionPlan | None = None,
+    planner: str = "client",
+    reason: str = "plan supplied by the client",
+    approved: bool | None = None,
+    plan_announced: bool | None = None,
+    budget_used: dict[str, float] | None = None,
+) -> RunState:
+    """The one constructor of a run's starting state, for every path that starts a run
+    (``RunService.start``), takes one up after a crash or a handover (``runs.leases``) or
+    after its approval (``runs.approval``). With ``plan`` (the client's, or the one its log
+    kept) the graph goes straight to resolve: no planning step."""
+    state: RunState = {
+        "run_id": run_id,
+        "owner": owner,
+        "query": query,
+        "client_plan": plan,
+        "timeout_seconds": options.get("timeout_seconds"),
+        "replans": 0,
+        "max_replans": max_replans,
+        "max_llm_attempts": max_llm_attempts,
+        "approval": options.get("approval"),
+        "budget": options.get("budget"),
+    }
+    if plan is not None:
+        state["plan"] = plan
+        state["planner"] = planner
+        state["reason"] = reason
+    if approved is not None:
+        state["approved"] = approved
+    if plan_announced is not None:
+        state["plan_announced"] = plan_announced
+    if budget_used is not None:
+        state["budget_used"] = budget_used
+    return state
+
+
 def plan_is_valid(state: RunState) -> bool:
     return state.get("plan") is not None and not state.get("plan_error")
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from mesh_contracts import ExecutionPlan, PhaseStatus, PlanChosen, RunFailure, RunStatus
-from mesh_orchestrator.graph.policy import RunState
+from mesh_orchestrator.graph.policy import initial_state
 from mesh_orchestrator.runs.driving import Draining, RunDriver
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.in_doubt import Decision, fail_doubted
@@ -72,24 +72,20 @@ class ApprovedRuns(RunDriver):
             await self.mux.flush()
             return ApprovalOutcome.DONE, record
         self._live[run_id] = events
-        state: RunState = {
-            "run_id": run_id,
-            "owner": record.owner,
-            "query": record.query,
-            "client_plan": rec.plan,
-            "plan": rec.plan,
-            "planner": rec.planner or rec.plan.planner,
-            "reason": rec.reason,
-            "timeout_seconds": record.options.get("timeout_seconds"),
-            "replans": 0,
-            "max_replans": 0,  # what was approved runs; it is not replanned behind one's back
-            "max_llm_attempts": self.max_llm_attempts,
-            "approval": record.options.get("approval"),
-            "approved": True,
-            "plan_announced": True,
-            "budget": record.options.get("budget"),
-            "budget_used": rec.budget_used,
-        }
+        state = initial_state(
+            run_id,
+            record.owner,
+            record.query,
+            record.options,
+            max_replans=0,  # what was approved runs; it is not replanned behind one's back
+            max_llm_attempts=self.max_llm_attempts,
+            plan=rec.plan,
+            planner=rec.planner or rec.plan.planner,
+            reason=rec.reason or "",
+            approved=True,
+            plan_announced=True,
+            budget_used=rec.budget_used,
+        )
         if doubted:  # go on from the log: what completed stays, the rest as decided
             done: dict[str, dict[str, Any]] = dict(rec.done)
             if decision == Decision.FAIL:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mesh_contracts import PhaseStatus, RunEnded, RunResumed, RunStatus
-from mesh_orchestrator.graph.policy import RunState
+from mesh_orchestrator.graph.policy import initial_state
 from mesh_orchestrator.runs.driving import RunDriver
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy, announce, fail_doubted, settle
@@ -203,27 +203,21 @@ class LeasedRuns(RunDriver):
                 return
             failed = fail_doubted(events, settled.in_doubt, "ORCH_IN_DOUBT=fail")
         self._live[run_id] = events
-        options = record.options
-        state: RunState = {
-            "run_id": run_id,
-            "owner": record.owner,
-            "query": record.query,
-            "client_plan": None,
-            "timeout_seconds": options.get("timeout_seconds"),
-            "replans": 0,
-            "max_replans": self.max_replans,
-            "max_llm_attempts": self.max_llm_attempts,
-            # a run that had asked for approval asks again unless its log says it had it
-            "approval": options.get("approval"),
-            "approved": rec.approved,
-            "budget": options.get("budget"),
-            "budget_used": rec.budget_used,
-        }
+        # a run that had asked for approval asks again unless its log says it had it
+        state = initial_state(
+            run_id,
+            record.owner,
+            record.query,
+            record.options,
+            max_replans=self.max_replans,
+            max_llm_attempts=self.max_llm_attempts,
+            plan=rec.plan,
+            planner=(rec.planner or rec.plan.planner) if rec.plan is not None else "client",
+            reason=rec.reason or "",
+            approved=rec.approved,
+            budget_used=rec.budget_used,
+        )
         if rec.plan is not None:  # planned already: straight to resolve, then execute
-            state["client_plan"] = rec.plan
-            state["plan"] = rec.plan
-            state["planner"] = rec.planner or rec.plan.planner
-            state["reason"] = rec.reason
             state["resume_attempts"] = rec.attempts
             state["resume_inputs"] = rec.inputs
             if rec.plan_stored:  # else the plan event goes out now

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from mesh_contracts import ExecutionPlan, RunAnswer, RunStarted, RunStatus
-from mesh_orchestrator.graph.policy import RunState
+from mesh_orchestrator.graph.policy import initial_state
 from mesh_orchestrator.runs.approval import ApprovalOutcome, ApprovedRuns
 from mesh_orchestrator.runs.driving import Draining
 from mesh_orchestrator.runs.emitter import RunEvents
@@ -122,22 +122,15 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
         trace_id = span.trace_id if span is not None else None
         span_id = span.span_id if span is not None else None
         events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id))
-        state: RunState = {
-            "run_id": run_id,
-            "owner": owner,
-            "query": query,
-            "client_plan": plan,
-            "timeout_seconds": options.get("timeout_seconds"),
-            "replans": 0,
-            "max_replans": self.max_replans,
-            "max_llm_attempts": self.max_llm_attempts,
-            "approval": options.get("approval"),
-            "budget": options.get("budget"),
-        }
-        if plan is not None:  # no planning step: the graph goes straight to resolve
-            state["plan"] = plan
-            state["planner"] = "client"
-            state["reason"] = "plan supplied by the client"
+        state = initial_state(
+            run_id,
+            owner,
+            query,
+            options,
+            max_replans=self.max_replans,
+            max_llm_attempts=self.max_llm_attempts,
+            plan=plan,
+        )
         self._go(events, state, span)
         return record
 
