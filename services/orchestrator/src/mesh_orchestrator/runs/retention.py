@@ -115,7 +115,7 @@ class Retention:
         if self.seconds is not None:
             groups.append((None, self.seconds))
         total_runs = total_events = 0
-        before = Counter(self.removed)
+        counted = Counter(self.removed)
         for owners, seconds in groups:
             exclude = list(self.clients) if owners is None else []
             for _ in range(MAX_BATCHES):
@@ -129,7 +129,7 @@ class Retention:
             # After the runs: a thread's runs removed just now no longer hold it.
             await self._batches("threads", self._threads, now - seconds, owners, exclude)
             await self._batches("deliveries", self._outbox, now - seconds, owners, exclude)
-        if total_runs or before != self.removed:
+        if total_runs or counted != self.removed:
             log.info("retention removed %d runs and %d events (%s in all so far)",
                      total_runs, total_events, dict(self.removed))  # fmt: skip
         return total_runs, total_events
