@@ -4,6 +4,7 @@ time holds the retention lease."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,9 @@ from test_run_store import PG_URL, _pg_reachable
 from mesh_contracts import RunStatus, StreamEvent
 from mesh_orchestrator.runs.retention import Retention, parse_clients
 from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord, RunStore, SQLiteRunStore
+from mesh_orchestrator.runs.store.deliveries import Delivery
+from mesh_orchestrator.runs.store.outbox import PushConfig, outbox_store
+from mesh_orchestrator.runs.store.threads import ThreadRecord, thread_store
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -75,6 +79,88 @@ async def test_only_finished_old_unpinned_runs_go_each_by_its_owners_retention(
     assert retention.removed == {"runs": 3, "events": 6}
     assert await store.pin("old-pinned", False)
     assert await retention.sweep(now) == (1, 2)
+
+
+async def test_old_threads_done_deliveries_and_gone_runs_push_configs_go_the_rest_stay(
+    store: RunStore,
+) -> None:
+    threads, outbox = thread_store(store), outbox_store(store)
+    await threads.open()
+    await outbox.open()
+    t = time.time()  # a run appended now is last active at t; the sweep runs at t + 1000
+    old, young = t, t + 950  # with 100 s of retention: before t + 900, and after it
+
+    async def thread(tid: str, created: float, *runs: str, owner: str | None = None) -> None:
+        assert await threads.create_thread(ThreadRecord(thread_id=tid, owner=owner,
+                                                        created_at=created))  # fmt: skip
+        last = None
+        for run_id in runs:
+            assert await threads.append_run(tid, run_id, last)
+            last = run_id
+
+    await add(store, "r-old", RunStatus.COMPLETED, old, None)
+    await add(store, "r-pinned", RunStatus.COMPLETED, old, None)
+    await add(store, "r-running", RunStatus.RUNNING, None, None)
+    await add(store, "r-young", RunStatus.COMPLETED, young, None)
+    assert await store.pin("r-pinned", True)
+    await thread("t-old", old, "r-old")  # its run goes in this sweep, then the thread
+    await thread("t-gone", old, "never-stored")  # its run is gone (or never came)
+    await thread("t-empty", old)
+    await thread("t-young", young)  # made recently, no runs yet
+    await thread("t-pinned", old, "r-gone-before", "r-pinned")
+    await thread("t-running", old, "r-running")
+    await thread("t-young-run", old, "r-young")
+    await thread("t-alice", old, owner="client:alice")  # alice keeps hers 2000 s
+    await thread("t-alice-old", t - 1500, owner="client:alice")
+
+    def delivery(did: str, run_id: str, **kw: float | None) -> Delivery:
+        return Delivery(delivery_id=did, run_id=run_id, event="completed", url="http://h",
+                        body="{}", created_at=old, **kw)  # fmt: skip
+
+    await outbox.enqueue([
+        delivery("d-done-old", "r-young", next_at=None, delivered_at=old),
+        delivery("d-given-up-old", "r-running", next_at=None),
+        delivery("d-done-young", "r-young", next_at=None, delivered_at=young),
+        delivery("d-pending", "r-young", next_at=old),
+        delivery("d-done-gone", "r-old", next_at=None, delivered_at=young),
+        delivery("d-pending-gone", "r-old", next_at=old),
+    ])  # fmt: skip
+    await outbox.set_push(
+        PushConfig(task_id="r-old", config_id="c", url="http://h", created_at=old)
+    )
+    await outbox.set_push(PushConfig(task_id="r-young", config_id="c", url="http://h",
+                                     created_at=old))  # fmt: skip
+
+    retention = Retention(
+        store, "r1", seconds=100, clients={"client:alice": 2000.0}, batch=1,
+        threads=threads, outbox=outbox,
+    )  # fmt: skip
+    assert await retention.sweep(t + 1000) == (1, 2)
+    assert retention.removed == {
+        "runs": 1, "events": 2, "threads": 4, "deliveries": 3, "push_configs": 1
+    }  # fmt: skip
+    for gone in ("t-old", "t-gone", "t-empty", "t-alice-old"):
+        assert await threads.get_thread(gone) is None
+        assert await threads.thread_runs(gone) == []
+    for kept in ("t-young", "t-pinned", "t-running", "t-young-run", "t-alice"):
+        assert await threads.get_thread(kept) is not None, kept
+    assert await threads.thread_runs("t-pinned") == ["r-gone-before", "r-pinned"]
+    young_rows = {d.delivery_id for d in await outbox.deliveries("r-young")}
+    assert young_rows == {"d-done-young", "d-pending"}
+    assert [d.delivery_id for d in await outbox.deliveries("r-old")] == ["d-pending-gone"]
+    assert await outbox.deliveries("r-running") == []
+    assert await outbox.list_push("r-old") == []
+    assert len(await outbox.list_push("r-young")) == 1
+
+    # Unpinned, the run goes, and with it what held its thread.
+    assert await store.pin("r-pinned", False)
+    assert await retention.sweep(t + 1000) == (1, 2)
+    assert await threads.get_thread("t-pinned") is None
+    assert retention.removed["threads"] == 5
+    # A thread a run was just appended to is active now: kept, though made long ago.
+    await thread("t-appended", t - 5000, "r-new")
+    await retention.sweep(time.time() + 50)
+    assert await threads.get_thread("t-appended") is not None
 
 
 async def test_one_replica_at_a_time_holds_the_retention_lease(store: RunStore) -> None:

@@ -453,6 +453,8 @@ def create_app(
                 seconds=settings.retention_seconds,
                 clients=parse_clients(settings.retention_clients),
                 every=settings.retention_every_seconds,
+                threads=threads_store,
+                outbox=outbox,
             )
             retention.start()
             stack.push_async_callback(retention.stop)

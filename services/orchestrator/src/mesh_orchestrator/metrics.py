@@ -18,7 +18,7 @@ depends on nothing of the orchestrator's).
 | ``mesh_breaker_state`` | gauge (0 closed, 1 half-open, 2 open) | ``instance_id`` |
 | ``mesh_registry_instances`` | gauge | ``agent``, ``healthy`` |
 | ``mesh_registry_reads_total`` | counter | ``outcome`` (current, changed, unreachable, skipped) |
-| ``mesh_retention_removed_total`` | counter | ``kind`` (runs, events) |
+| ``mesh_retention_removed_total`` | counter | ``kind`` (runs, events, threads, deliveries, push_configs) |
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def watch(metrics: Metrics, services: Callable[[], Services | None]) -> None:
 
     metrics.counter_of(
         "mesh_retention_removed",
-        "Finished runs and their events removed by retention on this replica.",
+        "Runs, events, threads, webhook deliveries and push configs removed by retention here.",
         removed,
         ["kind"],
     )

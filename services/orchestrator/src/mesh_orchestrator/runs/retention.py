@@ -7,8 +7,18 @@ dies) removes, in batches of ``batch``, every finished run whose ``finished_at``
 than its owner's retention (``ORCH_RETENTION_CLIENTS``: ``client:alice=3600,...``) or, for
 every other owner, the global one (``ORCH_RETENTION_SECONDS``). A pinned run
 (``POST /v1/runs/{id}/pin``) is kept; runs in progress (running, parked) are never
-touched. ``removed`` counts what went (``mesh_retention_removed_total{kind}``). With no
-retention configured the object does nothing.
+touched.
+
+In the same pass, with the same ages and batches: threads last active before the owner's
+retention whose runs are all gone or finished that long ago (none pinned, none in
+progress) go with their ``thread_runs`` rows (``ThreadStore.purge``); webhook deliveries
+that are done (delivered or given up) go when their run is gone or they are that old,
+and the push configs of gone runs go (``Outbox.purge``); deliveries still due are kept.
+``removed`` counts what went (``mesh_retention_removed_total{kind}``: runs, events,
+threads, deliveries, push_configs). With no retention configured the object does nothing.
+
+Workers' artifact files (images, adapters) are the workers' own: nothing here removes
+them (the orchestrator README's Retention part says how an operator does).
 """
 
 from __future__ import annotations
@@ -18,8 +28,11 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 from mesh_orchestrator.runs.store.base import RunStore
+from mesh_orchestrator.runs.store.outbox import Outbox
+from mesh_orchestrator.runs.store.threads import ThreadStore
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +66,18 @@ class Retention:
         clients: dict[str, float] | None = None,
         every: float = 60.0,
         batch: int = 500,
+        threads: ThreadStore | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.store = store
+        self.threads = threads
+        self.outbox = outbox
         self.replica_id = replica_id
         self.seconds = seconds
         self.clients = dict(clients or {})
         self.every = every
         self.batch = batch
-        self.removed: Counter[str] = Counter()  # kind (runs, events) -> removed by this replica
+        self.removed: Counter[str] = Counter()  # kind (runs, events, ...) -> removed here
         self.passes = 0  # passes done while holding the lease (tests wait on it)
         self._task: asyncio.Task[None] | None = None
 
@@ -98,6 +115,7 @@ class Retention:
         if self.seconds is not None:
             groups.append((None, self.seconds))
         total_runs = total_events = 0
+        counted = Counter(self.removed)
         for owners, seconds in groups:
             exclude = list(self.clients) if owners is None else []
             for _ in range(MAX_BATCHES):
@@ -108,6 +126,42 @@ class Retention:
                 self.removed["events"] += events
                 if runs < self.batch:
                     break
-        if total_runs:
-            log.info("retention removed %d runs and %d events", total_runs, total_events)
+            # After the runs: a thread's runs removed just now no longer hold it.
+            await self._batches("threads", self._threads, now - seconds, owners, exclude)
+            await self._batches("deliveries", self._outbox, now - seconds, owners, exclude)
+        if total_runs or counted != self.removed:
+            log.info("retention removed %d runs and %d events (%s in all so far)",
+                     total_runs, total_events, dict(self.removed))  # fmt: skip
         return total_runs, total_events
+
+    async def _threads(
+        self, before: float, owners: list[str] | None, exclude: list[str]
+    ) -> tuple[int, int]:
+        if self.threads is None:
+            return 0, 0
+        return await self.threads.purge(before, owners, exclude, self.batch), 0
+
+    async def _outbox(
+        self, before: float, owners: list[str] | None, exclude: list[str]
+    ) -> tuple[int, int]:
+        if self.outbox is None:
+            return 0, 0
+        return await self.outbox.purge(before, owners, exclude, self.batch)
+
+    async def _batches(
+        self,
+        kind: str,
+        purge: Callable[[float, list[str] | None, list[str]], Awaitable[tuple[int, int]]],
+        before: float,
+        owners: list[str] | None,
+        exclude: list[str],
+    ) -> None:
+        """``purge`` batch after batch until one is short; counts under ``kind`` (and, for
+        the second figure, ``push_configs``)."""
+        for _ in range(MAX_BATCHES):
+            first, second = await purge(before, owners, exclude)
+            for name, n in ((kind, first), ("push_configs", second)):
+                if n:
+                    self.removed[name] += n
+            if first < self.batch and second < self.batch:
+                break

@@ -11,6 +11,11 @@ subscription, so the same change enqueued twice (two flushes, two replicas) is o
 
 Subscriptions: A2A push-notification configs per task (``push_*``) and a client's default
 webhook (``*_default``). All tables are additive (``CREATE TABLE IF NOT EXISTS``).
+
+Retention (``runs.retention``) calls ``purge``: rows that are done (delivered, or given up)
+go when their run is gone (removed by retention) or, while it is there, when they were
+delivered (given up: created) before the owner's retention age; rows still due are kept.
+Push configs go when their task's run is gone and they were made before that age.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from mesh_orchestrator.runs.store.deliveries import (
     delivery_row,
     enqueue_sql,
 )
+from mesh_orchestrator.runs.store.rows import owner_clause
 
 __all__ = ["Delivery", "Outbox", "PushConfig", "SQLOutbox", "delivery_row", "outbox_store"]
 
@@ -126,12 +132,21 @@ class Outbox(Protocol):
 
     async def delete_default(self, owner: str) -> bool: ...
 
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> tuple[int, int]:
+        """Retention (see the module docstring): remove at most ``limit`` done deliveries
+        and the push configs of at most ``limit`` gone runs, of ``owners`` (None: any owner
+        not in ``exclude``), older than ``before``; returns (deliveries, push configs)."""
+        ...
+
 
 class _SQL:
     """The statements of both backends, with the table prefix and the placeholder."""
 
     def __init__(self, prefix: str, mark: str) -> None:
         m, p = mark, prefix
+        self.prefix, self.mark = prefix, mark
         self.enqueue = enqueue_sql(p, m)
         self.delivered = (
             f"UPDATE {p}webhook_outbox SET delivered_at = {m}, attempts = {m}, next_at = NULL, "
@@ -298,6 +313,30 @@ class SQLOutbox:
 
     async def delete_default(self, owner: str) -> bool:
         return bool(await self.tables.run(self.sql.delete_default, (owner,), commit=True))
+
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> tuple[int, int]:
+        p, m = self.sql.prefix, self.sql.mark
+        who, who_args = owner_clause("r.owner", owners, exclude, m)
+        # Done: next_at is NULL (delivered, or given up) and nobody holds the row.
+        done = (
+            f"DELETE FROM {p}webhook_outbox WHERE delivery_id IN (SELECT o.delivery_id FROM "
+            f"{p}webhook_outbox o LEFT JOIN {p}runs r ON r.run_id = o.run_id "
+            "WHERE o.next_at IS NULL AND o.lease_owner IS NULL AND (r.run_id IS NULL OR "
+            f"(COALESCE(o.delivered_at, o.created_at) < {m}{who})) LIMIT {m}) "
+            "RETURNING delivery_id"
+        )
+        rows = await self.tables.run(done, (before, *who_args, limit), commit=True)
+        who, who_args = owner_clause("c.owner", owners, exclude, m)
+        gone = f"NOT EXISTS (SELECT 1 FROM {p}runs r WHERE r.run_id = {p}push_configs.task_id)"
+        push = (
+            f"DELETE FROM {p}push_configs WHERE {gone} AND task_id IN (SELECT c.task_id FROM "
+            f"{p}push_configs c WHERE c.created_at < {m}{who} AND NOT EXISTS (SELECT 1 FROM "
+            f"{p}runs r WHERE r.run_id = c.task_id) LIMIT {m}) RETURNING task_id"
+        )
+        configs = await self.tables.run(push, (before, *who_args, limit), commit=True)
+        return len(rows), len(configs)
 
 
 def outbox_store(store: RunStore) -> Outbox:

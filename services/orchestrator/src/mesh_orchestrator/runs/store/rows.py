@@ -121,3 +121,18 @@ def page_query(
     )
     sql = f"SELECT {columns} FROM ({sized}) AS sized WHERE n = 1 OR upto <= {mark} ORDER BY seq"
     return sql, (*args, max_bytes)
+
+
+def owner_clause(
+    column: str, owners: Sequence[str] | None, exclude: Sequence[str], mark: str
+) -> tuple[str, list[Any]]:
+    """The retention sweep's owner filter (`` AND ...``, and its arguments) on ``column``:
+    one of ``owners``; None: any owner (or none) not in ``exclude``. ``mark``: ``?`` or ``%s``."""
+    if owners is not None:
+        if not owners:
+            return " AND 1 = 0", []
+        return f" AND {column} IN ({','.join([mark] * len(owners))})", list(owners)
+    if exclude:
+        marks = ",".join([mark] * len(exclude))
+        return f" AND ({column} IS NULL OR {column} NOT IN ({marks}))", list(exclude)
+    return "", []

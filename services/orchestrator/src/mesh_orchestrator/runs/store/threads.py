@@ -8,18 +8,26 @@ run: one of them sees the other's and decides again (double-texting, ``runs.thre
 
 ``thread_store(run_store)`` gives the implementation for the store's backend; ``open``
 makes the tables (``CREATE TABLE IF NOT EXISTS``: additive, a database made by an older
-version keeps everything).
+version keeps everything; the column ``active_at``, when a run was last appended, is added
+to an older ``threads`` table on open and read as ``created_at`` where it is NULL).
+
+``purge`` is retention's part (``runs.retention``): a thread whose last activity
+(``active_at``) is older than its owner's retention and none of whose runs is still there
+in progress, pinned, or finished too recently (every run is gone, removed by retention, or
+finished and old) is removed with its ``thread_runs`` rows.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from mesh_orchestrator.runs.store.base import RunStore
+from mesh_orchestrator.runs.store.base import IN_PROGRESS, RunStore
+from mesh_orchestrator.runs.store.rows import owner_clause
 
 SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS threads (
@@ -41,6 +49,7 @@ CREATE TABLE IF NOT EXISTS mesh_thread_runs (
     PRIMARY KEY (thread_id, n)
 );
 """
+ACTIVE_AT = "active_at"  # added after the first schema: when a run was last appended
 THREAD_LOCK = 0x6D657374  # "mest": the advisory lock held while the tables are made
 _COLUMNS = "thread_id, owner, created_at, last_run_id, runs, metadata"
 
@@ -89,6 +98,32 @@ class ThreadStore(Protocol):
         """The ids of the thread's last ``limit`` runs, oldest first."""
         ...
 
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> int:
+        """Remove at most ``limit`` threads (owned by one of ``owners``; None: any owner not
+        in ``exclude``) last active before ``before`` whose runs are all gone or finished
+        before ``before`` and unpinned, with their ``thread_runs`` rows; returns how many."""
+        ...
+
+
+def _purge_sql(
+    prefix: str, mark: str, before: float, owners: Sequence[str] | None, exclude: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """The ids of the threads ``purge`` may remove (without the LIMIT)."""
+    p, m = prefix, mark
+    who, who_args = owner_clause("t.owner", owners, exclude, m)
+    busy = ",".join([m] * len(IN_PROGRESS))
+    sql = (
+        f"SELECT t.thread_id FROM {p}threads t WHERE COALESCE(t.{ACTIVE_AT}, t.created_at) < {m}"
+        f"{who} AND NOT EXISTS (SELECT 1 FROM {p}thread_runs tr JOIN {p}runs r "
+        f"ON r.run_id = tr.run_id WHERE tr.thread_id = t.thread_id AND (r.status IN ({busy}) "
+        f"OR r.finished_at IS NULL OR r.finished_at >= {m} "
+        f"OR r.run_id IN (SELECT run_id FROM {p}run_pins))) "
+        "ORDER BY COALESCE(t.active_at, t.created_at)"
+    )
+    return sql, [before, *who_args, *IN_PROGRESS, before]
+
 
 class SQLiteThreads:
     """Tables ``threads`` and ``thread_runs`` in the SQLite run store's database."""
@@ -98,8 +133,13 @@ class SQLiteThreads:
 
     async def open(self) -> None:
         async with self.store.lock:
-            await self.store.db.executescript(SQLITE_SCHEMA)
-            await self.store.db.commit()
+            db = self.store.db
+            await db.executescript(SQLITE_SCHEMA)
+            async with db.execute("PRAGMA table_info(threads)") as cur:
+                have = {r[1] for r in await cur.fetchall()}
+            if ACTIVE_AT not in have:
+                await db.execute(f"ALTER TABLE threads ADD COLUMN {ACTIVE_AT} REAL")
+            await db.commit()
 
     async def create_thread(self, thread: ThreadRecord) -> bool:
         async with self.store.lock:
@@ -124,9 +164,9 @@ class SQLiteThreads:
         db = self.store.db
         async with self.store.lock:
             async with db.execute(
-                "UPDATE threads SET last_run_id = ?, runs = runs + 1 WHERE thread_id = ? "
-                "AND last_run_id IS ? RETURNING runs",
-                (run_id, thread_id, after),
+                f"UPDATE threads SET last_run_id = ?, runs = runs + 1, {ACTIVE_AT} = ? "
+                "WHERE thread_id = ? AND last_run_id IS ? RETURNING runs",
+                (run_id, time.time(), thread_id, after),
             ) as cur:
                 row = await cur.fetchone()
             if row is not None:
@@ -148,6 +188,23 @@ class SQLiteThreads:
             rows = await cur.fetchall()
         return [r[0] for r in reversed(list(rows))]
 
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> int:
+        sql, args = _purge_sql("", "?", before, owners, exclude)
+        db = self.store.db
+        async with self.store.lock:  # one connection: nothing interleaves with the deletes
+            async with db.execute(sql + " LIMIT ?", (*args, limit)) as cur:
+                ids = [r[0] for r in await cur.fetchall()]
+            if not ids:
+                return 0
+            marks = ",".join("?" * len(ids))
+            await db.execute(f"DELETE FROM thread_runs WHERE thread_id IN ({marks})", ids)
+            cur = await db.execute(f"DELETE FROM threads WHERE thread_id IN ({marks})", ids)
+            removed = int(cur.rowcount)
+            await db.commit()
+        return removed
+
 
 class PostgresThreads:
     """Tables ``mesh_threads`` and ``mesh_thread_runs`` beside ``mesh_runs``."""
@@ -159,6 +216,9 @@ class PostgresThreads:
         async with self.store.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (THREAD_LOCK,))
             await conn.execute(PG_SCHEMA)
+            await conn.execute(
+                f"ALTER TABLE mesh_threads ADD COLUMN IF NOT EXISTS {ACTIVE_AT} DOUBLE PRECISION"
+            )
 
     async def create_thread(self, thread: ThreadRecord) -> bool:
         async with self.store.pool.connection() as conn:
@@ -180,9 +240,9 @@ class PostgresThreads:
     async def append_run(self, thread_id: str, run_id: str, after: str | None) -> bool:
         async with self.store.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "UPDATE mesh_threads SET last_run_id = %s, runs = runs + 1 WHERE thread_id = %s "
-                "AND last_run_id IS NOT DISTINCT FROM %s RETURNING runs",
-                (run_id, thread_id, after),
+                f"UPDATE mesh_threads SET last_run_id = %s, runs = runs + 1, {ACTIVE_AT} = %s "
+                "WHERE thread_id = %s AND last_run_id IS NOT DISTINCT FROM %s RETURNING runs",
+                (run_id, time.time(), thread_id, after),
             )
             row = await cur.fetchone()
             if row is not None:
@@ -200,6 +260,21 @@ class PostgresThreads:
             )
             rows = await cur.fetchall()
         return [r[0] for r in reversed(rows)]
+
+    async def purge(
+        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+    ) -> int:
+        sql, args = _purge_sql("mesh_", "%s", before, owners, exclude)
+        async with self.store.pool.connection() as conn, conn.transaction():
+            # The chosen threads stay locked to the commit: a run appended meanwhile
+            # (``append_run`` updates the row) waits, then finds the thread gone.
+            cur = await conn.execute(sql + " LIMIT %s FOR UPDATE OF t SKIP LOCKED", (*args, limit))
+            ids = [r[0] for r in await cur.fetchall()]
+            if not ids:
+                return 0
+            await conn.execute("DELETE FROM mesh_thread_runs WHERE thread_id = ANY(%s)", (ids,))
+            cur = await conn.execute("DELETE FROM mesh_threads WHERE thread_id = ANY(%s)", (ids,))
+            return int(cur.rowcount)
 
 
 def thread_store(store: RunStore) -> ThreadStore:
