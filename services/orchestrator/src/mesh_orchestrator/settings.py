@@ -148,7 +148,7 @@ class Settings(BaseSettings):
     retention_seconds: float | None = Field(
         default=None,
         ge=0,
-        description="finished runs (and their events) older than this are removed by one replica at a time; a pinned run is kept; unset: kept forever",
+        description="finished runs (and their events), idle threads, done webhook deliveries and removed runs' push configs older than this are removed by one replica at a time; a pinned run (and its thread) is kept; unset: kept forever",
     )
     retention_clients: str = Field(
         default="",
