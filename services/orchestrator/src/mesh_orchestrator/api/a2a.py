@@ -179,8 +179,25 @@ def _request_of(message: Message, metadata: dict[str, Any]) -> OrchestrateReques
     """The run a message asks for: text parts (and inline ``text/plain`` files) → query;
     ``plan``/``options`` from a data part (or an inline JSON file) or the request metadata.
     A file by URL is refused: the mesh fetches nothing a message points at."""
-    texts: list[str] = []
+    texts, objects = _parts(message)
     extra: dict[str, Any] = {k: metadata[k] for k in ("plan", "options") if k in metadata}
+    for data in objects:
+        extra |= {k: data[k] for k in ("plan", "options") if k in data}
+    text = "\n".join(texts)
+    try:
+        return OrchestrateRequest.model_validate({"query": text or None, **extra})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise InvalidParamsError(message=f"{where}: {first['msg']}"[:500]) from None
+
+
+def _parts(message: Message) -> tuple[list[str], list[dict[str, Any]]]:
+    """A message's text parts (raw non-JSON ones decoded) and its JSON objects (data parts
+    and inline ``application/json`` parts), in order. A file by URL is refused: the mesh
+    fetches nothing a message points at."""
+    texts: list[str] = []
+    objects: list[dict[str, Any]] = []
     for p in message.parts:
         kind = p.WhichOneof("content")
         data: Any = None
@@ -198,40 +215,18 @@ def _request_of(message: Message, metadata: dict[str, Any]) -> OrchestrateReques
         elif kind == "data":
             data = MessageToDict(p.data)
         if isinstance(data, dict):
-            extra |= {k: data[k] for k in ("plan", "options") if k in data}
-    text = "\n".join(texts)
-    try:
-        return OrchestrateRequest.model_validate({"query": text or None, **extra})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise InvalidParamsError(message=f"{where}: {first['msg']}"[:500]) from None
+            objects.append(data)
+    return texts, objects
 
 
 def _reply_of(message: Message, metadata: dict[str, Any]) -> continuation.Reply:
     """What a follow-up message says to a waiting run: its text parts, and its data (a
     data part or inline JSON object, over the request metadata's ``approve``, ``reason``,
     ``plan``)."""
-    texts: list[str] = []
+    texts, objects = _parts(message)
     data: dict[str, Any] = {k: metadata[k] for k in ("approve", "reason", "plan") if k in metadata}
-    for p in message.parts:
-        kind = p.WhichOneof("content")
-        found: Any = None
-        if kind == "text":
-            texts.append(p.text)
-        elif kind == "url":
-            raise InvalidParamsError(message="a file by URL is not fetched: send it inline")
-        elif kind == "raw" and _media(p.media_type) == "application/json":
-            try:
-                found = json.loads(p.raw)
-            except ValueError:
-                raise InvalidParamsError(message="an application/json part is not JSON") from None
-        elif kind == "raw":
-            texts.append(p.raw.decode("utf-8", errors="replace"))
-        elif kind == "data":
-            found = MessageToDict(p.data)
-        if isinstance(found, dict):
-            data |= found
+    for found in objects:
+        data |= found
     return continuation.Reply(text="\n".join(texts), data=data)
 
 
