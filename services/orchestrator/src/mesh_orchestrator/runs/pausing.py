@@ -156,6 +156,7 @@ class PausedRuns(LeasedRuns):
         while this replica shuts down."""
         if self.draining:
             raise Draining
+        await self._parked_stored(run_id)
         record = await self._claim_paused(run_id)
         if isinstance(record, PauseOutcome):
             return record, await self.get(run_id)
@@ -173,6 +174,7 @@ class PausedRuns(LeasedRuns):
             raise Draining
         if await self.get(run_id) is None:
             return PauseOutcome.UNKNOWN, None
+        await self._parked_stored(run_id)
         question = open_question(await self.store.events_after(run_id, 0), task_id)
         if question is None:
             return PauseOutcome.NOT_ASKING, await self.get(run_id)
@@ -187,6 +189,14 @@ class PausedRuns(LeasedRuns):
 
         await self._resume(record, reason="input answered", before=answered)
         return PauseOutcome.DONE, record
+
+    async def _parked_stored(self, run_id: str) -> None:
+        """A run this replica parked (paused, asking) whose park is not stored yet: wait,
+        bounded, until it is. Its stream shows the park before its row and log are written,
+        and the claim below reads the store."""
+        live = self.mux.record(run_id)
+        if live is not None and live.status in (RunStatus.PAUSED, RunStatus.INPUT_REQUIRED):
+            await self.mux.settled(run_id)
 
     async def open_questions(self, run_id: str) -> list[str]:
         """The tasks of the run whose question is not answered yet, in the order asked."""
