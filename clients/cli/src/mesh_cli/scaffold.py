@@ -45,7 +45,7 @@ class ListedWorker:
 
 
 def read_workers(root: Path) -> list[ListedWorker]:
-    """The workers of ``root/services/workers/workers.txt``, in order (``#`` starts a comment)."""
+    """The workers of ``services/workers/workers.txt`` under ``root``, in order (``#`` starts a comment)."""
     workers = []
     for number, raw in enumerate((root / WORKERS_FILE).read_text(encoding="utf-8").splitlines()):
         line = raw.split("#", 1)[0].split()

@@ -1,7 +1,7 @@
 """The run's LangGraph: plan -> resolve -> execute -> synthesize, policy in the edges.
 
 Every routing decision is a conditional edge with a named predicate, so the Mermaid diagram
-drawn from the compiled graph (``python -m mesh_orchestrator.diagram``) is the whole policy:
+drawn from the compiled graph (``make diagram``, ``scripts/diagram.py``) is the whole policy:
 
 * from ``START``: ``has_client_plan`` (the run starts with the client's plan in its state:
   straight to ``resolve``) or ``needs_plan``; ``replan`` goes back to ``plan``;
