@@ -5,9 +5,9 @@ docstrings of its Python sources, and checks what they name in backticks:
 
 - a path (``services/orchestrator/README.md``, ``runs/store/rows.py``, ``planning/``): it
   exists relative to the document's folder, the repository's root, or the source package the
-  document belongs to (a README beside ``src/mesh_x/`` names ``runs/service.py`` for
-  ``src/mesh_x/runs/service.py``); a bare file name (``nodes.py``) exists somewhere in that
-  package;
+  document belongs to (the orchestrator's README names ``runs/service.py`` for the file
+  of that name in its ``src/mesh_orchestrator/``); a bare file name (``nodes.py``) exists
+  somewhere in the tree;
 - a dotted name of ours (``mesh_contracts.build_manifest``, ``mesh_orchestrator.runs.mux``):
   the module is in the tree and the name is defined in it (a class, function, assignment or
   import; ``Class.member`` inside the class);
@@ -282,7 +282,7 @@ def check_word(word: str, doc: Path) -> bool:
     this checker knows how to look for)."""
     word = word.strip().rstrip(".,:;")
     for command in PYTHON_M.findall(word):
-        if not module_exists(command, doc):
+        if not command.isupper() and not module_exists(command, doc):
             return False
     for targets in MAKE.findall(word):
         if not all(t in make_targets() for t in targets.split()[:1]):
@@ -303,7 +303,7 @@ def check_word(word: str, doc: Path) -> bool:
     if any(part.isupper() for part in re.split(r"[/.]", word)):
         return True  # a placeholder: DIR/issuer.pem
     if re.fullmatch(r"[\w-]+(/[\w-]+)+\.[A-Za-z_]\w*", word) and not word.endswith(ENDINGS):
-        # ``api/limits.start_run``: a name defined in a module given by its path
+        # a module's path, a dot and a name defined in it (the orchestrator's limits.start_run)
         module_path, name = word.rsplit(".", 1)
         files = [b / f"{module_path}.py" for b in bases(doc) if (b / f"{module_path}.py").is_file()]
         if files:

@@ -80,3 +80,29 @@ def test_a_comment_naming_a_missing_module_is_reported(tmp_path: Path) -> None:
     finally:
         module.unlink()
     assert found == [(1, "python -m mesh_orchestrator.diagram"), (3, "graph/gone.py")]
+
+
+def test_the_orchestrator_module_map_names_every_module() -> None:
+    """The README's module map has a row per folder naming each of its modules, and a row
+    naming each top-level module: a module added or renamed without its line fails here."""
+    text = (ORCHESTRATOR / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Module map", 1)[1].split("\n#", 1)[0]
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
+    package = ORCHESTRATOR / "src" / "mesh_orchestrator"
+    missing = []
+    for module in sorted(package.rglob("*.py")):
+        rel = module.relative_to(package)
+        if module.name == "__init__.py":
+            continue
+        if len(rel.parts) == 1:
+            if not any(f"`{module.name}`" in first for first in rows):
+                missing.append(rel.as_posix())
+            continue
+        row = rows.get(f"`{rel.parts[0]}/`", "")
+        if f"`{module.name}`" not in row:
+            missing.append(rel.as_posix())
+    assert missing == []

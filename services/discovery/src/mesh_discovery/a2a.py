@@ -62,7 +62,8 @@ from mesh_contracts.a2a import (
     speaks_a2a,
 )
 from mesh_discovery.api import admit, refused_endpoint
-from mesh_discovery.registry import Store, UnknownInstance
+from mesh_discovery.refresh import check_all, every, in_background, keep
+from mesh_discovery.registry import Store
 from mesh_discovery.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -218,9 +219,7 @@ class CardChecker:
 
     async def check_once(self) -> int:
         """Check every A2A agent's card once; returns how many answered."""
-        records = [r for r in await self.store.list() if speaks_a2a(r.descriptor)]
-        answered = await asyncio.gather(*(self._check(r.descriptor) for r in records))
-        return sum(answered)
+        return await check_all(self.store, speaks_a2a, self._check)
 
     async def _check(self, d: AgentDescriptor) -> bool:
         url = str(d.metadata[A2A_CARD_URL])
@@ -234,25 +233,10 @@ class CardChecker:
         except (CardError, EndpointRefused) as exc:
             log.warning("A2A agent %s: %s (its lease lapses)", d.instance_id, exc)
             return False
-        try:
-            if fresh.instance_id != d.instance_id or fresh != d:
-                ttl = self.settings.a2a_check_seconds * 3
-                if fresh.instance_id != d.instance_id:  # the card moved its interface
-                    await self.store.deregister(d.instance_id)
-                await self.store.register(fresh, ttl)
-            else:
-                await self.store.heartbeat(d.instance_id)
-        except UnknownInstance:  # deregistered meanwhile: leave it gone
-            return False
-        return True
+        return await keep(self.store, d, fresh, self.ttl(None))
 
     async def run_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.a2a_check_seconds)
-            try:
-                await self.check_once()
-            except Exception:
-                log.exception("A2A card check failed")
+        await every(self.settings.a2a_check_seconds, self.check_once, "A2A card check")
 
 
 def a2a_router(settings: Settings) -> APIRouter:
@@ -268,13 +252,8 @@ def a2a_router(settings: Settings) -> APIRouter:
             checker = CardChecker(app.state.store, http, settings)
             checker.policy = app.state.endpoints
             app.state.a2a_cards = checker
-            task = asyncio.create_task(checker.run_forever(), name="a2a-card-checker")
-            try:
+            async with in_background(checker.run_forever(), "a2a-card-checker"):
                 yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     router = APIRouter(lifespan=lifespan)
 

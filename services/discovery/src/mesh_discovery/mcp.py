@@ -50,7 +50,8 @@ from mesh_contracts.a2a import PROTOCOL_KEY
 from mesh_contracts.capabilities import Capability
 from mesh_contracts.mcp import MCP, MCP_TOOLS, MCP_URL, speaks_mcp
 from mesh_discovery.api import admit, refused_endpoint
-from mesh_discovery.registry import Store, UnknownInstance
+from mesh_discovery.refresh import check_all, every, in_background, keep
+from mesh_discovery.registry import Store
 from mesh_discovery.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -216,8 +217,7 @@ class ToolChecker:
 
     async def check_once(self) -> int:
         """List every MCP server's tools once; returns how many answered."""
-        records = [r for r in await self.store.list() if speaks_mcp(r.descriptor)]
-        return sum(await asyncio.gather(*(self._check(r.descriptor) for r in records)))
+        return await check_all(self.store, speaks_mcp, self._check)
 
     async def _check(self, d: AgentDescriptor) -> bool:
         body = MCPRegisterRequest(
@@ -230,22 +230,10 @@ class ToolChecker:
         except (ServerError, EndpointRefused) as exc:
             log.warning("MCP server %s: %s (its lease lapses)", d.instance_id, exc)
             return False
-        try:
-            if fresh != d:
-                await self.store.register(fresh, self.ttl(None))
-            else:
-                await self.store.heartbeat(d.instance_id)
-        except UnknownInstance:  # deregistered meanwhile: leave it gone
-            return False
-        return True
+        return await keep(self.store, d, fresh, self.ttl(None))
 
     async def run_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.a2a_check_seconds)
-            try:
-                await self.check_once()
-            except Exception:
-                log.exception("MCP tool check failed")
+        await every(self.settings.a2a_check_seconds, self.check_once, "MCP tool check")
 
 
 def mcp_router(settings: Settings) -> APIRouter:
@@ -260,13 +248,8 @@ def mcp_router(settings: Settings) -> APIRouter:
         ) as http:
             checker = ToolChecker(app.state.store, http, policy, settings)
             app.state.mcp_tools = checker
-            task = asyncio.create_task(checker.run_forever(), name="mcp-tool-checker")
-            try:
+            async with in_background(checker.run_forever(), "mcp-tool-checker"):
                 yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     router = APIRouter(lifespan=lifespan)
 
