@@ -76,6 +76,41 @@ def test_every_worker_package_has_the_one_layout_and_its_listed_port() -> None:
             and isinstance(node.value, ast.Constant)
         ]
         assert ports == [worker.port], f"{worker.name}: DEFAULT_PORT in worker.py"
+        others = [
+            m.name
+            for m in package.glob("*.py")
+            if m.name not in ("worker.py", "__init__.py") and "DEFAULT_PORT =" in m.read_text()
+        ]
+        assert others == [], f"{worker.name}: DEFAULT_PORT is set in worker.py only"
+
+
+def _names(module: Path) -> set[str]:
+    """Functions defined in, and names called by, one module (from its source)."""
+    tree = ast.parse(module.read_text())
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    called = {
+        getattr(n.func, "id", getattr(n.func, "attr", ""))
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+    }
+    return defined | {f"call:{c}" for c in called}
+
+
+def test_a_worker_that_adds_routes_keeps_them_in_api_and_assembles_them_in_app() -> None:
+    """Routes a worker adds to the SDK's API live in ``api.py``; then ``app.py`` has
+    ``build`` (the worker and its routers) and ``create_app``, and ``__main__.py`` serves
+    what ``build`` makes rather than assembling an app of its own."""
+    for worker in read_workers(ROOT):
+        package = ROOT / worker.path / "src" / worker.module
+        routers = [m.name for m in package.glob("*.py") if "APIRouter(" in m.read_text()]
+        assert routers in ([], ["api.py"]), f"{worker.name}: routes outside api.py: {routers}"
+        main_names = _names(package / "__main__.py")
+        assert "call:create_app" not in main_names and "call:create_worker_app" not in main_names
+        if not routers:
+            assert not (package / "app.py").exists(), f"{worker.name}: app.py without routes"
+            continue
+        assert {"build", "create_app"} <= _names(package / "app.py"), worker.name
+        assert "call:build" in main_names, f"{worker.name}: __main__ serves app.build's worker"
 
 
 def test_import_linter_knows_every_listed_worker() -> None:

@@ -23,7 +23,7 @@ from mesh_worker.testing import serving
 from mesh_worker_writer.adapters import LoraAdapters
 from mesh_worker_writer.engine import PromptTooLong
 from mesh_worker_writer.generation import GenerationParams
-from mesh_worker_writer.openai_api import create_openai_router
+from mesh_worker_writer.api import create_openai_router
 from mesh_worker_writer.settings import WriterSettings
 from mesh_worker_writer.worker import WriterWorker
 
