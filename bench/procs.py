@@ -48,6 +48,19 @@ def cpu_seconds(pid: int) -> float:
     return float(t.user + t.system)
 
 
+def wait_idle(pid: int, timeout: float = 5.0) -> None:
+    """Wait (at most ``timeout`` s) until ``pid``'s CPU time stops moving: its background
+    work (event-log flushes, cancelled runs) is done before the next reading."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = cpu_seconds(pid)
+        if now - last < 0.01:
+            return
+        last = now
+
+
 def pid_of(svc: ServiceProcess | None) -> int:
     """The process id of a started service."""
     assert svc is not None and svc.proc is not None
@@ -171,11 +184,4 @@ class Mesh:
     def settle(self, timeout: float = 5.0) -> None:
         """Wait until the orchestrator is idle (its CPU time stops moving: event-log flushes
         and cancelled runs are done) before a memory reading or the next measurement."""
-        deadline = time.monotonic() + timeout
-        last = cpu_seconds(self.orchestrator_pid)
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            now = cpu_seconds(self.orchestrator_pid)
-            if now - last < 0.01:
-                return
-            last = now
+        wait_idle(self.orchestrator_pid, timeout)

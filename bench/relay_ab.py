@@ -42,7 +42,7 @@ from rich.table import Table
 
 from bench.fast_worker import AGENT_ID
 from bench.measure import Endpoint, memory, summary_ms, throughput
-from bench.procs import cpu_seconds, pid_of
+from bench.procs import pid_of, wait_idle
 from bench.runs import _load, _pinned
 from bench.sse_client import HttpxStreamer, RawStreamer, StreamTiming
 from mesh_testkit import ServiceProcess, free_port, wait_until
@@ -127,14 +127,7 @@ class _Pids:
         self.worker_pid = worker_pid
 
     def settle(self, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        last = cpu_seconds(self.orchestrator_pid)
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            now = cpu_seconds(self.orchestrator_pid)
-            if now - last < 0.01:
-                return
-            last = now
+        wait_idle(self.orchestrator_pid, timeout)
 
 
 def _ok(t: StreamTiming, name: str) -> float:

@@ -288,14 +288,17 @@ def check_word(word: str, doc: Path) -> bool:
         if not all(t in make_targets() for t in targets.split()[:1]):
             return False
     for command in MESH.findall(" " + word):
-        if word.lstrip().startswith(("mesh ", ".venv/bin/mesh ")) and command not in mesh_commands():
+        if (
+            word.lstrip().startswith(("mesh ", ".venv/bin/mesh "))
+            and command not in mesh_commands()
+        ):
             return False
     if " " in word:
         return True
     if DOTTED.match(word) and not word.endswith(ENDINGS):
         # a dotted name of ours; one without a dot is a metric or table name unless it is a
         # package
-        return "." not in word and word not in packages() or dotted_exists(word)
+        return ("." not in word and word not in packages()) or dotted_exists(word)
     if word.startswith(("/", "http", "~", "$", ".")) or any(c in word for c in "<>{}*[]()=|@:,"):
         return True
     if not PATH.match(word) or word[0].isdigit():

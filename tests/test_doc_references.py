@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-_SPEC = importlib.util.spec_from_file_location("mesh_doc_references", ROOT / "scripts" / "doc_references.py")
+_SPEC = importlib.util.spec_from_file_location(
+    "mesh_doc_references", ROOT / "scripts" / "doc_references.py"
+)
 assert _SPEC is not None and _SPEC.loader is not None
 refs = importlib.util.module_from_spec(_SPEC)
 sys.modules["mesh_doc_references"] = refs
@@ -88,9 +90,7 @@ def test_the_orchestrator_module_map_names_every_module() -> None:
     text = (ORCHESTRATOR / "README.md").read_text(encoding="utf-8")
     section = text.split("### Module map", 1)[1].split("\n#", 1)[0]
     rows = {
-        line.split("|")[1].strip(): line
-        for line in section.splitlines()
-        if line.startswith("| `")
+        line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| `")
     }
     package = ORCHESTRATOR / "src" / "mesh_orchestrator"
     missing = []

@@ -28,7 +28,6 @@ revives it. A critical instance is reaped like any other (``DISCOVERY_REAP_AFTER
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
