@@ -132,17 +132,7 @@ async def invoke(task: TaskRequest, request: Request, caller: Caller) -> Respons
             slot.release()
         return JSONResponse(body, status_code=status)
     # A task of its own, so the slot can outlive this handler if it is cancelled mid-run.
-    run = asyncio.create_task(
-        collect_result(
-            runtime.worker,
-            task,
-            inp,
-            agent_id=d.agent_id,
-            time_limit=d.timeout_seconds,
-            static_response=d.static_response,
-        ),
-        name=f"invoke-{task.task_id}",
-    )
+    run = asyncio.create_task(_collect(runtime, task, inp), name=f"invoke-{task.task_id}")
     slot.hold_until_done(run)
     outcome = "cancelled"  # the caller went away
     try:
@@ -268,6 +258,19 @@ def _reused(known: Execution) -> JSONResponse:
     return _failed(409, message)
 
 
+async def _collect(runtime: WorkerRuntime, task: TaskRequest, inp: Any) -> WorkerResult:
+    """One run of the worker on ``task``, folded into its result (``/invoke``'s body)."""
+    d = runtime.descriptor
+    return await collect_result(
+        runtime.worker,
+        task,
+        inp,
+        agent_id=d.agent_id,
+        time_limit=d.timeout_seconds,
+        static_response=d.static_response,
+    )
+
+
 async def _invoke_answer(
     runtime: WorkerRuntime, task: TaskRequest, inp: Any
 ) -> tuple[int, dict[str, Any]]:
@@ -275,14 +278,7 @@ async def _invoke_answer(
     d = runtime.descriptor
     outcome = "cancelled"
     try:
-        result = await collect_result(
-            runtime.worker,
-            task,
-            inp,
-            agent_id=d.agent_id,
-            time_limit=d.timeout_seconds,
-            static_response=d.static_response,
-        )
+        result = await _collect(runtime, task, inp)
         outcome = result.status
         return 200, result.model_dump(mode="json")
     except InvalidInput as exc:

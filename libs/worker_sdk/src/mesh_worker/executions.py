@@ -188,12 +188,7 @@ class Executions:
                 await events.aclose()
                 ex.end(outcome)
 
-        token = _current.set(ex.key)
-        try:
-            ex.runner = asyncio.create_task(drive(), name=f"execution-{ex.key}")
-        finally:
-            _current.reset(token)
-        return ex.runner
+        return _start(ex, drive())
 
     def run_call(
         self, ex: Execution, call: Coroutine[Any, Any, tuple[int, dict[str, Any]]]
@@ -210,12 +205,7 @@ class Executions:
                 raise
             ex.end("completed" if ex.answer[0] == 200 else "failed")
 
-        token = _current.set(ex.key)
-        try:
-            ex.runner = asyncio.create_task(drive(), name=f"execution-{ex.key}")
-        finally:
-            _current.reset(token)
-        return ex.runner
+        return _start(ex, drive())
 
     async def answer(self, ex: Execution) -> tuple[int, dict[str, Any]]:
         """The /invoke answer of ``ex``, waiting for it while it runs. Leaving (the request
@@ -274,3 +264,13 @@ def _stream_outcome(ex: Execution) -> str:
         return "completed"
     code = errors[-1].code
     return code if code in ("timeout", "invalid_input") else "failed"
+
+
+def _start(ex: Execution, drive: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """``drive`` as ``ex``'s runner task, with the key visible to the run (``_current``)."""
+    token = _current.set(ex.key)
+    try:
+        runner = ex.runner = asyncio.create_task(drive, name=f"execution-{ex.key}")
+    finally:
+        _current.reset(token)
+    return runner
