@@ -354,20 +354,23 @@ def split_clauses(query: str) -> list[Clause]:
     for piece in pieces:
         ids = [int(m) for m in _PLACEHOLDER_RE.findall(piece)]
         cut = _payload_start(piece)
-        payload = _tidy(_restore(piece[cut:], quotes)) if cut >= 0 else ""
+        payload = tidy(restore_quotes(piece[cut:], quotes)) if cut >= 0 else ""
         head = piece[:cut] if cut >= 0 else piece
         clauses.append(
             Clause(
-                text=_tidy(_restore(piece, quotes)),
+                text=tidy(restore_quotes(piece, quotes)),
                 data=[blocks[i] for i in ids],
-                instruction=_tidy(_restore(head, quotes, short_only=True)),
+                instruction=tidy(restore_quotes(head, quotes, short_only=True)),
                 payload=payload,
             )
         )
     return [c for c in clauses if c.text or c.data]
 
 
-def _restore(text: str, quotes: list[str], short_only: bool = False) -> str:
+def restore_quotes(text: str, quotes: list[str], short_only: bool = False) -> str:
+    """``text`` with each quotation placeholder put back (``short_only``: a long quotation
+    becomes "the text"); the intent planner's segmenter shares it."""
+
     def put(m: re.Match[str]) -> str:
         quote = quotes[int(m.group(1))]
         if short_only and len(quote.split()) > SHORT_QUOTE_WORDS:
@@ -377,7 +380,8 @@ def _restore(text: str, quotes: list[str], short_only: bool = False) -> str:
     return _QUOTE_RE.sub(put, text)
 
 
-def _tidy(text: str) -> str:
+def tidy(text: str) -> str:
+    """``text`` without data placeholders, its white space folded and its edges trimmed."""
     text = _PLACEHOLDER_RE.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip(" ,.:;-")
 
