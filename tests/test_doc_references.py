@@ -106,3 +106,18 @@ def test_the_orchestrator_module_map_names_every_module() -> None:
         if f"`{module.name}`" not in row:
             missing.append(rel.as_posix())
     assert missing == []
+
+
+def test_the_root_readme_lists_every_package() -> None:
+    """The root README's package table names every package under libs/, services/ and
+    clients/ (the workers by their list, ``services/workers/*``)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    named = {line.split("`")[1] for line in table}
+    projects = {
+        p.parent.relative_to(ROOT).as_posix()
+        for folder in ("libs", "services", "clients")
+        for p in (ROOT / folder).glob("*/pyproject.toml")
+    }
+    assert projects - named == set()
+    assert "services/workers/*" in named and (ROOT / "services/workers/workers.txt").is_file()

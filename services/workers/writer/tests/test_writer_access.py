@@ -21,9 +21,9 @@ from mesh_testkit.trust import Credentials, credentials
 from mesh_worker import WorkerSettings, create_worker_app
 from mesh_worker.testing import serving
 from mesh_worker_writer.adapters import LoraAdapters
+from mesh_worker_writer.api import create_openai_router
 from mesh_worker_writer.engine import PromptTooLong
 from mesh_worker_writer.generation import GenerationParams
-from mesh_worker_writer.api import create_openai_router
 from mesh_worker_writer.settings import WriterSettings
 from mesh_worker_writer.worker import WriterWorker
 

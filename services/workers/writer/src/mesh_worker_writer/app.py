@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from mesh_worker import WorkerSettings, create_worker_app
-from mesh_worker_writer.engine import TextGenerator
 from mesh_worker_writer.api import create_openai_router
+from mesh_worker_writer.engine import TextGenerator
 from mesh_worker_writer.settings import WriterSettings
 from mesh_worker_writer.worker import DEFAULT_PORT, WriterWorker
 
