@@ -61,7 +61,7 @@ from mesh_contracts.a2a import (
     speaks_a2a,
 )
 from mesh_discovery.api import admit, refused_endpoint
-from mesh_discovery.refresh import check_all, every, in_background, keep
+from mesh_discovery.refresh import check_all, every, in_background, keep, lease_ttl, store_new
 from mesh_discovery.registry import Store
 from mesh_discovery.settings import Settings
 
@@ -198,9 +198,6 @@ class CardChecker:
         # or the name it is served under, may point elsewhere since it was registered).
         self.policy: EndpointPolicy | None = None
 
-    def ttl(self, asked: float | None) -> float:
-        return asked or self.settings.a2a_check_seconds * 3
-
     async def register(
         self,
         body: A2ARegisterRequest,
@@ -213,8 +210,7 @@ class CardChecker:
         d = descriptor_from_card(card, url, body.agent_id)
         if admit is not None:
             await admit(d)
-        lease = await self.store.register(d, self.ttl(body.ttl_seconds))
-        return {"lease": lease.model_dump(mode="json"), "descriptor": d.model_dump(mode="json")}
+        return await store_new(self.store, d, lease_ttl(self.settings, body.ttl_seconds))
 
     async def check_once(self) -> int:
         """Check every A2A agent's card once; returns how many answered."""
@@ -232,7 +228,7 @@ class CardChecker:
         except (CardError, EndpointRefused) as exc:
             log.warning("A2A agent %s: %s (its lease lapses)", d.instance_id, exc)
             return False
-        return await keep(self.store, d, fresh, self.ttl(None))
+        return await keep(self.store, d, fresh, lease_ttl(self.settings))
 
     async def run_forever(self) -> None:
         await every(self.settings.a2a_check_seconds, self.check_once, "A2A card check")

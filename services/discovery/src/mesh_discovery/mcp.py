@@ -50,7 +50,7 @@ from mesh_contracts.a2a import PROTOCOL_KEY
 from mesh_contracts.capabilities import Capability
 from mesh_contracts.mcp import MCP, MCP_TOOLS, MCP_URL, speaks_mcp
 from mesh_discovery.api import admit, refused_endpoint
-from mesh_discovery.refresh import check_all, every, in_background, keep
+from mesh_discovery.refresh import check_all, every, in_background, keep, lease_ttl, store_new
 from mesh_discovery.registry import Store
 from mesh_discovery.settings import Settings
 
@@ -204,16 +204,12 @@ class ToolChecker:
             raise ServerError(f"{body.url} did not list its tools in time", 502) from None
         return descriptor_from_tools(body, name, tools)
 
-    def ttl(self, asked: float | None) -> float:
-        return asked or self.settings.a2a_check_seconds * 3
-
     async def register(
         self, body: MCPRegisterRequest, admit: Callable[[AgentDescriptor], Awaitable[None]]
     ) -> dict[str, Any]:
         d = await self.describe(body)
         await admit(d)
-        lease = await self.store.register(d, self.ttl(body.ttl_seconds))
-        return {"lease": lease.model_dump(mode="json"), "descriptor": d.model_dump(mode="json")}
+        return await store_new(self.store, d, lease_ttl(self.settings, body.ttl_seconds))
 
     async def check_once(self) -> int:
         """List every MCP server's tools once; returns how many answered."""
@@ -230,7 +226,7 @@ class ToolChecker:
         except (ServerError, EndpointRefused) as exc:
             log.warning("MCP server %s: %s (its lease lapses)", d.instance_id, exc)
             return False
-        return await keep(self.store, d, fresh, self.ttl(None))
+        return await keep(self.store, d, fresh, lease_ttl(self.settings))
 
     async def run_forever(self) -> None:
         await every(self.settings.a2a_check_seconds, self.check_once, "MCP tool check")

@@ -16,8 +16,21 @@ from typing import Any
 
 from mesh_contracts import AgentDescriptor
 from mesh_discovery.registry import Store, UnknownInstance
+from mesh_discovery.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def lease_ttl(settings: Settings, asked: float | None = None) -> float:
+    """An external agent's lease: what its registration asked for, else three check periods
+    (a lease survives two missed checks)."""
+    return asked or settings.a2a_check_seconds * 3
+
+
+async def store_new(store: Store, d: AgentDescriptor, ttl: float) -> dict[str, Any]:
+    """Store a newly registered agent; the route's answer (its lease and descriptor)."""
+    lease = await store.register(d, ttl)
+    return {"lease": lease.model_dump(mode="json"), "descriptor": d.model_dump(mode="json")}
 
 
 async def check_all(
