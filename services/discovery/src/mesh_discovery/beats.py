@@ -37,7 +37,7 @@ from mesh_auth.http import AuthError
 from mesh_auth.tokens import InvalidToken
 from mesh_contracts import HeartbeatRequest, Lease
 from mesh_discovery.api import may_renew, renew
-from mesh_discovery.reads import ListPath, principal_of
+from mesh_discovery.reads import ListPath, caller_of
 from mesh_discovery.registry import RegistryError, Store, lease_body
 from mesh_telemetry.metrics import Metrics
 
@@ -155,12 +155,7 @@ class HeartbeatPath:
         if store is None or not instance_id:
             return None
         try:
-            principal = principal_of(
-                state.mesh_keys,
-                scope["headers"],
-                state.mesh_audience,
-                getattr(state, "mesh_trusted_hosts", ()),
-            )
+            principal = caller_of(scope)
             if principal is None:
                 return None
             load = None

@@ -104,6 +104,18 @@ def principal_of(
     return None
 
 
+def caller_of(scope: Any) -> Principal | None:
+    """``principal_of`` the request in ``scope``, with the app's keys, audience and hosts
+    (what the ASGI fast paths, lists and heartbeats, check before they answer)."""
+    state = scope["app"].state
+    return principal_of(
+        state.mesh_keys,
+        scope["headers"],
+        state.mesh_audience,
+        getattr(state, "mesh_trusted_hosts", ()),
+    )
+
+
 class ListPath:
     """ASGI middleware: answer plain filtered lists, pass everything else to ``app``."""
 
@@ -146,12 +158,7 @@ class ListPath:
         if filters is None:
             return None
         try:
-            principal = principal_of(
-                state.mesh_keys,
-                scope["headers"],
-                state.mesh_audience,
-                getattr(state, "mesh_trusted_hosts", ()),
-            )
+            principal = caller_of(scope)
             if principal is None:
                 return None
             # The index before the list, as the route reads it (api.list_agents).
