@@ -354,23 +354,20 @@ def split_clauses(query: str) -> list[Clause]:
     for piece in pieces:
         ids = [int(m) for m in _PLACEHOLDER_RE.findall(piece)]
         cut = _payload_start(piece)
-        payload = tidy(restore_quotes(piece[cut:], quotes)) if cut >= 0 else ""
+        payload = _tidy(_restore(piece[cut:], quotes)) if cut >= 0 else ""
         head = piece[:cut] if cut >= 0 else piece
         clauses.append(
             Clause(
-                text=tidy(restore_quotes(piece, quotes)),
+                text=_tidy(_restore(piece, quotes)),
                 data=[blocks[i] for i in ids],
-                instruction=tidy(restore_quotes(head, quotes, short_only=True)),
+                instruction=_tidy(_restore(head, quotes, short_only=True)),
                 payload=payload,
             )
         )
     return [c for c in clauses if c.text or c.data]
 
 
-def restore_quotes(text: str, quotes: list[str], short_only: bool = False) -> str:
-    """``text`` with each quotation placeholder put back (``short_only``: a long quotation
-    becomes "the text"); the intent planner's segmenter shares it."""
-
+def _restore(text: str, quotes: list[str], short_only: bool = False) -> str:
     def put(m: re.Match[str]) -> str:
         quote = quotes[int(m.group(1))]
         if short_only and len(quote.split()) > SHORT_QUOTE_WORDS:
@@ -380,8 +377,7 @@ def restore_quotes(text: str, quotes: list[str], short_only: bool = False) -> st
     return _QUOTE_RE.sub(put, text)
 
 
-def tidy(text: str) -> str:
-    """``text`` without data placeholders, its white space folded and its edges trimmed."""
+def _tidy(text: str) -> str:
     text = _PLACEHOLDER_RE.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip(" ,.:;-")
 

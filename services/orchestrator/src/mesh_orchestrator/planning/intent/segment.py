@@ -21,8 +21,6 @@ from mesh_orchestrator.planning.clauses import (
     _PLACEHOLDER_RE,
     SHORT_QUOTE_WORDS,
     extract_data,
-    restore_quotes,
-    tidy,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.model import normalize, tokens
@@ -350,7 +348,7 @@ class Segmenter:
     def _segment(self, piece: str, joined: str, blocks: list[str], quotes: list[str]) -> Segment:
         ids = [int(m) for m in _PLACEHOLDER_RE.findall(piece)]
         cut = self._payload_start(piece)
-        payload = tidy(restore_quotes(piece[cut:], quotes)) if cut >= 0 else ""
+        payload = _tidy(_restore(piece[cut:], quotes)) if cut >= 0 else ""
         head = piece[:cut] if cut >= 0 else piece
         long_quotes = [
             quotes[int(i)]
@@ -363,8 +361,8 @@ class Segmenter:
                 lambda m: "" if quotes[int(m.group(1))] in long_quotes else m.group(0), head
             )
         return Segment(
-            instruction=tidy(restore_quotes(head, quotes, short_only=True)),
-            text=tidy(restore_quotes(piece, quotes)),
+            instruction=_tidy(_restore(head, quotes, short_only=True)),
+            text=_tidy(_restore(piece, quotes)),
             data=[blocks[i] for i in ids],
             payload=payload,
             joined=joined,
@@ -630,3 +628,18 @@ def _attach_bare_data(segments: list[Segment]) -> list[Segment]:
 def _only_long_quote(piece: str, quotes: list[str]) -> bool:
     m = _QUOTE_RE.fullmatch(piece.strip(" .:"))
     return m is not None and len(quotes[int(m.group(1))].split()) > SHORT_QUOTE_WORDS
+
+
+def _restore(text: str, quotes: list[str], short_only: bool = False) -> str:
+    def put(m: re.Match[str]) -> str:
+        quote = quotes[int(m.group(1))]
+        if short_only and len(quote.split()) > SHORT_QUOTE_WORDS:
+            return "the text"
+        return quote
+
+    return _QUOTE_RE.sub(put, text)
+
+
+def _tidy(text: str) -> str:
+    text = _PLACEHOLDER_RE.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip(" ,.:;-")
