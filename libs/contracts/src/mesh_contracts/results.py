@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mesh_contracts.events import ArtifactEvent
+from mesh_contracts.events import ArtifactEvent, Usage
 
 
 class TaskRequest(BaseModel):
@@ -46,6 +46,7 @@ class WorkerResult(BaseModel):
     error: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    usage: Usage | None = None  # what producing it cost (see ``Usage``)
 
     @property
     def ok(self) -> bool:
