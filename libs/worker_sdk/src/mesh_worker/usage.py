@@ -41,9 +41,13 @@ class UsageMeter:
         """What was reported so far, with ``wall_s`` up to now."""
         with self._lock:
             sums = dict(self._sums)
-        tokens = {k: int(v) for k, v in sums.items() if k.endswith("_tokens")}
-        gpu = round(sums["gpu_s"], 3) if "gpu_s" in sums else None
-        return Usage(**tokens, gpu_s=gpu, wall_s=round(time.monotonic() - self._t0, 3))
+        prompt, completion, gpu = (sums.get(k) for k in ("prompt_tokens", "completion_tokens", "gpu_s"))
+        return Usage(
+            prompt_tokens=None if prompt is None else int(prompt),
+            completion_tokens=None if completion is None else int(completion),
+            gpu_s=None if gpu is None else round(gpu, 3),
+            wall_s=round(time.monotonic() - self._t0, 3),
+        )
 
 
 _CURRENT: contextvars.ContextVar[UsageMeter | None] = contextvars.ContextVar(
@@ -68,8 +72,11 @@ def report_usage(
     cost to its final event's ``usage``. ``completion_tokens``: tokens generated;
     ``prompt_tokens``: tokens read; ``gpu_s``: seconds a CUDA device was held times the
     devices held (0 for work on CPU). Outside a run it does nothing."""
-    amounts = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
-    amounts["gpu_s"] = gpu_s
+    amounts: dict[str, float | None] = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "gpu_s": gpu_s,
+    }
     if any(v is not None and v < 0 for v in amounts.values()):
         raise ValueError(f"usage must not be negative: {amounts}")
     meter = _CURRENT.get()
