@@ -22,6 +22,7 @@ import time
 
 from mesh_contracts import Usage
 
+
 class UsageMeter:
     """One call's usage: a clock started when the meter is made, and the reported sums.
     Thread-safe (a model job reports from its thread)."""
@@ -41,7 +42,9 @@ class UsageMeter:
         """What was reported so far, with ``wall_s`` up to now."""
         with self._lock:
             sums = dict(self._sums)
-        prompt, completion, gpu = (sums.get(k) for k in ("prompt_tokens", "completion_tokens", "gpu_s"))
+        prompt, completion, gpu = (
+            sums.get(k) for k in ("prompt_tokens", "completion_tokens", "gpu_s")
+        )
         return Usage(
             prompt_tokens=None if prompt is None else int(prompt),
             completion_tokens=None if completion is None else int(completion),
