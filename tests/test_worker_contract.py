@@ -95,13 +95,12 @@ class TestMeshWorkers(WorkerContract):
         with running(case.module, port, env, startup_timeout=case.startup_timeout) as svc:
             yield WorkerUnderTest(svc.url, case.mode, case.valid, case.invalid)
 
-
     def test_every_mesh_worker_reports_generated_tokens_and_gpu_seconds(
         self, worker: WorkerUnderTest
     ) -> None:
         """The same fields from every worker of the mesh (0 where it generates no text or
         holds no GPU), so a run's budget counts each of them the same way."""
-        resp, events = stream(worker.url, {"task_id": "contract-usage", "input": worker.valid})
+        _, events = stream(worker.url, {"task_id": "contract-usage", "input": worker.valid})
         [result] = [e for e in events if isinstance(e, ResultEvent)]
         assert result.usage is not None, "no usage in the final result"
         assert result.usage.completion_tokens is not None and result.usage.gpu_s is not None
