@@ -2,9 +2,10 @@
 its whole DAG, accounted by the executor as events arrive.
 
 ``RunBudget`` counts sub-tasks started (``max_tasks``), tokens (each relayed ``token`` event
-as it arrives, then the worker's own ``usage.tokens`` from its final ``result`` event in
-place of that count), GPU-seconds (``usage.gpu_s``) and wall time (``wall_s`` from the
-execution's start, a timer). A sub-task past ``max_tasks`` is skipped; when tokens, GPU
+as it arrives, then the worker's own ``usage.completion_tokens`` from its final ``result``
+event in place of that call's count), GPU-seconds (``usage.gpu_s``) and wall time
+(``wall_s``: the run's active time, ``runs.active_time``: what its log says it ran before
+this replica started or took it up, plus the time since, a timer). A sub-task past ``max_tasks`` is skipped; when tokens, GPU
 time or wall time run out, ``exhausted`` is set and ``stop`` wakes the executor, which
 cancels the run's remaining work (its worker calls are closed). A ``RunBudget()``
 without limits counts and never stops anything.
