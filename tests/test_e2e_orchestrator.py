@@ -146,6 +146,33 @@ async def test_cancelling_a_run_stops_the_writers_generation(mesh: Mesh) -> None
             await asyncio.sleep(0.1)
 
 
+async def test_the_writers_reported_tokens_are_what_a_token_budget_counts_and_stop_it(
+    mesh: Mesh,
+) -> None:
+    mesh.need("writer")
+    count = {"prompt": "Count from 1 to 1000, separated by commas.", "max_tokens": 12}
+    write = {"capability": "text_generation", "input": {**count, "temperature": 0}}
+    plan = {"tasks": [{"task_id": "w", **write}, {"task_id": "more", **write, "depends_on": ["w"]}]}
+    events = await stream(mesh, {"plan": plan, "options": {"budget": {"tokens": 18}}})
+
+    [result] = [e["data"] for e in events if e["task_id"] == "w" and e["type"] == "result"]
+    streamed = [e for e in events if e["task_id"] == "w" and e["type"] == "token"]
+    usage = result["usage"]  # the writer's own count, in its final event
+    assert usage["completion_tokens"] == 12 >= len(streamed) > 0
+    assert usage["prompt_tokens"] > 0 and usage["gpu_s"] == 0.0 and usage["wall_s"] > 0
+    budget = [e["data"] for e in events if e["data"].get("phase") == "budget"]
+    # after w: its report in place of its streamed tokens, not both
+    assert budget[0]["used"]["tokens"] == 12
+    # more streams past 18: stopped as its tokens arrive, the bound named
+    assert events[-1]["data"]["status"] == "budget_exhausted"
+    assert budget[-1]["exhausted"] == "tokens" and budget[-1]["used"]["tokens"] > 18
+    [more] = [e["data"] for e in events if e["task_id"] == "more" and e["type"] == "status"][-1:]
+    assert more["status"] == "skipped" and more["reason"].startswith("budget exhausted: tokens (")
+    async with httpx.AsyncClient() as c:
+        metrics = (await c.get(mesh.url + "/metrics")).text
+    assert 'mesh_call_usage_total{agent="writer",kind="completion_tokens"}' in metrics
+
+
 async def test_an_image_and_a_text_answer_stream_side_by_side(mesh: Mesh) -> None:
     mesh.need("image-gen", "writer")
     query = "Draw a picture of a red lighthouse and write a haiku about the sea"

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from mesh_contracts import StreamingMode
+from mesh_contracts import ResultEvent, StreamingMode
 from mesh_testkit import free_port, running
-from mesh_testkit.conformance.worker_contract import WorkerContract, WorkerUnderTest
+from mesh_testkit.conformance.worker_contract import WorkerContract, WorkerUnderTest, stream
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,18 @@ class TestMeshWorkers(WorkerContract):
         env = {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": "", **case.env(tmp)}
         with running(case.module, port, env, startup_timeout=case.startup_timeout) as svc:
             yield WorkerUnderTest(svc.url, case.mode, case.valid, case.invalid)
+
+    def test_every_mesh_worker_reports_generated_tokens_and_gpu_seconds(
+        self, worker: WorkerUnderTest
+    ) -> None:
+        """The same fields from every worker of the mesh (0 where it generates no text or
+        holds no GPU), so a run's budget counts each of them the same way."""
+        _, events = stream(worker.url, {"task_id": "contract-usage", "input": worker.valid})
+        [result] = [e for e in events if isinstance(e, ResultEvent)]
+        assert result.usage is not None, "no usage in the final result"
+        assert result.usage.completion_tokens is not None and result.usage.gpu_s is not None
+        assert result.usage.gpu_s == 0.0  # every worker runs on the CPU here
+        assert result.usage.wall_s is not None and result.usage.wall_s >= 0  # ms, rounded
 
 
 def test_every_listed_worker_is_under_the_contract() -> None:

@@ -64,7 +64,7 @@ async def test_tokens_past_the_budget_stop_the_run_and_name_the_bound(mesh: Mesh
 
 async def test_max_tasks_skips_the_tasks_past_it_and_usage_reports_count(mesh: Mesh) -> None:
     await mesh.register(writer_like(mesh.workers[0].url))
-    usage = {"tokens": 7, "gpu_s": 1.5}
+    usage = {"completion_tokens": 7, "gpu_s": 1.5, "wall_s": 0.25}
     body = {
         "plan": plan(
             {"task_id": "one", "input": {"usage": usage}},
@@ -82,6 +82,12 @@ async def test_max_tasks_skips_the_tasks_past_it_and_usage_reports_count(mesh: M
     assert last["used"]["tokens"] == 14 and last["used"]["gpu_s"] == 3.0
     assert last["used"]["max_tasks"] == 2
     assert mesh.worker().calls == ["one", "two"]
+    async with httpx.AsyncClient() as c:
+        metrics = (await c.get(mesh.url + "/metrics")).text
+    # what the worker reported, by agent and field, whatever the run's budget
+    assert 'mesh_call_usage_total{agent="fakewriter",kind="completion_tokens"} 14.0' in metrics
+    assert 'mesh_call_usage_total{agent="fakewriter",kind="gpu_s"} 3.0' in metrics
+    assert 'mesh_call_usage_total{agent="fakewriter",kind="wall_s"} 0.5' in metrics
 
 
 async def test_gpu_seconds_reported_past_the_budget_stop_the_rest(mesh: Mesh) -> None:

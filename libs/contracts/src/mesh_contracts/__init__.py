@@ -26,6 +26,7 @@ from mesh_contracts.events import (
     StreamEvent,
     StreamEventType,
     TokenEvent,
+    Usage,
     WorkerEvent,
     parse_worker_event,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "Requirements",
     "ResourceSpec",
     "ResultEvent",
+    "Usage",
     "SSEDecoder",
     "DataFrames",
     "FrameTooLarge",

@@ -80,14 +80,39 @@ class ArtifactEvent(_WorkerEventBase):
         return value
 
 
+class Usage(BaseModel):
+    """What producing one answer cost, as the worker measured it: the ``usage`` of its final
+    ``result`` event (and of ``/invoke``'s ``WorkerResult``). The orchestrator counts it
+    against the run's budget (``completion_tokens`` against ``tokens``, ``gpu_s`` against
+    ``gpu_s``) in place of the tokens it counted as they streamed, and in its metrics.
+
+    A field left out (None) is unknown, never zero: ``prompt_tokens`` tokens the model read
+    (the prompt after its chat template); ``completion_tokens`` tokens it generated;
+    ``gpu_s`` GPU-seconds, the wall seconds the job held a CUDA device times the devices it
+    held (0 on CPU); ``wall_s`` the wall seconds of the call's run, from ``run`` called to
+    its return (the worker SDK measures it)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt_tokens: int | None = Field(default=None, ge=0)
+    completion_tokens: int | None = Field(default=None, ge=0)
+    gpu_s: float | None = Field(default=None, ge=0)
+    wall_s: float | None = Field(default=None, ge=0)
+
+    def known(self) -> dict[str, float]:
+        """The fields that were reported (``{"completion_tokens": 12, "wall_s": 0.4}``)."""
+        return self.model_dump(exclude_none=True)
+
+
 class ResultEvent(_WorkerEventBase):
     """A whole answer at once (static agents, or a streaming worker's structured output).
 
-    A worker may say what producing it cost in this final event, for run budgets: an extra
-    ``usage`` field, ``{"tokens": int, "gpu_s": float}`` (either left out when unknown)."""
+    ``usage``: what producing the answer cost (``Usage``), in this final event; the worker
+    SDK fills it (``mesh_worker.report_usage``)."""
 
     type: Literal["result"] = "result"
     output: Any = None
+    usage: Usage | None = None
 
 
 class ErrorEvent(_WorkerEventBase):

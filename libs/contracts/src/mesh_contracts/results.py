@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mesh_contracts.events import ArtifactEvent
+from mesh_contracts.events import ArtifactEvent, Usage
 
 
 class TaskRequest(BaseModel):
@@ -46,6 +46,7 @@ class WorkerResult(BaseModel):
     error: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    usage: Usage | None = None  # what producing it cost (see ``Usage``)
 
     @property
     def ok(self) -> bool:
@@ -65,7 +66,7 @@ class OutputFold:
     artifacts were sent. Any ``error`` event makes the task failed.
     """
 
-    __slots__ = ("artifacts", "errors", "messages", "results", "tokens")
+    __slots__ = ("artifacts", "errors", "messages", "results", "tokens", "usage")
 
     def __init__(self) -> None:
         self.tokens: list[str] = []
@@ -73,6 +74,7 @@ class OutputFold:
         self.artifacts: list[dict[str, Any]] = []
         self.results: list[Any] = []
         self.errors: list[str] = []
+        self.usage: Any = None  # the last ``result``'s ``usage`` as sent (see ``Usage``)
 
     def add(self, type_: str, body: Mapping[str, Any]) -> None:
         if type_ == "token":
@@ -83,6 +85,7 @@ class OutputFold:
             self.artifacts.append(dict(body))
         elif type_ == "result":
             self.results.append(body.get("output"))
+            self.usage = body.get("usage", self.usage)
         elif type_ == "error":
             self.errors.append(str(body.get("error")))
 

@@ -289,9 +289,10 @@ class RunFailure(_Payload):
 
 class Budget(BaseModel):
     """``options.budget``: bounds on what a run may spend across its whole DAG (None: not
-    bounded). ``max_tasks``: sub-tasks started; ``wall_s``: seconds from its execution's
-    start; ``tokens``: tokens generated; ``gpu_s``: GPU-seconds (both as workers report
-    them in their final ``result`` event's ``usage``, tokens counted as streamed meanwhile)."""
+    bounded). ``max_tasks``: sub-tasks started; ``wall_s``: seconds of the run's active time
+    (from its start, the time parked for a person left out); ``tokens``: tokens generated;
+    ``gpu_s``: GPU-seconds (both as workers report them in their final ``result`` event's
+    ``usage``, ``Usage``; tokens counted as streamed meanwhile)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -27,6 +27,7 @@ from mesh_worker.resources import detect_resources
 from mesh_worker.serve import serve
 from mesh_worker.settings import WorkerSettings
 from mesh_worker.threads import ThreadEmit, run_in_thread
+from mesh_worker.usage import report_usage
 from mesh_worker.worker import AnyInput, Emit, InputError, InputT, StaticWorker, Worker
 
 __all__ = [
@@ -53,4 +54,5 @@ __all__ = [
     "run_in_thread",
     "ThreadEmit",
     "execution_key",
+    "report_usage",
 ]

@@ -22,13 +22,15 @@ from mesh_contracts import (
     OutputFold,
     ResultEvent,
     TaskRequest,
+    Usage,
     WorkerEvent,
     WorkerResult,
     parse_worker_event,
 )
 from mesh_worker.asking import InputNeeded
 from mesh_worker.slots import Slot
-from mesh_worker.worker import InputError, InputT, Worker
+from mesh_worker.usage import metered
+from mesh_worker.worker import Emit, InputError, InputT, Worker
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +113,12 @@ async def stream_events(
 
     async def drive() -> None:
         nonlocal outcome
+        meter = metered()  # this task's context: ``report_usage`` inside ``run`` adds to it
         try:
             async with asyncio.timeout(time_limit) as deadline:
                 output = await worker.run(task, inp, emit)
             if output is not None:
-                await queue.put(ResultEvent(output=output))
+                await queue.put(ResultEvent(output=output, usage=meter.usage()))
             outcome = "failed" if errored else "completed"
         except InputNeeded:  # asked the user (``Asker``): the call ends here, no error
             outcome = "input_required"
@@ -181,7 +184,7 @@ async def collect_result(
     started = time.time()
     try:
         async with asyncio.timeout(time_limit):
-            output = await worker.run(task, inp, emit)
+            output, usage = await _metered_run(worker, task, inp, emit)
     except InputError as exc:
         raise InvalidInput.from_input_error(exc) from None
     return WorkerResult(
@@ -194,4 +197,18 @@ async def collect_result(
         error=fold.error,
         started_at=started,
         finished_at=time.time(),
+        usage=usage,
     )
+
+
+async def _metered_run(
+    worker: Worker[InputT], task: TaskRequest, inp: InputT, emit: Emit
+) -> tuple[Any, Usage]:
+    """``run``'s output and its usage, metered in a context of its own (a copy: the
+    caller's context never sees the meter)."""
+
+    async def run() -> tuple[Any, Usage]:
+        meter = metered()
+        return await worker.run(task, inp, emit), meter.usage()
+
+    return await asyncio.create_task(run())

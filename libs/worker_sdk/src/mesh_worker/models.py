@@ -18,6 +18,7 @@ import asyncio
 import gc
 import logging
 import sys
+import time
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -25,6 +26,7 @@ from typing import Any, Generic, TypeVar
 from mesh_contracts import AgentDescriptor, ErrorEvent, ResourceSpec
 from mesh_worker.resources import detect_resources
 from mesh_worker.threads import ThreadJob, run_in_thread
+from mesh_worker.usage import report_usage
 from mesh_worker.worker import Emit, InputT, Worker
 
 log = logging.getLogger(__name__)
@@ -214,11 +216,19 @@ class ModelWorker(Worker[InputT], Generic[InputT, ModelT]):
 
         Out of memory (``OutOfMemory`` or torch's): the device cache is emptied, an
         ``error`` event (code ``out_of_memory``, retryable) is emitted and None returned.
-        Cancellation and other errors propagate, after the thread has stopped."""
+        Cancellation and other errors propagate, after the thread has stopped.
+
+        The job's GPU-seconds go into the call's ``usage`` (``report_usage``): the wall
+        seconds it ran holding the model on a CUDA device, 0 on CPU; however it ended."""
         self.running += 1
         try:
             async with self._model_lock:
-                return await run_in_thread(job, emit, name=name)
+                started = time.monotonic()
+                try:
+                    return await run_in_thread(job, emit, name=name)
+                finally:
+                    on_gpu = self.device is not None and self.device.startswith("cuda")
+                    report_usage(gpu_s=time.monotonic() - started if on_gpu else 0.0)
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise

@@ -15,6 +15,9 @@ depends on nothing of the orchestrator's).
 | ``mesh_live_runs`` | gauge | |
 | ``mesh_subtask_duration_seconds`` | histogram | ``capability``, ``agent``, ``status`` |
 | ``mesh_relayed_events_total`` | counter | ``agent`` |
+| ``mesh_call_usage_total`` | counter | ``agent``, ``kind`` (a worker's reported ``usage``: prompt_tokens, completion_tokens, gpu_s, wall_s) |
+| ``mesh_run_budget_used_total`` | counter | ``kind`` (max_tasks, wall_s, tokens, gpu_s: runs with a budget) |
+| ``mesh_runs_budget_exhausted_total`` | counter | ``bound`` |
 | ``mesh_breaker_state`` | gauge (0 closed, 1 half-open, 2 open) | ``instance_id`` |
 | ``mesh_registry_instances`` | gauge | ``agent``, ``healthy`` |
 | ``mesh_registry_reads_total`` | counter | ``outcome`` (current, changed, unreachable, skipped) |
@@ -28,6 +31,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 # A sub-task runs from milliseconds (a lookup) to minutes (image generation, training).
 TASK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 BREAKER_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+USAGE_KINDS = ("prompt_tokens", "completion_tokens", "gpu_s", "wall_s")  # mesh_contracts.Usage
 NO_AGENT = "none"  # a sub-task no instance took (unresolvable)
 
 
@@ -46,6 +50,12 @@ class CallMetrics:
             "mesh_relayed_events",
             "Worker events relayed to run streams, counted at the end of each call.",
             ["agent"],
+            registry=registry,
+        )
+        self._usage = Counter(
+            "mesh_call_usage",
+            "What workers reported their calls cost (their final event's usage), by field.",
+            ["agent", "kind"],
             registry=registry,
         )
         self._budget_used = Counter(
@@ -67,6 +77,16 @@ class CallMetrics:
             self._budget_used.labels(kind).inc(amount)
         if exhausted is not None:
             self._exhausted.labels(exhausted).inc()
+
+    def reported(self, agent: str, usage: object) -> None:
+        """A call ended with the worker's ``usage`` (as sent; anything but a ``Usage``
+        shape is ignored)."""
+        if not isinstance(usage, dict):
+            return
+        for kind in USAGE_KINDS:
+            amount = usage.get(kind)
+            if isinstance(amount, int | float) and not isinstance(amount, bool) and amount >= 0:
+                self._usage.labels(agent, kind).inc(amount)
 
     def task_ended(self, capability: str, agent: str | None, status: str, seconds: float) -> None:
         self._tasks.labels(capability, agent or NO_AGENT, status).observe(seconds)

@@ -80,6 +80,11 @@ async def test_stream_sends_progress_then_an_adapter_zip_that_downloads(
 
     assert [e["type"] for e in events] == ["progress"] * 2 + ["artifact", "result", "done"]
     assert {"loss", "learning_rate", "tokens_per_s"} <= events[0].keys()
+    usage = events[3]["usage"]  # what the job cost, in the final event
+    assert usage["gpu_s"] == 0.0  # LORA_DEVICE=cpu: no GPU held
+    assert usage["wall_s"] >= events[1]["elapsed_s"] > 0  # the run spans its training
+    assert usage["completion_tokens"] == 0
+    assert usage["prompt_tokens"] == events[3]["output"]["tokens"] > 0  # tokens trained on
     artifact = events[2]
     adapter_id = artifact["adapter_id"]
     async with httpx.AsyncClient(headers=as_["alice"]) as client:  # alice's run trained it

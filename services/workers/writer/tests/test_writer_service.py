@@ -55,6 +55,29 @@ async def test_tokens_stream_one_by_one_while_the_model_generates(writer: Servic
     assert tokens == events[-2]["output"]
 
 
+async def test_the_final_result_reports_the_tokens_the_model_read_and_generated(
+    writer: ServiceProcess,
+) -> None:
+    async with (
+        httpx.AsyncClient(timeout=60) as client,
+        aconnect_sse(client, "POST", f"{writer.url}/stream", json=task(prompt=LONG_PROMPT)) as s,
+    ):
+        events = [m.json() async for m in s.aiter_sse()]
+        invoked = await client.post(f"{writer.url}/invoke", json=task(prompt=LONG_PROMPT))
+    streamed = [e["token"] for e in events if e["type"] == "token"]
+    result = events[-2]
+    usage = result["usage"]
+    # cut at max_tokens=12: every generated token is counted; a streamed piece is one
+    # token or more (a character split over tokens waits for its last one)
+    assert usage["completion_tokens"] == 12
+    assert 0 < len(streamed) <= usage["completion_tokens"]
+    assert "".join(streamed) == result["output"]
+    assert usage["prompt_tokens"] > len(LONG_PROMPT.split())  # the chat template's too
+    assert usage["gpu_s"] == 0.0  # on CPU
+    assert usage["wall_s"] > 0
+    assert invoked.json()["usage"]["completion_tokens"] == 12
+
+
 def test_upstream_context_is_used_in_the_answer(writer: ServiceProcess) -> None:
     body = task(prompt="What is the password mentioned in the material? Answer with it only.")
     body["context"] = {"fetch": "The password is PINEAPPLE."}

@@ -121,6 +121,14 @@ class WorkerContract:
         descriptor = httpx.get(worker.url + "/descriptor", timeout=TIMEOUT).json()
         assert result.agent_id == descriptor["agent_id"]
 
+    def test_invoke_says_what_the_call_cost(self, worker: WorkerUnderTest) -> None:
+        """``usage`` (the worker SDK measures ``wall_s`` of every call; the rest is what
+        the worker reported with ``report_usage``)."""
+        body = {"task_id": "contract-usage", "input": worker.valid}
+        resp = httpx.post(worker.url + "/invoke", json=body, timeout=TIMEOUT)
+        usage = WorkerResult.model_validate(resp.json()).usage
+        assert usage is not None and usage.wall_s is not None and usage.wall_s >= 0
+
     def test_invoke_refuses_invalid_input_with_a_422(self, worker: WorkerUnderTest) -> None:
         body = {"input": worker.invalid}
         resp = httpx.post(worker.url + "/invoke", json=body, timeout=TIMEOUT)

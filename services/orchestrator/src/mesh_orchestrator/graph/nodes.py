@@ -188,7 +188,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         done = {k: TaskOutcome.of(r) for k, r in (resumed or {}).items()}
         limits = state.get("budget")
         budget = RunBudget(
-            Budget.model_validate(limits) if limits else None, state.get("budget_used")
+            Budget.model_validate(limits) if limits else None,
+            state.get("budget_used"),
+            since=state.get("active_since"),
         )
         outcomes = await d.executor.run(
             plan,

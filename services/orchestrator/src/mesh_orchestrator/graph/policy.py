@@ -8,6 +8,7 @@ up?) are built there by ``make_routers``.
 
 from __future__ import annotations
 
+import time
 from typing import Any, TypedDict
 
 from mesh_contracts import ExecutionPlan, RunStatus
@@ -62,6 +63,9 @@ class RunState(TypedDict, total=False):
     budget: dict[str, Any] | None
     budget_used: dict[str, float] | None
     budget_exhausted: str | None
+    # When this replica started or took the run up (epoch seconds): its budget's wall time
+    # is ``budget_used["wall_s"]`` (active time before, from the log) plus the time since.
+    active_since: float
     # ``options.approval``: "required" pauses the run after planning (``await_approval``)
     # until a person approves it; ``approved`` is set when the run is taken up again after
     # approval, and ``plan_announced`` when its plan event is in its log already.
@@ -106,6 +110,7 @@ def initial_state(
         "max_llm_attempts": max_llm_attempts,
         "approval": options.get("approval"),
         "budget": options.get("budget"),
+        "active_since": time.time(),
     }
     if plan is not None:
         state["plan"] = plan

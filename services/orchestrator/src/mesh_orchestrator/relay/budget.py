@@ -2,9 +2,10 @@
 its whole DAG, accounted by the executor as events arrive.
 
 ``RunBudget`` counts sub-tasks started (``max_tasks``), tokens (each relayed ``token`` event
-as it arrives, then the worker's own ``usage.tokens`` from its final ``result`` event in
-place of that count), GPU-seconds (``usage.gpu_s``) and wall time (``wall_s`` from the
-execution's start, a timer). A sub-task past ``max_tasks`` is skipped; when tokens, GPU
+as it arrives, then the worker's own ``usage.completion_tokens`` from its final ``result``
+event in place of that call's count), GPU-seconds (``usage.gpu_s``) and wall time
+(``wall_s``: the run's active time, ``runs.active_time``: what its log says it ran before
+this replica started or took it up, plus the time since, a timer). A sub-task past ``max_tasks`` is skipped; when tokens, GPU
 time or wall time run out, ``exhausted`` is set and ``stop`` wakes the executor, which
 cancels the run's remaining work (its worker calls are closed). A ``RunBudget()``
 without limits counts and never stops anything.
@@ -17,7 +18,9 @@ import contextvars
 import time
 from typing import Any
 
-from mesh_contracts import Budget
+from pydantic import ValidationError
+
+from mesh_contracts import Budget, Usage
 
 KINDS = ("max_tasks", "wall_s", "tokens", "gpu_s")
 
@@ -25,14 +28,22 @@ KINDS = ("max_tasks", "wall_s", "tokens", "gpu_s")
 class RunBudget:
     """One run's limits and use (see the module docstring)."""
 
-    def __init__(self, limits: Budget | None = None, used: dict[str, float] | None = None):
+    def __init__(
+        self,
+        limits: Budget | None = None,
+        used: dict[str, float] | None = None,
+        *,
+        since: float | None = None,
+    ):
         self.limits = limits or Budget()
         used = used or {}
         self.tasks = int(used.get("max_tasks", 0))
         self.tokens = float(used.get("tokens", 0))
         self.gpu_s = float(used.get("gpu_s", 0))
-        self._wall_before = float(used.get("wall_s", 0))  # spent by earlier owners
-        self._t0 = time.monotonic()
+        # Active seconds before this replica started or took the run up (from its log),
+        # and when that was (epoch seconds, this replica's clock; now when not given).
+        self._wall_before = float(used.get("wall_s", 0))
+        self._since = time.time() if since is None else since
         self.exhausted: str | None = None
         self.stop = asyncio.Event()
 
@@ -42,7 +53,7 @@ class RunBudget:
 
     @property
     def wall_s(self) -> float:
-        return self._wall_before + time.monotonic() - self._t0
+        return self._wall_before + max(0.0, time.time() - self._since)
 
     def wall_left(self) -> float | None:
         """Seconds until ``wall_s`` runs out (None: no wall bound)."""
@@ -67,16 +78,18 @@ class RunBudget:
         self._check()
 
     def reported(self, streamed: int, usage: Any) -> None:
-        """A call's final ``usage``: its tokens replace the ``streamed`` count, its GPU
-        seconds add up. Anything else is ignored (a worker's report is not trusted to be
-        well formed)."""
-        if not isinstance(usage, dict):
+        """A call's final ``usage`` (``mesh_contracts.Usage``): its ``completion_tokens``
+        replace the ``streamed`` count of that call (never both), its ``gpu_s`` add up.
+        A report that is not a ``Usage`` is ignored, and a field it leaves out leaves that
+        count as it was (a worker's report is not trusted to be well formed)."""
+        try:
+            report = Usage.model_validate(usage)
+        except ValidationError:
             return
-        tokens, gpu = usage.get("tokens"), usage.get("gpu_s")
-        if isinstance(tokens, int | float) and tokens >= 0:
-            self.tokens += float(tokens) - streamed
-        if isinstance(gpu, int | float) and gpu >= 0:
-            self.gpu_s += float(gpu)
+        if report.completion_tokens is not None:
+            self.tokens += report.completion_tokens - streamed
+        if report.gpu_s is not None:
+            self.gpu_s += report.gpu_s
         self._check()
 
     def check_wall(self) -> None:

@@ -90,7 +90,7 @@ async def _accounted(
                 if type_ == "token":
                     streamed += 1
                     budget.streamed(1)
-                elif type_ == "result" and "usage" in body:
+                elif type_ == "result" and isinstance(body.get("usage"), dict):
                     budget.reported(streamed, body["usage"])
                     streamed = 0
             yield batch
@@ -373,6 +373,7 @@ class WorkerCalls:
             self.resolver.release(d.instance_id)
             if self.metrics is not None and relayed:  # once per call, never per event
                 self.metrics.relayed(agent, relayed)
+                self.metrics.reported(agent, fold.usage)
         self.resolver.succeeded(d.instance_id)
         if asked is not None and not fold.failed:
             return TaskOutcome("input_required", asked, None, agent, d.instance_id, attempt=attempt)

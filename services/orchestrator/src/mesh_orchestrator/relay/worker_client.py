@@ -322,7 +322,7 @@ async def _invoke(
     if result.ok:
         for artifact in result.artifacts:
             yield artifact
-        yield ResultEvent(output=result.output)
+        yield ResultEvent(output=result.output, usage=result.usage)
     else:
         yield ErrorEvent(error=result.error or f"{d.agent_id} failed", code="worker_error")
     yield DoneEvent()

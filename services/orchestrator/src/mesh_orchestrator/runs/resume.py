@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mesh_contracts import ExecutionPlan, StreamEvent, SubTask
+from mesh_orchestrator.runs.active_time import active_seconds
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 from mesh_orchestrator.runs.store.base import RunRecord
 
@@ -50,7 +51,8 @@ class Recovered:
     # Sub-tasks whose last status is ``running`` (a call was out when the owner stopped),
     # and those whose last status is ``in_doubt`` (the run parked for a decision on them).
     running: dict[str, InFlight] = field(default_factory=dict)
-    budget_used: dict[str, float] = field(default_factory=dict)  # the last ``budget`` status
+    # the last ``budget`` status; ``wall_s``: the run's active time so far (``active_time``)
+    budget_used: dict[str, float] = field(default_factory=dict)
     in_doubt: dict[str, InFlight] = field(default_factory=dict)
 
     @property
@@ -113,6 +115,8 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
                 reasons[e.task_id] = str(data.get("reason") or "")
         if e.type in STATEFUL:
             projection.apply(e.type, data, e.task_id, e.ts)
+    # wall time is the run's active time, read from the log (not the last budget status)
+    out.budget_used["wall_s"] = active_seconds(events)
     if out.plan is None and client_plan is not None:  # the client's, its event not stored
         out.plan, out.planner, out.reason = client_plan, "client", "plan supplied by the client"
     for task_id, s in status.items():

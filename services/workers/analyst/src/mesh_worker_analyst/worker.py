@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mesh_contracts import AgentDescriptor, MessageEvent, Skill, StreamingMode, TaskRequest
 from mesh_contracts.capabilities import DATA_ANALYSIS
+from mesh_worker.usage import report_usage
 from mesh_worker.worker import Emit, InputError, Worker
 from mesh_worker_analyst import report, stats
 from mesh_worker_analyst.conclusion import Findings, conclude
@@ -78,6 +79,8 @@ class AnalystWorker(Worker[AnalystInput]):
         )
 
     async def run(self, task: TaskRequest, inp: AnalystInput, emit: Emit) -> dict[str, Any]:
+        # no model and no GPU: its usage says 0 tokens and 0 GPU-seconds, and its wall time
+        report_usage(prompt_tokens=0, completion_tokens=0, gpu_s=0.0)
         table, origin = await asyncio.to_thread(_load, inp, task.context)
         await emit(MessageEvent(content=report.shape_message(table) + origin))
 

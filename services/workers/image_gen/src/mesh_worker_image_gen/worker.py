@@ -18,7 +18,7 @@ from mesh_contracts import (
     TaskRequest,
 )
 from mesh_contracts.capabilities import IMAGE_GENERATION
-from mesh_worker import Emit, InputError, ModelWorker, ThreadEmit
+from mesh_worker import Emit, InputError, ModelWorker, ThreadEmit, report_usage
 from mesh_worker_image_gen.images import ImageStore
 from mesh_worker_image_gen.pipeline import ImagePipeline, ImageRequest
 from mesh_worker_image_gen.settings import ImageGenSettings
@@ -121,6 +121,7 @@ class ImageGenWorker(ModelWorker[ImageGenInput, ImagePipeline]):
         """
         req = self.request_for(inp)
         pipe = self.loaded()
+        report_usage(completion_tokens=0)  # no text generated (its GPU-seconds: run_on_model)
 
         def job(post: ThreadEmit, stop: threading.Event) -> dict[str, Any]:
             def on_step(step: int, total: int, elapsed: float) -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mesh_contracts import AgentDescriptor, Skill, StreamingMode, TaskRequest
 from mesh_contracts.capabilities import SEARCH
+from mesh_worker.usage import report_usage
 from mesh_worker.worker import Emit, Worker
 from mesh_worker_lookup.index import SearchIndex
 from mesh_worker_lookup.settings import LookupSettings
@@ -98,6 +99,8 @@ class LookupWorker(Worker[LookupInput]):
         )
 
     async def run(self, task: TaskRequest, inp: LookupInput, emit: Emit) -> dict[str, Any]:
+        # no model and no GPU: its usage says 0 tokens and 0 GPU-seconds, and its wall time
+        report_usage(prompt_tokens=0, completion_tokens=0, gpu_s=0.0)
         hits = self.index.search(inp.query, inp.top_k, inp.min_score or 0.0)
         results = [h.as_dict() for h in hits]
         if results:

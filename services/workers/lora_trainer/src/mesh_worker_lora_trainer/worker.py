@@ -17,7 +17,7 @@ from mesh_contracts import (
     TaskRequest,
 )
 from mesh_contracts.capabilities import LORA_TRAINING
-from mesh_worker import Emit, ModelWorker, ThreadEmit
+from mesh_worker import Emit, ModelWorker, ThreadEmit, report_usage
 from mesh_worker_lora_trainer.adapters import AdapterStore
 from mesh_worker_lora_trainer.base_model import LoadedModel, load_base_model
 from mesh_worker_lora_trainer.dataset import Example, from_file, from_items, resolve_dataset
@@ -191,6 +191,8 @@ class LoraTrainerWorker(ModelWorker[LoraTrainInput, LoadedModel]):
                 )
 
             result = train_lora(base, data, cfg, stop, save, on_step)
+            # tokens trained on, none generated (its GPU-seconds: ``run_on_model``)
+            report_usage(prompt_tokens=result.tokens, completion_tokens=0)
             archive = self.store.zip_bytes(adapter_id) or b""
             facts: dict[str, Any] = {
                 "adapter_id": adapter_id,

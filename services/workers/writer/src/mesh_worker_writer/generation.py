@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -48,10 +49,14 @@ class GenerationParams:
 
 @dataclass(frozen=True, slots=True)
 class GenerationOutcome:
+    """The answer, the tokens read and generated, and ``held_s``: the seconds the generation
+    held the model (its compute time, waiting for the model not counted)."""
+
     text: str
     prompt_tokens: int
     completion_tokens: int
     finish_reason: FinishReason
+    held_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -131,6 +136,7 @@ class GenerationStream:
         self._text: list[str] = []
         self._prompt_seen = False
         self._last_token: int | None = None
+        self._held_s = 0.0  # seconds the generation held the model
         self._thread = threading.Thread(target=self._run, name="writer-generate", daemon=True)
         self.exited = asyncio.Event()  # set on the loop once the thread has ended
         self.outcome: GenerationOutcome | None = None
@@ -246,6 +252,7 @@ class GenerationStream:
             self._stats.started += 1
         outcome: str = "failed"
         error: BaseException | None = None
+        started = time.monotonic()
         try:
             self._generate()
             tail = self._stopper.feed(self._decoder.flush()) + self._stopper.flush()
@@ -255,6 +262,7 @@ class GenerationStream:
             log.exception("generation failed")
             error = exc
         finally:
+            self._held_s = time.monotonic() - started
             with self._stats.lock:
                 self._stats.active -= 1
             self._count(outcome)
@@ -322,4 +330,5 @@ class GenerationStream:
             prompt_tokens=self.prompt_tokens,
             completion_tokens=self._decoder.token_count,
             finish_reason="length" if length and not ended else "stop",
+            held_s=self._held_s,
         )

@@ -18,7 +18,7 @@ from mesh_contracts import (
     TokenEvent,
 )
 from mesh_contracts.capabilities import SUMMARIZATION, TEXT_GENERATION, TRANSLATION
-from mesh_worker import Emit, InputError, Worker
+from mesh_worker import Emit, InputError, Worker, report_usage
 from mesh_worker_writer.adapters import UnknownAdapter
 from mesh_worker_writer.engine import PromptTooLong, TextGenerator
 from mesh_worker_writer.generation import GenerationParams
@@ -148,6 +148,13 @@ class WriterWorker(Worker[WriterInput]):
                 await emit(TokenEvent(token=delta))
         outcome = stream.outcome
         assert outcome is not None
+        # what it read and generated, and its GPU-seconds (generation time on a GPU)
+        on_gpu = self.engine.device.startswith("cuda")
+        report_usage(
+            prompt_tokens=outcome.prompt_tokens,
+            completion_tokens=outcome.completion_tokens,
+            gpu_s=outcome.held_s if on_gpu else 0.0,
+        )
         if inp.json_schema is None:
             return outcome.text
         try:
