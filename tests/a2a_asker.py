@@ -12,6 +12,7 @@ message instead would be asked again). A task that is cancelled appends its id t
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -57,9 +58,13 @@ class Asker(AgentExecutor):
         assert context.task_id and context.context_id
         cancel_file = os.environ.get("A2A_CANCEL_FILE")
         if cancel_file:
-            with Path(cancel_file).open("a") as f:
-                f.write(context.task_id + "\n")
+            await asyncio.to_thread(_append, Path(cancel_file), context.task_id + "\n")
         await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()
+
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a") as f:
+        f.write(line)
 
 
 async def health(_: Request) -> Response:

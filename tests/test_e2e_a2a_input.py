@@ -88,7 +88,9 @@ def question(events: list[dict[str, Any]]) -> TaskInputRequired:
         p
         for e in events
         if e["task_id"] == "t1"
-        and isinstance(p := parse_run_payload(e["type"], e["data"], e["task_id"]), TaskInputRequired)
+        and isinstance(
+            p := parse_run_payload(e["type"], e["data"], e["task_id"]), TaskInputRequired
+        )
     ]
     return asked
 
@@ -145,7 +147,9 @@ async def test_an_a2a_client_answers_through_the_mesh_and_the_task_history_keeps
         sent = await rpc("SendMessage", {"message": reply})
         task = sent["result"]["task"]
         assert task["status"]["state"] == "TASK_STATE_COMPLETED", sent
-        assert f"forecast for Bergen (task {agent_task}," in task["artifacts"][0]["parts"][0]["text"]
+        assert (
+            f"forecast for Bergen (task {agent_task}," in task["artifacts"][0]["parts"][0]["text"]
+        )
         history = (await rpc("GetTask", {"id": run_id}))["result"]["history"]
     # (a plan without a query: no first message of the user's)
     assert [(m["role"], m["parts"][0]["text"]) for m in history] == [

@@ -356,7 +356,11 @@ async def test_a_tasks_plan_metadata_names_its_fields_in_camel_case(mesh: Mesh) 
     await mesh.register(writer_like(mesh.workers[0].url))
     plan = {"tasks": [{"task_id": "t1", "capability": "text_generation",
                        "input": {"prompt": "x", "my_key": 1}, "requires": {"min_vram_mb": 0}}]}  # fmt: skip
-    sent = {"messageId": "m7", "role": "ROLE_USER", "parts": [{"text": "hi"}, {"data": {"plan": plan}}]}
+    sent = {
+        "messageId": "m7",
+        "role": "ROLE_USER",
+        "parts": [{"text": "hi"}, {"data": {"plan": plan}}],
+    }
     task = (await rpc(mesh, "SendMessage", {"message": sent}))["result"]["task"]
     [node] = task["metadata"]["mesh"]["plan"]
     assert node["taskId"] == "t1" and node["dependsOn"] == [] and node["status"] == "completed"

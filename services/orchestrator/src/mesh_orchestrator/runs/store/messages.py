@@ -54,7 +54,9 @@ class SQLTaskMessages:
         serial = "BIGSERIAL PRIMARY KEY" if self.postgres else "INTEGER PRIMARY KEY AUTOINCREMENT"
         real = "DOUBLE PRECISION" if self.postgres else "REAL"
         self.schema = (_TABLE.format(p=p, serial=serial, real=real), _INDEX.format(p=p))
-        self.insert = f"INSERT INTO {p}a2a_messages (task_id, message, created_at) VALUES ({m},{m},{m})"
+        self.insert = (
+            f"INSERT INTO {p}a2a_messages (task_id, message, created_at) VALUES ({m},{m},{m})"
+        )
         self.select = (
             f"SELECT task_id, message FROM {p}a2a_messages WHERE task_id IN ({{marks}}) ORDER BY id"
         )
