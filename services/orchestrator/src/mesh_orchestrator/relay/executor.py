@@ -582,7 +582,10 @@ class Executor:
             async with asyncio.timeout(limit):
                 if pin is not None:
                     return await self._reattach(t, first, request, emit, pin[1])
-                return await self._attempts(t, request, emit, current, attempts_before)
+                # each answered question ended a call that asked, not one that failed: it
+                # leaves the task's attempt budget as it was
+                answered = len(answers or [])
+                return await self._attempts(t, request, emit, current, attempts_before, answered)
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
@@ -641,8 +644,10 @@ class Executor:
         emit: Emitter,
         current: list[AgentDescriptor],
         attempts_before: int = 0,
+        answered: int = 0,
     ) -> TaskOutcome:
-        """Try replicas in preference order until one answers the task.
+        """Try replicas in preference order until one answers the task (``answered``: the
+        earlier attempts that ended asking the user, which ``max_attempts`` does not count).
 
         A busy replica (429/503) passes the task on; when all are busy the loop waits their
         Retry-After and tries again. A failed attempt is reported to the resolver and the
@@ -680,7 +685,7 @@ class Executor:
                             failures
                         )
                     return fail_task(t, current[-1], emit, error, last_code)
-                if attempt >= self.max_attempts:  # the run's budget, across replicas
+                if attempt - answered >= self.max_attempts:  # the run's budget, across replicas
                     error = f"the run's {self.max_attempts} attempts at this task are spent"
                     if failures:
                         error += ": " + "; ".join(failures)
@@ -714,7 +719,7 @@ class Executor:
                     if (exc.relayed or exc.accepted) and not d.safe_to_retry:
                         # It may have started running: never a second time elsewhere.
                         return fail_task(t, d, emit, exc.reason, exc.code)
-                    if attempt >= self.max_attempts:
+                    if attempt - answered >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
                         return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so
