@@ -55,6 +55,7 @@ async def test_a_follow_up_and_the_question_it_answers_are_in_the_history_after_
 
         assert said((await get({"id": task["id"]}))["history"]) == expected
         assert said((await get({"id": task["id"], "historyLength": 2}))["history"]) == expected[1:]
+        assert said((await get({"id": task["id"], "historyLength": 10}))["history"]) == expected
         assert "history" not in await get({"id": task["id"], "historyLength": 0})
         body = {"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {"historyLength": 1}}
         async with httpx.AsyncClient(timeout=30) as c:

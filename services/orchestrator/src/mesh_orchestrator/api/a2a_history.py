@@ -44,7 +44,7 @@ def last(messages: list[Message], length: int | None) -> list[Message]:
     """The last ``length`` messages (all for None, none for 0): A2A's ``historyLength``."""
     if length is None:
         return messages
-    return messages[len(messages) - length :] if length else []
+    return messages[max(0, len(messages) - length) :] if length else []
 
 
 async def _log(svc: Services, run_id: str) -> list[RelayedEvent]:
