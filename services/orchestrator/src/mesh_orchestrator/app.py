@@ -458,6 +458,7 @@ def create_app(
                 every=settings.retention_every_seconds,
                 threads=threads_store,
                 outbox=outbox,
+                messages=messages,
             )
             retention.start()
             stack.push_async_callback(retention.stop)
