@@ -417,3 +417,21 @@ async def test_a_question_survives_a_restart_of_the_only_replica_and_cancel_ends
         run = (await c.get(other)).json()
         assert run["status"] == "cancelled"
         assert {n["task_id"]: n["status"] for n in run["plan"]} == {"q": "skipped"}
+
+
+async def test_a_worker_may_ask_more_questions_than_the_task_has_attempts(
+    orch: ServiceProcess,
+) -> None:
+    """A call that ended asking is not a failed attempt: four questions (five calls, the
+    orchestrator's ``max_attempts`` is 3) end with the worker's answer, not "attempts spent"."""
+    ask = ["One?", "Two?", "Three?", "Four?"]
+    events = await run_plan_until_parked(orch.url, [{"task_id": "q", "input": {"ask": ask}}])
+    url = f"{orch.url}/v1/runs/{events[0]['run_id']}"
+    async with httpx.AsyncClient(timeout=30) as c:
+        for n in range(len(ask)):
+            ok = await c.post(url + "/input", json={"task_id": "q", "answer": f"a{n}"})
+            assert ok.status_code == 202, ok.text
+            events = await read_until_parked_or_done(c, url + "/events", events[-1]["seq"])
+    assert events[-1]["type"] == "done" and events[-1]["data"]["status"] == "completed", events[-3:]
+    result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["q"]["output"] == {"answers": ["a0", "a1", "a2", "a3"], "calls": 5}

@@ -348,3 +348,21 @@ async def test_a_subscriber_of_a_task_awaiting_input_stays_until_a_follow_up_end
     assert results[0]["task"]["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", results[0]
     last = results[-1].get("statusUpdate") or results[-1].get("task")
     assert last["status"]["state"] == "TASK_STATE_COMPLETED", results[-1]
+
+
+async def test_a_tasks_plan_metadata_names_its_fields_in_camel_case(mesh: Mesh) -> None:
+    # DM-SERIAL-001: the JSON of a task uses camelCase names (A2A 1.0 5.5), the mesh's plan
+    # in metadata.mesh too; what the client wrote in a task's input stays as written.
+    await mesh.register(writer_like(mesh.workers[0].url))
+    plan = {"tasks": [{"task_id": "t1", "capability": "text_generation",
+                       "input": {"prompt": "x", "my_key": 1}, "requires": {"min_vram_mb": 0}}]}  # fmt: skip
+    sent = {
+        "messageId": "m7",
+        "role": "ROLE_USER",
+        "parts": [{"text": "hi"}, {"data": {"plan": plan}}],
+    }
+    task = (await rpc(mesh, "SendMessage", {"message": sent}))["result"]["task"]
+    [node] = task["metadata"]["mesh"]["plan"]
+    assert node["taskId"] == "t1" and node["dependsOn"] == [] and node["status"] == "completed"
+    assert node["requires"]["minVramMb"] == 0 and node["input"] == {"prompt": "x", "my_key": 1}
+    assert not [k for k in node if "_" in k] and not [k for k in node["requires"] if "_" in k]

@@ -17,6 +17,7 @@ from mesh_contracts import RunStatus, StreamEvent
 from mesh_orchestrator.runs.retention import Retention, parse_clients
 from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord, RunStore, SQLiteRunStore
 from mesh_orchestrator.runs.store.deliveries import Delivery
+from mesh_orchestrator.runs.store.messages import message_store
 from mesh_orchestrator.runs.store.outbox import PushConfig, outbox_store
 from mesh_orchestrator.runs.store.threads import ThreadRecord, thread_store
 
@@ -131,14 +132,20 @@ async def test_old_threads_done_deliveries_and_gone_runs_push_configs_go_the_res
     await outbox.set_push(PushConfig(task_id="r-young", config_id="c", url="http://h",
                                      created_at=old))  # fmt: skip
 
+    messages = message_store(store)  # A2A task history: the gone run's rows go
+    await messages.open()
+    await messages.add("r-old", [{"messageId": "a"}, {"messageId": "b"}])
+    await messages.add("r-young", [{"messageId": "c"}])
     retention = Retention(
         store, "r1", seconds=100, clients={"client:alice": 2000.0}, batch=1,
-        threads=threads, outbox=outbox,
+        threads=threads, outbox=outbox, messages=messages,
     )  # fmt: skip
     assert await retention.sweep(t + 1000) == (1, 2)
     assert retention.removed == {
-        "runs": 1, "events": 2, "threads": 4, "deliveries": 3, "push_configs": 1
+        "runs": 1, "events": 2, "threads": 4, "deliveries": 3, "push_configs": 1,
+        "a2a_messages": 2,
     }  # fmt: skip
+    assert await messages.history(["r-old", "r-young"]) == {"r-young": [{"messageId": "c"}]}
     for gone in ("t-old", "t-gone", "t-empty", "t-alice-old"):
         assert await threads.get_thread(gone) is None
         assert await threads.thread_runs(gone) == []

@@ -218,6 +218,10 @@ class TaskInputRequired(_Payload):
     answer_schema: dict[str, Any] | None = None
     input_id: int = 1
     attempt: int | None = None
+    # What the worker's client needs to continue the same call once answered (an external
+    # A2A agent's waiting task: its ``taskId`` and ``contextId``); handed back with the
+    # answers in ``TaskRequest.context["@input"]["resume"]``.
+    resume: dict[str, Any] | None = None
 
 
 class TaskInputAnswered(_Payload):

@@ -67,6 +67,7 @@ from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.retention import Retention, parse_clients
 from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
+from mesh_orchestrator.runs.store.messages import message_store
 from mesh_orchestrator.runs.store.outbox import outbox_store
 from mesh_orchestrator.runs.store.threads import thread_store
 from mesh_orchestrator.runs.threads import Threads
@@ -353,6 +354,8 @@ def create_app(
             threads_store, outbox = thread_store(store), outbox_store(store)
             await threads_store.open()
             await outbox.open()
+            messages = message_store(store)  # A2A tasks' history past their first message
+            await messages.open()
             deliverer = Deliverer(
                 outbox,
                 a2a_http,
@@ -455,6 +458,7 @@ def create_app(
                 every=settings.retention_every_seconds,
                 threads=threads_store,
                 outbox=outbox,
+                messages=messages,
             )
             retention.start()
             stack.push_async_callback(retention.stop)
@@ -475,6 +479,7 @@ def create_app(
                 retention=retention,
                 threads=threads,
                 notifier=notifier,
+                messages=messages,
                 synthesis="llm" if llm_synth is not None else "deterministic",
                 synthesis_reason=synthesis_reason(settings, llm_synth is not None),
             )

@@ -20,6 +20,7 @@ from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.runs.retention import Retention
 from mesh_orchestrator.runs.service import RunService
+from mesh_orchestrator.runs.store.messages import TaskMessages
 from mesh_orchestrator.runs.threads import Threads
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.workflows.store import WorkflowStore
@@ -40,6 +41,7 @@ class Services:
     retention: Retention  # removes old finished runs (one replica at a time)
     threads: Threads  # threads of runs (api/threads.py, and runs started on one)
     notifier: Notifier  # webhooks and A2A push notifications (push/)
+    messages: TaskMessages  # A2A tasks' follow-up messages (their history)
     synthesis: str = "deterministic"  # which synthesis writes answers (llm | deterministic)
     synthesis_reason: str = ""
 

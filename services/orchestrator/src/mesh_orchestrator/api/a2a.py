@@ -85,7 +85,7 @@ from mesh_auth import Keys, Principal
 from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers
 from mesh_contracts import RunStatus
 from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, gpu_extension, gpu_facts
-from mesh_orchestrator.api import continuation
+from mesh_orchestrator.api import a2a_history, continuation
 from mesh_orchestrator.api.a2a_http import A2AContentType, A2ARestStatus, CardCache
 from mesh_orchestrator.api.a2a_mapping import (
     CONTEXT_OPTION,
@@ -230,12 +230,12 @@ def _reply_of(message: Message, metadata: dict[str, Any]) -> continuation.Reply:
     return continuation.Reply(text="\n".join(texts), data=data)
 
 
-def _history(requested: int | None) -> bool:
-    """Whether a task is shown with its history, for a request's ``historyLength`` (None:
-    not given); a negative one is refused. The history is one message, the query."""
+def _history(requested: int | None) -> int | None:
+    """A request's ``historyLength`` (None: not given, the whole history); a negative one
+    is refused."""
     if requested is not None and requested < 0:
         raise InvalidParamsError(message="historyLength must not be negative")
-    return requested != 0
+    return requested
 
 
 def _refused(exc: TooMany) -> InvalidRequestError:
@@ -324,6 +324,11 @@ class MeshRequestHandler(RequestHandler):
         _check_modes(params)
         if params.configuration.HasField("task_push_notification_config"):
             await self._check_push_url(params.configuration.task_push_notification_config.url)
+        ask = (
+            await a2a_history.ask_message(self._services(), record, context_of(record))
+            if continuation.awaits_reply(record)
+            else None
+        )
         try:
             await continuation.answer(
                 self._services(), record, _reply_of(message, MessageToDict(params.metadata))
@@ -336,10 +341,25 @@ class MeshRequestHandler(RequestHandler):
             raise InvalidParamsError(message=str(exc)) from None
         except TooMany as exc:
             raise _refused(exc) from None
+        if ask is not None:  # answered: the exchange joins the task's history
+            await a2a_history.store_exchange(self._services(), ask, message)
         if params.configuration.HasField("task_push_notification_config"):
             push = params.configuration.task_push_notification_config
             await self._set_push(record.run_id, push, self._caller(context))
-        return snapshot(await self.runs.get(record.run_id) or record)
+        return await self._task(await self.runs.get(record.run_id) or record)
+
+    async def _task(self, record: RunRecord, length: int | None = None) -> Task:
+        """The run as an A2A task with the last ``length`` messages of its history."""
+        [task] = await self._tasks([record], length)
+        return task
+
+    async def _tasks(self, records: list[RunRecord], length: int | None) -> list[Task]:
+        if length == 0:
+            return [snapshot(r, history=[]) for r in records]
+        found = await a2a_history.histories(
+            self._services(), records, [context_of(r) for r in records]
+        )
+        return [snapshot(r, history=a2a_history.last(found[r.run_id], length)) for r in records]
 
     async def _thread(self, context_id: str, caller: Principal) -> None:
         """The context's thread (a contextId is a thread id): made for this caller on its
@@ -444,15 +464,16 @@ class MeshRequestHandler(RequestHandler):
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
         config = params.configuration
-        history = _history(config.history_length if config.HasField("history_length") else None)
+        length = _history(config.history_length if config.HasField("history_length") else None)
         task = await self._start(params, context)
         if config.return_immediately:
-            if not history:
-                task.ClearField("history")
+            kept = a2a_history.last(list(task.history), length)
+            del task.history[:]
+            task.history.extend(kept)
             return task
         done = await self.runs.outcome(task.id)
         assert done is not None
-        return snapshot(done.record, history=history)
+        return await self._task(done.record, length)
 
     async def on_subscribe_to_task(
         self, params: SubscribeToTaskRequest, context: ServerCallContext
@@ -477,9 +498,9 @@ class MeshRequestHandler(RequestHandler):
             slot.close()
 
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
-        history = _history(params.history_length if params.HasField("history_length") else None)
+        length = _history(params.history_length if params.HasField("history_length") else None)
         record = await self._visible(params.id, context)
-        return None if record is None else snapshot(record, history=history)
+        return None if record is None else await self._task(record, length)
 
     async def on_list_tasks(
         self, params: ListTasksRequest, context: ServerCallContext
@@ -487,7 +508,7 @@ class MeshRequestHandler(RequestHandler):
         size = params.page_size if params.HasField("page_size") else DEFAULT_PAGE
         if not 1 <= size <= MAX_PAGE:
             raise InvalidParamsError(message=f"pageSize must be between 1 and {MAX_PAGE}")
-        history = _history(params.history_length if params.HasField("history_length") else None)
+        length = _history(params.history_length if params.HasField("history_length") else None)
         offset = _offset(params.page_token)
         wanted = run_status(params.status) if params.status else None
         after = (
@@ -507,7 +528,7 @@ class MeshRequestHandler(RequestHandler):
         page = records[offset : offset + size]
         more = offset + size < len(records)
         return ListTasksResponse(
-            tasks=[snapshot(r, history=history) for r in page],
+            tasks=await self._tasks(page, length),
             next_page_token=str(offset + size) if more else "",
             page_size=size,
             total_size=len(records),
@@ -531,7 +552,7 @@ class MeshRequestHandler(RequestHandler):
         except TimeoutError:
             done = None
         latest = done.record if done is not None else await self.runs.get(params.id)
-        return snapshot(latest or record)
+        return await self._task(latest or record)
 
     async def on_create_task_push_notification_config(
         self, params: TaskPushNotificationConfig, context: ServerCallContext
@@ -659,7 +680,7 @@ def _push_config(c: PushConfig) -> TaskPushNotificationConfig:
 
 def push_body(record: RunRecord) -> str:
     """An A2A push notification's body: a ``StreamResponse`` with the task as it is now."""
-    return json.dumps(MessageToDict(StreamResponse(task=snapshot(record, history=False))))
+    return json.dumps(MessageToDict(StreamResponse(task=snapshot(record, history=[]))))
 
 
 def _offset(token: str) -> int:

@@ -21,7 +21,7 @@ carries the run event's ``seq`` (with its type, sub-task and agent) in
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from a2a.types.a2a_pb2 import (
@@ -102,9 +102,10 @@ def _agent_text(text: str, run_id: str, ctx: str, message_id: str) -> Message:
     )
 
 
-def snapshot(record: RunRecord, *, history: bool = True) -> Task:
+def snapshot(record: RunRecord, *, history: Sequence[Message] | None = None) -> Task:
     """The run as an A2A task now: its state, its answer (the ``answer`` artifact once the
-    run has one), the query as the first history message; ``metadata.mesh`` holds the
+    run has one), ``history`` (None: the query alone, as the first message; the whole
+    exchange is ``api.a2a_history``'s to read); ``metadata.mesh`` holds the
     run's ``seq`` (the cursor to resume from), status and plan with node states. The
     status timestamp is when the run ended, or, in progress, when it began (what
     ``ListTasks``' ``statusTimestampAfter`` filters on): the same task twice is the same
@@ -122,7 +123,7 @@ def snapshot(record: RunRecord, *, history: bool = True) -> Task:
                 "mesh": {
                     "seq": record.last_seq,
                     "status": record.status.value,
-                    "plan": record.plan or [],
+                    "plan": [plan_node(n) for n in record.plan or []],
                 }
             }
         ),
@@ -131,17 +132,39 @@ def snapshot(record: RunRecord, *, history: bool = True) -> Task:
         task.artifacts.append(
             Artifact(artifact_id=ANSWER, name=ANSWER, parts=[Part(text=record.answer)])
         )
-    if history and record.query:
-        task.history.append(
-            Message(
-                message_id=f"{record.run_id}-query",
-                context_id=ctx,
-                task_id=record.run_id,
-                role=Role.ROLE_USER,
-                parts=[Part(text=record.query)],
-            )
-        )
+    if history is not None:
+        task.history.extend(history)
+    elif record.query:
+        task.history.append(query_message(record, ctx))
     return task
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def plan_node(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan node as ``metadata.mesh.plan`` shows it: the mesh's field names in camelCase
+    (A2A's JSON convention, 5.5), in ``requires`` and a ``condition`` too; what a client or
+    worker wrote (``input``, ``output``, a condition's ``values``) as it is."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("requires", "condition") and isinstance(value, Mapping):
+            value = {_camel(k): v for k, v in value.items()}
+        out[_camel(key)] = value
+    return out
+
+
+def query_message(record: RunRecord, context_id: str) -> Message:
+    """The task's first message: the run's query, as the user's."""
+    return Message(
+        message_id=f"{record.run_id}-query",
+        context_id=context_id,
+        task_id=record.run_id,
+        role=Role.ROLE_USER,
+        parts=[Part(text=record.query)],
+    )
 
 
 def event_line(e: RelayedEvent) -> str:

@@ -202,6 +202,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             owner=state.get("owner"),
             gate=config["configurable"].get(GATE),
             inputs=state.get("resume_inputs"),
+            resume=state.get("resume_asked"),
             pinned=state.get("resume_pinned"),
             budget=budget,
             conversation=conversation(state),

@@ -54,6 +54,7 @@ class RunState(TypedDict, total=False):
     resume_done: dict[str, dict[str, Any]]
     resume_attempts: dict[str, int]
     resume_inputs: dict[str, list[Any]]  # answers to workers' questions, per task
+    resume_asked: dict[str, dict[str, Any]]  # their questions' ``resume``, per task
     # Tasks whose call was out when the run changed hands, to an instance that knows its
     # idempotency key: task_id -> (instance_id, attempt); called again with that key.
     resume_pinned: dict[str, tuple[str, int]]

@@ -14,13 +14,20 @@ mesh token and dials only addresses the endpoint policy checked at connect time
 What comes back is relayed as it arrives: a text part of an artifact update is a ``token``,
 a data part a ``result``, a file part an ``artifact``; a working task's status message is
 ``progress`` (commentary), a completed task's or a direct reply's text a ``message``; a
-failed, rejected or cancelled task is an ``error``; ``input-required`` is the mesh's own
-``input_required`` (the user is asked, the run parks; once answered the agent gets a new
-message whose data part carries the answers in ``context["@input"]``: its waiting task is
-cancelled, not continued); ``auth-required`` is an ``error``. The call ends with ``done``
-once the agent's task reaches a terminal state. If the call ends before that (the run was
-cancelled, the stream broke off, the deadline passed) the agent's task is cancelled with
-``CancelTask``: closing the stream alone does not stop an A2A agent.
+failed, rejected or cancelled task is an ``error``; ``auth-required`` is an ``error``.
+
+``input-required`` maps onto the mesh's own ``input_required`` both ways: the agent's
+question goes to the user (the run parks), with ``resume`` naming the agent's waiting task
+(``taskId``, ``contextId``, the agent); the task is left waiting, not cancelled. Once the
+user answered, the call is made again with ``context["@input"]`` (the answers, and that
+``resume``): it continues THE SAME A2A task, sending the last answer as a message with the
+agent's ``taskId`` and ``contextId`` (text as a text part, anything else as a data part
+``{"answer": ...}``), and relays the task from there. (Another agent than the one asked:
+a new message, the answers in its data part.)
+
+The call ends with ``done`` once the agent's task reaches a terminal state. If the call ends
+before that (the run was cancelled, the stream broke off, the deadline passed) the agent's
+task is cancelled with ``CancelTask``: closing the stream alone does not stop an A2A agent.
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ _ASKS = {
     TaskState.TASK_STATE_INPUT_REQUIRED: "input",
     TaskState.TASK_STATE_AUTH_REQUIRED: "authentication",
 }
+INPUT_CONTEXT = "@input"  # the answers to a task's questions (``relay.executor``'s key)
 _cancels: set[asyncio.Task[None]] = set()  # CancelTask calls outliving their stream
 
 
@@ -116,8 +124,12 @@ class _Agent:
         return JsonRpcTransport(http, self.card, self.url, is_shared_httpx=True)
 
 
-def a2a_message(request: TaskRequest) -> Message:
-    """The sub-task as one A2A user message."""
+def a2a_message(request: TaskRequest, agent_id: str | None = None) -> Message:
+    """The sub-task as one A2A user message: a new task's, or (``agent_id`` asked and
+    ``context["@input"]`` names its waiting task) the answer continuing that task."""
+    continued = _continuing(request, agent_id)
+    if continued is not None:
+        return continued
     inp = request.input
     text = next((inp[k] for k in ("prompt", "query", "text") if isinstance(inp.get(k), str)), None)
     parts: list[dict[str, Any]] = [{"text": text}] if text else []
@@ -133,6 +145,33 @@ def a2a_message(request: TaskRequest) -> Message:
     }
     if request.run_id:
         body["contextId"] = request.run_id
+    msg = Message()
+    ParseDict(body, msg)
+    return msg
+
+
+def _continuing(request: TaskRequest, agent_id: str | None) -> Message | None:
+    """The message answering ``agent_id``'s waiting task, if the request continues one."""
+    asked = request.context.get(INPUT_CONTEXT)
+    if not isinstance(asked, dict) or agent_id is None:
+        return None
+    resume, answers = asked.get("resume"), asked.get("answers")
+    if not isinstance(resume, dict) or resume.get("agent") != agent_id or not answers:
+        return None
+    task_id, context_id = resume.get("taskId"), resume.get("contextId")
+    if not isinstance(task_id, str) or not task_id:
+        return None
+    answer = answers[-1]
+    part = {"text": answer} if isinstance(answer, str) else {"data": {"answer": answer}}
+    body: dict[str, Any] = {
+        "messageId": uuid.uuid4().hex,
+        "role": "ROLE_USER",
+        "taskId": task_id,
+        "parts": [part],
+        "metadata": {"mesh": {"runId": request.run_id, "taskId": request.task_id}},
+    }
+    if isinstance(context_id, str) and context_id:
+        body["contextId"] = context_id
     msg = Message()
     ParseDict(body, msg)
     return msg
@@ -178,7 +217,11 @@ class _Call:
     def __init__(self, d: AgentDescriptor) -> None:
         self.d = d
         self.task_id: str | None = None
+        self.context_id: str | None = None
         self.ended = False
+        # Continuing a waiting task: its first snapshot may still show the question we
+        # answered (the answer not taken up yet), which is not asked again.
+        self.continuing = False
 
     def _status(self, state: TaskState, message: Message | None) -> list[Relayable]:
         text = _text(message) if message is not None else ""
@@ -191,7 +234,12 @@ class _Call:
             return [("error", {"error": f"{self.d.agent_id}: {why}", "code": "worker_error"})]
         if state == TaskState.TASK_STATE_INPUT_REQUIRED:  # the user is asked (the run parks)
             question = text or f"{self.d.agent_id} asks for input"
-            return [("input_required", {"question": question[:2000]})]
+            asked: dict[str, Any] = {"question": question[:2000]}
+            if self.task_id:  # the answer continues this task
+                asked["resume"] = {"agent": self.d.agent_id, "taskId": self.task_id}
+                if self.context_id:
+                    asked["resume"]["contextId"] = self.context_id
+            return [("input_required", asked)]
         if state in _ASKS:  # authentication cannot be given mid-run: a failure (and cancelled)
             why = f"{self.d.agent_id} asks for {_ASKS[state]}" + (f": {text}" if text else "")
             return [("error", {"error": why, "code": "input_required"})]
@@ -206,13 +254,21 @@ class _Call:
         kind = r.WhichOneof("payload")
         if kind == "task":
             self.task_id = r.task.id
+            self.context_id = r.task.context_id or self.context_id
             out: list[Relayable] = []
             for a in r.task.artifacts:
                 out += self._artifact(a)
             msg = r.task.status.message if r.task.status.HasField("message") else None
-            return out + self._status(r.task.status.state, msg)
+            state = r.task.status.state
+            if self.continuing and state == TaskState.TASK_STATE_INPUT_REQUIRED:
+                self.continuing = False
+                return out
+            self.continuing = False
+            return out + self._status(state, msg)
+        self.continuing = False
         if kind == "status_update":
             self.task_id = self.task_id or r.status_update.task_id
+            self.context_id = self.context_id or r.status_update.context_id or None
             s = r.status_update.status
             return self._status(s.state, s.message if s.HasField("message") else None)
         if kind == "artifact_update":
@@ -287,7 +343,10 @@ async def call_a2a(
     if credentials is not None:
         await credentials.apply(agent.card, agent.url, ctx)
     call = _Call(d)
-    send = SendMessageRequest(message=a2a_message(request))
+    send = SendMessageRequest(message=a2a_message(request, d.agent_id))
+    if send.message.task_id:  # the answer to the agent's waiting task
+        call.task_id, call.continuing = send.message.task_id, True
+        call.context_id = send.message.context_id or None
     answers: AsyncIterator[StreamResponse]
     if d.streaming_mode is StreamingMode.STATIC:
         answers = _one(transport, send, ctx)
@@ -316,7 +375,7 @@ async def call_a2a(
                     asks or event[0] == "input_required" or event[1].get("code") == "input_required"
                 )
             if asks:
-                break  # ``finally`` cancels the agent's waiting task
+                break  # the agent's task waits for the answer (``input_required``)
         if not call.ended and not asks:
             raise WorkerFailed(
                 f"{d.agent_id} ended its A2A stream before its task ended", "stream_lost"
@@ -324,7 +383,7 @@ async def call_a2a(
     finally:
         with contextlib.suppress(Exception):
             await answers.aclose()  # type: ignore[attr-defined]
-        if call.task_id and not call.ended:
+        if call.task_id and not call.ended and not asks:
             _cancel_later(transport, ctx, call.task_id)
     yield "done", {}
 

@@ -90,6 +90,7 @@ class _Loops:
         self.latest: dict[str, TaskOutcome] = {}
         self.attempts: dict[str, int] = {}
         self.inputs: dict[str, list[Any]] = {}  # answers to each task's questions, in order
+        self.resume: dict[str, dict[str, Any]] = {}  # a question's ``resume``, by task
 
     def outcome(self, task_id: str, futures: dict[str, asyncio.Future[TaskOutcome]]) -> TaskOutcome:
         return self.latest.get(task_id) or futures[task_id].result()
@@ -179,6 +180,7 @@ class Executor:
         conversation: Conversation | None = None,
         gate: Gate | None = None,
         inputs: dict[str, list[Any]] | None = None,
+        resume: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
@@ -188,7 +190,8 @@ class Executor:
         ``gate``: the run's ``relay.gate.Gate``; a task waits at it (closed: the run
         pauses) once its dependencies finished, before it starts. ``inputs``: the answers
         each task's questions got (a run taken up again after ``input_required``); they go
-        to its worker in ``context["@input"]``.
+        to its worker in ``context["@input"]``, with ``resume``: what the task's last
+        question said its call needs to continue (an A2A agent's waiting task).
 
         ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
         what a worker makes for the run is that client's alone.
@@ -224,6 +227,7 @@ class Executor:
         }
         loops = _Loops({t.task_id: t for t in plan.tasks}, groups)
         loops.inputs = dict(inputs or {})
+        loops.resume = dict(resume or {})
         budget = budget or RunBudget()
         token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
         try:
@@ -393,6 +397,7 @@ class Executor:
                 question=str(asked.get("question") or "?"),
                 choices=asked.get("choices"),
                 answer_schema=asked.get("answer_schema"),
+                resume=asked.get("resume"),
                 input_id=len(loops.inputs.get(t.task_id, [])) + 1,
                 attempt=outcome.attempt or None,
             ),
@@ -428,6 +433,7 @@ class Executor:
             outcome = await self._execute(
                 t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
                 answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
+                resume=loops.resume.get(t.task_id),
             )  # fmt: skip
             pin = None  # a later iteration is a new call
             if cond is None or outcome.status != "completed":
@@ -544,6 +550,7 @@ class Executor:
         conversation: str = "",
         loop: dict[str, Any] | None = None,
         answers: list[Any] | None = None,
+        resume: dict[str, Any] | None = None,
     ) -> TaskOutcome:
         first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
         if first is None and pin is not None:
@@ -567,13 +574,18 @@ class Executor:
             request.context[LOOP_CONTEXT] = loop
         if answers:  # what the user answered the worker's questions, in order
             request.context[INPUT_CONTEXT] = {"answers": answers}
+            if resume:
+                request.context[INPUT_CONTEXT]["resume"] = resume
         limit = timeout_seconds or first.timeout_seconds
         current: list[AgentDescriptor] = [first]
         try:
             async with asyncio.timeout(limit):
                 if pin is not None:
                     return await self._reattach(t, first, request, emit, pin[1])
-                return await self._attempts(t, request, emit, current, attempts_before)
+                # each answered question ended a call that asked, not one that failed: it
+                # leaves the task's attempt budget as it was
+                answered = len(answers or [])
+                return await self._attempts(t, request, emit, current, attempts_before, answered)
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
@@ -632,8 +644,10 @@ class Executor:
         emit: Emitter,
         current: list[AgentDescriptor],
         attempts_before: int = 0,
+        answered: int = 0,
     ) -> TaskOutcome:
-        """Try replicas in preference order until one answers the task.
+        """Try replicas in preference order until one answers the task (``answered``: the
+        earlier attempts that ended asking the user, which ``max_attempts`` does not count).
 
         A busy replica (429/503) passes the task on; when all are busy the loop waits their
         Retry-After and tries again. A failed attempt is reported to the resolver and the
@@ -671,7 +685,7 @@ class Executor:
                             failures
                         )
                     return fail_task(t, current[-1], emit, error, last_code)
-                if attempt >= self.max_attempts:  # the run's budget, across replicas
+                if attempt - answered >= self.max_attempts:  # the run's budget, across replicas
                     error = f"the run's {self.max_attempts} attempts at this task are spent"
                     if failures:
                         error += ": " + "; ".join(failures)
@@ -705,7 +719,7 @@ class Executor:
                     if (exc.relayed or exc.accepted) and not d.safe_to_retry:
                         # It may have started running: never a second time elsewhere.
                         return fail_task(t, d, emit, exc.reason, exc.code)
-                    if attempt >= self.max_attempts:
+                    if attempt - answered >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
                         return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so

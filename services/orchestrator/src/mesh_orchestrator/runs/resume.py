@@ -46,6 +46,8 @@ class Recovered:
     # The answers each task's questions got, in order (``answered`` events): its worker
     # gets them again when the task runs again.
     inputs: dict[str, list[Any]] = field(default_factory=dict)
+    # What each task's last question said its call needs to continue (``resume``).
+    resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_seq: int = 0
     trace: tuple[str, str] | None = None  # the run's trace and root span, when traced
     # Sub-tasks whose last status is ``running`` (a call was out when the owner stopped),
@@ -102,6 +104,8 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
             attempt = data.get("attempt")
             if isinstance(attempt, int):
                 out.attempts[e.task_id] = max(out.attempts.get(e.task_id, 0), attempt)
+            if e.type == "status" and isinstance(data.get("resume"), dict):
+                out.resume[e.task_id] = data["resume"]
             if e.type == "status" and data.get("status") == "answered":
                 out.inputs.setdefault(e.task_id, []).append(data.get("answer"))
             elif e.type == "status" and "phase" not in data and data.get("status") != "condition":

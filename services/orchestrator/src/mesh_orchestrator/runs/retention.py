@@ -14,8 +14,9 @@ retention whose runs are all gone or finished that long ago (none pinned, none i
 progress) go with their ``thread_runs`` rows (``ThreadStore.purge``); webhook deliveries
 that are done (delivered or given up) go when their run is gone or they are that old,
 and the push configs of gone runs go (``Outbox.purge``); deliveries still due are kept.
-``removed`` counts what went (``mesh_retention_removed_total{kind}``: runs, events,
-threads, deliveries, push_configs). With no retention configured the object does nothing.
+The A2A task history rows of gone runs go too (``TaskMessages.purge``). ``removed`` counts
+what went (``mesh_retention_removed_total{kind}``: runs, events, threads, deliveries,
+push_configs, a2a_messages). With no retention configured the object does nothing.
 
 Workers' artifact files (images, adapters) are the workers' own: nothing here removes
 them (the orchestrator README's Retention part says how an operator does).
@@ -31,6 +32,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from mesh_orchestrator.runs.store.base import RunStore
+from mesh_orchestrator.runs.store.messages import TaskMessages
 from mesh_orchestrator.runs.store.outbox import Outbox
 from mesh_orchestrator.runs.store.threads import ThreadStore
 
@@ -68,10 +70,12 @@ class Retention:
         batch: int = 500,
         threads: ThreadStore | None = None,
         outbox: Outbox | None = None,
+        messages: TaskMessages | None = None,
     ) -> None:
         self.store = store
         self.threads = threads
         self.outbox = outbox
+        self.messages = messages
         self.replica_id = replica_id
         self.seconds = seconds
         self.clients = dict(clients or {})
@@ -129,6 +133,7 @@ class Retention:
             # After the runs: a thread's runs removed just now no longer hold it.
             await self._batches("threads", self._threads, now - seconds, owners, exclude)
             await self._batches("deliveries", self._outbox, now - seconds, owners, exclude)
+            await self._batches("a2a_messages", self._messages, now - seconds, owners, exclude)
         if total_runs or counted != self.removed:
             log.info("retention removed %d runs and %d events (%s in all so far)",
                      total_runs, total_events, dict(self.removed))  # fmt: skip
@@ -147,6 +152,14 @@ class Retention:
         if self.outbox is None:
             return 0, 0
         return await self.outbox.purge(before, owners, exclude, self.batch)
+
+    async def _messages(
+        self, before: float, owners: list[str] | None, exclude: list[str]
+    ) -> tuple[int, int]:
+        """A2A task history rows whose run is gone (removed above, or before)."""
+        if self.messages is None:
+            return 0, 0
+        return await self.messages.purge(self.batch), 0
 
     async def _batches(
         self,
