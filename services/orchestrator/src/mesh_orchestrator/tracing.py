@@ -7,10 +7,12 @@ status, events received) whose W3C ``traceparent`` travels in the request, so th
 SERVER span lands beneath it. The run span links to the HTTP request that started the run
 (that request's span is in its own trace: a run outlives a ``POST /orchestrate``).
 
-The lifespan builds a ``RunTracer`` only when tracing is on; the run manager, the graph and
-the executor hold ``RunTracer | None`` and skip all of this when None: no OpenTelemetry
-import, and nothing per relayed event either way (a call's events are counted a block at a
-time, and only when traced). Spans never go per token.
+The lifespan builds a ``RunTracer`` when tracing is on and hands ``NO_TRACER`` (a
+``NoTracer``) otherwise: the runs, the graph and the executor hold a ``Tracer`` and never ask
+whether it traces. The no-op starts nothing and imports no OpenTelemetry: its spans are
+shared constants, ``node`` returns the node itself, and a worker call's span is a constant
+context whose event count is dropped (a call's events are counted a block at a time). Spans
+never go per token.
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mesh_contracts import AgentDescriptor, SubTask
 from mesh_telemetry import traceparent_headers
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
-    from opentelemetry.trace import Link, Span, Tracer
+    from opentelemetry.trace import Link, Span
+    from opentelemetry.trace import Tracer as OtelTracer
 
     from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 
@@ -48,6 +51,9 @@ PHASES = {
 }
 
 Node = Callable[..., Awaitable[Any]]
+# The instances serving a task, as ``Resolver.explain`` describes them: asked for only when
+# a call is traced (a traced call's span lists them).
+Candidates = Callable[[], Sequence[Mapping[str, Any]]]
 
 
 # How a call that raised ended (the executor then tries another replica, or waits).
@@ -110,6 +116,10 @@ class WorkerCall:
         # The worker's server span becomes a child of this one.
         self.headers = traceparent_headers(span)
 
+    def count(self, events: int) -> None:
+        """Count the events of one block read from the worker."""
+        self.events += events
+
     def finish(self, status: str, error: str | None) -> None:
         self.span.set_attribute("mesh.status", status)
         if error is not None:
@@ -122,7 +132,7 @@ class WorkerCall:
 class RunTracer:
     """Starts a run's spans with ``tracer`` (the orchestrator's ``Tracing.tracer``)."""
 
-    def __init__(self, tracer: Tracer) -> None:
+    def __init__(self, tracer: OtelTracer) -> None:
         self.tracer = tracer
 
     def request_link(self) -> Link | None:
@@ -252,7 +262,7 @@ class RunTracer:
         d: AgentDescriptor,
         attempt: int = 1,
         *,
-        candidates: Sequence[Mapping[str, Any]] = (),
+        candidates: Candidates = tuple,
         excluded: Collection[str] = (),
         previous: str | None = None,
     ) -> Iterator[WorkerCall]:
@@ -278,7 +288,7 @@ class RunTracer:
                 "mesh.attempt": attempt,
             },
         )
-        _route_events(span, t, d, candidates, excluded)
+        _route_events(span, t, d, candidates(), excluded)
         if previous is not None:
             span.add_event("mesh.failover", {"mesh.previous": previous[:500]})
         call = WorkerCall(span)
@@ -300,6 +310,131 @@ class RunTracer:
             span.set_attribute("mesh.events", call.events)
             span.end()
 
+
+
+class TracedRun(Protocol):
+    """A run's span, as the run's driver holds it (``RunSpan``, or ``NO_SPAN`` untraced)."""
+
+    @property
+    def trace_id(self) -> str | None: ...
+    @property
+    def span_id(self) -> str | None: ...
+    @property
+    def recording(self) -> bool: ...
+    def current(self) -> AbstractContextManager[object]: ...
+    def crashed(self, exc: BaseException) -> None: ...
+    def finish(self, status: str, planner: str | None) -> None: ...
+
+
+class CallSpan(Protocol):
+    """One worker call's span (``WorkerCall``, or ``NO_CALL`` untraced)."""
+
+    @property
+    def headers(self) -> dict[str, str]: ...
+    def count(self, events: int) -> None: ...
+    def finish(self, status: str, error: str | None) -> None: ...
+
+
+class Tracer(Protocol):
+    """What the runs, the graph and the executor ask of tracing: ``RunTracer`` when
+    tracing is on, ``NO_TRACER`` when it is off (nobody asks which)."""
+
+    def start_run(self, run_id: str, query: str) -> TracedRun: ...
+    def continue_run(
+        self, run_id: str, query: str, trace: tuple[str, str] | None, *, epoch: int, why: str
+    ) -> TracedRun: ...
+    def node(self, name: str, fn: Any) -> Any: ...
+    async def registry_read(self, discovery: DiscoveryClient, seconds: float) -> Sync: ...
+    def worker_call(
+        self,
+        t: SubTask,
+        d: AgentDescriptor,
+        attempt: int = 1,
+        *,
+        candidates: Candidates = tuple,
+        excluded: Collection[str] = (),
+        previous: str | None = None,
+    ) -> AbstractContextManager[CallSpan]: ...
+
+
+class NoSpan:
+    """The span of a run that is not traced: no ids, nothing recorded."""
+
+    __slots__ = ()
+    trace_id = None
+    span_id = None
+    recording = False
+
+    def current(self) -> AbstractContextManager[object]:
+        return nullcontext()
+
+    def crashed(self, exc: BaseException) -> None:
+        return None
+
+    def finish(self, status: str, planner: str | None) -> None:
+        return None
+
+
+class NoCall:
+    """The span of an untraced worker call: its own context manager, shared by every call
+    (entering it allocates nothing); no trace context goes out, its events are not counted."""
+
+    __slots__ = ()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def count(self, events: int) -> None:
+        return None
+
+    def finish(self, status: str, error: str | None) -> None:
+        return None
+
+    def __enter__(self) -> NoCall:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+NO_SPAN = NoSpan()
+NO_CALL = NoCall()
+
+
+class NoTracer:
+    """Tracing off (``ORCH_OTLP_ENDPOINT`` unset): the ``Tracer`` that starts nothing."""
+
+    __slots__ = ()
+
+    def start_run(self, run_id: str, query: str) -> TracedRun:
+        return NO_SPAN
+
+    def continue_run(
+        self, run_id: str, query: str, trace: tuple[str, str] | None, *, epoch: int, why: str
+    ) -> TracedRun:
+        return NO_SPAN
+
+    def node(self, name: str, fn: Any) -> Any:
+        return fn
+
+    async def registry_read(self, discovery: DiscoveryClient, seconds: float) -> Sync:
+        return await discovery.sync(seconds)
+
+    def worker_call(
+        self,
+        t: SubTask,
+        d: AgentDescriptor,
+        attempt: int = 1,
+        *,
+        candidates: Candidates = tuple,
+        excluded: Collection[str] = (),
+        previous: str | None = None,
+    ) -> AbstractContextManager[CallSpan]:
+        return NO_CALL
+
+
+NO_TRACER = NoTracer()
 
 def _route_events(
     span: Span,
