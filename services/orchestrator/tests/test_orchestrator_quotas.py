@@ -26,8 +26,8 @@ from orch_fakes import Served, fake_discovery_app, fake_worker_app, record, serv
 from mesh_auth import Keys
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.app import create_app
-from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.build import build_runs
+from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord
 from mesh_orchestrator.settings import Settings
 

@@ -116,7 +116,7 @@ def own_subclasses(classes: dict[str, ClassInfo]) -> list[str]:
     """``module:Class(Base)`` for each class that subclasses a class of the package outside
     the allowed families."""
     bad = []
-    for key, info in classes.items():
+    for info in classes.values():
         for base in info.bases:
             if base in classes and not _in_family(base, classes):
                 bad.append(f"{info.module}:{info.line} {info.name}({base})")

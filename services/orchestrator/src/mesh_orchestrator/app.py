@@ -62,10 +62,10 @@ from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.build import build_runs
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.retention import Retention, parse_clients
-from mesh_orchestrator.runs.build import build_runs
 from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.runs.store.outbox import outbox_store
 from mesh_orchestrator.runs.store.threads import thread_store

@@ -311,7 +311,6 @@ class RunTracer:
             span.end()
 
 
-
 class TracedRun(Protocol):
     """A run's span, as the run's driver holds it (``RunSpan``, or ``NO_SPAN`` untraced)."""
 
@@ -435,6 +434,7 @@ class NoTracer:
 
 
 NO_TRACER = NoTracer()
+
 
 def _route_events(
     span: Span,

@@ -123,7 +123,9 @@ class LeaseKeeper:
                 for run_id in cancels:
                     self.driver.cancel_now(run_id)
                 # pauses asked for on other replicas of the runs executed here
-                for run_id, cancel_running in (await self.store.pause_requests(list(epochs))).items():
+                for run_id, cancel_running in (
+                    await self.store.pause_requests(list(epochs))
+                ).items():
                     self.driver.pause_here(run_id, cancel_running)
                 await self._claim_orphans()
                 self.keeper_passes += 1
