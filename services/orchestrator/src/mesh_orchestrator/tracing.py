@@ -11,8 +11,8 @@ The lifespan builds a ``RunTracer`` when tracing is on and hands ``NO_TRACER`` (
 ``NoTracer``) otherwise: the runs, the graph and the executor hold a ``Tracer`` and never ask
 whether it traces. The no-op starts nothing and imports no OpenTelemetry: its spans are
 shared constants, ``node`` returns the node itself, and a worker call's span is a constant
-context whose event count is dropped (a call's events are counted a block at a time). Spans
-never go per token.
+context that hands the relay's blocks of events back uncounted (traced, ``counted`` wraps
+them and counts each block). Spans never go per token.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import functools
 import inspect
 import json
 from collections.abc import (
+    AsyncGenerator,
     Awaitable,
     Callable,
     Collection,
@@ -29,8 +30,8 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, Protocol
+from contextlib import AbstractContextManager, aclosing, contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from mesh_contracts import AgentDescriptor, SubTask
 from mesh_telemetry import traceparent_headers
@@ -51,6 +52,7 @@ PHASES = {
 }
 
 Node = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
 # The instances serving a task, as ``Resolver.explain`` describes them: asked for only when
 # a call is traced (a traced call's span lists them).
 Candidates = Callable[[], Sequence[Mapping[str, Any]]]
@@ -116,9 +118,17 @@ class WorkerCall:
         # The worker's server span becomes a child of this one.
         self.headers = traceparent_headers(span)
 
-    def count(self, events: int) -> None:
-        """Count the events of one block read from the worker."""
-        self.events += events
+    def counted(self, batches: AsyncGenerator[list[T]]) -> AsyncGenerator[list[T]]:
+        """The call's blocks of events as read from the worker, each counted on the way;
+        closing what it returns closes ``batches``."""
+
+        async def counting() -> AsyncGenerator[list[T]]:
+            async with aclosing(batches) as reading:
+                async for batch in reading:
+                    self.events += len(batch)
+                    yield batch
+
+        return counting()
 
     def finish(self, status: str, error: str | None) -> None:
         self.span.set_attribute("mesh.status", status)
@@ -330,7 +340,7 @@ class CallSpan(Protocol):
 
     @property
     def headers(self) -> dict[str, str]: ...
-    def count(self, events: int) -> None: ...
+    def counted(self, batches: AsyncGenerator[list[T]]) -> AsyncGenerator[list[T]]: ...
     def finish(self, status: str, error: str | None) -> None: ...
 
 
@@ -376,7 +386,8 @@ class NoSpan:
 
 class NoCall:
     """The span of an untraced worker call: its own context manager, shared by every call
-    (entering it allocates nothing); no trace context goes out, its events are not counted."""
+    (entering it allocates nothing); no trace context goes out, its events are not counted
+    (``counted`` hands the relay's blocks back as they are)."""
 
     __slots__ = ()
 
@@ -384,8 +395,8 @@ class NoCall:
     def headers(self) -> dict[str, str]:
         return {}
 
-    def count(self, events: int) -> None:
-        return None
+    def counted(self, batches: AsyncGenerator[list[T]]) -> AsyncGenerator[list[T]]:
+        return batches  # nothing added per block of events
 
     def finish(self, status: str, error: str | None) -> None:
         return None

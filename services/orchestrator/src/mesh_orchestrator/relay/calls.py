@@ -342,12 +342,12 @@ class WorkerCalls:
             budget = CURRENT.get()
             if budget is not None and budget.bounded:
                 batches = _accounted(batches, budget)
+            batches = call.counted(batches)  # traced: the span counts them; else as they are
             async with aclosing(batches) as reading:
                 # The hot loop: the events of one block read from the worker at a time, each
                 # a (type, body) pair relabelled as is, relayed together.
                 done = False
                 async for batch in reading:
-                    call.count(len(batch))  # traced: the events are counted
                     out: list[Relayable] = []
                     for type_, body in batch:
                         if type_ == "done":
