@@ -26,8 +26,8 @@ from orch_fakes import Served, fake_discovery_app, fake_worker_app, record, serv
 from mesh_auth import Keys
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.app import create_app
+from mesh_orchestrator.runs.build import build_runs
 from mesh_orchestrator.runs.mux import EventMux
-from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord
 from mesh_orchestrator.settings import Settings
 
@@ -264,7 +264,7 @@ async def test_a_follower_on_another_replica_is_woken_by_notify_not_by_polling(
     await writer.open()
     await reader.open()
     # Its follow_poll_seconds (0.2 s) is what it would poll at, were notifications not heard.
-    runs = RunService(None, EventMux(reader), reader, lease_seconds=60)
+    runs = build_runs(None, EventMux(reader), reader, lease_seconds=60)
     try:
         await runs.recover()
         run = RunRecord(

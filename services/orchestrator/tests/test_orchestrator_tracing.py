@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from orch_fakes import Mesh, writer_like
 
+from mesh_orchestrator.tracing import NO_TRACER
 from mesh_testkit import read_sse
 
 
@@ -153,7 +154,7 @@ async def test_without_tracing_nothing_is_traced_and_no_traceparent_is_sent(mesh
     assert events[-1]["data"]["status"] == "completed"
     services = mesh.orch.app.state.services
     assert mesh.orch.app.state.tracer is None
-    assert services.runs.tracer is None and services.executor.tracer is None
+    assert services.runs.tracer is NO_TRACER and services.executor.tracer is NO_TRACER
     assert mesh.worker(0).traceparents == [None]
 
 

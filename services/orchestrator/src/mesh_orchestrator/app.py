@@ -62,10 +62,10 @@ from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
+from mesh_orchestrator.runs.build import build_runs
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.retention import Retention, parse_clients
-from mesh_orchestrator.runs.service import RunService
 from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.runs.store.messages import message_store
 from mesh_orchestrator.runs.store.outbox import outbox_store
@@ -75,7 +75,7 @@ from mesh_orchestrator.services import Services, watch
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer
-from mesh_orchestrator.tracing import RunTracer
+from mesh_orchestrator.tracing import NO_TRACER, RunTracer, Tracer
 from mesh_orchestrator.workflows.store import open_workflow_store
 from mesh_telemetry import instrument_app, start_tracing
 from mesh_telemetry.metrics import Metrics, install_metrics
@@ -136,15 +136,13 @@ async def _keep_warm(planner: Planner, discovery: DiscoveryClient) -> None:
 
 
 def _registry_read(
-    discovery: DiscoveryClient, tracer: RunTracer | None, settings: Settings
+    discovery: DiscoveryClient, tracer: Tracer, settings: Settings
 ) -> Callable[[], Awaitable[Sync]] | None:
     """A run's read of discovery (``ORCH_REGISTRY_READ``; off: None), traced beneath the
     run span when tracing is on."""
     seconds = settings.registry_read_seconds
     if settings.registry_read == "off":
         return None
-    if tracer is None:
-        return functools.partial(discovery.sync, seconds)
     return functools.partial(tracer.registry_read, discovery, seconds)
 
 
@@ -276,7 +274,7 @@ def create_app(
                 instrumentation="mesh_orchestrator",
                 exporter=span_exporter,
             )
-            tracer = None
+            tracer: Tracer = NO_TRACER
             if tracing is not None:
                 app.state.tracer = tracing.tracer
                 tracer = RunTracer(tracing.tracer)
@@ -433,7 +431,7 @@ def create_app(
                 tracer=tracer,
             )
             graph = build_graph(deps, await _checkpointer(settings, stack))
-            runs = RunService(
+            runs = build_runs(
                 graph,
                 mux,
                 store,

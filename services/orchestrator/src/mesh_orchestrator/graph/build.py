@@ -105,7 +105,7 @@ def build_graph(deps: GraphDeps | None = None, checkpointer: Checkpointer = None
     planners: dict[Hashable, str] = {"has_client_plan": "resolve", "needs_plan": "plan"}
     g: StateGraph[RunState] = StateGraph(RunState)
     for name, fn in nodes.items():
-        if deps is not None and deps.tracer is not None:
+        if deps is not None:  # the phase's span around it (``NO_TRACER``: the node itself)
             fn = deps.tracer.node(name, fn)
         g.add_node(name, fn)  # type: ignore[call-overload]
     g.add_conditional_edges(START, _inline(routers["route_planner"]), planners)

@@ -38,7 +38,7 @@ from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.synthesis.decline import decline_answer
 from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable
-from mesh_orchestrator.tracing import RunTracer
+from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
 SYNTHESIS_TASK = "synthesis"
 Node = Callable[[RunState, RunnableConfig], Awaitable[RunState]]
@@ -54,7 +54,7 @@ class GraphDeps:
     planning: Planning  # the planning facade: planner choice, LLM attempts, fallback
     synthesizer: Synthesizer  # the deterministic synthesis, also the LLM's fallback
     llm_synthesizer: LLMSynthesizer | None = None
-    tracer: RunTracer | None = None  # phase spans (plan, execute, synthesize) when set
+    tracer: Tracer = NO_TRACER  # phase spans (plan, execute, synthesize) when tracing
 
 
 def emitter(config: RunnableConfig) -> Emitter:

@@ -95,11 +95,18 @@ def initial_state(
     approved: bool | None = None,
     plan_announced: bool | None = None,
     budget_used: dict[str, float] | None = None,
+    resume_done: dict[str, dict[str, Any]] | None = None,
+    resume_attempts: dict[str, int] | None = None,
+    resume_inputs: dict[str, list[Any]] | None = None,
+    resume_asked: dict[str, dict[str, Any]] | None = None,
+    resume_pinned: dict[str, tuple[str, int]] | None = None,
 ) -> RunState:
     """The one constructor of a run's starting state, for every path that starts a run
-    (``RunService.start``), takes one up after a crash or a handover (``runs.leases``) or
-    after its approval (``runs.approval``). With ``plan`` (the client's, or the one its log
-    kept) the graph goes straight to resolve: no planning step."""
+    (``RunService.start``), takes one up from its log after a crash, a handover, a pause or
+    an answer, or after its approval (``runs.states.RunStates``, the only caller besides
+    tests). With ``plan`` (the client's, or the one its log kept) the graph goes straight to
+    resolve: no planning step. The ``resume_*`` keys say what the log kept (see
+    ``RunState``); None leaves a key out."""
     state: RunState = {
         "run_id": run_id,
         "owner": owner,
@@ -123,6 +130,16 @@ def initial_state(
         state["plan_announced"] = plan_announced
     if budget_used is not None:
         state["budget_used"] = budget_used
+    if resume_done is not None:
+        state["resume_done"] = resume_done
+    if resume_attempts is not None:
+        state["resume_attempts"] = resume_attempts
+    if resume_inputs is not None:
+        state["resume_inputs"] = resume_inputs
+    if resume_asked is not None:
+        state["resume_asked"] = resume_asked
+    if resume_pinned is not None:
+        state["resume_pinned"] = resume_pinned
     return state
 
 

@@ -3,8 +3,8 @@ outcome, and say how the instance did.
 
 ``WorkerCalls`` holds what a call needs (the HTTP clients, the resolver, the endpoint
 policy, the orchestrator's token, external A2A agents' credentials, the stall bound, the
-tracer and the metrics) and makes one attempt (``_call``; ``_traced_call`` inside a CLIENT
-span whose trace context goes out with the request). The executor (``relay.executor``)
+tracer and the metrics) and makes one attempt (``call``; ``traced_call`` inside the tracer's
+CLIENT span, whose trace context goes out with the request; no span with ``NO_TRACER``). The executor (``relay.executor``)
 builds the DAG and the attempts on it.
 
 Everything goes out through the run's ``Emitter``: typed payloads (``TaskStatus``,
@@ -57,7 +57,7 @@ from mesh_orchestrator.relay.worker_client import (
     call_worker_batches,
 )
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.tracing import RunTracer, WorkerCall
+from mesh_orchestrator.tracing import NO_CALL, CallSpan, Tracer
 
 # What a worker sends that the client sees as is (``done`` ends the call, never relayed).
 _RELAYED = frozenset({"token", "message", "progress", "artifact", "result", "error"})
@@ -247,7 +247,7 @@ class WorkerCalls:
 
     async def traced_call(
         self,
-        tracer: RunTracer,
+        tracer: Tracer,
         t: SubTask,
         d: AgentDescriptor,
         request: TaskRequest,
@@ -256,7 +256,12 @@ class WorkerCalls:
         excluded: set[str],
         previous: str | None,
     ) -> TaskOutcome:
-        candidates = self.resolver.explain(t)
+        """``call`` inside the ``tracer``'s span of the call (``NO_TRACER``: none, and the
+        candidates are never listed)."""
+
+        def candidates() -> list[dict[str, Any]]:
+            return self.resolver.explain(t)
+
         with tracer.worker_call(
             t, d, attempt, candidates=candidates, excluded=excluded, previous=previous
         ) as call:
@@ -271,7 +276,7 @@ class WorkerCalls:
         request: TaskRequest,
         emit: Emitter,
         attempt: int = 1,
-        call: WorkerCall | None = None,
+        call: CallSpan = NO_CALL,
     ) -> TaskOutcome:
         """One attempt on instance ``d``: relay its events and fold them into the outcome.
         Raises ``WorkerBusy``/``WorkerUnreachable`` before the worker took the call, and
@@ -301,7 +306,7 @@ class WorkerCalls:
 
         self.resolver.acquire(d.instance_id)
         try:
-            traced = call.headers if call is not None else {}
+            traced = call.headers
             batches: AsyncGenerator[list[Relayable]]
             if speaks_a2a(d):  # an external agent: no mesh token, its own credentials
                 batches = _singly(
@@ -337,13 +342,12 @@ class WorkerCalls:
             budget = CURRENT.get()
             if budget is not None and budget.bounded:
                 batches = _accounted(batches, budget)
+            batches = call.counted(batches)  # traced: the span counts them; else as they are
             async with aclosing(batches) as reading:
                 # The hot loop: the events of one block read from the worker at a time, each
                 # a (type, body) pair relabelled as is, relayed together.
                 done = False
                 async for batch in reading:
-                    if call is not None:  # traced: the events are counted
-                        call.events += len(batch)
                     out: list[Relayable] = []
                     for type_, body in batch:
                         if type_ == "done":

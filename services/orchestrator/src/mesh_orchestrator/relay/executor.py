@@ -66,7 +66,7 @@ from mesh_orchestrator.relay.calls import (
 )
 from mesh_orchestrator.relay.gate import OPEN, Gate
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
-from mesh_orchestrator.tracing import RunTracer
+from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
 __all__ = ["LOOP_CONTEXT", "AttemptFailed", "Executor", "TaskOutcome", "render"]
 
@@ -150,7 +150,7 @@ class Executor:
         max_iterations: int = 10,
         backoff_initial: float = 0.05,
         backoff_max: float = 2.0,
-        tracer: RunTracer | None = None,
+        tracer: Tracer = NO_TRACER,
         metrics: CallMetrics | None = None,
     ) -> None:
         self.calls = calls
@@ -694,8 +694,6 @@ class Executor:
                 current.append(d)
                 attempt += 1
                 try:
-                    if self.tracer is None:
-                        return await self.calls.call(t, d, request, emit, attempt)
                     others = tried - {d.instance_id}
                     return await self.calls.traced_call(
                         self.tracer, t, d, request, emit, attempt, others, previous

@@ -16,7 +16,8 @@ from collections.abc import Callable
 class Gate:
     """One run's gate (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, closable: bool = True) -> None:
+        self.closable = closable  # False: ``OPEN``, shared by runs without a gate of their own
         self._open = asyncio.Event()
         self._open.set()
         self._idle = asyncio.Event()
@@ -31,7 +32,8 @@ class Gate:
         return not self._open.is_set()
 
     def close(self) -> None:
-        self._open.clear()
+        if self.closable:
+            self._open.clear()
 
     async def enter(self, task_id: str) -> None:
         """Wait until the gate is open, then count ``task_id`` as running."""
@@ -49,9 +51,4 @@ class Gate:
         await self._idle.wait()
 
 
-class _Open(Gate):
-    def close(self) -> None:  # the shared gate of runs without their own never closes
-        return None
-
-
-OPEN: Gate = _Open()
+OPEN = Gate(closable=False)  # the shared gate of runs without their own never closes

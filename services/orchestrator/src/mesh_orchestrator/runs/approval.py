@@ -7,6 +7,10 @@ kept, the keeper never resumes it). ``approve`` (on any replica) takes the row b
 ``running`` under a new epoch and starts the graph again from the plan in the run's stored
 log, the way a resumed run starts (approved, so it does not stop again); ``reject`` ends it
 with ``done {"status": "rejected"}``. A restart while it waits loses nothing.
+
+``Approvals`` is the member of ``RunService`` that does this: it claims the parked row,
+has the ``Resumer`` reopen the run from its log, builds its state with ``RunStates`` and
+hands it to the ``RunDriver``.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from enum import StrEnum
 from typing import Any
 
 from mesh_contracts import ExecutionPlan, PhaseStatus, PlanChosen, RunFailure, RunStatus
-from mesh_orchestrator.graph.policy import initial_state
-from mesh_orchestrator.runs.driving import Draining, RunDriver
+from mesh_orchestrator.runs.driving import Draining, RunDriver, skip_unfinished
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.in_doubt import Decision, fail_doubted
+from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.resume import Recovered
-from mesh_orchestrator.runs.store.base import RunRecord
+from mesh_orchestrator.runs.resuming import Resumer
+from mesh_orchestrator.runs.states import RunStates
+from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 
 # How long approve/reject wait for a run that is still running to be parked (see
 # ``_take_waiting``) before answering that it does not await approval.
@@ -36,8 +42,27 @@ class ApprovalOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
-class ApprovedRuns(RunDriver):
+class Approvals:
     """Approving and rejecting parked runs (see the module docstring)."""
+
+    def __init__(
+        self,
+        driver: RunDriver,
+        resumer: Resumer,
+        mux: EventMux,
+        store: RunStore,
+        states: RunStates,
+        *,
+        replica_id: str = "orchestrator",
+        lease_seconds: float = 10.0,
+    ) -> None:
+        self.driver = driver
+        self.resumer = resumer
+        self.mux = mux
+        self.store = store
+        self.states = states
+        self.replica_id = replica_id
+        self.lease_seconds = lease_seconds
 
     async def approve(
         self, run_id: str, plan: ExecutionPlan | None = None, *, decision: str = "rerun"
@@ -52,7 +77,7 @@ class ApprovedRuns(RunDriver):
         (new idempotency keys), ``fail`` fails them (their dependents are skipped)."""
         taken = await self._take_waiting(run_id)
         if isinstance(taken, ApprovalOutcome):
-            return taken, await self.get(run_id)
+            return taken, await self.driver.get(run_id)
         record, rec, events = taken
         if plan is not None:
             events.emit(PlanChosen(plan=plan, planner="client", reason="plan edited at approval"))
@@ -68,31 +93,16 @@ class ApprovedRuns(RunDriver):
         )
         if rec.plan is None:  # its log lost the plan: nothing to run
             events.emit(RunFailure(error="the approved run has no plan", code="internal"))
-            self._end(events, RunStatus.FAILED)
+            self.driver.end(events, RunStatus.FAILED)
             await self.mux.flush()
             return ApprovalOutcome.DONE, record
-        self._live[run_id] = events
-        state = initial_state(
-            run_id,
-            record.owner,
-            record.query,
-            record.options,
-            max_replans=0,  # what was approved runs; it is not replanned behind one's back
-            max_llm_attempts=self.max_llm_attempts,
-            plan=rec.plan,
-            planner=rec.planner or rec.plan.planner,
-            reason=rec.reason or "",
-            approved=True,
-            plan_announced=True,
-            budget_used=rec.budget_used,
-        )
+        done: dict[str, Any] | None = None
         if doubted:  # go on from the log: what completed stays, the rest as decided
-            done: dict[str, dict[str, Any]] = dict(rec.done)
+            done = dict(rec.done)
             if decision == Decision.FAIL:
                 done |= fail_doubted(events, doubted, "marked failed at approval")
-            state["resume_done"] = done
-            state["resume_attempts"] = rec.attempts
-        self._go(events, state, self._continued(record, rec, "approved"))
+        state = self.states.approved(record, rec.plan, rec, done=done)
+        self.driver.go(events, state, self.resumer.continued(record, rec, "approved"))
         return ApprovalOutcome.DONE, record
 
     async def reject(
@@ -102,11 +112,11 @@ class ApprovedRuns(RunDriver):
         (``rejected``; ``cancelled`` when it was cancelled while waiting)."""
         taken = await self._take_waiting(run_id)
         if isinstance(taken, ApprovalOutcome):
-            return taken, await self.get(run_id)
+            return taken, await self.driver.get(run_id)
         record, _, events = taken
         events.emit(PhaseStatus(phase="approval", status="rejected", reason=reason))
-        self._skip_unfinished(events, f"plan {reason}")
-        self._end(events, status)
+        skip_unfinished(events, f"plan {reason}")
+        self.driver.end(events, status)
         await self.mux.flush()
         return ApprovalOutcome.DONE, record
 
@@ -114,14 +124,14 @@ class ApprovedRuns(RunDriver):
         self, run_id: str
     ) -> ApprovalOutcome | tuple[RunRecord, Recovered, RunEvents]:
         """Claim a run awaiting approval for this replica and reopen it from its log."""
-        if self.draining:
+        if self.driver.draining:
             raise Draining
         # A client acts on the awaiting_approval event, which goes out just before the run
         # is parked (its task ends, its row is stored): give a run that is still running a
         # moment (PARK_WAIT_SECONDS) to be parked, here or on the replica executing it.
         deadline = time.monotonic() + PARK_WAIT_SECONDS
         while True:
-            task = self._tasks.get(run_id)
+            task = self.driver.task(run_id)
             if task is not None:
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
                     await asyncio.wait_for(asyncio.shield(task), PARK_WAIT_SECONDS)
@@ -130,11 +140,11 @@ class ApprovedRuns(RunDriver):
             record = await self.store.claim_waiting(run_id, self.replica_id, self.lease_seconds)
             if record is not None:
                 break
-            known = await self.get(run_id)
+            known = await self.driver.get(run_id)
             if known is None:
                 return ApprovalOutcome.UNKNOWN
             if known.status is not RunStatus.RUNNING or time.monotonic() > deadline:
                 return ApprovalOutcome.NOT_WAITING
             await asyncio.sleep(0.05)
-        rec, events, _ = await self._reopen(record)
+        rec, events, _ = await self.resumer.reopen(record)
         return record, rec, events

@@ -1,19 +1,21 @@
 """How a run is driven here: its own asyncio task running its graph, and how it ends.
 
-``RunDriver`` holds what every part of ``RunService`` shares (the graph, the multiplexer,
-the store, the live runs' tasks and emitters, the tracer) and drives runs: a run lives in
-its own task, not in the HTTP request that started it, so a client may leave and come back.
-Every node of the graph and the executor emit through the run's ``RunEvents`` (in the run's
-config under ``EMITTER``): one path, numbered by the multiplexer as it happens. LangGraph
-checkpoints the run when its graph ends (``durability="exit"``). Cancelling the task
-cancels the executor's calls, which closes every worker stream (the workers then stop
-generating); unfinished nodes are reported ``skipped`` and the run ends with
-``done {"status": "cancelled"}``. With a ``tracer`` the run is one trace, its root span
-open while the graph runs (see ``tracing``); a run taken up again (resumed, approved)
-continues that trace.
+``RunDriver`` is the member of ``RunService`` that holds this process's live runs (their
+tasks and gates) and drives them: a run lives in its own task, not in the HTTP request that
+started it, so a client may leave and come back. Every node of the graph and the executor
+emit through the run's ``RunEvents`` (in the run's config under ``EMITTER``): one path,
+numbered by the multiplexer as it happens. LangGraph checkpoints the run when its graph ends
+(``durability="exit"``). Cancelling the task cancels the executor's calls, which closes
+every worker stream (the workers then stop generating); unfinished nodes are reported
+``skipped`` and the run ends with ``done {"status": "cancelled"}``. A run is one trace, its
+root span (``NO_SPAN`` when tracing is off) current while the graph runs (see ``tracing``);
+a run taken up again (resumed, approved) continues that trace.
 
-The leases (``runs.leases``), approval (``runs.approval``) and the API (``runs.service``)
-build on it.
+It also stops live runs without ending them: a pause closes the run's gate and parks the
+run once its running sub-tasks are done (``pause_here``; ``runs.pausing`` is the API), a
+run whose lease another replica took is silenced (``fenced``), and ``drain`` stops them all
+at shutdown (``runs.leases``). The other members (``runs.leases``, ``runs.approval``,
+``runs.pausing``, ``runs.resuming``) hold it and call these methods; it knows none of them.
 """
 
 from __future__ import annotations
@@ -32,19 +34,15 @@ from mesh_contracts import (
     RunFailure,
     RunPaused,
     RunStatus,
-    StreamEvent,
     TaskStatus,
 )
 from mesh_orchestrator.graph.policy import EMITTER, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.relay.gate import Gate
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.runs.emitter import RunEvents
-from mesh_orchestrator.runs.in_doubt import InDoubtPolicy, InFlightCheck
 from mesh_orchestrator.runs.mux import EventMux
-from mesh_orchestrator.runs.replay import Wakeups
-from mesh_orchestrator.runs.resume import Recovered, recover
 from mesh_orchestrator.runs.store.base import RunRecord, RunStore
-from mesh_orchestrator.tracing import RunSpan, RunTracer
+from mesh_orchestrator.tracing import NO_SPAN, TracedRun
 
 log = logging.getLogger(__name__)
 
@@ -70,65 +68,44 @@ class RunDriver:
         mux: EventMux,
         store: RunStore,
         *,
-        max_replans: int = 1,
-        max_llm_attempts: int = 2,
-        tracer: RunTracer | None = None,
-        replica_id: str = "orchestrator",
-        lease_seconds: float = 10.0,
-        follow_poll_seconds: float = 0.2,
         registry_read: Callable[[], Awaitable[object]] | None = None,
         read_every_run: bool = False,
-        in_flight_check: InFlightCheck | None = None,
-        in_doubt: InDoubtPolicy = InDoubtPolicy.PARK,
     ):
         self.graph = graph
+        self.mux = mux
+        self.store = store
         # A run's read of discovery (``REGISTRY_READ``): at its start when it is traced (or
         # ``read_every_run``), else only if resolving needs it. None: runs never read.
         self.registry_read = registry_read
         self.read_every_run = read_every_run
         self._reads: set[asyncio.Future[object]] = set()
-        # A resumed run's tasks whose call was out (``runs.in_doubt``): the executor's
-        # ``in_flight`` asks their workers; None restarts them all.
-        self.in_flight_check = in_flight_check
-        self.in_doubt_policy = InDoubtPolicy(in_doubt)
-        self.replica_id = replica_id
-        self.lease_seconds = lease_seconds
-        self.follow_poll_seconds = follow_poll_seconds
-        self.draining = False
+        self.draining = False  # shutting down: no run starts or is taken up here
         self._silenced: set[str] = set()  # stopped here without ending (fenced, drained)
-        self._keeper: asyncio.Task[None] | None = None
-        self._fence_watch: asyncio.Task[None] | None = None
-        self._renewed_at = 0.0  # monotonic time of the last successful lease renewal
-        self.self_fenced = 0  # runs this replica stopped itself, cut off from the store
-        self._listener: asyncio.Task[None] | None = None
-        # Followers of runs executed elsewhere, woken as the store gets their events: by
-        # this process's flushes, and (Postgres) every replica's notifications once heard.
-        self.wakeups = Wakeups(listening=getattr(store, "listen", None) is None)
-        mux.on_stored = self.wakeups.wake
-        mux.on_fenced = self._fenced  # a store refusing this replica's writes stops runs
-        self.tracer = tracer
-        self.mux = mux
-        self.store = store
-        self.max_replans = max_replans
-        self.max_llm_attempts = max_llm_attempts
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._live: dict[str, RunEvents] = {}
         # Each live run's gate (a paused run starts no sub-task), and the runs being paused
-        # here: run id -> cancel_running (``runs.pausing``).
+        # here: run id -> cancel_running.
         self._gates: dict[str, Gate] = {}
         self._pausing: dict[str, bool] = {}
         self._pauses: set[asyncio.Task[None]] = set()  # waiting for running sub-tasks
         self._asking: set[str] = set()  # parking because a worker asked the user
         self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
-        self.prelude: Prelude = no_prelude  # threads set theirs (``runs.threads``)
-        self.keeper_passes = 0  # lease renewals and orphan scans done (tests wait on it)
+        # What a run does before its graph (``use_prelude``; threads set theirs).
+        self.prelude: Prelude = no_prelude
 
     @property
     def live_count(self) -> int:
         return len(self._tasks)
 
+    def live(self) -> list[str]:
+        """The ids of the runs driven here now."""
+        return list(self._tasks)
+
     def is_live(self, run_id: str) -> bool:
         return run_id in self._tasks
+
+    def task(self, run_id: str) -> asyncio.Task[None] | None:
+        """The task driving ``run_id`` here, if any (a claim waits for it to park)."""
+        return self._tasks.get(run_id)
 
     def cancel_now(self, run_id: str, *, unless_parked: bool = False) -> bool:
         """Cancel a run live in this process (no await: a client's departure calls it);
@@ -142,24 +119,16 @@ class RunDriver:
         task.cancel()
         return True
 
-    def _go(self, events: RunEvents, state: RunState, span: RunSpan | None) -> None:
-        """Drive the run in its own task (inside ``span`` when traced)."""
-        drive = self._drive(events, state) if span is None else self._traced(events, state, span)
+    def go(self, events: RunEvents, state: RunState, span: TracedRun = NO_SPAN) -> None:
+        """Drive the run in its own task, ``span`` current while it runs."""
+        drive = self._traced(events, state, span)
         self._tasks[events.run_id] = asyncio.create_task(drive, name=f"run-{events.run_id}")
 
-    def _continued(self, record: RunRecord, rec: Recovered, why: str) -> RunSpan | None:
-        """The span of a run taken up again here, in its own trace (None untraced)."""
-        if self.tracer is None:
-            return None
-        return self.tracer.continue_run(
-            record.run_id, record.query, rec.trace, epoch=record.epoch, why=why
-        )
-
-    async def _traced(self, events: RunEvents, state: RunState, span: RunSpan) -> None:
+    async def _traced(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
         with span.current():
             await self._drive(events, state, span)
 
-    async def _drive(self, events: RunEvents, state: RunState, span: RunSpan | None = None) -> None:
+    async def _drive(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
         run_id = events.run_id
         status, answer = RunStatus.FAILED, None
         planner = state.get("planner")  # set here for a client plan
@@ -172,7 +141,7 @@ class RunDriver:
         if self.registry_read is not None:
             read = RunRead(self.registry_read, self._reads)
             config["configurable"][REGISTRY_READ] = read
-            if self.read_every_run or (span is not None and span.recording):
+            if self.read_every_run or span.recording:
                 read.start()  # alongside planning, in the run's trace
         try:
             state = {**state, **await self.prelude(state, events)}
@@ -201,7 +170,6 @@ class RunDriver:
         except asyncio.CancelledError:
             if run_id in self._silenced:  # drained or fenced: it goes on elsewhere
                 self._tasks.pop(run_id, None)
-                self._live.pop(run_id, None)
                 self._silenced.discard(run_id)
                 raise
             if run_id in self._pausing:  # paused: parked, taken up again by resume
@@ -210,25 +178,22 @@ class RunDriver:
                 await self._park_paused(events, self._pausing[run_id], asking=asking)
             else:
                 status = RunStatus.CANCELLED
-                self._skip_unfinished(events, "run cancelled")
+                skip_unfinished(events, "run cancelled")
         except Exception as exc:
             log.exception("run %s crashed", run_id)
             status = RunStatus.FAILED
-            if span is not None:
-                span.crashed(exc)
+            span.crashed(exc)
             events.emit(RunFailure(error=f"internal error: {exc}", code="internal"))
-            self._skip_unfinished(events, "run failed")
+            skip_unfinished(events, "run failed")
         finally:
             if run_id in self._tasks:  # not silenced (drained or fenced)
-                if span is not None:
-                    span.finish(status, planner)
+                span.finish(status, planner)
                 if run_id in self.mux.channels and status.terminal:
                     events.emit(RunEnded(status=status))
                 if status.terminal:
                     self.ended[str(status)] += 1
                 self.mux.close(run_id, status, answer)
                 self._tasks.pop(run_id, None)
-                self._live.pop(run_id, None)
             self._gates.pop(run_id, None)
             self._pausing.pop(run_id, None)
             self._asking.discard(run_id)
@@ -262,43 +227,83 @@ class RunDriver:
         with contextlib.suppress(Exception):
             await self.store.clear_pause(run_id)
 
+    def pause_here(self, run_id: str, cancel_running: bool) -> bool:
+        """Pause a run live in this process: its gate closes (nothing new starts) and it
+        parks once its running sub-tasks finished, or at once (``cancel_running``: they are
+        stopped and go back to ``pending``). False when it is not live here."""
+        task = self._tasks.get(run_id)
+        gate = self._gates.get(run_id)
+        if task is None or task.done() or gate is None:
+            return False
+        if run_id in self._pausing:  # already pausing: a cancel_running hurries it
+            if cancel_running and not self._pausing[run_id]:
+                self._pausing[run_id] = True
+                task.cancel()
+            return True
+        self._pausing[run_id] = cancel_running
+        gate.close()
+        if cancel_running:
+            task.cancel()
+        else:
+            waiter = asyncio.create_task(self._park_when_idle(run_id, task), name=f"pause-{run_id}")
+            self._pauses.add(waiter)
+            waiter.add_done_callback(self._pauses.discard)
+        return True
+
+    async def _park_when_idle(self, run_id: str, task: asyncio.Task[None]) -> None:
+        """Park the run once its running sub-tasks finished (nothing new starts meanwhile);
+        a run that ends first just ends."""
+        gate = self._gates.get(run_id)
+        if gate is None:
+            return
+        idle = asyncio.create_task(gate.idle())
+        await asyncio.wait({idle, task}, return_when=asyncio.FIRST_COMPLETED)
+        idle.cancel()
+        if not task.done():
+            task.cancel()
+        else:
+            with contextlib.suppress(Exception):
+                await self.store.clear_pause(run_id)
+
     def _input_asked(self, run_id: str, task_id: str) -> None:
-        """A worker of the run asked the user (``runs.pausing`` parks the run)."""
+        """A worker asked the user: park the run as ``input_required`` once its other
+        running sub-tasks finished (nothing new starts meanwhile)."""
+        self._asking.add(run_id)
+        self.pause_here(run_id, False)
 
-    async def _pause_requested(self, run_ids: list[str]) -> None:
-        """The keeper's hook for pauses asked for on other replicas (``runs.pausing``)."""
-
-    @staticmethod
-    def _skip_unfinished(events: RunEvents, reason: str) -> None:
-        for node in events.projection.unfinished():
-            events.emit(
-                TaskStatus(status=NodeStatus.SKIPPED, reason=reason),
-                task_id=node.task_id,
-                agent_id=node.assigned_agent,
-            )
-
-    async def _reopen(self, record: RunRecord) -> tuple[Recovered, RunEvents, list[StreamEvent]]:
-        """Hold a claimed run in memory again, rebuilt from its stored log (returned too)."""
-        stored = await self.store.events_after(record.run_id, 0)
-        rec, projection = recover(record, stored)
-        record.last_seq = max(record.last_seq, rec.last_seq)
-        self.mux.reopen(record)
-        return rec, RunEvents(record.run_id, self.mux, projection), stored
-
-    def _end(self, events: RunEvents, status: RunStatus) -> None:
-        """End a run that is not driven by a task here (rejected while parked)."""
+    def end(self, events: RunEvents, status: RunStatus) -> None:
+        """End a run that is not driven by a task here (rejected while parked, cancelled
+        while paused)."""
         events.emit(RunEnded(status=status))
         self.ended[str(status)] += 1
         self.mux.close(events.run_id, status, None)
 
-    def _fenced(self, run_ids: set[str]) -> None:
-        """The store refused writes of these runs: another replica owns them now."""
+    def fenced(self, run_ids: set[str]) -> None:
+        """The store refused writes of these runs (or this replica fenced itself): another
+        replica owns them now, so they stop here without ending."""
         for run_id in run_ids:
             log.warning("run %s is now owned by another replica: stopping it here", run_id)
             task = self._tasks.get(run_id)
             if task is not None and not task.done():
                 self._silenced.add(run_id)
                 task.cancel()
+
+    def stop_taking_runs(self) -> None:
+        """Shutting down: from now on no run starts or is taken up here (``Draining``)."""
+        self.draining = True
+
+    async def drain(self) -> list[str]:
+        """Shutting down: take no new runs, stop every live run here without ending it and
+        wait for them, cancel the discovery reads under way. Returns the ids stopped."""
+        self.stop_taking_runs()
+        live = list(self._tasks.items())
+        for run_id, task in live:
+            self._silenced.add(run_id)
+            task.cancel()
+        await asyncio.gather(*(task for _, task in live), return_exceptions=True)
+        for read in list(self._reads):
+            read.cancel()
+        return [run_id for run_id, _ in live]
 
     def _parking(self, run_id: str) -> bool:
         ch = self.mux.channels.get(run_id)
@@ -308,3 +313,13 @@ class RunDriver:
     async def get(self, run_id: str) -> RunRecord | None:
         """The run's record (plan with node states), live or stored; None if unknown."""
         return self.mux.record(run_id) or await self.store.get_run(run_id)
+
+
+def skip_unfinished(events: RunEvents, reason: str) -> None:
+    """Report the run's unfinished sub-tasks ``skipped`` (``reason``: why)."""
+    for node in events.projection.unfinished():
+        events.emit(
+            TaskStatus(status=NodeStatus.SKIPPED, reason=reason),
+            task_id=node.task_id,
+            agent_id=node.assigned_agent,
+        )

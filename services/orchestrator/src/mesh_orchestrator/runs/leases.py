@@ -1,17 +1,17 @@
-"""Runs across replicas: leases, fencing, taking up orphans, following runs executed elsewhere.
+"""Runs across replicas: leases, fencing, taking up orphans, notifications from the store.
 
-Each run this replica executes is held by a lease in the store (``replica_id``, an epoch, an
-expiry ``lease_seconds`` ahead, renewed every third of that by the keeper). The keeper also
-claims orphaned runs (their owner's lease lapsed; or this replica's previous incarnation
-held them) and resumes them from their stored log (``runs.resume``): completed sub-tasks
-keep their outputs and are not run again, ids continue past every id the previous owner may
-have handed out. A write refused because another replica took the run over (fencing) stops
-the run here without a word (``RunDriver._fenced``). A run executed by another replica is
-followed through the store (``runs.replay``), its followers woken by the store's
-notifications (Postgres LISTEN/NOTIFY); a cancel asked for on another replica reaches the
-owner the same way. ``shutdown``
-drains: no new runs, leases released so another replica (or this one restarted) resumes
-them.
+``LeaseKeeper`` is the member of ``RunService`` that holds this replica's leases. Each run
+this replica executes is held by a lease in the store (``replica_id``, an epoch, an expiry
+``lease_seconds`` ahead, renewed every third of that by the keeper). The keeper also claims
+orphaned runs (their owner's lease lapsed; or this replica's previous incarnation held them)
+and has the ``Resumer`` take them up from their stored log (``runs.resuming``). A write
+refused because another replica took the run over (fencing) stops the run here without a
+word (``RunDriver.fenced``); so does a lease this replica could not renew for
+``SELF_FENCE`` of its time. The store's notifications (Postgres LISTEN/NOTIFY) wake the
+followers of runs executed elsewhere (``Wakeups``, ``runs.replay``) and bring a cancel asked
+for on another replica to the owner; a pause asked for elsewhere is applied at the keeper's
+next pass. ``shutdown`` drains: no new runs, leases released so another replica (or this
+one restarted) resumes them.
 """
 
 from __future__ import annotations
@@ -20,16 +20,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
-from mesh_contracts import PhaseStatus, RunEnded, RunResumed, RunStatus
-from mesh_orchestrator.graph.policy import initial_state
 from mesh_orchestrator.runs.driving import RunDriver
-from mesh_orchestrator.runs.emitter import RunEvents
-from mesh_orchestrator.runs.in_doubt import InDoubtPolicy, announce, fail_doubted, settle
-from mesh_orchestrator.runs.resume import Recovered
-from mesh_orchestrator.runs.store.base import RunRecord
+from mesh_orchestrator.runs.mux import EventMux
+from mesh_orchestrator.runs.replay import Wakeups
+from mesh_orchestrator.runs.resuming import Resumer
+from mesh_orchestrator.runs.store.base import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +35,33 @@ log = logging.getLogger(__name__)
 SELF_FENCE = 0.75
 
 
-class LeasedRuns(RunDriver):
-    """Lease keeping, resuming and following (see the module docstring)."""
+class LeaseKeeper:
+    """Lease keeping, orphans and the store's notifications (see the module docstring)."""
+
+    def __init__(
+        self,
+        driver: RunDriver,
+        resumer: Resumer,
+        mux: EventMux,
+        store: RunStore,
+        wakeups: Wakeups,
+        *,
+        replica_id: str = "orchestrator",
+        lease_seconds: float = 10.0,
+    ) -> None:
+        self.driver = driver
+        self.resumer = resumer
+        self.mux = mux
+        self.store = store
+        self.wakeups = wakeups
+        self.replica_id = replica_id
+        self.lease_seconds = lease_seconds
+        self._keeper: asyncio.Task[None] | None = None
+        self._fence_watch: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._renewed_at = 0.0  # monotonic time of the last successful lease renewal
+        self.self_fenced = 0  # runs this replica stopped itself, cut off from the store
+        self.keeper_passes = 0  # lease renewals and orphan scans done (tests wait on it)
 
     async def recover(self) -> list[str]:
         """At start-up: take up the runs this replica's previous incarnation left running
@@ -58,21 +80,15 @@ class LeasedRuns(RunDriver):
         """Drain: take no new runs, stop this replica's runs without ending them, store
         what they produced and release their leases, so they resume elsewhere (or here
         after a restart) with nothing completed run again."""
-        self.draining = True
+        self.driver.stop_taking_runs()
         for bg in (self._keeper, self._listener, self._fence_watch):
             if bg is not None:
                 bg.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await bg
-        live = list(self._tasks.items())
-        for run_id, task in live:
-            self._silenced.add(run_id)
-            task.cancel()
-        await asyncio.gather(*(task for _, task in live), return_exceptions=True)
-        for read in list(self._reads):
-            read.cancel()
+        live = await self.driver.drain()
         await self.mux.flush()
-        for run_id, _ in live:
+        for run_id in live:
             record = self.mux.record(run_id)
             if record is not None:
                 with contextlib.suppress(Exception):
@@ -90,7 +106,7 @@ class LeasedRuns(RunDriver):
                 # none yet, which a renewal would take for a lost lease.
                 epochs = {
                     run_id: rec.epoch
-                    for run_id in list(self._tasks)
+                    for run_id in self.driver.live()
                     if (rec := self.mux.record(run_id)) is not None and self.mux.stored(run_id)
                 }
                 # Bounded: a store that does not answer must not hold the keeper (the
@@ -103,10 +119,14 @@ class LeasedRuns(RunDriver):
                 if fenced:
                     for run_id in fenced:
                         self.mux.drop(run_id)
-                    self._fenced(fenced)
+                    self.driver.fenced(fenced)
                 for run_id in cancels:
-                    self.cancel_now(run_id)
-                await self._pause_requested(list(epochs))  # pauses asked for elsewhere
+                    self.driver.cancel_now(run_id)
+                # pauses asked for on other replicas of the runs executed here
+                for run_id, cancel_running in (
+                    await self.store.pause_requests(list(epochs))
+                ).items():
+                    self.driver.pause_here(run_id, cancel_running)
                 await self._claim_orphans()
                 self.keeper_passes += 1
             except Exception:
@@ -123,9 +143,9 @@ class LeasedRuns(RunDriver):
         while True:
             await asyncio.sleep(self.lease_seconds / 12)
             stale = time.monotonic() - self._renewed_at
-            if stale <= limit or not self._tasks:
+            if stale <= limit or not self.driver.live_count:
                 continue
-            live = set(self._tasks)
+            live = set(self.driver.live())
             log.warning(
                 "no lease renewal for %.1fs (limit %.1fs): fencing myself, stopping %d runs",
                 stale,
@@ -133,122 +153,24 @@ class LeasedRuns(RunDriver):
                 len(live),
             )
             self.self_fenced += len(live)
-            self._fenced(live)
+            self.driver.fenced(live)
             for run_id in live:
                 self.mux.drop(run_id)
 
     async def _claim_orphans(self) -> list[str]:
-        if self.draining:
+        if self.driver.draining:
             return []
         resumed: list[str] = []
         for run_id in await self.store.orphans(self.replica_id):
             # Live here, or just ended here and its final row not stored yet (its channel
             # is still in memory): not an orphan, whatever the stored row says.
-            if run_id in self._tasks or run_id in self.mux.channels:
+            if self.driver.is_live(run_id) or run_id in self.mux.channels:
                 continue
             record = await self.store.claim(run_id, self.replica_id, self.lease_seconds)
             if record is not None:
-                await self._resume(record)
+                await self.resumer.resume(record)
                 resumed.append(run_id)
         return resumed
-
-    async def _resume(
-        self,
-        record: RunRecord,
-        reason: str | None = None,
-        before: Callable[[RunEvents, Recovered], None] | None = None,
-    ) -> None:
-        """Take up a claimed run from its stored log (see ``runs.resume``); ``reason``: why,
-        when a client asked for it (``resumed after pause``); ``before`` is called once the
-        run is reopened, before it goes on (an answer to a question goes into its log)."""
-        run_id = record.run_id
-        rec, events, stored = await self._reopen(record)
-        if before is not None:
-            before(events, rec)
-        if rec.ended or rec.answered:
-            # Only the end was missing: say how it ended (its answer is in the log).
-            result = next(
-                (e for e in reversed(stored) if e.type == "result" and e.task_id is None), None
-            )
-            data = result.data if result is not None else {}
-            status = RunStatus(data.get("status", RunStatus.FAILED))
-            if not rec.ended:
-                events.emit(RunEnded(status=status))
-            self.mux.close(run_id, status, data.get("answer"))
-            return
-        events.emit(
-            RunResumed(
-                owner=self.replica_id,
-                epoch=record.epoch,
-                kept=sorted(rec.done),
-                restarted=rec.restarted,
-                last_stored_seq=rec.last_seq,
-                first_seq=record.last_seq + 1,
-                reason=reason,
-            )
-        )
-        log.info(
-            "resumed run %s (epoch %d): kept %s, restarting %s",
-            run_id,
-            record.epoch,
-            sorted(rec.done) or "-",
-            rec.restarted or "-",
-        )
-        settled = await settle(self.in_flight_check, run_id, rec)
-        failed: dict[str, dict[str, Any]] = {}
-        if settled.in_doubt:
-            announce(events, run_id, settled.in_doubt)
-            if self.in_doubt_policy is InDoubtPolicy.PARK:
-                await self._park_in_doubt(events, sorted(settled.in_doubt))
-                return
-            failed = fail_doubted(events, settled.in_doubt, "ORCH_IN_DOUBT=fail")
-        self._live[run_id] = events
-        # a run that had asked for approval asks again unless its log says it had it
-        state = initial_state(
-            run_id,
-            record.owner,
-            record.query,
-            record.options,
-            max_replans=self.max_replans,
-            max_llm_attempts=self.max_llm_attempts,
-            plan=rec.plan,
-            planner=(rec.planner or rec.plan.planner) if rec.plan is not None else "client",
-            reason=rec.reason or "",
-            approved=rec.approved,
-            budget_used=rec.budget_used,
-        )
-        if rec.plan is not None:  # planned already: straight to resolve, then execute
-            state["resume_attempts"] = rec.attempts
-            state["resume_inputs"] = rec.inputs
-            state["resume_asked"] = rec.resume
-            if rec.plan_stored:  # else the plan event goes out now
-                state["resume_done"] = rec.done | failed
-            if settled.pinned:
-                state["resume_pinned"] = settled.pinned
-        self._go(events, state, self._continued(record, rec, "resumed"))
-
-    async def _park_in_doubt(self, events: RunEvents, tasks: list[str]) -> None:
-        """Park a resumed run for a person's decision on its tasks in doubt: its row says
-        ``awaiting_approval`` (counted, kept, resumed by nobody) until approve (``rerun``
-        or ``fail``) or reject."""
-        run_id = events.run_id
-        events.emit(
-            PhaseStatus(
-                phase="approval",
-                status="awaiting_approval",
-                in_doubt=tasks,
-                reason=(
-                    f"tasks in doubt: {', '.join(tasks)}; POST /v1/runs/{{id}}/approve with "
-                    '{"decision": "rerun"} or {"decision": "fail"}, or /reject'
-                ),
-            )
-        )
-        log.warning("run %s parked: tasks in doubt %s", run_id, tasks)
-        if (rec := self.mux.record(run_id)) is not None:
-            rec.status = RunStatus.AWAITING_APPROVAL
-            self.mux.touch(run_id)
-        await self.mux.flush()
-        self.mux.close(run_id, RunStatus.AWAITING_APPROVAL, None)
 
     async def _listen(self, listen: Any) -> None:
         """Postgres notifications: wake the followers of a run when its events (or its
@@ -261,7 +183,7 @@ class LeasedRuns(RunDriver):
             try:
                 async for channel, payload in listen(EVENTS_CHANNEL, CANCEL_CHANNEL):
                     if channel == CANCEL_CHANNEL:
-                        self.cancel_now(payload)
+                        self.driver.cancel_now(payload)
                     elif channel == EVENTS_CHANNEL:
                         wakeups.wake(payload.split(","))
                     else:  # listening (again): whatever was missed meanwhile is read now

@@ -1,6 +1,7 @@
 """Pausing and resuming runs: ``POST /v1/runs/{id}/pause`` and ``/resume``, from any replica.
 
-A pause closes the run's gate (``relay.gate``): no sub-task starts from then on. The
+A pause closes the run's gate (``relay.gate``; ``RunDriver.pause_here`` where the run is
+live): no sub-task starts from then on. The
 sub-tasks running finish first (or, ``cancel_running``, are stopped at once: their worker
 calls are cancelled and they go back to ``pending``); then the run is parked like a run
 awaiting approval: a ``paused`` status goes out, its row says ``paused``, its task ends
@@ -10,9 +11,13 @@ replica's keeper at its next pass (a third of the lease time at most).
 
 ``resume`` (any replica) claims the paused row (``claim_parked``: ``running`` under a new
 epoch) and takes the run up from its stored log exactly as a replica takes up an orphan
-(``LeasedRuns._resume``): completed sub-tasks keep their outputs and never run again, a
+(``Resumer.resume``): completed sub-tasks keep their outputs and never run again, a
 ``resumed`` status with ``reason: "resumed after pause"`` says what was kept and what runs.
 A restart while paused loses nothing: the row stays ``paused`` until someone resumes it.
+``answer`` does the same for a run parked ``input_required``, the answer in its log first.
+
+``Pauses`` is the member of ``RunService`` that does this, over the ``RunDriver`` (the runs
+live here) and the ``Resumer``.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from typing import Any
 import jsonschema
 
 from mesh_contracts import RunStatus, StreamEvent, TaskInputAnswered, TaskInputRequired
-from mesh_orchestrator.runs.driving import Draining
+from mesh_orchestrator.runs.driving import Draining, RunDriver, skip_unfinished
 from mesh_orchestrator.runs.emitter import RunEvents
-from mesh_orchestrator.runs.leases import LeasedRuns
+from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.resume import Recovered
-from mesh_orchestrator.runs.store.base import RunRecord
+from mesh_orchestrator.runs.resuming import Resumer
+from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 
 MAX_ANSWER_CHARS = 8000
 
@@ -84,17 +90,34 @@ def check_answer(question: TaskInputRequired, answer: Any) -> None:
         raise BadAnswer(f"the answer must be text (1..{MAX_ANSWER_CHARS} characters)")
 
 
-class PausedRuns(LeasedRuns):
-    """Pause, resume and cancel-while-paused (see the module docstring)."""
+class Pauses:
+    """Pause, resume, answer and cancel-while-paused (see the module docstring)."""
+
+    def __init__(
+        self,
+        driver: RunDriver,
+        resumer: Resumer,
+        mux: EventMux,
+        store: RunStore,
+        *,
+        replica_id: str = "orchestrator",
+        lease_seconds: float = 10.0,
+    ) -> None:
+        self.driver = driver
+        self.resumer = resumer
+        self.mux = mux
+        self.store = store
+        self.replica_id = replica_id
+        self.lease_seconds = lease_seconds
 
     async def pause(
         self, run_id: str, cancel_running: bool = False
     ) -> tuple[PauseOutcome, RunRecord | None]:
         """Pause the running run ``run_id`` wherever it runs; returns once the pause is
         under way (the ``paused`` event says when it is parked)."""
-        if self._pause_here(run_id, cancel_running):
+        if self.driver.pause_here(run_id, cancel_running):
             return PauseOutcome.DONE, self.mux.record(run_id)
-        record = await self.get(run_id)
+        record = await self.driver.get(run_id)
         if record is None:
             return PauseOutcome.UNKNOWN, None
         if record.status is RunStatus.RUNNING and await self.store.request_pause(
@@ -103,64 +126,16 @@ class PausedRuns(LeasedRuns):
             return PauseOutcome.DONE, record
         return PauseOutcome.NOT_RUNNING, record
 
-    def _pause_here(self, run_id: str, cancel_running: bool) -> bool:
-        """Pause a run live in this process; False when it is not live here."""
-        task = self._tasks.get(run_id)
-        gate = self._gates.get(run_id)
-        if task is None or task.done() or gate is None:
-            return False
-        if run_id in self._pausing:  # already pausing: a cancel_running hurries it
-            if cancel_running and not self._pausing[run_id]:
-                self._pausing[run_id] = True
-                task.cancel()
-            return True
-        self._pausing[run_id] = cancel_running
-        gate.close()
-        if cancel_running:
-            task.cancel()
-        else:
-            waiter = asyncio.create_task(self._park_when_idle(run_id, task), name=f"pause-{run_id}")
-            self._pauses.add(waiter)
-            waiter.add_done_callback(self._pauses.discard)
-        return True
-
-    async def _park_when_idle(self, run_id: str, task: asyncio.Task[None]) -> None:
-        """Park the run once its running sub-tasks finished (nothing new starts meanwhile);
-        a run that ends first just ends."""
-        gate = self._gates.get(run_id)
-        if gate is None:
-            return
-        idle = asyncio.create_task(gate.idle())
-        await asyncio.wait({idle, task}, return_when=asyncio.FIRST_COMPLETED)
-        idle.cancel()
-        if not task.done():
-            task.cancel()
-        else:
-            with contextlib.suppress(Exception):
-                await self.store.clear_pause(run_id)
-
-    def _input_asked(self, run_id: str, task_id: str) -> None:
-        """A worker asked the user: park the run as ``input_required`` once its other
-        running sub-tasks finished (nothing new starts meanwhile)."""
-        self._asking.add(run_id)
-        self._pause_here(run_id, False)
-
-    async def _pause_requested(self, run_ids: list[str]) -> None:
-        """The keeper's pass: pause the runs executed here whose pause was asked for on
-        another replica."""
-        for run_id, cancel_running in (await self.store.pause_requests(run_ids)).items():
-            self._pause_here(run_id, cancel_running)
-
     async def resume_paused(self, run_id: str) -> tuple[PauseOutcome, RunRecord | None]:
         """Take up the paused run ``run_id`` here (whoever paused it). Raises ``Draining``
         while this replica shuts down."""
-        if self.draining:
+        if self.driver.draining:
             raise Draining
         await self._parked_stored(run_id)
         record = await self._claim_paused(run_id)
         if isinstance(record, PauseOutcome):
-            return record, await self.get(run_id)
-        await self._resume(record, reason="resumed after pause")
+            return record, await self.driver.get(run_id)
+        await self.resumer.resume(record, reason="resumed after pause")
         return PauseOutcome.DONE, record
 
     async def answer(
@@ -170,24 +145,24 @@ class PausedRuns(LeasedRuns):
         replica, whoever parked it): the answer goes into the run's log and the run goes on,
         the task called again with it. Raises ``BadAnswer`` when it does not fit the
         question, ``Draining`` while this replica shuts down."""
-        if self.draining:
+        if self.driver.draining:
             raise Draining
-        if await self.get(run_id) is None:
+        if await self.driver.get(run_id) is None:
             return PauseOutcome.UNKNOWN, None
         await self._parked_stored(run_id)
         question = open_question(await self.store.events_after(run_id, 0), task_id)
         if question is None:
-            return PauseOutcome.NOT_ASKING, await self.get(run_id)
+            return PauseOutcome.NOT_ASKING, await self.driver.get(run_id)
         check_answer(question, answer)
         record = await self._claim_paused(run_id, status=RunStatus.INPUT_REQUIRED)
         if isinstance(record, PauseOutcome):
-            return record, await self.get(run_id)
+            return record, await self.driver.get(run_id)
 
         def answered(events: RunEvents, rec: Recovered) -> None:
             events.emit(TaskInputAnswered(input_id=question.input_id, answer=answer), task_id)
             rec.inputs.setdefault(task_id, []).append(answer)
 
-        await self._resume(record, reason="input answered", before=answered)
+        await self.resumer.resume(record, reason="input answered", before=answered)
         return PauseOutcome.DONE, record
 
     async def _parked_stored(self, run_id: str) -> None:
@@ -214,9 +189,9 @@ class PausedRuns(LeasedRuns):
             record = await self._claim_paused(run_id, wait=False, status=RunStatus.INPUT_REQUIRED)
         if isinstance(record, PauseOutcome):
             return None
-        _, events, _ = await self._reopen(record)
-        self._skip_unfinished(events, "run cancelled while paused")
-        self._end(events, RunStatus.CANCELLED)
+        _, events, _ = await self.resumer.reopen(record)
+        skip_unfinished(events, "run cancelled while paused")
+        self.driver.end(events, RunStatus.CANCELLED)
         await self.mux.flush()
         return record
 
@@ -227,7 +202,7 @@ class PausedRuns(LeasedRuns):
         # parked here or on the replica executing it: give it a moment to be stored.
         deadline = time.monotonic() + (PARK_WAIT_SECONDS if wait else 0.0)
         while True:
-            task = self._tasks.get(run_id)
+            task = self.driver.task(run_id)
             if task is not None and wait:
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
                     await asyncio.wait_for(asyncio.shield(task), PARK_WAIT_SECONDS)
@@ -238,7 +213,7 @@ class PausedRuns(LeasedRuns):
             )
             if record is not None:
                 return record
-            known = await self.get(run_id)
+            known = await self.driver.get(run_id)
             if known is None:
                 return PauseOutcome.UNKNOWN
             if known.status is not RunStatus.RUNNING or time.monotonic() > deadline:

@@ -1,11 +1,21 @@
 """``RunService``: the one owner of runs. Every route that touches a run calls only this.
 
 It starts runs, answers for live and stored runs alike, hands out event subscriptions, and
-cancels. Underneath it owns the multiplexer (numbering, fan-out, batched persistence), each
-live run's projection (node states, ``runs.projection``) and the run store. How a run is
-driven is ``runs.driving``; leases, resuming and following runs of other replicas are
-``runs.leases``; approval is ``runs.approval``. ``start`` returns once the ``run`` event is
-published.
+cancels. It is a small facade over members with one job each, built together by
+``runs.build.build_runs`` (the lifespan calls it) and handed to it:
+
+- ``RunDriver`` (``runs.driving``): the runs live in this process, each driven in its own
+  task; pausing, fencing and draining them here;
+- ``LeaseKeeper`` (``runs.leases``): leases, self-fencing, orphans, the store's
+  notifications, and ``recover``/``shutdown``;
+- ``Resumer`` (``runs.resuming``): a claimed run taken up again from its stored log;
+- ``Approvals`` (``runs.approval``) and ``Pauses`` (``runs.pausing``): parked runs, approved
+  or rejected, paused, resumed, answered;
+- ``RunStates`` (``runs.states``): every run's starting state;
+- the multiplexer (numbering, fan-out, batched persistence), the run store and ``Wakeups``
+  (followers of runs executed elsewhere).
+
+``start`` returns once the ``run`` event is published.
 
 What a client holds is counted in the store, for every replica alike: ``start`` admits a
 client's run only while it has fewer than ``max_in_progress`` runs in progress (running or
@@ -17,21 +27,23 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from mesh_contracts import ExecutionPlan, RunAnswer, RunStarted, RunStatus
-from mesh_orchestrator.graph.policy import initial_state
-from mesh_orchestrator.runs.approval import ApprovalOutcome, ApprovedRuns
-from mesh_orchestrator.runs.driving import Draining
+from mesh_orchestrator.runs.approval import ApprovalOutcome, Approvals
+from mesh_orchestrator.runs.driving import Draining, Prelude, RunDriver
 from mesh_orchestrator.runs.emitter import RunEvents
-from mesh_orchestrator.runs.leases import LeasedRuns
-from mesh_orchestrator.runs.mux import Subscription, reserve
-from mesh_orchestrator.runs.pausing import BadAnswer, PausedRuns, PauseOutcome
+from mesh_orchestrator.runs.leases import LeaseKeeper
+from mesh_orchestrator.runs.mux import EventMux, Subscription, reserve
+from mesh_orchestrator.runs.pausing import BadAnswer, PauseOutcome, Pauses
 from mesh_orchestrator.runs.projection import RunProjection
-from mesh_orchestrator.runs.replay import Feed, StoredLog
-from mesh_orchestrator.runs.store.base import RunRecord
+from mesh_orchestrator.runs.replay import Feed, StoredLog, Wakeups
+from mesh_orchestrator.runs.states import RunStates
+from mesh_orchestrator.runs.store.base import RunRecord, RunStore
+from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
 __all__ = [
     "ApprovalOutcome",
@@ -73,8 +85,72 @@ class RunOutcome:
     answer: RunAnswer | None
 
 
-class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
-    """Runs of this process and of its store. Build it, ``await recover()``, then serve."""
+class RunService:
+    """Runs of this process and of its store. Build it (``build_runs``), ``await
+    recover()``, then serve; ``shutdown`` drains. See the module docstring."""
+
+    def __init__(
+        self,
+        driver: RunDriver,
+        keeper: LeaseKeeper,
+        approvals: Approvals,
+        pauses: Pauses,
+        states: RunStates,
+        mux: EventMux,
+        store: RunStore,
+        wakeups: Wakeups,
+        *,
+        tracer: Tracer = NO_TRACER,
+        replica_id: str = "orchestrator",
+        lease_seconds: float = 10.0,
+        follow_poll_seconds: float = 0.2,
+    ) -> None:
+        self.driver = driver
+        self.keeper = keeper
+        self.approvals = approvals
+        self.pauses = pauses
+        self.states = states
+        self.mux = mux
+        self.store = store
+        self.wakeups = wakeups
+        self.tracer = tracer
+        self.replica_id = replica_id
+        self.lease_seconds = lease_seconds
+        self.follow_poll_seconds = follow_poll_seconds
+        # The members' operations the routes call, as they are.
+        self.get = driver.get
+        self.cancel_now = driver.cancel_now
+        self.is_live = driver.is_live
+        self.recover = keeper.recover
+        self.shutdown = keeper.shutdown
+        self.approve = approvals.approve
+        self.reject = approvals.reject
+        self.pause = pauses.pause
+        self.resume_paused = pauses.resume_paused
+        self.answer = pauses.answer
+        self.open_questions = pauses.open_questions
+        self.cancel_paused = pauses.cancel_paused
+
+    @property
+    def draining(self) -> bool:
+        return self.driver.draining
+
+    @property
+    def live_count(self) -> int:
+        return self.driver.live_count
+
+    @property
+    def ended(self) -> Counter[str]:
+        """Runs of this process by final status (metrics)."""
+        return self.driver.ended
+
+    @property
+    def keeper_passes(self) -> int:
+        return self.keeper.keeper_passes
+
+    def use_prelude(self, prelude: Prelude) -> None:
+        """What each run does before its graph (``runs.threads.Threads.prepare``)."""
+        self.driver.prelude = prelude
 
     async def start(
         self,
@@ -89,7 +165,7 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
         Raises ``Draining`` while this replica shuts down, ``OverQuota`` when ``owner``
         already has ``max_in_progress`` runs in progress (None: not bounded). ``run_id``:
         an id reserved by the caller (a thread's), else a new one."""
-        if self.draining:
+        if self.driver.draining:
             raise Draining
         run_id = run_id or uuid.uuid4().hex
         now = time.time()
@@ -115,23 +191,13 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
             raise OverQuota(max_in_progress or 0)
         self.mux.open(record, stored=True)
         events = RunEvents(run_id, self.mux, RunProjection(record))
-        self._live[run_id] = events
-        # Traced, the run span starts here, in the request's context (its link), so that
-        # the ``run`` event can carry the trace id; the run's task makes it current.
-        span = self.tracer.start_run(run_id, query) if self.tracer is not None else None
-        trace_id = span.trace_id if span is not None else None
-        span_id = span.span_id if span is not None else None
+        # The run span starts here, in the request's context (its link), so that the
+        # ``run`` event can carry the trace id (None untraced); the run's task makes it
+        # current.
+        span = self.tracer.start_run(run_id, query)
+        trace_id, span_id = span.trace_id, span.span_id
         events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id))
-        state = initial_state(
-            run_id,
-            owner,
-            query,
-            options,
-            max_replans=self.max_replans,
-            max_llm_attempts=self.max_llm_attempts,
-            plan=plan,
-        )
-        self._go(events, state, span)
+        self.driver.go(events, self.states.new(run_id, owner, query, options, plan), span)
         return record
 
     async def list(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:
@@ -187,17 +253,17 @@ class RunService(PausedRuns, ApprovedRuns, LeasedRuns):
     async def cancel(self, run_id: str) -> tuple[CancelOutcome, RunRecord | None]:
         """Cancel the run; says whether it was cancelling, had already finished, or is
         unknown, with its record where there is one."""
-        if self.cancel_now(run_id):
+        if self.driver.cancel_now(run_id):
             return CancelOutcome.CANCELLING, self.mux.record(run_id)
         record = await self.get(run_id)
         if record is None:
             return CancelOutcome.UNKNOWN, None
         if record.status is RunStatus.AWAITING_APPROVAL:  # nothing runs: it ends now
-            outcome, ended = await self.reject(run_id, "cancelled", RunStatus.CANCELLED)
+            outcome, ended = await self.approvals.reject(run_id, "cancelled", RunStatus.CANCELLED)
             if outcome is ApprovalOutcome.DONE:
                 return CancelOutcome.CANCELLING, ended
         if record.status in (RunStatus.PAUSED, RunStatus.INPUT_REQUIRED):  # it ends now
-            ended = await self.cancel_paused(run_id)
+            ended = await self.pauses.cancel_paused(run_id)
             if ended is not None:
                 return CancelOutcome.CANCELLING, ended
         if not record.finished and await self.store.request_cancel(run_id):

@@ -17,7 +17,7 @@ replicas starting runs on one thread at once order them, neither is lost. The ne
 options carry its thread and the run it waits for, so a replica that resumes it after a
 crash knows both.
 
-``prepare`` is the run driver's prelude (``RunDriver.prelude``): for a run on a thread it
+``prepare`` is the run driver's prelude (``RunService.use_prelude``): for a run on a thread it
 waits its turn and gives the state its ``conversation`` (the thread's earlier turns, read
 from the store when its turn comes; or an OpenAI request's own earlier messages, carried in
 its options). Off a thread it does nothing.
@@ -72,7 +72,7 @@ class Threads:
     def __init__(self, runs: RunService, store: ThreadStore) -> None:
         self.runs = runs
         self.store = store
-        runs.prelude = self.prepare
+        runs.use_prelude(self.prepare)  # each run's prelude: its turn on its thread
 
     async def create(
         self,

@@ -1,4 +1,4 @@
-"""The spans of a run, when the orchestrator traces (``ORCH_OTLP_ENDPOINT`` is set).
+"""The spans of a traced run: ``RunTracer`` starts them (see ``mesh_orchestrator.tracing``).
 
 One trace per run: a root ``run`` span (run_id, query length, planner, final status), a
 child span per graph phase that does real work (``plan``, ``execute``, ``synthesize``), and
@@ -6,11 +6,6 @@ under ``execute`` one CLIENT span per call to a worker (task, agent, instance, e
 status, events received) whose W3C ``traceparent`` travels in the request, so the worker's
 SERVER span lands beneath it. The run span links to the HTTP request that started the run
 (that request's span is in its own trace: a run outlives a ``POST /orchestrate``).
-
-The lifespan builds a ``RunTracer`` only when tracing is on; the run manager, the graph and
-the executor hold ``RunTracer | None`` and skip all of this when None: no OpenTelemetry
-import, and nothing per relayed event either way (a call's events are counted a block at a
-time, and only when traced). Spans never go per token.
 """
 
 from __future__ import annotations
@@ -20,6 +15,7 @@ import functools
 import inspect
 import json
 from collections.abc import (
+    AsyncGenerator,
     Awaitable,
     Callable,
     Collection,
@@ -27,15 +23,17 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mesh_contracts import AgentDescriptor, SubTask
+from mesh_orchestrator.tracing.tracer import Candidates, T
 from mesh_telemetry import traceparent_headers
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
-    from opentelemetry.trace import Link, Span, Tracer
+    from opentelemetry.trace import Link, Span
+    from opentelemetry.trace import Tracer as OtelTracer
 
     from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 
@@ -110,6 +108,18 @@ class WorkerCall:
         # The worker's server span becomes a child of this one.
         self.headers = traceparent_headers(span)
 
+    def counted(self, batches: AsyncGenerator[list[T]]) -> AsyncGenerator[list[T]]:
+        """The call's blocks of events as read from the worker, each counted on the way;
+        closing what it returns closes ``batches``."""
+
+        async def counting() -> AsyncGenerator[list[T]]:
+            async with aclosing(batches) as reading:
+                async for batch in reading:
+                    self.events += len(batch)
+                    yield batch
+
+        return counting()
+
     def finish(self, status: str, error: str | None) -> None:
         self.span.set_attribute("mesh.status", status)
         if error is not None:
@@ -122,7 +132,7 @@ class WorkerCall:
 class RunTracer:
     """Starts a run's spans with ``tracer`` (the orchestrator's ``Tracing.tracer``)."""
 
-    def __init__(self, tracer: Tracer) -> None:
+    def __init__(self, tracer: OtelTracer) -> None:
         self.tracer = tracer
 
     def request_link(self) -> Link | None:
@@ -252,7 +262,7 @@ class RunTracer:
         d: AgentDescriptor,
         attempt: int = 1,
         *,
-        candidates: Sequence[Mapping[str, Any]] = (),
+        candidates: Candidates = tuple,
         excluded: Collection[str] = (),
         previous: str | None = None,
     ) -> Iterator[WorkerCall]:
@@ -278,7 +288,7 @@ class RunTracer:
                 "mesh.attempt": attempt,
             },
         )
-        _route_events(span, t, d, candidates, excluded)
+        _route_events(span, t, d, candidates(), excluded)
         if previous is not None:
             span.add_event("mesh.failover", {"mesh.previous": previous[:500]})
         call = WorkerCall(span)
