@@ -37,6 +37,16 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessMesh]:
     workers = {
         "script": "bench.script_worker",
         "slow": ("bench.fault_worker", {"FAULT_AGENT_ID": "slow"}),
+        # the same scripted worker, static: called on /invoke (one JSON answer); a capability
+        # of its own, so no other test's task lands on it
+        "invoker": (
+            "bench.script_worker",
+            {
+                "SCRIPT_AGENT_ID": "invoker",
+                "SCRIPT_MODE": "invoke",
+                "SCRIPT_CAPABILITY": "translation",
+            },
+        ),
     }
     with process_mesh(tmp, workers, orchestrator_env=ORCH_ENV, worker_env=WORKER_ENV) as m:
         yield m
@@ -305,6 +315,35 @@ async def test_a_workers_questions_are_answered_through_the_api_and_the_run_comp
     result = next(e for e in rest if e["type"] == "result" and e["task_id"] is None)["data"]
     # Called three times: asked, asked again with the first answer, then with both.
     assert result["results"]["asker"]["output"] == {"answers": ["haiku", "limerick"], "calls": 3}
+
+
+async def test_a_worker_served_on_invoke_asks_through_the_sdk_and_the_answer_calls_it_again(
+    mesh: ProcessMesh,
+) -> None:
+    """The SDK's ``Asker`` on the non-streaming path: the worker's ``/invoke`` answers an
+    ``input_required`` result; the run parks; the answer calls ``/invoke`` again with it."""
+    invoker = mesh.workers["invoker"]
+    async with httpx.AsyncClient(timeout=10) as c:
+        card = (await c.get(invoker.url + "/descriptor")).json()
+    assert card["streaming_mode"] == "static"
+    tasks = [{"task_id": "pick", "agent_id": "invoker", "capability": "translation",
+              "input": {"ask": ["Which colour?"], "choices": ["red", "blue"]}}]  # fmt: skip
+    events = await run_plan_until_parked(mesh.url, tasks)
+    run_id = events[0]["run_id"]
+    [asked] = payloads(events, TaskInputRequired, "pick")
+    assert (asked.question, asked.choices, asked.input_id) == ("Which colour?", ["red", "blue"], 1)
+    assert events[-1]["data"] == {"status": "input_required", "tasks": ["pick"]}
+    assert not any(e["type"] == "error" for e in events)
+    url = f"{mesh.url}/v1/runs/{run_id}"
+    async with httpx.AsyncClient(timeout=30) as c:
+        ok = await c.post(url + "/input", json={"task_id": "pick", "answer": "blue"})
+        assert ok.status_code == 202, ok.text
+        rest = await read_until_parked_or_done(c, url + "/events", events[-1]["seq"])
+        health = (await c.get(invoker.url + "/health")).json()
+    assert rest[-1]["data"] == {"status": "completed"}
+    result = next(e for e in rest if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["pick"]["output"] == {"answers": ["blue"], "calls": 2}
+    assert health["calls"] == {"pick": 2}  # asked, then called again with the answer
 
 
 async def run_plan_until_parked(url: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:

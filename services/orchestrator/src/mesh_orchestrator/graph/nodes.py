@@ -200,6 +200,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             owner=state.get("owner"),
             gate=config["configurable"].get(GATE),
             inputs=state.get("resume_inputs"),
+            iterations=state.get("resume_loops"),
             pinned=state.get("resume_pinned"),
             budget=budget,
             conversation=conversation(state),

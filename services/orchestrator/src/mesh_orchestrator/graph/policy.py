@@ -53,6 +53,8 @@ class RunState(TypedDict, total=False):
     resume_done: dict[str, dict[str, Any]]
     resume_attempts: dict[str, int]
     resume_inputs: dict[str, list[Any]]  # answers to workers' questions, per task
+    # Loops under way (``runs.iterations.LoopProgress.public``), per check task: they go on.
+    resume_loops: dict[str, dict[str, Any]]
     # Tasks whose call was out when the run changed hands, to an instance that knows its
     # idempotency key: task_id -> (instance_id, attempt); called again with that key.
     resume_pinned: dict[str, tuple[str, int]]

@@ -90,6 +90,8 @@ class _Loops:
         self.latest: dict[str, TaskOutcome] = {}
         self.attempts: dict[str, int] = {}
         self.inputs: dict[str, list[Any]] = {}  # answers to each task's questions, in order
+        # Loops a resumed run takes up where they were (``runs.iterations``), by check task.
+        self.resumed: dict[str, dict[str, Any]] = {}
 
     def outcome(self, task_id: str, futures: dict[str, asyncio.Future[TaskOutcome]]) -> TaskOutcome:
         return self.latest.get(task_id) or futures[task_id].result()
@@ -179,6 +181,7 @@ class Executor:
         conversation: Conversation | None = None,
         gate: Gate | None = None,
         inputs: dict[str, list[Any]] | None = None,
+        iterations: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
@@ -188,7 +191,9 @@ class Executor:
         ``gate``: the run's ``relay.gate.Gate``; a task waits at it (closed: the run
         pauses) once its dependencies finished, before it starts. ``inputs``: the answers
         each task's questions got (a run taken up again after ``input_required``); they go
-        to its worker in ``context["@input"]``.
+        to its worker in ``context["@input"]``. ``iterations`` (a resumed run): how far each
+        loop under way got (``runs.iterations.LoopProgress.public``, by check task); it goes
+        on from there, so ``max_iterations`` counts the iterations of every owner.
 
         ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
         what a worker makes for the run is that client's alone.
@@ -224,6 +229,8 @@ class Executor:
         }
         loops = _Loops({t.task_id: t for t in plan.tasks}, groups)
         loops.inputs = dict(inputs or {})
+        loops.resumed = dict(iterations or {})
+        loops.attempts = dict(before)  # a group's task run again goes on counting
         budget = budget or RunBudget()
         token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
         try:
@@ -424,28 +431,45 @@ class Executor:
         cond = parse_condition(t.repeat_until) if t.repeat_until is not None else None
         iteration, attempt = 1, attempts_before
         loop: dict[str, Any] | None = None
+        carried: TaskOutcome | None = None  # a resumed loop's finished iteration
+        back = loops.resumed.pop(t.task_id, None) if cond is not None else None
+        if back is not None:
+            iteration, carried, loop, stopped = await self._take_up(
+                t, back, futures, loops, emit, limit, attempt, run_id, timeout_seconds, owner
+            )
+            if stopped is not None:
+                return stopped
+            upstream = {d: loops.outcome(d, futures) for d in t.depends_on}
+            upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+        told = back is not None and back["finished"] and back["evaluated"] is not None
         while True:
-            outcome = await self._execute(
-                t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
-                answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
-            )  # fmt: skip
+            if carried is not None:
+                outcome, carried = carried, None
+            else:
+                outcome = await self._execute(
+                    t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
+                    answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
+                )  # fmt: skip
             pin = None  # a later iteration is a new call
             if cond is None or outcome.status != "completed":
                 return outcome
             env = loops.env(futures, own=outcome.output, iteration=iteration)
             holds = cond.evaluate(env)
             assert t.repeat_until is not None
-            emit.emit(
-                TaskCondition(
-                    kind="repeat_until",
-                    expression=t.repeat_until,
-                    result=holds,
-                    values=cond.values(env),
-                    iteration=iteration,
-                    exhausted=not holds and iteration >= limit,
-                ),
-                t.task_id,
-            )
+            if told:  # a resumed loop: its log has this condition already
+                told = False
+            else:
+                emit.emit(
+                    TaskCondition(
+                        kind="repeat_until",
+                        expression=t.repeat_until,
+                        result=holds,
+                        values=cond.values(env),
+                        iteration=iteration,
+                        exhausted=not holds and iteration >= limit,
+                    ),
+                    t.task_id,
+                )
             if holds or iteration >= limit:
                 return outcome
             iteration += 1
@@ -474,6 +498,48 @@ class Executor:
             )
             loop = {"iteration": iteration, "max_iterations": limit, "previous": outcome.output}
 
+    async def _take_up(
+        self,
+        t: SubTask,
+        back: dict[str, Any],
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        loops: _Loops,
+        emit: Emitter,
+        limit: int,
+        attempt: int,
+        run_id: str | None,
+        timeout_seconds: float | None,
+        owner: str | None,
+    ) -> tuple[int, TaskOutcome | None, dict[str, Any] | None, TaskOutcome | None]:
+        """Where a resumed run's loop ``t`` goes on (``back``: ``LoopProgress.public``):
+        the iteration, its output when it had finished (its condition is read next), else
+        the loop context of the iteration run again, after the group's tasks that had not
+        finished it; the last item is the task's outcome when one of those failed."""
+        iteration = min(int(back["iteration"]), limit)
+        if back["finished"]:
+            return iteration, TaskOutcome("completed", back["output"], attempt=attempt), None, None
+        previous = TaskOutcome("completed", back["previous"], attempt=attempt)
+        reason = f"resumed at iteration {iteration}: repeat_until false: {t.repeat_until}"
+        for g in loops.groups.get(t.task_id, []):
+            if g in back["members_done"]:
+                continue
+            failed = await self._again(
+                loops.tasks[g], t, previous, futures, loops, emit, iteration, limit, reason,
+                run_id, timeout_seconds, owner,
+            )  # fmt: skip
+            if failed is not None:
+                error = f"iteration {iteration}: task {g!r} failed: {failed}"
+                return iteration, None, None, fail_task(t, None, emit, error, "loop_failed")
+        emit.emit(
+            TaskIteration(
+                iteration=iteration, max_iterations=limit, attempt=attempt + 1,
+                loop=t.task_id, reason=reason,
+            ),
+            t.task_id,
+        )  # fmt: skip
+        loop = {"iteration": iteration, "max_iterations": limit, "previous": back["previous"]}
+        return iteration, None, loop, None
+
     async def _again(
         self,
         g: SubTask,
@@ -495,7 +561,7 @@ class Executor:
         upstream = {d: loops.outcome(d, futures) for d in g.depends_on}
         upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
         upstream[check.task_id] = feedback
-        attempt = loops.attempts.get(g.task_id, before.attempt)
+        attempt = max(loops.attempts.get(g.task_id, 0), before.attempt)
         emit.emit(
             TaskIteration(
                 iteration=iteration,

@@ -220,6 +220,7 @@ class LeasedRuns(RunDriver):
         if rec.plan is not None:  # planned already: straight to resolve, then execute
             state["resume_attempts"] = rec.attempts
             state["resume_inputs"] = rec.inputs
+            state["resume_loops"] = {k: p.public() for k, p in rec.loops.items()}
             if rec.plan_stored:  # else the plan event goes out now
                 state["resume_done"] = rec.done | failed
             if settled.pinned:

@@ -55,6 +55,7 @@ class Lane {
     this.status = h("span");
     this.who = h("span", { class: "muted small" });
     this.time = h("span", { class: "muted small num" });
+    this.iteration = h("span", { class: "tag iteration", hidden: true });
     this.retries = h("ul", { class: "retries" });
     this.previous = h("div", { class: "previous" });
     this.text = h("pre", { class: "tokens", "aria-live": "off" });
@@ -75,6 +76,7 @@ class Lane {
         h("h3", {}, node.id),
         h("span", { class: "tag" }, node.capability),
         this.status,
+        this.iteration,
         this.who,
         this.time,
       ),
@@ -99,6 +101,10 @@ class Lane {
     clear(this.status).append(pill(node.status));
     this.who.textContent = node.agent ? `${node.agent}${node.instance ? " · " + node.instance : ""}` : "";
     if (node.attempt > 1) this.who.textContent += ` · attempt ${node.attempt}`;
+    // A loop's iteration (the one running, or the last one's when it ended).
+    const iter = node.iteration || node.condition?.iteration || null;
+    this.iteration.hidden = !iter;
+    this.iteration.textContent = iter ? `iteration ${iter}${node.maxIterations ? " of " + node.maxIterations : ""}` : "";
     this.time.textContent = node.startedAt ? seconds((node.finishedAt || now) - node.startedAt) : "";
     const cond = node.condition ? conditionLine(node.condition) : "";
     if (this.shown.retries !== node.retries.length || this.shown.condition !== cond) {
