@@ -173,6 +173,19 @@ async def test_a_loop_stops_at_its_bound(orch: ServiceProcess) -> None:
     assert result["results"]["check"]["output"]["iteration"] == 3
 
 
+async def test_each_iteration_of_a_loop_has_attempts_of_its_own(orch: ServiceProcess) -> None:
+    """Five iterations with three attempts a task (``ORCH_MAX_TASK_ATTEMPTS``): an iteration
+    is not a retry, so the fourth does not find the task's attempts spent."""
+    tasks = [{"task_id": "check", "input": {"approve_at": 5}, "max_iterations": 5,
+              "repeat_until": "output.approved"}]  # fmt: skip
+    events = await run_plan(orch.url, tasks)
+    conds = payloads(events, TaskCondition, "check")
+    assert [(c.iteration, c.result) for c in conds] == [
+        (1, False), (2, False), (3, False), (4, False), (5, True)
+    ]  # fmt: skip
+    assert events[-1]["data"]["status"] == "completed"
+
+
 async def test_a_group_loop_revises_until_the_reviewer_approves(orch: ServiceProcess) -> None:
     tasks = [
         {"task_id": "draft", "input": {"prompt": "a story"}},

@@ -76,6 +76,7 @@ def test_a_loop_cut_off_mid_iteration_goes_on_at_that_iteration_with_the_last_ou
     log.run("r", 2, finish=False)
     p = loop_progress(SOLO, log.events)["r"]
     assert (p.iteration, p.finished, p.previous) == (2, False, {"ok": False, "n": 1})
+    assert p.started == {"r": 2}  # iteration 2's attempts count from its first one
     rec = recovered(SOLO, log)
     assert "r" not in rec.done and rec.loops["r"].iteration == 2 and rec.attempts["r"] == 2
 

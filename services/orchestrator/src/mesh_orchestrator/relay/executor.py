@@ -131,6 +131,14 @@ class _TryAgain(Exception):
         self.busy_wait = busy_wait
 
 
+def _floor(back: dict[str, Any], task_id: str, attempt: int) -> int:
+    """The attempt before the first of a resumed loop's iteration for ``task_id`` (its
+    ``iterating`` status said which), so a resumed iteration goes on counting its attempts;
+    ``attempt`` when the log has none (the iteration had not reached the task)."""
+    first = back.get("started", {}).get(task_id)
+    return int(first) - 1 if isinstance(first, int) else attempt
+
+
 def render(output: Any) -> str:
     """Upstream output as text for a downstream prompt (``mesh_contracts.output_text``)."""
     return output_text(output)
@@ -442,6 +450,8 @@ class Executor:
             upstream = {d: loops.outcome(d, futures) for d in t.depends_on}
             upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
         told = back is not None and back["finished"] and back["evaluated"] is not None
+        # Each iteration has ``max_attempts`` of its own, counted from its first attempt.
+        floor = _floor(back, t.task_id, attempt) if back is not None and iteration > 1 else 0
         while True:
             if carried is not None:
                 outcome, carried = carried, None
@@ -449,6 +459,7 @@ class Executor:
                 outcome = await self._execute(
                     t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
                     answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
+                    floor=floor,
                 )  # fmt: skip
             pin = None  # a later iteration is a new call
             if cond is None or outcome.status != "completed":
@@ -484,7 +495,7 @@ class Executor:
                     return fail_task(t, None, emit, error, "loop_failed")
             upstream = {d: loops.outcome(d, futures) for d in t.depends_on}
             upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
-            attempt = max(attempt, outcome.attempt)
+            attempt = floor = max(attempt, outcome.attempt)
             emit.emit(
                 TaskIteration(
                     iteration=iteration,
@@ -525,7 +536,7 @@ class Executor:
                 continue
             failed = await self._again(
                 loops.tasks[g], t, previous, futures, loops, emit, iteration, limit, reason,
-                run_id, timeout_seconds, owner,
+                run_id, timeout_seconds, owner, back,
             )  # fmt: skip
             if failed is not None:
                 error = f"iteration {iteration}: task {g!r} failed: {failed}"
@@ -554,9 +565,11 @@ class Executor:
         run_id: str | None,
         timeout_seconds: float | None,
         owner: str | None,
+        back: dict[str, Any] | None = None,
     ) -> str | None:
         """Run the group task ``g`` again for ``check``'s next iteration, with the check's
-        last output as one more upstream; None when it completed, else its error."""
+        last output as one more upstream; None when it completed, else its error. ``back``:
+        the loop's progress when a resumed run takes the iteration up again."""
         before = loops.outcome(g.task_id, futures)
         upstream = {d: loops.outcome(d, futures) for d in g.depends_on}
         upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
@@ -574,8 +587,9 @@ class Executor:
             before.agent_id,
         )
         loop = {"iteration": iteration, "max_iterations": limit, "previous": before.output}
+        floor = attempt if back is None else _floor(back, g.task_id, attempt)
         outcome = await self._execute(
-            g, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop
+            g, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop, floor=floor
         )
         loops.latest[g.task_id] = outcome
         loops.attempts[g.task_id] = max(attempt + 1, outcome.attempt)
@@ -610,6 +624,7 @@ class Executor:
         conversation: str = "",
         loop: dict[str, Any] | None = None,
         answers: list[Any] | None = None,
+        floor: int = 0,
     ) -> TaskOutcome:
         first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
         if first is None and pin is not None:
@@ -639,7 +654,7 @@ class Executor:
             async with asyncio.timeout(limit):
                 if pin is not None:
                     return await self._reattach(t, first, request, emit, pin[1])
-                return await self._attempts(t, request, emit, current, attempts_before)
+                return await self._attempts(t, request, emit, current, attempts_before, floor)
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
@@ -698,6 +713,7 @@ class Executor:
         emit: Emitter,
         current: list[AgentDescriptor],
         attempts_before: int = 0,
+        floor: int = 0,
     ) -> TaskOutcome:
         """Try replicas in preference order until one answers the task.
 
@@ -705,7 +721,8 @@ class Executor:
         Retry-After and tries again. A failed attempt is reported to the resolver and the
         next replica is tried after a jittered back-off; after relayed events only if the
         agent is safe to retry, as a new attempt. Ends with the task's outcome, failed
-        (naming each attempt) when every replica failed or the attempts ran out.
+        (naming each attempt) when every replica failed or the attempts ran out (``floor``:
+        the attempt before the first of this try; a loop's iteration counts its own).
         """
         tried: set[str] = set()
         failures: list[str] = []
@@ -737,7 +754,7 @@ class Executor:
                             failures
                         )
                     return fail_task(t, current[-1], emit, error, last_code)
-                if attempt >= self.max_attempts:  # the run's budget, across replicas
+                if attempt - floor >= self.max_attempts:  # the run's budget, across replicas
                     error = f"the run's {self.max_attempts} attempts at this task are spent"
                     if failures:
                         error += ": " + "; ".join(failures)
@@ -771,7 +788,7 @@ class Executor:
                     if (exc.relayed or exc.accepted) and not d.safe_to_retry:
                         # It may have started running: never a second time elsewhere.
                         return fail_task(t, d, emit, exc.reason, exc.code)
-                    if attempt >= self.max_attempts:
+                    if attempt - floor >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
                         return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so

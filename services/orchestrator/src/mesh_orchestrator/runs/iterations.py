@@ -28,7 +28,8 @@ class LoopProgress:
     ``output``; ``evaluated``: the ``repeat_until`` after it (None when not evaluated yet);
     ``exhausted``: it was false at the last allowed iteration; ``previous``: the check's
     output of the iteration before; ``members_done``: the group's tasks that completed the
-    latest iteration (the others run it again first)."""
+    latest iteration (the others run it again first); ``started``: the first attempt of the
+    latest iteration, by task (each iteration has ``max_attempts`` of its own)."""
 
     iteration: int = 1
     finished: bool = False
@@ -37,6 +38,7 @@ class LoopProgress:
     exhausted: bool = False
     previous: Any = None
     members_done: list[str] = field(default_factory=list)
+    started: dict[str, int] = field(default_factory=dict)
 
     @property
     def ended(self) -> bool:
@@ -58,6 +60,7 @@ class LoopProgress:
             "evaluated": self.evaluated,
             "previous": self.previous,
             "members_done": list(self.members_done),
+            "started": dict(self.started),
         }
 
 
@@ -84,7 +87,9 @@ def loop_progress(plan: ExecutionPlan, events: list[StreamEvent]) -> dict[str, L
                 if k > p.iteration:  # the first event of a new iteration
                     p.iteration, p.previous = k, done_output
                     p.finished, p.evaluated, p.exhausted = False, None, False
-                    p.members_done = []
+                    p.members_done, p.started = [], {}
+                if isinstance(data.get("attempt"), int):
+                    p.started[str(e.task_id)] = data["attempt"]
                 if e.task_id == check.task_id:
                     own = k
                 else:
