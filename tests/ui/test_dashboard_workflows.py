@@ -52,7 +52,7 @@ ASK = [
 DOUBT = [
     {"task_id": "t1", "input": {"reply": "first"}},
     {"task_id": "t2", "agent_id": "slow", "capability": "text_generation",
-     "input": {"tokens": 300, "rate": 10}},
+     "input": {"tokens": 100, "rate": 10}},  # 10 s
 ]  # fmt: skip
 
 

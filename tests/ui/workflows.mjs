@@ -36,7 +36,7 @@ async function open(page, runId) {
 }
 
 const ended = (page) =>
-  page.waitForFunction(() => document.querySelector(".run-page")?.dataset.conn === "ended", null, { timeout: WAIT });
+  page.waitForFunction(() => document.querySelector(".run-page")?.dataset.conn === "ended", null, { timeout: WAIT * 2 });
 
 const lane = (page, id) =>
   page.$eval(`#lane-${id}`, (el) => ({
@@ -82,6 +82,7 @@ try {
   result.step = "in doubt";
   result.doubt = {};
   for (const [name, button] of [["RUN_RERUN", "#rerun"], ["RUN_FAIL", "#mark-failed"]]) {
+    result.step = `in doubt: ${name}: the panel`;
     await open(page, env(name));
     await page.waitForSelector("#in-doubt", { state: "visible" });
     const seen = {
@@ -90,8 +91,10 @@ try {
       lane: (await lane(page, "t2")).status,
     };
     if (name === "RUN_RERUN") await page.screenshot({ path: `${SHOTS}/in-doubt.png`, fullPage: true });
+    result.step = `in doubt: ${name}: ${button}`;
     await page.click(button);
     await page.waitForSelector("#in-doubt", { state: "hidden" });
+    result.step = `in doubt: ${name}: the end`;
     await ended(page);
     seen.after = { status: await page.$eval(".run-page", (el) => el.dataset.status), lane: await lane(page, "t2") };
     result.doubt[name] = seen;
@@ -99,6 +102,11 @@ try {
   result.ok = true;
 } catch (err) {
   result.error = `${result.step}: ${String(err).split("\n")[0]}`;
+  const page = browser.contexts()[0]?.pages()[0];
+  if (page) {
+    result.notes = await page.$$eval(".notes li", (lis) => lis.map((li) => li.textContent)).catch(() => null);
+    await page.screenshot({ path: `${SHOTS}/workflows-failed.png`, fullPage: true }).catch(() => null);
+  }
 } finally {
   await browser.close();
 }

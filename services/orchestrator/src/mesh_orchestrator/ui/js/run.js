@@ -283,8 +283,11 @@ export function runView(root, ui, runId) {
       approval.dataset.drawn = "";
       return;
     }
-    if (approval.dataset.drawn) return;
-    approval.dataset.drawn = "1";
+    // Redrawn when what it waits for becomes known: the record (read first) says only that
+    // the run awaits approval; the tasks in doubt come with its events, or its plan's nodes.
+    const want = run.inDoubt?.length ? `doubt:${run.inDoubt.join(",")}` : "plan";
+    if (approval.dataset.drawn === want) return;
+    approval.dataset.drawn = want;
     if (run.inDoubt?.length) {
       drawInDoubt();
       return;
@@ -506,6 +509,8 @@ export function runView(root, ui, runId) {
       if (record.status === "awaiting_approval" && !run.done) {
         run.awaitingApproval = true;
         run.status = "awaiting_approval";
+        const doubt = (record.plan || []).filter((n) => n.status === "in_doubt").map((n) => n.task_id);
+        if (doubt.length) run.inDoubt = doubt;
       }
       schedule();
     } catch (err) {
