@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from mesh_contracts import (
     TaskIteration,
     parse_run_payload,
 )
-from mesh_testkit import ServiceProcess, read_sse
+from mesh_testkit import ServiceProcess, read_sse, wait_until
 from mesh_testkit.mesh import ProcessMesh, process_mesh
 
 ORCH_ENV = {"ORCH_PLANNER": "deterministic", "ORCH_LOG_LEVEL": "warning"}
@@ -469,3 +470,56 @@ async def test_a_question_survives_a_restart_of_the_only_replica_and_cancel_ends
         run = (await c.get(other)).json()
         assert run["status"] == "cancelled"
         assert {n["task_id"]: n["status"] for n in run["plan"]} == {"q": "skipped"}
+
+
+async def test_a_loop_killed_mid_iteration_on_the_only_replica_goes_on_after_a_restart(
+    mesh: ProcessMesh,
+) -> None:
+    """The embedded store (SQLite, one replica): the orchestrator is killed (SIGKILL) in
+    the loop's 2nd iteration and started again; it takes its run up at iteration 2, not 1,
+    and stops at the bound of 3 counted across both processes."""
+    orch = mesh.add_orchestrator("looping", {**ORCH_ENV, "ORCH_RUN_LEASE_SECONDS": "2"})
+    tasks = [{"task_id": "relooped", "capability": "data_analysis",
+              "input": {"approve_at": 50, "sleep": 4, "sleep_at": [2]},
+              "repeat_until": "output.approved", "max_iterations": 3}]  # fmt: skip
+    body = {"plan": {"tasks": tasks}, "options": {"on_disconnect": "continue"}}
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(60), httpx.AsyncClient(timeout=60) as c:
+        async for msg in read_sse(c, "POST", orch.url + "/orchestrate/stream", json=body):
+            seen.append(msg.json())
+            if payloads(seen[-1:], TaskIteration, "relooped"):
+                break
+    run_id = seen[0]["run_id"]
+
+    def stored() -> bool:  # iteration 2's call is in the store, not only on the wire
+        with sqlite3.connect(mesh.tmp / "looping.sqlite3") as db:
+            rows = db.execute(
+                "SELECT count(*) FROM events WHERE run_id = ? AND task_id = 'relooped' AND "
+                "json_extract(data, '$.status') = 'running' AND json_extract(data, '$.attempt') = 2",
+                (run_id,),
+            ).fetchone()
+        return bool(rows[0])
+
+    await asyncio.to_thread(lambda: wait_until(stored, timeout=30, what="iteration 2 stored"))
+    await asyncio.to_thread(orch.kill)
+    await asyncio.to_thread(orch.start)
+    async with asyncio.timeout(90), httpx.AsyncClient(timeout=60) as c:
+        for _ in range(100):  # the stream of a run not taken up yet may end early: again
+            after = {"Last-Event-ID": str(seen[-1]["seq"])}
+            url = f"{orch.url}/v1/runs/{run_id}/events"
+            async for msg in read_sse(c, "GET", url, headers=after):
+                seen.append(msg.json())
+            if seen[-1]["type"] == "done":
+                break
+            await asyncio.sleep(0.2)
+    said = [(e["seq"], e["data"].get("status"), e["data"].get("reason") or e["data"].get("error"))
+            for e in seen if e["type"] in ("status", "error")]  # fmt: skip
+    assert seen[-1]["data"]["status"] == "completed", json.dumps(said)
+    [resumed] = [e for e in seen if e["data"].get("status") == "resumed"]
+    later = [e for e in seen if e["seq"] > resumed["seq"]]
+    assert [i.iteration for i in payloads(later, TaskIteration, "relooped")] == [2, 3]
+    conds = payloads(seen, TaskCondition, "relooped")
+    assert [(c.iteration, c.exhausted) for c in conds] == [(1, False), (2, False), (3, True)]
+    async with httpx.AsyncClient(timeout=5) as c:
+        health = (await c.get(mesh.workers["script"].url + "/health")).json()
+    assert health["calls"]["relooped"] == 4  # 1, 2 (cut off), 2 again, 3
