@@ -14,12 +14,17 @@ A real worker on the worker SDK (registration, heartbeats, ``/stream``). What it
 - otherwise ``{"text": "<prompt> #<iteration>", "iteration": ..., "saw": [...]}``.
 
 ``GET /health`` counts the calls by task id (``calls``). Settings: the SDK's ``WORKER_*``
-plus ``SCRIPT_AGENT_ID`` (default ``script``) and ``SCRIPT_CAPABILITY`` (``data_analysis``).
+plus ``SCRIPT_AGENT_ID`` (default ``script``), ``SCRIPT_CAPABILITY`` (``data_analysis``) and
+``SCRIPT_MODE`` (``stream``, the default: called on ``/stream``; ``invoke``: it says it is
+``static``, so the orchestrator calls its ``/invoke`` and reads one JSON answer). ``sleep``
+in the input (seconds, in the iterations ``sleep_at`` names, every one when empty) holds
+the answer back: long enough to kill an orchestrator mid-iteration.
 ``python -m bench.script_worker`` serves it on ``WORKER_PORT`` (default 8092).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import Counter
 from typing import Any
@@ -40,6 +45,8 @@ class ScriptInput(BaseModel):
     approve_at: int | None = Field(default=None, ge=1, le=100)
     ask: list[str] = Field(default_factory=list, max_length=5)  # questions, asked in turn
     choices: list[str] | None = None
+    sleep: float = Field(default=0.0, ge=0.0, le=60.0)
+    sleep_at: list[int] = Field(default_factory=list, max_length=10)
 
 
 class ScriptWorker(Worker[ScriptInput]):
@@ -47,9 +54,10 @@ class ScriptWorker(Worker[ScriptInput]):
 
     Input = ScriptInput
 
-    def __init__(self, agent_id: str, capability: str) -> None:
+    def __init__(self, agent_id: str, capability: str, mode: str = "stream") -> None:
         self.agent_id = agent_id
         self.capability = capability
+        self.mode = StreamingMode.STATIC if mode == "invoke" else StreamingMode.DYNAMIC_EVENTS
         self.calls: Counter[str] = Counter()  # by task id (``/health``)
         self.per_run: Counter[tuple[str | None, str]] = Counter()  # by run and task
 
@@ -58,7 +66,7 @@ class ScriptWorker(Worker[ScriptInput]):
             agent_id=self.agent_id,
             description="Test worker: answers what its input scripts.",
             capabilities=[self.capability],
-            streaming_mode=StreamingMode.DYNAMIC_EVENTS,
+            streaming_mode=self.mode,
             max_concurrency=64,
             timeout_seconds=60,
             tags=["test"],
@@ -73,6 +81,8 @@ class ScriptWorker(Worker[ScriptInput]):
         loop = task.context.get("@loop") or {}
         iteration = int(loop.get("iteration", 1))
         saw = sorted(task.context)
+        if inp.sleep and (not inp.sleep_at or iteration in inp.sleep_at):
+            await asyncio.sleep(inp.sleep)
         if inp.ask:  # asks the user each question (the SDK's Asker), then says the answers
             ctx = Asker(task, emit)
             answers = [await ctx.ask(q, choices=inp.choices) for q in inp.ask]
@@ -88,6 +98,7 @@ def main() -> None:
     worker = ScriptWorker(
         os.environ.get("SCRIPT_AGENT_ID", "script"),
         os.environ.get("SCRIPT_CAPABILITY", "data_analysis"),
+        os.environ.get("SCRIPT_MODE", "stream"),
     )
     serve(worker, default_port=DEFAULT_PORT)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from mesh_contracts import (
     TaskIteration,
     parse_run_payload,
 )
-from mesh_testkit import ServiceProcess, read_sse
+from mesh_testkit import ServiceProcess, read_sse, wait_until
 from mesh_testkit.mesh import ProcessMesh, process_mesh
 
 ORCH_ENV = {"ORCH_PLANNER": "deterministic", "ORCH_LOG_LEVEL": "warning"}
@@ -37,6 +38,16 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessMesh]:
     workers = {
         "script": "bench.script_worker",
         "slow": ("bench.fault_worker", {"FAULT_AGENT_ID": "slow"}),
+        # the same scripted worker, static: called on /invoke (one JSON answer); a capability
+        # of its own, so no other test's task lands on it
+        "invoker": (
+            "bench.script_worker",
+            {
+                "SCRIPT_AGENT_ID": "invoker",
+                "SCRIPT_MODE": "invoke",
+                "SCRIPT_CAPABILITY": "translation",
+            },
+        ),
     }
     with process_mesh(tmp, workers, orchestrator_env=ORCH_ENV, worker_env=WORKER_ENV) as m:
         yield m
@@ -161,6 +172,19 @@ async def test_a_loop_stops_at_its_bound(orch: ServiceProcess) -> None:
     ]  # fmt: skip
     result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)["data"]
     assert result["results"]["check"]["output"]["iteration"] == 3
+
+
+async def test_each_iteration_of_a_loop_has_attempts_of_its_own(orch: ServiceProcess) -> None:
+    """Five iterations with three attempts a task (``ORCH_MAX_TASK_ATTEMPTS``): an iteration
+    is not a retry, so the fourth does not find the task's attempts spent."""
+    tasks = [{"task_id": "check", "input": {"approve_at": 5}, "max_iterations": 5,
+              "repeat_until": "output.approved"}]  # fmt: skip
+    events = await run_plan(orch.url, tasks)
+    conds = payloads(events, TaskCondition, "check")
+    assert [(c.iteration, c.result) for c in conds] == [
+        (1, False), (2, False), (3, False), (4, False), (5, True)
+    ]  # fmt: skip
+    assert events[-1]["data"]["status"] == "completed"
 
 
 async def test_a_group_loop_revises_until_the_reviewer_approves(orch: ServiceProcess) -> None:
@@ -307,6 +331,35 @@ async def test_a_workers_questions_are_answered_through_the_api_and_the_run_comp
     assert result["results"]["asker"]["output"] == {"answers": ["haiku", "limerick"], "calls": 3}
 
 
+async def test_a_worker_served_on_invoke_asks_through_the_sdk_and_the_answer_calls_it_again(
+    mesh: ProcessMesh,
+) -> None:
+    """The SDK's ``Asker`` on the non-streaming path: the worker's ``/invoke`` answers an
+    ``input_required`` result; the run parks; the answer calls ``/invoke`` again with it."""
+    invoker = mesh.workers["invoker"]
+    async with httpx.AsyncClient(timeout=10) as c:
+        card = (await c.get(invoker.url + "/descriptor")).json()
+    assert card["streaming_mode"] == "static"
+    tasks = [{"task_id": "pick", "agent_id": "invoker", "capability": "translation",
+              "input": {"ask": ["Which colour?"], "choices": ["red", "blue"]}}]  # fmt: skip
+    events = await run_plan_until_parked(mesh.url, tasks)
+    run_id = events[0]["run_id"]
+    [asked] = payloads(events, TaskInputRequired, "pick")
+    assert (asked.question, asked.choices, asked.input_id) == ("Which colour?", ["red", "blue"], 1)
+    assert events[-1]["data"] == {"status": "input_required", "tasks": ["pick"]}
+    assert not any(e["type"] == "error" for e in events)
+    url = f"{mesh.url}/v1/runs/{run_id}"
+    async with httpx.AsyncClient(timeout=30) as c:
+        ok = await c.post(url + "/input", json={"task_id": "pick", "answer": "blue"})
+        assert ok.status_code == 202, ok.text
+        rest = await read_until_parked_or_done(c, url + "/events", events[-1]["seq"])
+        health = (await c.get(invoker.url + "/health")).json()
+    assert rest[-1]["data"] == {"status": "completed"}
+    result = next(e for e in rest if e["type"] == "result" and e["task_id"] is None)["data"]
+    assert result["results"]["pick"]["output"] == {"answers": ["blue"], "calls": 2}
+    assert health["calls"] == {"pick": 2}  # asked, then called again with the answer
+
+
 async def run_plan_until_parked(url: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     plan = {"tasks": [{"capability": "data_analysis", **t} for t in tasks]}
     body = {"plan": plan, "options": {"on_disconnect": "continue"}}
@@ -435,3 +488,56 @@ async def test_a_worker_may_ask_more_questions_than_the_task_has_attempts(
     assert events[-1]["type"] == "done" and events[-1]["data"]["status"] == "completed", events[-3:]
     result = next(e for e in events if e["type"] == "result" and e["task_id"] is None)["data"]
     assert result["results"]["q"]["output"] == {"answers": ["a0", "a1", "a2", "a3"], "calls": 5}
+
+
+async def test_a_loop_killed_mid_iteration_on_the_only_replica_goes_on_after_a_restart(
+    mesh: ProcessMesh,
+) -> None:
+    """The embedded store (SQLite, one replica): the orchestrator is killed (SIGKILL) in
+    the loop's 2nd iteration and started again; it takes its run up at iteration 2, not 1,
+    and stops at the bound of 3 counted across both processes."""
+    orch = mesh.add_orchestrator("looping", {**ORCH_ENV, "ORCH_RUN_LEASE_SECONDS": "2"})
+    tasks = [{"task_id": "relooped", "capability": "data_analysis",
+              "input": {"approve_at": 50, "sleep": 4, "sleep_at": [2]},
+              "repeat_until": "output.approved", "max_iterations": 3}]  # fmt: skip
+    body = {"plan": {"tasks": tasks}, "options": {"on_disconnect": "continue"}}
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(60), httpx.AsyncClient(timeout=60) as c:
+        async for msg in read_sse(c, "POST", orch.url + "/orchestrate/stream", json=body):
+            seen.append(msg.json())
+            if payloads(seen[-1:], TaskIteration, "relooped"):
+                break
+    run_id = seen[0]["run_id"]
+
+    def stored() -> bool:  # iteration 2's call is in the store, not only on the wire
+        with sqlite3.connect(mesh.tmp / "looping.sqlite3") as db:
+            rows = db.execute(
+                "SELECT count(*) FROM events WHERE run_id = ? AND task_id = 'relooped' AND "
+                "json_extract(data, '$.status') = 'running' AND json_extract(data, '$.attempt') = 2",
+                (run_id,),
+            ).fetchone()
+        return bool(rows[0])
+
+    await asyncio.to_thread(lambda: wait_until(stored, timeout=30, what="iteration 2 stored"))
+    await asyncio.to_thread(orch.kill)
+    await asyncio.to_thread(orch.start)
+    async with asyncio.timeout(90), httpx.AsyncClient(timeout=60) as c:
+        for _ in range(100):  # the stream of a run not taken up yet may end early: again
+            after = {"Last-Event-ID": str(seen[-1]["seq"])}
+            url = f"{orch.url}/v1/runs/{run_id}/events"
+            async for msg in read_sse(c, "GET", url, headers=after):
+                seen.append(msg.json())
+            if seen[-1]["type"] == "done":
+                break
+            await asyncio.sleep(0.2)
+    said = [(e["seq"], e["data"].get("status"), e["data"].get("reason") or e["data"].get("error"))
+            for e in seen if e["type"] in ("status", "error")]  # fmt: skip
+    assert seen[-1]["data"]["status"] == "completed", json.dumps(said)
+    [resumed] = [e for e in seen if e["data"].get("status") == "resumed"]
+    later = [e for e in seen if e["seq"] > resumed["seq"]]
+    assert [i.iteration for i in payloads(later, TaskIteration, "relooped")] == [2, 3]
+    conds = payloads(seen, TaskCondition, "relooped")
+    assert [(c.iteration, c.exhausted) for c in conds] == [(1, False), (2, False), (3, True)]
+    async with httpx.AsyncClient(timeout=5) as c:
+        health = (await c.get(mesh.workers["script"].url + "/health")).json()
+    assert health["calls"]["relooped"] == 4  # 1, 2 (cut off), 2 again, 3

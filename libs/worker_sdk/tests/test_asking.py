@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from mesh_contracts import AgentDescriptor, ErrorEvent, InputRequiredEvent, ResultEvent, TaskRequest
 from mesh_worker import Asker, Emit, Worker
-from mesh_worker.execution import stream_events
+from mesh_worker.execution import collect_result, stream_events
 
 
 class Empty(BaseModel):
@@ -50,3 +50,18 @@ async def test_each_call_with_more_answers_asks_the_next_question_then_answers()
     assert out == [ResultEvent(output="a haiku about the sea")]
     assert ends == ["completed"]
     assert not any(isinstance(e, ErrorEvent) for e in out)
+
+
+async def test_invoke_answers_a_question_as_an_input_required_result_then_goes_on() -> None:
+    """The non-streaming path (``/invoke`` collects the run): the question is the answer,
+    status ``input_required``, no error; the call with the answers completes."""
+    first = await collect_result(Poet(), TaskRequest(task_id="t"), Empty(), agent_id="poet")
+    assert first.status == "input_required" and first.error is None and first.output is None
+    assert first.input_required == InputRequiredEvent(
+        question="Which style?", choices=["haiku", "limerick"]
+    )
+    task = TaskRequest(task_id="t", context={"@input": {"answers": ["haiku", "the sea"]}})
+    done = await collect_result(Poet(), task, Empty(), agent_id="poet")
+    assert (done.status, done.output, done.input_required) == (
+        "completed", "a haiku about the sea", None
+    )  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mesh_contracts.events import ArtifactEvent, Usage
+from mesh_contracts.events import ArtifactEvent, InputRequiredEvent, Usage
 
 
 class TaskRequest(BaseModel):
@@ -39,8 +39,11 @@ class WorkerResult(BaseModel):
 
     task_id: str
     agent_id: str
-    status: Literal["completed", "failed", "cancelled"] = "completed"
+    status: Literal["completed", "failed", "cancelled", "input_required"] = "completed"
     output: Any = None  # text for token/message workers, structured for static ones
+    # ``input_required``: the worker asked the user this (the SDK's ``Asker``) and ended the
+    # call; the orchestrator parks the task and calls again with the answer.
+    input_required: InputRequiredEvent | None = None
     messages: list[str] = Field(default_factory=list)
     artifacts: list[ArtifactEvent] = Field(default_factory=list)
     error: str | None = None

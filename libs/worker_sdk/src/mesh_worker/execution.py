@@ -19,6 +19,7 @@ from mesh_contracts import (
     ArtifactEvent,
     DoneEvent,
     ErrorEvent,
+    InputRequiredEvent,
     OutputFold,
     ResultEvent,
     TaskRequest,
@@ -172,13 +173,17 @@ async def collect_result(
     makes of the emitted events (the last result, else the joined tokens, else the messages
     joined by blank lines, else ``static_response``, else the artifacts), the same rule the
     orchestrator applies to a relayed stream. Emitted messages and artifacts are listed; an
-    emitted ``error`` makes the result ``failed``. Raises ``InvalidInput`` for
+    emitted ``error`` makes the result ``failed``; a question (``asking.Asker``) makes it
+    ``input_required``, carrying the question. Raises ``InvalidInput`` for
     ``InputError``, ``TimeoutError`` past ``time_limit``, and whatever else ``run`` raises.
     """
     fold = OutputFold()
+    asked: list[InputRequiredEvent] = []
 
     async def emit(event: WorkerEvent) -> None:
         event = _as_event(event)
+        if isinstance(event, InputRequiredEvent):
+            asked.append(event)
         fold.add(event.type, event.model_dump(mode="json"))
 
     started = time.time()
@@ -187,6 +192,15 @@ async def collect_result(
             output, usage = await _metered_run(worker, task, inp, emit)
     except InputError as exc:
         raise InvalidInput.from_input_error(exc) from None
+    except InputNeeded:  # asked the user (``Asker``): the answer says so, no error
+        return WorkerResult(
+            task_id=task.task_id,
+            agent_id=agent_id,
+            status="input_required",
+            input_required=asked[-1] if asked else None,
+            started_at=started,
+            finished_at=time.time(),
+        )
     return WorkerResult(
         task_id=task.task_id,
         agent_id=agent_id,

@@ -203,6 +203,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             gate=config["configurable"].get(GATE),
             inputs=state.get("resume_inputs"),
             resume=state.get("resume_asked"),
+            iterations=state.get("resume_loops"),
             pinned=state.get("resume_pinned"),
             budget=budget,
             conversation=conversation(state),

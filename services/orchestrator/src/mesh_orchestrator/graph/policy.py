@@ -55,6 +55,8 @@ class RunState(TypedDict, total=False):
     resume_attempts: dict[str, int]
     resume_inputs: dict[str, list[Any]]  # answers to workers' questions, per task
     resume_asked: dict[str, dict[str, Any]]  # their questions' ``resume``, per task
+    # Loops under way (``runs.iterations.LoopProgress.public``), per check task: they go on.
+    resume_loops: dict[str, dict[str, Any]]
     # Tasks whose call was out when the run changed hands, to an instance that knows its
     # idempotency key: task_id -> (instance_id, attempt); called again with that key.
     resume_pinned: dict[str, tuple[str, int]]
@@ -99,6 +101,7 @@ def initial_state(
     resume_attempts: dict[str, int] | None = None,
     resume_inputs: dict[str, list[Any]] | None = None,
     resume_asked: dict[str, dict[str, Any]] | None = None,
+    resume_loops: dict[str, dict[str, Any]] | None = None,
     resume_pinned: dict[str, tuple[str, int]] | None = None,
 ) -> RunState:
     """The one constructor of a run's starting state, for every path that starts a run
@@ -138,6 +141,8 @@ def initial_state(
         state["resume_inputs"] = resume_inputs
     if resume_asked is not None:
         state["resume_asked"] = resume_asked
+    if resume_loops is not None:
+        state["resume_loops"] = resume_loops
     if resume_pinned is not None:
         state["resume_pinned"] = resume_pinned
     return state

@@ -91,6 +91,8 @@ class _Loops:
         self.attempts: dict[str, int] = {}
         self.inputs: dict[str, list[Any]] = {}  # answers to each task's questions, in order
         self.resume: dict[str, dict[str, Any]] = {}  # a question's ``resume``, by task
+        # Loops a resumed run takes up where they were (``runs.iterations``), by check task.
+        self.resumed: dict[str, dict[str, Any]] = {}
 
     def outcome(self, task_id: str, futures: dict[str, asyncio.Future[TaskOutcome]]) -> TaskOutcome:
         return self.latest.get(task_id) or futures[task_id].result()
@@ -128,6 +130,14 @@ class _TryAgain(Exception):
     def __init__(self, busy_wait: float | None = None) -> None:
         super().__init__("try again")
         self.busy_wait = busy_wait
+
+
+def _floor(back: dict[str, Any], task_id: str, attempt: int) -> int:
+    """The attempt before the first of a resumed loop's iteration for ``task_id`` (its
+    ``iterating`` status said which), so a resumed iteration goes on counting its attempts;
+    ``attempt`` when the log has none (the iteration had not reached the task)."""
+    first = back.get("started", {}).get(task_id)
+    return int(first) - 1 if isinstance(first, int) else attempt
 
 
 def render(output: Any) -> str:
@@ -181,6 +191,7 @@ class Executor:
         gate: Gate | None = None,
         inputs: dict[str, list[Any]] | None = None,
         resume: dict[str, dict[str, Any]] | None = None,
+        iterations: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
@@ -192,6 +203,9 @@ class Executor:
         each task's questions got (a run taken up again after ``input_required``); they go
         to its worker in ``context["@input"]``, with ``resume``: what the task's last
         question said its call needs to continue (an A2A agent's waiting task).
+        ``iterations`` (a resumed run): how far each
+        loop under way got (``runs.iterations.LoopProgress.public``, by check task); it goes
+        on from there, so ``max_iterations`` counts the iterations of every owner.
 
         ``owner``: the run's owner, which every worker call names (``TaskRequest.owner``):
         what a worker makes for the run is that client's alone.
@@ -228,6 +242,8 @@ class Executor:
         loops = _Loops({t.task_id: t for t in plan.tasks}, groups)
         loops.inputs = dict(inputs or {})
         loops.resume = dict(resume or {})
+        loops.resumed = dict(iterations or {})
+        loops.attempts = dict(before)  # a group's task run again goes on counting
         budget = budget or RunBudget()
         token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
         try:
@@ -429,29 +445,48 @@ class Executor:
         cond = parse_condition(t.repeat_until) if t.repeat_until is not None else None
         iteration, attempt = 1, attempts_before
         loop: dict[str, Any] | None = None
+        carried: TaskOutcome | None = None  # a resumed loop's finished iteration
+        back = loops.resumed.pop(t.task_id, None) if cond is not None else None
+        if back is not None:
+            iteration, carried, loop, stopped = await self._take_up(
+                t, back, futures, loops, emit, limit, attempt, run_id, timeout_seconds, owner
+            )
+            if stopped is not None:
+                return stopped
+            upstream = {d: loops.outcome(d, futures) for d in t.depends_on}
+            upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+        told = back is not None and back["finished"] and back["evaluated"] is not None
+        # Each iteration has ``max_attempts`` of its own, counted from its first attempt.
+        floor = _floor(back, t.task_id, attempt) if back is not None and iteration > 1 else 0
         while True:
-            outcome = await self._execute(
-                t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
-                answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
-                resume=loops.resume.get(t.task_id),
-            )  # fmt: skip
+            if carried is not None:
+                outcome, carried = carried, None
+            else:
+                outcome = await self._execute(
+                    t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
+                    answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
+                    floor=floor, resume=loops.resume.get(t.task_id),
+                )  # fmt: skip
             pin = None  # a later iteration is a new call
             if cond is None or outcome.status != "completed":
                 return outcome
             env = loops.env(futures, own=outcome.output, iteration=iteration)
             holds = cond.evaluate(env)
             assert t.repeat_until is not None
-            emit.emit(
-                TaskCondition(
-                    kind="repeat_until",
-                    expression=t.repeat_until,
-                    result=holds,
-                    values=cond.values(env),
-                    iteration=iteration,
-                    exhausted=not holds and iteration >= limit,
-                ),
-                t.task_id,
-            )
+            if told:  # a resumed loop: its log has this condition already
+                told = False
+            else:
+                emit.emit(
+                    TaskCondition(
+                        kind="repeat_until",
+                        expression=t.repeat_until,
+                        result=holds,
+                        values=cond.values(env),
+                        iteration=iteration,
+                        exhausted=not holds and iteration >= limit,
+                    ),
+                    t.task_id,
+                )
             if holds or iteration >= limit:
                 return outcome
             iteration += 1
@@ -466,7 +501,7 @@ class Executor:
                     return fail_task(t, None, emit, error, "loop_failed")
             upstream = {d: loops.outcome(d, futures) for d in t.depends_on}
             upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
-            attempt = max(attempt, outcome.attempt)
+            attempt = floor = max(attempt, outcome.attempt)
             emit.emit(
                 TaskIteration(
                     iteration=iteration,
@@ -479,6 +514,48 @@ class Executor:
                 outcome.agent_id,
             )
             loop = {"iteration": iteration, "max_iterations": limit, "previous": outcome.output}
+
+    async def _take_up(
+        self,
+        t: SubTask,
+        back: dict[str, Any],
+        futures: dict[str, asyncio.Future[TaskOutcome]],
+        loops: _Loops,
+        emit: Emitter,
+        limit: int,
+        attempt: int,
+        run_id: str | None,
+        timeout_seconds: float | None,
+        owner: str | None,
+    ) -> tuple[int, TaskOutcome | None, dict[str, Any] | None, TaskOutcome | None]:
+        """Where a resumed run's loop ``t`` goes on (``back``: ``LoopProgress.public``):
+        the iteration, its output when it had finished (its condition is read next), else
+        the loop context of the iteration run again, after the group's tasks that had not
+        finished it; the last item is the task's outcome when one of those failed."""
+        iteration = min(int(back["iteration"]), limit)
+        if back["finished"]:
+            return iteration, TaskOutcome("completed", back["output"], attempt=attempt), None, None
+        previous = TaskOutcome("completed", back["previous"], attempt=attempt)
+        reason = f"resumed at iteration {iteration}: repeat_until false: {t.repeat_until}"
+        for g in loops.groups.get(t.task_id, []):
+            if g in back["members_done"]:
+                continue
+            failed = await self._again(
+                loops.tasks[g], t, previous, futures, loops, emit, iteration, limit, reason,
+                run_id, timeout_seconds, owner, back,
+            )  # fmt: skip
+            if failed is not None:
+                error = f"iteration {iteration}: task {g!r} failed: {failed}"
+                return iteration, None, None, fail_task(t, None, emit, error, "loop_failed")
+        emit.emit(
+            TaskIteration(
+                iteration=iteration, max_iterations=limit, attempt=attempt + 1,
+                loop=t.task_id, reason=reason,
+            ),
+            t.task_id,
+        )  # fmt: skip
+        loop = {"iteration": iteration, "max_iterations": limit, "previous": back["previous"]}
+        return iteration, None, loop, None
 
     async def _again(
         self,
@@ -494,14 +571,16 @@ class Executor:
         run_id: str | None,
         timeout_seconds: float | None,
         owner: str | None,
+        back: dict[str, Any] | None = None,
     ) -> str | None:
         """Run the group task ``g`` again for ``check``'s next iteration, with the check's
-        last output as one more upstream; None when it completed, else its error."""
+        last output as one more upstream; None when it completed, else its error. ``back``:
+        the loop's progress when a resumed run takes the iteration up again."""
         before = loops.outcome(g.task_id, futures)
         upstream = {d: loops.outcome(d, futures) for d in g.depends_on}
         upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
         upstream[check.task_id] = feedback
-        attempt = loops.attempts.get(g.task_id, before.attempt)
+        attempt = max(loops.attempts.get(g.task_id, 0), before.attempt)
         emit.emit(
             TaskIteration(
                 iteration=iteration,
@@ -514,8 +593,9 @@ class Executor:
             before.agent_id,
         )
         loop = {"iteration": iteration, "max_iterations": limit, "previous": before.output}
+        floor = attempt if back is None else _floor(back, g.task_id, attempt)
         outcome = await self._execute(
-            g, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop
+            g, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop, floor=floor
         )
         loops.latest[g.task_id] = outcome
         loops.attempts[g.task_id] = max(attempt + 1, outcome.attempt)
@@ -551,6 +631,7 @@ class Executor:
         loop: dict[str, Any] | None = None,
         answers: list[Any] | None = None,
         resume: dict[str, Any] | None = None,
+        floor: int = 0,
     ) -> TaskOutcome:
         first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
         if first is None and pin is not None:
@@ -585,7 +666,9 @@ class Executor:
                 # each answered question ended a call that asked, not one that failed: it
                 # leaves the task's attempt budget as it was
                 answered = len(answers or [])
-                return await self._attempts(t, request, emit, current, attempts_before, answered)
+                return await self._attempts(
+                    t, request, emit, current, attempts_before, floor + answered
+                )
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
             if len(current) > 1:  # a call was out when the deadline came
@@ -644,16 +727,17 @@ class Executor:
         emit: Emitter,
         current: list[AgentDescriptor],
         attempts_before: int = 0,
-        answered: int = 0,
+        floor: int = 0,
     ) -> TaskOutcome:
-        """Try replicas in preference order until one answers the task (``answered``: the
-        earlier attempts that ended asking the user, which ``max_attempts`` does not count).
+        """Try replicas in preference order until one answers the task.
 
         A busy replica (429/503) passes the task on; when all are busy the loop waits their
         Retry-After and tries again. A failed attempt is reported to the resolver and the
         next replica is tried after a jittered back-off; after relayed events only if the
         agent is safe to retry, as a new attempt. Ends with the task's outcome, failed
-        (naming each attempt) when every replica failed or the attempts ran out.
+        (naming each attempt) when every replica failed or the attempts ran out (``floor``:
+        the attempts ``max_attempts`` does not count: those before a loop's iteration, which
+        counts its own, and earlier attempts that ended asking the user).
         """
         tried: set[str] = set()
         failures: list[str] = []
@@ -685,7 +769,7 @@ class Executor:
                             failures
                         )
                     return fail_task(t, current[-1], emit, error, last_code)
-                if attempt - answered >= self.max_attempts:  # the run's budget, across replicas
+                if attempt - floor >= self.max_attempts:  # the run's budget, across replicas
                     error = f"the run's {self.max_attempts} attempts at this task are spent"
                     if failures:
                         error += ": " + "; ".join(failures)
@@ -717,7 +801,7 @@ class Executor:
                     if (exc.relayed or exc.accepted) and not d.safe_to_retry:
                         # It may have started running: never a second time elsewhere.
                         return fail_task(t, d, emit, exc.reason, exc.code)
-                    if attempt - answered >= self.max_attempts:
+                    if attempt - floor >= self.max_attempts:
                         error = f"gave up after {attempt} attempts: " + "; ".join(failures)
                         return fail_task(t, d, emit, error, exc.code)
                     if exc.relayed:  # the client saw events of this attempt: say so

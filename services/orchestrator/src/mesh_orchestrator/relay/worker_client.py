@@ -8,7 +8,7 @@ every frame a streaming worker sends, and the relay's cost per token is what mat
 
 Streaming workers are read frame by frame from ``POST {stream_path}`` (nothing is
 buffered); static workers answer ``POST {invoke_path}`` with a WorkerResult, turned into
-one ``result`` event; declared static agents answer from ``static_response`` without any
+one ``result`` event (or the worker's question, ``input_required``, when it asked); declared static agents answer from ``static_response`` without any
 network call. Closing the generator closes the HTTP stream, which is how the worker learns
 that its caller went away and cancels the generation. Plain-HTTP streams are read with the
 executor's ``StreamClient`` (see there why); others (TLS, a proxy) with httpx.
@@ -323,6 +323,8 @@ async def _invoke(
         for artifact in result.artifacts:
             yield artifact
         yield ResultEvent(output=result.output, usage=result.usage)
+    elif result.status == "input_required" and result.input_required is not None:
+        yield result.input_required  # it asks the user: relayed as a stream's question
     else:
         yield ErrorEvent(error=result.error or f"{d.agent_id} failed", code="worker_error")
     yield DoneEvent()

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from mesh_contracts import ExecutionPlan, StreamEvent, SubTask
 from mesh_orchestrator.runs.active_time import active_seconds
+from mesh_orchestrator.runs.iterations import LoopProgress, loop_progress
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 from mesh_orchestrator.runs.store.base import RunRecord
 
@@ -56,6 +57,8 @@ class Recovered:
     # the last ``budget`` status; ``wall_s``: the run's active time so far (``active_time``)
     budget_used: dict[str, float] = field(default_factory=dict)
     in_doubt: dict[str, InFlight] = field(default_factory=dict)
+    # Loops under way (``runs.iterations``): they go on from where they were, not from 1.
+    loops: dict[str, LoopProgress] = field(default_factory=dict)
 
     @property
     def restarted(self) -> list[str]:
@@ -139,7 +142,35 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
                 "error": reasons[task_id],
                 "agent_id": agents.get(task_id),
             }
+    if out.plan is not None:
+        _carry_loops(out, out.plan, events, outputs, agents)
     return out, projection
+
+
+def _carry_loops(
+    out: Recovered,
+    plan: ExecutionPlan,
+    events: list[StreamEvent],
+    outputs: dict[str, Any],
+    agents: dict[str, str | None],
+) -> None:
+    """A loop is done only when its last iteration's condition ended it (a check whose
+    ``completed`` is followed by a false ``repeat_until``, or by nothing yet, goes on); one
+    under way is kept in ``out.loops``, and its group's tasks are not run again on their
+    own: the check runs them again as its next iteration needs."""
+    by_id = {t.task_id: t for t in plan.tasks}
+    for check, p in loop_progress(plan, events).items():
+        if not p.ended and out.done.get(check, {}).get("status") == "completed":
+            del out.done[check]
+        if not p.under_way:
+            continue
+        out.loops[check] = p
+        for g in by_id[check].repeat_tasks:
+            out.done.setdefault(
+                g,
+                {"status": "completed", "output": outputs.get(g), "error": None,
+                 "agent_id": agents.get(g)},
+            )  # fmt: skip
 
 
 def _track(out: Recovered, task_id: str, data: dict[str, Any]) -> None:

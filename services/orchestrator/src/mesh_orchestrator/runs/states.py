@@ -74,6 +74,7 @@ class RunStates:
             resume_attempts=rec.attempts if planned else None,
             resume_inputs=rec.inputs if planned else None,
             resume_asked=rec.resume if planned else None,
+            resume_loops={k: p.public() for k, p in rec.loops.items()} if planned else None,
             resume_done=rec.done | failed if planned and rec.plan_stored else None,
             resume_pinned=pinned if planned and pinned else None,
         )

@@ -55,6 +55,7 @@ class Lane {
     this.status = h("span");
     this.who = h("span", { class: "muted small" });
     this.time = h("span", { class: "muted small num" });
+    this.iteration = h("span", { class: "tag iteration", hidden: true });
     this.retries = h("ul", { class: "retries" });
     this.previous = h("div", { class: "previous" });
     this.text = h("pre", { class: "tokens", "aria-live": "off" });
@@ -75,6 +76,7 @@ class Lane {
         h("h3", {}, node.id),
         h("span", { class: "tag" }, node.capability),
         this.status,
+        this.iteration,
         this.who,
         this.time,
       ),
@@ -99,6 +101,10 @@ class Lane {
     clear(this.status).append(pill(node.status));
     this.who.textContent = node.agent ? `${node.agent}${node.instance ? " · " + node.instance : ""}` : "";
     if (node.attempt > 1) this.who.textContent += ` · attempt ${node.attempt}`;
+    // A loop's iteration (the one running, or the last one's when it ended).
+    const iter = node.iteration || node.condition?.iteration || null;
+    this.iteration.hidden = !iter;
+    this.iteration.textContent = iter ? `iteration ${iter}${node.maxIterations ? " of " + node.maxIterations : ""}` : "";
     this.time.textContent = node.startedAt ? seconds((node.finishedAt || now) - node.startedAt) : "";
     const cond = node.condition ? conditionLine(node.condition) : "";
     if (this.shown.retries !== node.retries.length || this.shown.condition !== cond) {
@@ -277,8 +283,11 @@ export function runView(root, ui, runId) {
       approval.dataset.drawn = "";
       return;
     }
-    if (approval.dataset.drawn) return;
-    approval.dataset.drawn = "1";
+    // Redrawn when what it waits for becomes known: the record (read first) says only that
+    // the run awaits approval; the tasks in doubt come with its events, or its plan's nodes.
+    const want = run.inDoubt?.length ? `doubt:${run.inDoubt.join(",")}` : "plan";
+    if (approval.dataset.drawn === want) return;
+    approval.dataset.drawn = want;
     if (run.inDoubt?.length) {
       drawInDoubt();
       return;
@@ -500,6 +509,8 @@ export function runView(root, ui, runId) {
       if (record.status === "awaiting_approval" && !run.done) {
         run.awaitingApproval = true;
         run.status = "awaiting_approval";
+        const doubt = (record.plan || []).filter((n) => n.status === "in_doubt").map((n) => n.task_id);
+        if (doubt.length) run.inDoubt = doubt;
       }
       schedule();
     } catch (err) {

@@ -55,6 +55,7 @@ function newNode(task, index) {
     previous: [], // what earlier attempts had streamed (given up)
     condition: task.condition || null, // the last when / repeat_until evaluated
     iteration: task.iteration || null, // a loop's iteration
+    maxIterations: task.max_iterations || null, // its bound, as the plan or the loop says
     question: null, // a worker's open question: {question, choices, answer_schema, input_id}
     events: 0,
   };
@@ -186,6 +187,7 @@ function status(run, ev, node) {
   if (d.status === "iterating") {
     restart(node, { ...d, reason: `iteration ${d.iteration} of at most ${d.max_iterations}: ${d.reason}` }, ev.ts);
     node.iteration = d.iteration;
+    node.maxIterations = d.max_iterations;
     return;
   }
   if (d.status === "input_required") {

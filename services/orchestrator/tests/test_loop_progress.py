@@ -1,0 +1,128 @@
+"""How far a loop got, read from a run's stored log (``runs.iterations``), and what a resumed
+run keeps of it (``runs.resume.recover``): the basis of a loop that goes on after its owner
+died instead of starting again at iteration 1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_contracts import ExecutionPlan, StreamEvent
+from mesh_orchestrator.runs.iterations import loop_progress
+from mesh_orchestrator.runs.resume import recover
+from mesh_orchestrator.runs.store import RunRecord
+
+SOLO = ExecutionPlan.model_validate(
+    {
+        "tasks": [
+            {"task_id": "r", "capability": "x", "repeat_until": "output.ok", "max_iterations": 3}
+        ]
+    }
+)
+GROUP = ExecutionPlan.model_validate(
+    {
+        "tasks": [
+            {"task_id": "w", "capability": "x"},
+            {
+                "task_id": "r",
+                "capability": "x",
+                "depends_on": ["w"],
+                "repeat_until": "output.ok",
+                "repeat_tasks": ["w"],
+                "max_iterations": 4,
+            },
+        ]
+    }
+)
+
+
+class Log:
+    """A run's log, written the way the executor writes a loop's events."""
+
+    def __init__(self, plan: ExecutionPlan) -> None:
+        self.events: list[StreamEvent] = []
+        self.add("plan", {"plan": plan.model_dump(mode="json"), "planner": "client"})
+
+    def add(self, type_: str, data: dict[str, Any], task_id: str | None = None) -> Log:
+        seq = len(self.events) + 1
+        self.events.append(StreamEvent(run_id="r1", seq=seq, type=type_, task_id=task_id,
+                                       data=data))  # fmt: skip
+        return self
+
+    def run(self, task: str, attempt: int, output: Any = None, *, finish: bool = True) -> Log:
+        self.add("status", {"status": "running", "attempt": attempt, "agent_id": "a"}, task)
+        if finish:
+            self.add("result", {"output": output, "attempt": attempt}, task)
+            self.add("status", {"status": "completed"}, task)
+        return self
+
+    def check(self, task: str, iteration: int, result: bool, exhausted: bool = False) -> Log:
+        return self.add("status", {"status": "condition", "kind": "repeat_until",
+                                   "expression": "output.ok", "result": result,
+                                   "iteration": iteration, "exhausted": exhausted}, task)  # fmt: skip
+
+    def again(self, task: str, iteration: int, attempt: int, loop: str = "r") -> Log:
+        return self.add("status", {"status": "iterating", "iteration": iteration,
+                                   "max_iterations": 3, "attempt": attempt, "loop": loop,
+                                   "reason": "repeat_until false"}, task)  # fmt: skip
+
+
+def recovered(plan: ExecutionPlan, log: Log) -> Any:
+    record = RunRecord(run_id="r1", query="q", created_at=0.0)
+    return recover(record, log.events)[0]
+
+
+def test_a_loop_cut_off_mid_iteration_goes_on_at_that_iteration_with_the_last_output() -> None:
+    log = Log(SOLO).run("r", 1, {"ok": False, "n": 1}).check("r", 1, False).again("r", 2, 2)
+    log.run("r", 2, finish=False)
+    p = loop_progress(SOLO, log.events)["r"]
+    assert (p.iteration, p.finished, p.previous) == (2, False, {"ok": False, "n": 1})
+    assert p.started == {"r": 2}  # iteration 2's attempts count from its first one
+    rec = recovered(SOLO, log)
+    assert "r" not in rec.done and rec.loops["r"].iteration == 2 and rec.attempts["r"] == 2
+
+
+def test_a_finished_iteration_whose_condition_was_false_is_not_the_tasks_output() -> None:
+    """Its last status is ``completed``, yet the loop goes on: the next iteration is next."""
+    log = Log(SOLO).run("r", 1, {"ok": False}).check("r", 1, False)
+    rec = recovered(SOLO, log)
+    assert "r" not in rec.done
+    p = rec.loops["r"]
+    assert (p.iteration, p.finished, p.evaluated, p.output) == (1, True, False, {"ok": False})
+
+
+def test_a_finished_iteration_whose_condition_is_unread_is_read_on_resume() -> None:
+    log = Log(SOLO).run("r", 1, {"ok": False}).check("r", 1, False).again("r", 2, 2)
+    log.run("r", 2, {"ok": True})
+    p = recovered(SOLO, log).loops["r"]
+    assert (p.iteration, p.finished, p.evaluated, p.output) == (2, True, None, {"ok": True})
+
+
+def test_a_loop_its_condition_ended_is_done_and_not_carried() -> None:
+    log = Log(SOLO).run("r", 1, {"ok": False}).check("r", 1, False).again("r", 2, 2)
+    log.run("r", 2, {"ok": True}).check("r", 2, True)
+    rec = recovered(SOLO, log)
+    assert rec.done["r"]["output"] == {"ok": True} and rec.loops == {}
+    exhausted = Log(SOLO).run("r", 1, {"ok": False}).check("r", 1, False, exhausted=True)
+    assert recovered(SOLO, exhausted).done["r"]["output"] == {"ok": False}
+
+
+def test_a_group_loop_keeps_its_members_for_the_check_to_run_again() -> None:
+    """Cut off while ``w`` ran iteration 2: ``w`` is not run on its own (the check runs it
+    again, with the check's output of iteration 1); a member that finished it is kept."""
+    log = Log(GROUP).run("w", 1, "draft 1").run("r", 1, {"ok": False}).check("r", 1, False)
+    log.again("w", 2, 2).run("w", 2, finish=False)
+    rec = recovered(GROUP, log)
+    assert rec.done["w"]["output"] == "draft 1" and "r" not in rec.done
+    p = rec.loops["r"]
+    assert (p.iteration, p.finished, p.previous, p.members_done) == (
+        2, False, {"ok": False}, []
+    )  # fmt: skip
+    log.add("result", {"output": "draft 2"}, "w").add("status", {"status": "completed"}, "w")
+    p = recovered(GROUP, log).loops["r"]
+    assert p.members_done == ["w"] and recovered(GROUP, log).done["w"]["output"] == "draft 2"
+
+
+def test_a_loop_in_its_first_iteration_resumes_as_any_task() -> None:
+    log = Log(SOLO).run("r", 1, finish=False)
+    rec = recovered(SOLO, log)
+    assert rec.loops == {} and "r" not in rec.done
