@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from mesh_contracts import SSEDecoder
+
 TOKEN = b'"type":"token"'
 ERROR = b'"type":"error"'
 
@@ -53,14 +55,12 @@ class _Counter:
 
 
 def _end_status(tail: bytes) -> str:
-    frames = [f for f in tail.replace(b"\r\n", b"\n").split(b"\n\n") if b"data:" in f]
+    # The tail may open mid-frame: the decoder drops what it cannot read as a field.
+    frames = SSEDecoder().feed(tail)
     if not frames:
         return "no frames"
-    data = b"".join(
-        line[5:].strip() for line in frames[-1].split(b"\n") if line.startswith(b"data:")
-    )
     try:
-        obj: dict[str, Any] = json.loads(data)
+        obj: dict[str, Any] = frames[-1].json()
     except ValueError:
         return "unparsable end"
     if obj.get("type") != "done":
