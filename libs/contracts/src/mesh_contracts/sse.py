@@ -83,7 +83,7 @@ def encode_json_frame(body: bytes, id: int | None = None) -> bytes:
     (orjson's or pydantic's compact output: no raw CR or LF, which the caller vouches for).
 
     The relay writes one per event; ``encode_event``'s checks and keyword handling cost
-    ~0.9 us more a frame than this (bench/README.md, "One SSE encoder, one decoder").
+    ~1.8 us more a frame than this (bench/README.md, "One SSE encoder, one decoder").
     """
     if id is None:
         return b"data: %b\n\n" % body
