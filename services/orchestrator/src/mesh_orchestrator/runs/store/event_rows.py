@@ -17,6 +17,8 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import orjson
+
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.store.base import StoredEvent
@@ -34,48 +36,47 @@ def _data_text(e: StoredEvent) -> str:
     return e.data_json() if isinstance(e, RelayedEvent) else json.dumps(e.data, default=str)
 
 
-def _continues(block: list[StoredEvent], e: StoredEvent) -> bool:
-    last = block[-1]
-    return (
-        e.seq == last.seq + 1
-        and e.ts == last.ts
-        and e.run_id == last.run_id
-        and e.task_id == last.task_id
-        and e.agent_id == last.agent_id
-        and len(block) < MAX_BLOCK
-    )
+def _block_text(block: Sequence[StoredEvent]) -> str:
+    """``data`` of a block: its events' ``data``, each as stored alone, as one JSON array."""
+    if isinstance(block[0], RelayedEvent):
+        try:  # orjson writes each element as ``data_json`` does: one call for the block
+            return orjson.dumps([e.data for e in block]).decode()
+        except TypeError:
+            pass
+    return "[" + ",".join([_data_text(e) for e in block]) + "]"
 
 
 def event_rows(events: Sequence[StoredEvent]) -> list[tuple[Any, ...]]:
     """The rows of ``events`` (in the order given): each run of tokens that continue one
-    another in one row, every other event in its own."""
+    another (next seq, same run, task, agent and timestamp) in one row, at most
+    ``MAX_BLOCK``; every other event in its own."""
     rows: list[tuple[Any, ...]] = []
-    block: list[StoredEvent] = []
-    texts: list[str] = []
-
-    def close() -> None:
-        if len(block) == 1:
-            e = block[0]
-            rows.append((e.run_id, e.seq, e.type, e.task_id, e.agent_id, texts[0], e.ts))
-        elif block:
-            e = block[0]
-            data = "[" + ",".join(texts) + "]"
-            rows.append((e.run_id, block[-1].seq, TOKEN_BLOCK, e.task_id, e.agent_id, data, e.ts))
-        block.clear()
-        texts.clear()
-
-    for e in events:
-        if e.type == "token" and block and _continues(block, e):
-            block.append(e)
-            texts.append(_data_text(e))
-            continue
-        close()
+    i, n = 0, len(events)
+    while i < n:
+        e = events[i]
+        j = i + 1
         if e.type == "token":
-            block.append(e)
-            texts.append(_data_text(e))
-        else:
+            run_id, task_id, agent_id, ts, seq = e.run_id, e.task_id, e.agent_id, e.ts, e.seq
+            end = min(n, i + MAX_BLOCK)
+            while j < end:
+                f = events[j]
+                if (
+                    f.seq != seq + j - i
+                    or f.type != "token"
+                    or f.ts != ts
+                    or f.run_id != run_id
+                    or f.task_id != task_id
+                    or f.agent_id != agent_id
+                ):
+                    break
+                j += 1
+        if j - i == 1:
             rows.append((e.run_id, e.seq, e.type, e.task_id, e.agent_id, _data_text(e), e.ts))
-    close()
+        else:
+            block = events[i:j]
+            data = _block_text(block)
+            rows.append((e.run_id, block[-1].seq, TOKEN_BLOCK, e.task_id, e.agent_id, data, e.ts))
+        i = j
     return rows
 
 
