@@ -14,7 +14,7 @@ per event (older logs, other types) read as before.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -100,7 +100,7 @@ def _expand(row: Sequence[Any]) -> Iterator[tuple[int, str, Any, int]]:
 
 
 def events_from_rows(
-    rows: Sequence[Sequence[Any]], after: int, limit: int | None, max_bytes: int | None
+    rows: Iterable[Sequence[Any]], after: int, limit: int | None, max_bytes: int | None
 ) -> list[StreamEvent]:
     """One page of the log from ``page_query``'s rows: the events with ``seq > after``, at
     most ``limit``, and no more than ``max_bytes`` of stored data (but always the first)."""
