@@ -18,6 +18,8 @@ from typing import Any
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from mesh_contracts import encode_event
+
 _SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 _JSON = [(b"content-type", b"application/json")]
 
@@ -27,7 +29,7 @@ def _chunk(token: str | None, created: int) -> bytes:
     body = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": created,
             "model": "fake", "choices": [{"index": 0, "delta": delta,
                                           "finish_reason": None if token is not None else "stop"}]}  # fmt: skip
-    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+    return encode_event(body)
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,7 +66,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     frame = _chunk(token, created)
     for _ in range(n):
         await send({"type": "http.response.body", "body": frame, "more_body": True})
-    end = _chunk(None, created) + b"data: [DONE]\n\n"
+    end = _chunk(None, created) + encode_event("[DONE]")
     await send({"type": "http.response.body", "body": end})
 
 

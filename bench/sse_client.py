@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from mesh_contracts import SSEDecoder
+
 TOKEN = b'"type":"token"'
 ERROR = b'"type":"error"'
 
@@ -53,14 +55,12 @@ class _Counter:
 
 
 def _end_status(tail: bytes) -> str:
-    frames = [f for f in tail.replace(b"\r\n", b"\n").split(b"\n\n") if b"data:" in f]
+    # The tail may open mid-frame: the decoder drops what it cannot read as a field.
+    frames = SSEDecoder().feed(tail)
     if not frames:
         return "no frames"
-    data = b"".join(
-        line[5:].strip() for line in frames[-1].split(b"\n") if line.startswith(b"data:")
-    )
     try:
-        obj: dict[str, Any] = json.loads(data)
+        obj: dict[str, Any] = frames[-1].json()
     except ValueError:
         return "unparsable end"
     if obj.get("type") != "done":
@@ -92,6 +92,23 @@ class _Reading:
         t.errors += self._errors.feed(chunk)
         self._tail = (self._tail + chunk)[-4096:]
         return first
+
+    async def feed_released(
+        self,
+        chunk: bytes,
+        on_first_token: Callable[[], None] | None,
+        release: asyncio.Event | None,
+    ) -> bool:
+        """``feed``; at the first token, call ``on_first_token`` and, with ``release``, wait
+        for it: True when the stream is to be closed (released)."""
+        if not self.feed(chunk):
+            return False
+        if on_first_token is not None:
+            on_first_token()
+        if release is None:
+            return False
+        await release.wait()
+        return True
 
     def finish(self, end: str | None = None) -> StreamTiming:
         self.timing.ended = time.perf_counter()
@@ -138,12 +155,8 @@ class HttpxStreamer:
             if resp.status_code != 200:
                 return reading.finish(f"HTTP {resp.status_code}: {(await resp.aread())[:200]!r}")
             async for chunk in resp.aiter_raw():
-                if reading.feed(chunk):
-                    if on_first_token is not None:
-                        on_first_token()
-                    if release is not None:
-                        await release.wait()
-                        return reading.finish("released")
+                if await reading.feed_released(chunk, on_first_token, release):
+                    return reading.finish("released")
         return reading.finish()
 
 
@@ -181,12 +194,8 @@ class RawStreamer:
             if status != "200":
                 return reading.finish(f"HTTP {status}")
             while chunk := await reader.read(65536):
-                if reading.feed(chunk):
-                    if on_first_token is not None:
-                        on_first_token()
-                    if release is not None:
-                        await release.wait()
-                        return reading.finish("released")
+                if await reading.feed_released(chunk, on_first_token, release):
+                    return reading.finish("released")
             return reading.finish()
         finally:
             writer.close()

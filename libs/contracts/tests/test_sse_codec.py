@@ -14,6 +14,7 @@ from mesh_contracts import (
     aiter_sse,
     encode_comment,
     encode_event,
+    encode_json_frame,
 )
 
 
@@ -95,3 +96,26 @@ async def test_aiter_sse_parses_an_async_byte_stream() -> None:
             yield part
 
     assert [m.data async for m in aiter_sse(chunks())] == ["a", "b"]
+
+
+@pytest.mark.parametrize("seq", [None, 0, 7, 2**40])
+def test_json_frame_is_byte_for_byte_the_general_encoders_frame(seq: int | None) -> None:
+    body = '{"type":"token","token":"naïve ☃ \\\\n"}'.encode()
+    assert encode_json_frame(body, seq) == encode_event(body, id=seq)
+    [msg] = _feed_all([encode_json_frame(body, seq)])
+    assert msg.json() == {"type": "token", "token": "naïve ☃ \\n"}
+    assert msg.id == (None if seq is None else str(seq))
+
+
+def test_comment_with_retry_sets_the_delay_and_dispatches_nothing() -> None:
+    frame = encode_comment("this reader fell behind", retry=1000)
+    assert frame == b"retry: 1000\n: this reader fell behind\n\n"
+    dec = SSEDecoder()
+    assert dec.feed(frame + encode_event({"n": 1})) == [SSEMessage(data='{"n":1}', retry=1000)]
+    assert dec.comments == 1
+
+
+def test_comment_text_cannot_break_out_of_its_line() -> None:
+    dec = SSEDecoder()
+    assert dec.feed(encode_comment("a\r\ndata: injected\n")) == []
+    assert dec.comments == 1

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from orch_fakes import Mesh, writer_like
 
+from mesh_contracts import SSEDecoder
+
 HEADERS = {"A2A-Version": "1.0"}
 DEADLINE = 20.0
 INVALID_PARAMS, TASK_NOT_FOUND, UNSUPPORTED, CONTENT_TYPE = -32602, -32001, -32004, -32005
@@ -285,9 +287,7 @@ async def test_a_streamed_follow_up_streams_the_continued_task_to_its_end(mesh: 
         r = await c.post(
             mesh.url + "/a2a", json={**body, "params": follow_up(task["id"])}, headers=HEADERS
         )
-    states = [
-        json.loads(line[5:])["result"] for line in r.text.splitlines() if line.startswith("data:")
-    ]
+    states = [m.json()["result"] for m in SSEDecoder().feed(r.content)]
     assert states[0]["task"]["id"] == task["id"], states[0]
     last = states[-1].get("statusUpdate") or states[-1].get("task")
     assert last["status"]["state"] == "TASK_STATE_COMPLETED", states[-1]
@@ -342,9 +342,7 @@ async def test_a_subscriber_of_a_task_awaiting_input_stays_until_a_follow_up_end
         answer = await rpc(mesh, "SendMessage", follow_up(task["id"]))
         assert answer["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
         text = await stream
-    results = [
-        json.loads(line[5:])["result"] for line in text.splitlines() if line.startswith("data:")
-    ]
+    results = [m.json()["result"] for m in SSEDecoder().feed(text.encode())]
     assert results[0]["task"]["status"]["state"] == "TASK_STATE_INPUT_REQUIRED", results[0]
     last = results[-1].get("statusUpdate") or results[-1].get("task")
     assert last["status"]["state"] == "TASK_STATE_COMPLETED", results[-1]

@@ -37,7 +37,7 @@ from orch_fakes import Served, fake_discovery_app, record, serve, stop
 
 from mesh_auth import InvalidToken, Keys
 from mesh_auth.certs import init_certs
-from mesh_contracts import encode_event
+from mesh_contracts import SSEDecoder, encode_event
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.settings import Settings
 from mesh_testkit import free_port
@@ -356,9 +356,7 @@ async def test_an_artifact_url_that_is_not_a_web_link_fails_the_task_and_is_neve
         run = await mesh.run(agent_id, capability)
         (node,) = run["plan"]
         assert node["status"] == "failed" and "artifact URL must be" in node["error"], node
-        relayed = [
-            json.loads(line[5:]) for line in run["events"].splitlines() if line.startswith("data:")
-        ]
+        relayed = [m.json() for m in SSEDecoder().feed(run["events"].encode())]
         assert relayed and not [e for e in relayed if e["type"] == "artifact"]
 
 

@@ -90,6 +90,7 @@ from mesh_contracts.sse import (
     aiter_sse,
     encode_comment,
     encode_event,
+    encode_json_frame,
 )
 from mesh_contracts.text import output_text
 
@@ -152,6 +153,7 @@ __all__ = [
     "capabilities",
     "encode_comment",
     "encode_event",
+    "encode_json_frame",
     "fold_events",
     "manifest_of",
     "parse_worker_event",

@@ -27,6 +27,7 @@ left; the suite's checks allow for that.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -326,6 +327,44 @@ class RunStoreConformance:
         wait = await store.take_token(fast, 1000.0, 1)
         await asyncio.sleep(wait + 0.01)
         assert await store.take_token(fast, 1000.0, 1) == 0.0
+
+    async def test_a_relayed_block_of_tokens_reads_back_event_by_event_in_any_page(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        # A worker's block as the relay publishes it: consecutive tokens of one task with
+        # one timestamp, between events of other types.
+        r = new_run()
+        await store.save_run(r)
+        ts = 1765000000.25
+        tokens = [
+            StreamEvent.model_validate(
+                {"run_id": r.run_id, "seq": i, "type": "token", "task_id": "t", "agent_id": "w",
+                 "data": {"token": f"tok{i} é", "attempt": 1}, "ts": ts}
+            )
+            for i in range(2, 42)
+        ]  # fmt: skip
+        events = [_ev(r.run_id, 1, "status"), *tokens, _ev(r.run_id, 42, "done")]
+        await store.append_events(events[:12])  # the same events again in a retried flush
+        await store.append_events(events)
+        want = [(e.seq, e.type, e.task_id, e.agent_id, e.data, e.ts) for e in events]
+        got = await store.events_after(r.run_id)
+        assert [(e.seq, e.type, e.task_id, e.agent_id, e.data, e.ts) for e in got] == want
+        for after in (0, 1, 2, 20, 40, 41, 42):
+            assert [e.seq for e in await store.events_after(r.run_id, after)] == list(
+                range(after + 1, 43)
+            )
+            page = await store.events_after(r.run_id, after, 3)
+            assert [e.seq for e in page] == list(range(after + 1, min(after + 4, 43)))
+        # pages bounded by size walk the whole log, none past the bound but for its first
+        after, seen = 0, []
+        for _ in range(100):
+            page = await store.events_after(r.run_id, after, 500, 100)
+            if not page:
+                break
+            assert sum(len(json.dumps(e.data)) for e in page[1:]) <= 100
+            seen += [e.seq for e in page]
+            after = page[-1].seq
+        assert seen == list(range(1, 43))
 
     async def test_a_log_is_read_in_pages_bounded_by_count_and_by_size(
         self, store: RunStoreLike, new_run: RecordFactory

@@ -63,7 +63,7 @@ from mesh_orchestrator.services import Services
 
 MODEL_ID = "mesh"
 SYNTHESIS_TASK = "synthesis"  # the task id of the synthesis' token events
-_DONE = b"data: [DONE]\n\n"
+_DONE = encode_event("[DONE]")
 _WORDS = re.compile(r"\s*\S+\s*")
 _CREATED = now()
 TURN_CHARS = 8000  # an earlier message is cut to this many characters

@@ -36,16 +36,17 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from mesh_contracts import encode_comment
 from mesh_orchestrator.runs.replay import Feed
 
 # Frames end in "\n\n", the separator every decoder of ours takes on its fast path.
 SEP = "\n"
-PING = b": ping\n\n"
+PING = encode_comment("ping")
 EXIT_POLL_SECONDS = 0.5
 
 # What a reader that fell too far behind gets before its stream ends (no ``done``): a
 # browser's EventSource reconnects by itself a second later with Last-Event-ID.
-SLOW_READER = b"retry: 1000\n: this reader fell behind: resume with Last-Event-ID\n\n"
+SLOW_READER = encode_comment("this reader fell behind: resume with Last-Event-ID", retry=1000)
 
 _HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from mesh_contracts import StreamEvent, StreamEventType, encode_event
+from mesh_contracts import StreamEvent, StreamEventType, encode_event, encode_json_frame
 
 
 class RelayedEvent:
@@ -75,7 +75,7 @@ class RelayedEvent:
         except TypeError:
             return encode_event(self.model().model_dump_json(), id=self.seq)
         # Compact JSON has no raw line breaks: one ``data:`` line.
-        return b"id: %d\ndata: %b\n\n" % (self.seq, body)
+        return encode_json_frame(body, self.seq)
 
     def data_json(self) -> str:
         """``data`` as JSON text, for the run store."""

@@ -46,7 +46,7 @@ from mesh_worker_writer.openai_models import (
 from mesh_worker_writer.prompting import json_instruction
 
 DEFAULT_TEMPERATURE = 0.7
-_DONE = b"data: [DONE]\n\n"
+_DONE = encode_event("[DONE]")
 
 
 def _error(exc: OpenAIError) -> JSONResponse:

@@ -23,14 +23,17 @@ from psycopg_pool import AsyncConnectionPool
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
 from mesh_orchestrator.runs.store.deliveries import PG_ENQUEUE, Delivery, delivery_row
+from mesh_orchestrator.runs.store.event_rows import (
+    count_events,
+    event_rows,
+    events_from_rows,
+    page_query,
+)
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
     INDEXES,
     SAVED,
-    event_from_row,
-    event_row,
-    page_query,
     run_from_row,
     run_row,
     token_wait,
@@ -149,7 +152,7 @@ class PostgresRunStore:
                 await cur.executemany(
                     "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) "
                     "ON CONFLICT DO NOTHING",
-                    [event_row(e) for e in events],
+                    event_rows(events),
                 )
                 runs = ",".join(sorted({e.run_id for e in events}))
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, runs[:7900]))
@@ -321,8 +324,13 @@ class PostgresRunStore:
             ids = [r[0] for r in await cur.fetchall()]
             if not ids:
                 return 0, 0
-            cur = await conn.execute("DELETE FROM mesh_run_events WHERE run_id = ANY(%s)", (ids,))
-            events = cur.rowcount
+            counted = count_events("json_array_length(data::json)")
+            cur = await conn.execute(
+                f"SELECT {counted} FROM mesh_run_events WHERE run_id = ANY(%s)", (ids,)
+            )
+            row = await cur.fetchone()
+            events = int(row[0]) if row is not None else 0
+            await conn.execute("DELETE FROM mesh_run_events WHERE run_id = ANY(%s)", (ids,))
             await conn.execute("DELETE FROM mesh_run_pauses WHERE run_id = ANY(%s)", (ids,))
             cur = await conn.execute("DELETE FROM mesh_runs WHERE run_id = ANY(%s)", (ids,))
             return cur.rowcount, events
@@ -347,7 +355,7 @@ class PostgresRunStore:
         sql, args = page_query("mesh_run_events", "%s", run_id, after, limit, max_bytes)
         async with self._pool.connection() as conn:
             cur = await conn.execute(sql, args)
-            return [event_from_row(r) for r in await cur.fetchall()]
+            return events_from_rows(await cur.fetchall(), after, limit, max_bytes)
 
     async def admit(self, run: RunRecord, limit: int) -> bool:
         n = len(COLUMNS.split(", "))

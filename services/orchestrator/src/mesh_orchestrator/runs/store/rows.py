@@ -1,8 +1,8 @@
-"""The run store's rows: the columns of a run and of an event, and their codec, which the
+"""The run store's rows: the columns of a run, and their codec, which the
 SQLite and Postgres stores share (one schema, two drivers).
 
-A run's row is ``COLUMNS`` in order (``run_row``/``run_from_row``); an event's is
-``(run_id, seq, type, task_id, agent_id, data, ts)`` (``event_row``/``event_from_row``).
+A run's row is ``COLUMNS`` in order (``run_row``/``run_from_row``); the event log's rows
+are ``event_rows``' (a block of tokens in one).
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.events import RelayedEvent
-from mesh_orchestrator.runs.store.base import RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.base import RunRecord
 
 # Made after ADDED_COLUMNS (they index added columns).
 INDEXES = "CREATE INDEX IF NOT EXISTS {runs}_owner ON {runs} (owner, status)"
@@ -76,51 +74,12 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
     )
 
 
-def event_row(e: StoredEvent) -> tuple[Any, ...]:
-    data = e.data_json() if isinstance(e, RelayedEvent) else json.dumps(e.data, default=str)
-    return (e.run_id, e.seq, e.type, e.task_id, e.agent_id, data, e.ts)
-
-
-def event_from_row(row: Sequence[Any]) -> StreamEvent:
-    return StreamEvent(
-        run_id=row[0],
-        seq=row[1],
-        type=row[2],
-        task_id=row[3],
-        agent_id=row[4],
-        data=json.loads(row[5]),
-        ts=row[6],
-    )
-
-
 def token_wait(row: Sequence[Any] | None, now: float, rate: float, burst: int) -> float:
     """Seconds until the bucket (``tokens``, ``at``) holds a whole token again."""
     if row is None:
         return 0.0
     tokens = min(float(burst), float(row[0]) + max(0.0, now - float(row[1])) * rate)
     return max(0.0, (1.0 - tokens) / rate)
-
-
-def page_query(
-    table: str, mark: str, run_id: str, after: int, limit: int | None, max_bytes: int | None
-) -> tuple[str, tuple[Any, ...]]:
-    """The SQL of one page of a run's log (``RunStore.events_after``), with ``mark`` as the
-    driver's placeholder. With ``max_bytes``, the page ends before the event whose ``data``
-    would take the page past it (the first event always comes)."""
-    columns = "run_id, seq, type, task_id, agent_id, data, ts"
-    base = f"SELECT {columns} FROM {table} WHERE run_id = {mark} AND seq > {mark} ORDER BY seq"
-    args: tuple[Any, ...] = (run_id, after)
-    if limit is not None:
-        base += f" LIMIT {mark}"
-        args += (limit,)
-    if max_bytes is None:
-        return base, args
-    sized = (
-        f"SELECT {columns}, SUM(length(data)) OVER (ORDER BY seq) AS upto, "
-        f"ROW_NUMBER() OVER (ORDER BY seq) AS n FROM ({base}) AS page"
-    )
-    sql = f"SELECT {columns} FROM ({sized}) AS sized WHERE n = 1 OR upto <= {mark} ORDER BY seq"
-    return sql, (*args, max_bytes)
 
 
 def owner_clause(

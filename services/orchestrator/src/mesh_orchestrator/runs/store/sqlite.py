@@ -19,14 +19,17 @@ import aiosqlite
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
 from mesh_orchestrator.runs.store.deliveries import SQLITE_ENQUEUE, Delivery, delivery_row
+from mesh_orchestrator.runs.store.event_rows import (
+    count_events,
+    event_rows,
+    events_from_rows,
+    page_query,
+)
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
     INDEXES,
     SAVED,
-    event_from_row,
-    event_row,
-    page_query,
     run_from_row,
     run_row,
     token_wait,
@@ -159,7 +162,7 @@ class SQLiteRunStore:
             if fenced:
                 events = [e for e in events if e.run_id not in fenced]
         await self.db.executemany(
-            "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)", [event_row(e) for e in events]
+            "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)", event_rows(events)
         )
         await self.db.commit()
         return fenced
@@ -335,8 +338,13 @@ class SQLiteRunStore:
         if not ids:
             return 0, 0
         marks = ",".join("?" * len(ids))
-        cur = await self.db.execute(f"DELETE FROM events WHERE run_id IN ({marks})", ids)
-        events = cur.rowcount
+        counted = count_events("json_array_length(data)")
+        async with self.db.execute(
+            f"SELECT {counted} FROM events WHERE run_id IN ({marks})", ids
+        ) as cur:
+            row = await cur.fetchone()
+        events = int(row[0]) if row is not None else 0
+        await self.db.execute(f"DELETE FROM events WHERE run_id IN ({marks})", ids)
         await self.db.execute(f"DELETE FROM run_pauses WHERE run_id IN ({marks})", ids)
         cur = await self.db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", ids)
         runs = cur.rowcount
@@ -349,7 +357,7 @@ class SQLiteRunStore:
     ) -> list[StreamEvent]:
         sql, args = page_query("events", "?", run_id, after, limit, max_bytes)
         async with self.db.execute(sql, args) as cur:
-            return [event_from_row(r) for r in await cur.fetchall()]
+            return events_from_rows(await cur.fetchall(), after, limit, max_bytes)
 
     @_one_at_a_time
     async def admit(self, run: RunRecord, limit: int) -> bool:
