@@ -26,6 +26,7 @@ import numpy as np
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.actions import is_world_action
 from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
@@ -206,6 +207,10 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
+            if top != "action" and is_world_action(
+                seg, p, self._segmenter, self._model.action_openers
+            ):  # "restart my laptop", "Doe de voordeur op slot": no agent does it
+                top = "action"
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])
@@ -228,7 +233,11 @@ class IntentPlanner:
                     self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
                 )
             ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
-                top = "none"
+                # ... unless it tells to act on a thing ("Reboot the router"): not small talk
+                alone = is_world_action(
+                    seg, p, self._segmenter, self._model.action_openers, alone=True
+                )
+                top = "action" if alone else "none"
             announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
             if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result

@@ -1,0 +1,104 @@
+"""Actions in the world: an imperative that no agent performs ("restart my laptop", "Doe de
+voordeur op slot", "Pídeme un Uber") is refused, not handed to the writer or the lookup.
+
+The intent model knows the actions it was trained on; a new one it cannot place, and its
+probabilities then spread over every class, so its best *job* wins with a third of the mass
+or less. Two signals from the request's shape catch that case without a list of actions:
+
+* the clause's verb opens only actions in the training phrasings (``action_openers``: "bel",
+  "doe", "pide", "paga", ...) and the model is not sure of a job;
+* the verb is none the model ever saw open a job, a thing of the user's follows it ("my",
+  "the", "mijn", "me": a verb acting on an object, not a noun phrase or a remark), the
+  model is unsure of every job, and it rates an action at least as likely as any job.
+
+A third catches running code ("run this script", "ejecuta este código"): the writer
+writes code, no agent executes it. None fires on a question, a clause with data or pasted text, or a clause that names a
+thing the mesh makes ("a poem", "an email", "un dibujo"): those are asks the agents serve.
+"""
+
+from __future__ import annotations
+
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.model import JOBS, tokens
+from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
+
+# Below this the model is not sure of the job it picked for a clause an action verb heads.
+SURE = 0.5
+# Below this the model has not placed a clause at all (a third of the mass or less).
+UNPLACED = 0.35
+
+# After the verb: an object that is the user's own or a definite thing ("my laptop", "the
+# front door", "me", "mijn bankpas"), in the seven languages. No demonstrative or "it": a
+# verb on an earlier result ("simplify it", "use that year") is a job on that result.
+_OBJECT = (
+    lx.ARTICLES
+    | (lx.DETERMINER - lx.DEMONSTRATIVE - {"its", "your", "their", "su", "sus", "leur", "hun"})
+    | frozenset(
+        """
+        me my mine us our mi mis nos nuestro nuestra moi mon ma mes nous notre nos mir mich
+        mein meine meinen meinem meiner uns unser unsere unseren meu minha meus minhas nosso
+        nossa mio mia miei mie ci nostro nostra mij mijn ons onze
+        """.split()
+    )
+)
+
+
+def _head(seg: Segment) -> list[str]:
+    return [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+
+
+def _prefixes(word: str) -> list[str]:
+    word = word.split("-")[0]
+    return [word[:5], word[:4], word[:3]] if len(word) >= 3 else []
+
+
+def is_world_action(
+    seg: Segment,
+    p: dict[str, float],
+    segmenter: Segmenter,
+    action_openers: frozenset[str],
+    *,
+    alone: bool = False,
+) -> bool:
+    """Whether ``seg`` (with the model's class probabilities ``p``) asks for an action in the
+    world that no agent performs (see the module docstring). ``alone``: the clause is all
+    the request asks and the model placed it nowhere (the writer would chat about it): an
+    unknown verb on an object is then an action even when the model does not rate one."""
+    words = _head(seg)
+    if len(words) < 2 or seg.data or seg.payload or "?" in seg.instruction:
+        return False
+    if _runs_code(words):
+        return True
+    if words[0] in lx.QUESTION or any(w in lx.JOB_NOUNS for w in words):
+        return False
+    best_job = max(p[c] for c in JOBS)
+    if best_job >= SURE:
+        return False
+    if lx.CLITIC.match(words[0]) or words[1] in _REFERS or lx.PRONOUN.match(words[1]):
+        return False  # a verb on an earlier result ("ponlo en inglés"): the model decides
+    prefixes = [q for q in _prefixes(words[0]) if q in segmenter.openers]
+    if prefixes:  # the longest prefix the training phrasings know decides
+        return prefixes[0] in action_openers
+    if words[1] not in _OBJECT:
+        return False
+    return best_job < UNPLACED and (alone or p["action"] >= best_job)
+
+
+# Running code is an action too: the writer writes code, no agent executes it.
+_RUN = frozenset(
+    "run execute exec ejecuta ejecutar corre executa executar execute esegui eseguire lancia"
+    " fuhre fuhr ausfuhren voer draai".split()
+)
+_CODE = frozenset(
+    "script scripts code snippet program programme programa programma programm function"
+    " notebook command commands codigo codice skript funktion funcion fonction funcao funzione"
+    " sql query".split()
+)
+
+
+def _runs_code(words: list[str]) -> bool:
+    """ "Run this Python script", "Ejecuta este código": a verb of running, code after it."""
+    return words[0] in _RUN and any(w in _CODE for w in words[1:6])
+
+
+__all__ = ["is_world_action"]
