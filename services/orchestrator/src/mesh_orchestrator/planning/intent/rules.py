@@ -9,6 +9,7 @@ to the segment before them.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,14 @@ import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
-from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import (
+    _REFERS,
+    Segment,
+    Segmenter,
+    _reference_only,
+)
+
+_LEAD_REFERENCE = re.compile(r"([^,]{1,40}),\s*(\S.*)$", re.S)
 
 TAKES_DATA = frozenset(["data_analysis", "lora_training"])
 TRANSFORMS = frozenset(["summarization", "translation"])
@@ -244,12 +252,26 @@ def _merge_analyses(routed: list[Routed]) -> None:
 
 
 def _model_text(seg: Segment) -> str:
+    """What the model reads of a segment: its instruction without a leading reference
+    ("Based on that, ...", "usando quello che trovi, ...": the link, not the job), with
+    ``ddd``/``ppp`` for the data and pasted text it carries."""
     text = seg.instruction or ""
+    lead = _LEAD_REFERENCE.match(text)
+    if lead and _reference_only(lead.group(1)) and _names_result(lead.group(1)):
+        text = lead.group(2)
     if seg.data:
         text += " ddd"
     if seg.payload:
         text += " ppp"
     return text.strip() or "ddd"
+
+
+def _names_result(piece: str) -> bool:
+    """A word that points at a result ("that", "quello", "isso"), not a lone letter that
+    is also an article ("a", "o")."""
+    return any(
+        w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 3) for w in tokens(piece)
+    )
 
 
 def _plain_noun(word: str) -> bool:
