@@ -71,3 +71,17 @@ def test_the_shipped_model_knows_which_verbs_open_only_actions() -> None:
     model = shared()
     assert {"book", "pay", "bel", "paga"} <= model.action_openers
     assert not {"write", "trans", "draw", "find"} & model.action_openers
+
+
+def test_running_code_asked_as_a_question_is_refused() -> None:
+    with pytest.raises(PlanningFailed):
+        PLANNER.draft_sync("Could you execute this script on the staging box?", _manifest())
+
+
+def test_a_listed_thing_to_make_is_no_action_whatever_it_is_for() -> None:
+    draft = PLANNER.draft_sync(
+        "I need two things:\n- a watercolor of a fox\n- a caption for my Instagram post about it",
+        _manifest(),
+    )
+    assert [t.capability for t in draft.plan.tasks] == ["image_generation", "text_generation"]
+    assert not draft.unresolvable

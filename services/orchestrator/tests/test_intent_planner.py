@@ -209,3 +209,19 @@ def test_labelled_values_are_a_table_and_a_reference_phrase_leads_a_step() -> No
     assert shape == [("data_analysis", []), ("text_generation", ["1"])]
     shape = _shape("Busca la altura del Teide y con eso escribe una adivinanza para niños.")
     assert shape[-1] == ("text_generation", ["1"])
+
+
+def test_a_reference_phrase_after_then_leads_the_step_instead_of_being_one() -> None:
+    shape = _shape("Escribe un resumen del libro. Luego, usando lo que escribas, dibuja la portada.")
+    assert [cap for cap, _ in shape] in (
+        ["summarization", "image_generation"],
+        ["text_generation", "image_generation"],
+    )
+
+
+def test_a_verb_with_its_pronoun_and_then_a_step_are_two_steps() -> None:
+    shape = _shape(
+        'Here is my data: [{"a":1},{"a":2},{"a":9}]. Analízalos y después escribe un tuit '
+        "con el resultado."
+    )
+    assert shape == [("data_analysis", []), ("text_generation", ["1"])]

@@ -43,8 +43,28 @@ _OBJECT = (
 )
 
 
-def _head(seg: Segment) -> list[str]:
-    return [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+# "Can you ...", "¿Puedes ...?", "Kannst du ...": a request put as a question; the verb after
+# the modal (and its "you") is the head.
+_MODAL = frozenset(
+    """
+    can could would will puedes podrias podria puede peux pourrais pouvez pourriez kannst
+    konntest konnen kunnt podes pode poderia podias consegues puoi potresti potete kun kunt
+    zou wil
+    """.split()
+)
+_YOU = frozenset("you u tu vous du sie voce je jij u usted vos".split())
+
+
+def _head(seg: Segment) -> tuple[list[str], bool]:
+    """The clause's words from its verb on, and whether a modal question led to it."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if words and words[0].split("-")[0] in _MODAL:
+        rest = (
+            words[1:] if "-" in words[0] else words[2:] if words[1:2] and words[1] in _YOU else []
+        )
+        if rest:
+            return [w for w in rest if w not in lx.POLITE], True
+    return words, False
 
 
 def _prefixes(word: str) -> list[str]:
@@ -64,11 +84,13 @@ def is_world_action(
     world that no agent performs (see the module docstring). ``alone``: the clause is all
     the request asks and the model placed it nowhere (the writer would chat about it): an
     unknown verb on an object is then an action even when the model does not rate one."""
-    words = _head(seg)
-    if len(words) < 2 or seg.data or seg.payload or "?" in seg.instruction:
+    words, asked = _head(seg)
+    if len(words) < 2 or seg.data or seg.payload:
         return False
     if _runs_code(words):
         return True
+    if "?" in seg.instruction and not asked:
+        return False
     if words[0] in lx.QUESTION or any(w in lx.JOB_NOUNS for w in words):
         return False
     best_job = max(p[c] for c in JOBS)
@@ -101,4 +123,28 @@ def _runs_code(words: list[str]) -> bool:
     return words[0] in _RUN and any(w in _CODE for w in words[1:6])
 
 
-__all__ = ["is_world_action"]
+def named_deliverable(seg: Segment) -> str | None:
+    """A noun phrase that names a thing the mesh makes ("uma legenda curta para o Instagram",
+    "a caption for my post"): no verb, so no action, whatever the words after it suggest.
+    Returns the phrase up to that thing ("uma legenda"), for the model to route; else None."""
+    words, _ = _head(seg)
+    if len(words) < 2 or words[0] not in lx.ARTICLES:
+        return None
+    for k, w in enumerate(words[1:4], start=1):
+        if w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS:
+            return " ".join(words[: k + 1])
+    return None
+
+
+def reads_action(seg: Segment, p: dict[str, float]) -> bool:
+    """A step right after an action that reads its outcome ("... and tell me if it
+    crashes"): nothing an agent could read exists, so it is part of that action."""
+    words, _ = _head(seg)
+    if seg.joined not in ("and", "then") or seg.data or seg.payload:
+        return False
+    if max(p[c] for c in JOBS) >= SURE or any(w in lx.JOB_NOUNS for w in words):
+        return False
+    return any(w in _REFERS or w in ("if", "whether", "si", "ob", "se", "of") for w in words[:6])
+
+
+__all__ = ["is_world_action", "named_deliverable", "reads_action"]

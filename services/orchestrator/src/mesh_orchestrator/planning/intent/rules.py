@@ -269,9 +269,7 @@ def _model_text(seg: Segment) -> str:
 def _names_result(piece: str) -> bool:
     """A word that points at a result ("that", "quello", "isso"), not a lone letter that
     is also an article ("a", "o")."""
-    return any(
-        w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 3) for w in tokens(piece)
-    )
+    return any(w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in tokens(piece))
 
 
 def _plain_noun(word: str) -> bool:

@@ -279,8 +279,11 @@ class Segmenter:
             if before and before[-1] in _V2 and "," not in part[start:end]:
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
-            if len(tokens(tail)) == 1:
-                continue  # "und schreib danach ein Gedicht": a lone verb before it (V2)
+            linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
+            if len(tokens(tail)) == 1 and not (linked and lx.CLITIC.match(tokens(tail)[0])):
+                # "und schreib danach ein Gedicht": a lone verb before it (V2); but
+                # "Analízalas y después resume ...": a verb with its object, then a step
+                continue
             stands = len(before) >= 3
             if not (
                 self.opens_job(part[end:])
