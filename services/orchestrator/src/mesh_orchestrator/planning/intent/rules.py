@@ -272,6 +272,12 @@ def _names_result(piece: str) -> bool:
     return any(w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in tokens(piece))
 
 
+def _remark(seg: Segment) -> bool:
+    """ "c'est pour un collègue", "something I can put on a slide": what a job is for."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return not seg.data and bool(lx.REMARK.match(" ".join(words)))
+
+
 def _plain_noun(word: str) -> bool:
     return word in lx.DETERMINER or word in lx.ARTICLES or word in lx.JOB_NOUNS
 
@@ -295,7 +301,10 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
         if r.segment.intro or dash_intro:
             r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
-    negated = [any(w in lx.NEGATION for w in words) for words in lead]
+    negated = [
+        any(w in lx.NEGATION for w in words) or _remark(r.segment)
+        for words, r in zip(lead, routed, strict=True)
+    ]
     # "only the picture" constrains; "just translate this" is a job said plainly
     only = [
         len(words) > 1
@@ -314,3 +323,10 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
     for i, r in enumerate(routed):
         if negated[i] or only[i]:
             r.capability, r.why = None, "constraint"
+            earlier = [j for j in range(i) if jobs[j]]
+            if r.segment.payload and earlier and not routed[earlier[-1]].segment.payload:
+                # "Traduis ce paragraphe, c'est pour un collègue : « ... »": the text pasted
+                # after the remark is the material of the job before it
+                job = routed[earlier[-1]].segment
+                job.payload, r.segment.payload = r.segment.payload, ""
+                job.text = f"{job.text}: {job.payload}"
