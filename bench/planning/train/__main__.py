@@ -83,6 +83,14 @@ def action_openers() -> list[str]:
     return sorted(p for p, classes in _opener_classes().items() if classes == {"action"})
 
 
+def mixed_openers() -> list[str]:
+    """The openers that start actions and jobs alike ("turn", "make", "maak"): a verb that
+    decides nothing by itself."""
+    return sorted(
+        p for p, classes in _opener_classes().items() if "action" in classes and len(classes) > 1
+    )
+
+
 def _batches(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
     order = rng.permutation(n)
     return [order[k : k + size] for k in range(0, n, size)]
@@ -148,6 +156,7 @@ def main() -> int:
         bias=b.astype(np.float16),
         openers=np.array(openers()),
         action_openers=np.array(action_openers()),
+        mixed_openers=np.array(mixed_openers()),
     )
     print(
         f"{len(used)} sentences, {len(CLASSES)} classes; held-out accuracy {right / len(held):.3f} "

@@ -85,3 +85,9 @@ def test_a_listed_thing_to_make_is_no_action_whatever_it_is_for() -> None:
     )
     assert [t.capability for t in draft.plan.tasks] == ["image_generation", "text_generation"]
     assert not draft.unresolvable
+
+
+def test_a_jobs_verb_wins_over_a_weak_guess_of_an_action() -> None:
+    # the model leans to "action" on the words after the verb; "tell" opens only jobs
+    plan = PLANNER.plan_sync("Tell me a riddle, I am waiting for the bus", _manifest())
+    assert len(plan.tasks) == 1

@@ -19,7 +19,7 @@ thing the mesh makes ("a poem", "an email", "un dibujo"): those are asks the age
 from __future__ import annotations
 
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.model import JOBS, tokens
+from mesh_orchestrator.planning.intent.model import JOBS, IntentModel, tokens
 from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
 
 # Below this the model is not sure of the job it picked for a clause an action verb heads.
@@ -76,7 +76,7 @@ def is_world_action(
     seg: Segment,
     p: dict[str, float],
     segmenter: Segmenter,
-    action_openers: frozenset[str],
+    model: IntentModel,
     *,
     alone: bool = False,
 ) -> bool:
@@ -98,9 +98,9 @@ def is_world_action(
         return False
     if lx.CLITIC.match(words[0]) or words[1] in _REFERS or lx.PRONOUN.match(words[1]):
         return False  # a verb on an earlier result ("ponlo en inglés"): the model decides
-    prefixes = [q for q in _prefixes(words[0]) if q in segmenter.openers]
-    if prefixes:  # the longest prefix the training phrasings know decides
-        return prefixes[0] in action_openers
+    kind = verb_kind(words[0], segmenter, model)
+    if kind is not None:  # the longest prefix the training phrasings know decides
+        return kind == "action"
     if words[1] not in _OBJECT:
         return False
     return best_job < UNPLACED and (alone or p["action"] >= best_job)
@@ -123,6 +123,29 @@ def _runs_code(words: list[str]) -> bool:
     return words[0] in _RUN and any(w in _CODE for w in words[1:6])
 
 
+def verb_kind(word: str, segmenter: Segmenter, model: IntentModel) -> str | None:
+    """ "action" when the training phrasings open only actions with ``word`` (its longest
+    known prefix), "job" only jobs, "mixed" both ("turn", "maak"), None neither."""
+    prefixes = [q for q in _prefixes(word) if q in segmenter.openers]
+    if not prefixes:
+        return None
+    if prefixes[0] in model.action_openers:
+        return "action"
+    return "mixed" if prefixes[0] in model.mixed_openers else "job"
+
+
+def job_verb_heads(
+    seg: Segment, p: dict[str, float], segmenter: Segmenter, model: IntentModel
+) -> bool:
+    """A clause the model weakly calls an action whose verb opens jobs ("Draw that planet
+    ...", "Draft an announcement that our office moves ...", "tell me a joke"): the verb is
+    surer than the model's guess from the other words, so it is a job."""
+    words, _ = _head(seg)
+    if not words or p["action"] >= SURE or lx.CLITIC.match(words[0]):
+        return False
+    return verb_kind(words[0], segmenter, model) == "job"
+
+
 def named_deliverable(seg: Segment) -> str | None:
     """A noun phrase that names a thing the mesh makes ("uma legenda curta para o Instagram",
     "a caption for my post"): no verb, so no action, whatever the words after it suggest.
@@ -136,15 +159,20 @@ def named_deliverable(seg: Segment) -> str | None:
     return None
 
 
-def reads_action(seg: Segment, p: dict[str, float]) -> bool:
+def reads_action(
+    seg: Segment, p: dict[str, float], segmenter: Segmenter, model: IntentModel
+) -> bool:
     """A step right after an action that reads its outcome ("... and tell me if it
-    crashes"): nothing an agent could read exists, so it is part of that action."""
+    crashes"): nothing an agent could read exists, so it is part of that action. Not a
+    step a job's verb opens ("summarise it"): that reads something earlier."""
     words, _ = _head(seg)
     if seg.joined not in ("and", "then") or seg.data or seg.payload:
+        return False
+    if words and verb_kind(words[0], segmenter, model) == "job":
         return False
     if max(p[c] for c in JOBS) >= SURE or any(w in lx.JOB_NOUNS for w in words):
         return False
     return any(w in _REFERS or w in ("if", "whether", "si", "ob", "se", "of") for w in words[:6])
 
 
-__all__ = ["is_world_action", "named_deliverable", "reads_action"]
+__all__ = ["is_world_action", "job_verb_heads", "named_deliverable", "reads_action", "verb_kind"]

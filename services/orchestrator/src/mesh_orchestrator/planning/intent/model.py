@@ -91,7 +91,8 @@ class IntentModel:
     """``probabilities(texts)``: one row of class probabilities (``CLASSES``) per text.
     ``openers``: prefixes of the words that open a job in the training phrasings (the
     segmenter splits "and" or a comma before one); ``action_openers``: those of them that
-    open only actions in the world ("book", "paga", "bel")."""
+    open only actions in the world ("book", "paga", "bel"); ``mixed_openers``: those that
+    open actions and jobs alike ("turn", "maak")."""
 
     def __init__(
         self,
@@ -99,11 +100,13 @@ class IntentModel:
         bias: Floats,
         openers: frozenset[str],
         action_openers: frozenset[str] = frozenset(),
+        mixed_openers: frozenset[str] = frozenset(),
     ) -> None:
         self.weights = weights
         self.bias = bias
         self.openers = openers
         self.action_openers = action_openers
+        self.mixed_openers = mixed_openers
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> IntentModel:
@@ -114,6 +117,9 @@ class IntentModel:
                 frozenset(str(o) for o in z["openers"]),
                 frozenset(str(o) for o in z["action_openers"])
                 if "action_openers" in z.files
+                else frozenset(),
+                frozenset(str(o) for o in z["mixed_openers"])
+                if "mixed_openers" in z.files
                 else frozenset(),
             )
 

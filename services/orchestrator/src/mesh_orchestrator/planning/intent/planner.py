@@ -28,6 +28,7 @@ from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Ind
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.actions import (
     is_world_action,
+    job_verb_heads,
     named_deliverable,
     reads_action,
 )
@@ -213,10 +214,18 @@ class IntentPlanner:
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
             if top != "action" and (
-                is_world_action(seg, p, self._segmenter, self._model.action_openers)
-                or (out and out[-1].why == _ACTION and reads_action(seg, p))
+                is_world_action(seg, p, self._segmenter, self._model)
+                or (
+                    out
+                    and out[-1].why == _ACTION
+                    and reads_action(seg, p, self._segmenter, self._model)
+                )
             ):  # "restart my laptop", "Doe de voordeur op slot": no agent does it
                 top = "action"
+            elif top == "action" and job_verb_heads(
+                seg, p, self._segmenter, self._model
+            ):  # "Draw that planet with all its moons": a job's verb, a weak "action"
+                top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif top == "action" and (thing := named_deliverable(seg)):
                 # "uma legenda curta para foto no Instagram": the thing named decides the job
                 row = self._model.probabilities([thing])[0]
@@ -245,9 +254,7 @@ class IntentPlanner:
                 )
             ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
-                alone = is_world_action(
-                    seg, p, self._segmenter, self._model.action_openers, alone=True
-                )
+                alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
             announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
             if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):

@@ -181,8 +181,18 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
         if r.capability != "search" or r.segment.data:
             continue
         lead = _lead(r.segment)
-        if not (r.segment.instruction.rstrip().endswith("?") or (lead and lead[0] in lx.QUESTION)):
-            continue  # "Look up X" beside a table is a lookup; only a question may be about it
+        told = (
+            len(lead) > 2
+            and lead[1] in ("me", "mir", "moi", "mi", "mij")
+            and lead[2] in lx.QUESTION
+        )
+        if not (
+            r.segment.instruction.rstrip().endswith("?")
+            or told
+            or (lead and lead[0] in lx.QUESTION)
+        ):
+            continue  # "Look up X" beside a table is a lookup; a question ("tell me which
+            # one wins") may be about it
         if not any(n.capability == "data_analysis" and n.segment.data for n in routed):
             continue
         row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
