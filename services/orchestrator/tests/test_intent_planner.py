@@ -212,7 +212,9 @@ def test_labelled_values_are_a_table_and_a_reference_phrase_leads_a_step() -> No
 
 
 def test_a_reference_phrase_after_then_leads_the_step_instead_of_being_one() -> None:
-    shape = _shape("Escribe un resumen del libro. Luego, usando lo que escribas, dibuja la portada.")
+    shape = _shape(
+        "Escribe un resumen del libro. Luego, usando lo que escribas, dibuja la portada."
+    )
     assert [cap for cap, _ in shape] in (
         ["summarization", "image_generation"],
         ["text_generation", "image_generation"],

@@ -19,6 +19,7 @@ thing the mesh makes ("a poem", "an email", "un dibujo"): those are asks the age
 from __future__ import annotations
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.lexicon._words import words as word_set
 from mesh_orchestrator.planning.intent.model import JOBS, IntentModel, tokens
 from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
 
@@ -33,26 +34,22 @@ UNPLACED = 0.35
 _OBJECT = (
     lx.ARTICLES
     | (lx.DETERMINER - lx.DEMONSTRATIVE - {"its", "your", "their", "su", "sus", "leur", "hun"})
-    | frozenset(
-        """
+    | word_set("""
         me my mine us our mi mis nos nuestro nuestra moi mon ma mes nous notre nos mir mich
         mein meine meinen meinem meiner uns unser unsere unseren meu minha meus minhas nosso
         nossa mio mia miei mie ci nostro nostra mij mijn ons onze
-        """.split()
-    )
+        """)
 )
 
 
 # "Can you ...", "¿Puedes ...?", "Kannst du ...": a request put as a question; the verb after
 # the modal (and its "you") is the head.
-_MODAL = frozenset(
-    """
+_MODAL = word_set("""
     can could would will puedes podrias podria puede peux pourrais pouvez pourriez kannst
     konntest konnen kunnt podes pode poderia podias consegues puoi potresti potete kun kunt
     zou wil
-    """.split()
-)
-_YOU = frozenset("you u tu vous du sie voce je jij u usted vos".split())
+    """)
+_YOU = word_set("you u tu vous du sie voce je jij u usted vos")
 
 
 def _head(seg: Segment) -> tuple[list[str], bool]:
@@ -107,14 +104,14 @@ def is_world_action(
 
 
 # Running code is an action too: the writer writes code, no agent executes it.
-_RUN = frozenset(
+_RUN = word_set(
     "run execute exec ejecuta ejecutar corre executa executar execute esegui eseguire lancia"
-    " fuhre fuhr ausfuhren voer draai".split()
+    " fuhre fuhr ausfuhren voer draai"
 )
-_CODE = frozenset(
+_CODE = word_set(
     "script scripts code snippet program programme programa programma programm function"
     " notebook command commands codigo codice skript funktion funcion fonction funcao funzione"
-    " sql query".split()
+    " sql query"
 )
 
 
