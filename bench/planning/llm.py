@@ -57,11 +57,15 @@ def llm_planners(url: str, model: str, intent: Planner) -> dict[str, Any]:
     from mesh_orchestrator.llm import build_chat_model
     from mesh_orchestrator.settings import Settings
 
-    settings = Settings(llm_base_url=url, llm_model=model, llm_temperature=0.0)
+    # twice a run's limit (a small model on a shared CPU), for the planner and the client alike
+    slow = Settings().llm_timeout_seconds * 2
+    settings = Settings(
+        llm_base_url=url, llm_model=model, llm_temperature=0.0, llm_timeout_seconds=slow
+    )
     once = _Once(
         LLMPlanner(
             build_chat_model(settings, max_tokens=settings.llm_plan_max_tokens),
-            timeout_seconds=settings.llm_timeout_seconds * 2,
+            timeout_seconds=settings.llm_timeout_seconds,
         )
     )
     planning = Planning(intent, once, attempts=1)

@@ -54,9 +54,10 @@ _NOT_OPENERS = (
 )
 
 
-def openers() -> list[str]:
-    """Prefixes (at most five letters) of the first word of every job template."""
-    out: set[str] = set()
+def _opener_classes() -> dict[str, set[str]]:
+    """Prefix (at most five letters) of the first word of every job template -> the classes
+    whose templates start with it."""
+    out: dict[str, set[str]] = {}
     for lang in LANGS:
         for cls, templates in module(lang).TEMPLATES.items():
             if cls == "none":
@@ -67,8 +68,27 @@ def openers() -> list[str]:
                     continue
                 if words[0].split("'")[0] in lx.QUESTION:
                     continue
-                out.add(words[0].split("-")[0][:5])
-    return sorted(out)
+                out.setdefault(words[0].split("-")[0][:5], set()).add(cls)
+    return out
+
+
+def openers() -> list[str]:
+    """Prefixes (at most five letters) of the first word of every job template."""
+    return sorted(_opener_classes())
+
+
+def action_openers() -> list[str]:
+    """The openers that start only actions in the world ("book", "bel", "paga"): a clause
+    they head is an action unless the model is sure of a job."""
+    return sorted(p for p, classes in _opener_classes().items() if classes == {"action"})
+
+
+def mixed_openers() -> list[str]:
+    """The openers that start actions and jobs alike ("turn", "make", "maak"): a verb that
+    decides nothing by itself."""
+    return sorted(
+        p for p, classes in _opener_classes().items() if "action" in classes and len(classes) > 1
+    )
 
 
 def _batches(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -135,6 +155,8 @@ def main() -> int:
         weights=w.astype(np.float16),
         bias=b.astype(np.float16),
         openers=np.array(openers()),
+        action_openers=np.array(action_openers()),
+        mixed_openers=np.array(mixed_openers()),
     )
     print(
         f"{len(used)} sentences, {len(CLASSES)} classes; held-out accuracy {right / len(held):.3f} "

@@ -209,3 +209,36 @@ def test_labelled_values_are_a_table_and_a_reference_phrase_leads_a_step() -> No
     assert shape == [("data_analysis", []), ("text_generation", ["1"])]
     shape = _shape("Busca la altura del Teide y con eso escribe una adivinanza para niños.")
     assert shape[-1] == ("text_generation", ["1"])
+
+
+def test_a_reference_phrase_after_then_leads_the_step_instead_of_being_one() -> None:
+    shape = _shape(
+        "Escribe un resumen del libro. Luego, usando lo que escribas, dibuja la portada."
+    )
+    assert [cap for cap, _ in shape] in (
+        ["summarization", "image_generation"],
+        ["text_generation", "image_generation"],
+    )
+
+
+def test_a_verb_with_its_pronoun_and_then_a_step_are_two_steps() -> None:
+    shape = _shape(
+        'Here is my data: [{"a":1},{"a":2},{"a":9}]. Analízalos y después escribe un tuit '
+        "con el resultado."
+    )
+    assert shape == [("data_analysis", []), ("text_generation", ["1"])]
+
+
+def test_a_remark_on_what_a_job_is_for_is_no_job_and_hands_on_its_pasted_text() -> None:
+    plan = PLANNER.plan_sync(
+        "Résume ce texte en deux phrases, c'est pour mon chef : "
+        "« Le projet a pris du retard à cause des fournisseurs. »",
+        _manifest(),
+    )
+    assert [t.capability for t in plan.tasks] == ["summarization"]
+    assert "fournisseurs" in plan.tasks[0].input["prompt"]
+
+
+def test_a_description_of_what_the_user_will_do_with_it_is_no_job() -> None:
+    shape = _shape("Draw a lighthouse at dusk, something I can print for the hallway")
+    assert shape == [("image_generation", [])]

@@ -165,6 +165,33 @@ async def test_unreachable_llm_is_reported_as_a_rejection() -> None:
         await LLMPlanner(_DownModel(responses=["x"])).plan("q", MANIFEST)
 
 
+class _RefusedError(Exception):
+    """What an OpenAI client raises on a 4xx: an answer, not an outage (unit tests only)."""
+
+    status_code = 400
+
+
+class _RefusingModel(FakeListChatModel):
+    async def _astream(self, *args: Any, **kwargs: Any) -> Any:
+        raise _RefusedError("the prompt is 9485 tokens; the model's context is 8192 tokens")
+        yield  # pragma: no cover - makes this an async generator
+
+
+async def test_a_request_the_llm_refuses_is_named_as_refused_and_not_worth_a_retry() -> None:
+    with pytest.raises(PlanRejected, match=r"refused the request \(HTTP 400\): the prompt") as e:
+        await LLMPlanner(_RefusingModel(responses=["x"])).plan("q", MANIFEST)
+    assert e.value.retry is False
+
+
+async def test_a_timeout_is_not_worth_a_retry_but_a_malformed_answer_is() -> None:
+    slow = LLMPlanner(_SlowModel(responses=[json.dumps(GOOD)]), timeout_seconds=0.05)
+    with pytest.raises(PlanRejected) as timed_out:
+        await slow.plan("q", MANIFEST)
+    with pytest.raises(PlanRejected) as malformed:
+        await LLMPlanner(FakeListChatModel(responses=['{"tasks": ['])).plan("q", MANIFEST)
+    assert timed_out.value.retry is False and malformed.value.retry is True
+
+
 async def test_empty_manifest_is_rejected_without_calling_the_model() -> None:
     empty = CapabilitiesManifest(index=0, capabilities=[])
     with pytest.raises(PlanRejected, match="no agents are registered"):

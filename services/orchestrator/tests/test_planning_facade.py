@@ -95,6 +95,29 @@ async def test_refused_llm_plans_fall_back_to_the_no_llm_plan_with_each_refusal_
     assert "attempt 2: invalid plan: cycle" in out.summary()
 
 
+class TimingOutLLM(ScriptedLLM):
+    """A fake LLM planner (unit tests only) whose first attempt times out."""
+
+    async def plan(
+        self, query: str, manifest: CapabilitiesManifest, hint: ExecutionPlan | None = None
+    ) -> ExecutionPlan:
+        if not self.hints:
+            self.hints.append(hint)
+            raise PlanRejected("the LLM did not answer within 60s", retry=False)
+        return await super().plan(query, manifest, hint)
+
+
+async def test_a_timed_out_llm_is_not_tried_again_and_the_draft_wins_at_once() -> None:
+    llm = TimingOutLLM(_one("text_generation"))
+    out = await Planning(IntentPlanner(), llm, attempts=2).plan(
+        "write a haiku about moss", _manifest()
+    )
+    assert out.planner == "intent" and len(llm.hints) == 1
+    assert [(r.attempt, r.reason) for r in out.rejected] == [
+        (1, "the LLM did not answer within 60s")
+    ]
+
+
 async def test_a_request_nobody_serves_is_declined_with_its_parts_named() -> None:
     out = await Planning(IntentPlanner()).plan("Book me a table and pay my gas bill", _manifest())
     assert out.plan is None and out.declined and out.error is None

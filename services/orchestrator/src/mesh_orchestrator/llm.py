@@ -31,5 +31,8 @@ def build_chat_model(
         temperature=settings.llm_temperature,
         max_tokens=max_tokens,  # type: ignore[call-arg]
         streaming=True,
+        # one limit: langchain's own wait for the next chunk (120 s by default) would
+        # otherwise end a slow plan under a different name than the planner's timeout
+        stream_chunk_timeout=settings.llm_timeout_seconds,
         **extra,
     )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mesh_worker_writer.prompting import DEFAULT_SYSTEM, build_messages, render_context
+from mesh_worker_writer.prompting import (
+    DEFAULT_SYSTEM,
+    MAX_SCHEMA_PROMPT_CHARS,
+    build_messages,
+    json_instruction,
+    render_context,
+)
 from mesh_worker_writer.settings import DEFAULT_GGUF_FILE, WriterSettings
 
 
@@ -70,3 +76,25 @@ def test_upstream_search_results_become_their_passages_and_an_analysis_its_concl
     assert render_value(lookup) == "Discovery: Keeps a registry.\n\nAPI: Has a watch."
     assert render_value({"shape": [3, 2], "conclusion": "Rome is warmest."}) == "Rome is warmest."
     assert render_value({"results": []}) == '{"results": []}'
+
+
+def test_a_short_schema_is_pasted_into_the_json_instruction() -> None:
+    schema = {"type": "object", "properties": {"title": {"type": "string"}}}
+    assert '"title":{"type":"string"}' in json_instruction(schema)
+
+
+def test_a_schema_too_long_for_a_small_context_is_named_by_its_keys_only() -> None:
+    # a planner's schema: thousands of characters the enforcer holds the answer to anyway
+    variants = [
+        {"type": "object", "properties": {f"field_{i}_{k}": {"type": "string"} for k in range(9)}}
+        for i in range(40)
+    ]
+    schema = {
+        "type": "object",
+        "properties": {"reasoning": {"type": "string"}, "tasks": {"anyOf": variants}},
+        "required": ["tasks"],
+    }
+    instruction = json_instruction(schema)
+    assert len(instruction) <= MAX_SCHEMA_PROMPT_CHARS
+    assert "reasoning, tasks" in instruction and "required: tasks" in instruction
+    assert "field_0_0" not in instruction

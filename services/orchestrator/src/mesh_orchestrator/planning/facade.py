@@ -3,10 +3,11 @@
 It owns the choice of planner, the fallback chain and the LLM attempts. The planner that
 needs no LLM (the intent planner unless ``ORCH_PLANNER`` says otherwise) always drafts first:
 it takes milliseconds. With an LLM planner configured, the LLM then plans with that draft as
-its hint, up to ``attempts`` times (each refusal kept with its reason); the first plan it
-gets right wins, else the draft does. A request no agent can serve ends with no plan and
-``unresolvable`` saying which parts nobody serves, so the caller can answer honestly instead
-of failing. The graph's ``plan`` node and ``POST /v1/plans`` both call this; nothing reads a
+its hint, up to ``attempts`` times (each refusal kept with its reason; a timeout, an
+unreachable LLM or a request it refuses ends the tries at once, as another would fail the
+same way); the first plan it gets right wins, else the draft does. A request no agent can
+serve ends with no plan and ``unresolvable`` saying which parts nobody serves, so the caller
+can answer honestly instead of failing. The graph's ``plan`` node and ``POST /v1/plans`` both call this; nothing reads a
 reason back out of a string.
 
 On a thread, ``conversation`` holds the earlier turns: the planners plan the request as it
@@ -153,6 +154,8 @@ class Planning:
                     rejected.append(Rejected("llm", attempt, exc.reason))
                     if on_attempt is not None:
                         on_attempt(attempt, "rejected", exc.reason)
+                    if not exc.retry:  # a timeout or a refusal recurs: the draft wins now
+                        break
                     continue
                 plan.planner = "llm"
                 notes = [plan.reasoning] if plan.reasoning else ["planned by the LLM"]

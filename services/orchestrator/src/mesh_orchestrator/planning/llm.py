@@ -179,12 +179,15 @@ PROSE_LIMIT = 80
 
 
 class PlanRejected(Exception):
-    """The model's answer is not a usable plan. ``reason`` is shown to the client."""
+    """The model's answer is not a usable plan. ``reason`` is shown to the client.
+    ``retry``: whether another attempt may do better (a malformed answer may; a timeout, an
+    unreachable LLM or a request it refuses will fail the same way again)."""
 
-    def __init__(self, reason: str, raw: str = "") -> None:
+    def __init__(self, reason: str, raw: str = "", *, retry: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
         self.raw = raw
+        self.retry = retry
 
 
 # The manifest text a prompt carries: registrants write descriptions and skills, and a
@@ -353,6 +356,10 @@ def check_plan(raw: Any, manifest: CapabilitiesManifest) -> ExecutionPlan:
     return plan
 
 
+def _brief(exc: Exception) -> str:
+    return str(exc)[:300]
+
+
 class LLMPlanner:
     """One attempt at an LLM plan. Raises ``PlanRejected`` on garbage, a timeout or no LLM."""
 
@@ -388,14 +395,23 @@ class LLMPlanner:
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 text = await self._answer(build_messages(query, manifest, hint), manifest)
-        except TimeoutError:
-            raise PlanRejected(f"the LLM did not answer within {self.timeout_seconds:g}s") from None
+        except TimeoutError:  # ours, or the client's wait for the next streamed chunk
+            raise PlanRejected(
+                f"the LLM did not answer within {self.timeout_seconds:g}s", retry=False
+            ) from None
         except PlanRejected:
             raise
-        except Exception as exc:  # connection refused, 5xx, auth: all mean "no LLM plan"
+        except Exception as exc:  # connection refused, 4xx/5xx, auth: all mean "no LLM plan"
             if type(exc).__name__ == "LengthFinishReasonError":  # openai: hit max_tokens
                 raise PlanRejected("the LLM's answer was cut off at its token limit") from None
-            raise PlanRejected(f"the LLM is unreachable: {type(exc).__name__}: {exc}") from None
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int):  # it answered: say what, not "unreachable"
+                raise PlanRejected(
+                    f"the LLM refused the request (HTTP {status}): {_brief(exc)}", retry=False
+                ) from None
+            raise PlanRejected(
+                f"the LLM is unreachable: {type(exc).__name__}: {_brief(exc)}", retry=False
+            ) from None
         return check_plan(extract_json(text), manifest)
 
     async def _answer(self, messages: list[BaseMessage], manifest: CapabilitiesManifest) -> str:

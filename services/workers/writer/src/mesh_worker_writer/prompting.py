@@ -51,14 +51,27 @@ def build_messages(
     ]
 
 
+#: A schema longer than this (compact JSON) is not pasted into the prompt: the enforcer
+#: holds the answer to it anyway, and a planner's schema (24k characters for the five shipped
+#: workers, 7k tokens) would overflow a small model's context and cost minutes of prefill.
+MAX_SCHEMA_PROMPT_CHARS = 1500
+
+
 def json_instruction(schema: Mapping[str, Any] | None) -> str:
     """What to add to the system prompt when the answer is constrained to JSON: the
-    enforcer makes it valid JSON anyway; told about it, the model also fills it sensibly."""
-    if schema and schema.get("type", "object") != "object":
-        return f"Respond with JSON only, fitting this JSON Schema: {_compact(schema)}"
+    enforcer makes it valid JSON anyway; told about it, the model also fills it sensibly.
+    A long schema is named by its top-level keys only (``MAX_SCHEMA_PROMPT_CHARS``)."""
     if not schema or dict(schema) == {"type": "object"}:
         return JSON_INSTRUCTION
-    return f"{JSON_INSTRUCTION} It must fit this JSON Schema: {_compact(schema)}"
+    text = _compact(schema)
+    if len(text) > MAX_SCHEMA_PROMPT_CHARS:
+        keys = list((schema.get("properties") or {}).keys())
+        required = [k for k in schema.get("required") or [] if k in keys]
+        shape = f" Its keys: {', '.join(keys)} (required: {', '.join(required) or 'none'})."
+        return f"{JSON_INSTRUCTION}{shape if keys else ''}"
+    if schema.get("type", "object") != "object":
+        return f"Respond with JSON only, fitting this JSON Schema: {text}"
+    return f"{JSON_INSTRUCTION} It must fit this JSON Schema: {text}"
 
 
 def _compact(schema: Mapping[str, Any]) -> str:

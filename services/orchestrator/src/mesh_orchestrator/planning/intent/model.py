@@ -90,12 +90,23 @@ def features(text: str) -> npt.NDArray[np.int64]:
 class IntentModel:
     """``probabilities(texts)``: one row of class probabilities (``CLASSES``) per text.
     ``openers``: prefixes of the words that open a job in the training phrasings (the
-    segmenter splits "and" or a comma before one)."""
+    segmenter splits "and" or a comma before one); ``action_openers``: those of them that
+    open only actions in the world ("book", "paga", "bel"); ``mixed_openers``: those that
+    open actions and jobs alike ("turn", "maak")."""
 
-    def __init__(self, weights: Floats, bias: Floats, openers: frozenset[str]) -> None:
+    def __init__(
+        self,
+        weights: Floats,
+        bias: Floats,
+        openers: frozenset[str],
+        action_openers: frozenset[str] = frozenset(),
+        mixed_openers: frozenset[str] = frozenset(),
+    ) -> None:
         self.weights = weights
         self.bias = bias
         self.openers = openers
+        self.action_openers = action_openers
+        self.mixed_openers = mixed_openers
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> IntentModel:
@@ -104,6 +115,12 @@ class IntentModel:
                 z["weights"].astype(np.float32),
                 z["bias"].astype(np.float32),
                 frozenset(str(o) for o in z["openers"]),
+                frozenset(str(o) for o in z["action_openers"])
+                if "action_openers" in z.files
+                else frozenset(),
+                frozenset(str(o) for o in z["mixed_openers"])
+                if "mixed_openers" in z.files
+                else frozenset(),
             )
 
     def logits(self, texts: list[str]) -> Floats:

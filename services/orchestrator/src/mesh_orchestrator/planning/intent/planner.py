@@ -26,6 +26,12 @@ import numpy as np
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.actions import (
+    is_world_action,
+    job_verb_heads,
+    named_deliverable,
+    reads_action,
+)
 from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
@@ -59,6 +65,7 @@ MOVE_MIN = 0.15
 # A lookup the model is this unsure of, in a clause that is no question and starts with no
 # verb, is none (small talk, a remark): "search" is where the model puts what it cannot place.
 WEAK_SEARCH = 0.4
+_ACTION = "an action in the world no agent performs"
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
 STAND_IN = {
@@ -206,6 +213,24 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
+            if top != "action" and (
+                is_world_action(seg, p, self._segmenter, self._model)
+                or (
+                    out
+                    and out[-1].why == _ACTION
+                    and reads_action(seg, p, self._segmenter, self._model)
+                )
+            ):  # "restart my laptop", "Doe de voordeur op slot": no agent does it
+                top = "action"
+            elif top == "action" and job_verb_heads(
+                seg, p, self._segmenter, self._model
+            ):  # "Draw that planet with all its moons": a job's verb, a weak "action"
+                top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
+            elif top == "action" and (thing := named_deliverable(seg)):
+                # "uma legenda curta para foto no Instagram": the thing named decides the job
+                row = self._model.probabilities([thing])[0]
+                named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+                top = max((c for c in JOBS if c in served), key=lambda c: named[c], default=top)
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])
@@ -228,7 +253,9 @@ class IntentPlanner:
                     self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
                 )
             ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
-                top = "none"
+                # ... unless it tells to act on a thing ("Reboot the router"): not small talk
+                alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
+                top = "action" if alone else "none"
             announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
             if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
@@ -239,7 +266,7 @@ class IntentPlanner:
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
-                out.append(Routed(seg, None, p[top], "an action in the world no agent performs", p))
+                out.append(Routed(seg, None, p[top], _ACTION, p))
             elif top in served:
                 out.append(Routed(seg, top, p[top], probs=p))
             elif STAND_IN.get(top) in served:

@@ -9,6 +9,7 @@ to the segment before them.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,14 @@ import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
-from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import (
+    _REFERS,
+    Segment,
+    Segmenter,
+    _reference_only,
+)
+
+_LEAD_REFERENCE = re.compile(r"([^,]{1,40}),\s*(\S.*)$", re.S)
 
 TAKES_DATA = frozenset(["data_analysis", "lora_training"])
 TRANSFORMS = frozenset(["summarization", "translation"])
@@ -173,8 +181,18 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
         if r.capability != "search" or r.segment.data:
             continue
         lead = _lead(r.segment)
-        if not (r.segment.instruction.rstrip().endswith("?") or (lead and lead[0] in lx.QUESTION)):
-            continue  # "Look up X" beside a table is a lookup; only a question may be about it
+        told = (
+            len(lead) > 2
+            and lead[1] in ("me", "mir", "moi", "mi", "mij")
+            and lead[2] in lx.QUESTION
+        )
+        if not (
+            r.segment.instruction.rstrip().endswith("?")
+            or told
+            or (lead and lead[0] in lx.QUESTION)
+        ):
+            continue  # "Look up X" beside a table is a lookup; a question ("tell me which
+            # one wins") may be about it
         if not any(n.capability == "data_analysis" and n.segment.data for n in routed):
             continue
         row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
@@ -244,12 +262,30 @@ def _merge_analyses(routed: list[Routed]) -> None:
 
 
 def _model_text(seg: Segment) -> str:
+    """What the model reads of a segment: its instruction without a leading reference
+    ("Based on that, ...", "usando quello che trovi, ...": the link, not the job), with
+    ``ddd``/``ppp`` for the data and pasted text it carries."""
     text = seg.instruction or ""
+    lead = _LEAD_REFERENCE.match(text)
+    if lead and _reference_only(lead.group(1)) and _names_result(lead.group(1)):
+        text = lead.group(2)
     if seg.data:
         text += " ddd"
     if seg.payload:
         text += " ppp"
     return text.strip() or "ddd"
+
+
+def _names_result(piece: str) -> bool:
+    """A word that points at a result ("that", "quello", "isso"), not a lone letter that
+    is also an article ("a", "o")."""
+    return any(w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in tokens(piece))
+
+
+def _remark(seg: Segment) -> bool:
+    """ "c'est pour un collègue", "something I can put on a slide": what a job is for."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return not seg.data and bool(lx.REMARK.match(" ".join(words)))
 
 
 def _plain_noun(word: str) -> bool:
@@ -275,7 +311,10 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
         if r.segment.intro or dash_intro:
             r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
-    negated = [any(w in lx.NEGATION for w in words) for words in lead]
+    negated = [
+        any(w in lx.NEGATION for w in words) or _remark(r.segment)
+        for words, r in zip(lead, routed, strict=True)
+    ]
     # "only the picture" constrains; "just translate this" is a job said plainly
     only = [
         len(words) > 1
@@ -294,3 +333,10 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
     for i, r in enumerate(routed):
         if negated[i] or only[i]:
             r.capability, r.why = None, "constraint"
+            earlier = [j for j in range(i) if jobs[j]]
+            if r.segment.payload and earlier and not routed[earlier[-1]].segment.payload:
+                # "Traduis ce paragraphe, c'est pour un collègue : « ... »": the text pasted
+                # after the remark is the material of the job before it
+                job = routed[earlier[-1]].segment
+                job.payload, r.segment.payload = r.segment.payload, ""
+                job.text = f"{job.text}: {job.payload}"

@@ -279,8 +279,11 @@ class Segmenter:
             if before and before[-1] in _V2 and "," not in part[start:end]:
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
-            if len(tokens(tail)) == 1:
-                continue  # "und schreib danach ein Gedicht": a lone verb before it (V2)
+            linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
+            if len(tokens(tail)) == 1 and not (linked and lx.CLITIC.match(tokens(tail)[0])):
+                # "und schreib danach ein Gedicht": a lone verb before it (V2); but
+                # "Analízalas y después resume ...": a verb with its object, then a step
+                continue
             stands = len(before) >= 3
             if not (
                 self.opens_job(part[end:])
@@ -333,10 +336,15 @@ class Segmenter:
                 start = m.end()
         out.append((how, head[start:]))
         parts = [(h, p.strip()) for h, p in out if p.strip()]
-        if len(parts) > 1 and _reference_only(parts[0][1]):
-            # "With that in hand, write ...", "Based on that, ...": the reference leads the step
-            parts[1] = (parts[0][0], f"{parts[0][1]}, {parts[1][1]}")
-            parts = parts[1:]
+        k = 0
+        while k < len(parts) - 1:
+            if _reference_only(parts[k][1]) and (k == 0 or self._leads_only(parts[k][1])):
+                # "With that in hand, write ...", "Poi, usando quello che trovi, scrivi ...":
+                # the reference leads the step after it, wherever it stands
+                parts[k + 1] = (parts[k][0], f"{parts[k][1]}, {parts[k + 1][1]}")
+                del parts[k]
+                continue
+            k += 1
         for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
             tail = _REF_TAIL.search(parts[k][1])
             if tail and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in tokens(tail.group(1))):
@@ -344,6 +352,12 @@ class Segmenter:
                 parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)} {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
         return parts or [("and", head)]
+
+    def _leads_only(self, piece: str) -> bool:
+        """A reference that starts no job of its own: "usando quello che trovi", "with
+        that" (not "analyze these rows")."""
+        words = [w for w in tokens(piece) if w not in lx.POLITE]
+        return bool(words) and (words[0].startswith(_USE) or not self.opens_job(piece))
 
     def _segment(self, piece: str, joined: str, blocks: list[str], quotes: list[str]) -> Segment:
         ids = [int(m) for m in _PLACEHOLDER_RE.findall(piece)]

@@ -29,7 +29,13 @@ from mesh_orchestrator.planning.intent.lexicon.reference import (
     PRONOUN,
     RESULT_NOUNS,
 )
-from mesh_orchestrator.planning.intent.lexicon.stance import NEGATION, ONLY, POLITE, QUESTION
+from mesh_orchestrator.planning.intent.lexicon.stance import (
+    NEGATION,
+    ONLY,
+    POLITE,
+    QUESTION,
+    REMARK,
+)
 
 __all__ = [
     "ALL",
@@ -52,6 +58,7 @@ __all__ = [
     "POLITE",
     "PRONOUN",
     "QUESTION",
+    "REMARK",
     "RESULT_NOUNS",
     "THEN",
 ]

@@ -4,6 +4,8 @@ Every word is matched after ``model.normalize`` (lower case, no accents)."""
 
 from __future__ import annotations
 
+import re
+
 from mesh_orchestrator.planning.intent.lexicon._words import words
 
 QUESTION = words(
@@ -38,4 +40,12 @@ POLITE = words(
 please pls plz kindly hey ok okay so now also and then por favor porfa oye vale bueno s'il
 te plait stp svp bitte mal ja olha per favore dai alsjeblieft graag hoi
 """
+)
+
+# A remark on what an earlier job is for or what it should be ("it's for a colleague in
+# Dublin", "something I can put on a slide"): a constraint on that job, never a job.
+REMARK = re.compile(
+    r"^(?:(?:it'?s|it is|this is|that'?s|that is|c'est|ce sera|es|esto es|eso es|das ist|"
+    r"es ist|e|isto e|isso e|e per|het is|dit is|dat is)\s+(?:for|pour|para|fur|per|voor)\b"
+    r"|(?:something|quelque chose|algo|etwas|qualcosa|iets)\s+(?:i|que|qu'|das|was|che|wat|dat)\b)"
 )

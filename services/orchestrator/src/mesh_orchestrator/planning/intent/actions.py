@@ -1,0 +1,175 @@
+"""Actions in the world: an imperative that no agent performs ("restart my laptop", "Doe de
+voordeur op slot", "Pídeme un Uber") is refused, not handed to the writer or the lookup.
+
+The intent model knows the actions it was trained on; a new one it cannot place, and its
+probabilities then spread over every class, so its best *job* wins with a third of the mass
+or less. Two signals from the request's shape catch that case without a list of actions:
+
+* the clause's verb opens only actions in the training phrasings (``action_openers``: "bel",
+  "doe", "pide", "paga", ...) and the model is not sure of a job;
+* the verb is none the model ever saw open a job, a thing of the user's follows it ("my",
+  "the", "mijn", "me": a verb acting on an object, not a noun phrase or a remark), the
+  model is unsure of every job, and it rates an action at least as likely as any job.
+
+A third catches running code ("run this script", "ejecuta este código"): the writer
+writes code, no agent executes it. None fires on a question, a clause with data or pasted text, or a clause that names a
+thing the mesh makes ("a poem", "an email", "un dibujo"): those are asks the agents serve.
+"""
+
+from __future__ import annotations
+
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.lexicon._words import words as word_set
+from mesh_orchestrator.planning.intent.model import JOBS, IntentModel, tokens
+from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
+
+# Below this the model is not sure of the job it picked for a clause an action verb heads.
+SURE = 0.5
+# Below this the model has not placed a clause at all (a third of the mass or less).
+UNPLACED = 0.35
+
+# After the verb: an object that is the user's own or a definite thing ("my laptop", "the
+# front door", "me", "mijn bankpas"), in the seven languages. No demonstrative or "it": a
+# verb on an earlier result ("simplify it", "use that year") is a job on that result.
+_OBJECT = (
+    lx.ARTICLES
+    | (lx.DETERMINER - lx.DEMONSTRATIVE - {"its", "your", "their", "su", "sus", "leur", "hun"})
+    | word_set("""
+        me my mine us our mi mis nos nuestro nuestra moi mon ma mes nous notre nos mir mich
+        mein meine meinen meinem meiner uns unser unsere unseren meu minha meus minhas nosso
+        nossa mio mia miei mie ci nostro nostra mij mijn ons onze
+        """)
+)
+
+
+# "Can you ...", "¿Puedes ...?", "Kannst du ...": a request put as a question; the verb after
+# the modal (and its "you") is the head.
+_MODAL = word_set("""
+    can could would will puedes podrias podria puede peux pourrais pouvez pourriez kannst
+    konntest konnen kunnt podes pode poderia podias consegues puoi potresti potete kun kunt
+    zou wil
+    """)
+_YOU = word_set("you u tu vous du sie voce je jij u usted vos")
+
+
+def _head(seg: Segment) -> tuple[list[str], bool]:
+    """The clause's words from its verb on, and whether a modal question led to it."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if words and words[0].split("-")[0] in _MODAL:
+        rest = (
+            words[1:] if "-" in words[0] else words[2:] if words[1:2] and words[1] in _YOU else []
+        )
+        if rest:
+            return [w for w in rest if w not in lx.POLITE], True
+    return words, False
+
+
+def _prefixes(word: str) -> list[str]:
+    word = word.split("-")[0]
+    return [word[:5], word[:4], word[:3]] if len(word) >= 3 else []
+
+
+def is_world_action(
+    seg: Segment,
+    p: dict[str, float],
+    segmenter: Segmenter,
+    model: IntentModel,
+    *,
+    alone: bool = False,
+) -> bool:
+    """Whether ``seg`` (with the model's class probabilities ``p``) asks for an action in the
+    world that no agent performs (see the module docstring). ``alone``: the clause is all
+    the request asks and the model placed it nowhere (the writer would chat about it): an
+    unknown verb on an object is then an action even when the model does not rate one."""
+    words, asked = _head(seg)
+    if len(words) < 2 or seg.data or seg.payload:
+        return False
+    if _runs_code(words):
+        return True
+    if "?" in seg.instruction and not asked:
+        return False
+    if words[0] in lx.QUESTION or any(w in lx.JOB_NOUNS for w in words):
+        return False
+    best_job = max(p[c] for c in JOBS)
+    if best_job >= SURE:
+        return False
+    if lx.CLITIC.match(words[0]) or words[1] in _REFERS or lx.PRONOUN.match(words[1]):
+        return False  # a verb on an earlier result ("ponlo en inglés"): the model decides
+    kind = verb_kind(words[0], segmenter, model)
+    if kind is not None:  # the longest prefix the training phrasings know decides
+        return kind == "action"
+    if words[1] not in _OBJECT:
+        return False
+    return best_job < UNPLACED and (alone or p["action"] >= best_job)
+
+
+# Running code is an action too: the writer writes code, no agent executes it.
+_RUN = word_set(
+    "run execute exec ejecuta ejecutar corre executa executar execute esegui eseguire lancia"
+    " fuhre fuhr ausfuhren voer draai"
+)
+_CODE = word_set(
+    "script scripts code snippet program programme programa programma programm function"
+    " notebook command commands codigo codice skript funktion funcion fonction funcao funzione"
+    " sql query"
+)
+
+
+def _runs_code(words: list[str]) -> bool:
+    """ "Run this Python script", "Ejecuta este código": a verb of running, code after it."""
+    return words[0] in _RUN and any(w in _CODE for w in words[1:6])
+
+
+def verb_kind(word: str, segmenter: Segmenter, model: IntentModel) -> str | None:
+    """ "action" when the training phrasings open only actions with ``word`` (its longest
+    known prefix), "job" only jobs, "mixed" both ("turn", "maak"), None neither."""
+    prefixes = [q for q in _prefixes(word) if q in segmenter.openers]
+    if not prefixes:
+        return None
+    if prefixes[0] in model.action_openers:
+        return "action"
+    return "mixed" if prefixes[0] in model.mixed_openers else "job"
+
+
+def job_verb_heads(
+    seg: Segment, p: dict[str, float], segmenter: Segmenter, model: IntentModel
+) -> bool:
+    """A clause the model weakly calls an action whose verb opens jobs ("Draw that planet
+    ...", "Draft an announcement that our office moves ...", "tell me a joke"): the verb is
+    surer than the model's guess from the other words, so it is a job."""
+    words, _ = _head(seg)
+    if not words or p["action"] >= SURE or lx.CLITIC.match(words[0]):
+        return False
+    return verb_kind(words[0], segmenter, model) == "job"
+
+
+def named_deliverable(seg: Segment) -> str | None:
+    """A noun phrase that names a thing the mesh makes ("uma legenda curta para o Instagram",
+    "a caption for my post"): no verb, so no action, whatever the words after it suggest.
+    Returns the phrase up to that thing ("uma legenda"), for the model to route; else None."""
+    words, _ = _head(seg)
+    if len(words) < 2 or words[0] not in lx.ARTICLES:
+        return None
+    for k, w in enumerate(words[1:4], start=1):
+        if w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS:
+            return " ".join(words[: k + 1])
+    return None
+
+
+def reads_action(
+    seg: Segment, p: dict[str, float], segmenter: Segmenter, model: IntentModel
+) -> bool:
+    """A step right after an action that reads its outcome ("... and tell me if it
+    crashes"): nothing an agent could read exists, so it is part of that action. Not a
+    step a job's verb opens ("summarise it"): that reads something earlier."""
+    words, _ = _head(seg)
+    if seg.joined not in ("and", "then") or seg.data or seg.payload:
+        return False
+    if words and verb_kind(words[0], segmenter, model) == "job":
+        return False
+    if max(p[c] for c in JOBS) >= SURE or any(w in lx.JOB_NOUNS for w in words):
+        return False
+    return any(w in _REFERS or w in ("if", "whether", "si", "ob", "se", "of") for w in words[:6])
+
+
+__all__ = ["is_world_action", "job_verb_heads", "named_deliverable", "reads_action", "verb_kind"]
