@@ -60,6 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.failovers = 3 if q else 20
     args.stalls = 2 if q else 10
     args.handovers = 2 if q else 5
+    args.durable_tokens = 60 if q else durable.TOKENS
     args.runs = 16 if q else 400
     return args  # fmt: skip
 
@@ -177,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     log.print(f"[dim]runs across replicas on Postgres ({args.handovers} handovers) …[/]")
     try:
         left = max(60.0, args.time_limit - (time.time() - started))
-        results["durable"] = durable.run(handovers=args.handovers, time_limit=left)
+        results["durable"] = durable.run(
+            handovers=args.handovers, tokens=args.durable_tokens, time_limit=left
+        )
     except Exception as exc:
         log.print(f"bench failed (durable): {type(exc).__name__}: {exc}", markup=False)
         return 1

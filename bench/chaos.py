@@ -77,7 +77,9 @@ class ChaosMesh:
         dport = free_port()
         self._start("discovery", "mesh_discovery", dport,
                     {"DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "d.sqlite3")})  # fmt: skip
+        self.procs["discovery"].wait_ready()  # the others need its URL to answer
         disc = self.procs["discovery"].url
+        # The workers and the replicas start side by side (the replicas watch discovery).
         for n in (1, 2):
             port = free_port()
             self._start(f"fast-{n}", "bench.fast_worker", port,
@@ -98,11 +100,18 @@ class ChaosMesh:
                          "ORCH_DB_PATH": str(tmp / f"{replica}.sqlite3"),
                          "ORCH_PLANNER": "deterministic", "ORCH_IN_DOUBT": "fail",
                          "ORCH_STREAM_IDLE_SECONDS": "5", "ORCH_MAX_RUNS_PER_CLIENT": "100000"})  # fmt: skip
-        for replica in ("a", "b"):
-            wait_until(lambda r=replica: self._sees_all(r), timeout=60, what="the workers")
+        try:
+            for proc in self.procs.values():
+                proc.wait_ready()
+            for replica in ("a", "b"):
+                wait_until(lambda r=replica: self._sees_all(r), timeout=60, what="the workers")
+        except BaseException:
+            self.close()  # the caller never gets this mesh to close
+            raise
 
     def _start(self, name: str, module: str, port: int, env: dict[str, str]) -> None:
-        self.procs[name] = ServiceProcess(module, port, {**QUIET, **env}, cwd=ROOT).start()
+        """Launch ``module`` as ``name``; ``__init__`` waits for every one to be healthy."""
+        self.procs[name] = ServiceProcess(module, port, {**QUIET, **env}, cwd=ROOT).launch()
 
     def _sees_all(self, replica: str) -> bool:
         agents = httpx.get(self.procs[replica].url + "/v1/agents", timeout=2).json()

@@ -1,8 +1,9 @@
 """Runs across orchestrator replicas, measured on real processes and the local Postgres.
 
-Its own small mesh: discovery, one ``bench.fault_worker`` (streams ``TOKENS`` tokens at
-``RATE`` per second) and two orchestrators, ``a`` and ``b``, on a Postgres database created
-for the measurement and dropped after it, with ``ORCH_RUN_LEASE_SECONDS`` = ``LEASE``.
+Its own small mesh: discovery, one ``bench.fault_worker`` (streams tokens at ``RATE`` per
+second: ``TOKENS`` for the latency, fewer with ``--quick``) and two orchestrators, ``a`` and
+``b``, on a Postgres database created for the measurement and dropped after it, with
+``ORCH_RUN_LEASE_SECONDS`` = ``LEASE``.
 
 * **cross-replica event latency**: a run starts on ``a``; one client reads it from ``a``
   (the replica executing it) and one from ``b`` (which follows it through the store, woken
@@ -59,24 +60,38 @@ class _Mesh:
              "DISCOVERY_LOG_LEVEL": "warning"},
         )  # fmt: skip
         wport = free_port()
-        self._start(
+        # The worker and both orchestrators start side by side (they watch discovery).
+        self._launch(
             "bench.fault_worker",
             wport,
             {"WORKER_PORT": str(wport), "WORKER_DISCOVERY_URL": self.discovery.url,
              "WORKER_INSTANCE_ID": "durable-1", "FAULT_AGENT_ID": "durable",
              "WORKER_LOG_LEVEL": "warning"},
         )  # fmt: skip
-        self.a = self.orchestrator("a")
-        self.b = self.orchestrator("b")
+        self.a = self.launch_orchestrator("a")
+        self.b = self.launch_orchestrator("b")
+        for proc in self.procs:
+            proc.wait_ready()
+        self.ready(self.a)
+        self.ready(self.b)
 
     def _start(self, module: str, port: int, env: dict[str, str]) -> ServiceProcess:
-        proc = ServiceProcess(module, port, env, cwd=ROOT).start()
+        return self._launch(module, port, env).wait_ready()
+
+    def _launch(self, module: str, port: int, env: dict[str, str]) -> ServiceProcess:
+        proc = ServiceProcess(module, port, env, cwd=ROOT).launch()
         self.procs.append(proc)
         return proc
 
     def orchestrator(self, replica: str) -> ServiceProcess:
+        """Start replica ``replica``; return once it is healthy and sees the worker."""
+        orch = self.launch_orchestrator(replica).wait_ready()
+        self.ready(orch)
+        return orch
+
+    def launch_orchestrator(self, replica: str) -> ServiceProcess:
         port = free_port()
-        orch = self._start(
+        return self._launch(
             "mesh_orchestrator",
             port,
             {"ORCH_PORT": str(port), "ORCH_DISCOVERY_URL": self.discovery.url,
@@ -85,12 +100,12 @@ class _Mesh:
              "ORCH_LOG_LEVEL": "warning", "ORCH_DB_PATH": str(self.tmp / f"{replica}.sqlite3")},
         )  # fmt: skip
 
+    def ready(self, orch: ServiceProcess) -> None:
         def sees_worker() -> bool:
             agents = httpx.get(orch.url + "/v1/agents", timeout=2).json()
             return any(a["descriptor"]["agent_id"] == "durable" for a in agents)
 
         wait_until(sees_worker, timeout=30, what="the orchestrator to see the worker")
-        return orch
 
     def close(self) -> None:
         for proc in reversed(self.procs):
@@ -119,7 +134,7 @@ async def _read(
     return out
 
 
-async def _latency(mesh: _Mesh) -> dict[str, Any]:
+async def _latency(mesh: _Mesh, tokens: int) -> dict[str, Any]:
     at_a: dict[int, float] = {}
     at_b: dict[int, float] = {}
     async with httpx.AsyncClient(timeout=120) as c:
@@ -127,7 +142,7 @@ async def _latency(mesh: _Mesh) -> dict[str, Any]:
 
         async def on_a() -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
-            body = _plan(TOKENS, RATE)
+            body = _plan(tokens, RATE)
             async for msg in read_sse(c, "POST", mesh.a.url + "/orchestrate/stream", json=body):
                 e = msg.json()
                 at_a.setdefault(e["seq"], time.perf_counter())
@@ -210,8 +225,9 @@ async def _handover(mesh: _Mesh) -> dict[str, Any]:
     }
 
 
-def run(*, handovers: int = 3, time_limit: float = 300.0) -> dict[str, Any]:
-    """Both measurements; ``{"skipped": reason}`` without a Postgres to run them on."""
+def run(*, handovers: int = 3, tokens: int = TOKENS, time_limit: float = 300.0) -> dict[str, Any]:
+    """Both measurements, the latency over a run of ``tokens`` tokens; ``{"skipped": reason}``
+    without a Postgres to run them on."""
     try:
         import psycopg
 
@@ -230,7 +246,7 @@ def run(*, handovers: int = 3, time_limit: float = 300.0) -> dict[str, Any]:
 
         async def measure() -> dict[str, Any]:
             assert mesh is not None
-            latency = await _latency(mesh)
+            latency = await _latency(mesh, tokens)
             cancels = [await _cancel(mesh) for _ in range(max(2, handovers))]
             takes = []
             for _ in range(handovers):

@@ -81,8 +81,9 @@ class FaultBench:
     def __enter__(self) -> FaultBench:
         try:
             self.discovery.start()
-            self.orchestrator.start()
-            self.catcher.start()
+            self.orchestrator.launch()  # side by side with the catcher
+            self.catcher.launch().wait_ready()
+            self.orchestrator.wait_ready()
             self.routed(f"{AGENT}-catcher")
         except BaseException:
             self.__exit__()

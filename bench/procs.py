@@ -114,12 +114,17 @@ class Mesh:
              "WORKER_INSTANCE_ID": "bench-fast-1", "WORKER_MAX_CONCURRENCY": slots,
              "WORKER_LOG_LEVEL": quiet},
             cwd=ROOT,
-        ).start()  # fmt: skip
+        ).launch()  # fmt: skip
+        # The worker and the orchestrators start side by side (each orchestrator watches
+        # discovery for the worker); the measurements wait until all of them are ready.
         self.orchestrator = self._orchestrator(slots, quiet, "httptools")
         self.orchestrator_httpx = self._orchestrator(slots, quiet, "httpx")
         self.orchestrator_reads = self._orchestrator(
             slots, quiet, "httptools", name="reads", env={"ORCH_REGISTRY_READ": "always"}
         )
+        for svc in (self.worker, self.orchestrator, self.orchestrator_httpx,
+                    self.orchestrator_reads):  # fmt: skip
+            svc.wait_ready()
 
         for orch in (self.orchestrator, self.orchestrator_httpx, self.orchestrator_reads):
 
@@ -148,7 +153,7 @@ class Mesh:
              # The default pool (256) would queue the 1,000-stream measurement.
              "ORCH_MAX_CONNECTIONS": slots, **(env or {})},
             cwd=ROOT,
-        ).start()  # fmt: skip
+        ).launch()  # fmt: skip
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

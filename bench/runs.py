@@ -57,14 +57,17 @@ class _Mesh:
             "DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "d.sqlite3"),
             "DISCOVERY_LOG_LEVEL": "warning"})  # fmt: skip
         wport = free_port()
-        self._start("bench.fast_worker", wport, {
+        # The worker and the orchestrator start side by side (it watches discovery).
+        self._launch("bench.fast_worker", wport, {
             "WORKER_PORT": str(wport), "WORKER_DISCOVERY_URL": discovery.url,
             "WORKER_INSTANCE_ID": "runs-fast-1", "WORKER_LOG_LEVEL": "warning"})  # fmt: skip
         oport = free_port()
-        self.orchestrator = self._start("mesh_orchestrator", oport, {
+        self.orchestrator = self._launch("mesh_orchestrator", oport, {
             "ORCH_PORT": str(oport), "ORCH_DISCOVERY_URL": discovery.url,
             "ORCH_DB_PATH": str(tmp / "o.sqlite3"), "ORCH_LOG_LEVEL": "warning",
             **store_env})  # fmt: skip
+        for proc in self.procs:
+            proc.wait_ready()
         orch = self.orchestrator
 
         def ready() -> bool:
@@ -76,7 +79,10 @@ class _Mesh:
         wait_until(ready, timeout=120, what="the orchestrator to be ready")
 
     def _start(self, module: str, port: int, env: dict[str, str]) -> ServiceProcess:
-        proc = ServiceProcess(module, port, env, cwd=ROOT).start()
+        return self._launch(module, port, env).wait_ready()
+
+    def _launch(self, module: str, port: int, env: dict[str, str]) -> ServiceProcess:
+        proc = ServiceProcess(module, port, env, cwd=ROOT).launch()
         self.procs.append(proc)
         return proc
 

@@ -6,24 +6,15 @@ A worker whose package is not importable yet is left out (and the tests needing 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from mesh_testkit import ServiceProcess, read_sse
-from mesh_testkit.mesh import process_mesh
+from mesh_testkit.mesh import ProcessMesh
 
-WORKERS = {
-    "lookup": "mesh_worker_lookup",
-    "analyst": "mesh_worker_analyst",
-    "writer": "mesh_worker_writer",
-    "image-gen": "mesh_worker_image_gen",
-}
 CSV = "city,temp,rain\nOslo,4,80\nRome,18,40\nCairo,30,2\nLima,19,1\n"
 
 
@@ -41,30 +32,9 @@ class Mesh:
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    tmp: Path = tmp_path_factory.mktemp("e2e-orch")
-    present = {n: m for n, m in WORKERS.items() if importlib.util.find_spec(m) is not None}
-    worker_env = {
-        "WRITER_MAX_NEW_TOKENS": "12",
-        "WRITER_THREADS": "1",
-        "IMAGEGEN_OUTPUT_DIR": str(tmp / "images"),
-    }
-    with process_mesh(tmp, present, worker_env=worker_env) as m:
-        # A second orchestrator on the same registry, planning and synthesizing with the
-        # real local model through the writer's OpenAI-compatible API.
-        llm_env = {
-            "ORCH_LLM_SYNTHESIS_MAX_TOKENS": "24",
-            "ORCH_LLM_TIMEOUT_SECONDS": "120",
-            # The default (auto) does not plan with the embedded 135M model: it measured
-            # worse than the intent planner (bench/planning). This test is about the LLM.
-            "ORCH_PLANNER": "llm",
-            # Likewise the synthesis (auto: the deterministic merge measured better).
-            "ORCH_SYNTHESIS": "llm",
-        }
-        if "writer" in m.workers:
-            llm_env["ORCH_LLM_BASE_URL"] = m.workers["writer"].url + "/v1"
-        llm_orch = m.add_orchestrator("orchestrator-llm", llm_env)
-        yield Mesh(m.orch, m.workers, llm_orch)
+def mesh(model_mesh: ProcessMesh) -> Mesh:
+    """The session's mesh (``model_mesh`` in conftest.py), shared with the threads tests."""
+    return Mesh(model_mesh.orch, model_mesh.workers, model_mesh.orchestrators["orchestrator-llm"])
 
 
 async def stream(

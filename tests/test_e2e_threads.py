@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mesh_testkit.mesh import ProcessMesh, process_mesh
+from mesh_testkit.mesh import ProcessMesh
 
 WORKERS = {
     "lookup": "mesh_worker_lookup",
@@ -38,11 +36,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessMesh]:
-    tmp: Path = tmp_path_factory.mktemp("e2e-threads")
-    worker_env = {"WRITER_MAX_NEW_TOKENS": "12", "WRITER_THREADS": "1"}
-    with process_mesh(tmp, WORKERS, worker_env=worker_env) as m:
-        yield m
+def mesh(model_mesh: ProcessMesh) -> ProcessMesh:
+    """The session's mesh (``model_mesh`` in conftest.py): every worker, the writer's model
+    generating at most 12 tokens, shared with the orchestrator's tests."""
+    return model_mesh
 
 
 def paragraphs(text: str) -> list[str]:

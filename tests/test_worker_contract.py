@@ -1,7 +1,8 @@
 """The worker contract suite (``mesh_testkit.conformance``) on every mesh worker, as a process.
 
 Each worker runs once (a class-scoped fixture per parameter) as ``python -m <module>`` on a
-free loopback port with registration off (``WORKER_DISCOVERY_URL=""``). A worker whose package
+free loopback port with registration off (``WORKER_DISCOVERY_URL=""``); all of them are
+launched together at the start (``launched``), so their loads overlap. A worker whose package
 is not installed is skipped, with the reason. To add a worker, add a ``WorkerCase``.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from mesh_contracts import ResultEvent, StreamingMode
-from mesh_testkit import free_port, running
+from mesh_testkit import ServiceProcess, free_port
 from mesh_testkit.conformance.worker_contract import WorkerContract, WorkerUnderTest, stream
 
 
@@ -29,7 +30,8 @@ class WorkerCase:
     valid: dict[str, Any]
     invalid: dict[str, Any]
     env: Callable[[Path], dict[str, str]] = field(default=lambda tmp: {})
-    startup_timeout: float = 60.0
+    # from the launch, with every worker loading side by side
+    startup_timeout: float = 180.0
 
 
 CASES = [
@@ -40,7 +42,7 @@ CASES = [
         valid={"prompt": "Say hello.", "max_tokens": 8},
         invalid={"prompt": "Say hello.", "max_tokens": 0},
         env=lambda tmp: {"WRITER_ADAPTERS_DIR": str(tmp / "adapters")},
-        startup_timeout=240.0,
+        startup_timeout=300.0,
     ),
     WorkerCase(
         "mesh_worker_analyst",
@@ -60,7 +62,7 @@ CASES = [
         valid={"prompt": "a red square", "steps": 2, "width": 32, "height": 32, "seed": 1},
         invalid={"prompt": "a red square", "steps": 0},
         env=lambda tmp: {"IMAGEGEN_OUTPUT_DIR": str(tmp / "images")},
-        startup_timeout=120.0,
+        startup_timeout=240.0,
     ),
     WorkerCase(
         "mesh_worker_lora_trainer",
@@ -73,9 +75,29 @@ CASES = [
         },
         invalid={"examples": ["hello world"], "steps": 0},
         env=lambda tmp: {"LORA_BASE_MODEL": "tiny", "LORA_ADAPTERS_DIR": str(tmp / "adapters")},
-        startup_timeout=120.0,
+        startup_timeout=240.0,
     ),
 ]
+
+
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
+    """Every installed worker's process, launched side by side at once (their imports and
+    model loads overlap) and stopped at the end; each class waits for its own worker."""
+    procs: dict[str, ServiceProcess] = {}
+    try:
+        for case in CASES:
+            if importlib.util.find_spec(case.module) is None:
+                continue
+            tmp = tmp_path_factory.mktemp(case.module)
+            port = free_port()
+            env = {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": "", **case.env(tmp)}
+            svc = ServiceProcess(case.module, port, env, startup_timeout=case.startup_timeout)
+            procs[case.module] = svc.launch()
+        yield procs
+    finally:
+        for svc in procs.values():
+            svc.stop()
 
 
 class TestMeshWorkers(WorkerContract):
@@ -84,16 +106,17 @@ class TestMeshWorkers(WorkerContract):
     )
     @classmethod
     def worker(
-        cls, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+        cls, request: pytest.FixtureRequest, launched: dict[str, ServiceProcess]
     ) -> Iterator[WorkerUnderTest]:
         case: WorkerCase = request.param
-        if importlib.util.find_spec(case.module) is None:
+        if case.module not in launched:
             pytest.skip(f"{case.module} is not installed (pip install -e services/workers/<name>)")
-        tmp = tmp_path_factory.mktemp(case.module)
-        port = free_port()
-        env = {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": "", **case.env(tmp)}
-        with running(case.module, port, env, startup_timeout=case.startup_timeout) as svc:
+        svc = launched[case.module]
+        try:
+            svc.wait_ready()
             yield WorkerUnderTest(svc.url, case.mode, case.valid, case.invalid)
+        finally:
+            svc.stop()
 
     def test_every_mesh_worker_reports_generated_tokens_and_gpu_seconds(
         self, worker: WorkerUnderTest

@@ -26,12 +26,20 @@ from mesh_testkit.asgi import serving
 __all__ = ["ServiceProcess", "free_port", "read_sse", "running", "serving", "wait_until"]
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and not one this process
+    handed out before: processes launched side by side bind theirs only later."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in _handed_out:
+            break
+    _handed_out.add(port)
+    return port
 
 
 def wait_until(
@@ -83,6 +91,7 @@ class ServiceProcess:
         self.args = args or []
         self.cwd = str(cwd) if cwd else None
         self.proc: subprocess.Popen[bytes] | None = None
+        self._deadline = 0.0
         self._log: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
             prefix=f"{module}-", suffix=".log", delete=False
         )
@@ -95,6 +104,12 @@ class ServiceProcess:
         return Path(self._log.name).read_text(errors="replace")
 
     def start(self) -> ServiceProcess:
+        """``launch()`` then ``wait_ready()``."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> ServiceProcess:
+        """Start the process and return at once (``wait_ready`` waits for its health), so
+        that several processes can start side by side."""
         if self._log.closed:  # restarted after a stop: append to the same log
             self._log = open(self._log.name, "ab")  # noqa: SIM115 - closed by stop()/kill()
         self.proc = subprocess.Popen(
@@ -105,6 +120,13 @@ class ServiceProcess:
             cwd=self.cwd,
             start_new_session=True,
         )
+        self._deadline = time.monotonic() + self.startup_timeout
+        return self
+
+    def wait_ready(self) -> ServiceProcess:
+        """Wait until the launched process answers ``GET health_path`` with 200, within
+        ``startup_timeout`` of its launch; raise (the log in the error, the process killed)
+        if it exits first or the time runs out."""
 
         def healthy() -> bool:
             assert self.proc is not None
@@ -116,7 +138,6 @@ class ServiceProcess:
             r = httpx.get(self.url + self.health_path, timeout=2.0, verify=verify)
             return r.status_code == 200
 
-        deadline = time.monotonic() + self.startup_timeout
         while True:
             try:
                 if healthy():
@@ -125,7 +146,7 @@ class ServiceProcess:
                 raise
             except Exception:
                 pass
-            if time.monotonic() > deadline:
+            if time.monotonic() > self._deadline:
                 self.kill()
                 raise TimeoutError(
                     f"{self.module} not healthy in {self.startup_timeout}s:\n{self.log()}"
