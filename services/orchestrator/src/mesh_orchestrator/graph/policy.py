@@ -127,24 +127,18 @@ def initial_state(
         state["plan"] = plan
         state["planner"] = planner
         state["reason"] = reason
-    if approved is not None:
-        state["approved"] = approved
-    if plan_announced is not None:
-        state["plan_announced"] = plan_announced
-    if budget_used is not None:
-        state["budget_used"] = budget_used
-    if resume_done is not None:
-        state["resume_done"] = resume_done
-    if resume_attempts is not None:
-        state["resume_attempts"] = resume_attempts
-    if resume_inputs is not None:
-        state["resume_inputs"] = resume_inputs
-    if resume_asked is not None:
-        state["resume_asked"] = resume_asked
-    if resume_loops is not None:
-        state["resume_loops"] = resume_loops
-    if resume_pinned is not None:
-        state["resume_pinned"] = resume_pinned
+    optional = {
+        "approved": approved,
+        "plan_announced": plan_announced,
+        "budget_used": budget_used,
+        "resume_done": resume_done,
+        "resume_attempts": resume_attempts,
+        "resume_inputs": resume_inputs,
+        "resume_asked": resume_asked,
+        "resume_loops": resume_loops,
+        "resume_pinned": resume_pinned,
+    }
+    state.update({k: v for k, v in optional.items() if v is not None})  # type: ignore[typeddict-item]
     return state
 
 
