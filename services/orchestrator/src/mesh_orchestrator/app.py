@@ -29,7 +29,7 @@ from fastapi import Depends, FastAPI
 from langchain_core.language_models import BaseChatModel
 
 from mesh_auth import AudienceTokens, AuthSettings, Keys, TlsSettings, TokenSource, worker_audience
-from mesh_auth.bearer import AudienceAuth, BearerAuth
+from mesh_auth.bearer import BearerAuth
 from mesh_auth.dialing import pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
@@ -44,6 +44,7 @@ from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
+from mesh_orchestrator.llm_auth import LLMAuth
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.planning.choice import (
     build_planning,
@@ -183,9 +184,10 @@ def _llm_client(
 ) -> httpx.AsyncClient | None:
     """The LLM's HTTP client when it is the mesh's own (no ``ORCH_LLM_API_KEY``) and the mesh
     has auth or mTLS on: a token goes as the API key (the writer's OpenAI routes take it),
-    with this service's certificate: the one for the registered worker serving the LLM's
-    origin (``worker:<agent id>``) when the orchestrator mints per worker, else its own. An
-    LLM with its own key never sees a mesh token."""
+    with this service's certificate: the one for the worker serving the LLM's origin
+    (``worker:<agent id>``: the registry's, else the origin's ``/descriptor``, so there is
+    no window before the writer registers, ``llm_auth``) when the orchestrator mints per
+    worker, else its own. An LLM with its own key never sees a mesh token."""
     if not settings.llm_configured or settings.llm_api_key is not None:
         return None
     if not token.available and tls is None:
@@ -204,7 +206,7 @@ def _llm_client(
         return None
 
     return httpx.AsyncClient(
-        auth=AudienceAuth(per_worker, audience_of, token),
+        auth=LLMAuth(per_worker, audience_of, token, verify=tls if tls is not None else True),
         verify=tls if tls is not None else True,
         timeout=httpx.Timeout(settings.llm_timeout_seconds * 5, connect=10.0),
         follow_redirects=False,
