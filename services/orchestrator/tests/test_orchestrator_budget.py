@@ -23,7 +23,8 @@ async def test_every_worker_call_carries_the_attempts_idempotency_key(mesh: Mesh
     await mesh.register(writer_like(mesh.workers[0].url))
     events = await collect(mesh.url, {"plan": plan({"task_id": "a"}, {"task_id": "b"})})
     run_id = events[0]["data"]["run_id"]
-    assert sorted(k or "" for k in mesh.worker().keys) == [f"{run_id}:a:1", f"{run_id}:b:1"]
+    # <run>:<task>:<attempt>@<epoch>: a new run's first owner holds epoch 1
+    assert sorted(k or "" for k in mesh.worker().keys) == [f"{run_id}:a:1@1", f"{run_id}:b:1@1"]
 
 
 async def test_tokens_past_the_budget_stop_the_run_and_name_the_bound(mesh: Mesh) -> None:
@@ -140,3 +141,32 @@ async def test_a_budget_that_is_not_a_budget_is_a_short_422(mesh: Mesh) -> None:
             r = await c.post(mesh.url + "/orchestrate", json=body)
             assert r.status_code == 422, r.text
             assert len(r.content) < 2000
+
+
+async def test_a_run_without_a_budget_reports_its_use_in_events_run_and_metrics(
+    mesh: Mesh,
+) -> None:
+    await mesh.register(writer_like(mesh.workers[0].url))
+    usage = {"completion_tokens": 5, "gpu_s": 0.5}
+    body = {
+        "plan": plan(
+            {"task_id": "one", "input": {"usage": usage}},
+            {"task_id": "two", "input": {"usage": usage}, "depends_on": ["one"]},
+        )
+    }
+    events = await collect(mesh.url, body)
+    assert events[-1]["data"]["status"] == "completed"
+    reports = budget_events(events)
+    assert len(reports) == 2  # one after each sub-task, no limits to state
+    last = reports[-1]
+    assert last["limits"] == {} and last["status"] == "used"
+    assert last["used"]["tokens"] == 10 and last["used"]["gpu_s"] == 1.0
+    assert last["used"]["max_tasks"] == 2 and last["used"]["wall_s"] >= 0
+    run_id = events[0]["data"]["run_id"]
+    async with httpx.AsyncClient() as c:
+        run = (await c.get(f"{mesh.url}/v1/runs/{run_id}")).json()
+        metrics = (await c.get(mesh.url + "/metrics")).text
+    assert run["budget"]["limits"] is None
+    assert run["budget"]["used"]["tokens"] == 10 and run["budget"]["used"]["max_tasks"] == 2
+    assert 'mesh_run_budget_used_total{kind="tokens"} 10.0' in metrics
+    assert 'mesh_run_budget_used_total{kind="max_tasks"} 2.0' in metrics

@@ -126,6 +126,9 @@ class TaskStatus(_Payload):
     endpoint: str | None = None
     started_at: float | None = None
     attempt: int | None = None
+    # ``running`` (and ``in_doubt``): the ``Idempotency-Key`` the attempt's call carries, as
+    # sent, so a replica taking the run up asks the worker by that key, never a re-derived one.
+    key: str | None = None
     # ``running``: every instance that could serve the task and why it was or was not
     # chosen (health, fit, priority, load, circuit breaker state).
     candidates: list[dict[str, Any]] | None = None

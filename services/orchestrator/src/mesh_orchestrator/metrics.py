@@ -16,7 +16,7 @@ depends on nothing of the orchestrator's).
 | ``mesh_subtask_duration_seconds`` | histogram | ``capability``, ``agent``, ``status`` |
 | ``mesh_relayed_events_total`` | counter | ``agent`` |
 | ``mesh_call_usage_total`` | counter | ``agent``, ``kind`` (a worker's reported ``usage``: prompt_tokens, completion_tokens, gpu_s, wall_s) |
-| ``mesh_run_budget_used_total`` | counter | ``kind`` (max_tasks, wall_s, tokens, gpu_s: runs with a budget) |
+| ``mesh_run_budget_used_total`` | counter | ``kind`` (max_tasks, wall_s, tokens, gpu_s: every run, with a budget or without) |
 | ``mesh_runs_budget_exhausted_total`` | counter | ``bound`` |
 | ``mesh_breaker_state`` | gauge (0 closed, 1 half-open, 2 open) | ``instance_id`` |
 | ``mesh_registry_instances`` | gauge | ``agent``, ``healthy`` |
@@ -60,7 +60,7 @@ class CallMetrics:
         )
         self._budget_used = Counter(
             "mesh_run_budget_used",
-            "What runs with a budget used (sub-tasks, wall seconds, tokens, GPU-seconds).",
+            "What runs used (sub-tasks, wall seconds, tokens, GPU-seconds), with a budget or without.",
             ["kind"],
             registry=registry,
         )
@@ -72,7 +72,7 @@ class CallMetrics:
         )
 
     def budget_ended(self, used: dict[str, float], exhausted: str | None) -> None:
-        """A run with a budget ended its execution: what it used, and which bound ran out."""
+        """A run ended its execution: what it used, and which bound of its budget ran out."""
         for kind, amount in used.items():
             self._budget_used.labels(kind).inc(amount)
         if exhausted is not None:

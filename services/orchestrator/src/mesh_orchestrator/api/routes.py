@@ -212,8 +212,8 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
     # ``lease``: the replica executing it (owner), its epoch and lease expiry; its thread
     # and webhook (with its secret: only its owner and admin see a run); ``workflow``: the
     # saved workflow (name, version) it was started from, if any; ``pinned``: kept from
-    # retention; ``budget`` (with a budget): its limits and, once its execution ended,
-    # what it used.
+    # retention; ``budget``: its limits (null without a budget) and, once its execution
+    # ended, what it used (every run: tokens, GPU-seconds, sub-tasks, wall seconds).
     workflow = run.options.get("workflow")
     body = run.model_dump(mode="json", include=RUN_FIELDS) | {
         "lease": run.lease(),
@@ -222,8 +222,9 @@ async def get_run(run_id: str, svc: Svc, caller: RunCaller) -> dict[str, Any] | 
         "workflow": workflow if isinstance(workflow, dict) else None,
         "pinned": await svc.runs.pinned(run_id),
     }
-    if run.options.get("budget"):
-        body["budget"] = {"limits": run.options["budget"], "used": run.options.get("budget_used")}
+    if run.options.get("budget") or run.options.get("budget_used"):
+        limits = run.options.get("budget") or None
+        body["budget"] = {"limits": limits, "used": run.options.get("budget_used")}
     return body
 
 

@@ -29,7 +29,7 @@ from mesh_contracts import (
 )
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
-from mesh_orchestrator.graph.policy import EMITTER, GATE, REGISTRY_READ, RunState
+from mesh_orchestrator.graph.policy import EMITTER, EPOCH, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.planning.facade import Planning
 from mesh_orchestrator.relay.budget import RunBudget
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
@@ -206,12 +206,13 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             iterations=state.get("resume_loops"),
             pinned=state.get("resume_pinned"),
             budget=budget,
+            epoch=config["configurable"].get(EPOCH, 0),
             conversation=conversation(state),
         )
         results = {k: o.public() for k, o in outcomes.items()}
         stopped = budget.describe() if budget.exhausted else None
-        used = budget.used() if budget.bounded else None
-        return {"results": results, "budget_exhausted": stopped, "budget_used": used}
+        # every run's use (tokens, GPU-seconds, sub-tasks, wall time), budget or not
+        return {"results": results, "budget_exhausted": stopped, "budget_used": budget.used()}
 
     async def synthesize_llm(state: RunState, config: RunnableConfig) -> RunState:
         assert d.llm_synthesizer is not None

@@ -23,6 +23,9 @@ REGISTRY_READ = "mesh_registry_read"
 # Where the run's gate (``relay.gate.Gate``) sits: ``execute`` passes it to the executor, so
 # a paused run starts no new sub-task.
 GATE = "mesh_gate"
+# The run's lease generation on this replica (its epoch): ``execute`` passes it to the
+# executor, whose worker calls name it in their idempotency keys.
+EPOCH = "mesh_epoch"
 
 
 class RunState(TypedDict, total=False):
@@ -58,8 +61,8 @@ class RunState(TypedDict, total=False):
     # Loops under way (``runs.iterations.LoopProgress.public``), per check task: they go on.
     resume_loops: dict[str, dict[str, Any]]
     # Tasks whose call was out when the run changed hands, to an instance that knows its
-    # idempotency key: task_id -> (instance_id, attempt); called again with that key.
-    resume_pinned: dict[str, tuple[str, int]]
+    # idempotency key: task_id -> (instance_id, attempt, key); called again with that key.
+    resume_pinned: dict[str, tuple[str, int, str]]
     # ``options.budget`` (or its client's default; ``mesh_contracts.Budget`` as a dict),
     # what earlier owners of the run used of it, and the bound that ran out (the run
     # then ends ``budget_exhausted``).
@@ -102,7 +105,7 @@ def initial_state(
     resume_inputs: dict[str, list[Any]] | None = None,
     resume_asked: dict[str, dict[str, Any]] | None = None,
     resume_loops: dict[str, dict[str, Any]] | None = None,
-    resume_pinned: dict[str, tuple[str, int]] | None = None,
+    resume_pinned: dict[str, tuple[str, int, str]] | None = None,
 ) -> RunState:
     """The one constructor of a run's starting state, for every path that starts a run
     (``RunService.start``), takes one up from its log after a crash, a handover, a pause or

@@ -19,6 +19,7 @@ instance that keeps failing.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
@@ -70,12 +71,24 @@ _INSTANCE_FAULTS = frozenset(
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-def idempotency_key(run_id: str, task_id: str, attempt: int) -> str:
+def idempotency_key(run_id: str, task_id: str, attempt: int, epoch: int = 0) -> str:
     """The key of one attempt of a run's task (``Idempotency-Key``, see the worker SDK's
-    ``mesh_worker.executions``): the same for a retry after a lost response and for a
-    replica that takes the run up and asks again; a new attempt (a re-run that was
-    decided) is a new key. Attempts are counted per run, across replicas (``runs.resume``)."""
-    return f"{run_id}:{task_id}:{attempt}"
+    ``mesh_worker.executions``): ``<run>:<task>:<attempt>@<epoch>``, ``epoch`` being the
+    run's lease generation under which the call is first made (0, none: no ``@``).
+
+    The same key for a retry after a lost response (the same attempt, same owner) and for a
+    replica that takes the run up and asks again (it reads the key from the ``running``
+    status in the log, ``runs.resume``). Attempt numbers are re-derived from the stored log
+    by a replica that takes the run up, and a log is stored in batches: the previous owner
+    may have used the next numbers for calls the log never heard of (another iteration of a
+    loop). The epoch keeps every call of a new owner under keys no earlier owner used."""
+    key = f"{run_id}:{task_id}:{attempt}"
+    return f"{key}@{epoch}" if epoch else key
+
+
+#: The lease generation (epoch) of the run whose executor runs in this context (set by
+#: ``Executor.run``): every key a call makes names it.
+EPOCH: contextvars.ContextVar[int] = contextvars.ContextVar("mesh_run_epoch", default=0)
 
 
 async def _accounted(
@@ -277,11 +290,17 @@ class WorkerCalls:
         emit: Emitter,
         attempt: int = 1,
         call: CallSpan = NO_CALL,
+        key: str | None = None,
     ) -> TaskOutcome:
         """One attempt on instance ``d``: relay its events and fold them into the outcome.
         Raises ``WorkerBusy``/``WorkerUnreachable`` before the worker took the call, and
-        ``AttemptFailed`` when the instance failed it (reported to the resolver)."""
+        ``AttemptFailed`` when the instance failed it (reported to the resolver). ``key``:
+        the idempotency key of a call made again (re-attaching); else the attempt's, under
+        the run's epoch (``EPOCH``)."""
         agent = d.agent_id
+        if key is None and request.run_id is not None:
+            key = idempotency_key(request.run_id, t.task_id, attempt, EPOCH.get())
+        keyed = key if not speaks_a2a(d) and not speaks_mcp(d) else None
         task_id = t.task_id
         fold = OutputFold()
         add = fold.add
@@ -300,6 +319,7 @@ class WorkerCalls:
                 endpoint=d.endpoint,
                 started_at=time.time(),
                 attempt=attempt,
+                key=keyed,
                 candidates=self.resolver.explain(t),
             )
             emit.emit(status, task_id, agent)
@@ -334,13 +354,13 @@ class WorkerCalls:
                 )
             else:
                 headers = {**traced, **self.auth_headers(agent)}
-                if request.run_id is not None:
-                    headers[IDEMPOTENCY_HEADER] = idempotency_key(request.run_id, task_id, attempt)
+                if keyed is not None:
+                    headers[IDEMPOTENCY_HEADER] = keyed
                 batches = call_worker_batches(
                     self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
                 )
             budget = CURRENT.get()
-            if budget is not None and budget.bounded:
+            if budget is not None:  # every run's use is counted, with a budget or without
                 batches = _accounted(batches, budget)
             batches = call.counted(batches)  # traced: the span counts them; else as they are
             async with aclosing(batches) as reading:

@@ -58,6 +58,7 @@ from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.budget import CURRENT, RunBudget
 from mesh_orchestrator.relay.calls import (
+    EPOCH,
     AttemptFailed,
     TaskOutcome,
     WorkerCalls,
@@ -185,13 +186,14 @@ class Executor:
         done: dict[str, TaskOutcome] | None = None,
         attempts_before: dict[str, int] | None = None,
         owner: str | None = None,
-        pinned: dict[str, tuple[str, int]] | None = None,
+        pinned: dict[str, tuple[str, int, str]] | None = None,
         budget: RunBudget | None = None,
         conversation: Conversation | None = None,
         gate: Gate | None = None,
         inputs: dict[str, list[Any]] | None = None,
         resume: dict[str, dict[str, Any]] | None = None,
         iterations: dict[str, dict[str, Any]] | None = None,
+        epoch: int = 0,
     ) -> dict[str, TaskOutcome]:
         """Run every task; return outcomes keyed by task_id, in plan order.
 
@@ -215,13 +217,16 @@ class Executor:
         a re-run's events carry the next attempt number; a task's attempts are counted for
         the run as a whole (``max_attempts`` in all, whichever replicas made them).
         ``pinned``: tasks whose call was out when the run changed hands, to an instance that
-        still knows its key (``in_flight``): task_id -> (instance_id, attempt). They are not
-        run again: the call is made again with the same key, which re-attaches to the
-        running execution or replays its result.
+        still knows its key (``in_flight``): task_id -> (instance_id, attempt, key). They are
+        not run again: the call is made again with that key, which re-attaches to the
+        running execution or replays its result (a loop's pin is its next call's).
+        ``epoch``: the run's lease generation here; every new call's key names it
+        (``relay.calls.idempotency_key``), so no key of an earlier owner is used again.
 
         ``budget``: what the run may spend (``relay.budget``); a task past ``max_tasks`` is
         skipped, and when tokens, GPU time or wall time run out every unfinished task is
-        stopped (``skipped``, naming the bound); a ``budget`` status goes out after each task.
+        stopped (``skipped``, naming the bound). Every run's use is counted, with limits or
+        without (``RunBudget()``): a ``budget`` status goes out after each task.
 
         Cancellation (the run was cancelled, the client left) cancels every in-flight call,
         which closes the workers' streams; the caller reports what was left undone.
@@ -246,6 +251,7 @@ class Executor:
         loops.attempts = dict(before)  # a group's task run again goes on counting
         budget = budget or RunBudget()
         token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
+        generation = EPOCH.set(epoch)
         try:
             async with asyncio.TaskGroup() as group:
                 nodes: list[asyncio.Task[None]] = []
@@ -271,6 +277,7 @@ class Executor:
                     group.create_task(self._enforce(budget, nodes, emit))
         finally:
             CURRENT.reset(token)
+            EPOCH.reset(generation)
         for t in plan.tasks:  # stopped by the budget: never finished
             f = futures[t.task_id]
             if not f.done() or f.cancelled():  # (a cancelled waiter cancels its future)
@@ -278,7 +285,7 @@ class Executor:
                 emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
                 futures[t.task_id] = loop.create_future()
                 futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
-        if self.metrics is not None and budget.bounded:
+        if self.metrics is not None:  # every run's use, with a budget or without
             self.metrics.budget_ended(budget.used(), budget.exhausted)
         # A group loop's tasks ran again: their last iteration's outcome counts.
         return {
@@ -326,7 +333,7 @@ class Executor:
         attempts_before: int = 0,
         *,
         owner: str | None = None,
-        pin: tuple[str, int] | None = None,
+        pin: tuple[str, int, str] | None = None,
         conversation: str = "",
         loops: _Loops | None = None,
         gate: Gate = OPEN,
@@ -346,7 +353,7 @@ class Executor:
             futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=not_taken))
             return
         budget = CURRENT.get()
-        if budget is not None and budget.bounded and not budget.take_task():
+        if budget is not None and not budget.take_task():  # counted, bounded or not
             reason = f"budget exhausted: {budget.describe()}"
             emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
             futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
@@ -393,7 +400,7 @@ class Executor:
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
-        if budget is not None and budget.bounded:
+        if budget is not None:  # every run reports its use, with a budget or without
             budget.check_wall()
             emit.emit(BudgetStatus(used=budget.used(), limits=budget.limit_values()))
         futures[t.task_id].set_result(outcome)
@@ -436,7 +443,7 @@ class Executor:
         attempts_before: int,
         owner: str | None,
         *,
-        pin: tuple[str, int] | None = None,
+        pin: tuple[str, int, str] | None = None,
         conversation: str = "",
     ) -> TaskOutcome:
         """Run ``t`` once, or (``repeat_until``) until its condition holds or its iterations
@@ -459,15 +466,15 @@ class Executor:
         # Each iteration has ``max_attempts`` of its own, counted from its first attempt.
         floor = _floor(back, t.task_id, attempt) if back is not None and iteration > 1 else 0
         while True:
-            if carried is not None:
-                outcome, carried = carried, None
+            if carried is not None:  # a resumed loop's finished iteration: its pin, if any,
+                outcome, carried = carried, None  # is the next iteration's call
             else:
                 outcome = await self._execute(
                     t, upstream, emit, run_id, timeout_seconds, attempt, owner=owner, loop=loop,
                     answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
                     floor=floor, resume=loops.resume.get(t.task_id),
                 )  # fmt: skip
-            pin = None  # a later iteration is a new call
+                pin = None  # a later iteration is a new call
             if cond is None or outcome.status != "completed":
                 return outcome
             env = loops.env(futures, own=outcome.output, iteration=iteration)
@@ -626,7 +633,7 @@ class Executor:
         attempts_before: int = 0,
         *,
         owner: str | None = None,
-        pin: tuple[str, int] | None = None,
+        pin: tuple[str, int, str] | None = None,
         conversation: str = "",
         loop: dict[str, Any] | None = None,
         answers: list[Any] | None = None,
@@ -662,7 +669,7 @@ class Executor:
         try:
             async with asyncio.timeout(limit):
                 if pin is not None:
-                    return await self._reattach(t, first, request, emit, pin[1])
+                    return await self._reattach(t, first, request, emit, pin[1], pin[2])
                 # each answered question ended a call that asked, not one that failed: it
                 # leaves the task's attempt budget as it was
                 answered = len(answers or [])
@@ -682,39 +689,50 @@ class Executor:
         agent_id: str | None,
         instance_id: str | None,
         attempt: int,
+        key: str | None = None,
     ) -> str:
         """What to do with a task whose call was out when its run changed hands:
         ``restart`` (its agent is safe to retry: a new attempt), ``reattach`` (the instance
         knows the attempt's key: call it again with that key, see ``run``'s ``pinned``), or
-        ``in_doubt`` (not safe to retry, and nobody can say whether it ran)."""
+        ``in_doubt`` (not safe to retry, and nobody can say whether it ran). ``key``: the
+        call's key as its ``running`` status logged it (a log without one: the key of
+        ``attempt`` as it was made before keys named their epoch)."""
         d = self.resolver.instance(instance_id) if instance_id else None
         agent = d or (self.resolver.agent(agent_id) if agent_id else None)
         if agent is not None and agent.safe_to_retry:
             return "restart"
         if d is None:
             return "in_doubt"
-        state = await self.calls.execution_state(d, idempotency_key(run_id, task_id, attempt))
+        key = key or idempotency_key(run_id, task_id, attempt)
+        state = await self.calls.execution_state(d, key)
         return "reattach" if state in ("running", "finished") else "in_doubt"
 
-    async def unlogged(self, run_id: str, t: SubTask, attempt: int) -> str | None:
-        """An instance of ``t``'s agent that knows the key of ``attempt`` although the run's
-        log never said the task started (its owner died before storing the ``running``
-        status): where to re-attach. Only asked for agents not safe to retry; None when no
-        instance knows it (then the task starts as that attempt, with that key)."""
+    async def unlogged(self, t: SubTask, keys: list[str]) -> tuple[str, str] | None:
+        """An instance of ``t``'s agent that knows one of ``keys`` (the next attempt's, under
+        each epoch that may have made it) although the run's log never said the task started
+        (its owner died before storing the ``running`` status): where to re-attach, and the
+        key. Only asked for agents not safe to retry; None when no instance knows one (then
+        the task starts as a new call, under this owner's epoch)."""
         candidates = [d for d in self.resolver.candidates(t) if not d.safe_to_retry]
-        key = idempotency_key(run_id, t.task_id, attempt)
         for d in candidates:
-            if await self.calls.execution_state(d, key) in ("running", "finished"):
-                return d.instance_id
+            for key in keys:
+                if await self.calls.execution_state(d, key) in ("running", "finished"):
+                    return d.instance_id, key
         return None
 
     async def _reattach(
-        self, t: SubTask, d: AgentDescriptor, request: TaskRequest, emit: Emitter, attempt: int
+        self,
+        t: SubTask,
+        d: AgentDescriptor,
+        request: TaskRequest,
+        emit: Emitter,
+        attempt: int,
+        key: str,
     ) -> TaskOutcome:
-        """The call of ``attempt`` made again with its key: its events from the first,
+        """The call of ``attempt`` made again with its ``key``: its events from the first,
         live or replayed by the worker; never a second run, so never retried elsewhere."""
         try:
-            return await self.calls.call(t, d, request, emit, attempt)
+            return await self.calls.call(t, d, request, emit, attempt, key=key)
         except (WorkerBusy, WorkerUnreachable, AttemptFailed) as exc:
             code = exc.code if isinstance(exc, AttemptFailed) else "in_doubt"
             error = f"re-attaching to attempt {attempt} on {d.instance_id} failed: {exc}"

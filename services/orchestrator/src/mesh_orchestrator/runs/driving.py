@@ -36,7 +36,7 @@ from mesh_contracts import (
     RunStatus,
     TaskStatus,
 )
-from mesh_orchestrator.graph.policy import EMITTER, GATE, REGISTRY_READ, RunState
+from mesh_orchestrator.graph.policy import EMITTER, EPOCH, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.relay.gate import Gate
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.runs.emitter import RunEvents
@@ -137,7 +137,14 @@ class RunDriver:
         epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
         gate = self._gates.setdefault(run_id, Gate())
         gate.on_input = lambda task_id: self._input_asked(run_id, task_id)
-        config = {"configurable": {"thread_id": f"{run_id}:{epoch}", EMITTER: events, GATE: gate}}
+        config = {
+            "configurable": {
+                "thread_id": f"{run_id}:{epoch}",
+                EMITTER: events,
+                GATE: gate,
+                EPOCH: epoch,  # worker calls' idempotency keys name it
+            }
+        }
         if self.registry_read is not None:
             read = RunRead(self.registry_read, self._reads)
             config["configurable"][REGISTRY_READ] = read

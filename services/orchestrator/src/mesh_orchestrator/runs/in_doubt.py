@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from mesh_contracts import NodeStatus, SubTask, TaskStatus
+from mesh_orchestrator.relay.calls import idempotency_key
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.resume import InFlight, Recovered
 
@@ -28,15 +29,15 @@ class InFlightCheck(Protocol):
 
     async def in_flight(
         self, run_id: str, task_id: str, agent_id: str | None, instance_id: str | None,
-        attempt: int,
+        attempt: int, key: str | None = None,
     ) -> str:  # fmt: skip
         """``restart``, ``reattach`` or ``in_doubt`` for a task the log shows running."""
         ...
 
-    async def unlogged(self, run_id: str, t: SubTask, attempt: int) -> str | None:
-        """The instance that knows the key of ``attempt`` of ``t`` although the log never
-        said it started (its owner died before storing that), for an agent not safe to
-        retry; else None."""
+    async def unlogged(self, t: SubTask, keys: list[str]) -> tuple[str, str] | None:
+        """The instance that knows one of ``keys`` of ``t``'s next call although the log
+        never said it started (its owner died before storing that), and that key, for an
+        agent not safe to retry; else None."""
         ...
 
 
@@ -54,36 +55,48 @@ class Decision(StrEnum):
 class Settled:
     """What became of a resumed run's in-flight tasks."""
 
-    pinned: dict[str, tuple[str, int]] = field(default_factory=dict)
+    pinned: dict[str, tuple[str, int, str]] = field(default_factory=dict)
     in_doubt: dict[str, InFlight] = field(default_factory=dict)
 
 
-async def settle(check: InFlightCheck | None, run_id: str, rec: Recovered) -> Settled:
+#: The most epochs a resumed run asks a task's unlogged call under (the owners since the
+#: last one its log names; in practice one).
+MAX_UNLOGGED_EPOCHS = 8
+
+
+async def settle(
+    check: InFlightCheck | None, run_id: str, rec: Recovered, epoch: int = 0
+) -> Settled:
     """Ask ``check`` about each task of ``rec.running`` (None: every one restarts, as a
-    mesh without keys does)."""
+    mesh without keys does): by the key its ``running`` status logged. A task the log never
+    saw start may have a call out under the key of its next attempt (``next_attempt``) and
+    an epoch between the last one the log names and this owner's (``epoch``)."""
     out = Settled()
     if check is None:
         return out
     for task_id, f in rec.running.items():
-        verdict = await check.in_flight(run_id, task_id, f.agent_id, f.instance_id, f.attempt)
+        key = f.key or idempotency_key(run_id, task_id, f.attempt)
+        verdict = await check.in_flight(run_id, task_id, f.agent_id, f.instance_id, f.attempt, key)
         if verdict == "reattach" and f.instance_id is not None:
-            out.pinned[task_id] = (f.instance_id, f.attempt)
+            out.pinned[task_id] = (f.instance_id, f.attempt, key)
         elif verdict == "in_doubt":
             out.in_doubt[task_id] = f
     seen = set(rec.done) | set(rec.running) | set(rec.in_doubt)
+    epochs = range(max(rec.logged_epoch, epoch - MAX_UNLOGGED_EPOCHS), max(epoch, 1))
     for t in rec.plan.tasks if rec.plan is not None else []:
         if t.task_id not in seen:  # a call may be out that the log never heard of
-            attempt = rec.attempts.get(t.task_id, 0) + 1
-            instance = await check.unlogged(run_id, t, attempt)
-            if instance is not None:
-                out.pinned[t.task_id] = (instance, attempt)
+            attempt = rec.next_attempt(t.task_id)
+            keys = [idempotency_key(run_id, t.task_id, attempt, e) for e in reversed(epochs)]
+            found = await check.unlogged(t, keys or [idempotency_key(run_id, t.task_id, attempt)])
+            if found is not None:
+                out.pinned[t.task_id] = (found[0], attempt, found[1])
     return out
 
 
 def announce(events: RunEvents, run_id: str, doubt: dict[str, InFlight]) -> None:
     """One ``in_doubt`` status per task, naming the attempt's key and instance."""
     for task_id, f in doubt.items():
-        key = f"{run_id}:{task_id}:{f.attempt}"
+        key = f.key or idempotency_key(run_id, task_id, f.attempt)
         where = f.instance_id or "an unknown instance"
         events.emit(
             TaskStatus(
@@ -96,6 +109,7 @@ def announce(events: RunEvents, run_id: str, doubt: dict[str, InFlight]) -> None
                 instance_id=f.instance_id,
                 endpoint=f.endpoint,
                 attempt=f.attempt,
+                key=key,
             ),
             task_id,
             f.agent_id,

@@ -23,12 +23,14 @@ from mesh_orchestrator.runs.store.base import RunRecord
 
 @dataclass(frozen=True)
 class InFlight:
-    """A sub-task the log last shows running: the attempt, and the instance that took it."""
+    """A sub-task the log last shows running: the attempt, the instance that took it, and
+    the idempotency key its call carried (None in a log written before keys were logged)."""
 
     attempt: int
     agent_id: str | None
     instance_id: str | None
     endpoint: str | None
+    key: str | None = None
 
 
 @dataclass
@@ -59,6 +61,16 @@ class Recovered:
     in_doubt: dict[str, InFlight] = field(default_factory=dict)
     # Loops under way (``runs.iterations``): they go on from where they were, not from 1.
     loops: dict[str, LoopProgress] = field(default_factory=dict)
+    # Tasks whose last status announced an attempt not yet shown running (``iterating``,
+    # ``retrying``): the attempt their next call makes.
+    announced: dict[str, int] = field(default_factory=dict)
+    # The epoch of the last owner the log names (its ``resumed`` status; 1: the first):
+    # an owner since may have made calls the log never heard of (``runs.in_doubt``).
+    logged_epoch: int = 1
+
+    def next_attempt(self, task_id: str) -> int:
+        """The attempt of ``task_id``'s next call as its previous owner numbered it."""
+        return self.announced.get(task_id, self.attempts.get(task_id, 0) + 1)
 
     @property
     def restarted(self) -> list[str]:
@@ -95,6 +107,9 @@ def recover(record: RunRecord, events: list[StreamEvent]) -> tuple[Recovered, Ru
                 out.trace = (trace_id, span_id)
         elif e.type == "done":
             out.ended = True
+        elif e.type == "status" and data.get("status") == "resumed" and e.task_id is None:
+            if isinstance(data.get("epoch"), int):
+                out.logged_epoch = max(out.logged_epoch, data["epoch"])
         elif e.type == "result" and e.task_id is None:
             out.answered = True
         elif e.type == "status" and data.get("phase") == "budget":
@@ -177,18 +192,23 @@ def _track(out: Recovered, task_id: str, data: dict[str, Any]) -> None:
     """Keep ``running`` and ``in_doubt`` up to date with one status event of a task."""
     s = data.get("status")
     out.running.pop(task_id, None)
+    out.announced.pop(task_id, None)
     doubt = out.in_doubt.pop(task_id, None)
     attempt = data.get("attempt")
+    key = data.get("key") if isinstance(data.get("key"), str) else None
     if s == "running" and isinstance(attempt, int):
         out.running[task_id] = InFlight(
-            attempt, data.get("agent_id"), data.get("instance_id"), data.get("endpoint")
+            attempt, data.get("agent_id"), data.get("instance_id"), data.get("endpoint"), key
         )
+    elif s in ("iterating", "retrying") and isinstance(attempt, int):
+        out.announced[task_id] = attempt
     elif s == "in_doubt":
         out.in_doubt[task_id] = doubt or InFlight(
             attempt if isinstance(attempt, int) else 0,
             data.get("agent_id"),
             data.get("instance_id"),
             data.get("endpoint"),
+            key,
         )
 
 

@@ -117,7 +117,7 @@ class Resumer:
             sorted(rec.done) or "-",
             rec.restarted or "-",
         )
-        settled = await settle(self.in_flight_check, run_id, rec)
+        settled = await settle(self.in_flight_check, run_id, rec, record.epoch)
         failed: dict[str, dict[str, Any]] = {}
         if settled.in_doubt:
             announce(events, run_id, settled.in_doubt)

@@ -50,7 +50,7 @@ class RunStates:
         rec: Recovered,
         *,
         failed: dict[str, dict[str, Any]],
-        pinned: dict[str, tuple[str, int]],
+        pinned: dict[str, tuple[str, int, str]],
     ) -> RunState:
         """A run taken up from its log (``rec``): planned already, it goes straight to
         resolve, then execute, keeping its completed sub-tasks (with ``failed``, the tasks
