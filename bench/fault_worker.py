@@ -16,7 +16,7 @@ healthy, so it registers and looks alive like the real thing:
 
 ``GET /health`` counts the calls: ``calls`` (every POST to a work endpoint, faulty or not),
 ``started``, ``completed`` and ``cancelled`` runs and ``active`` ones; and, by the calls'
-idempotency keys (``<run>:<task>:<attempt>``, the SDK's ``execution_key``): ``keys_twice``
+idempotency keys (``<run>:<task>:<attempt>@<epoch>``, the SDK's ``execution_key``): ``keys_twice``
 (keys whose run started more than once here), ``overlaps`` (runs started while another
 run of the same run's task was active here) and ``tasks_rerun`` (run tasks run here under
 more than one key). ``FAULT_RETRY_SAFE=0`` declares the agent not safe to retry;

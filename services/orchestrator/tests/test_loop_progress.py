@@ -126,3 +126,48 @@ def test_a_loop_in_its_first_iteration_resumes_as_any_task() -> None:
     log = Log(SOLO).run("r", 1, finish=False)
     rec = recovered(SOLO, log)
     assert rec.loops == {} and "r" not in rec.done
+
+
+class RecordingCheck:
+    """A fake ``InFlightCheck`` (unit test): records the keys it is asked about; the
+    instance ``w-1`` knows ``known``."""
+
+    def __init__(self, known: str | None = None) -> None:
+        self.known = known
+        self.asked: list[list[str]] = []
+
+    async def in_flight(self, *args: Any) -> str:
+        return "restart"
+
+    async def unlogged(self, t: Any, keys: list[str]) -> tuple[str, str] | None:
+        self.asked.append(keys)
+        return ("w-1", self.known) if self.known in keys else None
+
+
+async def test_a_call_the_log_never_saw_start_is_asked_by_its_announced_attempt_and_epochs() -> (
+    None
+):
+    """The log ends at the ``iterating`` status of iteration 2 (attempt 2, announced): the
+    call out, if any, is attempt 2's, made by an owner since the last one the log names
+    (epoch 1, the first; this owner is 3), never attempt 3's."""
+    from mesh_orchestrator.runs.in_doubt import settle
+
+    log = Log(SOLO).run("r", 1, {"ok": False}).check("r", 1, False).again("r", 2, 2)
+    rec = recovered(SOLO, log)
+    assert rec.next_attempt("r") == 2
+    check = RecordingCheck(known="r1:r:2@1")
+    settled = await settle(check, "r1", rec, epoch=3)
+    assert check.asked == [["r1:r:2@2", "r1:r:2@1"]]
+    assert settled.pinned == {"r": ("w-1", 2, "r1:r:2@1")}  # re-attached under that key
+    # a resumed owner's epoch bounds the search from below
+    log.add("status", {"status": "resumed", "owner": "o", "epoch": 2, "last_stored_seq": 1,
+                       "first_seq": 1001})  # fmt: skip
+    check = RecordingCheck()
+    await settle(check, "r1", recovered(SOLO, log), epoch=3)
+    assert check.asked == [["r1:r:2@2"]]
+
+
+def test_a_running_status_keeps_the_key_its_call_carried() -> None:
+    log = Log(SOLO).add("status", {"status": "running", "attempt": 1, "agent_id": "a",
+                                   "key": "r1:r:1@4"}, "r")  # fmt: skip
+    assert recovered(SOLO, log).running["r"].key == "r1:r:1@4"

@@ -1,7 +1,7 @@
 """Executions by idempotency key: a repeated call re-attaches or replays, never runs again.
 
 Framework-free. The orchestrator sends every call with an ``Idempotency-Key`` header
-(``<run>:<task>:<attempt>``): the same key for a retry after a lost response, and for a
+(``<run>:<task>:<attempt>@<epoch>``): the same key for a retry after a lost response, and for a
 replica that takes up the run and asks again. ``Executions`` remembers the recent keys of
 this instance (at most ``max_entries``, each for ``ttl_seconds`` after it ended; a running
 one is never forgotten) with the events each run emitted. A call with a key it knows gets
