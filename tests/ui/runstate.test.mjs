@@ -162,3 +162,13 @@ test("a worker's question is an open question until it is answered", () => {
   assert.equal(a.status, "pending");
   assert.equal(run.status, "running");
 });
+
+test("a run's use (every run reports it) is kept apart from its planning phases", () => {
+  seq = 0;
+  const run = newRun("r");
+  apply(run, ev("plan", { plan, planner: "semantic" }));
+  apply(run, ev("status", { phase: "budget", status: "used", used: { max_tasks: 1, tokens: 12 }, limits: {} }));
+  apply(run, ev("status", { phase: "budget", status: "used", used: { max_tasks: 2, tokens: 30 }, limits: { tokens: 40 } }));
+  assert.equal(run.phases.length, 0);
+  assert.deepEqual(run.usage, { used: { max_tasks: 2, tokens: 30 }, limits: { tokens: 40 }, exhausted: null });
+});

@@ -396,6 +396,11 @@ export function runView(root, ui, runId) {
     if (lease?.owner) rows.push(["owner", `${lease.owner} (epoch ${lease.epoch})`]);
     if (run.t0) rows.push(["took", seconds((run.tEnd ?? run.tLast ?? run.t0) - run.t0) + (run.done ? "" : " so far")]);
     rows.push(["events", `${run.events} (last id ${run.lastSeq})`]);
+    if (run.usage) {
+      const { used, limits, exhausted } = run.usage;
+      const use = Object.entries(used).map(([k, v]) => `${k} ${v}${limits[k] !== undefined ? " of " + limits[k] : ""}`);
+      rows.push(["used", use.join(", ") + (exhausted ? ` (${exhausted} exhausted)` : "")]);
+    }
     const trace = run.traceId
       ? ui.config.jaeger_url
         ? h("a", { href: `${ui.config.jaeger_url}/trace/${run.traceId}`, target: "_blank", rel: "noopener", id: "trace-link" }, run.traceId)

@@ -13,6 +13,7 @@ export function newRun(runId) {
     planner: null,
     reason: "",
     phases: [], // planning attempts, rejections, replans
+    usage: null, // the last `budget` status: what the run used (every run), its limits
     notes: [], // resumed by another replica, approvals
     nodes: new Map(), // task_id -> node, in plan order
     synthesis: { text: "", answer: null, kind: null, status: null },
@@ -143,6 +144,10 @@ function status(run, ev, node) {
   const d = ev.data || {};
   if (d.phase === "approval" || (!ev.task_id && d.status === "awaiting_approval")) {
     approval(run, d, ev.ts);
+    return;
+  }
+  if (d.phase === "budget") {
+    run.usage = { used: d.used || {}, limits: d.limits || {}, exhausted: d.exhausted || null };
     return;
   }
   if (d.phase) {
