@@ -175,7 +175,8 @@ def event_line(e: RelayedEvent) -> str:
         return "plan: " + ", ".join(f"{t.get('task_id')} ({t.get('capability')})" for t in tasks)
     if e.type == "status":
         if d.get("phase") == "budget":  # what the run used so far (every run reports it)
-            used = d.get("used") if isinstance(d.get("used"), dict) else {}
+            used = d.get("used")
+            used = used if isinstance(used, dict) else {}
             return f"budget {d.get('status')}: " + ", ".join(f"{k} {v}" for k, v in used.items())
         if "phase" in d:
             return f"planning: {d.get('status')}" + (f" ({d['reason']})" if d.get("reason") else "")
