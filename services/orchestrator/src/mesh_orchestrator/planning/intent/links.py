@@ -289,6 +289,11 @@ class Links:
         ):  # list items are parallel jobs: "a poster with cupcakes on it" reads nothing
             self._referred = True
             return self._source(last, cap)
+        if seg.final and any(w in lx.MIDDLE_REFERS for w in words[:-1]):
+            # German and Dutch, the verb last: "und es danach übersetzen", "en daar een
+            # gedicht over schrijven": the object before it is the earlier result
+            self._referred = True
+            return self._source(last, cap)
         for i, w in enumerate(words[:-1]):
             if w not in lx.DETERMINER:
                 continue

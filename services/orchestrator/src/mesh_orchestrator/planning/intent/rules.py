@@ -265,7 +265,7 @@ def _model_text(seg: Segment) -> str:
     """What the model reads of a segment: its instruction without a leading reference
     ("Based on that, ...", "usando quello che trovi, ...": the link, not the job), with
     ``ddd``/``ppp`` for the data and pasted text it carries."""
-    text = seg.instruction or ""
+    text = seg.head or seg.instruction or ""
     lead = _LEAD_REFERENCE.match(text)
     if lead and _reference_only(lead.group(1)) and _names_result(lead.group(1)):
         text = lead.group(2)

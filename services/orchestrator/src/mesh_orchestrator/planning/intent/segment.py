@@ -58,6 +58,11 @@ class Segment:
     joined: str = "start"
     quoted: bool = False
     intro: bool = False  # "For the newsletter I need:" before a list: it names no job itself
+    # German and Dutch: the clause with its final verb first ("schreiben mir darüber ein
+    # Gedicht"), for the model, which reads a request's verb from its head; "" when the verb
+    # already leads
+    head: str = ""
+    final: bool = False  # its verb closes it ("und es danach übersetzen")
 
 
 _PAIRS = re.compile(
@@ -104,8 +109,8 @@ class Segmenter:
         """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
         a question word counts (not after a bare comma: "find out, how ..." in German)."""
         lead = re.match(r"([^,]{1,40}),\s*(\S.*)$", piece, re.S)
-        if lead and _reference_only(lead.group(1)):  # "Based on that, write ..."
-            piece = lead.group(2)
+        if lead and _reference_only(lead.group(1)) and not self._verb_first(lead.group(1)):
+            piece = lead.group(2)  # "Based on that, write ..." (not "übersetze ihn ins ...")
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         if not words:
             return False
@@ -129,8 +134,11 @@ class Segmenter:
             and len(first) >= 3
             and first not in _PREPS
             and first not in lx.FUNCTION
+            and first not in lx.QUESTION  # "wer das Telefon erfunden hat": a question's words
         ):
             return True  # "shrink it to a tweet", "make them shorter": a verb on a result
+        if self.final_verb(piece) is not None:
+            return True  # "und mir darüber ein Gedicht schreiben", "en het daarna vertalen"
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
         return self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE)
@@ -150,6 +158,48 @@ class Segmenter:
             # "then use that year in ...", "dann nimm das Ergebnis": a verb and a reference
             or (len(words) > 2 and any(w in lx.DEMONSTRATIVE or w in _REFERS for w in words[1:3]))
         )
+
+    def _verb_first(self, piece: str) -> bool:
+        words = [w for w in tokens(piece) if w not in lx.POLITE]
+        return bool(words) and words[0] not in _PREPS and self.is_opener(words[0])
+
+    def final_verb(self, piece: str, skip: int = 0) -> tuple[str, list[str]] | None:
+        """German and Dutch: ``(verb, the words before it)`` when a verb that opens jobs
+        closes the clause and an object, a pronoun or "then" opens it ("es danach ins
+        Englische übersetzen", "daar een gedicht over schrijven"); ``skip``: the words of a
+        modal or a "dass" that frame it (any word may open it then). A capitalised last word
+        is a German noun, no verb."""
+        raw = re.findall(r"[\w\u00c0-\u017f'-]+", piece)
+        words = [w for w in tokens(piece) if w not in lx.POLITE and w != "?"][skip:]
+        if len(words) < 2 or len(words) > 16 or not raw or raw[-1][:1].isupper():
+            return None
+        first, last = words[0], words[-1]
+        if not skip and (first not in lx.MIDDLE or first in lx.QUESTION):
+            return None
+        if self.is_opener(first) or len(last) < 5 or not last.endswith(lx.VERB_ENDINGS):
+            return None
+        if last in lx.JOB_NOUNS or last in lx.RESULT_NOUNS or not self.is_opener(last):
+            return None
+        return last, words[:-1]
+
+    def clause_head(self, piece: str) -> tuple[str, bool]:
+        """What the model reads of a German or Dutch clause whose verb is not first: the
+        modal or the wish and its "you" dropped ("Kannst du ...", "Ik wil dat je ..."), and
+        a final verb put first. ``("", False)`` when the verb leads already; the flag says
+        the verb closed the clause."""
+        words = [w for w in tokens(piece) if w not in lx.POLITE and w != "?"]
+        skip = 0
+        if len(words) > 2 and words[0] in lx.MODAL and words[1] in lx.MODAL_YOU:
+            skip = 2
+        elif len(words) > 4 and words[0] in ("ich", "ik") and words[1] in lx.WISH:
+            at = next((k for k, w in enumerate(words[:6]) if w in lx.THAT), -1)
+            if at > 0 and at + 2 < len(words) and words[at + 1] in lx.MODAL_YOU:
+                skip = at + 2
+        found = self.final_verb(piece, skip)
+        if found is not None:
+            verb, before = found
+            return " ".join([verb, *before]), True
+        return (" ".join(words[skip:]), False) if skip else ("", False)
 
     def is_opener(self, word: str) -> bool:
         word = word.split("-")[0]
@@ -374,8 +424,12 @@ class Segmenter:
             head = _QUOTE_RE.sub(
                 lambda m: "" if quotes[int(m.group(1))] in long_quotes else m.group(0), head
             )
+        instruction = _tidy(_restore(head, quotes, short_only=True))
+        verb_head, final = self.clause_head(_QUOTE_RE.sub(" qqq ", head))
         return Segment(
-            instruction=_tidy(_restore(head, quotes, short_only=True)),
+            instruction=instruction,
+            head=verb_head,
+            final=final,
             text=_tidy(_restore(piece, quotes)),
             data=[blocks[i] for i in ids],
             payload=payload,

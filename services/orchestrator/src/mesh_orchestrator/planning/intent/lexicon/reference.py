@@ -24,9 +24,21 @@ PRONOUN = re.compile(
     r"daraus|damit|isso|isto|cio|questo|questa|quello|het|dat|dit|daarvan|ervan|lui|lei|loro|"
     r"ele|ela|eles|elas|el|ella|ellos|lui|elle|eux|ihm|ihr|ihnen|hem|haar|hen)\b"
     r"(?=\s*(?:$|[.,;!?:]|into|to|in|as|for|with|and|please|up|down|out|briefly|again|al|a|en|au|"
-    r"ins|auf|zu|para|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|"
+    r"ins|auf|zu|para|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|too|also|"
+    r"anschliessend|nachher|noch|auch|ebenfalls|mal|jetzt|gleich|bitte|vervolgens|nadien|nog|"
+    r"ook|even|nu|kort|uit|om|af|weer|"
     r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois))"
     r"|\b(?:it|them|dele|dela|deles|delas|disso|nisso)\b"  # pt "de + ele": of it
+    r"|\b(?:him|ihn|hem)\b"  # "a poem about him", "über ihn", "over hem"
+    # pronominal adverbs, de and nl: "mach hieraus ein Bild", "maak daarmee een ..." (not
+    # "dazu": as often "in addition" as "to it")
+    r"|\b(?:dafur|hierzu|hieraus|hiervon|hieruber|hiermit|daarover|daarmee|daaruit|"
+    r"daarbij|daarvoor|hierover|hiervan|hiermee|hieruit|hierbij|ermee|erover|eruit|erbij)\b"
+    # "on that basis": "auf dieser Grundlage", "op basis daarvan", "on that basis"
+    r"|\b(?:auf|op|on) (?:dieser|deze|die|that|this) (?:grundlage|basis)\b"
+    r"|\b(?:auf basis|op basis) (?:davon|dessen|daarvan|hiervan)\b"
+    # "die"/"deze"/"diese" standing alone: "gebruik die om ...", "übersetze diese ins ..."
+    r"|\b(?:die|deze|diese)\b(?=\s*(?:$|[.,;!?:]|om|naar|in|ins|auf|zu|dann|danach|daarna))"
     r"|\bwhat (?:you|it|they|we) (?:find|found|get|got|learn|learned|say|says|said|return)\b"
     r"|\ber (?:\w+ ){0,5}(?:bij|van|mee|over|uit|op|aan)\b"  # Dutch "maak er ... bij"
     r"|\bwhatever\b|\bdaar\w* (?:\w+ ){0,4}(?:over|van|mee|uit)\b|\bdar(?:uber|aus|an)\b|\blo que (?:encuentres|descubras|salga)\b|\bce que tu (?:trouves|trouveras)\b"
