@@ -232,6 +232,8 @@ class Links:
         self.read: set[str] = set()
         self.last_reads: list[str] = []  # what the last segment read through a reference
         self.last_joined = ""
+        self.last_lead = False  # the last segment's reference led its verb ("With that, ...")
+        self.caps: dict[str, str] = {}
         self._referred = False
 
     @property
@@ -242,8 +244,10 @@ class Links:
         self.groups.append(group)
         self.last_reads = list(group[0].depends_on) if group and self._referred else []
         self.last_joined = seg.joined
+        self.last_lead = seg.lead_ref and bool(self.last_reads)
         self._referred = False
         for t in group:
+            self.caps[t.task_id] = t.capability
             self.words[t.task_id] = frozenset(tokens(seg.instruction))
             self.read.update(t.depends_on)
 
@@ -265,15 +269,20 @@ class Links:
         if seg.joined == "part" and self.last_joined == "part":
             return list(self.last_reads)  # "write (a) ... and (b) ...": both read the same
         words = self._past_then(words)
+        if seg.joined == "and" and self.last_lead and cap not in TRANSFORMS:
+            # "With that, write a poem and draw a postcard", "a partir de eso, escribe un
+            # poema y dibuja una postal": the reference that led the first holds for both
+            self._referred = True
+            return list(self.last_reads)
         if (
             len(words) > 2
             and words[0] in _PREPS
             and (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE)
         ):
             self._referred = True  # "con eso escribe ...", "with that, write ..."
-            return self._source(last, cap)
+            return self._source(last, cap, seg)
         if cap != "search" and any(w in SAME for w in words):
-            return self._source(last, cap)
+            return self._source(last, cap, seg)
         if cap == "search":  # a question's "it" is its topic, never an earlier answer
             return self._named_result(words) or []
         head = words[0].split("'")[0] + "'" if words and "'" in words[0] else ""
@@ -283,17 +292,18 @@ class Links:
             and (words[0] in lx.ARTICLES or head in lx.ARTICLES)
             and self.last_reads
         ):  # "make me a summary of it and a picture": the "of it" holds for both
+            self._referred = True  # ... and for the next in the list ("..., a tweet and a poster")
             return list(self.last_reads)
         if seg.joined != "item" and (
             lx.PRONOUN.search(text) or (words and lx.CLITIC.match(words[0]))
         ):  # list items are parallel jobs: "a poster with cupcakes on it" reads nothing
             self._referred = True
-            return self._source(last, cap)
+            return self._source(last, cap, seg)
         if seg.final and any(w in lx.MIDDLE_REFERS for w in words[:-1]):
             # German and Dutch, the verb last: "und es danach übersetzen", "en daar een
             # gedicht over schrijven": the object before it is the earlier result
             self._referred = True
-            return self._source(last, cap)
+            return self._source(last, cap, seg)
         for i, w in enumerate(words[:-1]):
             if w not in lx.DETERMINER:
                 continue
@@ -324,11 +334,23 @@ class Links:
             k += 1
         return words[k:]
 
-    def _source(self, last: list[str], cap: str) -> list[str]:
+    def _source(self, last: list[str], cap: str, seg: Segment) -> list[str]:
         """ "it" after a fan-out of translations of one text, for a job that is no
         translation or summary ("... in Spanish and Italian, and a picture to go with it"):
-        that text, not its copies."""
+        that text, not its copies. "it" in a step joined by "and" to one that read what was
+        looked up or analysed ("write a limerick about it and draw a sketch of it"), for a
+        job that is no translation or summary: what was looked up, as its sibling read."""
         group = self.groups[-1] if self.groups else []
+        deps = group[0].depends_on if len(group) == 1 else []
+        if (
+            seg.joined == "and"
+            and cap not in TRANSFORMS
+            and group
+            and group[0].capability not in TRANSFORMS
+            and deps
+            and all(self.caps.get(d) in PRODUCERS for d in deps)
+        ):
+            return list(deps)
         if (
             len(group) > 1
             and cap not in TRANSFORMS

@@ -228,6 +228,7 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             and not (r.segment.data or r.segment.payload)
             and r.segment.joined not in ("then", "item", "line")
             and not lx.CLITIC.match(words[0] if words else "")
+            and not _deliverable(words)  # "..., a tweet and a poster": things of their own
             and (
                 not segmenter.is_opener(words[0] if words else "")
                 or (greeting and r.capability == "text_generation")
@@ -239,6 +240,15 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             continue
         if r.capability is not None:
             prev = r
+
+
+def _deliverable(words: list[str]) -> bool:
+    """An article and a thing the mesh makes ("a tweet", "une affiche")."""
+    return (
+        len(words) > 1
+        and words[0] in lx.ARTICLES
+        and any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+    )
 
 
 def _merge_analyses(routed: list[Routed]) -> None:

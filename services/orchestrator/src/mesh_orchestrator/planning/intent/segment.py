@@ -63,6 +63,9 @@ class Segment:
     # already leads
     head: str = ""
     final: bool = False  # its verb closes it ("und es danach übersetzen")
+    # a reference stands before its verb ("With that, write ...", "a partir de eso, escribe
+    # ...", "daraus mach ..."): it holds for the steps joined to this one by "and" as well
+    lead_ref: bool = False
 
 
 _PAIRS = re.compile(
@@ -200,6 +203,16 @@ class Segmenter:
             verb, before = found
             return " ".join([verb, *before]), True
         return (" ".join(words[skip:]), False) if skip else ("", False)
+
+    def _reference_leads(self, text: str) -> bool:
+        """A word naming an earlier result before the clause's verb ("With that, write",
+        "com base nisso escreve", "Daraus mach")."""
+        for w in [w for w in tokens(text) if w not in lx.POLITE and w not in lx.BACK][:6]:
+            if w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) or w in _LEADS:
+                return True
+            if w not in _PREPS and self.is_opener(w):
+                return False
+        return False
 
     def is_opener(self, word: str) -> bool:
         word = word.split("-")[0]
@@ -397,7 +410,7 @@ class Segmenter:
             k += 1
         for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
             tail = _REF_TAIL.search(parts[k][1])
-            if tail and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in tokens(tail.group(1))):
+            if tail and _points(tail.group(1)) and not self._verb_first(tail.group(1)):
                 parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
                 parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)} {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
@@ -430,6 +443,7 @@ class Segmenter:
             instruction=instruction,
             head=verb_head,
             final=final,
+            lead_ref=self._reference_leads(instruction),
             text=_tidy(_restore(piece, quotes)),
             data=[blocks[i] for i in ids],
             payload=payload,
@@ -487,6 +501,10 @@ _REFERS = frozenset(
         "cio",
         "questo",
     ]
+)
+# Words that name an earlier result wherever they stand ("nisso", "daraus", "daarmee").
+_LEADS = (lx.MIDDLE_REFERS - {"die", "das", "het", "er", "es", "sie", "ze"}) | frozenset(
+    ["nisso", "disso", "isso", "isto", "eso", "esto", "ello", "ca", "cela", "cio", "questo"]
 )
 # Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
 # "erklär es dann", "maak er daarna") and in Romance clitic order.
@@ -665,6 +683,15 @@ def _wrapped(line: str) -> bool:
 def _listy(line: str) -> bool:
     """A short line of its own (a list written without markers: one job a line)."""
     return len(tokens(line)) <= 10
+
+
+def _points(phrase: str) -> bool:
+    """A phrase that names an earlier result ("with that", "com base nisso"), not one whose
+    only such word is a lone letter that is also an article ("a", "o")."""
+    words = tokens(phrase)
+    return any(
+        w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in words
+    ) or bool(lx.PRONOUN.search(normalize(phrase)))
 
 
 def _reference_only(piece: str) -> bool:

@@ -41,6 +41,8 @@ PRONOUN = re.compile(
     r"|\b(?:die|deze|diese)\b(?=\s*(?:$|[.,;!?:]|om|naar|in|ins|auf|zu|dann|danach|daarna))"
     r"|\bwhat (?:you|it|they|we) (?:find|found|get|got|learn|learned|say|says|said|return)\b"
     r"|\ber (?:\w+ ){0,5}(?:bij|van|mee|over|uit|op|aan)\b"  # Dutch "maak er ... bij"
+    # ... its particle cut off by a list: "maak daar een gedicht en een tekening van"
+    r"|\b(?:daar|er) (?:nog |ook |meteen |even )?een\b"
     r"|\bwhatever\b|\bdaar\w* (?:\w+ ){0,4}(?:over|van|mee|uit)\b|\bdar(?:uber|aus|an)\b|\blo que (?:encuentres|descubras|salga)\b|\bce que tu (?:trouves|trouveras)\b"
     r"|\bwas du (?:findest|herausfindest)\b|\bo que (?:encontrares|descobrires)\b"
     r"|\bquello che (?:trovi|scopri)\b|\bwat je (?:vindt|ontdekt)\b"
