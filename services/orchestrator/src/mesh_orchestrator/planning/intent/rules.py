@@ -298,6 +298,19 @@ def _remark(seg: Segment) -> bool:
     return not seg.data and bool(lx.REMARK.match(" ".join(words)))
 
 
+def _style(seg: Segment) -> bool:
+    """ "Keep it informal", "houd het kort en vrolijk", "que suene profesional": how an
+    earlier job should be, in a few words that name no thing to make and no language."""
+    text = " ".join(w for w in tokens(seg.instruction) if w not in lx.POLITE)
+    m = lx.STYLE.match(text)
+    if m is None or seg.data or "?" in seg.instruction:
+        return False
+    rest = text[m.end() :].split()
+    return len(rest) <= 6 and not any(
+        w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w in lx.LANGUAGES for w in rest
+    )
+
+
 def _plain_noun(word: str) -> bool:
     return word in lx.DETERMINER or word in lx.ARTICLES or word in lx.JOB_NOUNS
 
@@ -322,8 +335,10 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
             r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
     negated = [
-        any(w in lx.NEGATION for w in words) or _remark(r.segment)
-        for words, r in zip(lead, routed, strict=True)
+        any(w in lx.NEGATION for w in words)
+        or _remark(r.segment)
+        or (i > 0 and _style(r.segment))
+        for i, (words, r) in enumerate(zip(lead, routed, strict=True))
     ]
     # "only the picture" constrains; "just translate this" is a job said plainly
     only = [
@@ -344,6 +359,10 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
         if negated[i] or only[i]:
             r.capability, r.why = None, "constraint"
             earlier = [j for j in range(i) if jobs[j]]
+            if earlier and _style(r.segment) and not r.segment.payload:
+                job = routed[earlier[-1]].segment  # "keep it informal": said to that job
+                job.instruction = f"{job.instruction}; {r.segment.instruction}"
+                job.text = f"{job.text}; {r.segment.instruction}"
             if r.segment.payload and earlier and not routed[earlier[-1]].segment.payload:
                 # "Traduis ce paragraphe, c'est pour un collègue : « ... »": the text pasted
                 # after the remark is the material of the job before it

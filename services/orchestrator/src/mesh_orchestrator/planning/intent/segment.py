@@ -414,6 +414,10 @@ class Segmenter:
                 parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
                 parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)} {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
+        neg = _NEGATED_HEAD.match(parts[0][1]) if parts else None
+        if neg and tokens(neg.group(1))[:1] and tokens(neg.group(1))[0] in lx.NEGATION:
+            if self.opens_job(neg.group(2)):  # "Ohne Recherche: schreib mir ...": a
+                parts[0:1] = [(parts[0][0], neg.group(1)), ("and", neg.group(2))]  # constraint
         return parts or [("and", head)]
 
     def _leads_only(self, piece: str) -> bool:
@@ -502,6 +506,8 @@ _REFERS = frozenset(
         "questo",
     ]
 )
+# A short negated phrase before a colon and the job after it: "Ohne Recherche: schreib ...".
+_NEGATED_HEAD = re.compile(r"^([^:]{1,40}?)\s*:\s+(\S.*)$", re.S)
 # Words that name an earlier result wherever they stand ("nisso", "daraus", "daarmee").
 _LEADS = (lx.MIDDLE_REFERS - {"die", "das", "het", "er", "es", "sie", "ze"}) | frozenset(
     ["nisso", "disso", "isso", "isto", "eso", "esto", "ello", "ca", "cela", "cio", "questo"]

@@ -45,6 +45,7 @@ from mesh_orchestrator.planning.intent.lexicon.stance import (
     POLITE,
     QUESTION,
     REMARK,
+    STYLE,
 )
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "QUESTION",
     "REMARK",
     "RESULT_NOUNS",
+    "STYLE",
     "THAT",
     "THEN",
     "VERB_ENDINGS",

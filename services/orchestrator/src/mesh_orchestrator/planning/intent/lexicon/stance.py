@@ -49,3 +49,20 @@ REMARK = re.compile(
     r"es ist|e|isto e|isso e|e per|het is|dit is|dat is)\s+(?:for|pour|para|fur|per|voor)\b"
     r"|(?:something|quelque chose|algo|etwas|qualcosa|iets)\s+(?:i|que|qu'|das|was|che|wat|dat)\b)"
 )
+
+# A remark on the manner of an earlier job, never a job: "keep it short", "make sure it's
+# polite", "halte es kurz", "houd het luchtig", "mantenlo breve", "garde-le simple", "make
+# it funny", "que suene profesional", "que seja curto", "dass es kurz ist". A verb of
+# keeping or making needs its pronoun ("make a poster" is a job).
+STYLE = re.compile(
+    r"^(?:(?:and|y|e|et|und|en)\s+)?(?:"
+    r"(?:keep|make) (?:it|them)\b|(?:halte|halt|mach|mache) (?:es|sie|ihn)\b"
+    r"|(?:houd|hou|maak) (?:het|ze)\b"
+    r"|(?:mantenlo|mantenla|mantenlos|mantenlas|mantienilo|mantienila|tienilo|tienila|hazlo|"
+    r"hazla|fallo|falla|garde-le|garde-la|garde-les|gardez-le|gardez-la|rends-le|rends-la|"
+    r"mantem-no|mantem-na|mantenha-o|mantenha-a|torna-o|torna-a|faz-o|faz-a)\b"
+    r"|make sure|zorg (?:ervoor )?dat|sorg dafur|achte darauf"
+    r"|que (?:sea|suene|quede|tenga|seja|soe|fique|tenha|sia|suoni|abbia|ce soit|ca soit)\b"
+    r"|qu'(?:il|elle) (?:soit|sonne|reste)\b"
+    r"|dass (?:es|er|sie)\b)"
+)
