@@ -60,6 +60,8 @@ from mesh_orchestrator.planning.intent.rules import (
 from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
 from mesh_orchestrator.planning.structure import fill_input
 
+# Below this the model's "action" yields to a thing to make named after the verb.
+SURE_ACTION = 0.5
 # Below this probability a job the manifest cannot serve is not moved to the next best one.
 MOVE_MIN = 0.15
 # A lookup the model is this unsure of, in a clause that is no question and starts with no
@@ -225,6 +227,14 @@ class IntentPlanner:
             elif top == "action" and job_verb_heads(
                 seg, p, self._segmenter, self._model
             ):  # "Draw that planet with all its moons": a job's verb, a weak "action"
+                top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
+            elif (
+                top == "action"
+                and p["action"] < SURE_ACTION
+                and not named_deliverable(seg)
+                and named_deliverable(seg, self._segmenter, self._model)
+            ):  # "turn it into a haiku", "erstelle daraus ein Plakat": a thing to make after
+                # a verb that opens no action only; the clause's best job
                 top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif top == "action" and (thing := named_deliverable(seg)):
                 # "uma legenda curta para foto no Instagram": the thing named decides the job

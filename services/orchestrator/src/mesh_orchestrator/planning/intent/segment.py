@@ -181,9 +181,19 @@ class Segmenter:
             return None
         if self.is_opener(first) or len(last) < 5 or not last.endswith(lx.VERB_ENDINGS):
             return None
-        if last in lx.JOB_NOUNS or last in lx.RESULT_NOUNS or not self.is_opener(last):
+        if last in lx.JOB_NOUNS or last in lx.RESULT_NOUNS or not self._verb_stem(last):
             return None
         return last, words[:-1]
+
+    def _verb_stem(self, word: str) -> bool:
+        """A verb that opens jobs, its separable particle and "zu" taken off when it has one
+        ("zusammenfassen", "samenvatten", "uitleggen", "zusammenzufassen")."""
+        if self.is_opener(word):
+            return True
+        particle = _PARTICLE.match(word)
+        if particle is None or len(word) - particle.end() < 4:
+            return False
+        return self.is_opener(word[particle.end() :])
 
     def clause_head(self, piece: str) -> tuple[str, bool]:
         """What the model reads of a German or Dutch clause whose verb is not first: the
@@ -412,7 +422,7 @@ class Segmenter:
             tail = _REF_TAIL.search(parts[k][1])
             if tail and _points(tail.group(1)) and not self._verb_first(tail.group(1)):
                 parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
-                parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)} {parts[k + 1][1]}")
+                parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)}, {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
         neg = _NEGATED_HEAD.match(parts[0][1]) if parts else None
         if neg and tokens(neg.group(1))[:1] and tokens(neg.group(1))[0] in lx.NEGATION:
@@ -505,6 +515,11 @@ _REFERS = frozenset(
         "cio",
         "questo",
     ]
+)
+# Separable particles of German and Dutch verbs, and the "zu"/"te" inside an infinitive.
+_PARTICLE = re.compile(
+    r"^(?:zusammen|heraus|raus|nach|aus|auf|an|ein|mit|vor|um|samen|uit|op|na|af|door|om|"
+    r"over|terug|weg)(?:zu)?"
 )
 # A short negated phrase before a colon and the job after it: "Ohne Recherche: schreib ...".
 _NEGATED_HEAD = re.compile(r"^([^:]{1,40}?)\s*:\s+(\S.*)$", re.S)
@@ -703,7 +718,9 @@ def _points(phrase: str) -> bool:
 def _reference_only(piece: str) -> bool:
     """A short phrase that only points at an earlier result ("Based on that", "com isso")."""
     words = tokens(piece)
-    return 0 < len(words) <= 4 and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words)
+    return 0 < len(words) <= 4 and (
+        any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words) or _points(piece)
+    )
 
 
 def _counted(unit: str) -> list[re.Match[str]]:

@@ -1,0 +1,171 @@
+"""The intent planner on clause order, shared sources, manner remarks and negated heads.
+
+Each test is one mechanism, in wording written for it here (not from the benchmark): German
+and Dutch verb-final clauses, references that hold across "and", sibling steps that read
+what was looked up, lists of things to make, remarks on manner and negations before a colon.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_intent_planner import PLANNER, _manifest, _shape
+
+# ---- German and Dutch: the verb closes the clause --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Kannst du mir ein Märchen über eine Eule schreiben und es danach ins Englische übersetzen?",
+        "Wil je een verhaaltje over een schildpad schrijven en het daarna naar het Spaans vertalen?",
+        "Schreib eine Glückwunschkarte für Oma und übersetz sie anschließend ins Italienische.",
+    ],
+)
+def test_a_verb_final_step_after_und_or_en_is_a_translation_of_the_text(query: str) -> None:
+    assert _shape(query) == [("text_generation", []), ("translation", ["1"])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Könntest du herausfinden, wann das erste Auto gebaut wurde, und mir darüber einen "
+        "kurzen Text schreiben?",
+        "Kun je opzoeken wie de stoommachine heeft uitgevonden en daar een kort verhaal over "
+        "schrijven?",
+        "Ik wil dat je uitzoekt hoe zonnepanelen werken en daarover een korte tekst schrijft.",
+    ],
+)
+def test_a_lookup_then_a_verb_final_writing_step_reads_the_lookup(query: str) -> None:
+    shape = _shape(query)
+    assert shape[0] == ("search", [])
+    assert shape[1:] == [("text_generation", ["1"])]
+
+
+def test_a_separable_verb_at_the_end_still_opens_a_step() -> None:
+    shape = _shape("Kun je opzoeken hoe oud de Dom van Utrecht is en dat in één zin samenvatten?")
+    assert shape[0] == ("search", [])
+    assert len(shape) == 2 and shape[1][1] == ["1"]
+
+
+def test_the_model_reads_a_verb_final_clause_verb_first() -> None:
+    assert PLANNER._segmenter is not None
+    head, final = PLANNER._segmenter.clause_head("es danach ins Spanische übersetzen")
+    assert final and head.startswith("ubersetzen ")
+    head, final = PLANNER._segmenter.clause_head("Kannst du herausfinden, wer das Radio erfand")
+    assert not final and head.startswith("herausfinden")
+    assert PLANNER._segmenter.clause_head("Schreib ein Gedicht") == ("", False)
+
+
+def test_a_capitalised_last_word_is_a_german_noun_not_a_final_verb() -> None:
+    assert PLANNER._segmenter is not None
+    assert PLANNER._segmenter.final_verb("dann eine kurze Zusammenfassung") is None
+    assert PLANNER._segmenter.final_verb("sie dann kurz zusammenfassen") is not None
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Wer hat die Dampfmaschine verbessert? Schreib einen kurzen Text über ihn.",
+        "Wie bouwde de eerste windmolen? Schrijf een kort gedicht over hem.",
+        "Who designed the first bicycle? Write a limerick about him.",
+    ],
+)
+def test_him_after_a_question_reads_its_answer(query: str) -> None:
+    assert _shape(query) == [("search", []), ("text_generation", ["1"])]
+
+
+def test_a_question_word_before_das_is_no_verb_on_a_result() -> None:
+    shape = _shape("Finde heraus, wer das Mikroskop erfunden hat. Zeichne dann diese Person.")
+    assert shape == [("search", []), ("image_generation", ["1"])]
+
+
+def test_a_lead_verb_with_its_pronoun_before_a_comma_is_no_reference_phrase() -> None:
+    shape = _shape(
+        "Schreib einen Werbespruch für unsere Bäckerei und übersetze ihn ins Englische, "
+        "Spanische und Polnische."
+    )
+    assert shape == [("text_generation", [])] + [("translation", ["1"])] * 3
+
+
+# ---- fan-outs: one source, several steps ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Look up how glaciers move, then write a short rhyme about it and paint a picture of it.",
+        "Investiga cómo nacen las estrellas y, con esa información, escribe un cuento y dibuja "
+        "un cartel.",
+        "Pesquisa como funcionam os moinhos de vento e, com base nisso, escreve uma quadra e faz "
+        "um desenho.",
+    ],
+)
+def test_two_steps_joined_by_and_both_read_what_was_looked_up(query: str) -> None:
+    assert _shape(query) == [
+        ("search", []),
+        ("text_generation", ["1"]),
+        ("image_generation", ["1"]),
+    ]
+
+
+def test_a_list_of_things_to_make_from_one_result_is_one_task_each() -> None:
+    shape = _shape("Find out how lighthouses work and turn it into a haiku, a tweet and a poster.")
+    assert shape == [
+        ("search", []),
+        ("text_generation", ["1"]),
+        ("text_generation", ["1"]),
+        ("image_generation", ["1"]),
+    ]
+
+
+def test_a_translation_after_a_writing_step_that_read_a_lookup_chains_to_the_writing() -> None:
+    shape = _shape("Look up how bees dance, then write a short poem about it and translate it into German.")
+    assert shape == [("search", []), ("text_generation", ["1"]), ("translation", ["2"])]
+
+
+def test_a_dutch_pronominal_adverb_cut_by_a_list_still_refers() -> None:
+    shape = _shape("Zoek op hoe regenbogen ontstaan en maak daar een gedicht en een tekening van.")
+    assert shape == [
+        ("search", []),
+        ("text_generation", ["1"]),
+        ("image_generation", ["1"]),
+    ]
+
+
+# ---- negations and remarks on manner ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Write a wedding toast for my cousin. Keep it light and under a minute.",
+        "Schrijf een afscheidsbericht voor mijn collega. Houd het kort en warm.",
+        "Schreib eine Einladung zum Grillabend, halte es locker.",
+        "Escribe una invitación para la cena de empresa, que sea elegante.",
+        "Rédige une invitation pour l'apéro, garde-la simple.",
+    ],
+)
+def test_a_remark_on_manner_is_no_task(query: str) -> None:
+    assert _shape(query) == [("text_generation", [])]
+
+
+def test_a_remark_on_manner_stays_with_its_job() -> None:
+    plan = PLANNER.plan_sync("Translate 'good luck' into Italian. Keep it informal.", _manifest())
+    assert [t.capability for t in plan.tasks] == ["translation"]
+    assert "informal" in plan.tasks[0].description
+
+
+def test_a_make_with_an_article_is_still_a_job() -> None:
+    shape = _shape("Write a slogan for a bakery and also make a cartoon that shows the shop.")
+    assert [c for c, _ in shape] == ["text_generation", "image_generation"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Ohne Bilder: schreib mir ein Rätsel über Uhren.",
+        "No images: write me a riddle about clocks.",
+    ],
+)
+def test_a_negated_phrase_before_a_colon_is_a_constraint(query: str) -> None:
+    assert _shape(query) == [("text_generation", [])]
