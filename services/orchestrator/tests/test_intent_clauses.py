@@ -119,7 +119,9 @@ def test_a_list_of_things_to_make_from_one_result_is_one_task_each() -> None:
 
 
 def test_a_translation_after_a_writing_step_that_read_a_lookup_chains_to_the_writing() -> None:
-    shape = _shape("Look up how bees dance, then write a short poem about it and translate it into German.")
+    shape = _shape(
+        "Look up how bees dance, then write a short poem about it and translate it into German."
+    )
     assert shape == [("search", []), ("text_generation", ["1"]), ("translation", ["2"])]
 
 

@@ -341,16 +341,16 @@ class Links:
         looked up or analysed ("write a limerick about it and draw a sketch of it"), for a
         job that is no translation or summary: what was looked up, as its sibling read."""
         group = self.groups[-1] if self.groups else []
-        deps = group[0].depends_on if len(group) == 1 else []
+        read = group[0].depends_on if len(group) == 1 else []
         if (
             seg.joined == "and"
             and cap not in TRANSFORMS
             and group
             and group[0].capability not in TRANSFORMS
-            and deps
-            and all(self.caps.get(d) in PRODUCERS for d in deps)
+            and read
+            and all(self.caps.get(d) in PRODUCERS for d in read)
         ):
-            return list(deps)
+            return list(read)
         if (
             len(group) > 1
             and cap not in TRANSFORMS

@@ -335,9 +335,7 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
             r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
     negated = [
-        any(w in lx.NEGATION for w in words)
-        or _remark(r.segment)
-        or (i > 0 and _style(r.segment))
+        any(w in lx.NEGATION for w in words) or _remark(r.segment) or (i > 0 and _style(r.segment))
         for i, (words, r) in enumerate(zip(lead, routed, strict=True))
     ]
     # "only the picture" constrains; "just translate this" is a job said plainly

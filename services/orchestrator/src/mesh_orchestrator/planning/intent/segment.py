@@ -425,9 +425,13 @@ class Segmenter:
                 parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)}, {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
         neg = _NEGATED_HEAD.match(parts[0][1]) if parts else None
-        if neg and tokens(neg.group(1))[:1] and tokens(neg.group(1))[0] in lx.NEGATION:
-            if self.opens_job(neg.group(2)):  # "Ohne Recherche: schreib mir ...": a
-                parts[0:1] = [(parts[0][0], neg.group(1)), ("and", neg.group(2))]  # constraint
+        if (
+            neg
+            and tokens(neg.group(1))[:1]
+            and tokens(neg.group(1))[0] in lx.NEGATION
+            and self.opens_job(neg.group(2))
+        ):  # "Ohne Recherche: schreib mir ...": the negated phrase is a constraint
+            parts[0:1] = [(parts[0][0], neg.group(1)), ("and", neg.group(2))]
         return parts or [("and", head)]
 
     def _leads_only(self, piece: str) -> bool:
@@ -710,9 +714,9 @@ def _points(phrase: str) -> bool:
     """A phrase that names an earlier result ("with that", "com base nisso"), not one whose
     only such word is a lone letter that is also an article ("a", "o")."""
     words = tokens(phrase)
-    return any(
-        w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in words
-    ) or bool(lx.PRONOUN.search(normalize(phrase)))
+    return any(w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in words) or bool(
+        lx.PRONOUN.search(normalize(phrase))
+    )
 
 
 def _reference_only(piece: str) -> bool:
