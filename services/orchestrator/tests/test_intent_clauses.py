@@ -171,3 +171,49 @@ def test_a_make_with_an_article_is_still_a_job() -> None:
 )
 def test_a_negated_phrase_before_a_colon_is_a_constraint(query: str) -> None:
     assert _shape(query) == [("text_generation", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Pas de traduction, pas d'image : juste une courte fable sur un renard.",
+        "Keine Recherche, kein Bild: nur ein kurzes Gedicht über Schnee.",
+    ],
+)
+def test_only_is_the_job_when_every_other_clause_is_negated(query: str) -> None:
+    assert _shape(query) == [("text_generation", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Forget the picture, just write a riddle about owls.",
+        "Vergeet de vertaling, schrijf alleen een raadsel over uilen.",
+    ],
+)
+def test_forget_is_a_negation(query: str) -> None:
+    assert _shape(query) == [("text_generation", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Write a short note for the babysitter. Don't forget to translate it into Greek.",
+        "Escribe una nota para la niñera y no olvides traducirla al griego.",
+        "Écris un mot pour la nounou. N'oublie pas de la traduire en grec.",
+    ],
+)
+def test_a_reminder_is_a_job_on_the_earlier_result(query: str) -> None:
+    assert _shape(query) == [("text_generation", []), ("translation", ["1"])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Traduci 'arrivederci' in francese, tedesco e olandese.",
+        "Übersetze 'gute Reise' auf Englisch und auf Niederländisch.",
+    ],
+)
+def test_a_list_of_languages_is_one_translation_each_not_new_steps(query: str) -> None:
+    shape = _shape(query)
+    assert len(shape) >= 2 and all(s == ("translation", []) for s in shape)

@@ -223,6 +223,17 @@ def _content(words: list[str], opener: bool) -> int:
     return n
 
 
+# After "forget" and its negation: "to", "de", "di", "zu", "te" before the verb.
+_AFTER_FORGET = frozenset(["to", "de", "d", "di", "zu", "te", "a", "pas", "nicht", "niet"])
+# An object pronoun before the verb once a reminder is taken off ("n'oublie pas de le
+# traduire", "no olvides de lo traducir" is rare, "le traduire" is not).
+_BEFORE_VERB = frozenset(["le", "la", "les", "l", "lo", "los", "las", "es", "sie", "het", "ze"])
+
+
+def _plain(word: str) -> str:
+    return word.split("'")[-1]
+
+
 class Links:
     """The tasks made so far, grouped by the segment that made them."""
 
@@ -268,6 +279,7 @@ class Links:
             return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
         if seg.joined == "part" and self.last_joined == "part":
             return list(self.last_reads)  # "write (a) ... and (b) ...": both read the same
+        full = words
         words = self._past_then(words)
         if seg.joined == "and" and self.last_lead and cap not in TRANSFORMS:
             # "With that, write a poem and draw a postcard", "a partir de eso, escribe un
@@ -295,7 +307,13 @@ class Links:
             self._referred = True  # ... and for the next in the list ("..., a tweet and a poster")
             return list(self.last_reads)
         if seg.joined != "item" and (
-            lx.PRONOUN.search(text) or (words and lx.CLITIC.match(words[0]))
+            lx.PRONOUN.search(text)
+            or (words and lx.CLITIC.match(words[0]))
+            or (
+                len(words) > 1
+                and words[0] in _BEFORE_VERB
+                and any(_plain(w) in lx.FORGET for w in full[: len(full) - len(words)])
+            )
         ):  # list items are parallel jobs: "a poster with cupcakes on it" reads nothing
             self._referred = True
             return self._source(last, cap, seg)
@@ -332,6 +350,11 @@ class Links:
         k = 0
         while k < len(words) - 1 and (words[k] in lx.BACK or words[k] in lx.FUNCTION):
             k += 1
+        forget = [i for i in range(k, min(k + 3, len(words))) if _plain(words[i]) in lx.FORGET]
+        if forget:  # "don't forget to translate it", "n'oublie pas de le traduire"
+            k = forget[0] + 1
+            while k < len(words) - 1 and (words[k] in lx.NEGATION or words[k] in _AFTER_FORGET):
+                k += 1
         return words[k:]
 
     def _source(self, last: list[str], cap: str, seg: Segment) -> list[str]:

@@ -298,6 +298,19 @@ def _remark(seg: Segment) -> bool:
     return not seg.data and bool(lx.REMARK.match(" ".join(words)))
 
 
+def _reminder(words: list[str]) -> bool:
+    """ "Don't forget to ...", "no olvides ...", "n'oublie pas de ...", "vergiss nicht ...":
+    a negated "forget" is a job said as a reminder, not a constraint."""
+    plain = [w.split("'")[-1] for w in words]
+    forget = [k for k, w in enumerate(plain) if w in lx.FORGET]
+    if not forget:
+        return False
+    others = [w for k, w in enumerate(words) if k != forget[0]]
+    return any(w in lx.NEGATION or w.split("'")[0] in ("n", "don") for w in others) or words[
+        forget[0]
+    ].startswith("n'")
+
+
 def _style(seg: Segment) -> bool:
     """ "Keep it informal", "houd het kort en vrolijk", "que suene profesional": how an
     earlier job should be, in a few words that name no thing to make and no language."""
@@ -335,7 +348,9 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
             r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
     negated = [
-        any(w in lx.NEGATION for w in words) or _remark(r.segment) or (i > 0 and _style(r.segment))
+        (any(w in lx.NEGATION for w in words) and not _reminder(words))
+        or _remark(r.segment)
+        or (i > 0 and _style(r.segment))
         for i, (words, r) in enumerate(zip(lead, routed, strict=True))
     ]
     # "only the picture" constrains; "just translate this" is a job said plainly
@@ -351,6 +366,9 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
         if only[i] and _points_back(nxt.segment):  # German": a later step reads it, a job
             only[i] = False
     jobs = [r.capability is not None and not (negated[i] or only[i]) for i, r in enumerate(routed)]
+    if not any(jobs) and any(only):  # "Pas d'image : juste un petit poème": "only" is the job
+        only = [False] * len(routed)
+        jobs = [r.capability is not None and not negated[i] for i, r in enumerate(routed)]
     if not any(jobs):
         return
     for i, r in enumerate(routed):

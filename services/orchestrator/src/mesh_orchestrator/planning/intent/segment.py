@@ -115,7 +115,7 @@ class Segmenter:
         if lead and _reference_only(lead.group(1)) and not self._verb_first(lead.group(1)):
             piece = lead.group(2)  # "Based on that, write ..." (not "übersetze ihn ins ...")
         words = [w for w in tokens(piece) if w not in lx.POLITE]
-        if not words:
+        if not words or _languages_only(words):  # "..., portoghese e olandese": no job
             return False
         first = words[0]
         if questions and first.split("'")[0] in lx.QUESTION:  # "what's", "who's"
@@ -424,14 +424,15 @@ class Segmenter:
                 parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
                 parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)}, {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
-        neg = _NEGATED_HEAD.match(parts[0][1]) if parts else None
-        if (
-            neg
-            and tokens(neg.group(1))[:1]
-            and tokens(neg.group(1))[0] in lx.NEGATION
-            and self.opens_job(neg.group(2))
-        ):  # "Ohne Recherche: schreib mir ...": the negated phrase is a constraint
-            parts[0:1] = [(parts[0][0], neg.group(1)), ("and", neg.group(2))]
+        for k in reversed(range(len(parts))):
+            neg = _NEGATED_HEAD.match(parts[k][1])
+            if (
+                neg
+                and tokens(neg.group(1))[:1]
+                and tokens(neg.group(1))[0] in lx.NEGATION
+                and self.opens_job(neg.group(2))
+            ):  # "Ohne Recherche: schreib mir ...": the negated phrase is a constraint
+                parts[k : k + 1] = [(parts[k][0], neg.group(1)), ("and", neg.group(2))]
         return parts or [("and", head)]
 
     def _leads_only(self, piece: str) -> bool:
@@ -716,6 +717,21 @@ def _points(phrase: str) -> bool:
     words = tokens(phrase)
     return any(w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in words) or bool(
         lx.PRONOUN.search(normalize(phrase))
+    )
+
+
+# Words around language names in a list of them: "in spagnolo, portoghese e olandese",
+# "auf Spanisch und auf Niederländisch", "het Engels, het Duits".
+_AROUND_LANGUAGES = frozenset(
+    "in into to auf ins nach naar het de em para en al a au le la il lo l al the and y e et "
+    "und en o ou oder of or".split()
+)
+
+
+def _languages_only(words: list[str]) -> bool:
+    """Nothing but language names and the little words between them."""
+    return any(w in lx.LANGUAGES for w in words) and all(
+        w in lx.LANGUAGES or w in _AROUND_LANGUAGES for w in words
     )
 
 

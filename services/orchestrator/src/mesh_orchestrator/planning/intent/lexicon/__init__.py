@@ -40,6 +40,7 @@ from mesh_orchestrator.planning.intent.lexicon.reference import (
     RESULT_NOUNS,
 )
 from mesh_orchestrator.planning.intent.lexicon.stance import (
+    FORGET,
     NEGATION,
     ONLY,
     POLITE,
@@ -58,6 +59,7 @@ __all__ = [
     "DEMONSTRATIVE",
     "DETERMINER",
     "ELISION",
+    "FORGET",
     "FORWARD",
     "FUNCTION",
     "JOB_NOUNS",

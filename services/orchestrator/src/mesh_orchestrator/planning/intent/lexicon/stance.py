@@ -20,9 +20,18 @@ quando dove perche quale quanto come cosa wat wie wanneer waar waarom hoe welke 
 # A negation near the start of a clause makes it a constraint on the others, never a job.
 NEGATION = words(
     """
-no not don't dont never without nothing skip neither nor none sin nada ni nunca sans pas
+no not don't dont never without nothing skip forget omit neither nor none sin nada ni nunca
+olvida olvidate oublie oubliez vergiss vergesst vergeet esquece esqueca dimentica sans pas
 rien aucun aucune ne n nicht kein keine keinen keiner nichts ohne nao sem nenhum nenhuma non
 senza niente nulla nessun nessuna mai niet geen zonder niets nooit
+"""
+)
+
+# "forget the picture" is a negation, "don't forget to translate it" a job (two negations).
+FORGET = words(
+    """
+forget olvida olvides olvidate oublie oubliez oublies vergiss vergesst vergessen vergeet
+esquece esqueca esquecas dimentica dimenticare
 """
 )
 
