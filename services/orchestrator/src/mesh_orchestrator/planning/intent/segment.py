@@ -23,6 +23,7 @@ from mesh_orchestrator.planning.clauses import (
     extract_data,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 _QUOTE = "\u27ea{}\u27eb"
@@ -722,9 +723,9 @@ def _points(phrase: str) -> bool:
 
 # Words around language names in a list of them: "in spagnolo, portoghese e olandese",
 # "auf Spanisch und auf Niederländisch", "het Engels, het Duits".
-_AROUND_LANGUAGES = frozenset(
-    "in into to auf ins nach naar het de em para en al a au le la il lo l al the and y e et "
-    "und en o ou oder of or".split()
+_AROUND_LANGUAGES = lx_words(
+    "in into to auf ins nach naar het de em para en al a au le la il lo l the and y e et und o "
+    "ou oder of or"
 )
 
 
