@@ -217,3 +217,35 @@ def test_a_reminder_is_a_job_on_the_earlier_result(query: str) -> None:
 def test_a_list_of_languages_is_one_translation_each_not_new_steps(query: str) -> None:
     shape = _shape(query)
     assert len(shape) >= 2 and all(s == ("translation", []) for s in shape)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Recherchiere, wie Ebbe entsteht, und schreib damit ein kurzes Lernblatt.",
+        "Erzähl mir eine Fabel über einen Hasen. Mach davon dann eine Zusammenfassung in zwei "
+        "Sätzen.",
+    ],
+)
+def test_a_german_pronominal_adverb_reads_the_earlier_result(query: str) -> None:
+    shape = _shape(query)
+    assert len(shape) == 2 and shape[1][1] == ["1"]
+
+
+def test_a_language_after_daarna_is_no_step_of_its_own() -> None:
+    shape = _shape(
+        "Schrijf een korte fabel over een uil en vertaal die fabel daarna naar het Pools."
+    )
+    assert shape == [("text_generation", []), ("translation", ["1"])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Zoek uit wie de boekdrukkunst heeft uitgevonden en teken een portret van die uitvinder.",
+        "Cherche qui a composé les Quatre Saisons et écris un court texte sur ce compositeur.",
+    ],
+)
+def test_a_demonstrative_after_a_lookup_names_what_was_looked_up(query: str) -> None:
+    shape = _shape(query)
+    assert shape[0] == ("search", []) and len(shape) == 2 and shape[1][1] == ["1"]

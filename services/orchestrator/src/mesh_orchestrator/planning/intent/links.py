@@ -335,6 +335,10 @@ class Links:
                     named = self._naming(noun, None if w in lx.DEMONSTRATIVE else 1)
                     if named:
                         return named
+                    if w in lx.DEMONSTRATIVE and any(
+                        t.capability in PRODUCERS for t in self.groups[-1]
+                    ):  # "that mountain", "ce peintre", "die uitvinder": what was looked up
+                        return last
         if cap in TRANSFORMS and not seg.quoted and _content(words, True) <= 1:
             return last
         producer = any(t.capability in PRODUCERS for t in self.groups[-1])

@@ -151,7 +151,7 @@ class Segmenter:
         """After "then": a verb with a pronoun attached ("fammene", "tradúcelo") or a noun
         phrase ("then a much shorter version of it") is a step of its own as well."""
         words = [w for w in tokens(piece) if w not in lx.POLITE]
-        if not words:
+        if not words or _languages_only(words):  # "daarna naar het Engels": no step
             return False
         first = words[0].split("'")[0] + ("'" if "'" in words[0] else "")
         return bool(
@@ -350,7 +350,11 @@ class Segmenter:
             if start < last:
                 continue
             before = tokens(part[last:start])
-            if before and before[-1] in _V2 and "," not in part[start:end]:
+            if (
+                before
+                and (before[-1] in _V2 or before[-1] in lx.MIDDLE_REFERS)
+                and "," not in part[start:end]
+            ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
