@@ -249,3 +249,35 @@ def test_a_language_after_daarna_is_no_step_of_its_own() -> None:
 def test_a_demonstrative_after_a_lookup_names_what_was_looked_up(query: str) -> None:
     shape = _shape(query)
     assert shape[0] == ("search", []) and len(shape) == 2 and shape[1][1] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Find out how tides work. Then, using that:\n- a short rhyme\n- a poster for the class",
+        "Zoek op hoe sneeuwvlokken ontstaan. Maak daarvan:\n- een kort gedicht\n- een poster",
+        "Cherche comment volent les avions, puis à partir de ça : (a) un petit poème, (b) une "
+        "affiche.",
+    ],
+)
+def test_the_items_under_an_intro_that_points_back_all_read_its_source(query: str) -> None:
+    shape = _shape(query)
+    assert shape[0] == ("search", [])
+    assert len(shape) == 3 and all(deps == ["1"] for _, deps in shape[1:])
+
+
+def test_the_items_under_an_intro_that_names_no_result_read_nothing() -> None:
+    shape = _shape("For the garden party:\n- a short invitation\n- a drawing of lanterns")
+    assert all(deps == [] for _, deps in shape)
+
+
+def test_a_thing_to_make_after_and_shares_the_verb_and_its_source() -> None:
+    shape = _shape("Pesquisa a história do azulejo e depois faz com isso um poema e um cartaz.")
+    assert shape == [("search", []), ("text_generation", ["1"]), ("image_generation", ["1"])]
+
+
+def test_it_after_a_translation_sibling_is_the_original() -> None:
+    shape = _shape(
+        "Write a short fable about a crow. Then translate it into Danish and draw its cover."
+    )
+    assert shape == [("text_generation", []), ("translation", ["1"]), ("image_generation", ["1"])]

@@ -245,6 +245,8 @@ class Links:
         self.last_joined = ""
         self.last_lead = False  # the last segment's reference led its verb ("With that, ...")
         self.caps: dict[str, str] = {}
+        self.last_deps: list[str] = []  # what the last segment read, however
+        self.list_source: list[str] | None = None  # what the items of a pointing list read
         self._referred = False
 
     @property
@@ -256,6 +258,9 @@ class Links:
         self.last_reads = list(group[0].depends_on) if group and self._referred else []
         self.last_joined = seg.joined
         self.last_lead = seg.lead_ref and bool(self.last_reads)
+        self.last_deps = list(group[0].depends_on) if group else []
+        if not seg.listed:
+            self.list_source = None
         self._referred = False
         for t in group:
             self.caps[t.task_id] = t.capability
@@ -270,6 +275,12 @@ class Links:
         return [t.task_id for t in group]
 
     def reads(self, seg: Segment, cap: str, takes_data: bool) -> list[str]:
+        if seg.listed and not (seg.data or seg.payload):
+            # "Then, based on it:\n- a poem\n- a poster": every item reads the same
+            if self.list_source is None:
+                last = self._ids(self.groups[-1]) if self.groups else []
+                self.list_source = self._source(last, cap, seg) if last else []
+            return list(self.list_source)
         if not self.groups or seg.data or seg.payload:
             return []
         text = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(seg.instruction))
@@ -302,10 +313,11 @@ class Links:
             seg.joined == "and"
             and words
             and (words[0] in lx.ARTICLES or head in lx.ARTICLES)
-            and self.last_reads
-        ):  # "make me a summary of it and a picture": the "of it" holds for both
-            self._referred = True  # ... and for the next in the list ("..., a tweet and a poster")
-            return list(self.last_reads)
+            and self.last_deps
+        ):  # "make me a summary of it and a picture", "faz com isso um poema e um cartaz":
+            # the verb and what it read hold for both, and for the next in the list
+            self._referred = True
+            return list(self.last_deps)
         if seg.joined != "item" and (
             lx.PRONOUN.search(text)
             or (words and lx.CLITIC.match(words[0]))
@@ -379,10 +391,10 @@ class Links:
         ):
             return list(read)
         if (
-            len(group) > 1
-            and cap not in TRANSFORMS
-            and all(t.capability in TRANSFORMS for t in group)
-        ):
+            (len(group) > 1 and cap not in TRANSFORMS)
+            # "translate it into Spanish, summarize it, and draw its cover": all of the story
+            or (seg.joined == "and" and all(t.capability == "translation" for t in group))
+        ) and all(t.capability in TRANSFORMS for t in group):
             deps = {tuple(t.depends_on) for t in group}
             if len(deps) == 1 and len(next(iter(deps))) == 1:
                 return list(next(iter(deps)))

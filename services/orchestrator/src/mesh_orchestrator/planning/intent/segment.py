@@ -67,6 +67,9 @@ class Segment:
     # a reference stands before its verb ("With that, write ...", "a partir de eso, escribe
     # ...", "daraus mach ..."): it holds for the steps joined to this one by "and" as well
     lead_ref: bool = False
+    # an item of a list whose intro points back ("Then, based on it:", "Danach:", "Maak
+    # daarvan:"): every item reads what the intro points at
+    listed: bool = False
 
 
 _PAIRS = re.compile(
@@ -262,6 +265,12 @@ class Segmenter:
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
             a.intro = b.joined == "item" and a.joined != "item" and not a.data and not a.payload
+        pointing = False
+        for seg in out:
+            if seg.joined != "item":
+                pointing = seg.intro and _intro_points(seg.instruction)
+            else:
+                seg.listed = pointing
         return out
 
     def _units(self, text: str) -> list[tuple[str, str]]:
@@ -737,6 +746,14 @@ def _languages_only(words: list[str]) -> bool:
     """Nothing but language names and the little words between them."""
     return any(w in lx.LANGUAGES for w in words) and all(
         w in lx.LANGUAGES or w in _AROUND_LANGUAGES for w in words
+    )
+
+
+def _intro_points(intro: str) -> bool:
+    """A list's intro that points back: "Then:", "Danach:", "based on it:", "Maak daarvan:"."""
+    words = tokens(intro)
+    return any(w in lx.BACK or w in _LEADS or w in lx.DEMONSTRATIVE for w in words) or bool(
+        lx.PRONOUN.search(normalize(intro))
     )
 
 

@@ -29,7 +29,7 @@ PRONOUN = re.compile(
     r"ook|even|nu|kort|uit|om|af|weer|"
     r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois))"
     r"|\b(?:it|them|dele|dela|deles|delas|disso|nisso)\b"  # pt "de + ele": of it
-    r"|\b(?:him|ihn|hem)\b"  # "a poem about him", "über ihn", "over hem"
+    r"|\b(?:him|ihn|hem|its)\b"  # "a poem about him", "über ihn", "over hem", "its cover"
     # pronominal adverbs, de and nl: "mach hieraus ein Bild", "maak daarmee een ..." (not
     # "dazu": as often "in addition" as "to it")
     r"|\b(?:daraus|davon|damit|darauf|daruber|dafur|hierzu|hieraus|hiervon|hieruber|hiermit|daarover|daarmee|daaruit|"
