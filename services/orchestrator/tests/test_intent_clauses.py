@@ -281,3 +281,23 @@ def test_it_after_a_translation_sibling_is_the_original() -> None:
         "Write a short fable about a crow. Then translate it into Danish and draw its cover."
     )
     assert shape == [("text_generation", []), ("translation", ["1"]), ("image_generation", ["1"])]
+
+
+def test_a_dutch_er_pronominal_adverb_before_a_final_verb_reads_the_earlier_result() -> None:
+    shape = _shape("Een liedje over de herfst schrijven en daarna een tekening ervan maken.")
+    assert len(shape) == 2 and shape[1] == ("image_generation", ["1"])
+
+
+def test_a_german_to_do_list_of_infinitives_is_a_chain() -> None:
+    shape = _shape(
+        "Bitte Folgendes:\n- kurze Fabel über einen Fuchs schreiben\n- die Fabel ins Englische "
+        "übersetzen"
+    )
+    assert shape == [("text_generation", []), ("translation", ["1"])]
+
+
+def test_a_verbless_thing_to_make_is_routed_by_the_thing() -> None:
+    shape = _shape(
+        "Ik heb nodig: een korte tekst over onze bakkerij en een Franse vertaling daarvan."
+    )
+    assert shape == [("text_generation", []), ("translation", ["1"])]

@@ -241,6 +241,15 @@ class IntentPlanner:
                 row = self._model.probabilities([thing])[0]
                 named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
                 top = max((c for c in JOBS if c in served), key=lambda c: named[c], default=top)
+            if (
+                top in JOBS
+                and p[top] < SURE_ACTION
+                and (thing := named_deliverable(seg)) is not None
+            ):  # "een Engelse vertaling daarvan": a thing named, no verb; the thing decides
+                row = self._model.probabilities([thing.split()[-1]])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
+                    top = noun
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])

@@ -24,6 +24,8 @@ from mesh_orchestrator.planning.intent.segment import (
     _reference_only,
 )
 
+# "I need: a ...", "Ich brauche: eine ...": a short frame before a colon and the thing asked.
+_FRAME = re.compile(r"^([^:]{1,40}):\s+(\S.*)$", re.S)
 _LEAD_REFERENCE = re.compile(r"([^,]{1,40}),\s*(\S.*)$", re.S)
 
 TAKES_DATA = frozenset(["data_analysis", "lora_training"])
@@ -276,6 +278,11 @@ def _model_text(seg: Segment) -> str:
     ("Based on that, ...", "usando quello che trovi, ...": the link, not the job), with
     ``ddd``/``ppp`` for the data and pasted text it carries."""
     text = seg.head or seg.instruction or ""
+    framed = _FRAME.match(text)
+    if framed and len(tokens(framed.group(1))) <= 4:
+        rest = tokens(framed.group(2))
+        if rest and rest[0] in lx.ARTICLES:  # "Ik heb nodig: een korte tekst ...": the thing
+            text = framed.group(2)
     lead = _LEAD_REFERENCE.match(text)
     if lead and _reference_only(lead.group(1)) and _names_result(lead.group(1)):
         text = lead.group(2)

@@ -42,7 +42,7 @@ MIDDLE_REFERS = words(
     """
 es sie ihn das dies diese daraus darauf daruber davon damit dafur hieraus hierzu
 hiervon hieruber hiermit het hem ze dat dit deze die daar daarover daarvan daarmee daaruit
-daarbij daarvoor hierover hiervan hiermee hieruit hierbij er
+daarbij daarvoor hierover hiervan hiermee hieruit hierbij er ervan erover ermee eruit erbij ervoor
 """
 )
 # Endings of an infinitive or a finite verb ("schreiben", "übersetzt", "machst", "schrijft").

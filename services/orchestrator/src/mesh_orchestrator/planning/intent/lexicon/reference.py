@@ -32,7 +32,7 @@ PRONOUN = re.compile(
     r"|\b(?:him|ihn|hem|its)\b"  # "a poem about him", "über ihn", "over hem", "its cover"
     # pronominal adverbs, de and nl: "mach hieraus ein Bild", "maak daarmee een ..." (not
     # "dazu": as often "in addition" as "to it")
-    r"|\b(?:daraus|davon|damit|darauf|daruber|dafur|hierzu|hieraus|hiervon|hieruber|hiermit|daarover|daarmee|daaruit|"
+    r"|\b(?:daraus|davon|damit|darauf|daruber|daarvan|ervan|ervoor|dafur|hierzu|hieraus|hiervon|hieruber|hiermit|daarover|daarmee|daaruit|"
     r"daarbij|daarvoor|hierover|hiervan|hiermee|hieruit|hierbij|ermee|erover|eruit|erbij)\b"
     # "on that basis": "auf dieser Grundlage", "op basis daarvan", "on that basis"
     r"|\b(?:auf|op|on) (?:dieser|deze|die|that|this) (?:grundlage|basis)\b"
