@@ -301,3 +301,27 @@ def test_a_verbless_thing_to_make_is_routed_by_the_thing() -> None:
         "Ik heb nodig: een korte tekst over onze bakkerij en een Franse vertaling daarvan."
     )
     assert shape == [("text_generation", []), ("translation", ["1"])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'Schrijf een kort verhaal over een molen, teken een kasteel en vertaal "welterusten" '
+        "naar het Engels.",
+        "Escribe un poema sobre el mar, dibuja un faro y traduce 'buenas noches' al alemán.",
+    ],
+)
+def test_a_pronoun_needs_a_whole_word_after_it_not_a_prefix(query: str) -> None:
+    # "het Engels" is no "het en...", "el árbol" no "el a...": three unrelated jobs
+    assert all(deps == [] for _, deps in _shape(query))
+
+
+def test_a_demonstrative_names_the_last_result_but_not_in_a_list_item() -> None:
+    shape = _shape(
+        "Write two lines welcoming our new chef. Then turn that announcement into a poster."
+    )
+    assert shape == [("text_generation", []), ("image_generation", ["1"])]
+    shape = _shape(
+        "1) who built the Colosseum 2) draw a gladiator 3) write a couplet about that arena"
+    )
+    assert all(deps == [] for _, deps in shape)

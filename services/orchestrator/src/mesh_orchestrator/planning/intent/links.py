@@ -347,9 +347,10 @@ class Links:
                     named = self._naming(noun, None if w in lx.DEMONSTRATIVE else 1)
                     if named:
                         return named
-                    if w in lx.DEMONSTRATIVE and any(
-                        t.capability in PRODUCERS for t in self.groups[-1]
-                    ):  # "that mountain", "ce peintre", "die uitvinder": what was looked up
+                    if w in lx.DEMONSTRATIVE and seg.joined != "item":
+                        # "that mountain", "ce peintre", "die uitvinder", "that adapter":
+                        # a thing named by a demonstrative is the last result (list items
+                        # are parallel jobs)
                         return last
         if cap in TRANSFORMS and not seg.quoted and _content(words, True) <= 1:
             return last

@@ -23,11 +23,11 @@ PRONOUN = re.compile(
     r"\b(?:it|them|that|this|those|these|ello|eso|esto|ca|cela|ceci|es|das|dies|davon|darauf|"
     r"daraus|damit|isso|isto|cio|questo|questa|quello|het|dat|dit|daarvan|ervan|lui|lei|loro|"
     r"ele|ela|eles|elas|el|ella|ellos|lui|elle|eux|ihm|ihr|ihnen|hem|haar|hen)\b"
-    r"(?=\s*(?:$|[.,;!?:]|into|to|in|as|for|with|and|please|up|down|out|briefly|again|al|a|en|au|"
+    r"(?=\s*(?:$|[.,;!?:]|(?:into|to|in|as|for|with|and|please|up|down|out|briefly|again|al|a|en|au|"
     r"ins|auf|zu|para|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|too|also|"
     r"anschliessend|nachher|noch|auch|ebenfalls|mal|jetzt|gleich|bitte|vervolgens|nadien|nog|"
     r"ook|even|nu|kort|uit|om|af|weer|"
-    r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois))"
+    r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois)\b))"
     r"|\b(?:it|them|dele|dela|deles|delas|disso|nisso)\b"  # pt "de + ele": of it
     r"|\b(?:him|ihn|hem|its)\b"  # "a poem about him", "über ihn", "over hem", "its cover"
     # pronominal adverbs, de and nl: "mach hieraus ein Bild", "maak daarmee een ..." (not
