@@ -325,3 +325,11 @@ def test_a_demonstrative_names_the_last_result_but_not_in_a_list_item() -> None:
         "1) who built the Colosseum 2) draw a gladiator 3) write a couplet about that arena"
     )
     assert all(deps == [] for _, deps in shape)
+
+
+def test_a_list_is_a_thing_to_make_in_german_too() -> None:
+    shape = _shape(
+        "Erstelle eine Liste mit vier Ideen für einen Kindergeburtstag und fasse sie dann in "
+        "einem Satz zusammen."
+    )
+    assert shape == [("text_generation", []), ("summarization", ["1"])]
