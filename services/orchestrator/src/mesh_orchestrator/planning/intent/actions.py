@@ -143,11 +143,24 @@ def job_verb_heads(
     return verb_kind(words[0], segmenter, model) == "job"
 
 
-def named_deliverable(seg: Segment) -> str | None:
+def named_deliverable(
+    seg: Segment, segmenter: Segmenter | None = None, model: IntentModel | None = None
+) -> str | None:
     """A noun phrase that names a thing the mesh makes ("uma legenda curta para o Instagram",
     "a caption for my post"): no verb, so no action, whatever the words after it suggest.
-    Returns the phrase up to that thing ("uma legenda"), for the model to route; else None."""
+    Returns the phrase up to that thing ("uma legenda"), for the model to route; else None.
+    With ``segmenter`` and ``model``: also such a phrase after a verb that opens no action
+    only ("turn it into a haiku", "erstelle daraus ein Plakat"): the thing is the job."""
     words, _ = _head(seg)
+    if segmenter is not None and model is not None and len(words) > 2:
+        if verb_kind(words[0], segmenter, model) == "action":
+            return None
+        for k in range(1, min(len(words) - 1, 6)):
+            if words[k] in lx.ARTICLES and (
+                (found := named_deliverable(Segment(" ".join(words[k:])))) is not None
+            ):
+                return found
+        return None
     if len(words) < 2 or words[0] not in lx.ARTICLES:
         return None
     for k, w in enumerate(words[1:4], start=1):

@@ -223,6 +223,17 @@ def _content(words: list[str], opener: bool) -> int:
     return n
 
 
+# After "forget" and its negation: "to", "de", "di", "zu", "te" before the verb.
+_AFTER_FORGET = frozenset(["to", "de", "d", "di", "zu", "te", "a", "pas", "nicht", "niet"])
+# An object pronoun before the verb once a reminder is taken off ("n'oublie pas de le
+# traduire", "no olvides de lo traducir" is rare, "le traduire" is not).
+_BEFORE_VERB = frozenset(["le", "la", "les", "l", "lo", "los", "las", "es", "sie", "het", "ze"])
+
+
+def _plain(word: str) -> str:
+    return word.split("'")[-1]
+
+
 class Links:
     """The tasks made so far, grouped by the segment that made them."""
 
@@ -232,6 +243,10 @@ class Links:
         self.read: set[str] = set()
         self.last_reads: list[str] = []  # what the last segment read through a reference
         self.last_joined = ""
+        self.last_lead = False  # the last segment's reference led its verb ("With that, ...")
+        self.caps: dict[str, str] = {}
+        self.last_deps: list[str] = []  # what the last segment read, however
+        self.list_source: list[str] | None = None  # what the items of a pointing list read
         self._referred = False
 
     @property
@@ -242,8 +257,13 @@ class Links:
         self.groups.append(group)
         self.last_reads = list(group[0].depends_on) if group and self._referred else []
         self.last_joined = seg.joined
+        self.last_lead = seg.lead_ref and bool(self.last_reads)
+        self.last_deps = list(group[0].depends_on) if group else []
+        if not seg.listed:
+            self.list_source = None
         self._referred = False
         for t in group:
+            self.caps[t.task_id] = t.capability
             self.words[t.task_id] = frozenset(tokens(seg.instruction))
             self.read.update(t.depends_on)
 
@@ -255,6 +275,12 @@ class Links:
         return [t.task_id for t in group]
 
     def reads(self, seg: Segment, cap: str, takes_data: bool) -> list[str]:
+        if seg.listed and not (seg.data or seg.payload):
+            # "Then, based on it:\n- a poem\n- a poster": every item reads the same
+            if self.list_source is None:
+                last = self._ids(self.groups[-1]) if self.groups else []
+                self.list_source = self._source(last, cap, seg) if last else []
+            return list(self.list_source)
         if not self.groups or seg.data or seg.payload:
             return []
         text = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(seg.instruction))
@@ -264,16 +290,22 @@ class Links:
             return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
         if seg.joined == "part" and self.last_joined == "part":
             return list(self.last_reads)  # "write (a) ... and (b) ...": both read the same
+        full = words
         words = self._past_then(words)
+        if seg.joined == "and" and self.last_lead and cap not in TRANSFORMS:
+            # "With that, write a poem and draw a postcard", "a partir de eso, escribe un
+            # poema y dibuja una postal": the reference that led the first holds for both
+            self._referred = True
+            return list(self.last_reads)
         if (
             len(words) > 2
             and words[0] in _PREPS
             and (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE)
         ):
             self._referred = True  # "con eso escribe ...", "with that, write ..."
-            return self._source(last, cap)
+            return self._source(last, cap, seg)
         if cap != "search" and any(w in SAME for w in words):
-            return self._source(last, cap)
+            return self._source(last, cap, seg)
         if cap == "search":  # a question's "it" is its topic, never an earlier answer
             return self._named_result(words) or []
         head = words[0].split("'")[0] + "'" if words and "'" in words[0] else ""
@@ -281,14 +313,27 @@ class Links:
             seg.joined == "and"
             and words
             and (words[0] in lx.ARTICLES or head in lx.ARTICLES)
-            and self.last_reads
-        ):  # "make me a summary of it and a picture": the "of it" holds for both
-            return list(self.last_reads)
+            and self.last_deps
+        ):  # "make me a summary of it and a picture", "faz com isso um poema e um cartaz":
+            # the verb and what it read hold for both, and for the next in the list
+            self._referred = True
+            return list(self.last_deps)
         if seg.joined != "item" and (
-            lx.PRONOUN.search(text) or (words and lx.CLITIC.match(words[0]))
+            lx.PRONOUN.search(text)
+            or (words and lx.CLITIC.match(words[0]))
+            or (
+                len(words) > 1
+                and words[0] in _BEFORE_VERB
+                and any(_plain(w) in lx.FORGET for w in full[: len(full) - len(words)])
+            )
         ):  # list items are parallel jobs: "a poster with cupcakes on it" reads nothing
             self._referred = True
-            return self._source(last, cap)
+            return self._source(last, cap, seg)
+        if seg.final and any(w in lx.MIDDLE_REFERS for w in words[:-1]):
+            # German and Dutch, the verb last: "und es danach übersetzen", "en daar een
+            # gedicht over schrijven": the object before it is the earlier result
+            self._referred = True
+            return self._source(last, cap, seg)
         for i, w in enumerate(words[:-1]):
             if w not in lx.DETERMINER:
                 continue
@@ -302,6 +347,11 @@ class Links:
                     named = self._naming(noun, None if w in lx.DEMONSTRATIVE else 1)
                     if named:
                         return named
+                    if w in lx.DEMONSTRATIVE and seg.joined != "item":
+                        # "that mountain", "ce peintre", "die uitvinder", "that adapter":
+                        # a thing named by a demonstrative is the last result (list items
+                        # are parallel jobs)
+                        return last
         if cap in TRANSFORMS and not seg.quoted and _content(words, True) <= 1:
             return last
         producer = any(t.capability in PRODUCERS for t in self.groups[-1])
@@ -317,18 +367,35 @@ class Links:
         k = 0
         while k < len(words) - 1 and (words[k] in lx.BACK or words[k] in lx.FUNCTION):
             k += 1
+        forget = [i for i in range(k, min(k + 3, len(words))) if _plain(words[i]) in lx.FORGET]
+        if forget:  # "don't forget to translate it", "n'oublie pas de le traduire"
+            k = forget[0] + 1
+            while k < len(words) - 1 and (words[k] in lx.NEGATION or words[k] in _AFTER_FORGET):
+                k += 1
         return words[k:]
 
-    def _source(self, last: list[str], cap: str) -> list[str]:
+    def _source(self, last: list[str], cap: str, seg: Segment) -> list[str]:
         """ "it" after a fan-out of translations of one text, for a job that is no
         translation or summary ("... in Spanish and Italian, and a picture to go with it"):
-        that text, not its copies."""
+        that text, not its copies. "it" in a step joined by "and" to one that read what was
+        looked up or analysed ("write a limerick about it and draw a sketch of it"), for a
+        job that is no translation or summary: what was looked up, as its sibling read."""
         group = self.groups[-1] if self.groups else []
+        read = group[0].depends_on if len(group) == 1 else []
         if (
-            len(group) > 1
+            seg.joined == "and"
             and cap not in TRANSFORMS
-            and all(t.capability in TRANSFORMS for t in group)
+            and group
+            and group[0].capability not in TRANSFORMS
+            and read
+            and all(self.caps.get(d) in PRODUCERS for d in read)
         ):
+            return list(read)
+        if (
+            (len(group) > 1 and cap not in TRANSFORMS)
+            # "translate it into Spanish, summarize it, and draw its cover": all of the story
+            or (seg.joined == "and" and all(t.capability == "translation" for t in group))
+        ) and all(t.capability in TRANSFORMS for t in group):
             deps = {tuple(t.depends_on) for t in group}
             if len(deps) == 1 and len(next(iter(deps))) == 1:
                 return list(next(iter(deps)))

@@ -60,6 +60,8 @@ from mesh_orchestrator.planning.intent.rules import (
 from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
 from mesh_orchestrator.planning.structure import fill_input
 
+# Below this the model's "action" yields to a thing to make named after the verb.
+SURE_ACTION = 0.5
 # Below this probability a job the manifest cannot serve is not moved to the next best one.
 MOVE_MIN = 0.15
 # A lookup the model is this unsure of, in a clause that is no question and starts with no
@@ -226,11 +228,28 @@ class IntentPlanner:
                 seg, p, self._segmenter, self._model
             ):  # "Draw that planet with all its moons": a job's verb, a weak "action"
                 top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
+            elif (
+                top == "action"
+                and p["action"] < SURE_ACTION
+                and not named_deliverable(seg)
+                and named_deliverable(seg, self._segmenter, self._model)
+            ):  # "turn it into a haiku", "erstelle daraus ein Plakat": a thing to make after
+                # a verb that opens no action only; the clause's best job
+                top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif top == "action" and (thing := named_deliverable(seg)):
                 # "uma legenda curta para foto no Instagram": the thing named decides the job
                 row = self._model.probabilities([thing])[0]
                 named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
                 top = max((c for c in JOBS if c in served), key=lambda c: named[c], default=top)
+            if (
+                top in JOBS
+                and p[top] < SURE_ACTION
+                and (thing := named_deliverable(seg)) is not None
+            ):  # "een Engelse vertaling daarvan": a thing named, no verb; the thing decides
+                row = self._model.probabilities([thing.split()[-1]])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
+                    top = noun
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])

@@ -24,6 +24,8 @@ from mesh_orchestrator.planning.intent.segment import (
     _reference_only,
 )
 
+# "I need: a ...", "Ich brauche: eine ...": a short frame before a colon and the thing asked.
+_FRAME = re.compile(r"^([^:]{1,40}):\s+(\S.*)$", re.S)
 _LEAD_REFERENCE = re.compile(r"([^,]{1,40}),\s*(\S.*)$", re.S)
 
 TAKES_DATA = frozenset(["data_analysis", "lora_training"])
@@ -228,6 +230,7 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             and not (r.segment.data or r.segment.payload)
             and r.segment.joined not in ("then", "item", "line")
             and not lx.CLITIC.match(words[0] if words else "")
+            and not _deliverable(words)  # "..., a tweet and a poster": things of their own
             and (
                 not segmenter.is_opener(words[0] if words else "")
                 or (greeting and r.capability == "text_generation")
@@ -239,6 +242,15 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             continue
         if r.capability is not None:
             prev = r
+
+
+def _deliverable(words: list[str]) -> bool:
+    """An article and a thing the mesh makes ("a tweet", "une affiche")."""
+    return (
+        len(words) > 1
+        and words[0] in lx.ARTICLES
+        and any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+    )
 
 
 def _merge_analyses(routed: list[Routed]) -> None:
@@ -265,7 +277,12 @@ def _model_text(seg: Segment) -> str:
     """What the model reads of a segment: its instruction without a leading reference
     ("Based on that, ...", "usando quello che trovi, ...": the link, not the job), with
     ``ddd``/``ppp`` for the data and pasted text it carries."""
-    text = seg.instruction or ""
+    text = seg.head or seg.instruction or ""
+    framed = _FRAME.match(text)
+    if framed and len(tokens(framed.group(1))) <= 4:
+        rest = tokens(framed.group(2))
+        if rest and rest[0] in lx.ARTICLES:  # "Ik heb nodig: een korte tekst ...": the thing
+            text = framed.group(2)
     lead = _LEAD_REFERENCE.match(text)
     if lead and _reference_only(lead.group(1)) and _names_result(lead.group(1)):
         text = lead.group(2)
@@ -286,6 +303,32 @@ def _remark(seg: Segment) -> bool:
     """ "c'est pour un collègue", "something I can put on a slide": what a job is for."""
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
     return not seg.data and bool(lx.REMARK.match(" ".join(words)))
+
+
+def _reminder(words: list[str]) -> bool:
+    """ "Don't forget to ...", "no olvides ...", "n'oublie pas de ...", "vergiss nicht ...":
+    a negated "forget" is a job said as a reminder, not a constraint."""
+    plain = [w.split("'")[-1] for w in words]
+    forget = [k for k, w in enumerate(plain) if w in lx.FORGET]
+    if not forget:
+        return False
+    others = [w for k, w in enumerate(words) if k != forget[0]]
+    return any(w in lx.NEGATION or w.split("'")[0] in ("n", "don") for w in others) or words[
+        forget[0]
+    ].startswith("n'")
+
+
+def _style(seg: Segment) -> bool:
+    """ "Keep it informal", "houd het kort en vrolijk", "que suene profesional": how an
+    earlier job should be, in a few words that name no thing to make and no language."""
+    text = " ".join(w for w in tokens(seg.instruction) if w not in lx.POLITE)
+    m = lx.STYLE.match(text)
+    if m is None or seg.data or "?" in seg.instruction:
+        return False
+    rest = text[m.end() :].split()
+    return len(rest) <= 6 and not any(
+        w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w in lx.LANGUAGES for w in rest
+    )
 
 
 def _plain_noun(word: str) -> bool:
@@ -312,8 +355,10 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
             r.capability, r.why = None, "none"
     lead = [_lead(r.segment) for r in routed]
     negated = [
-        any(w in lx.NEGATION for w in words) or _remark(r.segment)
-        for words, r in zip(lead, routed, strict=True)
+        (any(w in lx.NEGATION for w in words) and not _reminder(words))
+        or _remark(r.segment)
+        or (i > 0 and _style(r.segment))
+        for i, (words, r) in enumerate(zip(lead, routed, strict=True))
     ]
     # "only the picture" constrains; "just translate this" is a job said plainly
     only = [
@@ -328,12 +373,19 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
         if only[i] and _points_back(nxt.segment):  # German": a later step reads it, a job
             only[i] = False
     jobs = [r.capability is not None and not (negated[i] or only[i]) for i, r in enumerate(routed)]
+    if not any(jobs) and any(only):  # "Pas d'image : juste un petit poème": "only" is the job
+        only = [False] * len(routed)
+        jobs = [r.capability is not None and not negated[i] for i, r in enumerate(routed)]
     if not any(jobs):
         return
     for i, r in enumerate(routed):
         if negated[i] or only[i]:
             r.capability, r.why = None, "constraint"
             earlier = [j for j in range(i) if jobs[j]]
+            if earlier and _style(r.segment) and not r.segment.payload:
+                job = routed[earlier[-1]].segment  # "keep it informal": said to that job
+                job.instruction = f"{job.instruction}; {r.segment.instruction}"
+                job.text = f"{job.text}; {r.segment.instruction}"
             if r.segment.payload and earlier and not routed[earlier[-1]].segment.payload:
                 # "Traduis ce paragraphe, c'est pour un collègue : « ... »": the text pasted
                 # after the remark is the material of the job before it

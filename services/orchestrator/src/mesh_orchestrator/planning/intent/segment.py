@@ -23,6 +23,7 @@ from mesh_orchestrator.planning.clauses import (
     extract_data,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 _QUOTE = "\u27ea{}\u27eb"
@@ -58,6 +59,17 @@ class Segment:
     joined: str = "start"
     quoted: bool = False
     intro: bool = False  # "For the newsletter I need:" before a list: it names no job itself
+    # German and Dutch: the clause with its final verb first ("schreiben mir darüber ein
+    # Gedicht"), for the model, which reads a request's verb from its head; "" when the verb
+    # already leads
+    head: str = ""
+    final: bool = False  # its verb closes it ("und es danach übersetzen")
+    # a reference stands before its verb ("With that, write ...", "a partir de eso, escribe
+    # ...", "daraus mach ..."): it holds for the steps joined to this one by "and" as well
+    lead_ref: bool = False
+    # an item of a list whose intro points back ("Then, based on it:", "Danach:", "Maak
+    # daarvan:"): every item reads what the intro points at
+    listed: bool = False
 
 
 _PAIRS = re.compile(
@@ -104,10 +116,10 @@ class Segmenter:
         """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
         a question word counts (not after a bare comma: "find out, how ..." in German)."""
         lead = re.match(r"([^,]{1,40}),\s*(\S.*)$", piece, re.S)
-        if lead and _reference_only(lead.group(1)):  # "Based on that, write ..."
-            piece = lead.group(2)
+        if lead and _reference_only(lead.group(1)) and not self._verb_first(lead.group(1)):
+            piece = lead.group(2)  # "Based on that, write ..." (not "übersetze ihn ins ...")
         words = [w for w in tokens(piece) if w not in lx.POLITE]
-        if not words:
+        if not words or _languages_only(words):  # "..., portoghese e olandese": no job
             return False
         first = words[0]
         if questions and first.split("'")[0] in lx.QUESTION:  # "what's", "who's"
@@ -129,8 +141,11 @@ class Segmenter:
             and len(first) >= 3
             and first not in _PREPS
             and first not in lx.FUNCTION
+            and first not in lx.QUESTION  # "wer das Telefon erfunden hat": a question's words
         ):
             return True  # "shrink it to a tweet", "make them shorter": a verb on a result
+        if self.final_verb(piece) is not None:
+            return True  # "und mir darüber ein Gedicht schreiben", "en het daarna vertalen"
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
         return self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE)
@@ -139,7 +154,7 @@ class Segmenter:
         """After "then": a verb with a pronoun attached ("fammene", "tradúcelo") or a noun
         phrase ("then a much shorter version of it") is a step of its own as well."""
         words = [w for w in tokens(piece) if w not in lx.POLITE]
-        if not words:
+        if not words or _languages_only(words):  # "daarna naar het Engels": no step
             return False
         first = words[0].split("'")[0] + ("'" if "'" in words[0] else "")
         return bool(
@@ -150,6 +165,68 @@ class Segmenter:
             # "then use that year in ...", "dann nimm das Ergebnis": a verb and a reference
             or (len(words) > 2 and any(w in lx.DEMONSTRATIVE or w in _REFERS for w in words[1:3]))
         )
+
+    def _verb_first(self, piece: str) -> bool:
+        words = [w for w in tokens(piece) if w not in lx.POLITE]
+        return bool(words) and words[0] not in _PREPS and self.is_opener(words[0])
+
+    def final_verb(self, piece: str, skip: int = 0) -> tuple[str, list[str]] | None:
+        """German and Dutch: ``(verb, the words before it)`` when a verb that opens jobs
+        closes the clause and an object, a pronoun or "then" opens it ("es danach ins
+        Englische übersetzen", "daar een gedicht over schrijven"); ``skip``: the words of a
+        modal or a "dass" that frame it (any word may open it then). A capitalised last word
+        is a German noun, no verb."""
+        raw = re.findall(r"[\w\u00c0-\u017f'-]+", piece)
+        words = [w for w in tokens(piece) if w not in lx.POLITE and w != "?"][skip:]
+        if len(words) < 2 or len(words) > 16 or not raw or raw[-1][:1].isupper():
+            return None
+        first, last = words[0], words[-1]
+        if not skip and (first not in lx.MIDDLE or first in lx.QUESTION):
+            return None
+        if self.is_opener(first) or len(last) < 5 or not last.endswith(lx.VERB_ENDINGS):
+            return None
+        if last in lx.JOB_NOUNS or last in lx.RESULT_NOUNS or not self._verb_stem(last):
+            return None
+        return last, words[:-1]
+
+    def _verb_stem(self, word: str) -> bool:
+        """A verb that opens jobs, its separable particle and "zu" taken off when it has one
+        ("zusammenfassen", "samenvatten", "uitleggen", "zusammenzufassen")."""
+        if self.is_opener(word):
+            return True
+        particle = _PARTICLE.match(word)
+        if particle is None or len(word) - particle.end() < 4:
+            return False
+        return self.is_opener(word[particle.end() :])
+
+    def clause_head(self, piece: str) -> tuple[str, bool]:
+        """What the model reads of a German or Dutch clause whose verb is not first: the
+        modal or the wish and its "you" dropped ("Kannst du ...", "Ik wil dat je ..."), and
+        a final verb put first. ``("", False)`` when the verb leads already; the flag says
+        the verb closed the clause."""
+        words = [w for w in tokens(piece) if w not in lx.POLITE and w != "?"]
+        skip = 0
+        if len(words) > 2 and words[0] in lx.MODAL and words[1] in lx.MODAL_YOU:
+            skip = 2
+        elif len(words) > 4 and words[0] in ("ich", "ik") and words[1] in lx.WISH:
+            at = next((k for k, w in enumerate(words[:6]) if w in lx.THAT), -1)
+            if at > 0 and at + 2 < len(words) and words[at + 1] in lx.MODAL_YOU:
+                skip = at + 2
+        found = self.final_verb(piece, skip)
+        if found is not None:
+            verb, before = found
+            return " ".join([verb, *before]), True
+        return (" ".join(words[skip:]), False) if skip else ("", False)
+
+    def _reference_leads(self, text: str) -> bool:
+        """A word naming an earlier result before the clause's verb ("With that, write",
+        "com base nisso escreve", "Daraus mach")."""
+        for w in [w for w in tokens(text) if w not in lx.POLITE and w not in lx.BACK][:6]:
+            if w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) or w in _LEADS:
+                return True
+            if w not in _PREPS and self.is_opener(w):
+                return False
+        return False
 
     def is_opener(self, word: str) -> bool:
         word = word.split("-")[0]
@@ -188,6 +265,12 @@ class Segmenter:
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
             a.intro = b.joined == "item" and a.joined != "item" and not a.data and not a.payload
+        pointing = False
+        for seg in out:
+            if seg.joined != "item":
+                pointing = seg.intro and _intro_points(seg.instruction)
+            else:
+                seg.listed = pointing
         return out
 
     def _units(self, text: str) -> list[tuple[str, str]]:
@@ -276,7 +359,11 @@ class Segmenter:
             if start < last:
                 continue
             before = tokens(part[last:start])
-            if before and before[-1] in _V2 and "," not in part[start:end]:
+            if (
+                before
+                and (before[-1] in _V2 or before[-1] in lx.MIDDLE_REFERS)
+                and "," not in part[start:end]
+            ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
@@ -347,10 +434,19 @@ class Segmenter:
             k += 1
         for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
             tail = _REF_TAIL.search(parts[k][1])
-            if tail and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in tokens(tail.group(1))):
+            if tail and _points(tail.group(1)) and not self._verb_first(tail.group(1)):
                 parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
-                parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)} {parts[k + 1][1]}")
+                parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)}, {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
+        for k in reversed(range(len(parts))):
+            neg = _NEGATED_HEAD.match(parts[k][1])
+            if (
+                neg
+                and tokens(neg.group(1))[:1]
+                and tokens(neg.group(1))[0] in lx.NEGATION
+                and self.opens_job(neg.group(2))
+            ):  # "Ohne Recherche: schreib mir ...": the negated phrase is a constraint
+                parts[k : k + 1] = [(parts[k][0], neg.group(1)), ("and", neg.group(2))]
         return parts or [("and", head)]
 
     def _leads_only(self, piece: str) -> bool:
@@ -374,8 +470,13 @@ class Segmenter:
             head = _QUOTE_RE.sub(
                 lambda m: "" if quotes[int(m.group(1))] in long_quotes else m.group(0), head
             )
+        instruction = _tidy(_restore(head, quotes, short_only=True))
+        verb_head, final = self.clause_head(_QUOTE_RE.sub(" qqq ", head))
         return Segment(
-            instruction=_tidy(_restore(head, quotes, short_only=True)),
+            instruction=instruction,
+            head=verb_head,
+            final=final,
+            lead_ref=self._reference_leads(instruction),
             text=_tidy(_restore(piece, quotes)),
             data=[blocks[i] for i in ids],
             payload=payload,
@@ -433,6 +534,17 @@ _REFERS = frozenset(
         "cio",
         "questo",
     ]
+)
+# Separable particles of German and Dutch verbs, and the "zu"/"te" inside an infinitive.
+_PARTICLE = re.compile(
+    r"^(?:zusammen|heraus|raus|nach|aus|auf|an|ein|mit|vor|um|samen|uit|op|na|af|door|om|"
+    r"over|terug|weg)(?:zu)?"
+)
+# A short negated phrase before a colon and the job after it: "Ohne Recherche: schreib ...".
+_NEGATED_HEAD = re.compile(r"^([^:]{1,40}?)\s*:\s+(\S.*)$", re.S)
+# Words that name an earlier result wherever they stand ("nisso", "daraus", "daarmee").
+_LEADS = (lx.MIDDLE_REFERS - {"die", "das", "het", "er", "es", "sie", "ze"}) | frozenset(
+    ["nisso", "disso", "isso", "isto", "eso", "esto", "ello", "ca", "cela", "cio", "questo"]
 )
 # Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
 # "erklär es dann", "maak er daarna") and in Romance clitic order.
@@ -613,10 +725,44 @@ def _listy(line: str) -> bool:
     return len(tokens(line)) <= 10
 
 
+def _points(phrase: str) -> bool:
+    """A phrase that names an earlier result ("with that", "com base nisso"), not one whose
+    only such word is a lone letter that is also an article ("a", "o")."""
+    words = tokens(phrase)
+    return any(w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in words) or bool(
+        lx.PRONOUN.search(normalize(phrase))
+    )
+
+
+# Words around language names in a list of them: "in spagnolo, portoghese e olandese",
+# "auf Spanisch und auf Niederländisch", "het Engels, het Duits".
+_AROUND_LANGUAGES = lx_words(
+    "in into to auf ins nach naar het de em para en al a au le la il lo l the and y e et und o "
+    "ou oder of or"
+)
+
+
+def _languages_only(words: list[str]) -> bool:
+    """Nothing but language names and the little words between them."""
+    return any(w in lx.LANGUAGES for w in words) and all(
+        w in lx.LANGUAGES or w in _AROUND_LANGUAGES for w in words
+    )
+
+
+def _intro_points(intro: str) -> bool:
+    """A list's intro that points back: "Then:", "Danach:", "based on it:", "Maak daarvan:"."""
+    words = tokens(intro)
+    return any(w in lx.BACK or w in _LEADS or w in lx.DEMONSTRATIVE for w in words) or bool(
+        lx.PRONOUN.search(normalize(intro))
+    )
+
+
 def _reference_only(piece: str) -> bool:
     """A short phrase that only points at an earlier result ("Based on that", "com isso")."""
     words = tokens(piece)
-    return 0 < len(words) <= 4 and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words)
+    return 0 < len(words) <= 4 and (
+        any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words) or _points(piece)
+    )
 
 
 def _counted(unit: str) -> list[re.Match[str]]:

@@ -5,12 +5,22 @@ what marks a constraint rather than a job. What a clause *asks for* is the model
 
 One module per concept: ``joins`` (then, but, and, also, "below"), ``stance`` (questions,
 negations, "only", courtesy), ``reference`` (pronouns, clitics, determiners, result nouns),
-``nouns`` (job nouns, articles, numbers, language names, function words). Every word is
+``nouns`` (job nouns, articles, numbers, language names, function words), ``clause``
+(German and Dutch verb-final clauses). Every word is
 matched after ``model.normalize`` (lower case, no accents).
 """
 
 from __future__ import annotations
 
+from mesh_orchestrator.planning.intent.lexicon.clause import (
+    MIDDLE,
+    MIDDLE_REFERS,
+    MODAL,
+    MODAL_YOU,
+    THAT,
+    VERB_ENDINGS,
+    WISH,
+)
 from mesh_orchestrator.planning.intent.lexicon.joins import AND, BACK, BUT, FORWARD, THEN
 from mesh_orchestrator.planning.intent.lexicon.nouns import (
     ARTICLES,
@@ -30,11 +40,13 @@ from mesh_orchestrator.planning.intent.lexicon.reference import (
     RESULT_NOUNS,
 )
 from mesh_orchestrator.planning.intent.lexicon.stance import (
+    FORGET,
     NEGATION,
     ONLY,
     POLITE,
     QUESTION,
     REMARK,
+    STYLE,
 )
 
 __all__ = [
@@ -47,11 +59,16 @@ __all__ = [
     "DEMONSTRATIVE",
     "DETERMINER",
     "ELISION",
+    "FORGET",
     "FORWARD",
     "FUNCTION",
     "JOB_NOUNS",
     "LANGUAGES",
     "LANGUAGE_WORDS",
+    "MIDDLE",
+    "MIDDLE_REFERS",
+    "MODAL",
+    "MODAL_YOU",
     "NEGATION",
     "NUMBERS",
     "ONLY",
@@ -60,5 +77,9 @@ __all__ = [
     "QUESTION",
     "REMARK",
     "RESULT_NOUNS",
+    "STYLE",
+    "THAT",
     "THEN",
+    "VERB_ENDINGS",
+    "WISH",
 ]

@@ -24,6 +24,7 @@ storia saggio lettera biglietto discorso canzone riassunto traduzione immagine d
 illustrazione poster dipinto titolo annuncio barzelletta gedicht verhaal opstel brief
 briefje toespraak lied samenvatting vertaling plaatje afbeelding tekening illustratie poster
 schilderij titel advertentie grap text texts texto textos texte textes testo testi tekst teksten message
+liste lista lijst
 mensaje nachricht mensagem messaggio bericht caption legenda legende didascalia bijschrift
 """
 )

@@ -20,9 +20,18 @@ quando dove perche quale quanto come cosa wat wie wanneer waar waarom hoe welke 
 # A negation near the start of a clause makes it a constraint on the others, never a job.
 NEGATION = words(
     """
-no not don't dont never without nothing skip neither nor none sin nada ni nunca sans pas
+no not don't dont never without nothing skip forget omit neither nor none sin nada ni nunca
+olvida olvidate oublie oubliez vergiss vergesst vergeet esquece esqueca dimentica sans pas
 rien aucun aucune ne n nicht kein keine keinen keiner nichts ohne nao sem nenhum nenhuma non
 senza niente nulla nessun nessuna mai niet geen zonder niets nooit
+"""
+)
+
+# "forget the picture" is a negation, "don't forget to translate it" a job (two negations).
+FORGET = words(
+    """
+forget olvida olvides olvidate oublie oubliez oublies vergiss vergesst vergessen vergeet
+esquece esqueca esquecas dimentica dimenticare
 """
 )
 
@@ -48,4 +57,21 @@ REMARK = re.compile(
     r"^(?:(?:it'?s|it is|this is|that'?s|that is|c'est|ce sera|es|esto es|eso es|das ist|"
     r"es ist|e|isto e|isso e|e per|het is|dit is|dat is)\s+(?:for|pour|para|fur|per|voor)\b"
     r"|(?:something|quelque chose|algo|etwas|qualcosa|iets)\s+(?:i|que|qu'|das|was|che|wat|dat)\b)"
+)
+
+# A remark on the manner of an earlier job, never a job: "keep it short", "make sure it's
+# polite", "halte es kurz", "houd het luchtig", "mantenlo breve", "garde-le simple", "make
+# it funny", "que suene profesional", "que seja curto", "dass es kurz ist". A verb of
+# keeping or making needs its pronoun ("make a poster" is a job).
+STYLE = re.compile(
+    r"^(?:(?:and|y|e|et|und|en)\s+)?(?:"
+    r"(?:keep|make) (?:it|them)\b|(?:halte|halt|mach|mache) (?:es|sie|ihn)\b"
+    r"|(?:houd|hou|maak) (?:het|ze)\b"
+    r"|(?:mantenlo|mantenla|mantenlos|mantenlas|mantienilo|mantienila|tienilo|tienila|hazlo|"
+    r"hazla|fallo|falla|garde-le|garde-la|garde-les|gardez-le|gardez-la|rends-le|rends-la|"
+    r"mantem-no|mantem-na|mantenha-o|mantenha-a|torna-o|torna-a|faz-o|faz-a)\b"
+    r"|make sure|zorg (?:ervoor )?dat|sorg dafur|achte darauf"
+    r"|que (?:sea|suene|quede|tenga|seja|soe|fique|tenha|sia|suoni|abbia|ce soit|ca soit)\b"
+    r"|qu'(?:il|elle) (?:soit|sonne|reste)\b"
+    r"|dass (?:es|er|sie)\b)"
 )
