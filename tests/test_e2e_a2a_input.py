@@ -157,3 +157,27 @@ async def test_an_a2a_client_answers_through_the_mesh_and_the_task_history_keeps
         ("ROLE_USER", "Bergen"),
     ]
     assert history[1]["messageId"] == "answer-1"
+
+
+async def test_cancelling_a_run_parked_on_an_agents_question_cancels_the_agents_task(
+    world: World,
+) -> None:
+    """The run is cancelled while its task waits on the agent's question: the agent's task,
+    left waiting (not cancelled) when the run parked, gets ``CancelTask`` now, which the
+    agent process records; the run ends ``cancelled``."""
+    async with httpx.AsyncClient(timeout=30) as c:
+        events = await read(c, "POST", world.orch + "/orchestrate/stream", json=PLAN)
+        run_id = events[0]["run_id"]
+        agent_task = question(events).resume["taskId"]  # type: ignore[index]
+        url = f"{world.orch}/v1/runs/{run_id}"
+        assert (await c.get(url)).json()["status"] == "input_required"
+        # Parked and waiting: the agent has not been told to cancel anything yet.
+        assert not world.cancelled.exists() or agent_task not in world.cancelled.read_text()
+        cancelled = await c.post(url + "/cancel")
+        assert cancelled.status_code == 202, cancelled.text
+        assert (await c.get(url)).json()["status"] == "cancelled"
+
+    def told() -> bool:
+        return world.cancelled.exists() and agent_task in world.cancelled.read_text().split()
+
+    wait_until(told, timeout=DEADLINE, what="the agent records CancelTask for its task")

@@ -57,6 +57,7 @@ from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.push.delivery import Deliverer
 from mesh_orchestrator.push.notifier import Notifier
 from mesh_orchestrator.relay.a2a_client import settle_cancels
+from mesh_orchestrator.relay.artifacts import ArtifactDeleter
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
@@ -66,6 +67,7 @@ from mesh_orchestrator.runs.build import build_runs
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.retention import Retention, parse_clients
+from mesh_orchestrator.runs.withdrawal import Withdrawal
 from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.runs.store.messages import message_store
 from mesh_orchestrator.runs.store.outbox import outbox_store
@@ -431,6 +433,9 @@ def create_app(
                 tracer=tracer,
             )
             graph = build_graph(deps, await _checkpointer(settings, stack))
+            # A cancelled run's open A2A questions: CancelTask to the agents that asked.
+            withdrawal = Withdrawal(mux, store, calls.cancel_asked)
+            stack.push_async_callback(withdrawal.settle)  # after the runs stop, below
             runs = build_runs(
                 graph,
                 mux,
@@ -444,6 +449,7 @@ def create_app(
                 read_every_run=settings.registry_read == "always",
                 in_flight_check=executor,
                 in_doubt=InDoubtPolicy(settings.in_doubt),
+                on_ended=withdrawal.ended,
             )
             threads = Threads(runs, threads_store)  # before recover: resumed runs' prelude
             await runs.recover()
@@ -457,6 +463,12 @@ def create_app(
                 threads=threads_store,
                 outbox=outbox,
                 messages=messages,
+                # A removed run's files on the mesh's workers go too (their DELETE route).
+                artifacts=ArtifactDeleter(
+                    workers_http,
+                    lambda: [r.descriptor for r in discovery.records],
+                    auth_headers=lambda agent: per_worker.headers(worker_audience(agent)),
+                ).delete,
             )
             retention.start()
             stack.push_async_callback(retention.stop)

@@ -55,6 +55,10 @@ async def no_prelude(state: RunState, events: RunEvents) -> RunState:
     return {}
 
 
+def _nothing(run_id: str, status: RunStatus) -> None:
+    return None
+
+
 class Draining(Exception):
     """This replica is shutting down and takes no new runs (another replica will)."""
 
@@ -91,6 +95,9 @@ class RunDriver:
         self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
         # What a run does before its graph (``use_prelude``; threads set theirs).
         self.prelude: Prelude = no_prelude
+        # Told of every run that ends here, and how (``runs.withdrawal``: a cancelled run's
+        # open A2A questions are withdrawn from their agents).
+        self.on_ended: Callable[[str, RunStatus], None] = _nothing
 
     @property
     def live_count(self) -> int:
@@ -193,6 +200,8 @@ class RunDriver:
                 if status.terminal:
                     self.ended[str(status)] += 1
                 self.mux.close(run_id, status, answer)
+                if status.terminal:
+                    self.on_ended(run_id, status)
                 self._tasks.pop(run_id, None)
             self._gates.pop(run_id, None)
             self._pausing.pop(run_id, None)
@@ -277,6 +286,7 @@ class RunDriver:
         events.emit(RunEnded(status=status))
         self.ended[str(status)] += 1
         self.mux.close(events.run_id, status, None)
+        self.on_ended(events.run_id, status)
 
     def fenced(self, run_ids: set[str]) -> None:
         """The store refused writes of these runs (or this replica fenced itself): another

@@ -1,0 +1,170 @@
+"""How each language the no-LLM planner reads says "if", "unless", "then", "otherwise" and
+"not": one ``Connectives`` row per language, from which ``planning.branching`` builds its
+pattern and reads the condition.
+
+A row says what a request uses to branch (``if_``, ``unless``, ``then``, ``otherwise``, the
+``and`` that may come before "otherwise"), what denies its condition (``negation``: "if it
+is not approved" swaps the branches), and how a check's output denies the condition's word
+(``denied``: ``"not {}"``, so "not approved" in the output is not "approved"). ``stop``:
+words of a condition that are never its word (auxiliaries: German and Dutch put them last).
+``ending``: an inflection to strip from the word before looking for it in the output (the
+request says "aprobado", the reviewer "aprobada"). Phrases are lower case; ``'`` stands for
+either apostrophe. Adding a language is adding a row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Connectives:
+    """One language's branching words (see the module docstring)."""
+
+    language: str
+    if_: tuple[str, ...]
+    unless: tuple[str, ...]
+    then: tuple[str, ...]
+    otherwise: tuple[str, ...]
+    and_: tuple[str, ...]
+    negation: tuple[str, ...]
+    denied: tuple[str, ...]
+    stop: frozenset[str] = field(default_factory=frozenset)
+    ending: str = ""
+
+    def stem(self, word: str) -> str:
+        """``word`` without its inflection (kept whole when too little would be left)."""
+        if not self.ending:
+            return word
+        stem = re.sub(f"(?:{self.ending})$", "", word)
+        return stem if len(stem) >= 4 else word
+
+
+# Words of a condition that are never what it is about, whatever the language.
+COMMON_STOP = frozenset(
+    "it is was are were be been the a an this that its they them there he she result answer "
+    "output review check story text does do has have gets get got say says said".split()
+)
+
+LANGUAGES: tuple[Connectives, ...] = (
+    Connectives(
+        "en",
+        if_=("if",),
+        unless=("unless",),
+        then=("then",),
+        otherwise=("otherwise", "else", "if not"),
+        and_=("and",),
+        negation=("not", "isn't", "is not", "wasn't", "doesn't", "don't", "no"),
+        denied=("not {}",),
+    ),
+    Connectives(
+        "es",
+        if_=("si",),
+        unless=("a menos que", "salvo que", "excepto si", "salvo si"),
+        then=("entonces",),
+        otherwise=("de lo contrario", "en caso contrario", "si no", "sino", "en otro caso"),
+        and_=("y",),
+        negation=("no", "nunca"),
+        denied=("no {}", "no está {}", "no es {}", "no fue {}"),
+        stop=frozenset("está esta están es son fue sido ser estar historia resultado".split()),
+        ending="os|as|o|a",
+    ),
+    Connectives(
+        "fr",
+        if_=("si", "s'"),
+        unless=("sauf si", "à moins que", "à moins qu'"),
+        then=("alors",),
+        otherwise=("sinon", "autrement", "dans le cas contraire", "dans le cas inverse"),
+        and_=("et",),
+        # "ne" alone is not here: "à moins qu'il ne soit approuvé" does not deny.
+        negation=("pas", "non", "jamais", "aucun", "aucune"),
+        denied=("pas {}", "non {}"),
+        stop=frozenset("est sont été était être elle elles ils histoire résultat".split()),
+        ending="e?s?",
+    ),
+    Connectives(
+        "de",
+        if_=("wenn", "falls", "sofern"),
+        unless=("außer wenn", "ausser wenn", "außer falls"),
+        then=("dann",),
+        otherwise=("andernfalls", "ansonsten", "sonst", "wenn nicht", "falls nicht"),
+        and_=("und",),
+        negation=("nicht", "kein", "keine", "keinen", "nie"),
+        denied=("nicht {}", "kein {}", "keine {}"),
+        stop=frozenset(
+            "ist sind war waren wird wurde wurden worden sein hat haben die der das sie "
+            "geschichte ergebnis".split()
+        ),
+        ending="e[nmrs]?",
+    ),
+    Connectives(
+        "pt",
+        if_=("se", "caso"),
+        unless=("a menos que", "salvo se", "exceto se"),
+        then=("então", "entao"),
+        otherwise=("caso contrário", "caso contrario", "do contrário", "senão", "senao"),
+        and_=("e",),
+        negation=("não", "nao", "nunca"),
+        denied=("não {}", "não está {}", "não é {}", "não foi {}"),
+        stop=frozenset("está estiver estão foi for sido ser estar história resultado".split()),
+        ending="os|as|o|a",
+    ),
+    Connectives(
+        "it",
+        if_=("se",),
+        # "a meno che non" is "unless": its "non" does not deny (so it goes first).
+        unless=("a meno che non", "a meno che", "salvo che", "tranne se"),
+        then=("allora", "poi"),
+        otherwise=("altrimenti", "in caso contrario", "se no", "sennò", "senno"),
+        and_=("e",),
+        negation=("non", "mai"),
+        denied=("non {}", "non è {}", "non è stato {}", "non è stata {}"),
+        stop=frozenset("è sia stato stata sono essere storia risultato".split()),
+        ending="[oaie]",
+    ),
+    Connectives(
+        "nl",
+        if_=("als", "indien", "wanneer"),
+        unless=("tenzij", "behalve als"),
+        then=("dan",),
+        otherwise=("anders", "zo niet", "indien niet", "als dat niet zo is"),
+        and_=("en",),
+        negation=("niet", "geen", "nooit"),
+        denied=("niet {}", "geen {}"),
+        stop=frozenset("zijn was waren wordt werd worden heeft hebben het verhaal".split()),
+        ending="e",
+    ),
+)
+
+
+def _alternatives(phrases: tuple[str, ...]) -> str:
+    """A regex alternation of ``phrases``, longest first, any apostrophe for ``'``."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    return "|".join(re.escape(p).replace("'", "['’]").replace(r"\ ", r"\s+") for p in ordered)
+
+
+def branch_pattern(c: Connectives) -> re.Pattern[str]:
+    """"<check>, if <cond>, [then] <A>, otherwise <B>" in ``c``'s words (groups ``check``,
+    ``kw``, ``cond``, ``then``, ``other``). After a connective ending in an apostrophe
+    ("s'il") no space is needed."""
+    kw = _alternatives(c.if_ + c.unless)
+    then = _alternatives(c.then)
+    return re.compile(
+        rf"^(?P<check>.*?)(?:^|[,;.:]\s*|\s+)(?P<kw>{kw})(?:(?<=['’])|\s+)(?P<cond>.+?)"
+        rf"(?:\s*,\s*(?:(?:{then})\s+)?|\s+(?:{then})\s+)"
+        rf"(?P<then>.+?)\s*(?:[,;.]\s*|\s+)(?:(?:{_alternatives(c.and_)})\s+)?"
+        rf"(?:{_alternatives(c.otherwise)})\s*,?\s+(?P<other>.+?)\s*[.!]?\s*$",
+        re.IGNORECASE | re.DOTALL,
+    )
+
+
+def negation_pattern(c: Connectives) -> re.Pattern[str]:
+    """Any of ``c``'s words that deny a condition, as a whole word."""
+    return re.compile(rf"(?<!\w)(?:{_alternatives(c.negation)})(?!\w)", re.IGNORECASE)
+
+
+def is_unless(c: Connectives, kw: str) -> bool:
+    """Whether the connective ``kw`` (as matched) is one of ``c``'s "unless"."""
+    said = re.sub(r"\s+", " ", kw.lower().replace("’", "'"))
+    return said in c.unless
