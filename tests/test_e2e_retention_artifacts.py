@@ -42,8 +42,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         {"image-gen": "mesh_worker_image_gen"},
         env={"MESH_AUTH_SECRET": SECRET},
         orchestrator_env=env,
-        worker_env={"IMAGEGEN_OUTPUT_DIR": str(images), "IMAGEGEN_DEVICE": "cpu",
-                    "WORKER_LOG_LEVEL": "warning"},  # fmt: skip
+        worker_env={
+            "IMAGEGEN_OUTPUT_DIR": str(images),
+            "IMAGEGEN_DEVICE": "cpu",
+            "WORKER_LOG_LEVEL": "warning",
+        },
         headers=ADMIN,
     ) as mesh:
         yield World(mesh.orch.url, images)
@@ -72,16 +75,16 @@ async def test_a_removed_runs_image_leaves_the_workers_disk_a_pinned_runs_stays(
         gone, gone_art = await draw(c, "a lighthouse to let go")
         kept_file, gone_file = world.images / kept_art["name"], world.images / gone_art["name"]
         # Young: the run and its file are there until the run is older than the retention.
-        assert gone_file.is_file()  # noqa: ASYNC240 - a tmp file
+        assert gone_file.is_file()
         assert (await c.get(f"/v1/runs/{gone}", headers=ALICE)).status_code == 200
         while (await c.get(f"/v1/runs/{gone}", headers=ALICE)).status_code != 404:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         # The run went only once its file was deleted on the worker (with its owner file).
-        assert not gone_file.exists()  # noqa: ASYNC240 - a tmp file
-        assert not (world.images / f"{gone_art['name']}.json").exists()  # noqa: ASYNC240
+        assert not gone_file.exists()
+        assert not (world.images / f"{gone_art['name']}.json").exists()
         assert (await c.get(gone_art["url"], headers=ALICE)).status_code == 404
         # The pinned run keeps its image, on disk and for its owner.
-        assert kept_file.is_file()  # noqa: ASYNC240 - a tmp file
+        assert kept_file.is_file()
         assert (await c.get(kept_art["url"], headers=ALICE)).status_code == 200
         assert (await c.get(f"/v1/runs/{kept}", headers=ALICE)).json()["pinned"] is True
         metrics = (await c.get("/metrics", headers=ADMIN)).text

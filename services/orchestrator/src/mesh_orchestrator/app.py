@@ -57,8 +57,8 @@ from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.push.delivery import Deliverer
 from mesh_orchestrator.push.notifier import Notifier
 from mesh_orchestrator.relay.a2a_client import settle_cancels
-from mesh_orchestrator.relay.artifacts import ArtifactDeleter
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.artifacts import ArtifactDeleter
 from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
@@ -67,12 +67,12 @@ from mesh_orchestrator.runs.build import build_runs
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.retention import Retention, parse_clients
-from mesh_orchestrator.runs.withdrawal import Withdrawal
 from mesh_orchestrator.runs.store import open_store
 from mesh_orchestrator.runs.store.messages import message_store
 from mesh_orchestrator.runs.store.outbox import outbox_store
 from mesh_orchestrator.runs.store.threads import thread_store
 from mesh_orchestrator.runs.threads import Threads
+from mesh_orchestrator.runs.withdrawal import Withdrawal
 from mesh_orchestrator.services import Services, watch
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer

@@ -182,7 +182,7 @@ async def test_an_adapter_is_deleted_by_the_orchestrator_and_its_folder_leaves_t
     events = await _events(service.url, inp, as_["orchestrator"])
     artifact = next(e for e in events if e["type"] == "artifact")
     folder = Path(artifact["path"])
-    assert (folder / "adapter_config.json").is_file()  # noqa: ASYNC240 - a tmp file
+    assert (folder / "adapter_config.json").is_file()
     async with httpx.AsyncClient(timeout=30) as c:
         assert (await c.delete(artifact["url"])).status_code == 401
         theirs = await c.delete(artifact["url"], headers=as_["bob"])

@@ -18,6 +18,11 @@ import re
 from dataclasses import dataclass, field
 
 
+def _words(text: str) -> frozenset[str]:
+    """The words of ``text``, split on spaces (a long list stays readable)."""
+    return frozenset(text.split())
+
+
 @dataclass(frozen=True)
 class Connectives:
     """One language's branching words (see the module docstring)."""
@@ -42,9 +47,9 @@ class Connectives:
 
 
 # Words of a condition that are never what it is about, whatever the language.
-COMMON_STOP = frozenset(
-    "it is was are were be been the a an this that its they them there he she result answer "
-    "output review check story text does do has have gets get got say says said".split()
+COMMON_STOP = _words(
+    "it is was are were be been the a an this that its they them there he she result "
+    "answer output review check story text does do has have gets get got say says said"
 )
 
 LANGUAGES: tuple[Connectives, ...] = (
@@ -67,7 +72,7 @@ LANGUAGES: tuple[Connectives, ...] = (
         and_=("y",),
         negation=("no", "nunca"),
         denied=("no {}", "no está {}", "no es {}", "no fue {}"),
-        stop=frozenset("está esta están es son fue sido ser estar historia resultado".split()),
+        stop=_words("está esta están es son fue sido ser estar historia resultado"),
         ending="os|as|o|a",
     ),
     Connectives(
@@ -80,7 +85,7 @@ LANGUAGES: tuple[Connectives, ...] = (
         # "ne" alone is not here: "à moins qu'il ne soit approuvé" does not deny.
         negation=("pas", "non", "jamais", "aucun", "aucune"),
         denied=("pas {}", "non {}"),
-        stop=frozenset("est sont été était être elle elles ils histoire résultat".split()),
+        stop=_words("est sont été était être elle elles ils histoire résultat"),
         ending="e?s?",
     ),
     Connectives(
@@ -92,9 +97,9 @@ LANGUAGES: tuple[Connectives, ...] = (
         and_=("und",),
         negation=("nicht", "kein", "keine", "keinen", "nie"),
         denied=("nicht {}", "kein {}", "keine {}"),
-        stop=frozenset(
+        stop=_words(
             "ist sind war waren wird wurde wurden worden sein hat haben die der das sie "
-            "geschichte ergebnis".split()
+            "geschichte ergebnis"
         ),
         ending="e[nmrs]?",
     ),
@@ -107,7 +112,7 @@ LANGUAGES: tuple[Connectives, ...] = (
         and_=("e",),
         negation=("não", "nao", "nunca"),
         denied=("não {}", "não está {}", "não é {}", "não foi {}"),
-        stop=frozenset("está estiver estão foi for sido ser estar história resultado".split()),
+        stop=_words("está estiver estão foi for sido ser estar história resultado"),
         ending="os|as|o|a",
     ),
     Connectives(
@@ -120,7 +125,7 @@ LANGUAGES: tuple[Connectives, ...] = (
         and_=("e",),
         negation=("non", "mai"),
         denied=("non {}", "non è {}", "non è stato {}", "non è stata {}"),
-        stop=frozenset("è sia stato stata sono essere storia risultato".split()),
+        stop=_words("è sia stato stata sono essere storia risultato"),
         ending="[oaie]",
     ),
     Connectives(
@@ -132,26 +137,30 @@ LANGUAGES: tuple[Connectives, ...] = (
         and_=("en",),
         negation=("niet", "geen", "nooit"),
         denied=("niet {}", "geen {}"),
-        stop=frozenset("zijn was waren wordt werd worden heeft hebben het verhaal".split()),
+        stop=_words("zijn was waren wordt werd worden heeft hebben het verhaal"),
         ending="e",
     ),
 )
 
 
+# Either apostrophe, typed or typographic (U+2019), where a connective has one ("s'il").
+_APOSTROPHES = "['\u2019]"
+
+
 def _alternatives(phrases: tuple[str, ...]) -> str:
     """A regex alternation of ``phrases``, longest first, any apostrophe for ``'``."""
     ordered = sorted(phrases, key=len, reverse=True)
-    return "|".join(re.escape(p).replace("'", "['’]").replace(r"\ ", r"\s+") for p in ordered)
+    return "|".join(re.escape(p).replace("'", _APOSTROPHES).replace(r"\ ", r"\s+") for p in ordered)
 
 
 def branch_pattern(c: Connectives) -> re.Pattern[str]:
-    """"<check>, if <cond>, [then] <A>, otherwise <B>" in ``c``'s words (groups ``check``,
+    """ "<check>, if <cond>, [then] <A>, otherwise <B>" in ``c``'s words (groups ``check``,
     ``kw``, ``cond``, ``then``, ``other``). After a connective ending in an apostrophe
     ("s'il") no space is needed."""
     kw = _alternatives(c.if_ + c.unless)
     then = _alternatives(c.then)
     return re.compile(
-        rf"^(?P<check>.*?)(?:^|[,;.:]\s*|\s+)(?P<kw>{kw})(?:(?<=['’])|\s+)(?P<cond>.+?)"
+        rf"^(?P<check>.*?)(?:^|[,;.:]\s*|\s+)(?P<kw>{kw})(?:(?<={_APOSTROPHES})|\s+)(?P<cond>.+?)"
         rf"(?:\s*,\s*(?:(?:{then})\s+)?|\s+(?:{then})\s+)"
         rf"(?P<then>.+?)\s*(?:[,;.]\s*|\s+)(?:(?:{_alternatives(c.and_)})\s+)?"
         rf"(?:{_alternatives(c.otherwise)})\s*,?\s+(?P<other>.+?)\s*[.!]?\s*$",
@@ -166,5 +175,5 @@ def negation_pattern(c: Connectives) -> re.Pattern[str]:
 
 def is_unless(c: Connectives, kw: str) -> bool:
     """Whether the connective ``kw`` (as matched) is one of ``c``'s "unless"."""
-    said = re.sub(r"\s+", " ", kw.lower().replace("’", "'"))
+    said = re.sub(r"\s+", " ", kw.lower().replace("\u2019", "'"))
     return said in c.unless

@@ -97,7 +97,7 @@ class ArtifactDeleter:
             if (base.scheme, base.host, base.port) != (target.scheme, target.host, target.port):
                 continue
             path = target.path
-            if path.startswith(base.path) and _NAME.match(path[len(base.path) :]):
-                if not target.query:
-                    return d
+            name = path[len(base.path) :]
+            if path.startswith(base.path) and _NAME.match(name) and not target.query:
+                return d
         return None

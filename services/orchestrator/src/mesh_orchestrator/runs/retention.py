@@ -85,7 +85,9 @@ class RunArtifacts:
             return True
         self.failures["given_up" if give_up else "retried"] += left
         if give_up:
-            log.warning("retention: run %s goes, %d artifact(s) of it left on workers", run_id, left)
+            log.warning(
+                "retention: run %s goes, %d artifact(s) of it left on workers", run_id, left
+            )
         return give_up
 
 
