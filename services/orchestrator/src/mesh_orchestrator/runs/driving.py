@@ -117,12 +117,17 @@ class RunDriver:
     def cancel_now(self, run_id: str, *, unless_parked: bool = False) -> bool:
         """Cancel a run live in this process (no await: a client's departure calls it);
         False when it is not live here. ``unless_parked``: not a run whose last event says
-        it awaits approval (its client leaving then is expected: it approves later)."""
+        it awaits approval (its client leaving then is expected: it approves later).
+        Otherwise (a cancel asked for) it wins over a pause under way: a run pausing, or
+        waiting for its other sub-tasks before it parks on a question, ends cancelled."""
         task = self._tasks.get(run_id)
         if task is None or task.done():
             return False
         if unless_parked and self._parking(run_id):
             return False
+        if not unless_parked:
+            self._pausing.pop(run_id, None)
+            self._asking.discard(run_id)
         task.cancel()
         return True
 
