@@ -66,6 +66,10 @@ def test_the_condition_word_and_its_negation_are_read(query: str, word: str, neg
 def test_requests_without_both_branches_are_left_to_the_planner() -> None:
     assert read("Write a haiku about rain") is None
     assert read("If it rains, write a haiku") is None  # no otherwise: not a branch
+    # Everyday words that are connectives elsewhere ("als" as, "anders" differently;
+    # "se" oneself): no comma before "otherwise", no branch.
+    assert read("Vat het samen als een lijst, en schrijf het anders op.") is None
+    assert read("Resume el texto si es largo, y escríbelo sino en verso.") is None
 
 
 def test_the_llm_planners_schema_can_express_conditions_and_loops() -> None:

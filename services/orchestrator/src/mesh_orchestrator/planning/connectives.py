@@ -8,7 +8,8 @@ is not approved" swaps the branches), and how a check's output denies the condit
 (``denied``: ``"not {}"``, so "not approved" in the output is not "approved"). ``stop``:
 words of a condition that are never its word (auxiliaries: German and Dutch put them last).
 ``ending``: an inflection to strip from the word before looking for it in the output (the
-request says "aprobado", the reviewer "aprobada"). Phrases are lower case; ``'`` stands for
+request says "aprobado", the reviewer "aprobada"). Except in English, "otherwise" must follow
+a comma (or ``;``, ``.``): "als" and "anders" are everyday words in Dutch. Phrases are lower case; ``'`` stands for
 either apostrophe. Adding a language is adding a row.
 """
 
@@ -37,6 +38,9 @@ class Connectives:
     denied: tuple[str, ...]
     stop: frozenset[str] = field(default_factory=frozenset)
     ending: str = ""
+    # "otherwise" after a space alone ("..., write X otherwise revise it"), not only after a
+    # comma: English only; elsewhere the words are too common ("anders": "differently").
+    loose: bool = False
 
     def stem(self, word: str) -> str:
         """``word`` without its inflection (kept whole when too little would be left)."""
@@ -62,6 +66,7 @@ LANGUAGES: tuple[Connectives, ...] = (
         and_=("and",),
         negation=("not", "isn't", "is not", "wasn't", "doesn't", "don't", "no"),
         denied=("not {}",),
+        loose=True,
     ),
     Connectives(
         "es",
@@ -159,10 +164,11 @@ def branch_pattern(c: Connectives) -> re.Pattern[str]:
     ("s'il") no space is needed."""
     kw = _alternatives(c.if_ + c.unless)
     then = _alternatives(c.then)
+    space = r"|\s+" if c.loose else ""  # "otherwise" after a space alone (English)
     return re.compile(
         rf"^(?P<check>.*?)(?:^|[,;.:]\s*|\s+)(?P<kw>{kw})(?:(?<={_APOSTROPHES})|\s+)(?P<cond>.+?)"
         rf"(?:\s*,\s*(?:(?:{then})\s+)?|\s+(?:{then})\s+)"
-        rf"(?P<then>.+?)\s*(?:[,;.]\s*|\s+)(?:(?:{_alternatives(c.and_)})\s+)?"
+        rf"(?P<then>.+?)\s*(?:[,;.]\s*{space})(?:(?:{_alternatives(c.and_)})\s+)?"
         rf"(?:{_alternatives(c.otherwise)})\s*,?\s+(?P<other>.+?)\s*[.!]?\s*$",
         re.IGNORECASE | re.DOTALL,
     )
