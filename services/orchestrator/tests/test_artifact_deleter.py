@@ -77,3 +77,19 @@ async def test_no_token_goes_to_a_url_that_is_not_the_reporting_workers_artifact
     ]:
         assert await d.delete(agent, url) is Deletion.NOT_OURS, url
     assert host.seen == []
+
+
+async def test_an_instance_that_does_not_answer_is_left_alone_for_a_while() -> None:
+    """A dead host costs one failed call per ``DOWN_SECONDS``, not one per artifact."""
+    calls = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+    d = ArtifactDeleter(http, lambda: [WORKER])
+    for name in ("a.png", "b.png", "c.png"):
+        url = f"http://10.0.0.5:8004/artifacts/{name}"
+        assert await d.delete("image-gen", url) is Deletion.FAILED
+    assert len(calls) == 1

@@ -7,13 +7,15 @@ alone (``auth_headers(agent_id)``, as every worker call), through the workers' H
 ``/artifacts/`` of a registered instance of the agent that sent the event. Anything else (an
 A2A agent's or an MCP server's file, a URL elsewhere, an inline-only artifact) is not the
 mesh's to delete and counts as done. An instance that is not registered now, or does not
-answer, leaves the artifact for the next try.
+answer, leaves the artifact for the next try (one that did not answer is left alone for
+``DOWN_SECONDS``).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
 TIMEOUT = 10.0
+# An instance that did not answer is not asked again for this long: a sweep with many
+# artifacts on a dead host pays its timeout once, not once per artifact.
+DOWN_SECONDS = 60.0
 
 
 class Deletion(StrEnum):
@@ -50,6 +55,7 @@ class ArtifactDeleter:
         self.http = http
         self.instances = instances
         self.auth_headers = auth_headers
+        self._down: dict[str, float] = {}  # instance id -> monotonic time it may be tried
 
     def mesh_worker(self, agent_id: str | None) -> bool:
         """Whether ``agent_id`` is (was) a mesh worker: False for an A2A agent or an MCP
@@ -71,13 +77,17 @@ class ArtifactDeleter:
         if instance is None:
             log.info("retention: no registered %s serves %s now; again later", agent_id, url)
             return Deletion.FAILED
+        if self._down.get(instance.instance_id, 0.0) > time.monotonic():
+            return Deletion.FAILED
         try:
             resp = await self.http.delete(
                 str(target), headers=self.auth_headers(agent_id), timeout=TIMEOUT
             )
         except httpx.HTTPError as exc:
             log.info("retention: deleting %s failed (%s); again later", url, exc)
+            self._down[instance.instance_id] = time.monotonic() + DOWN_SECONDS
             return Deletion.FAILED
+        self._down.pop(instance.instance_id, None)
         if resp.is_success:
             return Deletion.REMOVED
         if resp.status_code in (404, 410):
