@@ -45,9 +45,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     try:
         with process_mesh(
             tmp,
-            {},
+            {"script": "bench.script_worker"},  # a slow sibling task (the live cancel)
             discovery_env={"DISCOVERY_A2A_CHECK_SECONDS": "1"},
             orchestrator_env={"ORCH_PLANNER": "deterministic", "ORCH_LOG_LEVEL": "warning"},
+            worker_env={"WORKER_LOG_LEVEL": "warning"},
         ) as m:
             w = World(m.url, m.discovery.url, agent, cancelled)
             r = httpx.post(
@@ -157,3 +158,64 @@ async def test_an_a2a_client_answers_through_the_mesh_and_the_task_history_keeps
         ("ROLE_USER", "Bergen"),
     ]
     assert history[1]["messageId"] == "answer-1"
+
+
+async def test_cancelling_a_run_parked_on_an_agents_question_cancels_the_agents_task(
+    world: World,
+) -> None:
+    """The run is cancelled while its task waits on the agent's question: the agent's task,
+    left waiting (not cancelled) when the run parked, gets ``CancelTask`` now, which the
+    agent process records; the run ends ``cancelled``."""
+    async with httpx.AsyncClient(timeout=30) as c:
+        events = await read(c, "POST", world.orch + "/orchestrate/stream", json=PLAN)
+        run_id = events[0]["run_id"]
+        agent_task = question(events).resume["taskId"]  # type: ignore[index]
+        url = f"{world.orch}/v1/runs/{run_id}"
+        assert (await c.get(url)).json()["status"] == "input_required"
+        # Parked and waiting: the agent has not been told to cancel anything yet.
+        assert not world.cancelled.exists() or agent_task not in world.cancelled.read_text()
+        cancelled = await c.post(url + "/cancel")
+        assert cancelled.status_code == 202, cancelled.text
+        assert (await c.get(url)).json()["status"] == "cancelled"
+
+    def told() -> bool:
+        return world.cancelled.exists() and agent_task in world.cancelled.read_text().split()
+
+    wait_until(told, timeout=DEADLINE, what="the agent records CancelTask for its task")
+
+
+async def test_cancelling_a_live_run_whose_task_waits_on_an_agents_question_cancels_it_too(
+    world: World,
+) -> None:
+    """The agent asked while a sibling task still runs (the run is live, not parked yet):
+    a cancel ends the run ``cancelled`` (it does not park it), and the agent's waiting task
+    gets ``CancelTask``."""
+    plan = {
+        "plan": {"tasks": [
+            {"task_id": "t1", "capability": "forecast", "agent_id": "forecaster",
+             "input": {"prompt": "the weather, please"}},
+            {"task_id": "t2", "capability": "data_analysis",
+             "input": {"reply": "slow", "sleep": 30}},
+        ]},
+        "options": {"on_disconnect": "continue"},
+    }  # fmt: skip
+    async with httpx.AsyncClient(timeout=30) as c:
+        events: list[dict[str, Any]] = []
+        async with asyncio.timeout(DEADLINE):
+            async for msg in read_sse(c, "POST", world.orch + "/orchestrate/stream", json=plan):
+                events.append(msg.json())
+                if events[-1]["data"].get("status") == "input_required":
+                    break  # t1 asked; t2 still sleeps: the run is live
+        run_id = events[0]["run_id"]
+        agent_task = question(events).resume["taskId"]  # type: ignore[index]
+        url = f"{world.orch}/v1/runs/{run_id}"
+        assert (await c.get(url)).json()["status"] == "running"
+        cancelled = await c.post(url + "/cancel")
+        assert cancelled.status_code == 202, cancelled.text
+        rest = await read(c, "GET", url + "/events", headers={"Last-Event-ID": "0"})
+    assert rest[-1]["type"] == "done" and rest[-1]["data"]["status"] == "cancelled", rest[-3:]
+
+    def told() -> bool:
+        return world.cancelled.exists() and agent_task in world.cancelled.read_text().split()
+
+    wait_until(told, timeout=DEADLINE, what="the agent records CancelTask for its task")

@@ -14,7 +14,8 @@ import pytest
 from test_run_store import PG_URL, _pg_reachable
 
 from mesh_contracts import RunStatus, StreamEvent
-from mesh_orchestrator.runs.retention import Retention, parse_clients
+from mesh_orchestrator.relay.artifacts import Deletion
+from mesh_orchestrator.runs.retention import GIVE_UP_SECONDS, Retention, parse_clients
 from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord, RunStore, SQLiteRunStore
 from mesh_orchestrator.runs.store.deliveries import Delivery
 from mesh_orchestrator.runs.store.messages import message_store
@@ -168,6 +169,69 @@ async def test_old_threads_done_deliveries_and_gone_runs_push_configs_go_the_res
     await thread("t-appended", t - 5000, "r-new")
     await retention.sweep(time.time() + 50)
     assert await threads.get_thread("t-appended") is not None
+
+
+class FakeWorkers:
+    """A fake artifact deleter (unit tests only): which URLs it was asked to delete, and
+    whether its "worker" is up (down: every deletion fails, to be retried)."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.asked: list[tuple[str | None, str | None]] = []
+
+    async def delete(self, agent_id: str | None, url: str | None) -> Deletion:
+        self.asked.append((agent_id, url))
+        if url is None or agent_id != "image-gen":
+            return Deletion.NOT_OURS
+        return Deletion.REMOVED if self.up else Deletion.FAILED
+
+
+async def made(store: RunStore, run_id: str, finished: float, *names: str) -> None:
+    """A finished run whose image-gen task reported ``names`` (and one inline-only image)."""
+    await add(store, run_id, RunStatus.COMPLETED, finished, None)
+    arts = [
+        StreamEvent(run_id=run_id, seq=3 + i, type="artifact", task_id="t1", agent_id="image-gen",
+                    data={"name": n, "url": f"http://127.0.0.1:8004/artifacts/{n}"}, ts=0)
+        for i, n in enumerate(names)
+    ]  # fmt: skip
+    inline = StreamEvent(run_id=run_id, seq=9, type="artifact", task_id="t1", agent_id="writer",
+                         data={"name": "x.txt", "data_base64": "eA=="}, ts=0)  # fmt: skip
+    await store.append_events([*arts, inline])
+
+
+async def test_a_removed_runs_artifacts_are_deleted_and_a_failure_keeps_the_run_for_later(
+    store: RunStore,
+) -> None:
+    now = 10_000.0
+    workers = FakeWorkers()
+    await made(store, "old", now - 500, "a.png", "b.png")
+    await made(store, "old-pinned", now - 500, "pinned.png")
+    await made(store, "young", now - 50, "young.png")
+    assert await store.pin("old-pinned", True)
+    retention = Retention(store, "r1", seconds=100, batch=1, artifacts=workers.delete)
+    assert await retention.sweep(now) == (1, 5)
+    deleted = [url for agent, url in workers.asked if agent == "image-gen"]
+    assert deleted == [f"http://127.0.0.1:8004/artifacts/{n}" for n in ("a.png", "b.png")]
+    assert retention.removed["artifacts"] == 2
+
+    # The worker is down: the run and its log stay (others go on), and the next pass,
+    # with the worker back, deletes its file and removes it.
+    await made(store, "old-2", now - 400, "c.png")
+    await add(store, "old-plain", RunStatus.COMPLETED, now - 300, None)  # no artifacts
+    workers.up = False
+    assert await retention.sweep(now) == (1, 2)
+    assert {r.run_id for r in await store.list_runs(100)} == {"old-pinned", "young", "old-2"}
+    assert retention.artifacts.failures == {"retried": 1}
+    workers.up = True
+    assert await retention.sweep(now) == (1, 4)
+    assert retention.removed["artifacts"] == 3
+    assert not any("pinned" in str(url) or "young" in str(url) for _, url in workers.asked)
+
+    # A worker gone for good: past GIVE_UP_SECONDS beyond its due time the run goes anyway.
+    await made(store, "ancient", now - 100 - GIVE_UP_SECONDS - 1, "d.png")
+    workers.up = False
+    assert await retention.sweep(now) == (1, 4)
+    assert retention.artifacts.failures == {"retried": 1, "given_up": 1}
 
 
 async def test_one_replica_at_a_time_holds_the_retention_lease(store: RunStore) -> None:

@@ -62,4 +62,11 @@ def may_access(owner: str | None, acting: str | None) -> bool:
     return owner is not None and owner == acting
 
 
-__all__ = ["CLIENT_CALLERS", "Acting", "acting_as", "may_access", "owner_for"]
+def may_remove(owner: str | None, acting: str | None) -> bool:
+    """Whether ``acting`` may delete something kept for ``owner``: whoever may see it, and
+    the orchestrator, whose retention removes a removed run's artifacts (``DELETE
+    /artifacts/{name}``)."""
+    return acting == "orchestrator" or may_access(owner, acting)
+
+
+__all__ = ["CLIENT_CALLERS", "Acting", "acting_as", "may_access", "may_remove", "owner_for"]

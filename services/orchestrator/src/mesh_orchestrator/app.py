@@ -59,6 +59,7 @@ from mesh_orchestrator.push.delivery import Deliverer
 from mesh_orchestrator.push.notifier import Notifier
 from mesh_orchestrator.relay.a2a_client import settle_cancels
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
+from mesh_orchestrator.relay.artifacts import ArtifactDeleter
 from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
@@ -72,6 +73,7 @@ from mesh_orchestrator.runs.store.messages import message_store
 from mesh_orchestrator.runs.store.outbox import outbox_store
 from mesh_orchestrator.runs.store.threads import thread_store
 from mesh_orchestrator.runs.threads import Threads
+from mesh_orchestrator.runs.withdrawal import Withdrawal
 from mesh_orchestrator.services import Services, watch
 from mesh_orchestrator.settings import Settings
 from mesh_orchestrator.synthesis.deterministic import DeterministicSynthesizer, Synthesizer
@@ -433,6 +435,9 @@ def create_app(
                 tracer=tracer,
             )
             graph = build_graph(deps, await _checkpointer(settings, stack))
+            # A cancelled run's open A2A questions: CancelTask to the agents that asked.
+            withdrawal = Withdrawal(mux, store, calls.cancel_asked)
+            stack.push_async_callback(withdrawal.settle)  # after the runs stop, below
             runs = build_runs(
                 graph,
                 mux,
@@ -446,6 +451,7 @@ def create_app(
                 read_every_run=settings.registry_read == "always",
                 in_flight_check=executor,
                 in_doubt=InDoubtPolicy(settings.in_doubt),
+                on_ended=withdrawal.ended,
             )
             threads = Threads(runs, threads_store)  # before recover: resumed runs' prelude
             await runs.recover()
@@ -459,6 +465,12 @@ def create_app(
                 threads=threads_store,
                 outbox=outbox,
                 messages=messages,
+                # A removed run's files on the mesh's workers go too (their DELETE route).
+                artifacts=ArtifactDeleter(
+                    workers_http,
+                    lambda: [r.descriptor for r in discovery.records],
+                    auth_headers=lambda agent: per_worker.headers(worker_audience(agent)),
+                ).delete,
             )
             retention.start()
             stack.push_async_callback(retention.stop)

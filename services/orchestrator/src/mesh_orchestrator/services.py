@@ -103,9 +103,24 @@ def watch(metrics: Metrics, services: Callable[[], Services | None]) -> None:
 
     metrics.counter_of(
         "mesh_retention_removed",
-        "Runs, events, threads, webhook deliveries and push configs removed by retention here.",
+        "Runs, events, workers' artifacts, threads, webhook deliveries and push configs "
+        "removed by retention here.",
         removed,
         ["kind"],
+    )
+
+    def left() -> Samples:
+        svc = services()
+        if svc is None:
+            return []
+        return [((k,), n) for k, n in sorted(svc.retention.artifacts.failures.items())]
+
+    metrics.counter_of(
+        "mesh_retention_artifact_failures",
+        "Artifacts of removed runs a worker did not delete: retried (the run kept for the "
+        "next pass) or given_up (the run went anyway).",
+        left,
+        ["outcome"],
     )
     metrics.gauge_of("mesh_live_runs", "Runs being driven by this process now.", live)
     metrics.gauge_of(

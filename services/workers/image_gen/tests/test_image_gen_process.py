@@ -115,6 +115,34 @@ async def test_an_image_downloads_only_for_its_owner(
         assert (await client.get(url, headers=as_["orchestrator"])).status_code == 404
 
 
+async def test_an_image_is_deleted_by_the_orchestrator_or_its_owner_and_leaves_the_disk(
+    service: ServiceProcess, out_dir: Path, as_: dict[str, dict[str, str]]
+) -> None:
+    """Retention's call (``DELETE /artifacts/{name}``, the orchestrator's token): the PNG and
+    its owner file go; bob (attack) and anyone without a token cannot delete alice's."""
+    made = []
+    for prompt in ("a boat", "a kite"):
+        events = await _events(service.url, {"prompt": prompt, "steps": 1}, as_["orchestrator"])
+        made.append(next(e for e in events if e["type"] == "artifact"))
+    async with httpx.AsyncClient(timeout=30) as client:
+        for art in made:
+            assert (out_dir / art["name"]).is_file()
+            anon = await client.delete(art["url"])
+            assert anon.status_code == 401
+            theirs = await client.delete(art["url"], headers=as_["bob"])
+            assert theirs.status_code == 404 and "no artifact named" in theirs.json()["detail"]
+            assert (out_dir / art["name"]).is_file()
+        by_orchestrator = await client.delete(made[0]["url"], headers=as_["orchestrator"])
+        by_owner = await client.delete(made[1]["url"], headers=as_["alice"])
+        assert by_orchestrator.status_code == by_owner.status_code == 204
+        again = await client.delete(made[0]["url"], headers=as_["orchestrator"])
+        assert again.status_code == 404
+        assert (await client.get(made[1]["url"], headers=as_["alice"])).status_code == 404
+    for art in made:
+        assert not (out_dir / art["name"]).exists()
+        assert not (out_dir / f"{art['name']}.json").exists()
+
+
 async def test_a_busy_worker_refuses_a_second_job_and_a_dropped_job_stops_early(
     service: ServiceProcess, out_dir: Path, as_: dict[str, dict[str, str]]
 ) -> None:

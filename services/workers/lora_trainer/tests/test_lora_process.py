@@ -173,6 +173,30 @@ async def test_an_adapter_is_listed_and_downloaded_only_by_its_owner(
         assert client_call.status_code == 403  # a client never makes a worker work itself
 
 
+async def test_an_adapter_is_deleted_by_the_orchestrator_and_its_folder_leaves_the_disk(
+    service: ServiceProcess, as_: dict[str, dict[str, str]]
+) -> None:
+    """Retention's call (``DELETE /artifacts/{id}.zip``, the orchestrator's token): the
+    adapter folder goes; bob (attack) cannot delete alice's, nor anyone without a token."""
+    inp = {"examples": EXAMPLES, "steps": 1, "rank": 2, "adapter_name": "doomed"}
+    events = await _events(service.url, inp, as_["orchestrator"])
+    artifact = next(e for e in events if e["type"] == "artifact")
+    folder = Path(artifact["path"])
+    assert (folder / "adapter_config.json").is_file()
+    async with httpx.AsyncClient(timeout=30) as c:
+        assert (await c.delete(artifact["url"])).status_code == 401
+        theirs = await c.delete(artifact["url"], headers=as_["bob"])
+        assert theirs.status_code == 404 and "no artifact named" in theirs.json()["detail"]
+        assert folder.is_dir()  # noqa: ASYNC240 - a tmp dir
+        gone = await c.delete(artifact["url"], headers=as_["orchestrator"])
+        assert gone.status_code == 204
+        assert (await c.delete(artifact["url"], headers=as_["orchestrator"])).status_code == 404
+        listed = (await c.get(f"{service.url}/adapters", headers=as_["alice"])).json()
+    assert artifact["adapter_id"] not in [a["adapter_id"] for a in listed["adapters"]]
+    assert not folder.exists()  # noqa: ASYNC240 - a tmp dir
+    assert not list(folder.parent.glob(f".{artifact['adapter_id']}*"))
+
+
 def test_a_base_model_path_that_does_not_exist_stops_the_worker_with_a_clear_error(
     tmp_path: Path,
 ) -> None:

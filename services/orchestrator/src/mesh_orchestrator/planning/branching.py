@@ -6,10 +6,17 @@ and the *otherwise* branch. Each part is planned by the planner that needs no LL
 request of its own; the parts' tasks are renamed ``check-<id>``, ``then-<id>`` and
 ``else-<id>``; every first task of a branch depends on the check's last tasks and carries
 a ``when``: the branch is taken when the check's output says the condition's word
-(``approved``) and does not deny it (``not approved``), or, for a structured output, holds
-it as a true field (``approved: true``). "unless" and a negated condition ("if it is not
+(``approved``) and does not deny it (``not approved``), or, for a structured output with
+that field, holds it true (``approved: true``). "unless" and a negated condition ("if it is not
 approved") swap the branches. With nothing before "if", the condition itself is the check
 ("if it rains in Oslo today, ...": look that up first).
+
+The same holds in Spanish, French, German, Portuguese, Italian and Dutch ("si ... sinon
+...", "wenn ... sonst ...", "se ... altrimenti ...", "tenzij ... anders ..."): each
+language is a row of connectives (``planning.connectives``): its "if", "unless", "then",
+"otherwise" and "not", and how an output denies the word ("no aprobado", "nicht
+genehmigt"); the word is looked for without its inflection ("aprobad": the request's
+"aprobado" and the reviewer's "aprobada" alike).
 
 This is a heuristic over words, made to be honest about what it read: the stream's
 ``condition`` event shows what the check's output held. An LLM planner writes ``when``
@@ -23,63 +30,29 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, SubTask
+from mesh_contracts.conditions import MAX_EXPRESSION_CHARS
+from mesh_orchestrator.planning.connectives import (
+    COMMON_STOP,
+    LANGUAGES,
+    Connectives,
+    branch_pattern,
+    is_unless,
+    negation_pattern,
+)
 from mesh_orchestrator.planning.deterministic import Draft
 
-# "<check>, if <cond>, [then] <A>, otherwise|else|if not <B>" (English; the connectives are
-# few and fixed on purpose: anything else is left to the planner as it is).
-_IF = re.compile(
-    r"^(?P<check>.*?)(?:^|[,;.:]\s*|\s+)(?P<kw>if|unless)\s+(?P<cond>.+?)(?:\s*,\s*(?:then\s+)?|\s+then\s+)"
-    r"(?P<then>.+?)\s*(?:[,;.]\s*|\s+)(?:and\s+)?(?:otherwise|else|if not)\s*,?\s+(?P<other>.+?)"
-    r"\s*[.!]?\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
-_NEGATION = re.compile(r"\b(?:not|isn't|is not|wasn't|doesn't|don't|no)\b", re.IGNORECASE)
-_STOP = frozenset(
-    [
-        "it",
-        "is",
-        "was",
-        "are",
-        "were",
-        "be",
-        "been",
-        "the",
-        "a",
-        "an",
-        "this",
-        "that",
-        "its",
-        "they",
-        "them",
-        "there",
-        "he",
-        "she",
-        "result",
-        "answer",
-        "output",
-        "review",
-        "check",
-        "story",
-        "text",
-        "does",
-        "do",
-        "has",
-        "have",
-        "gets",
-        "get",
-        "got",
-        "say",
-        "says",
-        "said",
-    ]
-)
-# What a branch's when reads besides the word in the text: a structured output's field.
-_WORD = re.compile(r"[a-z][a-z-]{2,30}")
+# One pattern per language (``planning.connectives``), tried in the table's order.
+_READERS = [(c, branch_pattern(c), negation_pattern(c)) for c in LANGUAGES]
+# A word of a condition (any script's letters; hyphens inside).
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|-){2,30}")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # a field name a path may spell bare
+# A branch's when is this one, negated or not: room for "not (...)" in the language's bound.
+MAX_WHEN_CHARS = MAX_EXPRESSION_CHARS - len("not ()")
 
 
 @dataclass(frozen=True)
 class Branching:
-    """A request read as check / condition / then / otherwise."""
+    """A request read as check / condition / then / otherwise, in ``language``'s words."""
 
     check: str
     condition: str
@@ -87,28 +60,52 @@ class Branching:
     negated: bool
     then: str
     other: str
+    language: str = "en"
 
 
 def read(query: str) -> Branching | None:
-    """The request's branch, or None when it is not an if/then/otherwise request."""
-    m = _IF.match(query.strip())
-    if m is None:
-        return None
-    cond = m["cond"].strip()
-    words = [w for w in _WORD.findall(cond.lower()) if w not in _STOP and w != "not"]
-    if not words:
-        return None
-    negated = bool(_NEGATION.search(cond)) != (m["kw"].lower() == "unless")
-    check = re.sub(r"\s+(?:and|then|so)$", "", m["check"].strip(" ,;.:"), flags=re.I) or cond
-    return Branching(check, cond, words[-1], negated, m["then"].strip(), m["other"].strip())
+    """The request's branch, or None when it is not an if/then/otherwise request in one of
+    the languages of ``planning.connectives``."""
+    text = query.strip()
+    for c, pattern, negation in _READERS:
+        m = pattern.match(text)
+        if m is None:
+            continue
+        cond = m["cond"].strip()
+        denying = {w.lower() for w in c.negation}
+        stop = COMMON_STOP | c.stop | denying
+        words = [w for w in _WORD.findall(cond.lower()) if w not in stop]
+        if not words:
+            continue
+        negated = bool(negation.search(cond)) != is_unless(c, m["kw"])
+        joins = "|".join(re.escape(w) for w in (*c.and_, *c.then, "and", "then", "so"))
+        check = re.sub(rf"\s+(?:{joins})$", "", m["check"].strip(" ,;.:"), flags=re.I) or cond
+        then, other = m["then"].strip(), m["other"].strip()
+        return Branching(check, cond, words[-1], negated, then, other, c.language)
+    return None
 
 
-def holds(task_id: str, word: str) -> str:
-    """The ``when`` that reads ``word`` as said by ``task_id``'s output."""
-    return (
-        f"$.{task_id}.output.{word} == true or ('{word}' in tasks.{task_id}.lower "
-        f"and not ('not {word}' in tasks.{task_id}.lower))"
-    )
+def _language(code: str) -> Connectives:
+    return next((c for c in LANGUAGES if c.language == code), LANGUAGES[0])
+
+
+def holds(task_id: str, word: str, language: str = "en") -> str:
+    """The ``when`` that reads ``word`` as said by ``task_id``'s output: a structured
+    output's field ``word`` when it has one (true or not), else the word (without its
+    inflection) in the text and none of ``language``'s denials of it (as many as the
+    expression language's length allows; the first always)."""
+    c = _language(language)
+    field = f"$.{task_id}.output" + (f".{word}" if _PLAIN.fullmatch(word) else f"['{word}']")
+    stem = c.stem(word)
+    lower = f"tasks.{task_id}.lower"
+    head = f"{field} == true or ({field} == null and '{stem}' in {lower} and not ("
+    denials: list[str] = []
+    for form in c.denied:
+        denial = f"'{form.format(stem)}' in {lower}"
+        if denials and len(head) + len(" or ".join([*denials, denial])) + 2 > MAX_WHEN_CHARS:
+            break
+        denials.append(denial)
+    return head + " or ".join(denials) + "))"
 
 
 def _renamed(plan: ExecutionPlan, prefix: str) -> list[SubTask]:
@@ -131,7 +128,7 @@ def combine(b: Branching, check: Draft, then: Draft, other: Draft) -> Draft:
     tasks = _renamed(check.plan, "check")
     last = _sinks(tasks)
     # The word is read from the check's last task (its output is what the condition is about).
-    cond = holds(last[-1], b.word)
+    cond = holds(last[-1], b.word, b.language)
     taken, not_taken = (f"not ({cond})", cond) if b.negated else (cond, f"not ({cond})")
     for prefix, draft, when in (("then", then, taken), ("else", other, not_taken)):
         branch = _renamed(draft.plan, prefix)
@@ -142,7 +139,8 @@ def combine(b: Branching, check: Draft, then: Draft, other: Draft) -> Draft:
         tasks += branch
     notes = [
         f"branch: if {b.condition!r} ({'not ' if b.negated else ''}{b.word!r} in the check's "
-        f"output) then {b.then!r}, otherwise {b.other!r}",
+        f"output) then {b.then!r}, otherwise {b.other!r}"
+        + ("" if b.language == "en" else f" ({b.language})"),
         *check.notes,
         *then.notes,
         *other.notes,

@@ -28,6 +28,8 @@ a new message, the answers in its data part.)
 The call ends with ``done`` once the agent's task reaches a terminal state. If the call ends
 before that (the run was cancelled, the stream broke off, the deadline passed) the agent's
 task is cancelled with ``CancelTask``: closing the stream alone does not stop an A2A agent.
+A task left waiting for the user's answer whose run is then cancelled gets its
+``CancelTask`` later, from ``cancel_a2a`` (``runs.withdrawal``).
 """
 
 from __future__ import annotations
@@ -303,13 +305,21 @@ def _failure(exc: BaseException, d: AgentDescriptor) -> Exception:
     return WorkerFailed(f"{d.agent_id} answered an A2A error: {type(exc).__name__}: {exc}")
 
 
+async def _cancel(transport: ClientTransport, ctx: ClientCallContext, task_id: str) -> bool:
+    """``CancelTask`` for the agent's ``task_id``, bounded by ``CANCEL_TIMEOUT``; whether
+    the agent took it (a refusal or a failure is logged, never raised)."""
+    try:
+        async with asyncio.timeout(CANCEL_TIMEOUT):
+            await transport.cancel_task(CancelTaskRequest(id=task_id), context=ctx)
+    except (A2AError, TimeoutError, httpx.HTTPError) as exc:
+        log.info("CancelTask %s was not accepted: %s", task_id, exc)
+        return False
+    return True
+
+
 def _cancel_later(transport: ClientTransport, ctx: ClientCallContext, task_id: str) -> None:
     async def cancel() -> None:
-        try:
-            async with asyncio.timeout(CANCEL_TIMEOUT):
-                await transport.cancel_task(CancelTaskRequest(id=task_id), context=ctx)
-        except (A2AError, TimeoutError, httpx.HTTPError) as exc:
-            log.info("CancelTask %s was not accepted: %s", task_id, exc)
+        await _cancel(transport, ctx, task_id)
 
     task = asyncio.get_running_loop().create_task(cancel(), name=f"a2a-cancel-{task_id}")
     _cancels.add(task)
@@ -320,6 +330,25 @@ async def settle_cancels() -> None:
     """Wait for CancelTask calls still on their way (the app's shutdown, the tests)."""
     if _cancels:
         await asyncio.gather(*list(_cancels), return_exceptions=True)
+
+
+async def cancel_a2a(
+    http: httpx.AsyncClient,
+    d: AgentDescriptor,
+    task_id: str,
+    credentials: A2ACredentials | None = None,
+) -> bool:
+    """``CancelTask`` for the agent's task ``task_id`` that no call holds any more: one left
+    waiting for the user's answer (``input-required``) whose run was cancelled. Goes like
+    ``call_a2a``: ``http`` carries no mesh token, ``credentials`` add the agent's own.
+    Bounded by ``CANCEL_TIMEOUT``; whether the agent took it (never raises for the agent's
+    refusal or absence)."""
+    agent = _Agent(d)
+    transport = agent.transport(http)
+    ctx = ClientCallContext(service_parameters={"A2A-Version": agent.version})
+    if credentials is not None:
+        await credentials.apply(agent.card, agent.url, ctx)
+    return await _cancel(transport, ctx, task_id)
 
 
 async def call_a2a(

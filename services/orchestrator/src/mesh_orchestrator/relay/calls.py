@@ -46,7 +46,7 @@ from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
-from mesh_orchestrator.relay.a2a_client import call_a2a
+from mesh_orchestrator.relay.a2a_client import call_a2a, cancel_a2a
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.budget import CURRENT, RunBudget
 from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
@@ -250,6 +250,16 @@ class WorkerCalls:
         if self._own_a2a:
             await self.a2a_http.aclose()
         await self.mcp_http.aclose()
+
+    async def cancel_asked(self, agent_id: str, task_id: str) -> bool:
+        """``CancelTask`` for the A2A agent ``agent_id``'s task ``task_id``, left waiting on
+        the user's answer by a run that was then cancelled (``runs.withdrawal``), with the
+        agent's own credentials; False when no A2A agent of that id is registered or it did
+        not take it."""
+        d = self.resolver.agent(agent_id)
+        if d is None or not speaks_a2a(d):
+            return False
+        return await cancel_a2a(self.a2a_http, d, task_id, self.a2a_credentials)
 
     async def execution_state(self, d: AgentDescriptor, key: str) -> str:
         """What instance ``d`` knows of the call made with ``key`` (``GET /executions/{key}``

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mesh_contracts import RunStatus
 from mesh_orchestrator.runs.approval import Approvals
 from mesh_orchestrator.runs.driving import RunDriver
 from mesh_orchestrator.runs.in_doubt import InDoubtPolicy, InFlightCheck
@@ -41,6 +42,7 @@ def build_runs(
     read_every_run: bool = False,
     in_flight_check: InFlightCheck | None = None,
     in_doubt: InDoubtPolicy = InDoubtPolicy.PARK,
+    on_ended: Callable[[str, RunStatus], None] | None = None,
 ) -> RunService:
     """The runs of this replica over ``graph``, ``mux`` and ``store``; ``await recover()``
     on what it returns before serving.
@@ -50,7 +52,8 @@ def build_runs(
     are not heard; ``registry_read``: a run's read of discovery (``read_every_run``: at
     every run's start, else only traced runs and resolves that need it);
     ``in_flight_check``: asks a worker about a call that was out when its run changed
-    hands; ``in_doubt``: what a task still in doubt then does (park or fail)."""
+    hands; ``in_doubt``: what a task still in doubt then does (park or fail);
+    ``on_ended``: told of every run that ends here (``runs.withdrawal``)."""
     states = RunStates(max_replans=max_replans, max_llm_attempts=max_llm_attempts)
     # Followers of runs executed elsewhere, woken as the store gets their events: by this
     # process's flushes, and (Postgres) every replica's notifications once heard.
@@ -58,6 +61,8 @@ def build_runs(
     driver = RunDriver(
         graph, mux, store, registry_read=registry_read, read_every_run=read_every_run
     )
+    if on_ended is not None:
+        driver.on_ended = on_ended
     mux.on_stored = wakeups.wake
     mux.on_fenced = driver.fenced  # a store refusing this replica's writes stops runs
     resumer = Resumer(

@@ -55,6 +55,10 @@ async def no_prelude(state: RunState, events: RunEvents) -> RunState:
     return {}
 
 
+def _nothing(run_id: str, status: RunStatus) -> None:
+    return None
+
+
 class Draining(Exception):
     """This replica is shutting down and takes no new runs (another replica will)."""
 
@@ -91,6 +95,9 @@ class RunDriver:
         self.ended: Counter[str] = Counter()  # runs of this process by final status (metrics)
         # What a run does before its graph (``use_prelude``; threads set theirs).
         self.prelude: Prelude = no_prelude
+        # Told of every run that ends here, and how (``runs.withdrawal``: a cancelled run's
+        # open A2A questions are withdrawn from their agents).
+        self.on_ended: Callable[[str, RunStatus], None] = _nothing
 
     @property
     def live_count(self) -> int:
@@ -110,12 +117,17 @@ class RunDriver:
     def cancel_now(self, run_id: str, *, unless_parked: bool = False) -> bool:
         """Cancel a run live in this process (no await: a client's departure calls it);
         False when it is not live here. ``unless_parked``: not a run whose last event says
-        it awaits approval (its client leaving then is expected: it approves later)."""
+        it awaits approval (its client leaving then is expected: it approves later).
+        Otherwise (a cancel asked for) it wins over a pause under way: a run pausing, or
+        waiting for its other sub-tasks before it parks on a question, ends cancelled."""
         task = self._tasks.get(run_id)
         if task is None or task.done():
             return False
         if unless_parked and self._parking(run_id):
             return False
+        if not unless_parked:
+            self._pausing.pop(run_id, None)
+            self._asking.discard(run_id)
         task.cancel()
         return True
 
@@ -200,6 +212,8 @@ class RunDriver:
                 if status.terminal:
                     self.ended[str(status)] += 1
                 self.mux.close(run_id, status, answer)
+                if status.terminal:
+                    self.on_ended(run_id, status)
                 self._tasks.pop(run_id, None)
             self._gates.pop(run_id, None)
             self._pausing.pop(run_id, None)
@@ -284,6 +298,7 @@ class RunDriver:
         events.emit(RunEnded(status=status))
         self.ended[str(status)] += 1
         self.mux.close(events.run_id, status, None)
+        self.on_ended(events.run_id, status)
 
     def fenced(self, run_ids: set[str]) -> None:
         """The store refused writes of these runs (or this replica fenced itself): another

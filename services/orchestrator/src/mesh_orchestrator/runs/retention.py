@@ -15,11 +15,18 @@ progress) go with their ``thread_runs`` rows (``ThreadStore.purge``); webhook de
 that are done (delivered or given up) go when their run is gone or they are that old,
 and the push configs of gone runs go (``Outbox.purge``); deliveries still due are kept.
 The A2A task history rows of gone runs go too (``TaskMessages.purge``). ``removed`` counts
-what went (``mesh_retention_removed_total{kind}``: runs, events, threads, deliveries,
-push_configs, a2a_messages). With no retention configured the object does nothing.
+what went (``mesh_retention_removed_total{kind}``: runs, events, artifacts, threads,
+deliveries, push_configs, a2a_messages). With no retention configured the object does nothing.
 
-Workers' artifact files (images, adapters) are the workers' own: nothing here removes
-them (the orchestrator README's Retention part says how an operator does).
+The files mesh workers kept for a run (image-gen's PNGs, lora-trainer's adapters) go with
+it: before a batch of runs is removed, each run's log is read for its ``artifact`` events
+and each one's ``url`` is deleted on the worker instance that made it (``ArtifactDeleter``:
+``DELETE /artifacts/{name}``, the orchestrator's token for that worker, the endpoint
+policy). A run whose artifacts could not all be deleted (its worker is down, or not
+registered now) is kept, with its log, and tried again at the next pass; other runs go on
+meanwhile. Past ``GIVE_UP_SECONDS`` beyond its due time it goes anyway, and what is left on
+the worker is logged and counted (``mesh_retention_artifact_failures_total{outcome}``). A
+pinned run keeps its artifacts; an artifact that is gone already (404) counts as done.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
+from mesh_orchestrator.relay.artifacts import Deletion
 from mesh_orchestrator.runs.store.base import RunStore
 from mesh_orchestrator.runs.store.messages import TaskMessages
 from mesh_orchestrator.runs.store.outbox import Outbox
@@ -40,6 +48,47 @@ log = logging.getLogger(__name__)
 
 LEASE = "retention"
 MAX_BATCHES = 100  # per owner group and pass: a huge backlog goes over several passes
+MAX_KEPT = 1000  # runs kept back in one pass (artifacts left): the rest waits for the next
+GIVE_UP_SECONDS = 7 * 86400  # past its due time, a run goes even if its artifacts could not
+
+# (agent id, url) of an artifact event -> what became of it (``relay.artifacts``).
+DeleteArtifact = Callable[[str | None, str | None], Awaitable[Deletion]]
+
+
+class RunArtifacts:
+    """The artifacts a run's events recorded, deleted on the workers that made them
+    (``delete``; None: nothing is deleted and every run may go)."""
+
+    def __init__(self, store: RunStore, delete: DeleteArtifact | None = None) -> None:
+        self.store = store
+        self.delete = delete
+        self.removed = 0
+        self.failures: Counter[str] = Counter()  # retried / given_up (artifacts)
+
+    async def remove(self, run_id: str, give_up: bool) -> bool:
+        """Delete the run's artifacts; whether the run may go now (all deleted, gone or not
+        the mesh's, or ``give_up``: the rest are left where they are)."""
+        if self.delete is None:
+            return True
+        events = await self.store.events_after(run_id, 0)
+        made = dict.fromkeys(
+            (e.agent_id, e.data.get("url")) for e in events if e.type == "artifact"
+        )
+        left = 0
+        for agent_id, url in made:
+            outcome = await self.delete(agent_id, url if isinstance(url, str) else None)
+            if outcome is Deletion.REMOVED:
+                self.removed += 1
+            elif outcome is Deletion.FAILED:
+                left += 1
+        if not left:
+            return True
+        self.failures["given_up" if give_up else "retried"] += left
+        if give_up:
+            log.warning(
+                "retention: run %s goes, %d artifact(s) of it left on workers", run_id, left
+            )
+        return give_up
 
 
 def parse_clients(text: str) -> dict[str, float]:
@@ -71,8 +120,10 @@ class Retention:
         threads: ThreadStore | None = None,
         outbox: Outbox | None = None,
         messages: TaskMessages | None = None,
+        artifacts: DeleteArtifact | None = None,
     ) -> None:
         self.store = store
+        self.artifacts = RunArtifacts(store, artifacts)
         self.threads = threads
         self.outbox = outbox
         self.messages = messages
@@ -122,14 +173,9 @@ class Retention:
         counted = Counter(self.removed)
         for owners, seconds in groups:
             exclude = list(self.clients) if owners is None else []
-            for _ in range(MAX_BATCHES):
-                runs, events = await self.store.purge(now - seconds, owners, exclude, self.batch)
-                total_runs += runs
-                total_events += events
-                self.removed["runs"] += runs
-                self.removed["events"] += events
-                if runs < self.batch:
-                    break
+            runs, events = await self._runs(now - seconds, owners, exclude)
+            total_runs += runs
+            total_events += events
             # After the runs: a thread's runs removed just now no longer hold it.
             await self._batches("threads", self._threads, now - seconds, owners, exclude)
             await self._batches("deliveries", self._outbox, now - seconds, owners, exclude)
@@ -137,6 +183,32 @@ class Retention:
         if total_runs or counted != self.removed:
             log.info("retention removed %d runs and %d events (%s in all so far)",
                      total_runs, total_events, dict(self.removed))  # fmt: skip
+        return total_runs, total_events
+
+    async def _runs(
+        self, before: float, owners: list[str] | None, exclude: list[str]
+    ) -> tuple[int, int]:
+        """The due runs of one owner group, batch after batch, each run once its artifacts
+        are deleted (those whose artifacts are left wait for the next pass)."""
+        total_runs = total_events = 0
+        kept: list[str] = []
+        for _ in range(MAX_BATCHES):
+            due = await self.store.due(before, owners, exclude, self.batch, kept)
+            if not due:
+                break
+            going: list[str] = []
+            for run_id, finished_at in due:
+                give_up = finished_at < before - GIVE_UP_SECONDS
+                (going if await self.artifacts.remove(run_id, give_up) else kept).append(run_id)
+            runs, events = await self.store.purge(before, owners, exclude, self.batch, going)
+            total_runs += runs
+            total_events += events
+            if len(due) < self.batch or len(kept) >= MAX_KEPT:
+                break
+        self.removed["runs"] += total_runs
+        self.removed["events"] += total_events
+        if self.artifacts.removed > self.removed["artifacts"]:
+            self.removed["artifacts"] = self.artifacts.removed
         return total_runs, total_events
 
     async def _threads(

@@ -46,3 +46,12 @@ class ImageStore:
             return None
         path = self.root / name
         return path if path.is_file() else None
+
+    def remove(self, name: str) -> bool:
+        """Delete ``name`` and its owner file; False when the name is invalid or unknown."""
+        path = self.path(name)
+        if path is None:
+            return False
+        path.unlink(missing_ok=True)
+        (self.root / f"{name}.json").unlink(missing_ok=True)  # the image first: never unowned
+        return True

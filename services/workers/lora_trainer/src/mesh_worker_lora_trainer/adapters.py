@@ -103,6 +103,18 @@ class AdapterStore:
         out.sort(key=lambda a: a["created_at"] or 0, reverse=True)
         return out
 
+    def remove(self, adapter_id: str) -> bool:
+        """Delete the adapter folder; False when the id is invalid or unknown. Its config
+        goes first, so a reader never finds half an adapter it would take for whole."""
+        folder = self.path(adapter_id)
+        if folder is None:
+            return False
+        gone = self.root / f".{adapter_id}.removing"
+        shutil.rmtree(gone, ignore_errors=True)
+        folder.rename(gone)  # no longer an adapter from here on (``path`` says None)
+        shutil.rmtree(gone, ignore_errors=True)
+        return True
+
     def zip_bytes(self, adapter_id: str) -> bytes | None:
         """The adapter folder as a zip (files at the top level), or ``None``."""
         folder = self.path(adapter_id)

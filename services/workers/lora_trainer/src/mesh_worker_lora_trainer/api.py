@@ -2,7 +2,9 @@
 
 Each takes a client's, the orchestrator's or admin's token (``mesh_worker.access``); an
 adapter belongs to the owner of the run that trained it, and only that owner (or admin)
-sees it: another client's adapter answers 404 exactly like an unknown one.
+sees it: another client's adapter answers 404 exactly like an unknown one. Its owner, admin
+or the orchestrator may delete it: the orchestrator's retention does when it removes the
+run that trained it.
 """
 
 from __future__ import annotations
@@ -11,15 +13,16 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 
-from mesh_worker.access import Acting, may_access
+from mesh_worker.access import Acting, may_access, may_remove
 from mesh_worker_lora_trainer.adapters import AdapterStore
 
 
 def adapter_router(store: AdapterStore) -> APIRouter:
     """``GET /artifacts/{adapter_id}.zip`` (the adapter folder zipped), ``GET /adapters``
     (summaries of the caller's adapters, newest first) and ``GET /adapters/{adapter_id}``
-    (its adapter_config.json and mesh_job.json). Unknown ids, and other owners' adapters,
-    answer 404 with a JSON ``detail``."""
+    (its adapter_config.json and mesh_job.json); ``DELETE /artifacts/{adapter_id}.zip``
+    removes the adapter (204). Unknown ids, and other owners' adapters, answer 404 with a
+    JSON ``detail``."""
     router = APIRouter(tags=["adapters"])
 
     def visible(adapter_id: str, acting: str | None) -> bool:
@@ -38,6 +41,15 @@ def adapter_router(store: AdapterStore) -> APIRouter:
             media_type="application/zip",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @router.delete("/artifacts/{name}", status_code=204, response_class=Response)
+    def delete_artifact(name: str, acting: Acting) -> Response:
+        adapter_id = name.removesuffix(".zip")
+        ours = store.path(adapter_id) is not None and may_remove(store.owner(adapter_id), acting)
+        if not name.endswith(".zip") or not ours:
+            raise HTTPException(status_code=404, detail=f"no artifact named {name[:200]!r}")
+        store.remove(adapter_id)
+        return Response(status_code=204)
 
     @router.get("/adapters")
     def list_adapters(acting: Acting) -> dict[str, Any]:

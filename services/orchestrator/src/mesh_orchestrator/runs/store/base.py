@@ -154,11 +154,28 @@ class RunStore(Protocol):
         ...
 
     async def purge(
-        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+        self,
+        before: float,
+        owners: Sequence[str] | None,
+        exclude: Sequence[str],
+        limit: int,
+        only: Sequence[str] | None = None,
     ) -> tuple[int, int]:
         """Remove at most ``limit`` finished, unpinned runs that finished before ``before``
-        (owned by one of ``owners``; None: any owner not in ``exclude``), with their
-        events; returns (runs, events) removed."""
+        (owned by one of ``owners``; None: any owner not in ``exclude``; ``only``: and among
+        these ids), with their events; returns (runs, events) removed."""
+        ...
+
+    async def due(
+        self,
+        before: float,
+        owners: Sequence[str] | None,
+        exclude: Sequence[str],
+        limit: int,
+        skip: Sequence[str] = (),
+    ) -> list[tuple[str, float]]:
+        """The runs ``purge`` would remove, oldest first, but those in ``skip``: at most
+        ``limit`` (run id, finished_at); nothing is removed."""
         ...
 
     async def renew(

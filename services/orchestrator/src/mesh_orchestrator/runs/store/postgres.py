@@ -306,19 +306,19 @@ class PostgresRunStore:
             return await cur.fetchone() is not None
 
     async def purge(
-        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+        self,
+        before: float,
+        owners: Sequence[str] | None,
+        exclude: Sequence[str],
+        limit: int,
+        only: Sequence[str] | None = None,
     ) -> tuple[int, int]:
-        sql = (
-            "SELECT run_id FROM mesh_runs WHERE status <> ALL(%s) AND finished_at IS NOT NULL "
-            "AND finished_at < %s AND run_id NOT IN (SELECT run_id FROM mesh_run_pins)"
-        )
-        args: list[Any] = [list(IN_PROGRESS), before]
-        if owners is not None:
-            sql += " AND owner = ANY(%s)"
-            args.append(list(owners))
-        if exclude:
-            sql += " AND (owner IS NULL OR owner <> ALL(%s))"
-            args.append(list(exclude))
+        if only is not None and not only:
+            return 0, 0
+        sql, args = _due_query(before, owners, exclude)
+        if only is not None:
+            sql += " AND run_id = ANY(%s)"
+            args.append(list(only))
         async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute(sql + " ORDER BY finished_at LIMIT %s", (*args, limit))
             ids = [r[0] for r in await cur.fetchall()]
@@ -334,6 +334,23 @@ class PostgresRunStore:
             await conn.execute("DELETE FROM mesh_run_pauses WHERE run_id = ANY(%s)", (ids,))
             cur = await conn.execute("DELETE FROM mesh_runs WHERE run_id = ANY(%s)", (ids,))
             return cur.rowcount, events
+
+    async def due(
+        self,
+        before: float,
+        owners: Sequence[str] | None,
+        exclude: Sequence[str],
+        limit: int,
+        skip: Sequence[str] = (),
+    ) -> list[tuple[str, float]]:
+        sql, args = _due_query(before, owners, exclude)
+        sql = sql.replace("SELECT run_id", "SELECT run_id, finished_at", 1)
+        if skip:
+            sql += " AND run_id <> ALL(%s)"
+            args.append(list(skip))
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(sql + " ORDER BY finished_at LIMIT %s", (*args, limit))
+            return [(r[0], float(r[1])) for r in await cur.fetchall()]
 
     async def listen(self, *channels: str) -> AsyncIterator[tuple[str, str]]:
         """``(channel, payload)`` of every notification on ``channels`` until closed, after
@@ -419,3 +436,22 @@ class PostgresRunStore:
                 (time.time(),),
             )
             return [r[0] for r in await cur.fetchall()]
+
+
+def _due_query(
+    before: float, owners: Sequence[str] | None, exclude: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """Finished, unpinned runs of ``owners`` (not of ``exclude``) finished before ``before``:
+    retention's choice (``purge``, ``due``)."""
+    sql = (
+        "SELECT run_id FROM mesh_runs WHERE status <> ALL(%s) AND finished_at IS NOT NULL "
+        "AND finished_at < %s AND run_id NOT IN (SELECT run_id FROM mesh_run_pins)"
+    )
+    args: list[Any] = [list(IN_PROGRESS), before]
+    if owners is not None:
+        sql += " AND owner = ANY(%s)"
+        args.append(list(owners))
+    if exclude:
+        sql += " AND (owner IS NULL OR owner <> ALL(%s))"
+        args.append(list(exclude))
+    return sql, args

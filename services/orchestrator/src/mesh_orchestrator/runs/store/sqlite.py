@@ -319,20 +319,19 @@ class SQLiteRunStore:
 
     @_one_at_a_time
     async def purge(
-        self, before: float, owners: Sequence[str] | None, exclude: Sequence[str], limit: int
+        self,
+        before: float,
+        owners: Sequence[str] | None,
+        exclude: Sequence[str],
+        limit: int,
+        only: Sequence[str] | None = None,
     ) -> tuple[int, int]:
-        done = ",".join("?" * len(IN_PROGRESS))
-        sql = (
-            f"SELECT run_id FROM runs WHERE status NOT IN ({done}) AND finished_at IS NOT NULL "
-            "AND finished_at < ? AND run_id NOT IN (SELECT run_id FROM run_pins)"
-        )
-        args: list[Any] = [*IN_PROGRESS, before]
-        if owners is not None:
-            sql += f" AND owner IN ({','.join('?' * len(owners))})"
-            args += list(owners)
-        if exclude:
-            sql += f" AND (owner IS NULL OR owner NOT IN ({','.join('?' * len(exclude))}))"
-            args += list(exclude)
+        if only is not None and not only:
+            return 0, 0
+        sql, args = self._due_query(before, owners, exclude)
+        if only is not None:
+            sql += f" AND run_id IN ({','.join('?' * len(only))})"
+            args += list(only)
         async with self.db.execute(sql + " ORDER BY finished_at LIMIT ?", (*args, limit)) as cur:
             ids = [r[0] for r in await cur.fetchall()]
         if not ids:
@@ -350,6 +349,43 @@ class SQLiteRunStore:
         runs = cur.rowcount
         await self.db.commit()
         return runs, events
+
+    @_one_at_a_time
+    async def due(
+        self,
+        before: float,
+        owners: Sequence[str] | None,
+        exclude: Sequence[str],
+        limit: int,
+        skip: Sequence[str] = (),
+    ) -> list[tuple[str, float]]:
+        sql, args = self._due_query(before, owners, exclude)
+        sql = sql.replace("SELECT run_id", "SELECT run_id, finished_at", 1)
+        if skip:
+            sql += f" AND run_id NOT IN ({','.join('?' * len(skip))})"
+            args += list(skip)
+        async with self.db.execute(sql + " ORDER BY finished_at LIMIT ?", (*args, limit)) as cur:
+            return [(r[0], float(r[1])) for r in await cur.fetchall()]
+
+    @staticmethod
+    def _due_query(
+        before: float, owners: Sequence[str] | None, exclude: Sequence[str]
+    ) -> tuple[str, list[Any]]:
+        """Finished, unpinned runs of ``owners`` (not of ``exclude``) finished before
+        ``before``: retention's choice (``purge``, ``due``)."""
+        done = ",".join("?" * len(IN_PROGRESS))
+        sql = (
+            f"SELECT run_id FROM runs WHERE status NOT IN ({done}) AND finished_at IS NOT NULL "
+            "AND finished_at < ? AND run_id NOT IN (SELECT run_id FROM run_pins)"
+        )
+        args: list[Any] = [*IN_PROGRESS, before]
+        if owners is not None:
+            sql += f" AND owner IN ({','.join('?' * len(owners))})"
+            args += list(owners)
+        if exclude:
+            sql += f" AND (owner IS NULL OR owner NOT IN ({','.join('?' * len(exclude))}))"
+            args += list(exclude)
+        return sql, args
 
     @_one_at_a_time
     async def events_after(
