@@ -102,6 +102,8 @@ def encode_frames(events: Sequence[RelayedEvent]) -> bytes:
     shares them (checked by identity, so any other event simply starts a new run), and each
     event then costs one ``orjson.dumps`` of its data and a few byte pieces, joined once.
     """
+    if len(events) == 1:  # a run's own events and the first token come alone
+        return events[0].frame()
     out: list[bytes] = []
     prev: RelayedEvent | None = None
     head = mid = tail = b""
