@@ -78,7 +78,9 @@ class Execution:
         self.answer: tuple[int, dict[str, Any]] | None = None
         self.followers = 0
         self.runner: asyncio.Task[Any] | None = None
-        self._changed = asyncio.Event()
+        # Who waits for the next change: woken and dropped by ``_wake`` (no allocation per
+        # event while nobody waits, which is most events of a busy stream).
+        self._waiters: list[asyncio.Future[None]] = []
         self._dropped = 0
         # One queue per live follower: what it has not taken yet (see ``attach``).
         self._live: list[list[WorkerEvent]] = []
@@ -122,11 +124,16 @@ class Execution:
             self._wake()
 
     def _wake(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
 
     async def wait_change(self) -> None:
-        await self._changed.wait()
+        w = asyncio.get_running_loop().create_future()
+        self._waiters.append(w)
+        await w
 
     def describe(self) -> dict[str, Any]:
         return {
