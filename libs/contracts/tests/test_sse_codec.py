@@ -11,6 +11,7 @@ from mesh_contracts import (
     SSEDecoder,
     SSEMessage,
     TokenEvent,
+    add_json_frame,
     aiter_sse,
     encode_comment,
     encode_event,
@@ -105,6 +106,15 @@ def test_json_frame_is_byte_for_byte_the_general_encoders_frame(seq: int | None)
     [msg] = _feed_all([encode_json_frame(body, seq)])
     assert msg.json() == {"type": "token", "token": "naïve ☃ \\n"}
     assert msg.id == (None if seq is None else str(seq))
+
+
+@pytest.mark.parametrize("seq", [0, 7, 2**40])
+def test_json_frame_pieces_join_to_the_same_frame(seq: int) -> None:
+    body = '{"type":"token","token":"naïve ☃ \\\\n"}'.encode()
+    out: list[bytes] = []
+    add_json_frame(out, b"%d" % seq, body[:9], body[9:])
+    add_json_frame(out, b"%d" % (seq + 1), body)
+    assert b"".join(out) == encode_event(body, id=seq) + encode_event(body, id=seq + 1)
 
 
 def test_comment_with_retry_sets_the_delay_and_dispatches_nothing() -> None:

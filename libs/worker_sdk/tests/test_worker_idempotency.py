@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mesh_contracts import AgentDescriptor, SSEDecoder, StreamingMode, TaskRequest, TokenEvent
 from mesh_worker import Emit, Worker, WorkerSettings, create_worker_app, execution_key
-from mesh_worker.executions import Executions
+from mesh_worker.executions import MAX_EVENTS, Executions
 from mesh_worker.testing import serving
 
 DEADLINE = 10.0
@@ -113,6 +113,22 @@ async def test_a_repeated_key_after_the_end_replays_the_result_without_running_a
     state = (await client.get(url + "/executions/r1:t1:1")).json()
     assert state["state"] == "finished"
     assert state["outcome"] == "completed"
+
+
+async def test_a_keyed_stream_longer_than_the_replay_log_reaches_its_caller_whole(
+    worker: CountingWorker, url: str, client: httpx.AsyncClient
+) -> None:
+    # The replay log keeps MAX_EVENTS tokens; the caller following the run live gets every
+    # token (the orchestrator sends a key with every call: a long answer must not be cut).
+    text = "ab" * (MAX_EVENTS // 2 + 300)
+    live = await _frames(client, url, "r1:t1:1", _body(text=text))
+    tokens = "".join(f["token"] for f in live if f["type"] == "token")
+    assert tokens == text
+    assert live[-2]["output"] == {"len": len(text)}
+    replayed = await _frames(client, url, "r1:t1:1", _body(text=text))
+    assert sum(f["type"] == "token" for f in replayed) == MAX_EVENTS  # the log's bound
+    assert replayed[-2:] == live[-2:]  # and it ends the same way
+    assert worker.runs == {"r1:t1:1": 1}
 
 
 async def test_a_repeated_key_while_running_reattaches_to_the_same_execution(

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from mesh_contracts import DataFrames, SSEDecoder, StreamEvent, encode_event, parse_worker_event
 from mesh_orchestrator.relay.worker_client import relayable
-from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.events import RelayedEvent, encode_frames
 
 DATA: list[dict[str, Any]] = [
     {"token": "x"},
@@ -34,6 +34,27 @@ def test_a_relayed_frame_is_byte_for_byte_the_contract_encoding(
         run_id="run1", seq=7, type="token", task_id=task_id, agent_id=agent_id, data=data, ts=ts
     )
     assert e.frame() == encode_event(model.model_dump_json(), id=7)
+
+
+def test_a_batch_of_frames_is_byte_for_byte_each_event_framed_alone() -> None:
+    # As a block is published: the same run, type, task, agent and timestamp objects, then
+    # events that share some of them, then events of other tasks, one pydantic fallback.
+    ts = time.time()
+    block = [RelayedEvent("run1", s, "token", "t1", "w", {"token": str(s)}, ts) for s in (1, 2)]
+    batch = [
+        *block,
+        RelayedEvent("run1", 3, "token", "t1", "w", {"token": "c"}, ts + 1),  # new timestamp
+        RelayedEvent("run1", 4, "status", "t1", "w", {"status": "completed"}, ts + 1),
+        RelayedEvent("run1", 5, "token", 't\u00e9"2', None, {"token": "d"}, ts + 1),
+        RelayedEvent("run1", 6, "token", 't\u00e9"2', None, {"huge": 2**80}, ts + 1),
+        *[RelayedEvent("run1", 7 + i, "token", "t1", "w", d, ts) for i, d in enumerate(DATA)],
+        RelayedEvent("run2", 99, "done", None, None, {}, ts),
+    ]
+    assert encode_frames(batch) == b"".join(e.frame() for e in batch)
+    assert encode_frames(batch[:1]) == batch[0].frame()
+    assert encode_frames([]) == b""
+    frames = SSEDecoder().feed(encode_frames(batch))
+    assert [int(f.id or 0) for f in frames] == [e.seq for e in batch]
 
 
 def payloads_by_spec(stream: bytes) -> list[str]:

@@ -33,9 +33,13 @@ log = logging.getLogger(__name__)
 #: The header that carries the key, and its bounds.
 HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 256
-#: Events kept per execution for a replay; past it the tokens are dropped (the result and
-#: errors are always kept), so a replay still ends the same way.
+#: Events kept per execution for a replay; past it the tokens are dropped from the replay
+#: log (the result and errors are always kept), so a replay still ends the same way. A
+#: follower attached while the run goes on gets every event, however many.
 MAX_EVENTS = 4096
+#: Events a live follower may have waiting before the run's next event waits for it: the
+#: back-pressure of a slow caller reaches the run, as it does without a key.
+LIVE_BACKLOG = 256
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "mesh_execution_key", default=None
@@ -74,18 +78,43 @@ class Execution:
         self.answer: tuple[int, dict[str, Any]] | None = None
         self.followers = 0
         self.runner: asyncio.Task[Any] | None = None
-        self._changed = asyncio.Event()
+        # Who waits for the next change: woken and dropped by ``_wake`` (no allocation per
+        # event while nobody waits, which is most events of a busy stream).
+        self._waiters: list[asyncio.Future[None]] = []
         self._dropped = 0
+        # One queue per live follower: what it has not taken yet (see ``attach``).
+        self._live: list[list[WorkerEvent]] = []
 
     @property
     def finished(self) -> bool:
         return self.ended_at is not None
 
     def add(self, event: WorkerEvent) -> None:
+        for queue in self._live:
+            queue.append(event)
         if len(self.events) >= MAX_EVENTS and event.type == "token":
             self._dropped += 1
         else:
             self.events.append(event)
+        self._wake()
+
+    def attach(self) -> list[WorkerEvent]:
+        """A new follower's queue: the events kept so far, then every live event as added
+        (the follower empties it in place)."""
+        queue = list(self.events)
+        self._live.append(queue)
+        return queue
+
+    def detach(self, queue: list[WorkerEvent]) -> None:
+        self._live = [q for q in self._live if q is not queue]
+        self._wake()  # a run waiting on this follower's backlog goes on
+
+    def backlog(self) -> int:
+        """The most events a live follower has waiting."""
+        return max(map(len, self._live), default=0)
+
+    def taken(self) -> None:
+        """A follower emptied its queue: a run waiting on its backlog goes on."""
         self._wake()
 
     def end(self, outcome: str) -> None:
@@ -95,11 +124,16 @@ class Execution:
             self._wake()
 
     def _wake(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
 
     async def wait_change(self) -> None:
-        await self._changed.wait()
+        w = asyncio.get_running_loop().create_future()
+        self._waiters.append(w)
+        await w
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -180,6 +214,8 @@ class Executions:
             try:
                 async for event in events:
                     ex.add(event)
+                    while ex.backlog() > LIVE_BACKLOG:
+                        await ex.wait_change()
                 outcome = _stream_outcome(ex)
             except asyncio.CancelledError:
                 ex.add(ErrorEvent(error="cancelled: its caller went away", code="cancelled"))
@@ -224,16 +260,21 @@ class Executions:
         """Every event of ``ex`` from its first, live until it ends. Leaving (closing this
         iterator) may cancel the run: when no one else follows it, after the grace."""
         ex.followers += 1
-        sent = 0
+        queue = ex.attach()
         try:
             while True:
-                while sent < len(ex.events):
-                    sent += 1
-                    yield ex.events[sent - 1]
-                if ex.finished:
+                if queue:
+                    batch = queue[:]
+                    del queue[:]
+                    ex.taken()
+                    for event in batch:
+                        yield event
+                elif ex.finished:
                     return
-                await ex.wait_change()
+                else:
+                    await ex.wait_change()
         finally:
+            ex.detach(queue)
             ex.followers -= 1
             if ex.followers == 0 and not ex.finished:
                 self._detached(ex)

@@ -70,8 +70,10 @@ class Settings(BaseSettings):
     flush_interval_seconds: float = Field(
         default=0.05, gt=0, description="event log batching: longest wait before a batch is written"
     )
+    # 1,000, not 200: each write is several hand-offs to the store's thread, which cost one
+    # streaming relay more CPU than its events did (bench/README.md, "Fewer, larger writes").
     flush_batch: int = Field(
-        default=200, ge=1, description="event log batching: most events per write"
+        default=1000, ge=1, description="event log batching: most events per write"
     )
     # Live events a client may fall behind by before its stream is ended (it resumes with
     # Last-Event-ID): a slow reader never makes the orchestrator buffer without bound.

@@ -2,9 +2,9 @@
 
 A run's stream (``POST /orchestrate/stream``, ``GET /v1/runs/{id}/events``) is the relay's
 hot path, and is written by ``RunStream``: a plain ASGI response over a run's subscription.
-Everything a subscription has queued goes out as one chunk (the frames were encoded once,
-by the multiplexer's ``RelayedEvent.frame``), so a reader that falls behind costs fewer
-writes. It does what sse-starlette's ``EventSourceResponse`` does for these streams, with
+Everything a subscription has queued goes out as one chunk (``runs.events.encode_frames``:
+the fields the events of a block share are encoded once), so a reader that falls behind costs
+fewer writes. It does what sse-starlette's ``EventSourceResponse`` does for these streams, with
 less per stream and per chunk (``bench/README.md``, "The relay's SSE response", has the
 figures that made the change):
 
@@ -37,6 +37,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from mesh_contracts import encode_comment
+from mesh_orchestrator.runs.events import encode_frames
 from mesh_orchestrator.runs.replay import Feed
 
 # Frames end in "\n\n", the separator every decoder of ours takes on its fast path.
@@ -115,8 +116,7 @@ class RunStream(Response):
             while (batch := await feed.take()) is not None and not self.stopping:
                 if not batch:
                     continue
-                body = batch[0].frame() if len(batch) == 1 else b"".join([e.frame() for e in batch])
-                await self._write(body)
+                await self._write(encode_frames(batch))
             if self.stopping:
                 return
             if feed.overflowed:

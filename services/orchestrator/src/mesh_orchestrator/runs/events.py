@@ -4,18 +4,26 @@
 per relayed token cost more than the rest of the relay, so the multiplexer keeps this
 slotted record instead and encodes it with orjson: byte for byte what
 ``encode_event(StreamEvent(...).model_dump_json(), id=seq)`` writes (a test holds the two
-together). Anything orjson cannot encode (non-string keys, integers past 64 bits, exotic
+together). ``encode_frames`` writes a batch of them as one chunk, the fields that events of
+one block share (run, type, task, agent, timestamp) encoded once. Anything orjson cannot encode (non-string keys, integers past 64 bits, exotic
 types) takes the pydantic path, so the wire never changes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from mesh_contracts import StreamEvent, StreamEventType, encode_event, encode_json_frame
+from mesh_contracts import (
+    StreamEvent,
+    StreamEventType,
+    add_json_frame,
+    encode_event,
+    encode_json_frame,
+)
 
 
 class RelayedEvent:
@@ -83,3 +91,44 @@ class RelayedEvent:
             return orjson.dumps(self.data).decode()
         except TypeError:
             return json.dumps(self.data, default=str)
+
+
+def encode_frames(events: Sequence[RelayedEvent]) -> bytes:
+    """The SSE frames of ``events`` as one chunk: byte for byte ``b"".join(e.frame() for e in
+    events)`` (a test holds them equal).
+
+    The events of one worker block (``EventMux.publish_many``) hold the same run, type, task,
+    agent and timestamp objects: those fields are encoded once for the run of events that
+    shares them (checked by identity, so any other event simply starts a new run), and each
+    event then costs one ``orjson.dumps`` of its data and a few byte pieces, joined once.
+    """
+    if len(events) == 1:  # a run's own events and the first token come alone
+        return events[0].frame()
+    out: list[bytes] = []
+    prev: RelayedEvent | None = None
+    head = mid = tail = b""
+    dumps = orjson.dumps
+    for e in events:
+        if (
+            prev is None
+            or e.ts is not prev.ts
+            or e.task_id is not prev.task_id
+            or e.type is not prev.type
+            or e.agent_id is not prev.agent_id
+            or e.run_id is not prev.run_id
+        ):
+            head = b'{"run_id":' + dumps(e.run_id) + b',"seq":'
+            mid = (
+                b',"type":' + dumps(e.type) + b',"task_id":' + dumps(e.task_id)
+                + b',"agent_id":' + dumps(e.agent_id) + b',"data":'
+            )  # fmt: skip
+            tail = b',"ts":' + dumps(e.ts) + b"}"
+            prev = e
+        try:
+            data = dumps(e.data)
+        except TypeError:  # the pydantic path, as ``frame``
+            out.append(e.frame())
+            continue
+        seq = b"%d" % e.seq
+        add_json_frame(out, seq, head, seq, mid, data, tail)
+    return b"".join(out)
