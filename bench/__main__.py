@@ -41,6 +41,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--samples", type=int, default=None, help="unloaded first-token samples per endpoint"
     )
+    # The counts of the slow sections (each repetition starts or kills processes); the smoke
+    # test runs each section once, on the smallest counts that still give every figure.
+    p.add_argument(
+        "--failovers",
+        type=int,
+        default=None,
+        help="kill -9 repetitions (default 20; 3 with --quick)",
+    )
+    p.add_argument(
+        "--stalls", type=int, default=None, help="SIGSTOP repetitions (default 10; 2 with --quick)"
+    )
+    p.add_argument(
+        "--handovers",
+        type=int,
+        default=None,
+        help="replica handovers on Postgres (default 5; 2 with --quick)",
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="runs per run-throughput load, at most 16 at a time (default 400; 16 with --quick)",
+    )
     p.add_argument(
         "--out", type=Path, default=RESULTS, help="where to write the JSON (default %(default)s)"
     )
@@ -57,11 +80,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.loaded_tokens = 50 if q else 200
     args.tp_tokens = 2_000 if q else 20_000
     args.tp_streams = [1, 2] if q else [1, 4]
-    args.failovers = 3 if q else 20
-    args.stalls = 2 if q else 10
-    args.handovers = 2 if q else 5
+    args.failovers = args.failovers or (3 if q else 20)
+    args.stalls = args.stalls or (2 if q else 10)
+    args.handovers = args.handovers or (2 if q else 5)
     args.durable_tokens = 60 if q else durable.TOKENS
-    args.runs = 16 if q else 400
+    args.runs = args.runs or (16 if q else 400)
+    args.run_concurrency = min(16, args.runs)
     return args  # fmt: skip
 
 
@@ -184,9 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         log.print(f"bench failed (durable): {type(exc).__name__}: {exc}", markup=False)
         return 1
-    log.print(f"[dim]run throughput: {args.runs} runs, 16 at a time, SQLite and Postgres …[/]")
+    log.print(
+        f"[dim]run throughput: {args.runs} runs, {args.run_concurrency} at a time,"
+        " SQLite and Postgres …[/]"
+    )
     try:
-        results["run_throughput"] = run_throughput.run(runs=args.runs, concurrency=16)
+        results["run_throughput"] = run_throughput.run(
+            runs=args.runs, concurrency=args.run_concurrency
+        )
     except Exception as exc:
         log.print(f"bench failed (run throughput): {type(exc).__name__}: {exc}", markup=False)
         return 1

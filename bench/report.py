@@ -319,7 +319,8 @@ def durable_table(results: dict[str, Any]) -> Table:
 def run_throughput_table(results: dict[str, Any]) -> Table:
     """Runs per second and orchestrator CPU per run (bench/runs.py), per run store."""
     rt = results["run_throughput"]
-    table = Table(title="run throughput (16 runs in flight; orchestrator CPU from /proc)",
+    in_flight = results.get("options", {}).get("run_concurrency", 16)
+    table = Table(title=f"run throughput ({in_flight} runs in flight; orchestrator CPU from /proc)",
                   box=box.ASCII2, title_justify="left")  # fmt: skip
     for col in ("store", "runs", "one-task plan, pinned: runs/s", "CPU ms per run",
                 "planner plans a query: runs/s", "CPU ms per run"):  # fmt: skip

@@ -28,6 +28,11 @@ def _llm_env(mesh: ProcessMesh) -> dict[str, str]:
     # A second orchestrator on the same registry, planning and synthesizing with the real
     # local model through the writer's OpenAI-compatible API.
     env = {
+        # A one-lookup plan is ~25-50 tokens; the default cap (400) only lets a rambling
+        # answer run on, twice with the retry, before it is refused. The writer steers the
+        # JSON closed in the last quarter of the cap, so a plan still fits and either outcome
+        # (accepted, or refused and the no-LLM plan used) stays possible, as the test expects.
+        "ORCH_LLM_PLAN_MAX_TOKENS": "160",
         "ORCH_LLM_SYNTHESIS_MAX_TOKENS": "24",
         "ORCH_LLM_TIMEOUT_SECONDS": "120",
         # The default (auto) does not plan with the embedded 135M model: it measured

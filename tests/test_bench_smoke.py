@@ -16,6 +16,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every section of the bench once, on the smallest counts that still give each figure: the
+# repetitions that start, kill or stop processes (failovers, stalls, handovers) once each.
+STREAMS, HANDOVERS = 10, 1
+SMOKE = ["--quick", "--streams", str(STREAMS), "--samples", "3", "--failovers", "1",
+         "--stalls", "1", "--handovers", str(HANDOVERS), "--runs", "4"]  # fmt: skip
 
 
 @pytest.mark.timeout(540)  # the whole bench, run throughput on both stores included
@@ -24,8 +29,7 @@ def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
 ) -> None:
     out = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--streams", "20", "--samples", "5",
-         "--out", str(out), "--time-limit", "240"],
+        [sys.executable, "-m", "bench", *SMOKE, "--out", str(out), "--time-limit", "240"],
         cwd=ROOT, capture_output=True, text=True, timeout=500,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -46,9 +50,10 @@ def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
     du = results["durable"]
     if "skipped" not in du:  # no Postgres: the bench says so instead
         assert du["cross_replica"]["seen_on_b"] == du["cross_replica"]["tokens"] > 0
-        assert du["handover"]["n"] == 2 and set(du["handover_runs_ended"]) == {"completed"}
+        assert du["handover"]["n"] == HANDOVERS
+        assert set(du["handover_runs_ended"]) == {"completed"}
     mem = results["memory"]
-    assert mem["streams_open"] == 20 and mem["failures"] == 0
+    assert mem["streams_open"] == STREAMS and mem["failures"] == 0
     assert mem["orchestrator_kb_per_stream"] is not None
     assert {t["name"].split(" (")[0] for t in results["targets"]} >= {
         "first token p50 overhead", "first token p99 overhead", "relayed events/s",

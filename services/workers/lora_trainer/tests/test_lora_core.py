@@ -297,3 +297,40 @@ async def test_startup_loads_the_tiny_model_and_describes_the_hardware(tmp_path:
     assert d.metadata["model"] == "tiny-random"
     assert d.capabilities == ["lora_training"]
     assert d.resources.device == "cpu" and d.max_concurrency == 1 and d.tags == []
+
+
+def test_a_gguf_base_model_is_converted_once_and_the_cached_copy_gives_the_same_logits(
+    tmp_path: Path,
+) -> None:
+    """The SDK's model cache as the trainer uses it (``LORA_MODEL_CACHE_DIR``), on a tiny GGUF
+    file in SmolLM2's layout: a fresh conversion, then the cached copy, identical; a damaged
+    copy is converted again; with the cache off nothing is written."""
+    from mesh_testkit.tiny_gguf import write_tiny_gguf
+
+    write_tiny_gguf(tmp_path / "tiny.gguf")
+    cache = tmp_path / "cache"
+
+    def load(**kw: Any) -> LoadedModel:
+        settings = LoraSettings(
+            base_model_path=tmp_path, gguf_file="tiny.gguf", model_cache_dir=cache, device="cpu"
+        )
+        return load_base_model(settings.model_copy(update=kw))
+
+    def logits(base: LoadedModel) -> torch.Tensor:
+        ids = base.tokenizer("the cat sat on the mat", return_tensors="pt").input_ids
+        with torch.no_grad():
+            return base.model(ids).logits  # type: ignore[no-any-return]
+
+    fresh = load()
+    assert fresh.loaded_from == "gguf" and fresh.name == "tiny"
+    [entry] = cache.iterdir()
+    cached = load()
+    assert cached.loaded_from == "converted" and cached.name == "tiny"
+    assert torch.equal(logits(fresh), logits(cached))
+    assert cached.model.dtype == torch.float32 and cached.tokenizer.pad_token is not None
+    (entry / "model.safetensors").write_bytes(b"torn")
+    assert load().loaded_from == "gguf"  # the damaged copy ignored, the GGUF file converted
+    rebuilt = load()  # and the rebuilt copy read again
+    assert rebuilt.loaded_from == "converted" and torch.equal(logits(rebuilt), logits(fresh))
+    off = load(model_cache=False, model_cache_dir=tmp_path / "unused")
+    assert off.loaded_from == "gguf" and not (tmp_path / "unused").exists()

@@ -32,6 +32,16 @@ class LoraSettings(BaseSettings):
         default=None,
         description="with base_model_path: a `.gguf` file in that folder to load instead of safetensors",
     )
+    model_cache: bool = Field(
+        default=True,
+        description="keep a GGUF base model converted once in model_cache_dir: later starts load"
+        " it in seconds instead of converting the GGUF file again (~40 s on 2 cores)",
+    )
+    model_cache_dir: Path = Field(
+        default=Path("~/.cache/mesh/lora-trainer"),
+        description="where converted GGUF models are kept (one folder per file contents, dtype"
+        " and library versions; ~ is expanded)",
+    )
     adapters_dir: Path = Field(
         default=Path("var/adapters"), description="where adapters are written and served from"
     )

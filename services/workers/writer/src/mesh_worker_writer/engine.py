@@ -17,10 +17,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mesh_worker.model_cache import load_causal_lm
 from mesh_worker_writer.adapters import LoraAdapters
 from mesh_worker_writer.generation import GenerationParams, GenerationStats, GenerationStream
 from mesh_worker_writer.json_constraint import JsonConstraint, UnsupportedSchema
-from mesh_worker_writer.model_cache import converted_folder, discard, save_converted
 from mesh_worker_writer.patterns import PatternCompiler
 from mesh_worker_writer.schema_guard import SchemaRefused, patterns_in
 from mesh_worker_writer.settings import WriterSettings
@@ -47,7 +47,7 @@ class TextGenerator:
         self.model: Any = None
         self.json: JsonConstraint | None = None
         self.context_window = 2048
-        self.loaded_from = ""  # "gguf", "converted" (model_cache) or "folder" (model_path)
+        self.loaded_from = ""  # "gguf", "converted" (model cache) or "folder" (model_path)
         # a JSON schema's patterns, compiled apart (``check_schema``)
         self.patterns = PatternCompiler(settings.json_pattern_seconds)
 
@@ -66,30 +66,14 @@ class TextGenerator:
             torch.set_num_threads(self.settings.threads)
         folder, gguf_file = self.settings.model_source()
         cache = self.settings.model_cache_dir.expanduser() if self.settings.model_cache else None
-        converted = converted_folder(cache, folder, gguf_file)
-        tokenizer: Any = None
-        model: Any = None
-        if converted is not None and converted.is_dir():
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(converted)
-                model = AutoModelForCausalLM.from_pretrained(converted)
-                self.loaded_from = "converted"
-                log.info("model loaded from its converted copy %s", converted)
-            except Exception:  # a damaged copy: the GGUF file is the source of truth
-                log.warning("converted model %s failed to load; converting again", converted)
-                discard(converted)
-                tokenizer = model = None
-        if model is None:
-            kw: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
-            log.info("loading model from %s %s", folder, gguf_file or "")
-            tokenizer = AutoTokenizer.from_pretrained(folder, **kw)
-            model = AutoModelForCausalLM.from_pretrained(folder, **kw)
-            self.loaded_from = "gguf" if gguf_file else "folder"
-            if converted is not None:
-                try:
-                    save_converted(tokenizer, model, converted)
-                except OSError as exc:  # a read-only or full disk: next start converts again
-                    log.warning("converted model not kept in %s: %s", converted.parent, exc)
+        loaded = load_causal_lm(
+            folder,
+            gguf_file,
+            cache,
+            tokenizer_cls=AutoTokenizer,
+            model_cls=AutoModelForCausalLM,
+        )
+        tokenizer, model, self.loaded_from = loaded.tokenizer, loaded.model, loaded.loaded_from
         self.device = self.settings.resolved_device()
         model.to(self.device).eval()
         self.context_window = int(getattr(model.config, "max_position_embeddings", 2048))

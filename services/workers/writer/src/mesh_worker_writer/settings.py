@@ -44,7 +44,8 @@ class WriterSettings(BaseSettings):
     )
     model_cache_dir: Path = Field(
         default=Path("~/.cache/mesh/writer"),
-        description="where converted GGUF models are kept (one folder per file and version; ~ is expanded)",
+        description="where converted GGUF models are kept (one folder per file contents and"
+        " library versions; ~ is expanded)",
     )
     model_id: str = Field(default=DEFAULT_MODEL_ID, description="name served by /v1/models")
     device: str = Field(default="auto", description="auto (cuda if available), cpu, cuda, cuda:1")
