@@ -42,6 +42,7 @@ from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.api.workflows import router as workflows_router
 from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
+from mesh_orchestrator.graph.checkpoints import knowing_new_threads
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.metrics import CallMetrics
@@ -430,7 +431,7 @@ def create_app(
                 llm_synthesizer=llm_synth,
                 tracer=tracer,
             )
-            graph = build_graph(deps, await _checkpointer(settings, stack))
+            graph = build_graph(deps, knowing_new_threads(await _checkpointer(settings, stack)))
             runs = build_runs(
                 graph,
                 mux,

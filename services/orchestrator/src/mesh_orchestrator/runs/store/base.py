@@ -107,6 +107,22 @@ class RunStore(Protocol):
         differs are not stored; their run ids are returned (the writer is fenced)."""
         ...
 
+    async def store_batch(
+        self,
+        runs: Sequence[RunRecord],
+        events: Sequence[StoredEvent],
+        epochs: Mapping[str, int],
+        outbox: Mapping[str, Sequence[Delivery]] | None = None,
+    ) -> set[str]:
+        """One flush of the multiplexer in **one transaction**: the rows of ``runs`` (as
+        ``save_run``, each with its webhook deliveries ``outbox[run_id]``), then ``events``
+        (as ``append_events`` with ``epochs``). Nothing of it is stored, or all but what
+        was fenced: returns the runs whose row (stored epoch not the record's) or events
+        (stored epoch not ``epochs``') were refused; none of a fenced run's row,
+        deliveries or events are stored. The rows are made of the records as they are
+        when it is called, before its first await."""
+        ...
+
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
         """Take the running run ``run_id`` when its lease lapsed (or ``owner`` held it):
         its epoch goes up by one. None when someone else holds it or it ended."""
