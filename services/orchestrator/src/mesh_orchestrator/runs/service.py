@@ -42,7 +42,7 @@ from mesh_orchestrator.runs.pausing import BadAnswer, PauseOutcome, Pauses
 from mesh_orchestrator.runs.projection import RunProjection
 from mesh_orchestrator.runs.replay import Feed, StoredLog, Wakeups
 from mesh_orchestrator.runs.states import RunStates
-from mesh_orchestrator.runs.store.base import RunRecord, RunStore
+from mesh_orchestrator.runs.store.base import NO_LIMIT, RunRecord, RunStore
 from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
 __all__ = [
@@ -59,7 +59,7 @@ __all__ = [
 
 # Run-level statuses after which a run's stream ends without ``done`` (besides approval).
 PARKED = (RunStatus.PAUSED.value, RunStatus.INPUT_REQUIRED.value)
-UNBOUNDED = 2**31 - 1  # the runs in progress ``admit`` allows an owner without a limit
+UNBOUNDED = NO_LIMIT  # the runs in progress ``admit`` allows an owner without a limit
 
 
 class OverQuota(Exception):

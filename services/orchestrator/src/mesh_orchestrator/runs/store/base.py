@@ -35,6 +35,10 @@ StoredEvent = StreamEvent | RelayedEvent
 IN_PROGRESS = tuple(s.value for s in RunStatus if not s.terminal)
 
 
+# ``admit``'s limit for an owner without one: nothing is counted.
+NO_LIMIT = 2**31 - 1
+
+
 class RunRecord(BaseModel):
     """One run: what ``GET /v1/runs/{id}`` reports (``plan`` is a list of PlanNode dicts)."""
 
@@ -207,7 +211,8 @@ class RunStore(Protocol):
     async def admit(self, run: RunRecord, limit: int) -> bool:
         """Store the new run's row unless its ``owner`` already has ``limit`` runs in
         progress (``IN_PROGRESS``), atomically for every replica; False (nothing stored)
-        when it has."""
+        when it has. ``NO_LIMIT``: nothing is counted (the owner has no limit), the row is
+        only stored. Committed when it returns."""
         ...
 
     async def runs_in_progress(self, owner: str) -> int:

@@ -21,7 +21,13 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.base import (
+    IN_PROGRESS,
+    NO_LIMIT,
+    Fenced,
+    RunRecord,
+    StoredEvent,
+)
 from mesh_orchestrator.runs.store.deliveries import PG_ENQUEUE, Delivery, delivery_row
 from mesh_orchestrator.runs.store.event_rows import (
     count_events,
@@ -191,7 +197,14 @@ class PostgresRunStore:
         fenced: set[str] = set()
         saved: set[str] = set()
         notify: list[str] = []
-        async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        # In a pipeline: BEGIN and the rows go in one round trip, the events, the notify and
+        # COMMIT in another.
+        async with (
+            self._pool.connection() as conn,
+            conn.pipeline(),
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
             if rows:  # one statement for every row; those refused are not returned
                 marks = ",".join([f"({','.join(['%s'] * len(rows[0]))})"] * len(rows))
                 await cur.execute(
@@ -429,6 +442,15 @@ class PostgresRunStore:
 
     async def admit(self, run: RunRecord, limit: int) -> bool:
         n = len(COLUMNS.split(", "))
+        if limit >= NO_LIMIT:  # nothing to count, no lock: the insert and its commit
+            # BEGIN and the insert go in one round trip (the pipeline), COMMIT when the
+            # connection goes back.
+            async with self._pool.connection() as conn, conn.pipeline():
+                await conn.execute(
+                    f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)})",
+                    run_row(run),
+                )
+            return True  # committed when the connection goes back (a duplicate id raises)
         async with self._pool.connection() as conn, conn.transaction():
             # Held to the commit: the next admission of this owner counts this run.
             await conn.execute(
