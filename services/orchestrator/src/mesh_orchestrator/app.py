@@ -121,6 +121,10 @@ async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(path)
     stack.push_async_callback(conn.close)
+    # The run store's durability (WAL, synchronous=NORMAL: a commit survives the process's
+    # crash without an fsync of its own), not an fsync per run's checkpoint.
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA synchronous=NORMAL")
     return AsyncSqliteSaver(conn)
 
 
