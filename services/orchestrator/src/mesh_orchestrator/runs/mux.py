@@ -440,7 +440,9 @@ class EventMux:
             }
             # What the rows carry: ``store_batch`` makes them before its first await.
             reserved = {r.run_id: r.seq_reserved for r in records}
-            fenced = await self.store.store_batch(records, events, epochs, outbox)
+            fenced: set[str] = set()
+            if records or events:
+                fenced = await self.store.store_batch(records, events, epochs, outbox)
         except BaseException:
             self._pending[:0] = events
             self._dirty |= dirty

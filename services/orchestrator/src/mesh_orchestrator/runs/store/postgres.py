@@ -193,6 +193,8 @@ class PostgresRunStore:
         # run id order: every writer locks rows in one order, so two never deadlock.
         runs = sorted(runs, key=lambda r: r.run_id)
         rows = [run_row(r) for r in runs]
+        if not rows and not events:
+            return set()
         outbox = outbox or {}
         fenced: set[str] = set()
         saved: set[str] = set()

@@ -173,6 +173,8 @@ class SQLiteRunStore:
     ) -> set[str]:
         # The rows now, before the first await (the records go on changing meanwhile).
         rows = [run_row(r) for r in runs]
+        if not rows and not events:
+            return set()
         async with self._lock:
             try:
                 fenced = await self._store_batch(runs, rows, events, epochs, outbox or {})
