@@ -93,6 +93,7 @@ SAVE_RUN = (
     "WHERE runs.epoch = excluded.epoch"
 )
 INSERT_EVENTS = "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)"
+RENEW_CHUNK = 4000  # leases renewed by one statement
 
 
 class SQLiteRunStore:
@@ -258,22 +259,23 @@ class SQLiteRunStore:
     async def renew(
         self, epochs: Mapping[str, int], owner: str, lease_seconds: float
     ) -> tuple[set[str], set[str]]:
-        fenced: set[str] = set()
-        cancel: set[str] = set()
+        if not epochs:
+            return set(), set()
         until = time.time() + lease_seconds
-        for run_id, epoch in epochs.items():
-            async with self.db.execute(
-                "UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND epoch = ? "
-                "AND lease_owner = ? RETURNING cancel_requested",
-                (until, run_id, epoch, owner),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                fenced.add(run_id)
-            elif row[0]:
-                cancel.add(run_id)
+        # The leases in one statement (one call to the connection's thread, not one a run),
+        # a few thousand at a time (SQLite's bound on a statement's parameters).
+        items = list(epochs.items())
+        rows: list[Any] = []
+        for at in range(0, len(items), RENEW_CHUNK):
+            chunk = items[at : at + RENEW_CHUNK]
+            rows += await self.db.execute_fetchall(
+                "UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND (run_id, epoch) "
+                f"IN (VALUES {','.join(['(?,?)'] * len(chunk))}) RETURNING run_id, cancel_requested",
+                (until, owner, *(v for item in chunk for v in item)),
+            )
         await self.db.commit()
-        return fenced, cancel
+        kept = {r[0] for r in rows}
+        return set(epochs) - kept, {r[0] for r in rows if r[1]}
 
     @_one_at_a_time
     async def release(self, run_id: str, epoch: int) -> None:
