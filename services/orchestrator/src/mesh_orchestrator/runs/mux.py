@@ -420,18 +420,25 @@ class EventMux:
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
         try:
             records = [rec for r in dirty if (rec := self.record(r)) is not None]
-            outbox: Mapping[str, Sequence[Delivery]] = {}
+            outbox: dict[str, Sequence[Delivery]] = {}
             if self.outbox_for is not None:
-                outbox = await self.outbox_for(records)
-                # A run that left ``running`` while its rows were read is stored by the next
-                # flush, with them (a state is never stored without its deliveries).
-                late = {
-                    r.run_id
-                    for r in records
-                    if r.status != RunStatus.RUNNING and r.run_id not in outbox
-                }
-                if late:
+                asking = records
+                for _ in range(3):
+                    outbox.update(await self.outbox_for(asking))
+                    # A run that left ``running`` while the rows were read: its own rows.
+                    asking = [
+                        r
+                        for r in records
+                        if r.status != RunStatus.RUNNING and r.run_id not in outbox
+                    ]
+                    if not asking:
+                        break
+                if asking:  # still moving: it and its events wait for the next flush
+                    late = {r.run_id for r in asking}
                     self._dirty |= late
+                    self._pending[:0] = [e for e in events if e.run_id in late]
+                    events = [e for e in events if e.run_id not in late]
+                    runs -= late
                     records = [r for r in records if r.run_id not in late]
                     closed -= late
             records = [r for r in records if r.run_id in self.channels]  # not dropped meanwhile
