@@ -154,3 +154,38 @@ async def test_a_long_finished_log_is_replayed_a_page_at_a_time_as_the_reader_ta
         assert max(store.pages) == PAGE_EVENTS
     finally:
         await sqlite.close()
+
+
+async def test_a_flush_stores_rows_and_events_in_one_batch_and_a_state_only_with_its_deliveries(
+    mux: EventMux,
+) -> None:
+    from mesh_orchestrator.runs.store.outbox import Delivery
+
+    store = cast(SQLiteRunStore, mux.store)
+    one, two = opened(mux, "r1"), opened(mux, "r2")
+    mux.publish(one, "token", {"token": "a"})
+    mux.publish(two, "token", {"token": "b"})
+    asked: list[list[str]] = []
+
+    async def deliveries(runs: list[RunRecord]) -> dict[str, list[Delivery]]:
+        # This test's stand-in for the notifier: the runs ended when asked have their
+        # (here: no) rows; r2 ends while they are being read.
+        ended = [r.run_id for r in runs if r.status != "running"]
+        asked.append(sorted(ended))
+        if (rec := mux.record(two)) is not None and rec.status == "running":
+            mux.publish(two, "done", {"status": "completed"})
+            mux.close(two, "completed", None)
+        return {run_id: [] for run_id in ended}
+
+    mux.outbox_for = deliveries
+    assert await mux.flush()
+    # r2 ended while its deliveries were read: they are read again for its ended state
+    # before it is stored so (a state is never stored without its rows).
+    assert asked == [[], ["r2"]]
+    assert [e.seq for e in await store.events_after(one)] == [1]
+    stored = await store.get_run(two)
+    assert stored is not None and stored.status == "completed"
+    assert [e.type for e in await store.events_after(two)] == ["token"]  # done came later
+    assert await mux.flush()
+    assert [e.type for e in await store.events_after(two)] == ["token", "done"]
+    assert two not in mux.channels  # ended, stored and nobody listens: let go

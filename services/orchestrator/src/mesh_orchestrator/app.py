@@ -42,6 +42,7 @@ from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.api.workflows import router as workflows_router
 from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.graph.build import GraphDeps, build_graph
+from mesh_orchestrator.graph.checkpoints import knowing_new_threads
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.llm_auth import LLMAuth
@@ -123,6 +124,10 @@ async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(path)
     stack.push_async_callback(conn.close)
+    # The run store's durability (WAL, synchronous=NORMAL: a commit survives the process's
+    # crash without an fsync of its own), not an fsync per run's checkpoint.
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA synchronous=NORMAL")
     return AsyncSqliteSaver(conn)
 
 
@@ -434,7 +439,7 @@ def create_app(
                 llm_synthesizer=llm_synth,
                 tracer=tracer,
             )
-            graph = build_graph(deps, await _checkpointer(settings, stack))
+            graph = build_graph(deps, knowing_new_threads(await _checkpointer(settings, stack)))
             # A cancelled run's open A2A questions: CancelTask to the agents that asked.
             withdrawal = Withdrawal(mux, store, calls.cancel_asked)
             stack.push_async_callback(withdrawal.settle)  # after the runs stop, below

@@ -70,6 +70,10 @@ class RunStoreLike(Protocol):
         self, events: Sequence[StreamEvent], epochs: Any = None
     ) -> set[str] | None: ...
 
+    async def store_batch(
+        self, runs: Sequence[Any], events: Sequence[StreamEvent], epochs: Any, outbox: Any = None
+    ) -> set[str]: ...
+
     async def events_after(
         self, run_id: str, after: int = 0, limit: int | None = None, max_bytes: int | None = None
     ) -> list[StreamEvent]: ...
@@ -264,6 +268,32 @@ class RunStoreConformance:
         kept, _ = await store.renew({r.run_id: 2}, "b", 30)
         assert kept == set()
         assert await store.append_events([_ev(r.run_id, 2)], {r.run_id: 2}) == set()
+
+    async def test_a_batch_stores_rows_and_events_at_once_and_refuses_only_the_fenced(
+        self, store: RunStoreLike, new_run: RecordFactory
+    ) -> None:
+        lease = {"lease_owner": "a", "epoch": 1, "lease_expires_at": time.time() - 1}
+        kept, stale, quiet = new_run(**lease), new_run(**lease), new_run(**lease)
+        assert await store.store_batch([kept, stale, quiet], [], {}) == set()
+        assert await store.claim(stale.run_id, "b", 30) is not None  # epoch 2 is b's
+        assert await store.claim(quiet.run_id, "b", 30) is not None
+        done = new_run(run_id=kept.run_id, created_at=kept.created_at, **lease,
+                       status="completed", answer="x", last_seq=2)  # fmt: skip
+        late = new_run(run_id=stale.run_id, created_at=stale.created_at, **lease,
+                       status="completed", answer="y")  # fmt: skip
+        events = [_ev(kept.run_id, 1), _ev(kept.run_id, 2, "done"), _ev(stale.run_id, 1),
+                  _ev(quiet.run_id, 1)]  # fmt: skip
+        epochs = {kept.run_id: 1, stale.run_id: 1, quiet.run_id: 1}
+        # ``quiet`` has events but no row in the batch: its stored epoch refuses them too.
+        fenced = await store.store_batch([done, late], events, epochs)
+        assert fenced == {stale.run_id, quiet.run_id}
+        got = await store.get_run(kept.run_id)
+        assert got is not None and got.status == "completed" and got.answer == "x"
+        assert [e.seq for e in await store.events_after(kept.run_id)] == [1, 2]
+        other = await store.get_run(stale.run_id)
+        assert other is not None and other.status == "running" and other.answer is None
+        assert await store.events_after(stale.run_id) == []
+        assert await store.events_after(quiet.run_id) == []
 
     async def test_a_cancel_asked_anywhere_reaches_the_owner_with_its_renewal(
         self, store: RunStoreLike, new_run: RecordFactory

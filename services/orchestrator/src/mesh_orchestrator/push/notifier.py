@@ -98,14 +98,19 @@ class Notifier:
         await self.outbox.set_default(owner, url, secret)
         return secret
 
-    async def deliveries(self, run: RunRecord) -> list[Delivery]:
-        """The outbox rows of ``run``'s state now (one per subscription), for the store to
-        write with the state (``RunStore.save_run``). A store error is raised: the caller's
-        flush is tried again, state and rows together."""
-        return await self._deliveries(run) if run.status != RunStatus.RUNNING else []
+    async def deliveries(self, runs: Sequence[RunRecord]) -> dict[str, list[Delivery]]:
+        """The outbox rows of each of ``runs``' state now (one per subscription; a running
+        run has none), by run id, for the store to write with the states
+        (``RunStore.store_batch``): one read of the subscriptions for them all. A store
+        error is raised: the caller's flush is tried again, states and rows together."""
+        ended = [r for r in runs if r.status != RunStatus.RUNNING]
+        if not ended:
+            return {}
+        configs = await self._push_configs(ended)
+        return {r.run_id: await self._deliveries(r, configs.get(r.run_id, [])) for r in ended}
 
     async def stored(self, runs: Sequence[RunRecord]) -> None:
-        """Rows may have been stored with these runs' states: deliver them now."""
+        """Rows were stored with these runs' states: deliver them now."""
         if runs:
             self.deliverer.wake()
 
@@ -113,9 +118,14 @@ class Notifier:
         """Enqueue a delivery per subscription of each run whose state is stored already
         (an A2A config set on a parked or ended task); errors are logged, never raised."""
         rows: list[Delivery] = []
+        try:
+            configs = await self._push_configs(runs)
+        except Exception:
+            log.exception("could not read the push configs of %d runs", len(runs))
+            return
         for run in runs:
             try:
-                rows += await self._deliveries(run)
+                rows += await self._deliveries(run, configs.get(run.run_id, []))
             except Exception:
                 log.exception("could not read the subscriptions of run %s", run.run_id)
         if not rows:
@@ -126,7 +136,13 @@ class Notifier:
         except Exception:
             log.exception("could not store %d webhook deliveries", len(rows))
 
-    async def _deliveries(self, run: RunRecord) -> list[Delivery]:
+    async def _push_configs(self, runs: Sequence[RunRecord]) -> dict[str, list[PushConfig]]:
+        """The A2A push configs of ``runs`` by run id (one read; none without A2A)."""
+        if self.a2a_body is None or not runs:
+            return {}
+        return await self.outbox.push_of([r.run_id for r in runs])
+
+    async def _deliveries(self, run: RunRecord, configs: list[PushConfig]) -> list[Delivery]:
         event = str(run.status)
         out: list[Delivery] = []
         hook = run.options.get(WEBHOOK_OPTION)
@@ -145,15 +161,13 @@ class Notifier:
                     body=webhook_body(run, did),
                 )
             )
-        if self.a2a_body is not None:
-            configs = await self.outbox.list_push(run.run_id)
-            if configs:
-                try:
-                    body = self.a2a_body(run)
-                except Exception:  # a formatter's bug must not keep the state from the store
-                    log.exception("could not format the A2A push body of run %s", run.run_id)
-                    return out
-                out += [self._a2a(run, c, event, body) for c in configs]
+        if configs:
+            try:
+                body = self.a2a_body(run) if self.a2a_body is not None else ""
+            except Exception:  # a formatter's bug must not keep the state from the store
+                log.exception("could not format the A2A push body of run %s", run.run_id)
+                return out
+            out += [self._a2a(run, c, event, body) for c in configs]
         return out
 
     @staticmethod

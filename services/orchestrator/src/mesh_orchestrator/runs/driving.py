@@ -36,6 +36,7 @@ from mesh_contracts import (
     RunStatus,
     TaskStatus,
 )
+from mesh_orchestrator.graph.checkpoints import NEW_THREAD
 from mesh_orchestrator.graph.policy import EMITTER, EPOCH, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.relay.gate import Gate
 from mesh_orchestrator.routing.registry import RunRead
@@ -131,16 +132,21 @@ class RunDriver:
         task.cancel()
         return True
 
-    def go(self, events: RunEvents, state: RunState, span: TracedRun = NO_SPAN) -> None:
-        """Drive the run in its own task, ``span`` current while it runs."""
-        drive = self._traced(events, state, span)
+    def go(
+        self, events: RunEvents, state: RunState, span: TracedRun = NO_SPAN, *, new: bool = False
+    ) -> None:
+        """Drive the run in its own task, ``span`` current while it runs. ``new``: a run just
+        created (its checkpoint thread holds nothing: ``graph.checkpoints``)."""
+        drive = self._traced(events, state, span, new)
         self._tasks[events.run_id] = asyncio.create_task(drive, name=f"run-{events.run_id}")
 
-    async def _traced(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
+    async def _traced(self, events: RunEvents, state: RunState, span: TracedRun, new: bool) -> None:
         with span.current():
-            await self._drive(events, state, span)
+            await self._drive(events, state, span, new)
 
-    async def _drive(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
+    async def _drive(
+        self, events: RunEvents, state: RunState, span: TracedRun, new: bool = False
+    ) -> None:
         run_id = events.run_id
         status, answer = RunStatus.FAILED, None
         planner = state.get("planner")  # set here for a client plan
@@ -149,17 +155,17 @@ class RunDriver:
         epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
         gate = self._gates.setdefault(run_id, Gate())
         gate.on_input = lambda task_id: self._input_asked(run_id, task_id)
-        config = {
-            "configurable": {
-                "thread_id": f"{run_id}:{epoch}",
-                EMITTER: events,
-                GATE: gate,
-                EPOCH: epoch,  # worker calls' idempotency keys name it
-            }
+        conf: dict[str, Any] = {
+            "thread_id": f"{run_id}:{epoch}",
+            EMITTER: events,
+            GATE: gate,
+            EPOCH: epoch,  # worker calls' idempotency keys name it
+            NEW_THREAD: new,
         }
+        config = {"configurable": conf}
         if self.registry_read is not None:
             read = RunRead(self.registry_read, self._reads)
-            config["configurable"][REGISTRY_READ] = read
+            conf[REGISTRY_READ] = read
             if self.read_every_run or span.recording:
                 read.start()  # alongside planning, in the run's trace
         try:

@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
@@ -41,7 +41,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 from mesh_contracts import RunStatus, StreamEventType
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.replay import StoredLog
-from mesh_orchestrator.runs.store.base import Fenced, RunRecord, RunStore
+from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 from mesh_orchestrator.runs.store.outbox import Delivery
 
 log = logging.getLogger(__name__)
@@ -173,12 +173,15 @@ class EventMux:
         on_stored: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store = store
-        # Called with the runs whose row a flush stored in a state other than running
-        # (ended or parked), after the flush: webhooks enqueue their deliveries there.
+        # Called after a flush with the runs whose row it stored with webhook deliveries
+        # (``outbox_for``'s rows): the deliverer posts them now.
         self.on_changed: Callable[[list[RunRecord]], Awaitable[None]] | None = None
-        # The webhook outbox rows of a run's state other than running, stored by save_run
-        # in the same transaction as the run's row (push.notifier.Notifier.deliveries).
-        self.outbox_for: Callable[[RunRecord], Awaitable[Sequence[Delivery]]] | None = None
+        # The webhook outbox rows of the states of the runs given (none of a running run),
+        # by run id, stored by ``store_batch`` in the transaction of the runs' rows
+        # (push.notifier.Notifier.deliveries). A state is stored with its rows or not at all.
+        self.outbox_for: (
+            Callable[[list[RunRecord]], Awaitable[Mapping[str, Sequence[Delivery]]]] | None
+        ) = None
         self.max_backlog = max_backlog
         self.on_fenced = on_fenced
         self.on_stored = on_stored
@@ -407,61 +410,56 @@ class EventMux:
         return True
 
     async def _flush_once(self) -> None:
-        """Write dirty runs, then pending events (a new run's row first); forget closed
-        runs once they are stored; release held events whose ids are now reserved. On a
-        store error everything taken is put back first, then the error is raised."""
+        """Write dirty runs and pending events in one transaction (``store_batch``); forget
+        closed runs once they are stored; release held events whose ids are now reserved.
+        On a store error everything taken is put back first, then the error is raised."""
         events, self._pending = self._pending, []
         dirty, self._dirty = self._dirty, set()
         runs = {e.run_id for e in events}  # the runs these events are of (a few)
         # Only runs already closed at the snapshot are fully captured by this flush.
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
-        reserved: dict[str, int] = {}
-        fenced: set[str] = set()
-        changed: list[RunRecord] = []
-
-        async def save(run_ids: set[str]) -> None:
-            nonlocal fenced
-            for run_id in run_ids:
-                record = self.record(run_id)
-                if record is None:
-                    continue
-                rows: Sequence[Delivery] = ()
-                if self.outbox_for is not None and record.status != RunStatus.RUNNING:
-                    rows = await self.outbox_for(record)
-                try:
-                    if rows:
-                        await self.store.save_run(record, rows)
-                    else:
-                        await self.store.save_run(record)
-                except Fenced as exc:
-                    fenced |= exc.run_ids
-                    continue
-                reserved[run_id] = record.seq_reserved
-                if record.status != RunStatus.RUNNING:
-                    changed.append(record.model_copy())
-                if (stored := self.channels.get(run_id)) is not None:
-                    stored.stored = True
-
         try:
-            # Rows of runs still going first (a new run's row before its events); the final
-            # row of a run that ended after its last events, so a reader on another replica
-            # that sees the run ended finds every one of its events stored.
-            await save(dirty - closed)
-            if events:
-                epochs = {
-                    run_id: ch.record.epoch
-                    for run_id in runs
-                    if (ch := self.channels.get(run_id)) is not None
-                }
-                fenced |= await self.store.append_events(events, epochs)
-            await save(closed)
+            records = [rec for r in dirty if (rec := self.record(r)) is not None]
+            outbox: dict[str, Sequence[Delivery]] = {}
+            if self.outbox_for is not None:
+                asking = records
+                for _ in range(3):
+                    outbox.update(await self.outbox_for(asking))
+                    # A run that left ``running`` while the rows were read: its own rows.
+                    asking = [
+                        r
+                        for r in records
+                        if r.status != RunStatus.RUNNING and r.run_id not in outbox
+                    ]
+                    if not asking:
+                        break
+                if asking:  # still moving: it and its events wait for the next flush
+                    late = {r.run_id for r in asking}
+                    self._dirty |= late
+                    self._pending[:0] = [e for e in events if e.run_id in late]
+                    events = [e for e in events if e.run_id not in late]
+                    runs -= late
+                    records = [r for r in records if r.run_id not in late]
+                    closed -= late
+            records = [r for r in records if r.run_id in self.channels]  # not dropped meanwhile
+            epochs = {
+                run_id: ch.record.epoch for run_id in runs if (ch := self.channels.get(run_id))
+            }
+            # What the rows carry: ``store_batch`` makes them before its first await.
+            reserved = {r.run_id: r.seq_reserved for r in records}
+            fenced: set[str] = set()
+            if records or events:
+                fenced = await self.store.store_batch(records, events, epochs, outbox)
         except BaseException:
             self._pending[:0] = events
             self._dirty |= dirty
             raise
         for run_id, upto in reserved.items():
             ch = self.channels.get(run_id)
-            if ch is not None and upto > ch.durable:
+            if ch is None or run_id in fenced:
+                continue
+            ch.stored = True
+            if upto > ch.durable:
                 ch.durable = upto
                 self._release(ch)
         if fenced:
@@ -470,13 +468,15 @@ class EventMux:
             if self.on_fenced is not None:
                 self.on_fenced(fenced)
         if self.on_stored is not None:
-            self.on_stored(runs | set(reserved))
+            self.on_stored(runs | (set(reserved) - fenced))
         for run_id in closed:
             ch = self.channels.get(run_id)
             if ch is not None and not ch.subscribers and run_id not in self._dirty:
                 del self.channels[run_id]
-        if changed and self.on_changed is not None:
-            await self.on_changed(changed)
+        if self.on_changed is not None:
+            delivered = [r for r in records if outbox.get(r.run_id) and r.run_id not in fenced]
+            if delivered:
+                await self.on_changed(delivered)
 
     @staticmethod
     def _release(ch: RunChannel) -> None:

@@ -42,7 +42,7 @@ from mesh_orchestrator.runs.pausing import BadAnswer, PauseOutcome, Pauses
 from mesh_orchestrator.runs.projection import RunProjection
 from mesh_orchestrator.runs.replay import Feed, StoredLog, Wakeups
 from mesh_orchestrator.runs.states import RunStates
-from mesh_orchestrator.runs.store.base import RunRecord, RunStore
+from mesh_orchestrator.runs.store.base import NO_LIMIT, RunRecord, RunStore
 from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
 __all__ = [
@@ -59,7 +59,7 @@ __all__ = [
 
 # Run-level statuses after which a run's stream ends without ``done`` (besides approval).
 PARKED = (RunStatus.PAUSED.value, RunStatus.INPUT_REQUIRED.value)
-UNBOUNDED = 2**31 - 1  # the runs in progress ``admit`` allows an owner without a limit
+UNBOUNDED = NO_LIMIT  # the runs in progress ``admit`` allows an owner without a limit
 
 
 class OverQuota(Exception):
@@ -197,7 +197,7 @@ class RunService:
         span = self.tracer.start_run(run_id, query)
         trace_id, span_id = span.trace_id, span.span_id
         events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id))
-        self.driver.go(events, self.states.new(run_id, owner, query, options, plan), span)
+        self.driver.go(events, self.states.new(run_id, owner, query, options, plan), span, new=True)
         return record
 
     async def list(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:

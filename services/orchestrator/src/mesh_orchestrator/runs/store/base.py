@@ -35,6 +35,10 @@ StoredEvent = StreamEvent | RelayedEvent
 IN_PROGRESS = tuple(s.value for s in RunStatus if not s.terminal)
 
 
+# ``admit``'s limit for an owner without one: nothing is counted.
+NO_LIMIT = 2**31 - 1
+
+
 class RunRecord(BaseModel):
     """One run: what ``GET /v1/runs/{id}`` reports (``plan`` is a list of PlanNode dicts)."""
 
@@ -105,6 +109,22 @@ class RunStore(Protocol):
 
         With ``epochs`` (run_id -> the writer's epoch), events of a run whose stored epoch
         differs are not stored; their run ids are returned (the writer is fenced)."""
+        ...
+
+    async def store_batch(
+        self,
+        runs: Sequence[RunRecord],
+        events: Sequence[StoredEvent],
+        epochs: Mapping[str, int],
+        outbox: Mapping[str, Sequence[Delivery]] | None = None,
+    ) -> set[str]:
+        """One flush of the multiplexer in **one transaction**: the rows of ``runs`` (as
+        ``save_run``, each with its webhook deliveries ``outbox[run_id]``), then ``events``
+        (as ``append_events`` with ``epochs``). Nothing of it is stored, or all but what
+        was fenced: returns the runs whose row (stored epoch not the record's) or events
+        (stored epoch not ``epochs``') were refused; none of a fenced run's row,
+        deliveries or events are stored. The rows are made of the records as they are
+        when it is called, before its first await."""
         ...
 
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
@@ -208,7 +228,8 @@ class RunStore(Protocol):
     async def admit(self, run: RunRecord, limit: int) -> bool:
         """Store the new run's row unless its ``owner`` already has ``limit`` runs in
         progress (``IN_PROGRESS``), atomically for every replica; False (nothing stored)
-        when it has."""
+        when it has. ``NO_LIMIT``: nothing is counted (the owner has no limit), the row is
+        only stored. Committed when it returns."""
         ...
 
     async def runs_in_progress(self, owner: str) -> int:

@@ -124,6 +124,10 @@ class Outbox(Protocol):
 
     async def list_push(self, task_id: str) -> list[PushConfig]: ...
 
+    async def push_of(self, task_ids: Sequence[str]) -> dict[str, list[PushConfig]]:
+        """``list_push`` of several tasks in one read: the tasks that have configs."""
+        ...
+
     async def delete_push(self, task_id: str, config_id: str) -> bool: ...
 
     async def set_default(self, owner: str, url: str, secret: str | None) -> None: ...
@@ -202,9 +206,8 @@ class SQLiteTables:
         self.store = store
 
     async def run(self, statement: str, args: Sequence[Any], commit: bool = False) -> list[Any]:
-        async with self.store.lock:
-            async with self.store.db.execute(statement, args) as cur:
-                rows = list(await cur.fetchall())
+        async with self.store.lock:  # one call to the connection's thread, not three
+            rows = list(await self.store.db.execute_fetchall(statement, args))
             if commit:
                 await self.store.db.commit()
         return rows
@@ -300,6 +303,21 @@ class SQLOutbox:
 
     async def list_push(self, task_id: str) -> list[PushConfig]:
         return [_push(r) for r in await self.tables.run(self.sql.list_push, (task_id,))]
+
+    async def push_of(self, task_ids: Sequence[str]) -> dict[str, list[PushConfig]]:
+        if not task_ids:
+            return {}
+        m = self.sql.mark
+        rows = await self.tables.run(
+            f"SELECT {_P} FROM {self.sql.prefix}push_configs WHERE task_id IN "
+            f"({','.join([m] * len(task_ids))}) ORDER BY created_at",
+            tuple(task_ids),
+        )
+        out: dict[str, list[PushConfig]] = {}
+        for row in rows:
+            config = _push(row)
+            out.setdefault(config.task_id, []).append(config)
+        return out
 
     async def delete_push(self, task_id: str, config_id: str) -> bool:
         return bool(await self.tables.run(self.sql.delete_push, (task_id, config_id), True))

@@ -14,14 +14,20 @@ two replicas admitting runs of one client at once cannot both take its last plac
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.store.base import IN_PROGRESS, Fenced, RunRecord, StoredEvent
+from mesh_orchestrator.runs.store.base import (
+    IN_PROGRESS,
+    NO_LIMIT,
+    Fenced,
+    RunRecord,
+    StoredEvent,
+)
 from mesh_orchestrator.runs.store.deliveries import PG_ENQUEUE, Delivery, delivery_row
 from mesh_orchestrator.runs.store.event_rows import (
     count_events,
@@ -80,6 +86,24 @@ WHERE LEAST(%(burst)s, mesh_rate_buckets.tokens
 RETURNING key
 """
 _PG_TYPES = {"REAL": "DOUBLE PRECISION"}
+
+
+_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in SAVED.split(", ")[1:])
+MAX_PAYLOAD = 7900  # bytes of a NOTIFY payload (Postgres takes up to 8000)
+
+
+def _payloads(run_ids: Iterable[str]) -> list[str]:
+    """The run ids as NOTIFY payloads (comma-separated), each at most ``MAX_PAYLOAD``."""
+    out: list[str] = []
+    current = ""
+    for run_id in run_ids:
+        if current and len(current) + 1 + len(run_id) > MAX_PAYLOAD:
+            out.append(current)
+            current = ""
+        current = f"{current},{run_id}" if current else run_id
+    if current:
+        out.append(current)
+    return out
 
 
 class PostgresRunStore:
@@ -156,6 +180,67 @@ class PostgresRunStore:
                 )
                 runs = ",".join(sorted({e.run_id for e in events}))
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, runs[:7900]))
+        return fenced
+
+    async def store_batch(
+        self,
+        runs: Sequence[RunRecord],
+        events: Sequence[StoredEvent],
+        epochs: Mapping[str, int],
+        outbox: Mapping[str, Sequence[Delivery]] | None = None,
+    ) -> set[str]:
+        # The rows now, before the first await (the records go on changing meanwhile), in
+        # run id order: every writer locks rows in one order, so two never deadlock.
+        runs = sorted(runs, key=lambda r: r.run_id)
+        rows = [run_row(r) for r in runs]
+        if not rows and not events:
+            return set()
+        outbox = outbox or {}
+        fenced: set[str] = set()
+        saved: set[str] = set()
+        notify: list[str] = []
+        # In a pipeline: BEGIN and the rows go in one round trip, the events, the notify and
+        # COMMIT in another.
+        async with (
+            self._pool.connection() as conn,
+            conn.pipeline(),
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
+            if rows:  # one statement for every row; those refused are not returned
+                marks = ",".join([f"({','.join(['%s'] * len(rows[0]))})"] * len(rows))
+                await cur.execute(
+                    f"INSERT INTO mesh_runs ({COLUMNS}) VALUES {marks} ON CONFLICT (run_id) "
+                    f"DO UPDATE SET {_UPDATES} WHERE mesh_runs.epoch = EXCLUDED.epoch "
+                    "RETURNING run_id",
+                    [v for row in rows for v in row],
+                )
+                saved = {r[0] for r in await cur.fetchall()}
+                fenced = {r.run_id for r in runs} - saved
+                deliveries = [delivery_row(d) for r in sorted(saved) for d in outbox.get(r, ())]
+                if deliveries:
+                    await cur.executemany(PG_ENQUEUE, deliveries)
+                # parked or ended: whoever follows the run elsewhere learns it now
+                notify += [r.run_id for r in runs if r.run_id in saved and r.status != "running"]
+            # A run whose row was saved here is locked and has the writer's epoch.
+            check = sorted({e.run_id for e in events if e.run_id in epochs} - saved - fenced)
+            if check:
+                await cur.execute(
+                    "SELECT run_id, epoch FROM mesh_runs WHERE run_id = ANY(%s) "
+                    "ORDER BY run_id FOR SHARE",
+                    (check,),
+                )
+                fenced |= {r[0] for r in await cur.fetchall() if r[1] != epochs[r[0]]}
+            kept = [e for e in events if e.run_id not in fenced] if fenced else events
+            if kept:
+                await cur.executemany(
+                    "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) "
+                    "ON CONFLICT DO NOTHING",
+                    event_rows(kept),
+                )
+                notify += sorted({e.run_id for e in kept})
+            for payload in _payloads(dict.fromkeys(notify)):
+                await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
         return fenced
 
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
@@ -376,6 +461,15 @@ class PostgresRunStore:
 
     async def admit(self, run: RunRecord, limit: int) -> bool:
         n = len(COLUMNS.split(", "))
+        if limit >= NO_LIMIT:  # nothing to count, no lock: the insert and its commit
+            # BEGIN and the insert go in one round trip (the pipeline), COMMIT when the
+            # connection goes back.
+            async with self._pool.connection() as conn, conn.pipeline():
+                await conn.execute(
+                    f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)})",
+                    run_row(run),
+                )
+            return True  # committed when the connection goes back (a duplicate id raises)
         async with self._pool.connection() as conn, conn.transaction():
             # Held to the commit: the next admission of this owner counts this run.
             await conn.execute(

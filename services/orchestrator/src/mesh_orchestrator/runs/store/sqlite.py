@@ -84,6 +84,18 @@ WHERE min(:burst, rate_buckets.tokens + max(0, :now - rate_buckets.at) * :rate) 
 """
 
 
+_N = len(COLUMNS.split(", "))
+# A run's row, inserted, or updated while the stored epoch is the writer's (no row changes
+# otherwise: the writer is fenced).
+SAVE_RUN = (
+    f"INSERT INTO runs ({COLUMNS}) VALUES ({','.join('?' * _N)}) ON CONFLICT (run_id) DO UPDATE "
+    f"SET {', '.join(f'{c} = excluded.{c}' for c in SAVED.split(', ')[1:])} "
+    "WHERE runs.epoch = excluded.epoch"
+)
+INSERT_EVENTS = "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)"
+RENEW_CHUNK = 4000  # leases renewed by one statement
+
+
 class SQLiteRunStore:
     """One aiosqlite connection (its own thread) in WAL mode."""
 
@@ -125,14 +137,8 @@ class SQLiteRunStore:
 
     @_one_at_a_time
     async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
-        n = len(COLUMNS.split(", "))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in SAVED.split(", ")[1:])
         try:
-            cur = await self.db.execute(
-                f"INSERT INTO runs ({COLUMNS}) VALUES ({','.join('?' * n)}) "
-                f"ON CONFLICT (run_id) DO UPDATE SET {updates} WHERE runs.epoch = excluded.epoch",
-                run_row(run),
-            )
+            cur = await self.db.execute(SAVE_RUN, run_row(run))
             changed = cur.rowcount
             if changed:  # the state and its webhook deliveries: one transaction
                 for d in outbox:
@@ -152,20 +158,75 @@ class SQLiteRunStore:
             return set()
         fenced: set[str] = set()
         if epochs:
-            ids = sorted({e.run_id for e in events if e.run_id in epochs})
-            marks = ",".join("?" * len(ids))
-            async with self.db.execute(
-                f"SELECT run_id, epoch FROM runs WHERE run_id IN ({marks})", ids
-            ) as cur:
-                stored = {r[0]: r[1] for r in await cur.fetchall()}
-            fenced = {r for r in ids if r in stored and stored[r] != epochs[r]}
+            fenced = await self._stale({e.run_id for e in events}, epochs)
             if fenced:
                 events = [e for e in events if e.run_id not in fenced]
-        await self.db.executemany(
-            "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)", event_rows(events)
-        )
+        await self.db.executemany(INSERT_EVENTS, event_rows(events))
         await self.db.commit()
         return fenced
+
+    async def store_batch(
+        self,
+        runs: Sequence[RunRecord],
+        events: Sequence[StoredEvent],
+        epochs: Mapping[str, int],
+        outbox: Mapping[str, Sequence[Delivery]] | None = None,
+    ) -> set[str]:
+        # The rows now, before the first await (the records go on changing meanwhile).
+        rows = [run_row(r) for r in runs]
+        if not rows and not events:
+            return set()
+        async with self._lock:
+            try:
+                fenced = await self._store_batch(runs, rows, events, epochs, outbox or {})
+                await self.db.commit()
+            except BaseException:
+                await self.db.rollback()
+                raise
+        return fenced
+
+    async def _store_batch(
+        self,
+        runs: Sequence[RunRecord],
+        rows: list[tuple[Any, ...]],
+        events: Sequence[StoredEvent],
+        epochs: Mapping[str, int],
+        outbox: Mapping[str, Sequence[Delivery]],
+    ) -> set[str]:
+        """``store_batch``'s statements, in as few calls to the connection's thread as it
+        takes (each is a hand-off to the thread and back): the rows in one, the events in
+        one; which were refused is only looked up when fewer rows changed than were sent."""
+        fenced: set[str] = set()
+        saved: set[str] = set()
+        if rows:
+            cur = await self.db.executemany(SAVE_RUN, rows)
+            saved = {r.run_id for r in runs}
+            if cur.rowcount != len(rows):  # some were refused (fenced): which
+                fenced = await self._stale(saved, {r.run_id: r.epoch for r in runs})
+                saved -= fenced
+            deliveries = [delivery_row(d) for r in saved for d in outbox.get(r, ())]
+            if deliveries:
+                await self.db.executemany(SQLITE_ENQUEUE, deliveries)
+        # A run whose row was saved here has the writer's epoch; only the others are read.
+        check = {e.run_id for e in events if e.run_id in epochs} - saved - fenced
+        if check:
+            fenced |= await self._stale(check, epochs)
+        if fenced:
+            events = [e for e in events if e.run_id not in fenced]
+        if events:
+            await self.db.executemany(INSERT_EVENTS, event_rows(events))
+        return fenced
+
+    async def _stale(self, run_ids: set[str], epochs: Mapping[str, int]) -> set[str]:
+        """Those of ``run_ids`` stored with an epoch other than ``epochs``' (one call)."""
+        ids = sorted(r for r in run_ids if r in epochs)
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        stored = await self.db.execute_fetchall(
+            f"SELECT run_id, epoch FROM runs WHERE run_id IN ({marks})", ids
+        )
+        return {r[0] for r in stored if r[1] != epochs[r[0]]}
 
     @_one_at_a_time
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
@@ -198,22 +259,23 @@ class SQLiteRunStore:
     async def renew(
         self, epochs: Mapping[str, int], owner: str, lease_seconds: float
     ) -> tuple[set[str], set[str]]:
-        fenced: set[str] = set()
-        cancel: set[str] = set()
+        if not epochs:
+            return set(), set()
         until = time.time() + lease_seconds
-        for run_id, epoch in epochs.items():
-            async with self.db.execute(
-                "UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND epoch = ? "
-                "AND lease_owner = ? RETURNING cancel_requested",
-                (until, run_id, epoch, owner),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                fenced.add(run_id)
-            elif row[0]:
-                cancel.add(run_id)
+        # The leases in one statement (one call to the connection's thread, not one a run),
+        # a few thousand at a time (SQLite's bound on a statement's parameters).
+        items = list(epochs.items())
+        rows: list[Any] = []
+        for at in range(0, len(items), RENEW_CHUNK):
+            chunk = items[at : at + RENEW_CHUNK]
+            rows += await self.db.execute_fetchall(
+                "UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND (run_id, epoch) "
+                f"IN (VALUES {','.join(['(?,?)'] * len(chunk))}) RETURNING run_id, cancel_requested",
+                (until, owner, *(v for item in chunk for v in item)),
+            )
         await self.db.commit()
-        return fenced, cancel
+        kept = {r[0] for r in rows}
+        return set(epochs) - kept, {r[0] for r in rows if r[1]}
 
     @_one_at_a_time
     async def release(self, run_id: str, epoch: int) -> None:
