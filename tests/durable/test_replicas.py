@@ -46,9 +46,13 @@ pytestmark = pytest.mark.skipif(
 
 
 class Cluster:
-    def __init__(self, db_url: str, tmp: Path) -> None:
+    def __init__(self, db_url: str, tmp: Path, scripts: tuple[str, ...] = ()) -> None:
+        """Discovery, then side by side the ``quick`` and ``slow`` fault workers, a script
+        worker (``bench.script_worker``) for each agent id of ``scripts`` and replicas
+        ``orch-a`` and ``orch-b``; ready once both replicas see every worker."""
         self.db_url, self.tmp = db_url, tmp
         self.procs: list[ServiceProcess] = []
+        self.scripts: dict[str, ServiceProcess] = {}  # script workers by agent id
         self._batch: list[ServiceProcess] | None = None
         dport = free_port()
         self.discovery = self._start(
@@ -57,10 +61,12 @@ class Cluster:
             {"DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "disc.sqlite3")},
         )
         # The workers and both replicas start side by side (as pods do; the replicas take
-        # turns on the schema), each waited for once all four are launched.
+        # turns on the schema), each waited for once all are launched.
         self._batch = []
         self.quick = self._worker("quick")
         self.slow = self._worker("slow")
+        for agent in scripts:
+            self.scripts[agent] = self.script_worker(agent)
         self.a = self.orchestrator("orch-a")
         self.b = self.orchestrator("orch-b")
         batch, self._batch = self._batch, None
@@ -69,11 +75,12 @@ class Cluster:
                 proc.wait_ready()
             for orch in (self.a, self.b):
 
-                def sees_both(o: ServiceProcess = orch) -> bool:
+                def sees_all(o: ServiceProcess = orch) -> bool:
                     agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
-                    return {a["descriptor"]["agent_id"] for a in agents} >= {"quick", "slow"}
+                    seen = {a["descriptor"]["agent_id"] for a in agents}
+                    return seen >= {"quick", "slow", *scripts}
 
-                wait_until(sees_both, timeout=30, what="the orchestrators to see both workers")
+                wait_until(sees_all, timeout=30, what="the orchestrators to see every worker")
         except BaseException:
             self.close()  # no process outlives a cluster that did not come up
             raise
@@ -96,6 +103,15 @@ class Cluster:
             {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": self.discovery.url,
              "WORKER_INSTANCE_ID": f"{agent}-1", "FAULT_AGENT_ID": agent,
              "WORKER_LEASE_TTL_SECONDS": "3"},
+        )  # fmt: skip
+
+    def script_worker(self, agent: str) -> ServiceProcess:
+        port = free_port()
+        return self._start(
+            "bench.script_worker",
+            port,
+            {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": self.discovery.url,
+             "SCRIPT_AGENT_ID": agent, "WORKER_LEASE_TTL_SECONDS": "30"},
         )  # fmt: skip
 
     def orchestrator(self, replica: str) -> ServiceProcess:
@@ -137,13 +153,13 @@ def with_cont(proc: ServiceProcess) -> None:
 
 
 @contextlib.contextmanager
-def new_cluster(tmp: Path) -> Iterator[Cluster]:
+def new_cluster(tmp: Path, scripts: tuple[str, ...] = ()) -> Iterator[Cluster]:
     """A cluster on a database of its own, created here and dropped when it ends."""
     name = f"mesh_durable_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     try:
-        c = Cluster(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", tmp)
+        c = Cluster(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", tmp, scripts)
         try:
             yield c
         finally:
@@ -466,25 +482,20 @@ async def test_pause_with_cancel_running_stops_the_running_task_and_resume_runs_
     assert slow.since()["calls"] == 2  # stopped once, run again in full
 
 
+@pytest.fixture
+def asking_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of the test's own with the script worker ``asker`` started beside the rest."""
+    with new_cluster(tmp_path, scripts=("asker",)) as c:
+        yield c
+
+
 async def test_a_workers_question_is_answered_on_another_replica_after_its_owner_died(
-    cluster: Cluster,
+    asking_cluster: Cluster,
 ) -> None:
     """The worker asks (the SDK's ``Asker``); the run parks ``input_required`` on replica a;
     a is killed; the answer goes to b, which takes the run up and the worker goes on."""
-    port = free_port()
-    asker = cluster._start(
-        "bench.script_worker",
-        port,
-        {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": cluster.discovery.url,
-         "SCRIPT_AGENT_ID": "asker", "WORKER_LEASE_TTL_SECONDS": "30"},
-    )  # fmt: skip
-    for orch in (cluster.a, cluster.b):
-
-        def sees(o: ServiceProcess = orch) -> bool:
-            agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
-            return "asker" in {a["descriptor"]["agent_id"] for a in agents}
-
-        wait_until(sees, timeout=30, what="the orchestrators to see the asking worker")
+    cluster = asking_cluster
+    asker = cluster.scripts["asker"]
     plan = {"tasks": [
         {"task_id": "t1", "capability": "text_generation", "agent_id": "quick",
          "input": {"tokens": 3}},
