@@ -10,35 +10,26 @@ iteration 1: ``max_iterations`` counts the iterations of both owners.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from mesh_contracts import TaskCondition, TaskIteration, parse_run_payload
-from mesh_testkit import ServiceProcess, free_port, read_sse, wait_until
-from tests.durable.test_replicas import LEASE, Cluster, check_log, follow, until
-from tests.durable.test_replicas import cluster as cluster
+from mesh_testkit import ServiceProcess, read_sse
+from tests.durable.test_replicas import LEASE, Cluster, check_log, follow, new_cluster, until
 from tests.durable.test_replicas import pytestmark as needs_postgres
 
 pytestmark = needs_postgres
 
 
-def script_worker(cluster: Cluster, agent: str) -> ServiceProcess:
-    port = free_port()
-    proc = cluster._start(
-        "bench.script_worker",
-        port,
-        {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": cluster.discovery.url,
-         "SCRIPT_AGENT_ID": agent, "WORKER_LEASE_TTL_SECONDS": "30"},
-    )  # fmt: skip
-    for orch in (cluster.a, cluster.b):
-
-        def sees(o: ServiceProcess = orch) -> bool:
-            agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
-            return agent in {a["descriptor"]["agent_id"] for a in agents}
-
-        wait_until(sees, timeout=30, what=f"the orchestrators to see {agent}")
-    return proc
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of the test's own with the script worker ``looper`` started beside the rest."""
+    with new_cluster(tmp_path, scripts=("looper",)) as c:
+        yield c
 
 
 def calls(worker: ServiceProcess) -> dict[str, int]:
@@ -83,7 +74,7 @@ async def killed_mid_iteration(
 async def test_a_loop_killed_mid_iteration_resumes_at_that_iteration_within_its_bound(
     cluster: Cluster,
 ) -> None:
-    looper = script_worker(cluster, "looper")
+    looper = cluster.scripts["looper"]
     tasks = [{"task_id": "review", "capability": "data_analysis", "agent_id": "looper",
               "input": {"approve_at": 50, "sleep": 3, "sleep_at": [2]},
               "repeat_until": "output.approved", "max_iterations": 3}]  # fmt: skip
@@ -108,7 +99,7 @@ async def test_a_group_loop_killed_mid_iteration_reruns_only_that_iteration(
     """Revise until the reviewer approves (at its 3rd look, at most 4 times): the owner dies
     while ``revise`` is in its 2nd iteration; b runs ``revise`` and ``review`` of iteration
     2 again, then 3, where the reviewer approves."""
-    looper = script_worker(cluster, "looper")
+    looper = cluster.scripts["looper"]
     tasks = [
         {"task_id": "revise", "capability": "data_analysis", "agent_id": "looper",
          "input": {"prompt": "draft", "sleep": 3, "sleep_at": [2]}},

@@ -11,10 +11,12 @@ sub-task at once, ``slow`` streams the second for seconds, long enough to kill i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,31 +46,54 @@ pytestmark = pytest.mark.skipif(
 
 
 class Cluster:
-    def __init__(self, db_url: str, tmp: Path) -> None:
+    def __init__(self, db_url: str, tmp: Path, scripts: tuple[str, ...] = ()) -> None:
+        """Discovery, then side by side the ``quick`` and ``slow`` fault workers, a script
+        worker (``bench.script_worker``) for each agent id of ``scripts`` and replicas
+        ``orch-a`` and ``orch-b``; ready once both replicas see every worker."""
         self.db_url, self.tmp = db_url, tmp
         self.procs: list[ServiceProcess] = []
+        self.scripts: dict[str, ServiceProcess] = {}  # script workers by agent id
+        self._batch: list[ServiceProcess] | None = None
         dport = free_port()
         self.discovery = self._start(
             "mesh_discovery",
             dport,
             {"DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "disc.sqlite3")},
         )
+        # The workers and both replicas start side by side (as pods do; the replicas take
+        # turns on the schema), each waited for once all are launched.
+        self._batch = []
         self.quick = self._worker("quick")
         self.slow = self._worker("slow")
+        for agent in scripts:
+            self.scripts[agent] = self.script_worker(agent)
         self.a = self.orchestrator("orch-a")
         self.b = self.orchestrator("orch-b")
-        for orch in (self.a, self.b):
+        batch, self._batch = self._batch, None
+        try:
+            for proc in batch:
+                proc.wait_ready()
+            for orch in (self.a, self.b):
 
-            def sees_both(o: ServiceProcess = orch) -> bool:
-                agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
-                return {a["descriptor"]["agent_id"] for a in agents} >= {"quick", "slow"}
+                def sees_all(o: ServiceProcess = orch) -> bool:
+                    agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
+                    seen = {a["descriptor"]["agent_id"] for a in agents}
+                    return seen >= {"quick", "slow", *scripts}
 
-            wait_until(sees_both, timeout=30, what="the orchestrators to see both workers")
+                wait_until(sees_all, timeout=30, what="the orchestrators to see every worker")
+        except BaseException:
+            self.close()  # no process outlives a cluster that did not come up
+            raise
 
     def _start(self, module: str, port: int, env: dict[str, str]) -> ServiceProcess:
-        proc = ServiceProcess(module, port, env, cwd=ROOT).start()
+        """Start ``module``; while the cluster is being made, only launch it (``__init__``
+        waits for the batch)."""
+        proc = ServiceProcess(module, port, env, cwd=ROOT).launch()
         self.procs.append(proc)
-        return proc
+        if self._batch is not None:
+            self._batch.append(proc)
+            return proc
+        return proc.wait_ready()
 
     def _worker(self, agent: str) -> ServiceProcess:
         port = free_port()
@@ -78,6 +103,15 @@ class Cluster:
             {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": self.discovery.url,
              "WORKER_INSTANCE_ID": f"{agent}-1", "FAULT_AGENT_ID": agent,
              "WORKER_LEASE_TTL_SECONDS": "3"},
+        )  # fmt: skip
+
+    def script_worker(self, agent: str) -> ServiceProcess:
+        port = free_port()
+        return self._start(
+            "bench.script_worker",
+            port,
+            {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": self.discovery.url,
+             "SCRIPT_AGENT_ID": agent, "WORKER_LEASE_TTL_SECONDS": "30"},
         )  # fmt: skip
 
     def orchestrator(self, replica: str) -> ServiceProcess:
@@ -98,10 +132,18 @@ class Cluster:
         return int(httpx.get(worker.url + "/health", timeout=2).json()["calls"])
 
     def close(self) -> None:
-        for proc in reversed(self.procs):
+        """Stop every process still running (SIGTERM, SIGKILL after 3 s): all but discovery
+        side by side, then discovery, which the workers deregister from as they stop."""
+
+        def stop(proc: ServiceProcess) -> None:
             if proc.proc is not None and proc.proc.poll() is None:
                 with_cont(proc)
                 proc.stop(grace=3)
+
+        rest = [p for p in self.procs if p is not self.discovery]
+        with ThreadPoolExecutor(max(1, len(rest))) as pool:
+            list(pool.map(stop, rest))
+        stop(self.discovery)
 
 
 def with_cont(proc: ServiceProcess) -> None:
@@ -110,19 +152,68 @@ def with_cont(proc: ServiceProcess) -> None:
     os.kill(proc.proc.pid, signal.SIGCONT)
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+@contextlib.contextmanager
+def new_cluster(tmp: Path, scripts: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """A cluster on a database of its own, created here and dropped when it ends."""
     name = f"mesh_durable_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    c = Cluster(url, tmp_path)
     try:
-        yield c
+        c = Cluster(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", tmp, scripts)
+        try:
+            yield c
+        finally:
+            c.close()
     finally:
-        c.close()
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of the test's own: for the tests that kill, stop or restart a process."""
+    with new_cluster(tmp_path) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def module_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with new_cluster(tmp_path_factory.mktemp("durable")) as c:
+        yield c
+
+
+@pytest.fixture
+def shared_cluster(module_cluster: Cluster) -> Iterator[Cluster]:
+    """The module's one cluster, for the tests that neither kill, stop nor reconfigure a
+    process. Each starts runs of its own (new run ids) and reads the workers' counters as
+    differences from what it found (``Counters``), so no other test's runs count for it; a
+    test that leaves a replica down or a run going fails here, not in the next test."""
+    c = module_cluster
+    assert all(p.alive for p in c.procs), "the shared cluster lost a process before this test"
+    yield c
+    assert all(p.alive for p in c.procs), "a test on the shared cluster ended a process"
+
+    def idle() -> bool:
+        return all(int(httpx.get(w.url + "/health", timeout=2).json()["active"]) == 0
+                   for w in (c.quick, c.slow))  # fmt: skip
+
+    wait_until(idle, timeout=30, what="the shared cluster's workers to be idle after the test")
+
+
+class Counters:
+    """A worker's ``/health`` counters when made; ``since()`` is how much each grew."""
+
+    def __init__(self, worker: ServiceProcess) -> None:
+        self.worker = worker
+        self.start = self._read()
+
+    def _read(self) -> dict[str, int]:
+        health = httpx.get(self.worker.url + "/health", timeout=2).json()
+        return {k: v for k, v in health.items() if isinstance(v, int)}
+
+    def since(self) -> dict[str, int]:
+        now = self._read()
+        return {k: now[k] - self.start.get(k, 0) for k in now}
 
 
 PLAN = {
@@ -268,16 +359,17 @@ async def test_a_rolling_restart_of_both_replicas_loses_no_run(cluster: Cluster)
 
 
 async def test_a_cancel_sent_to_the_other_replica_stops_the_owners_worker(
-    cluster: Cluster,
+    shared_cluster: Cluster,
 ) -> None:
+    cluster = shared_cluster
+    before = Counters(cluster.slow)
     run_id, seen, follower = await streaming_on_a(cluster, 3)
     async with httpx.AsyncClient(timeout=10) as c:
         answer = await c.post(f"{cluster.b.url}/v1/runs/{run_id}/cancel")
         assert answer.status_code == 202 and answer.json()["status"] == "cancelling"
 
         async def worker_cancelled() -> int:
-            health = (await c.get(cluster.slow.url + "/health")).json()
-            return int(health["cancelled"])
+            return await asyncio.to_thread(lambda: before.since()["cancelled"])
 
         # (how fast: bench/durable.py measures it; here only that it happens)
         async with asyncio.timeout(10):
@@ -368,8 +460,10 @@ async def test_pause_lets_running_tasks_finish_and_resume_on_another_replica_aft
 
 
 async def test_pause_with_cancel_running_stops_the_running_task_and_resume_runs_it_again(
-    cluster: Cluster,
+    shared_cluster: Cluster,
 ) -> None:
+    cluster = shared_cluster
+    slow = Counters(cluster.slow)
     run_id, seen, follower = await paused_on_b(cluster, cancel_running=True)
     [paused] = [e["data"] for e in seen if e["data"].get("status") == "paused"]
     assert paused["stopped"] == ["t2"] and paused["cancel_running"] is True
@@ -385,28 +479,23 @@ async def test_pause_with_cancel_running_stops_the_running_task_and_resume_runs_
     [resumed] = [e["data"] for e in seen if e["data"].get("status") == "resumed"]
     assert resumed["kept"] == ["t1"] and resumed["restarted"] == ["t2", "t3"]
     assert seen[-1]["data"]["status"] == "completed"
-    assert cluster.calls(cluster.slow) == 2  # stopped once, run again in full
+    assert slow.since()["calls"] == 2  # stopped once, run again in full
+
+
+@pytest.fixture
+def asking_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of the test's own with the script worker ``asker`` started beside the rest."""
+    with new_cluster(tmp_path, scripts=("asker",)) as c:
+        yield c
 
 
 async def test_a_workers_question_is_answered_on_another_replica_after_its_owner_died(
-    cluster: Cluster,
+    asking_cluster: Cluster,
 ) -> None:
     """The worker asks (the SDK's ``Asker``); the run parks ``input_required`` on replica a;
     a is killed; the answer goes to b, which takes the run up and the worker goes on."""
-    port = free_port()
-    asker = cluster._start(
-        "bench.script_worker",
-        port,
-        {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": cluster.discovery.url,
-         "SCRIPT_AGENT_ID": "asker", "WORKER_LEASE_TTL_SECONDS": "30"},
-    )  # fmt: skip
-    for orch in (cluster.a, cluster.b):
-
-        def sees(o: ServiceProcess = orch) -> bool:
-            agents = httpx.get(o.url + "/v1/agents", timeout=2).json()
-            return "asker" in {a["descriptor"]["agent_id"] for a in agents}
-
-        wait_until(sees, timeout=30, what="the orchestrators to see the asking worker")
+    cluster = asking_cluster
+    asker = cluster.scripts["asker"]
     plan = {"tasks": [
         {"task_id": "t1", "capability": "text_generation", "agent_id": "quick",
          "input": {"tokens": 3}},

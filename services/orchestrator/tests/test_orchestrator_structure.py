@@ -9,6 +9,7 @@ type: exceptions, enums, protocols, pydantic models and typed dicts."""
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.cache  # parsed once for the module's tests, which only read the trees
 def _sources() -> dict[str, ast.Module]:
     return {
         _module_name(p): ast.parse(p.read_text(encoding="utf-8"), str(p))

@@ -1,14 +1,17 @@
 """The run store conformance suite (``mesh_testkit.conformance``) on SQLite and Postgres.
 
-SQLite always runs; Postgres runs when 127.0.0.1:5432 answers (db ``test``, trust auth).
+SQLite always runs; Postgres runs when 127.0.0.1:5432 answers (db ``test``, trust auth), on a
+database of the module's own made there.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord, RunStore, SQLiteRunStore
@@ -23,6 +26,24 @@ def _pg_reachable() -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    """A Postgres database of this module's own, made and dropped here: runs that another
+    test session or xdist worker writes meanwhile never reach this suite's listings, orphan
+    scans or ``mark_interrupted`` (as they would in the shared db ``test``)."""
+    name = f"mesh_runstore_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+    except psycopg.Error as exc:  # reachable port, but no such db/user: say so and skip
+        pytest.skip(f"Postgres at {PG_URL} unusable: {exc}")
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 class TestRunStores(RunStoreConformance):
@@ -40,7 +61,7 @@ class TestRunStores(RunStoreConformance):
         else:
             if not _pg_reachable():
                 pytest.skip("Postgres is not reachable at 127.0.0.1:5432 (db 'test', trust auth)")
-            s = PostgresRunStore(PG_URL)
+            s = PostgresRunStore(request.getfixturevalue("pg_database"))
         try:
             await s.open()
         except Exception as exc:  # reachable port, but no such db/user: say so and skip
