@@ -40,6 +40,7 @@ from mesh_orchestrator.planning.intent.model import (
     JOBS,
     WEIGHTS,
     IntentModel,
+    normalize,
     shared,
     tokens,
 )
@@ -276,6 +277,16 @@ class IntentPlanner:
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
             announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
+            if (
+                top == "none"
+                and p["none"] < 0.4
+                and self._verb_first(seg)
+                and len(tokens(seg.instruction)) >= 3  # not "merci" alone
+                and not (out and out[-1].why == _ACTION)  # "... and tell her I'm late"
+                and not _negated(seg)
+            ):
+                # "Search for the oldest bridge": a job's verb opens it, the model unsure
+                announced = True
             if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
             if top == "none" and announced:
@@ -348,9 +359,17 @@ def _small_talk(seg: Segment) -> bool:
     )
 
 
+def _negated(seg: Segment) -> bool:
+    return any(w in lx.NEGATION for w in tokens(seg.instruction)[:3])
+
+
 def _question(seg: Segment) -> bool:
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
-    return "?" in seg.instruction or bool(words and words[0] in lx.QUESTION)
+    return (
+        "?" in seg.instruction
+        or bool(words and words[0] in lx.QUESTION)
+        or bool(lx.KNOW.match(normalize(seg.instruction)))  # "I'd like to know who ..."
+    )
 
 
 class _Build:

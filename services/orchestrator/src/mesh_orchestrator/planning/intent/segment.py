@@ -240,6 +240,7 @@ class Segmenter:
     def split(self, query: str) -> list[Segment]:
         text, blocks = extract_data(query)
         text = _lift_numbers(text, blocks)
+        text = _number_ordinals(text)
         quotes: list[str] = []
 
         def keep_quote(m: re.Match[str]) -> str:
@@ -711,6 +712,39 @@ _RUNS_ON = frozenset(
         "voor",
     ]
 )
+
+
+# Ordinal adverbs that count items in running text ("First, ... Second, ...", "Erstens ...
+# und zweitens ...", "en primer lugar ... en segundo lugar"), by rank; "second" alone is
+# no marker ("a second poem"): only at a clause's start, and only once "first" was said.
+_ORDINALS = (
+    r"first(?:ly)?|first of all|erstens|zun[aä]chst einmal|primero|en primer lugar|"
+    r"premi[eè]rement|en premier|em primeiro lugar|primeiro|in primo luogo|primo|ten eerste",
+    r"second(?:ly)?|zweitens|segundo|en segundo lugar|deuxi[eè]mement|en second|"
+    r"em segundo lugar|in secondo luogo|secondo|ten tweede",
+    r"third(?:ly)?|drittens|tercero|en tercer lugar|troisi[eè]mement|em terceiro lugar|"
+    r"terceiro|in terzo luogo|terzo|ten derde",
+    r"fourth(?:ly)?|viertens|cuarto|en cuarto lugar|quatri[eè]mement|quarto|ten vierde",
+)
+_ORDINAL = re.compile(
+    r"(^|[.,;:!?]\s+|\s(?:and|y|et|und|e|en)\s+)("
+    + "|".join(f"(?P<o{k}>{o})" for k, o in enumerate(_ORDINALS))
+    + r")\b,?\s*",
+    re.IGNORECASE,
+)
+
+
+def _number_ordinals(text: str) -> str:
+    """ "First, X; second, Y": "(1) X; (2) Y", when the ranks run 1, 2, ... in order."""
+    marks = list(_ORDINAL.finditer(text))
+    ranks = [next(k for k in range(len(_ORDINALS)) if m.group(f"o{k}")) for m in marks]
+    if len(marks) < 2 or ranks != list(range(len(marks))):
+        return text
+    out, last = [], 0
+    for k, m in enumerate(marks):
+        out.append(text[last : m.start()] + m.group(1) + f"({k + 1}) ")
+        last = m.end()
+    return "".join(out) + text[last:]
 
 
 def _wrapped(line: str) -> bool:
