@@ -17,6 +17,7 @@ Each copy keeps the segment's words with one item in place of the list.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from mesh_orchestrator.planning.intent import lexicon as lx
@@ -81,7 +82,7 @@ def _list_span(instruction: str) -> tuple[int, int, list[str]] | None:
     if colon:
         after = instruction[colon.end() :].rstrip(" .!?")
         items = _items(after)
-        if items and items[-1] == re.split(r"[,;:.?!]", after.split(" ")[-1])[0] or (
+        if (items and items[-1] == re.split(r"[,;:.?!]", after.split(" ")[-1])[0]) or (
             items and after.endswith(items[-1])
         ):
             found.append((colon.end(), colon.end() + len(after), items))
@@ -89,7 +90,9 @@ def _list_span(instruction: str) -> tuple[int, int, list[str]] | None:
         items = _items(before)
         if items and before.endswith(items[-1]):
             found.append((colon.start() - len(before), colon.start(), items))
-    lead = _LEAD.search(instruction)
+    first_comma = instruction.find(",")
+    leads = [m for m in _LEAD.finditer(instruction) if first_comma < 0 or m.end() <= first_comma]
+    lead = leads[-1] if leads else None  # "for each of A, B": the word right before A
     if lead:
         rest = instruction[lead.end() :]
         items = _items(rest)
@@ -118,10 +121,51 @@ def _distributed(instruction: str) -> list[str] | None:
         return None
     start, end, items = span
     # a count said before the list ("three separate images: ..."), not in data after it
-    counted = [lx.NUMBERS[w] for w in tokens(instruction[:start]) if w in lx.NUMBERS and w != "both"]
+    counted = [
+        lx.NUMBERS[w] for w in tokens(instruction[:start]) if w in lx.NUMBERS and w != "both"
+    ]
     if not (_EACH.search(norm) or len(items) in counted):
         return None
     return [f"{instruction[:start]}{item}{instruction[end:]}".strip() for item in items]
+
+
+def distributes(text: str) -> bool:
+    """The text hands a job out over a list of items ("three pictures: a ..., b ... and c")."""
+    return _distributed(text) is not None
+
+
+def lists_after_colon(head: str, rest: str) -> bool:
+    """All of ``rest`` (after a colon) is a short list that ``head`` hands a job out over
+    ("three pictures: a kite, a snail and a teapot"), not pasted prose."""
+    rest = rest.strip().rstrip(" .!?")
+    items = _items(rest)
+    if not items or not rest.endswith(items[-1]):
+        return False
+    counted = [lx.NUMBERS[w] for w in tokens(head) if w in lx.NUMBERS and w != "both"]
+    return bool(_EACH.search(normalize(head))) or len(items) in counted
+
+
+def leads_list(piece: str) -> bool:
+    """ "For each of A, B and C" alone: a distributive list that leads the clause after it."""
+    span = _list_span(piece)
+    return (
+        span is not None
+        and bool(_EACH.search(normalize(piece)))
+        and span[1] >= len(piece.rstrip(" ,:.")) - 1
+    )
+
+
+def without_list(text: str) -> str:
+    """The words of a distributing text that say the job, the items being only what it is
+    done for: the clause after a leading list ("look up how many moons it has"), or else the
+    words before it ("Please draw three pictures for me")."""
+    span = _list_span(text) if distributes(text) else None
+    if span is None:
+        return text
+    after = text[span[1] :].strip(" :,.")
+    if len(after.split()) >= 3:  # "For each of A, B and C, look up ...": the clause after
+        return after
+    return text[: span[0]].strip(" :,(")  # "Draw three pictures: A, B and C"
 
 
 def _asked_again(instruction: str) -> list[str] | None:
@@ -140,7 +184,7 @@ def _asked_again(instruction: str) -> list[str] | None:
         return None
     head = " ".join(words[:first])
     pieces, bounds = [], [first, *cuts, len(words)]
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         piece = [w for w in words[a:b] if w not in (",", ";")]
         while piece and normalize(piece[-1]) in _AND_SET:
             piece.pop()
@@ -192,7 +236,8 @@ def fan_out(text: str, instruction: str, cap: str) -> list[tuple[str, str]]:
     if cap in ("search", "image_generation", "text_generation"):
         copies = (
             _distributed(instruction)
-            or (_distributed(text) if text != instruction else None)
+            # the segment's words around the instruction, not pasted prose
+            or (_distributed(text) if text != instruction and len(text.split()) <= 40 else None)
             or (_asked_again(instruction) if cap == "search" else None)
         )
         if copies:

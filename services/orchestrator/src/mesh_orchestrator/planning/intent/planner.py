@@ -32,7 +32,7 @@ from mesh_orchestrator.planning.intent.actions import (
     named_deliverable,
     reads_action,
 )
-from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
+from mesh_orchestrator.planning.intent.fanout import _languages, fan_out, without_list
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import (
@@ -193,7 +193,12 @@ class IntentPlanner:
     def _asks_or_opens(self, seg: Segment) -> bool:
         """A question, or a clause that starts with a verb of a job, or a list item."""
         assert self._segmenter is not None
-        return _question(seg) or seg.joined == "item" or self._segmenter.opens_job(seg.instruction)
+        return (
+            _question(seg)
+            or seg.joined == "item"
+            or self._segmenter.opens_job(seg.instruction)
+            or self._segmenter.opens_job(without_list(seg.instruction))  # "For each of A, B ..."
+        )
 
     def _route(
         self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest

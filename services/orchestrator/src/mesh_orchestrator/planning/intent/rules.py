@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import (
     _REFERS,
@@ -93,13 +94,14 @@ def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None
     loose = [
         i
         for i in carriers
-        if CLASSES[int(np.argmax(probs[i]))] not in TAKES_DATA
-        and not _item_question(segments[i])
+        if CLASSES[int(np.argmax(probs[i]))] not in TAKES_DATA and not _item_question(segments[i])
     ]
     bare = [
         i
         for i, s in enumerate(segments)
-        if not s.data and not s.payload and s.instruction
+        if not s.data
+        and not s.payload
+        and s.instruction
         # the intro of a list ("Couple of things:") takes no table from its own items
         and not (s.intro and any(segments[k].joined == "item" for k in carriers))
     ]
@@ -301,6 +303,7 @@ def _model_text(seg: Segment) -> str:
         rest = tokens(framed.group(2))
         if rest and rest[0] in lx.ARTICLES:  # "Ik heb nodig: een korte tekst ...": the thing
             text = framed.group(2)
+    text = without_list(text)  # "Draw three pictures: a kite, ...": the job, not the items
     know = lx.KNOW.match(normalize(text))
     if know and _same_length(text):  # "I'd like to know who ...": the question
         text = text[know.end() :]

@@ -23,6 +23,7 @@ from mesh_orchestrator.planning.clauses import (
     extract_data,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
@@ -418,6 +419,8 @@ class Segmenter:
         start, how = 0, "and"
         for m in self._and.finditer(head):
             bare = not m.group(0).strip(" ,")
+            if _asked_again(head[start : m.start()], head[m.end() :]):
+                continue  # "who built X, who Y and who Z": the last question of a run
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -426,7 +429,9 @@ class Segmenter:
         parts = [(h, p.strip()) for h, p in out if p.strip()]
         k = 0
         while k < len(parts) - 1:
-            if _reference_only(parts[k][1]) and (k == 0 or self._leads_only(parts[k][1])):
+            if leads_list(parts[k][1]) or (
+                _reference_only(parts[k][1]) and (k == 0 or self._leads_only(parts[k][1]))
+            ):
                 # "With that in hand, write ...", "Poi, usando quello che trovi, scrivi ...":
                 # the reference leads the step after it, wherever it stands
                 parts[k + 1] = (parts[k][0], f"{parts[k][1]}, {parts[k + 1][1]}")
@@ -493,6 +498,8 @@ class Segmenter:
         rest = piece[m.end() :]
         if len(rest.split()) < 4 or self.opens_job(rest):
             return -1  # "in two languages: French and Dutch", "two things: a ..., a ..."
+        if lists_after_colon(piece[: m.start()], rest):
+            return -1  # "three pictures: a kite, a snail and a teapot": items, not prose
         return m.end()
 
 
@@ -734,6 +741,16 @@ _ORDINAL = re.compile(
 )
 
 
+def _asked_again(before: str, after: str) -> bool:
+    """ "..., who Y" before "and who Z": a run of questions sharing one verb."""
+    nxt = tokens(after)[:1]
+    return bool(
+        nxt
+        and nxt[0] in lx.QUESTION
+        and re.search(rf"[,;]\s*{re.escape(nxt[0])}\b", normalize(before))
+    )
+
+
 def _number_ordinals(text: str) -> str:
     """ "First, X; second, Y": "(1) X; (2) Y", when the ranks run 1, 2, ... in order."""
     marks = list(_ORDINAL.finditer(text))
@@ -742,7 +759,8 @@ def _number_ordinals(text: str) -> str:
         return text
     out, last = [], 0
     for k, m in enumerate(marks):
-        out.append(text[last : m.start()] + m.group(1) + f"({k + 1}) ")
+        joint = m.group(1) if not m.group(1).strip().isalpha() else " "  # "and secondly"
+        out.append(text[last : m.start()] + joint + f"({k + 1}) ")
         last = m.end()
     return "".join(out) + text[last:]
 
