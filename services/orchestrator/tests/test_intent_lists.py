@@ -149,3 +149,30 @@ def test_a_wish_to_know_is_a_lookup(query: str) -> None:
 def test_a_lookup_beside_an_action_no_agent_performs_is_kept() -> None:
     shape = _shape("Search for the oldest lighthouse in Ireland and then book me a ferry there.")
     assert shape == [("search", [])]
+
+
+# ---- "neither ... nor" and a wish to know after a negation --------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Ich brauche weder eine Zusammenfassung noch ein Bild, schreib mir einfach ein "
+        "Gedicht über den Herbst.",
+        "Não quero nem resumo nem imagem, escreve só um poema sobre o vento.",
+        "I need neither a picture nor a summary, just write a haiku about snow.",
+    ],
+)
+def test_neither_nor_is_a_constraint_and_the_other_clause_the_job(query: str) -> None:
+    assert _shape(query) == [("text_generation", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Please don't translate anything, I just want to know how a barometer works.",
+        "Bitte nichts zusammenfassen, ich will nur wissen, wie ein Barometer funktioniert.",
+    ],
+)
+def test_a_wish_to_know_after_a_negation_is_the_lookup(query: str) -> None:
+    assert _shape(query) == [("search", [])]

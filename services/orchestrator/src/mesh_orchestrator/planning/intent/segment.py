@@ -125,6 +125,8 @@ class Segmenter:
         first = words[0]
         if questions and first.split("'")[0] in lx.QUESTION:  # "what's", "who's"
             return True
+        if lx.KNOW.match(normalize(piece)):
+            return True  # "ich will nur wissen, wie ...": a question put as a wish to know
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"

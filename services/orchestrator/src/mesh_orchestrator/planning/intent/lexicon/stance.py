@@ -32,7 +32,7 @@ NEGATION = words(
 no not don't dont never without nothing skip forget omit neither nor none sin nada ni nunca
 olvida olvidate oublie oubliez vergiss vergesst vergeet esquece esqueca dimentica sans pas
 rien aucun aucune ne n nicht kein keine keinen keiner nichts ohne nao sem nenhum nenhuma non
-senza niente nulla nessun nessuna mai niet geen zonder niets nooit
+senza niente nulla nessun nessuna mai niet geen zonder niets nooit weder nem niks
 """
 )
 
