@@ -176,3 +176,19 @@ def test_neither_nor_is_a_constraint_and_the_other_clause_the_job(query: str) ->
 )
 def test_a_wish_to_know_after_a_negation_is_the_lookup(query: str) -> None:
     assert _shape(query) == [("search", [])]
+
+
+# ---- a counted thing to make, no verb --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Ich brauche drei Bilder für die Präsentation: eine Eule, ein Boot und einen Leuchtturm.",
+        "Mi servono tre disegni per la classe: un gufo, una barca e un faro.",
+        "Ik heb drie tekeningen nodig: een uil, een boot en een vuurtoren.",
+        "Preciso de três imagens para o site: um farol, um barco e uma bússola.",
+    ],
+)
+def test_a_counted_thing_to_make_over_a_list_is_one_task_per_item(query: str) -> None:
+    assert _shape(query) == [("image_generation", [])] * 3

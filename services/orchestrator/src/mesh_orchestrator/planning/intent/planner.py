@@ -32,7 +32,12 @@ from mesh_orchestrator.planning.intent.actions import (
     named_deliverable,
     reads_action,
 )
-from mesh_orchestrator.planning.intent.fanout import _languages, fan_out, without_list
+from mesh_orchestrator.planning.intent.fanout import (
+    _languages,
+    distributes,
+    fan_out,
+    without_list,
+)
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import (
@@ -256,6 +261,13 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
                     top = noun
+            if top == "none" and (noun := _counted_thing(seg)) is not None:
+                # "Need three separate images: a ..., a ... and a ...": the thing counted
+                row = self._model.probabilities([noun])[0]
+                named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+                job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
+                if job is not None and named[job] >= MOVE_MIN:
+                    top = job
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])
@@ -362,6 +374,23 @@ def _small_talk(seg: Segment) -> bool:
         _content([w for w in words if w not in _YOU and w.split("'")[0] not in lx.QUESTION], False)
         <= 1
     )
+
+
+def _counted_thing(seg: Segment) -> str | None:
+    """The thing to make that a count hands out over a list ("three separate images: ..."),
+    with no verb to say the job: the noun after the count."""
+    if not distributes(seg.instruction):
+        return None
+    words = tokens(without_list(seg.instruction))
+    for k, w in enumerate(words):
+        if w in lx.NUMBERS:
+            for noun in words[k + 1 : k + 4]:
+                # a plural in any of the seven: images, Bilder, tekeningen, immagini, disegni
+                forms = {noun, noun.rstrip("s"), noun[:-2], noun[:-1]}
+                forms |= {noun[:-1] + v for v in "eoa"}
+                if forms & lx.JOB_NOUNS:
+                    return next(iter(sorted(forms & lx.JOB_NOUNS)))
+    return None
 
 
 def _negated(seg: Segment) -> bool:
