@@ -115,11 +115,14 @@ def _distributed(instruction: str) -> list[str] | None:
     list inside a quotation is the quotation's, not the request's)."""
     if re.search(r"[\"\u201c\u201d\u00ab\u00bb\u27ea]", instruction):
         return None
-    norm = normalize(instruction)
+    if "," not in instruction:  # every list of items has a comma or an "and" after one
+        if not re.search(rf"\s{_AND_WORD}\s", instruction):
+            return None
     span = _list_span(instruction)
     if span is None:
         return None
     start, end, items = span
+    norm = normalize(instruction)
     # a count said before the list ("three separate images: ..."), not in data after it
     counted = [
         lx.NUMBERS[w] for w in tokens(instruction[:start]) if w in lx.NUMBERS and w != "both"
