@@ -115,9 +115,8 @@ def _distributed(instruction: str) -> list[str] | None:
     list inside a quotation is the quotation's, not the request's)."""
     if re.search(r"[\"\u201c\u201d\u00ab\u00bb\u27ea]", instruction):
         return None
-    if "," not in instruction:  # every list of items has a comma or an "and" after one
-        if not re.search(rf"\s{_AND_WORD}\s", instruction):
-            return None
+    if "," not in instruction and not re.search(rf"\s{_AND_WORD}\s", instruction):
+        return None  # every list of items has a comma, or an "and" between two
     span = _list_span(instruction)
     if span is None:
         return None
