@@ -4,12 +4,20 @@
   and Korean", "al francés, al alemán y al italiano", "ins Englische und ins Französische"),
   or counted ("in two languages") with none named;
 * "one about X and one about Y" (and "uno sobre X y otro sobre Y", "un sur X et un sur Y"...);
-* "X and another Y".
+* "X and another Y";
+* a list of things the request says to take one at a time: a distributive word ("for each
+  of", "one per city", "para cada", "pour chacune", "für jede", "per ogni", "voor elke") or a
+  count that matches the list ("three separate images: a ..., b ... and c ...") with a list of
+  two to six short items (in brackets, after or before a colon, or after the distributive
+  word);
+* a question word said again for each thing asked ("who built X, who Y and who Z", "qué es X,
+  qué es Y y qué es Z"): one lookup per question.
 Each copy keeps the segment's words with one item in place of the list.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from mesh_orchestrator.planning.intent import lexicon as lx
@@ -33,6 +41,162 @@ _ONE_AND_ONE = re.compile(
 _ANOTHER = re.compile(r"^(\W*[\w-]+)\s+(.+?)\s*,?\s+and\s+another\s+(.+)$", re.IGNORECASE)
 # "two tweets, one funny and one serious": one copy per kind
 _ONE_EACH = re.compile(r",?\s*\bone\s+([\w-]+)\s+and\s+one\s+([\w-]+)\s*$", re.IGNORECASE)
+
+
+# Words that hand the job out one item at a time, after ``normalize`` (no accents).
+_EACH = re.compile(
+    r"\b(?:each|every|per|apiece|separate|individual|cada|chaque|chacun|chacune|chacuns|"
+    r"separe|separes|separee|separees|jede|jeden|jedes|jeder|jeweils|eigenes|eigene|eigenen|"
+    r"einzeln|einzelne|ogni|ciascun|ciascuno|ciascuna|separato|separata|separati|separate|"
+    r"elk|elke|ieder|iedere|apart|aparte|separado|separada|separados|separadas)\b"
+)
+_AND_WORD = r"(?:and|y|e|et|und|en|&)"
+# one item of a list: up to eight words, no clause punctuation inside
+_ITEM_WORDS = 8
+
+
+def _items(region: str) -> list[str] | None:
+    """The items of "A, B and C" (two to six), each as written, or None."""
+    m = re.search(rf",?\s+{_AND_WORD}\s+", region)
+    if not m:
+        return None
+    head, tail = region[: m.start()], region[m.end() :]
+    last = re.split(r"[,;:.?!]", tail, maxsplit=1)[0]
+    items = [i.strip() for i in head.split(",")] + [last.strip()]
+    if not 2 <= len(items) <= 6 or any(
+        not i or len(i.split()) > _ITEM_WORDS or re.search(r"[;:?!()]", i) for i in items
+    ):
+        return None
+    return items
+
+
+def _list_span(instruction: str) -> tuple[int, int, list[str]] | None:
+    """Where a list of items sits: in brackets, after or before a colon, after "each of".
+    Of several candidates, the one with the shortest items."""
+    found: list[tuple[int, int, list[str]]] = []
+    for m in re.finditer(r"\(([^()]+)\)", instruction):
+        items = _items(m.group(1))
+        if items:
+            found.append((m.start(), m.end(), items))
+    colon = re.search(r":\s+", instruction)
+    if colon:
+        after = instruction[colon.end() :].rstrip(" .!?")
+        items = _items(after)
+        if (items and items[-1] == re.split(r"[,;:.?!]", after.split(" ")[-1])[0]) or (
+            items and after.endswith(items[-1])
+        ):
+            found.append((colon.end(), colon.end() + len(after), items))
+        before = re.sub(r"^\W*\w+\s+", "", instruction[: colon.start()])  # "For A, B and C:"
+        items = _items(before)
+        if items and before.endswith(items[-1]):
+            found.append((colon.start() - len(before), colon.start(), items))
+    first_comma = instruction.find(",")
+    leads = [m for m in _LEAD.finditer(instruction) if first_comma < 0 or m.end() <= first_comma]
+    lead = leads[-1] if leads else None  # "for each of A, B": the word right before A
+    if lead:
+        rest = instruction[lead.end() :]
+        items = _items(rest)
+        if items:
+            end = lead.end() + rest.index(items[-1]) + len(items[-1])
+            found.append((lead.end(), end, items))
+    if not found:
+        return None
+    return min(found, key=lambda f: max(len(i.split()) for i in f[2]))
+
+
+_LEAD = re.compile(
+    r"\b(?:of|de|di|van|von|des|dos|das|dei|delle|degli|for|fur|für|pour|para|per|voor)\s+",
+    re.IGNORECASE,
+)
+
+
+def _distributed(instruction: str) -> list[str] | None:
+    """One copy of ``instruction`` per item of a list it says to take one at a time (a
+    list inside a quotation is the quotation's, not the request's)."""
+    if re.search(r"[\"\u201c\u201d\u00ab\u00bb\u27ea]", instruction):
+        return None
+    if "," not in instruction and not re.search(rf"\s{_AND_WORD}\s", instruction):
+        return None  # every list of items has a comma, or an "and" between two
+    span = _list_span(instruction)
+    if span is None:
+        return None
+    start, end, items = span
+    norm = normalize(instruction)
+    # a count said before the list ("three separate images: ..."), not in data after it
+    counted = [
+        lx.NUMBERS[w] for w in tokens(instruction[:start]) if w in lx.NUMBERS and w != "both"
+    ]
+    if not (_EACH.search(norm) or len(items) in counted):
+        return None
+    return [f"{instruction[:start]}{item}{instruction[end:]}".strip() for item in items]
+
+
+def distributes(text: str) -> bool:
+    """The text hands a job out over a list of items ("three pictures: a ..., b ... and c")."""
+    return _distributed(text) is not None
+
+
+def lists_after_colon(head: str, rest: str) -> bool:
+    """All of ``rest`` (after a colon) is a short list that ``head`` hands a job out over
+    ("three pictures: a kite, a snail and a teapot"), not pasted prose."""
+    rest = rest.strip().rstrip(" .!?")
+    items = _items(rest)
+    if not items or not rest.endswith(items[-1]):
+        return False
+    counted = [lx.NUMBERS[w] for w in tokens(head) if w in lx.NUMBERS and w != "both"]
+    return bool(_EACH.search(normalize(head))) or len(items) in counted
+
+
+def leads_list(piece: str) -> bool:
+    """ "For each of A, B and C" alone: a distributive list that leads the clause after it."""
+    span = _list_span(piece)
+    return (
+        span is not None
+        and bool(_EACH.search(normalize(piece)))
+        and span[1] >= len(piece.rstrip(" ,:.")) - 1
+    )
+
+
+def without_list(text: str) -> str:
+    """The words of a distributing text that say the job, the items being only what it is
+    done for: the clause after a leading list ("look up how many moons it has"), or else the
+    words before it ("Please draw three pictures for me")."""
+    span = _list_span(text) if distributes(text) else None
+    if span is None:
+        return text
+    after = text[span[1] :].strip(" :,.")
+    if len(after.split()) >= 3:  # "For each of A, B and C, look up ...": the clause after
+        return after
+    return text[: span[0]].strip(" :,(")  # "Draw three pictures: A, B and C"
+
+
+def _asked_again(instruction: str) -> list[str] | None:
+    """ "who built X, who Y and who Z": the verb once, one question per item."""
+    words = re.findall(r"[\w'\u00c0-\u017f]+|[,;]", instruction)
+    cuts = [
+        i
+        for i in range(1, len(words))
+        if normalize(words[i]) in lx.QUESTION
+        and (words[i - 1] in (",", ";") or normalize(words[i - 1]) in _AND_SET)
+    ]
+    if len(cuts) < 1:
+        return None
+    first = next((i for i, w in enumerate(words) if normalize(w) in lx.QUESTION), None)
+    if first is None or first >= cuts[0]:
+        return None
+    head = " ".join(words[:first])
+    pieces, bounds = [], [first, *cuts, len(words)]
+    for a, b in itertools.pairwise(bounds):
+        piece = [w for w in words[a:b] if w not in (",", ";")]
+        while piece and normalize(piece[-1]) in _AND_SET:
+            piece.pop()
+        if len(piece) < 2:
+            return None
+        pieces.append(f"{head} {' '.join(piece)}".strip())
+    return pieces
+
+
+_AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
 
 
 def _languages(text: str) -> list[tuple[str, str]]:
@@ -71,6 +235,15 @@ def fan_out(text: str, instruction: str, cap: str) -> list[tuple[str, str]]:
             if w in lx.NUMBERS and words[i + 1] in lx.LANGUAGE_WORDS:
                 return [(text, instruction)] * lx.NUMBERS[w]
         return [(text, instruction)]
+    if cap in ("search", "image_generation", "text_generation"):
+        copies = (
+            _distributed(instruction)
+            # the segment's words around the instruction, not pasted prose
+            or (_distributed(text) if text != instruction and len(text.split()) <= 40 else None)
+            or (_asked_again(instruction) if cap == "search" else None)
+        )
+        if copies:
+            return [(c, c) for c in copies]
     m = _ONE_AND_ONE.search(instruction)
     if m:
         head = instruction[: m.start()]

@@ -286,6 +286,13 @@ class Links:
         text = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(seg.instruction))
         words = [w for w in tokens(text) if w not in lx.POLITE]
         last = self._ids(self.groups[-1])
+        counted = lx.COUNTED.search(text)
+        if counted and seg.joined != "part":
+            # "compare the three", "confronta i tre": the last that many results
+            ids = [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
+            n = lx.NUMBERS[counted.group(1)]
+            if 1 < n <= len(ids):
+                return ids[-n:]
         if lx.ALL.search(text):
             return [t.task_id for g in self.groups for t in g if t.task_id not in self.read]
         if seg.joined == "part" and self.last_joined == "part":

@@ -32,7 +32,12 @@ from mesh_orchestrator.planning.intent.actions import (
     named_deliverable,
     reads_action,
 )
-from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
+from mesh_orchestrator.planning.intent.fanout import (
+    _languages,
+    distributes,
+    fan_out,
+    without_list,
+)
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import (
@@ -40,6 +45,7 @@ from mesh_orchestrator.planning.intent.model import (
     JOBS,
     WEIGHTS,
     IntentModel,
+    normalize,
     shared,
     tokens,
 )
@@ -192,7 +198,12 @@ class IntentPlanner:
     def _asks_or_opens(self, seg: Segment) -> bool:
         """A question, or a clause that starts with a verb of a job, or a list item."""
         assert self._segmenter is not None
-        return _question(seg) or seg.joined == "item" or self._segmenter.opens_job(seg.instruction)
+        return (
+            _question(seg)
+            or seg.joined == "item"
+            or self._segmenter.opens_job(seg.instruction)
+            or self._segmenter.opens_job(without_list(seg.instruction))  # "For each of A, B ..."
+        )
 
     def _route(
         self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest
@@ -250,6 +261,13 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
                     top = noun
+            if top == "none" and (counted := _counted_thing(seg)) is not None:
+                # "Need three separate images: a ..., a ... and a ...": the thing counted
+                row = self._model.probabilities([counted])[0]
+                named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+                job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
+                if job is not None and named[job] >= MOVE_MIN:
+                    top = job
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])
@@ -276,6 +294,16 @@ class IntentPlanner:
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
             announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
+            if (
+                top == "none"
+                and p["none"] < 0.4
+                and self._verb_first(seg)
+                and len(tokens(seg.instruction)) >= 3  # not "merci" alone
+                and not (out and out[-1].why == _ACTION)  # "... and tell her I'm late"
+                and not _negated(seg)
+            ):
+                # "Search for the oldest bridge": a job's verb opens it, the model unsure
+                announced = True
             if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
             if top == "none" and announced:
@@ -348,9 +376,34 @@ def _small_talk(seg: Segment) -> bool:
     )
 
 
+def _counted_thing(seg: Segment) -> str | None:
+    """The thing to make that a count hands out over a list ("three separate images: ..."),
+    with no verb to say the job: the noun after the count."""
+    if not distributes(seg.instruction):
+        return None
+    words = tokens(without_list(seg.instruction))
+    for k, w in enumerate(words):
+        if w in lx.NUMBERS:
+            for noun in words[k + 1 : k + 4]:
+                # a plural in any of the seven: images, Bilder, tekeningen, immagini, disegni
+                forms = {noun, noun.rstrip("s"), noun[:-2], noun[:-1]}
+                forms |= {noun[:-1] + v for v in "eoa"}
+                if forms & lx.JOB_NOUNS:
+                    return next(iter(sorted(forms & lx.JOB_NOUNS)))
+    return None
+
+
+def _negated(seg: Segment) -> bool:
+    return any(w in lx.NEGATION for w in tokens(seg.instruction)[:3])
+
+
 def _question(seg: Segment) -> bool:
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
-    return "?" in seg.instruction or bool(words and words[0] in lx.QUESTION)
+    return (
+        "?" in seg.instruction
+        or bool(words and words[0] in lx.QUESTION)
+        or bool(lx.KNOW.match(normalize(seg.instruction)))  # "I'd like to know who ..."
+    )
 
 
 class _Build:

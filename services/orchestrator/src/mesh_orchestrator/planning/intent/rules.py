@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import (
     _REFERS,
@@ -79,19 +80,38 @@ def _hand_data(segments: list[Segment], model: IntentModel, segmenter: Segmenter
     return out
 
 
+def _item_question(seg: Segment) -> bool:
+    """A list item that asks a question beside its table asks it of the table."""
+    return seg.joined == "item" and seg.instruction.rstrip().endswith("?")
+
+
 def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None:
     """Data a segment carries without asking anything of it ("here's last week's signups"
     before the question, a table at the end of "Analyze this table and then ...") moves to
     the first segment that, given a table, asks for an analysis of it."""
     data_at = CLASSES.index("data_analysis")
     carriers = [i for i, s in enumerate(segments) if s.data]
-    loose = [i for i in carriers if CLASSES[int(np.argmax(probs[i]))] not in TAKES_DATA]
-    bare = [i for i, s in enumerate(segments) if not s.data and not s.payload and s.instruction]
+    loose = [
+        i
+        for i in carriers
+        if CLASSES[int(np.argmax(probs[i]))] not in TAKES_DATA and not _item_question(segments[i])
+    ]
+    bare = [
+        i
+        for i, s in enumerate(segments)
+        if not s.data
+        and not s.payload
+        and s.instruction
+        # the intro of a list ("Couple of things:") takes no table from its own items
+        and not (s.intro and any(segments[k].joined == "item" for k in carriers))
+    ]
     if not bare or not carriers:
         return
     given = model.probabilities([_model_text(segments[i]) + " ddd" for i in bare])
     if not loose:  # "Analyze this table and then explain the findings: <table>"
         last = carriers[-1]
+        if _item_question(segments[last]):
+            return
         alone = model.probabilities([segments[last].instruction or "ddd"])[0]
         for i, row in zip(bare, given, strict=True):
             if i >= last:
@@ -283,6 +303,10 @@ def _model_text(seg: Segment) -> str:
         rest = tokens(framed.group(2))
         if rest and rest[0] in lx.ARTICLES:  # "Ik heb nodig: een korte tekst ...": the thing
             text = framed.group(2)
+    text = without_list(text)  # "Draw three pictures: a kite, ...": the job, not the items
+    know = lx.KNOW.match(normalize(text))
+    if know and _same_length(text):  # "I'd like to know who ...": the question
+        text = text[know.end() :]
     lead = _LEAD_REFERENCE.match(text)
     if lead and _reference_only(lead.group(1)) and _names_result(lead.group(1)):
         text = lead.group(2)
@@ -291,6 +315,11 @@ def _model_text(seg: Segment) -> str:
     if seg.payload:
         text += " ppp"
     return text.strip() or "ddd"
+
+
+def _same_length(text: str) -> bool:
+    """``normalize`` keeps offsets (it only folds case and accents) for this text."""
+    return len(normalize(text)) == len(text)
 
 
 def _names_result(piece: str) -> bool:

@@ -23,6 +23,7 @@ from mesh_orchestrator.planning.clauses import (
     extract_data,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
@@ -124,6 +125,8 @@ class Segmenter:
         first = words[0]
         if questions and first.split("'")[0] in lx.QUESTION:  # "what's", "who's"
             return True
+        if lx.KNOW.match(normalize(piece)):
+            return True  # "ich will nur wissen, wie ...": a question put as a wish to know
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
@@ -240,6 +243,7 @@ class Segmenter:
     def split(self, query: str) -> list[Segment]:
         text, blocks = extract_data(query)
         text = _lift_numbers(text, blocks)
+        text = _number_ordinals(text)
         quotes: list[str] = []
 
         def keep_quote(m: re.Match[str]) -> str:
@@ -417,6 +421,8 @@ class Segmenter:
         start, how = 0, "and"
         for m in self._and.finditer(head):
             bare = not m.group(0).strip(" ,")
+            if _asked_again(head[start : m.start()], head[m.end() :]):
+                continue  # "who built X, who Y and who Z": the last question of a run
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -425,7 +431,9 @@ class Segmenter:
         parts = [(h, p.strip()) for h, p in out if p.strip()]
         k = 0
         while k < len(parts) - 1:
-            if _reference_only(parts[k][1]) and (k == 0 or self._leads_only(parts[k][1])):
+            if leads_list(parts[k][1]) or (
+                _reference_only(parts[k][1]) and (k == 0 or self._leads_only(parts[k][1]))
+            ):
                 # "With that in hand, write ...", "Poi, usando quello che trovi, scrivi ...":
                 # the reference leads the step after it, wherever it stands
                 parts[k + 1] = (parts[k][0], f"{parts[k][1]}, {parts[k + 1][1]}")
@@ -492,6 +500,8 @@ class Segmenter:
         rest = piece[m.end() :]
         if len(rest.split()) < 4 or self.opens_job(rest):
             return -1  # "in two languages: French and Dutch", "two things: a ..., a ..."
+        if lists_after_colon(piece[: m.start()], rest):
+            return -1  # "three pictures: a kite, a snail and a teapot": items, not prose
         return m.end()
 
 
@@ -711,6 +721,50 @@ _RUNS_ON = frozenset(
         "voor",
     ]
 )
+
+
+# Ordinal adverbs that count items in running text ("First, ... Second, ...", "Erstens ...
+# und zweitens ...", "en primer lugar ... en segundo lugar"), by rank; "second" alone is
+# no marker ("a second poem"): only at a clause's start, and only once "first" was said.
+_ORDINALS = (
+    r"first(?:ly)?|first of all|erstens|zun[aä]chst einmal|primero|en primer lugar|"
+    r"premi[eè]rement|en premier|em primeiro lugar|primeiro|in primo luogo|primo|ten eerste",
+    r"second(?:ly)?|zweitens|segundo|en segundo lugar|deuxi[eè]mement|en second|"
+    r"em segundo lugar|in secondo luogo|secondo|ten tweede",
+    r"third(?:ly)?|drittens|tercero|en tercer lugar|troisi[eè]mement|em terceiro lugar|"
+    r"terceiro|in terzo luogo|terzo|ten derde",
+    r"fourth(?:ly)?|viertens|cuarto|en cuarto lugar|quatri[eè]mement|quarto|ten vierde",
+)
+_ORDINAL = re.compile(
+    r"(^|[.,;:!?]\s+|\s(?:and|y|et|und|e|en)\s+)("
+    + "|".join(f"(?P<o{k}>{o})" for k, o in enumerate(_ORDINALS))
+    + r")\b,?\s*",
+    re.IGNORECASE,
+)
+
+
+def _asked_again(before: str, after: str) -> bool:
+    """ "..., who Y" before "and who Z": a run of questions sharing one verb."""
+    nxt = tokens(after)[:1]
+    return bool(
+        nxt
+        and nxt[0] in lx.QUESTION
+        and re.search(rf"[,;]\s*{re.escape(nxt[0])}\b", normalize(before))
+    )
+
+
+def _number_ordinals(text: str) -> str:
+    """ "First, X; second, Y": "(1) X; (2) Y", when the ranks run 1, 2, ... in order."""
+    marks = list(_ORDINAL.finditer(text))
+    ranks = [next(k for k in range(len(_ORDINALS)) if m.group(f"o{k}")) for m in marks]
+    if len(marks) < 2 or ranks != list(range(len(marks))):
+        return text
+    out, last = [], 0
+    for k, m in enumerate(marks):
+        joint = m.group(1) if not m.group(1).strip().isalpha() else " "  # "and secondly"
+        out.append(text[last : m.start()] + joint + f"({k + 1}) ")
+        last = m.end()
+    return "".join(out) + text[last:]
 
 
 def _wrapped(line: str) -> bool:

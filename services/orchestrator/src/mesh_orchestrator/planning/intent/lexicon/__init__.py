@@ -33,6 +33,7 @@ from mesh_orchestrator.planning.intent.lexicon.nouns import (
 from mesh_orchestrator.planning.intent.lexicon.reference import (
     ALL,
     CLITIC,
+    COUNTED,
     DEMONSTRATIVE,
     DETERMINER,
     ELISION,
@@ -41,6 +42,7 @@ from mesh_orchestrator.planning.intent.lexicon.reference import (
 )
 from mesh_orchestrator.planning.intent.lexicon.stance import (
     FORGET,
+    KNOW,
     NEGATION,
     ONLY,
     POLITE,
@@ -51,6 +53,7 @@ from mesh_orchestrator.planning.intent.lexicon.stance import (
 
 __all__ = [
     "ALL",
+    "COUNTED",
     "AND",
     "ARTICLES",
     "BACK",
@@ -60,6 +63,7 @@ __all__ = [
     "DETERMINER",
     "ELISION",
     "FORGET",
+    "KNOW",
     "FORWARD",
     "FUNCTION",
     "JOB_NOUNS",

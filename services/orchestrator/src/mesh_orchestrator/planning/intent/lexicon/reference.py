@@ -17,6 +17,15 @@ ALL = re.compile(
     r"os dois|as duas|entrambi|entrambe|tutti e due|tutto cio|allebei|alle twee|beiden)\b"
 )
 
+# A count after an article points at that many earlier results: "the three", "los tres",
+# "les quatre", "die drei", "os três", "i tre", "de drie" (the number, in group 1).
+COUNTED = re.compile(
+    r"\b(?:the|these|those|all|los|las|estos|estas|les|ces|tous|toutes|die|den|diese|alle|"
+    r"os|as|estes|estas|todos|todas|i|le|gli|questi|queste|tutti|tutte|de|deze|alle)\s+"
+    r"(two|three|four|dos|tres|cuatro|deux|trois|quatre|zwei|drei|vier|dois|duas|due|tre|"
+    r"quattro|twee|drie)\b"
+)
+
 # Pronouns and demonstratives that read an earlier result ("it", "lo", "es", "het"...).
 # Clitics attached to a verb ("traducelo", "resume-o", "traduis-la") are found separately.
 PRONOUN = re.compile(

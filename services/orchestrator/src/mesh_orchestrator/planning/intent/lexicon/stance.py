@@ -17,13 +17,22 @@ quando dove perche quale quanto come cosa wat wie wanneer waar waarom hoe welke 
 """
 )
 
+# "I'd like to know who ...", "ich möchte wissen, wer ...", "vorrei sapere chi ...": a
+# question put as a wish to know; the model reads the question (after ``normalize``).
+KNOW = re.compile(
+    r"^.{0,40}?\b(?:know|find out|wonder|wondering|curious|saber|savoir|wissen|erfahren|"
+    r"sapere|weten)\s*,?\s+(?=(?:"
+    + "|".join(sorted(QUESTION, key=len, reverse=True))
+    + r"|if|whether|si|ob|se|of)\b)"
+)
+
 # A negation near the start of a clause makes it a constraint on the others, never a job.
 NEGATION = words(
     """
 no not don't dont never without nothing skip forget omit neither nor none sin nada ni nunca
 olvida olvidate oublie oubliez vergiss vergesst vergeet esquece esqueca dimentica sans pas
 rien aucun aucune ne n nicht kein keine keinen keiner nichts ohne nao sem nenhum nenhuma non
-senza niente nulla nessun nessuna mai niet geen zonder niets nooit
+senza niente nulla nessun nessuna mai niet geen zonder niets nooit weder nem niks
 """
 )
 
