@@ -1,5 +1,10 @@
 """One writer process for the whole test session (the model takes ~30 s to load), shared by
-the service and structured-output tests."""
+the service and structured-output tests.
+
+It runs torch on one thread (``WRITER_THREADS=1``): on a busy 2-core machine (the test
+process, other services, other jobs) two torch threads wait on each other at every
+operation, and a token takes ten times as long; one thread keeps each token well under a
+second. Nothing a test checks depends on the thread count."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ def writer(adapters_dir: Path) -> Iterator[ServiceProcess]:
         "WORKER_PORT": str(port),
         "WORKER_DISCOVERY_URL": "",
         "WRITER_ADAPTERS_DIR": str(adapters_dir),
+        "WRITER_THREADS": "1",
     }
     svc = ServiceProcess("mesh_worker_writer", port, env, startup_timeout=180)
     svc.start()

@@ -109,14 +109,25 @@ def test_an_unknown_adapter_is_refused_before_any_generation(writer: ServiceProc
 
 def make_adapter(folder: Path) -> None:
     """A tiny LoRA (r=2 on q_proj/v_proj) for the model's architecture, non-zero so that it
-    visibly changes the output."""
+    visibly changes the output. The architecture is read from the converted copy of the
+    model that the writer keeps (a small JSON file) when there is one, else from the GGUF
+    file (seconds: the whole file is parsed)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    model_dir, gguf = WriterSettings().model_source()
+    from mesh_worker.model_cache import converted_folder
+
+    settings = WriterSettings()
+    model_dir, gguf = settings.model_source()
+    cache = settings.model_cache_dir.expanduser() if settings.model_cache else None
+    converted = converted_folder(cache, model_dir, gguf)
+    if converted is not None and (converted / "config.json").is_file():
+        config = AutoConfig.from_pretrained(converted)
+    else:
+        config = AutoConfig.from_pretrained(model_dir, gguf_file=gguf)
     torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model_dir, gguf_file=gguf))
+    base = AutoModelForCausalLM.from_config(config)
     config = LoraConfig(
         r=2, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False
     )
