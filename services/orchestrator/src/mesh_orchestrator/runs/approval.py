@@ -143,8 +143,12 @@ class Approvals:
             known = await self.driver.get(run_id)
             if known is None:
                 return ApprovalOutcome.UNKNOWN
-            if known.status is not RunStatus.RUNNING or time.monotonic() > deadline:
+            # Its record says awaiting_approval from the moment that event is projected,
+            # before its row is stored as parked: both states are "not parked yet".
+            parking = known.status in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
+            if not parking or time.monotonic() > deadline:
                 return ApprovalOutcome.NOT_WAITING
+            await self.mux.flush()
             await asyncio.sleep(0.05)
         rec, events, _ = await self.resumer.reopen(record)
         return record, rec, events
