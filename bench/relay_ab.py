@@ -32,6 +32,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -298,9 +299,20 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for proc in reversed(procs):
                 proc.stop(grace=5)
-    res["before"] = sha
-    res["after"] = after_sha
     res["imported_from"] = where
+    return finish(res, args, (sha, after_sha), started, report)
+
+
+def finish(
+    res: dict[str, Any],
+    args: argparse.Namespace,
+    shas: tuple[str, str],
+    started: float,
+    report: Callable[[dict[str, Any], Console], None],
+) -> int:
+    """Stamp a side-by-side result (the two commits, the options, the date, the load),
+    print its table and the load, write it to ``args.out``; 0 (``main``'s exit status)."""
+    res["before"], res["after"] = shas
     res["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     res["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
     res["loadavg"] = os.getloadavg()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from rich.table import Table
 from bench.durable import ADMIN_URL
 from bench.fast_worker import AGENT_ID
 from bench.procs import pid_of, wait_idle
-from bench.relay_ab import SOURCES, extract
+from bench.relay_ab import SOURCES, extract, finish
 from bench.runs import _load, _pinned, _planned
 from mesh_testkit import ServiceProcess, free_port, wait_until
 
@@ -212,15 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
                     for db in names.values():
                         conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-    res["before"] = sha
-    res["after"] = after_sha
-    res["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    res["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
-    res["loadavg"] = os.getloadavg()
-    report(res, Console(width=120))
-    print(f"load average at the end: {' / '.join(f'{x:.2f}' for x in res['loadavg'])}")
-    args.out.write_text(json.dumps(res, indent=2) + "\n")
-    return 0
+    return finish(res, args, (sha, after_sha), started, report)
 
 
 if __name__ == "__main__":
