@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -60,6 +60,8 @@ class FakeWorkerState:
         self.traceparents: list[str | None] = []  # the header of each call, in order
         self.keys: list[str | None] = []  # the Idempotency-Key of each call, in order
         self.hang_all = False  # every stream hangs, whatever its input (a planned task's)
+        # Awaited with each call's request as it arrives, before anything is answered.
+        self.on_call: Callable[[TaskRequest, Request], Awaitable[None]] | None = None
 
     def gate(self, name: str) -> asyncio.Event:
         return self.gates.setdefault(name, asyncio.Event())
@@ -88,6 +90,8 @@ def fake_worker_app(name: str = "fake") -> FastAPI:
         st.calls.append(task.task_id)
         st.traceparents.append(request.headers.get("traceparent"))
         st.keys.append(request.headers.get("idempotency-key"))
+        if st.on_call is not None:
+            await st.on_call(task, request)
         refusal = busy(task)
         if refusal is not None:
             return refusal

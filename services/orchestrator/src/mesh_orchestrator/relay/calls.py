@@ -326,9 +326,7 @@ class WorkerCalls:
         asked: dict[str, Any] | None = None  # the worker's input_required, if it asked
         took = False
 
-        def accepted() -> None:
-            nonlocal took
-            took = True
+        def running() -> None:
             status = TaskStatus(
                 status=NodeStatus.RUNNING,
                 agent_id=agent,
@@ -340,6 +338,21 @@ class WorkerCalls:
                 candidates=self.resolver.explain(t),
             )
             emit.emit(status, task_id, agent)
+
+        def accepted() -> None:
+            nonlocal took
+            took = True
+            if not ahead:
+                running()
+
+        # A call that must never run twice is logged, stored, before it goes out: a replica
+        # that dies from here on leaves a ``running`` status (its key, its instance) that the
+        # next owner asks the instance about (in doubt if nobody knows), never a task that
+        # looks unstarted and runs again.
+        ahead = not d.safe_to_retry and request.run_id is not None
+        if ahead:
+            running()
+            await emit.persisted()
 
         budget = CURRENT.get()  # every run's use is counted, with a budget or without
         spent = _Spent()

@@ -62,6 +62,10 @@ class RunEvents:
         if type_ in STATEFUL and self.projection.apply(type_, body, task_id, e.ts):
             self._mux.touch(self.run_id)
 
+    async def persisted(self) -> bool:
+        """Wait until the events emitted so far are stored (see ``EventMux.persisted``)."""
+        return await self._mux.persisted()
+
     def relay_many(
         self, items: list[tuple[str, dict[str, Any]]], task_id: str | None, agent_id: str | None
     ) -> None:

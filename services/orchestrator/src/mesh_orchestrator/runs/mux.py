@@ -192,6 +192,9 @@ class EventMux:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
+        self._begun = 0  # flushes begun by the loop (a retry begins again)
+        self._stored = 0  # the number of the last one that succeeded
+        self._flushed = asyncio.Event()  # set (and replaced) when one succeeds
 
     async def start(self) -> None:
         self._flusher = asyncio.create_task(self._flush_loop(), name="event-flusher")
@@ -397,6 +400,32 @@ class EventMux:
             self._wake.set()
             await asyncio.sleep(0.01)
 
+    async def persisted(self, within: float = 10.0) -> bool:
+        """Wait until everything published so far is stored: the next flush the loop
+        begins takes it. True once it is; False (logged) when the store did not take it
+        within ``within`` seconds (the events stay pending for later flushes)."""
+        if self._flusher is None or self._flusher.done():  # no loop: flush here
+            return await self.flush()
+        need = self._begun + 1  # one under way took its snapshot before these events
+        self._wake.set()
+        try:
+            async with asyncio.timeout(within):
+                while self._stored < need:
+                    await self._flushed.wait()
+        except TimeoutError:
+            log.warning("events not stored after %gs; going on", within)
+            return False
+        return True
+
+    async def _flush_counted(self) -> None:
+        """``_flush_once``, numbered, waking ``persisted``'s waiters when it succeeds."""
+        self._begun += 1
+        number = self._begun
+        await self._flush_once()
+        self._stored = number
+        flushed, self._flushed = self._flushed, asyncio.Event()
+        flushed.set()
+
     async def flush(self) -> bool:
         """Write pending events and dirty runs once; False (logged, all kept for the next
         try) when the store refused."""
@@ -508,7 +537,7 @@ class EventMux:
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
             self._wake.clear()
-            await retrying(self._flush_once)
+            await retrying(self._flush_counted)
 
 
 def reserve(record: RunRecord) -> None:
