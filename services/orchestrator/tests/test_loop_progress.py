@@ -9,6 +9,7 @@ from typing import Any
 from mesh_contracts import ExecutionPlan, StreamEvent
 from mesh_orchestrator.runs.iterations import loop_progress
 from mesh_orchestrator.runs.resume import recover
+from mesh_orchestrator.runs.states import RunStates
 from mesh_orchestrator.runs.store import RunRecord
 
 SOLO = ExecutionPlan.model_validate(
@@ -171,3 +172,18 @@ def test_a_running_status_keeps_the_key_its_call_carried() -> None:
     log = Log(SOLO).add("status", {"status": "running", "attempt": 1, "agent_id": "a",
                                    "key": "r1:r:1@4"}, "r")  # fmt: skip
     assert recovered(SOLO, log).running["r"].key == "r1:r:1@4"
+
+
+def test_a_run_approved_after_its_loop_was_in_doubt_goes_on_at_that_iteration() -> None:
+    """Parked with the loop's call of iteration 2 in doubt, then approved to run it again:
+    the loop goes on at iteration 2 with iteration 1's output (it started again at 1)."""
+    log = Log(SOLO).run("r", 1, {"ok": False, "n": 1}).check("r", 1, False).again("r", 2, 2)
+    log.run("r", 2, finish=False)
+    rec = recovered(SOLO, log)
+    record = RunRecord(run_id="r1", query="q", created_at=0.0)
+    state = RunStates().approved(record, SOLO, rec, done=dict(rec.done))
+    loops = state.get("resume_loops") or {}
+    assert loops["r"]["iteration"] == 2 and loops["r"]["previous"] == {"ok": False, "n": 1}
+    assert state.get("resume_attempts") == {"r": 2}
+    fresh = RunStates().approved(record, SOLO, rec, done=None)  # approved before it ran
+    assert fresh.get("resume_loops") is None

@@ -84,8 +84,10 @@ class RunStates:
     ) -> RunState:
         """A run approved after it was parked: it runs ``plan`` (announced already) and is
         not replanned behind the approver's back. ``done``: a run parked for its tasks in
-        doubt goes on from its log (what completed, and those tasks as decided); None: it
-        runs from the start of its plan."""
+        doubt goes on from its log (what completed, and those tasks as decided, with its
+        attempts, its answers and its loops where they were: a loop in doubt at iteration 3
+        runs iteration 3 again, not 1); None: it runs from the start of its plan."""
+        going_on = done is not None
         return initial_state(
             record.run_id,
             record.owner,
@@ -100,5 +102,8 @@ class RunStates:
             plan_announced=True,
             budget_used=rec.budget_used,
             resume_done=done,
-            resume_attempts=rec.attempts if done is not None else None,
+            resume_attempts=rec.attempts if going_on else None,
+            resume_inputs=rec.inputs if going_on else None,
+            resume_asked=rec.resume if going_on else None,
+            resume_loops={k: p.public() for k, p in rec.loops.items()} if going_on else None,
         )
