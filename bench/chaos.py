@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import statistics
 import tempfile
@@ -159,6 +160,8 @@ class Phase:
     p50_ms: float | None = None
     p99_ms: float | None = None
     statuses: dict[str, int] = field(default_factory=dict)
+    # why tasks failed (their ``failed`` status's reason, numbers and ids masked), counted
+    why_failed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -230,10 +233,18 @@ async def _chaos(mesh: ChaosMesh, every: float, limit: int, out: list[str],
         out[-1] += f" ({time.monotonic() - t:.1f}s)"
 
 
-async def _lost(mesh: ChaosMesh, c: httpx.AsyncClient, run_id: str) -> int:
-    """Tasks completed in the run's log whose output is missing from its final results."""
+async def _lost(
+    mesh: ChaosMesh, c: httpx.AsyncClient, run_id: str, why: dict[str, int] | None = None
+) -> int:
+    """Tasks completed in the run's log whose output is missing from its final results;
+    ``why``: each failed task's reason (masked) counted there."""
     orch = mesh.procs["a"]
     events = [m.json() async for m in read_sse(c, "GET", f"{orch.url}/v1/runs/{run_id}/events")]
+    if why is not None:
+        for e in events:
+            if e["type"] == "status" and e["data"].get("status") == "failed" and e["task_id"]:
+                reason = re.sub(r"[0-9a-f]{8,}|\d+(\.\d+)?", "N", str(e["data"].get("reason")))
+                why[reason[:90]] = why.get(reason[:90], 0) + 1
     done = {e["task_id"] for e in events
             if e["type"] == "status" and e["data"].get("status") == "completed" and e["task_id"]}  # fmt: skip
     answer = next((e for e in events if e["type"] == "result" and e["task_id"] is None), None)
@@ -285,8 +296,9 @@ async def run_phase(mesh: ChaosMesh, name: str, n: int, in_flight: int, deadline
             phase.statuses[status] = phase.statuses.get(status, 0) + 1
             phase.completed += status == "completed"
             phase.failed_clearly += status != "completed"
-        for run_id in ended:
-            phase.results_lost += await _lost(mesh, c, run_id)
+        for run_id, rec in ended.items():
+            why = phase.why_failed if rec["status"] != "completed" else None
+            phase.results_lost += await _lost(mesh, c, run_id, why)
     phase.twice = mesh.started_twice(set(started))
     phase.executed_twice = len(phase.twice)
     times = [1000 * (r["finished_at"] - r["created_at"]) for r in ended.values()
@@ -332,6 +344,9 @@ def report(result: dict[str, Any]) -> str:
     lines += [f"{k:16}{base[k]!s:>12}{wild[k]!s:>12}" for k in rows]
     lines.append(f"final statuses under chaos: {wild['statuses']}")
     lines.append("faults: " + "; ".join(wild["faults"]))
+    if wild["why_failed"]:
+        why = sorted(wild["why_failed"].items(), key=lambda kv: -kv[1])
+        lines.append("why tasks failed: " + "; ".join(f"{n} x {r}" for r, n in why))
     for what in ("stuck_runs", "twice"):
         if wild[what]:
             lines.append(f"{what}: " + "; ".join(wild[what]))
