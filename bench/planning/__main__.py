@@ -160,6 +160,10 @@ def _planners(args: argparse.Namespace) -> tuple[dict[str, Planner], dict[str, A
         intent.warm()
         info["intent_model_load_ms"] = round((time.perf_counter() - started) * 1000, 1)
         planners["intent"] = intent
+        if args.edges:  # the learned edge model (edges.json) deciding the inputs
+            with_edges = IntentPlanner(edges="learned")
+            with_edges.warm()
+            planners["intent+edges"] = with_edges
     except ImportError:
         pass
     if args.semantic:
@@ -187,6 +191,11 @@ async def main() -> int:
     ap.add_argument("--llm-limit", type=int, default=None, metavar="N")
     ap.add_argument("--semantic", action="store_true", help="also the MiniLM semantic planner")
     ap.add_argument("--only", action="append", metavar="PLANNER")
+    ap.add_argument(
+        "--edges",
+        action="store_true",
+        help="also the intent planner with its learned edge model (planner intent+edges)",
+    )
     ap.add_argument(
         "--file",
         action="append",
