@@ -160,8 +160,13 @@ def _planners(args: argparse.Namespace) -> tuple[dict[str, Planner], dict[str, A
         intent.warm()
         info["intent_model_load_ms"] = round((time.perf_counter() - started) * 1000, 1)
         planners["intent"] = intent
-        if args.edges:  # the learned edge model (edges.json) deciding the inputs
-            with_edges = IntentPlanner(edges="learned")
+        if args.edges:  # a learned edge model (edges.json, or the file named) deciding inputs
+            from mesh_orchestrator.planning.intent.edges import learned
+
+            model = learned(None if args.edges == "-" else args.edges)
+            if model is None:
+                raise SystemExit(f"no edge model at {args.edges}")
+            with_edges = IntentPlanner(edges=model)
             with_edges.warm()
             planners["intent+edges"] = with_edges
     except ImportError:
@@ -193,8 +198,11 @@ async def main() -> int:
     ap.add_argument("--only", action="append", metavar="PLANNER")
     ap.add_argument(
         "--edges",
-        action="store_true",
-        help="also the intent planner with its learned edge model (planner intent+edges)",
+        nargs="?",
+        const="-",
+        metavar="JSON",
+        help="also the intent planner with a learned edge model (planner intent+edges): the "
+        "shipped edges.json, or one written by python -m bench.planning.edges --out JSON",
     )
     ap.add_argument(
         "--file",

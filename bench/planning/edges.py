@@ -251,7 +251,7 @@ def main() -> int:
         "--variant",
         action="append",
         choices=[*sorted(VARIANTS), "all"],
-        help="with --cv: compare these (default: the shipped one)",
+        help="with --cv: compare these (default: the shipped one); else: fit this one",
     )
     args = ap.parse_args()
     manifest = load_manifest()
@@ -266,13 +266,14 @@ def main() -> int:
             Path(args.cv_json).write_text(json.dumps(result, indent=2) + "\n")
         return 0
     requests = [pairs_of(planner, manifest, req) for reqs in dev_batches().values() for req in reqs]
-    rule, single, *l2 = VARIANTS[SHIPPED]
+    variant = (args.variant or [SHIPPED])[0]
+    rule, single, *l2 = VARIANTS[variant]
     model = fit(requests, rule, single, *l2)
     pairs = [(f, lab) for req in requests for _, _, f, lab in req]
     Path(args.out).write_text(json.dumps(model.to_json(), indent=1, sort_keys=True) + "\n")
     print(
         f"{len(pairs)} pairs ({sum(lab for _, lab in pairs)} edges), "
-        f"{len(model.weights)} weights, threshold {model.threshold}: wrote {args.out}"
+        f"{len(model.weights)} weights, threshold {model.threshold} ({variant}): wrote {args.out}"
     )
     return 0
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from mesh_contracts import AgentDescriptor, CapabilitiesManifest, manifest_of
 from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.edges import (
@@ -11,7 +9,6 @@ from mesh_orchestrator.planning.intent.edges import (
     EdgeModel,
     Origin,
     pair_features,
-    shipped,
 )
 
 
@@ -51,13 +48,9 @@ def _origins(*specs: tuple[str, int, str]) -> list[Origin]:
     ]
 
 
-def test_rules_decide_unless_the_model_is_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ORCH_INTENT_EDGES", raising=False)
-    assert shipped() is None
+def test_rules_decide_unless_the_model_is_asked_for() -> None:
     assert IntentPlanner().edges is None
-    monkeypatch.setenv("ORCH_INTENT_EDGES", "learned")
-    assert isinstance(shipped(), EdgeModel)
-    assert isinstance(IntentPlanner().edges, EdgeModel)
+    assert isinstance(IntentPlanner(edges="learned").edges, EdgeModel)
 
 
 def test_the_shipped_weights_are_small_and_load() -> None:

@@ -13,16 +13,15 @@ by ``python -m bench.planning.edges`` from the dev split; its ``--cv`` flag esti
 leave one batch out.
 
 Under leave-one-batch-out cross-validation on the dev split the model did not beat the rules
-clearly (bench/planning/README.md, "A learned edge model"), so the rules' decision stands by
-default; ``ORCH_INTENT_EDGES=learned`` (or ``IntentPlanner(edges="learned")``) makes the model
-decide instead.
+clearly (bench/planning/README.md, "A learned edge model"), so the rules' decision stands:
+no setting turns the model on in a run; ``IntentPlanner(edges="learned")`` and ``python -m
+bench.planning --edges`` (planner ``intent+edges``) plan with it, to measure it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -258,16 +257,9 @@ def _load(path: str) -> EdgeModel | None:
     return EdgeModel.from_json(json.loads(p.read_text()))
 
 
-def shipped(path: str | Path | None = None) -> EdgeModel | None:
-    """The shipped edge model when ``ORCH_INTENT_EDGES=learned``, else None (the rules)."""
-    if os.environ.get("ORCH_INTENT_EDGES", "rules").strip().lower() != "learned":
-        return None
-    return learned(path)
-
-
 def learned(path: str | Path | None = None) -> EdgeModel | None:
     """The edge model in ``path`` (``edges.json`` by default), None when there is none."""
     return _load(str(path or EDGE_WEIGHTS))
 
 
-__all__ = ["EDGE_WEIGHTS", "EdgeModel", "Origin", "learned", "pair_features", "shipped"]
+__all__ = ["EDGE_WEIGHTS", "EdgeModel", "Origin", "learned", "pair_features"]

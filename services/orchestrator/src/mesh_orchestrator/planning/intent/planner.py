@@ -32,7 +32,7 @@ from mesh_orchestrator.planning.intent.actions import (
     named_deliverable,
     reads_action,
 )
-from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned, shipped
+from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
 from mesh_orchestrator.planning.intent.fanout import (
     _languages,
     distributes,
@@ -130,18 +130,15 @@ class IntentPlanner:
     name = "intent"
 
     def __init__(
-        self, weights: str | Path | None = None, edges: EdgeModel | str | None = "shipped"
+        self, weights: str | Path | None = None, edges: EdgeModel | str | None = None
     ) -> None:
-        """``edges``: what decides which task reads which: "shipped" (the rules, or the
-        edge model when ``ORCH_INTENT_EDGES=learned``), "learned" (``edges.json``), None (the
-        rules alone) or an ``EdgeModel``."""
+        """``edges``: what decides which task reads which: None (the rules, as a run plans),
+        "learned" (the edge model in ``edges.json``, to measure it) or an ``EdgeModel``."""
         self.path = Path(weights) if weights else WEIGHTS
         self._model: IntentModel | None = None
         self._segmenter: Segmenter | None = None
         self.edges: EdgeModel | None
-        if edges == "shipped":
-            self.edges = shipped()
-        elif edges == "learned":
+        if edges == "learned":
             self.edges = learned()
         else:
             self.edges = edges if isinstance(edges, EdgeModel) else None
