@@ -135,7 +135,7 @@ def _decode(model: EdgeModel, req: Request) -> set[tuple[int, int]]:
     """The pairs ``model`` keeps, as ``EdgeModel.decide`` keeps them."""
     by_j: dict[int, list[tuple[float, int, bool]]] = {}
     for i, j, f, _ in req:
-        by_j.setdefault(j, []).append((model.probability(f), i, bool(f["all"])))
+        by_j.setdefault(j, []).append((model.probability(f), i, bool(f.get("all"))))
     out = set()
     for j, cands in by_j.items():
         keep = [i for p, i, _ in cands if p >= model.threshold]
