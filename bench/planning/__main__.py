@@ -160,6 +160,15 @@ def _planners(args: argparse.Namespace) -> tuple[dict[str, Planner], dict[str, A
         intent.warm()
         info["intent_model_load_ms"] = round((time.perf_counter() - started) * 1000, 1)
         planners["intent"] = intent
+        if args.edges:  # a learned edge model (edges.json, or the file named) deciding inputs
+            from mesh_orchestrator.planning.intent.edges import learned
+
+            model = learned(None if args.edges == "-" else args.edges)
+            if model is None:
+                raise SystemExit(f"no edge model at {args.edges}")
+            with_edges = IntentPlanner(edges=model)
+            with_edges.warm()
+            planners["intent+edges"] = with_edges
     except ImportError:
         pass
     if args.semantic:
@@ -187,6 +196,14 @@ async def main() -> int:
     ap.add_argument("--llm-limit", type=int, default=None, metavar="N")
     ap.add_argument("--semantic", action="store_true", help="also the MiniLM semantic planner")
     ap.add_argument("--only", action="append", metavar="PLANNER")
+    ap.add_argument(
+        "--edges",
+        nargs="?",
+        const="-",
+        metavar="JSON",
+        help="also the intent planner with a learned edge model (planner intent+edges): the "
+        "shipped edges.json, or one written by python -m bench.planning.edges --out JSON",
+    )
     ap.add_argument(
         "--file",
         action="append",

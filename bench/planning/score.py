@@ -107,6 +107,20 @@ class Outcome:
         return asdict(self)
 
 
+def matching(req: Expected, got: list[str]) -> dict[int, int]:
+    """Planned index -> expected index: each expected task, in order, takes the first
+    unmatched planned task of one of its capabilities."""
+    match: dict[int, int] = {}
+    used: set[int] = set()
+    for e, allowed in enumerate(req.options or [frozenset([c]) for c in req.caps]):
+        for p, cap in enumerate(got):
+            if p not in used and cap in allowed:
+                match[p] = e
+                used.add(p)
+                break
+    return match
+
+
 def score_outcome(
     req: Expected,
     plan: ExecutionPlan | None,
@@ -116,14 +130,7 @@ def score_outcome(
 ) -> Outcome:
     tasks = plan.tasks if plan is not None else []
     got = [t.capability for t in tasks]
-    match: dict[int, int] = {}  # planned index -> expected index
-    used: set[int] = set()
-    for e, allowed in enumerate(req.options or [frozenset([c]) for c in req.caps]):
-        for p, t in enumerate(tasks):
-            if p not in used and t.capability in allowed:
-                match[p] = e
-                used.add(p)
-                break
+    match = matching(req, got)
     ids = {t.task_id: p for p, t in enumerate(tasks)}
     planned_edges = {(p, ids[d]) for p, t in enumerate(tasks) for d in t.depends_on if d in ids}
     mapped = {(match[a], match[b]) for a, b in planned_edges if a in match and b in match}

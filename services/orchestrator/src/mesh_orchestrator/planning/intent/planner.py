@@ -32,6 +32,7 @@ from mesh_orchestrator.planning.intent.actions import (
     named_deliverable,
     reads_action,
 )
+from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
 from mesh_orchestrator.planning.intent.fanout import (
     _languages,
     distributes,
@@ -128,10 +129,19 @@ class IntentPlanner:
 
     name = "intent"
 
-    def __init__(self, weights: str | Path | None = None) -> None:
+    def __init__(
+        self, weights: str | Path | None = None, edges: EdgeModel | str | None = None
+    ) -> None:
+        """``edges``: what decides which task reads which: None (the rules, as a run plans),
+        "learned" (the edge model in ``edges.json``, to measure it) or an ``EdgeModel``."""
         self.path = Path(weights) if weights else WEIGHTS
         self._model: IntentModel | None = None
         self._segmenter: Segmenter | None = None
+        self.edges: EdgeModel | None
+        if edges == "learned":
+            self.edges = learned()
+        else:
+            self.edges = edges if isinstance(edges, EdgeModel) else None
 
     def warm(self) -> None:
         """Load the weights (milliseconds)."""
@@ -159,7 +169,13 @@ class IntentPlanner:
         return self.draft_sync(query, manifest).plan
 
     def draft_sync(self, query: str, manifest: CapabilitiesManifest) -> Draft:
-        """A validated plan (planner ``intent``); ``PlanningFailed`` when nothing is
+        return self.build_sync(query, manifest, self.edges)[0]
+
+    def build_sync(
+        self, query: str, manifest: CapabilitiesManifest, edges: EdgeModel | None
+    ) -> tuple[Draft, list[Origin]]:
+        """The draft and each task's origin (what the edge model reads); ``edges`` None: the
+        rules' inputs. A validated plan (planner ``intent``); ``PlanningFailed`` when nothing is
         registered, the request is empty, or no part of it can be served. Small talk and a
         request that asks nothing an agent could name ("hello", "thanks!") go to the writer."""
         served = {
@@ -176,7 +192,8 @@ class IntentPlanner:
         _material_first(routed)
         _continuations(routed, self._segmenter)
         _merge_analyses(routed)
-        return _Build(routed, served, query).plan()
+        build = _Build(routed, served, query, edges)
+        return build.plan(), build.origins
 
     def _verb_first(self, seg: Segment) -> bool:
         assert self._segmenter is not None
@@ -409,8 +426,16 @@ def _question(seg: Segment) -> bool:
 class _Build:
     """Turn routed segments into tasks: fan-outs, links, data and inputs."""
 
-    def __init__(self, routed: list[Routed], served: dict[str, Any], query: str) -> None:
+    def __init__(
+        self,
+        routed: list[Routed],
+        served: dict[str, Any],
+        query: str,
+        edges: EdgeModel | None = None,
+    ) -> None:
         self.routed = routed
+        self.edges = edges
+        self.origins: list[Origin] = []
         self.query = query
         self.schemas: dict[str, dict[str, Any]] = {
             name: dict(_best_agent([a for a in c.agents if a.healthy_instances]).input_schema)
@@ -440,6 +465,7 @@ class _Build:
             self._late(handed)
         if not self.tasks and not self.unresolvable and "text_generation" in self.schemas:
             self._chat()
+        self._learned_edges()
         if not self.tasks:
             raise PlanningFailed(
                 "unresolvable: no registered capability serves "
@@ -493,6 +519,19 @@ class _Build:
             )
             self.tasks.append(task)
             group.append(task)
+            self.origins.append(
+                Origin(
+                    task.task_id,
+                    cap,
+                    len(links.groups),
+                    seg.instruction,
+                    seg.joined,
+                    listed=seg.listed,
+                    lead_ref=seg.lead_ref,
+                    own_data=bool(seg.data or seg.payload),
+                    quoted=seg.quoted,
+                )
+            )
             note = f"{task.task_id} {cap} {r.score:.2f}"
             if deps:
                 note += f" after {', '.join(deps)}"
@@ -500,6 +539,26 @@ class _Build:
                 note += " (inline data)"
             self.notes.append(note)
         links.add(seg, group)
+
+    def _learned_edges(self) -> None:
+        """The rules' inputs are final unless an edge model decides them, from the rules'
+        decision and the generic facts of each pair (``edges``)."""
+        by_id = {o.task_id: o for o in self.origins}
+        for task in self.tasks:
+            o = by_id.get(task.task_id)
+            if o is not None:
+                o.rule_deps = list(task.depends_on)
+                o.own_data = o.own_data or bool(task.input.get("data"))
+        if self.edges is None or len(self.origins) < 2:
+            return
+        decided = self.edges.decide(self.origins)
+        for task in self.tasks:
+            if task.task_id in decided and decided[task.task_id] != task.depends_on:
+                self.notes.append(
+                    f"{task.task_id} reads {', '.join(decided[task.task_id]) or 'nothing'}"
+                    " (edge model)"
+                )
+                task.depends_on = decided[task.task_id]
 
     def _chat(self) -> None:
         """Nothing asked that an agent could name, nothing refused: the writer answers."""
