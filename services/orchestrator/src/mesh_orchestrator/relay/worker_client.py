@@ -258,6 +258,7 @@ async def _until_done(
     a run is quiet)."""
     frames = DataFrames(max_frame_bytes)
     reading = aiter(blocks)
+    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     while True:
         try:
             if idle is None:
@@ -279,6 +280,21 @@ async def _until_done(
             ) from None
         batch: list[Relayable] = []
         for payload in payloads:
+            # A plain token frame, nearly every frame, checked here (``relayable``'s first
+            # case, without two calls per event); anything else through ``_parse``.
+            try:
+                raw = loads(payload)
+            except JSONDecodeError:
+                raw = None
+            if (
+                type(raw) is dict
+                and len(raw) == 2
+                and raw.get("type") == "token"
+                and type(raw.get("token")) is str
+            ):
+                del raw["type"]
+                batch.append(("token", raw))
+                continue
             try:
                 event = _parse(payload, d)
             except WorkerFailed:
