@@ -201,7 +201,10 @@ async def call_worker_batches(
     url = httpx.URL(d.url(d.stream_path))
     try:
         if streams is not None and streams.handles(url):
-            async with streams.post(url, orjson.dumps(body), headers) as resp:
+            payload = orjson.dumps(body)
+            del body  # nothing of the request stays in this frame while the stream is read
+            async with streams.post(url, payload, headers) as resp:
+                del payload
                 if resp.status_code >= 300:
                     busy = resp.status_code in BUSY_STATUS
                     raw = b"" if busy else await resp.read()
