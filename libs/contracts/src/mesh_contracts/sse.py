@@ -275,19 +275,18 @@ class DataFrames:
             return self._hand_over(data)
         # The common case, a block of one-line ``data: `` frames, cut by C code alone: every
         # complete frame starts with ``data: `` and holds no other line break.
+        # (Every line break before the last frame's end is one of a ``\n\ndata: `` between
+        # two frames.)
         end = data.rfind(b"\n\n")
-        if end > 0:
-            whole = data[:end]
-            frames_in = whole.count(b"\n\n") + 1
-            if (
-                whole.startswith(b"data: ")
-                and whole.count(b"\n") == 2 * frames_in - 2
-                and whole.count(b"\n\ndata: ") == frames_in - 1
-            ):
-                self._buf = data[end + 2 :]
-                self._size = len(self._buf)
-                self._check(self._size)
-                return whole[6:].split(b"\n\ndata: ")  # type: ignore[return-value]
+        if (
+            end > 0
+            and data.startswith(b"data: ")
+            and data.count(b"\n", 0, end) == 2 * data.count(b"\n\ndata: ", 0, end)
+        ):
+            self._buf = data[end + 2 :]
+            self._size = len(self._buf)
+            self._check(self._size)
+            return data[6:end].split(b"\n\ndata: ")  # type: ignore[return-value]
         frames = data.split(b"\n\n")
         self._buf = frames.pop()
         self._size = len(self._buf)
