@@ -36,6 +36,11 @@ def test_data_frames_agree_with_the_spec_decoder_on_random_chunking() -> None:
     frames = [encode_event({"type": "token", "token": f"t{i}"}) for i in range(300)]
     frames.insert(100, b": ping\n\n")  # switches to the spec decoder mid-stream
     frames.insert(200, b"data: a\r\ndata: b\r\n\r\n")
+    # Shapes the block fast path must leave to the frame-by-frame one: frames that hold the
+    # separator's text in a string, a frame of two data lines, ``data:`` with no space.
+    frames.insert(50, encode_event({"type": "token", "token": "\n\ndata: x\n"}))
+    frames.insert(60, b"data: two\ndata: lines\n\n")
+    frames.insert(70, b"data:tight\n\n")
     stream = b"".join(frames)
     want = [m.data for m in SSEDecoder().feed(stream)]
     rng = random.Random(7)

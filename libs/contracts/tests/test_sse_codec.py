@@ -16,6 +16,7 @@ from mesh_contracts import (
     encode_comment,
     encode_event,
     encode_json_frame,
+    json_frame_template,
 )
 
 
@@ -115,6 +116,15 @@ def test_json_frame_pieces_join_to_the_same_frame(seq: int) -> None:
     add_json_frame(out, b"%d" % seq, body[:9], body[9:])
     add_json_frame(out, b"%d" % (seq + 1), body)
     assert b"".join(out) == encode_event(body, id=seq) + encode_event(body, id=seq + 1)
+
+
+@pytest.mark.parametrize("seq", [0, 7, 2**40])
+def test_a_json_frame_template_fills_to_the_same_frame(seq: int) -> None:
+    head, mid, tail = b'{"run":"100%d","seq":', b',"data":', b',"ts":1.5%}'
+    data = '{"token":"naïve ☃ %s"}'.encode()
+    template = json_frame_template(head, mid, tail)
+    body = head + b"%d" % seq + mid + data + tail
+    assert template % (seq, seq, data) == encode_event(body, id=seq)
 
 
 def test_comment_with_retry_sets_the_delay_and_dispatches_nothing() -> None:

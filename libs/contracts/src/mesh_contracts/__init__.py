@@ -92,6 +92,7 @@ from mesh_contracts.sse import (
     encode_comment,
     encode_event,
     encode_json_frame,
+    json_frame_template,
 )
 from mesh_contracts.text import output_text
 
@@ -156,6 +157,7 @@ __all__ = [
     "encode_event",
     "add_json_frame",
     "encode_json_frame",
+    "json_frame_template",
     "fold_events",
     "manifest_of",
     "parse_worker_event",

@@ -101,6 +101,19 @@ def add_json_frame(out: list[bytes], id: bytes, *body: bytes) -> None:
     out += (b"id: ", id, b"\ndata: ", *body, b"\n\n")
 
 
+def json_frame_template(head: bytes, mid: bytes, tail: bytes) -> bytes:
+    """A ``%`` template of the frames whose id is also in their body, between ``head`` and
+    ``mid``: ``template % (id, id, json)`` is ``encode_json_frame(head + b"%d" % id + mid +
+    json + tail, id)`` (``json`` one line of compact JSON).
+
+    For a writer of many such frames that share ``head``, ``mid`` and ``tail`` (the relay's
+    batches: run, type, task, agent and timestamp): one ``%`` per frame, in C, where the
+    pieces cost a call and a tuple of seven (bench/README.md, "A leaner stream").
+    """
+    head, mid, tail = (b.replace(b"%", b"%%") for b in (head, mid, tail))
+    return b"id: %d\ndata: " + head + b"%d" + mid + b"%b" + tail + b"\n\n"
+
+
 def encode_comment(text: str = "ping", *, retry: int | None = None) -> bytes:
     """A comment frame (``: text``), ignored by clients; keeps idle connections (and
     proxies) open. With ``retry``, the frame first sets the client's reconnection delay (ms)."""
@@ -260,6 +273,20 @@ class DataFrames:
         if b"\r" in data:
             self._buf = b""
             return self._hand_over(data)
+        # The common case, a block of one-line ``data: `` frames, cut by C code alone: every
+        # complete frame starts with ``data: `` and holds no other line break.
+        # (Every line break before the last frame's end is one of a ``\n\ndata: `` between
+        # two frames.)
+        end = data.rfind(b"\n\n")
+        if (
+            end > 0
+            and data.startswith(b"data: ")
+            and data.count(b"\n", 0, end) == 2 * data.count(b"\n\ndata: ", 0, end)
+        ):
+            self._buf = data[end + 2 :]
+            self._size = len(self._buf)
+            self._check(self._size)
+            return data[6:end].split(b"\n\ndata: ")  # type: ignore[return-value]
         frames = data.split(b"\n\n")
         self._buf = frames.pop()
         self._size = len(self._buf)

@@ -321,6 +321,7 @@ class WorkerCalls:
         task_id = t.task_id
         fold = OutputFold()
         add = fold.add
+        token_text = fold.tokens.append  # a token's fold, ``add`` without the call
         relay_many = emit.relay_many
         relayed = 0
         asked: dict[str, Any] | None = None  # the worker's input_required, if it asked
@@ -398,7 +399,14 @@ class WorkerCalls:
                 done = False
                 async for batch in reading:
                     out: list[Relayable] = []
-                    for type_, body in batch:
+                    keep = out.append
+                    for pair in batch:
+                        type_, body = pair
+                        if type_ == "token":  # nearly every event: as is, with its attempt
+                            token_text(body["token"])
+                            body["attempt"] = attempt
+                            keep(pair)
+                            continue
                         if type_ == "done":
                             done = True
                             break

@@ -281,8 +281,11 @@ class StreamClient:
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
             f"Accept: text/event-stream\r\n{extra}\r\n"
         ).encode("latin-1")
+        request = head + body
+        del head, body, extra  # sent once: not kept in this frame while the answer is read
         async with self._slots:
-            conn = await self._send(key, head + body)
+            conn = await self._send(key, request)
+            del request
             try:
                 yield StreamResponse(conn)
             except BaseException:

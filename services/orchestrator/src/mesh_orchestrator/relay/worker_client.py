@@ -201,7 +201,10 @@ async def call_worker_batches(
     url = httpx.URL(d.url(d.stream_path))
     try:
         if streams is not None and streams.handles(url):
-            async with streams.post(url, orjson.dumps(body), headers) as resp:
+            payload = orjson.dumps(body)
+            del body  # nothing of the request stays in this frame while the stream is read
+            async with streams.post(url, payload, headers) as resp:
+                del payload
                 if resp.status_code >= 300:
                     busy = resp.status_code in BUSY_STATUS
                     raw = b"" if busy else await resp.read()
@@ -258,6 +261,7 @@ async def _until_done(
     a run is quiet)."""
     frames = DataFrames(max_frame_bytes)
     reading = aiter(blocks)
+    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     while True:
         try:
             if idle is None:
@@ -279,6 +283,21 @@ async def _until_done(
             ) from None
         batch: list[Relayable] = []
         for payload in payloads:
+            # A plain token frame, nearly every frame, checked here (``relayable``'s first
+            # case, without two calls per event); anything else through ``_parse``.
+            try:
+                raw = loads(payload)
+            except JSONDecodeError:
+                raw = None
+            if (
+                type(raw) is dict
+                and len(raw) == 2
+                and raw.get("type") == "token"
+                and type(raw.get("token")) is str
+            ):
+                del raw["type"]
+                batch.append(("token", raw))
+                continue
             try:
                 event = _parse(payload, d)
             except WorkerFailed:

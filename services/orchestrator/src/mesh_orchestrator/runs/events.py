@@ -20,9 +20,9 @@ import orjson
 from mesh_contracts import (
     StreamEvent,
     StreamEventType,
-    add_json_frame,
     encode_event,
     encode_json_frame,
+    json_frame_template,
 )
 
 
@@ -98,15 +98,17 @@ def encode_frames(events: Sequence[RelayedEvent]) -> bytes:
     events)`` (a test holds them equal).
 
     The events of one worker block (``EventMux.publish_many``) hold the same run, type, task,
-    agent and timestamp objects: those fields are encoded once for the run of events that
-    shares them (checked by identity, so any other event simply starts a new run), and each
-    event then costs one ``orjson.dumps`` of its data and a few byte pieces, joined once.
+    agent and timestamp objects: those fields make one ``%`` template (``json_frame_template``)
+    for the run of events that shares them (checked by identity, so any other event simply
+    starts a new run), and each event then costs one ``orjson.dumps`` of its data and one
+    ``%`` of the template, joined once.
     """
     if len(events) == 1:  # a run's own events and the first token come alone
         return events[0].frame()
     out: list[bytes] = []
+    append = out.append
     prev: RelayedEvent | None = None
-    head = mid = tail = b""
+    template = b""
     dumps = orjson.dumps
     for e in events:
         if (
@@ -117,18 +119,15 @@ def encode_frames(events: Sequence[RelayedEvent]) -> bytes:
             or e.agent_id is not prev.agent_id
             or e.run_id is not prev.run_id
         ):
-            head = b'{"run_id":' + dumps(e.run_id) + b',"seq":'
-            mid = (
+            template = json_frame_template(
+                b'{"run_id":' + dumps(e.run_id) + b',"seq":',
                 b',"type":' + dumps(e.type) + b',"task_id":' + dumps(e.task_id)
-                + b',"agent_id":' + dumps(e.agent_id) + b',"data":'
+                + b',"agent_id":' + dumps(e.agent_id) + b',"data":',
+                b',"ts":' + dumps(e.ts) + b"}",
             )  # fmt: skip
-            tail = b',"ts":' + dumps(e.ts) + b"}"
             prev = e
         try:
-            data = dumps(e.data)
+            append(template % (e.seq, e.seq, dumps(e.data)))
         except TypeError:  # the pydantic path, as ``frame``
-            out.append(e.frame())
-            continue
-        seq = b"%d" % e.seq
-        add_json_frame(out, seq, head, seq, mid, data, tail)
+            append(e.frame())
     return b"".join(out)

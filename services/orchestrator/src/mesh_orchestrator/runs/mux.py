@@ -128,8 +128,11 @@ class Subscription:
                 return None
             self.waiter = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(within):
+                if within is None:  # a stream's reader: no timeout object per wait
                     await self.waiter
+                else:
+                    async with asyncio.timeout(within):
+                        await self.waiter
             except TimeoutError:
                 return []
             finally:
