@@ -40,7 +40,7 @@ from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.api.workflows import router as workflows_router
 from mesh_orchestrator.caps import StreamCaps
-from mesh_orchestrator.graph.build import GraphDeps, build_graph
+from mesh_orchestrator.graph.build import GraphDeps, build_runner
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.llm_auth import LLMAuth
@@ -396,8 +396,9 @@ def create_app(
                 llm_synthesizer=llm_synth,
                 tracer=tracer,
             )
-            # No checkpointer: nothing reads a run's checkpoint (``graph.build``).
-            graph = build_graph(deps)
+            # The graph's table, driven node by node (``graph.build.GraphRunner``): no
+            # checkpointer, nothing reads a run's checkpoint.
+            graph = build_runner(deps)
             # A cancelled run's open A2A questions: CancelTask to the agents that asked.
             withdrawal = Withdrawal(mux, store, calls.cancel_asked)
             stack.push_async_callback(withdrawal.settle)  # after the runs stop, below
