@@ -28,13 +28,13 @@ one node after another, with LangGraph's answers (updates, interrupt, recursion 
 see its docstring for why, and ``tests/test_graph_runner.py`` for the check that both take
 the same paths with the same states.
 
-The graph is compiled without a checkpointer. Nothing reads a run's checkpoint: a resumed
-run (another replica's, after a restart, after a pause or an answer) and an approved run
-start the graph again from the run's stored event log (``runs.resume``), which is in the
-shared run store and carries the epoch's fencing, while a checkpoint thread was per epoch
-and, on SQLite, per machine. ``await_approval``'s ``interrupt`` needs none either: the
-graph's stream yields ``__interrupt__`` and ends, and approval never resumes the node in
-place (no ``Command(resume=...)``). A checkpoint written at every run's end cost a third of
+Neither has a checkpointer. Nothing reads a run's checkpoint: a resumed run (another
+replica's, after a restart, after a pause or an answer) and an approved run start the graph
+again from the run's stored event log (``runs.resume``), which is in the shared run store
+and carries the epoch's fencing, while a checkpoint thread was per epoch and, on SQLite,
+per machine. ``await_approval``'s interrupt needs none either: the stream yields
+``__interrupt__`` and ends, and approval never resumes the node in place (no
+``Command(resume=...)``). A checkpoint written at every run's end cost a third of
 the store's work of a short run on SQLite and ~11% of its CPU on Postgres (bench/README.md,
 "Run throughput").
 """
