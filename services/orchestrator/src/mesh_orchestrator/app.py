@@ -6,7 +6,7 @@ relay's idle timeout): one for discovery with the orchestrator's token, one for 
 whose calls each carry a token for the called worker alone (``AudienceTokens``), and one
 for external A2A agents with none; the two that call registered URLs dial
 only addresses the endpoint policy checked at connect time. Then the discovery watch, the
-run store and its batch flusher, the LangGraph checkpointer and the compiled graph. On shutdown live
+run store and its batch flusher, and the compiled graph (no checkpointer: ``graph.build``). On shutdown live
 runs are cancelled (their workers stop), pending events are flushed, and all is closed.
 With ``ORCH_OTLP_ENDPOINT`` set it also starts tracing (a span per HTTP request, a trace per
 run); the tracer provider is shut down last, exporting the spans of the runs just ended.
@@ -21,9 +21,8 @@ import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-import aiosqlite
 import httpx
 from fastapi import Depends, FastAPI
 from langchain_core.language_models import BaseChatModel
@@ -41,8 +40,7 @@ from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.api.workflows import router as workflows_router
 from mesh_orchestrator.caps import StreamCaps
-from mesh_orchestrator.graph.build import GraphDeps, build_graph
-from mesh_orchestrator.graph.checkpoints import knowing_new_threads
+from mesh_orchestrator.graph.build import GraphDeps, build_runner
 from mesh_orchestrator.graph.preview import PlanPreview
 from mesh_orchestrator.llm import build_chat_model
 from mesh_orchestrator.llm_auth import LLMAuth
@@ -88,47 +86,6 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
-CHECKPOINT_SCHEMA_LOCK = 0x6D657369  # advisory lock while LangGraph's tables are made
-
-
-async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
-    if settings.database_url:
-        import psycopg
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
-        saver = await stack.enter_async_context(
-            AsyncPostgresSaver.from_conn_string(settings.database_url)
-        )
-        # Replicas starting together would race on the checkpointer's migrations. The lock
-        # is tried, not waited for: a waiting statement is an open transaction, and the
-        # migrations' CREATE INDEX CONCURRENTLY waits for every open transaction.
-        async with await psycopg.AsyncConnection.connect(
-            settings.database_url, autocommit=True
-        ) as lock:
-            for _ in range(600):  # at most a minute
-                got = await lock.execute(
-                    "SELECT pg_try_advisory_lock(%s)", (CHECKPOINT_SCHEMA_LOCK,)
-                )
-                row = await got.fetchone()
-                if row is not None and row[0]:
-                    break
-                await asyncio.sleep(0.1)
-            try:
-                await saver.setup()
-            finally:
-                await lock.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_SCHEMA_LOCK,))
-        return saver
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    path = settings.checkpoints_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path)
-    stack.push_async_callback(conn.close)
-    # The run store's durability (WAL, synchronous=NORMAL: a commit survives the process's
-    # crash without an fsync of its own), not an fsync per run's checkpoint.
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    return AsyncSqliteSaver(conn)
 
 
 async def _keep_warm(planner: Planner, discovery: DiscoveryClient) -> None:
@@ -439,7 +396,9 @@ def create_app(
                 llm_synthesizer=llm_synth,
                 tracer=tracer,
             )
-            graph = build_graph(deps, knowing_new_threads(await _checkpointer(settings, stack)))
+            # The graph's table, driven node by node (``graph.build.GraphRunner``): no
+            # checkpointer, nothing reads a run's checkpoint.
+            graph = build_runner(deps)
             # A cancelled run's open A2A questions: CancelTask to the agents that asked.
             withdrawal = Withdrawal(mux, store, calls.cancel_asked)
             stack.push_async_callback(withdrawal.settle)  # after the runs stop, below

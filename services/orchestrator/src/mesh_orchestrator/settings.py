@@ -52,12 +52,7 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="`postgresql://...`: run store and checkpoints in Postgres (any number of replicas); unset: SQLite at db_path",
-    )
-    # LangGraph checkpoints (SQLite); default: next to db_path.
-    checkpoint_path: Path | None = Field(
-        default=None,
-        description="SQLite LangGraph checkpoints; unset: `<db_path stem>-checkpoints.sqlite3` beside db_path",
+        description="`postgresql://...`: run store in Postgres (any number of replicas); unset: SQLite at db_path",
     )
     max_replans: int = Field(
         default=1, ge=0, le=5, description="replans when a planned task has no healthy agent"
@@ -361,8 +356,3 @@ class Settings(BaseSettings):
 
     def replica(self) -> str:
         return self.replica_id or f"{socket.gethostname()}-{self.port}"
-
-    def checkpoints_file(self) -> Path:
-        if self.checkpoint_path is not None:
-            return self.checkpoint_path
-        return self.db_path.with_name(self.db_path.stem + "-checkpoints.sqlite3")

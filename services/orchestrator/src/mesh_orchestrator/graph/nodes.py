@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import interrupt
+from langgraph.errors import GraphInterrupt
+from langgraph.types import Interrupt
 
 from mesh_contracts import (
     Budget,
@@ -174,8 +175,11 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
                 + (f" (unresolvable now: {missing})" if missing else ""),
             )
         )
-        interrupt({"awaiting": "approval", "run_id": state.get("run_id")})
-        return {"plan_announced": True}  # not reached: approval restarts the graph
+        # What LangGraph's ``interrupt`` raises, raised here: it needs no checkpointer nor
+        # LangGraph's own context, so the graph's runner (``graph.build``) parks the same way.
+        raise GraphInterrupt(
+            (Interrupt(value={"awaiting": "approval", "run_id": state.get("run_id")}),)
+        )
 
     async def execute(state: RunState, config: RunnableConfig) -> RunState:
         events = emitter(config)

@@ -4,8 +4,8 @@
 tasks and gates) and drives them: a run lives in its own task, not in the HTTP request that
 started it, so a client may leave and come back. Every node of the graph and the executor
 emit through the run's ``RunEvents`` (in the run's config under ``EMITTER``): one path,
-numbered by the multiplexer as it happens. LangGraph checkpoints the run when its graph ends
-(``durability="exit"``). Cancelling the task cancels the executor's calls, which closes
+numbered by the multiplexer as it happens. The graph has no checkpointer (``graph.build``: a
+run is taken up again from its stored log, never from a checkpoint). Cancelling the task cancels the executor's calls, which closes
 every worker stream (the workers then stop generating); unfinished nodes are reported
 ``skipped`` and the run ends with ``done {"status": "cancelled"}``. A run is one trace, its
 root span (``NO_SPAN`` when tracing is off) current while the graph runs (see ``tracing``);
@@ -36,7 +36,6 @@ from mesh_contracts import (
     RunStatus,
     TaskStatus,
 )
-from mesh_orchestrator.graph.checkpoints import NEW_THREAD
 from mesh_orchestrator.graph.policy import EMITTER, EPOCH, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.relay.gate import Gate
 from mesh_orchestrator.routing.registry import RunRead
@@ -132,35 +131,26 @@ class RunDriver:
         task.cancel()
         return True
 
-    def go(
-        self, events: RunEvents, state: RunState, span: TracedRun = NO_SPAN, *, new: bool = False
-    ) -> None:
-        """Drive the run in its own task, ``span`` current while it runs. ``new``: a run just
-        created (its checkpoint thread holds nothing: ``graph.checkpoints``)."""
-        drive = self._traced(events, state, span, new)
+    def go(self, events: RunEvents, state: RunState, span: TracedRun = NO_SPAN) -> None:
+        """Drive the run in its own task, ``span`` current while it runs."""
+        drive = self._traced(events, state, span)
         self._tasks[events.run_id] = asyncio.create_task(drive, name=f"run-{events.run_id}")
 
-    async def _traced(self, events: RunEvents, state: RunState, span: TracedRun, new: bool) -> None:
+    async def _traced(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
         with span.current():
-            await self._drive(events, state, span, new)
+            await self._drive(events, state, span)
 
-    async def _drive(
-        self, events: RunEvents, state: RunState, span: TracedRun, new: bool = False
-    ) -> None:
+    async def _drive(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
         run_id = events.run_id
         status, answer = RunStatus.FAILED, None
         planner = state.get("planner")  # set here for a client plan
-        # One checkpoint thread per run and epoch: a resumed run starts from its stored log,
-        # never from what its previous owner checkpointed.
         epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
         gate = self._gates.setdefault(run_id, Gate())
         gate.on_input = lambda task_id: self._input_asked(run_id, task_id)
         conf: dict[str, Any] = {
-            "thread_id": f"{run_id}:{epoch}",
             EMITTER: events,
             GATE: gate,
             EPOCH: epoch,  # worker calls' idempotency keys name it
-            NEW_THREAD: new,
         }
         config = {"configurable": conf}
         if self.registry_read is not None:
@@ -172,9 +162,7 @@ class RunDriver:
             state = {**state, **await self.prelude(state, events)}
             # "updates" (what each node returned), not "values" (the whole state after every
             # step): status, answer and planner are all this needs of it.
-            async for chunk in self.graph.astream(
-                state, config, stream_mode="updates", durability="exit"
-            ):
+            async for chunk in self.graph.astream(state, config, stream_mode="updates"):
                 if "__interrupt__" in chunk:  # await_approval: the run is parked
                     status = RunStatus.AWAITING_APPROVAL
                     continue

@@ -197,7 +197,7 @@ class RunService:
         span = self.tracer.start_run(run_id, query)
         trace_id, span_id = span.trace_id, span.span_id
         events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id))
-        self.driver.go(events, self.states.new(run_id, owner, query, options, plan), span, new=True)
+        self.driver.go(events, self.states.new(run_id, owner, query, options, plan), span)
         return record
 
     async def list(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:

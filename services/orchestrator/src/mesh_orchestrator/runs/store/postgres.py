@@ -13,6 +13,7 @@ two replicas admitting runs of one client at once cannot both take its last plac
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
@@ -461,15 +462,20 @@ class PostgresRunStore:
 
     async def admit(self, run: RunRecord, limit: int) -> bool:
         n = len(COLUMNS.split(", "))
-        if limit >= NO_LIMIT:  # nothing to count, no lock: the insert and its commit
-            # BEGIN and the insert go in one round trip (the pipeline), COMMIT when the
-            # connection goes back.
-            async with self._pool.connection() as conn, conn.pipeline():
-                await conn.execute(
-                    f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)})",
-                    run_row(run),
-                )
-            return True  # committed when the connection goes back (a duplicate id raises)
+        if limit >= NO_LIMIT:  # nothing to count, no lock: the insert is its transaction
+            # One statement in autocommit: one round trip, committed when it returns (no
+            # BEGIN, no COMMIT of its own); the connection goes back as it came.
+            async with self._pool.connection() as conn:
+                await conn.set_autocommit(True)
+                try:
+                    await conn.execute(
+                        f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)})",
+                        run_row(run),
+                    )
+                finally:  # a statement cut short leaves it busy: the pool drops it then
+                    with contextlib.suppress(psycopg.Error):
+                        await conn.set_autocommit(False)
+            return True  # committed (a duplicate id raises)
         async with self._pool.connection() as conn, conn.transaction():
             # Held to the commit: the next admission of this owner counts this run.
             await conn.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS singletons (
 );
 """
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+T = TypeVar("T")
 
 
 def _one_at_a_time(method: F) -> F:
@@ -93,7 +95,54 @@ SAVE_RUN = (
     "WHERE runs.epoch = excluded.epoch"
 )
 INSERT_EVENTS = "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)"
+# A run's row, inserted while its owner has fewer than the limit in progress.
+ADMIT = (
+    f"INSERT INTO runs ({COLUMNS}) SELECT {','.join('?' * _N)} WHERE (SELECT count(*) "
+    f"FROM runs WHERE owner = ? AND status IN ({','.join('?' * len(IN_PROGRESS))})) < ?"
+)
 RENEW_CHUNK = 4000  # leases renewed by one statement
+
+
+def _store_batch(
+    conn: sqlite3.Connection,
+    ids: list[tuple[str, int]],
+    rows: list[tuple[Any, ...]],
+    events: list[StoredEvent],
+    epochs: Mapping[str, int],
+    deliveries: Mapping[str, list[tuple[Any, ...]]],
+) -> set[str]:
+    """``store_batch``'s statements, in the connection's thread (one hand-off for the
+    whole flush, its commit included): the rows in one ``executemany``, the events in
+    one; which were refused is only looked up when fewer rows changed than were sent."""
+    fenced: set[str] = set()
+    saved: set[str] = set()
+    if rows:
+        cur = conn.executemany(SAVE_RUN, rows)
+        saved = {run_id for run_id, _ in ids}
+        if cur.rowcount != len(rows):  # some were refused (fenced): which
+            fenced = _stale(conn, saved, dict(ids))
+            saved -= fenced
+        enqueue = [d for r in saved for d in deliveries.get(r, ())]
+        if enqueue:
+            conn.executemany(SQLITE_ENQUEUE, enqueue)
+    # A run whose row was saved here has the writer's epoch; only the others are read.
+    check = {e.run_id for e in events if e.run_id in epochs} - saved - fenced
+    if check:
+        fenced |= _stale(conn, check, epochs)
+    kept = [e for e in events if e.run_id not in fenced] if fenced else events
+    if kept:
+        conn.executemany(INSERT_EVENTS, event_rows(kept))
+    return fenced
+
+
+def _stale(conn: sqlite3.Connection, run_ids: set[str], epochs: Mapping[str, int]) -> set[str]:
+    """Those of ``run_ids`` stored with an epoch other than ``epochs``' (in the thread)."""
+    ids = sorted(r for r in run_ids if r in epochs)
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    stored = conn.execute(f"SELECT run_id, epoch FROM runs WHERE run_id IN ({marks})", ids)
+    return {r[0] for r in stored.fetchall() if r[1] != epochs[r[0]]}
 
 
 class SQLiteRunStore:
@@ -130,6 +179,16 @@ class SQLiteRunStore:
         await self._db.execute(INDEXES.format(runs="runs"))
         await self._db.commit()
 
+    async def in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn(connection)`` in aiosqlite's thread, as one call: every aiosqlite call is a
+        hand-off to that thread and back (a queue, a wake-up, the GIL passed twice), so a
+        statement sequence on the hot path (an admission, a flush) runs there whole, its
+        commit or rollback included. Hold ``lock`` around it, as around any sequence. It
+        uses aiosqlite's ``_execute`` (what its own ``execute`` and ``commit`` call) and the
+        ``sqlite3`` connection it drives, which only that thread touches."""
+        db = self.db
+        return cast(T, await db._execute(fn, db._conn))  # type: ignore[no-untyped-call]
+
     async def close(self) -> None:
         if self._db is not None:
             await self._db.close()
@@ -156,14 +215,20 @@ class SQLiteRunStore:
     ) -> set[str]:
         if not events:
             return set()
-        fenced: set[str] = set()
-        if epochs:
-            fenced = await self._stale({e.run_id for e in events}, epochs)
-            if fenced:
-                events = [e for e in events if e.run_id not in fenced]
-        await self.db.executemany(INSERT_EVENTS, event_rows(events))
-        await self.db.commit()
-        return fenced
+        stored, known = list(events), dict(epochs or {})
+
+        def append(conn: sqlite3.Connection) -> set[str]:
+            fenced = _stale(conn, {e.run_id for e in stored}, known) if known else set()
+            kept = [e for e in stored if e.run_id not in fenced] if fenced else stored
+            try:
+                conn.executemany(INSERT_EVENTS, event_rows(kept))
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            return fenced
+
+        return await self.in_thread(append)
 
     async def store_batch(
         self,
@@ -176,57 +241,22 @@ class SQLiteRunStore:
         rows = [run_row(r) for r in runs]
         if not rows and not events:
             return set()
-        async with self._lock:
+        ids = [(r.run_id, r.epoch) for r in runs]
+        found = outbox or {}
+        deliveries = {r: [delivery_row(d) for d in found.get(r, ())] for r, _ in ids}
+        stored, event_epochs = list(events), dict(epochs)
+
+        def batch(conn: sqlite3.Connection) -> set[str]:
             try:
-                fenced = await self._store_batch(runs, rows, events, epochs, outbox or {})
-                await self.db.commit()
+                fenced = _store_batch(conn, ids, rows, stored, event_epochs, deliveries)
+                conn.commit()
             except BaseException:
-                await self.db.rollback()
+                conn.rollback()
                 raise
-        return fenced
+            return fenced
 
-    async def _store_batch(
-        self,
-        runs: Sequence[RunRecord],
-        rows: list[tuple[Any, ...]],
-        events: Sequence[StoredEvent],
-        epochs: Mapping[str, int],
-        outbox: Mapping[str, Sequence[Delivery]],
-    ) -> set[str]:
-        """``store_batch``'s statements, in as few calls to the connection's thread as it
-        takes (each is a hand-off to the thread and back): the rows in one, the events in
-        one; which were refused is only looked up when fewer rows changed than were sent."""
-        fenced: set[str] = set()
-        saved: set[str] = set()
-        if rows:
-            cur = await self.db.executemany(SAVE_RUN, rows)
-            saved = {r.run_id for r in runs}
-            if cur.rowcount != len(rows):  # some were refused (fenced): which
-                fenced = await self._stale(saved, {r.run_id: r.epoch for r in runs})
-                saved -= fenced
-            deliveries = [delivery_row(d) for r in saved for d in outbox.get(r, ())]
-            if deliveries:
-                await self.db.executemany(SQLITE_ENQUEUE, deliveries)
-        # A run whose row was saved here has the writer's epoch; only the others are read.
-        check = {e.run_id for e in events if e.run_id in epochs} - saved - fenced
-        if check:
-            fenced |= await self._stale(check, epochs)
-        if fenced:
-            events = [e for e in events if e.run_id not in fenced]
-        if events:
-            await self.db.executemany(INSERT_EVENTS, event_rows(events))
-        return fenced
-
-    async def _stale(self, run_ids: set[str], epochs: Mapping[str, int]) -> set[str]:
-        """Those of ``run_ids`` stored with an epoch other than ``epochs``' (one call)."""
-        ids = sorted(r for r in run_ids if r in epochs)
-        if not ids:
-            return set()
-        marks = ",".join("?" * len(ids))
-        stored = await self.db.execute_fetchall(
-            f"SELECT run_id, epoch FROM runs WHERE run_id IN ({marks})", ids
-        )
-        return {r[0] for r in stored if r[1] != epochs[r[0]]}
+        async with self._lock:
+            return await self.in_thread(batch)
 
     @_one_at_a_time
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
@@ -460,17 +490,20 @@ class SQLiteRunStore:
     @_one_at_a_time
     async def admit(self, run: RunRecord, limit: int) -> bool:
         # One connection, one statement at a time: the count and the insert cannot
-        # interleave with another admission.
-        n = len(COLUMNS.split(", "))
-        marks = ",".join("?" * len(IN_PROGRESS))
-        cur = await self.db.execute(
-            f"INSERT INTO runs ({COLUMNS}) SELECT {','.join('?' * n)} WHERE (SELECT count(*) "
-            f"FROM runs WHERE owner = ? AND status IN ({marks})) < ?",
-            (*run_row(run), run.owner, *IN_PROGRESS, limit),
-        )
-        admitted = cur.rowcount == 1
-        await self.db.commit()
-        return admitted
+        # interleave with another admission. The insert and its commit are one call to
+        # the connection's thread (``in_thread``): committed before the ``run`` event.
+        params = (*run_row(run), run.owner, *IN_PROGRESS, limit)
+
+        def insert(conn: sqlite3.Connection) -> bool:
+            try:
+                admitted = conn.execute(ADMIT, params).rowcount == 1
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            return admitted
+
+        return await self.in_thread(insert)
 
     @_one_at_a_time
     async def runs_in_progress(self, owner: str) -> int:
