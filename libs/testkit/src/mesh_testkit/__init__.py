@@ -29,14 +29,30 @@ __all__ = ["ServiceProcess", "free_port", "read_sse", "running", "serving", "wai
 _handed_out: set[int] = set()
 
 
+def _xdist_share() -> tuple[int, int]:
+    """(this pytest-xdist worker's index, the number of workers); (0, 1) outside xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 1:
+        return int(worker[2:]) % int(count), int(count)
+    return 0, 1
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now, and not one this process
-    handed out before: processes launched side by side bind theirs only later."""
-    for _ in range(100):
+    handed out before: processes launched side by side bind theirs only later.
+
+    Under pytest-xdist each worker only hands out its own share of the ports (``port // 2``
+    modulo the worker count; the kernel gives ``bind(0)`` odd ports first), so two workers
+    never hand out the same port in the time before its process binds it: a service that
+    found its port taken would exit, or worse, its health check would reach the other
+    worker's service on that port."""
+    index, count = _xdist_share()
+    for _ in range(200):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port: int = s.getsockname()[1]
-        if port not in _handed_out:
+        if port not in _handed_out and (port // 2) % count == index:
             break
     _handed_out.add(port)
     return port
