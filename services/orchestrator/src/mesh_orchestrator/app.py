@@ -35,7 +35,7 @@ from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import BEARER_SECURITY, MTLS_SECURITY, mount_a2a, push_body
-from mesh_orchestrator.api.mcp import mount_mcp
+from mesh_orchestrator.api.mcp_route import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
@@ -531,6 +531,6 @@ def create_app(
     }
     mount_a2a(app, security=security or None)
     app.include_router(openai_router)
-    serve_mcp = mount_mcp(app)  # the mesh as an MCP server at /mcp (api/mcp.py)
+    serve_mcp = mount_mcp(app)  # the mesh as an MCP server at /mcp (api/mcp_route.py)
     install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything
     return app
