@@ -6,6 +6,7 @@ socket layer under the pinned transport is wrapped to record where connections g
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ import httpx2
 import pytest
 from fastapi import FastAPI, Request
 
-from mesh_auth.dialing import pinned_transport, pinned_transport2
+from mesh_auth.dialing import default_ssl_context, pinned_transport, pinned_transport2
 from mesh_auth.endpoints import EndpointPolicy, default_networks
 from mesh_testkit import serving
 
@@ -137,3 +138,19 @@ async def test_the_httpx2_transport_refuses_a_rebinding_name_and_dials_the_check
     async with httpx2.AsyncClient(transport=pinned_transport2(honest)) as c:
         assert (await c.get(target)).json() == {"name": "poet"}
     assert hosts[-1] == f"rebind.mesh.test:{port}"
+
+
+def test_transports_share_one_verification_context_and_load_the_ca_bundle_once() -> None:
+    # Each transport made its own context, reading the CA bundle again (~20 ms of CPU):
+    # several per service start. The context is httpx's default, made once per process.
+    policy = EndpointPolicy()
+    first, second = pinned_transport(policy), pinned_transport(policy)
+    ctx = first._pool._ssl_context
+    assert ctx is second._pool._ssl_context is default_ssl_context()
+    assert ctx.verify_mode is ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.get_ca_certs() == httpx.create_ssl_context().get_ca_certs()
+    assert (
+        pinned_transport2(policy)._pool._ssl_context is pinned_transport2(policy)._pool._ssl_context
+    )
+    own = ssl.create_default_context()
+    assert pinned_transport(policy, ssl_context=own)._pool._ssl_context is own  # mTLS: its own

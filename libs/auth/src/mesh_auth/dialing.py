@@ -18,11 +18,18 @@ is reused for its origin without asking again: it is connected to a checked addr
 httpcore2 pool dials through ``PolicyBackend2``.
 
 Cost: one policy lookup per new connection, none per request (``bench/README.md``).
+
+``default_ssl_context()`` is httpx's default verification context, made once per process
+and shared by every client that takes it as ``verify=`` (an ``SSLContext`` is meant to be
+shared); the pinned transports share theirs likewise. Each client made without ``verify``,
+and each transport, loaded the CA bundle again: ~20 ms of CPU, several times per service
+start and once per health poll of a test.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -33,6 +40,19 @@ import httpx
 import httpx2
 
 from mesh_auth.endpoints import EndpointPolicy, EndpointRefused
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``
+    as the process starts), made once per process."""
+    return httpx.create_ssl_context()
+
+
+@functools.cache
+def _pinned_ssl_context2() -> ssl.SSLContext:
+    """What httpx2's transport makes with ``trust_env=False`` (the system's CAs), once."""
+    return httpx2.create_ssl_context(trust_env=False)
 
 
 async def _checked(policy: EndpointPolicy, host: str, port: int, within: float | None) -> str:
@@ -96,12 +116,13 @@ def pinned_transport(
     ``ssl_context``: default, httpx's (certifi, ``SSL_CERT_FILE``); ``inner`` replaces the
     socket layer (tests record where connections go)."""
     limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    ssl_context = ssl_context or default_ssl_context()
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
     # httpx's transport takes no network backend, its httpcore pool does: the pool is
     # replaced by one with the same limits and ours (httpx and httpcore are pinned in
     # constraints.txt; tests/.../test_dialing.py fails if connections stop coming here).
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context or httpx.create_ssl_context(),
+        ssl_context=ssl_context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
@@ -162,10 +183,10 @@ def pinned_transport2(
     """``pinned_transport`` for httpx2: ``httpx2.AsyncClient(transport=pinned_transport2(p))``
     dials only addresses ``policy`` admits, checked when each connection is made."""
     limits = limits or httpx2.Limits(max_connections=100, max_keepalive_connections=20)
-    transport = httpx2.AsyncHTTPTransport(limits=limits, trust_env=False)
+    ssl_context = _pinned_ssl_context2()
+    transport = httpx2.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
     # As above: the pool is replaced by one with the same limits and our backend (httpx2
     # and httpcore2 are pinned in constraints.txt; test_dialing.py checks it).
-    ssl_context = transport._pool._ssl_context
     transport._pool = httpcore2.AsyncConnectionPool(
         ssl_context=ssl_context,
         max_connections=limits.max_connections,
@@ -176,4 +197,10 @@ def pinned_transport2(
     return transport
 
 
-__all__ = ["PolicyBackend", "PolicyBackend2", "pinned_transport", "pinned_transport2"]
+__all__ = [
+    "PolicyBackend",
+    "PolicyBackend2",
+    "default_ssl_context",
+    "pinned_transport",
+    "pinned_transport2",
+]

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import httpx
 
+from mesh_auth.dialing import default_ssl_context
 from mesh_contracts import SSEMessage, aiter_sse
 from mesh_testkit.asgi import serving
 
@@ -150,7 +151,7 @@ class ServiceProcess:
                 raise RuntimeError(
                     f"{self.module} exited with {self.proc.returncode}:\n{self.log()}"
                 )
-            verify = self.tls if self.tls is not None else True
+            verify = self.tls or default_ssl_context()  # one CA bundle load, not one a poll
             r = httpx.get(self.url + self.health_path, timeout=2.0, verify=verify)
             return r.status_code == 200
 

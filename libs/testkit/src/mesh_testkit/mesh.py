@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from mesh_auth.dialing import default_ssl_context
 from mesh_testkit import ServiceProcess, free_port, wait_until
 
 # A worker is its module, or its module and the environment only it gets.
@@ -160,7 +161,7 @@ def process_mesh(
                 mesh.url + "/v1/agents",
                 headers=dict(headers or {}),
                 timeout=2,
-                verify=tls if tls is not None else True,
+                verify=tls or default_ssl_context(),
             )
             return {a["descriptor"]["agent_id"] for a in r.json()} >= set(workers)
 

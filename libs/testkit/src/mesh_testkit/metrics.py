@@ -10,6 +10,8 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from mesh_auth.dialing import default_ssl_context
+
 __all__ = ["Key", "key", "samples", "scrape", "scrape_async"]
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -45,5 +47,5 @@ async def scrape_async(target: str | httpx.AsyncClient, path: str = "/metrics") 
     """``GET /metrics`` of a base URL, or through a client (its base URL or transport)."""
     if isinstance(target, httpx.AsyncClient):
         return _parsed(await target.get(path))
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=default_ssl_context()) as client:
         return _parsed(await client.get(target + path))

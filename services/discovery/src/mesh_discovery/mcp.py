@@ -27,18 +27,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import httpx2
-import mcp_types as types
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mesh_auth import Principal
@@ -54,7 +53,13 @@ from mesh_discovery.refresh import check_all, every, in_background, keep, lease_
 from mesh_discovery.registry import Store
 from mesh_discovery.settings import Settings
 
+if TYPE_CHECKING:
+    import mcp_types as types
+
 log = logging.getLogger(__name__)
+# The SDK is imported when the first MCP server is listed (``_load_sdk``), not with discovery:
+# its imports cost ~0.5 s of CPU at every start, and most registries hold no MCP server.
+_SDK_MODULES = ("mcp_types", "mcp", "mcp.client.streamable_http")
 MAX_TOOLS = 64
 MCP_MAPPING = "mcp_mapping"  # the registration's tool -> capabilities mapping, kept
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -104,9 +109,21 @@ def capabilities_of(tool: types.Tool) -> list[str]:
     return [name if name[:1].isalpha() else f"tool_{name}"[:64]]
 
 
+async def _load_sdk() -> None:
+    """Import the SDK on a thread (the event loop keeps serving meanwhile); once loaded, a
+    dictionary lookup."""
+    for name in _SDK_MODULES:
+        if name not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, name)
+
+
 async def list_tools(http: httpx2.AsyncClient, url: str) -> tuple[str, list[types.Tool]]:
     """The server's name and tools (raises ``ServerError``); the client's timeout bounds
-    each request, the caller the whole."""
+    each request, the caller the whole. The SDK must be loaded (``_load_sdk``)."""
+    import mcp_types as types
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
     tools: list[types.Tool] = []
     try:
         async with (
@@ -197,6 +214,7 @@ class ToolChecker:
         """Check the URL, list the tools, make the descriptor (``EndpointRefused``,
         ``ServerError``)."""
         await self.policy.check(body.url)
+        await _load_sdk()  # before the timeout starts: the first call imports the SDK
         try:
             async with asyncio.timeout(self.settings.a2a_card_timeout_seconds):
                 name, tools = await list_tools(self.http, body.url)

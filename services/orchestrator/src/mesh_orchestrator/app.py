@@ -29,12 +29,12 @@ from langchain_core.language_models import BaseChatModel
 
 from mesh_auth import AudienceTokens, AuthSettings, Keys, TlsSettings, TokenSource, worker_audience
 from mesh_auth.bearer import BearerAuth
-from mesh_auth.dialing import pinned_transport
+from mesh_auth.dialing import default_ssl_context, pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import BEARER_SECURITY, MTLS_SECURITY, mount_a2a, push_body
-from mesh_orchestrator.api.mcp import mount_mcp
+from mesh_orchestrator.api.mcp_route import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
@@ -170,8 +170,8 @@ def _llm_client(
         return None
 
     return httpx.AsyncClient(
-        auth=LLMAuth(per_worker, audience_of, token, verify=tls if tls is not None else True),
-        verify=tls if tls is not None else True,
+        auth=LLMAuth(per_worker, audience_of, token, verify=tls or default_ssl_context()),
+        verify=tls or default_ssl_context(),
         timeout=httpx.Timeout(settings.llm_timeout_seconds * 5, connect=10.0),
         follow_redirects=False,
     )
@@ -260,7 +260,7 @@ def create_app(
             # A worker's (or an A2A agent's) 3xx is its answer, never followed.
             # Under mTLS the mesh's clients present this service's certificate and trust the
             # mesh's CA (discovery's and the workers'); the A2A client keeps the public CAs.
-            verify: ssl.SSLContext | bool = tls if tls is not None else True
+            verify = tls or default_ssl_context()
             http = await stack.enter_async_context(
                 httpx.AsyncClient(
                     timeout=timeout,
@@ -490,6 +490,6 @@ def create_app(
     }
     mount_a2a(app, security=security or None)
     app.include_router(openai_router)
-    serve_mcp = mount_mcp(app)  # the mesh as an MCP server at /mcp (api/mcp.py)
+    serve_mcp = mount_mcp(app)  # the mesh as an MCP server at /mcp (api/mcp_route.py)
     install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything
     return app

@@ -1,4 +1,5 @@
-"""The mesh as an MCP server: streamable HTTP at ``/mcp``, served by the official ``mcp``
+"""The mesh as an MCP server: streamable HTTP at ``/mcp`` (mounted by ``api/mcp_route.py``,
+which builds it here on the first request), served by the official ``mcp``
 SDK's session manager over handlers that call only the ``RunService`` (through
 ``api/limits.start_run``, like every route that starts runs).
 
@@ -33,6 +34,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import mcp_types as types
@@ -44,10 +46,10 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, Streamable
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
-from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from mesh_auth import Keys, Principal
-from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers, trim
+from mesh_auth.http import AuthError, principal_from_headers, trim
 from mesh_contracts import RunAnswer, RunStatus
 from mesh_contracts.mcp import speaks_mcp, tool_for
 from mesh_orchestrator.api.a2a_mapping import event_line
@@ -58,7 +60,6 @@ from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.services import Services
 
 log = logging.getLogger(__name__)
-MCP_PATH = "/mcp"
 RUN_SCHEME = "mesh://runs/"
 ORCHESTRATE = "orchestrate"
 MAX_SESSIONS = 1024  # sessions told of tool list changes, the newest
@@ -329,10 +330,12 @@ class MeshMCP:
                     self.sessions.pop(sid, None)
 
 
-def mount_mcp(app: FastAPI) -> Callable[[], contextlib.AbstractAsyncContextManager[None]]:
-    """Serve MCP at ``/mcp`` on ``app`` (token checked like the run routes); returns the
-    context the app's lifespan enters once its services exist (the SDK's session manager
-    and the registry follower run inside it)."""
+def build_mcp(
+    app: FastAPI,
+) -> tuple[MeshMCP, ASGIApp, Callable[[], AbstractAsyncContextManager[None]]]:
+    """The MCP server over ``app``'s services (``api/mcp_route.py`` calls it on the first
+    request to ``/mcp``): the handlers, the SDK's streamable-HTTP app, and the context its
+    session manager and the registry follower run in (for the rest of the app's life)."""
 
     def services() -> Services:
         svc: Services = app.state.services
@@ -357,9 +360,6 @@ def mount_mcp(app: FastAPI) -> Callable[[], contextlib.AbstractAsyncContextManag
     )
     # Host and Origin are the app's to check (``protect``: open, loopback names only).
     manager = StreamableHTTPSessionManager(app=server, security_settings=None)
-    app.add_middleware(ScopeGuard, paths=(MCP_PATH, MCP_PATH + "/"), scopes=("client:*", "admin"))
-    app.router.routes.append(Route(MCP_PATH, StreamableHTTPASGIApp(manager)))
-    app.state.mcp = mesh
 
     @contextlib.asynccontextmanager
     async def running() -> AsyncIterator[None]:
@@ -372,4 +372,4 @@ def mount_mcp(app: FastAPI) -> Callable[[], contextlib.AbstractAsyncContextManag
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
 
-    return running
+    return mesh, StreamableHTTPASGIApp(manager), running

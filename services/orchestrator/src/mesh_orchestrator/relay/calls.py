@@ -30,7 +30,7 @@ from urllib.parse import quote
 import httpx
 import httpx2
 
-from mesh_auth.dialing import pinned_transport, pinned_transport2
+from mesh_auth.dialing import default_ssl_context, pinned_transport, pinned_transport2
 from mesh_auth.endpoints import EndpointPolicy
 from mesh_contracts import (
     AgentDescriptor,
@@ -221,6 +221,7 @@ class WorkerCalls:
         self._own_a2a = a2a_http is None
         self.a2a_http = a2a_http or httpx.AsyncClient(
             follow_redirects=False,
+            verify=default_ssl_context(),
             transport=pinned_transport(endpoints) if endpoints is not None else None,
         )
         self.a2a_credentials = a2a_credentials or A2ACredentials()

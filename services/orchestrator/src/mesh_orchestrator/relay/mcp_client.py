@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import sys
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-import mcp_types as types
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.exceptions import MCPError
 
 from mesh_contracts import AgentDescriptor, TaskRequest
 from mesh_contracts.mcp import MCP_URL, tool_for
@@ -45,6 +43,13 @@ from mesh_orchestrator.relay.worker_client import (
     WorkerFailed,
     WorkerUnreachable,
 )
+
+if TYPE_CHECKING:
+    import mcp_types as types
+
+# The SDK is imported by the first MCP call (``_load_sdk``), not with the orchestrator: its
+# imports cost ~0.5 s of CPU at every start, and most meshes have no MCP worker.
+_SDK_MODULES = ("mcp_types", "mcp.shared.exceptions", "mcp", "mcp.client.streamable_http")
 
 # The headers of the call running in this task (its credential, the trace context); the
 # SDK's requests run in tasks the call's task starts, which inherit them.
@@ -78,7 +83,17 @@ def arguments(tool: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+async def _load_sdk() -> None:
+    """Import the SDK on a thread (the event loop keeps relaying meanwhile); once loaded,
+    a dictionary lookup."""
+    for name in _SDK_MODULES:
+        if name not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, name)
+
+
 def _result(result: types.CallToolResult, agent: str) -> Relayable:
+    import mcp_types as types  # loaded by _load_sdk
+
     text = "".join(c.text for c in result.content if isinstance(c, types.TextContent))
     if result.is_error:
         why = (text or "the tool failed")[:MAX_ERROR_CHARS]
@@ -93,6 +108,9 @@ def _result(result: types.CallToolResult, agent: str) -> Relayable:
 
 def _failure(exc: BaseException, d: AgentDescriptor, accepted: bool) -> Exception:
     """The worker-client exception for what ended an MCP call."""
+    import mcp_types as types  # loaded by _load_sdk
+    from mcp.shared.exceptions import MCPError
+
     if isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
     if isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code in BUSY_STATUS:
@@ -139,6 +157,10 @@ async def call_mcp(
         if total is not None:
             body["total"] = int(total)
         events.put_nowait(("progress", body))
+
+    await _load_sdk()
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
 
     async def session() -> None:
         _HEADERS.set(sent)

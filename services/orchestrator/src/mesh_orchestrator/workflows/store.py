@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiosqlite
-from psycopg_pool import AsyncConnectionPool
 
 from mesh_orchestrator.workflows.template import WorkflowSpec
 
@@ -167,6 +166,8 @@ class PostgresWorkflowStore:
     """Table ``mesh_workflows`` in the run store's Postgres database (any replica)."""
 
     def __init__(self, url: str, table: str = "mesh_workflows") -> None:
+        from psycopg_pool import AsyncConnectionPool  # psycopg loads only where Postgres is used
+
         self.table = table
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=4, open=False)
 
