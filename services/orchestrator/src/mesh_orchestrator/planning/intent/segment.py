@@ -371,7 +371,12 @@ class Segmenter:
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
-            if len(tokens(tail)) == 1 and not (linked and lx.CLITIC.match(tokens(tail)[0])):
+            lone = tokens(tail)
+            if (
+                len(lone) == 1
+                and not (linked and lx.CLITIC.match(lone[0]))
+                and lone[0] not in lx.LANGUAGES  # "... et en espagnol, puis écris ...": no verb
+            ):
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
@@ -432,7 +437,9 @@ class Segmenter:
         k = 0
         while k < len(parts) - 1:
             if leads_list(parts[k][1]) or (
-                _reference_only(parts[k][1]) and (k == 0 or self._leads_only(parts[k][1]))
+                _reference_only(parts[k][1])
+                and not self._verb_first(parts[k][1])  # "Analyseer dit even": a step on "dit"
+                and (k == 0 or self._leads_only(parts[k][1]))
             ):
                 # "With that in hand, write ...", "Poi, usando quello che trovi, scrivi ...":
                 # the reference leads the step after it, wherever it stands

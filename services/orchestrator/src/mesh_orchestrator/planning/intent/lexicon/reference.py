@@ -14,6 +14,7 @@ ALL = re.compile(
     r"\b(?:both|all of (?:them|these|those|that|this|the above)|all (?:three|four|the results|"
     r"the answers)|the two|the three|these two|those two|everything(?: above)?|the above|each of them|combine|merge|"
     r"ambos|ambas|los dos|las dos|todo eso|les deux|tous les deux|tout ca|beide|beides|alles|"
+    r"des deux|dos dois|das duas|der beiden|dei due|delle due|van beide|"
     r"os dois|as duas|entrambi|entrambe|tutti e due|tutto cio|allebei|alle twee|beiden)\b"
 )
 
@@ -96,7 +97,7 @@ informationen person bild resposta resumo traducao historia poema texto dados ve
 linhas informacao pessoa risultato risultati risposta riassunto traduzione storia poesia
 testo dati vincitore righe informazioni persona immagine resultaat resultaten antwoord
 samenvatting vertaling verhaal gedicht tekst gegevens winnaar lijst regels informatie
-persoon
+persoon outcome outcomes uitkomst uitkomsten esito esiti
 """
 )
 
