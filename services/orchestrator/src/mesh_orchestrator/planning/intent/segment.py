@@ -397,7 +397,18 @@ class Segmenter:
         open_payload = False
         pointer: int | None = None  # the piece that announced "the text below"
         pasting = False
-        for joined, piece in pieces:
+        prose = self._last_prose(pieces)
+        for at, (joined, piece) in enumerate(pieces):
+            if at >= prose and merged:
+                # "tl;dr pls\n\n<a paragraph>": prose that asks nothing is the material of
+                # the last piece that asks (not of a remark after it: "..., no me da la vida")
+                if at == prose:
+                    asks = [k for k, (_, b) in enumerate(merged) if "?" in b or self.opens_job(b)]
+                    target = asks[-1] if asks else len(merged) - 1
+                head, body = merged[target]
+                glue = " " if at > prose else ": "
+                merged[target] = (head, body.rstrip(" :") + glue + piece)
+                continue
             words = tokens(piece)
             back = joined in ("then", "item") or (words and words[0] in lx.BACK)
             long_quote = _only_long_quote(piece, quotes)
@@ -420,6 +431,26 @@ class Segmenter:
             if lx.FORWARD.search(normalize(piece)) and not open_payload:
                 pointer = len(merged) - 1
         return merged
+
+    def _last_prose(self, pieces: list[tuple[str, str]]) -> int:
+        """Where the request's last paragraph starts when it is prose pasted after the asks:
+        a paragraph of its own (after a blank line) of two sentences or more, none of which
+        opens a job or asks a question, after a paragraph that asks (a question, a job's verb
+        or "tl;dr"); ``len(pieces)`` when there is none."""
+        start = max((k for k, (j, _) in enumerate(pieces) if j == "para"), default=-1)
+        if start <= 0 or any(j in ("para", "item", "line") for j, _ in pieces[start + 1 :]):
+            return len(pieces)
+        if any(lx.FORWARD.search(normalize(p)) for _, p in pieces[:start]):
+            return len(pieces)  # "the text below": that piece takes it (``_payloads``)
+        body = [p for _, p in pieces[start:]]
+        if sum(len(tokens(p)) for p in body) < 25:
+            return len(pieces)
+        if any("?" in p or _QUOTE_RE.search(p) for p in body):
+            return len(pieces)
+        # a word of prose may look like a job's verb ("Magma rises ..."): most do not
+        if 2 * sum(self.opens_job(p) for p in body) >= len(body):
+            return len(pieces)
+        return start
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
