@@ -33,6 +33,8 @@ no not don't dont never without nothing skip forget omit neither nor none sin na
 olvida olvidate oublie oubliez vergiss vergesst vergeet esquece esqueca dimentica sans pas
 rien aucun aucune ne n nicht kein keine keinen keiner nichts ohne nao sem nenhum nenhuma non
 senza niente nulla nessun nessuna mai niet geen zonder niets nooit weder nem niks
+ignore ignoring ignora ignore ignorez ignorer ignoriere ignorier ignoriert ignorieren ignorar
+ignorem ignorate negeer negeren
 """
 )
 
