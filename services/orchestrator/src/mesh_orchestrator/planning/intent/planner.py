@@ -74,6 +74,9 @@ MOVE_MIN = 0.15
 # A lookup the model is this unsure of, in a clause that is no question and starts with no
 # verb, is none (small talk, a remark): "search" is where the model puts what it cannot place.
 WEAK_SEARCH = 0.4
+# A lookup the model is this unsure of, put as a statement about the speaker or the assistant
+# (no question, no verb of a job first), is something said, not asked.
+CHAT_SEARCH = 0.65
 _ACTION = "an action in the world no agent performs"
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
@@ -310,6 +313,16 @@ class IntentPlanner:
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
+            if (
+                top == "search"
+                and p[top] < CHAT_SEARCH
+                and seg.joined not in ("item", "line", "then")
+                and any(r.capability for r in out)  # said after what was asked
+                and not _question(seg)
+                and not self._verb_first(seg)
+                and _about_us(seg)
+            ):  # "mañana tengo examen", "Domani ti faccio altre domande": said, not asked
+                top = "none"
             announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
             if (
                 top == "none"
@@ -391,6 +404,19 @@ def _small_talk(seg: Segment) -> bool:
         _content([w for w in words if w not in _YOU and w.split("'")[0] not in lx.QUESTION], False)
         <= 1
     )
+
+
+# The speaker in the seven languages: a statement about oneself or the assistant.
+_ME = frozenset(
+    "i i'm im i've ive my me we our yo mi mis tengo estoy je j'ai j'suis moi mon ma mes ich "
+    "mir mich mein meine meinen eu meu minha estou tenho io mio mia sono ho ik mij mijn ben heb".split()
+)
+
+
+def _about_us(seg: Segment) -> bool:
+    """A clause that speaks of the speaker or the assistant ("I've got an exam tomorrow",
+    "ti faccio altre domande", "você tem sido muito útil")."""
+    return any(w in _ME or w in _YOU for w in tokens(seg.instruction))
 
 
 def _counted_thing(seg: Segment) -> str | None:
