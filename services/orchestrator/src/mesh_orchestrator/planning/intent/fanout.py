@@ -199,13 +199,32 @@ def _asked_again(instruction: str) -> list[str] | None:
 _AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
 
 
+# The little words between the language names of one list: "into French and into German",
+# "al inglés, al francés y al alemán", "ins Englische und auf Spanisch", "in het Engels en Duits".
+_BETWEEN = frozenset(
+    "and or into in to al a en y o au et ou ins auf nach und oder em para pro e ou in nel "
+    "nell in en of naar het de le la l el lo il the also too as well a an un une um uma una "
+    "uno een ein eine einen one another otra otro outra outro autre altra altro andere version "
+    "versions versiones version versao versoes versione versioni fassung fassungen versie "
+    "versies translation traduccion traduction ubersetzung traducao traduzione vertaling".split()
+)
+
+
 def _languages(text: str) -> list[tuple[str, str]]:
-    """``(canonical, form as written)`` of each language named, in order, once each."""
+    """``(canonical, form as written)`` of each language of the first list of them, in
+    order, once each. A language named further on, apart from that list, is no target ("in
+    Spanish for Lucía, her English isn't great")."""
     seen: dict[str, str] = {}
+    gap = 0
     for word in re.findall(r"[\w\u00c0-\u017f]+", text):
         canon = lx.LANGUAGES.get(normalize(word))
-        if canon and canon not in seen:
-            seen[canon] = word
+        if canon:
+            if seen and gap:
+                break
+            seen.setdefault(canon, word)
+            gap = 0
+        elif seen and normalize(word) not in _BETWEEN:
+            gap += 1
     return list(seen.items())
 
 
