@@ -120,6 +120,8 @@ class Segmenter:
         if lead and _reference_only(lead.group(1)) and not self._verb_first(lead.group(1)):
             piece = lead.group(2)  # "Based on that, write ..." (not "übersetze ihn ins ...")
         words = [w for w in tokens(piece) if w not in lx.POLITE]
+        while len(words) > 1 and words[0] in _ALSO:
+            words = words[1:]  # "y también un dibujo", "und auch ein Bild": what follows
         if not words or _languages_only(words):  # "..., portoghese e olandese": no job
             return False
         first = words[0]
@@ -582,6 +584,11 @@ _REFERS = frozenset(
         "cio",
         "questo",
     ]
+)
+# "also" in the seven languages, before the job it adds.
+_ALSO = frozenset(
+    "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "
+    "anche inoltre ook bovendien".split()
 )
 # Separable particles of German and Dutch verbs, and the "zu"/"te" inside an infinitive.
 _PARTICLE = re.compile(
