@@ -270,7 +270,9 @@ class Segmenter:
                 out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
-            a.intro = b.joined == "item" and a.joined != "item" and not a.data and not a.payload
+            a.intro = (
+                b.joined == "item" and a.joined not in ("item", "then") and not a.data and not a.payload
+            )
         pointing = False
         for seg in out:
             if seg.joined != "item":
@@ -321,6 +323,12 @@ class Segmenter:
             if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
                 head = unit[: marks[0].start()].strip()
                 shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
+                then = re.search(rf"\s*[,;]?\s*\b(?:{lx.THEN})\s*[,:]?$", normalize(head))
+                if shared and then and len(normalize(head)) == len(head) and then.start() > 0:
+                    # "analyse these readings, then (1) write ... and (2) translate ...": the
+                    # head is a step of its own, and the parts come after it
+                    out.append((joined, head[: then.start()]))
+                    head, shared, joined = "", False, "then"
                 if shared:  # earlier sentences of the head stand alone
                     *before, head = _SENTENCE.split(head)
                     for sentence in before:
@@ -333,6 +341,8 @@ class Segmenter:
                     item = re.sub(rf"\s*,?\s*\b(?:{lx.AND})$", "", unit[m.end() : end].strip(" ,;"))
                     if shared:  # "With that in hand, write (a) a note and (b) a message"
                         out.append(("part", f"{head} {item}"))
+                    elif joined == "then" and k == 0:
+                        out.append(("then", item))
                     else:
                         out.append(("item", item))
             else:
