@@ -138,8 +138,8 @@ class Segmenter:
             and first in _PREPS
             and (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE)
             and self.is_opener(words[2])
-        ):
-            return True  # "y con eso escribe ...", "and with that write ..."
+        ) or self._past_reference(piece):
+            return True  # "y con eso escribe ...", "con quelle informazioni scrivi ..."
         if (
             len(words) > 1
             and words[1] in _REFERS
@@ -153,7 +153,15 @@ class Segmenter:
             return True  # "und mir darüber ein Gedicht schreiben", "en het daarna vertalen"
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
-        return self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE)
+        if self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE):
+            return True
+        # "e fai anche un riassunto", "und mach auch ein Bild": a verb, "also", a thing to make
+        return (
+            len(words) > 3
+            and words[1] in _ALSO
+            and first not in lx.FUNCTION
+            and self.opens_job(" ".join(words[2:]), questions)
+        )
 
     def opens_step(self, piece: str) -> bool:
         """After "then": a verb with a pronoun attached ("fammene", "tradúcelo") or a noun
@@ -222,6 +230,21 @@ class Segmenter:
             verb, before = found
             return " ".join([verb, *before]), True
         return (" ".join(words[skip:]), False) if skip else ("", False)
+
+    def _past_reference(self, piece: str) -> str:
+        """The clause from its verb on when a reference with no comma leads it ("con quelle
+        informazioni scrivi ...", "with that info write ...", "met die gegevens schrijf ..."):
+        what the model reads; "" when none leads."""
+        clause = re.split(r"[,:;.!?]", piece, maxsplit=1)[0]  # "using these examples: ..."
+        words = [w for w in tokens(clause) if w not in lx.POLITE]
+        if len(words) < 4 or words[0] not in _PREPS:
+            return ""
+        if not (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE or words[1] in _LEADS):
+            return ""
+        for k in (2, 3):
+            if self.is_opener(words[k]) and len(words) > k + 1:
+                return " ".join(words[k:])
+        return ""
 
     def _reference_leads(self, text: str) -> bool:
         """A word naming an earlier result before the clause's verb ("With that, write",
@@ -471,6 +494,8 @@ class Segmenter:
             bare = not m.group(0).strip(" ,")
             if _asked_again(head[start : m.start()], head[m.end() :]):
                 continue  # "who built X, who Y and who Z": the last question of a run
+            if len(tokens(head[start : m.start()])) == 1 and normalize(m.group(0)).strip(" ,") in _ALSO:
+                continue  # "... e fai anche un riassunto": split before the verb, not after
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -530,6 +555,8 @@ class Segmenter:
             )
         instruction = _tidy(_restore(head, quotes, short_only=True))
         verb_head, final = self.clause_head(_QUOTE_RE.sub(" qqq ", head))
+        if not verb_head:
+            verb_head = self._past_reference(instruction)
         return Segment(
             instruction=instruction,
             head=verb_head,
