@@ -23,6 +23,7 @@ from mesh_orchestrator.planning.clauses import (
     extract_data,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import _items as _list_items
 from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
@@ -40,8 +41,10 @@ _ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-h
 # "1. ... 2. ... 3. ..." inside one line: numbers that count up from 1.
 _INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
+# (not after a day of the month written as an ordinal: "am 12. Juli", "op 3. Mai")
 _SENTENCE = re.compile(
-    r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])|(?<=[?!])\s+(?=[a-z])"
+    r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
+    r"|(?<=[?!])\s+(?=[a-z])"
 )
 _COLON = re.compile(r":\s+(?=\S)")
 
@@ -285,6 +288,15 @@ class Segmenter:
         merged = self._payloads(pieces, quotes)
         out: list[Segment] = []
         for joined, piece in merged:
+            listed = self._counted_list(piece)
+            if listed is not None:
+                # "Daraus dann bitte zweierlei: eine englische Fassung ... und ein Bild ...",
+                # "I need two things out of it: a summary ... and a tweet ...": the head
+                # introduces, each thing is a job of its own
+                head, items = listed
+                out.append(self._segment(head, joined, blocks, quotes))
+                out += [self._segment(item, "item", blocks, quotes) for item in items]
+                continue
             cut = self._payload_start(piece)
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
             parts = self._split_and(head)
@@ -569,6 +581,32 @@ class Segmenter:
             quoted=bool(_QUOTE_RE.search(head)),
         )
 
+    def _counted_list(self, piece: str) -> tuple[str, list[str]] | None:
+        """``(head, items)`` when a head that opens no job counts the things after its colon
+        ("two things: a ... and a ..."), each a thing to make (an article first)."""
+        m = _COLON.search(piece)
+        if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
+            return None
+        head, rest = piece[: m.start()], piece[m.end() :].strip().rstrip(" .!?")
+        if self.opens_job(head) or not lists_after_colon(head, rest):
+            return None
+        words = tokens(head)
+        if not any(w in lx.NUMBERS for w in words):
+            return None
+        if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words):
+            return None  # "three separate images: a ..., a ...": one job handed out (fanout)
+        items = _list_items(rest)
+        if not items or not all(tokens(i)[:1] and tokens(i)[0] in lx.ARTICLES for i in items):
+            return None
+        first = items[0].split()
+        at = next((k for k, w in enumerate(first) if k and normalize(w) in _FOR), 0)
+        for k, item in enumerate(items[1:], 1):
+            rest_words = item.split()
+            if at and len(rest_words) > 1 and normalize(rest_words[1]) in _FOR:
+                # "eine für Studierende": the thing of the first item ("eine Erklärung")
+                items[k] = " ".join(first[:at] + rest_words[1:])
+        return head, items
+
     def _payload_start(self, piece: str) -> int:
         """Where prose pasted after a colon begins (-1: none, or a list of jobs follows)."""
         m = _COLON.search(piece)
@@ -621,6 +659,10 @@ _REFERS = frozenset(
         "cio",
         "questo",
     ]
+)
+# "for"/"about" after a thing to make: "one for students", "uno para niños", "eine für ...".
+_FOR = frozenset(
+    "for about on para sobre pour sur fur uber per su voor over".split()
 )
 # "also" in the seven languages, before the job it adds.
 _ALSO = frozenset(

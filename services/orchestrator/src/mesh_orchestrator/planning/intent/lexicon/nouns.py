@@ -57,6 +57,8 @@ NUMBERS = {
     "quattro": 4,
     "twee": 2,
     "drie": 3,
+    "zweierlei": 2,  # "two kinds of thing": "Daraus zweierlei: ..."
+    "dreierlei": 3,
     "2": 2,
     "3": 3,
     "4": 4,
