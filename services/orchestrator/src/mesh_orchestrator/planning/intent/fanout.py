@@ -39,6 +39,18 @@ _ONE_AND_ONE = re.compile(
     re.IGNORECASE,
 )
 _ANOTHER = re.compile(r"^(\W*[\w-]+)\s+(.+?)\s*,?\s+and\s+another\s+(.+)$", re.IGNORECASE)
+# "a serious slogan for X and a silly one for Y", "un eslogan para X y otro para Y", "einen
+# Witz über X und einen über Y", "un poème sur X et un autre sur Y", "een gedicht over X en
+# nog een over Y": the thing made twice; the second copy keeps the verb
+_AND_ONE = re.compile(
+    r"\s*,?\s+(?:(?:and|plus)\s+(?:a|an)\s+[\w-]+\s+one\b|(?:and|plus)\s+one\s+(?=(?:about|for|on|in|with)\b)"
+    r"|(?:y|e)\s+(?:otro|otra|outro|outra|un altro|un'altra|uno|una)\b(?=\s+\w)"
+    r"|(?:y|e)\s+(?:uno|una|um|uma)\s+(?=(?:sobre|para|su|per|di|com|con)\b)"
+    r"|et\s+(?:un autre|une autre|un|une)\s+(?=(?:sur|pour|avec|de)\b)"
+    r"|und\s+(?:einen|eine|eins|ein)\s+(?=(?:uber|über|fur|für|zu|mit|von)\b)"
+    r"|en\s+(?:nog een|een ander|een andere|een)\s+(?=(?:over|voor|met|van)\b))",
+    re.IGNORECASE,
+)
 # "two tweets, one funny and one serious": one copy per kind
 _ONE_EACH = re.compile(r",?\s*\bone\s+([\w-]+)\s+and\s+one\s+([\w-]+)\s*$", re.IGNORECASE)
 
@@ -274,6 +286,13 @@ def fan_out(text: str, instruction: str, cap: str) -> list[tuple[str, str]]:
     if m:
         head = instruction[: m.start()]
         return [(f"{head} ({m.group(1)})",) * 2, (f"{head} ({m.group(2)})",) * 2]
+    m = _AND_ONE.search(instruction)
+    if m and m.start() > 0 and len(instruction[m.end() :].split()) <= 10:
+        verb = instruction.split()[0]
+        a = instruction[: m.start()].strip()
+        b = f"{verb} {instruction[m.start() :].strip(' ,')}"
+        b = re.sub(r"^(\S+)\s+(?:and|plus|y|e|et|und|en)\s+", r"\1 ", b, flags=re.IGNORECASE)
+        return [(a, a), (b, b)]
     m = _ANOTHER.match(instruction)
     if m:
         a, b = f"{m.group(1)} {m.group(2)}", f"{m.group(1)} another {m.group(3)}"

@@ -103,3 +103,28 @@ persoon outcome outcomes uitkomst uitkomsten esito esiti
 
 # Elisions that glue an article to its noun ("l'immagine", "quell'haiku", "d'un").
 ELISION = re.compile(r"\b(?:l|d|qu|quell|dell|nell|all|sull|un|c|j|n|s|m|t)'")
+
+# Ordinals that pick one of the earlier results ("the second one", "el primero", "het eerste
+# antwoord", "den ersten"), by rank (1-based).
+ORDINAL = {
+    **dict.fromkeys(
+        words(
+            "first primero primera premier premiere erste ersten erster erstes primeiro "
+            "primeira primo prima eerste"
+        ),
+        1,
+    ),
+    **dict.fromkeys(
+        words(
+            "second segundo segunda seconde deuxieme zweite zweiten zweiter zweites secondo "
+            "seconda tweede"
+        ),
+        2,
+    ),
+    **dict.fromkeys(
+        words("third tercero tercera troisieme dritte dritten terceiro terceira terzo terza derde"),
+        3,
+    ),
+}
+# "one" after an adjective or an ordinal: "the silly one", "the first one".
+ONE = words("one ones uno una eins een")
