@@ -34,6 +34,7 @@ from mesh_orchestrator.planning.intent.actions import (
 )
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
 from mesh_orchestrator.planning.intent.fanout import (
+    _BETWEEN,
     _languages,
     distributes,
     fan_out,
@@ -340,6 +341,14 @@ class IntentPlanner:
                 job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
                 if job is not None and p[job] >= MOVE_MIN:
                     top = job
+            if (
+                top != "translation"
+                and top not in ("data_analysis", "lora_training")
+                and "translation" in served
+                and any(r.capability for r in out)
+                and _to_language(seg)
+            ):  # "passa ele pro inglês", "El primero pásamelo al catalán": an earlier text
+                top = "translation"
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
@@ -417,6 +426,36 @@ def _about_us(seg: Segment) -> bool:
     """A clause that speaks of the speaker or the assistant ("I've got an exam tomorrow",
     "ti faccio altre domande", "você tem sido muito útil")."""
     return any(w in _ME or w in _YOU for w in tokens(seg.instruction))
+
+
+# Pronouns that stand for an earlier text before its new language ("passa ele pro inglês").
+_IT = frozenset(
+    "it them him her ele ela eles elas lui lei loro lo la le les li ihn sie es hem het ze".split()
+)
+
+
+# "and" between the pronoun and the language names another thing ("about it and a French
+# version of it"): not the same text in a new language.
+_JOINS = frozenset("and or y o e et ou und oder en of plus".split())
+
+
+def _to_language(seg: Segment) -> bool:
+    """An earlier result put into a language: a pronoun, a verb with its pronoun or an
+    ordinal, then only little words and a language ("passa ele pro inglês", "El primero
+    pásamelo también al catalán", "zet het in het Engels")."""
+    words = tokens(seg.instruction)
+    for j, w in enumerate(words):
+        if w not in lx.LANGUAGES:
+            continue
+        k = j - 1
+        while k >= 0 and words[k] in _BETWEEN and words[k] not in _IT and words[k] not in _JOINS:
+            k -= 1
+        if k >= 0 and k >= j - 4 and (
+            words[k] in _IT or lx.CLITIC.match(words[k]) or words[k] in lx.ORDINAL
+        ):
+            return True
+        return False
+    return False
 
 
 def _counted_thing(seg: Segment) -> str | None:

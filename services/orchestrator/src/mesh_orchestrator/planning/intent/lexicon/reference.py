@@ -34,7 +34,7 @@ PRONOUN = re.compile(
     r"daraus|damit|isso|isto|cio|questo|questa|quello|het|dat|dit|daarvan|ervan|lui|lei|loro|"
     r"ele|ela|eles|elas|el|ella|ellos|lui|elle|eux|ihm|ihr|ihnen|hem|haar|hen)\b"
     r"(?=\s*(?:$|[.,;!?:]|(?:into|to|in|as|for|with|and|please|up|down|out|briefly|again|al|a|en|au|"
-    r"ins|auf|zu|para|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|too|also|"
+    r"ins|auf|zu|para|pro|pra|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|too|also|"
     r"anschliessend|nachher|noch|auch|ebenfalls|mal|jetzt|gleich|bitte|vervolgens|nadien|nog|"
     r"ook|even|nu|kort|uit|om|af|weer|"
     r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois)\b))"
