@@ -21,6 +21,7 @@ import itertools
 import re
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 _PREP = r"(?:into|to|in|al|a|en|au|ins|auf|para|pro|em|naar|het|le|el|lo|il|l')"
@@ -213,13 +214,13 @@ _AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
 
 # The little words between the language names of one list: "into French and into German",
 # "al inglés, al francés y al alemán", "ins Englische und auf Spanisch", "in het Engels en Duits".
-_BETWEEN = frozenset(
+_BETWEEN = lx_words(
     "and or into in to al a en y o au et ou ins auf nach und oder em para pro e ou in nel "
     "nell in en of naar het de le la l el lo il the also too as well tambien aussi auch tambem "
     "anche ook a an un une um uma una "
     "uno een ein eine einen one another otra otro outra outro autre altra altro andere version "
     "versions versiones version versao versoes versione versioni fassung fassungen versie "
-    "versies translation traduccion traduction ubersetzung traducao traduzione vertaling".split()
+    "versies translation traduccion traduction ubersetzung traducao traduzione vertaling"
 )
 
 

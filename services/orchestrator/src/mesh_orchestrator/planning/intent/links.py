@@ -424,10 +424,18 @@ class Links:
         ids = [t.task_id for g in self.groups for t in g]
         for i, w in enumerate(words[:4]):
             rank = lx.ORDINAL.get(w)
-            if rank is None or not (i == 0 or words[i - 1] in lx.DETERMINER or words[i - 1] in lx.ARTICLES):
+            if rank is None or not (
+                i == 0 or words[i - 1] in lx.DETERMINER or words[i - 1] in lx.ARTICLES
+            ):
                 continue
             nxt = words[i + 1] if i + 1 < len(words) else ""
-            if not nxt or nxt in lx.ONE or _result(nxt) or lx.CLITIC.match(nxt) or nxt in lx.FUNCTION:
+            if (
+                not nxt
+                or nxt in lx.ONE
+                or _result(nxt)
+                or lx.CLITIC.match(nxt)
+                or nxt in lx.FUNCTION
+            ):
                 return [ids[rank - 1]] if rank <= len(ids) and len(ids) > 1 else []
         return []
 

@@ -40,6 +40,7 @@ from mesh_orchestrator.planning.intent.fanout import (
     fan_out,
     without_list,
 )
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import (
@@ -416,9 +417,9 @@ def _small_talk(seg: Segment) -> bool:
 
 
 # The speaker in the seven languages: a statement about oneself or the assistant.
-_ME = frozenset(
+_ME = lx_words(
     "i i'm im i've ive my me we our yo mi mis tengo estoy je j'ai j'suis moi mon ma mes ich "
-    "mir mich mein meine meinen eu meu minha estou tenho io mio mia sono ho ik mij mijn ben heb".split()
+    "mir mich mein meine meinen eu meu minha estou tenho io mio mia sono ho ik mij mijn ben heb"
 )
 
 
@@ -429,14 +430,14 @@ def _about_us(seg: Segment) -> bool:
 
 
 # Pronouns that stand for an earlier text before its new language ("passa ele pro inglês").
-_IT = frozenset(
-    "it them him her ele ela eles elas lui lei loro lo la le les li ihn sie es hem het ze".split()
+_IT = lx_words(
+    "it them him her ele ela eles elas lui lei loro lo la le les li ihn sie es hem het ze"
 )
 
 
 # "and" between the pronoun and the language names another thing ("about it and a French
 # version of it"): not the same text in a new language.
-_JOINS = frozenset("and or y o e et ou und oder en of plus".split())
+_JOINS = lx_words("and or y o e et ou und oder en of plus")
 
 
 def _to_language(seg: Segment) -> bool:
@@ -450,11 +451,11 @@ def _to_language(seg: Segment) -> bool:
         k = j - 1
         while k >= 0 and words[k] in _BETWEEN and words[k] not in _IT and words[k] not in _JOINS:
             k -= 1
-        if k >= 0 and k >= j - 4 and (
-            words[k] in _IT or lx.CLITIC.match(words[k]) or words[k] in lx.ORDINAL
-        ):
-            return True
-        return False
+        return (
+            k >= 0
+            and k >= j - 4
+            and (words[k] in _IT or bool(lx.CLITIC.match(words[k])) or words[k] in lx.ORDINAL)
+        )
     return False
 
 

@@ -306,7 +306,11 @@ class Segmenter:
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
             a.intro = (
-                b.joined == "item" and a.joined not in ("item", "then") and not a.data and not a.payload
+                b.joined == "item"
+                and a.joined != "item"
+                and not (a.joined == "then" and self._verb_first(a.instruction))  # "(1) write"
+                and not a.data
+                and not a.payload
             )
         pointing = False
         for seg in out:
@@ -506,7 +510,10 @@ class Segmenter:
             bare = not m.group(0).strip(" ,")
             if _asked_again(head[start : m.start()], head[m.end() :]):
                 continue  # "who built X, who Y and who Z": the last question of a run
-            if len(tokens(head[start : m.start()])) == 1 and normalize(m.group(0)).strip(" ,") in _ALSO:
+            if (
+                len(tokens(head[start : m.start()])) == 1
+                and normalize(m.group(0)).strip(" ,") in _ALSO
+            ):
                 continue  # "... e fai anche un riassunto": split before the verb, not after
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
                 out.append((how, head[start : m.start()]))
@@ -518,7 +525,8 @@ class Segmenter:
         while k < len(parts) - 1:
             if leads_list(parts[k][1]) or (
                 _reference_only(parts[k][1])
-                and not self._verb_first(parts[k][1])  # "Analyseer dit even": a step on "dit"
+                # "Analyseer dit even": a step on "dit" (not "keep it light": a remark)
+                and not (self._verb_first(parts[k][1]) and not _manner(parts[k][1]))
                 and (k == 0 or self._leads_only(parts[k][1]))
             ):
                 # "With that in hand, write ...", "Poi, usando quello che trovi, scrivi ...":
@@ -593,7 +601,7 @@ class Segmenter:
         words = tokens(head)
         if not any(w in lx.NUMBERS for w in words):
             return None
-        if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words):
+        if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
             return None  # "three separate images: a ..., a ...": one job handed out (fanout)
         items = _list_items(rest)
         if not items or not all(tokens(i)[:1] and tokens(i)[0] in lx.ARTICLES for i in items):
@@ -661,13 +669,11 @@ _REFERS = frozenset(
     ]
 )
 # "for"/"about" after a thing to make: "one for students", "uno para niños", "eine für ...".
-_FOR = frozenset(
-    "for about on para sobre pour sur fur uber per su voor over".split()
-)
+_FOR = lx_words("for about on para sobre pour sur fur uber per su voor over")
 # "also" in the seven languages, before the job it adds.
-_ALSO = frozenset(
+_ALSO = lx_words(
     "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "
-    "anche inoltre ook bovendien".split()
+    "anche inoltre ook bovendien"
 )
 # Separable particles of German and Dutch verbs, and the "zu"/"te" inside an infinitive.
 _PARTICLE = re.compile(
@@ -865,6 +871,18 @@ _ORDINAL = re.compile(
     + r")\b,?\s*",
     re.IGNORECASE,
 )
+
+
+def _manner(piece: str) -> bool:
+    """ "keep it light", "houd het kort": a remark on manner (``lexicon.STYLE``)."""
+    return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
+
+
+def _plural_forms(noun: str) -> set[str]:
+    """The singulars a plural may have in the seven languages (images, Bilder, tekeningen,
+    immagini, disegni)."""
+    forms = {noun, noun.rstrip("s"), noun[:-2], noun[:-1]}
+    return forms | {noun[:-1] + v for v in "eoa"}
 
 
 def _asked_again(before: str, after: str) -> bool:
