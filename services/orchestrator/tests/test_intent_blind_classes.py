@@ -227,3 +227,30 @@ def test_a_thing_made_twice_is_named_back_by_its_word_or_rank(query: str, reads:
 )
 def test_an_earlier_text_put_into_a_language_is_its_translation(query: str) -> None:
     assert _shape(query) == [("text_generation", []), ("translation", ["1"])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "A few things I need:\nHow tall is the Matterhorn\nA drawing of a goat on a cliff\n"
+        "A short rhyme for the postcard",
+        "Necesito esto:\nCuántos huesos tiene un gato\nUn dibujo de un gato durmiendo\n"
+        "Un poema corto para la tarjeta",
+    ],
+)
+def test_lines_after_a_colon_that_asks_nothing_are_a_job_each(query: str) -> None:
+    assert _shape(query) == [("search", []), ("image_generation", []), ("text_generation", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Turn this into tidy minutes I can send round:\n\n- budget approved, travel cut\n"
+        "- launch moved to March\n- Anna collects photos for the flyer\n- next meeting Tuesday",
+        "Maak hier nette notulen van:\n\n- budget akkoord\n- lancering naar maart\n"
+        "- Sanne zoekt fotos voor de folder\n- volgende keer dinsdag",
+    ],
+)
+def test_bullets_after_an_ask_and_its_colon_are_its_material(query: str) -> None:
+    shape = _shape(query)
+    assert len(shape) == 1 and shape[0][0] in ("text_generation", "summarization")

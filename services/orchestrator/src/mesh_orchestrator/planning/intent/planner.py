@@ -290,6 +290,21 @@ class IntentPlanner:
                 job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
                 if job is not None and named[job] >= MOVE_MIN:
                     top = job
+            lead = [w for w in tokens(seg.instruction) if w not in lx.POLITE][:1]
+            if (
+                lead
+                and lead[0] in lx.QUESTION
+                # a thing to make in it is asked for ("Come up with five taglines")
+                and not any(
+                    w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS
+                    for w in tokens(seg.instruction)
+                )
+                and top in ("image_generation", "text_generation")
+                and p[top] < SURE_ACTION
+                and p["search"] * 2 >= p[top]
+                and "search" in served
+            ):  # "Wie viele Knochen hat ein Mensch" as a line of its own: a question
+                top = "search"
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])

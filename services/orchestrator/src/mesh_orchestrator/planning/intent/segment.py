@@ -354,6 +354,7 @@ class Segmenter:
                 units.append(("line", line))  # a list written one short line a job
             else:
                 units.append(("sentence", line))
+        units = self._listed_lines(units)
         out: list[tuple[str, str]] = []
         for joined, unit in units:
             if not unit:
@@ -386,6 +387,37 @@ class Segmenter:
                         out.append(("item", item))
             else:
                 out.append((joined, unit))
+        return out
+
+    def _listed_lines(self, units: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The lines after a line that ends with a colon: a list of jobs when that line asks
+        none itself ("Folgendes bräuchte ich:" and a line a job, no markers) and most of them
+        open one; the material of its job when it asks one ("Mach mir daraus ein Protokoll:"
+        and notes in bullets) and most of them open none."""
+        out = list(units)
+        for k, (joined, unit) in enumerate(units):
+            if not unit.rstrip().endswith(":") or joined in ("item", "para"):
+                continue
+            first = k + 1
+            if first < len(units) and units[first] == ("para", ""):
+                first += 1  # a blank line between the ask and its bullets
+            run = first
+            while run < len(units) and units[run][1] and units[run][0] in ("sentence", "item"):
+                run += 1
+            lines = units[first:run]
+            if len(lines) < 2 or any(len(tokens(u)) > 12 for _, u in lines):
+                continue
+            jobs = sum(self.opens_job(u) for _, u in lines)
+            head = unit.rstrip(" :")
+            asks = self._verb_first(head) or any(
+                _plural_forms(w) & lx.JOB_NOUNS for w in tokens(head)
+            )  # "Turn this into minutes:", not "Necesito esto:
+            if not asks and 2 * jobs > len(lines) and all(j == "sentence" for j, _ in lines):
+                out[k + 1 : run] = [("item", u) for _, u in lines]
+            elif asks and jobs == 0 and all(j == "item" for j, _ in lines):
+                body = "; ".join(u for _, u in lines)
+                out[k] = (joined, f"{unit} {body}")
+                out[k + 1 : run] = [("sentence", "") for _ in range(k + 1, run)]
         return out
 
     def _sentences(self, unit: str) -> list[tuple[str, str]]:

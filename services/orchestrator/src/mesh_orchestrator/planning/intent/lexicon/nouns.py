@@ -26,6 +26,8 @@ briefje toespraak lied samenvatting vertaling plaatje afbeelding tekening illust
 schilderij titel advertentie grap text texts texto textos texte textes testo testi tekst teksten message
 liste lista lijst
 mensaje nachricht mensagem messaggio bericht caption legenda legende didascalia bijschrift
+minutes protokoll acta verbale notulen ata report informe rapport relatorio rapporto verslag
+invitation invitacion einladung convite invito uitnodiging
 """
 )
 

@@ -14,6 +14,7 @@ what who whom whose when where why how which que quien quienes cuando donde por 
 cuantos como quel quelle quels quelles qui quand pourquoi comment combien was wer wen wem
 wann wo warum wie welche welcher welches wieviel quem quando onde porque qual quanto che chi
 quando dove perche quale quanto come cosa wat wie wanneer waar waarom hoe welke hoeveel
+cuantas cuanta quantos quantas quanta quanti quante quali
 """
 )
 
