@@ -254,3 +254,52 @@ def test_lines_after_a_colon_that_asks_nothing_are_a_job_each(query: str) -> Non
 def test_bullets_after_an_ask_and_its_colon_are_its_material(query: str) -> None:
     shape = _shape(query)
     assert len(shape) == 1 and shape[0][0] in ("text_generation", "summarization")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "thanks, that was exactly what I needed!!",
+        "Bedankt, dat was precies wat ik zocht!",
+        "merci, c'était parfait pour mon exposé",
+    ],
+)
+def test_thanks_alone_is_small_talk_for_the_writer(query: str) -> None:
+    assert _shape(query) == [("text_generation", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Só o desenho, sem legenda: uma tartaruga de óculos lendo um jornal.",
+        "Only the picture, no words: a tortoise in glasses reading a newspaper.",
+        "Solo l'immagine, niente testo: una tartaruga con gli occhiali che legge il giornale.",
+    ],
+)
+def test_only_a_thing_before_the_colon_names_the_job(query: str) -> None:
+    assert _shape(query) == [("image_generation", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "How long is the Danube? Answer with just the number, nothing else.",
+        "Quanto è lungo il Danubio? Rispondimi con un numero e basta.",
+        "Wie lang ist die Donau? Antworte nur mit der Zahl.",
+        "¿Cuánto mide el Danubio? Contesta con una cifra y ya.",
+    ],
+)
+def test_how_to_answer_is_a_constraint_not_a_job(query: str) -> None:
+    assert _shape(query) == [("search", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Cerca come nascono i coralli e poi, sulla base di quello che trovi, fammi un disegno.",
+        "Look up how coral reefs grow and then, based on whatever you find, draw me a reef.",
+        "Zoek op hoe koraal groeit en daarna, met wat je vindt, maak een tekening.",
+    ],
+)
+def test_a_long_reference_to_what_was_found_leads_the_next_step(query: str) -> None:
+    assert _shape(query) == [("search", []), ("image_generation", ["1"])]

@@ -330,6 +330,13 @@ class IntentPlanner:
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
+            if top in ("none", "action") and (thing := _only_thing(seg)) is not None:
+                # "Só a imagem, sem texto: um gato ...": the only thing asked names the job
+                row = self._model.probabilities([thing])[0]
+                named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+                job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
+                if job is not None and named[job] >= MOVE_MIN:
+                    top = job
             if (
                 top == "search"
                 and p[top] < CHAT_SEARCH
@@ -365,6 +372,8 @@ class IntentPlanner:
                 and _to_language(seg)
             ):  # "passa ele pro inglês", "El primero pásamelo al catalán": an earlier text
                 top = "translation"
+            if top == "search" and p[top] < CHAT_SEARCH and _thanks(seg):
+                top = "none"  # "thx that was super helpful!!": thanks, nothing to look up
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
@@ -436,6 +445,33 @@ _ME = lx_words(
     "i i'm im i've ive my me we our yo mi mis tengo estoy je j'ai j'suis moi mon ma mes ich "
     "mir mich mein meine meinen eu meu minha estou tenho io mio mia sono ho ik mij mijn ben heb"
 )
+
+
+# Thanks in the seven languages.
+_THANKS = lx_words(
+    "thanks thank thx ty cheers gracias merci danke dank obrigado obrigada grazie bedankt "
+    "dankjewel dankje dankuwel"
+)
+
+
+def _thanks(seg: Segment) -> bool:
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return bool(words) and words[0] in _THANKS
+
+
+def _only_thing(seg: Segment) -> str | None:
+    """The thing after "only" when a clause starts with it ("only the picture", "Só a
+    imagem", "nur das Bild"), when it is a thing the mesh makes."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE or w in lx.ONLY]
+    if len(words) < 2 or words[0] not in lx.ONLY:  # (Portuguese "só" reads as "so")
+        return None
+    article = words[1].split("'")[0] + "'" if "'" in words[1] else words[1]
+    if article not in lx.ARTICLES and article not in lx.DETERMINER and article != "l'":
+        return None
+    noun = words[2] if len(words) > 2 else ""
+    if "'" in words[1]:  # "l'immagine", "l'image": the article glued to the thing
+        noun = words[1].split("'")[-1]
+    return noun if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS else None
 
 
 def _about_us(seg: Segment) -> bool:

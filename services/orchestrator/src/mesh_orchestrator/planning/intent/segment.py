@@ -988,9 +988,20 @@ def _intro_points(intro: str) -> bool:
 def _reference_only(piece: str) -> bool:
     """A short phrase that only points at an earlier result ("Based on that", "com isso")."""
     words = tokens(piece)
+    if 4 < len(words) <= 7 and _FOUND.search(normalize(piece)):
+        return True  # "sulla base di quello che trovi", "based on what you find"
     return 0 < len(words) <= 4 and (
         any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words) or _points(piece)
     )
+
+
+# "what you find" in the seven languages: the result of the step before.
+_FOUND = re.compile(
+    r"\b(?:what(?:ever)? (?:you|it) (?:find|found|get|learn)|lo que (?:encuentres|descubras|"
+    r"averigues)|ce que tu (?:trouves|trouveras|apprends)|was du (?:findest|herausfindest)|"
+    r"o que (?:encontrares|descobrires|achares)|quello che (?:trovi|scopri)|"
+    r"wat je (?:vindt|ontdekt|vind))\b"
+)
 
 
 def _counted(unit: str) -> list[re.Match[str]]:

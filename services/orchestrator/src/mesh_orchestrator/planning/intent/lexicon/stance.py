@@ -85,5 +85,11 @@ STYLE = re.compile(
     r"|make sure|zorg (?:ervoor )?dat|sorg dafur|achte darauf"
     r"|que (?:sea|suene|quede|tenga|seja|soe|fique|tenha|sia|suoni|abbia|ce soit|ca soit)\b"
     r"|qu'(?:il|elle) (?:soit|sonne|reste)\b"
-    r"|dass (?:es|er|sie)\b)"
+    r"|dass (?:es|er|sie)\b"
+    # how to answer: "answer with a number", "rispondimi con un numero", "antworte nur mit ja"
+    r"|(?:answer|respond|reply|responde|respondeme|contesta|contestame|reponds|repondez|"
+    r"reponds-moi|repondez-moi|antworte|antworten|responda|responde-me|rispondi|rispondimi|"
+    r"rispondetemi|antwoord)(?: (?:me|mij|mir|moi|mi))?"
+    r" (?:with|in|using|only|just|con|en|solo|avec|par|juste|mit|nur|com|em|so|apenas|"
+    r"met|alleen)\b)"
 )
