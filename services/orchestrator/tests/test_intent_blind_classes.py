@@ -303,3 +303,16 @@ def test_how_to_answer_is_a_constraint_not_a_job(query: str) -> None:
 )
 def test_a_long_reference_to_what_was_found_leads_the_next_step(query: str) -> None:
     assert _shape(query) == [("search", []), ("image_generation", ["1"])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "I'm a nurse on night shifts and I keep forgetting to drink water. Write me a short "
+        "rhyme to remind me.",
+        "Yo trabajo de enfermera por las noches y siempre me olvido de beber agua. Escríbeme "
+        "una rima corta para acordarme.",
+    ],
+)
+def test_who_asks_before_the_ask_is_no_lookup(query: str) -> None:
+    assert _shape(query) == [("text_generation", [])]

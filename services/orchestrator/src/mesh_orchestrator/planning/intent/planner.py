@@ -339,6 +339,15 @@ class IntentPlanner:
                     top = job
             if (
                 top == "search"
+                and p[top] < WEAK_SEARCH
+                and seg.joined in ("start", "sentence", "para")
+                and not _question(seg)
+                and _said_of_oneself(seg)
+                and any(self._segmenter.opens_job(s.instruction) for s in segments if s is not seg)
+            ):  # "I'm the treasurer of a small garden and ...": who asks, before the ask
+                top = "none"
+            if (
+                top == "search"
                 and p[top] < CHAT_SEARCH
                 and seg.joined not in ("item", "line", "then")
                 and any(r.capability for r in out)  # said after what was asked
@@ -472,6 +481,22 @@ def _only_thing(seg: Segment) -> str | None:
     if "'" in words[1]:  # "l'immagine", "l'image": the article glued to the thing
         noun = words[1].split("'")[-1]
     return noun if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS else None
+
+
+# The speaker as the subject that opens a clause: "I'm ...", "we ...", "ich bin ...".
+_I = lx_words("i i'm im i've ive we we're yo je j'ai j'suis ich wir eu nos io noi ik wij we")
+
+
+def _said_of_oneself(seg: Segment) -> bool:
+    """A clause that the speaker opens as its subject ("I'm the treasurer of ...", "Ich bin
+    Lehrerin und ...")."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return (
+        bool(words)
+        and words[0] in _I
+        # "I only want the German translation": a thing asked for, not who asks
+        and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+    )
 
 
 def _about_us(seg: Segment) -> bool:
