@@ -316,3 +316,26 @@ def test_a_long_reference_to_what_was_found_leads_the_next_step(query: str) -> N
 )
 def test_who_asks_before_the_ask_is_no_lookup(query: str) -> None:
     assert _shape(query) == [("text_generation", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Dammi media, mediana e massimo per colonna." + _TABLE,
+        "Dame media, mediana y máximo por columna." + _TABLE,
+        "Geef me gemiddelde, mediaan en maximum per kolom." + _TABLE,
+    ],
+)
+def test_statistics_listed_after_give_me_are_one_analysis(query: str) -> None:
+    assert _shape(query) == [("data_analysis", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Dammi la media, il minimo e il massimo di ogni colonna, grazie." + _TABLE,
+        "Gib mir Mittelwert, Minimum und Maximum jeder Spalte, danke." + _TABLE,
+    ],
+)
+def test_thanks_after_the_ask_is_courtesy_not_a_job(query: str) -> None:
+    assert _shape(query) == [("data_analysis", [])]

@@ -58,6 +58,7 @@ from mesh_orchestrator.planning.intent.rules import (
     _claim_data,
     _constraints,
     _context,
+    _analysis_fragments,
     _continuations,
     _hand_data,
     _lead,
@@ -383,6 +384,8 @@ class IntentPlanner:
                 top = "translation"
             if top == "search" and p[top] < CHAT_SEARCH and _thanks(seg):
                 top = "none"  # "thx that was super helpful!!": thanks, nothing to look up
+            if _thanks(seg) and len(tokens(seg.instruction)) <= 3 and any(r.capability for r in out):
+                top = "none"  # "..., grazie": courtesy after the ask
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
@@ -401,6 +404,7 @@ class IntentPlanner:
         _constraints(out, self._segmenter)
         _context(out, self._segmenter)
         _questions_about_data(out, self._model)
+        _analysis_fragments(out, self._model, self._segmenter)
         return out
 
 

@@ -218,6 +218,28 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
             r.capability = "data_analysis"
 
 
+def _analysis_fragments(routed: list[Routed], model: IntentModel, segmenter: Segmenter) -> None:
+    """Short verbless parts split off an analysis by commas ("Dammi media, minimo e massimo
+    di ogni campo", "mean, median and the spread"): more of that analysis when, given the
+    table, the model reads them as one."""
+    for prev, r in itertools.pairwise(routed):
+        if not (prev.capability == "data_analysis" and (prev.segment.data or prev.why == "")):
+            continue
+        seg = r.segment
+        words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+        if seg.joined != "and" or seg.data or seg.payload or not words or len(words) > 6:
+            continue
+        if segmenter.is_opener(words[0]) or words[0] in lx.QUESTION or "?" in seg.instruction:
+            continue
+        if r.capability is not None and r.score >= UNSURE:
+            continue
+        if r.why == "constraint":
+            continue
+        row = model.probabilities([_model_text(seg) + " ddd"])[0]
+        if CLASSES[int(np.argmax(row))] == "data_analysis":
+            r.capability, r.why = "data_analysis", ""
+
+
 # "whether"/"if" after "tell me", in the seven languages: "dis-moi s'il", "sag mir, ob".
 _WHETHER = frozenset(["if", "whether", "si", "s'il", "s'ils", "ob", "se", "of"])
 # "tell me" said in one word, a verb with its pronoun attached: "dis-moi", "dimmi", "dime".
