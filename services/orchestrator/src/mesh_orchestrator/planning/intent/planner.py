@@ -55,10 +55,10 @@ from mesh_orchestrator.planning.intent.model import (
 from mesh_orchestrator.planning.intent.rules import (
     UNSURE,
     Routed,
+    _analysis_fragments,
     _claim_data,
     _constraints,
     _context,
-    _analysis_fragments,
     _continuations,
     _hand_data,
     _lead,
@@ -384,7 +384,11 @@ class IntentPlanner:
                 top = "translation"
             if top == "search" and p[top] < CHAT_SEARCH and _thanks(seg):
                 top = "none"  # "thx that was super helpful!!": thanks, nothing to look up
-            if _thanks(seg) and len(tokens(seg.instruction)) <= 3 and any(r.capability for r in out):
+            if (
+                _thanks(seg)
+                and len(tokens(seg.instruction)) <= 3
+                and any(r.capability for r in out)
+            ):
                 top = "none"  # "..., grazie": courtesy after the ask
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
