@@ -256,7 +256,12 @@ def _csv_at(lines: list[str], i: int) -> tuple[str, list[str], str, int] | None:
     rows, tail, j = [head], "", i + 1
     while j < len(lines) and lines[j].strip():
         fields = lines[j].strip().split(",")
-        if len(fields) == n + 1 and not any(_prose(f) for f in fields):
+        # a free-text last column ("notes") may hold a phrase when the table has three or more
+        # columns and the row has exactly as many fields as the header
+        last_free = n >= 2
+        if len(fields) == n + 1 and not any(
+            _prose(f) for f in (fields[:-1] if last_free else fields)
+        ):
             rows.append(lines[j].strip())
             j += 1
             continue

@@ -21,6 +21,7 @@ import itertools
 import re
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 _PREP = r"(?:into|to|in|al|a|en|au|ins|auf|para|pro|em|naar|het|le|el|lo|il|l')"
@@ -39,6 +40,18 @@ _ONE_AND_ONE = re.compile(
     re.IGNORECASE,
 )
 _ANOTHER = re.compile(r"^(\W*[\w-]+)\s+(.+?)\s*,?\s+and\s+another\s+(.+)$", re.IGNORECASE)
+# "a serious slogan for X and a silly one for Y", "un eslogan para X y otro para Y", "einen
+# Witz über X und einen über Y", "un poème sur X et un autre sur Y", "een gedicht over X en
+# nog een over Y": the thing made twice; the second copy keeps the verb
+_AND_ONE = re.compile(
+    r"\s*,?\s+(?:(?:and|plus)\s+(?:a|an)\s+[\w-]+\s+one\b|(?:and|plus)\s+one\s+(?=(?:about|for|on|in|with)\b)"
+    r"|(?:y|e)\s+(?:otro|otra|outro|outra|un altro|un'altra|uno|una)\b(?=\s+\w)"
+    r"|(?:y|e)\s+(?:uno|una|um|uma)\s+(?=(?:sobre|para|su|per|di|com|con)\b)"
+    r"|et\s+(?:un autre|une autre|un|une)\s+(?=(?:sur|pour|avec|de)\b)"
+    r"|und\s+(?:einen|eine|eins|ein)\s+(?=(?:uber|über|fur|für|zu|mit|von)\b)"
+    r"|en\s+(?:nog een|een ander|een andere|een)\s+(?=(?:over|voor|met|van)\b))",
+    re.IGNORECASE,
+)
 # "two tweets, one funny and one serious": one copy per kind
 _ONE_EACH = re.compile(r",?\s*\bone\s+([\w-]+)\s+and\s+one\s+([\w-]+)\s*$", re.IGNORECASE)
 
@@ -199,13 +212,33 @@ def _asked_again(instruction: str) -> list[str] | None:
 _AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
 
 
+# The little words between the language names of one list: "into French and into German",
+# "al inglés, al francés y al alemán", "ins Englische und auf Spanisch", "in het Engels en Duits".
+_BETWEEN = lx_words(
+    "and or into in to al a en y o au et ou ins auf nach und oder em para pro e ou in nel "
+    "nell in en of naar het de le la l el lo il the also too as well tambien aussi auch tambem "
+    "anche ook a an un une um uma una "
+    "uno een ein eine einen one another otra otro outra outro autre altra altro andere version "
+    "versions versiones version versao versoes versione versioni fassung fassungen versie "
+    "versies translation traduccion traduction ubersetzung traducao traduzione vertaling"
+)
+
+
 def _languages(text: str) -> list[tuple[str, str]]:
-    """``(canonical, form as written)`` of each language named, in order, once each."""
+    """``(canonical, form as written)`` of each language of the first list of them, in
+    order, once each. A language named further on, apart from that list, is no target ("in
+    Spanish for Lucía, her English isn't great")."""
     seen: dict[str, str] = {}
+    gap = 0
     for word in re.findall(r"[\w\u00c0-\u017f]+", text):
         canon = lx.LANGUAGES.get(normalize(word))
-        if canon and canon not in seen:
-            seen[canon] = word
+        if canon:
+            if seen and gap:
+                break
+            seen.setdefault(canon, word)
+            gap = 0
+        elif seen and normalize(word) not in _BETWEEN:
+            gap += 1
     return list(seen.items())
 
 
@@ -255,6 +288,13 @@ def fan_out(text: str, instruction: str, cap: str) -> list[tuple[str, str]]:
     if m:
         head = instruction[: m.start()]
         return [(f"{head} ({m.group(1)})",) * 2, (f"{head} ({m.group(2)})",) * 2]
+    m = _AND_ONE.search(instruction)
+    if m and m.start() > 0 and len(instruction[m.end() :].split()) <= 10:
+        verb = instruction.split()[0]
+        a = instruction[: m.start()].strip()
+        b = f"{verb} {instruction[m.start() :].strip(' ,')}"
+        b = re.sub(r"^(\S+)\s+(?:and|plus|y|e|et|und|en)\s+", r"\1 ", b, flags=re.IGNORECASE)
+        return [(a, a), (b, b)]
     m = _ANOTHER.match(instruction)
     if m:
         a, b = f"{m.group(1)} {m.group(2)}", f"{m.group(1)} another {m.group(3)}"

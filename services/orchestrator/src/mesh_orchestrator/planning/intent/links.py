@@ -264,7 +264,9 @@ class Links:
         self._referred = False
         for t in group:
             self.caps[t.task_id] = t.capability
-            self.words[t.task_id] = frozenset(tokens(seg.instruction))
+            # a copy of a fan-out is named by its own words ("the silly one", "la engraçada")
+            own = t.description if len(group) > 1 else seg.instruction
+            self.words[t.task_id] = frozenset(tokens(own))
             self.read.update(t.depends_on)
 
     def named(self) -> frozenset[str]:
@@ -341,11 +343,19 @@ class Links:
             # gedicht over schrijven": the object before it is the earlier result
             self._referred = True
             return self._source(last, cap, seg)
+        picked = self._ordinal(full)
+        if picked:
+            self._referred = True
+            return picked
         for i, w in enumerate(words[:-1]):
             if w not in lx.DETERMINER:
                 continue
             if seg.joined == "item" and w not in lx.DEMONSTRATIVE:
                 continue  # list items are parallel: "the translation of ..." names no item
+            if i + 2 < len(words) and words[i + 2] in lx.ONE:
+                named = self._naming(words[i + 1])  # "the sad one": a short word names it
+                if named:
+                    return named
             for noun in words[i + 1 : i + 3]:
                 if _result(noun):
                     return self._naming(noun) or last
@@ -407,6 +417,27 @@ class Links:
             if len(deps) == 1 and len(next(iter(deps))) == 1:
                 return list(next(iter(deps)))
         return last
+
+    def _ordinal(self, words: list[str]) -> list[str]:
+        """An ordinal after a determiner that names no new thing ("the second one", "El
+        primero pásamelo", "het eerste antwoord"): that earlier task, counted from the first."""
+        ids = [t.task_id for g in self.groups for t in g]
+        for i, w in enumerate(words[:4]):
+            rank = lx.ORDINAL.get(w)
+            if rank is None or not (
+                i == 0 or words[i - 1] in lx.DETERMINER or words[i - 1] in lx.ARTICLES
+            ):
+                continue
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            if (
+                not nxt
+                or nxt in lx.ONE
+                or _result(nxt)
+                or lx.CLITIC.match(nxt)
+                or nxt in lx.FUNCTION
+            ):
+                return [ids[rank - 1]] if rank <= len(ids) and len(ids) > 1 else []
+        return []
 
     def _named_result(self, words: list[str]) -> list[str]:
         """ "the answer", "the result": the last group, for a search too."""

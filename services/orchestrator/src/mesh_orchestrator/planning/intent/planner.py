@@ -34,11 +34,13 @@ from mesh_orchestrator.planning.intent.actions import (
 )
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
 from mesh_orchestrator.planning.intent.fanout import (
+    _BETWEEN,
     _languages,
     distributes,
     fan_out,
     without_list,
 )
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import (
@@ -53,6 +55,7 @@ from mesh_orchestrator.planning.intent.model import (
 from mesh_orchestrator.planning.intent.rules import (
     UNSURE,
     Routed,
+    _analysis_fragments,
     _claim_data,
     _constraints,
     _context,
@@ -74,6 +77,9 @@ MOVE_MIN = 0.15
 # A lookup the model is this unsure of, in a clause that is no question and starts with no
 # verb, is none (small talk, a remark): "search" is where the model puts what it cannot place.
 WEAK_SEARCH = 0.4
+# A lookup the model is this unsure of, put as a statement about the speaker or the assistant
+# (no question, no verb of a job first), is something said, not asked.
+CHAT_SEARCH = 0.65
 _ACTION = "an action in the world no agent performs"
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
@@ -285,6 +291,21 @@ class IntentPlanner:
                 job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
                 if job is not None and named[job] >= MOVE_MIN:
                     top = job
+            lead = [w for w in tokens(seg.instruction) if w not in lx.POLITE][:1]
+            if (
+                lead
+                and lead[0] in lx.QUESTION
+                # a thing to make in it is asked for ("Come up with five taglines")
+                and not any(
+                    w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS
+                    for w in tokens(seg.instruction)
+                )
+                and top in ("image_generation", "text_generation")
+                and p[top] < SURE_ACTION
+                and p["search"] * 2 >= p[top]
+                and "search" in served
+            ):  # "Wie viele Knochen hat ein Mensch" as a line of its own: a question
+                top = "search"
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])
@@ -310,6 +331,32 @@ class IntentPlanner:
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
+            if top in ("none", "action") and (thing := _only_thing(seg)) is not None:
+                # "Só a imagem, sem texto: um gato ...": the only thing asked names the job
+                row = self._model.probabilities([thing])[0]
+                named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+                job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
+                if job is not None and named[job] >= MOVE_MIN:
+                    top = job
+            if (
+                top == "search"
+                and p[top] < WEAK_SEARCH
+                and seg.joined in ("start", "sentence", "para")
+                and not _question(seg)
+                and _said_of_oneself(seg)
+                and any(self._segmenter.opens_job(s.instruction) for s in segments if s is not seg)
+            ):  # "I'm the treasurer of a small garden and ...": who asks, before the ask
+                top = "none"
+            if (
+                top == "search"
+                and p[top] < CHAT_SEARCH
+                and seg.joined not in ("item", "line", "then")
+                and any(r.capability for r in out)  # said after what was asked
+                and not _question(seg)
+                and not self._verb_first(seg)
+                and _about_us(seg)
+            ):  # "mañana tengo examen", "Domani ti faccio altre domande": said, not asked
+                top = "none"
             announced = seg.joined in ("then", "item", "line")  # "then ...", "- ...": a step
             if (
                 top == "none"
@@ -327,6 +374,22 @@ class IntentPlanner:
                 job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
                 if job is not None and p[job] >= MOVE_MIN:
                     top = job
+            if (
+                top != "translation"
+                and top not in ("data_analysis", "lora_training")
+                and "translation" in served
+                and any(r.capability for r in out)
+                and _to_language(seg)
+            ):  # "passa ele pro inglês", "El primero pásamelo al catalán": an earlier text
+                top = "translation"
+            if top == "search" and p[top] < CHAT_SEARCH and _thanks(seg):
+                top = "none"  # "thx that was super helpful!!": thanks, nothing to look up
+            if (
+                _thanks(seg)
+                and len(tokens(seg.instruction)) <= 3
+                and any(r.capability for r in out)
+            ):
+                top = "none"  # "..., grazie": courtesy after the ask
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
@@ -345,6 +408,7 @@ class IntentPlanner:
         _constraints(out, self._segmenter)
         _context(out, self._segmenter)
         _questions_about_data(out, self._model)
+        _analysis_fragments(out, self._model, self._segmenter)
         return out
 
 
@@ -391,6 +455,92 @@ def _small_talk(seg: Segment) -> bool:
         _content([w for w in words if w not in _YOU and w.split("'")[0] not in lx.QUESTION], False)
         <= 1
     )
+
+
+# The speaker in the seven languages: a statement about oneself or the assistant.
+_ME = lx_words(
+    "i i'm im i've ive my me we our yo mi mis tengo estoy je j'ai j'suis moi mon ma mes ich "
+    "mir mich mein meine meinen eu meu minha estou tenho io mio mia sono ho ik mij mijn ben heb"
+)
+
+
+# Thanks in the seven languages.
+_THANKS = lx_words(
+    "thanks thank thx ty cheers gracias merci danke dank obrigado obrigada grazie bedankt "
+    "dankjewel dankje dankuwel"
+)
+
+
+def _thanks(seg: Segment) -> bool:
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return bool(words) and words[0] in _THANKS
+
+
+def _only_thing(seg: Segment) -> str | None:
+    """The thing after "only" when a clause starts with it ("only the picture", "Só a
+    imagem", "nur das Bild"), when it is a thing the mesh makes."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE or w in lx.ONLY]
+    if len(words) < 2 or words[0] not in lx.ONLY:  # (Portuguese "só" reads as "so")
+        return None
+    article = words[1].split("'")[0] + "'" if "'" in words[1] else words[1]
+    if article not in lx.ARTICLES and article not in lx.DETERMINER and article != "l'":
+        return None
+    noun = words[2] if len(words) > 2 else ""
+    if "'" in words[1]:  # "l'immagine", "l'image": the article glued to the thing
+        noun = words[1].split("'")[-1]
+    return noun if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS else None
+
+
+# The speaker as the subject that opens a clause: "I'm ...", "we ...", "ich bin ...".
+_I = lx_words("i i'm im i've ive we we're yo je j'ai j'suis ich wir eu nos io noi ik wij we")
+
+
+def _said_of_oneself(seg: Segment) -> bool:
+    """A clause that the speaker opens as its subject ("I'm the treasurer of ...", "Ich bin
+    Lehrerin und ...")."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return (
+        bool(words)
+        and words[0] in _I
+        # "I only want the German translation": a thing asked for, not who asks
+        and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+    )
+
+
+def _about_us(seg: Segment) -> bool:
+    """A clause that speaks of the speaker or the assistant ("I've got an exam tomorrow",
+    "ti faccio altre domande", "você tem sido muito útil")."""
+    return any(w in _ME or w in _YOU for w in tokens(seg.instruction))
+
+
+# Pronouns that stand for an earlier text before its new language ("passa ele pro inglês").
+_IT = lx_words(
+    "it them him her ele ela eles elas lui lei loro lo la le les li ihn sie es hem het ze"
+)
+
+
+# "and" between the pronoun and the language names another thing ("about it and a French
+# version of it"): not the same text in a new language.
+_JOINS = lx_words("and or y o e et ou und oder en of plus")
+
+
+def _to_language(seg: Segment) -> bool:
+    """An earlier result put into a language: a pronoun, a verb with its pronoun or an
+    ordinal, then only little words and a language ("passa ele pro inglês", "El primero
+    pásamelo también al catalán", "zet het in het Engels")."""
+    words = tokens(seg.instruction)
+    for j, w in enumerate(words):
+        if w not in lx.LANGUAGES:
+            continue
+        k = j - 1
+        while k >= 0 and words[k] in _BETWEEN and words[k] not in _IT and words[k] not in _JOINS:
+            k -= 1
+        return (
+            k >= 0
+            and k >= j - 4
+            and (words[k] in _IT or bool(lx.CLITIC.match(words[k])) or words[k] in lx.ORDINAL)
+        )
+    return False
 
 
 def _counted_thing(seg: Segment) -> str | None:

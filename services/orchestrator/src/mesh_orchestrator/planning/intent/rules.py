@@ -202,12 +202,8 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
     for r in routed:
         if r.capability != "search" or r.segment.data:
             continue
+        told = _told(r.segment)
         lead = _lead(r.segment)
-        told = (
-            len(lead) > 2
-            and lead[1] in ("me", "mir", "moi", "mi", "mij")
-            and lead[2] in lx.QUESTION
-        )
         if not (
             r.segment.instruction.rstrip().endswith("?")
             or told
@@ -220,6 +216,49 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
         row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
         if CLASSES[int(np.argmax(row))] == "data_analysis":
             r.capability = "data_analysis"
+
+
+def _analysis_fragments(routed: list[Routed], model: IntentModel, segmenter: Segmenter) -> None:
+    """Short verbless parts split off an analysis by commas ("Dammi media, minimo e massimo
+    di ogni campo", "mean, median and the spread"): more of that analysis when, given the
+    table, the model reads them as one."""
+    for prev, r in itertools.pairwise(routed):
+        if not (prev.capability == "data_analysis" and (prev.segment.data or prev.why == "")):
+            continue
+        seg = r.segment
+        words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+        if seg.joined != "and" or seg.data or seg.payload or not words or len(words) > 6:
+            continue
+        if segmenter.is_opener(words[0]) or words[0] in lx.QUESTION or "?" in seg.instruction:
+            continue
+        if r.capability is not None and r.score >= UNSURE:
+            continue
+        if r.why == "constraint":
+            continue
+        row = model.probabilities([_model_text(seg) + " ddd"])[0]
+        if CLASSES[int(np.argmax(row))] == "data_analysis":
+            r.capability, r.why = "data_analysis", ""
+
+
+# "whether"/"if" after "tell me", in the seven languages: "dis-moi s'il", "sag mir, ob".
+_WHETHER = frozenset(["if", "whether", "si", "s'il", "s'ils", "ob", "se", "of"])
+# "tell me" said in one word, a verb with its pronoun attached: "dis-moi", "dimmi", "dime".
+_TELL_ME = re.compile(r"^[a-z]{2,}(?:-moi|-me|mmi|me|mi)$")
+
+
+def _told(seg: Segment) -> bool:
+    """A question put as "tell me which/whether ..." ("tell me which one wins", "dis-moi
+    s'il y a ...", "sag mir, ob ...", "dimmi se ...", "vertel me of ..."): a question."""
+    lead = tokens(seg.instruction)
+    while lead and lead[0] in lx.POLITE:
+        lead = lead[1:]  # not later: "s'il" is courtesy in "s'il te plaît" only
+    if len(lead) > 2 and lead[1] in ("me", "mir", "moi", "mi", "mij"):
+        nxt = lead[2]
+    elif len(lead) > 1 and _TELL_ME.match(lead[0]):
+        nxt = lead[1]
+    else:
+        return False
+    return nxt.split("'")[0] in lx.QUESTION or nxt in _WHETHER
 
 
 def _material_first(routed: list[Routed]) -> None:

@@ -23,6 +23,7 @@ from mesh_orchestrator.planning.clauses import (
     extract_data,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import _items as _list_items
 from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
@@ -40,8 +41,10 @@ _ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-h
 # "1. ... 2. ... 3. ..." inside one line: numbers that count up from 1.
 _INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
+# (not after a day of the month written as an ordinal: "am 12. Juli", "op 3. Mai")
 _SENTENCE = re.compile(
-    r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])|(?<=[?!])\s+(?=[a-z])"
+    r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
+    r"|(?<=[?!])\s+(?=[a-z])"
 )
 _COLON = re.compile(r":\s+(?=\S)")
 
@@ -120,6 +123,8 @@ class Segmenter:
         if lead and _reference_only(lead.group(1)) and not self._verb_first(lead.group(1)):
             piece = lead.group(2)  # "Based on that, write ..." (not "übersetze ihn ins ...")
         words = [w for w in tokens(piece) if w not in lx.POLITE]
+        while len(words) > 1 and words[0] in _ALSO:
+            words = words[1:]  # "y también un dibujo", "und auch ein Bild": what follows
         if not words or _languages_only(words):  # "..., portoghese e olandese": no job
             return False
         first = words[0]
@@ -136,8 +141,8 @@ class Segmenter:
             and first in _PREPS
             and (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE)
             and self.is_opener(words[2])
-        ):
-            return True  # "y con eso escribe ...", "and with that write ..."
+        ) or self._past_reference(piece):
+            return True  # "y con eso escribe ...", "con quelle informazioni scrivi ..."
         if (
             len(words) > 1
             and words[1] in _REFERS
@@ -151,7 +156,15 @@ class Segmenter:
             return True  # "und mir darüber ein Gedicht schreiben", "en het daarna vertalen"
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
-        return self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE)
+        if self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE):
+            return True
+        # "e fai anche un riassunto", "und mach auch ein Bild": a verb, "also", a thing to make
+        return (
+            len(words) > 3
+            and words[1] in _ALSO
+            and first not in lx.FUNCTION
+            and self.opens_job(" ".join(words[2:]), questions)
+        )
 
     def opens_step(self, piece: str) -> bool:
         """After "then": a verb with a pronoun attached ("fammene", "tradúcelo") or a noun
@@ -221,6 +234,21 @@ class Segmenter:
             return " ".join([verb, *before]), True
         return (" ".join(words[skip:]), False) if skip else ("", False)
 
+    def _past_reference(self, piece: str) -> str:
+        """The clause from its verb on when a reference with no comma leads it ("con quelle
+        informazioni scrivi ...", "with that info write ...", "met die gegevens schrijf ..."):
+        what the model reads; "" when none leads."""
+        clause = re.split(r"[,:;.!?]", piece, maxsplit=1)[0]  # "using these examples: ..."
+        words = [w for w in tokens(clause) if w not in lx.POLITE]
+        if len(words) < 4 or words[0] not in _PREPS:
+            return ""
+        if not (words[1] in _REFERS or words[1] in lx.DEMONSTRATIVE or words[1] in _LEADS):
+            return ""
+        for k in (2, 3):
+            if self.is_opener(words[k]) and len(words) > k + 1:
+                return " ".join(words[k:])
+        return ""
+
     def _reference_leads(self, text: str) -> bool:
         """A word naming an earlier result before the clause's verb ("With that, write",
         "com base nisso escreve", "Daraus mach")."""
@@ -260,6 +288,15 @@ class Segmenter:
         merged = self._payloads(pieces, quotes)
         out: list[Segment] = []
         for joined, piece in merged:
+            listed = self._counted_list(piece)
+            if listed is not None:
+                # "Daraus dann bitte zweierlei: eine englische Fassung ... und ein Bild ...",
+                # "I need two things out of it: a summary ... and a tweet ...": the head
+                # introduces, each thing is a job of its own
+                head, items = listed
+                out.append(self._segment(head, joined, blocks, quotes))
+                out += [self._segment(item, "item", blocks, quotes) for item in items]
+                continue
             cut = self._payload_start(piece)
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
             parts = self._split_and(head)
@@ -268,7 +305,13 @@ class Segmenter:
                 out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
-            a.intro = b.joined == "item" and a.joined != "item" and not a.data and not a.payload
+            a.intro = (
+                b.joined == "item"
+                and a.joined != "item"
+                and not (a.joined == "then" and self._verb_first(a.instruction))  # "(1) write"
+                and not a.data
+                and not a.payload
+            )
         pointing = False
         for seg in out:
             if seg.joined != "item":
@@ -311,6 +354,7 @@ class Segmenter:
                 units.append(("line", line))  # a list written one short line a job
             else:
                 units.append(("sentence", line))
+        units = self._listed_lines(units)
         out: list[tuple[str, str]] = []
         for joined, unit in units:
             if not unit:
@@ -319,6 +363,12 @@ class Segmenter:
             if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
                 head = unit[: marks[0].start()].strip()
                 shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
+                then = re.search(rf"\s*[,;]?\s*\b(?:{lx.THEN})\s*[,:]?$", normalize(head))
+                if shared and then and len(normalize(head)) == len(head) and then.start() > 0:
+                    # "analyse these readings, then (1) write ... and (2) translate ...": the
+                    # head is a step of its own, and the parts come after it
+                    out.append((joined, head[: then.start()]))
+                    head, shared, joined = "", False, "then"
                 if shared:  # earlier sentences of the head stand alone
                     *before, head = _SENTENCE.split(head)
                     for sentence in before:
@@ -331,10 +381,43 @@ class Segmenter:
                     item = re.sub(rf"\s*,?\s*\b(?:{lx.AND})$", "", unit[m.end() : end].strip(" ,;"))
                     if shared:  # "With that in hand, write (a) a note and (b) a message"
                         out.append(("part", f"{head} {item}"))
+                    elif joined == "then" and k == 0:
+                        out.append(("then", item))
                     else:
                         out.append(("item", item))
             else:
                 out.append((joined, unit))
+        return out
+
+    def _listed_lines(self, units: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The lines after a line that ends with a colon: a list of jobs when that line asks
+        none itself ("Folgendes bräuchte ich:" and a line a job, no markers) and most of them
+        open one; the material of its job when it asks one ("Mach mir daraus ein Protokoll:"
+        and notes in bullets) and most of them open none."""
+        out = list(units)
+        for k, (joined, unit) in enumerate(units):
+            if not unit.rstrip().endswith(":") or joined in ("item", "para"):
+                continue
+            first = k + 1
+            if first < len(units) and units[first] == ("para", ""):
+                first += 1  # a blank line between the ask and its bullets
+            run = first
+            while run < len(units) and units[run][1] and units[run][0] in ("sentence", "item"):
+                run += 1
+            lines = units[first:run]
+            if len(lines) < 2 or any(len(tokens(u)) > 12 for _, u in lines):
+                continue
+            jobs = sum(self.opens_job(u) for _, u in lines)
+            head = unit.rstrip(" :")
+            asks = self._verb_first(head) or any(
+                _plural_forms(w) & lx.JOB_NOUNS for w in tokens(head)
+            )  # "Turn this into minutes:", not "Necesito esto:
+            if not asks and 2 * jobs > len(lines) and all(j == "sentence" for j, _ in lines):
+                out[k + 1 : run] = [("item", u) for _, u in lines]
+            elif asks and jobs == 0 and all(j == "item" for j, _ in lines):
+                body = "; ".join(u for _, u in lines)
+                out[k] = (joined, f"{unit} {body}")
+                out[k + 1 : run] = [("sentence", "") for _ in range(k + 1, run)]
         return out
 
     def _sentences(self, unit: str) -> list[tuple[str, str]]:
@@ -371,7 +454,12 @@ class Segmenter:
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
-            if len(tokens(tail)) == 1 and not (linked and lx.CLITIC.match(tokens(tail)[0])):
+            lone = tokens(tail)
+            if (
+                len(lone) == 1
+                and not (linked and lx.CLITIC.match(lone[0]))
+                and lone[0] not in lx.LANGUAGES  # "... et en espagnol, puis écris ...": no verb
+            ):
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
@@ -392,7 +480,18 @@ class Segmenter:
         open_payload = False
         pointer: int | None = None  # the piece that announced "the text below"
         pasting = False
-        for joined, piece in pieces:
+        prose = self._last_prose(pieces)
+        for at, (joined, piece) in enumerate(pieces):
+            if at >= prose and merged:
+                # "tl;dr pls\n\n<a paragraph>": prose that asks nothing is the material of
+                # the last piece that asks (not of a remark after it: "..., no me da la vida")
+                if at == prose:
+                    asks = [k for k, (_, b) in enumerate(merged) if "?" in b or self.opens_job(b)]
+                    target = asks[-1] if asks else len(merged) - 1
+                head, body = merged[target]
+                glue = " " if at > prose else ": "
+                merged[target] = (head, body.rstrip(" :") + glue + piece)
+                continue
             words = tokens(piece)
             back = joined in ("then", "item") or (words and words[0] in lx.BACK)
             long_quote = _only_long_quote(piece, quotes)
@@ -416,6 +515,26 @@ class Segmenter:
                 pointer = len(merged) - 1
         return merged
 
+    def _last_prose(self, pieces: list[tuple[str, str]]) -> int:
+        """Where the request's last paragraph starts when it is prose pasted after the asks:
+        a paragraph of its own (after a blank line) of two sentences or more, none of which
+        opens a job or asks a question, after a paragraph that asks (a question, a job's verb
+        or "tl;dr"); ``len(pieces)`` when there is none."""
+        start = max((k for k, (j, _) in enumerate(pieces) if j == "para"), default=-1)
+        if start <= 0 or any(j in ("para", "item", "line") for j, _ in pieces[start + 1 :]):
+            return len(pieces)
+        if any(lx.FORWARD.search(normalize(p)) for _, p in pieces[:start]):
+            return len(pieces)  # "the text below": that piece takes it (``_payloads``)
+        body = [p for _, p in pieces[start:]]
+        if sum(len(tokens(p)) for p in body) < 25:
+            return len(pieces)
+        if any("?" in p or _QUOTE_RE.search(p) for p in body):
+            return len(pieces)
+        # a word of prose may look like a job's verb ("Magma rises ..."): most do not
+        if 2 * sum(self.opens_job(p) for p in body) >= len(body):
+            return len(pieces)
+        return start
+
     def _split_and(self, head: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         start, how = 0, "and"
@@ -423,6 +542,11 @@ class Segmenter:
             bare = not m.group(0).strip(" ,")
             if _asked_again(head[start : m.start()], head[m.end() :]):
                 continue  # "who built X, who Y and who Z": the last question of a run
+            if (
+                len(tokens(head[start : m.start()])) == 1
+                and normalize(m.group(0)).strip(" ,") in _ALSO
+            ):
+                continue  # "... e fai anche un riassunto": split before the verb, not after
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -432,7 +556,10 @@ class Segmenter:
         k = 0
         while k < len(parts) - 1:
             if leads_list(parts[k][1]) or (
-                _reference_only(parts[k][1]) and (k == 0 or self._leads_only(parts[k][1]))
+                _reference_only(parts[k][1])
+                # "Analyseer dit even": a step on "dit" (not "keep it light": a remark)
+                and not (self._verb_first(parts[k][1]) and not _manner(parts[k][1]))
+                and (k == 0 or self._leads_only(parts[k][1]))
             ):
                 # "With that in hand, write ...", "Poi, usando quello che trovi, scrivi ...":
                 # the reference leads the step after it, wherever it stands
@@ -480,6 +607,8 @@ class Segmenter:
             )
         instruction = _tidy(_restore(head, quotes, short_only=True))
         verb_head, final = self.clause_head(_QUOTE_RE.sub(" qqq ", head))
+        if not verb_head:
+            verb_head = self._past_reference(instruction)
         return Segment(
             instruction=instruction,
             head=verb_head,
@@ -491,6 +620,32 @@ class Segmenter:
             joined=joined,
             quoted=bool(_QUOTE_RE.search(head)),
         )
+
+    def _counted_list(self, piece: str) -> tuple[str, list[str]] | None:
+        """``(head, items)`` when a head that opens no job counts the things after its colon
+        ("two things: a ... and a ..."), each a thing to make (an article first)."""
+        m = _COLON.search(piece)
+        if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
+            return None
+        head, rest = piece[: m.start()], piece[m.end() :].strip().rstrip(" .!?")
+        if self.opens_job(head) or not lists_after_colon(head, rest):
+            return None
+        words = tokens(head)
+        if not any(w in lx.NUMBERS for w in words):
+            return None
+        if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
+            return None  # "three separate images: a ..., a ...": one job handed out (fanout)
+        items = _list_items(rest)
+        if not items or not all(tokens(i)[:1] and tokens(i)[0] in lx.ARTICLES for i in items):
+            return None
+        first = items[0].split()
+        at = next((k for k, w in enumerate(first) if k and normalize(w) in _FOR), 0)
+        for k, item in enumerate(items[1:], 1):
+            rest_words = item.split()
+            if at and len(rest_words) > 1 and normalize(rest_words[1]) in _FOR:
+                # "eine für Studierende": the thing of the first item ("eine Erklärung")
+                items[k] = " ".join(first[:at] + rest_words[1:])
+        return head, items
 
     def _payload_start(self, piece: str) -> int:
         """Where prose pasted after a colon begins (-1: none, or a list of jobs follows)."""
@@ -544,6 +699,13 @@ _REFERS = frozenset(
         "cio",
         "questo",
     ]
+)
+# "for"/"about" after a thing to make: "one for students", "uno para niños", "eine für ...".
+_FOR = lx_words("for about on para sobre pour sur fur uber per su voor over")
+# "also" in the seven languages, before the job it adds.
+_ALSO = lx_words(
+    "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "
+    "anche inoltre ook bovendien"
 )
 # Separable particles of German and Dutch verbs, and the "zu"/"te" inside an infinitive.
 _PARTICLE = re.compile(
@@ -743,6 +905,18 @@ _ORDINAL = re.compile(
 )
 
 
+def _manner(piece: str) -> bool:
+    """ "keep it light", "houd het kort": a remark on manner (``lexicon.STYLE``)."""
+    return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
+
+
+def _plural_forms(noun: str) -> set[str]:
+    """The singulars a plural may have in the seven languages (images, Bilder, tekeningen,
+    immagini, disegni)."""
+    forms = {noun, noun.rstrip("s"), noun[:-2], noun[:-1]}
+    return forms | {noun[:-1] + v for v in "eoa"}
+
+
 def _asked_again(before: str, after: str) -> bool:
     """ "..., who Y" before "and who Z": a run of questions sharing one verb."""
     nxt = tokens(after)[:1]
@@ -814,9 +988,20 @@ def _intro_points(intro: str) -> bool:
 def _reference_only(piece: str) -> bool:
     """A short phrase that only points at an earlier result ("Based on that", "com isso")."""
     words = tokens(piece)
+    if 4 < len(words) <= 7 and _FOUND.search(normalize(piece)):
+        return True  # "sulla base di quello che trovi", "based on what you find"
     return 0 < len(words) <= 4 and (
         any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words) or _points(piece)
     )
+
+
+# "what you find" in the seven languages: the result of the step before.
+_FOUND = re.compile(
+    r"\b(?:what(?:ever)? (?:you|it) (?:find|found|get|learn)|lo que (?:encuentres|descubras|"
+    r"averigues)|ce que tu (?:trouves|trouveras|apprends)|was du (?:findest|herausfindest)|"
+    r"o que (?:encontrares|descobrires|achares)|quello che (?:trovi|scopri)|"
+    r"wat je (?:vindt|ontdekt|vind))\b"
+)
 
 
 def _counted(unit: str) -> list[re.Match[str]]:

@@ -37,6 +37,8 @@ from mesh_orchestrator.planning.intent.lexicon.reference import (
     DEMONSTRATIVE,
     DETERMINER,
     ELISION,
+    ONE,
+    ORDINAL,
     PRONOUN,
     RESULT_NOUNS,
 )
@@ -75,7 +77,9 @@ __all__ = [
     "MODAL_YOU",
     "NEGATION",
     "NUMBERS",
+    "ONE",
     "ONLY",
+    "ORDINAL",
     "POLITE",
     "PRONOUN",
     "QUESTION",

@@ -26,6 +26,8 @@ briefje toespraak lied samenvatting vertaling plaatje afbeelding tekening illust
 schilderij titel advertentie grap text texts texto textos texte textes testo testi tekst teksten message
 liste lista lijst
 mensaje nachricht mensagem messaggio bericht caption legenda legende didascalia bijschrift
+minutes protokoll acta verbale notulen ata report informe rapport relatorio rapporto verslag
+invitation invitacion einladung convite invito uitnodiging
 """
 )
 
@@ -57,6 +59,8 @@ NUMBERS = {
     "quattro": 4,
     "twee": 2,
     "drie": 3,
+    "zweierlei": 2,  # "two kinds of thing": "Daraus zweierlei: ..."
+    "dreierlei": 3,
     "2": 2,
     "3": 3,
     "4": 4,

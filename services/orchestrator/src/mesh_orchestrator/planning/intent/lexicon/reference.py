@@ -14,6 +14,7 @@ ALL = re.compile(
     r"\b(?:both|all of (?:them|these|those|that|this|the above)|all (?:three|four|the results|"
     r"the answers)|the two|the three|these two|those two|everything(?: above)?|the above|each of them|combine|merge|"
     r"ambos|ambas|los dos|las dos|todo eso|les deux|tous les deux|tout ca|beide|beides|alles|"
+    r"des deux|dos dois|das duas|der beiden|dei due|delle due|van beide|"
     r"os dois|as duas|entrambi|entrambe|tutti e due|tutto cio|allebei|alle twee|beiden)\b"
 )
 
@@ -33,7 +34,7 @@ PRONOUN = re.compile(
     r"daraus|damit|isso|isto|cio|questo|questa|quello|het|dat|dit|daarvan|ervan|lui|lei|loro|"
     r"ele|ela|eles|elas|el|ella|ellos|lui|elle|eux|ihm|ihr|ihnen|hem|haar|hen)\b"
     r"(?=\s*(?:$|[.,;!?:]|(?:into|to|in|as|for|with|and|please|up|down|out|briefly|again|al|a|en|au|"
-    r"ins|auf|zu|para|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|too|also|"
+    r"ins|auf|zu|para|pro|pra|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|too|also|"
     r"anschliessend|nachher|noch|auch|ebenfalls|mal|jetzt|gleich|bitte|vervolgens|nadien|nog|"
     r"ook|even|nu|kort|uit|om|af|weer|"
     r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois)\b))"
@@ -96,9 +97,34 @@ informationen person bild resposta resumo traducao historia poema texto dados ve
 linhas informacao pessoa risultato risultati risposta riassunto traduzione storia poesia
 testo dati vincitore righe informazioni persona immagine resultaat resultaten antwoord
 samenvatting vertaling verhaal gedicht tekst gegevens winnaar lijst regels informatie
-persoon
+persoon outcome outcomes uitkomst uitkomsten esito esiti
 """
 )
 
 # Elisions that glue an article to its noun ("l'immagine", "quell'haiku", "d'un").
 ELISION = re.compile(r"\b(?:l|d|qu|quell|dell|nell|all|sull|un|c|j|n|s|m|t)'")
+
+# Ordinals that pick one of the earlier results ("the second one", "el primero", "het eerste
+# antwoord", "den ersten"), by rank (1-based).
+ORDINAL = {
+    **dict.fromkeys(
+        words(
+            "first primero primera premier premiere erste ersten erster erstes primeiro "
+            "primeira primo prima eerste"
+        ),
+        1,
+    ),
+    **dict.fromkeys(
+        words(
+            "second segundo segunda seconde deuxieme zweite zweiten zweiter zweites secondo "
+            "seconda tweede"
+        ),
+        2,
+    ),
+    **dict.fromkeys(
+        words("third tercero tercera troisieme dritte dritten terceiro terceira terzo terza derde"),
+        3,
+    ),
+}
+# "one" after an adjective or an ordinal: "the silly one", "the first one".
+ONE = words("one ones uno una eins een")

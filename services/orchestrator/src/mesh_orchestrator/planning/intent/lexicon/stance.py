@@ -14,6 +14,7 @@ what who whom whose when where why how which que quien quienes cuando donde por 
 cuantos como quel quelle quels quelles qui quand pourquoi comment combien was wer wen wem
 wann wo warum wie welche welcher welches wieviel quem quando onde porque qual quanto che chi
 quando dove perche quale quanto come cosa wat wie wanneer waar waarom hoe welke hoeveel
+cuantas cuanta quantos quantas quanta quanti quante quali
 """
 )
 
@@ -33,6 +34,8 @@ no not don't dont never without nothing skip forget omit neither nor none sin na
 olvida olvidate oublie oubliez vergiss vergesst vergeet esquece esqueca dimentica sans pas
 rien aucun aucune ne n nicht kein keine keinen keiner nichts ohne nao sem nenhum nenhuma non
 senza niente nulla nessun nessuna mai niet geen zonder niets nooit weder nem niks
+ignore ignoring ignora ignore ignorez ignorer ignoriere ignorier ignoriert ignorieren ignorar
+ignorem ignorate negeer negeren
 """
 )
 
@@ -82,5 +85,11 @@ STYLE = re.compile(
     r"|make sure|zorg (?:ervoor )?dat|sorg dafur|achte darauf"
     r"|que (?:sea|suene|quede|tenga|seja|soe|fique|tenha|sia|suoni|abbia|ce soit|ca soit)\b"
     r"|qu'(?:il|elle) (?:soit|sonne|reste)\b"
-    r"|dass (?:es|er|sie)\b)"
+    r"|dass (?:es|er|sie)\b"
+    # how to answer: "answer with a number", "rispondimi con un numero", "antworte nur mit ja"
+    r"|(?:answer|respond|reply|responde|respondeme|contesta|contestame|reponds|repondez|"
+    r"reponds-moi|repondez-moi|antworte|antworten|responda|responde-me|rispondi|rispondimi|"
+    r"rispondetemi|antwoord)(?: (?:me|mij|mir|moi|mi))?"
+    r" (?:with|in|using|only|just|con|en|solo|avec|par|juste|mit|nur|com|em|so|apenas|"
+    r"met|alleen)\b)"
 )
