@@ -12,13 +12,17 @@ from typing import Any
 import pytest
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.store import sqlite as sqlite_store
 from mesh_orchestrator.runs.store import RunRecord, SQLiteRunStore
+from mesh_orchestrator.runs.store import sqlite as sqlite_store
 from mesh_orchestrator.runs.store.base import NO_LIMIT as UNBOUNDED
 
 
 def _run(**kw: Any) -> RunRecord:
     return RunRecord(run_id=uuid.uuid4().hex, query="q", created_at=time.time(), **kw)
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
 
 
 def _token(run_id: str, seq: int) -> StreamEvent:
@@ -62,7 +66,7 @@ async def test_flushes_checkpoint_the_wal_so_it_stays_bounded(
             assert await store.store_batch([run], [_token(run.run_id, 1)], {run.run_id: 0}) == set()
         # Checkpointed every 8 commits, the WAL is rewritten from its start: it holds a few
         # commits' pages, not every page written since the store opened.
-        wal = Path(f"{path}-wal").stat().st_size
+        wal = _size(Path(f"{path}-wal"))
         assert wal < 512 * 1024, f"the WAL grew to {wal} bytes"
     finally:
         await store.close()
