@@ -203,10 +203,11 @@ class SQLiteRunStore:
     async def in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """``fn(connection)`` in aiosqlite's thread, as one call: every aiosqlite call is a
         hand-off to that thread and back (a queue, a wake-up, the GIL passed twice), so a
-        statement sequence on the hot path (an admission, a flush) runs there whole, its
-        commit or rollback included. Hold ``lock`` around it, as around any sequence. It
-        uses aiosqlite's ``_execute`` (what its own ``execute`` and ``commit`` call) and the
-        ``sqlite3`` connection it drives, which only that thread touches."""
+        statement sequence on the hot path (a flush) runs there whole, its commit or
+        rollback included. Hold ``lock`` around it, as around any sequence. It uses
+        aiosqlite's ``_execute`` (what its own ``execute`` and ``commit`` call) and the
+        ``sqlite3`` connection it drives, which that thread touches, and ``admit`` on the
+        loop's thread, one at a time under ``lock``."""
         db = self.db
         return cast(T, await db._execute(fn, db._conn))  # type: ignore[no-untyped-call]
 
@@ -522,7 +523,7 @@ class SQLiteRunStore:
         # event. Under the lock nothing else uses the connection; no checkpoint runs at
         # this commit. Another connection to the file writing (the workflow store's, in
         # its thread, a few statements) holds it up for as long as that takes.
-        # ``NO_LIMIT``: nothing to count, the row is inserted (a third less CPU than the
+        # ``NO_LIMIT``: nothing to count, the row is inserted (a quarter less CPU than the
         # statement that counts; a duplicate id raises, as it does there).
         conn = self.db._conn
         try:
