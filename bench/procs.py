@@ -2,15 +2,23 @@
 
 ``Mesh`` starts them on free loopback ports with state in a temporary folder, points the
 orchestrator at that discovery, and waits until the orchestrator's resolver sees the
-worker. ``rss_bytes``/``cpu_seconds`` read a process's figures from ``/proc`` (psutil
-where there is no ``/proc``).
+worker. ``SideBySide`` starts one discovery and one fast worker with an orchestrator per
+side, each side a source tree (``extract``: a commit's, from ``git archive``) or this
+working tree: what ``bench.relay_ab`` and ``bench.runs_ab`` compare. ``rss_bytes``/
+``cpu_seconds`` read a process's figures from ``/proc`` (psutil where there is no
+``/proc``).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +29,15 @@ from bench.fast_worker import AGENT_ID
 from mesh_testkit import ServiceProcess, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# What a side's orchestrator imports from its own tree (first on its PYTHONPATH).
+SOURCES = (
+    "services/orchestrator/src",
+    "libs/contracts/src",
+    "libs/auth/src",
+    "libs/telemetry/src",
+    "libs/worker_sdk/src",
+)
+QUIET = "warning"  # access logs would cost the relay more than the relay itself
 
 
 def rss_bytes(pid: int) -> int:
@@ -190,3 +207,125 @@ class Mesh:
         """Wait until the orchestrator is idle (its CPU time stops moving: event-log flushes
         and cancelled runs are done) before a memory reading or the next measurement."""
         wait_idle(self.orchestrator_pid, timeout)
+
+
+def extract(rev: str, into: Path) -> str:
+    """``rev``'s ``SOURCES`` under ``into``; returns the full commit id."""
+    sha = subprocess.run(
+        ["git", "rev-parse", rev], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    tar = subprocess.run(
+        ["git", "archive", "--format=tar", sha, *SOURCES], cwd=ROOT, capture_output=True,
+        check=True,
+    ).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(into, filter="data")
+    return sha
+
+
+class Side:
+    """One orchestrator of a side-by-side run: ``tree`` (from ``extract``) first on its
+    ``PYTHONPATH``, or None for this working tree; ``env`` adds to its settings."""
+
+    def __init__(
+        self, name: str, tree: Path | None, discovery: str, tmp: Path, env: Mapping[str, str]
+    ) -> None:
+        port = free_port()
+        self.name = name
+        self.env = {
+            "ORCH_PORT": str(port), "ORCH_DISCOVERY_URL": discovery,
+            "ORCH_DB_PATH": str(tmp / f"orchestrator-{name}.sqlite3"), "ORCH_LOG_LEVEL": QUIET,
+            **env,
+        }  # fmt: skip
+        if tree is not None:
+            self.env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
+        self.proc = ServiceProcess("mesh_orchestrator", port, self.env, cwd=ROOT)
+        self.url = self.proc.url
+
+    @property
+    def pid(self) -> int:
+        return pid_of(self.proc)
+
+    def imported_from(self) -> str:
+        """Where this side's process imports ``mesh_orchestrator`` from."""
+        out = subprocess.run(
+            [sys.executable, "-c", "import mesh_orchestrator; print(mesh_orchestrator.__file__)"],
+            env={**os.environ, **self.env}, cwd=ROOT, capture_output=True, text=True,
+            check=True, timeout=120,
+        )  # fmt: skip
+        return out.stdout.strip()
+
+    def ready(self) -> bool:
+        """The orchestrator sees the fast worker and has its planner loaded."""
+        health = httpx.get(self.url + "/health", timeout=2).json()
+        agents = httpx.get(self.url + "/v1/agents", timeout=2).json()
+        seen = any(a["descriptor"]["agent_id"] == AGENT_ID for a in agents)
+        return seen and bool(health.get("planner_ready", True))
+
+
+class SideBySide:
+    """Discovery and the fast worker (this tree), and one orchestrator per side on them,
+    on free loopback ports with state under ``tmp``; a context manager that waits until
+    every side is ``ready`` and always stops every process it started.
+
+    ``trees``: side name -> source tree or None (this working tree); ``side_env``: each
+    side's extra settings (a store's URL); ``slots``: the worker's and each
+    orchestrator's bound on concurrent streams (``WORKER_MAX_CONCURRENCY``,
+    ``ORCH_MAX_CONNECTIONS``), unset: their defaults."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        trees: Mapping[str, Path | None],
+        *,
+        instance_id: str,
+        side_env: Mapping[str, Mapping[str, str]] | None = None,
+        slots: int | None = None,
+        ready_timeout: float = 180.0,
+    ) -> None:
+        self.tmp = tmp
+        self.trees = dict(trees)
+        self.instance_id = instance_id
+        self.side_env = side_env or {}
+        self.slots = slots
+        self.ready_timeout = ready_timeout
+        self.procs: list[ServiceProcess] = []
+        self.sides: dict[str, Side] = {}
+
+    def __enter__(self) -> SideBySide:
+        try:
+            self._boot()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _boot(self) -> None:
+        dport = free_port()
+        self.discovery = self._start(ServiceProcess("mesh_discovery", dport, {
+            "DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(self.tmp / "d.sqlite3"),
+            "DISCOVERY_LOG_LEVEL": QUIET}, cwd=ROOT))  # fmt: skip
+        wport = free_port()
+        worker_env = {"WORKER_PORT": str(wport), "WORKER_DISCOVERY_URL": self.discovery.url,
+                      "WORKER_INSTANCE_ID": self.instance_id, "WORKER_LOG_LEVEL": QUIET}  # fmt: skip
+        orch_env: dict[str, str] = {}
+        if self.slots is not None:
+            worker_env["WORKER_MAX_CONCURRENCY"] = str(self.slots)
+            orch_env["ORCH_MAX_CONNECTIONS"] = str(self.slots)
+        self.worker = self._start(ServiceProcess("bench.fast_worker", wport, worker_env, cwd=ROOT))
+        for name, tree in self.trees.items():
+            env = {**orch_env, **self.side_env.get(name, {})}
+            self.sides[name] = Side(name, tree, self.discovery.url, self.tmp, env)
+        for side in self.sides.values():
+            self._start(side.proc)
+            wait_until(side.ready, timeout=self.ready_timeout, what=f"the {side.name} orchestrator")
+
+    def _start(self, proc: ServiceProcess) -> ServiceProcess:
+        self.procs.append(proc)
+        return proc.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for proc in reversed(self.procs):
+            proc.stop(grace=5)

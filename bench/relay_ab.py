@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,23 +38,12 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from bench.fast_worker import AGENT_ID
 from bench.measure import Endpoint, memory, summary_ms, throughput
-from bench.procs import pid_of, wait_idle
+from bench.procs import Side, SideBySide, extract, pid_of, wait_idle
 from bench.runs import _load, _pinned
 from bench.sse_client import HttpxStreamer, RawStreamer, StreamTiming
-from mesh_testkit import ServiceProcess, free_port, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCES = (
-    "services/orchestrator/src",
-    "libs/contracts/src",
-    "libs/auth/src",
-    "libs/telemetry/src",
-    "libs/worker_sdk/src",
-)
 RESULTS = Path(__file__).resolve().parent / "relay_ab_results.json"
-QUIET = "warning"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -73,51 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def extract(rev: str, into: Path) -> str:
-    """``rev``'s sources under ``into``; returns the full commit id."""
-    sha = subprocess.run(
-        ["git", "rev-parse", rev], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    tar = subprocess.run(
-        ["git", "archive", "--format=tar", sha, *SOURCES], cwd=ROOT, capture_output=True,
-        check=True,
-    ).stdout  # fmt: skip
-    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
-        archive.extractall(into, filter="data")
-    return sha
-
-
-class Side:
-    """One orchestrator; ``tree`` None runs this working tree."""
-
-    def __init__(self, name: str, tree: Path | None, discovery: str, tmp: Path, slots: str):
-        port = free_port()
-        env = {
-            "ORCH_PORT": str(port), "ORCH_DISCOVERY_URL": discovery,
-            "ORCH_DB_PATH": str(tmp / f"orchestrator-{name}.sqlite3"),
-            "ORCH_LOG_LEVEL": QUIET, "ORCH_MAX_CONNECTIONS": slots,
-        }  # fmt: skip
-        if tree is not None:
-            env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
-        self.name = name
-        self.env = env
-        self.proc = ServiceProcess("mesh_orchestrator", port, env, cwd=ROOT)
-        self.url = self.proc.url
-
-    @property
-    def pid(self) -> int:
-        return pid_of(self.proc)
-
-    def imported_from(self) -> str:
-        out = subprocess.run(
-            [sys.executable, "-c", "import mesh_orchestrator; print(mesh_orchestrator.__file__)"],
-            env={**os.environ, **self.env}, cwd=ROOT, capture_output=True, text=True,
-            check=True, timeout=120,
-        )  # fmt: skip
-        return out.stdout.strip()
-
-    def endpoint(self) -> Endpoint:
-        return Endpoint(self.name, self.url + "/orchestrate/stream", relay=True)
+def _endpoint(side: Side) -> Endpoint:
+    return Endpoint(side.name, side.url + "/orchestrate/stream", relay=True)
 
 
 class _Pids:
@@ -141,20 +84,20 @@ async def measure(
     args: argparse.Namespace, direct: Endpoint, sides: list[Side], worker_pid: int, log: Console
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    eps = [direct, *(s.endpoint() for s in sides)]
+    eps = [direct, *(_endpoint(s) for s in sides)]
     # First, on fresh processes: memory freed by the measurements below stays in RSS.
     log.print(f"[dim]memory, {args.streams} open streams, each side …[/]")
     out["memory"] = {}
     for side in sides:
         for _ in range(3):  # warm-up: whatever a process makes at its first runs
             _ok(
-                await RawStreamer()(side.url + "/orchestrate/stream", side.endpoint().body(16)),
+                await RawStreamer()(side.url + "/orchestrate/stream", _endpoint(side).body(16)),
                 side.name,
             )
         mesh = _Pids(side.pid, worker_pid)
         out["memory"][side.name] = await memory(
             mesh,  # type: ignore[arg-type]
-            RawStreamer(), side.endpoint(), streams=args.streams, open_at_once=64,
+            RawStreamer(), _endpoint(side), streams=args.streams, open_at_once=64,
             deadline_s=120.0,
         )  # fmt: skip
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -255,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     need = 4 * args.streams + 1024
     if soft < need:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
-    slots = str(args.streams + 64)
+    slots = args.streams + 64
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="mesh-bench-ab-") as folder:
         tmp = Path(folder)
@@ -265,40 +208,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.after is not None:
             after_tree = tmp / "after"
             after_sha = extract(args.after, after_tree)
-        procs: list[ServiceProcess] = []
-        try:
-            dport = free_port()
-            discovery = ServiceProcess("mesh_discovery", dport, {
-                "DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "d.sqlite3"),
-                "DISCOVERY_LOG_LEVEL": QUIET}, cwd=ROOT).start()  # fmt: skip
-            procs.append(discovery)
-            wport = free_port()
-            worker = ServiceProcess("bench.fast_worker", wport, {
-                "WORKER_PORT": str(wport), "WORKER_DISCOVERY_URL": discovery.url,
-                "WORKER_INSTANCE_ID": "ab-fast-1", "WORKER_MAX_CONCURRENCY": slots,
-                "WORKER_LOG_LEVEL": QUIET}, cwd=ROOT).start()  # fmt: skip
-            procs.append(worker)
-            sides = [
-                Side("before", before_tree, discovery.url, tmp, slots),
-                Side("after", after_tree, discovery.url, tmp, slots),
-            ]
+        trees = {"before": before_tree, "after": after_tree}
+        with SideBySide(tmp, trees, instance_id="ab-fast-1", slots=slots, ready_timeout=120) as m:
+            sides = list(m.sides.values())
             where = {s.name: s.imported_from() for s in sides}
             for name, path in where.items():
                 log.print(f"[dim]{name}: mesh_orchestrator from {path}[/]", markup=True)
-            for s in sides:
-                s.proc.start()
-                procs.append(s.proc)
-
-                def ready(s: Side = s) -> bool:
-                    agents = httpx.get(s.url + "/v1/agents", timeout=2).json()
-                    return any(a["descriptor"]["agent_id"] == AGENT_ID for a in agents)
-
-                wait_until(ready, timeout=120, what=f"the {s.name} orchestrator to be ready")
-            direct = Endpoint("direct", worker.url + "/stream", relay=False)
-            res = asyncio.run(measure(args, direct, sides, pid_of(worker), log))
-        finally:
-            for proc in reversed(procs):
-                proc.stop(grace=5)
+            direct = Endpoint("direct", m.worker.url + "/stream", relay=False)
+            res = asyncio.run(measure(args, direct, sides, pid_of(m.worker), log))
     res["imported_from"] = where
     return finish(res, args, (sha, after_sha), started, report)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -25,22 +24,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from bench.durable import ADMIN_URL
-from bench.fast_worker import AGENT_ID
-from bench.procs import pid_of, wait_idle
-from bench.relay_ab import SOURCES, extract, finish
+from bench.procs import Side, SideBySide, extract, wait_idle
+from bench.relay_ab import finish
 from bench.runs import _load, _pinned, _planned
-from mesh_testkit import ServiceProcess, free_port, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "runs_ab_results.json"
 KINDS = {"pinned": _pinned, "planned": _planned}
-QUIET = "warning"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -55,60 +49,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _orchestrator(name: str, tree: Path | None, discovery: str, tmp: Path, store: dict[str, str]):
-    port = free_port()
-    env = {"ORCH_PORT": str(port), "ORCH_DISCOVERY_URL": discovery,
-           "ORCH_DB_PATH": str(tmp / f"orchestrator-{name}.sqlite3"), "ORCH_LOG_LEVEL": QUIET,
-           **store}  # fmt: skip
-    if tree is not None:
-        env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
-    return ServiceProcess("mesh_orchestrator", port, env, cwd=ROOT)
-
-
 def _measure_store(
     args: argparse.Namespace, trees: dict[str, Path | None], store_envs: dict[str, dict[str, str]],
     log: Console,
 ) -> dict[str, Any]:  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="mesh-bench-runs-ab-") as folder:
-        tmp = Path(folder)
-        procs: list[ServiceProcess] = []
-        try:
-            dport = free_port()
-            discovery = ServiceProcess("mesh_discovery", dport, {
-                "DISCOVERY_PORT": str(dport), "DISCOVERY_DB_PATH": str(tmp / "d.sqlite3"),
-                "DISCOVERY_LOG_LEVEL": QUIET}, cwd=ROOT).start()  # fmt: skip
-            procs.append(discovery)
-            wport = free_port()
-            procs.append(ServiceProcess("bench.fast_worker", wport, {
-                "WORKER_PORT": str(wport), "WORKER_DISCOVERY_URL": discovery.url,
-                "WORKER_INSTANCE_ID": "runs-ab-fast-1", "WORKER_LOG_LEVEL": QUIET},
-                cwd=ROOT).start())  # fmt: skip
-            sides = {
-                name: _orchestrator(name, tree, discovery.url, tmp, store_envs[name])
-                for name, tree in trees.items()
-            }
-            for name, proc in sides.items():
-                proc.start()
-                procs.append(proc)
-
-                def ready(url: str = proc.url) -> bool:
-                    health = httpx.get(url + "/health", timeout=2).json()
-                    agents = httpx.get(url + "/v1/agents", timeout=2).json()
-                    seen = any(a["descriptor"]["agent_id"] == AGENT_ID for a in agents)
-                    return seen and bool(health.get("planner_ready", True))
-
-                wait_until(ready, timeout=180, what=f"the {name} orchestrator to be ready")
-            return asyncio.run(_rounds(args, sides, log))
-        finally:
-            for proc in reversed(procs):
-                proc.stop(grace=5)
+    with (
+        tempfile.TemporaryDirectory(prefix="mesh-bench-runs-ab-") as folder,
+        SideBySide(Path(folder), trees, instance_id="runs-ab-fast-1", side_env=store_envs) as m,
+    ):
+        return asyncio.run(_rounds(args, m.sides, log))
 
 
-async def _rounds(
-    args: argparse.Namespace, sides: dict[str, ServiceProcess], log: Console
-) -> dict[str, Any]:
-    pids = {name: pid_of(proc) for name, proc in sides.items()}
-    urls = {name: proc.url + "/orchestrate/stream" for name, proc in sides.items()}
+async def _rounds(args: argparse.Namespace, sides: dict[str, Side], log: Console) -> dict[str, Any]:
+    pids = {name: side.pid for name, side in sides.items()}
+    urls = {name: side.url + "/orchestrate/stream" for name, side in sides.items()}
     c = args.concurrency
     for name in sides:  # warm-up: whatever a process makes at its first runs
         for make in KINDS.values():

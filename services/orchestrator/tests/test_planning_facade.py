@@ -15,7 +15,7 @@ from test_orchestrator_approval import post
 from mesh_contracts import AgentDescriptor, CapabilitiesManifest, ExecutionPlan, manifest_of
 from mesh_orchestrator.planning.choice import llm_plans
 from mesh_orchestrator.planning.deterministic import PlanningFailed
-from mesh_orchestrator.planning.facade import Planning
+from mesh_orchestrator.planning.facade import INLINE_CHARS, Planning
 from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.llm import PlanRejected
 from mesh_orchestrator.settings import Settings
@@ -197,3 +197,36 @@ async def test_small_talk_is_answered_by_the_writer(mesh: Mesh) -> None:
 def test_an_empty_request_is_refused_by_the_planner() -> None:
     with pytest.raises(PlanningFailed):
         IntentPlanner().plan_sync("   ", _manifest())
+
+
+class _TwoWays:
+    """A planner that drafts either on the caller's thread (``draft_sync``) or as a
+    coroutine (``draft``, the intent planner's thread), and says which ran."""
+
+    name = "two-ways"
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self.inner = IntentPlanner()
+
+    def draft_sync(self, query: str, manifest: CapabilitiesManifest) -> Any:
+        self.ran.append("sync")
+        return self.inner.draft_sync(query, manifest)
+
+    async def draft(self, query: str, manifest: CapabilitiesManifest) -> Any:
+        self.ran.append("thread")
+        return self.inner.draft_sync(query, manifest)
+
+    async def plan(self, query: str, manifest: CapabilitiesManifest) -> ExecutionPlan:
+        raise AssertionError("the facade asks for a draft")
+
+
+async def test_a_short_request_is_drafted_without_a_thread_and_a_long_one_in_one() -> None:
+    planner = _TwoWays()
+    planning = Planning(planner)
+    short = await planning.plan("Write a short poem about the sea.", _manifest())
+    assert short.plan is not None and planner.ran == ["sync"]
+    long_query = "Write a short poem about the sea, " + "and the waves " * (INLINE_CHARS // 10)
+    assert len(long_query) > INLINE_CHARS
+    long = await planning.plan(long_query, _manifest())
+    assert long.plan is not None and planner.ran == ["sync", "thread"]
