@@ -6,12 +6,15 @@ worker's stream. ``python -m bench.fast_worker`` serves it on ``WORKER_PORT`` (d
 
 Input: ``tokens`` (how many token events), ``token`` (the text of each) and
 ``hold_seconds`` (pause after the first token; the memory measurement holds streams open
-this way; the pause ends early when the caller goes away, which cancels ``run``).
+this way; the pause ends early when the caller goes away, which cancels ``run``). A task
+that names no ``tokens`` gets ``BENCH_FAST_TOKENS`` of them (default 100): the run
+throughput loads set it to their pinned plan's count, so a planned run relays as many.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -21,10 +24,11 @@ from mesh_worker import Emit, Worker, serve
 
 AGENT_ID = "bench-fast"
 DEFAULT_PORT = 8090
+DEFAULT_TOKENS = int(os.environ.get("BENCH_FAST_TOKENS", "100"))
 
 
 class FastInput(BaseModel):
-    tokens: int = Field(default=100, ge=0, le=10_000_000)
+    tokens: int = Field(default=DEFAULT_TOKENS, ge=0, le=10_000_000)
     token: str = Field(default="x", max_length=64)
     hold_seconds: float = Field(default=0.0, ge=0, le=3600)
 

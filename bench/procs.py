@@ -271,7 +271,8 @@ class SideBySide:
     ``trees``: side name -> source tree or None (this working tree); ``side_env``: each
     side's extra settings (a store's URL); ``slots``: the worker's and each
     orchestrator's bound on concurrent streams (``WORKER_MAX_CONCURRENCY``,
-    ``ORCH_MAX_CONNECTIONS``), unset: their defaults."""
+    ``ORCH_MAX_CONNECTIONS``), unset: their defaults; ``worker_env``: the worker's extra
+    settings (``BENCH_FAST_TOKENS``)."""
 
     def __init__(
         self,
@@ -282,8 +283,10 @@ class SideBySide:
         side_env: Mapping[str, Mapping[str, str]] | None = None,
         slots: int | None = None,
         ready_timeout: float = 180.0,
+        worker_env: Mapping[str, str] | None = None,
     ) -> None:
         self.tmp = tmp
+        self.worker_extra = dict(worker_env or {})
         self.trees = dict(trees)
         self.instance_id = instance_id
         self.side_env = side_env or {}
@@ -307,7 +310,8 @@ class SideBySide:
             "DISCOVERY_LOG_LEVEL": QUIET}, cwd=ROOT))  # fmt: skip
         wport = free_port()
         worker_env = {"WORKER_PORT": str(wport), "WORKER_DISCOVERY_URL": self.discovery.url,
-                      "WORKER_INSTANCE_ID": self.instance_id, "WORKER_LOG_LEVEL": QUIET}  # fmt: skip
+                      "WORKER_INSTANCE_ID": self.instance_id, "WORKER_LOG_LEVEL": QUIET,
+                      **self.worker_extra}  # fmt: skip
         orch_env: dict[str, str] = {}
         if self.slots is not None:
             worker_env["WORKER_MAX_CONCURRENCY"] = str(self.slots)

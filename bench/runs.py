@@ -8,11 +8,12 @@ bare asyncio client:
 
 * **pinned**: a one-task plan pinned to the fast worker (16 tokens): no planner runs;
 * **planned**: a query the planner plans (``QUERY``, one text-generation task, which only
-  the fast worker serves). Its task's input names no ``tokens``, so the worker streams its
-  default 100 (``bench.fast_worker``), not the pinned plan's 16: planned minus pinned is the
-  planner's share plus 84 more relayed token events. One orchestrator, SQLite, 4 rounds of
-  128 runs on a loaded 2-core machine (2026-12-06): pinned, 16 tokens 3.24 ms a run;
-  pinned, 100 tokens 4.82 ms; planned 6.09 ms: the tokens +1.58 ms, the planner +1.27 ms.
+  the fast worker serves). Its task's input names no ``tokens``; the worker is started with
+  ``BENCH_FAST_TOKENS`` = the pinned plan's 16, so both loads relay 16 token events and
+  planned minus pinned is the planner's share. (Until 2026-12-06 evening the worker's
+  default, 100, applied: one orchestrator, SQLite, 4 rounds of 128 runs on a loaded 2-core
+  machine: pinned, 16 tokens 3.24 ms a run; pinned, 100 tokens 4.82 ms; planned 6.09 ms,
+  so the older "planned" figures hold ~1.6 ms of 84 more relayed events.)
 
 Runs/s is runs over the wall time of the load; CPU per run is the orchestrator process's
 CPU seconds (``/proc``) over the load, divided by the runs. A warm-up of ``concurrency``
@@ -64,7 +65,8 @@ class _Mesh:
         # The worker and the orchestrator start side by side (it watches discovery).
         self._launch("bench.fast_worker", wport, {
             "WORKER_PORT": str(wport), "WORKER_DISCOVERY_URL": discovery.url,
-            "WORKER_INSTANCE_ID": "runs-fast-1", "WORKER_LOG_LEVEL": "warning"})  # fmt: skip
+            "WORKER_INSTANCE_ID": "runs-fast-1", "WORKER_LOG_LEVEL": "warning",
+            "BENCH_FAST_TOKENS": str(TOKENS)})  # fmt: skip
         oport = free_port()
         self.orchestrator = self._launch("mesh_orchestrator", oport, {
             "ORCH_PORT": str(oport), "ORCH_DISCOVERY_URL": discovery.url,

@@ -31,7 +31,7 @@ from rich.table import Table
 from bench.durable import ADMIN_URL
 from bench.procs import Side, SideBySide, extract, wait_idle
 from bench.relay_ab import finish
-from bench.runs import _load, _pinned, _planned
+from bench.runs import TOKENS, _load, _pinned, _planned
 
 RESULTS = Path(__file__).resolve().parent / "runs_ab_results.json"
 KINDS = {"pinned": _pinned, "planned": _planned}
@@ -55,7 +55,8 @@ def _measure_store(
 ) -> dict[str, Any]:  # fmt: skip
     with (
         tempfile.TemporaryDirectory(prefix="mesh-bench-runs-ab-") as folder,
-        SideBySide(Path(folder), trees, instance_id="runs-ab-fast-1", side_env=store_envs) as m,
+        SideBySide(Path(folder), trees, instance_id="runs-ab-fast-1", side_env=store_envs,
+                   worker_env={"BENCH_FAST_TOKENS": str(TOKENS)}) as m,
     ):
         return asyncio.run(_rounds(args, m.sides, log))
 
