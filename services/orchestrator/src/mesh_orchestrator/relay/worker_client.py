@@ -20,6 +20,8 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, NoReturn, TypeVar
 
 import httpx
@@ -49,6 +51,62 @@ MAX_FRAME_BYTES = 16 << 20  # one worker event; an image artifact inlined as bas
 
 # (type, body): a worker event without its "type" key.
 Relayable = tuple[str, dict[str, Any]]
+
+# A plain token frame as every mesh worker writes it (pydantic's compact JSON, keys in
+# the model's order): this prefix, the token's JSON string, ``}``.
+_TOKEN_HEAD = b'{"type":"token","token":"'
+_TOKEN_QUOTES = _TOKEN_HEAD.count(b'"') + 1  # the prefix's and the string's closing one
+_TOKEN_MIN = len(_TOKEN_HEAD) + 2  # the shortest: an empty token, ``"}``
+_TOKEN_TEXT = itemgetter("token")
+
+
+class TokenRun(list[Relayable]):
+    """The events of one block read from a worker when every one of them is a plain token
+    frame: ``("token", body)`` pairs as the frame-by-frame path makes them, each ``body``
+    already holding the caller's ``attempt`` (when it gave one), and ``texts`` the tokens'
+    text in order (what an output fold appends)."""
+
+    __slots__ = ("texts",)
+
+    texts: list[str]
+
+
+def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun | None:
+    """The events of ``payloads`` (one block's frames' data) when every one is a plain token
+    frame whose text needs no JSON escape, made by one JSON parse of the whole block;
+    ``None`` for any other block (the frame-by-frame path then reads it, to the same
+    events or the same error).
+
+    A payload qualifies when it is bytes, starts with ``{"type":"token","token":"``, ends
+    with ``"}`` and, across the block, holds no backslash and no quote but the frame's
+    eight: its token string then has neither, so the block's frames rewritten in place
+    (``{"token":"...","attempt":N}`` each, in one JSON array) parse to exactly one object
+    per frame, each what the frame-by-frame path would make of it. Bad UTF-8 or a control
+    character fails that parse (``None``), as it fails the frame's own.
+    """
+    n = len(payloads)
+    try:
+        if (
+            not all(map(bytes.startswith, payloads, repeat(_TOKEN_HEAD)))  # type: ignore[arg-type]
+            or not all(map(bytes.endswith, payloads, repeat(b'"}')))  # type: ignore[arg-type]
+            or min(map(len, payloads)) < _TOKEN_MIN
+        ):
+            return None
+    except TypeError:  # a str payload: the stream was handed to the spec decoder
+        return None
+    joined = b",".join(payloads)  # type: ignore[arg-type]
+    if joined.count(b'"') != _TOKEN_QUOTES * n or b"\\" in joined:
+        return None
+    joined = joined.replace(_TOKEN_HEAD, b'{"token":"')
+    if attempt is not None:
+        joined = joined.replace(b'"}', b'","attempt":%d}' % attempt)
+    try:
+        bodies = orjson.loads(b"[" + joined + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    run = TokenRun(zip(repeat("token"), bodies))
+    run.texts = list(map(_TOKEN_TEXT, bodies))
+    return run
 
 
 class WorkerBusy(Exception):
@@ -170,10 +228,13 @@ async def call_worker_batches(
     headers: dict[str, str] | None = None,
     max_frame_bytes: int | None = MAX_FRAME_BYTES,
     idle: float | None = None,
+    attempt: int | None = None,
 ) -> AsyncGenerator[list[Relayable]]:
     """Yield the worker's events for ``request``, in lists: the events of each block read
     from the worker together (the relay then pays per block, not per event); the last
-    event is always ``("done", {})``.
+    event is always ``("done", {})``. A block of nothing but plain tokens comes as a
+    ``TokenRun`` whose bodies carry ``attempt`` already (when given); every other body
+    is as the worker sent it.
 
     ``on_accepted`` is called once the worker has taken the call (2xx headers), before any
     event. Raises ``WorkerBusy``/``WorkerUnreachable`` before acceptance, ``WorkerFailed``
@@ -212,7 +273,9 @@ async def call_worker_batches(
                 on_accepted()
                 # The connection watches for a stall itself (no timer per read).
                 async with aclosing(resp.blocks(idle)) as blocks:
-                    async for batch in _until_done(blocks, d, max_frame_bytes, None, idle):
+                    async for batch in _until_done(
+                        blocks, d, max_frame_bytes, None, idle, attempt
+                    ):
                         yield batch
         else:
             async with http.stream("POST", url, json=body, headers=headers) as hresp:
@@ -220,7 +283,7 @@ async def call_worker_batches(
                     await _refuse_httpx(hresp, d)
                 on_accepted()
                 chunks = hresp.aiter_bytes()
-                async for batch in _until_done(chunks, d, max_frame_bytes, idle, idle):
+                async for batch in _until_done(chunks, d, max_frame_bytes, idle, idle, attempt):
                     yield batch
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
@@ -253,12 +316,14 @@ async def _until_done(
     max_frame_bytes: int | None,
     idle: float | None = None,
     stall: float | None = None,
+    attempt: int | None = None,
 ) -> AsyncGenerator[list[Relayable]]:
     """The events of a worker's SSE body, whichever transport read it, up to (not including)
     ``done``, a list per block read; a body that ends without ``done`` is a lost stream, one
     silent for ``idle`` seconds (a timeout per read, here) or that ``Stalled`` (the
     connection's own watch, for ``stall`` seconds) a stalled one (the worker SDK pings while
-    a run is quiet)."""
+    a run is quiet). A block of plain tokens comes as one ``TokenRun`` (``plain_tokens``),
+    its bodies stamped with ``attempt``."""
     frames = DataFrames(max_frame_bytes)
     reading = aiter(blocks)
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
@@ -281,6 +346,12 @@ async def _until_done(
             raise WorkerFailed(
                 f"{d.agent_id} sent a malformed stream: {exc}", "malformed_stream"
             ) from None
+        if not payloads:
+            continue
+        tokens = plain_tokens(payloads, attempt)
+        if tokens is not None:  # nearly every block of a streaming worker
+            yield tokens
+            continue
         batch: list[Relayable] = []
         for payload in payloads:
             # A plain token frame, nearly every frame, checked here (``relayable``'s first
