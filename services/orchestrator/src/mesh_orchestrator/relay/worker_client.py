@@ -58,6 +58,8 @@ _TOKEN_HEAD = b'{"type":"token","token":"'
 _TOKEN_QUOTES = _TOKEN_HEAD.count(b'"') + 1  # the prefix's and the string's closing one
 _TOKEN_MIN = len(_TOKEN_HEAD) + 2  # the shortest: an empty token, ``"}``
 _TOKEN_TEXT = itemgetter("token")
+_DONE = b'{"type":"done"}'
+_TOKEN_SEP = b'"}\n' + _TOKEN_HEAD  # between two such frames joined by a line break
 
 
 class TokenRun(list[Relayable]):
@@ -73,35 +75,45 @@ class TokenRun(list[Relayable]):
 
 def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun | None:
     """The events of ``payloads`` (one block's frames' data) when every one is a plain token
-    frame whose text needs no JSON escape, made by one JSON parse of the whole block;
-    ``None`` for any other block (the frame-by-frame path then reads it, to the same
-    events or the same error).
+    frame, made by one JSON parse of the whole block; ``None`` for any other block (the
+    frame-by-frame path then reads it, to the same events or the same error).
 
-    A payload qualifies when it is bytes, starts with ``{"type":"token","token":"``, ends
-    with ``"}`` and, across the block, holds no backslash and no quote but the frame's
-    eight: its token string then has neither, so the block's frames rewritten in place
-    (``{"token":"...","attempt":N}`` each, in one JSON array) parse to exactly one object
-    per frame, each what the frame-by-frame path would make of it. Bad UTF-8 or a control
-    character fails that parse (``None``), as it fails the frame's own.
+    The payloads are joined by line breaks (a frame's data has none), so C counts check
+    them all at once: every one starts with ``{"type":"token","token":"``, ends with
+    ``"}``, is long enough that these are eight quote bytes, and the block holds no other
+    quote byte. Each token's string is then the bytes between those quotes, and the block
+    rewritten in place (``{"token":"...","attempt":N}`` each, in one JSON array) parses to
+    one object per frame, each string read from the same bytes as the frame's own parse
+    reads it (escapes included). A string whose closing quote is escaped (a trailing
+    backslash) runs into the next bare word and fails the parse, as do bad UTF-8 and raw
+    control characters: ``None`` then, and the frame path finds what it finds.
     """
     n = len(payloads)
     try:
-        if (
-            not all(map(bytes.startswith, payloads, repeat(_TOKEN_HEAD)))  # type: ignore[arg-type]
-            or not all(map(bytes.endswith, payloads, repeat(b'"}')))  # type: ignore[arg-type]
-            or min(map(len, payloads)) < _TOKEN_MIN
-        ):
+        joined = b"\n".join(payloads)  # type: ignore[arg-type]
+        if min(map(len, payloads)) < _TOKEN_MIN:
             return None
     except TypeError:  # a str payload: the stream was handed to the spec decoder
         return None
-    joined = b",".join(payloads)  # type: ignore[arg-type]
-    if joined.count(b'"') != _TOKEN_QUOTES * n or b"\\" in joined:
+    if (
+        joined.count(_TOKEN_SEP) != n - 1
+        or not joined.startswith(_TOKEN_HEAD)
+        or not joined.endswith(b'"}')
+        or joined.count(b'"') != _TOKEN_QUOTES * n
+    ):
         return None
-    joined = joined.replace(_TOKEN_HEAD, b'{"token":"')
-    if attempt is not None:
-        joined = joined.replace(b'"}', b'","attempt":%d}' % attempt)
+    stamp = b"" if attempt is None else b',"attempt":%d' % attempt
+    array = b"".join(
+        (
+            b'[{"token":"',
+            joined[len(_TOKEN_HEAD) : -2].replace(_TOKEN_SEP, b'"' + stamp + b'},{"token":"'),
+            b'"',
+            stamp,
+            b"}]",
+        )
+    )
     try:
-        bodies = orjson.loads(b"[" + joined + b"]")
+        bodies = orjson.loads(array)
     except orjson.JSONDecodeError:
         return None
     run = TokenRun(zip(repeat("token"), bodies))
@@ -352,6 +364,11 @@ async def _until_done(
         if tokens is not None:  # nearly every block of a streaming worker
             yield tokens
             continue
+        if len(payloads) > 1 and payloads[-1] == _DONE:  # the last block: its tokens, done
+            tokens = plain_tokens(payloads[:-1], attempt)
+            if tokens is not None:
+                yield tokens
+                return
         batch: list[Relayable] = []
         for payload in payloads:
             # A plain token frame, nearly every frame, checked here (``relayable``'s first
