@@ -64,8 +64,7 @@ ODD = [
     b'data: {"type":"token","token":"\xff bad utf-8"}\n\n',
     b"data:nospace\n\n",
     b": ping\n\n",
-    b"id: 4\ndata: {\"type\":\"token\",\n"
-    b'data: "token":"two lines"}\n\n',
+    b'id: 4\ndata: {"type":"token",\ndata: "token":"two lines"}\n\n',
 ]
 # Frames that fail the call as malformed, alone or crafted to pass the block's counts.
 BAD = [
@@ -189,7 +188,10 @@ async def test_frames_written_from_a_run_of_tokens_are_those_of_the_frame_path(
 
     def frames(events: list[Relayable]) -> bytes:
         return encode_frames(
-            [RelayedEvent("r", i, "token", "t", "w", body, ts) for i, (_, body) in enumerate(events)]
+            [
+                RelayedEvent("r", i, "token", "t", "w", body, ts)
+                for i, (_, body) in enumerate(events)
+            ]
         )
 
     assert frames(fast) == frames(slow)

@@ -285,9 +285,7 @@ async def call_worker_batches(
                 on_accepted()
                 # The connection watches for a stall itself (no timer per read).
                 async with aclosing(resp.blocks(idle)) as blocks:
-                    async for batch in _until_done(
-                        blocks, d, max_frame_bytes, None, idle, attempt
-                    ):
+                    async for batch in _until_done(blocks, d, max_frame_bytes, None, idle, attempt):
                         yield batch
         else:
             async with http.stream("POST", url, json=body, headers=headers) as hresp:
