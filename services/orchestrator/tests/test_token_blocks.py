@@ -152,6 +152,32 @@ async def test_an_odd_or_bad_frame_in_a_block_of_tokens_reads_as_the_frame_path_
     )
 
 
+SHORT = BAD[0]  # the prefix and ``}``: seven quotes, its end sharing the prefix's last one
+NINE = b'data: {"type":"token","token":"a"b"}\n\n'  # makes up for it in the block's count
+GOOD = worker_frame("g")
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        [SHORT, NINE],
+        [NINE, SHORT],
+        [GOOD, SHORT, NINE],
+        [NINE, SHORT, GOOD],
+        [SHORT, GOOD, NINE],
+        [GOOD, NINE, SHORT],
+        [SHORT, SHORT, NINE, NINE],
+    ],
+)
+async def test_a_seven_quote_frame_made_up_for_by_a_nine_reads_as_the_frame_path_reads_it(
+    frames: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = b"".join(frames) + DONE
+    got = await read(stream, [len(stream)], 1)
+    assert got == await frame_by_frame(stream, [len(stream)], 1, monkeypatch)
+    assert got[1] is not None and got[1][0] == "malformed_stream"
+
+
 async def test_crafted_frames_that_pass_the_counts_together_still_fail_the_call() -> None:
     # Each is broken JSON, but together they hold eight quotes a frame.
     stream = BAD[0] + BAD[1] + BAD[0] + BAD[0] + DONE

@@ -56,7 +56,6 @@ Relayable = tuple[str, dict[str, Any]]
 # the model's order): this prefix, the token's JSON string, ``}``.
 _TOKEN_HEAD = b'{"type":"token","token":"'
 _TOKEN_QUOTES = _TOKEN_HEAD.count(b'"') + 1  # the prefix's and the string's closing one
-_TOKEN_MIN = len(_TOKEN_HEAD) + 2  # the shortest: an empty token, ``"}``
 _TOKEN_TEXT = itemgetter("token")
 _DONE = b'{"type":"done"}'
 _TOKEN_SEP = b'"}\n' + _TOKEN_HEAD  # between two such frames joined by a line break
@@ -79,10 +78,15 @@ def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun |
     frame-by-frame path then reads it, to the same events or the same error).
 
     The payloads are joined by line breaks (a frame's data has none), so C counts check
-    them all at once: every one starts with ``{"type":"token","token":"``, ends with
-    ``"}``, is long enough that these are eight quote bytes, and the block holds no other
-    quote byte. Each token's string is then the bytes between those quotes, and the block
-    rewritten in place (``{"token":"...","attempt":N}`` each, in one JSON array) parses to
+    them all at once: every one starts with ``{"type":"token","token":"`` and ends with
+    ``"}`` (each line break between two is the end of one and the start of the next), and
+    the block holds eight quote bytes a frame, no more. (A frame that is the prefix and
+    ``}`` alone has seven, its end sharing the prefix's last quote. First, the string the
+    parse below reads holds the line break after it; between two others, the matches of the
+    line breaks on either side share that quote and ``count`` finds one; last, its ``}`` is
+    cut with the quote before it, and the parse finds two objects with no comma between.
+    Each is refused.) Each token's string is then the bytes between its two quotes, and
+    the block rewritten in place (``{"token":"...","attempt":N}`` each, in one JSON array) parses to
     one object per frame, each string read from the same bytes as the frame's own parse
     reads it (escapes included). A string whose closing quote is escaped (a trailing
     backslash) runs into the next bare word and fails the parse, as do bad UTF-8 and raw
@@ -91,8 +95,6 @@ def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun |
     n = len(payloads)
     try:
         joined = b"\n".join(payloads)  # type: ignore[arg-type]
-        if min(map(len, payloads)) < _TOKEN_MIN:
-            return None
     except TypeError:  # a str payload: the stream was handed to the spec decoder
         return None
     if (
