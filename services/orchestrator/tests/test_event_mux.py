@@ -189,3 +189,46 @@ async def test_a_flush_stores_rows_and_events_in_one_batch_and_a_state_only_with
     assert await mux.flush()
     assert [e.type for e in await store.events_after(two)] == ["token", "done"]
     assert two not in mux.channels  # ended, stored and nobody listens: let go
+
+
+class RefusingStore:
+    """A store that refuses its first ``refusals`` batches, then stores as ``inner``."""
+
+    def __init__(self, inner: RunStore, refusals: int) -> None:
+        self.inner = inner
+        self.refusals = refusals
+        self.tries = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def store_batch(self, *args: Any) -> set[str]:
+        self.tries += 1
+        if self.tries <= self.refusals:
+            raise RuntimeError("the store is away")
+        return cast(set[str], await self.inner.store_batch(*args))
+
+
+async def test_a_store_that_refuses_flushes_gets_every_event_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    sqlite = SQLiteRunStore(tmp_path / "runs.sqlite3")
+    await sqlite.open()
+    store = RefusingStore(sqlite, refusals=3)
+    mux = EventMux(cast(RunStore, store), interval=0.01)
+    await mux.start()
+    try:
+        run = opened(mux)
+        sub = await mux.subscribe(run)
+        for tok in "abc":
+            mux.publish(run, "token", {"token": tok}, "t1", "w")
+        async with asyncio.timeout(10):
+            assert await mux.persisted()
+        assert store.tries == 4  # the first try, then tenacity's, until one went through
+        page = await sqlite.events_after(run, 0)
+        assert [e.data for e in page] == [{"token": t} for t in "abc"]
+        batch = await sub.take(1.0)
+        assert batch is not None and [e.seq for e in batch] == [1, 2, 3]
+    finally:
+        await mux.stop()
+        await sqlite.close()

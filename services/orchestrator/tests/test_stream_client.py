@@ -123,3 +123,25 @@ def test_only_plain_http_without_a_proxy_is_handled(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert not StreamClient().handles(httpx.URL("http://10.0.0.5:8001/stream"))
     assert StreamClient().handles(httpx.URL("http://127.0.0.1:8001/stream"))
+
+
+async def test_a_reader_that_stops_taking_pauses_the_socket_and_loses_nothing(
+    server: tuple[Served, Seen], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesh_orchestrator.relay import stream_client
+
+    monkeypatch.setattr(stream_client, "HIGH_WATER", 4096)
+    served, _ = server
+    client = StreamClient()
+    n = 20_000
+    try:
+        async with client.post(httpx.URL(served.url + "/sse"), b'{"n": %d}' % n) as r:
+            conn = r._conn
+            async with asyncio.timeout(10):
+                while not conn.paused:  # nobody takes: the socket stops being read
+                    await conn.wait()
+            assert conn.buffered > 4096
+            body = b"".join([block async for block in r.blocks()])
+    finally:
+        await client.aclose()
+    assert body == b"".join(f"data: {i}\n\n".encode() for i in range(n))

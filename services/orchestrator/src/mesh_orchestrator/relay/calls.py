@@ -53,6 +53,7 @@ from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
     Relayable,
+    TokenRun,
     WorkerFailed,
     WorkerUnreachable,
     call_worker_batches,
@@ -323,6 +324,7 @@ class WorkerCalls:
         fold = OutputFold()
         add = fold.add
         token_text = fold.tokens.append  # a token's fold, ``add`` without the call
+        token_texts = fold.tokens.extend  # a whole block's
         relay_many = emit.relay_many
         relayed = 0
         asked: dict[str, Any] | None = None  # the worker's input_required, if it asked
@@ -391,14 +393,29 @@ class WorkerCalls:
                 if keyed is not None:
                     headers[IDEMPOTENCY_HEADER] = keyed
                 batches = call_worker_batches(
-                    self.http, d, request, accepted, self.streams, headers, idle=self.stream_idle
+                    self.http,
+                    d,
+                    request,
+                    accepted,
+                    self.streams,
+                    headers,
+                    idle=self.stream_idle,
+                    attempt=attempt,
                 )
             batches = call.counted(batches)  # traced: the span counts them; else as they are
             async with aclosing(batches) as reading:
                 # The hot loop: the events of one block read from the worker at a time, each
-                # a (type, body) pair relabelled as is, relayed together.
+                # a (type, body) pair relabelled as is, relayed together (a block of plain
+                # tokens, nearly every block, comes made: stamped with the attempt).
                 done = False
                 async for batch in reading:
+                    if type(batch) is TokenRun:  # plain tokens, stamped: relayed as they are
+                        token_texts(batch.texts)
+                        relay_many(batch, task_id, agent)
+                        relayed += len(batch)
+                        if budget is not None:
+                            spent.block(fold, budget)
+                        continue
                     out: list[Relayable] = []
                     keep = out.append
                     for pair in batch:

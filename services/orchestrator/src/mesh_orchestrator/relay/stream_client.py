@@ -59,6 +59,7 @@ class _Connection(asyncio.Protocol):
         "keep_alive",
         "last_data",
         "lost",
+        "on_body",
         "parser",
         "paused",
         "status",
@@ -68,11 +69,14 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        self.body: list[bytes] = []
+        # httptools calls ``on_body`` once per HTTP chunk, and a worker sends each event as
+        # its own chunk: the list's own ``append`` (C) takes them, no Python frame per event.
+        self.on_body = self.body.append
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.headers: dict[str, str] = {}
-        self.body: list[bytes] = []
-        self.buffered = 0
+        self.buffered = 0  # bytes received since the reader last took (framing included)
         self.paused = False
         self.got_bytes = False
         self.headers_done = False
@@ -92,6 +96,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
         self.last_data = time.monotonic()
+        self.buffered += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -116,10 +121,6 @@ class _Connection(asyncio.Protocol):
         self.status = self.parser.get_status_code()
         self.headers_done = True
 
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-        self.buffered += len(body)
-
     def on_message_complete(self) -> None:
         # Asked here: once the parser has moved past the message it answers False.
         self.keep_alive = self.parser.should_keep_alive()
@@ -143,13 +144,16 @@ class _Connection(asyncio.Protocol):
         finally:
             self.waiter = None
 
-    def take(self) -> list[bytes]:
-        """The body bytes received so far (reading resumes if it was paused)."""
-        parts, self.body, self.buffered = self.body, [], 0
+    def take(self) -> bytes:
+        """The body bytes received so far, joined (reading resumes if it was paused)."""
+        body = self.body
+        data = body[0] if len(body) == 1 else b"".join(body)
+        body.clear()  # the same list: the parser holds its ``append``
+        self.buffered = 0
         if self.paused and not self.lost and self.transport is not None:
             self.paused = False
             self.transport.resume_reading()
-        return parts
+        return data
 
     def failure(self) -> Exception:
         if self.error is not None:
@@ -168,8 +172,10 @@ class _Connection(asyncio.Protocol):
 
     def reset(self) -> None:
         """Ready for the next request on the same socket."""
+        self.body = []
+        self.on_body = self.body.append
         self.parser = httptools.HttpResponseParser(self)
-        self.status, self.headers, self.body, self.buffered = 0, {}, [], 0
+        self.status, self.headers, self.buffered = 0, {}, 0
         self.paused = False
         self.got_bytes = self.headers_done = self.complete = self.keep_alive = False
         self.idle_since = time.monotonic()
@@ -199,8 +205,7 @@ class StreamResponse:
         try:
             while True:
                 if conn.body:
-                    parts = conn.take()
-                    yield parts[0] if len(parts) == 1 else b"".join(parts)
+                    yield conn.take()
                 elif conn.complete:
                     return
                 elif conn.lost or conn.error is not None:

@@ -20,6 +20,8 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, NoReturn, TypeVar
 
 import httpx
@@ -49,6 +51,76 @@ MAX_FRAME_BYTES = 16 << 20  # one worker event; an image artifact inlined as bas
 
 # (type, body): a worker event without its "type" key.
 Relayable = tuple[str, dict[str, Any]]
+
+# A plain token frame as every mesh worker writes it (pydantic's compact JSON, keys in
+# the model's order): this prefix, the token's JSON string, ``}``.
+_TOKEN_HEAD = b'{"type":"token","token":"'
+_TOKEN_QUOTES = _TOKEN_HEAD.count(b'"') + 1  # the prefix's and the string's closing one
+_TOKEN_TEXT = itemgetter("token")
+_DONE = b'{"type":"done"}'
+_TOKEN_SEP = b'"}\n' + _TOKEN_HEAD  # between two such frames joined by a line break
+
+
+class TokenRun(list[Relayable]):
+    """The events of one block read from a worker when every one of them is a plain token
+    frame: ``("token", body)`` pairs as the frame-by-frame path makes them, each ``body``
+    already holding the caller's ``attempt`` (when it gave one), and ``texts`` the tokens'
+    text in order (what an output fold appends)."""
+
+    __slots__ = ("texts",)
+
+    texts: list[str]
+
+
+def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun | None:
+    """The events of ``payloads`` (one block's frames' data) when every one is a plain token
+    frame, made by one JSON parse of the whole block; ``None`` for any other block (the
+    frame-by-frame path then reads it, to the same events or the same error).
+
+    The payloads are joined by line breaks (a frame's data has none), so C counts check
+    them all at once: every one starts with ``{"type":"token","token":"`` and ends with
+    ``"}`` (each line break between two is the end of one and the start of the next), and
+    the block holds eight quote bytes a frame, no more. (A frame that is the prefix and
+    ``}`` alone has seven, its end sharing the prefix's last quote. First, the string the
+    parse below reads holds the line break after it; between two others, the matches of the
+    line breaks on either side share that quote and ``count`` finds one; last, its ``}`` is
+    cut with the quote before it, and the parse finds two objects with no comma between.
+    Each is refused.) Each token's string is then the bytes between its two quotes, and
+    the block rewritten in place (``{"token":"...","attempt":N}`` each, in one JSON array) parses to
+    one object per frame, each string read from the same bytes as the frame's own parse
+    reads it (escapes included). A string whose closing quote is escaped (a trailing
+    backslash) runs into the next bare word and fails the parse, as do bad UTF-8 and raw
+    control characters: ``None`` then, and the frame path finds what it finds.
+    """
+    n = len(payloads)
+    try:
+        joined = b"\n".join(payloads)  # type: ignore[arg-type]
+    except TypeError:  # a str payload: the stream was handed to the spec decoder
+        return None
+    if (
+        joined.count(_TOKEN_SEP) != n - 1
+        or not joined.startswith(_TOKEN_HEAD)
+        or not joined.endswith(b'"}')
+        or joined.count(b'"') != _TOKEN_QUOTES * n
+    ):
+        return None
+    stamp = b"" if attempt is None else b',"attempt":%d' % attempt
+    array = b"".join(
+        (
+            b'[{"token":"',
+            joined[len(_TOKEN_HEAD) : -2].replace(_TOKEN_SEP, b'"' + stamp + b'},{"token":"'),
+            b'"',
+            stamp,
+            b"}]",
+        )
+    )
+    try:
+        bodies = orjson.loads(array)
+    except orjson.JSONDecodeError:
+        return None
+    run = TokenRun(zip(repeat("token"), bodies))
+    run.texts = list(map(_TOKEN_TEXT, bodies))
+    return run
 
 
 class WorkerBusy(Exception):
@@ -170,10 +242,13 @@ async def call_worker_batches(
     headers: dict[str, str] | None = None,
     max_frame_bytes: int | None = MAX_FRAME_BYTES,
     idle: float | None = None,
+    attempt: int | None = None,
 ) -> AsyncGenerator[list[Relayable]]:
     """Yield the worker's events for ``request``, in lists: the events of each block read
     from the worker together (the relay then pays per block, not per event); the last
-    event is always ``("done", {})``.
+    event is always ``("done", {})``. A block of nothing but plain tokens comes as a
+    ``TokenRun`` whose bodies carry ``attempt`` already (when given); every other body
+    is as the worker sent it.
 
     ``on_accepted`` is called once the worker has taken the call (2xx headers), before any
     event. Raises ``WorkerBusy``/``WorkerUnreachable`` before acceptance, ``WorkerFailed``
@@ -212,7 +287,7 @@ async def call_worker_batches(
                 on_accepted()
                 # The connection watches for a stall itself (no timer per read).
                 async with aclosing(resp.blocks(idle)) as blocks:
-                    async for batch in _until_done(blocks, d, max_frame_bytes, None, idle):
+                    async for batch in _until_done(blocks, d, max_frame_bytes, None, idle, attempt):
                         yield batch
         else:
             async with http.stream("POST", url, json=body, headers=headers) as hresp:
@@ -220,7 +295,7 @@ async def call_worker_batches(
                     await _refuse_httpx(hresp, d)
                 on_accepted()
                 chunks = hresp.aiter_bytes()
-                async for batch in _until_done(chunks, d, max_frame_bytes, idle, idle):
+                async for batch in _until_done(chunks, d, max_frame_bytes, idle, idle, attempt):
                     yield batch
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise WorkerUnreachable(f"cannot connect to {d.endpoint}: {exc}") from None
@@ -253,12 +328,14 @@ async def _until_done(
     max_frame_bytes: int | None,
     idle: float | None = None,
     stall: float | None = None,
+    attempt: int | None = None,
 ) -> AsyncGenerator[list[Relayable]]:
     """The events of a worker's SSE body, whichever transport read it, up to (not including)
     ``done``, a list per block read; a body that ends without ``done`` is a lost stream, one
     silent for ``idle`` seconds (a timeout per read, here) or that ``Stalled`` (the
     connection's own watch, for ``stall`` seconds) a stalled one (the worker SDK pings while
-    a run is quiet)."""
+    a run is quiet). A block of plain tokens comes as one ``TokenRun`` (``plain_tokens``),
+    its bodies stamped with ``attempt``."""
     frames = DataFrames(max_frame_bytes)
     reading = aiter(blocks)
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
@@ -281,6 +358,17 @@ async def _until_done(
             raise WorkerFailed(
                 f"{d.agent_id} sent a malformed stream: {exc}", "malformed_stream"
             ) from None
+        if not payloads:
+            continue
+        tokens = plain_tokens(payloads, attempt)
+        if tokens is not None:  # nearly every block of a streaming worker
+            yield tokens
+            continue
+        if len(payloads) > 1 and payloads[-1] == _DONE:  # the last block: its tokens, done
+            tokens = plain_tokens(payloads[:-1], attempt)
+            if tokens is not None:
+                yield tokens
+                return
         batch: list[Relayable] = []
         for payload in payloads:
             # A plain token frame, nearly every frame, checked here (``relayable``'s first

@@ -34,6 +34,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
@@ -45,6 +46,7 @@ from mesh_orchestrator.runs.store.base import RunRecord, RunStore
 from mesh_orchestrator.runs.store.outbox import Delivery
 
 log = logging.getLogger(__name__)
+_RUN_ID = attrgetter("run_id")
 MAX_BACKOFF = 5.0
 RESERVE = 1000  # event ids reserved at a time (see the module docstring)
 
@@ -447,7 +449,7 @@ class EventMux:
         On a store error everything taken is put back first, then the error is raised."""
         events, self._pending = self._pending, []
         dirty, self._dirty = self._dirty, set()
-        runs = {e.run_id for e in events}  # the runs these events are of (a few)
+        runs = set(map(_RUN_ID, events))  # the runs these events are of (a few)
         # Only runs already closed at the snapshot are fully captured by this flush.
         closed = {r for r in dirty if (ch := self.channels.get(r)) is not None and ch.closed}
         try:
@@ -517,9 +519,9 @@ class EventMux:
             return
         ready = [e for e in ch.held if e.seq <= ch.durable]
         ch.held = ch.held[len(ready) :]
-        for e in ready:
+        if ready:
             for sub in ch.subscribers:
-                sub.push(e)
+                sub.push_many(ready)
         if ch.closed and not ch.held:
             for sub in ch.subscribers:
                 sub.close()
@@ -540,7 +542,15 @@ class EventMux:
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
             self._wake.clear()
-            await retrying(self._flush_counted)
+            # Straight to the store: a busy stream flushes tens of times a second, and a
+            # tenacity call costs several times the flush's own Python work. Its back-off
+            # starts once the store has refused.
+            try:
+                await self._flush_counted()
+            except Exception as exc:
+                log.warning("run store refused a flush: %r; retrying", exc)
+                await asyncio.sleep(self.interval)
+                await retrying(self._flush_counted)
 
 
 def reserve(record: RunRecord) -> None:

@@ -1,0 +1,223 @@
+"""A block of plain token frames is read in one parse (``plain_tokens``): what comes out is
+what the frame-by-frame path makes of the same bytes, stamped with the attempt as the call
+stamps it, the same error where that path fails, and the same frames on the client's wire."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from mesh_contracts import AgentDescriptor, TokenEvent, encode_event
+from mesh_orchestrator.relay import worker_client
+from mesh_orchestrator.relay.worker_client import (
+    Relayable,
+    TokenRun,
+    WorkerFailed,
+    _until_done,
+    plain_tokens,
+)
+from mesh_orchestrator.runs.events import RelayedEvent, encode_frames
+
+AGENT = AgentDescriptor(
+    agent_id="w", description="d", capabilities=["c"], endpoint="http://127.0.0.1:1"
+)
+
+TEXTS = [
+    "x",
+    "",
+    "}",
+    '"',
+    "\\",
+    "héllo",
+    "😀 emoji",
+    "\u2028 line separator",
+    "tab\there",
+    "new\nline",
+    "cr\r",
+    "\x1f",
+    "/slash",
+    '"}\n{"type":"token","token":"',
+    "data: not a frame",
+    "\u00e9",
+]
+
+
+def worker_frame(text: str) -> bytes:
+    """A token frame as the worker SDK writes it."""
+    return encode_event(TokenEvent(token=text))
+
+
+# Frames the SDK never writes but a worker could: each must come out as the frame path says.
+ODD = [
+    b'data: {"type":"token","token":"\\u00e9"}\n\n',  # an escape that is not orjson's
+    b'data: {"type":"token","token":"a\\/b"}\n\n',
+    b'data: {"type": "token", "token": "spaced"}\n\n',
+    b'data:  {"type":"token","token":"leading space"}\n\n',
+    b'data: {"token":"x","type":"token"}\n\n',
+    b'data: {"type":"token","token":"x","logprob":-0.5}\n\n',
+    b'data: {"type":"message","content":"m"}\n\n',
+    b'data: {"type":"progress","step":1,"total":3}\n\n',
+    b'data: {"type":"token","token":"\xff bad utf-8"}\n\n',
+    b"data:nospace\n\n",
+    b": ping\n\n",
+    b'id: 4\ndata: {"type":"token",\ndata: "token":"two lines"}\n\n',
+]
+# Frames that fail the call as malformed, alone or crafted to pass the block's counts.
+BAD = [
+    b'data: {"type":"token","token":"}\n\n',
+    b'data: {"type":"token","token":"a","x":"}\n\n',
+    b'data: {"type":"token","token":"raw \x01 control"}\n\n',
+    b'data: {"type":"token","token":5}\n\n',
+    b'data: {"type":"token","token":"escaped end\\"}\n\n',
+]
+DONE = b'data: {"type":"done"}\n\n'
+
+
+async def _chunks(stream: bytes, sizes: list[int]) -> AsyncIterator[bytes]:
+    i = 0
+    for size in sizes:
+        if i >= len(stream):
+            break
+        yield stream[i : i + size]
+        i += size
+    if i < len(stream):
+        yield stream[i:]
+
+
+RUNS: list[TokenRun] = []  # every run ``read`` saw, to show the fast path was taken
+
+
+async def read(stream: bytes, sizes: list[int], attempt: int) -> tuple[list[Relayable], Any]:
+    """The events ``_until_done`` yields, stamped as ``WorkerCalls.call`` stamps them,
+    and the error it ends with (None: it reached ``done``)."""
+    events: list[Relayable] = []
+    try:
+        async for batch in _until_done(_chunks(stream, sizes), AGENT, None, attempt=attempt):
+            if isinstance(batch, TokenRun):
+                RUNS.append(batch)
+            for type_, body in batch:
+                if type(batch) is not TokenRun:  # the call stamps these itself
+                    body = {**body, "attempt": attempt}
+                events.append((type_, body))
+    except WorkerFailed as exc:
+        return events, (exc.code, str(exc))
+    return events, None
+
+
+async def frame_by_frame(
+    stream: bytes, sizes: list[int], attempt: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[Relayable], Any]:
+    with monkeypatch.context() as m:
+        m.setattr(worker_client, "plain_tokens", lambda payloads, attempt: None)
+        return await read(stream, sizes, attempt)
+
+
+def test_a_block_of_sdk_token_frames_is_one_run_of_stamped_events() -> None:
+    payloads = [worker_frame(t)[6:-2] for t in ["a", "héllo", "😀", "", "}"]]
+    run = plain_tokens(payloads, 3)  # type: ignore[arg-type]
+    assert isinstance(run, TokenRun)
+    assert run == [("token", {"token": t, "attempt": 3}) for t in ["a", "héllo", "😀", "", "}"]]
+    assert run.texts == ["a", "héllo", "😀", "", "}"]
+    assert plain_tokens(payloads[:1], None) == [("token", {"token": "a"})]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+async def test_any_token_text_reads_as_the_frame_by_frame_path_reads_it(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = worker_frame("a") + worker_frame(text) + worker_frame("b") + DONE
+    RUNS.clear()
+    got = await read(stream, [len(stream)], 2)
+    assert got == await frame_by_frame(stream, [len(stream)], 2, monkeypatch)
+    assert got[1] is None
+    assert [body["token"] for _, body in got[0]] == ["a", text, "b"]
+    # One parse for the block, unless the text holds a quote (escaped: one quote too many).
+    assert [len(r) for r in RUNS] == ([] if '"' in text else [3])
+
+
+@pytest.mark.parametrize("frame", ODD + BAD)
+async def test_an_odd_or_bad_frame_in_a_block_of_tokens_reads_as_the_frame_path_reads_it(
+    frame: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = worker_frame("a") + frame + worker_frame("b") + DONE
+    want = await frame_by_frame(stream, [len(stream)], 1, monkeypatch)
+    assert await read(stream, [len(stream)], 1) == want
+    alone = frame + DONE
+    assert await read(alone, [len(alone)], 1) == await frame_by_frame(
+        alone, [len(alone)], 1, monkeypatch
+    )
+
+
+SHORT = BAD[0]  # the prefix and ``}``: seven quotes, its end sharing the prefix's last one
+NINE = b'data: {"type":"token","token":"a"b"}\n\n'  # makes up for it in the block's count
+GOOD = worker_frame("g")
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        [SHORT, NINE],
+        [NINE, SHORT],
+        [GOOD, SHORT, NINE],
+        [NINE, SHORT, GOOD],
+        [SHORT, GOOD, NINE],
+        [GOOD, NINE, SHORT],
+        [SHORT, SHORT, NINE, NINE],
+    ],
+)
+async def test_a_seven_quote_frame_made_up_for_by_a_nine_reads_as_the_frame_path_reads_it(
+    frames: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = b"".join(frames) + DONE
+    got = await read(stream, [len(stream)], 1)
+    assert got == await frame_by_frame(stream, [len(stream)], 1, monkeypatch)
+    assert got[1] is not None and got[1][0] == "malformed_stream"
+
+
+async def test_crafted_frames_that_pass_the_counts_together_still_fail_the_call() -> None:
+    # Each is broken JSON, but together they hold eight quotes a frame.
+    stream = BAD[0] + BAD[1] + BAD[0] + BAD[0] + DONE
+    events, error = await read(stream, [len(stream)], 1)
+    assert events == []
+    assert error is not None and error[0] == "malformed_stream"
+
+
+async def test_random_streams_and_chunkings_read_as_the_frame_by_frame_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(22)
+    RUNS.clear()
+    pool = [worker_frame(t) for t in TEXTS] * 4 + ODD + BAD
+    for _ in range(300):
+        frames = rng.choices(pool, k=rng.randint(1, 30))
+        if rng.random() < 0.5:  # mostly the blocks a streaming worker sends
+            frames = [worker_frame(rng.choice(TEXTS)) for _ in range(rng.randint(1, 60))]
+        stream = b"".join(frames) + DONE
+        sizes = [rng.choice([1, 7, 40, 200, 5000]) for _ in range(len(stream))]
+        attempt = rng.randint(1, 3)
+        want = await frame_by_frame(stream, sizes, attempt, monkeypatch)
+        assert await read(stream, sizes, attempt) == want, stream
+    assert len(RUNS) > 100
+
+
+async def test_frames_written_from_a_run_of_tokens_are_those_of_the_frame_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = b"".join(worker_frame(t) for t in TEXTS if "\\" not in t) + DONE
+    fast, _ = await read(stream, [len(stream)], 1)
+    slow, _ = await frame_by_frame(stream, [len(stream)], 1, monkeypatch)
+    ts = time.time()
+
+    def frames(events: list[Relayable]) -> bytes:
+        return encode_frames(
+            [
+                RelayedEvent("r", i, "token", "t", "w", body, ts)
+                for i, (_, body) in enumerate(events)
+            ]
+        )
+
+    assert frames(fast) == frames(slow)
