@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import MeshFactory
 from orch_fakes import writer_like
 from test_orchestrator_api import wait_for
 from test_orchestrator_approval import parked, post, status_of
 
+from conftest import MeshFactory
 from mesh_orchestrator.graph.build import build_graph
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import MeshFactory
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from orch_fakes import Mesh, Served, serve, stop, writer_like
 from test_orchestrator_api import plan, wait_for
 from test_orchestrator_tracing import spans_once
 
+from conftest import MeshFactory
 from mesh_contracts import PhaseStatus, parse_run_payload
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.settings import Settings

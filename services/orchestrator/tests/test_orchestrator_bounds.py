@@ -16,9 +16,9 @@ import time
 from typing import Any
 
 import httpx
-from conftest import MeshFactory
 from orch_fakes import writer_like
 
+from conftest import MeshFactory
 from mesh_testkit import read_sse
 
 DEADLINE = 60.0

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from conftest import MeshFactory
 from orch_fakes import Mesh, writer_like
 from test_orchestrator_api import collect, final_status, of, plan
 
+from conftest import MeshFactory
 from mesh_contracts import Budget, parse_run_payload
 from mesh_orchestrator.api.limits import with_budget
 

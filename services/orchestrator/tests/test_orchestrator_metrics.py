@@ -4,10 +4,10 @@ events, breaker states and the registry, parsed as Prometheus text, moving with 
 from __future__ import annotations
 
 import httpx
-from conftest import MeshFactory
 from orch_fakes import writer_like
 from test_orchestrator_tracing import client_plan, run_to_done
 
+from conftest import MeshFactory
 from mesh_testkit.metrics import key
 from mesh_testkit.metrics import scrape_async as scrape
 

@@ -8,12 +8,12 @@ import asyncio
 from typing import Any
 
 import httpx
-from conftest import MeshFactory
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from orch_fakes import Mesh, writer_like
 
+from conftest import MeshFactory
 from mesh_orchestrator.tracing import NO_TRACER
 from mesh_testkit import read_sse
 

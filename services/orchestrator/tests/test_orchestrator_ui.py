@@ -5,6 +5,7 @@ tests/ui)."""
 from __future__ import annotations
 
 import httpx
+
 from conftest import MeshFactory
 
 PAGE = "http://dashboard.example:8080"

@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import MeshFactory
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from orch_fakes import Served, fake_discovery_app, serve, stop, writer_like
 from test_orchestrator_api import plan, wait_for
 from test_run_store import PG_URL, _pg_reachable
 
+from conftest import MeshFactory
 from mesh_orchestrator.push.delivery import verify
 from mesh_testkit import ServiceProcess, free_port
 

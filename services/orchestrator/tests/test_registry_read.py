@@ -13,11 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import MeshFactory
 from orch_fakes import Mesh, writer_like
 from test_orchestrator_api import final_status, plan, wait_for
 from test_orchestrator_metrics import scrape
 from test_orchestrator_tracing import run_to_done
+
+from conftest import MeshFactory
 
 BODY = {"query": "q", "plan": plan({"task_id": "t1", "input": {"prompt": "x"}})}
 
