@@ -55,8 +55,13 @@ def _measure_store(
 ) -> dict[str, Any]:  # fmt: skip
     with (
         tempfile.TemporaryDirectory(prefix="mesh-bench-runs-ab-") as folder,
-        SideBySide(Path(folder), trees, instance_id="runs-ab-fast-1", side_env=store_envs,
-                   worker_env={"BENCH_FAST_TOKENS": str(TOKENS)}) as m,
+        SideBySide(
+            Path(folder),
+            trees,
+            instance_id="runs-ab-fast-1",
+            side_env=store_envs,
+            worker_env={"BENCH_FAST_TOKENS": str(TOKENS)},
+        ) as m,
     ):
         return asyncio.run(_rounds(args, m.sides, log))
 
