@@ -36,6 +36,7 @@ from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import BEARER_SECURITY, MTLS_SECURITY, mount_a2a, push_body
 from mesh_orchestrator.api.mcp_route import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
+from mesh_orchestrator.api.stream_path import install as install_stream_path
 from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.api.workflows import router as workflows_router
@@ -466,7 +467,11 @@ def create_app(
         title="mesh orchestrator", version="0.1.0", lifespan=lifespan, **api_docs(auth_keys)
     )
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
-    instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
+    traced = bool(settings.otlp_endpoint) or span_exporter is not None
+    # Before instrument_app: POST /orchestrate/stream is served ahead of the middleware
+    # stack, inside the tracing middleware when tracing is on (api/stream_path.py).
+    install_stream_path(app, metrics, settings.max_body_bytes, traced=traced)
+    instrument_app(app, enabled=traced)
     install_error_handlers(app)
     protect(
         app,
