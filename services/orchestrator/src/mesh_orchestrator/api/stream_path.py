@@ -96,6 +96,17 @@ class StreamPath:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        if metrics is not None:
+            self._timed = metrics.latency.labels(PATH, "POST")
+            self._by_status: dict[int, Any] = {}
+
+    def _counted(self, status: int) -> Any:
+        """The request counter of ``status`` (its child looked up once per status)."""
+        assert self.metrics is not None
+        child = self._by_status.get(status)
+        if child is None:
+            child = self._by_status[status] = self.metrics.requests.labels(PATH, "POST", str(status))
+        return child
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
@@ -133,9 +144,8 @@ class StreamPath:
             await response(scope, receive, send)
         finally:
             if self.metrics is not None:
-                status = str(response.status_code)
-                self.metrics.requests.labels(PATH, "POST", status).inc()
-                self.metrics.latency.labels(PATH, "POST").observe(time.perf_counter() - started)
+                self._counted(response.status_code).inc()
+                self._timed.observe(time.perf_counter() - started)
         if unexpected is not None:
             raise unexpected  # the server logs it, as Starlette's error middleware lets it
 
