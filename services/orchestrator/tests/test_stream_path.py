@@ -145,7 +145,7 @@ def request(body: bytes, *extra: tuple[bytes, bytes]) -> tuple[dict[str, Any], A
     scope |= {"headers": headers, "app": app}
     parts = [{"type": "http.request", "body": body[:3], "more_body": True}]
     parts += [{"type": "http.request", "body": body[3:], "more_body": False}]
-    inbox: list[dict[str, Any]] = parts + [{"type": "http.disconnect"}]
+    inbox: list[dict[str, Any]] = [*parts, {"type": "http.disconnect"}]
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -186,12 +186,10 @@ async def test_a_body_past_the_limit_or_undeclared_goes_to_the_stack_unread() ->
     assert inner.bodies[-1] == b'{"q'  # chunked: the stack's body limit counts it
 
 
-async def test_a_client_that_leaves_before_its_body_ends_gets_nothing_and_nothing_starts() -> (
-    None
-):
+async def test_a_client_that_leaves_before_its_body_ends_gets_nothing_and_nothing_starts() -> None:
     inner = Inner()
     path = stream_path.StreamPath(inner, None, max_body_bytes=1000)
-    scope, receive, send = request(b'{"query": "x"}')
+    scope, _, send = request(b'{"query": "x"}')
     messages = [
         {"type": "http.request", "body": b'{"q', "more_body": True},
         {"type": "http.disconnect"},

@@ -105,7 +105,9 @@ class StreamPath:
         assert self.metrics is not None
         child = self._by_status.get(status)
         if child is None:
-            child = self._by_status[status] = self.metrics.requests.labels(PATH, "POST", str(status))
+            child = self._by_status[status] = self.metrics.requests.labels(
+                PATH, "POST", str(status)
+            )
         return child
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -201,7 +203,9 @@ def _caller(state: Any, headers: list[tuple[bytes, bytes]]) -> Principal | None:
     return None
 
 
-async def _handled(scope: Scope, receive: Receive, exc: Exception) -> tuple[Response, Exception | None]:
+async def _handled(
+    scope: Scope, receive: Receive, exc: Exception
+) -> tuple[Response, Exception | None]:
     """The app's answer to ``exc`` (its most specific exception handler), and ``exc`` again
     when that was the catch-all 500, to be raised once answered."""
     handlers = scope["app"].exception_handlers
