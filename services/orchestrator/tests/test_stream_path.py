@@ -10,7 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import MeshFactory
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from orch_fakes import Mesh, writer_like
+from test_orchestrator_tracing import spans_once
 
 from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.caps import TooMany
@@ -62,6 +65,22 @@ async def test_a_plain_stream_request_skips_the_stack_and_is_counted_under_its_r
         text = (await c.get(mesh.url + "/metrics")).text
     counted = 'mesh_http_requests_total{method="POST",route="/orchestrate/stream",status="200"}'
     assert f"{counted} 2.0" in text
+
+
+async def test_with_tracing_on_the_fast_path_serves_inside_the_traced_stack(
+    mesh_factory: MeshFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exporter = InMemorySpanExporter()
+    mesh = await mesh_factory(span_exporter=exporter)
+    await mesh.register(writer_like(mesh.workers[0].url))
+    calls = served_here(monkeypatch)
+    async with httpx.AsyncClient(timeout=DEADLINE) as c:
+        got = await events(c, mesh.url, json=query())
+    assert got[-1]["type"] == "done" and calls == [1]
+    spans = await spans_once(exporter, "POST /orchestrate/stream")
+    (server,) = [s for s in spans if s.name == "POST /orchestrate/stream"]
+    assert server.attributes is not None
+    assert server.attributes.get("http.response.status_code") == 200
 
 
 @pytest.mark.parametrize(
