@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 import httpx
 from fastapi import Depends, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from langchain_core.language_models import BaseChatModel
 
 from mesh_auth import AudienceTokens, AuthSettings, Keys, TlsSettings, TokenSource, worker_audience
@@ -36,6 +37,7 @@ from mesh_orchestrator.api import install_error_handlers, router
 from mesh_orchestrator.api.a2a import BEARER_SECURITY, MTLS_SECURITY, mount_a2a, push_body
 from mesh_orchestrator.api.mcp_route import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
+from mesh_orchestrator.api.stream_path import install as install_stream_path
 from mesh_orchestrator.api.threads import router as threads_router
 from mesh_orchestrator.api.ui import install_ui
 from mesh_orchestrator.api.workflows import router as workflows_router
@@ -462,11 +464,23 @@ def create_app(
             await stack.enter_async_context(serve_mcp())  # MCP sessions end before the runs
             yield
 
+    # FastAPI's own OpenTelemetry bridge looks up the global providers on every request (three
+    # environment reads and three provider checks, ~13% of the stream route's fast path); the
+    # mesh traces through mesh_telemetry (instrument_app below), so it is off, as discovery's.
+    off = TelemetryConfig(tracing=False, metrics=False, logs=False)
     app = FastAPI(
-        title="mesh orchestrator", version="0.1.0", lifespan=lifespan, **api_docs(auth_keys)
+        title="mesh orchestrator",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry=off,
+        **api_docs(auth_keys),
     )
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
-    instrument_app(app, enabled=bool(settings.otlp_endpoint) or span_exporter is not None)
+    traced = bool(settings.otlp_endpoint) or span_exporter is not None
+    # Before instrument_app: POST /orchestrate/stream is served ahead of the middleware
+    # stack, inside the tracing middleware when tracing is on (api/stream_path.py).
+    install_stream_path(app, metrics, settings.max_body_bytes, traced=traced)
+    instrument_app(app, enabled=traced)
     install_error_handlers(app)
     protect(
         app,

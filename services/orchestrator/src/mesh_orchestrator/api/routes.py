@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from mesh_auth import Principal
 from mesh_auth.http import trim
 from mesh_orchestrator.api.access import RegistryReader, RunCaller, may_see
 from mesh_orchestrator.api.bodies import BoundedJSONRoute
@@ -123,6 +124,13 @@ async def agents(svc: Svc, _: RegistryReader) -> JSONResponse:
 
 @router.post("/orchestrate/stream")
 async def orchestrate_stream(body: OrchestrateRequest, svc: Svc, caller: RunCaller) -> RunStream:
+    return await open_run_stream(svc, caller, body)
+
+
+async def open_run_stream(svc: Services, caller: Principal, body: OrchestrateRequest) -> RunStream:
+    """A new run of ``body`` for ``caller`` and its SSE stream (``POST /orchestrate/stream``,
+    through this router or ``api.stream_path``'s fast path). Raises what the route answers:
+    ``TooMany`` (429), ``HTTPException`` (404/409/422), ``Draining`` (503)."""
     runs = svc.runs
     slot = svc.streams.open(caller)
     try:
@@ -142,9 +150,11 @@ async def orchestrate_stream(body: OrchestrateRequest, svc: Svc, caller: RunCall
     slot.join(run_id)
     sub = await runs.events(run_id, 0)
     assert sub is not None  # just started: it is live
+    # The stream keeps only this of its request (not the parsed body).
+    cancel_on_leave = body.options.on_disconnect == "cancel"
 
     def left() -> None:
-        if body.options.on_disconnect == "cancel":  # a run awaiting approval waits on
+        if cancel_on_leave:  # a run awaiting approval waits on
             runs.cancel_now(run_id, unless_parked=True)
 
     return _stream(

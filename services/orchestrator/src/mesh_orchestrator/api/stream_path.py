@@ -1,0 +1,239 @@
+"""The relay's fast path: ``POST /orchestrate/stream`` in plain ASGI, ahead of the stack.
+
+A relayed stream's first token waited for FastAPI's whole request path: 13 middlewares
+(Starlette's and FastAPI's error, telemetry and body-limit layers, the A2A scope guards and
+binding fixes, metrics, trusted hosts, our body limit, the exception and dependency-stack
+layers), routing past every route before it, the dependencies solved one by one (services,
+the token), the body read through a ``Request`` and validated through FastAPI's field
+machinery: ~240 us a request against ~55 us here (``python -m bench.edge``). And the open
+stream kept every one of those layers' frames suspended for as long as it ran: ~13 KB a
+stream (``bench/README.md``, "The HTTP edge"). This
+middleware answers a plain, well-formed request itself, with the route's own checks and
+code (``routes.open_run_stream``), and hands anything else to the route untouched, as
+discovery's heartbeat path does (``mesh_discovery.beats``):
+
+* a request that carries an ``Origin`` (a browser: CORS is the stack's), no JSON
+  ``Content-Type``, no ``Content-Length`` or one past ``ORCH_MAX_BODY_BYTES`` (413 is the
+  stack's), no or a bad token, a token of the wrong scope, a foreign ``Host`` while the
+  mesh runs open, a body that does not parse or validate: the route answers it (401, 403,
+  400, 413, 422), so one place says what an error looks like; the body already read is
+  given to the route again.
+* Once the run is being started nothing is handed over (a start took a token from the
+  client's bucket): what ``open_run_stream`` raises (429, 404, 409, 422, 503, anything
+  else: 500) is answered by the app's own exception handlers, as the stack would.
+
+It counts the request in ``mesh_http_requests_total`` and its duration (the stream's whole
+length) under the route's template, as the metrics middleware does. With tracing on it goes
+inside the stack instead (innermost middleware: the request is still traced, and the
+metrics middleware counts it); routing and the dependencies are still skipped there.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mesh_auth import Principal
+from mesh_auth.http import host_trusted
+from mesh_auth.tokens import OPEN, InvalidToken
+from mesh_orchestrator.api.models import OrchestrateRequest
+from mesh_orchestrator.api.routes import open_run_stream
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from mesh_telemetry.metrics import Metrics
+
+# ASGI's types, as starlette.types spells them.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PATH = "/orchestrate/stream"
+SCOPES = ("client:*", "admin")  # routes.RunCaller's
+_JSON: TypeAdapter[Any] = TypeAdapter(Any)  # bodies.JSONBody's parser
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What the metrics middleware reads from ``scope["route"]``: the template."""
+
+    path: str
+
+
+_ROUTE = _Route(PATH)
+
+
+def install(app: FastAPI, metrics: Metrics, max_body_bytes: int, *, traced: bool) -> None:
+    """Serve ``POST /orchestrate/stream`` ahead of ``app``'s middleware stack. ``traced``:
+    OpenTelemetry's instrumentation rebuilds the stack around Starlette's error middleware,
+    so the fast path goes inside it, as the innermost middleware (call this first then), and
+    the metrics middleware counts it."""
+    if traced:
+        app.add_middleware(StreamPath, metrics=None, max_body_bytes=max_body_bytes)
+        return
+    build = app.build_middleware_stack
+
+    def build_with_stream_path() -> ASGIApp:
+        return StreamPath(build(), metrics, max_body_bytes)
+
+    app.build_middleware_stack = build_with_stream_path  # type: ignore[method-assign]
+
+
+class StreamPath:
+    """ASGI middleware: serve plain ``POST /orchestrate/stream``, pass all else to ``app``."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None, max_body_bytes: int) -> None:
+        """``metrics`` None: a metrics middleware outside counts the requests."""
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        if metrics is not None:
+            self._timed = metrics.latency.labels(PATH, "POST")
+            self._by_status: dict[int, Any] = {}
+
+    def _counted(self, status: int) -> Any:
+        """The request counter of ``status`` (its child looked up once per status)."""
+        assert self.metrics is not None
+        child = self._by_status.get(status)
+        if child is None:
+            child = self._by_status[status] = self.metrics.requests.labels(
+                PATH, "POST", str(status)
+            )
+        return child
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        if not self._plain(scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before its body came
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        del chunks
+        admitted = _admit(scope, body)
+        if admitted is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        del body  # an open stream keeps nothing of its request
+        svc, caller, request = admitted
+        scope["route"] = _ROUTE
+        response: Response
+        unexpected: Exception | None = None
+        try:
+            response = await open_run_stream(svc, caller, request)
+        except Exception as exc:  # answered by the app's handlers, as the stack would
+            response, unexpected = await _handled(scope, receive, exc)
+        del request
+        try:
+            await response(scope, receive, send)
+        finally:
+            if self.metrics is not None:
+                self._counted(response.status_code).inc()
+                self._timed.observe(time.perf_counter() - started)
+        if unexpected is not None:
+            raise unexpected  # the server logs it, as Starlette's error middleware lets it
+
+    def _plain(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """A JSON body within the limit, declared by ``Content-Length``, and no ``Origin``."""
+        sized = json = False
+        for name, value in headers:
+            if name == b"content-length":
+                sized = value.isdigit() and int(value) <= self.max_body_bytes
+            elif name == b"content-type":
+                kind = value.split(b";", 1)[0].strip().lower()
+                json = kind == b"application/json" or kind.endswith(b"+json")
+            elif name == b"origin":
+                return False
+        return sized and json
+
+
+def _admit(scope: Scope, body: bytes) -> tuple[Any, Principal, OrchestrateRequest] | None:
+    """(services, caller, request) when the route would admit them, else None."""
+    state = scope["app"].state
+    svc = getattr(state, "services", None)
+    if svc is None:
+        return None
+    try:
+        caller = _caller(state, scope["headers"])
+        if caller is None or not (
+            not caller.authenticated or any(caller.matches(s) for s in SCOPES)
+        ):
+            return None
+        # Parsed as ``bodies.JSONBody`` parses, validated as FastAPI validates a body model.
+        request = OrchestrateRequest.model_validate(_JSON.validate_json(body))
+    except (InvalidToken, ValueError):  # ValidationError is one
+        return None
+    except Exception:  # the stack's handlers answer it (JSON 500), and log it
+        return None
+    return svc, caller, request
+
+
+def _caller(state: Any, headers: list[tuple[bytes, bytes]]) -> Principal | None:
+    """The caller's principal (``OPEN`` on an open mesh whose ``Host`` is trusted), or None
+    when the route must say why not. Raises ``InvalidToken``."""
+    keys = state.mesh_keys
+    if keys is None:
+        host = next((v.decode("latin-1") for n, v in headers if n == b"host"), None)
+        return OPEN if host_trusted(host, getattr(state, "mesh_trusted_hosts", ())) else None
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return None
+            principal: Principal = keys.verify(token.strip(), state.mesh_audience)
+            return principal
+    return None
+
+
+async def _handled(
+    scope: Scope, receive: Receive, exc: Exception
+) -> tuple[Response, Exception | None]:
+    """The app's answer to ``exc`` (its most specific exception handler), and ``exc`` again
+    when that was the catch-all 500, to be raised once answered."""
+    handlers = scope["app"].exception_handlers
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            break
+    else:
+        raise exc
+    request = Request(scope, receive)
+    if inspect.iscoroutinefunction(handler):
+        response: Response = await handler(request, exc)
+    else:
+        response = await run_in_threadpool(handler, request, exc)
+    return response, exc if cls is Exception else None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body already read once, then defers to ``receive``."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
