@@ -124,8 +124,9 @@ def train(
             lengths = np.array([len(rows[i]) for i in batch])
             owner = np.repeat(np.arange(len(batch)), lengths)
             vals = np.repeat(np.array([scale[i] for i in batch], dtype=np.float32), lengths)
-            z = np.zeros((len(batch), c), dtype=np.float32)
-            np.add.at(z, owner, w[ids] * vals[:, None])
+            # every row has a feature ("empty" at least): its sum is one reduceat slice
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            z = np.add.reduceat(w[ids] * vals[:, None], starts, axis=0)
             z += b
             z -= z.max(axis=1, keepdims=True)
             p = np.exp(z)
@@ -133,8 +134,10 @@ def train(
             p[np.arange(len(batch)), labels[batch]] -= 1
             grad = p[owner] * vals[:, None]
             uniq, inv = np.unique(ids, return_inverse=True)
-            g = np.zeros((len(uniq), c), dtype=np.float32)
-            np.add.at(g, inv, grad)
+            g = np.stack(
+                [np.bincount(inv, weights=grad[:, k], minlength=len(uniq)) for k in range(c)],
+                axis=1,
+            ).astype(np.float32)
             w[uniq] -= rate * (g / len(batch) + l2 * w[uniq])
             b -= rate * p.mean(axis=0)
     return w, b
