@@ -279,12 +279,18 @@ def main() -> int:
         "model and the phrasings alone; writes nothing into the package",
     )
     ap.add_argument("--cv-json", default=None, help="with --cv: write the folds here")
+    ap.add_argument(
+        "--cv-fold",
+        action="append",
+        metavar="NAME",
+        help="with --cv: hold out only these dev files (requests, batch1, ...), in this order",
+    )
     args = ap.parse_args()
     recipe = Recipe(args.per_class, args.epochs, args.lr, args.l2, args.seed, args.dev_weight)
     if args.cv:
         from bench.planning.train.cv import cross_validate
 
-        cross_validate(recipe, args.cv, args.cv_json)
+        cross_validate(recipe, args.cv, args.cv_json, args.cv_fold)
         return 0
     build(recipe, args.out)
     return 0

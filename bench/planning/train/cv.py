@@ -31,7 +31,11 @@ from mesh_orchestrator.planning.intent import IntentPlanner
 HONEST = (("batch13", "batch14"), ("batch11", "batch12", "batch13", "batch14"))
 
 
-def cross_validate(recipe: Recipe, weights: list[int], out: str | None) -> dict[str, Any]:
+def cross_validate(
+    recipe: Recipe, weights: list[int], out: str | None, folds: list[str] | None = None
+) -> dict[str, Any]:
+    """``folds``: hold out only these files, in this order (all by default); the models are
+    still trained on every other file."""
     manifest = load_manifest()
     batches = dev_batches()
     phrasings = Phrasings(recipe)
@@ -50,7 +54,8 @@ def cross_validate(recipe: Recipe, weights: list[int], out: str | None) -> dict[
             "per held-out dev file"
         )
         print(f"{'held out':10}{'n':>4}" + "".join(f"{s:>26}" for s in sides), flush=True)
-        for name, reqs in batches.items():
+        for name in folds or list(batches):
+            reqs = batches[name]
             row: dict[str, Any] = {
                 "n": len(reqs),
                 "shipped": score(IntentPlanner(), manifest, reqs, None),
@@ -62,6 +67,8 @@ def cross_validate(recipe: Recipe, weights: list[int], out: str | None) -> dict[
                 save(path, *fit(replace(recipe, dev_weight=w), phrasings, others))
                 row[f"dev x{w}"] = score(IntentPlanner(path), manifest, reqs, None)
             rows[name] = row
+            if out:  # what is done so far
+                Path(out).write_text(json.dumps({"folds": rows}, indent=2) + "\n")
             print(f"{name:10}{len(reqs):>4}" + "".join(f"{_cell(row[s]):>26}" for s in sides))
             sys.stdout.flush()
     result: dict[str, Any] = {"folds": rows, "recipe": recipe.__dict__}
