@@ -169,6 +169,10 @@ def _planners(args: argparse.Namespace) -> tuple[dict[str, Planner], dict[str, A
             with_edges = IntentPlanner(edges=model)
             with_edges.warm()
             planners["intent+edges"] = with_edges
+        if args.intent_weights:  # another intent model (python -m bench.planning.train --out)
+            other = IntentPlanner(args.intent_weights)
+            other.warm()
+            planners["intent@weights"] = other
     except ImportError:
         pass
     if args.semantic:
@@ -203,6 +207,12 @@ async def main() -> int:
         metavar="JSON",
         help="also the intent planner with a learned edge model (planner intent+edges): the "
         "shipped edges.json, or one written by python -m bench.planning.edges --out JSON",
+    )
+    ap.add_argument(
+        "--intent-weights",
+        metavar="NPZ",
+        help="also the intent planner with this model (planner intent@weights), e.g. one "
+        "written by python -m bench.planning.train --dev-weight 10 --out NPZ",
     )
     ap.add_argument(
         "--file",

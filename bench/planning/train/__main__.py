@@ -10,14 +10,27 @@ check: the benchmark is the measure), and writes the weights as float16 to
 from __future__ import annotations
 
 import argparse
+import io
 import random
+import tempfile
 import time
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from bench.planning.__main__ import load_manifest
+from bench.planning.edges import dev_batches
 from bench.planning.train.data import LANGS, module, sentences
+from bench.planning.train.dev import Example, examples
+from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.model import CLASSES, DIMENSIONS, WEIGHTS, features, tokens
+
+# Times each dev clause is repeated among the phrasings (see ``--cv``).
+DEV_WEIGHT = 0
+INDEX = {name: i for i, name in enumerate(CLASSES)}
 
 # First words that are no verb: articles, courtesy, question words, joiners.
 _NOT_OPENERS = (
@@ -111,8 +124,9 @@ def train(
             lengths = np.array([len(rows[i]) for i in batch])
             owner = np.repeat(np.arange(len(batch)), lengths)
             vals = np.repeat(np.array([scale[i] for i in batch], dtype=np.float32), lengths)
-            z = np.zeros((len(batch), c), dtype=np.float32)
-            np.add.at(z, owner, w[ids] * vals[:, None])
+            # every row has a feature ("empty" at least): its sum is one reduceat slice
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            z = np.add.reduceat(w[ids] * vals[:, None], starts, axis=0)
             z += b
             z -= z.max(axis=1, keepdims=True)
             p = np.exp(z)
@@ -120,48 +134,165 @@ def train(
             p[np.arange(len(batch)), labels[batch]] -= 1
             grad = p[owner] * vals[:, None]
             uniq, inv = np.unique(ids, return_inverse=True)
-            g = np.zeros((len(uniq), c), dtype=np.float32)
-            np.add.at(g, inv, grad)
+            g = np.stack(
+                [np.bincount(inv, weights=grad[:, k], minlength=len(uniq)) for k in range(c)],
+                axis=1,
+            ).astype(np.float32)
             w[uniq] -= rate * (g / len(batch) + l2 * w[uniq])
             b -= rate * p.mean(axis=0)
     return w, b
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.planning.train")
-    ap.add_argument("--per-class", type=int, default=500)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--lr", type=float, default=2.0)
-    ap.add_argument("--l2", type=float, default=1e-4)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--out", default=str(WEIGHTS))
-    args = ap.parse_args()
-    started = time.perf_counter()
-    data = list(sentences(args.per_class, args.seed))
-    random.Random(args.seed).shuffle(data)
-    cut = len(data) // 10
-    held, used = data[:cut], data[cut:]
-    index = {name: i for i, name in enumerate(CLASSES)}
-    rows = [features(text) for _, _, text in used]
-    labels = np.array([index[cls] for _, cls, _ in used])
-    w, b = train(rows, labels, epochs=args.epochs, lr=args.lr, l2=args.l2, seed=args.seed)
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained: the phrasings' generator and SGD's settings, and how much the
+    dev split's clauses (``dev.py``) weigh: each is repeated ``dev_weight`` times (0: none)."""
+
+    per_class: int = 500
+    epochs: int = 12
+    lr: float = 2.0
+    l2: float = 1e-4
+    seed: int = 7
+    dev_weight: int = DEV_WEIGHT
+
+
+class Phrasings:
+    """The generated sentences, split into the nine tenths trained on and a held-out tenth,
+    with their features computed once."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        data = list(sentences(recipe.per_class, recipe.seed))
+        random.Random(recipe.seed).shuffle(data)
+        cut = len(data) // 10
+        self.held, used = data[:cut], data[cut:]
+        self.rows = [features(text) for _, _, text in used]
+        self.labels = [INDEX[cls] for _, cls, _ in used]
+
+
+def fit(
+    recipe: Recipe, phrasings: Phrasings, extra: list[tuple[str, str]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and bias from the phrasings and ``extra`` (text, class) repeated
+    ``recipe.dev_weight`` times."""
+    rows = list(phrasings.rows)
+    labels = list(phrasings.labels)
+    if recipe.dev_weight and extra:
+        ids = [features(text) for text, _ in extra]
+        for _ in range(recipe.dev_weight):
+            rows += ids
+            labels += [INDEX[cls] for _, cls in extra]
+    return train(
+        rows,
+        np.array(labels),
+        epochs=recipe.epochs,
+        lr=recipe.lr,
+        l2=recipe.l2,
+        seed=recipe.seed,
+    )
+
+
+def accuracy(w: np.ndarray, b: np.ndarray, held: list[tuple[str, str, str]]) -> float:
     right = 0
     for _, cls, text in held:
         ids = features(text)
         z = w[ids].sum(axis=0) / np.sqrt(len(ids)) + b
-        right += int(np.argmax(z)) == index[cls]
-    np.savez_compressed(
-        args.out,
-        weights=w.astype(np.float16),
-        bias=b.astype(np.float16),
-        openers=np.array(openers()),
-        action_openers=np.array(action_openers()),
-        mixed_openers=np.array(mixed_openers()),
+        right += int(np.argmax(z)) == INDEX[cls]
+    return right / max(1, len(held))
+
+
+def save(path: str | Path, w: np.ndarray, b: np.ndarray) -> None:
+    """``intent.npz`` as ``np.load`` reads it, with fixed zip timestamps: the same weights
+    give the same bytes."""
+    arrays = {
+        "weights": w.astype(np.float16),
+        "bias": b.astype(np.float16),
+        "openers": np.array(openers()),
+        "action_openers": np.array(action_openers()),
+        "mixed_openers": np.array(mixed_openers()),
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, array in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, array, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, buf.getvalue())
+
+
+def build(recipe: Recipe, out: str | Path, log: bool = True) -> None:
+    """Train as the shipped file is trained: a model on the phrasings alone labels the dev
+    split's clauses (``dev.py``); the model written is trained on both."""
+    started = time.perf_counter()
+    phrasings = Phrasings(recipe)
+    w, b = fit(replace(recipe, dev_weight=0), phrasings)
+    extra: list[tuple[str, str]] = []
+    if recipe.dev_weight:
+        with tempfile.TemporaryDirectory() as tmp:
+            base = Path(tmp) / "phrasings.npz"
+            save(base, w, b)
+            extra = [(e.text, e.label) for e in dev_examples(base)]
+        w, b = fit(recipe, phrasings, extra)
+    save(out, w, b)
+    if log:
+        print(
+            f"{len(phrasings.rows)} sentences and {len(extra)} dev clauses (x{recipe.dev_weight}), "
+            f"{len(CLASSES)} classes; held-out accuracy {accuracy(w, b, phrasings.held):.3f} on "
+            f"{len(phrasings.held)} generated sentences; {time.perf_counter() - started:.1f}s; "
+            f"wrote {out}"
+        )
+
+
+def dev_examples(weights: Path, files: set[str] | None = None) -> list[Example]:
+    """The dev split's labelled clauses (of ``files``, by batch name; all when None), as the
+    planner with ``weights`` segments and routes them."""
+    manifest = load_manifest()
+    planner = IntentPlanner(weights)
+    return [
+        e
+        for name, reqs in dev_batches().items()
+        if files is None or name in files
+        for req in reqs
+        for e in examples(planner, manifest, req)
+    ]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.planning.train")
+    ap.add_argument("--per-class", type=int, default=Recipe.per_class)
+    ap.add_argument("--epochs", type=int, default=Recipe.epochs)
+    ap.add_argument("--lr", type=float, default=Recipe.lr)
+    ap.add_argument("--l2", type=float, default=Recipe.l2)
+    ap.add_argument("--seed", type=int, default=Recipe.seed)
+    ap.add_argument(
+        "--dev-weight",
+        type=int,
+        default=Recipe.dev_weight,
+        help="times each dev clause is repeated among the phrasings (0: phrasings only)",
     )
-    print(
-        f"{len(used)} sentences, {len(CLASSES)} classes; held-out accuracy {right / len(held):.3f} "
-        f"on {len(held)} generated sentences; {time.perf_counter() - started:.1f}s; wrote {args.out}"
+    ap.add_argument("--out", default=str(WEIGHTS))
+    ap.add_argument(
+        "--cv",
+        action="append",
+        type=int,
+        metavar="DEV_WEIGHT",
+        help="leave one dev batch out with these dev weights (repeatable), beside the shipped "
+        "model and the phrasings alone; writes nothing into the package",
     )
+    ap.add_argument("--cv-json", default=None, help="with --cv: write the folds here")
+    ap.add_argument(
+        "--cv-fold",
+        action="append",
+        metavar="NAME",
+        help="with --cv: hold out only these dev files (requests, batch1, ...), in this order",
+    )
+    args = ap.parse_args()
+    recipe = Recipe(args.per_class, args.epochs, args.lr, args.l2, args.seed, args.dev_weight)
+    if args.cv:
+        from bench.planning.train.cv import cross_validate
+
+        cross_validate(recipe, args.cv, args.cv_json, args.cv_fold)
+        return 0
+    build(recipe, args.out)
     return 0
 
 
