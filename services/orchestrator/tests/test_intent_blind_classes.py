@@ -196,11 +196,10 @@ def test_a_head_counting_the_things_after_its_colon_makes_each_of_them(query: st
             "cheeky one into a poster.",
             "2",
         ),
-        pytest.param(
+        (
             "Hazme un lema para mi floristería y otro para la librería de mi tío. El segundo "
             "pásamelo al francés.",
             "2",
-            marks=pytest.mark.xfail(strict=True, reason="the model reads 'lema' as a picture"),
         ),
         (
             "Escribe un eslogan para mi floristería y otro para la librería de mi tío. El "

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import MeshFactory
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from orch_fakes import Mesh, writer_like
 from test_orchestrator_tracing import spans_once
 
+from conftest import MeshFactory
 from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.caps import TooMany
 from mesh_orchestrator.runs.service import Draining

@@ -161,6 +161,8 @@ TEMPLATES = {
         "eine Zusammenfassung dieses Textes {p}",
     ],
     "translation": [
+        "eine Übersetzung davon ins {l}",
+        "und eine Fassung davon auf {l}",
         "übersetze {q} ins {l}",
         "wie sagt man {q} auf {a}?",
         "übersetze es ins {l}",
@@ -175,6 +177,10 @@ TEMPLATES = {
         "auf {a} bitte",
     ],
     "search": [
+        "ich wüsste gern, wer {t} erfunden hat",
+        "ich möchte wissen, wie {t} funktioniert",
+        "recherchiere die Geschichte von {t}",
+        "finde heraus, woher {t} kommt",
         "such nach {t}",
         "finde Informationen über {t}",
         "finde heraus, wie {t} funktioniert",
@@ -228,6 +234,10 @@ TEMPLATES = {
         "lass das Modell diesen Stil lernen {d}",
     ],
     "action": [
+        "starte das Modem oben neu",
+        "schalte den Fernseher im Schlafzimmer aus",
+        "entriegle die Garage",
+        "setz den Router zurück",
         "reserviere mir einen Tisch für vier",
         "buch einen Flug nach Rom",
         "bestell eine Pizza",

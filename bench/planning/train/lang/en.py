@@ -236,6 +236,9 @@ TEMPLATES = {
         "summarize these notes {p}",
     ],
     "translation": [
+        "a {l} translation of it",
+        "and a {l} version of that",
+        "plus a translation of that into {l}",
         "translate {q} into {l}",
         "how do you say {q} in {l}?",
         "translate it into {l}",
@@ -258,6 +261,10 @@ TEMPLATES = {
         "explain it to me in {l}",
     ],
     "search": [
+        "I'd like to know who invented {t}",
+        "I wonder when {t} was built",
+        "research the history of {t}",
+        "look into the origins of {t}",
         "look up {t}",
         "find information about {t}",
         "search for {t}",
@@ -349,6 +356,11 @@ TEMPLATES = {
         "adapt the model to {w}'s voice",
     ],
     "action": [
+        "reboot the modem upstairs",
+        "restart my laptop",
+        "switch off the TV in the bedroom",
+        "unlock the garage",
+        "reset the wifi box",
         "book a flight to {t}",
         "book a table for two",
         "order a pizza",

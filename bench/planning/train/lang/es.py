@@ -160,6 +160,8 @@ TEMPLATES = {
         "dame un resumen breve",
     ],
     "translation": [
+        "una traducción al {l} de eso",
+        "y una versión en {l} de lo mismo",
         "traduce {q} al {l}",
         "¿cómo se dice {q} en {l}?",
         "tradúcelo al {l}",
@@ -175,6 +177,10 @@ TEMPLATES = {
         "ponlo en {l}",
     ],
     "search": [
+        "quisiera saber quién inventó {t}",
+        "me gustaría saber cómo funciona {t}",
+        "investiga la historia de {t}",
+        "averigua el origen de {t}",
         "busca {t}",
         "busca información sobre {t}",
         "averigua cómo funciona {t}",
@@ -229,6 +235,10 @@ TEMPLATES = {
         "haz que el modelo aprenda este estilo {d}",
     ],
     "action": [
+        "reinicia el módem de arriba",
+        "apaga la tele del dormitorio",
+        "desbloquea el garaje",
+        "resetea el router",
         "resérvame una mesa para cuatro",
         "reserva un vuelo a Roma",
         "pide una pizza",

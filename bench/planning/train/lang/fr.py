@@ -156,6 +156,8 @@ TEMPLATES = {
         "un résumé de ce texte {p}",
     ],
     "translation": [
+        "une traduction en {l} de ça",
+        "et une version en {l} du même texte",
         "traduis {q} en {l}",
         "comment dit-on {q} en {l} ?",
         "traduis-le en {l}",
@@ -171,6 +173,10 @@ TEMPLATES = {
         "traduis-la en {l}",
     ],
     "search": [
+        "j'aimerais savoir qui a inventé {t}",
+        "je voudrais savoir comment fonctionne {t}",
+        "recherche l'histoire de {t}",
+        "renseigne-toi sur l'origine de {t}",
         "cherche {t}",
         "cherche des informations sur {t}",
         "trouve comment fonctionne {t}",
@@ -224,6 +230,10 @@ TEMPLATES = {
         "fais apprendre ce style au modèle {d}",
     ],
     "action": [
+        "redémarre la box du salon",
+        "éteins la télé de la chambre",
+        "déverrouille le garage",
+        "réinitialise le modem",
         "réserve-moi une table pour quatre",
         "réserve un vol pour Rome",
         "commande une pizza",

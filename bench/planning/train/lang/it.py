@@ -143,6 +143,8 @@ TEMPLATES = {
         "un riassunto di questo testo {p}",
     ],
     "translation": [
+        "una traduzione in {l} di questo",
+        "e una versione in {l} dello stesso",
         "traduci {q} in {l}",
         "come si dice {q} in {l}?",
         "traducilo in {l}",
@@ -157,6 +159,10 @@ TEMPLATES = {
         "traducila in {l}",
     ],
     "search": [
+        "vorrei sapere chi ha inventato {t}",
+        "mi piacerebbe sapere come funziona {t}",
+        "ricerca la storia di {t}",
+        "scopri l'origine di {t}",
         "cerca {t}",
         "cerca informazioni su {t}",
         "scopri come funziona {t}",
@@ -204,6 +210,10 @@ TEMPLATES = {
         "insegna al modello a rispondere come {w}",
     ],
     "action": [
+        "riavvia il modem di sopra",
+        "spegni la tv in camera",
+        "sblocca il garage",
+        "resetta il router",
         "prenotami un tavolo per quattro",
         "prenota un volo per Londra",
         "ordina una pizza",

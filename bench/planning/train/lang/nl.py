@@ -141,6 +141,8 @@ TEMPLATES = {
         "vat beide samen",
     ],
     "translation": [
+        "een vertaling daarvan in het {l}",
+        "en een versie daarvan in het {l}",
         "vertaal {q} naar het {l}",
         "hoe zeg je {q} in het {l}?",
         "vertaal het naar het {l}",
@@ -154,6 +156,10 @@ TEMPLATES = {
         "leg het me uit in het {l}",
     ],
     "search": [
+        "ik wil graag weten wie {t} heeft uitgevonden",
+        "ik vraag me af hoe {t} werkt",
+        "zoek de geschiedenis van {t} op",
+        "onderzoek waar {t} vandaan komt",
         "zoek {t} op",
         "zoek informatie over {t}",
         "zoek uit hoe {t} werkt",
@@ -202,6 +208,10 @@ TEMPLATES = {
         "leer het model te antwoorden als {w}",
     ],
     "action": [
+        "herstart het modem boven",
+        "zet de tv in de slaapkamer uit",
+        "ontgrendel de garage",
+        "reset de router",
         "reserveer een tafel voor vier",
         "boek een vlucht naar Rome",
         "bestel een pizza",

@@ -142,6 +142,8 @@ TEMPLATES = {
         "resume os dois",
     ],
     "translation": [
+        "uma tradução disso para {l}",
+        "e uma versão em {l} do mesmo",
         "traduz {q} para {l}",
         "como se diz {q} em {l}?",
         "traduz isso para {l}",
@@ -156,6 +158,10 @@ TEMPLATES = {
         "traduz-o para {l}",
     ],
     "search": [
+        "gostaria de saber quem inventou {t}",
+        "queria saber como funciona {t}",
+        "pesquisa a história de {t}",
+        "pesquise a origem de {t}",
         "pesquisa {t}",
         "procura informação sobre {t}",
         "descobre como funciona {t}",
@@ -204,6 +210,10 @@ TEMPLATES = {
         "ensina o modelo a responder como {w}",
     ],
     "action": [
+        "reinicia o modem lá de cima",
+        "desliga a televisão do quarto",
+        "destranca a garagem",
+        "reinicie o router",
         "reserva-me uma mesa para quatro",
         "reserva um voo para Roma",
         "encomenda uma pizza",

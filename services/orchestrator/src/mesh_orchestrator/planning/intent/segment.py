@@ -414,8 +414,8 @@ class Segmenter:
             )  # "Turn this into minutes:", not "Necesito esto:
             if not asks and 2 * jobs > len(lines) and all(j == "sentence" for j, _ in lines):
                 out[k + 1 : run] = [("item", u) for _, u in lines]
-            elif asks and jobs == 0 and all(j == "item" for j, _ in lines):
-                body = "; ".join(u for _, u in lines)
+            elif asks and 2 * jobs < len(lines) and all(j == "item" for j, _ in lines):
+                body = ", ".join(u.rstrip(" .;,") for _, u in lines)
                 out[k] = (joined, f"{unit} {body}")
                 out[k + 1 : run] = [("sentence", "") for _ in range(k + 1, run)]
         return out
