@@ -181,6 +181,29 @@ async def test_run_routes_need_a_client_token(mesh: Mesh) -> None:
     assert mesh.seen.calls == 0
 
 
+async def test_the_stream_route_refuses_what_its_fast_path_must_not_admit(mesh: Mesh) -> None:
+    """``POST /orchestrate/stream`` is answered ahead of the stack (``api/stream_path.py``)
+    for well-formed JSON: a missing, forged, wrong-scope or wrong-audience token must still
+    get the route's 401/403 and start nothing."""
+    forged = Keys(b"x" * 48).issue("client:alice", 86400, audience=AUDIENCES)
+    elsewhere = KEYS.issue("client:alice", 86400, audience=("workers",))  # not for us
+    cases = (
+        ({}, 401),
+        ({"Authorization": f"Bearer {forged}"}, 401),
+        ({"Authorization": f"Bearer {elsewhere}"}, 401),
+        ({"Authorization": "Basic YWxpY2U6c2VjcmV0"}, 401),
+        (auth("agent:streamer"), 403),
+        (auth("orchestrator"), 403),
+    )
+    async with httpx.AsyncClient(base_url=mesh.url) as c:
+        for headers, status in cases:
+            r = await c.post("/orchestrate/stream", json=plan(), headers=headers)
+            assert r.status_code == status, (headers, r.text)
+            assert r.headers["content-type"].startswith("application/json")
+        assert await runs_of(c, mesh.url, ADMIN) == []
+    assert mesh.seen.calls == 0
+
+
 async def test_a_client_sees_only_its_own_runs(mesh: Mesh) -> None:
     async with httpx.AsyncClient(base_url=mesh.url, timeout=DEADLINE) as c:
         done = await c.post("/orchestrate", json=plan(), headers=ALICE)
