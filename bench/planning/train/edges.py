@@ -248,7 +248,7 @@ def errors(model: EdgeModel | None, data: dict[str, list[tuple[Expected, Request
 def _f1_of(c: Counter[str]) -> float:
     fp = c["fp_extra"] + c["fp_wrong_source"]
     fn = c["gold"] - c["tp"]
-    return 2 * c["tp"] / max(1, 2 * c["tp"] + fp + fn)
+    return 2 * c["tp"] / (2 * c["tp"] + fp + fn) if c["tp"] + fp + fn else 1.0
 
 
 def main(argv: list[str] | None = None) -> int:
