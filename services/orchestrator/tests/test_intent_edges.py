@@ -222,3 +222,18 @@ def test_the_shipped_model_wires_what_the_rules_miss(
 )
 def test_the_shipped_model_leaves_parallel_jobs_apart(query: str) -> None:
     assert [deps for _, deps in _shape(IntentPlanner(), query)] == [[], []]
+
+
+def test_the_models_edges_point_only_to_earlier_tasks() -> None:
+    queries = [query for query, _ in WIRED] + [
+        "Busca quién inventó el teléfono, resume lo que encuentres y después tradúcelo al "
+        "alemán y dibuja un retrato del inventor",
+        "Écris trois slogans pour une boulangerie, puis compare-les tous et dessine le meilleur",
+    ]
+    planner = IntentPlanner()
+    for query in queries:
+        plan = planner.plan_sync(query, _manifest())
+        seen: set[str] = set()
+        for task in plan.tasks:
+            assert set(task.depends_on) <= seen, query
+            seen.add(task.task_id)
