@@ -207,9 +207,14 @@ def test_the_shipped_model_wires_what_the_rules_miss(
     query: str, shape: list[tuple[str, list[str]]]
 ) -> None:
     assert _shape(IntentPlanner(), query) == shape
-    # the same tasks, and the rules alone leave the later step apart
-    rules = _shape(IntentPlanner(edges=None), query)
-    assert [c for c, _ in rules] == [c for c, _ in shape] and rules != shape
+
+
+def test_the_rules_alone_leave_most_of_those_apart() -> None:
+    # the same tasks; the rules alone wire at most one of the five (rules improve, so one)
+    rules = IntentPlanner(edges=None)
+    shapes = [(_shape(rules, query), shape) for query, shape in WIRED]
+    assert all([c for c, _ in got] == [c for c, _ in want] for got, want in shapes)
+    assert sum(got != want for got, want in shapes) >= 4
 
 
 @pytest.mark.parametrize(
