@@ -48,3 +48,28 @@ def test_the_fit_is_deterministic_and_learns_a_separable_feature() -> None:
 def test_every_dev_file_is_a_fold_and_no_test_split_is() -> None:
     names = list(dev_batches())
     assert names[0] == "requests" and names[1:] == [f"batch{k}" for k in range(1, len(names))]
+
+
+def test_round_8s_training_is_deterministic_and_its_gate_holds() -> None:
+    from bench.planning.train.edges import Variant, decode, train
+
+    def pair(pronoun: float, asks: float, lab: int) -> list[tuple[int, int, dict[str, float], int]]:
+        f = {"bias": 1.0, "pronoun": pronoun, "asks_seq": asks, "rule": 0.0, "all": 0.0}
+        return [(0, 1, f, lab)]
+
+    reqs = [pair(1.0, 1.0, 1), pair(0.0, 0.0, 0), pair(1.0, 0.0, 0)] * 10
+    v = Variant("old", 1.0, "single", gate="asks_seq")
+    a, b = train(reqs, v), train(reqs, v)
+    assert a == b and a.gate == "asks_seq" and a.weights["pronoun"] > 0
+    assert decode(a, pair(1.0, 1.0, 1)) == {(0, 1)}
+    assert decode(a, pair(1.0, 0.0, 0)) == set()  # the clause asks for nothing: no edge
+
+
+def test_only_the_blind_files_are_held_out() -> None:
+    from bench.planning.train.edges import TRAIN_ONLY, Variant, cross_validate
+
+    req = _req("Look up who built the Eiffel Tower, then write a poem about him", ["search"])
+    f = {"bias": 1.0, "rule": 1.0, "all": 0.0}
+    data = {name: [(req, [(0, 1, f, 0)])] for name in ["requests", "batch1", "batch4", "batch5"]}
+    folds = cross_validate(data, [Variant("old", 1.0, "single")])
+    assert set(folds) == {"batch4", "batch5"} and not set(folds) & TRAIN_ONLY

@@ -169,6 +169,10 @@ def _planners(args: argparse.Namespace) -> tuple[dict[str, Planner], dict[str, A
             with_edges = IntentPlanner(edges=model)
             with_edges.warm()
             planners["intent+edges"] = with_edges
+        if args.rules:  # the rules alone deciding inputs, as the planner did before round 8
+            rules = IntentPlanner(edges=None)
+            rules.warm()
+            planners["intent@rules"] = rules
         if args.intent_weights:  # another intent model (python -m bench.planning.train --out)
             other = IntentPlanner(args.intent_weights)
             other.warm()
@@ -205,8 +209,13 @@ async def main() -> int:
         nargs="?",
         const="-",
         metavar="JSON",
-        help="also the intent planner with a learned edge model (planner intent+edges): the "
-        "shipped edges.json, or one written by python -m bench.planning.edges --out JSON",
+        help="also the intent planner with another edge model (planner intent+edges): the "
+        "shipped edges.json, or one written by python -m bench.planning.train.edges --out JSON",
+    )
+    ap.add_argument(
+        "--rules",
+        action="store_true",
+        help="also the intent planner with the rules alone deciding inputs (intent@rules)",
     )
     ap.add_argument(
         "--intent-weights",

@@ -9,8 +9,9 @@ split only (``requests.yaml`` and ``dev/batch*.yaml``; never the test splits):
   by the benchmark's own matching (``score.matching``): 1 when both ends match expected tasks
   and the expected plan has that edge, else 0 (a planned edge with an unmatched end is a false
   positive to the scorer, so 0 is the right label for it);
-* ``python -m bench.planning.edges`` fits on every dev file and writes ``edges.json`` next to
-  the planner (deterministic: Newton steps from zero, no sampling);
+* ``python -m bench.planning.edges`` (now ``python -m bench.planning.train.edges``, which it
+  calls) fits on every dev file and writes ``edges.json`` next to the planner (deterministic:
+  Newton steps from zero, no sampling);
 * ``--cv`` runs leave one batch out: each dev file in turn is held out, the model is fitted on
   the others, and the held-out file is planned with it and scored by ``score.score_outcome``
   beside the rules alone. It prints per-batch node F1 / edge F1 / exact and their means.
@@ -36,7 +37,6 @@ from mesh_contracts import CapabilitiesManifest
 from mesh_orchestrator.planning.deterministic import PlanningFailed
 from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.edges import (
-    EDGE_WEIGHTS,
     RULE_FEATURES,
     EdgeModel,
     pair_features,
@@ -44,7 +44,7 @@ from mesh_orchestrator.planning.intent.edges import (
 from mesh_orchestrator.planning.llm import PlanRejected, check_plan
 
 L2 = 1.0  # ridge on every weight but the bias
-SHIPPED = "learned/single"  # the variant ``edges.json`` is fitted as (best LOBO mean)
+SHIPPED = "learned/single"  # round 6's variant (round 8 ships ``train.edges.SHIPPED``)
 THRESHOLDS = [round(0.25 + 0.05 * k, 2) for k in range(11)]  # 0.25 .. 0.75
 
 
@@ -88,6 +88,7 @@ def fit(
     single: bool = False,
     rule_l2: float = L2,
     l2: float = L2,
+    thresholds: list[float] | None = None,
 ) -> EdgeModel:
     """L2 logistic regression by Newton's method, then the threshold (of ``THRESHOLDS``) with
     the best pair F1 on the training requests; ``rule`` False: without the features read from
@@ -116,7 +117,7 @@ def fit(
             break
     weights = {k: float(v) for k, v in zip(names, w, strict=True) if abs(v) > 1e-6}
     best, threshold = -1.0, 0.5
-    for t in THRESHOLDS:
+    for t in THRESHOLDS if thresholds is None else thresholds:
         model = EdgeModel(weights, t, single)
         tp = fp = fn = 0
         for req in requests:
@@ -243,38 +244,32 @@ def _pooled(summaries: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main() -> int:
+    """Round 6's command: ``--cv`` compares its ``VARIANTS`` with the benchmark's scorer; else
+    the training command of round 8 (``python -m bench.planning.train.edges``) writes
+    ``edges.json``, so that both commands write the same bytes."""
     ap = argparse.ArgumentParser(prog="python -m bench.planning.edges")
     ap.add_argument("--cv", action="store_true", help="leave one dev batch out, print the folds")
-    ap.add_argument("--out", default=str(EDGE_WEIGHTS), help="where to write the weights")
     ap.add_argument("--cv-json", default=None, help="with --cv: write the folds here")
     ap.add_argument(
         "--variant",
         action="append",
         choices=[*sorted(VARIANTS), "all"],
-        help="with --cv: compare these (default: the shipped one); else: fit this one",
+        help="with --cv: compare these (default: round 6's shipped one)",
     )
-    args = ap.parse_args()
+    args, rest = ap.parse_known_args()
+    if not args.cv:
+        from bench.planning.train.edges import main as train_main
+
+        return train_main(rest)
     manifest = load_manifest()
     planner = IntentPlanner(edges=None)
     planner.warm()
-    if args.cv:
-        variants = args.variant or [SHIPPED]
-        if "all" in variants:
-            variants = list(VARIANTS)
-        result = cross_validate(planner, manifest, variants)
-        if args.cv_json:
-            Path(args.cv_json).write_text(json.dumps(result, indent=2) + "\n")
-        return 0
-    requests = [pairs_of(planner, manifest, req) for reqs in dev_batches().values() for req in reqs]
-    variant = (args.variant or [SHIPPED])[0]
-    rule, single, *l2 = VARIANTS[variant]
-    model = fit(requests, rule, single, *l2)
-    pairs = [(f, lab) for req in requests for _, _, f, lab in req]
-    Path(args.out).write_text(json.dumps(model.to_json(), indent=1, sort_keys=True) + "\n")
-    print(
-        f"{len(pairs)} pairs ({sum(lab for _, lab in pairs)} edges), "
-        f"{len(model.weights)} weights, threshold {model.threshold} ({variant}): wrote {args.out}"
-    )
+    variants = args.variant or [SHIPPED]
+    if "all" in variants:
+        variants = list(VARIANTS)
+    result = cross_validate(planner, manifest, variants)
+    if args.cv_json:
+        Path(args.cv_json).write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

@@ -9,13 +9,16 @@ apart they are, the capabilities of both, whether ``j``'s clause refers back (a 
 clitic, "the result", "both" in the seven languages, from ``lexicon``), how it is joined to
 the one before, whether it has a subject or data of its own, whether the request is a list of
 parallel jobs, and what the rules decided. The weights (``edges.json``, a few KB) are written
-by ``python -m bench.planning.edges`` from the dev split; its ``--cv`` flag estimates them
-leave one batch out.
+by ``python -m bench.planning.train.edges`` from the dev split, the same bytes every run; its
+``--cv`` flag chooses the variant leave one batch out.
 
-Under leave-one-batch-out cross-validation on the dev split the model did not beat the rules
-clearly (bench/planning/README.md, "A learned edge model"), so the rules' decision stands:
-no setting turns the model on in a run; ``IntentPlanner(edges="learned")`` and ``python -m
-bench.planning --edges`` (planner ``intent+edges``) plan with it, to measure it.
+Since round 8 the model decides every plan's inputs (``IntentPlanner()``; ``edges=None`` plans
+with the rules alone, to measure them): over the blind dev batches held out one at a time it
+beat the rules (bench/planning/README.md, "Round 8"). Each task reads its best-scoring source
+(every one when its clause says "both"/"all"), and the model adds no edge the rules did not
+make to a clause that does not ask for material (``keep``'s gate: no reference back, a subject
+of its own, joined as a parallel job: "write a poem and draw a lighthouse"). Edges only point
+to earlier tasks, so a plan stays acyclic.
 """
 
 from __future__ import annotations
@@ -47,7 +50,17 @@ PRODUCERS = frozenset(["search", "data_analysis"])
 # What yields no text another step could read as its material.
 NO_TEXT = frozenset(["image_generation", "lora_training"])
 # Features read from the rules' decision; ``--no-rule`` training leaves them out.
-RULE_FEATURES = frozenset(["rule", "rule_other", "i_reads", "i_read"])
+RULE_FEATURES = frozenset(
+    [
+        "rule",
+        "rule_other",
+        "i_reads",
+        "i_read",
+        "rule_refers",
+        "sibling_source",
+        "sibling_source_and",
+    ]
+)
 TRANSFORMS = frozenset(["summarization", "translation"])
 
 
@@ -77,6 +90,9 @@ class _Facts(NamedTuple):
     content: int
     question: bool
     subject: set[str]
+    lead: bool  # a reference in its first words, past "then"/"also": "then translate it"
+    demonstrative: bool  # "that scene", "esa descripción", "quelle informazioni"
+    strict: bool  # a pronoun, or a reference leading (a clitic on its verb only)
 
 
 def _cap(name: str) -> str:
@@ -97,6 +113,27 @@ def _refers(text: str) -> tuple[bool, bool, bool]:
         for k, w in enumerate(words[:-1])
     )
     return pronoun, everything, named
+
+
+_AND = frozenset(["and", "y", "e", "et", "und", "en", "o", "ou", "oder", "of"])
+
+
+def _leads(text: str) -> tuple[bool, bool, bool]:
+    """(a reference among the first words past "then"/"also", a demonstrative anywhere, a
+    pronoun anywhere or a reference leading)."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    words = [w for w in tokens(norm) if w not in lx.POLITE]
+    k = 0
+    while k < len(words) - 1 and (
+        words[k] in lx.BACK or words[k] in lx.FUNCTION or words[k] in _AND
+    ):
+        k += 1
+    head = words[k : k + 4]
+    # a clitic on the verb only ("tradúcelo"): further on, "poema" is no "poe" + "ma"
+    lead = bool(lx.PRONOUN.search(" ".join(head))) or any(w in lx.DEMONSTRATIVE for w in head)
+    lead = lead or bool(head and lx.CLITIC.match(head[0]))
+    strict = bool(lx.PRONOUN.search(norm)) or lead
+    return lead, any(w in lx.DEMONSTRATIVE for w in words), strict
 
 
 def _subject_words(text: str) -> set[str]:
@@ -127,6 +164,7 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
     for o in origins:
         words = [w for w in tokens(normalize(o.instruction)) if w not in lx.POLITE]
         pronoun, everything, named = _refers(o.instruction)
+        lead, demonstrative, strict = _leads(o.instruction)
         facts.append(
             _Facts(
                 pronoun,
@@ -135,6 +173,9 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
                 _content(words, True),
                 o.instruction.rstrip().endswith("?") or bool(words and words[0] in lx.QUESTION),
                 _subject_words(o.instruction),
+                lead,
+                demonstrative,
+                strict,
             )
         )
     for j, oj in enumerate(origins):
@@ -158,6 +199,10 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
             )
             # i read by a task made after it and before j (by the rules)
             read_between = any(oi.task_id in origins[k].rule_deps for k in range(i + 1, j))
+            # the segment right before j read i: "then draw it, and summarize it" fans out
+            before = [o for o in origins[:j] if rank[o.group] == rank[oj.group] - 1]
+            sibling = gap > 1 and any(oi.task_id in o.rule_deps for o in before)
+            refers = fj.strict or fj.named or fj.demonstrative
             f: dict[str, float] = {
                 "bias": 1.0,
                 "rule": float(oi.task_id in oj.rule_deps),
@@ -196,6 +241,36 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
                 ),
                 "into_transform": float(oj.capability in TRANSFORMS),
                 "same_cap": float(oi.capability == oj.capability),
+                # generic facts added in round 8: the data i carries, where j's reference
+                # stands, parallel list items, a fan-out from one source
+                "i_data": float(oi.own_data),
+                "i_quoted": float(oi.quoted),
+                "i_data_next": float(oi.own_data and gap == 1 and not oj.own_data),
+                "both_data": float(oi.own_data and oj.own_data),
+                "ref_lead": float(fj.lead),
+                "ref_lead_prev": float(fj.lead and gap == 1),
+                "demonstrative": float(fj.demonstrative),
+                "refers_prev": float(refers and gap == 1),
+                "refers_none_prev": float(not refers and gap == 1),
+                "both_items": float(oi.joined == "item" and oj.joined == "item"),
+                "both_listed": float(oi.listed and oj.listed),
+                "sibling_source": float(sibling),
+                "sibling_source_and": float(sibling and oj.joined in ("and", "sentence")),
+                "prev_bare": float(gap == 1 and fj.content <= 1),
+                "into_image_prev": float(gap == 1 and oj.capability == "image_generation"),
+                "rule_refers": float(oi.task_id in oj.rule_deps and refers),
+                # j asks for material: it refers back, says "both", or names nothing of its own
+                "asks": float(refers or fj.everything or fj.content == 0),
+                # ... or follows in sequence ("then", a new sentence), not as a parallel job
+                "asks_then": float(
+                    refers or fj.everything or fj.content == 0 or oj.joined == "then"
+                ),
+                "asks_seq": float(
+                    refers or fj.everything or fj.content == 0 or oj.joined in ("then", "sentence")
+                ),
+                "asks_lead": float(
+                    fj.lead or fj.named or fj.demonstrative or fj.everything or fj.content == 0
+                ),
             }
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
@@ -207,6 +282,40 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
     return out
 
 
+# (probability, i, j says "both"/"all", a rule edge, j asks for material)
+Candidate = tuple[float, int, bool, bool, bool]
+
+
+def keep(
+    cands: list[Candidate],
+    threshold: float,
+    single: bool,
+    add: float | None,
+    gated: bool = False,
+) -> list[int]:
+    """Which of one task's candidate sources it reads. ``add`` None: every candidate at
+    ``threshold`` or above (only the best one when ``single``, unless the clause says "both");
+    else anchored on the rules: a rule edge stays at ``threshold`` or above, and the model adds
+    its best other candidate at ``add`` or above (every one when the clause says "both").
+    ``gated``: the model adds no edge the rules did not make to a clause that does not ask for
+    material (no reference back, no "both", a subject of its own: "and draw a lighthouse")."""
+    if gated:
+        cands = [c for c in cands if c[3] or c[4]]
+    if not cands:
+        return []
+    everything = cands[0][2]
+    if add is None:
+        kept = [c for c in cands if c[0] >= threshold]
+        if single and len(kept) > 1 and not everything:
+            kept = [max(kept, key=lambda c: (c[0], c[1]))]
+        return sorted(c[1] for c in kept)
+    ruled = [c[1] for c in cands if c[3] and c[0] >= threshold]
+    extra = [c for c in cands if not c[3] and c[0] >= add]
+    if extra and not everything:
+        extra = [max(extra, key=lambda c: (c[0], c[1]))]
+    return sorted(ruled + [c[1] for c in extra])
+
+
 @dataclass
 class EdgeModel:
     """Logistic weights over named features and the threshold that decides an edge."""
@@ -215,26 +324,44 @@ class EdgeModel:
     threshold: float = 0.5
     # each task reads its best-scoring candidate only, unless its clause says "both"/"all"
     single: bool = False
+    # anchored on the rules: the threshold under which a rule edge goes; ``add``, the one over
+    # which the model adds an edge the rules did not make (None: the model decides alone)
+    add: float | None = None
+    # the feature that says whether a clause asks for material (``keep``'s gate); "" none
+    gate: str = ""
 
     def probability(self, features: dict[str, float]) -> float:
         z = sum(self.weights.get(k, 0.0) * v for k, v in features.items())
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
+    def candidates(
+        self, pairs: list[tuple[int, int, dict[str, float]]]
+    ) -> dict[int, list[Candidate]]:
+        scored: dict[int, list[Candidate]] = {}
+        for i, j, f in pairs:
+            scored.setdefault(j, []).append(
+                (
+                    self.probability(f),
+                    i,
+                    bool(f.get("all")),
+                    bool(f.get("rule")),
+                    bool(f.get(self.gate, 1.0)) if self.gate else True,
+                )
+            )
+        return scored
+
     def decide(self, origins: list[Origin]) -> dict[str, list[str]]:
-        """Each task's inputs: the earlier tasks whose pair scores at the threshold or above."""
-        scored: dict[int, list[tuple[float, int, bool]]] = {}
-        for i, j, f in pair_features(origins):
-            scored.setdefault(j, []).append((self.probability(f), i, bool(f["all"])))
+        """Each task's inputs, from the scores of the pairs it ends (``keep``)."""
         deps: dict[str, list[str]] = {o.task_id: [] for o in origins}
-        for j, cands in scored.items():
-            keep = [i for p, i, _ in cands if p >= self.threshold]
-            if self.single and len(keep) > 1 and not cands[0][2]:
-                keep = [max(cands, key=lambda c: (c[0], c[1]))[1]]
-            deps[origins[j].task_id] = [origins[i].task_id for i in sorted(keep)]
+        for j, cands in self.candidates(pair_features(origins)).items():
+            chosen = keep(cands, self.threshold, self.single, self.add, bool(self.gate))
+            deps[origins[j].task_id] = [origins[i].task_id for i in chosen]
         return deps
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "add": None if self.add is None else round(self.add, 4),
+            "gate": self.gate,
             "single": self.single,
             "threshold": round(self.threshold, 4),
             "weights": {k: round(v, 5) for k, v in sorted(self.weights.items())},
@@ -246,6 +373,8 @@ class EdgeModel:
             {k: float(v) for k, v in body["weights"].items()},
             float(body["threshold"]),
             bool(body.get("single", False)),
+            None if body.get("add") is None else float(body["add"]),
+            str(body.get("gate", "")),
         )
 
 
@@ -262,4 +391,4 @@ def learned(path: str | Path | None = None) -> EdgeModel | None:
     return _load(str(path or EDGE_WEIGHTS))
 
 
-__all__ = ["EDGE_WEIGHTS", "EdgeModel", "Origin", "learned", "pair_features"]
+__all__ = ["EDGE_WEIGHTS", "EdgeModel", "Origin", "keep", "learned", "pair_features"]

@@ -136,10 +136,11 @@ class IntentPlanner:
     name = "intent"
 
     def __init__(
-        self, weights: str | Path | None = None, edges: EdgeModel | str | None = None
+        self, weights: str | Path | None = None, edges: EdgeModel | str | None = "learned"
     ) -> None:
-        """``edges``: what decides which task reads which: None (the rules, as a run plans),
-        "learned" (the edge model in ``edges.json``, to measure it) or an ``EdgeModel``."""
+        """``edges``: what decides which task reads which: "learned" (the edge model in
+        ``edges.json`` over the rules' decision, as a run plans; the rules alone when the file
+        is missing), None (the rules alone, to measure them) or an ``EdgeModel``."""
         self.path = Path(weights) if weights else WEIGHTS
         self._model: IntentModel | None = None
         self._segmenter: Segmenter | None = None

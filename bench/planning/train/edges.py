@@ -1,0 +1,307 @@
+"""``python -m bench.planning.train.edges``: train the planner's edge model, or choose it.
+
+The edge model (``planning/intent/edges.py``) scores, for every pair of planned tasks from
+different segments (``i`` earlier, ``j`` later), whether ``j`` reads ``i``'s output, from
+generic pair features (references in the seven languages, joins, distance, capabilities, the
+data each carries, list items, the rules' own decision). Its labels come from the dev split
+only (``requests.yaml`` and ``dev/batch*.yaml``; never a test split or a fresh batch): every
+dev request is planned with the rules, and each pair of its planned tasks is labelled through
+the benchmark's matching (``bench.planning.edges.pairs_of``).
+
+* ``python -m bench.planning.train.edges`` fits the shipped variant on every dev file and
+  writes ``edges.json`` (deterministic: Newton steps from zero, the same bytes every run);
+* ``--cv`` runs leave one batch out: each dev file in turn is held out, every variant is fitted
+  on the others and decides the held-out file's pairs. The variant (features, L2, decoding,
+  thresholds) is chosen by the edge F1 pooled over the held-out **blind** batches
+  (``dev/batch4`` .. the last; ``requests.yaml`` and batches 1-3 were written with the planner
+  and only ever train), never by an in-sample score;
+* ``--errors`` counts the edge errors of the rules (or ``--model``) by class and kind.
+
+Edge figures here are computed from the pairs (an edge is right when the scorer would count
+it: both ends matched and the expected plan has it); ``bench.planning.edges.score`` replans
+and scores with the benchmark's scorer, and agrees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.planning.__main__ import load_manifest
+from bench.planning.edges import Request, dev_batches, fit, pairs_of
+from bench.planning.score import Expected
+from mesh_orchestrator.planning.intent import IntentPlanner
+from mesh_orchestrator.planning.intent.edges import (
+    EDGE_WEIGHTS,
+    RULE_FEATURES,
+    EdgeModel,
+    keep,
+)
+
+# Files that only ever train: written while the planner was built, not blind.
+TRAIN_ONLY = frozenset(["requests", "batch1", "batch2", "batch3"])
+NEW_FEATURES = frozenset(
+    [
+        "i_data",
+        "i_quoted",
+        "i_data_next",
+        "both_data",
+        "ref_lead",
+        "ref_lead_prev",
+        "demonstrative",
+        "refers_prev",
+        "refers_none_prev",
+        "both_items",
+        "both_listed",
+        "sibling_source",
+        "sibling_source_and",
+        "prev_bare",
+        "into_image_prev",
+        "rule_refers",
+        "asks",
+        "asks_lead",
+        "asks_then",
+        "asks_seq",
+    ]
+)
+THRESHOLDS = [round(0.1 + 0.05 * k, 2) for k in range(17)]  # 0.10 .. 0.90
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A way to fit and decode: which features, how much ridge, how edges are kept."""
+
+    features: str = "all"  # all | old (round 6's) | no-rule
+    l2: float = 1.0
+    decode: str = (
+        "anchored"  # anchored (rules kept unless unlikely, the model adds) | single | free
+    )
+    threshold: float | None = None  # None: chosen on the training files
+    add: float | None = None
+    gate: str = ""  # a feature: no edge the rules did not make to a clause without it
+
+    def label(self) -> str:
+        t = "fit" if self.threshold is None else f"{self.threshold:g}"
+        a = "" if self.add is None else f"/{self.add:g}"
+        g = f"-gate:{self.gate}" if self.gate else ""
+        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}"
+
+
+def _select(req: Request, features: str) -> Request:
+    """``all``; ``old`` (round 6's features); ``old+a,b`` (those and ``a``, ``b``);
+    ``no-rule`` (none read from the rules' decision)."""
+    if features == "all":
+        return req
+    if features.startswith("old"):
+        extra = set(features.partition("+")[2].split(","))
+        drop = NEW_FEATURES - extra
+    else:
+        drop = RULE_FEATURES
+    return [(i, j, {k: v for k, v in f.items() if k not in drop}, lab) for i, j, f, lab in req]
+
+
+def decode(model: EdgeModel, req: Request) -> set[tuple[int, int]]:
+    """The pairs ``model`` keeps in ``req``, as ``EdgeModel.decide`` keeps them."""
+    by_j = model.candidates([(i, j, f) for i, j, f, _ in req])
+    return {(i, j) for j, cands in by_j.items() for i in keep(cands, *_knobs(model))}
+
+
+def _knobs(model: EdgeModel) -> tuple[float, bool, float | None, bool]:
+    return model.threshold, model.single, model.add, bool(model.gate)
+
+
+def counts(model: EdgeModel | None, reqs: list[tuple[Expected, Request]]) -> Counter[str]:
+    """Edge tp / fp / fn over ``reqs`` (``model`` None: the rules' edges)."""
+    c: Counter[str] = Counter()
+    for exp, req in reqs:
+        got = {(i, j) for i, j, f, _ in req if f["rule"]} if model is None else decode(model, req)
+        truth = {(i, j) for i, j, _, lab in req if lab}
+        tp = len(got & truth)
+        c["tp"] += tp
+        c["fp"] += len(got) - tp
+        c["fn"] += len(exp.edges) - tp
+    return c
+
+
+def f1(c: Counter[str]) -> float:
+    return 2 * c["tp"] / max(1, 2 * c["tp"] + c["fp"] + c["fn"])
+
+
+def train(reqs: list[Request], v: Variant) -> EdgeModel:
+    """Fit ``v`` on ``reqs``: the weights, then any threshold it leaves open, by pair F1 on
+    ``reqs`` themselves (never on a held-out file)."""
+    data = [_select(r, v.features) for r in reqs]
+    rule = v.features != "no-rule"
+    base = fit(data, rule=rule, single=v.decode == "single", l2=v.l2, thresholds=[0.5])
+    base.gate = v.gate
+    grid_t = THRESHOLDS if v.threshold is None else [v.threshold]
+    grid_a: list[float | None] = [None]
+    if v.decode == "anchored":
+        grid_a = list(THRESHOLDS) if v.add is None else [v.add]
+    # scored with every feature: the weights read only the chosen ones, the gate its own
+    scored = [
+        (base.candidates([(i, j, f) for i, j, f, _ in r]), {(i, j) for i, j, _, lab in r if lab})
+        for r in reqs
+    ]
+    best: tuple[float, EdgeModel] | None = None
+    for t in grid_t:
+        for a in grid_a:
+            c: Counter[str] = Counter()
+            for by_j, truth in scored:
+                got = {
+                    (i, j) for j, cs in by_j.items() for i in keep(cs, t, v.decode == "single", a)
+                }
+                c["tp"] += len(got & truth)
+                c["fp"] += len(got - truth)
+                c["fn"] += len(truth - got)
+            score = f1(c)
+            if best is None or score > best[0] + 1e-9:
+                best = (score, EdgeModel(base.weights, t, v.decode == "single", a, v.gate))
+    assert best is not None
+    return best[1]
+
+
+VARIANTS = [
+    Variant("old", 1.0, "single"),  # round 6's shipped variant, refitted with batches 13-16
+    Variant("all", 1.0, "single"),
+    Variant("no-rule", 1.0, "single"),
+    Variant("old", 1.0, "anchored"),
+    Variant("old", 1.0, "single", gate="asks"),
+    Variant("old", 1.0, "single", gate="asks_then"),
+    Variant("old", 1.0, "single", gate="asks_seq"),
+    Variant("all", 1.0, "single", gate="asks_seq"),
+    Variant("old", 3.0, "single", gate="asks_seq"),
+]
+# Round 6's features, each task its best source, and no edge the rules did not make to a clause
+# that neither refers back, nor is bare, nor follows in sequence (the best LOBO of those that
+# keep parallel jobs apart: see bench/planning/README.md, "Round 8")
+SHIPPED = Variant("old", 1.0, "single", gate="asks_seq")
+
+
+def collect(planner: IntentPlanner) -> dict[str, list[tuple[Expected, Request]]]:
+    manifest = load_manifest()
+    return {
+        name: [(r, pairs_of(planner, manifest, r)) for r in reqs]
+        for name, reqs in dev_batches().items()
+    }
+
+
+def cross_validate(
+    data: dict[str, list[tuple[Expected, Request]]], variants: list[Variant]
+) -> dict[str, Any]:
+    """Leave one file out: per held-out file, the rules' and each variant's edge counts."""
+    folds: dict[str, dict[str, Counter[str]]] = {}
+    for name, held in data.items():
+        if name in TRAIN_ONLY:
+            continue
+        others = [req for other, rs in data.items() if other != name for _, req in rs]
+        row = {"rules": counts(None, held)}
+        for v in variants:
+            row[v.label()] = counts(train(others, v), held)
+        folds[name] = row
+        print(
+            f"{name:9}"
+            + "".join(f"{f1(row[k]):>9.3f}" for k in ["rules", *(v.label() for v in variants)]),
+            flush=True,
+        )
+    return folds
+
+
+def pooled(folds: dict[str, dict[str, Counter[str]]], side: str, names: list[str]) -> float:
+    total: Counter[str] = Counter()
+    for n in names:
+        total += folds[n][side]
+    return f1(total)
+
+
+def errors(model: EdgeModel | None, data: dict[str, list[tuple[Expected, Request]]]) -> None:
+    """Edge errors by class: a gold edge with an end the planner did not make (node), one the
+    decision missed, one read from the wrong task; a planned edge that is extra or wrong."""
+    by: dict[str, Counter[str]] = defaultdict(Counter)
+    for name, reqs in data.items():
+        for exp, req in reqs:
+            got = (
+                {(i, j) for i, j, f, _ in req if f["rule"]} if model is None else decode(model, req)
+            )
+            truth = {(i, j) for i, j, _, lab in req if lab}
+            c: Counter[str] = Counter(gold=len(exp.edges), tp=len(got & truth))
+            c["fn_node"] = len(exp.edges) - len(truth)
+            for _i, j in truth - got:
+                c["fn_wrong_source" if any(b == j for _, b in got) else "fn_missing"] += 1
+            for _i, j in got - truth:
+                c["fp_wrong_source" if any(b == j for _, b in truth) else "fp_extra"] += 1
+            by[exp.kind] += c
+            by[name] += c
+            by["all"] += c
+    cols = ["gold", "tp", "fn_node", "fn_missing", "fn_wrong_source", "fp_extra"]
+    cols.append("fp_wrong_source")
+    print(f"{'':16}" + "".join(f"{c:>16}" for c in cols) + f"{'edge F1':>9}")
+    for k in sorted(by):
+        print(f"{k:16}" + "".join(f"{by[k][c]:>16}" for c in cols) + f"{_f1_of(by[k]):>9.3f}")
+
+
+def _f1_of(c: Counter[str]) -> float:
+    fp = c["fp_extra"] + c["fp_wrong_source"]
+    fn = c["gold"] - c["tp"]
+    return 2 * c["tp"] / (2 * c["tp"] + fp + fn) if c["tp"] + fp + fn else 1.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.planning.train.edges")
+    ap.add_argument("--cv", action="store_true", help="leave one dev file out, every variant")
+    ap.add_argument("--cv-json", default=None, help="with --cv: write the fold counts here")
+    ap.add_argument("--errors", action="store_true", help="edge errors by class and kind")
+    ap.add_argument("--model", default=None, help="with --errors: this edge model, not rules")
+    ap.add_argument("--out", default=str(EDGE_WEIGHTS), help="where to write the weights")
+    ap.add_argument("--cache", default=None, help="keep the planned pairs in this file (dev)")
+    args = ap.parse_args(argv)
+    planner = IntentPlanner(edges=None)
+    planner.warm()
+    cache = Path(args.cache) if args.cache else None
+    if cache is not None and cache.is_file():
+        data = pickle.loads(cache.read_bytes())
+    else:
+        data = collect(planner)
+        if cache is not None:
+            cache.write_bytes(pickle.dumps(data))
+    if args.errors:
+        model = None
+        if args.model:
+            model = EdgeModel.from_json(json.loads(Path(args.model).read_text()))
+        errors(model, data)
+        return 0
+    if args.cv:
+        folds = cross_validate(data, VARIANTS)
+        blind = list(folds)
+        late = [n for n in blind if int(n.removeprefix("batch")) >= 13]
+        print(f"\n{'variant':60}{'pooled 4-last':>15}{'pooled 13-last':>16}{'folds +/-':>11}")
+        for side in ["rules", *(v.label() for v in VARIANTS)]:
+            better = sum(f1(folds[n][side]) > f1(folds[n]["rules"]) + 1e-9 for n in blind)
+            worse = sum(f1(folds[n][side]) < f1(folds[n]["rules"]) - 1e-9 for n in blind)
+            print(
+                f"{side:60}{pooled(folds, side, blind):>15.3f}{pooled(folds, side, late):>16.3f}"
+                f"{f'+{better}/-{worse}':>11}"
+            )
+        if args.cv_json:
+            body = {n: {s: dict(c) for s, c in row.items()} for n, row in folds.items()}
+            Path(args.cv_json).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
+        return 0
+    reqs = [req for rs in data.values() for _, req in rs]
+    model = train(reqs, SHIPPED)
+    Path(args.out).write_text(json.dumps(model.to_json(), indent=1, sort_keys=True) + "\n")
+    n = sum(len(r) for r in reqs)
+    pos = sum(lab for r in reqs for *_, lab in r)
+    print(
+        f"{n} pairs ({pos} edges), {len(model.weights)} weights, threshold {model.threshold}, "
+        f"add {model.add} ({SHIPPED.label()}): wrote {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
