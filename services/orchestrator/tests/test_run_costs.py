@@ -3,7 +3,8 @@
 Each test fails with its cut made wrong: the executor's back-off without tenacity's loop,
 one task run in the run's own task, the plan event built without re-validating the plan,
 the projection reading the record's plan only when asked, the stream URL parsed once, the
-SQLite outbox's key reads on the loop's thread, uvicorn's access log only where it prints.
+SQLite outbox's key reads on the loop's thread, uvicorn's access log only where it prints,
+a run's last events and the end of its stream's body in one message.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from orch_fakes import writer_like
 
 from mesh_contracts import ExecutionPlan, NodeStatus, PlanChosen, TaskStatus
 from mesh_orchestrator.__main__ import access_log
+from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.graph.nodes import _chosen
 from mesh_orchestrator.relay.calls import TaskOutcome
 from mesh_orchestrator.relay.executor import Executor, _TryAgain
 from mesh_orchestrator.relay.worker_client import WorkerUnreachable, stream_url
+from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.mux import Subscription
 from mesh_orchestrator.runs.projection import RunProjection
 from mesh_orchestrator.runs.store import SQLiteRunStore
 from mesh_orchestrator.runs.store.base import RunRecord
@@ -228,3 +232,49 @@ async def test_sqlite_push_configs_are_read_on_the_loops_thread(tmp_path: Path) 
         assert handed == []  # no hand-off to aiosqlite's thread
     finally:
         await store.close()
+
+
+class _Client:
+    """The server side of one ASGI request: what the response sent (a fake)."""
+
+    def __init__(self) -> None:
+        self.scope: dict[str, Any] = {"type": "http", "method": "POST", "headers": []}
+        self.sent: list[dict[str, Any]] = []
+        self.wrote = asyncio.Event()
+
+    async def receive(self) -> dict[str, Any]:
+        await asyncio.Event().wait()  # the client never leaves
+        raise AssertionError("unreachable")
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+        self.wrote.set()
+
+
+def _token(seq: int) -> RelayedEvent:
+    return RelayedEvent("r", seq, "token", "t", "w", {"token": f"w{seq}"}, 1.0)
+
+
+async def test_a_runs_last_events_end_the_body_in_the_same_message() -> None:
+    sub, client = Subscription([_token(1)]), _Client()
+    stream = RunStream(sub, ping_seconds=5.0, on_end=lambda: None)
+    task = asyncio.create_task(stream(client.scope, client.receive, client.send))
+    await asyncio.wait_for(client.wrote.wait(), 5)  # the first event, while the run goes on
+    sub.push(_token(2))
+    sub.push(_token(3))
+    sub.close()  # the run ended
+    await asyncio.wait_for(task, 5)
+    bodies = [m for m in client.sent if m["type"] == "http.response.body"]
+    assert [m["more_body"] for m in bodies] == [True, False]  # no empty message to end it
+    assert b"id: 1\n" in bodies[0]["body"] and b"id: 3\n" in bodies[1]["body"]
+
+
+async def test_a_reader_that_fell_behind_still_gets_its_notice_before_the_end() -> None:
+    sub, client = Subscription([], limit=1), _Client()
+    stream = RunStream(sub, ping_seconds=5.0, on_end=lambda: None)
+    sub.push(_token(1))
+    sub.push(_token(2))  # past the limit: let go
+    await asyncio.wait_for(stream(client.scope, client.receive, client.send), 5)
+    bodies = [m for m in client.sent if m["type"] == "http.response.body"]
+    assert bodies[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert b"fell behind" in b"".join(m["body"] for m in bodies)
