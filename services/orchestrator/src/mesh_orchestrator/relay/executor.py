@@ -683,7 +683,7 @@ class Executor:
                 # leaves the task's attempt budget as it was
                 answered = len(answers or [])
                 return await self._attempts(
-                    t, request, emit, current, attempts_before, floor + answered
+                    t, request, emit, current, attempts_before, floor + answered, first
                 )
         except TimeoutError:
             reason = f"timed out after {limit:g}s"
@@ -755,6 +755,7 @@ class Executor:
         current: list[AgentDescriptor],
         attempts_before: int = 0,
         floor: int = 0,
+        picked: AgentDescriptor | None = None,
     ) -> TaskOutcome:
         """Try replicas in preference order until one answers the task.
 
@@ -764,7 +765,9 @@ class Executor:
         agent is safe to retry, as a new attempt. Ends with the task's outcome, failed
         (naming each attempt) when every replica failed or the attempts ran out (``floor``:
         the attempts ``max_attempts`` does not count: those before a loop's iteration, which
-        counts its own, and earlier attempts that ended asking the user).
+        counts its own, and earlier attempts that ended asking the user). ``picked``: the
+        instance the resolver just picked for the task (its input was made for it), the
+        first round's (picking again, nothing having changed meanwhile, costs ~20 us).
         """
         tried: set[str] = set()
         failures: list[str] = []
@@ -780,7 +783,11 @@ class Executor:
         while True:
             rounds += 1
             try:
-                d = self.resolver.pick(t, exclude=tried)
+                if picked is not None:
+                    d: AgentDescriptor | None = picked
+                    picked = None
+                else:
+                    d = self.resolver.pick(t, exclude=tried)
                 if d is None:
                     if busy:
                         wait = min(min(busy), self.max_retry_after)
