@@ -4,7 +4,8 @@ Each test fails with its cut made wrong: the executor's back-off without tenacit
 one task run in the run's own task, the plan event built without re-validating the plan,
 the projection reading the record's plan only when asked, the stream URL parsed once, the
 SQLite outbox's key reads on the loop's thread, uvicorn's access log only where it prints,
-a run's last events and the end of its stream's body in one message.
+a run's last events and the end of its stream's body in one message, the planner's
+manifest built once per state of the registry cache.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mesh_orchestrator.graph.nodes import _chosen
 from mesh_orchestrator.relay.calls import TaskOutcome
 from mesh_orchestrator.relay.executor import Executor, _TryAgain
 from mesh_orchestrator.relay.worker_client import WorkerUnreachable, stream_url
+from mesh_orchestrator.routing.registry import DiscoveryClient
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.mux import Subscription
 from mesh_orchestrator.runs.projection import RunProjection
@@ -278,3 +280,22 @@ async def test_a_reader_that_fell_behind_still_gets_its_notice_before_the_end() 
     bodies = [m for m in client.sent if m["type"] == "http.response.body"]
     assert bodies[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
     assert b"fell behind" in b"".join(m["body"] for m in bodies)
+
+
+async def test_the_manifest_is_built_once_per_state_of_the_registry_cache() -> None:
+    async with httpx.AsyncClient() as http:
+        cache = DiscoveryClient("http://discovery", http)
+        cache.set_records([writer_like("http://w0", instance="w0")], 1)
+        first = cache.manifest()
+        assert cache.manifest() is first and first.index == 1
+        assert first.names() == ["summarization", "text_generation"]
+        cache.index = 2  # a watch's answer with no change moves the index alone
+        assert cache.manifest() is not first and cache.manifest().index == 2
+        more = [
+            writer_like("http://w0", instance="w0"),
+            writer_like("http://l", agent_id="lookup", capabilities=["lookup"]),
+        ]
+        cache.set_records(more, 3)
+        assert cache.manifest().names() == ["lookup", "summarization", "text_generation"]
+        cache.set_records([], 4)
+        assert cache.manifest().capabilities == []
