@@ -242,7 +242,7 @@ class _Client:
     def __init__(self) -> None:
         self.scope: dict[str, Any] = {"type": "http", "method": "POST", "headers": []}
         self.sent: list[dict[str, Any]] = []
-        self.wrote = asyncio.Event()
+        self.wrote = asyncio.Event()  # a body message was sent
 
     async def receive(self) -> dict[str, Any]:
         await asyncio.Event().wait()  # the client never leaves
@@ -250,7 +250,8 @@ class _Client:
 
     async def send(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
-        self.wrote.set()
+        if message["type"] == "http.response.body":
+            self.wrote.set()
 
 
 def _token(seq: int) -> RelayedEvent:
@@ -299,3 +300,26 @@ async def test_the_manifest_is_built_once_per_state_of_the_registry_cache() -> N
         assert cache.manifest().names() == ["lookup", "summarization", "text_generation"]
         cache.set_records([], 4)
         assert cache.manifest().capabilities == []
+
+
+async def test_a_runs_first_steps_go_out_with_its_run_event() -> None:
+    sub, client = Subscription([_token(1)]), _Client()
+
+    async def run() -> None:  # the run's task: its first steps, up to its first wait
+        sub.push(_token(2))
+        await asyncio.Event().wait()
+
+    driving: list[asyncio.Task[None]] = []
+
+    async def request() -> None:  # as the route: the run's task made, then its stream at once
+        driving.append(asyncio.create_task(run()))
+        stream = RunStream(sub, ping_seconds=5.0, on_end=lambda: None)
+        await stream(client.scope, client.receive, client.send)
+
+    task = asyncio.create_task(request())
+    await asyncio.wait_for(client.wrote.wait(), 5)
+    first = next(m for m in client.sent if m["type"] == "http.response.body")
+    assert b"id: 1\n" in first["body"] and b"id: 2\n" in first["body"]  # one write
+    sub.close()
+    await asyncio.wait_for(task, 5)
+    driving[0].cancel()

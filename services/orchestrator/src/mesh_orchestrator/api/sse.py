@@ -114,6 +114,10 @@ class RunStream(Response):
             self._ping = loop.call_at(self._wrote + self.ping_seconds, self._ping_due)
         feed = self.feed
         try:
+            # One turn of the loop first: a run just started (its ``run`` event queued) takes
+            # its first steps up to its first wait (a worker's answer, the planner's thread),
+            # and what they emit (``plan``, a status) goes out in the same write as ``run``.
+            await asyncio.sleep(0)
             while (batch := await feed.take()) is not None and not self.stopping:
                 if not batch:
                     continue
