@@ -4,7 +4,9 @@ A run's stream (``POST /orchestrate/stream``, ``GET /v1/runs/{id}/events``) is t
 hot path, and is written by ``RunStream``: a plain ASGI response over a run's subscription.
 Everything a subscription has queued goes out as one chunk (``runs.events.encode_frames``:
 the fields the events of a block share are encoded once), so a reader that falls behind costs
-fewer writes. It does what sse-starlette's ``EventSourceResponse`` does for these streams, with
+fewer writes; a new run's first steps go out with its ``run`` event (one turn of the loop
+before the first read), and its last events with the body's end (one message). A write to
+a client costs more than its bytes: on loopback the kernel does the reader's side of it too. It does what sse-starlette's ``EventSourceResponse`` does for these streams, with
 less per stream and per chunk (``bench/README.md``, "The relay's SSE response", has the
 figures that made the change):
 
