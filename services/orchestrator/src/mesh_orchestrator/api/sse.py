@@ -4,7 +4,9 @@ A run's stream (``POST /orchestrate/stream``, ``GET /v1/runs/{id}/events``) is t
 hot path, and is written by ``RunStream``: a plain ASGI response over a run's subscription.
 Everything a subscription has queued goes out as one chunk (``runs.events.encode_frames``:
 the fields the events of a block share are encoded once), so a reader that falls behind costs
-fewer writes. It does what sse-starlette's ``EventSourceResponse`` does for these streams, with
+fewer writes; a new run's first steps go out with its ``run`` event (one turn of the loop
+before the first read), and its last events with the body's end (one message). A write to
+a client costs more than its bytes: on loopback the kernel does the reader's side of it too. It does what sse-starlette's ``EventSourceResponse`` does for these streams, with
 less per stream and per chunk (``bench/README.md``, "The relay's SSE response", has the
 figures that made the change):
 
@@ -38,6 +40,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mesh_contracts import encode_comment
 from mesh_orchestrator.runs.events import encode_frames
+from mesh_orchestrator.runs.mux import Subscription
 from mesh_orchestrator.runs.replay import Feed
 
 # Frames end in "\n\n", the separator every decoder of ours takes on its fast path.
@@ -113,9 +116,16 @@ class RunStream(Response):
             self._ping = loop.call_at(self._wrote + self.ping_seconds, self._ping_due)
         feed = self.feed
         try:
+            # One turn of the loop first: a run just started (its ``run`` event queued) takes
+            # its first steps up to its first wait (a worker's answer, the planner's thread),
+            # and what they emit (``plan``, a status) goes out in the same write as ``run``.
+            await asyncio.sleep(0)
             while (batch := await feed.take()) is not None and not self.stopping:
                 if not batch:
                     continue
+                if _drained(feed):  # the run's last events: the body ends with them
+                    await self._write(encode_frames(batch), more_body=False)
+                    return
                 await self._write(encode_frames(batch))
             if self.stopping:
                 return
@@ -133,11 +143,11 @@ class RunStream(Response):
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
 
-    async def _write(self, body: bytes) -> None:
+    async def _write(self, body: bytes, *, more_body: bool = True) -> None:
         assert self._send is not None
         self._writing = True
         try:
-            await self._send({"type": "http.response.body", "body": body, "more_body": True})
+            await self._send({"type": "http.response.body", "body": body, "more_body": more_body})
         finally:
             self._writing = False
             self._wrote = asyncio.get_running_loop().time()
@@ -165,6 +175,20 @@ class RunStream(Response):
                 self._pinging = loop.create_task(self._write(PING))
             due = now + self.ping_seconds
         self._ping = loop.call_at(due, self._ping_due)
+
+
+def _drained(feed: Feed) -> bool:
+    """The live run's subscription gave its last events (its run ended, nothing is left
+    to take, the reader kept up): they go out with the body's end, in one write (a
+    chunk's write to a client on this machine costs ~tens of us of the kernel's time, most
+    of it the client's side of loopback, charged to the writer)."""
+    return (
+        type(feed) is Subscription
+        and feed.closed
+        and not feed.pending
+        and feed.prefix is None
+        and not feed.overflowed
+    )
 
 
 class _ExitWatch:

@@ -212,6 +212,15 @@ class SQLiteTables:
                 await self.store.db.commit()
         return rows
 
+    async def lookup(self, statement: str, args: Sequence[Any]) -> list[Any]:
+        """A read of a few rows by key, on the loop's thread under the store's lock (as the
+        store's ``admit``, ``runs.store.sqlite``'s docstring): a flush reads the push
+        configs of its ended runs, and a hand-off to aiosqlite's thread and back cost
+        more CPU than the indexed read itself. WAL: a writer on another connection never
+        blocks it."""
+        async with self.store.lock:
+            return self.store.db._conn.execute(statement, args).fetchall()  # type: ignore[no-any-return]
+
     async def insert(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
         n = 0
         async with self.store.lock:
@@ -242,6 +251,10 @@ class PostgresTables:
         async with self.store.pool.connection() as conn:
             cur = await conn.execute(statement, args)
             return list(await cur.fetchall()) if cur.description else []
+
+    async def lookup(self, statement: str, args: Sequence[Any]) -> list[Any]:
+        """A read of a few rows by key (``run``)."""
+        return await self.run(statement, args)
 
     async def insert(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
         n = 0
@@ -308,7 +321,7 @@ class SQLOutbox:
         if not task_ids:
             return {}
         m = self.sql.mark
-        rows = await self.tables.run(
+        rows = await self.tables.lookup(
             f"SELECT {_P} FROM {self.sql.prefix}push_configs WHERE task_id IN "
             f"({','.join([m] * len(task_ids))}) ORDER BY created_at",
             tuple(task_ids),
@@ -326,7 +339,7 @@ class SQLOutbox:
         await self.tables.run(self.sql.set_default, (owner, url, secret), commit=True)
 
     async def get_default(self, owner: str) -> tuple[str, str | None] | None:
-        rows = await self.tables.run(self.sql.get_default, (owner,))
+        rows = await self.tables.lookup(self.sql.get_default, (owner,))
         return (rows[0][0], rows[0][1]) if rows else None
 
     async def delete_default(self, owner: str) -> bool:
