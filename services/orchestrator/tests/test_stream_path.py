@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from types import SimpleNamespace
 from typing import Any
 
@@ -229,7 +230,8 @@ async def test_an_open_stream_keeps_nothing_of_its_parsed_request(
 ) -> None:
     """The request model (its options, budget, query) is dropped once the run is started:
     a stream held open for minutes keeps only what the run took of it (~1 KB a stream)."""
-    alive: list[int] = []
+    alive: list[bool] = []
+    made: list[weakref.ref[OrchestrateRequest]] = []
 
     class Held(Response):
         def __init__(self) -> None:
@@ -237,14 +239,15 @@ async def test_an_open_stream_keeps_nothing_of_its_parsed_request(
 
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             gc.collect()  # the stream is open here: what is still referenced is held by it
-            alive.append(sum(type(o) is OrchestrateRequest for o in gc.get_objects()))
+            alive.append(made[0]() is not None)
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def opened(*_: Any) -> Response:
+    async def opened(svc: Any, caller: Any, request: OrchestrateRequest) -> Response:
+        made.append(weakref.ref(request))
         return Held()
 
     monkeypatch.setattr(stream_path, "open_run_stream", opened)
     async with httpx.AsyncClient(timeout=DEADLINE) as c:
         r = await c.post(mesh.url + "/orchestrate/stream", json=query())
-    assert r.status_code == 200 and alive == [0]
+    assert r.status_code == 200 and alive == [False]
