@@ -4,6 +4,7 @@ frames in order, pings while quiet, the client leaving, server shutdown, HEAD.""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,9 @@ import pytest
 from sse_starlette.sse import AppStatus
 from starlette.types import Message
 
+from mesh_auth import Principal
 from mesh_orchestrator.api.sse import PING, RunStream
+from mesh_orchestrator.caps import StreamCaps
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.mux import Subscription
 
@@ -146,3 +149,28 @@ async def test_head_sends_the_headers_and_no_stream(no_exit: None) -> None:
     )
     assert client.sent[0]["type"] == "http.response.start"
     assert client.body() == b"" and client.ended() and ends.ended == 1
+
+
+async def test_a_stream_dropped_unsent_gives_its_slot_back_and_a_sent_one_only_ends(
+    no_exit: None,
+) -> None:
+    """``on_unsent`` (what gives a stream's slot back, where a ``weakref.finalize`` per
+    stream did) runs once for a response collected without being called, never for one
+    that was called (``on_end`` is that one's)."""
+    caps = StreamCaps(per_client=1, per_run=5, retry_after=1)
+    caller = Principal(scope="client:alice")
+    slot, ends = caps.open(caller), Ends()
+    RunStream(Subscription([]), ping_seconds=5.0, on_end=ends.end, on_unsent=slot.close)
+    gc.collect()
+    assert not caps.clients and ends.ended == 0  # dropped unsent: the slot is back
+    slot, client = caps.open(caller), Client()
+    sub = Subscription([event(1)])
+    stream = RunStream(sub, ping_seconds=5.0, on_end=ends.end, on_unsent=ends.leave)
+    task = asyncio.create_task(stream(client.scope, client.receive, client.send))
+    await client.until("the first frame", lambda: b"w1" in client.body())
+    sub.close()
+    await asyncio.wait_for(task, DEADLINE)
+    del stream, task
+    gc.collect()
+    assert (ends.ended, ends.left) == (1, 0)
+    slot.close()

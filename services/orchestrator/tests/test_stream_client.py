@@ -45,7 +45,11 @@ def app(seen: Seen) -> FastAPI:
 
     @api.post("/busy")
     async def busy() -> JSONResponse:
-        return JSONResponse({"detail": "busy"}, status_code=429, headers={"Retry-After": "2"})
+        return JSONResponse(
+            {"detail": "busy"},
+            status_code=429,
+            headers={"Retry-After": "2", "X-Worker-Note": "n" * 200, "Cache-Control": "no-store"},
+        )
 
     return api
 
@@ -106,6 +110,9 @@ async def test_a_refusal_is_readable_and_no_listener_is_a_connect_error(
     try:
         async with client.post(httpx.URL(served.url + "/busy"), b"{}") as r:
             assert r.status_code == 429 and r.headers["retry-after"] == "2"
+            # Only what a caller reads is kept of the answer's headers (an open stream
+            # holds them): the framing, the wait, the body's kind.
+            assert set(r.headers) == {"retry-after", "content-type", "content-length"}
             assert await r.read() == b'{"detail":"busy"}'
         with pytest.raises(httpx.ConnectError):
             async with client.post(httpx.URL(f"http://127.0.0.1:{free_port()}/sse"), b"{}"):

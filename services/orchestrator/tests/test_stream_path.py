@@ -5,6 +5,8 @@ after admission are the app's own short JSON answers."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,10 +14,12 @@ import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from orch_fakes import Mesh, writer_like
+from starlette.responses import Response
 from test_orchestrator_tracing import spans_once
 
 from conftest import MeshFactory
 from mesh_orchestrator.api import stream_path
+from mesh_orchestrator.api.models import OrchestrateRequest
 from mesh_orchestrator.caps import TooMany
 from mesh_orchestrator.runs.service import Draining
 from mesh_testkit import read_sse
@@ -219,3 +223,31 @@ async def test_a_client_that_leaves_before_its_body_ends_gets_nothing_and_nothin
 
     await path(scope, leaving, send)
     assert scope["sent"] == [] and inner.bodies == []
+
+
+async def test_an_open_stream_keeps_nothing_of_its_parsed_request(
+    mesh: Mesh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request model (its options, budget, query) is dropped once the run is started:
+    a stream held open for minutes keeps only what the run took of it (~1 KB a stream)."""
+    alive: list[bool] = []
+    made: list[weakref.ref[OrchestrateRequest]] = []
+
+    class Held(Response):
+        def __init__(self) -> None:
+            self.status_code = 200
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            gc.collect()  # the stream is open here: what is still referenced is held by it
+            alive.append(made[0]() is not None)
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def opened(svc: Any, caller: Any, request: OrchestrateRequest) -> Response:
+        made.append(weakref.ref(request))
+        return Held()
+
+    monkeypatch.setattr(stream_path, "open_run_stream", opened)
+    async with httpx.AsyncClient(timeout=DEADLINE) as c:
+        r = await c.post(mesh.url + "/orchestrate/stream", json=query())
+    assert r.status_code == 200 and alive == [False]

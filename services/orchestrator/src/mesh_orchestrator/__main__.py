@@ -18,6 +18,7 @@ from mesh_auth import (
     TokenSource,
     guard_bind,
 )
+from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.relay.a2a_credentials import CredentialsError
 from mesh_orchestrator.settings import Settings
@@ -63,6 +64,7 @@ def main() -> int:
     gc.set_threshold(GC_YOUNG, 10, 10)
     uvicorn.run(
         app,
+        http=LeanHttpToolsProtocol,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

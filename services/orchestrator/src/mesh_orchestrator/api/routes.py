@@ -78,9 +78,9 @@ def _stream(
         runs.unsubscribe(run_id, sub)
         slot.close()
 
-    response = RunStream(sub, ping_seconds=svc.settings.ping_seconds, on_end=ended, **kw)
-    slot.close_with(response)
-    return response
+    return RunStream(
+        sub, ping_seconds=svc.settings.ping_seconds, on_end=ended, on_unsent=slot.close, **kw
+    )
 
 
 @router.get("/health")

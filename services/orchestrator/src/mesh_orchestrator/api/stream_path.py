@@ -134,8 +134,9 @@ class StreamPath:
         if admitted is None:
             await self.app(scope, _replay(body, receive), send)
             return
-        del body  # an open stream keeps nothing of its request
+        del body  # an open stream keeps nothing of its request (nor ``admitted``'s tuple)
         svc, caller, request = admitted
+        del admitted
         scope["route"] = _ROUTE
         response: Response
         unexpected: Exception | None = None

@@ -13,7 +13,6 @@ without limits counts and never stops anything.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import time
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mesh_contracts import Budget, Usage
+from mesh_orchestrator.relay.gate import Signal
 
 KINDS = ("max_tasks", "wall_s", "tokens", "gpu_s")
 
@@ -45,7 +45,7 @@ class RunBudget:
         self._wall_before = float(used.get("wall_s", 0))
         self._since = time.time() if since is None else since
         self.exhausted: str | None = None
-        self.stop = asyncio.Event()
+        self.stop = Signal()
 
     @property
     def bounded(self) -> bool:

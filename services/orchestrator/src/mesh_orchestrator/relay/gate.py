@@ -13,15 +13,59 @@ import asyncio
 from collections.abc import Callable
 
 
+class Signal:
+    """``asyncio.Event``'s ``set``/``clear``/``is_set``/``wait``, without the deque every
+    ``Event`` makes for its waiters (~760 bytes): a run holds a few of these for as long as
+    it lives, and nearly always nobody waits on them. The waiters' list exists only while
+    someone waits. Not bound to a loop (a shared one, like ``OPEN``'s, serves any)."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self, value: bool = False) -> None:
+        self._set = value
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for w in waiters or ():
+            if not w.done():
+                w.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        """Return True once set (at once when it is)."""
+        if self._set:
+            return True
+        w: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = []
+        waiters.append(w)
+        try:
+            await w
+        finally:
+            if self._waiters is waiters:  # not released by ``set``: leave the list
+                waiters.remove(w)
+                if not waiters:
+                    self._waiters = None
+        return True
+
+
 class Gate:
     """One run's gate (see the module docstring)."""
 
     def __init__(self, *, closable: bool = True) -> None:
         self.closable = closable  # False: ``OPEN``, shared by runs without a gate of their own
-        self._open = asyncio.Event()
-        self._open.set()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._open = Signal(True)
+        self._idle = Signal(True)
         self.running: set[str] = set()
         # Called with a task id when its worker asked the user (``input_required``): the
         # run's driver parks the run once nothing else runs. None: nobody can answer.

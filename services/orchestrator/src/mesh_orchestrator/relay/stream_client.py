@@ -37,6 +37,12 @@ from mesh_auth.endpoints import EndpointRefused
 IDLE_SECONDS = 4.0  # uvicorn closes an idle keep-alive connection after 5 s
 HIGH_WATER = 1 << 20  # unread body bytes past which reading from the socket pauses
 FINISH_SECONDS = 1.0  # how long a response left before its end may take to end
+# The response headers a caller reads (the framing, a busy worker's wait, the body's kind):
+# a stream keeps only these (a worker's others, ``date``, ``server``, ``cache-control``...,
+# were ~1 KB of every open stream).
+KEPT_HEADERS = frozenset(
+    {b"content-length", b"transfer-encoding", b"retry-after", b"content-type", b"connection"}
+)
 
 
 class Stalled(httpx.ReadTimeout):
@@ -115,7 +121,9 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        name = name.lower()
+        if name in KEPT_HEADERS:
+            self.headers[name.decode("latin-1")] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
@@ -186,7 +194,8 @@ class _Connection(asyncio.Protocol):
 
 
 class StreamResponse:
-    """Status and headers of a worker's answer; its body through ``blocks`` or ``read``."""
+    """Status and headers (``KEPT_HEADERS`` only) of a worker's answer; its body through
+    ``blocks`` or ``read``."""
 
     def __init__(self, conn: _Connection) -> None:
         self._conn = conn
