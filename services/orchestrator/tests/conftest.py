@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -21,12 +22,13 @@ MeshFactory = Callable[..., Awaitable[Mesh]]
 
 @pytest.fixture
 async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
-    started: list[Served] = []
+    fakes: list[Served] = []
+    orchestrators: list[Served] = []
 
     async def make(**settings: Any) -> Mesh:
         disc = await serve(fake_discovery_app())
         workers = [await serve(fake_worker_app("w0")), await serve(fake_worker_app("w1"))]
-        started.extend([disc, *workers])
+        fakes.extend([disc, *workers])
         llm = settings.pop("llm", None)  # a langchain fake chat model, for the LLM graph paths
         exporter = settings.pop("span_exporter", None)  # tracing into an in-memory exporter
         s = Settings(
@@ -38,12 +40,18 @@ async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
             **settings,
         )
         orch = await serve(create_app(s, llm=llm, span_exporter=exporter))
-        started.append(orch)
+        orchestrators.append(orch)
         return Mesh(disc, workers, orch)
 
     yield make
-    for s in reversed(started):
+    # The orchestrators first (their lifespans end while discovery and the workers still
+    # answer), then the fakes side by side, each cancelling what it still serves (a stopped
+    # orchestrator's long poll of discovery) instead of waiting up to its graceful second.
+    for s in reversed(orchestrators):
         await stop(s)
+    for s in fakes:
+        s.server.config.timeout_graceful_shutdown = 0
+    await asyncio.gather(*(stop(s) for s in fakes))
 
 
 @pytest.fixture
