@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ MeshFactory = Callable[..., Awaitable[Mesh]]
 async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
     fakes: list[Served] = []
     orchestrators: list[Served] = []
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     async def make(**settings: Any) -> Mesh:
         disc = await serve(fake_discovery_app())
@@ -47,11 +49,16 @@ async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
     # The orchestrators first (their lifespans end while discovery and the workers still
     # answer), then the fakes side by side, each cancelling what it still serves (a stopped
     # orchestrator's long poll of discovery) instead of waiting up to its graceful second.
+    # Each uvicorn server put its own SIGTERM and SIGINT handlers in place and puts back the
+    # ones it found; stopped out of order, a stopped server's would stay (and the
+    # orchestrator's streams read its should_exit): those from before are put back here.
     for s in reversed(orchestrators):
         await stop(s)
     for s in fakes:
         s.server.config.timeout_graceful_shutdown = 0
     await asyncio.gather(*(stop(s) for s in fakes))
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 @pytest.fixture
