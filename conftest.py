@@ -18,18 +18,26 @@ collection (node id -> group) to a folder the controller named, and the controll
 scheduler (``GroupScheduling``) reads it once every worker has collected. Groups go out
 heaviest first (``WEIGHTS``), not by number of tests as xdist would. Without xdist
 (``make test-serial``, a single file) nothing here does anything.
+
+One fixture lives here because tests in several trees use it: ``writer_model_once`` (the
+writer processes' first start on a machine converts the model once, not once per worker).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from mesh_testkit import once_per_machine
 
 # Path prefixes (from the repository root) whose files run as one group, and why.
 TOGETHER: dict[str, tuple[str, ...]] = {
@@ -91,6 +99,35 @@ WEIGHTS: dict[str, float] = {
     "tests/test_e2e_mcp.py": 17,
 }
 GROUPS_DIR = "mesh_groups_dir"  # the workerinput key naming the folder of the maps
+
+
+def _writer_model_converted() -> bool:
+    """Whether a writer started now (the settings of this environment) would load its model
+    from the converted copy (``mesh_worker.model_cache``), or has nothing to convert."""
+    if importlib.util.find_spec("mesh_worker_writer") is None:
+        return True
+    from mesh_worker.model_cache import converted_folder
+    from mesh_worker_writer.settings import WriterSettings
+
+    settings = WriterSettings()
+    if not settings.model_cache:
+        return True
+    try:
+        folder, gguf = settings.model_source()
+    except RuntimeError:  # no model installed: the writer says so when it starts
+        return True
+    target = converted_folder(settings.model_cache_dir.expanduser(), folder, gguf)
+    return target is None or target.is_dir()
+
+
+@pytest.fixture(scope="session")
+def writer_model_once() -> Callable[[], AbstractContextManager[bool]]:
+    """``with writer_model_once() as converting:`` around a writer process's start. On a
+    fresh machine (CI's clone) the first writers of the two xdist workers start together and
+    would each convert the GGUF model (~30 s of CPU on 2 cores, then the same folder twice);
+    here the first converts (``converting`` True: start it inside the block) and the others
+    wait for it, then load its copy. Once the copy exists the block holds nothing."""
+    return lambda: once_per_machine("writer-model", _writer_model_converted)
 
 
 def _file_of(nodeid: str) -> str:

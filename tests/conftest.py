@@ -9,7 +9,8 @@ reconfigures a process, and each test makes its own runs and threads.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
 
 import pytest
 
@@ -47,7 +48,10 @@ def _llm_env(mesh: ProcessMesh) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def model_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessMesh]:
+def model_mesh(
+    tmp_path_factory: pytest.TempPathFactory,
+    writer_model_once: Callable[[], AbstractContextManager[bool]],
+) -> Iterator[ProcessMesh]:
     """Discovery, the workers of ``MODEL_WORKERS`` whose packages are importable (a missing
     one is left out; tests that need it skip), the orchestrator, and ``LLM_ORCHESTRATOR``
     (``mesh.orchestrators``), which plans and synthesizes with the writer's model."""
@@ -58,7 +62,10 @@ def model_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessMesh
         "WRITER_THREADS": "1",
         "IMAGEGEN_OUTPUT_DIR": str(tmp / "images"),
     }
-    with process_mesh(
-        tmp, present, worker_env=worker_env, more_orchestrators={LLM_ORCHESTRATOR: _llm_env}
-    ) as m:
+    with ExitStack() as stack:
+        with writer_model_once():  # held while the mesh starts when its writer converts
+            mesh = process_mesh(
+                tmp, present, worker_env=worker_env, more_orchestrators={LLM_ORCHESTRATOR: _llm_env}
+            )
+            m = stack.enter_context(mesh)
         yield m

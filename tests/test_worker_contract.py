@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,13 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
+def launched(
+    tmp_path_factory: pytest.TempPathFactory,
+    writer_model_once: Callable[[], AbstractContextManager[bool]],
+) -> Iterator[dict[str, ServiceProcess]]:
     """Every installed worker's process, launched side by side at once (their imports and
-    model loads overlap) and stopped at the end; each class waits for its own worker."""
+    model loads overlap) and stopped at the end; each class waits for its own worker (the
+    writer here when it is the machine's first, converting its model: root conftest.py)."""
     procs: dict[str, ServiceProcess] = {}
     try:
         for case in CASES:
@@ -94,7 +99,11 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ser
             port = free_port()
             env = {"WORKER_PORT": str(port), "WORKER_DISCOVERY_URL": "", **case.env(tmp)}
             svc = ServiceProcess(case.module, port, env, startup_timeout=case.startup_timeout)
-            procs[case.module] = svc.launch()
+            once = writer_model_once() if case.module == "mesh_worker_writer" else nullcontext()
+            with once as converting:
+                procs[case.module] = svc.launch()
+                if converting:
+                    svc.wait_ready()
         yield procs
     finally:
         for svc in procs.values():

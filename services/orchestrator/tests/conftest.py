@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -21,12 +23,14 @@ MeshFactory = Callable[..., Awaitable[Mesh]]
 
 @pytest.fixture
 async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
-    started: list[Served] = []
+    fakes: list[Served] = []
+    orchestrators: list[Served] = []
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     async def make(**settings: Any) -> Mesh:
         disc = await serve(fake_discovery_app())
         workers = [await serve(fake_worker_app("w0")), await serve(fake_worker_app("w1"))]
-        started.extend([disc, *workers])
+        fakes.extend([disc, *workers])
         llm = settings.pop("llm", None)  # a langchain fake chat model, for the LLM graph paths
         exporter = settings.pop("span_exporter", None)  # tracing into an in-memory exporter
         s = Settings(
@@ -38,12 +42,23 @@ async def mesh_factory(tmp_path: Path) -> AsyncIterator[MeshFactory]:
             **settings,
         )
         orch = await serve(create_app(s, llm=llm, span_exporter=exporter))
-        started.append(orch)
+        orchestrators.append(orch)
         return Mesh(disc, workers, orch)
 
     yield make
-    for s in reversed(started):
+    # The orchestrators first (their lifespans end while discovery and the workers still
+    # answer), then the fakes side by side, each cancelling what it still serves (a stopped
+    # orchestrator's long poll of discovery) instead of waiting up to its graceful second.
+    # Each uvicorn server put its own SIGTERM and SIGINT handlers in place and puts back the
+    # ones it found; stopped out of order, a stopped server's would stay (and the
+    # orchestrator's streams read its should_exit): those from before are put back here.
+    for s in reversed(orchestrators):
         await stop(s)
+    for s in fakes:
+        s.server.config.timeout_graceful_shutdown = 0
+    await asyncio.gather(*(stop(s) for s in fakes))
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 @pytest.fixture

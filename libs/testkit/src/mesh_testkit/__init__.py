@@ -5,6 +5,7 @@ Used by every package's tests and by the root end-to-end tests; never imported b
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +25,15 @@ from mesh_auth.dialing import default_ssl_context
 from mesh_contracts import SSEMessage, aiter_sse
 from mesh_testkit.asgi import serving
 
-__all__ = ["ServiceProcess", "free_port", "read_sse", "running", "serving", "wait_until"]
+__all__ = [
+    "ServiceProcess",
+    "free_port",
+    "once_per_machine",
+    "read_sse",
+    "running",
+    "serving",
+    "wait_until",
+]
 
 
 _handed_out: set[int] = set()
@@ -74,6 +83,27 @@ def wait_until(
             last_exc = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}: {last_exc!r}")
+
+
+@contextmanager
+def once_per_machine(name: str, done: Callable[[], bool]) -> Iterator[bool]:
+    """A machine-wide lock (``fcntl``, a file in the temp folder) around work that many test
+    processes would otherwise do at once, and only one needs to: yields True, holding the
+    lock until the block ends, when ``done()`` is false (this block does the work); False,
+    the lock released at once, when it is true. Whoever comes while the work is under way
+    waits for it, then finds it done: the xdist workers' first writers on a fresh machine
+    convert the model once, not once each, side by side. A process that dies frees it."""
+    path = Path(tempfile.gettempdir()) / f"mesh-testkit-{name}.lock"
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            if done():
+                fcntl.flock(f, fcntl.LOCK_UN)
+                yield False
+                return
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class ServiceProcess:

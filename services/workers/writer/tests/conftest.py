@@ -8,7 +8,8 @@ second. Nothing a test checks depends on the thread count."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ def adapters_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def writer(adapters_dir: Path) -> Iterator[ServiceProcess]:
+def writer(
+    adapters_dir: Path, writer_model_once: Callable[[], AbstractContextManager[bool]]
+) -> Iterator[ServiceProcess]:
     port = free_port()
     env = {
         "WORKER_PORT": str(port),
@@ -31,7 +34,8 @@ def writer(adapters_dir: Path) -> Iterator[ServiceProcess]:
         "WRITER_THREADS": "1",
     }
     svc = ServiceProcess("mesh_worker_writer", port, env, startup_timeout=180)
-    svc.start()
+    with writer_model_once():  # on a fresh machine, one writer of the session converts
+        svc.start()
     try:
         yield svc
     finally:
