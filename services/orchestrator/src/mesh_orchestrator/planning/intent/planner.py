@@ -18,6 +18,7 @@ No torch, no network: numpy and a few MB of weights. Same request and manifest, 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,27 @@ class IntentPlanner:
             or self._segmenter.opens_job(without_list(seg.instruction))  # "For each of A, B ..."
         )
 
+    def _hand_payloads(self, segments: list[Segment], probs: Any) -> set[int]:
+        """Pasted text (a quotation, prose after a colon) whose own words ask nothing (none,
+        or a remark the model is unsure of: "Here's the mail I got:") before a clause that
+        asks and carries no material of its own is that clause's material ('"<a review>" ^
+        what's the verdict?', "Me ha llegado este correo: «...» resúmelo"): it moves there,
+        so the model reads the ask with its material. The indexes of the segments it left."""
+        out: set[int] = set()
+        for at, (seg, nxt) in enumerate(itertools.pairwise(segments)):
+            if not seg.payload or seg.data or nxt.payload or nxt.data:
+                continue
+            if not self._asks_or_opens(nxt) or nxt.joined == "item":
+                continue
+            if tokens(seg.instruction) and (
+                float(np.max(probs[at])) >= UNSURE or self._asks_or_opens(seg)
+            ):
+                continue
+            nxt.payload, seg.payload = seg.payload, ""
+            nxt.text = f"{nxt.text}: {nxt.payload}"
+            out.add(at)
+        return out
+
     def _route(
         self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest
     ) -> list[Routed]:
@@ -241,9 +263,15 @@ class IntentPlanner:
         own = [c for c in served if c not in CLASSES]
         index = _Index(manifest) if own else None
         out: list[Routed] = []
-        for seg, row in zip(segments, probs, strict=True):
+        carriers = self._hand_payloads(segments, probs)
+        if carriers:
+            probs = self._model.probabilities([_model_text(s) for s in segments])
+        for at, (seg, row) in enumerate(zip(segments, probs, strict=True)):
             p = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
             top = max(p, key=lambda c: p[c])
+            if at in carriers:  # its pasted text went to the ask after it
+                out.append(Routed(seg, None, p[top], "none", p))
+                continue
             if index is not None:
                 cap, bm25 = index.best(seg.instruction)
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):

@@ -47,6 +47,7 @@ _SENTENCE = re.compile(
     r"|(?<=[?!])\s+(?=[a-z])"
 )
 _COLON = re.compile(r":\s+(?=\S)")
+_QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 
 
 @dataclass
@@ -478,6 +479,7 @@ class Segmenter:
         """Sentences after "...: " that do not hand the word back stay with that piece."""
         merged: list[tuple[str, str]] = []
         open_payload = False
+        quoted_only = False  # what the open payload took so far was quotations only
         pointer: int | None = None  # the piece that announced "the text below"
         pasting = False
         prose = self._last_prose(pieces)
@@ -502,7 +504,17 @@ class Segmenter:
                 pasting = True
                 continue
             pasting = False
+            if (
+                open_payload
+                and quoted_only
+                and not long_quote
+                and merged[-1][1].rstrip().endswith(_QUOTE_END)
+                and ("?" in piece or self.opens_job(piece))
+            ):  # "Here's the mail: <quoted>. Resúmelo ...": the quotation ended the material;
+                # the writer's own words after it ask
+                open_payload = False
             if merged and (long_quote or (open_payload and not back)):
+                quoted_only = quoted_only and long_quote
                 head, body = merged[-1]
                 merged[-1] = (
                     head,
@@ -511,6 +523,7 @@ class Segmenter:
                 continue
             merged.append((joined, piece))
             open_payload = self._payload_start(piece) >= 0 or piece.rstrip().endswith(":")
+            quoted_only = piece.rstrip().endswith(":")
             if lx.FORWARD.search(normalize(piece)) and not open_payload:
                 pointer = len(merged) - 1
         return merged
