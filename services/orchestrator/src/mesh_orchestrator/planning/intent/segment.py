@@ -114,6 +114,15 @@ class Segmenter:
         )
         self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
         self._but = re.compile(rf"\s*,?\s*\b(?:{lx.BUT})\b\s*,?\s*", re.I)
+        # "for both a tweet and a poem", "zowel een samenvatting als een Engelse versie": each
+        # thing (an article first) is a job of its own
+        thing = (
+            r"(?:(?:for|para|pour|fur|per|voor|als)\s)?"
+            r"(?:un'|(?:a|an|one|un|una|uno|une|ein|eine|einen|einem|einer|um|uma|een)\s)"
+        )
+        self._both = re.compile(
+            rf"\b(?:{lx.BOTH})\s+(?P<x>{thing}.+?)\s*,?\s+(?:{lx.BOTH_AND})\s+(?P<y>{thing}.+)$"
+        )
 
     # ---- how a piece starts ---------------------------------------------------------------
 
@@ -549,6 +558,12 @@ class Segmenter:
         return start
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
+        low = normalize(head)
+        both = self._both.search(low) if len(low) == len(head) else None
+        if both is not None:  # "use that for both a tweet and a poem": a tweet; a poem
+            first = head[: both.start()] + head[both.start("x") : both.end("x")]
+            second = self._split_and(head[both.start("y") :])
+            return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
         out: list[tuple[str, str]] = []
         start, how = 0, "and"
         for m in self._and.finditer(head):

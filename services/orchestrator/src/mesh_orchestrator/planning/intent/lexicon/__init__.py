@@ -21,7 +21,15 @@ from mesh_orchestrator.planning.intent.lexicon.clause import (
     VERB_ENDINGS,
     WISH,
 )
-from mesh_orchestrator.planning.intent.lexicon.joins import AND, BACK, BUT, FORWARD, THEN
+from mesh_orchestrator.planning.intent.lexicon.joins import (
+    AND,
+    BACK,
+    BOTH,
+    BOTH_AND,
+    BUT,
+    FORWARD,
+    THEN,
+)
 from mesh_orchestrator.planning.intent.lexicon.nouns import (
     ARTICLES,
     FUNCTION,
@@ -59,6 +67,8 @@ __all__ = [
     "AND",
     "ARTICLES",
     "BACK",
+    "BOTH",
+    "BOTH_AND",
     "BUT",
     "CLITIC",
     "DEMONSTRATIVE",

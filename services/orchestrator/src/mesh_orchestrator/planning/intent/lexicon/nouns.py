@@ -31,6 +31,18 @@ invitation invitacion einladung convite invito uitnodiging
 """
 )
 
+# Dutch names small things small: "een gedichtje", "een tekstje", "een verhaaltje".
+JOB_NOUNS |= {
+    noun + end
+    for noun in words(
+        """
+gedicht verhaal opstel lied grap tekst bericht lijst verslag tekening schilderij titel
+samenvatting vertaling toespraak
+"""
+    )
+    for end in ("je", "tje", "etje", "pje")
+}
+
 ARTICLES = words(
     """
 a an one another some un una uno une des ein eine einen einem um uma umas uns un' een
