@@ -656,9 +656,11 @@ class Segmenter:
         if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
             return None
         head, rest = piece[: m.start()], piece[m.end() :].strip().rstrip(" .!?")
-        if self.opens_job(head) or not lists_after_colon(head, rest):
-            return None
         words = tokens(head)
+        if not lists_after_colon(head, rest):
+            return None
+        if self.opens_job(head) and not any(w in lx.THINGS for w in words):
+            return None  # (not "Con eso quiero dos cosas: ...": things, whatever the verb)
         if not any(w in lx.NUMBERS for w in words):
             return None
         if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):

@@ -37,6 +37,7 @@ from mesh_orchestrator.planning.intent.lexicon.nouns import (
     LANGUAGE_WORDS,
     LANGUAGES,
     NUMBERS,
+    THINGS,
 )
 from mesh_orchestrator.planning.intent.lexicon.reference import (
     ALL,
@@ -98,6 +99,7 @@ __all__ = [
     "STYLE",
     "THAT",
     "THEN",
+    "THINGS",
     "VERB_ENDINGS",
     "WISH",
 ]
