@@ -972,10 +972,15 @@ def _number_ordinals(text: str) -> str:
 
 
 def _wrapped(line: str) -> bool:
-    """A line that looks cut by a hard wrap: long, or ending on a comma or a word that needs
-    more ("... and", "... of the")."""
+    """A line that looks cut by a hard wrap: long (nine words and as wide as a wrapped line:
+    a short line of nine short words is a list item), or ending on a comma or a word that
+    needs more ("... and", "... of the")."""
     words = tokens(line)
-    return len(words) >= 9 or line.rstrip().endswith(",") or (bool(words) and words[-1] in _RUNS_ON)
+    long = len(words) >= 9 and len(line.strip()) >= _WRAP_WIDTH
+    return long or line.rstrip().endswith(",") or (bool(words) and words[-1] in _RUNS_ON)
+
+
+_WRAP_WIDTH = 60
 
 
 def _listy(line: str) -> bool:
