@@ -575,6 +575,8 @@ class Segmenter:
                 and normalize(m.group(0)).strip(" ,") in _ALSO
             ):
                 continue  # "... e fai anche un riassunto": split before the verb, not after
+            if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(head[m.end() :]):
+                continue  # "Décris-la en quelques phrases", "explícalo en dos frases": "in"
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -981,6 +983,21 @@ def _wrapped(line: str) -> bool:
 
 
 _WRAP_WIDTH = 60
+
+
+# After French and Spanish "en" (in), not Dutch "en" (and): a Romance count or article, or
+# a French gerund ("en quelques phrases", "en dos frases", "en une ligne", "en utilisant").
+_EN_ROMANCE = lx_words(
+    "un une una unos unas uno quelques quelque pocas pocos pocas algunas algunos deux dos "
+    "trois tres quatre cuatro cinq cinco dix diez peu mas plus moins menos pas su sus son sa ses"
+)
+
+
+def _romance_en(rest: str) -> bool:
+    words = tokens(rest)
+    return bool(words) and (
+        words[0] in _EN_ROMANCE or (len(words[0]) > 5 and words[0].endswith("ant"))
+    )
 
 
 def _listy(line: str) -> bool:
