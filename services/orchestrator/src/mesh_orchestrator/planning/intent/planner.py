@@ -312,6 +312,17 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
                     top = noun
+            if (
+                top in JOBS
+                and p[top] < UNSURE
+                and (made := _made_thing(seg)) is not None
+                and "text" not in made  # "a text" names no kind of job
+            ):  # "hazme un dibujo que lo explique", "give me a placard text": the verb says
+                # only make or give; the thing made decides the job
+                row = self._model.probabilities([made])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
+                    top = noun
             if top == "none" and (counted := _counted_thing(seg)) is not None:
                 # "Need three separate images: a ..., a ... and a ...": the thing counted
                 row = self._model.probabilities([counted])[0]
@@ -502,6 +513,30 @@ _THANKS = lx_words(
 def _thanks(seg: Segment) -> bool:
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
     return bool(words) and words[0] in _THANKS
+
+
+# Verbs that say only "make" or "give" (with a clitic or "me" after them): what is made
+# decides the job ("hazme un dibujo", "give me a caption", "fais-moi un dessin").
+_MAKE = lx_words(
+    "make give do get haz hazme haznos dame danos hacer fais fais-moi faites donne donne-moi "
+    "mach mache gib gibt faz faca faz-me da-me fai fammi dammi fate maak geef geeft"
+)
+
+
+def _made_thing(seg: Segment) -> str | None:
+    """The noun of the thing a make/give verb makes ("hazme un dibujo" -> "dibujo"), when it
+    is a thing the mesh makes; else None."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if not words or words[0] not in _MAKE:
+        return None
+    for k in range(1, min(len(words) - 1, 4)):
+        if words[k] not in lx.ARTICLES:
+            continue
+        for noun in words[k + 1 : k + 4]:
+            if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS:
+                return noun
+        return None
+    return None
 
 
 def _only_thing(seg: Segment) -> str | None:
