@@ -51,7 +51,7 @@ esquece esqueca esquecas dimentica dimenticare
 ONLY = words(
     """
 only just solo solamente seulement juste uniquement nur bloss alleen enkel apenas so
-soltanto
+soltanto simply simplemente simplement simplesmente semplicemente gewoon slechts
 """
 )
 
