@@ -93,15 +93,9 @@ def is_world_action(
     best_job = max(p[c] for c in JOBS)
     if best_job >= SURE:
         return False
-    kind = verb_kind(words[0], segmenter, model)
-    if (
-        kind == "action"
-        and lx.CLITIC.match(words[0])
-        and words[1] in lx.ARTICLES
-    ):  # "mándale un sms a mi madre": the clitic is whom it is sent to; a thing follows
-        return True
     if lx.CLITIC.match(words[0]) or words[1] in _REFERS or lx.PRONOUN.match(words[1]):
         return False  # a verb on an earlier result ("ponlo en inglés"): the model decides
+    kind = verb_kind(words[0], segmenter, model)
     if kind is not None:  # the longest prefix the training phrasings know decides
         return kind == "action"
     if words[1] not in _OBJECT:
@@ -124,7 +118,8 @@ _CODE = word_set(
 def _runs_code(words: list[str]) -> bool:
     """ "Run this Python script", "Ejecuta este código": a verb of running, code after it."""
     return words[0] in _RUN and any(
-        w in _CODE or w.split("-")[-1] in _CODE for w in words[1:6]  # "Python-Skript"
+        w in _CODE or w.split("-")[-1] in _CODE
+        for w in words[1:6]  # "Python-Skript"
     )
 
 

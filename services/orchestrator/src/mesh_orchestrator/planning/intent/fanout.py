@@ -250,7 +250,9 @@ def _keep_one(text: str, keep: str, others: list[str]) -> str:
     return re.sub(r"\s+", " ", text).strip(" ,")
 
 
-_QUOTATION = re.compile(r"[\"\u201c\u00ab\u201e]([^\"\u201c\u201d\u00ab\u00bb\u201e]{1,300})[\"\u201d\u00bb\u201c]|(?<![\w'])'([^'\n]{1,300})'(?!\w)")
+_QUOTATION = re.compile(
+    r"[\"\u201c\u00ab\u201e]([^\"\u201c\u201d\u00ab\u00bb\u201e]{1,300})[\"\u201d\u00bb\u201c]|(?<![\w'])'([^'\n]{1,300})'(?!\w)"
+)
 
 
 def _quoted_pairs(instruction: str) -> list[str] | None:

@@ -323,8 +323,9 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
                     top = noun
-            if top == "none" and (counted := _counted_thing(seg)) is not None:
+            if top in ("none", "action") and (counted := _counted_thing(seg)) is not None:
                 # "Need three separate images: a ..., a ... and a ...": the thing counted
+                # (a count of things the mesh makes is no action either)
                 row = self._model.probabilities([counted])[0]
                 named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
                 job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
