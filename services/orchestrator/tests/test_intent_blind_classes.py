@@ -109,12 +109,8 @@ def test_a_phrase_in_the_last_column_keeps_the_table_whole() -> None:
     "query",
     [
         "who painted the Night Watch? I have a quiz tomorrow and my notes are a mess",
-        pytest.param(
-            "¿quién pintó la Ronda de noche? mañana tengo un examen y no encuentro mis apuntes",
-            marks=pytest.mark.xfail(
-                strict=True, reason="the model reads the remark as a picture, not a lookup"
-            ),
-        ),
+        # (a strict xfail until round 8: the model read the remark as a picture)
+        "¿quién pintó la Ronda de noche? mañana tengo un examen y no encuentro mis apuntes",
         "chi ha dipinto la Ronda di notte? domani ho una verifica e ti chiederò altre cose",
     ],
 )

@@ -221,8 +221,9 @@ def extract_data(query: str) -> tuple[str, list[str]]:
 
     query = _FENCE.sub(lambda m: keep(m.group(1)), query)
     query = _lift_json(query, keep)
-    # A header line and rows with as many commas: a CSV table. The request may run into the
-    # header ("analyze this CSV: city,temp") and go on after the last row ("Rome,18, and ...").
+    # A header line and rows with as many commas (or semicolons, or tabs): a CSV table. The
+    # request may run into the header ("analyze this CSV: city,temp") and go on after the last
+    # row ("Rome,18, and ...").
     lines = query.split("\n")
     out: list[str] = []
     i = 0
@@ -243,19 +244,32 @@ def _prose(field: str) -> bool:
     return len(field.split()) > 4
 
 
+# The delimiters of a table pasted as text: commas, and semicolons or tabs (what spreadsheets
+# write where the comma is the decimal mark: "Jan;42000;31000", "stylo;1,2;540").
+_DELIMITERS = (",", ";", "\t")
+
+
 def _csv_at(lines: list[str], i: int) -> tuple[str, list[str], str, int] | None:
     """``(text before the header, rows, text after the last row, next line)`` or None."""
+    for sep in _DELIMITERS:
+        found = _table_at(lines, i, sep)
+        if found is not None:
+            return found
+    return None
+
+
+def _table_at(lines: list[str], i: int, sep: str) -> tuple[str, list[str], str, int] | None:
     head = lines[i].strip()
     prefix = ""
     cut = head.rfind(":")
     if cut >= 0:
         prefix, head = head[: cut + 1], head[cut + 1 :].strip()
-    if not head or "," not in head or any(_prose(f) for f in head.split(",")):
+    if not head or sep not in head or any(_prose(f) for f in head.split(sep)):
         return None
-    n = head.count(",")
+    n = head.count(sep)
     rows, tail, j = [head], "", i + 1
     while j < len(lines) and lines[j].strip():
-        fields = lines[j].strip().split(",")
+        fields = lines[j].strip().split(sep)
         # a free-text last column ("notes") may hold a phrase when the table has three or more
         # columns and the row has exactly as many fields as the header
         last_free = n >= 2
@@ -266,8 +280,8 @@ def _csv_at(lines: list[str], i: int) -> tuple[str, list[str], str, int] | None:
             j += 1
             continue
         if len(fields) > n + 1 and not any(_prose(f) for f in fields[: n + 1]):
-            rows.append(",".join(fields[: n + 1]).strip())
-            tail = "," + ",".join(fields[n + 1 :])
+            rows.append(sep.join(fields[: n + 1]).strip())
+            tail = sep + sep.join(fields[n + 1 :])
             j += 1
         break
     if len(rows) < 2:

@@ -117,7 +117,10 @@ _CODE = word_set(
 
 def _runs_code(words: list[str]) -> bool:
     """ "Run this Python script", "Ejecuta este código": a verb of running, code after it."""
-    return words[0] in _RUN and any(w in _CODE for w in words[1:6])
+    return words[0] in _RUN and any(
+        w in _CODE or w.split("-")[-1] in _CODE
+        for w in words[1:6]  # "Python-Skript"
+    )
 
 
 def verb_kind(word: str, segmenter: Segmenter, model: IntentModel) -> str | None:

@@ -250,9 +250,36 @@ def _keep_one(text: str, keep: str, others: list[str]) -> str:
     return re.sub(r"\s+", " ", text).strip(" ,")
 
 
+_QUOTATION = re.compile(
+    r"[\"\u201c\u00ab\u201e]([^\"\u201c\u201d\u00ab\u00bb\u201e]{1,300})[\"\u201d\u00bb\u201c]|(?<![\w'])'([^'\n]{1,300})'(?!\w)"
+)
+
+
+def _quoted_pairs(instruction: str) -> list[str] | None:
+    """ "'buon appetito' in tedesco e 'a domani' in portoghese": each quotation with the
+    language named right after it (within four words) is a translation of its own; the words
+    before the first quotation lead each. None unless every one of two or more has one."""
+    quotes = list(_QUOTATION.finditer(instruction))
+    if len(quotes) < 2:
+        return None
+    head = instruction[: quotes[0].start()]
+    pieces = []
+    for k, q in enumerate(quotes):
+        end = quotes[k + 1].start() if k + 1 < len(quotes) else len(instruction)
+        after = list(re.finditer(r"[\w\u00c0-\u017f]+", instruction[q.end() : end]))[:4]
+        lang = next((w for w in after if normalize(w.group(0)) in lx.LANGUAGES), None)
+        if lang is None:
+            return None
+        pieces.append(f"{head}{instruction[q.start() : q.end() + lang.end()]}".strip())
+    return pieces
+
+
 def fan_out(text: str, instruction: str, cap: str) -> list[tuple[str, str]]:
     """``(text, instruction)`` once per item ``instruction`` enumerates, or the pair itself."""
     if cap == "translation":
+        pairs = _quoted_pairs(instruction)
+        if pairs:
+            return [(p, p) for p in pairs]
         names = _languages(instruction)
         if len(names) > 1:
             forms = [f for _, f in names]

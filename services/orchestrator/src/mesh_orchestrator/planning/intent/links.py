@@ -12,6 +12,8 @@ analysis with no table of its own (its table comes from upstream).
 
 from __future__ import annotations
 
+import re
+
 from mesh_contracts import SubTask
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.model import normalize, tokens
@@ -203,6 +205,9 @@ GENERIC = frozenset(
 CONSUMERS = frozenset(["text_generation", "summarization", "translation", "image_generation"])
 
 
+_AND_WORDS = frozenset(["and", "y", "e", "et", "und", "en", "&"])
+
+
 def _result(noun: str) -> bool:
     return any(n in lx.RESULT_NOUNS for n in (noun, noun.rstrip("s"), noun + "s"))
 
@@ -372,8 +377,11 @@ class Links:
         if cap in TRANSFORMS and not seg.quoted and _content(words, True) <= 1:
             return last
         producer = any(t.capability in PRODUCERS for t in self.groups[-1])
-        if seg.joined == "then" and producer and cap in CONSUMERS:
-            return last  # "look up X, then write ...": what was looked up is the material
+        then_inside = re.search(rf"\b(?:{lx.THEN})\b", " ".join(full[:5]))
+        if (seg.joined == "then" or then_inside) and producer and cap in CONSUMERS:
+            # "look up X, then write ...", "und schreib mir danach ...": what was looked up
+            # or analysed is the material
+            return last
         if takes_data:
             return last
         return []
@@ -382,7 +390,9 @@ class Links:
     def _past_then(words: list[str]) -> list[str]:
         """Without the "then", "also" that open it ("Poi disegnalo": the verb is "disegnalo")."""
         k = 0
-        while k < len(words) - 1 and (words[k] in lx.BACK or words[k] in lx.FUNCTION):
+        while k < len(words) - 1 and (
+            words[k] in lx.BACK or words[k] in lx.FUNCTION or words[k] in _AND_WORDS
+        ):  # ("y con eso escríbeme ...": "and" too)
             k += 1
         forget = [i for i in range(k, min(k + 3, len(words))) if _plain(words[i]) in lx.FORGET]
         if forget:  # "don't forget to translate it", "n'oublie pas de le traduire"

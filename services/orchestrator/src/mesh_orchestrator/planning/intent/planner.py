@@ -18,6 +18,7 @@ No torch, no network: numpy and a few MB of weights. Same request and manifest, 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,27 @@ class IntentPlanner:
             or self._segmenter.opens_job(without_list(seg.instruction))  # "For each of A, B ..."
         )
 
+    def _hand_payloads(self, segments: list[Segment], probs: Any) -> set[int]:
+        """Pasted text (a quotation, prose after a colon) whose own words ask nothing (none,
+        or a remark the model is unsure of: "Here's the mail I got:") before a clause that
+        asks and carries no material of its own is that clause's material ('"<a review>" ^
+        what's the verdict?', "Me ha llegado este correo: «...» resúmelo"): it moves there,
+        so the model reads the ask with its material. The indexes of the segments it left."""
+        out: set[int] = set()
+        for at, (seg, nxt) in enumerate(itertools.pairwise(segments)):
+            if not seg.payload or seg.data or nxt.payload or nxt.data:
+                continue
+            if not self._asks_or_opens(nxt) or nxt.joined == "item":
+                continue
+            if tokens(seg.instruction) and (
+                float(np.max(probs[at])) >= UNSURE or self._asks_or_opens(seg)
+            ):
+                continue
+            nxt.payload, seg.payload = seg.payload, ""
+            nxt.text = f"{nxt.text}: {nxt.payload}"
+            out.add(at)
+        return out
+
     def _route(
         self, segments: list[Segment], served: dict[str, Any], manifest: CapabilitiesManifest
     ) -> list[Routed]:
@@ -242,9 +264,15 @@ class IntentPlanner:
         own = [c for c in served if c not in CLASSES]
         index = _Index(manifest) if own else None
         out: list[Routed] = []
-        for seg, row in zip(segments, probs, strict=True):
+        carriers = self._hand_payloads(segments, probs)
+        if carriers:
+            probs = self._model.probabilities([_model_text(s) for s in segments])
+        for at, (seg, row) in enumerate(zip(segments, probs, strict=True)):
             p = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
             top = max(p, key=lambda c: p[c])
+            if at in carriers:  # its pasted text went to the ask after it
+                out.append(Routed(seg, None, p[top], "none", p))
+                continue
             if index is not None:
                 cap, bm25 = index.best(seg.instruction)
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
@@ -285,8 +313,20 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
                     top = noun
-            if top == "none" and (counted := _counted_thing(seg)) is not None:
+            if (
+                top in JOBS
+                and p[top] < UNSURE
+                and (made := _made_thing(seg)) is not None
+                and "text" not in made  # "a text" names no kind of job
+            ):  # "hazme un dibujo que lo explique", "give me a placard text": the verb says
+                # only make or give; the thing made decides the job
+                row = self._model.probabilities([made])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
+                    top = noun
+            if top in ("none", "action") and (counted := _counted_thing(seg)) is not None:
                 # "Need three separate images: a ..., a ... and a ...": the thing counted
+                # (a count of things the mesh makes is no action either)
                 row = self._model.probabilities([counted])[0]
                 named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
                 job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
@@ -475,6 +515,30 @@ _THANKS = lx_words(
 def _thanks(seg: Segment) -> bool:
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
     return bool(words) and words[0] in _THANKS
+
+
+# Verbs that say only "make" or "give" (with a clitic or "me" after them): what is made
+# decides the job ("hazme un dibujo", "give me a caption", "fais-moi un dessin").
+_MAKE = lx_words(
+    "make give do get haz hazme haznos dame danos hacer fais fais-moi faites donne donne-moi "
+    "mach mache gib gibt faz faca faz-me da-me fai fammi dammi fate maak geef geeft"
+)
+
+
+def _made_thing(seg: Segment) -> str | None:
+    """The noun of the thing a make/give verb makes ("hazme un dibujo" -> "dibujo"), when it
+    is a thing the mesh makes; else None."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if not words or words[0] not in _MAKE:
+        return None
+    for k in range(1, min(len(words) - 1, 4)):
+        if words[k] not in lx.ARTICLES:
+            continue
+        for noun in words[k + 1 : k + 4]:
+            if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS:
+                return noun
+        return None
+    return None
 
 
 def _only_thing(seg: Segment) -> str | None:

@@ -47,6 +47,7 @@ _SENTENCE = re.compile(
     r"|(?<=[?!])\s+(?=[a-z])"
 )
 _COLON = re.compile(r":\s+(?=\S)")
+_QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 
 
 @dataclass
@@ -113,6 +114,15 @@ class Segmenter:
         )
         self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
         self._but = re.compile(rf"\s*,?\s*\b(?:{lx.BUT})\b\s*,?\s*", re.I)
+        # "for both a tweet and a poem", "zowel een samenvatting als een Engelse versie": each
+        # thing (an article first) is a job of its own
+        thing = (
+            r"(?:(?:for|para|pour|fur|per|voor|als)\s)?"
+            r"(?:un'|(?:a|an|one|un|una|uno|une|ein|eine|einen|einem|einer|um|uma|een)\s)"
+        )
+        self._both = re.compile(
+            rf"\b(?:{lx.BOTH})\s+(?P<x>{thing}.+?)\s*,?\s+(?:{lx.BOTH_AND})\s+(?P<y>{thing}.+)$"
+        )
 
     # ---- how a piece starts ---------------------------------------------------------------
 
@@ -478,6 +488,7 @@ class Segmenter:
         """Sentences after "...: " that do not hand the word back stay with that piece."""
         merged: list[tuple[str, str]] = []
         open_payload = False
+        quoted_only = False  # what the open payload took so far was quotations only
         pointer: int | None = None  # the piece that announced "the text below"
         pasting = False
         prose = self._last_prose(pieces)
@@ -502,7 +513,17 @@ class Segmenter:
                 pasting = True
                 continue
             pasting = False
+            if (
+                open_payload
+                and quoted_only
+                and not long_quote
+                and merged[-1][1].rstrip().endswith(_QUOTE_END)
+                and ("?" in piece or self.opens_job(piece))
+            ):  # "Here's the mail: <quoted>. Resúmelo ...": the quotation ended the material;
+                # the writer's own words after it ask
+                open_payload = False
             if merged and (long_quote or (open_payload and not back)):
+                quoted_only = quoted_only and long_quote
                 head, body = merged[-1]
                 merged[-1] = (
                     head,
@@ -511,6 +532,7 @@ class Segmenter:
                 continue
             merged.append((joined, piece))
             open_payload = self._payload_start(piece) >= 0 or piece.rstrip().endswith(":")
+            quoted_only = piece.rstrip().endswith(":")
             if lx.FORWARD.search(normalize(piece)) and not open_payload:
                 pointer = len(merged) - 1
         return merged
@@ -536,6 +558,12 @@ class Segmenter:
         return start
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
+        low = normalize(head)
+        both = self._both.search(low) if len(low) == len(head) else None
+        if both is not None:  # "use that for both a tweet and a poem": a tweet; a poem
+            first = head[: both.start()] + head[both.start("x") : both.end("x")]
+            second = self._split_and(head[both.start("y") :])
+            return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
         out: list[tuple[str, str]] = []
         start, how = 0, "and"
         for m in self._and.finditer(head):
@@ -547,6 +575,8 @@ class Segmenter:
                 and normalize(m.group(0)).strip(" ,") in _ALSO
             ):
                 continue  # "... e fai anche un riassunto": split before the verb, not after
+            if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(head[m.end() :]):
+                continue  # "Décris-la en quelques phrases", "explícalo en dos frases": "in"
             if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -628,9 +658,11 @@ class Segmenter:
         if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
             return None
         head, rest = piece[: m.start()], piece[m.end() :].strip().rstrip(" .!?")
-        if self.opens_job(head) or not lists_after_colon(head, rest):
-            return None
         words = tokens(head)
+        if not lists_after_colon(head, rest):
+            return None
+        if self.opens_job(head) and not any(w in lx.THINGS for w in words):
+            return None  # (not "Con eso quiero dos cosas: ...": things, whatever the verb)
         if not any(w in lx.NUMBERS for w in words):
             return None
         if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
@@ -942,10 +974,30 @@ def _number_ordinals(text: str) -> str:
 
 
 def _wrapped(line: str) -> bool:
-    """A line that looks cut by a hard wrap: long, or ending on a comma or a word that needs
-    more ("... and", "... of the")."""
+    """A line that looks cut by a hard wrap: long (nine words and as wide as a wrapped line:
+    a short line of nine short words is a list item), or ending on a comma or a word that
+    needs more ("... and", "... of the")."""
     words = tokens(line)
-    return len(words) >= 9 or line.rstrip().endswith(",") or (bool(words) and words[-1] in _RUNS_ON)
+    long = len(words) >= 9 and len(line.strip()) >= _WRAP_WIDTH
+    return long or line.rstrip().endswith(",") or (bool(words) and words[-1] in _RUNS_ON)
+
+
+_WRAP_WIDTH = 60
+
+
+# After French and Spanish "en" (in), not Dutch "en" (and): a Romance count or article, or
+# a French gerund ("en quelques phrases", "en dos frases", "en une ligne", "en utilisant").
+_EN_ROMANCE = lx_words(
+    "un une una unos unas uno quelques quelque pocas pocos pocas algunas algunos deux dos "
+    "trois tres quatre cuatro cinq cinco dix diez peu mas plus moins menos pas su sus son sa ses"
+)
+
+
+def _romance_en(rest: str) -> bool:
+    words = tokens(rest)
+    return bool(words) and (
+        words[0] in _EN_ROMANCE or (len(words[0]) > 5 and words[0].endswith("ant"))
+    )
 
 
 def _listy(line: str) -> bool:

@@ -21,7 +21,15 @@ from mesh_orchestrator.planning.intent.lexicon.clause import (
     VERB_ENDINGS,
     WISH,
 )
-from mesh_orchestrator.planning.intent.lexicon.joins import AND, BACK, BUT, FORWARD, THEN
+from mesh_orchestrator.planning.intent.lexicon.joins import (
+    AND,
+    BACK,
+    BOTH,
+    BOTH_AND,
+    BUT,
+    FORWARD,
+    THEN,
+)
 from mesh_orchestrator.planning.intent.lexicon.nouns import (
     ARTICLES,
     FUNCTION,
@@ -29,6 +37,7 @@ from mesh_orchestrator.planning.intent.lexicon.nouns import (
     LANGUAGE_WORDS,
     LANGUAGES,
     NUMBERS,
+    THINGS,
 )
 from mesh_orchestrator.planning.intent.lexicon.reference import (
     ALL,
@@ -59,6 +68,8 @@ __all__ = [
     "AND",
     "ARTICLES",
     "BACK",
+    "BOTH",
+    "BOTH_AND",
     "BUT",
     "CLITIC",
     "DEMONSTRATIVE",
@@ -88,6 +99,7 @@ __all__ = [
     "STYLE",
     "THAT",
     "THEN",
+    "THINGS",
     "VERB_ENDINGS",
     "WISH",
 ]

@@ -27,6 +27,11 @@ AND = _alt(
     "and|&|plus|y|e|et|und|en|also|ademas|aussi|ausserdem|tambem|anche|ook|as well as|as well"
 )
 
+# "both X and Y" in the seven languages ("zowel ... als", "sowohl ... als auch", "tanto ...
+# como", "tanto ... quanto", "sia ... che", "à la fois ... et"): two things named, each its job.
+BOTH = _alt("both|zowel|sowohl|tanto|sia|a la fois|aussi bien")
+BOTH_AND = _alt("and|als auch|als ook|als|como|quanto|che|sia|et|que")
+
 # Words that open a new sentence as a further step ("Also translate ...").
 BACK = words(
     """

@@ -28,6 +28,27 @@ liste lista lijst
 mensaje nachricht mensagem messaggio bericht caption legenda legende didascalia bijschrift
 minutes protokoll acta verbale notulen ata report informe rapport relatorio rapporto verslag
 invitation invitacion einladung convite invito uitnodiging
+explanation explicacion explication erklarung explicacao spiegazione uitleg
+"""
+)
+
+# Dutch names small things small: "een gedichtje", "een tekstje", "een verhaaltje".
+JOB_NOUNS |= {
+    noun + end
+    for noun in words(
+        """
+gedicht verhaal opstel lied grap tekst bericht lijst verslag tekening schilderij titel
+samenvatting vertaling toespraak
+"""
+    )
+    for end in ("je", "tje", "etje", "pje")
+}
+
+# "things" counted by a head ("I want two things: ...", "quiero dos cosas: ..."): they name
+# no job, whatever verb says that they are wanted.
+THINGS = words(
+    """
+things thing cosas cosa choses chose dinge dingen ding coisas coisa cose dingetjes zaken
 """
 )
 

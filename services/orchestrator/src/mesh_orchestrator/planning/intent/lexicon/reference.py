@@ -36,7 +36,7 @@ PRONOUN = re.compile(
     r"(?=\s*(?:$|[.,;!?:]|(?:into|to|in|as|for|with|and|please|up|down|out|briefly|again|al|a|en|au|"
     r"ins|auf|zu|para|pro|pra|em|in|naar|op|simply|simplement|simplemente|kurz|zusammen|samen|too|also|"
     r"anschliessend|nachher|noch|auch|ebenfalls|mal|jetzt|gleich|bitte|vervolgens|nadien|nog|"
-    r"ook|even|nu|kort|uit|om|af|weer|"
+    r"ook|even|nu|kort|uit|om|af|weer|voor|pour|fur|per|por|"  # "gebruik dat voor", "usa eso por"
     r"in plain|to me|for me|moi|mir|me|from|daarna|danach|dann|luego|puis|poi|depois)\b))"
     r"|\b(?:it|them|dele|dela|deles|delas|disso|nisso)\b"  # pt "de + ele": of it
     r"|\b(?:him|ihn|hem|its)\b"  # "a poem about him", "über ihn", "over hem", "its cover"

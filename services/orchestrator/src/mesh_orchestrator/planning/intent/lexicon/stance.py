@@ -51,7 +51,7 @@ esquece esqueca esquecas dimentica dimenticare
 ONLY = words(
     """
 only just solo solamente seulement juste uniquement nur bloss alleen enkel apenas so
-soltanto
+soltanto simply simplemente simplement simplesmente semplicemente gewoon slechts
 """
 )
 
@@ -86,10 +86,17 @@ STYLE = re.compile(
     r"|que (?:sea|suene|quede|tenga|seja|soe|fique|tenha|sia|suoni|abbia|ce soit|ca soit)\b"
     r"|qu'(?:il|elle) (?:soit|sonne|reste)\b"
     r"|dass (?:es|er|sie)\b"
+    # what the thing asked should be like, after it: "..., algo emotivo pero con humor",
+    # "something short and sweet", "quelque chose de drole", "etwas Lustiges", "iets grappigs"
+    r"|(?:something|quelque chose(?: de)?|algo|etwas|qualcosa(?: di)?|iets)\s+"
+    r"(?!(?:that|which|to|i|about|for|que|qu'|sur|pour|sobre|das|was|uber|fur|zum|zur|che|su|"
+    r"per|wat|dat|om|over|voor|para|pra)\b)\w+"
     # how to answer: "answer with a number", "rispondimi con un numero", "antworte nur mit ja"
-    r"|(?:answer|respond|reply|responde|respondeme|contesta|contestame|reponds|repondez|"
+    # (a clitic may come first: "me responde de um jeito simples", "mi rispondi in modo ...")
+    r"|(?:(?:me|mi|te)\s+)?"
+    r"(?:answer|respond|reply|responde|respondeme|contesta|contestame|reponds|repondez|"
     r"reponds-moi|repondez-moi|antworte|antworten|responda|responde-me|rispondi|rispondimi|"
     r"rispondetemi|antwoord)(?: (?:me|mij|mir|moi|mi))?"
     r" (?:with|in|using|only|just|con|en|solo|avec|par|juste|mit|nur|com|em|so|apenas|"
-    r"met|alleen)\b)"
+    r"met|alleen|de|auf|op|like|como|comme|wie|come)\b)"
 )
