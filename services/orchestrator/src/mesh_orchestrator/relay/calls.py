@@ -59,7 +59,7 @@ from mesh_orchestrator.relay.worker_client import (
     call_worker_batches,
 )
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.tracing import NO_CALL, NO_TRACER, CallSpan, Tracer
+from mesh_orchestrator.tracing import NO_CALL, CallSpan, Tracer
 
 # What a worker sends that the client sees as is (``done`` ends the call, never relayed).
 _RELAYED = frozenset({"token", "message", "progress", "artifact", "result", "error"})
@@ -291,9 +291,10 @@ class WorkerCalls:
         """``call`` inside the ``tracer``'s span of the call. ``NO_TRACER``: ``call`` itself
         (no span, the candidates never listed, and no frame of this one held as long as the
         call streams: ~0.6 KB of every open stream)."""
-        if tracer is NO_TRACER:
-            return self.call(t, d, request, emit, attempt)
-        return self._traced_call(tracer, t, d, request, emit, attempt, excluded, previous)
+        return tracer.around_call(
+            lambda: self.call(t, d, request, emit, attempt),
+            lambda: self._traced_call(tracer, t, d, request, emit, attempt, excluded, previous),
+        )
 
     async def _traced_call(
         self,

@@ -221,6 +221,12 @@ class RunTracer:
         )
         return RunSpan(span)
 
+    def around_call(
+        self, untraced: Callable[[], Awaitable[T]], traced: Callable[[], Awaitable[T]]
+    ) -> Awaitable[T]:
+        """The worker call inside its span (``traced``)."""
+        return traced()
+
     def node(self, name: str, fn: Any) -> Any:
         """``fn`` (the graph node ``name``) run inside its phase's span; ``fn`` itself when
         the node belongs to no phase. The wrapper keeps ``fn``'s parameters, which

@@ -10,7 +10,7 @@ block).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -57,6 +57,9 @@ class Tracer(Protocol):
         self, run_id: str, query: str, trace: tuple[str, str] | None, *, epoch: int, why: str
     ) -> TracedRun: ...
     def node(self, name: str, fn: Any) -> Any: ...
+    def around_call(
+        self, untraced: Callable[[], Awaitable[T]], traced: Callable[[], Awaitable[T]]
+    ) -> Awaitable[T]: ...
     async def registry_read(self, discovery: DiscoveryClient, seconds: float) -> Sync: ...
     def worker_call(
         self,
@@ -131,6 +134,12 @@ class NoTracer:
 
     def node(self, name: str, fn: Any) -> Any:
         return fn
+
+    def around_call(
+        self, untraced: Callable[[], Awaitable[T]], traced: Callable[[], Awaitable[T]]
+    ) -> Awaitable[T]:
+        """The worker call itself: no span, and no frame of a wrapper held while it streams."""
+        return untraced()
 
     async def registry_read(self, discovery: DiscoveryClient, seconds: float) -> Sync:
         return await discovery.sync(seconds)
