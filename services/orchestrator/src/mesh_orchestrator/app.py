@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 from fastapi import Depends, FastAPI
 from fastapi.telemetry import TelemetryConfig
-from langchain_core.language_models import BaseChatModel
 
 from mesh_auth import AudienceTokens, AuthSettings, Keys, TlsSettings, TokenSource, worker_audience
 from mesh_auth.bearer import BearerAuth
@@ -85,6 +84,7 @@ from mesh_telemetry import instrument_app, start_tracing
 from mesh_telemetry.metrics import Metrics, install_metrics
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
     from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)

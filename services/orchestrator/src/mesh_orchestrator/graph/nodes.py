@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-
-from langchain_core.runnables import RunnableConfig
-from langgraph.errors import GraphInterrupt
-from langgraph.types import Interrupt
+from typing import TYPE_CHECKING, Any
 
 from mesh_contracts import (
     Budget,
@@ -42,8 +38,11 @@ from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable
 from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
+if TYPE_CHECKING:  # LangGraph's imports cost ~1 s of CPU; only an approval needs them
+    from langchain_core.runnables import RunnableConfig
+
 SYNTHESIS_TASK = "synthesis"
-Node = Callable[[RunState, RunnableConfig], Awaitable[RunState]]
+Node = Callable[[RunState, "RunnableConfig"], Awaitable[RunState]]
 
 
 @dataclass
@@ -178,6 +177,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         )
         # What LangGraph's ``interrupt`` raises, raised here: it needs no checkpointer nor
         # LangGraph's own context, so the graph's runner (``graph.build``) parks the same way.
+        from langgraph.errors import GraphInterrupt
+        from langgraph.types import Interrupt
+
         raise GraphInterrupt(
             (Interrupt(value={"awaiting": "approval", "run_id": state.get("run_id")}),)
         )
