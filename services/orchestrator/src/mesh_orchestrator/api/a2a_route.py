@@ -122,4 +122,5 @@ def push_body(record: RunRecord) -> str:
 
     return body(record)
 
+
 __all__ = ["REST_PATH", "RPC_PATH", "LazyA2A", "mount_a2a", "push_body"]
