@@ -13,7 +13,6 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
-import jsonschema
 from pydantic import ValidationError
 
 from mesh_contracts import (
@@ -343,6 +342,8 @@ def check_plan(raw: Any, manifest: CapabilitiesManifest) -> ExecutionPlan:
                 f"task {task.task_id!r} uses capability {task.capability!r}, which no healthy "
                 f"agent serves (available: {', '.join(sorted(served)) or 'none'})"
             )
+        import jsonschema  # ~40 ms of CPU to import: with the first LLM plan, not at start
+
         errors = []
         for agent in cap.agents:
             try:
