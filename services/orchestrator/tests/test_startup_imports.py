@@ -6,7 +6,7 @@ with the first MCP request or MCP worker call (``api/mcp_route.py``,
 Likewise the a2a-sdk loads with the first A2A request (its server: ``api/a2a_route.py``)
 or the first call to an A2A agent (its client: ``relay/calls.py``), langchain-core (and
 langsmith under it) with a configured LLM, LangGraph's graph with the diagram and its
-errors with an approval's interrupt: together ~1.5-2 s of CPU and ~35 MB of RSS at every
+errors with an approval's interrupt, jsonschema with the first schema checked: together ~1.5-2 s of CPU and ~35 MB of RSS at every
 start (bench/README.md, "Orchestrator start")."""
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ HEAVY = (
     "langgraph.graph",
     "langgraph.errors",
     "langgraph.types",
+    "jsonschema",
 )
 
 
