@@ -7,6 +7,9 @@ The plan arrives typed in the state (validated where it was made), so no node re
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -177,6 +180,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         )
         # What LangGraph's ``interrupt`` raises, raised here: it needs no checkpointer nor
         # LangGraph's own context, so the graph's runner (``graph.build``) parks the same way.
+        # Its errors cost ~0.6 s of CPU to import: on a thread, with the first approval.
+        if "langgraph.errors" not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, "langgraph.errors")
         from langgraph.errors import GraphInterrupt
         from langgraph.types import Interrupt
 
