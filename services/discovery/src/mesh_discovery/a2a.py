@@ -28,20 +28,20 @@ revives it. A critical instance is reaped like any other (``DISCOVERY_REAP_AFTER
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import httpx
-from a2a.client.card_resolver import parse_agent_card
-from a2a.types.a2a_pb2 import AgentCard
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from google.protobuf.json_format import MessageToDict, ParseError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mesh_auth import Principal
@@ -65,7 +65,13 @@ from mesh_discovery.refresh import check_all, every, in_background, keep, lease_
 from mesh_discovery.registry import Store
 from mesh_discovery.settings import Settings
 
+if TYPE_CHECKING:
+    from a2a.types.a2a_pb2 import AgentCard
+
 log = logging.getLogger(__name__)
+# The a2a-sdk (~0.3 s of CPU to import) loads with the first card fetched (``fetch_card``),
+# not with discovery: most meshes register no A2A agent, and discovery starts many times.
+_SDK = "a2a.client.card_resolver"
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -108,6 +114,11 @@ async def fetch_card(http: httpx.AsyncClient, url: str, *, max_bytes: int) -> Ag
                     raise CardError(f"{url}: the card is larger than {max_bytes} bytes")
     except httpx.HTTPError as exc:
         raise CardError(f"cannot fetch {url}: {type(exc).__name__}: {exc}", 502) from None
+    if _SDK not in sys.modules:  # on a thread: the event loop keeps serving meanwhile
+        await asyncio.to_thread(importlib.import_module, _SDK)
+    from a2a.client.card_resolver import parse_agent_card
+    from google.protobuf.json_format import ParseError
+
     try:
         return parse_agent_card(json.loads(body))
     except (ValueError, ParseError) as exc:
@@ -143,6 +154,8 @@ def descriptor_from_card(card: AgentCard, card_url: str, agent_id: str | None) -
     path = url.path or "/"
     name = agent_id or _slug(card.name, "-")[:128] or url.hostname or "a2a-agent"
     streams = card.capabilities.streaming
+    from google.protobuf.json_format import MessageToDict  # loaded with the card's type
+
     as_json = MessageToDict(card)
     security = {
         key: as_json[field]

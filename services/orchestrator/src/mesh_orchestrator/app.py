@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 from fastapi import Depends, FastAPI
 from fastapi.telemetry import TelemetryConfig
-from langchain_core.language_models import BaseChatModel
 
 from mesh_auth import AudienceTokens, AuthSettings, Keys, TlsSettings, TokenSource, worker_audience
 from mesh_auth.bearer import BearerAuth
@@ -34,7 +33,7 @@ from mesh_auth.dialing import default_ssl_context, pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
-from mesh_orchestrator.api.a2a import BEARER_SECURITY, MTLS_SECURITY, mount_a2a, push_body
+from mesh_orchestrator.api.a2a_route import mount_a2a, push_body
 from mesh_orchestrator.api.mcp_route import mount_mcp
 from mesh_orchestrator.api.openai import router as openai_router
 from mesh_orchestrator.api.stream_path import install as install_stream_path
@@ -58,10 +57,9 @@ from mesh_orchestrator.planning.deterministic import Planner
 from mesh_orchestrator.planning.llm import LLMPlanner
 from mesh_orchestrator.push.delivery import Deliverer
 from mesh_orchestrator.push.notifier import Notifier
-from mesh_orchestrator.relay.a2a_client import settle_cancels
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.artifacts import ArtifactDeleter
-from mesh_orchestrator.relay.calls import WorkerCalls
+from mesh_orchestrator.relay.calls import WorkerCalls, settle_a2a_cancels
 from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.routing.registry import DiscoveryClient, Sync
 from mesh_orchestrator.routing.resolver import Resolver
@@ -85,6 +83,7 @@ from mesh_telemetry import instrument_app, start_tracing
 from mesh_telemetry.metrics import Metrics, install_metrics
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
     from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
@@ -358,7 +357,7 @@ def create_app(
             stack.push_async_callback(calls.aclose)
             # Runs first: CancelTask calls to A2A agents still on their way finish (each
             # bounded) before the clients close.
-            stack.push_async_callback(settle_cancels)
+            stack.push_async_callback(settle_a2a_cancels)
             executor = Executor(
                 calls,
                 max_retry_after=settings.max_retry_after_seconds,
@@ -494,15 +493,11 @@ def create_app(
     app.include_router(router)
     app.include_router(workflows_router)  # saved workflows (api/workflows.py)
     app.include_router(threads_router)
-    # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py); with auth on, its card
-    # declares the bearer scheme every A2A route checks.
-    # The card's security schemes are what the routes check: a bearer token with keys on, a
+    # The mesh as an A2A agent: card, JSON-RPC and REST (api/a2a.py, built on the first A2A
+    # request: api/a2a_route.py); with auth on, its card declares the bearer scheme every
+    # A2A route checks. The card's security schemes are what the routes check: a bearer token with keys on, a
     # client certificate under mTLS (both, in one requirement, when both are on).
-    security = {
-        **(BEARER_SECURITY if auth_keys is not None else {}),
-        **(MTLS_SECURITY if tls is not None else {}),
-    }
-    mount_a2a(app, security=security or None)
+    mount_a2a(app, bearer=auth_keys is not None, mtls=tls is not None)
     app.include_router(openai_router)
     serve_mcp = mount_mcp(app)  # the mesh as an MCP server at /mcp (api/mcp_route.py)
     install_ui(app, settings)  # /ui and ORCH_CORS_ORIGINS; last: CORS wraps everything

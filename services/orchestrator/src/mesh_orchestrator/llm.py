@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
-from langchain_core.language_models import BaseChatModel
 
 from mesh_orchestrator.settings import Settings
+
+if TYPE_CHECKING:  # langchain's imports (~0.5 s of CPU) wait for an LLM to be configured
+    from langchain_core.language_models import BaseChatModel
 
 
 def build_chat_model(

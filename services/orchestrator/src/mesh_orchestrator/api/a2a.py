@@ -82,11 +82,11 @@ from pydantic import ValidationError
 from starlette.routing import Mount
 
 from mesh_auth import Keys, Principal
-from mesh_auth.http import AuthError, ScopeGuard, principal_from_headers
+from mesh_auth.http import AuthError, principal_from_headers
 from mesh_contracts import RunStatus
 from mesh_contracts.a2a import A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, gpu_extension, gpu_facts
 from mesh_orchestrator.api import a2a_history, continuation
-from mesh_orchestrator.api.a2a_http import A2AContentType, A2ARestStatus, CardCache
+from mesh_orchestrator.api.a2a_http import CardCache
 from mesh_orchestrator.api.a2a_mapping import (
     CONTEXT_OPTION,
     A2AEvent,
@@ -95,6 +95,7 @@ from mesh_orchestrator.api.a2a_mapping import (
     run_status,
     snapshot,
 )
+from mesh_orchestrator.api.a2a_route import REST_PATH, RPC_PATH
 from mesh_orchestrator.api.access import may_see, owner_of
 from mesh_orchestrator.api.limits import StreamSlot, TooMany, start_run
 from mesh_orchestrator.api.models import OrchestrateRequest
@@ -104,8 +105,6 @@ from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.runs.store.outbox import PushConfig
 from mesh_orchestrator.services import Services
 
-RPC_PATH = "/a2a"
-REST_PATH = "/a2a/rest"
 CANCEL_WAIT_SECONDS = 10.0  # CancelTask answers once the run has ended, or after this
 DEFAULT_PAGE = 50
 MAX_PAGE = 100  # ListTasks: pageSize must be 1..100 (A2A 1.0, 3.1.4)
@@ -697,23 +696,16 @@ def _owner_filter(caller: Principal) -> str | None:
     return None if caller.is_admin else caller.scope
 
 
-def mount_a2a(app: FastAPI, *, security: Mapping[str, SecurityScheme] | None = None) -> None:
-    """Add the card, the JSON-RPC endpoint and the REST binding to ``app``. ``security``
-    fills the card's ``securitySchemes`` (the schemes the API checks)."""
+def add_a2a_routes(app: FastAPI, *, security: Mapping[str, SecurityScheme] | None = None) -> None:
+    """Add the card, the JSON-RPC endpoint and the REST binding to ``app``'s routes (at the
+    end; ``api.a2a_route.LazyA2A`` puts them where it stood, with the middlewares in front
+    of them). ``security`` fills the card's ``securitySchemes`` (the schemes the API checks)."""
 
     def services() -> Services:
         svc: Services = app.state.services
         return svc
 
     handler = MeshRequestHandler(services, lambda: getattr(app.state, "mesh_keys", None))
-    # A JSON body only (415 otherwise), and the REST errors' statuses of A2A 1.0 5.4; both
-    # inside the token check below, so a caller without a token learns nothing more.
-    app.add_middleware(A2ARestStatus, rest_path=REST_PATH)
-    app.add_middleware(A2AContentType, rpc_path=RPC_PATH, rest_path=REST_PATH)
-    # The SDK's routes take no FastAPI dependency: the token is checked in front of them
-    # (a client or admin token; 401/403 JSON like every other run route).
-    app.add_middleware(ScopeGuard, paths=(RPC_PATH, REST_PATH + "/"), scopes=("client:*", "admin"))
-
     cache = CardCache()
 
     async def agent_card(request: Request) -> Response:

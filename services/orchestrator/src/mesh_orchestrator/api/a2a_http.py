@@ -24,13 +24,14 @@ import hashlib
 import json
 import time
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from a2a.utils.error_handlers import build_rest_error_payload
-from a2a.utils.errors import ContentTypeNotSupportedError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:  # the a2a-sdk loads with the first A2A request (``api/a2a_route.py``)
+    from a2a.utils.errors import ContentTypeNotSupportedError
 
 JSON_TYPES = ("application/json", "application/a2a+json")
 # The HTTP status of an A2A error on the REST binding (A2A 1.0, 5.4), by ErrorInfo reason,
@@ -54,6 +55,8 @@ def _media_type(scope: Scope) -> str:
 
 
 def _unsupported(media: str) -> ContentTypeNotSupportedError:
+    from a2a.utils.errors import ContentTypeNotSupportedError
+
     shown = media[:60] or "none"
     return ContentTypeNotSupportedError(
         message=f"Content-Type {shown!r} is not supported: send {' or '.join(JSON_TYPES)}"
@@ -82,6 +85,8 @@ class A2AContentType:
         if media in JSON_TYPES:
             await self.app(scope, receive, send)
             return
+        from a2a.utils.error_handlers import build_rest_error_payload
+
         error = _unsupported(media)
         body: dict[str, Any]
         if rpc:  # the request is not read: its id is unknown (JSON-RPC 2.0: null)

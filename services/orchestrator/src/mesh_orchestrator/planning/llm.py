@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jsonschema
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
 
 from mesh_contracts import (
@@ -25,6 +22,10 @@ from mesh_contracts import (
     ExecutionPlan,
     ManifestCapability,
 )
+
+if TYPE_CHECKING:  # langchain-core costs ~0.4 s of CPU to import: only with an LLM configured
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
 StructuredMethod = Literal["json_schema", "json_mode", "prompt"]
 
@@ -294,6 +295,8 @@ def build_messages(
     system = SYSTEM_PROMPT + fence_untrusted(manifest_for_prompt(manifest))
     if hint is not None:
         system += HINT_PROMPT + hint_for_prompt(hint)
+    from langchain_core.messages import HumanMessage, SystemMessage
+
     return [SystemMessage(system), HumanMessage(query)]
 
 
@@ -339,6 +342,8 @@ def check_plan(raw: Any, manifest: CapabilitiesManifest) -> ExecutionPlan:
                 f"task {task.task_id!r} uses capability {task.capability!r}, which no healthy "
                 f"agent serves (available: {', '.join(sorted(served)) or 'none'})"
             )
+        import jsonschema  # ~40 ms of CPU to import: with the first LLM plan, not at start
+
         errors = []
         for agent in cap.agents:
             try:

@@ -11,7 +11,8 @@ card to the credential::
 The card's ``securitySchemes`` and ``securityRequirements`` (discovery keeps them in the
 descriptor's metadata) say how it goes: HTTP bearer, OAuth2 and OpenID Connect as
 ``Authorization: Bearer``, an API key in the header the scheme names. The a2a-sdk's
-``AuthInterceptor`` applies them. An MCP server worker (``relay/mcp_client.py``) takes its
+``AuthInterceptor`` applies them (imported with the first credential applied: the
+a2a-sdk's client costs ~0.3 s of CPU to import, and the table is read at every start). An MCP server worker (``relay/mcp_client.py``) takes its
 origin's ``bearer`` entry as ``Authorization: Bearer``. Keyed by origin, a credential only ever goes to the
 origin it was configured for, whatever agent id a registration claims.
 """
@@ -21,13 +22,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from a2a.client import ClientCallContext
-from a2a.client.auth.credentials import CredentialService
-from a2a.client.auth.interceptor import AuthInterceptor
-from a2a.client.interceptors import BeforeArgs
-from a2a.types.a2a_pb2 import AgentCard
+if TYPE_CHECKING:
+    from a2a.client import ClientCallContext
+    from a2a.client.auth.interceptor import AuthInterceptor
+    from a2a.types.a2a_pb2 import AgentCard
 
 _ORIGIN = "mesh_a2a_origin"  # ClientCallContext.state key: whose credentials to look up
 
@@ -45,12 +46,13 @@ class CredentialsError(ValueError):
     """The credentials file cannot be used (the message says why, never a credential)."""
 
 
-class A2ACredentials(CredentialService):
-    """Credentials by origin and scheme name; ``apply`` fills one call's context."""
+class A2ACredentials:
+    """Credentials by origin and scheme name; ``apply`` fills one call's context (through
+    the a2a-sdk's ``AuthInterceptor``, which asks ``get_credentials``)."""
 
     def __init__(self, table: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self._table = {origin_of(k): dict(v) for k, v in (table or {}).items()}
-        self._interceptor = AuthInterceptor(self)
+        self._interceptor: AuthInterceptor | None = None
 
     def __repr__(self) -> str:  # never a credential
         return f"A2ACredentials(origins={sorted(self._table)})"
@@ -97,9 +99,20 @@ class A2ACredentials(CredentialService):
         is configured; nothing otherwise."""
         if not self._table:
             return
+        from a2a.client.interceptors import BeforeArgs
+
         context.state[_ORIGIN] = origin_of(url)
         args = BeforeArgs(input=None, method="SendMessage", agent_card=card, context=context)
-        await self._interceptor.before(args)
+        await self._auth().before(args)
+
+    def _auth(self) -> AuthInterceptor:
+        if self._interceptor is None:
+            from a2a.client.auth.interceptor import AuthInterceptor
+
+            # The interceptor only calls ``get_credentials``: this is a ``CredentialService``
+            # by its shape, without subclassing the SDK's ABC (its import is the cost above).
+            self._interceptor = AuthInterceptor(self)  # type: ignore[arg-type]
+        return self._interceptor
 
 
 __all__ = ["A2ACredentials", "CredentialsError", "origin_of"]

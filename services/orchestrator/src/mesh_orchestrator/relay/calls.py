@@ -19,7 +19,10 @@ instance that keeps failing.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import importlib
+import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
@@ -46,7 +49,6 @@ from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
-from mesh_orchestrator.relay.a2a_client import call_a2a, cancel_a2a
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.budget import CURRENT, RunBudget
 from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
@@ -261,6 +263,9 @@ class WorkerCalls:
         d = self.resolver.agent(agent_id)
         if d is None or not speaks_a2a(d):
             return False
+        await _load_a2a_client()
+        from mesh_orchestrator.relay.a2a_client import cancel_a2a  # loaded just above
+
         return await cancel_a2a(self.a2a_http, d, task_id, self.a2a_credentials)
 
     async def execution_state(self, d: AgentDescriptor, key: str) -> str:
@@ -381,6 +386,9 @@ class WorkerCalls:
             traced = call.headers
             batches: AsyncGenerator[list[Relayable]]
             if speaks_a2a(d):  # an external agent: no mesh token, its own credentials
+                await _load_a2a_client()
+                from mesh_orchestrator.relay.a2a_client import call_a2a  # loaded just above
+
                 batches = _singly(
                     call_a2a(
                         self.a2a_http,
@@ -485,6 +493,28 @@ class WorkerCalls:
         return TaskOutcome(
             "completed", output, None, agent, d.instance_id, fold.artifacts, attempt=attempt
         )
+
+
+# The a2a-sdk's client is imported by the first call to an A2A agent (``_load_a2a_client``),
+# not with the orchestrator: its imports cost ~0.3 s of CPU at every start, and most meshes
+# call no A2A agent.
+_A2A_CLIENT = "mesh_orchestrator.relay.a2a_client"
+
+
+async def _load_a2a_client() -> None:
+    """Import ``relay.a2a_client`` on a thread (the event loop keeps relaying meanwhile);
+    once loaded, a dictionary lookup."""
+    if _A2A_CLIENT not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, _A2A_CLIENT)
+
+
+async def settle_a2a_cancels() -> None:
+    """Wait for CancelTask calls to A2A agents still on their way (the app's shutdown);
+    none where no A2A agent was called (its client never loaded)."""
+    if _A2A_CLIENT in sys.modules:
+        from mesh_orchestrator.relay.a2a_client import settle_cancels
+
+        await settle_cancels()
 
 
 async def _singly(events: AsyncGenerator[Relayable]) -> AsyncGenerator[list[Relayable]]:

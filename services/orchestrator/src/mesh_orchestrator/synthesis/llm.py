@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
-
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from typing import TYPE_CHECKING, Any
 
 from mesh_contracts import ExecutionPlan
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.synthesis.answer import as_text, ordered
+
+if TYPE_CHECKING:  # langchain-core costs ~0.4 s of CPU to import: only with an LLM configured
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
 SYSTEM_PROMPT = (
     "You write the final answer to the user's request from the results of sub-tasks that "
@@ -61,6 +62,8 @@ def build_messages(
         lines += ["", "Sources they were made from:"]
         lines += _lines(sources)
     lines += ["", "Write the answer."]
+    from langchain_core.messages import HumanMessage, SystemMessage
+
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage("\n".join(lines))]
 
 
