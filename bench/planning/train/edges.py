@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from bench.planning.__main__ import load_manifest
-from bench.planning.edges import Request, dev_batches, fit, pairs_of
+from bench.planning.edges import ENDS, Request, dev_batches, fit, pairs_of
 from bench.planning.score import Expected
 from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.edges import (
@@ -87,12 +87,16 @@ class Variant:
     threshold: float | None = None  # None: chosen on the training files
     add: float | None = None
     gate: str = ""  # a feature: no edge the rules did not make to a clause without it
+    # fit the weights on the pairs whose both ends match expected tasks only (a pair with a
+    # spurious end is labelled 0 whatever its clause says); thresholds still on every pair
+    clean: bool = False
 
     def label(self) -> str:
         t = "fit" if self.threshold is None else f"{self.threshold:g}"
         a = "" if self.add is None else f"/{self.add:g}"
         g = f"-gate:{self.gate}" if self.gate else ""
-        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}"
+        c = "-clean" if self.clean else ""
+        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}{c}"
 
 
 def _select(req: Request, features: str) -> Request:
@@ -144,7 +148,7 @@ def fit_choice(reqs: list[Request], l2: float = 1.0) -> EdgeModel:
     (of "none" when it reads none), ridge ``l2`` on every weight but the bias. Damped Newton
     steps from zero (the Hessian of the softmax alone, a fixed halving line search): the same
     weights every run."""
-    names = sorted({k for r in reqs for _, _, f, _ in r for k in f})
+    names = sorted({k for r in reqs for _, _, f, _ in r for k in f if not k.startswith("_")})
     col = {k: n for n, k in enumerate(names)}
     events: list[tuple[np.ndarray, np.ndarray]] = []
     for r in reqs:
@@ -156,7 +160,8 @@ def fit_choice(reqs: list[Request], l2: float = 1.0) -> EdgeModel:
             x = np.zeros((len(rows) + 1, len(names)))
             for n, (f, _) in enumerate(rows):
                 for k, val in f.items():
-                    x[n, col[k]] = val
+                    if k in col:
+                        x[n, col[k]] = val
             y = np.array([lab for _, lab in rows] + [0], dtype=float)
             if not y.any():
                 y[-1] = 1.0  # reads none: "none" (the last row, all zeros) is the choice
@@ -204,6 +209,8 @@ def train(reqs: list[Request], v: Variant) -> EdgeModel:
     """Fit ``v`` on ``reqs``: the weights, then any threshold it leaves open, by pair F1 on
     ``reqs`` themselves (never on a held-out file)."""
     data = [_select(r, v.features) for r in reqs]
+    if v.clean:
+        data = [[p for p in r if p[2].get(ENDS, 1.0)] for r in data]
     rule = v.features != "no-rule"
     if v.decode == "choice":
         base = fit_choice(data, l2=v.l2)
@@ -253,6 +260,11 @@ VARIANTS = [
     Variant("all", 1.0, "anchored"),
     # a softmax per task over its candidates and "none" (slow to fit: ~30 s a fold set)
     Variant("all", 1.0, "choice"),
+    # the weights fitted on the pairs whose ends the planner got right
+    Variant("all", 1.0, "single", gate="asks_seq", clean=True),
+    Variant("all", 1.0, "single", clean=True),
+    Variant("r8", 1.0, "single", clean=True),
+    Variant("old", 1.0, "single", gate="asks_seq", clean=True),
 ]
 # Every feature (round 9's with round 8's), each task its best source, and no edge the rules did
 # not make to a clause that neither refers back, nor is bare, nor follows in sequence: pooled
