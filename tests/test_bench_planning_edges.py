@@ -73,3 +73,28 @@ def test_only_the_blind_files_are_held_out() -> None:
     data = {name: [(req, [(0, 1, f, 0)])] for name in ["requests", "batch1", "batch4", "batch5"]}
     folds = cross_validate(data, [Variant("old", 1.0, "single")])
     assert set(folds) == {"batch4", "batch5"} and not set(folds) & TRAIN_ONLY
+
+
+def test_round_9s_choice_fit_is_deterministic_and_no_mark_is_a_weight() -> None:
+    from bench.planning.edges import ENDS
+    from bench.planning.train.edges import Variant, decode, fit_choice, train
+
+    def req(pronoun: float, ends: float) -> list[tuple[int, int, dict[str, float], int]]:
+        # two candidates for task 2: task 1 (the nearer, read when the clause refers back)
+        # and task 0
+        near = {"bias": 1.0, "pronoun": pronoun, "prev": 1.0, "all": 0.0, "rule": 0.0}
+        far = {"bias": 1.0, "pronoun": pronoun, "prev": 0.0, "all": 0.0, "rule": 0.0}
+        return [
+            (0, 2, {**far, ENDS: ends}, 0),
+            (1, 2, {**near, ENDS: ends}, int(pronoun > 0 and ends > 0)),
+        ]
+
+    reqs = [req(1.0, 1.0), req(0.0, 1.0), req(1.0, 0.0)] * 10
+    a, b = fit_choice(reqs), fit_choice(reqs)
+    assert a == b and a.choice and ENDS not in a.weights and a.weights["prev"] > 0
+    model = train(reqs, Variant("all", 1.0, "choice"))
+    assert model.choice and decode(model, req(1.0, 1.0)) == {(1, 2)}
+    assert decode(model, req(0.0, 1.0)) == set()  # "none" wins the softmax
+    # ``clean``: the weights from the pairs whose ends match only (the third kind drops out)
+    clean = train(reqs, Variant("all", 1.0, "single", clean=True))
+    assert ENDS not in clean.weights and clean.weights["pronoun"] > 0

@@ -43,6 +43,7 @@ from mesh_orchestrator.planning.intent.edges import (
 )
 from mesh_orchestrator.planning.llm import PlanRejected, check_plan
 
+ENDS = "_ends"  # a pair's key: both its tasks match expected ones (never a feature)
 L2 = 1.0  # ridge on every weight but the bias
 SHIPPED = "learned/single"  # round 6's variant (round 8 ships ``train.edges.SHIPPED``)
 THRESHOLDS = [round(0.25 + 0.05 * k, 2) for k in range(11)]  # 0.25 .. 0.75
@@ -78,6 +79,9 @@ def pairs_of(planner: IntentPlanner, manifest: CapabilitiesManifest, req: Expect
     for i, j, f in pair_features(origins):
         pi, pj = index[origins[i].task_id], index[origins[j].task_id]
         label = int(pi in match and pj in match and (match[pj], match[pi]) in req.edges)
+        # whether both ends match expected tasks: no feature (``fit`` reads no "_" key), a
+        # training variant may fit its weights on those pairs alone (``train.edges``)
+        f[ENDS] = float(pi in match and pj in match)
         out.append((i, j, f, label))
     return out
 
@@ -94,7 +98,14 @@ def fit(
     the best pair F1 on the training requests; ``rule`` False: without the features read from
     the rules' decision; ``single``: each task reads its best candidate only."""
     pairs = [
-        ({k: v for k, v in f.items() if rule or k not in RULE_FEATURES}, lab)
+        (
+            {
+                k: v
+                for k, v in f.items()
+                if (rule or k not in RULE_FEATURES) and not k.startswith("_")
+            },
+            lab,
+        )
         for req in requests
         for _, _, f, lab in req
     ]

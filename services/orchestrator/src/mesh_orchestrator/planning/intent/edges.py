@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.links import _content
+from mesh_orchestrator.planning.intent.lexicon._words import words as _words
+from mesh_orchestrator.planning.intent.links import SAME, _content
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 EDGE_WEIGHTS = Path(__file__).with_name("edges.json")
@@ -62,6 +64,53 @@ RULE_FEATURES = frozenset(
     ]
 )
 TRANSFORMS = frozenset(["summarization", "translation"])
+# The weight of "reads nothing" in a choice model (``EdgeModel.choice``).
+NONE = "none"
+# Round 9's features: the consumer's clause read whole (a reference anywhere, "then", an
+# ordinal or a noun that names one producer, "the same"), the producer's (a question, a clause
+# with nothing of its own) and the structure of the pair (a fan-out from one source, list
+# markers); ``train.edges --cv`` chooses whether a variant reads them.
+ROUND9 = frozenset(
+    [
+        "loose_ref",
+        "loose_ref_prev",
+        "then_word",
+        "then_word_prev",
+        "i_question",
+        "i_question_next",
+        "ordinal_this",
+        "ordinal_other",
+        "enum_j",
+        "enum_both",
+        "names_i",
+        "names_last",
+        "names_other",
+        "same_source",
+        "same_derived",
+        "sib_and",
+        "sib_lead",
+        "prev_reads_and",
+        "from_lora",
+        "to_lora",
+        "text_to_lora",
+        "i_bare",
+        "asks9",
+    ]
+)
+# Words that refer back wherever they stand ("fine-tune an adapter on those", "laat hem daarna
+# ..."): ``lexicon.PRONOUN`` asks for what follows them, these do not.
+LOOSE = _words(
+    """
+it them those these him its ello eso esto ella ellos isso isto disso nisso dele dela deles
+delas cela ceci ca questo quello quelli quelle cio hem ervan daarvan daarmee daarover ihn
+davon daraus damit daruber whatever
+"""
+)
+# A list marker opening a clause: "1/", "2)", "b)", "3.".
+_MARKER = re.compile(r"^\s*(?:\d{1,2}|[a-e])\s*[).:/-]\s")
+# Definite articles ``lexicon.DETERMINER`` leaves out: Dutch "de", Portuguese "a", "as".
+_DEFINITE = frozenset(["de", "a", "as"])
+_THEN = re.compile(rf"^(?:\W*\w+\W+){{0,2}}\W*(?:{lx.THEN})\b")
 
 
 @dataclass
@@ -93,6 +142,12 @@ class _Facts(NamedTuple):
     lead: bool  # a reference in its first words, past "then"/"also": "then translate it"
     demonstrative: bool  # "that scene", "esa descripción", "quelle informazioni"
     strict: bool  # a pronoun, or a reference leading (a clitic on its verb only)
+    loose: bool  # a reference anywhere: a pronoun, "those", "whatever", a demonstrative
+    then: bool  # "then" among its first words, however it was joined
+    ordinal: int  # the earlier task an ordinal picks ("the first one"), 1-based; 0 none
+    enum: bool  # it opens with a list marker: "2)", "b.", "Seconda, ...", "terza e ultima"
+    named_words: set[str]  # the nouns after its determiners ("the tweet" -> tweet)
+    same: bool  # "the same text", "la misma info"
 
 
 def _cap(name: str) -> str:
@@ -150,6 +205,51 @@ def _subject_words(text: str) -> set[str]:
     }
 
 
+def _ordinal(words: list[str]) -> tuple[int, bool]:
+    """(the rank an ordinal picks, 0 none; whether an ordinal opens the clause as a list
+    marker: "prima cosa ...", "second, a picture ...")."""
+    for k, w in enumerate(words):
+        rank = lx.ORDINAL.get(w)
+        if rank is None:
+            continue
+        nxt = words[k + 1] if k + 1 < len(words) else ""
+        picks = (
+            not nxt or nxt in lx.ONE or nxt in lx.RESULT_NOUNS or nxt.rstrip("s") in lx.RESULT_NOUNS
+        )
+        before = words[k - 1] if k > 0 else ""
+        if before in lx.DETERMINER or before in lx.ARTICLES or before in _DEFINITE:
+            return rank, False  # "the first tagline", "la seconda risposta"
+        if k == 0:
+            return (rank, False) if picks and nxt else (0, True)
+        if k < 4 and picks:
+            return rank, False  # "translate first one", "riassumi solo il secondo"
+    return 0, False
+
+
+def _clause(text: str) -> tuple[bool, bool, int, bool, set[str], bool]:
+    """Round 9's facts of one clause (``_Facts``' last six)."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    words = [w for w in tokens(norm) if w not in lx.POLITE]
+    loose = any(w in LOOSE or w in lx.DEMONSTRATIVE for w in words)
+    then = bool(_THEN.search(norm))
+    ordinal, marker = _ordinal(words)
+    enum = marker or bool(_MARKER.match(text))
+    named = {
+        n.rstrip("s")
+        for k, w in enumerate(words[:-1])
+        if w in lx.DETERMINER or w in _DEFINITE
+        for n in words[k + 1 : k + 3]
+        if len(n) > 3
+        and n not in lx.FUNCTION
+        and n not in lx.DETERMINER
+        and n not in lx.ORDINAL
+        and n not in SAME
+        and n not in lx.LANGUAGES
+        and n not in lx.LANGUAGE_WORDS
+    }
+    return loose, then, ordinal, enum, named, any(w in SAME for w in words)
+
+
 def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float]]]:
     """``(i, j, features)`` for every pair of tasks from different segments, ``i`` first."""
     out: list[tuple[int, int, dict[str, float]]] = []
@@ -176,8 +276,10 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
                 lead,
                 demonstrative,
                 strict,
+                *_clause(o.instruction),
             )
         )
+    own = [{w.rstrip("s") for w in tokens(normalize(o.instruction))} for o in origins]
     for j, oj in enumerate(origins):
         fj = facts[j]
         for i in range(j):
@@ -272,6 +374,60 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
                     fj.lead or fj.named or fj.demonstrative or fj.everything or fj.content == 0
                 ),
             }
+            # round 9: the consumer's clause whole, the producer's, the pair's structure
+            loose = fj.loose or refers or fj.pronoun
+            names = bool(fj.named_words & own[i])
+            names_later = any(
+                fj.named_words & own[k]
+                for k in range(i + 1, j)
+                if origins[k].group not in (oi.group, oj.group)
+            )
+            names_any = any(fj.named_words & own[k] for k in range(j) if k != i)
+            prev_seg = [k for k in range(j) if rank[origins[k].group] == rank[oj.group] - 1]
+            prev_read_i = any(oi.task_id in origins[k].rule_deps for k in prev_seg)
+            parallel = oj.joined in ("and", "item", "part")
+            f.update(
+                {
+                    "loose_ref": float(loose),
+                    "loose_ref_prev": float(loose and gap == 1),
+                    "then_word": float(fj.then),
+                    "then_word_prev": float(fj.then and gap == 1),
+                    "i_question": float(facts[i].question),
+                    "i_question_next": float(facts[i].question and gap == 1 and not fj.question),
+                    "ordinal_this": float(fj.ordinal == i + 1),
+                    "ordinal_other": float(fj.ordinal > 0 and fj.ordinal != i + 1),
+                    "enum_j": float(fj.enum),
+                    "enum_both": float(fj.enum and facts[i].enum),
+                    "names_i": float(names),
+                    "names_last": float(names and not names_later),
+                    "names_other": float(not names and names_any),
+                    "same_source": float(fj.same and not oi.rule_deps),
+                    "same_derived": float(fj.same and bool(oi.rule_deps)),
+                    "sib_and": float(prev_read_i and parallel),
+                    "sib_lead": float(
+                        prev_read_i
+                        and parallel
+                        and any(origins[k].lead_ref or facts[k].lead for k in prev_seg)
+                    ),
+                    "prev_reads_and": float(gap == 1 and bool(oi.rule_deps) and parallel),
+                    "from_lora": float(oi.capability == "lora_training"),
+                    "to_lora": float(oj.capability == "lora_training"),
+                    "text_to_lora": float(
+                        oi.capability == "text_generation" and oj.capability == "lora_training"
+                    ),
+                    "i_bare": float(facts[i].content == 0),
+                    # j asks for material, its clause read whole: ``asks_seq``, or a
+                    # reference anywhere, "then", a noun or an ordinal naming an earlier task
+                    "asks9": float(
+                        bool(f["asks_seq"])
+                        or loose
+                        or fj.then
+                        or names_any
+                        or names
+                        or fj.ordinal > 0
+                    ),
+                }
+            )
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
             f[f"join_{joined}_prev"] = float(gap == 1)
@@ -329,6 +485,10 @@ class EdgeModel:
     add: float | None = None
     # the feature that says whether a clause asks for material (``keep``'s gate); "" none
     gate: str = ""
+    # round 9: a choice per task, not a yes/no per pair: its earlier tasks and "none" (the
+    # weight ``NONE``) compete in one softmax, so a candidate is scored against the others the
+    # clause could read, and the many far pairs no clause reads do not drag every score down
+    choice: bool = False
 
     def probability(self, features: dict[str, float]) -> float:
         z = sum(self.weights.get(k, 0.0) * v for k, v in features.items())
@@ -338,10 +498,13 @@ class EdgeModel:
         self, pairs: list[tuple[int, int, dict[str, float]]]
     ) -> dict[int, list[Candidate]]:
         scored: dict[int, list[Candidate]] = {}
+        shares: dict[tuple[int, int], float] = {}
+        if self.choice:
+            shares = self._shares(pairs)
         for i, j, f in pairs:
             scored.setdefault(j, []).append(
                 (
-                    self.probability(f),
+                    shares[(i, j)] if self.choice else self.probability(f),
                     i,
                     bool(f.get("all")),
                     bool(f.get("rule")),
@@ -349,6 +512,23 @@ class EdgeModel:
                 )
             )
         return scored
+
+    def _shares(
+        self, pairs: list[tuple[int, int, dict[str, float]]]
+    ) -> dict[tuple[int, int], float]:
+        """Each pair's share of its task's softmax over its candidates and "none"."""
+        z: dict[int, list[tuple[int, float]]] = {}
+        for i, j, f in pairs:
+            s = sum(self.weights.get(k, 0.0) * v for k, v in f.items())
+            z.setdefault(j, []).append((i, max(-30.0, min(30.0, s))))
+        out: dict[tuple[int, int], float] = {}
+        none = self.weights.get(NONE, 0.0)
+        for j, row in z.items():
+            top = max([none, *(s for _, s in row)])
+            total = math.exp(none - top) + sum(math.exp(s - top) for _, s in row)
+            for i, s in row:
+                out[(i, j)] = math.exp(s - top) / total
+        return out
 
     def decide(self, origins: list[Origin]) -> dict[str, list[str]]:
         """Each task's inputs, from the scores of the pairs it ends (``keep``)."""
@@ -361,6 +541,7 @@ class EdgeModel:
     def to_json(self) -> dict[str, Any]:
         return {
             "add": None if self.add is None else round(self.add, 4),
+            "choice": self.choice,
             "gate": self.gate,
             "single": self.single,
             "threshold": round(self.threshold, 4),
@@ -375,6 +556,7 @@ class EdgeModel:
             bool(body.get("single", False)),
             None if body.get("add") is None else float(body["add"]),
             str(body.get("gate", "")),
+            bool(body.get("choice", False)),
         )
 
 
@@ -391,4 +573,13 @@ def learned(path: str | Path | None = None) -> EdgeModel | None:
     return _load(str(path or EDGE_WEIGHTS))
 
 
-__all__ = ["EDGE_WEIGHTS", "EdgeModel", "Origin", "keep", "learned", "pair_features"]
+__all__ = [
+    "EDGE_WEIGHTS",
+    "NONE",
+    "ROUND9",
+    "EdgeModel",
+    "Origin",
+    "keep",
+    "learned",
+    "pair_features",
+]
