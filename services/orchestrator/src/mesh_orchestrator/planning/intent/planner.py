@@ -68,7 +68,7 @@ from mesh_orchestrator.planning.intent.rules import (
     _model_text,
     _questions_about_data,
 )
-from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import _LEADS, _REFERS, Segment, Segmenter
 from mesh_orchestrator.planning.structure import fill_input
 
 # Below this the model's "action" yields to a thing to make named after the verb.
@@ -121,10 +121,16 @@ def _new_deliverable(seg: Segment, before: frozenset[str]) -> bool:
     """A thing of its own to make ("then a poem about that person"), not a restyling of the
     last one ("make it rhyme", "make the poem shorter")."""
     named = {w.rstrip("s") for w in before}
-    return any(
-        (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.rstrip("s") not in named
-        for w in tokens(seg.instruction)
-    )
+    words = tokens(seg.instruction)
+    for k, w in enumerate(words):
+        if (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.rstrip("s") not in named:
+            # "can you make that an image?" after an image described: the earlier thing
+            # (a reference before the noun) made into the kind of thing it already is
+            return not any(
+                v in lx.DEMONSTRATIVE or v in _LEADS or v in ("it", "them")
+                for v in words[max(0, k - 3) : k]
+            )
+    return False
 
 
 def _best_agent(agents: list[ManifestAgent]) -> ManifestAgent:
@@ -309,6 +315,18 @@ class IntentPlanner:
                 and p[top] < SURE_ACTION
                 and (thing := named_deliverable(seg)) is not None
             ):  # "een Engelse vertaling daarvan": a thing named, no verb; the thing decides
+                row = self._model.probabilities([thing.split()[-1]])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
+                    top = noun
+            if (
+                top == "none"
+                and p["none"] < UNSURE
+                and seg.joined != "start"
+                and not (seg.data or seg.payload)
+                and (thing := named_deliverable(seg)) is not None
+            ):  # "..., and also a drawing to go with it": a thing named after the first ask,
+                # no verb; the thing is the job
                 row = self._model.probabilities([thing.split()[-1]])[0]
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:

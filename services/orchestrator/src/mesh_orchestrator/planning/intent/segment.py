@@ -42,10 +42,26 @@ _ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-h
 _INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
 # (not after a day of the month written as an ordinal: "am 12. Juli", "op 3. Mai")
+# Abbreviations a lower-case word may follow within a sentence (seven languages).
+_ABBREVIATIONS = (
+    "vs etc ca approx incl excl resp min max nr no num eg ie cf bzw usw ggf evtl inkl ecc "
+    "es ad ex ej pag vol ed etw bijv enz evt resp mr mrs ms dr st fig tel"
+).split()
 _SENTENCE = re.compile(
     r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
     r"|(?<=[?!])\s+(?=[a-z])"
 )
+# A request written in lower case: a word of two letters or more, a full stop, a lower-case
+# word ("zoek op wat X is. daar wil ik ..."); not "approx. 5", "d.C. Gli", nor after an
+# abbreviation. A sentence only where what follows asks (``Segmenter._asks_anew``).
+_LOWER_SENTENCE = re.compile(
+    r"(?<=[a-z\u00df-\u00ff]{2}\.)"
+    + "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS)
+    + r"\s+(?=[a-z\u00e0-\u00ff^\u00bf\u00a1])"
+)
+# A chain written with arrows ("a description -> shorten it -> that in German"): each arrow
+# starts a step that follows the one before.
+_ARROW = re.compile(r"\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
 _COLON = re.compile(r":\s+(?=\S)")
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 
@@ -432,12 +448,39 @@ class Segmenter:
 
     def _sentences(self, unit: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
-        for k, sentence in enumerate(_SENTENCE.split(unit)):
-            sep = "sentence"
-            for part in re.split(r"\s*;\s+|\s+;\s*", sentence):  # not "tl;dr"
-                out += self._connectors(part, sep if k or out else "sentence")
-                sep = "and"
+        for a, chain in enumerate(_arrow_steps(unit)):
+            for k, sentence in enumerate(self._lower_sentences(_SENTENCE.split(chain))):
+                sep = "then" if a and not k else "sentence"
+                for part in re.split(r"\s*;\s+|\s+;\s*", sentence):  # not "tl;dr"
+                    out += self._connectors(part, sep if a or k or out else "sentence")
+                    sep = "and"
         return [(s, p) for s, p in out if p.strip(" ,.")]
+
+    def _lower_sentences(self, sentences: list[str]) -> list[str]:
+        """Each sentence split where a full stop is followed by a lower-case word that starts
+        asking anew (a job's verb, a question word among its first two words, or a thing to
+        make): "zoek op wat X is. daar wil ik een samenvatting van" is two sentences, "quero
+        só a imagem. um gato laranja ..." one (what follows describes the image)."""
+        out: list[str] = []
+        for sentence in sentences:
+            pieces = _LOWER_SENTENCE.split(sentence)
+            out.append(pieces[0])
+            for piece in pieces[1:]:
+                if self._asks_anew(piece):
+                    out.append(piece)
+                else:
+                    out[-1] = f"{out[-1]} {piece}"
+        return out
+
+    def _asks_anew(self, piece: str) -> bool:
+        words = [w for w in tokens(piece) if w not in lx.POLITE]
+        if not words:
+            return False
+        return (
+            any(w.split("'")[0] in lx.QUESTION for w in words[:2])
+            or any(_plural_forms(w) & lx.JOB_NOUNS for w in words)
+            or self.opens_job(piece, questions=False)
+        )
 
     def _connectors(self, part: str, joined: str) -> list[tuple[str, str]]:
         """Split on "then" and "but" (each kept only where a piece follows)."""
@@ -462,7 +505,8 @@ class Segmenter:
                 and "," not in part[start:end]
             ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
-            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
+            # (an accented word is no "and": Portuguese "é" is "is", not "e")
+            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(part[last:start]))[-1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
             lone = tokens(tail)
             if (
@@ -935,6 +979,23 @@ _ORDINAL = re.compile(
     + r")\b,?\s*",
     re.IGNORECASE,
 )
+
+
+def _fold_free(text: str) -> str:
+    """``normalize(text)`` with a word of one accented letter masked: Portuguese "é" ("is")
+    is no "e" ("and"), Spanish "ó" no "o"."""
+    return normalize(re.sub(r"(?<!\w)[^\W\d_a-zA-Z](?!\w)", "\u00b7", text))
+
+
+def _arrow_steps(unit: str) -> list[str]:
+    """The steps of a chain written with arrows, when each has three words or more and the
+    one after an arrow is more than languages ("English -> German" is one translation)."""
+    steps = _ARROW.split(unit)
+    if len(steps) < 2 or any(
+        len(tokens(step)) < 3 or _languages_only(tokens(step)) for step in steps
+    ):
+        return [unit]
+    return steps
 
 
 def _manner(piece: str) -> bool:
