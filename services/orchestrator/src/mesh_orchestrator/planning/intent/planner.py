@@ -243,17 +243,61 @@ class IntentPlanner:
         what's the verdict?', "Me ha llegado este correo: «...» resúmelo"): it moves there,
         so the model reads the ask with its material. The indexes of the segments it left."""
         out: set[int] = set()
-        for at, (seg, nxt) in enumerate(itertools.pairwise(segments)):
-            if not seg.payload or seg.data or nxt.payload or nxt.data:
-                continue
-            if not self._asks_or_opens(nxt) or nxt.joined == "item":
+        for at, seg in enumerate(segments):
+            if not seg.payload or seg.data:
                 continue
             if tokens(seg.instruction) and (
                 float(np.max(probs[at])) >= UNSURE or self._asks_or_opens(seg)
             ):
                 continue
+            # the ask may come after a remark on the text ('"<text>" ^ this is from my son's
+            # book. summarise it')
+            nxt = next(
+                (
+                    s
+                    for s in segments[at + 1 :]
+                    if s.payload or s.data or s.joined == "item" or self._asks_or_opens(s)
+                ),
+                None,
+            )
+            if nxt is None or nxt.payload or nxt.data or nxt.joined == "item":
+                continue
             nxt.payload, seg.payload = seg.payload, ""
             nxt.text = f"{nxt.text}: {nxt.payload}"
+            out.add(at)
+        return out | self._return_payloads(segments, probs, out)
+
+    def _return_payloads(self, segments: list[Segment], probs: Any, moved: set[int]) -> set[int]:
+        """Pasted text that came with a remark after the ask ("translate this for our team,
+        keep the names as they are: <text>", "tu me mets ça en anglais ? c'est pour ma
+        voisine <text>"): the remark asks nothing the model is sure of, and the ask before
+        it, with no material of its own, points at a text ("this", "ça", a clitic): the
+        text is that ask's material. The indexes of the segments it left."""
+        jobs = [CLASSES.index(c) for c in JOBS]
+        out: set[int] = set()
+        for at, seg in enumerate(segments):
+            if at in moved or at == 0 or not seg.payload or seg.data:
+                continue
+            if float(np.max(probs[at][jobs])) >= UNSURE:
+                continue
+            ask = next(
+                (
+                    k
+                    for k in range(at - 1, -1, -1)
+                    if segments[k].payload or segments[k].data or self._asks_or_opens(segments[k])
+                ),
+                None,
+            )
+            if ask is None or segments[ask].payload or segments[ask].data:
+                continue
+            if not any(
+                w in _REFERS or w in lx.DEMONSTRATIVE or w in _LEADS or lx.CLITIC.match(w)
+                for w in tokens(segments[ask].instruction)
+            ):
+                continue
+            target = segments[ask]
+            target.payload, seg.payload = seg.payload, ""
+            target.text = f"{target.text}: {target.payload}"
             out.add(at)
         return out
 

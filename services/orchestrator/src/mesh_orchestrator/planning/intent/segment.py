@@ -170,6 +170,16 @@ class Segmenter:
         ) or self._past_reference(piece):
             return True  # "y con eso escribe ...", "con quelle informazioni scrivi ..."
         if (
+            len(words) > 3
+            and first in _SOURCE
+            and (words[1] in _REFERS or words[1] in _LEADS)
+            and words[2] not in lx.FUNCTION
+            and words[2] not in _REFERS
+        ):
+            return True  # "y con eso prepárame ...": a source named, then the step's verb
+        if len(words) > 2 and words[1] in _LEADS and first not in lx.FUNCTION and len(first) >= 3:
+            return True  # "und bastel daraus ...", "en maak daarvan ...": a verb on a result
+        if (
             len(words) > 1
             and words[1] in _REFERS
             and len(first) >= 3
@@ -499,15 +509,16 @@ class Segmenter:
             if start < last:
                 continue
             before = tokens(part[last:start])
+            linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
             if (
                 before
                 and (before[-1] in _V2 or before[-1] in lx.MIDDLE_REFERS)
                 and "," not in part[start:end]
+                and not (linked and kind == "then")  # "resume isso e depois faz ...": a step
             ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             # (an accented word is no "and": Portuguese "é" is "is", not "e")
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(part[last:start]))[-1]
-            linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
             lone = tokens(tail)
             if (
                 len(lone) == 1
@@ -517,6 +528,8 @@ class Segmenter:
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
+            if kind == "but" and len(tokens(part[end:])) < 2:
+                continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
             stands = len(before) >= 3
             if not (
                 self.opens_job(part[end:])
@@ -870,6 +883,11 @@ _PREPS = frozenset(
         "naar",
         "the",
     ]
+)
+# Prepositions that name where a step's material comes from ("with that", "from it", "con
+# eso", "daraus" is one word): a reference after them leads a new step.
+_SOURCE = frozenset(
+    "with from using con com avec mit met aus uit van depuis des partir".split()
 )
 # A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
 _REF_TAIL = re.compile(
