@@ -349,6 +349,16 @@ class IntentPlanner:
             ):  # "turn it into a haiku", "erstelle daraus ein Plakat": a thing to make after
                 # a verb that opens no action only; the clause's best job
                 top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
+            elif (
+                top == "action"
+                and p[top] < SURE_ACTION
+                and seg.joined == "item"
+                and tokens(seg.instruction)[:1]
+                and tokens(seg.instruction)[0] in lx.ARTICLES
+                and not named_deliverable(seg)
+            ):  # "Second, an out-of-office note for me, ...": a thing asked for in a list,
+                # no verb that could act on the world; the best job makes it
+                top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif top == "action" and (thing := named_deliverable(seg)):
                 # "uma legenda curta para foto no Instagram": the thing named decides the job
                 row = self._model.probabilities([thing])[0]
@@ -493,6 +503,22 @@ class IntentPlanner:
                 and any(r.capability for r in out)
             ):
                 top = "none"  # "..., grazie": courtesy after the ask
+            if (
+                top == "action"
+                and p[top] < SURE_ACTION
+                and seg.instruction.rstrip().endswith("!")
+                and _said_of_oneself(seg)
+            ):  # "I finally passed my exam!", "Ich hab's geschafft!": news, no command
+                top = "none"
+            if (
+                at == 0
+                and top in JOBS
+                and len(segments) > 1
+                and _salutation(seg)
+                and self._segmenter.opens_job(seg.instruction) is False
+                and any(self._asks_or_opens(s) for s in segments[1:])
+            ):  # "Hi!", "Ciao!" before the asks: a greeting, no job
+                top = "none"
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
@@ -615,7 +641,21 @@ def _only_thing(seg: Segment) -> str | None:
     noun = words[2] if len(words) > 2 else ""
     if "'" in words[1]:  # "l'immagine", "l'image": the article glued to the thing
         noun = words[1].split("'")[-1]
+    if noun in lx.LANGUAGES:  # "only the Italian", "nur das Englische": its translation
+        return "translation"
     return noun if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS else None
+
+
+def _salutation(seg: Segment) -> bool:
+    """One word alone that opens a request and names no job ("Hi!", "Ciao,", "Hallo")."""
+    words = tokens(seg.instruction.rstrip(" !,.:"))
+    return (
+        len(words) == 1
+        and not seg.payload
+        and not seg.data
+        and words[0] not in lx.QUESTION
+        and not (words[0] in lx.JOB_NOUNS or words[0].rstrip("s") in lx.JOB_NOUNS)
+    )
 
 
 # The speaker as the subject that opens a clause: "I'm ...", "we ...", "ich bin ...".
@@ -660,7 +700,14 @@ def _to_language(seg: Segment) -> bool:
         if w not in lx.LANGUAGES:
             continue
         k = j - 1
-        while k >= 0 and words[k] in _BETWEEN and words[k] not in _IT and words[k] not in _JOINS:
+        while (
+            k >= 0
+            and words[k] in _BETWEEN
+            and words[k] not in _IT
+            # "en" right before the language is French or Spanish "in" ("mets-la en
+            # néerlandais"), elsewhere it may be Dutch "and"
+            and (words[k] not in _JOINS or (words[k] == "en" and k == j - 1))
+        ):
             k -= 1
         return (
             k >= 0
