@@ -63,6 +63,20 @@ _LOWER_SENTENCE = re.compile(
 # starts a step that follows the one before.
 _ARROW = re.compile(r"\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
 _COLON = re.compile(r":\s+(?=\S)")
+# Things counted and then listed after a dash or a comma instead of a colon ("I need two
+# things - a ... and a ...", "mi servono due cose, un ... e la ...").
+_COUNTED_THINGS = re.compile(
+    r"\b(?:"
+    + "|".join(sorted((w for w in lx.NUMBERS if w != "both"), key=len, reverse=True))
+    + r")\s+(?:[\w\u00c0-\u017f]+\s+)?(?:"
+    + "|".join(sorted(lx.THINGS, key=len, reverse=True))
+    + r")\b(?:\s+[-\u2013\u2014]\s+|,\s+)(?=\S)",
+    re.I,
+)
+# Definite articles in the seven languages (an item of a counted list may start with one).
+_DEFINITE = frozenset(
+    "the el la lo los las le les l il i gli o a os as der die das den dem de het".split()
+)
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 
 
@@ -711,11 +725,14 @@ class Segmenter:
     def _counted_list(self, piece: str) -> tuple[str, list[str]] | None:
         """``(head, items)`` when a head that opens no job counts the things after its colon
         ("two things: a ... and a ..."), each a thing to make (an article first)."""
-        m = _COLON.search(piece)
+        m = _COLON.search(piece) or _COUNTED_THINGS.search(piece)
         if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
             return None
         head, rest = piece[: m.start()], piece[m.end() :].strip().rstrip(" .!?")
+        if m.re is _COUNTED_THINGS:  # "two things - a ... and a ...", "due cose, un ..."
+            head = piece[: m.end()].rstrip(" ,-\u2013\u2014")
         words = tokens(head)
+        things = any(w in lx.THINGS for w in words)
         if not lists_after_colon(head, rest):
             return None
         if self.opens_job(head) and not any(w in lx.THINGS for w in words):
@@ -725,7 +742,15 @@ class Segmenter:
         if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
             return None  # "three separate images: a ..., a ...": one job handed out (fanout)
         items = _list_items(rest)
-        if not items or not all(tokens(i)[:1] and tokens(i)[0] in lx.ARTICLES for i in items):
+        if not items or not all(
+            tokens(i)[:1]
+            and (
+                tokens(i)[0] in lx.ARTICLES
+                # things counted: "the translation" is one of them as well
+                or (things and tokens(i)[0].split("'")[0] in _DEFINITE)
+            )
+            for i in items
+        ):
             return None
         first = items[0].split()
         at = next((k for k, w in enumerate(first) if k and normalize(w) in _FOR), 0)
