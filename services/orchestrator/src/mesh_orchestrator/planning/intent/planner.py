@@ -712,7 +712,22 @@ def _to_language(seg: Segment) -> bool:
         return (
             k >= 0
             and k >= j - 4
-            and (words[k] in _IT or bool(lx.CLITIC.match(words[k])) or words[k] in lx.ORDINAL)
+            and (
+                words[k] in _IT
+                or bool(lx.CLITIC.match(words[k]))
+                or words[k] in lx.ORDINAL
+                # "passa a conclusão pra espanhol": an earlier result named (not "un resumen
+                # en inglés": a new one)
+                or (
+                    (
+                        words[k] in lx.RESULT_NOUNS
+                        or words[k].rstrip("s") in lx.RESULT_NOUNS
+                        or words[k].replace("ao", "ion") in lx.RESULT_NOUNS
+                    )
+                    # (Portuguese "a" is "the")
+                    and not (k > 0 and words[k - 1] in lx.ARTICLES and words[k - 1] != "a")
+                )
+            )
         )
     return False
 

@@ -1100,7 +1100,9 @@ _EN_ROMANCE = lx_words(
 def _romance_en(rest: str) -> bool:
     words = tokens(rest)
     return bool(words) and (
-        words[0] in _EN_ROMANCE or (len(words[0]) > 5 and words[0].endswith("ant"))
+        words[0] in _EN_ROMANCE
+        or (len(words[0]) > 5 and words[0].endswith("ant"))
+        or words[0] in lx.LANGUAGES  # "un resumen en inglés", "une version en anglais"
     )
 
 
