@@ -512,12 +512,16 @@ class IntentPlanner:
                 top = "none"
             if (
                 at == 0
-                and top in JOBS
+                and top == "text_generation"  # what the model makes of small talk
                 and len(segments) > 1
                 and _salutation(seg)
-                and self._segmenter.opens_job(seg.instruction) is False
-                and any(self._asks_or_opens(s) for s in segments[1:])
-            ):  # "Hi!", "Ciao!" before the asks: a greeting, no job
+                and any(
+                    self._asks_or_opens(s)
+                    and not _small_talk(s)
+                    and float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
+                    for s, row in zip(segments[1:], probs[1:], strict=True)
+                )
+            ):  # "Hi!", "Ciao!" before a job the model is sure of: a greeting, no job
                 top = "none"
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))

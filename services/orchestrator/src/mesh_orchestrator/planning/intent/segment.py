@@ -576,8 +576,13 @@ class Segmenter:
                 continue
             words = tokens(piece)
             back = joined in ("then", "item") or (words and words[0] in lx.BACK)
+            # "meeting notes below. turn them into ...: - ... - ...": the items are the
+            # notes announced, not jobs (most of them open none)
+            notes = pointer is not None and joined == "item" and self._notes_from(pieces, at)
             long_quote = _only_long_quote(piece, quotes)
-            if pointer is not None and (joined == "para" or pasting) and not back:
+            if pointer is not None and (joined == "para" or pasting or notes) and (
+                notes or not back
+            ):
                 head, body = merged[pointer]
                 glue = ": " if self._payload_start(body) < 0 and not pasting else " "
                 merged[pointer] = (head, body.rstrip(" :") + glue + piece)
@@ -607,6 +612,18 @@ class Segmenter:
             if lx.FORWARD.search(normalize(piece)) and not open_payload:
                 pointer = len(merged) - 1
         return merged
+
+    def _notes_from(self, pieces: list[tuple[str, str]], at: int) -> bool:
+        """The run of list items ``pieces[at]`` belongs to opens jobs in fewer than half of
+        its items."""
+        start = at
+        while start > 0 and pieces[start - 1][0] == "item":
+            start -= 1
+        end = at
+        while end < len(pieces) and pieces[end][0] == "item":
+            end += 1
+        run = [p for _, p in pieces[start:end]]
+        return 2 * sum(self.opens_job(p) for p in run) < len(run)
 
     def _last_prose(self, pieces: list[tuple[str, str]]) -> int:
         """Where the request's last paragraph starts when it is prose pasted after the asks:
