@@ -523,6 +523,13 @@ class IntentPlanner:
                 )
             ):  # "Hi!", "Ciao!" before a job the model is sure of: a greeting, no job
                 top = "none"
+            seg.describes = (
+                seg.joined == "sentence"
+                and p.get(top, 0.0) < UNSURE
+                and not (seg.data or seg.payload)
+                and not self._asks_or_opens(seg)
+                and named_deliverable(seg) is None
+            )
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
@@ -843,7 +850,7 @@ class _Build:
             and last[0].capability == cap
             and cap in ("text_generation", "image_generation")
             and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
-            and deps == [last[0].task_id]
+            and (deps == [last[0].task_id] or (seg.describes and not deps))
             and not (seg.data or seg.payload)
             and not _new_deliverable(seg, links.words.get(last[0].task_id, frozenset()))
         ):

@@ -105,6 +105,9 @@ class Segment:
     # an item of a list whose intro points back ("Then, based on it:", "Danach:", "Maak
     # daarvan:"): every item reads what the intro points at
     listed: bool = False
+    # a sentence of its own that asks nothing and names no thing ("Watercolour, big waves."):
+    # more about the ask before it (set by the planner)
+    describes: bool = False
 
 
 _PAIRS = re.compile(
