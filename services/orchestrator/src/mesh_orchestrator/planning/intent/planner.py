@@ -255,8 +255,12 @@ class IntentPlanner:
             nxt = next(
                 (
                     s
-                    for s in segments[at + 1 :]
-                    if s.payload or s.data or s.joined == "item" or self._asks_or_opens(s)
+                    for k, s in enumerate(segments[at + 1 :], at + 1)
+                    if s.payload
+                    or s.data
+                    or s.joined == "item"
+                    # a remark the model places nowhere is passed ("my boss wrote it.")
+                    or (self._asks_or_opens(s) and CLASSES[int(np.argmax(probs[k]))] != "none")
                 ),
                 None,
             )

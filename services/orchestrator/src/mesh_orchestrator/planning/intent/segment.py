@@ -189,7 +189,8 @@ class Segmenter:
         if (
             len(words) > 3
             and first in _SOURCE
-            and (words[1] in _REFERS or words[1] in _LEADS)
+            and (words[1] in _REFERS or words[1] in _LEADS or words[1] in lx.DEMONSTRATIVE)
+            and len(tokens(piece.split(":")[0])) > 3  # not "with these examples: ..."
             and words[2] not in lx.FUNCTION
             and words[2] not in _REFERS
         ):
@@ -505,7 +506,7 @@ class Segmenter:
             return False
         return (
             any(w.split("'")[0] in lx.QUESTION for w in words[:2])
-            or any(_plural_forms(w) & lx.JOB_NOUNS for w in words)
+            or any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
             or self.opens_job(piece, questions=False)
         )
 
@@ -932,7 +933,7 @@ _PREPS = frozenset(
 # Prepositions that name where a step's material comes from ("with that", "from it", "con
 # eso", "daraus" is one word): a reference after them leads a new step.
 _SOURCE = frozenset(
-    "with from using con com avec mit met aus uit van depuis des partir".split()
+    "with from con com avec mit met aus uit van depuis des partir".split()
 )
 # A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
 _REF_TAIL = re.compile(
