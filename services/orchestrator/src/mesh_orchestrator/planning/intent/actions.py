@@ -55,8 +55,6 @@ _YOU = word_set("you u tu vous du sie voce je jij u usted vos")
 def _head(seg: Segment) -> tuple[list[str], bool]:
     """The clause's words from its verb on, and whether a modal question led to it."""
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
-    while len(words) > 1 and words[0] in lx.BACK:
-        words = words[1:]  # "Ensuite mets-la en ...", "Then send it": the verb after "then"
     if words and words[0].split("-")[0] in _MODAL:
         rest = (
             words[1:] if "-" in words[0] else words[2:] if words[1:2] and words[1] in _YOU else []
@@ -96,9 +94,7 @@ def is_world_action(
     if best_job >= SURE:
         return False
     if lx.CLITIC.match(words[0]) or words[1] in _REFERS or lx.PRONOUN.match(words[1]):
-        # a verb on an earlier result ("ponlo en inglés"): the model decides, unless the
-        # verb opens only actions ("envíala por correo", "send it to the landlord")
-        return verb_kind(words[0], segmenter, model) == "action"
+        return False  # a verb on an earlier result ("ponlo en inglés"): the model decides
     kind = verb_kind(words[0], segmenter, model)
     if kind is not None:  # the longest prefix the training phrasings know decides
         return kind == "action"
