@@ -44,10 +44,15 @@ def _caps(query: str) -> list[str]:
             ["search", "image_generation"],
         ),
         # what follows describes the image: no second job
-        ("quero só a imagem, sem texto. um cão a correr na praia ao pôr do sol", ["image_generation"]),
+        (
+            "quero só a imagem, sem texto. um cão a correr na praia ao pôr do sol",
+            ["image_generation"],
+        ),
     ],
 )
-def test_a_lower_case_sentence_after_a_full_stop_that_asks_anew(query: str, caps: list[str]) -> None:
+def test_a_lower_case_sentence_after_a_full_stop_that_asks_anew(
+    query: str, caps: list[str]
+) -> None:
     assert _caps(query) == caps
 
 
@@ -249,7 +254,10 @@ def test_a_summary_asked_before_the_analysis_of_a_table_is_that_analysis(head: s
 
 @pytest.mark.parametrize(
     "head",
-    ["analisa estes números e passa o resultado pra inglês", "analisa isto e passa o resumo pra alemão"],
+    [
+        "analisa estes números e passa o resultado pra inglês",
+        "analisa isto e passa o resumo pra alemão",
+    ],
 )
 def test_a_result_named_before_a_language_is_its_translation(head: str) -> None:
     assert _caps(head + _TABLE) == ["data_analysis", "translation"]
@@ -289,5 +297,7 @@ def test_a_sentence_that_only_describes_is_more_of_the_ask(query: str) -> None:
 
 
 def test_a_thing_named_after_and_also_is_a_job() -> None:
-    query = "zoek op hoe diep de oceaan is. daar wil ik een samenvatting van en ook een tekening bij"
+    query = (
+        "zoek op hoe diep de oceaan is. daar wil ik een samenvatting van en ook een tekening bij"
+    )
     assert _caps(query) == ["search", "summarization", "image_generation"]

@@ -18,7 +18,6 @@ No torch, no network: numpy and a few MB of weights. Same request and manifest, 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from pathlib import Path
 from typing import Any
 

@@ -43,10 +43,12 @@ _INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
 # (not after a day of the month written as an ordinal: "am 12. Juli", "op 3. Mai")
 # Abbreviations a lower-case word may follow within a sentence (seven languages).
-_ABBREVIATIONS = (
-    "vs etc ca approx incl excl resp min max nr no num eg ie cf bzw usw ggf evtl inkl ecc "
-    "es ad ex ej pag vol ed etw bijv enz evt resp mr mrs ms dr st fig tel"
-).split()
+_ABBREVIATIONS = sorted(
+    lx_words(
+        "vs etc ca approx incl excl resp min max nr no num eg ie cf bzw usw ggf evtl inkl ecc "
+        "es ad ex ej pag vol ed etw bijv enz evt mr mrs ms dr st fig tel"
+    )
+)
 _SENTENCE = re.compile(
     r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
     r"|(?<=[?!])\s+(?=[a-z])"
@@ -74,9 +76,7 @@ _COUNTED_THINGS = re.compile(
     re.I,
 )
 # Definite articles in the seven languages (an item of a counted list may start with one).
-_DEFINITE = frozenset(
-    "the el la lo los las le les l il i gli o a os as der die das den dem de het".split()
-)
+_DEFINITE = lx_words("the el la lo los las le les l il i gli o a os as der die das den dem de het")
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 
 
@@ -584,8 +584,10 @@ class Segmenter:
             # notes announced, not jobs (most of them open none)
             notes = pointer is not None and joined == "item" and self._notes_from(pieces, at)
             long_quote = _only_long_quote(piece, quotes)
-            if pointer is not None and (joined == "para" or pasting or notes) and (
-                notes or not back
+            if (
+                pointer is not None
+                and (joined == "para" or pasting or notes)
+                and (notes or not back)
             ):
                 head, body = merged[pointer]
                 glue = ": " if self._payload_start(body) < 0 and not pasting else " "
@@ -932,9 +934,7 @@ _PREPS = frozenset(
 )
 # Prepositions that name where a step's material comes from ("with that", "from it", "con
 # eso", "daraus" is one word): a reference after them leads a new step.
-_SOURCE = frozenset(
-    "with from con com avec mit met aus uit van depuis des partir".split()
-)
+_SOURCE = lx_words("with from con com avec mit met aus uit van depuis des partir")
 # A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
 _REF_TAIL = re.compile(
     r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
