@@ -21,7 +21,7 @@ from __future__ import annotations
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.lexicon._words import words as word_set
 from mesh_orchestrator.planning.intent.model import JOBS, IntentModel, tokens
-from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import _ALSO, _REFERS, Segment, Segmenter
 
 # Below this the model is not sure of the job it picked for a clause an action verb heads.
 SURE = 0.5
@@ -164,6 +164,8 @@ def named_deliverable(
             ):
                 return found
         return None
+    while len(words) > 2 and words[0] in _ALSO:
+        words = words[1:]  # "and also a drawing of it", "en ook een plaatje"
     if len(words) < 2 or words[0] not in lx.ARTICLES:
         return None
     for k, w in enumerate(words[1:4], start=1):

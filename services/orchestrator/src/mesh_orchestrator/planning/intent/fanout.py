@@ -215,7 +215,7 @@ _AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
 # The little words between the language names of one list: "into French and into German",
 # "al inglés, al francés y al alemán", "ins Englische und auf Spanisch", "in het Engels en Duits".
 _BETWEEN = lx_words(
-    "and or into in to al a en y o au et ou ins auf nach und oder em para pro e ou in nel "
+    "and or into in to al a en y o au et ou ins auf nach und oder em para pro pra e ou in nel "
     "nell in en of naar het de le la l el lo il the also too as well tambien aussi auch tambem "
     "anche ook a an un une um uma una "
     "uno een ein eine einen one another otra otro outra outro autre altra altro andere version "

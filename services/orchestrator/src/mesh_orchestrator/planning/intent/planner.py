@@ -18,7 +18,6 @@ No torch, no network: numpy and a few MB of weights. Same request and manifest, 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +67,7 @@ from mesh_orchestrator.planning.intent.rules import (
     _model_text,
     _questions_about_data,
 )
-from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import _LEADS, _REFERS, Segment, Segmenter
 from mesh_orchestrator.planning.structure import fill_input
 
 # Below this the model's "action" yields to a thing to make named after the verb.
@@ -121,10 +120,16 @@ def _new_deliverable(seg: Segment, before: frozenset[str]) -> bool:
     """A thing of its own to make ("then a poem about that person"), not a restyling of the
     last one ("make it rhyme", "make the poem shorter")."""
     named = {w.rstrip("s") for w in before}
-    return any(
-        (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.rstrip("s") not in named
-        for w in tokens(seg.instruction)
-    )
+    words = tokens(seg.instruction)
+    for k, w in enumerate(words):
+        if (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.rstrip("s") not in named:
+            # "can you make that an image?" after an image described: the earlier thing
+            # (a reference before the noun) made into the kind of thing it already is
+            return not any(
+                v in lx.DEMONSTRATIVE or v in _LEADS or v in ("it", "them")
+                for v in words[max(0, k - 3) : k]
+            )
+    return False
 
 
 def _best_agent(agents: list[ManifestAgent]) -> ManifestAgent:
@@ -237,17 +242,65 @@ class IntentPlanner:
         what's the verdict?', "Me ha llegado este correo: «...» resúmelo"): it moves there,
         so the model reads the ask with its material. The indexes of the segments it left."""
         out: set[int] = set()
-        for at, (seg, nxt) in enumerate(itertools.pairwise(segments)):
-            if not seg.payload or seg.data or nxt.payload or nxt.data:
-                continue
-            if not self._asks_or_opens(nxt) or nxt.joined == "item":
+        for at, seg in enumerate(segments):
+            if not seg.payload or seg.data:
                 continue
             if tokens(seg.instruction) and (
                 float(np.max(probs[at])) >= UNSURE or self._asks_or_opens(seg)
             ):
                 continue
+            # the ask may come after a remark on the text ('"<text>" ^ this is from my son's
+            # book. summarise it')
+            nxt = next(
+                (
+                    s
+                    for k, s in enumerate(segments[at + 1 :], at + 1)
+                    if s.payload
+                    or s.data
+                    or s.joined == "item"
+                    # a remark the model places nowhere is passed ("my boss wrote it.")
+                    or (self._asks_or_opens(s) and CLASSES[int(np.argmax(probs[k]))] != "none")
+                ),
+                None,
+            )
+            if nxt is None or nxt.payload or nxt.data or nxt.joined == "item":
+                continue
             nxt.payload, seg.payload = seg.payload, ""
             nxt.text = f"{nxt.text}: {nxt.payload}"
+            out.add(at)
+        return out | self._return_payloads(segments, probs, out)
+
+    def _return_payloads(self, segments: list[Segment], probs: Any, moved: set[int]) -> set[int]:
+        """Pasted text that came with a remark after the ask ("translate this for our team,
+        keep the names as they are: <text>", "tu me mets ça en anglais ? c'est pour ma
+        voisine <text>"): the remark asks nothing the model is sure of, and the ask before
+        it, with no material of its own, points at a text ("this", "ça", a clitic): the
+        text is that ask's material. The indexes of the segments it left."""
+        jobs = [CLASSES.index(c) for c in JOBS]
+        out: set[int] = set()
+        for at, seg in enumerate(segments):
+            if at in moved or at == 0 or not seg.payload or seg.data:
+                continue
+            if float(np.max(probs[at][jobs])) >= UNSURE:
+                continue
+            ask = next(
+                (
+                    k
+                    for k in range(at - 1, -1, -1)
+                    if segments[k].payload or segments[k].data or self._asks_or_opens(segments[k])
+                ),
+                None,
+            )
+            if ask is None or segments[ask].payload or segments[ask].data:
+                continue
+            if not any(
+                w in _REFERS or w in lx.DEMONSTRATIVE or w in _LEADS or lx.CLITIC.match(w)
+                for w in tokens(segments[ask].instruction)
+            ):
+                continue
+            target = segments[ask]
+            target.payload, seg.payload = seg.payload, ""
+            target.text = f"{target.text}: {target.payload}"
             out.add(at)
         return out
 
@@ -299,6 +352,16 @@ class IntentPlanner:
             ):  # "turn it into a haiku", "erstelle daraus ein Plakat": a thing to make after
                 # a verb that opens no action only; the clause's best job
                 top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
+            elif (
+                top == "action"
+                and p[top] < SURE_ACTION
+                and seg.joined == "item"
+                and tokens(seg.instruction)[:1]
+                and tokens(seg.instruction)[0] in lx.ARTICLES
+                and not named_deliverable(seg)
+            ):  # "Second, an out-of-office note for me, ...": a thing asked for in a list,
+                # no verb that could act on the world; the best job makes it
+                top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif top == "action" and (thing := named_deliverable(seg)):
                 # "uma legenda curta para foto no Instagram": the thing named decides the job
                 row = self._model.probabilities([thing])[0]
@@ -309,6 +372,18 @@ class IntentPlanner:
                 and p[top] < SURE_ACTION
                 and (thing := named_deliverable(seg)) is not None
             ):  # "een Engelse vertaling daarvan": a thing named, no verb; the thing decides
+                row = self._model.probabilities([thing.split()[-1]])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
+                    top = noun
+            if (
+                top == "none"
+                and p["none"] < UNSURE
+                and seg.joined != "start"
+                and not (seg.data or seg.payload)
+                and (thing := named_deliverable(seg)) is not None
+            ):  # "..., and also a drawing to go with it": a thing named after the first ask,
+                # no verb; the thing is the job
                 row = self._model.probabilities([thing.split()[-1]])[0]
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
@@ -431,6 +506,33 @@ class IntentPlanner:
                 and any(r.capability for r in out)
             ):
                 top = "none"  # "..., grazie": courtesy after the ask
+            if (
+                top == "action"
+                and p[top] < SURE_ACTION
+                and seg.instruction.rstrip().endswith("!")
+                and _said_of_oneself(seg)
+            ):  # "I finally passed my exam!", "Ich hab's geschafft!": news, no command
+                top = "none"
+            if (
+                at == 0
+                and top == "text_generation"  # what the model makes of small talk
+                and len(segments) > 1
+                and _salutation(seg)
+                and any(
+                    self._asks_or_opens(s)
+                    and not _small_talk(s)
+                    and float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
+                    for s, row in zip(segments[1:], probs[1:], strict=True)
+                )
+            ):  # "Hi!", "Ciao!" before a job the model is sure of: a greeting, no job
+                top = "none"
+            seg.describes = (
+                seg.joined == "sentence"
+                and p.get(top, 0.0) < UNSURE
+                and not (seg.data or seg.payload)
+                and not self._asks_or_opens(seg)
+                and named_deliverable(seg) is None
+            )
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
@@ -553,7 +655,21 @@ def _only_thing(seg: Segment) -> str | None:
     noun = words[2] if len(words) > 2 else ""
     if "'" in words[1]:  # "l'immagine", "l'image": the article glued to the thing
         noun = words[1].split("'")[-1]
+    if noun in lx.LANGUAGES:  # "only the Italian", "nur das Englische": its translation
+        return "translation"
     return noun if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS else None
+
+
+def _salutation(seg: Segment) -> bool:
+    """One word alone that opens a request and names no job ("Hi!", "Ciao,", "Hallo")."""
+    words = tokens(seg.instruction.rstrip(" !,.:"))
+    return (
+        len(words) == 1
+        and not seg.payload
+        and not seg.data
+        and words[0] not in lx.QUESTION
+        and not (words[0] in lx.JOB_NOUNS or words[0].rstrip("s") in lx.JOB_NOUNS)
+    )
 
 
 # The speaker as the subject that opens a clause: "I'm ...", "we ...", "ich bin ...".
@@ -598,12 +714,34 @@ def _to_language(seg: Segment) -> bool:
         if w not in lx.LANGUAGES:
             continue
         k = j - 1
-        while k >= 0 and words[k] in _BETWEEN and words[k] not in _IT and words[k] not in _JOINS:
+        while (
+            k >= 0
+            and words[k] in _BETWEEN
+            and words[k] not in _IT
+            # "en" right before the language is French or Spanish "in" ("mets-la en
+            # néerlandais"), elsewhere it may be Dutch "and"
+            and (words[k] not in _JOINS or (words[k] == "en" and k == j - 1))
+        ):
             k -= 1
         return (
             k >= 0
             and k >= j - 4
-            and (words[k] in _IT or bool(lx.CLITIC.match(words[k])) or words[k] in lx.ORDINAL)
+            and (
+                words[k] in _IT
+                or bool(lx.CLITIC.match(words[k]))
+                or words[k] in lx.ORDINAL
+                # "passa a conclusão pra espanhol": an earlier result named (not "un resumen
+                # en inglés": a new one)
+                or (
+                    (
+                        words[k] in lx.RESULT_NOUNS
+                        or words[k].rstrip("s") in lx.RESULT_NOUNS
+                        or words[k].replace("ao", "ion") in lx.RESULT_NOUNS
+                    )
+                    # (Portuguese "a" is "the")
+                    and not (k > 0 and words[k - 1] in lx.ARTICLES and words[k - 1] != "a")
+                )
+            )
         )
     return False
 
@@ -715,7 +853,7 @@ class _Build:
             and last[0].capability == cap
             and cap in ("text_generation", "image_generation")
             and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
-            and deps == [last[0].task_id]
+            and (deps == [last[0].task_id] or (seg.describes and not deps))
             and not (seg.data or seg.payload)
             and not _new_deliverable(seg, links.words.get(last[0].task_id, frozenset()))
         ):

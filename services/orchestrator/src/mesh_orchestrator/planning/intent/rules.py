@@ -313,10 +313,25 @@ def _deliverable(words: list[str]) -> bool:
 
 
 def _merge_analyses(routed: list[Routed]) -> None:
-    """Two questions about one table ("which sells most, and any odd value?") are one analysis."""
+    """Two questions about one table ("which sells most, and any odd value?") are one analysis;
+    so is a summary asked just before the analysis that carries the table, joined by "and"
+    ("sum them up and tell me what stands out: <table>"): a summary of data is its analysis."""
     prev: Routed | None = None
     for r in routed:
         if r.capability is None:
+            continue
+        if (
+            prev is not None
+            and prev.capability == "summarization"
+            and r.capability == "data_analysis"
+            and r.segment.joined == "and"
+            and r.segment.data
+            and not (prev.segment.data or prev.segment.payload)
+        ):
+            r.segment.instruction = prev.segment.instruction + "; " + r.segment.instruction
+            r.segment.text = prev.segment.text + "; " + r.segment.text
+            prev.capability, prev.why = None, "continuation"
+            prev = r
             continue
         if (
             prev is not None

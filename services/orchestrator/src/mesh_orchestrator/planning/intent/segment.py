@@ -42,11 +42,41 @@ _ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-h
 _INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
 # (not after a day of the month written as an ordinal: "am 12. Juli", "op 3. Mai")
+# Abbreviations a lower-case word may follow within a sentence (seven languages).
+_ABBREVIATIONS = sorted(
+    lx_words(
+        "vs etc ca approx incl excl resp min max nr no num eg ie cf bzw usw ggf evtl inkl ecc "
+        "es ad ex ej pag vol ed etw bijv enz evt mr mrs ms dr st fig tel"
+    )
+)
 _SENTENCE = re.compile(
     r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
     r"|(?<=[?!])\s+(?=[a-z])"
 )
+# A request written in lower case: a word of two letters or more, a full stop, a lower-case
+# word ("zoek op wat X is. daar wil ik ..."); not "approx. 5", "d.C. Gli", nor after an
+# abbreviation. A sentence only where what follows asks (``Segmenter._asks_anew``).
+_LOWER_SENTENCE = re.compile(
+    r"(?<=[a-z\u00df-\u00ff]{2}\.)"
+    + "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS)
+    + r"\s+(?=[a-z\u00e0-\u00ff^\u00bf\u00a1])"
+)
+# A chain written with arrows ("a description -> shorten it -> that in German"): each arrow
+# starts a step that follows the one before.
+_ARROW = re.compile(r"\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
 _COLON = re.compile(r":\s+(?=\S)")
+# Things counted and then listed after a dash or a comma instead of a colon ("I need two
+# things - a ... and a ...", "mi servono due cose, un ... e la ...").
+_COUNTED_THINGS = re.compile(
+    r"\b(?:"
+    + "|".join(sorted((w for w in lx.NUMBERS if w != "both"), key=len, reverse=True))
+    + r")\s+(?:[\w\u00c0-\u017f]+\s+)?(?:"
+    + "|".join(sorted(lx.THINGS, key=len, reverse=True))
+    + r")\b(?:\s+[-\u2013\u2014]\s+|,\s+)(?=\S)",
+    re.I,
+)
+# Definite articles in the seven languages (an item of a counted list may start with one).
+_DEFINITE = lx_words("the el la lo los las le les l il i gli o a os as der die das den dem de het")
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 
 
@@ -75,6 +105,9 @@ class Segment:
     # an item of a list whose intro points back ("Then, based on it:", "Danach:", "Maak
     # daarvan:"): every item reads what the intro points at
     listed: bool = False
+    # a sentence of its own that asks nothing and names no thing ("Watercolour, big waves."):
+    # more about the ask before it (set by the planner)
+    describes: bool = False
 
 
 _PAIRS = re.compile(
@@ -153,6 +186,17 @@ class Segmenter:
             and self.is_opener(words[2])
         ) or self._past_reference(piece):
             return True  # "y con eso escribe ...", "con quelle informazioni scrivi ..."
+        if (
+            len(words) > 3
+            and first in _SOURCE
+            and (words[1] in _REFERS or words[1] in _LEADS or words[1] in lx.DEMONSTRATIVE)
+            and len(tokens(piece.split(":")[0])) > 3  # not "with these examples: ..."
+            and words[2] not in lx.FUNCTION
+            and words[2] not in _REFERS
+        ):
+            return True  # "y con eso prepárame ...": a source named, then the step's verb
+        if len(words) > 2 and words[1] in _LEADS and first not in lx.FUNCTION and len(first) >= 3:
+            return True  # "und bastel daraus ...", "en maak daarvan ...": a verb on a result
         if (
             len(words) > 1
             and words[1] in _REFERS
@@ -432,12 +476,39 @@ class Segmenter:
 
     def _sentences(self, unit: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
-        for k, sentence in enumerate(_SENTENCE.split(unit)):
-            sep = "sentence"
-            for part in re.split(r"\s*;\s+|\s+;\s*", sentence):  # not "tl;dr"
-                out += self._connectors(part, sep if k or out else "sentence")
-                sep = "and"
+        for a, chain in enumerate(_arrow_steps(unit)):
+            for k, sentence in enumerate(self._lower_sentences(_SENTENCE.split(chain))):
+                sep = "then" if a and not k else "sentence"
+                for part in re.split(r"\s*;\s+|\s+;\s*", sentence):  # not "tl;dr"
+                    out += self._connectors(part, sep if a or k or out else "sentence")
+                    sep = "and"
         return [(s, p) for s, p in out if p.strip(" ,.")]
+
+    def _lower_sentences(self, sentences: list[str]) -> list[str]:
+        """Each sentence split where a full stop is followed by a lower-case word that starts
+        asking anew (a job's verb, a question word among its first two words, or a thing to
+        make): "zoek op wat X is. daar wil ik een samenvatting van" is two sentences, "quero
+        só a imagem. um gato laranja ..." one (what follows describes the image)."""
+        out: list[str] = []
+        for sentence in sentences:
+            pieces = _LOWER_SENTENCE.split(sentence)
+            out.append(pieces[0])
+            for piece in pieces[1:]:
+                if self._asks_anew(piece):
+                    out.append(piece)
+                else:
+                    out[-1] = f"{out[-1]} {piece}"
+        return out
+
+    def _asks_anew(self, piece: str) -> bool:
+        words = [w for w in tokens(piece) if w not in lx.POLITE]
+        if not words:
+            return False
+        return (
+            any(w.split("'")[0] in lx.QUESTION for w in words[:2])
+            or any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+            or self.opens_job(piece, questions=False)
+        )
 
     def _connectors(self, part: str, joined: str) -> list[tuple[str, str]]:
         """Split on "then" and "but" (each kept only where a piece follows)."""
@@ -456,14 +527,16 @@ class Segmenter:
             if start < last:
                 continue
             before = tokens(part[last:start])
+            linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
             if (
                 before
                 and (before[-1] in _V2 or before[-1] in lx.MIDDLE_REFERS)
                 and "," not in part[start:end]
+                and not (linked and kind == "then")  # "resume isso e depois faz ...": a step
             ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
-            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", normalize(part[last:start]))[-1]
-            linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
+            # (an accented word is no "and": Portuguese "é" is "is", not "e")
+            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(part[last:start]))[-1]
             lone = tokens(tail)
             if (
                 len(lone) == 1
@@ -473,6 +546,8 @@ class Segmenter:
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
+            if kind == "but" and len(tokens(part[end:])) < 2:
+                continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
             stands = len(before) >= 3
             if not (
                 self.opens_job(part[end:])
@@ -505,8 +580,15 @@ class Segmenter:
                 continue
             words = tokens(piece)
             back = joined in ("then", "item") or (words and words[0] in lx.BACK)
+            # "meeting notes below. turn them into ...: - ... - ...": the items are the
+            # notes announced, not jobs (most of them open none)
+            notes = pointer is not None and joined == "item" and self._notes_from(pieces, at)
             long_quote = _only_long_quote(piece, quotes)
-            if pointer is not None and (joined == "para" or pasting) and not back:
+            if (
+                pointer is not None
+                and (joined == "para" or pasting or notes)
+                and (notes or not back)
+            ):
                 head, body = merged[pointer]
                 glue = ": " if self._payload_start(body) < 0 and not pasting else " "
                 merged[pointer] = (head, body.rstrip(" :") + glue + piece)
@@ -536,6 +618,18 @@ class Segmenter:
             if lx.FORWARD.search(normalize(piece)) and not open_payload:
                 pointer = len(merged) - 1
         return merged
+
+    def _notes_from(self, pieces: list[tuple[str, str]], at: int) -> bool:
+        """The run of list items ``pieces[at]`` belongs to opens jobs in fewer than half of
+        its items."""
+        start = at
+        while start > 0 and pieces[start - 1][0] == "item":
+            start -= 1
+        end = at
+        while end < len(pieces) and pieces[end][0] == "item":
+            end += 1
+        run = [p for _, p in pieces[start:end]]
+        return 2 * sum(self.opens_job(p) for p in run) < len(run)
 
     def _last_prose(self, pieces: list[tuple[str, str]]) -> int:
         """Where the request's last paragraph starts when it is prose pasted after the asks:
@@ -654,11 +748,14 @@ class Segmenter:
     def _counted_list(self, piece: str) -> tuple[str, list[str]] | None:
         """``(head, items)`` when a head that opens no job counts the things after its colon
         ("two things: a ... and a ..."), each a thing to make (an article first)."""
-        m = _COLON.search(piece)
+        m = _COLON.search(piece) or _COUNTED_THINGS.search(piece)
         if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
             return None
         head, rest = piece[: m.start()], piece[m.end() :].strip().rstrip(" .!?")
+        if m.re is _COUNTED_THINGS:  # "two things - a ... and a ...", "due cose, un ..."
+            head = piece[: m.end()].rstrip(" ,-\u2013\u2014")
         words = tokens(head)
+        things = any(w in lx.THINGS for w in words)
         if not lists_after_colon(head, rest):
             return None
         if self.opens_job(head) and not any(w in lx.THINGS for w in words):
@@ -668,7 +765,15 @@ class Segmenter:
         if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
             return None  # "three separate images: a ..., a ...": one job handed out (fanout)
         items = _list_items(rest)
-        if not items or not all(tokens(i)[:1] and tokens(i)[0] in lx.ARTICLES for i in items):
+        if not items or not all(
+            tokens(i)[:1]
+            and (
+                tokens(i)[0] in lx.ARTICLES
+                # things counted: "the translation" is one of them as well
+                or (things and tokens(i)[0].split("'")[0] in _DEFINITE)
+            )
+            for i in items
+        ):
             return None
         first = items[0].split()
         at = next((k for k, w in enumerate(first) if k and normalize(w) in _FOR), 0)
@@ -827,6 +932,9 @@ _PREPS = frozenset(
         "the",
     ]
 )
+# Prepositions that name where a step's material comes from ("with that", "from it", "con
+# eso", "daraus" is one word): a reference after them leads a new step.
+_SOURCE = lx_words("with from con com avec mit met aus uit van depuis des partir")
 # A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
 _REF_TAIL = re.compile(
     r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
@@ -937,6 +1045,23 @@ _ORDINAL = re.compile(
 )
 
 
+def _fold_free(text: str) -> str:
+    """``normalize(text)`` with a word of one accented letter masked: Portuguese "é" ("is")
+    is no "e" ("and"), Spanish "ó" no "o"."""
+    return normalize(re.sub(r"(?<!\w)[^\W\d_a-zA-Z](?!\w)", "\u00b7", text))
+
+
+def _arrow_steps(unit: str) -> list[str]:
+    """The steps of a chain written with arrows, when each has three words or more and the
+    one after an arrow is more than languages ("English -> German" is one translation)."""
+    steps = _ARROW.split(unit)
+    if len(steps) < 2 or any(
+        len(tokens(step)) < 3 or _languages_only(tokens(step)) for step in steps
+    ):
+        return [unit]
+    return steps
+
+
 def _manner(piece: str) -> bool:
     """ "keep it light", "houd het kort": a remark on manner (``lexicon.STYLE``)."""
     return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
@@ -996,7 +1121,9 @@ _EN_ROMANCE = lx_words(
 def _romance_en(rest: str) -> bool:
     words = tokens(rest)
     return bool(words) and (
-        words[0] in _EN_ROMANCE or (len(words[0]) > 5 and words[0].endswith("ant"))
+        words[0] in _EN_ROMANCE
+        or (len(words[0]) > 5 and words[0].endswith("ant"))
+        or words[0] in lx.LANGUAGES  # "un resumen en inglés", "une version en anglais"
     )
 
 
