@@ -209,7 +209,11 @@ def _uncached(model: IntentModel, texts: list[str]) -> Any:
 def test_the_intent_models_logits_are_kept_per_text_and_equal_the_computed() -> None:
     shared = intent_model.shared()
     model = IntentModel(shared.weights, shared.bias, shared.openers)
-    texts = ["Write a short poem about the sea.", "then summarize it", "Write a short poem about the sea."]
+    texts = [
+        "Write a short poem about the sea.",
+        "then summarize it",
+        "Write a short poem about the sea.",
+    ]
     first = model.logits(texts)
     assert np.array_equal(first, _uncached(model, texts))
     assert len(model._rows) == 2
