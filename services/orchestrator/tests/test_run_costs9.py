@@ -236,3 +236,55 @@ def test_the_intent_models_kept_logits_are_bounded(monkeypatch: pytest.MonkeyPat
         model.logits([text])
         assert len(model._rows) <= 3
     assert np.array_equal(model.logits(texts), _uncached(model, texts))
+
+
+def _weather_manifest(healthy: int = 1) -> Any:
+    from mesh_contracts import AgentDescriptor, manifest_of
+
+    def agent(agent_id: str, caps: list[str], description: str = "") -> AgentDescriptor:
+        return AgentDescriptor(
+            agent_id=agent_id,
+            instance_id=agent_id,
+            name=agent_id,
+            description=description,
+            endpoint="http://127.0.0.1:9",
+            capabilities=caps,
+            input_schema={"type": "object", "properties": {"prompt": {"type": "string"}}},
+        )
+
+    weather = agent("meteo", ["weather_forecast"], "Weather forecasts: temperature and rain.")
+    tides = agent("tides", ["tide_tables"], "Tide tables: high and low water for a harbour.")
+    manifest = manifest_of([agent("writer", ["text_generation"]), weather, tides], index=1)
+    return manifest
+
+
+def test_a_manifests_capability_index_is_made_once_and_anew_for_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mesh_orchestrator.planning import deterministic
+    from mesh_orchestrator.planning.intent import IntentPlanner
+
+    made: list[Any] = []
+    real = deterministic._Index
+
+    def counted(manifest: Any) -> Any:
+        made.append(manifest)
+        return real(manifest)
+
+    monkeypatch.setattr(deterministic, "_Index", counted)
+    planner = IntentPlanner()
+    manifest = _weather_manifest()
+    first = planner.plan_sync("weather forecast for Lyon tomorrow", manifest)
+    second = planner.plan_sync("tide tables for Brest", manifest)
+    assert [t.capability for t in first.tasks] == ["weather_forecast"]
+    assert [t.capability for t in second.tasks] == ["tide_tables"]
+    assert made == [manifest]  # once for the manifest, not per request
+    # Another manifest (the registry changed: here the weather agent is gone) gets its own.
+    sick = manifest.model_copy(deep=True)
+    for cap in sick.capabilities:
+        for a in cap.agents:
+            if cap.name == "weather_forecast":
+                a.healthy_instances = 0
+    third = planner.plan_sync("tide tables for Brest, then the weather forecast", sick)
+    assert len(made) == 2 and made[1] is sick
+    assert "weather_forecast" not in [t.capability for t in third.tasks]
