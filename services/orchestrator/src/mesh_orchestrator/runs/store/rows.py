@@ -35,31 +35,18 @@ LEASE = "lease_owner, epoch, lease_expires_at, cancel_requested"
 COLUMNS = f"{SAVED}, {LEASE}, owner"
 
 
-def _json(value: Any, nan: bool = True) -> str:
+def _json(value: Any) -> str:
     """``value`` as JSON text: orjson's (compact; a run's row is encoded at its admission
     and at each flush that stores it, and ``json.dumps`` of a plan cost several times
-    orjson's), else ``json.dumps(value, default=str)`` as before: for what orjson does not
-    take (non-string keys, integers past 64 bits, other types) and, where ``nan`` says the
-    value may hold one, a NaN or an infinity (orjson writes null). ``json.loads`` reads
-    both alike. A plan needs no ``nan``: its nodes are pydantic's JSON-mode dumps, which
-    write those as None."""
+    orjson's), else, for what orjson does not take (non-string keys, integers past 64
+    bits, other types), ``json.dumps(value, default=str)`` as before. ``json.loads`` reads
+    both alike. orjson writes a NaN or an infinity as null (``json.dumps`` wrote ``NaN``,
+    which is not JSON): a row holds none, the plan's nodes are pydantic's JSON-mode dumps
+    (which write them as None) and the options the API's, which refuses them."""
     try:
-        text = orjson.dumps(value).decode()
+        return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value, default=str)
-    if nan and "null" in text and _has_nan(value):
-        return json.dumps(value, default=str)
-    return text
-
-
-def _has_nan(value: Any) -> bool:
-    if isinstance(value, float):
-        return value != value or value in (float("inf"), float("-inf"))
-    if isinstance(value, dict):
-        return any(_has_nan(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_nan(v) for v in value)
-    return False
 
 
 def run_row(run: RunRecord) -> tuple[Any, ...]:
@@ -70,7 +57,7 @@ def run_row(run: RunRecord) -> tuple[Any, ...]:
         run.status,
         run.created_at,
         run.finished_at,
-        None if run.plan is None else _json(run.plan, nan=False),
+        None if run.plan is None else _json(run.plan),
         run.answer,
         run.last_seq,
         _json(run.options),
