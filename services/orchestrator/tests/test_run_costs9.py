@@ -294,3 +294,54 @@ def test_a_manifests_capability_index_is_made_once_and_anew_for_another(
     third = planner.plan_sync("tide tables for Brest, then the weather forecast", sick)
     assert len(made) == 2 and made[1] is sick
     assert "weather_forecast" not in [t.capability for t in third.tasks]
+
+
+def test_the_projection_re_dumps_only_the_node_an_event_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mesh_contracts import ExecutionPlan, PlanNode
+    from mesh_orchestrator.graph.nodes import _chosen
+    from mesh_orchestrator.runs.projection import RunProjection
+
+    plan = ExecutionPlan.model_validate(
+        {
+            "tasks": [
+                {"task_id": t, "capability": "text_generation", "input": {"prompt": t}}
+                for t in ("a", "b", "c")
+            ]
+        }
+    )
+    record = _run()
+    projection = RunProjection(record)
+    dumped: list[str] = []
+    real = PlanNode.model_dump
+
+    def counted(self: PlanNode, *args: Any, **kwargs: Any) -> Any:
+        dumped.append(self.task_id)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(PlanNode, "model_dump", counted)
+    projection.apply("plan", _chosen(plan, "client", "").data(), None, 1.0)
+    assert dumped == ["a", "b", "c"]
+    before = record.plan
+    assert before is not None
+    running = {"status": "running", "agent_id": "w", "instance_id": "w-1"}
+    steps: list[tuple[str, dict[str, Any], str]] = [
+        ("status", running, "b"),
+        ("result", {"output": {"text": "done"}}, "b"),
+        ("status", {"status": "completed"}, "b"),
+        ("status", {"status": "retrying"}, "a"),
+        ("error", {"error": "boom"}, "c"),
+    ]
+    for type_, data, task_id in steps:
+        dumped.clear()
+        assert projection.apply(type_, data, task_id, 2.0)
+        assert dumped == [task_id]  # that node only
+        monkeypatch.setattr(PlanNode, "model_dump", real)
+        expected = [n.model_dump(mode="json") for n in projection.nodes.values()]
+        monkeypatch.setattr(PlanNode, "model_dump", counted)
+        assert record.plan == expected  # in the plan's order, every node as it is now
+    assert before[1]["status"] == "pending"  # a list handed out earlier is kept as it was
+    assert record.plan is not None
+    assert [n["status"] for n in record.plan] == ["pending", "completed", "pending"]
+    assert record.plan[1]["output"] == {"text": "done"} and record.plan[2]["error"] == "boom"
