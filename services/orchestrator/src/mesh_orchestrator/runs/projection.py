@@ -20,7 +20,7 @@ STATEFUL = frozenset({"plan", "status", "result", "error"})
 class RunProjection:
     """Keeps ``record.plan`` (a list of PlanNode dicts) current for one run."""
 
-    __slots__ = ("_nodes", "_plan", "record")
+    __slots__ = ("_dumps", "_nodes", "_plan", "record")
 
     def __init__(self, record: RunRecord) -> None:
         self.record = record
@@ -29,6 +29,8 @@ class RunProjection:
         # client's plan a second time cost a run ~15 us for nothing).
         self._plan = record.plan
         self._nodes: dict[str, PlanNode] | None = None
+        # Each node's dict in ``record.plan``, by task id: an event re-dumps only its node.
+        self._dumps: dict[str, dict[str, Any]] | None = None
 
     @property
     def nodes(self) -> dict[str, PlanNode]:
@@ -45,6 +47,7 @@ class RunProjection:
             tasks = data.get("plan", {}).get("tasks", [])
             self._plan = None
             self._nodes = {t["task_id"]: PlanNode.model_validate(t) for t in tasks}
+            self._dumps = None
             self._snapshot()
             return True
         node = self.nodes.get(task_id or "")
@@ -56,24 +59,24 @@ class RunProjection:
             if data.get("status") == "retrying":  # still running, on another attempt
                 node.error = None
                 node.output = None
-                self._snapshot()
+                self._snapshot(task_id)
                 return True
             if data.get("status") == "condition":  # a when / repeat_until was evaluated
                 node.condition = {
                     k: data.get(k) for k in ("kind", "expression", "result", "values", "iteration")
                 }
-                self._snapshot()
+                self._snapshot(task_id)
                 return True
             if data.get("status") == "answered":  # its question was answered: it runs again
                 node.status = NodeStatus.PENDING
-                self._snapshot()
+                self._snapshot(task_id)
                 return True
             if data.get("status") == "iterating":  # a loop runs it again
                 node.iteration = data.get("iteration")
                 node.status = NodeStatus.RUNNING
                 node.error = None
                 node.output = None
-                self._snapshot()
+                self._snapshot(task_id)
                 return True
             node.status = NodeStatus(data.get("status", node.status))
             if node.status is NodeStatus.RUNNING:
@@ -91,11 +94,19 @@ class RunProjection:
             node.error = data.get("error")
         else:
             return False
-        self._snapshot()
+        self._snapshot(task_id)
         return True
 
     def unfinished(self) -> list[PlanNode]:
         return [n for n in self.nodes.values() if not n.status.terminal]
 
-    def _snapshot(self) -> None:
-        self.record.plan = [n.model_dump(mode="json") for n in self.nodes.values()]
+    def _snapshot(self, task_id: str | None = None) -> None:
+        """``record.plan`` anew (a new list: whoever holds the last one keeps it as it was),
+        re-dumping ``task_id``'s node only (every node's when None or not dumped yet): a
+        plan of n tasks cost n dumps at each of its ~3n events."""
+        dumps = self._dumps
+        if dumps is None or task_id is None or task_id not in dumps:
+            dumps = self._dumps = {k: n.model_dump(mode="json") for k, n in self.nodes.items()}
+        else:
+            dumps[task_id] = self.nodes[task_id].model_dump(mode="json")
+        self.record.plan = list(dumps.values())

@@ -87,6 +87,10 @@ def features(text: str) -> npt.NDArray[np.int64]:
     return np.unique(np.fromiter((_hash(f) for f in out), dtype=np.int64))
 
 
+#: Texts whose logits one model keeps (``IntentModel.logits``): ~60 bytes a row, plus the text.
+CACHED_TEXTS = 4096
+
+
 class IntentModel:
     """``probabilities(texts)``: one row of class probabilities (``CLASSES``) per text.
     ``openers``: prefixes of the words that open a job in the training phrasings (the
@@ -107,6 +111,11 @@ class IntentModel:
         self.openers = openers
         self.action_openers = action_openers
         self.mixed_openers = mixed_openers
+        # Each text's row of logits, as computed (``logits``): a plan reads the same
+        # segments three or four times (before and after moving data between them, see
+        # ``IntentPlanner._route``), and a request's texts recur. Emptied when full; a new
+        # model (other weights) starts with its own.
+        self._rows: dict[str, Floats] = {}
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> IntentModel:
@@ -127,10 +136,18 @@ class IntentModel:
         """Features never seen in training have no weight; the sum is scaled by the number
         of known ones, so a long topic the model never saw does not wash out the ask."""
         out = np.empty((len(texts), len(CLASSES)), dtype=np.float32)
+        cache = self._rows
         for i, text in enumerate(texts):
-            rows = self.weights[features(text)]
-            known = max(1, int(np.count_nonzero(np.any(rows != 0, axis=1))))
-            out[i] = rows.sum(axis=0) / np.sqrt(known) + self.bias
+            row = cache.get(text)
+            if row is None:
+                rows = self.weights[features(text)]
+                known = max(1, int(np.count_nonzero(np.any(rows != 0, axis=1))))
+                row = (rows.sum(axis=0) / np.sqrt(known) + self.bias).astype(np.float32)
+                row.flags.writeable = False
+                if len(cache) >= CACHED_TEXTS:
+                    cache.clear()
+                cache[text] = row
+            out[i] = row
         return out
 
     def probabilities(self, texts: list[str]) -> Floats:

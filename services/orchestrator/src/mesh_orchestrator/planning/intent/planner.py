@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from mesh_contracts import CapabilitiesManifest, ExecutionPlan, ManifestAgent, SubTask
-from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, _Index
+from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, index_of
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.actions import (
     is_world_action,
@@ -315,7 +315,7 @@ class IntentPlanner:
         _claim_data(segments, probs, self._model)
         probs = self._model.probabilities([_model_text(s) for s in segments])
         own = [c for c in served if c not in CLASSES]
-        index = _Index(manifest) if own else None
+        index = index_of(manifest) if own else None
         out: list[Routed] = []
         carriers = self._hand_payloads(segments, probs)
         if carriers:

@@ -14,6 +14,7 @@ two replicas admitting runs of one client at once cannot both take its last plac
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
@@ -90,6 +91,24 @@ _PG_TYPES = {"REAL": "DOUBLE PRECISION"}
 
 
 _UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in SAVED.split(", ")[1:])
+_WIDTH = len(COLUMNS.split(", "))
+
+
+@functools.lru_cache(maxsize=64)
+def save_runs_sql(n: int) -> str:
+    """A flush's statement for ``n`` run rows, with Postgres' own ``$k`` placeholders (run by
+    a raw cursor: psycopg parses no query text). psycopg caches its parse of a ``%s`` query
+    of at most 50 parameters only: this one, 15 a row, was parsed anew at every flush of
+    more than three runs."""
+    marks = ",".join(
+        "(" + ",".join(f"${i * _WIDTH + j + 1}" for j in range(_WIDTH)) + ")" for i in range(n)
+    )
+    return (
+        f"INSERT INTO mesh_runs ({COLUMNS}) VALUES {marks} ON CONFLICT (run_id) "
+        f"DO UPDATE SET {_UPDATES} WHERE mesh_runs.epoch = EXCLUDED.epoch RETURNING run_id"
+    )
+
+
 MAX_PAYLOAD = 7900  # bytes of a NOTIFY payload (Postgres takes up to 8000)
 
 
@@ -209,14 +228,9 @@ class PostgresRunStore:
             conn.cursor() as cur,
         ):
             if rows:  # one statement for every row; those refused are not returned
-                marks = ",".join([f"({','.join(['%s'] * len(rows[0]))})"] * len(rows))
-                await cur.execute(
-                    f"INSERT INTO mesh_runs ({COLUMNS}) VALUES {marks} ON CONFLICT (run_id) "
-                    f"DO UPDATE SET {_UPDATES} WHERE mesh_runs.epoch = EXCLUDED.epoch "
-                    "RETURNING run_id",
-                    [v for row in rows for v in row],
-                )
-                saved = {r[0] for r in await cur.fetchall()}
+                async with psycopg.AsyncRawCursor(conn) as raw:
+                    await raw.execute(save_runs_sql(len(rows)), [v for row in rows for v in row])
+                    saved = {r[0] for r in await raw.fetchall()}
                 fenced = {r.run_id for r in runs} - saved
                 deliveries = [delivery_row(d) for r in sorted(saved) for d in outbox.get(r, ())]
                 if deliveries:

@@ -11,6 +11,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from mesh_orchestrator.runs.store.base import RunRecord
 
 # Made after ADDED_COLUMNS (they index added columns).
@@ -33,6 +35,20 @@ LEASE = "lease_owner, epoch, lease_expires_at, cancel_requested"
 COLUMNS = f"{SAVED}, {LEASE}, owner"
 
 
+def _json(value: Any) -> str:
+    """``value`` as JSON text: orjson's (compact; a run's row is encoded at its admission
+    and at each flush that stores it, and ``json.dumps`` of a plan cost several times
+    orjson's), else, for what orjson does not take (non-string keys, integers past 64
+    bits, other types), ``json.dumps(value, default=str)`` as before. ``json.loads`` reads
+    both alike. orjson writes a NaN or an infinity as null (``json.dumps`` wrote ``NaN``,
+    which is not JSON): a row holds none, the plan's nodes are pydantic's JSON-mode dumps
+    (which write them as None) and the options the API's, which refuses them."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, default=str)
+
+
 def run_row(run: RunRecord) -> tuple[Any, ...]:
     """The values of ``COLUMNS``, in order."""
     return (
@@ -41,10 +57,10 @@ def run_row(run: RunRecord) -> tuple[Any, ...]:
         run.status,
         run.created_at,
         run.finished_at,
-        None if run.plan is None else json.dumps(run.plan, default=str),
+        None if run.plan is None else _json(run.plan),
         run.answer,
         run.last_seq,
-        json.dumps(run.options),
+        _json(run.options),
         run.seq_reserved,
         run.lease_owner,
         run.epoch,

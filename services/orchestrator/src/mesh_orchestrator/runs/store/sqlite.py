@@ -1,12 +1,14 @@
 """Embedded run store on SQLite (aiosqlite), the default: one orchestrator replica.
 
-An admission (``admit``: one insert and its commit, tens of microseconds) runs on the
-event loop's thread, under the store's lock; everything else runs in aiosqlite's thread.
-A hand-off to that thread and back cost a run ~0.1 ms of CPU (a queue, a wake-up, the
-GIL passed twice, the loop woken through its pipe): more than the statement itself. The
-connection makes no checkpoint of its own when it commits (``wal_autocheckpoint=0``), so
-the loop never waits on one: ``store_batch`` checkpoints in the thread every
-``CHECKPOINT_EVERY`` commits.
+An admission (``admit``: one insert and its commit, tens of microseconds) and a small
+flush (``store_batch`` of at most ``INLINE_ROWS`` runs and ``INLINE_EVENTS`` events, a
+few hundred microseconds) run on the event loop's thread, under the store's lock;
+everything else runs in aiosqlite's thread. A hand-off to that thread and back cost a run
+~0.1 ms of CPU (a queue, a wake-up, the GIL passed twice, the loop woken through its
+pipe): more than the statements themselves. The connection makes no checkpoint of its own
+when it commits (``wal_autocheckpoint=0``), so the loop never waits on one:
+``store_batch`` checkpoints in the thread every ``CHECKPOINT_EVERY`` commits (that flush
+goes there whole, as does a large one).
 
 Leases work here as on Postgres (one code path), but one process holds the file: a
 restarted orchestrator with the same ``ORCH_REPLICA_ID`` claims its previous incarnation's
@@ -119,6 +121,10 @@ RENEW_CHUNK = 4000  # leases renewed by one statement
 # Commits of admissions and flushes between two checkpoints (in the connection's thread):
 # SQLite's own default, 1,000 pages of WAL, is a few hundred of them.
 CHECKPOINT_EVERY = 256
+# A flush of at most this many runs' rows and events runs on the loop's thread (no
+# hand-off; its statements take less than the hand-off would); a larger one in the thread.
+INLINE_ROWS = 64
+INLINE_EVENTS = 512
 
 
 def _store_batch(
@@ -284,6 +290,10 @@ class SQLiteRunStore:
             checkpoint = self._commits >= CHECKPOINT_EVERY
             if checkpoint:
                 self._commits = 0
+            elif len(rows) <= INLINE_ROWS and len(stored) <= INLINE_EVENTS:
+                # Here, on the loop's thread, as ``admit`` does (under the lock nothing
+                # else uses the connection): one transaction, committed before it returns.
+                return batch(self.db._conn, False)
             return await self.in_thread(functools.partial(batch, checkpoint=checkpoint))
 
     @_one_at_a_time
