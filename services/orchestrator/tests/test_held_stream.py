@@ -101,7 +101,8 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
             async with asyncio.timeout(DEADLINE):
                 async with c.stream("POST", url + "/orchestrate/stream", json=body) as r:
                     assert r.status_code == 200
-                    while "t" not in worker.started:  # the worker call is out: the run waits
+                    # The worker call is out: the run waits (the fake's own list).
+                    while "t" not in worker.started:  # noqa: ASYNC110
                         await asyncio.sleep(0.01)
                     await asyncio.sleep(0.05)
                     assert len(made) == 1  # served by the fast path
@@ -119,7 +120,7 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     assert type(proto.pipeline) is _Pipeline
                     del stream, frames, proto
             # The client left (the response closed): the run is cancelled, the stream ends.
-            while "t" not in worker.cancelled:
+            while "t" not in worker.cancelled:  # noqa: ASYNC110 - the fake's own list
                 await asyncio.sleep(0.01)
             for _ in range(int(DEADLINE / 0.01)):
                 gc.collect()

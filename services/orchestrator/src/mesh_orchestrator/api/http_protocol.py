@@ -68,4 +68,3 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
         if gone is not None:
             gone()
-

@@ -200,10 +200,14 @@ class RunStream(Response):
     def ping_if_due(self, now: float) -> None:
         """A ``:ping`` when nothing went out for ``ping_seconds`` (at most one in flight);
         called by the loop's watcher, at least once per ``ping_seconds``."""
-        if now - self._wrote >= self.ping_seconds and not self._writing and not self.stopping:
-            if self._pinging is None or self._pinging.done():
-                self._wrote = now  # the next is due an interval from here, whatever this one takes
-                self._pinging = asyncio.get_running_loop().create_task(self._write(PING))
+        if (
+            now - self._wrote >= self.ping_seconds
+            and not self._writing
+            and not self.stopping
+            and (self._pinging is None or self._pinging.done())
+        ):
+            self._wrote = now  # the next is due an interval from here, whatever this one takes
+            self._pinging = asyncio.get_running_loop().create_task(self._write(PING))
 
 
 def gone_hook(receive: Receive) -> Any:

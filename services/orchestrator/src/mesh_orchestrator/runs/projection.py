@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic_core import to_jsonable_python as _json
+from pydantic import TypeAdapter
 
 from mesh_contracts import NodeStatus, PlanNode
 from mesh_orchestrator.runs.store.base import RunRecord
+
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def _json(value: Any) -> Any:
+    """``value`` as ``PlanNode.model_dump(mode="json")`` writes a field of type Any."""
+    return _ANY.dump_python(value, mode="json")
+
 
 # Event types that change a plan node or the run's row (the rest only append to the log).
 STATEFUL = frozenset({"plan", "status", "result", "error"})
@@ -58,12 +66,10 @@ class RunProjection:
             self._commit(list(made.values()))
             return True
         rows = self._current()
-        for i, row in enumerate(rows):
-            if row["task_id"] == task_id:
-                break
-        else:
+        i = next((i for i, row in enumerate(rows) if row["task_id"] == task_id), None)
+        if i is None:
             return False
-        node = dict(row)
+        node = dict(rows[i])
         if type_ == "status":
             if "phase" in data:
                 return False
@@ -72,7 +78,10 @@ class RunProjection:
                 node["error"] = node["output"] = None
             elif said == "condition":  # a when / repeat_until was evaluated
                 node["condition"] = _json(
-                    {k: data.get(k) for k in ("kind", "expression", "result", "values", "iteration")}
+                    {
+                        k: data.get(k)
+                        for k in ("kind", "expression", "result", "values", "iteration")
+                    }
                 )
             elif said == "answered":  # its question was answered: it runs again
                 node["status"] = NodeStatus.PENDING.value
