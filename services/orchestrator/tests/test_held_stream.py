@@ -19,7 +19,7 @@ from orch_fakes import Mesh, writer_like
 
 from conftest import MeshFactory
 from mesh_orchestrator.api import stream_path
-from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol, _Pipeline
+from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol, _asgi, _Pipeline
 from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.settings import Settings
@@ -118,6 +118,7 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     assert proto.cycle.on_gone == stream._gone
                     assert proto.cycle.scope["headers"] == []  # its request's: dropped
                     assert type(proto.pipeline) is _Pipeline
+                    assert proto.cycle.scope["asgi"] is _asgi(proto.asgi_version)  # shared
                     del stream, frames, proto
             # The client left (the response closed): the run is cancelled, the stream ends.
             while "t" not in worker.cancelled:  # noqa: ASYNC110 - the fake's own list

@@ -8,7 +8,7 @@ held for as long as a relayed stream is open (``bench/README.md``, "Round 8"). H
 are ``relay.gate.Signal``s, which do the same (``set``, ``clear``, ``is_set``, ``wait``)
 with no deque until someone waits. The queue of pipelined requests is a list (``_Pipeline``:
 ``appendleft``, ``pop``, truth), not a ``deque`` (~0.7 KB each, for a queue nearly always
-empty).
+empty), and every request's scope shares one ``asgi`` dict (its versions).
 
 A response that wants to hear its client leave without a task parked in ``receive`` (a
 relayed stream, ``api.sse.RunStream``) sets ``on_gone`` on the cycle (``api.sse.gone_hook``): the
@@ -20,11 +20,17 @@ Everything else is uvicorn's own code.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mesh_orchestrator.relay.gate import Signal
+
+
+@functools.cache
+def _asgi(version: str) -> Any:
+    return {"version": version, "spec_version": "2.3"}
 
 
 class _Pipeline(list[Any]):
@@ -43,6 +49,11 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pipeline = _Pipeline()  # type: ignore[assignment]
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        # The scope's ``asgi`` (its versions) one dict for every request, not one each.
+        self.scope["asgi"] = _asgi(self.asgi_version)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
