@@ -78,4 +78,7 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
                 cycle.on_gone = None  # type: ignore[attr-defined]
         super().connection_lost(exc)
         if gone is not None:
-            gone()
+            try:
+                gone()
+            except Exception:  # the response's own failure: logged, the connection is gone
+                self.logger.exception("a response's on_gone failed")
