@@ -232,3 +232,34 @@ async def test_a_store_that_refuses_flushes_gets_every_event_once_it_is_back(
     finally:
         await mux.stop()
         await sqlite.close()
+
+
+async def test_a_live_runs_stored_events_leave_memory_and_later_listeners_still_get_them_all(
+    mux: EventMux,
+) -> None:
+    """Once a flush stored them, a live run's events but its last leave memory (an open
+    stream holds none of its ``plan`` or ``status`` payloads, a long one not every token);
+    a listener that comes later reads them from the store, then the live tail, with no gap
+    nor repeat, and one that listened before goes on as it was."""
+    run = opened(mux)
+    early = await mux.subscribe(run)
+    for tok in "abcde":
+        mux.publish(run, "token", {"token": tok}, "t1", "w")
+    assert await mux.flush()
+    ch = mux.channels[run]
+    assert [e.seq for e in ch.events] == [5] and ch.base == 4  # the last one stays
+    late, middle = await mux.subscribe(run, 0), await mux.subscribe(run, 3)
+    mux.publish(run, "token", {"token": "f"}, "t1", "w")
+    mux.publish(run, "done", {"status": "completed"})
+    mux.close(run, "completed", None)
+
+    async def seqs(sub: Any) -> list[int]:
+        got: list[int] = []
+        async with asyncio.timeout(5):
+            while (batch := await sub.take(1)) is not None:
+                got += [e.seq for e in batch]
+        return got
+
+    assert await seqs(early) == [1, 2, 3, 4, 5, 6, 7]
+    assert await seqs(late) == [1, 2, 3, 4, 5, 6, 7]
+    assert await seqs(middle) == [4, 5, 6, 7]

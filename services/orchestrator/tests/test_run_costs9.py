@@ -296,7 +296,7 @@ def test_a_manifests_capability_index_is_made_once_and_anew_for_another(
     assert "weather_forecast" not in [t.capability for t in third.tasks]
 
 
-def test_the_projection_re_dumps_only_the_node_an_event_changes(
+def test_the_projection_makes_anew_only_the_node_an_event_changes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mesh_contracts import ExecutionPlan, PlanNode
@@ -335,8 +335,12 @@ def test_the_projection_re_dumps_only_the_node_an_event_changes(
     ]
     for type_, data, task_id in steps:
         dumped.clear()
+        held = list(record.plan or [])
         assert projection.apply(type_, data, task_id, 2.0)
-        assert dumped == [task_id]  # that node only
+        assert dumped == []  # the node's dict is changed as a dict: no model dumped
+        now = record.plan or []
+        changed = [n["task_id"] for n, old in zip(now, held, strict=True) if n is not old]
+        assert changed == [task_id]  # that node's dict only is new; the others are shared
         monkeypatch.setattr(PlanNode, "model_dump", real)
         expected = [n.model_dump(mode="json") for n in projection.nodes.values()]
         monkeypatch.setattr(PlanNode, "model_dump", counted)

@@ -108,6 +108,31 @@ async def test_a_quiet_run_gets_pings_and_no_more_than_one_per_interval(no_exit:
     assert client.ended() and ends.ended == 1
 
 
+async def test_quiet_streams_are_pinged_by_one_watcher_and_hold_no_timer_each(
+    no_exit: None,
+) -> None:
+    """Every open stream's pings come from the loop's one watcher task (a timer per stream
+    held ~0.6 KB of it), each stream on its own interval."""
+    subs = [Subscription([]) for _ in range(3)]
+    clients = [Client() for _ in subs]
+    streams = [RunStream(s, ping_seconds=0.05, on_end=Ends().end) for s in subs]
+    slow = RunStream(Subscription([]), ping_seconds=60.0, on_end=Ends().end)
+    slow_client = Client()
+    tasks = [
+        asyncio.create_task(st(c.scope, c.receive, c.send))
+        for st, c in [*zip(streams, clients, strict=True), (slow, slow_client)]
+    ]
+    for c in clients:
+        await c.until("two pings", lambda c=c: c.body().count(PING) >= 2)
+    watchers = [t for t in asyncio.all_tasks() if t.get_name() == "sse-exit-watch"]
+    assert len(watchers) == 1
+    assert not any(isinstance(v, asyncio.TimerHandle) for st in streams for v in vars(st).values())
+    assert PING not in slow_client.body()  # its interval is its own
+    for sub in [*subs, slow.feed]:
+        sub.close()
+    await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
+
+
 async def test_the_client_leaving_runs_on_disconnect_and_ends_the_stream_at_once(
     no_exit: None,
 ) -> None:

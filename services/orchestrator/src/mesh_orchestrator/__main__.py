@@ -19,6 +19,7 @@ from mesh_auth import (
     guard_bind,
 )
 from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol
+from mesh_orchestrator.api.stream_path import Front
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.relay.a2a_credentials import CredentialsError
 from mesh_orchestrator.settings import Settings
@@ -63,7 +64,8 @@ def main() -> int:
     gc.freeze()
     gc.set_threshold(GC_YOUNG, 10, 10)
     uvicorn.run(
-        app,
+        Front(app),
+        interface="asgi3",
         http=LeanHttpToolsProtocol,
         host=settings.host,
         port=settings.port,

@@ -1,25 +1,59 @@
-"""The HTTP/1.1 protocol the orchestrator is served with: uvicorn's httptools protocol, less
-two ``asyncio.Event``s per connection.
+"""The HTTP/1.1 protocol the orchestrator is served with: uvicorn's httptools protocol, with
+less held per connection.
 
 Every connection uvicorn holds makes a ``FlowControl`` (its "writable" event) and, per
 request, a ``RequestResponseCycle`` (its "message" event, which ``receive`` waits on): an
 ``asyncio.Event`` each, and each of those a deque for its waiters, ~1.6 KB a connection
 held for as long as a relayed stream is open (``bench/README.md``, "Round 8"). Here both
 are ``relay.gate.Signal``s, which do the same (``set``, ``clear``, ``is_set``, ``wait``)
-with no deque until someone waits. Everything else is uvicorn's own code.
+with no deque until someone waits. The queue of pipelined requests is a list (``_Pipeline``:
+``appendleft``, ``pop``, truth), not a ``deque`` (~0.7 KB each, for a queue nearly always
+empty), and every request's scope shares one ``asgi`` dict (its versions).
+
+A response that wants to hear its client leave without a task parked in ``receive`` (a
+relayed stream, ``api.sse.RunStream``) sets ``on_gone`` on the cycle (``api.sse.gone_hook``): the
+connection calls it once when it is lost while the response is still open. A cycle of
+another server has no ``on_gone``; such a response listens with ``receive`` as before.
+Everything else is uvicorn's own code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mesh_orchestrator.relay.gate import Signal
 
 
+@functools.cache
+def _asgi(version: str) -> Any:
+    return {"version": version, "spec_version": "2.3"}
+
+
+class _Pipeline(list[Any]):
+    """The ``deque`` methods uvicorn's protocol uses on its pipelined requests: new ones in
+    at the left, the oldest out at the right."""
+
+    __slots__ = ()
+
+    def appendleft(self, item: Any) -> None:
+        self.insert(0, item)
+
+
 class LeanHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's ``HttpToolsProtocol`` (``uvicorn.run(..., http=LeanHttpToolsProtocol)``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pipeline = _Pipeline()  # type: ignore[assignment]
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        # The scope's ``asgi`` (its versions) one dict for every request, not one each.
+        self.scope["asgi"] = _asgi(self.asgi_version)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -33,3 +67,18 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
         if cycle is not None and type(cycle.message_event) is asyncio.Event:
             event = cycle.message_event
             cycle.message_event = Signal(event.is_set())  # type: ignore[assignment]
+            cycle.on_gone = None  # type: ignore[attr-defined]  # see api.sse.gone_hook
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        cycle = self.cycle
+        gone = None
+        if cycle is not None and not cycle.response_complete:
+            gone = getattr(cycle, "on_gone", None)
+            if gone is not None:
+                cycle.on_gone = None  # type: ignore[attr-defined]
+        super().connection_lost(exc)
+        if gone is not None:
+            try:
+                gone()
+            except Exception:  # the response's own failure: logged, the connection is gone
+                self.logger.exception("a response's on_gone failed")

@@ -71,13 +71,37 @@ def _not_found(run_id: str) -> JSONResponse:
     return JSONResponse(status_code=404, content={"detail": f"unknown run {trim(run_id, 80)!r}"})
 
 
+class _Ended:
+    """A stream's ``on_end``: its subscription and its slot given back. A slotted object
+    rather than a closure (its function, cells and their tuple): ~0.3 KB less a stream."""
+
+    __slots__ = ("run_id", "runs", "slot", "sub")
+
+    def __init__(self, runs: RunService, run_id: str, sub: Feed, slot: StreamSlot) -> None:
+        self.runs, self.run_id, self.sub, self.slot = runs, run_id, sub, slot
+
+    def __call__(self) -> None:
+        self.runs.unsubscribe(self.run_id, self.sub)
+        self.slot.close()
+
+
+class _CancelOnLeave:
+    """A stream's ``on_disconnect`` for ``options.on_disconnect == "cancel"``: the run is
+    cancelled (a run awaiting approval waits on)."""
+
+    __slots__ = ("run_id", "runs")
+
+    def __init__(self, runs: RunService, run_id: str) -> None:
+        self.runs, self.run_id = runs, run_id
+
+    def __call__(self) -> None:
+        self.runs.cancel_now(self.run_id, unless_parked=True)
+
+
 def _stream(
     runs: RunService, run_id: str, sub: Feed, svc: Services, slot: StreamSlot, **kw: Any
 ) -> RunStream:
-    def ended() -> None:
-        runs.unsubscribe(run_id, sub)
-        slot.close()
-
+    ended = _Ended(runs, run_id, sub, slot)
     return RunStream(
         sub, ping_seconds=svc.settings.ping_seconds, on_end=ended, on_unsent=slot.close, **kw
     )
@@ -151,12 +175,7 @@ async def open_run_stream(svc: Services, caller: Principal, body: OrchestrateReq
     sub = await runs.events(run_id, 0)
     assert sub is not None  # just started: it is live
     # The stream keeps only this of its request (not the parsed body).
-    cancel_on_leave = body.options.on_disconnect == "cancel"
-
-    def left() -> None:
-        if cancel_on_leave:  # a run awaiting approval waits on
-            runs.cancel_now(run_id, unless_parked=True)
-
+    left = _CancelOnLeave(runs, run_id) if body.options.on_disconnect == "cancel" else None
     return _stream(
         runs,
         run_id,

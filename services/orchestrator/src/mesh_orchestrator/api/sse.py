@@ -10,10 +10,12 @@ a client costs more than its bytes: on loopback the kernel does the reader's sid
 less per stream and per chunk (``bench/README.md``, "The relay's SSE response", has the
 figures that made the change):
 
-* the request's own task writes; **one** more task listens for the client leaving
-  (``http.disconnect``: ``on_disconnect`` runs at once, the stream ends), where
-  sse-starlette runs a task group of four (writer, pinger, shutdown watch, listener) and a
-  cancel scope around every chunk it sends;
+* the request's own task writes; the connection itself says when the client leaves (the
+  orchestrator's uvicorn protocol calls ``on_gone``, ``api.http_protocol``: no task per
+  stream), else **one** more task listens for it (``http.disconnect``); either way
+  ``on_disconnect`` runs at once and the stream ends. sse-starlette runs a task group of
+  four (writer, pinger, shutdown watch, listener) and a cancel scope around every chunk it
+  sends;
 * ``:ping`` comments while the run is quiet come from one timer re-armed once per ping
   interval (a short task only while a ping is written), not from a task per stream;
 * on server shutdown (sse-starlette's ``AppStatus`` flag, set by its patch of uvicorn's exit
@@ -31,6 +33,7 @@ import contextlib
 import signal
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import AppStatus
@@ -96,7 +99,6 @@ class RunStream(Response):
         self._wrote = 0.0  # loop time of the last write
         self._writing = False
         self._send: Send | None = None
-        self._ping: asyncio.TimerHandle | None = None
         self._pinging: asyncio.Task[None] | None = None
 
     def __del__(self) -> None:
@@ -106,28 +108,33 @@ class RunStream(Response):
             unsent()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # One frame for the whole stream (no second coroutine held while it is open).
         self.on_unsent = None  # ``on_end`` runs from here on, whatever happens
+        listener: asyncio.Task[None] | None = None
+        cycle = None
+        loop = asyncio.get_running_loop()
+        watched = False
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             if scope.get("method") == "HEAD":  # headers only: a HEAD never opens a stream
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            self._send = send
+            # The client's leaving: told by the connection itself where it can (our uvicorn
+            # protocol's ``on_gone``), else heard by a task parked in ``receive``.
+            cycle = gone_hook(receive)
+            if cycle is None:
+                listener = loop.create_task(self._listen(receive))
+            elif cycle.disconnected:
+                self._gone()
             else:
-                await self._stream(receive, send)
-        finally:
-            self.on_end()
-        if self.background is not None:
-            await self.background()
-
-    async def _stream(self, receive: Receive, send: Send) -> None:
-        loop = asyncio.get_running_loop()
-        self._send = send
-        listener = loop.create_task(self._listen(receive))
-        _exits.watch(loop, self)
-        self._wrote = loop.time()
-        if self.ping_seconds > 0:
-            self._ping = loop.call_at(self._wrote + self.ping_seconds, self._ping_due)
-        feed = self.feed
-        try:
+                cycle.on_gone = self._gone
+            # Pings and the server's shutdown: one watcher per loop for every open stream,
+            # not a timer per stream.
+            self._wrote = loop.time()
+            _exits.watch(loop, self)
+            watched = True
+            feed = self.feed
             # One turn of the loop first: a run just started (its ``run`` event queued) takes
             # its first steps up to its first wait (a worker's answer, the planner's thread),
             # and what they emit (``plan``, a status) goes out in the same write as ``run``.
@@ -145,15 +152,21 @@ class RunStream(Response):
                 await self._write(SLOW_READER)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
-            _exits.forget(loop, self)
-            if self._ping is not None:
-                self._ping.cancel()
-            for task in (listener, self._pinging):
-                if task is not None:
-                    task.cancel()
-                    # A ping that failed to go out ends with the stream, as the stream does.
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            try:
+                if cycle is not None:
+                    cycle.on_gone = None
+                if watched:
+                    _exits.forget(loop, self)
+                for task in (listener, self._pinging):
+                    if task is not None:
+                        task.cancel()
+                        # A ping that failed to go out ends with the stream, as the stream does.
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await task
+            finally:
+                self.on_end()
+        if self.background is not None:
+            await self.background()
 
     async def _write(self, body: bytes, *, more_body: bool = True) -> None:
         assert self._send is not None
@@ -168,25 +181,44 @@ class RunStream(Response):
         while True:
             message: Message = await receive()
             if message["type"] == "http.disconnect":
-                if self.on_disconnect is not None:
-                    self.on_disconnect()
-                self.stop()
+                self._gone()
                 return
+
+    def _gone(self) -> None:
+        """The client left: ``on_disconnect``, and the stream ends."""
+        try:
+            if self.on_disconnect is not None:
+                self.on_disconnect()
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         """End the stream now (the client left, or the server is shutting down)."""
         self.stopping = True
         self.feed.close()
 
-    def _ping_due(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = self._wrote + self.ping_seconds
-        now = loop.time()
-        if due <= now and not self._writing and not self.stopping:
-            if self._pinging is None or self._pinging.done():
-                self._pinging = loop.create_task(self._write(PING))
-            due = now + self.ping_seconds
-        self._ping = loop.call_at(due, self._ping_due)
+    def ping_if_due(self, now: float) -> None:
+        """A ``:ping`` when nothing went out for ``ping_seconds`` (at most one in flight);
+        called by the loop's watcher, at least once per ``ping_seconds``."""
+        if (
+            now - self._wrote >= self.ping_seconds
+            and not self._writing
+            and not self.stopping
+            and (self._pinging is None or self._pinging.done())
+        ):
+            self._wrote = now  # the next is due an interval from here, whatever this one takes
+            self._pinging = asyncio.get_running_loop().create_task(self._write(PING))
+
+
+def gone_hook(receive: Receive) -> Any:
+    """The request's cycle behind ``receive`` when it is an ``api.http_protocol``
+    connection's own: its ``on_gone`` can be set to a callable of no arguments (called once
+    if the connection is lost while the response is open) and set back to None. Else None
+    (another server, or ``receive`` wrapped by a middleware: listen with ``receive``)."""
+    cycle = getattr(receive, "__self__", None)
+    if "on_gone" in getattr(cycle, "__dict__", ()):
+        return cycle
+    return None
 
 
 def _drained(feed: Feed) -> bool:
@@ -204,8 +236,11 @@ def _drained(feed: Feed) -> bool:
 
 
 class _ExitWatch:
-    """One watcher task per event loop, running while streams are open there: on server
-    shutdown it stops them all (uvicorn waits for open responses before it stops)."""
+    """One watcher task per event loop, running while streams are open there: pings the
+    streams that were quiet for their ``ping_seconds`` (one pass over them every
+    ``EXIT_POLL_SECONDS``, or the shortest ``ping_seconds`` if less: no timer per stream,
+    ~0.6 KB each), and on server shutdown stops them all (uvicorn waits for open responses
+    before it stops)."""
 
     def __init__(self) -> None:
         self._open: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[RunStream]] = (
@@ -235,7 +270,15 @@ class _ExitWatch:
                 if _exiting():
                     for stream in list(streams):
                         stream.stop()
-                await asyncio.sleep(EXIT_POLL_SECONDS)
+                tick = EXIT_POLL_SECONDS
+                now = loop.time()
+                for stream in streams:  # makes tasks only: nothing here leaves the set
+                    every = stream.ping_seconds
+                    if every > 0:
+                        stream.ping_if_due(now)
+                        if every < tick:
+                            tick = every
+                await asyncio.sleep(tick)
         finally:
             if self._open.get(loop) is streams:
                 del self._open[loop]

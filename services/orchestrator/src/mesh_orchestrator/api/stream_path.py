@@ -90,6 +90,28 @@ def install(app: FastAPI, metrics: Metrics, max_body_bytes: int, *, traced: bool
     app.build_middleware_stack = build_with_stream_path  # type: ignore[method-assign]
 
 
+class Front:
+    """What uvicorn serves (``__main__``): ``app`` itself, but a ``POST
+    /orchestrate/stream`` goes straight to ``app``'s middleware stack (``StreamPath`` at its
+    head) as Starlette's ``__call__`` sends it there (``scope["app"]`` set first), from a
+    plain function that returns the stack's coroutine: no ``FastAPI.__call__`` nor
+    ``Starlette.__call__`` frame is held for as long as the stream is open (~0.6 KB a
+    stream). FastAPI's ``__call__`` adds nothing here: its own telemetry is off
+    (``app.py``) and a ``root_path`` sends every request through it."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.direct = not app.root_path and not app._native_telemetry.enabled()
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        app = self.app
+        stack = app.middleware_stack
+        if stack is None or not self.direct or scope["type"] != "http" or scope["path"] != PATH:
+            return app(scope, receive, send)
+        scope["app"] = app
+        return stack(scope, receive, send)
+
+
 class StreamPath:
     """ASGI middleware: serve plain ``POST /orchestrate/stream``, pass all else to ``app``."""
 
@@ -142,6 +164,11 @@ class StreamPath:
         unexpected: Exception | None = None
         try:
             response = await open_run_stream(svc, caller, request)
+            if self.metrics is not None:
+                # Ahead of the stack, nothing reads them from here on: the open stream keeps
+                # none of them (~0.8 KB; the list is the connection's too, which would keep it
+                # until its next request). Inside it (traced), the layers outside may.
+                scope["headers"].clear()
         except Exception as exc:  # answered by the app's handlers, as the stack would
             response, unexpected = await _handled(scope, receive, exc)
         del request

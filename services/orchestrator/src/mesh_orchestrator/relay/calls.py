@@ -426,6 +426,7 @@ class WorkerCalls:
                     idle=self.stream_idle,
                     attempt=attempt,
                 )
+                del headers  # the call's own: not kept in this frame while it streams
             batches = call.counted(batches)  # traced: the span counts them; else as they are
             async with aclosing(batches) as reading:
                 # The hot loop: the events of one block read from the worker at a time, each

@@ -296,7 +296,7 @@ class StreamClient:
             f"Accept: text/event-stream\r\n{extra}\r\n"
         ).encode("latin-1")
         request = head + body
-        del head, body, extra  # sent once: not kept in this frame while the answer is read
+        del head, body, extra, headers  # sent once: not kept while the answer is read
         async with self._slots:
             conn = await self._send(key, request)
             del request

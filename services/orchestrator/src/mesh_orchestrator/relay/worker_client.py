@@ -287,7 +287,7 @@ async def call_worker_batches(
             payload = orjson.dumps(body)
             del body  # nothing of the request stays in this frame while the stream is read
             async with streams.post(url, payload, headers) as resp:
-                del payload
+                del payload, headers  # sent: not kept in this frame while the stream is read
                 if resp.status_code >= 300:
                     busy = resp.status_code in BUSY_STATUS
                     raw = b"" if busy else await resp.read()

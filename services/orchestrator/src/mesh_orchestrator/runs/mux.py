@@ -4,9 +4,9 @@ It knows nothing of what events mean: the run service's projection (``runs.proje
 keeps a run's record and node states, and calls ``touch`` when the row must be stored again.
 
 ``publish`` is synchronous and cheap (the hot path): it assigns the next ``seq``, appends the
-event to the run's in-memory log, appends it to every subscription and queues it for the
-background flusher, which writes batches to the run store every ``interval`` seconds or as
-soon as ``batch`` events are waiting. A subscription's listener takes everything queued at
+event to the run's in-memory log (until a flush stores it), appends it to every subscription
+and queues it for the background flusher, which writes batches to the run store every
+``interval`` seconds or as soon as ``batch`` events are waiting. A subscription's listener takes everything queued at
 once (one write per batch, not per event), so a slow reader costs fewer writes, never a
 delay: nothing waits for a batch to fill. Because ``publish`` and ``subscribe``'s snapshot
 never await, a subscriber sees every event exactly once, in seq order, with no gap between
@@ -147,8 +147,9 @@ class Subscription:
 
 
 class RunChannel:
-    """One run in memory: its record, its event log since ``base`` (the events before it,
-    of a resumed run, are in the store), its listeners."""
+    """One run in memory: its record, its event log since ``base`` (the events before it
+    are in the store: a resumed run's earlier part, and what flushes stored, but the last),
+    its listeners."""
 
     __slots__ = ("base", "closed", "durable", "events", "held", "record", "stored", "subscribers")
 
@@ -488,6 +489,8 @@ class EventMux:
             self._pending[:0] = events
             self._dirty |= dirty
             raise
+        if events:
+            self._forget_stored(events, runs - fenced)
         for run_id, upto in reserved.items():
             ch = self.channels.get(run_id)
             if ch is None or run_id in fenced:
@@ -511,6 +514,29 @@ class EventMux:
             delivered = [r for r in records if outbox.get(r.run_id) and r.run_id not in fenced]
             if delivered:
                 await self.on_changed(delivered)
+
+    def _forget_stored(self, events: list[RelayedEvent], runs: set[str]) -> None:
+        """A live run's log leaves memory once stored, up to its last event (which
+        ``RunService`` reads): a listener that comes later reads that part from the store,
+        a page at a time, as it reads a resumed run's earlier part (``subscribe``). An open
+        stream then holds none of its run's ``plan`` and ``status`` payloads, and a long
+        one not every token it relayed. ``events``: what the flush stored, each run's in
+        order; ``runs``: theirs, less any fenced."""
+        left = set(runs)
+        for e in reversed(events):  # each run's last stored event: a few steps from the end
+            run_id = e.run_id
+            if run_id not in left:
+                continue
+            left.discard(run_id)
+            ch = self.channels.get(run_id)
+            if ch is not None:
+                # Never a held event (its id not reserved yet), always the last one kept.
+                upto = min(e.seq, ch.durable, ch.base + len(ch.events) - 1)
+                if upto > ch.base:
+                    del ch.events[: upto - ch.base]
+                    ch.base = upto
+            if not left:
+                break
 
     @staticmethod
     def _release(ch: RunChannel) -> None:

@@ -10,103 +10,115 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from mesh_contracts import NodeStatus, PlanNode
 from mesh_orchestrator.runs.store.base import RunRecord
+
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def _json(value: Any) -> Any:
+    """``value`` as ``PlanNode.model_dump(mode="json")`` writes a field of type Any."""
+    return _ANY.dump_python(value, mode="json")
+
 
 # Event types that change a plan node or the run's row (the rest only append to the log).
 STATEFUL = frozenset({"plan", "status", "result", "error"})
 
 
 class RunProjection:
-    """Keeps ``record.plan`` (a list of PlanNode dicts) current for one run."""
+    """Keeps ``record.plan`` (a list of PlanNode dicts, JSON-ready) current for one run.
 
-    __slots__ = ("_dumps", "_nodes", "_plan", "record")
+    The nodes are kept as those dicts only, not as ``PlanNode`` models beside them (~2 KB
+    of every open stream for a one-task plan: the model, its fields-set, its requirements).
+    A change makes a new list with a new dict for the node it changed (a list handed out
+    before, to the store's flush or a reader, never changes under it); ``nodes`` and
+    ``unfinished`` read the dicts into models when asked (a pause, a run's end)."""
+
+    __slots__ = ("_rows", "record")
 
     def __init__(self, record: RunRecord) -> None:
         self.record = record
-        # The record's plan now, read into nodes when first asked for: a new run's first
-        # event that touches a node is its ``plan``, which makes them anew (validating the
-        # client's plan a second time cost a run ~15 us for nothing).
-        self._plan = record.plan
-        self._nodes: dict[str, PlanNode] | None = None
-        # Each node's dict in ``record.plan``, by task id: an event re-dumps only its node.
-        self._dumps: dict[str, dict[str, Any]] | None = None
+        # The record's plan now, read into node dicts when first asked for: a new run's
+        # first event that touches a node is its ``plan``, which makes them anew
+        # (validating the client's plan a second time cost a run ~15 us for nothing).
+        self._rows: list[dict[str, Any]] | None = None
+
+    def _current(self) -> list[dict[str, Any]]:
+        rows = self._rows
+        if rows is None:  # as ``PlanNode`` dumps them: every field, JSON values
+            plan = self.record.plan or ()
+            rows = self._rows = [PlanNode.model_validate(n).model_dump(mode="json") for n in plan]
+        return rows
 
     @property
     def nodes(self) -> dict[str, PlanNode]:
-        """The plan's nodes by task id (the record's plan as it was at the start, until a
-        ``plan`` event)."""
-        if self._nodes is None:
-            plan, self._plan = self._plan, None
-            self._nodes = {n["task_id"]: PlanNode.model_validate(n) for n in plan or ()}
-        return self._nodes
+        """The plan's nodes by task id, as models read now (the record's plan as it was at
+        the start, until a ``plan`` event)."""
+        return {r["task_id"]: PlanNode.model_validate(r) for r in self._current()}
 
     def apply(self, type_: str, data: dict[str, Any], task_id: str | None, ts: float) -> bool:
         """Fold one event in; True when the record changed."""
         if type_ == "plan":
             tasks = data.get("plan", {}).get("tasks", [])
-            self._plan = None
-            self._nodes = {t["task_id"]: PlanNode.model_validate(t) for t in tasks}
-            self._dumps = None
-            self._snapshot()
+            made = {t["task_id"]: PlanNode.model_validate(t).model_dump(mode="json") for t in tasks}
+            self._commit(list(made.values()))
             return True
-        node = self.nodes.get(task_id or "")
-        if node is None:
+        rows = self._current()
+        i = next((i for i, row in enumerate(rows) if row["task_id"] == task_id), None)
+        if i is None:
             return False
+        node = dict(rows[i])
         if type_ == "status":
             if "phase" in data:
                 return False
-            if data.get("status") == "retrying":  # still running, on another attempt
-                node.error = None
-                node.output = None
-                self._snapshot(task_id)
-                return True
-            if data.get("status") == "condition":  # a when / repeat_until was evaluated
-                node.condition = {
-                    k: data.get(k) for k in ("kind", "expression", "result", "values", "iteration")
-                }
-                self._snapshot(task_id)
-                return True
-            if data.get("status") == "answered":  # its question was answered: it runs again
-                node.status = NodeStatus.PENDING
-                self._snapshot(task_id)
-                return True
-            if data.get("status") == "iterating":  # a loop runs it again
-                node.iteration = data.get("iteration")
-                node.status = NodeStatus.RUNNING
-                node.error = None
-                node.output = None
-                self._snapshot(task_id)
-                return True
-            node.status = NodeStatus(data.get("status", node.status))
-            if node.status is NodeStatus.RUNNING:
-                node.assigned_agent = data.get("agent_id")
-                node.assigned_instance = data.get("instance_id")
-                node.started_at = ts
-            elif node.status.terminal:
-                node.finished_at = ts
-                reason = data.get("reason")
-                if reason and node.error is None and node.status is not NodeStatus.COMPLETED:
-                    node.error = reason
+            said = data.get("status")
+            if said == "retrying":  # still running, on another attempt
+                node["error"] = node["output"] = None
+            elif said == "condition":  # a when / repeat_until was evaluated
+                node["condition"] = _json(
+                    {
+                        k: data.get(k)
+                        for k in ("kind", "expression", "result", "values", "iteration")
+                    }
+                )
+            elif said == "answered":  # its question was answered: it runs again
+                node["status"] = NodeStatus.PENDING.value
+            elif said == "iterating":  # a loop runs it again
+                node["iteration"] = _json(data.get("iteration"))
+                node["status"] = NodeStatus.RUNNING.value
+                node["error"] = node["output"] = None
+            else:
+                status = NodeStatus(data.get("status", node["status"]))
+                node["status"] = status.value
+                if status is NodeStatus.RUNNING:
+                    node["assigned_agent"] = _json(data.get("agent_id"))
+                    node["assigned_instance"] = _json(data.get("instance_id"))
+                    node["started_at"] = ts
+                elif status.terminal:
+                    node["finished_at"] = ts
+                    reason = data.get("reason")
+                    if reason and node["error"] is None and status is not NodeStatus.COMPLETED:
+                        node["error"] = _json(reason)
         elif type_ == "result":
-            node.output = data.get("output")
+            node["output"] = _json(data.get("output"))
         elif type_ == "error":
-            node.error = data.get("error")
+            node["error"] = _json(data.get("error"))
         else:
             return False
-        self._snapshot(task_id)
+        rows = list(rows)
+        rows[i] = node
+        self._commit(rows)
         return True
 
     def unfinished(self) -> list[PlanNode]:
-        return [n for n in self.nodes.values() if not n.status.terminal]
+        return [
+            PlanNode.model_validate(r)
+            for r in self._current()
+            if not NodeStatus(r["status"]).terminal
+        ]
 
-    def _snapshot(self, task_id: str | None = None) -> None:
-        """``record.plan`` anew (a new list: whoever holds the last one keeps it as it was),
-        re-dumping ``task_id``'s node only (every node's when None or not dumped yet): a
-        plan of n tasks cost n dumps at each of its ~3n events."""
-        dumps = self._dumps
-        if dumps is None or task_id is None or task_id not in dumps:
-            dumps = self._dumps = {k: n.model_dump(mode="json") for k, n in self.nodes.items()}
-        else:
-            dumps[task_id] = self.nodes[task_id].model_dump(mode="json")
-        self.record.plan = list(dumps.values())
+    def _commit(self, rows: list[dict[str, Any]]) -> None:
+        self._rows = rows
+        self.record.plan = rows

@@ -1,0 +1,175 @@
+"""A relayed stream held open, served as ``__main__`` serves it (``stream_path.Front`` over
+uvicorn with ``LeanHttpToolsProtocol``): what it holds while open (no task listening for
+the client, no FastAPI or Starlette frame, none of its request's headers) and what it
+lets go of once the client leaves (the run cancelled, the response collected)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+import weakref
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import uvicorn
+from orch_fakes import Mesh, writer_like
+
+from conftest import MeshFactory
+from mesh_orchestrator.api import stream_path
+from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol, _asgi, _Pipeline
+from mesh_orchestrator.api.sse import RunStream
+from mesh_orchestrator.app import create_app
+from mesh_orchestrator.settings import Settings
+from mesh_testkit import free_port
+
+DEADLINE = 20.0
+
+
+async def _serve_as_main(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    port = free_port()
+    config = uvicorn.Config(
+        stream_path.Front(app),
+        interface="asgi3",
+        http=LeanHttpToolsProtocol,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert not task.done() and time.monotonic() < deadline, "server did not start"
+        await asyncio.sleep(0.01)
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+def _frames(stream: RunStream) -> list[str]:
+    """The functions whose frames are suspended under the request's task now."""
+    names: list[str] = []
+    for task in asyncio.all_tasks():
+        coro: Any = task.get_coro()
+        chain = []
+        while coro is not None:
+            chain.append(getattr(coro, "__qualname__", type(coro).__name__))
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+        if "RunStream.__call__" in chain:
+            names += chain
+    return names
+
+
+async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_when_its_client_leaves(
+    mesh_factory: MeshFactory, tmp_path: Path, monkeypatch: Any
+) -> None:
+    mesh: Mesh = await mesh_factory()
+    await mesh.register(writer_like(mesh.workers[0].url))
+    settings = Settings(
+        discovery_url=mesh.disc.url,
+        db_path=tmp_path / "main.sqlite3",
+        ping_seconds=5.0,
+        watch_wait_seconds=1.0,
+        discovery_retry_seconds=0.05,
+    )
+    app = create_app(settings)
+    made: list[weakref.ref[RunStream]] = []
+    real = stream_path.open_run_stream
+
+    async def opened(*args: Any) -> Any:
+        response = await real(*args)
+        made.append(weakref.ref(response))
+        return response
+
+    monkeypatch.setattr(stream_path, "open_run_stream", opened)
+    server, serving, url = await _serve_as_main(app)
+    body = {
+        "plan": {"tasks": [{"task_id": "t", "capability": "text_generation",
+                            "input": {"gate": "held", "tokens": ["a"]}}]},
+        "options": {"on_disconnect": "cancel"},
+    }  # fmt: skip
+    worker = mesh.worker(0)
+    try:
+        async with httpx.AsyncClient(timeout=DEADLINE) as c:
+            for _ in range(int(DEADLINE / 0.05)):  # this orchestrator's own registry watch
+                agents = (await c.get(url + "/v1/agents")).json()
+                if agents:
+                    break
+                await asyncio.sleep(0.05)
+            async with asyncio.timeout(DEADLINE):
+                async with c.stream("POST", url + "/orchestrate/stream", json=body) as r:
+                    assert r.status_code == 200
+                    # The worker call is out: the run waits (the fake's own list).
+                    while "t" not in worker.started:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
+                    await asyncio.sleep(0.05)
+                    assert len(made) == 1  # served by the fast path
+                    stream = made[0]()
+                    assert stream is not None
+                    frames = _frames(stream)
+                    # The connection says when the client leaves: no task parked in receive.
+                    listening = [t.get_coro().__qualname__ for t in asyncio.all_tasks()]
+                    assert "RunStream._listen" not in listening, listening
+                    assert "RunStream.__call__" in frames and "StreamPath.__call__" in frames
+                    assert not any(f.startswith(("FastAPI.", "Starlette.")) for f in frames)
+                    (proto,) = [p for p in server.server_state.connections if p.cycle is not None]
+                    assert proto.cycle.on_gone == stream._gone
+                    assert proto.cycle.scope["headers"] == []  # its request's: dropped
+                    assert type(proto.pipeline) is _Pipeline
+                    assert proto.cycle.scope["asgi"] is _asgi(proto.asgi_version)  # shared
+                    del stream, frames, proto
+            # The client left (the response closed): the run is cancelled, the stream ends.
+            while "t" not in worker.cancelled:  # noqa: ASYNC110 - the fake's own list
+                await asyncio.sleep(0.01)
+            for _ in range(int(DEADLINE / 0.01)):
+                gc.collect()
+                if made[0]() is None:
+                    break
+                await asyncio.sleep(0.01)
+            assert made[0]() is None
+    finally:
+        worker.gate("held").set()
+        server.should_exit = True
+        await asyncio.wait_for(serving, DEADLINE)
+
+
+async def test_front_sends_only_the_stream_path_past_the_apps_call() -> None:
+    """``Front`` hands ``POST /orchestrate/stream`` to the built stack itself (with
+    ``scope["app"]``, as Starlette does) and everything else, or anything before the stack
+    is built, to the app."""
+    called: list[str] = []
+
+    async def stack(scope: Any, receive: Any, send: Any) -> None:
+        called.append("stack")
+
+    class App:
+        root_path = ""
+        _native_telemetry = SimpleNamespace(enabled=lambda: False)
+        middleware_stack: Any = None
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            called.append("app")
+
+    app = App()
+    front = stream_path.Front(app)  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": stream_path.PATH}
+    await front(scope, None, None)  # type: ignore[arg-type]
+    app.middleware_stack = stack
+    await front(scope, None, None)  # type: ignore[arg-type]
+    assert scope["app"] is app
+    await front({"type": "http", "method": "GET", "path": "/health"}, None, None)  # type: ignore[arg-type]
+    await front({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+    assert called == ["app", "stack", "app", "app"]
+    app.root_path = "/mesh"  # FastAPI's own call sets it in the scope: every request goes there
+    await stream_path.Front(app)(scope, None, None)  # type: ignore[arg-type]
+    assert called[-1] == "app"
+
+
+def test_the_pipeline_queue_keeps_deque_order() -> None:
+    q = _Pipeline()
+    assert not q
+    q.appendleft(1)
+    q.appendleft(2)
+    assert q and q.pop() == 1 and q.pop() == 2 and not q
