@@ -77,3 +77,41 @@ async def test_a_request_arriving_mid_import_waits_for_the_import_on_a_thread(
     assert [(r.status_code, r.text) for r in answers] == [(200, "card")] * 2
     assert whole_at_install == [True]
     assert imports == [SLOW, SLOW]
+
+
+async def test_concurrent_first_calls_to_a2a_agents_both_import_the_client_on_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for the a2a-sdk's client (``relay.calls._load_a2a_client``): a second call
+    while the first is importing it waits on a thread, not by importing on the loop."""
+    from mesh_orchestrator.relay import calls
+
+    name = "slow_a2a_client_for_test"
+    (tmp_path / f"{name}.py").write_text(
+        "import threading\nGATE = threading.Event()\nGATE.wait(60)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(calls, "_A2A_CLIENT", name)
+    monkeypatch.setattr(calls, "_loaded", set(), raising=False)
+    imports: list[str] = []
+
+    def import_module(module: str) -> Any:
+        imports.append(module)
+        return importlib.import_module(module)
+
+    monkeypatch.setattr(calls, "importlib", SimpleNamespace(import_module=import_module))
+    async with asyncio.timeout(30):
+        first = asyncio.create_task(calls._load_a2a_client())
+        while not hasattr(sys.modules.get(name), "GATE"):  # the import is under way
+            await asyncio.sleep(0.01)
+        second = asyncio.create_task(calls._load_a2a_client())
+        while len(imports) < 2 and not second.done():
+            await asyncio.sleep(0.01)
+        done_before_the_import = second.done()
+        sys.modules[name].GATE.set()
+        await asyncio.gather(first, second)
+        await calls._load_a2a_client()  # loaded: no thread, no import
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    assert not done_before_the_import
+    assert imports == [name, name]
