@@ -64,12 +64,12 @@ async def test_a_request_arriving_mid_import_waits_for_the_import_on_a_thread(
         httpx.AsyncClient(transport=transport, base_url="http://t") as c,
     ):
         first = asyncio.create_task(c.get(AGENT_CARD_PATH))
-        while not hasattr(sys.modules.get(SLOW), "GATE"):  # the import is under way
+        while not hasattr(sys.modules.get(SLOW), "GATE"):  # noqa: ASYNC110 (set by the import's thread)
             await asyncio.sleep(0.01)
         second = asyncio.create_task(c.get(AGENT_CARD_PATH))
         # The second either imports on a thread too (waiting there for the first's import)
         # or, as before, finds the module in sys.modules and installs at once.
-        while len(imports) < 2 and not second.done():
+        while len(imports) < 2 and not second.done():  # noqa: ASYNC110 (a thread's import, or the task)
             await asyncio.sleep(0.01)
         sys.modules[SLOW].GATE.set()
         answers = await asyncio.gather(first, second)
@@ -103,10 +103,10 @@ async def test_concurrent_first_calls_to_a2a_agents_both_import_the_client_on_a_
     monkeypatch.setattr(calls, "importlib", SimpleNamespace(import_module=import_module))
     async with asyncio.timeout(30):
         first = asyncio.create_task(calls._load_a2a_client())
-        while not hasattr(sys.modules.get(name), "GATE"):  # the import is under way
+        while not hasattr(sys.modules.get(name), "GATE"):  # noqa: ASYNC110 (set by the import's thread)
             await asyncio.sleep(0.01)
         second = asyncio.create_task(calls._load_a2a_client())
-        while len(imports) < 2 and not second.done():
+        while len(imports) < 2 and not second.done():  # noqa: ASYNC110 (a thread's import, or the task)
             await asyncio.sleep(0.01)
         done_before_the_import = second.done()
         sys.modules[name].GATE.set()
