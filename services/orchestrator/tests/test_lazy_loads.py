@@ -1,7 +1,9 @@
-"""The lazy A2A route (``api/a2a_route.py``): a request that arrives while the first one
-is still importing the A2A server waits for that import on a thread; it never installs the
-routes before the module is whole (which, for the real module, is an import on the event
-loop that blocks it until the other thread's import ends)."""
+"""What the orchestrator imports on a thread with its first use (the A2A server with the
+first A2A request, ``api/a2a_route.py``; the a2a-sdk's client with the first call to an A2A
+agent; LangGraph's errors with the first approval): a second use while the first is still
+importing waits for that import on a thread too. Never by importing on the event loop: the
+module is in ``sys.modules`` from the import's start, half run, and importing it there
+blocks the loop until the other thread's import ends."""
 
 from __future__ import annotations
 
@@ -79,39 +81,47 @@ async def test_a_request_arriving_mid_import_waits_for_the_import_on_a_thread(
     assert imports == [SLOW, SLOW]
 
 
-async def test_concurrent_first_calls_to_a2a_agents_both_import_the_client_on_a_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("module", "constant", "load"),
+    [
+        ("mesh_orchestrator.relay.calls", "_A2A_CLIENT", "_load_a2a_client"),  # A2A agents
+        ("mesh_orchestrator.graph.nodes", "_ERRORS", "_load_errors"),  # approvals
+    ],
+)
+async def test_concurrent_first_loads_both_import_on_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, constant: str, load: str
 ) -> None:
-    """The same for the a2a-sdk's client (``relay.calls._load_a2a_client``): a second call
-    while the first is importing it waits on a thread, not by importing on the loop."""
-    from mesh_orchestrator.relay import calls
-
-    name = "slow_a2a_client_for_test"
+    """The same for the a2a-sdk's client (the first calls to A2A agents) and LangGraph's
+    errors (the first approvals): a second load while the first is importing waits on a
+    thread, not by importing on the event loop; once loaded, no thread, no import."""
+    owner = importlib.import_module(module)
+    name = f"slow_{load}_for_test"
     (tmp_path / f"{name}.py").write_text(
         "import threading\nGATE = threading.Event()\nGATE.wait(60)\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.setattr(calls, "_A2A_CLIENT", name)
-    monkeypatch.setattr(calls, "_loaded", set(), raising=False)
+    monkeypatch.setattr(owner, constant, name)
+    monkeypatch.setattr(owner, "_loaded", set(), raising=False)
     imports: list[str] = []
 
     def import_module(module: str) -> Any:
         imports.append(module)
         return importlib.import_module(module)
 
-    monkeypatch.setattr(calls, "importlib", SimpleNamespace(import_module=import_module))
+    monkeypatch.setattr(owner, "importlib", SimpleNamespace(import_module=import_module))
+    loader = getattr(owner, load)
     async with asyncio.timeout(30):
-        first = asyncio.create_task(calls._load_a2a_client())
+        first = asyncio.create_task(loader())
         while not hasattr(sys.modules.get(name), "GATE"):  # noqa: ASYNC110 (set by the import's thread)
             await asyncio.sleep(0.01)
-        second = asyncio.create_task(calls._load_a2a_client())
+        second = asyncio.create_task(loader())
         while len(imports) < 2 and not second.done():  # noqa: ASYNC110 (a thread's import, or the task)
             await asyncio.sleep(0.01)
         done_before_the_import = second.done()
         sys.modules[name].GATE.set()
         await asyncio.gather(first, second)
-        await calls._load_a2a_client()  # loaded: no thread, no import
+        await loader()  # loaded: no thread, no import
     monkeypatch.delitem(sys.modules, name, raising=False)
     assert not done_before_the_import
     assert imports == [name, name]
