@@ -34,7 +34,6 @@ import importlib
 import json
 import logging
 import re
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -72,6 +71,9 @@ log = logging.getLogger(__name__)
 # The a2a-sdk (~0.3 s of CPU to import) loads with the first card fetched (``fetch_card``),
 # not with discovery: most meshes register no A2A agent, and discovery starts many times.
 _SDK = "a2a.client.card_resolver"
+# What fetch_card imported whole. Not ``sys.modules``: a module another fetch is still
+# importing is there already, half run, and importing it on the event loop would block it.
+_loaded: set[str] = set()
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -114,8 +116,9 @@ async def fetch_card(http: httpx.AsyncClient, url: str, *, max_bytes: int) -> Ag
                     raise CardError(f"{url}: the card is larger than {max_bytes} bytes")
     except httpx.HTTPError as exc:
         raise CardError(f"cannot fetch {url}: {type(exc).__name__}: {exc}", 502) from None
-    if _SDK not in sys.modules:  # on a thread: the event loop keeps serving meanwhile
+    if _SDK not in _loaded:  # on a thread: the event loop keeps serving meanwhile
         await asyncio.to_thread(importlib.import_module, _SDK)
+        _loaded.add(_SDK)
     from a2a.client.card_resolver import parse_agent_card
     from google.protobuf.json_format import ParseError
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
@@ -69,8 +68,11 @@ class LazyA2A(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.pending:
-            if _SERVER_MODULE not in sys.modules:
-                await asyncio.to_thread(importlib.import_module, _SERVER_MODULE)
+            # On a thread for every request that finds the routes pending, not only while
+            # the module is missing from sys.modules: one another request is still importing
+            # is there already, half run, and importing it here would block the event loop
+            # until it is whole.
+            await asyncio.to_thread(importlib.import_module, _SERVER_MODULE)
             self.install()  # no await since the check: one request installs, others find
         await self._app.router(scope, receive, send)
 

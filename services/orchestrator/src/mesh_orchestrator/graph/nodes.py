@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -181,8 +180,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         # What LangGraph's ``interrupt`` raises, raised here: it needs no checkpointer nor
         # LangGraph's own context, so the graph's runner (``graph.build``) parks the same way.
         # Its errors cost ~0.6 s of CPU to import: on a thread, with the first approval.
-        if "langgraph.errors" not in sys.modules:
-            await asyncio.to_thread(importlib.import_module, "langgraph.errors")
+        await _load_errors()
         from langgraph.errors import GraphInterrupt
         from langgraph.types import Interrupt
 
@@ -305,6 +303,19 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
         "fail": fail,
     }
     return nodes
+
+
+_ERRORS = "langgraph.errors"
+_loaded: set[str] = set()  # what _load_errors imported whole
+
+
+async def _load_errors() -> None:
+    """Import LangGraph's errors on a thread (the event loop keeps serving meanwhile); once
+    loaded, a set lookup. Not ``sys.modules``: a module another approval is still importing
+    is there already, half run, and importing it on the event loop would block it."""
+    if _ERRORS not in _loaded:
+        await asyncio.to_thread(importlib.import_module, _ERRORS)
+        _loaded.add(_ERRORS)
 
 
 def _chosen(plan: ExecutionPlan, planner: str, reason: str) -> PlanChosen:

@@ -500,13 +500,17 @@ class WorkerCalls:
 # not with the orchestrator: its imports cost ~0.3 s of CPU at every start, and most meshes
 # call no A2A agent.
 _A2A_CLIENT = "mesh_orchestrator.relay.a2a_client"
+_loaded: set[str] = set()  # what _load_a2a_client imported whole
 
 
 async def _load_a2a_client() -> None:
     """Import ``relay.a2a_client`` on a thread (the event loop keeps relaying meanwhile);
-    once loaded, a dictionary lookup."""
-    if _A2A_CLIENT not in sys.modules:
+    once loaded, a set lookup. Not ``sys.modules``: a module another call is still
+    importing is there already, half run, and importing it on the event loop would block
+    it until whole."""
+    if _A2A_CLIENT not in _loaded:
         await asyncio.to_thread(importlib.import_module, _A2A_CLIENT)
+        _loaded.add(_A2A_CLIENT)
 
 
 async def settle_a2a_cancels() -> None:
