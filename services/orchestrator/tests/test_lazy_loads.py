@@ -86,13 +86,14 @@ async def test_a_request_arriving_mid_import_waits_for_the_import_on_a_thread(
     [
         ("mesh_orchestrator.relay.calls", "_A2A_CLIENT", "_load_a2a_client"),  # A2A agents
         ("mesh_orchestrator.graph.nodes", "_ERRORS", "_load_errors"),  # approvals
+        ("mesh_orchestrator.relay.mcp_client", "_SDK_MODULES", "_load_sdk"),  # MCP servers
     ],
 )
 async def test_concurrent_first_loads_both_import_on_a_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, constant: str, load: str
 ) -> None:
-    """The same for the a2a-sdk's client (the first calls to A2A agents) and LangGraph's
-    errors (the first approvals): a second load while the first is importing waits on a
+    """The same for the a2a-sdk's client (the first calls to A2A agents), LangGraph's
+    errors (the first approvals) and the MCP SDK (the first calls to MCP servers): a second load while the first is importing waits on a
     thread, not by importing on the event loop; once loaded, no thread, no import."""
     owner = importlib.import_module(module)
     name = f"slow_{load}_for_test"
@@ -101,7 +102,10 @@ async def test_concurrent_first_loads_both_import_on_a_thread(
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.setattr(owner, constant, name)
+    # a module's name, or the SDK's modules in order (MCP): here the one stand-in
+    monkeypatch.setattr(
+        owner, constant, (name,) if isinstance(getattr(owner, constant), tuple) else name
+    )
     monkeypatch.setattr(owner, "_loaded", set(), raising=False)
     imports: list[str] = []
 

@@ -30,7 +30,6 @@ import contextlib
 import importlib
 import logging
 import re
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # The SDK is imported when the first MCP server is listed (``_load_sdk``), not with discovery:
 # its imports cost ~0.5 s of CPU at every start, and most registries hold no MCP server.
+_loaded: set[str] = set()  # what _load_sdk imported whole
 _SDK_MODULES = ("mcp_types", "mcp", "mcp.client.streamable_http")
 MAX_TOOLS = 64
 MCP_MAPPING = "mcp_mapping"  # the registration's tool -> capabilities mapping, kept
@@ -111,10 +111,12 @@ def capabilities_of(tool: types.Tool) -> list[str]:
 
 async def _load_sdk() -> None:
     """Import the SDK on a thread (the event loop keeps serving meanwhile); once loaded, a
-    dictionary lookup."""
+    set lookup. Not ``sys.modules``: a module another call is still importing is there
+    already, half run, and importing it on the event loop would block it until whole."""
     for name in _SDK_MODULES:
-        if name not in sys.modules:
+        if name not in _loaded:
             await asyncio.to_thread(importlib.import_module, name)
+            _loaded.add(name)
 
 
 async def list_tools(http: httpx2.AsyncClient, url: str) -> tuple[str, list[types.Tool]]:

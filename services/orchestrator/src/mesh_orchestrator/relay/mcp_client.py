@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import sys
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
 
 # The SDK is imported by the first MCP call (``_load_sdk``), not with the orchestrator: its
 # imports cost ~0.5 s of CPU at every start, and most meshes have no MCP worker.
+_loaded: set[str] = set()  # what _load_sdk imported whole
 _SDK_MODULES = ("mcp_types", "mcp.shared.exceptions", "mcp", "mcp.client.streamable_http")
 
 # The headers of the call running in this task (its credential, the trace context); the
@@ -84,11 +84,13 @@ def arguments(tool: dict[str, Any], inp: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _load_sdk() -> None:
-    """Import the SDK on a thread (the event loop keeps relaying meanwhile); once loaded,
-    a dictionary lookup."""
+    """Import the SDK on a thread (the event loop keeps relaying meanwhile); once loaded, a
+    set lookup. Not ``sys.modules``: a module another call is still importing is there
+    already, half run, and importing it on the event loop would block it until whole."""
     for name in _SDK_MODULES:
-        if name not in sys.modules:
+        if name not in _loaded:
             await asyncio.to_thread(importlib.import_module, name)
+            _loaded.add(name)
 
 
 def _result(result: types.CallToolResult, agent: str) -> Relayable:
