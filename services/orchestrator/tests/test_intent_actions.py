@@ -4,34 +4,13 @@ handed to the writer or the lookup; the servable parts around them are still pla
 from __future__ import annotations
 
 import pytest
+from intent_cases import PLANNER, caps_of, manifest_without_summaries
 
-from mesh_contracts import AgentDescriptor, CapabilitiesManifest, manifest_of
 from mesh_orchestrator.planning.deterministic import PlanningFailed
-from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.model import shared
 
-PLANNER = IntentPlanner()
-
-
-def _manifest() -> CapabilitiesManifest:
-    def agent(agent_id: str, caps: list[str], field: str) -> AgentDescriptor:
-        return AgentDescriptor(
-            agent_id=agent_id,
-            instance_id=agent_id,
-            name=agent_id,
-            endpoint="http://127.0.0.1:9",
-            capabilities=caps,
-            input_schema={"type": "object", "properties": {field: {"type": "string"}}},
-        )
-
-    return manifest_of(
-        [
-            agent("writer", ["text_generation", "code_generation", "translation"], "prompt"),
-            agent("lookup", ["search"], "query"),
-            agent("painter", ["image_generation"], "prompt"),
-        ],
-        index=1,
-    )
+# no analyst, and a writer that writes code but makes no summaries
+_AGENTS = manifest_without_summaries()
 
 
 @pytest.mark.parametrize(
@@ -44,27 +23,26 @@ def _manifest() -> CapabilitiesManifest:
 )
 def test_an_action_in_the_world_is_refused_not_chatted_about(query: str) -> None:
     with pytest.raises(PlanningFailed) as refused:
-        PLANNER.draft_sync(query, _manifest())
+        PLANNER.draft_sync(query, _AGENTS)
     assert refused.value.unresolvable
     assert "no agent performs" in refused.value.unresolvable[0]
 
 
 def test_the_servable_part_beside_running_code_is_planned_alone() -> None:
     draft = PLANNER.draft_sync(
-        "Write a limerick about a cat, then run this script for me.", _manifest()
+        "Write a limerick about a cat, then run this script for me.", _AGENTS
     )
     assert [t.capability for t in draft.plan.tasks] == ["text_generation"]
     assert any("run this script" in part for part in draft.unresolvable)
 
 
 def test_a_job_the_model_is_unsure_of_is_not_taken_for_an_action() -> None:
-    plan = PLANNER.plan_sync("Grab the definition of photosynthesis and simplify it", _manifest())
-    assert [t.capability for t in plan.tasks] == ["search", "text_generation"]
+    caps = caps_of("Grab the definition of photosynthesis and simplify it", _AGENTS)
+    assert caps == ["search", "text_generation"]
 
 
 def test_small_talk_is_still_answered_by_the_writer() -> None:
-    plan = PLANNER.plan_sync("Good night, see you tomorrow", _manifest())
-    assert [t.capability for t in plan.tasks] == ["text_generation"]
+    assert caps_of("Good night, see you tomorrow", _AGENTS) == ["text_generation"]
 
 
 def test_the_shipped_model_knows_which_verbs_open_only_actions() -> None:
@@ -75,13 +53,13 @@ def test_the_shipped_model_knows_which_verbs_open_only_actions() -> None:
 
 def test_running_code_asked_as_a_question_is_refused() -> None:
     with pytest.raises(PlanningFailed):
-        PLANNER.draft_sync("Could you execute this script on the staging box?", _manifest())
+        PLANNER.draft_sync("Could you execute this script on the staging box?", _AGENTS)
 
 
 def test_a_listed_thing_to_make_is_no_action_whatever_it_is_for() -> None:
     draft = PLANNER.draft_sync(
         "I need two things:\n- a watercolor of a fox\n- a caption for my Instagram post about it",
-        _manifest(),
+        _AGENTS,
     )
     assert [t.capability for t in draft.plan.tasks] == ["image_generation", "text_generation"]
     assert not draft.unresolvable
@@ -89,5 +67,4 @@ def test_a_listed_thing_to_make_is_no_action_whatever_it_is_for() -> None:
 
 def test_a_jobs_verb_wins_over_a_weak_guess_of_an_action() -> None:
     # the model leans to "action" on the words after the verb; "tell" opens only jobs
-    plan = PLANNER.plan_sync("Tell me a riddle, I am waiting for the bus", _manifest())
-    assert len(plan.tasks) == 1
+    assert len(caps_of("Tell me a riddle, I am waiting for the bus", _AGENTS)) == 1

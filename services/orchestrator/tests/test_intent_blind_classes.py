@@ -13,7 +13,7 @@ back ("the silly one", "the second one"); an earlier text put into a language.
 from __future__ import annotations
 
 import pytest
-from test_intent_planner import PLANNER, _shape
+from intent_cases import PLANNER, shape_of
 
 _TABLE = "\nday,temp,sales\n1,18,120\n2,22,150\n3,25,190\n4,30,260\n"
 _PROSE = {
@@ -38,7 +38,7 @@ _PROSE = {
     ],
 )
 def test_a_verb_on_these_figures_is_a_step_not_a_reference(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert shape[0] == ("data_analysis", [])
     assert len(shape) == 2 and shape[1][0] in ("summarization", "text_generation")
     assert shape[1][1] == ["1"]
@@ -56,7 +56,7 @@ def test_a_verb_on_these_figures_is_a_step_not_a_reference(query: str) -> None:
     ],
 )
 def test_a_language_before_then_is_no_lone_verb(query: str) -> None:
-    assert [c for c, _ in _shape(query)] == ["translation", "translation", "text_generation"]
+    assert [c for c, _ in shape_of(query)] == ["translation", "translation", "text_generation"]
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_a_language_before_then_is_no_lone_verb(query: str) -> None:
     ],
 )
 def test_tell_me_whether_beside_a_table_is_its_analysis(query: str) -> None:
-    assert [c for c, _ in _shape(query)] == ["data_analysis"]
+    assert [c for c, _ in shape_of(query)] == ["data_analysis"]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_tell_me_whether_beside_a_table_is_its_analysis(query: str) -> None:
     ],
 )
 def test_a_prose_paragraph_after_the_ask_is_its_material(ask: str, lang: str) -> None:
-    shape = _shape(f"{ask}\n\n{_PROSE[lang]}")
+    shape = shape_of(f"{ask}\n\n{_PROSE[lang]}")
     assert len(shape) == 1 and shape[0][0] in ("summarization", "text_generation")
 
 
@@ -94,7 +94,7 @@ def test_a_prose_paragraph_after_the_ask_is_its_material(ask: str, lang: str) ->
     ],
 )
 def test_ignore_a_column_is_a_constraint_not_a_job(query: str) -> None:
-    assert [c for c, _ in _shape(query)] == ["data_analysis"]
+    assert [c for c, _ in shape_of(query)] == ["data_analysis"]
 
 
 def test_a_phrase_in_the_last_column_keeps_the_table_whole() -> None:
@@ -102,7 +102,7 @@ def test_a_phrase_in_the_last_column_keeps_the_table_whole() -> None:
         "Any odd weeks here?\n\nweek,visits,notes\n1,300,new banner on the home page\n"
         "2,310,newsletter about the summer sale\n3,900,look up why this jumped\n4,305,none\n"
     )
-    assert [c for c, _ in _shape(query)] == ["data_analysis"]
+    assert [c for c, _ in shape_of(query)] == ["data_analysis"]
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_a_phrase_in_the_last_column_keeps_the_table_whole() -> None:
     ],
 )
 def test_a_remark_about_oneself_after_the_question_is_no_lookup(query: str) -> None:
-    assert [c for c, _ in _shape(query)] == ["search"]
+    assert [c for c, _ in shape_of(query)] == ["search"]
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_a_remark_about_oneself_after_the_question_is_no_lookup(query: str) -> N
     ],
 )
 def test_a_language_named_apart_from_the_target_is_no_second_translation(query: str) -> None:
-    assert _shape(query) == [("text_generation", []), ("translation", ["1"])]
+    assert shape_of(query) == [("text_generation", []), ("translation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -141,13 +141,13 @@ def test_a_language_named_apart_from_the_target_is_no_second_translation(query: 
     ],
 )
 def test_and_also_a_thing_to_make_is_a_step_of_its_own(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert shape[0] == ("search", [])
     assert [c for c, _ in shape[1:]] == ["summarization", "image_generation"]
 
 
 def test_a_step_before_then_and_numbered_parts_is_a_step_of_its_own() -> None:
-    shape = _shape(
+    shape = shape_of(
         "analyse the fridge log below, then (1) write a short note for the manager and (2) "
         "translate that note into Spanish." + _TABLE
     )
@@ -166,7 +166,7 @@ def test_a_reference_before_the_verb_without_a_comma_is_read_past(query: str, ve
     assert PLANNER._segmenter is not None
     step = PLANNER._segmenter.split(query)[1]
     assert step.head.startswith(verb)  # what the model reads: the verb first
-    assert _shape(query) == [("search", []), ("text_generation", ["1"])]
+    assert shape_of(query) == [("search", []), ("text_generation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -179,7 +179,7 @@ def test_a_reference_before_the_verb_without_a_comma_is_read_past(query: str, ve
     ],
 )
 def test_a_head_counting_the_things_after_its_colon_makes_each_of_them(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert shape[0] == ("search", [])
     assert [d for _, d in shape[1:]] == [["1"], ["1"]]
 
@@ -205,7 +205,7 @@ def test_a_head_counting_the_things_after_its_colon_makes_each_of_them(query: st
     ],
 )
 def test_a_thing_made_twice_is_named_back_by_its_word_or_rank(query: str, reads: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert [c for c, _ in shape[:2]] == ["text_generation", "text_generation"]
     assert len(shape) == 3 and shape[2][1] == [reads]
 
@@ -221,7 +221,7 @@ def test_a_thing_made_twice_is_named_back_by_its_word_or_rank(query: str, reads:
     ],
 )
 def test_an_earlier_text_put_into_a_language_is_its_translation(query: str) -> None:
-    assert _shape(query) == [("text_generation", []), ("translation", ["1"])]
+    assert shape_of(query) == [("text_generation", []), ("translation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ def test_an_earlier_text_put_into_a_language_is_its_translation(query: str) -> N
     ],
 )
 def test_lines_after_a_colon_that_asks_nothing_are_a_job_each(query: str) -> None:
-    assert _shape(query) == [("search", []), ("image_generation", []), ("text_generation", [])]
+    assert shape_of(query) == [("search", []), ("image_generation", []), ("text_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -247,7 +247,7 @@ def test_lines_after_a_colon_that_asks_nothing_are_a_job_each(query: str) -> Non
     ],
 )
 def test_bullets_after_an_ask_and_its_colon_are_its_material(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert len(shape) == 1 and shape[0][0] in ("text_generation", "summarization")
 
 
@@ -260,7 +260,7 @@ def test_bullets_after_an_ask_and_its_colon_are_its_material(query: str) -> None
     ],
 )
 def test_thanks_alone_is_small_talk_for_the_writer(query: str) -> None:
-    assert _shape(query) == [("text_generation", [])]
+    assert shape_of(query) == [("text_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -272,7 +272,7 @@ def test_thanks_alone_is_small_talk_for_the_writer(query: str) -> None:
     ],
 )
 def test_only_a_thing_before_the_colon_names_the_job(query: str) -> None:
-    assert _shape(query) == [("image_generation", [])]
+    assert shape_of(query) == [("image_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -285,7 +285,7 @@ def test_only_a_thing_before_the_colon_names_the_job(query: str) -> None:
     ],
 )
 def test_how_to_answer_is_a_constraint_not_a_job(query: str) -> None:
-    assert _shape(query) == [("search", [])]
+    assert shape_of(query) == [("search", [])]
 
 
 @pytest.mark.parametrize(
@@ -297,7 +297,7 @@ def test_how_to_answer_is_a_constraint_not_a_job(query: str) -> None:
     ],
 )
 def test_a_long_reference_to_what_was_found_leads_the_next_step(query: str) -> None:
-    assert _shape(query) == [("search", []), ("image_generation", ["1"])]
+    assert shape_of(query) == [("search", []), ("image_generation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -310,7 +310,7 @@ def test_a_long_reference_to_what_was_found_leads_the_next_step(query: str) -> N
     ],
 )
 def test_who_asks_before_the_ask_is_no_lookup(query: str) -> None:
-    assert _shape(query) == [("text_generation", [])]
+    assert shape_of(query) == [("text_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -322,7 +322,7 @@ def test_who_asks_before_the_ask_is_no_lookup(query: str) -> None:
     ],
 )
 def test_statistics_listed_after_give_me_are_one_analysis(query: str) -> None:
-    assert _shape(query) == [("data_analysis", [])]
+    assert shape_of(query) == [("data_analysis", [])]
 
 
 @pytest.mark.parametrize(
@@ -333,4 +333,4 @@ def test_statistics_listed_after_give_me_are_one_analysis(query: str) -> None:
     ],
 )
 def test_thanks_after_the_ask_is_courtesy_not_a_job(query: str) -> None:
-    assert _shape(query) == [("data_analysis", [])]
+    assert shape_of(query) == [("data_analysis", [])]

@@ -8,7 +8,7 @@ what was looked up, lists of things to make, remarks on manner and negations bef
 from __future__ import annotations
 
 import pytest
-from test_intent_planner import PLANNER, _manifest, _shape
+from intent_cases import PLANNER, manifest, shape_of
 
 # ---- German and Dutch: the verb closes the clause --------------------------------------
 
@@ -22,7 +22,7 @@ from test_intent_planner import PLANNER, _manifest, _shape
     ],
 )
 def test_a_verb_final_step_after_und_or_en_is_a_translation_of_the_text(query: str) -> None:
-    assert _shape(query) == [("text_generation", []), ("translation", ["1"])]
+    assert shape_of(query) == [("text_generation", []), ("translation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -36,13 +36,13 @@ def test_a_verb_final_step_after_und_or_en_is_a_translation_of_the_text(query: s
     ],
 )
 def test_a_lookup_then_a_verb_final_writing_step_reads_the_lookup(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert shape[0] == ("search", [])
     assert shape[1:] == [("text_generation", ["1"])]
 
 
 def test_a_separable_verb_at_the_end_still_opens_a_step() -> None:
-    shape = _shape("Kun je opzoeken hoe oud de Dom van Utrecht is en dat in één zin samenvatten?")
+    shape = shape_of("Kun je opzoeken hoe oud de Dom van Utrecht is en dat in één zin samenvatten?")
     assert shape[0] == ("search", [])
     assert len(shape) == 2 and shape[1][1] == ["1"]
 
@@ -71,16 +71,16 @@ def test_a_capitalised_last_word_is_a_german_noun_not_a_final_verb() -> None:
     ],
 )
 def test_him_after_a_question_reads_its_answer(query: str) -> None:
-    assert _shape(query) == [("search", []), ("text_generation", ["1"])]
+    assert shape_of(query) == [("search", []), ("text_generation", ["1"])]
 
 
 def test_a_question_word_before_das_is_no_verb_on_a_result() -> None:
-    shape = _shape("Finde heraus, wer das Mikroskop erfunden hat. Zeichne dann diese Person.")
+    shape = shape_of("Finde heraus, wer das Mikroskop erfunden hat. Zeichne dann diese Person.")
     assert shape == [("search", []), ("image_generation", ["1"])]
 
 
 def test_a_lead_verb_with_its_pronoun_before_a_comma_is_no_reference_phrase() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Schreib einen Werbespruch für unsere Bäckerei und übersetze ihn ins Englische, "
         "Spanische und Polnische."
     )
@@ -101,7 +101,7 @@ def test_a_lead_verb_with_its_pronoun_before_a_comma_is_no_reference_phrase() ->
     ],
 )
 def test_two_steps_joined_by_and_both_read_what_was_looked_up(query: str) -> None:
-    assert _shape(query) == [
+    assert shape_of(query) == [
         ("search", []),
         ("text_generation", ["1"]),
         ("image_generation", ["1"]),
@@ -109,7 +109,9 @@ def test_two_steps_joined_by_and_both_read_what_was_looked_up(query: str) -> Non
 
 
 def test_a_list_of_things_to_make_from_one_result_is_one_task_each() -> None:
-    shape = _shape("Find out how lighthouses work and turn it into a haiku, a tweet and a poster.")
+    shape = shape_of(
+        "Find out how lighthouses work and turn it into a haiku, a tweet and a poster."
+    )
     assert shape == [
         ("search", []),
         ("text_generation", ["1"]),
@@ -119,14 +121,16 @@ def test_a_list_of_things_to_make_from_one_result_is_one_task_each() -> None:
 
 
 def test_a_translation_after_a_writing_step_that_read_a_lookup_chains_to_the_writing() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Look up how bees dance, then write a short poem about it and translate it into German."
     )
     assert shape == [("search", []), ("text_generation", ["1"]), ("translation", ["2"])]
 
 
 def test_a_dutch_pronominal_adverb_cut_by_a_list_still_refers() -> None:
-    shape = _shape("Zoek op hoe regenbogen ontstaan en maak daar een gedicht en een tekening van.")
+    shape = shape_of(
+        "Zoek op hoe regenbogen ontstaan en maak daar een gedicht en een tekening van."
+    )
     assert shape == [
         ("search", []),
         ("text_generation", ["1"]),
@@ -148,17 +152,17 @@ def test_a_dutch_pronominal_adverb_cut_by_a_list_still_refers() -> None:
     ],
 )
 def test_a_remark_on_manner_is_no_task(query: str) -> None:
-    assert _shape(query) == [("text_generation", [])]
+    assert shape_of(query) == [("text_generation", [])]
 
 
 def test_a_remark_on_manner_stays_with_its_job() -> None:
-    plan = PLANNER.plan_sync("Translate 'good luck' into Italian. Keep it informal.", _manifest())
+    plan = PLANNER.plan_sync("Translate 'good luck' into Italian. Keep it informal.", manifest())
     assert [t.capability for t in plan.tasks] == ["translation"]
     assert "informal" in plan.tasks[0].description
 
 
 def test_a_make_with_an_article_is_still_a_job() -> None:
-    shape = _shape("Write a slogan for a bakery and also make a cartoon that shows the shop.")
+    shape = shape_of("Write a slogan for a bakery and also make a cartoon that shows the shop.")
     assert [c for c, _ in shape] == ["text_generation", "image_generation"]
 
 
@@ -170,7 +174,7 @@ def test_a_make_with_an_article_is_still_a_job() -> None:
     ],
 )
 def test_a_negated_phrase_before_a_colon_is_a_constraint(query: str) -> None:
-    assert _shape(query) == [("text_generation", [])]
+    assert shape_of(query) == [("text_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -181,7 +185,7 @@ def test_a_negated_phrase_before_a_colon_is_a_constraint(query: str) -> None:
     ],
 )
 def test_only_is_the_job_when_every_other_clause_is_negated(query: str) -> None:
-    assert _shape(query) == [("text_generation", [])]
+    assert shape_of(query) == [("text_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -192,7 +196,7 @@ def test_only_is_the_job_when_every_other_clause_is_negated(query: str) -> None:
     ],
 )
 def test_forget_is_a_negation(query: str) -> None:
-    assert _shape(query) == [("text_generation", [])]
+    assert shape_of(query) == [("text_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -204,7 +208,7 @@ def test_forget_is_a_negation(query: str) -> None:
     ],
 )
 def test_a_reminder_is_a_job_on_the_earlier_result(query: str) -> None:
-    assert _shape(query) == [("text_generation", []), ("translation", ["1"])]
+    assert shape_of(query) == [("text_generation", []), ("translation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -215,7 +219,7 @@ def test_a_reminder_is_a_job_on_the_earlier_result(query: str) -> None:
     ],
 )
 def test_a_list_of_languages_is_one_translation_each_not_new_steps(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert len(shape) >= 2 and all(s == ("translation", []) for s in shape)
 
 
@@ -228,12 +232,12 @@ def test_a_list_of_languages_is_one_translation_each_not_new_steps(query: str) -
     ],
 )
 def test_a_german_pronominal_adverb_reads_the_earlier_result(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert len(shape) == 2 and shape[1][1] == ["1"]
 
 
 def test_a_language_after_daarna_is_no_step_of_its_own() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Schrijf een korte fabel over een uil en vertaal die fabel daarna naar het Pools."
     )
     assert shape == [("text_generation", []), ("translation", ["1"])]
@@ -247,7 +251,7 @@ def test_a_language_after_daarna_is_no_step_of_its_own() -> None:
     ],
 )
 def test_a_demonstrative_after_a_lookup_names_what_was_looked_up(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert shape[0] == ("search", []) and len(shape) == 2 and shape[1][1] == ["1"]
 
 
@@ -261,35 +265,35 @@ def test_a_demonstrative_after_a_lookup_names_what_was_looked_up(query: str) -> 
     ],
 )
 def test_the_items_under_an_intro_that_points_back_all_read_its_source(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert shape[0] == ("search", [])
     assert len(shape) == 3 and all(deps == ["1"] for _, deps in shape[1:])
 
 
 def test_the_items_under_an_intro_that_names_no_result_read_nothing() -> None:
-    shape = _shape("For the garden party:\n- a short invitation\n- a drawing of lanterns")
+    shape = shape_of("For the garden party:\n- a short invitation\n- a drawing of lanterns")
     assert all(deps == [] for _, deps in shape)
 
 
 def test_a_thing_to_make_after_and_shares_the_verb_and_its_source() -> None:
-    shape = _shape("Pesquisa a história do azulejo e depois faz com isso um poema e um cartaz.")
+    shape = shape_of("Pesquisa a história do azulejo e depois faz com isso um poema e um cartaz.")
     assert shape == [("search", []), ("text_generation", ["1"]), ("image_generation", ["1"])]
 
 
 def test_it_after_a_translation_sibling_is_the_original() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Write a short fable about a crow. Then translate it into Danish and draw its cover."
     )
     assert shape == [("text_generation", []), ("translation", ["1"]), ("image_generation", ["1"])]
 
 
 def test_a_dutch_er_pronominal_adverb_before_a_final_verb_reads_the_earlier_result() -> None:
-    shape = _shape("Een liedje over de herfst schrijven en daarna een tekening ervan maken.")
+    shape = shape_of("Een liedje over de herfst schrijven en daarna een tekening ervan maken.")
     assert len(shape) == 2 and shape[1] == ("image_generation", ["1"])
 
 
 def test_a_german_to_do_list_of_infinitives_is_a_chain() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Bitte Folgendes:\n- kurze Fabel über einen Fuchs schreiben\n- die Fabel ins Englische "
         "übersetzen"
     )
@@ -297,7 +301,7 @@ def test_a_german_to_do_list_of_infinitives_is_a_chain() -> None:
 
 
 def test_a_verbless_thing_to_make_is_routed_by_the_thing() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Ik heb nodig: een korte tekst over onze bakkerij en een Franse vertaling daarvan."
     )
     assert shape == [("text_generation", []), ("translation", ["1"])]
@@ -313,22 +317,22 @@ def test_a_verbless_thing_to_make_is_routed_by_the_thing() -> None:
 )
 def test_a_pronoun_needs_a_whole_word_after_it_not_a_prefix(query: str) -> None:
     # "het Engels" is no "het en...", "el árbol" no "el a...": three unrelated jobs
-    assert all(deps == [] for _, deps in _shape(query))
+    assert all(deps == [] for _, deps in shape_of(query))
 
 
 def test_a_demonstrative_names_the_last_result_but_not_in_a_list_item() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Write two lines welcoming our new chef. Then turn that announcement into a poster."
     )
     assert shape == [("text_generation", []), ("image_generation", ["1"])]
-    shape = _shape(
+    shape = shape_of(
         "1) who built the Colosseum 2) draw a gladiator 3) write a couplet about that arena"
     )
     assert all(deps == [] for _, deps in shape)
 
 
 def test_a_list_is_a_thing_to_make_in_german_too() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Erstelle eine Liste mit vier Ideen für einen Kindergeburtstag und fasse sie dann in "
         "einem Satz zusammen."
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from intent_cases import manifest_with_trainer, shape_of
 
-from mesh_contracts import AgentDescriptor, CapabilitiesManifest, manifest_of
 from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.edges import (
     EDGE_WEIGHTS,
@@ -15,36 +15,8 @@ from mesh_orchestrator.planning.intent.edges import (
     pair_features,
 )
 
-
-def _agent(agent_id: str, caps: list[str], props: dict[str, object]) -> AgentDescriptor:
-    return AgentDescriptor(
-        agent_id=agent_id,
-        instance_id=agent_id,
-        name=agent_id,
-        endpoint="http://127.0.0.1:9",
-        capabilities=caps,
-        input_schema={"type": "object", "properties": props},
-    )
-
-
-def _manifest() -> CapabilitiesManifest:
-    text = {"prompt": {"type": "string"}}
-    return manifest_of(
-        [
-            _agent("writer", ["text_generation", "summarization", "translation"], text),
-            _agent("lookup", ["search"], {"query": {"type": "string"}}),
-            _agent("painter", ["image_generation"], text),
-            _agent("analyst", ["data_analysis"], {"data": {"type": "string"}, "question": {}}),
-            _agent("trainer", ["lora_training"], {"examples": {"type": "array"}}),
-        ],
-        index=1,
-    )
-
-
-def _shape(planner: IntentPlanner, query: str) -> list[tuple[str, list[str]]]:
-    plan = planner.plan_sync(query, _manifest())
-    ids = {t.task_id: str(i + 1) for i, t in enumerate(plan.tasks)}
-    return [(t.capability, [ids[d] for d in t.depends_on]) for t in plan.tasks]
+# the four agents and an adapter trainer
+_AGENTS = manifest_with_trainer()
 
 
 def _origins(*specs: tuple[str, int, str]) -> list[Origin]:
@@ -148,16 +120,23 @@ def test_single_keeps_the_best_candidate_unless_the_clause_says_both() -> None:
 
 def test_the_learned_model_wires_a_chain_and_leaves_parallel_jobs_apart() -> None:
     learned = IntentPlanner(edges="learned")
-    assert _shape(
-        learned,
+    assert shape_of(
         "Find out how discovery treats a worker that stops heartbeating, then explain it to "
         "me in French in two sentences",
+        _AGENTS,
+        planner=learned,
     ) == [("search", []), ("translation", ["1"])]
-    assert _shape(learned, "What's the tallest mountain in Peru? Write a haiku about it.") == [
+    assert shape_of(
+        "What's the tallest mountain in Peru? Write a haiku about it.",
+        _AGENTS,
+        planner=learned,
+    ) == [
         ("search", []),
         ("text_generation", ["1"]),
     ]
-    assert _shape(learned, "Write a poem about the sea and draw a lighthouse") == [
+    assert shape_of(
+        "Write a poem about the sea and draw a lighthouse", _AGENTS, planner=learned
+    ) == [
         ("text_generation", []),
         ("image_generation", []),
     ]
@@ -166,7 +145,9 @@ def test_the_learned_model_wires_a_chain_and_leaves_parallel_jobs_apart() -> Non
 def test_the_same_nodes_with_or_without_the_model() -> None:
     rules, learned = IntentPlanner(edges=None), IntentPlanner(edges="learned")
     query = "Look up who painted the Mona Lisa, summarize it, and draw a sketch of the painter"
-    assert [c for c, _ in _shape(rules, query)] == [c for c, _ in _shape(learned, query)]
+    assert [c for c, _ in shape_of(query, _AGENTS, planner=rules)] == [
+        c for c, _ in shape_of(query, _AGENTS, planner=learned)
+    ]
 
 
 # Requests written for these tests in the classes the rules miss (none is a benchmark request):
@@ -209,18 +190,18 @@ def test_the_shipped_model_wires_what_the_rules_miss() -> None:
     learned, rules = IntentPlanner(), IntentPlanner(edges=None)
     wired = 0
     for query, shape in WIRED:
-        got = _shape(learned, query)
+        got = shape_of(query, _AGENTS, planner=learned)
         apart = [(capability, []) for capability, _ in shape]
         assert got in (shape, apart), query
         wired += got == shape
-    by_rules = sum(_shape(rules, query) == shape for query, shape in WIRED)
+    by_rules = sum(shape_of(query, _AGENTS, planner=rules) == shape for query, shape in WIRED)
     assert wired >= 4 and wired > by_rules
 
 
 def test_the_rules_alone_leave_most_of_those_apart() -> None:
     # the same tasks; the rules alone wire at most one of the five (rules improve, so one)
     rules = IntentPlanner(edges=None)
-    shapes = [(_shape(rules, query), shape) for query, shape in WIRED]
+    shapes = [(shape_of(query, _AGENTS, planner=rules), shape) for query, shape in WIRED]
     assert all([c for c, _ in got] == [c for c, _ in want] for got, want in shapes)
     assert sum(got != want for got, want in shapes) >= 4
 
@@ -234,7 +215,7 @@ def test_the_rules_alone_leave_most_of_those_apart() -> None:
     ],
 )
 def test_the_shipped_model_leaves_parallel_jobs_apart(query: str) -> None:
-    assert [deps for _, deps in _shape(IntentPlanner(), query)] == [[], []]
+    assert [deps for _, deps in shape_of(query, _AGENTS, planner=IntentPlanner())] == [[], []]
 
 
 def test_the_models_edges_point_only_to_earlier_tasks() -> None:
@@ -245,7 +226,7 @@ def test_the_models_edges_point_only_to_earlier_tasks() -> None:
     ]
     planner = IntentPlanner()
     for query in queries:
-        plan = planner.plan_sync(query, _manifest())
+        plan = planner.plan_sync(query, _AGENTS)
         seen: set[str] = set()
         for task in plan.tasks:
             assert set(task.depends_on) <= seen, query

@@ -9,7 +9,7 @@ wrong by round 8's shipped edge model and by the rules alone."""
 from __future__ import annotations
 
 import pytest
-from test_intent_edges import _shape
+from intent_cases import manifest_with_trainer, shape_of
 
 from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.edges import (
@@ -18,6 +18,9 @@ from mesh_orchestrator.planning.intent.edges import (
     _clause,
     pair_features,
 )
+
+# the four agents and an adapter trainer, as in test_intent_edges
+_AGENTS = manifest_with_trainer()
 
 # "the first tagline", "el primer eslogan", "the first one": an ordinal picks an earlier task,
 # not the latest one
@@ -78,13 +81,13 @@ CASES = ORDINAL + FANOUT + TABLE
 def test_the_shipped_model_wires_round_nines_classes(
     query: str, shape: list[tuple[str, list[str]]]
 ) -> None:
-    assert _shape(IntentPlanner(), query) == shape
+    assert shape_of(query, _AGENTS, planner=IntentPlanner()) == shape
 
 
 def test_the_rules_alone_get_none_of_them_right() -> None:
     rules = IntentPlanner(edges=None)
     for query, shape in CASES:
-        got = _shape(rules, query)
+        got = shape_of(query, _AGENTS, planner=rules)
         assert [c for c, _ in got] == [c for c, _ in shape], query  # the same tasks
         assert got != shape, query
 

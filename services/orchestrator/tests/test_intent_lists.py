@@ -9,7 +9,7 @@ that is a question, and a clause opened by a job's verb that the model doubts.
 from __future__ import annotations
 
 import pytest
-from test_intent_planner import _shape
+from intent_cases import shape_of
 
 from mesh_orchestrator.planning.intent.fanout import _asked_again, _distributed
 from mesh_orchestrator.planning.intent.segment import _number_ordinals
@@ -42,12 +42,12 @@ from mesh_orchestrator.planning.intent.segment import _number_ordinals
     ],
 )
 def test_a_list_taken_one_item_at_a_time_is_one_task_per_item(query: str, cap: str, n: int) -> None:
-    assert _shape(query) == [(cap, [])] * n
+    assert shape_of(query) == [(cap, [])] * n
 
 
 def test_a_plain_list_of_topics_is_one_task() -> None:
     # no "each", no count: the list is what one poem is about
-    assert _shape("Write a poem about foxes, owls and hedgehogs.") == [("text_generation", [])]
+    assert shape_of("Write a poem about foxes, owls and hedgehogs.") == [("text_generation", [])]
 
 
 def test_a_list_inside_a_quotation_is_not_distributed() -> None:
@@ -94,7 +94,7 @@ def test_a_single_question_is_not_split() -> None:
     ],
 )
 def test_a_counted_reference_reads_that_many_results(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert [c for c, _ in shape[:3]] == ["search"] * 3
     assert shape[3][1] == ["1", "2", "3"]
 
@@ -114,7 +114,7 @@ def test_a_counted_reference_reads_that_many_results(query: str) -> None:
     ],
 )
 def test_ordinal_adverbs_make_a_list(query: str) -> None:
-    assert _shape(query) == [("search", []), ("text_generation", [])]
+    assert shape_of(query) == [("search", []), ("text_generation", [])]
 
 
 def test_second_alone_is_no_ordinal() -> None:
@@ -140,14 +140,14 @@ def test_ordinals_out_of_order_are_left_alone() -> None:
     ],
 )
 def test_a_wish_to_know_is_a_lookup(query: str) -> None:
-    assert _shape(query) == [("search", [])]
+    assert shape_of(query) == [("search", [])]
 
 
 # ---- a job's verb opens a clause the model doubts, beside an action ------------------------
 
 
 def test_a_lookup_beside_an_action_no_agent_performs_is_kept() -> None:
-    shape = _shape("Search for the oldest lighthouse in Ireland and then book me a ferry there.")
+    shape = shape_of("Search for the oldest lighthouse in Ireland and then book me a ferry there.")
     assert shape == [("search", [])]
 
 
@@ -164,7 +164,7 @@ def test_a_lookup_beside_an_action_no_agent_performs_is_kept() -> None:
     ],
 )
 def test_neither_nor_is_a_constraint_and_the_other_clause_the_job(query: str) -> None:
-    assert _shape(query) == [("text_generation", [])]
+    assert shape_of(query) == [("text_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -175,7 +175,7 @@ def test_neither_nor_is_a_constraint_and_the_other_clause_the_job(query: str) ->
     ],
 )
 def test_a_wish_to_know_after_a_negation_is_the_lookup(query: str) -> None:
-    assert _shape(query) == [("search", [])]
+    assert shape_of(query) == [("search", [])]
 
 
 # ---- a counted thing to make, no verb --------------------------------------------------------
@@ -191,4 +191,4 @@ def test_a_wish_to_know_after_a_negation_is_the_lookup(query: str) -> None:
     ],
 )
 def test_a_counted_thing_to_make_over_a_list_is_one_task_per_item(query: str) -> None:
-    assert _shape(query) == [("image_generation", [])] * 3
+    assert shape_of(query) == [("image_generation", [])] * 3

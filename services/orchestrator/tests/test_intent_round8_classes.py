@@ -14,7 +14,7 @@ a "then" inside a German clause; after a make/give verb, the thing made decides 
 from __future__ import annotations
 
 import pytest
-from test_intent_planner import PLANNER, _agent, _manifest, _shape
+from intent_cases import PLANNER, agent, manifest, shape_of
 
 from mesh_orchestrator.planning.clauses import extract_data
 from mesh_orchestrator.planning.deterministic import PlanningFailed
@@ -44,7 +44,7 @@ def test_a_table_with_semicolons_or_tabs_is_inline_data(table: str) -> None:
     ],
 )
 def test_a_question_after_a_semicolon_table_is_one_analysis_of_it(query: str) -> None:
-    plan = PLANNER.plan_sync(query, _manifest())
+    plan = PLANNER.plan_sync(query, manifest())
     assert [t.capability for t in plan.tasks] == ["data_analysis"]
     assert "1350" in str(plan.tasks[0].input.get("data"))
 
@@ -57,7 +57,7 @@ def test_a_question_after_a_semicolon_table_is_one_analysis_of_it(query: str) ->
     ],
 )
 def test_pasted_text_that_asks_nothing_is_the_material_of_the_ask_after_it(query: str) -> None:
-    plan = PLANNER.plan_sync(query, _manifest())
+    plan = PLANNER.plan_sync(query, manifest())
     assert [t.capability for t in plan.tasks] == ["summarization"]
     assert "lid rattles" in str(plan.tasks[0].input)
 
@@ -72,8 +72,8 @@ def test_a_quotation_ends_the_material_of_a_colon_head() -> None:
         "Fine-tune an adapter on these so it learns our tone, then use it to answer a "
         "buyer whose watch stopped after a week."
     )
-    trainer = _agent("trainer", ["lora_training"], {"data": {"type": "string"}})
-    assert _shape(query, _manifest(trainer)) == [("lora_training", []), ("text_generation", ["1"])]
+    trainer = agent("trainer", ["lora_training"], {"data": {"type": "string"}})
+    assert shape_of(query, manifest(trainer)) == [("lora_training", []), ("text_generation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_a_quotation_ends_the_material_of_a_colon_head() -> None:
     ],
 )
 def test_both_x_and_y_names_two_jobs(query: str) -> None:
-    assert _shape(query) == [
+    assert shape_of(query) == [
         ("search", []),
         ("text_generation", ["1"]),
         ("text_generation", ["1"]),
@@ -93,7 +93,7 @@ def test_both_x_and_y_names_two_jobs(query: str) -> None:
 
 
 def test_both_x_and_y_after_a_text_are_two_steps_on_it() -> None:
-    shape = _shape(
+    shape = shape_of(
         "Schrijf een korte tekst over onze nieuwe fietsbel en maak daar daarna zowel een "
         "samenvatting van één zin als een Franse versie van."
     )
@@ -110,7 +110,7 @@ def test_both_x_and_y_after_a_text_are_two_steps_on_it() -> None:
     ],
 )
 def test_a_head_that_counts_things_lists_jobs_whatever_its_verb(query: str) -> None:
-    shape = _shape(query)
+    shape = shape_of(query)
     assert [c for c, _ in shape] == ["search", "text_generation", "image_generation"]
     assert shape[1][1] == ["1"] and shape[2][1] == ["1"]
 
@@ -124,7 +124,7 @@ def test_a_head_that_counts_things_lists_jobs_whatever_its_verb(query: str) -> N
     ],
 )
 def test_quotations_each_with_a_language_are_a_translation_each(query: str) -> None:
-    plan = PLANNER.plan_sync(query, _manifest())
+    plan = PLANNER.plan_sync(query, manifest())
     assert [t.capability for t in plan.tasks] == ["translation", "translation"]
     assert len({t.input["text"] if "text" in t.input else str(t.input) for t in plan.tasks}) == 2
 
@@ -133,7 +133,7 @@ def test_a_short_line_of_nine_words_is_a_list_item_not_a_wrapped_line() -> None:
     query = (
         "a few quick ones\na watercolour of a fox in the snowy woods\nhow tall is the Matterhorn"
     )
-    assert [c for c, _ in _shape(query)] == ["image_generation", "search"]
+    assert [c for c, _ in shape_of(query)] == ["image_generation", "search"]
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_a_short_line_of_nine_words_is_a_list_item_not_a_wrapped_line() -> None:
     ],
 )
 def test_french_en_before_a_count_is_in_not_and(query: str) -> None:
-    assert _shape(query) == [("search", []), ("text_generation", ["1"])]
+    assert shape_of(query) == [("search", []), ("text_generation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_french_en_before_a_count_is_in_not_and(query: str) -> None:
     ],
 )
 def test_how_to_answer_with_a_clitic_or_a_manner_phrase_is_a_remark(query: str) -> None:
-    assert len(_shape(query)) == 1
+    assert len(shape_of(query)) == 1
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_how_to_answer_with_a_clitic_or_a_manner_phrase_is_a_remark(query: str) 
     ],
 )
 def test_something_of_a_quality_after_the_job_says_what_it_is_like(query: str) -> None:
-    assert _shape(query) == [("text_generation", [])]
+    assert shape_of(query) == [("text_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_something_of_a_quality_after_the_job_says_what_it_is_like(query: str) -
     ],
 )
 def test_a_step_after_an_analysis_reads_it_through_and_or_an_inner_then(query: str) -> None:
-    assert _shape(query) == [("data_analysis", []), ("text_generation", ["1"])]
+    assert shape_of(query) == [("data_analysis", []), ("text_generation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_a_step_after_an_analysis_reads_it_through_and_or_an_inner_then(query: s
     ],
 )
 def test_after_a_make_verb_the_thing_made_decides_the_job(query: str) -> None:
-    assert _shape(query) == [("search", []), ("image_generation", ["1"])]
+    assert shape_of(query) == [("search", []), ("image_generation", ["1"])]
 
 
 @pytest.mark.parametrize(
@@ -206,7 +206,7 @@ def test_after_a_make_verb_the_thing_made_decides_the_job(query: str) -> None:
     ],
 )
 def test_simply_a_thing_names_the_job(query: str) -> None:
-    assert _shape(query) == [("image_generation", [])]
+    assert shape_of(query) == [("image_generation", [])]
 
 
 @pytest.mark.parametrize(
@@ -214,4 +214,4 @@ def test_simply_a_thing_names_the_job(query: str) -> None:
 )
 def test_running_a_hyphenated_script_is_an_action(query: str) -> None:
     with pytest.raises(PlanningFailed):
-        PLANNER.plan_sync(query, _manifest())
+        PLANNER.plan_sync(query, manifest())

@@ -16,16 +16,12 @@ describes is more of the ask before it; a thing named after "and also" is a job.
 from __future__ import annotations
 
 import pytest
-from test_intent_planner import PLANNER, _manifest
+from intent_cases import PLANNER, caps_of, manifest
 
 from mesh_orchestrator.planning.intent.planner import _to_language
 from mesh_orchestrator.planning.intent.segment import Segment
 
 _TABLE = "\nmonth,visits,orders\njan,1200,80\nfeb,1350,95\nmar,990,61\napr,1610,120\n"
-
-
-def _caps(query: str) -> list[str]:
-    return [t.capability for t in PLANNER.plan_sync(query, _manifest()).tasks]
 
 
 @pytest.mark.parametrize(
@@ -53,7 +49,7 @@ def _caps(query: str) -> list[str]:
 def test_a_lower_case_sentence_after_a_full_stop_that_asks_anew(
     query: str, caps: list[str]
 ) -> None:
-    assert _caps(query) == caps
+    assert caps_of(query) == caps
 
 
 @pytest.mark.parametrize(
@@ -74,7 +70,7 @@ def test_a_lower_case_sentence_after_a_full_stop_that_asks_anew(
     ],
 )
 def test_a_chain_written_with_arrows(query: str, caps: list[str]) -> None:
-    assert _caps(query) == caps
+    assert caps_of(query) == caps
 
 
 @pytest.mark.parametrize(
@@ -87,7 +83,7 @@ def test_a_chain_written_with_arrows(query: str, caps: list[str]) -> None:
     ],
 )
 def test_and_then_after_a_pronoun_or_a_one_letter_verb_ends_the_step(query: str) -> None:
-    caps = _caps(query)  # (the model may call "cuéntamelo" a summary: two steps either way)
+    caps = caps_of(query)  # (the model may call "cuéntamelo" a summary: two steps either way)
     assert len(caps) == 2 and caps[0] in ("search", "summarization")
 
 
@@ -105,7 +101,7 @@ def test_and_then_after_a_pronoun_or_a_one_letter_verb_ends_the_step(query: str)
     ],
 )
 def test_a_source_and_a_reference_after_and_lead_a_new_step(query: str, caps: list[str]) -> None:
-    assert _caps(query) == caps
+    assert caps_of(query) == caps
 
 
 @pytest.mark.parametrize(
@@ -161,7 +157,7 @@ def test_a_source_and_a_reference_after_and_lead_a_new_step(query: str, caps: li
 def test_pasted_text_beside_a_remark_is_the_material_of_the_ask(
     query: str, cap: str, marker: str
 ) -> None:
-    plan = PLANNER.plan_sync(query, _manifest())
+    plan = PLANNER.plan_sync(query, manifest())
     assert [t.capability for t in plan.tasks] == [cap]
     assert marker in str(plan.tasks[0].input)
 
@@ -181,7 +177,7 @@ def test_a_pronoun_then_en_and_a_language_puts_an_earlier_text_in_it(clause: str
     ],
 )
 def test_only_the_language_is_its_translation(query: str) -> None:
-    assert _caps(query) == ["translation"]
+    assert caps_of(query) == ["translation"]
 
 
 @pytest.mark.parametrize(
@@ -193,7 +189,7 @@ def test_only_the_language_is_its_translation(query: str) -> None:
     ],
 )
 def test_news_about_oneself_is_small_talk_not_an_action(query: str) -> None:
-    assert _caps(query) == ["text_generation"]
+    assert caps_of(query) == ["text_generation"]
 
 
 @pytest.mark.parametrize(
@@ -206,7 +202,7 @@ def test_news_about_oneself_is_small_talk_not_an_action(query: str) -> None:
     ],
 )
 def test_a_salutation_before_a_job_is_no_job(query: str, caps: list[str]) -> None:
-    assert _caps(query) == caps
+    assert caps_of(query) == caps
 
 
 @pytest.mark.parametrize(
@@ -219,7 +215,7 @@ def test_a_salutation_before_a_job_is_no_job(query: str, caps: list[str]) -> Non
     ],
 )
 def test_an_article_led_list_item_is_no_action(query: str) -> None:
-    assert _caps(query) == ["search", "text_generation"]
+    assert caps_of(query) == ["search", "text_generation"]
 
 
 @pytest.mark.parametrize(
@@ -232,7 +228,7 @@ def test_an_article_led_list_item_is_no_action(query: str) -> None:
     ],
 )
 def test_things_counted_and_listed_after_a_dash_or_a_comma(query: str) -> None:
-    caps = _caps(query)
+    caps = caps_of(query)
     assert len(caps) == 3 and caps[0] in ("search", "text_generation")
     assert "image_generation" in caps[1:]
 
@@ -249,7 +245,7 @@ def test_things_counted_and_listed_after_a_dash_or_a_comma(query: str) -> None:
     ],
 )
 def test_a_summary_asked_before_the_analysis_of_a_table_is_that_analysis(head: str) -> None:
-    assert _caps(head + _TABLE) == ["data_analysis"]
+    assert caps_of(head + _TABLE) == ["data_analysis"]
 
 
 @pytest.mark.parametrize(
@@ -260,7 +256,7 @@ def test_a_summary_asked_before_the_analysis_of_a_table_is_that_analysis(head: s
     ],
 )
 def test_a_result_named_before_a_language_is_its_translation(head: str) -> None:
-    assert _caps(head + _TABLE) == ["data_analysis", "translation"]
+    assert caps_of(head + _TABLE) == ["data_analysis", "translation"]
 
 
 @pytest.mark.parametrize(
@@ -280,7 +276,7 @@ def test_notes_announced_below_are_material_not_jobs(head: str) -> None:
         "- Lisa: check the venue for the offsite\n"
         "- launch moved to May\n"
     )
-    plan = PLANNER.plan_sync(query, _manifest())
+    plan = PLANNER.plan_sync(query, manifest())
     assert [t.capability for t in plan.tasks] == ["text_generation"]
     assert "venue" in str(plan.tasks[0].input)
 
@@ -293,11 +289,11 @@ def test_notes_announced_below_are_material_not_jobs(head: str) -> None:
     ],
 )
 def test_a_sentence_that_only_describes_is_more_of_the_ask(query: str) -> None:
-    assert _caps(query) == ["image_generation"]
+    assert caps_of(query) == ["image_generation"]
 
 
 def test_a_thing_named_after_and_also_is_a_job() -> None:
     query = (
         "zoek op hoe diep de oceaan is. daar wil ik een samenvatting van en ook een tekening bij"
     )
-    assert _caps(query) == ["search", "summarization", "image_generation"]
+    assert caps_of(query) == ["search", "summarization", "image_generation"]
