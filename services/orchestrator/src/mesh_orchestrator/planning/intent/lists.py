@@ -227,6 +227,7 @@ def units(
             out.append((joined, unit))
     return out
 
+
 def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[str, str]]:
     """The lines after a line that ends with a colon: a list of jobs when that line asks
     none itself ("Folgendes bräuchte ich:" and a line a job, no markers) and most of them
@@ -257,6 +258,7 @@ def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[
             out[k] = (joined, f"{unit} {body}")
             out[k + 1 : run] = [("sentence", "") for _ in range(k + 1, run)]
     return out
+
 
 def counted_list(piece: str, grammar: Grammar) -> tuple[str, list[str]] | None:
     """``(head, items)`` when a head that opens no job counts the things after its colon
@@ -296,6 +298,7 @@ def counted_list(piece: str, grammar: Grammar) -> tuple[str, list[str]] | None:
             # "eine für Studierende": the thing of the first item ("eine Erklärung")
             items[k] = " ".join(first[:at] + rest_words[1:])
     return head, items
+
 
 def _plural_forms(noun: str) -> set[str]:
     """The singulars a plural may have in the seven languages (images, Bilder, tekeningen,
@@ -341,4 +344,3 @@ def _counted(unit: str) -> list[re.Match[str]]:
     if len(marks) < 2 or [int(m.group(1)) for m in marks] != list(range(1, len(marks) + 1)):
         return []
     return marks
-

@@ -782,6 +782,7 @@ _REF_TAIL = re.compile(
     r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
 )
 
+
 def _fold_free(text: str) -> str:
     """``normalize(text)`` with a word of one accented letter masked: Portuguese "é" ("is")
     is no "e" ("and"), Spanish "ó" no "o"."""
@@ -802,7 +803,6 @@ def _arrow_steps(unit: str) -> list[str]:
 def _manner(piece: str) -> bool:
     """ "keep it light", "houd het kort": a remark on manner (``lexicon.STYLE``)."""
     return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
-
 
 
 def _asked_again(before: str, after: str) -> bool:
@@ -830,7 +830,6 @@ def _romance_en(rest: str) -> bool:
         or (len(words[0]) > 5 and words[0].endswith("ant"))
         or words[0] in lx.LANGUAGES  # "un resumen en inglés", "une version en anglais"
     )
-
 
 
 def _points(phrase: str) -> bool:
@@ -882,7 +881,6 @@ _FOUND = re.compile(
     r"o que (?:encontrares|descobrires|achares)|quello che (?:trovi|scopri)|"
     r"wat je (?:vindt|ontdekt|vind))\b"
 )
-
 
 
 def _attach_bare_data(segments: list[Segment]) -> list[Segment]:
