@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.backrefs import _LEADS, _REFERS
 from mesh_orchestrator.planning.intent.model import CLASSES, JOBS, tokens
 from mesh_orchestrator.planning.intent.rules import UNSURE
-from mesh_orchestrator.planning.intent.segment import _LEADS, _REFERS, Segment
+from mesh_orchestrator.planning.intent.segment import Segment
 
 
 def hand_payloads(segments: list[Segment], probs: Any, asks: Callable[[Segment], bool]) -> set[int]:

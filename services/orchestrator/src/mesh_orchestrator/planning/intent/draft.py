@@ -16,13 +16,14 @@ from typing import Any
 from mesh_contracts import ExecutionPlan, ManifestAgent, SubTask
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.backrefs import _LEADS
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin
 from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import tokens
 from mesh_orchestrator.planning.intent.rules import Routed, _lead
-from mesh_orchestrator.planning.intent.segment import _LEADS, Segment
+from mesh_orchestrator.planning.intent.segment import Segment
 from mesh_orchestrator.planning.structure import fill_input
 
 

@@ -9,8 +9,11 @@ agent performs, or ``none``: a constraint, a remark, context), and builds the pl
 * ``action`` and a job no healthy agent serves are *unresolvable*: left out and named
   (``PlanningFailed`` when nothing is left), a capability the model does not know (an agent's
   own) is matched on the manifest's words (``deterministic``'s BM25);
-* enumerations fan out (``fanout``); references and jobs that work on an earlier result link
-  to it (``links``); inline data goes to the task that uses it; inputs fit the agent's schema.
+* what a segment's words say beyond its job (small talk, thanks, a question) is ``cues``;
+  pasted text whose own words ask nothing goes to the ask beside it (``attach``);
+* ``draft`` turns the routed segments into tasks: enumerations fan out (``fanout``);
+  references and jobs that work on an earlier result link to it (``links``); inline data
+  goes to the task that uses it; inputs fit the agent's schema.
 
 No torch, no network: numpy and a few MB of weights. Same request and manifest, same plan.
 """
@@ -33,6 +36,7 @@ from mesh_orchestrator.planning.intent.actions import (
     reads_action,
 )
 from mesh_orchestrator.planning.intent.attach import hand_payloads
+from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
     counted_thing,
@@ -46,7 +50,7 @@ from mesh_orchestrator.planning.intent.cues import (
     thanks,
     to_language,
 )
-from mesh_orchestrator.planning.intent.draft import DraftBuilder
+from mesh_orchestrator.planning.intent.draft import DraftBuilder as _Build
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.model import (
@@ -71,7 +75,7 @@ from mesh_orchestrator.planning.intent.rules import (
     _model_text,
     _questions_about_data,
 )
-from mesh_orchestrator.planning.intent.segment import _REFERS, Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
 
 # Below this the model's "action" yields to a thing to make named after the verb.
 SURE_ACTION = 0.5
@@ -174,7 +178,8 @@ class IntentPlanner:
         _material_first(routed)
         _continuations(routed, self._segmenter)
         _merge_analyses(routed)
-        build = DraftBuilder(routed, served, query, edges)
+        # (``_Build``: the training harness, bench/planning/train/dev.py, subclasses it by that name)
+        build = _Build(routed, served, query, edges)
         return build.plan(), build.origins
 
     def _verb_first(self, seg: Segment) -> bool:

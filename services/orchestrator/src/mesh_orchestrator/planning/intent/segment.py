@@ -3,12 +3,13 @@
 Inline data (fenced blocks, JSON, CSV, a run of numbers) and quotations are lifted out
 first, so nothing inside them splits a request or starts a job. Then, in order: lines of a
 list (``-``, ``*``, ``1.``, ``a)``, ``(b)``) and lettered or numbered parts inside a line are
-segments; sentences are; "then" and its kin in seven languages (``lexicon.THEN``), "but",
-and semicolons split; and "and" or a comma splits when a job starts right after it: a verb
-that opens a job (``openers``, learned with the model from its training phrasings), a
-question word, an article and a job noun ("..., and a picture of ..."), a negation or an
-"only". Prose pasted after a colon, and a long quotation, stay with the segment that
-introduced them as its ``payload``.
+segments (``lists``, which asks ``Segmenter`` whether a piece opens a job); sentences are;
+"then" and its kin in seven languages (``lexicon.THEN``), "but", and semicolons split; and
+"and" or a comma splits when a job starts right after it: a verb that opens a job
+(``openers``, learned with the model from its training phrasings), a question word, an
+article and a job noun ("..., and a picture of ..."), a negation or an "only". Prose pasted after a colon, and a long quotation, stay with the segment that
+introduced them as its ``payload``. Words that point back at an earlier result ("with that",
+"daraus") are in ``backrefs``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,17 @@ from mesh_orchestrator.planning.clauses import (
     extract_data,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.backrefs import (
+    _LEADS,
+    _SAME,
+    _SOURCE,
+    _USE,
+    _intro_points,
+    _points,
+    _reference_only,
+)
+from mesh_orchestrator.planning.intent.backrefs import _PREPS as _PREPS  # links.py reads it here
+from mesh_orchestrator.planning.intent.backrefs import _REFERS as _REFERS  # and this
 from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.lists import COLON, counted_list, number_ordinals, units
@@ -641,46 +653,6 @@ class Segmenter:
         return m.end()
 
 
-# Pronouns that, right after a verb, make it work on an earlier result ("use whatever ...").
-_REFERS = frozenset(
-    [
-        "it",
-        "them",
-        "whatever",
-        "lo",
-        "la",
-        "los",
-        "las",
-        "le",
-        "les",
-        "ca",
-        "cela",
-        "es",
-        "sie",
-        "ihn",
-        "isso",
-        "o",
-        "a",
-        "os",
-        "as",
-        "ne",
-        "lo",
-        "li",
-        "het",
-        "ze",
-        "isto",
-        "that",
-        "this",
-        "eso",
-        "esto",
-        "dies",
-        "das",
-        "dat",
-        "dit",
-        "cio",
-        "questo",
-    ]
-)
 # "also" in the seven languages, before the job it adds.
 _ALSO = lx_words(
     "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "
@@ -693,10 +665,6 @@ _PARTICLE = re.compile(
 )
 # A short negated phrase before a colon and the job after it: "Ohne Recherche: schreib ...".
 _NEGATED_HEAD = re.compile(r"^([^:]{1,40}?)\s*:\s+(\S.*)$", re.S)
-# Words that name an earlier result wherever they stand ("nisso", "daraus", "daarmee").
-_LEADS = (lx.MIDDLE_REFERS - {"die", "das", "het", "er", "es", "sie", "ze"}) | frozenset(
-    ["nisso", "disso", "isso", "isto", "eso", "esto", "ello", "ca", "cela", "cio", "questo"]
-)
 # Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
 # "erklär es dann", "maak er daarna") and in Romance clitic order.
 _V2 = frozenset(
@@ -725,58 +693,6 @@ _V2 = frozenset(
         "er",
     ]
 )
-# "use": a step that works on an earlier result ("use whatever name you find as ...").
-_USE = ("use", "usa", "utilis", "benutz", "nutz", "verwend", "gebruik", "utiliz", "adopera")
-_SAME = frozenset(
-    [
-        "same",
-        "mismo",
-        "misma",
-        "meme",
-        "selbe",
-        "selben",
-        "gleiche",
-        "gleichen",
-        "mesmo",
-        "mesma",
-        "stesso",
-        "stessa",
-        "zelfde",
-    ]
-)
-# Prepositions that start a phrase of reference ("with that", "com isso"), never a step.
-_PREPS = frozenset(
-    [
-        "with",
-        "from",
-        "based",
-        "after",
-        "using",
-        "con",
-        "com",
-        "avec",
-        "mit",
-        "met",
-        "per",
-        "por",
-        "para",
-        "pour",
-        "for",
-        "des",
-        "depuis",
-        "nach",
-        "aus",
-        "van",
-        "uit",
-        "into",
-        "onto",
-        "naar",
-        "the",
-    ]
-)
-# Prepositions that name where a step's material comes from ("with that", "from it", "con
-# eso", "daraus" is one word): a reference after them leads a new step.
-_SOURCE = lx_words("with from con com avec mit met aus uit van depuis des partir")
 # A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
 _REF_TAIL = re.compile(
     r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
@@ -832,15 +748,6 @@ def _romance_en(rest: str) -> bool:
     )
 
 
-def _points(phrase: str) -> bool:
-    """A phrase that names an earlier result ("with that", "com base nisso"), not one whose
-    only such word is a lone letter that is also an article ("a", "o")."""
-    words = tokens(phrase)
-    return any(w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in words) or bool(
-        lx.PRONOUN.search(normalize(phrase))
-    )
-
-
 # Words around language names in a list of them: "in spagnolo, portoghese e olandese",
 # "auf Spanisch und auf Niederländisch", "het Engels, het Duits".
 _AROUND_LANGUAGES = lx_words(
@@ -854,33 +761,6 @@ def _languages_only(words: list[str]) -> bool:
     return any(w in lx.LANGUAGES for w in words) and all(
         w in lx.LANGUAGES or w in _AROUND_LANGUAGES for w in words
     )
-
-
-def _intro_points(intro: str) -> bool:
-    """A list's intro that points back: "Then:", "Danach:", "based on it:", "Maak daarvan:"."""
-    words = tokens(intro)
-    return any(w in lx.BACK or w in _LEADS or w in lx.DEMONSTRATIVE for w in words) or bool(
-        lx.PRONOUN.search(normalize(intro))
-    )
-
-
-def _reference_only(piece: str) -> bool:
-    """A short phrase that only points at an earlier result ("Based on that", "com isso")."""
-    words = tokens(piece)
-    if 4 < len(words) <= 7 and _FOUND.search(normalize(piece)):
-        return True  # "sulla base di quello che trovi", "based on what you find"
-    return 0 < len(words) <= 4 and (
-        any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words) or _points(piece)
-    )
-
-
-# "what you find" in the seven languages: the result of the step before.
-_FOUND = re.compile(
-    r"\b(?:what(?:ever)? (?:you|it) (?:find|found|get|learn)|lo que (?:encuentres|descubras|"
-    r"averigues)|ce que tu (?:trouves|trouveras|apprends)|was du (?:findest|herausfindest)|"
-    r"o que (?:encontrares|descobrires|achares)|quello che (?:trovi|scopri)|"
-    r"wat je (?:vindt|ontdekt|vind))\b"
-)
 
 
 def _attach_bare_data(segments: list[Segment]) -> list[Segment]:
