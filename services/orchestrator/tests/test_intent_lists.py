@@ -12,7 +12,7 @@ import pytest
 from intent_cases import shape_of
 
 from mesh_orchestrator.planning.intent.fanout import _asked_again, _distributed
-from mesh_orchestrator.planning.intent.segment import _number_ordinals
+from mesh_orchestrator.planning.intent.lists import number_ordinals
 
 # ---- a list taken one item at a time ----------------------------------------------------
 
@@ -119,12 +119,12 @@ def test_ordinal_adverbs_make_a_list(query: str) -> None:
 
 def test_second_alone_is_no_ordinal() -> None:
     text = "Write a poem, then a second poem about rain."
-    assert _number_ordinals(text) == text
+    assert number_ordinals(text) == text
 
 
 def test_ordinals_out_of_order_are_left_alone() -> None:
     text = "Secondly, and firstly, whatever."
-    assert _number_ordinals(text) == text
+    assert number_ordinals(text) == text
 
 
 # ---- a wish to know is a question ----------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import pytest
 from intent_cases import PLANNER, caps_of, manifest
 
-from mesh_orchestrator.planning.intent.planner import _to_language
+from mesh_orchestrator.planning.intent.cues import to_language
 from mesh_orchestrator.planning.intent.segment import Segment
 
 _TABLE = "\nmonth,visits,orders\njan,1200,80\nfeb,1350,95\nmar,990,61\napr,1610,120\n"
@@ -166,7 +166,7 @@ def test_pasted_text_beside_a_remark_is_the_material_of_the_ask(
     "clause", ["puis mets-le en portugais", "después ponlo en alemán", "zet het in het Engels"]
 )
 def test_a_pronoun_then_en_and_a_language_puts_an_earlier_text_in_it(clause: str) -> None:
-    assert _to_language(Segment(clause))
+    assert to_language(Segment(clause))
 
 
 @pytest.mark.parametrize(

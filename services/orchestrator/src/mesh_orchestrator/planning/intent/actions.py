@@ -19,9 +19,10 @@ thing the mesh makes ("a poem", "an email", "un dibujo"): those are asks the age
 from __future__ import annotations
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.lexicon._words import words as word_set
 from mesh_orchestrator.planning.intent.model import JOBS, IntentModel, tokens
-from mesh_orchestrator.planning.intent.segment import _ALSO, _REFERS, Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import _ALSO, Segment, Segmenter
 
 # Below this the model is not sure of the job it picked for a clause an action verb heads.
 SURE = 0.5

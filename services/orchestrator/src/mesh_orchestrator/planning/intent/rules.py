@@ -16,14 +16,10 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.backrefs import _REFERS, _reference_only
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
-from mesh_orchestrator.planning.intent.segment import (
-    _REFERS,
-    Segment,
-    Segmenter,
-    _reference_only,
-)
+from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
 
 # "I need: a ...", "Ich brauche: eine ...": a short frame before a colon and the thing asked.
 _FRAME = re.compile(r"^([^:]{1,40}):\s+(\S.*)$", re.S)

@@ -3,12 +3,13 @@
 Inline data (fenced blocks, JSON, CSV, a run of numbers) and quotations are lifted out
 first, so nothing inside them splits a request or starts a job. Then, in order: lines of a
 list (``-``, ``*``, ``1.``, ``a)``, ``(b)``) and lettered or numbered parts inside a line are
-segments; sentences are; "then" and its kin in seven languages (``lexicon.THEN``), "but",
-and semicolons split; and "and" or a comma splits when a job starts right after it: a verb
-that opens a job (``openers``, learned with the model from its training phrasings), a
-question word, an article and a job noun ("..., and a picture of ..."), a negation or an
-"only". Prose pasted after a colon, and a long quotation, stay with the segment that
-introduced them as its ``payload``.
+segments (``lists``, which asks ``Segmenter`` whether a piece opens a job); sentences are;
+"then" and its kin in seven languages (``lexicon.THEN``), "but", and semicolons split; and
+"and" or a comma splits when a job starts right after it: a verb that opens a job
+(``openers``, learned with the model from its training phrasings), a question word, an
+article and a job noun ("..., and a picture of ..."), a negation or an "only". Prose pasted after a colon, and a long quotation, stay with the segment that
+introduced them as its ``payload``. Words that point back at an earlier result ("with that",
+"daraus") are in ``backrefs``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,20 @@ from mesh_orchestrator.planning.clauses import (
     extract_data,
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.fanout import _items as _list_items
+from mesh_orchestrator.planning.intent.backrefs import (
+    _LEADS,
+    _SAME,
+    _SOURCE,
+    _USE,
+    _intro_points,
+    _points,
+    _reference_only,
+)
+from mesh_orchestrator.planning.intent.backrefs import _PREPS as _PREPS  # links.py reads it here
+from mesh_orchestrator.planning.intent.backrefs import _REFERS as _REFERS  # and this
 from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
+from mesh_orchestrator.planning.intent.lists import COLON, counted_list, number_ordinals, units
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 _QUOTE = "\u27ea{}\u27eb"
@@ -37,10 +49,6 @@ _QUOTED = re.compile(
 _NUMBERS = re.compile(
     r"(?<![\w.])(?:-?\d+(?:[.,]\d+)?[ \t]*[,;/|\t ][ \t]*){3,}-?\d+(?:[.,]\d+)?(?!\w|[.,]\d)"
 )
-_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\)|[A-H]\.)\s+")
-# "1. ... 2. ... 3. ..." inside one line: numbers that count up from 1.
-_INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
-_INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
 # (not after a day of the month written as an ordinal: "am 12. Juli", "op 3. Mai")
 # Abbreviations a lower-case word may follow within a sentence (seven languages).
 _ABBREVIATIONS = sorted(
@@ -64,19 +72,6 @@ _LOWER_SENTENCE = re.compile(
 # A chain written with arrows ("a description -> shorten it -> that in German"): each arrow
 # starts a step that follows the one before.
 _ARROW = re.compile(r"\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
-_COLON = re.compile(r":\s+(?=\S)")
-# Things counted and then listed after a dash or a comma instead of a colon ("I need two
-# things - a ... and a ...", "mi servono due cose, un ... e la ...").
-_COUNTED_THINGS = re.compile(
-    r"\b(?:"
-    + "|".join(sorted((w for w in lx.NUMBERS if w != "both"), key=len, reverse=True))
-    + r")\s+(?:[\w\u00c0-\u017f]+\s+)?(?:"
-    + "|".join(sorted(lx.THINGS, key=len, reverse=True))
-    + r")\b(?:\s+[-\u2013\u2014]\s+|,\s+)(?=\S)",
-    re.I,
-)
-# Definite articles in the seven languages (an item of a counted list may start with one).
-_DEFINITE = lx_words("the el la lo los las le les l il i gli o a os as der die das den dem de het")
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 
 
@@ -163,7 +158,7 @@ class Segmenter:
         """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
         a question word counts (not after a bare comma: "find out, how ..." in German)."""
         lead = re.match(r"([^,]{1,40}),\s*(\S.*)$", piece, re.S)
-        if lead and _reference_only(lead.group(1)) and not self._verb_first(lead.group(1)):
+        if lead and _reference_only(lead.group(1)) and not self.verb_first(lead.group(1)):
             piece = lead.group(2)  # "Based on that, write ..." (not "übersetze ihn ins ...")
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         while len(words) > 1 and words[0] in _ALSO:
@@ -236,7 +231,7 @@ class Segmenter:
             or (len(words) > 2 and any(w in lx.DEMONSTRATIVE or w in _REFERS for w in words[1:3]))
         )
 
-    def _verb_first(self, piece: str) -> bool:
+    def verb_first(self, piece: str) -> bool:
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         return bool(words) and words[0] not in _PREPS and self.is_opener(words[0])
 
@@ -325,7 +320,7 @@ class Segmenter:
     def split(self, query: str) -> list[Segment]:
         text, blocks = extract_data(query)
         text = _lift_numbers(text, blocks)
-        text = _number_ordinals(text)
+        text = number_ordinals(text)
         quotes: list[str] = []
 
         def keep_quote(m: re.Match[str]) -> str:
@@ -334,7 +329,7 @@ class Segmenter:
 
         text = _QUOTED.sub(keep_quote, text)
         pieces: list[tuple[str, str]] = []  # (joined, piece)
-        for joined, unit in self._units(text):
+        for joined, unit in units(text, self, _SENTENCE.split):
             first = True
             for sep, piece in self._sentences(unit):
                 pieces.append((joined if first else sep, piece))
@@ -342,7 +337,7 @@ class Segmenter:
         merged = self._payloads(pieces, quotes)
         out: list[Segment] = []
         for joined, piece in merged:
-            listed = self._counted_list(piece)
+            listed = counted_list(piece, self)
             if listed is not None:
                 # "Daraus dann bitte zweierlei: eine englische Fassung ... und ein Bild ...",
                 # "I need two things out of it: a summary ... and a tweet ...": the head
@@ -362,7 +357,7 @@ class Segmenter:
             a.intro = (
                 b.joined == "item"
                 and a.joined != "item"
-                and not (a.joined == "then" and self._verb_first(a.instruction))  # "(1) write"
+                and not (a.joined == "then" and self.verb_first(a.instruction))  # "(1) write"
                 and not a.data
                 and not a.payload
             )
@@ -372,106 +367,6 @@ class Segmenter:
                 pointing = seg.intro and _intro_points(seg.instruction)
             else:
                 seg.listed = pointing
-        return out
-
-    def _units(self, text: str) -> list[tuple[str, str]]:
-        """List items and lines; lines of one paragraph that run on are joined."""
-        units: list[tuple[str, str]] = []
-        for line in text.split("\n"):
-            if not line.strip():
-                units.append(("para", ""))
-                continue
-            m = _ITEM.match(line)
-            if m:
-                rest = line[m.end() :].strip()
-                if (_INLINE_ITEM.search(rest) and _INLINE_ITEM.match(line.lstrip())) or len(
-                    _counted(line.strip())
-                ) >= 2:
-                    units.append(("item", line.strip()))  # "(1) ... (2) ...": split below
-                else:
-                    units.append(("item", rest))
-                continue
-            line = line.strip()
-            if units and not units[-1][1] and units[-1][0] == "para":
-                units[-1] = ("para", line)  # the first line of a new paragraph
-                continue
-            if (
-                units
-                and units[-1][1]
-                and units[-1][0] != "item"
-                and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
-                and not line[:1].isupper()
-                and (_wrapped(units[-1][1]) or not _listy(line))
-            ):
-                units[-1] = (units[-1][0], units[-1][1] + " " + line)
-            elif units and units[-1][1] and not line[:1].isupper() and units[-1][0] != "item":
-                units.append(("line", line))  # a list written one short line a job
-            else:
-                units.append(("sentence", line))
-        units = self._listed_lines(units)
-        out: list[tuple[str, str]] = []
-        for joined, unit in units:
-            if not unit:
-                continue
-            marks = list(_INLINE_ITEM.finditer(unit)) or _counted(unit)
-            if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
-                head = unit[: marks[0].start()].strip()
-                shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
-                then = re.search(rf"\s*[,;]?\s*\b(?:{lx.THEN})\s*[,:]?$", normalize(head))
-                if shared and then and len(normalize(head)) == len(head) and then.start() > 0:
-                    # "analyse these readings, then (1) write ... and (2) translate ...": the
-                    # head is a step of its own, and the parts come after it
-                    out.append((joined, head[: then.start()]))
-                    head, shared, joined = "", False, "then"
-                if shared:  # earlier sentences of the head stand alone
-                    *before, head = _SENTENCE.split(head)
-                    for sentence in before:
-                        out.append((joined, sentence))
-                        joined = "sentence"
-                if head and not shared:
-                    out.append((joined, head))
-                for k, m in enumerate(marks):
-                    end = marks[k + 1].start() if k + 1 < len(marks) else len(unit)
-                    item = re.sub(rf"\s*,?\s*\b(?:{lx.AND})$", "", unit[m.end() : end].strip(" ,;"))
-                    if shared:  # "With that in hand, write (a) a note and (b) a message"
-                        out.append(("part", f"{head} {item}"))
-                    elif joined == "then" and k == 0:
-                        out.append(("then", item))
-                    else:
-                        out.append(("item", item))
-            else:
-                out.append((joined, unit))
-        return out
-
-    def _listed_lines(self, units: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The lines after a line that ends with a colon: a list of jobs when that line asks
-        none itself ("Folgendes bräuchte ich:" and a line a job, no markers) and most of them
-        open one; the material of its job when it asks one ("Mach mir daraus ein Protokoll:"
-        and notes in bullets) and most of them open none."""
-        out = list(units)
-        for k, (joined, unit) in enumerate(units):
-            if not unit.rstrip().endswith(":") or joined in ("item", "para"):
-                continue
-            first = k + 1
-            if first < len(units) and units[first] == ("para", ""):
-                first += 1  # a blank line between the ask and its bullets
-            run = first
-            while run < len(units) and units[run][1] and units[run][0] in ("sentence", "item"):
-                run += 1
-            lines = units[first:run]
-            if len(lines) < 2 or any(len(tokens(u)) > 12 for _, u in lines):
-                continue
-            jobs = sum(self.opens_job(u) for _, u in lines)
-            head = unit.rstrip(" :")
-            asks = self._verb_first(head) or any(
-                _plural_forms(w) & lx.JOB_NOUNS for w in tokens(head)
-            )  # "Turn this into minutes:", not "Necesito esto:
-            if not asks and 2 * jobs > len(lines) and all(j == "sentence" for j, _ in lines):
-                out[k + 1 : run] = [("item", u) for _, u in lines]
-            elif asks and 2 * jobs < len(lines) and all(j == "item" for j, _ in lines):
-                body = ", ".join(u.rstrip(" .;,") for _, u in lines)
-                out[k] = (joined, f"{unit} {body}")
-                out[k + 1 : run] = [("sentence", "") for _ in range(k + 1, run)]
         return out
 
     def _sentences(self, unit: str) -> list[tuple[str, str]]:
@@ -682,7 +577,7 @@ class Segmenter:
             if leads_list(parts[k][1]) or (
                 _reference_only(parts[k][1])
                 # "Analyseer dit even": a step on "dit" (not "keep it light": a remark)
-                and not (self._verb_first(parts[k][1]) and not _manner(parts[k][1]))
+                and not (self.verb_first(parts[k][1]) and not _manner(parts[k][1]))
                 and (k == 0 or self._leads_only(parts[k][1]))
             ):
                 # "With that in hand, write ...", "Poi, usando quello che trovi, scrivi ...":
@@ -693,7 +588,7 @@ class Segmenter:
             k += 1
         for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
             tail = _REF_TAIL.search(parts[k][1])
-            if tail and _points(tail.group(1)) and not self._verb_first(tail.group(1)):
+            if tail and _points(tail.group(1)) and not self.verb_first(tail.group(1)):
                 parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
                 parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)}, {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
@@ -745,48 +640,9 @@ class Segmenter:
             quoted=bool(_QUOTE_RE.search(head)),
         )
 
-    def _counted_list(self, piece: str) -> tuple[str, list[str]] | None:
-        """``(head, items)`` when a head that opens no job counts the things after its colon
-        ("two things: a ... and a ..."), each a thing to make (an article first)."""
-        m = _COLON.search(piece) or _COUNTED_THINGS.search(piece)
-        if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
-            return None
-        head, rest = piece[: m.start()], piece[m.end() :].strip().rstrip(" .!?")
-        if m.re is _COUNTED_THINGS:  # "two things - a ... and a ...", "due cose, un ..."
-            head = piece[: m.end()].rstrip(" ,-\u2013\u2014")
-        words = tokens(head)
-        things = any(w in lx.THINGS for w in words)
-        if not lists_after_colon(head, rest):
-            return None
-        if self.opens_job(head) and not any(w in lx.THINGS for w in words):
-            return None  # (not "Con eso quiero dos cosas: ...": things, whatever the verb)
-        if not any(w in lx.NUMBERS for w in words):
-            return None
-        if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
-            return None  # "three separate images: a ..., a ...": one job handed out (fanout)
-        items = _list_items(rest)
-        if not items or not all(
-            tokens(i)[:1]
-            and (
-                tokens(i)[0] in lx.ARTICLES
-                # things counted: "the translation" is one of them as well
-                or (things and tokens(i)[0].split("'")[0] in _DEFINITE)
-            )
-            for i in items
-        ):
-            return None
-        first = items[0].split()
-        at = next((k for k, w in enumerate(first) if k and normalize(w) in _FOR), 0)
-        for k, item in enumerate(items[1:], 1):
-            rest_words = item.split()
-            if at and len(rest_words) > 1 and normalize(rest_words[1]) in _FOR:
-                # "eine für Studierende": the thing of the first item ("eine Erklärung")
-                items[k] = " ".join(first[:at] + rest_words[1:])
-        return head, items
-
     def _payload_start(self, piece: str) -> int:
         """Where prose pasted after a colon begins (-1: none, or a list of jobs follows)."""
-        m = _COLON.search(piece)
+        m = COLON.search(piece)
         if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
             return -1
         rest = piece[m.end() :]
@@ -797,48 +653,6 @@ class Segmenter:
         return m.end()
 
 
-# Pronouns that, right after a verb, make it work on an earlier result ("use whatever ...").
-_REFERS = frozenset(
-    [
-        "it",
-        "them",
-        "whatever",
-        "lo",
-        "la",
-        "los",
-        "las",
-        "le",
-        "les",
-        "ca",
-        "cela",
-        "es",
-        "sie",
-        "ihn",
-        "isso",
-        "o",
-        "a",
-        "os",
-        "as",
-        "ne",
-        "lo",
-        "li",
-        "het",
-        "ze",
-        "isto",
-        "that",
-        "this",
-        "eso",
-        "esto",
-        "dies",
-        "das",
-        "dat",
-        "dit",
-        "cio",
-        "questo",
-    ]
-)
-# "for"/"about" after a thing to make: "one for students", "uno para niños", "eine für ...".
-_FOR = lx_words("for about on para sobre pour sur fur uber per su voor over")
 # "also" in the seven languages, before the job it adds.
 _ALSO = lx_words(
     "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "
@@ -851,10 +665,6 @@ _PARTICLE = re.compile(
 )
 # A short negated phrase before a colon and the job after it: "Ohne Recherche: schreib ...".
 _NEGATED_HEAD = re.compile(r"^([^:]{1,40}?)\s*:\s+(\S.*)$", re.S)
-# Words that name an earlier result wherever they stand ("nisso", "daraus", "daarmee").
-_LEADS = (lx.MIDDLE_REFERS - {"die", "das", "het", "er", "es", "sie", "ze"}) | frozenset(
-    ["nisso", "disso", "isso", "isto", "eso", "esto", "ello", "ca", "cela", "cio", "questo"]
-)
 # Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
 # "erklär es dann", "maak er daarna") and in Romance clitic order.
 _V2 = frozenset(
@@ -883,165 +693,9 @@ _V2 = frozenset(
         "er",
     ]
 )
-# "use": a step that works on an earlier result ("use whatever name you find as ...").
-_USE = ("use", "usa", "utilis", "benutz", "nutz", "verwend", "gebruik", "utiliz", "adopera")
-_SAME = frozenset(
-    [
-        "same",
-        "mismo",
-        "misma",
-        "meme",
-        "selbe",
-        "selben",
-        "gleiche",
-        "gleichen",
-        "mesmo",
-        "mesma",
-        "stesso",
-        "stessa",
-        "zelfde",
-    ]
-)
-# Prepositions that start a phrase of reference ("with that", "com isso"), never a step.
-_PREPS = frozenset(
-    [
-        "with",
-        "from",
-        "based",
-        "after",
-        "using",
-        "con",
-        "com",
-        "avec",
-        "mit",
-        "met",
-        "per",
-        "por",
-        "para",
-        "pour",
-        "for",
-        "des",
-        "depuis",
-        "nach",
-        "aus",
-        "van",
-        "uit",
-        "into",
-        "onto",
-        "naar",
-        "the",
-    ]
-)
-# Prepositions that name where a step's material comes from ("with that", "from it", "con
-# eso", "daraus" is one word): a reference after them leads a new step.
-_SOURCE = lx_words("with from con com avec mit met aus uit van depuis des partir")
 # A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
 _REF_TAIL = re.compile(
     r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
-)
-# Words a hard-wrapped line may end on: the sentence goes on in the next line.
-_RUNS_ON = frozenset(
-    [
-        "and",
-        "or",
-        "but",
-        "the",
-        "a",
-        "an",
-        "of",
-        "to",
-        "for",
-        "with",
-        "in",
-        "on",
-        "at",
-        "by",
-        "from",
-        "that",
-        "which",
-        "y",
-        "o",
-        "el",
-        "la",
-        "los",
-        "las",
-        "de",
-        "del",
-        "en",
-        "con",
-        "para",
-        "por",
-        "et",
-        "ou",
-        "le",
-        "les",
-        "des",
-        "du",
-        "au",
-        "aux",
-        "pour",
-        "avec",
-        "und",
-        "oder",
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "ein",
-        "eine",
-        "mit",
-        "fur",
-        "von",
-        "zu",
-        "im",
-        "e",
-        "ou",
-        "os",
-        "as",
-        "do",
-        "da",
-        "dos",
-        "das",
-        "em",
-        "com",
-        "para",
-        "il",
-        "lo",
-        "gli",
-        "di",
-        "del",
-        "della",
-        "per",
-        "con",
-        "en",
-        "of",
-        "het",
-        "de",
-        "van",
-        "met",
-        "voor",
-    ]
-)
-
-
-# Ordinal adverbs that count items in running text ("First, ... Second, ...", "Erstens ...
-# und zweitens ...", "en primer lugar ... en segundo lugar"), by rank; "second" alone is
-# no marker ("a second poem"): only at a clause's start, and only once "first" was said.
-_ORDINALS = (
-    r"first(?:ly)?|first of all|erstens|zun[aä]chst einmal|primero|en primer lugar|"
-    r"premi[eè]rement|en premier|em primeiro lugar|primeiro|in primo luogo|primo|ten eerste",
-    r"second(?:ly)?|zweitens|segundo|en segundo lugar|deuxi[eè]mement|en second|"
-    r"em segundo lugar|in secondo luogo|secondo|ten tweede",
-    r"third(?:ly)?|drittens|tercero|en tercer lugar|troisi[eè]mement|em terceiro lugar|"
-    r"terceiro|in terzo luogo|terzo|ten derde",
-    r"fourth(?:ly)?|viertens|cuarto|en cuarto lugar|quatri[eè]mement|quarto|ten vierde",
-)
-_ORDINAL = re.compile(
-    r"(^|[.,;:!?]\s+|\s(?:and|y|et|und|e|en)\s+)("
-    + "|".join(f"(?P<o{k}>{o})" for k, o in enumerate(_ORDINALS))
-    + r")\b,?\s*",
-    re.IGNORECASE,
 )
 
 
@@ -1067,13 +721,6 @@ def _manner(piece: str) -> bool:
     return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
 
 
-def _plural_forms(noun: str) -> set[str]:
-    """The singulars a plural may have in the seven languages (images, Bilder, tekeningen,
-    immagini, disegni)."""
-    forms = {noun, noun.rstrip("s"), noun[:-2], noun[:-1]}
-    return forms | {noun[:-1] + v for v in "eoa"}
-
-
 def _asked_again(before: str, after: str) -> bool:
     """ "..., who Y" before "and who Z": a run of questions sharing one verb."""
     nxt = tokens(after)[:1]
@@ -1082,32 +729,6 @@ def _asked_again(before: str, after: str) -> bool:
         and nxt[0] in lx.QUESTION
         and re.search(rf"[,;]\s*{re.escape(nxt[0])}\b", normalize(before))
     )
-
-
-def _number_ordinals(text: str) -> str:
-    """ "First, X; second, Y": "(1) X; (2) Y", when the ranks run 1, 2, ... in order."""
-    marks = list(_ORDINAL.finditer(text))
-    ranks = [next(k for k in range(len(_ORDINALS)) if m.group(f"o{k}")) for m in marks]
-    if len(marks) < 2 or ranks != list(range(len(marks))):
-        return text
-    out, last = [], 0
-    for k, m in enumerate(marks):
-        joint = m.group(1) if not m.group(1).strip().isalpha() else " "  # "and secondly"
-        out.append(text[last : m.start()] + joint + f"({k + 1}) ")
-        last = m.end()
-    return "".join(out) + text[last:]
-
-
-def _wrapped(line: str) -> bool:
-    """A line that looks cut by a hard wrap: long (nine words and as wide as a wrapped line:
-    a short line of nine short words is a list item), or ending on a comma or a word that
-    needs more ("... and", "... of the")."""
-    words = tokens(line)
-    long = len(words) >= 9 and len(line.strip()) >= _WRAP_WIDTH
-    return long or line.rstrip().endswith(",") or (bool(words) and words[-1] in _RUNS_ON)
-
-
-_WRAP_WIDTH = 60
 
 
 # After French and Spanish "en" (in), not Dutch "en" (and): a Romance count or article, or
@@ -1127,20 +748,6 @@ def _romance_en(rest: str) -> bool:
     )
 
 
-def _listy(line: str) -> bool:
-    """A short line of its own (a list written without markers: one job a line)."""
-    return len(tokens(line)) <= 10
-
-
-def _points(phrase: str) -> bool:
-    """A phrase that names an earlier result ("with that", "com base nisso"), not one whose
-    only such word is a lone letter that is also an article ("a", "o")."""
-    words = tokens(phrase)
-    return any(w in lx.DEMONSTRATIVE or (w in _REFERS and len(w) >= 2) for w in words) or bool(
-        lx.PRONOUN.search(normalize(phrase))
-    )
-
-
 # Words around language names in a list of them: "in spagnolo, portoghese e olandese",
 # "auf Spanisch und auf Niederländisch", "het Engels, het Duits".
 _AROUND_LANGUAGES = lx_words(
@@ -1154,41 +761,6 @@ def _languages_only(words: list[str]) -> bool:
     return any(w in lx.LANGUAGES for w in words) and all(
         w in lx.LANGUAGES or w in _AROUND_LANGUAGES for w in words
     )
-
-
-def _intro_points(intro: str) -> bool:
-    """A list's intro that points back: "Then:", "Danach:", "based on it:", "Maak daarvan:"."""
-    words = tokens(intro)
-    return any(w in lx.BACK or w in _LEADS or w in lx.DEMONSTRATIVE for w in words) or bool(
-        lx.PRONOUN.search(normalize(intro))
-    )
-
-
-def _reference_only(piece: str) -> bool:
-    """A short phrase that only points at an earlier result ("Based on that", "com isso")."""
-    words = tokens(piece)
-    if 4 < len(words) <= 7 and _FOUND.search(normalize(piece)):
-        return True  # "sulla base di quello che trovi", "based on what you find"
-    return 0 < len(words) <= 4 and (
-        any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words) or _points(piece)
-    )
-
-
-# "what you find" in the seven languages: the result of the step before.
-_FOUND = re.compile(
-    r"\b(?:what(?:ever)? (?:you|it) (?:find|found|get|learn)|lo que (?:encuentres|descubras|"
-    r"averigues)|ce que tu (?:trouves|trouveras|apprends)|was du (?:findest|herausfindest)|"
-    r"o que (?:encontrares|descobrires|achares)|quello che (?:trovi|scopri)|"
-    r"wat je (?:vindt|ontdekt|vind))\b"
-)
-
-
-def _counted(unit: str) -> list[re.Match[str]]:
-    """ "1. ... 2. ... 3. ..." marks in a line, when they count up from 1."""
-    marks = list(_INLINE_NUMBER.finditer(unit))
-    if len(marks) < 2 or [int(m.group(1)) for m in marks] != list(range(1, len(marks) + 1)):
-        return []
-    return marks
 
 
 def _attach_bare_data(segments: list[Segment]) -> list[Segment]:

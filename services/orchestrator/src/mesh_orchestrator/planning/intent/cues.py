@@ -1,0 +1,234 @@
+"""What a segment's words say of it, beyond the job the model reads: small talk, thanks, a
+greeting, a statement about the speaker, a question, a negation, an earlier result put into
+a language, the thing a "make"/"give" or an "only" names, the thing a count hands out. The
+planner's routing (``IntentPlanner._route``) weighs these against the model's probabilities.
+"""
+
+from __future__ import annotations
+
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import _BETWEEN, distributes, without_list
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
+from mesh_orchestrator.planning.intent.links import _content
+from mesh_orchestrator.planning.intent.model import normalize, tokens
+from mesh_orchestrator.planning.intent.segment import Segment
+
+# "you" in the seven languages: a question about the assistant itself is small talk.
+_YOU = frozenset(
+    [
+        "you",
+        "your",
+        "yours",
+        "u",
+        "tu",
+        "te",
+        "ti",
+        "toi",
+        "vous",
+        "votre",
+        "du",
+        "dich",
+        "dir",
+        "dein",
+        "deine",
+        "voce",
+        "teu",
+        "tua",
+        "tuo",
+        "jij",
+        "je",
+        "jou",
+        "jouw",
+        "usted",
+        "ustedes",
+        "vos",
+    ]
+)
+
+
+def small_talk(seg: Segment) -> bool:
+    """A short question to the assistant about itself ("you still there?", "what's your
+    name?"): fewer than two words of a subject of its own."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE and w != "?"]
+    if not any(w in _YOU for w in words):
+        return False
+    return (
+        _content([w for w in words if w not in _YOU and w.split("'")[0] not in lx.QUESTION], False)
+        <= 1
+    )
+
+
+# The speaker in the seven languages: a statement about oneself or the assistant.
+_ME = lx_words(
+    "i i'm im i've ive my me we our yo mi mis tengo estoy je j'ai j'suis moi mon ma mes ich "
+    "mir mich mein meine meinen eu meu minha estou tenho io mio mia sono ho ik mij mijn ben heb"
+)
+
+
+# Thanks in the seven languages.
+_THANKS = lx_words(
+    "thanks thank thx ty cheers gracias merci danke dank obrigado obrigada grazie bedankt "
+    "dankjewel dankje dankuwel"
+)
+
+
+def thanks(seg: Segment) -> bool:
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return bool(words) and words[0] in _THANKS
+
+
+# Verbs that say only "make" or "give" (with a clitic or "me" after them): what is made
+# decides the job ("hazme un dibujo", "give me a caption", "fais-moi un dessin").
+_MAKE = lx_words(
+    "make give do get haz hazme haznos dame danos hacer fais fais-moi faites donne donne-moi "
+    "mach mache gib gibt faz faca faz-me da-me fai fammi dammi fate maak geef geeft"
+)
+
+
+def made_thing(seg: Segment) -> str | None:
+    """The noun of the thing a make/give verb makes ("hazme un dibujo" -> "dibujo"), when it
+    is a thing the mesh makes; else None."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if not words or words[0] not in _MAKE:
+        return None
+    for k in range(1, min(len(words) - 1, 4)):
+        if words[k] not in lx.ARTICLES:
+            continue
+        for noun in words[k + 1 : k + 4]:
+            if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS:
+                return noun
+        return None
+    return None
+
+
+def only_thing(seg: Segment) -> str | None:
+    """The thing after "only" when a clause starts with it ("only the picture", "Só a
+    imagem", "nur das Bild"), when it is a thing the mesh makes."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE or w in lx.ONLY]
+    if len(words) < 2 or words[0] not in lx.ONLY:  # (Portuguese "só" reads as "so")
+        return None
+    article = words[1].split("'")[0] + "'" if "'" in words[1] else words[1]
+    if article not in lx.ARTICLES and article not in lx.DETERMINER and article != "l'":
+        return None
+    noun = words[2] if len(words) > 2 else ""
+    if "'" in words[1]:  # "l'immagine", "l'image": the article glued to the thing
+        noun = words[1].split("'")[-1]
+    if noun in lx.LANGUAGES:  # "only the Italian", "nur das Englische": its translation
+        return "translation"
+    return noun if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS else None
+
+
+def salutation(seg: Segment) -> bool:
+    """One word alone that opens a request and names no job ("Hi!", "Ciao,", "Hallo")."""
+    words = tokens(seg.instruction.rstrip(" !,.:"))
+    return (
+        len(words) == 1
+        and not seg.payload
+        and not seg.data
+        and words[0] not in lx.QUESTION
+        and not (words[0] in lx.JOB_NOUNS or words[0].rstrip("s") in lx.JOB_NOUNS)
+    )
+
+
+# The speaker as the subject that opens a clause: "I'm ...", "we ...", "ich bin ...".
+_I = lx_words("i i'm im i've ive we we're yo je j'ai j'suis ich wir eu nos io noi ik wij we")
+
+
+def said_of_oneself(seg: Segment) -> bool:
+    """A clause that the speaker opens as its subject ("I'm the treasurer of ...", "Ich bin
+    Lehrerin und ...")."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return (
+        bool(words)
+        and words[0] in _I
+        # "I only want the German translation": a thing asked for, not who asks
+        and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+    )
+
+
+def about_us(seg: Segment) -> bool:
+    """A clause that speaks of the speaker or the assistant ("I've got an exam tomorrow",
+    "ti faccio altre domande", "você tem sido muito útil")."""
+    return any(w in _ME or w in _YOU for w in tokens(seg.instruction))
+
+
+# Pronouns that stand for an earlier text before its new language ("passa ele pro inglês").
+_IT = lx_words(
+    "it them him her ele ela eles elas lui lei loro lo la le les li ihn sie es hem het ze"
+)
+
+
+# "and" between the pronoun and the language names another thing ("about it and a French
+# version of it"): not the same text in a new language.
+_JOINS = lx_words("and or y o e et ou und oder en of plus")
+
+
+def to_language(seg: Segment) -> bool:
+    """An earlier result put into a language: a pronoun, a verb with its pronoun or an
+    ordinal, then only little words and a language ("passa ele pro inglês", "El primero
+    pásamelo también al catalán", "zet het in het Engels")."""
+    words = tokens(seg.instruction)
+    for j, w in enumerate(words):
+        if w not in lx.LANGUAGES:
+            continue
+        k = j - 1
+        while (
+            k >= 0
+            and words[k] in _BETWEEN
+            and words[k] not in _IT
+            # "en" right before the language is French or Spanish "in" ("mets-la en
+            # néerlandais"), elsewhere it may be Dutch "and"
+            and (words[k] not in _JOINS or (words[k] == "en" and k == j - 1))
+        ):
+            k -= 1
+        return (
+            k >= 0
+            and k >= j - 4
+            and (
+                words[k] in _IT
+                or bool(lx.CLITIC.match(words[k]))
+                or words[k] in lx.ORDINAL
+                # "passa a conclusão pra espanhol": an earlier result named (not "un resumen
+                # en inglés": a new one)
+                or (
+                    (
+                        words[k] in lx.RESULT_NOUNS
+                        or words[k].rstrip("s") in lx.RESULT_NOUNS
+                        or words[k].replace("ao", "ion") in lx.RESULT_NOUNS
+                    )
+                    # (Portuguese "a" is "the")
+                    and not (k > 0 and words[k - 1] in lx.ARTICLES and words[k - 1] != "a")
+                )
+            )
+        )
+    return False
+
+
+def counted_thing(seg: Segment) -> str | None:
+    """The thing to make that a count hands out over a list ("three separate images: ..."),
+    with no verb to say the job: the noun after the count."""
+    if not distributes(seg.instruction):
+        return None
+    words = tokens(without_list(seg.instruction))
+    for k, w in enumerate(words):
+        if w in lx.NUMBERS:
+            for noun in words[k + 1 : k + 4]:
+                # a plural in any of the seven: images, Bilder, tekeningen, immagini, disegni
+                forms = {noun, noun.rstrip("s"), noun[:-2], noun[:-1]}
+                forms |= {noun[:-1] + v for v in "eoa"}
+                if forms & lx.JOB_NOUNS:
+                    return next(iter(sorted(forms & lx.JOB_NOUNS)))
+    return None
+
+
+def negated(seg: Segment) -> bool:
+    return any(w in lx.NEGATION for w in tokens(seg.instruction)[:3])
+
+
+def question(seg: Segment) -> bool:
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return (
+        "?" in seg.instruction
+        or bool(words and words[0] in lx.QUESTION)
+        or bool(lx.KNOW.match(normalize(seg.instruction)))  # "I'd like to know who ..."
+    )

@@ -1,0 +1,346 @@
+"""Lists and enumerations in a request, in any of the seven languages.
+
+The lines of a list (``-``, ``*``, ``1.``, ``a)``, ``(b)``), lettered or numbered parts inside
+a line ("(1) ... (2) ...", "1. ... 2. ..."), ordinals in running text ("First, ... second,
+...") and things counted before a colon or a dash ("two things: a ... and a ...") are parts
+of their own; a hard-wrapped line runs on into the next. ``segment`` asks these functions
+for a request's units and a piece's counted things; whether a piece opens a job is the
+``Grammar``'s to say (``segment.Segmenter``), passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Protocol
+
+from mesh_orchestrator.planning.clauses import _PLACEHOLDER_RE
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.fanout import _items as _list_items
+from mesh_orchestrator.planning.intent.fanout import lists_after_colon
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
+from mesh_orchestrator.planning.intent.model import normalize, tokens
+
+_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\)|[A-H]\.)\s+")
+# "1. ... 2. ... 3. ..." inside one line: numbers that count up from 1.
+_INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
+_INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
+COLON = re.compile(r":\s+(?=\S)")
+# Things counted and then listed after a dash or a comma instead of a colon ("I need two
+# things - a ... and a ...", "mi servono due cose, un ... e la ...").
+_COUNTED_THINGS = re.compile(
+    r"\b(?:"
+    + "|".join(sorted((w for w in lx.NUMBERS if w != "both"), key=len, reverse=True))
+    + r")\s+(?:[\w\u00c0-\u017f]+\s+)?(?:"
+    + "|".join(sorted(lx.THINGS, key=len, reverse=True))
+    + r")\b(?:\s+[-\u2013\u2014]\s+|,\s+)(?=\S)",
+    re.I,
+)
+# Definite articles in the seven languages (an item of a counted list may start with one).
+_DEFINITE = lx_words("the el la lo los las le les l il i gli o a os as der die das den dem de het")
+# "for"/"about" after a thing to make: "one for students", "uno para niños", "eine für ...".
+_FOR = lx_words("for about on para sobre pour sur fur uber per su voor over")
+# Words a hard-wrapped line may end on: the sentence goes on in the next line.
+_RUNS_ON = frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "for",
+        "with",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "that",
+        "which",
+        "y",
+        "o",
+        "el",
+        "la",
+        "los",
+        "las",
+        "de",
+        "del",
+        "en",
+        "con",
+        "para",
+        "por",
+        "et",
+        "ou",
+        "le",
+        "les",
+        "des",
+        "du",
+        "au",
+        "aux",
+        "pour",
+        "avec",
+        "und",
+        "oder",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "ein",
+        "eine",
+        "mit",
+        "fur",
+        "von",
+        "zu",
+        "im",
+        "e",
+        "ou",
+        "os",
+        "as",
+        "do",
+        "da",
+        "dos",
+        "das",
+        "em",
+        "com",
+        "para",
+        "il",
+        "lo",
+        "gli",
+        "di",
+        "del",
+        "della",
+        "per",
+        "con",
+        "en",
+        "of",
+        "het",
+        "de",
+        "van",
+        "met",
+        "voor",
+    ]
+)
+
+
+# Ordinal adverbs that count items in running text ("First, ... Second, ...", "Erstens ...
+# und zweitens ...", "en primer lugar ... en segundo lugar"), by rank; "second" alone is
+# no marker ("a second poem"): only at a clause's start, and only once "first" was said.
+_ORDINALS = (
+    r"first(?:ly)?|first of all|erstens|zun[aä]chst einmal|primero|en primer lugar|"
+    r"premi[eè]rement|en premier|em primeiro lugar|primeiro|in primo luogo|primo|ten eerste",
+    r"second(?:ly)?|zweitens|segundo|en segundo lugar|deuxi[eè]mement|en second|"
+    r"em segundo lugar|in secondo luogo|secondo|ten tweede",
+    r"third(?:ly)?|drittens|tercero|en tercer lugar|troisi[eè]mement|em terceiro lugar|"
+    r"terceiro|in terzo luogo|terzo|ten derde",
+    r"fourth(?:ly)?|viertens|cuarto|en cuarto lugar|quatri[eè]mement|quarto|ten vierde",
+)
+_ORDINAL = re.compile(
+    r"(^|[.,;:!?]\s+|\s(?:and|y|et|und|e|en)\s+)("
+    + "|".join(f"(?P<o{k}>{o})" for k, o in enumerate(_ORDINALS))
+    + r")\b,?\s*",
+    re.IGNORECASE,
+)
+
+
+class Grammar(Protocol):
+    """What a list asks of the clause grammar (``segment.Segmenter``)."""
+
+    def opens_job(self, piece: str, questions: bool = True) -> bool: ...
+
+    def verb_first(self, piece: str) -> bool: ...
+
+
+def units(
+    text: str, grammar: Grammar, sentences: Callable[[str], list[str]]
+) -> list[tuple[str, str]]:
+    """A request's units ``(joined, text)``: list items and lines, lines of one paragraph
+    that run on joined, the parts a line counts split; ``sentences`` splits the head before
+    a line's parts into its sentences."""
+    units: list[tuple[str, str]] = []
+    for line in text.split("\n"):
+        if not line.strip():
+            units.append(("para", ""))
+            continue
+        m = _ITEM.match(line)
+        if m:
+            rest = line[m.end() :].strip()
+            if (_INLINE_ITEM.search(rest) and _INLINE_ITEM.match(line.lstrip())) or len(
+                _counted(line.strip())
+            ) >= 2:
+                units.append(("item", line.strip()))  # "(1) ... (2) ...": split below
+            else:
+                units.append(("item", rest))
+            continue
+        line = line.strip()
+        if units and not units[-1][1] and units[-1][0] == "para":
+            units[-1] = ("para", line)  # the first line of a new paragraph
+            continue
+        if (
+            units
+            and units[-1][1]
+            and units[-1][0] != "item"
+            and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
+            and not line[:1].isupper()
+            and (_wrapped(units[-1][1]) or not _listy(line))
+        ):
+            units[-1] = (units[-1][0], units[-1][1] + " " + line)
+        elif units and units[-1][1] and not line[:1].isupper() and units[-1][0] != "item":
+            units.append(("line", line))  # a list written one short line a job
+        else:
+            units.append(("sentence", line))
+    units = _listed_lines(units, grammar)
+    out: list[tuple[str, str]] = []
+    for joined, unit in units:
+        if not unit:
+            continue
+        marks = list(_INLINE_ITEM.finditer(unit)) or _counted(unit)
+        if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
+            head = unit[: marks[0].start()].strip()
+            shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
+            then = re.search(rf"\s*[,;]?\s*\b(?:{lx.THEN})\s*[,:]?$", normalize(head))
+            if shared and then and len(normalize(head)) == len(head) and then.start() > 0:
+                # "analyse these readings, then (1) write ... and (2) translate ...": the
+                # head is a step of its own, and the parts come after it
+                out.append((joined, head[: then.start()]))
+                head, shared, joined = "", False, "then"
+            if shared:  # earlier sentences of the head stand alone
+                *before, head = sentences(head)
+                for sentence in before:
+                    out.append((joined, sentence))
+                    joined = "sentence"
+            if head and not shared:
+                out.append((joined, head))
+            for k, m in enumerate(marks):
+                end = marks[k + 1].start() if k + 1 < len(marks) else len(unit)
+                item = re.sub(rf"\s*,?\s*\b(?:{lx.AND})$", "", unit[m.end() : end].strip(" ,;"))
+                if shared:  # "With that in hand, write (a) a note and (b) a message"
+                    out.append(("part", f"{head} {item}"))
+                elif joined == "then" and k == 0:
+                    out.append(("then", item))
+                else:
+                    out.append(("item", item))
+        else:
+            out.append((joined, unit))
+    return out
+
+
+def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[str, str]]:
+    """The lines after a line that ends with a colon: a list of jobs when that line asks
+    none itself ("Folgendes bräuchte ich:" and a line a job, no markers) and most of them
+    open one; the material of its job when it asks one ("Mach mir daraus ein Protokoll:"
+    and notes in bullets) and most of them open none."""
+    out = list(units)
+    for k, (joined, unit) in enumerate(units):
+        if not unit.rstrip().endswith(":") or joined in ("item", "para"):
+            continue
+        first = k + 1
+        if first < len(units) and units[first] == ("para", ""):
+            first += 1  # a blank line between the ask and its bullets
+        run = first
+        while run < len(units) and units[run][1] and units[run][0] in ("sentence", "item"):
+            run += 1
+        lines = units[first:run]
+        if len(lines) < 2 or any(len(tokens(u)) > 12 for _, u in lines):
+            continue
+        jobs = sum(grammar.opens_job(u) for _, u in lines)
+        head = unit.rstrip(" :")
+        asks = grammar.verb_first(head) or any(
+            _plural_forms(w) & lx.JOB_NOUNS for w in tokens(head)
+        )  # "Turn this into minutes:", not "Necesito esto:
+        if not asks and 2 * jobs > len(lines) and all(j == "sentence" for j, _ in lines):
+            out[k + 1 : run] = [("item", u) for _, u in lines]
+        elif asks and 2 * jobs < len(lines) and all(j == "item" for j, _ in lines):
+            body = ", ".join(u.rstrip(" .;,") for _, u in lines)
+            out[k] = (joined, f"{unit} {body}")
+            out[k + 1 : run] = [("sentence", "") for _ in range(k + 1, run)]
+    return out
+
+
+def counted_list(piece: str, grammar: Grammar) -> tuple[str, list[str]] | None:
+    """``(head, items)`` when a head that opens no job counts the things after its colon
+    ("two things: a ... and a ..."), each a thing to make (an article first)."""
+    m = COLON.search(piece) or _COUNTED_THINGS.search(piece)
+    if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
+        return None
+    head, rest = piece[: m.start()], piece[m.end() :].strip().rstrip(" .!?")
+    if m.re is _COUNTED_THINGS:  # "two things - a ... and a ...", "due cose, un ..."
+        head = piece[: m.end()].rstrip(" ,-\u2013\u2014")
+    words = tokens(head)
+    things = any(w in lx.THINGS for w in words)
+    if not lists_after_colon(head, rest):
+        return None
+    if grammar.opens_job(head) and not any(w in lx.THINGS for w in words):
+        return None  # (not "Con eso quiero dos cosas: ...": things, whatever the verb)
+    if not any(w in lx.NUMBERS for w in words):
+        return None
+    if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
+        return None  # "three separate images: a ..., a ...": one job handed out (fanout)
+    items = _list_items(rest)
+    if not items or not all(
+        tokens(i)[:1]
+        and (
+            tokens(i)[0] in lx.ARTICLES
+            # things counted: "the translation" is one of them as well
+            or (things and tokens(i)[0].split("'")[0] in _DEFINITE)
+        )
+        for i in items
+    ):
+        return None
+    first = items[0].split()
+    at = next((k for k, w in enumerate(first) if k and normalize(w) in _FOR), 0)
+    for k, item in enumerate(items[1:], 1):
+        rest_words = item.split()
+        if at and len(rest_words) > 1 and normalize(rest_words[1]) in _FOR:
+            # "eine für Studierende": the thing of the first item ("eine Erklärung")
+            items[k] = " ".join(first[:at] + rest_words[1:])
+    return head, items
+
+
+def _plural_forms(noun: str) -> set[str]:
+    """The singulars a plural may have in the seven languages (images, Bilder, tekeningen,
+    immagini, disegni)."""
+    forms = {noun, noun.rstrip("s"), noun[:-2], noun[:-1]}
+    return forms | {noun[:-1] + v for v in "eoa"}
+
+
+def number_ordinals(text: str) -> str:
+    """ "First, X; second, Y": "(1) X; (2) Y", when the ranks run 1, 2, ... in order."""
+    marks = list(_ORDINAL.finditer(text))
+    ranks = [next(k for k in range(len(_ORDINALS)) if m.group(f"o{k}")) for m in marks]
+    if len(marks) < 2 or ranks != list(range(len(marks))):
+        return text
+    out, last = [], 0
+    for k, m in enumerate(marks):
+        joint = m.group(1) if not m.group(1).strip().isalpha() else " "  # "and secondly"
+        out.append(text[last : m.start()] + joint + f"({k + 1}) ")
+        last = m.end()
+    return "".join(out) + text[last:]
+
+
+def _wrapped(line: str) -> bool:
+    """A line that looks cut by a hard wrap: long (nine words and as wide as a wrapped line:
+    a short line of nine short words is a list item), or ending on a comma or a word that
+    needs more ("... and", "... of the")."""
+    words = tokens(line)
+    long = len(words) >= 9 and len(line.strip()) >= _WRAP_WIDTH
+    return long or line.rstrip().endswith(",") or (bool(words) and words[-1] in _RUNS_ON)
+
+
+_WRAP_WIDTH = 60
+
+
+def _listy(line: str) -> bool:
+    """A short line of its own (a list written without markers: one job a line)."""
+    return len(tokens(line)) <= 10
+
+
+def _counted(unit: str) -> list[re.Match[str]]:
+    """ "1. ... 2. ... 3. ..." marks in a line, when they count up from 1."""
+    marks = list(_INLINE_NUMBER.finditer(unit))
+    if len(marks) < 2 or [int(m.group(1)) for m in marks] != list(range(1, len(marks) + 1)):
+        return []
+    return marks
