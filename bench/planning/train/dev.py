@@ -30,6 +30,7 @@ from mesh_contracts import CapabilitiesManifest
 from mesh_orchestrator.planning.deterministic import PlanningFailed
 from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent import planner as intent_planner
+from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.model import CLASSES
 from mesh_orchestrator.planning.intent.rules import Routed, _model_text
 
@@ -45,7 +46,7 @@ class Example:
     request: str  # the request's id
 
 
-class _Traced(intent_planner._Build):
+class _Traced(DraftBuilder):
     """The plan build, recording which routed segment made which tasks."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

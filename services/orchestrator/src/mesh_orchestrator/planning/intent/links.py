@@ -16,8 +16,9 @@ import re
 
 from mesh_contracts import SubTask
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.backrefs import _PREPS, _REFERS
 from mesh_orchestrator.planning.intent.model import normalize, tokens
-from mesh_orchestrator.planning.intent.segment import _PREPS, _REFERS, Segment
+from mesh_orchestrator.planning.intent.segment import Segment
 
 # Words about the form of an answer, not its subject: "in two sentences", "in plain words".
 META = frozenset(

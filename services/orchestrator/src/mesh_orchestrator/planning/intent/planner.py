@@ -50,7 +50,7 @@ from mesh_orchestrator.planning.intent.cues import (
     thanks,
     to_language,
 )
-from mesh_orchestrator.planning.intent.draft import DraftBuilder as _Build
+from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.model import (
@@ -178,8 +178,7 @@ class IntentPlanner:
         _material_first(routed)
         _continuations(routed, self._segmenter)
         _merge_analyses(routed)
-        # (``_Build``: the training harness, bench/planning/train/dev.py, subclasses it by that name)
-        build = _Build(routed, served, query, edges)
+        build = DraftBuilder(routed, served, query, edges)
         return build.plan(), build.origins
 
     def _verb_first(self, seg: Segment) -> bool:

@@ -26,6 +26,8 @@ from mesh_orchestrator.planning.clauses import (
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import (
     _LEADS,
+    _PREPS,
+    _REFERS,
     _SAME,
     _SOURCE,
     _USE,
@@ -33,8 +35,6 @@ from mesh_orchestrator.planning.intent.backrefs import (
     _points,
     _reference_only,
 )
-from mesh_orchestrator.planning.intent.backrefs import _PREPS as _PREPS  # links.py reads it here
-from mesh_orchestrator.planning.intent.backrefs import _REFERS as _REFERS  # and this
 from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.lists import COLON, counted_list, number_ordinals, units
