@@ -8,7 +8,7 @@ import inspect
 from typing import Any
 
 from mesh_orchestrator.relay.calls import WorkerCalls
-from mesh_orchestrator.tracing import NO_TRACER
+from mesh_orchestrator.tracing import NO_CALL, NO_TRACER
 
 
 def test_an_untraced_call_is_the_call_itself() -> None:
@@ -20,3 +20,19 @@ def test_an_untraced_call_is_the_call_itself() -> None:
         assert coro.cr_code is WorkerCalls.call.__code__
     finally:
         coro.close()
+
+
+def test_an_untraced_call_is_handed_no_call_and_makes_no_span() -> None:
+    """``NO_TRACER`` gives the call ``NO_CALL`` and never makes its span (nor lists the
+    candidates the span would)."""
+    handed: list[Any] = []
+
+    def call(span: Any) -> Any:
+        handed.append(span)
+        return "the call"
+
+    def span() -> Any:
+        raise AssertionError("an untraced call made its span")
+
+    assert NO_TRACER.around_call(call, span) == "the call"
+    assert handed == [NO_CALL]

@@ -245,22 +245,14 @@ def test_the_intent_models_kept_logits_are_bounded(monkeypatch: pytest.MonkeyPat
 
 
 def _weather_manifest(healthy: int = 1) -> Any:
-    from mesh_contracts import AgentDescriptor, manifest_of
+    from intent_cases import agent
 
-    def agent(agent_id: str, caps: list[str], description: str = "") -> AgentDescriptor:
-        return AgentDescriptor(
-            agent_id=agent_id,
-            instance_id=agent_id,
-            name=agent_id,
-            description=description,
-            endpoint="http://127.0.0.1:9",
-            capabilities=caps,
-            input_schema={"type": "object", "properties": {"prompt": {"type": "string"}}},
-        )
+    from mesh_contracts import manifest_of
 
-    weather = agent("meteo", ["weather_forecast"], "Weather forecasts: temperature and rain.")
-    tides = agent("tides", ["tide_tables"], "Tide tables: high and low water for a harbour.")
-    manifest = manifest_of([agent("writer", ["text_generation"]), weather, tides], index=1)
+    text = {"prompt": {"type": "string"}}
+    weather = agent("meteo", ["weather_forecast"], text, "Weather forecasts: temperature and rain.")
+    tides = agent("tides", ["tide_tables"], text, "Tide tables: high and low water for a harbour.")
+    manifest = manifest_of([agent("writer", ["text_generation"], text), weather, tides], index=1)
     return manifest
 
 

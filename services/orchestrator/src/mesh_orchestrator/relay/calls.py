@@ -293,34 +293,21 @@ class WorkerCalls:
         excluded: set[str],
         previous: str | None,
     ) -> Awaitable[TaskOutcome]:
-        """``call`` inside the ``tracer``'s span of the call. ``NO_TRACER``: ``call`` itself
+        """``call`` inside the ``tracer``'s span of the call, which lists the candidates and
+        records how the call ended (``RunTracer.around_call``). ``NO_TRACER``: ``call`` itself
         (no span, the candidates never listed, and no frame of this one held as long as the
         call streams: ~0.6 KB of every open stream)."""
         return tracer.around_call(
-            lambda: self.call(t, d, request, emit, attempt),
-            lambda: self._traced_call(tracer, t, d, request, emit, attempt, excluded, previous),
+            lambda span: self.call(t, d, request, emit, attempt, span),
+            lambda: tracer.worker_call(
+                t,
+                d,
+                attempt,
+                candidates=lambda: self.resolver.explain(t),
+                excluded=excluded,
+                previous=previous,
+            ),
         )
-
-    async def _traced_call(
-        self,
-        tracer: Tracer,
-        t: SubTask,
-        d: AgentDescriptor,
-        request: TaskRequest,
-        emit: Emitter,
-        attempt: int,
-        excluded: set[str],
-        previous: str | None,
-    ) -> TaskOutcome:
-        def candidates() -> list[dict[str, Any]]:
-            return self.resolver.explain(t)
-
-        with tracer.worker_call(
-            t, d, attempt, candidates=candidates, excluded=excluded, previous=previous
-        ) as call:
-            outcome = await self.call(t, d, request, emit, attempt, call)
-            call.finish(outcome.status, outcome.error)
-            return outcome
 
     async def call(
         self,

@@ -23,11 +23,11 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import aclosing, contextmanager
+from contextlib import AbstractContextManager, aclosing, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mesh_contracts import AgentDescriptor, SubTask
-from mesh_orchestrator.tracing.tracer import Candidates, T
+from mesh_orchestrator.tracing.tracer import CallSpan, Candidates, Outcome, T
 from mesh_telemetry import traceparent_headers
 
 if TYPE_CHECKING:
@@ -221,11 +221,17 @@ class RunTracer:
         )
         return RunSpan(span)
 
-    def around_call(
-        self, untraced: Callable[[], Awaitable[T]], traced: Callable[[], Awaitable[T]]
-    ) -> Awaitable[T]:
-        """The worker call inside its span (``traced``)."""
-        return traced()
+    async def around_call(
+        self,
+        call: Callable[[CallSpan], Awaitable[Outcome]],
+        span: Callable[[], AbstractContextManager[CallSpan]],
+    ) -> Outcome:
+        """The worker call inside its span (``span``: the call's ``worker_call``), which
+        records how it ended (an exception: ``worker_call`` records it)."""
+        with span() as traced:
+            outcome = await call(traced)
+            traced.finish(outcome.status, outcome.error)
+            return outcome
 
     def node(self, name: str, fn: Any) -> Any:
         """``fn`` (the graph node ``name``) run inside its phase's span; ``fn`` itself when

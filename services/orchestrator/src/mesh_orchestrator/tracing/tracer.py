@@ -3,9 +3,9 @@
 The runs, the graph and the executor hold a ``Tracer`` and never ask whether it traces:
 ``RunTracer`` (``tracing.spans``) when tracing is on, ``NO_TRACER`` when it is off. The
 no-op starts nothing and imports no OpenTelemetry: its spans are shared constants, ``node``
-returns the node itself, and a worker call's span is a constant context that hands the
-relay's blocks of events back as they are (traced, ``counted`` wraps them and counts each
-block).
+returns the node itself, ``around_call`` the worker call itself, and a worker call's span is a
+constant context that hands the relay's blocks of events back as they are (traced,
+``counted`` wraps them and counts each block).
 """
 
 from __future__ import annotations
@@ -48,6 +48,18 @@ class CallSpan(Protocol):
     def finish(self, status: str, error: str | None) -> None: ...
 
 
+class CallOutcome(Protocol):
+    """How a worker call ended, as its span records it (``relay.calls.TaskOutcome``)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+Outcome = TypeVar("Outcome", bound=CallOutcome)
+
+
 class Tracer(Protocol):
     """What the runs, the graph and the executor ask of tracing: ``RunTracer`` when
     tracing is on, ``NO_TRACER`` when it is off (nobody asks which)."""
@@ -58,8 +70,10 @@ class Tracer(Protocol):
     ) -> TracedRun: ...
     def node(self, name: str, fn: Any) -> Any: ...
     def around_call(
-        self, untraced: Callable[[], Awaitable[T]], traced: Callable[[], Awaitable[T]]
-    ) -> Awaitable[T]: ...
+        self,
+        call: Callable[[CallSpan], Awaitable[Outcome]],
+        span: Callable[[], AbstractContextManager[CallSpan]],
+    ) -> Awaitable[Outcome]: ...
     async def registry_read(self, discovery: DiscoveryClient, seconds: float) -> Sync: ...
     def worker_call(
         self,
@@ -136,10 +150,13 @@ class NoTracer:
         return fn
 
     def around_call(
-        self, untraced: Callable[[], Awaitable[T]], traced: Callable[[], Awaitable[T]]
-    ) -> Awaitable[T]:
-        """The worker call itself: no span, and no frame of a wrapper held while it streams."""
-        return untraced()
+        self,
+        call: Callable[[CallSpan], Awaitable[Outcome]],
+        span: Callable[[], AbstractContextManager[CallSpan]],
+    ) -> Awaitable[Outcome]:
+        """The worker call itself (``call(NO_CALL)``): ``span`` never made, and no frame of a
+        wrapper held while it streams."""
+        return call(NO_CALL)
 
     async def registry_read(self, discovery: DiscoveryClient, seconds: float) -> Sync:
         return await discovery.sync(seconds)
