@@ -294,7 +294,7 @@ async def call_worker_batches(
                     await _refuse(resp.status_code, resp.headers.get("retry-after"), raw, d)
                 on_accepted()
                 # The connection watches for a stall itself (no timer per read).
-                async with aclosing(resp.blocks(idle)) as blocks:
+                async with aclosing(resp.blocks(idle, gather=True)) as blocks:
                     async for batch in _until_done(blocks, d, max_frame_bytes, None, idle, attempt):
                         yield batch
         else:
