@@ -36,3 +36,12 @@ def test_an_untraced_call_is_handed_no_call_and_makes_no_span() -> None:
 
     assert NO_TRACER.around_call(call, span) == "the call"
     assert handed == [NO_CALL]
+
+
+def test_a_call_keeps_no_closures_over_its_locals() -> None:
+    """``call``'s ``running`` status and ``accepted`` callback are one slotted object
+    (``calls._Start``), not closures whose functions and cells its frame would hold as long
+    as the worker streams (~0.8 KB an open stream)."""
+    code = WorkerCalls.call.__code__
+    assert code.co_cellvars == ()
+    assert not [c for c in code.co_consts if inspect.iscode(c)]  # no nested function
