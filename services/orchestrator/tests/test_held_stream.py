@@ -23,6 +23,8 @@ from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol, _asgi, _Pipeline
 from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.app import create_app
+from mesh_orchestrator.relay.stream_client import _StallWatch
+from mesh_orchestrator.relay.timers import Deadline, loop_timers
 from mesh_orchestrator.settings import Settings
 from mesh_testkit import free_port
 
@@ -141,7 +143,11 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                         if isinstance(o, asyncio.Timeout) and o._task is run
                     ]  # fmt: skip
                     assert timeouts == []
-                    del run
+                    # Its deadline and its worker stream's stall watch: entries of the loop's
+                    # one shared timer, no timer handle of their own.
+                    armed = [e for _, _, e in loop_timers()._heap if e.live]
+                    assert {type(e) for e in armed} >= {Deadline, _StallWatch}, armed
+                    del run, armed
                     del held
                     del stream, frames, proto
             # The client left (the response closed): the run is cancelled, the stream ends.

@@ -60,8 +60,8 @@ from mesh_orchestrator.relay.calls import (
     fail_task,
     idempotency_key,
 )
-from mesh_orchestrator.relay.deadline import Deadlines
 from mesh_orchestrator.relay.gate import OPEN, Gate
+from mesh_orchestrator.relay.timers import deadline
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
@@ -180,9 +180,6 @@ class Executor:
         )
         self.tracer = tracer
         self.metrics = metrics
-        # Every task's deadline, on one timer of the loop: ``asyncio.timeout``'s timer
-        # handle, held as long as the call streams, cost ~0.5 KB of every open stream.
-        self._deadlines = Deadlines()
 
     async def run(
         self,
@@ -690,7 +687,9 @@ class Executor:
         limit = timeout_seconds or first.timeout_seconds
         current: list[AgentDescriptor] = [first]
         try:
-            async with self._deadlines.within(limit):
+            # ``asyncio.timeout`` on the loop's shared timer (``relay.timers``): no timer handle
+            # of its own, held as long as the call streams (~0.5 KB of every open stream).
+            async with deadline(limit):
                 if pin is not None:
                     return await self._reattach(t, first, request, emit, pin[1], pin[2])
                 # each answered question ended a call that asked, not one that failed: it
