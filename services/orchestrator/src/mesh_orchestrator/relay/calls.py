@@ -332,13 +332,14 @@ class WorkerCalls:
         request: TaskRequest,
         emit: Emitter,
         attempt: int,
-        excluded: set[str],
+        tried: set[str],
         previous: str | None,
     ) -> Awaitable[TaskOutcome]:
         """``call`` inside the ``tracer``'s span of the call, which lists the candidates and
         records how the call ended (``RunTracer.around_call``). ``NO_TRACER``: ``call`` itself
         (no span, the candidates never listed, and no frame of this one held as long as the
-        call streams: ~0.6 KB of every open stream)."""
+        call streams: ~0.6 KB of every open stream). ``tried``: the instances the task's
+        attempts went to, ``d``'s among them (the span names the others, made only for it)."""
         return tracer.around_call(
             lambda span: self.call(t, d, request, emit, attempt, span),
             lambda: tracer.worker_call(
@@ -346,7 +347,7 @@ class WorkerCalls:
                 d,
                 attempt,
                 candidates=lambda: self.resolver.explain(t),
-                excluded=excluded,
+                excluded=tried - {d.instance_id},
                 previous=previous,
             ),
         )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -146,7 +147,8 @@ class RunDriver:
         planner = state.get("planner")  # set here for a client plan
         epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
         gate = self._gates.setdefault(run_id, Gate())
-        gate.on_input = lambda task_id: self._input_asked(run_id, task_id)
+        # (a partial, not a lambda: no cells of this frame, held as long as the run is)
+        gate.on_input = functools.partial(self._input_asked, run_id)
         conf: dict[str, Any] = {
             EMITTER: events,
             GATE: gate,
