@@ -148,6 +148,15 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     armed = [e for _, _, e in loop_timers()._heap if e.live]
                     assert {type(e) for e in armed} >= {Deadline, _StallWatch}, armed
                     del run, armed
+                    # The run's state: one dict, the graph's (the driver's starting state, its
+                    # merge with the prelude's keys and the execute node's copy are not held
+                    # while the calls stream: 4 dicts before).
+                    states = [
+                        o for o in gc.get_objects()
+                        if type(o) is dict and "max_llm_attempts" in o and type(o.get("run_id")) is str
+                    ]  # fmt: skip
+                    assert len(states) == 1, len(states)
+                    del states
                     del held
                     del stream, frames, proto
             # The client left (the response closed): the run is cancelled, the stream ends.

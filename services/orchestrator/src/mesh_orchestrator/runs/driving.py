@@ -139,7 +139,9 @@ class RunDriver:
 
     async def _traced(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
         with span.current():
-            await self._drive(events, state, span)
+            drive = self._drive(events, state, span)
+            del state  # the run's starting state: only the graph's copy is held as it runs
+            await drive
 
     async def _drive(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
         run_id = events.run_id
@@ -164,7 +166,10 @@ class RunDriver:
             state = {**state, **await self.prelude(state, events)}
             # "updates" (what each node returned), not "values" (the whole state after every
             # step): status, answer and planner are all this needs of it.
-            async for chunk in self.graph.astream(state, config, stream_mode="updates"):
+            # The graph copies the state: this frame holds none of it while the run goes on.
+            chunks = self.graph.astream(state, config, stream_mode="updates")
+            del state
+            async for chunk in chunks:
                 if "__interrupt__" in chunk:  # await_approval: the run is parked
                     status = RunStatus.AWAITING_APPROVAL
                     continue
