@@ -129,7 +129,7 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     assert type(proto.pipeline) is _Pipeline
                     assert proto.cycle.scope["asgi"] is _asgi(proto.asgi_version)  # shared
                     # The run's task: a task that is no loop is called without a frame of
-                    # ``_iterate``, under a deadline on the executor's one timer (no
+                    # ``_iterate``, under a deadline on the loop's one shared timer (no
                     # ``asyncio.Timeout`` and its timer handle of its own).
                     held = [
                         o.__qualname__ for o in gc.get_objects()
