@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import time
 import weakref
 from pathlib import Path
@@ -22,6 +23,8 @@ from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol, _asgi, _Pipeline
 from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.app import create_app
+from mesh_orchestrator.relay.stream_client import _StallWatch
+from mesh_orchestrator.relay.timers import Deadline, loop_timers
 from mesh_orchestrator.settings import Settings
 from mesh_testkit import free_port
 
@@ -48,15 +51,21 @@ async def _serve_as_main(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], 
     return server, task, f"http://127.0.0.1:{port}"
 
 
+def _chain(task: asyncio.Task[Any]) -> list[str]:
+    """The functions whose frames are suspended under ``task`` now."""
+    coro: Any = task.get_coro()
+    chain = []
+    while coro is not None:
+        chain.append(getattr(coro, "__qualname__", type(coro).__name__))
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+    return chain
+
+
 def _frames(stream: RunStream) -> list[str]:
     """The functions whose frames are suspended under the request's task now."""
     names: list[str] = []
     for task in asyncio.all_tasks():
-        coro: Any = task.get_coro()
-        chain = []
-        while coro is not None:
-            chain.append(getattr(coro, "__qualname__", type(coro).__name__))
-            coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+        chain = _chain(task)
         if "RunStream.__call__" in chain:
             names += chain
     return names
@@ -119,6 +128,36 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     assert proto.cycle.scope["headers"] == []  # its request's: dropped
                     assert type(proto.pipeline) is _Pipeline
                     assert proto.cycle.scope["asgi"] is _asgi(proto.asgi_version)  # shared
+                    # The run's task: a task that is no loop is called without a frame of
+                    # ``_iterate``, under a deadline on the loop's one shared timer (no
+                    # ``asyncio.Timeout`` and its timer handle of its own).
+                    held = [
+                        o.__qualname__ for o in gc.get_objects()
+                        if inspect.iscoroutine(o) and o.cr_frame is not None
+                    ]  # fmt: skip
+                    assert "Executor._execute" in held and "WorkerCalls.call" in held, held
+                    assert "Executor._iterate" not in held, held
+                    (run,) = [t for t in asyncio.all_tasks() if "RunDriver._drive" in _chain(t)]
+                    timeouts = [
+                        o for o in gc.get_objects()
+                        if isinstance(o, asyncio.Timeout) and o._task is run
+                    ]  # fmt: skip
+                    assert timeouts == []
+                    # Its deadline and its worker stream's stall watch: entries of the loop's
+                    # one shared timer, no timer handle of their own.
+                    armed = [e for _, _, e in loop_timers()._heap if e.live]
+                    assert {type(e) for e in armed} >= {Deadline, _StallWatch}, armed
+                    del run, armed
+                    # The run's state: one dict, the graph's (the driver's starting state, its
+                    # merge with the prelude's keys and the execute node's copy are not held
+                    # while the calls stream: 4 dicts before).
+                    states = [
+                        o for o in gc.get_objects()
+                        if type(o) is dict and "max_llm_attempts" in o and type(o.get("run_id")) is str
+                    ]  # fmt: skip
+                    assert len(states) == 1, len(states)
+                    del states
+                    del held
                     del stream, frames, proto
             # The client left (the response closed): the run is cancelled, the stream ends.
             while "t" not in worker.cancelled:  # noqa: ASYNC110 - the fake's own list

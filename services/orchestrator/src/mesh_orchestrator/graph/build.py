@@ -239,6 +239,7 @@ class GraphRunner:
             raise ValueError("GraphRunner streams updates only")
         w = self.wiring
         values: dict[str, Any] = dict(state)
+        del state  # (copied: only ``values`` is held while a node runs)
         route, paths = w.start
         node = paths[route(cast(RunState, values))]
         steps = 0

@@ -203,7 +203,7 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             state.get("budget_used"),
             since=state.get("active_since"),
         )
-        outcomes = await d.executor.run(
+        running = d.executor.run(
             plan,
             events,
             run_id=state.get("run_id"),
@@ -220,6 +220,10 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             epoch=config["configurable"].get(EPOCH, 0),
             conversation=conversation(state),
         )
+        # Read: this node's copy of the state (a dict of every key) is not held by this
+        # frame while the run's calls stream (~1 KB of every open stream).
+        del state
+        outcomes = await running
         results = {k: o.public() for k, o in outcomes.items()}
         stopped = budget.describe() if budget.exhausted else None
         # every run's use (tokens, GPU-seconds, sub-tasks, wall time), budget or not

@@ -61,6 +61,7 @@ from mesh_orchestrator.relay.calls import (
     idempotency_key,
 )
 from mesh_orchestrator.relay.gate import OPEN, Gate
+from mesh_orchestrator.relay.timers import deadline
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
 from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
@@ -235,20 +236,26 @@ class Executor:
         Cancellation (the run was cancelled, the client left) cancels every in-flight call,
         which closes the workers' streams; the caller reports what was left undone.
         """
+        # Plain loops, no comprehensions, here: a comprehension's reads of this frame's
+        # names make them cells, 14 of them (~0.7 KB) held as long as the run's calls stream.
         loop = asyncio.get_running_loop()
-        futures: dict[str, asyncio.Future[TaskOutcome]] = {
-            t.task_id: loop.create_future() for t in plan.tasks
-        }
+        futures: dict[str, asyncio.Future[TaskOutcome]] = {}
+        for t in plan.tasks:
+            futures[t.task_id] = loop.create_future()
         for task_id, outcome in (done or {}).items():
             if task_id in futures:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
         talk = conversation.render(self.max_context_chars) if conversation is not None else ""
         order = plan.topological_order()
-        groups = {
-            t.task_id: sorted(t.repeat_tasks, key=order.index) for t in plan.tasks if t.repeat_tasks
-        }
-        loops = _Loops({t.task_id: t for t in plan.tasks}, groups)
+        groups: dict[str, list[str]] = {}
+        tasks: dict[str, SubTask] = {}
+        for t in plan.tasks:
+            tasks[t.task_id] = t
+            if t.repeat_tasks:
+                groups[t.task_id] = sorted(t.repeat_tasks, key=order.index)
+        del order
+        loops = _Loops(tasks, groups)
         loops.inputs = dict(inputs or {})
         loops.resume = dict(resume or {})
         loops.resumed = dict(iterations or {})
@@ -257,23 +264,23 @@ class Executor:
         token = CURRENT.set(budget)  # the node tasks (and their calls) inherit it
         generation = EPOCH.set(epoch)
         try:
-            todo = [
-                self._node(
-                    t,
-                    futures,
-                    emit,
-                    run_id,
-                    timeout_seconds,
-                    before.get(t.task_id, 0),
-                    owner=owner,
-                    pin=(pinned or {}).get(t.task_id),
-                    conversation=talk,
-                    loops=loops,
-                    gate=gate or OPEN,
-                )
-                for t in plan.tasks
-                if not futures[t.task_id].done()
-            ]
+            todo = []
+            for t in plan.tasks:
+                if not futures[t.task_id].done():
+                    node = self._node(
+                        t,
+                        futures,
+                        emit,
+                        run_id,
+                        timeout_seconds,
+                        before.get(t.task_id, 0),
+                        owner=owner,
+                        pin=(pinned or {}).get(t.task_id),
+                        conversation=talk,
+                        loops=loops,
+                        gate=gate or OPEN,
+                    )
+                    todo.append(node)
             if len(todo) == 1 and not budget.bounded:
                 # One task to run and no budget to watch: it runs in this task (a task group
                 # and a task of its own would cost a run ~40 us and a loop round for nothing;
@@ -281,7 +288,9 @@ class Executor:
                 await todo[0]
             else:
                 async with asyncio.TaskGroup() as group:
-                    nodes = [group.create_task(node) for node in todo]
+                    nodes = []
+                    for node in todo:
+                        nodes.append(group.create_task(node))
                     if budget.bounded and nodes:
                         group.create_task(self._enforce(budget, nodes, emit))
         finally:
@@ -297,10 +306,10 @@ class Executor:
         if self.metrics is not None:  # every run's use, with a budget or without
             self.metrics.budget_ended(budget.used(), budget.exhausted)
         # A group loop's tasks ran again: their last iteration's outcome counts.
-        return {
-            t.task_id: loops.latest.get(t.task_id) or futures[t.task_id].result()
-            for t in plan.tasks
-        }
+        outcomes: dict[str, TaskOutcome] = {}
+        for t in plan.tasks:
+            outcomes[t.task_id] = loops.latest.get(t.task_id) or futures[t.task_id].result()
+        return outcomes
 
     async def _enforce(
         self, budget: RunBudget, nodes: list[asyncio.Task[None]], emit: Emitter
@@ -347,12 +356,13 @@ class Executor:
         loops: _Loops | None = None,
         gate: Gate = OPEN,
     ) -> None:
-        upstream = {d: await futures[d] for d in t.depends_on}
-        broken = [
-            (d, o)
-            for d, o in upstream.items()
-            if o.status != "completed" and not (t.accept_skipped and o.status == "skipped")
-        ]
+        # Plain loops: a comprehension would make ``t`` and ``futures`` cells of this frame.
+        upstream: dict[str, TaskOutcome] = {}
+        broken: list[tuple[str, TaskOutcome]] = []
+        for d in t.depends_on:
+            o = upstream[d] = await futures[d]
+            if o.status != "completed" and not (t.accept_skipped and o.status == "skipped"):
+                broken.append((d, o))
         if broken:
             d, o = broken[0]
             reason = f"upstream task {d!r} {o.status}"
@@ -384,22 +394,32 @@ class Executor:
                 futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=True))
                 return
         upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
+        del broken  # nothing of the checks stays in this frame while the task runs
         await gate.enter(t.task_id)  # a paused run holds the task here
         started = time.perf_counter()
         try:
-            outcome = await self._iterate(
-                t,
-                upstream,
-                futures,
-                loops,
-                emit,
-                run_id,
-                timeout_seconds,
-                attempts_before,
-                owner,
-                pin=pin,
-                conversation=conversation,
-            )
+            if t.repeat_until is None:
+                # Not a loop: its one call straight from here (what ``_iterate`` does for
+                # it), no frame of ``_iterate`` held while the worker streams (~0.5 KB).
+                outcome = await self._execute(
+                    t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner,
+                    answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
+                    resume=loops.resume.get(t.task_id),
+                )  # fmt: skip
+            else:
+                outcome = await self._iterate(
+                    t,
+                    upstream,
+                    futures,
+                    loops,
+                    emit,
+                    run_id,
+                    timeout_seconds,
+                    attempts_before,
+                    owner,
+                    pin=pin,
+                    conversation=conversation,
+                )
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = fail_task(t, None, emit, f"internal error: {exc!r}", "internal")
         finally:
@@ -676,7 +696,9 @@ class Executor:
         limit = timeout_seconds or first.timeout_seconds
         current: list[AgentDescriptor] = [first]
         try:
-            async with asyncio.timeout(limit):
+            # ``asyncio.timeout`` on the loop's shared timer (``relay.timers``): no timer handle
+            # of its own, held as long as the call streams (~0.5 KB of every open stream).
+            async with deadline(limit):
                 if pin is not None:
                     return await self._reattach(t, first, request, emit, pin[1], pin[2])
                 # each answered question ended a call that asked, not one that failed: it
@@ -813,9 +835,10 @@ class Executor:
                 current.append(d)
                 attempt += 1
                 try:
-                    others = tried - {d.instance_id}
+                    # (the span, if any, names the others tried; no set of them made here,
+                    # held by this frame as long as the call streams)
                     return await self.calls.traced_call(
-                        self.tracer, t, d, request, emit, attempt, others, previous
+                        self.tracer, t, d, request, emit, attempt, tried, previous
                     )
                 except WorkerBusy as refusal:
                     attempt -= 1  # nothing ran: not an attempt

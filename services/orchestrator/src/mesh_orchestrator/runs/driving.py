@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -138,7 +139,9 @@ class RunDriver:
 
     async def _traced(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
         with span.current():
-            await self._drive(events, state, span)
+            drive = self._drive(events, state, span)
+            del state  # the run's starting state: only the graph's copy is held as it runs
+            await drive
 
     async def _drive(self, events: RunEvents, state: RunState, span: TracedRun) -> None:
         run_id = events.run_id
@@ -146,7 +149,8 @@ class RunDriver:
         planner = state.get("planner")  # set here for a client plan
         epoch = (self.mux.record(run_id) or RunRecord(run_id=run_id, query="", created_at=0)).epoch
         gate = self._gates.setdefault(run_id, Gate())
-        gate.on_input = lambda task_id: self._input_asked(run_id, task_id)
+        # (a partial, not a lambda: no cells of this frame, held as long as the run is)
+        gate.on_input = functools.partial(self._input_asked, run_id)
         conf: dict[str, Any] = {
             EMITTER: events,
             GATE: gate,
@@ -162,7 +166,10 @@ class RunDriver:
             state = {**state, **await self.prelude(state, events)}
             # "updates" (what each node returned), not "values" (the whole state after every
             # step): status, answer and planner are all this needs of it.
-            async for chunk in self.graph.astream(state, config, stream_mode="updates"):
+            # The graph copies the state: this frame holds none of it while the run goes on.
+            chunks = self.graph.astream(state, config, stream_mode="updates")
+            del state
+            async for chunk in chunks:
                 if "__interrupt__" in chunk:  # await_approval: the run is parked
                     status = RunStatus.AWAITING_APPROVAL
                     continue
