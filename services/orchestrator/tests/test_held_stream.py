@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import inspect
 import time
 import weakref
 from pathlib import Path
-from types import SimpleNamespace
+from types import CoroutineType, SimpleNamespace
 from typing import Any
 
 import httpx
@@ -133,14 +132,14 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     # ``asyncio.Timeout`` and its timer handle of its own).
                     held = [
                         o.__qualname__ for o in gc.get_objects()
-                        if inspect.iscoroutine(o) and o.cr_frame is not None
+                        if issubclass(type(o), CoroutineType) and o.cr_frame is not None
                     ]  # fmt: skip
                     assert "Executor._execute" in held and "WorkerCalls.call" in held, held
                     assert "Executor._iterate" not in held, held
                     (run,) = [t for t in asyncio.all_tasks() if "RunDriver._drive" in _chain(t)]
                     timeouts = [
                         o for o in gc.get_objects()
-                        if isinstance(o, asyncio.Timeout) and o._task is run
+                        if issubclass(type(o), asyncio.Timeout) and o._task is run
                     ]  # fmt: skip
                     assert timeouts == []
                     # Its deadline and its worker stream's stall watch: entries of the loop's
