@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import sqlite3
 import threading
 import time
@@ -22,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psycopg
 import pytest
+from pg_scratch import scratch_database
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.api.models import OrchestrateRequest
@@ -34,8 +33,6 @@ from mesh_orchestrator.runs.store import sqlite as sqlite_store
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.runs.store.postgres import save_runs_sql
 from mesh_orchestrator.runs.store.rows import COLUMNS, run_from_row, run_row
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _run(**kw: Any) -> RunRecord:
@@ -114,29 +111,10 @@ async def test_a_large_sqlite_flush_and_a_checkpoint_go_to_aiosqlites_thread(
         await store.close()
 
 
-def _pg_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def pg_database() -> Iterator[str]:
-    if not _pg_reachable():
-        pytest.skip("Postgres is not reachable at 127.0.0.1:5432 (db 'test', trust auth)")
-    name = f"mesh_costs9_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-    except psycopg.Error as exc:
-        pytest.skip(f"Postgres at {PG_URL} unusable: {exc}")
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database("mesh_costs9") as url:
+        yield url
 
 
 @pytest.fixture

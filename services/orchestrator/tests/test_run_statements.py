@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,31 +24,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orch_fakes import writer_like
+from pg_scratch import PG_ADMIN, postgres_answers, scratch_database
 
-PG_ADMIN = os.environ.get("MESH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _postgres() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=2):
-            return True
-    except psycopg.Error:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _postgres(), reason=f"no Postgres at {PG_ADMIN}")
+pytestmark = pytest.mark.skipif(not postgres_answers(), reason=f"no Postgres at {PG_ADMIN}")
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    name = f"mesh_stmts_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database("mesh_stmts") as url:
+        yield url
 
 
 async def _stream(c: httpx.AsyncClient, url: str, body: dict[str, Any]) -> list[dict[str, Any]]:
