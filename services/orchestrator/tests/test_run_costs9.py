@@ -105,6 +105,7 @@ async def test_a_large_sqlite_flush_and_a_checkpoint_go_to_aiosqlites_thread(
         assert await store.store_batch(rows, [], {}) == set()
         assert len(handed) == before + 1
         monkeypatch.setattr(sqlite_store, "CHECKPOINT_EVERY", 1)
+        monkeypatch.setattr(sqlite_store, "LOCKED_EVERY", 1)  # the one under the lock
         assert await store.store_batch([_run()], [], {}) == set()
         assert len(handed) == before + 2
     finally:
