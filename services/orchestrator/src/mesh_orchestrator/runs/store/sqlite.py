@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -80,6 +81,7 @@ CREATE TABLE IF NOT EXISTS singletons (
     name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
 );
 """
+log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 T = TypeVar("T")
 
@@ -178,8 +180,12 @@ def _stale(conn: sqlite3.Connection, run_ids: set[str], epochs: Mapping[str, int
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
-    """A PASSIVE checkpoint of the WAL on ``conn`` (``_checkpoint_soon``'s, in a thread)."""
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    """A PASSIVE checkpoint of the WAL on ``conn`` (in a thread). One that fails leaves the
+    WAL to the next: nothing is lost, the WAL holds it."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.Error as exc:
+        log.warning("a checkpoint of the run store's WAL failed: %s", exc)
 
 
 class SQLiteRunStore:
