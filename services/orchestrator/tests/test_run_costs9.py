@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pg_scratch import scratch_database
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.api.models import OrchestrateRequest
@@ -33,6 +32,7 @@ from mesh_orchestrator.runs.store import sqlite as sqlite_store
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.runs.store.postgres import save_runs_sql
 from mesh_orchestrator.runs.store.rows import COLUMNS, run_from_row, run_row
+from mesh_testkit.postgres import scratch_database
 
 
 def _run(**kw: Any) -> RunRecord:

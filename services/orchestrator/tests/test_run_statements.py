@@ -24,7 +24,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orch_fakes import writer_like
-from pg_scratch import PG_ADMIN, postgres_answers, scratch_database
+
+from mesh_testkit.postgres import PG_ADMIN, postgres_answers, scratch_database
 
 pytestmark = pytest.mark.skipif(not postgres_answers(), reason=f"no Postgres at {PG_ADMIN}")
 

@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mesh_auth import Principal
-from mesh_auth.http import host_trusted
+from mesh_auth.http import host_trusted, replay
 from mesh_auth.tokens import OPEN, InvalidToken
 from mesh_orchestrator.api.models import OrchestrateRequest
 from mesh_orchestrator.api.routes import open_run_stream
@@ -169,7 +169,7 @@ class StreamPath:
         del chunks
         admitted = _admit(scope, body)
         if admitted is None:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         del body  # an open stream keeps nothing of its request (nor ``admitted``'s tuple)
         svc, caller, request = admitted
@@ -266,17 +266,3 @@ async def _handled(
     else:
         response = await run_in_threadpool(handler, request, exc)
     return response, exc if cls is Exception else None
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read once, then defers to ``receive``."""
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return again
