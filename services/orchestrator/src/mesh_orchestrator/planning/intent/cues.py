@@ -11,7 +11,7 @@ from mesh_orchestrator.planning.intent.fanout import _BETWEEN, distributes, with
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.links import _content
 from mesh_orchestrator.planning.intent.model import normalize, tokens
-from mesh_orchestrator.planning.intent.segment import Segment
+from mesh_orchestrator.planning.intent.segment import _ALSO, Segment
 
 # "you" in the seven languages: a question about the assistant itself is small talk.
 _YOU = frozenset(
@@ -56,6 +56,27 @@ def small_talk(seg: Segment) -> bool:
         _content([w for w in words if w not in _YOU and w.split("'")[0] not in lx.QUESTION], False)
         <= 1
     )
+
+
+# "you" as many: "jullie", "voi", "vosotros", "vocês", "ihr", "euch".
+_YOU_ALL = _YOU | lx_words("jullie voi vosotros vosotras voces ihr euch y'all")
+
+
+def to_the_assistant(seg: Segment) -> bool:
+    """A question put to the assistant about itself ("what do you do on weekends?", "Word
+    jij nooit moe?", "Dormez-vous parfois ?"): "you" in it, no question inside it ("do you
+    know who ..." asks for a fact), no thing to make, no number, no name."""
+    if not question(seg) or seg.data or seg.payload:
+        return False
+    if not any(w in _YOU_ALL for w in tokens(seg.instruction)):  # ("te" is also polite)
+        return False
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE and w != "?"]
+    if any(w.split("'")[0] in lx.QUESTION for w in words[1:]):
+        return False
+    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w.isdigit() for w in words):
+        return False
+    raw = seg.instruction.split()
+    return not any(w[:1].isupper() and len(w) > 1 for w in raw[1:])  # "Paris", "Bach"
 
 
 # The speaker in the seven languages: a statement about oneself or the assistant.
@@ -158,6 +179,9 @@ _IT = lx_words(
 )
 
 
+# Demonstratives that stand alone for a text ("esto al inglés", "dit in het Engels").
+_THIS = lx_words("this that esto eso isto isso ceci cela ca dit dat questo quello dies")
+
 # "and" between the pronoun and the language names another thing ("about it and a French
 # version of it"): not the same text in a new language.
 _JOINS = lx_words("and or y o e et ou und oder en of plus")
@@ -174,7 +198,7 @@ def to_language(seg: Segment) -> bool:
         k = j - 1
         while (
             k >= 0
-            and words[k] in _BETWEEN
+            and (words[k] in _BETWEEN or words[k] in _ALSO)  # "denselben Text zusätzlich auf"
             and words[k] not in _IT
             # "en" right before the language is French or Spanish "in" ("mets-la en
             # néerlandais"), elsewhere it may be Dutch "and"
@@ -186,6 +210,7 @@ def to_language(seg: Segment) -> bool:
             and k >= j - 4
             and (
                 words[k] in _IT
+                or words[k] in _THIS  # "pásame esto al inglés", "zet dit in het Engels"
                 or bool(lx.CLITIC.match(words[k]))
                 or words[k] in lx.ORDINAL
                 # "passa a conclusão pra espanhol": an earlier result named (not "un resumen

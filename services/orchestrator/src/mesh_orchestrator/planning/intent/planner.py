@@ -49,6 +49,7 @@ from mesh_orchestrator.planning.intent.cues import (
     small_talk,
     thanks,
     to_language,
+    to_the_assistant,
 )
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
@@ -107,6 +108,19 @@ def _names_language(text: str) -> bool:
     return any(
         w in lx.LANGUAGES or w in lx.LANGUAGE_WORDS or w.startswith(_TRANSLATE) for w in words
     )
+
+
+def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
+    """Every clause beside ``seg`` is chat: a greeting, a question to the assistant, or a
+    clause the model puts nowhere but weakly with the writer ("lol ok you're funny")."""
+    for other, row in zip(segments, probs, strict=True):
+        if other is seg or salutation(other) or to_the_assistant(other):
+            continue
+        p = dict(zip(CLASSES, row, strict=True))
+        top = max(p, key=lambda c: p[c])
+        if top not in ("text_generation", "none") or p[top] >= UNSURE:
+            return False
+    return True
 
 
 class IntentPlanner:
@@ -343,9 +357,16 @@ class IntentPlanner:
             if (
                 top == "search"
                 and p[top] < WEAK_SEARCH
-                and (not self._asks_or_opens(seg) or small_talk(seg))
-                and not any(
-                    self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
+                and (
+                    (
+                        (not self._asks_or_opens(seg) or small_talk(seg))
+                        and not any(
+                            self._segmenter.opens_job(s.instruction)
+                            for s in segments
+                            if s is not seg
+                        )
+                    )
+                    or (to_the_assistant(seg) and _all_chat(segments, probs, seg))
                 )
             ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
@@ -398,9 +419,11 @@ class IntentPlanner:
                 top != "translation"
                 and top not in ("data_analysis", "lora_training")
                 and "translation" in served
-                and any(r.capability for r in out)
+                # an earlier text, or the text pasted with it when the model is unsure
+                and (any(r.capability for r in out) or (seg.payload and p[top] < UNSURE))
                 and to_language(seg)
-            ):  # "passa ele pro inglês", "El primero pásamelo al catalán": an earlier text
+            ):  # "passa ele pro inglês", "El primero pásamelo al catalán", "Pásame esto al
+                # inglés: «...»"
                 top = "translation"
             if top == "search" and p[top] < CHAT_SEARCH and thanks(seg):
                 top = "none"  # "thx that was super helpful!!": thanks, nothing to look up

@@ -205,6 +205,10 @@ class Segmenter:
             return True  # "und mir darüber ein Gedicht schreiben", "en het daarna vertalen"
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
+        if first in _SAME and len(words) > 1:
+            return True  # "und denselben Text ...", "en hetzelfde ...": "same" with its article
+        if _named_into_language(words):
+            return True  # "y esa información en inglés", "and this text into German too"
         if self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE):
             return True
         # "e fai anche un riassunto", "und mach auch ein Bild": a verb, "also", a thing to make
@@ -754,6 +758,27 @@ _AROUND_LANGUAGES = lx_words(
     "in into to auf ins nach naar het de em para en al a au le la il lo l the and y e et und o "
     "ou oder of or"
 )
+
+
+# Prepositions before a language a text is put into ("in", "into", "al", "auf", "naar", "pra").
+_INTO = lx_words("in into to auf ins nach naar em para pra pro en al a au nel in")
+_LANGUAGE_ARTICLES = lx_words("het de the l le la il lo el")
+
+
+def _named_into_language(words: list[str]) -> bool:
+    """A text named by a demonstrative or "same", then put into a language ("esa información
+    en inglés", "this text into German", "denselben Text auf Türkisch", "dat stuk in het
+    Engels"): an earlier or pasted text translated, a step of its own."""
+    for j, w in enumerate(words[:9]):
+        if w not in lx.LANGUAGES or j < 2:
+            continue
+        at = j - 1
+        if words[at] in _LANGUAGE_ARTICLES and at > 1:
+            at -= 1  # "in het Engels", "nel l'inglese"
+        if words[at] not in _INTO:
+            return False
+        return any(x in lx.DEMONSTRATIVE or x in _SAME for x in words[max(0, at - 4) : at])
+    return False
 
 
 def _languages_only(words: list[str]) -> bool:
