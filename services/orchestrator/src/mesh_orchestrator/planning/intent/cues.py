@@ -11,7 +11,7 @@ from mesh_orchestrator.planning.intent.fanout import _BETWEEN, distributes, with
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.links import _content
 from mesh_orchestrator.planning.intent.model import normalize, tokens
-from mesh_orchestrator.planning.intent.segment import _ALSO, Segment
+from mesh_orchestrator.planning.intent.segment import _ALSO, Segment, version_job
 
 # "you" in the seven languages: a question about the assistant itself is small talk.
 _YOU = frozenset(
@@ -227,6 +227,11 @@ def to_language(seg: Segment) -> bool:
             )
         )
     return False
+
+
+def version_of(seg: Segment) -> str | None:
+    """The job of "a version" named with no verb of its own (``segment.version_job``)."""
+    return version_job([w for w in tokens(seg.instruction) if w not in lx.POLITE])
 
 
 def counted_thing(seg: Segment) -> str | None:

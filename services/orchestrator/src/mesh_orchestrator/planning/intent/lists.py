@@ -38,6 +38,8 @@ _COUNTED_THINGS = re.compile(
 )
 # Definite articles in the seven languages (an item of a counted list may start with one).
 _DEFINITE = lx_words("the el la lo los las le les l il i gli o a os as der die das den dem de het")
+# "another" (one more of the things counted): "una versión ... y otra resumida".
+_OTHER = lx_words("another otra otro autre altra altro outra outro andere anderen ander")
 # "for"/"about" after a thing to make: "one for students", "uno para niños", "eine für ...".
 _FOR = lx_words("for about on para sobre pour sur fur uber per su voor over")
 # Words a hard-wrapped line may end on: the sentence goes on in the next line.
@@ -284,10 +286,11 @@ def counted_list(piece: str, grammar: Grammar) -> tuple[str, list[str]] | None:
         tokens(i)[:1]
         and (
             tokens(i)[0] in lx.ARTICLES
+            or (k > 0 and tokens(i)[0] in _OTHER)  # "... y otra resumida", "and another ..."
             # things counted: "the translation" is one of them as well
             or (things and tokens(i)[0].split("'")[0] in _DEFINITE)
         )
-        for i in items
+        for k, i in enumerate(items)
     ):
         return None
     first = items[0].split()

@@ -50,6 +50,7 @@ from mesh_orchestrator.planning.intent.cues import (
     thanks,
     to_language,
     to_the_assistant,
+    version_of,
 )
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
@@ -325,6 +326,15 @@ class IntentPlanner:
                 job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
                 if job is not None and named[job] >= MOVE_MIN:
                     top = job
+            if (
+                top in ("none", "text_generation", "summarization", "translation")
+                and p[top] < UNSURE
+                and not (seg.data or seg.payload)
+                and (version := version_of(seg)) is not None
+                and version in served
+            ):  # "une version ultra courte de cette annonce", "and a German version": the
+                # version says its job
+                top = version
             lead = [w for w in tokens(seg.instruction) if w not in lx.POLITE][:1]
             if (
                 lead

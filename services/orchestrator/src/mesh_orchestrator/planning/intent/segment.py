@@ -173,7 +173,9 @@ class Segmenter:
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
-            return any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+            return any(
+                w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3]
+            ) or bool(version_job(words))  # "a German version", "une version courte"
         if (
             len(words) > 2
             and first in _PREPS
@@ -779,6 +781,49 @@ def _named_into_language(words: list[str]) -> bool:
             return False
         return any(x in lx.DEMONSTRATIVE or x in _SAME for x in words[max(0, at - 4) : at])
     return False
+
+
+# "version" in the seven languages, and "another" that stands for one more of them.
+_VERSION = lx_words(
+    "version versions versiones versao versoes versione versioni fassung fassungen versie versies"
+)
+_ANOTHER = lx_words("another otra otro autre altra altro outra outro andere anderen")
+# Shorter: a version that says so is a summary of the text it is a version of.
+_SHORT = lx_words(
+    "short shorter shortened brief briefer condensed summarised summarized tldr corta corto "
+    "cortita resumida resumido breve breves reducida courte courtes abregee condensee "
+    "resumee kurz kurze kurzer kurzere kurzen gekurzte knapp knappe knappere korte kortere "
+    "ingekorte beknopte curta curto reduzida resumo ridotta riassunta sintetica"
+)
+# "then" as the first word of a sentence: "Poi una versione più breve", "Then a ...".
+_THEN_WORDS = lx_words(
+    "then next after that luego despues ensuite puis apres dann danach anschliessend depois "
+    "poi dopo daarna dan"
+)
+
+
+def version_job(words: list[str]) -> str | None:
+    """The job of "a version" named with no verb before it: a shorter one is a summary ("une
+    version ultra courte", "y otra resumida"), one in a language a translation ("una versión
+    en francés", "eine englische Fassung"); None when it names neither."""
+    at = next(
+        (k for k, w in enumerate(words[:5]) if w in _VERSION or (k < 2 and w in _ANOTHER)), None
+    )
+    if at is None or any(
+        w not in lx.ARTICLES
+        and w not in _ALSO
+        and w not in _SHORT
+        and w not in _THEN_WORDS
+        and w not in lx.LANGUAGES
+        for w in words[:at]
+    ):
+        return None  # a verb or a subject before it: the clause says what it wants itself
+    window = words[max(0, at - 2) : at + 5]
+    if any(w in lx.LANGUAGES for w in window):
+        return "translation"
+    if any(w in _SHORT for w in window):
+        return "summarization"
+    return None
 
 
 def _languages_only(words: list[str]) -> bool:
