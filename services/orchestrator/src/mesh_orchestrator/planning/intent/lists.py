@@ -188,6 +188,9 @@ def units(
             and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
             and not line[:1].isupper()
             and (_wrapped(units[-1][1]) or not _listy(line))
+            # a thing to make after a short line is a line of a list, not a wrap ("korte
+            # tekst voor ...\neen afbeelding van ...")
+            and not (_thing_first(line) and len(tokens(units[-1][1])) <= 12)
         ):
             units[-1] = (units[-1][0], units[-1][1] + " " + line)
         elif units and units[-1][1] and not line[:1].isupper() and units[-1][0] != "item":
@@ -339,6 +342,17 @@ _WRAP_WIDTH = 60
 def _listy(line: str) -> bool:
     """A short line of its own (a list written without markers: one job a line)."""
     return len(tokens(line)) <= 10
+
+
+def _thing_first(line: str) -> bool:
+    """A line that starts with an article and a thing the mesh makes ("a drawing of ...",
+    "een afbeelding van ...", "uma legenda para ...")."""
+    words = tokens(line)
+    return (
+        len(words) > 1
+        and words[0] in lx.ARTICLES
+        and any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+    )
 
 
 def _counted(unit: str) -> list[re.Match[str]]:

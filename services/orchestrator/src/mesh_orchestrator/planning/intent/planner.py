@@ -30,6 +30,7 @@ from mesh_contracts import CapabilitiesManifest, ExecutionPlan
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, index_of
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.actions import (
+    acts_for_user,
     is_world_action,
     job_verb_heads,
     named_deliverable,
@@ -109,6 +110,15 @@ def _names_language(text: str) -> bool:
     return any(
         w in lx.LANGUAGES or w in lx.LANGUAGE_WORDS or w.startswith(_TRANSLATE) for w in words
     )
+
+
+# Question words elided before a vowel: Italian "cos'è", "com'è", "dov'è", "quant'è",
+# French "qu'est-ce", Portuguese "cadê" aside.
+_ELIDED = frozenset(["cos", "com", "dov", "quant", "qu"])
+
+
+def _elided_question(word: str) -> bool:
+    return "'" in word and word.split("'")[0] in _ELIDED
 
 
 def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
@@ -250,7 +260,9 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
-            if top != "action" and (
+            if max(p[c] for c in JOBS) < SURE_ACTION and acts_for_user(seg):
+                top = "action"  # "publie-le sur mon LinkedIn", "il saldo del mio conto"
+            elif top != "action" and (
                 is_world_action(seg, p, self._segmenter, self._model)
                 or (
                     out
@@ -336,19 +348,22 @@ class IntentPlanner:
                 # version says its job
                 top = version
             lead = [w for w in tokens(seg.instruction) if w not in lx.POLITE][:1]
+            listed = top == "none" and seg.joined in ("item", "line")
             if (
                 lead
-                and lead[0] in lx.QUESTION
+                and (lead[0] in lx.QUESTION or _elided_question(lead[0]))
                 # a thing to make in it is asked for ("Come up with five taglines")
                 and not any(
                     w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS
                     for w in tokens(seg.instruction)
                 )
-                and top in ("image_generation", "text_generation")
+                and (top in ("image_generation", "text_generation") or listed)
                 and p[top] < SURE_ACTION
-                and p["search"] * 2 >= p[top]
+                and p["search"] * 2 >= max(p[c] for c in ("image_generation", "text_generation"))
+                and (listed or p["search"] * 2 >= p[top])
                 and "search" in served
-            ):  # "Wie viele Knochen hat ein Mensch" as a line of its own: a question
+            ):  # "Wie viele Knochen hat ein Mensch" as a line of its own, "c) cos'è il
+                # DNA?" as a list item: a question
                 top = "search"
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
