@@ -7,6 +7,7 @@ planner's routing (``IntentPlanner._route``) weighs these against the model's pr
 from __future__ import annotations
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.backrefs import _SAME
 from mesh_orchestrator.planning.intent.fanout import _BETWEEN, distributes, without_list
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.links import _content
@@ -65,18 +66,17 @@ _YOU_ALL = _YOU | lx_words("jullie voi vosotros vosotras voces ihr euch y'all")
 def to_the_assistant(seg: Segment) -> bool:
     """A question put to the assistant about itself ("what do you do on weekends?", "Word
     jij nooit moe?", "Dormez-vous parfois ?"): "you" in it, no question inside it ("do you
-    know who ..." asks for a fact), no thing to make, no number, no name."""
+    know who ..." asks for a fact), no thing to make, no number."""
     if not question(seg) or seg.data or seg.payload:
         return False
     if not any(w in _YOU_ALL for w in tokens(seg.instruction)):  # ("te" is also polite)
         return False
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE and w != "?"]
+    while words and (words[0] in _JOINS or words[0] in _YOU_ALL):
+        words = words[1:]  # "E tu come passi le serate?": "and", "you" before the question
     if any(w.split("'")[0] in lx.QUESTION for w in words[1:]):
         return False
-    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w.isdigit() for w in words):
-        return False
-    raw = seg.instruction.split()
-    return not any(w[:1].isupper() and len(w) > 1 for w in raw[1:])  # "Paris", "Bach"
+    return not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w.isdigit() for w in words)
 
 
 # The speaker in the seven languages: a statement about oneself or the assistant.
@@ -182,6 +182,8 @@ _IT = lx_words(
 # Demonstratives that stand alone for a text ("esto al inglés", "dit in het Engels").
 _THIS = lx_words("this that esto eso isto isso ceci cela ca dit dat questo quello dies")
 
+_POINTING = lx.DEMONSTRATIVE - lx_words("die de das der den dem het")
+
 # "and" between the pronoun and the language names another thing ("about it and a French
 # version of it"): not the same text in a new language.
 _JOINS = lx_words("and or y o e et ou und oder en of plus")
@@ -211,6 +213,9 @@ def to_language(seg: Segment) -> bool:
             and (
                 words[k] in _IT
                 or words[k] in _THIS  # "pásame esto al inglés", "zet dit in het Engels"
+                # a thing named with "same" or a demonstrative: "dieselbe Einladung auf
+                # Polnisch", "esa invitación en inglés" (not the article "die", "de")
+                or (k > 0 and (words[k - 1] in _SAME or words[k - 1] in _POINTING))
                 or bool(lx.CLITIC.match(words[k]))
                 or words[k] in lx.ORDINAL
                 # "passa a conclusão pra espanhol": an earlier result named (not "un resumen
