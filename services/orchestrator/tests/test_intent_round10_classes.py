@@ -6,7 +6,9 @@ to the assistant about itself is small talk; a text named by a demonstrative or 
 put into a language is a translation step of its own; "a version" with no verb says its job
 (shorter: a summary; in a language: a translation); a list item led by a question word is a
 lookup, and a thing to make after a short line starts a line of its own; what only the
-user's own accounts or channels carry out is an action no agent performs.
+user's own accounts or channels carry out is an action no agent performs; two question words
+joined by "and" are one question; a short sentence that only says what the result is for is
+no job.
 """
 
 from __future__ import annotations
@@ -180,4 +182,58 @@ def test_what_only_the_users_accounts_or_channels_carry_out_is_refused(query: st
     ],
 )
 def test_the_servable_part_beside_an_act_on_the_users_channels(query: str, caps: list[str]) -> None:
+    assert caps_of(query) == caps
+
+
+@pytest.mark.parametrize(
+    ("query", "caps"),
+    [
+        (
+            "Busca dónde y cuándo se celebraron los primeros Juegos Olímpicos y hazme un "
+            "resumen de dos líneas",
+            ["search", "summarization"],
+        ),
+        (
+            "Zoek op wanneer en waar de eerste trein reed, en schrijf er een kort gedicht over",
+            ["search", "text_generation"],
+        ),
+        ("Cherche quand et où est né Victor Hugo", ["search"]),
+    ],
+)
+def test_two_question_words_joined_by_and_are_one_question(query: str, caps: list[str]) -> None:
+    assert caps_of(query) == caps
+
+
+@pytest.mark.parametrize(
+    ("query", "caps"),
+    [
+        (
+            "Kun je 'prettige kerstdagen' in het Italiaans zetten? Voor het kaartje van "
+            "onze buurvrouw.",
+            ["translation"],
+        ),
+        (
+            "Escribe un haiku sobre la lluvia de otoño. Es para el tablón del portal.",
+            ["text_generation"],
+        ),
+        (
+            "Traduis « bonne route » en grec. C'est pour la carte de mon voisin.",
+            ["translation"],
+        ),
+        (
+            "Zeichne einen Fuchs im Schnee. Für die Weihnachtskarte meiner Oma.",
+            ["image_generation"],
+        ),
+        pytest.param(
+            "Kun je 'goede reis' in het Spaans zetten? Voor de poster in de gang.",
+            ["translation"],
+            marks=pytest.mark.xfail(
+                strict=True, reason="the model is sure of an image for 'the poster' (0.65)"
+            ),
+        ),
+    ],
+)
+def test_a_sentence_that_only_says_what_the_result_is_for_is_no_job(
+    query: str, caps: list[str]
+) -> None:
     assert caps_of(query) == caps

@@ -79,6 +79,25 @@ def to_the_assistant(seg: Segment) -> bool:
     return not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w.isdigit() for w in words)
 
 
+# "for" that opens who or what a result is for: "For my aunt's card.", "Voor de klas."
+_PURPOSE = lx_words("for para pra pour fur per voor")
+
+
+def purpose_only(seg: Segment) -> bool:
+    """A short sentence that only says what the result is for ("Voor de kaart van onze
+    buurvrouw.", "Es para el tablón del portal."), no question, no colon: no job."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    while words and words[0] in lx_words("it's its es c'est is e das ist het is"):
+        words = words[1:]  # "It's for ...", "C'est pour ..."
+    return (
+        1 < len(words) <= 8
+        and words[0] in _PURPOSE
+        and "?" not in seg.instruction
+        and ":" not in seg.instruction
+        and not (seg.data or seg.payload)
+    )
+
+
 # The speaker in the seven languages: a statement about oneself or the assistant.
 _ME = lx_words(
     "i i'm im i've ive my me we our yo mi mis tengo estoy je j'ai j'suis moi mon ma mes ich "

@@ -44,6 +44,7 @@ from mesh_orchestrator.planning.intent.cues import (
     made_thing,
     negated,
     only_thing,
+    purpose_only,
     question,
     said_of_oneself,
     salutation,
@@ -450,6 +451,15 @@ class IntentPlanner:
             ):  # "passa ele pro inglês", "El primero pásamelo al catalán", "Pásame esto al
                 # inglés: «...»"
                 top = "translation"
+            if (
+                top in JOBS
+                and p[top] < UNSURE
+                and seg.joined == "sentence"
+                and any(r.capability for r in out)
+                and purpose_only(seg)
+                and not any(self._segmenter.is_opener(w) for w in tokens(seg.instruction)[1:])
+            ):  # "Voor de kaart van onze buurvrouw.": what the result is for, after the ask
+                top = "none"
             if top == "search" and p[top] < CHAT_SEARCH and thanks(seg):
                 top = "none"  # "thx that was super helpful!!": thanks, nothing to look up
             if thanks(seg) and len(tokens(seg.instruction)) <= 3 and any(r.capability for r in out):

@@ -565,6 +565,8 @@ class Segmenter:
             bare = not m.group(0).strip(" ,")
             if _asked_again(head[start : m.start()], head[m.end() :]):
                 continue  # "who built X, who Y and who Z": the last question of a run
+            if _question_words_joined(head[start : m.start()], head[m.end() :]):
+                continue  # "find out when and who invented X": one question
             if (
                 len(tokens(head[start : m.start()])) == 1
                 and normalize(m.group(0)).strip(" ,") in _ALSO
@@ -725,6 +727,13 @@ def _arrow_steps(unit: str) -> list[str]:
 def _manner(piece: str) -> bool:
     """ "keep it light", "houd het kort": a remark on manner (``lexicon.STYLE``)."""
     return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
+
+
+def _question_words_joined(before: str, after: str) -> bool:
+    """ "when and who", "cuándo y quién", "wann und wo": two question words joined, one
+    question (the part before "and" ends on its question word)."""
+    last, nxt = tokens(before)[-1:], tokens(after)[:1]
+    return bool(last and nxt and last[0] in lx.QUESTION and nxt[0] in lx.QUESTION)
 
 
 def _asked_again(before: str, after: str) -> bool:
