@@ -125,7 +125,7 @@ def _runs_code(words: list[str]) -> bool:
 
 
 # What only the user's own accounts, devices and channels do, in the seven languages: a
-# message sent or a post published on a channel, audio recorded, an account's balance, a
+# message sent or a post published on a channel, audio recorded, the user's balance, a
 # live feed, a notice when something happens later. No agent reaches any of them.
 _SEND = (
     "send",
@@ -153,12 +153,17 @@ _CHANNEL = word_set("""
     teams mp3 wav audio podcast voicemail buzon mensagem messaggio bericht nachricht
     mensaje message muro wall feed story stories
     """)
+_BALANCE = word_set("balance saldo kontostand solde")
 _ACCOUNT = word_set("""
-    balance saldo kontostand solde conto cuenta compte konto conta rekening bankrekening
-    account girokonto contocorrente
+    conto cuenta compte konto conta rekening bankrekening account girokonto
+    """)
+# The speaker's own: "my", "mi", "mon", "mein", "meu", "mio", "mijn" and their forms.
+_MINE = word_set("""
+    my mi mis mon ma mes mein meine meinem meinen meiner meu minha meus minhas mio mia miei
+    mie mijn
     """)
 _BUT = word_set("but pero mais aber maar")
-_LIVE = word_set("live realtime real-time echtzeit direct directo diretta vivo")
+_LIVE = word_set("live realtime real-time echtzeit directo diretta")
 # "let me know when", "sag Bescheid, wenn", "avísame cuando", "préviens-moi quand", ...
 _NOTIFY = (
     "let me know when",
@@ -205,9 +210,15 @@ def acts_for_user(seg: Segment) -> bool:
         return True
     if verb.startswith(_RECORD) and any(w in _CHANNEL for w in rest):
         return True
-    if any(w in _ACCOUNT for w in words[:8]) and any(w in _OBJECT for w in words[:8]):
+    if any(w in _BALANCE for w in words[:8]) and any(
+        w in _MINE or w in _ACCOUNT for w in words[:9]
+    ):  # "il saldo del conto", "my balance" (not "work-life balance", "the status account")
         return not any(w in lx.JOB_NOUNS for w in words)
-    return any(w in _LIVE for w in words[:4]) and not any(w in lx.JOB_NOUNS for w in words)
+    return (
+        any(w in _LIVE for w in words[:4])
+        and "?" not in seg.instruction  # "Live music in Lisbon this weekend?": a lookup
+        and not any(w in lx.JOB_NOUNS for w in words)
+    )
 
 
 def verb_kind(word: str, segmenter: Segmenter, model: IntentModel) -> str | None:
