@@ -35,6 +35,7 @@ from mesh_orchestrator.planning.intent.actions import (
     job_verb_heads,
     named_deliverable,
     reads_action,
+    verb_kind,
 )
 from mesh_orchestrator.planning.intent.attach import hand_payloads
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
@@ -293,6 +294,17 @@ class IntentPlanner:
                 and not named_deliverable(seg)
             ):  # "Second, an out-of-office note for me, ...": a thing asked for in a list,
                 # no verb that could act on the world; the best job makes it
+                top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
+            elif (
+                top == "action"
+                and p[top] < SURE_ACTION
+                and (seg.data or seg.payload)
+                and not acts_for_user(seg)
+                and (words := tokens(seg.instruction))
+                and verb_kind(words[0], self._segmenter, self._model) != "action"
+            ):  # "Turn this into tidy minutes: <bullets>": a weak "action" on the material
+                # pasted with it and a verb that opens jobs too; an act in the world takes no
+                # pasted text (is_world_action), so the best job works on it
                 top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif top == "action" and (thing := named_deliverable(seg)):
                 # "uma legenda curta para foto no Instagram": the thing named decides the job
