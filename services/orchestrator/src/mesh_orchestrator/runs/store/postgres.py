@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
@@ -109,6 +110,31 @@ def save_runs_sql(n: int) -> str:
     )
 
 
+# A flush's event rows in one statement of one parameter: the rows as one JSON array of
+# arrays (``orjson``, in C), taken apart by the server. ``executemany`` sent a Bind and an
+# Execute a row (~9 a run), each dumped and queued by psycopg's Python.
+INSERT_EVENTS = (
+    "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
+)
+INSERT_EVENTS_JSON = (
+    "INSERT INTO mesh_run_events SELECT e->>0, (e->>1)::int, e->>2, e->>3, e->>4, e->>5, "
+    "(e->>6)::float8 FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING"
+)
+
+
+async def insert_events(cur: psycopg.AsyncCursor[Any], rows: list[tuple[Any, ...]]) -> None:
+    """Store event rows (``event_rows``'), a (run_id, seq) stored already skipped: one
+    statement, the rows as one JSON parameter; what orjson does not take (a lone surrogate
+    in a text) by ``executemany``, as before. A float goes through JSON as its shortest
+    text, which Postgres reads back to the same double."""
+    try:
+        text = orjson.dumps(rows).decode()
+    except TypeError:
+        await cur.executemany(INSERT_EVENTS, rows)
+        return
+    await cur.execute(INSERT_EVENTS_JSON, (text,))
+
+
 MAX_PAYLOAD = 7900  # bytes of a NOTIFY payload (Postgres takes up to 8000)
 
 
@@ -153,6 +179,20 @@ class PostgresRunStore:
         """The connection pool (the thread and outbox tables share it)."""
         return self._pool
 
+    @contextlib.asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection in autocommit for one statement: one round trip, its own
+        transaction, committed when it returns. Out of autocommit psycopg opens a
+        transaction first (``BEGIN``, a round trip) and the pool's exit commits it
+        (another). The connection goes back to the pool as it came."""
+        async with self._pool.connection() as conn:
+            await conn.set_autocommit(True)
+            try:
+                yield conn
+            finally:  # a statement cut short leaves it busy: the pool drops it then
+                with contextlib.suppress(psycopg.Error):
+                    await conn.set_autocommit(False)
+
     async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
         n = len(COLUMNS.split(", "))
         row = run_row(run)
@@ -193,11 +233,7 @@ class PostgresRunStore:
                 if fenced:
                     events = [e for e in events if e.run_id not in fenced]
             if events:
-                await cur.executemany(
-                    "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) "
-                    "ON CONFLICT DO NOTHING",
-                    event_rows(events),
-                )
+                await insert_events(cur, event_rows(events))
                 runs = ",".join(sorted({e.run_id for e in events}))
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, runs[:7900]))
         return fenced
@@ -248,11 +284,7 @@ class PostgresRunStore:
                 fenced |= {r[0] for r in await cur.fetchall() if r[1] != epochs[r[0]]}
             kept = [e for e in events if e.run_id not in fenced] if fenced else events
             if kept:
-                await cur.executemany(
-                    "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) "
-                    "ON CONFLICT DO NOTHING",
-                    event_rows(kept),
-                )
+                await insert_events(cur, event_rows(kept))
                 notify += sorted({e.run_id for e in kept})
             for payload in _payloads(dict.fromkeys(notify)):
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
@@ -477,18 +509,11 @@ class PostgresRunStore:
     async def admit(self, run: RunRecord, limit: int) -> bool:
         n = len(COLUMNS.split(", "))
         if limit >= NO_LIMIT:  # nothing to count, no lock: the insert is its transaction
-            # One statement in autocommit: one round trip, committed when it returns (no
-            # BEGIN, no COMMIT of its own); the connection goes back as it came.
-            async with self._pool.connection() as conn:
-                await conn.set_autocommit(True)
-                try:
-                    await conn.execute(
-                        f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)})",
-                        run_row(run),
-                    )
-                finally:  # a statement cut short leaves it busy: the pool drops it then
-                    with contextlib.suppress(psycopg.Error):
-                        await conn.set_autocommit(False)
+            async with self.autocommit() as conn:
+                await conn.execute(
+                    f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)})",
+                    run_row(run),
+                )
             return True  # committed (a duplicate id raises)
         async with self._pool.connection() as conn, conn.transaction():
             # Held to the commit: the next admission of this owner counts this run.
