@@ -113,9 +113,7 @@ def save_runs_sql(n: int) -> str:
 # A flush's event rows in one statement of one parameter: the rows as one JSON array of
 # arrays (``orjson``, in C), taken apart by the server. ``executemany`` sent a Bind and an
 # Execute a row (~9 a run), each dumped and queued by psycopg's Python.
-INSERT_EVENTS = (
-    "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
-)
+INSERT_EVENTS = "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
 INSERT_EVENTS_JSON = (
     "INSERT INTO mesh_run_events SELECT e->>0, (e->>1)::int, e->>2, e->>3, e->>4, e->>5, "
     "(e->>6)::float8 FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING"
@@ -133,6 +131,33 @@ async def insert_events(cur: psycopg.AsyncCursor[Any], rows: list[tuple[Any, ...
         await cur.executemany(INSERT_EVENTS, rows)
         return
     await cur.execute(INSERT_EVENTS_JSON, (text,))
+
+
+# The same, each row stored only while its run's stored epoch is the writer's (the row's
+# eighth value; null: stored whatever the run's row says, as ``store_batch`` stores the
+# events of a run it was given no epoch for).
+INSERT_EVENTS_FENCED = (
+    "INSERT INTO mesh_run_events SELECT e->>0, (e->>1)::int, e->>2, e->>3, e->>4, e->>5, "
+    "(e->>6)::float8 FROM json_array_elements(%s::json) AS e WHERE e->>7 IS NULL OR NOT "
+    "EXISTS (SELECT 1 FROM mesh_runs r WHERE r.run_id = e->>0 AND r.epoch <> (e->>7)::int) "
+    "ON CONFLICT DO NOTHING"
+)
+# The rows of the runs a flush stores events of but no row: locked against a claim until
+# its commit, in one order (no two writers deadlock), their epochs read.
+LOCK_RUNS = "SELECT run_id, epoch FROM mesh_runs WHERE run_id = ANY(%s) ORDER BY run_id FOR SHARE"
+
+
+def _fenced_events(
+    runs: Sequence[RunRecord], events: Sequence[StoredEvent], epochs: Mapping[str, int]
+) -> str | None:
+    """The flush's event rows as ``INSERT_EVENTS_FENCED``'s JSON parameter, each with its
+    writer's epoch: the record's for a run whose row the flush stores (refused with it),
+    else ``epochs``' (None: none). None when orjson does not take them."""
+    writers: dict[str, int] = {**epochs, **{r.run_id: r.epoch for r in runs}}
+    try:
+        return orjson.dumps([(*row, writers.get(row[0])) for row in event_rows(events)]).decode()
+    except TypeError:
+        return None
 
 
 MAX_PAYLOAD = 7900  # bytes of a NOTIFY payload (Postgres takes up to 8000)
@@ -252,11 +277,15 @@ class PostgresRunStore:
         if not rows and not events:
             return set()
         outbox = outbox or {}
+        if not any(outbox.get(r.run_id) for r in runs):
+            at_once = _fenced_events(runs, events, epochs)
+            if at_once is not None:  # no deliveries to store: the whole flush at once
+                return await self._store_at_once(runs, rows, events, epochs, at_once)
         fenced: set[str] = set()
         saved: set[str] = set()
         notify: list[str] = []
         # In a pipeline: BEGIN and the rows go in one round trip, the events, the notify and
-        # COMMIT in another.
+        # COMMIT in another (the deliveries are stored for the rows saved only).
         async with (
             self._pool.connection() as conn,
             conn.pipeline(),
@@ -276,11 +305,7 @@ class PostgresRunStore:
             # A run whose row was saved here is locked and has the writer's epoch.
             check = sorted({e.run_id for e in events if e.run_id in epochs} - saved - fenced)
             if check:
-                await cur.execute(
-                    "SELECT run_id, epoch FROM mesh_runs WHERE run_id = ANY(%s) "
-                    "ORDER BY run_id FOR SHARE",
-                    (check,),
-                )
+                await cur.execute(LOCK_RUNS, (check,))
                 fenced |= {r[0] for r in await cur.fetchall() if r[1] != epochs[r[0]]}
             kept = [e for e in events if e.run_id not in fenced] if fenced else events
             if kept:
@@ -288,6 +313,47 @@ class PostgresRunStore:
                 notify += sorted({e.run_id for e in kept})
             for payload in _payloads(dict.fromkeys(notify)):
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
+        return fenced
+
+    async def _store_at_once(
+        self,
+        runs: list[RunRecord],
+        rows: list[tuple[Any, ...]],
+        events: Sequence[StoredEvent],
+        epochs: Mapping[str, int],
+        events_json: str,
+    ) -> set[str]:
+        """``store_batch`` without deliveries, in **one round trip**: every statement in a
+        pipeline of one Sync, in autocommit, so they are one implicit transaction,
+        committed at the Sync, or rolled back whole if one fails (Postgres' extended
+        protocol). The rows, then the other runs' rows locked (``FOR SHARE``, as the
+        two-trip path locks them), then the events, each stored only while its run's
+        stored epoch is its writer's (``INSERT_EVENTS_FENCED``): the rows are locked by
+        then, so that is what the statements before it read, and the same runs are
+        refused as the two-trip path refuses them. The notify names every run it was
+        given (a fenced run too: a follower woken for it reads the store and finds
+        nothing new). The two-trip path waits for the rows' result before it sends the
+        events, and opens its transaction in a round trip of its own."""
+        check = sorted({e.run_id for e in events if e.run_id in epochs} - {r.run_id for r in runs})
+        notify = [r.run_id for r in runs if r.status != "running"]
+        notify += sorted({e.run_id for e in events})
+        async with self.autocommit() as conn:
+            raw = psycopg.AsyncRawCursor(conn)
+            locked, cur = conn.cursor(), conn.cursor()
+            async with conn.pipeline():
+                if rows:  # one statement for every row; those refused are not returned
+                    await raw.execute(save_runs_sql(len(rows)), [v for row in rows for v in row])
+                if check:
+                    await locked.execute(LOCK_RUNS, (check,))
+                if events:
+                    await cur.execute(INSERT_EVENTS_FENCED, (events_json,))
+                for payload in _payloads(dict.fromkeys(notify)):
+                    await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
+            fenced = (
+                {r.run_id for r in runs} - {r[0] for r in await raw.fetchall()} if rows else set()
+            )
+            if check:
+                fenced |= {r[0] for r in await locked.fetchall() if r[1] != epochs[r[0]]}
         return fenced
 
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
