@@ -111,53 +111,39 @@ def save_runs_sql(n: int) -> str:
 
 
 # A flush's event rows in one statement of one parameter: the rows as one JSON array of
-# arrays (``orjson``, in C), taken apart by the server. ``executemany`` sent a Bind and an
-# Execute a row (~9 a run), each dumped and queued by psycopg's Python.
-INSERT_EVENTS = "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
-INSERT_EVENTS_JSON = (
+# arrays (orjson, in C), taken apart by the server. ``executemany`` sent a Bind and an
+# Execute a row (~9 a run), each dumped and queued by psycopg's Python. A float goes
+# through JSON as its shortest text, which Postgres reads back to the same double; a
+# text orjson refuses (a lone surrogate) psycopg could not send either.
+_EVENTS_FROM_JSON = (
     "INSERT INTO mesh_run_events SELECT e->>0, (e->>1)::int, e->>2, e->>3, e->>4, e->>5, "
-    "(e->>6)::float8 FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING"
+    "(e->>6)::float8 FROM json_array_elements(%s::json) AS e"
 )
-
-
-async def insert_events(cur: psycopg.AsyncCursor[Any], rows: list[tuple[Any, ...]]) -> None:
-    """Store event rows (``event_rows``'), a (run_id, seq) stored already skipped: one
-    statement, the rows as one JSON parameter; what orjson does not take (a lone surrogate
-    in a text) by ``executemany``, as before. A float goes through JSON as its shortest
-    text, which Postgres reads back to the same double."""
-    try:
-        text = orjson.dumps(rows).decode()
-    except TypeError:
-        await cur.executemany(INSERT_EVENTS, rows)
-        return
-    await cur.execute(INSERT_EVENTS_JSON, (text,))
-
-
-# The same, each row stored only while its run's stored epoch is the writer's (the row's
-# eighth value; null: stored whatever the run's row says, as ``store_batch`` stores the
-# events of a run it was given no epoch for).
+INSERT_EVENTS = f"{_EVENTS_FROM_JSON} ON CONFLICT DO NOTHING"
+# ``INSERT_EVENTS``, each row stored only while its run's stored epoch is the writer's (the
+# row's eighth value; null: stored whatever the run's row says, as ``store_batch`` stores
+# the events of a run it was given no epoch for).
 INSERT_EVENTS_FENCED = (
-    "INSERT INTO mesh_run_events SELECT e->>0, (e->>1)::int, e->>2, e->>3, e->>4, e->>5, "
-    "(e->>6)::float8 FROM json_array_elements(%s::json) AS e WHERE e->>7 IS NULL OR NOT "
-    "EXISTS (SELECT 1 FROM mesh_runs r WHERE r.run_id = e->>0 AND r.epoch <> (e->>7)::int) "
-    "ON CONFLICT DO NOTHING"
+    f"{_EVENTS_FROM_JSON} WHERE e->>7 IS NULL OR NOT EXISTS (SELECT 1 FROM mesh_runs r "
+    "WHERE r.run_id = e->>0 AND r.epoch <> (e->>7)::int) ON CONFLICT DO NOTHING"
 )
 # The rows of the runs a flush stores events of but no row: locked against a claim until
 # its commit, in one order (no two writers deadlock), their epochs read.
 LOCK_RUNS = "SELECT run_id, epoch FROM mesh_runs WHERE run_id = ANY(%s) ORDER BY run_id FOR SHARE"
 
 
+def _json(rows: list[tuple[Any, ...]]) -> str:
+    return orjson.dumps(rows).decode()
+
+
 def _fenced_events(
     runs: Sequence[RunRecord], events: Sequence[StoredEvent], epochs: Mapping[str, int]
-) -> str | None:
-    """The flush's event rows as ``INSERT_EVENTS_FENCED``'s JSON parameter, each with its
+) -> str:
+    """The flush's event rows as ``INSERT_EVENTS_FENCED``'s parameter, each with its
     writer's epoch: the record's for a run whose row the flush stores (refused with it),
-    else ``epochs``' (None: none). None when orjson does not take them."""
+    else ``epochs``' (None: none)."""
     writers: dict[str, int] = {**epochs, **{r.run_id: r.epoch for r in runs}}
-    try:
-        return orjson.dumps([(*row, writers.get(row[0])) for row in event_rows(events)]).decode()
-    except TypeError:
-        return None
+    return _json([(*row, writers.get(row[0])) for row in event_rows(events)])
 
 
 MAX_PAYLOAD = 7900  # bytes of a NOTIFY payload (Postgres takes up to 8000)
@@ -258,7 +244,7 @@ class PostgresRunStore:
                 if fenced:
                     events = [e for e in events if e.run_id not in fenced]
             if events:
-                await insert_events(cur, event_rows(events))
+                await cur.execute(INSERT_EVENTS, (_json(event_rows(events)),))
                 runs = ",".join(sorted({e.run_id for e in events}))
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, runs[:7900]))
         return fenced
@@ -277,10 +263,8 @@ class PostgresRunStore:
         if not rows and not events:
             return set()
         outbox = outbox or {}
-        if not any(outbox.get(r.run_id) for r in runs):
-            at_once = _fenced_events(runs, events, epochs)
-            if at_once is not None:  # no deliveries to store: the whole flush at once
-                return await self._store_at_once(runs, rows, events, epochs, at_once)
+        if not any(outbox.get(r.run_id) for r in runs):  # no deliveries: all at once
+            return await self._store_at_once(runs, rows, events, epochs)
         fenced: set[str] = set()
         saved: set[str] = set()
         notify: list[str] = []
@@ -309,7 +293,7 @@ class PostgresRunStore:
                 fenced |= {r[0] for r in await cur.fetchall() if r[1] != epochs[r[0]]}
             kept = [e for e in events if e.run_id not in fenced] if fenced else events
             if kept:
-                await insert_events(cur, event_rows(kept))
+                await cur.execute(INSERT_EVENTS, (_json(event_rows(kept)),))
                 notify += sorted({e.run_id for e in kept})
             for payload in _payloads(dict.fromkeys(notify)):
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
@@ -321,7 +305,6 @@ class PostgresRunStore:
         rows: list[tuple[Any, ...]],
         events: Sequence[StoredEvent],
         epochs: Mapping[str, int],
-        events_json: str,
     ) -> set[str]:
         """``store_batch`` without deliveries, in **one round trip**: every statement in a
         pipeline of one Sync, in autocommit, so they are one implicit transaction,
@@ -337,6 +320,7 @@ class PostgresRunStore:
         check = sorted({e.run_id for e in events if e.run_id in epochs} - {r.run_id for r in runs})
         notify = [r.run_id for r in runs if r.status != "running"]
         notify += sorted({e.run_id for e in events})
+        stored = _fenced_events(runs, events, epochs) if events else ""
         async with self.autocommit() as conn:
             raw = psycopg.AsyncRawCursor(conn)
             locked, cur = conn.cursor(), conn.cursor()
@@ -346,7 +330,7 @@ class PostgresRunStore:
                 if check:
                     await locked.execute(LOCK_RUNS, (check,))
                 if events:
-                    await cur.execute(INSERT_EVENTS_FENCED, (events_json,))
+                    await cur.execute(INSERT_EVENTS_FENCED, (stored,))
                 for payload in _payloads(dict.fromkeys(notify)):
                     await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
             fenced = (

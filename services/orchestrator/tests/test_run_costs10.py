@@ -1,0 +1,159 @@
+"""What round 10 cut from a run's store work on Postgres keeps its behaviour (bench/README.md,
+"Round 10: cheaper runs").
+
+A flush without webhook deliveries goes in one round trip (one Sync, no ``BEGIN``), is one
+transaction (a statement that fails leaves nothing of the flush) and refuses what the two-trip
+path refused; its event rows go as one JSON parameter and read back exactly (texts, floats,
+blocks of tokens); the push configs' read and the admission send no ``BEGIN``/``COMMIT``.
+Each fails with its cut undone (the sync and ``BEGIN`` counts) or made wrong (the others).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from pg_scratch import scratch_database
+from psycopg import _connection_base, _pipeline_base
+
+from mesh_contracts import StreamEvent
+from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.store import PostgresRunStore
+from mesh_orchestrator.runs.store.base import NO_LIMIT, RunRecord
+from mesh_orchestrator.runs.store.outbox import PostgresTables, SQLOutbox
+
+
+def _run(**kw: Any) -> RunRecord:
+    # A lapsed lease: another replica ("b") may claim it.
+    lease = {"lease_owner": "a", "epoch": 1, "lease_expires_at": time.time() - 1}
+    return RunRecord(run_id=uuid.uuid4().hex, query="q", created_at=time.time(), **lease | kw)
+
+
+def _ev(run_id: str, seq: int, type_: str = "status", **data: Any) -> StreamEvent:
+    return StreamEvent.model_validate(
+        {"run_id": run_id, "seq": seq, "type": type_, "data": data or {"n": seq}}
+    )
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    with scratch_database("mesh_costs10") as url:
+        yield url
+
+
+@pytest.fixture
+async def pg_store(pg_database: str) -> AsyncIterator[PostgresRunStore]:
+    store = PostgresRunStore(pg_database)
+    await store.open()
+    yield store
+    await store.close()
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Pipeline Syncs and transaction commands psycopg sends from now on."""
+    seen: dict[str, Any] = {"syncs": 0, "commands": []}
+    sync, command = (
+        _pipeline_base.BasePipeline._enqueue_sync,
+        _connection_base.BaseConnection._exec_command,
+    )
+
+    def counted_sync(self: Any) -> None:
+        seen["syncs"] += 1
+        sync(self)
+
+    def counted_command(self: Any, cmd: Any, *args: Any, **kw: Any) -> Any:
+        seen["commands"].append(bytes(cmd) if isinstance(cmd, bytes | bytearray) else str(cmd))
+        return command(self, cmd, *args, **kw)
+
+    monkeypatch.setattr(_pipeline_base.BasePipeline, "_enqueue_sync", counted_sync)
+    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", counted_command)
+    return seen
+
+
+async def test_a_postgres_flush_without_deliveries_is_one_round_trip(
+    pg_store: PostgresRunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = [_run() for _ in range(3)]
+    await pg_store.store_batch(runs, [], {})
+    seen = _counting(monkeypatch)
+    ended = [r.model_copy(update={"status": "completed", "answer": "x"}) for r in runs]
+    events = [_ev(r.run_id, 1) for r in runs]
+    assert await pg_store.store_batch(ended, events, {r.run_id: 1 for r in runs}) == set()
+    assert seen == {"syncs": 1, "commands": []}  # no BEGIN, no COMMIT: the Sync commits
+    for r in runs:
+        got = await pg_store.get_run(r.run_id)
+        assert got is not None and (got.status, got.answer) == ("completed", "x")
+        assert [e.seq for e in await pg_store.events_after(r.run_id)] == [1]
+
+
+async def test_a_postgres_flush_whose_statement_fails_stores_none_of_it(
+    pg_store: PostgresRunStore,
+) -> None:
+    run = _run()
+    await pg_store.store_batch([run], [_ev(run.run_id, 1)], {run.run_id: 1})
+    ended = run.model_copy(update={"status": "completed", "answer": "x"})
+    too_far = _ev(run.run_id, 2**40)  # past the seq column's integer: its insert fails
+    with pytest.raises(psycopg.Error):
+        await pg_store.store_batch([ended], [_ev(run.run_id, 2), too_far], {run.run_id: 1})
+    got = await pg_store.get_run(run.run_id)
+    assert got is not None and (got.status, got.answer) == ("running", None)  # the row too
+    assert [e.seq for e in await pg_store.events_after(run.run_id)] == [1]
+    # The connection went back whole: the next flush is stored.
+    assert await pg_store.store_batch([ended], [_ev(run.run_id, 2)], {run.run_id: 1}) == set()
+    assert [e.seq for e in await pg_store.events_after(run.run_id)] == [1, 2]
+
+
+async def test_a_postgres_flush_refuses_a_claimed_run_it_stores_no_row_of(
+    pg_store: PostgresRunStore,
+) -> None:
+    kept, taken, free = _run(), _run(), _run()
+    await pg_store.store_batch([kept, taken, free], [], {})
+    assert await pg_store.claim(taken.run_id, "b", 30) is not None  # epoch 2 is b's
+    events = [_ev(kept.run_id, 1), _ev(taken.run_id, 1), _ev(free.run_id, 1)]
+    # ``free``: no epoch given (stored whatever its row says), as before.
+    fenced = await pg_store.store_batch([], events, {kept.run_id: 1, taken.run_id: 1})
+    assert fenced == {taken.run_id}
+    assert [e.seq for e in await pg_store.events_after(kept.run_id)] == [1]
+    assert await pg_store.events_after(taken.run_id) == []
+    assert [e.seq for e in await pg_store.events_after(free.run_id)] == [1]
+
+
+async def test_event_rows_read_back_exactly_through_one_json_parameter(
+    pg_store: PostgresRunStore,
+) -> None:
+    run = _run()
+    await pg_store.store_batch([run], [], {})
+    odd = 'quote " back \\ nl \n tab \t ünï 😀 \u2028 <\u0001>'
+    ts = 1733550000.1234567  # a double that a decimal text with fewer digits would not give
+    events: list[Any] = [_ev(run.run_id, 1, text=odd, nested={"a": [1.5, None, True]})]
+    events[0] = events[0].model_copy(update={"ts": ts, "task_id": odd, "agent_id": None})
+    # a worker's block of tokens: one row of three events
+    events += [
+        RelayedEvent(run.run_id, seq, "token", "t1", "w", {"token": odd[: seq * 3]}, ts + 1)
+        for seq in (2, 3, 4)
+    ]
+    assert await pg_store.store_batch([], events, {run.run_id: 1}) == set()
+    back = await pg_store.events_after(run.run_id)
+    assert [(e.seq, e.type, e.task_id, e.agent_id, e.ts) for e in back] == [
+        (1, "status", odd, None, ts),
+        *[(seq, "token", "t1", "w", ts + 1) for seq in (2, 3, 4)],
+    ]
+    assert back[0].data == {"text": odd, "nested": {"a": [1.5, None, True]}}
+    assert [e.data["token"] for e in back[1:]] == [odd[:6], odd[:9], odd[:12]]
+
+
+async def test_the_push_configs_read_and_the_admission_open_no_transaction(
+    pg_store: PostgresRunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outbox = SQLOutbox(PostgresTables(pg_store))
+    await outbox.open()
+    run = _run()
+    seen = _counting(monkeypatch)
+    assert await pg_store.admit(run, NO_LIMIT)
+    assert await outbox.push_of([run.run_id]) == {}
+    assert seen["commands"] == []  # one statement each, in autocommit
+    assert await pg_store.get_run(run.run_id) is not None  # committed
