@@ -10,6 +10,7 @@ Each fails with its cut undone (the sync and ``BEGIN`` counts) or made wrong (th
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -157,3 +158,83 @@ async def test_the_push_configs_read_and_the_admission_open_no_transaction(
     assert await outbox.push_of([run.run_id]) == {}
     assert seen["commands"] == []  # one statement each, in autocommit
     assert await pg_store.get_run(run.run_id) is not None  # committed
+
+
+def _statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of rows of each admission statement sent from now on."""
+    sent: list[int] = []
+    execute = psycopg.AsyncRawCursor.execute
+
+    async def counted(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+        if str(query).startswith("INSERT INTO mesh_runs (") and "ON CONFLICT" not in str(query):
+            sent.append(str(query).count("($"))
+        return await execute(self, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.AsyncRawCursor, "execute", counted)
+    return sent
+
+
+async def test_admissions_that_arrive_together_are_committed_in_one_statement(
+    pg_store: PostgresRunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = _statements(monkeypatch)
+    runs = [_run() for _ in range(5)]
+    assert await pg_store.admit(runs[0], NO_LIMIT)  # alone: at once, one row
+    assert await asyncio.gather(*(pg_store.admit(r, NO_LIMIT) for r in runs[1:])) == [True] * 4
+    assert sent == [1, 4]
+    for r in runs:  # each committed when its admit returned
+        assert await pg_store.get_run(r.run_id) is not None
+
+
+async def test_a_duplicate_admission_fails_alone_and_the_others_of_its_statement_are_stored(
+    pg_store: PostgresRunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _run()
+    assert await pg_store.admit(first, NO_LIMIT)
+    sent = _statements(monkeypatch)
+    again = first.model_copy()
+    others = [_run(), _run()]
+    got = await asyncio.gather(
+        *(pg_store.admit(r, NO_LIMIT) for r in (others[0], again, others[1])),
+        return_exceptions=True,
+    )
+    assert got[0] is True and got[2] is True
+    assert isinstance(got[1], psycopg.errors.UniqueViolation)
+    assert sent == [3, 1, 1, 1]  # the three refused together, then each alone
+    for r in others:
+        assert await pg_store.get_run(r.run_id) is not None
+
+
+async def test_an_admission_cancelled_before_its_statement_is_not_stored(
+    pg_store: PostgresRunStore,
+) -> None:
+    first, later = _run(), _run()
+    out = asyncio.create_task(pg_store.admit(first, NO_LIMIT))
+    for _ in range(3):  # its statement is out (the connection waits on the server)
+        await asyncio.sleep(0)
+    queued = asyncio.create_task(pg_store.admit(later, NO_LIMIT))
+    await asyncio.sleep(0)
+    queued.cancel()
+    assert await out
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    assert await pg_store.admit(_run(), NO_LIMIT)  # the next statement skipped it
+    assert await pg_store.get_run(first.run_id) is not None
+    assert await pg_store.get_run(later.run_id) is None
+
+
+async def test_admissions_go_on_after_their_connection_is_lost(
+    pg_store: PostgresRunStore, pg_database: str
+) -> None:
+    assert await pg_store.admit(_run(), NO_LIMIT)
+    with psycopg.connect(pg_database, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'INSERT INTO mesh_runs (%'"
+        )
+    run = _run()
+    try:  # the statement that finds it lost fails (as a pooled one did)
+        await pg_store.admit(run, NO_LIMIT)
+    except psycopg.OperationalError:
+        assert await pg_store.admit(run, NO_LIMIT)  # a new connection
+    assert await pg_store.get_run(run.run_id) is not None

@@ -38,6 +38,7 @@ from mesh_orchestrator.runs.store.event_rows import (
     events_from_rows,
     page_query,
 )
+from mesh_orchestrator.runs.store.group_insert import GroupInsert
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
@@ -169,6 +170,8 @@ class PostgresRunStore:
     def __init__(self, url: str, *, max_size: int = 10) -> None:
         self.url = url
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, open=False)
+        # Admissions without a limit: group commit on a connection of their own.
+        self._admissions = GroupInsert(url, "mesh_runs", COLUMNS)
 
     async def open(self) -> None:
         await self._pool.open(wait=True, timeout=5.0)
@@ -183,6 +186,7 @@ class PostgresRunStore:
             await conn.execute(INDEXES.format(runs="mesh_runs"))
 
     async def close(self) -> None:
+        await self._admissions.close()
         await self._pool.close()
 
     @property
@@ -559,12 +563,10 @@ class PostgresRunStore:
     async def admit(self, run: RunRecord, limit: int) -> bool:
         n = len(COLUMNS.split(", "))
         if limit >= NO_LIMIT:  # nothing to count, no lock: the insert is its transaction
-            async with self.autocommit() as conn:
-                await conn.execute(
-                    f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)})",
-                    run_row(run),
-                )
-            return True  # committed (a duplicate id raises)
+            # Committed when it returns, maybe in one statement with other runs' rows that
+            # arrived meanwhile (``runs.store.group_insert``); a duplicate id raises.
+            await self._admissions.insert(run_row(run))
+            return True
         async with self._pool.connection() as conn, conn.transaction():
             # Held to the commit: the next admission of this owner counts this run.
             await conn.execute(
