@@ -19,6 +19,9 @@ from typing import Any
 import psycopg
 
 Row = tuple[Any, ...]
+# Seconds to open the connection (a pooled one was waited for up to the pool's 30): the
+# rows waiting meanwhile get its error.
+CONNECT_TIMEOUT = 10
 
 
 @functools.lru_cache(maxsize=64)
@@ -100,7 +103,9 @@ class GroupInsert:
     async def _execute(self, rows: list[Row]) -> None:
         conn = self._conn
         if conn is None or conn.closed or conn.broken:
-            conn = self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            conn = self._conn = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            )
         try:
             async with psycopg.AsyncRawCursor(conn) as cur:
                 await cur.execute(
