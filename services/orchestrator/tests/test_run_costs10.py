@@ -3,8 +3,11 @@
 
 A flush without webhook deliveries goes in one round trip (one Sync, no ``BEGIN``), is one
 transaction (a statement that fails leaves nothing of the flush) and refuses what the two-trip
-path refused; its event rows go as one JSON parameter and read back exactly (texts, floats,
-blocks of tokens); the push configs' read and the admission send no ``BEGIN``/``COMMIT``.
+path refused (which a flush with webhook deliveries still takes, storing them with the rows
+saved only); its event rows go as one JSON parameter and read back exactly (texts, floats,
+blocks of tokens); the push configs' read and the admission send no ``BEGIN``/``COMMIT``;
+admissions that arrive together go in one statement (group commit), a duplicate fails alone,
+a cancelled one is not stored, and they go on after their connection is lost.
 Each fails with its cut undone (the sync and ``BEGIN`` counts) or made wrong (the others).
 """
 
@@ -25,6 +28,7 @@ from mesh_contracts import StreamEvent
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.store import PostgresRunStore
 from mesh_orchestrator.runs.store.base import NO_LIMIT, RunRecord
+from mesh_orchestrator.runs.store.deliveries import Delivery
 from mesh_orchestrator.runs.store.outbox import PostgresTables, SQLOutbox
 
 
@@ -238,3 +242,34 @@ async def test_admissions_go_on_after_their_connection_is_lost(
     except psycopg.OperationalError:
         assert await pg_store.admit(run, NO_LIMIT)  # a new connection
     assert await pg_store.get_run(run.run_id) is not None
+
+
+async def test_a_postgres_flush_with_deliveries_stores_them_with_the_saved_rows_only(
+    pg_store: PostgresRunStore,
+) -> None:
+    outbox = SQLOutbox(PostgresTables(pg_store))
+    await outbox.open()
+    kept, taken = _run(), _run()
+    await pg_store.store_batch([kept, taken], [], {})
+    assert await pg_store.claim(taken.run_id, "b", 30) is not None  # epoch 2 is b's
+    ended = [r.model_copy(update={"status": "completed", "answer": "x"}) for r in (kept, taken)]
+    hooks = {
+        r.run_id: [
+            Delivery(
+                delivery_id=f"d-{r.run_id}",
+                run_id=r.run_id,
+                event="completed",
+                url="http://127.0.0.1:9/hook",
+                body="{}",
+            )
+        ]
+        for r in ended
+    }
+    events = [_ev(r.run_id, 1) for r in ended]
+    epochs = {r.run_id: 1 for r in ended}
+    # The two-trip path: the rows' result decides which deliveries are stored.
+    assert await pg_store.store_batch(ended, events, epochs, hooks) == {taken.run_id}
+    assert [d.delivery_id for d in await outbox.deliveries(kept.run_id)] == [f"d-{kept.run_id}"]
+    assert await outbox.deliveries(taken.run_id) == []
+    assert [e.seq for e in await pg_store.events_after(kept.run_id)] == [1]
+    assert await pg_store.events_after(taken.run_id) == []
