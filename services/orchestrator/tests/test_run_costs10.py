@@ -21,7 +21,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from pg_scratch import scratch_database
 from psycopg import _connection_base, _pipeline_base
 
 from mesh_contracts import StreamEvent
@@ -30,6 +29,7 @@ from mesh_orchestrator.runs.store import PostgresRunStore
 from mesh_orchestrator.runs.store.base import NO_LIMIT, RunRecord
 from mesh_orchestrator.runs.store.deliveries import Delivery
 from mesh_orchestrator.runs.store.outbox import PostgresTables, SQLOutbox
+from mesh_testkit.postgres import scratch_database
 
 
 def _run(**kw: Any) -> RunRecord:
