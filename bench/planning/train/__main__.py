@@ -155,6 +155,10 @@ class Recipe:
     l2: float = 1e-4
     seed: int = 7
     dev_weight: int = DEV_WEIGHT
+    # clauses of this many generated whole requests (``synth.py``), labelled as the dev
+    # split's are, each repeated ``synth_weight`` times (0: none; see "Round 10" in the README)
+    synth: int = 0
+    synth_weight: int = 1
 
 
 class Phrasings:
@@ -171,17 +175,23 @@ class Phrasings:
 
 
 def fit(
-    recipe: Recipe, phrasings: Phrasings, extra: list[tuple[str, str]] | None = None
+    recipe: Recipe,
+    phrasings: Phrasings,
+    extra: list[tuple[str, str]] | None = None,
+    synth: list[tuple[str, str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and bias from the phrasings and ``extra`` (text, class) repeated
-    ``recipe.dev_weight`` times."""
+    """Weights and bias from the phrasings, ``extra`` (text, class) repeated
+    ``recipe.dev_weight`` times and ``synth`` (the same, of generated requests) repeated
+    ``recipe.synth_weight`` times."""
     rows = list(phrasings.rows)
     labels = list(phrasings.labels)
-    if recipe.dev_weight and extra:
-        ids = [features(text) for text, _ in extra]
-        for _ in range(recipe.dev_weight):
+    for more, times in ((extra, recipe.dev_weight), (synth, recipe.synth_weight)):
+        if not times or not more:
+            continue
+        ids = [features(text) for text, _ in more]
+        for _ in range(times):
             rows += ids
-            labels += [INDEX[cls] for _, cls in extra]
+            labels += [INDEX[cls] for _, cls in more]
     return train(
         rows,
         np.array(labels),
@@ -227,12 +237,15 @@ def build(recipe: Recipe, out: str | Path, log: bool = True) -> None:
     phrasings = Phrasings(recipe)
     w, b = fit(replace(recipe, dev_weight=0), phrasings)
     extra: list[tuple[str, str]] = []
-    if recipe.dev_weight:
+    synth: list[tuple[str, str]] = []
+    if recipe.dev_weight or recipe.synth:
         with tempfile.TemporaryDirectory() as tmp:
             base = Path(tmp) / "phrasings.npz"
             save(base, w, b)
-            extra = [(e.text, e.label) for e in dev_examples(base)]
-        w, b = fit(recipe, phrasings, extra)
+            if recipe.dev_weight:
+                extra = [(e.text, e.label) for e in dev_examples(base)]
+            synth = synth_examples(IntentPlanner(base), recipe.synth)
+        w, b = fit(recipe, phrasings, extra, synth)
     save(out, w, b)
     if log:
         print(
@@ -241,6 +254,17 @@ def build(recipe: Recipe, out: str | Path, log: bool = True) -> None:
             f"{len(phrasings.held)} generated sentences; {time.perf_counter() - started:.1f}s; "
             f"wrote {out}"
         )
+
+
+def synth_examples(planner: IntentPlanner, n: int) -> list[tuple[str, str]]:
+    """The clauses of ``n`` generated requests (``synth.py``), labelled as the dev split's
+    are (``dev.py``) by ``planner``."""
+    if not n:
+        return []
+    from bench.planning.train.synth import expected
+
+    manifest = load_manifest()
+    return [(e.text, e.label) for req in expected(n) for e in examples(planner, manifest, req)]
 
 
 def dev_examples(weights: Path, files: set[str] | None = None) -> list[Example]:
@@ -270,6 +294,14 @@ def main() -> int:
         default=Recipe.dev_weight,
         help="times each dev clause is repeated among the phrasings (0: phrasings only)",
     )
+    ap.add_argument(
+        "--synth",
+        type=int,
+        default=Recipe.synth,
+        metavar="N",
+        help="also train on the clauses of N generated requests (synth.py; 0: none)",
+    )
+    ap.add_argument("--synth-weight", type=int, default=Recipe.synth_weight)
     ap.add_argument("--out", default=str(WEIGHTS))
     ap.add_argument(
         "--cv",
@@ -287,7 +319,16 @@ def main() -> int:
         help="with --cv: hold out only these dev files (requests, batch1, ...), in this order",
     )
     args = ap.parse_args()
-    recipe = Recipe(args.per_class, args.epochs, args.lr, args.l2, args.seed, args.dev_weight)
+    recipe = Recipe(
+        args.per_class,
+        args.epochs,
+        args.lr,
+        args.l2,
+        args.seed,
+        args.dev_weight,
+        args.synth,
+        args.synth_weight,
+    )
     if args.cv:
         from bench.planning.train.cv import cross_validate
 

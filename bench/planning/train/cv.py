@@ -22,7 +22,7 @@ import numpy as np
 
 from bench.planning.__main__ import load_manifest
 from bench.planning.edges import _cell, _pooled, dev_batches, score
-from bench.planning.train.__main__ import Phrasings, Recipe, fit, save
+from bench.planning.train.__main__ import Phrasings, Recipe, fit, save, synth_examples
 from bench.planning.train.dev import examples
 from mesh_orchestrator.planning.intent import IntentPlanner
 
@@ -56,9 +56,10 @@ def cross_validate(
             name: [(e.text, e.label) for req in reqs for e in examples(labeller, manifest, req)]
             for name, reqs in batches.items()
         }
+        synth = synth_examples(labeller, recipe.synth)  # trains every fold, never held out
         print(
-            f"{sum(len(c) for c in clauses.values())} dev clauses; node F1 / edge F1 / exact "
-            "per held-out dev file"
+            f"{sum(len(c) for c in clauses.values())} dev clauses, {len(synth)} generated "
+            f"(x{recipe.synth_weight}); node F1 / edge F1 / exact per held-out dev file"
         )
         print(f"{'held out':10}{'n':>4}" + "".join(f"{s:>26}" for s in sides), flush=True)
         for name in folds or list(batches):
@@ -71,7 +72,7 @@ def cross_validate(
             others = [c for other, cs in clauses.items() if other != name for c in cs]
             for w in weights:
                 path = Path(tmp) / f"{name}-{w}.npz"
-                save(path, *fit(replace(recipe, dev_weight=w), phrasings, others))
+                save(path, *fit(replace(recipe, dev_weight=w), phrasings, others, synth))
                 row[f"dev x{w}"] = score(IntentPlanner(path), manifest, reqs, None)
             rows[name] = row
             if out:  # what is done so far

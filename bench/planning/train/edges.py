@@ -284,15 +284,28 @@ def collect(planner: IntentPlanner) -> dict[str, list[tuple[Expected, Request]]]
     }
 
 
+def synth_pairs(planner: IntentPlanner, n: int, seed: int) -> list[Request]:
+    """The labelled pairs of ``n`` generated requests (``synth.py``) as the rules plan them:
+    training data only, never held out or scored."""
+    from bench.planning.train.synth import expected
+
+    manifest = load_manifest()
+    return [pairs_of(planner, manifest, req) for req in expected(n, seed)]
+
+
 def cross_validate(
-    data: dict[str, list[tuple[Expected, Request]]], variants: list[Variant]
+    data: dict[str, list[tuple[Expected, Request]]],
+    variants: list[Variant],
+    extra: list[Request] | None = None,
 ) -> dict[str, Any]:
-    """Leave one file out: per held-out file, the rules' and each variant's edge counts."""
+    """Leave one file out: per held-out file, the rules' and each variant's edge counts;
+    ``extra`` (generated requests' pairs) trains every fold."""
     folds: dict[str, dict[str, Counter[str]]] = {}
     for name, held in data.items():
         if name in TRAIN_ONLY:
             continue
         others = [req for other, rs in data.items() if other != name for _, req in rs]
+        others += extra or []
         row = {"rules": counts(None, held)}
         for v in variants:
             row[v.label()] = counts(train(others, v), held)
@@ -352,6 +365,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="with --errors: this edge model, not rules")
     ap.add_argument("--out", default=str(EDGE_WEIGHTS), help="where to write the weights")
     ap.add_argument("--cache", default=None, help="keep the planned pairs in this file (dev)")
+    ap.add_argument(
+        "--synth",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also train on the pairs of N generated requests (synth.py); never scored",
+    )
+    ap.add_argument("--synth-seed", type=int, default=10)
+    ap.add_argument(
+        "--shipped-only", action="store_true", help="with --cv: the shipped variant alone"
+    )
     args = ap.parse_args(argv)
     planner = IntentPlanner(edges=None)
     planner.warm()
@@ -368,12 +392,14 @@ def main(argv: list[str] | None = None) -> int:
             model = EdgeModel.from_json(json.loads(Path(args.model).read_text()))
         errors(model, data)
         return 0
+    extra = synth_pairs(planner, args.synth, args.synth_seed) if args.synth else []
     if args.cv:
-        folds = cross_validate(data, VARIANTS)
+        variants = [SHIPPED] if args.shipped_only else VARIANTS
+        folds = cross_validate(data, variants, extra)
         blind = list(folds)
         late = [n for n in blind if int(n.removeprefix("batch")) >= 13]
         print(f"\n{'variant':60}{'pooled 4-last':>15}{'pooled 13-last':>16}{'folds +/-':>11}")
-        for side in ["rules", *(v.label() for v in VARIANTS)]:
+        for side in ["rules", *(v.label() for v in variants)]:
             better = sum(f1(folds[n][side]) > f1(folds[n]["rules"]) + 1e-9 for n in blind)
             worse = sum(f1(folds[n][side]) < f1(folds[n]["rules"]) - 1e-9 for n in blind)
             print(
@@ -384,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
             body = {n: {s: dict(c) for s, c in row.items()} for n, row in folds.items()}
             Path(args.cv_json).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
         return 0
-    reqs = [req for rs in data.values() for _, req in rs]
+    reqs = [req for rs in data.values() for _, req in rs] + extra
     model = train(reqs, SHIPPED)
     Path(args.out).write_text(json.dumps(model.to_json(), indent=1, sort_keys=True) + "\n")
     n = sum(len(r) for r in reqs)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.backrefs import _REFERS, _SAME, _reference_only
+from mesh_orchestrator.planning.intent.backrefs import _FOUND, _REFERS, _SAME, _reference_only
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
@@ -343,11 +343,28 @@ def _model_text(seg: Segment) -> str:
     lead = _LEAD_REFERENCE.match(text)
     if lead and _reference_only(lead.group(1)) and _names_result(lead.group(1)):
         text = lead.group(2)
+    else:
+        text = _after_found(text)
     if seg.data:
         text += " ddd"
     if seg.payload:
         text += " ppp"
     return text.strip() or "ddd"
+
+
+def _after_found(text: str) -> str:
+    """``text`` after a short lead naming what a search found and a comma or a colon
+    ("Using what you find, put that in Hindi", "Mit dem, was du findest: bring das ...",
+    "Con quello che trovi, dammi ..."): the job, not the link."""
+    if not _same_length(text):
+        return text
+    found = _FOUND.search(normalize(text))
+    if found is None:
+        return text
+    after = re.match(r"\s*[,:]\s*(\S.*)$", text[found.end() :], re.S)
+    if after is None or len(tokens(text[: found.start()])) > 3:
+        return text
+    return after.group(1)
 
 
 def _same_length(text: str) -> bool:

@@ -581,19 +581,23 @@ class Segmenter:
         out.append((how, head[start:]))
         parts = [(h, p.strip()) for h, p in out if p.strip()]
         k = 0
+        led = False  # parts[k] took a reference that led it
         while k < len(parts) - 1:
             if leads_list(parts[k][1]) or (
                 _reference_only(parts[k][1])
                 # "Analyseer dit even": a step on "dit" (not "keep it light": a remark)
                 and not (self.verb_first(parts[k][1]) and not _manner(parts[k][1]))
-                and (k == 0 or self._leads_only(parts[k][1]))
+                # "With that, summarize it and draw it": once led, a step's own verb keeps it
+                and ((k == 0 and not led) or self._leads_only(parts[k][1]))
             ):
                 # "With that in hand, write ...", "Poi, usando quello che trovi, scrivi ...":
                 # the reference leads the step after it, wherever it stands
                 parts[k + 1] = (parts[k][0], f"{parts[k][1]}, {parts[k + 1][1]}")
                 del parts[k]
+                led = True
                 continue
             k += 1
+            led = False
         for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
             tail = _REF_TAIL.search(parts[k][1])
             if tail and _points(tail.group(1)) and not self.verb_first(tail.group(1)):
