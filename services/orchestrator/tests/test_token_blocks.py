@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 
 from mesh_contracts import AgentDescriptor, TokenEvent, encode_event
@@ -221,3 +222,72 @@ async def test_frames_written_from_a_run_of_tokens_are_those_of_the_frame_path(
         )
 
     assert frames(fast) == frames(slow)
+
+
+def _published(
+    texts: list[str], attempt: int | None, blocks: list[int], run_id: str = "r%"
+) -> list[RelayedEvent]:
+    """A run's log as the mux makes it: a ``status``, then ``texts`` read as worker blocks
+    of the sizes given (each through ``plain_tokens``), a ``result`` between two blocks."""
+    from mesh_orchestrator.runs.mux import EventMux
+    from mesh_orchestrator.runs.store.base import RunRecord
+
+    mux = EventMux(None)  # type: ignore[arg-type]  # nothing is flushed here
+    mux.open(RunRecord(run_id=run_id, query="q", created_at=1.0))
+    mux.publish(run_id, "status", {"status": "running"}, "t", "w")
+    i = 0
+    for n, size in enumerate(blocks):
+        payloads = [worker_frame(t)[6:-2] for t in texts[i : i + size]]
+        i += size
+        run = plain_tokens(payloads, attempt)  # type: ignore[arg-type]
+        assert run is not None
+        mux.publish_many(run_id, run, "t%", "w", run.raw)
+        if n == 1:
+            mux.publish(run_id, "result", {"output": "o"}, "t%", "w")
+    return mux.channels[run_id].events
+
+
+def test_a_block_of_tokens_without_escapes_keeps_the_workers_bytes() -> None:
+    plain = [t for t in TEXTS if "\\" not in worker_frame(t).decode()]
+    run = plain_tokens([worker_frame(t)[6:-2] for t in plain], 2)  # type: ignore[arg-type]
+    assert run is not None and run.raw is not None
+    assert run.raw.stamp == b',"attempt":2'
+    assert [b'{"token":"' + r + b'"' + run.raw.stamp + b"}" for r in run.raw.tokens] == [
+        orjson.dumps(body) for _, body in run
+    ]
+    escaped = plain_tokens([worker_frame(t)[6:-2] for t in ["a", "new\nline"]], 2)  # type: ignore[arg-type]
+    assert escaped is not None and escaped.raw is None  # the parse's text, dumped as before
+
+
+@pytest.mark.parametrize("attempt", [None, 1, 12])
+def test_frames_and_rows_of_published_token_blocks_are_those_of_their_events(
+    attempt: int | None,
+) -> None:
+    from mesh_orchestrator.runs.store.event_rows import event_rows
+
+    rng = random.Random(7)
+    plain = [t for t in TEXTS if "\\" not in worker_frame(t).decode()]
+    texts = [rng.choice(plain) for _ in range(400)]
+    blocks = [1, 3, 60, 2, 200, 1, 133]
+    log = _published(texts, attempt, blocks)
+    assert sum(e.block is not None for e in log) == 400  # the bytes path was taken
+    # A listener's batch may start and end anywhere in a block (it came in midway, or a
+    # flush released held events): every cut writes its events' own frames.
+    for _ in range(300):
+        a = rng.randrange(len(log))
+        b = rng.randrange(a, len(log) + 1)
+        batch = log[a:b]
+        assert encode_frames(batch) == b"".join(e.frame() for e in batch)
+    assert encode_frames(log) == b"".join(e.frame() for e in log)
+    # The store's rows: those of the same events with no bytes kept (each ``data`` dumped).
+    bare = [RelayedEvent(e.run_id, e.seq, e.type, e.task_id, e.agent_id, e.data, e.ts) for e in log]
+    for a, b in [(0, len(log)), (3, 70), (66, 300), (5, 6)]:
+        assert event_rows(log[a:b]) == event_rows(bare[a:b])
+
+
+def test_a_batch_out_of_order_or_of_two_runs_is_not_written_from_one_block() -> None:
+    tokens = _published(["a", "b", "c", "d"], 1, [4])[1:]
+    other = _published(["e", "f", "g", "h"], 1, [4], run_id="r2")[1:]
+    mixed = [tokens[0], other[1], tokens[2]]  # seqs 2, 3, 4: in order, not one block
+    for batch in ([tokens[0], tokens[2], tokens[1]], [tokens[0], tokens[0]], tokens[::-1], mixed):
+        assert encode_frames(batch) == b"".join(e.frame() for e in batch)

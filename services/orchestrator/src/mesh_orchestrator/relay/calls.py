@@ -446,7 +446,7 @@ class WorkerCalls:
                 async for batch in reading:
                     if type(batch) is TokenRun:  # plain tokens, stamped: relayed as they are
                         token_texts(batch.texts)
-                        relay_many(batch, task_id, agent)
+                        relay_many(batch, task_id, agent, batch.raw)
                         relayed += len(batch)
                         if budget is not None:
                             spent.block(fold, budget)

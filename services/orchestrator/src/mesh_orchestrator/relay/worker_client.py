@@ -44,6 +44,7 @@ from mesh_contracts import (
 )
 from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
+from mesh_orchestrator.emitter import TokenBytes
 from mesh_orchestrator.relay.stream_client import Stalled, StreamClient
 
 BUSY_STATUS = (429, 503)
@@ -65,12 +66,15 @@ _TOKEN_SEP = b'"}\n' + _TOKEN_HEAD  # between two such frames joined by a line b
 class TokenRun(list[Relayable]):
     """The events of one block read from a worker when every one of them is a plain token
     frame: ``("token", body)`` pairs as the frame-by-frame path makes them, each ``body``
-    already holding the caller's ``attempt`` (when it gave one), and ``texts`` the tokens'
-    text in order (what an output fold appends)."""
+    already holding the caller's ``attempt`` (when it gave one), ``texts`` the tokens'
+    text in order (what an output fold appends), and ``raw`` the tokens' bytes as the
+    worker wrote them when none holds an escape (else None): what the relay writes the
+    block's frames and row from."""
 
-    __slots__ = ("texts",)
+    __slots__ = ("raw", "texts")
 
     texts: list[str]
+    raw: TokenBytes | None
 
 
 def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun | None:
@@ -92,6 +96,10 @@ def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun |
     reads it (escapes included). A string whose closing quote is escaped (a trailing
     backslash) runs into the next bare word and fails the parse, as do bad UTF-8 and raw
     control characters: ``None`` then, and the frame path finds what it finds.
+
+    Where no token holds a backslash, each token's bytes between its quotes are, once the
+    parse has accepted them (UTF-8, no control character), byte for byte what orjson writes
+    for its text: the run's ``raw`` (``TokenBytes``), cut by one ``split``.
     """
     n = len(payloads)
     try:
@@ -106,10 +114,11 @@ def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun |
     ):
         return None
     stamp = b"" if attempt is None else b',"attempt":%d' % attempt
+    inner = joined[len(_TOKEN_HEAD) : -2]
     array = b"".join(
         (
             b'[{"token":"',
-            joined[len(_TOKEN_HEAD) : -2].replace(_TOKEN_SEP, b'"' + stamp + b'},{"token":"'),
+            inner.replace(_TOKEN_SEP, b'"' + stamp + b'},{"token":"'),
             b'"',
             stamp,
             b"}]",
@@ -121,6 +130,7 @@ def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun |
         return None
     run = TokenRun(zip(repeat("token"), bodies))
     run.texts = list(map(_TOKEN_TEXT, bodies))
+    run.raw = None if b"\\" in inner else TokenBytes(inner.split(_TOKEN_SEP), stamp)
     return run
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_contracts import RunPayload
-from mesh_orchestrator.emitter import Emitter
+from mesh_orchestrator.emitter import Emitter, TokenBytes
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 
@@ -67,14 +67,19 @@ class RunEvents:
         return await self._mux.persisted()
 
     def relay_many(
-        self, items: list[tuple[str, dict[str, Any]]], task_id: str | None, agent_id: str | None
+        self,
+        items: list[tuple[str, dict[str, Any]]],
+        task_id: str | None,
+        agent_id: str | None,
+        raw: TokenBytes | None = None,
     ) -> None:
-        """``relay`` of the events of one block a worker sent, in order, at once."""
+        """``relay`` of the events of one block a worker sent, in order, at once (``raw``:
+        its tokens' bytes, see ``Emitter.relay_many``)."""
         if self.published + len(items) > self.max_events:  # near the cap: one at a time
             for type_, body in items:
                 self.relay(type_, body, task_id, agent_id)
             return
         self.published += len(items)
-        for e in self._mux.publish_many(self.run_id, items, task_id, agent_id):
+        for e in self._mux.publish_many(self.run_id, items, task_id, agent_id, raw):
             if e.type in STATEFUL and self.projection.apply(e.type, e.data, task_id, e.ts):
                 self._mux.touch(self.run_id)

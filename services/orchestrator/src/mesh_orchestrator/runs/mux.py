@@ -40,6 +40,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from mesh_contracts import RunStatus, StreamEventType
+from mesh_orchestrator.emitter import TokenBytes
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.replay import StoredLog
 from mesh_orchestrator.runs.store.base import RunRecord, RunStore
@@ -274,17 +275,22 @@ class EventMux:
         items: list[tuple[str, dict[str, Any]]],
         task_id: str | None = None,
         agent_id: str | None = None,
+        raw: TokenBytes | None = None,
     ) -> list[RelayedEvent]:
         """``publish`` of several ``(type, data)`` events of one task at once, as a worker's
         block of events arrives: numbered in order, one timestamp, one append to each
-        listener. Returns the events (none when the run was dropped)."""
+        listener. ``raw``: the block's tokens as bytes, when every item is a plain token
+        (each event keeps it, its frame and row are made from it). Returns the events (none
+        when the run was dropped)."""
         ch = self.channels.get(run_id)
         if ch is None or not items:
             return []
         first = ch.base + len(ch.events) + 1
         now = time.time()
+        if raw is not None:
+            raw.first = first
         events = [
-            RelayedEvent(run_id, seq, type_, task_id, agent_id, data, now)  # type: ignore[arg-type]
+            RelayedEvent(run_id, seq, type_, task_id, agent_id, data, now, raw)  # type: ignore[arg-type]
             for seq, (type_, data) in enumerate(items, first)
         ]
         ch.events.extend(events)

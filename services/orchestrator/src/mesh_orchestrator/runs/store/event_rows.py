@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.events import RelayedEvent, block_span
 from mesh_orchestrator.runs.store.base import StoredEvent
 
 #: ``type`` of a row that holds a block of token events (never a ``StreamEvent`` type).
@@ -38,7 +38,16 @@ def _data_text(e: StoredEvent) -> str:
 
 def _block_text(block: Sequence[StoredEvent]) -> str:
     """``data`` of a block: its events' ``data``, each as stored alone, as one JSON array."""
-    if isinstance(block[0], RelayedEvent):
+    first = block[0]
+    if isinstance(first, RelayedEvent):
+        b = first.block
+        if b is not None and block_span(block, 0) == len(block):  # the worker's bytes, joined
+            off = first.seq - b.first
+            tail = b'"' + b.stamp + b"}"
+            return b"".join(
+                (b'[{"token":"', (tail + b',{"token":"').join(b.tokens[off : off + len(block)]),
+                 tail, b"]")
+            ).decode()  # fmt: skip
         try:  # orjson writes each element as ``data_json`` does: one call for the block
             return orjson.dumps([e.data for e in block]).decode()
         except TypeError:
@@ -55,7 +64,9 @@ def event_rows(events: Sequence[StoredEvent]) -> list[tuple[Any, ...]]:
     while i < n:
         e = events[i]
         j = i + 1
-        if e.type == "token":
+        if type(e) is RelayedEvent and e.block is not None:  # a worker block's: checked in C
+            j = i + max(1, min(block_span(events, i), MAX_BLOCK))
+        elif e.type == "token":
             run_id, task_id, agent_id, ts, seq = e.run_id, e.task_id, e.agent_id, e.ts, e.seq
             end = min(n, i + MAX_BLOCK)
             while j < end:
