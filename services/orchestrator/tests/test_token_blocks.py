@@ -13,10 +13,10 @@ import orjson
 import pytest
 
 from mesh_contracts import AgentDescriptor, TokenEvent, encode_event
+from mesh_orchestrator.emitter import TokenBytes
 from mesh_orchestrator.relay import worker_client
 from mesh_orchestrator.relay.worker_client import (
     Relayable,
-    TokenRun,
     WorkerFailed,
     _until_done,
     plain_tokens,
@@ -89,7 +89,7 @@ async def _chunks(stream: bytes, sizes: list[int]) -> AsyncIterator[bytes]:
         yield stream[i:]
 
 
-RUNS: list[TokenRun] = []  # every run ``read`` saw, to show the fast path was taken
+RUNS: list[TokenBytes] = []  # every run ``read`` saw, to show the fast path was taken
 
 
 async def read(stream: bytes, sizes: list[int], attempt: int) -> tuple[list[Relayable], Any]:
@@ -98,10 +98,10 @@ async def read(stream: bytes, sizes: list[int], attempt: int) -> tuple[list[Rela
     events: list[Relayable] = []
     try:
         async for batch in _until_done(_chunks(stream, sizes), AGENT, None, attempt=attempt):
-            if isinstance(batch, TokenRun):
+            if isinstance(batch, TokenBytes):
                 RUNS.append(batch)
             for type_, body in batch:
-                if type(batch) is not TokenRun:  # the call stamps these itself
+                if type(batch) is not TokenBytes:  # the call stamps these itself
                     body = {**body, "attempt": attempt}
                 events.append((type_, body))
     except WorkerFailed as exc:
@@ -120,10 +120,12 @@ async def frame_by_frame(
 def test_a_block_of_sdk_token_frames_is_one_run_of_stamped_events() -> None:
     payloads = [worker_frame(t)[6:-2] for t in ["a", "héllo", "😀", "", "}"]]
     run = plain_tokens(payloads, 3)  # type: ignore[arg-type]
-    assert isinstance(run, TokenRun)
-    assert run == [("token", {"token": t, "attempt": 3}) for t in ["a", "héllo", "😀", "", "}"]]
+    assert isinstance(run, TokenBytes)
+    assert list(run) == [
+        ("token", {"token": t, "attempt": 3}) for t in ["a", "héllo", "😀", "", "}"]
+    ]
     assert run.texts == ["a", "héllo", "😀", "", "}"]
-    assert plain_tokens(payloads[:1], None) == [("token", {"token": "a"})]  # type: ignore[arg-type]
+    assert list(plain_tokens(payloads[:1], None) or ()) == [("token", {"token": "a"})]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -241,22 +243,23 @@ def _published(
         i += size
         run = plain_tokens(payloads, attempt)  # type: ignore[arg-type]
         assert run is not None
-        mux.publish_many(run_id, run, "t%", "w", run.raw)
+        mux.publish_many(run_id, run, "t%", "w")
         if n == 1:
             mux.publish(run_id, "result", {"output": "o"}, "t%", "w")
     return mux.channels[run_id].events
 
 
-def test_a_block_of_tokens_without_escapes_keeps_the_workers_bytes() -> None:
-    plain = [t for t in TEXTS if "\\" not in worker_frame(t).decode()]
-    run = plain_tokens([worker_frame(t)[6:-2] for t in plain], 2)  # type: ignore[arg-type]
-    assert run is not None and run.raw is not None
-    assert run.raw.stamp == b',"attempt":2'
-    assert [b'{"token":"' + r + b'"' + run.raw.stamp + b"}" for r in run.raw.tokens] == [
-        orjson.dumps(body) for _, body in run
-    ]
-    escaped = plain_tokens([worker_frame(t)[6:-2] for t in ["a", "new\nline"]], 2)  # type: ignore[arg-type]
-    assert escaped is not None and escaped.raw is None  # the parse's text, dumped as before
+def test_a_block_of_tokens_keeps_each_token_as_the_json_string_orjson_writes() -> None:
+    plain = [t for t in TEXTS if "\\" not in worker_frame(t).decode()]  # the worker's bytes
+    escaped = [t for t in TEXTS if '"' not in t]  # parsed (a quote: refused by the counts)
+    for texts in (plain, escaped):
+        run = plain_tokens([worker_frame(t)[6:-2] for t in texts], 2)  # type: ignore[arg-type]
+        assert run is not None and run.stamp == b',"attempt":2'
+        assert run.tokens == [orjson.dumps(t) for t in texts]
+        assert run.texts == texts
+        assert [b'{"token":' + r + run.stamp + b"}" for r in run.tokens] == [
+            orjson.dumps(body) for _, body in run
+        ]
 
 
 @pytest.mark.parametrize("attempt", [None, 1, 12])
@@ -266,8 +269,7 @@ def test_frames_and_rows_of_published_token_blocks_are_those_of_their_events(
     from mesh_orchestrator.runs.store.event_rows import event_rows
 
     rng = random.Random(7)
-    plain = [t for t in TEXTS if "\\" not in worker_frame(t).decode()]
-    texts = [rng.choice(plain) for _ in range(400)]
+    texts = [rng.choice([t for t in TEXTS if '"' not in t]) for _ in range(400)]
     blocks = [1, 3, 60, 2, 200, 1, 133]
     log = _published(texts, attempt, blocks)
     assert sum(e.block is not None for e in log) == 400  # the bytes path was taken

@@ -37,10 +37,11 @@ _BLOCK, _NONE = repeat("block"), repeat(None)
 class RelayedEvent:
     """A ``StreamEvent``'s fields. The frame is made when written, not kept: a live run's
     log stays in memory, and most events are written once, to one listener. ``block``: the
-    plain tokens' bytes of the worker block it came in (``data`` is then ``{"token": text}``
-    and the block's ``stamp``, as parsed from them), else None."""
+    worker block of plain tokens it came in (``TokenBytes``), else None; such an event is
+    made with no ``data``, which is made from the block when read (a token event's ``data``
+    is read by nothing on the relay's way: its frame and row come from the block)."""
 
-    __slots__ = ("agent_id", "block", "data", "run_id", "seq", "task_id", "ts", "type")
+    __slots__ = ("_data", "agent_id", "block", "run_id", "seq", "task_id", "ts", "type")
 
     def __init__(
         self,
@@ -49,7 +50,7 @@ class RelayedEvent:
         type: StreamEventType,
         task_id: str | None,
         agent_id: str | None,
-        data: dict[str, Any],
+        data: dict[str, Any] | None,
         ts: float,
         block: TokenBytes | None = None,
     ) -> None:
@@ -58,9 +59,21 @@ class RelayedEvent:
         self.type: StreamEventType = type
         self.task_id = task_id
         self.agent_id = agent_id
-        self.data = data
+        self._data = data
         self.ts = ts
         self.block = block
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = self._data
+        if data is None:
+            assert self.block is not None  # only a block's events are made without
+            data = self._data = self.block.body(self.seq - self.block.first)
+        return data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
 
     @classmethod
     def of(cls, e: StreamEvent) -> RelayedEvent:
@@ -131,7 +144,7 @@ def block_span(events: Sequence[Any], i: int) -> int:
 def _token_frames(events: Sequence[RelayedEvent], i: int, m: int) -> bytes:
     """The frames of ``events[i : i + m]``, ``block_span`` events of one token block: one
     template for the block, repeated, filled by one ``%`` (each event's seq twice and its
-    token's bytes, which are what orjson writes for its text)."""
+    token's JSON string, what orjson writes for its text)."""
     e = events[i]
     b = e.block
     assert b is not None
@@ -140,8 +153,8 @@ def _token_frames(events: Sequence[RelayedEvent], i: int, m: int) -> bytes:
     template = json_frame_template(
         b'{"run_id":' + dumps(e.run_id) + b',"seq":',
         b',"type":' + dumps(e.type) + b',"task_id":' + dumps(e.task_id)
-        + b',"agent_id":' + dumps(e.agent_id) + b',"data":{"token":"',
-        b'"' + b.stamp + b'},"ts":' + dumps(e.ts) + b"}",
+        + b',"agent_id":' + dumps(e.agent_id) + b',"data":{"token":',
+        b.stamp + b'},"ts":' + dumps(e.ts) + b"}",
     )  # fmt: skip
     seqs = range(e.seq, e.seq + m)
     args: list[Any] = [None] * (3 * m)

@@ -38,21 +38,24 @@ def _data_text(e: StoredEvent) -> str:
 
 def _block_text(block: Sequence[StoredEvent]) -> str:
     """``data`` of a block: its events' ``data``, each as stored alone, as one JSON array."""
-    first = block[0]
-    if isinstance(first, RelayedEvent):
-        b = first.block
-        if b is not None and block_span(block, 0) == len(block):  # the worker's bytes, joined
-            off = first.seq - b.first
-            tail = b'"' + b.stamp + b"}"
-            return b"".join(
-                (b'[{"token":"', (tail + b',{"token":"').join(b.tokens[off : off + len(block)]),
-                 tail, b"]")
-            ).decode()  # fmt: skip
+    if isinstance(block[0], RelayedEvent):
         try:  # orjson writes each element as ``data_json`` does: one call for the block
             return orjson.dumps([e.data for e in block]).decode()
         except TypeError:
             pass
     return "[" + ",".join([_data_text(e) for e in block]) + "]"
+
+
+def _token_block_text(e: RelayedEvent, m: int) -> str:
+    """``_block_text`` of ``m`` events from ``e`` on, a ``block_span`` of its token block:
+    the block's JSON strings joined (what orjson writes for each event's ``data``)."""
+    b = e.block
+    assert b is not None
+    off = e.seq - b.first
+    tail = b.stamp + b"}"
+    return b"".join(
+        (b'[{"token":', (tail + b',{"token":').join(b.tokens[off : off + m]), tail, b"]")
+    ).decode()
 
 
 def event_rows(events: Sequence[StoredEvent]) -> list[tuple[Any, ...]]:
@@ -65,7 +68,14 @@ def event_rows(events: Sequence[StoredEvent]) -> list[tuple[Any, ...]]:
         e = events[i]
         j = i + 1
         if type(e) is RelayedEvent and e.block is not None:  # a worker block's: checked in C
-            j = i + max(1, min(block_span(events, i), MAX_BLOCK))
+            m = min(block_span(events, i), MAX_BLOCK)
+            if m > 1:
+                data = _token_block_text(e, m)
+                rows.append(
+                    (e.run_id, e.seq + m - 1, TOKEN_BLOCK, e.task_id, e.agent_id, data, e.ts)
+                )
+                i += m
+                continue
         elif e.type == "token":
             run_id, task_id, agent_id, ts, seq = e.run_id, e.task_id, e.agent_id, e.ts, e.seq
             end = min(n, i + MAX_BLOCK)
