@@ -293,3 +293,26 @@ def test_a_batch_out_of_order_or_of_two_runs_is_not_written_from_one_block() -> 
     mixed = [tokens[0], other[1], tokens[2]]  # seqs 2, 3, 4: in order, not one block
     for batch in ([tokens[0], tokens[2], tokens[1]], [tokens[0], tokens[0]], tokens[::-1], mixed):
         assert encode_frames(batch) == b"".join(e.frame() for e in batch)
+
+
+def test_token_blocks_past_a_runs_cap_are_left_out_and_counted_while_its_state_goes_out() -> None:
+    from mesh_orchestrator.runs.emitter import RunEvents
+    from mesh_orchestrator.runs.mux import EventMux
+    from mesh_orchestrator.runs.projection import RunProjection
+    from mesh_orchestrator.runs.store.base import RunRecord
+
+    mux = EventMux(None)  # type: ignore[arg-type]  # nothing is flushed here
+    record = RunRecord(run_id="r", query="q", created_at=1.0)
+    mux.open(record)
+    run = RunEvents("r", mux, RunProjection(record), max_events=10)
+    for n in range(4):  # 16 tokens: 8, then 2 of a block that crosses the cap, then none
+        block = plain_tokens([worker_frame(f"{n}.{i}")[6:-2] for i in range(4)], 1)  # type: ignore[arg-type]
+        assert block is not None
+        run.relay_many(block, "t", "w")
+    run.relay("error", {"error": "e"}, "t", "w")  # not chatter: numbered past the cap
+    log = mux.channels["r"].events
+    assert [e.data.get("token") for e in log[:10]] == [
+        f"{n}.{i}" for n in range(3) for i in range(4)
+    ][:10]
+    assert [(e.seq, e.type) for e in log[10:]] == [(11, "error")]
+    assert run.dropped == 6 and run.published == 17

@@ -72,6 +72,10 @@ class RunEvents:
     ) -> None:
         """``relay`` of the events of one block a worker sent, in order, at once."""
         if self.published + len(items) > self.max_events:  # near the cap: one at a time
+            if type(items) is TokenBytes and self.published >= self.max_events:
+                self.published += len(items)  # past it: a block of tokens left out whole
+                self.dropped += len(items)
+                return
             for type_, body in items:
                 self.relay(type_, body, task_id, agent_id)
             return
