@@ -278,8 +278,9 @@ def test_frames_and_rows_of_published_token_blocks_are_those_of_their_events(
     for _ in range(300):
         a = rng.randrange(len(log))
         b = rng.randrange(a, len(log) + 1)
-        batch = log[a:b]
+        batch = log[a:b]  # consecutive events of one run, as a subscription's batch is
         assert encode_frames(batch) == b"".join(e.frame() for e in batch)
+        assert encode_frames(batch, in_order=True) == b"".join(e.frame() for e in batch)
     assert encode_frames(log) == b"".join(e.frame() for e in log)
     # The store's rows: those of the same events with no bytes kept (each ``data`` dumped).
     bare = [RelayedEvent(e.run_id, e.seq, e.type, e.task_id, e.agent_id, e.data, e.ts) for e in log]

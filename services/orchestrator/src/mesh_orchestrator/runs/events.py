@@ -141,6 +141,21 @@ def block_span(events: Sequence[Any], i: int) -> int:
     return m
 
 
+def _span_in_order(events: Sequence[RelayedEvent], i: int) -> int:
+    """``block_span`` of a batch known to be consecutive events of one run in seq order (a
+    subscription's): the block's next events are then the next in the batch, and only the
+    span's last is looked at."""
+    e = events[i]
+    b = e.block
+    assert b is not None
+    m = min(len(b.tokens) - (e.seq - b.first), len(events) - i)
+    if m > 1:
+        last = events[i + m - 1]
+        if last.block is not b or last.seq != e.seq + m - 1:
+            return 1
+    return m
+
+
 def _token_frames(events: Sequence[RelayedEvent], i: int, m: int) -> bytes:
     """The frames of ``events[i : i + m]``, ``block_span`` events of one token block: one
     template for the block, repeated, filled by one ``%`` (each event's seq twice and its
@@ -164,7 +179,7 @@ def _token_frames(events: Sequence[RelayedEvent], i: int, m: int) -> bytes:
     return (template * m) % tuple(args)
 
 
-def encode_frames(events: Sequence[RelayedEvent]) -> bytes:
+def encode_frames(events: Sequence[RelayedEvent], *, in_order: bool = False) -> bytes:
     """The SSE frames of ``events`` as one chunk: byte for byte ``b"".join(e.frame() for e in
     events)`` (a test holds them equal).
 
@@ -173,7 +188,9 @@ def encode_frames(events: Sequence[RelayedEvent]) -> bytes:
     for the run of events that shares them (checked by identity, so any other event simply
     starts a new run), and each event then costs one ``orjson.dumps`` of its data and one
     ``%`` of the template, joined once. A block of plain tokens (``block_span``) costs one
-    ``%`` for the block, its tokens' bytes as the worker sent them.
+    ``%`` for the block, its tokens' bytes as the worker sent them. ``in_order``: the caller
+    vouches that ``events`` are consecutive events of one run, in seq order (what a
+    subscription's batch is), and a block's span is then read from its ends.
     """
     n = len(events)
     if n == 1:  # a run's own events and the first token come alone
@@ -186,7 +203,10 @@ def encode_frames(events: Sequence[RelayedEvent]) -> bytes:
     i = 0
     while i < n:
         e = events[i]
-        if e.block is not None and (m := block_span(events, i)) > 1:
+        if (
+            e.block is not None
+            and (m := _span_in_order(events, i) if in_order else block_span(events, i)) > 1
+        ):
             append(_token_frames(events, i, m))
             i += m
             continue
