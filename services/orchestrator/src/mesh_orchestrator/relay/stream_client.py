@@ -43,12 +43,15 @@ FINISH_SECONDS = 1.0  # how long a response left before its end may take to end
 # for more of the worker's events, unless ``GATHER_BYTES`` are waiting already. A worker
 # sends each event as its own chunk, and a relay that keeps up read them ~1.2 a block
 # (bench/README.md, round 9): each block costs a parse, a publish, a wake of each listener
-# and a write to each client. The first block, and the first after a pause, goes at once;
-# a later token of a flood waits at most ~1 ms (libuv's timers count whole milliseconds: a
-# shorter wait is one turn of the loop). The wait is the connection's: bytes that come to a
-# waiting reader of a busy stream arm one timer that wakes it (``_Connection._arrived``), so
-# a gathered block costs the reader one wake-up, not one for the bytes and one for a sleep.
-GATHER_SECONDS = 0.001
+# and a write to each client, ~130 us of the orchestrator's CPU on this machine whatever its
+# size (bench/README.md, "Round 10: steady streaming"): 3 ms read ~0.55x the blocks of 1 ms
+# and 0.85x the CPU. The first block, and the first after a pause, goes at once; a later
+# token of a flood waits at most ~3 ms (a worker slower than a block per ``BUSY_SECONDS``,
+# any LLM's, never waits; libuv's timers count whole milliseconds). The wait is the
+# connection's: bytes that come to a waiting reader of a busy stream arm one timer that
+# wakes it (``_Connection._arrived``), so a gathered block costs the reader one wake-up,
+# not one for the bytes and one for a sleep.
+GATHER_SECONDS = 0.003
 BUSY_SECONDS = 0.002
 GATHER_BYTES = 1 << 16
 # The response headers a caller reads (the framing, a busy worker's wait, the body's kind):
