@@ -43,7 +43,7 @@ FINISH_SECONDS = 1.0  # how long a response left before its end may take to end
 # for more of the worker's events, unless ``GATHER_BYTES`` are waiting already. A worker
 # sends each event as its own chunk, and a relay that keeps up read them ~1.2 a block
 # (bench/README.md, round 9): each block costs a parse, a publish, a wake of each listener
-# and a write to each client, ~130 us of the orchestrator's CPU on this machine whatever its
+# and a write to each client, ~0.12 ms of the orchestrator's CPU on this machine whatever its
 # size (bench/README.md, "Round 10: steady streaming"): 3 ms read ~0.55x the blocks of 1 ms
 # and 0.85x the CPU. The first block, and the first after a pause, goes at once; a later
 # token of a flood waits at most ~3 ms (a worker slower than a block per ``BUSY_SECONDS``,
