@@ -18,7 +18,10 @@ plus ``SCRIPT_AGENT_ID`` (default ``script``), ``SCRIPT_CAPABILITY`` (``data_ana
 ``SCRIPT_MODE`` (``stream``, the default: called on ``/stream``; ``invoke``: it says it is
 ``static``, so the orchestrator calls its ``/invoke`` and reads one JSON answer). ``sleep``
 in the input (seconds, in the iterations ``sleep_at`` names, every one when empty) holds
-the answer back: long enough to kill an orchestrator mid-iteration.
+the answer back: long enough to kill an orchestrator mid-iteration. ``hold: n`` keeps the
+call's stream open, sending nothing, until ``POST /release/{run_id}/{task_id}`` or for ``n``
+seconds at most, then answers ``{"released": true|false, "task": ...}``: a test ends each
+task when what it has read of the run's stream says so.
 ``python -m bench.script_worker`` serves it on ``WORKER_PORT`` (default 8092).
 """
 
@@ -29,6 +32,7 @@ import os
 from collections import Counter
 from typing import Any
 
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from mesh_contracts import AgentDescriptor, StreamingMode, TaskRequest
@@ -47,6 +51,7 @@ class ScriptInput(BaseModel):
     choices: list[str] | None = None
     sleep: float = Field(default=0.0, ge=0.0, le=60.0)
     sleep_at: list[int] = Field(default_factory=list, max_length=10)
+    hold: float = Field(default=0.0, ge=0.0, le=120.0)  # seconds at most, until released
 
 
 class ScriptWorker(Worker[ScriptInput]):
@@ -60,6 +65,11 @@ class ScriptWorker(Worker[ScriptInput]):
         self.mode = StreamingMode.STATIC if mode == "invoke" else StreamingMode.DYNAMIC_EVENTS
         self.calls: Counter[str] = Counter()  # by task id (``/health``)
         self.per_run: Counter[tuple[str | None, str]] = Counter()  # by run and task
+        self.releases: dict[tuple[str, str], asyncio.Event] = {}  # by run and task (``hold``)
+
+    def release(self, run_id: str, task_id: str) -> None:
+        """Ends the ``hold`` of ``task_id`` in ``run_id``, now or (not held yet) when it comes."""
+        self.releases.setdefault((run_id, task_id), asyncio.Event()).set()
 
     def describe(self) -> AgentDescriptor:
         return self.descriptor(
@@ -83,6 +93,15 @@ class ScriptWorker(Worker[ScriptInput]):
         saw = sorted(task.context)
         if inp.sleep and (not inp.sleep_at or iteration in inp.sleep_at):
             await asyncio.sleep(inp.sleep)
+        if inp.hold:
+            released = self.releases.setdefault((task.run_id or "", task.task_id), asyncio.Event())
+            try:
+                await asyncio.wait_for(released.wait(), inp.hold)
+            except TimeoutError:
+                return {"released": False, "task": task.task_id}
+            finally:
+                self.releases.pop((task.run_id or "", task.task_id), None)
+            return {"released": True, "task": task.task_id}
         if inp.ask:  # asks the user each question (the SDK's Asker), then says the answers
             ctx = Asker(task, emit)
             answers = [await ctx.ask(q, choices=inp.choices) for q in inp.ask]
@@ -100,7 +119,13 @@ def main() -> None:
         os.environ.get("SCRIPT_CAPABILITY", "data_analysis"),
         os.environ.get("SCRIPT_MODE", "stream"),
     )
-    serve(worker, default_port=DEFAULT_PORT)
+    router = APIRouter()
+
+    @router.post("/release/{run_id}/{task_id}", status_code=204)
+    async def release(run_id: str, task_id: str) -> None:
+        worker.release(run_id, task_id)
+
+    serve(worker, default_port=DEFAULT_PORT, routers=[router])
 
 
 if __name__ == "__main__":

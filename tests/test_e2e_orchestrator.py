@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from mesh_testkit import ServiceProcess, read_sse
-from mesh_testkit.mesh import ProcessMesh
+from mesh_testkit.mesh import ProcessMesh, process_mesh
 
 CSV = "city,temp,rain\nOslo,4,80\nRome,18,40\nCairo,30,2\nLima,19,1\n"
 
@@ -67,10 +68,56 @@ async def test_a_query_for_three_workers_streams_their_events_then_result_then_d
     agents = {e["agent_id"] for e in body if e["type"] == "status" and e["task_id"]}
     assert agents == {"lookup", "analyst", "writer"}
     assert any(e["type"] == "token" for e in body) and any(e["type"] == "message" for e in body)
-    # Interleaved: some task emits after another task has started and before it finished.
-    first_seen = [e["task_id"] for e in body if e["task_id"]]
+    # That the three tasks stream at once, their events interleaved, is the next test's: here
+    # the lookup and the analyst may well end before the writer's call is taken.
+    assert events[-1]["data"]["status"] == "completed", events[-2]["data"]
+
+
+HOLD_S = 30.0  # the most a held call stays open unreleased (then it answers all the same)
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessMesh]:
+    """Discovery, ``bench.script_worker`` (whose calls a test holds open and releases) and
+    an orchestrator."""
+    tmp = tmp_path_factory.mktemp("e2e-held")
+    with process_mesh(tmp, {"script": "bench.script_worker"}) as m:
+        yield m
+
+
+async def test_independent_tasks_stream_at_once_so_their_events_interleave(
+    scripted: ProcessMesh,
+) -> None:
+    # Three independent tasks on a worker that holds each call's stream open until this test
+    # releases it; released one at a time once all three are running, so each ends in turn
+    # and the stream goes from task to task. A multiplexer that ran or relayed one task at a
+    # time would hold the first alone until the worker gives up on it (HOLD_S), then the
+    # next: none released, no second ``running`` while the first is open, two switches.
+    ids = ["a", "b", "c"]
+    tasks = [{"task_id": t, "capability": "data_analysis", "input": {"hold": HOLD_S}} for t in ids]
+    release = scripted.workers["script"].url + "/release"
+    events: list[dict[str, Any]] = []
+    running: set[str] = set()
+    released: list[str] = []
+    async with asyncio.timeout(4 * HOLD_S), httpx.AsyncClient(timeout=30) as c:
+        url = scripted.url + "/orchestrate/stream"
+        async for msg in read_sse(c, "POST", url, json={"plan": {"tasks": tasks}}):
+            e = msg.json()
+            events.append(e)
+            if e["type"] == "done":
+                break
+            if e["type"] == "status" and e["task_id"] and e["data"]["status"] == "running":
+                running.add(e["task_id"])
+            ended = sum(1 for x in events if x["type"] == "result" and x["task_id"])
+            if running == set(ids) and len(released) == ended < len(ids):
+                released.append(ids[ended])  # all open at once: end the next one
+                r = await c.post(f"{release}/{e['run_id']}/{released[-1]}")
+                assert r.status_code == 204
+    outputs = [e["data"]["output"] for e in events if e["type"] == "result" and e["task_id"]]
+    assert outputs == [{"released": True, "task": t} for t in ids]
+    first_seen = [e["task_id"] for e in events if e["task_id"]]
     switches = sum(1 for a, b in itertools.pairwise(first_seen) if a != b)
-    assert switches >= 3
+    assert switches >= 3, first_seen
     assert events[-1]["data"]["status"] == "completed", events[-2]["data"]
 
 

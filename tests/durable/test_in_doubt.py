@@ -20,17 +20,15 @@ import asyncio
 import contextlib
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 from mesh_testkit import ServiceProcess, free_port
+from mesh_testkit.postgres import scratch_database
 from tests.durable.test_replicas import (
-    ADMIN_URL,
     Cluster,
     check_log,
     follow,
@@ -120,20 +118,8 @@ class Proxy:
 
 
 @contextlib.contextmanager
-def database() -> Iterator[str]:
-    name = f"mesh_doubt_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@contextlib.contextmanager
 def cluster_of(tmp: Path, **kw: Any) -> Iterator[DoubtCluster]:
-    with database() as url:
+    with scratch_database("mesh_doubt") as url:
         c = DoubtCluster(url, tmp, **kw)
         try:
             yield c

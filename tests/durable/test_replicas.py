@@ -14,34 +14,23 @@ import asyncio
 import contextlib
 import os
 import signal
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from mesh_contracts import parse_run_payload
 from mesh_testkit import ServiceProcess, free_port, read_sse, wait_until
+from mesh_testkit.postgres import PG_ADMIN, postgres_answers, scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_URL = os.environ.get("MESH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 LEASE = 2.0
 
-
-def _postgres() -> bool:
-    try:
-        with psycopg.connect(ADMIN_URL, connect_timeout=2):
-            return True
-    except psycopg.Error:
-        return False
-
-
 pytestmark = pytest.mark.skipif(
-    not _postgres(), reason=f"no Postgres at {ADMIN_URL} (set MESH_TEST_POSTGRES)"
+    not postgres_answers(), reason=f"no Postgres at {PG_ADMIN} (set MESH_TEST_POSTGRES)"
 )
 
 
@@ -155,18 +144,12 @@ def with_cont(proc: ServiceProcess) -> None:
 @contextlib.contextmanager
 def new_cluster(tmp: Path, scripts: tuple[str, ...] = ()) -> Iterator[Cluster]:
     """A cluster on a database of its own, created here and dropped when it ends."""
-    name = f"mesh_durable_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        c = Cluster(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", tmp, scripts)
+    with scratch_database("mesh_durable") as url:
+        c = Cluster(url, tmp, scripts)
         try:
             yield c
         finally:
             c.close()
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 
 from mesh_auth import Keys, Principal
-from mesh_auth.http import protect, require, validation_errors
+from mesh_auth.http import protect, replay, require, validation_errors
 
 KEYS = Keys(b"k" * 48)
 
@@ -178,3 +178,15 @@ async def test_open_mode_answers_a_foreign_host_with_a_short_json_400() -> None:
     assert foreign.json()["error"] == "untrusted_host"
     assert "evil" not in foreign.text and len(foreign.content) < 200
     assert own.status_code == 200 and own.json() == {"scope": "admin", "authenticated": False}
+
+
+async def test_replay_gives_the_body_read_once_then_the_clients_own_messages() -> None:
+    later = [{"type": "http.disconnect"}]
+
+    async def receive() -> Any:
+        return later.pop(0)
+
+    again = replay(b'{"a": 1}', receive)
+    assert await again() == {"type": "http.request", "body": b'{"a": 1}', "more_body": False}
+    assert await again() == {"type": "http.disconnect"}
+    assert later == []

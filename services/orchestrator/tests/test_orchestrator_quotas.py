@@ -7,16 +7,14 @@ NOTIFY instead of polling."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -30,10 +28,10 @@ from mesh_orchestrator.runs.build import build_runs
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord
 from mesh_orchestrator.settings import Settings
+from mesh_testkit.postgres import PG_ADMIN, postgres_answers, scratch_database
 
 KEYS = Keys(b"q" * 48)
 DEADLINE = 15.0
-PG_ADMIN = os.environ.get("MESH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def auth(scope: str) -> dict[str, str]:
@@ -210,27 +208,13 @@ async def test_streams_are_capped_per_client_and_per_run(
 # ---- Postgres: the bounds hold across replicas ---------------------------------------------
 
 
-def _postgres() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=2):
-            return True
-    except psycopg.Error:
-        return False
-
-
-needs_postgres = pytest.mark.skipif(not _postgres(), reason=f"no Postgres at {PG_ADMIN}")
+needs_postgres = pytest.mark.skipif(not postgres_answers(), reason=f"no Postgres at {PG_ADMIN}")
 
 
 @pytest.fixture
-def pg_url() -> AsyncIterator[str]:
-    name = f"mesh_quota_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def pg_url() -> Iterator[str]:
+    with scratch_database("mesh_quota") as url:
+        yield url
 
 
 @needs_postgres

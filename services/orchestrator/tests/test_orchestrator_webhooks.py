@@ -12,7 +12,6 @@ import os
 import signal
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from test_run_store import PG_URL, _pg_reachable
 from conftest import MeshFactory
 from mesh_orchestrator.push.delivery import verify
 from mesh_testkit import ServiceProcess, free_port
+from mesh_testkit.postgres import scratch_database
 
 SECRET = "a-secret-of-this-subscription"
 
@@ -300,17 +300,8 @@ def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dic
         return
     if not _pg_reachable():
         pytest.skip(f"no Postgres at {PG_URL}")
-    name = f"mesh_hooks_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield {
-            "ORCH_DATABASE_URL": PG_URL.rsplit("/", 1)[0] + f"/{name}",
-            "ORCH_DB_PATH": str(tmp_path / "unused.sqlite3"),
-        }
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database("mesh_hooks") as url:
+        yield {"ORCH_DATABASE_URL": url, "ORCH_DB_PATH": str(tmp_path / "unused.sqlite3")}
 
 
 def _outbox_row(store: dict[str, str], delivery_id: str) -> tuple[Any, ...]:

@@ -5,13 +5,12 @@ time holds the retention lease."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from pathlib import Path
 
-import psycopg
 import pytest
-from test_run_store import PG_URL, _pg_reachable
+from test_run_store import _pg_reachable
 
 from mesh_contracts import RunStatus, StreamEvent
 from mesh_orchestrator.relay.artifacts import Deletion
@@ -21,27 +20,22 @@ from mesh_orchestrator.runs.store.deliveries import Delivery
 from mesh_orchestrator.runs.store.messages import message_store
 from mesh_orchestrator.runs.store.outbox import PushConfig, outbox_store
 from mesh_orchestrator.runs.store.threads import ThreadRecord, thread_store
+from mesh_testkit.postgres import scratch_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunStore]:
     s: RunStore
-    name = None
-    if request.param == "sqlite":
-        s = SQLiteRunStore(tmp_path / "runs.sqlite3")
-    else:
-        if not _pg_reachable():
-            pytest.skip("Postgres is not reachable at 127.0.0.1:5432 (db 'test', trust auth)")
-        name = f"mesh_retention_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        s = PostgresRunStore(PG_URL.rsplit("/", 1)[0] + f"/{name}")
-    await s.open()
-    yield s
-    await s.close()
-    if name is not None:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            s = SQLiteRunStore(tmp_path / "runs.sqlite3")
+        else:
+            if not _pg_reachable():
+                pytest.skip("Postgres is not reachable at 127.0.0.1:5432 (db 'test', trust auth)")
+            s = PostgresRunStore(stack.enter_context(scratch_database("mesh_retention")))
+        await s.open()
+        yield s
+        await s.close()
 
 
 async def add(

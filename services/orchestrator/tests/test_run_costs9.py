@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pg_scratch import scratch_database
 
 from mesh_contracts import StreamEvent
 from mesh_orchestrator.api.models import OrchestrateRequest
@@ -33,6 +32,7 @@ from mesh_orchestrator.runs.store import sqlite as sqlite_store
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.runs.store.postgres import save_runs_sql
 from mesh_orchestrator.runs.store.rows import COLUMNS, run_from_row, run_row
+from mesh_testkit.postgres import scratch_database
 
 
 def _run(**kw: Any) -> RunRecord:
@@ -105,6 +105,7 @@ async def test_a_large_sqlite_flush_and_a_checkpoint_go_to_aiosqlites_thread(
         assert await store.store_batch(rows, [], {}) == set()
         assert len(handed) == before + 1
         monkeypatch.setattr(sqlite_store, "CHECKPOINT_EVERY", 1)
+        monkeypatch.setattr(sqlite_store, "LOCKED_EVERY", 1)  # the one under the lock
         assert await store.store_batch([_run()], [], {}) == set()
         assert len(handed) == before + 2
     finally:

@@ -24,7 +24,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orch_fakes import writer_like
-from pg_scratch import PG_ADMIN, postgres_answers, scratch_database
+
+from mesh_testkit.postgres import PG_ADMIN, postgres_answers, scratch_database
 
 pytestmark = pytest.mark.skipif(not postgres_answers(), reason=f"no Postgres at {PG_ADMIN}")
 
@@ -104,10 +105,10 @@ async def test_a_planned_run_makes_no_statement_a_pinned_run_does_not(
                     await asyncio.sleep(0.01)
             made[kind] = sorted(q for q, p in seen[start:] if _mentions(p, run_id))
     # The admission; at the end the push configs' read (webhooks of an ended run), then one
-    # flush: its row, its events, the notify.
+    # flush: its row, its events (one statement), the notify.
     assert made["pinned"] == sorted(
         ["INSERT INTO mesh_runs (run_id,", "SELECT task_id, config_id, owner,",
-         "INSERT INTO mesh_runs (run_id,", "many INSERT INTO mesh_run_events VALUES",
+         "INSERT INTO mesh_runs (run_id,", "INSERT INTO mesh_run_events SELECT",
          "SELECT pg_notify(%s, %s)"]
     ), made["pinned"]  # fmt: skip
     assert made["planned"] == made["pinned"]

@@ -7,8 +7,8 @@ database of the module's own made there.
 from __future__ import annotations
 
 import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
@@ -16,8 +16,9 @@ import pytest
 
 from mesh_orchestrator.runs.store import PostgresRunStore, RunRecord, RunStore, SQLiteRunStore
 from mesh_testkit.conformance.run_store import RecordFactory, RunStoreConformance
+from mesh_testkit.postgres import PG_ADMIN, scratch_database
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL = PG_ADMIN  # MESH_TEST_POSTGRES, by default postgresql://postgres@127.0.0.1:5432/test
 
 
 def _pg_reachable() -> bool:
@@ -33,17 +34,12 @@ def pg_database() -> Iterator[str]:
     """A Postgres database of this module's own, made and dropped here: runs that another
     test session or xdist worker writes meanwhile never reach this suite's listings, orphan
     scans or ``mark_interrupted`` (as they would in the shared db ``test``)."""
-    name = f"mesh_runstore_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-    except psycopg.Error as exc:  # reachable port, but no such db/user: say so and skip
-        pytest.skip(f"Postgres at {PG_URL} unusable: {exc}")
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database("mesh_runstore"))
+        except psycopg.Error as exc:  # reachable port, but no such db/user: say so and skip
+            pytest.skip(f"Postgres at {PG_URL} unusable: {exc}")
+        yield url
 
 
 class TestRunStores(RunStoreConformance):

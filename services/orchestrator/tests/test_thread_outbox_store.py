@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from orch_fakes import serve, stop
-from test_run_store import PG_URL, _pg_reachable
+from test_run_store import _pg_reachable
 
 from mesh_contracts import RunStatus
 from mesh_orchestrator.push.delivery import Deliverer
@@ -28,6 +27,7 @@ from mesh_orchestrator.runs.store import PostgresRunStore, RunStore, SQLiteRunSt
 from mesh_orchestrator.runs.store.base import Fenced, RunRecord
 from mesh_orchestrator.runs.store.outbox import Delivery, Outbox, PushConfig, outbox_store
 from mesh_orchestrator.runs.store.threads import ThreadRecord, ThreadStore, thread_store
+from mesh_testkit.postgres import scratch_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -41,17 +41,11 @@ async def run_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         return
     if not _pg_reachable():
         pytest.skip("Postgres is not reachable at 127.0.0.1:5432 (db 'test', trust auth)")
-    name = f"mesh_outbox_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    s = PostgresRunStore(PG_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
+    with scratch_database("mesh_outbox") as url:
+        s = PostgresRunStore(url)
         await s.open()
         yield s
         await s.close()
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

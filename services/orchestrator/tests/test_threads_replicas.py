@@ -6,13 +6,11 @@ Skips when Postgres is not at 127.0.0.1:5432 (db ``test``, trust auth).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from orch_fakes import Mesh, Served, fake_discovery_app, fake_worker_app, serve, stop, writer_like
 from test_orchestrator_api import collect, plan, wait_for
@@ -20,6 +18,7 @@ from test_run_store import PG_URL, _pg_reachable
 
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.settings import Settings
+from mesh_testkit.postgres import scratch_database
 
 pytestmark = pytest.mark.skipif(not _pg_reachable(), reason=f"no Postgres at {PG_URL}")
 
@@ -29,33 +28,28 @@ FIRST = ["Rain falls softly on the roofs.", "\n\n", "The sun comes back at noon.
 @pytest.fixture
 async def replicas(tmp_path: Path) -> AsyncIterator[tuple[Mesh, str]]:
     """One discovery, one fake worker, replicas ``a`` (the mesh's) and ``b`` (its url)."""
-    name = f"mesh_threads_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    disc = await serve(fake_discovery_app())
-    worker = await serve(fake_worker_app("w0"))
-    started: list[Served] = [disc, worker]
-    try:
-        orchs = []
-        for replica in ("a", "b"):
-            s = Settings(
-                discovery_url=disc.url,
-                database_url=url,
-                replica_id=replica,
-                db_path=tmp_path / f"{replica}.sqlite3",
-                watch_wait_seconds=1.0,
-                discovery_retry_seconds=0.05,
-            )
-            orchs.append(await serve(create_app(s)))
-        started += orchs
-        mesh = Mesh(disc, [worker], orchs[0])
-        yield mesh, orchs[1].url
-    finally:
-        for s in reversed(started):
-            await stop(s)
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database("mesh_threads") as url:
+        disc = await serve(fake_discovery_app())
+        worker = await serve(fake_worker_app("w0"))
+        started: list[Served] = [disc, worker]
+        try:
+            orchs = []
+            for replica in ("a", "b"):
+                s = Settings(
+                    discovery_url=disc.url,
+                    database_url=url,
+                    replica_id=replica,
+                    db_path=tmp_path / f"{replica}.sqlite3",
+                    watch_wait_seconds=1.0,
+                    discovery_retry_seconds=0.05,
+                )
+                orchs.append(await serve(create_app(s)))
+            started += orchs
+            mesh = Mesh(disc, [worker], orchs[0])
+            yield mesh, orchs[1].url
+        finally:
+            for s in reversed(started):
+                await stop(s)
 
 
 async def _seen_by(url: str, n: int) -> bool:

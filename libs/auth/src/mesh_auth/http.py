@@ -289,6 +289,25 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body already read once, then defers to ``receive``.
+
+    For a middleware that reads a request's whole body to answer it on a fast path and, when
+    it does not, hands the request on to ``app(scope, replay(body, receive), send)``: the app
+    reads the same body as one ``http.request`` message, then the client's own messages (its
+    disconnect)."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
 class ScopeGuard:
     """ASGI middleware: requests whose path is one of ``paths`` (or below one ending in
     ``/``) need a token of one of ``scopes``, answered 401/403 like ``require``. For routes

@@ -33,7 +33,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from mesh_auth.http import AuthError
+from mesh_auth.http import AuthError, replay
 from mesh_auth.tokens import InvalidToken
 from mesh_contracts import HeartbeatRequest, Lease
 from mesh_discovery.api import may_renew, renew
@@ -131,7 +131,7 @@ class HeartbeatPath:
         body = b"".join(chunks)
         answer = await self._renew(scope, path[len(PREFIX) : -len(SUFFIX)], body)
         if answer is None:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         scope["route"] = _ROUTE
         headers = [*_HEADERS, (b"content-length", str(len(answer)).encode())]
@@ -176,17 +176,3 @@ class HeartbeatPath:
 def lease_json(lease: Lease) -> bytes:
     """``lease.model_dump_json()``, by hand (``registry.lease_body``)."""
     return lease_body(lease.instance_id, lease.ttl_seconds, lease.expires_at, lease.index)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read once, then defers to ``receive``."""
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return again

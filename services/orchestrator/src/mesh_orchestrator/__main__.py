@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import gc
 import logging
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 from uvicorn.config import LOG_LEVELS
 
@@ -25,6 +28,39 @@ from mesh_orchestrator.relay.a2a_credentials import CredentialsError
 from mesh_orchestrator.settings import Settings
 
 GC_YOUNG = 10_000  # allocations between two collections of the young generation (default 700)
+WARM_WAIT_SECONDS = 120.0  # the longest wait for the planner's model before freezing anyway
+WARM_POLL_SECONDS = 0.05
+_freezing: set[asyncio.Task[None]] = set()
+
+
+def freeze_when_warm(app: FastAPI) -> None:
+    """Once the app has started (its lifespan's stores, clients, registry and the planner's
+    model, which loads in a thread after start-up): collect once, and freeze what exists
+    out of every later collection. Frozen before ``uvicorn.run`` only, those ~20,000 objects
+    (the model's tables among them) were walked by every full collection, 30-90 ms each
+    on the loop's thread, landing on whatever stream was starting (bench/README.md,
+    "Round 10: the first token")."""
+    task = asyncio.get_running_loop().create_task(_freeze_when_warm(app), name="gc-freeze")
+    _freezing.add(task)
+    task.add_done_callback(_freezing.discard)
+
+
+async def _freeze_when_warm(app: FastAPI) -> None:
+    # Polled: the model loads in ``app._keep_warm``'s thread, which sets no event.
+    for _ in range(int(WARM_WAIT_SECONDS / WARM_POLL_SECONDS)):
+        if _planner_ready(app):
+            break
+        await asyncio.sleep(WARM_POLL_SECONDS)
+    gc.collect()
+    gc.freeze()
+
+
+def _planner_ready(app: FastAPI) -> bool:
+    """What ``/health`` says as ``planner_ready``."""
+    services = getattr(app.state, "services", None)
+    if services is None:
+        return False
+    return bool(getattr(services.planning.draft, "ready", True))
 
 
 def access_log(log_level: str) -> bool:
@@ -64,7 +100,7 @@ def main() -> int:
     gc.freeze()
     gc.set_threshold(GC_YOUNG, 10, 10)
     uvicorn.run(
-        Front(app),
+        Front(app, on_started=functools.partial(freeze_when_warm, app)),
         interface="asgi3",
         http=LeanHttpToolsProtocol,
         host=settings.host,

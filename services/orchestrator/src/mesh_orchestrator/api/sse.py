@@ -114,9 +114,10 @@ class RunStream(Response):
         cycle = None
         loop = asyncio.get_running_loop()
         watched = False
+        start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             if scope.get("method") == "HEAD":  # headers only: a HEAD never opens a stream
+                await send(start)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
             self._send = send
@@ -129,16 +130,20 @@ class RunStream(Response):
                 self._gone()
             else:
                 cycle.on_gone = self._gone
+            # One turn of the loop first: a run just started (its ``run`` event queued) takes
+            # its first steps up to its first wait (a worker's answer, the planner's thread),
+            # and what they emit (``plan``, a status) goes out in the same write as ``run``.
+            # The headers wait for that turn too: the worker's request goes out before any
+            # write to the client, and the headers go right before the first frames, in the
+            # same turn of the loop (the client wakes once for both, not once for each).
+            await asyncio.sleep(0)
+            await send(start)
             # Pings and the server's shutdown: one watcher per loop for every open stream,
             # not a timer per stream.
             self._wrote = loop.time()
             _exits.watch(loop, self)
             watched = True
             feed = self.feed
-            # One turn of the loop first: a run just started (its ``run`` event queued) takes
-            # its first steps up to its first wait (a worker's answer, the planner's thread),
-            # and what they emit (``plan``, a status) goes out in the same write as ``run``.
-            await asyncio.sleep(0)
             while (batch := await feed.take()) is not None and not self.stopping:
                 if not batch:
                     continue

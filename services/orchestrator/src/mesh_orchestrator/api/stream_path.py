@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mesh_auth import Principal
-from mesh_auth.http import host_trusted
+from mesh_auth.http import host_trusted, replay
 from mesh_auth.tokens import OPEN, InvalidToken
 from mesh_orchestrator.api.models import OrchestrateRequest
 from mesh_orchestrator.api.routes import open_run_stream
@@ -97,19 +97,34 @@ class Front:
     plain function that returns the stack's coroutine: no ``FastAPI.__call__`` nor
     ``Starlette.__call__`` frame is held for as long as the stream is open (~0.6 KB a
     stream). FastAPI's ``__call__`` adds nothing here: its own telemetry is off
-    (``app.py``) and a ``root_path`` sends every request through it."""
+    (``app.py``) and a ``root_path`` sends every request through it. ``on_started`` is
+    called once the app's lifespan has started (``lifespan.startup.complete`` sent)."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, on_started: Callable[[], None] | None = None) -> None:
         self.app = app
         self.direct = not app.root_path and not app._native_telemetry.enabled()
+        self.on_started = on_started
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         app = self.app
         stack = app.middleware_stack
         if stack is None or not self.direct or scope["type"] != "http" or scope["path"] != PATH:
+            if scope["type"] == "lifespan" and self.on_started is not None:
+                return app(scope, receive, _told(send, self.on_started))
             return app(scope, receive, send)
         scope["app"] = app
         return stack(scope, receive, send)
+
+
+def _told(send: Send, on_started: Callable[[], None]) -> Send:
+    """``send``, calling ``on_started`` once the lifespan's start-up is reported complete."""
+
+    async def lifespan_send(message: Message) -> None:
+        await send(message)
+        if message["type"] == "lifespan.startup.complete":
+            on_started()
+
+    return lifespan_send
 
 
 class StreamPath:
@@ -154,7 +169,7 @@ class StreamPath:
         del chunks
         admitted = _admit(scope, body)
         if admitted is None:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         del body  # an open stream keeps nothing of its request (nor ``admitted``'s tuple)
         svc, caller, request = admitted
@@ -251,17 +266,3 @@ async def _handled(
     else:
         response = await run_in_threadpool(handler, request, exc)
     return response, exc if cls is Exception else None
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read once, then defers to ``receive``."""
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return again

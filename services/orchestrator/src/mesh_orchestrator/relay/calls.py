@@ -476,6 +476,12 @@ class WorkerCalls:
                             spent.block(fold, budget)
                     if done:
                         break
+            if relayed:
+                # The client's stream writes what was relayed before the call's end and the
+                # run's (the outcome, synthesis, the run's end) are worked out: a worker whose
+                # whole answer came in one block, ``done`` with it, had its first token wait
+                # for all of that (bench/README.md, "Round 10: the first token").
+                await asyncio.sleep(0)
         except WorkerFailed as exc:
             if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
                 self.resolver.succeeded(d.instance_id)

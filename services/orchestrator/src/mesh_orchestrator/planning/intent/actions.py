@@ -124,6 +124,103 @@ def _runs_code(words: list[str]) -> bool:
     )
 
 
+# What only the user's own accounts, devices and channels do, in the seven languages: a
+# message sent or a post published on a channel, audio recorded, the user's balance, a
+# live feed, a notice when something happens later. No agent reaches any of them.
+_SEND = (
+    "send",
+    "envo",
+    "envi",
+    "mand",
+    "schick",
+    "versend",
+    "stuur",
+    "verstuur",
+    "invia",
+    "post",
+    "publi",
+    "pubbl",
+    "share",
+    "compart",
+    "partag",
+    "condivid",
+    "teil",
+    "deel",
+)
+_RECORD = ("record", "grab", "enregistr", "registr", "grav", "opneem")
+_CHANNEL = word_set("""
+    sms text whatsapp telegram signal linkedin facebook instagram insta twitter tiktok slack
+    teams mp3 wav audio podcast voicemail buzon mensagem messaggio bericht nachricht
+    mensaje message muro wall feed story stories
+    """)
+_BALANCE = word_set("balance saldo kontostand solde")
+_ACCOUNT = word_set("""
+    conto cuenta compte konto conta rekening bankrekening account girokonto
+    """)
+# The speaker's own: "my", "mi", "mon", "mein", "meu", "mio", "mijn" and their forms.
+_MINE = word_set("""
+    my mi mis mon ma mes mein meine meinem meinen meiner meu minha meus minhas mio mia miei
+    mie mijn
+    """)
+_BUT = word_set("but pero mais aber maar")
+_LIVE = word_set("live realtime real-time echtzeit directo diretta")
+# "let me know when", "sag Bescheid, wenn", "avísame cuando", "préviens-moi quand", ...
+_NOTIFY = (
+    "let me know when",
+    "notify me when",
+    "alert me when",
+    "ping me when",
+    "tell me when",
+    "sag bescheid wenn",
+    "sag mir bescheid wenn",
+    "benachrichtige mich wenn",
+    "avisame cuando",
+    "avisame si",
+    "avisame en cuanto",
+    "previens-moi quand",
+    "previens-moi si",
+    "previens-moi des que",
+    "avvisami quando",
+    "avvisami se",
+    "avvisami appena",
+    "avisa-me quando",
+    "avisa-me se",
+    "laat me weten wanneer",
+    "laat het me weten wanneer",
+    "waarschuw me als",
+    "waarschuw me wanneer",
+)
+
+
+def acts_for_user(seg: Segment) -> bool:
+    """A clause only the user's own accounts or channels could carry out: a send, post or
+    share verb and a channel ("manda un WhatsApp a ...", "publie sur mon LinkedIn"), a
+    record verb and audio ("grábala en un mp3"), an account's balance ("il saldo del mio
+    conto"), a live feed ("zeig mir live den Kurs"), a notice when something happens later
+    ("sag Bescheid, wenn er fällt")."""
+    words, _ = _head(seg)
+    if len(words) < 2 or seg.data or any(w in _BUT for w in words):
+        return False  # "Send this on Slack, but first make it nicer": a job inside as well
+    text = " ".join(w.strip(",") for w in words)
+    if any(f" {n} " in f" {text} " for n in _NOTIFY):
+        return True
+    verb = words[0].split("-")[0]
+    rest = [w.split("-")[-1] for w in words[1:8]]
+    if verb.startswith(_SEND) and any(w in _CHANNEL for w in rest):
+        return True
+    if verb.startswith(_RECORD) and any(w in _CHANNEL for w in rest):
+        return True
+    if any(w in _BALANCE for w in words[:8]) and any(
+        w in _MINE or w in _ACCOUNT for w in words[:9]
+    ):  # "il saldo del conto", "my balance" (not "work-life balance", "the status account")
+        return not any(w in lx.JOB_NOUNS for w in words)
+    return (
+        any(w in _LIVE for w in words[:4])
+        and "?" not in seg.instruction  # "Live music in Lisbon this weekend?": a lookup
+        and not any(w in lx.JOB_NOUNS for w in words)
+    )
+
+
 def verb_kind(word: str, segmenter: Segmenter, model: IntentModel) -> str | None:
     """ "action" when the training phrasings open only actions with ``word`` (its longest
     known prefix), "job" only jobs, "mixed" both ("turn", "maak"), None neither."""
@@ -184,11 +281,22 @@ def reads_action(
     words, _ = _head(seg)
     if seg.joined not in ("and", "then") or seg.data or seg.payload:
         return False
-    if words and verb_kind(words[0], segmenter, model) == "job":
+    whether = any(w in _WHETHER for w in words[1:3])  # "dimmi se ...", "tell me if ..."
+    if words and verb_kind(words[0], segmenter, model) == "job" and not whether:
         return False
     if max(p[c] for c in JOBS) >= SURE or any(w in lx.JOB_NOUNS for w in words):
         return False
-    return any(w in _REFERS or w in ("if", "whether", "si", "ob", "se", "of") for w in words[:6])
+    return whether or any(w in _REFERS or w in _WHETHER for w in words[:6])
 
 
-__all__ = ["is_world_action", "job_verb_heads", "named_deliverable", "reads_action", "verb_kind"]
+_WHETHER = frozenset(["if", "whether", "si", "ob", "se", "of"])
+
+
+__all__ = [
+    "acts_for_user",
+    "is_world_action",
+    "job_verb_heads",
+    "named_deliverable",
+    "reads_action",
+    "verb_kind",
+]

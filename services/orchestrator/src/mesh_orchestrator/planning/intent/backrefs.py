@@ -75,6 +75,16 @@ _SAME = frozenset(
         "stesso",
         "stessa",
         "zelfde",
+        # German and Dutch fuse the article with "same": "denselben Text", "dezelfde tekst"
+        "derselbe",
+        "dieselbe",
+        "dasselbe",
+        "dieselben",
+        "denselben",
+        "demselben",
+        "derselben",
+        "dezelfde",
+        "hetzelfde",
     ]
 )
 # Prepositions that start a phrase of reference ("with that", "com isso"), never a step.

@@ -7,11 +7,12 @@ planner's routing (``IntentPlanner._route``) weighs these against the model's pr
 from __future__ import annotations
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.backrefs import _SAME
 from mesh_orchestrator.planning.intent.fanout import _BETWEEN, distributes, without_list
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.links import _content
 from mesh_orchestrator.planning.intent.model import normalize, tokens
-from mesh_orchestrator.planning.intent.segment import Segment
+from mesh_orchestrator.planning.intent.segment import _ALSO, Segment, version_job
 
 # "you" in the seven languages: a question about the assistant itself is small talk.
 _YOU = frozenset(
@@ -55,6 +56,45 @@ def small_talk(seg: Segment) -> bool:
     return (
         _content([w for w in words if w not in _YOU and w.split("'")[0] not in lx.QUESTION], False)
         <= 1
+    )
+
+
+# "you" as many: "jullie", "voi", "vosotros", "vocês", "ihr", "euch".
+_YOU_ALL = _YOU | lx_words("jullie voi vosotros vosotras voces ihr euch y'all")
+
+
+def to_the_assistant(seg: Segment) -> bool:
+    """A question put to the assistant about itself ("what do you do on weekends?", "Word
+    jij nooit moe?", "Dormez-vous parfois ?"): "you" in it, no question inside it ("do you
+    know who ..." asks for a fact), no thing to make, no number."""
+    if not question(seg) or seg.data or seg.payload:
+        return False
+    if not any(w in _YOU_ALL for w in tokens(seg.instruction)):  # ("te" is also polite)
+        return False
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE and w != "?"]
+    while words and (words[0] in _JOINS or words[0] in _YOU_ALL):
+        words = words[1:]  # "E tu come passi le serate?": "and", "you" before the question
+    if any(w.split("'")[0] in lx.QUESTION for w in words[1:]):
+        return False
+    return not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w.isdigit() for w in words)
+
+
+# "for" that opens who or what a result is for: "For my aunt's card.", "Voor de klas."
+_PURPOSE = lx_words("for para pra pour fur per voor")
+
+
+def purpose_only(seg: Segment) -> bool:
+    """A short sentence that only says what the result is for ("Voor de kaart van onze
+    buurvrouw.", "Es para el tablón del portal."), no question, no colon: no job."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    while words and words[0] in lx_words("it's its es c'est is e das ist het is"):
+        words = words[1:]  # "It's for ...", "C'est pour ..."
+    return (
+        1 < len(words) <= 8
+        and words[0] in _PURPOSE
+        and "?" not in seg.instruction
+        and ":" not in seg.instruction
+        and not (seg.data or seg.payload)
     )
 
 
@@ -158,6 +198,11 @@ _IT = lx_words(
 )
 
 
+# Demonstratives that stand alone for a text ("esto al inglés", "dit in het Engels").
+_THIS = lx_words("this that esto eso isto isso ceci cela ca dit dat questo quello dies")
+
+_POINTING = lx.DEMONSTRATIVE - lx_words("die de das der den dem het")
+
 # "and" between the pronoun and the language names another thing ("about it and a French
 # version of it"): not the same text in a new language.
 _JOINS = lx_words("and or y o e et ou und oder en of plus")
@@ -174,7 +219,7 @@ def to_language(seg: Segment) -> bool:
         k = j - 1
         while (
             k >= 0
-            and words[k] in _BETWEEN
+            and (words[k] in _BETWEEN or words[k] in _ALSO)  # "denselben Text zusätzlich auf"
             and words[k] not in _IT
             # "en" right before the language is French or Spanish "in" ("mets-la en
             # néerlandais"), elsewhere it may be Dutch "and"
@@ -186,6 +231,10 @@ def to_language(seg: Segment) -> bool:
             and k >= j - 4
             and (
                 words[k] in _IT
+                or words[k] in _THIS  # "pásame esto al inglés", "zet dit in het Engels"
+                # a thing named with "same" or a demonstrative: "dieselbe Einladung auf
+                # Polnisch", "esa invitación en inglés" (not the article "die", "de")
+                or (k > 0 and (words[k - 1] in _SAME or words[k - 1] in _POINTING))
                 or bool(lx.CLITIC.match(words[k]))
                 or words[k] in lx.ORDINAL
                 # "passa a conclusão pra espanhol": an earlier result named (not "un resumen
@@ -202,6 +251,11 @@ def to_language(seg: Segment) -> bool:
             )
         )
     return False
+
+
+def version_of(seg: Segment) -> str | None:
+    """The job of "a version" named with no verb of its own (``segment.version_job``)."""
+    return version_job([w for w in tokens(seg.instruction) if w not in lx.POLITE])
 
 
 def counted_thing(seg: Segment) -> str | None:

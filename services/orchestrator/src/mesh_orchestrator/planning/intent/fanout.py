@@ -64,13 +64,29 @@ _EACH = re.compile(
     r"elk|elke|ieder|iedere|apart|aparte|separado|separada|separados|separadas)\b"
 )
 _AND_WORD = r"(?:and|y|e|et|und|en|&)"
+# What follows French or Spanish "en" (in): a language, a count, an article.
+_EN_IN = frozenset(lx.LANGUAGES) | lx_words(
+    "un une una unos unas uno quelques deux dos trois tres quatre cuatro cinq cinco pocas pocos"
+)
 # one item of a list: up to eight words, no clause punctuation inside
 _ITEM_WORDS = 8
 
 
 def _items(region: str) -> list[str] | None:
     """The items of "A, B and C" (two to six), each as written, or None."""
-    m = re.search(rf",?\s+{_AND_WORD}\s+", region)
+    m = next(
+        (
+            m
+            for m in re.finditer(rf",?\s+{_AND_WORD}\s+", region)
+            # French/Spanish "en" (in) before a language or a count is no Dutch "and"
+            # ("una versión en francés y otra ...", "en dos frases")
+            if not (
+                m.group(0).strip(" ,").lower() == "en"
+                and (tokens(region[m.end() :])[:1] or [""])[0] in _EN_IN
+            )
+        ),
+        None,
+    )
     if not m:
         return None
     head, tail = region[: m.start()], region[m.end() :]

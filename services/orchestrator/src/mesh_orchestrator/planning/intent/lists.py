@@ -38,6 +38,8 @@ _COUNTED_THINGS = re.compile(
 )
 # Definite articles in the seven languages (an item of a counted list may start with one).
 _DEFINITE = lx_words("the el la lo los las le les l il i gli o a os as der die das den dem de het")
+# "another" (one more of the things counted): "una versión ... y otra resumida".
+_OTHER = lx_words("another otra otro autre altra altro outra outro andere anderen ander")
 # "for"/"about" after a thing to make: "one for students", "uno para niños", "eine für ...".
 _FOR = lx_words("for about on para sobre pour sur fur uber per su voor over")
 # Words a hard-wrapped line may end on: the sentence goes on in the next line.
@@ -186,6 +188,9 @@ def units(
             and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
             and not line[:1].isupper()
             and (_wrapped(units[-1][1]) or not _listy(line))
+            # a thing to make after a short line is a line of a list, not a wrap ("korte
+            # tekst voor ...\neen afbeelding van ...")
+            and not (_thing_first(line) and len(tokens(units[-1][1])) <= 12)
         ):
             units[-1] = (units[-1][0], units[-1][1] + " " + line)
         elif units and units[-1][1] and not line[:1].isupper() and units[-1][0] != "item":
@@ -284,10 +289,11 @@ def counted_list(piece: str, grammar: Grammar) -> tuple[str, list[str]] | None:
         tokens(i)[:1]
         and (
             tokens(i)[0] in lx.ARTICLES
+            or (k > 0 and tokens(i)[0] in _OTHER)  # "... y otra resumida", "and another ..."
             # things counted: "the translation" is one of them as well
             or (things and tokens(i)[0].split("'")[0] in _DEFINITE)
         )
-        for i in items
+        for k, i in enumerate(items)
     ):
         return None
     first = items[0].split()
@@ -336,6 +342,17 @@ _WRAP_WIDTH = 60
 def _listy(line: str) -> bool:
     """A short line of its own (a list written without markers: one job a line)."""
     return len(tokens(line)) <= 10
+
+
+def _thing_first(line: str) -> bool:
+    """A line that starts with an article and a thing the mesh makes ("a drawing of ...",
+    "een afbeelding van ...", "uma legenda para ...")."""
+    words = tokens(line)
+    return (
+        len(words) > 1
+        and words[0] in lx.ARTICLES
+        and any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+    )
 
 
 def _counted(unit: str) -> list[re.Match[str]]:

@@ -30,10 +30,12 @@ from mesh_contracts import CapabilitiesManifest, ExecutionPlan
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, index_of
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.actions import (
+    acts_for_user,
     is_world_action,
     job_verb_heads,
     named_deliverable,
     reads_action,
+    verb_kind,
 )
 from mesh_orchestrator.planning.intent.attach import hand_payloads
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
@@ -43,12 +45,15 @@ from mesh_orchestrator.planning.intent.cues import (
     made_thing,
     negated,
     only_thing,
+    purpose_only,
     question,
     said_of_oneself,
     salutation,
     small_talk,
     thanks,
     to_language,
+    to_the_assistant,
+    version_of,
 )
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
@@ -107,6 +112,28 @@ def _names_language(text: str) -> bool:
     return any(
         w in lx.LANGUAGES or w in lx.LANGUAGE_WORDS or w.startswith(_TRANSLATE) for w in words
     )
+
+
+# Question words elided before a vowel: Italian "cos'è", "com'è", "dov'è", "quant'è",
+# French "qu'est-ce", Portuguese "cadê" aside.
+_ELIDED = frozenset(["cos", "com", "dov", "quant", "qu"])
+
+
+def _elided_question(word: str) -> bool:
+    return "'" in word and word.split("'")[0] in _ELIDED
+
+
+def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
+    """Every clause beside ``seg`` is chat: a greeting, a question to the assistant, or a
+    clause the model puts nowhere but weakly with the writer ("lol ok you're funny")."""
+    for other, row in zip(segments, probs, strict=True):
+        if other is seg or salutation(other) or to_the_assistant(other):
+            continue
+        p = dict(zip(CLASSES, row, strict=True))
+        top = max(p, key=lambda c: p[c])
+        if top not in ("text_generation", "none") or p[top] >= UNSURE:
+            return False
+    return True
 
 
 class IntentPlanner:
@@ -235,7 +262,9 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
-            if top != "action" and (
+            if max(p[c] for c in JOBS) < SURE_ACTION and acts_for_user(seg):
+                top = "action"  # "publie-le sur mon LinkedIn", "il saldo del mio conto"
+            elif top != "action" and (
                 is_world_action(seg, p, self._segmenter, self._model)
                 or (
                     out
@@ -265,6 +294,17 @@ class IntentPlanner:
                 and not named_deliverable(seg)
             ):  # "Second, an out-of-office note for me, ...": a thing asked for in a list,
                 # no verb that could act on the world; the best job makes it
+                top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
+            elif (
+                top == "action"
+                and p[top] < SURE_ACTION
+                and (seg.data or seg.payload)
+                and not acts_for_user(seg)
+                and (words := tokens(seg.instruction))
+                and verb_kind(words[0], self._segmenter, self._model) != "action"
+            ):  # "Turn this into tidy minutes: <bullets>": a weak "action" on the material
+                # pasted with it and a verb that opens jobs too; an act in the world takes no
+                # pasted text (is_world_action), so the best job works on it
                 top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif top == "action" and (thing := named_deliverable(seg)):
                 # "uma legenda curta para foto no Instagram": the thing named decides the job
@@ -311,20 +351,32 @@ class IntentPlanner:
                 job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
                 if job is not None and named[job] >= MOVE_MIN:
                     top = job
+            if (
+                top in ("none", "text_generation", "summarization", "translation")
+                and p[top] < UNSURE
+                and not (seg.data or seg.payload)
+                and (version := version_of(seg)) is not None
+                and version in served
+            ):  # "une version ultra courte de cette annonce", "and a German version": the
+                # version says its job
+                top = version
             lead = [w for w in tokens(seg.instruction) if w not in lx.POLITE][:1]
+            listed = top == "none" and seg.joined in ("item", "line")
             if (
                 lead
-                and lead[0] in lx.QUESTION
+                and (lead[0] in lx.QUESTION or _elided_question(lead[0]))
                 # a thing to make in it is asked for ("Come up with five taglines")
                 and not any(
                     w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS
                     for w in tokens(seg.instruction)
                 )
-                and top in ("image_generation", "text_generation")
+                and (top in ("image_generation", "text_generation") or listed)
                 and p[top] < SURE_ACTION
-                and p["search"] * 2 >= p[top]
+                and p["search"] * 2 >= max(p[c] for c in ("image_generation", "text_generation"))
+                and (listed or p["search"] * 2 >= p[top])
                 and "search" in served
-            ):  # "Wie viele Knochen hat ein Mensch" as a line of its own: a question
+            ):  # "Wie viele Knochen hat ein Mensch" as a line of its own, "c) cos'è il
+                # DNA?" as a list item: a question
                 top = "search"
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
@@ -343,9 +395,16 @@ class IntentPlanner:
             if (
                 top == "search"
                 and p[top] < WEAK_SEARCH
-                and (not self._asks_or_opens(seg) or small_talk(seg))
-                and not any(
-                    self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
+                and (
+                    (
+                        (not self._asks_or_opens(seg) or small_talk(seg))
+                        and not any(
+                            self._segmenter.opens_job(s.instruction)
+                            for s in segments
+                            if s is not seg
+                        )
+                    )
+                    or (to_the_assistant(seg) and _all_chat(segments, probs, seg))
                 )
             ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
@@ -398,10 +457,21 @@ class IntentPlanner:
                 top != "translation"
                 and top not in ("data_analysis", "lora_training")
                 and "translation" in served
-                and any(r.capability for r in out)
+                # an earlier text, or the text pasted with it when the model is unsure
+                and (any(r.capability for r in out) or (seg.payload and p[top] < UNSURE))
                 and to_language(seg)
-            ):  # "passa ele pro inglês", "El primero pásamelo al catalán": an earlier text
+            ):  # "passa ele pro inglês", "El primero pásamelo al catalán", "Pásame esto al
+                # inglés: «...»"
                 top = "translation"
+            if (
+                top in JOBS
+                and p[top] < UNSURE
+                and seg.joined == "sentence"
+                and any(r.capability for r in out)
+                and purpose_only(seg)
+                and not any(self._segmenter.is_opener(w) for w in tokens(seg.instruction)[1:])
+            ):  # "Voor de kaart van onze buurvrouw.": what the result is for, after the ask
+                top = "none"
             if top == "search" and p[top] < CHAT_SEARCH and thanks(seg):
                 top = "none"  # "thx that was super helpful!!": thanks, nothing to look up
             if thanks(seg) and len(tokens(seg.instruction)) <= 3 and any(r.capability for r in out):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
-from mesh_orchestrator.planning.intent.backrefs import _REFERS, _reference_only
+from mesh_orchestrator.planning.intent.backrefs import _REFERS, _SAME, _reference_only
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
@@ -151,23 +151,6 @@ def _context(routed: list[Routed], segmenter: Segmenter) -> None:
             continue
         nxt.segment.text = f"{r.segment.text}. {nxt.segment.text}"
         r.capability, r.why = None, "none"
-
-
-_SAME = frozenset(
-    [
-        "same",
-        "mismo",
-        "misma",
-        "meme",
-        "selbe",
-        "gleiche",
-        "mesmo",
-        "mesma",
-        "stesso",
-        "stessa",
-        "zelfde",
-    ]
-)
 
 
 def _points_back(seg: Segment) -> bool:

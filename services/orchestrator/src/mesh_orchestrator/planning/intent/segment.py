@@ -173,7 +173,9 @@ class Segmenter:
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
-            return any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+            return any(
+                w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3]
+            ) or bool(version_job(words))  # "a German version", "une version courte"
         if (
             len(words) > 2
             and first in _PREPS
@@ -205,6 +207,10 @@ class Segmenter:
             return True  # "und mir darüber ein Gedicht schreiben", "en het daarna vertalen"
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
+        if first in _SAME and len(words) > 1:
+            return True  # "und denselben Text ...", "en hetzelfde ...": "same" with its article
+        if _named_into_language(words):
+            return True  # "y esa información en inglés", "and this text into German too"
         if self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE):
             return True
         # "e fai anche un riassunto", "und mach auch ein Bild": a verb, "also", a thing to make
@@ -559,6 +565,8 @@ class Segmenter:
             bare = not m.group(0).strip(" ,")
             if _asked_again(head[start : m.start()], head[m.end() :]):
                 continue  # "who built X, who Y and who Z": the last question of a run
+            if _question_words_joined(head[start : m.start()], head[m.end() :]):
+                continue  # "find out when and who invented X": one question
             if (
                 len(tokens(head[start : m.start()])) == 1
                 and normalize(m.group(0)).strip(" ,") in _ALSO
@@ -721,6 +729,13 @@ def _manner(piece: str) -> bool:
     return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
 
 
+def _question_words_joined(before: str, after: str) -> bool:
+    """ "when and who", "cuándo y quién", "wann und wo": two question words joined, one
+    question (the part before "and" ends on its question word)."""
+    last, nxt = tokens(before)[-1:], tokens(after)[:1]
+    return bool(last and nxt and last[0] in lx.QUESTION and nxt[0] in lx.QUESTION)
+
+
 def _asked_again(before: str, after: str) -> bool:
     """ "..., who Y" before "and who Z": a run of questions sharing one verb."""
     nxt = tokens(after)[:1]
@@ -754,6 +769,70 @@ _AROUND_LANGUAGES = lx_words(
     "in into to auf ins nach naar het de em para en al a au le la il lo l the and y e et und o "
     "ou oder of or"
 )
+
+
+# Prepositions before a language a text is put into ("in", "into", "al", "auf", "naar", "pra").
+_INTO = lx_words("in into to auf ins nach naar em para pra pro en al a au nel in")
+_LANGUAGE_ARTICLES = lx_words("het de the l le la il lo el")
+
+
+def _named_into_language(words: list[str]) -> bool:
+    """A text named by a demonstrative or "same", then put into a language ("esa información
+    en inglés", "this text into German", "denselben Text auf Türkisch", "dat stuk in het
+    Engels"): an earlier or pasted text translated, a step of its own."""
+    for j, w in enumerate(words[:9]):
+        if w not in lx.LANGUAGES or j < 2:
+            continue
+        at = j - 1
+        if words[at] in _LANGUAGE_ARTICLES and at > 1:
+            at -= 1  # "in het Engels", "nel l'inglese"
+        if words[at] not in _INTO:
+            return False
+        return any(x in lx.DEMONSTRATIVE or x in _SAME for x in words[max(0, at - 4) : at])
+    return False
+
+
+# "version" in the seven languages, and "another" that stands for one more of them.
+_VERSION = lx_words(
+    "version versions versiones versao versoes versione versioni fassung fassungen versie versies"
+)
+_ANOTHER = lx_words("another otra otro autre altra altro outra outro andere anderen")
+# Shorter: a version that says so is a summary of the text it is a version of.
+_SHORT = lx_words(
+    "short shorter shortened brief briefer condensed summarised summarized tldr corta corto "
+    "cortita resumida resumido breve breves reducida courte courtes abregee condensee "
+    "resumee kurz kurze kurzer kurzere kurzen gekurzte knapp knappe knappere korte kortere "
+    "ingekorte beknopte curta curto reduzida resumo ridotta riassunta sintetica"
+)
+# "then" as the first word of a sentence: "Poi una versione più breve", "Then a ...".
+_THEN_WORDS = lx_words(
+    "then next after that luego despues ensuite puis apres dann danach anschliessend depois "
+    "poi dopo daarna dan"
+)
+
+
+def version_job(words: list[str]) -> str | None:
+    """The job of "a version" named with no verb before it: a shorter one is a summary ("une
+    version ultra courte", "y otra resumida"), one in a language a translation ("una versión
+    en francés", "eine englische Fassung"); None when it names neither."""
+    at = next(
+        (k for k, w in enumerate(words[:5]) if w in _VERSION or (k < 2 and w in _ANOTHER)), None
+    )
+    if at is None or any(
+        w not in lx.ARTICLES
+        and w not in _ALSO
+        and w not in _SHORT
+        and w not in _THEN_WORDS
+        and w not in lx.LANGUAGES
+        for w in words[:at]
+    ):
+        return None  # a verb or a subject before it: the clause says what it wants itself
+    window = words[max(0, at - 2) : at + 5]
+    if any(w in lx.LANGUAGES for w in window):
+        return "translation"
+    if any(w in _SHORT for w in window):
+        return "summarization"
+    return None
 
 
 def _languages_only(words: list[str]) -> bool:

@@ -253,8 +253,12 @@ class PostgresTables:
             return list(await cur.fetchall()) if cur.description else []
 
     async def lookup(self, statement: str, args: Sequence[Any]) -> list[Any]:
-        """A read of a few rows by key (``run``)."""
-        return await self.run(statement, args)
+        """A read of a few rows by key, in autocommit (the store's ``autocommit``): one
+        round trip where ``run`` takes three (``BEGIN``, the read, the pool's ``COMMIT``).
+        A flush reads the push configs of its ended runs so."""
+        async with self.store.autocommit() as conn:
+            cur = await conn.execute(statement, args)
+            return list(await cur.fetchall())
 
     async def insert(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
         n = 0

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
@@ -37,6 +38,7 @@ from mesh_orchestrator.runs.store.event_rows import (
     events_from_rows,
     page_query,
 )
+from mesh_orchestrator.runs.store.group_insert import GroupInsert
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
@@ -109,6 +111,42 @@ def save_runs_sql(n: int) -> str:
     )
 
 
+# A flush's event rows in one statement of one parameter: the rows as one JSON array of
+# arrays (orjson, in C), taken apart by the server. ``executemany`` sent a Bind and an
+# Execute a row (~9 a run), each dumped and queued by psycopg's Python. A float goes
+# through JSON as its shortest text, which Postgres reads back to the same double; a
+# text orjson refuses (a lone surrogate) psycopg could not send either.
+_EVENTS_FROM_JSON = (
+    "INSERT INTO mesh_run_events SELECT e->>0, (e->>1)::int, e->>2, e->>3, e->>4, e->>5, "
+    "(e->>6)::float8 FROM json_array_elements(%s::json) AS e"
+)
+INSERT_EVENTS = f"{_EVENTS_FROM_JSON} ON CONFLICT DO NOTHING"
+# ``INSERT_EVENTS``, each row stored only while its run's stored epoch is the writer's (the
+# row's eighth value; null: stored whatever the run's row says, as ``store_batch`` stores
+# the events of a run it was given no epoch for).
+INSERT_EVENTS_FENCED = (
+    f"{_EVENTS_FROM_JSON} WHERE e->>7 IS NULL OR NOT EXISTS (SELECT 1 FROM mesh_runs r "
+    "WHERE r.run_id = e->>0 AND r.epoch <> (e->>7)::int) ON CONFLICT DO NOTHING"
+)
+# The rows of the runs a flush stores events of but no row: locked against a claim until
+# its commit, in one order (no two writers deadlock), their epochs read.
+LOCK_RUNS = "SELECT run_id, epoch FROM mesh_runs WHERE run_id = ANY(%s) ORDER BY run_id FOR SHARE"
+
+
+def _json(rows: list[tuple[Any, ...]]) -> str:
+    return orjson.dumps(rows).decode()
+
+
+def _fenced_events(
+    runs: Sequence[RunRecord], events: Sequence[StoredEvent], epochs: Mapping[str, int]
+) -> str:
+    """The flush's event rows as ``INSERT_EVENTS_FENCED``'s parameter, each with its
+    writer's epoch: the record's for a run whose row the flush stores (refused with it),
+    else ``epochs``' (None: none)."""
+    writers: dict[str, int] = {**epochs, **{r.run_id: r.epoch for r in runs}}
+    return _json([(*row, writers.get(row[0])) for row in event_rows(events)])
+
+
 MAX_PAYLOAD = 7900  # bytes of a NOTIFY payload (Postgres takes up to 8000)
 
 
@@ -132,6 +170,8 @@ class PostgresRunStore:
     def __init__(self, url: str, *, max_size: int = 10) -> None:
         self.url = url
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, open=False)
+        # Admissions without a limit: group commit on a connection of their own.
+        self._admissions = GroupInsert(url, "mesh_runs", COLUMNS)
 
     async def open(self) -> None:
         await self._pool.open(wait=True, timeout=5.0)
@@ -146,12 +186,27 @@ class PostgresRunStore:
             await conn.execute(INDEXES.format(runs="mesh_runs"))
 
     async def close(self) -> None:
+        await self._admissions.close()
         await self._pool.close()
 
     @property
     def pool(self) -> AsyncConnectionPool:
         """The connection pool (the thread and outbox tables share it)."""
         return self._pool
+
+    @contextlib.asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection in autocommit for one statement: one round trip, its own
+        transaction, committed when it returns. Out of autocommit psycopg opens a
+        transaction first (``BEGIN``, a round trip) and the pool's exit commits it
+        (another). The connection goes back to the pool as it came."""
+        async with self._pool.connection() as conn:
+            await conn.set_autocommit(True)
+            try:
+                yield conn
+            finally:  # a statement cut short leaves it busy: the pool drops it then
+                with contextlib.suppress(psycopg.Error):
+                    await conn.set_autocommit(False)
 
     async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
         n = len(COLUMNS.split(", "))
@@ -193,11 +248,7 @@ class PostgresRunStore:
                 if fenced:
                     events = [e for e in events if e.run_id not in fenced]
             if events:
-                await cur.executemany(
-                    "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) "
-                    "ON CONFLICT DO NOTHING",
-                    event_rows(events),
-                )
+                await cur.execute(INSERT_EVENTS, (_json(event_rows(events)),))
                 runs = ",".join(sorted({e.run_id for e in events}))
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, runs[:7900]))
         return fenced
@@ -216,11 +267,13 @@ class PostgresRunStore:
         if not rows and not events:
             return set()
         outbox = outbox or {}
+        if not any(outbox.get(r.run_id) for r in runs):  # no deliveries: all at once
+            return await self._store_at_once(runs, rows, events, epochs)
         fenced: set[str] = set()
         saved: set[str] = set()
         notify: list[str] = []
         # In a pipeline: BEGIN and the rows go in one round trip, the events, the notify and
-        # COMMIT in another.
+        # COMMIT in another (the deliveries are stored for the rows saved only).
         async with (
             self._pool.connection() as conn,
             conn.pipeline(),
@@ -240,22 +293,55 @@ class PostgresRunStore:
             # A run whose row was saved here is locked and has the writer's epoch.
             check = sorted({e.run_id for e in events if e.run_id in epochs} - saved - fenced)
             if check:
-                await cur.execute(
-                    "SELECT run_id, epoch FROM mesh_runs WHERE run_id = ANY(%s) "
-                    "ORDER BY run_id FOR SHARE",
-                    (check,),
-                )
+                await cur.execute(LOCK_RUNS, (check,))
                 fenced |= {r[0] for r in await cur.fetchall() if r[1] != epochs[r[0]]}
             kept = [e for e in events if e.run_id not in fenced] if fenced else events
             if kept:
-                await cur.executemany(
-                    "INSERT INTO mesh_run_events VALUES (%s,%s,%s,%s,%s,%s,%s) "
-                    "ON CONFLICT DO NOTHING",
-                    event_rows(kept),
-                )
+                await cur.execute(INSERT_EVENTS, (_json(event_rows(kept)),))
                 notify += sorted({e.run_id for e in kept})
             for payload in _payloads(dict.fromkeys(notify)):
                 await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
+        return fenced
+
+    async def _store_at_once(
+        self,
+        runs: list[RunRecord],
+        rows: list[tuple[Any, ...]],
+        events: Sequence[StoredEvent],
+        epochs: Mapping[str, int],
+    ) -> set[str]:
+        """``store_batch`` without deliveries, in **one round trip**: every statement in a
+        pipeline of one Sync, in autocommit, so they are one implicit transaction,
+        committed at the Sync, or rolled back whole if one fails (Postgres' extended
+        protocol). The rows, then the other runs' rows locked (``FOR SHARE``, as the
+        two-trip path locks them), then the events, each stored only while its run's
+        stored epoch is its writer's (``INSERT_EVENTS_FENCED``): the rows are locked by
+        then, so that is what the statements before it read, and the same runs are
+        refused as the two-trip path refuses them. The notify names every run it was
+        given (a fenced run too: a follower woken for it reads the store and finds
+        nothing new). The two-trip path waits for the rows' result before it sends the
+        events, and opens its transaction in a round trip of its own."""
+        check = sorted({e.run_id for e in events if e.run_id in epochs} - {r.run_id for r in runs})
+        notify = [r.run_id for r in runs if r.status != "running"]
+        notify += sorted({e.run_id for e in events})
+        stored = _fenced_events(runs, events, epochs) if events else ""
+        async with self.autocommit() as conn:
+            raw = psycopg.AsyncRawCursor(conn)
+            locked, cur = conn.cursor(), conn.cursor()
+            async with conn.pipeline():
+                if rows:  # one statement for every row; those refused are not returned
+                    await raw.execute(save_runs_sql(len(rows)), [v for row in rows for v in row])
+                if check:
+                    await locked.execute(LOCK_RUNS, (check,))
+                if events:
+                    await cur.execute(INSERT_EVENTS_FENCED, (stored,))
+                for payload in _payloads(dict.fromkeys(notify)):
+                    await cur.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
+            fenced = (
+                {r.run_id for r in runs} - {r[0] for r in await raw.fetchall()} if rows else set()
+            )
+            if check:
+                fenced |= {r[0] for r in await locked.fetchall() if r[1] != epochs[r[0]]}
         return fenced
 
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:
@@ -477,19 +563,10 @@ class PostgresRunStore:
     async def admit(self, run: RunRecord, limit: int) -> bool:
         n = len(COLUMNS.split(", "))
         if limit >= NO_LIMIT:  # nothing to count, no lock: the insert is its transaction
-            # One statement in autocommit: one round trip, committed when it returns (no
-            # BEGIN, no COMMIT of its own); the connection goes back as it came.
-            async with self._pool.connection() as conn:
-                await conn.set_autocommit(True)
-                try:
-                    await conn.execute(
-                        f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)})",
-                        run_row(run),
-                    )
-                finally:  # a statement cut short leaves it busy: the pool drops it then
-                    with contextlib.suppress(psycopg.Error):
-                        await conn.set_autocommit(False)
-            return True  # committed (a duplicate id raises)
+            # Committed when it returns, maybe in one statement with other runs' rows that
+            # arrived meanwhile (``runs.store.group_insert``); a duplicate id raises.
+            await self._admissions.insert(run_row(run))
+            return True
         async with self._pool.connection() as conn, conn.transaction():
             # Held to the commit: the next admission of this owner counts this run.
             await conn.execute(

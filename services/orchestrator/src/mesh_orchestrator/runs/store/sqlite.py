@@ -6,9 +6,15 @@ few hundred microseconds) run on the event loop's thread, under the store's lock
 everything else runs in aiosqlite's thread. A hand-off to that thread and back cost a run
 ~0.1 ms of CPU (a queue, a wake-up, the GIL passed twice, the loop woken through its
 pipe): more than the statements themselves. The connection makes no checkpoint of its own
-when it commits (``wal_autocheckpoint=0``), so the loop never waits on one:
-``store_batch`` checkpoints in the thread every ``CHECKPOINT_EVERY`` commits (that flush
-goes there whole, as does a large one).
+when it commits (``wal_autocheckpoint=0``), so the loop never waits on one: every
+``CHECKPOINT_EVERY`` commits ``store_batch`` starts one on a connection of its own, in a
+thread, outside the store's lock (a PASSIVE checkpoint lets writers go on; it syncs the
+files, tens of milliseconds on a busy disk, which admissions waited out under the lock:
+bench/README.md, "Round 10: the first token"). Such a checkpoint leaves the WAL to grow
+while writes go on beside it (SQLite starts the file over only after a checkpoint that
+caught up with every write), so every ``LOCKED_EVERY``-th is made as before: under the
+lock, in aiosqlite's thread, with that flush, and the WAL stays bounded. A large flush goes
+to aiosqlite's thread too.
 
 Leases work here as on Postgres (one code path), but one process holds the file: a
 restarted orchestrator with the same ``ORCH_REPLICA_ID`` claims its previous incarnation's
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -74,6 +81,7 @@ CREATE TABLE IF NOT EXISTS singletons (
     name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
 );
 """
+log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 T = TypeVar("T")
 
@@ -121,6 +129,8 @@ RENEW_CHUNK = 4000  # leases renewed by one statement
 # Commits of admissions and flushes between two checkpoints (in the connection's thread):
 # SQLite's own default, 1,000 pages of WAL, is a few hundred of them.
 CHECKPOINT_EVERY = 256
+# Of those checkpoints, every this many is made under the store's lock (the WAL's bound).
+LOCKED_EVERY = 4
 # A flush of at most this many runs' rows and events runs on the loop's thread (no
 # hand-off; its statements take less than the hand-off would); a larger one in the thread.
 INLINE_ROWS = 64
@@ -169,6 +179,15 @@ def _stale(conn: sqlite3.Connection, run_ids: set[str], epochs: Mapping[str, int
     return {r[0] for r in stored.fetchall() if r[1] != epochs[r[0]]}
 
 
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """A PASSIVE checkpoint of the WAL on ``conn`` (in a thread). One that fails leaves the
+    WAL to the next: nothing is lost, the WAL holds it."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.Error as exc:
+        log.warning("a checkpoint of the run store's WAL failed: %s", exc)
+
+
 class SQLiteRunStore:
     """One aiosqlite connection (its own thread) in WAL mode."""
 
@@ -177,6 +196,10 @@ class SQLiteRunStore:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._commits = 0  # admissions and flushes since the last checkpoint
+        self._checkpoints = 0  # checkpoints since the last one under the lock
+        # The WAL's checkpoints: a connection of their own, used in one thread at a time.
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -205,6 +228,7 @@ class SQLiteRunStore:
                 await self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         await self._db.execute(INDEXES.format(runs="runs"))
         await self._db.commit()
+        self._checkpointer = sqlite3.connect(self.path, check_same_thread=False)
 
     async def in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """``fn(connection)`` in aiosqlite's thread, as one call: every aiosqlite call is a
@@ -218,9 +242,26 @@ class SQLiteRunStore:
         return cast(T, await db._execute(fn, db._conn))  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            await self._checkpointing
+            self._checkpointing = None
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._db is not None:
             await self._db.close()
             self._db = None
+
+    def _checkpoint_soon(self) -> None:
+        """Start a checkpoint of the WAL (PASSIVE: what no reader holds back, without
+        waiting) unless one is under way."""
+        if self._checkpointer is None or (
+            self._checkpointing is not None and not self._checkpointing.done()
+        ):
+            return
+        self._checkpointing = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(_checkpoint, self._checkpointer), name="sqlite-checkpoint"
+        )
 
     @_one_at_a_time
     async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
@@ -274,27 +315,37 @@ class SQLiteRunStore:
         deliveries = {r: [delivery_row(d) for d in found.get(r, ())] for r, _ in ids}
         stored, event_epochs = list(events), dict(epochs)
 
-        def batch(conn: sqlite3.Connection, checkpoint: bool) -> set[str]:
+        def batch(conn: sqlite3.Connection, checkpoint: bool = False) -> set[str]:
             try:
                 fenced = _store_batch(conn, ids, rows, stored, event_epochs, deliveries)
                 conn.commit()
             except BaseException:
                 conn.rollback()
                 raise
-            if checkpoint:  # PASSIVE: what no reader holds back, without waiting
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if checkpoint:
+                _checkpoint(conn)
             return fenced
 
+        aside = False
         async with self._lock:
             self._commits += 1
-            checkpoint = self._commits >= CHECKPOINT_EVERY
-            if checkpoint:
+            if self._commits >= CHECKPOINT_EVERY:
                 self._commits = 0
-            elif len(rows) <= INLINE_ROWS and len(stored) <= INLINE_EVENTS:
+                self._checkpoints = (self._checkpoints + 1) % LOCKED_EVERY
+                if self._checkpoints == 0:  # under the lock, with this flush
+                    if self._checkpointing is not None:  # one checkpointer at a time
+                        await self._checkpointing
+                    return await self.in_thread(functools.partial(batch, checkpoint=True))
+                aside = True
+            if len(rows) <= INLINE_ROWS and len(stored) <= INLINE_EVENTS:
                 # Here, on the loop's thread, as ``admit`` does (under the lock nothing
                 # else uses the connection): one transaction, committed before it returns.
-                return batch(self.db._conn, False)
-            return await self.in_thread(functools.partial(batch, checkpoint=checkpoint))
+                fenced = batch(self.db._conn)
+            else:
+                fenced = await self.in_thread(batch)
+        if aside:
+            self._checkpoint_soon()
+        return fenced
 
     @_one_at_a_time
     async def claim(self, run_id: str, owner: str, lease_seconds: float) -> RunRecord | None:

@@ -61,7 +61,8 @@ PRONOUN = re.compile(
 )
 
 CLITIC = re.compile(
-    r"^[a-z]{3,}(?:-?(?:lo|la|los|las|le|les|li|melo|mela|selo|sela|glielo|mo|ma)|-(?:o|a|os|as))$"
+    r"^[a-z]{3,}(?:-?(?:lo|la|los|las|le|les|li|melo|mela|selo|sela|glielo|mo|ma)"
+    r"|-(?:o|a|os|as|no|na|nos|nas))$"  # Portuguese "põe-na", "fazem-no"
     r"|^[a-z]{2,}(?:mene|tene|cene|vene|gliene)$|^(?:fanne|dimmene|dammene)$"  # "of it" (it)
     r"|^[a-z]{3,}-(?:en|m'en|moi-en|nous-en)$"  # "fais-en", "donne-m'en" (fr)
 )

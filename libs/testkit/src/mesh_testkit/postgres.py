@@ -1,6 +1,19 @@
-"""A scratch Postgres database for one test: created on the local server (trust auth, the
-``MESH_TEST_POSTGRES`` admin URL, default database ``test``) and dropped after, its URL
-yielded; ``pytest.skip`` with the reason where no Postgres answers."""
+"""A scratch Postgres database for one test, module or cluster: created on the local server
+(trust auth, the ``MESH_TEST_POSTGRES`` admin URL, default database ``test``) and dropped
+after, its URL yielded; ``pytest.skip`` with the reason where no Postgres answers.
+
+```python
+from mesh_testkit.postgres import PG_ADMIN, postgres_answers, scratch_database
+
+pytestmark = pytest.mark.skipif(not postgres_answers(), reason=f"no Postgres at {PG_ADMIN}")
+
+with scratch_database("mesh_things") as url:  # postgresql://.../mesh_things_<10 hex>
+    ...
+```
+
+A database of its own keeps a test's rows out of every other test's listings and scans (and
+theirs out of its own), under xdist or two sessions at once.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +29,7 @@ PG_ADMIN = os.environ.get("MESH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1
 
 
 def postgres_answers() -> bool:
+    """Whether a connection to ``PG_ADMIN`` opens (within 2 s)."""
     try:
         with psycopg.connect(PG_ADMIN, connect_timeout=2):
             return True
@@ -25,6 +39,8 @@ def postgres_answers() -> bool:
 
 @contextmanager
 def scratch_database(prefix: str) -> Iterator[str]:
+    """``CREATE DATABASE <prefix>_<10 hex>`` on ``PG_ADMIN``'s server, yield its URL, then
+    drop it (``WITH (FORCE)``: connections a test left open do not keep it)."""
     if not postgres_answers():
         pytest.skip(f"no Postgres at {PG_ADMIN}")
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
