@@ -19,14 +19,32 @@ from mesh_orchestrator.relay.stream_client import StreamClient
 FRAMES = 200
 
 
+class _Loop:
+    """The running loop, with the delays of its ``call_later`` calls counted."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, waits: list[float]) -> None:
+        self.loop, self.waits = loop, waits
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loop, name)
+
+    def call_later(self, delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
+        self.waits.append(delay)
+        return self.loop.call_later(delay, callback, *args)
+
+
 class _Asyncio:
-    """``asyncio`` as ``stream_client`` sees it, with its ``sleep`` calls counted."""
+    """``asyncio`` as ``stream_client`` sees it, with its waits counted (a reader's gathering
+    wait is a timer of the loop, ``sleeps`` anything it sleeps)."""
 
     def __init__(self) -> None:
         self.sleeps: list[float] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(asyncio, name)
+
+    def get_running_loop(self) -> _Loop:
+        return _Loop(asyncio.get_running_loop(), self.sleeps)
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)

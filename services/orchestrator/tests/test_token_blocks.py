@@ -9,13 +9,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 
 from mesh_contracts import AgentDescriptor, TokenEvent, encode_event
+from mesh_orchestrator.emitter import TokenBytes
 from mesh_orchestrator.relay import worker_client
 from mesh_orchestrator.relay.worker_client import (
     Relayable,
-    TokenRun,
     WorkerFailed,
     _until_done,
     plain_tokens,
@@ -88,7 +89,7 @@ async def _chunks(stream: bytes, sizes: list[int]) -> AsyncIterator[bytes]:
         yield stream[i:]
 
 
-RUNS: list[TokenRun] = []  # every run ``read`` saw, to show the fast path was taken
+RUNS: list[TokenBytes] = []  # every run ``read`` saw, to show the fast path was taken
 
 
 async def read(stream: bytes, sizes: list[int], attempt: int) -> tuple[list[Relayable], Any]:
@@ -97,10 +98,10 @@ async def read(stream: bytes, sizes: list[int], attempt: int) -> tuple[list[Rela
     events: list[Relayable] = []
     try:
         async for batch in _until_done(_chunks(stream, sizes), AGENT, None, attempt=attempt):
-            if isinstance(batch, TokenRun):
+            if isinstance(batch, TokenBytes):
                 RUNS.append(batch)
             for type_, body in batch:
-                if type(batch) is not TokenRun:  # the call stamps these itself
+                if type(batch) is not TokenBytes:  # the call stamps these itself
                     body = {**body, "attempt": attempt}
                 events.append((type_, body))
     except WorkerFailed as exc:
@@ -119,10 +120,12 @@ async def frame_by_frame(
 def test_a_block_of_sdk_token_frames_is_one_run_of_stamped_events() -> None:
     payloads = [worker_frame(t)[6:-2] for t in ["a", "héllo", "😀", "", "}"]]
     run = plain_tokens(payloads, 3)  # type: ignore[arg-type]
-    assert isinstance(run, TokenRun)
-    assert run == [("token", {"token": t, "attempt": 3}) for t in ["a", "héllo", "😀", "", "}"]]
+    assert isinstance(run, TokenBytes)
+    assert list(run) == [
+        ("token", {"token": t, "attempt": 3}) for t in ["a", "héllo", "😀", "", "}"]
+    ]
     assert run.texts == ["a", "héllo", "😀", "", "}"]
-    assert plain_tokens(payloads[:1], None) == [("token", {"token": "a"})]  # type: ignore[arg-type]
+    assert list(plain_tokens(payloads[:1], None) or ()) == [("token", {"token": "a"})]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -221,3 +224,96 @@ async def test_frames_written_from_a_run_of_tokens_are_those_of_the_frame_path(
         )
 
     assert frames(fast) == frames(slow)
+
+
+def _published(
+    texts: list[str], attempt: int | None, blocks: list[int], run_id: str = "r%"
+) -> list[RelayedEvent]:
+    """A run's log as the mux makes it: a ``status``, then ``texts`` read as worker blocks
+    of the sizes given (each through ``plain_tokens``), a ``result`` between two blocks."""
+    from mesh_orchestrator.runs.mux import EventMux
+    from mesh_orchestrator.runs.store.base import RunRecord
+
+    mux = EventMux(None)  # type: ignore[arg-type]  # nothing is flushed here
+    mux.open(RunRecord(run_id=run_id, query="q", created_at=1.0))
+    mux.publish(run_id, "status", {"status": "running"}, "t", "w")
+    i = 0
+    for n, size in enumerate(blocks):
+        payloads = [worker_frame(t)[6:-2] for t in texts[i : i + size]]
+        i += size
+        run = plain_tokens(payloads, attempt)  # type: ignore[arg-type]
+        assert run is not None
+        mux.publish_many(run_id, run, "t%", "w")
+        if n == 1:
+            mux.publish(run_id, "result", {"output": "o"}, "t%", "w")
+    return mux.channels[run_id].events
+
+
+def test_a_block_of_tokens_keeps_each_token_as_the_json_string_orjson_writes() -> None:
+    plain = [t for t in TEXTS if "\\" not in worker_frame(t).decode()]  # the worker's bytes
+    escaped = [t for t in TEXTS if '"' not in t]  # parsed (a quote: refused by the counts)
+    for texts in (plain, escaped):
+        run = plain_tokens([worker_frame(t)[6:-2] for t in texts], 2)  # type: ignore[arg-type]
+        assert run is not None and run.stamp == b',"attempt":2'
+        assert run.tokens == [orjson.dumps(t) for t in texts]
+        assert run.texts == texts
+        assert [b'{"token":' + r + run.stamp + b"}" for r in run.tokens] == [
+            orjson.dumps(body) for _, body in run
+        ]
+
+
+@pytest.mark.parametrize("attempt", [None, 1, 12])
+def test_frames_and_rows_of_published_token_blocks_are_those_of_their_events(
+    attempt: int | None,
+) -> None:
+    from mesh_orchestrator.runs.store.event_rows import event_rows
+
+    rng = random.Random(7)
+    texts = [rng.choice([t for t in TEXTS if '"' not in t]) for _ in range(400)]
+    blocks = [1, 3, 60, 2, 200, 1, 133]
+    log = _published(texts, attempt, blocks)
+    assert sum(e.block is not None for e in log) == 400  # the bytes path was taken
+    # A listener's batch may start and end anywhere in a block (it came in midway, or a
+    # flush released held events): every cut writes its events' own frames.
+    for _ in range(300):
+        a = rng.randrange(len(log))
+        b = rng.randrange(a, len(log) + 1)
+        batch = log[a:b]  # consecutive events of one run, as a subscription's batch is
+        assert encode_frames(batch) == b"".join(e.frame() for e in batch)
+        assert encode_frames(batch, in_order=True) == b"".join(e.frame() for e in batch)
+    assert encode_frames(log) == b"".join(e.frame() for e in log)
+    # The store's rows: those of the same events with no bytes kept (each ``data`` dumped).
+    bare = [RelayedEvent(e.run_id, e.seq, e.type, e.task_id, e.agent_id, e.data, e.ts) for e in log]
+    for a, b in [(0, len(log)), (3, 70), (66, 300), (5, 6)]:
+        assert event_rows(log[a:b]) == event_rows(bare[a:b])
+
+
+def test_a_batch_out_of_order_or_of_two_runs_is_not_written_from_one_block() -> None:
+    tokens = _published(["a", "b", "c", "d"], 1, [4])[1:]
+    other = _published(["e", "f", "g", "h"], 1, [4], run_id="r2")[1:]
+    mixed = [tokens[0], other[1], tokens[2]]  # seqs 2, 3, 4: in order, not one block
+    for batch in ([tokens[0], tokens[2], tokens[1]], [tokens[0], tokens[0]], tokens[::-1], mixed):
+        assert encode_frames(batch) == b"".join(e.frame() for e in batch)
+
+
+def test_token_blocks_past_a_runs_cap_are_left_out_and_counted_while_its_state_goes_out() -> None:
+    from mesh_orchestrator.runs.emitter import RunEvents
+    from mesh_orchestrator.runs.mux import EventMux
+    from mesh_orchestrator.runs.projection import RunProjection
+    from mesh_orchestrator.runs.store.base import RunRecord
+
+    mux = EventMux(None)  # type: ignore[arg-type]  # nothing is flushed here
+    record = RunRecord(run_id="r", query="q", created_at=1.0)
+    mux.open(record)
+    run = RunEvents("r", mux, RunProjection(record), max_events=10)
+    for n in range(4):  # 16 tokens: 8, then 2 of a block that crosses the cap, then none
+        block = plain_tokens([worker_frame(f"{n}.{i}")[6:-2] for i in range(4)], 1)  # type: ignore[arg-type]
+        assert block is not None
+        run.relay_many(block, "t", "w")
+    run.relay("error", {"error": "e"}, "t", "w")  # not chatter: numbered past the cap
+    log = mux.channels["r"].events
+    assert [e.data.get("token") for e in log[:10]] == [
+        f"{n}.{i}" for n in range(3) for i in range(4)
+    ][:10]
+    assert [(e.seq, e.type) for e in log[10:]] == [(11, "error")]
+    assert run.dropped == 6 and run.published == 17

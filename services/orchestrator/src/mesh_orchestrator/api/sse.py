@@ -147,10 +147,12 @@ class RunStream(Response):
             while (batch := await feed.take()) is not None and not self.stopping:
                 if not batch:
                     continue
+                # A subscription's batch: consecutive events of its run, in seq order.
+                frames = encode_frames(batch, in_order=type(feed) is Subscription)
                 if _drained(feed):  # the run's last events: the body ends with them
-                    await self._write(encode_frames(batch), more_body=False)
+                    await self._write(frames, more_body=False)
                     return
-                await self._write(encode_frames(batch))
+                await self._write(frames)
             if self.stopping:
                 return
             if feed.overflowed:

@@ -24,7 +24,7 @@ import contextvars
 import importlib
 import sys
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +47,7 @@ from mesh_contracts import (
 )
 from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
-from mesh_orchestrator.emitter import Emitter
+from mesh_orchestrator.emitter import Emitter, TokenBytes
 from mesh_orchestrator.metrics import CallMetrics
 from mesh_orchestrator.relay.a2a_credentials import A2ACredentials
 from mesh_orchestrator.relay.budget import CURRENT, RunBudget
@@ -55,7 +55,6 @@ from mesh_orchestrator.relay.mcp_client import CallHeaders, call_mcp
 from mesh_orchestrator.relay.stream_client import StreamClient
 from mesh_orchestrator.relay.worker_client import (
     Relayable,
-    TokenRun,
     WorkerFailed,
     WorkerUnreachable,
     call_worker_batches,
@@ -394,7 +393,7 @@ class WorkerCalls:
         self.resolver.acquire(d.instance_id)
         try:
             traced = call.headers
-            batches: AsyncGenerator[list[Relayable]]
+            batches: AsyncGenerator[Sequence[Relayable]]
             if speaks_a2a(d):  # an external agent: no mesh token, its own credentials
                 await _load_a2a_client()
                 from mesh_orchestrator.relay.a2a_client import call_a2a  # loaded just above
@@ -444,7 +443,7 @@ class WorkerCalls:
                 # tokens, nearly every block, comes made: stamped with the attempt).
                 done = False
                 async for batch in reading:
-                    if type(batch) is TokenRun:  # plain tokens, stamped: relayed as they are
+                    if type(batch) is TokenBytes:  # plain tokens, stamped: relayed as they are
                         token_texts(batch.texts)
                         relay_many(batch, task_id, agent)
                         relayed += len(batch)

@@ -43,10 +43,15 @@ FINISH_SECONDS = 1.0  # how long a response left before its end may take to end
 # for more of the worker's events, unless ``GATHER_BYTES`` are waiting already. A worker
 # sends each event as its own chunk, and a relay that keeps up read them ~1.2 a block
 # (bench/README.md, round 9): each block costs a parse, a publish, a wake of each listener
-# and a write to each client. The first block, and the first after a pause, goes at once;
-# a later token of a flood waits at most ~1 ms (libuv's timers count whole milliseconds: a
-# shorter wait is one turn of the loop).
-GATHER_SECONDS = 0.001
+# and a write to each client, ~0.12 ms of the orchestrator's CPU on this machine whatever its
+# size (bench/README.md, "Round 10: steady streaming"): 3 ms read ~0.55x the blocks of 1 ms
+# and 0.85x the CPU. The first block, and the first after a pause, goes at once; a later
+# token of a flood waits at most ~3 ms (a worker slower than a block per ``BUSY_SECONDS``,
+# any LLM's, never waits; libuv's timers count whole milliseconds). The wait is the
+# connection's: bytes that come to a waiting reader of a busy stream arm one timer that
+# wakes it (``_Connection._arrived``), so a gathered block costs the reader one wake-up,
+# not one for the bytes and one for a sleep.
+GATHER_SECONDS = 0.003
 BUSY_SECONDS = 0.002
 GATHER_BYTES = 1 << 16
 # The response headers a caller reads (the framing, a busy worker's wait, the body's kind):
@@ -69,7 +74,9 @@ class _Connection(asyncio.Protocol):
         "body",
         "buffered",
         "complete",
+        "deferred",
         "error",
+        "gather",
         "got_bytes",
         "headers",
         "headers_done",
@@ -81,6 +88,7 @@ class _Connection(asyncio.Protocol):
         "parser",
         "paused",
         "status",
+        "taken_at",
         "transport",
         "waiter",
     )
@@ -105,6 +113,9 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.idle_since = 0.0
         self.last_data = 0.0  # time.monotonic() of the last bytes received
+        self.gather = False  # the reader gathers a busy stream's blocks (``blocks``)
+        self.taken_at = -BUSY_SECONDS  # time.monotonic() of the reader's last ``take``
+        self.deferred: asyncio.TimerHandle | None = None  # the gathering wait's timer
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -113,7 +124,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
-        self.last_data = time.monotonic()
+        self.last_data = now = time.monotonic()
         self.buffered += len(data)
         try:
             self.parser.feed_data(data)
@@ -123,7 +134,7 @@ class _Connection(asyncio.Protocol):
         if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.pause_reading()
-        self._wake()
+        self._arrived(now)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -152,7 +163,38 @@ class _Connection(asyncio.Protocol):
             "transfer-encoding", ""
         )
 
+    def busy(self, now: float) -> bool:
+        """A gathering reader's stream in full flow: a block handed out within
+        ``BUSY_SECONDS``, less than ``GATHER_BYTES`` waiting, the response not over."""
+        return (
+            self.gather
+            and now - self.taken_at < BUSY_SECONDS
+            and self.buffered < GATHER_BYTES
+            and not self.complete
+            and not self.lost
+            and self.error is None
+        )
+
+    def defer(self) -> None:
+        """Wake the reader ``GATHER_SECONDS`` from now (or sooner, by ``_wake``)."""
+        if self.deferred is None:
+            self.deferred = asyncio.get_running_loop().call_later(GATHER_SECONDS, self._wake)
+
+    def _arrived(self, now: float) -> None:
+        """Bytes came: wake a waiting reader, a busy stream's once it has gathered."""
+        w = self.waiter
+        if w is None or w.done():
+            return
+        if self.busy(now):
+            self.defer()
+        else:
+            self._wake()
+
     def _wake(self) -> None:
+        deferred = self.deferred
+        if deferred is not None:
+            self.deferred = None
+            deferred.cancel()  # it may be what runs this: then a no-op
         w = self.waiter
         if w is not None and not w.done():
             w.set_result(None)
@@ -192,6 +234,7 @@ class _Connection(asyncio.Protocol):
 
     def reset(self) -> None:
         """Ready for the next request on the same socket."""
+        self.taken_at = -BUSY_SECONDS
         self.body = []
         self.on_body = self.body.append
         self.parser = httptools.HttpResponseParser(self)
@@ -226,22 +269,20 @@ class StreamResponse:
         waits up to ``GATHER_SECONDS`` for more (see ``BUSY_SECONDS``); the first never."""
         conn = self._conn
         watch = None if idle is None else _StallWatch(conn, idle)
-        last = -BUSY_SECONDS  # monotonic time the last block was handed out
+        conn.gather = gather
         monotonic = time.monotonic
+        gathered = False  # the bytes waiting were waited for already
         try:
             while True:
                 if conn.body:
+                    if gather and not gathered and conn.busy(monotonic()):
+                        conn.defer()  # what came while the last block was relayed
+                        await conn.wait()
+                        gathered = True
+                        continue
+                    gathered = False
                     if gather:
-                        now = monotonic()
-                        if (
-                            now - last < BUSY_SECONDS
-                            and conn.buffered < GATHER_BYTES
-                            and not conn.complete
-                            and not conn.lost
-                        ):
-                            await asyncio.sleep(GATHER_SECONDS)
-                            now = monotonic()
-                        last = now
+                        conn.taken_at = monotonic()
                     yield conn.take()
                 elif conn.complete:
                     return
@@ -250,8 +291,13 @@ class StreamResponse:
                 elif watch is not None and watch.stalled:
                     raise Stalled(f"nothing received for {idle:g}s")
                 else:
-                    await conn.wait()
+                    await conn.wait()  # a busy stream's bytes wake it once gathered
+                    gathered = True
         finally:
+            conn.gather = False
+            if conn.deferred is not None:
+                conn.deferred.cancel()
+                conn.deferred = None
             if watch is not None:
                 watch.cancel()
 

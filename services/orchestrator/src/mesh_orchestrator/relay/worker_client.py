@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from functools import lru_cache
-from itertools import repeat
 from operator import itemgetter
 from typing import Any, NoReturn, TypeVar
 
@@ -44,14 +44,14 @@ from mesh_contracts import (
 )
 from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
+from mesh_orchestrator.emitter import Relayable as Relayable  # (type, body), re-exported
+from mesh_orchestrator.emitter import TokenBytes
 from mesh_orchestrator.relay.stream_client import Stalled, StreamClient
 
 BUSY_STATUS = (429, 503)
 MAX_ERROR_CHARS = 200  # of a worker's error answer relayed to the client (never its output)
 MAX_FRAME_BYTES = 16 << 20  # one worker event; an image artifact inlined as base64 fits
 
-# (type, body): a worker event without its "type" key.
-Relayable = tuple[str, dict[str, Any]]
 
 # A plain token frame as every mesh worker writes it (pydantic's compact JSON, keys in
 # the model's order): this prefix, the token's JSON string, ``}``.
@@ -60,23 +60,16 @@ _TOKEN_QUOTES = _TOKEN_HEAD.count(b'"') + 1  # the prefix's and the string's clo
 _TOKEN_TEXT = itemgetter("token")
 _DONE = b'{"type":"done"}'
 _TOKEN_SEP = b'"}\n' + _TOKEN_HEAD  # between two such frames joined by a line break
+_TOKEN_SEP_TEXT = _TOKEN_SEP.decode()
+_TOKEN_SPLIT = _TOKEN_SEP[1:-1]  # the same less its quotes: cuts the tokens' quoted strings
+_CONTROL = re.compile(rb"[\x00-\x1f]")  # raw in a JSON string: a parse refuses it
 
 
-class TokenRun(list[Relayable]):
-    """The events of one block read from a worker when every one of them is a plain token
-    frame: ``("token", body)`` pairs as the frame-by-frame path makes them, each ``body``
-    already holding the caller's ``attempt`` (when it gave one), and ``texts`` the tokens'
-    text in order (what an output fold appends)."""
-
-    __slots__ = ("texts",)
-
-    texts: list[str]
-
-
-def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun | None:
+def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenBytes | None:
     """The events of ``payloads`` (one block's frames' data) when every one is a plain token
-    frame, made by one JSON parse of the whole block; ``None`` for any other block (the
-    frame-by-frame path then reads it, to the same events or the same error).
+    frame, stamped with ``attempt``, checked and cut by C calls for the whole block;
+    ``None`` for any other block (the frame-by-frame path then reads it, to the same events
+    or the same error).
 
     The payloads are joined by line breaks (a frame's data has none), so C counts check
     them all at once: every one starts with ``{"type":"token","token":"`` and ends with
@@ -92,6 +85,13 @@ def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun |
     reads it (escapes included). A string whose closing quote is escaped (a trailing
     backslash) runs into the next bare word and fails the parse, as do bad UTF-8 and raw
     control characters: ``None`` then, and the frame path finds what it finds.
+
+    Where no token holds a backslash (nearly every block), that parse is not needed: each
+    token's quoted string is then, once its bytes are valid UTF-8 with no control character
+    (what the parse would check), byte for byte what orjson writes for its text, and the
+    texts are the decoded block cut by one ``split``. (A seven-quote frame there leaves a
+    raw line break outside the separators: refused by that check, as by the parse.) A
+    block with escapes is parsed, and its texts dumped again by orjson.
     """
     n = len(payloads)
     try:
@@ -105,23 +105,23 @@ def plain_tokens(payloads: list[bytes | str], attempt: int | None) -> TokenRun |
         or joined.count(b'"') != _TOKEN_QUOTES * n
     ):
         return None
-    stamp = b"" if attempt is None else b',"attempt":%d' % attempt
-    array = b"".join(
-        (
-            b'[{"token":"',
-            joined[len(_TOKEN_HEAD) : -2].replace(_TOKEN_SEP, b'"' + stamp + b'},{"token":"'),
-            b'"',
-            stamp,
-            b"}]",
-        )
-    )
+    inner = joined[len(_TOKEN_HEAD) : -2]
+    if b"\\" not in inner:
+        try:
+            text = inner.decode()
+        except UnicodeDecodeError:
+            return None
+        if _CONTROL.search(inner.replace(_TOKEN_SEP, b"")) is not None:
+            return None
+        tokens = b"".join((b'"', inner, b'"')).split(_TOKEN_SPLIT)
+        return TokenBytes(tokens, text.split(_TOKEN_SEP_TEXT), attempt)
+    array = b"".join((b'[{"token":"', inner.replace(_TOKEN_SEP, b'"},{"token":"'), b'"}]'))
     try:
         bodies = orjson.loads(array)
     except orjson.JSONDecodeError:
         return None
-    run = TokenRun(zip(repeat("token"), bodies))
-    run.texts = list(map(_TOKEN_TEXT, bodies))
-    return run
+    texts = list(map(_TOKEN_TEXT, bodies))
+    return TokenBytes(list(map(orjson.dumps, texts)), texts, attempt)
 
 
 class WorkerBusy(Exception):
@@ -251,11 +251,11 @@ async def call_worker_batches(
     max_frame_bytes: int | None = MAX_FRAME_BYTES,
     idle: float | None = None,
     attempt: int | None = None,
-) -> AsyncGenerator[list[Relayable]]:
+) -> AsyncGenerator[Sequence[Relayable]]:
     """Yield the worker's events for ``request``, in lists: the events of each block read
     from the worker together (the relay then pays per block, not per event); the last
     event is always ``("done", {})``. A block of nothing but plain tokens comes as a
-    ``TokenRun`` whose bodies carry ``attempt`` already (when given); every other body
+    ``TokenBytes`` whose bodies carry ``attempt`` already (when given); every other body
     is as the worker sent it.
 
     ``on_accepted`` is called once the worker has taken the call (2xx headers), before any
@@ -337,12 +337,12 @@ async def _until_done(
     idle: float | None = None,
     stall: float | None = None,
     attempt: int | None = None,
-) -> AsyncGenerator[list[Relayable]]:
+) -> AsyncGenerator[Sequence[Relayable]]:
     """The events of a worker's SSE body, whichever transport read it, up to (not including)
     ``done``, a list per block read; a body that ends without ``done`` is a lost stream, one
     silent for ``idle`` seconds (a timeout per read, here) or that ``Stalled`` (the
     connection's own watch, for ``stall`` seconds) a stalled one (the worker SDK pings while
-    a run is quiet). A block of plain tokens comes as one ``TokenRun`` (``plain_tokens``),
+    a run is quiet). A block of plain tokens comes as one ``TokenBytes`` (``plain_tokens``),
     its bodies stamped with ``attempt``."""
     frames = DataFrames(max_frame_bytes)
     reading = aiter(blocks)

@@ -10,10 +10,11 @@ changes state, fold it into the run's projection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mesh_contracts import RunPayload
-from mesh_orchestrator.emitter import Emitter
+from mesh_orchestrator.emitter import Emitter, Relayable, TokenBytes
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
 
@@ -67,14 +68,21 @@ class RunEvents:
         return await self._mux.persisted()
 
     def relay_many(
-        self, items: list[tuple[str, dict[str, Any]]], task_id: str | None, agent_id: str | None
+        self, items: Sequence[Relayable], task_id: str | None, agent_id: str | None
     ) -> None:
         """``relay`` of the events of one block a worker sent, in order, at once."""
         if self.published + len(items) > self.max_events:  # near the cap: one at a time
+            if type(items) is TokenBytes and self.published >= self.max_events:
+                self.published += len(items)  # past it: a block of tokens left out whole
+                self.dropped += len(items)
+                return
             for type_, body in items:
                 self.relay(type_, body, task_id, agent_id)
             return
         self.published += len(items)
-        for e in self._mux.publish_many(self.run_id, items, task_id, agent_id):
+        events = self._mux.publish_many(self.run_id, items, task_id, agent_id)
+        if type(items) is TokenBytes:  # tokens: no state changes
+            return
+        for e in events:
             if e.type in STATEFUL and self.projection.apply(e.type, e.data, task_id, e.ts):
                 self._mux.touch(self.run_id)

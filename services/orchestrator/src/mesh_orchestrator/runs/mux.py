@@ -40,6 +40,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from mesh_contracts import RunStatus, StreamEventType
+from mesh_orchestrator.emitter import TokenBytes
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.replay import StoredLog
 from mesh_orchestrator.runs.store.base import RunRecord, RunStore
@@ -271,22 +272,30 @@ class EventMux:
     def publish_many(
         self,
         run_id: str,
-        items: list[tuple[str, dict[str, Any]]],
+        items: Sequence[tuple[str, dict[str, Any]]],
         task_id: str | None = None,
         agent_id: str | None = None,
     ) -> list[RelayedEvent]:
         """``publish`` of several ``(type, data)`` events of one task at once, as a worker's
         block of events arrives: numbered in order, one timestamp, one append to each
-        listener. Returns the events (none when the run was dropped)."""
+        listener. A ``TokenBytes`` (a block of plain tokens) is kept by its events, no
+        ``data`` dict made for them. Returns the events (none when the run was dropped)."""
         ch = self.channels.get(run_id)
         if ch is None or not items:
             return []
         first = ch.base + len(ch.events) + 1
         now = time.time()
-        events = [
-            RelayedEvent(run_id, seq, type_, task_id, agent_id, data, now)  # type: ignore[arg-type]
-            for seq, (type_, data) in enumerate(items, first)
-        ]
+        if type(items) is TokenBytes:
+            items.first = first
+            events = [
+                RelayedEvent(run_id, seq, "token", task_id, agent_id, None, now, items)
+                for seq in range(first, first + len(items))
+            ]
+        else:
+            events = [
+                RelayedEvent(run_id, seq, type_, task_id, agent_id, data, now)  # type: ignore[arg-type]
+                for seq, (type_, data) in enumerate(items, first)
+            ]
         ch.events.extend(events)
         last = first + len(events) - 1
         ch.record.last_seq = last

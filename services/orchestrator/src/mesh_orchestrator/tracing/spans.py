@@ -108,11 +108,11 @@ class WorkerCall:
         # The worker's server span becomes a child of this one.
         self.headers = traceparent_headers(span)
 
-    def counted(self, batches: AsyncGenerator[list[T]]) -> AsyncGenerator[list[T]]:
+    def counted(self, batches: AsyncGenerator[Sequence[T]]) -> AsyncGenerator[Sequence[T]]:
         """The call's blocks of events as read from the worker, each counted on the way;
         closing what it returns closes ``batches``."""
 
-        async def counting() -> AsyncGenerator[list[T]]:
+        async def counting() -> AsyncGenerator[Sequence[T]]:
             async with aclosing(batches) as reading:
                 async for batch in reading:
                     self.events += len(batch)

@@ -44,7 +44,7 @@ class CallSpan(Protocol):
 
     @property
     def headers(self) -> dict[str, str]: ...
-    def counted(self, batches: AsyncGenerator[list[T]]) -> AsyncGenerator[list[T]]: ...
+    def counted(self, batches: AsyncGenerator[Sequence[T]]) -> AsyncGenerator[Sequence[T]]: ...
     def finish(self, status: str, error: str | None) -> None: ...
 
 
@@ -116,7 +116,7 @@ class NoCall:
     def headers(self) -> dict[str, str]:
         return {}
 
-    def counted(self, batches: AsyncGenerator[list[T]]) -> AsyncGenerator[list[T]]:
+    def counted(self, batches: AsyncGenerator[Sequence[T]]) -> AsyncGenerator[Sequence[T]]:
         return batches  # nothing added per block of events
 
     def finish(self, status: str, error: str | None) -> None:

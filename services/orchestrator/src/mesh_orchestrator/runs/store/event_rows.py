@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from mesh_contracts import StreamEvent
-from mesh_orchestrator.runs.events import RelayedEvent
+from mesh_orchestrator.runs.events import RelayedEvent, block_span
 from mesh_orchestrator.runs.store.base import StoredEvent
 
 #: ``type`` of a row that holds a block of token events (never a ``StreamEvent`` type).
@@ -46,6 +46,18 @@ def _block_text(block: Sequence[StoredEvent]) -> str:
     return "[" + ",".join([_data_text(e) for e in block]) + "]"
 
 
+def _token_block_text(e: RelayedEvent, m: int) -> str:
+    """``_block_text`` of ``m`` events from ``e`` on, a ``block_span`` of its token block:
+    the block's JSON strings joined (what orjson writes for each event's ``data``)."""
+    b = e.block
+    assert b is not None
+    off = e.seq - b.first
+    tail = b.stamp + b"}"
+    return b"".join(
+        (b'[{"token":', (tail + b',{"token":').join(b.tokens[off : off + m]), tail, b"]")
+    ).decode()
+
+
 def event_rows(events: Sequence[StoredEvent]) -> list[tuple[Any, ...]]:
     """The rows of ``events`` (in the order given): each run of tokens that continue one
     another (next seq, same run, task, agent and timestamp) in one row, at most
@@ -55,7 +67,16 @@ def event_rows(events: Sequence[StoredEvent]) -> list[tuple[Any, ...]]:
     while i < n:
         e = events[i]
         j = i + 1
-        if e.type == "token":
+        if type(e) is RelayedEvent and e.block is not None:  # a worker block's: checked in C
+            m = min(block_span(events, i), MAX_BLOCK)
+            if m > 1:
+                data = _token_block_text(e, m)
+                rows.append(
+                    (e.run_id, e.seq + m - 1, TOKEN_BLOCK, e.task_id, e.agent_id, data, e.ts)
+                )
+                i += m
+                continue
+        elif e.type == "token":
             run_id, task_id, agent_id, ts, seq = e.run_id, e.task_id, e.agent_id, e.ts, e.seq
             end = min(n, i + MAX_BLOCK)
             while j < end:
