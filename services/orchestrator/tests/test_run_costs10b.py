@@ -1,0 +1,117 @@
+"""A run's Python steps (``bench/README.md``, "Round 10: a run's Python steps"): a live
+run's stream writes its headers and its first frames to the client in one write, not two;
+the server's exit check reads SIGTERM's handler without ``signal.getsignal``'s enum."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+import pytest
+
+from mesh_orchestrator.api import sse
+from mesh_orchestrator.api.sse import RunStream
+from mesh_orchestrator.runs.events import RelayedEvent, encode_frames
+from mesh_orchestrator.runs.mux import Subscription
+
+TS = 1_700_000_000.0
+
+
+def _event(seq: int, type_: str, data: dict[str, Any]) -> RelayedEvent:
+    return RelayedEvent("run-1", seq, type_, None, None, data, TS)
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class _Cycle:
+    """What ``api.http_protocol``'s cycle shows a response: ``on_gone``, ``disconnected``,
+    ``transport``; its ``send`` writes each message to the transport, as uvicorn's does."""
+
+    def __init__(self) -> None:
+        self.transport = _Transport()
+        self.on_gone = None
+        self.disconnected = False
+
+    async def receive(self) -> Any:
+        await asyncio.Event().wait()
+
+    async def send(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.transport.write(b"HEADERS|")
+        elif message["body"] or not message["more_body"]:
+            self.transport.write(message["body"] + (b"" if message["more_body"] else b"|END"))
+
+
+async def test_a_live_runs_headers_and_first_frames_go_in_one_write() -> None:
+    run = _event(1, "run", {"run_id": "run-1"})
+    sub = Subscription([run])
+    cycle = _Cycle()
+    stream = RunStream(sub, ping_seconds=0, on_end=lambda: None)
+    token = _event(2, "token", {"token": "a"})
+    done = _event(3, "done", {"status": "completed"})
+
+    async def the_run() -> None:
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        sub.push(token)
+        await asyncio.sleep(0)
+        sub.push(done)
+        sub.close()
+
+    task = asyncio.get_running_loop().create_task(the_run())
+    await stream({"type": "http", "method": "POST"}, cycle.receive, cycle.send)
+    await task
+    writes = cycle.transport.writes
+    assert writes[0] == b"HEADERS|" + encode_frames([run]), writes
+    body = b"".join(writes)
+    assert body == b"HEADERS|" + b"".join(encode_frames([e]) for e in (run, token, done)) + b"|END"
+    assert cycle.transport is not None and type(cycle.transport) is _Transport
+
+
+async def test_a_stream_with_nothing_queued_writes_its_headers_alone() -> None:
+    sub = Subscription([])
+    cycle = _Cycle()
+    stream = RunStream(sub, ping_seconds=0, on_end=lambda: None)
+    done = _event(1, "done", {"status": "completed"})
+
+    async def the_run() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        sub.push(done)
+        sub.close()
+
+    task = asyncio.get_running_loop().create_task(the_run())
+    await stream({"type": "http", "method": "POST"}, cycle.receive, cycle.send)
+    await task
+    assert cycle.transport.writes == [b"HEADERS|", encode_frames([done]) + b"|END"]
+
+
+def test_the_exit_check_reads_the_handler_without_the_enum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_enum(_: int) -> Any:
+        raise AssertionError("signal.getsignal")
+
+    class _Server:
+        should_exit = True
+
+        def handle_exit(self, *_: Any) -> None: ...
+
+    monkeypatch.setattr(signal, "getsignal", no_enum)
+    monkeypatch.setattr(sse.AppStatus, "should_exit", False)
+    monkeypatch.setattr(sse.AppStatus, "enable_automatic_graceful_drain", True)
+    previous = signal.signal(signal.SIGTERM, _Server().handle_exit)
+    try:
+        assert sse._exiting() is True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
