@@ -115,3 +115,27 @@ def test_the_exit_check_reads_the_handler_without_the_enum(
         assert sse._exiting() is True
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_closed_breakers_success_skips_aiobreakers_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mesh_orchestrator.routing.breakers import BreakerState, InstanceBreaker
+
+    b = InstanceBreaker("i-1", fail_max=3)
+    b.failed("boom")
+    b.failed("boom")
+    assert b.breaker.fail_counter == 2
+    monkeypatch.setattr(b.breaker, "call", _refused)
+    b.succeeded()  # closed: the failures in a row start over, no call made
+    assert b.breaker.fail_counter == 0
+    assert b.state is BreakerState.CLOSED
+    monkeypatch.undo()
+    for _ in range(3):
+        b.failed("boom")
+    assert b.state is BreakerState.OPEN
+    b.succeeded()  # ejected meanwhile: that decision stands, through aiobreaker as before
+    assert b.state is BreakerState.OPEN
+    assert b.ejections == 1
+
+
+def _refused(*_: Any) -> Any:
+    raise AssertionError("aiobreaker's call")
