@@ -139,3 +139,42 @@ def test_a_closed_breakers_success_skips_aiobreakers_call(monkeypatch: pytest.Mo
 
 def _refused(*_: Any) -> Any:
     raise AssertionError("aiobreaker's call")
+
+
+def test_unresolvable_tasks_are_found_without_ranking_the_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from mesh_contracts import AgentDescriptor, AgentRecord, ExecutionPlan, HealthStatus
+    from mesh_orchestrator.routing.resolver import Resolver
+
+    now = time.time()
+
+    def agent(instance: str, cap: str, *, healthy: bool = True) -> AgentRecord:
+        d = AgentDescriptor(agent_id=instance, instance_id=instance, description="d",
+                            capabilities=[cap], endpoint=f"http://127.0.0.1:1/{instance}")  # fmt: skip
+        status = HealthStatus.PASSING if healthy else HealthStatus.CRITICAL
+        return AgentRecord(descriptor=d, status=status, registered_at=now, last_heartbeat=now)
+
+    records = [agent("a", "text"), agent("b", "vision"), agent("c", "audio", healthy=False)]
+    resolver = Resolver(lambda: records)
+    for _ in range(3):
+        resolver.failed("b", "boom")  # b ejected
+    plan = ExecutionPlan.model_validate({"tasks": [
+        {"task_id": "t1", "capability": "text"},
+        {"task_id": "t2", "capability": "vision"},
+        {"task_id": "t3", "capability": "audio"},
+        {"task_id": "t4", "capability": "text", "requires": {"gpu": True}},
+        {"task_id": "t5", "capability": "x", "agent_id": "a"},
+        {"task_id": "t6", "capability": "text", "agent_id": "b"},
+    ]})  # fmt: skip
+    ranked = {t.task_id for t in plan.tasks if not resolver.candidates(t)}
+    monkeypatch.setattr(resolver, "_ranked", _refused)
+    found = resolver.unresolvable(plan)
+    assert set(found) == ranked == {"t2", "t3", "t4", "t6"}
+    assert found["t2"].startswith("every instance serving capability 'vision' is ejected")
+
+
+def _refused(*_: Any) -> Any:
+    raise AssertionError("called")
