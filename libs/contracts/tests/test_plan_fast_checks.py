@@ -62,3 +62,30 @@ def test_a_task_using_the_language_is_still_checked(extra: dict[str, Any], probl
     with pytest.raises(ValidationError, match=problem):
         _plan({"task_id": "a", "capability": "c"}, {"task_id": "b", "capability": "c",
                                                      "depends_on": ["a"], **extra})  # fmt: skip
+
+
+def test_a_run_answers_data_is_as_before() -> None:
+    """``RunAnswer.data`` dumps its results once: the same keys in the same order as when
+    they were dumped with ``exclude_none`` and then again without it."""
+    import json
+
+    from mesh_contracts.run_events import RunAnswer, TaskOutcomeData
+
+    def before(a: RunAnswer) -> dict[str, Any]:
+        body = a.model_dump(mode="json", exclude_none=True)
+        body["results"] = {k: v.model_dump(mode="json") for k, v in a.results.items()}
+        return body
+
+    outcome = TaskOutcomeData(status="completed", output={"x": None}, agent_id="w")
+    failed = TaskOutcomeData.model_validate({"status": "failed", "error": "e", "more": None})
+    for a in (
+        RunAnswer(
+            answer="a", status="completed", results={"t": outcome}, synthesis="deterministic"
+        ),
+        RunAnswer.model_validate(
+            {"answer": "", "status": "failed", "results": {"t": failed}, "extra": "z", "gone": None}
+        ),  # fmt: skip
+        RunAnswer(answer="", status="completed"),
+    ):
+        assert json.dumps(a.data()) == json.dumps(before(a))
+        assert list(a.data()) == list(before(a))
