@@ -84,7 +84,7 @@ def test_a_run_answers_data_is_as_before() -> None:
         ),
         RunAnswer.model_validate(
             {"answer": "", "status": "failed", "results": {"t": failed}, "extra": "z", "gone": None}
-        ),  # fmt: skip
+        ),
         RunAnswer(answer="", status="completed"),
     ):
         assert json.dumps(a.data()) == json.dumps(before(a))
