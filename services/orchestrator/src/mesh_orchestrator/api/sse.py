@@ -140,11 +140,6 @@ class RunStream(Response):
             # ``api.http_protocol``'s connections, in the same write.
             await asyncio.sleep(0)
             feed = self.feed
-            # Pings and the server's shutdown: one watcher per loop for every open stream,
-            # not a timer per stream.
-            self._wrote = loop.time()
-            _exits.watch(loop, self)
-            watched = True
             first: list[Any] | None = None
             if cycle is not None and _ready(feed) and not self.stopping:
                 # Frames are waiting (the ``run`` event, the first steps'): the headers go in
@@ -157,6 +152,11 @@ class RunStream(Response):
                     await send(start)
             else:
                 await send(start)
+            # Pings and the server's shutdown: one watcher per loop for every open stream,
+            # not a timer per stream (from the headers on: a ping never goes before them).
+            self._wrote = loop.time()
+            _exits.watch(loop, self)
+            watched = True
             while (
                 batch := first if first is not None else await feed.take()
             ) is not None and not self.stopping:
