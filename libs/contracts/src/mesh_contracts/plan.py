@@ -154,6 +154,16 @@ def _ancestors(tasks: list[SubTask]) -> dict[str, set[str]]:
     return memo
 
 
+def _uses_language(t: SubTask) -> bool:
+    """The task has what ``_check_language`` checks (without any, it finds nothing)."""
+    return (
+        t.when is not None
+        or t.repeat_until is not None
+        or t.max_iterations is not None
+        or bool(t.repeat_tasks)
+    )
+
+
 def _check_language(tasks: list[SubTask]) -> list[str]:
     """``when``, ``repeat_until`` and ``repeat_tasks`` of every task: each expression parses,
     and every task it reads is upstream of it (finished when it is evaluated)."""
@@ -229,6 +239,10 @@ class ExecutionPlan(BaseModel):
             if t.task_id in seen:
                 problems.append(f"duplicate task_id {t.task_id!r}")
             seen.add(t.task_id)
+        # Every dependency on a task before it in the plan (most plans, a pinned task's
+        # among them): no cycle can be, and Kahn's walk is skipped.
+        backward = True
+        earlier: set[str] = set()
         for t in self.tasks:
             named: set[str] = set()
             for d in t.depends_on:
@@ -239,12 +253,15 @@ class ExecutionPlan(BaseModel):
                     problems.append(f"task {t.task_id!r} depends on unknown task {d!r}")
                 if d == t.task_id:
                     problems.append(f"task {t.task_id!r} depends on itself")
-        if not problems:
+                if d not in earlier:
+                    backward = False
+            earlier.add(t.task_id)
+        if not problems and not backward:
             cycle = _find_cycle(self.tasks)
             if cycle:
                 # read "a -> b" as "a depends on b"
                 problems.append("dependency cycle: " + " -> ".join(cycle))
-        if not problems:
+        if not problems and any(_uses_language(t) for t in self.tasks):
             problems.extend(_check_language(self.tasks))
         if problems:
             raise PlanError(problems)

@@ -280,10 +280,13 @@ class RunAnswer(_Payload):
     synthesis: Literal["llm", "deterministic"] | None = None
 
     def data(self) -> dict[str, Any]:
-        body = super().data()
-        # A sub-task's outcome keeps its keys even when empty (clients index them).
-        body["results"] = {k: v.model_dump(mode="json") for k, v in self.results.items()}
-        return body
+        # A sub-task's outcome keeps its keys even when empty (clients index them): the
+        # results dumped once, without ``exclude_none``, in their place (after ``answer``
+        # and ``status``, which are never None).
+        body = self.model_dump(mode="json", exclude_none=True, exclude={"results"})
+        results = {k: v.model_dump(mode="json") for k, v in self.results.items()}
+        return {"answer": body.pop("answer"), "status": body.pop("status"), "results": results,
+                **body}  # fmt: skip
 
 
 class RunFailure(_Payload):

@@ -111,6 +111,17 @@ class InstanceBreaker(CircuitBreakerListener):  # type: ignore[misc]
 
     def succeeded(self) -> None:
         self.trial = False
+        breaker = self.breaker
+        if (
+            breaker.current_state is CircuitBreakerState.CLOSED
+            and breaker._state.state is CircuitBreakerState.CLOSED
+            and breaker._listeners == [self]
+        ):
+            # Closed, as nearly always: what aiobreaker's ``call`` of a success does then
+            # (``before_call`` and this listener's hooks do nothing; ``on_success`` of a
+            # closed state neither), without its calls: the failures in a row start over.
+            breaker._state_storage.reset_counter()
+            return
         # Ejected meanwhile by another call's failure: that decision stands.
         with contextlib.suppress(CircuitBreakerError):
             self.breaker.call(_ok)

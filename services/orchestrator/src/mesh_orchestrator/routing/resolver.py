@@ -167,7 +167,20 @@ class Resolver:
 
     def unresolvable(self, plan: ExecutionPlan) -> dict[str, str]:
         """task_id -> reason, for every task no healthy instance can run right now."""
-        return {t.task_id: self.why_not(t) for t in plan.tasks if not self.candidates(t)}
+        return {t.task_id: self.why_not(t) for t in plan.tasks if not self._runnable(t)}
+
+    def _runnable(self, task: SubTask) -> bool:
+        """Whether ``candidates(task)`` is not empty: the first instance found is enough (no
+        list of them, no ranking by load)."""
+        for r in self._source():
+            if (
+                r.healthy
+                and serves(r.descriptor, task)
+                and fits(r.descriptor, task)
+                and self.breaker(r.descriptor.instance_id).available()
+            ):
+                return True
+        return False
 
     def available_capabilities(self) -> set[str]:
         return {c for r in self._healthy() for c in r.descriptor.capabilities}
