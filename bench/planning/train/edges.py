@@ -284,6 +284,9 @@ VARIANTS = [
 # decoding (0.881, +8/-2). The ungated softmax pools higher (0.896) but wires parallel jobs
 # ("write a poem and draw a lighthouse": test_intent_edges.py), in three languages, so the gate
 # stays. Round 8 shipped Variant("old", 1.0, "single", gate="asks_seq").
+# Round 10 (batches 4-20 held out one at a time): the same softmax, "both"/"all" scored against
+# "none" alone (``every``) and the gate also open to "the same material" and a sibling of a step
+# that read its source by a leading reference (``_asks_sib``): bench/planning/README.md.
 SHIPPED = Variant("all", 1.0, "choice", gate="_asks_sib", every=True)
 
 

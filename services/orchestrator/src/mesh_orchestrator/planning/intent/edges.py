@@ -17,8 +17,9 @@ with the rules alone, to measure them): over the blind dev batches held out one 
 beat the rules (bench/planning/README.md, "Round 8"). Each task reads its best-scoring source
 (every one when its clause says "both"/"all"), and the model adds no edge the rules did not
 make to a clause that does not ask for material (``keep``'s gate: no reference back, a subject
-of its own, joined as a parallel job: "write a poem and draw a lighthouse"). Edges only point
-to earlier tasks, so a plan stays acyclic.
+of its own, joined as a parallel job: "write a poem and draw a lighthouse"; since round 10 "the
+same material" and a sibling of a step that read its source by a leading reference ask for it).
+Edges only point to earlier tasks, so a plan stays acyclic.
 """
 
 from __future__ import annotations
