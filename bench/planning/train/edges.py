@@ -90,13 +90,16 @@ class Variant:
     # fit the weights on the pairs whose both ends match expected tasks only (a pair with a
     # spurious end is labelled 0 whatever its clause says); thresholds still on every pair
     clean: bool = False
+    # with ``choice``: a clause saying "both"/"all" scores each source against "none" alone
+    every: bool = False
 
     def label(self) -> str:
         t = "fit" if self.threshold is None else f"{self.threshold:g}"
         a = "" if self.add is None else f"/{self.add:g}"
         g = f"-gate:{self.gate}" if self.gate else ""
         c = "-clean" if self.clean else ""
-        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}{c}"
+        e = "-every" if self.every else ""
+        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}{c}{e}"
 
 
 def _select(req: Request, features: str) -> Request:
@@ -217,6 +220,7 @@ def train(reqs: list[Request], v: Variant) -> EdgeModel:
     else:
         base = fit(data, rule=rule, single=v.decode == "single", l2=v.l2, thresholds=[0.5])
     base.gate = v.gate
+    base.every = v.every
     single = v.decode in ("single", "choice")
     grid_t = THRESHOLDS if v.threshold is None else [v.threshold]
     grid_a: list[float | None] = [None]
@@ -238,7 +242,8 @@ def train(reqs: list[Request], v: Variant) -> EdgeModel:
                 c["fn"] += len(truth - got)
             score = f1(c)
             if best is None or score > best[0] + 1e-9:
-                best = (score, EdgeModel(base.weights, t, single, a, v.gate, base.choice))
+                model = EdgeModel(base.weights, t, single, a, v.gate, base.choice, v.every)
+                best = (score, model)
     assert best is not None
     return best[1]
 
@@ -266,6 +271,12 @@ VARIANTS = [
     Variant("all", 1.0, "single", clean=True),
     Variant("r8", 1.0, "single", clean=True),
     Variant("old", 1.0, "single", gate="asks_seq", clean=True),
+    # round 10: "both"/"all" scored against "none" alone (``every``); the gate also open to
+    # "the same material" and to a sibling of a step that read its source by a leading reference
+    Variant("all", 1.0, "choice", gate="asks_seq", every=True),
+    Variant("all", 1.0, "choice", gate="_asks_same", every=True),
+    Variant("all", 1.0, "choice", gate="_asks_sib", every=True),
+    Variant("all", 1.0, "choice", gate="_asks_names", every=True),
 ]
 # Every feature (round 9's with round 8's), a softmax per task over its candidates and "none",
 # and the asks_seq gate: chosen on main after both round 9 planner branches merged, by pooled
@@ -273,7 +284,10 @@ VARIANTS = [
 # decoding (0.881, +8/-2). The ungated softmax pools higher (0.896) but wires parallel jobs
 # ("write a poem and draw a lighthouse": test_intent_edges.py), in three languages, so the gate
 # stays. Round 8 shipped Variant("old", 1.0, "single", gate="asks_seq").
-SHIPPED = Variant("all", 1.0, "choice", gate="asks_seq")
+# Round 10 (batches 4-20 held out one at a time): the same softmax, "both"/"all" scored against
+# "none" alone (``every``) and the gate also open to "the same material" and a sibling of a step
+# that read its source by a leading reference (``_asks_sib``): bench/planning/README.md.
+SHIPPED = Variant("all", 1.0, "choice", gate="_asks_sib", every=True)
 
 
 def collect(planner: IntentPlanner) -> dict[str, list[tuple[Expected, Request]]]:

@@ -17,8 +17,9 @@ with the rules alone, to measure them): over the blind dev batches held out one 
 beat the rules (bench/planning/README.md, "Round 8"). Each task reads its best-scoring source
 (every one when its clause says "both"/"all"), and the model adds no edge the rules did not
 make to a clause that does not ask for material (``keep``'s gate: no reference back, a subject
-of its own, joined as a parallel job: "write a poem and draw a lighthouse"). Edges only point
-to earlier tasks, so a plan stays acyclic.
+of its own, joined as a parallel job: "write a poem and draw a lighthouse"; since round 10 "the
+same material" and a sibling of a step that read its source by a leading reference ask for it).
+Edges only point to earlier tasks, so a plan stays acyclic.
 """
 
 from __future__ import annotations
@@ -428,6 +429,14 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
                     ),
                 }
             )
+            # round 10: gates that also let "the same material" and a sibling of a step that
+            # read its source through a leading reference ask for material
+            # (keys with "_": read by the gate, never a weight)
+            f["_asks_same"] = float(bool(f["asks_seq"]) or fj.same)
+            f["_asks_sib"] = float(bool(f["_asks_same"]) or bool(f["sib_lead"]))
+            f["_asks_names"] = float(bool(f["_asks_sib"]) or names)
+            # a clause saying "both" / "each of them" as the last of listed items
+            f["all_items"] = float(fj.everything and (fj.enum or oj.joined == "item"))
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
             f[f"join_{joined}_prev"] = float(gap == 1)
@@ -489,6 +498,9 @@ class EdgeModel:
     # weight ``NONE``) compete in one softmax, so a candidate is scored against the others the
     # clause could read, and the many far pairs no clause reads do not drag every score down
     choice: bool = False
+    # round 10: with ``choice``, a clause that says "both"/"all" scores each candidate against
+    # "none" alone, not against the other sources it also reads
+    every: bool = False
 
     def probability(self, features: dict[str, float]) -> float:
         z = sum(self.weights.get(k, 0.0) * v for k, v in features.items())
@@ -518,6 +530,7 @@ class EdgeModel:
     ) -> dict[tuple[int, int], float]:
         """Each pair's share of its task's softmax over its candidates and "none"."""
         z: dict[int, list[tuple[int, float]]] = {}
+        every = {j for _, j, f in pairs if f.get("all")}
         for i, j, f in pairs:
             s = sum(self.weights.get(k, 0.0) * v for k, v in f.items())
             z.setdefault(j, []).append((i, max(-30.0, min(30.0, s))))
@@ -528,6 +541,11 @@ class EdgeModel:
             total = math.exp(none - top) + sum(math.exp(s - top) for _, s in row)
             for i, s in row:
                 out[(i, j)] = math.exp(s - top) / total
+            if self.every and j in every:
+                # "both", "each of them", "los tres": the sources it reads share the softmax
+                # (two right ones get under half each), so each is scored against "none" alone
+                for i, s in row:
+                    out[(i, j)] = 1.0 / (1.0 + math.exp(none - s))
         return out
 
     def decide(self, origins: list[Origin]) -> dict[str, list[str]]:
@@ -542,6 +560,7 @@ class EdgeModel:
         return {
             "add": None if self.add is None else round(self.add, 4),
             "choice": self.choice,
+            "every": self.every,
             "gate": self.gate,
             "single": self.single,
             "threshold": round(self.threshold, 4),
@@ -557,6 +576,7 @@ class EdgeModel:
             None if body.get("add") is None else float(body["add"]),
             str(body.get("gate", "")),
             bool(body.get("choice", False)),
+            bool(body.get("every", False)),
         )
 
 

@@ -22,7 +22,9 @@ ALL = re.compile(
 # "les quatre", "die drei", "os três", "i tre", "de drie" (the number, in group 1).
 COUNTED = re.compile(
     r"\b(?:the|these|those|all|los|las|estos|estas|les|ces|tous|toutes|die|den|diese|alle|"
-    r"os|as|estes|estas|todos|todas|i|le|gli|questi|queste|tutti|tutte|de|deze|alle)\s+"
+    r"os|as|estes|estas|todos|todas|i|le|gli|questi|queste|tutti|tutte|deze|alle|"
+    # Dutch "de" before a Dutch count only: "de drie"; "de dos lineas", "de deux" say "of two"
+    r"de(?=\s+(?:twee|drie|vier)\b))\s+"
     r"(two|three|four|dos|tres|cuatro|deux|trois|quatre|zwei|drei|vier|dois|duas|due|tre|"
     r"quattro|twee|drie)\b"
 )
