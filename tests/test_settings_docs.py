@@ -32,6 +32,9 @@ ENVIRONMENT_READS = {
     "mesh_telemetry/instrumentation.py",
     # The test kit passes the environment on to the processes it starts.
     "mesh_testkit/__init__.py",
+    # The tests' Postgres admin URL (MESH_TEST_POSTGRES), read where the scratch databases
+    # are made; a test setting, no service's (libs/testkit/README.md).
+    "mesh_testkit/postgres.py",
     # tqdm's own switch, set before the model library imports it.
     "mesh_worker_writer/__main__.py",
 }
