@@ -347,3 +347,14 @@ def test_uvicorn_access_lines_are_built_only_where_the_level_lets_them_out():
 
     assert access_logged("info") and access_logged("debug") and access_logged("trace")
     assert not access_logged("warning") and not access_logged("error")
+
+
+def test_the_lease_writes_every_instance_id_as_json_dumps_does():
+    import json
+
+    from mesh_discovery.registry import json_string
+
+    texts = ["inst00001", 'a"b', "a\\b", "tab\there", "", " x~", "x\x00", "é", "\u2028"]
+    texts += [chr(c) for c in range(0x300)]
+    for text in texts:
+        assert json_string(text) == json.dumps(text), text
