@@ -321,3 +321,40 @@ async def test_the_list_fast_path_hands_anything_else_to_the_stack(
         "DELETE /v1/agents?",
     ]
     await store.close()
+
+
+async def test_the_fast_path_refuses_a_forged_or_expired_token_and_renews_nothing(
+    client: httpx.AsyncClient, make_descriptor
+) -> None:
+    await register(client, make_descriptor, "w-1", "writer")
+    assert (await client.put("/v1/agents/w-1/heartbeat", headers=WRITER)).status_code == 200
+    before = (await client.get("/v1/agents/w-1", headers=READER)).json()
+    good = KEYS.issue("agent:writer", 86400)
+    head, payload, _ = good.split(".")
+    for token in (
+        Keys(b"z" * 48).issue("agent:writer", 86400),  # another secret
+        f"{head}.{payload}.",  # no signature
+        good + "x",  # a remembered token's bytes changed
+        KEYS.issue("agent:writer", 60, now=time.time() - 60 - LEEWAY_SECONDS - 5),  # expired
+    ):
+        r = await client.put("/v1/agents/w-1/heartbeat", headers=bearer(token))
+        assert r.status_code == 401, (token, r.text)
+    assert (await client.get("/v1/agents/w-1", headers=READER)).json() == before
+
+
+def test_uvicorn_access_lines_are_built_only_where_the_level_lets_them_out():
+    from mesh_discovery.__main__ import access_logged
+
+    assert access_logged("info") and access_logged("debug") and access_logged("trace")
+    assert not access_logged("warning") and not access_logged("error")
+
+
+def test_the_lease_writes_every_instance_id_as_json_dumps_does():
+    import json
+
+    from mesh_discovery.registry import json_string
+
+    texts = ["inst00001", 'a"b', "a\\b", "tab\there", "", " x~", "x\x00", "é", "\u2028"]
+    texts += [chr(c) for c in range(0x300)]
+    for text in texts:
+        assert json_string(text) == json.dumps(text), text

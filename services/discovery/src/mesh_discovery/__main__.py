@@ -33,11 +33,20 @@ def main() -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # uvicorn formats each request's access line (client, quoted path) before the
+        # logger drops it; above "info" the logger drops them all, so do not build them.
+        access_log=access_logged(settings.log_level),
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         **tls,
     )
     _DrainingServer(config, app.state.draining).run()
     return 0
+
+
+def access_logged(log_level: str) -> bool:
+    """Whether uvicorn's access lines (logged at INFO) pass ``log_level``."""
+    level = logging.getLevelName(log_level.upper())
+    return not isinstance(level, int) or level <= logging.INFO
 
 
 class _DrainingServer(uvicorn.Server):

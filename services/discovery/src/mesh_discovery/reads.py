@@ -108,12 +108,12 @@ def caller_of(scope: Any) -> Principal | None:
     """``principal_of`` the request in ``scope``, with the app's keys, audience and hosts
     (what the ASGI fast paths, lists and heartbeats, check before they answer)."""
     state = scope["app"].state
-    return principal_of(
-        state.mesh_keys,
-        scope["headers"],
-        state.mesh_audience,
-        getattr(state, "mesh_trusted_hosts", ()),
-    )
+    keys = state.mesh_keys
+    # The trusted hosts only when the service runs open: with a secret the attribute is
+    # unset, and ``getattr`` with a default raised and caught an ``AttributeError`` inside
+    # Starlette's ``State`` on every heartbeat (py-spy, bench/README.md "Round 10: heartbeats").
+    hosts = getattr(state, "mesh_trusted_hosts", ()) if keys is None else ()
+    return principal_of(keys, scope["headers"], state.mesh_audience, hosts)
 
 
 class ListPath:

