@@ -195,23 +195,23 @@ def test_chunks_send_everything_up_to_the_first_token_alone_then_whole_lists() -
     progress = ProgressEvent(message="p")
     tokens = [TokenEvent(token=str(i)) for i in range(2 * CHUNK_EVENTS + 3)]
     # A list with no token yet: each event alone.
-    assert chunks.of([progress, progress]) == [encode_event(progress)] * 2
+    assert list(chunks.of([progress, progress])) == [encode_event(progress)] * 2
     # The first token closes the singles; what follows it in its list is one chunk.
-    first = chunks.of([progress, tokens[0], tokens[1], tokens[2]])
+    first = list(chunks.of([progress, tokens[0], tokens[1], tokens[2]]))
     assert first == [
         encode_event(progress),
         encode_event(tokens[0]),
         encode_event(tokens[1]) + encode_event(tokens[2]),
     ]
     # Later lists: one chunk each, at most CHUNK_EVENTS frames a chunk, in order.
-    later = chunks.of(tokens[3:])
+    later = list(chunks.of(tokens[3:]))
     assert b"".join(later) == b"".join(map(encode_event, tokens[3:]))
     assert [frames_in(c) for c in later] == [CHUNK_EVENTS, CHUNK_EVENTS]
     # A lone event later on: its own chunk, as it is.
-    assert chunks.of([tokens[0]]) == [encode_event(tokens[0])]
+    assert list(chunks.of([tokens[0]])) == [encode_event(tokens[0])]
     # A first token last in its list: no empty chunk after it.
     fresh = Chunks()
-    assert fresh.of([tokens[0]]) == [encode_event(tokens[0])]
+    assert list(fresh.of([tokens[0]])) == [encode_event(tokens[0])]
 
 
 class _Flood(Worker[ChunkInput]):
@@ -258,3 +258,23 @@ def test_add_many_keeps_what_add_keeps() -> None:
     assert len(many.events) == MAX_EVENTS + 1 and many.events[-1] is result
     # A live follower gets every event, however many.
     assert live_many == live_one == [*tokens, result]
+
+
+def test_the_first_token_is_encoded_and_handed_out_before_those_behind_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mesh_worker.api as api
+
+    encoded: list[Any] = []
+
+    def counting(event: Any) -> bytes:
+        encoded.append(event)
+        return encode_event(event)
+
+    monkeypatch.setattr(api, "encode_event", counting)
+    tokens = [TokenEvent(token=str(i)) for i in range(10)]
+    out = Chunks().of(tokens)
+    assert next(out) == encode_event(tokens[0])
+    assert encoded == [tokens[0]]  # the nine behind it not encoded yet
+    assert list(out) == [b"".join(map(encode_event, tokens[1:]))]
+    assert encoded == tokens

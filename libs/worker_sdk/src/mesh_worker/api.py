@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -249,20 +249,21 @@ class Chunks:
     def __init__(self) -> None:
         self.token_sent = False
 
-    def of(self, batch: list[WorkerEvent]) -> list[bytes]:
-        out: list[bytes] = []
+    def of(self, batch: list[WorkerEvent]) -> Iterator[bytes]:
+        """The chunks of ``batch``, each made as it is asked for: a single goes out
+        before the frames behind it are encoded."""
         if not self.token_sent:
             for i, event in enumerate(batch):
-                out.append(encode_event(event))
                 if event.type == "token":
                     self.token_sent = True
+                    yield encode_event(event)
                     batch = batch[i + 1 :]
                     break
+                yield encode_event(event)
             else:
-                return out
+                return
         for i in range(0, len(batch), CHUNK_EVENTS):
-            out.append(b"".join(map(encode_event, batch[i : i + CHUNK_EVENTS])))
-        return out
+            yield b"".join(map(encode_event, batch[i : i + CHUNK_EVENTS]))
 
 
 async def _frames(
