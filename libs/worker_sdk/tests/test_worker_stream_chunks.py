@@ -77,13 +77,13 @@ class ChunkWorker(Worker[ChunkInput]):
             return None
         await emit(ProgressEvent(message="starting"))
         for i in range(inp.tokens):
-            await emit(TokenEvent(token=f"t{i} \"q\"\n"))
+            await emit(TokenEvent(token=f't{i} "q"\n'))
         return {"n": inp.tokens}
 
 
 def flood_events(n: int = FLOOD) -> list[Any]:
     """What the ``flood`` mode emits, in order, then ``done``."""
-    tokens: list[Any] = [TokenEvent(token=f"t{i} \"q\"\n") for i in range(n)]
+    tokens: list[Any] = [TokenEvent(token=f't{i} "q"\n') for i in range(n)]
     return [ProgressEvent(message="starting"), *tokens, ResultEvent(output={"n": n}), DoneEvent()]
 
 
