@@ -57,6 +57,7 @@ from mesh_orchestrator.planning.intent.cues import (
 )
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
+from mesh_orchestrator.planning.intent.live import live_data
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.model import (
     CLASSES,
@@ -93,6 +94,7 @@ WEAK_SEARCH = 0.4
 # (no question, no verb of a job first), is something said, not asked.
 CHAT_SEARCH = 0.65
 _ACTION = "an action in the world no agent performs"
+_LIVE = "live data no agent can see: it changes by the minute"
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
 STAND_IN = {
@@ -496,6 +498,8 @@ class IntentPlanner:
                 )
             ):  # "Hi!", "Ciao!" before a job the model is sure of: a greeting, no job
                 top = "none"
+            if top in ("search", "text_generation", "summarization") and live_data(seg):
+                top = "live"  # "what's Nvidia trading at right now?": no lookup knows it
             seg.describes = (
                 seg.joined == "sentence"
                 and p.get(top, 0.0) < UNSURE
@@ -507,6 +511,8 @@ class IntentPlanner:
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
                 out.append(Routed(seg, None, p[top], _ACTION, p))
+            elif top == "live":
+                out.append(Routed(seg, None, p["search"], _LIVE, p))
             elif top in served:
                 out.append(Routed(seg, top, p[top], probs=p))
             elif STAND_IN.get(top) in served:

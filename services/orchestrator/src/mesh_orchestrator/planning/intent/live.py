@@ -1,0 +1,191 @@
+"""Live data: what changes by the minute is no lookup the mesh can serve.
+
+The lookup agent searches a small, fixed knowledge base; no agent reads a live feed. So a
+question about the weather tomorrow, a share price or an exchange rate right now, the traffic
+on a road at this moment, tonight's lottery numbers or a match being played, the next train,
+or today's price of something is refused (left out of the plan and named), not planned as a
+search that would answer it from stale passages, nor handed to the writer, who would make it
+up. The rest of the request is planned ("what's the weather in Madrid right now? also write
+me a haiku about rain": the haiku).
+
+Two signals together, in the seven languages: a *topic* that only a live source knows
+(weather, forecast, share price, exchange rate, traffic, score, lottery, the price of
+something, a departure), and a *time* that is now or soon (now, today, tonight, tomorrow,
+"this second", "next", "currently"). Either alone is no live data: "why is the weather mild in
+Lisbon" is knowledge, "what's on the menu today" names no live topic. Never when the clause
+names a thing to make ("a poem about today's weather"), carries data or pasted text, or asks
+the assistant about its own place ("Che tempo fa da te?", "how's the weather where you
+are?"): that is small talk, the writer's.
+"""
+
+from __future__ import annotations
+
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.lexicon._words import words
+from mesh_orchestrator.planning.intent.model import tokens
+from mesh_orchestrator.planning.intent.segment import Segment
+
+# Topics only a live source knows, one word each (matched after normalize: no accents).
+_TOPIC = words("""
+    weather forecast forecasts temperature temperatures
+    clima pronostico temperatura
+    meteo previsions
+    wetter wettervorhersage wetterbericht temperatur temperaturen
+    previsao
+    previsioni
+    weerbericht weersverwachting temperatuur
+    stock stocks shares share-price trading nasdaq dow dax bitcoin crypto
+    cotiza cotizacion cotizan bolsa acciones
+    bourse cotation
+    aktie aktien aktienkurs borse borsenkurs
+    cotacao acoes
+    borsa azioni quotazione
+    koers aandeel aandelen beurs beurskoers
+    traffic trafico trafic bouchons embouteillages verkehr verkehrslage stau staus transito
+    traffico verkeer
+    score scores marcador punteggio spielstand placar uitslag
+    lottery loteria loto lotto lotterie lotteria
+    price prices precio precios prix preis preise preco precos prezzo prezzi prijs prijzen
+    departure departures salida salidas depart departs abfahrt partida partidas partenza
+    partenze vertrek
+    """)
+# An exchange rate: a word for the rate, or two currencies ("el euro frente al dólar").
+_RATE = words("""
+    exchange rate rates cambio change taux wechselkurs kurs wisselkoers worth vale vaut wert
+    waard
+    """)
+_CURRENCY = words("""
+    dollar dollars euro euros pound pounds sterling yen yuan franc francs peso pesos
+    dolar dolares libra libras dollaro dollari sterlina sterline dollaro-euro euro-dollaro
+    euro-dollar dollar-euro
+    """)
+# Ways of getting somewhere that run on a timetable: live only as "the next ..." or today.
+_TRANSIT = words("""
+    train trains bus buses tram flight flights ferry tren trenes autobus vuelo vuelos vol vols
+    zug zuge flug fluge trem comboio onibus autocarro voo voos treno treni volo voli trein
+    treinen vlucht vluchten
+    """)
+_TRANSIT_LEAD = words("""
+    the next el la le der die das den o il lo de het next proximo proxima prochain
+    prochaine nachste nachsten nachster prossimo prossima volgende
+    """)
+# Words for "weather" that also mean "time" (or "again"), weather only after these:
+# "el tiempo", "qué tiempo", "quel temps", "o tempo", "che tempo", "het weer".
+_WEATHER_AMBIGUOUS = {
+    "tiempo": words("el que"),
+    "temps": words("le quel"),
+    "tempo": words("o que che il"),
+    "weer": words("het"),
+}
+# Now or soon, one word each.
+_NOW = words("""
+    now currently today today's tonight tonight's tomorrow tomorrow's live next
+    ahora ahorita hoy manana actual actualmente proximo proxima
+    maintenant actuellement aujourd'hui demain actuel actuelle prochain prochaine
+    jetzt gerade aktuell aktuelle aktuellen aktueller heute heutige heutigen morgen momentan
+    derzeit nachste nachsten nachster
+    agora hoje amanha atual atualmente
+    adesso oggi domani stasera attuale attualmente prossimo prossima
+    nu vandaag vanavond momenteel actueel actuele volgende
+    """)
+# Now or soon, several words: "right this second", "en ce moment", "op dit moment".
+_NOW_PHRASES = (
+    "this second",
+    "this minute",
+    "at the moment",
+    "this morning",
+    "this afternoon",
+    "this evening",
+    "this weekend",
+    "last night",
+    "en este momento",
+    "esta noche",
+    "este fin de semana",
+    "en ce moment",
+    "ce soir",
+    "ce week-end",
+    "cette semaine",
+    "im moment",
+    "diese woche",
+    "am wochenende",
+    "neste momento",
+    "esta noite",
+    "este fim de semana",
+    "in questo momento",
+    "questo fine settimana",
+    "op dit moment",
+    "dit weekend",
+    "deze week",
+)
+# The assistant's own place: "da te", "where you are", "bei dir", "chez toi", "por ahí".
+_WHERE_YOU = (
+    "where you are",
+    "where you live",
+    "at your end",
+    "your way",
+    "da te",
+    "da voi",
+    "dove sei",
+    "bei dir",
+    "bei euch",
+    "wo du bist",
+    "chez toi",
+    "chez vous",
+    "ou tu es",
+    "por ahi",
+    "donde estas",
+    "por alla",
+    "ai onde",
+    "onde estas",
+    "onde voce esta",
+    "bij jou",
+    "bij jullie",
+    "waar jij",
+    "waar je bent",
+)
+
+
+def _weather_word(ws: list[str], k: int) -> bool:
+    lead = _WEATHER_AMBIGUOUS.get(ws[k])
+    return lead is not None and k > 0 and ws[k - 1] in lead
+
+
+def _transit(ws: list[str], k: int) -> bool:
+    return ws[k] in _TRANSIT and k > 0 and ws[k - 1] in _TRANSIT_LEAD
+
+
+def live_topic(ws: list[str]) -> bool:
+    """A topic only a live source knows, in the words ``ws`` (``tokens`` of a clause)."""
+    if any(w in _TOPIC for w in ws):
+        return True
+    if any(_weather_word(ws, k) or _transit(ws, k) for k in range(len(ws))):
+        return True
+    currencies = {w for w in ws if w in _CURRENCY}
+    return len(currencies) >= 2 or (bool(currencies) and any(w in _RATE for w in ws))
+
+
+def soon(ws: list[str]) -> bool:
+    """A time that is now or soon in ``ws``."""
+    text = f" {' '.join(ws)} "
+    return any(w in _NOW for w in ws) or any(f" {p} " in text for p in _NOW_PHRASES)
+
+
+def about_your_place(seg: Segment) -> bool:
+    """The clause asks about the assistant's own place ("da te", "where you are")."""
+    text = f" {' '.join(tokens(seg.instruction))} "
+    return any(f" {p} " in text for p in _WHERE_YOU)
+
+
+def live_data(seg: Segment) -> bool:
+    """Whether ``seg`` asks for live data no agent can see (see the module docstring)."""
+    if seg.data or seg.payload:
+        return False
+    ws = [w for w in tokens(seg.instruction) if w not in ("?", "!", ",", ".")]
+    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in ws):
+        return False  # "a poem about today's weather", "an ad for tonight's prices"
+    if about_your_place(seg):
+        return False
+    return live_topic(ws) and soon(ws)
+
+
+__all__ = ["about_your_place", "live_data", "live_topic", "soon"]
