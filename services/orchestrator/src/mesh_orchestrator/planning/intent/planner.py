@@ -35,6 +35,7 @@ from mesh_orchestrator.planning.intent.actions import (
     job_verb_heads,
     named_deliverable,
     reads_action,
+    unmade_media,
     verb_kind,
 )
 from mesh_orchestrator.planning.intent.attach import hand_payloads
@@ -95,6 +96,7 @@ WEAK_SEARCH = 0.4
 CHAT_SEARCH = 0.65
 _ACTION = "an action in the world no agent performs"
 _LIVE = "live data no agent can see: it changes by the minute"
+_MEDIA = "video or audio: no agent makes or hears it"
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
 STAND_IN = {
@@ -264,7 +266,11 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
-            if max(p[c] for c in JOBS) < SURE_ACTION and acts_for_user(seg):
+            if (media := unmade_media(seg)) == "made" or (
+                media and max(p[c] for c in JOBS) < SURE_ACTION
+            ):
+                top = "media"  # "make a 30 second video ad with music", "monta un video"
+            elif max(p[c] for c in JOBS) < SURE_ACTION and acts_for_user(seg):
                 top = "action"  # "publie-le sur mon LinkedIn", "il saldo del mio conto"
             elif top != "action" and (
                 is_world_action(seg, p, self._segmenter, self._model)
@@ -275,8 +281,14 @@ class IntentPlanner:
                 )
             ):  # "restart my laptop", "Doe de voordeur op slot": no agent does it
                 top = "action"
-            elif top == "action" and job_verb_heads(
-                seg, p, self._segmenter, self._model
+            elif (
+                top == "action"
+                and job_verb_heads(seg, p, self._segmenter, self._model)
+                and not (
+                    out
+                    and out[-1].why == _ACTION
+                    and reads_action(seg, p, self._segmenter, self._model)
+                )  # "Ruf sie an und sag ihr, ...", "... e dimmi se ...": part of that action
             ):  # "Draw that planet with all its moons": a job's verb, a weak "action"
                 top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif (
@@ -513,6 +525,8 @@ class IntentPlanner:
                 out.append(Routed(seg, None, p[top], _ACTION, p))
             elif top == "live":
                 out.append(Routed(seg, None, p["search"], _LIVE, p))
+            elif top == "media":
+                out.append(Routed(seg, None, p["action"], _MEDIA, p))
             elif top in served:
                 out.append(Routed(seg, top, p[top], probs=p))
             elif STAND_IN.get(top) in served:
