@@ -40,6 +40,7 @@ from mesh_orchestrator.planning.intent.actions import (
 )
 from mesh_orchestrator.planning.intent.attach import hand_payloads
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
+from mesh_orchestrator.planning.intent.chat import chat_question
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
     counted_thing,
@@ -386,6 +387,7 @@ class IntentPlanner:
                 )
                 and (top in ("image_generation", "text_generation") or listed)
                 and p[top] < SURE_ACTION
+                and not chat_question(seg)  # "come va oggi?": asked of the assistant
                 and p["search"] * 2 >= max(p[c] for c in ("image_generation", "text_generation"))
                 and (listed or p["search"] * 2 >= p[top])
                 and "search" in served
@@ -424,6 +426,13 @@ class IntentPlanner:
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
+            if (
+                top == "search"
+                and chat_question(seg)
+                and not any(self._segmenter.opens_job(s.instruction) for s in segments if s is not seg)
+            ):  # "wat vind jij leuker, katten of honden?", "Che tempo fa da te?": chat, the
+                # writer's, no lookup
+                top = "none"
             if top in ("none", "action") and (thing := only_thing(seg)) is not None:
                 # "Só a imagem, sem texto: um gato ...": the only thing asked names the job
                 row = self._model.probabilities([thing])[0]

@@ -264,7 +264,11 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             prev is not None
             and prev.capability == "text_generation"
             and r.capability is not None
-            and len(words) <= (6 if greeting else 3)
+            and (
+                len(words) <= (6 if greeting else 3)
+                # "good morning!! how's your day going so far?": chat after a greeting
+                or (greeting and r.capability == "text_generation" and _chat(r.segment))
+            )
             and not (r.segment.data or r.segment.payload)
             and r.segment.joined not in ("then", "item", "line")
             and not lx.CLITIC.match(words[0] if words else "")
@@ -280,6 +284,14 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             continue
         if r.capability is not None:
             prev = r
+
+
+def _chat(seg: Segment) -> bool:
+    """A question put to the assistant itself ("are you a real person?", "¿qué tal?")."""
+    from mesh_orchestrator.planning.intent.chat import chat_question
+    from mesh_orchestrator.planning.intent.cues import to_the_assistant
+
+    return chat_question(seg) or to_the_assistant(seg)
 
 
 def _deliverable(words: list[str]) -> bool:
