@@ -177,11 +177,15 @@ def _asks(seg: Segment) -> bool:
 
 def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
     """A question in a request with a table that, given the table, asks for an analysis of it
-    ("Which branch sells most?" beside the rows) is part of that analysis, not a lookup."""
+    ("Which branch sells most?" beside the rows, "tell me whether ...") is part of that
+    analysis, not a lookup (nor the writer's, when the model is unsure)."""
     for r in routed:
-        if r.capability != "search" or r.segment.data:
-            continue
         told = _told(r.segment)
+        # "sag mir, ob es Ausreißer gibt" beside the table, which the model unsure of it gave
+        # the writer: a question put as "tell me whether", about that table too
+        unsure_told = r.capability == "text_generation" and told and r.score < UNSURE
+        if (r.capability != "search" and not unsure_told) or r.segment.data:
+            continue
         lead = _lead(r.segment)
         if not (
             r.segment.instruction.rstrip().endswith("?")
