@@ -219,12 +219,47 @@ def _amount(words: list[str]) -> bool:
     return figure and (any(w in _MONEY for w in words) or any(c in "€$£" for w in words for c in w))
 
 
+# Reaching into the user's own machine or account: "remote in", "log into my ...".
+_REACH = (
+    "remote in",
+    "remote into",
+    "log into my",
+    "log in to my",
+    "log onto my",
+    "access my",
+    "take over my",
+    "connect to my",
+    "conectate a mi",
+    "conectarte a mi",
+    "entra en mi",
+    "accede a mi",
+    "connecte-toi a mon",
+    "connecte-toi a ma",
+    "accede a mon",
+    "prends le controle",
+    "logg dich",
+    "greif auf mein",
+    "verbinde dich mit meinem",
+    "entra no meu",
+    "acede ao meu",
+    "acessa o meu",
+    "conecta-te ao meu",
+    "entra nel mio",
+    "accedi al mio",
+    "collegati al mio",
+    "log in op mijn",
+    "log in bij mijn",
+    "neem mijn",
+)
+
+
 def acts_for_user(seg: Segment) -> bool:
     """A clause only the user's own accounts or channels could carry out: a send, post or
     share verb and a channel ("manda un WhatsApp a ...", "publie sur mon LinkedIn"), a
     record verb and audio ("grábala en un mp3"), an account's balance ("il saldo del mio
     conto"), a live feed ("zeig mir live den Kurs"), a notice when something happens later
-    ("sag Bescheid, wenn er fällt"), money moved ("fais un virement de 250 euros")."""
+    ("sag Bescheid, wenn er fällt"), money moved ("fais un virement de 250 euros"), the user's
+    machine reached into ("can you remote in and ...", "accedi al mio computer")."""
     words, _ = _head(seg)
     if len(words) < 2 or seg.data or any(w in _BUT for w in words):
         return False  # "Send this on Slack, but first make it nicer": a job inside as well
@@ -237,6 +272,8 @@ def acts_for_user(seg: Segment) -> bool:
         return True
     if verb.startswith(_RECORD) and any(w in _CHANNEL for w in rest):
         return True
+    if any(f" {r} " in f" {text} " for r in _REACH) and not any(w in lx.JOB_NOUNS for w in words):
+        return True  # "Can you remote in and clean it out?", "accedi al mio computer"
     if any(w.startswith(_TRANSFER) or w == "wire" for w in words[:4]) and (
         _amount(words) or any(w in _MINE or w in _ACCOUNT for w in words)
     ):  # "Fais un virement de 250 euros à mon frère", "fammi un bonifico di 200 euro"
