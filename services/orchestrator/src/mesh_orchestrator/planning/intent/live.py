@@ -156,8 +156,8 @@ def _transit(ws: list[str], k: int) -> bool:
 
 def live_topic(ws: list[str]) -> bool:
     """A topic only a live source knows, in the words ``ws`` (``tokens`` of a clause)."""
-    if any(w in _TOPIC for w in ws):
-        return True
+    if any(w in _TOPIC or w.split("-")[-1] in _TOPIC for w in ws):
+        return True  # "Apple-Aktie", "share-price"
     if any(_weather_word(ws, k) or _transit(ws, k) for k in range(len(ws))):
         return True
     currencies = {w for w in ws if w in _CURRENCY}
