@@ -59,8 +59,8 @@ from mesh_orchestrator.planning.intent.cues import (
 )
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
-from mesh_orchestrator.planning.intent.live import live_data
 from mesh_orchestrator.planning.intent.fanout import without_list
+from mesh_orchestrator.planning.intent.live import live_data
 from mesh_orchestrator.planning.intent.model import (
     CLASSES,
     JOBS,
@@ -429,7 +429,9 @@ class IntentPlanner:
             if (
                 top == "search"
                 and chat_question(seg)
-                and not any(self._segmenter.opens_job(s.instruction) for s in segments if s is not seg)
+                and not any(
+                    self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
+                )
             ):  # "wat vind jij leuker, katten of honden?", "Che tempo fa da te?": chat, the
                 # writer's, no lookup
                 top = "none"
