@@ -97,6 +97,35 @@ def test_the_same_topics_as_knowledge_or_writing_are_served(query: str, caps: li
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "What's the weather like in Tokyo?",
+        "¿Qué tiempo hace en Valencia?",
+        "Quel temps fait-il à Marseille ?",
+        "Wie ist das Wetter in Hamburg?",
+        "Como está o tempo no Porto?",
+        "Che tempo fa a Torino?",
+        "Hoe is het weer in Rotterdam?",
+    ],
+)
+def test_the_weather_of_a_named_place_asked_now_is_refused(query: str) -> None:
+    with pytest.raises(PlanningFailed):
+        caps_of(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "caps"),
+    [
+        # a season or a month makes it climate, which the knowledge base has
+        ("What's the weather like in Tokyo in April?", ["search"]),
+        ("How does weather affect our mood?", ["search"]),
+    ],
+)
+def test_climate_is_no_live_weather(query: str, caps: list[str]) -> None:
+    assert caps_of(query) == caps
+
+
+@pytest.mark.parametrize(
     ("text", "live"),
     [
         ("how much is the dollar against the yen today", True),

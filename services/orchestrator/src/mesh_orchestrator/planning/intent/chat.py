@@ -15,7 +15,7 @@ from __future__ import annotations
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.cues import _YOU_ALL, question
 from mesh_orchestrator.planning.intent.lexicon._words import words
-from mesh_orchestrator.planning.intent.live import about_your_place
+from mesh_orchestrator.planning.intent.live import about_your_place, live_topic
 from mesh_orchestrator.planning.intent.model import tokens
 from mesh_orchestrator.planning.intent.segment import Segment
 
@@ -96,7 +96,8 @@ def how_are_you(seg: Segment) -> bool:
         at = f" {text} ".find(f" {phrase} ")
         if at >= 0:
             after = text[at + len(phrase) :].split()
-            return len(after) <= _TAIL
+            # "hoe is het weer in Rotterdam?": a how-are-you's words, the weather asked
+            return len(after) <= _TAIL and not live_topic(after) and "weer" not in after
     return False
 
 

@@ -12,13 +12,17 @@ Two signals together, in the seven languages: a *topic* that only a live source 
 (weather, forecast, share price, exchange rate, traffic, score, lottery, the price of
 something, a departure), and a *time* that is now or soon (now, today, tonight, tomorrow,
 "this second", "next", "currently"). Either alone is no live data: "why is the weather mild in
-Lisbon" is knowledge, "what's on the menu today" names no live topic. Never when the clause
+Lisbon" is knowledge, "what's on the menu today" names no live topic. The weather of a named place asked in the
+present ("Che tempo fa a Torino?") is live as well, unless a season or a month makes it
+climate ("in Tokyo in April"). Never when the clause
 names a thing to make ("a poem about today's weather"), carries data or pasted text, or asks
 the assistant about its own place ("Che tempo fa da te?", "how's the weather where you
 are?"): that is small talk, the writer's.
 """
 
 from __future__ import annotations
+
+import re
 
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.lexicon._words import words
@@ -145,6 +149,40 @@ _WHERE_YOU = (
 )
 
 
+# The weather itself (not a forecast or a price): asked in the present of a named place
+# ("What's the weather like in Tokyo?", "Che tempo fa a Torino?") it is live too.
+_WEATHER = words("weather wetter meteo clima")
+# ... unless a season, a month or "usually" makes it climate, which the knowledge base has.
+_CLIMATE = words("""
+    climate usually typically average normally generally winter summer spring autumn fall
+    invierno verano primavera otono normalmente generalmente hiver ete printemps automne
+    habituellement generalement sommer fruhling herbst normalerweise meistens durchschnitt
+    inverno verao outono geralmente estate autunno solitamente zomer lente herfst meestal
+    gewoonlijk january february march april may june july august september october november
+    december enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre
+    diciembre janvier fevrier mars avril mai juin juillet aout septembre octobre novembre
+    decembre januar februar marz juni juli oktober dezember janeiro fevereiro marco maio
+    junho julho setembro outubro novembro dezembro gennaio febbraio aprile maggio giugno
+    luglio settembre ottobre dicembre januari februari maart mei augustus
+    """)
+# A named place after "in", "en", "à", "a", "em", "no", "bei", ...: "in Tokyo", "a Torino".
+_AT_PLACE = re.compile(
+    r"\b(?:in|en|a|à|em|no|na|nel|nella|bei|at|te|voor|for|para|pour|per|op)\s+[A-ZÀ-Ý]"
+)
+
+
+def weather_now(seg: Segment, ws: list[str]) -> bool:
+    """The weather of a named place, asked in the present: "Wie ist das Wetter in Hamburg?"."""
+    asked = "?" in seg.instruction or bool(ws and ws[0] in lx.QUESTION)
+    weather = any(w in _WEATHER or _weather_word(ws, k) for k, w in enumerate(ws))
+    return (
+        asked
+        and weather
+        and _AT_PLACE.search(seg.instruction) is not None
+        and not any(w in _CLIMATE for w in ws)
+    )
+
+
 def _weather_word(ws: list[str], k: int) -> bool:
     lead = _WEATHER_AMBIGUOUS.get(ws[k])
     return lead is not None and k > 0 and ws[k - 1] in lead
@@ -185,7 +223,7 @@ def live_data(seg: Segment) -> bool:
         return False  # "a poem about today's weather", "an ad for tonight's prices"
     if about_your_place(seg):
         return False
-    return live_topic(ws) and soon(ws)
+    return (live_topic(ws) and soon(ws)) or weather_now(seg, ws)
 
 
-__all__ = ["about_your_place", "live_data", "live_topic", "soon"]
+__all__ = ["about_your_place", "live_data", "live_topic", "soon", "weather_now"]

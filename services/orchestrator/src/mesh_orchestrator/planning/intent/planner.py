@@ -521,7 +521,10 @@ class IntentPlanner:
                 )
             ):  # "Hi!", "Ciao!" before a job the model is sure of: a greeting, no job
                 top = "none"
-            if top in ("search", "text_generation", "summarization") and live_data(seg):
+            if (
+                top in ("search", "text_generation", "summarization")
+                or (top == "none" and question(seg) and not negated(seg))
+            ) and live_data(seg):
                 top = "live"  # "what's Nvidia trading at right now?": no lookup knows it
             seg.describes = (
                 seg.joined == "sentence"
