@@ -87,13 +87,23 @@ def test_the_live_part_is_dropped_and_the_rest_planned(query: str, caps: list[st
         # knowledge about the same topics, no time that is now or soon: a lookup or a text
         ("Why is the weather in Lisbon so mild in winter?", ["search"]),
         ("Wer hat die erste Börse gegründet?", ["search"]),
+        # a time far from the topic is when the answer is needed; a live topic's history
+        ("Explain what a stock price is, in simple words, for my class tomorrow", None),
+        ("Look up the history of the Dow Jones for my presentation tomorrow", ["search"]),
+        ("Cerca quando è stata fondata la Borsa di Milano, mi serve per domani", ["search"]),
         # a thing to make about today's weather is the writer's
         ("Write a short poem about today's grey weather", ["text_generation"]),
         ("Escribe un haiku sobre la lluvia de esta noche", ["text_generation"]),
     ],
 )
-def test_the_same_topics_as_knowledge_or_writing_are_served(query: str, caps: list[str]) -> None:
-    assert caps_of(query) == caps
+def test_the_same_topics_as_knowledge_or_writing_are_served(
+    query: str, caps: list[str] | None
+) -> None:
+    got = caps_of(query)
+    if caps is None:  # a lookup or the writer's explanation, both serve it
+        assert got in (["search"], ["text_generation"])
+    else:
+        assert got == caps
 
 
 @pytest.mark.parametrize(

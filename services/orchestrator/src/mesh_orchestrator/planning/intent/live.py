@@ -11,13 +11,14 @@ me a haiku about rain": the haiku).
 Two signals together, in the seven languages: a *topic* that only a live source knows
 (weather, forecast, share price, exchange rate, traffic, score, lottery, the price of
 something, a departure), and a *time* that is now or soon (now, today, tonight, tomorrow,
-"this second", "next", "currently"). Either alone is no live data: "why is the weather mild in
-Lisbon" is knowledge, "what's on the menu today" names no live topic. The weather of a named place asked in the
-present ("Che tempo fa a Torino?") is live as well, unless a season or a month makes it
-climate ("in Tokyo in April"). Never when the clause
-names a thing to make ("a poem about today's weather"), carries data or pasted text, or asks
-the assistant about its own place ("Che tempo fa da te?", "how's the weather where you
-are?"): that is small talk, the writer's.
+"this second", "next", "currently"), at most five words apart ("explain what a stock price
+is, for my class tomorrow": tomorrow is when the answer is needed). Either alone is no live
+data, nor a live topic's history: "why is the weather mild in Lisbon" is knowledge, "what's
+on the menu today" names no live topic. The weather of a named place asked in the present
+("Che tempo fa a Torino?") is live as well, unless a season or a month makes it climate
+("in Tokyo in April"). Never when the clause names a thing to make ("a poem about today's
+weather"), carries data or pasted text, or asks the assistant about its own place ("Che
+tempo fa da te?", "how's the weather where you are?"): that is small talk, the writer's.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ _NOW = words("""
     """)
 # Now or soon, several words: "right this second", "en ce moment", "op dit moment".
 _NOW_PHRASES = (
+    "right now",
+    "right this second",
     "this second",
     "this minute",
     "at the moment",
@@ -192,20 +195,55 @@ def _transit(ws: list[str], k: int) -> bool:
     return ws[k] in _TRANSIT and k > 0 and ws[k - 1] in _TRANSIT_LEAD
 
 
+def _topic_at(ws: list[str]) -> list[int]:
+    """Where a topic only a live source knows stands in ``ws``."""
+    at = [
+        k
+        for k, w in enumerate(ws)
+        if w in _TOPIC
+        or w.split("-")[-1] in _TOPIC  # "Apple-Aktie", "share-price"
+        or _weather_word(ws, k)
+        or _transit(ws, k)
+    ]
+    currencies = [k for k, w in enumerate(ws) if w in _CURRENCY]
+    if len({ws[k] for k in currencies}) >= 2 or (currencies and any(w in _RATE for w in ws)):
+        at += currencies
+    return sorted(at)
+
+
 def live_topic(ws: list[str]) -> bool:
     """A topic only a live source knows, in the words ``ws`` (``tokens`` of a clause)."""
-    if any(w in _TOPIC or w.split("-")[-1] in _TOPIC for w in ws):
-        return True  # "Apple-Aktie", "share-price"
-    if any(_weather_word(ws, k) or _transit(ws, k) for k in range(len(ws))):
-        return True
-    currencies = {w for w in ws if w in _CURRENCY}
-    return len(currencies) >= 2 or (bool(currencies) and any(w in _RATE for w in ws))
+    return bool(_topic_at(ws))
+
+
+def _soon_at(ws: list[str]) -> list[int]:
+    """Where a time that is now or soon starts in ``ws``."""
+    at = [k for k, w in enumerate(ws) if w in _NOW]
+    for phrase in _NOW_PHRASES:
+        n = len(phrase.split())
+        at += [k for k in range(len(ws) - n + 1) if " ".join(ws[k : k + n]) == phrase]
+    return sorted(at)
 
 
 def soon(ws: list[str]) -> bool:
     """A time that is now or soon in ``ws``."""
-    text = f" {' '.join(ws)} "
-    return any(w in _NOW for w in ws) or any(f" {p} " in text for p in _NOW_PHRASES)
+    return bool(_soon_at(ws))
+
+
+# At most this many words between the topic and its time: further off, the time is when the
+# answer is needed ("explain what a stock price is, for my class tomorrow"), not the data's.
+_NEAR = 5
+# Knowledge about a live topic: its history, who invented or founded it.
+_KNOWLEDGE = words("""
+    history historia histoire geschichte storia geschiedenis origin origins origen origine
+    ursprung origem oorsprong invented invento invente erfunden inventou inventato
+    uitgevonden founded fundo fondee gegrundet fundada fondata opgericht
+    """)
+
+
+def _live_now(ws: list[str]) -> bool:
+    topics, times = _topic_at(ws), _soon_at(ws)
+    return any(abs(t - k) <= _NEAR for t in topics for k in times)
 
 
 def about_your_place(seg: Segment) -> bool:
@@ -223,7 +261,9 @@ def live_data(seg: Segment) -> bool:
         return False  # "a poem about today's weather", "an ad for tonight's prices"
     if about_your_place(seg):
         return False
-    return (live_topic(ws) and soon(ws)) or weather_now(seg, ws)
+    if any(w in _KNOWLEDGE for w in ws):
+        return False  # "the history of the Dow Jones", "quando è stata fondata la Borsa"
+    return _live_now(ws) or weather_now(seg, ws)
 
 
 __all__ = ["about_your_place", "live_data", "live_topic", "soon", "weather_now"]
