@@ -526,6 +526,14 @@ class IntentPlanner:
                 or (top == "none" and question(seg) and not negated(seg))
             ) and live_data(seg):
                 top = "live"  # "what's Nvidia trading at right now?": no lookup knows it
+            elif (
+                out
+                and out[-1].why == _LIVE
+                and seg.joined == "and"
+                and len([w for w in tokens(seg.instruction) if w.isalnum()]) <= 2
+                and not self._verb_first(seg)
+            ):  # "¿Qué tiempo va a hacer mañana | en Sevilla?": where the live data is asked
+                top = "live"
             seg.describes = (
                 seg.joined == "sentence"
                 and p.get(top, 0.0) < UNSURE
