@@ -332,7 +332,9 @@ _MAKE_MEDIA = (
     "schneid",
     "komponier",
     "faz",
-    "fa",
+    "fammi",
+    "fai",
+    "facci",
     "cria",
     "grav",
     "produz",
@@ -367,7 +369,8 @@ def unmade_media(seg: Segment) -> str | None:
             if k + 1 < len(words) and words[k + 1] in _NOT_MEDIA:
                 return None  # "a video game character", "the video call"
             verb = words[0].split("-")[0]
-            return "made" if verb.startswith(_MAKE_MEDIA) else "named"
+            made = verb.startswith(_MAKE_MEDIA) or verb == "fa"  # (Italian "fa un video")
+            return "made" if made else "named"
     return None
 
 
