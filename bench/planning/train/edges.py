@@ -325,7 +325,10 @@ VARIANTS = [
 # Round 10 (batches 4-20 held out one at a time): the same softmax, "both"/"all" scored against
 # "none" alone (``every``) and the gate also open to "the same material" and a sibling of a step
 # that read its source by a leading reference (``_asks_sib``): bench/planning/README.md.
-SHIPPED = Variant("all", 1.0, "choice", gate="_asks_sib", every=True)
+# Round 11 (batches 4-22): round 10's weights and gate (its features: ``r10``), decoded with
+# "the two" keeping a second rule source (``two``) and a sibling of a leading reference or a
+# thing after a counting head deciding by the structure (``inherit``): bench/planning/README.md.
+SHIPPED = Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True)
 
 
 def collect(planner: IntentPlanner) -> dict[str, list[tuple[Expected, Request]]]:
