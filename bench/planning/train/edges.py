@@ -315,6 +315,8 @@ VARIANTS = [
     Variant("all", 1.0, "choice", gate="_asks11n", every=True, two=True, inherit=True),
     Variant("all", 1.0, "choice", gate="_asks11x", every=True, inherit=True),
     Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True),
+    Variant("r10", 1.0, "choice", gate="_asks11n", every=True, two=True, inherit=True),
+    Variant("r10", 1.0, "choice", gate="_asks_names", every=True, two=True, inherit=True),
 ]
 # Every feature (round 9's with round 8's), a softmax per task over its candidates and "none",
 # and the asks_seq gate: chosen on main after both round 9 planner branches merged, by pooled
