@@ -197,7 +197,7 @@ class DraftBuilder:
                 o.own_data = o.own_data or bool(task.input.get("data"))
         if self.edges is None or len(self.origins) < 2:
             return
-        decided = self.edges.decide(self.origins)
+        decided = self.edges.decide(self.origins, self.query)
         for task in self.tasks:
             if task.task_id in decided and decided[task.task_id] != task.depends_on:
                 self.notes.append(
