@@ -27,6 +27,7 @@ from mesh_contracts import (
     TaskOutcomeData,
     TaskStatus,
 )
+from mesh_contracts.event_bodies import Made, run_answer
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.graph.policy import EMITTER, EPOCH, GATE, REGISTRY_READ, RunState
@@ -270,11 +271,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
 
         answer = await d.synthesizer.synthesize(state["query"], plan, results, on_token)
         out = _status(state, results)
-        events.emit(
-            RunAnswer(
-                answer=answer, status=out, results=_outcomes(state), synthesis="deterministic"
-            )
-        )
+        # The answer's body made as ``RunAnswer(..., results=_outcomes(state))`` dumps it.
+        body = run_answer(answer, out, state.get("results") or {}, "deterministic")
+        events.emit(Made(RunAnswer.TYPE, body))
         return {"answer": answer, "status": out}
 
     async def fail(state: RunState, config: RunnableConfig) -> RunState:

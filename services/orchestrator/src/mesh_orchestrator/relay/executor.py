@@ -48,6 +48,7 @@ from mesh_contracts import (
     output_text,
     parse_condition,
 )
+from mesh_contracts.event_bodies import Made, budget_status
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
@@ -431,7 +432,8 @@ class Executor:
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
         if budget is not None:  # every run reports its use, with a budget or without
             budget.check_wall()
-            emit.emit(BudgetStatus(used=budget.used(), limits=budget.limit_values()))
+            used = budget_status(budget.used(), budget.limit_values())
+            emit.emit(Made(BudgetStatus.TYPE, used))
         futures[t.task_id].set_result(outcome)
 
     async def _asked(

@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import Any
 
 from mesh_contracts import ExecutionPlan, RunAnswer, RunStarted, RunStatus
+from mesh_contracts.event_bodies import Made, run_started
 from mesh_orchestrator.runs.approval import ApprovalOutcome, Approvals
 from mesh_orchestrator.runs.driving import Draining, Prelude, RunDriver
 from mesh_orchestrator.runs.emitter import RunEvents
@@ -196,7 +197,7 @@ class RunService:
         # current.
         span = self.tracer.start_run(run_id, query)
         trace_id, span_id = span.trace_id, span.span_id
-        events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id))
+        events.emit(Made(RunStarted.TYPE, run_started(run_id, query, trace_id, span_id)))
         self.driver.go(events, self.states.new(run_id, owner, query, options, plan), span)
         return record
 
