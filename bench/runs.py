@@ -18,6 +18,13 @@ bare asyncio client:
 Runs/s is runs over the wall time of the load; CPU per run is the orchestrator process's
 CPU seconds (``/proc``) over the load, divided by the runs. A warm-up of ``concurrency``
 runs of each kind comes first.
+
+Each load runs twice: a connection per run (``pinned``, ``planned``: the client opens one,
+sends ``Connection: close``, and the server closes it after the run; the figure of every
+round before round 11), then over ``concurrency`` connections kept open from run to run
+(``pinned_kept_alive``, ``planned_kept_alive``), as a client with a pool keeps them (httpx,
+a browser, the OpenAI SDK): the orchestrator then makes no connection, no protocol object,
+no accept and no close a run.
 """
 
 from __future__ import annotations
@@ -135,9 +142,11 @@ def _measure(tmp: Path, store_env: dict[str, str], runs: int, concurrency: int) 
 
         async def both() -> dict[str, Any]:
             out: dict[str, Any] = {}
-            for name, body in (("pinned", _pinned()), ("planned", _planned())):
-                await _load(url, body, concurrency, concurrency, pid)  # warm-up
-                out[name] = await _load(url, body, runs, concurrency, pid)
+            for kept in (False, True):
+                for name, body in (("pinned", _pinned()), ("planned", _planned())):
+                    key = f"{name}_kept_alive" if kept else name
+                    await _load(url, body, concurrency, concurrency, pid, keep_alive=kept)
+                    out[key] = await _load(url, body, runs, concurrency, pid, keep_alive=kept)
             return out
 
         return asyncio.run(both())

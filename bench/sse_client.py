@@ -208,11 +208,12 @@ class _Chunked:
     read, their data skipped (what ``KeptAliveStreamer`` needs to know where a response
     ends on a connection that stays open)."""
 
-    __slots__ = ("_buf", "_skip", "done")
+    __slots__ = ("_buf", "_last", "_skip", "done")
 
     def __init__(self) -> None:
         self._buf = b""  # an unfinished size line
         self._skip = 0  # bytes of chunk data (and its CRLF) still to come
+        self._last = False  # the last chunk's size line was read
         self.done = False
 
     def feed(self, data: bytes) -> None:
@@ -222,18 +223,22 @@ class _Chunked:
                 take = min(self._skip, n - i)
                 self._skip -= take
                 i += take
+                if self._last and not self._skip:
+                    self.done = True
                 continue
-            end = data.find(b"\r\n", i)
+            # A size line (its CRLF may come cut in two): what is left of ``data`` joins it.
+            data, i, n = self._buf + data[i:], 0, len(self._buf) + n - i
+            end = data.find(b"\r\n")
             if end < 0:
-                self._buf += data[i:]
+                self._buf = data
                 return
-            line = self._buf + data[i:end]
             self._buf = b""
+            size = int(data[:end].split(b";", 1)[0].strip() or b"0", 16)
             i = end + 2
-            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                self.done = True  # a server of ours sends no trailers
-                return
+            if size == 0:  # the last chunk: its CRLF (a server of ours sends no trailers)
+                self._last = True
+                self._skip = 2
+                continue
             self._skip = size + 2
 
 
