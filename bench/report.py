@@ -332,7 +332,7 @@ def run_throughput_table(results: dict[str, Any]) -> Table:
         if "skipped" in r:
             table.add_row(store, "-", "skipped", "", r["skipped"], "")
             continue
-        for label, suffix in ((store, ""), (f"{store}, connections kept alive", "_kept_alive")):
+        for label, suffix in ((store, ""), (f"{store}, kept alive", "_kept_alive")):
             p, q = r.get("pinned" + suffix), r.get("planned" + suffix)
             if p is None or q is None:
                 continue

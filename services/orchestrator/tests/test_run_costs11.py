@@ -2,10 +2,11 @@
 run"): ``run``, the task's ``running`` and ``completed`` statuses, its output, the budget's
 use, the answer and ``done`` are made as plain dicts (``mesh_contracts.event_bodies``), byte
 for byte the models' dumps; a ``plan`` event's nodes are made from its tasks, not validated
-again; the fast path's Host check is remembered."""
+again; the fast path's Host check is remembered; a run's id is made without a ``UUID``."""
 
 from __future__ import annotations
 
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,6 +29,7 @@ from mesh_contracts import (
 from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.projection import RunProjection
+from mesh_orchestrator.runs.service import new_run_id
 from mesh_orchestrator.runs.store import RunRecord
 
 MADE = (RunStarted, TaskStatus, TaskOutput, BudgetStatus, RunAnswer, RunEnded)
@@ -133,3 +135,11 @@ def test_the_fast_paths_host_check_is_remembered_and_bounded(
     for i in range(3 * stream_path._HOSTS_KEPT):
         stream_path._trusted(b"h%d" % i, hosts)
     assert len(stream_path._HOSTS_SEEN) <= stream_path._HOSTS_KEPT
+
+
+def test_a_new_run_id_is_a_random_uuid4_in_hex() -> None:
+    ids = {new_run_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for run_id in ids:
+        u = uuid.UUID(hex=run_id)
+        assert u.hex == run_id and u.version == 4 and u.variant == uuid.RFC_4122

@@ -25,8 +25,8 @@ parked), ``check_approval`` refuses to run a parked one while it has more, and
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
@@ -84,6 +84,15 @@ class RunOutcome:
     record: RunRecord
     status: RunStatus
     answer: RunAnswer | None
+
+
+def new_run_id() -> str:
+    """A new run's id: a random UUID (version 4) as 32 hex digits, what ``uuid.uuid4().hex``
+    makes, without the ``UUID`` object (~1.5 us where that took 3-8 us a run)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return b.hex()
 
 
 class RunService:
@@ -168,7 +177,7 @@ class RunService:
         an id reserved by the caller (a thread's), else a new one."""
         if self.driver.draining:
             raise Draining
-        run_id = run_id or uuid.uuid4().hex
+        run_id = run_id or new_run_id()
         now = time.time()
         record = RunRecord(
             run_id=run_id,
