@@ -88,7 +88,9 @@ async def _rounds(args: argparse.Namespace, sides: dict[str, Side], log: Console
             for name in order:
                 wait_idle(pids[name], 2.0)
                 loads[kind][name].append(
-                    await _load(urls[name], make(), args.round, c, pids[name], keep_alive=args.keep_alive)
+                    await _load(
+                        urls[name], make(), args.round, c, pids[name], keep_alive=args.keep_alive
+                    )
                 )
         order.reverse()
     out: dict[str, Any] = {}

@@ -275,7 +275,8 @@ class KeptAliveStreamer:
             writer.write(
                 f"POST {u.raw_path.decode()} HTTP/1.1\r\nHost: {u.host}:{u.port}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-                "Accept: text/event-stream\r\n\r\n".encode() + payload
+                "Accept: text/event-stream\r\n\r\n".encode()
+                + payload
             )
             head = await reader.readuntil(b"\r\n\r\n")
             status = head.split(b" ", 2)[1].decode()

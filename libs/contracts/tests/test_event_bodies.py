@@ -58,7 +58,7 @@ ANYS: list[Any] = [
 
 @pytest.mark.parametrize("trace", [None, "0" * 32])
 @pytest.mark.parametrize("span", [None, "1" * 16])
-@pytest.mark.parametrize("query", ["", "a query", "ü\n\"q\""])
+@pytest.mark.parametrize("query", ["", "a query", 'ü\n"q"'])
 def test_run_started(trace: str | None, span: str | None, query: str) -> None:
     model = RunStarted(run_id="r1", query=query, trace_id=trace, span_id=span).data()
     _same(eb.run_started("r1", query, trace, span), model)
@@ -190,7 +190,9 @@ def test_node_rows_are_the_projections_validated_nodes(raw: dict[str, Any]) -> N
     for a, b in zip(fast, models, strict=True):
         _same(a, b)
     # New dicts at the top and for ``requires``: changing a row changes no event's body.
-    assert all(r is not t and r["requires"] is not t["requires"] for r, t in zip(fast, tasks))
+    assert all(
+        r is not t and r["requires"] is not t["requires"] for r, t in zip(fast, tasks, strict=True)
+    )
 
 
 def test_node_rows_know_every_nested_model_of_a_sub_task() -> None:
@@ -201,7 +203,5 @@ def test_node_rows_know_every_nested_model_of_a_sub_task() -> None:
         if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
     ]  # fmt: skip
     assert nested == ["requires"]
-    assert eb.NODE_DEFAULTS == {
-        k: v for k, v in PlanNode(task_id="t", capability="c").model_dump(mode="json").items()
-        if k not in SubTask.model_fields
-    }  # fmt: skip
+    new_node = PlanNode(task_id="t", capability="c").model_dump(mode="json")
+    assert {k: v for k, v in new_node.items() if k not in SubTask.model_fields} == eb.NODE_DEFAULTS

@@ -37,7 +37,6 @@ NODE_DEFAULTS: dict[str, Any] = {
     if k not in SubTask.model_fields
 }
 _NODE_STATUSES = frozenset(s.value for s in NodeStatus)
-_OUTCOME_FIELDS = ("status", "output", "error", "agent_id")  # TaskOutcomeData's
 
 
 def plain(value: Any) -> bool:
@@ -46,7 +45,7 @@ def plain(value: Any) -> bool:
     if t is str or t is int or t is bool or value is None:
         return True
     if t is float:
-        return value - value == 0.0  # finite: inf and nan dump as None
+        return bool(value - value == 0.0)  # finite: inf and nan dump as None
     if t is dict:
         return all(type(k) is str and plain(v) for k, v in value.items())
     if t is list:
@@ -62,8 +61,10 @@ def run_started(
     run_id: str, query: str, trace_id: str | None = None, span_id: str | None = None
 ) -> dict[str, Any]:
     """``RunStarted(run_id=..., query=..., trace_id=..., span_id=...).data()``."""
-    if type(run_id) is not str or type(query) is not str or not (
-        _opt_str(trace_id) and _opt_str(span_id)
+    if (
+        type(run_id) is not str
+        or type(query) is not str
+        or not (_opt_str(trace_id) and _opt_str(span_id))
     ):
         return RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id).data()
     body: dict[str, Any] = {"run_id": run_id, "query": query, "status": "running"}
