@@ -52,6 +52,8 @@ ANYS: list[Any] = [
     None, "", "text", "ü\u2028😀", 0, -7, 2**70, True, False, 1.5, -0.0, 1e300,
     [], [None], [1, "a", None, [2.5, {"k": None}]], {}, {"a": None}, {"a": {"b": None, "c": [None]}},
     (1, 2), {"t": (1,)}, float("inf"), float("nan"), [float("-inf")], {1: "int key"},
+    {"a": [1, {"b": float("nan")}]}, [{"k": [2.5, float("inf")]}], {"a": {"b": {2: None}}},
+    [[1, [2, (3,)]]], {"e": _Color.RED}, [b"bytes"], {"f": 0.1, "g": [True, None, -1.5e-300]},
     _Color.RED, NodeStatus.COMPLETED, {"s": {1, 2}} if False else {"s": [1, 2]},
 ]  # fmt: skip
 

@@ -39,17 +39,30 @@ NODE_DEFAULTS: dict[str, Any] = {
 _NODE_STATUSES = frozenset(s.value for s in NodeStatus)
 
 
+_LEAVES = frozenset({str, int, bool, type(None)})  # what dumps to itself, whatever its value
+
+
 def plain(value: Any) -> bool:
     """``value`` dumps (``mode="json"``, as a field of type ``Any``) to itself."""
     t = type(value)
-    if t is str or t is int or t is bool or value is None:
+    if t in _LEAVES:
         return True
     if t is float:
         return bool(value - value == 0.0)  # finite: inf and nan dump as None
     if t is dict:
-        return all(type(k) is str and plain(v) for k, v in value.items())
+        for k, v in value.items():  # the leaves looked at here, no call a value
+            tv = type(v)
+            if type(k) is not str or not (
+                tv in _LEAVES or (v - v == 0.0 if tv is float else plain(v))
+            ):
+                return False
+        return True
     if t is list:
-        return all(plain(v) for v in value)
+        for v in value:
+            tv = type(v)
+            if not (tv in _LEAVES or (v - v == 0.0 if tv is float else plain(v))):
+                return False
+        return True
     return False
 
 
