@@ -207,3 +207,15 @@ def test_node_rows_know_every_nested_model_of_a_sub_task() -> None:
     assert nested == ["requires"]
     new_node = PlanNode(task_id="t", capability="c").model_dump(mode="json")
     assert {k: v for k, v in new_node.items() if k not in SubTask.model_fields} == eb.NODE_DEFAULTS
+
+
+@pytest.mark.parametrize("raw", PLANS)
+@pytest.mark.parametrize("reason", ["", "plan supplied by the client", None])
+def test_plan_chosen(raw: dict[str, Any], reason: str | None) -> None:
+    plan = ExecutionPlan.model_validate(raw)
+    made = eb.plan_chosen(plan, "client", reason)  # type: ignore[arg-type]
+    constructed = PlanChosen.model_construct(plan=plan, planner="client", reason=reason)
+    assert type(made) is eb.PlanMade and made.TYPE == "plan"
+    _same(made.data(), constructed.data())
+    if reason is not None:
+        _same(made.data(), PlanChosen(plan=plan, planner="client", reason=reason).data())

@@ -27,6 +27,7 @@ from mesh_contracts import (
     parse_run_payload,
 )
 from mesh_orchestrator.api import stream_path
+from mesh_orchestrator.graph.nodes import _chosen
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.projection import RunProjection
 from mesh_orchestrator.runs.service import new_run_id
@@ -109,6 +110,12 @@ async def test_a_plan_events_nodes_are_made_from_its_tasks_without_a_validation(
     assert record.plan == before.record.plan
     assert [list(n) for n in record.plan or []] == [list(n) for n in before.record.plan or []]
     assert mux.published == [("plan", chosen.data())] and mux.touched == 1
+    # The graph's own plan event (``event_bodies.plan_chosen``, no ``PlanChosen`` made).
+    record.plan = None
+    made = _chosen(chosen.plan, "client", "r")
+    events.emit(made)
+    assert record.plan == before.record.plan
+    assert mux.published[-1] == ("plan", chosen.data()) and mux.touched == 2
 
 
 def test_the_fast_paths_host_check_is_remembered_and_bounded(

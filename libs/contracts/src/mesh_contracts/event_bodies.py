@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_contracts.plan import NodeStatus, PlanNode, Requirements, SubTask
+from mesh_contracts.plan import ExecutionPlan, NodeStatus, PlanNode, Requirements, SubTask
 from mesh_contracts.run_events import (
     BudgetStatus,
+    PlanChosen,
     RunAnswer,
     RunEnded,
     RunStarted,
@@ -268,3 +269,25 @@ class Made:
 
     def __repr__(self) -> str:
         return f"Made({self.TYPE!r}, {self._data!r})"
+
+
+class PlanMade(Made):
+    """A ``plan`` event's body made by ``plan_chosen`` from a validated ``ExecutionPlan``:
+    its tasks are a validated plan's dump (what ``RunProjection.planned`` may take as they
+    are)."""
+
+    __slots__ = ()
+
+
+def plan_chosen(plan: ExecutionPlan, planner: str, reason: str) -> PlanMade:
+    """``PlanChosen.model_construct(plan=plan, planner=..., reason=...)``'s event: its body
+    the plan's own dump (``exclude_none``), without making the ``PlanChosen`` (a
+    ``model_construct`` costs more than the dump)."""
+    if type(plan) is not ExecutionPlan or type(planner) is not str or not _opt_str(reason):
+        model = PlanChosen.model_construct(plan=plan, planner=planner, reason=reason)
+        return PlanMade(PlanChosen.TYPE, model.data())
+    body: dict[str, Any] = {"plan": plan.model_dump(mode="json", exclude_none=True)}
+    body["planner"] = planner
+    if reason is not None:
+        body["reason"] = reason
+    return PlanMade(PlanChosen.TYPE, body)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mesh_contracts import PlanChosen, RunPayload
-from mesh_contracts.event_bodies import Made
+from mesh_contracts.event_bodies import Made, PlanMade
 from mesh_orchestrator.emitter import Emitter, Relayable, TokenBytes
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
@@ -49,7 +49,7 @@ class RunEvents:
     def emit(
         self, payload: RunPayload | Made, task_id: str | None = None, agent_id: str | None = None
     ) -> None:
-        if type(payload) is PlanChosen and task_id is None:
+        if (type(payload) is PlanMade or type(payload) is PlanChosen) and task_id is None:
             # A plan validated where it was made: the projection's nodes are made from the
             # event's tasks as they are, not validated again (``RunProjection.planned``).
             body = payload.data()
