@@ -2,10 +2,13 @@
 run"): ``run``, the task's ``running`` and ``completed`` statuses, its output, the budget's
 use, the answer and ``done`` are made as plain dicts (``mesh_contracts.event_bodies``), byte
 for byte the models' dumps; a ``plan`` event's nodes are made from its tasks, not validated
-again; the fast path's Host check is remembered; a run's id is made without a ``UUID``."""
+again; the fast path's Host check is remembered; a run's id is made without a ``UUID``; a
+plan is put in order only for a group loop."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 import pytest
 from orch_fakes import Mesh, writer_like
 from test_orchestrator_api import collect, plan
+from test_run_costs import _Events, _FakeCalls
 
 from mesh_contracts import (
     BudgetStatus,
@@ -28,6 +32,8 @@ from mesh_contracts import (
 )
 from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.graph.nodes import _chosen
+from mesh_orchestrator.relay import executor as executor_module
+from mesh_orchestrator.relay.executor import Executor
 from mesh_orchestrator.runs.emitter import RunEvents
 from mesh_orchestrator.runs.projection import RunProjection
 from mesh_orchestrator.runs.service import new_run_id
@@ -150,3 +156,47 @@ def test_a_new_run_id_is_a_random_uuid4_in_hex() -> None:
     for run_id in ids:
         u = uuid.UUID(hex=run_id)
         assert u.hex == run_id and u.version == 4 and u.variant == uuid.RFC_4122
+
+
+async def test_a_plan_without_a_group_loop_is_not_put_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ordered: list[int] = []
+    real = ExecutionPlan.topological_order
+
+    def counted(self: ExecutionPlan) -> list[str]:
+        ordered.append(len(self.tasks))
+        return real(self)
+
+    monkeypatch.setattr(ExecutionPlan, "topological_order", counted)
+    ex = Executor(_FakeCalls(), backoff_initial=0.001, backoff_max=0.01)  # type: ignore[arg-type]
+    plan = ExecutionPlan.model_validate({"tasks": [{"task_id": "t", "capability": "c"}]})
+    out = await ex.run(plan, _Events(), run_id="r")  # type: ignore[arg-type]
+    assert out["t"].status == "completed" and ordered == []
+    # A group loop still sorts its members in the plan's order.
+    looped = ExecutionPlan.model_validate(
+        {
+            "tasks": [
+                {"task_id": "b", "capability": "c"},
+                {"task_id": "a", "capability": "c"},
+                {"task_id": "check", "capability": "c", "depends_on": ["a", "b"],
+                 "repeat_until": "output.ok", "max_iterations": 2, "repeat_tasks": ["a", "b"]},
+            ]
+        }
+    )  # fmt: skip
+    groups: list[dict[str, list[str]]] = []
+    real_loops = executor_module._Loops.__init__
+
+    def kept(self: Any, tasks: Any, g: dict[str, list[str]]) -> None:
+        groups.append(g)
+        real_loops(self, tasks, g)
+
+    monkeypatch.setattr(executor_module._Loops, "__init__", kept)
+    calls = _FakeCalls(block=True)
+    ex = Executor(calls, backoff_initial=0.001)  # type: ignore[arg-type]
+    run = asyncio.create_task(ex.run(looped, _Events(), run_id="r"))  # type: ignore[arg-type]
+    await asyncio.wait_for(calls.started.wait(), 5)  # a first call is out: the loops are made
+    run.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    assert ordered == [3] and groups == [{"check": ["b", "a"]}]

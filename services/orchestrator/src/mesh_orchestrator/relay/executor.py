@@ -248,12 +248,14 @@ class Executor:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
         talk = conversation.render(self.max_context_chars) if conversation is not None else ""
-        order = plan.topological_order()
+        order: list[str] | None = None  # the plan's order: only a group loop needs it
         groups: dict[str, list[str]] = {}
         tasks: dict[str, SubTask] = {}
         for t in plan.tasks:
             tasks[t.task_id] = t
             if t.repeat_tasks:
+                if order is None:
+                    order = plan.topological_order()
                 groups[t.task_id] = sorted(t.repeat_tasks, key=order.index)
         del order
         loops = _Loops(tasks, groups)
