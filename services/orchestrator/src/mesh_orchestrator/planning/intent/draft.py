@@ -27,6 +27,9 @@ from mesh_orchestrator.planning.intent.segment import Segment
 from mesh_orchestrator.planning.structure import fill_input
 
 
+_WRITE_OR_DRAW = frozenset(["text_generation", "image_generation"])
+
+
 def _retells_in_languages(seg: Segment, named: frozenset[str]) -> bool:
     """An earlier result asked for again in named languages, with no subject of its own
     ("an English and a German version of it", "that same slogan in German": words the
@@ -135,8 +138,13 @@ class DraftBuilder:
         last = links.last_group
         if (
             len(last) == 1
-            and last[0].capability == cap
             and cap in ("text_generation", "image_generation")
+            and (
+                last[0].capability == cap
+                # a sentence that only describes, after a picture or a text: which of the two
+                # the unsure model read in it says nothing ("Watercolour, soft morning light.")
+                or (seg.describes and not deps and last[0].capability in _WRITE_OR_DRAW)
+            )
             and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
             and (deps == [last[0].task_id] or (seg.describes and not deps))
             and not (seg.data or seg.payload)

@@ -41,6 +41,7 @@ from mesh_orchestrator.planning.intent.attach import hand_payloads
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
+    converted_thing,
     counted_thing,
     made_thing,
     negated,
@@ -343,6 +344,17 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
                     top = noun
+            if (
+                top in JOBS
+                and p[top] < UNSURE
+                and not (seg.data or seg.payload)
+                and (made := converted_thing(seg)) is not None
+            ):  # "then turn that announcement into a poster", "trasforma quell'avviso in un
+                # poster": what the text becomes decides the job, not what it was
+                row = self._model.probabilities([made])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
+                    top = noun
             if top in ("none", "action") and (counted := counted_thing(seg)) is not None:
                 # "Need three separate images: a ..., a ... and a ...": the thing counted
                 # (a count of things the mesh makes is no action either)
@@ -418,13 +430,20 @@ class IntentPlanner:
                 if job is not None and named[job] >= MOVE_MIN:
                     top = job
             if (
-                top == "search"
+                top in ("search", "text_generation")  # (what the model makes of small talk)
                 and p[top] < WEAK_SEARCH
                 and seg.joined in ("start", "sentence", "para")
                 and not question(seg)
                 and said_of_oneself(seg)
-                and any(self._segmenter.opens_job(s.instruction) for s in segments if s is not seg)
-            ):  # "I'm the treasurer of a small garden and ...": who asks, before the ask
+                and any(
+                    self._segmenter.opens_job(s.instruction)
+                    # beside a weak "text_generation", a job the model is sure of
+                    and (top == "search" or float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE)
+                    for s, row in zip(segments, probs, strict=True)
+                    if s is not seg
+                )
+            ):  # "I'm the treasurer of a small garden and ...", "I work nights and keep
+                # forgetting to eat. Write me ...": who asks, before the ask
                 top = "none"
             if (
                 top == "search"

@@ -179,9 +179,11 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
     """A question in a request with a table that, given the table, asks for an analysis of it
     ("Which branch sells most?" beside the rows) is part of that analysis, not a lookup."""
     for r in routed:
-        if r.capability != "search" or r.segment.data:
+        if r.segment.data:
             continue
         told = _told(r.segment)
+        if r.capability != "search" and not (r.capability == "text_generation" and told):
+            continue  # "sag mir, ob ..." read as writing: a question put as "tell me whether"
         lead = _lead(r.segment)
         if not (
             r.segment.instruction.rstrip().endswith("?")
