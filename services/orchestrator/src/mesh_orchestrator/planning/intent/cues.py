@@ -200,10 +200,62 @@ def converted_thing(seg: Segment) -> str | None:
     return None
 
 
+# A wish said in one word before "only" ("quiero solo ...", "quero só ...", "voglio solo
+# ...", "vorrei solo ..."), or in two ("I want", "je veux", "ich will", "ik wil", ...).
+_WANT = lx_words("want need quiero necesito quero preciso voglio vorrei")
+_I_WANT = frozenset(
+    [
+        "i want",
+        "i need",
+        "i'd like",
+        "je veux",
+        "je voudrais",
+        "ich will",
+        "ich mochte",
+        "ich brauche",
+        "ik wil",
+        "ik wou",
+        "ik zou",
+        "eu quero",
+        "yo quiero",
+        "io voglio",
+    ]
+)
+
+
+_WISHING = _WANT | lx_words(
+    "like love mochte brauche will wil wou wens veux voudrais aimerais quisiera gostaria "
+    "queria quer vorrei serve servono"
+)
+
+
+def wished_thing(seg: Segment) -> str | None:
+    """The thing a wish names ("From that, I want a 3-line summary ...", "Com isso, quero um
+    resumo pra ...", "daraus möchte ich eine Zusammenfassung"): a wish word among the first
+    five, then an article and a thing the mesh makes; the article and the thing, else None."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    for k, w in enumerate(words[:5]):
+        if w not in _WISHING:
+            continue
+        for j in range(k + 1, min(len(words) - 1, k + 4)):
+            if words[j] not in lx.ARTICLES:
+                continue
+            for noun in words[j + 1 : j + 3]:
+                if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS:
+                    return f"{words[j]} {noun}"
+            return None
+        return None
+    return None
+
+
 def only_thing(seg: Segment) -> str | None:
     """The thing after "only" when a clause starts with it ("only the picture", "Só a
     imagem", "nur das Bild"), when it is a thing the mesh makes."""
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE or w in lx.ONLY]
+    if len(words) > 2 and words[1] in lx.ONLY and words[0] in _WANT:
+        words = words[1:]  # "Voglio solo l'immagine", "I want just the picture"
+    elif len(words) > 3 and words[2] in lx.ONLY and " ".join(words[:2]) in _I_WANT:
+        words = words[2:]  # "je veux seulement l'image", "ich will nur das Bild"
     if len(words) < 2 or words[0] not in lx.ONLY:  # (Portuguese "só" reads as "so")
         return None
     article = words[1].split("'")[0] + "'" if "'" in words[1] else words[1]

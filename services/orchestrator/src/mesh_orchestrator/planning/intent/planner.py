@@ -55,6 +55,7 @@ from mesh_orchestrator.planning.intent.cues import (
     to_language,
     to_the_assistant,
     version_of,
+    wished_thing,
 )
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
@@ -345,6 +346,16 @@ class IntentPlanner:
                 if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
                     top = noun
             if (
+                (top in JOBS or top == "none")
+                and p[top] < UNSURE
+                and not (seg.data or seg.payload)
+                and (wished := wished_thing(seg)) is not None
+            ):  # "Com isso, quero um resumo pra ...": the thing wished for decides the job
+                row = self._model.probabilities([wished])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
+                    top = noun
+            if (
                 top in JOBS
                 and p[top] < UNSURE
                 and not (seg.data or seg.payload)
@@ -438,7 +449,9 @@ class IntentPlanner:
                 and any(
                     self._segmenter.opens_job(s.instruction)
                     # beside a weak "text_generation", a job the model is sure of
-                    and (top == "search" or float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE)
+                    and (
+                        top == "search" or float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
+                    )
                     for s, row in zip(segments, probs, strict=True)
                     if s is not seg
                 )
