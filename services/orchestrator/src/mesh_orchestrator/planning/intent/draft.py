@@ -28,6 +28,7 @@ from mesh_orchestrator.planning.structure import fill_input
 
 
 _WRITE_OR_DRAW = frozenset(["text_generation", "image_generation"])
+_DESCRIBED = _WRITE_OR_DRAW | {"search"}
 
 
 def _retells_in_languages(seg: Segment, named: frozenset[str]) -> bool:
@@ -138,12 +139,18 @@ class DraftBuilder:
         last = links.last_group
         if (
             len(last) == 1
-            and cap in ("text_generation", "image_generation")
             and (
-                last[0].capability == cap
-                # a sentence that only describes, after a picture or a text: which of the two
-                # the unsure model read in it says nothing ("Watercolour, soft morning light.")
-                or (seg.describes and not deps and last[0].capability in _WRITE_OR_DRAW)
+                (cap in _WRITE_OR_DRAW and last[0].capability == cap)
+                # a sentence that only describes, after a picture or a text: which job the
+                # unsure model read in it says nothing ("Watercolour, soft morning light.",
+                # "Trazo de lápiz, mar gris": writing, a picture, or where it puts what it
+                # cannot place, a lookup)
+                or (
+                    seg.describes
+                    and not deps
+                    and cap in _DESCRIBED
+                    and last[0].capability in _WRITE_OR_DRAW
+                )
             )
             and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
             and (deps == [last[0].task_id] or (seg.describes and not deps))
