@@ -94,6 +94,9 @@ WEAK_SEARCH = 0.4
 # A lookup the model is this unsure of, put as a statement about the speaker or the assistant
 # (no question, no verb of a job first), is something said, not asked.
 CHAT_SEARCH = 0.65
+# Below this the model yields to what "a version" says of itself ("une autre plus courte":
+# shorter, a summary; "a Dutch version": a translation), words surer than the model's guess.
+VERSION_SAYS = 0.65
 _ACTION = "an action in the world no agent performs"
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
@@ -376,7 +379,7 @@ class IntentPlanner:
                     top = job
             if (
                 top in ("none", "text_generation", "summarization", "translation")
-                and p[top] < UNSURE
+                and p[top] < VERSION_SAYS
                 and not (seg.data or seg.payload)
                 and (version := version_of(seg)) is not None
                 and version in served
@@ -433,6 +436,16 @@ class IntentPlanner:
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
+            elif (
+                top in ("action", "text_generation")
+                and p[top] < WEAK_SEARCH
+                and to_the_assistant(seg)
+                and _all_chat(segments, probs, seg)
+                and not acts_for_user(seg)
+                and not is_world_action(seg, p, self._segmenter, self._model, alone=True)
+            ):  # "Vous prenez des vacances parfois, vous ?" read weakly as an act or as
+                # writing: a question to the assistant about itself, beside chat only
+                top = "none"
             if top in ("none", "action") and (thing := only_thing(seg)) is not None:
                 # "Só a imagem, sem texto: um gato ...": the only thing asked names the job
                 row = self._model.probabilities([thing])[0]
