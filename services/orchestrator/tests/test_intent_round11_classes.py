@@ -171,3 +171,38 @@ def test_the_parts_of_a_shared_head_still_take_it() -> None:
         "Find out who painted the Night Watch. With that, write (a) a tweet and (b) a poem."
     )
     assert [c for c, _ in shape] == ["search", "text_generation", "text_generation"]
+
+
+# Left (xfail): what batches 21-22 showed that no rule here fixes.
+
+
+@pytest.mark.xfail(
+    strict=True, reason="the model is sure of a lookup (a preference put to the assistant)"
+)
+@pytest.mark.parametrize(
+    "query",
+    [
+        "hoi! wat vind jij eigenlijk mooier, de zee of de bergen?",
+    ],
+)
+def test_a_preference_asked_of_the_assistant_is_small_talk(query: str) -> None:
+    assert caps_of(query) == ["text_generation"]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="a full stop after a number ends no sentence (it could number a list)"
+)
+def test_a_sentence_that_ends_on_a_number_ends() -> None:
+    query = "Look up Voyager 2. I want the findings turned into a short quiz."
+    assert caps_of(query) == ["search", "text_generation"]
+
+
+@pytest.mark.xfail(strict=True, reason="'Then, ...' inside a pasted text starts a step of its own")
+def test_a_then_inside_pasted_prose_is_more_of_the_paste() -> None:
+    query = (
+        "Fais-moi un résumé en deux points :\n"
+        "Le club a tenu son assemblée jeudi. D'abord, la cotisation reste à 40 euros. "
+        "Ensuite, le terrain sera refait en avril, avec trois semaines de fermeture. "
+        "Enfin, un nouveau trésorier a été élu à main levée."
+    )
+    assert caps_of(query) == ["summarization"]

@@ -26,7 +26,6 @@ from mesh_orchestrator.planning.intent.rules import Routed, _lead
 from mesh_orchestrator.planning.intent.segment import Segment
 from mesh_orchestrator.planning.structure import fill_input
 
-
 _WRITE_OR_DRAW = frozenset(["text_generation", "image_generation"])
 _DESCRIBED = _WRITE_OR_DRAW | {"search"}
 

@@ -18,6 +18,7 @@ import numpy as np
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import _FOUND, _REFERS, _SAME, _reference_only
 from mesh_orchestrator.planning.intent.fanout import without_list
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
 
@@ -308,10 +309,10 @@ def _deliverable(words: list[str]) -> bool:
 
 
 # The figures of a table, in the seven languages: "the numbers", "los datos", "die Zahlen".
-_FIGURES = frozenset(
+_FIGURES = lx_words(
     "numbers figures data stats statistics numeros cifras datos estadisticas chiffres "
     "donnees statistiques zahlen daten werte statistik dados numeri dati cifre statistiche "
-    "cijfers gegevens getallen".split()
+    "cijfers gegevens getallen"
 )
 
 
