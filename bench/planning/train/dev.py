@@ -11,8 +11,9 @@ ones, so each segment gets the class it should have had:
 * a segment that made tasks the expected plan lacks is ``none``, or ``action`` in an
   unservable or partly-servable request (the part nothing serves);
 * a segment that made no task and is aligned to nothing keeps what the planner made of it
-  (``none`` or ``action``); one the rules set aside (a negation, a continuation) or whose
-  alignment cannot be told (a segment that should have been two jobs of different kinds, a
+  (``none`` or ``action``) when every expected task is aligned to a segment (else it may be
+  the one that should have made the task left over: no example); one the rules set aside
+  (a negation, a continuation) or whose alignment cannot be told (a segment that should have been two jobs of different kinds, a
   request answered by the writer as a whole) gives no example.
 
 Only the dev split is read (``requests.yaml`` and ``dev/batch*.yaml``), never a test split.
@@ -147,6 +148,7 @@ def examples(
                 if c + step < cost[i + 1][j + length]:
                     cost[i + 1][j + length], back[i + 1][j + length] = c + step, (i, j, length)
     aligned: dict[int, list[frozenset[str]]] = {}
+    missed = 0  # expected tasks no segment was aligned to
     i, j = n, m
     while (i, j) != (0, 0):
         step = back[i][j]
@@ -154,6 +156,8 @@ def examples(
         pi, pj, length = step
         if length > 0:
             aligned[pi] = options[pj : pj + length]
+        elif pj < j:
+            missed += 1
         i, j = pi, pj
     servable_part = req.kind not in ("unservable", "partly-servable")
     out: list[Example] = []
@@ -171,6 +175,8 @@ def examples(
             out.append(Example(text, label, req.id))
         elif caps:
             out.append(Example(text, "none" if servable_part else "action", req.id))
-        elif r.why in ("none", *_UNSERVED) and r.capability is None:
+        elif r.why in ("none", *_UNSERVED) and r.capability is None and not missed:
+            # (with an expected task left unmatched, this segment may be the one that should
+            # have made it: what the planner made of it is no label then)
             out.append(Example(text, r.why if r.why == "none" else "action", req.id))
     return [e for e in out if e.label in CLASSES]

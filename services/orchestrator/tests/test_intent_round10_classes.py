@@ -144,14 +144,8 @@ def test_a_question_or_a_thing_to_make_on_a_list_line(query: str, caps: list[str
         "Stuur een sms naar mijn broer dat ik later kom",
         "Controlla il saldo della mia carta e dimmi se è passato l'addebito",
         "Préviens-moi quand mon colis sera livré",
-        pytest.param(
-            "Avisa-me quando o preço do ouro passar os 2000 dólares",
-            marks=pytest.mark.xfail(
-                strict=False,
-                reason="a price reads as a lookup: refused only while the model is unsure of it"
-                " (round 10's retrained model is sure, 0.52)",
-            ),
-        ),
+        # (a price watched over time: live data, ``live.py``, round 11)
+        "Avisa-me quando o preço do ouro passar os 2000 dólares",
         "Zeig mir live den Spielstand von Bayern gegen Dortmund",
         "Envoie un message sur Slack à toute l'équipe pour dire que la réunion est annulée",
     ],

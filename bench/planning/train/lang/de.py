@@ -348,3 +348,15 @@ TEMPLATES["text_generation"] += [
     "schreib eine kurze Antwort auf diese Nachricht {p}",
     "antworte ihm für mich {p}",
 ]
+
+# Round 11: a painting verb with "me" before the thing ("mal mir einen ...").
+TEMPLATES["image_generation"] += [
+    "mal mir {t}",
+    "zeichne mir {t}",
+]
+
+# Round 11: shortening a pasted text is its summary ("kun je dit inkorten ...?").
+TEMPLATES["summarization"] += [
+    "kannst du das auf einen Absatz kürzen? {p}",
+    "kürze diesen Text {p}",
+]

@@ -534,3 +534,15 @@ TEMPLATES["text_generation"] += [
     "write back to them {p}",
     "draft a reply saying yes {p}",
 ]
+
+# Round 11: a painting verb with "me" before the thing ("mal mir einen ...").
+TEMPLATES["image_generation"] += [
+    "paint me {t}",
+    "draw me {t}",
+]
+
+# Round 11: shortening a pasted text is its summary ("kun je dit inkorten ...?").
+TEMPLATES["summarization"] += [
+    "can you cut this down to one paragraph? {p}",
+    "shorten this text to a few lines {p}",
+]

@@ -348,3 +348,15 @@ TEMPLATES["text_generation"] += [
     "redacta una respuesta corta a este mensaje {p}",
     "contéstale por mí {p}",
 ]
+
+# Round 11: a painting verb with "me" before the thing ("mal mir einen ...").
+TEMPLATES["image_generation"] += [
+    "píntame {t}",
+    "dibújame {t}",
+]
+
+# Round 11: shortening a pasted text is its summary ("kun je dit inkorten ...?").
+TEMPLATES["summarization"] += [
+    "¿puedes acortar esto a un párrafo? {p}",
+    "acorta este texto {p}",
+]

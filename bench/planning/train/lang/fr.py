@@ -348,3 +348,15 @@ TEMPLATES["text_generation"] += [
     "rédige une courte réponse à ce message {p}",
     "réponds-lui pour moi {p}",
 ]
+
+# Round 11: a painting verb with "me" before the thing ("mal mir einen ...").
+TEMPLATES["image_generation"] += [
+    "peins-moi {t}",
+    "dessine-moi {t}",
+]
+
+# Round 11: shortening a pasted text is its summary ("kun je dit inkorten ...?").
+TEMPLATES["summarization"] += [
+    "tu peux raccourcir ça en un paragraphe ? {p}",
+    "raccourcis ce texte {p}",
+]

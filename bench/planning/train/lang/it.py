@@ -316,3 +316,15 @@ TEMPLATES["text_generation"] += [
     "rispondi brevemente a questo {p}",
     "scrivi una breve risposta a questo messaggio {p}",
 ]
+
+# Round 11: a painting verb with "me" before the thing ("mal mir einen ...").
+TEMPLATES["image_generation"] += [
+    "dipingimi {t}",
+    "disegnami {t}",
+]
+
+# Round 11: shortening a pasted text is its summary ("kun je dit inkorten ...?").
+TEMPLATES["summarization"] += [
+    "puoi accorciare questo in un paragrafo? {p}",
+    "accorcia questo testo {p}",
+]

@@ -307,3 +307,15 @@ TEMPLATES["text_generation"] += [
     "antwoord hier kort op {p}",
     "schrijf een kort antwoord op dit bericht {p}",
 ]
+
+# Round 11: a painting verb with "me" before the thing ("mal mir einen ...").
+TEMPLATES["image_generation"] += [
+    "schilder voor mij {t}",
+    "teken voor me {t}",
+]
+
+# Round 11: shortening a pasted text is its summary ("kun je dit inkorten ...?").
+TEMPLATES["summarization"] += [
+    "kun je dit inkorten tot één alinea? {p}",
+    "kort deze tekst in {p}",
+]

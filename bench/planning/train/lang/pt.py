@@ -317,3 +317,15 @@ TEMPLATES["text_generation"] += [
     "responde brevemente a isto {p}",
     "escreve uma resposta curta a esta mensagem {p}",
 ]
+
+# Round 11: a painting verb with "me" before the thing ("mal mir einen ...").
+TEMPLATES["image_generation"] += [
+    "pinta-me {t}",
+    "me desenha {t}",
+]
+
+# Round 11: shortening a pasted text is its summary ("kun je dit inkorten ...?").
+TEMPLATES["summarization"] += [
+    "consegues encurtar isto para um parágrafo? {p}",
+    "encurta este texto {p}",
+]

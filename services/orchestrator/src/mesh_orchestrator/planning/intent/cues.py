@@ -149,6 +149,94 @@ _WANT = lx_words("""
     """)
 
 
+# Verbs that turn a thing into another ("turn", "convierte", "transforme", "verwandle",
+# "trasforma", "maak ... van"), by the start of the word (clitics stay on: "conviértelo").
+_TURN = (
+    "turn",
+    "convert",
+    "conviert",
+    "transform",
+    "trasform",
+    "change",
+    "cambia",
+    "verwandel",
+    "verwandl",
+    "umwandel",
+    "wandel",
+    "mach",
+    "make",
+    "maak",
+    "verander",
+    "zet",
+    "faz",
+    "haz",
+    "fais",
+    "fai",
+)
+# What a thing is turned into: "into", "en", "in", "em", "num"/"numa" ("em um"), "zu", "tot",
+# and "aus"/"van" of "mach aus X ein Y", "maak van X een Y" (the thing made follows).
+_INTO = lx_words("into in en em num numa zu zum zur tot naar aus van")
+_THEN_LEAD = lx_words(
+    "then and so now next luego despues y ensuite puis et alors dann danach und jetzt depois "
+    "e agora poi dopo quindi daarna dan en nu"
+)
+
+
+def converted_thing(seg: Segment) -> str | None:
+    """The thing a verb of turning makes of a text ("then turn that announcement into a
+    poster", "convierte ese aviso en un cartel", "mach aus dieser Ankündigung ein Plakat",
+    "trasforma quell'avviso in un poster", "maak van die aankondiging een poster"): the last
+    thing the mesh makes that follows "into" or an article, with them ("into a poster"), when
+    such a verb opens the clause. What the text was ("announcement") says nothing of the job;
+    what it becomes does."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    while words and words[0] in _THEN_LEAD:
+        words = words[1:]
+    if len(words) < 3 or not words[0].startswith(_TURN):
+        return None
+    if not any(w in _INTO for w in words[1:]):
+        return None
+    for k in range(len(words) - 1, 1, -1):
+        w = words[k]
+        if not (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS):
+            continue
+        if words[k - 1] in _INTO:
+            return " ".join(words[k - 1 : k + 1])  # "en affiche"
+        if words[k - 1] in lx.ARTICLES:
+            start = k - 2 if words[k - 2] in _INTO else k - 1
+            return " ".join(words[start : k + 1])  # "into a poster", "ein Plakat"
+    return None
+
+
+# A wish said in one word ("quiero ...", "voglio ...", "I want ...").
+_WANT_ONE = lx_words("want need quiero necesito quero preciso voglio vorrei")
+
+
+_WISHING = _WANT_ONE | lx_words(
+    "like love mochte brauche will wil wou wens veux voudrais aimerais quisiera gostaria "
+    "queria quer vorrei serve servono"
+)
+
+
+def wished_thing(seg: Segment) -> str | None:
+    """The thing a wish names ("From that, I want a 3-line summary ...", "Com isso, quero um
+    resumo pra ...", "daraus möchte ich eine Zusammenfassung"): a wish word among the first
+    five, then an article and a thing the mesh makes; the article and the thing, else None."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    for k, w in enumerate(words[:5]):
+        if w not in _WISHING:
+            continue
+        for j in range(k + 1, min(len(words) - 1, k + 4)):
+            if words[j] not in lx.ARTICLES:
+                continue
+            for noun in words[j + 1 : j + 3]:
+                if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS:
+                    return f"{words[j]} {noun}"
+            return None
+        return None
+    return None
+
+
 def only_thing(seg: Segment) -> str | None:
     """The thing after "only" when a clause starts with it ("only the picture", "Só a
     imagem", "nur das Bild"), when it is a thing the mesh makes."""
@@ -160,7 +248,9 @@ def only_thing(seg: Segment) -> str | None:
     if len(words) < 2 or words[0] not in lx.ONLY:  # (Portuguese "só" reads as "so")
         return None
     article = words[1].split("'")[0] + "'" if "'" in words[1] else words[1]
-    if article not in lx.ARTICLES and article not in lx.DETERMINER and article != "l'":
+    # (Dutch "de" is no determiner elsewhere, as it is "of" in four other languages; after
+    # "only" it is the article: "alleen de tekening")
+    if article not in lx.ARTICLES and article not in lx.DETERMINER and article not in ("l'", "de"):
         return None
     noun = words[2] if len(words) > 2 else ""
     if "'" in words[1]:  # "l'immagine", "l'image": the article glued to the thing

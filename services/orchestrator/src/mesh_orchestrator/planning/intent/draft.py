@@ -27,6 +27,9 @@ from mesh_orchestrator.planning.intent.rules import Routed, _lead
 from mesh_orchestrator.planning.intent.segment import Segment
 from mesh_orchestrator.planning.structure import fill_input
 
+_WRITE_OR_DRAW = frozenset(["text_generation", "image_generation"])
+_DESCRIBED = _WRITE_OR_DRAW | {"search"}
+
 
 def _retells_in_languages(seg: Segment, named: frozenset[str]) -> bool:
     """An earlier result asked for again in named languages, with no subject of its own
@@ -143,8 +146,19 @@ class DraftBuilder:
         last = links.last_group
         if (
             len(last) == 1
-            and last[0].capability == cap
-            and cap in ("text_generation", "image_generation")
+            and (
+                (cap in _WRITE_OR_DRAW and last[0].capability == cap)
+                # a sentence that only describes, after a picture or a text: which job the
+                # unsure model read in it says nothing ("Watercolour, soft morning light.",
+                # "Trazo de lápiz, mar gris": writing, a picture, or where it puts what it
+                # cannot place, a lookup)
+                or (
+                    seg.describes
+                    and not deps
+                    and cap in _DESCRIBED
+                    and last[0].capability in _WRITE_OR_DRAW
+                )
+            )
             and not (_lead(seg) and _lead(seg)[0] in lx.QUESTION)
             and (deps == [last[0].task_id] or (seg.describes and not deps))
             and not (seg.data or seg.payload)

@@ -161,7 +161,10 @@ _SEVERAL = re.compile(
     r"\b(?:both|each of them|the two|these two|those two|ambos|ambas|los dos|las dos|"
     r"cada uno|les deux|tous les deux|des deux|chacun|beide|beiden|beides|der beiden|jeweils|"
     r"os dois|as duas|dos dois|das duas|cada um|entrambi|entrambe|tutti e due|dei due|"
-    r"delle due|ognuno|allebei|alle twee|van beide|elk)\b"
+    r"delle due|ognuno|allebei|alle twee|van beide|elk|"
+    # a demonstrative and "two": "those two", "esos dos", "ces deux", "diese zwei", "die twee"
+    r"(?:these|those|esos|esas|estos|estas|ces|diese|die|deze|de|esses|essas|estes|quei|quelle|"
+    r"questi|queste) (?:two|dos|deux|zwei|twee|dois|duas|due))\b"
 )
 _COLON_QUOTE = re.compile(r"\s*:\s*(?:qqq|\n)")
 _BOUNDARY = re.compile(r"[.!?;:\n]")

@@ -206,6 +206,10 @@ def units(
         if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
             head = unit[: marks[0].start()].strip()
             shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
+            if shared and any(w in lx.THINGS for w in tokens(head)):
+                # "Mi servono tre cose diverse 1) ... 2) ...": a head that counts things names
+                # no job to share; each part is its own ("3) quanto è alto ...": a question)
+                shared = False
             then = re.search(rf"\s*[,;]?\s*\b(?:{lx.THEN})\s*[,:]?$", normalize(head))
             if shared and then and len(normalize(head)) == len(head) and then.start() > 0:
                 # "analyse these readings, then (1) write ... and (2) translate ...": the

@@ -43,6 +43,7 @@ from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.chat import chat_question
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
+    converted_thing,
     counted_thing,
     made_thing,
     negated,
@@ -56,6 +57,7 @@ from mesh_orchestrator.planning.intent.cues import (
     to_language,
     to_the_assistant,
     version_of,
+    wished_thing,
 )
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
@@ -95,6 +97,9 @@ WEAK_SEARCH = 0.4
 # A lookup the model is this unsure of, put as a statement about the speaker or the assistant
 # (no question, no verb of a job first), is something said, not asked.
 CHAT_SEARCH = 0.65
+# Below this the model yields to what "a version" says of itself ("une autre plus courte":
+# shorter, a summary; "a Dutch version": a translation), words surer than the model's guess.
+VERSION_SAYS = 0.65
 _ACTION = "an action in the world no agent performs"
 _LIVE = "live data no agent can see: it changes by the minute"
 _MEDIA = "video or audio: no agent makes or hears it"
@@ -358,6 +363,27 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
                     top = noun
+            if (
+                (top in JOBS or top == "none")
+                and p[top] < UNSURE
+                and not (seg.data or seg.payload)
+                and (wished := wished_thing(seg)) is not None
+            ):  # "Com isso, quero um resumo pra ...": the thing wished for decides the job
+                row = self._model.probabilities([wished])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
+                    top = noun
+            if (
+                top in JOBS
+                and p[top] < UNSURE
+                and not (seg.data or seg.payload)
+                and (made := converted_thing(seg)) is not None
+            ):  # "then turn that announcement into a poster", "trasforma quell'avviso in un
+                # poster": what the text becomes decides the job, not what it was
+                row = self._model.probabilities([made])[0]
+                noun = CLASSES[int(np.argmax(row))]
+                if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
+                    top = noun
             if top in ("none", "action") and (counted := counted_thing(seg)) is not None:
                 # "Need three separate images: a ..., a ... and a ...": the thing counted
                 # (a count of things the mesh makes is no action either)
@@ -368,7 +394,7 @@ class IntentPlanner:
                     top = job
             if (
                 top in ("none", "text_generation", "summarization", "translation")
-                and p[top] < UNSURE
+                and p[top] < VERSION_SAYS
                 and not (seg.data or seg.payload)
                 and (version := version_of(seg)) is not None
                 and version in served
@@ -426,6 +452,16 @@ class IntentPlanner:
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
+            elif (
+                top in ("action", "text_generation")
+                and p[top] < WEAK_SEARCH
+                and to_the_assistant(seg)
+                and _all_chat(segments, probs, seg)
+                and not acts_for_user(seg)
+                and not is_world_action(seg, p, self._segmenter, self._model, alone=True)
+            ):  # "Vous prenez des vacances parfois, vous ?" read weakly as an act or as
+                # writing: a question to the assistant about itself, beside chat only
+                top = "none"
             if (
                 top == "search"
                 and chat_question(seg)
@@ -443,13 +479,22 @@ class IntentPlanner:
                 if job is not None and named[job] >= MOVE_MIN:
                     top = job
             if (
-                top == "search"
+                top in ("search", "text_generation")  # (what the model makes of small talk)
                 and p[top] < WEAK_SEARCH
                 and seg.joined in ("start", "sentence", "para")
                 and not question(seg)
                 and said_of_oneself(seg)
-                and any(self._segmenter.opens_job(s.instruction) for s in segments if s is not seg)
-            ):  # "I'm the treasurer of a small garden and ...": who asks, before the ask
+                and any(
+                    self._segmenter.opens_job(s.instruction)
+                    # beside a weak "text_generation", a job the model is sure of
+                    and (
+                        top == "search" or float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
+                    )
+                    for s, row in zip(segments, probs, strict=True)
+                    if s is not seg
+                )
+            ):  # "I'm the treasurer of a small garden and ...", "I work nights and keep
+                # forgetting to eat. Write me ...": who asks, before the ask
                 top = "none"
             if (
                 top == "search"

@@ -18,6 +18,7 @@ import numpy as np
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import _FOUND, _REFERS, _SAME, _reference_only
 from mesh_orchestrator.planning.intent.fanout import without_list
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
 
@@ -140,6 +141,9 @@ def _context(routed: list[Routed], segmenter: Segmenter) -> None:
             continue
         if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
             continue
+        if r.segment.lead_ref and _names_a_thing(r.segment):
+            continue  # "From that, I want a 3-line summary ...", "Com isso, quero um resumo":
+            # a thing asked of an earlier result, not a remark
         if r.capability == "search" and _points_back(nxt.segment):
             continue  # "grab the definition of X, simplify it": the next step reads this one
         if r.segment.payload:  # "From the family group chat: <message>" before the ask
@@ -151,6 +155,17 @@ def _context(routed: list[Routed], segmenter: Segmenter) -> None:
             continue
         nxt.segment.text = f"{r.segment.text}. {nxt.segment.text}"
         r.capability, r.why = None, "none"
+
+
+def _names_a_thing(seg: Segment) -> bool:
+    """An article and, among the two words after it, a thing the mesh makes ("a 3-line
+    summary", "um resumo", "eine kurze Zusammenfassung")."""
+    words = tokens(seg.instruction)
+    return any(
+        w in lx.ARTICLES
+        and any(x in lx.JOB_NOUNS or x.rstrip("s") in lx.JOB_NOUNS for x in words[k + 1 : k + 3])
+        for k, w in enumerate(words)
+    )
 
 
 def _points_back(seg: Segment) -> bool:
@@ -311,6 +326,14 @@ def _deliverable(words: list[str]) -> bool:
     )
 
 
+# The figures of a table, in the seven languages: "the numbers", "los datos", "die Zahlen".
+_FIGURES = lx_words(
+    "numbers figures data stats statistics numeros cifras datos estadisticas chiffres "
+    "donnees statistiques zahlen daten werte statistik dados numeri dati cifre statistiche "
+    "cijfers gegevens getallen"
+)
+
+
 def _merge_analyses(routed: list[Routed]) -> None:
     """Two questions about one table ("which sells most, and any odd value?") are one analysis;
     so is a summary asked just before the analysis that carries the table, joined by "and"
@@ -331,6 +354,20 @@ def _merge_analyses(routed: list[Routed]) -> None:
             r.segment.text = prev.segment.text + "; " + r.segment.text
             prev.capability, prev.why = None, "continuation"
             prev = r
+            continue
+        if (
+            prev is not None
+            and prev.capability == "data_analysis"
+            and prev.segment.data
+            and r.capability == "summarization"
+            and r.segment.joined in ("and", "sentence")
+            and not (r.segment.data or r.segment.payload)
+            and any(w in _FIGURES for w in tokens(r.segment.instruction)[:5])
+        ):  # "<table>. Summarise the numbers and flag ...": a summary of the table's figures
+            # is its analysis
+            prev.segment.instruction += "; " + r.segment.instruction
+            prev.segment.text += "; " + r.segment.text
+            r.capability, r.why = None, "continuation"
             continue
         if (
             prev is not None
