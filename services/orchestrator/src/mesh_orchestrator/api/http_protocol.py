@@ -18,8 +18,9 @@ uvicorn's ``ProxyHeadersMiddleware`` (on by default: ``X-Forwarded-For`` and
 ``X-Forwarded-Proto`` from a trusted proxy) is called as a plain function (``_Proxied``,
 the same rewrite of the scope by uvicorn's own trust check) that returns the app's
 coroutine: its ``async`` frame is not held for as long as a stream is open (~0.4 KB). The
-connection's and the server's addresses are shared between connections where equal (one
-tuple for the server's, one string for a client's host), not made again for each.
+connection's and the server's addresses, a request's method and path are shared between
+connections where equal (one tuple for the server's, one string for a client's host, the
+method, the path), not made again for each.
 Everything else is uvicorn's own code.
 """
 
@@ -131,6 +132,14 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
             event = cycle.message_event
             cycle.message_event = Signal(event.is_set())  # type: ignore[assignment]
             cycle.on_gone = None  # type: ignore[attr-defined]  # see api.sse.gone_hook
+            # The request line's parts: one object for each method and path seen (the
+            # request's task has not run yet), and its URL read (uvicorn keeps it for a
+            # WebSocket upgrade, which returned above).
+            scope = self.scope
+            scope["method"] = _shared(scope["method"])
+            scope["path"] = _shared(scope["path"])
+            scope["raw_path"] = _shared(scope["raw_path"])
+            self.url = b""
 
     def connection_lost(self, exc: Exception | None) -> None:
         cycle = self.cycle
