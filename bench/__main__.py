@@ -106,16 +106,19 @@ async def run(args: argparse.Namespace, mesh: Mesh, log: Console) -> dict[str, A
     direct, relay = measure.endpoints(mesh)
     eps = (direct, relay)
     results: dict[str, Any] = {"notes": []}
-    # Memory first, on a fresh orchestrator (three warm-up streams): RSS growth late in the
-    # process, after the phases below freed heap, read 29-34 KB a stream for unchanged code
-    # (that heap is filled before RSS grows). The late reading is kept beside it
-    # (``memory_late``) for comparison with earlier rounds.
-    log.print(f"[dim]memory with {args.streams} open streams, fresh orchestrator …[/]")
+    # Memory first, on an orchestrator of its own that nothing else used (three warm-up
+    # streams): RSS growth late in the main one, after the phases below freed heap, read
+    # 29-34 KB a stream for unchanged code (that heap is filled before RSS grows). The late
+    # reading is kept beside it (``memory_late``, as before) for one round.
+    log.print(f"[dim]memory with {args.streams} open streams, a fresh orchestrator …[/]")
+    url = mesh.orchestrator_fresh.url  # type: ignore[union-attr]
+    fresh = measure.Endpoint("relay", url + "/orchestrate/stream", relay=True)
     for _ in range(3):
-        await RawStreamer()(relay.url, relay.body(16))
+        await RawStreamer()(fresh.url, fresh.body(16))
     results["memory"] = await measure.memory(
-        mesh, RawStreamer(), relay, streams=args.streams, open_at_once=64, deadline_s=180.0
-    )
+        mesh.fresh(),  # type: ignore[arg-type]
+        RawStreamer(), fresh, streams=args.streams, open_at_once=64, deadline_s=180.0,
+    )  # fmt: skip
     async with _client(64, 60.0) as client:
         stream = HttpxStreamer(client, "httpx, pool 64")
         log.print("[dim]first token …[/]")
