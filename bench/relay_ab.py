@@ -16,12 +16,18 @@ worker called directly, before and after, taken in the same minutes:
 
 Small counts suit a shared machine; read the after/before ratios, which the machine's load
 touches alike. Every process is started on a free loopback port and stopped by its id.
+
+The one fast worker runs this tree's worker SDK, so both sides read the same worker. With
+``--worker-per-side`` each side gets its own discovery and fast worker, the before side's
+on the ``--before`` commit's SDK (``PYTHONPATH``): a change of the worker SDK's stream
+writer then shows in the comparison too (``direct`` is the after side's worker).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -39,7 +45,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.measure import Endpoint, memory, summary_ms, throughput
-from bench.procs import Side, SideBySide, extract, pid_of, wait_idle
+from bench.procs import SOURCES, Side, SideBySide, extract, pid_of, wait_idle
 from bench.runs import _load, _pinned
 from bench.sse_client import HttpxStreamer, RawStreamer, StreamTiming
 
@@ -55,6 +61,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--streams", type=int, default=300)
     p.add_argument("--runs", type=int, default=200)
+    p.add_argument(
+        "--worker-per-side",
+        action="store_true",
+        help="a discovery and fast worker per side, each on its side's worker SDK",
+    )
     p.add_argument("--out", type=Path, default=RESULTS)
     return p.parse_args(argv)
 
@@ -81,8 +92,14 @@ def _ok(t: StreamTiming, name: str) -> float:
 
 
 async def measure(
-    args: argparse.Namespace, direct: Endpoint, sides: list[Side], worker_pid: int, log: Console
+    args: argparse.Namespace,
+    direct: Endpoint,
+    sides: list[Side],
+    worker_pid: int | dict[str, int],
+    log: Console,
 ) -> dict[str, Any]:
+    """``worker_pid``: the fast worker's, or each side's (``--worker-per-side``)."""
+    workers = worker_pid if isinstance(worker_pid, dict) else {s.name: worker_pid for s in sides}
     out: dict[str, Any] = {}
     eps = [direct, *(_endpoint(s) for s in sides)]
     # First, on fresh processes: memory freed by the measurements below stays in RSS.
@@ -94,7 +111,7 @@ async def measure(
                 await RawStreamer()(side.url + "/orchestrate/stream", _endpoint(side).body(16)),
                 side.name,
             )
-        mesh = _Pids(side.pid, worker_pid)
+        mesh = _Pids(side.pid, workers[side.name])
         out["memory"][side.name] = await memory(
             mesh,  # type: ignore[arg-type]
             RawStreamer(), _endpoint(side), streams=args.streams, open_at_once=64,
@@ -117,7 +134,9 @@ async def measure(
         pids = {s.name: s.pid for s in sides}
         for _ in range(args.repeats):
             for ep in eps:
-                mesh = _Pids(pids.get(ep.name, sides[-1].pid), worker_pid)
+                mesh = _Pids(pids.get(ep.name, sides[-1].pid), workers.get(ep.name, -1))
+                if mesh.worker_pid < 0:  # direct: the after side's worker
+                    mesh.worker_pid = workers[sides[-1].name]
                 tp[ep.name].append(
                     await throughput(
                         mesh,  # type: ignore[arg-type]
@@ -209,15 +228,52 @@ def main(argv: list[str] | None = None) -> int:
             after_tree = tmp / "after"
             after_sha = extract(args.after, after_tree)
         trees = {"before": before_tree, "after": after_tree}
-        with SideBySide(tmp, trees, instance_id="ab-fast-1", slots=slots, ready_timeout=120) as m:
-            sides = list(m.sides.values())
-            where = {s.name: s.imported_from() for s in sides}
-            for name, path in where.items():
-                log.print(f"[dim]{name}: mesh_orchestrator from {path}[/]", markup=True)
-            direct = Endpoint("direct", m.worker.url + "/stream", relay=False)
-            res = asyncio.run(measure(args, direct, sides, pid_of(m.worker), log))
+        if args.worker_per_side:
+            res, where = _per_side(args, tmp, trees, slots, log)
+        else:
+            with SideBySide(
+                tmp, trees, instance_id="ab-fast-1", slots=slots, ready_timeout=120
+            ) as m:
+                sides = list(m.sides.values())
+                where = {s.name: s.imported_from() for s in sides}
+                for name, path in where.items():
+                    log.print(f"[dim]{name}: mesh_orchestrator from {path}[/]", markup=True)
+                direct = Endpoint("direct", m.worker.url + "/stream", relay=False)
+                res = asyncio.run(measure(args, direct, sides, pid_of(m.worker), log))
     res["imported_from"] = where
     return finish(res, args, (sha, after_sha), started, report)
+
+
+def _per_side(
+    args: argparse.Namespace,
+    tmp: Path,
+    trees: dict[str, Path | None],
+    slots: int,
+    log: Console,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``measure`` with a discovery and a fast worker per side, each worker on its side's
+    tree's worker SDK (the before tree's first on its ``PYTHONPATH``)."""
+    with contextlib.ExitStack() as stack:
+        meshes: dict[str, SideBySide] = {}
+        for name, tree in trees.items():
+            folder = tmp / f"mesh-{name}"
+            folder.mkdir()
+            worker_env = {} if tree is None else {"PYTHONPATH": os.pathsep.join(
+                str(tree / src) for src in SOURCES)}  # fmt: skip
+            meshes[name] = stack.enter_context(
+                SideBySide(
+                    folder, {name: tree}, instance_id=f"ab-fast-{name}", slots=slots,
+                    ready_timeout=120, worker_env=worker_env,
+                )
+            )  # fmt: skip
+        sides = [m.sides[name] for name, m in meshes.items()]
+        where = {s.name: s.imported_from() for s in sides}
+        for name, path in where.items():
+            log.print(f"[dim]{name}: mesh_orchestrator from {path} (its own worker)[/]")
+        after = meshes[sides[-1].name]
+        direct = Endpoint("direct", after.worker.url + "/stream", relay=False)
+        workers = {name: pid_of(m.worker) for name, m in meshes.items()}
+        return asyncio.run(measure(args, direct, sides, workers, log)), where
 
 
 def finish(

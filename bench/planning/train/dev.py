@@ -35,6 +35,8 @@ from mesh_orchestrator.planning.intent.model import CLASSES
 from mesh_orchestrator.planning.intent.rules import Routed, _model_text
 
 _ACTION = "an action in the world no agent performs"
+# What else no agent serves (live data, video or audio): labelled as an action is.
+_UNSERVED = (_ACTION, intent_planner._LIVE, intent_planner._MEDIA)
 _STAND_IN = {"code_generation": "text_generation"}
 _SKIP_EXPECTED = 1.02  # a missed task costs a little more than giving it to a clause
 
@@ -169,6 +171,6 @@ def examples(
             out.append(Example(text, label, req.id))
         elif caps:
             out.append(Example(text, "none" if servable_part else "action", req.id))
-        elif r.why in ("none", _ACTION) and r.capability is None:
+        elif r.why in ("none", *_UNSERVED) and r.capability is None:
             out.append(Example(text, r.why if r.why == "none" else "action", req.id))
     return [e for e in out if e.label in CLASSES]

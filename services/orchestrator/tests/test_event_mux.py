@@ -263,3 +263,29 @@ async def test_a_live_runs_stored_events_leave_memory_and_later_listeners_still_
     assert await seqs(early) == [1, 2, 3, 4, 5, 6, 7]
     assert await seqs(late) == [1, 2, 3, 4, 5, 6, 7]
     assert await seqs(middle) == [4, 5, 6, 7]
+
+
+async def test_a_block_past_the_reserved_ids_is_held_then_released_in_order_once(
+    mux: EventMux,
+) -> None:
+    """Ids past the reservation stored so far wait for the flush that stores the next: a
+    block that crosses it goes out in two parts, every event once, in seq order."""
+    from mesh_orchestrator.runs.mux import RESERVE
+
+    run = opened(mux)
+    await mux.flush()  # the run's row and its first reservation stored
+    sub = await mux.subscribe(run)
+    first = mux.publish_many(run, [("token", {"token": "a"})] * (RESERVE - 10), "t", "w")
+    assert [e.seq for e in first] == list(range(1, RESERVE - 9))
+    block = mux.publish_many(run, [("token", {"token": "b"})] * 40, "t", "w")
+    got = await sub.take(1.0)
+    assert got is not None and [e.seq for e in got] == list(range(1, RESERVE + 1))
+    assert [e.seq for e in mux.channels[run].held] == list(range(RESERVE + 1, RESERVE + 31))
+    assert await sub.take(0.01) == []  # nothing past the reservation before the flush
+    await mux.flush()  # stores the renewed reservation: the held events go out
+    rest = await sub.take(1.0)
+    assert rest is not None and [e.seq for e in rest] == [e.seq for e in block[10:]]
+    assert mux.channels[run].held == []
+    mux.publish(run, "token", {"token": "c"})  # past the held ones: out at once
+    after = await sub.take(1.0)
+    assert after is not None and [e.seq for e in after] == [RESERVE + 31]

@@ -288,6 +288,29 @@ def test_frames_and_rows_of_published_token_blocks_are_those_of_their_events(
         assert event_rows(log[a:b]) == event_rows(bare[a:b])
 
 
+def test_a_block_longer_than_a_row_is_stored_in_full_rows_checked_a_row_at_a_time() -> None:
+    from mesh_orchestrator.runs.events import block_span
+    from mesh_orchestrator.runs.store.event_rows import MAX_BLOCK, TOKEN_BLOCK, event_rows
+
+    n = 2 * MAX_BLOCK + 37  # a worker's block as a flood now comes: one chunk, many rows
+    texts = [TEXTS[i % len(TEXTS)] for i in range(n)]
+    texts = [t for t in texts if '"' not in t][: n - 40]
+    log = _published(texts, 3, [2, len(texts) - 2])
+    block = log[3:-1]  # the second block's events (a status, two tokens before; a result after)
+    assert block_span(block, 0) == len(block)
+    assert block_span(block, 0, MAX_BLOCK) == MAX_BLOCK
+    assert block_span(block, 0, 1) == 1
+    assert block_span(block[:5], 0, MAX_BLOCK) == 5
+    swapped = [block[0], block[2], block[1], *block[3:]]
+    assert block_span(swapped, 0, MAX_BLOCK) == 1  # a break inside the limit is seen
+    rows = event_rows(block)
+    assert [r[2] for r in rows] == [TOKEN_BLOCK] * len(rows)
+    sizes = [r[1] - (block[0].seq - 1 if k == 0 else rows[k - 1][1]) for k, r in enumerate(rows)]
+    assert sizes[:-1] == [MAX_BLOCK] * (len(rows) - 1) and sum(sizes) == len(block)
+    bare = [RelayedEvent(e.run_id, e.seq, e.type, e.task_id, e.agent_id, e.data, e.ts) for e in log]
+    assert event_rows(log) == event_rows(bare)
+
+
 def test_a_batch_out_of_order_or_of_two_runs_is_not_written_from_one_block() -> None:
     tokens = _published(["a", "b", "c", "d"], 1, [4])[1:]
     other = _published(["e", "f", "g", "h"], 1, [4], run_id="r2")[1:]

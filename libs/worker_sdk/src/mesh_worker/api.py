@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -33,7 +33,12 @@ from mesh_contracts import (
 )
 from mesh_contracts.a2a import AGENT_CARD_PATH, descriptor_card
 from mesh_worker.access import owner_for
-from mesh_worker.execution import InvalidInput, collect_result, stream_events, validate_input
+from mesh_worker.execution import (
+    InvalidInput,
+    collect_result,
+    stream_event_batches,
+    validate_input,
+)
 from mesh_worker.executions import HEADER, BadKey, Execution, check_key
 from mesh_worker.runtime import WorkerRuntime
 from mesh_worker.slots import Slot
@@ -195,7 +200,7 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
         return _busy(runtime)
     if key is not None:  # the run belongs to its execution; this call follows it
         ex = runtime.executions.open(key, task.task_id)
-        run = stream_events(
+        run = stream_event_batches(
             runtime.worker,
             task,
             inp,
@@ -209,7 +214,7 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
             ping_seconds=settings.ping_seconds,
             shutdown_grace_seconds=settings.shutdown_grace_seconds,
         )
-    events = stream_events(
+    events = stream_event_batches(
         runtime.worker,
         task,
         inp,
@@ -225,11 +230,51 @@ async def stream(task: TaskRequest, request: Request, caller: Caller) -> Respons
     )
 
 
-async def _frames(events: AsyncGenerator[WorkerEvent, None], slot: Slot) -> AsyncIterator[bytes]:
+#: The most events one chunk of a stream carries (``Chunks``).
+CHUNK_EVENTS = 256
+DONE_FRAME = encode_event(DoneEvent())
+
+
+class Chunks:
+    """A stream's lists of events (in order, each what was queued when the writer asked:
+    ``stream_event_batches``, ``Executions.follow_batches``) as the chunks it writes: a
+    list's SSE frames as one chunk (one write, one HTTP chunk, one read by the caller),
+    up to ``CHUNK_EVENTS`` a chunk, where a flood of tokens cost a write and a chunk per
+    event on both ends. Until the stream's first token has gone out every event goes
+    alone, as before: the first token never waits for the frames of those queued behind
+    it; an event that comes alone goes alone, at once (a list is never waited for)."""
+
+    __slots__ = ("token_sent",)
+
+    def __init__(self) -> None:
+        self.token_sent = False
+
+    def of(self, batch: list[WorkerEvent]) -> Iterator[bytes]:
+        """The chunks of ``batch``, each made as it is asked for: a single goes out
+        before the frames behind it are encoded."""
+        if not self.token_sent:
+            for i, event in enumerate(batch):
+                if event.type == "token":
+                    self.token_sent = True
+                    yield encode_event(event)
+                    batch = batch[i + 1 :]
+                    break
+                yield encode_event(event)
+            else:
+                return
+        for i in range(0, len(batch), CHUNK_EVENTS):
+            yield b"".join(map(encode_event, batch[i : i + CHUNK_EVENTS]))
+
+
+async def _frames(
+    events: AsyncGenerator[list[WorkerEvent], None], slot: Slot
+) -> AsyncIterator[bytes]:
+    chunks = Chunks()
     try:
-        async for event in events:
-            yield encode_event(event)
-        yield encode_event(DoneEvent())
+        async for batch in events:
+            for chunk in chunks.of(batch):
+                yield chunk
+        yield DONE_FRAME
     finally:
         await events.aclose()  # cancels run() if still going
         slot.release()  # idempotent; the slot then waits for run() to end
@@ -298,15 +343,17 @@ async def _invoke_answer(
 
 
 async def _followed(runtime: WorkerRuntime, ex: Execution) -> AsyncIterator[bytes]:
-    follow = runtime.executions.follow(ex)
+    follow = runtime.executions.follow_batches(ex)
+    chunks = Chunks()
     try:
-        async for event in follow:
-            yield encode_event(event)
-        yield encode_event(DoneEvent())
+        async for batch in follow:
+            for chunk in chunks.of(batch):
+                yield chunk
+        yield DONE_FRAME
     finally:
         await follow.aclose()  # the last follower leaving may cancel the run
 
 
 async def _refused(exc: InvalidInput) -> AsyncIterator[bytes]:
     yield encode_event(ErrorEvent(error=exc.message, code="invalid_input"))
-    yield encode_event(DoneEvent())
+    yield DONE_FRAME

@@ -90,12 +90,21 @@ class Execution:
         return self.ended_at is not None
 
     def add(self, event: WorkerEvent) -> None:
+        self.add_many((event,))
+
+    def add_many(self, events: list[WorkerEvent] | tuple[WorkerEvent, ...]) -> None:
+        """``add`` of several events in order, with one wake of the followers."""
         for queue in self._live:
-            queue.append(event)
-        if len(self.events) >= MAX_EVENTS and event.type == "token":
-            self._dropped += 1
+            queue.extend(events)
+        kept = self.events
+        if len(kept) + len(events) <= MAX_EVENTS:
+            kept.extend(events)
         else:
-            self.events.append(event)
+            for event in events:
+                if len(kept) >= MAX_EVENTS and event.type == "token":
+                    self._dropped += 1
+                else:
+                    kept.append(event)
         self._wake()
 
     def attach(self) -> list[WorkerEvent]:
@@ -204,16 +213,16 @@ class Executions:
             del self._entries[key]
 
     def run_stream(
-        self, ex: Execution, events: AsyncGenerator[WorkerEvent, None]
+        self, ex: Execution, events: AsyncGenerator[list[WorkerEvent], None]
     ) -> asyncio.Task[None]:
-        """Drive ``events`` (``stream_events`` of the run) into ``ex`` in a task of its own,
-        with the key visible to the run (``execution_key``)."""
+        """Drive ``events`` (``stream_event_batches`` of the run) into ``ex`` in a task of
+        its own, with the key visible to the run (``execution_key``)."""
 
         async def drive() -> None:
             outcome = "cancelled"
             try:
-                async for event in events:
-                    ex.add(event)
+                async for batch in events:
+                    ex.add_many(batch)
                     while ex.backlog() > LIVE_BACKLOG:
                         await ex.wait_change()
                 outcome = _stream_outcome(ex)
@@ -259,6 +268,17 @@ class Executions:
     async def follow(self, ex: Execution) -> AsyncGenerator[WorkerEvent, None]:
         """Every event of ``ex`` from its first, live until it ends. Leaving (closing this
         iterator) may cancel the run: when no one else follows it, after the grace."""
+        batches = self.follow_batches(ex)
+        try:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+        finally:
+            await batches.aclose()
+
+    async def follow_batches(self, ex: Execution) -> AsyncGenerator[list[WorkerEvent], None]:
+        """``follow``'s events in lists: every event added since the follower last took
+        (never a wait for more), so that a writer sends them in one write."""
         ex.followers += 1
         queue = ex.attach()
         try:
@@ -267,8 +287,7 @@ class Executions:
                     batch = queue[:]
                     del queue[:]
                     ex.taken()
-                    for event in batch:
-                        yield event
+                    yield batch
                 elif ex.finished:
                     return
                 else:

@@ -1,8 +1,9 @@
 """A pooled HTTP/1.1 client for one job: POST to a worker and read its SSE answer fast.
 
 httpx reads a chunked body one chunk at a time through h11, httpcore and httpx's own
-iterators, ~14 µs of CPU per chunk, and a worker sends each event as its own chunk: at
-20,000 tokens/s that alone would fill half a core. Here the response is parsed by
+iterators, ~14 µs of CPU per chunk, and a worker may send each event as its own chunk (the
+worker SDK did until round 11; it now sends the events queued at once as one): at 20,000
+tokens/s that alone would fill half a core. Here the response is parsed by
 httptools (C, the parser uvicorn uses) in an asyncio protocol, and ``blocks()`` hands the
 reader every body byte that has arrived since it last asked, in one piece, so a busy relay
 pays per read, not per event.
@@ -42,7 +43,7 @@ FINISH_SECONDS = 1.0  # how long a response left before its end may take to end
 # ``blocks(gather=True)`` (a worker call's read): a block that comes within
 # ``BUSY_SECONDS`` of the one before (a stream in full flow) first waits ``GATHER_SECONDS``
 # for more of the worker's events, unless ``GATHER_BYTES`` are waiting already. A worker
-# sends each event as its own chunk, and a relay that keeps up read them ~1.2 a block
+# sending each event as its own chunk, read by a relay that keeps up, came ~1.2 a block
 # (bench/README.md, round 9): each block costs a parse, a publish, a wake of each listener
 # and a write to each client, ~0.12 ms of the orchestrator's CPU on this machine whatever its
 # size (bench/README.md, "Round 10: steady streaming"): 3 ms read ~0.55x the blocks of 1 ms
@@ -105,8 +106,8 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.body: list[bytes] = []
-        # httptools calls ``on_body`` once per HTTP chunk, and a worker sends each event as
-        # its own chunk: the list's own ``append`` (C) takes them, no Python frame per event.
+        # httptools calls ``on_body`` once per HTTP chunk, and a worker may send each event
+        # as its own chunk: the list's own ``append`` (C) takes them, no Python frame per event.
         self.on_body = self.body.append
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0

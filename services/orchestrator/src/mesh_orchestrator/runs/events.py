@@ -118,18 +118,22 @@ class RelayedEvent:
             return json.dumps(self.data, default=str)
 
 
-def block_span(events: Sequence[Any], i: int) -> int:
+def block_span(events: Sequence[Any], i: int, limit: int | None = None) -> int:
     """How many of ``events[i:]``, from the ``i``-th on, are the next events of
-    ``events[i]``'s token block, in seq order (0 when it has none): each of them is then
-    ``block.tokens[seq - block.first]`` with the block's ``stamp``. Checked in C (two
-    ``map``s), never assumed: a listener's batch may start or end inside a block, and the
-    store's may hold ``StreamEvent``s (no ``block``)."""
+    ``events[i]``'s token block, in seq order (0 when it has none), at most ``limit``:
+    each of them is then ``block.tokens[seq - block.first]`` with the block's ``stamp``.
+    Checked in C (two ``map``s), never assumed: a listener's batch may start or end inside
+    a block, and the store's may hold ``StreamEvent``s (no ``block``). Only the span asked
+    for is checked: a caller that cuts a block into rows of ``limit`` events checks each
+    event once, not the block's whole rest at each row."""
     e = events[i]
     b: TokenBytes | None = getattr(e, "block", None)
     if b is None:
         return 0
     seq: int = e.seq
     m = min(len(b.tokens) - (seq - b.first), len(events) - i)
+    if limit is not None and m > limit:
+        m = limit
     if m <= 1:
         return m
     span = events[i : i + m]

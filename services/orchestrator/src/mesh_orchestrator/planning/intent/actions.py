@@ -192,12 +192,74 @@ _NOTIFY = (
 )
 
 
+# Money moved from the user's account: "virement", "Überweisung", "bonifico", "overmaken".
+_TRANSFER = (
+    "transfer",
+    "vire",
+    "virer",
+    "virement",
+    "uberweis",
+    "uberwies",
+    "bonific",
+    "overboek",
+    "overmak",
+    "overgemaakt",
+)
+_MONEY = word_set("""
+    euro euros eur dollar dollars usd pound pounds gbp franc francs reais real dolares dolar
+    libras libra dollari sterline
+    """)
+# Transcribing is hearing a recording: no agent hears audio (``unmade_media``).
+_TRANSCRIBE = ("transcr", "transkr", "trascr", "retranscr", "uittyp")
+
+
+def _amount(words: list[str]) -> bool:
+    """A sum of money: a figure with a currency, "250 euros", "€50", "50€"."""
+    figure = any(any(c.isdigit() for c in w) for w in words)
+    return figure and (any(w in _MONEY for w in words) or any(c in "€$£" for w in words for c in w))
+
+
+# Reaching into the user's own machine or account: "remote in", "log into my ...".
+_REACH = (
+    "remote in",
+    "remote into",
+    "log into my",
+    "log in to my",
+    "log onto my",
+    "access my",
+    "take over my",
+    "connect to my",
+    "conectate a mi",
+    "conectarte a mi",
+    "entra en mi",
+    "accede a mi",
+    "connecte-toi a mon",
+    "connecte-toi a ma",
+    "accede a mon",
+    "prends le controle",
+    "logg dich",
+    "greif auf mein",
+    "verbinde dich mit meinem",
+    "entra no meu",
+    "acede ao meu",
+    "acessa o meu",
+    "conecta-te ao meu",
+    "entra nel mio",
+    "accedi al mio",
+    "collegati al mio",
+    "log in op mijn",
+    "log in bij mijn",
+    "neem mijn",
+)
+
+
 def acts_for_user(seg: Segment) -> bool:
     """A clause only the user's own accounts or channels could carry out: a send, post or
     share verb and a channel ("manda un WhatsApp a ...", "publie sur mon LinkedIn"), a
     record verb and audio ("grábala en un mp3"), an account's balance ("il saldo del mio
     conto"), a live feed ("zeig mir live den Kurs"), a notice when something happens later
-    ("sag Bescheid, wenn er fällt")."""
+    ("sag Bescheid, wenn er fällt"), money moved ("fais un virement de 250 euros"), the user's
+    machine reached into ("can you remote in and ...", "accedi al mio computer")."""
     words, _ = _head(seg)
     if len(words) < 2 or seg.data or any(w in _BUT for w in words):
         return False  # "Send this on Slack, but first make it nicer": a job inside as well
@@ -210,6 +272,12 @@ def acts_for_user(seg: Segment) -> bool:
         return True
     if verb.startswith(_RECORD) and any(w in _CHANNEL for w in rest):
         return True
+    if any(f" {r} " in f" {text} " for r in _REACH) and not any(w in lx.JOB_NOUNS for w in words):
+        return True  # "Can you remote in and clean it out?", "accedi al mio computer"
+    if any(w.startswith(_TRANSFER) or w == "wire" for w in words[:4]) and (
+        _amount(words) or any(w in _MINE or w in _ACCOUNT for w in words)
+    ):  # "Fais un virement de 250 euros à mon frère", "fammi un bonifico di 200 euro"
+        return not any(w in lx.JOB_NOUNS for w in words)
     if any(w in _BALANCE for w in words[:8]) and any(
         w in _MINE or w in _ACCOUNT for w in words[:9]
     ):  # "il saldo del conto", "my balance" (not "work-life balance", "the status account")
@@ -219,6 +287,91 @@ def acts_for_user(seg: Segment) -> bool:
         and "?" not in seg.instruction  # "Live music in Lisbon this weekend?": a lookup
         and not any(w in lx.JOB_NOUNS for w in words)
     )
+
+
+# Media no agent makes: a video, an animation, music, a voice-over, a podcast. A text about
+# them ("a script for a video", "ideas for a TikTok") is the writer's.
+_MEDIA = word_set("""
+    video videos clip clips film filmpje filmpjes animation animations animacion animacao
+    animazione animatie gif gifs voiceover voice-over podcast music musica musique musik muziek
+    melody melodia melodie soundtrack jingle reel reels
+    """)
+# A word before the media that makes it the subject of a text: "for", "about", "of".
+_ABOUT = word_set("""
+    for about of para sobre de pour sur du des fur uber von vom zum zur per su di del della
+    voor over van from aus da dal dalla uit desde
+    """)
+# After the media word, a word that makes it another thing: "video game", "video call".
+_NOT_MEDIA = word_set("""
+    game games call calls chat conference player box juego juegos jeu jeux spiel spiele jogo
+    jogos gioco giochi spel spelletje chiamata videollamada appel anruf chamada videochamada
+    """)
+# Verbs that make or record a video or music ("make", "haz", "monta", "dreh", "grava").
+_MAKE_MEDIA = (
+    "make",
+    "creat",
+    "produc",
+    "edit",
+    "record",
+    "shoot",
+    "compos",
+    "haz",
+    "crea",
+    "grab",
+    "mont",
+    "fais",
+    "fait",
+    "cree",
+    "realis",
+    "tourn",
+    "enregistr",
+    "mach",
+    "erstell",
+    "dreh",
+    "produzier",
+    "schneid",
+    "komponier",
+    "faz",
+    "fammi",
+    "fai",
+    "facci",
+    "cria",
+    "grav",
+    "produz",
+    "gira",
+    "regist",
+    "compon",
+    "maak",
+    "creeer",
+    "monteer",
+    "film",
+)
+
+
+def unmade_media(seg: Segment) -> str | None:
+    """The thing a clause asks for is a video, music or a voice-over ("make a 30 second
+    video ad", "mi monti un video", "compose some music for ..."): the first thing named after
+    the verb, with no text it is "for" or "about" before it. "made" when a verb of making or
+    recording heads it (no agent makes it, whatever the model says), "named" otherwise (the
+    model decides: "describe the music of ..." is a text), None when no media is asked.
+    Transcribing a recording is "made" too: no agent hears audio."""
+    words, _ = _head(seg)
+    if len(words) < 2 or seg.data or seg.payload or words[0] in lx.QUESTION:
+        return None
+    if any(w.startswith(_TRANSCRIBE) for w in words[:2]) and not any(
+        c in seg.instruction for c in '«"“:'
+    ):  # (text quoted to transcribe into IPA is the writer's)
+        return "made"  # "transcreve a mensagem de voz", "trascrivi il vocale": no agent hears
+    for k, w in enumerate(words[1:7], start=1):
+        if w in _ABOUT or w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS:
+            return None
+        if w in _MEDIA:
+            if k + 1 < len(words) and words[k + 1] in _NOT_MEDIA:
+                return None  # "a video game character", "the video call"
+            verb = words[0].split("-")[0]
+            made = verb.startswith(_MAKE_MEDIA) or verb == "fa"  # (Italian "fa un video")
+            return "made" if made else "named"
+    return None
 
 
 def verb_kind(word: str, segmenter: Segmenter, model: IntentModel) -> str | None:
@@ -281,7 +434,8 @@ def reads_action(
     words, _ = _head(seg)
     if seg.joined not in ("and", "then") or seg.data or seg.payload:
         return False
-    whether = any(w in _WHETHER for w in words[1:3])  # "dimmi se ...", "tell me if ..."
+    # "dimmi se ...", "tell me if ...", or the person the action reaches told something
+    whether = any(w in _WHETHER for w in words[1:3]) or _tells_them(words)
     if words and verb_kind(words[0], segmenter, model) == "job" and not whether:
         return False
     if max(p[c] for c in JOBS) >= SURE or any(w in lx.JOB_NOUNS for w in words):
@@ -290,6 +444,27 @@ def reads_action(
 
 
 _WHETHER = frozenset(["if", "whether", "si", "ob", "se", "of"])
+# "tell"/"say"/"let know" and a third person after it: what the person called or written to
+# by the action before is told ("and tell her I'm late", "y dile que", "und sag ihr, dass").
+_SAY = word_set("""
+    tell say let di decir decile dis dites dire sag sage sagt sagen diz diga dizer avisa avise
+    dica digli dille dire zeg zegt laat
+    """)
+_THEM = word_set("""
+    him her them know le les la lui leur ihr ihm ihnen sie lhe lhes o gli loro hem haar hun ze
+    """)
+# The verb with the person glued on: "dile", "dígale", "dis-lui", "digli", "diz-lhe".
+_SAY_THEM = word_set("""
+    dile diles digale digales decile dis-lui dis-leur dites-lui dites-leur digli dille diglielo
+    diz-lhe diga-lhe avisa-a avisa-o avisa-os avise-a avise-o avvisalo avvisala avvisali
+    """)
+
+
+def _tells_them(words: list[str]) -> bool:
+    """ "tell her ...", "sag ihr, dass ...", "dis-lui que ...", "zeg hem dat ..."."""
+    return bool(words) and (
+        words[0] in _SAY_THEM or (len(words) > 1 and words[0] in _SAY and words[1] in _THEM)
+    )
 
 
 __all__ = [
@@ -298,5 +473,6 @@ __all__ = [
     "job_verb_heads",
     "named_deliverable",
     "reads_action",
+    "unmade_media",
     "verb_kind",
 ]

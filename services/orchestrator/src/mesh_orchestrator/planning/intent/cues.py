@@ -141,10 +141,22 @@ def made_thing(seg: Segment) -> str | None:
     return None
 
 
+# Who wants and the wanting, before or after "only": "I (only) want", "voglio", "ik wil".
+_WANT = lx_words("""
+    i we want wants need needs would like quiero queremos necesito quisiera je veux voudrais
+    ich will mochte brauche wir eu quero preciso queria io voglio vorrei mi serve ik wil
+    wou wij
+    """)
+
+
 def only_thing(seg: Segment) -> str | None:
     """The thing after "only" when a clause starts with it ("only the picture", "Só a
     imagem", "nur das Bild"), when it is a thing the mesh makes."""
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE or w in lx.ONLY]
+    lead = next((k for k, w in enumerate(words[:4]) if w in lx.ONLY), None)
+    if lead and all(w in _WANT for w in words[:lead]):
+        words = [w for w in words[lead:] if w not in _WANT or w in lx.ONLY]
+        # "Voglio solo l'immagine", "I only want the picture", "Ich will nur das Bild"
     if len(words) < 2 or words[0] not in lx.ONLY:  # (Portuguese "só" reads as "so")
         return None
     article = words[1].split("'")[0] + "'" if "'" in words[1] else words[1]

@@ -35,10 +35,12 @@ from mesh_orchestrator.planning.intent.actions import (
     job_verb_heads,
     named_deliverable,
     reads_action,
+    unmade_media,
     verb_kind,
 )
 from mesh_orchestrator.planning.intent.attach import hand_payloads
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
+from mesh_orchestrator.planning.intent.chat import chat_question
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
     counted_thing,
@@ -58,6 +60,7 @@ from mesh_orchestrator.planning.intent.cues import (
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
 from mesh_orchestrator.planning.intent.fanout import without_list
+from mesh_orchestrator.planning.intent.live import live_data
 from mesh_orchestrator.planning.intent.model import (
     CLASSES,
     JOBS,
@@ -93,6 +96,8 @@ WEAK_SEARCH = 0.4
 # (no question, no verb of a job first), is something said, not asked.
 CHAT_SEARCH = 0.65
 _ACTION = "an action in the world no agent performs"
+_LIVE = "live data no agent can see: it changes by the minute"
+_MEDIA = "video or audio: no agent makes or hears it"
 # Who does a job when its own capability is not served: the writer writes code, summaries
 # and translations too (a weaker answer beats none).
 STAND_IN = {
@@ -262,7 +267,11 @@ class IntentPlanner:
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
-            if max(p[c] for c in JOBS) < SURE_ACTION and acts_for_user(seg):
+            if (media := unmade_media(seg)) == "made" or (
+                media and max(p[c] for c in JOBS) < SURE_ACTION
+            ):
+                top = "media"  # "make a 30 second video ad with music", "monta un video"
+            elif max(p[c] for c in JOBS) < SURE_ACTION and acts_for_user(seg):
                 top = "action"  # "publie-le sur mon LinkedIn", "il saldo del mio conto"
             elif top != "action" and (
                 is_world_action(seg, p, self._segmenter, self._model)
@@ -273,8 +282,14 @@ class IntentPlanner:
                 )
             ):  # "restart my laptop", "Doe de voordeur op slot": no agent does it
                 top = "action"
-            elif top == "action" and job_verb_heads(
-                seg, p, self._segmenter, self._model
+            elif (
+                top == "action"
+                and job_verb_heads(seg, p, self._segmenter, self._model)
+                and not (
+                    out
+                    and out[-1].why == _ACTION
+                    and reads_action(seg, p, self._segmenter, self._model)
+                )  # "Ruf sie an und sag ihr, ...", "... e dimmi se ...": part of that action
             ):  # "Draw that planet with all its moons": a job's verb, a weak "action"
                 top = max((c for c in JOBS if c in served), key=lambda c: p[c], default=top)
             elif (
@@ -372,6 +387,7 @@ class IntentPlanner:
                 )
                 and (top in ("image_generation", "text_generation") or listed)
                 and p[top] < SURE_ACTION
+                and not chat_question(seg)  # "come va oggi?": asked of the assistant
                 and p["search"] * 2 >= max(p[c] for c in ("image_generation", "text_generation"))
                 and (listed or p["search"] * 2 >= p[top])
                 and "search" in served
@@ -410,6 +426,15 @@ class IntentPlanner:
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
                 alone = is_world_action(seg, p, self._segmenter, self._model, alone=True)
                 top = "action" if alone else "none"
+            if (
+                top == "search"
+                and chat_question(seg)
+                and not any(
+                    self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
+                )
+            ):  # "wat vind jij leuker, katten of honden?", "Che tempo fa da te?": chat, the
+                # writer's, no lookup
+                top = "none"
             if top in ("none", "action") and (thing := only_thing(seg)) is not None:
                 # "Só a imagem, sem texto: um gato ...": the only thing asked names the job
                 row = self._model.probabilities([thing])[0]
@@ -496,6 +521,19 @@ class IntentPlanner:
                 )
             ):  # "Hi!", "Ciao!" before a job the model is sure of: a greeting, no job
                 top = "none"
+            if (
+                top in ("search", "text_generation", "summarization")
+                or (top == "none" and question(seg) and not negated(seg))
+            ) and live_data(seg):
+                top = "live"  # "what's Nvidia trading at right now?": no lookup knows it
+            elif (
+                out
+                and out[-1].why == _LIVE
+                and seg.joined == "and"
+                and len([w for w in tokens(seg.instruction) if w.isalnum()]) <= 2
+                and not self._verb_first(seg)
+            ):  # "¿Qué tiempo va a hacer mañana | en Sevilla?": where the live data is asked
+                top = "live"
             seg.describes = (
                 seg.joined == "sentence"
                 and p.get(top, 0.0) < UNSURE
@@ -507,6 +545,10 @@ class IntentPlanner:
                 out.append(Routed(seg, None, p[top], "none", p))
             elif top == "action":
                 out.append(Routed(seg, None, p[top], _ACTION, p))
+            elif top == "live":
+                out.append(Routed(seg, None, p["search"], _LIVE, p))
+            elif top == "media":
+                out.append(Routed(seg, None, p["action"], _MEDIA, p))
             elif top in served:
                 out.append(Routed(seg, top, p[top], probs=p))
             elif STAND_IN.get(top) in served:

@@ -177,11 +177,15 @@ def _asks(seg: Segment) -> bool:
 
 def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
     """A question in a request with a table that, given the table, asks for an analysis of it
-    ("Which branch sells most?" beside the rows) is part of that analysis, not a lookup."""
+    ("Which branch sells most?" beside the rows, "tell me whether ...") is part of that
+    analysis, not a lookup (nor the writer's, when the model is unsure)."""
     for r in routed:
-        if r.capability != "search" or r.segment.data:
-            continue
         told = _told(r.segment)
+        # "sag mir, ob es Ausreißer gibt" beside the table, which the model unsure of it gave
+        # the writer: a question put as "tell me whether", about that table too
+        unsure_told = r.capability == "text_generation" and told and r.score < UNSURE
+        if (r.capability != "search" and not unsure_told) or r.segment.data:
+            continue
         lead = _lead(r.segment)
         if not (
             r.segment.instruction.rstrip().endswith("?")
@@ -264,7 +268,11 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             prev is not None
             and prev.capability == "text_generation"
             and r.capability is not None
-            and len(words) <= (6 if greeting else 3)
+            and (
+                len(words) <= (6 if greeting else 3)
+                # "good morning!! how's your day going so far?": chat after a greeting
+                or (greeting and r.capability == "text_generation" and _chat(r.segment))
+            )
             and not (r.segment.data or r.segment.payload)
             and r.segment.joined not in ("then", "item", "line")
             and not lx.CLITIC.match(words[0] if words else "")
@@ -280,6 +288,14 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             continue
         if r.capability is not None:
             prev = r
+
+
+def _chat(seg: Segment) -> bool:
+    """A question put to the assistant itself ("are you a real person?", "¿qué tal?")."""
+    from mesh_orchestrator.planning.intent.chat import chat_question
+    from mesh_orchestrator.planning.intent.cues import to_the_assistant
+
+    return chat_question(seg) or to_the_assistant(seg)
 
 
 def _deliverable(words: list[str]) -> bool:

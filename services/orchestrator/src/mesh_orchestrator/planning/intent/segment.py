@@ -669,6 +669,8 @@ class Segmenter:
 _ALSO = lx_words(
     "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "
     "anche inoltre ook bovendien"
+    # "meanwhile" before the next job: "e intanto scrivimi", "y mientras tanto escríbeme"
+    " meanwhile intanto mientras tanto entretanto inzwischen nebenbei ondertussen intussen"
 )
 # Separable particles of German and Dutch verbs, and the "zu"/"te" inside an infinitive.
 _PARTICLE = re.compile(

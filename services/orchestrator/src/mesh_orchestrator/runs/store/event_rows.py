@@ -68,7 +68,7 @@ def event_rows(events: Sequence[StoredEvent]) -> list[tuple[Any, ...]]:
         e = events[i]
         j = i + 1
         if type(e) is RelayedEvent and e.block is not None:  # a worker block's: checked in C
-            m = min(block_span(events, i), MAX_BLOCK)
+            m = block_span(events, i, MAX_BLOCK)
             if m > 1:
                 data = _token_block_text(e, m)
                 rows.append(
