@@ -18,6 +18,13 @@ bare asyncio client:
 Runs/s is runs over the wall time of the load; CPU per run is the orchestrator process's
 CPU seconds (``/proc``) over the load, divided by the runs. A warm-up of ``concurrency``
 runs of each kind comes first.
+
+Each load runs twice: a connection per run (``pinned``, ``planned``: the client opens one,
+sends ``Connection: close``, and the server closes it after the run; the figure of every
+round before round 11), then over ``concurrency`` connections kept open from run to run
+(``pinned_kept_alive``, ``planned_kept_alive``), as a client with a pool keeps them (httpx,
+a browser, the OpenAI SDK): the orchestrator then makes no connection, no protocol object,
+no accept and no close a run.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import httpx
 from bench.durable import ADMIN_URL
 from bench.fast_worker import AGENT_ID
 from bench.procs import cpu_seconds, pid_of
-from bench.sse_client import RawStreamer
+from bench.sse_client import KeptAliveStreamer, RawStreamer
 from mesh_testkit import ServiceProcess, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,9 +105,14 @@ class _Mesh:
 
 
 async def _load(
-    url: str, body: dict[str, Any], runs: int, concurrency: int, pid: int
-) -> dict[str, Any]:
-    stream = RawStreamer()
+    url: str, body: dict[str, Any], runs: int, concurrency: int, pid: int,
+    *, keep_alive: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """``runs`` runs of ``body``, ``concurrency`` in flight, each on a connection of its own
+    (``RawStreamer``), or, ``keep_alive``, on ``concurrency`` connections kept open from
+    run to run (``KeptAliveStreamer``, as a client with a pool keeps them)."""
+    kept = KeptAliveStreamer() if keep_alive else None
+    stream: RawStreamer | KeptAliveStreamer = kept if kept is not None else RawStreamer()
     pending = iter(range(runs))
     failures: list[str] = []
 
@@ -111,8 +123,12 @@ async def _load(
                 failures.append(t.end)
 
     cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-    await asyncio.gather(*(one_after_another() for _ in range(concurrency)))
-    wall, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    try:
+        await asyncio.gather(*(one_after_another() for _ in range(concurrency)))
+        wall, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    finally:
+        if kept is not None:
+            await kept.close()
     return {"runs": runs, "concurrency": concurrency, "seconds": wall, "runs_per_s": runs / wall,
             "orchestrator_cpu_ms_per_run": cpu * 1000 / runs, "failures": len(failures),
             "first_failure": failures[0] if failures else None}  # fmt: skip
@@ -126,9 +142,11 @@ def _measure(tmp: Path, store_env: dict[str, str], runs: int, concurrency: int) 
 
         async def both() -> dict[str, Any]:
             out: dict[str, Any] = {}
-            for name, body in (("pinned", _pinned()), ("planned", _planned())):
-                await _load(url, body, concurrency, concurrency, pid)  # warm-up
-                out[name] = await _load(url, body, runs, concurrency, pid)
+            for kept in (False, True):
+                for name, body in (("pinned", _pinned()), ("planned", _planned())):
+                    key = f"{name}_kept_alive" if kept else name
+                    await _load(url, body, concurrency, concurrency, pid, keep_alive=kept)
+                    out[key] = await _load(url, body, runs, concurrency, pid, keep_alive=kept)
             return out
 
         return asyncio.run(both())

@@ -10,7 +10,8 @@ plans), 16 in flight, in rounds of ``--round`` runs: each round runs both kinds 
 sides, the sides' order swapped every round, so the machine's load hits both alike. CPU per
 run is the orchestrator's CPU seconds (``/proc``) over a round, divided by its runs; the
 table reports the sums over all rounds and the after/before ratios. Results in
-``bench/runs_ab_results.json``.
+``bench/runs_ab_results.json``. ``--keep-alive``: every run over connections kept open from
+run to run (``bench.runs``' kept-alive loads), not a connection of its own.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--round", type=int, default=64, help="runs of one kind on one side at once")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--stores", default="sqlite,postgres")
+    p.add_argument(
+        "--keep-alive", action="store_true",
+        help="runs over connections kept open from run to run (bench.runs' kept-alive loads)",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=RESULTS)
     return p.parse_args(argv)
 
@@ -72,7 +77,7 @@ async def _rounds(args: argparse.Namespace, sides: dict[str, Side], log: Console
     c = args.concurrency
     for name in sides:  # warm-up: whatever a process makes at its first runs
         for make in KINDS.values():
-            await _load(urls[name], make(), 2 * c, c, pids[name])
+            await _load(urls[name], make(), 2 * c, c, pids[name], keep_alive=args.keep_alive)
     loads: dict[str, dict[str, list[dict[str, Any]]]] = {
         kind: {name: [] for name in sides} for kind in KINDS
     }
@@ -82,7 +87,11 @@ async def _rounds(args: argparse.Namespace, sides: dict[str, Side], log: Console
         for kind, make in KINDS.items():
             for name in order:
                 wait_idle(pids[name], 2.0)
-                loads[kind][name].append(await _load(urls[name], make(), args.round, c, pids[name]))
+                loads[kind][name].append(
+                    await _load(
+                        urls[name], make(), args.round, c, pids[name], keep_alive=args.keep_alive
+                    )
+                )
         order.reverse()
     out: dict[str, Any] = {}
     for kind, by_side in loads.items():
@@ -113,8 +122,9 @@ def _postgres(log: Console) -> str | None:
 
 def report(res: dict[str, Any], console: Console) -> None:
     after = res["after"][:7] if res["after"] != "working tree" else "this tree"
+    kept = ", connections kept alive" if res.get("options", {}).get("keep_alive") else ""
     t = Table(
-        title=f"CPU per run, before ({res['before'][:7]}) and after ({after}), one run",
+        title=f"CPU per run, before ({res['before'][:7]}) and after ({after}), one run{kept}",
         box=box.ASCII,
     )
     for col in ("store", "load", "runs a side", "before ms/run", "after ms/run", "after/before",

@@ -201,3 +201,106 @@ class RawStreamer:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+
+class _Chunked:
+    """The end of an HTTP/1.1 chunked body, found as its bytes arrive: the chunks' sizes are
+    read, their data skipped (what ``KeptAliveStreamer`` needs to know where a response
+    ends on a connection that stays open)."""
+
+    __slots__ = ("_buf", "_last", "_skip", "done")
+
+    def __init__(self) -> None:
+        self._buf = b""  # an unfinished size line
+        self._skip = 0  # bytes of chunk data (and its CRLF) still to come
+        self._last = False  # the last chunk's size line was read
+        self.done = False
+
+    def feed(self, data: bytes) -> None:
+        i, n = 0, len(data)
+        while i < n and not self.done:
+            if self._skip:
+                take = min(self._skip, n - i)
+                self._skip -= take
+                i += take
+                if self._last and not self._skip:
+                    self.done = True
+                continue
+            # A size line (its CRLF may come cut in two): what is left of ``data`` joins it.
+            data, i, n = self._buf + data[i:], 0, len(self._buf) + n - i
+            end = data.find(b"\r\n")
+            if end < 0:
+                self._buf = data
+                return
+            self._buf = b""
+            size = int(data[:end].split(b";", 1)[0].strip() or b"0", 16)
+            i = end + 2
+            if size == 0:  # the last chunk: its CRLF (a server of ours sends no trailers)
+                self._last = True
+                self._skip = 2
+                continue
+            self._skip = size + 2
+
+
+class KeptAliveStreamer:
+    """``RawStreamer`` over connections that stay open, as a client with a pool keeps them
+    (httpx, a browser): a request goes on a free connection of this streamer's, or a new
+    one; its response read to the chunked body's end, the connection is free again. One
+    streamer's connections serve one event loop."""
+
+    name = "raw asyncio, kept alive"
+
+    def __init__(self) -> None:
+        self._free: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._all: list[asyncio.StreamWriter] = []
+
+    async def __call__(
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        on_first_token: Callable[[], None] | None = None,
+        release: asyncio.Event | None = None,
+    ) -> StreamTiming:
+        u = httpx.URL(url)
+        payload = json.dumps(body).encode()
+        reading = _Reading()
+        if self._free:
+            reader, writer = self._free.pop()
+        else:
+            reader, writer = await asyncio.open_connection(u.host, u.port)
+            self._all.append(writer)
+        kept = False
+        try:
+            writer.write(
+                f"POST {u.raw_path.decode()} HTTP/1.1\r\nHost: {u.host}:{u.port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+                "Accept: text/event-stream\r\n\r\n".encode()
+                + payload
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = head.split(b" ", 2)[1].decode()
+            if status != "200" or b"transfer-encoding: chunked" not in head.lower():
+                return reading.finish(f"HTTP {status}")
+            body_end = _Chunked()
+            while not body_end.done and (chunk := await reader.read(65536)):
+                body_end.feed(chunk)
+                if await reading.feed_released(chunk, on_first_token, release):
+                    return reading.finish("released")
+            kept = body_end.done
+            return reading.finish()
+        finally:
+            if kept:
+                self._free.append((reader, writer))
+            else:
+                writer.close()
+                self._all.remove(writer)
+
+    async def close(self) -> None:
+        """Close every connection this streamer opened."""
+        for writer in self._all:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        self._all.clear()
+        self._free.clear()

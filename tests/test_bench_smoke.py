@@ -80,6 +80,9 @@ def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
             r = rt[store][kind]
             assert r["failures"] == 0 and r["runs_per_s"] > 0, (store, kind, r)
             assert r["orchestrator_cpu_ms_per_run"] > 0, (store, kind)
+        for kind in ("pinned_kept_alive", "planned_kept_alive"):  # connections kept open
+            r = rt[store][kind]
+            assert r["failures"] == 0 and r["runs_per_s"] > 0, (store, kind, r)
     assert "run throughput" in proc.stdout
 
 

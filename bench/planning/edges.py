@@ -76,7 +76,7 @@ def pairs_of(planner: IntentPlanner, manifest: CapabilitiesManifest, req: Expect
     match = matching(req, got)
     index = {t.task_id: k for k, t in enumerate(draft.plan.tasks)}
     out = []
-    for i, j, f in pair_features(origins):
+    for i, j, f in pair_features(origins, req.request):
         pi, pj = index[origins[i].task_id], index[origins[j].task_id]
         label = int(pi in match and pj in match and (match[pj], match[pi]) in req.edges)
         # whether both ends match expected tasks: no feature (``fit`` reads no "_" key), a

@@ -41,8 +41,10 @@ from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.edges import (
     EDGE_WEIGHTS,
     ROUND9,
+    ROUND11,
     RULE_FEATURES,
     EdgeModel,
+    inherit,
     keep,
 )
 
@@ -92,6 +94,10 @@ class Variant:
     clean: bool = False
     # with ``choice``: a clause saying "both"/"all" scores each source against "none" alone
     every: bool = False
+    # a clause saying "both" / "the two" keeps the next best rule source too (round 11)
+    two: bool = False
+    # siblings of a leading reference and things after a counting head (``edges.inherit``)
+    inherit: bool = False
 
     def label(self) -> str:
         t = "fit" if self.threshold is None else f"{self.threshold:g}"
@@ -99,33 +105,41 @@ class Variant:
         g = f"-gate:{self.gate}" if self.gate else ""
         c = "-clean" if self.clean else ""
         e = "-every" if self.every else ""
-        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}{c}{e}"
+        w = "-two" if self.two else ""
+        h = "-inh" if self.inherit else ""
+        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}{c}{e}{w}{h}"
 
 
 def _select(req: Request, features: str) -> Request:
-    """``all``; ``r8`` (round 8's: all but round 9's); ``old`` (round 6's features);
+    """``all``; ``r10`` (round 10's: all but round 11's); ``r8`` (round 8's: all but round 9's); ``old`` (round 6's features);
     ``old+a,b`` (those and ``a``, ``b``); ``r9`` (round 6's and round 9's); ``r9+a,b``;
     ``no-rule`` (round 8's, none read from the rules' decision)."""
     if features == "all":
         return req
-    if features == "r8":
+    if features == "r10":  # round 10's: all but round 11's
+        drop = set(ROUND11)
+    elif features == "r8":
         drop = set(ROUND9)
     elif features.startswith(("old", "r9")):
         extra = set(features.partition("+")[2].split(","))
         drop = (NEW_FEATURES | (frozenset() if features.startswith("r9") else ROUND9)) - extra
     else:
         drop = RULE_FEATURES | ROUND9
+    drop = set(drop) | ROUND11
     return [(i, j, {k: v for k, v in f.items() if k not in drop}, lab) for i, j, f, lab in req]
 
 
 def decode(model: EdgeModel, req: Request) -> set[tuple[int, int]]:
     """The pairs ``model`` keeps in ``req``, as ``EdgeModel.decide`` keeps them."""
-    by_j = model.candidates([(i, j, f) for i, j, f, _ in req])
-    return {(i, j) for j, cands in by_j.items() for i in keep(cands, *_knobs(model))}
+    pairs = [(i, j, f) for i, j, f, _ in req]
+    chosen = {j: keep(cands, *_knobs(model)) for j, cands in model.candidates(pairs).items()}
+    if model.inherit:
+        chosen = inherit(chosen, pairs)
+    return {(i, j) for j, got in chosen.items() for i in got}
 
 
-def _knobs(model: EdgeModel) -> tuple[float, bool, float | None, bool]:
-    return model.threshold, model.single, model.add, bool(model.gate)
+def _knobs(model: EdgeModel) -> tuple[float, bool, float | None, bool, bool]:
+    return model.threshold, model.single, model.add, bool(model.gate), model.two
 
 
 def counts(model: EdgeModel | None, reqs: list[tuple[Expected, Request]]) -> Counter[str]:
@@ -221,6 +235,8 @@ def train(reqs: list[Request], v: Variant) -> EdgeModel:
         base = fit(data, rule=rule, single=v.decode == "single", l2=v.l2, thresholds=[0.5])
     base.gate = v.gate
     base.every = v.every
+    base.two = v.two
+    base.inherit = v.inherit
     single = v.decode in ("single", "choice")
     grid_t = THRESHOLDS if v.threshold is None else [v.threshold]
     grid_a: list[float | None] = [None]
@@ -236,13 +252,17 @@ def train(reqs: list[Request], v: Variant) -> EdgeModel:
         for a in grid_a:
             c: Counter[str] = Counter()
             for by_j, truth in scored:
-                got = {(i, j) for j, cs in by_j.items() for i in keep(cs, t, single, a)}
+                got = {
+                    (i, j) for j, cs in by_j.items() for i in keep(cs, t, single, a, False, v.two)
+                }
                 c["tp"] += len(got & truth)
                 c["fp"] += len(got - truth)
                 c["fn"] += len(truth - got)
             score = f1(c)
             if best is None or score > best[0] + 1e-9:
-                model = EdgeModel(base.weights, t, single, a, v.gate, base.choice, v.every)
+                model = EdgeModel(
+                    base.weights, t, single, a, v.gate, base.choice, v.every, v.two, v.inherit
+                )
                 best = (score, model)
     assert best is not None
     return best[1]
@@ -277,6 +297,26 @@ VARIANTS = [
     Variant("all", 1.0, "choice", gate="_asks_same", every=True),
     Variant("all", 1.0, "choice", gate="_asks_sib", every=True),
     Variant("all", 1.0, "choice", gate="_asks_names", every=True),
+    # round 11: round 10's shipped variant on round 10's features; the features of a parallel
+    # job after a leading reference and of a head counting the things asked, with the gate
+    # also open to those (``_asks11``) and shut to a job among independent things (``_asks11x``)
+    Variant("r10", 1.0, "choice", gate="_asks_sib", every=True),
+    Variant("all", 1.0, "choice", gate="_asks11", every=True),
+    Variant("all", 1.0, "choice", gate="_asks11x", every=True),
+    Variant("all", 1.0, "choice", gate="_asks11n", every=True),
+    # ... and "both" / "the two" keeping a second source the rules gave it
+    Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True),
+    Variant("all", 1.0, "choice", gate="_asks11", every=True, two=True),
+    Variant("all", 1.0, "choice", gate="_asks11n", every=True, two=True),
+    # ... and the decoding of siblings and counting heads (``inherit``)
+    Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, inherit=True),
+    Variant("all", 1.0, "choice", gate="_asks11", every=True, inherit=True),
+    Variant("all", 1.0, "choice", gate="_asks11", every=True, two=True, inherit=True),
+    Variant("all", 1.0, "choice", gate="_asks11n", every=True, two=True, inherit=True),
+    Variant("all", 1.0, "choice", gate="_asks11x", every=True, inherit=True),
+    Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True),
+    Variant("r10", 1.0, "choice", gate="_asks11n", every=True, two=True, inherit=True),
+    Variant("r10", 1.0, "choice", gate="_asks_names", every=True, two=True, inherit=True),
 ]
 # Every feature (round 9's with round 8's), a softmax per task over its candidates and "none",
 # and the asks_seq gate: chosen on main after both round 9 planner branches merged, by pooled
@@ -287,7 +327,10 @@ VARIANTS = [
 # Round 10 (batches 4-20 held out one at a time): the same softmax, "both"/"all" scored against
 # "none" alone (``every``) and the gate also open to "the same material" and a sibling of a step
 # that read its source by a leading reference (``_asks_sib``): bench/planning/README.md.
-SHIPPED = Variant("all", 1.0, "choice", gate="_asks_sib", every=True)
+# Round 11 (batches 4-22): round 10's weights and gate (its features: ``r10``), decoded with
+# "the two" keeping a second rule source (``two``) and a sibling of a leading reference or a
+# thing after a counting head deciding by the structure (``inherit``): bench/planning/README.md.
+SHIPPED = Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True)
 
 
 def collect(planner: IntentPlanner) -> dict[str, list[tuple[Expected, Request]]]:
@@ -390,6 +433,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--shipped-only", action="store_true", help="with --cv: the shipped variant alone"
     )
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="with --cv: this variant (its label, as --cv prints it) and the shipped one",
+    )
     args = ap.parse_args(argv)
     planner = IntentPlanner(edges=None)
     planner.warm()
@@ -409,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     extra = synth_pairs(planner, args.synth, args.synth_seed) if args.synth else []
     if args.cv:
         variants = [SHIPPED] if args.shipped_only else VARIANTS
+        if args.variant:
+            variants = [SHIPPED] + [v for v in VARIANTS if v.label() in args.variant]
         folds = cross_validate(data, variants, extra)
         blind = list(folds)
         late = [n for n in blind if int(n.removeprefix("batch")) >= 13]

@@ -2,8 +2,8 @@
 
 A protocol at the bottom of the orchestrator, so that ``relay/`` and ``graph/`` emit without
 importing ``runs/``, which implements it (``runs.emitter.RunEvents``) and sits above them.
-Two doors, one path: ``emit`` takes a typed payload (``mesh_contracts.run_events``) on the
-cold paths; ``relay`` takes a worker event as the executor read it, ``(type, body)`` with no
+Two doors, one path: ``emit`` takes a typed payload (``mesh_contracts.run_events``, or
+its body made without the model, ``mesh_contracts.event_bodies``) on the cold paths; ``relay`` takes a worker event as the executor read it, ``(type, body)`` with no
 pydantic, once per relayed token. ``persisted`` waits until what was emitted is stored: a
 call that must never run twice is logged before it goes out.
 
@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, overload
 
 from mesh_contracts import RunPayload
+from mesh_contracts.event_bodies import Made
 
 Relayable = tuple[str, dict[str, Any]]  # (type, body): a worker event without its "type" key
 
@@ -73,7 +74,7 @@ class Emitter(Protocol):
     """What the graph's nodes and the executor emit through (tests pass a recording fake)."""
 
     def emit(
-        self, payload: RunPayload, task_id: str | None = None, agent_id: str | None = None
+        self, payload: RunPayload | Made, task_id: str | None = None, agent_id: str | None = None
     ) -> None: ...
 
     def relay(

@@ -20,13 +20,13 @@ from mesh_contracts import (
     ManifestCapability,
     NodeStatus,
     PhaseStatus,
-    PlanChosen,
     RunAnswer,
     RunFailure,
     RunStatus,
     TaskOutcomeData,
     TaskStatus,
 )
+from mesh_contracts.event_bodies import Made, PlanMade, plan_chosen, run_answer
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.graph.policy import EMITTER, EPOCH, GATE, REGISTRY_READ, RunState
@@ -270,11 +270,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
 
         answer = await d.synthesizer.synthesize(state["query"], plan, results, on_token)
         out = _status(state, results)
-        events.emit(
-            RunAnswer(
-                answer=answer, status=out, results=_outcomes(state), synthesis="deterministic"
-            )
-        )
+        # The answer's body made as ``RunAnswer(..., results=_outcomes(state))`` dumps it.
+        body = run_answer(answer, out, state.get("results") or {}, "deterministic")
+        events.emit(Made(RunAnswer.TYPE, body))
         return {"answer": answer, "status": out}
 
     async def fail(state: RunState, config: RunnableConfig) -> RunState:
@@ -322,11 +320,11 @@ async def _load_errors() -> None:
         _loaded.add(_ERRORS)
 
 
-def _chosen(plan: ExecutionPlan, planner: str, reason: str) -> PlanChosen:
+def _chosen(plan: ExecutionPlan, planner: str, reason: str) -> PlanMade:
     """The ``plan`` event of a plan validated where it was made (the state holds it typed):
     built without validating it again (``PlanChosen(plan=...)`` runs the plan's DAG check
-    once more, ~25 us a run)."""
-    return PlanChosen.model_construct(plan=plan, planner=planner, reason=reason)
+    once more, ~25 us a run), nor making a ``PlanChosen`` (``event_bodies.plan_chosen``)."""
+    return plan_chosen(plan, planner, reason)
 
 
 def _status(state: RunState, results: dict[str, dict[str, Any]]) -> RunStatus:

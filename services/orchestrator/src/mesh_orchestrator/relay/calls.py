@@ -46,6 +46,7 @@ from mesh_contracts import (
     TaskStatus,
 )
 from mesh_contracts.a2a import speaks_a2a
+from mesh_contracts.event_bodies import Made, task_output, task_status
 from mesh_contracts.mcp import speaks_mcp
 from mesh_orchestrator.emitter import Emitter, TokenBytes
 from mesh_orchestrator.metrics import CallMetrics
@@ -142,8 +143,8 @@ class _Start:
 
     def running(self) -> None:
         d = self.d
-        status = TaskStatus(
-            status=NodeStatus.RUNNING,
+        status = task_status(
+            NodeStatus.RUNNING,
             agent_id=d.agent_id,
             instance_id=d.instance_id,
             endpoint=d.endpoint,
@@ -152,7 +153,7 @@ class _Start:
             key=self.keyed,
             candidates=self.resolver.explain(self.t),
         )
-        self.emit.emit(status, self.t.task_id, d.agent_id)
+        self.emit.emit(Made(TaskStatus.TYPE, status), self.t.task_id, d.agent_id)
 
     def __call__(self) -> None:
         self.took = True
@@ -504,8 +505,8 @@ class WorkerCalls:
             return TaskOutcome("failed", error=failure, agent_id=agent)
         output = fold.output()
         if not fold.results:  # a worker's own result event was relayed already
-            emit.emit(TaskOutput(output=output), task_id, agent)
-        emit.emit(TaskStatus(status=NodeStatus.COMPLETED), task_id, agent)
+            emit.emit(Made(TaskOutput.TYPE, task_output(output)), task_id, agent)
+        emit.emit(Made(TaskStatus.TYPE, task_status(NodeStatus.COMPLETED)), task_id, agent)
         return TaskOutcome(
             "completed", output, None, agent, d.instance_id, fold.artifacts, attempt=attempt
         )

@@ -48,6 +48,7 @@ from mesh_contracts import (
     output_text,
     parse_condition,
 )
+from mesh_contracts.event_bodies import Made, budget_status
 from mesh_orchestrator.conversation import Conversation
 from mesh_orchestrator.emitter import Emitter
 from mesh_orchestrator.metrics import CallMetrics
@@ -247,12 +248,14 @@ class Executor:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
         talk = conversation.render(self.max_context_chars) if conversation is not None else ""
-        order = plan.topological_order()
+        order: list[str] | None = None  # the plan's order: only a group loop needs it
         groups: dict[str, list[str]] = {}
         tasks: dict[str, SubTask] = {}
         for t in plan.tasks:
             tasks[t.task_id] = t
             if t.repeat_tasks:
+                if order is None:
+                    order = plan.topological_order()
                 groups[t.task_id] = sorted(t.repeat_tasks, key=order.index)
         del order
         loops = _Loops(tasks, groups)
@@ -431,7 +434,8 @@ class Executor:
             self.metrics.task_ended(t.capability, outcome.agent_id, outcome.status, seconds)
         if budget is not None:  # every run reports its use, with a budget or without
             budget.check_wall()
-            emit.emit(BudgetStatus(used=budget.used(), limits=budget.limit_values()))
+            used = budget_status(budget.used(), budget.limit_values())
+            emit.emit(Made(BudgetStatus.TYPE, used))
         futures[t.task_id].set_result(outcome)
 
     async def _asked(

@@ -37,6 +37,7 @@ from mesh_contracts import (
     RunStatus,
     TaskStatus,
 )
+from mesh_contracts.event_bodies import Made, run_ended
 from mesh_orchestrator.graph.policy import EMITTER, EPOCH, GATE, REGISTRY_READ, RunState
 from mesh_orchestrator.relay.gate import Gate
 from mesh_orchestrator.routing.registry import RunRead
@@ -212,7 +213,7 @@ class RunDriver:
             if run_id in self._tasks:  # not silenced (drained or fenced)
                 span.finish(status, planner)
                 if run_id in self.mux.channels and status.terminal:
-                    events.emit(RunEnded(status=status))
+                    events.emit(Made(RunEnded.TYPE, run_ended(status)))
                 if status.terminal:
                     self.ended[str(status)] += 1
                 self.mux.close(run_id, status, answer)
@@ -299,7 +300,7 @@ class RunDriver:
     def end(self, events: RunEvents, status: RunStatus) -> None:
         """End a run that is not driven by a task here (rejected while parked, cancelled
         while paused)."""
-        events.emit(RunEnded(status=status))
+        events.emit(Made(RunEnded.TYPE, run_ended(status)))
         self.ended[str(status)] += 1
         self.mux.close(events.run_id, status, None)
         self.on_ended(events.run_id, status)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mesh_contracts import RunPayload
+from mesh_contracts import PlanChosen, RunPayload
+from mesh_contracts.event_bodies import Made, PlanMade
 from mesh_orchestrator.emitter import Emitter, Relayable, TokenBytes
 from mesh_orchestrator.runs.mux import EventMux
 from mesh_orchestrator.runs.projection import STATEFUL, RunProjection
@@ -46,8 +47,17 @@ class RunEvents:
         self.dropped = 0  # chatter left out past max_events
 
     def emit(
-        self, payload: RunPayload, task_id: str | None = None, agent_id: str | None = None
+        self, payload: RunPayload | Made, task_id: str | None = None, agent_id: str | None = None
     ) -> None:
+        if (type(payload) is PlanMade or type(payload) is PlanChosen) and task_id is None:
+            # A plan validated where it was made: the projection's nodes are made from the
+            # event's tasks as they are, not validated again (``RunProjection.planned``).
+            body = payload.data()
+            self.published += 1
+            e = self._mux.publish(self.run_id, "plan", body, None, agent_id)
+            if e is not None and self.projection.planned(body["plan"]["tasks"]):
+                self._mux.touch(self.run_id)
+            return
         self.relay(payload.TYPE, payload.data(), task_id, agent_id)
 
     def relay(

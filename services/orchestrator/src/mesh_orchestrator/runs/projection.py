@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from mesh_contracts import NodeStatus, PlanNode
+from mesh_contracts.event_bodies import node_rows
 from mesh_orchestrator.runs.store.base import RunRecord
 
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
@@ -110,6 +111,14 @@ class RunProjection:
         rows = list(rows)
         rows[i] = node
         self._commit(rows)
+        return True
+
+    def planned(self, tasks: list[dict[str, Any]]) -> bool:
+        """``apply`` of a ``plan`` event whose ``tasks`` were dumped from a validated plan
+        (``PlanChosen.data()``): the nodes made from them as they are
+        (``event_bodies.node_rows``), what validating each as a ``PlanNode`` and dumping it
+        again made (~15 us a task)."""
+        self._commit(node_rows(tasks))
         return True
 
     def unfinished(self) -> list[PlanNode]:

@@ -25,14 +25,15 @@ parked), ``check_approval`` refuses to run a parked one while it has more, and
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from mesh_contracts import ExecutionPlan, RunAnswer, RunStarted, RunStatus
+from mesh_contracts.event_bodies import Made, run_started
 from mesh_orchestrator.runs.approval import ApprovalOutcome, Approvals
 from mesh_orchestrator.runs.driving import Draining, Prelude, RunDriver
 from mesh_orchestrator.runs.emitter import RunEvents
@@ -83,6 +84,15 @@ class RunOutcome:
     record: RunRecord
     status: RunStatus
     answer: RunAnswer | None
+
+
+def new_run_id() -> str:
+    """A new run's id: a random UUID (version 4) as 32 hex digits, what ``uuid.uuid4().hex``
+    makes, without the ``UUID`` object (~1.5 us where that took 3-8 us a run)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return b.hex()
 
 
 class RunService:
@@ -167,7 +177,7 @@ class RunService:
         an id reserved by the caller (a thread's), else a new one."""
         if self.driver.draining:
             raise Draining
-        run_id = run_id or uuid.uuid4().hex
+        run_id = run_id or new_run_id()
         now = time.time()
         record = RunRecord(
             run_id=run_id,
@@ -196,7 +206,7 @@ class RunService:
         # current.
         span = self.tracer.start_run(run_id, query)
         trace_id, span_id = span.trace_id, span.span_id
-        events.emit(RunStarted(run_id=run_id, query=query, trace_id=trace_id, span_id=span_id))
+        events.emit(Made(RunStarted.TYPE, run_started(run_id, query, trace_id, span_id)))
         self.driver.go(events, self.states.new(run_id, owner, query, options, plan), span)
         return record
 

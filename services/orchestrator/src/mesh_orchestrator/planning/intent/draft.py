@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_contracts import ExecutionPlan, ManifestAgent, SubTask
+from mesh_contracts.plan import MAX_PLAN_TASKS
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import _LEADS
@@ -110,6 +111,13 @@ class DraftBuilder:
                 + ("; ".join(self.unresolvable) or "this request"),
                 self.unresolvable or ["this request"],
             )
+        if len(self.tasks) > MAX_PLAN_TASKS:
+            # a request of hundreds of jobs (a pasted list, one phrase repeated) is refused as
+            # too large, not turned into a plan the contract rejects with a ValidationError
+            raise PlanningFailed(
+                f"the request asks for {len(self.tasks)} separate jobs; a plan holds at most "
+                f"{MAX_PLAN_TASKS}: split it into smaller requests"
+            )
         reasoning = "intent: " + "; ".join(self.notes)
         if self.unresolvable:
             reasoning += "; unresolvable (no capability serves it, left out): " + "; ".join(
@@ -189,7 +197,7 @@ class DraftBuilder:
                 o.own_data = o.own_data or bool(task.input.get("data"))
         if self.edges is None or len(self.origins) < 2:
             return
-        decided = self.edges.decide(self.origins)
+        decided = self.edges.decide(self.origins, self.query)
         for task in self.tasks:
             if task.task_id in decided and decided[task.task_id] != task.depends_on:
                 self.notes.append(

@@ -29,6 +29,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -98,6 +99,21 @@ ROUND9 = frozenset(
         "asks9",
     ]
 )
+# Round 11's: a parallel job after a step whose reference leads, a head counting the things
+# asked ("two things from that:", "drei Sachen:"); ``train.edges --cv`` compares without them.
+ROUND11 = frozenset(
+    [
+        "lead_sib_prev",
+        "lead_sib_src",
+        "lang_sib_prev",
+        "lang_sib_src",
+        "count_apart",
+        "count_sib",
+        "count_from",
+        "count_from_near",
+        "j_colon_quote",
+    ]
+)
 # Words that refer back wherever they stand ("fine-tune an adapter on those", "laat hem daarna
 # ..."): ``lexicon.PRONOUN`` asks for what follows them, these do not.
 LOOSE = _words(
@@ -112,6 +128,103 @@ _MARKER = re.compile(r"^\s*(?:\d{1,2}|[a-e])\s*[).:/-]\s")
 # Definite articles ``lexicon.DETERMINER`` leaves out: Dutch "de", Portuguese "a", "as".
 _DEFINITE = frozenset(["de", "a", "as"])
 _THEN = re.compile(rf"^(?:\W*\w+\W+){{0,2}}\W*(?:{lx.THEN})\b")
+
+
+# Round 11: a head that counts the things asked ("three things:", "zwei Sachen", "varias
+# cosas", "een paar dingetjes"). With a reference in its clause ("two things from that",
+# "daraus zwei Sachen", "con eso quiero dos cosas", "da lì mi servono due cose") it fans one
+# result out to the things listed after it; without one the things are independent jobs.
+_FEW = _words(
+    """
+few several couple varias varios algunas algunos plusieurs quelques mehrere paar vari varie
+alcune alcuni diverse diversi meerdere enkele
+"""
+)
+_COUNTS = (frozenset(lx.NUMBERS) - {"both"}) | _FEW
+_THINGS = lx.THINGS | _words("trucs truc sachen sache dingetjes dingen")
+# what points back in the head's clause: pronouns and demonstratives of the seven languages
+# ("die" left out: a German article), "da lì" / "di qui" / "me ne servono" (Italian)
+_HEAD_REFS = (LOOSE | lx.DEMONSTRATIVE | _words("that this li qui ne daaruit hieruit")) - {"die"}
+# after the head: "two things from that", "zwei Sachen daraus", "deux trucs à partir de ça"
+_HEAD_FROM = _words("from out of off de da dal dalla van uit aus von avec con com met mit partir")
+# The nouns that name what a capability made ("the summary", "la traducción"), singular.
+_CAP_NOUNS = {
+    "summarization": _words(
+        "summary resumen resume zusammenfassung riassunto resumo samenvatting sintesi"
+    ),
+    "translation": _words(
+        "translation traduccion traduction ubersetzung traduzione traducao vertaling version"
+    ),
+}
+# "both", "the two", "each of them", "dos dois": a clause reading at least two sources
+_SEVERAL = re.compile(
+    r"\b(?:both|each of them|the two|these two|those two|ambos|ambas|los dos|las dos|"
+    r"cada uno|les deux|tous les deux|des deux|chacun|beide|beiden|beides|der beiden|jeweils|"
+    r"os dois|as duas|dos dois|das duas|cada um|entrambi|entrambe|tutti e due|dei due|"
+    r"delle due|ognuno|allebei|alle twee|van beide|elk)\b"
+)
+_COLON_QUOTE = re.compile(r"\s*:\s*(?:qqq|\n)")
+_BOUNDARY = re.compile(r"[.!?;:\n]")
+_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+
+
+def _head_ref(word: str) -> bool:
+    """A word of a head's clause that points back: "that", "daraus", French "en" elided or
+    on a verb ("j'en veux deux", "fais-en deux choses")."""
+    return word in _HEAD_REFS or word.endswith(("'en", "-en"))
+
+
+class _Head(NamedTuple):
+    """A head counting the things asked: where it stands (a character offset in the
+    normalized request) and whether its clause points back at an earlier result."""
+
+    at: int
+    refers: bool
+
+
+def count_head(query: str) -> _Head | None:
+    """The first head in ``query`` that counts things ("I need two things from that:")."""
+    norm = normalize(query)
+    found = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(norm)]
+    for k, (w, start, _end) in enumerate(found):
+        if w not in _COUNTS:
+            continue
+        nxt = [x for x, _, _ in found[k + 1 : k + 3]]
+        if not nxt or not (nxt[0] in _THINGS or (len(nxt) > 1 and nxt[1] in _THINGS)):
+            continue
+        cut = max((m.end() for m in _BOUNDARY.finditer(norm, 0, start)), default=0)
+        before = [x for x, s, _ in found[:k] if s >= cut]
+        after = [x for x, _, _ in found[k + 2 : k + 6]]
+        if after and after[0] not in _THINGS and after[0] in _HEAD_FROM:
+            after = after[:4]
+        elif after and after[0] in _THINGS and len(after) > 1 and after[1] in _HEAD_FROM:
+            after = after[1:5]
+        else:
+            after = []
+        refers = any(_head_ref(x) for x in before) or any(_head_ref(x) for x in after)
+        return _Head(start, refers)
+    return None
+
+
+def _spans(query: str, origins: list[Origin]) -> list[tuple[int, int]]:
+    """Where each task's clause stands in the normalized request: (start, end) character
+    offsets, (-1, -1) when its first words are not found there."""
+    norm = normalize(query)
+    out = []
+    for o in origins:
+        words = _WORD.findall(normalize(o.instruction))
+        if not words:
+            out.append((-1, -1))
+            continue
+        pattern = r"\W+".join(re.escape(w) for w in words[:4])
+        m = re.search(rf"\b{pattern}\b", norm)
+        if m is None:
+            out.append((-1, -1))
+            continue
+        tail = r"\W+".join(re.escape(w) for w in words[-3:])
+        end = re.search(rf"\b{tail}\b", norm[m.start() :])
+        out.append((m.start(), m.start() + (end.end() if end else len(" ".join(words)))))
+    return out
 
 
 @dataclass
@@ -192,6 +305,16 @@ def _leads(text: str) -> tuple[bool, bool, bool]:
     return lead, any(w in lx.DEMONSTRATIVE for w in words), strict
 
 
+def _names_result_first(text: str) -> bool:
+    """A determiner and a result noun among the first five words ("With the result:",
+    "Mit den Ergebnissen", "Con los resultados")."""
+    words = [w for w in tokens(normalize(text)) if w not in lx.POLITE][:5]
+    return any(
+        w in lx.DETERMINER and (n in lx.RESULT_NOUNS or n.rstrip("s") in lx.RESULT_NOUNS)
+        for w, n in pairwise(words)
+    )
+
+
 def _subject_words(text: str) -> set[str]:
     return {
         w
@@ -251,11 +374,25 @@ def _clause(text: str) -> tuple[bool, bool, int, bool, set[str], bool]:
     return loose, then, ordinal, enum, named, any(w in SAME for w in words)
 
 
-def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float]]]:
-    """``(i, j, features)`` for every pair of tasks from different segments, ``i`` first."""
+def pair_features(
+    origins: list[Origin], query: str = ""
+) -> list[tuple[int, int, dict[str, float]]]:
+    """``(i, j, features)`` for every pair of tasks from different segments, ``i`` first;
+    ``query``: the request, for what its clauses do not carry (a head counting its things)."""
     out: list[tuple[int, int, dict[str, float]]] = []
     if len(origins) < 2:
         return out
+    head = count_head(query) if query else None
+    spans = _spans(query, origins) if query else []
+    # a clause followed by a colon and a quotation ("and also summarise this: \"...\""): the
+    # quotation is its own material, whatever the segmenter attached it to
+    norm = normalize(query) if query else ""
+    colon = [a >= 0 and bool(_COLON_QUOTE.match(norm, e)) for a, e in spans]
+    # past the head (its clause reaches beyond it); None: not found in the request
+    past: list[bool | None] = (
+        [None if a < 0 or not head else e > head.at for a, e in spans] if head else []
+    )
+    refers_back = bool(head and head.refers)
     groups = sorted({o.group for o in origins})
     rank = {g: k for k, g in enumerate(groups)}
     size = {g: sum(o.group == g for o in origins) for g in groups}
@@ -281,6 +418,8 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
             )
         )
     own = [{w.rstrip("s") for w in tokens(normalize(o.instruction))} for o in origins]
+    # a result named among a clause's first words: "With the result: ...", "Con los datos ..."
+    heads = [_names_result_first(o.instruction) for o in origins]
     for j, oj in enumerate(origins):
         fj = facts[j]
         for i in range(j):
@@ -437,6 +576,83 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
             f["_asks_names"] = float(bool(f["_asks_sib"]) or names)
             # a clause saying "both" / "each of them" as the last of listed items
             f["all_items"] = float(fj.everything and (fj.enum or oj.joined == "item"))
+            # round 11: a parallel job after a step whose reference leads ("From that, a
+            # summary and, separately, a picture"): it reads what that step's reference
+            # points at (the nearest text before it), not that step
+            leads = [k for k in prev_seg if origins[k].lead_ref or facts[k].lead or heads[k]]
+            f["lead_sib_prev"] = float(parallel and i in leads)
+            lead_src = False
+            if parallel and leads and rank[oi.group] < rank[oj.group] - 1:
+                k0 = min(prev_seg)
+                lead_src = oi.capability not in NO_TEXT and not any(
+                    origins[k].capability not in NO_TEXT and origins[k].group != oi.group
+                    for k in range(i + 1, k0)
+                )
+            f["lead_sib_src"] = float(lead_src)
+            # "... auf Englisch und auf Italienisch", "en français, et aussi en allemand": a
+            # translation joined to a translation with no reference of its own puts the same
+            # text into another language
+            tr = [k for k in prev_seg if origins[k].capability == "translation"]
+            lang_sib = (
+                parallel
+                and oj.capability == "translation"
+                and bool(tr)
+                and not (fj.strict or fj.named or fj.demonstrative)
+            )
+            f["lang_sib_prev"] = float(lang_sib and i in tr)
+            lang_src = False
+            if lang_sib and rank[oi.group] < rank[oj.group] - 1:
+                k0 = min(prev_seg)
+                lang_src = oi.capability not in NO_TEXT and not any(
+                    origins[k].capability not in NO_TEXT and origins[k].group != oi.group
+                    for k in range(i + 1, k0)
+                )
+            f["lang_sib_src"] = float(lang_src)
+            # a head counting the things asked: with a reference, each thing after it reads
+            # the nearest result before it; without, the things are independent jobs
+            pi, pj = (past[i], past[j]) if past else (None, None)
+            known = pi is not None and pj is not None
+            f["count_apart"] = float(known and not refers_back and bool(pi) and bool(pj))
+            f["count_sib"] = float(known and refers_back and bool(pi) and bool(pj))
+            from_head = known and refers_back and bool(pj) and not pi
+            f["count_from"] = float(from_head)
+            f["count_from_near"] = float(
+                from_head
+                and oi.capability not in NO_TEXT
+                and not any(
+                    past[k] is False
+                    and origins[k].capability not in NO_TEXT
+                    and origins[k].group != oi.group
+                    for k in range(i + 1, j)
+                )
+            )
+            f["_several"] = float(
+                bool(_SEVERAL.search(normalize(oj.instruction)))
+                or bool(lx.COUNTED.search(normalize(oj.instruction)))
+            )
+            f["j_colon_quote"] = float(bool(colon) and colon[j] and not oj.own_data)
+            f["_asks11"] = float(
+                bool(f["_asks_sib"]) or lead_src or lang_src or bool(f["count_from_near"])
+            )
+            f["_asks11n"] = float(bool(f["_asks11"]) or names)
+            # decoding keys (``inherit``): j, a parallel job after i whose reference leads,
+            # reads what i reads unless it names i ("and translate that summary") or
+            # transforms i by a pronoun ("y pásalo al catalán")
+            names_cap = bool(fj.named_words & _CAP_NOUNS.get(oi.capability, frozenset()))
+            chain = oj.capability in TRANSFORMS and fj.pronoun and not fj.same
+            f["_inherit"] = float(
+                bool(f["lead_sib_prev"] or f["lang_sib_prev"])
+                and not (names or names_cap or chain or fj.ordinal)
+            )
+            # ... j, a thing after a head that points back, reads the nearest result before
+            # it; a thing after a head with no reference reads no other thing it does not name
+            f["_count_src"] = f["count_from_near"]
+            f["_apart"] = float(f["count_apart"] and not (fj.strict or names or fj.named))
+            # ... and a job among independent things asks for nothing it does not name
+            f["_asks11x"] = float(
+                bool(f["_asks11"])
+                and not (f["count_apart"] and not (fj.strict or fj.named or names))
+            )
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
             f[f"join_{joined}_prev"] = float(gap == 1)
@@ -447,8 +663,9 @@ def pair_features(origins: list[Origin]) -> list[tuple[int, int, dict[str, float
     return out
 
 
-# (probability, i, j says "both"/"all", a rule edge, j asks for material)
-Candidate = tuple[float, int, bool, bool, bool]
+# (probability, i, j says "both"/"all", a rule edge, j asks for material, j says "both" or
+# "the two": at least two sources)
+Candidate = tuple[float, int, bool, bool, bool, bool]
 
 
 def keep(
@@ -457,6 +674,7 @@ def keep(
     single: bool,
     add: float | None,
     gated: bool = False,
+    two: bool = False,
 ) -> list[int]:
     """Which of one task's candidate sources it reads. ``add`` None: every candidate at
     ``threshold`` or above (only the best one when ``single``, unless the clause says "both");
@@ -473,12 +691,46 @@ def keep(
         kept = [c for c in cands if c[0] >= threshold]
         if single and len(kept) > 1 and not everything:
             kept = [max(kept, key=lambda c: (c[0], c[1]))]
+        if two and len(kept) == 1 and cands[0][5]:
+            # "both", "the two", "each of them": the best source passed, so does the next best
+            # one that yields text (``two``: round 11)
+            rest = [c for c in cands if c is not kept[0] and c[3]]
+            if rest:
+                kept.append(max(rest, key=lambda c: (c[0], c[1])))
         return sorted(c[1] for c in kept)
     ruled = [c[1] for c in cands if c[3] and c[0] >= threshold]
     extra = [c for c in cands if not c[3] and c[0] >= add]
     if extra and not everything:
         extra = [max(extra, key=lambda c: (c[0], c[1]))]
     return sorted(ruled + [c[1] for c in extra])
+
+
+def inherit(
+    chosen: dict[int, list[int]], pairs: list[tuple[int, int, dict[str, float]]]
+) -> dict[int, list[int]]:
+    """Round 11's decoding over every task's chosen sources (``EdgeModel.inherit``): a parallel
+    job after a step whose reference leads reads what that step reads ("From that, a summary
+    and, separately, a picture"); a thing listed after a head that points back ("two things
+    from that:") reads the nearest result before the head when the model chose none or a
+    sibling; a thing after a head with no reference ("three things:") reads no other thing it
+    does not name. Tasks in order, so a step's sources are final before its siblings read
+    them."""
+    by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
+    for i, j, f in pairs:
+        by_j.setdefault(j, []).append((i, f))
+    out = {j: list(v) for j, v in chosen.items()}
+    for j in sorted(by_j):
+        row = by_j[j]
+        got = [i for i in out.get(j, []) if not any(k == i and f.get("_apart") for k, f in row)]
+        heir = [k for k, f in row if f.get("_inherit")]
+        if heir and set(got) <= set(heir) and out.get(heir[-1]):
+            got = list(out[heir[-1]])
+        src = [k for k, f in row if f.get("_count_src")]
+        sibs = {k for k, f in row if f.get("count_sib")}
+        if src and set(got) <= sibs:
+            got = [max(src)]
+        out[j] = sorted(got)
+    return out
 
 
 @dataclass
@@ -501,6 +753,11 @@ class EdgeModel:
     # round 10: with ``choice``, a clause that says "both"/"all" scores each candidate against
     # "none" alone, not against the other sources it also reads
     every: bool = False
+    # round 11: a clause saying "both" / "the two" keeps a second source when its best one
+    # passes: the next best one the rules also gave it
+    two: bool = False
+    # round 11: siblings of a leading reference and things after a counting head (``inherit``)
+    inherit: bool = False
 
     def probability(self, features: dict[str, float]) -> float:
         z = sum(self.weights.get(k, 0.0) * v for k, v in features.items())
@@ -521,6 +778,7 @@ class EdgeModel:
                     bool(f.get("all")),
                     bool(f.get("rule")),
                     bool(f.get(self.gate, 1.0)) if self.gate else True,
+                    bool(f.get("_several")),
                 )
             )
         return scored
@@ -548,12 +806,18 @@ class EdgeModel:
                     out[(i, j)] = 1.0 / (1.0 + math.exp(none - s))
         return out
 
-    def decide(self, origins: list[Origin]) -> dict[str, list[str]]:
+    def decide(self, origins: list[Origin], query: str = "") -> dict[str, list[str]]:
         """Each task's inputs, from the scores of the pairs it ends (``keep``)."""
         deps: dict[str, list[str]] = {o.task_id: [] for o in origins}
-        for j, cands in self.candidates(pair_features(origins)).items():
-            chosen = keep(cands, self.threshold, self.single, self.add, bool(self.gate))
-            deps[origins[j].task_id] = [origins[i].task_id for i in chosen]
+        pairs = pair_features(origins, query)
+        chosen = {
+            j: keep(cands, self.threshold, self.single, self.add, bool(self.gate), self.two)
+            for j, cands in self.candidates(pairs).items()
+        }
+        if self.inherit:
+            chosen = inherit(chosen, pairs)
+        for j, got in chosen.items():
+            deps[origins[j].task_id] = [origins[i].task_id for i in got]
         return deps
 
     def to_json(self) -> dict[str, Any]:
@@ -564,6 +828,8 @@ class EdgeModel:
             "gate": self.gate,
             "single": self.single,
             "threshold": round(self.threshold, 4),
+            "two": self.two,
+            "inherit": self.inherit,
             "weights": {k: round(v, 5) for k, v in sorted(self.weights.items())},
         }
 
@@ -577,6 +843,8 @@ class EdgeModel:
             str(body.get("gate", "")),
             bool(body.get("choice", False)),
             bool(body.get("every", False)),
+            bool(body.get("two", False)),
+            bool(body.get("inherit", False)),
         )
 
 
@@ -597,8 +865,11 @@ __all__ = [
     "EDGE_WEIGHTS",
     "NONE",
     "ROUND9",
+    "ROUND11",
     "EdgeModel",
     "Origin",
+    "count_head",
+    "inherit",
     "keep",
     "learned",
     "pair_features",
