@@ -103,6 +103,10 @@ class Mesh:
         # default reads only when its cache falls short, or in a traced run), to weigh what
         # a read costs a run's first token and CPU.
         self.orchestrator_reads: ServiceProcess | None = None
+        # A fourth, the main one's settings, that serves only the memory figure first: RSS
+        # growth in a fresh process (the main one's, late, comes after phases that freed
+        # heap, which its streams fill before RSS grows: 29-34 KB for unchanged code).
+        self.orchestrator_fresh: ServiceProcess | None = None
 
     def __enter__(self) -> Mesh:
         try:
@@ -139,11 +143,13 @@ class Mesh:
         self.orchestrator_reads = self._orchestrator(
             slots, quiet, "httptools", name="reads", env={"ORCH_REGISTRY_READ": "always"}
         )
+        self.orchestrator_fresh = self._orchestrator(slots, quiet, "httptools", name="fresh")
         for svc in (self.worker, self.orchestrator, self.orchestrator_httpx,
-                    self.orchestrator_reads):  # fmt: skip
+                    self.orchestrator_reads, self.orchestrator_fresh):  # fmt: skip
             svc.wait_ready()
 
-        for orch in (self.orchestrator, self.orchestrator_httpx, self.orchestrator_reads):
+        for orch in (self.orchestrator, self.orchestrator_httpx, self.orchestrator_reads,
+                     self.orchestrator_fresh):  # fmt: skip
 
             def sees_worker(orch: ServiceProcess = orch) -> bool:
                 # ...and has loaded its planner's model (a thread that holds the GIL for
@@ -176,8 +182,8 @@ class Mesh:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         for svc in (
-            self.orchestrator_reads, self.orchestrator_httpx, self.orchestrator, self.worker,
-            self.discovery,
+            self.orchestrator_fresh, self.orchestrator_reads, self.orchestrator_httpx,
+            self.orchestrator, self.worker, self.discovery,
         ):  # fmt: skip
             if svc is not None:
                 svc.stop(grace=5)
@@ -203,9 +209,24 @@ class Mesh:
     def worker_pid(self) -> int:
         return pid_of(self.worker)
 
+    def fresh(self) -> Pids:
+        """The fresh orchestrator, as ``bench.measure.memory`` reads a mesh."""
+        return Pids(pid_of(self.orchestrator_fresh), self.worker_pid)
+
     def settle(self, timeout: float = 5.0) -> None:
         """Wait until the orchestrator is idle (its CPU time stops moving: event-log flushes
         and cancelled runs are done) before a memory reading or the next measurement."""
+        wait_idle(self.orchestrator_pid, timeout)
+
+
+class Pids:
+    """What ``bench.measure``'s ``memory`` reads of a mesh: one orchestrator and the worker."""
+
+    def __init__(self, orchestrator_pid: int, worker_pid: int) -> None:
+        self.orchestrator_pid = orchestrator_pid
+        self.worker_pid = worker_pid
+
+    def settle(self, timeout: float = 5.0) -> None:
         wait_idle(self.orchestrator_pid, timeout)
 
 

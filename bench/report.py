@@ -102,7 +102,7 @@ def verdicts(results: dict[str, Any]) -> list[Verdict]:
         kb = mem["orchestrator_kb_per_stream"]
         out.append(
             Verdict(
-                f"orchestrator KB per open stream ({mem['streams_open']} open)",
+                f"orchestrator KB per open stream ({mem['streams_open']} open, fresh process)",
                 kb,
                 f"<= {TARGET_KB_PER_STREAM:g} KB",
                 kb <= TARGET_KB_PER_STREAM,
@@ -215,6 +215,22 @@ def figures_table(results: dict[str, Any]) -> Table:
             "  orchestrator RSS base / open / closed (MB)",
             "",
             f"{mem['orchestrator_rss_base_mb']:.0f} / {mem['orchestrator_rss_open_mb']:.0f} / {mem['orchestrator_rss_after_close_mb']:.0f}",
+            "",
+            "",
+        )
+    late = results.get("memory_late")
+    if late:  # round 10's figure: RSS growth after the other phases freed heap
+        table.add_row(
+            f"  the same late in the process ({late['streams_open']} open; to round 10)",
+            _f(late["worker_kb_per_stream"], "{:.1f}"),
+            _f(late["orchestrator_kb_per_stream"], "{:.1f}"),
+            "",
+            "",
+        )
+        table.add_row(
+            "  orchestrator RSS base / open / closed (MB), late",
+            "",
+            f"{late['orchestrator_rss_base_mb']:.0f} / {late['orchestrator_rss_open_mb']:.0f} / {late['orchestrator_rss_after_close_mb']:.0f}",
             "",
             "",
         )

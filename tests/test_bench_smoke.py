@@ -54,9 +54,10 @@ def test_quick_bench_reports_first_token_throughput_memory_failover_and_stalls(
         assert du["cross_replica"]["seen_on_b"] == du["cross_replica"]["tokens"] > 0
         assert du["handover"]["n"] == HANDOVERS
         assert set(du["handover_runs_ended"]) == {"completed"}
-    mem = results["memory"]
-    assert mem["streams_open"] == STREAMS and mem["failures"] == 0
-    assert mem["orchestrator_kb_per_stream"] is not None
+    for key in ("memory", "memory_late"):  # fresh orchestrator first, then late (round 10's)
+        mem = results[key]
+        assert mem["streams_open"] == STREAMS and mem["failures"] == 0
+        assert mem["orchestrator_kb_per_stream"] is not None
     assert {t["name"].split(" (")[0] for t in results["targets"]} >= {
         "first token p50 overhead", "first token p99 overhead", "relayed events/s",
         "orchestrator KB per open stream", "failover p99, kill -9 to the retry's first event",

@@ -10,7 +10,7 @@ import gc
 import time
 import weakref
 from pathlib import Path
-from types import CoroutineType, SimpleNamespace
+from types import AsyncGeneratorType, CoroutineType, SimpleNamespace
 from typing import Any
 
 import httpx
@@ -58,6 +58,14 @@ def _chain(task: asyncio.Task[Any]) -> list[str]:
         chain.append(getattr(coro, "__qualname__", type(coro).__name__))
         coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
     return chain
+
+
+def _coroutines(name: str) -> list[Any]:
+    """The suspended coroutines of function ``name`` now."""
+    return [
+        o for o in gc.get_objects()
+        if type(o) is CoroutineType and o.__qualname__ == name and o.cr_frame is not None
+    ]  # fmt: skip
 
 
 def _frames(stream: RunStream) -> list[str]:
@@ -122,6 +130,24 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     assert "RunStream._listen" not in listening, listening
                     assert "RunStream.__call__" in frames and "StreamPath.__call__" in frames
                     assert not any(f.startswith(("FastAPI.", "Starlette.")) for f in frames)
+                    # uvicorn's proxy-headers middleware: a plain function, no frame held.
+                    assert not any("ProxyHeaders" in f for f in frames), frames
+                    # Nothing of what went out is held while the stream waits: its start
+                    # message, its last batch of events, their frames.
+                    (writing,) = _coroutines("RunStream.__call__")
+                    held_locals = writing.cr_frame.f_locals
+                    assert "start" not in held_locals and "frames" not in held_locals
+                    assert held_locals.get("batch") is None
+                    # Nor the graph's last node's update, by the driver or by the graph.
+                    (drive,) = _coroutines("RunDriver._drive")
+                    assert "chunk" not in drive.cr_frame.f_locals
+                    assert drive.cr_frame.f_locals.get("update") is None
+                    (graph,) = [
+                        o for o in gc.get_objects()
+                        if type(o) is AsyncGeneratorType and o.__qualname__ == "GraphRunner.astream"
+                    ]  # fmt: skip
+                    assert "update" not in graph.ag_frame.f_locals
+                    del writing, held_locals, drive, graph
                     (proto,) = [p for p in server.server_state.connections if p.cycle is not None]
                     assert proto.cycle.on_gone == stream._gone
                     assert proto.cycle.scope["headers"] == []  # its request's: dropped

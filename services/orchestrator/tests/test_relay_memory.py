@@ -58,3 +58,33 @@ def test_the_frames_an_open_stream_holds_keep_no_cells() -> None:
         WorkerCalls.call, RunDriver._drive,
     ]  # fmt: skip
     assert {f.__qualname__: f.__code__.co_cellvars for f in held if f.__code__.co_cellvars} == {}
+
+
+def test_runs_without_a_budget_share_one_limits_model() -> None:
+    """A run without a budget holds no ``Budget`` model of its own (a model, its
+    ``__dict__`` and its fields-set each, ~0.36 KB a stream); one with a budget its own."""
+    from mesh_contracts import Budget
+    from mesh_orchestrator.relay.budget import RunBudget
+
+    first, second = RunBudget(), RunBudget()
+    assert first.limits is second.limits
+    assert not first.bounded and first.take_task() and second.tasks == 0
+    bounded = RunBudget(Budget(max_tasks=1))
+    assert bounded.limits is not first.limits and bounded.bounded
+
+
+def test_worker_answers_share_their_kept_header_names_and_values() -> None:
+    """Two worker connections that read alike headers hold one string for each kept name
+    and value, not one each; other headers are not kept."""
+    from mesh_orchestrator.relay.stream_client import _Connection
+
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+        b"Date: Mon, 07 Dec 2026 09:00:00 GMT\r\nServer: uvicorn\r\n\r\n"
+    )
+    first, second = _Connection(), _Connection()
+    for conn in (first, second):
+        conn.parser.feed_data(answer)
+        assert conn.headers == {"content-type": "text/event-stream", "transfer-encoding": "chunked"}
+    for (n1, v1), (n2, v2) in zip(first.headers.items(), second.headers.items(), strict=True):
+        assert n1 is n2 and v1 is v2

@@ -14,6 +14,13 @@ A response that wants to hear its client leave without a task parked in ``receiv
 relayed stream, ``api.sse.RunStream``) sets ``on_gone`` on the cycle (``api.sse.gone_hook``): the
 connection calls it once when it is lost while the response is still open. A cycle of
 another server has no ``on_gone``; such a response listens with ``receive`` as before.
+uvicorn's ``ProxyHeadersMiddleware`` (on by default: ``X-Forwarded-For`` and
+``X-Forwarded-Proto`` from a trusted proxy) is called as a plain function (``_Proxied``,
+the same rewrite of the scope by uvicorn's own trust check) that returns the app's
+coroutine: its ``async`` frame is not held for as long as a stream is open (~0.4 KB). The
+connection's and the server's addresses, a request's method and path are shared between
+connections where equal (one tuple for the server's, one string for a client's host, the
+method, the path), not made again for each.
 Everything else is uvicorn's own code.
 """
 
@@ -23,6 +30,7 @@ import asyncio
 import functools
 from typing import Any
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mesh_orchestrator.relay.gate import Signal
@@ -43,12 +51,64 @@ class _Pipeline(list[Any]):
         self.insert(0, item)
 
 
+class _Proxied:
+    """``ProxyHeadersMiddleware``'s rewrite of a request's scope (uvicorn 0.54's, with its
+    ``trusted_hosts``), called as a plain function that returns the app's coroutine."""
+
+    __slots__ = ("app", "trusted_hosts")
+
+    def __init__(self, middleware: ProxyHeadersMiddleware) -> None:
+        self.app = middleware.app
+        self.trusted_hosts = middleware.trusted_hosts
+
+    def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        if scope["type"] != "lifespan":
+            client = scope.get("client")
+            if (client[0] if client else None) in self.trusted_hosts:
+                self._rewrite(scope)
+        return self.app(scope, receive, send)
+
+    def _rewrite(self, scope: Any) -> None:
+        proto: bytes | None = None
+        forwarded: list[bytes] = []
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-proto":
+                proto = value
+            elif name == b"x-forwarded-for":
+                forwarded.append(value)
+        if proto is not None:
+            scheme = proto.decode("latin1").strip()
+            if scheme in {"http", "https", "ws", "wss"}:
+                if scope["type"] == "websocket":
+                    scheme = scheme.replace("http", "ws")
+                scope["scheme"] = scheme
+        if forwarded:
+            chain = b", ".join(forwarded).decode("latin1")
+            host, port = self.trusted_hosts.get_trusted_client_address(chain)
+            if host:  # an empty X-Forwarded-For leaves the client as it is (uvicorn's #1068)
+                scope["client"] = (host, port)
+
+
+@functools.cache
+def _proxied(middleware: ProxyHeadersMiddleware) -> _Proxied:
+    return _Proxied(middleware)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared(value: Any) -> Any:
+    """One object for equal addresses (tuples of a host and a port, host strings); the
+    most recent 1,024 kept."""
+    return value
+
+
 class LeanHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's ``HttpToolsProtocol`` (``uvicorn.run(..., http=LeanHttpToolsProtocol)``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pipeline = _Pipeline()  # type: ignore[assignment]
+        if type(self.app) is ProxyHeadersMiddleware:
+            self.app = _proxied(self.app)  # type: ignore[assignment]
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -57,6 +117,10 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.server is not None:
+            self.server = _shared(self.server)
+        if self.client is not None:
+            self.client = (_shared(self.client[0]), self.client[1])
         flow = self.flow
         flow._is_writable_event = Signal(not flow.write_paused)  # type: ignore[assignment]
 
@@ -68,6 +132,14 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
             event = cycle.message_event
             cycle.message_event = Signal(event.is_set())  # type: ignore[assignment]
             cycle.on_gone = None  # type: ignore[attr-defined]  # see api.sse.gone_hook
+            # The request line's parts: one object for each method and path seen (the
+            # request's task has not run yet), and its URL read (uvicorn keeps it for a
+            # WebSocket upgrade, which returned above).
+            scope = self.scope
+            scope["method"] = _shared(scope["method"])
+            scope["path"] = _shared(scope["path"])
+            scope["raw_path"] = _shared(scope["raw_path"])
+            self.url = b""
 
     def connection_lost(self, exc: Exception | None) -> None:
         cycle = self.cycle

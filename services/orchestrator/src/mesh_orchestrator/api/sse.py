@@ -152,6 +152,7 @@ class RunStream(Response):
                     await send(start)
             else:
                 await send(start)
+            del start  # sent: not held while the stream waits
             # Pings and the server's shutdown: one watcher per loop for every open stream,
             # not a timer per stream (from the headers on: a ping never goes before them).
             self._wrote = loop.time()
@@ -165,10 +166,14 @@ class RunStream(Response):
                     continue
                 # A subscription's batch: consecutive events of its run, in seq order.
                 frames = encode_frames(batch, in_order=type(feed) is Subscription)
+                # Neither the batch nor its frames are held while the stream waits for the
+                # next (~0.7 KB a held stream: its first write's frames and their events).
+                batch = None
                 if _drained(feed):  # the run's last events: the body ends with them
                     await self._write(frames, more_body=False)
                     return
                 await self._write(frames)
+                del frames
             if self.stopping:
                 return
             if feed.overflowed:

@@ -257,6 +257,7 @@ class GraphRunner:
             if update:
                 values.update(update)
             yield {node: update or None}  # LangGraph's answer for a node that wrote nothing
+            del update  # (in ``values``: not held twice while the next node runs)
             branch = w.branches.get(node)
             if branch is None:
                 node = w.edges[node]

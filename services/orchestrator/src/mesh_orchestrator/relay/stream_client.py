@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -61,6 +62,14 @@ GATHER_BYTES = 1 << 16
 KEPT_HEADERS = frozenset(
     {b"content-length", b"transfer-encoding", b"retry-after", b"content-type", b"connection"}
 )
+# Their names as kept (one string each for every stream) and their values seen lately (a
+# worker's ``chunked``, ``text/event-stream``...: one string for every stream alike).
+_NAMES = {name: name.decode("latin-1") for name in KEPT_HEADERS}
+
+
+@functools.lru_cache(maxsize=256)
+def _value(value: bytes) -> str:
+    return value.decode("latin-1")
 
 
 class Stalled(httpx.ReadTimeout):
@@ -145,9 +154,9 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        name = name.lower()
-        if name in KEPT_HEADERS:
-            self.headers[name.decode("latin-1")] = value.decode("latin-1")
+        kept = _NAMES.get(name.lower())
+        if kept is not None:
+            self.headers[kept] = _value(value)
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()

@@ -182,6 +182,9 @@ class RunDriver:
                         if update.get("budget_used") and (rec := self.mux.record(run_id)):
                             # kept on its row (options): GET /v1/runs/{id} shows it
                             rec.options = {**rec.options, "budget_used": update["budget_used"]}
+                # Read: the last node's update is not held while the next node runs.
+                del chunk
+                update = None
             if status is RunStatus.AWAITING_APPROVAL and (rec := self.mux.record(run_id)):
                 # Its row says so before its listeners are let go: whoever saw
                 # awaiting_approval may approve it at once, on any replica.
