@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     for name, v in res["by_rank_median_ms"].items():
         print(f"{name:7s} by rank (median ms): " + " ".join(f"{x:.0f}" for x in v))
-    print(f"after/before p50: {res['loaded']['after']['p50_ms'] / res['loaded']['before']['p50_ms']:.2f}")
+    print(
+        f"after/before p50: {res['loaded']['after']['p50_ms'] / res['loaded']['before']['p50_ms']:.2f}"
+    )
     print("load average: " + " / ".join(f"{x:.2f}" for x in res["loadavg"]))
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     return 0
