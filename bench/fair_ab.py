@@ -5,8 +5,10 @@ loaded rounds: ``--concurrency`` streams of ``--tokens`` tokens started at once,
 client with a pool of 64), for the fast worker called directly and through two
 orchestrators on it, **before** (``--before``, default ``main``, extracted with ``git
 archive``) and **after** (this working tree), in the same minutes: the three alternate
-round by round (``--rounds``). Each stream's first token is also kept by its rank in its
-round (first to last), which tells a round's spread (every stream delayed alike, or the
+round by round (``--rounds``); ``--client raw``: a bare socket a stream (``RawStreamer``),
+whose CPU a round is ~1/5 of httpx's, so what the relay itself adds shows more (bench/README.md,
+"Round 11: first token under concurrency"). Each stream's first token is also kept by its
+rank in its round (first to last), which tells a round's spread (every stream delayed alike, or the
 later ones behind the earlier ones' floods). Read the relay/direct ratios: the machine's
 load touches the three alike.
 """
@@ -27,7 +29,7 @@ import httpx
 
 from bench.measure import Endpoint, summary_ms
 from bench.procs import SideBySide, extract
-from bench.sse_client import HttpxStreamer
+from bench.sse_client import HttpxStreamer, RawStreamer, Streamer
 
 RESULTS = Path(__file__).resolve().parent / "fair_ab_results.json"
 
@@ -38,6 +40,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--concurrency", type=int, default=20)
     p.add_argument("--tokens", type=int, default=200)
+    p.add_argument(
+        "--client",
+        choices=("httpx", "raw"),
+        default="httpx",
+        help="the bench's httpx client (make bench's), or a bare socket a stream (RawStreamer)",
+    )
     p.add_argument("--pause", type=float, default=0.0, help="seconds between two rounds")
     p.add_argument("--out", type=Path, default=RESULTS)
     return p.parse_args(argv)
@@ -47,7 +55,9 @@ async def measure(args: argparse.Namespace, eps: list[Endpoint]) -> dict[str, An
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     timeout = httpx.Timeout(30.0, read=60.0, pool=None)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
-        stream = HttpxStreamer(client, "httpx, pool 64")
+        stream: Streamer = HttpxStreamer(client, "httpx, pool 64")
+        if args.client == "raw":
+            stream = RawStreamer()
         for ep in eps:  # warm-up, as bench.measure's
             for _ in range(3):
                 await stream(ep.url, ep.body(16))
