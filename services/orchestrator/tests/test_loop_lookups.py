@@ -82,6 +82,15 @@ class Client:
         return b"".join(m.get("body", b"") for m in self.sent if m["type"] == "http.response.body")
 
 
+async def _waiting(sub: Subscription) -> None:
+    """Until the stream waits on ``sub`` (a few turns of the loop)."""
+    for _ in range(10_000):
+        if sub.waiter is not None:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the stream never waited on its subscription")
+
+
 async def _stream_of(batches: int, lookups: Lookups) -> tuple[Client, dict[str, int]]:
     """A stream over a live subscription that gets ``batches`` batches, one write each
     (the reader waits for each), then the run's end."""
@@ -95,14 +104,12 @@ async def _stream_of(batches: int, lookups: Lookups) -> tuple[Client, dict[str, 
         before = dict(lookups.by)
         lookups.by.clear()  # the test's own (its task, its timeout) left out from here
         for seq in range(2, batches + 2):
-            while sub.waiter is None:  # the stream waits on the subscription again
-                await asyncio.sleep(0)
+            await _waiting(sub)  # the stream waits on the subscription again
             sub.push(event(seq))
             while b"w%d" % seq not in client.body():
                 client.got.clear()
                 await client.got.wait()
-        while sub.waiter is None:
-            await asyncio.sleep(0)
+        await _waiting(sub)
         # Our files' (the pinging watcher's ``asyncio.sleep`` looks it up in ``tasks.py``,
         # once a tick for every stream of the loop).
         during = {k: v for k, v in lookups.by.items() if "mesh_orchestrator" in k}
