@@ -110,7 +110,7 @@ async def _stream_of(batches: int, lookups: Lookups) -> tuple[Client, dict[str, 
                 client.got.clear()
                 await client.got.wait()
         await _waiting(sub)
-        # Our files' (the pinging watcher's ``asyncio.sleep`` looks it up in ``tasks.py``,
+        # Our files' (the pinging watcher's ``asyncio.sleep`` looks it up in asyncio,
         # once a tick for every stream of the loop).
         during = {k: v for k, v in lookups.by.items() if "mesh_orchestrator" in k}
         sub.close()
@@ -139,7 +139,7 @@ async def test_a_deadline_looks_the_loop_up_once(lookups: Lookups) -> None:
     async with Deadline(30.0) as d:
         entered = dict(lookups.by)
         assert d.task is asyncio.current_task(asyncio.get_running_loop())
-    # ``current_task`` without the loop would look it up again (``asyncio/tasks.py``).
+    # ``current_task`` without the loop would look it up again (in asyncio).
     assert entered == {"mesh_orchestrator/relay/timers.py": 1}, entered
     lookups.by.clear()
     async with Deadline(None):  # never: no lookup at all
