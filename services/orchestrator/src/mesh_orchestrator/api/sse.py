@@ -35,7 +35,7 @@ import signal
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import AppStatus
@@ -148,7 +148,7 @@ class RunStream(Response):
                 # Frames are waiting (the ``run`` event, the first steps'): the headers go in
                 # their write, one syscall where there were two.
                 # A Subscription's (``_ready``): returns at once, no wait, no turn of the loop.
-                first = await feed.take(loop=loop)
+                first = await cast(Subscription, feed).take(loop=loop)
                 if first and not _drained(feed):
                     await self._with_headers(cycle, start, encode_frames(first))
                     first = []
@@ -165,7 +165,7 @@ class RunStream(Response):
             while (
                 batch := first
                 if first is not None
-                else await (feed.take(loop=loop) if live else feed.take())
+                else await (cast(Subscription, feed).take(loop=loop) if live else feed.take())
             ) is not None and not self.stopping:
                 first = None
                 if not batch:
