@@ -32,9 +32,10 @@ import _signal
 import asyncio
 import contextlib
 import signal
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import AppStatus
@@ -97,7 +98,7 @@ class RunStream(Response):
         self.media_type = "text/event-stream"
         self.background: BackgroundTask | None = None  # FastAPI's, run after the stream
         self.stopping = False  # the client left or the server stops: write nothing more
-        self._wrote = 0.0  # loop time of the last write
+        self._wrote = 0.0  # ``_clock()`` at the last write
         self._writing = False
         self._send: Send | None = None
         self._pinging: asyncio.Task[None] | None = None
@@ -140,11 +141,14 @@ class RunStream(Response):
             # ``api.http_protocol``'s connections, in the same write.
             await asyncio.sleep(0)
             feed = self.feed
+            # A live run's subscription is handed the loop (no ``getpid`` a wait for it).
+            live = type(feed) is Subscription
             first: list[Any] | None = None
             if cycle is not None and _ready(feed) and not self.stopping:
                 # Frames are waiting (the ``run`` event, the first steps'): the headers go in
                 # their write, one syscall where there were two.
-                first = await feed.take()  # returns at once: no wait, no turn of the loop
+                # A Subscription's (``_ready``): returns at once, no wait, no turn of the loop.
+                first = await cast(Subscription, feed).take(loop=loop)
                 if first and not _drained(feed):
                     await self._with_headers(cycle, start, encode_frames(first))
                     first = []
@@ -155,11 +159,13 @@ class RunStream(Response):
             del start  # sent: not held while the stream waits
             # Pings and the server's shutdown: one watcher per loop for every open stream,
             # not a timer per stream (from the headers on: a ping never goes before them).
-            self._wrote = loop.time()
+            self._wrote = _clock()
             _exits.watch(loop, self)
             watched = True
             while (
-                batch := first if first is not None else await feed.take()
+                batch := first
+                if first is not None
+                else await (cast(Subscription, feed).take(loop=loop) if live else feed.take())
             ) is not None and not self.stopping:
                 first = None
                 if not batch:
@@ -203,7 +209,7 @@ class RunStream(Response):
             await self._send({"type": "http.response.body", "body": body, "more_body": more_body})
         finally:
             self._writing = False
-            self._wrote = asyncio.get_running_loop().time()
+            self._wrote = _clock()
 
     async def _with_headers(self, cycle: Any, start: Message, body: bytes) -> None:
         """``start`` and a chunk of ``body`` (not the body's last: that one may close the
@@ -251,6 +257,13 @@ class RunStream(Response):
         ):
             self._wrote = now  # the next is due an interval from here, whatever this one takes
             self._pinging = asyncio.get_running_loop().create_task(self._write(PING))
+
+
+# When a stream last wrote, and the watcher's now: the monotonic clock (``time.monotonic``,
+# through the vDSO; the clock a loop's ``time()`` reads). ``asyncio.get_running_loop()``
+# makes a ``getpid`` system call every time on Python 3.11 (its check that the process did
+# not fork): a ``loop.time()`` reached through it cost every write a syscall.
+_clock = time.monotonic
 
 
 def gone_hook(receive: Receive) -> Any:
@@ -337,7 +350,7 @@ class _ExitWatch:
                     for stream in list(streams):
                         stream.stop()
                 tick = EXIT_POLL_SECONDS
-                now = loop.time()
+                now = _clock()
                 for stream in streams:  # makes tasks only: nothing here leaves the set
                     every = stream.ping_seconds
                     if every > 0:

@@ -102,9 +102,9 @@ _TIMERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopTimers] = (
 )
 
 
-def loop_timers() -> LoopTimers:
-    """The running loop's ``LoopTimers``."""
-    loop = asyncio.get_running_loop()
+def loop_timers(loop: asyncio.AbstractEventLoop | None = None) -> LoopTimers:
+    """The running loop's ``LoopTimers`` (``loop``: that loop, when the caller has it)."""
+    loop = loop or asyncio.get_running_loop()
     timers = _TIMERS.get(loop)
     if timers is None:
         timers = _TIMERS[loop] = LoopTimers(loop)
@@ -129,12 +129,15 @@ class Deadline:
             raise RuntimeError("a deadline is entered once")
         if self.seconds is None:  # never
             return self
-        task = asyncio.current_task()
+        # The loop looked up once (each lookup is a ``getpid`` system call on Python 3.11):
+        # ``current_task()`` without it looks it up again.
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
         if task is None:
             raise RuntimeError("a deadline is used inside a task")
         self.task = task
         self.cancelling = task.cancelling()
-        self.timers = loop_timers()
+        self.timers = loop_timers(loop)
         self.timers.later(self.seconds, self)
         return self
 

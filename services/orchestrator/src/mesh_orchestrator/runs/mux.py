@@ -118,8 +118,12 @@ class Subscription:
         if w is not None and not w.done():
             w.set_result(None)
 
-    async def take(self, within: float | None = None) -> list[RelayedEvent] | None:
+    async def take(
+        self, within: float | None = None, *, loop: asyncio.AbstractEventLoop | None = None
+    ) -> list[RelayedEvent] | None:
         """Every event queued now, waiting up to ``within`` seconds for the first one.
+        ``loop``: the running loop, when the caller has it (``asyncio.get_running_loop()``
+        makes a ``getpid`` system call each time on Python 3.11).
 
         Returns ``[]`` when the wait timed out, ``None`` once the run has ended and all of
         its events were taken.
@@ -131,7 +135,7 @@ class Subscription:
         if not self.pending:
             if self.closed:
                 return None
-            self.waiter = asyncio.get_running_loop().create_future()
+            self.waiter = (loop or asyncio.get_running_loop()).create_future()
             try:
                 if within is None:  # a stream's reader: no timeout object per wait
                     await self.waiter
