@@ -409,9 +409,7 @@ class StreamClient:
             return False
         return not self._proxied or bool(urllib.request.proxy_bypass(url.host))
 
-    def post(
-        self, url: httpx.URL, body: bytes, headers: dict[str, str] | None = None
-    ) -> _Post:
+    def post(self, url: httpx.URL, body: bytes, headers: dict[str, str] | None = None) -> _Post:
         """POST ``body`` (JSON); ``async with`` it for the response once its headers are in."""
         key = (url.host, url.port or 80)
         host = url.netloc.decode("ascii")
