@@ -689,7 +689,7 @@ class Executor:
             "input": self._input(t, upstream, first),
         }
         if owner is not None:
-            fields["owner"] = owner
+            fields.update(owner=owner)  # (not a state key: a worker request's field)
         context = (
             {"conversation": conversation} if conversation and t.capability in CONVERSING else {}
         ) | {d: o.output for d, o in upstream.items()}
