@@ -162,7 +162,10 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                         o.__qualname__ for o in gc.get_objects()
                         if issubclass(type(o), CoroutineType) and o.cr_frame is not None
                     ]  # fmt: skip
-                    assert "Executor._execute" in held and "WorkerCalls.call" in held, held
+                    assert "Executor._attempts" in held and "WorkerCalls.call" in held, held
+                    # ``_execute`` makes the request and hands ``_attempts`` (under the
+                    # task's deadline) to ``_node``: no frame of its own held.
+                    assert "Executor._execute" not in held, held
                     assert "Executor._iterate" not in held, held
                     # The worker call's connection: a slotted post, no generator of an
                     # ``asynccontextmanager`` under it, no ``aclosing`` objects around its
