@@ -356,7 +356,8 @@ class _Post:
     __slots__ = ("client", "conn", "key", "request")
 
     def __init__(self, client: StreamClient, key: tuple[str, int], request: bytes) -> None:
-        self.client, self.key, self.request = client, key, request
+        self.client, self.key = client, key
+        self.request: bytes | None = request
         self.conn: _Connection | None = None
 
     async def __aenter__(self) -> StreamResponse:
