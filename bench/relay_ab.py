@@ -170,7 +170,9 @@ async def measure(
 
 
 def _median(rows: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(r[key] for r in rows if r[key] is not None)
+    """NaN when no row has it (a short stream can take less CPU than one 10 ms tick)."""
+    values = [r[key] for r in rows if r[key] is not None]
+    return statistics.median(values) if values else float("nan")
 
 
 def report(res: dict[str, Any], console: Console) -> None:

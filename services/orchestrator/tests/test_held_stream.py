@@ -6,6 +6,7 @@ lets go of once the client leaves (the run cancelled, the response collected).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 import weakref
@@ -18,6 +19,7 @@ import uvicorn
 from orch_fakes import Mesh, writer_like
 
 from conftest import MeshFactory
+from mesh_contracts.results import TaskRequest
 from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol, _asgi, _Pipeline
 from mesh_orchestrator.api.sse import RunStream
@@ -160,8 +162,26 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                         o.__qualname__ for o in gc.get_objects()
                         if issubclass(type(o), CoroutineType) and o.cr_frame is not None
                     ]  # fmt: skip
-                    assert "Executor._execute" in held and "WorkerCalls.call" in held, held
+                    assert "Executor._attempts" in held and "WorkerCalls.call" in held, held
+                    # ``_execute`` makes the request and hands ``_attempts`` (under the
+                    # task's deadline) to ``_node``: no frame of its own held.
+                    assert "Executor._execute" not in held, held
                     assert "Executor._iterate" not in held, held
+                    # The worker call's connection: a slotted post, no generator of an
+                    # ``asynccontextmanager`` under it, no ``aclosing`` objects around its
+                    # streams; its request made with only the fields it sets (a small set).
+                    gens = [
+                        o.__qualname__ for o in gc.get_objects()
+                        if type(o) is AsyncGeneratorType and o.ag_frame is not None
+                    ]  # fmt: skip
+                    assert "call_worker_batches" in gens and "StreamClient.post" not in gens
+                    assert not [o for o in gc.get_objects() if type(o) is contextlib.aclosing]
+                    (calling,) = _coroutines("WorkerCalls.call")
+                    task_request = calling.cr_frame.f_locals["request"]
+                    del calling
+                    assert type(task_request) is TaskRequest
+                    assert task_request.model_fields_set <= {"task_id", "run_id", "input", "owner"}
+                    del gens, task_request
                     (run,) = [t for t in asyncio.all_tasks() if "RunDriver._drive" in _chain(t)]
                     timeouts = [
                         o for o in gc.get_objects()

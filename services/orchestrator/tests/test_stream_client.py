@@ -121,6 +121,37 @@ async def test_a_refusal_is_readable_and_no_listener_is_a_connect_error(
         await client.aclose()
 
 
+async def test_a_post_gives_its_pool_slot_back_however_it_ends(
+    server: tuple[Served, Seen],
+) -> None:
+    """One slot (``max_connections=1``): a post left by an error, one whose connection was
+    refused and one read to its end each give it back (a post is a slotted object, no
+    generator: ``StreamClient._Post``), and the request's bytes are not kept once sent."""
+    served, _ = server
+    client = StreamClient(max_connections=1, connect_timeout=2)
+    url = httpx.URL(served.url + "/sse")
+    try:
+        async with asyncio.timeout(10):
+            posting = client.post(url, b'{"n": 1}')
+            assert not hasattr(posting, "__dict__")
+            with pytest.raises(RuntimeError):
+                async with posting as r:
+                    assert posting.request is None  # sent: let go
+                    raise RuntimeError("the caller gives up")
+            with pytest.raises(httpx.ConnectError):
+                async with client.post(httpx.URL(f"http://127.0.0.1:{free_port()}/sse"), b"{}"):
+                    pass
+            assert await read_all(client, served.url + "/sse", {"n": 2}) == (
+                b"data: 0\n\ndata: 1\n\n"
+            )
+            assert await read_all(client, served.url + "/sse", {"n": 3}) == (
+                b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+            )
+        assert not hasattr(r, "__dict__")  # the response: slotted too
+    finally:
+        await client.aclose()
+
+
 def test_only_plain_http_without_a_proxy_is_handled(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(var, raising=False)

@@ -438,12 +438,14 @@ class WorkerCalls:
                 )
                 del headers  # the call's own: not kept in this frame while it streams
             batches = call.counted(batches)  # traced: the span counts them; else as they are
-            async with aclosing(batches) as reading:
+            # Closed by hand, not in an ``aclosing`` (an object held as long as the call
+            # streams).
+            try:
                 # The hot loop: the events of one block read from the worker at a time, each
                 # a (type, body) pair relabelled as is, relayed together (a block of plain
                 # tokens, nearly every block, comes made: stamped with the attempt).
                 done = False
-                async for batch in reading:
+                async for batch in batches:
                     if type(batch) is TokenBytes:  # plain tokens, stamped: relayed as they are
                         token_texts(batch.texts)
                         relay_many(batch, task_id, agent)
@@ -477,6 +479,8 @@ class WorkerCalls:
                             spent.block(fold, budget)
                     if done:
                         break
+            finally:
+                await batches.aclose()
             if relayed:
                 # The client's stream writes what was relayed before the call's end and the
                 # run's (the outcome, synthesis, the run's end) are worked out: a worker whose

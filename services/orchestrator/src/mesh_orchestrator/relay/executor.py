@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from tenacity import wait_exponential_jitter
@@ -64,6 +65,7 @@ from mesh_orchestrator.relay.calls import (
 from mesh_orchestrator.relay.gate import OPEN, Gate
 from mesh_orchestrator.relay.timers import deadline
 from mesh_orchestrator.relay.worker_client import WorkerBusy, WorkerUnreachable
+from mesh_orchestrator.routing.resolver import Resolver
 from mesh_orchestrator.tracing import NO_TRACER, Tracer
 
 __all__ = ["LOOP_CONTEXT", "AttemptFailed", "Executor", "TaskOutcome", "render"]
@@ -656,7 +658,7 @@ class Executor:
             inp["prompt"] = f"{prompt}\n\n{text[:room]}"
         return inp
 
-    async def _execute(
+    def _execute(
         self,
         t: SubTask,
         upstream: dict[str, TaskOutcome],
@@ -672,25 +674,35 @@ class Executor:
         answers: list[Any] | None = None,
         resume: dict[str, Any] | None = None,
         floor: int = 0,
-    ) -> TaskOutcome:
+    ) -> Coroutine[Any, Any, TaskOutcome]:
+        """The task's calls, to be awaited at once: ``_attempts`` itself (or ``_reattach``
+        under the task's deadline), no frame of this one held as long as the worker streams
+        (~0.4 KB of every open stream). The request is made, and the first instance picked,
+        when this is called."""
         first = self.resolver.instance(pin[0]) if pin else self.resolver.pick(t)
         if first is None and pin is not None:
             error = f"in doubt: instance {pin[0]} that ran attempt {pin[1]} left the registry"
-            return fail_task(t, None, emit, error, "in_doubt")
+            return _now(fail_task(t, None, emit, error, "in_doubt"))
         if first is None:
-            return fail_task(t, None, emit, self.resolver.why_not(t), "unresolvable")
-        request = TaskRequest(
-            task_id=t.task_id,
-            run_id=run_id,
-            owner=owner,
-            input=self._input(t, upstream, first),
-            context=(
-                {"conversation": conversation}
-                if conversation and t.capability in CONVERSING
-                else {}
-            )
-            | {d: o.output for d, o in upstream.items()},
-        )
+            return _now(fail_task(t, None, emit, self.resolver.why_not(t), "unresolvable"))
+        # Only the fields that differ from their defaults are passed (the worker's body, a
+        # dump of every field, is the same): pydantic keeps the names passed in a set on
+        # the model, held as long as the call streams, and a fifth name grows it from 216
+        # to 728 bytes.
+        fields: dict[str, Any] = {
+            "task_id": t.task_id,
+            "run_id": run_id,
+            "input": self._input(t, upstream, first),
+        }
+        if owner is not None:
+            fields.update(owner=owner)  # (not a state key: a worker request's field)
+        context = (
+            {"conversation": conversation} if conversation and t.capability in CONVERSING else {}
+        ) | {d: o.output for d, o in upstream.items()}
+        if context:
+            fields["context"] = context
+        request = TaskRequest(**fields)
+        del fields, context
         if loop is not None:  # which iteration this is, and the one before's output
             request.context[LOOP_CONTEXT] = loop
         if answers:  # what the user answered the worker's questions, in order
@@ -698,24 +710,30 @@ class Executor:
             if resume:
                 request.context[INPUT_CONTEXT]["resume"] = resume
         limit = timeout_seconds or first.timeout_seconds
-        current: list[AgentDescriptor] = [first]
+        if pin is not None:
+            return self._reattach_within(limit, t, first, request, emit, pin)
+        # each answered question ended a call that asked, not one that failed: it leaves the
+        # task's attempt budget as it was
+        answered = len(answers or [])
+        return self._attempts(
+            t, request, emit, [first], attempts_before, floor + answered, first, limit
+        )
+
+    async def _reattach_within(
+        self,
+        limit: float,
+        t: SubTask,
+        first: AgentDescriptor,
+        request: TaskRequest,
+        emit: Emitter,
+        pin: tuple[str, int, str],
+    ) -> TaskOutcome:
+        """``_reattach`` under the task's deadline (``limit`` seconds)."""
         try:
-            # ``asyncio.timeout`` on the loop's shared timer (``relay.timers``): no timer handle
-            # of its own, held as long as the call streams (~0.5 KB of every open stream).
             async with deadline(limit):
-                if pin is not None:
-                    return await self._reattach(t, first, request, emit, pin[1], pin[2])
-                # each answered question ended a call that asked, not one that failed: it
-                # leaves the task's attempt budget as it was
-                answered = len(answers or [])
-                return await self._attempts(
-                    t, request, emit, current, attempts_before, floor + answered, first
-                )
+                return await self._reattach(t, first, request, emit, pin[1], pin[2])
         except TimeoutError:
-            reason = f"timed out after {limit:g}s"
-            if len(current) > 1:  # a call was out when the deadline came
-                self.resolver.failed(current[-1].instance_id, reason)
-            return fail_task(t, current[-1], emit, reason, "timeout")
+            return _timed_out(self.resolver, t, [first], emit, limit)
 
     async def in_flight(
         self,
@@ -782,8 +800,10 @@ class Executor:
         attempts_before: int = 0,
         floor: int = 0,
         picked: AgentDescriptor | None = None,
+        limit: float | None = None,
     ) -> TaskOutcome:
-        """Try replicas in preference order until one answers the task.
+        """Try replicas in preference order until one answers the task, within ``limit``
+        seconds (None: no deadline).
 
         A busy replica (429/503) passes the task on; when all are busy the loop waits their
         Retry-After and tries again. A failed attempt is reported to the resolver and the
@@ -795,91 +815,108 @@ class Executor:
         instance the resolver just picked for the task (its input was made for it), the
         first round's (picking again, nothing having changed meanwhile, costs ~20 us).
         """
-        tried: set[str] = set()
-        failures: list[str] = []
-        last_code = "unreachable"
-        busy: list[float] = []
-        previous: str | None = None  # how the last try went wrong, for the next call's span
-        attempt = attempts_before  # a resumed task goes on counting
-        # Rounds until one returns; ``_TryAgain`` waits (``_pause``) and goes round again.
-        # A plain loop, not tenacity's ``AsyncRetrying``: nearly every task ends in its first
-        # round, and the retrying object, its state and its attempt context cost every call
-        # ~0.1 ms of CPU (bench/README.md, "Round 8"); the back-off is tenacity's own formula.
-        rounds = 0
-        while True:
-            rounds += 1
-            try:
-                if picked is not None:
-                    d: AgentDescriptor | None = picked
-                    picked = None
-                else:
-                    d = self.resolver.pick(t, exclude=tried)
-                if d is None:
-                    if busy:
-                        wait = min(min(busy), self.max_retry_after)
-                        tried.clear()
-                        busy.clear()
-                        raise _TryAgain(busy_wait=wait)
-                    if not failures:
-                        error = self.resolver.why_not(t)
-                        return fail_task(t, current[-1], emit, error, "unreachable")
-                    if len(failures) == 1:
-                        error = failures[0].split(": ", 1)[1]
-                    else:
-                        error = f"every replica failed ({len(failures)} tries): " + "; ".join(
-                            failures
-                        )
-                    return fail_task(t, current[-1], emit, error, last_code)
-                if attempt - floor >= self.max_attempts:  # the run's budget, across replicas
-                    error = f"the run's {self.max_attempts} attempts at this task are spent"
-                    if failures:
-                        error += ": " + "; ".join(failures)
-                    return fail_task(t, d, emit, error, last_code if failures else "attempts")
-                tried.add(d.instance_id)
-                current.append(d)
-                attempt += 1
-                try:
-                    # (the span, if any, names the others tried; no set of them made here,
-                    # held by this frame as long as the call streams)
-                    return await self.calls.traced_call(
-                        self.tracer, t, d, request, emit, attempt, tried, previous
-                    )
-                except WorkerBusy as refusal:
-                    attempt -= 1  # nothing ran: not an attempt
-                    previous = f"{d.instance_id} busy (429), retry after {refusal.retry_after:g}s"
-                    busy.append(refusal.retry_after)
-                    raise _TryAgain(busy_wait=0.0) from None
-                except WorkerUnreachable as exc:
-                    self.resolver.failed(d.instance_id, str(exc))
-                    failures.append(f"attempt {attempt} on {d.instance_id}: {exc}")
-                    previous = failures[-1]
-                    last_code = "unreachable"
-                    attempt -= 1  # never reached the worker: the next one is the same attempt
-                    raise _TryAgain() from None
-                except AttemptFailed as exc:
-                    failures.append(f"attempt {attempt} on {d.instance_id}: {exc.reason}")
-                    previous = failures[-1]
-                    last_code = exc.code
-                    if (exc.relayed or exc.accepted) and not d.safe_to_retry:
-                        # It may have started running: never a second time elsewhere.
-                        return fail_task(t, d, emit, exc.reason, exc.code)
-                    if attempt - floor >= self.max_attempts:
-                        error = f"gave up after {attempt} attempts: " + "; ".join(failures)
-                        return fail_task(t, d, emit, error, exc.code)
-                    if exc.relayed:  # the client saw events of this attempt: say so
-                        nxt = self.resolver.pick(t, exclude=tried)
-                        retry = TaskRetrying(
-                            attempt=attempt + 1,
-                            reason=exc.reason,
-                            failed_instance=d.instance_id,
-                            next_instance=nxt.instance_id if nxt else None,
-                        )
-                        emit.emit(retry, t.task_id, d.agent_id)
-                    else:
-                        attempt -= 1  # nothing reached the client: the same attempt, elsewhere
-                    raise _TryAgain() from None
-            except _TryAgain as again:
-                await asyncio.sleep(self._pause(again, rounds))
+        # ``asyncio.timeout`` on the loop's shared timer (``relay.timers``): no timer handle
+        # of its own, held as long as the call streams (~0.5 KB of every open stream).
+        try:
+            async with deadline(limit):
+                tried: set[str] = set()
+                failures: list[str] = []
+                last_code = "unreachable"
+                busy: list[float] = []
+                previous: str | None = None  # how the last try went wrong, for the next call's span
+                attempt = attempts_before  # a resumed task goes on counting
+                # Rounds until one returns; ``_TryAgain`` waits (``_pause``) and goes round again.
+                # A plain loop, not tenacity's ``AsyncRetrying``: nearly every task ends in its first
+                # round, and the retrying object, its state and its attempt context cost every call
+                # ~0.1 ms of CPU (bench/README.md, "Round 8"); the back-off is tenacity's own formula.
+                rounds = 0
+                while True:
+                    rounds += 1
+                    try:
+                        if picked is not None:
+                            d: AgentDescriptor | None = picked
+                            picked = None
+                        else:
+                            d = self.resolver.pick(t, exclude=tried)
+                        if d is None:
+                            if busy:
+                                wait = min(min(busy), self.max_retry_after)
+                                tried.clear()
+                                busy.clear()
+                                raise _TryAgain(busy_wait=wait)
+                            if not failures:
+                                error = self.resolver.why_not(t)
+                                return fail_task(t, current[-1], emit, error, "unreachable")
+                            if len(failures) == 1:
+                                error = failures[0].split(": ", 1)[1]
+                            else:
+                                error = (
+                                    f"every replica failed ({len(failures)} tries): "
+                                    + "; ".join(failures)
+                                )
+                            return fail_task(t, current[-1], emit, error, last_code)
+                        if (
+                            attempt - floor >= self.max_attempts
+                        ):  # the run's budget, across replicas
+                            error = f"the run's {self.max_attempts} attempts at this task are spent"
+                            if failures:
+                                error += ": " + "; ".join(failures)
+                            return fail_task(
+                                t, d, emit, error, last_code if failures else "attempts"
+                            )
+                        tried.add(d.instance_id)
+                        current.append(d)
+                        attempt += 1
+                        try:
+                            # (the span, if any, names the others tried; no set of them made here,
+                            # held by this frame as long as the call streams)
+                            return await self.calls.traced_call(
+                                self.tracer, t, d, request, emit, attempt, tried, previous
+                            )
+                        except WorkerBusy as refusal:
+                            attempt -= 1  # nothing ran: not an attempt
+                            previous = (
+                                f"{d.instance_id} busy (429), retry after {refusal.retry_after:g}s"
+                            )
+                            busy.append(refusal.retry_after)
+                            raise _TryAgain(busy_wait=0.0) from None
+                        except WorkerUnreachable as exc:
+                            self.resolver.failed(d.instance_id, str(exc))
+                            failures.append(f"attempt {attempt} on {d.instance_id}: {exc}")
+                            previous = failures[-1]
+                            last_code = "unreachable"
+                            attempt -= (
+                                1  # never reached the worker: the next one is the same attempt
+                            )
+                            raise _TryAgain() from None
+                        except AttemptFailed as exc:
+                            failures.append(f"attempt {attempt} on {d.instance_id}: {exc.reason}")
+                            previous = failures[-1]
+                            last_code = exc.code
+                            if (exc.relayed or exc.accepted) and not d.safe_to_retry:
+                                # It may have started running: never a second time elsewhere.
+                                return fail_task(t, d, emit, exc.reason, exc.code)
+                            if attempt - floor >= self.max_attempts:
+                                error = f"gave up after {attempt} attempts: " + "; ".join(failures)
+                                return fail_task(t, d, emit, error, exc.code)
+                            if exc.relayed:  # the client saw events of this attempt: say so
+                                nxt = self.resolver.pick(t, exclude=tried)
+                                retry = TaskRetrying(
+                                    attempt=attempt + 1,
+                                    reason=exc.reason,
+                                    failed_instance=d.instance_id,
+                                    next_instance=nxt.instance_id if nxt else None,
+                                )
+                                emit.emit(retry, t.task_id, d.agent_id)
+                            else:
+                                attempt -= (
+                                    1  # nothing reached the client: the same attempt, elsewhere
+                                )
+                            raise _TryAgain() from None
+                    except _TryAgain as again:
+                        await asyncio.sleep(self._pause(again, rounds))
+        except TimeoutError:
+            return _timed_out(self.resolver, t, current, emit, limit)
 
     def _pause(self, again: _TryAgain, rounds: int) -> float:
         """Seconds before the next round after ``rounds`` rounds: the busy wait, else the
@@ -888,3 +925,23 @@ class Executor:
         if again.busy_wait is not None:
             return again.busy_wait
         return float(self._backoff(_Rounds(rounds)))  # type: ignore[arg-type]
+
+
+async def _now(outcome: TaskOutcome) -> TaskOutcome:
+    """``outcome``, awaited (``Executor._execute``'s answer when no call is made)."""
+    return outcome
+
+
+def _timed_out(
+    resolver: Resolver,
+    t: SubTask,
+    current: list[AgentDescriptor],
+    emit: Emitter,
+    limit: float | None,
+) -> TaskOutcome:
+    """The task's outcome when its deadline came (``current``: its first instance, then each
+    one a call went to)."""
+    reason = f"timed out after {limit:g}s"
+    if len(current) > 1:  # a call was out when the deadline came
+        resolver.failed(current[-1].instance_id, reason)
+    return fail_task(t, current[-1], emit, reason, "timeout")

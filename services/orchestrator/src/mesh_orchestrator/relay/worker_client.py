@@ -293,10 +293,14 @@ async def call_worker_batches(
                     raw = b"" if busy else await resp.read()
                     await _refuse(resp.status_code, resp.headers.get("retry-after"), raw, d)
                 on_accepted()
-                # The connection watches for a stall itself (no timer per read).
-                async with aclosing(resp.blocks(idle, gather=True)) as blocks:
+                # The connection watches for a stall itself (no timer per read). Closed by
+                # hand, not in an ``aclosing`` (an object held as long as the call streams).
+                blocks = resp.blocks(idle, gather=True)
+                try:
                     async for batch in _until_done(blocks, d, max_frame_bytes, None, idle, attempt):
                         yield batch
+                finally:
+                    await blocks.aclose()
         else:
             async with http.stream("POST", url, json=body, headers=headers) as hresp:
                 if hresp.status_code >= 300:
