@@ -253,7 +253,7 @@ class IntentPlanner:
         probs = self._model.probabilities(texts)
         segments = _hand_data(segments, self._model, self._segmenter)
         probs = self._model.probabilities([_model_text(s) for s in segments])
-        _claim_data(segments, probs, self._model)
+        _claim_data(segments, probs, self._model, self._segmenter)
         probs = self._model.probabilities([_model_text(s) for s in segments])
         own = [c for c in served if c not in CLASSES]
         index = index_of(manifest) if own else None

@@ -30,6 +30,8 @@ TAKES_DATA = frozenset(["data_analysis", "lora_training"])
 TRANSFORMS = frozenset(["summarization", "translation"])
 # A capability the model does not know wins a segment on BM25 when the model is this unsure.
 UNSURE = 0.5
+# a clause's own words (no table) give a job that takes a table at least this much: they name it
+_NAMES_JOB = 0.15
 # A clause before " - " that the model is this unsure of introduces what follows.
 INTRO_MAX = 0.35
 
@@ -82,7 +84,9 @@ def _item_question(seg: Segment) -> bool:
     return seg.joined == "item" and seg.instruction.rstrip().endswith("?")
 
 
-def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None:
+def _claim_data(
+    segments: list[Segment], probs: Any, model: IntentModel, segmenter: Segmenter
+) -> None:
     """Data a segment carries without asking anything of it ("here's last week's signups"
     before the question, a table at the end of "Analyze this table and then ...") moves to
     the first segment that, given a table, asks for an analysis of it."""
@@ -117,7 +121,19 @@ def _claim_data(segments: list[Segment], probs: Any, model: IntentModel) -> None
             if asked == data_at and row[data_at] > probs[last][data_at]:
                 segments[i].data, segments[last].data = segments[last].data, []
                 return
-            if CLASSES[asked] in TAKES_DATA and CLASSES[int(np.argmax(alone))] not in TAKES_DATA:
+            if (
+                CLASSES[asked] in TAKES_DATA
+                and CLASSES[int(np.argmax(alone))] not in TAKES_DATA
+                # ... unless the carrier opens a job of its own and, with its table, is sure of
+                # one that takes it ("Look up X. Analyze this CSV: <rows>": the lookup, given a
+                # table, reads weakly as its analysis; "Analyze this CSV" alone is a near-tie)
+                and not (
+                    segmenter.opens_job(segments[last].instruction)
+                    and max(probs[last][CLASSES.index(c)] for c in TAKES_DATA) >= UNSURE
+                    # its own words name such a job at least weakly ("danke" does not)
+                    and max(alone[CLASSES.index(c)] for c in TAKES_DATA) >= _NAMES_JOB
+                )
+            ):
                 # "Fine-tune on these pairs ..., then use it to write ...: <pairs>"
                 segments[i].data, segments[last].data = segments[last].data, []
                 return
