@@ -61,6 +61,13 @@ __all__ = [
 # Run-level statuses after which a run's stream ends without ``done`` (besides approval).
 PARKED = (RunStatus.PAUSED.value, RunStatus.INPUT_REQUIRED.value)
 UNBOUNDED = NO_LIMIT  # the runs in progress ``admit`` allows an owner without a limit
+# The fields-set of every record a run starts with here: pydantic keeps on each model a set
+# of the names it was given (8 here: a 728-byte set, held as long as the run is live), and
+# adds the name of every field assigned later (``last_seq``, ``status`` ...). Nothing reads
+# a record's (no ``exclude_unset``, no ``model_fields_set``), so the live records share this
+# one, which names every field already: an assignment's ``add`` leaves it as it is, and a
+# copy (``model_copy``) gets a set of its own, as pydantic copies it.
+_SET: set[str] = set(RunRecord.model_fields)
 
 
 class OverQuota(Exception):
@@ -189,6 +196,8 @@ class RunService:
             epoch=1,
             lease_expires_at=now + self.lease_seconds,
         )
+        # Live runs' records share one fields-set that names every field (see ``_SET``).
+        object.__setattr__(record, "__pydantic_fields_set__", _SET)
         if plan is not None:  # kept on the row: a resume before its plan event is stored
             record.plan = [t.model_dump(mode="json") for t in plan.tasks]
             record.options = {**options, "client_plan": True}
