@@ -348,7 +348,12 @@ VARIANTS = [
 # Round 11 (batches 4-22): round 10's weights and gate (its features: ``r10``), decoded with
 # "the two" keeping a second rule source (``two``) and a sibling of a leading reference or a
 # thing after a counting head deciding by the structure (``inherit``): bench/planning/README.md.
-SHIPPED = Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True)
+# Round 12 (batches 4-24): round 11's weights, gate and decoding, then ``edges.round12``
+# (quotations, topics, named results, listed references, sentences that open by pointing
+# back): bench/planning/README.md.
+SHIPPED = Variant(
+    "r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True, r12=True
+)
 
 
 def collect(planner: IntentPlanner) -> dict[str, list[tuple[Expected, Request]]]:

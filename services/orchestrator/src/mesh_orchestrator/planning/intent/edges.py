@@ -216,12 +216,17 @@ def count_head(query: str) -> _Head | None:
 _SENT_FROM = _HEAD_FROM | _words(
     "with based basis base basandote basado basada basato basata basandoti grundlage sobre sur"
 )
-# pronominal adverbs that point back by themselves ("daraus", "daarvan", "nisso")
+# pronominal adverbs that point back by themselves ("daraus", "daarvan"); not Portuguese
+# "disso" ("além disso": besides) nor German "damit" ("so that")
 _ADVERBS = _words(
-    "daraus davon damit daruber hieraus hiervon daarvan daarmee daarover daaruit hieruit hiervan "
-    "hiermee nisso disso"
+    "daraus davon daruber hieraus hiervon daarvan daarmee daarover daaruit hieruit hiervan hiermee"
 )
-_SENT_REFS = (_HEAD_REFS | lx.DEMONSTRATIVE) - {"die", "de", "da"}
+_SENT_REFS = (
+    _HEAD_REFS
+    | lx.DEMONSTRATIVE
+    # Portuguese "de"/"em" + a demonstrative: "a partir desse texto", "com base nisto"
+    | _words("desse dessa desses dessas deste desta destes destas disso disto nesse nessa neste nesta")
+) - {"die", "de", "da"}
 # "these"/"this" pointing forward to a quotation ("summarise this: \"...\"") is no reference
 _COLON_QQQ = re.compile(r"\s*:\s*qqq")
 # a sentence ends at ".", "!", "?", ";" or a line break; not at "1." or "b." (a list marker)
@@ -229,11 +234,12 @@ _SENT_END = re.compile(r"(?<![\s(][0-9a-e])(?<!^[0-9a-e])[.!?;](?=\s|$)|\n")
 # Dutch "de", Portuguese "os", "as" ("a" is English's article as often as Portuguese's)
 _OBJ_DEFINITE = frozenset(["de", "as"])
 # Prepositions before a determiner make the noun after it a topic ("a poem about the lava",
-# "un logo per il caffè"), not a result it names ("translate the slogan").
+# "un logo per il caffè"), not a result it names ("translate the slogan"). Not "a" (English's
+# article) nor "de" (Dutch's).
 _TOPIC = _words(
     """
-about on of for to in at with from sobre de del para por con en acerca sur pour du des avec
-dans a au aux uber fur von vom zum zur mit zu an auf im in bei su di del della dello dei
+about on of for to in at with from sobre del para por con en acerca sur pour du des avec
+dans au aux uber fur von vom zum zur mit zu an auf im in bei su di del della dello dei
 degli delle per sul sulla nel nella con da dal dalla over voor van om met op aan bij uit do
 da dos das no na nos nas em com pra pro
 """
@@ -250,7 +256,7 @@ _PREP_PRONOUN = re.compile(
     r"(?=\s*(?:$|[.,;!?:)]|(?:and|y|e|et|und|en|please|para|for|pour|fur|per|voor|a|to|in)\b))"
 )
 # demonstratives among a clause's first words; German "die" is an article as often
-_HEAD_DEMONSTRATIVE = lx.DEMONSTRATIVE - {"die"}
+_HEAD_DEMONSTRATIVE = (lx.DEMONSTRATIVE | _words("diesen diesem jenen jenem")) - {"die"}
 
 
 def _topic_words(text: str) -> set[str]:
@@ -322,6 +328,20 @@ def _object_names(text: str) -> set[str]:
     }
 
 
+_STANDALONE = frozenset(["die", "deze", "diese"])
+_AFTER_STANDALONE = frozenset(["om", "naar", "in", "ins", "auf", "zu", "dann", "danach", "daarna"])
+
+
+def _pronoun_here(text: str, m: re.Match[str]) -> bool:
+    """A ``lexicon.PRONOUN`` match that stands: "die" / "deze" / "diese" alone only before a
+    whole word that lets it ("übersetze diese ins Englische"), not a word that starts like one
+    ("wie die Zugspitze": "zu...")."""
+    if m.group(0) not in _STANDALONE:
+        return True
+    rest = text[m.end() :].split(maxsplit=1)
+    return not rest or rest[0] in _AFTER_STANDALONE or not rest[0][0].isalnum()
+
+
 def _strict12(text: str) -> bool:
     """A reference back that no quirk of the clitic pattern makes up: a pronoun, or a clitic
     on the clause's leading verb that no article precedes ("un poema" is a noun, not "poe" +
@@ -340,11 +360,15 @@ def _strict12(text: str) -> bool:
     head = words[k : k + 4]
     # a pronoun starting among the first four words, read with what follows them (the cut
     # is no sentence end: "ein Vierzeiler für die | Einladung")
-    m = lx.PRONOUN.search(" ".join(words[k : k + 8]))
-    if (m and m.start() < len(" ".join(head))) or any(w in _HEAD_DEMONSTRATIVE for w in head):
+    text = " ".join(words[k : k + 8])
+    cut = len(" ".join(head))
+    if any(m.start() <= cut and _pronoun_here(text, m) for m in lx.PRONOUN.finditer(text)):
+        return True
+    if any(w in _HEAD_DEMONSTRATIVE for w in head):
         return True
     article = k > 0 and words[k - 1] in lx.ARTICLES
-    return bool(head and not article and lx.CLITIC.match(head[0]))
+    # "quelle", "quale" end like a clitic: a question word is no verb
+    return bool(head and not article and head[0] not in lx.QUESTION and lx.CLITIC.match(head[0]))
 
 
 def _spans(query: str, origins: list[Origin]) -> list[tuple[int, int]]:
@@ -877,12 +901,17 @@ def pair_features(
             f["_apart12"] = float(
                 bool(f["count_apart"]) and not (strict12[j] or fj.named or bool(named_here))
             )
-            f["_names_one"] = float(bool(named_here) and named_count[j] == 1)
+            # (a lookup or a question asks about a thing, it does not read one: "find the
+            # height of X. Also find the height of Y")
+            f["_names_one"] = float(
+                bool(named_here) and named_count[j] == 1 and oj.capability not in PRODUCERS
+            )
             f["_item_near"] = float(
                 (fj.enum or oj.joined == "item")
                 and strict12[j]
                 and bool(f["nearest_text"])
-                and not (oj.own_data or oj.quoted)
+                and not (oj.own_data or oj.quoted or fj.question)
+                and oj.capability not in PRODUCERS
             )
             f["_sent_src"] = float(sent_src[j] == i)
             f["_sent_sib"] = float(sent_of[j] >= 0 and sent_of[i] == sent_of[j])
