@@ -225,7 +225,9 @@ _SENT_REFS = (
     _HEAD_REFS
     | lx.DEMONSTRATIVE
     # Portuguese "de"/"em" + a demonstrative: "a partir desse texto", "com base nisto"
-    | _words("desse dessa desses dessas deste desta destes destas disso disto nesse nessa neste nesta")
+    | _words(
+        "desse dessa desses dessas deste desta destes destas disso disto nesse nessa neste nesta"
+    )
 ) - {"die", "de", "da"}
 # "these"/"this" pointing forward to a quotation ("summarise this: \"...\"") is no reference
 _COLON_QQQ = re.compile(r"\s*:\s*qqq")
@@ -235,10 +237,10 @@ _SENT_END = re.compile(r"(?<![\s(][0-9a-e])(?<!^[0-9a-e])[.!?;](?=\s|$)|\n")
 _OBJ_DEFINITE = frozenset(["de", "as"])
 # Prepositions before a determiner make the noun after it a topic ("a poem about the lava",
 # "un logo per il caffè"), not a result it names ("translate the slogan"). Not "a" (English's
-# article) nor "de" (Dutch's).
+# article); "de" is Dutch's article too, but before a determiner it is a preposition.
 _TOPIC = _words(
     """
-about on of for to in at with from sobre del para por con en acerca sur pour du des avec
+about on of for to in at with from sobre de del para por con en acerca sur pour du des avec
 dans au aux uber fur von vom zum zur mit zu an auf im in bei su di del della dello dei
 degli delle per sul sulla nel nella con da dal dalla over voor van om met op aan bij uit do
 da dos das no na nos nas em com pra pro
@@ -283,7 +285,12 @@ def _sentence_leads(norm: str) -> list[tuple[int, int, bool]]:
     start = 0
     ends = [m.end() for m in _SENT_END.finditer(norm)] + [len(norm)]
     for end in ends:
-        if end <= start:
+        if end <= start or norm[start:end].isspace():
+            continue
+        if _BESIDES.match(norm, start, end):
+            # "Besides that, ...", "Além disso, ...": adds jobs, points at nothing
+            out.append((start, end, False))
+            start = end
             continue
         words = _WORD.findall(norm[start:end])[:10]
         k0 = 0
@@ -328,6 +335,16 @@ def _object_names(text: str) -> set[str]:
     }
 
 
+# "besides that", "além disso", "abgesehen davon", "oltre a questo": a demonstrative that adds
+# a job, it points at nothing the job reads
+_BESIDES = re.compile(
+    r"\W*(?:(?:and|y|e|et|und|en|also|then)\W+)?(?:besides (?:that|this)|apart from (?:that|this)|"
+    r"other than that|on top of (?:that|this)|in addition|ademas de (?:eso|esto)|"
+    r"aparte de (?:eso|esto)|alem disso|alem disto|para alem disso|fora isso|"
+    r"en plus de (?:ca|cela)|a part (?:ca|cela)|en dehors de (?:ca|cela)|daruber hinaus|"
+    r"abgesehen davon|ausserdem|oltre a (?:questo|cio)|a parte questo|inoltre|daarnaast|"
+    r"bovendien|afgezien daarvan|los daarvan)\b\W*"
+)
 _STANDALONE = frozenset(["die", "deze", "diese"])
 _AFTER_STANDALONE = frozenset(["om", "naar", "in", "ins", "auf", "zu", "dann", "danach", "daarna"])
 
@@ -347,6 +364,7 @@ def _strict12(text: str) -> bool:
     on the clause's leading verb that no article precedes ("un poema" is a noun, not "poe" +
     "ma"), or a demonstrative among its first words."""
     norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    norm = _BESIDES.sub("", norm, count=1)
     if _COLON_QQQ.search(norm):
         norm = norm[: _COLON_QQQ.search(norm).start()]  # type: ignore[union-attr]
     words = [w for w in tokens(norm) if w not in lx.POLITE]
@@ -364,7 +382,9 @@ def _strict12(text: str) -> bool:
     cut = len(" ".join(head))
     if any(m.start() <= cut and _pronoun_here(text, m) for m in lx.PRONOUN.finditer(text)):
         return True
-    if any(w in _HEAD_DEMONSTRATIVE for w in head):
+    # (a question's "quelle" / "quel" asks, it points at nothing: French, not Italian)
+    asks = norm.rstrip().endswith("?")
+    if any(w in _HEAD_DEMONSTRATIVE and not (asks and w in lx.QUESTION) for w in head):
         return True
     article = k > 0 and words[k - 1] in lx.ARTICLES
     # "quelle", "quale" end like a clitic: a question word is no verb
@@ -639,6 +659,14 @@ def pair_features(
     # round 12's decoding facts (``round12``)
     colon12 = [a >= 0 and bool(_COLON_QQQ.match(norm, e)) for a, e in spans]
     strict12 = [_strict12(o.instruction) for o in origins]
+    besides = [
+        bool(
+            _BESIDES.match(
+                lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(o.instruction))
+            )
+        )
+        for o in origins
+    ]
     obj_names = [_object_names(o.instruction) for o in origins]
     topics = [_topic_words(o.instruction) for o in origins]
     named_count = [
@@ -652,6 +680,17 @@ def pair_features(
     sent_of, sent_src = _sentence_sources(
         norm, spans, origins, facts, obj_names, [w - t for w, t in zip(own, topics, strict=True)]
     )
+    # ... a sentence opening with "besides that" holds every job it lists
+    # (read past the phrase: the segmenter may have cut "En plus | de ça, dessine ...")
+    if norm and any(k >= 0 for k in sent_of):
+        opens = [_BESIDES.match(norm, s0, s1) for s0, s1, _ in _sentence_leads(norm)]
+        for j, k in enumerate(sent_of):
+            m = opens[k] if k >= 0 else None
+            if m is not None:
+                besides[j] = True
+                a, e = spans[j]
+                if a < m.end() < e:
+                    strict12[j] = _strict12(norm[m.end() : e])
     # a result named among a clause's first words: "With the result: ...", "Con los datos ..."
     heads = [_names_result_first(o.instruction) for o in origins]
     for j, oj in enumerate(origins):
@@ -913,6 +952,9 @@ def pair_features(
                 and not (oj.own_data or oj.quoted or fj.question)
                 and oj.capability not in PRODUCERS
             )
+            f["_besides"] = float(
+                besides[j] and not (strict12[j] or bool(named_here) or fj.ordinal)
+            )
             f["_sent_src"] = float(sent_src[j] == i)
             f["_sent_sib"] = float(sent_of[j] >= 0 and sent_of[i] == sent_of[j])
             joined = oj.joined if oj.joined in JOINS else "other"
@@ -1006,7 +1048,8 @@ def round12(
     slogan"), else, as a listed item pointing back ("b) draw that planet"), the nearest text;
     a job in a sentence that opens by pointing back ("From that scene I want a picture, and
     separately a teaser") reads the result before that sentence when the model chose none or
-    a job of the same sentence."""
+    a job of the same sentence. A clause opening with "besides that" ("além disso", "abgesehen
+    davon") reads nothing it does not point at past that phrase."""
     by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
     for i, j, f in pairs:
         by_j.setdefault(j, []).append((i, f))
@@ -1017,7 +1060,11 @@ def round12(
         if any(f.get("_quote_own") for _, f in row):
             out[j] = []
             continue
-        got = [i for i in got if not any(k == i and f.get("_apart12") for k, f in row)]
+        got = [
+            i
+            for i in got
+            if not any(k == i and (f.get("_apart12") or f.get("_besides")) for k, f in row)
+        ]
         if not got:
             named = [k for k, f in row if f.get("_names_one")]
             near = [k for k, f in row if f.get("_item_near")]
