@@ -339,12 +339,13 @@ def _object_names(text: str) -> set[str]:
 # a job, it points at nothing the job reads
 _BESIDES = re.compile(
     r"\W*(?:(?:and|y|e|et|und|en|also|then)\W+)?(?:besides (?:that|this)|apart from (?:that|this)|"
-    r"other than that|on top of (?:that|this)|in addition|ademas de (?:eso|esto)|"
+    r"other than that|on top of (?:that|this)|ademas de (?:eso|esto)|"
     r"aparte de (?:eso|esto)|alem disso|alem disto|para alem disso|fora isso|"
     r"en plus de (?:ca|cela)|a part (?:ca|cela)|en dehors de (?:ca|cela)|daruber hinaus|"
-    r"abgesehen davon|ausserdem|oltre a (?:questo|cio)|a parte questo|inoltre|daarnaast|"
-    r"bovendien|afgezien daarvan|los daarvan)\b\W*"
+    r"abgesehen davon|oltre a (?:questo|cio)|a parte questo|afgezien daarvan|los daarvan)\b\W*"
 )
+# French "on it" / "about it": "un poème là-dessus", "écris dessus"
+_ON_IT = re.compile(r"\b(?:la-dessus|la dessus|dessus)\b")
 _STANDALONE = frozenset(["die", "deze", "diese"])
 _AFTER_STANDALONE = frozenset(["om", "naar", "in", "ins", "auf", "zu", "dann", "danach", "daarna"])
 
@@ -370,17 +371,19 @@ def _strict12(text: str) -> bool:
     words = [w for w in tokens(norm) if w not in lx.POLITE]
     if _PREP_PRONOUN.search(norm) or any(w in _ADVERBS for w in words):
         return True  # "a poem about it", "sobre él", "über ihn", "daraus"
+    if _ON_IT.search(norm):
+        return True  # "un petit poème là-dessus"
     k = 0
     while k < len(words) - 1 and (
         words[k] in lx.BACK or words[k] in lx.FUNCTION or words[k] in _AND
     ):
         k += 1
     head = words[k : k + 4]
-    # a pronoun starting among the first four words, read with what follows them (the cut
-    # is no sentence end: "ein Vierzeiler für die | Einladung")
-    text = " ".join(words[k : k + 8])
-    cut = len(" ".join(head))
-    if any(m.start() <= cut and _pronoun_here(text, m) for m in lx.PRONOUN.finditer(text)):
+    # a pronoun starting among the first words (the clause's own text, its commas kept:
+    # "Après ça, écris ..."), read with what follows them
+    found = [m.end() for m in _WORD.finditer(norm)][: k + 5]
+    cut = found[-1] if found else 0
+    if any(m.start() < cut and _pronoun_here(norm, m) for m in lx.PRONOUN.finditer(norm)):
         return True
     # (a question's "quelle" / "quel" asks, it points at nothing: French, not Italian)
     asks = norm.rstrip().endswith("?")
