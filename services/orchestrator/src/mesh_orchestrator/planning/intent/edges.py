@@ -322,7 +322,10 @@ def _object_names(text: str) -> set[str]:
     return {
         n.rstrip("s")
         for k, w in enumerate(words[:-1])
-        if (w in lx.DETERMINER or w in _OBJ_DEFINITE) and not (k and words[k - 1] in _TOPIC)
+        if (w in lx.DETERMINER or w in _OBJ_DEFINITE)
+        and not (k and words[k - 1] in _TOPIC)
+        # Romance "de" before an article is a preposition ("un dibujo de un gato")
+        and not (w == "de" and (words[k + 1] in lx.ARTICLES or words[k + 1] in lx.DETERMINER))
         for n in words[k + 1 : k + 3]
         if len(n) > 3
         and n not in lx.FUNCTION
@@ -945,8 +948,14 @@ def pair_features(
             )
             # (a lookup or a question asks about a thing, it does not read one: "find the
             # height of X. Also find the height of Y")
+            # (... nor is a lookup's or a question's subject its result: "how many bones has a
+            # cat" then "a drawing of a cat")
             f["_names_one"] = float(
-                bool(named_here) and named_count[j] == 1 and oj.capability not in PRODUCERS
+                bool(named_here)
+                and named_count[j] == 1
+                and oj.capability not in PRODUCERS
+                and oi.capability not in PRODUCERS
+                and not facts[i].question
             )
             f["_item_near"] = float(
                 (fj.enum or oj.joined == "item")
