@@ -255,15 +255,21 @@ def _plan(extra: str = "", outer: str = "") -> bytes:
 
 HOSTILE = [
     # duplicate keys: the last wins, both ways
-    b'{"query":"hi","query":"x"}', b'{"query":"hi","query":""}', b'{"query":"","query":"hi"}',
-    _plan(outer=',"plan":null'), _plan(',"task_id":"a","task_id":"b"'),
+    b'{"query":"hi","query":"x"}',
+    b'{"query":"hi","query":""}',
+    b'{"query":"","query":"hi"}',
+    _plan(outer=',"plan":null'),
+    _plan(',"task_id":"a","task_id":"b"'),
     _plan(',"input":{"tokens":16,"tokens":NaN}'),
     # NaN and the infinities, where a float is wanted and where it is not
-    b'{"query":NaN}', b'{"query":"q","options":{"timeout_seconds":NaN}}',
+    b'{"query":NaN}',
+    b'{"query":"q","options":{"timeout_seconds":NaN}}',
     b'{"query":"q","options":{"timeout_seconds":Infinity}}',
     b'{"query":"q","options":{"timeout_seconds":-Infinity}}',
-    b'{"query":"q","options":{"timeout_seconds":1e400}}', _plan(',"input":{"f":1e400}'),
-    b'{"query":"q","options":{"budget":{"gpu_s":1E-400}}}', _plan(',"input":{"f":NaN}'),
+    b'{"query":"q","options":{"timeout_seconds":1e400}}',
+    _plan(',"input":{"f":1e400}'),
+    b'{"query":"q","options":{"budget":{"gpu_s":1E-400}}}',
+    _plan(',"input":{"f":NaN}'),
     b'{"query":"q","options":{"timeout_seconds":"inf"}}',
     b'{"query":"q","options":{"timeout_seconds":"nan"}}',
     # integers past 64 bits, and numbers written as strings
@@ -289,35 +295,70 @@ HOSTILE = [
     b'{"query":"q","options":{"budget":{"wall_s":-0.0}}}',
     b'{"query":"q","options":{"timeout_seconds":-0}}',
     b'{"query":"q","options":{"timeout_seconds":1.0000000000000000000000001}}',
-    _plan(',"max_iterations":"3","repeat_until":"true"'), _plan(',"max_iterations":2.5'),
-    _plan(',"requires":{"gpu":"false","min_vram_mb":"12"}'), _plan(',"requires":{"min_vram_mb":1e3}'),
+    _plan(',"max_iterations":"3","repeat_until":"true"'),
+    _plan(',"max_iterations":2.5'),
+    _plan(',"requires":{"gpu":"false","min_vram_mb":"12"}'),
+    _plan(',"requires":{"min_vram_mb":1e3}'),
     # what is not UTF-8, surrogates, a byte-order mark, NUL
-    b'{"query":"\xff"}', b'{"query":"\xc3\x28"}', b'{"query":"q\xed\xa0\x80"}',
-    b'{"query":"\\ud800"}', b'{"query":"\\ud83d\\ude00"}', b'\xef\xbb\xbf{"query":"q"}',
-    _plan(',"input":{"s":"\\u0000"}'), b'{"query":"q\x00"}',
+    b'{"query":"\xff"}',
+    b'{"query":"\xc3\x28"}',
+    b'{"query":"q\xed\xa0\x80"}',
+    b'{"query":"\\ud800"}',
+    b'{"query":"\\ud83d\\ude00"}',
+    b'\xef\xbb\xbf{"query":"q"}',
+    _plan(',"input":{"s":"\\u0000"}'),
+    b'{"query":"q\x00"}',
     # bools written otherwise
-    _plan(',"accept_skipped":"yes"'), _plan(',"accept_skipped":1'), _plan(',"accept_skipped":2'),
-    _plan(',"accept_skipped":"on"'), _plan(',"accept_skipped":"True"'),
+    _plan(',"accept_skipped":"yes"'),
+    _plan(',"accept_skipped":1'),
+    _plan(',"accept_skipped":2'),
+    _plan(',"accept_skipped":"on"'),
+    _plan(',"accept_skipped":"True"'),
     _plan(',"accept_skipped":1.0'),
     # not JSON, not an object, not this model
-    b"", b"{", b'{"query":"q",}', b"{'query':'q'}", b"[]", b'"q"', b"null", b'{"query":"q"}x',
-    b' {"query":"q"} ', b'{"query":5}', b'{"query":"q","extra":1}', b'{"query":null}',
-    b'{"query":"q","thread_id":""}', b'{"query":"q","thread_id":5}', b'{"query":"   "}',
-    b'{"query":"q","options":null}', b'{"query":"q","options":{}}',
-    b'{"query":"q","options":{"on_disconnect":"CANCEL"}}', b'{"query":"q","options":{"approval":1}}',
+    b"",
+    b"{",
+    b'{"query":"q",}',
+    b"{'query':'q'}",
+    b"[]",
+    b'"q"',
+    b"null",
+    b'{"query":"q"}x',
+    b' {"query":"q"} ',
+    b'{"query":5}',
+    b'{"query":"q","extra":1}',
+    b'{"query":null}',
+    b'{"query":"q","thread_id":""}',
+    b'{"query":"q","thread_id":5}',
+    b'{"query":"   "}',
+    b'{"query":"q","options":null}',
+    b'{"query":"q","options":{}}',
+    b'{"query":"q","options":{"on_disconnect":"CANCEL"}}',
+    b'{"query":"q","options":{"approval":1}}',
     b'{"query":"q","options":{"webhook":{"url":"http://example.com/x","secret":12345678}}}',
-    _plan(',"depends_on":"gen"'), _plan(',"depends_on":["gen"]'), _plan(',"capability":"Text"'),
-    _plan(',"task_id":"a b"'), _plan(',"input":[]'), _plan(',"description":5'), _plan(',"when":""'),
-    ('{"plan":{"tasks":[%s,%s]}}' % (TASK % "", TASK % "")).encode(),  # a duplicate id
-    b'{"query":"' + b"x" * 8001 + b'"}', b'{"query":"' + b"x" * 8000 + b'"}',
+    _plan(',"depends_on":"gen"'),
+    _plan(',"depends_on":["gen"]'),
+    _plan(',"capability":"Text"'),
+    _plan(',"task_id":"a b"'),
+    _plan(',"input":[]'),
+    _plan(',"description":5'),
+    _plan(',"when":""'),
+    ('{"plan":{"tasks":[' + TASK % "" + "," + TASK % "" + "]}}").encode(),  # a duplicate id
+    b'{"query":"' + b"x" * 8001 + b'"}',
+    b'{"query":"' + b"x" * 8000 + b'"}',
     _plan(',"input":{"deep":' + "[" * 200 + "]" * 200 + "}"),
     # and bodies the route admits
-    b'{"query":"hi"}', _plan(), _plan(outer=',"query":"q"'),
-    _plan(outer=',"options":{"on_disconnect":"continue","timeout_seconds":5,"approval":"required"}'),
+    b'{"query":"hi"}',
+    _plan(),
+    _plan(outer=',"query":"q"'),
+    _plan(
+        outer=',"options":{"on_disconnect":"continue","timeout_seconds":5,"approval":"required"}'
+    ),
     b'{"query":"q","options":{"webhook":{"url":"http://example.com/x"}}}',
     b'{"query":"q","options":{"budget":{"max_tasks":3,"wall_s":1.5,"tokens":10,"gpu_s":2}}}',
     b'{"query":"q","thread_id":"t-1","multitask_strategy":"interrupt"}',
-    _plan(',"max_iterations":3.0,"repeat_until":"true"'), _plan(',"input":{"f":-0.0,"g":1.5e-320}'),
+    _plan(',"max_iterations":3.0,"repeat_until":"true"'),
+    _plan(',"input":{"f":-0.0,"g":1.5e-320}'),
 ]
 
 
@@ -334,22 +375,78 @@ def test_the_corpus_has_both_answers() -> None:
 
 # Values put in place of a field's, at random (seeded): every JSON kind, the edges above.
 VALUES = [
-    "null", "true", "false", "0", "1", "-1", "2", "3.0", "2.5", "-0.0", "1e3", "1e400", "NaN",
-    "Infinity", "-Infinity", "18446744073709551616", '""', '" "', '"x"', '"3"', '"1.5"', '"true"',
-    '"yes"', '"off"', '"none"', '"cancel"', '"continue"', '"required"', '"reject"', '"enqueue"',
-    '"\\u0000"', '"\\ud800"', '"text_generation"', '"gen"', '"a b"', "[]", '["gen"]', "[1]", "{}",
-    '{"a":1}', '{"gpu":true}', '{"min_vram_mb":"8"}', '{"url":"http://example.com/x"}',
-    '{"max_tasks":"2"}', '{"wall_s":0}',
+    "null",
+    "true",
+    "false",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "3.0",
+    "2.5",
+    "-0.0",
+    "1e3",
+    "1e400",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "18446744073709551616",
+    '""',
+    '" "',
+    '"x"',
+    '"3"',
+    '"1.5"',
+    '"true"',
+    '"yes"',
+    '"off"',
+    '"none"',
+    '"cancel"',
+    '"continue"',
+    '"required"',
+    '"reject"',
+    '"enqueue"',
+    '"\\u0000"',
+    '"\\ud800"',
+    '"text_generation"',
+    '"gen"',
+    '"a b"',
+    "[]",
+    '["gen"]',
+    "[1]",
+    "{}",
+    '{"a":1}',
+    '{"gpu":true}',
+    '{"min_vram_mb":"8"}',
+    '{"url":"http://example.com/x"}',
+    '{"max_tasks":"2"}',
+    '{"wall_s":0}',
 ]
 PATHS = [
-    ("query",), ("thread_id",), ("multitask_strategy",), ("options",), ("options", "on_disconnect"),
-    ("options", "timeout_seconds"), ("options", "approval"), ("options", "budget"),
-    ("options", "budget", "max_tasks"), ("options", "budget", "wall_s"),
-    ("options", "webhook"), ("options", "webhook", "secret"), ("plan",), ("plan", "planner"),
-    ("plan", "reasoning"), ("plan", "tasks", 0, "task_id"), ("plan", "tasks", 0, "capability"),
-    ("plan", "tasks", 0, "input"), ("plan", "tasks", 0, "depends_on"), ("plan", "tasks", 0, "requires"),
-    ("plan", "tasks", 0, "accept_skipped"), ("plan", "tasks", 0, "max_iterations"),
-    ("plan", "tasks", 0, "agent_id"), ("plan", "tasks", 0, "when"), ("plan", "tasks", 0, "description"),
+    ("query",),
+    ("thread_id",),
+    ("multitask_strategy",),
+    ("options",),
+    ("options", "on_disconnect"),
+    ("options", "timeout_seconds"),
+    ("options", "approval"),
+    ("options", "budget"),
+    ("options", "budget", "max_tasks"),
+    ("options", "budget", "wall_s"),
+    ("options", "webhook"),
+    ("options", "webhook", "secret"),
+    ("plan",),
+    ("plan", "planner"),
+    ("plan", "reasoning"),
+    ("plan", "tasks", 0, "task_id"),
+    ("plan", "tasks", 0, "capability"),
+    ("plan", "tasks", 0, "input"),
+    ("plan", "tasks", 0, "depends_on"),
+    ("plan", "tasks", 0, "requires"),
+    ("plan", "tasks", 0, "accept_skipped"),
+    ("plan", "tasks", 0, "max_iterations"),
+    ("plan", "tasks", 0, "agent_id"),
+    ("plan", "tasks", 0, "when"),
+    ("plan", "tasks", 0, "description"),
 ]
 MARK = "\x01MARK\x01"
 
@@ -358,8 +455,17 @@ def _base() -> dict[str, Any]:
     return {
         "query": "q",
         "options": {"on_disconnect": "cancel", "budget": {"max_tasks": 2}, "webhook": None},
-        "plan": {"tasks": [{"task_id": "gen", "capability": "text_generation", "agent_id": "a",
-                            "input": {"tokens": 16}, "repeat_until": "true"}]},  # fmt: skip
+        "plan": {
+            "tasks": [
+                {
+                    "task_id": "gen",
+                    "capability": "text_generation",
+                    "agent_id": "a",
+                    "input": {"tokens": 16},
+                    "repeat_until": "true",
+                }
+            ]
+        },
     }
 
 
@@ -421,7 +527,7 @@ def test_the_fast_path_parses_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_options_that_set_nothing_are_dumped_once() -> None:
-    assert _DEFAULT_OPTIONS == RunOptions().model_dump(mode="json")
+    assert RunOptions().model_dump(mode="json") == _DEFAULT_OPTIONS
     # A shallow copy is a whole one: nothing in the defaults' dump can be changed in place.
     assert all(v is None or type(v) in (str, int, float, bool) for v in _DEFAULT_OPTIONS.values())
     for raw in (b'{"query":"q"}', b'{"query":"q","options":{}}'):

@@ -60,11 +60,32 @@ def _old_database(path: Path, *, added: bool) -> None:
                 db.execute(statement)
             db.execute(INDEXES.format(runs="runs"))  # round 11's: the whole index
             rows = [
-                (f"run-{i}", f"q{i}", status, now - 100 + i, None, None, None, 1, "{}",
-                 0, None, 1, None, 0, owner)  # fmt: skip
+                (
+                    f"run-{i}",
+                    f"q{i}",
+                    status,
+                    now - 100 + i,
+                    None,
+                    None,
+                    None,
+                    1,
+                    "{}",
+                    0,
+                    None,
+                    1,
+                    None,
+                    0,
+                    owner,
+                )
                 for i, (owner, status) in enumerate(
-                    [("alice", "running"), ("alice", "running"), ("alice", "completed"),
-                     ("bob", "running"), (None, "running"), (None, "completed")]  # fmt: skip
+                    [
+                        ("alice", "running"),
+                        ("alice", "running"),
+                        ("alice", "completed"),
+                        ("bob", "running"),
+                        (None, "running"),
+                        (None, "completed"),
+                    ]
                 )
             ]
             db.executemany(f"INSERT INTO runs ({COLUMNS}) VALUES ({','.join('?' * 15)})", rows)
@@ -98,8 +119,10 @@ async def test_a_new_database_has_the_partial_index_and_its_queries_use_it(tmp_p
     store = SQLiteRunStore(tmp_path / "runs.sqlite3")
     await store.open()
     try:
-        assert _index_sql(tmp_path / "runs.sqlite3") == PARTIAL == OWNER_INDEX.replace(
-            "IF NOT EXISTS ", ""
+        assert (
+            _index_sql(tmp_path / "runs.sqlite3")
+            == PARTIAL
+            == OWNER_INDEX.replace("IF NOT EXISTS ", "")
         )
         marks = ",".join("?" * len(IN_PROGRESS))
         counted = _plan(

@@ -156,7 +156,7 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
             self.client = (_shared(client[0]), client[1])
         self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
         if self.logger.level <= TRACE_LOG_LEVEL:
-            prefix = "%s:%d - " % self.client if self.client else ""
+            prefix = "{}:{} - ".format(*self.client) if self.client else ""
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", prefix)
 
     def on_headers_complete(self) -> None:

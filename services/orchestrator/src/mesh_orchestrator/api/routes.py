@@ -55,6 +55,7 @@ def options_dump(options: RunOptions) -> dict[str, Any]:
         return dict(_DEFAULT_OPTIONS)
     return options.model_dump(mode="json")
 
+
 # What GET /v1/runs/{id} shows of a run's record.
 RUN_FIELDS = {
     "cancel_requested",

@@ -86,7 +86,9 @@ CREATE TABLE IF NOT EXISTS singletons (
 # less (one WAL frame, two ``pwrite``s: bench/README.md, "Round 12: CPU per run"). Every
 # query of it names an owner (``owner = ?``, ``owner IN (...)``), which SQLite's planner
 # knows implies ``owner IS NOT NULL``. (Postgres keeps the whole index: ``rows.INDEXES``.)
-OWNER_INDEX = "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, status) WHERE owner IS NOT NULL"
+OWNER_INDEX = (
+    "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, status) WHERE owner IS NOT NULL"
+)
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 T = TypeVar("T")
