@@ -512,6 +512,10 @@ class Segmenter:
                     head,
                     body.rstrip(" :") + ": " + piece if long_quote else f"{body} {piece}",
                 )
+                if _data_only(piece) and body.rstrip().endswith(":"):
+                    # "here are the returns per product:\n<table>\nwhich one stands out?":
+                    # the colon announced the table; what follows it asks anew
+                    open_payload = False
                 continue
             merged.append((joined, piece))
             open_payload = self._payload_start(piece) >= 0 or piece.rstrip().endswith(":")
@@ -878,3 +882,8 @@ def _restore(text: str, quotes: list[str], short_only: bool = False) -> str:
 def _tidy(text: str) -> str:
     text = _PLACEHOLDER_RE.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip(" ,.:;-")
+
+
+def _data_only(piece: str) -> bool:
+    """A piece that is inline data and nothing else (a table on lines of its own)."""
+    return bool(_PLACEHOLDER_RE.search(piece)) and not _PLACEHOLDER_RE.sub("", piece).strip(" .,:")
