@@ -73,6 +73,26 @@ _LOWER_SENTENCE = re.compile(
 # starts a step that follows the one before.
 _ARROW = re.compile(r"\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
+# Joins a paragraph of pasted text to the piece that asks for it: where its payload starts.
+_MATERIAL = "\u2029"
+# A paragraph of pasted prose has at least this many words; a pasted verse at least
+# _VERSE_MIN words in lines of at most _VERSE_WORDS; the asks beside a pasted paragraph that
+# leads the request at most _ASK_WORDS words.
+_PROSE_WORDS = 25
+_VERSE_WORDS = 12
+_VERSE_MIN = 10
+_ASK_WORDS = 40
+# The greeting that opens a letter or a message, in the seven languages ("Dear Ms Novak,",
+# "Hallo Frau Novak,", "Estimadas familias:", "Beste ouders,"), a few words before a comma.
+_SALUTE = lx_words(
+    "dear hi hello hey hallo liebe lieber liebes geehrte geehrter hola estimado estimada "
+    "estimados estimadas querido querida queridos queridas bonjour bonsoir cher chere chers "
+    "cheres madame monsieur ola prezado prezada prezados prezadas caro cara cari care gentile "
+    "gentili ciao salve buongiorno beste geachte hoi"
+)
+_SALUTATION = re.compile(r"^\s*([^,:;.!?\n]{1,60})[,:;!\n]")
+# "this", "here", "it" and their kin: the asks point at text pasted beside them.
+_HERE = lx_words("here aqui aca ici hier qui qua")
 
 
 @dataclass
@@ -468,15 +488,27 @@ class Segmenter:
         pointer: int | None = None  # the piece that announced "the text below"
         pasting = False
         prose = self._last_prose(pieces)
+        lead = self._first_prose(pieces)
+        if lead:
+            # "<a letter>\n\nwhat do I need to remember from this?": the letter is the
+            # material of the first piece after it that asks
+            material = " ".join(p for _, p in pieces[:lead])
+            rest = pieces[lead:]
+            ask = next(k for k, (_, p) in enumerate(rest) if "?" in p or self.opens_job(p))
+            rest[ask] = (rest[ask][0], f"{rest[ask][1].rstrip(' :')} {_MATERIAL} {material}")
+            pieces = [(pieces[0][0], rest[0][1]), *rest[1:]]
+            prose = len(pieces)
         for at, (joined, piece) in enumerate(pieces):
             if at >= prose and merged:
                 # "tl;dr pls\n\n<a paragraph>": prose that asks nothing is the material of
                 # the last piece that asks (not of a remark after it: "..., no me da la vida")
                 if at == prose:
                     asks = [k for k, (_, b) in enumerate(merged) if "?" in b or self.opens_job(b)]
-                    target = asks[-1] if asks else len(merged) - 1
+                    # the text is worked on by a job, not by "Don't translate it" after it
+                    jobs = [k for k in asks if not _negated(merged[k][1])]
+                    target = (jobs or asks or [len(merged) - 1])[-1]
                 head, body = merged[target]
-                glue = " " if at > prose else ": "
+                glue = " " if at > prose else f" {_MATERIAL} "
                 merged[target] = (head, body.rstrip(" :") + glue + piece)
                 continue
             words = tokens(piece)
@@ -537,24 +569,53 @@ class Segmenter:
         return 2 * sum(self.opens_job(p) for p in run) < len(run)
 
     def _last_prose(self, pieces: list[tuple[str, str]]) -> int:
-        """Where the request's last paragraph starts when it is prose pasted after the asks:
-        a paragraph of its own (after a blank line) of two sentences or more, none of which
-        opens a job or asks a question, after a paragraph that asks (a question, a job's verb
-        or "tl;dr"); ``len(pieces)`` when there is none."""
+        """Where the request's last paragraph starts when it is text pasted after the asks:
+        a paragraph of its own (after a blank line) that is ``_material`` (prose or verse that
+        asks nothing), after a paragraph that asks (a question, a job's verb or "tl;dr");
+        ``len(pieces)`` when there is none."""
         start = max((k for k, (j, _) in enumerate(pieces) if j == "para"), default=-1)
-        if start <= 0 or any(j in ("para", "item", "line") for j, _ in pieces[start + 1 :]):
+        if start <= 0 or any(j in ("para", "item") for j, _ in pieces[start + 1 :]):
             return len(pieces)
         if any(lx.FORWARD.search(normalize(p)) for _, p in pieces[:start]):
             return len(pieces)  # "the text below": that piece takes it (``_payloads``)
-        body = [p for _, p in pieces[start:]]
-        if sum(len(tokens(p)) for p in body) < 25:
-            return len(pieces)
-        if any("?" in p or _QUOTE_RE.search(p) for p in body):
-            return len(pieces)
-        # a word of prose may look like a job's verb ("Magma rises ..."): most do not
-        if 2 * sum(self.opens_job(p) for p in body) >= len(body):
+        if not self._material(pieces[start:], _points_at_material(pieces[:start])):
             return len(pieces)
         return start
+
+    def _first_prose(self, pieces: list[tuple[str, str]]) -> int:
+        """Where the asks start when the request opens with text pasted before them: a first
+        paragraph that is ``_material`` (a letter, a notice, minutes), then a short paragraph
+        that asks and points at it ("what do I need to remember from this?", "wat moet ik
+        hier uit onthouden?"); 0 when there is none."""
+        end = next((k for k, (j, _) in enumerate(pieces) if j == "para"), 0)
+        if end <= 0 or any(j in ("para", "item") for j, _ in pieces[end + 1 :]):
+            return 0
+        asks = pieces[end:]
+        if sum(len(tokens(p)) for _, p in asks) > _ASK_WORDS or not _points_at_material(asks):
+            return 0
+        if not any("?" in p or self.opens_job(p) for _, p in asks):
+            return 0
+        if any(_PLACEHOLDER_RE.search(p) for _, p in pieces[:end]):
+            return 0  # a table first is data (``rules._hand_data``), not a text
+        return end if self._material(pieces[:end], True) else 0
+
+    def _material(self, body: list[tuple[str, str]], pointed: bool) -> bool:
+        """Whether a paragraph is text pasted to be worked on, not asks: no question, no
+        table, no quotation; either prose of ``_PROSE_WORDS`` words or more in two sentences
+        or more, most of which open no job (half of them when the asks point at pasted text:
+        "Summarize this"), or verse (three short lines or more, none of which opens a job).
+        A letter's greeting ("Dear Ms Novak,", "Beste ouders,") is no job."""
+        texts = [p for _, p in body]
+        if len(texts) < 2 or any("?" in p or _QUOTE_RE.search(p) for p in texts):
+            return False
+        sizes = [len(tokens(p)) for p in texts]
+        opening = sum(self.opens_job(p) and not salutation(p) for p in texts)
+        if all(j == "line" for j, _ in body[1:]) and len(texts) >= 3:
+            return max(sizes) <= _VERSE_WORDS and sum(sizes) >= _VERSE_MIN and opening == 0
+        if any(j == "line" for j, _ in body[1:]) or sum(sizes) < _PROSE_WORDS:
+            return False
+        # a word of prose may look like a job's verb ("Magma rises ..."): most do not
+        return 2 * opening < len(texts) or (pointed and 2 * opening == len(texts))
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
         low = normalize(head)
@@ -658,10 +719,15 @@ class Segmenter:
 
     def _payload_start(self, piece: str) -> int:
         """Where prose pasted after a colon begins (-1: none, or a list of jobs follows)."""
+        mark = piece.find(_MATERIAL)
+        if mark >= 0:  # a paragraph of pasted text joined to its ask (``_payloads``)
+            return mark
         m = COLON.search(piece)
         if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
             return -1
         rest = piece[m.end() :]
+        if len(rest.split()) >= 4 and salutation(rest):
+            return m.end()  # "in English please: Hello Ms Novak, thank you for ...": a letter
         if len(rest.split()) < 4 or self.opens_job(rest):
             return -1  # "in two languages: French and Dutch", "two things: a ..., a ..."
         if lists_after_colon(piece[: m.start()], rest):
@@ -887,3 +953,33 @@ def _tidy(text: str) -> str:
 def _data_only(piece: str) -> bool:
     """A piece that is inline data and nothing else (a table on lines of its own)."""
     return bool(_PLACEHOLDER_RE.search(piece)) and not _PLACEHOLDER_RE.sub("", piece).strip(" .,:")
+
+
+def salutation(piece: str) -> bool:
+    """A letter's greeting: a greeting word and at most four words more before a comma or a
+    colon ("Dear Ms Novak,", "Liebe Frau Novak,", "Estimadas familias:", "Beste ouders,")."""
+    m = _SALUTATION.match(piece)
+    if m is None:
+        return False
+    words = tokens(m.group(1))
+    return 0 < len(words) <= 5 and words[0] in _SALUTE
+
+
+def _points_at_material(pieces: list[tuple[str, str]]) -> bool:
+    """The asks name text given with them: "this", "it", "the following", "hier", "isto",
+    or a verb with its pronoun attached ("tradúcelo", "resume-o")."""
+    for _, piece in pieces:
+        low = normalize(piece)
+        if lx.FORWARD.search(low):
+            return True
+        for w in tokens(piece):
+            if w in lx.DEMONSTRATIVE or w in _REFERS or w in _HERE or lx.CLITIC.match(w):
+                return True
+    return False
+
+
+def _negated(piece: str) -> bool:
+    """A piece that starts with a negation ("Don't translate it", "No lo traduzcas"): a
+    constraint on a job, not one."""
+    words = [w for w in tokens(piece) if w not in lx.POLITE]
+    return bool(words) and words[0] in lx.NEGATION
