@@ -376,7 +376,7 @@ class IntentPlanner:
             if (
                 top in JOBS
                 and p[top] < UNSURE
-                and not (seg.data or seg.payload)
+                and not seg.data  # (a pasted text is what is turned: "turn it into a picture")
                 and (made := converted_thing(seg)) is not None
             ):  # "then turn that announcement into a poster", "trasforma quell'avviso in un
                 # poster": what the text becomes decides the job, not what it was

@@ -603,7 +603,7 @@ class Segmenter:
         """Whether a paragraph is text pasted to be worked on, not asks: no question, no
         table, no quotation; either prose of ``_PROSE_WORDS`` words or more in two sentences
         or more, most of which open no job (half of them when the asks point at pasted text:
-        "Summarize this"), or verse (three short lines or more, none of which opens a job).
+        "Summarize this"), or verse (three short lines or more, at most one in four of which opens a job).
         A letter's greeting ("Dear Ms Novak,", "Beste ouders,") is no job."""
         texts = [p for _, p in body]
         if len(texts) < 2 or any("?" in p or _QUOTE_RE.search(p) for p in texts):
@@ -611,7 +611,10 @@ class Segmenter:
         sizes = [len(tokens(p)) for p in texts]
         opening = sum(self.opens_job(p) and not salutation(p) for p in texts)
         if all(j == "line" for j, _ in body[1:]) and len(texts) >= 3:
-            return max(sizes) <= _VERSE_WORDS and sum(sizes) >= _VERSE_MIN and opening == 0
+            # (a line of verse may start with "who" or "what": no question without its mark;
+            # one line in four may look like a job's verb: "quelqu'un l'a croqué")
+            verbs = sum(self.opens_job(p, questions=False) for p in texts)
+            return max(sizes) <= _VERSE_WORDS and sum(sizes) >= _VERSE_MIN and 4 * verbs <= len(texts)
         if any(j == "line" for j, _ in body[1:]) or sum(sizes) < _PROSE_WORDS:
             return False
         # a word of prose may look like a job's verb ("Magma rises ..."): most do not
