@@ -158,7 +158,9 @@ class Segmenter:
     def __init__(self, openers: frozenset[str]) -> None:
         self.openers = openers
         self._and = re.compile(
-            rf"\s*,?\s+(?:{lx.AND})\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+", re.I
+            # ("... e, com base nisso, faça ...": "and" before a comma goes with it)
+            rf"\s*,?\s+(?:{lx.AND})(?:\s*,)?\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+",
+            re.I,
         )
         self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
         self._but = re.compile(rf"\s*,?\s*\b(?:{lx.BUT})\b\s*,?\s*", re.I)
@@ -336,6 +338,8 @@ class Segmenter:
 
     def is_opener(self, word: str) -> bool:
         word = word.split("-")[0]
+        if word in _FORMAL:
+            return True
         return len(word) >= 3 and any(word.startswith(o) for o in self._prefixes(word))
 
     def _prefixes(self, word: str) -> list[str]:
@@ -736,6 +740,17 @@ class Segmenter:
         if lists_after_colon(piece[: m.start()], rest):
             return -1  # "three pictures: a kite, a snail and a teapot": items, not prose
         return m.end()
+
+
+# The polite imperative (usted, você, Lei, vous), which the phrasings rarely use, of the verbs
+# that open jobs whose prefix does not give them away ("faça", "haga", "faccia" beside "faz",
+# "haz", "fai"; "crie", "busque", "cerchi", "écrivez"): exact words, singular and plural.
+_FORMAL = lx_words(
+    "haga hagan busque busquen prepare preparen redacte redacten elabore elaboren cree creen "
+    "faca facam crie criem gere gerem redija redijam elabore elaborem prepare preparem "
+    "busque busquem procure procurem faccia facciano cerchi cerchino crei creino prepari "
+    "preparino elabori elaborino ecrivez preparez elaborez redigez"
+)
 
 
 # "also" in the seven languages, before the job it adds.
