@@ -635,18 +635,18 @@ class Segmenter:
         start, how = 0, "and"
         for m in self._and.finditer(head):
             bare = not m.group(0).strip(" ,")
-            if _asked_again(head[start : m.start()], head[m.end() :]):
+            # what is read on either side of each "and" is a window of words, so a sentence
+            # of a thousand "and"s is not re-read whole at each of them (``_WINDOW``)
+            before, after = _last_words(head[start : m.start()]), _first_words(head[m.end() :])
+            if _asked_again(before, after):
                 continue  # "who built X, who Y and who Z": the last question of a run
-            if _question_words_joined(head[start : m.start()], head[m.end() :]):
+            if _question_words_joined(before, after):
                 continue  # "find out when and who invented X": one question
-            if (
-                len(tokens(head[start : m.start()])) == 1
-                and normalize(m.group(0)).strip(" ,") in _ALSO
-            ):
+            if len(tokens(before)) == 1 and normalize(m.group(0)).strip(" ,") in _ALSO:
                 continue  # "... e fai anche un riassunto": split before the verb, not after
-            if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(head[m.end() :]):
+            if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(after):
                 continue  # "Décris-la en quelques phrases", "explícalo en dos frases": "in"
-            if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
+            if m.start() > start and self.opens_job(after, questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
                 start = m.end()
@@ -1001,3 +1001,26 @@ def _negated(piece: str) -> bool:
     constraint on a job, not one."""
     words = [w for w in tokens(piece) if w not in lx.POLITE]
     return bool(words) and words[0] in lx.NEGATION
+
+
+# The words read on either side of an "and" or a comma: more than a verb-final clause holds
+# (``Segmenter.final_verb`` reads at most 16), so the window decides as the whole text would.
+_WINDOW = 48
+_FIRST_WORDS = re.compile(rf"\s*(?:\S+\s+){{0,{_WINDOW}}}")
+
+
+def _first_words(text: str) -> str:
+    """The first ``_WINDOW`` words of ``text`` and the next one (all of it when shorter)."""
+    m = _FIRST_WORDS.match(text)
+    assert m is not None  # (the pattern matches the empty string)
+    end = m.end()
+    if end >= len(text):
+        return text
+    nxt = re.match(r"\S+", text[end:])
+    return text[: end + (nxt.end() if nxt else 0)]
+
+
+def _last_words(text: str) -> str:
+    """The last ``_WINDOW`` words of ``text`` (all of it when shorter)."""
+    parts = text.rsplit(None, _WINDOW)
+    return text if len(parts) <= _WINDOW else " ".join(parts[1:])
