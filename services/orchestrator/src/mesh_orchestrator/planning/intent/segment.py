@@ -88,7 +88,8 @@ _SALUTE = lx_words(
     "dear hi hello hey hallo liebe lieber liebes geehrte geehrter hola estimado estimada "
     "estimados estimadas querido querida queridos queridas bonjour bonsoir cher chere chers "
     "cheres madame monsieur ola prezado prezada prezados prezadas caro cara cari care gentile "
-    "gentili ciao salve buongiorno beste geachte hoi"
+    "gentili ciao salve buongiorno buonasera beste geachte hoi sehr caros caras lieve salut "
+    "buenos buenas bom boa oi"
 )
 _SALUTATION = re.compile(r"^\s*([^,:;.!?\n]{1,60})[,:;!\n]")
 # "this", "here", "it" and their kin: the asks point at text pasted beside them.
@@ -608,11 +609,14 @@ class Segmenter:
         table, no quotation; either prose of ``_PROSE_WORDS`` words or more in two sentences
         or more, most of which open no job (half of them when the asks point at pasted text:
         "Summarize this"), or verse (three short lines or more, at most one in four of which opens a job).
-        A letter's greeting ("Dear Ms Novak,", "Beste ouders,") is no job."""
+        A letter (its greeting first: "Dear Ms Novak,", "Beste ouders,") is pasted text
+        whatever its sentences say."""
         texts = [p for _, p in body]
         if len(texts) < 2 or any("?" in p or _QUOTE_RE.search(p) for p in texts):
             return False
         sizes = [len(tokens(p)) for p in texts]
+        if salutation(texts[0]) and sum(sizes) >= _PROSE_WORDS:
+            return True  # a letter: its imperatives ("Fill a few bottles") are its readers'
         opening = sum(self.opens_job(p) and not salutation(p) for p in texts)
         if all(j == "line" for j, _ in body[1:]) and len(texts) >= 3:
             # (a line of verse may start with "who" or "what": no question without its mark;
@@ -1024,3 +1028,8 @@ def _last_words(text: str) -> str:
     """The last ``_WINDOW`` words of ``text`` (all of it when shorter)."""
     parts = text.rsplit(None, _WINDOW)
     return text if len(parts) <= _WINDOW else " ".join(parts[1:])
+
+
+def points_at_material(text: str) -> bool:
+    """``_points_at_material`` of one clause."""
+    return _points_at_material([("", text)])
