@@ -57,8 +57,15 @@ _ABBREVIATIONS = sorted(
         "es ad ex ej pag vol ed etw bijv enz evt mr mrs ms dr st fig tel"
     )
 )
+# Titles before a name ("Mr. Park", "Sr. Park", "Mme. Roux", "Hr. Weber", "Sig. Rossi",
+# "Dhr. de Vries"): no sentence ends after them.
+_TITLES = (
+    "Mr Mrs Ms Dr Prof St Sr Sra Srta Mme Mlle Hr Fr Dhr Mevr Sig Sgr Dott Ing"
+).split()
 _SENTENCE = re.compile(
-    r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
+    r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)"
+    + "".join(rf"(?<!\b{t}\.)" for t in _TITLES)
+    + r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
     r"|(?<=[?!])\s+(?=[a-z])"
 )
 # A request written in lower case: a word of two letters or more, a full stop, a lower-case
@@ -91,6 +98,8 @@ _SALUTE = lx_words(
     "gentili ciao salve buongiorno buonasera beste geachte hoi sehr caros caras lieve salut "
     "buenos buenas bom boa oi"
 )
+_TITLE_DOT = re.compile(rf"\b({'|'.join(_TITLES)})\.")
+_SALUTE_CHARS = 80
 _SALUTATION = re.compile(r"^\s*([^,:;.!?\n]{1,60})[,:;!\n]")
 # "this", "here", "it" and their kin: the asks point at text pasted beside them.
 _HERE = lx_words("here aqui aca ici hier qui qua")
@@ -980,7 +989,7 @@ def _data_only(piece: str) -> bool:
 def salutation(piece: str) -> bool:
     """A letter's greeting: a greeting word and at most four words more before a comma or a
     colon ("Dear Ms Novak,", "Liebe Frau Novak,", "Estimadas familias:", "Beste ouders,")."""
-    m = _SALUTATION.match(piece)
+    m = _SALUTATION.match(_TITLE_DOT.sub(r"\1", piece[:_SALUTE_CHARS]))
     if m is None:
         return False
     words = tokens(m.group(1))
