@@ -16,9 +16,13 @@ languages where it applies:
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from intent_cases import PLANNER, manifest, shape_of
 
+from mesh_orchestrator.planning import clauses
+from mesh_orchestrator.planning.deterministic import PlanningFailed
 from mesh_orchestrator.planning.intent import segment as segment_module
 
 _A2 = [("data_analysis", []), ("text_generation", ["1"])]
@@ -212,3 +216,77 @@ def test_and_comma_a_lead_reference_and_the_polite_imperative(lang: str) -> None
 )
 def test_the_polite_imperative_opens_each_step(query: str) -> None:
     assert len(shape_of(query)) == 2
+
+
+# ---- hostile pasted text and data: the work stays bounded (counted, not timed) -------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        ("faça e, " * 1000)[:8000],
+        ("write a poem and " * 500)[:8000],
+        ("x e, " * 2000)[:8000],
+        "Summarize this.\n\n" + ("The committee met and agreed on the budget. " * 180)[:7900],
+        "turn this into a picture\n\n" + "\n".join(["the moon is a cookie"] * 380),
+        "\n".join(["Dear team,"] * 300) + "\n\nwhat does this say?",
+    ],
+    ids=["faca-and-comma", "write-and", "x-and-comma", "pasted-prose", "verse", "greetings"],
+)
+def test_splitting_reads_each_part_of_a_long_request_a_bounded_number_of_times(
+    query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each "and" once had the whole rest of the sentence re-read on both sides of it
+    (8,000 characters of "faça e, " read 24 million characters: 3 s of CPU); a window of words
+    on either side reads about a hundred characters per character."""
+    read = 0
+    real = segment_module.tokens
+
+    def counting_tokens(text: str) -> list[str]:
+        nonlocal read
+        read += len(text)
+        return real(text)
+
+    monkeypatch.setattr(segment_module, "tokens", counting_tokens)
+    with contextlib.suppress(PlanningFailed):  # too many jobs: refused, the work bounded
+        PLANNER.plan_sync(query, manifest())
+    assert read <= 200 * len(query)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        "[" * 1000 + "1" + "]" * 1000,
+        '{"a":' * 1000 + "1" + "}" * 1000,
+        "[" * 7900,
+        '{"k": [' * 1000,
+    ],
+    ids=["array-1000-deep", "object-1000-deep", "unclosed-arrays", "unclosed-objects"],
+)
+def test_json_nested_a_thousand_deep_is_no_crash_and_little_work(
+    blob: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON nested a thousand levels deep once raised RecursionError out of the planner (a
+    failed run); past ``JSON_DEPTH`` levels it stays text, found in one pass."""
+    calls = 0
+    real = clauses.json.JSONDecoder
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def raw_decode(self, s: str, idx: int = 0) -> tuple[object, int]:
+            nonlocal calls
+            calls += 1
+            return super().raw_decode(s, idx)
+
+    monkeypatch.setattr(clauses.json, "JSONDecoder", Counting)
+    query = "Analyze this: " + blob
+    with contextlib.suppress(PlanningFailed):
+        PLANNER.plan_sync(query, manifest())
+    assert calls <= 2 * clauses.JSON_DEPTH
+
+
+def test_a_table_of_ten_thousand_rows_is_one_table() -> None:
+    rows = "\n".join(f"{i},{i * 2},{i % 7}" for i in range(10_000))
+    query = "Which rows stand out? then write a memo about them\n" + "a,b,c\n" + rows
+    plan = PLANNER.plan_sync(query, manifest())
+    assert [t.capability for t in plan.tasks] == ["data_analysis", "text_generation"]
+    assert str(plan.tasks[0].input).count("\\n") >= 10_000  # the whole table, as one block
