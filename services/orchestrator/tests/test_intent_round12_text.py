@@ -33,20 +33,41 @@ def _table(header: str, rows: list[str]) -> str:
 
 
 _COURIERS = {
-    "en": ("these are the parcel delivery times per courier:", "courier,days,late",
-           "which courier is worst? afterwards write a short complaint letter to them"),
-    "es": ("estos son los tiempos de entrega por mensajero:", "mensajero,dias,retrasos",
-           "¿cuál es el peor? después escribe una carta breve de queja"),
-    "fr": ("voici les délais de livraison par transporteur :", "transporteur,jours,retards",
-           "lequel est le pire ? ensuite écris une courte lettre de réclamation"),
-    "de": ("hier die Lieferzeiten pro Kurier:", "kurier,tage,verspaetungen",
-           "welcher ist der schlechteste? schreib danach einen kurzen Beschwerdebrief"),
-    "pt": ("aqui estão os prazos de entrega por transportadora:", "transportadora,dias,atrasos",
-           "qual é a pior? depois escreve uma carta curta de reclamação"),
-    "it": ("ecco i tempi di consegna per corriere:", "corriere,giorni,ritardi",
-           "quale è il peggiore? poi scrivi una breve lettera di reclamo"),
-    "nl": ("hier de levertijden per koerier:", "koerier,dagen,vertragingen",
-           "welke is het slechtst? schrijf daarna een korte klachtenbrief"),
+    "en": (
+        "these are the parcel delivery times per courier:",
+        "courier,days,late",
+        "which courier is worst? afterwards write a short complaint letter to them",
+    ),
+    "es": (
+        "estos son los tiempos de entrega por mensajero:",
+        "mensajero,dias,retrasos",
+        "¿cuál es el peor? después escribe una carta breve de queja",
+    ),
+    "fr": (
+        "voici les délais de livraison par transporteur :",
+        "transporteur,jours,retards",
+        "lequel est le pire ? ensuite écris une courte lettre de réclamation",
+    ),
+    "de": (
+        "hier die Lieferzeiten pro Kurier:",
+        "kurier,tage,verspaetungen",
+        "welcher ist der schlechteste? schreib danach einen kurzen Beschwerdebrief",
+    ),
+    "pt": (
+        "aqui estão os prazos de entrega por transportadora:",
+        "transportadora,dias,atrasos",
+        "qual é a pior? depois escreve uma carta curta de reclamação",
+    ),
+    "it": (
+        "ecco i tempi di consegna per corriere:",
+        "corriere,giorni,ritardi",
+        "quale è il peggiore? poi scrivi una breve lettera di reclamo",
+    ),
+    "nl": (
+        "hier de levertijden per koerier:",
+        "koerier,dagen,vertragingen",
+        "welke is het slechtst? schrijf daarna een korte klachtenbrief",
+    ),
 }
 
 
@@ -67,21 +88,41 @@ def test_json_after_a_colon_then_the_asks_on_the_next_line() -> None:
 
 
 _ROOMS = {
-    "en": ("Attached are the sensor readings per room from last night.\nSpot the rooms that "
-           "look off and then write a short message to the caretaker about them.",
-           "room,temperature,humidity"),
-    "es": ("Te paso las lecturas de los sensores por sala. Busca las salas que parezcan raras "
-           "y luego escribe un mensaje corto al conserje.", "sala,temperatura,humedad"),
-    "fr": ("Voici les relevés des capteurs par pièce. Cherche les pièces qui semblent "
-           "anormales, puis écris un petit message au gardien.", "piece,temperature,humidite"),
-    "de": ("Anbei die Sensorwerte pro Raum. Finde die Räume, die auffällig sind, und schreib "
-           "danach eine kurze Nachricht an den Hausmeister.", "raum,temperatur,feuchte"),
-    "pt": ("Segue a leitura dos sensores por sala. Procura as salas que parecem estranhas e "
-           "depois escreve uma mensagem curta para o zelador.", "sala,temperatura,umidade"),
-    "it": ("Ecco le letture dei sensori per stanza. Trova le stanze che sembrano strane e poi "
-           "scrivi un breve messaggio al custode.", "stanza,temperatura,umidita"),
-    "nl": ("Hierbij de sensorwaarden per kamer. Zoek de kamers die afwijken en schrijf daarna "
-           "een kort bericht aan de conciërge.", "kamer,temperatuur,vochtigheid"),
+    "en": (
+        "Attached are the sensor readings per room from last night.\nSpot the rooms that "
+        "look off and then write a short message to the caretaker about them.",
+        "room,temperature,humidity",
+    ),
+    "es": (
+        "Te paso las lecturas de los sensores por sala. Busca las salas que parezcan raras "
+        "y luego escribe un mensaje corto al conserje.",
+        "sala,temperatura,humedad",
+    ),
+    "fr": (
+        "Voici les relevés des capteurs par pièce. Cherche les pièces qui semblent "
+        "anormales, puis écris un petit message au gardien.",
+        "piece,temperature,humidite",
+    ),
+    "de": (
+        "Anbei die Sensorwerte pro Raum. Finde die Räume, die auffällig sind, und schreib "
+        "danach eine kurze Nachricht an den Hausmeister.",
+        "raum,temperatur,feuchte",
+    ),
+    "pt": (
+        "Segue a leitura dos sensores por sala. Procura as salas que parecem estranhas e "
+        "depois escreve uma mensagem curta para o zelador.",
+        "sala,temperatura,umidade",
+    ),
+    "it": (
+        "Ecco le letture dei sensori per stanza. Trova le stanze che sembrano strane e poi "
+        "scrivi un breve messaggio al custode.",
+        "stanza,temperatura,umidita",
+    ),
+    "nl": (
+        "Hierbij de sensorwaarden per kamer. Zoek de kamers die afwijken en schrijf daarna "
+        "een kort bericht aan de conciërge.",
+        "kamer,temperatuur,vochtigheid",
+    ),
 }
 
 
@@ -100,32 +141,32 @@ def test_a_lookup_that_names_no_column_stays_a_lookup() -> None:
 
 
 _NEGATED_PASTE = {
-    'en': "Summarize this in two lines. Don't translate it, it's for our English bulletin.\n\nThe library reopened on Monday after three months of repairs to the roof. Thanks to the volunteers who moved four thousand books, the children's corner is bigger than before.",
-    'es': 'Resume esto en dos líneas. No lo traduzcas, es para el boletín en español.\n\nLa biblioteca reabrió el lunes tras tres meses de obras en el tejado. Gracias a los voluntarios que movieron cuatro mil libros, el rincón infantil es más grande que antes.',
-    'fr': "Résume ceci en deux lignes. Ne le traduis pas, c'est pour notre bulletin en français.\n\nLa bibliothèque a rouvert lundi après trois mois de travaux sur le toit. Grâce aux bénévoles qui ont déplacé quatre mille livres, le coin des enfants est plus grand qu'avant.",
-    'de': 'Fass das in zwei Zeilen zusammen. Nicht übersetzen, es ist für unser deutsches Mitteilungsblatt.\n\nDie Bibliothek hat am Montag nach drei Monaten Dachreparatur wieder geöffnet. Dank der Freiwilligen, die viertausend Bücher getragen haben, ist die Kinderecke größer als vorher.',
-    'pt': 'Resume isto em duas linhas. Não traduzas, é para o nosso boletim em português.\n\nA biblioteca reabriu na segunda-feira depois de três meses de obras no telhado. Graças aos voluntários que mudaram quatro mil livros, o canto das crianças está maior do que antes.',
-    'it': "Riassumi questo in due righe. Non tradurlo, è per il nostro bollettino in italiano.\n\nLa biblioteca ha riaperto lunedì dopo tre mesi di lavori sul tetto. Grazie ai volontari che hanno spostato quattromila libri, l'angolo dei bambini è più grande di prima.",
-    'nl': 'Vat dit samen in twee regels. Niet vertalen, het is voor onze Nederlandse nieuwsbrief.\n\nDe bibliotheek is maandag heropend na drie maanden werk aan het dak. Dankzij de vrijwilligers die vierduizend boeken hebben verplaatst, is de kinderhoek groter dan voorheen.',
+    "en": "Summarize this in two lines. Don't translate it, it's for our English bulletin.\n\nThe library reopened on Monday after three months of repairs to the roof. Thanks to the volunteers who moved four thousand books, the children's corner is bigger than before.",
+    "es": "Resume esto en dos líneas. No lo traduzcas, es para el boletín en español.\n\nLa biblioteca reabrió el lunes tras tres meses de obras en el tejado. Gracias a los voluntarios que movieron cuatro mil libros, el rincón infantil es más grande que antes.",
+    "fr": "Résume ceci en deux lignes. Ne le traduis pas, c'est pour notre bulletin en français.\n\nLa bibliothèque a rouvert lundi après trois mois de travaux sur le toit. Grâce aux bénévoles qui ont déplacé quatre mille livres, le coin des enfants est plus grand qu'avant.",
+    "de": "Fass das in zwei Zeilen zusammen. Nicht übersetzen, es ist für unser deutsches Mitteilungsblatt.\n\nDie Bibliothek hat am Montag nach drei Monaten Dachreparatur wieder geöffnet. Dank der Freiwilligen, die viertausend Bücher getragen haben, ist die Kinderecke größer als vorher.",
+    "pt": "Resume isto em duas linhas. Não traduzas, é para o nosso boletim em português.\n\nA biblioteca reabriu na segunda-feira depois de três meses de obras no telhado. Graças aos voluntários que mudaram quatro mil livros, o canto das crianças está maior do que antes.",
+    "it": "Riassumi questo in due righe. Non tradurlo, è per il nostro bollettino in italiano.\n\nLa biblioteca ha riaperto lunedì dopo tre mesi di lavori sul tetto. Grazie ai volontari che hanno spostato quattromila libri, l'angolo dei bambini è più grande di prima.",
+    "nl": "Vat dit samen in twee regels. Niet vertalen, het is voor onze Nederlandse nieuwsbrief.\n\nDe bibliotheek is maandag heropend na drie maanden werk aan het dak. Dankzij de vrijwilligers die vierduizend boeken hebben verplaatst, is de kinderhoek groter dan voorheen.",
 }
 
 
 @pytest.mark.parametrize("lang", sorted(_NEGATED_PASTE))
 def test_a_paragraph_pasted_after_an_ask_and_its_negation_is_the_asks_text(lang: str) -> None:
-    """"Summarize this. Don't translate it, ...\n\n<paragraph>": the paragraph is the
+    """ "Summarize this. Don't translate it, ...\n\n<paragraph>": the paragraph is the
     summary's text (a sentence of it that looks like a verb, "Thanks to ...", makes no job),
     and "Don't translate it" constrains the summary: one task."""
     assert shape_of(_NEGATED_PASTE[lang]) == [("summarization", [])]
 
 
 _LETTER_FIRST = {
-    'en': 'Dear neighbours,\nOn Saturday the water will be cut off from 9 to 13 because the pipes in the cellar are being replaced. Please fill a few bottles the evening before. Give the plumber access to the cellar if he rings.\nKind regards, the building committee\n\nwhat do I actually need to do here? briefly please',
-    'es': 'Estimados vecinos:\nEl sábado se cortará el agua de 9 a 13 porque se cambian las tuberías del sótano. Llenen algunas botellas la noche anterior. Dejen pasar al fontanero al sótano si llama.\nSaludos, la junta del edificio\n\n¿qué tengo que hacer yo aquí? en breve por favor',
-    'fr': "Chers voisins,\nSamedi, l'eau sera coupée de 9 h à 13 h car les tuyaux de la cave seront remplacés. Remplissez quelques bouteilles la veille. Laissez le plombier accéder à la cave s'il sonne.\nCordialement, le conseil syndical\n\nqu'est-ce que je dois faire d'après ça ? en bref svp",
-    'de': 'Liebe Nachbarn,\nam Samstag wird das Wasser von 9 bis 13 Uhr abgestellt, weil die Leitungen im Keller erneuert werden. Füllen Sie am Vorabend ein paar Flaschen ab. Lassen Sie den Installateur in den Keller, wenn er klingelt.\nViele Grüße, die Hausverwaltung\n\nwas muss ich hier eigentlich tun? kurz bitte',
-    'pt': 'Caros vizinhos,\nNo sábado a água será cortada das 9 às 13 porque os canos da cave vão ser substituídos. Encham algumas garrafas na véspera. Deixem o canalizador entrar na cave se ele tocar.\nCumprimentos, a administração do prédio\n\no que é que eu tenho de fazer aqui? resumidamente por favor',
-    'it': "Cari vicini,\nsabato l'acqua sarà chiusa dalle 9 alle 13 perché si sostituiscono i tubi della cantina. Riempite qualche bottiglia la sera prima. Fate entrare l'idraulico in cantina se suona.\nCordiali saluti, l'amministrazione del condominio\n\ncosa devo fare io qui? in breve per favore",
-    'nl': 'Beste buren,\nOp zaterdag wordt het water van 9 tot 13 uur afgesloten omdat de leidingen in de kelder worden vervangen. Vul de avond ervoor een paar flessen. Laat de loodgieter in de kelder als hij aanbelt.\nMet vriendelijke groet, de VvE\n\nwat moet ik hier nou precies doen? kort graag',
+    "en": "Dear neighbours,\nOn Saturday the water will be cut off from 9 to 13 because the pipes in the cellar are being replaced. Please fill a few bottles the evening before. Give the plumber access to the cellar if he rings.\nKind regards, the building committee\n\nwhat do I actually need to do here? briefly please",
+    "es": "Estimados vecinos:\nEl sábado se cortará el agua de 9 a 13 porque se cambian las tuberías del sótano. Llenen algunas botellas la noche anterior. Dejen pasar al fontanero al sótano si llama.\nSaludos, la junta del edificio\n\n¿qué tengo que hacer yo aquí? en breve por favor",
+    "fr": "Chers voisins,\nSamedi, l'eau sera coupée de 9 h à 13 h car les tuyaux de la cave seront remplacés. Remplissez quelques bouteilles la veille. Laissez le plombier accéder à la cave s'il sonne.\nCordialement, le conseil syndical\n\nqu'est-ce que je dois faire d'après ça ? en bref svp",
+    "de": "Liebe Nachbarn,\nam Samstag wird das Wasser von 9 bis 13 Uhr abgestellt, weil die Leitungen im Keller erneuert werden. Füllen Sie am Vorabend ein paar Flaschen ab. Lassen Sie den Installateur in den Keller, wenn er klingelt.\nViele Grüße, die Hausverwaltung\n\nwas muss ich hier eigentlich tun? kurz bitte",
+    "pt": "Caros vizinhos,\nNo sábado a água será cortada das 9 às 13 porque os canos da cave vão ser substituídos. Encham algumas garrafas na véspera. Deixem o canalizador entrar na cave se ele tocar.\nCumprimentos, a administração do prédio\n\no que é que eu tenho de fazer aqui? resumidamente por favor",
+    "it": "Cari vicini,\nsabato l'acqua sarà chiusa dalle 9 alle 13 perché si sostituiscono i tubi della cantina. Riempite qualche bottiglia la sera prima. Fate entrare l'idraulico in cantina se suona.\nCordiali saluti, l'amministrazione del condominio\n\ncosa devo fare io qui? in breve per favore",
+    "nl": "Beste buren,\nOp zaterdag wordt het water van 9 tot 13 uur afgesloten omdat de leidingen in de kelder worden vervangen. Vul de avond ervoor een paar flessen. Laat de loodgieter in de kelder als hij aanbelt.\nMet vriendelijke groet, de VvE\n\nwat moet ik hier nou precies doen? kort graag",
 }
 
 
@@ -141,31 +182,31 @@ def test_a_letter_pasted_before_a_short_ask_makes_no_job_of_its_own(lang: str) -
 
 
 _GREETING_AFTER_COLON = {
-    'en': 'into Spanish please:\n\nHello Mr Park,\nthank you for waiting. The spare parts arrived today and the technician will come on Thursday between 10 and 12.\nBest regards\nAnna',
-    'es': 'al inglés, por favor:\n\nHola Sr. Park,\ngracias por esperar. Las piezas de recambio llegaron hoy y el técnico vendrá el jueves entre las 10 y las 12.\nSaludos\nAna',
-    'fr': "en anglais stp :\n\nBonjour Monsieur Park,\nmerci de votre patience. Les pièces de rechange sont arrivées aujourd'hui et le technicien passera jeudi entre 10 h et 12 h.\nCordialement\nAnne",
-    'de': 'bitte ins Englische:\n\nHallo Herr Park,\ndanke fürs Warten. Die Ersatzteile sind heute angekommen, der Techniker kommt am Donnerstag zwischen 10 und 12 Uhr.\nViele Grüße\nAnna',
-    'pt': 'para inglês, por favor:\n\nOlá Sr. Park,\nobrigada pela paciência. As peças chegaram hoje e o técnico vem na quinta-feira entre as 10 e as 12.\nCumprimentos\nAna',
-    'it': "in inglese per favore:\n\nBuongiorno signor Park,\ngrazie per l'attesa. I pezzi di ricambio sono arrivati oggi e il tecnico passerà giovedì tra le 10 e le 12.\nCordiali saluti\nAnna",
-    'nl': 'naar het Engels graag:\n\nHallo meneer Park,\nbedankt voor het wachten. De onderdelen zijn vandaag binnengekomen en de monteur komt donderdag tussen 10 en 12 uur.\nGroeten\nAnna',
+    "en": "into Spanish please:\n\nHello Mr Park,\nthank you for waiting. The spare parts arrived today and the technician will come on Thursday between 10 and 12.\nBest regards\nAnna",
+    "es": "al inglés, por favor:\n\nHola Sr. Park,\ngracias por esperar. Las piezas de recambio llegaron hoy y el técnico vendrá el jueves entre las 10 y las 12.\nSaludos\nAna",
+    "fr": "en anglais stp :\n\nBonjour Monsieur Park,\nmerci de votre patience. Les pièces de rechange sont arrivées aujourd'hui et le technicien passera jeudi entre 10 h et 12 h.\nCordialement\nAnne",
+    "de": "bitte ins Englische:\n\nHallo Herr Park,\ndanke fürs Warten. Die Ersatzteile sind heute angekommen, der Techniker kommt am Donnerstag zwischen 10 und 12 Uhr.\nViele Grüße\nAnna",
+    "pt": "para inglês, por favor:\n\nOlá Sr. Park,\nobrigada pela paciência. As peças chegaram hoje e o técnico vem na quinta-feira entre as 10 e as 12.\nCumprimentos\nAna",
+    "it": "in inglese per favore:\n\nBuongiorno signor Park,\ngrazie per l'attesa. I pezzi di ricambio sono arrivati oggi e il tecnico passerà giovedì tra le 10 e le 12.\nCordiali saluti\nAnna",
+    "nl": "naar het Engels graag:\n\nHallo meneer Park,\nbedankt voor het wachten. De onderdelen zijn vandaag binnengekomen en de monteur komt donderdag tussen 10 en 12 uur.\nGroeten\nAnna",
 }
 
 
 @pytest.mark.parametrize("lang", sorted(_GREETING_AFTER_COLON))
 def test_a_letter_after_a_colon_opens_with_its_greeting(lang: str) -> None:
-    """"into Spanish please:\n\nHello Mr Park,\n<letter>": the greeting is the letter's, not
+    """ "into Spanish please:\n\nHello Mr Park,\n<letter>": the greeting is the letter's, not
     a clause of the request (it once split there and the letter became a second job)."""
     assert shape_of(_GREETING_AFTER_COLON[lang]) == [("translation", [])]
 
 
 _VERSE = {
-    'en': 'my daughter wrote this poem, could you turn it into a picture for her wall?\n\nthe moon is a cookie\nsomebody took a bite\nthe stars are the crumbs\nthat fall every night',
-    'es': 'mi hijo escribió este poema, ¿puedes convertirlo en un dibujo para su cuarto?\n\nel gato duerme al sol\nla silla cruje sola\nel viento trae la lluvia\ny el reloj se calla',
-    'fr': "ma fille a écrit ce poème, pourrais-tu le transformer en une image pour sa chambre ?\n\nla lune est un biscuit\nquelqu'un l'a croqué\nles étoiles sont les miettes\nqui tombent chaque nuit",
-    'de': 'mein Sohn hat dieses Gedicht geschrieben, kannst du es in ein Bild verwandeln?\n\nder Mond ist ein Keks\njemand hat abgebissen\ndie Sterne sind Krümel\ndie nachts herunterfallen',
-    'pt': 'a minha filha escreveu este poema, podes transformá-lo numa imagem para o quarto dela?\n\na lua é uma bolacha\nalguém deu uma dentada\nas estrelas são as migalhas\nque caem todas as noites',
-    'it': "mia figlia ha scritto questa poesia, potresti trasformarla in un'immagine per la sua stanza?\n\nla luna è un biscotto\nqualcuno l'ha morsa\nle stelle sono le briciole\nche cadono ogni notte",
-    'nl': 'mijn dochter schreef dit gedicht, kun je het omzetten in een tekening voor haar kamer?\n\nde maan is een koekje\niemand nam een hap\nde sterren zijn de kruimels\ndie elke nacht vallen',
+    "en": "my daughter wrote this poem, could you turn it into a picture for her wall?\n\nthe moon is a cookie\nsomebody took a bite\nthe stars are the crumbs\nthat fall every night",
+    "es": "mi hijo escribió este poema, ¿puedes convertirlo en un dibujo para su cuarto?\n\nel gato duerme al sol\nla silla cruje sola\nel viento trae la lluvia\ny el reloj se calla",
+    "fr": "ma fille a écrit ce poème, pourrais-tu le transformer en une image pour sa chambre ?\n\nla lune est un biscuit\nquelqu'un l'a croqué\nles étoiles sont les miettes\nqui tombent chaque nuit",
+    "de": "mein Sohn hat dieses Gedicht geschrieben, kannst du es in ein Bild verwandeln?\n\nder Mond ist ein Keks\njemand hat abgebissen\ndie Sterne sind Krümel\ndie nachts herunterfallen",
+    "pt": "a minha filha escreveu este poema, podes transformá-lo numa imagem para o quarto dela?\n\na lua é uma bolacha\nalguém deu uma dentada\nas estrelas são as migalhas\nque caem todas as noites",
+    "it": "mia figlia ha scritto questa poesia, potresti trasformarla in un'immagine per la sua stanza?\n\nla luna è un biscotto\nqualcuno l'ha morsa\nle stelle sono le briciole\nche cadono ogni notte",
+    "nl": "mijn dochter schreef dit gedicht, kun je het omzetten in een tekening voor haar kamer?\n\nde maan is een koekje\niemand nam een hap\nde sterren zijn de kruimels\ndie elke nacht vallen",
 }
 
 
@@ -187,19 +228,19 @@ def test_a_verse_turned_into_a_picture_is_one_picture() -> None:
 
 
 _AND_COMMA_LEAD = {
-    'pt': 'Pesquise sobre os eclipses e, com base nisso, faça um resumo simples para a minha turma e também uma ilustração do alinhamento.',
-    'es': 'Busque información sobre los eclipses y, con base en eso, haga un resumen sencillo para mi clase y también una ilustración de la alineación.',
-    'it': "Cerchi informazioni sulle eclissi e, in base a questo, faccia un riassunto semplice per la mia classe e anche un'illustrazione dell'allineamento.",
-    'fr': "Cherchez des informations sur les éclipses et, à partir de ça, écrivez un résumé simple pour ma classe et aussi une illustration de l'alignement.",
-    'en': 'Look up how eclipses work and, based on that, write a simple summary for my class and also an illustration of the alignment.',
-    'nl': 'Zoek op hoe verduisteringen werken en, op basis daarvan, schrijf een eenvoudige samenvatting voor mijn klas en ook een illustratie van de stand.',
-    'de': 'Recherchiere, wie Finsternisse entstehen, und schreib darauf basierend eine einfache Zusammenfassung für meine Klasse und auch eine Illustration der Stellung.',
+    "pt": "Pesquise sobre os eclipses e, com base nisso, faça um resumo simples para a minha turma e também uma ilustração do alinhamento.",
+    "es": "Busque información sobre los eclipses y, con base en eso, haga un resumen sencillo para mi clase y también una ilustración de la alineación.",
+    "it": "Cerchi informazioni sulle eclissi e, in base a questo, faccia un riassunto semplice per la mia classe e anche un'illustrazione dell'allineamento.",
+    "fr": "Cherchez des informations sur les éclipses et, à partir de ça, écrivez un résumé simple pour ma classe et aussi une illustration de l'alignement.",
+    "en": "Look up how eclipses work and, based on that, write a simple summary for my class and also an illustration of the alignment.",
+    "nl": "Zoek op hoe verduisteringen werken en, op basis daarvan, schrijf een eenvoudige samenvatting voor mijn klas en ook een illustratie van de stand.",
+    "de": "Recherchiere, wie Finsternisse entstehen, und schreib darauf basierend eine einfache Zusammenfassung für meine Klasse und auch eine Illustration der Stellung.",
 }
 
 
 @pytest.mark.parametrize("lang", sorted(_AND_COMMA_LEAD))
 def test_and_comma_a_lead_reference_and_the_polite_imperative(lang: str) -> None:
-    """"Pesquise X e, com base nisso, faça um resumo ... e também uma ilustração": "and,"
+    """ "Pesquise X e, com base nisso, faça um resumo ... e também uma ilustração": "and,"
     splits with its comma, and the polite imperative ("faça", "haga", "faccia", "écrivez")
     opens the step as "faz", "haz", "fai", "écris" do."""
     shape = shape_of(_AND_COMMA_LEAD[lang])
@@ -211,7 +252,10 @@ def test_and_comma_a_lead_reference_and_the_polite_imperative(lang: str) -> None
 
 @pytest.mark.parametrize(
     "query",
-    ['Crie um slogan para a feira do livro e depois gere uma imagem com esse slogan.', 'Haga una lista de cinco nombres para una panadería y luego busque cuál está libre como dominio.'],
+    [
+        "Crie um slogan para a feira do livro e depois gere uma imagem com esse slogan.",
+        "Haga una lista de cinco nombres para una panadería y luego busque cuál está libre como dominio.",
+    ],
     ids=["pt-crie-gere", "es-haga-busque"],
 )
 def test_the_polite_imperative_opens_each_step(query: str) -> None:

@@ -59,9 +59,10 @@ _ABBREVIATIONS = sorted(
 )
 # Titles before a name ("Mr. Park", "Sr. Park", "Mme. Roux", "Hr. Weber", "Sig. Rossi",
 # "Dhr. de Vries"): no sentence ends after them.
-_TITLES = (
-    "Mr Mrs Ms Dr Prof St Sr Sra Srta Mme Mlle Hr Fr Dhr Mevr Sig Sgr Dott Ing"
-).split()
+_TITLES = [
+    *("Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Sr", "Sra", "Srta", "Mme", "Mlle", "Hr", "Fr"),
+    *("Dhr", "Mevr", "Sig", "Sgr", "Dott", "Ing"),
+]
 _SENTENCE = re.compile(
     r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)"
     + "".join(rf"(?<!\b{t}\.)" for t in _TITLES)
@@ -631,7 +632,9 @@ class Segmenter:
             # (a line of verse may start with "who" or "what": no question without its mark;
             # one line in four may look like a job's verb: "quelqu'un l'a croqué")
             verbs = sum(self.opens_job(p, questions=False) for p in texts)
-            return max(sizes) <= _VERSE_WORDS and sum(sizes) >= _VERSE_MIN and 4 * verbs <= len(texts)
+            return (
+                max(sizes) <= _VERSE_WORDS and sum(sizes) >= _VERSE_MIN and 4 * verbs <= len(texts)
+            )
         if any(j == "line" for j, _ in body[1:]) or sum(sizes) < _PROSE_WORDS:
             return False
         # a word of prose may look like a job's verb ("Magma rises ..."): most do not
