@@ -294,19 +294,23 @@ def _table_at(lines: list[str], i: int, sep: str) -> tuple[str, list[str], str, 
 JSON_DEPTH = 64
 
 
+_JSON_MARKS = re.compile(r'[\[\]{}"\\\n]')
+
+
 def _deep_spans(query: str) -> dict[int, int]:
     """``{start: end}`` of each bracketed stretch (from a bracket at depth 0 to the bracket
-    that closes it, or the end) that nests deeper than ``JSON_DEPTH``; one pass, strings
-    skipped."""
+    that closes it, or the end) that nests deeper than ``JSON_DEPTH``; one pass over the
+    brackets and quotes, strings skipped."""
     spans: dict[int, int] = {}
-    depth, deepest, start, in_string, escaped = 0, 0, -1, False, False
-    for i, ch in enumerate(query):
+    depth, deepest, start, in_string, escaped_at = 0, 0, -1, False, -1
+    for m in _JSON_MARKS.finditer(query):
+        i, ch = m.start(), m.group(0)
         if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"' or ch == "\n":
+            if i == escaped_at:
+                continue
+            if ch == "\\":
+                escaped_at = i + 1
+            elif ch in ('"', "\n"):
                 in_string = False
             continue
         if ch == '"' and depth:
