@@ -289,9 +289,50 @@ def _table_at(lines: list[str], i: int, sep: str) -> tuple[str, list[str], str, 
     return prefix, rows, tail, j
 
 
+# JSON nested deeper than this is not lifted as data (it stays text): the decoder recurses
+# once per level and would fail on a thousand ("[[[[...") with a RecursionError.
+JSON_DEPTH = 64
+
+
+_JSON_MARKS = re.compile(r'[\[\]{}"\\\n]')
+
+
+def _deep_spans(query: str) -> dict[int, int]:
+    """``{start: end}`` of each bracketed stretch (from a bracket at depth 0 to the bracket
+    that closes it, or the end) that nests deeper than ``JSON_DEPTH``; one pass over the
+    brackets and quotes, strings skipped."""
+    spans: dict[int, int] = {}
+    depth, deepest, start, in_string, escaped_at = 0, 0, -1, False, -1
+    for m in _JSON_MARKS.finditer(query):
+        i, ch = m.start(), m.group(0)
+        if in_string:
+            if i == escaped_at:
+                continue
+            if ch == "\\":
+                escaped_at = i + 1
+            elif ch in ('"', "\n"):
+                in_string = False
+            continue
+        if ch == '"' and depth:
+            in_string = True
+        elif ch in "[{":
+            if not depth:
+                start, deepest = i, 0
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}" and depth:
+            depth -= 1
+            if not depth and deepest > JSON_DEPTH:
+                spans[start] = i + 1
+    if depth and deepest > JSON_DEPTH:
+        spans[start] = len(query)
+    return spans
+
+
 def _lift_json(query: str, keep: Callable[[str], str]) -> str:
     """Replace each top-level JSON array/object that parses with a placeholder."""
     decoder = json.JSONDecoder()
+    deep = _deep_spans(query)
     pos = 0
     out: list[str] = []
     while pos < len(query):
@@ -299,8 +340,16 @@ def _lift_json(query: str, keep: Callable[[str], str]) -> str:
         if m is None:
             break
         start = pos + m.start()
+        if start in deep:  # nested too deep to be data anyone pasted: text, skipped whole
+            out.append(query[pos : deep[start]])
+            pos = deep[start]
+            continue
         try:
             value, end = decoder.raw_decode(query, start)
+        except RecursionError:  # (a bracket the depth count read otherwise): skip it
+            out.append(query[pos : start + 1])
+            pos = start + 1
+            continue
         except ValueError:
             out.append(query[pos : start + 1])
             pos = start + 1

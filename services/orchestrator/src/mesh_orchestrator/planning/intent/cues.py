@@ -175,6 +175,17 @@ _TURN = (
 )
 # What a thing is turned into: "into", "en", "in", "em", "num"/"numa" ("em um"), "zu", "tot",
 # and "aus"/"van" of "mach aus X ein Y", "maak van X een Y" (the thing made follows).
+# the words that frame a question to the assistant before its verb ("could you", "puedes",
+# "pourrais-tu", "kannst du", "podes", "potresti", "kun je"), and how far in the verb may stand
+_ASK_FRAME = (
+    lx_words(
+        "you can could would will puedes podrias puede podria tu peux pourrais pouvez pourriez "
+        "vous podes podias pode poderia voce puoi potresti puo potrebbe"
+    )
+    | lx.MODAL
+    | lx.MODAL_YOU
+)
+_FRAME_AT = 16
 _INTO = lx_words("into in en em num numa zu zum zur tot naar aus van")
 _THEN_LEAD = lx_words(
     "then and so now next luego despues y ensuite puis et alors dann danach und jetzt depois "
@@ -192,6 +203,18 @@ def converted_thing(seg: Segment) -> str | None:
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
     while words and words[0] in _THEN_LEAD:
         words = words[1:]
+    # "my daughter wrote this poem, could you turn it into a picture?": the verb after a
+    # question's frame ("could you", "puedes", "pourrais-tu", "kun je") opens the ask
+    framed = next(
+        (
+            k
+            for k in range(2, min(len(words), _FRAME_AT))
+            if words[k].startswith(_TURN) and words[k - 1] in _ASK_FRAME
+        ),
+        None,
+    )
+    if framed is not None and not words[0].startswith(_TURN):
+        words = words[framed:]
     if len(words) < 3 or not words[0].startswith(_TURN):
         return None
     if not any(w in _INTO for w in words[1:]):

@@ -107,19 +107,20 @@ class DraftBuilder:
             self._late(handed)
         if not self.tasks and not self.unresolvable and "text_generation" in self.schemas:
             self._chat()
+        if len(self.tasks) > MAX_PLAN_TASKS:
+            # a request of hundreds of jobs (a pasted list, one phrase repeated) is refused as
+            # too large, not turned into a plan the contract rejects with a ValidationError;
+            # before the edge model, which weighs every pair of tasks (cubic work in them)
+            raise PlanningFailed(
+                f"the request asks for {len(self.tasks)} separate jobs; a plan holds at most "
+                f"{MAX_PLAN_TASKS}: split it into smaller requests"
+            )
         self._learned_edges()
         if not self.tasks:
             raise PlanningFailed(
                 "unresolvable: no registered capability serves "
                 + ("; ".join(self.unresolvable) or "this request"),
                 self.unresolvable or ["this request"],
-            )
-        if len(self.tasks) > MAX_PLAN_TASKS:
-            # a request of hundreds of jobs (a pasted list, one phrase repeated) is refused as
-            # too large, not turned into a plan the contract rejects with a ValidationError
-            raise PlanningFailed(
-                f"the request asks for {len(self.tasks)} separate jobs; a plan holds at most "
-                f"{MAX_PLAN_TASKS}: split it into smaller requests"
             )
         reasoning = "intent: " + "; ".join(self.notes)
         if self.unresolvable:

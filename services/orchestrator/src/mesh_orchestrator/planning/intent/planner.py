@@ -85,7 +85,7 @@ from mesh_orchestrator.planning.intent.rules import (
     _model_text,
     _questions_about_data,
 )
-from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, points_at_material
 
 # Below this the model's "action" yields to a thing to make named after the verb.
 SURE_ACTION = 0.5
@@ -376,7 +376,7 @@ class IntentPlanner:
             if (
                 top in JOBS
                 and p[top] < UNSURE
-                and not (seg.data or seg.payload)
+                and not seg.data  # (a pasted text is what is turned: "turn it into a picture")
                 and (made := converted_thing(seg)) is not None
             ):  # "then turn that announcement into a poster", "trasforma quell'avviso in un
                 # poster": what the text becomes decides the job, not what it was
@@ -420,6 +420,15 @@ class IntentPlanner:
             ):  # "Wie viele Knochen hat ein Mensch" as a line of its own, "c) cos'è il
                 # DNA?" as a list item: a question
                 top = "search"
+            if (
+                top == "search"
+                and p[top] < SURE_ACTION
+                and seg.payload
+                and seg.instruction.rstrip().endswith("?")
+                and points_at_material(seg.instruction)
+            ):  # "<a letter> what do I need to do here?": a question about the text pasted
+                # with it, which no lookup reads; the writer (or a summary) answers from it
+                top = max(("summarization", "text_generation"), key=lambda c: p[c])
             if top == "translation" and not _names_language(seg.instruction):
                 # "put it in a rhyming couplet": no language named, no translating verb
                 top = max((c for c in JOBS if c != "translation"), key=lambda c: p[c])

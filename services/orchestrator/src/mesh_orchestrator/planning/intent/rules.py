@@ -218,18 +218,70 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
         if (r.capability != "search" and not unsure_told) or r.segment.data:
             continue
         lead = _lead(r.segment)
+        tables = [b for n in routed if n.capability == "data_analysis" for b in n.segment.data]
+        if not tables:
+            continue
         if not (
             r.segment.instruction.rstrip().endswith("?")
             or told
             or (lead and lead[0] in lx.QUESTION)
+            or names_column(r.segment.instruction, tables)
         ):
             continue  # "Look up X" beside a table is a lookup; a question ("tell me which
-            # one wins") may be about it
-        if not any(n.capability == "data_analysis" and n.segment.data for n in routed):
-            continue
+            # one wins") may be about it, and so may a clause that names one of its columns
+            # ("find the lines that look abnormal" beside "line,units,defects")
         row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
         if CLASSES[int(np.argmax(row))] == "data_analysis":
             r.capability = "data_analysis"
+
+
+# A column name is read as words: "desconto_pct" is "desconto" and "pct", "unitsSold" is
+# "units" and "sold"; a name of fewer than four letters names nothing ("id", "qty").
+_NAME_PARTS = re.compile(r"[A-Z]?[a-z\u00df-\u00ff]+|[A-Z\u00c0-\u00de]+(?![a-z])")
+_COLUMN_MIN = 4
+# how many blocks and how many characters of each a clause is checked against: the header (the
+# keys of a JSON object) is at the start of a block
+_HEADER_CHARS = 2_000
+_HEADER_BLOCKS = 8
+_HEADER_NAMES = 64
+
+
+def _stem(word: str) -> str:
+    """A word without its plural ending ("lines", "ventas", "Zahlen" -> "line", "venta",
+    "zahl"), for matching a column's name to a clause's word."""
+    for end in ("es", "s", "en", "n", "i", "e"):
+        if len(word) - len(end) >= _COLUMN_MIN and word.endswith(end):
+            return word[: -len(end)]
+    return word
+
+
+def column_names(block: str) -> set[str]:
+    """The stems of a table's column names: the words of a CSV header, or the keys of the
+    first JSON object (its first ``_HEADER_CHARS`` characters only)."""
+    head = block[:_HEADER_CHARS]
+    if head.lstrip()[:1] in ("[", "{"):
+        fields = re.findall(r'"([^"\n]{1,40})"\s*:', head)
+    else:
+        fields = re.split(r"[,;\t|]", head.split("\n", 1)[0])
+    out: set[str] = set()
+    for f in fields[:_HEADER_NAMES]:
+        for part in _NAME_PARTS.findall(f):
+            word = normalize(part)
+            if len(word) >= _COLUMN_MIN and word not in lx.FUNCTION:
+                out.add(_stem(word))
+    return out
+
+
+def names_column(text: str, tables: list[str]) -> bool:
+    """Whether a clause names a column of one of the request's tables ("the lines that look
+    abnormal" beside "line,units,defects", "se o desconto tem a ver com a quantidade" beside
+    "produto,desconto_pct,quantidade")."""
+    names: set[str] = set()
+    for block in tables[:_HEADER_BLOCKS]:
+        names |= column_names(block)
+    return any(
+        len(w) >= _COLUMN_MIN and _stem(w) in names for w in tokens(text) if w not in lx.FUNCTION
+    )
 
 
 def _analysis_fragments(routed: list[Routed], model: IntentModel, segmenter: Segmenter) -> None:
@@ -376,7 +428,7 @@ def _merge_analyses(routed: list[Routed]) -> None:
             and prev.capability == "data_analysis"
             and prev.segment.data
             and r.capability == "summarization"
-            and r.segment.joined in ("and", "sentence")
+            and r.segment.joined in ("and", "sentence", "para")
             and not (r.segment.data or r.segment.payload)
             and any(w in _FIGURES for w in tokens(r.segment.instruction)[:5])
         ):  # "<table>. Summarise the numbers and flag ...": a summary of the table's figures

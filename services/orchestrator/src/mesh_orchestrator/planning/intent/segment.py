@@ -57,8 +57,16 @@ _ABBREVIATIONS = sorted(
         "es ad ex ej pag vol ed etw bijv enz evt mr mrs ms dr st fig tel"
     )
 )
+# Titles before a name ("Mr. Park", "Sr. Park", "Mme. Roux", "Hr. Weber", "Sig. Rossi",
+# "Dhr. de Vries"): no sentence ends after them.
+_TITLES = [
+    *("Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Sr", "Sra", "Srta", "Mme", "Mlle", "Hr", "Fr"),
+    *("Dhr", "Mevr", "Sig", "Sgr", "Dott", "Ing"),
+]
 _SENTENCE = re.compile(
-    r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
+    r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)"
+    + "".join(rf"(?<!\b{t}\.)" for t in _TITLES)
+    + r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
     r"|(?<=[?!])\s+(?=[a-z])"
 )
 # A request written in lower case: a word of two letters or more, a full stop, a lower-case
@@ -73,6 +81,29 @@ _LOWER_SENTENCE = re.compile(
 # starts a step that follows the one before.
 _ARROW = re.compile(r"\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
+# Joins a paragraph of pasted text to the piece that asks for it: where its payload starts.
+_MATERIAL = "\u2029"
+# A paragraph of pasted prose has at least this many words; a pasted verse at least
+# _VERSE_MIN words in lines of at most _VERSE_WORDS; the asks beside a pasted paragraph that
+# leads the request at most _ASK_WORDS words.
+_PROSE_WORDS = 25
+_VERSE_WORDS = 12
+_VERSE_MIN = 10
+_ASK_WORDS = 40
+# The greeting that opens a letter or a message, in the seven languages ("Dear Ms Novak,",
+# "Hallo Frau Novak,", "Estimadas familias:", "Beste ouders,"), a few words before a comma.
+_SALUTE = lx_words(
+    "dear hi hello hey hallo liebe lieber liebes geehrte geehrter hola estimado estimada "
+    "estimados estimadas querido querida queridos queridas bonjour bonsoir cher chere chers "
+    "cheres madame monsieur ola prezado prezada prezados prezadas caro cara cari care gentile "
+    "gentili ciao salve buongiorno buonasera beste geachte hoi sehr caros caras lieve salut "
+    "buenos buenas bom boa oi"
+)
+_TITLE_DOT = re.compile(rf"\b({'|'.join(_TITLES)})\.")
+_SALUTE_CHARS = 80
+_SALUTATION = re.compile(r"^\s*([^,:;.!?\n]{1,60})[,:;!\n]")
+# "this", "here", "it" and their kin: the asks point at text pasted beside them.
+_HERE = lx_words("here aqui aca ici hier qui qua")
 
 
 @dataclass
@@ -138,7 +169,9 @@ class Segmenter:
     def __init__(self, openers: frozenset[str]) -> None:
         self.openers = openers
         self._and = re.compile(
-            rf"\s*,?\s+(?:{lx.AND})\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+", re.I
+            # ("... e, com base nisso, faça ...": "and" before a comma goes with it)
+            rf"\s*,?\s+(?:{lx.AND})(?:\s*,)?\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+",
+            re.I,
         )
         self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
         self._but = re.compile(rf"\s*,?\s*\b(?:{lx.BUT})\b\s*,?\s*", re.I)
@@ -316,6 +349,8 @@ class Segmenter:
 
     def is_opener(self, word: str) -> bool:
         word = word.split("-")[0]
+        if word in _FORMAL:
+            return True
         return len(word) >= 3 and any(word.startswith(o) for o in self._prefixes(word))
 
     def _prefixes(self, word: str) -> list[str]:
@@ -468,15 +503,27 @@ class Segmenter:
         pointer: int | None = None  # the piece that announced "the text below"
         pasting = False
         prose = self._last_prose(pieces)
+        lead = self._first_prose(pieces)
+        if lead:
+            # "<a letter>\n\nwhat do I need to remember from this?": the letter is the
+            # material of the first piece after it that asks
+            material = " ".join(p for _, p in pieces[:lead])
+            rest = pieces[lead:]
+            ask = next(k for k, (_, p) in enumerate(rest) if "?" in p or self.opens_job(p))
+            rest[ask] = (rest[ask][0], f"{rest[ask][1].rstrip(' :')} {_MATERIAL} {material}")
+            pieces = [(pieces[0][0], rest[0][1]), *rest[1:]]
+            prose = len(pieces)
         for at, (joined, piece) in enumerate(pieces):
             if at >= prose and merged:
                 # "tl;dr pls\n\n<a paragraph>": prose that asks nothing is the material of
                 # the last piece that asks (not of a remark after it: "..., no me da la vida")
                 if at == prose:
                     asks = [k for k, (_, b) in enumerate(merged) if "?" in b or self.opens_job(b)]
-                    target = asks[-1] if asks else len(merged) - 1
+                    # the text is worked on by a job, not by "Don't translate it" after it
+                    jobs = [k for k in asks if not _negated(merged[k][1])]
+                    target = (jobs or asks or [len(merged) - 1])[-1]
                 head, body = merged[target]
-                glue = " " if at > prose else ": "
+                glue = " " if at > prose else f" {_MATERIAL} "
                 merged[target] = (head, body.rstrip(" :") + glue + piece)
                 continue
             words = tokens(piece)
@@ -512,6 +559,10 @@ class Segmenter:
                     head,
                     body.rstrip(" :") + ": " + piece if long_quote else f"{body} {piece}",
                 )
+                if _data_only(piece) and body.rstrip().endswith(":"):
+                    # "here are the returns per product:\n<table>\nwhich one stands out?":
+                    # the colon announced the table; what follows it asks anew
+                    open_payload = False
                 continue
             merged.append((joined, piece))
             open_payload = self._payload_start(piece) >= 0 or piece.rstrip().endswith(":")
@@ -533,24 +584,61 @@ class Segmenter:
         return 2 * sum(self.opens_job(p) for p in run) < len(run)
 
     def _last_prose(self, pieces: list[tuple[str, str]]) -> int:
-        """Where the request's last paragraph starts when it is prose pasted after the asks:
-        a paragraph of its own (after a blank line) of two sentences or more, none of which
-        opens a job or asks a question, after a paragraph that asks (a question, a job's verb
-        or "tl;dr"); ``len(pieces)`` when there is none."""
+        """Where the request's last paragraph starts when it is text pasted after the asks:
+        a paragraph of its own (after a blank line) that is ``_material`` (prose or verse that
+        asks nothing), after a paragraph that asks (a question, a job's verb or "tl;dr");
+        ``len(pieces)`` when there is none."""
         start = max((k for k, (j, _) in enumerate(pieces) if j == "para"), default=-1)
-        if start <= 0 or any(j in ("para", "item", "line") for j, _ in pieces[start + 1 :]):
+        if start <= 0 or any(j in ("para", "item") for j, _ in pieces[start + 1 :]):
             return len(pieces)
         if any(lx.FORWARD.search(normalize(p)) for _, p in pieces[:start]):
             return len(pieces)  # "the text below": that piece takes it (``_payloads``)
-        body = [p for _, p in pieces[start:]]
-        if sum(len(tokens(p)) for p in body) < 25:
-            return len(pieces)
-        if any("?" in p or _QUOTE_RE.search(p) for p in body):
-            return len(pieces)
-        # a word of prose may look like a job's verb ("Magma rises ..."): most do not
-        if 2 * sum(self.opens_job(p) for p in body) >= len(body):
+        if not self._material(pieces[start:], _points_at_material(pieces[:start])):
             return len(pieces)
         return start
+
+    def _first_prose(self, pieces: list[tuple[str, str]]) -> int:
+        """Where the asks start when the request opens with text pasted before them: a first
+        paragraph that is ``_material`` (a letter, a notice, minutes), then a short paragraph
+        that asks and points at it ("what do I need to remember from this?", "wat moet ik
+        hier uit onthouden?"); 0 when there is none."""
+        end = next((k for k, (j, _) in enumerate(pieces) if j == "para"), 0)
+        if end <= 0 or any(j in ("para", "item") for j, _ in pieces[end + 1 :]):
+            return 0
+        asks = pieces[end:]
+        if sum(len(tokens(p)) for _, p in asks) > _ASK_WORDS or not _points_at_material(asks):
+            return 0
+        if not any("?" in p or self.opens_job(p) for _, p in asks):
+            return 0
+        if any(_PLACEHOLDER_RE.search(p) for _, p in pieces[:end]):
+            return 0  # a table first is data (``rules._hand_data``), not a text
+        return end if self._material(pieces[:end], True) else 0
+
+    def _material(self, body: list[tuple[str, str]], pointed: bool) -> bool:
+        """Whether a paragraph is text pasted to be worked on, not asks: no question, no
+        table, no quotation; either prose of ``_PROSE_WORDS`` words or more in two sentences
+        or more, most of which open no job (half of them when the asks point at pasted text:
+        "Summarize this"), or verse (three short lines or more, at most one in four of which opens a job).
+        A letter (its greeting first: "Dear Ms Novak,", "Beste ouders,") is pasted text
+        whatever its sentences say."""
+        texts = [p for _, p in body]
+        if len(texts) < 2 or any("?" in p or _QUOTE_RE.search(p) for p in texts):
+            return False
+        sizes = [len(tokens(p)) for p in texts]
+        if salutation(texts[0]) and sum(sizes) >= _PROSE_WORDS:
+            return True  # a letter: its imperatives ("Fill a few bottles") are its readers'
+        opening = sum(self.opens_job(p) and not salutation(p) for p in texts)
+        if all(j == "line" for j, _ in body[1:]) and len(texts) >= 3:
+            # (a line of verse may start with "who" or "what": no question without its mark;
+            # one line in four may look like a job's verb: "quelqu'un l'a croqué")
+            verbs = sum(self.opens_job(p, questions=False) for p in texts)
+            return (
+                max(sizes) <= _VERSE_WORDS and sum(sizes) >= _VERSE_MIN and 4 * verbs <= len(texts)
+            )
+        if any(j == "line" for j, _ in body[1:]) or sum(sizes) < _PROSE_WORDS:
+            return False
+        # a word of prose may look like a job's verb ("Magma rises ..."): most do not
+        return 2 * opening < len(texts) or (pointed and 2 * opening == len(texts))
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
         low = normalize(head)
@@ -563,18 +651,18 @@ class Segmenter:
         start, how = 0, "and"
         for m in self._and.finditer(head):
             bare = not m.group(0).strip(" ,")
-            if _asked_again(head[start : m.start()], head[m.end() :]):
+            # what is read on either side of each "and" is a window of words, so a sentence
+            # of a thousand "and"s is not re-read whole at each of them (``_WINDOW``)
+            before, after = _last_words(head[start : m.start()]), _first_words(head[m.end() :])
+            if _asked_again(before, after):
                 continue  # "who built X, who Y and who Z": the last question of a run
-            if _question_words_joined(head[start : m.start()], head[m.end() :]):
+            if _question_words_joined(before, after):
                 continue  # "find out when and who invented X": one question
-            if (
-                len(tokens(head[start : m.start()])) == 1
-                and normalize(m.group(0)).strip(" ,") in _ALSO
-            ):
+            if len(tokens(before)) == 1 and normalize(m.group(0)).strip(" ,") in _ALSO:
                 continue  # "... e fai anche un riassunto": split before the verb, not after
-            if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(head[m.end() :]):
+            if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(after):
                 continue  # "Décris-la en quelques phrases", "explícalo en dos frases": "in"
-            if m.start() > start and self.opens_job(head[m.end() :], questions=not bare):
+            if m.start() > start and self.opens_job(after, questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
                 start = m.end()
@@ -654,15 +742,31 @@ class Segmenter:
 
     def _payload_start(self, piece: str) -> int:
         """Where prose pasted after a colon begins (-1: none, or a list of jobs follows)."""
+        mark = piece.find(_MATERIAL)
+        if mark >= 0:  # a paragraph of pasted text joined to its ask (``_payloads``)
+            return mark
         m = COLON.search(piece)
         if m is None or _PLACEHOLDER_RE.match(piece, m.end()):
             return -1
         rest = piece[m.end() :]
+        if len(rest.split()) >= 4 and salutation(rest):
+            return m.end()  # "in English please: Hello Ms Novak, thank you for ...": a letter
         if len(rest.split()) < 4 or self.opens_job(rest):
             return -1  # "in two languages: French and Dutch", "two things: a ..., a ..."
         if lists_after_colon(piece[: m.start()], rest):
             return -1  # "three pictures: a kite, a snail and a teapot": items, not prose
         return m.end()
+
+
+# The polite imperative (usted, você, Lei, vous), which the phrasings rarely use, of the verbs
+# that open jobs whose prefix does not give them away ("faça", "haga", "faccia" beside "faz",
+# "haz", "fai"; "crie", "busque", "cerchi", "écrivez"): exact words, singular and plural.
+_FORMAL = lx_words(
+    "haga hagan busque busquen prepare preparen redacte redacten elabore elaboren cree creen "
+    "faca facam crie criem gere gerem redija redijam elabore elaborem prepare preparem "
+    "busque busquem procure procurem faccia facciano cerchi cerchino crei creino prepari "
+    "preparino elabori elaborino ecrivez preparez elaborez redigez"
+)
 
 
 # "also" in the seven languages, before the job it adds.
@@ -878,3 +982,66 @@ def _restore(text: str, quotes: list[str], short_only: bool = False) -> str:
 def _tidy(text: str) -> str:
     text = _PLACEHOLDER_RE.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip(" ,.:;-")
+
+
+def _data_only(piece: str) -> bool:
+    """A piece that is inline data and nothing else (a table on lines of its own)."""
+    return bool(_PLACEHOLDER_RE.search(piece)) and not _PLACEHOLDER_RE.sub("", piece).strip(" .,:")
+
+
+def salutation(piece: str) -> bool:
+    """A letter's greeting: a greeting word and at most four words more before a comma or a
+    colon ("Dear Ms Novak,", "Liebe Frau Novak,", "Estimadas familias:", "Beste ouders,")."""
+    m = _SALUTATION.match(_TITLE_DOT.sub(r"\1", piece[:_SALUTE_CHARS]))
+    if m is None:
+        return False
+    words = tokens(m.group(1))
+    return 0 < len(words) <= 5 and words[0] in _SALUTE
+
+
+def _points_at_material(pieces: list[tuple[str, str]]) -> bool:
+    """The asks name text given with them: "this", "it", "the following", "hier", "isto",
+    or a verb with its pronoun attached ("tradúcelo", "resume-o")."""
+    for _, piece in pieces:
+        low = normalize(piece)
+        if lx.FORWARD.search(low):
+            return True
+        for w in tokens(piece):
+            if w in lx.DEMONSTRATIVE or w in _REFERS or w in _HERE or lx.CLITIC.match(w):
+                return True
+    return False
+
+
+def _negated(piece: str) -> bool:
+    """A piece that starts with a negation ("Don't translate it", "No lo traduzcas"): a
+    constraint on a job, not one."""
+    words = [w for w in tokens(piece) if w not in lx.POLITE]
+    return bool(words) and words[0] in lx.NEGATION
+
+
+# The words read on either side of an "and" or a comma: more than a verb-final clause holds
+# (``Segmenter.final_verb`` reads at most 16), so the window decides as the whole text would.
+_WINDOW = 48
+_FIRST_WORDS = re.compile(rf"\s*(?:\S+\s+){{0,{_WINDOW}}}")
+
+
+def _first_words(text: str) -> str:
+    """The first ``_WINDOW`` words of ``text`` and the next one (all of it when shorter)."""
+    m = _FIRST_WORDS.match(text)
+    assert m is not None  # (the pattern matches the empty string)
+    end = m.end()
+    if end >= len(text):
+        return text
+    nxt = re.match(r"\S+", text[end:])
+    return text[: end + (nxt.end() if nxt else 0)]
+
+
+def _last_words(text: str) -> str:
+    """The last ``_WINDOW`` words of ``text`` (all of it when shorter)."""
+    parts = text.rsplit(None, _WINDOW)
+    return text if len(parts) <= _WINDOW else " ".join(parts[1:])
+
+
+def points_at_material(text: str) -> bool:
+    """``_points_at_material`` of one clause."""
+    return _points_at_material([("", text)])

@@ -29,6 +29,7 @@ mensaje nachricht mensagem messaggio bericht caption legenda legende didascalia 
 minutes protokoll acta verbale notulen ata report informe rapport relatorio rapporto verslag
 invitation invitacion einladung convite invito uitnodiging
 explanation explicacion explication erklarung explicacao spiegazione uitleg
+ilustracao fotografia redacao
 """
 )
 
