@@ -11,7 +11,8 @@ ones, so each segment gets the class it should have had:
 * a segment that made tasks the expected plan lacks is ``none``, or ``action`` in an
   unservable or partly-servable request (the part nothing serves);
 * a segment that made no task and is aligned to nothing keeps what the planner made of it
-  (``none`` or ``action``) when every expected task is aligned to a segment (else it may be
+  (``none`` or ``action``; ``none`` in a request every part of which is served, which holds no
+  action) when every expected task is aligned to a segment (else it may be
   the one that should have made the task left over: no example); one the rules set aside
   (a negation, a continuation) or whose alignment cannot be told (a segment that should have been two jobs of different kinds, a
   request answered by the writer as a whole) gives no example.
@@ -177,6 +178,9 @@ def examples(
             out.append(Example(text, "none" if servable_part else "action", req.id))
         elif r.why in ("none", *_UNSERVED) and r.capability is None and not missed:
             # (with an expected task left unmatched, this segment may be the one that should
-            # have made it: what the planner made of it is no label then)
-            out.append(Example(text, r.why if r.why == "none" else "action", req.id))
+            # have made it: what the planner made of it is no label then). A request every
+            # part of which is served holds no action: what the planner took for one there
+            # ("just the name" after a question) is no job
+            label = "none" if r.why == "none" or servable_part else "action"
+            out.append(Example(text, label, req.id))
     return [e for e in out if e.label in CLASSES]

@@ -81,15 +81,9 @@ TWO = [
     "imagem dos dois juntos, estilo aguarela",
     "1) ¿cuál es el volcán más alto de Chile? 2) ¿cuál es el lago más grande de Bolivia? 3) haz "
     "una imagen de los dos juntos, estilo postal antigua",
-    pytest.param(
-        "1) welke berg is de hoogste van Europa 2) welke rivier is de langste van Europa 3) maak "
-        "een tekening van die twee samen, als oude ansichtkaart",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the models retrained with batches 21-22 score both rule edges under the "
-            "threshold (0.41 and 0.25 against 0.5)",
-        ),
-    ),
+    # (round 12: a count of two with exactly two rule sources keeps both under the threshold)
+    "1) welke berg is de hoogste van Europa 2) welke rivier is de langste van Europa 3) maak "
+    "een tekening van die twee samen, als oude ansichtkaart",
 ]
 
 

@@ -1013,6 +1013,11 @@ def keep(
             rest = [c for c in cands if c is not kept[0] and c[3]]
             if rest:
                 kept.append(max(rest, key=lambda c: (c[0], c[1])))
+        elif two and not kept and cands[0][5] and len(by_rule := [c for c in cands if c[3]]) == 2:
+            # "the two together", "los dos juntos", "die beiden": the clause counts two
+            # sources and the rules read exactly two; no score under the threshold undoes
+            # what the count says (round 12)
+            kept = by_rule
         return sorted(c[1] for c in kept)
     ruled = [c[1] for c in cands if c[3] and c[0] >= threshold]
     extra = [c for c in cands if not c[3] and c[0] >= add]

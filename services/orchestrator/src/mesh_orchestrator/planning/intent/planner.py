@@ -87,6 +87,28 @@ from mesh_orchestrator.planning.intent.rules import (
 )
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, points_at_material
 
+# What may follow a verb and its pronoun ("look it up", "such das raus", "zoek dat op").
+_PARTICLES = frozenset(["up", "out", "for", "me", "mir", "moi", "mi", "raus", "nach", "op", "na"])
+# "So that" in the seven languages (as ``tokens`` gives them): a clause of purpose.
+_SO_THAT = frozenset(
+    [
+        "so that",
+        "para que",
+        "pra que",
+        "pour que",
+        "afin que",
+        "damit",
+        "sodass",
+        "so dass",
+        "cosi che",
+        "cosicche",
+        "in modo che",
+        "de modo que",
+        "affinche",
+        "zodat",
+        "opdat",
+    ]
+)
 # Below this the model's "action" yields to a thing to make named after the verb.
 SURE_ACTION = 0.5
 # Below this probability a job the manifest cannot serve is not moved to the next best one.
@@ -234,6 +256,34 @@ class IntentPlanner:
         if not self._segmenter.is_opener(words[0]):
             return False
         return bool(lx.CLITIC.match(words[0]) or any(w in _REFERS for w in words[1:4]))
+
+    def _points_back_only(self, seg: Segment) -> bool:
+        """A verb and words that point back only: "find that", "look it up", "búscalo",
+        "cherche-le", "such das raus", "procura isso", "cercalo", "zoek dat op"."""
+        assert self._segmenter is not None
+        words = [w for w in tokens(seg.instruction) if w not in lx.POLITE and w.isalpha()]
+        if len(words) == 1:  # the pronoun glued to the verb: "búscalo", "cercalo"
+            return bool(lx.CLITIC.match(words[0])) and self._segmenter.is_opener(words[0])
+        return (
+            2 <= len(words) <= 4
+            and self._segmenter.is_opener(words[0])
+            and any(w in _REFERS or w in lx.DEMONSTRATIVE for w in words[1:])
+            and all(w in _REFERS or w in lx.DEMONSTRATIVE or w in _PARTICLES for w in words[1:])
+        )
+
+    def _purpose_clause(self, seg: Segment) -> bool:
+        """A clause opened by "so that" ("para que", "pour que", "damit", "zodat", ...) whose
+        next word is no verb ("damit mach ein Bild" says "with it") and that names no thing
+        to make."""
+        assert self._segmenter is not None
+        words = [w for w in tokens(seg.instruction) if w.isalpha()]  # ("so" is courtesy too)
+        for size in (2, 1):
+            if " ".join(words[:size]) in _SO_THAT and len(words) > size:
+                nxt = words[size]
+                return not self._segmenter.is_opener(nxt) and not any(
+                    w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words
+                )
+        return False
 
     def _asks_or_opens(self, seg: Segment) -> bool:
         """A question, or a clause that starts with a verb of a job, or a list item."""
@@ -464,7 +514,7 @@ class IntentPlanner:
             elif (
                 top in ("action", "text_generation")
                 and p[top] < WEAK_SEARCH
-                and to_the_assistant(seg)
+                and (to_the_assistant(seg) or chat_question(seg))  # ("Preferisci ...?")
                 and _all_chat(segments, probs, seg)
                 and not acts_for_user(seg)
                 and not is_world_action(seg, p, self._segmenter, self._model, alone=True)
@@ -480,8 +530,11 @@ class IntentPlanner:
             ):  # "wat vind jij leuker, katten of honden?", "Che tempo fa da te?": chat, the
                 # writer's, no lookup
                 top = "none"
-            if top in ("none", "action") and (thing := only_thing(seg)) is not None:
+            if (top in ("none", "action") or (top in JOBS and p[top] < UNSURE)) and (
+                thing := only_thing(seg)
+            ) is not None:
                 # "Só a imagem, sem texto: um gato ...": the only thing asked names the job
+                # (also over a weak job: "Nur das Französische bitte": its translation)
                 row = self._model.probabilities([thing])[0]
                 named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
                 job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
@@ -523,10 +576,16 @@ class IntentPlanner:
                 and len(tokens(seg.instruction)) >= 3  # not "merci" alone
                 and not (out and out[-1].why == _ACTION)  # "... and tell her I'm late"
                 and not negated(seg)
+                and not chat_question(seg)  # "Vind jij de zee leuker?": asked of the assistant
             ):
                 # "Search for the oldest bridge": a job's verb opens it, the model unsure
                 announced = True
-            if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
+            if (
+                top == "none"
+                and p["none"] < 0.4
+                and self._works_on_result(seg)
+                and not chat_question(seg)  # "Preferes o mar ...?": "o" is no "it" here
+            ):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
             if top == "none" and announced:
                 job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
@@ -550,6 +609,25 @@ class IntentPlanner:
                 and purpose_only(seg)
                 and not any(self._segmenter.is_opener(w) for w in tokens(seg.instruction)[1:])
             ):  # "Voor de kaart van onze buurvrouw.": what the result is for, after the ask
+                top = "none"
+            if (
+                top == "search"
+                and out
+                and out[-1].capability == "search"
+                and question(out[-1].segment)
+                and not question(seg)
+                and self._points_back_only(seg)
+            ):  # "what does X do when ...? find that, then ...", "¿quién inventó X?
+                # Búscalo y ...": the lookup of the question just asked, not a second one
+                top = "none"
+            if (
+                top in JOBS
+                and seg.joined == "and"
+                and any(r.capability for r in out)
+                and not (seg.data or seg.payload)
+                and self._purpose_clause(seg)
+            ):  # "Train an adapter on them, damit das Modell in unserem Ton antwortet",
+                # "..., zodat het model ...": what the job before it is for, no job
                 top = "none"
             if top == "search" and p[top] < CHAT_SEARCH and thanks(seg):
                 top = "none"  # "thx that was super helpful!!": thanks, nothing to look up

@@ -19,7 +19,7 @@ from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import _FOUND, _REFERS, _SAME, _reference_only
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
-from mesh_orchestrator.planning.intent.model import CLASSES, IntentModel, normalize, tokens
+from mesh_orchestrator.planning.intent.model import CLASSES, JOBS, IntentModel, normalize, tokens
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
 
 # "I need: a ...", "Ich brauche: eine ...": a short frame before a colon and the thing asked.
@@ -211,14 +211,25 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
     ("Which branch sells most?" beside the rows, "tell me whether ...") is part of that
     analysis, not a lookup (nor the writer's, when the model is unsure)."""
     for r in routed:
-        told = _told(r.segment)
-        # "sag mir, ob es Ausreißer gibt" beside the table, which the model unsure of it gave
-        # the writer: a question put as "tell me whether", about that table too
-        unsure_told = r.capability == "text_generation" and told and r.score < UNSURE
+        told = _told(r.segment) or _wish_to_know(r.segment)
+        # "sag mir, ob es Ausreißer gibt", "quero saber se ..." beside the table, which the
+        # model unsure of it gave the writer or a summary or took for a remark: a question
+        # put as "tell me whether" or as a wish to know, about that table too
+        unsure_told = (
+            told
+            and r.score < UNSURE
+            and (
+                r.capability in ("text_generation", "summarization")
+                or (r.capability is None and r.why == "none")
+            )
+        )
         if (r.capability != "search" and not unsure_told) or r.segment.data:
             continue
         lead = _lead(r.segment)
-        tables = [b for n in routed if n.capability == "data_analysis" for b in n.segment.data]
+        # the request's tables, wherever the draft put them: an analysis's, or the writing's
+        # asked of its analysis ("... e depois escreve um parágrafo ...: <rows>"; the draft
+        # analyses it first)
+        tables = [b for n in routed if n.capability is not None for b in n.segment.data]
         if not tables:
             continue
         if not (
@@ -228,11 +239,14 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
             or names_column(r.segment.instruction, tables)
         ):
             continue  # "Look up X" beside a table is a lookup; a question ("tell me which
-            # one wins") may be about it, and so may a clause that names one of its columns
-            # ("find the lines that look abnormal" beside "line,units,defects")
+            # one wins", "quero saber se ...": a wish to know) may be about it, and so may a
+            # clause that names one of its columns ("find the lines that look abnormal" beside
+            # "line,units,defects")
         row = model.probabilities([_model_text(r.segment) + " ddd"])[0]
+        if told:  # asked as a question whatever the model makes of it: which job, given it
+            row = row[: len(JOBS)]
         if CLASSES[int(np.argmax(row))] == "data_analysis":
-            r.capability = "data_analysis"
+            r.capability, r.why = "data_analysis", ""
 
 
 # A column name is read as words: "desconto_pct" is "desconto" and "pct", "unitsSold" is
@@ -310,6 +324,20 @@ def _analysis_fragments(routed: list[Routed], model: IntentModel, segmenter: Seg
 _WHETHER = frozenset(["if", "whether", "si", "s'il", "s'ils", "ob", "se", "of"])
 # "tell me" said in one word, a verb with its pronoun attached: "dis-moi", "dimmi", "dime".
 _TELL_ME = re.compile(r"^[a-z]{2,}(?:-moi|-me|mmi|me|mi)$")
+
+
+# The verbs of ``lx.KNOW`` ("find out who ..." opening a clause is a lookup's verb).
+_KNOW_FIRST = re.compile(
+    r"\s*(?:know|find out|wonder|wondering|curious|saber|savoir|wissen|erfahren|sapere|weten)\b"
+)
+
+
+def _wish_to_know(seg: Segment) -> bool:
+    """A question put as a wish to know ("I want to know whether ...", "quero saber se ...",
+    "ich will wissen, ob ..."), not a verb of finding out that opens the clause ("Find out
+    who founded Oslo")."""
+    text = normalize(seg.instruction)
+    return bool(lx.KNOW.match(text)) and not _KNOW_FIRST.match(text)
 
 
 def _told(seg: Segment) -> bool:
