@@ -10,7 +10,10 @@ whose CPU a round is ~1/5 of httpx's, so what the relay itself adds shows more (
 "Round 11: first token under concurrency"). Each stream's first token is also kept by its
 rank in its round (first to last), which tells a round's spread (every stream delayed alike, or the
 later ones behind the earlier ones' floods). Read the relay/direct ratios: the machine's
-load touches the three alike.
+load touches the three alike. ``--floor``: a fourth endpoint, ``floor``, the fast worker
+through ``bench.floor_proxy`` (a raw asyncio TCP proxy, bytes passed both ways, no parse):
+what a trivial relay in Python on this machine adds, the floor of what the orchestrator
+could read (bench/README.md, "Round 12: first token under concurrency").
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from typing import Any
 import httpx
 
 from bench.measure import Endpoint, summary_ms
-from bench.procs import SideBySide, extract
+from bench.procs import ROOT, SideBySide, extract
 from bench.sse_client import HttpxStreamer, RawStreamer, Streamer
+from mesh_testkit import ServiceProcess, free_port
 
 RESULTS = Path(__file__).resolve().parent / "fair_ab_results.json"
 
@@ -46,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="httpx",
         help="the bench's httpx client (make bench's), or a bare socket a stream (RawStreamer)",
     )
+    p.add_argument("--floor", action="store_true", help="also the worker through bench.floor_proxy")
     p.add_argument("--pause", type=float, default=0.0, help="seconds between two rounds")
     p.add_argument("--out", type=Path, default=RESULTS)
     return p.parse_args(argv)
@@ -99,12 +104,27 @@ def main(argv: list[str] | None = None) -> int:
             for s in m.sides.values():
                 print(f"{s.name}: mesh_orchestrator from {s.imported_from()}", file=sys.stderr)
                 eps.append(Endpoint(s.name, s.url + "/orchestrate/stream", relay=True))
-            res = asyncio.run(measure(args, eps))
+            floor = None
+            if args.floor:
+                port = free_port()
+                upstream = m.worker.url.removeprefix("http://")
+                floor = ServiceProcess(
+                    "bench.floor_proxy", port, {"FLOOR_PORT": str(port), "FLOOR_UPSTREAM": upstream},
+                    cwd=ROOT,
+                ).start()  # fmt: skip
+                eps.append(Endpoint("floor", floor.url + "/stream", relay=False))
+            try:
+                res = asyncio.run(measure(args, eps))
+            finally:
+                if floor is not None:
+                    floor.stop(grace=2)
     res.update(before=sha, options={k: str(v) for k, v in vars(args).items()})
     res["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
     res["loadavg"] = os.getloadavg()
     d = res["loaded"]["direct"]
-    for name in ("direct", "before", "after"):
+    for name in ("direct", "floor", "before", "after"):
+        if name not in res["loaded"]:
+            continue
         s = res["loaded"][name]
         print(
             f"{name:7s} p50 {s['p50_ms']:7.1f} ms  p99 {s['p99_ms']:7.1f}  mean {s['mean_ms']:7.1f}"
