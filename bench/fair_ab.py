@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from bench.measure import Endpoint, summary_ms
-from bench.procs import ROOT, SideBySide, extract
+from bench.procs import ROOT, SideBySide, cpu_seconds, extract, pid_of
 from bench.sse_client import HttpxStreamer, RawStreamer, Streamer
 from mesh_testkit import ServiceProcess, free_port
 
@@ -56,7 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-async def measure(args: argparse.Namespace, eps: list[Endpoint]) -> dict[str, Any]:
+async def measure(
+    args: argparse.Namespace, eps: list[Endpoint], pids: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """``pids``: the relaying process of an endpoint (an orchestrator, the floor proxy),
+    whose CPU over its endpoint's rounds is read (``cpu_ms_a_round``)."""
+    pids = pids or {}
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     timeout = httpx.Timeout(30.0, read=60.0, pool=None)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
@@ -69,9 +74,12 @@ async def measure(args: argparse.Namespace, eps: list[Endpoint]) -> dict[str, An
             await asyncio.gather(*(stream(ep.url, ep.body(args.tokens)) for _ in range(4)))
         got: dict[str, list[float]] = {ep.name: [] for ep in eps}
         ranked: dict[str, list[list[float]]] = {ep.name: [] for ep in eps}
+        cpu: dict[str, float] = {name: 0.0 for name in pids}
         for r in range(args.rounds):
             order = eps if r % 2 == 0 else eps[::-1]
             for ep in order:
+                pid = pids.get(ep.name)
+                cpu0 = cpu_seconds(pid) if pid else 0.0
                 batch = await asyncio.gather(
                     *(stream(ep.url, ep.body(args.tokens)) for _ in range(args.concurrency))
                 )
@@ -81,6 +89,8 @@ async def measure(args: argparse.Namespace, eps: list[Endpoint]) -> dict[str, An
                         raise RuntimeError(f"{ep.name}: ended {t.end} after {t.tokens} tokens")
                     ttft.append(t.ttft)
                 got[ep.name].extend(ttft)
+                if pid:
+                    cpu[ep.name] += cpu_seconds(pid) - cpu0
                 if args.pause:
                     await asyncio.sleep(args.pause)
                 ranked[ep.name].append(sorted(ttft))
@@ -88,7 +98,13 @@ async def measure(args: argparse.Namespace, eps: list[Endpoint]) -> dict[str, An
         name: [1000 * sorted(rows[i] for rows in v)[len(v) // 2] for i in range(args.concurrency)]
         for name, v in ranked.items()
     }
-    return {"loaded": {k: summary_ms(v) for k, v in got.items()}, "by_rank_median_ms": by_rank}
+    return {
+        "loaded": {k: summary_ms(v) for k, v in got.items()},
+        "by_rank_median_ms": by_rank,
+        # The relaying process's CPU while its endpoint's rounds ran (what its flushes spend
+        # after a round's streams ended may land in the next endpoint's rounds).
+        "cpu_ms_a_round": {k: 1000 * v / args.rounds for k, v in cpu.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
                     cwd=ROOT,
                 ).start()  # fmt: skip
                 eps.append(Endpoint("floor", floor.url + "/stream", relay=False))
+            pids = {s.name: s.pid for s in m.sides.values()}
+            if floor is not None:
+                pids["floor"] = pid_of(floor)
             try:
-                res = asyncio.run(measure(args, eps))
+                res = asyncio.run(measure(args, eps, pids))
             finally:
                 if floor is not None:
                     floor.stop(grace=2)
@@ -130,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:7s} p50 {s['p50_ms']:7.1f} ms  p99 {s['p99_ms']:7.1f}  mean {s['mean_ms']:7.1f}"
             f"  p50 added {s['p50_ms'] - d['p50_ms']:+6.1f}  p50 x{s['p50_ms'] / d['p50_ms']:.2f}"
         )
+    print(
+        "relaying process CPU a round: "
+        + "  ".join(f"{k} {v:.1f} ms" for k, v in res["cpu_ms_a_round"].items())
+    )
     for name, v in res["by_rank_median_ms"].items():
         print(f"{name:7s} by rank (median ms): " + " ".join(f"{x:.0f}" for x in v))
     print(
