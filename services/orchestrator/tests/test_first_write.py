@@ -126,6 +126,55 @@ async def test_a_slow_workers_stream_gets_its_run_event_without_its_first_token(
     )
 
 
+async def test_a_status_that_comes_alone_after_the_headers_waits_for_the_first_token() -> None:
+    """The worker's headers came before its body: the task's ``running`` status goes with
+    the first token, not in a write of its own."""
+    sub = Subscription([RUN])
+    cycle = _Cycle()
+    stream = RunStream(sub, ping_seconds=0, on_end=lambda: None)
+    stream.first_wait = 0.001  # the headers and ``run`` go alone: a slow worker
+
+    async def the_run() -> None:
+        await cycle.transport.written.wait()
+        stream.first_wait = GUARD_SECONDS  # whatever the bound: the token comes turns later
+        sub.push(RUNNING)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        sub.push_many(TOKENS)
+        sub.push(DONE)
+        sub.close()
+
+    task = asyncio.get_running_loop().create_task(the_run())
+    await _serve(stream, cycle)
+    await task
+    assert cycle.transport.writes == [
+        b"HEADERS|" + _frames([RUN]),
+        _frames([RUNNING, *TOKENS, DONE]) + b"|END",
+    ]
+
+
+async def test_once_content_is_out_a_status_is_written_at_once() -> None:
+    sub = Subscription([RUN, *TOKENS[:1]])
+    cycle = _Cycle()
+    stream = RunStream(sub, ping_seconds=0, on_end=lambda: None)
+    stream.first_wait = GUARD_SECONDS  # a wait would hang: only the guard would end it
+    writes = cycle.transport.writes
+
+    async def the_run() -> None:
+        await cycle.transport.written.wait()
+        cycle.transport.written.clear()
+        sub.push(_event(4, "status", {"status": "waiting"}))
+        await cycle.transport.written.wait()  # written alone, no content with it
+        sub.push(DONE)
+        sub.close()
+
+    task = asyncio.get_running_loop().create_task(the_run())
+    await _serve(stream, cycle)
+    await task
+    assert writes[0] == b"HEADERS|" + _frames([RUN, TOKENS[0]])
+    assert writes[1] == _frames([_event(4, "status", {"status": "waiting"})])
+
+
 async def test_the_default_bound_is_short_and_the_wait_can_be_turned_off() -> None:
     assert 0 < sse.FIRST_WRITE_WAIT_SECONDS <= 0.05
     assert RunStream.first_wait == sse.FIRST_WRITE_WAIT_SECONDS

@@ -156,17 +156,22 @@ class RunStream(Response):
             # A live run's subscription is handed the loop (no ``getpid`` a wait for it).
             live = type(feed) is Subscription
             first: list[Any] | None = None
+            # Until the run's first content is out, a write of only its opening waits for
+            # company (``_until_content``): the headers' write, and a task's ``running``
+            # status that comes on its own when the worker's headers come before its body.
+            opening = live and self.first_wait > 0
             if cycle is not None and _ready(feed) and not self.stopping:
                 # Frames are waiting (the ``run`` event, the first steps'): the headers go in
                 # their write, one syscall where there were two.
                 # A Subscription's (``_ready``): returns at once, no wait, no turn of the loop.
                 first = await cast(Subscription, feed).take(loop=loop)
-                if first and self.first_wait > 0 and not _content(first):
+                if first and opening and not _content(first):
                     # Only the run's opening (``run``, ``plan``, statuses): its first token
                     # (or whatever the run says first) goes in the same write if it comes
                     # within ``first_wait``; a slow worker's stream gets its ``run`` then.
                     first = await self._until_content(cast(Subscription, feed), first, loop)
                 if first and not _drained(feed):
+                    opening = opening and not _content(first)
                     await self._with_headers(cycle, start, encode_frames(first))
                     first = []
                 else:
@@ -187,6 +192,10 @@ class RunStream(Response):
                 first = None
                 if not batch:
                     continue
+                if opening:
+                    if not _content(batch) and not self.stopping:
+                        batch = await self._until_content(cast(Subscription, feed), batch, loop)
+                    opening = not _content(batch)
                 # A subscription's batch: consecutive events of its run, in seq order.
                 frames = encode_frames(batch, in_order=type(feed) is Subscription)
                 # Neither the batch nor its frames are held while the stream waits for the
@@ -224,8 +233,9 @@ class RunStream(Response):
     ) -> list[Any]:
         """``first`` and what ``feed`` queues after it, until an event past the run's
         opening is among them, the run ends, the stream stops, or ``first_wait`` seconds
-        from now have passed (one timer for each wait, two waits or three at most for a
-        run's usual opening: ``run``, a task's status, its tokens)."""
+        from now have passed: no event of a run's opening waits longer than that for
+        company (one timer for each wait, two waits or three at most for a run's usual
+        opening: ``run``, a task's status, its tokens)."""
         until = loop.time() + self.first_wait
         while not feed.closed and not self.stopping:
             left = until - loop.time()
