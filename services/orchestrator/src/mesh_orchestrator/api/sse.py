@@ -58,7 +58,7 @@ EXIT_POLL_SECONDS = 0.5
 # client a stream where there were two (``bench/README.md``, "Round 12: first token under
 # concurrency"). A run whose worker is slower gets its headers and ``run`` event this long
 # after its first steps, at most, and its content in a write of its own when it comes.
-FIRST_WRITE_WAIT_SECONDS = 0.01
+FIRST_WRITE_WAIT_SECONDS = 0.025
 # What only opens a run: the first write waits past these (``_content``).
 _OPENING = frozenset(("run", "plan", "status"))
 

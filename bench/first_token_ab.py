@@ -1,0 +1,100 @@
+"""``python -m bench.first_token_ab``: ``make bench``'s first-token lines, a commit's tree and
+this one, each in fresh processes, taking turns.
+
+``python -m bench`` reads "first token" (unloaded: ``--samples`` streams of 16 tokens, one at
+a time; loaded: ``--rounds`` rounds of 20 concurrent streams x 200 tokens, the httpx client
+with a pool of 64) with ``bench.measure.first_token`` on a fresh orchestrator beside the fast
+worker. This calls the same function with the same arguments, on one fast worker and one
+orchestrator started for each reading, **before** (``--before``, default ``main``, extracted
+with ``git archive``) and **after** (this working tree), before/after/before/after...
+(``--pairs``): the figure ``make bench`` prints, side by side, without the rest of its
+phases. Read the relay/direct ratios of each reading (the machine's load moves both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import measure
+from bench.procs import SideBySide, extract
+from bench.sse_client import HttpxStreamer
+
+RESULTS = Path(tempfile.gettempdir()) / "first_token_ab.json"
+
+
+async def _read(worker: str, relay: str, samples: int, rounds: int) -> dict[str, Any]:
+    eps = (
+        measure.Endpoint("direct", worker + "/stream", relay=False),
+        measure.Endpoint("relay", relay + "/orchestrate/stream", relay=True),
+    )
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    timeout = httpx.Timeout(30.0, read=60.0, pool=None)
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        return await measure.first_token(
+            HttpxStreamer(client, "httpx, pool 64"),
+            eps,
+            samples=samples,
+            rounds=rounds,
+            concurrency=20,
+            tokens=16,
+            loaded_tokens=200,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.first_token_ab", description=__doc__)
+    p.add_argument("--before", default="main")
+    p.add_argument("--pairs", type=int, default=2)
+    p.add_argument("--samples", type=int, default=200, help="unloaded samples (make bench's)")
+    p.add_argument("--rounds", type=int, default=10, help="loaded rounds (make bench's)")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    readings: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="mesh-bench-ftab-") as folder:
+        tmp = Path(folder)
+        sha = extract(args.before, tmp / "before")
+        for i in range(args.pairs):
+            for name, tree in (("before", tmp / "before"), ("after", None)):
+                run = tmp / f"{name}-{i}"
+                run.mkdir()
+                with SideBySide(
+                    run, {name: tree}, instance_id=f"ftab-{name}-{i}", slots=256, ready_timeout=120
+                ) as m:
+                    assert m.worker is not None
+                    side = m.sides[name]
+                    got = asyncio.run(_read(m.worker.url, side.url, args.samples, args.rounds))
+                d, r = got["loaded"]["direct"], got["loaded"]["relay"]
+                u, ur = got["unloaded"]["direct"], got["unloaded"]["relay"]
+                row = {
+                    "side": name,
+                    "at": time.strftime("%H:%M:%S"),
+                    "loadavg": os.getloadavg()[0],
+                    "loaded_direct_p50_ms": d["p50_ms"],
+                    "loaded_relay_p50_ms": r["p50_ms"],
+                    "loaded_ratio_p50": r["p50_ms"] / d["p50_ms"],
+                    "unloaded_added_p50_ms": ur["p50_ms"] - u["p50_ms"],
+                    "first_token": got,
+                }
+                readings.append(row)
+                print(
+                    f"{name:6s} {row['at']} load {row['loadavg']:.1f}: 20 concurrent p50 direct"
+                    f" {d['p50_ms']:.1f} relay {r['p50_ms']:.1f} ms = x{row['loaded_ratio_p50']:.2f};"
+                    f" unloaded added p50 {row['unloaded_added_p50_ms']:+.2f} ms",
+                    flush=True,
+                )
+    args.out.write_text(json.dumps({"before": sha, "readings": readings}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
