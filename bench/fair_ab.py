@@ -80,9 +80,12 @@ async def measure(
             for ep in order:
                 pid = pids.get(ep.name)
                 cpu0 = cpu_seconds(pid) if pid else 0.0
-                batch = await asyncio.gather(
-                    *(stream(ep.url, ep.body(args.tokens)) for _ in range(args.concurrency))
-                )
+                try:
+                    batch = await asyncio.gather(
+                        *(stream(ep.url, ep.body(args.tokens)) for _ in range(args.concurrency))
+                    )
+                except Exception as exc:
+                    raise RuntimeError(f"{ep.name}: round {r}: {exc!r}") from exc
                 ttft = []
                 for t in batch:
                     if t.ttft is None or t.end not in ("completed", "done"):
