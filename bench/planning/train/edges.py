@@ -46,6 +46,7 @@ from mesh_orchestrator.planning.intent.edges import (
     EdgeModel,
     inherit,
     keep,
+    round12,
 )
 
 # Files that only ever train: written while the planner was built, not blind.
@@ -98,6 +99,9 @@ class Variant:
     two: bool = False
     # siblings of a leading reference and things after a counting head (``edges.inherit``)
     inherit: bool = False
+    # round 12's decoding (``edges.round12``): quotations, topics, named results, listed
+    # references, sentences that open by pointing back
+    r12: bool = False
 
     def label(self) -> str:
         t = "fit" if self.threshold is None else f"{self.threshold:g}"
@@ -107,7 +111,8 @@ class Variant:
         e = "-every" if self.every else ""
         w = "-two" if self.two else ""
         h = "-inh" if self.inherit else ""
-        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}{c}{e}{w}{h}"
+        r = "-r12" if self.r12 else ""
+        return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}{c}{e}{w}{h}{r}"
 
 
 def _select(req: Request, features: str) -> Request:
@@ -135,6 +140,8 @@ def decode(model: EdgeModel, req: Request) -> set[tuple[int, int]]:
     chosen = {j: keep(cands, *_knobs(model)) for j, cands in model.candidates(pairs).items()}
     if model.inherit:
         chosen = inherit(chosen, pairs)
+    if model.r12:
+        chosen = round12(chosen, pairs)
     return {(i, j) for j, got in chosen.items() for i in got}
 
 
@@ -261,7 +268,16 @@ def train(reqs: list[Request], v: Variant) -> EdgeModel:
             score = f1(c)
             if best is None or score > best[0] + 1e-9:
                 model = EdgeModel(
-                    base.weights, t, single, a, v.gate, base.choice, v.every, v.two, v.inherit
+                    base.weights,
+                    t,
+                    single,
+                    a,
+                    v.gate,
+                    base.choice,
+                    v.every,
+                    v.two,
+                    v.inherit,
+                    v.r12,
                 )
                 best = (score, model)
     assert best is not None
@@ -317,6 +333,8 @@ VARIANTS = [
     Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True),
     Variant("r10", 1.0, "choice", gate="_asks11n", every=True, two=True, inherit=True),
     Variant("r10", 1.0, "choice", gate="_asks_names", every=True, two=True, inherit=True),
+    # round 12: round 11's shipped variant, decoded with ``edges.round12`` after ``inherit``
+    Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True, r12=True),
 ]
 # Every feature (round 9's with round 8's), a softmax per task over its candidates and "none",
 # and the asks_seq gate: chosen on main after both round 9 planner branches merged, by pooled
@@ -330,7 +348,12 @@ VARIANTS = [
 # Round 11 (batches 4-22): round 10's weights and gate (its features: ``r10``), decoded with
 # "the two" keeping a second rule source (``two``) and a sibling of a leading reference or a
 # thing after a counting head deciding by the structure (``inherit``): bench/planning/README.md.
-SHIPPED = Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True)
+# Round 12 (batches 4-24): round 11's weights, gate and decoding, then ``edges.round12``
+# (quotations, topics, named results, listed references, sentences that open by pointing
+# back): bench/planning/README.md.
+SHIPPED = Variant(
+    "r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True, r12=True
+)
 
 
 def collect(planner: IntentPlanner) -> dict[str, list[tuple[Expected, Request]]]:

@@ -19,6 +19,7 @@ import uvicorn
 from orch_fakes import Mesh, writer_like
 
 from conftest import MeshFactory
+from mesh_contracts.plan import NO_REQUIREMENTS
 from mesh_contracts.results import TaskRequest
 from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol, _asgi, _Pipeline
@@ -26,6 +27,8 @@ from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.app import create_app
 from mesh_orchestrator.relay.stream_client import _StallWatch
 from mesh_orchestrator.relay.timers import Deadline, loop_timers
+from mesh_orchestrator.runs import service as run_service
+from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.settings import Settings
 from mesh_testkit import free_port
 
@@ -167,6 +170,10 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     # task's deadline) to ``_node``: no frame of its own held.
                     assert "Executor._execute" not in held, held
                     assert "Executor._iterate" not in held, held
+                    # An untraced run is driven without a ``_traced`` frame over ``_drive``;
+                    # the worker connection's reader awaits its future, no ``wait`` frame.
+                    assert "RunDriver._drive" in held and "RunDriver._traced" not in held, held
+                    assert "_Connection.wait" not in held, held
                     # The worker call's connection: a slotted post, no generator of an
                     # ``asynccontextmanager`` under it, no ``aclosing`` objects around its
                     # streams; its request made with only the fields it sets (a small set).
@@ -178,9 +185,23 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     assert not [o for o in gc.get_objects() if type(o) is contextlib.aclosing]
                     (calling,) = _coroutines("WorkerCalls.call")
                     task_request = calling.cr_frame.f_locals["request"]
-                    del calling
+                    sub_task = calling.cr_frame.f_locals["t"]
+                    (running,) = _coroutines("Executor.run")
+                    plan = running.cr_frame.f_locals["plan"]
+                    del calling, running
                     assert type(task_request) is TaskRequest
                     assert task_request.model_fields_set <= {"task_id", "run_id", "input", "owner"}
+                    # The run's record, its plan and sub-task share their fields-sets with
+                    # every live run's (each naming every field); the sub-task, which names
+                    # no requirements, shares one frozen ``Requirements``.
+                    (record,) = [ch.record for ch in app.state.services.runs.mux.channels.values()]
+                    assert record.__pydantic_fields_set__ is run_service._SET
+                    assert record.model_fields_set == set(RunRecord.model_fields)
+                    assert plan.__pydantic_fields_set__ is run_service._PLAN_SET
+                    assert sub_task in plan.tasks
+                    assert sub_task.__pydantic_fields_set__ is run_service._TASK_SET
+                    assert sub_task.requires is NO_REQUIREMENTS
+                    del record, plan, sub_task
                     del gens, task_request
                     (run,) = [t for t in asyncio.all_tasks() if "RunDriver._drive" in _chain(t)]
                     timeouts = [

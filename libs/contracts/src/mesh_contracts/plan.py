@@ -40,12 +40,19 @@ class NodeStatus(StrEnum):
 
 
 class Requirements(BaseModel):
-    """Hardware a sub-task needs; the resolver only picks instances that meet it."""
+    """Hardware a sub-task needs; the resolver only picks instances that meet it. Frozen:
+    the sub-tasks that ask for nothing share one (``NO_REQUIREMENTS``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     gpu: bool = False
     min_vram_mb: int | None = Field(default=None, ge=0)
+
+
+# What a sub-task that names no requirements has: one object for all of them, not a model,
+# its ``__dict__`` and its fields-set each (~0.45 KB a sub-task, held as long as its run).
+# Pydantic hands a hashable (frozen) default out as it is, uncopied.
+NO_REQUIREMENTS = Requirements()
 
 
 class SubTask(BaseModel):
@@ -58,7 +65,7 @@ class SubTask(BaseModel):
     capability: Capability
     input: dict[str, Any] = Field(default_factory=dict)
     depends_on: list[TaskId] = Field(default_factory=list, max_length=MAX_DEPENDS_ON)
-    requires: Requirements = Field(default_factory=Requirements)
+    requires: Requirements = NO_REQUIREMENTS
     agent_id: str | None = None  # pin to one logical agent, skipping capability matching
     # The plan language (``mesh_contracts.conditions``): run only when ``when`` holds over
     # finished upstream outputs (else ``skipped``, with the reason); run even when an upstream

@@ -30,7 +30,9 @@ import asyncio
 import functools
 from typing import Any
 
+from uvicorn.logging import TRACE_LOG_LEVEL
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mesh_orchestrator.relay.gate import Signal
@@ -94,6 +96,28 @@ def _proxied(middleware: ProxyHeadersMiddleware) -> _Proxied:
     return _Proxied(middleware)
 
 
+def _local(transport: asyncio.BaseTransport) -> tuple[str, int | None] | None:
+    """``uvicorn.protocols.utils.get_local_addr``'s answer, from the address the transport
+    read when it was made (uvloop's and asyncio's TCP transports both keep it): uvicorn's
+    asks ``get_extra_info("socket")`` for it, and uvloop makes a socket object of the
+    connection's descriptor for each such question, two ``getsockname`` calls with it, and
+    a third for the address itself (bench/README.md, "Round 12: CPU per run")."""
+    info = transport.get_extra_info("sockname")
+    if isinstance(info, tuple):
+        return (str(info[0]), int(info[1]))
+    if isinstance(info, str):
+        return (info, None)
+    return None
+
+
+def _remote(transport: asyncio.BaseTransport) -> tuple[str, int] | None:
+    """``uvicorn.protocols.utils.get_remote_addr``'s answer, likewise: the peer's address
+    the transport read when it was made; None where it has none (a client gone already,
+    a Unix socket's peer)."""
+    info = transport.get_extra_info("peername")
+    return (str(info[0]), int(info[1])) if isinstance(info, tuple) else None
+
+
 @functools.lru_cache(maxsize=1024)
 def _shared(value: Any) -> Any:
     """One object for equal addresses (tuples of a host and a port, host strings); the
@@ -116,13 +140,24 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
         self.scope["asgi"] = _asgi(self.asgi_version)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        if self.server is not None:
-            self.server = _shared(self.server)
-        if self.client is not None:
-            self.client = (_shared(self.client[0]), self.client[1])
-        flow = self.flow
-        flow._is_writable_event = Signal(not flow.write_paused)  # type: ignore[assignment]
+        # uvicorn's ``connection_made`` (0.54), but the addresses are the transport's own
+        # (``_local``, ``_remote``) and the flow control's event a ``Signal`` from the start.
+        self.connections.add(self)
+        self.transport = transport
+        flow = self.flow = FlowControl.__new__(FlowControl)
+        flow._transport = transport
+        flow.read_paused = flow.write_paused = False
+        flow._is_writable_event = Signal(True)  # type: ignore[assignment]
+        server = self.server = _local(transport)
+        if server is not None:
+            self.server = _shared(server)
+        client = self.client = _remote(transport)
+        if client is not None:
+            self.client = (_shared(client[0]), client[1])
+        self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
+        if self.logger.level <= TRACE_LOG_LEVEL:
+            prefix = "{}:{} - ".format(*self.client) if self.client else ""
+            self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", prefix)
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()

@@ -27,6 +27,7 @@ from mesh_orchestrator.api.models import (
     OrchestrateRequest,
     PlanRequest,
     RejectRequest,
+    RunOptions,
 )
 from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.runs.replay import Feed
@@ -41,6 +42,19 @@ from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.services import Services
 
 router = APIRouter(route_class=BoundedJSONRoute)
+
+# The options of a request that set none (most): their dump, made once.
+_DEFAULT_OPTIONS: dict[str, Any] = RunOptions().model_dump(mode="json")
+
+
+def options_dump(options: RunOptions) -> dict[str, Any]:
+    """``options.model_dump(mode="json")``; for options that set no field (the request sent
+    none, or ``{}``), a copy of the defaults' dump made once (its values are all ``str`` or
+    None), not a dump each run (~2-3 us)."""
+    if not options.model_fields_set and type(options) is RunOptions:
+        return dict(_DEFAULT_OPTIONS)
+    return options.model_dump(mode="json")
+
 
 # What GET /v1/runs/{id} shows of a run's record.
 RUN_FIELDS = {
@@ -163,7 +177,7 @@ async def open_run_stream(svc: Services, caller: Principal, body: OrchestrateReq
             caller,
             body.query or "",
             body.plan,
-            body.options.model_dump(mode="json"),
+            options_dump(body.options),
             thread_id=body.thread_id,
             strategy=body.multitask_strategy,
         )
@@ -199,7 +213,7 @@ async def orchestrate(
         caller,
         body.query or "",
         body.plan,
-        body.options.model_dump(mode="json"),
+        options_dump(body.options),
         thread_id=body.thread_id,
         strategy=body.multitask_strategy,
     )

@@ -221,13 +221,14 @@ class _Connection(asyncio.Protocol):
         w = self.waiter
         if w is not None and not w.done():
             w.set_result(None)
-
-    async def wait(self) -> None:
-        self.waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self.waiter
-        finally:
             self.waiter = None
+
+    def wait(self) -> asyncio.Future[None]:
+        """What a reader awaits until bytes come (or the connection ends): the future itself,
+        no coroutine of its own held as long as the reader waits (~0.2 KB of every open
+        stream). ``waiter``: the reader's, while not done (a cancelled one stays, done)."""
+        w = self.waiter = asyncio.get_running_loop().create_future()
+        return w
 
     def take(self) -> bytes:
         """The body bytes received so far, joined (reading resumes if it was paused)."""
@@ -405,7 +406,8 @@ class _StallWatch:
         conn, now = self.conn, time.monotonic()
         due = conn.last_data + self.idle
         if due <= now:
-            if conn.waiter is not None:  # the reader waits: nothing came for ``idle`` s
+            w = conn.waiter
+            if w is not None and not w.done():  # the reader waits: nothing came for ``idle`` s
                 self.stalled = True
                 conn._wake()
                 return

@@ -134,8 +134,13 @@ class RunDriver:
         return True
 
     def go(self, events: RunEvents, state: RunState, span: TracedRun = NO_SPAN) -> None:
-        """Drive the run in its own task, ``span`` current while it runs."""
-        drive = self._traced(events, state, span)
+        """Drive the run in its own task, ``span`` current while it runs (an untraced run's
+        ``NO_SPAN`` has nothing to make current: no ``_traced`` frame is held under it for
+        as long as the run goes on, ~0.3 KB of every open stream)."""
+        if span is NO_SPAN:
+            drive = self._drive(events, state, span)
+        else:
+            drive = self._traced(events, state, span)
         self._tasks[events.run_id] = asyncio.create_task(drive, name=f"run-{events.run_id}")
 
     async def _traced(self, events: RunEvents, state: RunState, span: TracedRun) -> None:

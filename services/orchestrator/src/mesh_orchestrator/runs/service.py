@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from mesh_contracts import ExecutionPlan, RunAnswer, RunStarted, RunStatus
+from mesh_contracts import ExecutionPlan, RunAnswer, RunStarted, RunStatus, SubTask
 from mesh_contracts.event_bodies import Made, run_started
 from mesh_orchestrator.runs.approval import ApprovalOutcome, Approvals
 from mesh_orchestrator.runs.driving import Draining, Prelude, RunDriver
@@ -61,6 +61,24 @@ __all__ = [
 # Run-level statuses after which a run's stream ends without ``done`` (besides approval).
 PARKED = (RunStatus.PAUSED.value, RunStatus.INPUT_REQUIRED.value)
 UNBOUNDED = NO_LIMIT  # the runs in progress ``admit`` allows an owner without a limit
+# The fields-set of every record a run starts with here: pydantic keeps on each model a set
+# of the names it was given (8 here: a 728-byte set, held as long as the run is live), and
+# adds the name of every field assigned later (``last_seq``, ``status`` ...). Nothing reads
+# a record's (no ``exclude_unset``, no ``model_fields_set``), so the live records share this
+# one, which names every field already: an assignment's ``add`` leaves it as it is, and a
+# copy (``model_copy``) gets a set of its own, as pydantic copies it.
+_SET: set[str] = set(RunRecord.model_fields)
+# The same for the plan a run is started with, and its sub-tasks (216 bytes each), which the
+# run keeps as long as it is live (``_share_sets``).
+_PLAN_SET: set[str] = set(ExecutionPlan.model_fields)
+_TASK_SET: set[str] = set(SubTask.model_fields)
+
+
+def _share_sets(plan: ExecutionPlan) -> None:
+    """``plan`` and its sub-tasks given the shared fields-sets (``_PLAN_SET``, ``_TASK_SET``)."""
+    object.__setattr__(plan, "__pydantic_fields_set__", _PLAN_SET)
+    for t in plan.tasks:
+        object.__setattr__(t, "__pydantic_fields_set__", _TASK_SET)
 
 
 class OverQuota(Exception):
@@ -189,7 +207,10 @@ class RunService:
             epoch=1,
             lease_expires_at=now + self.lease_seconds,
         )
+        # Live runs' records share one fields-set that names every field (see ``_SET``).
+        object.__setattr__(record, "__pydantic_fields_set__", _SET)
         if plan is not None:  # kept on the row: a resume before its plan event is stored
+            _share_sets(plan)
             record.plan = [t.model_dump(mode="json") for t in plan.tasks]
             record.options = {**options, "client_plan": True}
         # Its row is stored before its ``run`` event goes out (counted with the owner's

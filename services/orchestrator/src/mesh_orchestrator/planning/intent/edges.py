@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
@@ -209,6 +210,193 @@ def count_head(query: str) -> _Head | None:
     return None
 
 
+# Round 12: a sentence that opens by pointing back ("From that scene I want ...", "À partir de
+# ce texte, fais ...", "da quello ricava ...", "off the back of that give me (a) ... and (b)
+# ...", "Maak op basis daarvan ..."): every job it lists reads the result before it.
+_SENT_FROM = _HEAD_FROM | _words(
+    "with based basis base basandote basado basada basato basata basandoti grundlage sobre sur"
+)
+# pronominal adverbs that point back by themselves ("daraus", "daarvan"); not Portuguese
+# "disso" ("além disso": besides) nor German "damit" ("so that")
+_ADVERBS = _words(
+    "daraus davon daruber hieraus hiervon daarvan daarmee daarover daaruit hieruit hiervan hiermee"
+)
+_SENT_REFS = (
+    _HEAD_REFS
+    | lx.DEMONSTRATIVE
+    # Portuguese "de"/"em" + a demonstrative: "a partir desse texto", "com base nisto"
+    | _words(
+        "desse dessa desses dessas deste desta destes destas disso disto nesse nessa neste nesta"
+    )
+) - {"die", "de", "da"}
+# "these"/"this" pointing forward to a quotation ("summarise this: \"...\"") is no reference
+_COLON_QQQ = re.compile(r"\s*:\s*qqq")
+# a sentence ends at ".", "!", "?", ";" or a line break; not at "1." or "b." (a list marker)
+_SENT_END = re.compile(r"(?<![\s(][0-9a-e])(?<!^[0-9a-e])[.!?;](?=\s|$)|\n")
+# Dutch "de", Portuguese "os", "as" ("a" is English's article as often as Portuguese's)
+_OBJ_DEFINITE = frozenset(["de", "as"])
+# Prepositions before a determiner make the noun after it a topic ("a poem about the lava",
+# "un logo per il caffè"), not a result it names ("translate the slogan"). Not "a" (English's
+# article); "de" is Dutch's article too, but before a determiner it is a preposition.
+_TOPIC = _words(
+    """
+about on of for to in at with from sobre de del para por con en acerca sur pour du des avec
+dans au aux uber fur von vom zum zur mit zu an auf im in bei su di del della dello dei
+degli delle per sul sulla nel nella con da dal dalla over voor van om met op aan bij uit do
+da dos das no na nos nas em com pra pro
+"""
+)
+
+
+# a pronoun after a preposition, then nothing of its own: "about it", "sobre él para ...",
+# "sur lui", "über ihn", "su di esso", "over hem", "sobre ele"
+_PREP_PRONOUN = re.compile(
+    r"\b(?:about|on|of|for|with|from|sobre|de|con|para|sur|avec|pour|de|uber|von|mit|fur|su|"
+    r"di|con|per|da|over|van|met|voor|op|com|em)\s+"
+    r"(?:it|them|him|her|el|ella|ellos|ellas|eso|esto|lui|elle|eux|cela|ca|ihn|ihm|ihr|ihnen|"
+    r"esso|essa|lui|lei|loro|hem|haar|hen|het|dat|dit|ele|ela|eles|elas|isso|isto)\b"
+    r"(?=\s*(?:$|[.,;!?:)]|(?:and|y|e|et|und|en|please|para|for|pour|fur|per|voor|a|to|in)\b))"
+)
+# demonstratives among a clause's first words; German "die" is an article as often
+_HEAD_DEMONSTRATIVE = (lx.DEMONSTRATIVE | _words("diesen diesem jenen jenem")) - {"die"}
+
+
+def _topic_words(text: str) -> set[str]:
+    """The words a clause names after a preposition ("for our café", "about the lava"): its
+    topic, not what it makes; singular."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    words = tokens(norm)
+    out: set[str] = set()
+    for k, w in enumerate(words):
+        if w not in _TOPIC:
+            continue
+        for n in words[k + 1 : k + 4]:
+            if n in _TOPIC:
+                break
+            out.add(n.rstrip("s"))
+    return out
+
+
+def _sentence_leads(norm: str) -> list[tuple[int, int, bool]]:
+    """Each sentence of the normalized request: (start, end, whether it opens by pointing
+    back at an earlier result: a "from" word and a reference within four words of its
+    start, or a pronominal adverb among its first words: "daraus", "daarvan", "nisso")."""
+    out: list[tuple[int, int, bool]] = []
+    start = 0
+    ends = [m.end() for m in _SENT_END.finditer(norm)] + [len(norm)]
+    for end in ends:
+        if end <= start or norm[start:end].isspace():
+            continue
+        if _BESIDES.match(norm, start, end):
+            # "Besides that, ...", "Além disso, ...": adds jobs, points at nothing
+            out.append((start, end, False))
+            start = end
+            continue
+        words = _WORD.findall(norm[start:end])[:10]
+        k0 = 0
+        while k0 < len(words) - 1 and (words[k0] in lx.BACK or words[k0] in _AND):
+            k0 += 1  # "and then from that ...", "et puis à partir de ça"
+        lead = False
+        for k, w in enumerate(words[k0 : k0 + 4], start=k0):
+            if w in _ADVERBS:
+                lead = True  # "Daraus brauche ich ...", "Maak op basis daarvan ..."
+                break
+            if (
+                k < k0 + 3
+                and w in _SENT_FROM
+                and w != "of"
+                and any(_head_ref(x) or x in _SENT_REFS for x in words[k + 1 : k + 5])
+            ):
+                lead = True
+                break
+        out.append((start, end, lead))
+        start = end
+    return out
+
+
+def _object_names(text: str) -> set[str]:
+    """The nouns a clause names after a determiner that no preposition opens ("translate the
+    slogan": slogan; "a poem about the lava": none), singular."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    words = [w for w in tokens(norm) if w not in lx.POLITE]
+    return {
+        n.rstrip("s")
+        for k, w in enumerate(words[:-1])
+        if (w in lx.DETERMINER or w in _OBJ_DEFINITE)
+        and not (k and words[k - 1] in _TOPIC)
+        # Romance "de" before an article is a preposition ("un dibujo de un gato")
+        and not (w == "de" and (words[k + 1] in lx.ARTICLES or words[k + 1] in lx.DETERMINER))
+        for n in words[k + 1 : k + 3]
+        if len(n) > 3
+        and n not in lx.FUNCTION
+        and n not in lx.DETERMINER
+        and n not in lx.ORDINAL
+        and n not in SAME
+        and n not in lx.LANGUAGES
+        and n not in lx.LANGUAGE_WORDS
+        and n not in _TOPIC
+    }
+
+
+# "besides that", "além disso", "abgesehen davon", "oltre a questo": a demonstrative that adds
+# a job, it points at nothing the job reads
+_BESIDES = re.compile(
+    r"\W*(?:(?:and|y|e|et|und|en|also|then)\W+)?(?:besides (?:that|this)|apart from (?:that|this)|"
+    r"other than that|on top of (?:that|this)|ademas de (?:eso|esto)|"
+    r"aparte de (?:eso|esto)|alem disso|alem disto|para alem disso|fora isso|"
+    r"en plus de (?:ca|cela)|a part (?:ca|cela)|en dehors de (?:ca|cela)|daruber hinaus|"
+    r"abgesehen davon|oltre a (?:questo|cio)|a parte questo|afgezien daarvan|los daarvan)\b\W*"
+)
+# French "on it" / "about it": "un poème là-dessus", "écris dessus"
+_ON_IT = re.compile(r"\b(?:la-dessus|la dessus|dessus)\b")
+_STANDALONE = frozenset(["die", "deze", "diese"])
+_AFTER_STANDALONE = frozenset(["om", "naar", "in", "ins", "auf", "zu", "dann", "danach", "daarna"])
+
+
+def _pronoun_here(text: str, m: re.Match[str]) -> bool:
+    """A ``lexicon.PRONOUN`` match that stands: "die" / "deze" / "diese" alone only before a
+    whole word that lets it ("übersetze diese ins Englische"), not a word that starts like one
+    ("wie die Zugspitze": "zu...")."""
+    if m.group(0) not in _STANDALONE:
+        return True
+    rest = text[m.end() :].split(maxsplit=1)
+    return not rest or rest[0] in _AFTER_STANDALONE or not rest[0][0].isalnum()
+
+
+def _strict12(text: str) -> bool:
+    """A reference back that no quirk of the clitic pattern makes up: a pronoun, or a clitic
+    on the clause's leading verb that no article precedes ("un poema" is a noun, not "poe" +
+    "ma"), or a demonstrative among its first words."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    norm = _BESIDES.sub("", norm, count=1)
+    if _COLON_QQQ.search(norm):
+        norm = norm[: _COLON_QQQ.search(norm).start()]  # type: ignore[union-attr]
+    words = [w for w in tokens(norm) if w not in lx.POLITE]
+    if _PREP_PRONOUN.search(norm) or any(w in _ADVERBS for w in words):
+        return True  # "a poem about it", "sobre él", "über ihn", "daraus"
+    if _ON_IT.search(norm):
+        return True  # "un petit poème là-dessus"
+    k = 0
+    while k < len(words) - 1 and (
+        words[k] in lx.BACK or words[k] in lx.FUNCTION or words[k] in _AND
+    ):
+        k += 1
+    head = words[k : k + 4]
+    # a pronoun starting among the first words (the clause's own text, its commas kept:
+    # "Après ça, écris ..."), read with what follows them
+    found = [m.end() for m in _WORD.finditer(norm)][: k + 5]
+    cut = found[-1] if found else 0
+    if any(m.start() < cut and _pronoun_here(norm, m) for m in lx.PRONOUN.finditer(norm)):
+        return True
+    # (a question's "quelle" / "quel" asks, it points at nothing: French, not Italian)
+    asks = norm.rstrip().endswith("?")
+    if any(w in _HEAD_DEMONSTRATIVE and not (asks and w in lx.QUESTION) for w in head):
+        return True
+    article = k > 0 and words[k - 1] in lx.ARTICLES
+    # "quelle", "quale" end like a clitic: a question word is no verb
+    return bool(head and not article and head[0] not in lx.QUESTION and lx.CLITIC.match(head[0]))
+
+
 def _spans(query: str, origins: list[Origin]) -> list[tuple[int, int]]:
     """Where each task's clause stands in the normalized request: (start, end) character
     offsets, (-1, -1) when its first words are not found there."""
@@ -377,6 +565,59 @@ def _clause(text: str) -> tuple[bool, bool, int, bool, set[str], bool]:
     return loose, then, ordinal, enum, named, any(w in SAME for w in words)
 
 
+def _sentence_sources(
+    norm: str,
+    spans: list[tuple[int, int]],
+    origins: list[Origin],
+    facts: list[_Facts],
+    obj_names: list[set[str]],
+    own: list[set[str]],
+) -> tuple[list[int], list[int]]:
+    """Per task, the sentence its clause starts in (-1: not found) and, when that sentence
+    opens by pointing back (``_sentence_leads``), the task it reads: the latest one before the
+    sentence that yields text (-1: none). A job in such a sentence reads it when it is the
+    sentence's first job or joined to the one before as a parallel job, and nothing of its own
+    says otherwise: a transform of a pronoun ("and translate it"), a noun naming another task,
+    an ordinal, "both"."""
+    n = len(origins)
+    sent_of = [-1] * n
+    src = [-1] * n
+    if not norm or not spans:
+        return sent_of, src
+    sentences = _sentence_leads(norm)
+    starts = [s0 for s0, _, _ in sentences]
+    for j, (a, _e) in enumerate(spans):
+        if a < 0:
+            continue
+        k = bisect_right(starts, a) - 1
+        sent_of[j] = k if k >= 0 and a < sentences[k][1] else -1
+    for j, oj in enumerate(origins):
+        k = sent_of[j]
+        if k < 0 or not sentences[k][2]:
+            continue
+        start = sentences[k][0]
+        before = [
+            i
+            for i in range(j)
+            if spans[i][0] >= 0
+            and spans[i][1] <= start
+            and origins[i].group != oj.group
+            and origins[i].capability not in NO_TEXT
+        ]
+        if not before:
+            continue
+        first = not any(sent_of[i] == k and origins[i].group != oj.group for i in range(j))
+        fj = facts[j]
+        chain = oj.capability in TRANSFORMS and fj.pronoun and not fj.same
+        names_other = any(obj_names[j] & own[i] for i in range(j) if i != before[-1])
+        if not (first or oj.joined in ("and", "item", "part")):
+            continue
+        if chain or names_other or fj.ordinal or fj.everything:
+            continue
+        src[j] = before[-1]
+    return sent_of, src
+
+
 def pair_features(
     origins: list[Origin], query: str = ""
 ) -> list[tuple[int, int, dict[str, float]]]:
@@ -421,6 +662,41 @@ def pair_features(
             )
         )
     own = [{w.rstrip("s") for w in tokens(normalize(o.instruction))} for o in origins]
+    # round 12's decoding facts (``round12``)
+    colon12 = [a >= 0 and bool(_COLON_QQQ.match(norm, e)) for a, e in spans]
+    strict12 = [_strict12(o.instruction) for o in origins]
+    besides = [
+        bool(
+            _BESIDES.match(
+                lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(o.instruction))
+            )
+        )
+        for o in origins
+    ]
+    obj_names = [_object_names(o.instruction) for o in origins]
+    topics = [_topic_words(o.instruction) for o in origins]
+    named_count = [
+        sum(
+            bool(obj_names[j] & (own[k] - topics[k]))
+            for k in range(j)
+            if origins[k].group != origins[j].group
+        )
+        for j in range(len(origins))
+    ]
+    sent_of, sent_src = _sentence_sources(
+        norm, spans, origins, facts, obj_names, [w - t for w, t in zip(own, topics, strict=True)]
+    )
+    # ... a sentence opening with "besides that" holds every job it lists
+    # (read past the phrase: the segmenter may have cut "En plus | de ça, dessine ...")
+    if norm and any(k >= 0 for k in sent_of):
+        opens = [_BESIDES.match(norm, s0, s1) for s0, s1, _ in _sentence_leads(norm)]
+        for j, k in enumerate(sent_of):
+            m = opens[k] if k >= 0 else None
+            if m is not None:
+                besides[j] = True
+                a, e = spans[j]
+                if a < m.end() < e:
+                    strict12[j] = _strict12(norm[m.end() : e])
     # a result named among a clause's first words: "With the result: ...", "Con los datos ..."
     heads = [_names_result_first(o.instruction) for o in origins]
     for j, oj in enumerate(origins):
@@ -656,6 +932,43 @@ def pair_features(
                 bool(f["_asks11"])
                 and not (f["count_apart"] and not (fj.strict or fj.named or names))
             )
+            # round 12 (``round12``): a clause whose quotation follows its colon reads that;
+            # things after a counting head with no reference read what they name as a result,
+            # not a topic ("a poem about the lava"); an item pointing back, or naming one
+            # earlier result, reads it; a sentence opening by pointing back feeds its jobs
+            f["_quote_own"] = float(
+                bool(colon12)
+                and colon12[j]
+                and not (fj.then or fj.named or named_count[j] or fj.ordinal)
+                and oj.joined != "then"
+            )
+            named_here = obj_names[j] & (own[i] - topics[i])
+            f["_apart12"] = float(
+                bool(f["count_apart"]) and not (strict12[j] or fj.named or bool(named_here))
+            )
+            # (a lookup or a question asks about a thing, it does not read one: "find the
+            # height of X. Also find the height of Y")
+            # (... nor is a lookup's or a question's subject its result: "how many bones has a
+            # cat" then "a drawing of a cat")
+            f["_names_one"] = float(
+                bool(named_here)
+                and named_count[j] == 1
+                and oj.capability not in PRODUCERS
+                and oi.capability not in PRODUCERS
+                and not facts[i].question
+            )
+            f["_item_near"] = float(
+                (fj.enum or oj.joined == "item")
+                and strict12[j]
+                and bool(f["nearest_text"])
+                and not (oj.own_data or oj.quoted or fj.question)
+                and oj.capability not in PRODUCERS
+            )
+            f["_besides"] = float(
+                besides[j] and not (strict12[j] or bool(named_here) or fj.ordinal)
+            )
+            f["_sent_src"] = float(sent_src[j] == i)
+            f["_sent_sib"] = float(sent_of[j] >= 0 and sent_of[i] == sent_of[j])
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
             f[f"join_{joined}_prev"] = float(gap == 1)
@@ -736,6 +1049,46 @@ def inherit(
     return out
 
 
+def round12(
+    chosen: dict[int, list[int]], pairs: list[tuple[int, int, dict[str, float]]]
+) -> dict[int, list[int]]:
+    """Round 12's decoding over every task's chosen sources (``EdgeModel.r12``), tasks in
+    order: a clause whose quotation follows its colon ("and also summarise this: \"...\"")
+    reads its quotation, no task; a thing after a head with no reference reads no other thing
+    it does not name as a result ("a poem about the lava" names a topic); a task the model
+    gave no source reads the one earlier task it names as a result ("3. translate the
+    slogan"), else, as a listed item pointing back ("b) draw that planet"), the nearest text;
+    a job in a sentence that opens by pointing back ("From that scene I want a picture, and
+    separately a teaser") reads the result before that sentence when the model chose none or
+    a job of the same sentence. A clause opening with "besides that" ("além disso", "abgesehen
+    davon") reads nothing it does not point at past that phrase."""
+    by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
+    for i, j, f in pairs:
+        by_j.setdefault(j, []).append((i, f))
+    out = {j: list(v) for j, v in chosen.items()}
+    for j in sorted(by_j):
+        row = by_j[j]
+        got = out.get(j, [])
+        if any(f.get("_quote_own") for _, f in row):
+            out[j] = []
+            continue
+        got = [
+            i
+            for i in got
+            if not any(k == i and (f.get("_apart12") or f.get("_besides")) for k, f in row)
+        ]
+        if not got:
+            named = [k for k, f in row if f.get("_names_one")]
+            near = [k for k, f in row if f.get("_item_near")]
+            got = named[-1:] or near[-1:]
+        src = [k for k, f in row if f.get("_sent_src")]
+        sibs = {k for k, f in row if f.get("_sent_sib")}
+        if src and set(got) <= sibs:
+            got = src
+        out[j] = sorted(got)
+    return out
+
+
 @dataclass
 class EdgeModel:
     """Logistic weights over named features and the threshold that decides an edge."""
@@ -761,6 +1114,9 @@ class EdgeModel:
     two: bool = False
     # round 11: siblings of a leading reference and things after a counting head (``inherit``)
     inherit: bool = False
+    # round 12: quotations, topics, named results, listed references, leading sentences
+    # (``round12``)
+    r12: bool = False
 
     def probability(self, features: dict[str, float]) -> float:
         z = sum(self.weights.get(k, 0.0) * v for k, v in features.items())
@@ -819,6 +1175,8 @@ class EdgeModel:
         }
         if self.inherit:
             chosen = inherit(chosen, pairs)
+        if self.r12:
+            chosen = round12(chosen, pairs)
         for j, got in chosen.items():
             deps[origins[j].task_id] = [origins[i].task_id for i in got]
         return deps
@@ -833,6 +1191,7 @@ class EdgeModel:
             "threshold": round(self.threshold, 4),
             "two": self.two,
             "inherit": self.inherit,
+            "r12": self.r12,
             "weights": {k: round(v, 5) for k, v in sorted(self.weights.items())},
         }
 
@@ -848,6 +1207,7 @@ class EdgeModel:
             bool(body.get("every", False)),
             bool(body.get("two", False)),
             bool(body.get("inherit", False)),
+            bool(body.get("r12", False)),
         )
 
 
@@ -876,4 +1236,5 @@ __all__ = [
     "keep",
     "learned",
     "pair_features",
+    "round12",
 ]

@@ -52,7 +52,6 @@ from mesh_orchestrator.runs.store.event_rows import (
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
-    INDEXES,
     SAVED,
     run_from_row,
     run_row,
@@ -81,6 +80,15 @@ CREATE TABLE IF NOT EXISTS singletons (
     name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
 );
 """
+# The runs by owner and status (an owner's runs in progress, counted at its admissions; its
+# runs listed), of the runs that have an owner only: a run of an open mesh (no owner) puts
+# no entry in it, so its admission and each change of its status write one b-tree page
+# less (one WAL frame, two ``pwrite``s: bench/README.md, "Round 12: CPU per run"). Every
+# query of it names an owner (``owner = ?``, ``owner IN (...)``), which SQLite's planner
+# knows implies ``owner IS NOT NULL``. (Postgres keeps the whole index: ``rows.INDEXES``.)
+OWNER_INDEX = (
+    "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, status) WHERE owner IS NOT NULL"
+)
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 T = TypeVar("T")
@@ -226,9 +234,24 @@ class SQLiteRunStore:
         for name, kind in ADDED_COLUMNS:
             if name not in have:
                 await self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-        await self._db.execute(INDEXES.format(runs="runs"))
         await self._db.commit()
+        await self._owner_index()
         self._checkpointer = sqlite3.connect(self.path, check_same_thread=False)
+
+    async def _owner_index(self) -> None:
+        """The runs' ``runs_owner`` index, partial (``OWNER_INDEX``): a database made with
+        the whole one (every version before round 12) has it made again so, in place, in
+        one transaction (a crash leaves the one or the other, both right: the index only
+        speeds up reads), once (76 ms for 100,000 runs under load)."""
+        async with self.db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'runs_owner'"
+        ) as cur:
+            row = await cur.fetchone()
+        if row is not None and row[0] is not None and " WHERE " in row[0].upper():
+            return
+        await self.db.executescript(
+            f"BEGIN; DROP INDEX IF EXISTS runs_owner; {OWNER_INDEX}; COMMIT;"
+        )
 
     async def in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """``fn(connection)`` in aiosqlite's thread, as one call: every aiosqlite call is a
