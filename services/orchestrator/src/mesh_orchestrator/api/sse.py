@@ -53,6 +53,15 @@ SEP = "\n"
 PING = encode_comment("ping")
 EXIT_POLL_SECONDS = 0.5
 
+# The longest a live run's first write waits, once its headers and ``run`` event are ready,
+# for the run's first content (a token, a result) to go in the same write: one write to the
+# client a stream where there were two (``bench/README.md``, "Round 12: first token under
+# concurrency"). A run whose worker is slower gets its headers and ``run`` event this long
+# after its first steps, at most, and its content in a write of its own when it comes.
+FIRST_WRITE_WAIT_SECONDS = 0.025
+# What only opens a run: the first write waits past these (``_content``).
+_OPENING = frozenset(("run", "plan", "status"))
+
 # What a reader that fell too far behind gets before its stream ends (no ``done``): a
 # browser's EventSource reconnects by itself a second later with Last-Event-ID.
 SLOW_READER = encode_comment("this reader fell behind: resume with Last-Event-ID", retry=1000)
@@ -73,8 +82,11 @@ class RunStream(Response):
     client leaves. ``ping_seconds``: the longest quiet time before a ``:ping`` comment.
     ``on_unsent``: runs when the response is collected without ever having been called (a
     stream's slot is given back then), where a ``weakref.finalize`` per stream would hold
-    ~0.4 KB for as long as the stream is open.
+    ~0.4 KB for as long as the stream is open. ``first_wait``: the longest a live run's
+    first write waits for its first content (a class attribute: nothing more a stream).
     """
+
+    first_wait = FIRST_WRITE_WAIT_SECONDS
 
     def __init__(
         self,
@@ -144,12 +156,22 @@ class RunStream(Response):
             # A live run's subscription is handed the loop (no ``getpid`` a wait for it).
             live = type(feed) is Subscription
             first: list[Any] | None = None
+            # Until the run's first content is out, a write of only its opening waits for
+            # company (``_until_content``): the headers' write, and a task's ``running``
+            # status that comes on its own when the worker's headers come before its body.
+            opening = live and self.first_wait > 0
             if cycle is not None and _ready(feed) and not self.stopping:
                 # Frames are waiting (the ``run`` event, the first steps'): the headers go in
                 # their write, one syscall where there were two.
                 # A Subscription's (``_ready``): returns at once, no wait, no turn of the loop.
                 first = await cast(Subscription, feed).take(loop=loop)
+                if first and opening and not _content(first):
+                    # Only the run's opening (``run``, ``plan``, statuses): its first token
+                    # (or whatever the run says first) goes in the same write if it comes
+                    # within ``first_wait``; a slow worker's stream gets its ``run`` then.
+                    first = await self._until_content(cast(Subscription, feed), first, loop)
                 if first and not _drained(feed):
+                    opening = opening and not _content(first)
                     await self._with_headers(cycle, start, encode_frames(first))
                     first = []
                 else:
@@ -170,6 +192,10 @@ class RunStream(Response):
                 first = None
                 if not batch:
                     continue
+                if opening:
+                    if not _content(batch) and not self.stopping:
+                        batch = await self._until_content(cast(Subscription, feed), batch, loop)
+                    opening = not _content(batch)
                 # A subscription's batch: consecutive events of its run, in seq order.
                 frames = encode_frames(batch, in_order=type(feed) is Subscription)
                 # Neither the batch nor its frames are held while the stream waits for the
@@ -201,6 +227,27 @@ class RunStream(Response):
                 self.on_end()
         if self.background is not None:
             await self.background()
+
+    async def _until_content(
+        self, feed: Subscription, first: list[Any], loop: asyncio.AbstractEventLoop
+    ) -> list[Any]:
+        """``first`` and what ``feed`` queues after it, until an event past the run's
+        opening is among them, the run ends, the stream stops, or ``first_wait`` seconds
+        from now have passed: no event of a run's opening waits longer than that for
+        company (one timer for each wait, two waits or three at most for a run's usual
+        opening: ``run``, a task's status, its tokens)."""
+        until = loop.time() + self.first_wait
+        while not feed.closed and not self.stopping:
+            left = until - loop.time()
+            if left <= 0:
+                break
+            more = await feed.take(left, loop=loop)
+            if not more:  # [] the wait ran out, None the run ended with nothing more
+                break
+            first += more
+            if _content(more):
+                break
+        return first
 
     async def _write(self, body: bytes, *, more_body: bool = True) -> None:
         assert self._send is not None
@@ -275,6 +322,11 @@ def gone_hook(receive: Receive) -> Any:
     if "on_gone" in getattr(cycle, "__dict__", ()):
         return cycle
     return None
+
+
+def _content(events: list[Any]) -> bool:
+    """Among ``events`` is one past a run's opening (a token, a result, an error, the end)."""
+    return any(e.type not in _OPENING for e in events)
 
 
 def _ready(feed: Feed) -> bool:

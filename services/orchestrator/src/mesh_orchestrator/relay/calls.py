@@ -445,8 +445,12 @@ class WorkerCalls:
                 # a (type, body) pair relabelled as is, relayed together (a block of plain
                 # tokens, nearly every block, comes made: stamped with the attempt).
                 done = False
+                spoke = False  # a token was relayed
+                first = True  # no token was relayed before the block read
                 async for batch in batches:
+                    first = not spoke
                     if type(batch) is TokenBytes:  # plain tokens, stamped: relayed as they are
+                        spoke = True
                         token_texts(batch.texts)
                         relay_many(batch, task_id, agent)
                         relayed += len(batch)
@@ -458,6 +462,7 @@ class WorkerCalls:
                     for pair in batch:
                         type_, body = pair
                         if type_ == "token":  # nearly every event: as is, with its attempt
+                            spoke = True
                             token_text(body["token"])
                             body["attempt"] = attempt
                             keep(pair)
@@ -481,11 +486,14 @@ class WorkerCalls:
                         break
             finally:
                 await batches.aclose()
-            if relayed:
+            if relayed and first:
                 # The client's stream writes what was relayed before the call's end and the
                 # run's (the outcome, synthesis, the run's end) are worked out: a worker whose
                 # whole answer came in one block, ``done`` with it, had its first token wait
-                # for all of that (bench/README.md, "Round 10: the first token").
+                # for all of that (bench/README.md, "Round 10: the first token"). The last
+                # block of a call whose first token went out with an earlier one goes with the
+                # end instead: one write to the client where there were two ("Round 12:
+                # first token under concurrency").
                 await asyncio.sleep(0)
         except WorkerFailed as exc:
             if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance

@@ -56,6 +56,14 @@ FINISH_SECONDS = 1.0  # how long a response left before its end may take to end
 GATHER_SECONDS = 0.003
 BUSY_SECONDS = 0.002
 GATHER_BYTES = 1 << 16
+# First blocks ahead of floods (bench/README.md, "Round 12: first token under concurrency"):
+# while a call's first body bytes are in and not yet relayed (a *starter*: its reader is
+# woken and runnable, nothing of it waits on a worker), a gathering reader's later block
+# waits for the starters to be relayed, ``HOLD_SECONDS`` at most, once a block: a stream's
+# first token then goes out before the tokens of floods that came in the same turns of the
+# loop. Only runnable starters count, so the hold never leaves the loop idle while a worker
+# thinks (the gate of round 11, which counted every call not yet relayed, did).
+HOLD_SECONDS = 0.002
 # The response headers a caller reads (the framing, a busy worker's wait, the body's kind):
 # a stream keeps only these (a worker's others, ``date``, ``server``, ``cache-control``...,
 # were ~1 KB of every open stream).
@@ -97,6 +105,7 @@ class _Connection(asyncio.Protocol):
         "on_body",
         "parser",
         "paused",
+        "starting",
         "status",
         "taken_at",
         "transport",
@@ -126,6 +135,7 @@ class _Connection(asyncio.Protocol):
         self.gather = False  # the reader gathers a busy stream's blocks (``blocks``)
         self.taken_at = -BUSY_SECONDS  # time.monotonic() of the reader's last ``take``
         self.deferred: asyncio.TimerHandle | None = None  # the gathering wait's timer
+        self.starting = False  # counted in ``STARTERS``: its first block in, not relayed
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -192,6 +202,9 @@ class _Connection(asyncio.Protocol):
 
     def _arrived(self, now: float) -> None:
         """Bytes came: wake a waiting reader, a busy stream's once it has gathered."""
+        if self.gather and self.taken_at < 0 and self.body and not self.starting:
+            self.starting = True  # a gathering call's first block: a starter
+            STARTERS.count += 1
         w = self.waiter
         if w is None or w.done():
             return
@@ -285,9 +298,16 @@ class StreamResponse:
         conn.gather = gather
         monotonic = time.monotonic
         gathered = False  # the bytes waiting were waited for already
+        held = False  # the block waiting was held for the starters already
+        starters = STARTERS
         try:
             while True:
                 if conn.body:
+                    if gather and starters.count and not held and conn.taken_at >= 0:
+                        await starters.hold()  # a later block: the starters' go first
+                        held = gathered = True
+                        continue
+                    held = False
                     if gather and not gathered and conn.busy(monotonic()):
                         conn.defer()  # what came while the last block was relayed
                         await conn.wait()
@@ -297,6 +317,9 @@ class StreamResponse:
                     if gather:
                         conn.taken_at = monotonic()
                     yield conn.take()
+                    if conn.starting:  # its first block is relayed: the held ones may go
+                        conn.starting = False
+                        starters.left()
                 elif conn.complete:
                     return
                 elif conn.lost or conn.error is not None:
@@ -308,6 +331,9 @@ class StreamResponse:
                     gathered = True
         finally:
             conn.gather = False
+            if conn.starting:
+                conn.starting = False
+                starters.left()
             if conn.deferred is not None:
                 conn.deferred.cancel()
                 conn.deferred = None
@@ -316,6 +342,51 @@ class StreamResponse:
 
     async def read(self) -> bytes:
         return b"".join([b async for b in self.blocks()])
+
+
+class _Starters:
+    """The gathering calls whose first block is in and not yet relayed (``count``), and
+    the later blocks held for them: one future a loop, released when the count is back to
+    none or ``HOLD_SECONDS`` after it was made (one timer), whichever comes first."""
+
+    __slots__ = ("count", "gate", "timer")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.gate: asyncio.Future[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    async def hold(self) -> None:
+        gate = self.gate
+        if gate is None or gate.done():
+            loop = asyncio.get_running_loop()
+            gate = self.gate = loop.create_future()
+            self.timer = loop.call_later(HOLD_SECONDS, self._release, gate)
+        elif gate.get_loop() is not asyncio.get_running_loop():  # another loop's (tests)
+            self._release(gate)
+            return
+        # Shielded: a held reader's cancelling (its client left) leaves the others' gate.
+        await asyncio.shield(gate)
+
+    def left(self) -> None:
+        self.count -= 1
+        if self.count <= 0:
+            self.count = 0
+            gate = self.gate
+            if gate is not None:
+                self._release(gate)
+
+    def _release(self, gate: asyncio.Future[None]) -> None:
+        if self.gate is gate:
+            self.gate = None
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+        if not gate.done():
+            gate.set_result(None)
+
+
+STARTERS = _Starters()
 
 
 class _StallWatch:

@@ -54,6 +54,11 @@ MAX_BACKOFF = 5.0
 RESERVE = 1000  # event ids reserved at a time (see the module docstring)
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class Subscription:
     """One listener's share of a run: events queued by ``publish``, taken in batches.
 
@@ -135,15 +140,20 @@ class Subscription:
         if not self.pending:
             if self.closed:
                 return None
-            self.waiter = (loop or asyncio.get_running_loop()).create_future()
+            loop = loop or asyncio.get_running_loop()
+            waiter = self.waiter = loop.create_future()
             try:
                 if within is None:  # a stream's reader: no timeout object per wait
-                    await self.waiter
+                    await waiter
                 else:
-                    async with asyncio.timeout(within):
-                        await self.waiter
-            except TimeoutError:
-                return []
+                    # A timer that wakes the waiter, not ``asyncio.timeout`` (whose expiry
+                    # cancels the task: an exception through its frames, and two ``getpid``s
+                    # a wait): the first write's wait of every stream (``api.sse``).
+                    timer = loop.call_later(within, _wake, waiter)
+                    try:
+                        await waiter
+                    finally:
+                        timer.cancel()
             finally:
                 self.waiter = None
             if not self.pending:
