@@ -153,6 +153,13 @@ _CHANNEL = word_set("""
     teams mp3 wav audio podcast voicemail buzon mensagem messaggio bericht nachricht
     mensaje message muro wall feed story stories
     """)
+# Mail as the way a thing is sent ("mándaselo a su email", "envíala por correo certificado",
+# "mandare un'email a tutti i miei contatti"): only the user's own mailbox sends it. A mail
+# word is also a thing the writer makes, so it counts only when no other thing to make is
+# named ("send me the summary by email": the summary is made).
+_MAIL = word_set("""
+    email emails e-mail e-mails mail mails correo correos courriel courriels mel post posta
+    """)
 _BALANCE = word_set("balance saldo kontostand solde")
 _ACCOUNT = word_set("""
     conto cuenta compte konto conta rekening bankrekening account girokonto
@@ -260,7 +267,7 @@ def acts_for_user(seg: Segment) -> bool:
     conto"), a live feed ("zeig mir live den Kurs"), a notice when something happens later
     ("sag Bescheid, wenn er fällt"), money moved ("fais un virement de 250 euros"), the user's
     machine reached into ("can you remote in and ...", "accedi al mio computer")."""
-    words, _ = _head(seg)
+    words, asked = _head(seg)
     if len(words) < 2 or seg.data or any(w in _BUT for w in words):
         return False  # "Send this on Slack, but first make it nicer": a job inside as well
     text = " ".join(w.strip(",") for w in words)
@@ -269,6 +276,20 @@ def acts_for_user(seg: Segment) -> bool:
     verb = words[0].split("-")[0]
     rest = [w.split("-")[-1] for w in words[1:8]]
     if verb.startswith(_SEND) and any(w in _CHANNEL for w in rest):
+        return True
+    if (
+        verb.startswith(_SEND)
+        and any(w.split("'")[-1] in _MAIL for w in rest)
+        and not any(
+            (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.split("'")[-1] not in _MAIL
+            for w in words
+        )
+    ):  # "mándaselo tú a su email", "envíala por correo certificado"
+        return True
+    questioned = words[0] in lx.QUESTION or ("?" in seg.instruction and not asked)
+    if not questioned and (
+        _on_users_files(words) or _switches_device(words) or _books_appointment(words)
+    ):  # (not "how do I convert a PDF to Word?": a question, the lookup's)
         return True
     if verb.startswith(_RECORD) and any(w in _CHANNEL for w in rest):
         return True
@@ -286,6 +307,211 @@ def acts_for_user(seg: Segment) -> bool:
         any(w in _LIVE for w in words[:4])
         and "?" not in seg.instruction  # "Live music in Lisbon this weekend?": a lookup
         and not any(w in lx.JOB_NOUNS for w in words)
+    )
+
+
+# The user's own files: a file, a document of an office program, a folder or a desktop.
+_FILE = word_set("""
+    file files document documents folder pdf pdfs docx doc xlsx xls pptx csv jpg jpeg png heic
+    mp3 mp4 excel spreadsheet word powerpoint
+    archivo archivos fichero ficheros documento documentos carpeta hoja
+    fichier fichiers dossier tableur
+    datei dateien dokument ordner tabelle
+    arquivo arquivos ficheiro ficheiros pasta planilha folha
+    cartella foglio
+    bestand bestanden document map
+    """)
+# Where the user keeps them: "on my desktop", "in my Drive", "sul desktop", "op mijn bureaublad".
+_PLACE = word_set("""
+    desktop drive dropbox onedrive icloud laptop computer pc harddisk disk downloads
+    escritorio ordenador computadora portatil bureau ordinateur schreibtisch rechner festplatte
+    area trabalho computador scrivania bureaublad
+    """)
+# Verbs that do something to a file: open, save, convert, rename, move, delete, upload.
+_FILE_VERBS = (
+    "open",
+    "abr",
+    "ouvr",
+    "offne",
+    "apr",
+    "save",
+    "sav",
+    "guard",
+    "enregistr",
+    "speicher",
+    "salv",
+    "bewaar",
+    "opsla",
+    "convert",
+    "convier",
+    "konvert",
+    "wandl",
+    "umwand",
+    "convers",
+    "convertis",
+    "rename",
+    "renombr",
+    "renomm",
+    "umbenenn",
+    "renome",
+    "rinomin",
+    "hernoem",
+    "delete",
+    "borra",
+    "elimin",
+    "supprim",
+    "losch",
+    "apag",
+    "cancell",
+    "verwijder",
+    "upload",
+    "sub",
+    "telecharg",
+    "hochlad",
+    "carreg",
+    "caric",
+    "uploa",
+    "compress",
+    "zip",
+    "print",
+    "imprim",
+    "druck",
+    "stamp",
+    "print",
+)
+# Formats a file is converted into: "to Word", "en PDF", "in ein Word-Dokument".
+_FORMAT = word_set("pdf docx doc word xlsx excel jpg jpeg png mp3 mp4 epub pptx powerpoint heic")
+
+
+def _on_users_files(words: list[str]) -> bool:
+    """A verb that does something to a file and a file of the user's ("open the Excel file on
+    my desktop", "salvami questi dati nel mio file Excel", "Convert this PDF to Word"): no
+    agent reaches the user's files. A file that is a thing to write ("a Word document with a
+    poem") names a job and stays the writer's."""
+    if any(w in lx.JOB_NOUNS and w not in _FILE for w in words):
+        return False
+    verbs = [k for k, w in enumerate(words[:6]) if w.split("-")[0].startswith(_FILE_VERBS)]
+    if not verbs:
+        return False
+    parts = [p for w in words for p in w.split("-")]  # "Excel-bestand", "Word-Dokument"
+    files = [p for p in parts if p in _FILE]
+    mine = any(w in _MINE or w == "m'n" for w in words) or any(p in _PLACE for p in parts)
+    formats = [p for p in parts if p in _FORMAT]
+    # "Convert this PDF to Word": two formats, or a file and a format it becomes
+    converted = len(set(formats)) >= 2 or (len(set(files)) >= 2 and bool(formats))
+    return bool(files) and (mine or converted)
+
+
+# Switching a device on or off: "turn off the lights", "zet de wasmachine aan", "mach das
+# Licht aus", "spegni il forno"; an alarm or a timer set, "wake me up at 6".
+_SWITCH_OFF_ON = word_set("on off aan uit an aus")
+_SWITCH_VERBS = word_set("turn switch zet schakel doe mach schalte stell dreh")
+_SWITCH_ONE = (
+    "enciend",
+    "apag",
+    "allum",
+    "eteins",
+    "etein",
+    "ligu",
+    "liga",
+    "deslig",
+    "accend",
+    "speg",
+)
+_ALARM = word_set("""
+    alarm alarms timer alarma temporizador reveil minuteur alarme wecker timer despertador
+    sveglia timer wekker
+    """)
+_WAKE = (
+    "wake me",
+    "despiertame",
+    "despiertame a",
+    "reveille-moi",
+    "weck mich",
+    "wecke mich",
+    "acorda-me",
+    "me acorda",
+    "svegliami",
+    "maak me wakker",
+)
+# The things switched: lights, heating, appliances (not "turn it into ...": no device named).
+_DEVICE = word_set("""
+    light lights lamp lamps heating heater oven tv television radio fan washer dishwasher
+    luz luces lampara calefaccion horno tele television ventilador lavadora lavavajillas
+    lumiere lumieres lampe chauffage four tele ventilateur lave-linge lave-vaisselle
+    licht lichter lampe heizung ofen fernseher radio ventilator waschmaschine spulmaschine
+    luzes lampada aquecimento forno televisao ventoinha maquina
+    luce luci lampada riscaldamento forno televisione ventilatore lavatrice lavastoviglie
+    lamp lampen verwarming oven televisie wasmachine vaatwasser
+    """)
+
+
+def _switches_device(words: list[str]) -> bool:
+    """ "turn off the lights", "zet de wasmachine aan", "apaga las luces del salón", "set an
+    alarm for 7", "wake me up at 6:30": a device or an alarm of the user's."""
+    text = " ".join(words)
+    if any(f" {w} " in f" {text} " for w in _WAKE) or text.startswith(_WAKE):
+        return True
+    verb = words[0].split("-")[0]
+    if any(w in _ALARM for w in words[1:5]) and verb not in lx.QUESTION:
+        return True  # "set an alarm for 7", "Mettimi la sveglia alle 6:45"
+    device = any(w in _DEVICE for w in words[1:7])
+    if verb.startswith(_SWITCH_ONE) and device:
+        return True
+    return verb in _SWITCH_VERBS and device and any(w in _SWITCH_OFF_ON for w in words[1:9])
+
+
+# Making or moving an appointment or a reservation: a calendar or a front desk does it.
+_APPOINTMENT = word_set("""
+    appointment appointments reservation booking cita citas reserva reservas turno
+    rendez-vous reservation termin termine reservierung consulta marcacao appuntamento
+    prenotazione afspraak afspraken reservering
+    """)
+_ARRANGE = (
+    "make",
+    "book",
+    "schedul",
+    "reschedul",
+    "cancel",
+    "move",
+    "pide",
+    "pedir",
+    "reserv",
+    "program",
+    "agend",
+    "cancela",
+    "anula",
+    "prend",
+    "fix",
+    "annul",
+    "deplac",
+    "mach",
+    "vereinbar",
+    "buch",
+    "verschieb",
+    "sag",
+    "marc",
+    "desmarc",
+    "prenot",
+    "fiss",
+    "disdic",
+    "spost",
+    "maak",
+    "plan",
+    "verzet",
+    "annuleer",
+    "boek",
+)
+
+
+def _books_appointment(words: list[str]) -> bool:
+    """ "make an appointment for tomorrow morning", "pide cita con el dentista", "maak een
+    afspraak", "verschieb meinen Termin": an appointment made, moved or cancelled."""
+    verb = words[0].split("-")[0]
+    return (
+        verb.startswith(_ARRANGE)
+        and verb not in lx.QUESTION
+        and any(w in _APPOINTMENT for w in words[1:5])
     )
 
 

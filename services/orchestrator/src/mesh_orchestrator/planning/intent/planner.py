@@ -50,6 +50,7 @@ from mesh_orchestrator.planning.intent.cues import (
     only_thing,
     purpose_only,
     question,
+    asks_of_someone,
     said_of_oneself,
     salutation,
     small_talk,
@@ -137,7 +138,7 @@ def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
     """Every clause beside ``seg`` is chat: a greeting, a question to the assistant, or a
     clause the model puts nowhere but weakly with the writer ("lol ok you're funny")."""
     for other, row in zip(segments, probs, strict=True):
-        if other is seg or salutation(other) or to_the_assistant(other):
+        if other is seg or salutation(other) or to_the_assistant(other) or chat_question(other):
             continue
         p = dict(zip(CLASSES, row, strict=True))
         top = max(p, key=lambda c: p[c])
@@ -222,6 +223,18 @@ class IntentPlanner:
         assert self._segmenter is not None
         words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
         return bool(words) and words[0] not in lx.QUESTION and self._segmenter.is_opener(words[0])
+
+    def _job_elsewhere(self, segments: list[Segment], seg: Segment) -> bool:
+        """A clause beside ``seg`` opens a job. A greeting, thanks or a question to the
+        assistant opens none, whatever its first word looks like ("¡Hola!": "hol" opens the
+        German "hol ... ab"; "¿Qué tal?" after it is chat, not a lookup)."""
+        assert self._segmenter is not None
+        return any(
+            self._segmenter.opens_job(s.instruction)
+            and not (salutation(s) or thanks(s) or chat_question(s))
+            for s in segments
+            if s is not seg
+        )
 
     def _works_on_result(self, seg: Segment) -> bool:
         """A clause that starts with a job's verb and names an earlier result by a pronoun."""
@@ -440,11 +453,7 @@ class IntentPlanner:
                 and (
                     (
                         (not self._asks_or_opens(seg) or small_talk(seg))
-                        and not any(
-                            self._segmenter.opens_job(s.instruction)
-                            for s in segments
-                            if s is not seg
-                        )
+                        and not self._job_elsewhere(segments, seg)
                     )
                     or (to_the_assistant(seg) and _all_chat(segments, probs, seg))
                 )
@@ -465,9 +474,7 @@ class IntentPlanner:
             if (
                 top == "search"
                 and chat_question(seg)
-                and not any(
-                    self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
-                )
+                and not self._job_elsewhere(segments, seg)
             ):  # "wat vind jij leuker, katten of honden?", "Che tempo fa da te?": chat, the
                 # writer's, no lookup
                 top = "none"
@@ -549,9 +556,11 @@ class IntentPlanner:
             if (
                 top == "action"
                 and p[top] < SURE_ACTION
-                and seg.instruction.rstrip().endswith("!")
                 and said_of_oneself(seg)
-            ):  # "I finally passed my exam!", "Ich hab's geschafft!": news, no command
+                and (seg.instruction.rstrip().endswith("!") or not asks_of_someone(seg))
+            ):  # "I finally passed my exam!", "Ich hab's geschafft!": news, no command;
+                # "ok im off to bed", "ik verveel me zo vandaag": how the speaker is, said to
+                # no one ("I need you to ...", "ik wil ...": a wish for something done)
                 top = "none"
             if (
                 at == 0
