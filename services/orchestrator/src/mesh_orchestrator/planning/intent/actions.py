@@ -51,6 +51,11 @@ _MODAL = word_set("""
     zou wil
     """)
 _YOU = word_set("you u tu vous du sie voce je jij u usted vos")
+# A modal whose "you" is in the verb ("¿Puedes enviar ...?", "Puoi mandare ...", "Podes ..."):
+# the verb after it is the head with no pronoun between.
+_PRO_DROP = word_set("""
+    puedes podrias puede podria podes pode poderia podias consegues puoi potresti potete
+    """)
 
 
 def _head(seg: Segment) -> tuple[list[str], bool]:
@@ -58,7 +63,13 @@ def _head(seg: Segment) -> tuple[list[str], bool]:
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
     if words and words[0].split("-")[0] in _MODAL:
         rest = (
-            words[1:] if "-" in words[0] else words[2:] if words[1:2] and words[1] in _YOU else []
+            words[1:]
+            if "-" in words[0]
+            else words[2:]
+            if words[1:2] and words[1] in _YOU
+            else words[1:]
+            if words[0] in _PRO_DROP
+            else []
         )
         if rest:
             return [w for w in rest if w not in lx.POLITE], True
@@ -167,7 +178,7 @@ _ACCOUNT = word_set("""
 # The speaker's own: "my", "mi", "mon", "mein", "meu", "mio", "mijn" and their forms.
 _MINE = word_set("""
     my mi mis mon ma mes mein meine meinem meinen meiner meu minha meus minhas mio mia miei
-    mie mijn
+    mie mijn m'n
     """)
 _BUT = word_set("but pero mais aber maar")
 _LIVE = word_set("live realtime real-time echtzeit directo diretta")
@@ -220,10 +231,13 @@ _MONEY = word_set("""
 _TRANSCRIBE = ("transcr", "transkr", "trascr", "retranscr", "uittyp")
 
 
-def _amount(words: list[str]) -> bool:
-    """A sum of money: a figure with a currency, "250 euros", "€50", "50€"."""
+def _amount(words: list[str], text: str = "") -> bool:
+    """A sum of money: a figure with a currency, "250 euros", "€50", "50€" (the sign is in
+    ``text``, the clause as written: the words lose it)."""
     figure = any(any(c.isdigit() for c in w) for w in words)
-    return figure and (any(w in _MONEY for w in words) or any(c in "€$£" for w in words for c in w))
+    return figure and (
+        any(w in _MONEY for w in words) or any(c in "€$£" for c in text + "".join(words))
+    )
 
 
 # Reaching into the user's own machine or account: "remote in", "log into my ...".
@@ -296,7 +310,7 @@ def acts_for_user(seg: Segment) -> bool:
     if any(f" {r} " in f" {text} " for r in _REACH) and not any(w in lx.JOB_NOUNS for w in words):
         return True  # "Can you remote in and clean it out?", "accedi al mio computer"
     if any(w.startswith(_TRANSFER) or w == "wire" for w in words[:4]) and (
-        _amount(words) or any(w in _MINE or w in _ACCOUNT for w in words)
+        _amount(words, seg.instruction) or any(w in _MINE or w in _ACCOUNT for w in words)
     ):  # "Fais un virement de 250 euros à mon frère", "fammi un bonifico di 200 euro"
         return not any(w in lx.JOB_NOUNS for w in words)
     if any(w in _BALANCE for w in words[:8]) and any(

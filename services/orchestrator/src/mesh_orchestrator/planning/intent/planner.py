@@ -52,6 +52,7 @@ from mesh_orchestrator.planning.intent.cues import (
     question,
     asks_of_someone,
     said_of_oneself,
+    said_to_you,
     salutation,
     small_talk,
     thanks,
@@ -224,15 +225,17 @@ class IntentPlanner:
         words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
         return bool(words) and words[0] not in lx.QUESTION and self._segmenter.is_opener(words[0])
 
-    def _job_elsewhere(self, segments: list[Segment], seg: Segment) -> bool:
-        """A clause beside ``seg`` opens a job. A greeting, thanks or a question to the
-        assistant opens none, whatever its first word looks like ("¡Hola!": "hol" opens the
-        German "hol ... ab"; "¿Qué tal?" after it is chat, not a lookup)."""
+    def _job_elsewhere(self, segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
+        """A clause beside ``seg`` opens a job. A greeting, thanks, a question to the
+        assistant or a clause the model puts nowhere ("Solo quería saludar jaja") opens none,
+        whatever its first word looks like ("¡Hola!": "hol" opens the German "hol ... ab";
+        "¿Qué tal?" after it is chat, not a lookup)."""
         assert self._segmenter is not None
         return any(
             self._segmenter.opens_job(s.instruction)
             and not (salutation(s) or thanks(s) or chat_question(s))
-            for s in segments
+            and CLASSES[int(np.argmax(row))] != "none"
+            for s, row in zip(segments, probs, strict=True)
             if s is not seg
         )
 
@@ -447,13 +450,27 @@ class IntentPlanner:
                 verb_job = CLASSES[int(np.argmax(row))]
                 if verb_job in JOBS and verb_job != "search":
                     top, p = verb_job, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
-            if (
+            remark = (  # (a weak "text_generation" is the writer's answer already)
+                top in ("action", "search", "none")
+                and p[top] < WEAK_SEARCH
+                and len(segments) > 1
+                and not question(seg)
+                and said_to_you(seg)
+                and _all_chat(segments, probs, seg)
+                and not acts_for_user(seg)
+                and not is_world_action(seg, p, self._segmenter, self._model, alone=True)
+            )
+            if remark:  # "T'es le meilleur.", "você tem sido muito útil essa semana!" after
+                # thanks or a greeting: said to the assistant, beside chat only; the writer
+                # answers (and no verb in it makes it a job below)
+                top = "none"
+            elif (
                 top == "search"
                 and p[top] < WEAK_SEARCH
                 and (
                     (
                         (not self._asks_or_opens(seg) or small_talk(seg))
-                        and not self._job_elsewhere(segments, seg)
+                        and not self._job_elsewhere(segments, probs, seg)
                     )
                     or (to_the_assistant(seg) and _all_chat(segments, probs, seg))
                 )
@@ -474,7 +491,7 @@ class IntentPlanner:
             if (
                 top == "search"
                 and chat_question(seg)
-                and not self._job_elsewhere(segments, seg)
+                and not self._job_elsewhere(segments, probs, seg)
             ):  # "wat vind jij leuker, katten of honden?", "Che tempo fa da te?": chat, the
                 # writer's, no lookup
                 top = "none"
@@ -526,7 +543,7 @@ class IntentPlanner:
                 announced = True
             if top == "none" and p["none"] < 0.4 and self._works_on_result(seg):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
-            if top == "none" and announced:
+            if top == "none" and announced and not remark:
                 job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
                 if job is not None and p[job] >= MOVE_MIN:
                     top = job
