@@ -227,6 +227,16 @@ _MONEY = word_set("""
     euro euros eur dollar dollars usd pound pounds gbp franc francs reais real dolares dolar
     libras libra dollari sterline
     """)
+# Handing the user's own papers to an office: "submit", "einreichen", "indienen", "déposer".
+_SUBMIT = (
+    "submit",
+    "einreich",
+    "indien",
+    "inoltr",
+    "depose",
+    "deposer",
+    "apresent",
+)
 # Transcribing is hearing a recording: no agent hears audio (``unmade_media``).
 _TRANSCRIBE = ("transcr", "transkr", "trascr", "retranscr", "uittyp")
 
@@ -313,6 +323,13 @@ def acts_for_user(seg: Segment) -> bool:
         _amount(words, seg.instruction) or any(w in _MINE or w in _ACCOUNT for w in words)
     ):  # "Fais un virement de 250 euros à mon frère", "fammi un bonifico di 200 euro"
         return not any(w in lx.JOB_NOUNS for w in words)
+    if (
+        any(w.startswith(_SUBMIT) for w in words)
+        and any(w in _MINE for w in words)
+        and words[0] not in lx.QUESTION
+        and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+    ):  # "Kannst du meine Steuererklärung beim Finanzamt einreichen?", "submit my application"
+        return True
     if any(w in _BALANCE for w in words[:8]) and any(
         w in _MINE or w in _ACCOUNT for w in words[:9]
     ):  # "il saldo del conto", "my balance" (not "work-life balance", "the status account")

@@ -129,10 +129,17 @@ def how_are_you(seg: Segment) -> bool:
     return False
 
 
+# Doing verbs that ask the assistant's doings only after their "you" ("what do you do for
+# fun", "was machst du", "wat doe jij"): before it they ask for a fact ("do you know ...").
+_DOINGS = words("do does did")
+
+
 def _asks_taste(ws: list[str]) -> bool:
     for k, w in enumerate(ws):
         if w in _CHAT_YOU:
             return True
+        if w in _DOINGS and k > 0 and ws[k - 1] in _YOU_ALL:
+            return True  # "what do you do for fun", "what did you do this weekend"
         near = ws[max(k - 1, 0) : k] + ws[k + 1 : k + 2]
         if w in _CHAT_VERBS and any(n in _YOU_ALL for n in near):
             return True

@@ -292,14 +292,14 @@ def said_of_oneself(seg: Segment) -> bool:
 
 def said_to_you(seg: Segment) -> bool:
     """A remark to the assistant ("T'es le meilleur", "you've been so helpful", "du bist
-    lustig"): a "you" in it (or the French "t'" of "t'es", "t'as"), no thing to make, no
+    lustig"): a "you" in it ("you're", or the French "t'" of "t'es"), no thing to make, no
     number, no data."""
     if seg.data or seg.payload:
         return False
     words = tokens(seg.instruction)
     if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w.isdigit() for w in words):
         return False
-    return any(w in _YOU_ALL or w.startswith("t'") for w in words)
+    return any(w in _YOU_ALL or w.startswith(("t'", "you'")) for w in words)
 
 
 # Wanting or needing something done: "I want", "ich brauche", "ik wil", "vorrei".

@@ -233,7 +233,12 @@ class IntentPlanner:
         assert self._segmenter is not None
         return any(
             self._segmenter.opens_job(s.instruction)
-            and not (salutation(s) or thanks(s) or chat_question(s))
+            and not (
+                salutation(s)
+                or thanks(s)
+                or chat_question(s)
+                or (said_to_you(s) and not question(s))  # "lol ok you're kinda funny."
+            )
             and CLASSES[int(np.argmax(row))] != "none"
             for s, row in zip(segments, probs, strict=True)
             if s is not seg
