@@ -94,10 +94,10 @@ def is_world_action(
     the request asks and the model placed it nowhere (the writer would chat about it): an
     unknown verb on an object is then an action even when the model does not rate one."""
     words, asked = _head(seg)
+    if len(words) >= 2 and _runs_code(words):
+        return True  # with the code pasted after it too: no agent runs it
     if len(words) < 2 or seg.data or seg.payload:
         return False
-    if _runs_code(words):
-        return True
     if "?" in seg.instruction and not asked:
         return False
     if words[0] in lx.QUESTION or any(w in lx.JOB_NOUNS for w in words):
@@ -125,6 +125,33 @@ _CODE = word_set(
     " notebook command commands codigo codice skript funktion funcion fonction funcao funzione"
     " sql query"
 )
+
+
+def runs_code(seg: Segment) -> bool:
+    """ "Run this Python script ...", "Führ dieses Python-Skript aus": the clause runs code."""
+    words, _ = _head(seg)
+    return len(words) >= 2 and _runs_code(words)
+
+
+# What a run of code is told to report: "tell me", "sag mir", "dime", "dis-moi", "dimmi".
+_REPORT = word_set("""
+    tell show say give sag sage zeig dime dimelo muestrame dis dites montre-moi diz mostra
+    dimmi mostrami zeg laat
+    """)
+
+
+def part_of_run(seg: Segment) -> bool:
+    """After a clause that runs code, what it reports ("and tell me what comes out", "sag
+    mir, was rauskommt") or the code itself on a line of its own ("python3 cleanup.py
+    --all"): no agent runs it, so it is part of that run."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if words and words[0] in _REPORT and not any(w in lx.JOB_NOUNS for w in words):
+        return True
+    raw = seg.instruction.split()
+    return bool(raw) and all(
+        w.startswith("-") or any(c in w for c in "._()[]{}=<>/\\$") or any(c.isdigit() for c in w)
+        for w in raw
+    )
 
 
 def _runs_code(words: list[str]) -> bool:
@@ -726,6 +753,8 @@ def _tells_them(words: list[str]) -> bool:
 
 __all__ = [
     "acts_for_user",
+    "part_of_run",
+    "runs_code",
     "is_world_action",
     "job_verb_heads",
     "named_deliverable",

@@ -34,7 +34,9 @@ from mesh_orchestrator.planning.intent.actions import (
     is_world_action,
     job_verb_heads,
     named_deliverable,
+    part_of_run,
     reads_action,
+    runs_code,
     unmade_media,
     verb_kind,
 )
@@ -146,6 +148,16 @@ def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
         if top not in ("text_generation", "none") or p[top] >= UNSURE:
             return False
     return True
+
+
+def _ran_code(out: list[Routed]) -> bool:
+    """The clauses just before are refused actions, one of which runs code."""
+    for r in reversed(out):
+        if r.why != _ACTION:
+            return False
+        if runs_code(r.segment):
+            return True
+    return False
 
 
 class IntentPlanner:
@@ -286,7 +298,13 @@ class IntentPlanner:
             p = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
             top = max(p, key=lambda c: p[c])
             if at in carriers:  # its pasted text went to the ask after it
-                out.append(Routed(seg, None, p[top], "none", p))
+                # ("Führ dieses Python-Skript aus und sag mir ...: <code>": a run, no agent's)
+                why = _ACTION if runs_code(seg) else "none"
+                out.append(Routed(seg, None, p[top], why, p))
+                continue
+            if _ran_code(out) and part_of_run(seg):
+                # "... and tell me what comes out: <code>", "python3 cleanup.py --all"
+                out.append(Routed(seg, None, p[top], _ACTION, p))
                 continue
             if index is not None:
                 cap, bm25 = index.best(seg.instruction)
