@@ -473,8 +473,16 @@ class IntentPlanner:
                 verb_job = CLASSES[int(np.argmax(row))]
                 if verb_job in JOBS and verb_job != "search":
                     top, p = verb_job, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
-            remark = (  # (a weak "text_generation" is the writer's answer already)
-                top in ("action", "search", "none")
+            remark = (
+                # (a weak "text_generation" with a question word in it may ask something:
+                # "En jij, wie ben jij eigenlijk")
+                (
+                    top in ("action", "search", "none")
+                    or (
+                        top == "text_generation"
+                        and not any(w in lx.QUESTION for w in tokens(seg.instruction))
+                    )
+                )
                 and p[top] < WEAK_SEARCH
                 and len(segments) > 1
                 and not question(seg)
@@ -604,16 +612,20 @@ class IntentPlanner:
                 top = "none"
             if (
                 at == 0
-                and top == "text_generation"  # what the model makes of small talk
                 and len(segments) > 1
-                and salutation(seg)
+                and (
+                    (top == "text_generation" and salutation(seg))  # (what the model makes
+                    or (top in ("text_generation", "search") and chat_question(seg))  # of chat)
+                )
                 and any(
                     self._asks_or_opens(s)
                     and not small_talk(s)
+                    and not chat_question(s)
                     and float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
                     for s, row in zip(segments[1:], probs[1:], strict=True)
                 )
-            ):  # "Hi!", "Ciao!" before a job the model is sure of: a greeting, no job
+            ):  # "Hi!", "Ciao!", "Hola, ¿qué tal?" before a job the model is sure of: a
+                # greeting, no job
                 top = "none"
             if (
                 top in ("search", "text_generation", "summarization")
