@@ -296,3 +296,20 @@ def test_a_long_request_of_chat_and_acts_stays_bounded() -> None:
     assert len(draft.unresolvable) == 12  # a part left out for each line
     with pytest.raises(PlanningFailed, match="at most"):
         PLANNER.build_sync((line * 120)[:8000], manifest(), None)
+
+
+# --- the part left out, in the answer ----------------------------------------------------
+
+
+def test_the_answer_of_a_partly_served_run_names_what_was_left_out() -> None:
+    from mesh_orchestrator.synthesis.decline import MAX_PARTS, left_out_note
+
+    assert left_out_note([]) == ""
+    assert left_out_note(["", ""]) == ""
+    note = left_out_note(["'Set an alarm for 7' (an action in the world no agent performs)"])
+    assert note == (
+        "\n\nLeft out, no agent in this mesh can do it: 'Set an alarm for 7' (an action in the "
+        "world no agent performs)."
+    )
+    many = left_out_note([f"part {i}" for i in range(10_000)])  # bounded, whatever comes in
+    assert many.count("part ") == MAX_PARTS
