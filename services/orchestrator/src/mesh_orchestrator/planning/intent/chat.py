@@ -110,8 +110,7 @@ def about_your_time(ws: list[str]) -> bool:
     """ "how was your weekend", "¿qué tal tu día?", "wie läuft dein Tag": the assistant's own
     day, weekend or holidays, "your" at most two words before it ("your long weekend")."""
     return any(
-        w in _YOUR and any(t in _TIME_OF_LIFE for t in ws[k + 1 : k + 3])
-        for k, w in enumerate(ws)
+        w in _YOUR and any(t in _TIME_OF_LIFE for t in ws[k + 1 : k + 3]) for k, w in enumerate(ws)
     )
 
 

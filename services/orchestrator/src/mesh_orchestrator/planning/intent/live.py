@@ -184,8 +184,7 @@ def own_shipment(ws: list[str]) -> bool:
     """ "where is my DHL package?", "wann kommt mein Paket?", "volg mijn bestelling": the user's
     own parcel or order (a "my" at most three words before it), asked where or when."""
     own = any(
-        w in _SHIPPED and any(m in lx_mine for m in ws[max(k - 3, 0) : k])
-        for k, w in enumerate(ws)
+        w in _SHIPPED and any(m in lx_mine for m in ws[max(k - 3, 0) : k]) for k, w in enumerate(ws)
     )
     return own and any(w in _WHERE_WHEN or w.split("'")[0] in ("dov", "ou") for w in ws)
 

@@ -45,6 +45,7 @@ from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.chat import chat_question
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
+    asks_of_someone,
     converted_thing,
     counted_thing,
     made_thing,
@@ -52,7 +53,6 @@ from mesh_orchestrator.planning.intent.cues import (
     only_thing,
     purpose_only,
     question,
-    asks_of_someone,
     said_of_oneself,
     said_to_you,
     salutation,
