@@ -184,6 +184,36 @@ def test_the_act_is_left_out_and_the_rest_planned(query: str, caps: list[str]) -
     assert caps_of(query) == caps
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Cancel my dentist appointment on Friday, I'm sick.",
+        "Cancela mi cita del viernes, porque estoy enfermo.",
+        "Annule mon rendez-vous de vendredi, c'est férié.",
+        "Sag meinen Zahnarzttermin am Freitag ab, weil ich krank bin.",
+        "Desmarca a minha consulta de sexta, é feriado.",
+        "Disdici il mio appuntamento di venerdì, perché sono malato.",
+        "Zeg mijn afspraak van vrijdag af, want ik ben ziek.",
+    ],
+)
+def test_a_reason_said_after_an_act_is_part_of_it(query: str) -> None:
+    assert _refused(query)
+
+
+def test_a_reason_that_leads_to_a_job_leaves_the_job() -> None:
+    query = "Turn off my alarm for tomorrow. It's a holiday, so write me a poem about sleeping in."
+    assert caps_of(query) == ["text_generation"]
+
+
+def test_reason_after_act_asks_nothing() -> None:
+    from mesh_orchestrator.planning.intent.actions import reason_after_act
+
+    assert reason_after_act(Segment("it's a holiday", joined="and"))
+    assert not reason_after_act(Segment("it's a holiday?", joined="and"))  # asked
+    assert not reason_after_act(Segment("it's for a poem", joined="and"))  # a thing to make
+    assert not reason_after_act(Segment("it's a holiday", joined="then"))  # a step
+
+
 # --- running code ------------------------------------------------------------------------
 
 

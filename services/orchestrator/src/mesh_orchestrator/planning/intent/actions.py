@@ -154,6 +154,28 @@ def part_of_run(seg: Segment) -> bool:
     )
 
 
+# What opens a reason or a state said after an act: "it's a holiday", "porque estoy enfermo",
+# "c'est férié", "weil ich krank bin", "é feriado", "perché sono malato", "want ik ben ziek".
+_REASON = word_set("""
+    it's its it that's because since cause es porque ya c'est parce car weil denn das
+    porque pois perche poiche omdat want het
+    """)
+
+
+def reason_after_act(seg: Segment) -> bool:
+    """ "..., it's a holiday", "..., weil ich krank bin": a reason or a state said right after
+    an act, asking nothing (no question, no thing to make): part of that act."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return (
+        len(words) >= 2
+        and words[0] in _REASON
+        and seg.joined in ("and", "sentence")
+        and not (seg.data or seg.payload)
+        and "?" not in seg.instruction
+        and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+    )
+
+
 def _runs_code(words: list[str]) -> bool:
     """ "Run this Python script", "Ejecuta este código": a verb of running, code after it."""
     return words[0] in _RUN and any(
@@ -569,7 +591,8 @@ def _books_appointment(words: list[str]) -> bool:
     return (
         verb.startswith(_ARRANGE)
         and verb not in lx.QUESTION
-        and any(w in _APPOINTMENT for w in words[1:5])
+        # (a compound names one too: "Zahnarzttermin", "tandartsafspraak")
+        and any(w in _APPOINTMENT or w.endswith(("termin", "afspraak")) for w in words[1:5])
     )
 
 
@@ -754,6 +777,7 @@ def _tells_them(words: list[str]) -> bool:
 __all__ = [
     "acts_for_user",
     "part_of_run",
+    "reason_after_act",
     "runs_code",
     "is_world_action",
     "job_verb_heads",

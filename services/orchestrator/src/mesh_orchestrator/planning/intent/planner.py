@@ -36,6 +36,7 @@ from mesh_orchestrator.planning.intent.actions import (
     named_deliverable,
     part_of_run,
     reads_action,
+    reason_after_act,
     runs_code,
     unmade_media,
     verb_kind,
@@ -304,6 +305,16 @@ class IntentPlanner:
                 continue
             if _ran_code(out) and part_of_run(seg):
                 # "... and tell me what comes out: <code>", "python3 cleanup.py --all"
+                out.append(Routed(seg, None, p[top], _ACTION, p))
+                continue
+            if (
+                out
+                and out[-1].why == _ACTION
+                and top in JOBS
+                and p[top] < CHAT_SEARCH
+                and reason_after_act(seg)
+                and not self._verb_first(seg)
+            ):  # "turn off my alarm for tomorrow, it's a holiday": why, not a second ask
                 out.append(Routed(seg, None, p[top], _ACTION, p))
                 continue
             if index is not None:
