@@ -35,7 +35,7 @@ from mesh_orchestrator.relay.budget import RunBudget
 from mesh_orchestrator.relay.executor import Executor, TaskOutcome
 from mesh_orchestrator.routing.registry import RunRead
 from mesh_orchestrator.routing.resolver import Resolver
-from mesh_orchestrator.synthesis.decline import decline_answer
+from mesh_orchestrator.synthesis.decline import decline_answer, left_out_note
 from mesh_orchestrator.synthesis.deterministic import Synthesizer, run_status
 from mesh_orchestrator.synthesis.llm import LLMSynthesizer, SynthesisUnavailable
 from mesh_orchestrator.tracing import NO_TRACER, Tracer
@@ -254,6 +254,9 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
                 f"LLM synthesis unavailable ({exc}); using the deterministic merge",
             )
             return {"synthesis_error": str(exc)}
+        if note := left_out_note(state.get("unservable") or []):
+            await on_token(note)  # the part no agent serves, said after the answer
+            answer += note
         status(NodeStatus.COMPLETED)
         out = _status(state, results)
         events.emit(RunAnswer(answer=answer, status=out, results=_outcomes(state), synthesis="llm"))
@@ -269,6 +272,8 @@ def make_nodes(d: GraphDeps) -> dict[str, Node]:
             events.relay("token", {"token": token}, SYNTHESIS_TASK, None)
 
         answer = await d.synthesizer.synthesize(state["query"], plan, results, on_token)
+        # a partly-served request: the part no agent serves is named after the answer
+        answer += left_out_note(state.get("unservable") or [])
         out = _status(state, results)
         # The answer's body made as ``RunAnswer(..., results=_outcomes(state))`` dumps it.
         body = run_answer(answer, out, state.get("results") or {}, "deterministic")

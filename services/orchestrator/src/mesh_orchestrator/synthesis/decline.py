@@ -1,7 +1,8 @@
 """The honest answer to a request no agent serves: what nobody here does, and what the mesh can.
 
 Used by the graph's ``decline`` node (a run whose every part is unservable completes with this
-answer instead of failing with no plan) and by ``POST /v1/plans``.
+answer instead of failing with no plan) and by ``POST /v1/plans``; ``left_out_note`` ends the
+answer of a run that served part of its request, naming the part no agent serves.
 """
 
 from __future__ import annotations
@@ -35,3 +36,12 @@ def decline_answer(unservable: list[str], manifest: CapabilitiesManifest) -> str
         else " No agent is registered right now."
     )
     return head + tail
+
+
+def left_out_note(unservable: list[str]) -> str:
+    """The line that ends a partly-served run's answer: what was left out, and why ("" when
+    nothing was)."""
+    parts = [p for p in unservable if p][:MAX_PARTS]
+    if not parts:
+        return ""
+    return "\n\nLeft out, no agent in this mesh can do it: " + "; ".join(parts) + "."

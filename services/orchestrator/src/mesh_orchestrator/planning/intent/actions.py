@@ -51,6 +51,11 @@ _MODAL = word_set("""
     zou wil
     """)
 _YOU = word_set("you u tu vous du sie voce je jij u usted vos")
+# A modal whose "you" is in the verb ("¿Puedes enviar ...?", "Puoi mandare ...", "Podes ..."):
+# the verb after it is the head with no pronoun between.
+_PRO_DROP = word_set("""
+    puedes podrias puede podria podes pode poderia podias consegues puoi potresti potete
+    """)
 
 
 def _head(seg: Segment) -> tuple[list[str], bool]:
@@ -58,7 +63,13 @@ def _head(seg: Segment) -> tuple[list[str], bool]:
     words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
     if words and words[0].split("-")[0] in _MODAL:
         rest = (
-            words[1:] if "-" in words[0] else words[2:] if words[1:2] and words[1] in _YOU else []
+            words[1:]
+            if "-" in words[0]
+            else words[2:]
+            if words[1:2] and words[1] in _YOU
+            else words[1:]
+            if words[0] in _PRO_DROP
+            else []
         )
         if rest:
             return [w for w in rest if w not in lx.POLITE], True
@@ -83,10 +94,10 @@ def is_world_action(
     the request asks and the model placed it nowhere (the writer would chat about it): an
     unknown verb on an object is then an action even when the model does not rate one."""
     words, asked = _head(seg)
+    if len(words) >= 2 and _runs_code(words):
+        return True  # with the code pasted after it too: no agent runs it
     if len(words) < 2 or seg.data or seg.payload:
         return False
-    if _runs_code(words):
-        return True
     if "?" in seg.instruction and not asked:
         return False
     if words[0] in lx.QUESTION or any(w in lx.JOB_NOUNS for w in words):
@@ -114,6 +125,55 @@ _CODE = word_set(
     " notebook command commands codigo codice skript funktion funcion fonction funcao funzione"
     " sql query"
 )
+
+
+def runs_code(seg: Segment) -> bool:
+    """ "Run this Python script ...", "Führ dieses Python-Skript aus": the clause runs code."""
+    words, _ = _head(seg)
+    return len(words) >= 2 and _runs_code(words)
+
+
+# What a run of code is told to report: "tell me", "sag mir", "dime", "dis-moi", "dimmi".
+_REPORT = word_set("""
+    tell show say give sag sage zeig dime dimelo muestrame dis dites montre-moi diz mostra
+    dimmi mostrami zeg laat
+    """)
+
+
+def part_of_run(seg: Segment) -> bool:
+    """After a clause that runs code, what it reports ("and tell me what comes out", "sag
+    mir, was rauskommt") or the code itself on a line of its own ("python3 cleanup.py
+    --all"): no agent runs it, so it is part of that run."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if words and words[0] in _REPORT and not any(w in lx.JOB_NOUNS for w in words):
+        return True
+    raw = seg.instruction.split()
+    return bool(raw) and all(
+        w.startswith("-") or any(c in w for c in "._()[]{}=<>/\\$") or any(c.isdigit() for c in w)
+        for w in raw
+    )
+
+
+# What opens a reason or a state said after an act: "it's a holiday", "porque estoy enfermo",
+# "c'est férié", "weil ich krank bin", "é feriado", "perché sono malato", "want ik ben ziek".
+_REASON = word_set("""
+    it's its it that's because since cause es porque ya c'est parce car weil denn das
+    porque pois perche poiche omdat want het
+    """)
+
+
+def reason_after_act(seg: Segment) -> bool:
+    """ "..., it's a holiday", "..., weil ich krank bin": a reason or a state said right after
+    an act, asking nothing (no question, no thing to make): part of that act."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return (
+        len(words) >= 2
+        and words[0] in _REASON
+        and seg.joined in ("and", "sentence")
+        and not (seg.data or seg.payload)
+        and "?" not in seg.instruction
+        and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+    )
 
 
 def _runs_code(words: list[str]) -> bool:
@@ -153,6 +213,13 @@ _CHANNEL = word_set("""
     teams mp3 wav audio podcast voicemail buzon mensagem messaggio bericht nachricht
     mensaje message muro wall feed story stories
     """)
+# Mail as the way a thing is sent ("mándaselo a su email", "envíala por correo certificado",
+# "mandare un'email a tutti i miei contatti"): only the user's own mailbox sends it. A mail
+# word is also a thing the writer makes, so it counts only when no other thing to make is
+# named ("send me the summary by email": the summary is made).
+_MAIL = word_set("""
+    email emails e-mail e-mails mail mails correo correos courriel courriels mel post posta
+    """)
 _BALANCE = word_set("balance saldo kontostand solde")
 _ACCOUNT = word_set("""
     conto cuenta compte konto conta rekening bankrekening account girokonto
@@ -160,7 +227,7 @@ _ACCOUNT = word_set("""
 # The speaker's own: "my", "mi", "mon", "mein", "meu", "mio", "mijn" and their forms.
 _MINE = word_set("""
     my mi mis mon ma mes mein meine meinem meinen meiner meu minha meus minhas mio mia miei
-    mie mijn
+    mie mijn m'n
     """)
 _BUT = word_set("but pero mais aber maar")
 _LIVE = word_set("live realtime real-time echtzeit directo diretta")
@@ -209,14 +276,27 @@ _MONEY = word_set("""
     euro euros eur dollar dollars usd pound pounds gbp franc francs reais real dolares dolar
     libras libra dollari sterline
     """)
+# Handing the user's own papers to an office: "submit", "einreichen", "indienen", "déposer".
+_SUBMIT = (
+    "submit",
+    "einreich",
+    "indien",
+    "inoltr",
+    "depose",
+    "deposer",
+    "apresent",
+)
 # Transcribing is hearing a recording: no agent hears audio (``unmade_media``).
 _TRANSCRIBE = ("transcr", "transkr", "trascr", "retranscr", "uittyp")
 
 
-def _amount(words: list[str]) -> bool:
-    """A sum of money: a figure with a currency, "250 euros", "€50", "50€"."""
+def _amount(words: list[str], text: str = "") -> bool:
+    """A sum of money: a figure with a currency, "250 euros", "€50", "50€" (the sign is in
+    ``text``, the clause as written: the words lose it)."""
     figure = any(any(c.isdigit() for c in w) for w in words)
-    return figure and (any(w in _MONEY for w in words) or any(c in "€$£" for w in words for c in w))
+    return figure and (
+        any(w in _MONEY for w in words) or any(c in "€$£" for c in text + "".join(words))
+    )
 
 
 # Reaching into the user's own machine or account: "remote in", "log into my ...".
@@ -260,7 +340,7 @@ def acts_for_user(seg: Segment) -> bool:
     conto"), a live feed ("zeig mir live den Kurs"), a notice when something happens later
     ("sag Bescheid, wenn er fällt"), money moved ("fais un virement de 250 euros"), the user's
     machine reached into ("can you remote in and ...", "accedi al mio computer")."""
-    words, _ = _head(seg)
+    words, asked = _head(seg)
     if len(words) < 2 or seg.data or any(w in _BUT for w in words):
         return False  # "Send this on Slack, but first make it nicer": a job inside as well
     text = " ".join(w.strip(",") for w in words)
@@ -270,14 +350,35 @@ def acts_for_user(seg: Segment) -> bool:
     rest = [w.split("-")[-1] for w in words[1:8]]
     if verb.startswith(_SEND) and any(w in _CHANNEL for w in rest):
         return True
+    if (
+        verb.startswith(_SEND)
+        and any(w.split("'")[-1] in _MAIL for w in rest)
+        and not any(
+            (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.split("'")[-1] not in _MAIL
+            for w in words
+        )
+    ):  # "mándaselo tú a su email", "envíala por correo certificado"
+        return True
+    questioned = words[0] in lx.QUESTION or ("?" in seg.instruction and not asked)
+    if not questioned and (
+        _on_users_files(words) or _switches_device(words) or _books_appointment(words)
+    ):  # (not "how do I convert a PDF to Word?": a question, the lookup's)
+        return True
     if verb.startswith(_RECORD) and any(w in _CHANNEL for w in rest):
         return True
     if any(f" {r} " in f" {text} " for r in _REACH) and not any(w in lx.JOB_NOUNS for w in words):
         return True  # "Can you remote in and clean it out?", "accedi al mio computer"
     if any(w.startswith(_TRANSFER) or w == "wire" for w in words[:4]) and (
-        _amount(words) or any(w in _MINE or w in _ACCOUNT for w in words)
+        _amount(words, seg.instruction) or any(w in _MINE or w in _ACCOUNT for w in words)
     ):  # "Fais un virement de 250 euros à mon frère", "fammi un bonifico di 200 euro"
         return not any(w in lx.JOB_NOUNS for w in words)
+    if (
+        any(w.startswith(_SUBMIT) for w in words)
+        and any(w in _MINE for w in words)
+        and words[0] not in lx.QUESTION
+        and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+    ):  # "Kannst du meine Steuererklärung beim Finanzamt einreichen?", "submit my application"
+        return True
     if any(w in _BALANCE for w in words[:8]) and any(
         w in _MINE or w in _ACCOUNT for w in words[:9]
     ):  # "il saldo del conto", "my balance" (not "work-life balance", "the status account")
@@ -286,6 +387,212 @@ def acts_for_user(seg: Segment) -> bool:
         any(w in _LIVE for w in words[:4])
         and "?" not in seg.instruction  # "Live music in Lisbon this weekend?": a lookup
         and not any(w in lx.JOB_NOUNS for w in words)
+    )
+
+
+# The user's own files: a file, a document of an office program, a folder or a desktop.
+_FILE = word_set("""
+    file files document documents folder pdf pdfs docx doc xlsx xls pptx csv jpg jpeg png heic
+    mp3 mp4 excel spreadsheet word powerpoint
+    archivo archivos fichero ficheros documento documentos carpeta hoja
+    fichier fichiers dossier tableur
+    datei dateien dokument ordner tabelle
+    arquivo arquivos ficheiro ficheiros pasta planilha folha
+    cartella foglio
+    bestand bestanden document map
+    """)
+# Where the user keeps them: "on my desktop", "in my Drive", "sul desktop", "op mijn bureaublad".
+_PLACE = word_set("""
+    desktop drive dropbox onedrive icloud laptop computer pc harddisk disk downloads
+    escritorio ordenador computadora portatil bureau ordinateur schreibtisch rechner festplatte
+    area trabalho computador scrivania bureaublad
+    """)
+# Verbs that do something to a file: open, save, convert, rename, move, delete, upload.
+_FILE_VERBS = (
+    "open",
+    "abr",
+    "ouvr",
+    "offne",
+    "apr",
+    "save",
+    "sav",
+    "guard",
+    "enregistr",
+    "speicher",
+    "salv",
+    "bewaar",
+    "opsla",
+    "convert",
+    "convier",
+    "konvert",
+    "wandl",
+    "umwand",
+    "convers",
+    "convertis",
+    "rename",
+    "renombr",
+    "renomm",
+    "umbenenn",
+    "renome",
+    "rinomin",
+    "hernoem",
+    "delete",
+    "borra",
+    "elimin",
+    "supprim",
+    "losch",
+    "apag",
+    "cancell",
+    "verwijder",
+    "upload",
+    "sub",
+    "telecharg",
+    "hochlad",
+    "carreg",
+    "caric",
+    "uploa",
+    "compress",
+    "zip",
+    "print",
+    "imprim",
+    "druck",
+    "stamp",
+    "print",
+)
+# Formats a file is converted into: "to Word", "en PDF", "in ein Word-Dokument".
+_FORMAT = word_set("pdf docx doc word xlsx excel jpg jpeg png mp3 mp4 epub pptx powerpoint heic")
+
+
+def _on_users_files(words: list[str]) -> bool:
+    """A verb that does something to a file and a file of the user's ("open the Excel file on
+    my desktop", "salvami questi dati nel mio file Excel", "Convert this PDF to Word"): no
+    agent reaches the user's files. A file that is a thing to write ("a Word document with a
+    poem") names a job and stays the writer's."""
+    if any(w in lx.JOB_NOUNS and w not in _FILE for w in words):
+        return False
+    verbs = [k for k, w in enumerate(words[:6]) if w.split("-")[0].startswith(_FILE_VERBS)]
+    if not verbs:
+        return False
+    parts = [p for w in words for p in w.split("-")]  # "Excel-bestand", "Word-Dokument"
+    files = [p for p in parts if p in _FILE]
+    mine = any(w in _MINE or w == "m'n" for w in words) or any(p in _PLACE for p in parts)
+    formats = [p for p in parts if p in _FORMAT]
+    # "Convert this PDF to Word": two formats, or a file and a format it becomes
+    converted = len(set(formats)) >= 2 or (len(set(files)) >= 2 and bool(formats))
+    return bool(files) and (mine or converted)
+
+
+# Switching a device on or off: "turn off the lights", "zet de wasmachine aan", "mach das
+# Licht aus", "spegni il forno"; an alarm or a timer set, "wake me up at 6".
+_SWITCH_OFF_ON = word_set("on off aan uit an aus")
+_SWITCH_VERBS = word_set("turn switch zet schakel doe mach schalte stell dreh")
+_SWITCH_ONE = (
+    "enciend",
+    "apag",
+    "allum",
+    "eteins",
+    "etein",
+    "ligu",
+    "liga",
+    "deslig",
+    "accend",
+    "speg",
+)
+_ALARM = word_set("""
+    alarm alarms timer alarma temporizador reveil minuteur alarme wecker timer despertador
+    sveglia timer wekker
+    """)
+_WAKE = (
+    "wake me",
+    "despiertame",
+    "despiertame a",
+    "reveille-moi",
+    "weck mich",
+    "wecke mich",
+    "acorda-me",
+    "me acorda",
+    "svegliami",
+    "maak me wakker",
+)
+# The things switched: lights, heating, appliances (not "turn it into ...": no device named).
+_DEVICE = word_set("""
+    light lights lamp lamps heating heater oven tv television radio fan washer dishwasher
+    luz luces lampara calefaccion horno tele television ventilador lavadora lavavajillas
+    lumiere lumieres lampe chauffage four tele ventilateur lave-linge lave-vaisselle
+    licht lichter lampe heizung ofen fernseher radio ventilator waschmaschine spulmaschine
+    luzes lampada aquecimento forno televisao ventoinha maquina
+    luce luci lampada riscaldamento forno televisione ventilatore lavatrice lavastoviglie
+    lamp lampen verwarming oven televisie wasmachine vaatwasser
+    """)
+
+
+def _switches_device(words: list[str]) -> bool:
+    """ "turn off the lights", "zet de wasmachine aan", "apaga las luces del salón", "set an
+    alarm for 7", "wake me up at 6:30": a device or an alarm of the user's."""
+    text = " ".join(words)
+    if any(f" {w} " in f" {text} " for w in _WAKE) or text.startswith(_WAKE):
+        return True
+    verb = words[0].split("-")[0]
+    if any(w in _ALARM for w in words[1:5]) and verb not in lx.QUESTION:
+        return True  # "set an alarm for 7", "Mettimi la sveglia alle 6:45"
+    device = any(w in _DEVICE for w in words[1:7])
+    if verb.startswith(_SWITCH_ONE) and device:
+        return True
+    return verb in _SWITCH_VERBS and device and any(w in _SWITCH_OFF_ON for w in words[1:9])
+
+
+# Making or moving an appointment or a reservation: a calendar or a front desk does it.
+_APPOINTMENT = word_set("""
+    appointment appointments reservation booking cita citas reserva reservas turno
+    rendez-vous reservation termin termine reservierung consulta marcacao appuntamento
+    prenotazione afspraak afspraken reservering
+    """)
+_ARRANGE = (
+    "make",
+    "book",
+    "schedul",
+    "reschedul",
+    "cancel",
+    "move",
+    "pide",
+    "pedir",
+    "reserv",
+    "program",
+    "agend",
+    "cancela",
+    "anula",
+    "prend",
+    "fix",
+    "annul",
+    "deplac",
+    "mach",
+    "vereinbar",
+    "buch",
+    "verschieb",
+    "sag",
+    "marc",
+    "desmarc",
+    "prenot",
+    "fiss",
+    "disdic",
+    "spost",
+    "maak",
+    "plan",
+    "verzet",
+    "annuleer",
+    "boek",
+)
+
+
+def _books_appointment(words: list[str]) -> bool:
+    """ "make an appointment for tomorrow morning", "pide cita con el dentista", "maak een
+    afspraak", "verschieb meinen Termin": an appointment made, moved or cancelled."""
+    verb = words[0].split("-")[0]
+    return (
+        verb.startswith(_ARRANGE)
+        and verb not in lx.QUESTION
+        # (a compound names one too: "Zahnarzttermin", "tandartsafspraak")
+        and any(w in _APPOINTMENT or w.endswith(("termin", "afspraak")) for w in words[1:5])
     )
 
 
@@ -469,6 +776,9 @@ def _tells_them(words: list[str]) -> bool:
 
 __all__ = [
     "acts_for_user",
+    "part_of_run",
+    "reason_after_act",
+    "runs_code",
     "is_world_action",
     "job_verb_heads",
     "named_deliverable",

@@ -2,9 +2,11 @@
 tempo fa da te?". Asked of the assistant, not of the knowledge base: the writer answers (one
 ``text_generation``), no lookup is planned.
 
-Three shapes, in the seven languages: a how-are-you with at most a few words after it ("how's
+Four shapes, in the seven languages: a how-are-you with at most a few words after it ("how's
 your day going so far?", "¿qué tal?", "wie geht's dir heute?"); a question about the
-assistant's own place ("da te", "where you are", "bei dir", ``live.about_your_place``); and a
+assistant's own place ("da te", "where you are", "bei dir", ``live.about_your_place``); a
+question about the assistant's own time, its day, weekend or holidays ("how was your
+weekend?", "wie läuft dein Tag?", "com'è andata la tua giornata?", ``about_your_time``); and a
 question whose verb asks the assistant's own taste, opinion or doings ("what do you prefer",
 "was machst du am Wochenende", "¿qué opinas?"). Never a question that names a thing to make,
 carries data or pasted text, or holds a number ("do you think 3 or 4 slides?").
@@ -87,6 +89,31 @@ _CHAT_YOU = words("""
     """)
 
 
+# "Your", the assistant's, before a stretch of its time: "your weekend", "tu día", "dein Tag".
+_YOUR = words("""
+    your tu tus ton ta tes votre vos dein deine deinen deinem euer eure teu tua teus tuas tuo
+    tuoi je jouw jullie
+    """)
+# A stretch of time the assistant might have lived: a day, a weekend, holidays, a night.
+_TIME_OF_LIFE = words("""
+    day days weekend week-end weekends morning evening night holiday holidays vacation
+    dia fin noche manana tarde vacaciones finde
+    journee soiree nuit matinee vacances semaine
+    tag wochenende abend nacht morgen urlaub ferien woche
+    fim noite ferias semana
+    giornata serata notte mattinata vacanze settimana fine
+    dag avond nacht ochtend vakantie week
+    """)
+
+
+def about_your_time(ws: list[str]) -> bool:
+    """ "how was your weekend", "¿qué tal tu día?", "wie läuft dein Tag": the assistant's own
+    day, weekend or holidays, "your" at most two words before it ("your long weekend")."""
+    return any(
+        w in _YOUR and any(t in _TIME_OF_LIFE for t in ws[k + 1 : k + 3]) for k, w in enumerate(ws)
+    )
+
+
 def how_are_you(seg: Segment) -> bool:
     """ "come va oggi?", "how's your day going so far?", "¿qué tal?": a how-are-you and at most
     a few words."""
@@ -101,10 +128,17 @@ def how_are_you(seg: Segment) -> bool:
     return False
 
 
+# Doing verbs that ask the assistant's doings only after their "you" ("what do you do for
+# fun", "was machst du", "wat doe jij"): before it they ask for a fact ("do you know ...").
+_DOINGS = words("do does did")
+
+
 def _asks_taste(ws: list[str]) -> bool:
     for k, w in enumerate(ws):
         if w in _CHAT_YOU:
             return True
+        if w in _DOINGS and k > 0 and ws[k - 1] in _YOU_ALL:
+            return True  # "what do you do for fun", "what did you do this weekend"
         near = ws[max(k - 1, 0) : k] + ws[k + 1 : k + 2]
         if w in _CHAT_VERBS and any(n in _YOU_ALL for n in near):
             return True
@@ -118,7 +152,7 @@ def chat_question(seg: Segment) -> bool:
     ws = [w for w in tokens(seg.instruction) if w not in ("?", "!", ",", ".")]
     if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w.isdigit() for w in ws):
         return False
-    return how_are_you(seg) or about_your_place(seg) or _asks_taste(ws)
+    return how_are_you(seg) or about_your_place(seg) or _asks_taste(ws) or about_your_time(ws)
 
 
-__all__ = ["chat_question", "how_are_you"]
+__all__ = ["about_your_time", "chat_question", "how_are_you"]

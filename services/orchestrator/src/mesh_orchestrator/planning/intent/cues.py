@@ -296,7 +296,9 @@ def salutation(seg: Segment) -> bool:
 
 
 # The speaker as the subject that opens a clause: "I'm ...", "we ...", "ich bin ...".
-_I = lx_words("i i'm im i've ive we we're yo je j'ai j'suis ich wir eu nos io noi ik wij we")
+_I = lx_words(
+    "i i'm im i've ive we we're yo je j'ai j'suis ich wir eu nos io noi ik wij we estoy estou tou"
+)
 
 
 def said_of_oneself(seg: Segment) -> bool:
@@ -309,6 +311,33 @@ def said_of_oneself(seg: Segment) -> bool:
         # "I only want the German translation": a thing asked for, not who asks
         and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
     )
+
+
+def said_to_you(seg: Segment) -> bool:
+    """A remark to the assistant ("T'es le meilleur", "you've been so helpful", "du bist
+    lustig"): a "you" in it ("you're", or the French "t'" of "t'es"), no thing to make, no
+    number, no data."""
+    if seg.data or seg.payload:
+        return False
+    words = tokens(seg.instruction)
+    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS or w.isdigit() for w in words):
+        return False
+    return any(w in _YOU_ALL or w.startswith(("t'", "you'")) for w in words)
+
+
+# Wanting or needing something done: "I want", "ich brauche", "ik wil", "vorrei".
+_WISH = lx_words("""
+    want wants wanted need needs needed like love wish hope quiero quisiera necesito queria
+    veux voudrais voulais besoin will mochte mochten brauche hatte quero preciso gostaria
+    voglio vorrei serve bisogno wil wilde zou moet hoop
+    """)
+
+
+def asks_of_someone(seg: Segment) -> bool:
+    """A clause that wants something or speaks to "you" ("I need you to call ...", "ik wil
+    een taxi", "I'd love a poem"): a wish for something done, not how the speaker is."""
+    words = tokens(seg.instruction)
+    return any(w in _WISH or w in _YOU_ALL for w in words) or "'d" in seg.instruction
 
 
 def about_us(seg: Segment) -> bool:

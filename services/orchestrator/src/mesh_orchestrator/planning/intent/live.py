@@ -30,6 +30,11 @@ from mesh_orchestrator.planning.intent.lexicon._words import words
 from mesh_orchestrator.planning.intent.model import tokens
 from mesh_orchestrator.planning.intent.segment import Segment
 
+# The speaker's own: "my", "mi", "mon", "mein", "meu", "mio", "mijn" and their forms.
+lx_mine = words("""
+    my mi mis mon ma mes mein meine meinem meinen meiner meu minha meus minhas mio mia miei
+    mie mijn m'n
+    """)
 # Topics only a live source knows, one word each (matched after normalize: no accents).
 _TOPIC = words("""
     weather forecast forecasts temperature temperatures
@@ -152,6 +157,38 @@ _WHERE_YOU = (
 )
 
 
+# What the user is waiting for: a parcel, an order, a delivery. Where the user's own one is
+# ("where is my DHL package?", "¿dónde está mi pedido?") only the carrier's live feed knows.
+_SHIPPED = words("""
+    package packages parcel parcels order delivery shipment tracking
+    paquete paquetes pedido envio entrega
+    colis commande livraison envoi
+    paket pakete packchen bestellung lieferung sendung
+    encomenda encomendas pacote pedido entrega
+    pacco pacchi ordine consegna spedizione
+    pakket pakketje pakje bestelling bezorging zending
+    """)
+# Asking where it is or when it comes: "where", "when", "status", "track", "arrive".
+_WHERE_WHEN = words("""
+    where when status track arrive arrives arriving
+    donde cuando estado rastrea rastrear llega llegara
+    ou quand statut suivre suis arrive arrivera
+    wo wann status verfolge verfolgen kommt ankommt
+    onde quando estado rastreia rastrear chega chegar chegara
+    dove quando stato traccia tracciare arriva arrivera
+    waar wanneer status volg volgen komt aan
+    """)
+
+
+def own_shipment(ws: list[str]) -> bool:
+    """ "where is my DHL package?", "wann kommt mein Paket?", "volg mijn bestelling": the user's
+    own parcel or order (a "my" at most three words before it), asked where or when."""
+    own = any(
+        w in _SHIPPED and any(m in lx_mine for m in ws[max(k - 3, 0) : k]) for k, w in enumerate(ws)
+    )
+    return own and any(w in _WHERE_WHEN or w.split("'")[0] in ("dov", "ou") for w in ws)
+
+
 # The weather itself (not a forecast or a price): asked in the present of a named place
 # ("What's the weather like in Tokyo?", "Che tempo fa a Torino?") it is live too.
 _WEATHER = words("weather wetter meteo clima")
@@ -257,13 +294,15 @@ def live_data(seg: Segment) -> bool:
     if seg.data or seg.payload:
         return False
     ws = [w for w in tokens(seg.instruction) if w not in ("?", "!", ",", ".")]
+    if ws and (ws[0] in lx.QUESTION or ws[0] in _WHERE_WHEN) and own_shipment(ws):
+        return True  # "¿Dónde está mi paquete de Correos?" ("correos": no letter to write)
     if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in ws):
         return False  # "a poem about today's weather", "an ad for tonight's prices"
     if about_your_place(seg):
         return False
     if any(w in _KNOWLEDGE for w in ws):
         return False  # "the history of the Dow Jones", "quando è stata fondata la Borsa"
-    return _live_now(ws) or weather_now(seg, ws)
+    return _live_now(ws) or weather_now(seg, ws) or own_shipment(ws)
 
 
 __all__ = ["about_your_place", "live_data", "live_topic", "soon", "weather_now"]

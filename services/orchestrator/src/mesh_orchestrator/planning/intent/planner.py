@@ -34,7 +34,10 @@ from mesh_orchestrator.planning.intent.actions import (
     is_world_action,
     job_verb_heads,
     named_deliverable,
+    part_of_run,
     reads_action,
+    reason_after_act,
+    runs_code,
     unmade_media,
     verb_kind,
 )
@@ -43,6 +46,7 @@ from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.chat import chat_question
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
+    asks_of_someone,
     converted_thing,
     counted_thing,
     made_thing,
@@ -51,6 +55,7 @@ from mesh_orchestrator.planning.intent.cues import (
     purpose_only,
     question,
     said_of_oneself,
+    said_to_you,
     salutation,
     small_talk,
     thanks,
@@ -159,13 +164,23 @@ def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
     """Every clause beside ``seg`` is chat: a greeting, a question to the assistant, or a
     clause the model puts nowhere but weakly with the writer ("lol ok you're funny")."""
     for other, row in zip(segments, probs, strict=True):
-        if other is seg or salutation(other) or to_the_assistant(other):
+        if other is seg or salutation(other) or to_the_assistant(other) or chat_question(other):
             continue
         p = dict(zip(CLASSES, row, strict=True))
         top = max(p, key=lambda c: p[c])
         if top not in ("text_generation", "none") or p[top] >= UNSURE:
             return False
     return True
+
+
+def _ran_code(out: list[Routed]) -> bool:
+    """The clauses just before are refused actions, one of which runs code."""
+    for r in reversed(out):
+        if r.why != _ACTION:
+            return False
+        if runs_code(r.segment):
+            return True
+    return False
 
 
 class IntentPlanner:
@@ -245,6 +260,25 @@ class IntentPlanner:
         words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
         return bool(words) and words[0] not in lx.QUESTION and self._segmenter.is_opener(words[0])
 
+    def _job_elsewhere(self, segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
+        """A clause beside ``seg`` opens a job. A greeting, thanks, a question to the
+        assistant or a clause the model puts nowhere ("Solo quería saludar jaja") opens none,
+        whatever its first word looks like ("¡Hola!": "hol" opens the German "hol ... ab";
+        "¿Qué tal?" after it is chat, not a lookup)."""
+        assert self._segmenter is not None
+        return any(
+            self._segmenter.opens_job(s.instruction)
+            and not (
+                salutation(s)
+                or thanks(s)
+                or chat_question(s)
+                or (said_to_you(s) and not question(s))  # "lol ok you're kinda funny."
+            )
+            and CLASSES[int(np.argmax(row))] != "none"
+            for s, row in zip(segments, probs, strict=True)
+            if s is not seg
+        )
+
     def _works_on_result(self, seg: Segment) -> bool:
         """A clause that starts with a job's verb and names an earlier result by a pronoun."""
         assert self._segmenter is not None
@@ -315,7 +349,23 @@ class IntentPlanner:
             p = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
             top = max(p, key=lambda c: p[c])
             if at in carriers:  # its pasted text went to the ask after it
-                out.append(Routed(seg, None, p[top], "none", p))
+                # ("Führ dieses Python-Skript aus und sag mir ...: <code>": a run, no agent's)
+                why = _ACTION if runs_code(seg) else "none"
+                out.append(Routed(seg, None, p[top], why, p))
+                continue
+            if _ran_code(out) and part_of_run(seg):
+                # "... and tell me what comes out: <code>", "python3 cleanup.py --all"
+                out.append(Routed(seg, None, p[top], _ACTION, p))
+                continue
+            if (
+                out
+                and out[-1].why == _ACTION
+                and top in JOBS
+                and p[top] < CHAT_SEARCH
+                and reason_after_act(seg)
+                and not self._verb_first(seg)
+            ):  # "turn off my alarm for tomorrow, it's a holiday": why, not a second ask
+                out.append(Routed(seg, None, p[top], _ACTION, p))
                 continue
             if index is not None:
                 cap, bm25 = index.best(seg.instruction)
@@ -493,17 +543,35 @@ class IntentPlanner:
                 verb_job = CLASSES[int(np.argmax(row))]
                 if verb_job in JOBS and verb_job != "search":
                     top, p = verb_job, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
-            if (
+            remark = (
+                # (a weak "text_generation" with a question word in it may ask something:
+                # "En jij, wie ben jij eigenlijk")
+                (
+                    top in ("action", "search", "none")
+                    or (
+                        top == "text_generation"
+                        and not any(w in lx.QUESTION for w in tokens(seg.instruction))
+                    )
+                )
+                and p[top] < WEAK_SEARCH
+                and len(segments) > 1
+                and not question(seg)
+                and said_to_you(seg)
+                and _all_chat(segments, probs, seg)
+                and not acts_for_user(seg)
+                and not is_world_action(seg, p, self._segmenter, self._model, alone=True)
+            )
+            if remark:  # "T'es le meilleur.", "você tem sido muito útil essa semana!" after
+                # thanks or a greeting: said to the assistant, beside chat only; the writer
+                # answers (and no verb in it makes it a job below)
+                top = "none"
+            elif (
                 top == "search"
                 and p[top] < WEAK_SEARCH
                 and (
                     (
                         (not self._asks_or_opens(seg) or small_talk(seg))
-                        and not any(
-                            self._segmenter.opens_job(s.instruction)
-                            for s in segments
-                            if s is not seg
-                        )
+                        and not self._job_elsewhere(segments, probs, seg)
                     )
                     or (to_the_assistant(seg) and _all_chat(segments, probs, seg))
                 )
@@ -524,9 +592,7 @@ class IntentPlanner:
             if (
                 top == "search"
                 and chat_question(seg)
-                and not any(
-                    self._segmenter.opens_job(s.instruction) for s in segments if s is not seg
-                )
+                and not self._job_elsewhere(segments, probs, seg)
             ):  # "wat vind jij leuker, katten of honden?", "Che tempo fa da te?": chat, the
                 # writer's, no lookup
                 top = "none"
@@ -587,7 +653,7 @@ class IntentPlanner:
                 and not chat_question(seg)  # "Preferes o mar ...?": "o" is no "it" here
             ):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
-            if top == "none" and announced:
+            if top == "none" and announced and not remark:
                 job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
                 if job is not None and p[job] >= MOVE_MIN:
                     top = job
@@ -636,22 +702,28 @@ class IntentPlanner:
             if (
                 top == "action"
                 and p[top] < SURE_ACTION
-                and seg.instruction.rstrip().endswith("!")
                 and said_of_oneself(seg)
-            ):  # "I finally passed my exam!", "Ich hab's geschafft!": news, no command
+                and (seg.instruction.rstrip().endswith("!") or not asks_of_someone(seg))
+            ):  # "I finally passed my exam!", "Ich hab's geschafft!": news, no command;
+                # "ok im off to bed", "ik verveel me zo vandaag": how the speaker is, said to
+                # no one ("I need you to ...", "ik wil ...": a wish for something done)
                 top = "none"
             if (
                 at == 0
-                and top == "text_generation"  # what the model makes of small talk
                 and len(segments) > 1
-                and salutation(seg)
+                and (
+                    (top == "text_generation" and salutation(seg))  # (what the model makes
+                    or (top in ("text_generation", "search") and chat_question(seg))  # of chat)
+                )
                 and any(
                     self._asks_or_opens(s)
                     and not small_talk(s)
+                    and not chat_question(s)
                     and float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
                     for s, row in zip(segments[1:], probs[1:], strict=True)
                 )
-            ):  # "Hi!", "Ciao!" before a job the model is sure of: a greeting, no job
+            ):  # "Hi!", "Ciao!", "Hola, ¿qué tal?" before a job the model is sure of: a
+                # greeting, no job
                 top = "none"
             if (
                 top in ("search", "text_generation", "summarization")
