@@ -191,6 +191,7 @@ class RunStream(Response):
             ) is not None and not self.stopping:
                 first = None
                 if not batch:
+                    batch = None  # not held while the stream waits for the next
                     continue
                 if opening:
                     if not _content(batch) and not self.stopping:
