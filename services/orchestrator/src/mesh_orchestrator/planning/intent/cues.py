@@ -260,6 +260,46 @@ def wished_thing(seg: Segment) -> str | None:
     return None
 
 
+# What may follow a picture's name in a phrase that names one: "cover art for ...", "un
+# cartel para ...", "ein Plakat für ...", "a poster with ...", or nothing.
+_PICTURE_THEN = lx_words(
+    "for of about with to para de del sobre con pour du des sur avec fur von uber mit zum zur "
+    "do da dos das com pra pro per di della dello del su con voor van over met"
+)
+
+
+def named_picture(seg: Segment) -> bool:
+    """Whether the clause names a picture with no verb of its own ("cover art for a podcast
+    ...", "a moody poster for ...", "Titelbild für meinen Blog") or after a verb that says
+    only make or give ("make me a thumbnail for ..."): the noun is a picture's
+    (``lx.PICTURE_NOUNS`` or ``lx.PICTURE_PHRASES``) and what follows it is nothing or a
+    preposition ("a poster text for ..." names a text). Looks at the first eight words only."""
+    words = tokens(seg.instruction)[:8]
+    while words and words[0] in lx.POLITE:
+        words = words[1:]  # "please, ...", "por favor, ..." (not "per", after the noun)
+    start = 0
+    if words and words[0] in _MAKE:
+        start = 1
+        while start < len(words) and words[start] not in lx.ARTICLES and start < 3:
+            start += 1  # "make me a ...", "dame una ...": the clitic, then the article
+        if start >= len(words) or words[start] not in lx.ARTICLES:
+            return False
+    if start < len(words) and words[start] in lx.ARTICLES:
+        start += 1
+        heads = range(start, min(len(words), start + 3))  # "a moody little poster"
+    else:
+        heads = range(start, min(len(words), start + 1))  # verbless: the head comes first
+    for k in heads:
+        for size in (3, 2, 1):
+            name = tuple(words[k : k + size])
+            if len(name) < size:
+                continue
+            if (size == 1 and name[0] in lx.PICTURE_NOUNS) or name in lx.PICTURE_PHRASES:
+                after = words[k + size : k + size + 1]
+                return not after or after[0] in _PICTURE_THEN
+    return False
+
+
 def only_thing(seg: Segment) -> str | None:
     """The thing after "only" when a clause starts with it ("only the picture", "Só a
     imagem", "nur das Bild"), when it is a thing the mesh makes."""

@@ -240,6 +240,13 @@ _BETWEEN = lx_words(
 )
 
 
+# The second half of "both X and Y" between two languages ("tanto al inglés como al alemán",
+# "sowohl ins Englische als auch ins Spanische", "tanto para o inglês quanto para o alemão",
+# "sia in inglese che in spagnolo", "zowel naar het Engels als naar het Duits", "aussi bien en
+# anglais qu'en espagnol"), with the articles it brings ("para o"): the list goes on.
+_CORRELATIVE = lx_words("como quanto che als sia que qu o both tanto sowohl zowel ao")
+
+
 def _languages(text: str) -> list[tuple[str, str]]:
     """``(canonical, form as written)`` of each language of the first list of them, in
     order, once each. A language named further on, apart from that list, is no target ("in
@@ -253,9 +260,18 @@ def _languages(text: str) -> list[tuple[str, str]]:
                 break
             seen.setdefault(canon, word)
             gap = 0
-        elif seen and normalize(word) not in _BETWEEN:
+        elif seen and normalize(word) not in _BETWEEN | _CORRELATIVE:
             gap += 1
     return list(seen.items())
+
+
+# "both" and its second half around the languages kept or taken out ("sia in inglese che",
+# "sowohl ins Englische als auch", "tanto para o inglês quanto"): gone with the others.
+_BOTH_HALF = re.compile(
+    rf"\s+(?:{lx.BOTH})(?=\s+(?:{_PREP}\s+)?(?:(?:het|o|a)\s+)?\w)", re.IGNORECASE
+)
+_AND_HALF = re.compile(rf"(?:\s+(?:{lx.BOTH_AND})(?:\s+{_PREP})?|\s+qu')\s*$", re.IGNORECASE)
+_ARTICLE = r"(?:(?:het|o|a|the)\s+)?"
 
 
 def _keep_one(text: str, keep: str, others: list[str]) -> str:
@@ -263,7 +279,22 @@ def _keep_one(text: str, keep: str, others: list[str]) -> str:
         text = re.sub(
             rf"{_JOIN}?(?:{_PREP}\s+)?(?:het\s+)?\b{re.escape(form)}\b", "", text, count=1
         )
-    return re.sub(r"\s+", " ", text).strip(" ,")
+    text = re.sub(r"\s+", " ", text).strip(" ,")
+    if others and re.search(rf"\b(?:{lx.BOTH})\b", normalize(text)):
+        text = _AND_HALF.sub("", _BOTH_HALF.sub("", text, count=1))
+        text = re.sub(  # "traduz para quanto para o alemão": the first half's preposition
+            rf"\s+({_PREP})\s+(?:{lx.BOTH_AND})(?=\s+\1\s)", " ", text, count=1, flags=re.I
+        )
+        text = re.sub(  # "traducilo che in spagnolo", "translate it into and French"
+            rf"(?:\s+(?:{lx.BOTH_AND})|\s+qu')(?=\s*(?:{_PREP}\s+)?{_ARTICLE}"
+            rf"{re.escape(keep)}\b)",
+            " ",
+            text,
+            count=1,
+            flags=re.IGNORECASE,
+        )
+        text = re.sub(r"\s+", " ", text).strip(" ,")
+    return text
 
 
 _QUOTATION = re.compile(

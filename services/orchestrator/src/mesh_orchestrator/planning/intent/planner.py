@@ -50,6 +50,7 @@ from mesh_orchestrator.planning.intent.cues import (
     converted_thing,
     counted_thing,
     made_thing,
+    named_picture,
     negated,
     only_thing,
     purpose_only,
@@ -118,6 +119,9 @@ _SO_THAT = frozenset(
 SURE_ACTION = 0.5
 # Below this probability a job the manifest cannot serve is not moved to the next best one.
 MOVE_MIN = 0.15
+# A clause that names a picture (cues.named_picture) is drawn unless the model is this sure
+# of another job.
+PICTURE_MOVES = 0.75
 # A lookup the model is this unsure of, in a clause that is no question and starts with no
 # verb, is none (small talk, a remark): "search" is where the model puts what it cannot place.
 WEAK_SEARCH = 0.4
@@ -452,6 +456,16 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
                     top = noun
+            if (
+                top != "image_generation"
+                and "image_generation" in served
+                and p.get(top, 1.0) < PICTURE_MOVES
+                and not (seg.data or seg.payload)
+                and not negated(seg)
+                and named_picture(seg)
+            ):  # "cover art for a podcast about ...", "un cartel para la feria": a picture
+                # named with no verb of its own (or after "make me a"); the picture is the job
+                top = "image_generation"
             if (
                 top in JOBS
                 and p[top] < UNSURE

@@ -37,6 +37,8 @@ from mesh_orchestrator.planning.intent.lexicon.nouns import (
     LANGUAGE_WORDS,
     LANGUAGES,
     NUMBERS,
+    PICTURE_NOUNS,
+    PICTURE_PHRASES,
     THINGS,
 )
 from mesh_orchestrator.planning.intent.lexicon.reference import (
@@ -83,6 +85,8 @@ __all__ = [
     "LANGUAGES",
     "LANGUAGE_WORDS",
     "MIDDLE",
+    "PICTURE_NOUNS",
+    "PICTURE_PHRASES",
     "MIDDLE_REFERS",
     "MODAL",
     "MODAL_YOU",

@@ -272,3 +272,39 @@ FUNCTION = frozenset(
         "down",
     ]
 ) | frozenset(w for w in THEN.replace("\\", "").split("|") if " " not in w)
+
+# Nouns of pictures, in the seven languages: whatever else a clause says, the thing is drawn.
+# One word each, none that also names a text or anything else ("sketch", "vignette",
+# "portrait", "cuadro", "achtergrond", "capa" stay out); pictures named in more than one word
+# are in PICTURE_PHRASES.
+PICTURE_NOUNS = words(
+    """
+picture pictures image images drawing drawings illustration photo poster posters painting
+artwork artworks thumbnail thumbnails banner banners wallpaper wallpapers icon icons logo
+flyer flyers avatar mural infographic
+imagen imagenes dibujo ilustracion cartel carteles portada portadas miniatura miniaturas
+pancarta afiche logotipo
+dessin affiche affiches peinture banniere bannieres pochette visuel
+bild bilder zeichnung plakat plakate gemalde titelbild titelbilder vorschaubild
+hintergrundbild
+imagem imagens desenho ilustracao cartaz cartazes pintura
+immagine immagini disegno illustrazione dipinto copertina copertine locandina
+plaatje plaatjes afbeelding afbeeldingen tekening illustratie schilderij omslag
+"""
+)
+# Pictures named in more than one word, as ``model.tokens`` splits them.
+PICTURE_PHRASES = frozenset(
+    tuple(p.split())
+    for p in (
+        "cover art",
+        "album cover",
+        "book cover",
+        "cover image",
+        "fondo de pantalla",
+        "fond d'ecran",
+        "papel de parede",
+        "capa do livro",
+        "capa do album",
+        "sfondo del desktop",
+    )
+)
