@@ -778,6 +778,19 @@ class IntentPlanner:
                     out.append(Routed(seg, alt, p[alt], probs=p))
                 else:
                     out.append(Routed(seg, None, p[top], f"{top}: no healthy agent serves it", p))
+        for k in range(len(out) - 1):
+            r, nxt = out[k], out[k + 1]
+            if (
+                r.why == "none"
+                and r.capability is None
+                and nxt.why == _ACTION
+                and nxt.segment.joined == "and"
+                and r.probs is not None
+                and not negated(r.segment)
+                and is_world_action(r.segment, r.probs, self._segmenter, self._model, alone=True)
+            ):  # "Lock the front door and turn off the lights": a verb the model places
+                # nowhere, on an object, joined to an act no agent performs, is one too
+                r.why = _ACTION
         _constraints(out, self._segmenter)
         _context(out, self._segmenter)
         _questions_about_data(out, self._model)
