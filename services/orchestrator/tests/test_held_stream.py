@@ -25,6 +25,7 @@ from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.api.http_protocol import LeanHttpToolsProtocol, _asgi, _Pipeline
 from mesh_orchestrator.api.sse import RunStream
 from mesh_orchestrator.app import create_app
+from mesh_orchestrator.relay import executor
 from mesh_orchestrator.relay.stream_client import _StallWatch
 from mesh_orchestrator.relay.timers import Deadline, loop_timers
 from mesh_orchestrator.runs import service as run_service
@@ -176,12 +177,15 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     assert "_Connection.wait" not in held, held
                     # The worker call's connection: a slotted post, no generator of an
                     # ``asynccontextmanager`` under it, no ``aclosing`` objects around its
-                    # streams; its request made with only the fields it sets (a small set).
+                    # streams.
                     gens = [
                         o.__qualname__ for o in gc.get_objects()
                         if type(o) is AsyncGeneratorType and o.ag_frame is not None
                     ]  # fmt: skip
                     assert "call_worker_batches" in gens and "StreamClient.post" not in gens
+                    # ``call_worker_batches`` reads the connection's blocks itself: no
+                    # ``_until_done`` generator between them.
+                    assert "StreamResponse.blocks" in gens and "_until_done" not in gens, gens
                     assert not [o for o in gc.get_objects() if type(o) is contextlib.aclosing]
                     (calling,) = _coroutines("WorkerCalls.call")
                     task_request = calling.cr_frame.f_locals["request"]
@@ -190,7 +194,9 @@ async def test_a_held_stream_holds_no_listener_nor_stack_frames_and_is_let_go_wh
                     plan = running.cr_frame.f_locals["plan"]
                     del calling, running
                     assert type(task_request) is TaskRequest
-                    assert task_request.model_fields_set <= {"task_id", "run_id", "input", "owner"}
+                    # Its fields-set is every worker request's one (naming every field).
+                    assert task_request.__pydantic_fields_set__ is executor._REQUEST_SET
+                    assert task_request.model_fields_set == set(TaskRequest.model_fields)
                     # The run's record, its plan and sub-task share their fields-sets with
                     # every live run's (each naming every field); the sub-task, which names
                     # no requirements, shares one frozen ``Requirements``.

@@ -296,9 +296,24 @@ async def call_worker_batches(
                 # The connection watches for a stall itself (no timer per read). Closed by
                 # hand, not in an ``aclosing`` (an object held as long as the call streams).
                 blocks = resp.blocks(idle, gather=True)
+                # Read here, not through ``_until_done`` (a generator and its frame fewer
+                # held as long as the call streams): the same parse, ``_block_events``.
+                frames = DataFrames(max_frame_bytes)
                 try:
-                    async for batch in _until_done(blocks, d, max_frame_bytes, None, idle, attempt):
-                        yield batch
+                    while True:
+                        try:
+                            block = await anext(blocks)
+                        except StopAsyncIteration:
+                            raise _lost(d) from None
+                        except Stalled:
+                            raise _stalled(d, idle) from None
+                        batch, end = _block_events(frames, block, d, attempt)
+                        if batch:
+                            yield batch
+                        if end is True:
+                            break
+                        if end:
+                            raise end
                 finally:
                     await blocks.aclose()
         else:
@@ -334,6 +349,14 @@ async def next_or_stall(reading: AsyncIterator[T], idle: float | None, agent_id:
         raise WorkerFailed(f"{agent_id} sent nothing for {idle:g}s (stalled)", "stalled") from None
 
 
+def _lost(d: AgentDescriptor) -> WorkerFailed:
+    return WorkerFailed(f"{d.agent_id} closed its stream without a done event", "stream_lost")
+
+
+def _stalled(d: AgentDescriptor, idle: float | None) -> WorkerFailed:
+    return WorkerFailed(f"{d.agent_id} sent nothing for {idle:g}s (stalled)", "stalled")
+
+
 async def _until_done(
     blocks: AsyncIterator[bytes],
     d: AgentDescriptor,
@@ -342,15 +365,14 @@ async def _until_done(
     stall: float | None = None,
     attempt: int | None = None,
 ) -> AsyncGenerator[Sequence[Relayable]]:
-    """The events of a worker's SSE body, whichever transport read it, up to (not including)
-    ``done``, a list per block read; a body that ends without ``done`` is a lost stream, one
+    """The events of a worker's SSE body up to (not including) ``done``, a list per block
+    read (``_block_events``); a body that ends without ``done`` is a lost stream, one
     silent for ``idle`` seconds (a timeout per read, here) or that ``Stalled`` (the
     connection's own watch, for ``stall`` seconds) a stalled one (the worker SDK pings while
-    a run is quiet). A block of plain tokens comes as one ``TokenBytes`` (``plain_tokens``),
-    its bodies stamped with ``attempt``."""
+    a run is quiet). ``call_worker_batches`` reads a ``StreamClient``'s blocks with the
+    same steps inline."""
     frames = DataFrames(max_frame_bytes)
     reading = aiter(blocks)
-    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     while True:
         try:
             if idle is None:
@@ -359,59 +381,68 @@ async def _until_done(
                 async with asyncio.timeout(idle):
                     block = await anext(reading)
         except StopAsyncIteration:
-            break
+            raise _lost(d) from None
         except (TimeoutError, Stalled):
-            raise WorkerFailed(
-                f"{d.agent_id} sent nothing for {idle or stall:g}s (stalled)", "stalled"
-            ) from None
-        try:
-            payloads = frames.feed(block)
-        except FrameTooLarge as exc:
-            raise WorkerFailed(
-                f"{d.agent_id} sent a malformed stream: {exc}", "malformed_stream"
-            ) from None
-        if not payloads:
-            continue
-        tokens = plain_tokens(payloads, attempt)
-        if tokens is not None:  # nearly every block of a streaming worker
-            yield tokens
-            continue
-        if len(payloads) > 1 and payloads[-1] == _DONE:  # the last block: its tokens, done
-            tokens = plain_tokens(payloads[:-1], attempt)
-            if tokens is not None:
-                yield tokens
-                return
-        batch: list[Relayable] = []
-        for payload in payloads:
-            # A plain token frame, nearly every frame, checked here (``relayable``'s first
-            # case, without two calls per event); anything else through ``_parse``.
-            try:
-                raw = loads(payload)
-            except JSONDecodeError:
-                raw = None
-            if (
-                type(raw) is dict
-                and len(raw) == 2
-                and raw.get("type") == "token"
-                and type(raw.get("token")) is str
-            ):
-                del raw["type"]
-                batch.append(("token", raw))
-                continue
-            try:
-                event = _parse(payload, d)
-            except WorkerFailed:
-                if batch:  # the good events before a bad one go out first, as they came
-                    yield batch
-                raise
-            if event[0] == "done":
-                if batch:
-                    yield batch
-                return
-            batch.append(event)
+            raise _stalled(d, idle or stall) from None
+        batch, end = _block_events(frames, block, d, attempt)
         if batch:
             yield batch
-    raise WorkerFailed(f"{d.agent_id} closed its stream without a done event", "stream_lost")
+        if end is True:
+            return
+        if end:
+            raise end
+
+
+def _block_events(
+    frames: DataFrames, block: bytes, d: AgentDescriptor, attempt: int | None
+) -> tuple[Sequence[Relayable] | None, bool | WorkerFailed]:
+    """The events of one block of a worker's SSE body, up to (not including) ``done``, and
+    how the block ends the stream: ``False`` (read on), ``True`` (``done`` came) or the
+    ``WorkerFailed`` to raise once the events before it went out (a bad event: the good
+    ones before it go out first, as they came). A block of plain tokens comes as one
+    ``TokenBytes`` (``plain_tokens``), its bodies stamped with ``attempt``. A frame over
+    the bound raises ``WorkerFailed`` (``malformed_stream``) at once."""
+    try:
+        payloads = frames.feed(block)
+    except FrameTooLarge as exc:
+        raise WorkerFailed(
+            f"{d.agent_id} sent a malformed stream: {exc}", "malformed_stream"
+        ) from None
+    if not payloads:
+        return None, False
+    tokens = plain_tokens(payloads, attempt)
+    if tokens is not None:  # nearly every block of a streaming worker
+        return tokens, False
+    if len(payloads) > 1 and payloads[-1] == _DONE:  # the last block: its tokens, done
+        tokens = plain_tokens(payloads[:-1], attempt)
+        if tokens is not None:
+            return tokens, True
+    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
+    batch: list[Relayable] = []
+    for payload in payloads:
+        # A plain token frame, nearly every frame, checked here (``relayable``'s first
+        # case, without two calls per event); anything else through ``_parse``.
+        try:
+            raw = loads(payload)
+        except JSONDecodeError:
+            raw = None
+        if (
+            type(raw) is dict
+            and len(raw) == 2
+            and raw.get("type") == "token"
+            and type(raw.get("token")) is str
+        ):
+            del raw["type"]
+            batch.append(("token", raw))
+            continue
+        try:
+            event = _parse(payload, d)
+        except WorkerFailed as exc:
+            return batch, exc
+        if event[0] == "done":
+            return batch, True
+        batch.append(event)
+    return batch, False
 
 
 async def _invoke(
