@@ -172,14 +172,12 @@ def test_what_only_the_users_accounts_or_channels_carry_out_is_refused(query: st
         ),
         # writing the message is the writer's job; sending it is not asked
         ("Write an SMS to my sister saying I'm running late", ["text_generation"]),
-        # a job inside the clause as well: "but first make it nicer"
-        pytest.param(
+        # a job inside the clause as well: "but first make it nicer" (one clause: "but first"
+        # splits nothing; since round 12's retrain the model's writing wins over its action,
+        # a near tie, 0.33 against 0.32)
+        (
             "Send this to my team on Slack, but first make it friendlier: 'stand-up moved to 10'",
             ["text_generation"],
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="one clause: 'but first' splits nothing and the model's action wins",
-            ),
         ),
     ],
 )

@@ -105,9 +105,13 @@ def is_world_action(
     best_job = max(p[c] for c in JOBS)
     if best_job >= SURE:
         return False
-    if lx.CLITIC.match(words[0]) or words[1] in _REFERS or lx.PRONOUN.match(words[1]):
-        return False  # a verb on an earlier result ("ponlo en inglés"): the model decides
     kind = verb_kind(words[0], segmenter, model)
+    if (lx.CLITIC.match(words[0]) and kind != "action") or (
+        words[1] in _REFERS or lx.PRONOUN.match(words[1])
+    ):
+        return False  # a verb on an earlier result ("ponlo en inglés"): the model decides
+        # (a verb that opens only actions is one whatever its ending looks like: "Chiama",
+        # "Llama", "Appelle" end as a pronoun glued to a verb would)
     if kind is not None:  # the longest prefix the training phrasings know decides
         return kind == "action"
     if words[1] not in _OBJECT:

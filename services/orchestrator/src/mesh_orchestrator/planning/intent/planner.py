@@ -131,6 +131,10 @@ CHAT_SEARCH = 0.65
 # Below this the model yields to what "a version" says of itself ("une autre plus courte":
 # shorter, a summary; "a Dutch version": a translation), words surer than the model's guess.
 VERSION_SAYS = 0.65
+# Below this a sentence after the ask that only says what the result is for ("Für die
+# Weihnachtskarte meiner Oma.", no verb in it) is no job: the model guesses a job from its
+# nouns alone ("card": a text), a guess near a coin toss (0.50 for a card's text).
+PURPOSE_SAYS = 0.65
 _ACTION = "an action in the world no agent performs"
 _LIVE = "live data no agent can see: it changes by the minute"
 _MEDIA = "video or audio: no agent makes or hears it"
@@ -175,6 +179,18 @@ def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
         if top not in ("text_generation", "none") or p[top] >= UNSURE:
             return False
     return True
+
+
+def _chat(seg: Segment) -> bool:
+    """A greeting, thanks, a question to the assistant or a remark said to it ("lol ok
+    you're kinda funny."): chat, which opens no job and takes no pasted text, whatever its
+    first word looks like ("¡Hola!": "hol" opens the German "hol ... ab")."""
+    return (
+        salutation(seg)
+        or thanks(seg)
+        or chat_question(seg)
+        or (said_to_you(seg) and not question(seg))
+    )
 
 
 def _ran_code(out: list[Routed]) -> bool:
@@ -272,12 +288,7 @@ class IntentPlanner:
         assert self._segmenter is not None
         return any(
             self._segmenter.opens_job(s.instruction)
-            and not (
-                salutation(s)
-                or thanks(s)
-                or chat_question(s)
-                or (said_to_you(s) and not question(s))  # "lol ok you're kinda funny."
-            )
+            and not _chat(s)
             and CLASSES[int(np.argmax(row))] != "none"
             for s, row in zip(segments, probs, strict=True)
             if s is not seg
@@ -668,7 +679,12 @@ class IntentPlanner:
             ):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
             if top == "none" and announced and not remark:
-                job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
+                # (a job whose stand-in serves it counts: "simplify it" without a summarizer)
+                job = max(
+                    (c for c in JOBS if c in served or STAND_IN.get(c) in served),
+                    key=lambda c: p[c],
+                    default=None,
+                )
                 if job is not None and p[job] >= MOVE_MIN:
                     top = job
             if (
@@ -683,7 +699,7 @@ class IntentPlanner:
                 top = "translation"
             if (
                 top in JOBS
-                and p[top] < UNSURE
+                and p[top] < PURPOSE_SAYS
                 and seg.joined == "sentence"
                 and any(r.capability for r in out)
                 and purpose_only(seg)
@@ -792,7 +808,7 @@ class IntentPlanner:
                 # nowhere, on an object, joined to an act no agent performs, is one too
                 r.why = _ACTION
         _constraints(out, self._segmenter)
-        _context(out, self._segmenter)
+        _context(out, self._segmenter, _chat)
         _questions_about_data(out, self._model)
         _analysis_fragments(out, self._model, self._segmenter)
         return out

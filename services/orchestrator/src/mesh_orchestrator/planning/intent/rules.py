@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,13 +148,19 @@ def _claim_data(
             return
 
 
-def _context(routed: list[Routed], segmenter: Segmenter) -> None:
+def _context(
+    routed: list[Routed], segmenter: Segmenter, chat: Callable[[Segment], bool] = lambda s: False
+) -> None:
     """A remark that opens no job and that the model is unsure of ("Our accountant retires on
-    Friday.", "My colleague forwarded me this") is context for the job after it."""
+    Friday.", "My colleague forwarded me this") is context for the job after it. ``chat``:
+    whether a clause is chat (a greeting, thanks, a question to the assistant), which the
+    writer answers whatever the model makes of it ("Hola!"): no job a remark is context for."""
     for r, nxt in itertools.pairwise(routed):
         if r.capability is None and r.why != "an action in the world no agent performs":
             continue
         if nxt.capability is None or r.segment.data or r.segment.joined in ("item", "line"):
+            continue
+        if chat(nxt.segment):
             continue
         if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
             continue
