@@ -314,6 +314,20 @@ def _sentence_leads(norm: str) -> list[tuple[int, int, bool]]:
     return out
 
 
+def _names_thing(word: str) -> bool:
+    """Whether a word after a determiner names a thing: no function word, determiner, ordinal,
+    "same" word or language name, and longer than three letters."""
+    return (
+        len(word) > 3
+        and word not in lx.FUNCTION
+        and word not in lx.DETERMINER
+        and word not in lx.ORDINAL
+        and word not in SAME
+        and word not in lx.LANGUAGES
+        and word not in lx.LANGUAGE_WORDS
+    )
+
+
 def _object_names(text: str) -> set[str]:
     """The nouns a clause names after a determiner that no preposition opens ("translate the
     slogan": slogan; "a poem about the lava": none), singular."""
@@ -327,14 +341,7 @@ def _object_names(text: str) -> set[str]:
         # Romance "de" before an article is a preposition ("un dibujo de un gato")
         and not (w == "de" and (words[k + 1] in lx.ARTICLES or words[k + 1] in lx.DETERMINER))
         for n in words[k + 1 : k + 3]
-        if len(n) > 3
-        and n not in lx.FUNCTION
-        and n not in lx.DETERMINER
-        and n not in lx.ORDINAL
-        and n not in SAME
-        and n not in lx.LANGUAGES
-        and n not in lx.LANGUAGE_WORDS
-        and n not in _TOPIC
+        if _names_thing(n) and n not in _TOPIC
     }
 
 
@@ -554,13 +561,7 @@ def _clause(text: str) -> tuple[bool, bool, int, bool, set[str], bool]:
         for k, w in enumerate(words[:-1])
         if w in lx.DETERMINER or w in _DEFINITE
         for n in words[k + 1 : k + 3]
-        if len(n) > 3
-        and n not in lx.FUNCTION
-        and n not in lx.DETERMINER
-        and n not in lx.ORDINAL
-        and n not in SAME
-        and n not in lx.LANGUAGES
-        and n not in lx.LANGUAGE_WORDS
+        if _names_thing(n)
     }
     return loose, then, ordinal, enum, named, any(w in SAME for w in words)
 
