@@ -130,4 +130,5 @@ class RunProjection:
 
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         self._rows = rows
-        self.record.plan = rows
+        # Straight in the record's ``__dict__``, as ``EventMux.publish`` sets ``last_seq``.
+        self.record.__dict__["plan"] = rows
