@@ -53,3 +53,19 @@ def test_the_projection_sets_the_records_plan() -> None:
     assert record.plan[0]["status"] == "running" and record.plan[0]["started_at"] == 2.0
     assert record.model_dump()["plan"] == record.plan
     assert RunRecord.model_validate_json(record.model_dump_json()).plan == record.plan
+
+
+def test_a_node_field_is_written_as_the_json_dump_writes_it() -> None:
+    from pydantic import TypeAdapter
+
+    from mesh_orchestrator.runs.projection import _json
+
+    dump = TypeAdapter(object).dump_python
+    for value in (None, "", "agent-1", "\ud800 lone", 3, 2.5, True, [1, "a"], {"k": (1, 2)}):
+        assert _json(value) == dump(value, mode="json")
+        assert type(_json(value)) is type(dump(value, mode="json"))
+
+    class Name(str):
+        pass
+
+    assert type(_json(Name("x"))) is type(dump(Name("x"), mode="json"))

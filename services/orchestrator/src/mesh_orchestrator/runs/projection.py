@@ -20,7 +20,11 @@ _ANY: TypeAdapter[Any] = TypeAdapter(Any)
 
 
 def _json(value: Any) -> Any:
-    """``value`` as ``PlanNode.model_dump(mode="json")`` writes a field of type Any."""
+    """``value`` as ``PlanNode.model_dump(mode="json")`` writes a field of type Any: a string
+    or None as it is (what that dump gives them; a task's agent and instance ids, three a
+    run), anything else through pydantic."""
+    if value is None or type(value) is str:
+        return value
     return _ANY.dump_python(value, mode="json")
 
 
