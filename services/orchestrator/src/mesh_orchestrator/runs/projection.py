@@ -134,5 +134,7 @@ class RunProjection:
 
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         self._rows = rows
-        # Straight in the record's ``__dict__``, as ``EventMux.publish`` sets ``last_seq``.
+        # Straight in the record's ``__dict__``: what pydantic's ``__setattr__`` does for a
+        # plain field (``RunRecord`` validates no assignment), less its handler's look-up and
+        # the fields-set ``add`` that nothing reads on a record (``runs.service._SET``).
         self.record.__dict__["plan"] = rows
