@@ -79,3 +79,23 @@ def test_a_greeting_then_a_question_is_still_chat() -> None:
 )
 def test_a_verb_before_then_starts_a_step(query: str) -> None:
     assert caps_of(query) == ["text_generation", "image_generation"]
+
+
+# --- an object pronoun before the verb (Romance proclisis) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Escreve um conto sobre um farol e me faz um desenho dele",
+        "Scrivi un racconto su un faro e poi mi fai un disegno",
+        "Escribe un cuento sobre un faro y me dibujas el faro de noche",
+    ],
+)
+def test_a_pronoun_before_the_verb_still_opens_a_step(query: str) -> None:
+    assert caps_of(query) == ["text_generation", "image_generation"]
+
+
+def test_help_with_this_is_no_step() -> None:
+    query = 'me ajuda com isso aqui: [{"a":1,"b":2},{"a":3,"b":4}] — quero a média'
+    assert caps_of(query) == ["data_analysis"]

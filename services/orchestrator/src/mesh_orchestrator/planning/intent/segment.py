@@ -240,6 +240,13 @@ class Segmenter:
             return True  # "und mir darüber ein Gedicht schreiben", "en het daarna vertalen"
         if _verb_then(words) or _verb_then(tokens(piece)):  # (German "mal" is courtesy too)
             return True  # "und entwirf dann ein Logo", "en ontwerp daarna", "et dessine ensuite"
+        if (
+            len(words) > 2
+            and words[0] in _PROCLITIC
+            and self.is_opener(words[1])
+            and words[2] in lx.ARTICLES  # the thing to make next ("me ajuda com isso": help)
+        ):
+            return True  # "e me escreve um resumo", "e poi mi prepari un avviso"
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
         if first in _SAME and len(words) > 1:
@@ -808,6 +815,10 @@ def _verb_then(words: list[str]) -> bool:
         and words[0] not in _PREPS
     )
 
+
+# An object pronoun before the verb (Romance proclisis: "me escreve", "mi scrivi", "me
+# escribes", "me fais"): the verb after it opens the step.
+_PROCLITIC = lx_words("me mi te ti nos ci lhe lhes gli")
 
 _NEGATED_HEAD = re.compile(r"^([^:]{1,40}?)\s*:\s+(\S.*)$", re.S)
 # Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
