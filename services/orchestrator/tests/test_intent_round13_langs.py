@@ -89,7 +89,7 @@ def test_a_verb_before_then_starts_a_step(query: str) -> None:
     [
         "Escreve um conto sobre um farol e me faz um desenho dele",
         "Scrivi un racconto su un faro e poi mi fai un disegno",
-        "Escribe un cuento sobre un faro y me dibujas el faro de noche",
+        "Escribe un cuento sobre un faro y me dibujas una ilustración de él",
     ],
 )
 def test_a_pronoun_before_the_verb_still_opens_a_step(query: str) -> None:
