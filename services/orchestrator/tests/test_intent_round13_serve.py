@@ -170,3 +170,10 @@ def test_untranslated(query: str, said: bool) -> None:
 )
 def test_a_description_is_no_second_task(query: str, caps: list[str]) -> None:
     assert _caps(query) == caps
+
+
+def test_a_further_step_is_no_description() -> None:
+    assert _caps("Write a slogan for a flower shop. Then draw the shop sign around that slogan.") == [
+        "text_generation",
+        "image_generation",
+    ]
