@@ -123,7 +123,7 @@ def test_a_job_beside_an_act_stays() -> None:
             ["summarization"],
         ),
         (
-            "Fasse das zusammen, aber nicht übersetzen, es bleibt auf Englisch: \"The library "
+            'Fasse das zusammen, aber nicht übersetzen, es bleibt auf Englisch: "The library '
             'opens at nine. Entry is free on Sundays. Groups must book ahead."',
             ["summarization"],
         ),
@@ -150,6 +150,8 @@ def test_kept_language(query: str, caps: list[str]) -> None:
         ("vat het samen, niet vertalen", True),
         ("translate it, don't summarise it", False),
         ("don't forget to translate it", False),
+        ("et n'oublie pas de le traduire en anglais", False),
+        ("vergiss nicht, es ins Englische zu übersetzen", False),
         ("keine Bilder, keine Suche, nur ins Englische übersetzen", False),
         ("no pictures, just translate it into Dutch", False),
     ],
@@ -162,9 +164,18 @@ def test_untranslated(query: str, said: bool) -> None:
 @pytest.mark.parametrize(
     ("query", "caps"),
     [
-        ("Draw a lighthouse on a cliff at dusk. Stormy sea, gulls, dramatic clouds.", ["image_generation"]),
-        ("Dessine-moi un renard dans la neige. Style aquarelle, couleurs douces.", ["image_generation"]),
-        ("Write a limerick about a lazy cat. Then translate it into Italian.", ["text_generation", "translation"]),
+        (
+            "Draw a lighthouse on a cliff at dusk. Stormy sea, gulls, dramatic clouds.",
+            ["image_generation"],
+        ),
+        (
+            "Dessine-moi un renard dans la neige. Style aquarelle, couleurs douces.",
+            ["image_generation"],
+        ),
+        (
+            "Write a limerick about a lazy cat. Then translate it into Italian.",
+            ["text_generation", "translation"],
+        ),
         ("Write a short poem about autumn. Who wrote The Raven?", ["text_generation", "search"]),
     ],
 )
@@ -173,7 +184,9 @@ def test_a_description_is_no_second_task(query: str, caps: list[str]) -> None:
 
 
 def test_a_further_step_is_no_description() -> None:
-    assert _caps("Write a slogan for a flower shop. Then draw the shop sign around that slogan.") == [
+    assert _caps(
+        "Write a slogan for a flower shop. Then draw the shop sign around that slogan."
+    ) == [
         "text_generation",
         "image_generation",
     ]

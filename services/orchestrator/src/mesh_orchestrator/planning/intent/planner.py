@@ -91,8 +91,8 @@ from mesh_orchestrator.planning.intent.rules import (
     _model_text,
     _questions_about_data,
 )
-from mesh_orchestrator.planning.intent.serve import describes_ask, how_of_act, keep_language
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, points_at_material
+from mesh_orchestrator.planning.intent.serve import describes_ask, how_of_act, keep_language
 
 # What may follow a verb and its pronoun ("look it up", "such das raus", "zoek dat op").
 _PARTICLES = frozenset(["up", "out", "for", "me", "mir", "moi", "mi", "raus", "nach", "op", "na"])

@@ -31,9 +31,9 @@ def _negated_at(ws: list[str], k: int) -> bool:
     """The verb at ``k`` is negated in its clause ``ws``: a negation at most three words
     before it with no "only" between ("nada de imágenes, solo traduce": a job), or a German or
     Dutch one after it."""
+    if any(w.split("'")[-1] in lx.FORGET for w in ws[:k]):
+        return False  # "don't forget to translate it", "n'oublie pas de la traduire": a job
     before = ws[max(k - 3, 0) : k]
-    if any(w in lx.FORGET for w in before):  # "don't forget to translate it": a job
-        return False
     negs = [j for j, w in enumerate(before) if w in lx.NEGATION]
     if negs and not any(w in lx.ONLY for w in before[negs[-1] :]):
         return True
