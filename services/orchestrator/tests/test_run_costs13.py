@@ -7,6 +7,7 @@ generator made."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -112,7 +113,7 @@ async def test_an_admission_waits_for_the_lock_only_while_another_holds_it(
         for run in (free, held):
             got = await store.get_run(run.run_id)
             assert got is not None and got.run_id == run.run_id
-        with pytest.raises(Exception):  # a duplicate id raises, as before
+        with pytest.raises(sqlite3.IntegrityError):  # a duplicate id raises, as before
             await store.admit(free, NO_LIMIT)
         assert not store.lock.locked()
     finally:
