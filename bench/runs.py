@@ -16,7 +16,9 @@ bare asyncio client:
   so the older "planned" figures hold ~1.6 ms of 84 more relayed events.)
 
 Runs/s is runs over the wall time of the load; CPU per run is the orchestrator process's
-CPU seconds (``/proc``) over the load, divided by the runs. A warm-up of ``concurrency``
+CPU seconds over the load, divided by the runs: its threads' nanosecond counts
+(``bench.procs.cpu_seconds_fine``, since round 13), with the 10 ms ticks' reading of
+``/proc/<pid>/stat`` beside it (``orchestrator_cpu_ms_per_run_ticks``). A warm-up of ``concurrency``
 runs of each kind comes first.
 
 Each load runs twice: a connection per run (``pinned``, ``planned``: the client opens one,
