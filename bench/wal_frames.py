@@ -9,12 +9,12 @@ load makes them: each admitted by one insert and its commit, and, after ~0.3 of 
 flush a run read in round 13's count), a flush of every live run's next events (8, 16 or 24
 of its 25) and rows in one transaction, so a run's events land in ~2.4 flushes. WAL frames
 (one page each, two ``pwrite``s) over the runs, read from ``wal_checkpoint``'s count, for two
-kinds of run id: ``uuid4`` (what ``new_run_id`` makes: random, so every run's
+kinds of run id: ``uuid4`` (what ``new_run_id`` made before round 13: random, so every run's
 ``(run_id, seq)`` index entries and its ``run_id`` entry land in a random leaf) and
 ``time-ordered`` (a UUID version 7: 48 bits of milliseconds first, then random; entries land
 at the indexes' tails, shared by the runs of a flush). Only counts, no timing: the machine's
 load does not move it. A measurement for a decision the run id's format needs (the id is a
-UUID version 4 by contract today: ``test_run_costs11``), not a change.
+UUID version 4 until round 13; ``new_run_id`` makes version 7 since).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prefill", type=int, default=20000, help="earlier runs in the store")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
-    for name, make in (("uuid4 (today)", uuid4_hex), ("time-ordered (UUID v7)", uuid7_hex)):
+    for name, make in (("uuid4 (before)", uuid4_hex), ("time-ordered (UUID v7)", uuid7_hex)):
         got = frames_a_run(make, args.runs, args.prefill, args.seed)
         print(f"{name:24} {got:6.2f} WAL frames a run ({2 * got:.1f} pwrite)")
     return 0
