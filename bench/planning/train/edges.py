@@ -335,6 +335,8 @@ VARIANTS = [
     Variant("r10", 1.0, "choice", gate="_asks_names", every=True, two=True, inherit=True),
     # round 12: round 11's shipped variant, decoded with ``edges.round12`` after ``inherit``
     Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True, r12=True),
+    # round 13: the gate also open to a job right after an analysis of pasted data
+    Variant("r10", 1.0, "choice", gate="_asks13", every=True, two=True, inherit=True, r12=True),
 ]
 # Every feature (round 9's with round 8's), a softmax per task over its candidates and "none",
 # and the asks_seq gate: chosen on main after both round 9 planner branches merged, by pooled
@@ -351,8 +353,10 @@ VARIANTS = [
 # Round 12 (batches 4-24): round 11's weights, gate and decoding, then ``edges.round12``
 # (quotations, topics, named results, listed references, sentences that open by pointing
 # back): bench/planning/README.md.
+# Round 13 (batches 4-26 and 101-108): the same, the gate also open to a job right after an
+# analysis of pasted data (``_asks13``): bench/planning/README.md.
 SHIPPED = Variant(
-    "r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True, r12=True
+    "r10", 1.0, "choice", gate="_asks13", every=True, two=True, inherit=True, r12=True
 )
 
 

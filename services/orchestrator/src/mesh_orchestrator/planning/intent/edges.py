@@ -156,7 +156,24 @@ _CAP_NOUNS = {
     "translation": _words(
         "translation traduccion traduction ubersetzung traduzione traducao vertaling version"
     ),
+    # round 13: "the text", "ce texte", "diesen Text": what a writing step made
+    "text_generation": _words("text texts texte textes texto textos testo testi tekst teksten"),
 }
+
+
+def _stem(word: str) -> str:
+    """A noun without its plural or case ending, for matching "Stichpunkte" to
+    "Stichpunkten", "resumo" to "resumos"; "" for short words (no stem to trust)."""
+    if len(word) < 5:
+        return ""
+    for _ in range(2):  # "versiones" -> "version" -> "versio", as "version" -> "versio"
+        for end in ("en", "es", "n", "s", "e"):
+            if word.endswith(end) and len(word) - len(end) >= 5:
+                word = word[: -len(end)]
+                break
+    return word
+
+
 # "both", "the two", "each of them", "dos dois": a clause reading at least two sources
 _SEVERAL = re.compile(
     r"\b(?:both|each of them|the two|these two|those two|ambos|ambas|los dos|las dos|"
@@ -404,6 +421,59 @@ def _strict12(text: str) -> bool:
     return bool(head and not article and head[0] not in lx.QUESTION and lx.CLITIC.match(head[0]))
 
 
+# Round 13: a clause opening "once you know" points at the answer of the question before it
+# ("what's the deepest point? once you know, draw a submarine down there", "¿Qué planeta ...?
+# Cuando lo sepas, escríbele una oda"): the subordinate clause is no question of its own and
+# reads back like a pronoun. The seven languages' "when / once / as soon as (you) (it)
+# know / have / find (out)", matched after ``normalize``.
+_KNOWN = re.compile(
+    r"^\W*(?:(?:and|then|y|luego|et|puis|und|dann|e|depois|poi|en|dan)\s+)?(?:"
+    r"(?:once|when|as soon as|after) (?:you|u) (?:know|find out|found out|"
+    r"(?:have|find|found|got|get|'ve got|ve got) (?:it|that|them|the answer)\b)\b"
+    r"|(?:cuando|una vez que|en cuanto|apenas|despues de que) "
+    r"(?:(?:lo |la |los |las )?(?:sepas|sepa|averigues|descubras)|"
+    r"(?:lo|la|los|las) (?:tengas|tenga|encuentres))\b"
+    r"|(?:quand|lorsque|une fois que|des que|apres que) (?:tu|vous) "
+    r"(?:(?:le |la |l |les )?(?:sais|sauras|savez|saurez)|"
+    r"(?:le|la|l|les) (?:as|auras|avez|aurez|trouves|trouveras|trouvez))\b"
+    r"|(?:wenn|sobald|nachdem) (?:du|sie) (?:(?:es |das )?(?:weisst|wissen|herausgefunden)|"
+    r"(?:es|das|ihn|sie) (?:hast|haben|findest|finden|gefunden))\b"
+    r"|(?:quando|assim que|logo que|depois que|mal) (?:(?:o |a |os |as )?"
+    r"(?:souberes|souber|descobrires|descobrir)|(?:o|a|os|as) (?:tiveres|tiver|encontrares))\b"
+    r"|(?:quando|una volta che|appena|non appena|dopo che) "
+    r"(?:(?:lo |la |li |le |l )?(?:sai|saprai|sa|sapra|scopri|scoprirai)|"
+    r"(?:lo|la|li|le|l) (?:hai|avrai|trovi|troverai))\b"
+    r"|(?:als|wanneer|zodra|nadat) (?:je|jij|u) (?:(?:het |dat |dit )?(?:weet|ontdekt)|"
+    r"(?:het|dat|dit) (?:hebt|heeft|vindt|gevonden))\b"
+    r")"
+)
+
+
+# ... and the material a job is made with, named by a pronoun or a demonstrative ("train an
+# adapter with them", "entrena con ellas un adaptador", "escreve com isso um parágrafo",
+# "trainier einen Adapter mit genau diesen Sätzen", "maak met die zinnen een ..."): a
+# reference back wherever it stands in the clause (``lx.PRONOUN`` asks for what follows)
+_WITH_REF = re.compile(
+    r"\b(?:with|using|con|usando|avec|mit|com|met|gebruik)\s+"
+    r"(?:(?:just|only|exactly|solo|justo|seulement|exactement|genau|nur|apenas|exatamente|"
+    r"proprio|esattamente|precies|alleen)\s+)?"
+    r"(?:them|those|these|ellas|ellos|eso|esto|esas|esos|estas|estos|esa|ese|ca|cela|ceci|ces|"
+    r"cette|cet|eux|elles|diesen|dieser|diesem|diese|dies|denen|isso|isto|essas|esses|essa|"
+    r"esse|elas|eles|quelle|quelli|queste|questi|questo|quello|quella|essi|deze|dat|dit|hen)\b"
+)
+
+
+def _known(text: str) -> bool:
+    """Whether ``text`` (normalized) opens with "once you know" (``_KNOWN``)."""
+    return bool(_KNOWN.match(lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", text)))
+
+
+def _before(norm: str, at: int) -> str:
+    """The text of ``norm`` from the last sentence end before ``at`` up to ``at``."""
+    start = max(norm.rfind(c, 0, at) for c in ".!?;:\n") + 1
+    return norm[start:at]
+
+
 def _spans(query: str, origins: list[Origin]) -> list[tuple[int, int]]:
     """Where each task's clause stands in the normalized request: (start, end) character
     offsets, (-1, -1) when its first words are not found there."""
@@ -644,21 +714,35 @@ def pair_features(
     caps = {o.capability for o in origins}
     n_groups = len(groups)
     facts = []
-    for o in origins:
+    for k, o in enumerate(origins):
         words = [w for w in tokens(normalize(o.instruction)) if w not in lx.POLITE]
         pronoun, everything, named = _refers(o.instruction)
         lead, demonstrative, strict = _leads(o.instruction)
+        # round 13: "once you know, ..." in the clause, or just before it in the request
+        # (the segmenter may have left it out of the instruction)
+        known = _known(normalize(o.instruction)) or (
+            bool(spans) and spans[k][0] > 0 and _known(_before(norm, spans[k][0]))
+        )
+        # ... "with them", "con ellas": the material is an earlier result (not pasted data)
+        made_with = not (o.own_data or o.quoted) and bool(
+            _WITH_REF.search(
+                lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(o.instruction))
+            )
+        )
+        question = not known and (
+            o.instruction.rstrip().endswith("?") or bool(words and words[0] in lx.QUESTION)
+        )
         facts.append(
             _Facts(
-                pronoun,
+                pronoun or known or made_with,
                 everything,
                 named,
                 _content(words, True),
-                o.instruction.rstrip().endswith("?") or bool(words and words[0] in lx.QUESTION),
+                question,
                 _subject_words(o.instruction),
-                lead,
+                lead or known,
                 demonstrative,
-                strict,
+                strict or known or made_with,
                 *_clause(o.instruction),
             )
         )
@@ -854,6 +938,18 @@ def pair_features(
             f["_asks_same"] = float(bool(f["asks_seq"]) or fj.same)
             f["_asks_sib"] = float(bool(f["_asks_same"]) or bool(f["sib_lead"]))
             f["_asks_names"] = float(bool(f["_asks_sib"]) or names)
+            # round 13: ... and a job right after an analysis of pasted data, with no data of
+            # its own ("analyse this and write a paragraph for the report: <table>"): the
+            # analysis's findings are the only material it can be about
+            f["_asks13"] = float(
+                bool(f["_asks_sib"])
+                or (
+                    gap == 1
+                    and oi.own_data
+                    and oi.capability == "data_analysis"
+                    and not (oj.own_data or oj.quoted)
+                )
+            )
             # a clause saying "both" / "each of them" as the last of listed items
             f["all_items"] = float(fj.everything and (fj.enum or oj.joined == "item"))
             # round 11: a parallel job after a step whose reference leads ("From that, a
@@ -919,6 +1015,14 @@ def pair_features(
             # reads what i reads unless it names i ("and translate that summary") or
             # transforms i by a pronoun ("y pásalo al catalán")
             names_cap = bool(fj.named_words & _CAP_NOUNS.get(oi.capability, frozenset()))
+            # round 13: ... or names what i made by an inflected form of i's own noun ("fass
+            # das Ergebnis in drei Stichpunkten zusammen und übersetz die Stichpunkte")
+            names_cap = names_cap or bool(
+                {_stem(w) for w in fj.named_words} & {_stem(w) for w in own[i] - topics[i]} - {""}
+            )
+            # ... a weight too: "résume cette version anglaise" reads the translation, not the
+            # text it was made from
+            f["names_cap"] = float(names_cap)
             chain = oj.capability in TRANSFORMS and fj.pronoun and not fj.same
             f["_inherit"] = float(
                 bool(f["lead_sib_prev"] or f["lang_sib_prev"])
