@@ -340,7 +340,13 @@ def counted_list(piece: str, grammar: Grammar) -> tuple[str, list[str]] | None:
         return None  # (not "Con eso quiero dos cosas: ...": things, whatever the verb)
     if not any(w in lx.NUMBERS for w in words):
         return None
-    if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
+    counted = [
+        w
+        for k, n in enumerate(words)
+        if n in lx.NUMBERS
+        for w in words[k + 1 : k + 3]  # the thing counted, maybe after a word that describes it
+    ]
+    if any(_plural_forms(w) & lx.JOB_NOUNS for w in counted):
         return None  # "three separate images: a ..., a ...": one job handed out (fanout)
     items = _list_items(rest)
     if not items or not all(

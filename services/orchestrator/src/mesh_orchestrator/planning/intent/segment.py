@@ -170,7 +170,8 @@ class Segmenter:
         self.openers = openers
         self._and = re.compile(
             # ("... e, com base nisso, faça ...": "and" before a comma goes with it)
-            rf"\s*,?\s+(?:{lx.AND})(?:\s*,)?\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+",
+            # (Dutch stresses "and" with an accent: "een weetje én een illustratie")
+            rf"\s*,?\s+(?:{lx.AND}|\u00e9n)(?:\s*,)?\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+",
             re.I,
         )
         self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
@@ -205,9 +206,13 @@ class Segmenter:
             return True  # "ich will nur wissen, wie ...": a question put as a wish to know
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
+        if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
+            words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
+            # the thing may come after two words that describe it: "a short Slack
+            # announcement", "une petite fiche illustrée", "een korte samenvatting"
             return any(
-                w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3]
+                w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:4]
             ) or bool(version_job(words))  # "a German version", "une version courte"
         if (
             len(words) > 2
@@ -474,6 +479,8 @@ class Segmenter:
             # (an accented word is no "and": Portuguese "é" is "is", not "e")
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(part[last:start]))[-1]
             lone = tokens(tail)
+            if len(before) == 2 and before[1] in _TO_ME and not last:
+                continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
             if (
                 len(lone) == 1
                 and not (linked and lx.CLITIC.match(lone[0]))
@@ -770,6 +777,10 @@ _FORMAL = lx_words(
 
 
 # "also" in the seven languages, before the job it adds.
+# "me" after a verb: "Mal mir dann ein Porträt", "fais-moi ensuite ...", "maak me daarna ...".
+_TO_ME = lx_words("me mir moi mi mij")
+# "for" before a thing to make, after "and": "en voor een samenvatting", "and for a poster".
+_FOR_THING = lx_words("for para pour fur per voor")
 _ALSO = lx_words(
     "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "
     "anche inoltre ook bovendien"
