@@ -143,3 +143,58 @@ def test_a_result_named_in_a_counting_head_counts_nothing(query: str) -> None:
 )
 def test_no_list_where_none_is(query: str, caps: list[str]) -> None:
     assert _caps(query) == caps
+
+
+@pytest.mark.parametrize(
+    ("query", "caps"),
+    [
+        (
+            'Two unrelated tasks: translate "good morning" into Italian, and write a haiku about fog.',
+            ["translation", "text_generation"],
+        ),
+        (
+            "Tengo dos preguntas: ¿cuál es la montaña más alta de Chile? y ¿cuántos habitantes tiene Lima?",
+            ["search", "search"],
+        ),
+        (
+            "Deux choses sans rapport : dessine un phare sous la pluie et traduis « bonne nuit » en allemand.",
+            ["image_generation", "translation"],
+        ),
+        (
+            'Zwei Sachen, die nichts miteinander zu tun haben: übersetz "gute Reise" ins Spanische '
+            "und zeichne einen Igel im Schnee.",
+            ["translation", "image_generation"],
+        ),
+        (
+            'Duas coisas sem relação: desenha um barco à vela e traduz "bom dia" para inglês.',
+            ["image_generation", "translation"],
+        ),
+        (
+            'Due cose slegate: disegna un gufo su un ramo e traduci "buonanotte" in francese.',
+            ["image_generation", "translation"],
+        ),
+        (
+            'Twee losse klusjes: teken een vuurtoren bij storm en vertaal "goedemorgen" naar het Duits.',
+            ["image_generation", "translation"],
+        ),
+    ],
+)
+def test_the_first_ask_after_an_announcing_head_is_not_lost(query: str, caps: list[str]) -> None:
+    assert _plan(query) == [(c, []) for c in caps]
+
+
+@pytest.mark.parametrize(
+    ("query", "caps"),
+    [
+        (
+            'Traduce "buen viaje" al francés y aparte escríbeme un poema sobre la lluvia.',
+            ["translation", "text_generation"],
+        ),
+        (
+            "Draw a kite over the sea and separately a short bio for my sailing blog.",
+            ["image_generation", "text_generation"],
+        ),
+    ],
+)
+def test_separately_before_the_next_job(query: str, caps: list[str]) -> None:
+    assert _caps(query) == caps

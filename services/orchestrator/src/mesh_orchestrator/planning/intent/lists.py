@@ -47,9 +47,9 @@ _COUNTED_THINGS = re.compile(
 # Asks counted or named by a head before a list ("two questions:", "três pedidos:", "a few
 # errands:"): like ``lx.THINGS``, they name no job of their own.
 _ASKS = lx_words(
-    "questions requests asks tasks errands favours favors preguntas pedidos peticiones encargos "
-    "tareas recados demandes taches trucs choses fragen aufgaben anliegen sachen perguntas "
-    "tarefas domande richieste compiti vragen verzoeken klusjes taken zaakjes"
+    "questions requests asks tasks jobs errands favours favors preguntas pedidos peticiones encargos "
+    "tareas recados cosillas cositas coisinhas demandes taches trucs choses fragen aufgaben anliegen sachen perguntas "
+    "tarefas trabalhos domande richieste compiti lavori vragen klussen verzoeken klusjes taken zaakjes"
 )
 # "quick list:", "lista veloce:": a short head that names a list and asks nothing itself.
 _LIST = lx_words("list lista liste lijst lijstje")

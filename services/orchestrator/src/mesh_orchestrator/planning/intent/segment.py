@@ -37,7 +37,13 @@ from mesh_orchestrator.planning.intent.backrefs import (
 )
 from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
-from mesh_orchestrator.planning.intent.lists import COLON, counted_list, number_ordinals, units
+from mesh_orchestrator.planning.intent.lists import (
+    COLON,
+    announces,
+    counted_list,
+    number_ordinals,
+    units,
+)
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 _QUOTE = "\u27ea{}\u27eb"
@@ -197,6 +203,8 @@ class Segmenter:
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         while len(words) > 1 and words[0] in _ALSO:
             words = words[1:]  # "y también un dibujo", "und auch ein Bild": what follows
+        if len(words) > 1 and words[0] in _APART and self.opens_job(" ".join(words[1:]), questions):
+            return True  # "y aparte escríbeme ...": "separately", then a job
         if not words or _languages_only(words):  # "..., portoghese e olandese": no job
             return False
         first = words[0]
@@ -392,6 +400,17 @@ class Segmenter:
                 out.append(self._segment(head, joined, blocks, quotes))
                 out += [self._segment(item, "item", blocks, quotes) for item in items]
                 continue
+            said = COLON.search(piece)
+            if (
+                said is not None
+                and not _PLACEHOLDER_RE.match(piece, said.end())
+                and announces(piece[: said.start()], self)
+                and tokens(piece[said.end() :])
+            ):
+                # "Two unrelated jobs: train ..., and write ...", "Deux questions : quelle
+                # est ... ?": the head names the asks, each after its colon is one of them
+                out.append(self._segment(piece[: said.start()], joined, blocks, quotes))
+                piece, joined = piece[said.end() :], "item"
             cut = self._payload_start(piece)
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
             parts = self._split_and(head)
@@ -776,11 +795,13 @@ _FORMAL = lx_words(
 )
 
 
-# "also" in the seven languages, before the job it adds.
 # "me" after a verb: "Mal mir dann ein Porträt", "fais-moi ensuite ...", "maak me daarna ...".
 _TO_ME = lx_words("me mir moi mi mij")
 # "for" before a thing to make, after "and": "en voor een samenvatting", "and for a poster".
 _FOR_THING = lx_words("for para pour fur per voor")
+# "separately" before the next job of a list: "y aparte escríbeme", "and separately write".
+_APART = lx_words("separately aparte apart separement separadamente separatamente daneben")
+# "also" in the seven languages, before the job it adds.
 _ALSO = lx_words(
     "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "
     "anche inoltre ook bovendien"
