@@ -79,16 +79,34 @@ def test_list_markers_each_open_an_ask(query: str, caps: list[str]) -> None:
 @pytest.mark.parametrize(
     ("query", "caps"),
     [
-        ("quick list:\n- a sketch of an owl\n- a haiku about snow", ["image_generation", "text_generation"]),
-        ("Dos cosas:\nun dibujo de un faro\nquién inventó la imprenta", ["image_generation", "search"]),
+        (
+            "quick list:\n- a sketch of an owl\n- a haiku about snow",
+            ["image_generation", "text_generation"],
+        ),
+        (
+            "Dos cosas:\nun dibujo de un faro\nquién inventó la imprenta",
+            ["image_generation", "search"],
+        ),
         (
             "Trois demandes :\nune affiche pour un concert de jazz\nquelle est la hauteur de la tour Eiffel",
             ["image_generation", "search"],
         ),
-        ("Zwei Sachen:\nein Bild von einem Leuchtturm\nwer hat die Glühbirne erfunden", ["image_generation", "search"]),
-        ("Dois pedidos:\num desenho de um gato\nqual é a capital da Austrália", ["image_generation", "search"]),
-        ("Due richieste:\nun disegno di una barca\nchi ha inventato la radio", ["image_generation", "search"]),
-        ("Twee vragen:\nwie schilderde De Nachtwacht\nhoe hoog is de Mount Everest", ["search", "search"]),
+        (
+            "Zwei Sachen:\nein Bild von einem Leuchtturm\nwer hat die Glühbirne erfunden",
+            ["image_generation", "search"],
+        ),
+        (
+            "Dois pedidos:\num desenho de um gato\nqual é a capital da Austrália",
+            ["image_generation", "search"],
+        ),
+        (
+            "Due richieste:\nun disegno di una barca\nchi ha inventato la radio",
+            ["image_generation", "search"],
+        ),
+        (
+            "Twee vragen:\nwie schilderde De Nachtwacht\nhoe hoog is de Mount Everest",
+            ["search", "search"],
+        ),
     ],
 )
 def test_a_head_that_announces_asks_lists_each_line(query: str, caps: list[str]) -> None:
@@ -136,9 +154,15 @@ def test_a_result_named_in_a_counting_head_counts_nothing(query: str) -> None:
     ("query", "caps"),
     [
         # a length is no thing to make: "one paragraph" stays a constraint
-        ("Write a short text about owls for a kids newsletter, keep it light, one paragraph.", ["text_generation"]),
+        (
+            "Write a short text about owls for a kids newsletter, keep it light, one paragraph.",
+            ["text_generation"],
+        ),
         # "Mal mir dann ein ...": "then" inside a step whose verb has "me" after it
-        ("Wer hat das Telefon erfunden? Mal mir dann ein Porträt von ihm.", ["search", "image_generation"]),
+        (
+            "Wer hat das Telefon erfunden? Mal mir dann ein Porträt von ihm.",
+            ["search", "image_generation"],
+        ),
     ],
 )
 def test_no_list_where_none_is(query: str, caps: list[str]) -> None:

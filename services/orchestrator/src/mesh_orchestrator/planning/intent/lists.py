@@ -301,7 +301,9 @@ def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[
             # "Drei dingen:\neen bedankje ...\nwat is een komeet\n...", "quick list:\n• ...":
             # each line is an ask of its own, with markers or without, whatever it starts with
             end = first
-            while end < len(units) and units[end][1] and units[end][0] in ("sentence", "item", "line"):
+            while (
+                end < len(units) and units[end][1] and units[end][0] in ("sentence", "item", "line")
+            ):
                 end += 1
             listed = units[first:end]
             if len(listed) >= 2 and all(len(tokens(u)) <= 24 for _, u in listed):
