@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.planning.__main__ import load_manifest
+from bench.planning.__main__ import HERE, load_manifest
 from bench.planning.edges import THRESHOLDS, dev_batches, fit, pairs_of
 from bench.planning.score import Expected
 from mesh_orchestrator.planning.intent import IntentPlanner
@@ -47,7 +47,12 @@ def test_the_fit_is_deterministic_and_learns_a_separable_feature() -> None:
 
 def test_every_dev_file_is_a_fold_and_no_test_split_is() -> None:
     names = list(dev_batches())
-    assert names[0] == "requests" and names[1:] == [f"batch{k}" for k in range(1, len(names))]
+    files = sorted(p.stem for p in (HERE / "dev").glob("*.yaml"))
+    assert names[0] == "requests" and sorted(names[1:]) == files
+    numbers = [int(n.removeprefix("batch")) for n in names[1:]]
+    # In order, the written batches (1, 2, ...) before the earlier test splits (101, ...).
+    assert numbers == sorted(set(numbers)) and numbers[:3] == [1, 2, 3]
+    assert not any(n.startswith("test") for n in names)
 
 
 def test_round_8s_training_is_deterministic_and_its_gate_holds() -> None:

@@ -55,24 +55,14 @@ def test_a_verb_on_an_earlier_result_is_still_the_models_to_place() -> None:
     "query",
     [
         "Grab the definition of photosynthesis and simplify it",
-        *(
-            pytest.param(
-                q,
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    reason="the verb on the result ('simplifícala', 'vereinfache sie') is no "
-                    "known opener or its pronoun no reference: the clause is put nowhere",
-                ),
-            )
-            for q in (
-                "Busca la definición de fotosíntesis y simplifícala",
-                "Cherche la définition de la photosynthèse et simplifie-la",
-                "Such die Definition der Photosynthese und vereinfache sie",
-                "Procura a definição de fotossíntese e simplifica-a",
-                "Cerca la definizione di fotosintesi e semplificala",
-                "Zoek de definitie van fotosynthese op en vereenvoudig die",
-            )
-        ),
+        # (strict xfails until round 13: the verb on the result was no known opener or its
+        # pronoun no reference; branch plan-lang13)
+        "Busca la definición de fotosíntesis y simplifícala",
+        "Cherche la définition de la photosynthèse et simplifie-la",
+        "Such die Definition der Photosynthese und vereinfache sie",
+        "Procura a definição de fotossíntese e simplifica-a",
+        "Cerca la definizione di fotosintesi e semplificala",
+        "Zoek de definitie van fotosynthese op en vereenvoudig die",
     ],
 )
 def test_a_job_announced_by_its_verb_goes_to_its_stand_in(query: str) -> None:

@@ -360,3 +360,18 @@ TEMPLATES["summarization"] += [
     "kannst du das auf einen Absatz kürzen? {p}",
     "kürze diesen Text {p}",
 ]
+
+# Round 13: a verb on an earlier result with its pronoun after it ("vereinfache es",
+# "zeichne ihn"): the verb names the job whatever pronoun follows.
+TEMPLATES["summarization"] += [
+    "vereinfache es",
+    "vereinfache ihn in zwei Sätzen",
+    "verdichte es",
+    "verdichte das auf einen Absatz",
+    "vereinfache diesen Text {p}",
+    "fasse sie zusammen",
+]
+TEMPLATES["image_generation"] += ["illustriere es", "zeichne ihn", "male das"]
+TEMPLATES["translation"] += ["übersetze ihn ins {l}", "bring es ins {l}"]
+# Round 13: a name thought up is writing ("erfinde einen Namen für ..."), whatever follows.
+TEMPLATES["text_generation"] += ["erfinde einen Namen für {t}", "überleg dir einen Namen für {t}"]

@@ -546,3 +546,16 @@ TEMPLATES["summarization"] += [
     "can you cut this down to one paragraph? {p}",
     "shorten this text to a few lines {p}",
 ]
+
+# Round 13: a verb on an earlier result with its pronoun ("simplify it", "condense that"):
+# the verb names the job whatever the language's way of attaching the "it".
+TEMPLATES["summarization"] += [
+    "simplify it",
+    "simplify it in two sentences",
+    "condense it",
+    "condense that into a paragraph",
+    "simplify this text {p}",
+]
+TEMPLATES["image_generation"] += ["illustrate it", "sketch it", "paint that"]
+# Round 13: a name thought up is writing ("come up with a name for ..."), whatever follows.
+TEMPLATES["text_generation"] += ["come up with a name for {t}", "think of a name for {t}"]

@@ -360,3 +360,18 @@ TEMPLATES["summarization"] += [
     "¿puedes acortar esto a un párrafo? {p}",
     "acorta este texto {p}",
 ]
+
+# Round 13: a verb on an earlier result with its pronoun glued on ("simplifícalo",
+# "condénsalo", "ilústralo"): the verb names the job whatever pronoun it carries.
+TEMPLATES["summarization"] += [
+    "simplifícalo",
+    "simplifícalo en dos frases",
+    "condénsalo",
+    "condénsala en un párrafo",
+    "simplifica este texto {p}",
+    "resúmelas",
+]
+TEMPLATES["image_generation"] += ["ilústralo", "ilústrala", "píntalo", "haz un dibujo de eso"]
+TEMPLATES["translation"] += ["pásalo al {l}", "ponla en {l}"]
+# Round 13: a name thought up is writing ("inventa un nombre para ..."), whatever follows.
+TEMPLATES["text_generation"] += ["inventa un nombre para {t}", "piensa un nombre para {t}"]

@@ -360,3 +360,18 @@ TEMPLATES["summarization"] += [
     "tu peux raccourcir ça en un paragraphe ? {p}",
     "raccourcis ce texte {p}",
 ]
+
+# Round 13: a verb on an earlier result with its pronoun ("simplifie-le", "condense-la",
+# "illustre-le"): the verb names the job whatever pronoun it carries.
+TEMPLATES["summarization"] += [
+    "simplifie-le",
+    "simplifie-le en deux phrases",
+    "condense-le",
+    "condense-la en un paragraphe",
+    "simplifie ce texte {p}",
+    "résume-les",
+]
+TEMPLATES["image_generation"] += ["illustre-le", "dessine-la", "peins-le"]
+TEMPLATES["translation"] += ["mets-la en {l}", "passe-le en {l}"]
+# Round 13: a name thought up is writing ("trouve un nom pour ..."), whatever follows.
+TEMPLATES["text_generation"] += ["trouve un nom pour {t}", "invente un nom pour {t}"]

@@ -328,3 +328,18 @@ TEMPLATES["summarization"] += [
     "puoi accorciare questo in un paragrafo? {p}",
     "accorcia questo testo {p}",
 ]
+
+# Round 13: a verb on an earlier result with its pronoun glued on ("semplificalo",
+# "condensala", "illustralo"): the verb names the job whatever pronoun it carries.
+TEMPLATES["summarization"] += [
+    "semplificalo",
+    "semplificalo in due frasi",
+    "condensalo",
+    "condensala in un paragrafo",
+    "semplifica questo testo {p}",
+    "riassumile",
+]
+TEMPLATES["image_generation"] += ["illustralo", "disegnala", "dipingilo"]
+TEMPLATES["translation"] += ["portala in {l}", "voltala in {l}"]
+# Round 13: a name thought up is writing ("trova un nome per ..."), whatever follows.
+TEMPLATES["text_generation"] += ["trova un nome per {t}", "inventa un nome per {t}"]

@@ -319,3 +319,18 @@ TEMPLATES["summarization"] += [
     "kun je dit inkorten tot één alinea? {p}",
     "kort deze tekst in {p}",
 ]
+
+# Round 13: a verb on an earlier result with its pronoun after it ("vereenvoudig het",
+# "teken het"): the verb names the job whatever pronoun follows.
+TEMPLATES["summarization"] += [
+    "vereenvoudig het",
+    "vereenvoudig het in twee zinnen",
+    "comprimeer het",
+    "vat het samen in een alinea",
+    "vereenvoudig deze tekst {p}",
+    "vat ze samen",
+]
+TEMPLATES["image_generation"] += ["illustreer het", "teken het", "schilder dat"]
+TEMPLATES["translation"] += ["zet het in het {l}", "vertaal ze naar het {l}"]
+# Round 13: a name thought up is writing ("verzin een naam voor ..."), whatever follows.
+TEMPLATES["text_generation"] += ["verzin een naam voor {t}", "kies een naam voor {t}"]

@@ -329,3 +329,18 @@ TEMPLATES["summarization"] += [
     "consegues encurtar isto para um parágrafo? {p}",
     "encurta este texto {p}",
 ]
+
+# Round 13: a verb on an earlier result with its pronoun glued on ("simplifica-o",
+# "condensa-a", "ilustra-o"): the verb names the job whatever pronoun it carries.
+TEMPLATES["summarization"] += [
+    "simplifica-o",
+    "simplifica-o em duas frases",
+    "condensa-o",
+    "condensa-a num parágrafo",
+    "simplifica este texto {p}",
+    "resume-as",
+]
+TEMPLATES["image_generation"] += ["ilustra-o", "desenha-a", "pinta-o"]
+TEMPLATES["translation"] += ["passa-a para {l}", "põe-no em {l}"]
+# Round 13: a name thought up is writing ("inventa um nome para ..."), whatever follows.
+TEMPLATES["text_generation"] += ["inventa um nome para {t}", "pensa num nome para {t}"]

@@ -20,7 +20,11 @@ _ANY: TypeAdapter[Any] = TypeAdapter(Any)
 
 
 def _json(value: Any) -> Any:
-    """``value`` as ``PlanNode.model_dump(mode="json")`` writes a field of type Any."""
+    """``value`` as ``PlanNode.model_dump(mode="json")`` writes a field of type Any: a string
+    or None as it is (what that dump gives them; a task's agent and instance ids, three a
+    run), anything else through pydantic."""
+    if value is None or type(value) is str:
+        return value
     return _ANY.dump_python(value, mode="json")
 
 
@@ -130,4 +134,7 @@ class RunProjection:
 
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         self._rows = rows
-        self.record.plan = rows
+        # Straight in the record's ``__dict__``: what pydantic's ``__setattr__`` does for a
+        # plain field (``RunRecord`` validates no assignment), less its handler's look-up and
+        # the fields-set ``add`` that nothing reads on a record (``runs.service._SET``).
+        self.record.__dict__["plan"] = rows

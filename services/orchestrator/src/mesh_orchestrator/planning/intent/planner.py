@@ -302,6 +302,12 @@ class IntentPlanner:
             return False
         if len(words) > 1 and words[1] in _REFERS and len(words[0]) >= 4:
             return True  # "simplify it", "shrink it": a verb on the result
+        if len(words) == 2 and words[1] in lx.DEMONSTRATIVE and len(words[0]) >= 4:
+            return True  # "vereenvoudig die", "simplify that": the verb and what it works on
+        if len(words) == 1 and len(words[0]) >= 7 and lx.CLITIC.match(words[0]):
+            # "simplifícala", "semplificala", "simplifie-la", "simplifica-a": the pronoun
+            # glued to a verb the phrasings may not know, and nothing else in the clause
+            return True
         if not self._segmenter.is_opener(words[0]):
             return False
         return bool(lx.CLITIC.match(words[0]) or any(w in _REFERS for w in words[1:4]))

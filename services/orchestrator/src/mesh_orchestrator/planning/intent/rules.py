@@ -375,6 +375,14 @@ def _material_first(routed: list[Routed]) -> None:
             a.text, b.text = f"{a.text}: {a.payload}", b.instruction
 
 
+# "then" and its kin that open a sentence as the next step, in the seven languages (not "and"
+# or "also": "Hi! And you?" is still chat after a greeting).
+_THEN_STEP = lx_words(
+    "then next afterwards finally lastly luego despues finalmente puis ensuite enfin dann "
+    "danach anschliessend schliesslich depois poi dopo infine quindi daarna dan vervolgens"
+)
+
+
 def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
     """A few words after a piece of writing that start no job of their own ("Hello! How are
     you?", "Olá, tudo bem contigo?") belong to it."""
@@ -385,6 +393,10 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
     for r in routed:
         words = tokens(r.segment.instruction)
         greeting = prev is not None and prev_words <= 3
+        # "Poi disegnalo", "Then draw it", "Luego dibújalo": a job put after "then" and its
+        # kin in any language is a step of its own, not more words for the writing before
+        lead = [w for w in words if w not in lx.POLITE or w in _THEN_STEP]
+        stepped = len(lead) > 1 and lead[0] in _THEN_STEP
         if (
             prev is not None
             and prev.capability == "text_generation"
@@ -397,6 +409,7 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             and not (r.segment.data or r.segment.payload)
             and r.segment.joined not in ("then", "item", "line")
             and not lx.CLITIC.match(words[0] if words else "")
+            and not stepped
             and not _deliverable(words)  # "..., a tweet and a poster": things of their own
             and (
                 not segmenter.is_opener(words[0] if words else "")

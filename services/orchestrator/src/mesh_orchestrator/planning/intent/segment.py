@@ -251,6 +251,15 @@ class Segmenter:
             return True  # "shrink it to a tweet", "make them shorter": a verb on a result
         if self.final_verb(piece) is not None:
             return True  # "und mir darüber ein Gedicht schreiben", "en het daarna vertalen"
+        if _verb_then(words) or _verb_then(tokens(piece)):  # (German "mal" is courtesy too)
+            return True  # "und entwirf dann ein Logo", "en ontwerp daarna", "et dessine ensuite"
+        if (
+            len(words) > 2
+            and words[0] in _PROCLITIC
+            and self.is_opener(words[1])
+            and words[2] in lx.ARTICLES  # the thing to make next ("me ajuda com isso": help)
+        ):
+            return True  # "e me escreve um resumo", "e poi mi prepari un avviso"
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
         if first in _SAME and len(words) > 1:
@@ -814,6 +823,35 @@ _PARTICLE = re.compile(
     r"over|terug|weg)(?:zu)?"
 )
 # A short negated phrase before a colon and the job after it: "Ohne Recherche: schreib ...".
+# "then" where it stands second, after the verb: German and Dutch verb-second order ("und
+# entwirf dann ein Logo", "en ontwerp daarna een logo") and the Romance order ("et dessine
+# ensuite un logo", "e disegna poi", "y diseña luego"). Whatever word comes before it is a
+# verb the phrasings may not know; not "dopo" ("after") nor "dan" ("than" in Dutch).
+_THEN_SECOND = lx_words(
+    "then afterwards dann danach anschliessend nachher daarna vervolgens poi luego despues "
+    "depois ensuite puis"
+)
+
+
+def _verb_then(words: list[str]) -> bool:
+    return (
+        len(words) > 2
+        and words[1] in _THEN_SECOND
+        and len(words[0]) >= 3
+        and words[0].isalpha()
+        and words[0] not in lx.FUNCTION
+        and words[0] not in lx.ARTICLES
+        and words[0] not in lx.QUESTION
+        and words[0] not in lx.NEGATION
+        and words[0] not in lx.LANGUAGES
+        and words[0] not in _PREPS
+    )
+
+
+# An object pronoun before the verb (Romance proclisis: "me escreve", "mi scrivi", "me
+# escribes", "me fais"): the verb after it opens the step.
+_PROCLITIC = lx_words("me mi te ti nos ci lhe lhes gli")
+
 _NEGATED_HEAD = re.compile(r"^([^:]{1,40}?)\s*:\s+(\S.*)$", re.S)
 # Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
 # "erklär es dann", "maak er daarna") and in Romance clitic order.
