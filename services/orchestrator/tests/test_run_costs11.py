@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -150,12 +151,22 @@ def test_the_fast_paths_host_check_is_remembered_and_bounded(
     assert len(stream_path._HOSTS_SEEN) <= stream_path._HOSTS_KEPT
 
 
-def test_a_new_run_id_is_a_random_uuid4_in_hex() -> None:
-    ids = {new_run_id() for _ in range(2000)}
-    assert len(ids) == 2000
+def test_a_new_run_id_is_a_time_ordered_uuid7_in_hex() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [new_run_id() for _ in range(2000)]
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == 2000
     for run_id in ids:
         u = uuid.UUID(hex=run_id)
-        assert u.hex == run_id and u.version == 4 and u.variant == uuid.RFC_4122
+        assert u.hex == run_id and u.version == 7 and u.variant == uuid.RFC_4122
+        assert before <= int(run_id[:12], 16) <= after  # its milliseconds lead
+    # Made in order, they sort in order across milliseconds (the index locality it is for).
+    ms = [int(r[:12], 16) for r in ids]
+    assert ms == sorted(ms)
+    time.sleep(0.002)
+    assert new_run_id() > max(ids)
+    # The 74 bits after the time are random: no two ids of one millisecond share them.
+    assert len({r[12:] for r in ids}) == 2000
 
 
 async def test_a_plan_without_a_group_loop_is_not_put_in_order(

@@ -26,6 +26,7 @@ depends on nothing of the orchestrator's).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -55,10 +56,42 @@ class _Children:
         return child
 
 
+class _Sums:
+    """A labelled counter's increments by label value, summed in plain floats until a
+    scrape reads the counter: registered in the registry before it, its ``collect`` adds
+    each sum to its child (one ``inc`` a label a scrape) and yields nothing. A run's end
+    then costs a few dict updates under one lock, where an ``inc`` a kind cost a run four
+    of prometheus_client's calls and locks (bench/README.md, "Round 13: CPU per run")."""
+
+    def __init__(self, children: _Children) -> None:
+        self._children = children
+        self._sums: dict[str, float] = {}
+        self._lock = threading.Lock()  # a scrape may read in another thread
+
+    def add(self, amounts: dict[str, float]) -> None:
+        with self._lock:
+            sums = self._sums
+            for kind, amount in amounts.items():
+                if amount < 0:  # what ``inc`` refuses, refused here
+                    raise ValueError("Counters can only be incremented by non-negative amounts.")
+                sums[kind] = sums.get(kind, 0.0) + amount
+
+    def collect(self) -> list[Any]:
+        with self._lock:
+            sums, self._sums = self._sums, {}
+        for kind, amount in sums.items():
+            self._children(kind).inc(amount)
+        return []
+
+
 class CallMetrics:
     """Recorded by the executor as each sub-task and each worker call ends."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        # Read first at every scrape: the summed budget use goes into its counter before
+        # the counter is read (a registry collects in the order of registration).
+        self._used_sums = _Sums(_Children(None))
+        registry.register(self._used_sums)
         self._tasks = Histogram(
             "mesh_subtask_duration_seconds",
             "Sub-task latency from its start to its outcome (retries included).",
@@ -94,11 +127,13 @@ class CallMetrics:
         self._relayed_by = _Children(self._relayed)
         self._usage_of = _Children(self._usage)
         self._used_of = _Children(self._budget_used)
+        self._used_sums._children = self._used_of
 
     def budget_ended(self, used: dict[str, float], exhausted: str | None) -> None:
-        """A run ended its execution: what it used, and which bound of its budget ran out."""
-        for kind, amount in used.items():
-            self._used_of(kind).inc(amount)
+        """A run ended its execution: what it used (summed until the next scrape, see
+        ``_Sums``; a negative amount raises here, as ``inc`` does), and which bound of its
+        budget ran out."""
+        self._used_sums.add(used)
         if exhausted is not None:
             self._exhausted.labels(exhausted).inc()
 

@@ -200,10 +200,18 @@ class RunChannel:
     are in the store: a resumed run's earlier part, and what flushes stored, but the last),
     its listeners."""
 
-    __slots__ = ("base", "closed", "durable", "events", "held", "record", "stored", "subscribers")
+    __slots__ = (
+        "base", "closed", "durable", "events", "fields", "held", "record", "stored", "subscribers",
+    )  # fmt: skip
 
     def __init__(self, record: RunRecord, base: int = 0, durable: int | None = None) -> None:
         self.record = record
+        # The record's field values: ``publish`` writes ``last_seq`` there, at every event,
+        # what pydantic's ``__setattr__`` does (its dict, and the name in the fields-set,
+        # which holds it from here on) less its handler's look-up and calls.
+        if "last_seq" not in record.__pydantic_fields_set__:
+            record.last_seq = record.last_seq
+        self.fields: dict[str, Any] = record.__dict__
         self.base = base
         self.events: list[RelayedEvent] = []
         self.subscribers: set[Subscription] = set()
@@ -301,7 +309,7 @@ class EventMux:
         seq = ch.base + len(ch.events) + 1
         event = RelayedEvent(run_id, seq, type, task_id, agent_id, data or {}, time.time())
         ch.events.append(event)
-        ch.record.last_seq = seq
+        ch.fields["last_seq"] = seq  # = ``ch.record.last_seq = seq`` (see ``RunChannel``)
         if seq > ch.durable:  # its id is not reserved in the store yet: hold it back
             ch.held.append(event)
             self._wake.set()
@@ -343,7 +351,7 @@ class EventMux:
             ]
         ch.events.extend(events)
         last = first + len(events) - 1
-        ch.record.last_seq = last
+        ch.fields["last_seq"] = last
         ready = events
         if last > ch.durable:  # ids not reserved in the store yet: held back
             cut = max(0, ch.durable - first + 1)

@@ -105,10 +105,14 @@ class RunOutcome:
 
 
 def new_run_id() -> str:
-    """A new run's id: a random UUID (version 4) as 32 hex digits, what ``uuid.uuid4().hex``
-    makes, without the ``UUID`` object (~1.5 us where that took 3-8 us a run)."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    """A new run's id: a time-ordered UUID (version 7, RFC 9562: 48 bits of Unix milliseconds,
+    then 74 random bits) as 32 hex digits, built without the ``UUID`` object. Time-ordered, a
+    store's index entries for new runs land together at the end of the index instead of on a
+    random page each: SQLite writes 12.74 -> 7.25 WAL frames a run (``python -m
+    bench.wal_frames``). The id is no capability (every read checks the run's owner); it tells
+    when the run was made, which its record says anyway."""
+    b = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    b[6] = (b[6] & 0x0F) | 0x70  # version 7
     b[8] = (b[8] & 0x3F) | 0x80  # the RFC 4122 variant
     return b.hex()
 

@@ -35,6 +35,7 @@ from mesh_contracts import ExecutionPlan, PhaseStatus, RunStatus
 from mesh_orchestrator.conversation import Conversation, Turn, turn_of
 from mesh_orchestrator.graph.policy import RunState
 from mesh_orchestrator.runs.emitter import RunEvents
+from mesh_orchestrator.runs.service import new_run_id
 from mesh_orchestrator.runs.store.base import RunRecord
 from mesh_orchestrator.runs.store.threads import ThreadRecord, ThreadStore
 
@@ -111,7 +112,7 @@ class Threads:
     ) -> RunRecord:
         """Start a run on ``thread`` (see the module docstring); raises ``ThreadBusy``
         (``reject``), ``OverQuota`` and ``Draining`` as ``RunService.start`` does."""
-        run_id = uuid.uuid4().hex
+        run_id = new_run_id()
         for _ in range(APPEND_TRIES):
             current = await self.store.get_thread(thread.thread_id)
             if current is None:

@@ -233,6 +233,52 @@ _MINE = word_set("""
     my mi mis mon ma mes mein meine meinem meinen meiner meu minha meus minhas mio mia miei
     mie mijn m'n
     """)
+# Money in an account, and what is left of it: "¿cuánto dinero me queda en la cuenta?".
+_CASH = word_set("money dinero plata argent geld dinheiro soldi denaro")
+_LEFT = word_set("left remaining queda quedan reste restant ubrig resta restam rimane rimasto over")
+# A player the user runs: a verb that plays, skips or pauses and a song, a track, a playlist.
+_PLAY = (
+    "play",
+    "skip",
+    "pause",
+    "resume",
+    "salt",
+    "pasa",
+    "pon",
+    "reproduc",
+    "pausa",
+    "passe",
+    "joue",
+    "mets",
+    "spiel",
+    "uberspring",
+    "pausier",
+    "toca",
+    "pul",
+    "passa",
+    "mett",
+    "riproduc",
+    "speel",
+    "sla",
+    "pauzeer",
+)
+_TRACK = word_set("""
+    song songs track tracks playlist cancion canciones chanson chansons morceau titre lied
+    lieder titel song cancao faixa musica canzone canzoni brano playlist nummer liedje
+    afspeellijst
+    """)
+
+
+def _plays_media(words: list[str]) -> bool:
+    """A player's verb heads the clause and a song, track or playlist follows it."""
+    return (
+        len(words) >= 2
+        and words[0].split("-")[0].startswith(_PLAY)
+        and any(w in _TRACK for w in words[1:6])
+        and not any(w in lx.JOB_NOUNS and w not in _TRACK for w in words)
+    )
+
+
 _BUT = word_set("but pero mais aber maar")
 _LIVE = word_set("live realtime real-time echtzeit directo diretta")
 # "let me know when", "sag Bescheid, wenn", "avísame cuando", "préviens-moi quand", ...
@@ -387,6 +433,14 @@ def acts_for_user(seg: Segment) -> bool:
         w in _MINE or w in _ACCOUNT for w in words[:9]
     ):  # "il saldo del conto", "my balance" (not "work-life balance", "the status account")
         return not any(w in lx.JOB_NOUNS for w in words)
+    if (
+        any(w in _CASH for w in words[:6])
+        and any(w in _ACCOUNT for w in words[:10])
+        and any(w in _MINE or w in _LEFT for w in words[:10])
+    ):  # "¿Cuánto dinero me queda en la cuenta?", "how much money is left in my account"
+        return not any(w in lx.JOB_NOUNS for w in words)
+    if _plays_media(words):
+        return True  # "skip to the next song", "metti la mia playlist", "sla dit nummer over"
     return (
         any(w in _LIVE for w in words[:4])
         and "?" not in seg.instruction  # "Live music in Lisbon this weekend?": a lookup
@@ -462,6 +516,25 @@ _FILE_VERBS = (
     "druck",
     "stamp",
     "print",
+    # clearing out: "clear out my Downloads folder", "vacía la carpeta", "vide le dossier",
+    # "räum meinen Ordner auf", "esvazia a pasta", "svuota la cartella", "maak de map leeg"
+    "clear",
+    "empty",
+    "clean",
+    "vaci",
+    "limpi",
+    "vide",
+    "nettoi",
+    "leer",
+    "aufraum",
+    "raum",
+    "esvazi",
+    "limp",
+    "svuot",
+    "pulis",
+    "leeg",
+    "opruim",
+    "ruim",
 )
 # Formats a file is converted into: "to Word", "en PDF", "in ein Word-Dokument".
 _FORMAT = word_set("pdf docx doc word xlsx excel jpg jpeg png mp3 mp4 epub pptx powerpoint heic")
@@ -673,6 +746,25 @@ def unmade_media(seg: Segment) -> str | None:
         c in seg.instruction for c in '«"“:'
     ):  # (text quoted to transcribe into IPA is the writer's)
         return "made"  # "transcreve a mensagem de voz", "trascrivi il vocale": no agent hears
+    said = [w for w in words if w.strip("?!.,;:")]
+    last = said[-1] if said else ""
+    if (
+        len(words) >= 4
+        and last.startswith(_MAKE_MEDIA)
+        and not any(  # (a thing named as the material is no thing made: "van de foto's")
+            (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS)
+            and not any(b in _ABOUT for b in words[max(k - 2, 0) : k])
+            for k, w in enumerate(words)
+        )
+        and any(
+            w in _MEDIA
+            and words[k - 1] not in _ABOUT
+            and (k + 1 >= len(words) or words[k + 1] not in _NOT_MEDIA)
+            for k, w in enumerate(words[1:-1], start=1)
+        )
+    ):  # the verb last (German, Dutch): "Kun je ... een filmpje met muziek maken?", "Kannst
+        # du mir ein Video daraus schneiden?"
+        return "made"
     for k, w in enumerate(words[1:7], start=1):
         if w in _ABOUT or w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS:
             return None

@@ -237,7 +237,10 @@ _WANT_ONE = lx_words("want need quiero necesito quero preciso voglio vorrei")
 
 _WISHING = _WANT_ONE | lx_words(
     "like love mochte brauche will wil wou wens veux voudrais aimerais quisiera gostaria "
-    "queria quer vorrei serve servono"
+    "queria quer vorrei serve servono "
+    # the wish in the conditional: "bräuchte ich", "I'd need", "necesitaría", "j'aurais
+    # besoin d'", "precisaria", "avrei bisogno di", "ik zou ... nodig hebben"
+    "brauchte benotige hatte necesitaria besoin precisaria bisogno nodig"
 )
 
 

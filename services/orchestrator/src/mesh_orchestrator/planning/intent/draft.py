@@ -155,7 +155,7 @@ class DraftBuilder:
                 # cannot place, a lookup)
                 or (
                     seg.describes
-                    and not deps
+                    and deps in ([], [last[0].task_id])  # (what it describes, read or not)
                     and cap in _DESCRIBED
                     and last[0].capability in _WRITE_OR_DRAW
                 )

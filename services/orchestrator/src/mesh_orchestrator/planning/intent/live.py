@@ -54,11 +54,26 @@ _TOPIC = words("""
     traffic trafico trafic bouchons embouteillages verkehr verkehrslage stau staus transito
     traffico verkeer
     score scores marcador punteggio spielstand placar uitslag
+    delay delayed retraso retrasado retard verspatung verspatet atraso atrasado ritardo
+    vertraging
+    cac ftse ibex aex nikkei bel20 smi
+    snow rain nieve lluvia nevar llover neige pluie neiger pleuvoir schnee regen schneien
+    regnen neve chuva chover pioggia nevicare piovere sneeuw sneeuwen regenen
     lottery loteria loto lotto lotterie lotteria
     price prices precio precios prix preis preise preco precos prezzo prezzi prijs prijzen
     departure departures salida salidas depart departs abfahrt partida partidas partenza
     partenze vertrek
     """)
+# A match or a game: live only when it was just played ("last night's game", "o jogo do
+# Benfica ontem à noite"); "a board game for tonight" is the writer's.
+_EVENT = words("""
+    game games match matches partido partida jogo partita spiel wedstrijd
+    """)
+# Just past: "yesterday", "last night", "ayer", "hier soir", "gestern", "ontem", "ieri".
+_JUST_PAST = words("""
+    yesterday yesterday's ayer anoche gestern ontem ieri gisteren gisteravond
+    """)
+_LAST_NIGHT = ("last night", "hier soir", "ontem a noite", "ieri sera", "gestern abend")
 # An exchange rate: a word for the rate, or two currencies ("el euro frente al dólar").
 _RATE = words("""
     exchange rate rates cambio change taux wechselkurs kurs wisselkoers worth vale vaut wert
@@ -97,6 +112,7 @@ _NOW = words("""
     agora hoje amanha atual atualmente
     adesso oggi domani stasera attuale attualmente prossimo prossima
     nu vandaag vanavond momenteel actueel actuele volgende
+    yesterday yesterday's ayer anoche gestern ontem ieri gisteren gisteravond
     """)
 # Now or soon, several words: "right this second", "en ce moment", "op dit moment".
 _NOW_PHRASES = (
@@ -109,7 +125,11 @@ _NOW_PHRASES = (
     "this afternoon",
     "this evening",
     "this weekend",
+    "this week",
     "last night",
+    "hier soir",
+    "esta semana",
+    "questa settimana",
     "en este momento",
     "esta noche",
     "este fin de semana",
@@ -184,7 +204,9 @@ def own_shipment(ws: list[str]) -> bool:
     """ "where is my DHL package?", "wann kommt mein Paket?", "volg mijn bestelling": the user's
     own parcel or order (a "my" at most three words before it), asked where or when."""
     own = any(
-        w in _SHIPPED and any(m in lx_mine for m in ws[max(k - 3, 0) : k]) for k, w in enumerate(ws)
+        (w in _SHIPPED or w.split("-")[-1] in _SHIPPED)  # "mein DHL-Paket"
+        and any(m in lx_mine for m in ws[max(k - 3, 0) : k])
+        for k, w in enumerate(ws)
     )
     return own and any(w in _WHERE_WHEN or w.split("'")[0] in ("dov", "ou") for w in ws)
 
@@ -242,6 +264,9 @@ def _topic_at(ws: list[str]) -> list[int]:
         or _weather_word(ws, k)
         or _transit(ws, k)
     ]
+    bare = " ".join(w.removesuffix("'s") for w in ws)  # "last night's game"
+    if any(w in _JUST_PAST for w in ws) or any(f" {p} " in f" {bare} " for p in _LAST_NIGHT):
+        at += [k for k, w in enumerate(ws) if w in _EVENT]
     currencies = [k for k, w in enumerate(ws) if w in _CURRENCY]
     if len({ws[k] for k in currencies}) >= 2 or (currencies and any(w in _RATE for w in ws)):
         at += currencies
@@ -256,9 +281,10 @@ def live_topic(ws: list[str]) -> bool:
 def _soon_at(ws: list[str]) -> list[int]:
     """Where a time that is now or soon starts in ``ws``."""
     at = [k for k, w in enumerate(ws) if w in _NOW]
+    bare = [w.removesuffix("'s") for w in ws]  # "last night's", "this week's"
     for phrase in _NOW_PHRASES:
         n = len(phrase.split())
-        at += [k for k in range(len(ws) - n + 1) if " ".join(ws[k : k + n]) == phrase]
+        at += [k for k in range(len(ws) - n + 1) if " ".join(bare[k : k + n]) == phrase]
     return sorted(at)
 
 

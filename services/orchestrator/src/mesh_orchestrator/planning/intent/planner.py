@@ -92,6 +92,7 @@ from mesh_orchestrator.planning.intent.rules import (
     _questions_about_data,
 )
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, points_at_material
+from mesh_orchestrator.planning.intent.serve import describes_ask, how_of_act, keep_language
 
 # What may follow a verb and its pronoun ("look it up", "such das raus", "zoek dat op").
 _PARTICLES = frozenset(["up", "out", "for", "me", "mir", "moi", "mi", "raus", "nach", "op", "na"])
@@ -269,6 +270,7 @@ class IntentPlanner:
         if not segments:
             raise PlanningFailed("the request is empty")
         routed = self._route(segments, served, manifest)
+        keep_language(routed, query)  # "summarise this, leave it in English, don't translate"
         _material_first(routed)
         _continuations(routed, self._segmenter)
         _merge_analyses(routed)
@@ -388,6 +390,19 @@ class IntentPlanner:
             ):  # "turn off my alarm for tomorrow, it's a holiday": why, not a second ask
                 out.append(Routed(seg, None, p[top], _ACTION, p))
                 continue
+            if (
+                out
+                and out[-1].why in (_ACTION, _MEDIA)
+                and seg.joined == "and"
+                and (top in JOBS or top == "action")
+                and p[top] < SURE_ACTION
+                and not (seg.data or seg.payload)
+                and how_of_act(seg, _names_language(seg.instruction))
+            ):  # "edit my video clip and cut out the first 10 seconds", "clear out my
+                # Downloads folder, anything older than a month can go": how that act is done,
+                # said after it with no thing to make; the model is unsure of any job in it
+                out.append(Routed(seg, None, p[top], out[-1].why, p))
+                continue
             if index is not None:
                 cap, bm25 = index.best(seg.instruction)
                 if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
@@ -399,6 +414,8 @@ class IntentPlanner:
                 top = "media"  # "make a 30 second video ad with music", "monta un video"
             elif max(p[c] for c in JOBS) < SURE_ACTION and acts_for_user(seg):
                 top = "action"  # "publie-le sur mon LinkedIn", "il saldo del mio conto"
+            elif max(p[c] for c in JOBS) < SURE_ACTION and not seg.data and runs_code(seg):
+                top = "action"  # "esegui questo codice e dimmi l'output: <code>": no agent runs it
             elif top != "action" and (
                 is_world_action(seg, p, self._segmenter, self._model)
                 or (
@@ -441,6 +458,7 @@ class IntentPlanner:
                 and p[top] < SURE_ACTION
                 and (seg.data or seg.payload)
                 and not acts_for_user(seg)
+                and not runs_code(seg)
                 and (words := tokens(seg.instruction))
                 and verb_kind(words[0], self._segmenter, self._model) != "action"
             ):  # "Turn this into tidy minutes: <bullets>": a weak "action" on the material
@@ -740,6 +758,7 @@ class IntentPlanner:
                 and p[top] < SURE_ACTION
                 and said_of_oneself(seg)
                 and (seg.instruction.rstrip().endswith("!") or not asks_of_someone(seg))
+                and not acts_for_user(seg)  # "please clear out my Downloads folder": a command
             ):  # "I finally passed my exam!", "Ich hab's geschafft!": news, no command;
                 # "ok im off to bed", "ik verveel me zo vandaag": how the speaker is, said to
                 # no one ("I need you to ...", "ik wil ...": a wish for something done)
@@ -780,6 +799,9 @@ class IntentPlanner:
                 and not (seg.data or seg.payload)
                 and not self._asks_or_opens(seg)
                 and named_deliverable(seg) is None
+            ) or (
+                not _names_language(seg.instruction)
+                and describes_ask(seg, top, p, out[-1] if out else None)
             )
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.actions import acts_for_user
 from mesh_orchestrator.planning.intent.backrefs import _FOUND, _REFERS, _SAME, _reference_only
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
@@ -158,6 +159,8 @@ def _context(
     for r, nxt in itertools.pairwise(routed):
         if r.capability is None and r.why != "an action in the world no agent performs":
             continue
+        if r.capability is None and acts_for_user(r.segment):
+            continue  # "clear out my Downloads folder": the user's own files, no remark
         if nxt.capability is None or r.segment.data or r.segment.joined in ("item", "line"):
             continue
         if chat(nxt.segment):

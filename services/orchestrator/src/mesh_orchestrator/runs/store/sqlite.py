@@ -599,8 +599,18 @@ class SQLiteRunStore:
         async with self.db.execute(sql, args) as cur:
             return events_from_rows(await cur.fetchall(), after, limit, max_bytes)
 
-    @_one_at_a_time
     async def admit(self, run: RunRecord, limit: int) -> bool:
+        # The store's lock as ``_one_at_a_time`` takes it, taken only when another holds
+        # it: the admission itself never awaits (it runs here, on the loop's thread, to its
+        # commit), so with the lock free nothing can come between its statements, and an
+        # uncontended ``async with`` (the lock's acquire and release, a coroutine frame) is
+        # left out of every run.
+        if not self._lock.locked():
+            return self._admit(run, limit)
+        async with self._lock:
+            return self._admit(run, limit)
+
+    def _admit(self, run: RunRecord, limit: int) -> bool:
         # One connection, one statement at a time: the count and the insert cannot
         # interleave with another admission. The insert and its commit run here, on the
         # loop's thread (the module's docstring says why), committed before the ``run``
