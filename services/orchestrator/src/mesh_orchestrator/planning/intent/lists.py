@@ -21,10 +21,18 @@ from mesh_orchestrator.planning.intent.fanout import lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
-_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\)|[A-H]\.)\s+")
+_ITEM = re.compile(
+    r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\)|[A-Ha-h]\."
+    # "1 - traduz ...", "A - escreve ...": a number or a letter and a dash
+    r"|(?:\d{1,2}|[A-Ha-h])\s+[-\u2013\u2014])\s+"
+)
+# "1 chi ha inventato ...", "2 traduci ...": lines led by bare numbers that count up from 1
+_BARE_NUMBER = re.compile(r"^\s*(\d{1,2})\s+(?=[^\W\d])")
+# "A. résume ... B. écris ...", "a. ... b. ...": letters with a dot inside one line, from A/a on
+_INLINE_LETTER = re.compile(r"(?:^|(?<=\s))([A-Ha-h])\.\s+")
 # "1. ... 2. ... 3. ..." inside one line: numbers that count up from 1.
 _INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
-_INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|\d{1,2})\)\s+")
+_INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|[A-H]|\d{1,2})\)\s+")
 COLON = re.compile(r":\s+(?=\S)")
 # Things counted and then listed after a dash or a comma instead of a colon ("I need two
 # things - a ... and a ...", "mi servono due cose, un ... e la ...").
@@ -36,6 +44,15 @@ _COUNTED_THINGS = re.compile(
     + r")\b(?:\s+[-\u2013\u2014]\s+|,\s+)(?=\S)",
     re.I,
 )
+# Asks counted or named by a head before a list ("two questions:", "três pedidos:", "a few
+# errands:"): like ``lx.THINGS``, they name no job of their own.
+_ASKS = lx_words(
+    "questions requests asks tasks jobs errands favours favors preguntas pedidos peticiones encargos "
+    "tareas recados cosillas cositas coisinhas demandes taches trucs choses fragen aufgaben anliegen sachen perguntas "
+    "tarefas trabalhos domande richieste compiti lavori vragen klussen verzoeken klusjes taken zaakjes"
+)
+# "quick list:", "lista veloce:": a short head that names a list and asks nothing itself.
+_LIST = lx_words("list lista liste lijst lijstje")
 # Definite articles in the seven languages (an item of a counted list may start with one).
 _DEFINITE = lx_words("the el la lo los las le les l il i gli o a os as der die das den dem de het")
 # "another" (one more of the things counted): "una versión ... y otra resumida".
@@ -141,7 +158,7 @@ _ORDINALS = (
     r"fourth(?:ly)?|viertens|cuarto|en cuarto lugar|quatri[eè]mement|quarto|ten vierde",
 )
 _ORDINAL = re.compile(
-    r"(^|[.,;:!?]\s+|\s(?:and|y|et|und|e|en)\s+)("
+    r"(^|[.,;:!?]\s+|\s[-\u2013\u2014]\s+|\s(?:and|y|et|und|e|en)\s+)("
     + "|".join(f"(?P<o{k}>{o})" for k, o in enumerate(_ORDINALS))
     + r")\b,?\s*",
     re.IGNORECASE,
@@ -163,9 +180,14 @@ def units(
     that run on joined, the parts a line counts split; ``sentences`` splits the head before
     a line's parts into its sentences."""
     units: list[tuple[str, str]] = []
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    bare = _bare_numbered(lines)
+    for at, line in enumerate(lines):
         if not line.strip():
             units.append(("para", ""))
+            continue
+        if at in bare:  # "1 chi ha inventato ...": a numbered line without a dot
+            units.append(("item", line[bare[at] :].strip()))
             continue
         m = _ITEM.match(line)
         if m:
@@ -206,7 +228,7 @@ def units(
         if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
             head = unit[: marks[0].start()].strip()
             shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
-            if shared and any(w in lx.THINGS for w in tokens(head)):
+            if shared and any(w in lx.THINGS or w in _ASKS for w in tokens(head)):
                 # "Mi servono tre cose diverse 1) ... 2) ...": a head that counts things names
                 # no job to share; each part is its own ("3) quanto è alto ...": a question)
                 shared = False
@@ -237,6 +259,28 @@ def units(
     return out
 
 
+def _bare_numbered(lines: list[str]) -> dict[int, int]:
+    """The lines led by a bare number, when two or more of them count up from 1 ("1 who ...",
+    "2 translate ..."): line -> where its text starts."""
+    found = [(k, _BARE_NUMBER.match(line)) for k, line in enumerate(lines)]
+    marks = [(k, m) for k, m in found if m is not None]
+    if len(marks) < 2 or [int(m.group(1)) for _, m in marks] != list(range(1, len(marks) + 1)):
+        return {}
+    return {k: m.end() for k, m in marks}
+
+
+def announces(head: str, grammar: Grammar) -> bool:
+    """A head that asks nothing itself and says that asks follow: it counts or names them
+    ("Drie dingen", "Tenho três pedidos", "few things pls", "quick list", "Deux questions"),
+    no verb of a job first."""
+    words = [w for w in tokens(head) if w not in lx.POLITE]
+    if not words or grammar.verb_first(head):
+        return False
+    if any(w in lx.THINGS or w in _ASKS for w in words):
+        return True
+    return len(words) <= 5 and any(w in _LIST for w in words)
+
+
 def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[str, str]]:
     """The lines after a line that ends with a colon: a list of jobs when that line asks
     none itself ("Folgendes bräuchte ich:" and a line a job, no markers) and most of them
@@ -252,11 +296,23 @@ def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[
         run = first
         while run < len(units) and units[run][1] and units[run][0] in ("sentence", "item"):
             run += 1
+        head = unit.rstrip(" :")
+        if announces(head, grammar):
+            # "Drei dingen:\neen bedankje ...\nwat is een komeet\n...", "quick list:\n• ...":
+            # each line is an ask of its own, with markers or without, whatever it starts with
+            end = first
+            while (
+                end < len(units) and units[end][1] and units[end][0] in ("sentence", "item", "line")
+            ):
+                end += 1
+            listed = units[first:end]
+            if len(listed) >= 2 and all(len(tokens(u)) <= 24 for _, u in listed):
+                out[first:end] = [("item", u) for _, u in listed]
+                continue
         lines = units[first:run]
         if len(lines) < 2 or any(len(tokens(u)) > 12 for _, u in lines):
             continue
         jobs = sum(grammar.opens_job(u) for _, u in lines)
-        head = unit.rstrip(" :")
         asks = grammar.verb_first(head) or any(
             _plural_forms(w) & lx.JOB_NOUNS for w in tokens(head)
         )  # "Turn this into minutes:", not "Necesito esto:
@@ -286,7 +342,13 @@ def counted_list(piece: str, grammar: Grammar) -> tuple[str, list[str]] | None:
         return None  # (not "Con eso quiero dos cosas: ...": things, whatever the verb)
     if not any(w in lx.NUMBERS for w in words):
         return None
-    if any(_plural_forms(w) & lx.JOB_NOUNS for w in words):
+    counted = [
+        w
+        for k, n in enumerate(words)
+        if n in lx.NUMBERS
+        for w in words[k + 1 : k + 3]  # the thing counted, maybe after a word that describes it
+    ]
+    if any(_plural_forms(w) & lx.JOB_NOUNS for w in counted):
         return None  # "three separate images: a ..., a ...": one job handed out (fanout)
     items = _list_items(rest)
     if not items or not all(
@@ -362,6 +424,11 @@ def _thing_first(line: str) -> bool:
 def _counted(unit: str) -> list[re.Match[str]]:
     """ "1. ... 2. ... 3. ..." marks in a line, when they count up from 1."""
     marks = list(_INLINE_NUMBER.finditer(unit))
-    if len(marks) < 2 or [int(m.group(1)) for m in marks] != list(range(1, len(marks) + 1)):
-        return []
-    return marks
+    if len(marks) >= 2 and [int(m.group(1)) for m in marks] == list(range(1, len(marks) + 1)):
+        return marks
+    for case in (str.isupper, str.islower):  # "A. ... B. ...", "a. ... b. ...": A, B, C in order
+        letters = [m for m in _INLINE_LETTER.finditer(unit) if case(m.group(1))]
+        run = [m for k, m in enumerate(letters) if ord(m.group(1).lower()) - ord("a") == k]
+        if len(run) >= 2 and len(run) == len(letters) and run[0].start() == 0:
+            return run
+    return []

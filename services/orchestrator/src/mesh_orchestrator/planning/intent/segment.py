@@ -37,7 +37,13 @@ from mesh_orchestrator.planning.intent.backrefs import (
 )
 from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
-from mesh_orchestrator.planning.intent.lists import COLON, counted_list, number_ordinals, units
+from mesh_orchestrator.planning.intent.lists import (
+    COLON,
+    announces,
+    counted_list,
+    number_ordinals,
+    units,
+)
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 _QUOTE = "\u27ea{}\u27eb"
@@ -170,7 +176,8 @@ class Segmenter:
         self.openers = openers
         self._and = re.compile(
             # ("... e, com base nisso, faça ...": "and" before a comma goes with it)
-            rf"\s*,?\s+(?:{lx.AND})(?:\s*,)?\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+",
+            # (Dutch stresses "and" with an accent: "een weetje én een illustratie")
+            rf"\s*,?\s+(?:{lx.AND}|\u00e9n)(?:\s*,)?\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+",
             re.I,
         )
         self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
@@ -196,6 +203,8 @@ class Segmenter:
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         while len(words) > 1 and words[0] in _ALSO:
             words = words[1:]  # "y también un dibujo", "und auch ein Bild": what follows
+        if len(words) > 1 and words[0] in _APART and self.opens_job(" ".join(words[1:]), questions):
+            return True  # "y aparte escríbeme ...": "separately", then a job
         if not words or _languages_only(words):  # "..., portoghese e olandese": no job
             return False
         first = words[0]
@@ -205,9 +214,13 @@ class Segmenter:
             return True  # "ich will nur wissen, wie ...": a question put as a wish to know
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
+        if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
+            words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
+            # the thing may come after two words that describe it: "a short Slack
+            # announcement", "une petite fiche illustrée", "een korte samenvatting"
             return any(
-                w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3]
+                w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:4]
             ) or bool(version_job(words))  # "a German version", "une version courte"
         if (
             len(words) > 2
@@ -396,6 +409,17 @@ class Segmenter:
                 out.append(self._segment(head, joined, blocks, quotes))
                 out += [self._segment(item, "item", blocks, quotes) for item in items]
                 continue
+            said = COLON.search(piece)
+            if (
+                said is not None
+                and not _PLACEHOLDER_RE.match(piece, said.end())
+                and announces(piece[: said.start()], self)
+                and tokens(piece[said.end() :])
+            ):
+                # "Two unrelated jobs: train ..., and write ...", "Deux questions : quelle
+                # est ... ?": the head names the asks, each after its colon is one of them
+                out.append(self._segment(piece[: said.start()], joined, blocks, quotes))
+                piece, joined = piece[said.end() :], "item"
             cut = self._payload_start(piece)
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
             parts = self._split_and(head)
@@ -483,6 +507,8 @@ class Segmenter:
             # (an accented word is no "and": Portuguese "é" is "is", not "e")
             tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(part[last:start]))[-1]
             lone = tokens(tail)
+            if len(before) == 2 and before[1] in _TO_ME and not last:
+                continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
             if (
                 len(lone) == 1
                 and not (linked and lx.CLITIC.match(lone[0]))
@@ -778,6 +804,12 @@ _FORMAL = lx_words(
 )
 
 
+# "me" after a verb: "Mal mir dann ein Porträt", "fais-moi ensuite ...", "maak me daarna ...".
+_TO_ME = lx_words("me mir moi mi mij")
+# "for" before a thing to make, after "and": "en voor een samenvatting", "and for a poster".
+_FOR_THING = lx_words("for para pour fur per voor")
+# "separately" before the next job of a list: "y aparte escríbeme", "and separately write".
+_APART = lx_words("separately aparte apart separement separadamente separatamente daneben")
 # "also" in the seven languages, before the job it adds.
 _ALSO = lx_words(
     "also additionally tambien ademas aussi egalement auch ausserdem zusatzlich tambem "

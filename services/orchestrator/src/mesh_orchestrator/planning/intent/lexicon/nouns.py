@@ -30,6 +30,13 @@ minutes protokoll acta verbale notulen ata report informe rapport relatorio rapp
 invitation invitacion einladung convite invito uitnodiging
 explanation explicacion explication erklarung explicacao spiegazione uitleg
 ilustracao fotografia redacao
+announcement guide tutorial quiz flyer postcard portrait riddle worksheet teaser
+aviso guia tutorial cuestionario folleto postal retrato adivinanza ficha
+annonce guide tutoriel tuto quiz flyer carte portrait devinette fiche
+ankundigung anleitung leitfaden quiz flyer postkarte portrat ratsel arbeitsblatt
+kurzfassung fassung guia questionario folheto postal retrato adivinha charada
+avviso guida quiz volantino cartolina ritratto indovinello
+aankondiging handleiding gids quiz flyer ansichtkaart portret raadsel werkblad
 """
 )
 
