@@ -141,6 +141,9 @@ PURPOSE_SAYS = 0.65
 # appointments gives way to what the clause does (``users_things``): an act told, a lookup
 # asked ("Converte este PDF para Word", "¿Cómo se convierte un PDF a Word?").
 USERS_THINGS = 0.75
+# What the job of a version named ("and a German version", "faz uma versão curta") overrides
+# below ``VERSION_SAYS``: a weak text job or none, and a picture (a version of a text is none).
+_VERSION_OVER = ("none", "text_generation", "summarization", "translation", "image_generation")
 _ACTION = "an action in the world no agent performs"
 _LIVE = "live data no agent can see: it changes by the minute"
 _MEDIA = "video or audio: no agent makes or hears it"
@@ -536,9 +539,7 @@ class IntentPlanner:
                 if job is not None and named[job] >= MOVE_MIN:
                     top = job
             if (
-                # (a version of a text is no picture: "faz uma versão curta para o OLX")
-                top
-                in ("none", "text_generation", "summarization", "translation", "image_generation")
+                top in _VERSION_OVER
                 and p[top] < VERSION_SAYS
                 and not (seg.data or seg.payload)
                 and (version := version_of(seg)) is not None
