@@ -94,14 +94,10 @@ def test_a_weak_act_is_no_context_for_a_greeting() -> None:
         "Põe um alarme para as 7. Olá! Tudo bem?",
         "Metti una sveglia alle 7. Ciao! Come stai?",
         "Zet een wekker om 7 uur. Hoi! Hoe gaat het?",
-        pytest.param(
-            "Set an alarm for 7. Hi! How are you?",
-            marks=pytest.mark.xfail(strict=True, reason="'How are you?' is taken for a lookup"),
-        ),
-        pytest.param(
-            "Pon una alarma a las 7. ¡Hola! ¿Qué tal?",
-            marks=pytest.mark.xfail(strict=True, reason="the whole request is refused"),
-        ),
+        # (round 13: the chat beside a refused act is answered by the writer, whatever the
+        # model reads in it: DraftBuilder.plan)
+        "Set an alarm for 7. Hi! How are you?",
+        "Pon una alarma a las 7. ¡Hola! ¿Qué tal?",
     ],
 )
 def test_an_act_before_chat_is_left_out_and_the_chat_answered(query: str) -> None:

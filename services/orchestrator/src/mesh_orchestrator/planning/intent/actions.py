@@ -112,11 +112,24 @@ def is_world_action(
         return False  # a verb on an earlier result ("ponlo en inglés"): the model decides
         # (a verb that opens only actions is one whatever its ending looks like: "Chiama",
         # "Llama", "Appelle" end as a pronoun glued to a verb would)
+    if (
+        kind == "action" and words[0] in _GIVE and max(p, key=lambda c: p[c]) in JOBS
+    ):  # "Could you get me something to put on the wall?", "dame algo para ...": a verb that
+        # says only give or get, nothing named; the job the model reads is what is given
+        return False
     if kind is not None:  # the longest prefix the training phrasings know decides
         return kind == "action"
     if words[1] not in _OBJECT:
         return False
     return best_job < UNPLACED and (alone or p["action"] >= best_job)
+
+
+# Verbs that say only give or get (a thing, or an act: "get me a taxi"), in the seven
+# languages; what follows decides.
+_GIVE = word_set(
+    "get give dame danos consigueme donne donne-moi trouve-moi gib besorg besorge hol da-me "
+    "arranja-me arranjame dammi procurami trovami geef bezorg"
+)
 
 
 # Running code is an action too: the writer writes code, no agent executes it.
@@ -863,6 +876,52 @@ _SAY_THEM = word_set("""
     """)
 
 
+# "but first" in the seven languages: the job done before the act ("Send this on Slack, but
+# first make it friendlier", "Envíalo al grupo, pero primero hazlo más corto").
+_BUT_ALSO = _BUT | word_set("mas ma")
+_FIRST = word_set("first primero antes d'abord avant zuerst erst vorher primeiro prima eerst")
+
+
+def done_first(seg: Segment) -> str | None:
+    """What a clause asks done "but first", before the act it opens with, as the model reads
+    it (quotations as ``qqq``); None when it says no "but first"."""
+    words = tokens(seg.instruction)
+    for k in range(1, len(words) - 2):
+        if words[k] in _BUT_ALSO and words[k + 1] in _FIRST:
+            return " ".join(words[k + 2 :])
+    return None
+
+
+def users_things(seg: Segment) -> bool | None:
+    """A clause on the user's own files, devices or appointments ("Converte este PDF para
+    Word", "zet de wasmachine aan", "pide cita con el dentista"): True when it tells it done,
+    False when it asks how it is done ("¿Cómo se convierte un PDF a Word?": a question, the
+    lookup's), None when it names none of them (or pastes material, or names a job)."""
+    words, asked = _head(seg)
+    if len(words) < 2 or seg.data or seg.payload:
+        return None
+    if any(w in lx.JOB_NOUNS and w not in _FILE for w in words):
+        return None
+    questioned = words[0] in lx.QUESTION or ("?" in seg.instruction and not asked)
+    if questioned:
+        # "how do I convert ...", "¿cómo se convierte ...": past the question word and a
+        # subject or "se", the verb
+        rest = [w for w in words if w not in lx.QUESTION and w not in _HOW_SUBJECT]
+        found = bool(rest) and (_on_users_files(rest) or _books_appointment(rest))
+        return False if found else None
+    if _on_users_files(words) or _switches_device(words) or _books_appointment(words):
+        return True
+    return None
+
+
+# What stands between "how" and its verb: "how do I", "cómo se", "comment je", "wie kann
+# ich", "como se", "come si", "hoe kan ik".
+_HOW_SUBJECT = word_set("""
+    do does did i you we one can could should se me puedo puede hago
+    je on peut peux dois faut kann ich man muss posso pode devo si puo devo kan ik je moet
+    """)
+
+
 def _tells_them(words: list[str]) -> bool:
     """ "tell her ...", "sag ihr, dass ...", "dis-lui que ...", "zeg hem dat ..."."""
     return bool(words) and (
@@ -872,6 +931,8 @@ def _tells_them(words: list[str]) -> bool:
 
 __all__ = [
     "acts_for_user",
+    "done_first",
+    "users_things",
     "part_of_run",
     "reason_after_act",
     "runs_code",

@@ -239,8 +239,9 @@ _WISHING = _WANT_ONE | lx_words(
     "like love mochte brauche will wil wou wens veux voudrais aimerais quisiera gostaria "
     "queria quer vorrei serve servono "
     # the wish in the conditional: "bräuchte ich", "I'd need", "necesitaría", "j'aurais
-    # besoin d'", "precisaria", "avrei bisogno di", "ik zou ... nodig hebben"
-    "brauchte benotige hatte necesitaria besoin precisaria bisogno nodig"
+    # besoin d'", "precisaria", "avrei bisogno di", "mi servirebbe", "ik zou ... nodig hebben"
+    "brauchte brauchten benotige hatte necesitaria necesitariamos besoin precisaria "
+    "precisariamos bisogno servirebbe servirebbero nodig"
 )
 
 
@@ -451,8 +452,17 @@ def to_language(seg: Segment) -> bool:
 
 
 def version_of(seg: Segment) -> str | None:
-    """The job of "a version" named with no verb of its own (``segment.version_job``)."""
-    return version_job([w for w in tokens(seg.instruction) if w not in lx.POLITE])
+    """The job of "a version" named with no verb of its own (``segment.version_job``), or
+    after a verb that says only make ("faz uma versão curta", "fais une version en
+    allemand", "make a shorter version"), a lead reference before it or not ("A partir
+    desse texto, ..."): making a version says no job; the version does."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    job = version_job(words)
+    if job is None:
+        made = next((k for k, w in enumerate(words[:8]) if w in _MAKE), None)
+        if made is not None:
+            job = version_job(words[made + 1 :])
+    return job
 
 
 def counted_thing(seg: Segment) -> str | None:

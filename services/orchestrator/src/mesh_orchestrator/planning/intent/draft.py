@@ -18,6 +18,8 @@ from mesh_contracts.plan import MAX_PLAN_TASKS
 from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import _LEADS
+from mesh_orchestrator.planning.intent.chat import chat_question
+from mesh_orchestrator.planning.intent.cues import small_talk
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin
 from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
@@ -105,8 +107,20 @@ class DraftBuilder:
             self._add(r, links)
         if handed:
             self._late(handed)
-        if not self.tasks and not self.unresolvable and "text_generation" in self.schemas:
-            self._chat()
+        if not self.tasks and "text_generation" in self.schemas:
+            # "Metti una sveglia alle 7. Ciao! Come stai?": the act is refused, the chat beside
+            # it is still small talk, the writer's
+            chat = [
+                r.segment.instruction
+                for r in self.routed
+                if r.capability is None
+                and r.why == "none"
+                and (chat_question(r.segment) or small_talk(r.segment))
+            ]
+            if not self.unresolvable:
+                self._chat()
+            elif chat:
+                self._chat(" ".join(chat))
         if len(self.tasks) > MAX_PLAN_TASKS:
             # a request of hundreds of jobs (a pasted list, one phrase repeated) is refused as
             # too large, not turned into a plan the contract rejects with a ValidationError;
@@ -221,9 +235,10 @@ class DraftBuilder:
                 )
                 task.depends_on = decided[task.task_id]
 
-    def _chat(self) -> None:
-        """Nothing asked that an agent could name, nothing refused: the writer answers."""
-        text = self.query.strip()[:2000]
+    def _chat(self, said: str | None = None) -> None:
+        """Nothing asked that an agent could name, nothing refused: the writer answers (only
+        ``said``, the chat, when an act beside it was refused)."""
+        text = (said or self.query).strip()[:2000]
         self.tasks.append(
             SubTask(
                 task_id="t1",

@@ -31,6 +31,7 @@ from mesh_orchestrator.planning.deterministic import Draft, PlanningFailed, inde
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.actions import (
     acts_for_user,
+    done_first,
     is_world_action,
     job_verb_heads,
     named_deliverable,
@@ -39,6 +40,7 @@ from mesh_orchestrator.planning.intent.actions import (
     reason_after_act,
     runs_code,
     unmade_media,
+    users_things,
     verb_kind,
 )
 from mesh_orchestrator.planning.intent.attach import hand_payloads
@@ -136,6 +138,13 @@ VERSION_SAYS = 0.65
 # Weihnachtskarte meiner Oma.", no verb in it) is no job: the model guesses a job from its
 # nouns alone ("card": a text), a guess near a coin toss (0.50 for a card's text).
 PURPOSE_SAYS = 0.65
+# Below this the job the model reads in a clause on the user's own files, devices or
+# appointments gives way to what the clause does (``users_things``): an act told, a lookup
+# asked ("Converte este PDF para Word", "¿Cómo se convierte un PDF a Word?").
+USERS_THINGS = 0.75
+# What the job of a version named ("and a German version", "faz uma versão curta") overrides
+# below ``VERSION_SAYS``: a weak text job or none, and a picture (a version of a text is none).
+_VERSION_OVER = ("none", "text_generation", "summarization", "translation", "image_generation")
 _ACTION = "an action in the world no agent performs"
 _LIVE = "live data no agent can see: it changes by the minute"
 _MEDIA = "video or audio: no agent makes or hears it"
@@ -412,7 +421,10 @@ class IntentPlanner:
                 media and max(p[c] for c in JOBS) < SURE_ACTION
             ):
                 top = "media"  # "make a 30 second video ad with music", "monta un video"
-            elif max(p[c] for c in JOBS) < SURE_ACTION and acts_for_user(seg):
+            elif (
+                max(p[c] for c in JOBS) < SURE_ACTION
+                or (max(p[c] for c in JOBS) < USERS_THINGS and users_things(seg))
+            ) and acts_for_user(seg):
                 top = "action"  # "publie-le sur mon LinkedIn", "il saldo del mio conto"
             elif max(p[c] for c in JOBS) < SURE_ACTION and not seg.data and runs_code(seg):
                 top = "action"  # "esegui questo codice e dimmi l'output: <code>": no agent runs it
@@ -470,6 +482,15 @@ class IntentPlanner:
                 row = self._model.probabilities([thing])[0]
                 named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
                 top = max((c for c in JOBS if c in served), key=lambda c: named[c], default=top)
+            if top == "action" and (first := done_first(seg)) is not None:
+                # "Send this on Slack, but first make it friendlier: '...'", "schick das ...,
+                # aber zuerst mach es freundlicher": the job asked done before the act (the
+                # act is the user's) is the clause's job, unless it is an act as well
+                row = self._model.probabilities([first])[0]
+                named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+                job = max((c for c in JOBS if c in served), key=lambda c: named[c], default=None)
+                if job is not None and named[job] >= MOVE_MIN and named["action"] < named[job]:
+                    top = job
             if (
                 top in JOBS
                 and p[top] < SURE_ACTION
@@ -523,8 +544,8 @@ class IntentPlanner:
                 if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
                     top = noun
             if (
-                top in JOBS
-                and p[top] < UNSURE
+                (top in JOBS or top == "none")  # ("transforme cette annonce en affiche":
+                and p[top] < UNSURE  # a weak "none", the verb unknown to the model)
                 and not seg.data  # (a pasted text is what is turned: "turn it into a picture")
                 and (made := converted_thing(seg)) is not None
             ):  # "then turn that announcement into a poster", "trasforma quell'avviso in un
@@ -542,7 +563,7 @@ class IntentPlanner:
                 if job is not None and named[job] >= MOVE_MIN:
                     top = job
             if (
-                top in ("none", "text_generation", "summarization", "translation")
+                top in _VERSION_OVER
                 and p[top] < VERSION_SAYS
                 and not (seg.data or seg.payload)
                 and (version := version_of(seg)) is not None
@@ -780,6 +801,14 @@ class IntentPlanner:
             ):  # "Hi!", "Ciao!", "Hola, ¿qué tal?" before a job the model is sure of: a
                 # greeting, no job
                 top = "none"
+            if (
+                top in ("text_generation", "none")
+                and p[top] < USERS_THINGS
+                and "search" in served
+                and users_things(seg) is False
+            ):  # "¿Cómo se convierte un PDF a Word?", "Hoe converteer je een PDF naar Word?"
+                # (no chat for its "je"): how a thing of the user's is done, asked; the lookup's
+                top = "search"
             if (
                 top in ("search", "text_generation", "summarization")
                 or (top == "none" and question(seg) and not negated(seg))
