@@ -134,12 +134,17 @@ def test_a_source_and_a_reference_after_and_lead_a_new_step(query: str, caps: li
         ),
         # (round 13: passes since the retrain, though 'and'/'then' still split the pasted
         # text after a blank line: the pieces split off are refused as acts and left out)
-        (
+        pytest.param(
             "translate this into German for the warehouse crew, leave the order codes alone:\n\n"
             "Order A-113 is late. Please call the carrier and cancel the pickup if it has not "
             "left by noon, then email the customer a new date.",
             "translation",
             "carrier",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the pasted text after a blank line is split (round 13: passed by a "
+                "near-tie of the model that left the split pieces out, not by a mechanism)",
+            ),
         ),
         pytest.param(
             '"Il magazzino chiude venerdì alle 16. Controllate le scorte, scrivete al fornitore '

@@ -543,6 +543,7 @@ class IntentPlanner:
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= UNSURE:
                     top = noun
+            turned = False  # the job is what a verb of turning makes: a step, no description
             if (
                 (top in JOBS or top == "none")  # ("transforme cette annonce en affiche":
                 and p[top] < UNSURE  # a weak "none", the verb unknown to the model)
@@ -553,7 +554,7 @@ class IntentPlanner:
                 row = self._model.probabilities([made])[0]
                 noun = CLASSES[int(np.argmax(row))]
                 if noun in JOBS and noun in served and float(row.max()) >= MOVE_MIN:
-                    top = noun
+                    top, turned = noun, True
             if top in ("none", "action") and (counted := counted_thing(seg)) is not None:
                 # "Need three separate images: a ..., a ... and a ...": the thing counted
                 # (a count of things the mesh makes is no action either)
@@ -824,6 +825,7 @@ class IntentPlanner:
                 top = "live"
             seg.describes = (
                 seg.joined == "sentence"
+                and not turned
                 and p.get(top, 0.0) < UNSURE
                 and not (seg.data or seg.payload)
                 and not self._asks_or_opens(seg)
