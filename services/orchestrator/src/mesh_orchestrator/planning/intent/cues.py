@@ -314,6 +314,10 @@ def only_thing(seg: Segment) -> str | None:
         # "Voglio solo l'immagine", "I only want the picture", "Ich will nur das Bild"
     if len(words) < 2 or words[0] not in lx.ONLY:  # (Portuguese "só" reads as "so")
         return None
+    if len(words) > 2 and words[1] in _WANT:
+        # "Solo quiero la imagen", "Just want the picture", "Só quero a imagem", "Solo voglio
+        # l'immagine": the wish after "only", then the thing
+        words = [words[0], *[w for w in words[1:] if w not in _WANT]]
     article = words[1].split("'")[0] + "'" if "'" in words[1] else words[1]
     # (Dutch "de" is no determiner elsewhere, as it is "of" in four other languages; after
     # "only" it is the article: "alleen de tekening")

@@ -94,7 +94,12 @@ from mesh_orchestrator.planning.intent.rules import (
     _questions_about_data,
 )
 from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, points_at_material
-from mesh_orchestrator.planning.intent.serve import describes_ask, how_of_act, keep_language
+from mesh_orchestrator.planning.intent.serve import (
+    describes_ask,
+    drop_ruled_out,
+    how_of_act,
+    keep_language,
+)
 
 # What may follow a verb and its pronoun ("look it up", "such das raus", "zoek dat op").
 _PARTICLES = frozenset(["up", "out", "for", "me", "mir", "moi", "mi", "raus", "nach", "op", "na"])
@@ -280,6 +285,7 @@ class IntentPlanner:
             raise PlanningFailed("the request is empty")
         routed = self._route(segments, served, manifest)
         keep_language(routed, query)  # "summarise this, leave it in English, don't translate"
+        drop_ruled_out(routed, self._model)  # "skip the lookup", "sin imagen": no such job
         _material_first(routed)
         _continuations(routed, self._segmenter)
         _merge_analyses(routed)

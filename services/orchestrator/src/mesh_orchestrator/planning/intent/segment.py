@@ -420,7 +420,7 @@ class Segmenter:
                 # est ... ?": the head names the asks, each after its colon is one of them
                 out.append(self._segment(piece[: said.start()], joined, blocks, quotes))
                 piece, joined = piece[said.end() :], "item"
-            cut = self._payload_start(piece)
+            cut = self._payload_start(piece, whole=True)
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
             parts = self._split_and(head)
             parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
@@ -731,9 +731,13 @@ class Segmenter:
             neg = _NEGATED_HEAD.match(parts[k][1])
             if (
                 neg
-                and tokens(neg.group(1))[:1]
-                and tokens(neg.group(1))[0] in lx.NEGATION
-                and self.opens_job(neg.group(2))
+                and _negated_lead(neg.group(1))
+                and (
+                    self.opens_job(neg.group(2))
+                    # "Sin búsqueda y sin imagen: solo tres nombres para ...": only ruled-out
+                    # jobs before the colon, so what follows it is the ask, not pasted text
+                    or (all(_negated_lead(p) for _, p in parts[:k]) and _short_ask(neg.group(2)))
+                )
             ):  # "Ohne Recherche: schreib mir ...": the negated phrase is a constraint
                 parts[k : k + 1] = [(parts[k][0], neg.group(1)), ("and", neg.group(2))]
         return parts or [("and", head)]
@@ -775,8 +779,9 @@ class Segmenter:
             quoted=bool(_QUOTE_RE.search(head)),
         )
 
-    def _payload_start(self, piece: str) -> int:
-        """Where prose pasted after a colon begins (-1: none, or a list of jobs follows)."""
+    def _payload_start(self, piece: str, whole: bool = False) -> int:
+        """Where prose pasted after a colon begins (-1: none, or a list of jobs follows).
+        ``whole``: ``piece`` is a whole sentence, before its clauses are split."""
         mark = piece.find(_MATERIAL)
         if mark >= 0:  # a paragraph of pasted text joined to its ask (``_payloads``)
             return mark
@@ -790,6 +795,12 @@ class Segmenter:
             return -1  # "in two languages: French and Dutch", "two things: a ..., a ..."
         if lists_after_colon(piece[: m.start()], rest):
             return -1  # "three pictures: a kite, a snail and a teapot": items, not prose
+        if (
+            whole
+            and _short_ask(rest)
+            and all(_negated_lead(p) for _, p in self._split_and(piece[: m.start()]))
+        ):  # "Sin búsqueda y sin imagen: tres nombres para ...": the ask (``_split_and``)
+            return -1
         return m.end()
 
 
@@ -853,6 +864,32 @@ def _verb_then(words: list[str]) -> bool:
 _PROCLITIC = lx_words("me mi te ti nos ci lhe lhes gli")
 
 _NEGATED_HEAD = re.compile(r"^([^:]{1,40}?)\s*:\s+(\S.*)$", re.S)
+# The most words an ask after a negated head may have ("Ohne Bild: einfach drei Namen für
+# ..."): more is a text pasted to be worked on.
+_ASK_AFTER_NEGATION = 30
+
+
+def _negated_lead(piece: str) -> bool:
+    """A piece that a negation opens ("ohne Bild", "no need to search", "senza immagini"), not
+    as a word of its own ("Non, sérieusement", "No, wait": an interjection)."""
+    words = [w for w in tokens(piece) if w not in lx.POLITE]
+    return bool(words) and words[0] in lx.NEGATION and not _INTERJECTION.match(piece)
+
+
+# A word alone before a comma or a mark at the start: "No, ...", "Nein! ...".
+_INTERJECTION = re.compile(r"^\W*[\w']+\s*[,!.;]")
+
+
+def _short_ask(text: str) -> bool:
+    """One line, no quotation, few words: read as an ask, not as a pasted text."""
+    return (
+        "\n" not in text.strip()
+        and not _QUOTE_RE.search(text)
+        and not any(c in text for c in '"\u201c\u201d\u00ab\u00bb\u201e')
+        and 3 <= len(tokens(text)) <= _ASK_AFTER_NEGATION
+    )
+
+
 # Object pronouns that stand between a verb and its "then" in German and Dutch (verb second:
 # "erklär es dann", "maak er daarna") and in Romance clitic order.
 _V2 = frozenset(

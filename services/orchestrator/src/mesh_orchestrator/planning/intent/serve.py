@@ -9,6 +9,10 @@
   "niet vertalen") and never asks to translate plainly keeps its language: the clause that
   names the language it stays in ("leave it in English", "gewoon in het Engels laten") is a
   constraint on the job, no translation.
+* ``drop_ruled_out``: a job a negated clause rules out ("skip the lookup", "sin imagen",
+  "pas de recherche", "ohne Recherche", "sem pesquisar", "senza cercare", "niet opzoeken") is
+  not planned from another clause the model reads only weakly as that job ("I already know
+  what X is, skip the lookup. Write me a song about it": the first clause is context).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import re
 
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
-from mesh_orchestrator.planning.intent.model import tokens
+from mesh_orchestrator.planning.intent.model import CLASSES, JOBS, IntentModel, tokens
 from mesh_orchestrator.planning.intent.rules import Routed
 from mesh_orchestrator.planning.intent.segment import Segment
 
@@ -128,4 +132,76 @@ def describes_ask(seg: Segment, top: str, p: dict[str, float], before: Routed | 
     )
 
 
-__all__ = ["describes_ask", "how_of_act", "keep_language", "untranslated"]
+# What a negation rules out: the words after it, at most this many, up to the next negation.
+_RULED_WORDS = 4
+# The model reads a job in those words at least this much: that job is ruled out.
+_RULES_OUT = 0.3
+# A clause read as a ruled-out job below this is no job (as ``planner.CHAT_SEARCH``: a
+# statement the model reads as a lookup for a question word in it, "I know what X is").
+_WEAK_READ = 0.65
+
+
+def ruled_out(seg: Segment, model: IntentModel) -> set[str]:
+    """The jobs a negated clause rules out: what the model reads in the few words after each
+    negation ("skip | the lookup", "sin | texto | ni | explicación", "ohne | Recherche"), and
+    in each of them alone."""
+    words = [w for w in tokens(seg.instruction) if w.isalpha() or "'" in w]
+    phrases: list[str] = []
+    for k, w in enumerate(words):
+        if w not in lx.NEGATION:
+            continue
+        after: list[str] = []
+        for v in words[k + 1 : k + 1 + _RULED_WORDS]:
+            if v in lx.NEGATION:
+                break
+            after.append(v)
+        if after:
+            phrases.append(" ".join(after))
+            for v in after:
+                if v in lx.FUNCTION or v in lx.ARTICLES:
+                    continue
+                # a plural read as the thing it names: "immagini", "Bilder", "images"
+                forms = {v.rstrip("s"), v[:-1], v[:-2], *(v[:-1] + e for e in "eoa")}
+                phrases += [v, *sorted(f for f in forms if f != v and f in lx.JOB_NOUNS)]
+    if not phrases:
+        return set()
+    out: set[str] = set()
+    for row in model.probabilities(phrases):
+        p = dict(zip(CLASSES, (float(v) for v in row), strict=True))
+        job = max(JOBS, key=lambda c: p[c])
+        if p[job] >= _RULES_OUT:
+            out.add(job)
+    return out
+
+
+def drop_ruled_out(routed: list[Routed], model: IntentModel) -> None:
+    """A clause the model reads weakly as a job that a negated clause of the request rules
+    out is no job, when another job is left to plan."""
+    gone: set[str] = set()
+    for r in routed:
+        if r.capability is None and r.why == "constraint":
+            gone |= ruled_out(r.segment, model)
+    if not gone:
+        return
+    weak = [
+        r
+        for r in routed
+        if r.capability in gone
+        and r.score < _WEAK_READ
+        and not (r.segment.data or r.segment.payload)
+        and not any(w in lx.NEGATION for w in tokens(r.segment.instruction))
+    ]
+    if not weak or all(r.capability is None or any(r is w for w in weak) for r in routed):
+        return
+    for r in weak:
+        r.capability, r.why = None, "none"
+
+
+__all__ = [
+    "describes_ask",
+    "drop_ruled_out",
+    "how_of_act",
+    "keep_language",
+    "ruled_out",
+    "untranslated",
+]
