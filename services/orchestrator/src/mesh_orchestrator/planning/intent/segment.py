@@ -186,7 +186,10 @@ class Segmenter:
         # thing (an article first) is a job of its own
         thing = (
             r"(?:(?:for|para|pour|fur|per|voor|als)\s)?"
-            r"(?:un'|(?:a|an|one|un|una|uno|une|ein|eine|einen|einem|einer|um|uma|een)\s)"
+            r"(?:un'|(?:a|an|one|un|una|uno|une|ein|eine|einen|einem|einer|um|uma|een)\s"
+            # or counted: "sowohl ein Gedicht als auch drei Stichpunkte", "tanto un poema
+            # como dos preguntas"
+            rf"|(?:{'|'.join(sorted(w for w in lx.NUMBERS if w.isalpha() and w != 'both'))})\s)"
         )
         self._both = re.compile(
             rf"\b(?:{lx.BOTH})\s+(?P<x>{thing}.+?)\s*,?\s+(?:{lx.BOTH_AND})\s+(?P<y>{thing}.+)$"
@@ -219,9 +222,11 @@ class Segmenter:
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
             # the thing may come after two words that describe it: "a short Slack
             # announcement", "une petite fiche illustrée", "een korte samenvatting"
-            return any(
-                w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:4]
-            ) or bool(version_job(words))  # "a German version", "une version courte"
+            return _made_thing(words[1:4]) or bool(
+                version_job(words)
+            )  # "a German version", "une version courte"
+        if first in lx.NUMBERS and first != "both" and len(words) > 1 and _made_thing(words[1:3]):
+            return True  # "... and three bullet points", "als auch drei Stichpunkte": counted
         if (
             len(words) > 2
             and first in _PREPS
@@ -238,6 +243,14 @@ class Segmenter:
             and words[2] not in _REFERS
         ):
             return True  # "y con eso prepárame ...": a source named, then the step's verb
+        if (
+            len(words) > 3
+            and first in _SOURCE
+            and words[1] in lx.DETERMINER
+            and words[2] in lx.RESULT_NOUNS
+            and self.is_opener(words[3])
+        ):
+            return True  # "and from the result write ...", "y con el resultado escribe ..."
         if len(words) > 2 and words[1] in _LEADS and first not in lx.FUNCTION and len(first) >= 3:
             return True  # "und bastel daraus ...", "en maak daarvan ...": a verb on a result
         if (
@@ -831,6 +844,19 @@ _THEN_SECOND = lx_words(
     "then afterwards dann danach anschliessend nachher daarna vervolgens poi luego despues "
     "depois ensuite puis"
 )
+
+
+def _made_thing(words: list[str]) -> bool:
+    """One of ``words`` names a thing the writer or an agent makes: "poem", "tweets", and
+    the pieces of writing that come second in a list of them ("paragraph", "e-mail",
+    "Stichpunkte", "analogia")."""
+    return any(
+        w in lx.JOB_NOUNS
+        or w.rstrip("s") in lx.JOB_NOUNS
+        or w in lx.PIECE_NOUNS
+        or w.rstrip("s") in lx.PIECE_NOUNS
+        for w in words
+    )
 
 
 def _verb_then(words: list[str]) -> bool:

@@ -38,6 +38,7 @@ from mesh_orchestrator.planning.intent.lexicon.nouns import (
     LANGUAGES,
     NUMBERS,
     PICTURE_NOUNS,
+    PIECE_NOUNS,
     PICTURE_PHRASES,
     THINGS,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "LANGUAGE_WORDS",
     "MIDDLE",
     "PICTURE_NOUNS",
+    "PIECE_NOUNS",
     "PICTURE_PHRASES",
     "MIDDLE_REFERS",
     "MODAL",
