@@ -69,6 +69,14 @@ def test_a_counted_thing_to_make_opens_a_job(piece: str) -> None:
         "dos manzanas",
         # a piece noun without an article or count opens nothing on its own
         "paragraph breaks are fine",
+        # a piece counted and nothing more says how long, not what to make
+        "one paragraph",
+        "un párrafo",
+        "un paragraphe",
+        "zwei Absätze",
+        "um parágrafo",
+        "un paragrafo",
+        "één alinea",
     ],
 )
 def test_a_count_or_noun_alone_opens_nothing(piece: str) -> None:
@@ -121,7 +129,7 @@ def test_two_pieces_from_one_lookup(query: str) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        "Find out why the sky is blue and write both a limerick and three bullet points for "
+        "Look up why the sky is blue and write both a limerick and three bullet points for "
         "a quiz.",
         "Busca por qué el cielo es azul y escribe tanto un poema como dos párrafos para un "
         "examen.",
@@ -142,3 +150,15 @@ def test_the_result_leads_the_step_after_and() -> None:
         "weather blog."
     )
     assert _caps(query) == ["data_analysis", "text_generation", "text_generation"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "A cheerful note about recycling for the office fridge, keep it light, one paragraph.",
+        "Una nota alegre sobre el reciclaje para la nevera de la oficina, ligera, un párrafo.",
+        "Ein fröhlicher Zettel übers Recycling für den Bürokühlschrank, locker, ein Absatz.",
+    ],
+)
+def test_a_length_in_paragraphs_is_no_second_thing(query: str) -> None:
+    assert _caps(query) == ["text_generation"]

@@ -217,15 +217,24 @@ class Segmenter:
             return True  # "ich will nur wissen, wie ...": a question put as a wish to know
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
+        led = words[1:] if words[:2] == ["a", "partir"] else words  # "à partir du résultat"
+        if (
+            len(led) > 3
+            and led[0] in _SOURCE
+            and (led[1] in lx.DETERMINER or led[1] in _OF_THE)
+            and led[2] in lx.RESULT_NOUNS
+            and self.is_opener(led[3])
+        ):
+            return True  # "and from the result write ...", "y con el resultado escribe ..."
         if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
             words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
             # the thing may come after two words that describe it: "a short Slack
             # announcement", "une petite fiche illustrée", "een korte samenvatting"
-            return _made_thing(words[1:4]) or bool(
+            return made_thing(words) or bool(
                 version_job(words)
             )  # "a German version", "une version courte"
-        if first in lx.NUMBERS and first != "both" and len(words) > 1 and _made_thing(words[1:3]):
+        if first in lx.NUMBERS and first != "both" and len(words) > 1 and made_thing(words, 3):
             return True  # "... and three bullet points", "als auch drei Stichpunkte": counted
         if (
             len(words) > 2
@@ -243,14 +252,6 @@ class Segmenter:
             and words[2] not in _REFERS
         ):
             return True  # "y con eso prepárame ...": a source named, then the step's verb
-        if (
-            len(words) > 3
-            and first in _SOURCE
-            and words[1] in lx.DETERMINER
-            and words[2] in lx.RESULT_NOUNS
-            and self.is_opener(words[3])
-        ):
-            return True  # "and from the result write ...", "y con el resultado escribe ..."
         if len(words) > 2 and words[1] in _LEADS and first not in lx.FUNCTION and len(first) >= 3:
             return True  # "und bastel daraus ...", "en maak daarvan ...": a verb on a result
         if (
@@ -846,16 +847,22 @@ _THEN_SECOND = lx_words(
 )
 
 
-def _made_thing(words: list[str]) -> bool:
-    """One of ``words`` names a thing the writer or an agent makes: "poem", "tweets", and
-    the pieces of writing that come second in a list of them ("paragraph", "e-mail",
-    "Stichpunkte", "analogia")."""
-    return any(
-        w in lx.JOB_NOUNS
-        or w.rstrip("s") in lx.JOB_NOUNS
-        or w in lx.PIECE_NOUNS
-        or w.rstrip("s") in lx.PIECE_NOUNS
-        for w in words
+# "of the" fused, before the result a step is made from: "du résultat", "del risultato",
+# "do resultado", "vom Ergebnis", "van het" (then "het").
+_OF_THE = frozenset({"du", "des", "del", "dal", "dalla", "dai", "do", "da", "dos", "vom", "zum"})
+
+
+def made_thing(words: list[str], upto: int = 4) -> bool:
+    """After its article or count (``words[0]``), one of the next words names a thing the
+    writer or an agent makes: "a poem", "two tweets". A piece of writing that comes second
+    in a list ("paragraph", "e-mail", "Stichpunkte", ``lx.PIECE_NOUNS``) only with more
+    words that describe it ("a short paragraph", "uma analogia divertida", "drei Stichpunkte
+    für ein Quiz"): "one paragraph", "en un párrafo" alone say how long, not what to make."""
+    after = words[1:upto]
+    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in after):
+        return True
+    return len(words) > 2 and any(
+        w in lx.PIECE_NOUNS or w.rstrip("s") in lx.PIECE_NOUNS for w in after
     )
 
 
