@@ -129,10 +129,8 @@ def test_two_pieces_from_one_lookup(query: str) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        "Look up why the sky is blue and write both a limerick and three bullet points for "
-        "a quiz.",
-        "Busca por qué el cielo es azul y escribe tanto un poema como dos párrafos para un "
-        "examen.",
+        "Look up why the sky is blue and write both a limerick and three bullet points for a quiz.",
+        "Busca por qué el cielo es azul y escribe tanto un poema como dos párrafos para un examen.",
         "Recherchiere, warum der Himmel blau ist, und schreib sowohl ein Gedicht als auch "
         "drei Stichpunkte für die Tafel.",
         "Zoek op waarom de lucht blauw is en schrijf zowel een gedicht als twee alineas voor "

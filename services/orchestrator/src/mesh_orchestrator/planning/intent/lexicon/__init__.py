@@ -38,8 +38,8 @@ from mesh_orchestrator.planning.intent.lexicon.nouns import (
     LANGUAGES,
     NUMBERS,
     PICTURE_NOUNS,
-    PIECE_NOUNS,
     PICTURE_PHRASES,
+    PIECE_NOUNS,
     THINGS,
 )
 from mesh_orchestrator.planning.intent.lexicon.reference import (
