@@ -26,7 +26,7 @@ from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import tokens
 from mesh_orchestrator.planning.intent.rules import Routed, _lead
-from mesh_orchestrator.planning.intent.segment import Segment
+from mesh_orchestrator.planning.intent.segment import Segment, made_thing
 from mesh_orchestrator.planning.structure import fill_input
 
 _WRITE_OR_DRAW = frozenset(["text_generation", "image_generation"])
@@ -47,13 +47,28 @@ def _retells_in_languages(seg: Segment, named: frozenset[str]) -> bool:
     return _content(words, True) <= 1
 
 
+def _piece_named(words: list[str], k: int) -> bool:
+    """``words[k]`` is a piece of writing named as a thing of its own, with its article or
+    count and a word describing it ("un e-mail curto", "einen kurzen Absatz"), not a length
+    ("in one paragraph")."""
+    if not (words[k] in lx.PIECE_NOUNS or words[k].rstrip("s") in lx.PIECE_NOUNS):
+        return False
+    return any(
+        (words[j] in lx.ARTICLES or (words[j] in lx.NUMBERS and words[j] != "both"))
+        and made_thing(words[j:])
+        for j in range(max(0, k - 2), k)
+    )
+
+
 def _new_deliverable(seg: Segment, before: frozenset[str]) -> bool:
     """A thing of its own to make ("then a poem about that person"), not a restyling of the
     last one ("make it rhyme", "make the poem shorter")."""
     named = {w.rstrip("s") for w in before}
     words = tokens(seg.instruction)
     for k, w in enumerate(words):
-        if (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) and w.rstrip("s") not in named:
+        if w.rstrip("s") in named:
+            continue
+        if (w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS) or _piece_named(words, k):
             # "can you make that an image?" after an image described: the earlier thing
             # (a reference before the noun) made into the kind of thing it already is
             return not any(

@@ -22,7 +22,7 @@ from mesh_orchestrator.planning.intent.backrefs import _FOUND, _REFERS, _SAME, _
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import CLASSES, JOBS, IntentModel, normalize, tokens
-from mesh_orchestrator.planning.intent.segment import Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, made_thing
 
 # "I need: a ...", "Ich brauche: eine ...": a short frame before a colon and the thing asked.
 _FRAME = re.compile(r"^([^:]{1,40}):\s+(\S.*)$", re.S)
@@ -437,11 +437,12 @@ def _chat(seg: Segment) -> bool:
 
 
 def _deliverable(words: list[str]) -> bool:
-    """An article and a thing the mesh makes ("a tweet", "une affiche")."""
+    """An article or a count and a thing the mesh makes ("a tweet", "une affiche", "une
+    analogie simple", "drei Stichpunkte")."""
     return (
         len(words) > 1
-        and words[0] in lx.ARTICLES
-        and any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:3])
+        and (words[0] in lx.ARTICLES or (words[0] in lx.NUMBERS and words[0] != "both"))
+        and made_thing(words, 3)
     )
 
 

@@ -186,7 +186,10 @@ class Segmenter:
         # thing (an article first) is a job of its own
         thing = (
             r"(?:(?:for|para|pour|fur|per|voor|als)\s)?"
-            r"(?:un'|(?:a|an|one|un|una|uno|une|ein|eine|einen|einem|einer|um|uma|een)\s)"
+            r"(?:un'|(?:a|an|one|un|una|uno|une|ein|eine|einen|einem|einer|um|uma|een)\s"
+            # or counted: "sowohl ein Gedicht als auch drei Stichpunkte", "tanto un poema
+            # como dos preguntas"
+            rf"|(?:{'|'.join(sorted(w for w in lx.NUMBERS if w.isalpha() and w != 'both'))})\s)"
         )
         self._both = re.compile(
             rf"\b(?:{lx.BOTH})\s+(?P<x>{thing}.+?)\s*,?\s+(?:{lx.BOTH_AND})\s+(?P<y>{thing}.+)$"
@@ -214,14 +217,25 @@ class Segmenter:
             return True  # "ich will nur wissen, wie ...": a question put as a wish to know
         if first in lx.NEGATION or first in lx.ONLY or (questions and first in lx.QUESTION):
             return True
+        led = words[1:] if words[:2] == ["a", "partir"] else words  # "à partir du résultat"
+        if (
+            len(led) > 3
+            and led[0] in _SOURCE
+            and (led[1] in lx.DETERMINER or led[1] in _OF_THE)
+            and led[2] in lx.RESULT_NOUNS
+            and self.is_opener(led[3])
+        ):
+            return True  # "and from the result write ...", "y con el resultado escribe ..."
         if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
             words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
             # the thing may come after two words that describe it: "a short Slack
             # announcement", "une petite fiche illustrée", "een korte samenvatting"
-            return any(
-                w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words[1:4]
-            ) or bool(version_job(words))  # "a German version", "une version courte"
+            return made_thing(words) or bool(
+                version_job(words)
+            )  # "a German version", "une version courte"
+        if first in lx.NUMBERS and first != "both" and len(words) > 1 and made_thing(words, 3):
+            return True  # "... and three bullet points", "als auch drei Stichpunkte": counted
         if (
             len(words) > 2
             and first in _PREPS
@@ -842,6 +856,25 @@ _THEN_SECOND = lx_words(
     "then afterwards dann danach anschliessend nachher daarna vervolgens poi luego despues "
     "depois ensuite puis"
 )
+
+
+# "of the" fused, before the result a step is made from: "du résultat", "del risultato",
+# "do resultado", "vom Ergebnis", "van het" (then "het").
+_OF_THE = frozenset({"du", "des", "del", "dal", "dalla", "dai", "do", "da", "dos", "vom", "zum"})
+
+
+def made_thing(words: list[str], upto: int = 4) -> bool:
+    """After its article or count (``words[0]``), one of the next words names a thing the
+    writer or an agent makes: "a poem", "two tweets". A piece of writing that comes second
+    in a list ("paragraph", "e-mail", "Stichpunkte", ``lx.PIECE_NOUNS``) only with more
+    words that describe it ("a short paragraph", "uma analogia divertida", "drei Stichpunkte
+    für ein Quiz"): "one paragraph", "en un párrafo" alone say how long, not what to make."""
+    after = words[1:upto]
+    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in after):
+        return True
+    return len(words) > 2 and any(
+        w in lx.PIECE_NOUNS or w.rstrip("s") in lx.PIECE_NOUNS for w in after
+    )
 
 
 def _verb_then(words: list[str]) -> bool:

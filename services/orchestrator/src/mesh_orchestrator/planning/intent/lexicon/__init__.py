@@ -39,6 +39,7 @@ from mesh_orchestrator.planning.intent.lexicon.nouns import (
     NUMBERS,
     PICTURE_NOUNS,
     PICTURE_PHRASES,
+    PIECE_NOUNS,
     THINGS,
 )
 from mesh_orchestrator.planning.intent.lexicon.reference import (
@@ -86,6 +87,7 @@ __all__ = [
     "LANGUAGE_WORDS",
     "MIDDLE",
     "PICTURE_NOUNS",
+    "PIECE_NOUNS",
     "PICTURE_PHRASES",
     "MIDDLE_REFERS",
     "MODAL",

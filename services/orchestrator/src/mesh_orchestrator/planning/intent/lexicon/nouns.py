@@ -52,6 +52,24 @@ samenvatting vertaling toespraak
     for end in ("je", "tje", "etje", "pje")
 }
 
+# Pieces of writing the writer makes that name a *second* thing after "and" ("write a
+# summary and a short paragraph for the newsletter", "escreve um guia e um e-mail curto",
+# "sowohl ein Gedicht als auch drei Stichpunkte"). Only where a thing to make starts a new
+# job (``Segmenter.opens_job``), not everywhere ``JOB_NOUNS`` is read: "a post" or "an
+# entry" alone names no job.
+PIECE_NOUNS = words(
+    """
+paragraph paragraphs analogy analogies bullet bullets outline intro introduction blurb
+abstract faq thread post newsletter memo checklist e-mail e-mails
+parrafo parrafos analogia analogias vinetas esquema introduccion boletin hilo publicacion
+paragraphe paragraphes analogie puces introduction billet courriel courriels publication
+absatz absatze analogie stichpunkte stichpunkten gliederung einleitung beitrag rundbrief
+paragrafo paragrafos analogia topicos esboco introducao boletim publicacao
+paragrafo paragrafi analogia elenco puntato scaletta introduzione
+alinea analogie opsomming inleiding nieuwsbrief
+"""
+)
+
 # "things" counted by a head ("I want two things: ...", "quiero dos cosas: ..."): they name
 # no job, whatever verb says that they are wanted.
 THINGS = words(
