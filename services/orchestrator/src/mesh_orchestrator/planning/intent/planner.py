@@ -166,6 +166,20 @@ STAND_IN = {
 _TRANSLATE = ("transl", "tradu", "ubersetz", "uberset", "vertaal", "vertal", "traslat")
 
 
+# A registered capability the model does not know, named outright in the clause ("tide tables
+# for Brest" for ``tide_tables``), wins unless the model is this sure of a job of its own.
+NAMED_OWN = 0.8
+
+
+def _names_capability(cap: str, text: str) -> bool:
+    """Every word of the capability's name is a word of ``text`` (a plural ``s`` aside)."""
+    words = set(tokens(text))
+    parts = [w for w in cap.lower().replace("-", "_").split("_") if w]
+    return bool(parts) and all(
+        w in words or f"{w}s" in words or w.rstrip("s") in words for w in parts
+    )
+
+
 def _names_language(text: str) -> bool:
     """A translation says where to: a language, "two languages", or a translating verb."""
     words = tokens(text)
@@ -420,7 +434,15 @@ class IntentPlanner:
                 continue
             if index is not None:
                 cap, bm25 = index.best(seg.instruction)
-                if cap in own and bm25 > 0 and (p[top] < UNSURE or top in ("none", "action")):
+                if (
+                    cap in own
+                    and bm25 > 0
+                    and (
+                        p[top] < UNSURE
+                        or top in ("none", "action")
+                        or (p[top] < NAMED_OWN and _names_capability(cap, seg.instruction))
+                    )
+                ):
                     out.append(Routed(seg, cap, bm25, probs=p))
                     continue
             if (media := unmade_media(seg)) == "made" or (
