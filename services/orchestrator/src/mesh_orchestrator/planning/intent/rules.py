@@ -271,11 +271,16 @@ _HEADER_NAMES = 64
 
 
 def _stem(word: str) -> str:
-    """A word without its plural ending ("lines", "ventas", "Zahlen" -> "line", "venta",
-    "zahl"), for matching a column's name to a clause's word."""
-    for end in ("es", "s", "en", "n", "i", "e"):
+    """A word without its plural ending, then without its last vowel ("lines", "ventas",
+    "Zahlen", "stanze" -> "line", "vent", "zahl", "stanz"), for matching a column's name to a
+    clause's word: singular and plural meet in each language ("venta"/"ventas",
+    "stanza"/"stanze", "prodotto"/"prodotti")."""
+    for end in ("es", "s", "en", "n"):
         if len(word) - len(end) >= _COLUMN_MIN and word.endswith(end):
-            return word[: -len(end)]
+            word = word[: -len(end)]
+            break
+    if len(word) - 1 >= _COLUMN_MIN and word[-1] in "aeio":
+        word = word[:-1]
     return word
 
 
