@@ -446,9 +446,8 @@ class WorkerCalls:
                 # tokens, nearly every block, comes made: stamped with the attempt).
                 done = False
                 spoke = False  # a token was relayed
-                first = True  # no token was relayed before the block read
                 async for batch in batches:
-                    first = not spoke
+                    first = not spoke  # no token was relayed before this block
                     if type(batch) is TokenBytes:  # plain tokens, stamped: relayed as they are
                         spoke = True
                         token_texts(batch.texts)
@@ -456,6 +455,8 @@ class WorkerCalls:
                         relayed += len(batch)
                         if budget is not None:
                             spent.block(fold, budget)
+                        if first:
+                            await asyncio.sleep(0)  # the first token's turn: see below
                         continue
                     out: list[Relayable] = []
                     keep = out.append
@@ -482,18 +483,24 @@ class WorkerCalls:
                         relayed += len(out)
                         if budget is not None:
                             spent.block(fold, budget)
+                        if first and spoke:
+                            await asyncio.sleep(0)  # the first token's turn: see below
                     if done:
                         break
             finally:
                 await batches.aclose()
-            if relayed and first:
-                # The client's stream writes what was relayed before the call's end and the
-                # run's (the outcome, synthesis, the run's end) are worked out: a worker whose
-                # whole answer came in one block, ``done`` with it, had its first token wait
-                # for all of that (bench/README.md, "Round 10: the first token"). The last
-                # block of a call whose first token went out with an earlier one goes with the
-                # end instead: one write to the client where there were two ("Round 12:
-                # first token under concurrency").
+            # The client's stream writes the call's first token before anything more of the
+            # call is read or worked out: the loop's turn is given once, right after the
+            # block that relayed it (above). A worker's later blocks already buffered (an
+            # SDK worker sends its ``result`` and ``done`` after its tokens: two blocks read
+            # without a wait), the call's end and the run's (the outcome, synthesis, the
+            # run's end) had the first token wait for all of them (bench/README.md, "Round
+            # 10: the first token" and "Round 14: the first token"). The last block of a
+            # call whose first token went out with an earlier one goes with the end: one
+            # write to the client where there were two ("Round 12: first token under
+            # concurrency"). A call that relayed no token (a result alone) gives its turn
+            # here, as before.
+            if relayed and not spoke:
                 await asyncio.sleep(0)
         except WorkerFailed as exc:
             if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
