@@ -18,8 +18,8 @@ from mesh_contracts import AgentDescriptor, SubTask, TaskRequest
 from mesh_orchestrator import __main__ as main
 from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.api.sse import RunStream
-from mesh_orchestrator.relay import calls as calls_module
 from mesh_orchestrator.emitter import TokenBytes
+from mesh_orchestrator.relay import calls as calls_module
 from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.worker_client import Relayable
 
