@@ -18,6 +18,7 @@ from mesh_contracts import AgentDescriptor, SubTask, TaskRequest
 from mesh_orchestrator import __main__ as main
 from mesh_orchestrator.api import stream_path
 from mesh_orchestrator.api.sse import RunStream
+from mesh_orchestrator.emitter import TokenBytes
 from mesh_orchestrator.relay import calls as calls_module
 from mesh_orchestrator.relay.calls import WorkerCalls
 from mesh_orchestrator.relay.worker_client import Relayable
@@ -78,6 +79,76 @@ async def test_an_answer_in_one_block_is_written_before_the_call_ends(
     assert emit.types[-1] == "status:completed"
     # The stream's task ran with the tokens relayed and the task not yet ended.
     assert emit.seen_by_subscriber == [["status:running", "token", "token"]]
+
+
+def _tokens_block(kind: str) -> Any:
+    """A block of two plain tokens, as ``call_worker_batches`` yields it: ``TokenBytes``
+    (``plain_tokens``'s, nearly every block) or pairs (the frame-by-frame path)."""
+    if kind == "token bytes":
+        return TokenBytes([b'"a"', b'"b"'], ["a", "b"], None)
+    return [("token", {"token": "a"}), ("token", {"token": "b"})]
+
+
+@pytest.mark.parametrize("kind", ["token bytes", "pairs"])
+async def test_tokens_are_written_before_the_blocks_already_read_after_them(
+    monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """An SDK worker's answer: its tokens, then its ``result`` and ``done`` in a block of
+    their own, both read without a wait. The stream's task gets its turn after the tokens'
+    block, not after the call's end (bench/README.md, "Round 14: the first token"); on
+    ``main`` the second block took ``first`` away and the turn was never given."""
+
+    async def two_blocks(
+        http: Any, d: Any, request: Any, on_accepted: Any, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[Any]:
+        on_accepted()
+        yield _tokens_block(kind)
+        yield [("result", {"output": None})]  # ``done`` came with it
+
+    monkeypatch.setattr(calls_module, "call_worker_batches", two_blocks)
+    async with httpx.AsyncClient() as http:
+        calls = WorkerCalls(http, _Resolver(), stream_client="httpx")  # type: ignore[arg-type]
+        try:
+            emit = _Emitter()
+            task = SubTask(task_id="t", capability="c")
+            outcome = await calls.call(task, AGENT, TaskRequest(task_id="t"), emit)  # type: ignore[arg-type]
+        finally:
+            await calls.aclose()
+    assert outcome.status == "completed"
+    assert emit.types[-1] == "status:completed"
+    # The stream's task ran once the tokens were relayed: before the result's block.
+    assert emit.seen_by_subscriber[0] == ["status:running", "token", "token"]
+
+
+async def test_a_streaming_calls_later_blocks_give_no_turn_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The turn is given once, after the first token's block: later blocks (read with
+    nothing in between) and the call's end go together ("Round 12: first token under
+    concurrency": one write to the client where there were two)."""
+
+    async def three_blocks(
+        http: Any, d: Any, request: Any, on_accepted: Any, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[Any]:
+        on_accepted()
+        yield _tokens_block("token bytes")
+        yield _tokens_block("pairs")
+        yield [("token", {"token": "c"})]  # ``done`` came with it
+
+    monkeypatch.setattr(calls_module, "call_worker_batches", three_blocks)
+    async with httpx.AsyncClient() as http:
+        calls = WorkerCalls(http, _Resolver(), stream_client="httpx")  # type: ignore[arg-type]
+        try:
+            emit = _Emitter()
+            task = SubTask(task_id="t", capability="c")
+            outcome = await calls.call(task, AGENT, TaskRequest(task_id="t"), emit)  # type: ignore[arg-type]
+        finally:
+            await calls.aclose()
+    assert outcome.status == "completed"
+    first = ["status:running", "token", "token"]
+    # Woken after the first block; the other two blocks' wake-ups ran after the call ended.
+    assert emit.seen_by_subscriber[0] == first
+    assert all(seen[-1] == "status:completed" for seen in emit.seen_by_subscriber[1:])
 
 
 class _OneBatch:

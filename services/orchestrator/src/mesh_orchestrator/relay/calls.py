@@ -125,7 +125,7 @@ class _Start:
     closures over the call's locals (their functions, tuples and ~11 cells, held by the
     call's frame as long as the worker streams): ~0.8 KB less an open stream."""
 
-    __slots__ = ("ahead", "attempt", "d", "emit", "keyed", "resolver", "t", "took")
+    __slots__ = ("ahead", "attempt", "candidates", "d", "emit", "keyed", "resolver", "t", "took")
 
     def __init__(
         self,
@@ -140,9 +140,21 @@ class _Start:
         self.resolver, self.t, self.d, self.emit = resolver, t, d, emit
         self.attempt, self.keyed, self.ahead = attempt, keyed, ahead
         self.took = False  # the worker took the call (it may have started running)
+        self.candidates: list[dict[str, Any]] | None = None  # ``prepare``'s, until used
+
+    def prepare(self) -> None:
+        """The status's ``candidates``, ranked ahead (a callback the call schedules as it
+        starts: it runs once the worker's request is out and the call waits for its
+        answer), so the worker's first bytes do not wait for the ranking ("Round 14: the
+        first token"). The same ranking as at the worker's answer, this call's own
+        instance already counted in its load."""
+        if not self.took:
+            self.candidates = self.resolver.explain(self.t)
 
     def running(self) -> None:
         d = self.d
+        candidates = self.candidates
+        self.candidates = None  # not held as long as the call streams
         status = task_status(
             NodeStatus.RUNNING,
             agent_id=d.agent_id,
@@ -151,7 +163,7 @@ class _Start:
             started_at=time.time(),
             attempt=self.attempt,
             key=self.keyed,
-            candidates=self.resolver.explain(self.t),
+            candidates=self.resolver.explain(self.t) if candidates is None else candidates,
         )
         self.emit.emit(Made(TaskStatus.TYPE, status), self.t.task_id, d.agent_id)
 
@@ -388,6 +400,8 @@ class WorkerCalls:
         if ahead:
             accepted.running()
             await emit.persisted()
+        else:  # ranked while the worker's answer is awaited, not after it came
+            asyncio.get_running_loop().call_soon(accepted.prepare)
 
         budget = CURRENT.get()  # every run's use is counted, with a budget or without
         spent = _Spent()
@@ -446,9 +460,8 @@ class WorkerCalls:
                 # tokens, nearly every block, comes made: stamped with the attempt).
                 done = False
                 spoke = False  # a token was relayed
-                first = True  # no token was relayed before the block read
                 async for batch in batches:
-                    first = not spoke
+                    first = not spoke  # no token was relayed before this block
                     if type(batch) is TokenBytes:  # plain tokens, stamped: relayed as they are
                         spoke = True
                         token_texts(batch.texts)
@@ -456,6 +469,8 @@ class WorkerCalls:
                         relayed += len(batch)
                         if budget is not None:
                             spent.block(fold, budget)
+                        if first:
+                            await asyncio.sleep(0)  # the first token's turn: see below
                         continue
                     out: list[Relayable] = []
                     keep = out.append
@@ -482,18 +497,24 @@ class WorkerCalls:
                         relayed += len(out)
                         if budget is not None:
                             spent.block(fold, budget)
+                        if first and spoke:
+                            await asyncio.sleep(0)  # the first token's turn: see below
                     if done:
                         break
             finally:
                 await batches.aclose()
-            if relayed and first:
-                # The client's stream writes what was relayed before the call's end and the
-                # run's (the outcome, synthesis, the run's end) are worked out: a worker whose
-                # whole answer came in one block, ``done`` with it, had its first token wait
-                # for all of that (bench/README.md, "Round 10: the first token"). The last
-                # block of a call whose first token went out with an earlier one goes with the
-                # end instead: one write to the client where there were two ("Round 12:
-                # first token under concurrency").
+            # The client's stream writes the call's first token before anything more of the
+            # call is read or worked out: the loop's turn is given once, right after the
+            # block that relayed it (above). A worker's later blocks already buffered (an
+            # SDK worker sends its ``result`` and ``done`` after its tokens: two blocks read
+            # without a wait), the call's end and the run's (the outcome, synthesis, the
+            # run's end) had the first token wait for all of them (bench/README.md, "Round
+            # 10: the first token" and "Round 14: the first token"). The last block of a
+            # call whose first token went out with an earlier one goes with the end: one
+            # write to the client where there were two ("Round 12: first token under
+            # concurrency"). A call that relayed no token (a result alone) gives its turn
+            # here, as before.
+            if relayed and not spoke:
                 await asyncio.sleep(0)
         except WorkerFailed as exc:
             if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
