@@ -142,7 +142,9 @@ async def test_postgres_reads_the_configs_at_every_flush() -> None:
     assert fake.reads == 3  # other replicas write configs: never known empty
 
 
-def _run(run_id: str, *, owner: str | None = None, options: dict[str, Any] | None = None) -> RunRecord:
+def _run(
+    run_id: str, *, owner: str | None = None, options: dict[str, Any] | None = None
+) -> RunRecord:
     return RunRecord(
         run_id=run_id,
         query="q",
@@ -180,7 +182,9 @@ async def test_deliveries_of_runs_with_and_without_subscriptions(tmp_path: Path)
         found = await notifier.deliveries(runs)
         configs = await outbox.push_of([r.run_id for r in runs])
         ended = [r for r in runs if r.status != RunStatus.RUNNING]
-        expected = {r.run_id: await notifier._deliveries(r, configs.get(r.run_id, [])) for r in ended}
+        expected = {
+            r.run_id: await notifier._deliveries(r, configs.get(r.run_id, [])) for r in ended
+        }
 
         def key(d: dict[str, list[Any]]) -> dict[str, list[tuple[str, str, str]]]:
             return {k: [(x.delivery_id, x.url, x.event) for x in v] for k, v in d.items()}

@@ -110,7 +110,11 @@ class Notifier:
         out: dict[str, list[Delivery]] = {}
         for r in ended:
             found = configs.get(r.run_id)
-            if not found and r.owner is None and not isinstance(r.options.get(WEBHOOK_OPTION), dict):
+            if (
+                not found
+                and r.owner is None
+                and not isinstance(r.options.get(WEBHOOK_OPTION), dict)
+            ):
                 out[r.run_id] = []  # no subscription: what ``_deliveries`` finds, no frame made
             else:
                 out[r.run_id] = await self._deliveries(r, found or [])
