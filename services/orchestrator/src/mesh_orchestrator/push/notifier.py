@@ -107,7 +107,18 @@ class Notifier:
         if not ended:
             return {}
         configs = await self._push_configs(ended)
-        return {r.run_id: await self._deliveries(r, configs.get(r.run_id, [])) for r in ended}
+        out: dict[str, list[Delivery]] = {}
+        for r in ended:
+            found = configs.get(r.run_id)
+            if (
+                not found
+                and r.owner is None
+                and not isinstance(r.options.get(WEBHOOK_OPTION), dict)
+            ):
+                out[r.run_id] = []  # no subscription: what ``_deliveries`` finds, no frame made
+            else:
+                out[r.run_id] = await self._deliveries(r, found or [])
+        return out
 
     async def stored(self, runs: Sequence[RunRecord]) -> None:
         """Rows were stored with these runs' states: deliver them now."""

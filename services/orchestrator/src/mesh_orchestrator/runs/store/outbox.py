@@ -201,6 +201,9 @@ class SQLiteTables:
     sql = _SQL("", "?")
     schema = SQLITE_SCHEMA
     skip_locked = ""  # one process holds the file: nobody else takes rows
+    # ...nor writes push configs: every one is written by this process's ``set_push``, so
+    # ``SQLOutbox`` may know the table holds none without reading it.
+    one_process = True
 
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -243,6 +246,7 @@ class PostgresTables:
     sql = _SQL("mesh_", "%s")
     schema = PG_SCHEMA
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    one_process = False  # other replicas write push configs: every flush reads them
 
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -280,6 +284,15 @@ class SQLOutbox:
     def __init__(self, tables: SQLiteTables | PostgresTables) -> None:
         self.tables = tables
         self.sql = tables.sql
+        # SQLite (``one_process``): whether the push configs table is known to hold no row,
+        # so that ``push_of`` (every flush that stores an ended run asks it) answers without
+        # a read. Found by one read (``_none_yet``) and cleared by every ``set_push``,
+        # before its write and after it (a read that overlapped the write is not kept:
+        # ``_push_writes`` moved). Deletes leave it as it is (a config may be left).
+        # Postgres: never known (another replica may have written one).
+        self._no_push = False
+        self._push_known = not tables.one_process
+        self._push_writes = 0
 
     async def open(self) -> None:
         await self.tables.create()
@@ -312,7 +325,13 @@ class SQLOutbox:
         return [delivery_from_row(r) for r in await self.tables.run(self.sql.deliveries, (run_id,))]
 
     async def set_push(self, config: PushConfig) -> None:
-        await self.tables.run(self.sql.set_push, _push_row(config), commit=True)
+        self._push_writes += 1
+        self._no_push = False  # from here on every flush reads the configs
+        try:
+            await self.tables.run(self.sql.set_push, _push_row(config), commit=True)
+        finally:
+            self._push_writes += 1
+            self._no_push = False  # whatever a read that overlapped the write found
 
     async def get_push(self, task_id: str, config_id: str) -> PushConfig | None:
         rows = await self.tables.run(self.sql.get_push, (task_id, config_id))
@@ -322,7 +341,7 @@ class SQLOutbox:
         return [_push(r) for r in await self.tables.run(self.sql.list_push, (task_id,))]
 
     async def push_of(self, task_ids: Sequence[str]) -> dict[str, list[PushConfig]]:
-        if not task_ids:
+        if not task_ids or self._no_push or (not self._push_known and await self._none_yet()):
             return {}
         m = self.sql.mark
         rows = await self.tables.lookup(
@@ -335,6 +354,19 @@ class SQLOutbox:
             config = _push(row)
             out.setdefault(config.task_id, []).append(config)
         return out
+
+    async def _none_yet(self) -> bool:
+        """SQLite: read once whether the push configs table holds any row (a database
+        opened again may hold some); kept unless a ``set_push`` began meanwhile."""
+        writes = self._push_writes
+        rows = await self.tables.lookup(
+            f"SELECT EXISTS (SELECT 1 FROM {self.sql.prefix}push_configs)", ()
+        )
+        if writes != self._push_writes:  # a write overlapped the read: read the configs
+            return False
+        self._push_known = True
+        self._no_push = not rows[0][0]
+        return self._no_push
 
     async def delete_push(self, task_id: str, config_id: str) -> bool:
         return bool(await self.tables.run(self.sql.delete_push, (task_id, config_id), True))
