@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.lexicon._words import words as _words
 from mesh_orchestrator.planning.intent.links import SAME, _content
+from mesh_orchestrator.planning.intent.lists import _ASKS
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 EDGE_WEIGHTS = Path(__file__).with_name("edges.json")
@@ -139,10 +140,21 @@ _FEW = _words(
     """
 few several couple varias varios algunas algunos plusieurs quelques mehrere paar vari varie
 alcune alcuni diverse diversi meerdere enkele
+some umas unas unos algumas alguns
 """
 )
 _COUNTS = (frozenset(lx.NUMBERS) - {"both"}) | _FEW
-_THINGS = lx.THINGS | _words("trucs truc sachen sache dingetjes dingen")
+# Round 14: what a head counts may be asks ("Twee losse vragen.", "Tenho três pedidos:",
+# "Deux questions :", "zwei kurze Fragen"), not only things (``lists._ASKS``, with the
+# diminutives a head uses: "twee vraagjes", "dos preguntitas", "duas perguntinhas")
+_THINGS = (
+    lx.THINGS
+    | _ASKS
+    | _words(
+        "trucs truc sachen sache dingetjes dingen vraagjes preguntitas perguntinhas domandine "
+        "pedidinhos cosette cosucce"
+    )
+)
 # what points back in the head's clause: pronouns and demonstratives of the seven languages
 # ("die" left out: a German article), "da lì" / "di qui" / "me ne servono" (Italian)
 _HEAD_REFS = (LOOSE | lx.DEMONSTRATIVE | _words("that this li qui ne daaruit hieruit")) - {"die"}
