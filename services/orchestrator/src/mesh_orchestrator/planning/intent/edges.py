@@ -151,8 +151,8 @@ _THINGS = (
     lx.THINGS
     | _ASKS
     | _words(
-        "trucs truc sachen sache dingetjes dingen vraagjes preguntitas perguntinhas domandine "
-        "pedidinhos cosette cosucce"
+        "trucs truc sachen sache dingetjes dingen vraagjes verzoekjes preguntitas perguntinhas "
+        "domandine pedidinhos cosette cosucce"
     )
 )
 # what points back in the head's clause: pronouns and demonstratives of the seven languages
