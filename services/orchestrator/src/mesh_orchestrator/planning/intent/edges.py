@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.lexicon._words import words as _words
 from mesh_orchestrator.planning.intent.links import SAME, _content
+from mesh_orchestrator.planning.intent.lists import _ASKS
 from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 EDGE_WEIGHTS = Path(__file__).with_name("edges.json")
@@ -139,10 +140,21 @@ _FEW = _words(
     """
 few several couple varias varios algunas algunos plusieurs quelques mehrere paar vari varie
 alcune alcuni diverse diversi meerdere enkele
+some umas unas unos algumas alguns
 """
 )
 _COUNTS = (frozenset(lx.NUMBERS) - {"both"}) | _FEW
-_THINGS = lx.THINGS | _words("trucs truc sachen sache dingetjes dingen")
+# Round 14: what a head counts may be asks ("Twee losse vragen.", "Tenho três pedidos:",
+# "Deux questions :", "zwei kurze Fragen"), not only things (``lists._ASKS``, with the
+# diminutives a head uses: "twee vraagjes", "dos preguntitas", "duas perguntinhas")
+_THINGS = (
+    lx.THINGS
+    | _ASKS
+    | _words(
+        "trucs truc sachen sache dingetjes dingen vraagjes verzoekjes preguntitas perguntinhas "
+        "domandine pedidinhos cosette cosucce"
+    )
+)
 # what points back in the head's clause: pronouns and demonstratives of the seven languages
 # ("die" left out: a German article), "da lì" / "di qui" / "me ne servono" (Italian)
 _HEAD_REFS = (LOOSE | lx.DEMONSTRATIVE | _words("that this li qui ne daaruit hieruit")) - {"die"}
@@ -370,6 +382,14 @@ _BESIDES = re.compile(
     r"aparte de (?:eso|esto)|alem disso|alem disto|para alem disso|fora isso|"
     r"en plus de (?:ca|cela)|a part (?:ca|cela)|en dehors de (?:ca|cela)|daruber hinaus|"
     r"abgesehen davon|oltre a (?:questo|cio)|a parte questo|afgezien daarvan|los daarvan)\b\W*"
+)
+# Round 14: "also" opening a clause ("also an image of ...", "y además haz ...", "et aussi
+# un dessin", "und außerdem", "e também", "e anche", "en ook"): it adds a job to a list; it
+# points at nothing (a reference of its own still does: "and also translate it")
+_ALSO = re.compile(
+    r"\W*(?:(?:and|plus|y|e|et|und|en|o|oh|ja|oh ja|o ja)\W+)*(?:also|additionally|as well|"
+    r"ademas|tambien|aussi|egalement|en plus|ausserdem|auch noch|zudem|tambem|alem disso|"
+    r"inoltre|anche|pure|ook nog|ook|daarnaast|bovendien|verder)\b"
 )
 # French "on it" / "about it": "un poème là-dessus", "écris dessus"
 _ON_IT = re.compile(r"\b(?:la-dessus|la dessus|dessus)\b")
@@ -759,6 +779,10 @@ def pair_features(
         for o in origins
     ]
     obj_names = [_object_names(o.instruction) for o in origins]
+    also = [
+        bool(_ALSO.match(lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(o.instruction))))
+        for o in origins
+    ]
     topics = [_topic_words(o.instruction) for o in origins]
     named_count = [
         sum(
@@ -1072,6 +1096,23 @@ def pair_features(
             f["_besides"] = float(
                 besides[j] and not (strict12[j] or bool(named_here) or fj.ordinal)
             )
+            # round 14: a job added by "also" ("also an image of ...", "e também faz ...") is
+            # a sibling of the step before it, not its reader: it reads what that step reads
+            # (``inherit``, ``_sent_src``), never that step unless it points back at it
+            f["_also_apart"] = float(
+                also[j]
+                and gap == 1
+                and not (
+                    strict12[j]
+                    or fj.strict
+                    or fj.named
+                    or bool(named_here)
+                    or names_cap
+                    or fj.ordinal
+                    or fj.everything
+                    or fj.same
+                )
+            )
             f["_sent_src"] = float(sent_src[j] == i)
             f["_sent_sib"] = float(sent_of[j] >= 0 and sent_of[i] == sent_of[j])
             joined = oj.joined if oj.joined in JOINS else "other"
@@ -1171,7 +1212,9 @@ def round12(
     a job in a sentence that opens by pointing back ("From that scene I want a picture, and
     separately a teaser") reads the result before that sentence when the model chose none or
     a job of the same sentence. A clause opening with "besides that" ("além disso", "abgesehen
-    davon") reads nothing it does not point at past that phrase."""
+    davon") reads nothing it does not point at past that phrase. A job added by "also" ("also
+    an image of ...", "e também uma imagem") does not read the step right before it unless it
+    points back (round 14)."""
     by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
     for i, j, f in pairs:
         by_j.setdefault(j, []).append((i, f))
@@ -1185,7 +1228,10 @@ def round12(
         got = [
             i
             for i in got
-            if not any(k == i and (f.get("_apart12") or f.get("_besides")) for k, f in row)
+            if not any(
+                k == i and (f.get("_apart12") or f.get("_besides") or f.get("_also_apart"))
+                for k, f in row
+            )
         ]
         if not got:
             named = [k for k, f in row if f.get("_names_one")]
