@@ -15,6 +15,7 @@ from mesh_auth import AuthSettings, SecretError, TlsSettings, guard_bind
 from mesh_discovery.app import create_app
 from mesh_discovery.declared import AgentsFileError
 from mesh_discovery.settings import Settings
+from mesh_discovery.writes import JoinedWritesProtocol
 
 
 def main() -> int:
@@ -36,6 +37,8 @@ def main() -> int:
         # uvicorn formats each request's access line (client, quoted path) before the
         # logger drops it; above "info" the logger drops them all, so do not build them.
         access_log=access_logged(settings.log_level),
+        # An answer's headers and body in one socket write, not two (writes.py).
+        http=JoinedWritesProtocol,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         **tls,
     )
