@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from mesh_auth import AuthSettings, SecretError, TlsSettings, guard_bind
 from mesh_discovery.app import create_app
+from mesh_discovery.beats import front
 from mesh_discovery.declared import AgentsFileError
 from mesh_discovery.settings import Settings
 from mesh_discovery.writes import JoinedWritesProtocol
@@ -30,7 +31,7 @@ def main() -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     guard_bind("mesh_discovery", settings.host, keys)  # exits on 0.0.0.0 without public keys
     config = uvicorn.Config(
-        app,
+        front(app),  # heartbeats and plain lists straight to the fast paths (beats.py)
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
