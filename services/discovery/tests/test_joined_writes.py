@@ -12,7 +12,7 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from mesh_discovery.writes import JoinedWrites, JoinedWritesProtocol
+from mesh_discovery.writes import HOLD_BYTES, JoinedWrites, JoinedWritesProtocol
 
 
 class RecordingTransport:
@@ -25,6 +25,9 @@ class RecordingTransport:
     def write(self, data: bytes) -> None:
         assert not self.closed, "written after close"
         self.writes.append(bytes(data))
+
+    def writelines(self, parts: Any) -> None:
+        self.write(b"".join(parts))
 
     def is_closing(self) -> bool:
         return self.closed
@@ -98,17 +101,23 @@ async def test_a_connection_close_answer_is_sent_before_the_transport_closes():
     assert transport.writes[0].endswith(b'{"ok":true}')
 
 
-async def test_writes_of_one_step_are_joined_and_later_steps_follow_in_order():
+async def test_a_small_write_leaves_with_the_next_and_alone_at_the_next_step():
     inner = RecordingTransport()
     joined = JoinedWrites(inner, asyncio.get_running_loop())  # type: ignore[arg-type]
-    joined.write(b"a")
-    joined.write(memoryview(b"b"))
+    joined.write(b"head")
     assert inner.writes == []
-    assert joined.get_write_buffer_size() == 2
+    assert joined.get_write_buffer_size() == 4
+    joined.write(memoryview(b"body"))
+    assert inner.writes == [b"headbody"]  # at once, one write
+    joined.write(b"more")
     await asyncio.sleep(0)
-    joined.write(b"c")
-    await asyncio.sleep(0)
-    assert inner.writes == [b"ab", b"c"]
+    assert inner.writes == [b"headbody", b"more"]  # nothing followed it: sent a step later
+    big = b"x" * (HOLD_BYTES + 1)
+    joined.write(big)
+    assert inner.writes[-1] == big  # a large write is not held
+    joined.write(b"head")
+    joined.write(big)
+    assert inner.writes[-1] == b"head" + big  # a large body after held headers: one call
 
 
 async def test_close_sends_what_is_held_first_and_abort_drops_it():
