@@ -389,7 +389,9 @@ async def test_the_served_front_answers_heartbeats_and_lists_as_the_app_does_ski
             assert (await c.get("/v1/agents/w-1", headers=READER)).status_code == 200
             assert calls == ["/v1/agents/w-1"]  # any other route through the app
     assert beat.status_code == 200 and beat.json()["instance_id"] == "w-1"
-    assert listed.status_code == 200 and [r["descriptor"]["instance_id"] for r in listed.json()] == ["w-1"]
+    assert listed.status_code == 200 and [
+        r["descriptor"]["instance_id"] for r in listed.json()
+    ] == ["w-1"]
     assert stolen.status_code == 403 and stolen.json()["error"] == "insufficient_scope"
 
 
@@ -397,7 +399,9 @@ async def test_with_a_root_path_the_front_leaves_every_request_to_the_app(
     tmp_path: Path, clock, make_descriptor
 ):
     store = EmbeddedStore(tmp_path / "reg.sqlite3", reap_after_seconds=60, clock=clock)
-    app = create_app(Settings(db_path=store.path, sweep_interval_seconds=3600), store=store, keys=KEYS)
+    app = create_app(
+        Settings(db_path=store.path, sweep_interval_seconds=3600), store=store, keys=KEYS
+    )
     app.root_path = "/registry"
     seen: list[str] = []
     async with app.router.lifespan_context(app):

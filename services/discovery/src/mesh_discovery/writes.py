@@ -30,7 +30,7 @@ class JoinedWrites:
     """A transport that sends a small write together with the next one (see the module);
     everything else is ``transport``'s own."""
 
-    __slots__ = ("_transport", "_loop", "_held")
+    __slots__ = ("_held", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
