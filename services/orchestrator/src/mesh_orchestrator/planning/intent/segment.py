@@ -30,6 +30,7 @@ from mesh_orchestrator.planning.intent.backrefs import (
     _REFERS,
     _SAME,
     _SOURCE,
+    _FOUND,
     _USE,
     _intro_points,
     _points,
@@ -420,7 +421,9 @@ class Segmenter:
                 # "I need two things out of it: a summary ... and a tweet ...": the head
                 # introduces, each thing is a job of its own
                 head, items = listed
-                out.append(self._segment(head, joined, blocks, quotes))
+                # "busca X y de ahí sácame dos cosas:": the lookup is a job of its own
+                for k, (how, part) in enumerate(self._lead_split(head)):
+                    out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
                 out += [self._segment(item, "item", blocks, quotes) for item in items]
                 continue
             said = COLON.search(piece)
@@ -711,7 +714,12 @@ class Segmenter:
                 continue  # "... e fai anche un riassunto": split before the verb, not after
             if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(after):
                 continue  # "Décris-la en quelques phrases", "explícalo en dos frases": "in"
-            if m.start() > start and self.opens_job(after, questions=not bare):
+            if m.start() > start and (
+                self.opens_job(after, questions=not bare)
+                # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
+                # ...": a phrase pointing back at the job before it leads what follows
+                or lead_ref(after)
+            ):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
                 start = m.end()
@@ -755,6 +763,16 @@ class Segmenter:
             ):  # "Ohne Recherche: schreib mir ...": the negated phrase is a constraint
                 parts[k : k + 1] = [(parts[k][0], neg.group(1)), ("and", neg.group(2))]
         return parts or [("and", head)]
+
+    def _lead_split(self, head: str) -> list[tuple[str, str]]:
+        """A list's head cut before "and" and a phrase pointing back ("busca X y de ahí
+        sácame dos cosas", "Renseigne-toi sur X, et avec ça"): the job before it is one of
+        its own, the rest introduces the list."""
+        for m in self._and.finditer(head):
+            before, after = head[: m.start()].strip(), head[m.end() :].strip()
+            if before and after and lead_ref(after) and self.verb_first(before):
+                return [("and", before), ("and", after)]
+        return [("and", head)]
 
     def _leads_only(self, piece: str) -> bool:
         """A reference that starts no job of its own: "usando quello che trovi", "with
@@ -856,6 +874,40 @@ _THEN_SECOND = lx_words(
     "then afterwards dann danach anschliessend nachher daarna vervolgens poi luego despues "
     "depois ensuite puis"
 )
+
+
+# A phrase after "and" that points back at the job before it and leads what follows ("y
+# con eso, ...", "y de ahí sácame dos cosas", "et avec ça :", "e da lì fammi ...", "und
+# daraus ...", "en daarmee ...", "e com isso ...", "and from that ..."): a source, then a
+# pointing word (not an article: "de la playa", "con la mano" lead nothing).
+_LEAD_PREP = lx_words("with from using con de desde avec mit aus com da met van uit su")
+_LEAD_REF = lx_words(
+    "that this it them there eso esto ello ahi alli ca cela ceci isso isto ai aqui li qui "
+    "dem diesem dat dit daar"
+)
+# German and Dutch pointing adverbs and Portuguese fused ones, a lead by themselves.
+_LEAD_WORD = lx_words(
+    "daraus damit davon hieraus hiermit daarmee daarvan daaruit hiermee hieruit nisso disso"
+)
+
+
+def lead_ref(piece: str) -> bool:
+    """``piece`` opens with a phrase pointing back at an earlier result: "con eso, ...",
+    "de ahí sácame ...", "avec ça", "da lì", "daraus", "with whatever you find"."""
+    words = [w for w in tokens(piece) if w not in lx.POLITE][:8]
+    if words[:2] == ["a", "partir"]:  # "à partir de ça", "a partir disso"
+        words = words[2:] if words[2:3] != ["de"] else words[3:]
+        if words and words[0] in _LEAD_REF | _LEAD_WORD | lx.DEMONSTRATIVE:
+            return True
+    if not words:
+        return False
+    if words[0] in _LEAD_WORD:
+        return True
+    if words[0] not in _LEAD_PREP or len(words) < 2:
+        return False
+    if words[1] in _LEAD_REF or words[1] in lx.DEMONSTRATIVE:
+        return True
+    return bool(_FOUND.search(" ".join(words[1:7])))  # "con lo que encuentres"
 
 
 # "of the" fused, before the result a step is made from: "du résultat", "del risultato",
