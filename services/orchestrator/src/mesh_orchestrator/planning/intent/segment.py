@@ -138,6 +138,9 @@ class Segment:
     # an item of a list whose intro points back ("Then, based on it:", "Danach:", "Maak
     # daarvan:"): every item reads what the intro points at
     listed: bool = False
+    # the second of "once ... and once ..." ("einmal auf Englisch und einmal als Plakat"):
+    # the same result made again, so it reads what the first reads
+    twin: bool = False
     # a sentence of its own that asks nothing and names no thing ("Watercolour, big waves."):
     # more about the ask before it (set by the planner)
     describes: bool = False
@@ -175,6 +178,7 @@ class Segmenter:
 
     def __init__(self, openers: frozenset[str]) -> None:
         self.openers = openers
+        self._twins: set[str] = set()  # the second copies of "once ... and once ..."
         self._and = re.compile(
             # ("... e, com base nisso, faça ...": "and" before a comma goes with it)
             # (Dutch stresses "and" with an accent: "een weetje én een illustratie")
@@ -439,10 +443,13 @@ class Segmenter:
                 piece, joined = piece[said.end() :], "item"
             cut = self._payload_start(piece, whole=True)
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
+            self._twins.clear()
             parts = self._split_and(head)
+            twins = [part in self._twins for _, part in parts]
             parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
             for k, (how, part) in enumerate(parts):
                 out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
+                out[-1].twin = twins[k] and k > 0
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
             a.intro = (
@@ -699,6 +706,14 @@ class Segmenter:
             first = head[: both.start()] + head[both.start("x") : both.end("x")]
             second = self._split_and(head[both.start("y") :])
             return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
+        once = _ONCE_TWICE.search(low) if len(low) == len(head) else None
+        if once is not None:  # "einmal auf Englisch und einmal als Plakat": two jobs
+            lead = head[: once.start()]
+            first = lead + head[once.start("x") : once.end("x")]
+            y = head[once.start("y") :]
+            second = self._split_and(y)
+            self._twins.add(second[0][1])
+            return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
         out: list[tuple[str, str]] = []
         start, how = 0, "and"
         for m in self._and.finditer(head):
@@ -718,7 +733,7 @@ class Segmenter:
                 self.opens_job(after, questions=not bare)
                 # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
                 # ...": a phrase pointing back at the job before it leads what follows
-                or lead_ref(after)
+                or leads_back(after)
             ):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -770,7 +785,7 @@ class Segmenter:
         its own, the rest introduces the list."""
         for m in self._and.finditer(head):
             before, after = head[: m.start()].strip(), head[m.end() :].strip()
-            if before and after and lead_ref(after) and self.verb_first(before):
+            if before and after and leads_back(after) and self.verb_first(before):
                 return [("and", before), ("and", after)]
         return [("and", head)]
 
@@ -891,7 +906,7 @@ _LEAD_WORD = lx_words(
 )
 
 
-def lead_ref(piece: str) -> bool:
+def leads_back(piece: str) -> bool:
     """``piece`` opens with a phrase pointing back at an earlier result: "con eso, ...",
     "de ahí sácame ...", "avec ça", "da lì", "daraus", "with whatever you find"."""
     words = [w for w in tokens(piece) if w not in lx.POLITE][:8]
@@ -908,6 +923,21 @@ def lead_ref(piece: str) -> bool:
     if words[1] in _LEAD_REF or words[1] in lx.DEMONSTRATIVE:
         return True
     return bool(_FOUND.search(" ".join(words[1:7])))  # "con lo que encuentres"
+
+
+# "once ... and once ..." in the seven languages ("einmal auf Englisch und einmal als Bild",
+# "una volta in inglese e una volta come poster", "une fois ... et une fois ...", "una vez
+# ... y otra vez ...", "een keer ... en een keer ..."): the same result made twice, two jobs.
+# Not "once you have it" (a conjunction: "que", "dass", "che", "you" after it).
+_ONCE = r"(?:once|einmal|una vez|une fois|uma vez|una volta|een keer|een maal|eenmaal)"
+_ONCE_AGAIN = (
+    rf"(?:{_ONCE}|otra vez|outra vez|otra|outra|un'altra volta|un altra volta|une autre fois"
+    r"|nog een keer|nog eens)"
+)
+_ONCE_TWICE = re.compile(
+    rf"\b{_ONCE}\s+(?!(?:que|you|dass|che|dat|it|je|we|i)\b)(?P<x>[^,;:.!?]+?)\s*,?\s+"
+    rf"(?:and|y|et|und|e|en)\s+{_ONCE_AGAIN}\s+(?P<y>\w.*)$"
+)
 
 
 # "of the" fused, before the result a step is made from: "du résultat", "del risultato",
