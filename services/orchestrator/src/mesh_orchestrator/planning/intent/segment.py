@@ -231,14 +231,17 @@ class Segmenter:
             and self.is_opener(led[3])
         ):
             return True  # "and from the result write ...", "y con el resultado escribe ..."
+        if first in lx.DETERMINER and _translated_into(words):
+            return True  # "et le conte traduit en arabe", "and the poem translated into Dutch"
         if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
             words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
             # the thing may come after two words that describe it: "a short Slack
             # announcement", "une petite fiche illustrée", "een korte samenvatting"
-            return made_thing(words) or bool(
-                version_job(words)
-            )  # "a German version", "une version courte"
+            return (
+                made_thing(words)
+                or bool(version_job(words))  # "a German version", "une version courte"
+            )
         if first in lx.NUMBERS and first != "both" and len(words) > 1 and made_thing(words, 3):
             return True  # "... and three bullet points", "als auch drei Stichpunkte": counted
         if (
@@ -952,10 +955,30 @@ def made_thing(words: list[str], upto: int = 4) -> bool:
     words that describe it ("a short paragraph", "uma analogia divertida", "drei Stichpunkte
     für ein Quiz"): "one paragraph", "en un párrafo" alone say how long, not what to make."""
     after = words[1:upto]
-    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in after):
+    if any(_names_made(w) for w in after):
         return True
     return len(words) > 2 and any(
         w in lx.PIECE_NOUNS or w.rstrip("s") in lx.PIECE_NOUNS for w in after
+    )
+
+
+# round 14: German and Dutch compounds name what they make by their last part
+# ("Plakatmotiv", "Werbetext", "Schaufensterplakat"), hyphenated ones by either part
+# ("foto-ilustración", "Bild-Version"); "motif" is a picture ("ein Plakatmotiv"), Portuguese
+# "uma arte" an artwork.
+_MADE_MORE = lx_words("motiv motive motief arte")
+_COMPOUND_HEADS = tuple(sorted(w for w in lx.JOB_NOUNS | _MADE_MORE if len(w) >= 4))
+
+
+def _names_made(word: str) -> bool:
+    """``word`` names a thing to make (``lx.JOB_NOUNS``), as a compound's last part too."""
+    if word in lx.JOB_NOUNS or word.rstrip("s") in lx.JOB_NOUNS or word in _MADE_MORE:
+        return True
+    parts = [p for p in word.split("-") if p]
+    if len(parts) > 1:
+        return any(_names_made(p) for p in parts)
+    return len(word) >= 8 and any(
+        word.endswith(h) and len(word) - len(h) >= 3 for h in _COMPOUND_HEADS
     )
 
 
@@ -1135,6 +1158,8 @@ _SHORT = lx_words(
     "cortita resumida resumido breve breves reducida courte courtes abregee condensee "
     "resumee kurz kurze kurzer kurzere kurzen gekurzte knapp knappe knappere korte kortere "
     "ingekorte beknopte curta curto reduzida resumo ridotta riassunta sintetica"
+    # round 14: diminutives ("uma versão curtinha", "una versión cortita")
+    " curtinha curtinho curtinhas cortito cortitas cortinha brevissima brevissimo kortere"
 )
 # "then" as the first word of a sentence: "Poi una versione più breve", "Then a ...".
 _THEN_WORDS = lx_words(
@@ -1156,15 +1181,42 @@ def version_job(words: list[str]) -> str | None:
         and w not in _SHORT
         and w not in _THEN_WORDS
         and w not in lx.LANGUAGES
+        and not _LENGTH.match(w)
         for w in words[:at]
     ):
         return None  # a verb or a subject before it: the clause says what it wants itself
     window = words[max(0, at - 2) : at + 5]
     if any(w in lx.LANGUAGES for w in window):
         return "translation"
-    if any(w in _SHORT for w in window):
+    if any(w in _SHORT or _LENGTH.match(w) for w in window):
         return "summarization"
     return None
+
+
+# round 14: a length in one hyphenated word says shorter ("a two-sentence version", "a
+# one-liner version", "una versión de una-línea"), as do the diminutives of "short"
+# ("uma versão curtinha", "una versión cortita").
+_LENGTH = re.compile(
+    r"^(?:\d+|one|two|three|un|una|uno|dos|tres|deux|trois|ein|zwei|drei|um|duas|due|"
+    r"een|twee|drie)-(?:line|lines|liner|sentence|sentences|word|words|linea|lineas|ligne|"
+    r"lignes|zeilen|zeiler|linha|linhas|riga|righe|regel|regels|zin|zinnen)$"
+)
+
+
+def _translated_into(words: list[str]) -> bool:
+    """A thing, then "translated" and a language ("le conte traduit en arabe", "the poem
+    translated into Dutch", "die Geschichte übersetzt ins Englische"): a translation."""
+    for k, w in enumerate(words[1:6], 1):
+        if w in _TRANSLATED:
+            return any(x in lx.LANGUAGES for x in words[k + 1 : k + 4])
+    return False
+
+
+_TRANSLATED = lx_words(
+    "translated traducido traducida traducidos traducidas traduit traduite traduits traduites "
+    "ubersetzt ubersetzte ubersetzten traduzido traduzida traduzidos traduzidas tradotto "
+    "tradotta tradotti tradotte vertaald vertaalde"
+)
 
 
 def _languages_only(words: list[str]) -> bool:
