@@ -736,7 +736,7 @@ class Segmenter:
                 self.opens_job(after, questions=not bare)
                 # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
                 # ...": a phrase pointing back at the job before it leads what follows
-                or leads_back(after)
+                or (not bare and m.group(0).strip(" ,") and leads_back(after))
             ):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -912,6 +912,8 @@ _LEAD_WORD = lx_words(
 def leads_back(piece: str) -> bool:
     """``piece`` opens with a phrase pointing back at an earlier result: "con eso, ...",
     "de ahí sácame ...", "avec ça", "da lì", "daraus", "with whatever you find"."""
+    if ":" in " ".join(piece.rstrip(" :").split()[:5]):
+        return False  # "using these examples: ...": what follows, not what came before
     words = [w for w in tokens(piece) if w not in lx.POLITE][:8]
     if words[:2] == ["a", "partir"]:  # "à partir de ça", "a partir disso"
         words = words[2:] if words[2:3] != ["de"] else words[3:]
