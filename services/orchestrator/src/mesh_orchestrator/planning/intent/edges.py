@@ -38,6 +38,7 @@ from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.lexicon._words import words as _words
 from mesh_orchestrator.planning.intent.links import SAME, _content
 from mesh_orchestrator.planning.intent.model import normalize, tokens
+from mesh_orchestrator.planning.intent.segment import leads_back
 
 EDGE_WEIGHTS = Path(__file__).with_name("edges.json")
 
@@ -570,6 +571,8 @@ def _leads(text: str) -> tuple[bool, bool, bool]:
     # a clitic on the verb only ("tradúcelo"): further on, "poema" is no "poe" + "ma"
     lead = bool(lx.PRONOUN.search(" ".join(head))) or any(w in lx.DEMONSTRATIVE for w in head)
     lead = lead or bool(head and lx.CLITIC.match(head[0]))
+    # round 14: "de ahí sácame ...", "da lì fammi ...", "con lo que encuentres": a lead back
+    lead = lead or leads_back(text)
     strict = bool(lx.PRONOUN.search(norm)) or lead
     return lead, any(w in lx.DEMONSTRATIVE for w in words), strict
 

@@ -714,7 +714,7 @@ class Segmenter:
             lead = head[: once.start()]
             first = lead + head[once.start("x") : once.end("x")]
             y = head[once.start("y") :]
-            second = self._split_and(y)
+            second = self._split_and(y if self.opens_job(y) or not lead.strip() else lead + y)
             self._twins.add(second[0][1])
             return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
         out: list[tuple[str, str]] = []
@@ -821,7 +821,7 @@ class Segmenter:
             instruction=instruction,
             head=verb_head,
             final=final,
-            lead_ref=self._reference_leads(instruction),
+            lead_ref=self._reference_leads(instruction) or leads_back(instruction),
             text=_tidy(_restore(piece, quotes)),
             data=[blocks[i] for i in ids],
             payload=payload,
