@@ -230,3 +230,37 @@ def test_material_after_a_colon_is_no_lead_back() -> None:
         "Teach the model to answer like our hotel concierge, using these examples:\n"
         "Welcome back! Your room is ready.\nOf course, breakfast is served until ten."
     ) == [("lora_training", [])]
+
+
+@pytest.mark.parametrize(
+    ("query", "plan"),
+    [
+        (
+            "Zoek op wanneer de eerste fiets werd gebouwd; daarvan een gedichtje en een "
+            "tekening van die fiets.",
+            [("search", []), ("text_generation", ["t1"]), ("image_generation", ["t1"])],
+        ),
+        (
+            "Busca cuándo se inventó el paraguas; de ahí un acertijo para niños y un dibujo de "
+            "un paraguas antiguo.",
+            [("search", []), ("text_generation", ["t1"]), ("image_generation", ["t1"])],
+        ),
+        (
+            "Cerca quando è nata la pizza margherita; da lì un indovinello e un disegno di una "
+            "pizza.",
+            [("search", []), ("text_generation", ["t1"]), ("image_generation", ["t1"])],
+        ),
+        (
+            "Schreib eine kurze Rede zum Vereinsjubiläum. Dann bitte eine Kurzfassung für den "
+            "Aushang und ein Bild für die Einladung.",
+            [("text_generation", []), ("summarization", ["t1"]), ("image_generation", ["t1"])],
+        ),
+    ],
+)
+def test_a_thing_named_after_a_lead_back_or_then_is_a_job(
+    query: str, plan: list[tuple[str, list[str]]]
+) -> None:
+    """ "daarvan een gedichtje en ...", "da lì un indovinello e ...": the thing after the
+    lead is a job (not a lead of the next one); "Dann bitte eine Kurzfassung": a short
+    version, no remark."""
+    assert _plan(query) == plan

@@ -167,7 +167,10 @@ def _context(
             continue
         if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
             continue
-        if r.segment.lead_ref and _names_a_thing(r.segment):
+        led = _lead(r.segment)
+        if (r.segment.lead_ref or (bool(led) and led[0] in lx.BACK)) and _names_a_thing(
+            r.segment
+        ):  # (round 14: "Dann bitte eine Kurzfassung ...": "then" leads it as well)
             continue  # "From that, I want a 3-line summary ...", "Com isso, quero um resumo":
             # a thing asked of an earlier result, not a remark
         if r.capability == "translation" and (

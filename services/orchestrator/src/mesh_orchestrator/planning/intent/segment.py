@@ -750,6 +750,9 @@ class Segmenter:
                 _reference_only(parts[k][1])
                 # "Analyseer dit even": a step on "dit" (not "keep it light": a remark)
                 and not (self.verb_first(parts[k][1]) and not _manner(parts[k][1]))
+                # round 14: "daarvan een gedichtje en ...", "da lì un indovinello e ...": a
+                # thing named after the lead is a job of its own, not a lead of the next
+                and not _thing_after_lead(parts[k][1])
                 # "With that, summarize it and draw it": once led, a step's own verb keeps it
                 and ((k == 0 and not led) or self._leads_only(parts[k][1]))
             ):
@@ -1174,6 +1177,12 @@ def version_job(words: list[str]) -> str | None:
     """The job of "a version" named with no verb before it: a shorter one is a summary ("une
     version ultra courte", "y otra resumida"), one in a language a translation ("una versión
     en francés", "eine englische Fassung"); None when it names neither."""
+    short = next((w for w in words[:4] if _short_version(w)), None)
+    if short is not None and all(
+        w in lx.ARTICLES or w in _ALSO or w in _THEN_WORDS or w in _LEAD_WORD
+        for w in words[: words.index(short)]
+    ):  # round 14: "eine Kurzfassung", "daraus eine Kurzfassung", "dann eine Kurzversion"
+        return "summarization"
     at = next(
         (k for k, w in enumerate(words[:5]) if w in _VERSION or (k < 2 and w in _ANOTHER)), None
     )
@@ -1203,6 +1212,24 @@ _LENGTH = re.compile(
     r"een|twee|drie)-(?:line|lines|liner|sentence|sentences|word|words|linea|lineas|ligne|"
     r"lignes|zeilen|zeiler|linha|linhas|riga|righe|regel|regels|zin|zinnen)$"
 )
+
+
+def _thing_after_lead(piece: str) -> bool:
+    """A lead back, then an article and a thing to make ("daarvan een gedichtje", "da lì
+    un indovinello", "from that a poem")."""
+    if not leads_back(piece):
+        return False
+    words = tokens(piece)
+    at = next((k for k, w in enumerate(words[:4]) if w in lx.ARTICLES), None)
+    return at is not None and at > 0 and made_thing(words[at:])
+
+
+def _short_version(word: str) -> bool:
+    """A compound of "short" and "version" ("Kurzfassung", "Kurzversion", "kortversie")."""
+    return any(
+        word.endswith(v) and len(word) > len(v) and word[: -len(v)].rstrip("-") in _SHORT
+        for v in _VERSION
+    )
 
 
 def _translated_into(words: list[str]) -> bool:
