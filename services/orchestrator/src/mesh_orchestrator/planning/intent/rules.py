@@ -174,8 +174,7 @@ def _context(
             continue  # "From that, I want a 3-line summary ...", "Com isso, quero um resumo":
             # a thing asked of an earlier result, not a remark
         if r.capability == "translation" and (
-            _points_back(r.segment)
-            or any(w in _REFERS and len(w) >= 2 for w in _lead(r.segment))
+            _points_back(r.segment) or any(w in _REFERS and len(w) >= 2 for w in _lead(r.segment))
         ):
             continue  # round 14: "I'll need it in Polish and Ukrainian, plus a one-liner",
             # "Lo quiero en francés y ...": an earlier result put into a language, a step

@@ -25,12 +25,12 @@ from mesh_orchestrator.planning.clauses import (
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import (
+    _FOUND,
     _LEADS,
     _PREPS,
     _REFERS,
     _SAME,
     _SOURCE,
-    _FOUND,
     _USE,
     _intro_points,
     _points,
