@@ -39,6 +39,7 @@ from mesh_orchestrator.planning.intent.lexicon._words import words as _words
 from mesh_orchestrator.planning.intent.links import SAME, _content
 from mesh_orchestrator.planning.intent.lists import _ASKS
 from mesh_orchestrator.planning.intent.model import normalize, tokens
+from mesh_orchestrator.planning.intent.segment import leads_back
 
 EDGE_WEIGHTS = Path(__file__).with_name("edges.json")
 
@@ -530,6 +531,7 @@ class Origin:
     own_data: bool = False
     quoted: bool = False
     rule_deps: list[str] = field(default_factory=list)
+    twin: bool = False  # the second of "once ... and once ...": reads what the first reads
 
 
 class _Facts(NamedTuple):
@@ -589,6 +591,8 @@ def _leads(text: str) -> tuple[bool, bool, bool]:
     # a clitic on the verb only ("tradúcelo"): further on, "poema" is no "poe" + "ma"
     lead = bool(lx.PRONOUN.search(" ".join(head))) or any(w in lx.DEMONSTRATIVE for w in head)
     lead = lead or bool(head and lx.CLITIC.match(head[0]))
+    # round 14: "de ahí sácame ...", "da lì fammi ...", "con lo que encuentres": a lead back
+    lead = lead or leads_back(text)
     strict = bool(lx.PRONOUN.search(norm)) or lead
     return lead, any(w in lx.DEMONSTRATIVE for w in words), strict
 
@@ -1115,6 +1119,7 @@ def pair_features(
             )
             f["_sent_src"] = float(sent_src[j] == i)
             f["_sent_sib"] = float(sent_of[j] >= 0 and sent_of[i] == sent_of[j])
+            f["_twin_of"] = float(oj.twin and gap == 1)
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
             f[f"join_{joined}_prev"] = float(gap == 1)
@@ -1241,6 +1246,11 @@ def round12(
         sibs = {k for k, f in row if f.get("_sent_sib")}
         if src and set(got) <= sibs:
             got = src
+        # round 14: the second of "once ... and once ..." ("einmal auf Englisch und einmal
+        # als Plakat") makes the same result again: it reads what the first reads
+        first = [k for k, f in row if f.get("_twin_of")]
+        if first:
+            got = [k for k in out.get(first[-1], []) if k != j]
         out[j] = sorted(got)
     return out
 

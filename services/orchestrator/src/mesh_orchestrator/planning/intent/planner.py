@@ -752,6 +752,27 @@ class IntentPlanner:
                 and not chat_question(seg)  # "Preferes o mar ...?": "o" is no "it" here
             ):
                 announced = True  # "erklär es dann in drei Sätzen": a verb on an earlier result
+            if (
+                top == "none"
+                and p["none"] < UNSURE
+                and not remark
+                and (seg.lead_ref or (bool(lead) and lead[0] in lx.BACK))
+                and not question(seg)
+            ):  # round 14: "daraus ein Quiz mit fünf Fragen", "dann eine Kurzfassung": a
+                # thing made of an earlier result, named after the words pointing back or
+                # "then"; the version's job, else the thing's
+                version = version_of(seg)
+                thing = named_deliverable(seg, self._segmenter, self._model)
+                if version is not None and version in served:
+                    top = version
+                elif thing is not None:
+                    row = self._model.probabilities([thing])[0]
+                    named = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+                    job = max(
+                        (c for c in JOBS if c in served), key=lambda c: named[c], default=None
+                    )
+                    if job is not None and named[job] >= MOVE_MIN:
+                        top = job
             if top == "none" and announced and not remark:
                 # (a job whose stand-in serves it counts: "simplify it" without a summarizer)
                 job = max(

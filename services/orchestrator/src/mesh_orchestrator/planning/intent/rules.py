@@ -167,9 +167,17 @@ def _context(
             continue
         if segmenter.opens_job(r.segment.instruction) or _asks(r.segment):
             continue
-        if r.segment.lead_ref and _names_a_thing(r.segment):
+        led = _lead(r.segment)
+        if (r.segment.lead_ref or (bool(led) and led[0] in lx.BACK)) and _names_a_thing(
+            r.segment
+        ):  # (round 14: "Dann bitte eine Kurzfassung ...": "then" leads it as well)
             continue  # "From that, I want a 3-line summary ...", "Com isso, quero um resumo":
             # a thing asked of an earlier result, not a remark
+        if r.capability == "translation" and (
+            _points_back(r.segment) or any(w in _REFERS and len(w) >= 2 for w in _lead(r.segment))
+        ):
+            continue  # round 14: "I'll need it in Polish and Ukrainian, plus a one-liner",
+            # "Lo quiero en francés y ...": an earlier result put into a language, a step
         if r.capability == "search" and _points_back(nxt.segment):
             continue  # "grab the definition of X, simplify it": the next step reads this one
         if r.segment.payload:  # "From the family group chat: <message>" before the ask

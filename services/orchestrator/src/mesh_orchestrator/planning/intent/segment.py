@@ -25,6 +25,7 @@ from mesh_orchestrator.planning.clauses import (
 )
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import (
+    _FOUND,
     _LEADS,
     _PREPS,
     _REFERS,
@@ -137,6 +138,9 @@ class Segment:
     # an item of a list whose intro points back ("Then, based on it:", "Danach:", "Maak
     # daarvan:"): every item reads what the intro points at
     listed: bool = False
+    # the second of "once ... and once ..." ("einmal auf Englisch und einmal als Plakat"):
+    # the same result made again, so it reads what the first reads
+    twin: bool = False
     # a sentence of its own that asks nothing and names no thing ("Watercolour, big waves."):
     # more about the ask before it (set by the planner)
     describes: bool = False
@@ -174,6 +178,7 @@ class Segmenter:
 
     def __init__(self, openers: frozenset[str]) -> None:
         self.openers = openers
+        self._twins: set[str] = set()  # the second copies of "once ... and once ..."
         self._and = re.compile(
             # ("... e, com base nisso, faça ...": "and" before a comma goes with it)
             # (Dutch stresses "and" with an accent: "een weetje én een illustratie")
@@ -226,14 +231,17 @@ class Segmenter:
             and self.is_opener(led[3])
         ):
             return True  # "and from the result write ...", "y con el resultado escribe ..."
+        if first in lx.DETERMINER and _translated_into(words):
+            return True  # "et le conte traduit en arabe", "and the poem translated into Dutch"
         if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
             words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
             # the thing may come after two words that describe it: "a short Slack
             # announcement", "une petite fiche illustrée", "een korte samenvatting"
-            return made_thing(words) or bool(
-                version_job(words)
-            )  # "a German version", "une version courte"
+            return (
+                made_thing(words)
+                or bool(version_job(words))  # "a German version", "une version courte"
+            )
         if first in lx.NUMBERS and first != "both" and len(words) > 1 and made_thing(words, 3):
             return True  # "... and three bullet points", "als auch drei Stichpunkte": counted
         if (
@@ -420,7 +428,9 @@ class Segmenter:
                 # "I need two things out of it: a summary ... and a tweet ...": the head
                 # introduces, each thing is a job of its own
                 head, items = listed
-                out.append(self._segment(head, joined, blocks, quotes))
+                # "busca X y de ahí sácame dos cosas:": the lookup is a job of its own
+                for k, (how, part) in enumerate(self._lead_split(head)):
+                    out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
                 out += [self._segment(item, "item", blocks, quotes) for item in items]
                 continue
             said = COLON.search(piece)
@@ -436,10 +446,13 @@ class Segmenter:
                 piece, joined = piece[said.end() :], "item"
             cut = self._payload_start(piece, whole=True)
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
+            self._twins.clear()
             parts = self._split_and(head)
+            twins = [part in self._twins for _, part in parts]
             parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
             for k, (how, part) in enumerate(parts):
                 out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
+                out[-1].twin = twins[k] and k > 0
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
             a.intro = (
@@ -696,6 +709,14 @@ class Segmenter:
             first = head[: both.start()] + head[both.start("x") : both.end("x")]
             second = self._split_and(head[both.start("y") :])
             return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
+        once = _ONCE_TWICE.search(low) if len(low) == len(head) else None
+        if once is not None:  # "einmal auf Englisch und einmal als Plakat": two jobs
+            lead = head[: once.start()]
+            first = lead + head[once.start("x") : once.end("x")]
+            y = head[once.start("y") :]
+            second = self._split_and(y if self.opens_job(y) or not lead.strip() else lead + y)
+            self._twins.add(second[0][1])
+            return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
         out: list[tuple[str, str]] = []
         start, how = 0, "and"
         for m in self._and.finditer(head):
@@ -711,7 +732,12 @@ class Segmenter:
                 continue  # "... e fai anche un riassunto": split before the verb, not after
             if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(after):
                 continue  # "Décris-la en quelques phrases", "explícalo en dos frases": "in"
-            if m.start() > start and self.opens_job(after, questions=not bare):
+            if m.start() > start and (
+                self.opens_job(after, questions=not bare)
+                # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
+                # ...": a phrase pointing back at the job before it leads what follows
+                or (not bare and m.group(0).strip(" ,") and leads_back(after))
+            ):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
                 start = m.end()
@@ -724,6 +750,9 @@ class Segmenter:
                 _reference_only(parts[k][1])
                 # "Analyseer dit even": a step on "dit" (not "keep it light": a remark)
                 and not (self.verb_first(parts[k][1]) and not _manner(parts[k][1]))
+                # round 14: "daarvan een gedichtje en ...", "da lì un indovinello e ...": a
+                # thing named after the lead is a job of its own, not a lead of the next
+                and not _thing_after_lead(parts[k][1])
                 # "With that, summarize it and draw it": once led, a step's own verb keeps it
                 and ((k == 0 and not led) or self._leads_only(parts[k][1]))
             ):
@@ -756,6 +785,16 @@ class Segmenter:
                 parts[k : k + 1] = [(parts[k][0], neg.group(1)), ("and", neg.group(2))]
         return parts or [("and", head)]
 
+    def _lead_split(self, head: str) -> list[tuple[str, str]]:
+        """A list's head cut before "and" and a phrase pointing back ("busca X y de ahí
+        sácame dos cosas", "Renseigne-toi sur X, et avec ça"): the job before it is one of
+        its own, the rest introduces the list."""
+        for m in self._and.finditer(head):
+            before, after = head[: m.start()].strip(), head[m.end() :].strip()
+            if before and after and leads_back(after) and self.verb_first(before):
+                return [("and", before), ("and", after)]
+        return [("and", head)]
+
     def _leads_only(self, piece: str) -> bool:
         """A reference that starts no job of its own: "usando quello che trovi", "with
         that" (not "analyze these rows")."""
@@ -785,7 +824,7 @@ class Segmenter:
             instruction=instruction,
             head=verb_head,
             final=final,
-            lead_ref=self._reference_leads(instruction),
+            lead_ref=self._reference_leads(instruction) or leads_back(instruction),
             text=_tidy(_restore(piece, quotes)),
             data=[blocks[i] for i in ids],
             payload=payload,
@@ -858,6 +897,57 @@ _THEN_SECOND = lx_words(
 )
 
 
+# A phrase after "and" that points back at the job before it and leads what follows ("y
+# con eso, ...", "y de ahí sácame dos cosas", "et avec ça :", "e da lì fammi ...", "und
+# daraus ...", "en daarmee ...", "e com isso ...", "and from that ..."): a source, then a
+# pointing word (not an article: "de la playa", "con la mano" lead nothing).
+_LEAD_PREP = lx_words("with from using con de desde avec mit aus com da met van uit su")
+_LEAD_REF = lx_words(
+    "that this it them there eso esto ello ahi alli ca cela ceci isso isto ai aqui li qui "
+    "dem diesem dat dit daar"
+)
+# German and Dutch pointing adverbs and Portuguese fused ones, a lead by themselves.
+_LEAD_WORD = lx_words(
+    "daraus damit davon hieraus hiermit daarmee daarvan daaruit hiermee hieruit nisso disso"
+)
+
+
+def leads_back(piece: str) -> bool:
+    """``piece`` opens with a phrase pointing back at an earlier result: "con eso, ...",
+    "de ahí sácame ...", "avec ça", "da lì", "daraus", "with whatever you find"."""
+    if ":" in " ".join(piece.rstrip(" :").split()[:5]):
+        return False  # "using these examples: ...": what follows, not what came before
+    words = [w for w in tokens(piece) if w not in lx.POLITE][:8]
+    if words[:2] == ["a", "partir"]:  # "à partir de ça", "a partir disso"
+        words = words[2:] if words[2:3] != ["de"] else words[3:]
+        if words and words[0] in _LEAD_REF | _LEAD_WORD | lx.DEMONSTRATIVE:
+            return True
+    if not words:
+        return False
+    if words[0] in _LEAD_WORD:
+        return True
+    if words[0] not in _LEAD_PREP or len(words) < 2:
+        return False
+    if words[1] in _LEAD_REF or words[1] in lx.DEMONSTRATIVE:
+        return True
+    return bool(_FOUND.search(" ".join(words[1:7])))  # "con lo que encuentres"
+
+
+# "once ... and once ..." in the seven languages ("einmal auf Englisch und einmal als Bild",
+# "una volta in inglese e una volta come poster", "une fois ... et une fois ...", "una vez
+# ... y otra vez ...", "een keer ... en een keer ..."): the same result made twice, two jobs.
+# Not "once you have it" (a conjunction: "que", "dass", "che", "you" after it).
+_ONCE = r"(?:once|einmal|una vez|une fois|uma vez|una volta|een keer|een maal|eenmaal)"
+_ONCE_AGAIN = (
+    rf"(?:{_ONCE}|otra vez|outra vez|otra|outra|un'altra volta|un altra volta|une autre fois"
+    r"|nog een keer|nog eens)"
+)
+_ONCE_TWICE = re.compile(
+    rf"\b{_ONCE}\s+(?!(?:que|you|dass|che|dat|it|je|we|i)\b)(?P<x>[^,;:.!?]+?)\s*,?\s+"
+    rf"(?:and|y|et|und|e|en)\s+{_ONCE_AGAIN}\s+(?P<y>\w.*)$"
+)
+
+
 # "of the" fused, before the result a step is made from: "du résultat", "del risultato",
 # "do resultado", "vom Ergebnis", "van het" (then "het").
 _OF_THE = frozenset({"du", "des", "del", "dal", "dalla", "dai", "do", "da", "dos", "vom", "zum"})
@@ -870,10 +960,30 @@ def made_thing(words: list[str], upto: int = 4) -> bool:
     words that describe it ("a short paragraph", "uma analogia divertida", "drei Stichpunkte
     für ein Quiz"): "one paragraph", "en un párrafo" alone say how long, not what to make."""
     after = words[1:upto]
-    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in after):
+    if any(_names_made(w) for w in after):
         return True
     return len(words) > 2 and any(
         w in lx.PIECE_NOUNS or w.rstrip("s") in lx.PIECE_NOUNS for w in after
+    )
+
+
+# round 14: German and Dutch compounds name what they make by their last part
+# ("Plakatmotiv", "Werbetext", "Schaufensterplakat"), hyphenated ones by either part
+# ("foto-ilustración", "Bild-Version"); "motif" is a picture ("ein Plakatmotiv"), Portuguese
+# "uma arte" an artwork.
+_MADE_MORE = lx_words("motiv motive motief arte")
+_COMPOUND_HEADS = tuple(sorted(w for w in lx.JOB_NOUNS | _MADE_MORE if len(w) >= 4))
+
+
+def _names_made(word: str) -> bool:
+    """``word`` names a thing to make (``lx.JOB_NOUNS``), as a compound's last part too."""
+    if word in lx.JOB_NOUNS or word.rstrip("s") in lx.JOB_NOUNS or word in _MADE_MORE:
+        return True
+    parts = [p for p in word.split("-") if p]
+    if len(parts) > 1:
+        return any(_names_made(p) for p in parts)
+    return len(word) >= 8 and any(
+        word.endswith(h) and len(word) - len(h) >= 3 for h in _COMPOUND_HEADS
     )
 
 
@@ -1053,6 +1163,8 @@ _SHORT = lx_words(
     "cortita resumida resumido breve breves reducida courte courtes abregee condensee "
     "resumee kurz kurze kurzer kurzere kurzen gekurzte knapp knappe knappere korte kortere "
     "ingekorte beknopte curta curto reduzida resumo ridotta riassunta sintetica"
+    # round 14: diminutives ("uma versão curtinha", "una versión cortita")
+    " curtinha curtinho curtinhas cortito cortitas cortinha brevissima brevissimo kortere"
 )
 # "then" as the first word of a sentence: "Poi una versione più breve", "Then a ...".
 _THEN_WORDS = lx_words(
@@ -1065,6 +1177,12 @@ def version_job(words: list[str]) -> str | None:
     """The job of "a version" named with no verb before it: a shorter one is a summary ("une
     version ultra courte", "y otra resumida"), one in a language a translation ("una versión
     en francés", "eine englische Fassung"); None when it names neither."""
+    short = next((w for w in words[:4] if _short_version(w)), None)
+    if short is not None and all(
+        w in lx.ARTICLES or w in _ALSO or w in _THEN_WORDS or w in _LEAD_WORD
+        for w in words[: words.index(short)]
+    ):  # round 14: "eine Kurzfassung", "daraus eine Kurzfassung", "dann eine Kurzversion"
+        return "summarization"
     at = next(
         (k for k, w in enumerate(words[:5]) if w in _VERSION or (k < 2 and w in _ANOTHER)), None
     )
@@ -1074,15 +1192,60 @@ def version_job(words: list[str]) -> str | None:
         and w not in _SHORT
         and w not in _THEN_WORDS
         and w not in lx.LANGUAGES
+        and not _LENGTH.match(w)
         for w in words[:at]
     ):
         return None  # a verb or a subject before it: the clause says what it wants itself
     window = words[max(0, at - 2) : at + 5]
     if any(w in lx.LANGUAGES for w in window):
         return "translation"
-    if any(w in _SHORT for w in window):
+    if any(w in _SHORT or _LENGTH.match(w) for w in window):
         return "summarization"
     return None
+
+
+# round 14: a length in one hyphenated word says shorter ("a two-sentence version", "a
+# one-liner version", "una versión de una-línea"), as do the diminutives of "short"
+# ("uma versão curtinha", "una versión cortita").
+_LENGTH = re.compile(
+    r"^(?:\d+|one|two|three|un|una|uno|dos|tres|deux|trois|ein|zwei|drei|um|duas|due|"
+    r"een|twee|drie)-(?:line|lines|liner|sentence|sentences|word|words|linea|lineas|ligne|"
+    r"lignes|zeilen|zeiler|linha|linhas|riga|righe|regel|regels|zin|zinnen)$"
+)
+
+
+def _thing_after_lead(piece: str) -> bool:
+    """A lead back, then an article and a thing to make ("daarvan een gedichtje", "da lì
+    un indovinello", "from that a poem")."""
+    if not leads_back(piece):
+        return False
+    words = tokens(piece)
+    at = next((k for k, w in enumerate(words[:4]) if w in lx.ARTICLES), None)
+    return at is not None and at > 0 and made_thing(words[at:])
+
+
+def _short_version(word: str) -> bool:
+    """A compound of "short" and "version" ("Kurzfassung", "Kurzversion", "kortversie")."""
+    return any(
+        word.endswith(v) and len(word) > len(v) and word[: -len(v)].rstrip("-") in _SHORT
+        for v in _VERSION
+    )
+
+
+def _translated_into(words: list[str]) -> bool:
+    """A thing, then "translated" and a language ("le conte traduit en arabe", "the poem
+    translated into Dutch", "die Geschichte übersetzt ins Englische"): a translation."""
+    for k, w in enumerate(words[1:6], 1):
+        if w in _TRANSLATED:
+            return any(x in lx.LANGUAGES for x in words[k + 1 : k + 4])
+    return False
+
+
+_TRANSLATED = lx_words(
+    "translated traducido traducida traducidos traducidas traduit traduite traduits traduites "
+    "ubersetzt ubersetzte ubersetzten traduzido traduzida traduzidos traduzidas tradotto "
+    "tradotta tradotti tradotte vertaald vertaalde"
+)
 
 
 def _languages_only(words: list[str]) -> bool:
