@@ -274,6 +274,15 @@ class Segmenter:
             and words[2] in lx.ARTICLES  # the thing to make next ("me ajuda com isso": help)
         ):
             return True  # "e me escreve um resumo", "e poi mi prepari un avviso"
+        if (
+            len(words) > 2
+            and words[0] in _PROCLITIC
+            and words[1] not in lx.FUNCTION
+            and words[2].split("'")[0] in lx.QUESTION
+        ):
+            # "e me conta quem inventou ...", "y me dices quién ...", "e mi dici chi ...": a
+            # pronoun before a verb of telling (any verb: the question after it is the ask)
+            return True
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
         if first in _SAME and len(words) > 1:
