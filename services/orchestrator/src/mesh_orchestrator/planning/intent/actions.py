@@ -864,11 +864,30 @@ def reads_action(
 _WHETHER = frozenset(["if", "whether", "si", "ob", "se", "of"])
 
 
+_ME = frozenset(["me", "mi", "moi", "mir", "mij"])
+
+
+def _to_me(words: list[str]) -> bool:
+    """A verb of telling addressed to the speaker: "me conta", "mi dici", "tell me", "sag
+    mir", "vertel me", "dis-moi", "diz-me", "dime", "dimmi"."""
+    if len(words) < 2:
+        return False
+    verb = words[1] if words[0] in _ME else words[0]
+    return (
+        words[0] in _ME
+        or words[1] in _ME
+        or verb.rsplit("-", 1)[-1] in _ME
+        or (len(verb) >= 4 and verb.endswith(("me", "mi")) and "-" not in verb)
+    )
+
+
 def own_question(words: list[str]) -> bool:
     """A verb of telling (a pronoun before or after it) and a question word that asks about
     a thing named in its own words ("me conta quem inventou a pizza", "dime quién inventó
     el telescopio"), not about the act's outcome ("tell me who answered", "dime quién
     contestó": one word, or a word that points back, after the question word)."""
+    if not _to_me(words):
+        return False  # "dis-lui que j'arrive à 20h": told to the person the act reaches
     lead = words[1:] if words and words[0] in _PROCLITIC else words
     at = next((k for k, w in enumerate(lead[:3]) if w.split("'")[0] in lx.QUESTION), None)
     if at is None or at == 0:

@@ -33,7 +33,9 @@ def hand_payloads(segments: list[Segment], probs: Any, asks: Callable[[Segment],
     for at, seg in enumerate(segments):
         if not seg.payload or seg.data:
             continue
-        if tokens(seg.instruction) and (float(np.max(probs[at])) >= UNSURE or asks(seg)):
+        if tokens(seg.instruction) and (
+            asks(seg) or (float(np.max(probs[at])) >= UNSURE and not _names_the_text(seg))
+        ):
             continue
         # the ask may come after a remark on the text ('"<text>" ^ this is from my son's
         # book. summarise it')
@@ -55,6 +57,14 @@ def hand_payloads(segments: list[Segment], probs: Any, asks: Callable[[Segment],
         nxt.text = f"{nxt.text}: {nxt.payload}"
         out.add(at)
     return out | _return_payloads(segments, probs, out, asks)
+
+
+def _names_the_text(seg: Segment) -> bool:
+    """A clause that says where its pasted text comes from and names it by "this" ("Tenho
+    este parágrafo sobre ...", "Un client a laissé cet avis ...", "my son wrote this"),
+    whatever job the model reads in the text: it introduces the text, it asks nothing."""
+    words = tokens(seg.instruction)
+    return "?" not in seg.instruction and any(w in lx.DEMONSTRATIVE for w in words)
 
 
 def _return_payloads(

@@ -594,7 +594,16 @@ def _plain_noun(word: str) -> bool:
 
 
 def _lead(seg: Segment) -> list[str]:
-    return [w for w in tokens(seg.instruction) if w not in lx.POLITE][:3]
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if words[:1] and words[0] in _YOU_NEED and any(w in lx.NEGATION for w in words[1:5]):
+        # "Je hoeft er niks bij te schrijven", "Du brauchst dazu nichts zu schreiben": what
+        # the assistant need not do, its negation after a verb and a particle
+        return words[:5]
+    return words[:3]
+
+
+# "you" at the head of what the assistant need not do, in the seven languages
+_YOU_NEED = lx_words("you tu usted vous du ihr je jij u voce")
 
 
 def _past_ruled_out(

@@ -69,8 +69,12 @@ _TITLES = [
     *("Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Sr", "Sra", "Srta", "Mme", "Mlle", "Hr", "Fr"),
     *("Dhr", "Mevr", "Sig", "Sgr", "Dott", "Ing"),
 ]
+# Where ``Segmenter._ask_after_quote`` ends a sentence that no full stop ends.
+_BREAK = "\u2028"
+# A quotation's placeholder, the blanks after it on its line, a capital word.
+_QUOTE_THEN_CAPITAL = re.compile("\u27ea(\\d+)\u27eb([ \t]+)(?=[A-Z\u00c0-\u00de\u00bf\u00a1])")
 _SENTENCE = re.compile(
-    r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)"
+    r"\s*\u2028\s*|(?<![\s(]\d\.)(?<![\s(]\d\d\.)"
     + "".join(rf"(?<!\b{t}\.)" for t in _TITLES)
     + r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
     r"|(?<=[?!])\s+(?=[a-z])"
@@ -414,6 +418,7 @@ class Segmenter:
             return _QUOTE.format(len(quotes) - 1)
 
         text = _QUOTED.sub(keep_quote, text)
+        text = self._ask_after_quote(text, quotes)
         pieces: list[tuple[str, str]] = []  # (joined, piece)
         for joined, unit in units(text, self, _SENTENCE.split):
             first = True
@@ -465,6 +470,22 @@ class Segmenter:
             else:
                 seg.listed = pointing
         return out
+
+    def _ask_after_quote(self, text: str, quotes: list[str]) -> str:
+        """A long quotation followed, on its line, by a capital word that opens a job ends
+        its sentence ("Voici un passage : « ... » Résume-le puis ...", "Tenho este parágrafo:
+        \"...\" Faz uma imagem ...") though no full stop closes it: the words after the
+        quotation are the writer's own ask, not more of the pasted text."""
+        out: list[str] = []
+        last = 0
+        for m in _QUOTE_THEN_CAPITAL.finditer(text):
+            if len(quotes[int(m.group(1))].split()) <= SHORT_QUOTE_WORDS:
+                continue
+            if not self.verb_first(text[m.end() : m.end() + 80]):
+                continue
+            out += [text[last : m.start(2)], _BREAK]
+            last = m.end(2)
+        return "".join(out) + text[last:] if out else text
 
     def _sentences(self, unit: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
@@ -534,7 +555,9 @@ class Segmenter:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
             if (
                 len(lone) == 1
-                and not (linked and lx.CLITIC.match(lone[0]))
+                # ("Résume-la puis rédige ...", "resume-o e depois ...": the object glued on
+                # with a hyphen, French and Portuguese, which put no verb second after "then")
+                and not ((linked or "-" in lone[0]) and lx.CLITIC.match(lone[0]))
                 and lone[0] not in lx.LANGUAGES  # "... et en espagnol, puis écris ...": no verb
             ):
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
@@ -542,6 +565,17 @@ class Segmenter:
                 continue
             if kind == "but" and len(tokens(part[end:])) < 2:
                 continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
+            if (
+                kind == "but"
+                and before
+                and before[0].split("'")[0] in lx.QUESTION
+                and "?" not in part[last:start]
+                and "?" in part[end:]
+                and not self.verb_first(part[end:])
+                and "-" not in (tokens(part[end:]) or [""])[0]  # "mais fais-moi ..."
+            ):
+                continue  # "Qual é a estrela mais próxima da Terra?": a question runs on past
+                # the word ("mais" is "more" here, not the French "but") to its mark
             stands = len(before) >= 3
             if not (
                 self.opens_job(part[end:])
