@@ -74,7 +74,8 @@ _BREAK = "\u2028"
 # A quotation's placeholder, the blanks after it on its line, a capital word.
 _QUOTE_THEN_CAPITAL = re.compile("\u27ea(\\d+)\u27eb([ \t]+)(?=[A-Z\u00c0-\u00de\u00bf\u00a1])")
 _SENTENCE = re.compile(
-    r"\s*\u2028\s*|(?<![\s(]\d\.)(?<![\s(]\d\d\.)"
+    "\u2028|"  # (no blanks around it: ``_ask_after_quote`` put it in their place)
+    r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)"
     + "".join(rf"(?<!\b{t}\.)" for t in _TITLES)
     + r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
     r"|(?<=[?!])\s+(?=[a-z])"
