@@ -60,11 +60,22 @@ def hand_payloads(segments: list[Segment], probs: Any, asks: Callable[[Segment],
 
 
 def _names_the_text(seg: Segment) -> bool:
-    """A clause that says where its pasted text comes from and names it by "this" ("Tenho
-    este parágrafo sobre ...", "Un client a laissé cet avis ...", "my son wrote this"),
-    whatever job the model reads in the text: it introduces the text, it asks nothing."""
+    """A clause that says where its pasted text comes from, by "this" or in a few words
+    ("Tenho este parágrafo sobre ...", "Un client a laissé cet avis ...", "Ma collègue m'a
+    écrit"), before a quotation it brought whole (a long one, lifted without its marks:
+    no ask of the writer's follows it inside the payload), whatever job the model reads in
+    the text: it introduces the text, it asks nothing."""
     words = tokens(seg.instruction)
-    return "?" not in seg.instruction and any(w in lx.DEMONSTRATIVE for w in words)
+    return (
+        "?" not in seg.instruction
+        and not any(mark in seg.payload for mark in _QUOTE_MARKS)
+        and (any(w in lx.DEMONSTRATIVE for w in words) or len(words) <= _SAID_WORDS)
+    )
+
+
+_QUOTE_MARKS = "\"\u00ab\u00bb\u201c\u201d\u201e"
+# "Ma collègue m'a écrit", "My kid's teacher wrote": who wrote it, in at most this many words
+_SAID_WORDS = 5
 
 
 def _return_payloads(

@@ -480,7 +480,10 @@ class Segmenter:
         out: list[str] = []
         last = 0
         for m in _QUOTE_THEN_CAPITAL.finditer(text):
-            if len(quotes[int(m.group(1))].split()) <= SHORT_QUOTE_WORDS:
+            quote = quotes[int(m.group(1))]
+            if len(quote.split()) <= SHORT_QUOTE_WORDS or quote[:-1].rstrip().endswith("?"):
+                # (a question quoted, then "help me answer that ...": the model reads the
+                # reply asked for with the question it answers)
                 continue
             if not self.verb_first(text[m.end() : m.end() + 80]):
                 continue
