@@ -69,7 +69,11 @@ def _names_the_text(seg: Segment) -> bool:
     return (
         "?" not in seg.instruction
         and not any(mark in seg.payload for mark in _QUOTE_MARKS)
-        and (any(w in lx.DEMONSTRATIVE for w in words) or len(words) <= _SAID_WORDS)
+        and (
+            any(w in lx.DEMONSTRATIVE for w in words)
+            # ("Zusammenfassung von: «...»": a job named, the text is its material)
+            or (len(words) <= _SAID_WORDS and not any(w in lx.JOB_NOUNS for w in words))
+        )
     )
 
 

@@ -69,6 +69,8 @@ _TITLES = [
     *("Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Sr", "Sra", "Srta", "Mme", "Mlle", "Hr", "Fr"),
     *("Dhr", "Mevr", "Sig", "Sgr", "Dott", "Ing"),
 ]
+# How far back ``Segmenter._connectors`` reads the words before a "then" or a "but".
+_NEAR_CHARS = 600
 # Where ``Segmenter._ask_after_quote`` ends a sentence that no full stop ends.
 _BREAK = "\u2028"
 # A quotation's placeholder, the blanks after it on its line, a capital word.
@@ -543,7 +545,11 @@ class Segmenter:
         for start, end, kind in spans:
             if start < last:
                 continue
-            before = tokens(part[last:start])
+            # the words before it, read in a window (a clause of a thousand "mais" or "then"
+            # that split nothing is not re-read whole at each of them); its first word apart
+            near = part[max(last, start - _NEAR_CHARS) : start]
+            before = tokens(_last_words(near))
+            opening = tokens(part[last : last + 80])[:1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
             if (
                 before
@@ -553,7 +559,7 @@ class Segmenter:
             ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             # (an accented word is no "and": Portuguese "é" is "is", not "e")
-            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(part[last:start]))[-1]
+            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(near))[-1]
             lone = tokens(tail)
             if len(before) == 2 and before[1] in _TO_ME and not last:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
@@ -567,16 +573,16 @@ class Segmenter:
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
-            if kind == "but" and len(tokens(part[end:])) < 2:
+            if kind == "but" and len(tokens(part[end : end + 80])) < 2:
                 continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
             if (
                 kind == "but"
-                and before
-                and before[0].split("'")[0] in lx.QUESTION
+                and opening
+                and opening[0].split("'")[0] in lx.QUESTION
                 and "?" not in part[last:start]
                 and "?" in part[end:]
-                and not self.verb_first(part[end:])
-                and "-" not in (tokens(part[end:]) or [""])[0]  # "mais fais-moi ..."
+                and not self.verb_first(part[end : end + 80])
+                and "-" not in (tokens(part[end : end + 80]) or [""])[0]  # "mais fais-moi"
             ):
                 continue  # "Qual é a estrela mais próxima da Terra?": a question runs on past
                 # the word ("mais" is "more" here, not the French "but") to its mark
