@@ -894,9 +894,9 @@ def own_question(words: list[str]) -> bool:
         return False
     rest = [w for w in lead[at + 1 :] if w not in lx.FUNCTION]
     # ("a pizza": the Portuguese article, not "it")
-    return len(rest) >= 2 and not any(
-        w in _REFERS and w not in lx.ARTICLES for w in lead[at + 1 :]
-    )
+    return len(rest) >= 2 and not any(w in _REFERS and w not in lx.ARTICLES for w in lead[at + 1 :])
+
+
 # "tell"/"say"/"let know" and a third person after it: what the person called or written to
 # by the action before is told ("and tell her I'm late", "y dile que", "und sag ihr, dass").
 _SAY = word_set("""

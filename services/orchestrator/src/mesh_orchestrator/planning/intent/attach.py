@@ -77,7 +77,7 @@ def _names_the_text(seg: Segment) -> bool:
     )
 
 
-_QUOTE_MARKS = "\"\u00ab\u00bb\u201c\u201d\u201e"
+_QUOTE_MARKS = '"\u00ab\u00bb\u201c\u201d\u201e'
 # "Ma collègue m'a écrit", "My kid's teacher wrote": who wrote it, in at most this many words
 _SAID_WORDS = 5
 

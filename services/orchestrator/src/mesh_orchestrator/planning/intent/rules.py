@@ -623,7 +623,9 @@ def _past_ruled_out(
         p = r.probs
         if not p or p.get("none", 1.0) >= UNSURE:
             continue
-        job = max((c for c in JOBS if c in served and c not in ruled), key=lambda c: p[c], default=None)
+        job = max(
+            (c for c in JOBS if c in served and c not in ruled), key=lambda c: p[c], default=None
+        )
         if job is not None and p[job] >= _RULED_OUT_MOVES:
             r.capability, r.why, r.score = job, "", p[job]
     return [r.capability is not None and not negated[i] for i, r in enumerate(routed)]
