@@ -581,11 +581,17 @@ class Segmenter:
                 and opening[0].split("'")[0] in lx.QUESTION
                 and "?" not in part[last:start]
                 and "?" in part[end:]
-                and not self.verb_first(part[end : end + 80])
-                and "-" not in (tokens(part[end : end + 80]) or [""])[0]  # "mais fais-moi"
+                and not (
+                    "," in part[start:end]  # ", mais écris-la ...": a "but" after a comma
+                    and (
+                        self.verb_first(part[end : end + 80])
+                        or "-" in (tokens(part[end : end + 80]) or [""])[0]
+                    )
+                )
             ):
-                continue  # "Qual é a estrela mais próxima da Terra?": a question runs on past
-                # the word ("mais" is "more" here, not the French "but") to its mark
+                continue  # "Qual é a estrela mais próxima da Terra?", "o rio mais comprido":
+                # a question runs on past the word ("mais" is "more" here, not the French
+                # "but") to its mark
             stands = len(before) >= 3
             if not (
                 self.opens_job(part[end:])
