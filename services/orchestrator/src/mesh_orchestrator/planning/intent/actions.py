@@ -22,7 +22,7 @@ from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.lexicon._words import words as word_set
 from mesh_orchestrator.planning.intent.model import JOBS, IntentModel, tokens
-from mesh_orchestrator.planning.intent.segment import _ALSO, Segment, Segmenter
+from mesh_orchestrator.planning.intent.segment import _ALSO, _PROCLITIC, Segment, Segmenter
 
 # Below this the model is not sure of the job it picked for a clause an action verb heads.
 SURE = 0.5
@@ -854,12 +854,49 @@ def reads_action(
     whether = any(w in _WHETHER for w in words[1:3]) or _tells_them(words)
     if words and verb_kind(words[0], segmenter, model) == "job" and not whether:
         return False
+    if own_question(words):
+        return False  # "... e me conta quem inventou a pizza": a question of its own
     if max(p[c] for c in JOBS) >= SURE or any(w in lx.JOB_NOUNS for w in words):
         return False
     return whether or any(w in _REFERS or w in _WHETHER for w in words[:6])
 
 
 _WHETHER = frozenset(["if", "whether", "si", "ob", "se", "of"])
+
+
+_ME = frozenset(["me", "mi", "moi", "mir", "mij"])
+
+
+def _to_me(words: list[str]) -> bool:
+    """A verb of telling addressed to the speaker: "me conta", "mi dici", "tell me", "sag
+    mir", "vertel me", "dis-moi", "diz-me", "dime", "dimmi"."""
+    if len(words) < 2:
+        return False
+    verb = words[1] if words[0] in _ME else words[0]
+    return (
+        words[0] in _ME
+        or words[1] in _ME
+        or verb.rsplit("-", 1)[-1] in _ME
+        or (len(verb) >= 4 and verb.endswith(("me", "mi")) and "-" not in verb)
+    )
+
+
+def own_question(words: list[str]) -> bool:
+    """A verb of telling (a pronoun before or after it) and a question word that asks about
+    a thing named in its own words ("me conta quem inventou a pizza", "dime quién inventó
+    el telescopio"), not about the act's outcome ("tell me who answered", "dime quién
+    contestó": one word, or a word that points back, after the question word)."""
+    if not _to_me(words):
+        return False  # "dis-lui que j'arrive à 20h": told to the person the act reaches
+    lead = words[1:] if words and words[0] in _PROCLITIC else words
+    at = next((k for k, w in enumerate(lead[:3]) if w.split("'")[0] in lx.QUESTION), None)
+    if at is None or at == 0:
+        return False
+    rest = [w for w in lead[at + 1 :] if w not in lx.FUNCTION]
+    # ("a pizza": the Portuguese article, not "it")
+    return len(rest) >= 2 and not any(w in _REFERS and w not in lx.ARTICLES for w in lead[at + 1 :])
+
+
 # "tell"/"say"/"let know" and a third person after it: what the person called or written to
 # by the action before is told ("and tell her I'm late", "y dile que", "und sag ihr, dass").
 _SAY = word_set("""
@@ -930,6 +967,7 @@ def _tells_them(words: list[str]) -> bool:
 
 
 __all__ = [
+    "own_question",
     "acts_for_user",
     "done_first",
     "users_things",

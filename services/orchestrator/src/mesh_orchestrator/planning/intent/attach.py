@@ -33,7 +33,9 @@ def hand_payloads(segments: list[Segment], probs: Any, asks: Callable[[Segment],
     for at, seg in enumerate(segments):
         if not seg.payload or seg.data:
             continue
-        if tokens(seg.instruction) and (float(np.max(probs[at])) >= UNSURE or asks(seg)):
+        if tokens(seg.instruction) and (
+            asks(seg) or (float(np.max(probs[at])) >= UNSURE and not _names_the_text(seg))
+        ):
             continue
         # the ask may come after a remark on the text ('"<text>" ^ this is from my son's
         # book. summarise it')
@@ -55,6 +57,29 @@ def hand_payloads(segments: list[Segment], probs: Any, asks: Callable[[Segment],
         nxt.text = f"{nxt.text}: {nxt.payload}"
         out.add(at)
     return out | _return_payloads(segments, probs, out, asks)
+
+
+def _names_the_text(seg: Segment) -> bool:
+    """A clause that says where its pasted text comes from, by "this" or in a few words
+    ("Tenho este parágrafo sobre ...", "Un client a laissé cet avis ...", "Ma collègue m'a
+    écrit"), before a quotation it brought whole (a long one, lifted without its marks:
+    no ask of the writer's follows it inside the payload), whatever job the model reads in
+    the text: it introduces the text, it asks nothing."""
+    words = tokens(seg.instruction)
+    return (
+        "?" not in seg.instruction
+        and not any(mark in seg.payload for mark in _QUOTE_MARKS)
+        and (
+            any(w in lx.DEMONSTRATIVE for w in words)
+            # ("Zusammenfassung von: «...»": a job named, the text is its material)
+            or (len(words) <= _SAID_WORDS and not any(w in lx.JOB_NOUNS for w in words))
+        )
+    )
+
+
+_QUOTE_MARKS = '"\u00ab\u00bb\u201c\u201d\u201e'
+# "Ma collègue m'a écrit", "My kid's teacher wrote": who wrote it, in at most this many words
+_SAID_WORDS = 5
 
 
 def _return_payloads(

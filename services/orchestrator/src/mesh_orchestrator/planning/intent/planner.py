@@ -93,7 +93,13 @@ from mesh_orchestrator.planning.intent.rules import (
     _model_text,
     _questions_about_data,
 )
-from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, points_at_material
+from mesh_orchestrator.planning.intent.segment import (
+    _ALSO,
+    _APART,
+    Segment,
+    Segmenter,
+    points_at_material,
+)
 from mesh_orchestrator.planning.intent.serve import (
     describes_ask,
     drop_ruled_out,
@@ -230,6 +236,49 @@ def _ran_code(out: list[Routed]) -> bool:
         if runs_code(r.segment):
             return True
     return False
+
+
+def _asks_own_question(seg: Segment) -> bool:
+    """A question (after "and", "also", "separately": "and separately, what's ...") whose
+    first clause points back at nothing ("why is that so hard?" remarks on what came
+    before)."""
+    head = [w for w in tokens(seg.instruction.split(",")[0]) if w not in lx.POLITE]
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    while words and (words[0] in _CONNECTIVE or words[0] in _ALSO or words[0] in _APART):
+        words = words[1:]
+    if any((w in _REFERS and w not in lx.ARTICLES) or w in lx.DEMONSTRATIVE for w in head):
+        return False
+    return question(seg) or bool(words and words[0].split("'")[0] in lx.QUESTION)
+
+
+# "and" in the seven languages, before a question that follows the unservable part
+_CONNECTIVE = frozenset(["and", "y", "e", "et", "und", "en", "plus"])
+
+
+def _servable_rest(out: list[Routed], served: dict[str, Any]) -> None:
+    """The part of a request no agent can serve does not take the rest down with it: when
+    nothing holds a job, a question after that part ("What's Nvidia trading at right this
+    second? Also what even is a GPU ...", "is it going to snow in Oslo this week? and
+    separately, why are snowflakes six-sided") that the model puts nowhere but leans to a
+    job is that job. Not a question to the assistant, nor one the live part decided."""
+    if any(r.capability for r in out):
+        return
+    for k, r in enumerate(out):
+        if (
+            r.why != "none"
+            or not r.probs
+            or r.segment.joined not in ("sentence", "and")
+            or not any(o.why in (_LIVE, _ACTION) for o in out[:k])
+            or not _asks_own_question(r.segment)
+            or negated(r.segment)
+            or chat_question(r.segment)
+            or small_talk(r.segment)
+        ):
+            continue
+        p = r.probs
+        job = max((c for c in JOBS if c in served), key=lambda c: p[c], default=None)
+        if job is not None and p[job] >= MOVE_MIN and p[job] >= p.get("action", 0.0):
+            r.capability, r.why, r.score = job, "", p[job]
 
 
 class IntentPlanner:
@@ -915,7 +964,8 @@ class IntentPlanner:
             ):  # "Lock the front door and turn off the lights": a verb the model places
                 # nowhere, on an object, joined to an act no agent performs, is one too
                 r.why = _ACTION
-        _constraints(out, self._segmenter)
+        _constraints(out, self._segmenter, served)
+        _servable_rest(out, served)
         _context(out, self._segmenter, _chat)
         _questions_about_data(out, self._model)
         _analysis_fragments(out, self._model, self._segmenter)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,8 @@ UNSURE = 0.5
 _NAMES_JOB = 0.15
 # A clause before " - " that the model is this unsure of introduces what follows.
 INTRO_MAX = 0.35
+# A clause beside jobs that are all ruled out takes its best other job from this probability.
+_RULED_OUT_MOVES = 0.15
 
 
 @dataclass
@@ -605,12 +607,50 @@ def _plain_noun(word: str) -> bool:
 
 
 def _lead(seg: Segment) -> list[str]:
-    return [w for w in tokens(seg.instruction) if w not in lx.POLITE][:3]
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if words[:1] and words[0] in _YOU_NEED and any(w in lx.NEGATION for w in words[1:5]):
+        # "Je hoeft er niks bij te schrijven", "Du brauchst dazu nichts zu schreiben": what
+        # the assistant need not do, its negation after a verb and a particle
+        return words[:5]
+    return words[:3]
 
 
-def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
+# "you" at the head of what the assistant need not do, in the seven languages
+_YOU_NEED = lx_words("you tu usted vous du ihr je jij u voce")
+
+
+def _past_ruled_out(
+    routed: list[Routed], negated: list[bool], served: Collection[str]
+) -> list[bool]:
+    """Each segment's job once the jobs a negation rules out are set aside, when only
+    negated segments hold a job ("i don't want a picture this time, just tell me who wrote
+    X", "..., als Bild. Nein, ich brauche kein Gedicht und keine Beschreibung dazu"): the
+    clause the model puts nowhere but leans to another job (not one ruled out) asks it."""
+    ruled = {r.capability for r, neg in zip(routed, negated, strict=True) if neg}
+    ruled.discard(None)
+    if not ruled:
+        return [False] * len(routed)
+    for r, neg in zip(routed, negated, strict=True):
+        if neg or r.capability is not None or r.why != "none" or r.segment.intro:
+            continue
+        p = r.probs
+        if not p or p.get("none", 1.0) >= UNSURE:
+            continue
+        job = max(
+            (c for c in JOBS if c in served and c not in ruled), key=lambda c: p[c], default=None
+        )
+        if job is not None and p[job] >= _RULED_OUT_MOVES:
+            r.capability, r.why, r.score = job, "", p[job]
+    return [r.capability is not None and not negated[i] for i, r in enumerate(routed)]
+
+
+def _constraints(
+    routed: list[Routed], segmenter: Segmenter, served: Collection[str] | None = None
+) -> None:
     """Negated and "only" segments are constraints on the rest when the rest holds a job;
-    the line that introduces a list ("For the newsletter I need:") is no job either."""
+    the line that introduces a list ("For the newsletter I need:") is no job either. When
+    the only jobs are negated ones, a clause beside them that leans to another job (of
+    ``served``) is the ask (``_past_ruled_out``)."""
     for k, r in enumerate(routed):
         nxt = routed[k + 1] if k + 1 < len(routed) else None
         dash_intro = (  # "Help with a few unrelated things - what's ...?", a list's first line
@@ -645,6 +685,8 @@ def _constraints(routed: list[Routed], segmenter: Segmenter) -> None:
     if not any(jobs) and any(only):  # "Pas d'image : juste un petit poème": "only" is the job
         only = [False] * len(routed)
         jobs = [r.capability is not None and not negated[i] for i, r in enumerate(routed)]
+    if not any(jobs) and served is not None:
+        jobs = _past_ruled_out(routed, negated, served)
     if not any(jobs):
         return
     for i, r in enumerate(routed):

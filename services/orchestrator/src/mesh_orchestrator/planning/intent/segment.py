@@ -70,7 +70,14 @@ _TITLES = [
     *("Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Sr", "Sra", "Srta", "Mme", "Mlle", "Hr", "Fr"),
     *("Dhr", "Mevr", "Sig", "Sgr", "Dott", "Ing"),
 ]
+# How far back ``Segmenter._connectors`` reads the words before a "then" or a "but".
+_NEAR_CHARS = 600
+# Where ``Segmenter._ask_after_quote`` ends a sentence that no full stop ends.
+_BREAK = "\u2028"
+# A quotation's placeholder, the blanks after it on its line, a capital word.
+_QUOTE_THEN_CAPITAL = re.compile("\u27ea(\\d+)\u27eb([ \t]+)(?=[A-Z\u00c0-\u00de\u00bf\u00a1])")
 _SENTENCE = re.compile(
+    "\u2028|"  # (no blanks around it: ``_ask_after_quote`` put it in their place)
     r"(?<![\s(]\d\.)(?<![\s(]\d\d\.)"
     + "".join(rf"(?<!\b{t}\.)" for t in _TITLES)
     + r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
@@ -282,6 +289,15 @@ class Segmenter:
             and words[2] in lx.ARTICLES  # the thing to make next ("me ajuda com isso": help)
         ):
             return True  # "e me escreve um resumo", "e poi mi prepari un avviso"
+        if (
+            len(words) > 2
+            and words[0] in _PROCLITIC
+            and words[1] not in lx.FUNCTION
+            and words[2].split("'")[0] in lx.QUESTION
+        ):
+            # "e me conta quem inventou ...", "y me dices quién ...", "e mi dici chi ...": a
+            # pronoun before a verb of telling (any verb: the question after it is the ask)
+            return True
         if first in lx.DETERMINER and any(w in _SAME for w in words[1:3]):
             return True  # "plus that same slogan in German"
         if first in _SAME and len(words) > 1:
@@ -413,6 +429,7 @@ class Segmenter:
             return _QUOTE.format(len(quotes) - 1)
 
         text = _QUOTED.sub(keep_quote, text)
+        text = self._ask_after_quote(text, quotes)
         pieces: list[tuple[str, str]] = []  # (joined, piece)
         for joined, unit in units(text, self, _SENTENCE.split):
             first = True
@@ -470,6 +487,25 @@ class Segmenter:
                 seg.listed = pointing
         return out
 
+    def _ask_after_quote(self, text: str, quotes: list[str]) -> str:
+        """A long quotation followed, on its line, by a capital word that opens a job ends
+        its sentence ("Voici un passage : « ... » Résume-le puis ...", "Tenho este parágrafo:
+        \"...\" Faz uma imagem ...") though no full stop closes it: the words after the
+        quotation are the writer's own ask, not more of the pasted text."""
+        out: list[str] = []
+        last = 0
+        for m in _QUOTE_THEN_CAPITAL.finditer(text):
+            quote = quotes[int(m.group(1))]
+            if len(quote.split()) <= SHORT_QUOTE_WORDS or quote[:-1].rstrip().endswith("?"):
+                # (a question quoted, then "help me answer that ...": the model reads the
+                # reply asked for with the question it answers)
+                continue
+            if not self.verb_first(text[m.end() : m.end() + 80]):
+                continue
+            out += [text[last : m.start(2)], _BREAK]
+            last = m.end(2)
+        return "".join(out) + text[last:] if out else text
+
     def _sentences(self, unit: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for a, chain in enumerate(_arrow_steps(unit)):
@@ -522,7 +558,11 @@ class Segmenter:
         for start, end, kind in spans:
             if start < last:
                 continue
-            before = tokens(part[last:start])
+            # the words before it, read in a window (a clause of a thousand "mais" or "then"
+            # that split nothing is not re-read whole at each of them); its first word apart
+            near = part[max(last, start - _NEAR_CHARS) : start]
+            before = tokens(_last_words(near))
+            opening = tokens(part[last : last + 80])[:1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
             if (
                 before
@@ -532,20 +572,39 @@ class Segmenter:
             ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             # (an accented word is no "and": Portuguese "é" is "is", not "e")
-            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(part[last:start]))[-1]
+            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(near))[-1]
             lone = tokens(tail)
             if len(before) == 2 and before[1] in _TO_ME and not last:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
             if (
                 len(lone) == 1
-                and not (linked and lx.CLITIC.match(lone[0]))
+                # ("Résume-la puis rédige ...", "resume-o e depois ...": the object glued on
+                # with a hyphen, French and Portuguese, which put no verb second after "then")
+                and not ((linked or "-" in lone[0]) and lx.CLITIC.match(lone[0]))
                 and lone[0] not in lx.LANGUAGES  # "... et en espagnol, puis écris ...": no verb
             ):
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
-            if kind == "but" and len(tokens(part[end:])) < 2:
+            if kind == "but" and len(tokens(part[end : end + 80])) < 2:
                 continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
+            if (
+                kind == "but"
+                and opening
+                and opening[0].split("'")[0] in lx.QUESTION
+                and "?" not in part[last:start]
+                and "?" in part[end:]
+                and not (
+                    "," in part[start:end]  # ", mais écris-la ...": a "but" after a comma
+                    and (
+                        self.verb_first(part[end : end + 80])
+                        or "-" in (tokens(part[end : end + 80]) or [""])[0]
+                    )
+                )
+            ):
+                continue  # "Qual é a estrela mais próxima da Terra?", "o rio mais comprido":
+                # a question runs on past the word ("mais" is "more" here, not the French
+                # "but") to its mark
             stands = len(before) >= 3
             if not (
                 self.opens_job(part[end:])

@@ -79,12 +79,13 @@ def keep_language(routed: list[Routed], query: str) -> None:
 def how_of_act(seg: Segment, names_language: bool) -> bool:
     """A clause that names no thing to make and asks nothing of its own: no job noun, no
     question word at its head, no language to put it in (``names_language``)."""
-    from mesh_orchestrator.planning.intent.actions import named_deliverable
+    from mesh_orchestrator.planning.intent.actions import named_deliverable, own_question
 
     words = [w for w in tokens(seg.instruction) if w.isalnum() or "'" in w]
     return (
         bool(words)
         and words[0] not in lx.QUESTION
+        and not own_question(words)  # "e me conta quem inventou a pizza": asked, not how
         and not names_language
         and named_deliverable(seg) is None
         and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
