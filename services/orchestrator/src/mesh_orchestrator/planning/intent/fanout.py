@@ -48,8 +48,12 @@ _AND_ONE = re.compile(
     r"|(?:y|e)\s+(?:otro|otra|outro|outra|un altro|un'altra|uno|una)\b(?=\s+\w)"
     r"|(?:y|e)\s+(?:uno|una|um|uma)\s+(?=(?:sobre|para|su|per|di|com|con)\b)"
     r"|et\s+(?:un autre|une autre|un|une)\s+(?=(?:sur|pour|avec|de)\b)"
-    r"|und\s+(?:einen|eine|eins|ein)\s+(?=(?:uber|über|fur|für|zu|mit|von)\b)"
-    r"|en\s+(?:nog een|een ander|een andere|een)\s+(?=(?:over|voor|met|van)\b))",
+    # (one more in another language: "un tuto en anglais et un autre en espagnol")
+    r"|et\s+(?:un autre|une autre)\s+(?=(?:en|au|aux)\b)"
+    r"|und\s+(?:noch\s+)?(?:einen|eine|eins|ein)(?:\s+(?:anderen|andere|anderes))?\s+"
+    r"(?=(?:uber|über|fur|für|zu|mit|von|auf|in)\b)"
+    r"|en\s+(?:nog een|een ander|een andere|een)\s+(?=(?:over|voor|met|van)\b)"
+    r"|en\s+(?:nog een|een ander|een andere)\s+(?=in\b))",
     re.IGNORECASE,
 )
 # "two tweets, one funny and one serious": one copy per kind

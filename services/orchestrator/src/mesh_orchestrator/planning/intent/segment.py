@@ -140,6 +140,9 @@ class Segment:
     # a sentence of its own that asks nothing and names no thing ("Watercolour, big waves."):
     # more about the ask before it (set by the planner)
     describes: bool = False
+    # one of the times of a job asked twice ("once for a child and once for a physicist"):
+    # a job of its own, never more words for the one before
+    again: bool = False
 
 
 _PAIRS = re.compile(
@@ -194,6 +197,13 @@ class Segmenter:
         self._both = re.compile(
             rf"\b(?:{lx.BOTH})\s+(?P<x>{thing}.+?)\s*,?\s+(?:{lx.BOTH_AND})\s+(?P<y>{thing}.+)$"
         )
+        # "explain it twice: once for a child and once for a physicist", "einmal ins
+        # Englische und einmal ins Spanische", "une fois pour X et une autre pour Y": the same
+        # job done twice, each time with what follows its "once"
+        self._once = re.compile(
+            rf"(?:\b(?:{lx.TWICE})\s*:?\s*)?\b(?P<once>{lx.ONCE})\s+(?P<x>\S.*?)\s*,?\s+"
+            rf"(?:(?:{lx.AND})\s+)?(?:{lx.ONCE_MORE})\s+(?P<y>\S.+)$"
+        )
 
     # ---- how a piece starts ---------------------------------------------------------------
 
@@ -226,6 +236,8 @@ class Segmenter:
             and self.is_opener(led[3])
         ):
             return True  # "and from the result write ...", "y con el resultado escribe ..."
+        if words[:3] == ["a", "partir", "de"]:  # "et à partir de ça fais ...": "from that"
+            words, first = ["partir", *words[3:]], "partir"
         if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
             words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
@@ -435,11 +447,17 @@ class Segmenter:
                 out.append(self._segment(piece[: said.start()], joined, blocks, quotes))
                 piece, joined = piece[said.end() :], "item"
             cut = self._payload_start(piece, whole=True)
+            once = self._once.search(normalize(piece)) if cut >= 0 else None
+            if once is not None and once.start("once") <= cut:
+                cut = -1  # "explain it twice: once for ... and once for ...": no pasted text
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
             parts = self._split_and(head)
             parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
             for k, (how, part) in enumerate(parts):
-                out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
+                seg = self._segment(part, joined if k == 0 else how, blocks, quotes)
+                if how == "once":  # one of the times of a job asked twice
+                    seg.joined, seg.again = ("and" if k else joined), True
+                out.append(seg)
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
             a.intro = (
@@ -691,6 +709,16 @@ class Segmenter:
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
         low = normalize(head)
+        once = self._once.search(low) if len(low) == len(head) else None
+        if once is not None and not _PLACEHOLDER_RE.search(head):
+            # "Den Slogan einmal übersetzen und einmal als Bild umsetzen": what leads the
+            # first time ("Den Slogan") leads the second as well
+            x = head[once.start("x") : once.end("x")]
+            first = self._split_and(f"{head[: once.start()].rstrip(' :,')} {x}".strip())
+            local = first[-1][1]
+            lead = local[: -len(x)].strip() if local.endswith(x) else ""
+            second = self._split_and(f"{lead} {head[once.start('y') :]}".strip())
+            return [*first[:-1], ("once", local), ("once", second[0][1]), *second[1:]]
         both = self._both.search(low) if len(low) == len(head) else None
         if both is not None:  # "use that for both a tweet and a poem": a tweet; a poem
             first = head[: both.start()] + head[both.start("x") : both.end("x")]
@@ -711,6 +739,11 @@ class Segmenter:
                 continue  # "... e fai anche un riassunto": split before the verb, not after
             if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(after):
                 continue  # "Décris-la en quelques phrases", "explícalo en dos frases": "in"
+            if _one_more(after) and any(w in lx.ARTICLES for w in tokens(before)):
+                # "fais un tuto en anglais et un autre en espagnol", "einen Witz über X und
+                # einen anderen über Y": one more of the thing just named, made as it was
+                # (``fanout`` copies the verb); not a version of nothing
+                continue
             if m.start() > start and self.opens_job(after, questions=not bare):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -977,6 +1010,32 @@ def _arrow_steps(unit: str) -> list[str]:
 def _manner(piece: str) -> bool:
     """ "keep it light", "houd het kort": a remark on manner (``lexicon.STYLE``)."""
     return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
+
+
+# "other" after an article, or alone in Romance ("y otro en español", "e outra sobre ..."):
+# one more of the thing just named.
+_OTHER_ONE = lx_words(
+    "other autre autres otro otra outro outra altro altra anderen andere anderes ander"
+)
+
+
+def _one_more(after: str) -> bool:
+    """ "un autre en espagnol", "einen anderen über Hunde", "otro en español", "nog een in het
+    Engels": one more of the thing named before, what follows saying only how it differs (not
+    "another picture of a cat": a thing of its own)."""
+    words = tokens(after)[:4]
+    if not words:
+        return False
+    if words[0] in ("another", "un'altra", "un'altro") or words[0] in _OTHER_ONE:
+        rest = words[1:]
+    elif len(words) > 1 and words[0] in lx.ARTICLES and words[1] in _OTHER_ONE:
+        rest = words[2:]
+    elif len(words) > 1 and words[0] in ("noch", "nog") and words[1] in lx.ARTICLES:
+        rest = words[2:]
+    else:
+        return False
+    # ("another version in Spanish" is a version: ``version_job``)
+    return bool(rest) and not made_thing(["x", *rest], 3) and not set(rest[:2]) & _VERSION
 
 
 def _question_words_joined(before: str, after: str) -> bool:
