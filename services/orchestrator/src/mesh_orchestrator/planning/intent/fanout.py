@@ -212,6 +212,15 @@ def _asked_again(instruction: str) -> list[str] | None:
         if normalize(words[i]) in lx.QUESTION
         and (words[i - 1] in (",", ";") or normalize(words[i - 1]) in _AND_SET)
     ]
+    # "When was X released, and who made it?": a question about the same thing is no cut
+    cuts = [
+        c
+        for k, c in enumerate(cuts)
+        if not any(
+            normalize(w) in FOLLOW_UP
+            for w in words[c + 1 : (cuts[k + 1] if k + 1 < len(cuts) else len(words))]
+        )
+    ]
     if len(cuts) < 1:
         return None
     first = next((i for i, w in enumerate(words) if normalize(w) in lx.QUESTION), None)
@@ -230,6 +239,14 @@ def _asked_again(instruction: str) -> list[str] | None:
 
 
 _AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
+# Pronouns that point back at what a question just asked about: "and who made it?", "e dove
+# si imposta questo limite?": more about the same thing, one question (not articles: "la",
+# "das" and "die" name a new thing as often).
+FOLLOW_UP = lx_words(
+    "it its this that these those he she him her they them ello eso esto el ella ce cela ca "
+    "ceci lui elle ihn ihm dies dieser diese dieses isso isto ele ela dele dela questo questa "
+    "quello quella cio lui lei er het dit dat hij zij hem"
+)
 
 
 # The little words between the language names of one list: "into French and into German",

@@ -35,7 +35,7 @@ from mesh_orchestrator.planning.intent.backrefs import (
     _points,
     _reference_only,
 )
-from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
+from mesh_orchestrator.planning.intent.fanout import FOLLOW_UP, leads_list, lists_after_colon
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.lists import (
     COLON,
@@ -549,6 +549,8 @@ class Segmenter:
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
+            if kind == "then" and _after_noun(low[start:end], tokens(part[end:])[:3]):
+                continue  # "un poema sobre la tierra mojada después de la lluvia": a time
             if kind == "but" and len(tokens(part[end:])) < 2:
                 continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
             stands = len(before) >= 3
@@ -744,12 +746,19 @@ class Segmenter:
                 # einen anderen über Y": one more of the thing just named, made as it was
                 # (``fanout`` copies the verb); not a version of nothing
                 continue
-            if m.start() > start and self.opens_job(after, questions=not bare):
+            if _follow_up(head[start : m.start()], after):
+                continue  # "When was X released, and who made it?": one thing asked about
+            if m.start() > start and (
+                self.opens_job(after, questions=not bare)
+                or (_APART_LEAD.match(normalize(after)) and _job_verb(head[start:], self))
+            ):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
                 start = m.end()
         out.append((how, head[start:]))
         parts = [(h, p.strip()) for h, p in out if p.strip()]
+        for k in range(1, len(parts)):
+            parts[k] = (parts[k][0], self._apart(parts[k - 1][1], parts[k][1]))
         k = 0
         led = False  # parts[k] took a reference that led it
         while k < len(parts) - 1:
@@ -788,6 +797,20 @@ class Segmenter:
             ):  # "Ohne Recherche: schreib mir ...": the negated phrase is a constraint
                 parts[k : k + 1] = [(parts[k][0], neg.group(1)), ("and", neg.group(2))]
         return parts or [("and", head)]
+
+    def _apart(self, before: str, part: str) -> str:
+        """ "look up X and separately the one for Y", "Cherche ce qu'est X et, à part, ce
+        qu'est Y": what follows "separately" is asked as the part before was, with its verb
+        (when it opens no job of its own)."""
+        low = normalize(part)
+        lead = _APART_LEAD.match(low)
+        if lead is None or len(low) != len(part):
+            return part
+        rest = part[lead.end() :].strip(" ,")
+        verb = _job_verb(before, self)
+        if not rest or self.opens_job(rest) or not verb:
+            return rest or part
+        return f"{verb} {rest}"
 
     def _leads_only(self, piece: str) -> bool:
         """A reference that starts no job of its own: "usando quello che trovi", "with
@@ -1036,6 +1059,71 @@ def _one_more(after: str) -> bool:
         return False
     # ("another version in Spanish" is a version: ``version_job``)
     return bool(rest) and not made_thing(["x", *rest], 3) and not set(rest[:2]) & _VERSION
+
+
+# "separately" (or "on the other hand") before a second thing asked in one breath.
+_APART_LEAD = re.compile(
+    r"(?:separately|apart|aside from that|on the other hand|por separado|aparte|por otro lado|"
+    r"a part|separement|d'autre part|par ailleurs|getrennt davon|gesondert|daneben|"
+    r"andererseits|separadamente|por outro lado|a parte|separatamente|d'altra parte|"
+    r"dall'altra parte|apart daarvan|daarnaast|los daarvan|afzonderlijk)\b\s*,?\s*"
+)
+# What may follow a job's verb before its object: "look up", "such heraus", "zoek op".
+_VERB_PARTICLES = lx_words("up out for heraus raus nach op na")
+
+
+def _job_verb(before: str, segmenter: Segmenter) -> str:
+    """The verb that opens ``before`` when it is a job's ("look up", "Cherche", "Busca"),
+    with its particle; "" when none does."""
+    words = before.split()
+    if not words or not segmenter.is_opener(tokens(words[0])[0] if tokens(words[0]) else ""):
+        return ""
+    if len(words) > 1 and normalize(words[1]) in _VERB_PARTICLES:
+        return f"{words[0]} {words[1]}"
+    return words[0]
+
+
+def _follow_up(before: str, after: str) -> bool:
+    """Two questions in one breath where the second asks more about the first's thing ("When
+    was the first web browser released, and who made it?", "Quante richieste ... e dove si
+    imposta questo limite?"): one question; a second thing named ("and how deep is the
+    Mariana Trench?") is a question of its own."""
+    first, second = tokens(before)[:2], tokens(after)[:8]
+    return (
+        bool(first and second)
+        and any(w.split("'")[0] in lx.QUESTION for w in first)
+        and second[0].split("'")[0] in lx.QUESTION
+        and any(w in FOLLOW_UP for w in second[1:])
+    )
+
+
+# "then" words that are also "after" before a noun ("después de la lluvia", "after the rain",
+# "après la pluie", "depois da chuva", "dopo la pioggia", "na de regen"), and what opens
+# that noun phrase.
+_AFTER_PREP = lx_words("after despues apres depois dopo na")
+# An article after it ("the rain", "la lluvia"), or "of" and the article in one word ("da
+# chuva", "della pioggia", "du repas", "del partido"): a noun phrase follows.
+_AFTER_ARTICLE = lx_words("the a an la las el los le les l il lo o os as het een de")
+_AFTER_OF_THE = lx_words("del du des da do das dos della dello delle dei degli")
+
+
+def _after_noun(then: str, nxt: list[str]) -> bool:
+    """ "después de la lluvia", "after the storm", "depois da chuva": the "then" word is a
+    preposition before a noun (not "después de esto, tradúcelo": a reference follows)."""
+    word = tokens(then)
+    if len(word) != 1 or word[0] not in _AFTER_PREP or not nxt:
+        return False
+    if nxt[0] in ("de", "di") and len(nxt) > 1:
+        nxt = nxt[1:]  # "después de la lluvia"
+    elif nxt[0] in _AFTER_OF_THE:
+        nxt = ["the", *nxt[1:]]
+    return (
+        len(nxt) > 1
+        and nxt[0] in _AFTER_ARTICLE
+        and nxt[1] not in _REFERS
+        and nxt[1] not in lx.DEMONSTRATIVE
+        and nxt[1] not in FOLLOW_UP
+    )
 
 
 def _question_words_joined(before: str, after: str) -> bool:
