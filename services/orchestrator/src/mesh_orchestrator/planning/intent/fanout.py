@@ -220,6 +220,13 @@ def _asked_again(instruction: str) -> list[str] | None:
             normalize(w) in FOLLOW_UP
             for w in words[c + 1 : (cuts[k + 1] if k + 1 < len(cuts) else len(words))]
         )
+        # "quién lo hizo", "quem a fundou": a pronoun right after the question word
+        and not (
+            c + 2 < len(words)
+            and (
+                normalize(words[c + 1]) in _CLITIC_BACK or normalize(words[c + 1]).startswith("l'")
+            )
+        )
     ]
     if len(cuts) < 1:
         return None
@@ -239,6 +246,7 @@ def _asked_again(instruction: str) -> list[str] | None:
 
 
 _AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
+_CLITIC_BACK = frozenset({"lo", "la", "le", "les", "los", "las", "li", "a", "o", "as", "os"})
 # Pronouns that point back at what a question just asked about: "and who made it?", "e dove
 # si imposta questo limite?": more about the same thing, one question (not articles: "la",
 # "das" and "die" name a new thing as often).

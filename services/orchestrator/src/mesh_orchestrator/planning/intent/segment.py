@@ -236,7 +236,7 @@ class Segmenter:
             and self.is_opener(led[3])
         ):
             return True  # "and from the result write ...", "y con el resultado escribe ..."
-        if words[:3] == ["a", "partir", "de"]:  # "et à partir de ça fais ...": "from that"
+        if words[:3] == ["a", "partir", "de"] and len(words) > 4:  # "et à partir de ça fais"
             words, first = ["partir", *words[3:]], "partir"
         if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
             words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
@@ -746,6 +746,8 @@ class Segmenter:
                 # einen anderen über Y": one more of the thing just named, made as it was
                 # (``fanout`` copies the verb); not a version of nothing
                 continue
+            if _APART_LEAD.fullmatch(normalize(head[start : m.start()]).strip() + " "):
+                continue  # "et, à part, celle de Marseille": the comma after "apart"
             if _follow_up(head[start : m.start()], after):
                 continue  # "When was X released, and who made it?": one thing asked about
             if m.start() > start and (
@@ -801,15 +803,17 @@ class Segmenter:
     def _apart(self, before: str, part: str) -> str:
         """ "look up X and separately the one for Y", "Cherche ce qu'est X et, à part, ce
         qu'est Y": what follows "separately" is asked as the part before was, with its verb
-        (when it opens no job of its own)."""
+        (unless its own verb leads it)."""
         low = normalize(part)
         lead = _APART_LEAD.match(low)
         if lead is None or len(low) != len(part):
             return part
         rest = part[lead.end() :].strip(" ,")
         verb = _job_verb(before, self)
-        if not rest or self.opens_job(rest) or not verb:
-            return rest or part
+        if not rest:
+            return part
+        if self.verb_first(rest) or not verb:  # "and separately write ...": its own verb
+            return rest
         return f"{verb} {rest}"
 
     def _leads_only(self, piece: str) -> bool:
@@ -1042,6 +1046,13 @@ _OTHER_ONE = lx_words(
 )
 
 
+_ONE_MORE_NEXT = lx_words(
+    "about for on in into with of to from sobre para en de del con a al sur pour avec au aux "
+    "uber fur zu mit von auf ins im per su di sul sulla nel nella met voor over van naar in "
+    "com em pro pra no na do da"
+)
+
+
 def _one_more(after: str) -> bool:
     """ "un autre en espagnol", "einen anderen über Hunde", "otro en español", "nog een in het
     Engels": one more of the thing named before, what follows saying only how it differs (not
@@ -1057,8 +1068,11 @@ def _one_more(after: str) -> bool:
         rest = words[2:]
     else:
         return False
-    # ("another version in Spanish" is a version: ``version_job``)
-    return bool(rest) and not made_thing(["x", *rest], 3) and not set(rest[:2]) & _VERSION
+    if rest[:1] and rest[0] in ("one", "uno", "una", "eins", "een"):
+        rest = rest[1:]  # "another one about dogs"
+    # what differs follows at once ("über Hunde", "en espagnol"); "noch eine Absage für ..."
+    # names a thing of its own
+    return bool(rest) and rest[0] in _ONE_MORE_NEXT
 
 
 # "separately" (or "on the other hand") before a second thing asked in one breath.
@@ -1083,6 +1097,9 @@ def _job_verb(before: str, segmenter: Segmenter) -> str:
     return words[0]
 
 
+_CLITIC_BACK = lx_words("lo la le les los las li a o as os")
+
+
 def _follow_up(before: str, after: str) -> bool:
     """Two questions in one breath where the second asks more about the first's thing ("When
     was the first web browser released, and who made it?", "Quante richieste ... e dove si
@@ -1093,7 +1110,12 @@ def _follow_up(before: str, after: str) -> bool:
         bool(first and second)
         and any(w.split("'")[0] in lx.QUESTION for w in first)
         and second[0].split("'")[0] in lx.QUESTION
-        and any(w in FOLLOW_UP for w in second[1:])
+        and (
+            any(w in FOLLOW_UP for w in second[1:])
+            # a pronoun right after the question word, before its verb: "quién lo hizo",
+            # "quem a fundou", "pourquoi l'a-t-on construit"
+            or (len(second) > 2 and (second[1] in _CLITIC_BACK or second[1].startswith("l'")))
+        )
     )
 
 
