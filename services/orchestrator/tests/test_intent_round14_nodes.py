@@ -218,3 +218,54 @@ def test_after_that_is_still_a_step() -> None:
 )
 def test_one_more_that_names_its_own_thing_is_its_own_job(query: str) -> None:
     assert len(_caps(query)) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            "Maak én een korte uitnodiging voor de buurtborrel én een vrolijke poster erbij.",
+            ["text_generation", "image_generation"],
+        ),
+        (
+            "Zoek op wat een meteoriet is, en maak daarvan én een samenvatting voor de klas "
+            "én een tekening.",
+            ["search", "summarization", "image_generation"],
+        ),
+        (
+            "Ik wil én een samenvatting van dit verslag én een Duitse vertaling ervan: «De "
+            "vergadering is verplaatst naar donderdag en begint om negen uur.»",
+            ["summarization", "translation"],
+        ),
+    ],
+)
+def test_dutch_both_and_with_accents_is_one_job_per_thing(query: str, expected: list[str]) -> None:
+    assert _caps(query) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Look up how tides work, to then make a two-line summary.",
+        "Busca cómo se forman las mareas para luego hacer un resumen de dos líneas.",
+        "Cherche comment se forment les marées pour ensuite faire un résumé de deux lignes.",
+        "Recherchiere, wie Gezeiten entstehen, um danach eine Zusammenfassung zu machen.",
+        "Pesquisa como se formam as marés para depois fazer um resumo de duas linhas.",
+        "Cerca come si formano le maree per poi fare un riassunto di due righe.",
+        "Zoek op hoe getijden ontstaan om daarna een samenvatting te maken.",
+    ],
+)
+def test_a_purpose_then_a_thing_to_make_is_a_second_step(query: str) -> None:
+    assert _caps(query) == ["search", "summarization"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Scrivi una filastrocca sul mare per farla leggere ai bambini.",
+        "Escribe un poema corto para leerlo en la boda de mi hermana.",
+        "Write a short toast to read at my sister's wedding.",
+    ],
+)
+def test_a_purpose_alone_is_no_second_job(query: str) -> None:
+    assert _caps(query) == ["text_generation"]

@@ -294,12 +294,24 @@ class Segmenter:
             return True  # "y esa información en inglés", "and this text into German too"
         if self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE):
             return True
+        if self._made_after_make(words):  # "(per poi) fare un riassunto di tre righe"
+            return True
         # "e fai anche un riassunto", "und mach auch ein Bild": a verb, "also", a thing to make
         return (
             len(words) > 3
             and words[1] in _ALSO
             and first not in lx.FUNCTION
             and self.opens_job(" ".join(words[2:]), questions)
+        )
+
+    def _made_after_make(self, words: list[str]) -> bool:
+        """A make verb in the infinitive, then a thing to make: "fare un riassunto", "hacer
+        un resumen", "eine Zusammenfassung machen" is read by ``final_verb``."""
+        return (
+            len(words) > 2
+            and words[0] in _MAKE_INF
+            and words[1] in lx.ARTICLES
+            and made_thing(words[1:])
         )
 
     def opens_step(self, piece: str) -> bool:
@@ -543,6 +555,7 @@ class Segmenter:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
             if (
                 len(lone) == 1
+                and lone[0] not in _PURPOSE  # "..., to then make a summary": no verb
                 and not (linked and lx.CLITIC.match(lone[0]))
                 and lone[0] not in lx.LANGUAGES  # "... et en espagnol, puis écris ...": no verb
             ):
@@ -559,7 +572,12 @@ class Segmenter:
                 or (kind == "then" and stands and self.opens_step(part[end:]))
             ):
                 continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
-            out.append((how, part[last:start]))
+            kept = part[last:start]
+            if before and before[-1] in _PURPOSE and kind == "then":
+                # "Cerca X per poi fare un riassunto", "um danach ... zu machen": the purpose
+                # word goes with the step it introduces
+                kept = re.sub(r"[\s,]*\S+\s*$", "", kept)
+            out.append((how, kept))
             last, how = end, kind
         out.append((how, part[last:]))
         return [(h, p.strip()) for h, p in out if p.strip(" ,.")]
@@ -721,7 +739,8 @@ class Segmenter:
             lead = local[: -len(x)].strip() if local.endswith(x) else ""
             second = self._split_and(f"{lead} {head[once.start('y') :]}".strip())
             return [*first[:-1], ("once", local), ("once", second[0][1]), *second[1:]]
-        both = self._both.search(low) if len(low) == len(head) else None
+        # Dutch "én ... én" (both ... and), told by its accents from "en" (and)
+        both = (self._both.search(low) if len(low) == len(head) else None) or _BOTH_NL.search(head)
         if both is not None:  # "use that for both a tweet and a poem": a tweet; a poem
             first = head[: both.start()] + head[both.start("x") : both.end("x")]
             second = self._split_and(head[both.start("y") :])
@@ -1046,6 +1065,11 @@ _OTHER_ONE = lx_words(
 )
 
 
+# The words that introduce a purpose with an infinitive: "to", "para", "pour", "um", "per",
+# "om"; before "then" they introduce the next step ("per poi fare un riassunto").
+_PURPOSE = lx_words("to para pra pour um per om")
+# "make" in the infinitive in the seven languages.
+_MAKE_INF = lx_words("make hacer faire machen fazer fare maken")
 _ONE_MORE_NEXT = lx_words(
     "about for on in into with of to from sobre para en de del con a al sur pour avec au aux "
     "uber fur zu mit von auf ins im per su di sul sulla nel nella met voor over van naar in "
@@ -1075,6 +1099,9 @@ def _one_more(after: str) -> bool:
     return bool(rest) and rest[0] in _ONE_MORE_NEXT
 
 
+_BOTH_NL = re.compile(
+    r"(?<!\w)[\u00e9\u00c9]n\s+(?P<x>\S.*?)\s*,?\s+[\u00e9\u00c9]n\s+(?P<y>\S.+)$"
+)
 # "separately" (or "on the other hand") before a second thing asked in one breath.
 _APART_LEAD = re.compile(
     r"(?:separately|apart|aside from that|on the other hand|por separado|aparte|por otro lado|"
