@@ -269,3 +269,19 @@ def test_a_purpose_then_a_thing_to_make_is_a_second_step(query: str) -> None:
 )
 def test_a_purpose_alone_is_no_second_job(query: str) -> None:
     assert _caps(query) == ["text_generation"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "I'd like a picture of a lighthouse in the fog, style of an old woodcut.",
+        "Quiero una imagen de un faro entre la niebla, estilo grabado antiguo.",
+        "Je voudrais une image d'un phare dans la brume, style gravure ancienne.",
+        "Ich hätte gern ein Bild von einem Leuchtturm im Nebel, Stil alter Holzschnitt.",
+        "Queria uma imagem de um farol no nevoeiro, estilo gravura antiga.",
+        "Vorrei un'immagine di un faro nella nebbia, stile incisione antica.",
+        "Ik wil een afbeelding van een vuurtoren in de mist, stijl oude houtsnede.",
+    ],
+)
+def test_a_style_after_a_comma_is_how_the_picture_looks(query: str) -> None:
+    assert _caps(query) == ["image_generation"]

@@ -765,6 +765,8 @@ class Segmenter:
                 # einen anderen über Y": one more of the thing just named, made as it was
                 # (``fanout`` copies the verb); not a version of nothing
                 continue
+            if bare and _STYLE_LEAD.match(normalize(after)):
+                continue  # "una imagen de un zorro, estilo ilustración antigua": how it looks
             if _APART_LEAD.fullmatch(normalize(head[start : m.start()]).strip() + " "):
                 continue  # "et, à part, celle de Marseille": the comma after "apart"
             if _follow_up(head[start : m.start()], after):
@@ -1101,6 +1103,12 @@ def _one_more(after: str) -> bool:
 
 _BOTH_NL = re.compile(
     r"(?<!\w)[\u00e9\u00c9]n\s+(?P<x>\S.*?)\s*,?\s+[\u00e9\u00c9]n\s+(?P<y>\S.+)$"
+)
+# A style named after a comma ("..., estilo ilustración antigua", "..., stile poster anni
+# '60", "..., im Stil von Hopper"): how the thing before looks, never a job of its own.
+_STYLE_LEAD = re.compile(
+    r"(?:(?:in the|in|en|al|a la|dans le|im|no|nello|in de)\s+)?"
+    r"(?:style|estilo|stil|stile|stijl|facon|maniere|manera|maneira|maniera|trant)\b"
 )
 # "separately" (or "on the other hand") before a second thing asked in one breath.
 _APART_LEAD = re.compile(
