@@ -285,3 +285,32 @@ def test_a_purpose_alone_is_no_second_job(query: str) -> None:
 )
 def test_a_style_after_a_comma_is_how_the_picture_looks(query: str) -> None:
     assert _caps(query) == ["image_generation"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            "Such mir heraus, wie hoch die Zugspitze ist, und denk dir dann ein Rätsel dazu aus.",
+            ["search", "text_generation"],
+        ),
+        (
+            "Schreib ein Gedicht über den Winter und denk dir danach einen Titel dafür aus.",
+            ["text_generation", "text_generation"],
+        ),
+        (
+            "Zoek op hoe oud de Martinitoren is en denk er dan een raadsel over uit.",
+            ["search", "text_generation"],
+        ),
+        (
+            "Zoek uit wat een pulsar is en schrijf me daarna een gedichtje erover.",
+            ["search", "text_generation"],
+        ),
+        (
+            "Recherchier, was ein Pulsar ist, und schreib mir danach ein Gedicht darüber.",
+            ["search", "text_generation"],
+        ),
+    ],
+)
+def test_then_inside_a_verb_second_clause_is_one_step(query: str, expected: list[str]) -> None:
+    assert _caps(query) == expected

@@ -553,6 +553,10 @@ class Segmenter:
             lone = tokens(tail)
             if len(before) == 2 and before[1] in _TO_ME and not last:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
+            if len(lone) == 2 and lone[1] in _TO_ME and not linked and self.is_opener(lone[0]):
+                continue  # "..., en schrijf me daarna een gedichtje": verb, "me", then (V2)
+            if _particle_closes(lone, part[end:]):
+                continue  # "und denk dir dann ein Rätsel dazu aus": the verb's particle closes it
             if (
                 len(lone) == 1
                 and lone[0] not in _PURPOSE  # "..., to then make a summary": no verb
@@ -928,6 +932,25 @@ _PARTICLE = re.compile(
     r"^(?:zusammen|heraus|raus|nach|aus|auf|an|ein|mit|vor|um|samen|uit|op|na|af|door|om|"
     r"over|terug|weg)(?:zu)?"
 )
+# Separable particles that close a German or Dutch clause on their own.
+_CLOSING_PARTICLES = lx_words(
+    "zusammen heraus raus nach aus auf an ein vor samen uit op na af door terug"
+)
+
+
+def _particle_closes(lone: list[str], rest: str) -> bool:
+    """ "denk dir dann ein Rätsel dazu aus", "fass es danach kurz zusammen", "zoek het daarna
+    op": a verb and its pronoun before "then" (verb second), its separable particle closing
+    the clause after it: one step, "then" inside it."""
+    clause = tokens(re.split(r"[,;:.!?]", rest, maxsplit=1)[0])
+    return (
+        1 < len(lone) <= 3
+        and len(clause) >= 2
+        and clause[-1] in _CLOSING_PARTICLES
+        and not any(w in _CLOSING_PARTICLES for w in lone[1:])
+    )
+
+
 # A short negated phrase before a colon and the job after it: "Ohne Recherche: schreib ...".
 # "then" where it stands second, after the verb: German and Dutch verb-second order ("und
 # entwirf dann ein Logo", "en ontwerp daarna een logo") and the Romance order ("et dessine
