@@ -857,12 +857,14 @@ class IntentPlanner:
                 jobs = [c for c in JOBS if c in served]
                 top = max(jobs, key=lambda c: p[c]) if jobs else top
             seg.describes = not seg.again and (
-                seg.joined == "sentence"
-                and not turned
-                and p.get(top, 0.0) < UNSURE
-                and not (seg.data or seg.payload)
-                and not self._asks_or_opens(seg)
-                and named_deliverable(seg) is None
+                (
+                    seg.joined == "sentence"
+                    and not turned
+                    and p.get(top, 0.0) < UNSURE
+                    and not (seg.data or seg.payload)
+                    and not self._asks_or_opens(seg)
+                    and named_deliverable(seg) is None
+                )
                 or (
                     not _names_language(seg.instruction)
                     and describes_ask(seg, top, p, out[-1] if out else None)

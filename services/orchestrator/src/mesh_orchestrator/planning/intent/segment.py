@@ -1111,9 +1111,10 @@ def _one_more(after: str) -> bool:
         return False
     if words[0] in ("another", "un'altra", "un'altro") or words[0] in _OTHER_ONE:
         rest = words[1:]
-    elif len(words) > 1 and words[0] in lx.ARTICLES and words[1] in _OTHER_ONE:
-        rest = words[2:]
-    elif len(words) > 1 and words[0] in ("noch", "nog") and words[1] in lx.ARTICLES:
+    elif len(words) > 1 and (
+        (words[0] in lx.ARTICLES and words[1] in _OTHER_ONE)
+        or (words[0] in ("noch", "nog") and words[1] in lx.ARTICLES)
+    ):
         rest = words[2:]
     else:
         return False
