@@ -224,7 +224,8 @@ def _asked_again(instruction: str) -> list[str] | None:
         and not (
             c + 2 < len(words)
             and (
-                normalize(words[c + 1]) in _CLITIC_BACK or normalize(words[c + 1]).startswith("l'")
+                bool(ELIDED_BACK.match(normalize(words[c + 1])))
+                or (normalize(words[c + 1]) in _CLITIC_BACK and words[c + 2][:1].islower())
             )
         )
     ]
@@ -247,11 +248,13 @@ def _asked_again(instruction: str) -> list[str] | None:
 
 _AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
 _CLITIC_BACK = frozenset({"lo", "la", "le", "les", "los", "las", "li", "a", "o", "as", "os"})
+# "l'" and an auxiliary: "pourquoi l'a-t-on construit", "chi l'ha scritto" (not "l'insulina").
+ELIDED_BACK = re.compile(r"^l'(?:a|ont|avait|est|ha|hanno|aveva)\b")
 # Pronouns that point back at what a question just asked about: "and who made it?", "e dove
 # si imposta questo limite?": more about the same thing, one question (not articles: "la",
 # "das" and "die" name a new thing as often).
 FOLLOW_UP = lx_words(
-    "it its this that these those he she him her they them ello eso esto el ella ce cela ca "
+    "it its this that these those he she him her they them ello eso esto ella ce cela ca "
     "ceci lui elle ihn ihm dies dieser diese dieses isso isto ele ela dele dela questo questa "
     "quello quella cio lui lei er het dit dat hij zij hem"
 )

@@ -35,7 +35,12 @@ from mesh_orchestrator.planning.intent.backrefs import (
     _points,
     _reference_only,
 )
-from mesh_orchestrator.planning.intent.fanout import FOLLOW_UP, leads_list, lists_after_colon
+from mesh_orchestrator.planning.intent.fanout import (
+    ELIDED_BACK,
+    FOLLOW_UP,
+    leads_list,
+    lists_after_colon,
+)
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.lists import (
     COLON,
@@ -771,13 +776,18 @@ class Segmenter:
                 continue
             if bare and _STYLE_LEAD.match(normalize(after)):
                 continue  # "una imagen de un zorro, estilo ilustración antigua": how it looks
-            if _APART_LEAD.fullmatch(normalize(head[start : m.start()]).strip() + " "):
+            if m.start() - start < _APART_CHARS and _APART_LEAD.fullmatch(
+                normalize(head[start : m.start()]).strip() + " "
+            ):
                 continue  # "et, à part, celle de Marseille": the comma after "apart"
-            if _follow_up(head[start : m.start()], after):
+            if _follow_up(_first_words(head[start : m.start()]), after):
                 continue  # "When was X released, and who made it?": one thing asked about
             if m.start() > start and (
                 self.opens_job(after, questions=not bare)
-                or (_APART_LEAD.match(normalize(after)) and _job_verb(head[start:], self))
+                or (
+                    _APART_LEAD.match(normalize(after))
+                    and _job_verb(_first_words(head[start:]), self)
+                )
             ):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
@@ -1106,7 +1116,7 @@ def _one_more(after: str) -> bool:
     """ "un autre en espagnol", "einen anderen über Hunde", "otro en español", "nog een in het
     Engels": one more of the thing named before, what follows saying only how it differs (not
     "another picture of a cat": a thing of its own)."""
-    words = tokens(after)[:4]
+    words = tokens(after[: 2 * _FEW_CHARS])[:4]  # (run at every "and": a few words read)
     if not words:
         return False
     if words[0] in ("another", "un'altra", "un'altro") or words[0] in _OTHER_ONE:
@@ -1157,6 +1167,22 @@ def _job_verb(before: str, segmenter: Segmenter) -> str:
 
 
 _CLITIC_BACK = lx_words("lo la le les los las li a o as os")
+# "l'" and an auxiliary after a question word: "pourquoi l'a-t-on construit", "chi l'ha
+# scritto" (not "chi l'insulina": an article and a noun).
+_APART_CHARS = 40  # "à part", "por otro lado", "getrennt davon": a few words at most
+_FEW_CHARS = 40  # enough characters for the first two words of a clause
+
+
+def _clitic_then_verb(words: list[str]) -> bool:
+    """``words`` (as written) after a question word start with a pronoun before a verb in
+    lower case ("lo hizo", "a fundou", "l'a-t-on construit"), not an article before a name
+    ("la Joconde", "el Quijote")."""
+    if not words:
+        return False
+    first = normalize(words[0])
+    if ELIDED_BACK.match(first):
+        return True
+    return len(words) > 1 and first in _CLITIC_BACK and words[1][:1].islower()
 
 
 def _follow_up(before: str, after: str) -> bool:
@@ -1164,16 +1190,19 @@ def _follow_up(before: str, after: str) -> bool:
     was the first web browser released, and who made it?", "Quante richieste ... e dove si
     imposta questo limite?"): one question; a second thing named ("and how deep is the
     Mariana Trench?") is a question of its own."""
-    first, second = tokens(before)[:2], tokens(after)[:8]
+    # (the few words read are cut first: this runs at every "and" of a sentence)
+    first = tokens(before[:_FEW_CHARS])[:2]
+    if not any(w.split("'")[0] in lx.QUESTION for w in first):
+        return False
+    second = tokens(after[: 3 * _FEW_CHARS])[:8]
     return (
-        bool(first and second)
-        and any(w.split("'")[0] in lx.QUESTION for w in first)
+        bool(second)
         and second[0].split("'")[0] in lx.QUESTION
         and (
             any(w in FOLLOW_UP for w in second[1:])
             # a pronoun right after the question word, before its verb: "quién lo hizo",
             # "quem a fundou", "pourquoi l'a-t-on construit"
-            or (len(second) > 2 and (second[1] in _CLITIC_BACK or second[1].startswith("l'")))
+            or (len(second) > 2 and _clitic_then_verb(after.split()[1:3]))
         )
     )
 
