@@ -213,6 +213,7 @@ def _asked_again(instruction: str) -> list[str] | None:
         and (words[i - 1] in (",", ";") or normalize(words[i - 1]) in _AND_SET)
     ]
     # "When was X released, and who made it?": a question about the same thing is no cut
+    lead = {normalize(w) for w in words[:3]}
     cuts = [
         c
         for k, c in enumerate(cuts)
@@ -223,6 +224,7 @@ def _asked_again(instruction: str) -> list[str] | None:
         # "quién lo hizo", "quem a fundou": a pronoun right after the question word
         and not (
             c + 2 < len(words)
+            and normalize(words[c]) not in lead  # "chi il telefono, chi la radio": a run
             and (
                 bool(ELIDED_BACK.match(normalize(words[c + 1])))
                 or (normalize(words[c + 1]) in _CLITIC_BACK and words[c + 2][:1].islower())

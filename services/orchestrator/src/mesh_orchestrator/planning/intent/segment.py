@@ -776,8 +776,10 @@ class Segmenter:
                 continue
             if bare and _STYLE_LEAD.match(normalize(after)):
                 continue  # "una imagen de un zorro, estilo ilustración antigua": how it looks
-            if m.start() - start < _APART_CHARS and _APART_LEAD.fullmatch(
-                normalize(head[start : m.start()]).strip() + " "
+            if (
+                m.start() - start < _APART_CHARS
+                and _APART_LEAD.fullmatch(normalize(head[start : m.start()]).strip() + " ")
+                and not self.verb_first(after)
             ):
                 continue  # "et, à part, celle de Marseille": the comma after "apart"
             if _follow_up(_first_words(head[start : m.start()]), after):
@@ -848,7 +850,7 @@ class Segmenter:
         if not rest:
             return part
         if self.verb_first(rest) or not verb:  # "and separately write ...": its own verb
-            return rest
+            return part  # ("separately" kept: the step reads nothing before it)
         return f"{verb} {rest}"
 
     def _leads_only(self, piece: str) -> bool:
@@ -1202,7 +1204,10 @@ def _follow_up(before: str, after: str) -> bool:
             any(w in FOLLOW_UP for w in second[1:])
             # a pronoun right after the question word, before its verb: "quién lo hizo",
             # "quem a fundou", "pourquoi l'a-t-on construit"
-            or (len(second) > 2 and _clitic_then_verb(after.split()[1:3]))
+            # (not in a run of one question word: "chi il telefono, chi la radio")
+            or (
+                len(second) > 2 and second[0] not in first and _clitic_then_verb(after.split()[1:3])
+            )
         )
     )
 
