@@ -743,11 +743,11 @@ class Segmenter:
             # "Den Slogan einmal übersetzen und einmal als Bild umsetzen": what leads the
             # first time ("Den Slogan") leads the second as well
             x = head[once.start("x") : once.end("x")]
-            first = self._split_and(f"{head[: once.start()].rstrip(' :,')} {x}".strip())
-            local = first[-1][1]
+            times = self._split_and(f"{head[: once.start()].rstrip(' :,')} {x}".strip())
+            local = times[-1][1]
             lead = local[: -len(x)].strip() if local.endswith(x) else ""
-            second = self._split_and(f"{lead} {head[once.start('y') :]}".strip())
-            return [*first[:-1], ("once", local), ("once", second[0][1]), *second[1:]]
+            again = self._split_and(f"{lead} {head[once.start('y') :]}".strip())
+            return [*times[:-1], ("once", local), ("once", again[0][1]), *again[1:]]
         # Dutch "én ... én" (both ... and), told by its accents from "en" (and)
         both = (self._both.search(low) if len(low) == len(head) else None) or _BOTH_NL.search(head)
         if both is not None:  # "use that for both a tweet and a poem": a tweet; a poem
