@@ -176,6 +176,7 @@ class DraftBuilder:
         last = links.last_group
         if (
             len(last) == 1
+            and not seg.again  # "una vez para niños y otra para adultos": each time a task
             and (
                 (cap in _WRITE_OR_DRAW and last[0].capability == cap)
                 # a sentence that only describes, after a picture or a text: which job the

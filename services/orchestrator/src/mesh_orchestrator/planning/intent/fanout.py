@@ -48,8 +48,12 @@ _AND_ONE = re.compile(
     r"|(?:y|e)\s+(?:otro|otra|outro|outra|un altro|un'altra|uno|una)\b(?=\s+\w)"
     r"|(?:y|e)\s+(?:uno|una|um|uma)\s+(?=(?:sobre|para|su|per|di|com|con)\b)"
     r"|et\s+(?:un autre|une autre|un|une)\s+(?=(?:sur|pour|avec|de)\b)"
-    r"|und\s+(?:einen|eine|eins|ein)\s+(?=(?:uber|über|fur|für|zu|mit|von)\b)"
-    r"|en\s+(?:nog een|een ander|een andere|een)\s+(?=(?:over|voor|met|van)\b))",
+    # (one more in another language: "un tuto en anglais et un autre en espagnol")
+    r"|et\s+(?:un autre|une autre)\s+(?=(?:en|au|aux)\b)"
+    r"|und\s+(?:noch\s+)?(?:einen|eine|eins|ein)(?:\s+(?:anderen|andere|anderes))?\s+"
+    r"(?=(?:uber|über|fur|für|zu|mit|von|auf|in)\b)"
+    r"|en\s+(?:nog een|een ander|een andere|een)\s+(?=(?:over|voor|met|van)\b)"
+    r"|en\s+(?:nog een|een ander|een andere)\s+(?=in\b))",
     re.IGNORECASE,
 )
 # "two tweets, one funny and one serious": one copy per kind
@@ -208,6 +212,25 @@ def _asked_again(instruction: str) -> list[str] | None:
         if normalize(words[i]) in lx.QUESTION
         and (words[i - 1] in (",", ";") or normalize(words[i - 1]) in _AND_SET)
     ]
+    # "When was X released, and who made it?": a question about the same thing is no cut
+    lead = {normalize(w) for w in words[:3]}
+    cuts = [
+        c
+        for k, c in enumerate(cuts)
+        if not any(
+            normalize(w) in FOLLOW_UP
+            for w in words[c + 1 : (cuts[k + 1] if k + 1 < len(cuts) else len(words))]
+        )
+        # "quién lo hizo", "quem a fundou": a pronoun right after the question word
+        and not (
+            c + 2 < len(words)
+            and normalize(words[c]) not in lead  # "chi il telefono, chi la radio": a run
+            and (
+                bool(ELIDED_BACK.match(normalize(words[c + 1])))
+                or (normalize(words[c + 1]) in _CLITIC_BACK and words[c + 2][:1].islower())
+            )
+        )
+    ]
     if len(cuts) < 1:
         return None
     first = next((i for i, w in enumerate(words) if normalize(w) in lx.QUESTION), None)
@@ -226,6 +249,17 @@ def _asked_again(instruction: str) -> list[str] | None:
 
 
 _AND_SET = frozenset({"and", "y", "e", "et", "und", "en"})
+_CLITIC_BACK = frozenset({"lo", "la", "le", "les", "los", "las", "li", "a", "o", "as", "os"})
+# "l'" and an auxiliary: "pourquoi l'a-t-on construit", "chi l'ha scritto" (not "l'insulina").
+ELIDED_BACK = re.compile(r"^l'(?:a|ont|avait|est|ha|hanno|aveva)\b")
+# Pronouns that point back at what a question just asked about: "and who made it?", "e dove
+# si imposta questo limite?": more about the same thing, one question (not articles: "la",
+# "das" and "die" name a new thing as often).
+FOLLOW_UP = lx_words(
+    "it its this that these those he she him her they them ello eso esto ella ce cela ca "
+    "ceci lui elle ihn ihm dies dieser diese dieses isso isto ele ela dele dela questo questa "
+    "quello quella cio lui lei er het dit dat hij zij hem"
+)
 
 
 # The little words between the language names of one list: "into French and into German",

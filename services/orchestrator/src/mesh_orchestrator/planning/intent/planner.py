@@ -921,16 +921,24 @@ class IntentPlanner:
                 and not self._verb_first(seg)
             ):  # "¿Qué tiempo va a hacer mañana | en Sevilla?": where the live data is asked
                 top = "live"
-            seg.describes = (
-                seg.joined == "sentence"
-                and not turned
-                and p.get(top, 0.0) < UNSURE
-                and not (seg.data or seg.payload)
-                and not self._asks_or_opens(seg)
-                and named_deliverable(seg) is None
-            ) or (
-                not _names_language(seg.instruction)
-                and describes_ask(seg, top, p, out[-1] if out else None)
+            if seg.again and top not in JOBS:
+                # "einmal ein Quiz und einmal eine Zusammenfassung": each time is a job, the
+                # model's best served one however weak (the words alone are a fragment)
+                jobs = [c for c in JOBS if c in served]
+                top = max(jobs, key=lambda c: p[c]) if jobs else top
+            seg.describes = not seg.again and (
+                (
+                    seg.joined == "sentence"
+                    and not turned
+                    and p.get(top, 0.0) < UNSURE
+                    and not (seg.data or seg.payload)
+                    and not self._asks_or_opens(seg)
+                    and named_deliverable(seg) is None
+                )
+                or (
+                    not _names_language(seg.instruction)
+                    and describes_ask(seg, top, p, out[-1] if out else None)
+                )
             )
             if top == "none":
                 out.append(Routed(seg, None, p[top], "none", p))

@@ -426,6 +426,7 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             )
             and not (r.segment.data or r.segment.payload)
             and r.segment.joined not in ("then", "item", "line")
+            and not r.segment.again  # "una vez para niños y otra para adultos": two times
             and not lx.CLITIC.match(words[0] if words else "")
             and not stepped
             and not _deliverable(words)  # "..., a tweet and a poster": things of their own

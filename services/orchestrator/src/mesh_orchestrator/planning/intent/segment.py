@@ -36,7 +36,12 @@ from mesh_orchestrator.planning.intent.backrefs import (
     _points,
     _reference_only,
 )
-from mesh_orchestrator.planning.intent.fanout import leads_list, lists_after_colon
+from mesh_orchestrator.planning.intent.fanout import (
+    ELIDED_BACK,
+    FOLLOW_UP,
+    leads_list,
+    lists_after_colon,
+)
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.lists import (
     COLON,
@@ -151,6 +156,9 @@ class Segment:
     # a sentence of its own that asks nothing and names no thing ("Watercolour, big waves."):
     # more about the ask before it (set by the planner)
     describes: bool = False
+    # one of the times of a job asked twice ("once for a child and once for a physicist"):
+    # a job of its own, never more words for the one before
+    again: bool = False
 
 
 _PAIRS = re.compile(
@@ -206,6 +214,13 @@ class Segmenter:
         self._both = re.compile(
             rf"\b(?:{lx.BOTH})\s+(?P<x>{thing}.+?)\s*,?\s+(?:{lx.BOTH_AND})\s+(?P<y>{thing}.+)$"
         )
+        # "explain it twice: once for a child and once for a physicist", "einmal ins
+        # Englische und einmal ins Spanische", "une fois pour X et une autre pour Y": the same
+        # job done twice, each time with what follows its "once"
+        self._once = re.compile(
+            rf"(?:\b(?:{lx.TWICE})\s*:?\s*)?\b(?P<once>{lx.ONCE})\s+(?P<x>\S.*?)\s*,?\s+"
+            rf"(?:(?:{lx.AND})\s+)?(?:{lx.ONCE_MORE})\s+(?P<y>\S.+)$"
+        )
 
     # ---- how a piece starts ---------------------------------------------------------------
 
@@ -240,6 +255,8 @@ class Segmenter:
             return True  # "and from the result write ...", "y con el resultado escribe ..."
         if first in lx.DETERMINER and _translated_into(words):
             return True  # "et le conte traduit en arabe", "and the poem translated into Dutch"
+        if words[:3] == ["a", "partir", "de"] and len(words) > 4:  # "et à partir de ça fais"
+            words, first = ["partir", *words[3:]], "partir"
         if first in _FOR_THING and len(words) > 2 and words[1] in lx.ARTICLES:
             words, first = words[1:], words[1]  # "... én voor een korte samenvatting"
         if first in lx.ARTICLES and len(words) > 1:  # "a picture", "um pequeno texto"
@@ -306,12 +323,24 @@ class Segmenter:
             return True  # "y esa información en inglés", "and this text into German too"
         if self.is_opener(first) or bool(lx.CLITIC.match(first)) or first.startswith(_USE):
             return True
+        if self._made_after_make(words):  # "(per poi) fare un riassunto di tre righe"
+            return True
         # "e fai anche un riassunto", "und mach auch ein Bild": a verb, "also", a thing to make
         return (
             len(words) > 3
             and words[1] in _ALSO
             and first not in lx.FUNCTION
             and self.opens_job(" ".join(words[2:]), questions)
+        )
+
+    def _made_after_make(self, words: list[str]) -> bool:
+        """A make verb in the infinitive, then a thing to make: "fare un riassunto", "hacer
+        un resumen", "eine Zusammenfassung machen" is read by ``final_verb``."""
+        return (
+            len(words) > 2
+            and words[0] in _MAKE_INF
+            and words[1] in lx.ARTICLES
+            and made_thing(words[1:])
         )
 
     def opens_step(self, piece: str) -> bool:
@@ -462,14 +491,20 @@ class Segmenter:
                 out.append(self._segment(piece[: said.start()], joined, blocks, quotes))
                 piece, joined = piece[said.end() :], "item"
             cut = self._payload_start(piece, whole=True)
+            once = self._once.search(normalize(piece)) if cut >= 0 else None
+            if once is not None and once.start("once") <= cut:
+                cut = -1  # "explain it twice: once for ... and once for ...": no pasted text
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
             self._twins.clear()
             parts = self._split_and(head)
             twins = [part in self._twins for _, part in parts]
             parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
             for k, (how, part) in enumerate(parts):
-                out.append(self._segment(part, joined if k == 0 else how, blocks, quotes))
-                out[-1].twin = twins[k] and k > 0
+                seg = self._segment(part, joined if k == 0 else how, blocks, quotes)
+                seg.twin = twins[k] and k > 0
+                if how == "once":  # one of the times of a job asked twice
+                    seg.joined, seg.again = ("and" if k else joined), True
+                out.append(seg)
         out = _attach_bare_data([s for s in out if s.instruction or s.data or s.payload])
         for a, b in itertools.pairwise(out):
             a.intro = (
@@ -576,8 +611,13 @@ class Segmenter:
             lone = tokens(tail)
             if len(before) == 2 and before[1] in _TO_ME and not last:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
+            if len(lone) == 2 and lone[1] in _TO_ME and not linked and self.is_opener(lone[0]):
+                continue  # "..., en schrijf me daarna een gedichtje": verb, "me", then (V2)
+            if _particle_closes(lone, part[end:]):
+                continue  # "und denk dir dann ein Rätsel dazu aus": the verb's particle closes it
             if (
                 len(lone) == 1
+                and lone[0] not in _PURPOSE  # "..., to then make a summary": no verb
                 # ("Résume-la puis rédige ...", "resume-o e depois ...": the object glued on
                 # with a hyphen, French and Portuguese, which put no verb second after "then")
                 and not ((linked or "-" in lone[0]) and lx.CLITIC.match(lone[0]))
@@ -586,6 +626,8 @@ class Segmenter:
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
+            if kind == "then" and _after_noun(low[start:end], tokens(part[end:])[:3]):
+                continue  # "un poema sobre la tierra mojada después de la lluvia": a time
             if kind == "but" and len(tokens(part[end : end + 80])) < 2:
                 continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
             if (
@@ -611,7 +653,12 @@ class Segmenter:
                 or (kind == "then" and stands and self.opens_step(part[end:]))
             ):
                 continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
-            out.append((how, part[last:start]))
+            kept = part[last:start]
+            if before and before[-1] in _PURPOSE and kind == "then":
+                # "Cerca X per poi fare un riassunto", "um danach ... zu machen": the purpose
+                # word goes with the step it introduces
+                kept = re.sub(r"[\s,]*\S+\s*$", "", kept)
+            out.append((how, kept))
             last, how = end, kind
         out.append((how, part[last:]))
         return [(h, p.strip()) for h, p in out if p.strip(" ,.")]
@@ -763,7 +810,18 @@ class Segmenter:
 
     def _split_and(self, head: str) -> list[tuple[str, str]]:
         low = normalize(head)
-        both = self._both.search(low) if len(low) == len(head) else None
+        once = self._once.search(low) if len(low) == len(head) else None
+        if once is not None and not _PLACEHOLDER_RE.search(head):
+            # "Den Slogan einmal übersetzen und einmal als Bild umsetzen": what leads the
+            # first time ("Den Slogan") leads the second as well
+            x = head[once.start("x") : once.end("x")]
+            times = self._split_and(f"{head[: once.start()].rstrip(' :,')} {x}".strip())
+            local = times[-1][1]
+            lead = local[: -len(x)].strip() if local.endswith(x) else ""
+            again = self._split_and(f"{lead} {head[once.start('y') :]}".strip())
+            return [*times[:-1], ("once", local), ("once", again[0][1]), *again[1:]]
+        # Dutch "én ... én" (both ... and), told by its accents from "en" (and)
+        both = (self._both.search(low) if len(low) == len(head) else None) or _BOTH_NL.search(head)
         if both is not None:  # "use that for both a tweet and a poem": a tweet; a poem
             first = head[: both.start()] + head[both.start("x") : both.end("x")]
             second = self._split_and(head[both.start("y") :])
@@ -791,17 +849,41 @@ class Segmenter:
                 continue  # "... e fai anche un riassunto": split before the verb, not after
             if normalize(m.group(0)).strip(" ,") == "en" and _romance_en(after):
                 continue  # "Décris-la en quelques phrases", "explícalo en dos frases": "in"
-            if m.start() > start and (
-                self.opens_job(after, questions=not bare)
-                # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
-                # ...": a phrase pointing back at the job before it leads what follows
-                or (not bare and m.group(0).strip(" ,") and leads_back(after))
+            if _one_more(after) and any(w in lx.ARTICLES for w in tokens(before)):
+                # "fais un tuto en anglais et un autre en espagnol", "einen Witz über X und
+                # einen anderen über Y": one more of the thing just named, made as it was
+                # (``fanout`` copies the verb); not a version of nothing
+                continue
+            if bare and _STYLE_LEAD.match(normalize(after)):
+                continue  # "una imagen de un zorro, estilo ilustración antigua": how it looks
+            if (
+                m.start() - start < _APART_CHARS
+                and _APART_LEAD.fullmatch(normalize(head[start : m.start()]).strip() + " ")
+                and not self.verb_first(after)
+            ):
+                continue  # "et, à part, celle de Marseille": the comma after "apart"
+            if _follow_up(_first_words(head[start : m.start()]), after):
+                continue  # "When was X released, and who made it?": one thing asked about
+            if (
+                m.start() > start
+                and (
+                    self.opens_job(after, questions=not bare)
+                    # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
+                    # ...": a phrase pointing back at the job before it leads what follows
+                    or (not bare and m.group(0).strip(" ,") and leads_back(after))
+                    or (
+                        _APART_LEAD.match(normalize(after))
+                        and _job_verb(_first_words(head[start:]), self)
+                    )
+                )
             ):
                 out.append((how, head[start : m.start()]))
                 how = "dash" if m.group(0).strip(" ,") in ("-", "\u2013", "\u2014") else "and"
                 start = m.end()
         out.append((how, head[start:]))
         parts = [(h, p.strip()) for h, p in out if p.strip()]
+        for k in range(1, len(parts)):
+            parts[k] = (parts[k][0], self._apart(parts[k - 1][1], parts[k][1]))
         k = 0
         led = False  # parts[k] took a reference that led it
         while k < len(parts) - 1:
@@ -853,6 +935,22 @@ class Segmenter:
             if before and after and leads_back(after) and self.verb_first(before):
                 return [("and", before), ("and", after)]
         return [("and", head)]
+
+    def _apart(self, before: str, part: str) -> str:
+        """ "look up X and separately the one for Y", "Cherche ce qu'est X et, à part, ce
+        qu'est Y": what follows "separately" is asked as the part before was, with its verb
+        (unless its own verb leads it)."""
+        low = normalize(part)
+        lead = _APART_LEAD.match(low)
+        if lead is None or len(low) != len(part):
+            return part
+        rest = part[lead.end() :].strip(" ,")
+        verb = _job_verb(before, self)
+        if not rest:
+            return part
+        if self.verb_first(rest) or not verb:  # "and separately write ...": its own verb
+            return part  # ("separately" kept: the step reads nothing before it)
+        return f"{verb} {rest}"
 
     def _leads_only(self, piece: str) -> bool:
         """A reference that starts no job of its own: "usando quello che trovi", "with
@@ -945,6 +1043,25 @@ _PARTICLE = re.compile(
     r"^(?:zusammen|heraus|raus|nach|aus|auf|an|ein|mit|vor|um|samen|uit|op|na|af|door|om|"
     r"over|terug|weg)(?:zu)?"
 )
+# Separable particles that close a German or Dutch clause on their own.
+_CLOSING_PARTICLES = lx_words(
+    "zusammen heraus raus nach aus auf an ein vor samen uit op na af door terug"
+)
+
+
+def _particle_closes(lone: list[str], rest: str) -> bool:
+    """ "denk dir dann ein Rätsel dazu aus", "fass es danach kurz zusammen", "zoek het daarna
+    op": a verb and its pronoun before "then" (verb second), its separable particle closing
+    the clause after it: one step, "then" inside it."""
+    clause = tokens(re.split(r"[,;:.!?]", rest, maxsplit=1)[0])
+    return (
+        1 < len(lone) <= 3
+        and len(clause) >= 2
+        and clause[-1] in _CLOSING_PARTICLES
+        and not any(w in _CLOSING_PARTICLES for w in lone[1:])
+    )
+
+
 # A short negated phrase before a colon and the job after it: "Ohne Recherche: schreib ...".
 # "then" where it stands second, after the verb: German and Dutch verb-second order ("und
 # entwirf dann ein Logo", "en ontwerp daarna een logo") and the Romance order ("et dessine
@@ -1146,6 +1263,152 @@ def _arrow_steps(unit: str) -> list[str]:
 def _manner(piece: str) -> bool:
     """ "keep it light", "houd het kort": a remark on manner (``lexicon.STYLE``)."""
     return bool(lx.STYLE.match(" ".join(w for w in tokens(piece) if w not in lx.POLITE)))
+
+
+# "other" after an article, or alone in Romance ("y otro en español", "e outra sobre ..."):
+# one more of the thing just named.
+_OTHER_ONE = lx_words(
+    "other autre autres otro otra outro outra altro altra anderen andere anderes ander"
+)
+
+
+# The words that introduce a purpose with an infinitive: "to", "para", "pour", "um", "per",
+# "om"; before "then" they introduce the next step ("per poi fare un riassunto").
+_PURPOSE = lx_words("to para pra pour um per om")
+# "make" in the infinitive in the seven languages.
+_MAKE_INF = lx_words("make hacer faire machen fazer fare maken")
+_ONE_MORE_NEXT = lx_words(
+    "about for on in into with of to from sobre para en de del con a al sur pour avec au aux "
+    "uber fur zu mit von auf ins im per su di sul sulla nel nella met voor over van naar in "
+    "com em pro pra no na do da"
+)
+
+
+def _one_more(after: str) -> bool:
+    """ "un autre en espagnol", "einen anderen über Hunde", "otro en español", "nog een in het
+    Engels": one more of the thing named before, what follows saying only how it differs (not
+    "another picture of a cat": a thing of its own)."""
+    words = tokens(after[: 2 * _FEW_CHARS])[:4]  # (run at every "and": a few words read)
+    if not words:
+        return False
+    if words[0] in ("another", "un'altra", "un'altro") or words[0] in _OTHER_ONE:
+        rest = words[1:]
+    elif len(words) > 1 and (
+        (words[0] in lx.ARTICLES and words[1] in _OTHER_ONE)
+        or (words[0] in ("noch", "nog") and words[1] in lx.ARTICLES)
+    ):
+        rest = words[2:]
+    else:
+        return False
+    if rest[:1] and rest[0] in ("one", "uno", "una", "eins", "een"):
+        rest = rest[1:]  # "another one about dogs"
+    # what differs follows at once ("über Hunde", "en espagnol"); "noch eine Absage für ..."
+    # names a thing of its own
+    return bool(rest) and rest[0] in _ONE_MORE_NEXT
+
+
+_BOTH_NL = re.compile(
+    r"(?<!\w)[\u00e9\u00c9]n\s+(?P<x>\S.*?)\s*,?\s+[\u00e9\u00c9]n\s+(?P<y>\S.+)$"
+)
+# A style named after a comma ("..., estilo ilustración antigua", "..., stile poster anni
+# '60", "..., im Stil von Hopper"): how the thing before looks, never a job of its own.
+_STYLE_LEAD = re.compile(
+    r"(?:(?:in the|in|en|al|a la|dans le|im|no|nello|in de)\s+)?"
+    r"(?:style|estilo|stil|stile|stijl|facon|maniere|manera|maneira|maniera|trant)\b"
+)
+# "separately" (or "on the other hand") before a second thing asked in one breath.
+_APART_LEAD = re.compile(
+    r"(?:separately|apart|aside from that|on the other hand|por separado|aparte|por otro lado|"
+    r"a part|separement|d'autre part|par ailleurs|getrennt davon|gesondert|daneben|"
+    r"andererseits|separadamente|por outro lado|a parte|separatamente|d'altra parte|"
+    r"dall'altra parte|apart daarvan|daarnaast|los daarvan|afzonderlijk)\b\s*,?\s*"
+)
+# What may follow a job's verb before its object: "look up", "such heraus", "zoek op".
+_VERB_PARTICLES = lx_words("up out for heraus raus nach op na")
+
+
+def _job_verb(before: str, segmenter: Segmenter) -> str:
+    """The verb that opens ``before`` when it is a job's ("look up", "Cherche", "Busca"),
+    with its particle; "" when none does."""
+    words = before.split()
+    if not words or not segmenter.is_opener(tokens(words[0])[0] if tokens(words[0]) else ""):
+        return ""
+    if len(words) > 1 and normalize(words[1]) in _VERB_PARTICLES:
+        return f"{words[0]} {words[1]}"
+    return words[0]
+
+
+_CLITIC_BACK = lx_words("lo la le les los las li a o as os")
+# "l'" and an auxiliary after a question word: "pourquoi l'a-t-on construit", "chi l'ha
+# scritto" (not "chi l'insulina": an article and a noun).
+_APART_CHARS = 40  # "à part", "por otro lado", "getrennt davon": a few words at most
+_FEW_CHARS = 40  # enough characters for the first two words of a clause
+
+
+def _clitic_then_verb(words: list[str]) -> bool:
+    """``words`` (as written) after a question word start with a pronoun before a verb in
+    lower case ("lo hizo", "a fundou", "l'a-t-on construit"), not an article before a name
+    ("la Joconde", "el Quijote")."""
+    if not words:
+        return False
+    first = normalize(words[0])
+    if ELIDED_BACK.match(first):
+        return True
+    return len(words) > 1 and first in _CLITIC_BACK and words[1][:1].islower()
+
+
+def _follow_up(before: str, after: str) -> bool:
+    """Two questions in one breath where the second asks more about the first's thing ("When
+    was the first web browser released, and who made it?", "Quante richieste ... e dove si
+    imposta questo limite?"): one question; a second thing named ("and how deep is the
+    Mariana Trench?") is a question of its own."""
+    # (the few words read are cut first: this runs at every "and" of a sentence)
+    first = tokens(before[:_FEW_CHARS])[:2]
+    if not any(w.split("'")[0] in lx.QUESTION for w in first):
+        return False
+    second = tokens(after[: 3 * _FEW_CHARS])[:8]
+    return (
+        bool(second)
+        and second[0].split("'")[0] in lx.QUESTION
+        and (
+            any(w in FOLLOW_UP for w in second[1:])
+            # a pronoun right after the question word, before its verb: "quién lo hizo",
+            # "quem a fundou", "pourquoi l'a-t-on construit"
+            # (not in a run of one question word: "chi il telefono, chi la radio")
+            or (
+                len(second) > 2 and second[0] not in first and _clitic_then_verb(after.split()[1:3])
+            )
+        )
+    )
+
+
+# "then" words that are also "after" before a noun ("después de la lluvia", "after the rain",
+# "après la pluie", "depois da chuva", "dopo la pioggia", "na de regen"), and what opens
+# that noun phrase.
+_AFTER_PREP = lx_words("after despues apres depois dopo na")
+# An article after it ("the rain", "la lluvia"), or "of" and the article in one word ("da
+# chuva", "della pioggia", "du repas", "del partido"): a noun phrase follows.
+_AFTER_ARTICLE = lx_words("the a an la las el los le les l il lo o os as het een de")
+_AFTER_OF_THE = lx_words("del du des da do das dos della dello delle dei degli")
+
+
+def _after_noun(then: str, nxt: list[str]) -> bool:
+    """ "después de la lluvia", "after the storm", "depois da chuva": the "then" word is a
+    preposition before a noun (not "después de esto, tradúcelo": a reference follows)."""
+    word = tokens(then)
+    if len(word) != 1 or word[0] not in _AFTER_PREP or not nxt:
+        return False
+    if nxt[0] in ("de", "di") and len(nxt) > 1:
+        nxt = nxt[1:]  # "después de la lluvia"
+    elif nxt[0] in _AFTER_OF_THE:
+        nxt = ["the", *nxt[1:]]
+    return (
+        len(nxt) > 1
+        and nxt[0] in _AFTER_ARTICLE
+        and nxt[1] not in _REFERS
+        and nxt[1] not in lx.DEMONSTRATIVE
+        and nxt[1] not in FOLLOW_UP
+    )
 
 
 def _question_words_joined(before: str, after: str) -> bool:

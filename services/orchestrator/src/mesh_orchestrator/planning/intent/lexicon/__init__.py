@@ -28,7 +28,10 @@ from mesh_orchestrator.planning.intent.lexicon.joins import (
     BOTH_AND,
     BUT,
     FORWARD,
+    ONCE,
+    ONCE_MORE,
     THEN,
+    TWICE,
 )
 from mesh_orchestrator.planning.intent.lexicon.nouns import (
     ARTICLES,
@@ -73,6 +76,9 @@ __all__ = [
     "BACK",
     "BOTH",
     "BOTH_AND",
+    "ONCE",
+    "ONCE_MORE",
+    "TWICE",
     "BUT",
     "CLITIC",
     "DEMONSTRATIVE",

@@ -32,6 +32,20 @@ AND = _alt(
 BOTH = _alt("both|zowel|sowohl|tanto|sia|a la fois|aussi bien")
 BOTH_AND = _alt("and|als auch|als ook|als|como|quanto|che|sia|et|que")
 
+# "once for X and once for Y" in the seven languages (as ``normalize`` gives them: "één keer"
+# is "een keer"): the same job twice. ``ONCE_MORE`` opens the second time ("otra para ...",
+# "une autre pour ...", "un'altra in ..."), ``TWICE`` may announce both ("explain it twice:").
+ONCE = _alt("once|una vez|une fois|einmal|uma vez|una volta|een keer|eenmaal|een maal")
+ONCE_MORE = _alt(
+    "once|una vez|une fois|einmal|uma vez|una volta|een keer|eenmaal|een maal|"
+    "otra vez|otra|une autre fois|une autre|noch einmal|outra vez|outra|un'altra volta|"
+    "un'altra|un altra volta|nog een keer|nog eens"
+)
+TWICE = _alt(
+    "twice|two times|dos veces|deux fois|zweimal|zwei mal|duas vezes|due volte|twee keer|"
+    "tweemaal|twee maal"
+)
+
 # Words that open a new sentence as a further step ("Also translate ...").
 BACK = words(
     """
