@@ -197,11 +197,15 @@ class Segmenter:
         self._and = re.compile(
             # ("... e, com base nisso, faça ...": "and" before a comma goes with it)
             # (Dutch stresses "and" with an accent: "een weetje én een illustratie")
-            rf"\s*,?\s+(?:{lx.AND}|\u00e9n)(?:\s*,)?\s+|\s*,\s+|\s+/\s+|\s+[-\u2013\u2014]\s+",
+            # (each run of blanks is read once: a match starts where the run starts, and no
+            # blank is handed back between two quantifiers, so "x." and a thousand blanks and
+            # tabs is not read a thousand times over, cubic in the run's length)
+            rf"(?<!\s)(?:\s*+,\s++|\s++)(?:{lx.AND}|\u00e9n)(?:\s*+,)?\s++"
+            r"|(?<!\s)(?:\s*+,\s++|\s++/\s++|\s++[-\u2013\u2014]\s++)",
             re.I,
         )
-        self._then = re.compile(rf"\s*[,;]?\s*\b(?:{lx.THEN})\b\s*,?\s*", re.I)
-        self._but = re.compile(rf"\s*,?\s*\b(?:{lx.BUT})\b\s*,?\s*", re.I)
+        self._then = re.compile(rf"(?<!\s)\s*+[,;]?\s*+\b(?:{lx.THEN})\b\s*+,?\s*+", re.I)
+        self._but = re.compile(rf"(?<!\s)\s*+,?\s*+\b(?:{lx.BUT})\b\s*+,?\s*+", re.I)
         # "for both a tweet and a poem", "zowel een samenvatting als een Engelse versie": each
         # thing (an article first) is a job of its own
         thing = (
