@@ -282,7 +282,10 @@ def test_splitting_reads_each_part_of_a_long_request_a_bounded_number_of_times(
 ) -> None:
     """Each "and" once had the whole rest of the sentence re-read on both sides of it
     (8,000 characters of "faça e, " read 24 million characters: 3 s of CPU); a window of words
-    on either side reads about a hundred characters per character."""
+    on either side reads about a hundred characters per character. Round 14's checks at each
+    "and" (a phrase leading back, one more of a thing, a follow-up question) read the same
+    windows again: about 220 per character on "x e, ", the same at 8,000 and 16,000
+    characters (linear), so the bound is 250; quadratic reading would be thousands."""
     read = 0
     real = segment_module.tokens
 
@@ -294,7 +297,7 @@ def test_splitting_reads_each_part_of_a_long_request_a_bounded_number_of_times(
     monkeypatch.setattr(segment_module, "tokens", counting_tokens)
     with contextlib.suppress(PlanningFailed):  # too many jobs: refused, the work bounded
         PLANNER.plan_sync(query, manifest())
-    assert read <= 200 * len(query)
+    assert read <= 250 * len(query)
 
 
 @pytest.mark.parametrize(

@@ -823,9 +823,16 @@ class IntentPlanner:
                     if job is not None and named[job] >= MOVE_MIN:
                         top = job
             if top == "none" and announced and not remark:
-                # (a job whose stand-in serves it counts: "simplify it" without a summarizer)
+                # (a job whose stand-in serves it counts: "simplify it" without a summarizer;
+                # a translation only where a language is named, as for the model's own top:
+                # "will it rain in Lisbon this week?" is no translation however near)
                 job = max(
-                    (c for c in JOBS if c in served or STAND_IN.get(c) in served),
+                    (
+                        c
+                        for c in JOBS
+                        if (c in served or STAND_IN.get(c) in served)
+                        and (c != "translation" or _names_language(seg.instruction))
+                    ),
                     key=lambda c: p[c],
                     default=None,
                 )
