@@ -8,17 +8,14 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from mesh_auth import Issuer, Keys, Principal, RevocationList
 from mesh_auth.tokens import LEEWAY_SECONDS, InvalidToken
 from mesh_contracts import RegistryChanges
 from mesh_discovery import AgentFilter, EmbeddedStore, Settings, create_app
-from mesh_discovery.beats import front
 from mesh_discovery.tokens import MAX_AGE_SECONDS, MAX_TOKENS, VerifiedTokens
 from mesh_testkit import wait_until
 
@@ -361,59 +358,3 @@ def test_the_lease_writes_every_instance_id_as_json_dumps_does():
     texts += [chr(c) for c in range(0x300)]
     for text in texts:
         assert json_string(text) == json.dumps(text), text
-
-
-async def test_the_served_front_answers_heartbeats_and_lists_as_the_app_does_skipping_its_call(
-    tmp_path: Path, clock, make_descriptor, monkeypatch: pytest.MonkeyPatch
-):
-    store = EmbeddedStore(tmp_path / "reg.sqlite3", reap_after_seconds=60, clock=clock)
-    settings = Settings(db_path=store.path, sweep_interval_seconds=3600)
-    app = create_app(settings, store=store, keys=KEYS)
-    calls: list[str] = []
-    through = FastAPI.__call__
-
-    async def counted(self: FastAPI, scope: Any, receive: Any, send: Any) -> None:
-        calls.append(scope.get("path", scope["type"]))
-        await through(self, scope, receive, send)
-
-    monkeypatch.setattr(FastAPI, "__call__", counted)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=front(app))
-        async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as c:
-            await register(c, make_descriptor, "w-1", "writer")  # builds the stack
-            calls.clear()
-            beat = await c.put("/v1/agents/w-1/heartbeat", json={"load": None}, headers=WRITER)
-            listed = await c.get("/v1/agents?capability=text_generation", headers=READER)
-            stolen = await c.put("/v1/agents/w-1/heartbeat", headers=ANALYST)
-            assert calls == []  # all three straight to the stack
-            assert (await c.get("/v1/agents/w-1", headers=READER)).status_code == 200
-            assert calls == ["/v1/agents/w-1"]  # any other route through the app
-    assert beat.status_code == 200 and beat.json()["instance_id"] == "w-1"
-    assert listed.status_code == 200 and [
-        r["descriptor"]["instance_id"] for r in listed.json()
-    ] == ["w-1"]
-    assert stolen.status_code == 403 and stolen.json()["error"] == "insufficient_scope"
-
-
-async def test_with_a_root_path_the_front_leaves_every_request_to_the_app(
-    tmp_path: Path, clock, make_descriptor
-):
-    store = EmbeddedStore(tmp_path / "reg.sqlite3", reap_after_seconds=60, clock=clock)
-    app = create_app(
-        Settings(db_path=store.path, sweep_interval_seconds=3600), store=store, keys=KEYS
-    )
-    app.root_path = "/registry"
-    seen: list[str] = []
-    async with app.router.lifespan_context(app):
-        served = front(app)
-
-        async def spy(scope: Any, receive: Any, send: Any) -> None:
-            await served(scope, receive, send)
-            seen.append(scope.get("root_path", ""))
-
-        transport = httpx.ASGITransport(app=spy)
-        async with httpx.AsyncClient(transport=transport, base_url="http://discovery") as c:
-            await register(c, make_descriptor, "w-1", "writer")
-            r = await c.put("/v1/agents/w-1/heartbeat", headers=WRITER)
-    assert r.status_code == 200
-    assert seen[-1] == "/registry"  # FastAPI set it: the app's own __call__ ran

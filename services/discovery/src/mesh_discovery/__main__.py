@@ -13,10 +13,8 @@ from pydantic import ValidationError
 
 from mesh_auth import AuthSettings, SecretError, TlsSettings, guard_bind
 from mesh_discovery.app import create_app
-from mesh_discovery.beats import front
 from mesh_discovery.declared import AgentsFileError
 from mesh_discovery.settings import Settings
-from mesh_discovery.writes import JoinedWritesProtocol
 
 
 def main() -> int:
@@ -31,15 +29,13 @@ def main() -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     guard_bind("mesh_discovery", settings.host, keys)  # exits on 0.0.0.0 without public keys
     config = uvicorn.Config(
-        front(app),  # heartbeats and plain lists straight to the fast paths (beats.py)
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         # uvicorn formats each request's access line (client, quoted path) before the
         # logger drops it; above "info" the logger drops them all, so do not build them.
         access_log=access_logged(settings.log_level),
-        # An answer's headers and body in one socket write, not two (writes.py).
-        http=JoinedWritesProtocol,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         **tls,
     )

@@ -37,7 +37,6 @@ from mesh_auth.http import AuthError, replay
 from mesh_auth.tokens import InvalidToken
 from mesh_contracts import HeartbeatRequest, Lease
 from mesh_discovery.api import may_renew, renew
-from mesh_discovery.reads import PATH as LIST_PATH
 from mesh_discovery.reads import ListPath, caller_of
 from mesh_discovery.registry import RegistryError, Store, lease_body
 from mesh_telemetry.metrics import Metrics
@@ -75,44 +74,6 @@ def install(app: FastAPI, metrics: Metrics, max_body_bytes: int, *, traced: bool
     app.build_middleware_stack = build_with_heartbeats  # type: ignore[method-assign]
 
 
-def front(app: FastAPI) -> ASGIApp:
-    """``app`` as the server should call it: heartbeats and plain lists go straight to its
-    built middleware stack when that stack starts with the fast paths (``install``, not
-    traced), everything else through ``app`` itself.
-
-    For those requests FastAPI's and Starlette's ``__call__`` only set ``scope["app"]`` and
-    call the stack (no ``root_path``; FastAPI's own telemetry is off in ``create_app``), two
-    coroutine frames and their checks per heartbeat (py-spy: 2.4% of discovery's samples,
-    bench/README.md "Round 14: heartbeats"); so this does just that. ``__main__`` serves it.
-    """
-
-    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-        stack = app.middleware_stack
-        if (
-            type(stack) is HeartbeatPath
-            and scope["type"] == "http"
-            and (scope["path"] == LIST_PATH or _is_heartbeat(scope))
-            and not app.root_path
-        ):
-            scope["app"] = app
-            await stack(scope, receive, send)
-            return
-        await app(scope, receive, send)
-
-    return serve
-
-
-def _is_heartbeat(scope: Scope) -> bool:
-    """``PUT /v1/agents/{instance_id}/heartbeat`` (the id one path segment)."""
-    path: str = scope.get("path", "")
-    return (
-        scope["method"] == "PUT"
-        and path.startswith(PREFIX)
-        and path.endswith(SUFFIX)
-        and "/" not in path[len(PREFIX) : -len(SUFFIX)]
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Route:
     """What the metrics middleware reads from ``scope["route"]``: the template."""
@@ -145,10 +106,16 @@ class HeartbeatPath:
             self._timed = metrics.latency.labels(TEMPLATE, "PUT")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_heartbeat(scope):
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "PUT"
+            or not path.startswith(PREFIX)
+            or not path.endswith(SUFFIX)
+            or "/" in path[len(PREFIX) : -len(SUFFIX)]
+        ):
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
         started = time.perf_counter()
         if not self._sized(scope):
             await self.app(scope, receive, send)
