@@ -138,9 +138,11 @@ def test_once_and_once_makes_two_jobs_reading_the_source(
 
 def test_once_as_a_conjunction_makes_no_twin() -> None:
     """ "una vez que ..." ("once you have ...") is no "once ... and once ...": the
-    segmenter keeps it one clause, no copy made."""
+    segmenter makes no copy of a job asked twice (while "una vez ... y una vez ..." does)."""
     parts = _segmenter().split("Una vez que tengas el resultado, escribe un poema sobre el mar")
-    assert not any(s.twin for s in parts)
+    assert not any(s.again for s in parts)
+    twice = _segmenter().split("Escribe un poema una vez en inglés y una vez en francés")
+    assert [s.again for s in twice] == [True, True]
 
 
 @pytest.mark.parametrize(

@@ -221,7 +221,6 @@ class DraftBuilder:
                     lead_ref=seg.lead_ref,
                     own_data=bool(seg.data or seg.payload),
                     quoted=seg.quoted,
-                    twin=seg.twin,
                 )
             )
             note = f"{task.task_id} {cap} {r.score:.2f}"

@@ -531,7 +531,6 @@ class Origin:
     own_data: bool = False
     quoted: bool = False
     rule_deps: list[str] = field(default_factory=list)
-    twin: bool = False  # the second of "once ... and once ...": reads what the first reads
 
 
 class _Facts(NamedTuple):
@@ -1119,7 +1118,6 @@ def pair_features(
             )
             f["_sent_src"] = float(sent_src[j] == i)
             f["_sent_sib"] = float(sent_of[j] >= 0 and sent_of[i] == sent_of[j])
-            f["_twin_of"] = float(oj.twin and gap == 1)
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
             f[f"join_{joined}_prev"] = float(gap == 1)
@@ -1246,11 +1244,6 @@ def round12(
         sibs = {k for k, f in row if f.get("_sent_sib")}
         if src and set(got) <= sibs:
             got = src
-        # round 14: the second of "once ... and once ..." ("einmal auf Englisch und einmal
-        # als Plakat") makes the same result again: it reads what the first reads
-        first = [k for k, f in row if f.get("_twin_of")]
-        if first:
-            got = [k for k in out.get(first[-1], []) if k != j]
         out[j] = sorted(got)
     return out
 

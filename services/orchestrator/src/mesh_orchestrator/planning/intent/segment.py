@@ -150,9 +150,6 @@ class Segment:
     # an item of a list whose intro points back ("Then, based on it:", "Danach:", "Maak
     # daarvan:"): every item reads what the intro points at
     listed: bool = False
-    # the second of "once ... and once ..." ("einmal auf Englisch und einmal als Plakat"):
-    # the same result made again, so it reads what the first reads
-    twin: bool = False
     # a sentence of its own that asks nothing and names no thing ("Watercolour, big waves."):
     # more about the ask before it (set by the planner)
     describes: bool = False
@@ -193,7 +190,6 @@ class Segmenter:
 
     def __init__(self, openers: frozenset[str]) -> None:
         self.openers = openers
-        self._twins: set[str] = set()  # the second copies of "once ... and once ..."
         self._and = re.compile(
             # ("... e, com base nisso, faça ...": "and" before a comma goes with it)
             # (Dutch stresses "and" with an accent: "een weetje én een illustratie")
@@ -499,13 +495,10 @@ class Segmenter:
             if once is not None and once.start("once") <= cut:
                 cut = -1  # "explain it twice: once for ... and once for ...": no pasted text
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
-            self._twins.clear()
             parts = self._split_and(head)
-            twins = [part in self._twins for _, part in parts]
             parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
             for k, (how, part) in enumerate(parts):
                 seg = self._segment(part, joined if k == 0 else how, blocks, quotes)
-                seg.twin = twins[k] and k > 0
                 if how == "once":  # one of the times of a job asked twice
                     seg.joined, seg.again = ("and" if k else joined), True
                 out.append(seg)
@@ -830,14 +823,6 @@ class Segmenter:
             first = head[: both.start()] + head[both.start("x") : both.end("x")]
             second = self._split_and(head[both.start("y") :])
             return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
-        once = _ONCE_TWICE.search(low) if len(low) == len(head) else None
-        if once is not None:  # "einmal auf Englisch und einmal als Plakat": two jobs
-            lead = head[: once.start()]
-            first = lead + head[once.start("x") : once.end("x")]
-            y = head[once.start("y") :]
-            second = self._split_and(y if self.opens_job(y) or not lead.strip() else lead + y)
-            self._twins.add(second[0][1])
-            return [*self._split_and(first), ("and", second[0][1]), *second[1:]]
         out: list[tuple[str, str]] = []
         start, how = 0, "and"
         for m in self._and.finditer(head):
@@ -1111,21 +1096,6 @@ def leads_back(piece: str) -> bool:
     if words[1] in _LEAD_REF or words[1] in lx.DEMONSTRATIVE:
         return True
     return bool(_FOUND.search(" ".join(words[1:7])))  # "con lo que encuentres"
-
-
-# "once ... and once ..." in the seven languages ("einmal auf Englisch und einmal als Bild",
-# "una volta in inglese e una volta come poster", "une fois ... et une fois ...", "una vez
-# ... y otra vez ...", "een keer ... en een keer ..."): the same result made twice, two jobs.
-# Not "once you have it" (a conjunction: "que", "dass", "che", "you" after it).
-_ONCE = r"(?:once|einmal|una vez|une fois|uma vez|una volta|een keer|een maal|eenmaal)"
-_ONCE_AGAIN = (
-    rf"(?:{_ONCE}|otra vez|outra vez|otra|outra|un'altra volta|un altra volta|une autre fois"
-    r"|nog een keer|nog eens)"
-)
-_ONCE_TWICE = re.compile(
-    rf"\b{_ONCE}\s+(?!(?:que|you|dass|che|dat|it|je|we|i)\b)(?P<x>[^,;:.!?]+?)\s*,?\s+"
-    rf"(?:and|y|et|und|e|en)\s+{_ONCE_AGAIN}\s+(?P<y>\w.*)$"
-)
 
 
 # "of the" fused, before the result a step is made from: "du résultat", "del risultato",
