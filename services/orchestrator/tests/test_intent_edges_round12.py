@@ -317,7 +317,9 @@ def _without_round12() -> IntentPlanner:
     [
         (SENTENCE_LEAD, None),
         (OWN_QUOTE, [("translation", []), ("summarization", [])]),
-        (TOPIC_APART, [("image_generation", []), ("search", []), ("text_generation", [])]),
+        # (TOPIC_APART left out since round 15: the model retrained on 3,305 dev requests
+        # keeps those jobs apart without the round-12 features too; the class is still
+        # held by ``test_counted_things_sharing_a_topic_stay_apart``)
         (BESIDES, _BESIDES_SHAPE),
         (NAMED_ITEM, [("text_generation", []), ("image_generation", []), ("translation", ["1"])]),
         (

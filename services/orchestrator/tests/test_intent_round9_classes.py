@@ -132,19 +132,16 @@ def test_a_source_and_a_reference_after_and_lead_a_new_step(query: str, caps: li
             "summarization",
             "bancali",
         ),
-        # (round 13: passes since the retrain, though 'and'/'then' still split the pasted
-        # text after a blank line: the pieces split off are refused as acts and left out)
+        # (round 13 passed, round 14 failed, round 15 passes, each by a retrain: 'and'/'then'
+        # still split the pasted text after a blank line, and whether the pieces split off
+        # are refused as acts, leaving the carrier with the translation, is a near-tie of the
+        # model; kept as a plain test so that the next retrain that tips it is seen)
         pytest.param(
             "translate this into German for the warehouse crew, leave the order codes alone:\n\n"
             "Order A-113 is late. Please call the carrier and cancel the pickup if it has not "
             "left by noon, then email the customer a new date.",
             "translation",
             "carrier",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the pasted text after a blank line is split (round 13: passed by a "
-                "near-tie of the model that left the split pieces out, not by a mechanism)",
-            ),
         ),
         pytest.param(
             '"Il magazzino chiude venerdì alle 16. Controllate le scorte, scrivete al fornitore '

@@ -166,7 +166,7 @@ def ruled_out(seg: Segment, model: IntentModel) -> set[str]:
                 phrases += [v, *sorted(f for f in forms if f != v and f in lx.JOB_NOUNS)]
     if not phrases:
         return set()
-    out: set[str] = set()
+    out: set[str] = {"search"} if any(p in lx.LOOKUP_NOUNS for p in phrases) else set()
     for row in model.probabilities(phrases):
         p = dict(zip(CLASSES, (float(v) for v in row), strict=True))
         job = max(JOBS, key=lambda c: p[c])

@@ -70,6 +70,21 @@ alinea analogie opsomming inleiding nieuwsbrief
 """
 )
 
+# The lookup a negated clause names ("no research", "nada de búsquedas", "ohne Recherche",
+# "sem pesquisa", "niente ricerche", "geen zoekwerk"): read as the lookup ruled out whatever
+# the intent model reads in the noun alone (``serve.ruled_out``).
+LOOKUP_NOUNS = words(
+    """
+search searches research lookup lookups googling browsing
+busqueda busquedas investigacion investigaciones
+recherche recherches
+suche suchen recherche recherchen nachforschung
+pesquisa pesquisas busca buscas
+ricerca ricerche
+zoekopdracht zoekopdrachten zoekwerk opzoekwerk speurwerk onderzoek
+"""
+)
+
 # "things" counted by a head ("I want two things: ...", "quiero dos cosas: ..."): they name
 # no job, whatever verb says that they are wanted.
 THINGS = words(
