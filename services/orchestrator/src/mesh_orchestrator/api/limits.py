@@ -72,19 +72,24 @@ async def start_run(
     *,
     thread_id: str | None = None,
     strategy: str = "enqueue",
+    commit: bool = True,
 ) -> RunRecord:
     """Start a run for ``caller`` within its quotas (429 past its starts or its runs in
     progress); the one way every route (HTTP, A2A, OpenAI) starts runs. With
     ``thread_id``, on that thread of the caller's (404 for another's or none; 409 when it
     is busy and ``strategy`` is ``reject``). A webhook in ``options`` must pass the
-    endpoint policy (422) and gets a secret when it has none."""
+    endpoint policy (422) and gets a secret when it has none. ``commit`` False (a run
+    without a thread): its row's commit may be left to ``RunService.committed``, which the
+    caller calls before the id goes out."""
     await check_rate(svc, caller)
     options = with_budget(svc.settings.budget_defaults, owner_of(caller), options)
     options = await _webhook_checked(svc, options)
     owner, limit = owner_of(caller), runs_limit(svc, caller)
     try:
         if thread_id is None:
-            return await svc.runs.start(query, plan, options, owner=owner, max_in_progress=limit)
+            return await svc.runs.start(
+                query, plan, options, owner=owner, max_in_progress=limit, commit=commit
+            )
         thread = await svc.threads.get(thread_id)
         if thread is None or not may_see(caller, thread):
             raise HTTPException(404, f"unknown thread {trim(thread_id, 80)!r}")

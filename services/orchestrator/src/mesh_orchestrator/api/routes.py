@@ -10,6 +10,7 @@ bodies are parsed by ``api/bodies.py``.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
@@ -180,6 +181,9 @@ async def open_run_stream(svc: Services, caller: Principal, body: OrchestrateReq
             options_dump(body.options),
             thread_id=body.thread_id,
             strategy=body.multitask_strategy,
+            # Its row's commit left open: the stream commits it before its first write,
+            # after its turn of the loop, by which the run's worker request is out.
+            commit=False,
         )
     except BaseException:
         slot.close()
@@ -198,6 +202,7 @@ async def open_run_stream(svc: Services, caller: Principal, body: OrchestrateReq
         slot,
         headers={"Content-Location": f"/v1/runs/{run_id}"},
         on_disconnect=left,
+        before_first=functools.partial(runs.committed, run_id),
     )
 
 

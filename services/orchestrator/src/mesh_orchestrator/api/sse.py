@@ -82,7 +82,9 @@ class RunStream(Response):
     client leaves. ``ping_seconds``: the longest quiet time before a ``:ping`` comment.
     ``on_unsent``: runs when the response is collected without ever having been called (a
     stream's slot is given back then), where a ``weakref.finalize`` per stream would hold
-    ~0.4 KB for as long as the stream is open. ``first_wait``: the longest a live run's
+    ~0.4 KB for as long as the stream is open. ``before_first``: called once, after the
+    stream's first turn of the loop and before its first write (a HEAD's too); what it
+    raises ends the stream with nothing sent. ``first_wait``: the longest a live run's
     first write waits for its first content (a class attribute: nothing more a stream).
     """
 
@@ -97,9 +99,11 @@ class RunStream(Response):
         headers: Mapping[str, str] | None = None,
         on_disconnect: Callable[[], None] | None = None,
         on_unsent: Callable[[], None] | None = None,
+        before_first: Callable[[], None] | None = None,
     ) -> None:
         self.feed = feed
         self.on_unsent = on_unsent
+        self.before_first = before_first
         self.ping_seconds = ping_seconds
         self.on_end = on_end
         self.on_disconnect = on_disconnect
@@ -114,6 +118,11 @@ class RunStream(Response):
         self._writing = False
         self._send: Send | None = None
         self._pinging: asyncio.Task[None] | None = None
+
+    def _before_first(self) -> None:
+        before, self.before_first = self.before_first, None
+        if before is not None:
+            before()
 
     def __del__(self) -> None:
         unsent = getattr(self, "on_unsent", None)
@@ -131,6 +140,7 @@ class RunStream(Response):
         start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
         try:
             if scope.get("method") == "HEAD":  # headers only: a HEAD never opens a stream
+                self._before_first()
                 await send(start)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
@@ -152,6 +162,10 @@ class RunStream(Response):
             # same turn of the loop (the client wakes once for both, not once for each); over
             # ``api.http_protocol``'s connections, in the same write.
             await asyncio.sleep(0)
+            # What must come before the stream's first byte (the run's row committed, where
+            # ``RunService.start`` left it open): after that turn, so after the run's first
+            # steps. Raises (nothing sent: the server answers 500) when it fails.
+            self._before_first()
             feed = self.feed
             # A live run's subscription is handed the loop (no ``getpid`` a wait for it).
             live = type(feed) is Subscription

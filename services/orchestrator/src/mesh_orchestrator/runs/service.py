@@ -192,11 +192,15 @@ class RunService:
         owner: str | None = None,
         max_in_progress: int | None = None,
         run_id: str | None = None,
+        commit: bool = True,
     ) -> RunRecord:
         """Create a run and start driving it; returns once its ``run`` event is out.
         Raises ``Draining`` while this replica shuts down, ``OverQuota`` when ``owner``
         already has ``max_in_progress`` runs in progress (None: not bounded). ``run_id``:
-        an id reserved by the caller (a thread's), else a new one."""
+        an id reserved by the caller (a thread's), else a new one. ``commit`` False: the
+        store may leave its row's commit open (SQLite), and the caller calls ``committed``
+        before it hands the id out (a stream: before its first write, once the run's first
+        steps, its worker request, are out)."""
         if self.driver.draining:
             raise Draining
         run_id = run_id or new_run_id()
@@ -217,12 +221,13 @@ class RunService:
             _share_sets(plan)
             record.plan = [t.model_dump(mode="json") for t in plan.tasks]
             record.options = {**options, "client_plan": True}
-        # Its row is stored before its ``run`` event goes out (counted with the owner's
-        # other runs when bounded): a replica that dies right after handing out the id
-        # leaves a run that another replica resumes, never an id that names nothing.
+        # Its row is stored before its id goes out (counted with the owner's other runs
+        # when bounded; committed here, or by ``committed`` before the stream's first
+        # write): a replica that dies right after handing out the id leaves a run that
+        # another replica resumes, never an id that names nothing.
         limit = max_in_progress if max_in_progress is not None and owner is not None else None
         reserve(record)
-        if not await self.store.admit(record, UNBOUNDED if limit is None else limit):
+        if not await self.store.admit(record, UNBOUNDED if limit is None else limit, commit=commit):
             raise OverQuota(max_in_progress or 0)
         self.mux.open(record, stored=True)
         events = RunEvents(run_id, self.mux, RunProjection(record))
@@ -234,6 +239,16 @@ class RunService:
         events.emit(Made(RunStarted.TYPE, run_started(run_id, query, trace_id, span_id)))
         self.driver.go(events, self.states.new(run_id, owner, query, options, plan), span)
         return record
+
+    def committed(self, run_id: str) -> None:
+        """The row of ``run_id``, started with ``commit=False``, committed (a no-op once it
+        is). When its commit failed the run is stopped here (it was never stored: its id
+        must not go out) and this raises."""
+        try:
+            self.store.commit_admitted(run_id)
+        except BaseException:
+            self.driver.cancel_now(run_id)
+            raise
 
     async def list(self, limit: int = 20, owner: str | None = None) -> list[RunRecord]:
         """Newest first, live and stored; with ``owner``, only the runs it started."""

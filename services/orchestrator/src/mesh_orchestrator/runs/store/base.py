@@ -225,11 +225,19 @@ class RunStore(Protocol):
         one page of the log (``runs.replay``)."""
         ...
 
-    async def admit(self, run: RunRecord, limit: int) -> bool:
+    async def admit(self, run: RunRecord, limit: int, *, commit: bool = True) -> bool:
         """Store the new run's row unless its ``owner`` already has ``limit`` runs in
         progress (``IN_PROGRESS``), atomically for every replica; False (nothing stored)
         when it has. ``NO_LIMIT``: nothing is counted (the owner has no limit), the row is
-        only stored. Committed when it returns."""
+        only stored. Committed when it returns, unless ``commit`` is False and the store
+        leaves the commit to ``commit_admitted`` (SQLite's: the run is counted, not stored
+        yet; Postgres commits at once)."""
+        ...
+
+    def commit_admitted(self, run_id: str | None = None) -> None:
+        """Commit what ``admit(commit=False)`` left open (nothing where ``admit`` commits);
+        call it before the run's id is handed out. Raises when ``run_id``'s admission could
+        not be committed (the run is not stored)."""
         ...
 
     async def runs_in_progress(self, owner: str) -> int:

@@ -560,7 +560,8 @@ class PostgresRunStore:
             cur = await conn.execute(sql, args)
             return events_from_rows(await cur.fetchall(), after, limit, max_bytes)
 
-    async def admit(self, run: RunRecord, limit: int) -> bool:
+    async def admit(self, run: RunRecord, limit: int, *, commit: bool = True) -> bool:
+        # Committed when it returns, ``commit`` or not (``commit_admitted`` has nothing to do).
         n = len(COLUMNS.split(", "))
         if limit >= NO_LIMIT:  # nothing to count, no lock: the insert is its transaction
             # Committed when it returns, maybe in one statement with other runs' rows that
@@ -579,6 +580,9 @@ class PostgresRunStore:
                 (*run_row(run), run.owner, list(IN_PROGRESS), limit),
             )
             return await cur.fetchone() is not None
+
+    def commit_admitted(self, run_id: str | None = None) -> None:
+        """Nothing to commit: ``admit`` commits before it returns."""
 
     async def runs_in_progress(self, owner: str) -> int:
         async with self._pool.connection() as conn:

@@ -24,13 +24,14 @@ runs at once, without waiting for their leases to lapse.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import aiosqlite
 
@@ -196,13 +197,43 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
         log.warning("a checkpoint of the run store's WAL failed: %s", exc)
 
 
+class AdmissionLost(Exception):
+    """A run's admission was left open (``admit``'s ``commit=False``) and its commit failed:
+    the run is not stored, its id must not be handed out."""
+
+
+class _Lock(asyncio.Lock):
+    """The store's lock. Whoever takes it first commits the admissions left open
+    (``SQLiteRunStore.commit_admitted``): nothing else runs in their transaction, and a
+    rollback of another sequence never takes an admission with it."""
+
+    def __init__(self, store: SQLiteRunStore) -> None:
+        super().__init__()
+        self._store = store
+
+    async def acquire(self) -> Literal[True]:
+        await super().acquire()
+        if self._store._open:
+            try:
+                self._store.commit_admitted()
+            except BaseException:
+                self.release()
+                raise
+        return True
+
+
 class SQLiteRunStore:
     """One aiosqlite connection (its own thread) in WAL mode."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._lock = _Lock(self)
+        # Runs inserted by ``admit(commit=False)`` whose commit is still to come (their
+        # transaction is open on the connection), and those whose commit failed (rolled
+        # back: not stored), until ``commit_admitted`` names them.
+        self._open: list[str] = []
+        self._lost: set[str] = set()
         self._commits = 0  # admissions and flushes since the last checkpoint
         self._checkpoints = 0  # checkpoints since the last one under the lock
         # The WAL's checkpoints: a connection of their own, used in one thread at a time.
@@ -265,6 +296,9 @@ class SQLiteRunStore:
         return cast(T, await db._execute(fn, db._conn))  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
+        if self._open and self._db is not None:
+            with contextlib.suppress(AdmissionLost):
+                self.commit_admitted()
         if self._checkpointing is not None:
             await self._checkpointing
             self._checkpointing = None
@@ -599,18 +633,46 @@ class SQLiteRunStore:
         async with self.db.execute(sql, args) as cur:
             return events_from_rows(await cur.fetchall(), after, limit, max_bytes)
 
-    async def admit(self, run: RunRecord, limit: int) -> bool:
+    async def admit(self, run: RunRecord, limit: int, *, commit: bool = True) -> bool:
+        # ``commit=False``: the insert here, its commit left to ``commit_admitted`` (the
+        # caller's, before the run's id is handed out; or whoever takes the store's lock
+        # first, or the next admission): a run's stream commits it after its worker request
+        # is out (``api.routes.open_run_stream``). Not stored until then: a crash in between
+        # leaves no row, and no id was handed out.
         # The store's lock as ``_one_at_a_time`` takes it, taken only when another holds
         # it: the admission itself never awaits (it runs here, on the loop's thread, to its
         # commit), so with the lock free nothing can come between its statements, and an
         # uncontended ``async with`` (the lock's acquire and release, a coroutine frame) is
         # left out of every run.
         if not self._lock.locked():
-            return self._admit(run, limit)
+            return self._admit(run, limit, commit)
         async with self._lock:
-            return self._admit(run, limit)
+            return self._admit(run, limit, commit)
 
-    def _admit(self, run: RunRecord, limit: int) -> bool:
+    def commit_admitted(self, run_id: str | None = None) -> None:
+        """Commit the admissions ``admit(commit=False)`` left open (on the loop's thread,
+        where they were made; never while another holds the store's lock, whose ``acquire``
+        commits them first). Raises ``AdmissionLost`` when ``run_id``'s commit failed (rolled
+        back: the run is not stored), now or at an earlier call, or when this commit fails."""
+        if self._open:
+            pending, self._open = self._open, []
+            conn = self.db._conn
+            try:
+                conn.commit()
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.rollback()
+                log.error("the admission of %d run(s) was not committed: %s", len(pending), exc)
+                self._lost.update(pending)
+                if run_id is None or run_id in pending:
+                    self._lost.discard(run_id or "")
+                    raise AdmissionLost(run_id or ", ".join(pending)) from exc
+            self._commits += 1
+        if run_id is not None and run_id in self._lost:
+            self._lost.discard(run_id)
+            raise AdmissionLost(run_id)
+
+    def _admit(self, run: RunRecord, limit: int, commit: bool = True) -> bool:
         # One connection, one statement at a time: the count and the insert cannot
         # interleave with another admission. The insert and its commit run here, on the
         # loop's thread (the module's docstring says why), committed before the ``run``
@@ -619,18 +681,29 @@ class SQLiteRunStore:
         # its thread, a few statements) holds it up for as long as that takes.
         # ``NO_LIMIT``: nothing to count, the row is inserted (a quarter less CPU than the
         # statement that counts; a duplicate id raises, as it does there).
+        # An admission left open before this one is committed first: a failure here rolls
+        # back this one alone.
+        if self._open:
+            self.commit_admitted()
         conn = self.db._conn
         try:
             if limit >= NO_LIMIT:
                 admitted = conn.execute(INSERT_RUN, run_row(run))
             else:
                 admitted = conn.execute(ADMIT, (*run_row(run), run.owner, *IN_PROGRESS, limit))
+            if admitted.rowcount != 1:
+                conn.commit()  # nothing inserted: nothing left open
+                self._commits += 1
+                return False
+            if not commit:
+                self._open.append(run.run_id)
+                return True
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
         self._commits += 1
-        return admitted.rowcount == 1
+        return True
 
     @_one_at_a_time
     async def runs_in_progress(self, owner: str) -> int:
