@@ -170,6 +170,9 @@ class RunStream(Response):
             # A live run's subscription is handed the loop (no ``getpid`` a wait for it).
             live = type(feed) is Subscription
             first: list[Any] | None = None
+            # The frames of the first ``made`` events of what is to be written, made while
+            # the stream waited for the run's first content (``_until_content``).
+            head, made = b"", 0
             # Until the run's first content is out, a write of only its opening waits for
             # company (``_until_content``): the headers' write, and a task's ``running``
             # status that comes on its own when the worker's headers come before its body.
@@ -183,10 +186,15 @@ class RunStream(Response):
                     # Only the run's opening (``run``, ``plan``, statuses): its first token
                     # (or whatever the run says first) goes in the same write if it comes
                     # within ``first_wait``; a slow worker's stream gets its ``run`` then.
-                    first = await self._until_content(cast(Subscription, feed), first, loop)
+                    first, head, made = await self._until_content(
+                        cast(Subscription, feed), first, loop
+                    )
                 if first and not _drained(feed):
                     opening = opening and not _content(first)
-                    await self._with_headers(cycle, start, encode_frames(first))
+                    body = head + encode_frames(first[made:]) if made else encode_frames(first)
+                    head, made = b"", 0
+                    await self._with_headers(cycle, start, body)
+                    del body
                     first = []
                 else:
                     await send(start)
@@ -209,10 +217,15 @@ class RunStream(Response):
                     continue
                 if opening:
                     if not _content(batch) and not self.stopping:
-                        batch = await self._until_content(cast(Subscription, feed), batch, loop)
+                        batch, head, made = await self._until_content(
+                            cast(Subscription, feed), batch, loop
+                        )
                     opening = not _content(batch)
                 # A subscription's batch: consecutive events of its run, in seq order.
-                frames = encode_frames(batch, in_order=type(feed) is Subscription)
+                frames = encode_frames(batch[made:] if made else batch, in_order=live)
+                if made:
+                    frames = head + frames
+                    head, made = b"", 0
                 # Neither the batch nor its frames are held while the stream waits for the
                 # next (~0.7 KB a held stream: its first write's frames and their events).
                 batch = None
@@ -245,24 +258,31 @@ class RunStream(Response):
 
     async def _until_content(
         self, feed: Subscription, first: list[Any], loop: asyncio.AbstractEventLoop
-    ) -> list[Any]:
+    ) -> tuple[list[Any], bytes, int]:
         """``first`` and what ``feed`` queues after it, until an event past the run's
         opening is among them, the run ends, the stream stops, or ``first_wait`` seconds
         from now have passed: no event of a run's opening waits longer than that for
         company (one timer for each wait, two waits or three at most for a run's usual
-        opening: ``run``, a task's status, its tokens)."""
+        opening: ``run``, a task's status, its tokens). With them, the frames of the first
+        ``n`` of them (``encode_frames``: frames of consecutive events concatenate), made
+        before each wait: the run's ``run`` and ``plan`` frames are made while its worker is
+        awaited, not after the worker's first token."""
         until = loop.time() + self.first_wait
+        head, n = b"", 0
         while not feed.closed and not self.stopping:
             left = until - loop.time()
             if left <= 0:
                 break
+            if n < len(first):
+                head += encode_frames(first[n:])
+                n = len(first)
             more = await feed.take(left, loop=loop)
             if not more:  # [] the wait ran out, None the run ended with nothing more
                 break
             first += more
             if _content(more):
                 break
-        return first
+        return first, head, n
 
     async def _write(self, body: bytes, *, more_body: bool = True) -> None:
         assert self._send is not None
