@@ -6,6 +6,7 @@ not resumable); nothing else on the connection shares or rolls back an open admi
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -36,7 +37,9 @@ def _record(run_id: str, owner: str | None = None) -> RunRecord:
 def _stored(path: Path, run_id: str) -> bool:
     """Whether another connection (another process, a restarted one) sees the run's row."""
     with sqlite3.connect(path) as other:
-        return other.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
+        return (
+            other.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
+        )
 
 
 @pytest.fixture
@@ -69,8 +72,12 @@ async def test_whoever_takes_the_stores_lock_commits_an_open_admission_first(
 
     def fails(conn: sqlite3.Connection) -> None:
         try:
-            conn.execute("INSERT INTO runs (run_id, query, status, created_at) VALUES ('x', 'q', 'running', 0)")
-            conn.execute("INSERT INTO runs (run_id, query, status, created_at) VALUES ('x', 'q', 'running', 0)")
+            conn.execute(
+                "INSERT INTO runs (run_id, query, status, created_at) VALUES ('x', 'q', 'running', 0)"
+            )
+            conn.execute(
+                "INSERT INTO runs (run_id, query, status, created_at) VALUES ('x', 'q', 'running', 0)"
+            )
         except sqlite3.Error:
             conn.rollback()
             raise
@@ -143,7 +150,8 @@ asyncio.run(main())
 
 async def test_a_crash_before_the_commit_leaves_no_run_to_see_or_resume(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite3"
-    subprocess.run([sys.executable, "-c", textwrap.dedent(_CRASH), str(path)], check=True)
+    crash = [sys.executable, "-c", textwrap.dedent(_CRASH), str(path)]
+    await asyncio.to_thread(subprocess.run, crash, check=True)
     store = SQLiteRunStore(path)  # the replica's restart (or another reading the file)
     await store.open()
     try:
