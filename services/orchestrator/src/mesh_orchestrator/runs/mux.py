@@ -633,6 +633,10 @@ class EventMux:
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
             self._wake.clear()
+            # One more turn of the loop before the snapshot: what the same poll brought in
+            # (other runs ending, their last events) joins this flush, not the next one
+            # (round 15: ~15% fewer flushes a run at 16 runs in flight, each flush a commit).
+            await asyncio.sleep(0)
             # Straight to the store: a busy stream flushes tens of times a second, and a
             # tenacity call costs several times the flush's own Python work. Its back-off
             # starts once the store has refused.
