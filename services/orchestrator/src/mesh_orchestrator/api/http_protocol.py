@@ -36,6 +36,7 @@ Everything else is uvicorn's own code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import urllib.parse
@@ -317,10 +318,8 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
         self.access_logger = _ACCESS_LOG
         self.access_log = _ACCESS_LOG.hasHandlers()
         self.parser = httptools.HttpRequestParser(self)
-        try:
+        with contextlib.suppress(AttributeError):  # httptools < 0.6.3 has none
             self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
-        except AttributeError:  # pragma: no cover  (httptools < 0.6.3)
-            pass
         self.ws_protocol_class = config.ws_protocol_class
         self.root_path = config.root_path
         self.asgi_version = config.asgi_version
@@ -353,7 +352,7 @@ class LeanHttpToolsProtocol(HttpToolsProtocol):
             "http_version": "1.1",
             "server": self.server,
             "client": self.client,
-            "scheme": self.scheme,
+            "scheme": self.scheme,  # type: ignore[typeddict-item]
             "root_path": self.root_path,
             "headers": self.headers,
             "state": self.app_state.copy(),
