@@ -234,6 +234,48 @@ async def test_a_store_that_refuses_flushes_gets_every_event_once_it_is_back(
         await sqlite.close()
 
 
+class _Escapes(BaseException):
+    """What the flush loop's ``except Exception`` does not catch (a bug, a stray
+    ``SystemExit`` of a library)."""
+
+
+async def test_a_flusher_that_dies_is_logged_and_started_again_and_the_events_are_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sqlite = SQLiteRunStore(tmp_path / "runs.sqlite3")
+    await sqlite.open()
+    mux = EventMux(sqlite, interval=0.01)
+    real = mux._flush_counted
+    calls = 0
+    again = asyncio.Event()
+
+    async def dies_once() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise _Escapes("the flush loop ends here")
+        again.set()
+        await real()
+
+    mux._flush_counted = dies_once  # type: ignore[method-assign]
+    await mux.start()
+    first = mux._flusher
+    try:
+        run = opened(mux)
+        mux.publish(run, "token", {"token": "a"}, "t1", "w")
+        async with asyncio.timeout(10):
+            await again.wait()
+            assert await mux.persisted()
+        assert mux._flusher is not first and not mux._flusher.done()
+        assert "event flusher stopped" in caplog.text
+        page = await sqlite.events_after(run, 0)
+        assert [e.data for e in page] == [{"token": "a"}]
+    finally:
+        await mux.stop()
+        await sqlite.close()
+    assert mux._flusher is not None and mux._flusher.cancelled()
+
+
 async def test_a_live_runs_stored_events_leave_memory_and_later_listeners_still_get_them_all(
     mux: EventMux,
 ) -> None:

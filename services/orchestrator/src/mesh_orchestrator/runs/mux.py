@@ -255,14 +255,33 @@ class EventMux:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
+        self._stopping = False
         self._begun = 0  # flushes begun by the loop (a retry begins again)
         self._stored = 0  # the number of the last one that succeeded
         self._flushed = asyncio.Event()  # set (and replaced) when one succeeds
 
     async def start(self) -> None:
+        self._stopping = False
+        self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        if self._stopping:
+            return
         self._flusher = asyncio.create_task(self._flush_loop(), name="event-flusher")
+        self._flusher.add_done_callback(self._flusher_gone)
+
+    def _flusher_gone(self, task: asyncio.Task[None]) -> None:
+        """A flusher that ended of itself (not ``stop``'s cancel) is logged and started
+        again after ``interval``: without it nothing past admission would be stored until
+        shutdown, and nothing would say so."""
+        if task.cancelled() or self._stopping:
+            return
+        exc = task.exception()
+        log.error("event flusher stopped: %r; starting it again", exc, exc_info=exc)
+        task.get_loop().call_later(self.interval, self._start_flusher)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
