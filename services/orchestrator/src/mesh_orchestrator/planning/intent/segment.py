@@ -235,6 +235,10 @@ class Segmenter:
             words = words[1:]  # "y también un dibujo", "und auch ein Bild": what follows
         if len(words) > 1 and words[0] in _APART and self.opens_job(" ".join(words[1:]), questions):
             return True  # "y aparte escríbeme ...": "separately", then a job
+        if (then := _then_led(words)) and self.opens_job(" ".join(then), questions):
+            return True  # round 15: "Y luego escríbeme ...", "E poi scrivimi ...", "Danach
+            # bitte eine kurze Nachricht ...": "and then" leads a job in any of the seven
+            # languages, as "and then" (courtesy words to ``tokens``) does in English
         if not words or _languages_only(words):  # "..., portoghese e olandese": no job
             return False
         first = words[0]
@@ -1135,6 +1139,25 @@ def _names_made(word: str) -> bool:
     return len(word) >= 8 and any(
         word.endswith(h) and len(word) - len(h) >= 3 for h in _COMPOUND_HEADS
     )
+
+
+# "and" in the seven languages, before "then" or a verb-then step ("y luego", "en schrijf
+# daarna"); "after" before "of"/"the" is no step's lead ("después de la lluvia").
+_AND_LEAD = lx_words("and y e et und en")
+_OF_AFTER = lx_words("de da do di del della des du dem der den van")
+
+
+def _then_led(words: list[str]) -> list[str]:
+    """The words after a leading "(and) then" of the seven languages ("y luego escríbeme",
+    "e poi", "et ensuite", "und danach", "e depois", "en daarna"), or after a leading "and"
+    when a verb and "then" follow it ("en schrijf daarna ..."); [] when no such lead."""
+    if len(words) > 2 and words[0] in _AND_LEAD and _verb_then(words[1:]):
+        return words[1:]
+    if len(words) > 2 and words[0] in _AND_LEAD and words[1] in _THEN_SECOND:
+        words = words[1:]
+    if len(words) > 1 and words[0] in _THEN_SECOND and words[1] not in _OF_AFTER:
+        return words[1:]
+    return []
 
 
 def _verb_then(words: list[str]) -> bool:
