@@ -113,6 +113,22 @@ def _claim_data(
     if not bare or not carriers:
         return
     given = model.probabilities([_model_text(segments[i]) + " ddd" for i in bare])
+    jobs = [CLASSES.index(c) for c in JOBS]
+    for k in carriers:  # round 15: "... bitte einmal durchrechnen und dann in einem Satz
+        # zusammenfassen: <table>": the table after the last step of a chain is the material
+        # of the step before "then" when, given it, that step's best job is its analysis (the
+        # model may be surer of "none" for a verb it does not know) and the last step's own
+        # words name no job that takes a table
+        if segments[k].joined != "then" or k - 1 not in bare:
+            continue
+        row = given[bare.index(k - 1)]
+        alone = model.probabilities([segments[k].instruction or "ddd"])[0]
+        if (
+            max(jobs, key=lambda j: row[j]) == data_at
+            and CLASSES[max(jobs, key=lambda j: alone[j])] not in TAKES_DATA
+        ):
+            segments[k - 1].data, segments[k].data = segments[k].data, []
+            return
     if not loose:  # "Analyze this table and then explain the findings: <table>"
         last = carriers[-1]
         if _item_question(segments[last]):

@@ -378,13 +378,48 @@ class Segmenter:
         if len(words) < 2 or len(words) > 16 or not raw or raw[-1][:1].isupper():
             return None
         first, last = words[0], words[-1]
-        if not skip and (first not in lx.MIDDLE or first in lx.QUESTION):
+        if (
+            not skip
+            and (first not in lx.MIDDLE or first in lx.QUESTION)
+            # round 15: "in einem Satz zusammenfassen", "in het Engels vertalen": a phrase of
+            # how, then the infinitive that closes the clause
+            and not (first in _HOW_PREP and len(words) > 2 and words[1] in _HOW_ARTICLE)
+        ):
             return None
         if self.is_opener(first) or len(last) < 5 or not last.endswith(lx.VERB_ENDINGS):
             return None
         if last in lx.JOB_NOUNS or last in lx.RESULT_NOUNS or not self._verb_stem(last):
             return None
         return last, words[:-1]
+
+    def final_pair(self, before: str, after: str) -> bool:
+        """German and Dutch: two clauses joined by "and" (or "and then"), each closed by its
+        infinitive ("die Zahlen analysieren und das Ergebnis in einer Mail formulieren",
+        "einmal durchrechnen und dann in einem Satz zusammenfassen", "analyseren en er daarna
+        een berichtje van maken voor ..."): two steps. A verb that opens jobs closes one of
+        them at least; a Dutch infinitive may have a phrase after it ("maken voor ...")."""
+        left = re.findall(r"[\w\u00c0-\u017f'-]+", re.sub(r"\s*\([^()]*\)\s*$", "", before))
+        clause = re.split(r"[,;:.!?]", after, maxsplit=1)[0]
+        right = re.findall(r"[\w\u00c0-\u017f'-]+", clause)
+        if len(left) < 2 or len(right) < 2 or not _infinitive(left[-1]):
+            return False
+        at = len(right) - 1
+        if not _infinitive(right[at]):
+            at = next(
+                (
+                    k
+                    for k in range(1, len(right) - 1)
+                    if _infinitive(right[k])
+                    and normalize(right[k + 1]) in _AFTER_VERB
+                    and self._verb_stem(normalize(right[k]))
+                ),
+                -1,
+            )
+        if at < 1 or normalize(right[at - 1]) in lx.ARTICLES:
+            return False  # "een samenvatting": a noun after its article
+        if normalize(left[-2]) in lx.ARTICLES:
+            return False
+        return self._verb_stem(normalize(left[-1])) or self._verb_stem(normalize(right[at]))
 
     def _verb_stem(self, word: str) -> bool:
         """A verb that opens jobs, its separable particle and "zu" taken off when it has one
@@ -608,7 +643,8 @@ class Segmenter:
             ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             # (an accented word is no "and": Portuguese "é" is "is", not "e")
-            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(near))[-1]
+            # (an aside in brackets is not read: "durchrechnen (Mittelwerte, Streuung) und dann")
+            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(_ASIDE.sub("", near)))[-1]
             lone = tokens(tail)
             if len(before) == 2 and before[1] in _TO_ME and not last:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
@@ -652,6 +688,8 @@ class Segmenter:
             if not (
                 self.opens_job(part[end:])
                 or (kind == "then" and stands and self.opens_step(part[end:]))
+                # round 15: "einmal durchrechnen und dann in einem Satz zusammenfassen"
+                or (kind == "then" and linked and self.final_pair(near, part[end:]))
             ):
                 continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
             kept = part[last:start]
@@ -861,6 +899,8 @@ class Segmenter:
                 m.start() > start
                 and (
                     self.opens_job(after, questions=not bare)
+                    # round 15: "die Zahlen analysieren und das Ergebnis ... formulieren"
+                    or (not bare and self.final_pair(head[start : m.start()], head[m.end() :]))
                     # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
                     # ...": a phrase pointing back at the job before it leads what follows
                     or (not bare and m.group(0).strip(" ,") and leads_back(after))
@@ -1138,6 +1178,31 @@ def _names_made(word: str) -> bool:
         return any(_names_made(p) for p in parts)
     return len(word) >= 8 and any(
         word.endswith(h) and len(word) - len(h) >= 3 for h in _COMPOUND_HEADS
+    )
+
+
+# German and Dutch "in"/"with"/"as" and the article or count after them, leading a phrase of
+# how before a closing infinitive ("in einem Satz", "in drei Sätzen", "in het Engels").
+_HOW_PREP = lx_words("in im auf mit als met op")
+_HOW_ARTICLE = lx_words(
+    "einem einer eine ein zwei drei vier funf kurzen kurzer kurzem wenigen het een twee drie "
+    "vier vijf korte paar"
+)
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+# Prepositions that may follow a Dutch infinitive at the end of its clause ("maken voor ...").
+_AFTER_VERB = lx_words("voor naar aan met in op over uit bij fur an auf mit nach")
+
+
+def _infinitive(raw: str) -> bool:
+    """A word that may close a German or Dutch clause as its infinitive: lower case (a German
+    noun is capitalised), "-en"/"-ern"/"-eln", no noun of a job or a result."""
+    word = normalize(raw)
+    return (
+        raw[:1].islower()
+        and len(word) >= 5
+        and word.endswith(("en", "ern", "eln"))
+        and word not in lx.JOB_NOUNS
+        and word not in lx.RESULT_NOUNS
     )
 
 
