@@ -228,7 +228,14 @@ class Segmenter:
         """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
         a question word counts (not after a bare comma: "find out, how ..." in German)."""
         lead = re.match(r"([^,]{1,40}),\s*(\S.*)$", piece, re.S)
-        if lead and _reference_only(lead.group(1)) and not self.verb_first(lead.group(1)):
+        if (
+            lead
+            and _reference_only(lead.group(1))
+            and not self.verb_first(lead.group(1))
+            # round 15: "a three-line summary, and ...", "a drawing for it, ...": a thing
+            # named with its article is no lead pointing back ("a" is a pronoun in Portuguese)
+            and not _named_first(tokens(lead.group(1)))
+        ):
             piece = lead.group(2)  # "Based on that, write ..." (not "übersetze ihn ins ...")
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         while len(words) > 1 and words[0] in _ALSO:
@@ -1212,6 +1219,12 @@ _AND_LEAD = lx_words("and y e et und en")
 _OF_AFTER = lx_words("de da do di del della des du dem der den van")
 
 
+def _named_first(words: list[str]) -> bool:
+    """An article, then a thing the mesh makes among the next words ("a three-line summary",
+    "une affiche", "ein kurzes Gedicht")."""
+    return len(words) > 1 and words[0] in lx.ARTICLES and made_thing(words)
+
+
 def _then_led(words: list[str]) -> list[str]:
     """The words after a leading "(and) then" of the seven languages ("y luego escríbeme",
     "e poi", "et ensuite", "und danach", "e depois", "en daarna"), or after a leading "and"
@@ -1532,8 +1545,25 @@ def _named_into_language(words: list[str]) -> bool:
             at -= 1  # "in het Engels", "nel l'inglese"
         if words[at] not in _INTO:
             return False
-        return any(x in lx.DEMONSTRATIVE or x in _SAME for x in words[max(0, at - 4) : at])
+        if any(x in lx.DEMONSTRATIVE or x in _SAME for x in words[max(0, at - 4) : at]):
+            return True
+        # round 15: "..., and the story in German", "y el cuento en alemán", "und die
+        # Geschichte auf Deutsch": the thing made before, named with its definite article
+        # right before the language, is put into it
+        first = words[0].split("'")[-1] if words[0].endswith("'") else words[0]
+        return (
+            at <= 3
+            and (first in _DEFINITE_ART or words[0].startswith(("l'", "dell'")))
+            and any(
+                _names_made(x.split("'")[-1]) or x.split("'")[-1] in lx.RESULT_NOUNS
+                for x in words[:at]
+            )
+        )
     return False
+
+
+# Definite articles of the seven languages ("l'" is glued to its noun).
+_DEFINITE_ART = lx_words("the el la los las le les der die das den il lo gli o os het de")
 
 
 # "version" in the seven languages, and "another" that stands for one more of them.
