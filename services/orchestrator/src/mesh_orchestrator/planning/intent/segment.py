@@ -276,6 +276,7 @@ class Segmenter:
             return (
                 made_thing(words)
                 or bool(version_job(words))  # "a German version", "une version courte"
+                or _named_into_language(words)  # round 15: "e a fábula em inglês"
             )
         if first in lx.NUMBERS and first != "both" and len(words) > 1 and made_thing(words, 3):
             return True  # "... and three bullet points", "als auch drei Stichpunkte": counted
@@ -1550,20 +1551,30 @@ def _named_into_language(words: list[str]) -> bool:
         # round 15: "..., and the story in German", "y el cuento en alemán", "und die
         # Geschichte auf Deutsch": the thing made before, named with its definite article
         # right before the language, is put into it
-        first = words[0].split("'")[-1] if words[0].endswith("'") else words[0]
+        # (a thing the mesh makes, "la traduzione in spagnolo di ...", or any noun when the
+        # language closes the clause or a "for ..." or "too" follows it: "la fábula en
+        # inglés"; "the weather in German cities" is no translation)
+        after = words[j + 1 : j + 2]
         return (
             at <= 3
-            and (first in _DEFINITE_ART or words[0].startswith(("l'", "dell'")))
-            and any(
-                _names_made(x.split("'")[-1]) or x.split("'")[-1] in lx.RESULT_NOUNS
-                for x in words[:at]
+            and (words[0] in _DEFINITE_ART or words[0].startswith(("l'", "dell'")))
+            and (
+                not after
+                or after[0] in _FOR_THING
+                or after[0] in _ALSO
+                or after[0] in _TOO
+                or any(
+                    _names_made(x.split("'")[-1]) or x.split("'")[-1] in lx.RESULT_NOUNS
+                    for x in words[:at]
+                )
             )
         )
     return False
 
 
+_TOO = lx_words("too as well aussi auch tambem anche ook tambien")
 # Definite articles of the seven languages ("l'" is glued to its noun).
-_DEFINITE_ART = lx_words("the el la los las le les der die das den il lo gli o os het de")
+_DEFINITE_ART = lx_words("the el la los las le les der die das den il lo gli o os a as het de")
 
 
 # "version" in the seven languages, and "another" that stands for one more of them.
