@@ -124,8 +124,7 @@ def test_german_translation_then_summary_without_a_table() -> None:
     caps = [
         c
         for c, _ in _plan(
-            "Kannst du den Brief ins Englische übersetzen und danach in drei Sätzen "
-            "zusammenfassen?"
+            "Kannst du den Brief ins Englische übersetzen und danach in drei Sätzen zusammenfassen?"
         )
     ]
     assert caps == ["translation", "summarization"]
