@@ -691,6 +691,18 @@ class IntentPlanner:
                 verb_job = CLASSES[int(np.argmax(row))]
                 if verb_job in JOBS and verb_job != "search":
                     top, p = verb_job, {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
+            if (
+                top == "none"
+                and seg.data
+                and seg.joined in ("start", "sentence", "para")
+                and "data_analysis" in served
+                and max(JOBS, key=lambda c: p[c]) == "data_analysis"
+                and p["data_analysis"] >= MOVE_MIN
+                and any(s.joined == "then" for s in segments[at + 1 : at + 2])
+            ):  # round 15: "Ich hab hier Wetterdaten, bitte einmal durchrechnen und dann ...":
+                # the table a chain's first step carries is worked on by it, whatever verb
+                # the model does not know (its best job, given the table, is the analysis)
+                top = "data_analysis"
             remark = (
                 # (a weak "text_generation" with a question word in it may ask something:
                 # "En jij, wie ben jij eigenlijk")

@@ -94,7 +94,6 @@ def _claim_data(
     """Data a segment carries without asking anything of it ("here's last week's signups"
     before the question, a table at the end of "Analyze this table and then ...") moves to
     the first segment that, given a table, asks for an analysis of it."""
-    data_at = CLASSES.index("data_analysis")
     carriers = [i for i, s in enumerate(segments) if s.data]
     loose = [
         i
@@ -113,10 +112,26 @@ def _claim_data(
     if not bare or not carriers:
         return
     given = model.probabilities([_model_text(segments[i]) + " ddd" for i in bare])
+    if not _claimed(segments, probs, model, segmenter, carriers, loose, bare, given):
+        _then_material(segments, model, carriers, bare, given)
+
+
+def _claimed(
+    segments: list[Segment],
+    probs: Any,
+    model: IntentModel,
+    segmenter: Segmenter,
+    carriers: list[int],
+    loose: list[int],
+    bare: list[int],
+    given: Any,
+) -> bool:
+    """``_claim_data``'s moves; whether one was made."""
+    data_at = CLASSES.index("data_analysis")
     if not loose:  # "Analyze this table and then explain the findings: <table>"
         last = carriers[-1]
         if _item_question(segments[last]):
-            return
+            return False
         alone = model.probabilities([segments[last].instruction or "ddd"])[0]
         for i, row in zip(bare, given, strict=True):
             if i >= last:
@@ -124,7 +139,7 @@ def _claim_data(
             asked = int(np.argmax(row))
             if asked == data_at and row[data_at] > probs[last][data_at]:
                 segments[i].data, segments[last].data = segments[last].data, []
-                return
+                return True
             if (
                 CLASSES[asked] in TAKES_DATA
                 and CLASSES[int(np.argmax(alone))] not in TAKES_DATA
@@ -140,14 +155,38 @@ def _claim_data(
             ):
                 # "Fine-tune on these pairs ..., then use it to write ...: <pairs>"
                 segments[i].data, segments[last].data = segments[last].data, []
-                return
-        return
+                return True
+        return False
     for i, row in zip(bare, given, strict=True):
         if int(np.argmax(row)) == data_at:
             blocks = [b for k in loose for b in segments[k].data]
             for k in loose:
                 segments[k].data = []
             segments[i].data = blocks
+            return True
+    return False
+
+
+def _then_material(
+    segments: list[Segment], model: IntentModel, carriers: list[int], bare: list[int], given: Any
+) -> None:
+    """Round 15: "... bitte einmal durchrechnen und dann in einem Satz zusammenfassen: <table>":
+    a table no segment claimed, after the last step of a chain, is the material of the step
+    before "then" when, given it, that step's best job is its analysis (the model may be surer
+    of "none" for a verb it does not know) and the last step's own words name no job that
+    takes a table."""
+    data_at = CLASSES.index("data_analysis")
+    jobs = [CLASSES.index(c) for c in JOBS]
+    for k in carriers:
+        if segments[k].joined != "then" or k - 1 not in bare:
+            continue
+        row = given[bare.index(k - 1)]
+        alone = model.probabilities([segments[k].instruction or "ddd"])[0]
+        if (
+            max(jobs, key=lambda j: row[j]) == data_at
+            and CLASSES[max(jobs, key=lambda j: alone[j])] not in TAKES_DATA
+        ):
+            segments[k - 1].data, segments[k].data = segments[k].data, []
             return
 
 
@@ -408,9 +447,11 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
     # the words of ``prev``'s instruction, counted once and added to as it takes continuations
     # (counting the grown text again each turn was quadratic: 1.5 s for 8,000 chars of "a: b;")
     prev_words = 0
+    prev_named = False
     for r in routed:
         words = tokens(r.segment.instruction)
-        greeting = prev is not None and prev_words <= 3
+        # (round 15: a thing named in a list, "a short quiz", is no greeting however short)
+        greeting = prev is not None and prev_words <= 3 and not prev_named
         # "Poi disegnalo", "Then draw it", "Luego dibújalo": a job put after "then" and its
         # kin in any language is a step of its own, not more words for the writing before
         lead = [w for w in words if w not in lx.POLITE or w in _THEN_STEP]
@@ -442,6 +483,7 @@ def _continuations(routed: list[Routed], segmenter: Segmenter) -> None:
             continue
         if r.capability is not None:
             prev, prev_words = r, len(words)
+            prev_named = _deliverable(words)
 
 
 def _chat(seg: Segment) -> bool:
@@ -458,7 +500,9 @@ def _deliverable(words: list[str]) -> bool:
     return (
         len(words) > 1
         and (words[0] in lx.ARTICLES or (words[0] in lx.NUMBERS and words[0] != "both"))
-        and made_thing(words, 3)
+        # round 15: two words may describe it ("a simple diagram picture", "un breve testo
+        # promozionale")
+        and made_thing(words)
     )
 
 

@@ -228,13 +228,24 @@ class Segmenter:
         """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
         a question word counts (not after a bare comma: "find out, how ..." in German)."""
         lead = re.match(r"([^,]{1,40}),\s*(\S.*)$", piece, re.S)
-        if lead and _reference_only(lead.group(1)) and not self.verb_first(lead.group(1)):
+        if (
+            lead
+            and _reference_only(lead.group(1))
+            and not self.verb_first(lead.group(1))
+            # round 15: "a three-line summary, and ...", "a drawing for it, ...": a thing
+            # named with its article is no lead pointing back ("a" is a pronoun in Portuguese)
+            and not _named_first(tokens(lead.group(1)))
+        ):
             piece = lead.group(2)  # "Based on that, write ..." (not "übersetze ihn ins ...")
         words = [w for w in tokens(piece) if w not in lx.POLITE]
         while len(words) > 1 and words[0] in _ALSO:
             words = words[1:]  # "y también un dibujo", "und auch ein Bild": what follows
         if len(words) > 1 and words[0] in _APART and self.opens_job(" ".join(words[1:]), questions):
             return True  # "y aparte escríbeme ...": "separately", then a job
+        if (then := _then_led(words)) and self.opens_job(" ".join(then), questions):
+            return True  # round 15: "Y luego escríbeme ...", "E poi scrivimi ...", "Danach
+            # bitte eine kurze Nachricht ...": "and then" leads a job in any of the seven
+            # languages, as "and then" (courtesy words to ``tokens``) does in English
         if not words or _languages_only(words):  # "..., portoghese e olandese": no job
             return False
         first = words[0]
@@ -265,6 +276,7 @@ class Segmenter:
             return (
                 made_thing(words)
                 or bool(version_job(words))  # "a German version", "une version courte"
+                or _named_into_language(words)  # round 15: "e a fábula em inglês"
             )
         if first in lx.NUMBERS and first != "both" and len(words) > 1 and made_thing(words, 3):
             return True  # "... and three bullet points", "als auch drei Stichpunkte": counted
@@ -374,13 +386,48 @@ class Segmenter:
         if len(words) < 2 or len(words) > 16 or not raw or raw[-1][:1].isupper():
             return None
         first, last = words[0], words[-1]
-        if not skip and (first not in lx.MIDDLE or first in lx.QUESTION):
+        if (
+            not skip
+            and (first not in lx.MIDDLE or first in lx.QUESTION)
+            # round 15: "in einem Satz zusammenfassen", "in het Engels vertalen": a phrase of
+            # how, then the infinitive that closes the clause
+            and not (first in _HOW_PREP and len(words) > 2 and words[1] in _HOW_ARTICLE)
+        ):
             return None
         if self.is_opener(first) or len(last) < 5 or not last.endswith(lx.VERB_ENDINGS):
             return None
         if last in lx.JOB_NOUNS or last in lx.RESULT_NOUNS or not self._verb_stem(last):
             return None
         return last, words[:-1]
+
+    def final_pair(self, before: str, after: str) -> bool:
+        """German and Dutch: two clauses joined by "and" (or "and then"), each closed by its
+        infinitive ("die Zahlen analysieren und das Ergebnis in einer Mail formulieren",
+        "einmal durchrechnen und dann in einem Satz zusammenfassen", "analyseren en er daarna
+        een berichtje van maken voor ..."): two steps. A verb that opens jobs closes one of
+        them at least; a Dutch infinitive may have a phrase after it ("maken voor ...")."""
+        left = re.findall(r"[\w\u00c0-\u017f'-]+", re.sub(r"\s*\([^()]*\)\s*$", "", before))
+        clause = re.split(r"[,;:.!?]", after, maxsplit=1)[0]
+        right = re.findall(r"[\w\u00c0-\u017f'-]+", clause)
+        if len(left) < 2 or len(right) < 2 or not _infinitive(left[-1]):
+            return False
+        at = len(right) - 1
+        if not _infinitive(right[at]):
+            at = next(
+                (
+                    k
+                    for k in range(1, len(right) - 1)
+                    if _infinitive(right[k])
+                    and normalize(right[k + 1]) in _AFTER_VERB
+                    and self._verb_stem(normalize(right[k]))
+                ),
+                -1,
+            )
+        if at < 1 or normalize(right[at - 1]) in lx.ARTICLES:
+            return False  # "een samenvatting": a noun after its article
+        if normalize(left[-2]) in lx.ARTICLES:
+            return False
+        return self._verb_stem(normalize(left[-1])) or self._verb_stem(normalize(right[at]))
 
     def _verb_stem(self, word: str) -> bool:
         """A verb that opens jobs, its separable particle and "zu" taken off when it has one
@@ -604,7 +651,8 @@ class Segmenter:
             ):
                 continue  # "maak er daarna een ...", "erklär es dann ...": "then" inside a step
             # (an accented word is no "and": Portuguese "é" is "is", not "e")
-            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(near))[-1]
+            # (an aside in brackets is not read: "durchrechnen (Mittelwerte, Streuung) und dann")
+            tail = re.split(rf"[,;]|\b(?:{lx.AND})\b", _fold_free(_ASIDE.sub("", near)))[-1]
             lone = tokens(tail)
             if len(before) == 2 and before[1] in _TO_ME and not last:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
@@ -648,6 +696,8 @@ class Segmenter:
             if not (
                 self.opens_job(part[end:])
                 or (kind == "then" and stands and self.opens_step(part[end:]))
+                # round 15: "einmal durchrechnen und dann in einem Satz zusammenfassen"
+                or (kind == "then" and linked and self.final_pair(near, part[end:]))
             ):
                 continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
             kept = part[last:start]
@@ -857,6 +907,8 @@ class Segmenter:
                 m.start() > start
                 and (
                     self.opens_job(after, questions=not bare)
+                    # round 15: "die Zahlen analysieren und das Ergebnis ... formulieren"
+                    or (not bare and self.final_pair(head[start : m.start()], head[m.end() :]))
                     # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
                     # ...": a phrase pointing back at the job before it leads what follows
                     or (not bare and m.group(0).strip(" ,") and leads_back(after))
@@ -1135,6 +1187,56 @@ def _names_made(word: str) -> bool:
     return len(word) >= 8 and any(
         word.endswith(h) and len(word) - len(h) >= 3 for h in _COMPOUND_HEADS
     )
+
+
+# German and Dutch "in"/"with"/"as" and the article or count after them, leading a phrase of
+# how before a closing infinitive ("in einem Satz", "in drei Sätzen", "in het Engels").
+_HOW_PREP = lx_words("in im auf mit als met op")
+_HOW_ARTICLE = lx_words(
+    "einem einer eine ein zwei drei vier funf kurzen kurzer kurzem wenigen het een twee drie "
+    "vier vijf korte paar"
+)
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+# Prepositions that may follow a Dutch infinitive at the end of its clause ("maken voor ...").
+_AFTER_VERB = lx_words("voor naar aan met in op over uit bij fur an auf mit nach")
+
+
+def _infinitive(raw: str) -> bool:
+    """A word that may close a German or Dutch clause as its infinitive: lower case (a German
+    noun is capitalised), "-en"/"-ern"/"-eln", no noun of a job or a result."""
+    word = normalize(raw)
+    return (
+        raw[:1].islower()
+        and len(word) >= 5
+        and word.endswith(("en", "ern", "eln"))
+        and word not in lx.JOB_NOUNS
+        and word not in lx.RESULT_NOUNS
+    )
+
+
+# "and" in the seven languages, before "then" or a verb-then step ("y luego", "en schrijf
+# daarna"); "after" before "of"/"the" is no step's lead ("después de la lluvia").
+_AND_LEAD = lx_words("and y e et und en")
+_OF_AFTER = lx_words("de da do di del della des du dem der den van")
+
+
+def _named_first(words: list[str]) -> bool:
+    """An article, then a thing the mesh makes among the next words ("a three-line summary",
+    "une affiche", "ein kurzes Gedicht")."""
+    return len(words) > 1 and words[0] in lx.ARTICLES and made_thing(words)
+
+
+def _then_led(words: list[str]) -> list[str]:
+    """The words after a leading "(and) then" of the seven languages ("y luego escríbeme",
+    "e poi", "et ensuite", "und danach", "e depois", "en daarna"), or after a leading "and"
+    when a verb and "then" follow it ("en schrijf daarna ..."); [] when no such lead."""
+    if len(words) > 2 and words[0] in _AND_LEAD and _verb_then(words[1:]):
+        return words[1:]
+    if len(words) > 2 and words[0] in _AND_LEAD and words[1] in _THEN_SECOND:
+        words = words[1:]
+    if len(words) > 1 and words[0] in _THEN_SECOND and words[1] not in _OF_AFTER:
+        return words[1:]
+    return []
 
 
 def _verb_then(words: list[str]) -> bool:
@@ -1444,8 +1546,35 @@ def _named_into_language(words: list[str]) -> bool:
             at -= 1  # "in het Engels", "nel l'inglese"
         if words[at] not in _INTO:
             return False
-        return any(x in lx.DEMONSTRATIVE or x in _SAME for x in words[max(0, at - 4) : at])
+        if any(x in lx.DEMONSTRATIVE or x in _SAME for x in words[max(0, at - 4) : at]):
+            return True
+        # round 15: "..., and the story in German", "y el cuento en alemán", "und die
+        # Geschichte auf Deutsch": the thing made before, named with its definite article
+        # right before the language, is put into it
+        # (a thing the mesh makes, "la traduzione in spagnolo di ...", or any noun when the
+        # language closes the clause or a "for ..." or "too" follows it: "la fábula en
+        # inglés"; "the weather in German cities" is no translation)
+        after = words[j + 1 : j + 2]
+        return (
+            at <= 3
+            and (words[0] in _DEFINITE_ART or words[0].startswith(("l'", "dell'")))
+            and (
+                not after
+                or after[0] in _FOR_THING
+                or after[0] in _ALSO
+                or after[0] in _TOO
+                or any(
+                    _names_made(x.split("'")[-1]) or x.split("'")[-1] in lx.RESULT_NOUNS
+                    for x in words[:at]
+                )
+            )
+        )
     return False
+
+
+_TOO = lx_words("too as well aussi auch tambem anche ook tambien")
+# Definite articles of the seven languages ("l'" is glued to its noun).
+_DEFINITE_ART = lx_words("the el la los las le les der die das den il lo gli o os a as het de")
 
 
 # "version" in the seven languages, and "another" that stands for one more of them.
