@@ -507,11 +507,14 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.cv_json).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
         return 0
     reqs = [req for rs in data.values() for _, req in rs] + extra
-    # round 15: the shipped model reads the lexical pair features too, ungated
-    # (``train.edgemodel.SHIPPED_LEX``; ``python -m bench.planning.train.edgemodel --cv``
-    # compares it with ``SHIPPED`` leave one batch out)
-    from bench.planning.train.edgemodel import SHIPPED_LEX, fit_lex
+    # round 15: the shipped model reads the lexical pair features too, and trains on
+    # ``SHIPPED_SYNTH`` generated requests unless ``--synth`` says how many
+    # (``train.edgemodel.SHIPPED_LEX``; ``python -m bench.planning.train.edgemodel --cv
+    # --synth 1400`` compares it with ``SHIPPED`` leave one batch out)
+    from bench.planning.train.edgemodel import SHIPPED_LEX, SHIPPED_SYNTH, fit_lex
 
+    if not args.synth:
+        reqs += synth_pairs(planner, SHIPPED_SYNTH, args.synth_seed)
     model = fit_lex(reqs, SHIPPED_LEX)
     Path(args.out).write_text(json.dumps(model.to_json(), indent=1, sort_keys=True) + "\n")
     n = sum(len(r) for r in reqs)
