@@ -82,7 +82,7 @@ def test_the_gate_keeps_rule_edges_and_stops_only_the_models_own() -> None:
 
 
 def test_the_shipped_weights_are_small_and_load() -> None:
-    assert EDGE_WEIGHTS.stat().st_size < 1_000_000  # round 15: lexical weights, ~140 KB
+    assert EDGE_WEIGHTS.stat().st_size < 16_000
     model = IntentPlanner(edges="learned").edges
     assert model is not None and 0 < model.threshold < 1 and "bias" in model.weights
 
