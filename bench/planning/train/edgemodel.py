@@ -241,11 +241,7 @@ def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
     for t in THRESHOLDS:
         c: Counter[str] = Counter()
         for by_j, truth in scored:
-            got = {
-                (i, j)
-                for j, cs in by_j.items()
-                for i in keep(cs, t, True, None, False, True)
-            }
+            got = {(i, j) for j, cs in by_j.items() for i in keep(cs, t, True, None, False, True)}
             c["tp"] += len(got & truth)
             c["fp"] += len(got - truth)
             c["fn"] += len(truth - got)
@@ -310,7 +306,9 @@ def edge_f1(c: Counter[str]) -> float:
 
 def print_breakdown(by: dict[str, Counter[str]]) -> None:
     cols = ["requests", "gold", "tp", "fn_node", "fp_node", "fn_dec", "fp_dec"]
-    print(f"{'':20}" + "".join(f"{c:>9}" for c in cols) + f"{'edge F1':>9}{'F1 dec':>8}{'exact':>8}")
+    print(
+        f"{'':20}" + "".join(f"{c:>9}" for c in cols) + f"{'edge F1':>9}{'F1 dec':>8}{'exact':>8}"
+    )
     for k in sorted(by, key=lambda k: (k != "all", k)):
         c = by[k]
         if not c["gold"] and not (c["fp_node"] + c["fp_dec"]):
@@ -336,10 +334,8 @@ def bootstrap(
     for name in a:
         for (exp, req), ga, gb in zip(data[name], a[name], b[name], strict=True):
             ca, cb = classes(exp, req, ga), classes(exp, req, gb)
-            rows.append(
-                [ca["tp"], ca["fp_node"] + ca["fp_dec"], ca["gold"] - ca["tp"]]
-                + [cb["tp"], cb["fp_node"] + cb["fp_dec"], cb["gold"] - cb["tp"]]
-            )
+            row_a = [ca["tp"], ca["fp_node"] + ca["fp_dec"], ca["gold"] - ca["tp"]]
+            rows.append([*row_a, cb["tp"], cb["fp_node"] + cb["fp_dec"], cb["gold"] - cb["tp"]])
     m = np.array(rows, dtype=float)
     rng = np.random.default_rng(15)
     diffs = []
