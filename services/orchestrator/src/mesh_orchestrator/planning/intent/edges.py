@@ -1160,7 +1160,9 @@ def lexical_features(
             before = norm[max(0, a - 40) : a]
             mark = before.rstrip()[-1:] if before.strip() else ""
             cut = max(before.rfind(c) for c in ".!?;:\n") + 1
-            joins.append([*_WORD.findall(before[cut:])[-2:], f"p{mark if not mark.isalnum() else 'w'}"])
+            joins.append(
+                [*_WORD.findall(before[cut:])[-2:], f"p{mark if not mark.isalnum() else 'w'}"]
+            )
         else:
             joins.append(["start" if a == 0 else "unk"])
     n = len(origins)
@@ -1186,9 +1188,10 @@ def lexical_features(
         if origins[j].own_data or origins[j].quoted:
             f[f"{LEXICAL}own:g{gap}"] = 1.0
         # the hand-made facts of the pair by distance and by the consumer's capability
-        for k in [k for k, v in f.items() if v and k[0] != "_" and not k.startswith(_NO_CROSS)]:
-            f[f"{CROSS}{k}:g{gap}"] = 1.0
-            f[f"{CROSS}{k}:{cj}"] = 1.0
+        facts = [k for k, v in f.items() if v and k[0] != "_" and not k.startswith(_NO_CROSS)]
+        for name in facts:
+            f[f"{CROSS}{name}:g{gap}"] = 1.0
+            f[f"{CROSS}{name}:{cj}"] = 1.0
 
 
 # (probability, i, j says "both"/"all", a rule edge, j asks for material, j says "both" or
