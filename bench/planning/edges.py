@@ -39,6 +39,7 @@ from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.edges import (
     RULE_FEATURES,
     EdgeModel,
+    lexical_features,
     pair_features,
 )
 from mesh_orchestrator.planning.llm import PlanRejected, check_plan
@@ -76,7 +77,9 @@ def pairs_of(planner: IntentPlanner, manifest: CapabilitiesManifest, req: Expect
     match = matching(req, got)
     index = {t.task_id: k for k, t in enumerate(draft.plan.tasks)}
     out = []
-    for i, j, f in pair_features(origins, req.request):
+    pairs = pair_features(origins, req.request)
+    lexical_features(origins, req.request, pairs)  # round 15's ``_w:`` keys
+    for i, j, f in pairs:
         pi, pj = index[origins[i].task_id], index[origins[j].task_id]
         label = int(pi in match and pj in match and (match[pj], match[pi]) in req.edges)
         # whether both ends match expected tasks: no feature (``fit`` reads no "_" key), a
