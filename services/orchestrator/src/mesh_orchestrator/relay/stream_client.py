@@ -311,7 +311,7 @@ class StreamResponse:
             while True:
                 if conn.body:
                     if gather and starters.count and not held and conn.taken_at >= 0:
-                        await starters.hold()  # a later block: the starters' go first
+                        await starters.hold(conn.loop)  # a later block: the starters' first
                         held = gathered = True
                         continue
                     held = False
@@ -363,13 +363,15 @@ class _Starters:
         self.gate: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
 
-    async def hold(self) -> None:
+    async def hold(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Wait for the starters (``loop``: the running loop, when the caller has it: each
+        look-up is a ``getpid`` system call on Python 3.11)."""
+        loop = loop or asyncio.get_running_loop()
         gate = self.gate
         if gate is None or gate.done():
-            loop = asyncio.get_running_loop()
             gate = self.gate = loop.create_future()
             self.timer = loop.call_later(HOLD_SECONDS, self._release, gate)
-        elif gate.get_loop() is not asyncio.get_running_loop():  # another loop's (tests)
+        elif gate.get_loop() is not loop:  # another loop's (tests)
             self._release(gate)
             return
         # Shielded: a held reader's cancelling (its client left) leaves the others' gate.
