@@ -114,6 +114,14 @@ async def test_a_worker_connections_waits_and_timers_look_up_no_running_loop(
     conn._wake()
     await waiting
     watch.cancel()
+    # A later block held for the starters: its wait through the same loop.
+    starters = stream_client._Starters()
+    starters.count = 1
+    held = conn.loop.create_task(starters.hold(conn.loop))
+    await asyncio.sleep(0)
+    assert not held.done()
+    starters.left()
+    await held
     assert looked_up == 0
 
 
