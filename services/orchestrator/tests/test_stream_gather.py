@@ -46,6 +46,9 @@ class _Asyncio:
     def get_running_loop(self) -> _Loop:
         return _Loop(asyncio.get_running_loop(), self.sleeps)
 
+    def _get_running_loop(self) -> _Loop:  # a connection's, taken as it is made
+        return self.get_running_loop()
+
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         await asyncio.sleep(seconds)

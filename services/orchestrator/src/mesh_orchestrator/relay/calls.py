@@ -125,7 +125,7 @@ class _Start:
     closures over the call's locals (their functions, tuples and ~11 cells, held by the
     call's frame as long as the worker streams): ~0.8 KB less an open stream."""
 
-    __slots__ = ("ahead", "attempt", "candidates", "d", "emit", "keyed", "resolver", "t", "took")
+    __slots__ = ("ahead", "attempt", "body", "d", "emit", "keyed", "resolver", "t", "took")
 
     def __init__(
         self,
@@ -140,32 +140,39 @@ class _Start:
         self.resolver, self.t, self.d, self.emit = resolver, t, d, emit
         self.attempt, self.keyed, self.ahead = attempt, keyed, ahead
         self.took = False  # the worker took the call (it may have started running)
-        self.candidates: list[dict[str, Any]] | None = None  # ``prepare``'s, until used
+        self.body: dict[str, Any] | None = None  # ``prepare``'s status, until used
 
     def prepare(self) -> None:
-        """The status's ``candidates``, ranked ahead (a callback the call schedules as it
+        """The status made ahead, its ``candidates`` ranked and the whole body checked
+        (``task_status``), all but its ``started_at`` (a callback the call schedules as it
         starts: it runs once the worker's request is out and the call waits for its
-        answer), so the worker's first bytes do not wait for the ranking ("Round 14: the
-        first token"). The same ranking as at the worker's answer, this call's own
-        instance already counted in its load."""
+        answer), so the worker's first bytes wait for neither ("Round 14: the first token",
+        "Round 15: worker bytes to token"). The same ranking as at the worker's answer,
+        this call's own instance already counted in its load."""
         if not self.took:
-            self.candidates = self.resolver.explain(self.t)
+            self.body = self._status(0.0)  # ``started_at`` set when the worker takes it
 
-    def running(self) -> None:
+    def _status(self, started_at: float) -> dict[str, Any]:
         d = self.d
-        candidates = self.candidates
-        self.candidates = None  # not held as long as the call streams
-        status = task_status(
+        return task_status(
             NodeStatus.RUNNING,
             agent_id=d.agent_id,
             instance_id=d.instance_id,
             endpoint=d.endpoint,
-            started_at=time.time(),
+            started_at=started_at,
             attempt=self.attempt,
             key=self.keyed,
-            candidates=self.resolver.explain(self.t) if candidates is None else candidates,
+            candidates=self.resolver.explain(self.t),
         )
-        self.emit.emit(Made(TaskStatus.TYPE, status), self.t.task_id, d.agent_id)
+
+    def running(self) -> None:
+        status = self.body
+        self.body = None  # not held as long as the call streams
+        if status is None:
+            status = self._status(time.time())
+        else:  # the key is there already (a float): its place in the body is kept
+            status["started_at"] = time.time()
+        self.emit.emit(Made(TaskStatus.TYPE, status), self.t.task_id, self.d.agent_id)
 
     def __call__(self) -> None:
         self.took = True

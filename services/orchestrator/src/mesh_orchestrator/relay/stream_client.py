@@ -101,6 +101,7 @@ class _Connection(asyncio.Protocol):
         "idle_since",
         "keep_alive",
         "last_data",
+        "loop",
         "lost",
         "on_body",
         "parser",
@@ -113,6 +114,11 @@ class _Connection(asyncio.Protocol):
     )
 
     def __init__(self) -> None:
+        # The loop whose connection this is (made by its ``create_connection``): its futures
+        # and timers made through it, not ``asyncio.get_running_loop()``, a ``getpid``
+        # system call each time on Python 3.11 (a reader's every wait). None: made outside
+        # a loop (a test's parse), whose waits look it up.
+        self.loop: asyncio.AbstractEventLoop | None = asyncio._get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.body: list[bytes] = []
         # httptools calls ``on_body`` once per HTTP chunk, and a worker may send each event
@@ -198,7 +204,8 @@ class _Connection(asyncio.Protocol):
     def defer(self) -> None:
         """Wake the reader ``GATHER_SECONDS`` from now (or sooner, by ``_wake``)."""
         if self.deferred is None:
-            self.deferred = asyncio.get_running_loop().call_later(GATHER_SECONDS, self._wake)
+            loop = self.loop or asyncio.get_running_loop()
+            self.deferred = loop.call_later(GATHER_SECONDS, self._wake)
 
     def _arrived(self, now: float) -> None:
         """Bytes came: wake a waiting reader, a busy stream's once it has gathered."""
@@ -227,7 +234,7 @@ class _Connection(asyncio.Protocol):
         """What a reader awaits until bytes come (or the connection ends): the future itself,
         no coroutine of its own held as long as the reader waits (~0.2 KB of every open
         stream). ``waiter``: the reader's, while not done (a cancelled one stays, done)."""
-        w = self.waiter = asyncio.get_running_loop().create_future()
+        w = self.waiter = (self.loop or asyncio.get_running_loop()).create_future()
         return w
 
     def take(self) -> bytes:
@@ -304,7 +311,7 @@ class StreamResponse:
             while True:
                 if conn.body:
                     if gather and starters.count and not held and conn.taken_at >= 0:
-                        await starters.hold()  # a later block: the starters' go first
+                        await starters.hold(conn.loop)  # a later block: the starters' first
                         held = gathered = True
                         continue
                     held = False
@@ -356,13 +363,15 @@ class _Starters:
         self.gate: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
 
-    async def hold(self) -> None:
+    async def hold(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Wait for the starters (``loop``: the running loop, when the caller has it: each
+        look-up is a ``getpid`` system call on Python 3.11)."""
+        loop = loop or asyncio.get_running_loop()
         gate = self.gate
         if gate is None or gate.done():
-            loop = asyncio.get_running_loop()
             gate = self.gate = loop.create_future()
             self.timer = loop.call_later(HOLD_SECONDS, self._release, gate)
-        elif gate.get_loop() is not asyncio.get_running_loop():  # another loop's (tests)
+        elif gate.get_loop() is not loop:  # another loop's (tests)
             self._release(gate)
             return
         # Shielded: a held reader's cancelling (its client left) leaves the others' gate.
@@ -399,7 +408,7 @@ class _StallWatch:
     def __init__(self, conn: _Connection, idle: float) -> None:
         self.conn, self.idle, self.stalled, self.live = conn, idle, False, False
         conn.last_data = time.monotonic()
-        self.timers = loop_timers()
+        self.timers = loop_timers(conn.loop)
         self.timers.later(idle, self)
 
     def fire(self) -> None:
@@ -502,7 +511,7 @@ class StreamClient:
         else:
             # Left early (the worker's ``done`` came before the chunked terminator): let the
             # rest arrive in the background, so the connection can be used again.
-            task = asyncio.get_running_loop().create_task(self._finish(key, conn))
+            task = (conn.loop or asyncio.get_running_loop()).create_task(self._finish(key, conn))
             self._finishing.add(task)
             task.add_done_callback(self._finishing.discard)
 
