@@ -594,6 +594,9 @@ class Segmenter:
             # that split nothing is not re-read whole at each of them); its first word apart
             near = part[max(last, start - _NEAR_CHARS) : start]
             before = tokens(_last_words(near))
+            # and the words after it, read in a window as well (round 15: "then x then x ..."
+            # read the whole rest of the text at each "then", quadratic in its length)
+            after = _first_words(part[end : end + _NEAR_CHARS])
             opening = tokens(part[last : last + 80])[:1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
             if (
@@ -610,7 +613,7 @@ class Segmenter:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
             if len(lone) == 2 and lone[1] in _TO_ME and not linked and self.is_opener(lone[0]):
                 continue  # "..., en schrijf me daarna een gedichtje": verb, "me", then (V2)
-            if _particle_closes(lone, part[end:]):
+            if _particle_closes(lone, after):
                 continue  # "und denk dir dann ein Rätsel dazu aus": the verb's particle closes it
             if (
                 len(lone) == 1
@@ -623,7 +626,7 @@ class Segmenter:
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
-            if kind == "then" and _after_noun(low[start:end], tokens(part[end:])[:3]):
+            if kind == "then" and _after_noun(low[start:end], tokens(after)[:3]):
                 continue  # "un poema sobre la tierra mojada después de la lluvia": a time
             if kind == "but" and len(tokens(part[end : end + 80])) < 2:
                 continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
@@ -632,7 +635,7 @@ class Segmenter:
                 and opening
                 and opening[0].split("'")[0] in lx.QUESTION
                 and "?" not in part[last:start]
-                and "?" in part[end:]
+                and part.find("?", end) >= 0
                 and not (
                     "," in part[start:end]  # ", mais écris-la ...": a "but" after a comma
                     and (
@@ -646,8 +649,8 @@ class Segmenter:
                 # "but") to its mark
             stands = len(before) >= 3
             if not (
-                self.opens_job(part[end:])
-                or (kind == "then" and stands and self.opens_step(part[end:]))
+                self.opens_job(after)
+                or (kind == "then" and stands and self.opens_step(after))
             ):
                 continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
             kept = part[last:start]
