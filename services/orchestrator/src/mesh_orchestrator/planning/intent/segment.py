@@ -98,7 +98,8 @@ _LOWER_SENTENCE = re.compile(
 )
 # A chain written with arrows ("a description -> shorten it -> that in German"): each arrow
 # starts a step that follows the one before.
-_ARROW = re.compile(r"\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
+# (read from the start of a run of blanks only: at each blank of a long run it re-read the rest)
+_ARROW = re.compile(r"(?<!\s)\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 # Joins a paragraph of pasted text to the piece that asks for it: where its payload starts.
 _MATERIAL = "\u2029"
@@ -1216,7 +1217,7 @@ _V2 = frozenset(
 )
 # A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
 _REF_TAIL = re.compile(
-    r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
+    r"(?<!\s)(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
 )
 
 
