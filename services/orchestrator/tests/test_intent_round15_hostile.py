@@ -20,6 +20,7 @@ reading) where one exists, else as a ratio of CPU times at n and 4n with a gener
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -74,7 +75,9 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "languages": lambda n: fill("German and French and ", n, "translate into ", "Dutch"),
     "numbers": lambda n: fill("12 ", n, "write ", ""),
     "ordinals": lambda n: fill("the second paragraph ", n, "translate ", ""),
-    "mixed-script": lambda n: fill("\u5199 una \u8a69 \u00fcber \u041a\u043e\u0448\u043a\u0430 and ", n),
+    "mixed-script": lambda n: fill(
+        "\u5199 una \u8a69 \u00fcber \u041a\u043e\u0448\u043a\u0430 and ", n
+    ),
     "clauses": lambda n: fill("write a poem, ", n),
     "sentences": lambda n: fill("Write a poem. ", n),
     "arrows": lambda n: fill(" -> ", n, "write", "x"),
@@ -132,10 +135,8 @@ def characters_normalized(query: str, monkeypatch: pytest.MonkeyPatch) -> int:
                 getattr(module, "normalize", None) is real
             ):
                 m.setattr(module, "normalize", counting)
-        try:
+        with contextlib.suppress(PlanningFailed):
             PLANNER.plan_sync(query, manifest())
-        except PlanningFailed:
-            pass
     return read
 
 
@@ -196,8 +197,14 @@ def test_a_plan_s_cpu_time_grows_with_the_request(shape: str) -> None:
 @pytest.mark.parametrize(
     ("text", "word"),
     [
-        ("Review the story; if it is approved, write the characters, otherwise revise it", "approved"),
-        ("Revisa la historia; si está aprobada, escribe los personajes, de lo contrario revísala", "aprobada"),
+        (
+            "Review the story; if it is approved, write the characters, otherwise revise it",
+            "approved",
+        ),
+        (
+            "Revisa la historia; si está aprobada, escribe los personajes, de lo contrario revísala",
+            "aprobada",
+        ),
     ],
 )
 def test_a_short_branch_is_still_read(text: str, word: str) -> None:

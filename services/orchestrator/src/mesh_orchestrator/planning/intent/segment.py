@@ -650,8 +650,7 @@ class Segmenter:
                 # "but") to its mark
             stands = len(before) >= 3
             if not (
-                self.opens_job(after)
-                or (kind == "then" and stands and self.opens_step(after))
+                self.opens_job(after) or (kind == "then" and stands and self.opens_step(after))
             ):
                 continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
             kept = part[last:start]
