@@ -36,6 +36,7 @@ from mesh_orchestrator.planning.connectives import (
     LANGUAGES,
     Connectives,
     branch_pattern,
+    branch_words,
     is_unless,
     negation_pattern,
 )
@@ -43,6 +44,14 @@ from mesh_orchestrator.planning.deterministic import Draft
 
 # One pattern per language (``planning.connectives``), tried in the table's order.
 _READERS = [(c, branch_pattern(c), negation_pattern(c)) for c in LANGUAGES]
+# What each pattern cannot match without (``connectives.branch_words``), looked for first.
+_NEEDED = {c.language: branch_words(c) for c in LANGUAGES}
+# A branch is read in a request of at most this many characters and "if"s (round 15: the
+# pattern's four lazy parts read a hostile request in time cubic in its length, "if a, "
+# repeated over 2,000 characters for 15 s, on the event loop); a longer one is planned
+# as written, without a branch.
+MAX_BRANCH_CHARS = 600
+MAX_BRANCH_IFS = 4
 # A word of a condition (any script's letters; hyphens inside).
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|-){2,30}")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # a field name a path may spell bare
@@ -68,6 +77,12 @@ def read(query: str) -> Branching | None:
     the languages of ``planning.connectives``."""
     text = query.strip()
     for c, pattern, negation in _READERS:
+        if_, otherwise = _NEEDED[c.language]
+        first = if_.search(text)
+        if first is None or otherwise.search(text, first.end()) is None:
+            continue  # (round 15: the pattern read a long request with neither for seconds)
+        if len(text) > MAX_BRANCH_CHARS or len(if_.findall(text, 0)) > MAX_BRANCH_IFS:
+            continue
         m = pattern.match(text)
         if m is None:
             continue

@@ -166,11 +166,21 @@ def branch_pattern(c: Connectives) -> re.Pattern[str]:
     then = _alternatives(c.then)
     space = r"|\s+" if c.loose else ""  # "otherwise" after a space alone (English)
     return re.compile(
-        rf"^(?P<check>.*?)(?:^|[,;.:]\s*|\s+)(?P<kw>{kw})(?:(?<={_APOSTROPHES})|\s+)(?P<cond>.+?)"
+        rf"^(?P<check>.*?)(?:^|[,;.:]\s*+|(?<!\s)\s++)(?P<kw>{kw})(?:(?<={_APOSTROPHES})|\s+)(?P<cond>.+?)"
         rf"(?:\s*,\s*(?:(?:{then})\s+)?|\s+(?:{then})\s+)"
         rf"(?P<then>.+?)\s*(?:[,;.]\s*{space})(?:(?:{_alternatives(c.and_)})\s+)?"
         rf"(?:{_alternatives(c.otherwise)})\s*,?\s+(?P<other>.+?)\s*[.!]?\s*$",
         re.IGNORECASE | re.DOTALL,
+    )
+
+
+def branch_words(c: Connectives) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """What ``branch_pattern`` cannot match without: one of ``c``'s "if" or "unless" as a
+    word, and one of its "otherwise" after it; each found by a linear search, so a long
+    request with neither is never read by the pattern."""
+    return (
+        re.compile(rf"(?<!\w)(?:{_alternatives(c.if_ + c.unless)})", re.IGNORECASE),
+        re.compile(rf"(?<!\w)(?:{_alternatives(c.otherwise)})(?!\w)", re.IGNORECASE),
     )
 
 

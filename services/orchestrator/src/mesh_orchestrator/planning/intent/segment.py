@@ -98,7 +98,8 @@ _LOWER_SENTENCE = re.compile(
 )
 # A chain written with arrows ("a description -> shorten it -> that in German"): each arrow
 # starts a step that follows the one before.
-_ARROW = re.compile(r"\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
+# (read from the start of a run of blanks only: at each blank of a long run it re-read the rest)
+_ARROW = re.compile(r"(?<!\s)\s+(?:->|-->|=>|\u2192|\u21d2|\u27f6)\s+")
 _QUOTE_END = "\u27eb"  # the end of a quotation's placeholder
 # Joins a paragraph of pasted text to the piece that asks for it: where its payload starts.
 _MATERIAL = "\u2029"
@@ -641,6 +642,9 @@ class Segmenter:
             # that split nothing is not re-read whole at each of them); its first word apart
             near = part[max(last, start - _NEAR_CHARS) : start]
             before = tokens(_last_words(near))
+            # and the words after it, read in a window as well (round 15: "then x then x ..."
+            # read the whole rest of the text at each "then", quadratic in its length)
+            after = _first_words(part[end : end + _NEAR_CHARS])
             opening = tokens(part[last : last + 80])[:1]
             linked = tokens(low[start:end])[0] in lx.AND.split("|")  # "y después", "and then"
             if (
@@ -658,7 +662,7 @@ class Segmenter:
                 continue  # "Mal mir dann ein Porträt ...": a verb and "me" start the step (V2)
             if len(lone) == 2 and lone[1] in _TO_ME and not linked and self.is_opener(lone[0]):
                 continue  # "..., en schrijf me daarna een gedichtje": verb, "me", then (V2)
-            if _particle_closes(lone, part[end:]):
+            if _particle_closes(lone, after):
                 continue  # "und denk dir dann ein Rätsel dazu aus": the verb's particle closes it
             if (
                 len(lone) == 1
@@ -671,7 +675,7 @@ class Segmenter:
                 # "und schreib danach ein Gedicht": a lone verb before it (V2); but
                 # "Analízalas y después resume ...": a verb with its object, then a step
                 continue
-            if kind == "then" and _after_noun(low[start:end], tokens(part[end:])[:3]):
+            if kind == "then" and _after_noun(low[start:end], tokens(after)[:3]):
                 continue  # "un poema sobre la tierra mojada después de la lluvia": a time
             if kind == "but" and len(tokens(part[end : end + 80])) < 2:
                 continue  # "c'est pour ma belle-mère": French "ma" (my) before one noun
@@ -680,7 +684,7 @@ class Segmenter:
                 and opening
                 and opening[0].split("'")[0] in lx.QUESTION
                 and "?" not in part[last:start]
-                and "?" in part[end:]
+                and part.find("?", end) >= 0
                 and not (
                     "," in part[start:end]  # ", mais écris-la ...": a "but" after a comma
                     and (
@@ -694,10 +698,10 @@ class Segmenter:
                 # "but") to its mark
             stands = len(before) >= 3
             if not (
-                self.opens_job(part[end:])
-                or (kind == "then" and stands and self.opens_step(part[end:]))
+                self.opens_job(after)
+                or (kind == "then" and stands and self.opens_step(after))
                 # round 15: "einmal durchrechnen und dann in einem Satz zusammenfassen"
-                or (kind == "then" and linked and self.final_pair(near, part[end:]))
+                or (kind == "then" and linked and self.final_pair(near, after))
             ):
                 continue  # "übersetze sie danach ins Italienische", "maak er daarna een ...": no new step
             kept = part[last:start]
@@ -1315,7 +1319,7 @@ _V2 = frozenset(
 )
 # A short phrase after the last comma of a piece: "..., and with that", "e, com isso".
 _REF_TAIL = re.compile(
-    r"(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
+    r"(?<!\s)(?:\s+(?:and|y|e|et|und|en))?\s*,\s*((?:[\w\u00c0-\u017f']+\s+){0,2}[\w\u00c0-\u017f']+)\s*,?$"
 )
 
 
