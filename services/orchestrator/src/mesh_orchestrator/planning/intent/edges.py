@@ -566,7 +566,7 @@ def _names_result(
         pool = made | subject if pointing else made
         stem = _stem(n)
         for w in pool:
-            if len(w) < 4:
+            if len(w) < 3:  # ("leus" and "slogans" are kept singular: "leu", "slogan")
                 continue
             if n1 == w or (stem and _stem(w) == stem):
                 return True
