@@ -35,28 +35,82 @@ def _pair(first: tuple[str, str], second: tuple[str, str], joined: str = "senten
 # (the earlier task, the clause that names its result or subject)
 NAMES = [
     # a definite determiner and the noun the earlier clause made
-    (("text_generation", "Think up a tagline for a tea shop"), ("image_generation", "The tagline then as a poster")),
-    (("text_generation", "Inventa un lema para una heladería"), ("image_generation", "El lema luego como cartel")),
-    (("text_generation", "Invente une devise pour une crêperie"), ("image_generation", "La devise ensuite en affiche")),
-    (("text_generation", "Denk dir einen Werbespruch für eine Imkerei aus"), ("image_generation", "Den Werbespruch dann als Plakat zeichnen")),
-    (("text_generation", "Cria um lema para uma pastelaria"), ("image_generation", "O lema depois como cartaz")),
-    (("text_generation", "Inventa un motto per una pasticceria"), ("image_generation", "Il motto poi come manifesto")),
-    (("text_generation", "Bedenk een leus voor een bakkerij"), ("image_generation", "De leus daarna als affiche")),
+    (
+        ("text_generation", "Think up a tagline for a tea shop"),
+        ("image_generation", "The tagline then as a poster"),
+    ),
+    (
+        ("text_generation", "Inventa un lema para una heladería"),
+        ("image_generation", "El lema luego como cartel"),
+    ),
+    (
+        ("text_generation", "Invente une devise pour une crêperie"),
+        ("image_generation", "La devise ensuite en affiche"),
+    ),
+    (
+        ("text_generation", "Denk dir einen Werbespruch für eine Imkerei aus"),
+        ("image_generation", "Den Werbespruch dann als Plakat zeichnen"),
+    ),
+    (
+        ("text_generation", "Cria um lema para uma pastelaria"),
+        ("image_generation", "O lema depois como cartaz"),
+    ),
+    (
+        ("text_generation", "Inventa un motto per una pasticceria"),
+        ("image_generation", "Il motto poi come manifesto"),
+    ),
+    (
+        ("text_generation", "Bedenk een leus voor een bakkerij"),
+        ("image_generation", "De leus daarna als affiche"),
+    ),
     # a result noun after a preposition fused with its article
-    (("search", "Cerca notizie sui pinguini"), ("text_generation", "scrivi tre domande basate sulle informazioni trovate")),
-    (("search", "Busca datos sobre los pingüinos"), ("text_generation", "escribe un quiz con esa información")),
-    (("search", "Pesquisa sobre os pinguins"), ("text_generation", "escreve um quiz a partir dos dados")),
+    (
+        ("search", "Cerca notizie sui pinguini"),
+        ("text_generation", "scrivi tre domande basate sulle informazioni trovate"),
+    ),
+    (
+        ("search", "Busca datos sobre los pingüinos"),
+        ("text_generation", "escribe un quiz con esa información"),
+    ),
+    (
+        ("search", "Pesquisa sobre os pinguins"),
+        ("text_generation", "escreve um quiz a partir dos dados"),
+    ),
     # a demonstrative naming the earlier task's subject
-    (("search", "Finde den höchsten Berg Perus"), ("image_generation", "zeichne genau diesen Berg im Schnee")),
-    (("search", "Find the longest river in Peru"), ("image_generation", "draw a canoe on this river")),
-    (("search", "Trouve le plus haut volcan du Chili"), ("image_generation", "dessine ce volcan au coucher du soleil")),
-    (("search", "Zoek de hoogste berg van Peru"), ("image_generation", "teken deze berg in de sneeuw")),
+    (
+        ("search", "Finde den höchsten Berg Perus"),
+        ("image_generation", "zeichne genau diesen Berg im Schnee"),
+    ),
+    (
+        ("search", "Find the longest river in Peru"),
+        ("image_generation", "draw a canoe on this river"),
+    ),
+    (
+        ("search", "Trouve le plus haut volcan du Chili"),
+        ("image_generation", "dessine ce volcan au coucher du soleil"),
+    ),
+    (
+        ("search", "Zoek de hoogste berg van Peru"),
+        ("image_generation", "teken deze berg in de sneeuw"),
+    ),
     # a German / Dutch demonstrative as the object, its verb and subject after it
-    (("text_generation", "Schreib einen kurzen Text für unseren Blumenladen"), ("image_generation", "Den hätte ich dann gern als Plakat")),
-    (("text_generation", "Schrijf een korte tekst voor onze bloemenwinkel"), ("translation", "Die wil ik ook in het Frans")),
+    (
+        ("text_generation", "Schreib einen kurzen Text für unseren Blumenladen"),
+        ("image_generation", "Den hätte ich dann gern als Plakat"),
+    ),
+    (
+        ("text_generation", "Schrijf een korte tekst voor onze bloemenwinkel"),
+        ("translation", "Die wil ik ook in het Frans"),
+    ),
     # a pronoun right before "then"
-    (("text_generation", "Schrijf een gedichtje over mijn kat"), ("translation", "vertaal het dan naar het Duits")),
-    (("text_generation", "Write a short poem about my cat"), ("translation", "translate it then into German")),
+    (
+        ("text_generation", "Schrijf een gedichtje over mijn kat"),
+        ("translation", "vertaal het dan naar het Duits"),
+    ),
+    (
+        ("text_generation", "Write a short poem about my cat"),
+        ("translation", "translate it then into German"),
+    ),
 ]
 
 
@@ -71,18 +125,39 @@ APART = [
     (("text_generation", "write a poem about the sea"), ("image_generation", "draw a lighthouse")),
     (("text_generation", "escribe un poema sobre el mar"), ("image_generation", "dibuja un faro")),
     (("text_generation", "écris un poème sur la mer"), ("image_generation", "dessine un phare")),
-    (("text_generation", "schreib ein Gedicht über das Meer"), ("image_generation", "zeichne einen Leuchtturm")),
+    (
+        ("text_generation", "schreib ein Gedicht über das Meer"),
+        ("image_generation", "zeichne einen Leuchtturm"),
+    ),
     (("text_generation", "escreve um poema sobre o mar"), ("image_generation", "desenha um farol")),
     (("text_generation", "scrivi una poesia sul mare"), ("image_generation", "disegna un faro")),
-    (("text_generation", "schrijf een gedicht over de zee"), ("image_generation", "teken een vuurtoren")),
+    (
+        ("text_generation", "schrijf een gedicht over de zee"),
+        ("image_generation", "teken een vuurtoren"),
+    ),
     # the same topic, no result named: "the sea" is what the poem is about, not the poem
-    (("text_generation", "write a poem about the sea"), ("image_generation", "draw the sea at night")),
-    (("text_generation", "schreib ein Gedicht über den Wald"), ("image_generation", "mal den Wald im Winter")),
-    (("text_generation", "escreve um conto sobre o rio"), ("image_generation", "desenha o rio ao luar")),
+    (
+        ("text_generation", "write a poem about the sea"),
+        ("image_generation", "draw the sea at night"),
+    ),
+    (
+        ("text_generation", "schreib ein Gedicht über den Wald"),
+        ("image_generation", "mal den Wald im Winter"),
+    ),
+    (
+        ("text_generation", "escreve um conto sobre o rio"),
+        ("image_generation", "desenha o rio ao luar"),
+    ),
     # an image yields no text to read
-    (("image_generation", "draw a slogan on a wall"), ("text_generation", "the slogan then as a tweet")),
+    (
+        ("image_generation", "draw a slogan on a wall"),
+        ("text_generation", "the slogan then as a tweet"),
+    ),
     # a German article before a noun, no V2 object
-    (("text_generation", "schreib ein Gedicht über Katzen"), ("image_generation", "den Hund zeichne ich selbst")),
+    (
+        ("text_generation", "schreib ein Gedicht über Katzen"),
+        ("image_generation", "den Hund zeichne ich selbst"),
+    ),
 ]
 
 

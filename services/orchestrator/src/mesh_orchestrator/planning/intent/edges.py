@@ -903,9 +903,7 @@ def pair_features(
     # a result named among a clause's first words: "With the result: ...", "Con los datos ..."
     heads = [_names_result_first(o.instruction) for o in origins]
     # round 15: the nouns each clause names after a determiner (``_names_result``)
-    named_after = [
-        [] if o.own_data or o.quoted else _named_after(o.instruction) for o in origins
-    ]
+    named_after = [[] if o.own_data or o.quoted else _named_after(o.instruction) for o in origins]
     refers15 = [not (o.own_data or o.quoted) and _refers15(o.instruction) for o in origins]
     for j, oj in enumerate(origins):
         fj = facts[j]
