@@ -102,6 +102,35 @@ NAMES = [
         ("text_generation", "Schrijf een korte tekst voor onze bloemenwinkel"),
         ("translation", "Die wil ik ook in het Frans"),
     ),
+    # "what you found" in its tenses and contractions, "là-dessus", "diezelfde", "beidem"
+    (
+        ("search", "Procura como é a aurora austral"),
+        ("image_generation", "faz uma imagem com base no que encontrares"),
+    ),
+    (
+        ("search", "Busca la historia del faro de Alejandría"),
+        ("summarization", "resume lo que encontraste en dos frases"),
+    ),
+    (
+        ("search", "Cerca la storia del faro di Alessandria"),
+        ("summarization", "riassumi quello che hai trovato"),
+    ),
+    (
+        ("search", "Such die Geschichte des Leuchtturms von Alexandria"),
+        ("translation", "übersetz was du gefunden hast ins Englische"),
+    ),
+    (
+        ("search", "Cherche l'histoire du phare d'Alexandrie"),
+        ("text_generation", "écris un court texte là-dessus pour des enfants"),
+    ),
+    (
+        ("text_generation", "Beschrijf een boomhut in het bos"),
+        ("image_generation", "maak van diezelfde beschrijving een tekening"),
+    ),
+    (
+        ("search", "Recherchier, was ein Erdbeben ist"),
+        ("text_generation", "erklär mir aus beidem, wie sie zusammenhängen"),
+    ),
     # a pronoun right before "then"
     (
         ("text_generation", "Schrijf een gedichtje over mijn kat"),

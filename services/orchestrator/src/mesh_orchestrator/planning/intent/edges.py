@@ -538,11 +538,37 @@ _PRONOUN_THEN = re.compile(
 )
 
 
+# ... "what you find / found" in the tenses and contractions ``lexicon.PRONOUN`` misses
+# ("com base no que encontrares", "traduz o que encontraste", "ce que tu as trouvé", "was du
+# gefunden hast", "quello che hai trovato", "wat je gevonden hebt", "lo que encontraste")
+_FOUND15 = re.compile(
+    r"\b(?:what|whatever) (?:you|u) (?:find|found|dig up|turn up|get|got)\b"
+    r"|\blo que (?:encuentres|encontraste|encontraras|has encontrado|descubras|descubriste|"
+    r"averigues|averiguaste|saques|sacaste)\b"
+    r"|\bce que (?:tu|vous) (?:trouves|trouveras|as trouve|trouvez|trouverez|avez trouve|"
+    r"decouvres|decouvriras|as decouvert)\b"
+    r"|\bwas (?:du|sie) (?:findest|finden|gefunden hast|gefunden haben|herausfindest|"
+    r"herausgefunden hast|rausfindest|rausgefunden hast)\b"
+    r"|\b[dn]?o que (?:encontrares|encontraste|encontrar|descobrires|descobriste|achares|"
+    r"achaste)\b"
+    r"|\b(?:quello|cio) che (?:trovi|troverai|hai trovato|scopri|scoprirai|hai scoperto)\b"
+    r"|\bwat (?:je|u) (?:vindt|vond|gevonden hebt|hebt gevonden|ontdekt|ontdekte)\b"
+)
+# ... "that same" fused (de, nl), "of both" inflected: "van diezelfde beschrijving", "aus beidem"
+_SAME_POINTING = _words(
+    "diezelfde datzelfde dezelfde hetzelfde dieselbe dieselben denselben dasselbe derselbe "
+    "demselben beidem"
+)
+
+
 def _refers15(text: str) -> bool:
-    """A pronoun ``lexicon.PRONOUN`` does not read: a V2 object opening the clause ("Den
-    brauche ich ..."), a pronoun before "then" ("vertaal het dan ...")."""
+    """A reference ``lexicon.PRONOUN`` does not read: a V2 object opening the clause ("Den
+    brauche ich ..."), a pronoun before "then" ("vertaal het dan ..."), "what you found" in
+    the seven languages, French "là-dessus", "diezelfde", "beidem"."""
     norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
     words = [w for w in tokens(norm) if w not in lx.POLITE]
+    if _FOUND15.search(norm) or _ON_IT.search(norm) or any(w in _SAME_POINTING for w in words):
+        return True
     k = 0
     while k < len(words) - 1 and (words[k] in lx.BACK or words[k] in _AND):
         k += 1
