@@ -273,6 +273,22 @@ def held_out(
     return out
 
 
+def held_out_gates(
+    data: Data, names: list[str], gates: list[str]
+) -> dict[str, dict[str, list[set[tuple[int, int]]]]]:
+    """Per gate (a feature ``keep`` reads, e.g. ``_asks13``), per held-out file, each request's
+    decided pairs: the shipped variant fitted once per fold (the gate reads "_" keys no weight
+    reads, so it changes no fit) and decoded with each gate (round 15, branch plan-gate15)."""
+    out: dict[str, dict[str, list[set[tuple[int, int]]]]] = {g: {} for g in gates}
+    for name in names:
+        others = [req for other, rs in data.items() if other != name for _, req in rs]
+        model = train(others, SHIPPED)
+        for g in gates:
+            model.gate = g
+            out[g][name] = [decode(model, req) for _, req in data[name]]
+    return out
+
+
 def classes(exp: Expected, req: Request, got: set[tuple[int, int]]) -> Counter[str]:
     truth = {(i, j) for i, j, _, lab in req if lab}
     ends = {(i, j) for i, j, f, _ in req if f.get(ENDS)}
@@ -358,6 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", default=None, help="fit --lex's first on every file: write")
     ap.add_argument("--json", default=None, help="with --cv: write the per-side tables here")
     ap.add_argument(
+        "--gate",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="held out: the shipped variant decoded with this gate against the shipped gate",
+    )
+    ap.add_argument(
         "--synth",
         type=int,
         default=0,
@@ -410,6 +433,29 @@ def main(argv: list[str] | None = None) -> int:
     names = blind(data)
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
+    if args.gate:
+        by_gate = held_out_gates(data, names, [SHIPPED.gate, *args.gate])
+        base = by_gate[SHIPPED.gate]
+        print(f"held out, shipped variant, gate {SHIPPED.gate}, {len(names)} blind files")
+        print_breakdown(table(data, base))
+        for g in args.gate:
+            got = by_gate[g]
+            print(f"\ngate {g}: held out, by class")
+            print_breakdown(table(data, got))
+            mean, lo, hi = bootstrap(data, got, base)
+            diff = [
+                (name, k)
+                for name in names
+                for k, (a, b) in enumerate(zip(base[name], got[name], strict=True))
+                if a != b
+            ]
+            print(
+                f"gate {g} -> {SHIPPED.gate}: pooled edge F1 {edge_f1(table(data, got)['all']):.4f}"
+                f" -> {edge_f1(table(data, base)['all']):.4f} (bootstrap {mean:+.4f}, 95% "
+                f"[{lo:+.4f}, {hi:+.4f}]), {len(diff)} requests decided otherwise",
+                flush=True,
+            )
+        return 0
     shipped = held_out(data, lambda rs: train(rs, SHIPPED), names)
     if args.breakdown:
         print(f"held out, shipped variant ({SHIPPED.label()}), {len(names)} blind files")

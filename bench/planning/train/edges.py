@@ -337,6 +337,9 @@ VARIANTS = [
     Variant("r10", 1.0, "choice", gate="_asks_sib", every=True, two=True, inherit=True, r12=True),
     # round 13: the gate also open to a job right after an analysis of pasted data
     Variant("r10", 1.0, "choice", gate="_asks13", every=True, two=True, inherit=True, r12=True),
+    # round 15: ... and to a clause naming an earlier result by a determiner and a noun, or by a
+    # pronoun the lexicon misses (``_asks15``)
+    Variant("r10", 1.0, "choice", gate="_asks15", every=True, two=True, inherit=True, r12=True),
 ]
 # Every feature (round 9's with round 8's), a softmax per task over its candidates and "none",
 # and the asks_seq gate: chosen on main after both round 9 planner branches merged, by pooled
@@ -357,8 +360,12 @@ VARIANTS = [
 # analysis of pasted data (``_asks13``): bench/planning/README.md.
 # Round 15: a lexical labeller (``train.edgemodel``) beat this variant held out by 0.007-0.010
 # edge F1 but tipped tested classes (a pronoun's chain, an ordinal); not shipped.
+# Round 15 (branch plan-gate15): the same weights, the gate also open to a clause naming an
+# earlier result by a determiner and a noun ("Den Slogan dann als Bild", "basate sulle
+# informazioni trovate"), or by a pronoun the lexicon misses ("Den brauche ich dann ...",
+# "vertaal het dan"): ``_asks15``, bench/planning/README.md.
 SHIPPED = Variant(
-    "r10", 1.0, "choice", gate="_asks13", every=True, two=True, inherit=True, r12=True
+    "r10", 1.0, "choice", gate="_asks15", every=True, two=True, inherit=True, r12=True
 )
 
 

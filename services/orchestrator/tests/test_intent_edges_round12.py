@@ -321,7 +321,10 @@ def _without_round12() -> IntentPlanner:
         # keeps those jobs apart without the round-12 features too; the class is still
         # held by ``test_counted_things_sharing_a_topic_stay_apart``)
         (BESIDES, _BESIDES_SHAPE),
-        (NAMED_ITEM, [("text_generation", []), ("image_generation", []), ("translation", ["1"])]),
+        # (NAMED_ITEM left out since round 15, branch plan-gate15: the gate ``_asks15`` opens
+        # to "3. Translate the slogan", a determiner and the noun item 1 made, and the model
+        # reads it without round 12's ``_names_one``; the class is still held by
+        # ``test_an_item_naming_an_earlier_result_reads_it``)
         (
             ITEM_POINTS_BACK,
             [("search", []), ("image_generation", ["1"]), ("text_generation", ["1"])],

@@ -484,6 +484,123 @@ _WITH_REF = re.compile(
 )
 
 
+# Round 15: a clause that names an earlier result by a determiner and a noun ("con esa
+# descripción", "genau diesen Berg", "Den Slogan dann als Bild", "basate sulle informazioni
+# trovate"): the determiners ``lexicon.DETERMINER`` leaves out (German "den"/"dem"/"der",
+# "diesen", "jenen"; Dutch "de"; Portuguese "os"/"as"; a preposition fused with an article:
+# "sulle", "della", "dalla", "do", "da", "no", "du", "del", "vom", "zum")
+_NAMING = (
+    lx.DETERMINER
+    | lx.DEMONSTRATIVE
+    | _words(
+        """
+den dem der diesen diesem jenen jenem jenes de os as
+sulle sulla sul sullo sugli della dello delle degli dal dalla dai dalle nella nel nelle negli
+do da dos das no na nos nas du del vom zum zur beim
+desse dessa desses dessas deste desta destes destas nesse nessa neste nesta
+"""
+    )
+)
+# ... of which these point by themselves: the noun after them names an earlier task's
+# subject as well as its result ("diesen Berg" after "find the highest mountain")
+_POINTING = (lx.DEMONSTRATIVE | _words("diesen diesem jenen jenem jenes")) - {"die", "dat", "de"}
+
+
+def _named_after(text: str) -> list[tuple[str, bool]]:
+    """The nouns a clause names after a determiner (``_NAMING``), each with whether a
+    demonstrative points at it ("esa descripción": True; "the slogan": False)."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    if _COLON_QQQ.search(norm):  # "this: \"...\"" points forward
+        norm = norm[: _COLON_QQQ.search(norm).start()]  # type: ignore[union-attr]
+    words = [w for w in tokens(norm) if w not in lx.POLITE]
+    out: list[tuple[str, bool]] = []
+    for k, w in enumerate(words[:-1]):
+        if w not in _NAMING:
+            continue
+        for n in words[k + 1 : k + 3]:
+            if _names_thing(n):
+                out.append((n, w in _POINTING))
+                break
+    return out
+
+
+# ... and a pronoun the lexicon reads only before some words: a German or Dutch demonstrative
+# opening the clause as its object, its verb and subject after it ("Den brauche ich dann als
+# Plakat", "Die wil ik ook als poster", "Das hätte ich gern auf Englisch"), a pronoun right
+# before "then" ("vertaal het dan", "translate it then", "übersetz es dann")
+_V2_OBJECT = _words("den dem die das dies dat deze dit diese diesen")
+_V2_SUBJECT = _words("ich du wir ihr ik je jij we wij u")
+_PRONOUN_THEN = re.compile(
+    r"\b(?:it|them|het|dat|dit|es|das|dies|ihn|sie|lo|la|los|las|eso|esto|isso|isto|ca|cela|"
+    r"questo|quello|le|les|o|os|as|hem)\s+(?:"
+    + "|".join(sorted(lx.BACK - {"and", "plus"}))
+    + r")\b"
+)
+
+
+# ... "what you find / found" in the tenses and contractions ``lexicon.PRONOUN`` misses
+# ("com base no que encontrares", "traduz o que encontraste", "ce que tu as trouvé", "was du
+# gefunden hast", "quello che hai trovato", "wat je gevonden hebt", "lo que encontraste")
+_FOUND15 = re.compile(
+    r"\b(?:what|whatever) (?:you|u) (?:find|found|dig up|turn up|get|got)\b"
+    r"|\blo que (?:encuentres|encontraste|encontraras|has encontrado|descubras|descubriste|"
+    r"averigues|averiguaste|saques|sacaste)\b"
+    r"|\bce que (?:tu|vous) (?:trouves|trouveras|as trouve|trouvez|trouverez|avez trouve|"
+    r"decouvres|decouvriras|as decouvert)\b"
+    r"|\bwas (?:du|sie) (?:findest|finden|gefunden hast|gefunden haben|herausfindest|"
+    r"herausgefunden hast|rausfindest|rausgefunden hast)\b"
+    r"|\b[dn]?o que (?:encontrares|encontraste|encontrar|descobrires|descobriste|achares|"
+    r"achaste)\b"
+    r"|\b(?:quello|cio) che (?:trovi|troverai|hai trovato|scopri|scoprirai|hai scoperto)\b"
+    r"|\bwat (?:je|u) (?:vindt|vond|gevonden hebt|hebt gevonden|ontdekt|ontdekte)\b"
+)
+# ... "that same" fused (de, nl), "of both" inflected: "van diezelfde beschrijving", "aus beidem"
+_SAME_POINTING = _words(
+    "diezelfde datzelfde dezelfde hetzelfde dieselbe dieselben denselben dasselbe derselbe "
+    "demselben beidem"
+)
+
+
+def _refers15(text: str) -> bool:
+    """A reference ``lexicon.PRONOUN`` does not read: a V2 object opening the clause ("Den
+    brauche ich ..."), a pronoun before "then" ("vertaal het dan ..."), "what you found" in
+    the seven languages, French "là-dessus", "diezelfde", "beidem"."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    words = [w for w in tokens(norm) if w not in lx.POLITE]
+    if _FOUND15.search(norm) or _ON_IT.search(norm) or any(w in _SAME_POINTING for w in words):
+        return True
+    k = 0
+    while k < len(words) - 1 and (words[k] in lx.BACK or words[k] in _AND):
+        k += 1
+    if len(words) > k + 2 and words[k] in _V2_OBJECT and words[k + 2] in _V2_SUBJECT:
+        return True
+    return bool(_PRONOUN_THEN.search(norm))
+
+
+def _names_result(
+    named: list[tuple[str, bool]], cap: str, made: set[str], subject: set[str]
+) -> bool:
+    """Whether a noun of ``named`` (``_named_after``) names what an earlier task made: a
+    result noun ("las informaciones", "sulle informazioni"), its capability's noun ("the
+    summary"), a noun of its clause that is no topic ("Den Slogan" after "Werbeslogan", by
+    stem or as a compound's last part); with a demonstrative, also its subject ("diesen Berg"
+    after "finde den höchsten Berg")."""
+    for n, pointing in named:
+        n1 = n.rstrip("s")
+        if n in lx.RESULT_NOUNS or n1 in lx.RESULT_NOUNS or n1 in _CAP_NOUNS.get(cap, ()):
+            return True
+        pool = made | subject if pointing else made
+        stem = _stem(n)
+        for w in pool:
+            if len(w) < 3:  # ("leus" and "slogans" are kept singular: "leu", "slogan")
+                continue
+            if n1 == w or (stem and _stem(w) == stem):
+                return True
+            if len(n1) >= 5 and len(w) > len(n1) + 2 and w.endswith(n1):
+                return True  # a compound's last part: "werbeslogan" -> "slogan"
+    return False
+
+
 def _known(text: str) -> bool:
     """Whether ``text`` (normalized) opens with "once you know" (``_KNOWN``)."""
     return bool(_KNOWN.match(lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", text)))
@@ -811,6 +928,9 @@ def pair_features(
                     strict12[j] = _strict12(norm[m.end() : e])
     # a result named among a clause's first words: "With the result: ...", "Con los datos ..."
     heads = [_names_result_first(o.instruction) for o in origins]
+    # round 15: the nouns each clause names after a determiner (``_names_result``)
+    named_after = [[] if o.own_data or o.quoted else _named_after(o.instruction) for o in origins]
+    refers15 = [not (o.own_data or o.quoted) and _refers15(o.instruction) for o in origins]
     for j, oj in enumerate(origins):
         fj = facts[j]
         for i in range(j):
@@ -977,6 +1097,23 @@ def pair_features(
                     and not (oj.own_data or oj.quoted)
                 )
             )
+            # round 15: ... and a clause naming i's result by a determiner and a noun ("con
+            # esa descripción", "Den Slogan dann als Bild", "basate sulle informazioni
+            # trovate"), or i's subject by a demonstrative ("genau diesen Berg"): it asks for
+            # i's material (a gate only, never a weight: the model decides)
+            f["_names15"] = float(
+                oi.capability not in NO_TEXT
+                and (
+                    refers15[j]
+                    or _names_result(
+                        named_after[j],
+                        oi.capability,
+                        own[i] - topics[i],
+                        facts[i].subject | topics[i],
+                    )
+                )
+            )
+            f["_asks15"] = float(bool(f["_asks13"]) or bool(f["_names15"]))
             # a clause saying "both" / "each of them" as the last of listed items
             f["all_items"] = float(fj.everything and (fj.enum or oj.joined == "item"))
             # round 11: a parallel job after a step whose reference leads ("From that, a
