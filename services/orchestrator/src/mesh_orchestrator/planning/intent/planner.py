@@ -46,6 +46,7 @@ from mesh_orchestrator.planning.intent.actions import (
 from mesh_orchestrator.planning.intent.attach import hand_payloads
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.chat import chat_question
+from mesh_orchestrator.planning.intent.context import answer_manner, only_named, style_only
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
     asks_of_someone,
@@ -214,6 +215,18 @@ def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
         if top not in ("text_generation", "none") or p[top] >= UNSURE:
             return False
     return True
+
+
+def _object_in(seg: Segment, segmenter: Segmenter) -> bool:
+    """Round 15: a verb, then an article or a pronoun pointing back ("draw it in poster
+    style", "Translate the answer into Arabic", "resume la respuesta"): the verb acts on it,
+    a job."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return (
+        len(words) > 1
+        and segmenter.is_opener(words[0])
+        and (words[1] in lx.ARTICLES or words[1] in lx.DETERMINER or words[1] in _REFERS)
+    )
 
 
 def _chat(seg: Segment) -> bool:
@@ -419,6 +432,20 @@ class IntentPlanner:
                     w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words
                 )
         return False
+
+    def _restates(self, seg: Segment, out: list[Routed]) -> bool:
+        """Round 15: "only" and a thing whose job a task before it already does ("image
+        only", "juste l'image", "nur das Bild"): that task restricted, not a second one."""
+        assert self._model is not None
+        thing = only_thing(seg) or only_named(seg)
+        if thing is None:
+            return False
+        if thing == "translation":
+            job = "translation"
+        else:
+            row = self._model.probabilities([thing])[0]
+            job = CLASSES[int(np.argmax(row))]
+        return any(r.capability == job for r in out)
 
     def _asks_or_opens(self, seg: Segment) -> bool:
         """A question, or a clause that starts with a verb of a job, or a list item."""
@@ -768,12 +795,26 @@ class IntentPlanner:
                     top = job
             if (
                 top in ("search", "text_generation")  # (what the model makes of small talk)
-                and p[top] < WEAK_SEARCH
+                and (
+                    p[top] < WEAK_SEARCH
+                    # round 15: a statement about the speaker that wants nothing ("I run a
+                    # small bakery."), read as writing near a coin toss
+                    or (
+                        top == "text_generation"
+                        and p[top] < UNSURE
+                        and not asks_of_someone(seg)
+                        and not seg.instruction.rstrip().endswith(("?", "!"))
+                    )
+                )
                 and seg.joined in ("start", "sentence", "para")
                 and not question(seg)
                 and said_of_oneself(seg)
                 and any(
-                    self._segmenter.opens_job(s.instruction)
+                    (
+                        self._segmenter.opens_job(s.instruction)
+                        # round 15: "Could you write me ...", "I'd love a ..." after a statement
+                        or (top == "text_generation" and asks_of_someone(s))
+                    )
                     # beside a weak "text_generation", a job the model is sure of
                     and (
                         top == "search" or float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
@@ -892,6 +933,23 @@ class IntentPlanner:
                 top = "none"  # "thx that was super helpful!!": thanks, nothing to look up
             if thanks(seg) and len(tokens(seg.instruction)) <= 3 and any(r.capability for r in out):
                 top = "none"  # "..., grazie": courtesy after the ask
+            if (
+                top in JOBS
+                and seg.joined not in ("start", "item", "line", "then")
+                and not (seg.data or seg.payload or seg.lead_ref or seg.again)
+                and any(r.capability for r in out)
+                and (
+                    # (a verb's object, "draw it in poster style", "a cat in ...": a job)
+                    (
+                        (style_only(seg) or answer_manner(seg))
+                        and not _object_in(seg, self._segmenter)
+                        and not _names_language(seg.instruction)
+                    )
+                    or (not self._verb_first(seg) and self._restates(seg, out))
+                )
+            ):  # round 15: "..., poster style", "kort antwoord is prima", "Pas de texte,
+                # juste l'image": how the thing asked before is to be, no job of its own
+                top = "none"
             if (
                 top == "action"
                 and p[top] < SURE_ACTION

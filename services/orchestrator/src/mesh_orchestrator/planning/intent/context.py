@@ -1,0 +1,85 @@
+"""Clauses with no job of their own after an ask (round 15): they say how the thing asked
+should be, not a second thing to make.
+
+* ``restates_only``: "only"/"just" and a thing the mesh makes, the same job as a task before
+  it ("image only", "juste l'image", "solo la imagen", "nur das Bild", "só a imagem", "solo
+  l'immagine", "alleen de afbeelding"): that task, restricted; not a second one.
+* ``style_only``: a style named with no verb ("poster style", "estilo acuarela", "style
+  aquarelle", "im Comic-Stil", "estilo cartaz", "stile anime", "in cartoonstijl"): how the
+  thing asked before it looks.
+* ``answer_manner``: how the answer should be, with no verb of a job ("short answer is fine",
+  "una respuesta corta basta", "une réponse courte suffit", "eine kurze Antwort reicht", "uma
+  resposta curta chega", "una risposta breve va bene", "kort antwoord is prima").
+
+Each holds only after a task and in a short clause that names no other thing to make.
+"""
+
+from __future__ import annotations
+
+from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.model import tokens
+from mesh_orchestrator.planning.intent.segment import Segment
+
+# The noun "style" in the seven languages (German and Dutch glue it to what it qualifies:
+# "Comicstil", "cartoonstijl").
+_STYLE_NOUNS = ("style", "styles", "estilo", "stil", "stile", "stijl")
+# The noun "answer" in the seven languages.
+_ANSWER_NOUNS = frozenset(
+    ["answer", "reply", "respuesta", "reponse", "antwort", "resposta", "risposta", "antwoord"]
+)
+# Words that may lead a style phrase: "in the style of", "en estilo", "im Stil", "no estilo",
+# "nello stile", "in de stijl van", "a lo", "a la".
+_LEADS = frozenset(
+    "in im en em no na nello nella dans le la el lo il de het a al au the del della des im"
+    " am".split()
+)
+# At most this many words: a phrase, not a sentence with an ask in it.
+_SHORT = 6
+
+
+def _words(seg: Segment) -> list[str]:
+    return [w for w in tokens(seg.instruction) if w not in lx.POLITE and w.isalpha()]
+
+
+def _style_noun(word: str) -> bool:
+    return word in _STYLE_NOUNS or (
+        len(word) > 6 and word.endswith(("stil", "stijl")) and not word.endswith("distil")
+    )
+
+
+def style_only(seg: Segment) -> bool:
+    """A short phrase headed by "style" ("poster style", "estilo acuarela", "im Comic-Stil",
+    "in the style of a woodcut"): the style is its head, first (Romance: "estilo póster",
+    "style affiche") or last (English, German, Dutch: "poster style", "Posterstil")."""
+    words = _words(seg)
+    while words and words[0] in _LEADS:
+        words = words[1:]
+    if not words or len(words) > _SHORT:
+        return False
+    return _style_noun(words[0]) or _style_noun(words[-1])
+
+
+def answer_manner(seg: Segment) -> bool:
+    """A short phrase about the answer ("short answer is fine", "kort antwoord is prima",
+    "una respuesta corta basta"), no question in it."""
+    words = _words(seg)
+    return (
+        0 < len(words) <= _SHORT
+        and any(w in _ANSWER_NOUNS for w in words)
+        and not seg.instruction.rstrip().endswith("?")
+        and not any(w in lx.QUESTION for w in words)
+    )
+
+
+def only_named(seg: Segment) -> str | None:
+    """The thing in "<thing> only" ("image only", "text only", "tekst alleen", "imagen
+    solamente"): a thing the mesh makes, then "only", and nothing else."""
+    words = _words(seg)
+    if len(words) == 2 and words[1] in lx.ONLY:
+        noun = words[0]
+        if noun in lx.JOB_NOUNS or noun.rstrip("s") in lx.JOB_NOUNS:
+            return noun
+    return None
+
+
+__all__ = ["answer_manner", "only_named", "style_only"]
