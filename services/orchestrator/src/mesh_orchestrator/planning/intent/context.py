@@ -12,11 +12,17 @@ should be, not a second thing to make.
   resposta curta chega", "una risposta breve va bene", "kort antwoord is prima").
 
 Each holds only after a task and in a short clause that names no other thing to make.
+
+* ``states_only``: a statement the speaker makes of itself, wanting nothing ("I run a small
+  bakery", "Je tiens un atelier", "Tengo un taller", "Ho un'officina", "Tenho uma oficina":
+  the subject, or in the pro-drop languages the verb of having, being or working in the first
+  person), before the ask: who asks, not a job.
 """
 
 from __future__ import annotations
 
 from mesh_orchestrator.planning.intent import lexicon as lx
+from mesh_orchestrator.planning.intent.cues import _I, _WISH, _YOU_ALL, asks_of_someone
 from mesh_orchestrator.planning.intent.model import tokens
 from mesh_orchestrator.planning.intent.segment import Segment
 
@@ -82,4 +88,44 @@ def only_named(seg: Segment) -> str | None:
     return None
 
 
-__all__ = ["answer_manner", "only_named", "style_only"]
+# Spanish, Portuguese and Italian drop the subject: the verb of having, being or working in
+# the first person opens a statement of oneself ("Tengo un taller", "Sou professora", "Ho un
+# negozio", "Lavoro di notte").
+_FIRST_PERSON = frozenset(
+    "tengo soy estoy trabajo tenho sou estou trabalho ho sono sto lavoro".split()
+)
+
+
+def states_only(seg: Segment) -> bool:
+    """A statement of the speaker that wants nothing of anyone: its subject is the speaker (or a
+    first-person verb of having, being, working), no wish and no "you" after it, no thing to
+    make named, no question."""
+    words = _words(seg)
+    if not words or seg.instruction.rstrip().endswith(("?", "!")):
+        return False
+    if words[0] not in _I and words[0] not in _FIRST_PERSON:
+        return False
+    rest = words[1:]  # (French "je" is Dutch "you": the subject, not the one asked)
+    return not any(
+        w in _WISH or w in _YOU_ALL or w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS
+        for w in rest
+    ) and "'d" not in seg.instruction
+
+
+# A modal that opens a request put to "you" (pro-drop languages need no "you"): "could you",
+# "¿podrías ...?", "pourrais-tu", "könntest du", "podes", "potresti", "kun je".
+_ASKING = frozenset(
+    "could can would will podrias puedes podria podeis pourrais pourriez peux pouvez"
+    " konntest kannst konnten konnen wurdest podes podias poderia pode potresti puoi potreste"
+    " potete kun kunt zou zoudt wil".split()
+)
+
+
+def asks_for(seg: Segment) -> bool:
+    """A request put to someone: a modal of asking first ("Potresti scrivermi ...", "Could you
+    write ..."), or a wish or "you" in it."""
+    words = _words(seg)
+    return bool(words) and (words[0] in _ASKING or asks_of_someone(seg))
+
+
+__all__ = ["answer_manner", "asks_for", "only_named", "states_only", "style_only"]

@@ -46,7 +46,13 @@ from mesh_orchestrator.planning.intent.actions import (
 from mesh_orchestrator.planning.intent.attach import hand_payloads
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.chat import chat_question
-from mesh_orchestrator.planning.intent.context import answer_manner, only_named, style_only
+from mesh_orchestrator.planning.intent.context import (
+    answer_manner,
+    asks_for,
+    only_named,
+    states_only,
+    style_only,
+)
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
     asks_of_someone,
@@ -140,6 +146,10 @@ PICTURE_MOVES = 0.75
 # A lookup the model is this unsure of, in a clause that is no question and starts with no
 # verb, is none (small talk, a remark): "search" is where the model puts what it cannot place.
 WEAK_SEARCH = 0.4
+# Round 15: a statement the speaker makes of itself, wanting nothing ("I run a small bakery.",
+# ``context.states_only``), before an ask the model is surer of, is who asks even where the
+# model reads it as writing this much (its nouns alone: "bakery", "shop").
+CONTEXT_WRITES = 0.7
 # A lookup the model is this unsure of, put as a statement about the speaker or the assistant
 # (no question, no verb of a job first), is something said, not asked.
 CHAT_SEARCH = 0.65
@@ -799,25 +809,21 @@ class IntentPlanner:
                     p[top] < WEAK_SEARCH
                     # round 15: a statement about the speaker that wants nothing ("I run a
                     # small bakery."), read as writing near a coin toss
-                    or (
-                        top == "text_generation"
-                        and p[top] < UNSURE
-                        and not asks_of_someone(seg)
-                        and not seg.instruction.rstrip().endswith(("?", "!"))
-                    )
+                    or (top == "text_generation" and p[top] < CONTEXT_WRITES and states_only(seg))
                 )
                 and seg.joined in ("start", "sentence", "para")
                 and not question(seg)
-                and said_of_oneself(seg)
+                and (said_of_oneself(seg) or states_only(seg))
                 and any(
                     (
                         self._segmenter.opens_job(s.instruction)
                         # round 15: "Could you write me ...", "I'd love a ..." after a statement
-                        or (top == "text_generation" and asks_of_someone(s))
+                        or (top == "text_generation" and asks_for(s))
                     )
                     # beside a weak "text_generation", a job the model is sure of
                     and (
-                        top == "search" or float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
+                        top == "search"
+                        or float(max(row[CLASSES.index(c)] for c in JOBS)) >= max(UNSURE, p[top])
                     )
                     for s, row in zip(segments, probs, strict=True)
                     if s is not seg
