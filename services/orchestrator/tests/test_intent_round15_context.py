@@ -10,6 +10,9 @@ written batches; these are its sub-mechanisms fixed this round:
   ``IntentPlanner._restates``): that task, restricted;
 * a statement of the speaker before the ask ("I run a small bike repair shop.", "Ho una
   piccola officina ...", ``context.states_only``): who asks;
+* what follows thanks or a greeting in a request that asks nothing (a farewell, "you were
+  great": ``context.chat_after_thanks``, ``IntentPlanner._chat_tail``) is one answer from the
+  writer, not a second one;
 * a Romance "en" before an article or "forma" is "in", not Dutch "and" ("en la nieve", "en
   forma de carta", ``segment._romance_en``).
 """
@@ -140,3 +143,35 @@ def test_dutch_en_before_los_is_still_and() -> None:
         "schrijf een kort gedicht over de herfst, en los daarvan een samenvatting van dit: "
         "'De bibliotheek gaat in juli dicht voor een verbouwing van zes weken.'"
     ) == ["text_generation", "summarization"]
+
+
+CHAT_TAIL = [
+    "Thanks so much for earlier, you were great, have a nice evening",
+    "¡Gracias por todo, eres un sol, hasta mañana!",
+    "Merci beaucoup pour ton aide, tu es génial, bonne soirée",
+    "Danke dir für die Hilfe, du bist super, schönen Abend noch",
+    "Obrigado pela ajuda, foste incrível, até amanhã",
+    "Grazie per l'aiuto, sei stato fantastico, a domani",
+    "Bedankt voor je hulp, je bent geweldig, tot morgen",
+]
+
+
+@pytest.mark.parametrize("query", CHAT_TAIL)
+def test_a_chat_tail_after_thanks_is_one_answer(query: str) -> None:
+    assert _caps(query) == ["text_generation"]
+
+
+def test_the_writer_reads_the_whole_chat() -> None:
+    # where two writer tasks are merged into one, the one left reads both clauses
+    draft = PLANNER.build_sync(
+        "Grazie mille per la ricetta di prima, sei stato gentilissimo!", load_manifest(), None
+    )[0]
+    assert len(draft.plan.tasks) == 1
+    assert "gentilissimo" in str(draft.plan.tasks[0].input)
+
+
+def test_a_job_after_thanks_is_still_a_task() -> None:
+    # counterfactual: a verb and a thing to make after the thanks
+    assert "image_generation" in _caps("Thanks, you were great! Now draw me a cat on a windowsill.")
+    assert ctx_mod.chat_after_thanks(PLANNER._segmenter.split("Thanks. Take care!")[-1])  # type: ignore[union-attr]
+    assert not ctx_mod.chat_after_thanks(PLANNER._segmenter.split("Thanks. A poem now.")[-1])  # type: ignore[union-attr]

@@ -21,6 +21,8 @@ Each holds only after a task and in a short clause that names no other thing to 
 
 from __future__ import annotations
 
+import re
+
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.cues import _I, _WISH, _YOU_ALL, asks_of_someone
 from mesh_orchestrator.planning.intent.model import tokens
@@ -128,4 +130,35 @@ def asks_for(seg: Segment) -> bool:
     return bool(words) and (words[0] in _ASKING or asks_of_someone(seg))
 
 
-__all__ = ["answer_manner", "asks_for", "only_named", "states_only", "style_only"]
+# A farewell, or "you are/were" said to the assistant, in the seven languages: what follows
+# thanks in a request that asks nothing ("have a good one", "hasta mañana", "bonne soirée",
+# "schönen Abend noch", "até amanhã", "a domani", "tot morgen"; "sei stato gentilissimo",
+# "eres un sol", "tu es génial", "du bist super", "foste incrível", "je bent geweldig").
+_FAREWELL = re.compile(
+    r"^(?:and |y |et |und |e |en )?(?:have a (?:good|great|nice) \w+|take care|bye|goodbye|"
+    r"see you\b|see ya|good ?night|hasta (?:manana|luego|pronto)|adios|chao|nos vemos|"
+    r"buenas noches|bonne (?:soiree|journee|nuit)|a (?:demain|bientot|plus)|au revoir|salut|"
+    r"(?:einen )?schonen (?:abend|tag)|tschuss|bis (?:morgen|bald|dann)|gute nacht|"
+    r"ate (?:amanha|logo|breve)|tchau|boa (?:noite|tarde)|a domani|a presto|buona (?:serata|"
+    r"giornata|notte)|ciao|tot (?:morgen|ziens|straks|later)|doei|fijne (?:avond|dag)|"
+    r"goedenacht|welterusten)"
+)
+_YOU_ARE = frozenset(
+    "you're youre you are eres fuiste estuviste es tu t'es etais bist warst sei eri fosti foste"
+    " es bent was".split()
+)
+
+
+def chat_after_thanks(seg: Segment) -> bool:
+    """A farewell or a remark about the assistant ("you're the best", "sei stato
+    gentilissimo"), with no thing to make named."""
+    words = tokens(seg.instruction)
+    if any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words):
+        return False
+    low = " ".join(w for w in words if w not in lx.POLITE)
+    return bool(_FAREWELL.match(low)) or (
+        len(words) <= _SHORT and any(w in _YOU_ARE for w in words[:3])
+    )
+
+
+__all__ = ["answer_manner", "asks_for", "chat_after_thanks", "only_named", "states_only", "style_only"]

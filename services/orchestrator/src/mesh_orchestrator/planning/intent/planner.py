@@ -49,6 +49,7 @@ from mesh_orchestrator.planning.intent.chat import chat_question
 from mesh_orchestrator.planning.intent.context import (
     answer_manner,
     asks_for,
+    chat_after_thanks,
     only_named,
     states_only,
     style_only,
@@ -456,6 +457,40 @@ class IntentPlanner:
             row = self._model.probabilities([thing])[0]
             job = CLASSES[int(np.argmax(row))]
         return any(r.capability == job for r in out)
+
+    def _chat_tail(self, out: list[Routed]) -> None:
+        """Round 15: a request that opens with thanks or a greeting and asks nothing after it
+        ("thanks, that's all for today, have a good one", "Grazie mille, sei stato
+        gentilissimo!", "Hoi! ik ben Joris, hoe gaat het?"): one answer from the writer; what
+        follows the thanks (a farewell, a remark, a chat question) is no task of its own. No
+        clause may open a job with a verb, name a thing to make, or carry data."""
+        if len(out) < 2 or not (thanks(out[0].segment) or salutation(out[0].segment)):
+            return
+        if any(r.capability not in (None, "text_generation") for r in out):
+            return
+        for r in out:
+            seg = r.segment
+            words = tokens(seg.instruction)
+            if (
+                seg.data
+                or seg.payload
+                or (
+                    r is not out[0]
+                    and (self._verb_first(seg) or self._asks_or_opens(seg))
+                    and not chat_question(seg)
+                    and not chat_after_thanks(seg)
+                )
+                or any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+            ):
+                return
+        writer = [r for r in out if r.capability]
+        if len(writer) < 2:
+            return
+        first = writer[0].segment  # the writer answers all of it
+        first.instruction = " ".join(r.segment.instruction for r in out)
+        first.text = " ".join(r.segment.text or r.segment.instruction for r in out)
+        for r in writer[1:]:
+            r.capability, r.why = None, "none"
 
     def _asks_or_opens(self, seg: Segment) -> bool:
         """A question, or a clause that starts with a verb of a job, or a list item."""
@@ -1055,6 +1090,7 @@ class IntentPlanner:
             ):  # "Lock the front door and turn off the lights": a verb the model places
                 # nowhere, on an object, joined to an act no agent performs, is one too
                 r.why = _ACTION
+        self._chat_tail(out)
         _constraints(out, self._segmenter, served)
         _servable_rest(out, served)
         _context(out, self._segmenter, _chat)
