@@ -25,6 +25,7 @@ import re
 
 from mesh_orchestrator.planning.intent import lexicon as lx
 from mesh_orchestrator.planning.intent.cues import _I, _WISH, _YOU_ALL, asks_of_someone
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import tokens
 from mesh_orchestrator.planning.intent.segment import Segment
 
@@ -37,9 +38,8 @@ _ANSWER_NOUNS = frozenset(
 )
 # Words that may lead a style phrase: "in the style of", "en estilo", "im Stil", "no estilo",
 # "nello stile", "in de stijl van", "a lo", "a la".
-_LEADS = frozenset(
-    "in im en em no na nello nella dans le la el lo il de het a al au the del della des im"
-    " am".split()
+_LEADS = lx_words(
+    "in im en em no na nello nella dans le la el lo il de het a al au the del della des im am"
 )
 # At most this many words: a phrase, not a sentence with an ask in it.
 _SHORT = 6
@@ -93,9 +93,7 @@ def only_named(seg: Segment) -> str | None:
 # Spanish, Portuguese and Italian drop the subject: the verb of having, being or working in
 # the first person opens a statement of oneself ("Tengo un taller", "Sou professora", "Ho un
 # negozio", "Lavoro di notte").
-_FIRST_PERSON = frozenset(
-    "tengo soy estoy trabajo tenho sou estou trabalho ho sono sto lavoro".split()
-)
+_FIRST_PERSON = lx_words("tengo soy estoy trabajo tenho sou estou trabalho ho sono sto lavoro")
 
 
 def states_only(seg: Segment) -> bool:
@@ -108,18 +106,21 @@ def states_only(seg: Segment) -> bool:
     if words[0] not in _I and words[0] not in _FIRST_PERSON:
         return False
     rest = words[1:]  # (French "je" is Dutch "you": the subject, not the one asked)
-    return not any(
-        w in _WISH or w in _YOU_ALL or w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS
-        for w in rest
-    ) and "'d" not in seg.instruction
+    return (
+        not any(
+            w in _WISH or w in _YOU_ALL or w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS
+            for w in rest
+        )
+        and "'d" not in seg.instruction
+    )
 
 
 # A modal that opens a request put to "you" (pro-drop languages need no "you"): "could you",
 # "¿podrías ...?", "pourrais-tu", "könntest du", "podes", "potresti", "kun je".
-_ASKING = frozenset(
+_ASKING = lx_words(
     "could can would will podrias puedes podria podeis pourrais pourriez peux pouvez"
     " konntest kannst konnten konnen wurdest podes podias poderia pode potresti puoi potreste"
-    " potete kun kunt zou zoudt wil".split()
+    " potete kun kunt zou zoudt wil"
 )
 
 
@@ -143,9 +144,8 @@ _FAREWELL = re.compile(
     r"giornata|notte)|ciao|tot (?:morgen|ziens|straks|later)|doei|fijne (?:avond|dag)|"
     r"goedenacht|welterusten)"
 )
-_YOU_ARE = frozenset(
-    "you're youre you are eres fuiste estuviste es tu t'es etais bist warst sei eri fosti foste"
-    " es bent was".split()
+_YOU_ARE = lx_words(
+    "you're youre eres fuiste estuviste tu t'es etais bist warst sei eri fosti foste bent"
 )
 
 
@@ -161,4 +161,11 @@ def chat_after_thanks(seg: Segment) -> bool:
     )
 
 
-__all__ = ["answer_manner", "asks_for", "chat_after_thanks", "only_named", "states_only", "style_only"]
+__all__ = [
+    "answer_manner",
+    "asks_for",
+    "chat_after_thanks",
+    "only_named",
+    "states_only",
+    "style_only",
+]
