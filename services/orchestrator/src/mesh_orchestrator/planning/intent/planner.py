@@ -46,6 +46,14 @@ from mesh_orchestrator.planning.intent.actions import (
 from mesh_orchestrator.planning.intent.attach import hand_payloads
 from mesh_orchestrator.planning.intent.backrefs import _REFERS
 from mesh_orchestrator.planning.intent.chat import chat_question
+from mesh_orchestrator.planning.intent.context import (
+    answer_manner,
+    asks_for,
+    chat_after_thanks,
+    only_named,
+    states_only,
+    style_only,
+)
 from mesh_orchestrator.planning.intent.cues import (
     about_us,
     asks_of_someone,
@@ -139,6 +147,10 @@ PICTURE_MOVES = 0.75
 # A lookup the model is this unsure of, in a clause that is no question and starts with no
 # verb, is none (small talk, a remark): "search" is where the model puts what it cannot place.
 WEAK_SEARCH = 0.4
+# Round 15: a statement the speaker makes of itself, wanting nothing ("I run a small bakery.",
+# ``context.states_only``), before an ask the model is surer of, is who asks even where the
+# model reads it as writing this much (its nouns alone: "bakery", "shop").
+CONTEXT_WRITES = 0.7
 # A lookup the model is this unsure of, put as a statement about the speaker or the assistant
 # (no question, no verb of a job first), is something said, not asked.
 CHAT_SEARCH = 0.65
@@ -214,6 +226,18 @@ def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
         if top not in ("text_generation", "none") or p[top] >= UNSURE:
             return False
     return True
+
+
+def _object_in(seg: Segment, segmenter: Segmenter) -> bool:
+    """Round 15: a verb, then an article or a pronoun pointing back ("draw it in poster
+    style", "Translate the answer into Arabic", "resume la respuesta"): the verb acts on it,
+    a job."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    return (
+        len(words) > 1
+        and segmenter.is_opener(words[0])
+        and (words[1] in lx.ARTICLES or words[1] in lx.DETERMINER or words[1] in _REFERS)
+    )
 
 
 def _chat(seg: Segment) -> bool:
@@ -419,6 +443,54 @@ class IntentPlanner:
                     w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words
                 )
         return False
+
+    def _restates(self, seg: Segment, out: list[Routed]) -> bool:
+        """Round 15: "only" and a thing whose job a task before it already does ("image
+        only", "juste l'image", "nur das Bild"): that task restricted, not a second one."""
+        assert self._model is not None
+        thing = only_thing(seg) or only_named(seg)
+        if thing is None:
+            return False
+        if thing == "translation":
+            job = "translation"
+        else:
+            row = self._model.probabilities([thing])[0]
+            job = CLASSES[int(np.argmax(row))]
+        return any(r.capability == job for r in out)
+
+    def _chat_tail(self, out: list[Routed]) -> None:
+        """Round 15: a request that opens with thanks or a greeting and asks nothing after it
+        ("thanks, that's all for today, have a good one", "Grazie mille, sei stato
+        gentilissimo!", "Hoi! ik ben Joris, hoe gaat het?"): one answer from the writer; what
+        follows the thanks (a farewell, a remark, a chat question) is no task of its own. No
+        clause may open a job with a verb, name a thing to make, or carry data."""
+        if len(out) < 2 or not (thanks(out[0].segment) or salutation(out[0].segment)):
+            return
+        if any(r.capability not in (None, "text_generation") for r in out):
+            return
+        for r in out:
+            seg = r.segment
+            words = tokens(seg.instruction)
+            if (
+                seg.data
+                or seg.payload
+                or (
+                    r is not out[0]
+                    and (self._verb_first(seg) or self._asks_or_opens(seg))
+                    and not chat_question(seg)
+                    and not chat_after_thanks(seg)
+                )
+                or any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
+            ):
+                return
+        writer = [r for r in out if r.capability]
+        if len(writer) < 2:
+            return
+        first = writer[0].segment  # the writer answers all of it
+        first.instruction = " ".join(r.segment.instruction for r in out)
+        first.text = " ".join(r.segment.text or r.segment.instruction for r in out)
+        for r in writer[1:]:
+            r.capability, r.why = None, "none"
 
     def _asks_or_opens(self, seg: Segment) -> bool:
         """A question, or a clause that starts with a verb of a job, or a list item."""
@@ -768,15 +840,25 @@ class IntentPlanner:
                     top = job
             if (
                 top in ("search", "text_generation")  # (what the model makes of small talk)
-                and p[top] < WEAK_SEARCH
+                and (
+                    p[top] < WEAK_SEARCH
+                    # round 15: a statement about the speaker that wants nothing ("I run a
+                    # small bakery."), read as writing near a coin toss
+                    or (top == "text_generation" and p[top] < CONTEXT_WRITES and states_only(seg))
+                )
                 and seg.joined in ("start", "sentence", "para")
                 and not question(seg)
-                and said_of_oneself(seg)
+                and (said_of_oneself(seg) or states_only(seg))
                 and any(
-                    self._segmenter.opens_job(s.instruction)
+                    (
+                        self._segmenter.opens_job(s.instruction)
+                        # round 15: "Could you write me ...", "I'd love a ..." after a statement
+                        or (top == "text_generation" and asks_for(s))
+                    )
                     # beside a weak "text_generation", a job the model is sure of
                     and (
-                        top == "search" or float(max(row[CLASSES.index(c)] for c in JOBS)) >= UNSURE
+                        top == "search"
+                        or float(max(row[CLASSES.index(c)] for c in JOBS)) >= max(UNSURE, p[top])
                     )
                     for s, row in zip(segments, probs, strict=True)
                     if s is not seg
@@ -893,6 +975,23 @@ class IntentPlanner:
             if thanks(seg) and len(tokens(seg.instruction)) <= 3 and any(r.capability for r in out):
                 top = "none"  # "..., grazie": courtesy after the ask
             if (
+                top in JOBS
+                and seg.joined not in ("start", "item", "line", "then")
+                and not (seg.data or seg.payload or seg.lead_ref or seg.again)
+                and any(r.capability for r in out)
+                and (
+                    # (a verb's object, "draw it in poster style", "a cat in ...": a job)
+                    (
+                        (style_only(seg) or answer_manner(seg))
+                        and not _object_in(seg, self._segmenter)
+                        and not _names_language(seg.instruction)
+                    )
+                    or (not self._verb_first(seg) and self._restates(seg, out))
+                )
+            ):  # round 15: "..., poster style", "kort antwoord is prima", "Pas de texte,
+                # juste l'image": how the thing asked before is to be, no job of its own
+                top = "none"
+            if (
                 top == "action"
                 and p[top] < SURE_ACTION
                 and said_of_oneself(seg)
@@ -991,6 +1090,7 @@ class IntentPlanner:
             ):  # "Lock the front door and turn off the lights": a verb the model places
                 # nowhere, on an object, joined to an act no agent performs, is one too
                 r.why = _ACTION
+        self._chat_tail(out)
         _constraints(out, self._segmenter, served)
         _servable_rest(out, served)
         _context(out, self._segmenter, _chat)

@@ -1513,6 +1513,10 @@ def _asked_again(before: str, after: str) -> bool:
 _EN_ROMANCE = lx_words(
     "un une una unos unas uno quelques quelque pocas pocos pocas algunas algunos deux dos "
     "trois tres quatre cuatro cinq cinco dix diez peu mas plus moins menos pas su sus son sa ses"
+    # round 15: a Romance article or "form"/"style" after "en" ("en la nieve", "en forma de
+    # poema", "en forme de", "en estilo"), words Dutch never puts after its "en" (and); not
+    # "los" or "les", Dutch words too ("en los daarvan": and separately)
+    " la las le el forma forme estilo style"
 )
 
 
@@ -1520,6 +1524,7 @@ def _romance_en(rest: str) -> bool:
     words = tokens(rest)
     return bool(words) and (
         words[0] in _EN_ROMANCE
+        or words[0].startswith("l'")  # "en l'honneur de"
         or (len(words[0]) > 5 and words[0].endswith("ant"))
         or words[0] in lx.LANGUAGES  # "un resumen en inglés", "une version en anglais"
     )
