@@ -484,9 +484,11 @@ class IntentPlanner:
             ):
                 return
         writer = [r for r in out if r.capability]
-        if len(writer) < 2:
+        if not writer:
             return
-        first = writer[0].segment  # the writer answers all of it
+        # the writer answers all of it, whether the model read one clause of the chat as
+        # the writer's or several ("Grazie mille per ..., sei stato gentilissimo!")
+        first = writer[0].segment
         first.instruction = " ".join(r.segment.instruction for r in out)
         first.text = " ".join(r.segment.text or r.segment.instruction for r in out)
         for r in writer[1:]:
