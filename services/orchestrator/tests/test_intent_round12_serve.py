@@ -113,6 +113,8 @@ def test_own_shipment_needs_the_users_own_and_a_where_or_when() -> None:
         "Kannst du meine Steuererklärung beim Finanzamt einreichen?",
         "Submit my visa application on the embassy website.",
         "Dien mijn belastingaangifte vandaag nog in.",
+        # a separable verb read whole (round 16): "Reich ... ein" is "einreichen"
+        "Reich meine Steuererklärung heute noch beim Finanzamt ein.",
         "Dépose mon dossier de candidature sur le site de la mairie.",
         "Puoi inoltrare la mia domanda di iscrizione all'università?",
         # money moved, the amount written with its sign only

@@ -435,8 +435,10 @@ def acts_for_user(seg: Segment) -> bool:
         _amount(words, seg.instruction) or any(w in _MINE or w in _ACCOUNT for w in words)
     ):  # "Fais un virement de 250 euros à mon frère", "fammi un bonifico di 200 euro"
         return not any(w in lx.JOB_NOUNS for w in words)
+    # a separable verb read whole: "Dien ... in" is "indienen", "Reich ... ein" "einreichen"
+    separable = [words[-1] + words[0]] if len(words) > 2 else []
     if (
-        any(w.startswith(_SUBMIT) for w in words)
+        any(w.startswith(_SUBMIT) for w in [*words, *separable])
         and any(w in _MINE for w in words)
         and words[0] not in lx.QUESTION
         and not any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)

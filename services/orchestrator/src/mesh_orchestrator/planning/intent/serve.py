@@ -167,6 +167,11 @@ def ruled_out(seg: Segment, model: IntentModel) -> set[str]:
     if not phrases:
         return set()
     out: set[str] = {"search"} if any(p in lx.LOOKUP_NOUNS for p in phrases) else set()
+    out |= {
+        job
+        for job, stems in lx.RULED_OUT_STEMS.items()
+        if any(w.startswith(stems) for p in phrases for w in p.split())
+    }
     for row in model.probabilities(phrases):
         p = dict(zip(CLASSES, (float(v) for v in row), strict=True))
         job = max(JOBS, key=lambda c: p[c])

@@ -44,6 +44,7 @@ from mesh_orchestrator.planning.intent.lexicon.nouns import (
     PICTURE_NOUNS,
     PICTURE_PHRASES,
     PIECE_NOUNS,
+    RULED_OUT_STEMS,
     THINGS,
 )
 from mesh_orchestrator.planning.intent.lexicon.reference import (
@@ -96,6 +97,7 @@ __all__ = [
     "MIDDLE",
     "PICTURE_NOUNS",
     "PIECE_NOUNS",
+    "RULED_OUT_STEMS",
     "PICTURE_PHRASES",
     "MIDDLE_REFERS",
     "MODAL",

@@ -85,6 +85,43 @@ zoekopdracht zoekopdrachten zoekwerk opzoekwerk speurwerk onderzoek
 """
 )
 
+# The verb stems of the jobs a negated clause can rule out ("niet vertalen", "no resumir",
+# "ohne zu übersetzen", "non disegnare"): read as that job ruled out whatever the intent model
+# reads in the verb alone (``serve.ruled_out``). Stems, folded as the tokens are.
+RULED_OUT_STEMS: dict[str, tuple[str, ...]] = {
+    "translation": (
+        "translat",
+        "traduc",
+        "tradui",
+        "traduz",
+        "tradur",
+        "ubersetz",
+        "vertal",
+        "vertaal",
+    ),
+    "summarization": ("summar", "resum", "zusammenfass", "riassum", "samenvat", "kurzfass"),
+    "image_generation": (
+        "draw",
+        "dibuj",
+        "dessin",
+        "zeichn",
+        "desenh",
+        "disegn",
+        "teken",
+        "illustr",
+    ),
+    "search": (
+        "googl",
+        "buscar",
+        "recherch",
+        "nachschlag",
+        "pesquis",
+        "cercar",
+        "opzoek",
+        "zoeken",
+    ),
+}
+
 # "things" counted by a head ("I want two things: ...", "quiero dos cosas: ..."): they name
 # no job, whatever verb says that they are wanted.
 THINGS = words(
