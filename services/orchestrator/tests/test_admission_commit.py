@@ -57,8 +57,10 @@ async def test_an_open_admission_is_counted_but_not_stored_until_committed(
     assert not _stored(store.path, "a")
     # Counted at once: the owner's next admission sees it (one connection, one at a time).
     assert not await store.admit(_record("b", "client:x"), 1, commit=False)
-    assert _stored(store.path, "a")  # an admission commits the one left open first
+    assert not _stored(store.path, "a")  # a refused admission leaves the open one open
     assert not _stored(store.path, "b")
+    store.commit_admitted("a")
+    assert _stored(store.path, "a")
     store.commit_admitted("a")  # nothing left: a no-op
     assert await store.admit(_record("c"), NO_LIMIT, commit=False)
     store.commit_admitted("c")
@@ -92,7 +94,48 @@ async def test_whoever_takes_the_stores_lock_commits_an_open_admission_first(
     assert await store.admit(_record("b"), NO_LIMIT, commit=False)
     with pytest.raises(sqlite3.IntegrityError):
         await store.admit(_record("b"), NO_LIMIT, commit=False)
+    store.commit_admitted("b")
     assert _stored(store.path, "b")
+
+
+async def test_admissions_left_open_share_one_commit(store: SQLiteRunStore) -> None:
+    """Streams starting in the same turns (20 concurrent): each admission joins those left
+    open, and one commit, whoever makes it, stores them all; a failed insert among them
+    rolls back itself alone, and a refused one leaves the others open."""
+    assert await store.admit(_record("a", "client:x"), 5, commit=False)
+    assert await store.admit(_record("b", "client:x"), 5, commit=False)
+    assert await store.admit(_record("c"), NO_LIMIT, commit=False)
+    with pytest.raises(sqlite3.IntegrityError):  # a duplicate id: itself alone rolled back
+        await store.admit(_record("b"), NO_LIMIT, commit=False)
+    # Counted, open: the owner's two, bounded at two.
+    assert not await store.admit(_record("d", "client:x"), 2, commit=False)
+    assert not any(_stored(store.path, r) for r in "abcd")
+    commits = store._commits
+    store.commit_admitted("b")  # b's stream, first to its first byte
+    assert store._commits == commits + 1
+    assert [_stored(store.path, r) for r in "abcd"] == [True, True, True, False]
+    store.commit_admitted("a")  # the others' streams: nothing left to commit
+    store.commit_admitted("c")
+    assert store._commits == commits + 1
+    # A committed admission commits those left open with it.
+    assert await store.admit(_record("e"), NO_LIMIT, commit=False)
+    assert await store.admit(_record("f"), NO_LIMIT)
+    assert _stored(store.path, "e") and _stored(store.path, "f")
+
+
+async def test_a_failed_shared_commit_is_told_to_every_run_in_it(store: SQLiteRunStore) -> None:
+    assert await store.admit(_record("a"), NO_LIMIT, commit=False)
+    assert await store.admit(_record("b"), NO_LIMIT, commit=False)
+    real = store.db._connection
+    store.db._connection = _FailingCommit(real)
+    try:
+        with pytest.raises(AdmissionLost):
+            store.commit_admitted("a")
+    finally:
+        store.db._connection = real
+    with pytest.raises(AdmissionLost):
+        store.commit_admitted("b")  # told at its own stream's call
+    assert await store.get_run("a") is None and await store.get_run("b") is None
 
 
 class _FailingCommit:

@@ -144,6 +144,10 @@ LOCKED_EVERY = 4
 # hand-off; its statements take less than the hand-off would); a larger one in the thread.
 INLINE_ROWS = 64
 INLINE_EVENTS = 512
+# An admission that joins those left open (``SQLiteRunStore._admit_joined``).
+_SAVEPOINT = "SAVEPOINT admission"
+_ROLLBACK_TO = "ROLLBACK TO admission"
+_RELEASE = "RELEASE admission"
 
 
 def _store_batch(
@@ -681,11 +685,14 @@ class SQLiteRunStore:
         # its thread, a few statements) holds it up for as long as that takes.
         # ``NO_LIMIT``: nothing to count, the row is inserted (a quarter less CPU than the
         # statement that counts; a duplicate id raises, as it does there).
-        # An admission left open before this one is committed first: a failure here rolls
-        # back this one alone.
-        if self._open:
-            self.commit_admitted()
+        # Admissions left open before this one: this one joins their transaction, in a
+        # savepoint of its own (a failure here rolls back this one alone), and one commit
+        # stores them all, whoever makes it (the first of their streams to reach its first
+        # byte, the lock's next taker, a committed admission). Streams that start in the
+        # same turns of the loop (20 concurrent) share a commit, where each made its own.
         conn = self.db._conn
+        if self._open:
+            return self._admit_joined(conn, run, limit, commit)
         try:
             if limit >= NO_LIMIT:
                 admitted = conn.execute(INSERT_RUN, run_row(run))
@@ -703,6 +710,29 @@ class SQLiteRunStore:
             conn.rollback()
             raise
         self._commits += 1
+        return True
+
+    def _admit_joined(
+        self, conn: sqlite3.Connection, run: RunRecord, limit: int, commit: bool
+    ) -> bool:
+        """``_admit`` while admissions are left open: in their transaction, in a savepoint
+        (released: its insert is the transaction's, committed with the others)."""
+        conn.execute(_SAVEPOINT)
+        try:
+            if limit >= NO_LIMIT:
+                admitted = conn.execute(INSERT_RUN, run_row(run))
+            else:
+                admitted = conn.execute(ADMIT, (*run_row(run), run.owner, *IN_PROGRESS, limit))
+        except BaseException:
+            conn.execute(_ROLLBACK_TO)  # this insert alone; the open ones stay
+            conn.execute(_RELEASE)
+            raise
+        conn.execute(_RELEASE)
+        if admitted.rowcount != 1:
+            return False  # nothing inserted: the open admissions stay open
+        self._open.append(run.run_id)
+        if commit:
+            self.commit_admitted(run.run_id)
         return True
 
     @_one_at_a_time
