@@ -28,8 +28,8 @@ import contextlib
 import functools
 import time
 import urllib.request
-from dataclasses import dataclass
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import cast
 
 import httptools
