@@ -29,6 +29,7 @@ import functools
 import time
 import urllib.request
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import cast
 
 import httptools
@@ -467,6 +468,27 @@ class _Post:
         client._done(self.key, conn)
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What every POST to one URL shares, read once from its ``httpx.URL`` (five URL
+    properties, a decode and a format a call otherwise): ``target(url)``."""
+
+    url: httpx.URL
+    key: tuple[str, int]  # the pool's: host, port
+    plain: bool  # plain http (``StreamClient.handles``)
+    host: str
+    head: str  # the request's head up to its Content-Length's value
+
+
+def target(url: httpx.URL) -> Target:
+    """``url``'s ``Target``; the request's head is the same bytes ``post`` always wrote."""
+    head = (
+        f"POST {url.raw_path.decode('ascii')} HTTP/1.1\r\nHost: {url.netloc.decode('ascii')}\r\n"
+        "Content-Type: application/json\r\nContent-Length: "
+    )
+    return Target(url, (url.host, url.port or 80), url.scheme == "http", url.host, head)
+
+
 class StreamClient:
     """Pooled connections per ``host:port``; at most ``max_connections`` busy at once."""
 
@@ -486,23 +508,23 @@ class StreamClient:
         proxies = urllib.request.getproxies_environment()  # what httpx would honour too
         self._proxied = bool(proxies.get("http") or proxies.get("all"))
 
-    def handles(self, url: httpx.URL) -> bool:
+    def handles(self, url: httpx.URL | Target) -> bool:
         """Plain HTTP that no proxy setting in the environment would route elsewhere."""
-        if url.scheme != "http":
+        t = url if isinstance(url, Target) else target(url)
+        if not t.plain:
             return False
-        return not self._proxied or bool(urllib.request.proxy_bypass(url.host))
+        return not self._proxied or bool(urllib.request.proxy_bypass(t.host))
 
-    def post(self, url: httpx.URL, body: bytes, headers: dict[str, str] | None = None) -> _Post:
-        """POST ``body`` (JSON); ``async with`` it for the response once its headers are in."""
-        key = (url.host, url.port or 80)
-        host = url.netloc.decode("ascii")
-        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-        head = (
-            f"POST {url.raw_path.decode('ascii')} HTTP/1.1\r\nHost: {host}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            f"Accept: text/event-stream\r\n{extra}\r\n"
-        ).encode("latin-1")
-        return _Post(self, key, head + body)
+    def post(
+        self, url: httpx.URL | Target, body: bytes, headers: dict[str, str] | None = None
+    ) -> _Post:
+        """POST ``body`` (JSON); ``async with`` it for the response once its headers are in.
+        ``url`` a ``Target`` (``target(url)``, made once per URL by the caller): the
+        request's head is its prepared prefix, the body's length and the headers."""
+        t = url if isinstance(url, Target) else target(url)
+        extra = "".join([f"{k}: {v}\r\n" for k, v in headers.items()]) if headers else ""
+        head = f"{t.head}{len(body)}\r\nAccept: text/event-stream\r\n{extra}\r\n"
+        return _Post(self, t.key, head.encode("latin-1") + body)
 
     def _done(self, key: tuple[str, int], conn: _Connection) -> None:
         """The caller let go of ``conn``'s response without an error."""

@@ -46,7 +46,7 @@ from mesh_contracts.a2a import speaks_a2a
 from mesh_contracts.mcp import speaks_mcp
 from mesh_orchestrator.emitter import Relayable as Relayable  # (type, body), re-exported
 from mesh_orchestrator.emitter import TokenBytes
-from mesh_orchestrator.relay.stream_client import Stalled, StreamClient
+from mesh_orchestrator.relay.stream_client import Stalled, StreamClient, Target, target
 
 BUSY_STATUS = (429, 503)
 MAX_ERROR_CHARS = 200  # of a worker's error answer relayed to the client (never its output)
@@ -241,6 +241,13 @@ def stream_url(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
+@lru_cache(maxsize=1024)
+def stream_target(url: str) -> Target:
+    """``stream_url(url)``'s ``Target`` (its pool key and request head), made once per
+    instance's stream URL."""
+    return target(stream_url(url))
+
+
 async def call_worker_batches(
     http: httpx.AsyncClient,
     d: AgentDescriptor,
@@ -281,12 +288,12 @@ async def call_worker_batches(
         # One list: the answer's events, its ``done`` last.
         yield [from_model(answer) async for answer in _invoke(http, d, body, on_accepted, headers)]
         return
-    url = stream_url(d.url(d.stream_path))
+    to = stream_target(d.url(d.stream_path))
     try:
-        if streams is not None and streams.handles(url):
+        if streams is not None and streams.handles(to):
             payload = orjson.dumps(body)
             del body  # nothing of the request stays in this frame while the stream is read
-            async with streams.post(url, payload, headers) as resp:
+            async with streams.post(to, payload, headers) as resp:
                 del payload, headers  # sent: not kept in this frame while the stream is read
                 if resp.status_code >= 300:
                     busy = resp.status_code in BUSY_STATUS
@@ -317,7 +324,7 @@ async def call_worker_batches(
                 finally:
                     await blocks.aclose()
         else:
-            async with http.stream("POST", url, json=body, headers=headers) as hresp:
+            async with http.stream("POST", to.url, json=body, headers=headers) as hresp:
                 if hresp.status_code >= 300:
                     await _refuse_httpx(hresp, d)
                 on_accepted()

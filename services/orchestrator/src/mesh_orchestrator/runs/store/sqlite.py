@@ -59,6 +59,19 @@ from mesh_orchestrator.runs.store.rows import (
     token_wait,
 )
 
+# A bound parameter that is not exactly an int, float, str or bytearray is "adapted" by
+# Python 3.11's sqlite3 (``need_adapt``): a look-up of the adapters, then of
+# ``PrepareProtocol.__adapt__`` on the type, which fails with a formatted AttributeError
+# made and cleared, then of the value's ``__conform__``; ~2,000-3,400 instructions a
+# parameter (callgrind), for every None and every ``bytes`` (an event's JSON, a run's
+# columns): ~17 a relayed stream (bench/README.md, "Round 16: lean-first16"). An adapter registered for
+# the exact type is found at the first look-up; these two give back the value itself (a
+# C call each: ``{}.get(None)`` is None, ``bytes(b)`` is ``b``), so the same values are
+# bound. Process-wide (``sqlite3``'s adapters are global) and harmless to any other
+# connection for that reason: identity on the two types.
+sqlite3.register_adapter(type(None), {}.get)  # type: ignore[arg-type]  # get(None): None
+sqlite3.register_adapter(bytes, bytes)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, query TEXT NOT NULL, status TEXT NOT NULL,
