@@ -207,12 +207,14 @@ def units(
             units
             and units[-1][1]
             and units[-1][0] != "item"
-            and not re.search(r"[.!?:\u27e7\u27eb]$", units[-1][1])
+            and units[-1][1][-1] not in _CLOSED
             and not line[:1].isupper()
-            and (_wrapped(units[-1][1]) or not _listy(line))
+            # (round 16: the line before, as lines join, is read in its last ``_RUN_CHARS``:
+            # read whole at each line, a paste of thousands of short lines was quadratic)
+            and (_wrapped(units[-1][1][-_RUN_CHARS:]) or not _listy(line))
             # a thing to make after a short line is a line of a list, not a wrap ("korte
             # tekst voor ...\neen afbeelding van ...")
-            and not (_thing_first(line) and len(tokens(units[-1][1])) <= 12)
+            and not (_thing_first(line) and _short(units[-1][1]))
         ):
             units[-1] = (units[-1][0], units[-1][1] + " " + line)
         elif units and units[-1][1] and not line[:1].isupper() and units[-1][0] != "item":
@@ -391,6 +393,18 @@ def number_ordinals(text: str) -> str:
         out.append(text[last : m.start()] + joint + f"({k + 1}) ")
         last = m.end()
     return "".join(out) + text[last:]
+
+
+# What closes a line (a sentence's mark, a colon, a pasted block's placeholder).
+_CLOSED = frozenset(".!?:\u27e7\u27eb")
+# How much of the lines joined so far ``units`` reads to tell whether the next line runs on.
+_RUN_CHARS = 600
+
+
+def _short(line: str) -> bool:
+    """A short line: twelve words at most (one of more than ``_RUN_CHARS`` characters is
+    not, and is not read)."""
+    return len(line) <= _RUN_CHARS and len(tokens(line)) <= 12
 
 
 def _wrapped(line: str) -> bool:

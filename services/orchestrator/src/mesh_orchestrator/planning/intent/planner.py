@@ -215,17 +215,102 @@ def _elided_question(word: str) -> bool:
     return "'" in word and word.split("'")[0] in _ELIDED
 
 
-def _all_chat(segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
-    """Every clause beside ``seg`` is chat: a greeting, a question to the assistant, or a
-    clause the model puts nowhere but weakly with the writer ("lol ok you're funny")."""
-    for other, row in zip(segments, probs, strict=True):
-        if other is seg or salutation(other) or to_the_assistant(other) or chat_question(other):
-            continue
-        p = dict(zip(CLASSES, row, strict=True))
-        top = max(p, key=lambda c: p[c])
-        if top not in ("text_generation", "none") or p[top] >= UNSURE:
-            return False
-    return True
+class _Seen:
+    """Round 16: what the clauses routed so far say, kept as they are routed (``_route``
+    routes each clause once, in order, and changes none routed before it in its loop): a
+    job asked, the jobs asked, and whether the acts just before run code."""
+
+    def __init__(self) -> None:
+        self.asked = False  # any(r.capability for r in out)
+        self.capabilities: set[str] = set()
+        self.ran_code = False  # _ran_code(out)
+        self._count = 0
+
+    def add(self, out: list[Routed]) -> None:
+        """Take in the clauses routed since the last call."""
+        for r in out[self._count :]:
+            if r.capability:
+                self.asked = True
+                self.capabilities.add(r.capability)
+            self.ran_code = r.why == _ACTION and (self.ran_code or runs_code(r.segment))
+        self._count = len(out)
+
+
+class _Beside:
+    """Round 16: what the clauses beside one clause say, each clause read once for all of
+    them (by position: ``_route``'s segments are distinct). Reading every other clause at
+    each clause was quadratic in the clauses (thousands in a paste of short lines)."""
+
+    def __init__(self, segments: list[Segment], probs: np.ndarray) -> None:
+        self.segments, self.probs = segments, probs
+        self._data: bool | None = None
+        self._chatty: list[bool] | None = None
+        self._opens: list[bool] | None = None
+        self._jobs: list[bool] | None = None
+        self._sure: dict[bool, list[tuple[float, int]]] = {}
+
+    @property
+    def data(self) -> bool:
+        """A clause carries data."""
+        if self._data is None:
+            self._data = any(s.data for s in self.segments)
+        return self._data
+
+    def all_chat(self, at: int) -> bool:
+        """Every clause beside clause ``at`` is chat: a greeting, a question to the assistant,
+        or a clause the model puts nowhere but weakly with the writer ("lol ok you're
+        funny")."""
+        if self._chatty is None:
+            self._chatty = [
+                _chatty(s, row) for s, row in zip(self.segments, self.probs, strict=True)
+            ]
+        return self._chatty.count(False) - (not self._chatty[at]) == 0
+
+    def _opening(self, segmenter: Segmenter) -> list[bool]:
+        if self._opens is None:
+            self._opens = [segmenter.opens_job(s.instruction) for s in self.segments]
+        return self._opens
+
+    def job_elsewhere(self, at: int, segmenter: Segmenter) -> bool:
+        """A clause beside clause ``at`` opens a job. A greeting, thanks, a question to the
+        assistant or a clause the model puts nowhere ("Solo quería saludar jaja") opens none,
+        whatever its first word looks like ("¡Hola!": "hol" opens the German "hol ... ab";
+        "¿Qué tal?" after it is chat, not a lookup)."""
+        if self._jobs is None:
+            opens = self._opening(segmenter)
+            self._jobs = [
+                o and not _chat(s) and CLASSES[int(np.argmax(row))] != "none"
+                for o, s, row in zip(opens, self.segments, self.probs, strict=True)
+            ]
+        return self._jobs.count(True) - self._jobs[at] > 0
+
+    def job_asked(self, at: int, top: str, score: float, segmenter: Segmenter) -> bool:
+        """A clause beside clause ``at`` opens a job; beside a weak "text_generation"
+        (``top``, of ``score``), one that opens or asks for a job the model is sure of."""
+        opens = self._opening(segmenter)
+        if top == "search":
+            return opens.count(True) - opens[at] > 0
+        writes = top == "text_generation"
+        if writes not in self._sure:
+            # the two surest asking clauses: the surest beside any one clause is among them
+            sure = [
+                (float(max(row[CLASSES.index(c)] for c in JOBS)), k)
+                for k, (o, s, row) in enumerate(zip(opens, self.segments, self.probs, strict=True))
+                if o or (writes and asks_for(s))
+            ]
+            self._sure[writes] = sorted(sure, key=lambda v: (-v[0], v[1]))[:2]
+        best = next((v for v, k in self._sure[writes] if k != at), None)
+        return best is not None and best >= max(UNSURE, score)
+
+
+def _chatty(seg: Segment, row: np.ndarray) -> bool:
+    """A greeting, a question to the assistant, or a clause the model puts nowhere but
+    weakly with the writer."""
+    if salutation(seg) or to_the_assistant(seg) or chat_question(seg):
+        return True
+    p = dict(zip(CLASSES, row, strict=True))
+    top = max(p, key=lambda c: p[c])
+    return top in ("text_generation", "none") and p[top] < UNSURE
 
 
 def _object_in(seg: Segment, segmenter: Segmenter) -> bool:
@@ -250,16 +335,6 @@ def _chat(seg: Segment) -> bool:
         or chat_question(seg)
         or (said_to_you(seg) and not question(seg))
     )
-
-
-def _ran_code(out: list[Routed]) -> bool:
-    """The clauses just before are refused actions, one of which runs code."""
-    for r in reversed(out):
-        if r.why != _ACTION:
-            return False
-        if runs_code(r.segment):
-            return True
-    return False
 
 
 def _asks_own_question(seg: Segment) -> bool:
@@ -384,20 +459,6 @@ class IntentPlanner:
         words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
         return bool(words) and words[0] not in lx.QUESTION and self._segmenter.is_opener(words[0])
 
-    def _job_elsewhere(self, segments: list[Segment], probs: np.ndarray, seg: Segment) -> bool:
-        """A clause beside ``seg`` opens a job. A greeting, thanks, a question to the
-        assistant or a clause the model puts nowhere ("Solo quería saludar jaja") opens none,
-        whatever its first word looks like ("¡Hola!": "hol" opens the German "hol ... ab";
-        "¿Qué tal?" after it is chat, not a lookup)."""
-        assert self._segmenter is not None
-        return any(
-            self._segmenter.opens_job(s.instruction)
-            and not _chat(s)
-            and CLASSES[int(np.argmax(row))] != "none"
-            for s, row in zip(segments, probs, strict=True)
-            if s is not seg
-        )
-
     def _works_on_result(self, seg: Segment) -> bool:
         """A clause that starts with a job's verb and names an earlier result by a pronoun."""
         assert self._segmenter is not None
@@ -444,7 +505,7 @@ class IntentPlanner:
                 )
         return False
 
-    def _restates(self, seg: Segment, out: list[Routed]) -> bool:
+    def _restates(self, seg: Segment, asked: set[str]) -> bool:
         """Round 15: "only" and a thing whose job a task before it already does ("image
         only", "juste l'image", "nur das Bild"): that task restricted, not a second one."""
         assert self._model is not None
@@ -456,7 +517,7 @@ class IntentPlanner:
         else:
             row = self._model.probabilities([thing])[0]
             job = CLASSES[int(np.argmax(row))]
-        return any(r.capability == job for r in out)
+        return job in asked
 
     def _chat_tail(self, out: list[Routed]) -> None:
         """Round 15: a request that opens with thanks or a greeting and asks nothing after it
@@ -520,7 +581,13 @@ class IntentPlanner:
         carriers = hand_payloads(segments, probs, self._asks_or_opens)
         if carriers:
             probs = self._model.probabilities([_model_text(s) for s in segments])
+        # round 16: what the clauses before and beside each clause say, kept as the loop
+        # goes or read once for all, not re-read at every clause (a paste of 4,000 short
+        # lines read the clauses before each line 8 million times)
+        seen = _Seen()
+        beside = _Beside(segments, probs)
         for at, (seg, row) in enumerate(zip(segments, probs, strict=True)):
+            seen.add(out)
             p = {c: float(v) for c, v in zip(CLASSES, row, strict=True)}
             top = max(p, key=lambda c: p[c])
             if at in carriers:  # its pasted text went to the ask after it
@@ -528,7 +595,7 @@ class IntentPlanner:
                 why = _ACTION if runs_code(seg) else "none"
                 out.append(Routed(seg, None, p[top], why, p))
                 continue
-            if _ran_code(out) and part_of_run(seg):
+            if seen.ran_code and part_of_run(seg):
                 # "... and tell me what comes out: <code>", "python3 cleanup.py --all"
                 out.append(Routed(seg, None, p[top], _ACTION, p))
                 continue
@@ -757,7 +824,7 @@ class IntentPlanner:
             if (
                 top == "search"
                 and seg.instruction.rstrip().endswith("?")
-                and not any(s.data for s in segments)  # beside a table, a question is about it
+                and not beside.data  # beside a table, a question is about it
                 and self._verb_first(seg)
             ):
                 # "Draft that for me?": a request put as a question; its verb decides
@@ -791,7 +858,7 @@ class IntentPlanner:
                 and len(segments) > 1
                 and not question(seg)
                 and said_to_you(seg)
-                and _all_chat(segments, probs, seg)
+                and beside.all_chat(at)
                 and not acts_for_user(seg)
                 and not is_world_action(seg, p, self._segmenter, self._model, alone=True)
             )
@@ -805,9 +872,9 @@ class IntentPlanner:
                 and (
                     (
                         (not self._asks_or_opens(seg) or small_talk(seg))
-                        and not self._job_elsewhere(segments, probs, seg)
+                        and not beside.job_elsewhere(at, self._segmenter)
                     )
-                    or (to_the_assistant(seg) and _all_chat(segments, probs, seg))
+                    or (to_the_assistant(seg) and beside.all_chat(at))
                 )
             ):  # "tô entediado hoje", "you still there?": no lookup, nothing else asked
                 # ... unless it tells to act on a thing ("Reboot the router"): not small talk
@@ -817,7 +884,7 @@ class IntentPlanner:
                 top in ("action", "text_generation")
                 and p[top] < WEAK_SEARCH
                 and (to_the_assistant(seg) or chat_question(seg))  # ("Preferisci ...?")
-                and _all_chat(segments, probs, seg)
+                and beside.all_chat(at)
                 and not acts_for_user(seg)
                 and not is_world_action(seg, p, self._segmenter, self._model, alone=True)
             ):  # "Vous prenez des vacances parfois, vous ?" read weakly as an act or as
@@ -826,7 +893,7 @@ class IntentPlanner:
             if (
                 top == "search"
                 and chat_question(seg)
-                and not self._job_elsewhere(segments, probs, seg)
+                and not beside.job_elsewhere(at, self._segmenter)
             ):  # "wat vind jij leuker, katten of honden?", "Che tempo fa da te?": chat, the
                 # writer's, no lookup
                 top = "none"
@@ -851,20 +918,10 @@ class IntentPlanner:
                 and seg.joined in ("start", "sentence", "para")
                 and not question(seg)
                 and (said_of_oneself(seg) or states_only(seg))
-                and any(
-                    (
-                        self._segmenter.opens_job(s.instruction)
-                        # round 15: "Could you write me ...", "I'd love a ..." after a statement
-                        or (top == "text_generation" and asks_for(s))
-                    )
-                    # beside a weak "text_generation", a job the model is sure of
-                    and (
-                        top == "search"
-                        or float(max(row[CLASSES.index(c)] for c in JOBS)) >= max(UNSURE, p[top])
-                    )
-                    for s, row in zip(segments, probs, strict=True)
-                    if s is not seg
-                )
+                # a clause beside it opens a job (round 15: or, beside a weak
+                # "text_generation", asks for one: "Could you write me ...", "I'd love a ..."
+                # after a statement) the model is sure of
+                and beside.job_asked(at, top, p[top], self._segmenter)
             ):  # "I'm the treasurer of a small garden and ...", "I work nights and keep
                 # forgetting to eat. Write me ...": who asks, before the ask
                 top = "none"
@@ -872,7 +929,7 @@ class IntentPlanner:
                 top == "search"
                 and p[top] < CHAT_SEARCH
                 and seg.joined not in ("item", "line", "then")
-                and any(r.capability for r in out)  # said after what was asked
+                and seen.asked  # said after what was asked
                 and not question(seg)
                 and not self._verb_first(seg)
                 and about_us(seg)
@@ -939,7 +996,7 @@ class IntentPlanner:
                 and top not in ("data_analysis", "lora_training")
                 and "translation" in served
                 # an earlier text, or the text pasted with it when the model is unsure
-                and (any(r.capability for r in out) or (seg.payload and p[top] < UNSURE))
+                and (seen.asked or (seg.payload and p[top] < UNSURE))
                 and to_language(seg)
             ):  # "passa ele pro inglês", "El primero pásamelo al catalán", "Pásame esto al
                 # inglés: «...»"
@@ -948,7 +1005,7 @@ class IntentPlanner:
                 top in JOBS
                 and p[top] < PURPOSE_SAYS
                 and seg.joined == "sentence"
-                and any(r.capability for r in out)
+                and seen.asked
                 and purpose_only(seg)
                 and not any(self._segmenter.is_opener(w) for w in tokens(seg.instruction)[1:])
             ):  # "Voor de kaart van onze buurvrouw.": what the result is for, after the ask
@@ -966,7 +1023,7 @@ class IntentPlanner:
             if (
                 top in JOBS
                 and seg.joined == "and"
-                and any(r.capability for r in out)
+                and seen.asked
                 and not (seg.data or seg.payload)
                 and self._purpose_clause(seg)
             ):  # "Train an adapter on them, damit das Modell in unserem Ton antwortet",
@@ -974,13 +1031,13 @@ class IntentPlanner:
                 top = "none"
             if top == "search" and p[top] < CHAT_SEARCH and thanks(seg):
                 top = "none"  # "thx that was super helpful!!": thanks, nothing to look up
-            if thanks(seg) and len(tokens(seg.instruction)) <= 3 and any(r.capability for r in out):
+            if thanks(seg) and len(tokens(seg.instruction)) <= 3 and seen.asked:
                 top = "none"  # "..., grazie": courtesy after the ask
             if (
                 top in JOBS
                 and seg.joined not in ("start", "item", "line", "then")
                 and not (seg.data or seg.payload or seg.lead_ref or seg.again)
-                and any(r.capability for r in out)
+                and seen.asked
                 and (
                     # (a verb's object, "draw it in poster style", "a cat in ...": a job)
                     (
@@ -988,7 +1045,7 @@ class IntentPlanner:
                         and not _object_in(seg, self._segmenter)
                         and not _names_language(seg.instruction)
                     )
-                    or (not self._verb_first(seg) and self._restates(seg, out))
+                    or (not self._verb_first(seg) and self._restates(seg, seen.capabilities))
                 )
             ):  # round 15: "..., poster style", "kort antwoord is prima", "Pas de texte,
                 # juste l'image": how the thing asked before is to be, no job of its own

@@ -269,6 +269,7 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
     """A question in a request with a table that, given the table, asks for an analysis of it
     ("Which branch sells most?" beside the rows, "tell me whether ...") is part of that
     analysis, not a lookup (nor the writer's, when the model is unsure)."""
+    tables: list[str] | None = None
     for r in routed:
         told = _told(r.segment) or _wish_to_know(r.segment)
         # "sag mir, ob es Ausreißer gibt", "quero saber se ..." beside the table, which the
@@ -285,10 +286,13 @@ def _questions_about_data(routed: list[Routed], model: IntentModel) -> None:
         if (r.capability != "search" and not unsure_told) or r.segment.data:
             continue
         lead = _lead(r.segment)
-        # the request's tables, wherever the draft put them: an analysis's, or the writing's
-        # asked of its analysis ("... e depois escreve um parágrafo ...: <rows>"; the draft
-        # analyses it first)
-        tables = [b for n in routed if n.capability is not None for b in n.segment.data]
+        if tables is None:
+            # the request's tables, wherever the draft put them: an analysis's, or the
+            # writing's asked of its analysis ("... e depois escreve um parágrafo ...: <rows>";
+            # the draft analyses it first). Round 16: read once (a clause this loop makes an
+            # analysis carries no data, so adds no table); read at each clause, thousands of
+            # questions were quadratic
+            tables = [b for n in routed if n.capability is not None for b in n.segment.data]
         if not tables:
             continue
         if not (

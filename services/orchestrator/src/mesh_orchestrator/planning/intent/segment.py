@@ -88,6 +88,8 @@ _SENTENCE = re.compile(
     + r"(?<=[.!?])\s+(?=[\"'\u27ea\u27e6\u00bf\u00a1A-Z\u00c0-\u00de0-9])"
     r"|(?<=[?!])\s+(?=[a-z])"
 )
+# A semicolon that splits clauses: blanks on one side at least ("tl;dr" is no split).
+_SEMICOLON = re.compile(r"(?<!\s)\s*;\s+|(?<!\s)\s+;\s*")
 # A request written in lower case: a word of two letters or more, a full stop, a lower-case
 # word ("zoek op wat X is. daar wil ik ..."); not "approx. 5", "d.C. Gli", nor after an
 # abbreviation. A sentence only where what follows asks (``Segmenter._asks_anew``).
@@ -591,7 +593,9 @@ class Segmenter:
         for a, chain in enumerate(_arrow_steps(unit)):
             for k, sentence in enumerate(self._lower_sentences(_SENTENCE.split(chain))):
                 sep = "then" if a and not k else "sentence"
-                for part in re.split(r"\s*;\s+|\s+;\s*", sentence):  # not "tl;dr"
+                # (round 16: a blank run is read once, from its first blank; each of its
+                # blanks read the rest of the run before: quadratic)
+                for part in _SEMICOLON.split(sentence):  # not "tl;dr"
                     out += self._connectors(part, sep if a or k or out else "sentence")
                     sep = "and"
         return [(s, p) for s, p in out if p.strip(" ,.")]
@@ -912,7 +916,14 @@ class Segmenter:
                 and (
                     self.opens_job(after, questions=not bare)
                     # round 15: "die Zahlen analysieren und das Ergebnis ... formulieren"
-                    or (not bare and self.final_pair(head[start : m.start()], head[m.end() :]))
+                    # (round 16: read in a window of words on either side, as at "then":
+                    # the whole of both sides at each "and" was quadratic in the "and"s)
+                    or (
+                        not bare
+                        and self.final_pair(
+                            _last_words(head[start : m.start()]), _first_words(head[m.end() :])
+                        )
+                    )
                     # "busca X y de ahí sácame dos cosas", "..., et avec ça :", "e da lì fammi
                     # ...": a phrase pointing back at the job before it leads what follows
                     or (not bare and m.group(0).strip(" ,") and leads_back(after))
