@@ -3,7 +3,7 @@ whether a richer learned edge labeller generalizes better (round 15).
 
 Every dev request is planned with the rules (as ``train.edges`` does) and each pair of its
 planned tasks carries the hand-made pair features (``edges.pair_features``) and the lexical
-ones (``edges.lexical_features``: the consumer clause's first words, the words joining it to
+ones (``lexical.lexical_features``: the consumer clause's first words, the words joining it to
 the request, the producer's first word, capability pairs by distance). Leave one batch out over
 the blind batches (``dev/batch4`` .. and ``dev/batch101`` ..; ``requests.yaml`` and batches 1-3
 only ever train): each is held out in turn, the shipped variant (``train.edges.SHIPPED``) and
@@ -44,15 +44,10 @@ from bench.planning.train.edges import (
     f1,
     train,
 )
+from bench.planning.train.lexical import CROSS, LEXICAL, LexicalEdgeModel
+from bench.planning.train.pairscore import PAIRX, Band, add_crosses, fit_band
 from mesh_orchestrator.planning.intent import IntentPlanner
-from mesh_orchestrator.planning.intent.edges import (
-    CROSS,
-    LEXICAL,
-    NONE,
-    ROUND11,
-    EdgeModel,
-    keep,
-)
+from mesh_orchestrator.planning.intent.edges import NONE, ROUND11, EdgeModel, keep
 
 Data = dict[str, list[tuple[Expected, Request]]]
 
@@ -75,9 +70,10 @@ class Lex:
     words: bool = True  # False: the same fit without the lexical features (a control)
     gate: bool = True  # the shipped gate (``keep``'s): no edge the rules did not make ...
     post: bool = True  # the shipped decoding after ``keep`` (``inherit``, ``round12``)
-    words_only: bool = False  # the lexical features without the crosses (``edges.CROSS``)
+    words_only: bool = False  # the lexical features without the crosses (``lexical.CROSS``)
     cross_only: bool = False  # the crosses without the other lexical features
     over: float | None = None  # with the gate: past it, an edge the model is this sure of
+    pairx: bool = False  # round 16: the pair crosses (``pairscore.add_crosses``)
 
     def label(self) -> str:
         t = "fit" if self.threshold is None else f"{self.threshold:g}"
@@ -86,7 +82,8 @@ class Lex:
         p = "" if self.post else "-nopost"
         x = "-nocross" if self.words_only else "-crossonly" if self.cross_only else ""
         o = "" if self.over is None else f"-over{self.over:g}"
-        return f"lex-l2{self.l2:g}/{self.l2_lex:g}-min{self.min_count}-{t}{w}{g}{p}{x}{o}"
+        q = "-pairx" if self.pairx else ""
+        return f"lex-l2{self.l2:g}/{self.l2_lex:g}-min{self.min_count}-{t}{w}{g}{p}{x}{o}{q}"
 
 
 # Round 15's best candidate, not shipped (``--lex 1,3,3,over0.8 --synth 1400``): the lexical
@@ -104,6 +101,9 @@ def _columns(reqs: list[Request], v: Lex) -> list[str]:
     base = sorted(
         {k for r in reqs for _, _, f, _ in r for k in f if not k.startswith("_")} - ROUND11
     )
+    if v.pairx:
+        pc = Counter(k for r in reqs for _, _, f, _ in r for k in f if k.startswith(PAIRX))
+        base += sorted(k for k, c in pc.items() if c >= v.min_count and not k.endswith("done"))
     if not v.words:
         return base
     counts = Counter(
@@ -196,7 +196,7 @@ def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
     pos = np.array(has_pos)
     n_rows, dim = row, len(names)
     event_of = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n_rows)))
-    ridge = np.array([v.l2_lex if k.startswith(LEXICAL) else v.l2 for k in names])
+    ridge = np.array([v.l2_lex if k.startswith((LEXICAL, PAIRX)) else v.l2 for k in names])
     ridge[col["bias"]] = 1e-6
 
     def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -216,7 +216,7 @@ def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
     w = _lbfgs(fun, np.zeros(dim))
     weights = {k: float(val) for k, val in zip(names, w, strict=True) if abs(val) > 1e-4}
     weights.setdefault(NONE, 0.0)
-    base = EdgeModel(
+    base = LexicalEdgeModel(
         weights,
         0.5,
         True,
@@ -227,7 +227,6 @@ def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
         SHIPPED.two,
         SHIPPED.inherit and v.post,
         SHIPPED.r12 and v.post,
-        lexical=v.words,
         over=v.over if v.gate else None,
     )
     if v.threshold is not None:
@@ -287,6 +286,31 @@ def held_out_gates(
             model.gate = g
             out[g][name] = [decode(model, req) for _, req in data[name]]
     return out
+
+
+def held_out_band(
+    data: Data, names: list[str], band: Band
+) -> dict[str, list[set[tuple[int, int]]]]:
+    """Per held-out file, each request's pairs decided by ``pairscore.fit_band`` (round 16):
+    the first stage the shipped weights' fit (``fit_lex`` without the lexical features), the
+    re-scorer fitted on inner folds of the other files."""
+    stage1 = Lex(words=False)
+    out: dict[str, list[set[tuple[int, int]]]] = {}
+    for name in names:
+        files = [[req for _, req in rs] for other, rs in data.items() if other != name]
+        model = fit_band(files, lambda rs: fit_lex(rs, stage1), band)
+        if name == names[0]:
+            print(f"{band.label()}: re-scorer {[round(x, 3) for x in model.w]}", flush=True)
+        out[name] = [decode(model, req) for _, req in data[name]]
+    return out
+
+
+@dataclass(frozen=True)
+class _Named:
+    name: str
+
+    def label(self) -> str:
+        return self.name
 
 
 def classes(exp: Expected, req: Request, got: set[tuple[int, int]]) -> Counter[str]:
@@ -387,6 +411,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="the lexical variants also train on N generated requests (synth.py)",
     )
+    ap.add_argument(
+        "--band",
+        action="append",
+        default=[],
+        metavar="LO,HI,FEATS,L2,K",
+        help="with --cv: a second-stage re-scorer of the shares in [LO, HI) (pairscore.Band)",
+    )
     args = ap.parse_args(argv)
     cache = Path(args.cache) if args.cache else None
     if cache is not None and cache.is_file():
@@ -422,8 +453,17 @@ def main(argv: list[str] | None = None) -> int:
                 "nocross" in flags,
                 "crossonly" in flags,
                 next((float(f[4:]) for f in flags if f.startswith("over")), None),
+                "pairx" in flags,
             )
         )
+    if any(v.pairx for v in variants):
+        for rs in data.values():
+            add_crosses([req for _, req in rs])
+        add_crosses(extra)
+    bands = []
+    for spec in args.band:
+        b = spec.split(",")
+        bands.append(Band(float(b[0]), float(b[1]), b[2], float(b[3]), int(b[4])))
     if args.write:
         reqs = [req for rs in data.values() for _, req in rs] + extra
         model = fit_lex(reqs, variants[0])
@@ -464,8 +504,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     tables = {"shipped": table(data, shipped)}
     fold_f1 = {"shipped": {n: edge_f1(table(data, {n: shipped[n]})["all"]) for n in names}}
-    for v in variants:
-        got = held_out(data, lambda rs, v=v: fit_lex(rs, v), names, extra)
+    runs: list[tuple[str, dict[str, list[set[tuple[int, int]]]]]] = []
+    for b in bands:
+        runs.append((b.label(), held_out_band(data, names, b)))
+    for v in variants if args.lex or not bands else []:
+        runs.append((v.label(), held_out(data, lambda rs, v=v: fit_lex(rs, v), names, extra)))
+    for label, got in runs:
+        v = _Named(label)
         tables[v.label()] = table(data, got)
         fold_f1[v.label()] = {n: edge_f1(table(data, {n: got[n]})["all"]) for n in names}
         print(f"\n{v.label()}: held out, by class")
