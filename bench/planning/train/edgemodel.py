@@ -45,7 +45,7 @@ from bench.planning.train.edges import (
     train,
 )
 from bench.planning.train.lexical import CROSS, LEXICAL, LexicalEdgeModel
-from bench.planning.train.pairscore import PAIRX, Band, add_crosses, fit_band
+from bench.planning.train.pairscore import PAIRX, Band, add_crosses, fit_bands
 from mesh_orchestrator.planning.intent import IntentPlanner
 from mesh_orchestrator.planning.intent.edges import NONE, ROUND11, EdgeModel, keep
 
@@ -163,7 +163,7 @@ def _lbfgs(fun: Any, x0: np.ndarray, iters: int = 400, memory: int = 10) -> np.n
     return x
 
 
-def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
+def fit_lex(reqs: list[Request], v: Lex, start: dict[str, float] | None = None) -> EdgeModel:
     names = _columns(reqs, v)
     col = {k: n for n, k in enumerate(names)}
     rr: list[int] = []
@@ -213,7 +213,8 @@ def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
         grad = np.bincount(cols_i, weights=vals * r[rows_i], minlength=dim) + ridge * w
         return loss, grad
 
-    w = _lbfgs(fun, np.zeros(dim))
+    # ``start``: warm weights by name (a deterministic start; the same optimum to tolerance)
+    w = _lbfgs(fun, np.array([(start or {}).get(k, 0.0) for k in names]))
     weights = {k: float(val) for k, val in zip(names, w, strict=True) if abs(val) > 1e-4}
     weights.setdefault(NONE, 0.0)
     base = LexicalEdgeModel(
@@ -288,29 +289,71 @@ def held_out_gates(
     return out
 
 
-def held_out_band(
-    data: Data, names: list[str], band: Band
-) -> dict[str, list[set[tuple[int, int]]]]:
-    """Per held-out file, each request's pairs decided by ``pairscore.fit_band`` (round 16):
-    the first stage the shipped weights' fit (``fit_lex`` without the lexical features), the
-    re-scorer fitted on inner folds of the other files."""
-    stage1 = Lex(words=False)
-    out: dict[str, list[set[tuple[int, int]]]] = {}
+def held_out_bands(
+    data: Data, names: list[str], bands: list[Band]
+) -> tuple[dict[str, list[set[tuple[int, int]]]], list[dict[str, list[set[tuple[int, int]]]]]]:
+    """Per held-out file, each request's pairs decided by the first stage alone (``REF``:
+    ``fit_lex`` without the lexical features, the shipped variant's fit by L-BFGS) and by each
+    band's re-scorer (``pairscore.fit_bands``, round 16), fitted on the other files."""
+    ref: dict[str, list[set[tuple[int, int]]]] = {}
+    out: list[dict[str, list[set[tuple[int, int]]]]] = [{} for _ in bands]
     for name in names:
         files = [[req for _, req in rs] for other, rs in data.items() if other != name]
-        model = fit_band(files, lambda rs: fit_lex(rs, stage1), band)
-        if name == names[0]:
-            print(f"{band.label()}: re-scorer {[round(x, 3) for x in model.w]}", flush=True)
-        out[name] = [decode(model, req) for _, req in data[name]]
-    return out
+        base, models = fit_bands(files, lambda rs: fit_lex(rs, REF), bands)
+        ref[name] = [decode(base, req) for _, req in data[name]]
+        for k, model in enumerate(models):
+            if name == names[0]:
+                w = [round(x, 3) for x in model.w]
+                print(f"{model.band.label()}: re-scorer (first fold) {w}", flush=True)
+            out[k][name] = [decode(model, req) for _, req in data[name]]
+    return ref, out
 
 
-@dataclass(frozen=True)
-class _Named:
-    name: str
+def held_out_grouped(
+    data: Data,
+    names: list[str],
+    bands: list[Band],
+    lex: list[Lex],
+    groups: int,
+    save: str | None,
+) -> tuple[
+    dict[str, list[set[tuple[int, int]]]], list[tuple[str, dict[str, list[set[tuple[int, int]]]]]]
+]:
+    """Round 16, for a loaded machine: the blind files in ``groups`` groups (round robin), each
+    held out in turn (``groups`` = the number of files: leave one batch out). Per fold the
+    baseline ``REF`` fitted from zero, then each band's re-scorer (inner first stages) and each
+    ``lex`` variant warm-started from its weights; decisions pickled to ``save`` after every
+    fold."""
+    folds = [names[k::groups] for k in range(groups)]
+    ref: dict[str, list[set[tuple[int, int]]]] = {}
+    sides: dict[str, dict[str, list[set[tuple[int, int]]]]] = {}
+    for fold in folds:
+        files = [[req for _, req in rs] for other, rs in data.items() if other not in fold]
+        base = fit_lex([r for rs in files for r in rs], REF)
+        warm = base.weights
+        _, models = fit_bands(files, lambda rs, w=warm: fit_lex(rs, REF, w), bands, base)
+        for name in fold:
+            ref[name] = [decode(base, req) for _, req in data[name]]
+        for model in models:
+            if fold is folds[0]:
+                w = [round(x, 3) for x in model.w]
+                print(f"{model.band.label()}: re-scorer (first fold) {w}", flush=True)
+            got = sides.setdefault(model.band.label(), {})
+            for name in fold:
+                got[name] = [decode(model, req) for _, req in data[name]]
+        for v in lex:
+            model = fit_lex([r for rs in files for r in rs], v, warm)
+            got = sides.setdefault(v.label(), {})
+            for name in fold:
+                got[name] = [decode(model, req) for _, req in data[name]]
+        print(f"fold {','.join(fold)} done", flush=True)
+        if save:
+            Path(save).write_bytes(pickle.dumps({"shipped": ref} | sides))
+    return ref, list(sides.items())
 
-    def label(self) -> str:
-        return self.name
+
+# the shipped variant's fit by L-BFGS (round 15: the Newton fit's weights to 1e-4, ~8x faster)
+REF = Lex(words=False)
 
 
 def classes(exp: Expected, req: Request, got: set[tuple[int, int]]) -> Counter[str]:
@@ -388,6 +431,50 @@ def bootstrap(
     return float(d.mean()), float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))
 
 
+def compare(
+    data: Data,
+    names: list[str],
+    shipped: dict[str, list[set[tuple[int, int]]]],
+    runs: list[tuple[str, dict[str, list[set[tuple[int, int]]]]]],
+    json_out: str | None = None,
+) -> int:
+    """Each side against ``shipped``: by class, pooled, the paired bootstrap, folds, and the
+    table by kind and language."""
+    tables = {"shipped": table(data, shipped)}
+    fold_f1 = {"shipped": {n: edge_f1(table(data, {n: shipped[n]})["all"]) for n in names}}
+    for label, got in runs:
+        tables[label] = table(data, got)
+        fold_f1[label] = {n: edge_f1(table(data, {n: got[n]})["all"]) for n in names}
+        print(f"\n{label}: held out, by class")
+        print_breakdown(tables[label])
+        mean, lo, hi = bootstrap(data, shipped, got)
+        better = sum(fold_f1[label][n] > fold_f1["shipped"][n] + 1e-9 for n in names)
+        worse = sum(fold_f1[label][n] < fold_f1["shipped"][n] - 1e-9 for n in names)
+        print(
+            f"{label}: pooled edge F1 {edge_f1(tables['shipped']['all']):.4f} -> "
+            f"{edge_f1(tables[label]['all']):.4f} (bootstrap {mean:+.4f}, 95% "
+            f"[{lo:+.4f}, {hi:+.4f}]), folds +{better}/-{worse}, "
+            f"{sum(a != b for n in names for a, b in zip(shipped[n], got[n], strict=True))} "
+            f"requests decided otherwise",
+            flush=True,
+        )
+    keys = sorted(tables["shipped"], key=lambda k: (k != "all", k))
+    print(f"\n{'held-out edge F1 / exact':24}" + "".join(f"{s[:26]:>28}" for s in tables))
+    for k in keys:
+        if not tables["shipped"][k]["gold"]:
+            continue
+        cells = "".join(
+            f"{edge_f1(t[k]):>19.3f} {t[k]['exact'] / max(1, t[k]['has_edges']):>7.1%}"
+            for t in tables.values()
+        )
+        print(f"{k:24}{cells}")
+    if json_out:
+        body = {s: {k: dict(c) for k, c in t.items()} for s, t in tables.items()}
+        body["folds"] = fold_f1  # type: ignore[assignment]
+        Path(json_out).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.planning.train.edgemodel")
     ap.add_argument("--cache", default=None, help="keep the planned pairs in this file")
@@ -412,6 +499,28 @@ def main(argv: list[str] | None = None) -> int:
         help="the lexical variants also train on N generated requests (synth.py)",
     )
     ap.add_argument(
+        "--save", default=None, help="with --cv: pickle every side's held-out decisions here"
+    )
+    ap.add_argument(
+        "--combine",
+        nargs="+",
+        default=[],
+        metavar="F",
+        help="compare the sides of several --save files (run on disjoint --only folds)",
+    )
+    ap.add_argument(
+        "--group",
+        type=int,
+        default=0,
+        metavar="G",
+        help="with --cv: REF, --band and --lex held out in G groups of blind files (round 16)",
+    )
+    ap.add_argument(
+        "--ref",
+        action="store_true",
+        help="with --cv: the baseline is the shipped variant refitted by L-BFGS (REF), not Newton",
+    )
+    ap.add_argument(
         "--band",
         action="append",
         default=[],
@@ -428,6 +537,13 @@ def main(argv: list[str] | None = None) -> int:
         data = collect(planner)
         if cache is not None:
             cache.write_bytes(pickle.dumps(data))
+    if args.combine:
+        sides: dict[str, dict[str, list[set[tuple[int, int]]]]] = {}
+        for path in args.combine:
+            for side, got in pickle.loads(Path(path).read_bytes()).items():
+                sides.setdefault(side, {}).update(got)
+        base = sides.pop("shipped")
+        return compare(data, sorted(base), base, list(sides.items()), args.json)
     extra: list[Request] = []
     if args.synth:
         from bench.planning.train.edges import synth_pairs
@@ -496,49 +612,34 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         return 0
-    shipped = held_out(data, lambda rs: train(rs, SHIPPED), names)
+    if args.group and args.cv:
+        lex = [v for v in variants if args.lex]
+        shipped, runs = held_out_grouped(data, names, bands, lex, args.group, args.save)
+        return compare(data, names, shipped, runs, args.json)
+    by_band: list[dict[str, list[set[tuple[int, int]]]]] = []
+    if bands and args.cv:
+        ref, by_band = held_out_bands(data, names, bands)
+    if args.ref:
+        # the baseline: the shipped variant refitted by L-BFGS (``REF``), the first stage of
+        # every ``--band``; --breakdown's own run gives the Newton fit's figures
+        shipped = ref if bands else held_out(data, lambda rs: fit_lex(rs, REF), names)
+    else:
+        shipped = held_out(data, lambda rs: train(rs, SHIPPED), names)
     if args.breakdown:
         print(f"held out, shipped variant ({SHIPPED.label()}), {len(names)} blind files")
         print_breakdown(table(data, shipped))
     if not args.cv:
         return 0
-    tables = {"shipped": table(data, shipped)}
-    fold_f1 = {"shipped": {n: edge_f1(table(data, {n: shipped[n]})["all"]) for n in names}}
     runs: list[tuple[str, dict[str, list[set[tuple[int, int]]]]]] = []
-    for b in bands:
-        runs.append((b.label(), held_out_band(data, names, b)))
+    if bands and not args.ref:
+        runs.append(("ref-" + REF.label(), ref))
+    runs += [(b.label(), got) for b, got in zip(bands, by_band, strict=True)]
     for v in variants if args.lex or not bands else []:
         runs.append((v.label(), held_out(data, lambda rs, v=v: fit_lex(rs, v), names, extra)))
-    for label, got in runs:
-        v = _Named(label)
-        tables[v.label()] = table(data, got)
-        fold_f1[v.label()] = {n: edge_f1(table(data, {n: got[n]})["all"]) for n in names}
-        print(f"\n{v.label()}: held out, by class")
-        print_breakdown(tables[v.label()])
-        mean, lo, hi = bootstrap(data, shipped, got)
-        better = sum(fold_f1[v.label()][n] > fold_f1["shipped"][n] + 1e-9 for n in names)
-        worse = sum(fold_f1[v.label()][n] < fold_f1["shipped"][n] - 1e-9 for n in names)
-        print(
-            f"{v.label()}: pooled edge F1 {edge_f1(tables['shipped']['all']):.3f} -> "
-            f"{edge_f1(tables[v.label()]['all']):.3f} (bootstrap {mean:+.3f}, 95% "
-            f"[{lo:+.3f}, {hi:+.3f}]), folds +{better}/-{worse}",
-            flush=True,
-        )
-    keys = sorted(tables["shipped"], key=lambda k: (k != "all", k))
-    print(f"\n{'held-out edge F1 / exact':24}" + "".join(f"{s[:26]:>28}" for s in tables))
-    for k in keys:
-        if not tables["shipped"][k]["gold"]:
-            continue
-        cells = "".join(
-            f"{edge_f1(t[k]):>19.3f} {t[k]['exact'] / max(1, t[k]['has_edges']):>7.1%}"
-            for t in tables.values()
-        )
-        print(f"{k:24}{cells}")
-    if args.json:
-        body = {s: {k: dict(c) for k, c in t.items()} for s, t in tables.items()}
-        body["folds"] = fold_f1  # type: ignore[assignment]
-        Path(args.json).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
-    return 0
+    if args.save:
+        dump = {"shipped": shipped} | dict(runs)
+        Path(args.save).write_bytes(pickle.dumps(dump))
+    return compare(data, names, shipped, runs, args.json)
 
 
 if __name__ == "__main__":

@@ -194,25 +194,35 @@ def _logistic(xs: list[list[float]], ys: list[float], l2: float) -> list[float]:
     return [float(v) for v in w]
 
 
-def fit_band(
-    files: list[list[Request]], stage1: Callable[[list[Request]], EdgeModel], band: Band
-) -> BandModel:
-    """The first stage fitted on every training file; the re-scorer on the shares the first
-    stage gave each inner fold's requests when fitted without them."""
-    xs: list[list[float]] = []
-    ys: list[float] = []
-    k = max(2, band.inner)
-    for fold in range(k):
-        held = [r for n, rs in enumerate(files) if n % k == fold for r in rs]
-        rest = [r for n, rs in enumerate(files) if n % k != fold for r in rs]
-        x, y = _rows(stage1(rest), held, band)
-        xs += x
-        ys += y
-    base = stage1([r for rs in files for r in rs])
-    model = BandModel(**{k2: getattr(base, k2) for k2 in EdgeModel.__dataclass_fields__})
-    model.band = band
-    model.w = _logistic(xs, ys, band.l2)
-    return model
+def fit_bands(
+    files: list[list[Request]],
+    stage1: Callable[[list[Request]], EdgeModel],
+    bands: list[Band],
+    base: EdgeModel | None = None,
+) -> tuple[EdgeModel, list[BandModel]]:
+    """The first stage fitted on every training file, and per band a re-scorer fitted on the
+    shares the first stage gave each inner fold's requests when fitted without them (the inner
+    first stages shared by the bands of the same ``inner``)."""
+    if base is None:
+        base = stage1([r for rs in files for r in rs])
+    rows: dict[Band, tuple[list[list[float]], list[float]]] = {b: ([], []) for b in bands}
+    for k in sorted({max(2, b.inner) for b in bands}):
+        for fold in range(k):
+            held = [r for n, rs in enumerate(files) if n % k == fold for r in rs]
+            rest = [r for n, rs in enumerate(files) if n % k != fold for r in rs]
+            inner = stage1(rest)
+            for b in bands:
+                if max(2, b.inner) == k:
+                    x, y = _rows(inner, held, b)
+                    rows[b][0].extend(x)
+                    rows[b][1].extend(y)
+    out = []
+    for b in bands:
+        model = BandModel(**{k2: getattr(base, k2) for k2 in EdgeModel.__dataclass_fields__})
+        model.band = b
+        model.w = _logistic(*rows[b], b.l2)
+        out.append(model)
+    return base, out
 
 
-__all__ = ["PAIRX", "Band", "BandModel", "add_crosses", "context", "fit_band"]
+__all__ = ["PAIRX", "Band", "BandModel", "add_crosses", "context", "fit_bands"]
