@@ -33,15 +33,11 @@ import numpy as np
 
 from bench.planning.__main__ import HERE, _read, load_manifest
 from bench.planning.score import Expected, matching, score_outcome, summarize
+from bench.planning.train.lexical import lexical_features
 from mesh_contracts import CapabilitiesManifest
 from mesh_orchestrator.planning.deterministic import PlanningFailed
 from mesh_orchestrator.planning.intent import IntentPlanner
-from mesh_orchestrator.planning.intent.edges import (
-    RULE_FEATURES,
-    EdgeModel,
-    lexical_features,
-    pair_features,
-)
+from mesh_orchestrator.planning.intent.edges import RULE_FEATURES, EdgeModel, pair_features
 from mesh_orchestrator.planning.llm import PlanRejected, check_plan
 
 ENDS = "_ends"  # a pair's key: both its tasks match expected ones (never a feature)
@@ -78,7 +74,7 @@ def pairs_of(planner: IntentPlanner, manifest: CapabilitiesManifest, req: Expect
     index = {t.task_id: k for k, t in enumerate(draft.plan.tasks)}
     out = []
     pairs = pair_features(origins, req.request)
-    lexical_features(origins, req.request, pairs)  # round 15's ``_w:`` keys
+    lexical_features(origins, req.request, pairs)  # round 15's ``_w:`` keys (bench only)
     for i, j, f in pairs:
         pi, pj = index[origins[i].task_id], index[origins[j].task_id]
         label = int(pi in match and pj in match and (match[pj], match[pi]) in req.edges)

@@ -3,7 +3,7 @@ whether a richer learned edge labeller generalizes better (round 15).
 
 Every dev request is planned with the rules (as ``train.edges`` does) and each pair of its
 planned tasks carries the hand-made pair features (``edges.pair_features``) and the lexical
-ones (``edges.lexical_features``: the consumer clause's first words, the words joining it to
+ones (``lexical.lexical_features``: the consumer clause's first words, the words joining it to
 the request, the producer's first word, capability pairs by distance). Leave one batch out over
 the blind batches (``dev/batch4`` .. and ``dev/batch101`` ..; ``requests.yaml`` and batches 1-3
 only ever train): each is held out in turn, the shipped variant (``train.edges.SHIPPED``) and
@@ -44,15 +44,10 @@ from bench.planning.train.edges import (
     f1,
     train,
 )
+from bench.planning.train.lexical import CROSS, LEXICAL, LexicalEdgeModel
+from bench.planning.train.pairscore import PAIRX, Band, add_crosses, fit_bands
 from mesh_orchestrator.planning.intent import IntentPlanner
-from mesh_orchestrator.planning.intent.edges import (
-    CROSS,
-    LEXICAL,
-    NONE,
-    ROUND11,
-    EdgeModel,
-    keep,
-)
+from mesh_orchestrator.planning.intent.edges import NONE, ROUND11, EdgeModel, keep
 
 Data = dict[str, list[tuple[Expected, Request]]]
 
@@ -75,9 +70,10 @@ class Lex:
     words: bool = True  # False: the same fit without the lexical features (a control)
     gate: bool = True  # the shipped gate (``keep``'s): no edge the rules did not make ...
     post: bool = True  # the shipped decoding after ``keep`` (``inherit``, ``round12``)
-    words_only: bool = False  # the lexical features without the crosses (``edges.CROSS``)
+    words_only: bool = False  # the lexical features without the crosses (``lexical.CROSS``)
     cross_only: bool = False  # the crosses without the other lexical features
     over: float | None = None  # with the gate: past it, an edge the model is this sure of
+    pairx: bool = False  # round 16: the pair crosses (``pairscore.add_crosses``)
 
     def label(self) -> str:
         t = "fit" if self.threshold is None else f"{self.threshold:g}"
@@ -86,7 +82,8 @@ class Lex:
         p = "" if self.post else "-nopost"
         x = "-nocross" if self.words_only else "-crossonly" if self.cross_only else ""
         o = "" if self.over is None else f"-over{self.over:g}"
-        return f"lex-l2{self.l2:g}/{self.l2_lex:g}-min{self.min_count}-{t}{w}{g}{p}{x}{o}"
+        q = "-pairx" if self.pairx else ""
+        return f"lex-l2{self.l2:g}/{self.l2_lex:g}-min{self.min_count}-{t}{w}{g}{p}{x}{o}{q}"
 
 
 # Round 15's best candidate, not shipped (``--lex 1,3,3,over0.8 --synth 1400``): the lexical
@@ -104,6 +101,9 @@ def _columns(reqs: list[Request], v: Lex) -> list[str]:
     base = sorted(
         {k for r in reqs for _, _, f, _ in r for k in f if not k.startswith("_")} - ROUND11
     )
+    if v.pairx:
+        pc = Counter(k for r in reqs for _, _, f, _ in r for k in f if k.startswith(PAIRX))
+        base += sorted(k for k, c in pc.items() if c >= v.min_count and not k.endswith("done"))
     if not v.words:
         return base
     counts = Counter(
@@ -163,7 +163,7 @@ def _lbfgs(fun: Any, x0: np.ndarray, iters: int = 400, memory: int = 10) -> np.n
     return x
 
 
-def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
+def fit_lex(reqs: list[Request], v: Lex, start: dict[str, float] | None = None) -> EdgeModel:
     names = _columns(reqs, v)
     col = {k: n for n, k in enumerate(names)}
     rr: list[int] = []
@@ -196,7 +196,7 @@ def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
     pos = np.array(has_pos)
     n_rows, dim = row, len(names)
     event_of = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n_rows)))
-    ridge = np.array([v.l2_lex if k.startswith(LEXICAL) else v.l2 for k in names])
+    ridge = np.array([v.l2_lex if k.startswith((LEXICAL, PAIRX)) else v.l2 for k in names])
     ridge[col["bias"]] = 1e-6
 
     def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -213,10 +213,11 @@ def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
         grad = np.bincount(cols_i, weights=vals * r[rows_i], minlength=dim) + ridge * w
         return loss, grad
 
-    w = _lbfgs(fun, np.zeros(dim))
+    # ``start``: warm weights by name (a deterministic start; the same optimum to tolerance)
+    w = _lbfgs(fun, np.array([(start or {}).get(k, 0.0) for k in names]))
     weights = {k: float(val) for k, val in zip(names, w, strict=True) if abs(val) > 1e-4}
     weights.setdefault(NONE, 0.0)
-    base = EdgeModel(
+    base = LexicalEdgeModel(
         weights,
         0.5,
         True,
@@ -227,7 +228,6 @@ def fit_lex(reqs: list[Request], v: Lex) -> EdgeModel:
         SHIPPED.two,
         SHIPPED.inherit and v.post,
         SHIPPED.r12 and v.post,
-        lexical=v.words,
         over=v.over if v.gate else None,
     )
     if v.threshold is not None:
@@ -287,6 +287,73 @@ def held_out_gates(
             model.gate = g
             out[g][name] = [decode(model, req) for _, req in data[name]]
     return out
+
+
+def held_out_bands(
+    data: Data, names: list[str], bands: list[Band]
+) -> tuple[dict[str, list[set[tuple[int, int]]]], list[dict[str, list[set[tuple[int, int]]]]]]:
+    """Per held-out file, each request's pairs decided by the first stage alone (``REF``:
+    ``fit_lex`` without the lexical features, the shipped variant's fit by L-BFGS) and by each
+    band's re-scorer (``pairscore.fit_bands``, round 16), fitted on the other files."""
+    ref: dict[str, list[set[tuple[int, int]]]] = {}
+    out: list[dict[str, list[set[tuple[int, int]]]]] = [{} for _ in bands]
+    for name in names:
+        files = [[req for _, req in rs] for other, rs in data.items() if other != name]
+        base, models = fit_bands(files, lambda rs: fit_lex(rs, REF), bands)
+        ref[name] = [decode(base, req) for _, req in data[name]]
+        for k, model in enumerate(models):
+            if name == names[0]:
+                w = [round(x, 3) for x in model.w]
+                print(f"{model.band.label()}: re-scorer (first fold) {w}", flush=True)
+            out[k][name] = [decode(model, req) for _, req in data[name]]
+    return ref, out
+
+
+def held_out_grouped(
+    data: Data,
+    names: list[str],
+    bands: list[Band],
+    lex: list[Lex],
+    groups: int,
+    save: str | None,
+) -> tuple[
+    dict[str, list[set[tuple[int, int]]]], list[tuple[str, dict[str, list[set[tuple[int, int]]]]]]
+]:
+    """Round 16, for a loaded machine: the blind files in ``groups`` groups (round robin), each
+    held out in turn (``groups`` = the number of files: leave one batch out). Per fold the
+    baseline ``REF`` fitted from zero, then each band's re-scorer (inner first stages) and each
+    ``lex`` variant warm-started from its weights; decisions pickled to ``save`` after every
+    fold."""
+    folds = [names[k::groups] for k in range(groups)]
+    ref: dict[str, list[set[tuple[int, int]]]] = {}
+    sides: dict[str, dict[str, list[set[tuple[int, int]]]]] = {}
+    for fold in folds:
+        files = [[req for _, req in rs] for other, rs in data.items() if other not in fold]
+        base = fit_lex([r for rs in files for r in rs], REF)
+        warm = base.weights
+        _, models = fit_bands(files, lambda rs, w=warm: fit_lex(rs, REF, w), bands, base)
+        for name in fold:
+            ref[name] = [decode(base, req) for _, req in data[name]]
+        for model in models:
+            if fold is folds[0]:
+                w = [round(x, 3) for x in model.w]
+                print(f"{model.band.label()}: re-scorer (first fold) {w}", flush=True)
+            got = sides.setdefault(model.band.label(), {})
+            for name in fold:
+                got[name] = [decode(model, req) for _, req in data[name]]
+        for v in lex:
+            model = fit_lex([r for rs in files for r in rs], v, warm)
+            got = sides.setdefault(v.label(), {})
+            for name in fold:
+                got[name] = [decode(model, req) for _, req in data[name]]
+        print(f"fold {','.join(fold)} done", flush=True)
+        if save:
+            Path(save).write_bytes(pickle.dumps({"shipped": ref} | sides))
+    return ref, list(sides.items())
+
+
+# the shipped variant's fit by L-BFGS (round 15: the Newton fit's weights to 1e-4, ~8x faster)
+REF = Lex(words=False)
 
 
 def classes(exp: Expected, req: Request, got: set[tuple[int, int]]) -> Counter[str]:
@@ -364,6 +431,50 @@ def bootstrap(
     return float(d.mean()), float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))
 
 
+def compare(
+    data: Data,
+    names: list[str],
+    shipped: dict[str, list[set[tuple[int, int]]]],
+    runs: list[tuple[str, dict[str, list[set[tuple[int, int]]]]]],
+    json_out: str | None = None,
+) -> int:
+    """Each side against ``shipped``: by class, pooled, the paired bootstrap, folds, and the
+    table by kind and language."""
+    tables = {"shipped": table(data, shipped)}
+    fold_f1 = {"shipped": {n: edge_f1(table(data, {n: shipped[n]})["all"]) for n in names}}
+    for label, got in runs:
+        tables[label] = table(data, got)
+        fold_f1[label] = {n: edge_f1(table(data, {n: got[n]})["all"]) for n in names}
+        print(f"\n{label}: held out, by class")
+        print_breakdown(tables[label])
+        mean, lo, hi = bootstrap(data, shipped, got)
+        better = sum(fold_f1[label][n] > fold_f1["shipped"][n] + 1e-9 for n in names)
+        worse = sum(fold_f1[label][n] < fold_f1["shipped"][n] - 1e-9 for n in names)
+        print(
+            f"{label}: pooled edge F1 {edge_f1(tables['shipped']['all']):.4f} -> "
+            f"{edge_f1(tables[label]['all']):.4f} (bootstrap {mean:+.4f}, 95% "
+            f"[{lo:+.4f}, {hi:+.4f}]), folds +{better}/-{worse}, "
+            f"{sum(a != b for n in names for a, b in zip(shipped[n], got[n], strict=True))} "
+            f"requests decided otherwise",
+            flush=True,
+        )
+    keys = sorted(tables["shipped"], key=lambda k: (k != "all", k))
+    print(f"\n{'held-out edge F1 / exact':24}" + "".join(f"{s[:26]:>28}" for s in tables))
+    for k in keys:
+        if not tables["shipped"][k]["gold"]:
+            continue
+        cells = "".join(
+            f"{edge_f1(t[k]):>19.3f} {t[k]['exact'] / max(1, t[k]['has_edges']):>7.1%}"
+            for t in tables.values()
+        )
+        print(f"{k:24}{cells}")
+    if json_out:
+        body = {s: {k: dict(c) for k, c in t.items()} for s, t in tables.items()}
+        body["folds"] = fold_f1  # type: ignore[assignment]
+        Path(json_out).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.planning.train.edgemodel")
     ap.add_argument("--cache", default=None, help="keep the planned pairs in this file")
@@ -387,6 +498,35 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="the lexical variants also train on N generated requests (synth.py)",
     )
+    ap.add_argument(
+        "--save", default=None, help="with --cv: pickle every side's held-out decisions here"
+    )
+    ap.add_argument(
+        "--combine",
+        nargs="+",
+        default=[],
+        metavar="F",
+        help="compare the sides of several --save files (run on disjoint --only folds)",
+    )
+    ap.add_argument(
+        "--group",
+        type=int,
+        default=0,
+        metavar="G",
+        help="with --cv: REF, --band and --lex held out in G groups of blind files (round 16)",
+    )
+    ap.add_argument(
+        "--ref",
+        action="store_true",
+        help="with --cv: the baseline is the shipped variant refitted by L-BFGS (REF), not Newton",
+    )
+    ap.add_argument(
+        "--band",
+        action="append",
+        default=[],
+        metavar="LO,HI,FEATS,L2,K",
+        help="with --cv: a second-stage re-scorer of the shares in [LO, HI) (pairscore.Band)",
+    )
     args = ap.parse_args(argv)
     cache = Path(args.cache) if args.cache else None
     if cache is not None and cache.is_file():
@@ -397,6 +537,13 @@ def main(argv: list[str] | None = None) -> int:
         data = collect(planner)
         if cache is not None:
             cache.write_bytes(pickle.dumps(data))
+    if args.combine:
+        sides: dict[str, dict[str, list[set[tuple[int, int]]]]] = {}
+        for path in args.combine:
+            for side, got in pickle.loads(Path(path).read_bytes()).items():
+                sides.setdefault(side, {}).update(got)
+        base = sides.pop("shipped")
+        return compare(data, sorted(base), base, list(sides.items()), args.json)
     extra: list[Request] = []
     if args.synth:
         from bench.planning.train.edges import synth_pairs
@@ -422,8 +569,17 @@ def main(argv: list[str] | None = None) -> int:
                 "nocross" in flags,
                 "crossonly" in flags,
                 next((float(f[4:]) for f in flags if f.startswith("over")), None),
+                "pairx" in flags,
             )
         )
+    if any(v.pairx for v in variants):
+        for rs in data.values():
+            add_crosses([req for _, req in rs])
+        add_crosses(extra)
+    bands = []
+    for spec in args.band:
+        b = spec.split(",")
+        bands.append(Band(float(b[0]), float(b[1]), b[2], float(b[3]), int(b[4])))
     if args.write:
         reqs = [req for rs in data.values() for _, req in rs] + extra
         model = fit_lex(reqs, variants[0])
@@ -456,44 +612,34 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         return 0
-    shipped = held_out(data, lambda rs: train(rs, SHIPPED), names)
+    if args.group and args.cv:
+        lex = [v for v in variants if args.lex]
+        shipped, runs = held_out_grouped(data, names, bands, lex, args.group, args.save)
+        return compare(data, names, shipped, runs, args.json)
+    by_band: list[dict[str, list[set[tuple[int, int]]]]] = []
+    if bands and args.cv:
+        ref, by_band = held_out_bands(data, names, bands)
+    if args.ref:
+        # the baseline: the shipped variant refitted by L-BFGS (``REF``), the first stage of
+        # every ``--band``; --breakdown's own run gives the Newton fit's figures
+        shipped = ref if bands else held_out(data, lambda rs: fit_lex(rs, REF), names)
+    else:
+        shipped = held_out(data, lambda rs: train(rs, SHIPPED), names)
     if args.breakdown:
         print(f"held out, shipped variant ({SHIPPED.label()}), {len(names)} blind files")
         print_breakdown(table(data, shipped))
     if not args.cv:
         return 0
-    tables = {"shipped": table(data, shipped)}
-    fold_f1 = {"shipped": {n: edge_f1(table(data, {n: shipped[n]})["all"]) for n in names}}
-    for v in variants:
-        got = held_out(data, lambda rs, v=v: fit_lex(rs, v), names, extra)
-        tables[v.label()] = table(data, got)
-        fold_f1[v.label()] = {n: edge_f1(table(data, {n: got[n]})["all"]) for n in names}
-        print(f"\n{v.label()}: held out, by class")
-        print_breakdown(tables[v.label()])
-        mean, lo, hi = bootstrap(data, shipped, got)
-        better = sum(fold_f1[v.label()][n] > fold_f1["shipped"][n] + 1e-9 for n in names)
-        worse = sum(fold_f1[v.label()][n] < fold_f1["shipped"][n] - 1e-9 for n in names)
-        print(
-            f"{v.label()}: pooled edge F1 {edge_f1(tables['shipped']['all']):.3f} -> "
-            f"{edge_f1(tables[v.label()]['all']):.3f} (bootstrap {mean:+.3f}, 95% "
-            f"[{lo:+.3f}, {hi:+.3f}]), folds +{better}/-{worse}",
-            flush=True,
-        )
-    keys = sorted(tables["shipped"], key=lambda k: (k != "all", k))
-    print(f"\n{'held-out edge F1 / exact':24}" + "".join(f"{s[:26]:>28}" for s in tables))
-    for k in keys:
-        if not tables["shipped"][k]["gold"]:
-            continue
-        cells = "".join(
-            f"{edge_f1(t[k]):>19.3f} {t[k]['exact'] / max(1, t[k]['has_edges']):>7.1%}"
-            for t in tables.values()
-        )
-        print(f"{k:24}{cells}")
-    if args.json:
-        body = {s: {k: dict(c) for k, c in t.items()} for s, t in tables.items()}
-        body["folds"] = fold_f1  # type: ignore[assignment]
-        Path(args.json).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
-    return 0
+    runs: list[tuple[str, dict[str, list[set[tuple[int, int]]]]]] = []
+    if bands and not args.ref:
+        runs.append(("ref-" + REF.label(), ref))
+    runs += [(b.label(), got) for b, got in zip(bands, by_band, strict=True)]
+    for v in variants if args.lex or not bands else []:
+        runs.append((v.label(), held_out(data, lambda rs, v=v: fit_lex(rs, v), names, extra)))
+    if args.save:
+        dump = {"shipped": shipped} | dict(runs)
+        Path(args.save).write_bytes(pickle.dumps(dump))
+    return compare(data, names, shipped, runs, args.json)
 
 
 if __name__ == "__main__":

@@ -145,8 +145,8 @@ def decode(model: EdgeModel, req: Request) -> set[tuple[int, int]]:
     return {(i, j) for j, got in chosen.items() for i in got}
 
 
-def _knobs(model: EdgeModel) -> tuple[float, bool, float | None, bool, bool, float | None]:
-    return model.threshold, model.single, model.add, bool(model.gate), model.two, model.over
+def _knobs(model: EdgeModel) -> tuple[float, bool, float | None, bool, bool]:
+    return model.threshold, model.single, model.add, bool(model.gate), model.two
 
 
 def counts(model: EdgeModel | None, reqs: list[tuple[Expected, Request]]) -> Counter[str]:

@@ -81,6 +81,17 @@ def test_the_gate_keeps_rule_edges_and_stops_only_the_models_own() -> None:
     assert keep([(0.1, 0, False, True, True)], 0.5, True, None, gated=True) == []
 
 
+def test_a_lexical_edge_model_the_planner_cannot_read_is_refused() -> None:
+    # round 15's lexical labeller (bench.planning.train.lexical) reads "_w:" features this
+    # module no longer computes: loaded here, it would decide on the hand-made ones alone
+    body = EdgeModel({"bias": -1.0}).to_json()
+    assert EdgeModel.from_json(body).weights == {"bias": -1.0}
+    with pytest.raises(ValueError):
+        EdgeModel.from_json(body | {"lexical": True})
+    with pytest.raises(ValueError):
+        EdgeModel.from_json(body | {"over": 0.8})
+
+
 def test_the_shipped_weights_are_small_and_load() -> None:
     assert EDGE_WEIGHTS.stat().st_size < 16_000
     model = IntentPlanner(edges="learned").edges

@@ -1265,72 +1265,6 @@ def pair_features(
     return out
 
 
-# Round 15: lexical pair features (``EdgeModel.lexical``), keys ``_w:...`` (the "_" keeps
-# them out of the hand-made models' training): the first words of the consumer's clause, the
-# words joining it to the request before it, the producer's first word, the capability pair
-# by distance. ``train.edgemodel`` measures whether a model reading them generalizes.
-LEXICAL = "_w:"
-CROSS = "_w:x:"
-_NO_CROSS = ("pair_", "from_", "to_", "join_", "bias", "gap", "groups", "content")
-
-
-def _gap_bucket(gap: int) -> str:
-    return "1" if gap == 1 else "2" if gap == 2 else "3+"
-
-
-def lexical_features(
-    origins: list[Origin], query: str, pairs: list[tuple[int, int, dict[str, float]]]
-) -> None:
-    """Add the lexical features (``LEXICAL``) to each pair's features, in place."""
-    if not pairs:
-        return
-    norm = normalize(query) if query else ""
-    spans = _spans(query, origins) if query else [(-1, -1)] * len(origins)
-    heads: list[list[str]] = []
-    joins: list[list[str]] = []
-    for k, o in enumerate(origins):
-        text = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(o.instruction))
-        words = [w for w in tokens(text) if w not in lx.POLITE]
-        heads.append(words)
-        a = spans[k][0]
-        if a > 0:
-            before = norm[max(0, a - 40) : a]
-            mark = before.rstrip()[-1:] if before.strip() else ""
-            cut = max(before.rfind(c) for c in ".!?;:\n") + 1
-            joins.append(
-                [*_WORD.findall(before[cut:])[-2:], f"p{mark if not mark.isalnum() else 'w'}"]
-            )
-        else:
-            joins.append(["start" if a == 0 else "unk"])
-    n = len(origins)
-    for i, j, f in pairs:
-        wj, wi = heads[j], heads[i]
-        gap = _gap_bucket(j - i)
-        ci, cj = _cap(origins[i].capability), _cap(origins[j].capability)
-        for k, w in enumerate(wj[:3]):
-            f[f"{LEXICAL}j{k}:{w}"] = 1.0
-            f[f"{LEXICAL}j{k}:{w}:g{gap}"] = 1.0
-        for w in wj[3:6]:
-            f[f"{LEXICAL}jm:{w}"] = 1.0
-        if wj:
-            f[f"{LEXICAL}jl:{wj[-1]}"] = 1.0
-            f[f"{LEXICAL}j0:{wj[0]}:{cj}"] = 1.0
-        for w in joins[j]:
-            f[f"{LEXICAL}jb:{w}"] = 1.0
-            f[f"{LEXICAL}jb:{w}:g{gap}"] = 1.0
-        if wi:
-            f[f"{LEXICAL}i0:{wi[0]}"] = 1.0
-        f[f"{LEXICAL}pair:{ci}>{cj}:g{gap}"] = 1.0
-        f[f"{LEXICAL}n{min(n, 6)}:g{gap}"] = 1.0
-        if origins[j].own_data or origins[j].quoted:
-            f[f"{LEXICAL}own:g{gap}"] = 1.0
-        # the hand-made facts of the pair by distance and by the consumer's capability
-        facts = [k for k, v in f.items() if v and k[0] != "_" and not k.startswith(_NO_CROSS)]
-        for name in facts:
-            f[f"{CROSS}{name}:g{gap}"] = 1.0
-            f[f"{CROSS}{name}:{cj}"] = 1.0
-
-
 # (probability, i, j says "both"/"all", a rule edge, j asks for material, j says "both" or
 # "the two": at least two sources)
 Candidate = tuple[float, int, bool, bool, bool, bool]
@@ -1343,7 +1277,6 @@ def keep(
     add: float | None,
     gated: bool = False,
     two: bool = False,
-    over: float | None = None,
 ) -> list[int]:
     """Which of one task's candidate sources it reads. ``add`` None: every candidate at
     ``threshold`` or above (only the best one when ``single``, unless the clause says "both");
@@ -1352,9 +1285,7 @@ def keep(
     ``gated``: the model adds no edge the rules did not make to a clause that does not ask for
     material (no reference back, no "both", a subject of its own: "and draw a lighthouse")."""
     if gated:
-        # ``over`` (round 15): the model adds an edge to a clause that does not ask for
-        # material when it is that sure of it
-        cands = [c for c in cands if c[3] or c[4] or (over is not None and c[0] >= over)]
+        cands = [c for c in cands if c[3] or c[4]]
     if not cands:
         return []
     everything = cands[0][2]
@@ -1482,10 +1413,6 @@ class EdgeModel:
     # round 12: quotations, topics, named results, listed references, leading sentences
     # (``round12``)
     r12: bool = False
-    # round 15: the weights also read the lexical pair features (``lexical_features``)
-    lexical: bool = False
-    # round 15: past the gate, an edge the model is at least this sure of (``keep``'s ``over``)
-    over: float | None = None
 
     def probability(self, features: dict[str, float]) -> float:
         z = sum(self.weights.get(k, 0.0) * v for k, v in features.items())
@@ -1538,8 +1465,6 @@ class EdgeModel:
         """Each task's inputs, from the scores of the pairs it ends (``keep``)."""
         deps: dict[str, list[str]] = {o.task_id: [] for o in origins}
         pairs = pair_features(origins, query)
-        if self.lexical:
-            lexical_features(origins, query, pairs)
         chosen = {
             j: keep(
                 cands,
@@ -1548,7 +1473,6 @@ class EdgeModel:
                 self.add,
                 bool(self.gate),
                 self.two,
-                self.over,
             )
             for j, cands in self.candidates(pairs).items()
         }
@@ -1561,10 +1485,7 @@ class EdgeModel:
         return deps
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"lexical": True} if self.lexical else {}
-        if self.over is not None:
-            body["over"] = round(self.over, 4)
-        return body | {
+        return {
             "add": None if self.add is None else round(self.add, 4),
             "choice": self.choice,
             "every": self.every,
@@ -1579,6 +1500,10 @@ class EdgeModel:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> EdgeModel:
+        if body.get("lexical") or body.get("over") is not None:
+            # round 15's lexical labeller (``bench.planning.train.lexical``) reads features
+            # this module does not compute: measured, never shipped
+            raise ValueError("a lexical edge model is not a shipped one")
         return cls(
             {k: float(v) for k, v in body["weights"].items()},
             float(body["threshold"]),
@@ -1590,8 +1515,6 @@ class EdgeModel:
             bool(body.get("two", False)),
             bool(body.get("inherit", False)),
             bool(body.get("r12", False)),
-            bool(body.get("lexical", False)),
-            None if body.get("over") is None else float(body["over"]),
         )
 
 
@@ -1619,7 +1542,6 @@ __all__ = [
     "inherit",
     "keep",
     "learned",
-    "lexical_features",
     "pair_features",
     "round12",
 ]
