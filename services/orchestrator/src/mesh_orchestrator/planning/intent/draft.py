@@ -22,8 +22,8 @@ from mesh_orchestrator.planning.intent.chat import chat_question
 from mesh_orchestrator.planning.intent.cues import small_talk
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin
 from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
-from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
+from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import tokens
 from mesh_orchestrator.planning.intent.rules import Routed, _lead
@@ -78,8 +78,27 @@ _TO_ME = lx_words("me us mir uns mi ci moi nous mij ons")
 # Verbs that put something into the last result rather than make a new thing ("add a line",
 # "añade un verso", "ajoute une rime", "füg einen Reim hinzu", "aggiungi una strofa", "voeg
 # een regel toe"), by stem.
-_ADD_STEMS = ("add", "anad", "agreg", "ajout", "fug", "erganz", "aggiung", "adicion", "acrescent",
-              "voeg", "includ", "inclu", "insert", "put", "pon", "mett", "mets", "zet", "setz")
+_ADD_STEMS = (
+    "add",
+    "anad",
+    "agreg",
+    "ajout",
+    "fug",
+    "erganz",
+    "aggiung",
+    "adicion",
+    "acrescent",
+    "voeg",
+    "includ",
+    "inclu",
+    "insert",
+    "put",
+    "pon",
+    "mett",
+    "mets",
+    "zet",
+    "setz",
+)
 
 
 def _past_lead(words: list[str], k: int) -> tuple[int, bool]:

@@ -53,6 +53,8 @@ def _roman(unit: str) -> list[re.Match[str]]:
 def _inline_marks(unit: str) -> list[re.Match[str]]:
     """A line's lettered or numbered parts: "(a) ... (b) ...", "(i) ... (ii) ...", "1. ... 2."."""
     return list(_INLINE_ITEM.finditer(unit)) or _roman(unit) or _counted(unit)
+
+
 COLON = re.compile(r":\s+(?=\S)")
 # Things counted and then listed after a dash or a comma instead of a colon ("I need two
 # things - a ... and a ...", "mi servono due cose, un ... e la ...").
