@@ -22,6 +22,7 @@ from mesh_orchestrator.planning.intent.chat import chat_question
 from mesh_orchestrator.planning.intent.cues import small_talk
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin
 from mesh_orchestrator.planning.intent.fanout import _languages, fan_out
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.links import SAME as _SAME
 from mesh_orchestrator.planning.intent.links import Links, _content
 from mesh_orchestrator.planning.intent.model import tokens
@@ -60,11 +61,90 @@ def _piece_named(words: list[str], k: int) -> bool:
     )
 
 
+# Round 16: what may lead a clause before its verb when the verb makes a new thing from the
+# last result: "then", "also", and a phrase naming the source ("from that", "da quello",
+# "daraus", "à partir de ça", "com isso", "daarvan"), in the seven languages.
+_STEP_LEAD = lx_words(
+    "then and also next after that poi e anche dopo y luego despues tambien ademas puis et "
+    "ensuite aussi apres dann und danach auch noch depois tambem entao en dan daarna ook"
+)
+_FROM = lx_words(
+    "from with using of on da dal dalla dallo con de del desde a partir com avec sur von aus "
+    "mit uit van met basis based"
+)
+_SOURCE = lx.DEMONSTRATIVE | _LEADS | lx_words("it them")
+# Object pronouns that may stand between the verb and the thing ("write me a jingle").
+_TO_ME = lx_words("me us mir uns mi ci moi nous mij ons")
+# Verbs that put something into the last result rather than make a new thing ("add a line",
+# "añade un verso", "ajoute une rime", "füg einen Reim hinzu", "aggiungi una strofa", "voeg
+# een regel toe"), by stem.
+_ADD_STEMS = (
+    "add",
+    "anad",
+    "agreg",
+    "ajout",
+    "fug",
+    "erganz",
+    "aggiung",
+    "adicion",
+    "acrescent",
+    "voeg",
+    "includ",
+    "inclu",
+    "insert",
+    "put",
+    "pon",
+    "mett",
+    "mets",
+    "zet",
+    "setz",
+)
+
+
+def _past_lead(words: list[str], k: int) -> tuple[int, bool]:
+    """``k`` moved past "then", "also", "me" and a phrase naming the source ("from that", "da
+    quello", "daraus", "daarvan"); whether a source was named."""
+    source = False
+    while k < len(words):
+        if words[k] in _STEP_LEAD or words[k] in _TO_ME:
+            k += 1
+        elif k + 1 < len(words) and words[k] in _FROM and words[k + 1] in _SOURCE:
+            k, source = k + 2, True  # "from that", "da quello", "com isso"
+        elif words[k] in _LEADS and words[k] not in lx.DEMONSTRATIVE:
+            k, source = k + 1, True  # "daraus", "daarvan": the source in one word
+        else:
+            break
+    return k, source
+
+
+def _makes_new_thing(words: list[str]) -> bool:
+    """ "write a jingle around it", "da quello ricava un post per Instagram", "Daraus dann
+    einen Instagram-Post", "maak daarvan een post": past its lead and a phrase naming the
+    source, the clause is a verb (or, after the source, none) and a thing with an indefinite
+    article, which it makes; "make it a haiku", "give the poem a title" put the earlier thing
+    before the article and restyle it, "add a verse" puts more into it."""
+    k, source = _past_lead(words, 0)
+    if k < len(words) and words[k] in lx.ARTICLES:
+        at = k if source else -1  # "Daraus dann einen Post": the verb left out
+    elif k < len(words) and words[k] not in _SOURCE and not words[k].startswith(_ADD_STEMS):
+        at, _ = _past_lead(words, k + 1)
+    else:
+        at = -1
+    return (
+        0 <= at < len(words) - 1
+        and words[at] in lx.ARTICLES
+        and words[at] not in ("some", "des", "uns", "umas")
+        and words[at + 1] not in _SOURCE
+    )
+
+
 def _new_deliverable(seg: Segment, before: frozenset[str]) -> bool:
     """A thing of its own to make ("then a poem about that person"), not a restyling of the
     last one ("make it rhyme", "make the poem shorter")."""
     named = {w.rstrip("s") for w in before}
     words = tokens(seg.instruction)
+    if _makes_new_thing([w for w in words if w not in lx.POLITE or w in _STEP_LEAD]):
+        return True
     for k, w in enumerate(words):
         if w.rstrip("s") in named:
             continue

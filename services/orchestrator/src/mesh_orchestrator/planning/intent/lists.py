@@ -23,6 +23,8 @@ from mesh_orchestrator.planning.intent.model import normalize, tokens
 
 _ITEM = re.compile(
     r"^\s*(?:[-*\u2022\u2013]|\(?\d{1,2}[.)]|\(?[a-hA-H]\)|\([a-hA-H]\)|[A-Ha-h]\."
+    # round 16: "(i) ...", "ii) ...": lines counted in Roman numerals
+    r"|\(?(?:i{1,3}|iv|vi{0,3}|I{1,3}|IV|VI{0,3})\)"
     # "1 - traduz ...", "A - escreve ...": a number or a letter and a dash
     r"|(?:\d{1,2}|[A-Ha-h])\s+[-\u2013\u2014])\s+"
 )
@@ -33,6 +35,26 @@ _INLINE_LETTER = re.compile(r"(?:^|(?<=\s))([A-Ha-h])\.\s+")
 # "1. ... 2. ... 3. ..." inside one line: numbers that count up from 1.
 _INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s+")
 _INLINE_ITEM = re.compile(r"(?:^|(?<=[\s,;:]))\(?(?:[a-h]|[A-H]|\d{1,2})\)\s+")
+# Round 16: "(i) ... (ii) ..." inside one line (any script writes them): Roman numerals, taken
+# as marks only when they count up from i ("(i) a summary (ii) a picture"), so a lone "(i)" or
+# "v)" in running text marks nothing.
+_INLINE_ROMAN = re.compile(r"(?:^|(?<=[\s,;:>]))\(?(i{1,3}|iv|vi{0,3}|I{1,3}|IV|VI{0,3})\)\s+")
+_ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii")
+
+
+def _roman(unit: str) -> list[re.Match[str]]:
+    """ "(i) ... (ii) ..." marks in a line, when they count up from i."""
+    marks = list(_INLINE_ROMAN.finditer(unit))
+    if len(marks) >= 2 and [m.group(1).lower() for m in marks] == list(_ROMAN[: len(marks)]):
+        return marks
+    return []
+
+
+def _inline_marks(unit: str) -> list[re.Match[str]]:
+    """A line's lettered or numbered parts: "(a) ... (b) ...", "(i) ... (ii) ...", "1. ... 2."."""
+    return list(_INLINE_ITEM.finditer(unit)) or _roman(unit) or _counted(unit)
+
+
 COLON = re.compile(r":\s+(?=\S)")
 # Things counted and then listed after a dash or a comma instead of a colon ("I need two
 # things - a ... and a ...", "mi servono due cose, un ... e la ...").
@@ -192,9 +214,11 @@ def units(
         m = _ITEM.match(line)
         if m:
             rest = line[m.end() :].strip()
-            if (_INLINE_ITEM.search(rest) and _INLINE_ITEM.match(line.lstrip())) or len(
-                _counted(line.strip())
-            ) >= 2:
+            if (
+                (_INLINE_ITEM.search(rest) and _INLINE_ITEM.match(line.lstrip()))
+                or len(_roman(line.strip())) >= 2
+                or len(_counted(line.strip())) >= 2
+            ):
                 units.append(("item", line.strip()))  # "(1) ... (2) ...": split below
             else:
                 units.append(("item", rest))
@@ -226,7 +250,7 @@ def units(
     for joined, unit in units:
         if not unit:
             continue
-        marks = list(_INLINE_ITEM.finditer(unit)) or _counted(unit)
+        marks = _inline_marks(unit)
         if len(marks) >= 2 or (joined == "item" and marks and marks[0].start() == 0):
             head = unit[: marks[0].start()].strip()
             shared = bool(head) and not re.search(r"[.!?:\u27e7\u27eb]$", head)
@@ -235,11 +259,22 @@ def units(
                 # no job to share; each part is its own ("3) quanto è alto ...": a question)
                 shared = False
             then = re.search(rf"\s*[,;]?\s*\b(?:{lx.THEN})\s*[,:]?$", normalize(head))
+            mid = [
+                m
+                for m in re.finditer(rf"[,;]\s*\b(?:{lx.THEN})\b,?\s*", normalize(head))
+                if m.end() < len(head)
+            ]
             if shared and then and len(normalize(head)) == len(head) and then.start() > 0:
                 # "analyse these readings, then (1) write ... and (2) translate ...": the
                 # head is a step of its own, and the parts come after it
                 out.append((joined, head[: then.start()]))
                 head, shared, joined = "", False, "then"
+            elif shared and mid and len(normalize(head)) == len(head) and mid[-1].start() > 0:
+                # round 16: "find anything odd, then off the back of that give me (a) ...
+                # and (b) ...": the step before ", then" is one of its own; the words after
+                # it are what the parts share
+                out.append((joined, head[: mid[-1].start()]))
+                head, joined = head[mid[-1].end() :], "then"
             if shared:  # earlier sentences of the head stand alone
                 *before, head = sentences(head)
                 for sentence in before:

@@ -510,13 +510,26 @@ class Segmenter:
         text = _QUOTED.sub(keep_quote, text)
         text = self._ask_after_quote(text, quotes)
         pieces: list[tuple[str, str]] = []  # (joined, piece)
+        shared: list[str] | None = None  # the head's own steps, when parts share a head
         for joined, unit in units(text, self, _SENTENCE.split):
+            steps = self._sentences(unit)
+            if joined == "part" and len(steps) > 1:
+                # round 16: "look up X -> (i) a summary (ii) a picture", "Such X und mach
+                # daraus a) ... und b) ...": a head that holds a step of its own before the
+                # shared words is that step once, not once per part
+                lead = [piece for _, piece in steps[:-1]]
+                if lead == shared:
+                    steps = [("part", steps[-1][1])]
+                shared = lead
+            elif joined != "part":
+                shared = None
             first = True
-            for sep, piece in self._sentences(unit):
+            for sep, piece in steps:
                 pieces.append((joined if first else sep, piece))
                 first = False
         merged = self._payloads(pieces, quotes)
         out: list[Segment] = []
+        shared_and: list[str] | None = None
         for joined, piece in merged:
             listed = counted_list(piece, self)
             if listed is not None:
@@ -547,6 +560,14 @@ class Segmenter:
             head, rest = (piece[:cut], piece[cut:]) if cut >= 0 else (piece, "")
             parts = self._split_and(head)
             parts[-1] = (parts[-1][0], (parts[-1][1] + " " + rest).strip())
+            if joined == "part" and len(parts) > 1:  # (the head's step said once, as above)
+                lead = [part for _, part in parts[:-1]]
+                if lead == shared_and:
+                    parts = [("part", parts[-1][1])]
+                    joined = "part"
+                shared_and = lead
+            elif joined != "part":
+                shared_and = None
             for k, (how, part) in enumerate(parts):
                 seg = self._segment(part, joined if k == 0 else how, blocks, quotes)
                 if how == "once":  # one of the times of a job asked twice
