@@ -25,6 +25,7 @@ from bench import runs as run_throughput
 from bench.procs import Mesh
 from bench.report import print_report
 from bench.sse_client import HttpxStreamer, RawStreamer, Streamer
+from mesh_auth.dialing import KEEPALIVE_EXPIRY
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -98,7 +99,11 @@ def _raise_fd_limit(need: int) -> None:
 
 
 def _client(max_connections: int, read: float | None) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=64)
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=64,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
     return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0, read=read, pool=None))
 
 

@@ -33,6 +33,7 @@ import httpx
 from bench.measure import Endpoint, summary_ms
 from bench.procs import ROOT, SideBySide, cpu_seconds, extract, pid_of
 from bench.sse_client import HttpxStreamer, RawStreamer, Streamer
+from mesh_auth.dialing import KEEPALIVE_EXPIRY
 from mesh_testkit import ServiceProcess, free_port
 
 RESULTS = Path(__file__).resolve().parent / "fair_ab_results.json"
@@ -62,7 +63,9 @@ async def measure(
     """``pids``: the relaying process of an endpoint (an orchestrator, the floor proxy),
     whose CPU over its endpoint's rounds is read (``cpu_ms_a_round``)."""
     pids = pids or {}
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    limits = httpx.Limits(
+        max_connections=64, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     timeout = httpx.Timeout(30.0, read=60.0, pool=None)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
         stream: Streamer = HttpxStreamer(client, "httpx, pool 64")

@@ -34,6 +34,7 @@ import httpx
 from bench import measure
 from bench.procs import SideBySide, cpu_seconds, extract
 from bench.sse_client import HttpxStreamer
+from mesh_auth.dialing import KEEPALIVE_EXPIRY
 
 RESULTS = Path(tempfile.gettempdir()) / "first_token_ab.json"
 
@@ -45,7 +46,9 @@ async def _read(
         measure.Endpoint("direct", worker + "/stream", relay=False),
         measure.Endpoint("relay", relay + "/orchestrate/stream", relay=True),
     )
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    limits = httpx.Limits(
+        max_connections=64, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     timeout = httpx.Timeout(30.0, read=60.0, pool=None)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
         stream = HttpxStreamer(client, "httpx, pool 64")

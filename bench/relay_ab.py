@@ -48,6 +48,7 @@ from bench.measure import Endpoint, memory, summary_ms, throughput
 from bench.procs import SOURCES, Side, SideBySide, extract, pid_of, wait_idle
 from bench.runs import _load, _pinned
 from bench.sse_client import HttpxStreamer, RawStreamer, StreamTiming
+from mesh_auth.dialing import KEEPALIVE_EXPIRY
 
 RESULTS = Path(__file__).resolve().parent / "relay_ab_results.json"
 
@@ -117,7 +118,9 @@ async def measure(
             RawStreamer(), _endpoint(side), streams=args.streams, open_at_once=64,
             deadline_s=120.0,
         )  # fmt: skip
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    limits = httpx.Limits(
+        max_connections=64, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0, pool=None)) as c:
         stream = HttpxStreamer(c, "httpx")
         log.print(f"[dim]first token, {args.samples} alternating samples each …[/]")

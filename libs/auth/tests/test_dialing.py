@@ -154,3 +154,14 @@ def test_transports_share_one_verification_context_and_load_the_ca_bundle_once()
     )
     own = ssl.create_default_context()
     assert pinned_transport(policy, ssl_context=own)._pool._ssl_context is own  # mTLS: its own
+
+
+def test_a_pooled_connection_expires_before_the_servers_keep_alive_timeout() -> None:
+    """A request sent on a kept-alive connection just as the server's keep-alive timer closes
+    it reads ``ReadError`` (seen in round 16's benches, where client and server both kept 5 s):
+    the mesh's pools let a connection go before uvicorn, which every mesh service runs, would."""
+    import uvicorn
+
+    server = uvicorn.Config(FastAPI()).timeout_keep_alive
+    for transport in (pinned_transport(EndpointPolicy()), pinned_transport2(EndpointPolicy())):
+        assert transport._pool._keepalive_expiry < server  # type: ignore[attr-defined]

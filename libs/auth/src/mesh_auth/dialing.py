@@ -104,6 +104,13 @@ class PolicyBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+# How long a pooled connection is reused after its last response: under uvicorn's keep-alive
+# timeout (5 s, which every mesh service runs with), so a client never sends on a connection the
+# server is closing at that same moment (httpx's default, 5 s, is the server's: a request sent
+# as the server's timer fires reads ``ReadError``; the relay's own stream client keeps 4 s too).
+KEEPALIVE_EXPIRY = 4.0
+
+
 def pinned_transport(
     policy: EndpointPolicy,
     *,
@@ -115,7 +122,9 @@ def pinned_transport(
     when each connection is made (``httpx.AsyncClient(transport=pinned_transport(p))``).
     ``ssl_context``: default, httpx's (certifi, ``SSL_CERT_FILE``); ``inner`` replaces the
     socket layer (tests record where connections go)."""
-    limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    limits = limits or httpx.Limits(
+        max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     ssl_context = ssl_context or default_ssl_context()
     transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
     # httpx's transport takes no network backend, its httpcore pool does: the pool is
@@ -182,7 +191,9 @@ def pinned_transport2(
 ) -> httpx2.AsyncHTTPTransport:
     """``pinned_transport`` for httpx2: ``httpx2.AsyncClient(transport=pinned_transport2(p))``
     dials only addresses ``policy`` admits, checked when each connection is made."""
-    limits = limits or httpx2.Limits(max_connections=100, max_keepalive_connections=20)
+    limits = limits or httpx2.Limits(
+        max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     ssl_context = _pinned_ssl_context2()
     transport = httpx2.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
     # As above: the pool is replaced by one with the same limits and our backend (httpx2
@@ -198,6 +209,7 @@ def pinned_transport2(
 
 
 __all__ = [
+    "KEEPALIVE_EXPIRY",
     "PolicyBackend",
     "PolicyBackend2",
     "default_ssl_context",

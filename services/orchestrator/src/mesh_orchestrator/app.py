@@ -29,7 +29,7 @@ from fastapi.telemetry import TelemetryConfig
 
 from mesh_auth import AudienceTokens, AuthSettings, Keys, TlsSettings, TokenSource, worker_audience
 from mesh_auth.bearer import BearerAuth
-from mesh_auth.dialing import default_ssl_context, pinned_transport
+from mesh_auth.dialing import KEEPALIVE_EXPIRY, default_ssl_context, pinned_transport
 from mesh_auth.endpoints import EndpointPolicy, default_networks, parse_networks
 from mesh_auth.http import api_docs, protect, require, trusted_hosts
 from mesh_orchestrator.api import install_error_handlers, router
@@ -257,6 +257,7 @@ def create_app(
             limits = httpx.Limits(
                 max_connections=settings.max_connections,
                 max_keepalive_connections=settings.max_keepalive_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,  # under the workers' keep-alive timeout
             )
             # A worker's (or an A2A agent's) 3xx is its answer, never followed.
             # Under mTLS the mesh's clients present this service's certificate and trust the
