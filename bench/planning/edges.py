@@ -85,6 +85,20 @@ def pairs_of(planner: IntentPlanner, manifest: CapabilitiesManifest, req: Expect
     return out
 
 
+def newton_logistic(x: Any, y: Any, ridge: Any, w: Any, *, tol: float, steps: int = 50) -> Any:
+    """Ridge-penalised logistic regression fitted by Newton's method from ``w`` (the bench's
+    edge fitters share it)."""
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        grad = x.T @ (p - y) + ridge * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(ridge)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < tol:
+            break
+    return w
+
+
 def fit(
     requests: list[Request],
     rule: bool = True,
@@ -117,14 +131,7 @@ def fit(
     for k, name in enumerate(names):
         if name in RULE_FEATURES:
             ridge[k] = rule_l2
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        grad = x.T @ (p - y) + ridge * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(ridge)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
+    w = newton_logistic(x, y, ridge, w, tol=1e-8)
     weights = {k: float(v) for k, v in zip(names, w, strict=True) if abs(v) > 1e-6}
     best, threshold = -1.0, 0.5
     for t in THRESHOLDS if thresholds is None else thresholds:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.planning.edges import Request
+from bench.planning.edges import Request, newton_logistic
 from mesh_orchestrator.planning.intent.edges import Candidate, EdgeModel
 
 PAIRX = "_p:"
@@ -182,15 +182,7 @@ def _logistic(xs: list[list[float]], ys: list[float], l2: float) -> list[float]:
     x, y = np.array(xs), np.array(ys)
     ridge = np.full(x.shape[1], l2)
     ridge[0] = 1e-6
-    w = np.zeros(x.shape[1])
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        grad = x.T @ (p - y) + ridge * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(ridge)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-9:
-            break
+    w = newton_logistic(x, y, ridge, np.zeros(x.shape[1]), tol=1e-9)
     return [float(v) for v in w]
 
 
