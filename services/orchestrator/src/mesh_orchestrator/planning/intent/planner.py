@@ -527,7 +527,12 @@ class IntentPlanner:
         clause may open a job with a verb, name a thing to make, or carry data."""
         if len(out) < 2 or not (thanks(out[0].segment) or salutation(out[0].segment)):
             return
-        if any(r.capability not in (None, "text_generation") for r in out):
+        # a farewell the model reads as another job ("até amanhã" as a picture) is still chat
+        if any(
+            r.capability not in (None, "text_generation")
+            and (r is out[0] or not chat_after_thanks(r.segment))
+            for r in out
+        ):
             return
         for r in out:
             seg = r.segment
@@ -544,7 +549,7 @@ class IntentPlanner:
                 or any(w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in words)
             ):
                 return
-        writer = [r for r in out if r.capability]
+        writer = [r for r in out if r.capability == "text_generation"]
         if not writer:
             return
         # the writer answers all of it, whether the model read one clause of the chat as
@@ -552,8 +557,9 @@ class IntentPlanner:
         first = writer[0].segment
         first.instruction = " ".join(r.segment.instruction for r in out)
         first.text = " ".join(r.segment.text or r.segment.instruction for r in out)
-        for r in writer[1:]:
-            r.capability, r.why = None, "none"
+        for r in out:
+            if r.capability and r is not writer[0]:
+                r.capability, r.why = None, "none"
 
     def _asks_or_opens(self, seg: Segment) -> bool:
         """A question, or a clause that starts with a verb of a job, or a list item."""
