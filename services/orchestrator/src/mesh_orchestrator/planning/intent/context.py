@@ -161,10 +161,25 @@ def chat_after_thanks(seg: Segment) -> bool:
     )
 
 
+def sign_off(seg: Segment) -> bool:
+    """A short farewell that closes a request ("Até logo!", "Tot morgen!", "Bis bald"), with
+    no thing to make named and no data."""
+    words = [w for w in tokens(seg.instruction) if w not in lx.POLITE]
+    if seg.data or seg.payload or not words or len(words) > _SHORT or "of" in words:
+        return False  # "take care of the invoices" is a job
+    low = " ".join(words)
+    said = _FAREWELL.match(low)
+    # the words past the farewell name no thing to make ("até logo" is no logo)
+    return bool(said) and not any(
+        w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in low[said.end() :].split()
+    )
+
+
 __all__ = [
     "answer_manner",
     "asks_for",
     "chat_after_thanks",
+    "sign_off",
     "only_named",
     "states_only",
     "style_only",

@@ -51,6 +51,7 @@ from mesh_orchestrator.planning.intent.context import (
     asks_for,
     chat_after_thanks,
     only_named,
+    sign_off,
     states_only,
     style_only,
 )
@@ -559,6 +560,16 @@ class IntentPlanner:
         first.text = " ".join(r.segment.text or r.segment.instruction for r in out)
         for r in out:
             if r.capability and r is not writer[0]:
+                r.capability, r.why = None, "none"
+
+    def _sign_off(self, out: list[Routed]) -> None:
+        """Round 17: a farewell after the request's first clause ("Desenha uma raposa. Até
+        logo!", "Teken een vos. Tot morgen!") is no task, whatever the model routes it to,
+        when another clause holds a job; a request that is only chat is `_chat_tail`'s."""
+        if not any(r.capability and not sign_off(r.segment) for r in out):
+            return
+        for r in out[1:]:
+            if r.capability and sign_off(r.segment):
                 r.capability, r.why = None, "none"
 
     def _asks_or_opens(self, seg: Segment) -> bool:
@@ -1156,6 +1167,7 @@ class IntentPlanner:
                 # nowhere, on an object, joined to an act no agent performs, is one too
                 r.why = _ACTION
         self._chat_tail(out)
+        self._sign_off(out)
         _constraints(out, self._segmenter, served)
         _servable_rest(out, served)
         _context(out, self._segmenter, _chat)
