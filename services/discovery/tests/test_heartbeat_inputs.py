@@ -94,7 +94,7 @@ async def test_a_heartbeat_looks_its_instance_up_once_and_reads_no_state_attribu
 ) -> None:
     """The owner and write-rate checks run on the entry the renewal looks up (one look-up,
     was two), and the app's state is read from its dict, never through ``State``'s
-    ``__getattr__`` (a raised and caught ``AttributeError`` each; five a heartbeat before)."""
+    ``__getattr__`` (a raised and caught ``AttributeError`` each; four a heartbeat before)."""
     c, store = served
     await _register(c, make_descriptor, "w-1")
     counts = {"get": 0, "state": 0}

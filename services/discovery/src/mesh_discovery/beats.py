@@ -5,7 +5,9 @@ Through FastAPI each one paid for routing, dependency solving, a ``Request``, th
 body's validation through FastAPI's layers and the response model's encoding, several
 times what the renewal itself costs (bench/README.md, "the registry"). This middleware
 answers a well-formed heartbeat itself, with the same checks as the route (``api.renew``:
-the token and its audience, the instance's owner, the agent's write rate, then the lease),
+the token and its audience, the instance's owner, the agent's write rate, then the lease;
+the owner and rate checks, ``api.may_write``, run inside the embedded store's renewal on
+the entry it looked up),
 and hands anything else to the route untouched: no or a bad token, an unknown or declared instance, another agent's instance,
 a body that does not validate. Those answers stay the route's (401/403/404/409/422),
 so one place says what an error looks like.
@@ -65,7 +67,7 @@ def install(
     middleware stack; call it before ``instrument_app``. ``values``: the dict behind
     ``app.state`` (``create_app`` builds the state on it), which the fast paths read
     directly: a ``State`` attribute costs a raised and caught ``AttributeError`` inside
-    Starlette (~1 us, five a heartbeat). ``traced``: OpenTelemetry's instrumentation takes
+    Starlette (~1 us, four a heartbeat). ``traced``: OpenTelemetry's instrumentation takes
     the stack apart (it expects Starlette's error middleware outermost), so the fast path
     goes inside the stack instead, as the innermost middleware, and the metrics middleware
     counts it."""
