@@ -204,3 +204,25 @@ def test_serve_runs_the_lifespan_shutdown_on_sigterm(
     assert code in (0, -signal.SIGTERM), proc.log()
     assert marker.read_text() == "shut down"
     assert fake.count("deregister fake-echo-1") == 1
+
+
+def test_the_heartbeat_client_lets_a_pooled_connection_go_before_discoverys_keep_alive_ends(
+    discovery: tuple[FakeDiscovery, str],
+) -> None:
+    """A heartbeat sent on a kept-alive connection just as discovery's uvicorn closes it reads
+    ``ReadError`` (round 16's benches, where both sides kept 5 s; a worker heartbeats every
+    5 s by default): the worker's pool lets it go first, as the orchestrator's pools do."""
+    import uvicorn
+
+    from mesh_auth.dialing import KEEPALIVE_EXPIRY as MESH_KEEPALIVE_EXPIRY
+    from mesh_worker.registration import KEEPALIVE_EXPIRY
+
+    assert KEEPALIVE_EXPIRY == MESH_KEEPALIVE_EXPIRY
+    server = uvicorn.Config(FastAPI()).timeout_keep_alive
+    fake, url = discovery
+    app = create_worker_app(FakeQuietWorker(), worker_settings(url))
+    with serving(app):
+        wait_until(lambda: fake.count("heartbeat fake-quiet-1") >= 1, timeout=DEADLINE)
+        client = app.state.registrar._client
+        pool = client._transport._pool
+        assert pool._keepalive_expiry == KEEPALIVE_EXPIRY < server

@@ -291,11 +291,11 @@ async def test_the_list_fast_path_hands_anything_else_to_the_stack(
         await send({"type": "http.response.start", "status": 418, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    state = SimpleNamespace(store=store, mesh_keys=VerifiedTokens(KEYS), mesh_audience="discovery")
-    path = ListPath(fake_stack, None)
+    state = {"store": store, "mesh_keys": VerifiedTokens(KEYS), "mesh_audience": "discovery"}
+    path = ListPath(fake_stack, state, None)
 
     async def app(scope, receive, send) -> None:
-        scope["app"] = SimpleNamespace(state=state)
+        scope["app"] = SimpleNamespace(state=SimpleNamespace(**state))
         await path(scope, receive, send)
 
     transport = httpx.ASGITransport(app=app)

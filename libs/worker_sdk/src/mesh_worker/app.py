@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from fastapi import APIRouter, Depends, FastAPI
 
 from mesh_auth import AuthSettings, Keys, TlsSettings, TokenSource, scope_of, worker_audience
@@ -23,7 +22,7 @@ from mesh_telemetry import instrument_app, instrument_client, start_tracing
 from mesh_telemetry.metrics import install_metrics
 from mesh_worker import api
 from mesh_worker.metrics import watch as watch_metrics
-from mesh_worker.registration import Registrar
+from mesh_worker.registration import Registrar, discovery_client
 from mesh_worker.runtime import WorkerRuntime
 from mesh_worker.settings import WorkerSettings
 from mesh_worker.worker import Worker
@@ -74,11 +73,7 @@ def create_worker_app(
             caps=agent.capabilities,
             priority=(0, agent.priority),
         )
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(5.0),
-            auth=BearerAuth(token),
-            verify=tls if tls is not None else True,
-        ) as client:
+        async with discovery_client(BearerAuth(token), tls if tls is not None else True) as client:
             instrument_client(client, tracing)  # registration and heartbeat spans
             registrar: Registrar | None = None
             if settings.discovery_url:

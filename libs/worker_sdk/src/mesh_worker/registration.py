@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -28,6 +29,32 @@ from tenacity import (
 from mesh_contracts import AgentDescriptor, HeartbeatRequest, InstanceLoad, Lease, RegisterRequest
 
 log = logging.getLogger(__name__)
+
+# How long a pooled connection to discovery is reused after its last answer: under uvicorn's
+# keep-alive timeout (5 s, discovery's), as ``mesh_auth.dialing.KEEPALIVE_EXPIRY`` (4 s) is
+# for the orchestrator's pools. httpx's default is the server's own 5 s, and a worker
+# heartbeats every third of its lease (5 s by default), so a heartbeat could go out on a
+# connection just as discovery closes it and read ``ReadError`` (a failed heartbeat, retried
+# after the backoff). The value is that constant's; it is not imported from there because
+# ``mesh_auth.dialing`` loads httpx2 and httpcore2 (55-290 ms of every worker's start) for
+# one number (test_worker_registration holds the two equal).
+KEEPALIVE_EXPIRY = 4.0
+
+
+def discovery_client(
+    auth: httpx.Auth | None = None, verify: ssl.SSLContext | bool = True
+) -> httpx.AsyncClient:
+    """The HTTP client a worker registers and heartbeats with (``create_worker_app``'s
+    lifespan makes and closes it): 5 s timeouts, pooled connections let go after
+    ``KEEPALIVE_EXPIRY``, ``auth`` on every request."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(5.0),
+        limits=httpx.Limits(
+            max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY
+        ),
+        auth=auth,
+        verify=verify,
+    )
 
 
 class Registrar:

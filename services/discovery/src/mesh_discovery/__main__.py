@@ -37,6 +37,9 @@ def main() -> int:
         # logger drops it; above "info" the logger drops them all, so do not build them.
         access_log=access_logged(settings.log_level),
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        # No "server: uvicorn" on every answer: a header uvicorn checks and writes per
+        # heartbeat, naming the server to whoever asks (Date stays: RFC 9110 wants it).
+        server_header=False,
         **tls,
     )
     _DrainingServer(config, app.state.draining).run()

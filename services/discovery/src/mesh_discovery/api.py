@@ -288,9 +288,15 @@ async def renew(
 async def may_renew(
     store: StoreProtocol, instance_id: str, caller: Principal, quota: AgentQuota
 ) -> None:
-    """``renew``'s checks, before the store renews (the fast path then asks the store for
-    the lease's JSON: ``EmbeddedStore.heartbeat_json``)."""
-    agent_id = await store.agent_of(instance_id)
+    """``renew``'s checks, before the store renews."""
+    may_write(caller, quota, instance_id, await store.agent_of(instance_id))
+
+
+def may_write(caller: Principal, quota: AgentQuota, instance_id: str, agent_id: str) -> None:
+    """Whether ``caller`` may renew ``instance_id`` of ``agent_id`` now: its agent's token
+    (or admin; else ``AuthError`` 403) within the agent's write rate (else ``QuotaExceeded``;
+    admin: not bounded). The heartbeat fast path hands it to ``EmbeddedStore.heartbeat_json``,
+    which calls it with the instance's agent before it changes anything."""
     if not caller.may_act_as_agent(agent_id):
         raise forbidden(
             f"instance {trim(instance_id, 100)!r} belongs to agent {agent_id!r};"

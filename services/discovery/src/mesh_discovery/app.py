@@ -9,9 +9,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI
+from fastapi.datastructures import State
 from fastapi.telemetry import TelemetryConfig
 
 from mesh_auth import AuthSettings, Keys
@@ -129,6 +130,10 @@ def create_app(
         telemetry=off,
         **api_docs(auth_keys),
     )
+    # The app's state on a dict of ours: the fast paths (beats.py, reads.py) read it
+    # directly, every route and test through ``app.state`` as usual.
+    values: dict[str, Any] = {}
+    app.state = State(values)
     # Set when the server starts shutting down: open blocking queries answer at once.
     app.state.draining = asyncio.Event()
     app.state.tracer = None  # the request spans' tracer, set by the lifespan while tracing
@@ -136,7 +141,7 @@ def create_app(
     # Before instrument_app: heartbeats are served ahead of the middleware stack, inside
     # the tracing middleware when tracing is on (beats.py).
     traced = bool(settings.otlp_endpoint)
-    serve_heartbeats(app, metrics, settings.max_body_bytes, traced=traced)
+    serve_heartbeats(app, values, metrics, settings.max_body_bytes, traced=traced)
     instrument_app(app, enabled=traced)
     watch_metrics(
         install_metrics(app, metrics, dependencies=[Depends(require("*"))]),  # any token

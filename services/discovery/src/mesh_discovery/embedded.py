@@ -26,7 +26,7 @@ from __future__ import annotations
 import builtins
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,7 +41,6 @@ from mesh_discovery.registry import (
     StoreCounts,
     UnknownInstance,
     changes_body,
-    lease_body,
     list_body,
 )
 from mesh_discovery.watch import IndexWatch
@@ -271,17 +270,29 @@ class EmbeddedStore:
     async def heartbeat(self, instance_id: str, load: InstanceLoad | None = None) -> Lease:
         return self._lease(self._renew(instance_id, load))
 
-    async def heartbeat_json(self, instance_id: str, load: InstanceLoad | None = None) -> bytes:
+    async def heartbeat_json(
+        self,
+        instance_id: str,
+        load: InstanceLoad | None = None,
+        admit: Callable[[str], object] | None = None,
+    ) -> bytes:
         """``heartbeat``, answering the lease's JSON without building the model (the
-        heartbeat fast path's answer, ``beats.py``)."""
-        e = self._renew(instance_id, load)
-        assert e.ttl_seconds is not None and e.lease_expires_at is not None
-        return lease_body(e.instance_id, e.ttl_seconds, e.lease_expires_at, self._index)
+        heartbeat fast path's answer, ``beats.py``). ``admit(agent_id)`` is called with the
+        instance's agent before anything changes, and may raise (the caller's checks:
+        ``api.may_write``); an unknown instance raises before it, a declared one after."""
+        return self._renew(instance_id, load, admit).lease_json(self._index)
 
-    def _renew(self, instance_id: str, load: InstanceLoad | None) -> Entry:
+    def _renew(
+        self,
+        instance_id: str,
+        load: InstanceLoad | None,
+        admit: Callable[[str], object] | None = None,
+    ) -> Entry:
         entry = self._index_entries.get(instance_id)
         if entry is None:
             raise UnknownInstance(instance_id)
+        if admit is not None:
+            admit(entry.descriptor.agent_id)
         if entry.ttl_seconds is None:
             raise DeclaredInstance(instance_id)
         self.counts.heartbeats += 1

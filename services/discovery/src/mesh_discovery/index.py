@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from mesh_contracts import AgentDescriptor, AgentRecord, HealthStatus, InstanceLoad
-from mesh_discovery.registry import AgentFilter
+from mesh_discovery.registry import AgentFilter, json_string
 
 JOURNAL = 65_536  # index bumps remembered for deltas (each one instance id or a few)
 SELECTIONS = 1_024  # filtered selections kept (``select``); emptied when full
@@ -59,10 +59,16 @@ class Entry:
     _source: str = field(default="", repr=False)  # the source as a JSON string
     _load_json: str | None = field(default="null", repr=False)  # None: not yet encoded
     _json: str | None = field(default=None, repr=False)  # json(), until the next change
+    _lease: str = field(default="", repr=False)  # '{"instance_id":..,"expires_at":'
 
     def __post_init__(self) -> None:
         self._head = f'{{"descriptor":{self.descriptor.model_dump_json()},"status":"'
         self._source = json.dumps(self.source)
+        if self.ttl_seconds is not None:
+            self._lease = (
+                f'{{"instance_id":{json_string(self.instance_id)},'
+                f'"ttl_seconds":{float(self.ttl_seconds)!r},"expires_at":'
+            )
         self.set_load(self.load)
 
     @property
@@ -83,6 +89,11 @@ class Entry:
         self.last_heartbeat = now
         self.lease_expires_at = now + self.ttl_seconds
         self._json = None
+
+    def lease_json(self, index: int) -> bytes:
+        """``registry.lease_body`` of this entry's lease at ``index`` (a heartbeat's answer),
+        from the part that stays the same while the entry lives (a test holds them equal)."""
+        return f'{self._lease}{float(self.lease_expires_at or 0)!r},"index":{index}}}'.encode()
 
     def lapse(self) -> None:
         self.status = HealthStatus.CRITICAL

@@ -17,6 +17,7 @@ the same body (``Store.list_json``), ``X-Mesh-Index`` and ``ETag``, and 304 with
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -104,24 +105,23 @@ def principal_of(
     return None
 
 
-def caller_of(scope: Any) -> Principal | None:
-    """``principal_of`` the request in ``scope``, with the app's keys, audience and hosts
-    (what the ASGI fast paths, lists and heartbeats, check before they answer)."""
-    state = scope["app"].state
-    keys = state.mesh_keys
-    # The trusted hosts only when the service runs open: with a secret the attribute is
-    # unset, and ``getattr`` with a default raised and caught an ``AttributeError`` inside
-    # Starlette's ``State`` on every heartbeat (py-spy, bench/README.md "Round 10: heartbeats").
-    hosts = getattr(state, "mesh_trusted_hosts", ()) if keys is None else ()
-    return principal_of(keys, scope["headers"], state.mesh_audience, hosts)
+def caller_of(values: Mapping[str, Any], headers: list[tuple[bytes, bytes]]) -> Principal | None:
+    """``principal_of`` a request's ``headers``, with the keys, audience and hosts in the
+    app's state ``values`` (the dict behind ``app.state``: what the ASGI fast paths, lists
+    and heartbeats, check before they answer)."""
+    keys = values["mesh_keys"]
+    hosts = values.get("mesh_trusted_hosts", ()) if keys is None else ()
+    return principal_of(keys, headers, values["mesh_audience"], hosts)
 
 
 class ListPath:
     """ASGI middleware: answer plain filtered lists, pass everything else to ``app``."""
 
-    def __init__(self, app: Any, metrics: Metrics | None) -> None:
-        """``metrics`` None: a metrics middleware outside counts the requests."""
+    def __init__(self, app: Any, values: Mapping[str, Any], metrics: Metrics | None) -> None:
+        """``values``: the dict behind the app's state (``beats.install``); ``metrics``
+        None: a metrics middleware outside counts the requests."""
         self.app = app
+        self.values = values
         self._metrics = metrics
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -150,15 +150,14 @@ class ListPath:
 
     async def _list(self, scope: Any) -> tuple[int, int, bytes | None] | None:
         """(status, index, body or None for a 304), or None to let the route answer."""
-        state = scope["app"].state
-        store: Store | None = getattr(state, "store", None)
+        store: Store | None = self.values.get("store")
         if store is None:
             return None
         filters = parse_filter(scope.get("query_string", b""))
         if filters is None:
             return None
         try:
-            principal = caller_of(scope)
+            principal = caller_of(self.values, scope["headers"])
             if principal is None:
                 return None
             # The index before the list, as the route reads it (api.list_agents).
