@@ -12,6 +12,15 @@ less loaded always wins; ties break on ``instance_id``.
 
 The executor reports every call's start and end (``acquire``/``release``) and how it went
 (``succeeded``/``failed``), which drives the breakers.
+
+A run asks three times which instances serve its task (the graph's check that every task can
+run, ``unresolvable``; the executor's ``pick``; the routing status event's ``explain``), each
+a pass over the whole registry until round 17. Which records serve a task and fit its
+hardware depends on the records alone, which the source replaces whole when the registry
+changes (``DiscoveryClient.records``, as its ``manifest`` relies on): the resolver keeps that
+answer per kind of task for the records it was read from (``_routes``), so the registry is
+read once per kind of task and state of the registry, not three times a run. What changes
+from call to call (each breaker's state, each instance's load) is read live, every time.
 """
 
 from __future__ import annotations
@@ -23,6 +32,13 @@ from typing import Any
 
 from mesh_contracts import AgentDescriptor, AgentRecord, ExecutionPlan, SubTask
 from mesh_orchestrator.routing.breakers import InstanceBreaker
+
+# Kinds of task (``_route_key``) remembered for one state of the registry; past that many,
+# the memo starts over (a client's plans may name any capability).
+MEMO_KINDS = 256
+# A record serving a task, with whether it passes its health check and fits the task's
+# hardware: what ``_routes`` remembers.
+_Route = tuple[AgentRecord, bool, bool]
 
 
 class Resolver:
@@ -43,6 +59,11 @@ class Resolver:
         self._fail_max = fail_max
         self._ejection = (base_ejection_seconds, max_ejection_seconds)
         self._rng = rng or random.Random()
+        # The records ``_routes`` was read from (held, so compared by identity), and per
+        # kind of task, the routes among them.
+        self._seen: list[AgentRecord] | None = None
+        self._routes_of: dict[tuple[str | None, str | None, bool, int | None], list[_Route]] = {}
+        self.scans = 0  # passes over the registry (``_routes``' misses), for tests
 
     def _healthy(self) -> list[AgentRecord]:
         return [r for r in self._source() if r.healthy]
@@ -97,13 +118,39 @@ class Resolver:
         """Every instance able to run ``task`` now, best first (priority, then load)."""
         return [r.descriptor for r in self._ranked(task)]
 
+    def _routes(self, task: SubTask) -> list[_Route]:
+        """The records serving ``task``, in the source's order, each with whether it is
+        healthy and fits the task: one pass over the registry per kind of task, until the
+        source hands out another list (a new state of the registry)."""
+        records = self._source()
+        if records is not self._seen:
+            self._seen, self._routes_of = records, {}
+        req = task.requires
+        key = (
+            task.agent_id,
+            task.capability if task.agent_id is None else None,
+            req.gpu,
+            req.min_vram_mb,
+        )
+        routes = self._routes_of.get(key)
+        if routes is None:
+            if len(self._routes_of) >= MEMO_KINDS:
+                self._routes_of = {}
+            self.scans += 1
+            routes = self._routes_of[key] = [
+                (r, r.healthy, fits(r.descriptor, task))
+                for r in records
+                if serves(r.descriptor, task)
+            ]
+        return routes
+
     def _ranked(self, task: SubTask, exclude: Collection[str] = ()) -> list[AgentRecord]:
         out = [
             r
-            for r in self._healthy()
-            if r.descriptor.instance_id not in exclude
-            and serves(r.descriptor, task)
-            and fits(r.descriptor, task)
+            for r, healthy, fit in self._routes(task)
+            if healthy
+            and fit
+            and r.descriptor.instance_id not in exclude
             and self.breaker(r.descriptor.instance_id).available()
         ]
         return sorted(out, key=self._rank)
@@ -127,16 +174,14 @@ class Resolver:
         """Every instance serving the task's capability with why it is or is not a
         candidate: for the routing status event and the trace."""
         out = []
-        for r in self._source():
+        for r, healthy, fit in self._routes(task):
             d = r.descriptor
-            if not serves(d, task):
-                continue
             b = self.breaker(d.instance_id)
             out.append(
                 {
                     "instance_id": d.instance_id,
-                    "healthy": r.healthy,
-                    "fits": fits(d, task),
+                    "healthy": healthy,
+                    "fits": fit,
                     "priority": d.priority,
                     "load": round(self.load(r), 3),
                     "breaker": b.state.value,
@@ -172,15 +217,10 @@ class Resolver:
     def _runnable(self, task: SubTask) -> bool:
         """Whether ``candidates(task)`` is not empty: the first instance found is enough (no
         list of them, no ranking by load)."""
-        for r in self._source():
-            if (
-                r.healthy
-                and serves(r.descriptor, task)
-                and fits(r.descriptor, task)
-                and self.breaker(r.descriptor.instance_id).available()
-            ):
-                return True
-        return False
+        return any(
+            healthy and fit and self.breaker(r.descriptor.instance_id).available()
+            for r, healthy, fit in self._routes(task)
+        )
 
     def available_capabilities(self) -> set[str]:
         return {c for r in self._healthy() for c in r.descriptor.capabilities}

@@ -43,7 +43,7 @@ from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
     INDEXES,
-    SAVED,
+    UPDATED,
     run_from_row,
     run_row,
     token_wait,
@@ -92,7 +92,7 @@ RETURNING key
 _PG_TYPES = {"REAL": "DOUBLE PRECISION"}
 
 
-_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in SAVED.split(", ")[1:])
+_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATED.split(", "))
 _WIDTH = len(COLUMNS.split(", "))
 
 
@@ -211,12 +211,11 @@ class PostgresRunStore:
     async def save_run(self, run: RunRecord, outbox: Sequence[Delivery] = ()) -> None:
         n = len(COLUMNS.split(", "))
         row = run_row(run)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in SAVED.split(", ")[1:])
         # The row, its webhook deliveries and the notify: one transaction.
         async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 f"INSERT INTO mesh_runs ({COLUMNS}) VALUES ({','.join(['%s'] * n)}) "
-                f"ON CONFLICT (run_id) DO UPDATE SET {updates} "
+                f"ON CONFLICT (run_id) DO UPDATE SET {_UPDATES} "
                 "WHERE mesh_runs.epoch = EXCLUDED.epoch RETURNING run_id",
                 row,
             )

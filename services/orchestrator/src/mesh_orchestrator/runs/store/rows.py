@@ -33,6 +33,12 @@ SAVED = (
 )
 LEASE = "lease_owner, epoch, lease_expires_at, cancel_requested"
 COLUMNS = f"{SAVED}, {LEASE}, owner"
+# What a save of a stored row changes: ``SAVED`` less the key and the two columns a run
+# never changes (its query and when it was made, both set when its record is made and read
+# back as they were). Set again at each save, ``created_at`` made SQLite rewrite the run's
+# entry in the ``runs_created`` index at every flush that saved the row (an index whose
+# column a SET names is rewritten whatever the value): a WAL frame, a page, a flush.
+UPDATED = ", ".join(c for c in SAVED.split(", ") if c not in ("run_id", "query", "created_at"))
 
 
 def _json(value: Any) -> str:

@@ -53,7 +53,7 @@ from mesh_orchestrator.runs.store.event_rows import (
 from mesh_orchestrator.runs.store.rows import (
     ADDED_COLUMNS,
     COLUMNS,
-    SAVED,
+    UPDATED,
     run_from_row,
     run_row,
     token_wait,
@@ -137,7 +137,7 @@ _N = len(COLUMNS.split(", "))
 # otherwise: the writer is fenced).
 SAVE_RUN = (
     f"INSERT INTO runs ({COLUMNS}) VALUES ({','.join('?' * _N)}) ON CONFLICT (run_id) DO UPDATE "
-    f"SET {', '.join(f'{c} = excluded.{c}' for c in SAVED.split(', ')[1:])} "
+    f"SET {', '.join(f'{c} = excluded.{c}' for c in UPDATED.split(', '))} "
     "WHERE runs.epoch = excluded.epoch"
 )
 INSERT_EVENTS = "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)"
