@@ -26,6 +26,20 @@ KINDS = ("max_tasks", "wall_s", "tokens", "gpu_s")
 # The limits of a run without a budget: one model for all of them (never changed), not a
 # model, its ``__dict__`` and its fields-set each (~0.36 KB of every open stream).
 UNBOUNDED = Budget()
+# A budget's bounds in ``KINDS`` order: max_tasks, wall_s, tokens, gpu_s (None: unbounded).
+Caps = tuple[int | None, float | None, int | None, float | None]
+# Those of a run without a budget: shared by every such run.
+_NO_CAPS: Caps = (None, None, None, None)
+
+
+def _caps(limits: Budget) -> Caps:
+    """``limits``' bounds in ``KINDS`` order, read once: each read of a pydantic model's
+    field goes through its ``__getattr__`` hook (pydantic's), a slow attribute read on 3.11,
+    and ``_check`` reads two a block the run relays (bench/README.md, "Round 17")."""
+    if limits is UNBOUNDED:
+        return _NO_CAPS
+    caps: Caps = (limits.max_tasks, limits.wall_s, limits.tokens, limits.gpu_s)
+    return _NO_CAPS if caps == _NO_CAPS else caps
 
 
 class RunBudget:
@@ -39,6 +53,8 @@ class RunBudget:
         since: float | None = None,
     ):
         self.limits = limits or UNBOUNDED
+        # The bounds, read once (``_caps``): the hot path reads a tuple, not the model.
+        self._caps = _caps(self.limits)
         used = used or {}
         self.tasks = int(used.get("max_tasks", 0))
         self.tokens = float(used.get("tokens", 0))
@@ -52,7 +68,7 @@ class RunBudget:
 
     @property
     def bounded(self) -> bool:
-        return any(getattr(self.limits, k) is not None for k in KINDS)
+        return self._caps is not _NO_CAPS
 
     @property
     def wall_s(self) -> float:
@@ -60,15 +76,16 @@ class RunBudget:
 
     def wall_left(self) -> float | None:
         """Seconds until ``wall_s`` runs out (None: no wall bound)."""
-        if self.limits.wall_s is None:
+        wall = self._caps[1]
+        if wall is None:
             return None
-        return max(0.0, self.limits.wall_s - self.wall_s)
+        return max(0.0, wall - self.wall_s)
 
     def take_task(self) -> bool:
         """Count a sub-task about to start; False (and ``exhausted``) past ``max_tasks``."""
         if self.exhausted is not None:
             return False
-        limit = self.limits.max_tasks
+        limit = self._caps[0]
         if limit is not None and self.tasks >= limit:
             self.exhausted = "max_tasks"
             return False
@@ -101,10 +118,13 @@ class RunBudget:
             self._exhaust("wall_s")
 
     def _check(self) -> None:
-        lim = self.limits
-        if lim.tokens is not None and self.tokens > lim.tokens:
+        caps = self._caps
+        if caps is _NO_CAPS:
+            return
+        _, _, tokens, gpu_s = caps
+        if tokens is not None and self.tokens > tokens:
             self._exhaust("tokens")
-        elif lim.gpu_s is not None and self.gpu_s > lim.gpu_s:
+        elif gpu_s is not None and self.gpu_s > gpu_s:
             self._exhaust("gpu_s")
 
     def _exhaust(self, kind: str) -> None:
@@ -121,7 +141,7 @@ class RunBudget:
         }
 
     def limit_values(self) -> dict[str, float]:
-        return {k: v for k in KINDS if (v := getattr(self.limits, k)) is not None}
+        return {k: v for k, v in zip(KINDS, self._caps, strict=True) if v is not None}
 
     def describe(self) -> str:
         """``tokens (1203 of 1000)``: the bound that ran out, with its use."""

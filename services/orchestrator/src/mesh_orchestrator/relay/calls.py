@@ -386,11 +386,14 @@ class WorkerCalls:
         ``AttemptFailed`` when the instance failed it (reported to the resolver). ``key``:
         the idempotency key of a call made again (re-attaching); else the attempt's, under
         the run's epoch (``EPOCH``)."""
-        agent = d.agent_id
-        if key is None and request.run_id is not None:
-            key = idempotency_key(request.run_id, t.task_id, attempt, EPOCH.get())
-        keyed = key if not speaks_a2a(d) and not speaks_mcp(d) else None
+        agent, instance = d.agent_id, d.instance_id
         task_id = t.task_id
+        # Which protocol, asked once (each ask reads the model's ``metadata``).
+        a2a = speaks_a2a(d)
+        mcp = not a2a and speaks_mcp(d)
+        if key is None and request.run_id is not None:
+            key = idempotency_key(request.run_id, task_id, attempt, EPOCH.get())
+        keyed = key if not a2a and not mcp else None
         fold = OutputFold()
         add = fold.add
         token_text = fold.tokens.append  # a token's fold, ``add`` without the call
@@ -412,11 +415,11 @@ class WorkerCalls:
 
         budget = CURRENT.get()  # every run's use is counted, with a budget or without
         spent = _Spent()
-        self.resolver.acquire(d.instance_id)
+        self.resolver.acquire(instance)
         try:
             traced = call.headers
             batches: AsyncGenerator[Sequence[Relayable]]
-            if speaks_a2a(d):  # an external agent: no mesh token, its own credentials
+            if a2a:  # an external agent: no mesh token, its own credentials
                 await _load_a2a_client()
                 from mesh_orchestrator.relay.a2a_client import call_a2a  # loaded just above
 
@@ -431,7 +434,7 @@ class WorkerCalls:
                         self.a2a_credentials,
                     )
                 )
-            elif speaks_mcp(d):  # an MCP server: a tools/call, no mesh token
+            elif mcp:  # an MCP server: a tools/call, no mesh token
                 batches = _singly(
                     call_mcp(
                         self.mcp_http,
@@ -525,20 +528,20 @@ class WorkerCalls:
                 await asyncio.sleep(0)
         except WorkerFailed as exc:
             if exc.code not in _INSTANCE_FAULTS:  # e.g. the input was refused: not the instance
-                self.resolver.succeeded(d.instance_id)
+                self.resolver.succeeded(instance)
                 return fail_task(t, d, emit, str(exc), exc.code)
-            self.resolver.failed(d.instance_id, str(exc))
-            raise AttemptFailed(d.instance_id, str(exc), exc.code, relayed, accepted.took) from None
+            self.resolver.failed(instance, str(exc))
+            raise AttemptFailed(instance, str(exc), exc.code, relayed, accepted.took) from None
         except WorkerUnreachable:
             raise
         finally:
-            self.resolver.release(d.instance_id)
+            self.resolver.release(instance)
             if self.metrics is not None and relayed:  # once per call, never per event
                 self.metrics.relayed(agent, relayed)
                 self.metrics.reported(agent, fold.usage)
-        self.resolver.succeeded(d.instance_id)
+        self.resolver.succeeded(instance)
         if asked is not None and not fold.failed:
-            return TaskOutcome("input_required", asked, None, agent, d.instance_id, attempt=attempt)
+            return TaskOutcome("input_required", asked, None, agent, instance, attempt=attempt)
         if fold.failed:
             failure = fold.errors[-1]
             emit.emit(TaskStatus(status=NodeStatus.FAILED, reason=failure), task_id, agent)
@@ -548,7 +551,7 @@ class WorkerCalls:
             emit.emit(Made(TaskOutput.TYPE, task_output(output)), task_id, agent)
         emit.emit(Made(TaskStatus.TYPE, task_status(NodeStatus.COMPLETED)), task_id, agent)
         return TaskOutcome(
-            "completed", output, None, agent, d.instance_id, fold.artifacts, attempt=attempt
+            "completed", output, None, agent, instance, fold.artifacts, attempt=attempt
         )
 
 

@@ -244,25 +244,28 @@ class Executor:
         """
         # Plain loops, no comprehensions, here: a comprehension's reads of this frame's
         # names make them cells, 14 of them (~0.7 KB) held as long as the run's calls stream.
+        # The plan's tasks by id, in plan order (its ids are unique): read from the models
+        # once here, and ``futures``' keys are the ids in that order from then on (each read
+        # of a model's field is a slow one on 3.11: pydantic's ``__getattr__`` hook).
         loop = asyncio.get_running_loop()
         futures: dict[str, asyncio.Future[TaskOutcome]] = {}
+        order: list[str] | None = None  # the plan's order: only a group loop needs it
+        groups: dict[str, list[str]] = {}
+        tasks: dict[str, SubTask] = {}
         for t in plan.tasks:
-            futures[t.task_id] = loop.create_future()
+            task_id = t.task_id
+            futures[task_id] = loop.create_future()
+            tasks[task_id] = t
+            if t.repeat_tasks:
+                if order is None:
+                    order = plan.topological_order()
+                groups[task_id] = sorted(t.repeat_tasks, key=order.index)
+        del order
         for task_id, outcome in (done or {}).items():
             if task_id in futures:
                 futures[task_id].set_result(outcome)
         before = attempts_before or {}
         talk = conversation.render(self.max_context_chars) if conversation is not None else ""
-        order: list[str] | None = None  # the plan's order: only a group loop needs it
-        groups: dict[str, list[str]] = {}
-        tasks: dict[str, SubTask] = {}
-        for t in plan.tasks:
-            tasks[t.task_id] = t
-            if t.repeat_tasks:
-                if order is None:
-                    order = plan.topological_order()
-                groups[t.task_id] = sorted(t.repeat_tasks, key=order.index)
-        del order
         loops = _Loops(tasks, groups)
         loops.inputs = dict(inputs or {})
         loops.resume = dict(resume or {})
@@ -273,17 +276,17 @@ class Executor:
         generation = EPOCH.set(epoch)
         try:
             todo = []
-            for t in plan.tasks:
-                if not futures[t.task_id].done():
+            for task_id, t in tasks.items():
+                if not futures[task_id].done():
                     node = self._node(
                         t,
                         futures,
                         emit,
                         run_id,
                         timeout_seconds,
-                        before.get(t.task_id, 0),
+                        before.get(task_id, 0),
                         owner=owner,
-                        pin=(pinned or {}).get(t.task_id),
+                        pin=(pinned or {}).get(task_id),
                         conversation=talk,
                         loops=loops,
                         gate=gate or OPEN,
@@ -304,19 +307,18 @@ class Executor:
         finally:
             CURRENT.reset(token)
             EPOCH.reset(generation)
-        for t in plan.tasks:  # stopped by the budget: never finished
-            f = futures[t.task_id]
+        for task_id, f in futures.items():  # stopped by the budget: never finished
             if not f.done() or f.cancelled():  # (a cancelled waiter cancels its future)
                 reason = f"budget exhausted: {budget.describe()}"
-                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
-                futures[t.task_id] = loop.create_future()
-                futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), task_id)
+                futures[task_id] = loop.create_future()
+                futures[task_id].set_result(TaskOutcome("skipped", error=reason))
         if self.metrics is not None:  # every run's use, with a budget or without
             self.metrics.budget_ended(budget.used(), budget.exhausted)
         # A group loop's tasks ran again: their last iteration's outcome counts.
         outcomes: dict[str, TaskOutcome] = {}
-        for t in plan.tasks:
-            outcomes[t.task_id] = loops.latest.get(t.task_id) or futures[t.task_id].result()
+        for task_id, f in futures.items():
+            outcomes[task_id] = loops.latest.get(task_id) or f.result()
         return outcomes
 
     async def _enforce(
@@ -365,6 +367,7 @@ class Executor:
         gate: Gate = OPEN,
     ) -> None:
         # Plain loops: a comprehension would make ``t`` and ``futures`` cells of this frame.
+        task_id = t.task_id  # read once (a model's field: a slow read on 3.11)
         upstream: dict[str, TaskOutcome] = {}
         broken: list[tuple[str, TaskOutcome]] = []
         for d in t.depends_on:
@@ -374,18 +377,18 @@ class Executor:
         if broken:
             d, o = broken[0]
             reason = f"upstream task {d!r} {o.status}"
-            emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
+            emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), task_id)
             # Behind a branch not taken, the task is not taken either (not a failure).
             not_taken = all(o.not_taken for _, o in broken)
-            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=not_taken))
+            futures[task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=not_taken))
             return
         budget = CURRENT.get()
         if budget is not None and not budget.take_task():  # counted, bounded or not
             reason = f"budget exhausted: {budget.describe()}"
-            emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
-            futures[t.task_id].set_result(TaskOutcome("skipped", error=reason))
+            emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), task_id)
+            futures[task_id].set_result(TaskOutcome("skipped", error=reason))
             return
-        loops = loops or _Loops({t.task_id: t}, {})
+        loops = loops or _Loops({task_id: t}, {})
         if t.when is not None:
             cond = parse_condition(t.when)
             env = loops.env(futures)
@@ -394,16 +397,16 @@ class Executor:
                 TaskCondition(
                     kind="when", expression=t.when, result=taken, values=cond.values(env)
                 ),
-                t.task_id,
+                task_id,
             )
             if not taken:
                 reason = f"condition false: {t.when}"
-                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), t.task_id)
-                futures[t.task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=True))
+                emit.emit(TaskStatus(status=NodeStatus.SKIPPED, reason=reason), task_id)
+                futures[task_id].set_result(TaskOutcome("skipped", error=reason, not_taken=True))
                 return
         upstream = {d: o for d, o in upstream.items() if o.status == "completed"}
         del broken  # nothing of the checks stays in this frame while the task runs
-        await gate.enter(t.task_id)  # a paused run holds the task here
+        await gate.enter(task_id)  # a paused run holds the task here
         started = time.perf_counter()
         try:
             if t.repeat_until is None:
@@ -411,8 +414,8 @@ class Executor:
                 # it), no frame of ``_iterate`` held while the worker streams (~0.5 KB).
                 outcome = await self._execute(
                     t, upstream, emit, run_id, timeout_seconds, attempts_before, owner=owner,
-                    answers=loops.inputs.get(t.task_id), pin=pin, conversation=conversation,
-                    resume=loops.resume.get(t.task_id),
+                    answers=loops.inputs.get(task_id), pin=pin, conversation=conversation,
+                    resume=loops.resume.get(task_id),
                 )  # fmt: skip
             else:
                 outcome = await self._iterate(
@@ -431,7 +434,7 @@ class Executor:
         except Exception as exc:  # a bug here must not take the other tasks down
             outcome = fail_task(t, None, emit, f"internal error: {exc!r}", "internal")
         finally:
-            gate.leave(t.task_id)
+            gate.leave(task_id)
         if outcome.status == "input_required":
             outcome = await self._asked(t, outcome, gate, loops, emit)
         if self.metrics is not None:
@@ -441,7 +444,7 @@ class Executor:
             budget.check_wall()
             used = budget_status(budget.used(), budget.limit_values())
             emit.emit(Made(BudgetStatus.TYPE, used))
-        futures[t.task_id].set_result(outcome)
+        futures[task_id].set_result(outcome)
 
     async def _asked(
         self, t: SubTask, outcome: TaskOutcome, gate: Gate, loops: _Loops, emit: Emitter

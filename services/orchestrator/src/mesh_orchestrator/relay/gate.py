@@ -58,6 +58,33 @@ class Signal:
                     self._waiters = None
         return True
 
+    async def wait_within(self, seconds: float, loop: asyncio.AbstractEventLoop) -> bool:
+        """``wait``, for ``seconds`` at most, on ``loop`` (the running loop, which the caller
+        holds: no look-up, a ``getpid`` system call on Python 3.11, and no ``asyncio.timeout``
+        with its own three and its objects): True once set, False when the time ran out."""
+        if self._set:
+            return True
+        w: asyncio.Future[None] = loop.create_future()
+        waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = []
+        waiters.append(w)
+        timer = loop.call_later(seconds, _expire, w)
+        try:
+            await w
+        finally:
+            timer.cancel()
+            if self._waiters is waiters:  # not released by ``set``: leave the list
+                waiters.remove(w)
+                if not waiters:
+                    self._waiters = None
+        return self._set
+
+
+def _expire(w: asyncio.Future[None]) -> None:
+    if not w.done():
+        w.set_result(None)
+
 
 class Gate:
     """One run's gate (see the module docstring)."""

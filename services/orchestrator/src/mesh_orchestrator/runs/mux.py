@@ -42,6 +42,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 
 from mesh_contracts import RunStatus, StreamEventType
 from mesh_orchestrator.emitter import TokenBytes
+from mesh_orchestrator.relay.gate import Signal
 from mesh_orchestrator.runs.events import RelayedEvent
 from mesh_orchestrator.runs.replay import StoredLog
 from mesh_orchestrator.runs.store.base import RunRecord, RunStore
@@ -253,12 +254,14 @@ class EventMux:
         self.channels: dict[str, RunChannel] = {}
         self._pending: list[RelayedEvent] = []
         self._dirty: set[str] = set()
-        self._wake = asyncio.Event()
+        # What wakes the flusher: a ``Signal`` it waits on with its own loop (no look-up
+        # of the running loop a wait, nor an ``asyncio.timeout`` with its three).
+        self._wake = Signal()
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
         self._begun = 0  # flushes begun by the loop (a retry begins again)
         self._stored = 0  # the number of the last one that succeeded
-        self._flushed = asyncio.Event()  # set (and replaced) when one succeeds
+        self._flushed = Signal()  # set (and replaced) when one succeeds
 
     async def start(self) -> None:
         self._stopping = False
@@ -510,7 +513,7 @@ class EventMux:
         number = self._begun
         await self._flush_once()
         self._stored = number
-        flushed, self._flushed = self._flushed, asyncio.Event()
+        flushed, self._flushed = self._flushed, Signal()
         flushed.set()
 
     async def flush(self) -> bool:
@@ -647,10 +650,9 @@ class EventMux:
             retry=retry_if_exception_type(Exception),
             before_sleep=_log_retry,
         )
+        loop = asyncio.get_running_loop()  # once: each wait is given it
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval):
-                    await self._wake.wait()
+            await self._wake.wait_within(self.interval, loop)
             self._wake.clear()
             # One more turn of the loop before the snapshot: what the same poll brought in
             # (other runs ending, their last events) joins this flush, not the next one
