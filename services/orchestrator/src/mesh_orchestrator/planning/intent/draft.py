@@ -101,6 +101,10 @@ _ADD_STEMS = (
 )
 
 
+# Portuguese "of it" fused ("a partir dele", "a partir dela").
+_OF_IT = frozenset({"dele", "dela", "deles", "delas"})
+
+
 def _past_lead(words: list[str], k: int) -> tuple[int, bool]:
     """``k`` moved past "then", "also", "me" and a phrase naming the source ("from that", "da
     quello", "daraus", "daarvan"); whether a source was named."""
@@ -110,6 +114,11 @@ def _past_lead(words: list[str], k: int) -> tuple[int, bool]:
             k += 1
         elif k + 1 < len(words) and words[k] in _FROM and words[k + 1] in _SOURCE:
             k, source = k + 2, True  # "from that", "da quello", "com isso"
+        elif words[k : k + 2] == ["a", "partir"]:  # round 17: "a partir dele", "à partir de ça"
+            j = k + 3 if words[k + 2 : k + 3] == ["de"] else k + 2
+            if j >= len(words) or not (words[j] in _SOURCE or words[j] in _OF_IT):
+                break
+            k, source = j + 1, True
         elif words[k] in _LEADS and words[k] not in lx.DEMONSTRATIVE:
             k, source = k + 1, True  # "daraus", "daarvan": the source in one word
         else:

@@ -309,11 +309,27 @@ _ARTICLE = r"(?:(?:het|o|a|the)\s+)?"
 
 
 def _keep_one(text: str, keep: str, others: list[str]) -> str:
+    # round 17: the preposition the list opens with ("in Spanish, Italian and Dutch") goes
+    # to the language kept ("in Italian", not ", Italian"), unless it has one of its own
+    lead = re.search(rf"\b({_PREP})\s+(?:het\s+)?(?:{'|'.join(map(re.escape, others))})\b", text)
     for form in others:
         text = re.sub(
             rf"{_JOIN}?(?:{_PREP}\s+)?(?:het\s+)?\b{re.escape(form)}\b", "", text, count=1
         )
     text = re.sub(r"\s+", " ", text).strip(" ,")
+    if lead and others:
+        text = re.sub(
+            rf"(?:\s*,\s*|\s+(?:and|y|et|und|e|en|&|or|ou|oder|of|o)\s+)(?=(?:het\s+)?{re.escape(keep)}\b)",
+            f" {lead.group(1)} ",
+            text,
+            count=1,
+        )
+        text = re.sub(  # "translate it and into German": the join left before its own one
+            rf"(?:\s*,\s*|\s+(?:and|y|et|und|e|en|&|or|ou|oder|of|o)\s+)(?={_PREP}\s+(?:het\s+)?{re.escape(keep)}\b)",
+            " ",
+            text,
+            count=1,
+        )
     if others and re.search(rf"\b(?:{lx.BOTH})\b", normalize(text)):
         text = _AND_HALF.sub("", _BOTH_HALF.sub("", text, count=1))
         text = re.sub(  # "traduz para quanto para o alemão": the first half's preposition

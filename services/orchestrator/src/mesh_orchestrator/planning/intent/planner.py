@@ -21,6 +21,7 @@ No torch, no network: numpy and a few MB of weights. Same request and manifest, 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,7 @@ from mesh_orchestrator.planning.intent.cues import (
 from mesh_orchestrator.planning.intent.draft import DraftBuilder
 from mesh_orchestrator.planning.intent.edges import EdgeModel, Origin, learned
 from mesh_orchestrator.planning.intent.fanout import without_list
+from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.live import live_data
 from mesh_orchestrator.planning.intent.model import (
     CLASSES,
@@ -107,6 +109,8 @@ from mesh_orchestrator.planning.intent.segment import (
     _APART,
     Segment,
     Segmenter,
+    also_in_languages,
+    leads_back,
     points_at_material,
 )
 from mesh_orchestrator.planning.intent.serve import (
@@ -1170,6 +1174,8 @@ class IntentPlanner:
         self._sign_off(out)
         _constraints(out, self._segmenter, served)
         _servable_rest(out, served)
+        _lookup_before_use(out, served)  # (before a remark is read as context for the job after it)
+        _written_then_translated(out)
         _context(out, self._segmenter, _chat)
         _questions_about_data(out, self._model)
         _analysis_fragments(out, self._model, self._segmenter)
@@ -1177,3 +1183,66 @@ class IntentPlanner:
 
 
 __all__ = ["IntentPlanner", "PlanningFailed"]
+
+
+# "about" and its kin before the topic of a lookup, after ``normalize``: "what you have on
+# black holes", "qué tienes sobre Machu Picchu", "documentati su Leonardo".
+_TOPIC = lx_words(
+    "about on sobre acerca sur uber ueber su sul sulla sugli sulle circa riguardo over omtrent"
+)
+# What reads an earlier text whatever it says: with no text of its own, it needs one made.
+_READS_TEXT = frozenset({"summarization", "translation"})
+
+
+def _lookup_before_use(routed: list[Routed], served: dict[str, Any]) -> None:
+    """Round 17: a clause that opens a sentence, names a topic ("about X", "sobre X", "su X")
+    and asks no job the model knows ("mira qué tienes sobre Machu Picchu", "Documentati su
+    Leonardo da Vinci", "pull up whatever you have on black holes"), before a step joined to
+    it that works on a result ("y con eso sácame un resumen", "e con quelle informazioni
+    prepara ...", "and give me the short version"): the lookup that step reads, not words
+    lost or folded into it."""
+    for r, nxt in itertools.pairwise(routed):
+        seg, after = r.segment, nxt.segment
+        # (an unsure job: a remark to ``_context``, or "mira a ver qué hay sobre X" read as
+        # writing at 0.43 with the lookup next)
+        unsure = r.capability in JOBS and r.score < UNSURE
+        if not (unsure or (r.capability is None and r.why == "none")) or "search" not in r.probs:
+            continue
+        if seg.data or seg.payload or seg.joined not in ("start", "sentence") or question(seg):
+            continue
+        words = tokens(seg.instruction)
+        if len(words) < 3 or not any(w in _TOPIC for w in words[1:-1]):
+            continue
+        if (
+            nxt.capability not in JOBS
+            or "search" not in served
+            or after.joined not in ("and", "then")
+        ):
+            continue
+        if after.data or after.payload:
+            continue
+        if not (leads_back(after.instruction) or after.lead_ref or nxt.capability in _READS_TEXT):
+            continue
+        jobs = sorted(JOBS, key=lambda c: -r.probs.get(c, 0.0))
+        if "search" not in jobs[:2] or r.probs["search"] < 0.05:
+            continue
+        if r.capability not in (None, "search") and r.capability not in jobs[:1]:
+            continue
+        # sure enough that ``_context`` keeps it a step, not a remark before the next
+        r.capability, r.why, r.score = "search", "", max(r.probs["search"], UNSURE)
+
+
+def _written_then_translated(routed: list[Routed]) -> None:
+    """Round 17: "Maak een flyer-tekst ..., in het Nederlands, en ook in het Frans en het
+    Duits": the first language is the one the text is written in (a job of the writer the
+    model was unsure of, read as a translation for the language), the ones after "also" are
+    translations of it."""
+    for r, nxt in itertools.pairwise(routed):
+        seg = r.segment
+        if r.capability != "translation" or r.score >= UNSURE or nxt.capability != "translation":
+            continue
+        if seg.data or seg.payload or seg.quoted or "text_generation" not in r.probs:
+            continue
+        if not also_in_languages(nxt.segment.instruction):
+            continue
+        r.capability, r.score = "text_generation", max(r.probs["text_generation"], UNSURE)

@@ -22,7 +22,7 @@ from mesh_orchestrator.planning.intent.backrefs import _FOUND, _REFERS, _SAME, _
 from mesh_orchestrator.planning.intent.fanout import without_list
 from mesh_orchestrator.planning.intent.lexicon._words import words as lx_words
 from mesh_orchestrator.planning.intent.model import CLASSES, JOBS, IntentModel, normalize, tokens
-from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, made_thing
+from mesh_orchestrator.planning.intent.segment import Segment, Segmenter, leads_back, made_thing
 
 # "I need: a ...", "Ich brauche: eine ...": a short frame before a colon and the thing asked.
 _FRAME = re.compile(r"^([^:]{1,40}):\s+(\S.*)$", re.S)
@@ -221,6 +221,9 @@ def _context(
             # "Lo quiero en francés y ...": an earlier result put into a language, a step
         if r.capability == "search" and _points_back(nxt.segment):
             continue  # "grab the definition of X, simplify it": the next step reads this one
+        if r.capability is not None and leads_back(r.segment.instruction):
+            continue  # round 17: "da quello ricava una riga sola per Instagram": a job asked
+            # of an earlier result (the model unsure which), no remark before the next
         if r.segment.payload:  # "From the family group chat: <message>" before the ask
             if r.capability is None or nxt.capability != "text_generation":
                 continue

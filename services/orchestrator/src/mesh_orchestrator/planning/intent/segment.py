@@ -230,6 +230,10 @@ class Segmenter:
     def opens_job(self, piece: str, questions: bool = True) -> bool:
         """Whether ``piece`` starts like a new job (or a constraint on one); ``questions``:
         a question word counts (not after a bare comma: "find out, how ..." in German)."""
+        # round 17: "and also in English and Arabic", "and also do it in Dutch" (read before
+        # a lead is cut: "in het Nederlands, ook in het Engels" is no lead and a job)
+        if also_in_languages(piece):
+            return True
         lead = re.match(r"([^,]{1,40}),\s*(\S.*)$", piece, re.S)
         if (
             lead
@@ -603,7 +607,10 @@ class Segmenter:
                 # (a question quoted, then "help me answer that ...": the model reads the
                 # reply asked for with the question it answers)
                 continue
-            if not self.verb_first(text[m.end() : m.end() + 80]):
+            after = text[m.end() : m.end() + 80]
+            # round 17: "Could I get it in Spanish, Italian and Dutch?": the quotation put
+            # into languages, asked with no verb first
+            if not self.verb_first(after) and not _puts_into_language(tokens(after)):
                 continue
             out += [text[last : m.start(2)], _BREAK]
             last = m.end(2)
@@ -984,7 +991,12 @@ class Segmenter:
             led = False
         for k in range(len(parts) - 1):  # "..., and with that, write ...": the reference leads
             tail = _REF_TAIL.search(parts[k][1])
-            if tail and _points(tail.group(1)) and not self.verb_first(tail.group(1)):
+            if (
+                tail
+                and _points(tail.group(1))
+                and not self.verb_first(tail.group(1))
+                and not _languages_only(tokens(tail.group(1)))  # "in het Nederlands": no "it"
+            ):
                 parts[k] = (parts[k][0], parts[k][1][: tail.start()].strip())
                 parts[k + 1] = (parts[k + 1][0], f"{tail.group(1)}, {parts[k + 1][1]}")
         parts = [(h, p) for h, p in parts if p]
@@ -1159,6 +1171,8 @@ _LEAD_REF = lx_words(
     "that this it them there eso esto ello ahi alli ca cela ceci isso isto ai aqui li qui "
     "dem diesem dat dit daar"
 )
+# Portuguese "of it" fused, after "a partir": "a partir dele", "a partir dela" (round 17).
+_OF_IT = lx_words("dele dela deles delas")
 # German and Dutch pointing adverbs and Portuguese fused ones, a lead by themselves.
 _LEAD_WORD = lx_words(
     "daraus damit davon hieraus hiermit daarmee daarvan daaruit hiermee hieruit nisso disso"
@@ -1173,7 +1187,7 @@ def leads_back(piece: str) -> bool:
     words = [w for w in tokens(piece) if w not in lx.POLITE][:8]
     if words[:2] == ["a", "partir"]:  # "à partir de ça", "a partir disso"
         words = words[2:] if words[2:3] != ["de"] else words[3:]
-        if words and words[0] in _LEAD_REF | _LEAD_WORD | lx.DEMONSTRATIVE:
+        if words and words[0] in _LEAD_REF | _LEAD_WORD | lx.DEMONSTRATIVE | _OF_IT:
             return True
     if not words:
         return False
@@ -1200,8 +1214,15 @@ def made_thing(words: list[str], upto: int = 4) -> bool:
     after = words[1:upto]
     if any(_names_made(w) for w in after):
         return True
-    return len(words) > 2 and any(
+    if len(words) > 2 and any(
         w in lx.PIECE_NOUNS or w.rstrip("s") in lx.PIECE_NOUNS for w in after
+    ):
+        return True
+    # round 17: a compound whose first part describes the piece ("einen Instagram-Post",
+    # "un LinkedIn-post", "een blog-post"): described, so made
+    return any(
+        "-" in w and w.rsplit("-", 1)[1].rstrip("s") in lx.PIECE_NOUNS and w[0] != "-"
+        for w in after
     )
 
 
@@ -1683,6 +1704,13 @@ _LENGTH = re.compile(
 def _thing_after_lead(piece: str) -> bool:
     """A lead back, then an article and a thing to make ("daarvan een gedichtje", "da lì
     un indovinello", "from that a poem")."""
+    head, colon, rest = piece.partition(":")
+    if colon and rest.strip() and leads_back(head):
+        # round 17: "Da quella descrizione: un'immagine, ...": the lead, its colon, a thing
+        words = tokens(rest)
+        if words and "'" in words[0]:  # "un'immagine", "l'affiche": the article elided
+            words = [*words[0].split("'", 1), *words[1:]]
+        return bool(words) and words[0] in lx.ARTICLES and made_thing(words)
     if not leads_back(piece):
         return False
     words = tokens(piece)
@@ -1712,6 +1740,46 @@ _TRANSLATED = lx_words(
     "ubersetzt ubersetzte ubersetzten traduzido traduzida traduzidos traduzidas tradotto "
     "tradotta tradotti tradotte vertaald vertaalde"
 )
+
+
+def _also_in_languages(words: list[str], also: bool) -> bool:
+    """Round 17: the thing just made, again in other languages: "also" and nothing but
+    languages put in ("..., en ook in het Engels en het Arabisch", "and also in Spanish"), or
+    a short verb on it and a language it is put into ("and also do it in Dutch and Italian",
+    "have it in German too"): a translation of its own, one per language (``fanout``)."""
+    while words and words[0] in _ALSO:
+        words = words[1:]
+    if len(words) > 2 and words[1] in _REFERS and len(words[0]) <= 4 and words[0] not in _INTO:
+        words = words[2:]  # "do it", "get it", "have it": the verb says nothing more
+        also = True
+    # (who it is for may follow: "in Dutch and Italian for the grandparents")
+    cut = next((k for k, w in enumerate(words) if k > 1 and w in _FOR_THING), len(words))
+    words = words[:cut]
+    return (
+        also
+        and len(words) > 1
+        and words[0] in _INTO
+        and any(w in lx.LANGUAGES for w in words)
+        and all(w in lx.LANGUAGES or w in _AROUND_LANGUAGES or w in _TOO for w in words)
+    )
+
+
+def also_in_languages(piece: str) -> bool:
+    """``piece`` is "also" and languages ("en ook in het Frans en het Duits", "and also do it
+    in Dutch"): the thing before it, again in other languages."""
+    said = tokens(piece)
+    return _also_in_languages(
+        [w for w in said if w not in lx.POLITE], said[:1] != [] and said[0] in _ALSO
+    )
+
+
+def _puts_into_language(words: list[str]) -> bool:
+    """Round 17: "it" among the first words and a language it is put into ("Could I get it
+    in Spanish", "¿me la puedes poner en inglés?", "kun je het in het Engels zetten")."""
+    return any(w in _REFERS or w.startswith("l'") for w in words[:5]) and any(
+        w in _INTO and any(x in lx.LANGUAGES for x in words[k + 1 : k + 3])
+        for k, w in enumerate(words[1:9], 1)
+    )
 
 
 def _languages_only(words: list[str]) -> bool:
