@@ -179,10 +179,14 @@ _ORDINALS = (
     r"terceiro|in terzo luogo|terzo|ten derde",
     r"fourth(?:ly)?|viertens|cuarto|en cuarto lugar|quatri[eè]mement|quarto|ten vierde",
 )
+# (round 17: a rank also follows a quotation that closed the rank before it, "First,
+# summarise this: \"...\" Second, write ...", "Erstens: ... „...“ Zweitens: ...", and may take a
+# colon after it: otherwise the next rank was read as more of the pasted text)
 _ORDINAL = re.compile(
-    r"(^|[.,;:!?]\s+|\s[-\u2013\u2014]\s+|\s(?:and|y|et|und|e|en)\s+)("
+    r"(^|[.,;:!?][\"'\u201c\u201d\u00bb\u2019]?\s+|[\"\u201c\u201d\u00bb\u2019]\s+"
+    r"|\s[-\u2013\u2014]\s+|\s(?:and|y|et|und|e|en)\s+)("
     + "|".join(f"(?P<o{k}>{o})" for k, o in enumerate(_ORDINALS))
-    + r")\b,?\s*",
+    + r")\b[,:]?\s*",
     re.IGNORECASE,
 )
 
@@ -322,10 +326,14 @@ def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[
     """The lines after a line that ends with a colon: a list of jobs when that line asks
     none itself ("Folgendes bräuchte ich:" and a line a job, no markers) and most of them
     open one; the material of its job when it asks one ("Mach mir daraus ein Protokoll:"
-    and notes in bullets) and most of them open none."""
+    and notes in bullets) and most of them open none. Round 17: the notes may be long
+    ("- Dana: vendor quote came in 15% over budget, will renegotiate by the 20th"), and the
+    ask may end with its question mark ("Kannst du das Protokoll zusammenfassen?" and a line
+    an item of the minutes, markers or none)."""
     out = list(units)
     for k, (joined, unit) in enumerate(units):
-        if not unit.rstrip().endswith(":") or joined in ("item", "para"):
+        question = unit.rstrip().endswith("?")
+        if not (unit.rstrip().endswith(":") or question) or joined in ("item", "para"):
             continue
         first = k + 1
         if first < len(units) and units[first] == ("para", ""):
@@ -334,7 +342,7 @@ def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[
         while run < len(units) and units[run][1] and units[run][0] in ("sentence", "item"):
             run += 1
         head = unit.rstrip(" :")
-        if announces(head, grammar):
+        if not question and announces(head, grammar):
             # "Drei dingen:\neen bedankje ...\nwat is een komeet\n...", "quick list:\n• ...":
             # each line is an ask of its own, with markers or without, whatever it starts with
             end = first
@@ -347,19 +355,28 @@ def _listed_lines(units: list[tuple[str, str]], grammar: Grammar) -> list[tuple[
                 out[first:end] = [("item", u) for _, u in listed]
                 continue
         lines = units[first:run]
-        if len(lines) < 2 or any(len(tokens(u)) > 12 for _, u in lines):
+        if len(lines) < 2 or any(len(tokens(u)) > _NOTE_WORDS for _, u in lines):
             continue
+        short = all(len(tokens(u)) <= 12 for _, u in lines)
         jobs = sum(grammar.opens_job(u) for _, u in lines)
         asks = grammar.verb_first(head) or any(
             _plural_forms(w) & lx.JOB_NOUNS for w in tokens(head)
         )  # "Turn this into minutes:", not "Necesito esto:
-        if not asks and 2 * jobs > len(lines) and all(j == "sentence" for j, _ in lines):
+        kinds = {j for j, _ in lines}
+        if not asks and not question and short and 2 * jobs > len(lines) and kinds == {"sentence"}:
             out[k + 1 : run] = [("item", u) for _, u in lines]
-        elif asks and 2 * jobs < len(lines) and all(j == "item" for j, _ in lines):
+        elif (
+            asks and 2 * jobs < len(lines) and (kinds == {"item"} or (question and len(kinds) == 1))
+        ):
             body = ", ".join(u.rstrip(" .;,") for _, u in lines)
-            out[k] = (joined, f"{unit} {body}")
+            # (after a question mark, a colon: the notes are its material, no new sentence)
+            out[k] = (joined, f"{unit.rstrip()}: {body}" if question else f"{unit} {body}")
             out[k + 1 : run] = [("sentence", "") for _ in range(k + 1, run)]
     return out
+
+
+# The most words a line of notes after an ask may have (a longer one is prose of its own).
+_NOTE_WORDS = 40
 
 
 def counted_list(piece: str, grammar: Grammar) -> tuple[str, list[str]] | None:

@@ -371,6 +371,9 @@ class Segmenter:
         first = words[0].split("'")[0] + ("'" if "'" in words[0] else "")
         return bool(
             lx.CLITIC.match(words[0])
+            # round 17: "e poi lo traduci", "y luego la resumes", "et puis le traduis": an
+            # object pronoun before the step's verb
+            or (len(words) > 1 and words[0] in _V2 and self._verb_stem(words[1]))
             or words[0] in lx.ARTICLES
             or first in lx.ARTICLES
             or words[0] in lx.DEMONSTRATIVE
@@ -971,10 +974,16 @@ class Segmenter:
         k = 0
         led = False  # parts[k] took a reference that led it
         while k < len(parts) - 1:
-            if leads_list(parts[k][1]) or (
+            # (round 17: "scrivi un messaggio per Luca e Giulia": a job's verb first is a job
+            # of its own, not a list that leads the next part)
+            if (leads_list(parts[k][1]) and not self.verb_first(parts[k][1])) or (
                 _reference_only(parts[k][1])
                 # "Analyseer dit even": a step on "dit" (not "keep it light": a remark)
                 and not (self.verb_first(parts[k][1]) and not _manner(parts[k][1]))
+                # round 17: "Formulier das freundlicher um", "Fass das kurz zusammen", "Vat
+                # dit samen": a step on "das", its separable particle closing it, not a
+                # phrase pointing back ("with that in hand" is led by its preposition)
+                and not _particle_step(parts[k][1])
                 # round 14: "daarvan een gedichtje en ...", "da lì un indovinello e ...": a
                 # thing named after the lead is a job of its own, not a lead of the next
                 and not _thing_after_lead(parts[k][1])
@@ -1177,6 +1186,24 @@ _OF_IT = lx_words("dele dela deles delas")
 _LEAD_WORD = lx_words(
     "daraus damit davon hieraus hiermit daarmee daarvan daaruit hiermee hieruit nisso disso"
 )
+
+
+def _particle_step(piece: str) -> bool:
+    """German and Dutch: a short step whose separable particle closes it ("Formulier das
+    freundlicher um", "Fass das zusammen", "Zoek dat op"), its verb first (no word that
+    names a source leads it: "daraus", "mit dem", "with that in hand" are leads)."""
+    words = [w for w in tokens(piece) if w not in lx.POLITE]
+    return (
+        len(words) >= 3
+        and (words[-1] in _CLOSING_PARTICLES or words[-1] == "um")  # ("um" closes: "formulier um")
+        and words[0] not in _PREPS
+        and words[0] not in _SOURCE
+        and words[0] not in _LEAD_PREP
+        and words[0] not in _LEAD_WORD
+        and words[0] not in lx.BACK
+        and words[0] not in lx.FUNCTION
+        and words[0] not in _CLOSING_PARTICLES
+    )
 
 
 def leads_back(piece: str) -> bool:
