@@ -228,6 +228,7 @@ def fit_lex(reqs: list[Request], v: Lex, start: dict[str, float] | None = None) 
         SHIPPED.two,
         SHIPPED.inherit and v.post,
         SHIPPED.r12 and v.post,
+        SHIPPED.r17 and v.post,
         over=v.over if v.gate else None,
     )
     if v.threshold is not None:
