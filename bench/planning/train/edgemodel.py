@@ -27,7 +27,7 @@ import argparse
 import json
 import pickle
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +228,7 @@ def fit_lex(reqs: list[Request], v: Lex, start: dict[str, float] | None = None) 
         SHIPPED.two,
         SHIPPED.inherit and v.post,
         SHIPPED.r12 and v.post,
+        SHIPPED.r17 and v.post,
         over=v.over if v.gate else None,
     )
     if v.threshold is not None:
@@ -527,6 +528,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LO,HI,FEATS,L2,K",
         help="with --cv: a second-stage re-scorer of the shares in [LO, HI) (pairscore.Band)",
     )
+    ap.add_argument(
+        "--rules17",
+        action="store_true",
+        help="with --cv: the shipped weights refitted per fold, decoded without and with "
+        "edges.round17 (round 17)",
+    )
     args = ap.parse_args(argv)
     cache = Path(args.cache) if args.cache else None
     if cache is not None and cache.is_file():
@@ -612,6 +619,16 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         return 0
+    if args.rules17 and args.cv:
+        # one fit per fold (round17 reads no weight): the same model decodes both sides
+        without: dict[str, list[set[tuple[int, int]]]] = {}
+        with17: dict[str, list[set[tuple[int, int]]]] = {}
+        for name in names:
+            others = [req for other, rs in data.items() if other != name for _, req in rs]
+            model = train(others, replace(SHIPPED, r17=False))
+            without[name] = [decode(model, req) for _, req in data[name]]
+            with17[name] = [decode(replace(model, r17=True), req) for _, req in data[name]]
+        return compare(data, names, without, [("round17", with17)], args.json)
     if args.group and args.cv:
         lex = [v for v in variants if args.lex]
         shipped, runs = held_out_grouped(data, names, bands, lex, args.group, args.save)

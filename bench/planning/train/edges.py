@@ -47,6 +47,7 @@ from mesh_orchestrator.planning.intent.edges import (
     inherit,
     keep,
     round12,
+    round17,
 )
 
 # Files that only ever train: written while the planner was built, not blind.
@@ -102,6 +103,9 @@ class Variant:
     # round 12's decoding (``edges.round12``): quotations, topics, named results, listed
     # references, sentences that open by pointing back
     r12: bool = False
+    # round 17's decoding (``edges.round17``): named results, pronominal adverbs, sentences
+    # opening "from the <noun>,"
+    r17: bool = False
 
     def label(self) -> str:
         t = "fit" if self.threshold is None else f"{self.threshold:g}"
@@ -112,6 +116,7 @@ class Variant:
         w = "-two" if self.two else ""
         h = "-inh" if self.inherit else ""
         r = "-r12" if self.r12 else ""
+        r += "-r17" if self.r17 else ""
         return f"{self.features}-l2{self.l2:g}-{self.decode}-{t}{a}{g}{c}{e}{w}{h}{r}"
 
 
@@ -142,6 +147,8 @@ def decode(model: EdgeModel, req: Request) -> set[tuple[int, int]]:
         chosen = inherit(chosen, pairs)
     if model.r12:
         chosen = round12(chosen, pairs)
+    if model.r17:
+        chosen = round17(chosen, pairs)
     return {(i, j) for j, got in chosen.items() for i in got}
 
 
@@ -278,6 +285,7 @@ def train(reqs: list[Request], v: Variant) -> EdgeModel:
                     v.two,
                     v.inherit,
                     v.r12,
+                    v.r17,
                 )
                 best = (score, model)
     assert best is not None
@@ -340,6 +348,10 @@ VARIANTS = [
     # round 15: ... and to a clause naming an earlier result by a determiner and a noun, or by a
     # pronoun the lexicon misses (``_asks15``)
     Variant("r10", 1.0, "choice", gate="_asks15", every=True, two=True, inherit=True, r12=True),
+    # round 17: ... decoded with ``edges.round17`` after ``round12``
+    Variant(
+        "r10", 1.0, "choice", gate="_asks15", every=True, two=True, inherit=True, r12=True, r17=True
+    ),
 ]
 # Every feature (round 9's with round 8's), a softmax per task over its candidates and "none",
 # and the asks_seq gate: chosen on main after both round 9 planner branches merged, by pooled
@@ -364,8 +376,11 @@ VARIANTS = [
 # earlier result by a determiner and a noun ("Den Slogan dann als Bild", "basate sulle
 # informazioni trovate"), or by a pronoun the lexicon misses ("Den brauche ich dann ...",
 # "vertaal het dan"): ``_asks15``, bench/planning/README.md.
+# Round 17 (branch plan-edge17): the same weights, decoded after ``round12`` with
+# ``edges.round17`` (a named result picks the later task, a pronominal adverb the nearest text,
+# a sentence opening "from the <noun>," feeds its jobs): bench/planning/README.md.
 SHIPPED = Variant(
-    "r10", 1.0, "choice", gate="_asks15", every=True, two=True, inherit=True, r12=True
+    "r10", 1.0, "choice", gate="_asks15", every=True, two=True, inherit=True, r12=True, r17=True
 )
 
 

@@ -149,12 +149,9 @@ _NAMES_CASES = list(zip(NAMES_PRODUCT, _NAMES_SHAPES, strict=True))
 # topic preposition, and a topic is no product (``_topic_words``: "a poem about the lava");
 # matching the topic words too broke "Also, a picture of the Statue of Liberty" after a
 # lookup of its height (``test_intent_edges_round12.test_independent_jobs_stay_apart``).
-_NAMES_CASES[1] = pytest.param(
-    *_NAMES_CASES[1],
-    marks=pytest.mark.xfail(
-        strict=True, reason="the product's noun stands after a topic preposition"
-    ),
-)
+# Round 17's decoding reads it (an xfail until then): ``edges.round17`` moves a source the
+# model chose to a later task whose clause words the job names by stem, topics included,
+# only when the job does not name the one chosen (``test_intent_round17_edges.py``).
 
 
 @pytest.mark.parametrize(("query", "shape"), _NAMES_CASES)

@@ -307,10 +307,12 @@ def _topic_words(text: str) -> set[str]:
     return out
 
 
-def _sentence_leads(norm: str) -> list[tuple[int, int, bool]]:
+def _sentence_leads(norm: str, nouns: bool = False) -> list[tuple[int, int, bool]]:
     """Each sentence of the normalized request: (start, end, whether it opens by pointing
     back at an earlier result: a "from" word and a reference within four words of its
-    start, or a pronominal adverb among its first words: "daraus", "daarvan", "nisso")."""
+    start, or a pronominal adverb among its first words: "daraus", "daarvan", "nisso").
+    ``nouns`` (round 17): also a "from" word, a definite article and a noun, then a comma
+    ("From the pitch, make ...", "A partir do convite, faz ...", "Aus der Geschichte, ...")."""
     out: list[tuple[int, int, bool]] = []
     start = 0
     ends = [m.end() for m in _SENT_END.finditer(norm)] + [len(norm)]
@@ -339,9 +341,26 @@ def _sentence_leads(norm: str) -> list[tuple[int, int, bool]]:
             ):
                 lead = True
                 break
+        if nouns and not lead:
+            lead = bool(_FROM_THE.match(norm, start, end))
         out.append((start, end, lead))
         start = end
     return out
+
+
+# Round 17: a sentence opening "from the <noun>," ("From the pitch, make an icon and also a
+# tagline", "Del cuento, saca ...", "À partir de l'histoire, fais ...", "Aus der Geschichte,
+# mach ...", "Dalla storia, fammi ...", "Van het verhaal, maak ...", "A partir do convite,
+# faz ..."): a noun the request made before, the jobs after the comma read it
+_FROM_THE = re.compile(
+    r"\W*(?:(?:and|then|y|luego|et|puis|und|dann|e|depois|poi|en|dan|also)\W+){0,2}"
+    r"(?:(?:from|based on|out of|using|desde|a partir de|ausgehend von|aus|von|partendo da|"
+    r"van|uit|op basis van|com base em|de|con|com|avec|with|mit|met)\s+"
+    r"(?:the|this|that|el|la|las|los|le|les|l|der|die|das|dem|den|het|de|o|os|as|il|lo|gli)\b"
+    r"|(?:del|du|dal|dalla|dallo|vom|do|da|a partir del|a partir do|a partir da|a partir du|"
+    r"com base no|com base na)\b)"
+    r"\W*[a-z][a-z-]{2,}(?:\s+[a-z][a-z-]{2,})?\s*,"
+)
 
 
 def _names_thing(word: str) -> bool:
@@ -601,6 +620,86 @@ def _names_result(
     return False
 
 
+# Round 17: a pronominal adverb that points back ("écris un texte là-dessus", "entraîne un
+# adaptateur dessus", Dutch split "train daar een adapter op", "maak er een samenvatting van",
+# German "mach ein Bild draus", and the fused ones ``_ADVERBS`` reads): the clause reads the
+# nearest text before it when the model chose none (``round17``)
+_ON_IT17 = re.compile(r"\b(?:la-dessus|la dessus|dessus|par-dessus|draus|drauf|druber)\b")
+_NL_THERE = frozenset(["daar", "hier", "er"])
+_NL_PARTICLE = frozenset(
+    [
+        "op",
+        "van",
+        "over",
+        "mee",
+        "uit",
+        "aan",
+        "bij",
+        "naar",
+        "voor",
+        "in",
+        "om",
+        "tegen",
+        "door",
+        "achter",
+        "onder",
+    ]
+)
+
+
+def _adverb17(text: str) -> bool:
+    """Whether a clause points back by a pronominal adverb (``_ON_IT17``, ``_ADVERBS``, or a
+    Dutch one split around its object: "daar"/"hier" anywhere, "er" right after the verb, and
+    later a particle that governs no noun: "train daar dan een adapter op")."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    norm = _BESIDES.sub("", norm, count=1)  # "los daarvan", "abgesehen davon" add a job
+    if _ON_IT17.search(norm):
+        return True
+    words = [w for w in tokens(norm) if w not in lx.POLITE]
+    if any(w in _ADVERBS for w in words):
+        return True
+    for k, w in enumerate(words):
+        if w not in _NL_THERE or (w == "er" and k not in (1, 2)):
+            continue
+        for m in range(k + 2, len(words)):
+            nxt = words[m + 1] if m + 1 < len(words) else ""
+            if words[m] in _NL_PARTICLE and not (
+                nxt in lx.DETERMINER or nxt in lx.ARTICLES or nxt in _DEFINITE
+            ):
+                return True
+        return False
+    return False
+
+
+def _names17(
+    nouns: set[str],
+    cap: str,
+    own: set[str],
+    topics: set[str],
+    data: bool,
+    strong: bool,
+    named_i: set[str],
+    topics_j: set[str],
+) -> bool:
+    """Whether a clause's named nouns (after a determiner) name what an earlier task made: its
+    capability's noun ("ce texte", "die tekst"), or a noun of its clause by stem ("die
+    Stichpunkte" after "in drei Stichpunkten"; ``strong``: not a topic of it), that is not
+    the later clause's topic ("un poema sobre la lava" after "a qué temperatura está la lava").
+    A noun the earlier clause names by a determiner itself is its input, not what it made
+    ("Den Slogan ... übersetzen und den Slogan als Bild", "la versión en inglés y la versión
+    en alemán"). A task that carries pasted data is named by its capability's noun only."""
+    for n in nouns - named_i:
+        if n in _CAP_NOUNS.get(cap, ()):
+            return True
+        if data or n in topics_j:
+            continue
+        stem = _stem(n)
+        for w in own - topics if strong else own:
+            if len(w) >= 3 and (n == w or (stem and _stem(w) == stem)):
+                return True
+    return False
+
+
 def _known(text: str) -> bool:
     """Whether ``text`` (normalized) opens with "once you know" (``_KNOWN``)."""
     return bool(_KNOWN.match(lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", text)))
@@ -783,6 +882,7 @@ def _sentence_sources(
     facts: list[_Facts],
     obj_names: list[set[str]],
     own: list[set[str]],
+    r17: bool = False,
 ) -> tuple[list[int], list[int]]:
     """Per task, the sentence its clause starts in (-1: not found) and, when that sentence
     opens by pointing back (``_sentence_leads``), the task it reads: the latest one before the
@@ -795,7 +895,7 @@ def _sentence_sources(
     src = [-1] * n
     if not norm or not spans:
         return sent_of, src
-    sentences = _sentence_leads(norm)
+    sentences = _sentence_leads(norm, nouns=r17)
     starts = [s0 for s0, _, _ in sentences]
     for j, (a, _e) in enumerate(spans):
         if a < 0:
@@ -819,7 +919,10 @@ def _sentence_sources(
             continue
         first = not any(sent_of[i] == k and origins[i].group != oj.group for i in range(j))
         fj = facts[j]
-        chain = oj.capability in TRANSFORMS and fj.pronoun and not fj.same
+        # (round 17: a pronoun that no quirk of the clitic pattern makes up: "um resumo" is
+        # an article and a noun, not "resu" + "mo")
+        pronoun = _strict12(oj.instruction) if r17 else fj.pronoun
+        chain = oj.capability in TRANSFORMS and pronoun and not fj.same
         names_other = any(obj_names[j] & own[i] for i in range(j) if i != before[-1])
         if not (first or oj.joined in ("and", "item", "part")):
             continue
@@ -915,6 +1018,17 @@ def pair_features(
     sent_of, sent_src = _sentence_sources(
         norm, spans, origins, facts, obj_names, [w - t for w, t in zip(own, topics, strict=True)]
     )
+    # round 17 (``round17``): ... and a sentence opening "from the <noun>,"
+    _, sent_src17 = _sentence_sources(
+        norm,
+        spans,
+        origins,
+        facts,
+        obj_names,
+        [w - t for w, t in zip(own, topics, strict=True)],
+        r17=True,
+    )
+    adverb17 = [not o.own_data and _adverb17(o.instruction) for o in origins]
     # ... a sentence opening with "besides that" holds every job it lists
     # (read past the phrase: the segmenter may have cut "En plus | de ça, dessine ...")
     if norm and any(k >= 0 for k in sent_of):
@@ -931,6 +1045,7 @@ def pair_features(
     # round 15: the nouns each clause names after a determiner (``_names_result``)
     named_after = [[] if o.own_data or o.quoted else _named_after(o.instruction) for o in origins]
     refers15 = [not (o.own_data or o.quoted) and _refers15(o.instruction) for o in origins]
+    nouns17 = [{n.rstrip("s") for n, _ in named_after[k]} for k in range(len(origins))]
     for j, oj in enumerate(origins):
         fj = facts[j]
         for i in range(j):
@@ -1254,6 +1369,20 @@ def pair_features(
                 )
             )
             f["_sent_src"] = float(sent_src[j] == i)
+            # round 17 (``round17``): a sentence opening "from the <noun>,", a noun naming
+            # what i made, a pronominal adverb pointing at the nearest text
+            f["_sent17"] = float(sent_src17[j] == i)
+            text_i = oi.capability not in NO_TEXT
+            data_i = oi.own_data or oi.quoted
+            named17 = (nouns17[j], oi.capability, own[i], topics[i], data_i)
+            f["_names17"] = float(text_i and _names17(*named17, False, nouns17[i], topics[j]))
+            # (a lookup or an analysis asks about a thing it names, it reads no result)
+            f["_cap17"] = float(
+                text_i
+                and oj.capability not in PRODUCERS
+                and _names17(*named17, True, nouns17[i], topics[j])
+            )
+            f["_adverb17"] = float(adverb17[j] and nearest_text)
             f["_sent_sib"] = float(sent_of[j] >= 0 and sent_of[i] == sent_of[j])
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
@@ -1385,6 +1514,41 @@ def round12(
     return out
 
 
+def round17(
+    chosen: dict[int, list[int]], pairs: list[tuple[int, int, dict[str, float]]]
+) -> dict[int, list[int]]:
+    """Round 17's decoding over every task's chosen sources (``EdgeModel.r17``), tasks in
+    order, after ``round12``: a clause whose one chosen source it does not name, while it
+    names what a later earlier task made ("... puis écris-en une version simple et dessine une
+    image qui va avec ce texte", "boil it down to a moral, and put the moral into German"),
+    reads that later task; a clause the model gave no source reads the latest earlier task it
+    names by its result's noun, not a topic ("gebaseerd op die tekst"), else, pointing back by
+    a pronominal adverb ("là-dessus", "train daar een adapter op"), the nearest text; a job in
+    a sentence opening "from the <noun>," ("From the pitch, make an icon and also a tagline")
+    reads the result before that sentence when the model chose none or a job of the same
+    sentence."""
+    by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
+    for i, j, f in pairs:
+        by_j.setdefault(j, []).append((i, f))
+    out = {j: list(v) for j, v in chosen.items()}
+    for j in sorted(by_j):
+        row = by_j[j]
+        got = out.get(j, [])
+        named = [k for k, f in row if f.get("_names17")]
+        if len(got) == 1 and named and got[0] < named[-1] and got[0] not in named:
+            got = named[-1:]
+        if not got:
+            strong = [k for k, f in row if f.get("_cap17")]
+            adverb = [k for k, f in row if f.get("_adverb17")]
+            got = strong[-1:] or adverb[-1:]
+        src = [k for k, f in row if f.get("_sent17")]
+        sibs = {k for k, f in row if f.get("_sent_sib")}
+        if src and set(got) <= sibs:
+            got = src
+        out[j] = sorted(got)
+    return out
+
+
 @dataclass
 class EdgeModel:
     """Logistic weights over named features and the threshold that decides an edge."""
@@ -1413,6 +1577,8 @@ class EdgeModel:
     # round 12: quotations, topics, named results, listed references, leading sentences
     # (``round12``)
     r12: bool = False
+    # round 17: named results, pronominal adverbs, "from the <noun>," sentences (``round17``)
+    r17: bool = False
 
     def probability(self, features: dict[str, float]) -> float:
         z = sum(self.weights.get(k, 0.0) * v for k, v in features.items())
@@ -1480,6 +1646,8 @@ class EdgeModel:
             chosen = inherit(chosen, pairs)
         if self.r12:
             chosen = round12(chosen, pairs)
+        if self.r17:
+            chosen = round17(chosen, pairs)
         for j, got in chosen.items():
             deps[origins[j].task_id] = [origins[i].task_id for i in got]
         return deps
@@ -1495,6 +1663,7 @@ class EdgeModel:
             "two": self.two,
             "inherit": self.inherit,
             "r12": self.r12,
+            "r17": self.r17,
             "weights": {k: round(v, 5) for k, v in sorted(self.weights.items())},
         }
 
@@ -1515,6 +1684,7 @@ class EdgeModel:
             bool(body.get("two", False)),
             bool(body.get("inherit", False)),
             bool(body.get("r12", False)),
+            bool(body.get("r17", False)),
         )
 
 
@@ -1544,4 +1714,5 @@ __all__ = [
     "learned",
     "pair_features",
     "round12",
+    "round17",
 ]
