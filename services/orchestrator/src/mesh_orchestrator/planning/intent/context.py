@@ -169,8 +169,10 @@ def sign_off(seg: Segment) -> bool:
         return False  # "take care of the invoices" is a job
     low = " ".join(words)
     said = _FAREWELL.match(low)
+    if said is None:
+        return False
     # the words past the farewell name no thing to make ("até logo" is no logo)
-    return bool(said) and not any(
+    return not any(
         w in lx.JOB_NOUNS or w.rstrip("s") in lx.JOB_NOUNS for w in low[said.end() :].split()
     )
 
