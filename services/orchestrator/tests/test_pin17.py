@@ -2,28 +2,36 @@
 finds admissions left open (``admit(commit=False)``: streams not yet at their first byte)
 stores them and its own rows and events in one commit, where the store's lock committed the
 admissions first and the flush then its own (~0.56 commits of a pinned run's 1.6 at 16 in
-flight). Counted, never timed; what is stored, and when, kept."""
+flight). A run's record is read once when its row is made, and written in its
+``__dict__`` at its reservation and its end. Counted, never timed; what is stored, and
+when, kept."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mesh_contracts import StreamEvent
+from mesh_contracts import RunStatus, StreamEvent
+from mesh_orchestrator.runs.mux import RESERVE, EventMux, reserve
+from mesh_orchestrator.runs.service import _SET
 from mesh_orchestrator.runs.store.base import NO_LIMIT, RunRecord
+from mesh_orchestrator.runs.store.rows import run_from_row, run_row
 from mesh_orchestrator.runs.store.sqlite import AdmissionLost, SQLiteRunStore
 
 
 def _record(run_id: str) -> RunRecord:
     now = time.time()
-    return RunRecord(
+    record = RunRecord(
         run_id=run_id, query="q", created_at=now, lease_owner="r1", epoch=1,
         lease_expires_at=now + 10,
     )  # fmt: skip
+    object.__setattr__(record, "__pydantic_fields_set__", _SET)  # as ``RunService.start``
+    return record
 
 
 def _event(run_id: str, seq: int) -> StreamEvent:
@@ -133,3 +141,70 @@ async def test_a_failed_joined_commit_loses_the_admissions_as_before(
         store.commit_admitted("a")
     assert await store.store_batch([_record("old")], [_event("old", 1)], {}) == set()
     assert _seen(store.path) == ({"old"}, 1)
+
+
+# A run's record in memory: read once when its row is made, written in its ``__dict__``.
+
+_FIELDS = tuple(RunRecord.model_fields)
+
+
+@pytest.fixture
+def counted_record(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Reads of ``RunRecord``'s fields through the model, and its pydantic ``__setattr__``
+    calls (``set:<name>``), counted."""
+    seen: Counter[str] = Counter()
+
+    def read(obj: Any, name: str) -> Any:
+        if name in _FIELDS:
+            seen[name] += 1
+        return object.__getattribute__(obj, name)
+
+    real = RunRecord.__setattr__
+
+    def assign(obj: Any, name: str, value: Any) -> None:
+        seen[f"set:{name}"] += 1
+        real(obj, name, value)
+
+    monkeypatch.setattr(RunRecord, "__getattribute__", read, raising=False)
+    monkeypatch.setattr(RunRecord, "__setattr__", assign)
+    return seen
+
+
+def test_a_row_reads_its_record_once(counted_record: Counter[str]) -> None:
+    """``run_row`` reads the record's ``__dict__``, no field through the model (16 reads on
+    630cec9), and makes the same row as the fields read one by one."""
+    run = _record("a")
+    run.__dict__.update(plan=[{"task_id": "t"}], options={"k": 1}, owner="client:x")
+    counted_record.clear()
+    row = run_row(run)
+    assert sum(counted_record.values()) == 0
+    f = run.__dict__
+    assert row == (
+        "a", "q", f["status"], f["created_at"], None, '[{"task_id":"t"}]', None, 0, '{"k":1}',
+        0, "r1", 1, f["lease_expires_at"], 0, "client:x",
+    )  # fmt: skip
+    assert run_from_row(row) == run
+
+
+async def test_a_runs_end_and_reservation_assign_no_field_through_pydantic(
+    counted_record: Counter[str], tmp_path: Path
+) -> None:
+    """``reserve`` (twice a run) and ``EventMux.close`` write the record's ``__dict__``: no
+    pydantic ``__setattr__`` (5 on 630cec9), the same values."""
+    mux = EventMux(SQLiteRunStore(tmp_path / "x.sqlite3"))
+    run = _record("a")
+    reserve(run)
+    mux.open(run, stored=True)
+    mux.close("a", RunStatus.COMPLETED, "done")
+    assert not [k for k in counted_record if k.startswith("set:")]
+    f = run.__dict__
+    assert (f["seq_reserved"], f["status"], f["answer"]) == (RESERVE, RunStatus.COMPLETED, "done")
+    assert f["finished_at"] is not None and run.finished
+    parked = _record("b")
+    mux.open(parked, stored=True)
+    mux.close("b", RunStatus.AWAITING_APPROVAL, None)
+    assert parked.finished_at is None and parked.status is RunStatus.AWAITING_APPROVAL
+    bigger = _record("c")
+    bigger.seq_reserved = RESERVE * 3  # a reservation already larger is kept
+    reserve(bigger)
+    assert bigger.seq_reserved == RESERVE * 3
