@@ -420,11 +420,15 @@ class EventMux:
         ch = self.channels.get(run_id)
         if ch is None:  # dropped (fenced): someone else finishes it
             return
-        ch.record.status = status
-        ch.record.answer = answer
+        # Straight in the record's ``__dict__``, as the projection writes its plan
+        # (``RunRecord`` validates no assignment; its fields-set is the live runs' shared
+        # one, ``runs.service._SET``): three pydantic ``__setattr__`` calls fewer a run.
+        fields = ch.record.__dict__
+        fields["status"] = status
+        fields["answer"] = answer
         # A run parked awaiting approval has not finished: its listeners are let go all
         # the same (their streams end without ``done``; approval takes it up again).
-        ch.record.finished_at = time.time() if RunStatus(status).terminal else None
+        fields["finished_at"] = time.time() if RunStatus(status).terminal else None
         ch.closed = True
         if not ch.held:
             for sub in ch.subscribers:
@@ -670,8 +674,11 @@ class EventMux:
 
 
 def reserve(record: RunRecord) -> None:
-    """Reserve a new run's first ``RESERVE`` event ids on its record (see ``open``)."""
-    record.seq_reserved = max(record.seq_reserved, RESERVE)
+    """Reserve a new run's first ``RESERVE`` event ids on its record (see ``open``). In
+    its ``__dict__`` (as ``close``): called twice a run (its admission, ``open``)."""
+    fields = record.__dict__
+    if fields["seq_reserved"] < RESERVE:
+        fields["seq_reserved"] = RESERVE
 
 
 def _log_retry(state: RetryCallState) -> None:

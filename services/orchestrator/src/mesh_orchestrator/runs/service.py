@@ -219,8 +219,11 @@ class RunService:
         object.__setattr__(record, "__pydantic_fields_set__", _SET)
         if plan is not None:  # kept on the row: a resume before its plan event is stored
             _share_sets(plan)
-            record.plan = [t.model_dump(mode="json") for t in plan.tasks]
-            record.options = {**options, "client_plan": True}
+            # (in its ``__dict__``, as ``RunProjection`` writes the plan: no validation
+            # either way, its fields-set already names every field)
+            fields = record.__dict__
+            fields["plan"] = [t.model_dump(mode="json") for t in plan.tasks]
+            fields["options"] = {**options, "client_plan": True}
         # Its row is stored before its id goes out (counted with the owner's other runs
         # when bounded; committed here, or by ``committed`` before the stream's first
         # write): a replica that dies right after handing out the id leaves a run that
