@@ -1540,7 +1540,10 @@ def round17(
         if not got:
             strong = [k for k, f in row if f.get("_cap17")]
             adverb = [k for k, f in row if f.get("_adverb17")]
-            got = strong[-1:] or adverb[-1:]
+            # (else the task just before, when the clause names what it made: "boil it down
+            # to a proverb, and put the proverb into Italian", whose "a proverb" reads as a
+            # topic of the clause that made it)
+            got = strong[-1:] or adverb[-1:] or [k for k in named[-1:] if k == j - 1]
         src = [k for k, f in row if f.get("_sent17")]
         sibs = {k for k, f in row if f.get("_sent_sib")}
         if src and set(got) <= sibs:

@@ -39,20 +39,20 @@ _ONE_AND_ONE = re.compile(
     rf"\b{_ONE}\s+({_ABOUT})\s+(.+?)\s*,?\s+(?:and|y|et|und|e|en)\s+{_OTHER}\s+(?:{_ABOUT}\s+)?(.+)$",
     re.IGNORECASE,
 )
-_ANOTHER = re.compile(r"^(\W*[\w-]+)\s+(.+?)\s*,?\s+and\s+another\s+(.+)$", re.IGNORECASE)
+_ANOTHER = re.compile(r"^(\W*[\w-]+)\s+(.+?)\s*,?\s+and\s+another\s*,?\s+(.+)$", re.IGNORECASE)
 # "a serious slogan for X and a silly one for Y", "un eslogan para X y otro para Y", "einen
 # Witz über X und einen über Y", "un poème sur X et un autre sur Y", "een gedicht over X en
 # nog een over Y": the thing made twice; the second copy keeps the verb
 _AND_ONE = re.compile(
     r"\s*,?\s+(?:(?:and|plus)\s+(?:a|an)\s+[\w-]+\s+one\b|(?:and|plus)\s+one\s+(?=(?:about|for|on|in|with)\b)"
-    r"|(?:y|e)\s+(?:otro|otra|outro|outra|un altro|un'altra|uno|una)\b(?=\s+\w)"
+    r"|(?:y|e)\s+(?:otro|otra|outro|outra|un altro|un'altra|uno|una)\b(?=\s*,?\s+\w)"
     r"|(?:y|e)\s+(?:uno|una|um|uma)\s+(?=(?:sobre|para|su|per|di|com|con)\b)"
-    r"|et\s+(?:un autre|une autre|un|une)\s+(?=(?:sur|pour|avec|de)\b)"
+    r"|et\s+(?:un autre|une autre|un|une)(?:\s*,[^,]{1,40},)?\s+(?=(?:sur|pour|avec|de)\b)"
     # (one more in another language: "un tuto en anglais et un autre en espagnol")
     r"|et\s+(?:un autre|une autre)\s+(?=(?:en|au|aux)\b)"
-    r"|und\s+(?:noch\s+)?(?:einen|eine|eins|ein)(?:\s+(?:anderen|andere|anderes))?\s+"
+    r"|und\s+(?:noch\s+)?(?:einen|eine|eins|ein)(?:\s+(?:anderen|andere|anderes))?(?:\s*,[^,]{1,40},)?\s+"
     r"(?=(?:uber|über|fur|für|zu|mit|von|auf|in)\b)"
-    r"|en\s+(?:nog een|een ander|een andere|een)\s+(?=(?:over|voor|met|van)\b)"
+    r"|en\s+(?:nog een|een ander|een andere|een)(?:\s*,[^,]{1,40},)?\s+(?=(?:over|voor|met|van)\b)"
     r"|en\s+(?:nog een|een ander|een andere)\s+(?=in\b))",
     re.IGNORECASE,
 )
@@ -67,6 +67,29 @@ _EACH = re.compile(
     r"einzeln|einzelne|ogni|ciascun|ciascuno|ciascuna|separato|separata|separati|separate|"
     r"elk|elke|ieder|iedere|apart|aparte|separado|separada|separados|separadas)\b"
 )
+# Italian "per" is "for": before an article, a possessive or a pronoun ("per il matrimonio di
+# Luca e Giulia", "per la nonna") it hands nothing out, as English and Dutch "per" does.
+_PER_FOR = re.compile(
+    r"\bper\s+(?:il|lo|la|l|i|gli|le|un|una|uno|mio|mia|miei|mie|tuo|tua|tuoi|tue|suo|sua|"
+    r"suoi|sue|nostro|nostra|nostri|nostre|vostro|vostra|loro|questo|questa|questi|queste|quel|"
+    r"quello|quella|quei|quelle|me|te|lui|lei|noi|voi|favore|tutti|tutte)\b"
+)
+
+
+def _hands_out(norm: str, lead: str = "") -> bool:
+    """``norm`` (normalized) says to take a list one item at a time. ``lead``: the normalized
+    words before the list; a "per" that leads the list itself ("una poesia per Anna e
+    Marta") is Italian "for"."""
+    lead = lead.rstrip(" :,")
+    for m in _EACH.finditer(norm):
+        if m.group(0) != "per":
+            return True
+        if _PER_FOR.match(norm, m.start()) or (lead and lead.endswith(" per")):
+            continue
+        return True
+    return False
+
+
 _AND_WORD = r"(?:and|y|e|et|und|en|&)"
 # What follows French or Spanish "en" (in): a language, a count, an article.
 _EN_IN = frozenset(lx.LANGUAGES) | lx_words(
@@ -159,7 +182,7 @@ def _distributed(instruction: str) -> list[str] | None:
     counted = [
         lx.NUMBERS[w] for w in tokens(instruction[:start]) if w in lx.NUMBERS and w != "both"
     ]
-    if not (_EACH.search(norm) or len(items) in counted):
+    if not (_hands_out(norm, normalize(instruction[:start])) or len(items) in counted):
         return None
     return [f"{instruction[:start]}{item}{instruction[end:]}".strip() for item in items]
 
@@ -177,7 +200,7 @@ def lists_after_colon(head: str, rest: str) -> bool:
     if not items or not rest.endswith(items[-1]):
         return False
     counted = [lx.NUMBERS[w] for w in tokens(head) if w in lx.NUMBERS and w != "both"]
-    return bool(_EACH.search(normalize(head))) or len(items) in counted
+    return _hands_out(normalize(head)) or len(items) in counted
 
 
 def leads_list(piece: str) -> bool:
@@ -185,7 +208,7 @@ def leads_list(piece: str) -> bool:
     span = _list_span(piece)
     return (
         span is not None
-        and bool(_EACH.search(normalize(piece)))
+        and _hands_out(normalize(piece))
         and span[1] >= len(piece.rstrip(" ,:.")) - 1
     )
 
