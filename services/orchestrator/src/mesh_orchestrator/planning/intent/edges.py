@@ -700,6 +700,42 @@ def _names17(
     return False
 
 
+# Round 17 (branch plan-enum17): an enumeration of independent jobs. A job the request says is
+# separate ("and unrelated, write ...", "sans rapport avec les chiffres", "nichts damit zu
+# tun", "los van elkaar"), a thing after a head that counts things with no reference ("tre
+# cose: ..., e la traduzione di \"...\"") carrying its own material reads no earlier task
+# unless it points back explicitly (``_points17``): ``round17``'s ``_apart17``
+_UNRELATED = re.compile(
+    r"\b(?:unrelated|on an? (?:other|different|separate) note|something else entirely|"
+    r"(?:has |have )?nothing to do with|a different topic|"
+    r"sin relacion|no relacionad[oa]s?|nada que ver|otra cosa distinta|"
+    r"sans (?:aucun )?rapport|sans lien|rien a voir|"
+    r"unabhangig davon|nichts (?:damit|mit \w+(?: \w+)?) zu tun|ganz (?:was|etwas) anderes|"
+    r"ohne (?:jeden )?zusammenhang|"
+    r"sem relacao|sem ligacao|nao relacionad[oa]s?|nada a ver|"
+    r"senza (?:alcun )?(?:rapporto|legame|relazione)|non c\W?entra|(?:niente|nulla) a che (?:vedere|fare)|"
+    r"scollegat[oaie]|"
+    r"los van elkaar|ongerelateerd|niets (?:mee |)te maken|staat (?:er )?los van)\b"
+    # ... "with that" after the cue is part of it ("sin relación con eso"), not a pointer
+    r"(?:\s+(?:with|to|con|a|avec|de|mit|zu|com|di|con|met|van)\s+(?:that|this|it|eso|esto|"
+    r"ca|cela|isso|isto|questo|cio|dat|dit|das|dem))?"
+)
+
+
+def _unrelated(text: str) -> bool:
+    """Whether ``text`` (normalized) says a job is unrelated to what came before."""
+    return bool(_UNRELATED.search(lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", text)))
+
+
+def _points17(text: str) -> bool:
+    """Whether a clause points back explicitly, past any "unrelated" cue: a pronoun after a
+    preposition ("with that", "about it", "daarmee"), a pronominal adverb ("daraus",
+    "là-dessus"), or a reference leading the clause ("from that", "con eso")."""
+    norm = lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", normalize(text))
+    norm = _UNRELATED.sub(" ", norm)
+    return bool(_PREP_PRONOUN.search(norm)) or _adverb17(norm) or _leads(norm)[0]
+
+
 def _known(text: str) -> bool:
     """Whether ``text`` (normalized) opens with "once you know" (``_KNOWN``)."""
     return bool(_KNOWN.match(lx.ELISION.sub(lambda m: m.group(0)[:-1] + " ", text)))
@@ -1029,6 +1065,15 @@ def pair_features(
         r17=True,
     )
     adverb17 = [not o.own_data and _adverb17(o.instruction) for o in origins]
+    # round 17 (plan-enum17): a job said to be unrelated, in its clause or around it (from
+    # just before it to the next clause: "and unrelated, write ...", "..., sans rapport avec
+    # les chiffres"), and whether a clause points back explicitly
+    apart17 = []
+    for k, (a, e) in enumerate(spans or [(-1, -1)] * len(origins)):
+        nxt = [s0 for s0, _ in spans[k + 1 :] if s0 > e] if a >= 0 else []
+        around = norm[max(0, a - 32) : min(nxt, default=len(norm))] if a >= 0 else ""
+        apart17.append(_unrelated(normalize(origins[k].instruction)) or _unrelated(around))
+    points17 = [_points17(o.instruction) for o in origins]
     # ... a sentence opening with "besides that" holds every job it lists
     # (read past the phrase: the segmenter may have cut "En plus | de ça, dessine ...")
     if norm and any(k >= 0 for k in sent_of):
@@ -1384,6 +1429,30 @@ def pair_features(
             )
             f["_adverb17"] = float(adverb17[j] and nearest_text)
             f["_sent_sib"] = float(sent_of[j] >= 0 and sent_of[i] == sent_of[j])
+            # round 17 (plan-enum17): j, an independent job of an enumeration, reads not i
+            # unless it points back explicitly or names i's result
+            # ("la traduzione di \"...\"" names what it makes, not a result: with material of
+            # its own, "named" is no pointer)
+            explicit = (
+                points17[j]
+                or fj.ordinal > 0
+                or fj.everything
+                or fj.same
+                or names_cap
+                or bool(named_here)
+            )
+            own_material = bool(oj.quoted or oj.own_data) and bool(f["count_apart"])
+            f["_apart17"] = float(
+                not explicit
+                and sent_src[j] < 0
+                and sent_src17[j] < 0
+                and not f["count_from"]
+                and (
+                    (own_material and not f["_inherit"])
+                    # (the cue's own "davon" in "unabhängig davon" is no lead back)
+                    or (not fj.named and apart17[j])
+                )
+            )
             joined = oj.joined if oj.joined in JOINS else "other"
             f[f"join_{joined}"] = 1.0
             f[f"join_{joined}_prev"] = float(gap == 1)
@@ -1548,6 +1617,9 @@ def round17(
         sibs = {k for k, f in row if f.get("_sent_sib")}
         if src and set(got) <= sibs:
             got = src
+        # (plan-enum17) an independent job of an enumeration reads no earlier job it does not
+        # point back at
+        got = [i for i in got if not any(k == i and f.get("_apart17") for k, f in row)]
         out[j] = sorted(got)
     return out
 
