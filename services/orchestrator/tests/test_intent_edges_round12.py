@@ -240,18 +240,10 @@ ITEM_POINTS_BACK = [
 ]
 
 
-# Round 13's retrained edge model leaves the Dutch "teken die rivier" unlinked: "die" is a
-# demonstrative and a relative pronoun, a near-tie of the pair's weights.
-_DUTCH_NEAR_TIE = pytest.mark.xfail(strict=True, reason="round 13's edge model: 'die rivier'")
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        pytest.param(q, marks=_DUTCH_NEAR_TIE) if "teken die rivier" in q else q
-        for q in ITEM_POINTS_BACK
-    ],
-)
+# Round 13's retrained edge model left the Dutch "teken die rivier" unlinked ("die" is a
+# demonstrative and a relative pronoun, a near-tie of the pair's weights); round 17's retrain
+# links it, so every item here is asserted again.
+@pytest.mark.parametrize("query", ITEM_POINTS_BACK)
 def test_a_listed_item_pointing_back_reads_the_nearest_text(query: str) -> None:
     assert shape_of(query, _AGENTS, planner=_PLANNER) == [
         ("search", []),

@@ -117,10 +117,26 @@ def test_round17_wires_the_step_it_names(query: str, shape) -> None:
     assert shape_of(query, manifest_with_trainer(), planner=_PLANNER) == shape
 
 
-@pytest.mark.parametrize(("query", "shape"), FIXED)
+# Round 17's last retrain (after every branch's merge) reads "put the proverb into Italian"
+# as the proverb's without the rules too: that case stays in FIXED as a guard, and is no
+# longer one the rules alone fix.
+_MODEL_READS_IT_NOW = {FIXED[2][0]}
+
+
+@pytest.mark.parametrize(
+    ("query", "shape"), [(q, s) for q, s in FIXED if q not in _MODEL_READS_IT_NOW]
+)
 def test_round16_decoding_planned_these_otherwise(query: str, shape) -> None:
     # the cases are the failures the rules fix, not ones the model already got right
     assert shape_of(query, manifest_with_trainer(), planner=_BEFORE) != shape
+
+
+def test_the_model_alone_now_reads_the_proverb() -> None:
+    # the exception above is the model's, and says so: were it to drop the edge again, the
+    # rules' case would be back in the list above
+    ((query, shape),) = [(q, s) for q, s in FIXED if q in _MODEL_READS_IT_NOW]
+    assert "proverb" in query
+    assert shape_of(query, manifest_with_trainer(), planner=_BEFORE) == shape
 
 
 def test_the_shipped_model_decodes_with_round17() -> None:
