@@ -221,9 +221,8 @@ class RunService:
             _share_sets(plan)
             # (in its ``__dict__``, as ``RunProjection`` writes the plan: no validation
             # either way, its fields-set already names every field)
-            fields = record.__dict__
-            fields["plan"] = [t.model_dump(mode="json") for t in plan.tasks]
-            fields["options"] = {**options, "client_plan": True}
+            record.__dict__["plan"] = [t.model_dump(mode="json") for t in plan.tasks]
+            record.__dict__["options"] = {**options, "client_plan": True}
         # Its row is stored before its id goes out (counted with the owner's other runs
         # when bounded; committed here, or by ``committed`` before the stream's first
         # write): a replica that dies right after handing out the id leaves a run that
