@@ -1510,6 +1510,16 @@ def keep(
     return sorted(ruled + [c[1] for c in extra])
 
 
+def _by_target(
+    pairs: list[tuple[int, int, dict[str, float]]],
+) -> dict[int, list[tuple[int, dict[str, float]]]]:
+    """The decoders' view of ``pairs``: for each later task, its earlier tasks and features."""
+    by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
+    for i, j, f in pairs:
+        by_j.setdefault(j, []).append((i, f))
+    return by_j
+
+
 def inherit(
     chosen: dict[int, list[int]], pairs: list[tuple[int, int, dict[str, float]]]
 ) -> dict[int, list[int]]:
@@ -1520,9 +1530,7 @@ def inherit(
     sibling; a thing after a head with no reference ("three things:") reads no other thing it
     does not name. Tasks in order, so a step's sources are final before its siblings read
     them."""
-    by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
-    for i, j, f in pairs:
-        by_j.setdefault(j, []).append((i, f))
+    by_j = _by_target(pairs)
     out = {j: list(v) for j, v in chosen.items()}
     for j in sorted(by_j):
         row = by_j[j]
@@ -1553,9 +1561,7 @@ def round12(
     davon") reads nothing it does not point at past that phrase. A job added by "also" ("also
     an image of ...", "e também uma imagem") does not read the step right before it unless it
     points back (round 14)."""
-    by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
-    for i, j, f in pairs:
-        by_j.setdefault(j, []).append((i, f))
+    by_j = _by_target(pairs)
     out = {j: list(v) for j, v in chosen.items()}
     for j in sorted(by_j):
         row = by_j[j]
@@ -1596,9 +1602,7 @@ def round17(
     a sentence opening "from the <noun>," ("From the pitch, make an icon and also a tagline")
     reads the result before that sentence when the model chose none or a job of the same
     sentence."""
-    by_j: dict[int, list[tuple[int, dict[str, float]]]] = {}
-    for i, j, f in pairs:
-        by_j.setdefault(j, []).append((i, f))
+    by_j = _by_target(pairs)
     out = {j: list(v) for j, v in chosen.items()}
     for j in sorted(by_j):
         row = by_j[j]
